@@ -1,0 +1,65 @@
+# lazaret — a thin wrapper around Meson/Ninja. See README.md.
+#   make        build build/lazaretd and build/lazaretctl (dependencies must be present)
+#   make run    install missing dependencies, build, run lazaretd on etc/lazaret.conf
+#   make test   install missing dependencies, build, run every test (also under ASan+UBSan)
+#   make fuzz   build the libFuzzer targets with clang (build-fuzz/)
+#   make bench  install the peers and run the benchmarks in bench/
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+CONF       ?= etc/lazaret.conf
+
+.PHONY: all build deps test-deps bench-deps run test unit-test asan-test integration-test fuzz bench clean
+
+all: build
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzer=true -Dtests=false -Db_sanitize=address,undefined -Db_lundef=false
+
+deps:
+	scripts/install-deps.sh build
+
+test-deps:
+	scripts/install-deps.sh test
+
+bench-deps:
+	scripts/install-deps.sh bench
+
+run: deps build
+	mkdir -p var
+	exec $(BUILD)/lazaretd -c $(CONF)
+
+unit-test: build
+	meson test -C $(BUILD) --print-errorlogs
+
+asan-test: $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C $(ASAN_BUILD) --print-errorlogs
+
+integration-test: build
+	tests/integration/run-all.sh $(BUILD)
+
+test: test-deps
+	$(MAKE) unit-test
+	$(MAKE) asan-test
+	$(MAKE) integration-test
+
+fuzz: $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+
+bench: bench-deps build
+	bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,48 @@
+#!/bin/sh
+# install-deps.sh PROFILE — install the Debian packages lazaret needs that are missing.
+#   build  compile lazaretd and lazaretctl
+#   test   build, plus what the test suite runs (Postfix, swaks, clang, ...)
+#   bench  test, plus the peers the benchmarks compare with (postfwd, ...)
+# Installs nothing when everything is present, so it is cheap to call on every make.
+set -eu
+
+profile=${1:-build}
+build_pkgs="make gcc pkg-config meson ninja-build libuv1-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev libinih-dev"
+test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sqlite3 iproute2 procps psmisc curl ca-certificates"
+bench_pkgs="postfwd"
+
+case "$profile" in
+build) want="$build_pkgs" ;;
+test)  want="$build_pkgs $test_pkgs" ;;
+bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
+*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing — run as root or install them with apt-get" >&2
+	exit 1
+fi
+
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+# Postfix asks how to configure itself; lazaret's tests bring their own instance.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+# No daemons started by package scripts inside chroots and CI containers.
+policy_rc=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy_rc" ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy_rc" && chmod +x "$policy_rc" && created_policy=1
+fi
+trap '[ "$created_policy" = 1 ] && rm -f "$policy_rc"' EXIT
+if ! apt-get install -y -q --no-install-recommends $missing; then
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends $missing
+fi

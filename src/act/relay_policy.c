@@ -1,0 +1,189 @@
+/*
+ * relay_policy.c — levels first, then rate limits; see relay_policy.h.
+ */
+#include "act/relay_policy.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+struct relay {
+	struct judge *judge;
+	const struct config *cfg;
+	int kind;                   /* rate_limit evidence */
+};
+
+static const char *const relay_action_names[RELAY_ACTION_COUNT] = {
+	"DUNNO", "DEFER_IF_PERMIT", "REJECT",
+};
+
+const char *
+relay_action_name(enum relay_action a)
+{
+	return (unsigned)a < RELAY_ACTION_COUNT ? relay_action_names[a] : "invalid";
+}
+
+struct relay *
+relay_new(struct judge *j, const struct config *cfg)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->judge = j;
+	r->cfg = cfg;
+	/* 20 deferrals make watch, 60 throttle, 120 quarantine, with the default thresholds;
+	 * a subscriber who now and then hits a limit never gets there. */
+	r->kind = judge_register_kind(j, RELAY_EVIDENCE_KIND, 0.05, 6 * 3600 * USEC_PER_SEC,
+	    "mail deferred for exceeding the relay's rate limits");
+	if (r->kind < 0) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void
+relay_free(struct relay *r)
+{
+	free(r);
+}
+
+void
+relay_configure(struct relay *r, const struct config *cfg)
+{
+	r->cfg = cfg;
+}
+
+static const char *
+relay_unit(enum rate_index idx)
+{
+	return idx == RATE_MESSAGES ? "messages" : "recipients";
+}
+
+/* Records one deferral of s as evidence, with a summary an agent can read out. */
+static void
+relay_evidence(struct relay *r, struct subject *s, enum rate_index idx, usec_t now)
+{
+	const struct evidence_item *e = judge_evidence(s, r->kind);
+	const struct rate_spec *spec;
+	char summary[STORE_SUMMARY_MAX], since[40], per[32];
+	uint64_t n = (e ? e->count : 0) + 1;
+
+	if (s->kind == SUBJECT_HOST)
+		spec = idx == RATE_MESSAGES ? &r->cfg->host_messages : &r->cfg->host_recipients;
+	else
+		spec = idx == RATE_MESSAGES ? &r->cfg->account_messages : &r->cfg->account_recipients;
+	time_format(e ? e->first_seen : now, since, sizeof(since));
+	duration_format(spec->period, per, sizeof(per));
+	snprintf(summary, sizeof(summary), "mail deferred %llu time%s since %s for going over %u %s per %s%s",
+	    (unsigned long long)n, n == 1 ? "" : "s", since, spec->count, relay_unit(idx), per,
+	    s->kind == SUBJECT_HOST ? " from this host" : " from this account");
+	judge_add_evidence(r->judge, s, r->kind, 1.0, 1, now, summary);
+}
+
+static size_t
+relay_format(char *answer, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static size_t
+relay_format(char *answer, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(answer, RELAY_ANSWER_MAX - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > RELAY_ANSWER_MAX - 3)
+		n = RELAY_ANSWER_MAX - 3;
+	answer[n++] = '\n';
+	answer[n++] = '\n';
+	answer[n] = '\0';
+	return (size_t)n;
+}
+
+enum relay_action
+relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char *answer, size_t *len)
+{
+	struct subject *subj[2] = { NULL, NULL };     /* host, account */
+	struct addr a;
+	int level = LEVEL_NORMAL;
+	enum policy_state state = req->protocol_state;
+
+	if (req->client_address.len && addr_parse(req->client_address.ptr, req->client_address.len, &a) == 0)
+		subj[0] = judge_host(r->judge, &a, now);
+	if (req->sasl_username.len)
+		subj[1] = judge_account(r->judge, req->sasl_username.ptr, req->sasl_username.len, now);
+	for (int i = 0; i < 2; i++)
+		if (subj[i] != NULL && subj[i]->level > level)
+			level = subj[i]->level;
+
+	if (level >= LEVEL_QUARANTINE && (state == POLICY_STATE_RCPT || state == POLICY_STATE_DATA)) {
+		const struct subject *who = subj[0] && subj[0]->level == level ? subj[0] : subj[1];
+		log_info("policy %s=%s level=%s action=REJECT state=%s reason=\"%s\"",
+		    who->kind == SUBJECT_HOST ? "host" : "account",
+		    who->kind == SUBJECT_HOST ? who->key : who->key + 8, level_name(level),
+		    policy_state_name(state), who->kind == SUBJECT_HOST ? "host quarantined" : "account quarantined");
+		*len = relay_format(answer, "action=REJECT 5.7.1 %s %s", r->cfg->reject_text, r->cfg->portal_url);
+		return RELAY_REJECT;
+	}
+
+	/* What one request costs, per rate index, under the counting mode. */
+	uint32_t cost[2] = { 0, 0 };
+	if (r->cfg->count_at == COUNT_AT_DATA && state == POLICY_STATE_DATA) {
+		cost[RATE_MESSAGES] = 1;
+		cost[RATE_RECIPIENTS] = req->recipient_count ? req->recipient_count : 1;
+	} else if (r->cfg->count_at == COUNT_AT_RCPT && state == POLICY_STATE_RCPT) {
+		cost[RATE_RECIPIENTS] = 1;
+	}
+	if (cost[0] == 0 && cost[1] == 0) {
+		*len = relay_format(answer, "action=DUNNO");
+		return RELAY_DUNNO;
+	}
+
+	/* Check every limit first and charge only when all allow: a deferred message costs nothing. */
+	usec_t next[2][2];
+	bool over = false;
+	for (int i = 0; i < 2; i++) {
+		struct subject *s = subj[i];
+		if (s == NULL || (s->flags & SUBJECT_F_ALLOWLISTED))
+			continue;
+		for (int idx = 0; idx < 2; idx++) {
+			next[i][idx] = s->tat[idx];
+			if (cost[idx] == 0)
+				continue;
+			if (!rate_check(s->tat[idx], judge_limit(r->judge, s, (enum rate_index)idx), cost[idx], now,
+			    &next[i][idx])) {
+				over = true;
+				log_info("policy %s=%s level=%s action=DEFER_IF_PERMIT reason=\"over %s %s limit\"",
+				    s->kind == SUBJECT_HOST ? "host" : "account",
+				    s->kind == SUBJECT_HOST ? s->key : s->key + 8, level_name(s->level),
+				    s->kind == SUBJECT_HOST ? "host" : "account", relay_unit((enum rate_index)idx));
+				relay_evidence(r, s, (enum rate_index)idx, now);
+				*len = relay_format(answer, "action=DEFER_IF_PERMIT 4.7.1 %s (over %s %s limit)",
+				    r->cfg->defer_text, s->kind == SUBJECT_HOST ? "the host's" : "the account's",
+				    relay_unit((enum rate_index)idx));
+				break;
+			}
+		}
+		if (over)
+			break;
+	}
+	if (over)
+		return RELAY_DEFER;
+	for (int i = 0; i < 2; i++) {
+		struct subject *s = subj[i];
+		if (s == NULL || (s->flags & SUBJECT_F_ALLOWLISTED))
+			continue;
+		rate_commit(&s->tat[RATE_MESSAGES], next[i][RATE_MESSAGES]);
+		rate_commit(&s->tat[RATE_RECIPIENTS], next[i][RATE_RECIPIENTS]);
+		judge_touch(r->judge, s);
+	}
+	*len = relay_format(answer, "action=DUNNO");
+	return RELAY_DUNNO;
+}

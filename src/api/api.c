@@ -1,0 +1,634 @@
+/*
+ * api.c — routes, JSON bodies and libmicrohttpd plumbing for the operator API.
+ */
+#include "api/api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/metrics.h"
+#include "common/log.h"
+
+#define API_BODY_MAX   (64 * 1024)
+#define API_HISTORY_MAX 200
+
+struct api {
+	uv_loop_t *loop;
+	struct api_context ctx;
+	struct MHD_Daemon *mhd;
+	uv_poll_t poll;
+	uv_timer_t timer;
+	unsigned waiting;
+};
+
+/* Per-request state, from the first handler call to MHD's completion notice. */
+struct api_request {
+	struct api *api;
+	struct MHD_Connection *conn;
+	char *body;
+	size_t body_len;
+	bool too_large;
+	bool suspended;
+	bool committed;
+	int status;
+	char subject[STORE_SUBJECT_MAX];
+};
+
+static void api_kick(struct api *a);
+
+static enum MHD_Result
+api_send(struct MHD_Connection *conn, unsigned code, const char *type, char *body, size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result rc;
+
+	if (r == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	rc = MHD_queue_response(conn, code, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+/* Sends a JSON value (stolen) with a status code. */
+static enum MHD_Result
+api_json(struct MHD_Connection *conn, unsigned code, json_t *v)
+{
+	char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(v);
+	if (text == NULL)
+		return MHD_NO;
+	size_t len = strlen(text);
+	char *body = realloc(text, len + 2);
+	if (body == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	body[len] = '\n';
+	body[len + 1] = '\0';
+	return api_send(conn, code, "application/json", body, len + 1);
+}
+
+static enum MHD_Result
+api_error(struct MHD_Connection *conn, unsigned code, const char *msg)
+{
+	return api_json(conn, code, json_pack("{s:s}", "error", msg));
+}
+
+static json_t *
+json_time(usec_t t)
+{
+	char buf[40];
+	if (t <= 0)
+		return json_null();
+	return json_string(time_format(t, buf, sizeof(buf)));
+}
+
+static const char *
+subject_kind_name(const struct subject *s)
+{
+	return s->kind == SUBJECT_HOST ? "host" : "account";
+}
+
+static json_t *
+api_subject_brief(struct api *a, const struct subject *s, usec_t now)
+{
+	return json_pack("{s:s#, s:s, s:s, s:f, s:i, s:o}",
+	    "subject", s->key, (int)s->key_len,
+	    "kind", subject_kind_name(s),
+	    "level", level_name(s->level),
+	    "score", judge_score(a->ctx.judge, s, now),
+	    "evidence", s->detail ? (int)s->detail->evidence_count : 0,
+	    "last_seen", json_time(s->last_seen));
+}
+
+static int
+api_history_each(void *arg, const struct store_history *h)
+{
+	json_t *list = arg;
+	json_array_append_new(list, json_pack("{s:o, s:s, s:s, s:s, s:s}",
+	    "time", json_time(h->time),
+	    "old_level", level_name(h->old_level),
+	    "new_level", level_name(h->new_level),
+	    "actor", h->actor,
+	    "reason", h->reason));
+	return 0;
+}
+
+static json_t *
+api_history(struct api *a, const char *subject)
+{
+	json_t *list = json_array();
+	if (a->ctx.store != NULL &&
+	    store_history_read(a->ctx.store, subject, API_HISTORY_MAX, api_history_each, list) < 0)
+		log_warnx("api: reading the history of %s failed", subject);
+	return list;
+}
+
+static json_t *
+api_rate(struct api *a, const struct subject *s, enum rate_index idx, usec_t now)
+{
+	const struct rate_limit *l = judge_limit(a->ctx.judge, s, idx);
+	return json_pack("{s:f, s:i}", "used", rate_level(s->tat[idx], l, now), "burst", (int)l->burst);
+}
+
+static json_t *
+api_subject_full(struct api *a, struct subject *s, usec_t now)
+{
+	json_t *ev = json_array();
+	json_t *manual = json_null();
+	char key[STORE_SUBJECT_MAX];
+
+	memcpy(key, s->key, s->key_len);
+	key[s->key_len] = '\0';
+	if (s->detail != NULL) {
+		for (size_t i = 0; i < s->detail->evidence_count; i++) {
+			const struct evidence_item *e = &s->detail->evidence[i];
+			json_array_append_new(ev, json_pack("{s:s, s:I, s:o, s:o, s:s, s:f}",
+			    "kind", judge_kind_name(a->ctx.judge, e->kind),
+			    "count", (json_int_t)e->count,
+			    "first_seen", json_time(e->first_seen),
+			    "last_seen", json_time(e->last_seen),
+			    "summary", e->summary,
+			    "score", judge_item_score(a->ctx.judge, e, now)));
+		}
+	}
+	if (s->manual_level >= 0)
+		manual = json_pack("{s:s, s:o, s:s}", "level", level_name(s->manual_level),
+		    "until", json_time(s->manual_until),
+		    "reason", s->detail ? s->detail->manual_reason : "");
+	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:o, s:o, s:{s:o, s:o}, s:o, s:o}",
+	    "subject", key,
+	    "kind", subject_kind_name(s),
+	    "level", level_name(s->level),
+	    "pending_level", level_name(s->target_level),
+	    "score", judge_score(a->ctx.judge, s, now),
+	    "allowlisted", (s->flags & SUBJECT_F_ALLOWLISTED) != 0,
+	    "manual", manual,
+	    "last_seen", json_time(s->last_seen),
+	    "rate", "messages", api_rate(a, s, RATE_MESSAGES, now),
+	    "recipients", api_rate(a, s, RATE_RECIPIENTS, now),
+	    "evidence", ev,
+	    "history", api_history(a, key));
+}
+
+static enum MHD_Result
+api_list(struct api *a, struct MHD_Connection *conn)
+{
+	const char *lv = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "level");
+	const char *kv = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "kind");
+	int level = -1, kind = -1;
+	usec_t now = time_now();
+
+	if (lv != NULL && (level = level_parse(lv)) < 0)
+		return api_error(conn, 400, "level must be normal, watch, throttle, quarantine or suspend");
+	if (kv != NULL) {
+		if (!strcmp(kv, "host"))
+			kind = SUBJECT_HOST;
+		else if (!strcmp(kv, "account"))
+			kind = SUBJECT_ACCOUNT;
+		else
+			return api_error(conn, 400, "kind must be host or account");
+	}
+	json_t *list = json_array();
+	size_t cursor = 0;
+	struct subjects *t = judge_subjects(a->ctx.judge);
+	for (struct subject *s = subjects_next(t, &cursor, NULL); s != NULL; s = subjects_next(t, &cursor, s)) {
+		if (kind >= 0 && s->kind != kind)
+			continue;
+		if (level >= 0 ? s->level != level : s->level == LEVEL_NORMAL)
+			continue;
+		json_array_append_new(list, api_subject_brief(a, s, now));
+	}
+	return api_json(conn, 200, json_pack("{s:o}", "subjects", list));
+}
+
+static enum MHD_Result
+api_stats(struct api *a, struct MHD_Connection *conn)
+{
+	struct judge_stats js;
+	struct store_stats ss = { 0 };
+	const struct policy_stats *ps = policy_server_stats(a->ctx.policy);
+	json_t *by_level = json_object(), *actions = json_object(), *states = json_object();
+	uint64_t total = 0;
+
+	judge_stats_get(a->ctx.judge, &js);
+	if (a->ctx.store != NULL)
+		store_stats_get(a->ctx.store, &ss);
+	for (int l = 0; l < LEVEL_COUNT; l++)
+		json_object_set_new(by_level, level_name(l), json_integer((json_int_t)js.by_level[l]));
+	for (int act = 0; act < RELAY_ACTION_COUNT; act++) {
+		uint64_t n = 0;
+		for (int st = 0; st < POLICY_STATE_COUNT; st++)
+			n += ps->requests[st][act];
+		total += n;
+		json_object_set_new(actions, relay_action_name((enum relay_action)act), json_integer((json_int_t)n));
+	}
+	for (int st = 0; st < POLICY_STATE_COUNT; st++) {
+		uint64_t n = 0;
+		for (int act = 0; act < RELAY_ACTION_COUNT; act++)
+			n += ps->requests[st][act];
+		if (n)
+			json_object_set_new(states, policy_state_name((enum policy_state)st), json_integer((json_int_t)n));
+	}
+	return api_json(conn, 200, json_pack(
+	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}}",
+	    "uptime", (json_int_t)((time_now() - a->ctx.started) / USEC_PER_SEC),
+	    "subjects", "tracked", (json_int_t)js.tracked, "by_level", by_level,
+	    "level_changes", (json_int_t)js.level_changes,
+	    "policy", "requests", (json_int_t)total, "connections", (json_int_t)ps->connections_open,
+	    "connections_total", (json_int_t)ps->connections_total, "malformed", (json_int_t)ps->malformed,
+	    "actions", actions, "states", states,
+	    "store", "writes", (json_int_t)ss.writes, "history", (json_int_t)ss.history_rows,
+	    "failures", (json_int_t)ss.failures, "queued", (json_int_t)ss.queued));
+}
+
+static enum MHD_Result
+api_metrics(struct api *a, struct MHD_Connection *conn)
+{
+	struct metrics_sources src = { .policy = policy_server_stats(a->ctx.policy) };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	if (out == NULL)
+		return api_error(conn, 500, "out of memory");
+	judge_stats_get(a->ctx.judge, &src.judge);
+	if (a->ctx.store != NULL)
+		store_stats_get(a->ctx.store, &src.store);
+	src.uptime_seconds = (double)(time_now() - a->ctx.started) / 1e6;
+	src.memory_bytes = subjects_memory(judge_subjects(a->ctx.judge));
+	metrics_render(out, &src);
+	fclose(out);
+	return api_send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
+
+/* The verdict of a quarantine or release is durable: wake the suspended request. */
+static void
+api_committed(void *arg, int status)
+{
+	struct api_request *r = arg;
+
+	r->committed = true;
+	r->status = status;
+	if (r->suspended) {
+		r->suspended = false;
+		r->api->waiting--;
+		MHD_resume_connection(r->conn);
+		api_kick(r->api);
+	}
+}
+
+static enum MHD_Result
+api_action_answer(struct api *a, struct api_request *r)
+{
+	struct subject *s = subjects_find(judge_subjects(a->ctx.judge), r->subject, strlen(r->subject));
+
+	if (r->status != 0 || s == NULL)
+		return api_error(r->conn, 500, "the store could not commit the verdict; nothing changed");
+	return api_json(r->conn, 200, json_pack("{s:s, s:s, s:o}", "subject", r->subject,
+	    "level", level_name(s->level), "until", json_time(s->manual_until)));
+}
+
+/* POST .../quarantine or .../release: parse, ask the judge, wait for the commit. */
+static enum MHD_Result
+api_action(struct api *a, struct api_request *r, const char *subject_text, bool quarantine)
+{
+	json_error_t jerr;
+	json_t *body = NULL;
+	const char *reason = NULL;
+	int level = LEVEL_QUARANTINE;
+	usec_t until = 0;
+	struct subject *s;
+	int rc;
+
+	if (r->body_len > 0) {
+		body = json_loadb(r->body, r->body_len, 0, &jerr);
+		if (body == NULL || !json_is_object(body)) {
+			json_decref(body);
+			return api_error(r->conn, 400, "the body must be a JSON object");
+		}
+		json_t *v = json_object_get(body, "reason");
+		if (v != NULL && !json_is_string(v) && !json_is_null(v))
+			goto bad_reason;
+		reason = json_string_value(v);
+		if ((v = json_object_get(body, "for")) != NULL && !json_is_null(v)) {
+			if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+			    json_integer_value(v) > 10LL * 365 * 86400) {
+				json_decref(body);
+				return api_error(r->conn, 400, "\"for\" must be a positive number of seconds");
+			}
+			until = time_now() + json_integer_value(v) * USEC_PER_SEC;
+		}
+		if ((v = json_object_get(body, "level")) != NULL && !json_is_null(v)) {
+			level = json_is_string(v) ? level_parse(json_string_value(v)) : -1;
+			if (level != LEVEL_QUARANTINE && level != LEVEL_SUSPEND && level != LEVEL_THROTTLE &&
+			    level != LEVEL_WATCH) {
+				json_decref(body);
+				return api_error(r->conn, 400, "\"level\" must be watch, throttle, quarantine or suspend");
+			}
+		}
+	}
+	if (reason != NULL && (strlen(reason) >= STORE_REASON_MAX - 64 || strpbrk(reason, "\r\n") != NULL)) {
+	bad_reason:
+		json_decref(body);
+		return api_error(r->conn, 400, "\"reason\" must be one line of text");
+	}
+	if (quarantine && (reason == NULL || *reason == '\0')) {
+		json_decref(body);
+		return api_error(r->conn, 400, "a reason is required");
+	}
+	if (quarantine)
+		s = judge_lookup_or_create(a->ctx.judge, subject_text, time_now());
+	else
+		s = judge_lookup(a->ctx.judge, subject_text);
+	if (s == NULL) {
+		json_decref(body);
+		return api_error(r->conn, quarantine ? 400 : 404, quarantine ?
+		    "not a subject: use an IPv4 or IPv6 address, the host prefix, or account:NAME" :
+		    "no such subject");
+	}
+	memcpy(r->subject, s->key, s->key_len);
+	r->subject[s->key_len] = '\0';
+	if (quarantine)
+		rc = judge_set_manual(a->ctx.judge, s, level, until, reason, "operator", api_committed, r);
+	else
+		rc = judge_release(a->ctx.judge, s, reason, "operator", api_committed, r);
+	json_decref(body);
+	if (rc != 0)
+		return api_error(r->conn, 500, rc == -ENOMEM ? "out of memory" : "invalid request");
+	if (r->committed)
+		return api_action_answer(a, r);
+	r->suspended = true;
+	a->waiting++;
+	MHD_suspend_connection(r->conn);
+	return MHD_YES;
+}
+
+static bool
+api_authorized(struct api *a, struct MHD_Connection *conn)
+{
+	const char *token = a->ctx.cfg->api_token;
+	const char *h;
+	size_t n = strlen(token);
+
+	if (n == 0)
+		return true;
+	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != n)
+		return false;
+	unsigned char diff = 0;
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(h[7 + i] ^ token[i]);
+	return diff == 0;
+}
+
+/* Splits "/v1/subjects/SUBJECT[/ACTION]"; the subject may itself hold a '/' (an IPv6 prefix). */
+static const char *
+api_split_action(char *path)
+{
+	static const char *const actions[] = { "history", "quarantine", "release" };
+	char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return "";
+	for (size_t i = 0; i < 3; i++)
+		if (strcmp(slash + 1, actions[i]) == 0) {
+			*slash = '\0';
+			return actions[i];
+		}
+	return "";
+}
+
+static enum MHD_Result
+api_route(struct api *a, struct api_request *r, const char *url, const char *method)
+{
+	struct MHD_Connection *conn = r->conn;
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	bool post = strcmp(method, "POST") == 0;
+
+	if (!api_authorized(a, conn))
+		return api_error(conn, 401, "a valid bearer token is required");
+	if (r->too_large)
+		return api_error(conn, 413, "request body too large");
+	if (strcmp(url, "/metrics") == 0)
+		return get ? api_metrics(a, conn) : api_error(conn, 405, "use GET");
+	if (strcmp(url, "/v1/stats") == 0)
+		return get ? api_stats(a, conn) : api_error(conn, 405, "use GET");
+	if (strcmp(url, "/v1/subjects") == 0)
+		return get ? api_list(a, conn) : api_error(conn, 405, "use GET");
+	if (strncmp(url, "/v1/subjects/", 13) != 0 || url[13] == '\0')
+		return api_error(conn, 404, "no such endpoint");
+
+	char subject[STORE_SUBJECT_MAX + 32];
+	if (strlen(url + 13) >= sizeof(subject))
+		return api_error(conn, 404, "no such subject");
+	strcpy(subject, url + 13);
+	const char *action = api_split_action(subject);
+
+	if (!strcmp(action, "quarantine") || !strcmp(action, "release")) {
+		if (!post)
+			return api_error(conn, 405, "use POST");
+		return api_action(a, r, subject, action[0] == 'q');
+	}
+	if (!get)
+		return api_error(conn, 405, "use GET");
+	struct subject *s = judge_lookup(a->ctx.judge, subject);
+	char key[STORE_SUBJECT_MAX];
+	enum subject_kind kind;
+	if (judge_normalize(a->ctx.judge, subject, key, sizeof(key), &kind) != 0)
+		return api_error(conn, 400, "not a subject: use an IPv4 or IPv6 address, the host prefix, or account:NAME");
+	if (!strcmp(action, "history"))
+		return api_json(conn, 200, json_pack("{s:s, s:o}", "subject", key, "history", api_history(a, key)));
+	if (s == NULL) {
+		/* Forgotten from memory but maybe with a past: show what history there is. */
+		json_t *h = api_history(a, key);
+		if (json_array_size(h) == 0) {
+			json_decref(h);
+			return api_error(conn, 404, "no such subject: lazaret has seen nothing of it");
+		}
+		return api_json(conn, 200, json_pack("{s:s, s:s, s:s, s:f, s:o, s:[], s:o}", "subject", key,
+		    "kind", kind == SUBJECT_HOST ? "host" : "account", "level", "normal", "score", 0.0,
+		    "manual", json_null(), "evidence", "history", h));
+	}
+	return api_json(conn, 200, api_subject_full(a, s, time_now()));
+}
+
+static enum MHD_Result
+api_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct api *a = cls;
+	struct api_request *r = *con_cls;
+
+	(void)version;
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return MHD_NO;
+		r->api = a;
+		r->conn = conn;
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (r->body_len + *upload_size > API_BODY_MAX) {
+			r->too_large = true;
+		} else {
+			char *nb = realloc(r->body, r->body_len + *upload_size + 1);
+			if (nb == NULL)
+				return MHD_NO;
+			r->body = nb;
+			memcpy(r->body + r->body_len, upload, *upload_size);
+			r->body_len += *upload_size;
+			r->body[r->body_len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->committed)          /* resumed after the commit */
+		return api_action_answer(a, r);
+	return api_route(a, r, url, method);
+}
+
+static void
+api_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct api_request *r = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (r == NULL)
+		return;
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void
+api_timer_cb(uv_timer_t *t)
+{
+	api_kick(t->data);
+}
+
+/* Lets MHD do its work, then arms the timer for its next timeout. */
+static void
+api_kick(struct api *a)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	MHD_run(a->mhd);
+	if (MHD_get_timeout(a->mhd, &ms) == MHD_YES)
+		uv_timer_start(&a->timer, api_timer_cb, ms, 0);
+	else
+		uv_timer_stop(&a->timer);
+}
+
+static void
+api_poll_cb(uv_poll_t *p, int status, int events)
+{
+	(void)status;
+	(void)events;
+	api_kick(p->data);
+}
+
+static void
+api_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_warnx("api: %s", msg);
+}
+
+struct api *
+api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errlen)
+{
+	struct api *a = calloc(1, sizeof(*a));
+	struct sockaddr_storage ss;
+	const struct listen_addr *la = &ctx->cfg->api_listen;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+	char name[128];
+
+	if (a == NULL) {
+		snprintf(err, errlen, "api: out of memory");
+		return NULL;
+	}
+	a->loop = loop;
+	a->ctx = *ctx;
+	listen_addr_format(la, name, sizeof(name));
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(la->host, ':') != NULL) {
+		uv_ip6_addr(la->host, la->port, (struct sockaddr_in6 *)&ss);
+		flags |= MHD_USE_IPv6;
+	} else
+		uv_ip4_addr(la->host, la->port, (struct sockaddr_in *)&ss);
+	a->mhd = MHD_start_daemon(flags, la->port, NULL, NULL, api_handler, a,
+	    MHD_OPTION_EXTERNAL_LOGGER, api_log, a,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)32,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
+	    MHD_OPTION_END);
+	if (a->mhd == NULL) {
+		snprintf(err, errlen, "api listen %s: cannot start the HTTP server (address in use?)", name);
+		free(a);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (info == NULL) {
+		snprintf(err, errlen, "api: libmicrohttpd without epoll support");
+		MHD_stop_daemon(a->mhd);
+		free(a);
+		return NULL;
+	}
+	uv_poll_init(loop, &a->poll, info->epoll_fd);
+	a->poll.data = a;
+	uv_poll_start(&a->poll, UV_READABLE, api_poll_cb);
+	uv_timer_init(loop, &a->timer);
+	a->timer.data = a;
+	log_info("operator API listening on http://%s/", name);
+	return a;
+}
+
+void
+api_configure(struct api *a, const struct config *cfg)
+{
+	a->ctx.cfg = cfg;
+}
+
+unsigned
+api_waiting(const struct api *a)
+{
+	return a->waiting;
+}
+
+static void
+api_freed(uv_handle_t *h)
+{
+	struct api *a = h->data;
+	if (h == (uv_handle_t *)&a->timer)
+		free(a);
+}
+
+void
+api_stop(struct api *a)
+{
+	if (a == NULL)
+		return;
+	uv_poll_stop(&a->poll);
+	MHD_stop_daemon(a->mhd);
+	uv_close((uv_handle_t *)&a->poll, NULL);
+	uv_close((uv_handle_t *)&a->timer, api_freed);
+}

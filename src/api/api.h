@@ -1,0 +1,41 @@
+/*
+ * api.h — the operator API: HTTP + JSON for lazaretctl, /metrics for Prometheus.
+ *
+ * libmicrohttpd runs without threads of its own: its epoll descriptor is watched
+ * by the libuv loop, so every handler runs on the loop thread beside the policy
+ * service and touches the judge without locks. A quarantine or release answers only
+ * once its verdict is committed (the connection is suspended until then).
+ */
+#ifndef LAZARET_API_API_H
+#define LAZARET_API_API_H
+
+#include <uv.h>
+
+#include "common/config.h"
+#include "judge/judge.h"
+#include "sense/policy_server.h"
+#include "store/store.h"
+
+struct api_context {
+	struct judge *judge;
+	struct store *store;
+	struct policy_server *policy;
+	const struct config *cfg;
+	usec_t started;
+};
+
+struct api;
+
+/* Listens on cfg->api_listen. NULL with a message in err on failure. */
+struct api *api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errlen);
+
+/* New configuration (token, texts); the address needs a restart. */
+void api_configure(struct api *a, const struct config *cfg);
+
+/* Stops listening and closes the loop handles; suspended requests must be done first. */
+void api_stop(struct api *a);
+
+/* Requests still waiting for their verdict to commit. */
+unsigned api_waiting(const struct api *a);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * metrics.c — /metrics. Names follow Prometheus conventions: a lazaret_ prefix,
+ * _total for counters, _seconds for durations, histograms with cumulative buckets.
+ */
+#include "api/metrics.h"
+
+#include "act/relay_policy.h"
+#include "common/level.h"
+
+static void
+metrics_histogram(FILE *out, const char *name, const char *help, const double *bounds_us, size_t nbounds,
+    const uint64_t *buckets, uint64_t count, double sum_us)
+{
+	uint64_t cum = 0;
+
+	fprintf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (size_t i = 0; i < nbounds; i++) {
+		cum += buckets[i];
+		fprintf(out, "%s_bucket{le=\"%g\"} %llu\n", name, bounds_us[i] / 1e6, (unsigned long long)cum);
+	}
+	cum += buckets[nbounds];
+	fprintf(out, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+	fprintf(out, "%s_sum %.6f\n%s_count %llu\n", name, sum_us / 1e6, name, (unsigned long long)count);
+}
+
+static void
+metrics_counter(FILE *out, const char *name, const char *help, unsigned long long v)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, v);
+}
+
+static void
+metrics_gauge(FILE *out, const char *name, const char *help, double v)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
+}
+
+void
+metrics_render(FILE *out, const struct metrics_sources *src)
+{
+	const struct policy_stats *p = src->policy;
+
+	fprintf(out, "# HELP lazaret_policy_requests_total Policy requests answered, by SMTP state and action.\n"
+	    "# TYPE lazaret_policy_requests_total counter\n");
+	for (int st = 0; st < POLICY_STATE_COUNT; st++)
+		for (int a = 0; a < RELAY_ACTION_COUNT; a++)
+			if (p->requests[st][a] != 0 || st == POLICY_STATE_DATA || st == POLICY_STATE_RCPT)
+				fprintf(out, "lazaret_policy_requests_total{state=\"%s\",action=\"%s\"} %llu\n",
+				    policy_state_name((enum policy_state)st), relay_action_name((enum relay_action)a),
+				    (unsigned long long)p->requests[st][a]);
+	metrics_counter(out, "lazaret_policy_malformed_total",
+	    "Malformed policy requests; each closed its connection.", p->malformed);
+	metrics_counter(out, "lazaret_policy_connections_total", "Policy connections accepted.",
+	    p->connections_total);
+	metrics_counter(out, "lazaret_policy_connections_refused_total",
+	    "Policy connections closed at once for going over max_connections.", p->connections_refused);
+	metrics_gauge(out, "lazaret_policy_connections", "Policy connections open now.",
+	    (double)p->connections_open);
+	metrics_histogram(out, "lazaret_policy_decision_seconds",
+	    "Time from a whole request to its answer being queued.", policy_latency_bounds_us,
+	    POLICY_LATENCY_BUCKETS - 1, p->latency_bucket, p->latency_count, p->latency_sum_us);
+
+	fprintf(out, "# HELP lazaret_subjects Tracked hosts and accounts, by committed level.\n"
+	    "# TYPE lazaret_subjects gauge\n");
+	for (int l = 0; l < LEVEL_COUNT; l++)
+		fprintf(out, "lazaret_subjects{level=\"%s\"} %zu\n", level_name(l), src->judge.by_level[l]);
+	metrics_counter(out, "lazaret_level_changes_total", "Committed level changes.", src->judge.level_changes);
+	metrics_counter(out, "lazaret_evidence_events_total", "Evidence events recorded.",
+	    src->judge.evidence_events);
+	metrics_counter(out, "lazaret_subjects_forgotten_total", "Idle normal subjects dropped from memory.",
+	    src->judge.evicted);
+
+	metrics_counter(out, "lazaret_store_writes_total", "Subject rows written.", src->store.writes);
+	metrics_counter(out, "lazaret_store_history_total", "History entries appended.", src->store.history_rows);
+	metrics_counter(out, "lazaret_store_transactions_total", "Store commits.", src->store.transactions);
+	metrics_counter(out, "lazaret_store_failures_total", "Failed store commits.", src->store.failures);
+	metrics_gauge(out, "lazaret_store_queue", "Writes waiting for the store.", (double)src->store.queued);
+	metrics_histogram(out, "lazaret_store_commit_seconds", "Store commit latency.", store_latency_bounds_us,
+	    STORE_LATENCY_BUCKETS - 1, src->store.latency_bucket, src->store.latency_count,
+	    src->store.latency_sum_us);
+
+	metrics_gauge(out, "lazaret_uptime_seconds", "Seconds since lazaretd started.", src->uptime_seconds);
+	metrics_gauge(out, "lazaret_subject_table_bytes", "Bytes held by the subject table.",
+	    (double)src->memory_bytes);
+}

@@ -1,0 +1,24 @@
+/*
+ * metrics.h — Prometheus text exposition of lazaretd's counters.
+ */
+#ifndef LAZARET_API_METRICS_H
+#define LAZARET_API_METRICS_H
+
+#include <stdio.h>
+
+#include "judge/judge.h"
+#include "sense/policy_server.h"
+#include "store/store.h"
+
+struct metrics_sources {
+	const struct policy_stats *policy;
+	struct judge_stats judge;
+	struct store_stats store;
+	double uptime_seconds;
+	size_t memory_bytes;
+};
+
+/* Writes every metric in the text format (version 0.0.4) to out. */
+void metrics_render(FILE *out, const struct metrics_sources *src);
+
+#endif

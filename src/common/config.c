@@ -1,0 +1,649 @@
+/*
+ * config.c — loading, checking and printing lazaretd's INI configuration.
+ *
+ * inih does the tokenising; a reader of ours feeds it one line at a time so every
+ * message can name file:line, strips leading blanks (inih would otherwise read an
+ * indented line as the continuation of the previous value) and refuses lines longer
+ * than inih's buffer instead of letting them be cut silently.
+ */
+#include "common/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+
+struct config_parse {
+	struct config *cfg;
+	FILE *fp;
+	int line;
+	int problem_line;          /* first line the reader refused, 0 if none */
+	const char *problem;
+	bool policy_listen_seen;
+	char err[512];
+};
+
+void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->store_path, sizeof(cfg->store_path), "var/lazaret.db");
+	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->checkpoint_interval = 2 * USEC_PER_SEC;
+	cfg->idle_expiry = 86400 * USEC_PER_SEC;
+
+	listen_addr_parse("127.0.0.1:10045", &cfg->policy_listen[0]);
+	cfg->policy_listen_count = 1;
+	cfg->count_at = COUNT_AT_DATA;
+	cfg->policy_max_connections = 4096;
+	cfg->policy_idle_timeout = 1000 * USEC_PER_SEC;   /* Postfix's smtpd_policy_service_max_ttl */
+	snprintf(cfg->defer_text, sizeof(cfg->defer_text),
+	    "Too much mail from your connection in a short time; please try again later");
+	snprintf(cfg->reject_text, sizeof(cfg->reject_text),
+	    "Mail from your connection is blocked because your computer or account appears to be compromised; see");
+
+	cfg->host_prefix_v4 = 32;
+	cfg->host_prefix_v6 = 64;
+	cfg->host_messages = (struct rate_spec){ 60, 3600 * USEC_PER_SEC, 40 };
+	cfg->host_recipients = (struct rate_spec){ 300, 3600 * USEC_PER_SEC, 150 };
+	cfg->account_messages = (struct rate_spec){ 100, 3600 * USEC_PER_SEC, 50 };
+	cfg->account_recipients = (struct rate_spec){ 500, 3600 * USEC_PER_SEC, 200 };
+	cfg->throttle_factor = 0.1;
+
+	cfg->threshold[LEVEL_NORMAL] = 0;
+	cfg->threshold[LEVEL_WATCH] = 1;
+	cfg->threshold[LEVEL_THROTTLE] = 3;
+	cfg->threshold[LEVEL_QUARANTINE] = 6;
+	cfg->threshold[LEVEL_SUSPEND] = INFINITY;
+	cfg->release_ratio = 0.5;
+
+	listen_addr_parse("127.0.0.1:9345", &cfg->api_listen);
+	snprintf(cfg->portal_url, sizeof(cfg->portal_url), "http://portal.example.net/");
+}
+
+void
+config_free(struct config *cfg)
+{
+	free(cfg->evidence);
+	free(cfg->allow_networks);
+	for (size_t i = 0; i < cfg->allow_account_count; i++)
+		free(cfg->allow_accounts[i]);
+	free(cfg->allow_accounts);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static int
+config_fail(struct config_parse *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(p->err, sizeof(p->err), "%s:%d: ", p->cfg->path, p->line);
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, sizeof(p->err) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return 0;   /* inih: stop at this line */
+}
+
+static int
+parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)v[0]))
+		return -1;
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 10);
+	if (errno || *end != '\0' || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int
+parse_double(const char *v, double min, double max, double *out)
+{
+	char *end;
+
+	errno = 0;
+	double d = strtod(v, &end);
+	if (errno || end == v || *end != '\0' || !isfinite(d) || d < min || d > max)
+		return -1;
+	*out = d;
+	return 0;
+}
+
+/* "60/1h": count per duration. */
+static int
+parse_rate(const char *v, struct rate_spec *r)
+{
+	char buf[64];
+	const char *slash = strchr(v, '/');
+	unsigned long n;
+
+	if (slash == NULL || (size_t)(slash - v) >= sizeof(buf))
+		return -1;
+	memcpy(buf, v, (size_t)(slash - v));
+	buf[slash - v] = '\0';
+	if (parse_uint(buf, 1, 1000000000, &n) != 0)
+		return -1;
+	if (duration_parse(slash + 1, &r->period) != 0 || r->period <= 0)
+		return -1;
+	r->count = (uint32_t)n;
+	return 0;
+}
+
+static int
+set_text(char *dst, size_t size, const char *v)
+{
+	if (strlen(v) >= size)
+		return -1;
+	for (const char *c = v; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+			return -1;
+	strcpy(dst, v);
+	return 0;
+}
+
+static struct rate_spec *
+limit_by_name(struct config *cfg, const char *name, bool *is_burst)
+{
+	static const char *const names[] = { "host_messages", "host_recipients",
+	    "account_messages", "account_recipients" };
+	struct rate_spec *specs[] = { &cfg->host_messages, &cfg->host_recipients,
+	    &cfg->account_messages, &cfg->account_recipients };
+
+	for (size_t i = 0; i < 4; i++) {
+		size_t n = strlen(names[i]);
+		if (strncmp(name, names[i], n) != 0)
+			continue;
+		if (name[n] == '\0') {
+			*is_burst = false;
+			return specs[i];
+		}
+		if (strcmp(name + n, "_burst") == 0) {
+			*is_burst = true;
+			return specs[i];
+		}
+	}
+	return NULL;
+}
+
+static struct evidence_conf *
+evidence_section(struct config_parse *p, const char *kind)
+{
+	struct config *cfg = p->cfg;
+
+	for (size_t i = 0; i < cfg->evidence_count; i++)
+		if (strcmp(cfg->evidence[i].kind, kind) == 0)
+			return &cfg->evidence[i];
+	struct evidence_conf *grown = realloc(cfg->evidence, (cfg->evidence_count + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	cfg->evidence = grown;
+	struct evidence_conf *e = &grown[cfg->evidence_count++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->kind, sizeof(e->kind), "%s", kind);
+	e->weight = -1;
+	e->line = p->line;
+	return e;
+}
+
+static int
+handle_daemon(struct config_parse *p, const char *name, const char *v)
+{
+	struct config *cfg = p->cfg;
+	int lvl;
+
+	if (!strcmp(name, "store")) {
+		if (*v == '\0' || set_text(cfg->store_path, sizeof(cfg->store_path), v) != 0)
+			return config_fail(p, "store: expected a file path");
+	} else if (!strcmp(name, "log_level")) {
+		if ((lvl = log_level_parse(v)) < 0)
+			return config_fail(p, "log_level: expected error, warn, info or debug, not \"%s\"", v);
+		cfg->log_level = lvl;
+	} else if (!strcmp(name, "syslog")) {
+		if (parse_bool(v, &cfg->syslog) != 0)
+			return config_fail(p, "syslog: expected yes or no, not \"%s\"", v);
+	} else if (!strcmp(name, "checkpoint_interval")) {
+		if (duration_parse(v, &cfg->checkpoint_interval) != 0 || cfg->checkpoint_interval < USEC_PER_SEC ||
+		    cfg->checkpoint_interval > 300 * USEC_PER_SEC)
+			return config_fail(p, "checkpoint_interval: expected a duration from 1s to 5m, not \"%s\"", v);
+	} else if (!strcmp(name, "idle_expiry")) {
+		if (duration_parse(v, &cfg->idle_expiry) != 0 || cfg->idle_expiry < 60 * USEC_PER_SEC)
+			return config_fail(p, "idle_expiry: expected a duration of at least 1m, not \"%s\"", v);
+	} else
+		return config_fail(p, "unknown key \"%s\" in [daemon]", name);
+	return 1;
+}
+
+static int
+handle_policy(struct config_parse *p, const char *name, const char *v)
+{
+	struct config *cfg = p->cfg;
+	unsigned long n;
+
+	if (!strcmp(name, "listen")) {
+		if (!p->policy_listen_seen) {
+			cfg->policy_listen_count = 0;
+			p->policy_listen_seen = true;
+		}
+		if (cfg->policy_listen_count == CONFIG_MAX_LISTEN)
+			return config_fail(p, "listen: at most %d policy listeners", CONFIG_MAX_LISTEN);
+		if (listen_addr_parse(v, &cfg->policy_listen[cfg->policy_listen_count]) != 0)
+			return config_fail(p, "listen: expected ADDRESS:PORT, [IPV6]:PORT or unix:/PATH, not \"%s\"", v);
+		cfg->policy_listen_count++;
+	} else if (!strcmp(name, "count_at")) {
+		if (!strcmp(v, "data"))
+			cfg->count_at = COUNT_AT_DATA;
+		else if (!strcmp(v, "rcpt"))
+			cfg->count_at = COUNT_AT_RCPT;
+		else
+			return config_fail(p, "count_at: expected data or rcpt, not \"%s\"", v);
+	} else if (!strcmp(name, "max_connections")) {
+		if (parse_uint(v, 1, 1000000, &n) != 0)
+			return config_fail(p, "max_connections: expected a number from 1 to 1000000, not \"%s\"", v);
+		cfg->policy_max_connections = (uint32_t)n;
+	} else if (!strcmp(name, "idle_timeout")) {
+		if (duration_parse(v, &cfg->policy_idle_timeout) != 0 || cfg->policy_idle_timeout < USEC_PER_SEC)
+			return config_fail(p, "idle_timeout: expected a duration of at least 1s, not \"%s\"", v);
+	} else if (!strcmp(name, "defer_text")) {
+		if (*v == '\0' || set_text(cfg->defer_text, sizeof(cfg->defer_text), v) != 0)
+			return config_fail(p, "defer_text: expected printable text of at most %d characters", CONFIG_TEXT_MAX - 1);
+	} else if (!strcmp(name, "reject_text")) {
+		if (*v == '\0' || set_text(cfg->reject_text, sizeof(cfg->reject_text), v) != 0)
+			return config_fail(p, "reject_text: expected printable text of at most %d characters", CONFIG_TEXT_MAX - 1);
+	} else
+		return config_fail(p, "unknown key \"%s\" in [policy]", name);
+	return 1;
+}
+
+static int
+handle_limits(struct config_parse *p, const char *name, const char *v)
+{
+	struct config *cfg = p->cfg;
+	unsigned long n;
+	bool is_burst;
+	struct rate_spec *r;
+
+	if (!strcmp(name, "host_prefix_v4")) {
+		if (parse_uint(v, 8, 32, &n) != 0)
+			return config_fail(p, "host_prefix_v4: expected a prefix length from 8 to 32, not \"%s\"", v);
+		cfg->host_prefix_v4 = (unsigned)n;
+	} else if (!strcmp(name, "host_prefix_v6")) {
+		if (parse_uint(v, 16, 128, &n) != 0)
+			return config_fail(p, "host_prefix_v6: expected a prefix length from 16 to 128, not \"%s\"", v);
+		cfg->host_prefix_v6 = (unsigned)n;
+	} else if (!strcmp(name, "throttle_factor")) {
+		if (parse_double(v, 0.001, 1, &cfg->throttle_factor) != 0)
+			return config_fail(p, "throttle_factor: expected a number above 0 and at most 1, not \"%s\"", v);
+	} else if ((r = limit_by_name(cfg, name, &is_burst)) != NULL) {
+		if (is_burst) {
+			if (parse_uint(v, 1, 1000000000, &n) != 0)
+				return config_fail(p, "%s: expected a number of at least 1, not \"%s\"", name, v);
+			r->burst = (uint32_t)n;
+		} else if (parse_rate(v, r) != 0)
+			return config_fail(p, "%s: expected COUNT/DURATION such as 60/1h, not \"%s\"", name, v);
+	} else
+		return config_fail(p, "unknown key \"%s\" in [limits]", name);
+	return 1;
+}
+
+static int
+handle_judge(struct config_parse *p, const char *name, const char *v)
+{
+	struct config *cfg = p->cfg;
+	int lvl;
+
+	if (!strcmp(name, "release_ratio")) {
+		if (parse_double(v, 0.01, 1, &cfg->release_ratio) != 0)
+			return config_fail(p, "release_ratio: expected a number above 0 and at most 1, not \"%s\"", v);
+		return 1;
+	}
+	lvl = level_parse(name);
+	if (lvl == LEVEL_WATCH || lvl == LEVEL_THROTTLE || lvl == LEVEL_QUARANTINE) {
+		if (parse_double(v, 0.001, 1e9, &cfg->threshold[lvl]) != 0)
+			return config_fail(p, "%s: expected a positive score, not \"%s\"", name, v);
+		return 1;
+	}
+	if (lvl == LEVEL_SUSPEND)
+		return config_fail(p, "suspend is set by operators only and has no threshold");
+	return config_fail(p, "unknown key \"%s\" in [judge]", name);
+}
+
+static int
+handle_allowlist(struct config_parse *p, const char *name, const char *v)
+{
+	struct config *cfg = p->cfg;
+
+	if (!strcmp(name, "network")) {
+		struct cidr net;
+		if (cidr_parse(v, &net) != 0)
+			return config_fail(p, "network: expected ADDRESS or ADDRESS/PREFIX, not \"%s\"", v);
+		struct cidr *grown = realloc(cfg->allow_networks, (cfg->allow_network_count + 1) * sizeof(*grown));
+		if (grown == NULL)
+			return config_fail(p, "out of memory");
+		cfg->allow_networks = grown;
+		grown[cfg->allow_network_count++] = net;
+	} else if (!strcmp(name, "account")) {
+		if (*v == '\0' || strlen(v) > 255)
+			return config_fail(p, "account: expected a SASL user name of 1 to 255 characters");
+		char **grown = realloc(cfg->allow_accounts, (cfg->allow_account_count + 1) * sizeof(*grown));
+		if (grown == NULL)
+			return config_fail(p, "out of memory");
+		cfg->allow_accounts = grown;
+		if ((grown[cfg->allow_account_count] = strdup(v)) == NULL)
+			return config_fail(p, "out of memory");
+		cfg->allow_account_count++;
+	} else
+		return config_fail(p, "unknown key \"%s\" in [allowlist]", name);
+	return 1;
+}
+
+static int
+handle_api(struct config_parse *p, const char *name, const char *v)
+{
+	struct config *cfg = p->cfg;
+
+	if (!strcmp(name, "listen")) {
+		if (listen_addr_parse(v, &cfg->api_listen) != 0 || cfg->api_listen.kind != LISTEN_TCP)
+			return config_fail(p, "listen: expected ADDRESS:PORT or [IPV6]:PORT, not \"%s\"", v);
+	} else if (!strcmp(name, "token_file")) {
+		if (set_text(cfg->api_token_file, sizeof(cfg->api_token_file), v) != 0)
+			return config_fail(p, "token_file: expected a file path");
+	} else
+		return config_fail(p, "unknown key \"%s\" in [api]", name);
+	return 1;
+}
+
+static int
+handle_portal(struct config_parse *p, const char *name, const char *v)
+{
+	struct config *cfg = p->cfg;
+
+	if (!strcmp(name, "url")) {
+		if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
+		    strchr(v, ' ') != NULL || set_text(cfg->portal_url, sizeof(cfg->portal_url), v) != 0)
+			return config_fail(p, "url: expected an http:// or https:// URL without spaces, not \"%s\"", v);
+	} else
+		return config_fail(p, "unknown key \"%s\" in [portal]", name);
+	return 1;
+}
+
+static int
+handle_evidence(struct config_parse *p, const char *kind, const char *name, const char *v)
+{
+	struct evidence_conf *e;
+
+	if (*kind == '\0' || strlen(kind) >= sizeof(e->kind))
+		return config_fail(p, "[evidence NAME]: expected an evidence kind name");
+	for (const char *c = kind; *c; c++)
+		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_')
+			return config_fail(p, "[evidence %s]: kind names use a-z, 0-9 and _", kind);
+	if ((e = evidence_section(p, kind)) == NULL)
+		return config_fail(p, "out of memory");
+	if (!strcmp(name, "weight")) {
+		if (parse_double(v, 0, 1e6, &e->weight) != 0)
+			return config_fail(p, "weight: expected a score of 0 or more, not \"%s\"", v);
+	} else if (!strcmp(name, "half_life")) {
+		if (duration_parse(v, &e->half_life) != 0 || e->half_life < USEC_PER_SEC)
+			return config_fail(p, "half_life: expected a duration of at least 1s, not \"%s\"", v);
+	} else
+		return config_fail(p, "unknown key \"%s\" in [evidence %s]", name, kind);
+	return 1;
+}
+
+static int
+config_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct config_parse *p = user;
+
+	if (name == NULL)          /* a section header alone (INI_CALL_HANDLER_ON_NEW_SECTION) */
+		return 1;
+	if (*section == '\0')
+		return config_fail(p, "\"%s\" is outside any [section]", name);
+	if (!strcmp(section, "daemon"))
+		return handle_daemon(p, name, value);
+	if (!strcmp(section, "policy"))
+		return handle_policy(p, name, value);
+	if (!strcmp(section, "limits"))
+		return handle_limits(p, name, value);
+	if (!strcmp(section, "judge"))
+		return handle_judge(p, name, value);
+	if (!strcmp(section, "allowlist"))
+		return handle_allowlist(p, name, value);
+	if (!strcmp(section, "api"))
+		return handle_api(p, name, value);
+	if (!strcmp(section, "portal"))
+		return handle_portal(p, name, value);
+	if (!strncmp(section, "evidence ", 9))
+		return handle_evidence(p, section + 9, name, value);
+	return config_fail(p, "unknown section [%s]", section);
+}
+
+/* inih's line source: counts lines, strips leading blanks, flags lines inih would cut. */
+static char *
+config_reader(char *str, int num, void *stream)
+{
+	struct config_parse *p = stream;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, p->fp);
+
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	p->line++;
+	char *s = line;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t len = strlen(s);
+	const char *problem = NULL;
+	if (len != (size_t)n - (size_t)(s - line))
+		problem = "NUL byte in the line";
+	else if (len + 1 > (size_t)num)
+		problem = "line longer than 198 characters";
+	if (problem != NULL) {
+		if (p->problem_line == 0) {
+			p->problem_line = p->line;
+			p->problem = problem;
+		}
+		snprintf(str, (size_t)num, "#\n");   /* inih skips it; we report it */
+	} else {
+		memcpy(str, s, len + 1);
+	}
+	free(line);
+	return str;
+}
+
+static int
+config_check(struct config_parse *p)
+{
+	struct config *cfg = p->cfg;
+	const struct rate_spec *specs[] = { &cfg->host_messages, &cfg->host_recipients,
+	    &cfg->account_messages, &cfg->account_recipients };
+
+	p->line = 0;
+	for (int l = LEVEL_THROTTLE; l <= LEVEL_QUARANTINE; l++)
+		if (cfg->threshold[l] <= cfg->threshold[l - 1]) {
+			config_fail(p, "[judge] %s (%g) must be above %s (%g)", level_name(l),
+			    cfg->threshold[l], level_name(l - 1), cfg->threshold[l - 1]);
+			return -1;
+		}
+	for (size_t i = 0; i < 4; i++)
+		if (specs[i]->burst == 0) {
+			config_fail(p, "[limits] a burst must be at least 1");
+			return -1;
+		}
+	if (!listen_addr_is_local(&cfg->api_listen) && cfg->api_token_file[0] == '\0') {
+		config_fail(p, "[api] listen is not a loopback address, so token_file is required");
+		return -1;
+	}
+	if (cfg->api_token_file[0] != '\0') {
+		FILE *fp = fopen(cfg->api_token_file, "r");
+		if (fp == NULL) {
+			config_fail(p, "[api] token_file %s: %s", cfg->api_token_file, strerror(errno));
+			return -1;
+		}
+		if (fgets(cfg->api_token, sizeof(cfg->api_token), fp) == NULL)
+			cfg->api_token[0] = '\0';
+		fclose(fp);
+		cfg->api_token[strcspn(cfg->api_token, " \t\r\n")] = '\0';
+		if (strlen(cfg->api_token) < 16) {
+			config_fail(p, "[api] token_file %s: the token must be at least 16 characters",
+			    cfg->api_token_file);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	struct config_parse p = { .cfg = cfg };
+	int rc;
+
+	config_defaults(cfg);
+	if (strlen(path) >= sizeof(cfg->path)) {
+		snprintf(err, errlen, "%s:0: path too long", path);
+		return -1;
+	}
+	strcpy(cfg->path, path);
+	if ((p.fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s:0: %s", path, strerror(errno));
+		config_free(cfg);
+		return -1;
+	}
+	rc = ini_parse_stream(config_reader, &p, config_handler, &p);
+	fclose(p.fp);
+	if (p.problem_line != 0 && (rc == 0 || p.problem_line < rc)) {
+		p.line = p.problem_line;
+		config_fail(&p, "%s", p.problem);
+		goto fail;
+	}
+	if (rc != 0) {
+		if (p.err[0] == '\0') {
+			p.line = rc > 0 ? rc : p.line;
+			config_fail(&p, "%s", rc > 0 ? "expected [section], NAME = VALUE or a # comment" :
+			    "cannot read the file");
+		}
+		goto fail;
+	}
+	if (config_check(&p) != 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s", p.err);
+	config_free(cfg);
+	return -1;
+}
+
+static void
+print_rate(FILE *out, const char *name, const struct rate_spec *r)
+{
+	char d[32];
+	fprintf(out, "%s = %u/%s\n%s_burst = %u\n", name, r->count,
+	    duration_format(r->period, d, sizeof(d)), name, r->burst);
+}
+
+void
+config_print(const struct config *cfg, FILE *out)
+{
+	char buf[128];
+
+	fprintf(out, "# normalised from %s\n[daemon]\n", cfg->path);
+	fprintf(out, "store = %s\n", cfg->store_path);
+	fprintf(out, "log_level = %s\n", log_level_name(cfg->log_level));
+	fprintf(out, "syslog = %s\n", cfg->syslog ? "yes" : "no");
+	fprintf(out, "checkpoint_interval = %s\n", duration_format(cfg->checkpoint_interval, buf, sizeof(buf)));
+	fprintf(out, "idle_expiry = %s\n", duration_format(cfg->idle_expiry, buf, sizeof(buf)));
+
+	fprintf(out, "\n[policy]\n");
+	for (size_t i = 0; i < cfg->policy_listen_count; i++)
+		fprintf(out, "listen = %s\n", listen_addr_format(&cfg->policy_listen[i], buf, sizeof(buf)));
+	fprintf(out, "count_at = %s\n", cfg->count_at == COUNT_AT_DATA ? "data" : "rcpt");
+	fprintf(out, "max_connections = %u\n", cfg->policy_max_connections);
+	fprintf(out, "idle_timeout = %s\n", duration_format(cfg->policy_idle_timeout, buf, sizeof(buf)));
+	fprintf(out, "defer_text = %s\n", cfg->defer_text);
+	fprintf(out, "reject_text = %s\n", cfg->reject_text);
+
+	fprintf(out, "\n[limits]\n");
+	fprintf(out, "host_prefix_v4 = %u\nhost_prefix_v6 = %u\n", cfg->host_prefix_v4, cfg->host_prefix_v6);
+	print_rate(out, "host_messages", &cfg->host_messages);
+	print_rate(out, "host_recipients", &cfg->host_recipients);
+	print_rate(out, "account_messages", &cfg->account_messages);
+	print_rate(out, "account_recipients", &cfg->account_recipients);
+	fprintf(out, "throttle_factor = %g\n", cfg->throttle_factor);
+
+	fprintf(out, "\n[judge]\n");
+	for (int l = LEVEL_WATCH; l <= LEVEL_QUARANTINE; l++)
+		fprintf(out, "%s = %g\n", level_name(l), cfg->threshold[l]);
+	fprintf(out, "release_ratio = %g\n", cfg->release_ratio);
+
+	for (size_t i = 0; i < cfg->evidence_count; i++) {
+		const struct evidence_conf *e = &cfg->evidence[i];
+		fprintf(out, "\n[evidence %s]\n", e->kind);
+		if (e->weight >= 0)
+			fprintf(out, "weight = %g\n", e->weight);
+		if (e->half_life > 0)
+			fprintf(out, "half_life = %s\n", duration_format(e->half_life, buf, sizeof(buf)));
+	}
+
+	fprintf(out, "\n[allowlist]\n");
+	for (size_t i = 0; i < cfg->allow_network_count; i++)
+		fprintf(out, "network = %s\n", cidr_format(&cfg->allow_networks[i], buf, sizeof(buf)));
+	for (size_t i = 0; i < cfg->allow_account_count; i++)
+		fprintf(out, "account = %s\n", cfg->allow_accounts[i]);
+
+	fprintf(out, "\n[api]\n");
+	fprintf(out, "listen = %s\n", listen_addr_format(&cfg->api_listen, buf, sizeof(buf)));
+	if (cfg->api_token_file[0])
+		fprintf(out, "token_file = %s\n", cfg->api_token_file);
+
+	fprintf(out, "\n[portal]\nurl = %s\n", cfg->portal_url);
+}
+
+bool
+config_account_allowed(const struct config *cfg, const char *account)
+{
+	for (size_t i = 0; i < cfg->allow_account_count; i++)
+		if (strcmp(cfg->allow_accounts[i], account) == 0)
+			return true;
+	return false;
+}
+
+bool
+config_address_allowed(const struct config *cfg, const struct addr *a)
+{
+	for (size_t i = 0; i < cfg->allow_network_count; i++)
+		if (cidr_contains(&cfg->allow_networks[i], a))
+			return true;
+	return false;
+}
+
+const struct evidence_conf *
+config_evidence(const struct config *cfg, const char *kind)
+{
+	for (size_t i = 0; i < cfg->evidence_count; i++)
+		if (strcmp(cfg->evidence[i].kind, kind) == 0)
+			return &cfg->evidence[i];
+	return NULL;
+}

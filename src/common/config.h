@@ -1,0 +1,106 @@
+/*
+ * config.h — lazaretd's configuration: one INI file, every key documented in
+ * etc/lazaret.conf. config_load validates everything and names file:line on error;
+ * config_print writes the normalised form that `lazaretd -n` shows.
+ */
+#ifndef LAZARET_COMMON_CONFIG_H
+#define LAZARET_COMMON_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/addr.h"
+#include "common/level.h"
+#include "common/timeutil.h"
+
+#define CONFIG_MAX_LISTEN   8
+#define CONFIG_TEXT_MAX     400
+
+enum count_at { COUNT_AT_DATA, COUNT_AT_RCPT };
+
+/* "N per period, with a burst of B": a GCRA limit. */
+struct rate_spec {
+	uint32_t count;
+	usec_t period;
+	uint32_t burst;
+};
+
+/* Weight and half-life of one evidence kind, from an [evidence NAME] section. */
+struct evidence_conf {
+	char kind[48];
+	double weight;        /* score per unit of evidence; <0 = not set */
+	usec_t half_life;     /* 0 = not set */
+	int line;             /* where the section started, for errors found later */
+};
+
+struct config {
+	char path[PATH_MAX];
+
+	/* [daemon] */
+	char store_path[PATH_MAX];
+	int log_level;
+	bool syslog;
+	usec_t checkpoint_interval;
+	usec_t idle_expiry;
+
+	/* [policy] */
+	struct listen_addr policy_listen[CONFIG_MAX_LISTEN];
+	size_t policy_listen_count;
+	enum count_at count_at;
+	uint32_t policy_max_connections;
+	usec_t policy_idle_timeout;
+	char defer_text[CONFIG_TEXT_MAX];
+	char reject_text[CONFIG_TEXT_MAX];
+
+	/* [limits] */
+	unsigned host_prefix_v4;
+	unsigned host_prefix_v6;
+	struct rate_spec host_messages, host_recipients;
+	struct rate_spec account_messages, account_recipients;
+	double throttle_factor;
+
+	/* [judge] */
+	double threshold[LEVEL_COUNT];     /* score at which a level starts; [WATCH..QUARANTINE] */
+	double release_ratio;              /* step down when the score falls below ratio × threshold */
+	struct evidence_conf *evidence;
+	size_t evidence_count;
+
+	/* [allowlist] */
+	struct cidr *allow_networks;
+	size_t allow_network_count;
+	char **allow_accounts;
+	size_t allow_account_count;
+
+	/* [api] */
+	struct listen_addr api_listen;
+	char api_token_file[PATH_MAX];
+	char api_token[256];               /* read from api_token_file at load */
+
+	/* [portal] */
+	char portal_url[CONFIG_TEXT_MAX];
+};
+
+/* Fills *cfg with the shipped defaults (everything config_load does not find). */
+void config_defaults(struct config *cfg);
+
+/*
+ * config_load — defaults, then the file at path. Returns 0, or -1 with
+ * "path:line: problem" (line 0 when the problem is the file as a whole) in err.
+ * On failure *cfg is freed and zeroed.
+ */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* Writes the configuration as an INI file that config_load reads back identically. */
+void config_print(const struct config *cfg, FILE *out);
+
+void config_free(struct config *cfg);
+
+bool config_account_allowed(const struct config *cfg, const char *account);
+bool config_address_allowed(const struct config *cfg, const struct addr *a);
+
+/* The evidence_conf for kind, or NULL. */
+const struct evidence_conf *config_evidence(const struct config *cfg, const char *kind);
+
+#endif

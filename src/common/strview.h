@@ -1,0 +1,32 @@
+/*
+ * strview.h — a pointer and a length into someone else's bytes, not NUL-terminated.
+ */
+#ifndef LAZARET_COMMON_STRVIEW_H
+#define LAZARET_COMMON_STRVIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+struct strview {
+	const char *ptr;
+	size_t len;
+};
+
+static inline bool strview_eq(struct strview v, const char *s)
+{
+	size_t n = strlen(s);
+	return v.len == n && (n == 0 || memcmp(v.ptr, s, n) == 0);
+}
+
+/* Copies at most size-1 bytes and NUL-terminates; returns false when truncated. */
+static inline bool strview_copy(struct strview v, char *dst, size_t size)
+{
+	size_t n = v.len < size - 1 ? v.len : size - 1;
+	if (n)
+		memcpy(dst, v.ptr, n);
+	dst[n] = '\0';
+	return n == v.len;
+}
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * timeutil.c — clocks, RFC 3339 formatting and durations.
+ */
+#include "common/timeutil.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <time.h>
+
+usec_t
+time_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (usec_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+usec_t
+time_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (usec_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+char *
+time_format(usec_t t, char *buf, size_t size)
+{
+	time_t sec = (time_t)(t / USEC_PER_SEC);
+	struct tm tm;
+
+	if (t <= 0) {
+		snprintf(buf, size, "-");
+		return buf;
+	}
+	gmtime_r(&sec, &tm);
+	if (strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 && size)
+		buf[0] = '\0';
+	return buf;
+}
+
+static const struct {
+	char unit;
+	usec_t usec;
+} duration_units[] = {
+	{ 'w', 7 * 86400 * USEC_PER_SEC },
+	{ 'd', 86400 * USEC_PER_SEC },
+	{ 'h', 3600 * USEC_PER_SEC },
+	{ 'm', 60 * USEC_PER_SEC },
+	{ 's', USEC_PER_SEC },
+};
+
+/* Accepts one or more NUMBER[UNIT] groups ("1h30m"); a bare number is seconds. */
+int
+duration_parse(const char *text, usec_t *out)
+{
+	const char *p = text;
+	usec_t total = 0;
+
+	if (p == NULL || *p == '\0')
+		return -1;
+	while (*p != '\0') {
+		usec_t n = 0, mult = USEC_PER_SEC;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		while (isdigit((unsigned char)*p)) {
+			if (n > (INT64_MAX / 10 - 9) / USEC_PER_SEC / (7 * 86400))
+				return -1;
+			n = n * 10 + (*p++ - '0');
+		}
+		if (*p != '\0') {
+			size_t i;
+			for (i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++)
+				if (*p == duration_units[i].unit)
+					break;
+			if (i == sizeof(duration_units) / sizeof(duration_units[0]))
+				return -1;
+			mult = duration_units[i].usec;
+			p++;
+		}
+		if (total > INT64_MAX - n * mult)
+			return -1;
+		total += n * mult;
+	}
+	*out = total;
+	return 0;
+}
+
+char *
+duration_format(usec_t d, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	if (size == 0)
+		return buf;
+	buf[0] = '\0';
+	if (d <= 0 || d % USEC_PER_SEC != 0) {
+		if (d > 0 && d < USEC_PER_SEC)
+			snprintf(buf, size, "%lldms", (long long)(d / 1000));
+		else
+			snprintf(buf, size, "%llds", (long long)(d / USEC_PER_SEC));
+		return buf;
+	}
+	for (size_t i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++) {
+		usec_t n = d / duration_units[i].usec;
+		if (n == 0 || (duration_units[i].unit == 'w' && d % duration_units[i].usec != 0))
+			continue;
+		int w = snprintf(buf + off, size - off, "%lld%c", (long long)n, duration_units[i].unit);
+		if (w < 0 || (size_t)w >= size - off)
+			break;
+		off += (size_t)w;
+		d -= n * duration_units[i].usec;
+	}
+	return buf;
+}

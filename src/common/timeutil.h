@@ -1,0 +1,32 @@
+/*
+ * timeutil.h — lazaret counts time in microseconds since the Unix epoch (usec_t).
+ */
+#ifndef LAZARET_COMMON_TIMEUTIL_H
+#define LAZARET_COMMON_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int64_t usec_t;
+
+#define USEC_PER_SEC  INT64_C(1000000)
+
+/* Wall-clock time now. */
+usec_t time_now(void);
+
+/* Monotonic time now, for measuring durations only. */
+usec_t time_mono(void);
+
+/* Formats t as RFC 3339 UTC with seconds ("2026-11-27T06:40:00Z"); returns buf. */
+char *time_format(usec_t t, char *buf, size_t size);
+
+/*
+ * Parses a duration such as "90", "90s", "15m", "1h", "7d", "2w" into
+ * microseconds. Returns 0, or -1 on anything else (negative, overflow, junk).
+ */
+int duration_parse(const char *text, usec_t *out);
+
+/* Formats a duration compactly ("1h", "90s", "1d12h"); returns buf. */
+char *duration_format(usec_t d, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,804 @@
+/*
+ * judge.c — evidence, scores and levels; see judge.h for the model.
+ */
+#include "judge/judge.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/log.h"
+
+#define JUDGE_MAX_EVIDENCE 32   /* kinds per subject */
+
+struct judge_kind {
+	char name[STORE_KIND_MAX];
+	char description[128];
+	double default_weight;
+	usec_t default_half_life;
+	double weight;
+	usec_t half_life;
+};
+
+struct judge {
+	const struct config *cfg;
+	struct store *st;
+	struct subjects *subjects;
+	struct judge_kind kinds[JUDGE_MAX_KINDS];
+	int kind_count;
+	/* [subject kind][rate index][0 normal, 1 throttled] */
+	struct rate_limit limits[2][2][2];
+	judge_observer_cb observer;
+	void *observer_arg;
+	struct subject **dirty;
+	size_t dirty_count, dirty_cap;
+	size_t sweep_cursor;
+	struct judge_stats stats;
+};
+
+/* What a level change remembers until the store says it is durable. */
+struct judge_change {
+	struct judge *j;
+	struct subject *s;
+	int old_level;
+	int new_level;
+	double score;
+	char actor[STORE_ACTOR_MAX];
+	char reason[STORE_REASON_MAX];
+	store_done_cb done;
+	void *arg;
+};
+
+static void judge_evaluate(struct judge *j, struct subject *s, usec_t now);
+
+struct judge *
+judge_new(const struct config *cfg, struct store *st)
+{
+	struct judge *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return NULL;
+	j->cfg = cfg;
+	j->st = st;
+	if ((j->subjects = subjects_new()) == NULL) {
+		free(j);
+		return NULL;
+	}
+	return j;
+}
+
+void
+judge_free(struct judge *j)
+{
+	if (j == NULL)
+		return;
+	subjects_free(j->subjects);
+	free(j->dirty);
+	free(j);
+}
+
+int
+judge_register_kind(struct judge *j, const char *name, double weight, usec_t half_life,
+    const char *description)
+{
+	int id = judge_kind_id(j, name);
+
+	if (id >= 0)
+		return id;
+	if (j->kind_count == JUDGE_MAX_KINDS || strlen(name) >= STORE_KIND_MAX || half_life <= 0)
+		return -1;
+	struct judge_kind *k = &j->kinds[j->kind_count];
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	snprintf(k->description, sizeof(k->description), "%s", description ? description : "");
+	k->default_weight = k->weight = weight;
+	k->default_half_life = k->half_life = half_life;
+	return j->kind_count++;
+}
+
+int
+judge_kind_id(const struct judge *j, const char *name)
+{
+	for (int i = 0; i < j->kind_count; i++)
+		if (strcmp(j->kinds[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+judge_kind_name(const struct judge *j, int kind)
+{
+	if (kind < 0 || kind >= j->kind_count)
+		return "unknown";
+	return j->kinds[kind].name;
+}
+
+static void
+judge_set_limit(struct rate_limit pair[2], const struct rate_spec *r, double throttle)
+{
+	rate_limit_init(&pair[0], r->count, r->period, r->burst, 1.0);
+	rate_limit_init(&pair[1], r->count, r->period, r->burst, throttle);
+}
+
+static bool
+judge_allowlisted(const struct judge *j, const struct subject *s)
+{
+	if (s->kind == SUBJECT_ACCOUNT)
+		return config_account_allowed(j->cfg, s->key + 8);
+	struct cidr net;
+	if (cidr_parse(s->key, &net) != 0)
+		return false;
+	for (size_t i = 0; i < j->cfg->allow_network_count; i++) {
+		const struct cidr *a = &j->cfg->allow_networks[i];
+		if (a->addr.family == net.addr.family && a->prefix <= net.prefix && cidr_contains(a, &net.addr))
+			return true;
+	}
+	return false;
+}
+
+int
+judge_configure(struct judge *j, const struct config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cfg->evidence_count; i++) {
+		if (judge_kind_id(j, cfg->evidence[i].kind) < 0) {
+			char known[512] = "";
+			for (int k = 0; k < j->kind_count; k++) {
+				strncat(known, k ? ", " : "", sizeof(known) - strlen(known) - 1);
+				strncat(known, j->kinds[k].name, sizeof(known) - strlen(known) - 1);
+			}
+			snprintf(err, errlen, "%s:%d: [evidence %s]: no sensor reports this kind (known: %s)",
+			    cfg->path, cfg->evidence[i].line, cfg->evidence[i].kind, known);
+			return -1;
+		}
+	}
+	j->cfg = cfg;
+	for (int k = 0; k < j->kind_count; k++) {
+		struct judge_kind *kind = &j->kinds[k];
+		const struct evidence_conf *e = config_evidence(cfg, kind->name);
+		kind->weight = e && e->weight >= 0 ? e->weight : kind->default_weight;
+		kind->half_life = e && e->half_life > 0 ? e->half_life : kind->default_half_life;
+	}
+	judge_set_limit(j->limits[SUBJECT_HOST][RATE_MESSAGES], &cfg->host_messages, cfg->throttle_factor);
+	judge_set_limit(j->limits[SUBJECT_HOST][RATE_RECIPIENTS], &cfg->host_recipients, cfg->throttle_factor);
+	judge_set_limit(j->limits[SUBJECT_ACCOUNT][RATE_MESSAGES], &cfg->account_messages, cfg->throttle_factor);
+	judge_set_limit(j->limits[SUBJECT_ACCOUNT][RATE_RECIPIENTS], &cfg->account_recipients,
+	    cfg->throttle_factor);
+
+	/* The allowlist may have changed: recompute every flag. */
+	size_t cursor = 0;
+	for (struct subject *s = subjects_next(j->subjects, &cursor, NULL); s != NULL;
+	    s = subjects_next(j->subjects, &cursor, s)) {
+		if (judge_allowlisted(j, s))
+			s->flags |= SUBJECT_F_ALLOWLISTED;
+		else
+			s->flags &= (uint8_t)~SUBJECT_F_ALLOWLISTED;
+	}
+	return 0;
+}
+
+void
+judge_set_observer(struct judge *j, judge_observer_cb cb, void *arg)
+{
+	j->observer = cb;
+	j->observer_arg = arg;
+}
+
+struct subjects *
+judge_subjects(struct judge *j)
+{
+	return j->subjects;
+}
+
+static struct subject *
+judge_get(struct judge *j, enum subject_kind kind, const char *key, size_t len, usec_t now)
+{
+	size_t before = subjects_count(j->subjects);
+	struct subject *s = subjects_get(j->subjects, kind, key, len);
+
+	if (s == NULL)
+		return NULL;
+	if (subjects_count(j->subjects) != before) {
+		j->stats.by_level[LEVEL_NORMAL]++;
+		if (judge_allowlisted(j, s))
+			s->flags |= SUBJECT_F_ALLOWLISTED;
+	}
+	s->last_seen = now;
+	return s;
+}
+
+struct subject *
+judge_host(struct judge *j, const struct addr *a, usec_t now)
+{
+	char key[ADDR_TEXT_MAX];
+
+	host_key(a, j->cfg->host_prefix_v4, j->cfg->host_prefix_v6, key, sizeof(key));
+	return judge_get(j, SUBJECT_HOST, key, strlen(key), now);
+}
+
+struct subject *
+judge_account(struct judge *j, const char *name, size_t len, usec_t now)
+{
+	char key[STORE_SUBJECT_MAX];
+
+	if (len == 0 || len + 8 >= sizeof(key))
+		return NULL;
+	memcpy(key, "account:", 8);
+	memcpy(key + 8, name, len);
+	return judge_get(j, SUBJECT_ACCOUNT, key, len + 8, now);
+}
+
+int
+judge_normalize(const struct judge *j, const char *text, char *out, size_t size, enum subject_kind *kind)
+{
+	struct cidr net;
+
+	if (strncmp(text, "account:", 8) == 0) {
+		size_t len = strlen(text + 8);
+		if (len == 0 || len > 255 || len + 9 > size)
+			return -1;
+		for (const char *c = text + 8; *c; c++)
+			if ((unsigned char)*c < 0x21 || (unsigned char)*c == 0x7f)
+				return -1;
+		memcpy(out, text, len + 9);
+		*kind = SUBJECT_ACCOUNT;
+		return 0;
+	}
+	if (cidr_parse(text, &net) != 0)
+		return -1;
+	unsigned full = net.addr.family == AF_INET ? 32 : 128;
+	unsigned host = net.addr.family == AF_INET ? j->cfg->host_prefix_v4 : j->cfg->host_prefix_v6;
+	if (net.prefix != full && net.prefix != host)
+		return -1;
+	if (size < ADDR_TEXT_MAX)
+		return -1;
+	host_key(&net.addr, j->cfg->host_prefix_v4, j->cfg->host_prefix_v6, out, size);
+	*kind = SUBJECT_HOST;
+	return 0;
+}
+
+struct subject *
+judge_lookup(struct judge *j, const char *text)
+{
+	char key[STORE_SUBJECT_MAX];
+	enum subject_kind kind;
+
+	if (judge_normalize(j, text, key, sizeof(key), &kind) != 0)
+		return NULL;
+	return subjects_find(j->subjects, key, strlen(key));
+}
+
+struct subject *
+judge_lookup_or_create(struct judge *j, const char *text, usec_t now)
+{
+	char key[STORE_SUBJECT_MAX];
+	enum subject_kind kind;
+
+	if (judge_normalize(j, text, key, sizeof(key), &kind) != 0)
+		return NULL;
+	return judge_get(j, kind, key, strlen(key), now);
+}
+
+const struct rate_limit *
+judge_limit(const struct judge *j, const struct subject *s, enum rate_index idx)
+{
+	return &j->limits[s->kind][idx][s->level == LEVEL_THROTTLE];
+}
+
+static double
+judge_decayed(const struct judge *j, const struct evidence_item *e, usec_t now)
+{
+	const struct judge_kind *k = &j->kinds[e->kind];
+	double age = (double)(now - e->value_time);
+
+	if (age <= 0)
+		return e->value;
+	return e->value * exp2(-age / (double)k->half_life);
+}
+
+double
+judge_item_score(const struct judge *j, const struct evidence_item *e, usec_t now)
+{
+	if (e->kind >= j->kind_count)
+		return 0;
+	return j->kinds[e->kind].weight * judge_decayed(j, e, now);
+}
+
+double
+judge_score(const struct judge *j, const struct subject *s, usec_t now)
+{
+	double score = 0;
+
+	if (s->detail == NULL)
+		return 0;
+	for (size_t i = 0; i < s->detail->evidence_count; i++)
+		score += judge_item_score(j, &s->detail->evidence[i], now);
+	return score;
+}
+
+const char *
+judge_top_summary(const struct judge *j, const struct subject *s, usec_t now)
+{
+	const char *best = "";
+	double best_score = -1;
+
+	if (s->detail == NULL)
+		return best;
+	for (size_t i = 0; i < s->detail->evidence_count; i++) {
+		const struct evidence_item *e = &s->detail->evidence[i];
+		double sc = judge_item_score(j, e, now);
+		if (sc > best_score && e->summary[0] != '\0') {
+			best_score = sc;
+			best = e->summary;
+		}
+	}
+	return best;
+}
+
+const struct evidence_item *
+judge_evidence(const struct subject *s, int kind)
+{
+	if (s->detail == NULL)
+		return NULL;
+	for (size_t i = 0; i < s->detail->evidence_count; i++)
+		if (s->detail->evidence[i].kind == kind)
+			return &s->detail->evidence[i];
+	return NULL;
+}
+
+void
+judge_touch(struct judge *j, struct subject *s)
+{
+	if (s->flags & SUBJECT_F_DIRTY)
+		return;
+	if (j->dirty_count == j->dirty_cap) {
+		size_t cap = j->dirty_cap ? j->dirty_cap * 2 : 1024;
+		struct subject **grown = realloc(j->dirty, cap * sizeof(*grown));
+		if (grown == NULL) {
+			log_warnx("judge: out of memory for the checkpoint list; %s is saved later", s->key);
+			return;
+		}
+		j->dirty = grown;
+		j->dirty_cap = cap;
+	}
+	j->dirty[j->dirty_count++] = s;
+	s->flags |= SUBJECT_F_DIRTY;
+}
+
+/* The store's view of s; evidence points into the caller's array of JUDGE_MAX_EVIDENCE. */
+static void
+judge_snapshot(const struct subject *s, struct store_subject *row, struct store_evidence *ev, usec_t now)
+{
+	memset(row, 0, sizeof(*row));
+	memcpy(row->subject, s->key, s->key_len);
+	row->subject[s->key_len] = '\0';
+	row->level = s->target_level;
+	row->manual_level = s->manual_level;
+	row->manual_until = s->manual_until;
+	row->rate_tat[0] = s->tat[0];
+	row->rate_tat[1] = s->tat[1];
+	row->updated = now;
+	row->evidence = ev;
+	if (s->detail == NULL)
+		return;
+	snprintf(row->manual_reason, sizeof(row->manual_reason), "%s", s->detail->manual_reason);
+	for (size_t i = 0; i < s->detail->evidence_count && i < JUDGE_MAX_EVIDENCE; i++) {
+		const struct evidence_item *e = &s->detail->evidence[i];
+		struct store_evidence *o = &ev[row->evidence_count++];
+		memset(o, 0, sizeof(*o));
+		/* kind names are filled by the caller, which knows the judge */
+		o->count = e->count;
+		o->value = e->value;
+		o->value_time = e->value_time;
+		o->first_seen = e->first_seen;
+		o->last_seen = e->last_seen;
+		memcpy(o->summary, e->summary, sizeof(o->summary));
+	}
+}
+
+static void
+judge_snapshot_kinds(const struct judge *j, const struct subject *s, struct store_evidence *ev, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(ev[i].kind, sizeof(ev[i].kind), "%s", judge_kind_name(j, s->detail->evidence[i].kind));
+}
+
+static void
+judge_log_verdict(const struct judge *j, const struct judge_change *c)
+{
+	const struct subject *s = c->s;
+
+	log_info("verdict %s=%s level=%s previous=%s score=%.2f by=%s reason=\"%s\"",
+	    s->kind == SUBJECT_HOST ? "host" : "account",
+	    s->kind == SUBJECT_HOST ? s->key : s->key + 8,
+	    level_name(c->new_level), level_name(c->old_level), c->score, c->actor, c->reason);
+	(void)j;
+}
+
+/* The store's done callback for a level change: only now does enforcement see it. */
+static void
+judge_committed(void *arg, int status)
+{
+	struct judge_change *c = arg;
+	struct judge *j = c->j;
+	struct subject *s = c->s;
+
+	s->pending--;
+	if (status == 0) {
+		int old = s->level;
+		j->stats.by_level[old]--;
+		j->stats.by_level[c->new_level]++;
+		j->stats.level_changes++;
+		s->level = (uint8_t)c->new_level;
+		judge_log_verdict(j, c);
+		if (j->observer != NULL && old != c->new_level)
+			j->observer(j->observer_arg, s, old, c->new_level);
+	} else {
+		log_warnx("verdict %s=%s level=%s not committed (store error %d); it stays %s and is retried",
+		    s->kind == SUBJECT_HOST ? "host" : "account", s->key, level_name(c->new_level), status,
+		    level_name(s->level));
+		if (s->target_level == c->new_level && s->pending == 0)
+			s->target_level = s->level;
+		judge_touch(j, s);
+	}
+	if (c->done != NULL)
+		c->done(c->arg, status);
+	free(c);
+}
+
+/*
+ * judge_change — ask the store to make new_level durable with a history entry;
+ * s->level follows in judge_committed. Returns 0 or -ENOMEM.
+ */
+static int
+judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, const char *actor,
+    const char *reason, store_done_cb done, void *arg)
+{
+	struct judge_change *c = calloc(1, sizeof(*c));
+	struct store_subject row;
+	struct store_evidence ev[JUDGE_MAX_EVIDENCE];
+	struct store_history h;
+
+	if (c == NULL)
+		return -ENOMEM;
+	c->j = j;
+	c->s = s;
+	c->old_level = s->target_level;
+	c->new_level = new_level;
+	c->score = judge_score(j, s, now);
+	c->done = done;
+	c->arg = arg;
+	snprintf(c->actor, sizeof(c->actor), "%s", actor);
+	snprintf(c->reason, sizeof(c->reason), "%s", reason);
+
+	s->target_level = (uint8_t)new_level;
+	s->pending++;
+	judge_snapshot(s, &row, ev, now);
+	if (row.evidence_count)
+		judge_snapshot_kinds(j, s, ev, row.evidence_count);
+	memset(&h, 0, sizeof(h));
+	h.time = now;
+	memcpy(h.subject, row.subject, sizeof(h.subject));
+	h.old_level = c->old_level;
+	h.new_level = new_level;
+	memcpy(h.actor, c->actor, sizeof(h.actor));
+	memcpy(h.reason, c->reason, sizeof(h.reason));
+
+	if (j->st == NULL) {
+		judge_committed(c, 0);
+		return 0;
+	}
+	if (store_put(j->st, &row, &h, judge_committed, c) != 0) {
+		s->pending--;
+		s->target_level = (uint8_t)c->old_level;
+		free(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+judge_level_for(const struct judge *j, double score)
+{
+	for (int l = LEVEL_QUARANTINE; l >= LEVEL_WATCH; l--)
+		if (score >= j->cfg->threshold[l])
+			return l;
+	return LEVEL_NORMAL;
+}
+
+static bool
+judge_manual_active(const struct subject *s, usec_t now)
+{
+	return s->manual_level >= 0 && (s->manual_until == 0 || s->manual_until > now);
+}
+
+/* The automatic level for s now, with hysteresis against its current level. */
+static int
+judge_automatic_level(const struct judge *j, const struct subject *s, double score, int current)
+{
+	int target = judge_level_for(j, score);
+
+	if (s->flags & SUBJECT_F_ALLOWLISTED && target > LEVEL_WATCH)
+		target = LEVEL_WATCH;
+	if (current > LEVEL_QUARANTINE)          /* a lapsed suspend */
+		return target;
+	if (target < current && score >= j->cfg->release_ratio * j->cfg->threshold[current])
+		return current;
+	return target;
+}
+
+static void
+judge_evaluate(struct judge *j, struct subject *s, usec_t now)
+{
+	double score;
+	int target;
+	char reason[STORE_REASON_MAX];
+
+	if (judge_manual_active(s, now))
+		return;
+	score = judge_score(j, s, now);
+	target = judge_automatic_level(j, s, score, s->target_level);
+	if (target == s->target_level)
+		return;
+	if (target > s->target_level)
+		snprintf(reason, sizeof(reason), "score %.2f reached %s (%g): %s", score, level_name(target),
+		    j->cfg->threshold[target], judge_top_summary(j, s, now));
+	else
+		snprintf(reason, sizeof(reason), "score %.2f fell below %g as evidence aged", score,
+		    j->cfg->release_ratio * j->cfg->threshold[s->target_level]);
+	if (judge_change(j, s, target, now, "judge", reason, NULL, NULL) != 0)
+		log_warnx("judge: out of memory changing %s to %s", s->key, level_name(target));
+}
+
+static struct evidence_item *
+judge_item(struct subject *s, int kind, usec_t now)
+{
+	struct subject_detail *d = subject_detail(s);
+
+	if (d == NULL)
+		return NULL;
+	for (size_t i = 0; i < d->evidence_count; i++)
+		if (d->evidence[i].kind == kind)
+			return &d->evidence[i];
+	if (d->evidence_count == JUDGE_MAX_EVIDENCE)
+		return NULL;
+	if (d->evidence_count == d->evidence_cap) {
+		uint16_t cap = d->evidence_cap ? (uint16_t)(d->evidence_cap * 2) : 2;
+		struct evidence_item *grown = realloc(d->evidence, cap * sizeof(*grown));
+		if (grown == NULL)
+			return NULL;
+		d->evidence = grown;
+		d->evidence_cap = cap;
+	}
+	struct evidence_item *e = &d->evidence[d->evidence_count++];
+	memset(e, 0, sizeof(*e));
+	e->kind = (uint16_t)kind;
+	e->first_seen = now;
+	e->value_time = now;
+	return e;
+}
+
+static void
+judge_record(struct judge *j, struct subject *s, int kind, double amount, uint64_t events, usec_t now,
+    const char *summary, bool accumulate)
+{
+	struct evidence_item *e;
+
+	if (kind < 0 || kind >= j->kind_count)
+		return;
+	if ((e = judge_item(s, kind, now)) == NULL) {
+		log_warnx("judge: cannot record %s evidence for %s (out of memory)", judge_kind_name(j, kind), s->key);
+		return;
+	}
+	e->value = accumulate ? judge_decayed(j, e, now) + amount : amount;
+	e->value_time = now;
+	e->count += events;
+	e->last_seen = now;
+	if (summary != NULL)
+		snprintf(e->summary, sizeof(e->summary), "%s", summary);
+	j->stats.evidence_events += events;
+	judge_touch(j, s);
+	judge_evaluate(j, s, now);
+}
+
+void
+judge_add_evidence(struct judge *j, struct subject *s, int kind, double amount, uint64_t events,
+    usec_t now, const char *summary)
+{
+	judge_record(j, s, kind, amount, events, now, summary, true);
+}
+
+void
+judge_set_evidence(struct judge *j, struct subject *s, int kind, double amount, uint64_t events,
+    usec_t now, const char *summary)
+{
+	judge_record(j, s, kind, amount, events, now, summary, false);
+}
+
+int
+judge_set_manual(struct judge *j, struct subject *s, int level, usec_t until, const char *reason,
+    const char *actor, store_done_cb done, void *arg)
+{
+	struct subject_detail *d;
+	char why[STORE_REASON_MAX];
+	char d1[32];
+	usec_t now = time_now();
+
+	if (level < LEVEL_NORMAL || level >= LEVEL_COUNT || reason == NULL || *reason == '\0')
+		return -EINVAL;
+	if ((d = subject_detail(s)) == NULL)
+		return -ENOMEM;
+	s->manual_level = (int8_t)level;
+	s->manual_until = until;
+	snprintf(d->manual_reason, sizeof(d->manual_reason), "%s", reason);
+	if (until != 0)
+		snprintf(why, sizeof(why), "%s for %s: %s", level_name(level),
+		    duration_format(until - now, d1, sizeof(d1)), reason);
+	else
+		snprintf(why, sizeof(why), "%s: %s", level_name(level), reason);
+	return judge_change(j, s, level, now, actor, why, done, arg);
+}
+
+int
+judge_release(struct judge *j, struct subject *s, const char *reason, const char *actor,
+    store_done_cb done, void *arg)
+{
+	char why[STORE_REASON_MAX];
+	usec_t now = time_now();
+
+	s->manual_level = -1;
+	s->manual_until = 0;
+	if (s->detail != NULL) {
+		s->detail->manual_reason[0] = '\0';
+		for (size_t i = 0; i < s->detail->evidence_count; i++) {
+			s->detail->evidence[i].value = 0;
+			s->detail->evidence[i].value_time = now;
+		}
+	}
+	snprintf(why, sizeof(why), "released%s%s", reason && *reason ? ": " : "", reason ? reason : "");
+	return judge_change(j, s, LEVEL_NORMAL, now, actor, why, done, arg);
+}
+
+void
+judge_checkpoint(struct judge *j)
+{
+	usec_t now = time_now();
+	struct store_subject row;
+	struct store_evidence ev[JUDGE_MAX_EVIDENCE];
+
+	for (size_t i = 0; i < j->dirty_count; i++) {
+		struct subject *s = j->dirty[i];
+		s->flags &= (uint8_t)~SUBJECT_F_DIRTY;
+		if (j->st == NULL)
+			continue;
+		judge_snapshot(s, &row, ev, now);
+		if (row.evidence_count)
+			judge_snapshot_kinds(j, s, ev, row.evidence_count);
+		if (store_put(j->st, &row, NULL, NULL, NULL) != 0) {
+			log_warnx("judge: checkpoint of %s failed (out of memory)", s->key);
+			/* keep it and the rest for the next round */
+			for (size_t k = i; k < j->dirty_count; k++)
+				j->dirty[k - i] = j->dirty[k];
+			j->dirty_count -= i;
+			for (size_t k = 0; k < j->dirty_count; k++)
+				j->dirty[k]->flags |= SUBJECT_F_DIRTY;
+			return;
+		}
+	}
+	j->dirty_count = 0;
+}
+
+/* An idle normal subject with nothing worth keeping. */
+static bool
+judge_forgettable(const struct judge *j, const struct subject *s, usec_t now)
+{
+	if (s->level != LEVEL_NORMAL || s->target_level != LEVEL_NORMAL || s->pending ||
+	    (s->flags & SUBJECT_F_DIRTY) || s->manual_level >= 0)
+		return false;
+	if (s->last_seen + j->cfg->idle_expiry > now)
+		return false;
+	if (s->tat[0] > now || s->tat[1] > now)
+		return false;
+	return judge_score(j, s, now) < 0.01;
+}
+
+void
+judge_sweep(struct judge *j, usec_t now, size_t budget)
+{
+	struct subject *s, *prev = NULL;
+	char reason[STORE_REASON_MAX];
+
+	s = subjects_next(j->subjects, &j->sweep_cursor, NULL);
+	for (; s != NULL && budget > 0; budget--) {
+		if (s->manual_level >= 0 && s->manual_until != 0 && s->manual_until <= now && s->pending == 0) {
+			double score = judge_score(j, s, now);
+			int target = judge_automatic_level(j, s, score, LEVEL_NORMAL);
+			snprintf(reason, sizeof(reason), "operator's %s expired (%s)", level_name(s->manual_level),
+			    s->detail ? s->detail->manual_reason : "");
+			s->manual_level = -1;
+			s->manual_until = 0;
+			if (judge_change(j, s, target, now, "judge", reason, NULL, NULL) != 0)
+				log_warnx("judge: out of memory lapsing %s", s->key);
+		} else if (s->pending == 0 && (s->detail != NULL || s->target_level != LEVEL_NORMAL)) {
+			judge_evaluate(j, s, now);
+		}
+		if (judge_forgettable(j, s, now)) {
+			if (j->st != NULL && s->detail != NULL)
+				store_forget(j->st, s->key);
+			else if (j->st != NULL && (s->tat[0] || s->tat[1]))
+				store_forget(j->st, s->key);
+			j->stats.by_level[s->level]--;
+			j->stats.evicted++;
+			subjects_remove(j->subjects, s);
+			prev = NULL;
+		} else
+			prev = s;
+		s = subjects_next(j->subjects, &j->sweep_cursor, prev);
+	}
+	if (s == NULL)
+		j->sweep_cursor = 0;
+}
+
+static int
+judge_load_one(void *arg, const struct store_subject *row)
+{
+	struct judge *j = arg;
+	enum subject_kind kind = strncmp(row->subject, "account:", 8) == 0 ? SUBJECT_ACCOUNT : SUBJECT_HOST;
+	struct subject *s = judge_get(j, kind, row->subject, strlen(row->subject), row->updated);
+
+	if (s == NULL)
+		return -ENOMEM;
+	if (row->level < 0 || row->level >= LEVEL_COUNT)
+		return -EINVAL;
+	j->stats.by_level[s->level]--;
+	s->level = s->target_level = (uint8_t)row->level;
+	j->stats.by_level[s->level]++;
+	s->manual_level = (int8_t)(row->manual_level >= 0 && row->manual_level < LEVEL_COUNT ? row->manual_level : -1);
+	s->manual_until = row->manual_until;
+	s->tat[0] = row->rate_tat[0];
+	s->tat[1] = row->rate_tat[1];
+	if (row->manual_reason[0] != '\0' || row->evidence_count > 0) {
+		struct subject_detail *d = subject_detail(s);
+		if (d == NULL)
+			return -ENOMEM;
+		snprintf(d->manual_reason, sizeof(d->manual_reason), "%s", row->manual_reason);
+	}
+	for (size_t i = 0; i < row->evidence_count; i++) {
+		const struct store_evidence *e = &row->evidence[i];
+		int k = judge_kind_id(j, e->kind);
+		if (k < 0) {
+			/* a kind from a sensor this build lacks: kept, but it weighs nothing */
+			k = judge_register_kind(j, e->kind, 0, 86400 * USEC_PER_SEC, "no longer reported");
+			log_warnx("judge: evidence kind %s in the store is not reported by any sensor; kept with weight 0",
+			    e->kind);
+			if (k < 0)
+				continue;
+		}
+		struct evidence_item *it = judge_item(s, k, e->first_seen);
+		if (it == NULL)
+			return -ENOMEM;
+		it->count = e->count;
+		it->value = e->value;
+		it->value_time = e->value_time;
+		it->first_seen = e->first_seen;
+		it->last_seen = e->last_seen;
+		snprintf(it->summary, sizeof(it->summary), "%s", e->summary);
+	}
+	return 0;
+}
+
+int
+judge_load(struct judge *j)
+{
+	if (j->st == NULL)
+		return 0;
+	return store_load(j->st, judge_load_one, j);
+}
+
+void
+judge_stats_get(const struct judge *j, struct judge_stats *out)
+{
+	*out = j->stats;
+	out->tracked = subjects_count(j->subjects);
+}

@@ -1,0 +1,139 @@
+/*
+ * judge.h — from evidence to verdicts.
+ *
+ * Every host and account carries evidence items (kind, count, first/last seen, a
+ * one-line summary, a value that decays with the kind's half-life). The score is the
+ * sum of weight × decayed value; the level follows the score through the configured
+ * thresholds (allowlisted subjects stop at watch; suspend is manual only), and
+ * steps down only when the score falls below release_ratio × the current threshold.
+ *
+ * A level change is written to the store with a history entry first; the subject's
+ * `level` — the one enforcement acts on — changes only when that write is committed.
+ * Sensors register their evidence kinds at start-up; the judge knows nothing of them.
+ */
+#ifndef LAZARET_JUDGE_JUDGE_H
+#define LAZARET_JUDGE_JUDGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/addr.h"
+#include "common/config.h"
+#include "common/level.h"
+#include "judge/rate.h"
+#include "judge/subjects.h"
+#include "store/store.h"
+
+#define JUDGE_MAX_KINDS 64
+
+struct judge;
+
+struct judge_stats {
+	size_t tracked;
+	size_t by_level[LEVEL_COUNT];
+	uint64_t level_changes;
+	uint64_t evidence_events;
+	uint64_t evicted;
+};
+
+/* Called after a level change is committed (enforcers hang off this). */
+typedef void (*judge_observer_cb)(void *arg, const struct subject *s, int old_level, int new_level);
+
+/* A judge on cfg (kept by reference until the next judge_configure) writing to st (may be NULL in tests). */
+struct judge *judge_new(const struct config *cfg, struct store *st);
+void judge_free(struct judge *j);
+
+/*
+ * judge_register_kind — declare an evidence kind with its default weight and
+ * half-life and a short description. Returns the kind id (>= 0) or -1. Registering a
+ * name again returns the same id.
+ */
+int judge_register_kind(struct judge *j, const char *name, double weight, usec_t half_life,
+                        const char *description);
+int judge_kind_id(const struct judge *j, const char *name);
+const char *judge_kind_name(const struct judge *j, int kind);
+
+/*
+ * judge_configure — apply cfg (thresholds, weights from [evidence NAME] sections,
+ * allowlist, limits). Fails with "file:line: ..." in err for a section naming a kind
+ * no sensor registered. Existing subjects keep their state.
+ */
+int judge_configure(struct judge *j, const struct config *cfg, char *err, size_t errlen);
+
+void judge_set_observer(struct judge *j, judge_observer_cb cb, void *arg);
+
+/* Restores every subject from the store (at start). Returns 0 or a negative code. */
+int judge_load(struct judge *j);
+
+/* The host subject of an address (created when missing), or NULL on ENOMEM. */
+struct subject *judge_host(struct judge *j, const struct addr *a, usec_t now);
+/* The account subject of a SASL user name (created when missing), or NULL. */
+struct subject *judge_account(struct judge *j, const char *name, size_t len, usec_t now);
+
+/*
+ * judge_normalize — turn operator input ("192.0.2.7", "2001:db8::1", "2001:db8::/64",
+ * "account:alice") into the canonical key. Returns 0 or -1 (with nothing written).
+ */
+int judge_normalize(const struct judge *j, const char *text, char *out, size_t size,
+                    enum subject_kind *kind);
+/* Finds a subject by operator input; NULL when unknown or invalid. */
+struct subject *judge_lookup(struct judge *j, const char *text);
+/* Finds or creates a subject by operator input; NULL when invalid. */
+struct subject *judge_lookup_or_create(struct judge *j, const char *text, usec_t now);
+
+/* The rate limit of index idx for s, tightened when s is at throttle. */
+const struct rate_limit *judge_limit(const struct judge *j, const struct subject *s, enum rate_index idx);
+
+/*
+ * judge_add_evidence — add amount to the kind's decayed value and events to its count,
+ * replace the summary, re-evaluate the level. summary may be NULL to keep the old one.
+ */
+void judge_add_evidence(struct judge *j, struct subject *s, int kind, double amount, uint64_t events,
+                        usec_t now, const char *summary);
+/* judge_set_evidence — like add, but the value becomes amount (for ratios and bounds). */
+void judge_set_evidence(struct judge *j, struct subject *s, int kind, double amount, uint64_t events,
+                        usec_t now, const char *summary);
+
+/* The evidence item of kind, or NULL. */
+const struct evidence_item *judge_evidence(const struct subject *s, int kind);
+
+double judge_score(const struct judge *j, const struct subject *s, usec_t now);
+/* One evidence item's contribution to the score now. */
+double judge_item_score(const struct judge *j, const struct evidence_item *e, usec_t now);
+
+/*
+ * judge_set_manual — an operator's level (quarantine, suspend, ...) until `until`
+ * (0 = no expiry), recorded in history with actor and reason. done runs once the
+ * verdict is committed (status 0) or failed. Returns 0 or -EINVAL/-ENOMEM.
+ */
+int judge_set_manual(struct judge *j, struct subject *s, int level, usec_t until, const char *reason,
+                     const char *actor, store_done_cb done, void *arg);
+
+/*
+ * judge_release — clear any manual level and the decayed evidence (counts and
+ * summaries stay for the record), back to normal, with a history entry.
+ */
+int judge_release(struct judge *j, struct subject *s, const char *reason, const char *actor,
+                  store_done_cb done, void *arg);
+
+/* Remember that s changed (counters, evidence) so the next checkpoint saves it. */
+void judge_touch(struct judge *j, struct subject *s);
+
+/* Save every changed subject to the store (counters lose at most one interval). */
+void judge_checkpoint(struct judge *j);
+
+/*
+ * judge_sweep — periodic upkeep at now: lapse expired manual levels, step levels down
+ * as evidence decays, forget idle normal subjects. Visits at most `budget` subjects
+ * per call, resuming where the last call stopped.
+ */
+void judge_sweep(struct judge *j, usec_t now, size_t budget);
+
+void judge_stats_get(const struct judge *j, struct judge_stats *out);
+
+struct subjects *judge_subjects(struct judge *j);
+
+/* The strongest evidence summary of s, or "" (for reject texts and logs). */
+const char *judge_top_summary(const struct judge *j, const struct subject *s, usec_t now);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * subjects.h — the in-memory table of every host and account lazaret tracks.
+ *
+ * A chained hash table keyed by the subject's canonical text ("192.0.2.7",
+ * "2001:db8:1:2::/64", "account:alice"). Entries are small (about 80 bytes plus the
+ * key) because a mid-size ISP has a million of each; evidence and operator notes live
+ * in a separate detail block that most subjects never get.
+ */
+#ifndef LAZARET_JUDGE_SUBJECTS_H
+#define LAZARET_JUDGE_SUBJECTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/timeutil.h"
+#include "store/store.h"
+
+enum subject_kind { SUBJECT_HOST = 0, SUBJECT_ACCOUNT = 1 };
+
+enum rate_index { RATE_MESSAGES = 0, RATE_RECIPIENTS = 1 };
+
+#define SUBJECT_F_ALLOWLISTED 0x01   /* never raised above watch automatically */
+#define SUBJECT_F_DIRTY       0x02   /* on the checkpoint list */
+
+struct evidence_item {
+	uint16_t kind;                    /* judge kind id */
+	uint64_t count;                   /* events, never decayed */
+	double value;                     /* decayed amount as of value_time */
+	usec_t value_time;
+	usec_t first_seen;
+	usec_t last_seen;
+	char summary[STORE_SUMMARY_MAX];
+};
+
+struct subject_detail {
+	uint16_t evidence_count;
+	uint16_t evidence_cap;
+	struct evidence_item *evidence;
+	char manual_reason[STORE_REASON_MAX];
+};
+
+struct subject {
+	struct subject *next;             /* hash chain */
+	uint32_t hash;
+	uint8_t kind;                     /* enum subject_kind */
+	uint8_t level;                    /* committed level: what enforcement acts on */
+	uint8_t target_level;             /* newest level asked of the store */
+	uint8_t flags;
+	int8_t manual_level;              /* -1: none */
+	uint8_t pending;                  /* verdict writes in flight */
+	uint16_t key_len;
+	usec_t manual_until;              /* 0: no expiry */
+	usec_t tat[2];                    /* GCRA state per enum rate_index */
+	usec_t last_seen;
+	struct subject_detail *detail;    /* NULL until it has evidence or a manual note */
+	char key[];
+};
+
+struct subjects;
+
+struct subjects *subjects_new(void);
+void subjects_free(struct subjects *t);
+
+/* The subject with this key, or NULL. */
+struct subject *subjects_find(const struct subjects *t, const char *key, size_t len);
+
+/* The subject with this key, created (level normal) when missing; NULL on ENOMEM. */
+struct subject *subjects_get(struct subjects *t, enum subject_kind kind, const char *key, size_t len);
+
+/* Unlinks and frees s. */
+void subjects_remove(struct subjects *t, struct subject *s);
+
+size_t subjects_count(const struct subjects *t);
+
+/*
+ * subjects_next — incremental iteration that tolerates removal of the returned
+ * subject: start with *cursor = 0 and prev = NULL; returns NULL at the end. Pass the
+ * previous result as prev unless it was removed (then pass NULL and the same cursor).
+ */
+struct subject *subjects_next(const struct subjects *t, size_t *cursor, struct subject *prev);
+
+/* The detail block, allocated on first use; NULL on ENOMEM. */
+struct subject_detail *subject_detail(struct subject *s);
+
+/* Bytes used by the table and its subjects (bench and metrics). */
+size_t subjects_memory(const struct subjects *t);
+
+#endif

@@ -1,0 +1,338 @@
+/*
+ * lazaretd.c — the daemon: configuration, start-up, signals, timers, shutdown.
+ *
+ * One libuv loop runs the policy service, the operator API and the judge; the store
+ * commits on a thread of its own. Signals are libuv signal handles, so nothing runs
+ * in signal context.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "act/relay_policy.h"
+#include "api/api.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "judge/judge.h"
+#include "sense/policy_server.h"
+#include "store/store.h"
+
+#define LAZARETD_DEFAULT_CONFIG "/etc/lazaret/lazaret.conf"
+#define LAZARETD_SWEEP_MS 1000
+
+struct daemon {
+	uv_loop_t *loop;
+	char config_path[PATH_MAX];
+	struct config *cfg;
+	struct store *store;
+	struct judge *judge;
+	struct relay *relay;
+	struct policy_server *policy;
+	struct api *api;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t checkpoint_timer, sweep_timer;
+	bool stopping;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: lazaretd [-n] [-d] [-c FILE]\n"
+	    "\n"
+	    "Finds infected subscriber hosts and hijacked mail accounts at the ISP's relay and\n"
+	    "answers Postfix's policy requests: rate limits, verdicts, quarantine.\n"
+	    "\n"
+	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "  -n, --check        check the configuration, print it normalised, exit\n"
+	    "  -d, --debug        log at debug level, whatever the configuration says\n"
+	    "  -h, --help         this text\n"
+	    "  -V, --version      print the version\n"
+	    "\n"
+	    "Signals: SIGHUP reloads the configuration, SIGTERM and SIGINT stop cleanly.\n"
+	    "See lazaretd(8) and etc/lazaret.conf.\n", LAZARETD_DEFAULT_CONFIG);
+}
+
+/*
+ * load_config — read and check path, including the evidence sections against the
+ * kinds the sensors register (so -n catches those too). Returns a config or NULL
+ * after printing "file:line: problem".
+ */
+static struct config *
+load_config(const char *path, struct judge *kinds_from)
+{
+	struct config *cfg = malloc(sizeof(*cfg));
+	char err[1024];
+
+	if (cfg == NULL) {
+		fprintf(stderr, "lazaretd: out of memory\n");
+		return NULL;
+	}
+	if (config_load(path, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		free(cfg);
+		return NULL;
+	}
+	/* A scratch judge knows which evidence kinds exist. */
+	struct judge *scratch = kinds_from;
+	struct relay *relay = NULL;
+	if (scratch == NULL) {
+		scratch = judge_new(cfg, NULL);
+		relay = scratch ? relay_new(scratch, cfg) : NULL;
+		if (relay == NULL) {
+			fprintf(stderr, "lazaretd: out of memory\n");
+			judge_free(scratch);
+			config_free(cfg);
+			free(cfg);
+			return NULL;
+		}
+	}
+	int bad = 0;
+	if (kinds_from == NULL) {
+		bad = judge_configure(scratch, cfg, err, sizeof(err));
+		relay_free(relay);
+		judge_free(scratch);
+	}
+	if (bad) {
+		fprintf(stderr, "%s\n", err);
+		config_free(cfg);
+		free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static int
+ensure_parent_dir(const char *path)
+{
+	char copy[PATH_MAX];
+	snprintf(copy, sizeof(copy), "%s", path);
+	char *dir = dirname(copy);
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static void
+on_checkpoint(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	judge_checkpoint(d->judge);
+}
+
+static void
+on_sweep(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	struct judge_stats js;
+
+	/* Visit every subject about once a minute, whatever their number. */
+	judge_stats_get(d->judge, &js);
+	judge_sweep(d->judge, time_now(), js.tracked / 60 + 1000);
+}
+
+static bool
+same_listeners(const struct config *a, const struct config *b)
+{
+	if (a->policy_listen_count != b->policy_listen_count)
+		return false;
+	for (size_t i = 0; i < a->policy_listen_count; i++)
+		if (memcmp(&a->policy_listen[i], &b->policy_listen[i], sizeof(a->policy_listen[i])) != 0)
+			return false;
+	return memcmp(&a->api_listen, &b->api_listen, sizeof(a->api_listen)) == 0 &&
+	    strcmp(a->store_path, b->store_path) == 0;
+}
+
+static void
+reload(struct daemon *d)
+{
+	char err[1024];
+	struct config *cfg = malloc(sizeof(*cfg));
+
+	log_info("SIGHUP: reloading %s", d->config_path);
+	if (cfg == NULL || config_load(d->config_path, cfg, err, sizeof(err)) != 0) {
+		log_warnx("reload failed, keeping the running configuration: %s", cfg ? err : "out of memory");
+		free(cfg);
+		return;
+	}
+	if (judge_configure(d->judge, cfg, err, sizeof(err)) != 0) {
+		log_warnx("reload failed, keeping the running configuration: %s", err);
+		config_free(cfg);
+		free(cfg);
+		return;
+	}
+	if (!same_listeners(d->cfg, cfg))
+		log_warnx("reload: listen addresses and the store path change only on restart");
+	relay_configure(d->relay, cfg);
+	policy_server_configure(d->policy, cfg);
+	api_configure(d->api, cfg);
+	log_set_level(cfg->log_level);
+	uv_timer_set_repeat(&d->checkpoint_timer, (uint64_t)(cfg->checkpoint_interval / 1000));
+	config_free(d->cfg);
+	free(d->cfg);
+	d->cfg = cfg;
+	log_info("reloaded %s", d->config_path);
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void
+shutdown_daemon(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_info("stopping: saving state");
+	policy_server_stop(d->policy);
+	uv_timer_stop(&d->checkpoint_timer);
+	uv_timer_stop(&d->sweep_timer);
+	judge_checkpoint(d->judge);
+	store_flush(d->store);
+	/* Deliver the commits' callbacks, so suspended API requests get their answers. */
+	for (int i = 0; i < 100 && api_waiting(d->api) > 0; i++)
+		uv_run(d->loop, UV_RUN_NOWAIT);
+	api_stop(d->api);
+	uv_signal_stop(&d->sig_term);
+	uv_signal_stop(&d->sig_int);
+	uv_signal_stop(&d->sig_hup);
+	uv_stop(d->loop);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+
+	if (signum == SIGHUP)
+		reload(d);
+	else {
+		log_info("%s received", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+		shutdown_daemon(d);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon d;
+	bool check = false, debug = false;
+	char err[1024];
+	int ch;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.config_path, sizeof(d.config_path), "%s", LAZARETD_DEFAULT_CONFIG);
+	while ((ch = getopt_long(argc, argv, "c:ndhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			snprintf(d.config_path, sizeof(d.config_path), "%s", optarg);
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("lazaretd %s\n", LAZARET_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	if ((d.cfg = load_config(d.config_path, NULL)) == NULL)
+		return 1;
+	if (check) {
+		config_print(d.cfg, stdout);
+		config_free(d.cfg);
+		free(d.cfg);
+		return 0;
+	}
+
+	log_init("lazaretd", d.cfg->syslog, debug ? LOG_LEVEL_DEBUG : (enum log_level)d.cfg->log_level);
+	signal(SIGPIPE, SIG_IGN);
+	d.loop = uv_default_loop();
+
+	if (ensure_parent_dir(d.cfg->store_path) != 0)
+		fatal("cannot create the directory of store %s", d.cfg->store_path);
+	if ((d.store = store_open(d.cfg->store_path, d.loop, err, sizeof(err))) == NULL)
+		fatalx("store %s: %s", d.cfg->store_path, err);
+	if ((d.judge = judge_new(d.cfg, d.store)) == NULL || (d.relay = relay_new(d.judge, d.cfg)) == NULL)
+		fatalx("out of memory");
+	if (judge_configure(d.judge, d.cfg, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	usec_t t0 = time_mono();
+	if (judge_load(d.judge) != 0)
+		fatalx("store %s: cannot load the subjects", d.cfg->store_path);
+	struct judge_stats js;
+	judge_stats_get(d.judge, &js);
+	log_info("store %s: %zu subjects loaded in %.1f ms (%zu watch, %zu throttle, %zu quarantine, %zu suspend)",
+	    d.cfg->store_path, js.tracked, (double)(time_mono() - t0) / 1000.0, js.by_level[LEVEL_WATCH],
+	    js.by_level[LEVEL_THROTTLE], js.by_level[LEVEL_QUARANTINE], js.by_level[LEVEL_SUSPEND]);
+
+	if ((d.policy = policy_server_new(d.loop, d.relay, d.cfg)) == NULL)
+		fatalx("out of memory");
+	if (policy_server_start(d.policy, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	struct api_context actx = { .judge = d.judge, .store = d.store, .policy = d.policy, .cfg = d.cfg,
+	    .started = time_now() };
+	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+
+	uv_signal_init(d.loop, &d.sig_term);
+	uv_signal_init(d.loop, &d.sig_int);
+	uv_signal_init(d.loop, &d.sig_hup);
+	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
+	uv_signal_start(&d.sig_term, on_signal, SIGTERM);
+	uv_signal_start(&d.sig_int, on_signal, SIGINT);
+	uv_signal_start(&d.sig_hup, on_signal, SIGHUP);
+	uv_timer_init(d.loop, &d.checkpoint_timer);
+	uv_timer_init(d.loop, &d.sweep_timer);
+	d.checkpoint_timer.data = d.sweep_timer.data = &d;
+	uint64_t cp_ms = (uint64_t)(d.cfg->checkpoint_interval / 1000);
+	uv_timer_start(&d.checkpoint_timer, on_checkpoint, cp_ms, cp_ms);
+	uv_timer_start(&d.sweep_timer, on_sweep, LAZARETD_SWEEP_MS, LAZARETD_SWEEP_MS);
+
+	log_info("lazaretd %s started (config %s)", LAZARET_VERSION, d.config_path);
+	uv_run(d.loop, UV_RUN_DEFAULT);
+
+	store_close(d.store);
+	uv_walk(d.loop, close_walk, NULL);
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	uv_loop_close(d.loop);
+	policy_server_free(d.policy);
+	relay_free(d.relay);
+	judge_free(d.judge);
+	config_free(d.cfg);
+	free(d.cfg);
+	log_info("stopped");
+	return 0;
+}

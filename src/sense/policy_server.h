@@ -1,0 +1,51 @@
+/*
+ * policy_server.h — the policy service's listeners and connections on the libuv loop.
+ *
+ * Accepts Postfix's connections (TCP over IPv4/IPv6, unix sockets), frames and parses
+ * requests, asks relay_decide for each answer, and keeps the counters /metrics shows.
+ * A malformed request is logged and its connection closed without an answer; every
+ * other connection carries on.
+ */
+#ifndef LAZARET_SENSE_POLICY_SERVER_H
+#define LAZARET_SENSE_POLICY_SERVER_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "act/relay_policy.h"
+#include "common/config.h"
+#include "sense/policy.h"
+
+/* Decision latency buckets, upper bounds in microseconds; the last bucket is +Inf. */
+#define POLICY_LATENCY_BUCKETS 12
+extern const double policy_latency_bounds_us[POLICY_LATENCY_BUCKETS - 1];
+
+struct policy_stats {
+	uint64_t requests[POLICY_STATE_COUNT][RELAY_ACTION_COUNT];
+	uint64_t malformed;
+	uint64_t connections_total;
+	uint64_t connections_open;
+	uint64_t connections_refused;     /* over max_connections */
+	uint64_t idle_closed;
+	uint64_t latency_bucket[POLICY_LATENCY_BUCKETS];
+	uint64_t latency_count;
+	double latency_sum_us;
+};
+
+struct policy_server;
+
+struct policy_server *policy_server_new(uv_loop_t *loop, struct relay *relay, const struct config *cfg);
+
+/* Binds and listens on every configured address. 0, or -1 with a message in err. */
+int policy_server_start(struct policy_server *ps, char *err, size_t errlen);
+
+/* Picks up limits and timeouts from cfg (addresses need a restart). */
+void policy_server_configure(struct policy_server *ps, const struct config *cfg);
+
+/* Stops listening and closes every connection; the loop finishes the closes. */
+void policy_server_stop(struct policy_server *ps);
+void policy_server_free(struct policy_server *ps);
+
+const struct policy_stats *policy_server_stats(const struct policy_server *ps);
+
+#endif

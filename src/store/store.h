@@ -1,0 +1,131 @@
+/*
+ * store.h — the durable truth: subjects with their level and evidence, and an
+ * append-only history of every level change. SQLite in WAL mode.
+ *
+ * Writes go through a queue to a writer thread with its own connection, so a slow
+ * disk never stalls a policy answer. The writer commits whatever is queued in one
+ * transaction (group commit) with synchronous=FULL, and only then reports each write
+ * as done on the libuv loop: a caller that must not act before its verdict is durable
+ * acts in the done callback. Reads use a second connection on the caller's thread.
+ */
+#ifndef LAZARET_STORE_STORE_H
+#define LAZARET_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/timeutil.h"
+
+#define STORE_SUBJECT_MAX  320   /* "account:" + a 255-byte SASL name + room */
+#define STORE_KIND_MAX     48
+#define STORE_SUMMARY_MAX  320
+#define STORE_REASON_MAX   512
+#define STORE_ACTOR_MAX    64
+
+struct store_evidence {
+	char kind[STORE_KIND_MAX];         /* "ratelimit_messages", "bounce_ratio", ... */
+	uint64_t count;                    /* raw events, never decayed */
+	double value;                      /* decayed amount as of value_time */
+	usec_t value_time;
+	usec_t first_seen;
+	usec_t last_seen;
+	char summary[STORE_SUMMARY_MAX];   /* one line an abuse-desk agent can read out */
+};
+
+struct store_subject {
+	char subject[STORE_SUBJECT_MAX];   /* "192.0.2.7", "2001:db8:1:2::/64", "account:alice" */
+	int level;                         /* enum level in force */
+	int manual_level;                  /* enum level set by an operator, -1 when none */
+	usec_t manual_until;               /* when the manual level lapses, 0 = never */
+	char manual_reason[STORE_REASON_MAX];
+	usec_t rate_tat[2];                /* rate-limit state: messages, recipients */
+	usec_t updated;
+	size_t evidence_count;
+	const struct store_evidence *evidence;   /* store_put copies it */
+};
+
+struct store_history {
+	usec_t time;
+	char subject[STORE_SUBJECT_MAX];
+	int old_level;
+	int new_level;
+	char actor[STORE_ACTOR_MAX];       /* "judge", "operator", "portal", ... */
+	char reason[STORE_REASON_MAX];
+};
+
+/* Commit latency buckets, upper bounds in microseconds; the last is +Inf. */
+#define STORE_LATENCY_BUCKETS 12
+extern const double store_latency_bounds_us[STORE_LATENCY_BUCKETS - 1];
+
+struct store_stats {
+	uint64_t writes;          /* subject rows written */
+	uint64_t history_rows;    /* history entries appended */
+	uint64_t transactions;    /* commits */
+	uint64_t failures;        /* failed commits */
+	uint64_t queued;          /* writes waiting now */
+	uint64_t latency_count;
+	double latency_sum_us;
+	uint64_t latency_bucket[STORE_LATENCY_BUCKETS];   /* cumulative is computed by the reader */
+};
+
+struct store;
+
+/* status: 0 when committed, a negative errno-style code when the write failed. */
+typedef void (*store_done_cb)(void *arg, int status);
+
+/*
+ * store_open — open or create the database at path (schema created or checked),
+ * start the writer thread, and deliver done callbacks on loop (may be NULL for
+ * tools that only read, or for tests that call store_flush). On failure returns NULL
+ * with a message in err. Call it on the loop thread. Without a loop, done callbacks
+ * run on the writer thread, before store_flush returns; they must not call
+ * store_flush or store_close.
+ */
+struct store *store_open(const char *path, uv_loop_t *loop, char *err, size_t errlen);
+
+/*
+ * Commits everything queued, stops the writer, runs the done callbacks still pending,
+ * closes the database. With a loop: call it on the loop thread and let the loop run
+ * once more afterwards, so uv_close can release the async handle.
+ */
+void store_close(struct store *st);
+
+/*
+ * store_put — queue a subject's state, and when history is not NULL a history entry,
+ * to be committed together atomically. The subject's evidence replaces what the store
+ * had. Copies everything; done (may be NULL) runs on the loop after the commit.
+ * Returns 0 or -ENOMEM.
+ */
+int store_put(struct store *st, const struct store_subject *subject,
+              const struct store_history *history, store_done_cb done, void *arg);
+
+/* store_forget — queue the deletion of a subject row and its evidence (history stays). */
+int store_forget(struct store *st, const char *subject);
+
+/* Blocks until everything queued before the call is committed (tests, shutdown, bench). */
+void store_flush(struct store *st);
+
+/*
+ * store_load — call each(arg, subject) for every subject row, with its evidence; stops
+ * and returns the callback's value when it is non-zero. Reads on the caller's thread.
+ */
+int store_load(struct store *st, int (*each)(void *arg, const struct store_subject *s), void *arg);
+
+/* store_history_read — the newest `limit` entries for subject, oldest first. */
+int store_history_read(struct store *st, const char *subject, size_t limit,
+                       int (*each)(void *arg, const struct store_history *h), void *arg);
+
+/* Number of history rows in the whole store (stats). */
+int64_t store_history_count(struct store *st);
+
+void store_stats_get(struct store *st, struct store_stats *out);
+
+/*
+ * store_test_fail_next — for tests: the next n transactions fail for real inside
+ * SQLite (the writer makes its connection query_only within the transaction), are
+ * rolled back, counted as failures and reported to their done callbacks as -EROFS.
+ */
+void store_test_fail_next(struct store *st, unsigned n);
+
+#endif
