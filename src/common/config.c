@@ -23,6 +23,7 @@ struct config_parse {
 	struct config *cfg;
 	FILE *fp;
 	int line;
+	int section_line;          /* where the current [section] started */
 	int problem_line;          /* first line the reader refused, 0 if none */
 	const char *problem;
 	bool policy_listen_seen;
@@ -201,7 +202,7 @@ evidence_section(struct config_parse *p, const char *kind)
 	memset(e, 0, sizeof(*e));
 	snprintf(e->kind, sizeof(e->kind), "%s", kind);
 	e->weight = -1;
-	e->line = p->line;
+	e->line = p->section_line;
 	return e;
 }
 
@@ -468,6 +469,8 @@ config_reader(char *str, int num, void *stream)
 		snprintf(str, (size_t)num, "#\n");   /* inih skips it; we report it */
 	} else {
 		memcpy(str, s, len + 1);
+		if (*s == '[')
+			p->section_line = p->line;
 	}
 	free(line);
 	return str;

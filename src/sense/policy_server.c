@@ -47,6 +47,7 @@ struct policy_conn {
 	usec_t last_active;            /* monotonic */
 	bool closing;
 	bool reading;
+	bool eof;                      /* the peer half-closed */
 };
 
 struct policy_write {
@@ -152,7 +153,7 @@ conn_written(uv_write_t *req, int status)
 		conn_close(c);
 		return;
 	}
-	if (!c->closing && !c->reading && uv_stream_get_write_queue_size(&c->h.stream) < POLICY_WRITE_LIMIT / 2) {
+	if (!c->closing && !c->eof && !c->reading && uv_stream_get_write_queue_size(&c->h.stream) < POLICY_WRITE_LIMIT / 2) {
 		c->reading = true;
 		uv_read_start(&c->h.stream, conn_alloc, conn_read);
 	}
@@ -259,14 +260,35 @@ conn_process(struct policy_conn *c)
 }
 
 static void
+conn_shut(uv_shutdown_t *req, int status)
+{
+	struct policy_conn *c = req->handle->data;
+
+	(void)status;
+	free(req);
+	conn_close(c);
+}
+
+static void
 conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct policy_conn *c = s->data;
 
 	(void)buf;
 	if (nread < 0) {
+		uv_shutdown_t *req;
 		if (nread != UV_EOF)
 			log_debug("policy peer=%s: %s", c->peer, uv_strerror((int)nread));
+		/* The peer is done sending: let queued answers go out, then close. */
+		if (nread == UV_EOF && uv_stream_get_write_queue_size(s) > 0 &&
+		    (req = malloc(sizeof(*req))) != NULL) {
+			uv_read_stop(s);
+			c->reading = false;
+			c->eof = true;
+			if (uv_shutdown(req, s, conn_shut) == 0)
+				return;
+			free(req);
+		}
 		conn_close(c);
 		return;
 	}
