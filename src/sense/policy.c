@@ -1,0 +1,291 @@
+/*
+ * policy.c — framing and parsing of Postfix SMTP access policy requests
+ * (SMTPD_POLICY_README): "name=value\n" lines ended by an empty line.
+ *
+ * Runs once per request at relay speed, so: no allocation, memchr for every scan,
+ * a switch on the name's length before any string compare.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "sense/policy.h"
+
+/* The only request type the Postfix SMTP server sends. */
+#define POLICY_REQUEST_TYPE "smtpd_access_policy"
+
+static const char *const policy_state_names[POLICY_STATE_COUNT] = {
+	[POLICY_STATE_UNKNOWN] = "unknown",
+	[POLICY_STATE_CONNECT] = "CONNECT",
+	[POLICY_STATE_EHLO] = "EHLO",
+	[POLICY_STATE_MAIL] = "MAIL",
+	[POLICY_STATE_RCPT] = "RCPT",
+	[POLICY_STATE_DATA] = "DATA",
+	[POLICY_STATE_END_OF_MESSAGE] = "END-OF-MESSAGE",
+	[POLICY_STATE_VRFY] = "VRFY",
+	[POLICY_STATE_ETRN] = "ETRN",
+};
+
+/* True when the line holds nothing but its terminator ("" or "\r" before '\n'). */
+static int
+policy_line_empty(const uint8_t *line, size_t n)
+{
+	return n == 0 || (n == 1 && line[0] == '\r');
+}
+
+/*
+ * The framer reads at most POLICY_MAX_REQUEST bytes, one line at a time, and gives
+ * up at the first byte that proves the request bad: a NUL, the byte that makes the
+ * current line too long even before its newline arrives, or the byte past
+ * POLICY_MAX_REQUEST. A peer sending megabytes without a newline is therefore cut
+ * off after POLICY_MAX_LINE bytes.
+ */
+int
+policy_frame(const uint8_t *buf, size_t len, size_t *request_len)
+{
+	size_t limit, pos = 0;
+
+	if (len == 0)
+		return 0;
+	limit = len < POLICY_MAX_REQUEST ? len : POLICY_MAX_REQUEST;
+	while (pos < limit) {
+		const uint8_t *line = buf + pos;
+		/* A newline further on than this would make the line too long. */
+		size_t scan = limit - pos < POLICY_MAX_LINE ? limit - pos : POLICY_MAX_LINE;
+		const uint8_t *nl = memchr(line, '\n', scan);
+		size_t n = nl != NULL ? (size_t)(nl - line) : scan;
+
+		if (n > 0 && memchr(line, '\0', n) != NULL)
+			return POLICY_ERR_NUL;
+		if (nl == NULL) {
+			if (scan == POLICY_MAX_LINE)
+				return POLICY_ERR_LINE_TOO_LONG;
+			break;
+		}
+		pos += n + 1;
+		if (policy_line_empty(line, n)) {
+			*request_len = pos;
+			return 1;
+		}
+	}
+	if (len >= POLICY_MAX_REQUEST)
+		return POLICY_ERR_TOO_LARGE;
+	return 0;
+}
+
+/*
+ * A decimal number of at most max, digits only: no sign, no space, no hex.
+ * The empty string is 0 (Postfix's "unavailable").
+ */
+static int
+policy_number(struct strview v, uint64_t max, uint64_t *out)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < v.len; i++) {
+		unsigned d = (unsigned)(unsigned char)v.ptr[i] - '0';
+
+		if (d > 9)
+			return POLICY_ERR_BAD_NUMBER;
+		if (n > (max - d) / 10)
+			return POLICY_ERR_BAD_NUMBER;
+		n = n * 10 + d;
+	}
+	*out = n;
+	return POLICY_OK;
+}
+
+static enum policy_state
+policy_state_parse(struct strview v)
+{
+	int s;
+
+	/* Postfix reports HELO and EHLO apart; lazaret does not tell them apart. */
+	if (strview_eq(v, "HELO"))
+		return POLICY_STATE_EHLO;
+	for (s = POLICY_STATE_CONNECT; s < POLICY_STATE_COUNT; s++)
+		if (strview_eq(v, policy_state_names[s]))
+			return (enum policy_state)s;
+	return POLICY_STATE_UNKNOWN;
+}
+
+/*
+ * Stores one attribute in req (the request type in *type), ignoring names lazaret
+ * does not use. Returns POLICY_OK or POLICY_ERR_BAD_NUMBER.
+ */
+static int
+policy_attribute(struct policy_request *req, struct strview *type,
+    const char *name, size_t nlen, struct strview value)
+{
+	struct strview *dst = NULL;
+	uint64_t n;
+	int rc;
+
+#define NAME_IS(lit) (nlen == sizeof(lit) - 1 && memcmp(name, lit, sizeof(lit) - 1) == 0)
+	switch (nlen) {
+	case 4:
+		if (NAME_IS("size"))
+			return policy_number(value, UINT64_MAX, &req->size);
+		break;
+	case 6:
+		if (NAME_IS("sender"))
+			dst = &req->sender;
+		break;
+	case 7:
+		if (NAME_IS("request"))
+			dst = type;
+		break;
+	case 8:
+		if (NAME_IS("queue_id"))
+			dst = &req->queue_id;
+		else if (NAME_IS("instance"))
+			dst = &req->instance;
+		break;
+	case 9:
+		if (NAME_IS("recipient"))
+			dst = &req->recipient;
+		else if (NAME_IS("helo_name"))
+			dst = &req->helo_name;
+		break;
+	case 11:
+		if (NAME_IS("client_name"))
+			dst = &req->client_name;
+		else if (NAME_IS("client_port"))
+			dst = &req->client_port;
+		else if (NAME_IS("sasl_method"))
+			dst = &req->sasl_method;
+		else if (NAME_IS("sasl_sender"))
+			dst = &req->sasl_sender;
+		else if (NAME_IS("server_port"))
+			dst = &req->server_port;
+		break;
+	case 13:
+		if (NAME_IS("protocol_name"))
+			dst = &req->protocol_name;
+		else if (NAME_IS("sasl_username"))
+			dst = &req->sasl_username;
+		break;
+	case 14:
+		if (NAME_IS("client_address"))
+			dst = &req->client_address;
+		else if (NAME_IS("protocol_state")) {
+			req->protocol_state = policy_state_parse(value);
+			dst = &req->protocol_state_raw;
+		} else if (NAME_IS("server_address"))
+			dst = &req->server_address;
+		else if (NAME_IS("policy_context"))
+			dst = &req->policy_context;
+		break;
+	case 15:
+		if (NAME_IS("recipient_count")) {
+			if ((rc = policy_number(value, UINT32_MAX, &n)) != POLICY_OK)
+				return rc;
+			req->recipient_count = (uint32_t)n;
+		}
+		break;
+	case 19:
+		if (NAME_IS("reverse_client_name"))
+			dst = &req->reverse_client_name;
+		break;
+	}
+#undef NAME_IS
+	if (dst != NULL)
+		*dst = value;
+	return POLICY_OK;
+}
+
+/*
+ * Checks every line again rather than trusting the framer, so that the parser is
+ * safe on any bytes (the fuzz target and the tests call it directly). The first
+ * empty line must be the last line of buf.
+ */
+int
+policy_parse(const uint8_t *buf, size_t len, struct policy_request *out)
+{
+	struct strview type = { NULL, 0 };
+	size_t pos = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (len > POLICY_MAX_REQUEST)
+		return POLICY_ERR_TOO_LARGE;
+	if (len == 0 || buf[len - 1] != '\n')
+		return POLICY_ERR_UNTERMINATED;
+
+	while (pos < len) {
+		const uint8_t *line = buf + pos;
+		/* Never NULL: buf ends in '\n'. */
+		const uint8_t *nl = memchr(line, '\n', len - pos);
+		size_t n = (size_t)(nl - line);
+		const uint8_t *eq;
+		struct strview value;
+
+		if (n + 1 > POLICY_MAX_LINE)
+			return POLICY_ERR_LINE_TOO_LONG;
+		if (n > 0 && memchr(line, '\0', n) != NULL)
+			return POLICY_ERR_NUL;
+		pos += n + 1;
+		if (policy_line_empty(line, n)) {
+			if (pos != len)
+				return POLICY_ERR_TRAILING;
+			if (out->attributes == 0)
+				return POLICY_ERR_EMPTY;
+			if (!strview_eq(type, POLICY_REQUEST_TYPE))
+				return POLICY_ERR_BAD_REQUEST;
+			return POLICY_OK;
+		}
+		if (line[n - 1] == '\r')
+			n--;
+		if ((eq = memchr(line, '=', n)) == NULL)
+			return POLICY_ERR_NO_EQUALS;
+		if (eq == line)
+			return POLICY_ERR_EMPTY_NAME;
+		value.ptr = (const char *)eq + 1;
+		value.len = n - (size_t)(eq - line) - 1;
+		rc = policy_attribute(out, &type, (const char *)line,
+		    (size_t)(eq - line), value);
+		if (rc != POLICY_OK)
+			return rc;
+		out->attributes++;
+	}
+	/* Lines all non-empty: the request's end is missing. */
+	return POLICY_ERR_UNTERMINATED;
+}
+
+const char *
+policy_strerror(int err)
+{
+	switch (err) {
+	case POLICY_OK:
+		return "no error";
+	case POLICY_ERR_NO_EQUALS:
+		return "line without '='";
+	case POLICY_ERR_LINE_TOO_LONG:
+		return "line too long";
+	case POLICY_ERR_TOO_LARGE:
+		return "request too large";
+	case POLICY_ERR_NUL:
+		return "NUL byte in request";
+	case POLICY_ERR_EMPTY_NAME:
+		return "attribute with an empty name";
+	case POLICY_ERR_BAD_REQUEST:
+		return "request= missing or not smtpd_access_policy";
+	case POLICY_ERR_BAD_NUMBER:
+		return "numeric attribute not a decimal number in range";
+	case POLICY_ERR_EMPTY:
+		return "empty request";
+	case POLICY_ERR_UNTERMINATED:
+		return "request not terminated by an empty line";
+	case POLICY_ERR_TRAILING:
+		return "bytes after the end of the request";
+	}
+	return "unknown policy error";
+}
+
+const char *
+policy_state_name(enum policy_state state)
+{
+	if ((unsigned)state >= POLICY_STATE_COUNT)
+		return policy_state_names[POLICY_STATE_UNKNOWN];
+	return policy_state_names[state];
+}
