@@ -78,9 +78,11 @@ typedef void (*store_done_cb)(void *arg, int status);
  * store_open — open or create the database at path (schema created or checked),
  * start the writer thread, and deliver done callbacks on loop (may be NULL for
  * tools that only read, or for tests that call store_flush). On failure returns NULL
- * with a message in err. Call it on the loop thread. Without a loop, done callbacks
- * run on the writer thread, before store_flush returns; they must not call
- * store_flush or store_close.
+ * with a message in err. Call it on the loop thread. The store keeps an active async
+ * handle on the loop until store_close, so uv_run(UV_RUN_DEFAULT) does not return on
+ * its own while the store is open (uv_stop it). Without a loop, done callbacks run on
+ * the writer thread, before store_flush returns; they must not call store_flush or
+ * store_close.
  */
 struct store *store_open(const char *path, uv_loop_t *loop, char *err, size_t errlen);
 
@@ -95,12 +97,15 @@ void store_close(struct store *st);
  * store_put — queue a subject's state, and when history is not NULL a history entry,
  * to be committed together atomically. The subject's evidence replaces what the store
  * had. Copies everything; done (may be NULL) runs on the loop after the commit.
- * Returns 0 or -ENOMEM.
+ * Returns 0 or -ENOMEM; also -EINVAL (no subject name, evidence_count without
+ * evidence), -E2BIG (evidence over 1 MiB encoded), -ESHUTDOWN (store_close began).
+ * When it returns an error, done is never called.
  */
 int store_put(struct store *st, const struct store_subject *subject,
               const struct store_history *history, store_done_cb done, void *arg);
 
-/* store_forget — queue the deletion of a subject row and its evidence (history stays). */
+/* store_forget — queue the deletion of a subject row and its evidence (history stays).
+ * Returns 0, -EINVAL, -ENOMEM or -ESHUTDOWN. */
 int store_forget(struct store *st, const char *subject);
 
 /* Blocks until everything queued before the call is committed (tests, shutdown, bench). */
@@ -116,15 +121,16 @@ int store_load(struct store *st, int (*each)(void *arg, const struct store_subje
 int store_history_read(struct store *st, const char *subject, size_t limit,
                        int (*each)(void *arg, const struct store_history *h), void *arg);
 
-/* Number of history rows in the whole store (stats). */
+/* Number of history rows in the whole store (stats), or a negative errno-style code.
+ * Counts rows: O(rows), meant for occasional use. */
 int64_t store_history_count(struct store *st);
 
 void store_stats_get(struct store *st, struct store_stats *out);
 
 /*
- * store_test_fail_next — for tests: the next n transactions fail for real inside
- * SQLite (the writer makes its connection query_only within the transaction), are
- * rolled back, counted as failures and reported to their done callbacks as -EROFS.
+ * store_test_fail_next — for tests: the next n transactions are written, then rolled
+ * back instead of committed, counted as failures and reported to their done callbacks
+ * as -EIO: the path a failing COMMIT (I/O error, disk full) takes.
  */
 void store_test_fail_next(struct store *st, unsigned n);
 

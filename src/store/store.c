@@ -1,0 +1,1222 @@
+/*
+ * store.c — the SQLite store: a writer thread with group commit, done callbacks on
+ * the libuv loop, reads on a second connection on the caller's thread.
+ *
+ * Threads and connections:
+ *  - store_put/store_forget copy the write into one allocation and append it to a
+ *    mutex/condvar-protected queue; they never touch SQLite.
+ *  - The writer thread owns the writer connection (opened SQLITE_OPEN_NOMUTEX: no
+ *    other thread uses it while the thread runs). It takes everything queued and
+ *    commits it in one transaction of at most STORE_TXN_MAX writes, with
+ *    synchronous=FULL, so the WAL is on disk before any done callback runs.
+ *  - Completed writes go to a list; uv_async_send wakes the loop, which runs the done
+ *    callbacks in queue order. Without a loop they run on the writer thread, before
+ *    store_flush returns.
+ *  - The reader connection (serialized mode, query_only) serves store_load and the
+ *    history reads on whatever thread calls them; WAL lets it read while the writer
+ *    commits.
+ *
+ * Schema (PRAGMA user_version 1): subjects, one row per subject with its evidence
+ * encoded in the row (see store_evidence_encode); history, append-only, AUTOINCREMENT
+ * ids so an id is never reused, indexed on (subject, id).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+#include <uv.h>
+
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "store/store.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_TXN_MAX        10000     /* writes in one transaction at most */
+#define STORE_BUSY_MS        5000
+/* Checkpoint when the writer goes idle with this many WAL pages, or in any case at the
+ * second figure, so a burst is not slowed by copying pages it may write again. */
+#define STORE_WAL_IDLE_PAGES  1000
+#define STORE_WAL_FORCE_PAGES 16384
+
+const double store_latency_bounds_us[STORE_LATENCY_BUCKETS - 1] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 250000, 1000000,
+};
+
+enum store_op_type {
+	STORE_OP_PUT,
+	STORE_OP_FORGET,
+};
+
+/*
+ * A queued write: fixed fields, then the encoded evidence and the strings, all in
+ * one malloc, so a put costs one allocation and one copy.
+ */
+struct store_op {
+	struct store_op *next;
+	uint64_t seq;
+	enum store_op_type type;
+	int status;
+	store_done_cb done;
+	void *arg;
+
+	const char *subject;
+	size_t subject_len;
+	int level;
+	int manual_level;
+	usec_t manual_until;
+	const char *manual_reason;
+	size_t manual_reason_len;
+	usec_t rate_tat[2];
+	usec_t updated;
+
+	bool has_history;
+	usec_t h_time;
+	int h_old;
+	int h_new;
+	const char *h_subject;
+	size_t h_subject_len;
+	const char *h_actor;
+	size_t h_actor_len;
+	const char *h_reason;
+	size_t h_reason_len;
+
+	const uint8_t *evidence;       /* store_evidence_encode() format */
+	size_t evidence_len;
+	uint8_t data[];
+};
+
+struct store_list {
+	struct store_op *head;
+	struct store_op *tail;
+	size_t n;
+};
+
+struct store {
+	sqlite3 *wdb;                  /* writer thread only, once started */
+	sqlite3 *rdb;                  /* readers, any thread (serialized mode) */
+	sqlite3_stmt *s_begin;
+	sqlite3_stmt *s_commit;
+	sqlite3_stmt *s_rollback;
+	sqlite3_stmt *s_subject;
+	sqlite3_stmt *s_history;
+	sqlite3_stmt *s_forget;
+
+	int wal_pages;                 /* writer thread only: WAL size after the last commit */
+	uv_loop_t *loop;
+	uv_async_t *async;             /* own allocation: freed by its uv_close callback */
+
+	pthread_t thread;
+	bool thread_started;
+
+	pthread_mutex_t mu;            /* guards everything below */
+	pthread_cond_t wake;           /* writer: work queued or stopping */
+	pthread_cond_t flushed;        /* store_flush: seq_done advanced */
+	struct store_list queue;       /* waiting for the writer */
+	size_t carried;                /* taken by the writer, not yet in a transaction */
+	struct store_list completed;   /* committed or failed, callbacks not yet run */
+	uint64_t seq_queued;
+	uint64_t seq_done;
+	bool stopping;
+	unsigned fault_txns;
+	struct store_stats stats;
+};
+
+static const char store_schema[] =
+	"CREATE TABLE subjects ("
+	" subject TEXT PRIMARY KEY NOT NULL,"
+	" level INTEGER NOT NULL,"
+	" manual_level INTEGER NOT NULL,"
+	" manual_until INTEGER NOT NULL,"
+	" manual_reason TEXT NOT NULL,"
+	" tat_messages INTEGER NOT NULL,"
+	" tat_recipients INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL,"
+	" evidence BLOB NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE history ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" time INTEGER NOT NULL,"
+	" subject TEXT NOT NULL,"
+	" old_level INTEGER NOT NULL,"
+	" new_level INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" reason TEXT NOT NULL"
+	");"
+	"CREATE INDEX history_subject ON history (subject, id);";
+
+static void *store_writer(void *);
+
+/* Maps an SQLite result code to a negative errno-style code. */
+static int
+store_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_TOOBIG:
+		return -E2BIG;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+		return -EINVAL;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	default:
+		return -EIO;
+	}
+}
+
+/* Copies src (srclen bytes, maybe unterminated) into dst, truncating, always terminated. */
+static void
+store_copy(char *dst, size_t size, const void *src, size_t srclen)
+{
+	if (size == 0)
+		return;
+	if (src == NULL)
+		srclen = 0;
+	if (srclen >= size)
+		srclen = size - 1;
+	if (srclen > 0)
+		memcpy(dst, src, srclen);
+	dst[srclen] = '\0';
+}
+
+/*
+ * A subject's evidence lives in its row as one blob, so a put is one row write: an
+ * evidence table (delete + one insert per item) cost 2.6 times the instructions per
+ * put. Format, integers little-endian: a version byte (1), then per item the kind
+ * length (1 byte) and kind, count (8), value (8, IEEE 754 bits), value_time,
+ * first_seen, last_seen (8 each), the summary length (2) and summary. No evidence is
+ * an empty blob. Items keep the order the caller gave.
+ */
+#define STORE_EV_VERSION  1
+#define STORE_EV_FIXED    (1 + 5 * 8 + 2)
+#define STORE_EV_BLOB_MAX (1024 * 1024)
+
+static void
+store_put_le64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t
+store_get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static size_t
+store_strlen(const char *s, size_t max)
+{
+	return s != NULL ? strnlen(s, max - 1) : 0;
+}
+
+/* Bytes store_evidence_encode needs for ev[0..n), or 0 when n is 0. */
+static size_t
+store_evidence_size(const struct store_evidence *ev, size_t n)
+{
+	size_t i, size;
+
+	if (n == 0)
+		return 0;
+	size = 1;
+	for (i = 0; i < n; i++)
+		size += STORE_EV_FIXED + store_strlen(ev[i].kind, sizeof(ev[i].kind)) +
+		    store_strlen(ev[i].summary, sizeof(ev[i].summary));
+	return size;
+}
+
+static void
+store_evidence_encode(uint8_t *p, const struct store_evidence *ev, size_t n)
+{
+	uint64_t bits;
+	size_t i, klen, slen;
+
+	if (n == 0)
+		return;
+	*p++ = STORE_EV_VERSION;
+	for (i = 0; i < n; i++) {
+		klen = store_strlen(ev[i].kind, sizeof(ev[i].kind));
+		slen = store_strlen(ev[i].summary, sizeof(ev[i].summary));
+		*p++ = (uint8_t)klen;
+		memcpy(p, ev[i].kind, klen);
+		p += klen;
+		store_put_le64(p, ev[i].count);
+		memcpy(&bits, &ev[i].value, sizeof(bits));
+		store_put_le64(p + 8, bits);
+		store_put_le64(p + 16, (uint64_t)ev[i].value_time);
+		store_put_le64(p + 24, (uint64_t)ev[i].first_seen);
+		store_put_le64(p + 32, (uint64_t)ev[i].last_seen);
+		p += 40;
+		*p++ = (uint8_t)(slen & 0xff);
+		*p++ = (uint8_t)(slen >> 8);
+		memcpy(p, ev[i].summary, slen);
+		p += slen;
+	}
+}
+
+/*
+ * store_evidence_decode — parses a blob of store_evidence_encode's format. Fills
+ * out[0..cap) when out is not NULL (pass NULL to count). Returns the number of items,
+ * or -EBADMSG when the blob is not well formed; never reads outside buf[0..len).
+ */
+static int
+store_evidence_decode(const uint8_t *buf, size_t len, struct store_evidence *out,
+    size_t cap)
+{
+	struct store_evidence *e;
+	size_t off, klen, slen;
+	uint64_t bits;
+	int n = 0;
+
+	if (len == 0)
+		return 0;
+	if (buf == NULL || buf[0] != STORE_EV_VERSION || len > STORE_EV_BLOB_MAX)
+		return -EBADMSG;
+	for (off = 1; off < len; n++) {
+		klen = buf[off];
+		if (klen >= STORE_KIND_MAX || len - off < STORE_EV_FIXED + klen)
+			return -EBADMSG;
+		slen = buf[off + 1 + klen + 40] | (size_t)buf[off + 1 + klen + 41] << 8;
+		if (slen >= STORE_SUMMARY_MAX || len - off - STORE_EV_FIXED - klen < slen)
+			return -EBADMSG;
+		if (out != NULL && (size_t)n < cap) {
+			e = &out[n];
+			store_copy(e->kind, sizeof(e->kind), buf + off + 1, klen);
+			e->count = store_get_le64(buf + off + 1 + klen);
+			bits = store_get_le64(buf + off + 1 + klen + 8);
+			memcpy(&e->value, &bits, sizeof(e->value));
+			e->value_time = (usec_t)store_get_le64(buf + off + 1 + klen + 16);
+			e->first_seen = (usec_t)store_get_le64(buf + off + 1 + klen + 24);
+			e->last_seen = (usec_t)store_get_le64(buf + off + 1 + klen + 32);
+			store_copy(e->summary, sizeof(e->summary),
+			    buf + off + STORE_EV_FIXED + klen, slen);
+		}
+		off += STORE_EV_FIXED + klen + slen;
+	}
+	return n;
+}
+
+static void
+store_list_append(struct store_list *l, struct store_list *more)
+{
+	if (more->head == NULL)
+		return;
+	if (l->tail != NULL)
+		l->tail->next = more->head;
+	else
+		l->head = more->head;
+	l->tail = more->tail;
+	l->n += more->n;
+	more->head = more->tail = NULL;
+	more->n = 0;
+}
+
+/* Moves the first at most max ops of from into to (which must be empty). */
+static void
+store_list_take(struct store_list *from, struct store_list *to, size_t max)
+{
+	struct store_op *op, *last = NULL;
+	size_t n = 0;
+
+	if (from->n <= max) {
+		*to = *from;
+		from->head = from->tail = NULL;
+		from->n = 0;
+		return;
+	}
+	for (op = from->head; n < max; op = op->next) {
+		last = op;
+		n++;
+	}
+	to->head = from->head;
+	to->tail = last;
+	to->n = n;
+	from->head = last->next;
+	from->n -= n;
+	last->next = NULL;
+}
+
+static void
+store_list_free(struct store_list *l)
+{
+	struct store_op *op, *next;
+
+	for (op = l->head; op != NULL; op = next) {
+		next = op->next;
+		free(op);
+	}
+	l->head = l->tail = NULL;
+	l->n = 0;
+}
+
+/* Runs the done callbacks of l in order, on the current thread, and frees the ops. */
+static void
+store_list_finish(struct store_list *l)
+{
+	struct store_op *op, *next;
+
+	for (op = l->head; op != NULL; op = next) {
+		next = op->next;
+		if (op->done != NULL)
+			op->done(op->arg, op->status);
+		free(op);
+	}
+	l->head = l->tail = NULL;
+	l->n = 0;
+}
+
+static int
+store_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	int rc;
+
+	rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", sql, msg != NULL ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return store_errno(rc);
+	}
+	return 0;
+}
+
+/* Runs a single-value query (a PRAGMA) and returns its first column as an integer. */
+static int
+store_query_int(sqlite3 *db, const char *sql, int64_t *out, char *err, size_t errlen)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int64(stmt, 0);
+			rc = SQLITE_OK;
+		} else if (rc == SQLITE_DONE)
+			rc = SQLITE_ERROR;
+	}
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_finalize(stmt);
+	return store_errno(rc);
+}
+
+/*
+ * Sets the writer connection up: WAL, synchronous=FULL, and the schema, created on
+ * an empty database or checked on an existing one. A database that is not ours, or
+ * whose user_version is not one we know, is refused untouched.
+ */
+static int
+store_schema_init(sqlite3 *db, char *err, size_t errlen)
+{
+	sqlite3_stmt *stmt = NULL;
+	int64_t version, tables;
+	const unsigned char *mode;
+	int rc;
+
+	if ((rc = store_query_int(db, "PRAGMA user_version", &version, err, errlen)) != 0)
+		return rc;
+	if (version > STORE_SCHEMA_VERSION || version < 0) {
+		snprintf(err, errlen, "schema version %lld is not one this lazaret knows "
+		    "(it knows %d); refusing to touch it", (long long)version,
+		    STORE_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	if ((rc = store_query_int(db, "SELECT count(*) FROM sqlite_master", &tables,
+	    err, errlen)) != 0)
+		return rc;
+	if (version == 0 && tables > 0) {
+		snprintf(err, errlen, "not a lazaret database (schema version 0 with %lld "
+		    "objects); refusing to touch it", (long long)tables);
+		return -EPROTO;
+	}
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW) {
+		snprintf(err, errlen, "journal_mode=WAL: %s", sqlite3_errmsg(db));
+		rc = store_errno(sqlite3_errcode(db));
+		sqlite3_finalize(stmt);
+		return rc != 0 ? rc : -EIO;
+	}
+	mode = sqlite3_column_text(stmt, 0);
+	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+		snprintf(err, errlen, "cannot switch to WAL (journal_mode is %s)",
+		    mode != NULL ? (const char *)mode : "unknown");
+		sqlite3_finalize(stmt);
+		return -EIO;
+	}
+	sqlite3_finalize(stmt);
+
+	if ((rc = store_exec(db, "PRAGMA synchronous=FULL", err, errlen)) != 0 ||
+	    (rc = store_exec(db, "PRAGMA cache_size=-16384", err, errlen)) != 0 ||
+	    /* after a checkpoint, cut a WAL that a burst let grow */
+	    (rc = store_exec(db, "PRAGMA journal_size_limit=67108864", err, errlen)) != 0)
+		return rc;
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
+
+	if ((rc = store_exec(db, "BEGIN IMMEDIATE", err, errlen)) != 0)
+		return rc;
+	/* Re-check under the write lock: another process may have created it meanwhile. */
+	if ((rc = store_query_int(db, "PRAGMA user_version", &version, err, errlen)) != 0)
+		goto fail;
+	if (version == 0) {
+		if ((rc = store_exec(db, store_schema, err, errlen)) != 0 ||
+		    (rc = store_exec(db, "PRAGMA user_version=1", err, errlen)) != 0)
+			goto fail;
+	} else if (version != STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen, "schema version %lld is not one this lazaret knows "
+		    "(it knows %d)", (long long)version, STORE_SCHEMA_VERSION);
+		rc = -EPROTO;
+		goto fail;
+	}
+	if ((rc = store_exec(db, "COMMIT", err, errlen)) != 0)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static int
+store_prepare(struct store *st, sqlite3_stmt **stmt, const char *sql, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	rc = sqlite3_prepare_v3(st->wdb, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "prepare %s: %s", sql, sqlite3_errmsg(st->wdb));
+		return store_errno(rc);
+	}
+	return 0;
+}
+
+static int
+store_prepare_all(struct store *st, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = store_prepare(st, &st->s_begin, "BEGIN IMMEDIATE", err, errlen)) != 0 ||
+	    (rc = store_prepare(st, &st->s_commit, "COMMIT", err, errlen)) != 0 ||
+	    (rc = store_prepare(st, &st->s_rollback, "ROLLBACK", err, errlen)) != 0 ||
+	    (rc = store_prepare(st, &st->s_subject,
+	    "INSERT INTO subjects (subject, level, manual_level, manual_until, manual_reason,"
+	    " tat_messages, tat_recipients, updated, evidence)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	    " ON CONFLICT (subject) DO UPDATE SET level = excluded.level,"
+	    " manual_level = excluded.manual_level, manual_until = excluded.manual_until,"
+	    " manual_reason = excluded.manual_reason, tat_messages = excluded.tat_messages,"
+	    " tat_recipients = excluded.tat_recipients, updated = excluded.updated,"
+	    " evidence = excluded.evidence",
+	    err, errlen)) != 0 ||
+	    (rc = store_prepare(st, &st->s_history,
+	    "INSERT INTO history (time, subject, old_level, new_level, actor, reason)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", err, errlen)) != 0 ||
+	    (rc = store_prepare(st, &st->s_forget,
+	    "DELETE FROM subjects WHERE subject = ?1", err, errlen)) != 0)
+		return rc;
+	return 0;
+}
+
+static void
+store_finalize_all(struct store *st)
+{
+	sqlite3_finalize(st->s_begin);
+	sqlite3_finalize(st->s_commit);
+	sqlite3_finalize(st->s_rollback);
+	sqlite3_finalize(st->s_subject);
+	sqlite3_finalize(st->s_history);
+	sqlite3_finalize(st->s_forget);
+}
+
+/* Called on the writer thread after each commit with the WAL size in pages. */
+static int
+store_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *st = arg;
+
+	st->wal_pages = pages;
+	return SQLITE_OK;
+}
+
+/* Runs the done callbacks the writer finished; on the loop thread. */
+static void
+store_async_cb(uv_async_t *handle)
+{
+	struct store *st = handle->data;
+	struct store_list done;
+
+	pthread_mutex_lock(&st->mu);
+	done = st->completed;
+	st->completed.head = st->completed.tail = NULL;
+	st->completed.n = 0;
+	pthread_mutex_unlock(&st->mu);
+	store_list_finish(&done);
+}
+
+static void
+store_async_free(uv_handle_t *handle)
+{
+	free(handle);
+}
+
+struct store *
+store_open(const char *path, uv_loop_t *loop, char *err, size_t errlen)
+{
+	struct store *st;
+	sigset_t all, old;
+	char msg[384] = "out of memory";
+	int rc, locks = 0;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		goto fail;
+	st->loop = loop;
+
+	snprintf(msg, sizeof(msg), "cannot initialise locks");
+	if (pthread_mutex_init(&st->mu, NULL) != 0)
+		goto fail;
+	locks = 1;
+	if (pthread_cond_init(&st->wake, NULL) != 0)
+		goto fail;
+	locks = 2;
+	if (pthread_cond_init(&st->flushed, NULL) != 0)
+		goto fail;
+	locks = 3;
+	snprintf(msg, sizeof(msg), "out of memory");
+
+	rc = sqlite3_open_v2(path, &st->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(msg, sizeof(msg), "%s",
+		    st->wdb != NULL ? sqlite3_errmsg(st->wdb) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->wdb, 1);
+	sqlite3_busy_timeout(st->wdb, STORE_BUSY_MS);
+	if (store_schema_init(st->wdb, msg, sizeof(msg)) != 0 ||
+	    store_prepare_all(st, msg, sizeof(msg)) != 0)
+		goto fail;
+	/* replaces SQLite's autocheckpoint, which runs inside COMMIT: see store_writer */
+	sqlite3_wal_hook(st->wdb, store_wal_hook, st);
+
+	rc = sqlite3_open_v2(path, &st->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+	    NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(msg, sizeof(msg), "reader: %s",
+		    st->rdb != NULL ? sqlite3_errmsg(st->rdb) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->rdb, 1);
+	sqlite3_busy_timeout(st->rdb, STORE_BUSY_MS);
+	if (store_exec(st->rdb, "PRAGMA query_only=1", msg, sizeof(msg)) != 0)
+		goto fail;
+
+	if (loop != NULL) {
+		if ((st->async = malloc(sizeof(*st->async))) == NULL)
+			goto fail;
+		if ((rc = uv_async_init(loop, st->async, store_async_cb)) != 0) {
+			snprintf(msg, sizeof(msg), "uv_async_init: %s", uv_strerror(rc));
+			free(st->async);
+			st->async = NULL;
+			goto fail;
+		}
+		st->async->data = st;
+	}
+
+	/* The writer takes no signals: the daemon's handlers belong to the main thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&st->thread, NULL, store_writer, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(msg, sizeof(msg), "writer thread: %s", strerror(rc));
+		goto fail;
+	}
+	st->thread_started = true;
+	return st;
+
+fail:
+	snprintf(err, errlen, "%s: %s", path, msg);
+	if (st == NULL)
+		return NULL;
+	if (st->async != NULL)
+		uv_close((uv_handle_t *)st->async, store_async_free);
+	store_finalize_all(st);
+	sqlite3_close(st->rdb);
+	sqlite3_close(st->wdb);
+	if (locks > 2)
+		pthread_cond_destroy(&st->flushed);
+	if (locks > 1)
+		pthread_cond_destroy(&st->wake);
+	if (locks > 0)
+		pthread_mutex_destroy(&st->mu);
+	free(st);
+	return NULL;
+}
+
+/*
+ * store_close — stops taking writes, lets the writer commit everything queued, joins
+ * it, runs the done callbacks still pending (on this thread, which must be the loop
+ * thread when there is a loop), closes the async handle and the database. With a
+ * loop, run the loop once more afterwards so uv_close can release the handle.
+ */
+void
+store_close(struct store *st)
+{
+	struct store_list rest;
+
+	if (st == NULL)
+		return;
+	pthread_mutex_lock(&st->mu);
+	st->stopping = true;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->mu);
+	if (st->thread_started)
+		pthread_join(st->thread, NULL);
+
+	pthread_mutex_lock(&st->mu);
+	rest = st->completed;
+	st->completed.head = st->completed.tail = NULL;
+	st->completed.n = 0;
+	pthread_mutex_unlock(&st->mu);
+	store_list_finish(&rest);
+
+	if (st->async != NULL)
+		uv_close((uv_handle_t *)st->async, store_async_free);
+	store_finalize_all(st);
+	sqlite3_close(st->rdb);
+	if (sqlite3_close(st->wdb) != SQLITE_OK)
+		log_warnx("store: close: %s", sqlite3_errmsg(st->wdb));
+	store_list_free(&st->queue);
+	pthread_cond_destroy(&st->flushed);
+	pthread_cond_destroy(&st->wake);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+}
+
+/* Copies len bytes of s to *pp, terminates them, advances *pp; returns the copy. */
+static const char *
+store_pack(char **pp, const char *s, size_t len)
+{
+	char *d = *pp;
+
+	if (len > 0)
+		memcpy(d, s, len);
+	d[len] = '\0';
+	*pp = d + len + 1;
+	return d;
+}
+
+/* Appends op to the queue and wakes the writer; -ESHUTDOWN once store_close began. */
+static int
+store_enqueue(struct store *st, struct store_op *op)
+{
+	pthread_mutex_lock(&st->mu);
+	if (st->stopping) {
+		pthread_mutex_unlock(&st->mu);
+		free(op);
+		return -ESHUTDOWN;
+	}
+	op->next = NULL;
+	op->seq = ++st->seq_queued;
+	if (st->queue.tail != NULL)
+		st->queue.tail->next = op;
+	else
+		st->queue.head = op;
+	st->queue.tail = op;
+	st->queue.n++;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->mu);
+	return 0;
+}
+
+/*
+ * store_put — see store.h for the return values. The history row's subject is
+ * history->subject, or the subject's own name when that is empty. Strings that fill
+ * their field without a NUL are cut one byte short of it.
+ */
+int
+store_put(struct store *st, const struct store_subject *s,
+    const struct store_history *h, store_done_cb done, void *arg)
+{
+	struct store_op *op;
+	size_t subject_len, reason_len, hs_len = 0, ha_len = 0, hr_len = 0;
+	size_t ev_len, size;
+	char *p;
+
+	if (st == NULL || s == NULL || (s->evidence_count > 0 && s->evidence == NULL))
+		return -EINVAL;
+	if (s->evidence_count > STORE_EV_BLOB_MAX / STORE_EV_FIXED)
+		return -E2BIG;
+	if ((ev_len = store_evidence_size(s->evidence, s->evidence_count)) >
+	    STORE_EV_BLOB_MAX)
+		return -E2BIG;
+
+	if ((subject_len = store_strlen(s->subject, sizeof(s->subject))) == 0)
+		return -EINVAL;
+	reason_len = store_strlen(s->manual_reason, sizeof(s->manual_reason));
+	size = sizeof(*op) + ev_len + subject_len + 1 + reason_len + 1;
+	if (h != NULL) {
+		hs_len = store_strlen(h->subject, sizeof(h->subject));
+		ha_len = store_strlen(h->actor, sizeof(h->actor));
+		hr_len = store_strlen(h->reason, sizeof(h->reason));
+		size += hs_len + 1 + ha_len + 1 + hr_len + 1;
+	}
+	if ((op = malloc(size)) == NULL)
+		return -ENOMEM;
+
+	op->type = STORE_OP_PUT;
+	op->status = 0;
+	op->done = done;
+	op->arg = arg;
+	store_evidence_encode(op->data, s->evidence, s->evidence_count);
+	op->evidence = op->data;
+	op->evidence_len = ev_len;
+	p = (char *)op->data + ev_len;
+
+	op->subject_len = subject_len;
+	op->subject = store_pack(&p, s->subject, subject_len);
+	op->level = s->level;
+	op->manual_level = s->manual_level;
+	op->manual_until = s->manual_until;
+	op->manual_reason_len = reason_len;
+	op->manual_reason = store_pack(&p, s->manual_reason, reason_len);
+	op->rate_tat[0] = s->rate_tat[0];
+	op->rate_tat[1] = s->rate_tat[1];
+	op->updated = s->updated;
+
+	op->has_history = h != NULL;
+	if (h != NULL) {
+		op->h_time = h->time;
+		op->h_old = h->old_level;
+		op->h_new = h->new_level;
+		if (hs_len > 0) {
+			op->h_subject_len = hs_len;
+			op->h_subject = store_pack(&p, h->subject, hs_len);
+		} else {
+			op->h_subject_len = subject_len;
+			op->h_subject = op->subject;
+		}
+		op->h_actor_len = ha_len;
+		op->h_actor = store_pack(&p, h->actor, ha_len);
+		op->h_reason_len = hr_len;
+		op->h_reason = store_pack(&p, h->reason, hr_len);
+	}
+	return store_enqueue(st, op);
+}
+
+int
+store_forget(struct store *st, const char *subject)
+{
+	struct store_op *op;
+	size_t len;
+	char *p;
+
+	if (st == NULL || subject == NULL)
+		return -EINVAL;
+	if ((len = store_strlen(subject, STORE_SUBJECT_MAX)) == 0)
+		return -EINVAL;
+	if ((op = calloc(1, sizeof(*op) + len + 1)) == NULL)
+		return -ENOMEM;
+	p = (char *)op->data;
+	op->type = STORE_OP_FORGET;
+	op->subject_len = len;
+	op->subject = store_pack(&p, subject, len);
+	return store_enqueue(st, op);
+}
+
+void
+store_flush(struct store *st)
+{
+	uint64_t target;
+
+	pthread_mutex_lock(&st->mu);
+	target = st->seq_queued;
+	while (st->seq_done < target)
+		pthread_cond_wait(&st->flushed, &st->mu);
+	pthread_mutex_unlock(&st->mu);
+}
+
+/*
+ * store_test_fail_next — for tests: the next n transactions are written, then rolled
+ * back instead of committed and reported as -EIO, the path a failing COMMIT takes.
+ */
+void
+store_test_fail_next(struct store *st, unsigned n)
+{
+	pthread_mutex_lock(&st->mu);
+	st->fault_txns = n;
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* Steps a write statement to completion and resets it; SQLite code. */
+static int
+store_step(sqlite3_stmt *stmt)
+{
+	int rc;
+
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static int
+store_write_put(struct store *st, const struct store_op *op)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = st->s_subject;
+	sqlite3_bind_text(s, 1, op->subject, (int)op->subject_len, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, op->level);
+	sqlite3_bind_int(s, 3, op->manual_level);
+	sqlite3_bind_int64(s, 4, op->manual_until);
+	sqlite3_bind_text(s, 5, op->manual_reason, (int)op->manual_reason_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, op->rate_tat[0]);
+	sqlite3_bind_int64(s, 7, op->rate_tat[1]);
+	sqlite3_bind_int64(s, 8, op->updated);
+	/* a zero-length blob, not NULL, when there is no evidence */
+	sqlite3_bind_blob(s, 9, op->evidence, (int)op->evidence_len, SQLITE_STATIC);
+	if ((rc = store_step(s)) != SQLITE_OK)
+		return rc;
+
+	if (op->has_history) {
+		s = st->s_history;
+		sqlite3_bind_int64(s, 1, op->h_time);
+		sqlite3_bind_text(s, 2, op->h_subject, (int)op->h_subject_len, SQLITE_STATIC);
+		sqlite3_bind_int(s, 3, op->h_old);
+		sqlite3_bind_int(s, 4, op->h_new);
+		sqlite3_bind_text(s, 5, op->h_actor, (int)op->h_actor_len, SQLITE_STATIC);
+		sqlite3_bind_text(s, 6, op->h_reason, (int)op->h_reason_len, SQLITE_STATIC);
+		if ((rc = store_step(s)) != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+static int
+store_write_forget(struct store *st, const struct store_op *op)
+{
+	sqlite3_bind_text(st->s_forget, 1, op->subject, (int)op->subject_len, SQLITE_STATIC);
+	return store_step(st->s_forget);
+}
+
+/*
+ * Writes batch in one transaction. Returns 0 when COMMIT succeeded, otherwise rolls
+ * back and returns a negative errno-style code with the SQLite message in err.
+ */
+static int
+store_txn(struct store *st, const struct store_list *batch, bool fault, char *err,
+    size_t errlen)
+{
+	const struct store_op *op;
+	int rc;
+
+	if ((rc = store_step(st->s_begin)) != SQLITE_OK)
+		goto fail;
+	for (op = batch->head; op != NULL; op = op->next) {
+		if (op->type == STORE_OP_PUT)
+			rc = store_write_put(st, op);
+		else
+			rc = store_write_forget(st, op);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	if (fault) {
+		rc = SQLITE_IOERR;
+		snprintf(err, errlen, "injected fault instead of COMMIT");
+		goto rollback;
+	}
+	if ((rc = store_step(st->s_commit)) != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s", sqlite3_errmsg(st->wdb));
+rollback:
+	if (!sqlite3_get_autocommit(st->wdb))
+		store_step(st->s_rollback);
+	rc = store_errno(rc);
+	return rc != 0 ? rc : -EIO;
+}
+
+static void
+store_latency_add(struct store_stats *s, usec_t us)
+{
+	size_t i;
+
+	for (i = 0; i < STORE_LATENCY_BUCKETS - 1; i++)
+		if ((double)us <= store_latency_bounds_us[i])
+			break;
+	s->latency_bucket[i]++;
+	s->latency_count++;
+	s->latency_sum_us += (double)us;
+}
+
+/* Copies WAL pages into the database without waiting for readers (PASSIVE). */
+static void
+store_checkpoint(struct store *st)
+{
+	int rc;
+
+	rc = sqlite3_wal_checkpoint_v2(st->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warnx("store: checkpoint: %s", sqlite3_errmsg(st->wdb));
+	st->wal_pages = 0;
+}
+
+/*
+ * The writer thread: takes everything queued, commits it in transactions of at most
+ * STORE_TXN_MAX writes, hands the ops to the loop (or runs their callbacks itself when
+ * there is no loop), and exits once store_close asked and the queue is empty.
+ */
+static void *
+store_writer(void *arg)
+{
+	struct store *st = arg;
+	struct store_list carry = { NULL, NULL, 0 }, batch;
+	struct store_op *op;
+	char err[256];
+	uint64_t last_seq, puts, hist;
+	usec_t t0, t1;
+	bool fault, idle;
+	int status;
+
+	for (;;) {
+		pthread_mutex_lock(&st->mu);
+		while (carry.head == NULL && st->queue.head == NULL && !st->stopping)
+			pthread_cond_wait(&st->wake, &st->mu);
+		if (carry.head == NULL && st->queue.head == NULL) {
+			pthread_mutex_unlock(&st->mu);
+			break;
+		}
+		store_list_append(&carry, &st->queue);
+		fault = st->fault_txns > 0;
+		if (fault)
+			st->fault_txns--;
+		store_list_take(&carry, &batch, STORE_TXN_MAX);
+		st->carried = carry.n;
+		pthread_mutex_unlock(&st->mu);
+
+		t0 = time_mono();
+		status = store_txn(st, &batch, fault, err, sizeof(err));
+		t1 = time_mono();
+
+		puts = hist = 0;
+		for (op = batch.head; op != NULL; op = op->next) {
+			op->status = status;
+			if (op->type == STORE_OP_PUT) {
+				puts++;
+				hist += op->has_history;
+			}
+		}
+		last_seq = batch.tail->seq;
+		if (status != 0)
+			log_warnx("store: commit failed writes=%zu error=\"%s\" (%s)", batch.n,
+			    err, strerror(-status));
+
+		if (st->loop == NULL)
+			store_list_finish(&batch);
+
+		pthread_mutex_lock(&st->mu);
+		if (status == 0) {
+			st->stats.transactions++;
+			st->stats.writes += puts;
+			st->stats.history_rows += hist;
+			store_latency_add(&st->stats, t1 - t0);
+		} else
+			st->stats.failures++;
+		if (st->loop != NULL)
+			store_list_append(&st->completed, &batch);
+		st->seq_done = last_seq;
+		idle = st->queue.head == NULL && carry.head == NULL;
+		pthread_cond_broadcast(&st->flushed);
+		pthread_mutex_unlock(&st->mu);
+		if (st->loop != NULL)
+			uv_async_send(st->async);
+
+		/* After the callbacks are on their way, not inside COMMIT where SQLite's
+		 * autocheckpoint would run and hold them back. */
+		if (st->wal_pages >= STORE_WAL_FORCE_PAGES ||
+		    (idle && st->wal_pages >= STORE_WAL_IDLE_PAGES))
+			store_checkpoint(st);
+	}
+	return NULL;
+}
+
+/*
+ * store_load — one pass over subjects in key order, evidence decoded from each row.
+ * The evidence array handed to each() is only valid during the call. A row whose
+ * evidence blob is damaged is logged and handed over without evidence: its level
+ * still counts. Returns 0, each()'s non-zero value, or a negative errno-style code.
+ */
+int
+store_load(struct store *st, int (*each)(void *arg, const struct store_subject *s),
+    void *arg)
+{
+	sqlite3_stmt *q = NULL;
+	struct store_subject *s = NULL;
+	struct store_evidence *ev = NULL, *tmp;
+	const uint8_t *blob;
+	size_t cap = 0, len;
+	int rc, n, ret = 0;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -ENOMEM;
+	rc = sqlite3_prepare_v2(st->rdb, "SELECT subject, level, manual_level, manual_until,"
+	    " manual_reason, tat_messages, tat_recipients, updated, evidence FROM subjects"
+	    " ORDER BY subject", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		store_copy(s->subject, sizeof(s->subject), sqlite3_column_text(q, 0),
+		    (size_t)sqlite3_column_bytes(q, 0));
+		s->level = sqlite3_column_int(q, 1);
+		s->manual_level = sqlite3_column_int(q, 2);
+		s->manual_until = sqlite3_column_int64(q, 3);
+		store_copy(s->manual_reason, sizeof(s->manual_reason),
+		    sqlite3_column_text(q, 4), (size_t)sqlite3_column_bytes(q, 4));
+		s->rate_tat[0] = sqlite3_column_int64(q, 5);
+		s->rate_tat[1] = sqlite3_column_int64(q, 6);
+		s->updated = sqlite3_column_int64(q, 7);
+
+		blob = sqlite3_column_blob(q, 8);
+		len = (size_t)sqlite3_column_bytes(q, 8);
+		if ((n = store_evidence_decode(blob, len, NULL, 0)) < 0) {
+			log_warnx("store: load subject=%s: evidence unreadable, loaded without it",
+			    s->subject);
+			n = 0;
+		}
+		if ((size_t)n > cap) {
+			if ((tmp = reallocarray(ev, (size_t)n, sizeof(*ev))) == NULL) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			ev = tmp;
+			cap = (size_t)n;
+		}
+		if (n > 0)
+			store_evidence_decode(blob, len, ev, cap);
+		s->evidence_count = (size_t)n;
+		s->evidence = n > 0 ? ev : NULL;
+		if ((ret = each(arg, s)) != 0)
+			goto out;
+	}
+	if (rc == SQLITE_DONE)
+		goto out;
+fail:
+	log_warnx("store: load: %s", sqlite3_errmsg(st->rdb));
+	ret = store_errno(rc);
+	if (ret == 0)
+		ret = -EIO;
+out:
+	sqlite3_finalize(q);
+	free(ev);
+	free(s);
+	return ret;
+}
+
+int
+store_history_read(struct store *st, const char *subject, size_t limit,
+    int (*each)(void *arg, const struct store_history *h), void *arg)
+{
+	sqlite3_stmt *q = NULL;
+	struct store_history *h = NULL;
+	int rc, ret = 0;
+
+	if (subject == NULL)
+		return -EINVAL;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return -ENOMEM;
+	/* Newest first through the (subject, id) index, then back to oldest first. */
+	rc = sqlite3_prepare_v2(st->rdb, "SELECT time, subject, old_level, new_level, actor,"
+	    " reason FROM (SELECT id, time, subject, old_level, new_level, actor, reason"
+	    " FROM history WHERE subject = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id", -1, &q,
+	    NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(q, 1, subject, (int)store_strlen(subject, STORE_SUBJECT_MAX),
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, limit > INT64_MAX ? INT64_MAX : (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		h->time = sqlite3_column_int64(q, 0);
+		store_copy(h->subject, sizeof(h->subject), sqlite3_column_text(q, 1),
+		    (size_t)sqlite3_column_bytes(q, 1));
+		h->old_level = sqlite3_column_int(q, 2);
+		h->new_level = sqlite3_column_int(q, 3);
+		store_copy(h->actor, sizeof(h->actor), sqlite3_column_text(q, 4),
+		    (size_t)sqlite3_column_bytes(q, 4));
+		store_copy(h->reason, sizeof(h->reason), sqlite3_column_text(q, 5),
+		    (size_t)sqlite3_column_bytes(q, 5));
+		if ((ret = each(arg, h)) != 0)
+			goto out;
+	}
+	if (rc == SQLITE_DONE)
+		goto out;
+fail:
+	log_warnx("store: history: %s", sqlite3_errmsg(st->rdb));
+	ret = store_errno(rc);
+	if (ret == 0)
+		ret = -EIO;
+out:
+	sqlite3_finalize(q);
+	free(h);
+	return ret;
+}
+
+/* Counts history rows (a scan of the smallest index); a negative errno-style code on error. */
+int64_t
+store_history_count(struct store *st)
+{
+	char err[256];
+	int64_t n;
+	int rc;
+
+	if ((rc = store_query_int(st->rdb, "SELECT count(*) FROM history", &n, err,
+	    sizeof(err))) != 0) {
+		log_warnx("store: %s", err);
+		return rc;
+	}
+	return n;
+}
+
+void
+store_stats_get(struct store *st, struct store_stats *out)
+{
+	pthread_mutex_lock(&st->mu);
+	*out = st->stats;
+	out->queued = st->queue.n + st->carried;
+	pthread_mutex_unlock(&st->mu);
+}

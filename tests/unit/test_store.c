@@ -1,0 +1,1299 @@
+/*
+ * test_store.c — the SQLite store: round trips, history, done callbacks on the loop,
+ * group commit, schema checks, failed commits, and kill -9 in the middle of writing.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <uv.h>
+
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "store/store.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+};
+
+static int
+fixture_setup(void **state)
+{
+	struct fixture *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/lazaret-store-XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+fixture_teardown(void **state)
+{
+	struct fixture *f = *state;
+	struct dirent *de;
+	char name[512];
+	DIR *d;
+
+	if ((d = opendir(f->dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			snprintf(name, sizeof(name), "%s/%s", f->dir, de->d_name);
+			unlink(name);
+		}
+		closedir(d);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct store *
+open_store(const char *path, uv_loop_t *loop)
+{
+	char err[512] = "";
+	struct store *st;
+
+	st = store_open(path, loop, err, sizeof(err));
+	if (st == NULL)
+		fail_msg("store_open %s: %s", path, err);
+	return st;
+}
+
+static void
+subject_init(struct store_subject *s, const char *name, int level)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->subject, sizeof(s->subject), "%s", name);
+	s->level = level;
+	s->manual_level = -1;
+}
+
+static void
+history_init(struct store_history *h, usec_t t, int old_level, int new_level,
+    const char *actor, const char *reason)
+{
+	memset(h, 0, sizeof(*h));
+	h->time = t;
+	h->old_level = old_level;
+	h->new_level = new_level;
+	snprintf(h->actor, sizeof(h->actor), "%s", actor);
+	snprintf(h->reason, sizeof(h->reason), "%s", reason);
+}
+
+/* Collects store_load's output: copies of subjects with their evidence. */
+struct loaded {
+	size_t n;
+	struct store_subject s[16];
+	struct store_evidence ev[16][8];
+};
+
+static int
+collect_subject(void *arg, const struct store_subject *s)
+{
+	struct loaded *l = arg;
+	size_t i;
+
+	assert_true(l->n < 16);
+	assert_true(s->evidence_count <= 8);
+	l->s[l->n] = *s;
+	for (i = 0; i < s->evidence_count; i++)
+		l->ev[l->n][i] = s->evidence[i];
+	if (s->evidence_count == 0)
+		assert_null(s->evidence);
+	l->s[l->n].evidence = s->evidence_count > 0 ? l->ev[l->n] : NULL;
+	l->n++;
+	return 0;
+}
+
+static const struct store_subject *
+loaded_find(const struct loaded *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->s[i].subject, name) == 0)
+			return &l->s[i];
+	return NULL;
+}
+
+static const struct store_evidence *
+evidence_find(const struct store_subject *s, const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < s->evidence_count; i++)
+		if (strcmp(s->evidence[i].kind, kind) == 0)
+			return &s->evidence[i];
+	return NULL;
+}
+
+struct histories {
+	size_t n;
+	struct store_history h[32];
+};
+
+static int
+collect_history(void *arg, const struct store_history *h)
+{
+	struct histories *hs = arg;
+
+	assert_true(hs->n < 32);
+	hs->h[hs->n++] = *h;
+	return 0;
+}
+
+static void
+assert_evidence_equal(const struct store_evidence *a, const struct store_evidence *b)
+{
+	assert_string_equal(a->kind, b->kind);
+	assert_true(a->count == b->count);
+	assert_true(a->value == b->value);
+	assert_true(a->value_time == b->value_time);
+	assert_true(a->first_seen == b->first_seen);
+	assert_true(a->last_seen == b->last_seen);
+	assert_string_equal(a->summary, b->summary);
+}
+
+/* Every field, boundary values on purpose: the largest uint64 count, negative and
+ * fractional values, strings one short of their field. */
+static void
+test_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct store_evidence ev[3];
+	struct store_subject s, t, u;
+	const struct store_subject *got;
+	struct loaded *l;
+	struct store *st;
+	size_t i;
+
+	memset(ev, 0, sizeof(ev));
+	snprintf(ev[0].kind, sizeof(ev[0].kind), "ratelimit_messages");
+	ev[0].count = UINT64_MAX;
+	ev[0].value = 1234.5625;
+	ev[0].value_time = INT64_C(1790000000123456);
+	ev[0].first_seen = INT64_C(1780000000000001);
+	ev[0].last_seen = INT64_C(1790000000123455);
+	snprintf(ev[0].summary, sizeof(ev[0].summary), "1234 messages in 15 min, limit 100");
+	snprintf(ev[1].kind, sizeof(ev[1].kind), "bounce_ratio");
+	ev[1].count = 0;
+	ev[1].value = -0.125;
+	ev[1].value_time = 0;
+	ev[1].first_seen = -1;
+	ev[1].last_seen = INT64_MAX;
+	memset(ev[1].summary, 'x', sizeof(ev[1].summary) - 1);
+	memset(ev[2].kind, 'k', sizeof(ev[2].kind) - 1);
+	ev[2].count = 7;
+	ev[2].value = 1e-300;
+	snprintf(ev[2].summary, sizeof(ev[2].summary), "unicode: caf\xc3\xa9 \xe2\x80\x94 ok");
+
+	subject_init(&s, "192.0.2.7", 3);
+	s.manual_level = 4;
+	s.manual_until = INT64_C(1799999999999999);
+	snprintf(s.manual_reason, sizeof(s.manual_reason), "ticket 4711: suspended by abuse desk");
+	s.rate_tat[0] = INT64_C(1790000000000007);
+	s.rate_tat[1] = INT64_C(1790000000000008);
+	s.updated = INT64_C(1790000000000009);
+	s.evidence = ev;
+	s.evidence_count = 3;
+
+	subject_init(&t, "", 0);
+	memset(t.subject, 'a', sizeof(t.subject) - 1);
+	memset(t.manual_reason, 'r', sizeof(t.manual_reason) - 1);
+
+	st = open_store(f->path, NULL);
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	assert_int_equal(store_put(st, &t, NULL, NULL, NULL), 0);
+	/* evidence_count without evidence is a caller bug, refused up front */
+	t.evidence_count = 1;
+	assert_int_equal(store_put(st, &t, NULL, NULL, NULL), -EINVAL);
+	t.evidence_count = 0;
+	/* so is a subject without a name */
+	subject_init(&u, "", 1);
+	assert_int_equal(store_put(st, &u, NULL, NULL, NULL), -EINVAL);
+	assert_int_equal(store_forget(st, ""), -EINVAL);
+	store_flush(st);
+
+	assert_non_null(l = calloc(1, sizeof(*l)));
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_int_equal(l->n, 2);
+
+	assert_non_null(got = loaded_find(l, "192.0.2.7"));
+	assert_int_equal(got->level, 3);
+	assert_int_equal(got->manual_level, 4);
+	assert_true(got->manual_until == s.manual_until);
+	assert_string_equal(got->manual_reason, s.manual_reason);
+	assert_true(got->rate_tat[0] == s.rate_tat[0]);
+	assert_true(got->rate_tat[1] == s.rate_tat[1]);
+	assert_true(got->updated == s.updated);
+	assert_int_equal(got->evidence_count, 3);
+	for (i = 0; i < 3; i++) {
+		const struct store_evidence *e = evidence_find(got, ev[i].kind);
+
+		assert_non_null(e);
+		assert_evidence_equal(e, &ev[i]);
+	}
+	/* evidence keeps the order it was given in */
+	for (i = 0; i < 3; i++)
+		assert_string_equal(got->evidence[i].kind, ev[i].kind);
+
+	assert_non_null(got = loaded_find(l, t.subject));
+	assert_int_equal(got->level, 0);
+	assert_int_equal(got->manual_level, -1);
+	assert_string_equal(got->manual_reason, t.manual_reason);
+	assert_int_equal(got->evidence_count, 0);
+	assert_null(got->evidence);
+
+	free(l);
+	store_close(st);
+}
+
+static int
+stop_at_first(void *arg, const struct store_subject *s)
+{
+	(*(int *)arg)++;
+	return 42;
+}
+
+static void
+test_evidence_replaced(void **state)
+{
+	struct fixture *f = *state;
+	struct store_evidence ev[3];
+	struct store_subject s;
+	const struct store_subject *got;
+	struct loaded *l;
+	struct store *st;
+	int calls = 0;
+
+	memset(ev, 0, sizeof(ev));
+	snprintf(ev[0].kind, sizeof(ev[0].kind), "a");
+	snprintf(ev[1].kind, sizeof(ev[1].kind), "b");
+	snprintf(ev[2].kind, sizeof(ev[2].kind), "c");
+	ev[2].count = 3;
+
+	st = open_store(f->path, NULL);
+	subject_init(&s, "account:alice", 1);
+	s.evidence = ev;
+	s.evidence_count = 2;
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	/* a neighbour whose evidence must not be touched */
+	subject_init(&s, "account:bob", 1);
+	s.evidence = ev;
+	s.evidence_count = 1;
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	store_flush(st);
+
+	subject_init(&s, "account:alice", 2);
+	s.evidence = &ev[2];
+	s.evidence_count = 1;
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	store_flush(st);
+
+	assert_non_null(l = calloc(1, sizeof(*l)));
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_int_equal(l->n, 2);
+	assert_non_null(got = loaded_find(l, "account:alice"));
+	assert_int_equal(got->level, 2);
+	assert_int_equal(got->evidence_count, 1);
+	assert_string_equal(got->evidence[0].kind, "c");
+	assert_true(got->evidence[0].count == 3);
+	assert_non_null(got = loaded_find(l, "account:bob"));
+	assert_int_equal(got->evidence_count, 1);
+	assert_string_equal(got->evidence[0].kind, "a");
+
+	/* no evidence at all clears it */
+	subject_init(&s, "account:alice", 0);
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	store_flush(st);
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_non_null(got = loaded_find(l, "account:alice"));
+	assert_int_equal(got->evidence_count, 0);
+
+	/* the callback's non-zero value stops the walk and is returned */
+	assert_int_equal(store_load(st, stop_at_first, &calls), 42);
+	assert_int_equal(calls, 1);
+
+	free(l);
+	store_close(st);
+}
+
+static void
+test_history_order_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct store_subject s;
+	struct store_history h;
+	struct histories *hs;
+	struct store *st;
+	char reason[16];
+	int i;
+
+	st = open_store(f->path, NULL);
+	for (i = 0; i < 10; i++) {
+		subject_init(&s, "198.51.100.1", i % 5);
+		snprintf(reason, sizeof(reason), "x%d", i);
+		history_init(&h, 1000 + i, (i + 4) % 5, i % 5, "judge", reason);
+		assert_int_equal(store_put(st, &s, &h, NULL, NULL), 0);
+		/* interleaved entries of another subject */
+		subject_init(&s, "198.51.100.2", 1);
+		snprintf(reason, sizeof(reason), "y%d", i);
+		history_init(&h, 2000 + i, 0, 1, "operator", reason);
+		assert_int_equal(store_put(st, &s, &h, NULL, NULL), 0);
+		if (i == 4)
+			store_flush(st);
+	}
+	store_flush(st);
+
+	assert_non_null(hs = calloc(1, sizeof(*hs)));
+	assert_int_equal(store_history_read(st, "198.51.100.1", 3, collect_history, hs), 0);
+	assert_int_equal(hs->n, 3);
+	for (i = 0; i < 3; i++) {
+		snprintf(reason, sizeof(reason), "x%d", 7 + i);
+		assert_string_equal(hs->h[i].reason, reason);
+		assert_string_equal(hs->h[i].subject, "198.51.100.1");
+		assert_string_equal(hs->h[i].actor, "judge");
+		assert_true(hs->h[i].time == 1007 + i);
+		assert_int_equal(hs->h[i].new_level, (7 + i) % 5);
+		assert_int_equal(hs->h[i].old_level, (7 + i + 4) % 5);
+	}
+
+	memset(hs, 0, sizeof(*hs));
+	assert_int_equal(store_history_read(st, "198.51.100.1", 100, collect_history, hs), 0);
+	assert_int_equal(hs->n, 10);
+	for (i = 0; i < 10; i++) {
+		snprintf(reason, sizeof(reason), "x%d", i);
+		assert_string_equal(hs->h[i].reason, reason);
+	}
+
+	memset(hs, 0, sizeof(*hs));
+	assert_int_equal(store_history_read(st, "198.51.100.1", 0, collect_history, hs), 0);
+	assert_int_equal(hs->n, 0);
+	assert_int_equal(store_history_read(st, "203.0.113.9", 10, collect_history, hs), 0);
+	assert_int_equal(hs->n, 0);
+	assert_int_equal(store_history_read(st, "198.51.100.2", SIZE_MAX, collect_history, hs), 0);
+	assert_int_equal(hs->n, 10);
+	assert_string_equal(hs->h[9].reason, "y9");
+
+	assert_int_equal(store_history_count(st), 20);
+	free(hs);
+	store_close(st);
+}
+
+static void
+test_history_survives_forget(void **state)
+{
+	struct fixture *f = *state;
+	struct store_evidence ev;
+	struct store_subject s;
+	struct store_history h;
+	struct histories *hs;
+	struct loaded *l;
+	struct store *st;
+
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.kind, sizeof(ev.kind), "direct_mx");
+	st = open_store(f->path, NULL);
+	subject_init(&s, "2001:db8:1:2::/64", 3);
+	s.evidence = &ev;
+	s.evidence_count = 1;
+	history_init(&h, 1, 0, 3, "judge", "direct-to-MX from 58 destinations");
+	assert_int_equal(store_put(st, &s, &h, NULL, NULL), 0);
+	subject_init(&s, "192.0.2.99", 1);
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	assert_int_equal(store_forget(st, "2001:db8:1:2::/64"), 0);
+	assert_int_equal(store_forget(st, "never-seen"), 0);
+	store_flush(st);
+
+	assert_non_null(l = calloc(1, sizeof(*l)));
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_int_equal(l->n, 1);
+	assert_string_equal(l->s[0].subject, "192.0.2.99");
+
+	assert_non_null(hs = calloc(1, sizeof(*hs)));
+	assert_int_equal(store_history_read(st, "2001:db8:1:2::/64", 10, collect_history, hs), 0);
+	assert_int_equal(hs->n, 1);
+	assert_string_equal(hs->h[0].reason, "direct-to-MX from 58 destinations");
+	assert_int_equal(store_history_count(st), 1);
+
+	/* a later put brings the subject back without evidence from before the forget */
+	subject_init(&s, "2001:db8:1:2::/64", 0);
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	store_flush(st);
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_int_equal(l->n, 2);
+	assert_int_equal(loaded_find(l, "2001:db8:1:2::/64")->evidence_count, 0);
+
+	free(hs);
+	free(l);
+	store_close(st);
+}
+
+/* Done callbacks with a loop: on the loop thread, in order, after the row is readable. */
+struct loop_ctx {
+	struct store *st;
+	pthread_t loop_thread;
+	int done;
+	int expect_next;
+	int bad_thread;
+	int bad_order;
+	int bad_status;
+	int unreadable;
+	struct store *closing;     /* set while store_close runs */
+	int put_while_closing;
+};
+
+struct loop_arg {
+	struct loop_ctx *ctx;
+	int index;
+};
+
+static int
+count_subject(void *arg, const struct store_subject *s)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+count_history(void *arg, const struct store_history *h)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+loop_done(void *arg, int status)
+{
+	struct loop_arg *a = arg;
+	struct loop_ctx *ctx = a->ctx;
+	char name[32];
+	int n = 0;
+
+	if (!pthread_equal(pthread_self(), ctx->loop_thread))
+		ctx->bad_thread++;
+	if (a->index != ctx->expect_next)
+		ctx->bad_order++;
+	ctx->expect_next = a->index + 1;
+	if (status != 0)
+		ctx->bad_status++;
+	if (ctx->st != NULL) {
+		snprintf(name, sizeof(name), "loop-%d", a->index);
+		if (store_history_read(ctx->st, name, 1, count_history, &n) != 0 || n != 1)
+			ctx->unreadable++;
+	}
+	if (ctx->closing != NULL) {
+		struct store_subject s;
+
+		subject_init(&s, "too-late", 1);
+		ctx->put_while_closing = store_put(ctx->closing, &s, NULL, NULL, NULL);
+	}
+	ctx->done++;
+}
+
+static void
+test_done_on_loop(void **state)
+{
+	struct fixture *f = *state;
+	struct store_subject s;
+	struct store_history h;
+	struct loop_arg *args;
+	struct loop_ctx ctx;
+	uv_loop_t loop;
+	struct store *st;
+	int i, n = 500;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.loop_thread = pthread_self();
+	assert_non_null(args = calloc((size_t)n + 1, sizeof(*args)));
+	assert_int_equal(uv_loop_init(&loop), 0);
+	st = open_store(f->path, &loop);
+	ctx.st = st;
+	for (i = 0; i < n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "loop-%d", i);
+		subject_init(&s, name, 3);
+		history_init(&h, i, 0, 3, "judge", "test");
+		args[i].ctx = &ctx;
+		args[i].index = i;
+		assert_int_equal(store_put(st, &s, &h, loop_done, &args[i]), 0);
+	}
+	while (ctx.done < n)
+		uv_run(&loop, UV_RUN_ONCE);
+	assert_int_equal(ctx.done, n);
+	assert_int_equal(ctx.bad_thread, 0);
+	assert_int_equal(ctx.bad_order, 0);
+	assert_int_equal(ctx.bad_status, 0);
+	assert_int_equal(ctx.unreadable, 0);
+
+	/* a callback still pending at store_close runs inside store_close, committed */
+	subject_init(&s, "late", 1);
+	args[n].ctx = &ctx;
+	args[n].index = n;
+	ctx.st = NULL;
+	assert_int_equal(store_put(st, &s, NULL, loop_done, &args[n]), 0);
+	ctx.closing = st;
+	store_close(st);
+	assert_int_equal(ctx.done, n + 1);
+	assert_int_equal(ctx.bad_status, 0);
+	/* ... where a new write is refused, not lost silently */
+	assert_int_equal(ctx.put_while_closing, -ESHUTDOWN);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(uv_loop_close(&loop), 0);
+
+	st = open_store(f->path, NULL);
+	i = 0;
+	assert_int_equal(store_load(st, count_subject, &i), 0);
+	assert_int_equal(i, n + 1);
+	assert_int_equal(store_history_count(st), n);
+	store_close(st);
+	free(args);
+}
+
+static void
+test_group_commit(void **state)
+{
+	struct fixture *f = *state;
+	struct store_stats stats;
+	struct store_subject s;
+	struct store_history h;
+	struct store *st;
+	uint64_t buckets = 0;
+	int i, n = 25000;
+	size_t b;
+
+	st = open_store(f->path, NULL);
+	for (i = 0; i < n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "10.0.%d.%d", i / 256, i % 256);
+		subject_init(&s, name, 1);
+		history_init(&h, i, 0, 1, "judge", "group");
+		assert_int_equal(store_put(st, &s, i % 2 ? &h : NULL, NULL, NULL), 0);
+	}
+	store_flush(st);
+	store_stats_get(st, &stats);
+	print_message("group commit: %d writes in %" PRIu64 " transactions\n", n,
+	    stats.transactions);
+	assert_true(stats.writes == (uint64_t)n);
+	assert_true(stats.history_rows == (uint64_t)n / 2);
+	assert_true(stats.transactions < stats.writes / 10);
+	/* no transaction holds more than 10 000 writes */
+	assert_true(stats.transactions >= 3);
+	assert_true(stats.failures == 0);
+	assert_true(stats.queued == 0);
+	assert_true(stats.latency_count == stats.transactions);
+	for (b = 0; b < STORE_LATENCY_BUCKETS; b++)
+		buckets += stats.latency_bucket[b];
+	assert_true(buckets == stats.latency_count);
+	assert_true(stats.latency_sum_us > 0);
+	for (b = 1; b < STORE_LATENCY_BUCKETS - 1; b++)
+		assert_true(store_latency_bounds_us[b - 1] < store_latency_bounds_us[b]);
+	assert_int_equal(store_history_count(st), n / 2);
+	store_close(st);
+}
+
+/* 100 000 puts of distinct subjects with two evidence items each, no history. */
+static void
+test_bench_100k(void **state)
+{
+	struct fixture *f = *state;
+	struct store_evidence ev[2];
+	struct store_stats stats;
+	struct store_subject s;
+	struct store *st;
+	usec_t t0, t1, t2;
+	int i, n = 100000;
+
+	memset(ev, 0, sizeof(ev));
+	snprintf(ev[0].kind, sizeof(ev[0].kind), "ratelimit_messages");
+	snprintf(ev[0].summary, sizeof(ev[0].summary), "412 messages in 15 min, limit 100");
+	snprintf(ev[1].kind, sizeof(ev[1].kind), "bounce_ratio");
+	snprintf(ev[1].summary, sizeof(ev[1].summary), "61 of 80 recipients bounced (5.1.1)");
+
+	st = open_store(f->path, NULL);
+	t0 = time_mono();
+	for (i = 0; i < n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
+		subject_init(&s, name, i % 4);
+		s.updated = i;
+		ev[0].count = (uint64_t)i;
+		ev[1].value = i * 0.5;
+		s.evidence = ev;
+		s.evidence_count = 2;
+		assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	}
+	t1 = time_mono();
+	store_flush(st);
+	t2 = time_mono();
+	store_stats_get(st, &stats);
+	print_message("store bench: %d puts queued in %.1f ms, all committed after %.1f ms "
+	    "(%" PRIu64 " transactions, synchronous=FULL, 2 evidence items each)\n", n,
+	    (double)(t1 - t0) / 1000.0, (double)(t2 - t0) / 1000.0, stats.transactions);
+	assert_true(stats.writes == (uint64_t)n);
+	store_close(st);
+}
+
+static void
+test_reopen(void **state)
+{
+	struct fixture *f = *state;
+	struct store_subject s;
+	struct store_history h;
+	struct histories *hs;
+	struct store *st;
+	int i, n = 0;
+
+	for (i = 0; i < 3; i++) {
+		char reason[8];
+
+		st = open_store(f->path, NULL);
+		subject_init(&s, "192.0.2.1", i + 1);
+		snprintf(reason, sizeof(reason), "r%d", i);
+		history_init(&h, i, i, i + 1, "judge", reason);
+		assert_int_equal(store_put(st, &s, &h, NULL, NULL), 0);
+		subject_init(&s, reason, 0);
+		assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+		/* no flush: store_close commits what is queued */
+		store_close(st);
+	}
+	st = open_store(f->path, NULL);
+	assert_int_equal(store_load(st, count_subject, &n), 0);
+	assert_int_equal(n, 4);
+	assert_non_null(hs = calloc(1, sizeof(*hs)));
+	assert_int_equal(store_history_read(st, "192.0.2.1", 10, collect_history, hs), 0);
+	assert_int_equal(hs->n, 3);
+	assert_string_equal(hs->h[0].reason, "r0");
+	assert_string_equal(hs->h[2].reason, "r2");
+	assert_int_equal(hs->h[2].new_level, 3);
+	free(hs);
+	store_close(st);
+}
+
+static void
+raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+static int64_t
+raw_int(const char *path, const char *sql)
+{
+	sqlite3_stmt *q = NULL;
+	sqlite3 *db = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+test_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	char err[512], other[160];
+	struct store *st;
+	FILE *fp;
+
+	/* a database from a newer lazaret */
+	st = open_store(f->path, NULL);
+	store_close(st);
+	raw_exec(f->path, "PRAGMA user_version=99");
+	err[0] = '\0';
+	assert_null(store_open(f->path, NULL, err, sizeof(err)));
+	print_message("refused: %s\n", err);
+	assert_non_null(strstr(err, "schema version 99"));
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 99);
+
+	/* someone else's database: left untouched, still in its own journal mode */
+	snprintf(other, sizeof(other), "%s/other.db", f->dir);
+	raw_exec(other, "CREATE TABLE t (x); INSERT INTO t VALUES (1)");
+	err[0] = '\0';
+	assert_null(store_open(other, NULL, err, sizeof(err)));
+	print_message("refused: %s\n", err);
+	assert_non_null(strstr(err, "not a lazaret database"));
+	assert_int_equal(raw_int(other, "SELECT count(*) FROM t"), 1);
+	{
+		sqlite3 *db;
+		sqlite3_stmt *q;
+
+		assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL),
+		    SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(q, 0), "delete");
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
+
+	/* not a database at all */
+	snprintf(other, sizeof(other), "%s/garbage.db", f->dir);
+	assert_non_null(fp = fopen(other, "w"));
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database\n", fp);
+	fclose(fp);
+	err[0] = '\0';
+	assert_null(store_open(other, NULL, err, sizeof(err)));
+	print_message("refused: %s\n", err);
+	assert_true(err[0] != '\0');
+
+	/* a directory that does not exist */
+	err[0] = '\0';
+	assert_null(store_open("/nonexistent-lazaret-dir/store.db", NULL, err, sizeof(err)));
+	assert_true(err[0] != '\0');
+}
+
+struct damaged_ctx {
+	int rows;
+	int good_ok;
+	size_t damaged_evidence;
+};
+
+static int
+damaged_each(void *arg, const struct store_subject *s)
+{
+	struct damaged_ctx *c = arg;
+
+	c->rows++;
+	if (strcmp(s->subject, "good") == 0)
+		c->good_ok = s->evidence_count == 2 && s->evidence[1].count == 99;
+	else
+		c->damaged_evidence = s->evidence_count;
+	return 0;
+}
+
+/* A damaged evidence blob (an edited or corrupted row) never crashes store_load, costs
+ * only that row its evidence, and is never over-read: every truncation of a real blob,
+ * a wrong version byte, oversized lengths, random bytes. */
+static void
+test_evidence_damaged(void **state)
+{
+	struct fixture *f = *state;
+	struct store_evidence ev[2];
+	struct damaged_ctx c;
+	struct store_subject s;
+	struct store *st;
+	int64_t len, k, first_end;
+	char sql[256];
+
+	/* the damage is logged once per load: keep the test output short */
+	log_set_level(LOG_LEVEL_ERROR);
+	memset(ev, 0, sizeof(ev));
+	snprintf(ev[0].kind, sizeof(ev[0].kind), "ratelimit_messages");
+	snprintf(ev[0].summary, sizeof(ev[0].summary), "412 messages in 15 min");
+	snprintf(ev[1].kind, sizeof(ev[1].kind), "bounce_ratio");
+	ev[1].count = 99;
+	st = open_store(f->path, NULL);
+	subject_init(&s, "good", 1);
+	s.evidence = ev;
+	s.evidence_count = 2;
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	subject_init(&s, "bad", 3);
+	s.evidence = ev;
+	s.evidence_count = 2;
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	store_flush(st);
+
+	first_end = 1 + 43 + (int64_t)strlen(ev[0].kind) + (int64_t)strlen(ev[0].summary);
+	len = raw_int(f->path, "SELECT length(evidence) FROM subjects WHERE subject = 'bad'");
+	assert_true(len > 2 * 43);
+	raw_exec(f->path, "CREATE TABLE keep AS SELECT evidence FROM subjects"
+	    " WHERE subject = 'bad'");
+	for (k = 1; k < len; k++) {
+		snprintf(sql, sizeof(sql), "UPDATE subjects SET evidence = substr((SELECT evidence"
+		    " FROM keep), 1, %" PRId64 ") WHERE subject = 'bad'", k);
+		raw_exec(f->path, sql);
+		memset(&c, 0, sizeof(c));
+		assert_int_equal(store_load(st, damaged_each, &c), 0);
+		assert_int_equal(c.rows, 2);
+		assert_true(c.good_ok);
+		/* a cut blob never yields an item that was not wholly there; cut right
+		 * after the first item, it is a well-formed blob of one */
+		assert_true(c.damaged_evidence == (k == first_end ? 1u : 0u));
+	}
+	{
+		static const char *const blobs[] = {
+			"x'02'",                          /* unknown version */
+			"x'01'",                          /* version, no item */
+			"x'01ff'",                        /* kind length over the field */
+			"randomblob(200)",
+			"x'0100' || zeroblob(40) || x'ffff'",  /* summary length over the field */
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(blobs) / sizeof(blobs[0]); i++) {
+			snprintf(sql, sizeof(sql), "UPDATE subjects SET evidence = %s"
+			    " WHERE subject = 'bad'", blobs[i]);
+			raw_exec(f->path, sql);
+			memset(&c, 0, sizeof(c));
+			assert_int_equal(store_load(st, damaged_each, &c), 0);
+			assert_int_equal(c.rows, 2);
+			assert_true(c.good_ok);
+		}
+	}
+	/* version byte and one item with empty kind and summary: well formed */
+	raw_exec(f->path, "UPDATE subjects SET evidence = x'0100' || zeroblob(40) || x'0000'"
+	    " WHERE subject = 'bad'");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_load(st, damaged_each, &c), 0);
+	assert_int_equal(c.damaged_evidence, 1);
+	store_close(st);
+	log_set_level(LOG_LEVEL_INFO);
+}
+
+struct fail_ctx {
+	pthread_t main_thread;
+	int status;
+	int calls;
+	int on_main;
+};
+
+static void
+fail_done(void *arg, int status)
+{
+	struct fail_ctx *c = arg;
+
+	c->status = status;
+	c->calls++;
+	if (pthread_equal(pthread_self(), c->main_thread))
+		c->on_main++;
+}
+
+static void
+test_failed_commit(void **state)
+{
+	struct fixture *f = *state;
+	struct store_evidence ev;
+	struct store_stats stats;
+	struct store_subject s;
+	struct store_history h;
+	struct fail_ctx a, b, c;
+	const struct store_subject *got;
+	struct loaded *l;
+	struct store *st;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&c, 0, sizeof(c));
+	a.main_thread = b.main_thread = c.main_thread = pthread_self();
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.kind, sizeof(ev.kind), "kept");
+
+	st = open_store(f->path, NULL);
+	subject_init(&s, "192.0.2.50", 1);
+	s.evidence = &ev;
+	s.evidence_count = 1;
+	history_init(&h, 1, 0, 1, "judge", "first");
+	assert_int_equal(store_put(st, &s, &h, fail_done, &a), 0);
+	store_flush(st);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.status, 0);
+	/* without a loop, callbacks run on the writer thread */
+	assert_int_equal(a.on_main, 0);
+
+	store_test_fail_next(st, 1);
+	subject_init(&s, "192.0.2.50", 3);
+	s.evidence_count = 0;
+	history_init(&h, 2, 1, 3, "judge", "lost");
+	assert_int_equal(store_put(st, &s, &h, fail_done, &b), 0);
+	store_flush(st);
+	assert_int_equal(b.calls, 1);
+	assert_int_equal(b.status, -EIO);
+	store_stats_get(st, &stats);
+	assert_true(stats.failures == 1);
+	assert_true(stats.transactions == 1);
+	assert_true(stats.writes == 1);
+
+	/* nothing of the failed transaction is visible: level, evidence, history */
+	assert_non_null(l = calloc(1, sizeof(*l)));
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_int_equal(l->n, 1);
+	assert_non_null(got = loaded_find(l, "192.0.2.50"));
+	assert_int_equal(got->level, 1);
+	assert_int_equal(got->evidence_count, 1);
+	assert_string_equal(got->evidence[0].kind, "kept");
+	assert_int_equal(store_history_count(st), 1);
+
+	/* and the writer carries on */
+	subject_init(&s, "192.0.2.50", 2);
+	history_init(&h, 3, 1, 2, "judge", "after");
+	assert_int_equal(store_put(st, &s, &h, fail_done, &c), 0);
+	store_flush(st);
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(c.status, 0);
+	assert_int_equal(store_history_count(st), 2);
+	store_stats_get(st, &stats);
+	assert_true(stats.failures == 1);
+	assert_true(stats.transactions == 2);
+	free(l);
+	store_close(st);
+}
+
+/*
+ * The crash test. A child writes in a loop — subject crash-(n % 8) at level n % 5 with
+ * evidence count n and a history entry with reason "n" — and reports each n to a pipe
+ * from its done callback. The parent kills it with SIGKILL at a random moment, then
+ * checks the database: integrity, every reported n present, each subject's level and
+ * evidence from its newest history entry, history in commit order with an unbroken
+ * old_level → new_level chain per subject.
+ */
+#define CRASH_SUBJECTS  8
+#define CRASH_INFLIGHT  64
+
+struct crash_child {
+	struct store *st;
+	int fd;
+	uint64_t next;
+	int level[CRASH_SUBJECTS];
+};
+
+static struct crash_child crash;
+
+static void crash_put(void);
+
+static void
+crash_done(void *arg, int status)
+{
+	uint64_t n = (uint64_t)(uintptr_t)arg;
+
+	if (status != 0)
+		_exit(3);
+	if (write(crash.fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		_exit(4);
+	crash_put();
+}
+
+static void
+crash_put(void)
+{
+	struct store_evidence ev;
+	struct store_subject s;
+	struct store_history h;
+	char name[32], reason[32];
+	uint64_t n = crash.next++;
+	int k = (int)(n % CRASH_SUBJECTS);
+
+	snprintf(name, sizeof(name), "crash-%d", k);
+	snprintf(reason, sizeof(reason), "%" PRIu64, n);
+	subject_init(&s, name, (int)(n % 5));
+	s.updated = (usec_t)n;
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.kind, sizeof(ev.kind), "crash");
+	ev.count = n;
+	s.evidence = &ev;
+	s.evidence_count = 1;
+	history_init(&h, (usec_t)n, crash.level[k], (int)(n % 5), "test", reason);
+	crash.level[k] = (int)(n % 5);
+	if (store_put(crash.st, &s, &h, crash_done, (void *)(uintptr_t)n) != 0)
+		_exit(5);
+}
+
+static int
+crash_load_level(void *arg, const struct store_subject *s)
+{
+	int k;
+
+	if (sscanf(s->subject, "crash-%d", &k) == 1 && k >= 0 && k < CRASH_SUBJECTS)
+		crash.level[k] = s->level;
+	return 0;
+}
+
+static _Noreturn void
+crash_child_run(const char *path, uint64_t base, int fd)
+{
+	char err[512];
+	uv_loop_t loop;
+	int i;
+
+	memset(&crash, 0, sizeof(crash));
+	crash.fd = fd;
+	crash.next = base;
+	if (uv_loop_init(&loop) != 0)
+		_exit(2);
+	if ((crash.st = store_open(path, &loop, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "crash child: %s\n", err);
+		_exit(2);
+	}
+	if (store_load(crash.st, crash_load_level, NULL) != 0)
+		_exit(2);
+	for (i = 0; i < CRASH_INFLIGHT; i++)
+		crash_put();
+	uv_run(&loop, UV_RUN_DEFAULT);
+	_exit(6);
+}
+
+struct crash_check {
+	int64_t newest_n[CRASH_SUBJECTS];
+	int newest_level[CRASH_SUBJECTS];
+	int subjects;
+	int bad;
+};
+
+static int
+crash_check_subject(void *arg, const struct store_subject *s)
+{
+	struct crash_check *c = arg;
+	int k;
+
+	if (sscanf(s->subject, "crash-%d", &k) != 1 || k < 0 || k >= CRASH_SUBJECTS) {
+		c->bad++;
+		return 0;
+	}
+	c->subjects++;
+	if (c->newest_n[k] < 0 || s->level != c->newest_level[k] ||
+	    s->evidence_count != 1 || s->evidence[0].count != (uint64_t)c->newest_n[k] ||
+	    s->updated != c->newest_n[k]) {
+		print_message("torn: %s level %d evidence %zu/%" PRIu64 ", newest history "
+		    "n=%" PRId64 " level %d\n", s->subject, s->level, s->evidence_count,
+		    s->evidence_count ? s->evidence[0].count : 0, c->newest_n[k],
+		    c->newest_level[k]);
+		c->bad++;
+	}
+	return 0;
+}
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Checks the database after a kill; reported[0..nreported) must all be in history. */
+static void
+crash_verify(const char *path, const uint64_t *reported, size_t nreported)
+{
+	struct crash_check check;
+	int chain_level[CRASH_SUBJECTS];
+	uint64_t *ns = NULL, *tmp;
+	size_t nn = 0, cap = 0, i;
+	int64_t last_id = 0, rows = 0;
+	uint64_t last_n = 0;
+	sqlite3_stmt *q;
+	struct store *st;
+	sqlite3 *db;
+	int k, rc;
+
+	st = open_store(path, NULL);
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &q, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
+	sqlite3_finalize(q);
+
+	for (k = 0; k < CRASH_SUBJECTS; k++) {
+		chain_level[k] = 0;
+		check.newest_n[k] = -1;
+		check.newest_level[k] = -1;
+	}
+	check.subjects = check.bad = 0;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, subject, old_level, new_level,"
+	    " reason FROM history ORDER BY id", -1, &q, NULL), SQLITE_OK);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(q, 0);
+		const char *subject = (const char *)sqlite3_column_text(q, 1);
+		int old_level = sqlite3_column_int(q, 2);
+		int new_level = sqlite3_column_int(q, 3);
+		uint64_t n = strtoull((const char *)sqlite3_column_text(q, 4), NULL, 10);
+
+		assert_true(id > last_id);
+		/* commit order is queue order */
+		assert_true(rows == 0 || n > last_n);
+		assert_int_equal(sscanf(subject, "crash-%d", &k), 1);
+		assert_true(k == (int)(n % CRASH_SUBJECTS));
+		assert_int_equal(new_level, (int)(n % 5));
+		/* no committed change lost between two others of the same subject */
+		assert_int_equal(old_level, chain_level[k]);
+		chain_level[k] = new_level;
+		check.newest_n[k] = (int64_t)n;
+		check.newest_level[k] = new_level;
+		last_id = id;
+		last_n = n;
+		rows++;
+		if (nn == cap) {
+			cap = cap ? cap * 2 : 1024;
+			assert_non_null(tmp = realloc(ns, cap * sizeof(*ns)));
+			ns = tmp;
+		}
+		ns[nn++] = n;
+	}
+	assert_int_equal(rc, SQLITE_DONE);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+
+	for (i = 0; i < nreported; i++)
+		if (bsearch(&reported[i], ns, nn, sizeof(*ns), u64_cmp) == NULL)
+			fail_msg("n=%" PRIu64 " was reported done but is not in history",
+			    reported[i]);
+
+	assert_int_equal(store_load(st, crash_check_subject, &check), 0);
+	assert_int_equal(check.bad, 0);
+	for (k = 0; k < CRASH_SUBJECTS; k++)
+		if (check.newest_n[k] >= 0)
+			check.subjects--;
+	assert_int_equal(check.subjects, 0);
+	assert_int_equal(store_history_count(st), rows);
+	free(ns);
+	store_close(st);
+}
+
+static unsigned
+crash_seed(void)
+{
+	const char *e = getenv("LAZARET_TEST_SEED");
+
+	if (e != NULL)
+		return (unsigned)strtoul(e, NULL, 10);
+	return (unsigned)time(NULL) ^ (unsigned)getpid();
+}
+
+static void
+test_crash(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t *reported = NULL, *tmp, buf[256];
+	size_t nreported = 0, cap = 0, have = 0, whole, i;
+	unsigned seed = crash_seed();
+	int round, rounds = 24, p[2], wstatus;
+	const char *e;
+	ssize_t r;
+	pid_t pid;
+
+	if ((e = getenv("LAZARET_CRASH_ROUNDS")) != NULL)
+		rounds = atoi(e);
+	srandom(seed);
+	print_message("crash test: seed %u (LAZARET_TEST_SEED), %d rounds\n", seed, rounds);
+
+	for (round = 0; round < rounds; round++) {
+		/* some rounds die while opening or recovering, most while writing */
+		size_t target = round % 4 == 0 ? 0 : (size_t)(random() % 3000);
+		size_t before = nreported, got = 0;
+		bool killed = false;
+
+		assert_int_equal(pipe(p), 0);
+		fflush(NULL);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(p[0]);
+			crash_child_run(f->path, (uint64_t)(round + 1) * 10000000u, p[1]);
+		}
+		close(p[1]);
+		if (target == 0) {
+			usleep((useconds_t)(random() % 20000));
+			kill(pid, SIGKILL);
+			killed = true;
+		}
+		for (;;) {
+			r = read(p[0], (char *)buf + have, sizeof(buf) - have);
+			if (r < 0 && errno == EINTR)
+				continue;
+			assert_true(r >= 0);
+			if (r == 0)
+				break;
+			have += (size_t)r;
+			whole = have / sizeof(buf[0]);
+			if (nreported + whole > cap) {
+				cap = (nreported + whole) * 2;
+				assert_non_null(tmp = realloc(reported, cap * sizeof(*tmp)));
+				reported = tmp;
+			}
+			for (i = 0; i < whole; i++)
+				reported[nreported++] = buf[i];
+			got += whole;
+			have -= whole * sizeof(buf[0]);
+			memmove(buf, &buf[whole], have);
+			if (!killed && got >= target) {
+				usleep((useconds_t)(random() % 3000));
+				kill(pid, SIGKILL);
+				killed = true;
+			}
+		}
+		close(p[0]);
+		assert_int_equal(have, 0);
+		assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+		if (!WIFSIGNALED(wstatus) || WTERMSIG(wstatus) != SIGKILL)
+			fail_msg("crash child did not die by SIGKILL: status %d", wstatus);
+		print_message("crash round %d: killed after %zu reported commits\n", round,
+		    nreported - before);
+		crash_verify(f->path, reported, nreported);
+	}
+	print_message("crash test: %zu commits reported over %d rounds, all found\n",
+	    nreported, rounds);
+	free(reported);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_evidence_replaced, fixture_setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_history_order_limit, fixture_setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_history_survives_forget, fixture_setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_done_on_loop, fixture_setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, fixture_setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_bench_100k, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_reopen, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_schema_refused, fixture_setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_evidence_damaged, fixture_setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_commit, fixture_setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_crash, fixture_setup, fixture_teardown),
+	};
+
+	/* e.g. LAZARET_TEST_FILTER=test_bench_100k to run one test */
+	if (getenv("LAZARET_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("LAZARET_TEST_FILTER"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
