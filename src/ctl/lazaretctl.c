@@ -1,0 +1,1137 @@
+/*
+ * lazaretctl.c — the operator's command line for lazaretd's HTTP API: lists of
+ * hosts and accounts, explanations an abuse desk can read out, manual
+ * quarantine and release, history and statistics.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "common/level.h"
+#include "common/timeutil.h"
+#include "ctl/analyze.h"
+#include "ctl/http_client.h"
+
+#ifndef LAZARET_VERSION
+#define LAZARET_VERSION		"0.1.0"
+#endif
+
+#define CTL_DEFAULT_API		"http://127.0.0.1:9345"
+#define CTL_DEFAULT_TIMEOUT	(10 * USEC_PER_SEC)
+#define CTL_TOKEN_MAX		4096
+#define CTL_SUBJECT_MAX		512
+
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_API = 1,	/* the daemon answered with an error */
+	CTL_EXIT_USAGE = 2,
+	CTL_EXIT_UNREACHABLE = 3,	/* no usable HTTP answer */
+};
+
+/* Options a command accepts, as a mask over its getopt table. */
+enum {
+	CTL_OPT_LEVEL = 1 << 0,
+	CTL_OPT_JSON = 1 << 1,
+	CTL_OPT_REASON = 1 << 2,
+	CTL_OPT_FOR = 1 << 3,
+	CTL_OPT_MAILLOG = 1 << 4,
+	CTL_OPT_CONFIG = 1 << 5,
+};
+
+struct ctl {
+	const char	*api;		/* as given, for messages */
+	const char	*token_file;
+	usec_t		 timeout;
+	struct http_url	 url;
+	char		*token;
+};
+
+/* One command's parsed arguments. */
+struct ctl_args {
+	const char	*level;
+	const char	*reason;
+	const char	*duration;
+	const char	*maillog;
+	const char	*config;
+	int		 json;
+	int		 nargs;
+	char		**args;
+};
+
+struct ctl_command {
+	const char	*name;
+	int		 opts;		/* CTL_OPT_* accepted */
+	int		 nargs;		/* required positional arguments */
+	const char	*usage;
+	const char	*help;
+	int		(*run)(struct ctl *, const struct ctl_command *, struct ctl_args *);
+};
+
+static const char *ctl_progname = "lazaretctl";
+
+static void ctl_usage(FILE *, const struct ctl_command *);
+static void ctl_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+static int ctl_usage_error(const struct ctl_command *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Messages and memory --------------------------------------------------- */
+
+static void
+ctl_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", ctl_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+ctl_oom(void)
+{
+	ctl_warnx("out of memory");
+	exit(CTL_EXIT_API);
+}
+
+static char *
+ctl_strdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		ctl_oom();
+	return d;
+}
+
+/* Reports a usage error for cmd (NULL: global) and returns the exit code. */
+static int
+ctl_usage_error(const struct ctl_command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", ctl_progname);
+	if (cmd != NULL)
+		fprintf(stderr, "%s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	ctl_usage(stderr, cmd);
+	return CTL_EXIT_USAGE;
+}
+
+/*
+ * Copies s for a terminal: the daemon's strings carry text from mail logs
+ * and abuse reports, so control characters (C0, DEL, C1) and line breaks
+ * become '?' or ' ' rather than reaching the operator's terminal.
+ */
+static char *
+ctl_clean(const char *s)
+{
+	char *d = ctl_strdup(s), *q = d;
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '\n' || *p == '\t' || *p == '\r')
+			*q++ = ' ';
+		else if (*p < 0x20 || *p == 0x7f)
+			*q++ = '?';
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			*q++ = '?';
+			p++;
+		} else
+			*q++ = (char)*p;
+	}
+	*q = '\0';
+	return d;
+}
+
+/* Display width: UTF-8 code points, which is close enough for aligning columns. */
+static size_t
+ctl_width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* JSON values as text --------------------------------------------------- */
+
+/* A JSON value as display text (malloc'd): null or missing is "-". */
+static char *
+ctl_text(const json_t *v)
+{
+	char buf[400];		/* %.2f of 1e308 fits */
+
+	if (v == NULL || json_is_null(v))
+		return ctl_strdup("-");
+	if (json_is_string(v))
+		return ctl_clean(json_string_value(v));
+	if (json_is_integer(v)) {
+		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return ctl_strdup(buf);
+	}
+	if (json_is_real(v)) {
+		char *e;
+
+		/* Two decimals at most, trailing zeros dropped: 12.5, 7.04, 3. */
+		snprintf(buf, sizeof(buf), "%.2f", json_real_value(v));
+		if (strchr(buf, '.') != NULL) {
+			for (e = buf + strlen(buf); e[-1] == '0'; e--)
+				;
+			if (e[-1] == '.')
+				e--;
+			*e = '\0';
+		}
+		return ctl_strdup(buf);
+	}
+	if (json_is_boolean(v))
+		return ctl_strdup(json_is_true(v) ? "yes" : "no");
+	return ctl_strdup("?");
+}
+
+static char *
+ctl_member(const json_t *obj, const char *key)
+{
+	return ctl_text(json_is_object(obj) ? json_object_get(obj, key) : NULL);
+}
+
+/* Parses an RFC 3339 time ("2026-11-27T06:40:00Z", fractions and offsets allowed). */
+static int
+ctl_parse_time(const char *s, time_t *out)
+{
+	struct tm tm = { 0 };
+	const char *p;
+	long off = 0;
+
+	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			;
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
+	    isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
+	    isdigit((unsigned char)p[5])) {
+		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600L +
+		    ((p[4] - '0') * 10 + (p[5] - '0')) * 60L;
+		if (*p == '-')
+			off = -off;
+		p += 6;
+	} else
+		return -1;
+	if (*p != '\0')
+		return -1;
+	*out = timegm(&tm) - off;
+	return 0;
+}
+
+/* A span in seconds, rounded for reading aloud: "45s", "12m", "3h27m", "2d4h". */
+static char *
+ctl_span(int64_t secs, char *buf, size_t size)
+{
+	if (secs >= 86400)
+		secs -= secs % 3600;
+	else if (secs >= 3600)
+		secs -= secs % 60;
+	if (secs == 0)
+		snprintf(buf, size, "0s");
+	else
+		duration_format(secs * USEC_PER_SEC, buf, size);
+	return buf;
+}
+
+/* A time member with its distance from now: "2026-11-27T06:40:00Z (2h ago)". */
+static char *
+ctl_when(const json_t *obj, const char *key)
+{
+	const json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+	char span[32], *text, *out;
+	time_t t;
+	int64_t d;
+
+	text = ctl_text(v);
+	if (!json_is_string(v) || ctl_parse_time(json_string_value(v), &t) != 0)
+		return text;
+	d = (int64_t)t - (int64_t)time(NULL);
+	if (d > 0)
+		ctl_span(d, span, sizeof(span));
+	else
+		ctl_span(-d, span, sizeof(span));
+	if (asprintf(&out, "%s (%s%s%s)", text, d > 0 ? "in " : "", span,
+	    d > 0 ? "" : " ago") < 0)
+		ctl_oom();
+	free(text);
+	return out;
+}
+
+/* Aligned tables -------------------------------------------------------- */
+
+struct ctl_table {
+	size_t	 ncols;
+	size_t	 nrows;
+	char	**cells;	/* nrows * ncols, malloc'd */
+};
+
+/* Appends a row of ncols cells; takes ownership of them. */
+static void
+ctl_table_row(struct ctl_table *t, char **cells)
+{
+	char **grown;
+
+	grown = reallocarray(t->cells, (t->nrows + 1) * t->ncols, sizeof(*grown));
+	if (grown == NULL)
+		ctl_oom();
+	t->cells = grown;
+	memcpy(t->cells + t->nrows * t->ncols, cells, t->ncols * sizeof(*cells));
+	t->nrows++;
+}
+
+/* Prints and frees the table: columns two spaces apart, the last one unpadded. */
+static void
+ctl_table_print(struct ctl_table *t, const char *indent)
+{
+	size_t *w, r, c;
+
+	if ((w = calloc(t->ncols, sizeof(*w))) == NULL)
+		ctl_oom();
+	for (r = 0; r < t->nrows; r++)
+		for (c = 0; c < t->ncols; c++) {
+			size_t n = ctl_width(t->cells[r * t->ncols + c]);
+			if (n > w[c])
+				w[c] = n;
+		}
+	for (r = 0; r < t->nrows; r++) {
+		fputs(indent, stdout);
+		for (c = 0; c < t->ncols; c++) {
+			const char *cell = t->cells[r * t->ncols + c];
+
+			fputs(cell, stdout);
+			if (c + 1 < t->ncols)
+				printf("%*s", (int)(w[c] - ctl_width(cell) + 2), "");
+		}
+		fputc('\n', stdout);
+	}
+	for (r = 0; r < t->nrows * t->ncols; r++)
+		free(t->cells[r]);
+	free(t->cells);
+	free(w);
+	t->cells = NULL;
+	t->nrows = 0;
+}
+
+/* Talking to the daemon ------------------------------------------------- */
+
+/* Reads the bearer token: the file's content without surrounding white space. */
+static int
+ctl_load_token(struct ctl *c)
+{
+	char buf[CTL_TOKEN_MAX + 2], *s, *e;
+	size_t n;
+	FILE *f;
+
+	if (c->token_file == NULL)
+		return 0;
+	if ((f = fopen(c->token_file, "r")) == NULL) {
+		ctl_warnx("cannot read token file %s: %s", c->token_file, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	if (ferror(f)) {
+		ctl_warnx("cannot read token file %s: %s", c->token_file, strerror(errno));
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	if (n > CTL_TOKEN_MAX) {
+		ctl_warnx("token file %s is larger than %d bytes", c->token_file, CTL_TOKEN_MAX);
+		return -1;
+	}
+	buf[n] = '\0';
+	for (s = buf; isspace((unsigned char)*s); s++)
+		;
+	for (e = s + strlen(s); e > s && isspace((unsigned char)e[-1]); e--)
+		;
+	*e = '\0';
+	if (*s == '\0') {
+		ctl_warnx("token file %s is empty", c->token_file);
+		return -1;
+	}
+	for (e = s; *e != '\0'; e++)
+		if ((unsigned char)*e <= 0x20 || (unsigned char)*e >= 0x7f) {
+			ctl_warnx("token file %s: the token must be one line of printable "
+			    "ASCII without spaces", c->token_file);
+			return -1;
+		}
+	c->token = ctl_strdup(s);
+	return 0;
+}
+
+/*
+ * Sends one request (body: a JSON object or NULL) and decodes the answer;
+ * what (the subject, or NULL) prefixes the daemon's error message.
+ * Returns CTL_EXIT_OK with *rootp set to the JSON object of a 2xx answer,
+ * or another exit code after telling the operator what went wrong.
+ */
+static int
+ctl_call(struct ctl *c, const char *method, const char *path, const json_t *body,
+    const char *what, json_t **rootp)
+{
+	struct http_exchange ex;
+	char err[512], *text = NULL;
+	json_error_t jerr;
+	json_t *root;
+	int rc, status;
+
+	*rootp = NULL;
+	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL)
+		ctl_oom();
+	rc = http_request(&c->url, method, path, c->token, text, text ? strlen(text) : 0,
+	    (int)(c->timeout / 1000), &ex, err, sizeof(err));
+	free(text);
+	if (rc != 0) {
+		ctl_warnx("%s", err);
+		http_exchange_free(&ex);
+		return CTL_EXIT_UNREACHABLE;
+	}
+	status = ex.resp.status;
+	root = json_loadb((const char *)ex.resp.body, ex.resp.body_len, 0, &jerr);
+
+	if (status < 200 || status > 299) {
+		const json_t *e = json_is_object(root) ? json_object_get(root, "error") : NULL;
+		char *reason = NULL, *msg;
+
+		if (!json_is_string(e)) {
+			char line[128];
+
+			strview_copy(ex.resp.reason, line, sizeof(line));
+			reason = ctl_clean(line);
+		}
+		msg = e ? ctl_text(e) : NULL;
+		ctl_warnx("%s%s%s (HTTP %d%s%s)%s", what ? what : "", what ? ": " : "",
+		    msg ? msg : "request failed", status,
+		    reason && *reason ? " " : "", reason ? reason : "",
+		    status == 401 || status == 403 ?
+		    "; check --token-file or LAZARET_TOKEN_FILE" : "");
+		free(msg);
+		free(reason);
+		json_decref(root);
+		http_exchange_free(&ex);
+		return CTL_EXIT_API;
+	}
+	if (!json_is_object(root)) {
+		if (root == NULL)
+			ctl_warnx("%s answered %s %s with something other than JSON: %s",
+			    c->url.authority, method, path, jerr.text);
+		else
+			ctl_warnx("%s answered %s %s with JSON that is not an object",
+			    c->url.authority, method, path);
+		json_decref(root);
+		http_exchange_free(&ex);
+		return CTL_EXIT_API;
+	}
+	http_exchange_free(&ex);
+	*rootp = root;
+	return CTL_EXIT_OK;
+}
+
+static void
+ctl_print_json(const json_t *root)
+{
+	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+}
+
+/*
+ * Checks a subject and returns its escaped path segment. "user@example.net"
+ * is taken as "account:user@example.net"; the daemon folds IPv6 itself.
+ */
+static char *
+ctl_subject_path(const struct ctl_command *cmd, const char *subject, int *exitp)
+{
+	char *full, *esc;
+
+	*exitp = CTL_EXIT_OK;
+	if (*subject == '\0' || strlen(subject) > CTL_SUBJECT_MAX) {
+		*exitp = ctl_usage_error(cmd, "SUBJECT must be 1 to %d bytes", CTL_SUBJECT_MAX);
+		return NULL;
+	}
+	for (const char *p = subject; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*exitp = ctl_usage_error(cmd, "SUBJECT contains control characters");
+			return NULL;
+		}
+	if (strchr(subject, '@') != NULL && strncmp(subject, "account:", 8) != 0) {
+		if (asprintf(&full, "account:%s", subject) < 0)
+			ctl_oom();
+	} else
+		full = ctl_strdup(subject);
+	if ((esc = http_path_escape(full)) == NULL)
+		ctl_oom();
+	free(full);
+	return esc;
+}
+
+/* Commands -------------------------------------------------------------- */
+
+/* hosts / accounts: GET /v1/subjects?kind=KIND[&level=LEVEL] as a table. */
+static int
+ctl_cmd_list(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
+{
+	const char *kind = strcmp(cmd->name, "hosts") == 0 ? "host" : "account";
+	struct ctl_table t = { .ncols = 5 };
+	char path[128];
+	json_t *root, *list, *s;
+	size_t i;
+	int rc;
+
+	if (a->level != NULL && level_parse(a->level) < 0)
+		return ctl_usage_error(cmd, "unknown level '%s' (normal, watch, throttle, "
+		    "quarantine or suspend)", a->level);
+	if (ctl_load_token(c) != 0)
+		return CTL_EXIT_USAGE;
+	snprintf(path, sizeof(path), "/v1/subjects?kind=%s%s%s", kind,
+	    a->level ? "&level=" : "", a->level ? a->level : "");
+	if ((rc = ctl_call(c, "GET", path, NULL, NULL, &root)) != CTL_EXIT_OK)
+		return rc;
+	if (a->json) {
+		ctl_print_json(root);
+		json_decref(root);
+		return CTL_EXIT_OK;
+	}
+	list = json_object_get(root, "subjects");
+	if (!json_is_array(list)) {
+		ctl_warnx("answer to %s has no \"subjects\" list", path);
+		json_decref(root);
+		return CTL_EXIT_API;
+	}
+	if (json_array_size(list) == 0) {
+		if (a->level != NULL)
+			printf("No %ss at level %s.\n", kind, a->level);
+		else
+			printf("No %ss above normal.\n", kind);
+		json_decref(root);
+		return CTL_EXIT_OK;
+	}
+	ctl_table_row(&t, (char *[]){ ctl_strdup(kind[0] == 'h' ? "HOST" : "ACCOUNT"),
+	    ctl_strdup("LEVEL"), ctl_strdup("SCORE"), ctl_strdup("EVIDENCE"),
+	    ctl_strdup("UPDATED") });
+	json_array_foreach(list, i, s) {
+		ctl_table_row(&t, (char *[]){ ctl_member(s, "subject"), ctl_member(s, "level"),
+		    ctl_member(s, "score"), ctl_member(s, "evidence"),
+		    ctl_member(s, "updated") });
+	}
+	ctl_table_print(&t, "");
+	json_decref(root);
+	return CTL_EXIT_OK;
+}
+
+/* A history list as a table: TIME, CHANGE, BY, REASON. */
+static void
+ctl_print_history(const json_t *hist, const char *indent)
+{
+	struct ctl_table t = { .ncols = 4 };
+	const json_t *h;
+	size_t i;
+
+	ctl_table_row(&t, (char *[]){ ctl_strdup("TIME"), ctl_strdup("CHANGE"),
+	    ctl_strdup("BY"), ctl_strdup("REASON") });
+	json_array_foreach(hist, i, h) {
+		char *from = ctl_member(h, "old_level"), *to = ctl_member(h, "new_level");
+		char *change;
+
+		if (asprintf(&change, "%s -> %s", from, to) < 0)
+			ctl_oom();
+		free(from);
+		free(to);
+		ctl_table_row(&t, (char *[]){ ctl_member(h, "time"), change,
+		    ctl_member(h, "actor"), ctl_member(h, "reason") });
+	}
+	ctl_table_print(&t, indent);
+}
+
+/* The manual override line(s) of explain; "none" when there is none. */
+static void
+ctl_print_manual(const json_t *m)
+{
+	char *level, *until, *reason;
+
+	if (!json_is_object(m)) {
+		printf("Override  none\n");
+		return;
+	}
+	level = ctl_member(m, "level");
+	until = ctl_when(m, "until");
+	reason = ctl_member(m, "reason");
+	if (strcmp(until, "-") == 0)
+		printf("Override  %s, until released\n", level);
+	else
+		printf("Override  %s until %s\n", level, until);
+	printf("          reason: %s\n", reason);
+	free(level);
+	free(until);
+	free(reason);
+}
+
+/* explain: everything the daemon knows about one subject, in words. */
+static int
+ctl_cmd_explain(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
+{
+	char *seg, *path, *subject, *kind, *level, *score;
+	const json_t *ev, *hist, *e;
+	json_t *root;
+	size_t i;
+	int rc;
+
+	if ((seg = ctl_subject_path(cmd, a->args[0], &rc)) == NULL)
+		return rc;
+	if (ctl_load_token(c) != 0) {
+		free(seg);
+		return CTL_EXIT_USAGE;
+	}
+	if (asprintf(&path, "/v1/subjects/%s", seg) < 0)
+		ctl_oom();
+	free(seg);
+	rc = ctl_call(c, "GET", path, NULL, a->args[0], &root);
+	free(path);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	if (a->json) {
+		ctl_print_json(root);
+		json_decref(root);
+		return CTL_EXIT_OK;
+	}
+
+	subject = ctl_member(root, "subject");
+	kind = ctl_member(root, "kind");
+	level = ctl_member(root, "level");
+	score = ctl_member(root, "score");
+	printf("Subject   %s (%s)\n", subject, kind);
+	printf("Level     %s (score %s)\n", level, score);
+	free(subject);
+	free(kind);
+	free(level);
+	free(score);
+	ctl_print_manual(json_object_get(root, "manual"));
+
+	ev = json_object_get(root, "evidence");
+	if (!json_is_array(ev) || json_array_size(ev) == 0)
+		printf("\nEvidence  none\n");
+	else {
+		printf("\nEvidence  %zu item%s\n", json_array_size(ev),
+		    json_array_size(ev) == 1 ? "" : "s");
+		json_array_foreach(ev, i, e) {
+			char *ekind = ctl_member(e, "kind"), *count = ctl_member(e, "count");
+			char *escore = ctl_member(e, "score"), *first = ctl_when(e, "first_seen");
+			char *last = ctl_when(e, "last_seen"), *summary = ctl_member(e, "summary");
+
+			printf("  %zu. %s: %s time%s, score %s\n", i + 1, ekind, count,
+			    strcmp(count, "1") == 0 ? "" : "s", escore);
+			printf("     first seen %s\n", first);
+			printf("     last seen  %s\n", last);
+			if (strcmp(summary, "-") != 0)
+				printf("     %s\n", summary);
+			free(ekind);
+			free(count);
+			free(escore);
+			free(first);
+			free(last);
+			free(summary);
+		}
+	}
+
+	hist = json_object_get(root, "history");
+	if (!json_is_array(hist) || json_array_size(hist) == 0)
+		printf("\nHistory   none\n");
+	else {
+		printf("\nHistory   %zu change%s\n", json_array_size(hist),
+		    json_array_size(hist) == 1 ? "" : "s");
+		ctl_print_history(hist, "  ");
+	}
+	json_decref(root);
+	return CTL_EXIT_OK;
+}
+
+/* history: the level changes of one subject. */
+static int
+ctl_cmd_history(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
+{
+	const json_t *hist;
+	char *seg, *path;
+	json_t *root;
+	int rc;
+
+	if ((seg = ctl_subject_path(cmd, a->args[0], &rc)) == NULL)
+		return rc;
+	if (ctl_load_token(c) != 0) {
+		free(seg);
+		return CTL_EXIT_USAGE;
+	}
+	if (asprintf(&path, "/v1/subjects/%s/history", seg) < 0)
+		ctl_oom();
+	free(seg);
+	rc = ctl_call(c, "GET", path, NULL, a->args[0], &root);
+	free(path);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	if (a->json)
+		ctl_print_json(root);
+	else {
+		hist = json_object_get(root, "history");
+		if (!json_is_array(hist) || json_array_size(hist) == 0) {
+			char *subject = ctl_member(root, "subject");
+
+			printf("No level changes recorded for %s.\n", subject);
+			free(subject);
+		} else
+			ctl_print_history(hist, "");
+	}
+	json_decref(root);
+	return CTL_EXIT_OK;
+}
+
+/* quarantine and release: POST /v1/subjects/SUBJECT/ACTION. */
+static int
+ctl_cmd_action(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
+{
+	int quarantine = strcmp(cmd->name, "quarantine") == 0;
+	char *seg, *path, *subject, *level, *until;
+	json_t *body, *root;
+	usec_t secs = 0;
+	int rc;
+
+	if (quarantine && a->reason == NULL)
+		return ctl_usage_error(cmd, "--reason is required (it goes into the history)");
+	if (a->reason != NULL) {
+		const char *p;
+
+		for (p = a->reason; isspace((unsigned char)*p); p++)
+			;
+		if (*p == '\0')
+			return ctl_usage_error(cmd, "--reason must not be empty");
+	}
+	if (a->duration != NULL) {
+		if (duration_parse(a->duration, &secs) != 0 || secs < USEC_PER_SEC)
+			return ctl_usage_error(cmd, "bad duration '%s' for --for (e.g. 90s, "
+			    "30m, 1h, 7d, 1h30m; at least 1s)", a->duration);
+		secs /= USEC_PER_SEC;
+	}
+	if ((seg = ctl_subject_path(cmd, a->args[0], &rc)) == NULL)
+		return rc;
+	if (ctl_load_token(c) != 0) {
+		free(seg);
+		return CTL_EXIT_USAGE;
+	}
+
+	if ((body = json_object()) == NULL)
+		ctl_oom();
+	if (a->reason != NULL)
+		json_object_set_new(body, "reason", json_string(a->reason));
+	if (quarantine)
+		json_object_set_new(body, "for", a->duration ? json_integer(secs) : json_null());
+	if (asprintf(&path, "/v1/subjects/%s/%s", seg, cmd->name) < 0)
+		ctl_oom();
+	free(seg);
+	rc = ctl_call(c, "POST", path, body, a->args[0], &root);
+	free(path);
+	json_decref(body);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	if (a->json) {
+		ctl_print_json(root);
+		json_decref(root);
+		return CTL_EXIT_OK;
+	}
+	subject = ctl_member(root, "subject");
+	level = ctl_member(root, "level");
+	if (quarantine) {
+		until = ctl_when(root, "until");
+		if (strcmp(until, "-") == 0)
+			printf("%s is now at level %s until released.\n", subject, level);
+		else
+			printf("%s is now at level %s until %s.\n", subject, level, until);
+		free(until);
+	} else
+		printf("%s released; its level is now %s.\n", subject, level);
+	free(subject);
+	free(level);
+	json_decref(root);
+	return CTL_EXIT_OK;
+}
+
+/*
+ * Prints a JSON object as an indented outline, keys of one object aligned;
+ * "uptime" (seconds) is also shown as a duration.
+ */
+static void
+ctl_print_outline(json_t *obj, int depth)
+{
+	const char *key;
+	json_t *v;
+	size_t w = 0;
+
+	json_object_foreach(obj, key, v)
+		if (!json_is_object(v) && strlen(key) > w)
+			w = strlen(key);
+	json_object_foreach(obj, key, v) {
+		char *k = ctl_clean(key);
+
+		if (json_is_object(v)) {
+			printf("%*s%s\n", depth * 2, "", k);
+			ctl_print_outline(v, depth + 1);
+		} else if (json_is_array(v)) {
+			const json_t *item;
+			size_t i;
+
+			printf("%*s%-*s  ", depth * 2, "", (int)w, k);
+			json_array_foreach(v, i, item) {
+				char *s = ctl_text(item);
+
+				printf("%s%s", i ? ", " : "", s);
+				free(s);
+			}
+			fputc('\n', stdout);
+		} else {
+			char *s = ctl_text(v);
+
+			if (strcmp(key, "uptime") == 0 && json_is_number(v) &&
+			    json_number_value(v) >= 1) {
+				char span[32];
+
+				ctl_span((int64_t)json_number_value(v), span, sizeof(span));
+				printf("%*s%-*s  %s (%ss)\n", depth * 2, "", (int)w, k, span, s);
+			} else
+				printf("%*s%-*s  %s\n", depth * 2, "", (int)w, k, s);
+			free(s);
+		}
+		free(k);
+	}
+}
+
+static int
+ctl_cmd_stats(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
+{
+	json_t *root;
+	int rc;
+
+	(void)cmd;
+	if (ctl_load_token(c) != 0)
+		return CTL_EXIT_USAGE;
+	if ((rc = ctl_call(c, "GET", "/v1/stats", NULL, NULL, &root)) != CTL_EXIT_OK)
+		return rc;
+	if (a->json)
+		ctl_print_json(root);
+	else
+		ctl_print_outline(root, 0);
+	json_decref(root);
+	return CTL_EXIT_OK;
+}
+
+static int ctl_cmd_help(struct ctl *, const struct ctl_command *, struct ctl_args *);
+
+/* analyze needs no daemon: the sensor and the judge run right here. */
+static int
+ctl_cmd_analyze(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
+{
+	char *files[64];
+	size_t n = 0;
+
+	(void)c;
+	if (a->maillog == NULL)
+		return ctl_usage_error(cmd, "--maillog FILE is required");
+	files[n++] = (char *)(uintptr_t)a->maillog;
+	for (int i = 0; i < a->nargs; i++) {
+		if (n == sizeof(files) / sizeof(files[0]))
+			return ctl_usage_error(cmd, "at most %zu files", sizeof(files) / sizeof(files[0]));
+		files[n++] = a->args[i];
+	}
+	return analyze_run(files, n, a->config, a->json);
+}
+
+static const struct ctl_command ctl_commands[] = {
+	{ "hosts", CTL_OPT_LEVEL | CTL_OPT_JSON, 0,
+	  "hosts [--level LEVEL] [--json]",
+	  "List hosts (IPv4 addresses and IPv6 /64s). Without --level, every host\n"
+	  "whose level is not normal; with it, the hosts at exactly LEVEL\n"
+	  "(normal, watch, throttle, quarantine or suspend).",
+	  ctl_cmd_list },
+	{ "accounts", CTL_OPT_LEVEL | CTL_OPT_JSON, 0,
+	  "accounts [--level LEVEL] [--json]",
+	  "List mail accounts, as hosts does for hosts.",
+	  ctl_cmd_list },
+	{ "explain", CTL_OPT_JSON, 1,
+	  "explain SUBJECT [--json]",
+	  "Show why SUBJECT is where it is: level, score, manual override, each\n"
+	  "piece of evidence and the history of level changes. SUBJECT is an IPv4\n"
+	  "or IPv6 address, a /64, or account:NAME (NAME@DOMAIN alone also works).",
+	  ctl_cmd_explain },
+	{ "quarantine", CTL_OPT_REASON | CTL_OPT_FOR | CTL_OPT_JSON, 1,
+	  "quarantine SUBJECT --reason TEXT [--for DURATION] [--json]",
+	  "Put SUBJECT in quarantine by hand. --reason is required and recorded.\n"
+	  "--for limits the override (90s, 30m, 1h, 7d, 1h30m); without it, it\n"
+	  "lasts until released.",
+	  ctl_cmd_action },
+	{ "release", CTL_OPT_REASON | CTL_OPT_JSON, 1,
+	  "release SUBJECT [--reason TEXT] [--json]",
+	  "Release SUBJECT from a manual or automatic level.",
+	  ctl_cmd_action },
+	{ "history", CTL_OPT_JSON, 1,
+	  "history SUBJECT [--json]",
+	  "Show SUBJECT's level changes: when, from and to, by whom and why.",
+	  ctl_cmd_history },
+	{ "stats", CTL_OPT_JSON, 0,
+	  "stats [--json]",
+	  "Show the daemon's counters: uptime, subjects by level, policy requests\n"
+	  "and answers, store writes.",
+	  ctl_cmd_stats },
+	{ "analyze", CTL_OPT_MAILLOG | CTL_OPT_CONFIG | CTL_OPT_JSON, 0,
+	  "analyze --maillog FILE [FILE...] [--config FILE] [--json]",
+	  "Run the delivery-log rules over Postfix log files offline (no daemon\n"
+	  "needed) and show which hosts and accounts they would flag, with their\n"
+	  "evidence. Uses the shipped defaults, or the rules of --config FILE.",
+	  ctl_cmd_analyze },
+	{ "help", 0, 0,
+	  "help [COMMAND]",
+	  "Show the usage of lazaretctl or of one command.",
+	  ctl_cmd_help },
+};
+
+#define CTL_NCOMMANDS	(sizeof(ctl_commands) / sizeof(ctl_commands[0]))
+
+static const struct ctl_command *
+ctl_find(const char *name)
+{
+	for (size_t i = 0; i < CTL_NCOMMANDS; i++)
+		if (strcmp(ctl_commands[i].name, name) == 0)
+			return &ctl_commands[i];
+	return NULL;
+}
+
+static void
+ctl_usage(FILE *f, const struct ctl_command *cmd)
+{
+	if (cmd != NULL) {
+		fprintf(f, "usage: %s [global options] %s\n", ctl_progname, cmd->usage);
+		if (f == stdout)
+			fprintf(f, "\n%s\n", cmd->help);
+		else
+			fprintf(f, "Try '%s %s --help'.\n", ctl_progname, cmd->name);
+		return;
+	}
+	fprintf(f, "usage: %s [--api URL] [--token-file FILE] [--timeout DURATION] "
+	    "COMMAND [ARGS]\n", ctl_progname);
+	if (f != stdout) {
+		fprintf(f, "Try '%s --help'.\n", ctl_progname);
+		return;
+	}
+	fprintf(f, "\nCommands:\n");
+	for (size_t i = 0; i < CTL_NCOMMANDS; i++)
+		fprintf(f, "  %s\n", ctl_commands[i].usage);
+	fprintf(f,
+	    "\nGlobal options (also accepted after the command):\n"
+	    "  --api URL            API address (default $LAZARET_API or %s)\n"
+	    "  --token-file FILE    bearer token (default $LAZARET_TOKEN_FILE; none)\n"
+	    "  --timeout DURATION   give up after DURATION (default 10s)\n"
+	    "  -h, --help           show this help; COMMAND --help shows a command's\n"
+	    "  --version            print the version\n"
+	    "\nExit status: 0 ok, 1 the daemon answered an error, 2 usage error,\n"
+	    "3 the daemon could not be reached.\n", CTL_DEFAULT_API);
+}
+
+static int
+ctl_cmd_help(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
+{
+	const struct ctl_command *which = NULL;
+
+	(void)c;
+	if (a->nargs > 1)
+		return ctl_usage_error(cmd, "too many arguments");
+	if (a->nargs == 1 && (which = ctl_find(a->args[0])) == NULL)
+		return ctl_usage_error(cmd, "no command '%s'", a->args[0]);
+	ctl_usage(stdout, which);
+	return CTL_EXIT_OK;
+}
+
+/* Option parsing -------------------------------------------------------- */
+
+enum {
+	OPT_API = 256, OPT_TOKEN_FILE, OPT_TIMEOUT, OPT_VERSION,
+	OPT_LEVEL, OPT_JSON, OPT_REASON, OPT_FOR, OPT_MAILLOG, OPT_CONFIG,
+};
+
+static const struct option ctl_long_options[] = {
+	{ "api",	required_argument,	NULL, OPT_API },
+	{ "token-file",	required_argument,	NULL, OPT_TOKEN_FILE },
+	{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "version",	no_argument,		NULL, OPT_VERSION },
+	{ "level",	required_argument,	NULL, OPT_LEVEL },
+	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ "reason",	required_argument,	NULL, OPT_REASON },
+	{ "for",	required_argument,	NULL, OPT_FOR },
+	{ "maillog",	required_argument,	NULL, OPT_MAILLOG },
+	{ "config",	required_argument,	NULL, OPT_CONFIG },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* The option's name as the operator typed it, for messages. */
+static const char *
+ctl_optname(char **argv, int longind)
+{
+	static char buf[64];
+	const char *arg = argv[optind - 1];
+
+	if (longind >= 0)
+		snprintf(buf, sizeof(buf), "--%s", ctl_long_options[longind].name);
+	else if (optopt > 0 && optopt < 256)
+		snprintf(buf, sizeof(buf), "-%c", optopt);
+	else
+		snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(arg, "="), arg);
+	return buf;
+}
+
+/*
+ * Parses argv (argv[0] is the program or the command name). Global options
+ * are accepted everywhere; command options only where cmd allows them.
+ * With cmd NULL, stops at the first non-option (the command). Returns -1
+ * to go on, or an exit code.
+ */
+static int
+ctl_getopt(struct ctl *c, const struct ctl_command *cmd, int argc, char **argv,
+    struct ctl_args *a)
+{
+	static const struct {
+		int	opt;
+		int	mask;
+	} cmd_opts[] = {
+		{ OPT_LEVEL, CTL_OPT_LEVEL }, { OPT_JSON, CTL_OPT_JSON },
+		{ OPT_REASON, CTL_OPT_REASON }, { OPT_FOR, CTL_OPT_FOR },
+		{ OPT_MAILLOG, CTL_OPT_MAILLOG }, { OPT_CONFIG, CTL_OPT_CONFIG },
+	};
+	int ch, longind, help = 0;
+
+	optind = 0;	/* glibc: reinitialise, argument permutation included */
+	opterr = 0;
+	for (;;) {
+		longind = -1;
+		optopt = 0;
+		ch = getopt_long(argc, argv, cmd ? ":h" : "+:h", ctl_long_options, &longind);
+		if (ch == -1)
+			break;
+		for (size_t i = 0; i < sizeof(cmd_opts) / sizeof(cmd_opts[0]); i++)
+			if (ch == cmd_opts[i].opt && (cmd == NULL || !(cmd->opts & cmd_opts[i].mask)))
+				return ctl_usage_error(cmd, cmd ?
+				    "option %s does not apply to this command" :
+				    "option %s goes after the command", ctl_optname(argv, longind));
+		switch (ch) {
+		case OPT_API:
+			c->api = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			c->token_file = *optarg ? optarg : NULL;
+			break;
+		case OPT_TIMEOUT:
+			if (duration_parse(optarg, &c->timeout) != 0 ||
+			    c->timeout < USEC_PER_SEC || c->timeout > 3600 * USEC_PER_SEC)
+				return ctl_usage_error(cmd, "bad --timeout '%s' (e.g. 5s, 1m; "
+				    "1s to 1h)", optarg);
+			break;
+		case 'h':
+			help = 1;
+			break;
+		case OPT_VERSION:
+			printf("lazaretctl %s\n", LAZARET_VERSION);
+			return CTL_EXIT_OK;
+		case OPT_LEVEL:
+			a->level = optarg;
+			break;
+		case OPT_JSON:
+			a->json = 1;
+			break;
+		case OPT_REASON:
+			a->reason = optarg;
+			break;
+		case OPT_FOR:
+			a->duration = optarg;
+			break;
+		case OPT_MAILLOG:
+			a->maillog = optarg;
+			break;
+		case OPT_CONFIG:
+			a->config = optarg;
+			break;
+		case ':':
+			return ctl_usage_error(cmd, "option %s needs a value", ctl_optname(argv, longind));
+		default:
+			return ctl_usage_error(cmd, "unknown option %s", ctl_optname(argv, longind));
+		}
+	}
+	if (help) {
+		/* "lazaretctl --help hosts" helps with hosts. */
+		if (cmd == NULL && optind < argc)
+			cmd = ctl_find(argv[optind]);
+		ctl_usage(stdout, cmd);
+		return CTL_EXIT_OK;
+	}
+	a->args = argv + optind;
+	a->nargs = argc - optind;
+	return -1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ctl c = { .timeout = CTL_DEFAULT_TIMEOUT };
+	struct ctl_args ga = { 0 }, a = { 0 };
+	const struct ctl_command *cmd;
+	const char *env, *why;
+	int rc;
+
+	if ((env = getenv("LAZARET_API")) != NULL && *env != '\0')
+		c.api = env;
+	else
+		c.api = CTL_DEFAULT_API;
+	if ((env = getenv("LAZARET_TOKEN_FILE")) != NULL && *env != '\0')
+		c.token_file = env;
+
+	if ((rc = ctl_getopt(&c, NULL, argc, argv, &ga)) != -1)
+		return rc;
+	if (ga.nargs == 0)
+		return ctl_usage_error(NULL, "no command given");
+	if ((cmd = ctl_find(ga.args[0])) == NULL)
+		return ctl_usage_error(NULL, "unknown command '%s'", ga.args[0]);
+	if ((rc = ctl_getopt(&c, cmd, ga.nargs, ga.args, &a)) != -1)
+		return rc;
+	if (cmd->run == ctl_cmd_help)
+		return ctl_cmd_help(&c, cmd, &a);
+	if (cmd->run == ctl_cmd_analyze)
+		return ctl_cmd_analyze(&c, cmd, &a);
+	if (a.nargs < cmd->nargs)
+		return ctl_usage_error(cmd, "missing SUBJECT");
+	if (a.nargs > cmd->nargs)
+		return ctl_usage_error(cmd, "unexpected argument '%s'", a.args[cmd->nargs]);
+	if (http_url_parse(c.api, &c.url, &why) != 0)
+		return ctl_usage_error(NULL, "bad API URL '%s': %s", c.api, why);
+
+	rc = cmd->run(&c, cmd, &a);
+	free(c.token);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		ctl_warnx("writing output: %s", strerror(errno));
+		return rc == CTL_EXIT_OK ? CTL_EXIT_API : rc;
+	}
+	return rc;
+}
