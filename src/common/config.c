@@ -26,6 +26,8 @@ struct config_parse {
 	int section_line;          /* where the current [section] started */
 	int problem_line;          /* first line the reader refused, 0 if none */
 	const char *problem;
+	int err_line;              /* line of the first message in err, 0 if none */
+	int read_errno;            /* a read error, 0 if none */
 	bool policy_listen_seen;
 	char err[512];
 };
@@ -64,6 +66,21 @@ config_defaults(struct config *cfg)
 	cfg->threshold[LEVEL_SUSPEND] = INFINITY;
 	cfg->release_ratio = 0.5;
 
+	cfg->maillog_poll_interval = USEC_PER_SEC;
+	cfg->queue_id_max_age = 6 * 86400 * USEC_PER_SEC;
+	cfg->max_queue_ids = 1000000;
+	cfg->bounce_window = 3600 * USEC_PER_SEC;
+	cfg->bounce_min_recipients = 20;
+	cfg->bounce_threshold = 0.3;
+	cfg->bounce_confidence = 0.95;
+	cfg->domains_window = 900 * USEC_PER_SEC;
+	cfg->domains_min = 30;
+	cfg->domains_factor = 5;
+	cfg->account_window = 86400 * USEC_PER_SEC;
+	cfg->account_networks = 10;
+	cfg->account_prefix_v4 = 24;
+	cfg->account_prefix_v6 = 64;
+
 	listen_addr_parse("127.0.0.1:9345", &cfg->api_listen);
 	snprintf(cfg->portal_url, sizeof(cfg->portal_url), "http://portal.example.net/");
 }
@@ -76,13 +93,20 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->allow_account_count; i++)
 		free(cfg->allow_accounts[i]);
 	free(cfg->allow_accounts);
+	for (size_t i = 0; i < cfg->maillog_file_count; i++)
+		free(cfg->maillog_files[i]);
+	free(cfg->maillog_files);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+/* Records the first problem only: inih carries on after a failing line. */
 static int
 config_fail(struct config_parse *p, const char *fmt, ...)
 {
 	va_list ap;
+	if (p->err[0] != '\0')
+		return 0;
+	p->err_line = p->line;
 	int n = snprintf(p->err, sizeof(p->err), "%s:%d: ", p->cfg->path, p->line);
 	va_start(ap, fmt);
 	vsnprintf(p->err + n, sizeof(p->err) - (size_t)n, fmt, ap);
@@ -388,6 +412,84 @@ handle_portal(struct config_parse *p, const char *name, const char *v)
 }
 
 static int
+handle_maillog(struct config_parse *p, const char *name, const char *v)
+{
+	struct config *cfg = p->cfg;
+	unsigned long n;
+	usec_t *dur = NULL;
+	usec_t min = USEC_PER_SEC;
+
+	if (!strcmp(name, "file")) {
+		if (*v == '\0' || strlen(v) >= PATH_MAX)
+			return config_fail(p, "file: expected the path of a Postfix log file");
+		char **grown = realloc(cfg->maillog_files, (cfg->maillog_file_count + 1) * sizeof(*grown));
+		if (grown == NULL)
+			return config_fail(p, "out of memory");
+		cfg->maillog_files = grown;
+		if ((grown[cfg->maillog_file_count] = strdup(v)) == NULL)
+			return config_fail(p, "out of memory");
+		cfg->maillog_file_count++;
+		return 1;
+	}
+	if (!strcmp(name, "poll_interval")) {
+		dur = &cfg->maillog_poll_interval;
+		min = USEC_PER_SEC / 10;
+	} else if (!strcmp(name, "queue_id_max_age"))
+		dur = &cfg->queue_id_max_age, min = 60 * USEC_PER_SEC;
+	else if (!strcmp(name, "bounce_window"))
+		dur = &cfg->bounce_window, min = 60 * USEC_PER_SEC;
+	else if (!strcmp(name, "domains_window"))
+		dur = &cfg->domains_window, min = 60 * USEC_PER_SEC;
+	else if (!strcmp(name, "account_window"))
+		dur = &cfg->account_window, min = 60 * USEC_PER_SEC;
+	if (dur != NULL) {
+		if (duration_parse(v, dur) != 0 || *dur < min)
+			return config_fail(p, "%s: expected a duration of at least %llds, not \"%s\"", name,
+			    (long long)(min / USEC_PER_SEC), v);
+		return 1;
+	}
+	if (!strcmp(name, "max_queue_ids")) {
+		if (parse_uint(v, 1000, 100000000, &n) != 0)
+			return config_fail(p, "max_queue_ids: expected a number from 1000 to 100000000, not \"%s\"", v);
+		cfg->max_queue_ids = (uint32_t)n;
+	} else if (!strcmp(name, "bounce_min_recipients")) {
+		if (parse_uint(v, 1, 1000000, &n) != 0)
+			return config_fail(p, "bounce_min_recipients: expected a number of at least 1, not \"%s\"", v);
+		cfg->bounce_min_recipients = (uint32_t)n;
+	} else if (!strcmp(name, "bounce_threshold")) {
+		if (parse_double(v, 0.01, 0.99, &cfg->bounce_threshold) != 0)
+			return config_fail(p, "bounce_threshold: expected a ratio from 0.01 to 0.99, not \"%s\"", v);
+	} else if (!strcmp(name, "bounce_confidence")) {
+		if (parse_double(v, 0.5, 0.999, &cfg->bounce_confidence) != 0)
+			return config_fail(p, "bounce_confidence: expected a probability from 0.5 to 0.999, not \"%s\"", v);
+	} else if (!strcmp(name, "domains_min")) {
+		if (parse_uint(v, 2, 100000, &n) != 0)
+			return config_fail(p, "domains_min: expected a number from 2 to 100000, not \"%s\"", v);
+		cfg->domains_min = (uint32_t)n;
+	} else if (!strcmp(name, "domains_factor")) {
+		if (parse_double(v, 1, 1000, &cfg->domains_factor) != 0)
+			return config_fail(p, "domains_factor: expected a number from 1 to 1000, not \"%s\"", v);
+	} else if (!strcmp(name, "account_networks")) {
+		if (parse_uint(v, 2, 1000, &n) != 0)
+			return config_fail(p, "account_networks: expected a number from 2 to 1000, not \"%s\"", v);
+		cfg->account_networks = (uint32_t)n;
+	} else if (!strcmp(name, "account_prefix_v4")) {
+		if (parse_uint(v, 8, 32, &n) != 0)
+			return config_fail(p, "account_prefix_v4: expected a prefix length from 8 to 32, not \"%s\"", v);
+		cfg->account_prefix_v4 = (unsigned)n;
+	} else if (!strcmp(name, "account_prefix_v6")) {
+		if (parse_uint(v, 16, 128, &n) != 0)
+			return config_fail(p, "account_prefix_v6: expected a prefix length from 16 to 128, not \"%s\"", v);
+		cfg->account_prefix_v6 = (unsigned)n;
+	} else if (!strcmp(name, "ignore_text")) {
+		if (set_text(cfg->ignore_text, sizeof(cfg->ignore_text), v) != 0)
+			return config_fail(p, "ignore_text: expected printable text");
+	} else
+		return config_fail(p, "unknown key \"%s\" in [maillog]", name);
+	return 1;
+}
+
+static int
 handle_evidence(struct config_parse *p, const char *kind, const char *name, const char *v)
 {
 	struct evidence_conf *e;
@@ -433,6 +535,8 @@ config_handler(void *user, const char *section, const char *name, const char *va
 		return handle_api(p, name, value);
 	if (!strcmp(section, "portal"))
 		return handle_portal(p, name, value);
+	if (!strcmp(section, "maillog"))
+		return handle_maillog(p, name, value);
 	if (!strncmp(section, "evidence ", 9))
 		return handle_evidence(p, section + 9, name, value);
 	return config_fail(p, "unknown section [%s]", section);
@@ -445,9 +549,12 @@ config_reader(char *str, int num, void *stream)
 	struct config_parse *p = stream;
 	char *line = NULL;
 	size_t cap = 0;
+	errno = 0;
 	ssize_t n = getline(&line, &cap, p->fp);
 
 	if (n < 0) {
+		if (ferror(p->fp))
+			p->read_errno = errno ? errno : EIO;
 		free(line);
 		return NULL;
 	}
@@ -461,6 +568,8 @@ config_reader(char *str, int num, void *stream)
 		problem = "NUL byte in the line";
 	else if (len + 1 > (size_t)num)
 		problem = "line longer than 198 characters";
+	else if (*s == '[' && strcspn(s, "]") > 50)
+		problem = "section name longer than 49 characters";
 	if (problem != NULL) {
 		if (p->problem_line == 0) {
 			p->problem_line = p->line;
@@ -490,11 +599,18 @@ config_check(struct config_parse *p)
 			    cfg->threshold[l], level_name(l - 1), cfg->threshold[l - 1]);
 			return -1;
 		}
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < 4; i++) {
 		if (specs[i]->burst == 0) {
 			config_fail(p, "[limits] a burst must be at least 1");
 			return -1;
 		}
+		/* burst × period / count is how far a client may run ahead: keep it sane (and in range) */
+		if ((double)specs[i]->burst * (double)specs[i]->period / specs[i]->count > 366.0 * 86400 * USEC_PER_SEC) {
+			config_fail(p, "[limits] a burst of %u at %u per period takes longer than a year to drain",
+			    specs[i]->burst, specs[i]->count);
+			return -1;
+		}
+	}
 	if (!listen_addr_is_local(&cfg->api_listen) && cfg->api_token_file[0] == '\0') {
 		config_fail(p, "[api] listen is not a loopback address, so token_file is required");
 		return -1;
@@ -527,6 +643,7 @@ config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	config_defaults(cfg);
 	if (strlen(path) >= sizeof(cfg->path)) {
 		snprintf(err, errlen, "%s:0: path too long", path);
+		config_free(cfg);
 		return -1;
 	}
 	strcpy(cfg->path, path);
@@ -537,17 +654,29 @@ config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	}
 	rc = ini_parse_stream(config_reader, &p, config_handler, &p);
 	fclose(p.fp);
-	if (p.problem_line != 0 && (rc == 0 || p.problem_line < rc)) {
+	if (p.read_errno != 0) {
+		p.err[0] = '\0';
+		p.line = 0;
+		config_fail(&p, "%s", strerror(p.read_errno));
+		goto fail;
+	}
+	/* The first problem wins: one of the reader's, a syntax error (inih's rc), or ours. */
+	int first = p.err[0] ? p.err_line : 0;
+	if (p.problem_line != 0 && (first == 0 || p.problem_line < first) && (rc <= 0 || p.problem_line <= rc)) {
+		p.err[0] = '\0';
 		p.line = p.problem_line;
 		config_fail(&p, "%s", p.problem);
 		goto fail;
 	}
-	if (rc != 0) {
-		if (p.err[0] == '\0') {
-			p.line = rc > 0 ? rc : p.line;
-			config_fail(&p, "%s", rc > 0 ? "expected [section], NAME = VALUE or a # comment" :
-			    "cannot read the file");
-		}
+	if (rc > 0 && (first == 0 || rc < first)) {
+		p.err[0] = '\0';
+		p.line = rc;
+		config_fail(&p, "%s", "expected [section], NAME = VALUE or a # comment");
+		goto fail;
+	}
+	if (rc != 0 || p.err[0] != '\0') {
+		if (p.err[0] == '\0')
+			config_fail(&p, "%s", "cannot read the file");
 		goto fail;
 	}
 	if (config_check(&p) != 0)
@@ -557,6 +686,18 @@ fail:
 	snprintf(err, errlen, "%s", p.err);
 	config_free(cfg);
 	return -1;
+}
+
+/* The shortest text strtod reads back as exactly d. */
+static const char *
+fmt_double(double d, char *buf, size_t size)
+{
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, size, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return buf;
 }
 
 static void
@@ -594,18 +735,18 @@ config_print(const struct config *cfg, FILE *out)
 	print_rate(out, "host_recipients", &cfg->host_recipients);
 	print_rate(out, "account_messages", &cfg->account_messages);
 	print_rate(out, "account_recipients", &cfg->account_recipients);
-	fprintf(out, "throttle_factor = %g\n", cfg->throttle_factor);
+	fprintf(out, "throttle_factor = %s\n", fmt_double(cfg->throttle_factor, buf, sizeof(buf)));
 
 	fprintf(out, "\n[judge]\n");
 	for (int l = LEVEL_WATCH; l <= LEVEL_QUARANTINE; l++)
-		fprintf(out, "%s = %g\n", level_name(l), cfg->threshold[l]);
-	fprintf(out, "release_ratio = %g\n", cfg->release_ratio);
+		fprintf(out, "%s = %s\n", level_name(l), fmt_double(cfg->threshold[l], buf, sizeof(buf)));
+	fprintf(out, "release_ratio = %s\n", fmt_double(cfg->release_ratio, buf, sizeof(buf)));
 
 	for (size_t i = 0; i < cfg->evidence_count; i++) {
 		const struct evidence_conf *e = &cfg->evidence[i];
 		fprintf(out, "\n[evidence %s]\n", e->kind);
 		if (e->weight >= 0)
-			fprintf(out, "weight = %g\n", e->weight);
+			fprintf(out, "weight = %s\n", fmt_double(e->weight, buf, sizeof(buf)));
 		if (e->half_life > 0)
 			fprintf(out, "half_life = %s\n", duration_format(e->half_life, buf, sizeof(buf)));
 	}
@@ -620,6 +761,26 @@ config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "listen = %s\n", listen_addr_format(&cfg->api_listen, buf, sizeof(buf)));
 	if (cfg->api_token_file[0])
 		fprintf(out, "token_file = %s\n", cfg->api_token_file);
+
+	fprintf(out, "\n[maillog]\n");
+	for (size_t i = 0; i < cfg->maillog_file_count; i++)
+		fprintf(out, "file = %s\n", cfg->maillog_files[i]);
+	fprintf(out, "poll_interval = %s\n", duration_format(cfg->maillog_poll_interval, buf, sizeof(buf)));
+	fprintf(out, "queue_id_max_age = %s\n", duration_format(cfg->queue_id_max_age, buf, sizeof(buf)));
+	fprintf(out, "max_queue_ids = %u\n", cfg->max_queue_ids);
+	fprintf(out, "bounce_window = %s\n", duration_format(cfg->bounce_window, buf, sizeof(buf)));
+	fprintf(out, "bounce_min_recipients = %u\n", cfg->bounce_min_recipients);
+	fprintf(out, "bounce_threshold = %s\n", fmt_double(cfg->bounce_threshold, buf, sizeof(buf)));
+	fprintf(out, "bounce_confidence = %s\n", fmt_double(cfg->bounce_confidence, buf, sizeof(buf)));
+	fprintf(out, "domains_window = %s\n", duration_format(cfg->domains_window, buf, sizeof(buf)));
+	fprintf(out, "domains_min = %u\n", cfg->domains_min);
+	fprintf(out, "domains_factor = %s\n", fmt_double(cfg->domains_factor, buf, sizeof(buf)));
+	fprintf(out, "account_window = %s\n", duration_format(cfg->account_window, buf, sizeof(buf)));
+	fprintf(out, "account_networks = %u\n", cfg->account_networks);
+	fprintf(out, "account_prefix_v4 = %u\n", cfg->account_prefix_v4);
+	fprintf(out, "account_prefix_v6 = %u\n", cfg->account_prefix_v6);
+	if (cfg->ignore_text[0])
+		fprintf(out, "ignore_text = %s\n", cfg->ignore_text);
 
 	fprintf(out, "\n[portal]\nurl = %s\n", cfg->portal_url);
 }

@@ -519,12 +519,12 @@ judge_automatic_level(const struct judge *j, const struct subject *s, double sco
 {
 	int target = judge_level_for(j, score);
 
+	if (current <= LEVEL_QUARANTINE && target < current &&    /* above: a lapsed suspend */
+	    score >= j->cfg->release_ratio * j->cfg->threshold[current])
+		target = current;
+	/* last, so hysteresis never holds an allowlisted subject above watch */
 	if (s->flags & SUBJECT_F_ALLOWLISTED && target > LEVEL_WATCH)
 		target = LEVEL_WATCH;
-	if (current > LEVEL_QUARANTINE)          /* a lapsed suspend */
-		return target;
-	if (target < current && score >= j->cfg->release_ratio * j->cfg->threshold[current])
-		return current;
 	return target;
 }
 

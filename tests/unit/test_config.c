@@ -1,0 +1,1115 @@
+/*
+ * test_config.c — lazaretd's configuration: the shipped file against the compiled-in
+ * defaults, config_print → config_load round trips, and tables of bad files, each
+ * with the exact "path:LINE: message" it must produce.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "common/config.h"
+#include "common/log.h"
+
+static char tmpdir[64];
+static unsigned file_seq;
+
+/* ---- helpers ---- */
+
+/* The repository root, from this file's path (absolute, or relative to the build dir). */
+static void
+repo_path(const char *rel, char *out, size_t size)
+{
+	char dir[PATH_MAX], exe[PATH_MAX];
+	const char *file = __FILE__;
+	const char *tail = strstr(file, "tests/unit/");
+	size_t n = tail ? (size_t)(tail - file) : 0;
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)n, file);
+	snprintf(out, size, "%s%s", dir, rel);
+	if (file[0] == '/' || access(out, R_OK) == 0)
+		return;
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len <= 0)
+		return;
+	exe[len] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(out, size, "%s/../%s%s", exe, dir, rel);
+}
+
+/* Writes len bytes (strlen when 0) to a fresh file in tmpdir; its path goes to path. */
+static void
+write_file(const char *text, size_t len, char *path, size_t size)
+{
+	FILE *fp;
+
+	snprintf(path, size, "%s/c%u.conf", tmpdir, file_seq++);
+	if ((fp = fopen(path, "w")) == NULL)
+		fail_msg("%s: %s", path, strerror(errno));
+	if (len == 0)
+		len = strlen(text);
+	assert_int_equal(fwrite(text, 1, len, fp), len);
+	fclose(fp);
+}
+
+/* Loads text as a file; returns config_load's result. */
+static int
+load_text(const char *text, size_t len, struct config *cfg, char *path, size_t psize, char *err, size_t esize)
+{
+	write_file(text, len, path, psize);
+	err[0] = '\0';
+	return config_load(path, cfg, err, esize);
+}
+
+static void
+load_ok(const char *text, struct config *cfg)
+{
+	char path[PATH_MAX], err[1024];
+
+	if (load_text(text, 0, cfg, path, sizeof(path), err, sizeof(err)) != 0)
+		fail_msg("unexpected failure: %s\n--- file ---\n%s", err, text);
+}
+
+/* Replaces every "{v}" in tmpl with v and every "{k}" with k. */
+static void
+expand(const char *tmpl, const char *k, const char *v, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (const char *p = tmpl; *p && o + 1 < size; p++) {
+		const char *sub = NULL;
+		if (p[0] == '{' && p[1] == 'v' && p[2] == '}')
+			sub = v;
+		else if (p[0] == '{' && p[1] == 'k' && p[2] == '}')
+			sub = k;
+		if (sub != NULL) {
+			o += (size_t)snprintf(out + o, size - o, "%s", sub);
+			if (o >= size)
+				o = size - 1;
+			p += 2;
+		} else
+			out[o++] = *p;
+	}
+	out[o] = '\0';
+}
+
+/* Every byte of *cfg is zero: what a failed config_load must leave. */
+static bool
+all_zero(const struct config *cfg)
+{
+	const unsigned char *b = (const unsigned char *)cfg;
+
+	for (size_t i = 0; i < sizeof(*cfg); i++)
+		if (b[i] != 0)
+			return false;
+	return true;
+}
+
+/* Loading text must fail with exactly "PATH:line: want..." (want is a prefix). */
+static void
+expect_error(const char *name, const char *text, size_t len, int line, const char *want)
+{
+	char path[PATH_MAX], err[1024], prefix[PATH_MAX + 1100];
+	struct config cfg;
+
+	if (load_text(text, len, &cfg, path, sizeof(path), err, sizeof(err)) == 0) {
+		config_free(&cfg);
+		fail_msg("%s: loaded, expected line %d: %s", name, line, want);
+	}
+	snprintf(prefix, sizeof(prefix), "%s:%d: %s", path, line, want);
+	if (strncmp(err, prefix, strlen(prefix)) != 0)
+		fail_msg("%s:\n  got  \"%s\"\n  want \"%s...\"", name, err, prefix);
+	if (!all_zero(&cfg))
+		fail_msg("%s: *cfg not zeroed after a failed load", name);
+}
+
+/* ---- comparing two configurations field by field ---- */
+
+static bool
+listen_eq(const struct listen_addr *a, const struct listen_addr *b)
+{
+	return a->kind == b->kind && strcmp(a->host, b->host) == 0 && a->port == b->port &&
+	    strcmp(a->path, b->path) == 0;
+}
+
+static bool
+rate_eq(const struct rate_spec *a, const struct rate_spec *b)
+{
+	return a->count == b->count && a->period == b->period && a->burst == b->burst;
+}
+
+/*
+ * The name of the first field that differs, or NULL. The path and each evidence
+ * section's line are where a value came from, not a value, and are not compared;
+ * with_evidence false skips the [evidence] sections altogether.
+ */
+static const char *
+config_diff(const struct config *a, const struct config *b, bool with_evidence)
+{
+#define SAME(f) do { if (!(a->f == b->f)) return #f; } while (0)
+#define SAME_STR(f) do { if (strcmp(a->f, b->f) != 0) return #f; } while (0)
+	SAME_STR(store_path);
+	SAME(log_level);
+	SAME(syslog);
+	SAME(checkpoint_interval);
+	SAME(idle_expiry);
+	SAME(policy_listen_count);
+	for (size_t i = 0; i < a->policy_listen_count && i < CONFIG_MAX_LISTEN; i++)
+		if (!listen_eq(&a->policy_listen[i], &b->policy_listen[i]))
+			return "policy_listen[]";
+	SAME(count_at);
+	SAME(policy_max_connections);
+	SAME(policy_idle_timeout);
+	SAME_STR(defer_text);
+	SAME_STR(reject_text);
+	SAME(host_prefix_v4);
+	SAME(host_prefix_v6);
+	if (!rate_eq(&a->host_messages, &b->host_messages))
+		return "host_messages";
+	if (!rate_eq(&a->host_recipients, &b->host_recipients))
+		return "host_recipients";
+	if (!rate_eq(&a->account_messages, &b->account_messages))
+		return "account_messages";
+	if (!rate_eq(&a->account_recipients, &b->account_recipients))
+		return "account_recipients";
+	SAME(throttle_factor);
+	for (int l = 0; l < LEVEL_COUNT; l++)
+		if (!(a->threshold[l] == b->threshold[l]))
+			return "threshold[]";
+	SAME(release_ratio);
+	if (with_evidence) {
+		SAME(evidence_count);
+		for (size_t i = 0; i < a->evidence_count; i++) {
+			if (strcmp(a->evidence[i].kind, b->evidence[i].kind) != 0)
+				return "evidence[].kind";
+			if (!(a->evidence[i].weight == b->evidence[i].weight))
+				return "evidence[].weight";
+			if (a->evidence[i].half_life != b->evidence[i].half_life)
+				return "evidence[].half_life";
+		}
+	}
+	SAME(allow_network_count);
+	for (size_t i = 0; i < a->allow_network_count; i++)
+		if (a->allow_networks[i].prefix != b->allow_networks[i].prefix ||
+		    a->allow_networks[i].addr.family != b->allow_networks[i].addr.family ||
+		    memcmp(a->allow_networks[i].addr.bytes, b->allow_networks[i].addr.bytes, 16) != 0)
+			return "allow_networks[]";
+	SAME(allow_account_count);
+	for (size_t i = 0; i < a->allow_account_count; i++)
+		if (strcmp(a->allow_accounts[i], b->allow_accounts[i]) != 0)
+			return "allow_accounts[]";
+	if (!listen_eq(&a->api_listen, &b->api_listen))
+		return "api_listen";
+	SAME_STR(api_token_file);
+	SAME_STR(api_token);
+	SAME_STR(portal_url);
+	return NULL;
+#undef SAME
+#undef SAME_STR
+}
+
+/* config_print into a malloc'ed string. */
+static char *
+print_to_string(const struct config *cfg)
+{
+	FILE *fp = tmpfile();
+	char *text;
+	long size;
+
+	assert_non_null(fp);
+	config_print(cfg, fp);
+	assert_int_equal(fflush(fp), 0);
+	size = ftell(fp);
+	assert_true(size > 0);
+	rewind(fp);
+	assert_non_null(text = malloc((size_t)size + 1));
+	assert_int_equal(fread(text, 1, (size_t)size, fp), (size_t)size);
+	text[size] = '\0';
+	fclose(fp);
+	return text;
+}
+
+/* The printed text without its first line ("# normalised from PATH"). */
+static const char *
+after_first_line(const char *s)
+{
+	const char *nl = strchr(s, '\n');
+	return nl ? nl + 1 : s;
+}
+
+/*
+ * Prints cfg, loads the printout, and checks the two configurations are equal and
+ * print identically (but for the first line, which names the file). Returns true,
+ * or false with the reason in why; frees what it allocated either way, so a caller
+ * can free cfg before failing and a failing test leaks nothing.
+ */
+static bool
+round_trip(const char *name, const struct config *cfg, char *why, size_t size)
+{
+	char path[PATH_MAX], err[1024];
+	struct config again;
+	char *text = print_to_string(cfg), *text2;
+	const char *diff;
+	bool ok = false;
+
+	if (load_text(text, 0, &again, path, sizeof(path), err, sizeof(err)) != 0) {
+		snprintf(why, size, "%s: the printout does not load: %s\n--- printout ---\n%s", name, err, text);
+		free(text);
+		return false;
+	}
+	text2 = print_to_string(&again);
+	if ((diff = config_diff(cfg, &again, true)) != NULL)
+		snprintf(why, size, "%s: %s differs after print and load\n--- printout ---\n%s", name, diff, text);
+	else if (strcmp(after_first_line(text), after_first_line(text2)) != 0)
+		snprintf(why, size, "%s: prints differently after a round trip:\n--- first ---\n%s--- second ---\n%s",
+		    name, text, text2);
+	else
+		ok = true;
+	free(text);
+	free(text2);
+	config_free(&again);
+	return ok;
+}
+
+/* Checks the round trip of cfg, then frees cfg. */
+static void
+check_round_trip(const char *name, struct config *cfg)
+{
+	char why[8192];
+	bool ok = round_trip(name, cfg, why, sizeof(why));
+
+	config_free(cfg);
+	if (!ok)
+		fail_msg("%s", why);
+}
+
+/* ---- fixtures ---- */
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lazaret-test-config-XXXXXX");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- the shipped file ---- */
+
+static void
+test_shipped_equals_defaults(void **state)
+{
+	char path[PATH_MAX], err[1024];
+	struct config shipped, defaults;
+
+	(void)state;
+	repo_path("etc/lazaret.conf", path, sizeof(path));
+	if (config_load(path, &shipped, err, sizeof(err)) != 0)
+		fail_msg("the shipped file does not load: %s", err);
+	config_defaults(&defaults);
+	const char *diff = config_diff(&shipped, &defaults, false);
+	if (diff != NULL)
+		fail_msg("etc/lazaret.conf and config_defaults() differ in %s", diff);
+	/* The one [evidence] section restates rate_limit's compiled-in weight and half-life
+	 * (relay_policy.c registers 0.05 and 6h). */
+	assert_int_equal(shipped.evidence_count, 1);
+	assert_string_equal(shipped.evidence[0].kind, "rate_limit");
+	assert_true(shipped.evidence[0].weight == 0.05);
+	assert_int_equal(shipped.evidence[0].half_life, 6 * 3600 * USEC_PER_SEC);
+	assert_non_null(config_evidence(&shipped, "rate_limit"));
+	assert_null(config_evidence(&shipped, "bounce_ratio"));
+	/* The figures the other tests rely on. */
+	assert_int_equal(shipped.host_messages.count, 60);
+	assert_int_equal(shipped.host_messages.period, 3600 * USEC_PER_SEC);
+	assert_int_equal(shipped.host_messages.burst, 40);
+	assert_true(shipped.threshold[LEVEL_WATCH] == 1 && shipped.threshold[LEVEL_THROTTLE] == 3 &&
+	    shipped.threshold[LEVEL_QUARANTINE] == 6);
+	assert_true(isinf(shipped.threshold[LEVEL_SUSPEND]));
+	assert_string_equal(shipped.path, path);
+	config_free(&defaults);
+	check_round_trip("shipped", &shipped);
+}
+
+static void
+test_defaults_round_trip(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	snprintf(cfg.path, sizeof(cfg.path), "(defaults)");
+	check_round_trip("defaults", &cfg);
+}
+
+/* Every key set away from its default, printed and read back. */
+static void
+test_round_trip_everything(void **state)
+{
+	char text[4096], token[PATH_MAX];
+	struct config cfg;
+	FILE *fp;
+
+	(void)state;
+	snprintf(token, sizeof(token), "%s/api.token", tmpdir);
+	assert_non_null(fp = fopen(token, "w"));
+	fprintf(fp, "0123456789abcdef0123 \n");
+	fclose(fp);
+	snprintf(text, sizeof(text),
+	    "[daemon]\n"
+	    "store = /var/db/lazaret/test.db\n"
+	    "log_level = debug\n"
+	    "syslog = yes\n"
+	    "checkpoint_interval = 90\n"
+	    "idle_expiry = 1d12h\n"
+	    "[policy]\n"
+	    "listen = 127.0.0.1:10045\n"
+	    "listen = [::1]:10046\n"
+	    "listen = unix:/run/lazaret/policy.sock\n"
+	    "listen = [2001:db8::1]:25\n"
+	    "count_at = rcpt\n"
+	    "max_connections = 100\n"
+	    "idle_timeout = 5m\n"
+	    "defer_text = Slow down # please\n"
+	    "reject_text = Blocked;see\n"
+	    "[limits]\n"
+	    "host_prefix_v4 = 24\n"
+	    "host_prefix_v6 = 56\n"
+	    "host_messages = 30/30m\n"
+	    "host_messages_burst = 10\n"
+	    "host_recipients = 90/90m\n"
+	    "host_recipients_burst = 45\n"
+	    "account_messages = 1000/1d\n"
+	    "account_messages_burst = 1\n"
+	    "account_recipients = 7/2w\n"
+	    "account_recipients_burst = 3\n"
+	    "throttle_factor = 0.25\n"
+	    "[judge]\n"
+	    "watch = 2\n"
+	    "throttle = 4.5\n"
+	    "quarantine = 10\n"
+	    "release_ratio = 0.75\n"
+	    "[evidence rate_limit]\n"
+	    "weight = 0.1\n"
+	    "half_life = 2h\n"
+	    "[evidence bounce_ratio]\n"
+	    "half_life = 1d\n"
+	    "[evidence scan]\n"
+	    "weight = 0\n"
+	    "[allowlist]\n"
+	    "network = 192.0.2.0/24\n"
+	    "network = 2001:db8::/32\n"
+	    "network = 198.51.100.7\n"
+	    "network = 203.0.113.77/25\n"
+	    "account = postmaster@example.net\n"
+	    "account = monitor\n"
+	    "[api]\n"
+	    "listen = 0.0.0.0:9999\n"
+	    "token_file = %s\n"
+	    "[portal]\n"
+	    "url = https://portal.example.net/q?x=1\n", token);
+	load_ok(text, &cfg);
+
+	/* what was read */
+	assert_string_equal(cfg.store_path, "/var/db/lazaret/test.db");
+	assert_int_equal(cfg.checkpoint_interval, 90 * USEC_PER_SEC);
+	assert_int_equal(cfg.idle_expiry, 36 * 3600 * USEC_PER_SEC);
+	assert_int_equal(cfg.policy_listen_count, 4);
+	assert_int_equal(cfg.policy_listen[2].kind, LISTEN_UNIX);
+	assert_string_equal(cfg.policy_listen[2].path, "/run/lazaret/policy.sock");
+	assert_string_equal(cfg.policy_listen[3].host, "2001:db8::1");
+	assert_int_equal(cfg.policy_listen[3].port, 25);
+	assert_string_equal(cfg.defer_text, "Slow down # please");
+	assert_string_equal(cfg.reject_text, "Blocked;see");
+	assert_int_equal(cfg.host_recipients.period, 90 * 60 * USEC_PER_SEC);
+	assert_int_equal(cfg.account_recipients.period, 14 * 86400 * USEC_PER_SEC);
+	assert_true(cfg.threshold[LEVEL_THROTTLE] == 4.5);
+	assert_int_equal(cfg.evidence_count, 3);
+	assert_true(cfg.evidence[1].weight < 0);            /* not set */
+	assert_int_equal(cfg.evidence[2].half_life, 0);     /* not set */
+	assert_true(cfg.evidence[2].weight == 0);
+	assert_int_equal(cfg.allow_networks[3].prefix, 25);
+	assert_string_equal(cfg.api_token, "0123456789abcdef0123");
+	assert_string_equal(cfg.portal_url, "https://portal.example.net/q?x=1");
+
+	/* the helpers on it */
+	struct addr a;
+	assert_int_equal(addr_parse("192.0.2.200", 11, &a), 0);
+	assert_true(config_address_allowed(&cfg, &a));
+	assert_int_equal(addr_parse("203.0.113.1", 11, &a), 0);
+	assert_true(config_address_allowed(&cfg, &a));
+	assert_int_equal(addr_parse("203.0.113.200", 13, &a), 0);
+	assert_false(config_address_allowed(&cfg, &a));
+	assert_int_equal(addr_parse("2001:db8:ffff::1", 16, &a), 0);
+	assert_true(config_address_allowed(&cfg, &a));
+	assert_int_equal(addr_parse("198.51.100.8", 12, &a), 0);
+	assert_false(config_address_allowed(&cfg, &a));
+	assert_true(config_account_allowed(&cfg, "monitor"));
+	assert_false(config_account_allowed(&cfg, "Monitor"));
+	assert_false(config_account_allowed(&cfg, "monitor2"));
+
+	check_round_trip("everything", &cfg);
+}
+
+/*
+ * PRODUCT BUG (config.c, config_print): doubles are printed with "%g", six significant
+ * digits, so a threshold, ratio, factor or weight with more digits does not read back
+ * identically, against config.h's promise. This test fails until config_print uses a
+ * round-trip format (e.g. "%.17g", or the shortest "%.*g" that strtod reads back equal).
+ */
+static void
+test_round_trip_precision(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok("[limits]\n"
+	    "throttle_factor = 0.123456789\n"
+	    "[judge]\n"
+	    "watch = 1.2345678\n"
+	    "throttle = 3.0000001\n"
+	    "release_ratio = 0.333333333\n"
+	    "[evidence rate_limit]\n"
+	    "weight = 0.0123456789\n", &cfg);
+	check_round_trip("precision", &cfg);
+}
+
+/* ---- bad values, one typed key at a time ---- */
+
+struct bad_value {
+	const char *section;
+	const char *key;
+	const char *msg;          /* {k}: the key, {v}: the value */
+	const char *values[20];   /* NULL-terminated */
+};
+
+#define RATE_BAD { "60", "60/", "/1h", "0/1h", "60/0", "60/0s", "-1/1h", "60/1x", "60 / 1h", \
+	"1000000001/1h", "x/1h", "60/1h/2", "60//1h", "+60/1h", "", "60/1h x", "60/h", " 60/1h x", NULL }
+#define BURST_BAD { "0", "-1", "abc", "1000000001", "", "4x", "+4", "0x10", NULL }
+#define SCORE_BAD { "0", "-1", "abc", "", "inf", "nan", "1e10", "1,5", NULL }
+
+static const struct bad_value bad_values[] = {
+	{ "daemon", "store", "store: expected a file path", { "", NULL } },
+	{ "daemon", "log_level", "log_level: expected error, warn, info or debug, not \"{v}\"",
+	  { "verbose", "", "INFO", "warning", NULL } },
+	{ "daemon", "syslog", "syslog: expected yes or no, not \"{v}\"",
+	  { "maybe", "2", "", "yesno", "Y", NULL } },
+	{ "daemon", "checkpoint_interval",
+	  "checkpoint_interval: expected a duration from 1s to 5m, not \"{v}\"",
+	  { "0", "0s", "301", "5m1s", "10m", "2x", "-1", "1.5s", "", "1h", "999ms", "s", NULL } },
+	{ "daemon", "idle_expiry", "idle_expiry: expected a duration of at least 1m, not \"{v}\"",
+	  { "0", "59", "59s", "abc", "", "-1d", "1y", NULL } },
+
+	{ "policy", "listen", "listen: expected ADDRESS:PORT, [IPV6]:PORT or unix:/PATH, not \"{v}\"",
+	  { "::1:10045", "2001:db8::1:25", "[::1]10045", "[::1:10045", "127.0.0.1:0", "127.0.0.1:65536",
+	    "unix:", "127.0.0.1", "localhost:10045", "127.0.0.1:", "127.0.0.1:10045x", "[127.0.0.1]:10045",
+	    "192.0.2.1:-1", "", "[::1]:0", "[::1]:65536", "[]:25", "*:25", "1.2.3.4.5:25", NULL } },
+	{ "policy", "count_at", "count_at: expected data or rcpt, not \"{v}\"", { "both", "DATA", "", NULL } },
+	{ "policy", "max_connections", "max_connections: expected a number from 1 to 1000000, not \"{v}\"",
+	  { "0", "1000001", "abc", "-1", "", "10k", "4096.0", NULL } },
+	{ "policy", "idle_timeout", "idle_timeout: expected a duration of at least 1s, not \"{v}\"",
+	  { "0", "x", "", "0s", NULL } },
+	{ "policy", "defer_text", "defer_text: expected printable text of at most 399 characters",
+	  { "", "a\tb", "a\x01z", "a\x7fz", NULL } },
+	{ "policy", "reject_text", "reject_text: expected printable text of at most 399 characters",
+	  { "", "a\tb", NULL } },
+
+	{ "limits", "host_prefix_v4", "host_prefix_v4: expected a prefix length from 8 to 32, not \"{v}\"",
+	  { "7", "33", "abc", "-1", "", "0", "24/", "+24", NULL } },
+	{ "limits", "host_prefix_v6", "host_prefix_v6: expected a prefix length from 16 to 128, not \"{v}\"",
+	  { "15", "129", "abc", "", "64x", NULL } },
+	{ "limits", "throttle_factor", "throttle_factor: expected a number above 0 and at most 1, not \"{v}\"",
+	  { "0", "1.1", "abc", "nan", "inf", "-0.1", "", "0.0001", "0.5x", NULL } },
+	{ "limits", "host_messages", "{k}: expected COUNT/DURATION such as 60/1h, not \"{v}\"", RATE_BAD },
+	{ "limits", "host_recipients", "{k}: expected COUNT/DURATION such as 60/1h, not \"{v}\"", RATE_BAD },
+	{ "limits", "account_messages", "{k}: expected COUNT/DURATION such as 60/1h, not \"{v}\"", RATE_BAD },
+	{ "limits", "account_recipients", "{k}: expected COUNT/DURATION such as 60/1h, not \"{v}\"", RATE_BAD },
+	{ "limits", "host_messages_burst", "{k}: expected a number of at least 1, not \"{v}\"", BURST_BAD },
+	{ "limits", "host_recipients_burst", "{k}: expected a number of at least 1, not \"{v}\"", BURST_BAD },
+	{ "limits", "account_messages_burst", "{k}: expected a number of at least 1, not \"{v}\"", BURST_BAD },
+	{ "limits", "account_recipients_burst", "{k}: expected a number of at least 1, not \"{v}\"", BURST_BAD },
+
+	{ "judge", "watch", "{k}: expected a positive score, not \"{v}\"", SCORE_BAD },
+	{ "judge", "throttle", "{k}: expected a positive score, not \"{v}\"", SCORE_BAD },
+	{ "judge", "quarantine", "{k}: expected a positive score, not \"{v}\"", SCORE_BAD },
+	{ "judge", "release_ratio", "release_ratio: expected a number above 0 and at most 1, not \"{v}\"",
+	  { "0", "1.5", "abc", "0.001", "", "-0.5", NULL } },
+
+	{ "allowlist", "network", "network: expected ADDRESS or ADDRESS/PREFIX, not \"{v}\"",
+	  { "192.0.2.0/33", "192.0.2.0/", "192.0.2/24", "2001:db8::/129", "example.net", "192.0.2.0/24x",
+	    "192.0.2.0/-1", "", "192.0.2.0/+8", "::ffff:192.0.2.0/120", "192.0.2.0 /24", NULL } },
+	{ "allowlist", "account", "account: expected a SASL user name of 1 to 255 characters", { "", NULL } },
+
+	{ "api", "listen", "listen: expected ADDRESS:PORT or [IPV6]:PORT, not \"{v}\"",
+	  { "unix:/tmp/api.sock", "127.0.0.1:0", "127.0.0.1:65536", "::1:9345", "", "127.0.0.1", NULL } },
+	{ "api", "token_file", "token_file: expected a file path", { "a\tb", NULL } },
+
+	{ "portal", "url", "url: expected an http:// or https:// URL without spaces, not \"{v}\"",
+	  { "ftp://x/", "portal.example.net", "http://a b/", "", "HTTP://x/", "http:/x", "https//x", NULL } },
+
+	{ "evidence rate_limit", "weight", "weight: expected a score of 0 or more, not \"{v}\"",
+	  { "-1", "abc", "", "1000001", "nan", NULL } },
+	{ "evidence rate_limit", "half_life", "half_life: expected a duration of at least 1s, not \"{v}\"",
+	  { "0", "0s", "abc", "", "-1h", NULL } },
+};
+
+static void
+test_bad_values(void **state)
+{
+	char text[1024], want[512], name[256];
+	int n = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+		const struct bad_value *b = &bad_values[i];
+		for (size_t k = 0; b->values[k] != NULL; k++) {
+			const char *v = b->values[k];
+			/* the bad line is line 4, after a comment and a good key where there is one */
+			snprintf(text, sizeof(text), "# bad %s\n[%s]\n\n%s = %s\n[portal]\nurl = http://x/\n",
+			    b->key, b->section, b->key, v);
+			/* inih strips the ends of a value; the message quotes what was left */
+			char stripped[256];
+			snprintf(stripped, sizeof(stripped), "%s", v);
+			while (stripped[0] == ' ')
+				memmove(stripped, stripped + 1, strlen(stripped));
+			while (*stripped && stripped[strlen(stripped) - 1] == ' ')
+				stripped[strlen(stripped) - 1] = '\0';
+			expand(b->msg, b->key, stripped, want, sizeof(want));
+			snprintf(name, sizeof(name), "[%s] %s = \"%s\"", b->section, b->key, v);
+			expect_error(name, text, 0, 4, want);
+			n++;
+		}
+	}
+	print_message("%d bad values refused with the right file:line: message\n", n);
+}
+
+/* ---- bad files: structure, limits of the reader, whole-file checks ---- */
+
+struct bad_file {
+	const char *name;
+	const char *text;
+	size_t len;            /* 0: strlen */
+	int line;
+	const char *msg;       /* expected prefix after "path:line: " */
+};
+
+#define L50 "01234567890123456789012345678901234567890123456789"
+#define BIN(s) s, sizeof(s) - 1     /* a text with NUL bytes in it, and its length */
+
+static const struct bad_file bad_files[] = {
+	{ "unknown section", "[daemon]\nlog_level = info\n[bogus]\nkey = 1\n", 0, 4,
+	  "unknown section [bogus]" },
+	{ "section name case", "[Daemon]\nlog_level = info\n", 0, 2, "unknown section [Daemon]" },
+	{ "unknown key [daemon]", "[daemon]\nlogging = yes\n", 0, 2, "unknown key \"logging\" in [daemon]" },
+	{ "unknown key [policy]", "[policy]\n# x\nlisten_on = 127.0.0.1:1\n", 0, 3,
+	  "unknown key \"listen_on\" in [policy]" },
+	{ "unknown key [limits]", "[limits]\nhost_message = 60/1h\n", 0, 2,
+	  "unknown key \"host_message\" in [limits]" },
+	{ "unknown key [limits] burst suffix", "[limits]\nhost_messages_bursts = 4\n", 0, 2,
+	  "unknown key \"host_messages_bursts\" in [limits]" },
+	{ "unknown key [limits] prefix", "[limits]\nhost_messagesx = 60/1h\n", 0, 2,
+	  "unknown key \"host_messagesx\" in [limits]" },
+	{ "unknown key [judge]", "[judge]\nnormal = 1\n", 0, 2, "unknown key \"normal\" in [judge]" },
+	{ "suspend threshold", "[judge]\nsuspend = 10\n", 0, 2,
+	  "suspend is set by operators only and has no threshold" },
+	{ "unknown key [allowlist]", "[allowlist]\nhost = 192.0.2.1\n", 0, 2,
+	  "unknown key \"host\" in [allowlist]" },
+	{ "unknown key [api]", "[api]\ntoken = secret\n", 0, 2, "unknown key \"token\" in [api]" },
+	{ "unknown key [portal]", "[portal]\nlink = http://x/\n", 0, 2, "unknown key \"link\" in [portal]" },
+	{ "unknown key [evidence]", "[evidence rate_limit]\ndecay = 1h\n", 0, 2,
+	  "unknown key \"decay\" in [evidence rate_limit]" },
+	{ "evidence kind case", "[evidence Rate]\nweight = 1\n", 0, 2,
+	  "[evidence Rate]: kind names use a-z, 0-9 and _" },
+	{ "evidence kind dash", "[evidence rate-limit]\nweight = 1\n", 0, 2,
+	  "[evidence rate-limit]: kind names use a-z, 0-9 and _" },
+	{ "evidence kind empty", "[evidence ]\nweight = 1\n", 0, 2,
+	  "[evidence NAME]: expected an evidence kind name" },
+	{ "evidence kind of 40, the longest inih keeps whole, then a bad weight",
+	  "[evidence 0123456789012345678901234567890123456789]\nweight = x\n", 0, 2,
+	  "weight: expected a score of 0 or more, not \"x\"" },
+	{ "key outside a section", "log_level = info\n[daemon]\n", 0, 1,
+	  "\"log_level\" is outside any [section]" },
+	{ "key outside after comments", "# lazaret\n\n; x\n  syslog = no\n", 0, 4,
+	  "\"syslog\" is outside any [section]" },
+	{ "no equals", "[daemon]\nthis is not a key\n", 0, 2,
+	  "expected [section], NAME = VALUE or a # comment" },
+	{ "unterminated section", "[daemon]\nsyslog = no\n[policy\n", 0, 3,
+	  "expected [section], NAME = VALUE or a # comment" },
+	{ "too many policy listeners",
+	  "[policy]\nlisten = 127.0.0.1:1\nlisten = 127.0.0.1:2\nlisten = 127.0.0.1:3\n"
+	  "listen = 127.0.0.1:4\nlisten = 127.0.0.1:5\nlisten = 127.0.0.1:6\nlisten = 127.0.0.1:7\n"
+	  "listen = 127.0.0.1:8\nlisten = 127.0.0.1:9\n", 0, 10, "listen: at most 8 policy listeners" },
+
+	/* thresholds are checked once the whole file is read: line 0 */
+	{ "throttle equal to watch", "[judge]\nwatch = 3\n", 0, 0, "[judge] throttle (3) must be above watch (3)" },
+	{ "quarantine below throttle", "[judge]\nquarantine = 2\n", 0, 0,
+	  "[judge] quarantine (2) must be above throttle (3)" },
+	{ "all reversed", "[judge]\nwatch = 6\nthrottle = 3\nquarantine = 1\n", 0, 0,
+	  "[judge] throttle (3) must be above watch (6)" },
+	{ "watch above default throttle", "[judge]\nwatch = 4.5\n", 0, 0,
+	  "[judge] throttle (3) must be above watch (4.5)" },
+
+	/* the API on a public address needs a token */
+	{ "api on any address", "[api]\nlisten = 0.0.0.0:9345\n", 0, 0,
+	  "[api] listen is not a loopback address, so token_file is required" },
+	{ "api on a public address", "[api]\nlisten = 192.0.2.1:9345\n", 0, 0,
+	  "[api] listen is not a loopback address, so token_file is required" },
+	{ "api on IPv6 any", "[api]\nlisten = [::]:9345\n", 0, 0,
+	  "[api] listen is not a loopback address, so token_file is required" },
+	{ "api on IPv6 public", "[api]\nlisten = [2001:db8::1]:9345\n", 0, 0,
+	  "[api] listen is not a loopback address, so token_file is required" },
+	{ "api token file missing", "[api]\ntoken_file = /nonexistent/lazaret/api.token\n", 0, 0,
+	  "[api] token_file /nonexistent/lazaret/api.token: No such file or directory" },
+
+	/* the reader */
+	{ "line of 199 characters",
+	  "[policy]\n# " L50 L50 L50 "01234567890123456789012345678901234567890123456\n", 0, 2,
+	  "line longer than 198 characters" },
+	{ "long value line",
+	  "[policy]\ndefer_text = " L50 L50 L50 L50 "\nsyslog = no\n", 0, 2,
+	  "line longer than 198 characters" },
+	{ "long line reported before a later bad key",
+	  "[policy]\ndefer_text = " L50 L50 L50 L50 "\n[daemon]\nsyslog = maybe\n", 0, 2,
+	  "line longer than 198 characters" },
+	{ "very long line", "[daemon]\nsyslog = no\n# "
+	  L50 L50 L50 L50 L50 L50 L50 L50 L50 L50 L50 L50 L50 L50 L50 L50 L50 L50 L50 L50 "\n", 0, 3,
+	  "line longer than 198 characters" },
+	{ "NUL in a value", BIN("[daemon]\nlog_level = debug\nstore = /var/db/x\0.db\n"), 3, "NUL byte in the line" },
+	{ "NUL in a comment", BIN("[daemon]\n# a\0b\nlog_level = debug\n"), 2, "NUL byte in the line" },
+	{ "NUL alone", BIN("\0\n[daemon]\n"), 1, "NUL byte in the line" },
+	{ "NUL at the end of a key line", BIN("[daemon]\nsyslog = yes\0\n"), 2, "NUL byte in the line" },
+	{ "indented text is not a continuation", "[policy]\ndefer_text = first part\n    continued words\n", 0, 3,
+	  "expected [section], NAME = VALUE or a # comment" },
+};
+
+static void
+test_bad_files(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++)
+		expect_error(bad_files[i].name, bad_files[i].text, bad_files[i].len, bad_files[i].line,
+		    bad_files[i].msg);
+}
+
+/*
+ * PRODUCT BUG (config.c, config_fail and config_load): inih is built with
+ * INI_STOP_ON_FIRST_ERROR 0, so it keeps parsing after the handler refuses a line;
+ * config_fail overwrites p->err each time, and config_load reports the LAST refused
+ * line while inih's return value (rc) is the FIRST. A file with two bad lines names
+ * the second; a syntax error followed by a bad value names the bad value. This test
+ * fails until the first problem wins (e.g. config_fail writes only while p->err is
+ * empty and records its line, and config_load prefers whichever of rc, problem_line
+ * and that line comes first).
+ */
+static void
+test_first_error_wins(void **state)
+{
+	(void)state;
+	expect_error("two bad values", "[daemon]\nlog_level = verbose\nsyslog = maybe\n", 0, 2,
+	    "log_level: expected error, warn, info or debug, not \"verbose\"");
+	expect_error("bad value, then unknown section",
+	    "[daemon]\nsyslog = maybe\n[bogus]\nkey = 1\n", 0, 2, "syslog: expected yes or no, not \"maybe\"");
+	expect_error("syntax error, then bad value", "[daemon]\nnot a key\nsyslog = maybe\n", 0, 2,
+	    "expected [section], NAME = VALUE or a # comment");
+	expect_error("bad value, long line, bad value",
+	    "[daemon]\nsyslog = maybe\n# " L50 L50 L50 L50 "\nlog_level = loud\n", 0, 2,
+	    "syslog: expected yes or no, not \"maybe\"");
+}
+
+/* ---- the reader and inih's quirks, on files that load ---- */
+
+static void
+test_line_length_boundary(void **state)
+{
+	char text[1024], value[256];
+	struct config cfg;
+
+	(void)state;
+	/* "defer_text = " is 13 characters: a 185-character value makes a 198-character line */
+	memset(value, 'x', 185);
+	value[185] = '\0';
+	snprintf(text, sizeof(text), "[policy]\ndefer_text = %s\n", value);
+	assert_int_equal(strlen(strchr(text, '\n') + 1), 199);   /* 198 and the newline */
+	load_ok(text, &cfg);
+	assert_string_equal(cfg.defer_text, value);              /* not cut */
+	config_free(&cfg);
+
+	/* leading blanks are stripped before the length is measured */
+	snprintf(text, sizeof(text), "[policy]\n\t\t    defer_text = %s\n", value);
+	load_ok(text, &cfg);
+	assert_string_equal(cfg.defer_text, value);
+	config_free(&cfg);
+
+	/* a 198-character line as the last line, without a newline */
+	snprintf(text, sizeof(text), "[policy]\ndefer_text = %s", value);
+	load_ok(text, &cfg);
+	assert_string_equal(cfg.defer_text, value);
+	config_free(&cfg);
+
+	/* one more character is refused, not cut */
+	snprintf(text, sizeof(text), "[policy]\ndefer_text = %sy\n", value);
+	expect_error("199-character value line", text, 0, 2, "line longer than 198 characters");
+}
+
+static void
+test_indented_lines(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	/* an indented NAME = VALUE is a key of its own, not part of the previous value */
+	load_ok("[policy]\n"
+	    "defer_text = first part\n"
+	    "\treject_text = second part\n"
+	    "    max_connections = 77\n"
+	    "  [limits]\n"
+	    "\t host_messages_burst = 9\n", &cfg);
+	assert_string_equal(cfg.defer_text, "first part");
+	assert_string_equal(cfg.reject_text, "second part");
+	assert_int_equal(cfg.policy_max_connections, 77);
+	assert_int_equal(cfg.host_messages.burst, 9);
+	config_free(&cfg);
+
+	/* blank lines with blanks on them are blank */
+	load_ok("[daemon]\n   \n\t\nsyslog = yes\n \t \n", &cfg);
+	assert_true(cfg.syslog);
+	config_free(&cfg);
+}
+
+static void
+test_inline_comments(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok("[daemon] ; the daemon\n"
+	    "log_level = debug ; chatty\n"
+	    "syslog = yes\t; to syslog\n"
+	    "store = /var/db/x.db ;\n"
+	    "# a comment\n"
+	    "; another\n"
+	    "[policy]\n"
+	    "defer_text = slow # down ; but this is a comment\n"
+	    "reject_text = a;b\n"
+	    "[portal]\n"
+	    "url = http://portal.example.net/?a=1;b=2 ; the portal\n", &cfg);
+	assert_int_equal(cfg.log_level, LOG_LEVEL_DEBUG);
+	assert_true(cfg.syslog);
+	assert_string_equal(cfg.store_path, "/var/db/x.db");
+	assert_string_equal(cfg.defer_text, "slow # down");
+	assert_string_equal(cfg.reject_text, "a;b");
+	assert_string_equal(cfg.portal_url, "http://portal.example.net/?a=1;b=2");
+	config_free(&cfg);
+}
+
+static void
+test_repeated_listen(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	/* no listen key: the default */
+	load_ok("[policy]\ncount_at = data\n", &cfg);
+	assert_int_equal(cfg.policy_listen_count, 1);
+	assert_string_equal(cfg.policy_listen[0].host, "127.0.0.1");
+	assert_int_equal(cfg.policy_listen[0].port, 10045);
+	config_free(&cfg);
+
+	/* one: replaces the default */
+	load_ok("[policy]\nlisten = 127.0.0.1:20000\n", &cfg);
+	assert_int_equal(cfg.policy_listen_count, 1);
+	assert_string_equal(cfg.policy_listen[0].host, "127.0.0.1");
+	assert_int_equal(cfg.policy_listen[0].port, 20000);
+	config_free(&cfg);
+
+	/* several, across two [policy] sections: added in order */
+	load_ok("[policy]\nlisten = 127.0.0.1:20000\nlisten = [::1]:20001\n"
+	    "[daemon]\nsyslog = no\n[policy]\nlisten = unix:/run/l.sock\n", &cfg);
+	assert_int_equal(cfg.policy_listen_count, 3);
+	assert_int_equal(cfg.policy_listen[0].port, 20000);
+	assert_string_equal(cfg.policy_listen[1].host, "::1");
+	assert_int_equal(cfg.policy_listen[1].port, 20001);
+	assert_int_equal(cfg.policy_listen[2].kind, LISTEN_UNIX);
+	assert_string_equal(cfg.policy_listen[2].path, "/run/l.sock");
+	config_free(&cfg);
+
+	/* eight is the most, and fits */
+	load_ok("[policy]\nlisten = 127.0.0.1:1\nlisten = 127.0.0.1:2\nlisten = 127.0.0.1:3\n"
+	    "listen = 127.0.0.1:4\nlisten = 127.0.0.1:5\nlisten = 127.0.0.1:6\nlisten = 127.0.0.1:7\n"
+	    "listen = 127.0.0.1:65535\n", &cfg);
+	assert_int_equal(cfg.policy_listen_count, 8);
+	assert_int_equal(cfg.policy_listen[7].port, 65535);
+	config_free(&cfg);
+
+	/* [api] listen is a single address: the last one wins */
+	load_ok("[api]\nlisten = 127.0.0.1:1\nlisten = [::1]:2\n", &cfg);
+	assert_string_equal(cfg.api_listen.host, "::1");
+	assert_int_equal(cfg.api_listen.port, 2);
+	config_free(&cfg);
+}
+
+static void
+test_good_values(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok("[daemon]\ncheckpoint_interval = 1s\nidle_expiry = 1m\nsyslog = on\nlog_level = error\n"
+	    "[policy]\nmax_connections = 1000000\nidle_timeout = 1\n"
+	    "[limits]\nhost_prefix_v4 = 8\nhost_prefix_v6 = 128\nthrottle_factor = 1\n"
+	    "host_messages = 1000000000/1s\nhost_messages_burst = 1000000000\n"
+	    "[judge]\nwatch = 0.001\nthrottle = 0.002\nquarantine = 1e9\nrelease_ratio = 1\n"
+	    "[evidence x]\nweight = 0\nhalf_life = 1\n"
+	    "[api]\nlisten = [::1]:9345\n[portal]\nurl = https://x\n", &cfg);
+	assert_int_equal(cfg.checkpoint_interval, USEC_PER_SEC);
+	assert_int_equal(cfg.idle_expiry, 60 * USEC_PER_SEC);
+	assert_true(cfg.syslog);
+	assert_int_equal(cfg.log_level, LOG_LEVEL_ERROR);
+	assert_int_equal(cfg.host_prefix_v4, 8);
+	assert_int_equal(cfg.host_prefix_v6, 128);
+	assert_int_equal(cfg.host_messages.count, 1000000000);
+	assert_int_equal(cfg.host_messages.burst, 1000000000);
+	assert_true(cfg.threshold[LEVEL_QUARANTINE] == 1e9);
+	config_free(&cfg);
+
+	load_ok("[daemon]\ncheckpoint_interval = 5m\nsyslog = false\n[api]\nlisten = 127.0.0.2:1\n", &cfg);
+	assert_int_equal(cfg.checkpoint_interval, 300 * USEC_PER_SEC);
+	assert_false(cfg.syslog);
+	config_free(&cfg);
+
+	/* a BOM before the first section */
+	load_ok("\xef\xbb\xbf[daemon]\nsyslog = yes\n", &cfg);
+	assert_true(cfg.syslog);
+	config_free(&cfg);
+
+	/* an empty file is the defaults */
+	struct config defaults;
+	load_ok("", &cfg);
+	config_defaults(&defaults);
+	assert_null(config_diff(&cfg, &defaults, true));
+	config_free(&cfg);
+	config_free(&defaults);
+}
+
+static void
+test_token_file(void **state)
+{
+	char path[PATH_MAX], text[PATH_MAX + 128], want[PATH_MAX + 128];
+	struct config cfg;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/short.token", tmpdir);
+	assert_non_null(fp = fopen(path, "w"));
+	fprintf(fp, "0123456789abcde\n");           /* 15 characters */
+	fclose(fp);
+	snprintf(text, sizeof(text), "[api]\nlisten = 0.0.0.0:9345\ntoken_file = %s\n", path);
+	snprintf(want, sizeof(want), "[api] token_file %s: the token must be at least 16 characters", path);
+	expect_error("token too short", text, 0, 0, want);
+
+	/* trailing blanks do not count */
+	assert_non_null(fp = fopen(path, "w"));
+	fprintf(fp, "0123456789abcde   \t\r\n");
+	fclose(fp);
+	expect_error("token too short with blanks", text, 0, 0, want);
+
+	/* an empty token file */
+	assert_non_null(fp = fopen(path, "w"));
+	fclose(fp);
+	expect_error("empty token file", text, 0, 0, want);
+
+	/* 16 is enough, on a public address too */
+	assert_non_null(fp = fopen(path, "w"));
+	fprintf(fp, "0123456789abcdef\nsecond line ignored\n");
+	fclose(fp);
+	load_ok(text, &cfg);
+	assert_string_equal(cfg.api_token, "0123456789abcdef");
+	config_free(&cfg);
+}
+
+static void
+test_missing_file(void **state)
+{
+	char path[PATH_MAX], err[1024], want[PATH_MAX + 64];
+	struct config cfg;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/no-such.conf", tmpdir);
+	memset(&cfg, 0xa5, sizeof(cfg));
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:0: No such file or directory", path);
+	assert_string_equal(err, want);
+	assert_true(all_zero(&cfg));
+
+	/* a small err buffer is cut, never overrun */
+	char small[8];
+	memset(small, 'z', sizeof(small));
+	assert_int_equal(config_load(path, &cfg, small, 6), -1);
+	assert_int_equal(strlen(small), 5);
+	assert_int_equal(small[6], 'z');
+}
+
+/*
+ * PRODUCT BUG (config.c, config_reader): a read error ends the file silently.
+ * getline() returning -1 is taken for the end of the file without looking at
+ * ferror(), so `lazaretd -c /etc/lazaret/` (a directory: fopen succeeds, reading
+ * fails with EISDIR) loads the defaults and succeeds. This test fails until the
+ * reader records the error (errno) and config_load reports "path:0: <strerror>".
+ */
+static void
+test_read_error(void **state)
+{
+	char err[1024], want[PATH_MAX + 64];
+	struct config cfg;
+	int rc;
+
+	(void)state;
+	rc = config_load(tmpdir, &cfg, err, sizeof(err));
+	if (rc == 0)
+		config_free(&cfg);
+	assert_int_equal(rc, -1);
+	snprintf(want, sizeof(want), "%s:0: ", tmpdir);
+	assert_true(strncmp(err, want, strlen(want)) == 0);
+	assert_true(all_zero(&cfg));
+}
+
+/*
+ * struct evidence_conf.line is the line of the [evidence NAME] header, so that
+ * judge_configure's "path:LINE:" points at the section (regression test: it was the
+ * line of the section's first key until config_reader learned section_line).
+ */
+static void
+test_evidence_section_line(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok("[judge]\nwatch = 1\n\n[evidence rate_limit]\n# comment\nweight = 0.1\n"
+	    "[daemon]\nsyslog = no\n  [evidence bounce_ratio]  \n\nhalf_life = 1h\n", &cfg);
+	assert_int_equal(cfg.evidence_count, 2);
+	assert_int_equal(cfg.evidence[0].line, 4);
+	assert_int_equal(cfg.evidence[1].line, 9);
+	config_free(&cfg);
+}
+
+/*
+ * PRODUCT BUG (config.c, config_reader / handle_evidence): inih copies a section name
+ * into a 50-byte buffer (MAX_SECTION) and silently cuts it, so "[evidence NAME]" with
+ * a kind of 41 to 47 characters (which kind[48] and STORE_KIND_MAX allow) or longer
+ * loads under the first 40 characters of the name: two long kinds with the same 40
+ * first characters merge, and a long typo is not reported. This test fails until a
+ * header whose name inih would cut is refused (e.g. config_reader flags a "[...]"
+ * line whose name is longer than 49 characters) or loads under its whole name.
+ */
+/* The file must be refused at the header (line 1) or its first key (line 2). */
+static void
+expect_refused_near_top(const char *name, const char *text)
+{
+	char path[PATH_MAX], err[1024], l1[PATH_MAX + 8], l2[PATH_MAX + 8];
+	struct config cfg;
+
+	if (load_text(text, 0, &cfg, path, sizeof(path), err, sizeof(err)) == 0) {
+		char kind[sizeof(cfg.evidence[0].kind)] = "";
+		if (cfg.evidence_count > 0)
+			snprintf(kind, sizeof(kind), "%s", cfg.evidence[0].kind);
+		config_free(&cfg);
+		fail_msg("%s: loaded, as kind \"%s\"", name, kind);
+	}
+	snprintf(l1, sizeof(l1), "%s:1: ", path);
+	snprintf(l2, sizeof(l2), "%s:2: ", path);
+	if (strncmp(err, l1, strlen(l1)) != 0 && strncmp(err, l2, strlen(l2)) != 0)
+		fail_msg("%s: \"%s\" names neither line 1 nor line 2", name, err);
+}
+
+static void
+test_long_section_name(void **state)
+{
+	char path[PATH_MAX], err[1024];
+	struct config cfg;
+
+	(void)state;
+	/* 48 characters: one more than kind[] holds (refused today, by handle_evidence) */
+	expect_refused_near_top("evidence kind of 48",
+	    "[evidence 012345678901234567890123456789012345678901234567]\nweight = 1\n");
+	/* 50 characters: cut to 40 by inih, then loaded under the cut name */
+	expect_refused_near_top("evidence kind of 50", "[evidence " L50 "]\nweight = 1\n");
+	/* 45 characters: within kind[], but inih keeps only 40 of them; loading it is
+	 * fine, under its whole name only */
+	if (load_text("[evidence 012345678901234567890123456789012345678901234]\nweight = 1\n", 0, &cfg, path,
+	    sizeof(path), err, sizeof(err)) == 0) {
+		char kind[sizeof(cfg.evidence[0].kind)];
+		snprintf(kind, sizeof(kind), "%s", cfg.evidence[0].kind);
+		config_free(&cfg);
+		assert_string_equal(kind, "012345678901234567890123456789012345678901234");
+	}
+}
+
+/*
+ * PRODUCT BUG (config.c, config_load, the "path too long" branch): it returns -1
+ * without config_free, so *cfg keeps the defaults instead of being zeroed as
+ * config.h promises. Nothing is leaked today, but a caller relying on the contract
+ * (evidence_count, allow_* after a failure) reads stale values. Fix: call
+ * config_free(cfg) before returning.
+ */
+static void
+test_path_too_long(void **state)
+{
+	char path[PATH_MAX + 16], err[PATH_MAX + 64];
+	struct config cfg;
+
+	(void)state;
+	memset(path, 'a', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":0: path too long"));
+	assert_true(all_zero(&cfg));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shipped_equals_defaults),
+		cmocka_unit_test(test_defaults_round_trip),
+		cmocka_unit_test(test_round_trip_everything),
+		cmocka_unit_test(test_round_trip_precision),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_first_error_wins),
+		cmocka_unit_test(test_line_length_boundary),
+		cmocka_unit_test(test_indented_lines),
+		cmocka_unit_test(test_inline_comments),
+		cmocka_unit_test(test_repeated_listen),
+		cmocka_unit_test(test_good_values),
+		cmocka_unit_test(test_token_file),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_read_error),
+		cmocka_unit_test(test_evidence_section_line),
+		cmocka_unit_test(test_long_section_name),
+		cmocka_unit_test(test_path_too_long),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
