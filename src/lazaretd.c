@@ -20,6 +20,8 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "judge/judge.h"
+#include "sense/delivery.h"
+#include "sense/logfollow.h"
 #include "sense/policy_server.h"
 #include "store/store.h"
 
@@ -33,10 +35,13 @@ struct daemon {
 	struct store *store;
 	struct judge *judge;
 	struct relay *relay;
+	struct delivery *delivery;
+	struct logfollow **followers;
+	size_t follower_count;
 	struct policy_server *policy;
 	struct api *api;
 	uv_signal_t sig_term, sig_int, sig_hup;
-	uv_timer_t checkpoint_timer, sweep_timer;
+	uv_timer_t checkpoint_timer, sweep_timer, maillog_timer;
 	bool stopping;
 };
 
@@ -85,7 +90,9 @@ load_config(const char *path, struct judge *kinds_from)
 	if (scratch == NULL) {
 		scratch = judge_new(cfg, NULL);
 		relay = scratch ? relay_new(scratch, cfg) : NULL;
-		if (relay == NULL) {
+		struct delivery *dl = relay ? delivery_new(scratch, cfg) : NULL;
+		delivery_free(dl);
+		if (relay == NULL || dl == NULL) {
 			fprintf(stderr, "lazaretd: out of memory\n");
 			judge_free(scratch);
 			config_free(cfg);
@@ -135,6 +142,24 @@ on_sweep(uv_timer_t *t)
 	/* Visit every subject about once a minute, whatever their number. */
 	judge_stats_get(d->judge, &js);
 	judge_sweep(d->judge, time_now(), js.tracked / 60 + 1000);
+	static unsigned ticks;
+	if (++ticks % 60 == 0)
+		delivery_expire(d->delivery, time_now());
+}
+
+static void
+on_maillog_line(void *arg, const char *line, size_t len)
+{
+	struct daemon *d = arg;
+	delivery_line(d->delivery, line, len, time_now());
+}
+
+static void
+on_maillog_poll(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	for (size_t i = 0; i < d->follower_count; i++)
+		logfollow_poll(d->followers[i]);
 }
 
 static bool
@@ -170,6 +195,7 @@ reload(struct daemon *d)
 	if (!same_listeners(d->cfg, cfg))
 		log_warnx("reload: listen addresses and the store path change only on restart");
 	relay_configure(d->relay, cfg);
+	delivery_configure(d->delivery, cfg);
 	policy_server_configure(d->policy, cfg);
 	api_configure(d->api, cfg);
 	log_set_level(cfg->log_level);
@@ -198,12 +224,8 @@ shutdown_daemon(struct daemon *d)
 	policy_server_stop(d->policy);
 	uv_timer_stop(&d->checkpoint_timer);
 	uv_timer_stop(&d->sweep_timer);
+	uv_timer_stop(&d->maillog_timer);
 	judge_checkpoint(d->judge);
-	store_flush(d->store);
-	/* Deliver the commits' callbacks, so suspended API requests get their answers. */
-	for (int i = 0; i < 100 && api_waiting(d->api) > 0; i++)
-		uv_run(d->loop, UV_RUN_NOWAIT);
-	api_stop(d->api);
 	uv_signal_stop(&d->sig_term);
 	uv_signal_stop(&d->sig_int);
 	uv_signal_stop(&d->sig_hup);
@@ -285,8 +307,18 @@ main(int argc, char **argv)
 		fatal("cannot create the directory of store %s", d.cfg->store_path);
 	if ((d.store = store_open(d.cfg->store_path, d.loop, err, sizeof(err))) == NULL)
 		fatalx("store %s: %s", d.cfg->store_path, err);
-	if ((d.judge = judge_new(d.cfg, d.store)) == NULL || (d.relay = relay_new(d.judge, d.cfg)) == NULL)
+	if ((d.judge = judge_new(d.cfg, d.store)) == NULL || (d.relay = relay_new(d.judge, d.cfg)) == NULL ||
+	    (d.delivery = delivery_new(d.judge, d.cfg)) == NULL)
 		fatalx("out of memory");
+	if (d.cfg->maillog_file_count > 0 &&
+	    (d.followers = calloc(d.cfg->maillog_file_count, sizeof(*d.followers))) == NULL)
+		fatalx("out of memory");
+	for (size_t i = 0; i < d.cfg->maillog_file_count; i++) {
+		if ((d.followers[i] = logfollow_new(d.cfg->maillog_files[i], on_maillog_line, &d)) == NULL)
+			fatalx("out of memory");
+		d.follower_count++;
+		log_info("maillog %s: following", d.cfg->maillog_files[i]);
+	}
 	if (judge_configure(d.judge, d.cfg, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	usec_t t0 = time_mono();
@@ -320,15 +352,35 @@ main(int argc, char **argv)
 	uint64_t cp_ms = (uint64_t)(d.cfg->checkpoint_interval / 1000);
 	uv_timer_start(&d.checkpoint_timer, on_checkpoint, cp_ms, cp_ms);
 	uv_timer_start(&d.sweep_timer, on_sweep, LAZARETD_SWEEP_MS, LAZARETD_SWEEP_MS);
+	uv_timer_init(d.loop, &d.maillog_timer);
+	d.maillog_timer.data = &d;
+	if (d.follower_count > 0) {
+		uint64_t ms = (uint64_t)(d.cfg->maillog_poll_interval / 1000);
+		uv_timer_start(&d.maillog_timer, on_maillog_poll, 0, ms);
+	}
 
 	log_info("lazaretd %s started (config %s)", LAZARET_VERSION, d.config_path);
 	uv_run(d.loop, UV_RUN_DEFAULT);
 
+	/* Everything queued is committed; then the loop delivers the commits' callbacks,
+	 * so API requests waiting for their verdict get their answers before we go. */
+	store_flush(d.store);
+	for (int i = 0; i < 200 && api_waiting(d.api) > 0; i++) {
+		uv_run(d.loop, UV_RUN_NOWAIT);
+		if (api_waiting(d.api) > 0)
+			uv_sleep(5);
+	}
+	uv_run(d.loop, UV_RUN_NOWAIT);
+	api_stop(d.api);
 	store_close(d.store);
 	uv_walk(d.loop, close_walk, NULL);
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	uv_loop_close(d.loop);
 	policy_server_free(d.policy);
+	for (size_t i = 0; i < d.follower_count; i++)
+		logfollow_free(d.followers[i]);
+	free(d.followers);
+	delivery_free(d.delivery);
 	relay_free(d.relay);
 	judge_free(d.judge);
 	config_free(d.cfg);

@@ -5,9 +5,10 @@
 set -u
 BUILD_DIR=${BUILD_DIR:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-LAZARETD="$ROOT/$BUILD_DIR/src/lazaretd"
-CTL="$ROOT/$BUILD_DIR/src/lazaretctl"
-SEND="$ROOT/$BUILD_DIR/tests/policy_send"
+case "$BUILD_DIR" in /*) B=$BUILD_DIR ;; *) B=$ROOT/$BUILD_DIR ;; esac
+LAZARETD="$B/src/lazaretd"
+CTL="$B/src/lazaretctl"
+SEND="$B/tests/policy_send"
 T=$(mktemp -d /tmp/lazaret-daemon.XXXXXX)
 PID=
 failures=0
