@@ -1,0 +1,124 @@
+/*
+ * fuzz_maillog.c — libFuzzer target for the Postfix log line parser.
+ *
+ * Splits the input at '\n' as the log follower does, copies each line into a
+ * buffer of exactly its length (so AddressSanitizer sees any read past it),
+ * parses it, and reads every byte of every view the parser returned, checking
+ * that each lies inside that line. Also runs the classifier on the parsed DSN and
+ * reply under every status, and the name functions on every result.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sense/maillog.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static volatile unsigned char fuzz_maillog_sink;
+
+/* Reads every byte of v and checks that it lies inside buf[0..len). */
+static void
+fuzz_maillog_touch(struct strview v, const uint8_t *buf, size_t len)
+{
+	unsigned char acc = 0;
+	size_t i;
+
+	if (v.len == 0)
+		return;
+	if ((const uint8_t *)v.ptr < buf || v.len > len ||
+	    (size_t)((const uint8_t *)v.ptr - buf) > len - v.len)
+		abort();
+	for (i = 0; i < v.len; i++) {
+		if (v.ptr[i] == '\0' || v.ptr[i] == '\n')
+			abort();
+		acc ^= (unsigned char)v.ptr[i];
+	}
+	fuzz_maillog_sink ^= acc;
+}
+
+static void
+fuzz_maillog_check(int kind, const struct maillog_line *l, const uint8_t *buf, size_t len)
+{
+	const struct strview views[] = {
+		l->host, l->program, l->syslog_name, l->service, l->queue_id,
+		l->client_name, l->client_addr, l->sasl_method, l->sasl_username,
+		l->from, l->to, l->orig_to, l->relay, l->dsn, l->reply,
+		l->reject_code, l->action, l->reject_stage,
+	};
+	const struct maillog_time *t = &l->time;
+	int s;
+	size_t i;
+
+	for (i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+		fuzz_maillog_touch(views[i], buf, len);
+	if (kind >= MAILLOG_KIND_COUNT)
+		abort();
+	if (t->month < 1 || t->month > 12 || t->day < 1 || t->day > 31 ||
+	    t->hour < 0 || t->hour > 23 || t->minute < 0 || t->minute > 59 ||
+	    t->second < 0 || t->second > 60 || t->usec < 0 || t->usec > 999999 ||
+	    t->tz_minutes < -1439 || t->tz_minutes > 1439)
+		abort();
+	if (l->program.len == 0 || l->service.len == 0 ||
+	    l->program.len < 7 || memcmp(l->program.ptr, "postfix", 7) != 0)
+		abort();
+	if ((unsigned)l->status > MAILLOG_STATUS_OTHER ||
+	    (unsigned)l->outcome >= MAILLOG_OUTCOME_COUNT)
+		abort();
+	if (kind == MAILLOG_DELIVERY && (l->to.ptr == NULL || l->status == MAILLOG_STATUS_NONE))
+		abort();
+	if (kind == MAILLOG_REJECT && (l->action.len == 0 || l->reject_stage.len == 0))
+		abort();
+	if (kind == MAILLOG_CLIENT && l->client_addr.len == 0)
+		abort();
+	/* A queue ID is never longer than Postfix makes one. */
+	if (l->queue_id.len > 24)
+		abort();
+	for (s = MAILLOG_STATUS_NONE; s <= MAILLOG_STATUS_OTHER; s++)
+		if ((unsigned)maillog_classify(l->dsn, l->reply, (enum maillog_status)s) >=
+		    MAILLOG_OUTCOME_COUNT)
+			abort();
+	if (maillog_kind_name(kind) == NULL || maillog_outcome_name(l->outcome) == NULL)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t off = 0;
+
+	while (off <= size) {
+		const uint8_t *nl = memchr(data + off, '\n', size - off);
+		size_t n = nl != NULL ? (size_t)(nl - (data + off)) : size - off;
+		struct maillog_line l;
+		uint8_t *copy;
+		int rc;
+
+		/* malloc(0) may return NULL; keep a real allocation of n bytes. */
+		if ((copy = malloc(n ? n : 1)) == NULL)
+			abort();
+		if (n > 0)
+			memcpy(copy, data + off, n);
+		rc = maillog_parse_line(copy, n, &l);
+		if (rc >= 0)
+			fuzz_maillog_check(rc, &l, copy, n);
+		else if (rc < -MAILLOG_ERROR_COUNT || maillog_error_name(rc) == NULL)
+			abort();
+		free(copy);
+		if (nl == NULL)
+			break;
+		off += n + 1;
+	}
+	/* Arbitrary bytes as a DSN and a reply. */
+	{
+		struct strview dsn = { (const char *)data, size < 8 ? size : 8 };
+		struct strview reply = { (const char *)data, size };
+		int s;
+
+		for (s = MAILLOG_STATUS_NONE; s <= MAILLOG_STATUS_OTHER; s++)
+			if ((unsigned)maillog_classify(dsn, reply, (enum maillog_status)s) >=
+			    MAILLOG_OUTCOME_COUNT)
+				abort();
+	}
+	return 0;
+}

@@ -1,0 +1,1077 @@
+/*
+ * maillog.c — one Postfix log line, as syslog (RFC 3164 or RFC 3339 time stamps)
+ * or Postfix's own maillog_file writes it, into the fields the delivery-error
+ * sensor uses.
+ *
+ * Runs over whole log files offline as well as on the live tail, so: no
+ * allocation, no sscanf or regex, memchr for scans, every read bounded by
+ * the end of the line. Fields are found by name, never by position.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "sense/maillog.h"
+
+#define MAILLOG_QID_MIN   6     /* short IDs: 5 hex digits of microseconds + inode */
+#define MAILLOG_QID_MAX   24    /* long IDs: 6 + 4 + 'z' + inode in base 51 */
+#define MAILLOG_TAIL_TRIES 32   /* "; " in a reject tried as the start of its from=/to= tail */
+#define MAILLOG_ADDR_MAX  2048  /* bytes in a <...> address (smtpd_line_length_limit) */
+
+static const char *const maillog_kind_names[MAILLOG_KIND_COUNT] = {
+	[MAILLOG_OTHER] = "other",
+	[MAILLOG_CLIENT] = "client",
+	[MAILLOG_FROM] = "from",
+	[MAILLOG_DELIVERY] = "delivery",
+	[MAILLOG_REJECT] = "reject",
+	[MAILLOG_REMOVED] = "removed",
+};
+
+/* Indexed by -error. */
+static const char *const maillog_error_names[MAILLOG_ERROR_COUNT + 1] = {
+	[0] = "none",
+	[-MAILLOG_ERR_EMPTY] = "empty",
+	[-MAILLOG_ERR_TOO_LONG] = "too_long",
+	[-MAILLOG_ERR_TIMESTAMP] = "timestamp",
+	[-MAILLOG_ERR_HEADER] = "header",
+	[-MAILLOG_ERR_NOT_POSTFIX] = "not_postfix",
+	[-MAILLOG_ERR_FIELDS] = "fields",
+	[-MAILLOG_ERR_NUL] = "nul",
+};
+
+static const char *const maillog_outcome_names[MAILLOG_OUTCOME_COUNT] = {
+	[MAILLOG_OUTCOME_DELIVERED] = "delivered",
+	[MAILLOG_OUTCOME_UNKNOWN_RECIPIENT] = "unknown_recipient",
+	[MAILLOG_OUTCOME_SPAM_REJECTED] = "spam_rejected",
+	[MAILLOG_OUTCOME_POLICY_REJECTED] = "policy_rejected",
+	[MAILLOG_OUTCOME_MAILBOX_FULL] = "mailbox_full",
+	[MAILLOG_OUTCOME_TEMPORARY] = "temporary",
+	[MAILLOG_OUTCOME_OTHER_PERMANENT] = "other_permanent",
+};
+
+/* How a "<...>" value may be followed: which separators end it. */
+enum maillog_sep {
+	MAILLOG_SEP_COMMA,      /* ", " only: the "name=value, name=value" lines */
+	MAILLOG_SEP_REJECT,     /* " ", ", " or ": ": the "; from=<S> to=<R> ..." tail */
+};
+
+static inline int
+maillog_isdigit(int c)
+{
+	return (unsigned)c - '0' < 10;
+}
+
+static inline int
+maillog_isalnum(int c)
+{
+	return maillog_isdigit(c) || (unsigned)(c | 0x20) - 'a' < 26;
+}
+
+static inline struct strview
+maillog_sv(const char *p, const char *end)
+{
+	struct strview v = { p, (size_t)(end - p) };
+
+	return v;
+}
+
+/* The first "c " (c, then a space) in [p, end), or NULL: ", " and "; " separators. */
+static const char *
+maillog_sep_find(const char *p, const char *end, int c)
+{
+	const char *q;
+
+	while ((q = memchr(p, c, (size_t)(end - p))) != NULL) {
+		if (q + 1 < end && q[1] == ' ')
+			return q;
+		p = q + 1;
+	}
+	return NULL;
+}
+
+/*
+ * Where the peer's own words start in a status text "host NAME[ADDR] said: ...",
+ * or NULL when the text quotes no peer.
+ */
+static const char *
+maillog_said(const char *p, const char *end)
+{
+	const char *q;
+
+	if (end - p < 5 || memcmp(p, "host ", 5) != 0)
+		return NULL;
+	for (p += 5; (q = memchr(p, ']', (size_t)(end - p))) != NULL; p = q + 1)
+		if (end - q >= 8 && memcmp(q, "] said: ", 8) == 0)
+			return q + 8;
+	return NULL;
+}
+
+/* True when [p, end) starts with the string literal lit. */
+#define MAILLOG_HAS(p, end, lit) \
+	((size_t)((end) - (p)) >= sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
+
+/* Exactly n digits at p as an int, or -1. */
+static int
+maillog_num(const char *p, const char *end, size_t n)
+{
+	int v = 0;
+	size_t i;
+
+	if ((size_t)(end - p) < n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!maillog_isdigit(p[i]))
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+/* A whole view as a decimal number no larger than max: digits only. */
+static int
+maillog_u64(struct strview v, uint64_t max, uint64_t *out)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	if (v.len == 0)
+		return -1;
+	for (i = 0; i < v.len; i++) {
+		unsigned d = (unsigned)(unsigned char)v.ptr[i] - '0';
+
+		if (d > 9 || n > (max - d) / 10)
+			return -1;
+		n = n * 10 + d;
+	}
+	*out = n;
+	return 0;
+}
+
+/*
+ * "HH:MM:SS" and an optional ".fraction" (1-9 digits, kept to microseconds).
+ * Returns the end of what it read, or NULL.
+ */
+static const char *
+maillog_clock(const char *p, const char *end, struct maillog_time *t)
+{
+	int n = 0, v = 0;
+
+	if (end - p < 8 || p[2] != ':' || p[5] != ':')
+		return NULL;
+	if ((t->hour = maillog_num(p, end, 2)) < 0 || t->hour > 23 ||
+	    (t->minute = maillog_num(p + 3, end, 2)) < 0 || t->minute > 59 ||
+	    (t->second = maillog_num(p + 6, end, 2)) < 0 || t->second > 60)
+		return NULL;
+	p += 8;
+	if (p == end || *p != '.')
+		return p;
+	for (p++; p < end && maillog_isdigit(*p); p++, n++) {
+		if (n == 9)
+			return NULL;
+		if (n < 6)
+			v = v * 10 + (*p - '0');
+	}
+	if (n == 0)
+		return NULL;
+	for (; n < 6; n++)
+		v *= 10;
+	t->usec = v;
+	return p;
+}
+
+/* "Nov 27 06:40:01", "Nov  7 06:40:01", "Nov 07 ..." (postlog), with a fraction. */
+static const char *
+maillog_time_3164(const char *p, const char *end, struct maillog_time *t)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	int m;
+
+	if (end - p < 4 || p[3] != ' ')
+		return NULL;
+	for (m = 0; m < 12; m++)
+		if (memcmp(p, months + 3 * m, 3) == 0)
+			break;
+	if (m == 12)
+		return NULL;
+	t->month = m + 1;
+	p += 4;
+	if (p < end && *p == ' ')
+		p++;
+	if (p == end || !maillog_isdigit(*p))
+		return NULL;
+	t->day = *p++ - '0';
+	if (p < end && maillog_isdigit(*p))
+		t->day = t->day * 10 + (*p++ - '0');
+	if (t->day < 1 || t->day > 31 || p == end || *p != ' ')
+		return NULL;
+	return maillog_clock(p + 1, end, t);
+}
+
+/* "2026-11-27T06:40:01[.123456](Z|+01:00|-05:30)". */
+static const char *
+maillog_time_3339(const char *p, const char *end, struct maillog_time *t)
+{
+	int hh, mm;
+
+	if (end - p < 20 || p[4] != '-' || p[7] != '-' || p[10] != 'T')
+		return NULL;
+	if ((t->year = maillog_num(p, end, 4)) < 0 ||
+	    (t->month = maillog_num(p + 5, end, 2)) < 1 || t->month > 12 ||
+	    (t->day = maillog_num(p + 8, end, 2)) < 1 || t->day > 31)
+		return NULL;
+	if ((p = maillog_clock(p + 11, end, t)) == NULL || p == end)
+		return NULL;
+	t->has_tz = 1;
+	if (*p == 'Z' || *p == 'z')
+		return p + 1;
+	if ((*p != '+' && *p != '-') || end - p < 6 || p[3] != ':')
+		return NULL;
+	if ((hh = maillog_num(p + 1, end, 2)) < 0 || hh > 23 ||
+	    (mm = maillog_num(p + 4, end, 2)) < 0 || mm > 59)
+		return NULL;
+	t->tz_minutes = (*p == '-' ? -1 : 1) * (hh * 60 + mm);
+	return p + 6;
+}
+
+/*
+ * "NOQUEUE", a short ID (6-24 upper-case hex digits) or a long ID
+ * (enable_long_queue_ids: 10 base-52 digits of time, 'z', the inode in base 51;
+ * 'z' appears nowhere else).
+ */
+static int
+maillog_is_qid(const char *p, size_t n)
+{
+	size_t i;
+	int hex = 1;
+
+	if (n < MAILLOG_QID_MIN || n > MAILLOG_QID_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!maillog_isalnum(p[i]))
+			return 0;
+		if (!maillog_isdigit(p[i]) && ((unsigned)p[i] - 'A' >= 6))
+			hex = 0;
+	}
+	if (hex)
+		return 1;
+	if (n < 12 || p[10] != 'z')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (p[i] == 'z' && i != 10)
+			return 0;
+	return 1;
+}
+
+/* True when [p, end) is a place where a "<...>" value may end under mode. */
+static int
+maillog_sep_ok(const char *p, const char *end, enum maillog_sep mode)
+{
+	if (p == end)
+		return 1;
+	if (end - p >= 2 && p[0] == ',' && p[1] == ' ')
+		return 1;
+	if (mode == MAILLOG_SEP_REJECT)
+		return p[0] == ' ' || (end - p >= 2 && p[0] == ':' && p[1] == ' ');
+	return 0;
+}
+
+/*
+ * The '>' that closes the "<" at v: the first one outside double quotes that is
+ * followed by a separator, else (an unbalanced quote) the first one followed by a
+ * separator at all, so that both to=<"a, b"@x> and Postfix's older unquoted
+ * to=<a, b@x> read whole. NULL when there is none within MAILLOG_ADDR_MAX bytes:
+ * that bound keeps a line of many unclosed "<" from costing a pass each to its end.
+ */
+static const char *
+maillog_angle_close(const char *v, const char *end, enum maillog_sep mode)
+{
+	const char *p = v + 1, *gt, *lim;
+	int quoted = 0;
+
+	lim = end - p > MAILLOG_ADDR_MAX ? p + MAILLOG_ADDR_MAX + 1 : end;
+	/* The common case: no quote before the first '>'. */
+	if ((gt = memchr(p, '>', (size_t)(lim - p))) == NULL)
+		return NULL;
+	if (memchr(p, '"', (size_t)(gt - p)) == NULL) {
+		if (maillog_sep_ok(gt + 1, end, mode))
+			return gt;
+		if (memchr(gt, '"', (size_t)(lim - gt)) == NULL) {
+			/* No quote at all: the next '>' before a separator. */
+			for (gt++; (gt = memchr(gt, '>', (size_t)(lim - gt))) != NULL; gt++)
+				if (maillog_sep_ok(gt + 1, end, mode))
+					return gt;
+			return NULL;
+		}
+	}
+	for (; p < lim; p++) {
+		if (quoted) {
+			if (*p == '\\' && p + 1 < lim)
+				p++;
+			else if (*p == '"')
+				quoted = 0;
+		} else if (*p == '"')
+			quoted = 1;
+		else if (*p == '>' && maillog_sep_ok(p + 1, end, mode))
+			return p;
+	}
+	for (p = v + 1; p < lim; p++)
+		if (*p == '>' && maillog_sep_ok(p + 1, end, mode))
+			return p;
+	return NULL;
+}
+
+/* Reads "name=" at *pp: a run of [a-z_] then '='. */
+static int
+maillog_name(const char **pp, const char *end, struct strview *name)
+{
+	const char *p = *pp, *s = p;
+
+	while (p < end && (((unsigned)*p - 'a' < 26) || *p == '_'))
+		p++;
+	if (p == s || p == end || *p != '=')
+		return -1;
+	*name = maillog_sv(s, p);
+	*pp = p + 1;
+	return 0;
+}
+
+/*
+ * Reads the value at *pp of a ", "-separated field: "<...>" (returned without the
+ * brackets) or bare text up to the next ", ". Leaves *pp after the separator, or at
+ * end. Sets *angled when the value was bracketed.
+ */
+static int
+maillog_value(const char **pp, const char *end, struct strview *value, int *angled)
+{
+	const char *p = *pp, *e;
+
+	*angled = 0;
+	if (p < end && *p == '<') {
+		if ((e = maillog_angle_close(p, end, MAILLOG_SEP_COMMA)) == NULL)
+			return -1;
+		*value = maillog_sv(p + 1, e);
+		*angled = 1;
+		e++;
+	} else {
+		if ((e = maillog_sep_find(p, end, ',')) == NULL)
+			e = end;
+		*value = maillog_sv(p, e);
+	}
+	*pp = e == end ? end : e + 2;
+	return 0;
+}
+
+/* A client "NAME[ADDR]" (or "[ADDR]" from postscreen); "local" from cleanup. */
+static int
+maillog_client(struct strview v, struct maillog_line *out)
+{
+	const char *lb, *end = v.ptr + v.len;
+
+	if (v.len == 0 || v.ptr[v.len - 1] != ']' ||
+	    (lb = memchr(v.ptr, '[', v.len)) == NULL || lb + 2 > end - 1)
+		return -1;
+	out->client_name = maillog_sv(v.ptr, lb);
+	out->client_addr = maillog_sv(lb + 1, end - 1);
+	if (memchr(out->client_addr.ptr, '[', out->client_addr.len) != NULL ||
+	    memchr(out->client_addr.ptr, ']', out->client_addr.len) != NULL)
+		return -1;
+	return 0;
+}
+
+/* "QID: client=NAME[ADDR](:PORT)(, sasl_method=M, sasl_username=U, ...)" */
+static int
+maillog_parse_client(const char *p, const char *end, struct maillog_line *out)
+{
+	struct strview name, value;
+	int angled, seen = 0;
+
+	while (p < end) {
+		if (maillog_name(&p, end, &name) < 0 ||
+		    maillog_value(&p, end, &value, &angled) < 0)
+			return MAILLOG_ERR_FIELDS;
+		if (strview_eq(name, "client")) {
+			const char *rb;
+
+			/* smtpd_client_port_logging adds ":PORT" after the ']'. */
+			if ((rb = memrchr(value.ptr, ']', value.len)) != NULL)
+				value.len = (size_t)(rb - value.ptr) + 1;
+			if (maillog_client(value, out) < 0)
+				return MAILLOG_ERR_FIELDS;
+			seen = 1;
+		} else if (strview_eq(name, "sasl_method"))
+			out->sasl_method = value;
+		else if (strview_eq(name, "sasl_username"))
+			out->sasl_username = value;
+	}
+	return seen ? MAILLOG_CLIENT : MAILLOG_ERR_FIELDS;
+}
+
+static enum maillog_status
+maillog_status_parse(struct strview v)
+{
+	switch (v.len) {
+	case 4:
+		if (memcmp(v.ptr, "sent", 4) == 0)
+			return MAILLOG_STATUS_SENT;
+		break;
+	case 7:
+		if (memcmp(v.ptr, "bounced", 7) == 0)
+			return MAILLOG_STATUS_BOUNCED;
+		if (memcmp(v.ptr, "expired", 7) == 0)
+			return MAILLOG_STATUS_EXPIRED;
+		break;
+	case 8:
+		if (memcmp(v.ptr, "deferred", 8) == 0)
+			return MAILLOG_STATUS_DEFERRED;
+		break;
+	}
+	return MAILLOG_STATUS_OTHER;
+}
+
+/*
+ * "QID: from=<S>, size=N, nrcpt=N (queue active)", and the queue manager's
+ * "QID: from=<S>, status=expired, returned to sender". Both fixed endings are
+ * required, so that a line cut short is refused rather than read with a shorter
+ * number.
+ */
+static int
+maillog_parse_from(const char *p, const char *end, struct maillog_line *out)
+{
+	static const char active[] = " (queue active)";
+	static const char expired[] = ", returned to sender";
+	struct strview name, value, size = { NULL, 0 }, nrcpt = { NULL, 0 };
+	uint64_t n;
+	int angled, seen = 0;
+
+	if ((size_t)(end - p) > sizeof(active) - 1 &&
+	    memcmp(end - (sizeof(active) - 1), active, sizeof(active) - 1) == 0)
+		end -= sizeof(active) - 1;
+	else if ((size_t)(end - p) > sizeof(expired) - 1 &&
+	    memcmp(end - (sizeof(expired) - 1), expired, sizeof(expired) - 1) == 0)
+		end -= sizeof(expired) - 1;
+	else
+		return MAILLOG_ERR_FIELDS;
+
+	while (p < end) {
+		if (maillog_name(&p, end, &name) < 0 ||
+		    maillog_value(&p, end, &value, &angled) < 0)
+			return MAILLOG_ERR_FIELDS;
+		if (strview_eq(name, "from")) {
+			if (!angled)
+				return MAILLOG_ERR_FIELDS;
+			out->from = value;
+			seen = 1;
+		} else if (strview_eq(name, "size"))
+			size = value;
+		else if (strview_eq(name, "nrcpt"))
+			nrcpt = value;
+		else if (strview_eq(name, "status"))
+			out->status = maillog_status_parse(value);
+	}
+	if (!seen)
+		return MAILLOG_ERR_FIELDS;
+	if (out->status == MAILLOG_STATUS_EXPIRED)
+		return MAILLOG_FROM;
+	if (maillog_u64(size, UINT64_MAX, &out->size) < 0 ||
+	    maillog_u64(nrcpt, UINT32_MAX, &n) < 0)
+		return MAILLOG_ERR_FIELDS;
+	out->nrcpt = (uint32_t)n;
+	return MAILLOG_FROM;
+}
+
+/* "5.1.1": class digit, 1-3 digits, 1-3 digits. Returns its length or 0. */
+static size_t
+maillog_dsn_len(const char *p, const char *end)
+{
+	const char *s = p;
+	int part, n;
+
+	if (p == end || (*p != '2' && *p != '4' && *p != '5'))
+		return 0;
+	p++;
+	for (part = 0; part < 2; part++) {
+		if (p == end || *p != '.')
+			return 0;
+		for (p++, n = 0; p < end && maillog_isdigit(*p); p++)
+			if (++n > 3)
+				return 0;
+		if (n == 0)
+			return 0;
+	}
+	return (size_t)(p - s);
+}
+
+/*
+ * The outcome of a reject, whose DSN may be missing: then the class comes from
+ * the SMTP code, as Postfix itself does it.
+ */
+static enum maillog_outcome
+maillog_reject_outcome(const struct maillog_line *out)
+{
+	static const char *const fallback[] = { "4.0.0", "5.0.0" };
+	struct strview dsn = out->dsn;
+
+	if (dsn.len == 0 && out->reject_code.len == 3 &&
+	    (out->reject_code.ptr[0] == '4' || out->reject_code.ptr[0] == '5')) {
+		dsn.ptr = fallback[out->reject_code.ptr[0] == '5'];
+		dsn.len = 5;
+	}
+	return maillog_classify(dsn, out->reply, MAILLOG_STATUS_NONE);
+}
+
+/*
+ * Whether a status text (without its outer parentheses) is whole, not the start
+ * of one cut short at a ')'. Postfix quotes a remote server as "host NAME[ADDR]
+ * said: REPLY (in reply to COMMAND)", where REPLY is the peer's and may hold
+ * any parentheses: such a text is whole when it ends in that "(in reply to ...)".
+ * Any other text must have its parentheses balanced.
+ */
+static int
+maillog_reply_whole(struct strview t)
+{
+	static const char inreply[] = " (in reply to ";
+	const char *end = t.ptr + t.len, *q, *last;
+	int depth = 0;
+
+	if (t.len > 0 && maillog_said(t.ptr, end) != NULL) {
+		/* No command name holds '(': the last one opens "(in reply to". */
+		if (t.ptr[t.len - 1] != ')' ||
+		    (last = memrchr(t.ptr, '(', t.len)) == NULL || last == t.ptr ||
+		    end - (last - 1) < (ptrdiff_t)sizeof(inreply) ||
+		    memcmp(last - 1, inreply, sizeof(inreply) - 1) != 0 ||
+		    memchr(last, ')', (size_t)(end - 1 - last)) != NULL)
+			return -1;
+		return 0;
+	}
+	for (q = t.ptr; q < end; q++) {
+		depth += (*q == '(') - (*q == ')');
+		if (depth < 0)
+			return -1;
+	}
+	return depth == 0 ? 0 : -1;
+}
+
+/*
+ * "QID: to=<R>, orig_to=<O>, relay=R, (conn_use=N,) delay=D, delays=a/b/c/d,
+ * (tls=T,) dsn=X.Y.Z, status=S (TEXT)". status= is always last and its text runs
+ * to the end of the line; a text cut short is refused (maillog_reply_whole).
+ */
+static int
+maillog_parse_delivery(const char *p, const char *end, struct maillog_line *out)
+{
+	struct strview name, value;
+	int angled, seen_to = 0;
+
+	while (p < end) {
+		if (maillog_name(&p, end, &name) < 0)
+			return MAILLOG_ERR_FIELDS;
+		if (strview_eq(name, "status")) {
+			const char *sp = memchr(p, ' ', (size_t)(end - p));
+
+			if (sp == NULL || sp == p || end - sp < 3 || sp[1] != '(' ||
+			    end[-1] != ')')
+				return MAILLOG_ERR_FIELDS;
+			out->status = maillog_status_parse(maillog_sv(p, sp));
+			out->reply = maillog_sv(sp + 2, end - 1);
+			if (maillog_reply_whole(out->reply) < 0)
+				return MAILLOG_ERR_FIELDS;
+			break;
+		}
+		if (maillog_value(&p, end, &value, &angled) < 0)
+			return MAILLOG_ERR_FIELDS;
+		if (strview_eq(name, "to")) {
+			if (!angled)
+				return MAILLOG_ERR_FIELDS;
+			out->to = value;
+			seen_to = 1;
+		} else if (strview_eq(name, "orig_to"))
+			out->orig_to = value;
+		else if (strview_eq(name, "relay"))
+			out->relay = value;
+		else if (strview_eq(name, "dsn")) {
+			if (maillog_dsn_len(value.ptr, value.ptr + value.len) != value.len)
+				return MAILLOG_ERR_FIELDS;
+			out->dsn = value;
+		}
+	}
+	if (!seen_to || out->status == MAILLOG_STATUS_NONE)
+		return MAILLOG_ERR_FIELDS;
+	out->outcome = maillog_classify(out->dsn, out->reply, out->status);
+	return MAILLOG_DELIVERY;
+}
+
+/*
+ * Reads the tail Postfix appends to a reject, " from=<S> to=<R> proto=P
+ * helo=<H>" (any of them may be missing; postscreen separates them with ", ")
+ * starting at p, just after the ';'. It ends at the end of the line or, when
+ * text_after (cleanup's header/body rejects), at ": " with the reply after it;
+ * *stop is set there. Returns 0, or -1 when p does not start such a tail.
+ */
+static int
+maillog_reject_tail(const char *p, const char *end, int text_after,
+    struct maillog_line *out, const char **stop)
+{
+	struct strview name, value, from = { NULL, 0 }, to = { NULL, 0 };
+	int first = 1, proto = 0;
+
+	for (;;) {
+		const char *v;
+
+		if (p == end || *p != ' ')
+			return -1;
+		p++;
+		if (maillog_name(&p, end, &name) < 0)
+			return -1;
+		if (first && !strview_eq(name, "from") && !strview_eq(name, "to") &&
+		    !strview_eq(name, "proto") && !strview_eq(name, "helo"))
+			return -1;
+		first = 0;
+		if (p < end && *p == '<') {
+			if ((v = maillog_angle_close(p, end, MAILLOG_SEP_REJECT)) == NULL)
+				return -1;
+			value = maillog_sv(p + 1, v);
+			p = v + 1;
+		} else {
+			for (v = p; v < end && *v != ' ' && *v != ',' && *v != ':'; v++)
+				;
+			value = maillog_sv(p, v);
+			p = v;
+		}
+		if (strview_eq(name, "from"))
+			from = value;
+		else if (strview_eq(name, "to"))
+			to = value;
+		else if (strview_eq(name, "proto"))
+			proto = 1;
+		if (p == end)
+			break;
+		if (*p == ',' && end - p >= 2 && p[1] == ' ')
+			p++;
+		else if (*p == ':') {
+			if (!text_after || end - p < 2 || p[1] != ' ')
+				return -1;
+			break;
+		}
+	}
+	/*
+	 * smtpd and postscreen always log proto=, after from= and to=: without it the
+	 * line was cut short and to= may be missing. cleanup ends in ": TEXT".
+	 */
+	if (text_after ? p == end : !proto)
+		return -1;
+	out->from = from;
+	out->to = to;
+	*stop = p;
+	return 0;
+}
+
+/*
+ * Finds the "; from=<S> ..." tail in [p, end): the first "; " that starts a tail
+ * reaching the end of the line (or, for cleanup, a ": " reply). Any "; " inside a
+ * remote reply ("Service unavailable; Client host [x] blocked using ...") does not
+ * start a tail and is skipped. Returns the ';' or NULL. Each try may read to the
+ * end of the line, so tries are capped: a line crafted with thousands of
+ * "; from=<" costs MAILLOG_TAIL_TRIES passes, not thousands.
+ */
+static const char *
+maillog_find_tail(const char *p, const char *end, int text_after,
+    struct maillog_line *out, const char **stop)
+{
+	const char *semi;
+	int tries = 0;
+
+	while (tries++ < MAILLOG_TAIL_TRIES &&
+	    (semi = maillog_sep_find(p, end, ';')) != NULL) {
+		if (maillog_reject_tail(semi + 1, end, text_after, out, stop) == 0)
+			return semi;
+		p = semi + 1;
+	}
+	return NULL;
+}
+
+/* Splits "550 5.1.1 <r>: text" into reject_code and dsn; reply is all of it. */
+static void
+maillog_reply_codes(struct strview reply, struct maillog_line *out)
+{
+	const char *p = reply.ptr, *end = reply.ptr + reply.len;
+	size_t n;
+
+	out->reply = reply;
+	if (end - p >= 4 && (p[0] == '4' || p[0] == '5') && maillog_isdigit(p[1]) &&
+	    maillog_isdigit(p[2]) && p[3] == ' ') {
+		out->reject_code = maillog_sv(p, p + 3);
+		p += 4;
+	}
+	if ((n = maillog_dsn_len(p, end)) > 0 && (p + n == end || p[n] == ' '))
+		out->dsn = maillog_sv(p, p + n);
+}
+
+/*
+ * After "reject: " or "milter-reject: ":
+ *   smtpd:   "STAGE from NAME[ADDR]: CODE DSN TEXT; from=<S> to=<R> proto=P helo=<H>"
+ *   postscreen: "RCPT from [ADDR]:PORT: CODE TEXT; from=<S>, to=<R>, proto=P, helo=<H>"
+ *   cleanup: "header|body TEXT from NAME[ADDR]; from=<S> to=<R> proto=P helo=<H>: DSN TEXT"
+ */
+static int
+maillog_parse_reject(const char *p, const char *end, struct maillog_line *out)
+{
+	const char *sp, *semi, *stop, *q;
+
+	if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL || sp == p)
+		return MAILLOG_ERR_FIELDS;
+	out->reject_stage = maillog_sv(p, sp);
+
+	if (strview_eq(out->reject_stage, "header") || strview_eq(out->reject_stage, "body")) {
+		if ((semi = maillog_find_tail(sp, end, 1, out, &stop)) == NULL)
+			return MAILLOG_ERR_FIELDS;
+		/* The client is the last " from " word before the tail. */
+		for (q = semi; q - sp >= 6; q--)
+			if (memcmp(q - 6, " from ", 6) == 0)
+				break;
+		if (q - sp < 6)
+			return MAILLOG_ERR_FIELDS;
+		if (!strview_eq(maillog_sv(q, semi), "local") &&
+		    maillog_client(maillog_sv(q, semi), out) < 0)
+			return MAILLOG_ERR_FIELDS;
+		maillog_reply_codes(maillog_sv(stop + 2, end), out);
+		out->outcome = maillog_reject_outcome(out);
+		return MAILLOG_REJECT;
+	}
+
+	/* "STAGE from " then the client up to its ']' and an optional ":PORT". */
+	for (q = p; q < sp; q++)
+		if (!(((unsigned)*q - 'A' < 26) || *q == '-'))
+			return MAILLOG_ERR_FIELDS;
+	p = sp + 1;
+	if (!MAILLOG_HAS(p, end, "from "))
+		return MAILLOG_ERR_FIELDS;
+	p += 5;
+	if ((q = memchr(p, ']', (size_t)(end - p))) == NULL ||
+	    maillog_client(maillog_sv(p, q + 1), out) < 0)
+		return MAILLOG_ERR_FIELDS;
+	p = q + 1;
+	if (p < end && *p == ':' && p + 1 < end && maillog_isdigit(p[1]))
+		for (p++; p < end && maillog_isdigit(*p); p++)
+			;
+	if (!MAILLOG_HAS(p, end, ": "))
+		return MAILLOG_ERR_FIELDS;
+	p += 2;
+	if ((semi = maillog_find_tail(p, end, 0, out, &stop)) == NULL)
+		return MAILLOG_ERR_FIELDS;
+	maillog_reply_codes(maillog_sv(p, semi), out);
+	out->outcome = maillog_reject_outcome(out);
+	return MAILLOG_REJECT;
+}
+
+/* The message after "program[pid]: ": queue ID first, then the kind by its first word. */
+static int
+maillog_parse_message(const char *p, const char *end, struct maillog_line *out)
+{
+	const char *colon;
+	size_t n;
+	int noqueue;
+
+	n = (size_t)(end - p) < MAILLOG_QID_MAX + 2 ? (size_t)(end - p) : MAILLOG_QID_MAX + 2;
+	if ((colon = memchr(p, ':', n)) == NULL || colon + 1 >= end || colon[1] != ' ')
+		return MAILLOG_OTHER;
+	n = (size_t)(colon - p);
+	noqueue = n == 7 && memcmp(p, "NOQUEUE", 7) == 0;
+	if (!noqueue && !maillog_is_qid(p, n))
+		return MAILLOG_OTHER;
+	if (!noqueue)
+		out->queue_id = maillog_sv(p, colon);
+	p = colon + 2;
+
+	if (MAILLOG_HAS(p, end, "reject: ")) {
+		out->action = maillog_sv(p, p + 6);
+		return maillog_parse_reject(p + 8, end, out);
+	}
+	if (MAILLOG_HAS(p, end, "milter-reject: ")) {
+		out->action = maillog_sv(p, p + 13);
+		return maillog_parse_reject(p + 15, end, out);
+	}
+	if (noqueue)
+		return MAILLOG_OTHER;
+	if (MAILLOG_HAS(p, end, "to=<"))
+		return maillog_parse_delivery(p, end, out);
+	if (MAILLOG_HAS(p, end, "client="))
+		return maillog_parse_client(p, end, out);
+	if (MAILLOG_HAS(p, end, "from=<"))
+		return maillog_parse_from(p, end, out);
+	if (end - p == 7 && memcmp(p, "removed", 7) == 0)
+		return MAILLOG_REMOVED;
+	return MAILLOG_OTHER;
+}
+
+/*
+ * The syslog header: time stamp, host (absent in some relays' output), then
+ * "program[pid]: " or "program: ".
+ */
+int
+maillog_parse_line(const uint8_t *buf, size_t len, struct maillog_line *out)
+{
+	const char *p = (const char *)buf, *end, *sp, *tag, *tagend, *slash;
+	struct strview first;
+
+	memset(out, 0, sizeof(*out));
+	if (len > 0 && p[len - 1] == '\n')
+		len--;
+	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	if (len > MAILLOG_MAX_LINE)
+		return MAILLOG_ERR_TOO_LONG;
+	if (len > 0 && memchr(p, '\0', len) != NULL)
+		return MAILLOG_ERR_NUL;
+	end = p + len;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == end)
+		return MAILLOG_ERR_EMPTY;
+
+	/* A "<PRI>" left in front by syslog relays that store what they receive. */
+	if (*p == '<') {
+		const char *q = p + 1;
+
+		while (q < end && q - p <= 3 && maillog_isdigit(*q))
+			q++;
+		if (q == p + 1 || q == end || *q != '>')
+			return MAILLOG_ERR_TIMESTAMP;
+		p = q + 1;
+	}
+	if (p == end)
+		return MAILLOG_ERR_TIMESTAMP;
+	if (maillog_isdigit(*p))
+		p = maillog_time_3339(p, end, &out->time);
+	else
+		p = maillog_time_3164(p, end, &out->time);
+	if (p == NULL || (p < end && *p != ' '))
+		return MAILLOG_ERR_TIMESTAMP;
+	if (p == end)
+		return MAILLOG_ERR_HEADER;
+	while (p < end && *p == ' ')
+		p++;
+
+	/* Host, unless the first word already is the tag ("program[pid]:"). */
+	if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL)
+		return MAILLOG_ERR_HEADER;
+	first = maillog_sv(p, sp);
+	if (first.len > 0 && first.ptr[first.len - 1] == ':') {
+		tag = p;
+		tagend = sp - 1;
+	} else {
+		out->host = first;
+		tag = sp + 1;
+		if ((sp = memchr(tag, ' ', (size_t)(end - tag))) == NULL) {
+			/* "program[pid]:" with no message at all. */
+			if (end > tag && end[-1] == ':')
+				sp = end;
+			else
+				return MAILLOG_ERR_HEADER;
+		}
+		if (sp == tag || sp[-1] != ':')
+			return MAILLOG_ERR_HEADER;
+		tagend = sp - 1;
+	}
+
+	/* "program[pid]" or "program" */
+	if (tagend > tag && tagend[-1] == ']') {
+		const char *lb = memrchr(tag, '[', (size_t)(tagend - tag));
+		uint64_t pid;
+
+		if (lb == NULL || maillog_u64(maillog_sv(lb + 1, tagend - 1),
+		    UINT32_MAX, &pid) < 0)
+			return MAILLOG_ERR_HEADER;
+		out->pid = (uint32_t)pid;
+		tagend = lb;
+	}
+	if (tagend == tag || tagend[-1] == '/' ||
+	    memchr(tag, '[', (size_t)(tagend - tag)) != NULL ||
+	    memchr(tag, ']', (size_t)(tagend - tag)) != NULL)
+		return MAILLOG_ERR_HEADER;
+	out->program = maillog_sv(tag, tagend);
+	if (!MAILLOG_HAS(tag, tagend, "postfix"))
+		return MAILLOG_ERR_NOT_POSTFIX;
+	if ((slash = memrchr(tag, '/', (size_t)(tagend - tag))) != NULL) {
+		out->syslog_name = maillog_sv(tag, slash);
+		out->service = maillog_sv(slash + 1, tagend);
+	} else
+		out->service = out->program;
+
+	p = sp < end ? sp + 1 : end;
+	return maillog_parse_message(p, end, out);
+}
+
+/* Wording classes found in a remote reply. */
+#define MAILLOG_WORD_FULL    0x1u       /* the mailbox is full */
+#define MAILLOG_WORD_SPAM    0x2u       /* spam, listings, reputation */
+#define MAILLOG_WORD_UNKNOWN 0x4u       /* no such recipient */
+
+/*
+ * The wording classes of the phrases starting at s (lower case, n bytes left).
+ * Each phrase was checked against real replies (see the tests): Gmail,
+ * Outlook/Exchange Online, Yahoo, GMX, Spamhaus and Barracuda listings, Dovecot
+ * and Postfix local delivery. One switch on the first letter keeps the scan to a
+ * single pass over the reply.
+ */
+static unsigned
+maillog_words_at(const char *s, size_t n)
+{
+	unsigned m = 0;
+
+#define W(lit, cls) do { \
+	if (n >= sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0) \
+		m |= (cls); \
+} while (0)
+	switch (s[0]) {
+	case 'b':
+		W("blocklist", MAILLOG_WORD_SPAM);
+		W("blacklist", MAILLOG_WORD_SPAM);
+		W("block list", MAILLOG_WORD_SPAM);
+		W("black list", MAILLOG_WORD_SPAM);
+		W("blocked using", MAILLOG_WORD_SPAM);
+		W("bulk", MAILLOG_WORD_SPAM);
+		break;
+	case 'd':
+		W("dnsbl", MAILLOG_WORD_SPAM);
+		W("does not exist", MAILLOG_WORD_UNKNOWN);
+		W("doesn't exist", MAILLOG_WORD_UNKNOWN);
+		W("doesn't have a", MAILLOG_WORD_UNKNOWN);
+		break;
+	case 'e':
+		W("exceeded quota", MAILLOG_WORD_FULL);
+		W("exceeds quota", MAILLOG_WORD_FULL);
+		break;
+	case 'i':
+		W("insufficient storage", MAILLOG_WORD_FULL);
+		W("invalid recipient", MAILLOG_WORD_UNKNOWN);
+		break;
+	case 'l':
+		W("listed", MAILLOG_WORD_SPAM);
+		break;
+	case 'm':
+		W("mailbox full", MAILLOG_WORD_FULL);
+		W("mailbox is full", MAILLOG_WORD_FULL);
+		W("mailbox unavailable", MAILLOG_WORD_UNKNOWN);
+		W("mailbox not found", MAILLOG_WORD_UNKNOWN);
+		break;
+	case 'n':
+		W("no such user", MAILLOG_WORD_UNKNOWN);
+		W("no such recipient", MAILLOG_WORD_UNKNOWN);
+		W("no mailbox", MAILLOG_WORD_UNKNOWN);
+		break;
+	case 'o':
+		W("over quota", MAILLOG_WORD_FULL);
+		break;
+	case 'q':
+		W("quota exceeded", MAILLOG_WORD_FULL);
+		W("quotaexceeded", MAILLOG_WORD_FULL);
+		break;
+	case 'r':
+		W("rbl", MAILLOG_WORD_SPAM);
+		W("reputation", MAILLOG_WORD_SPAM);
+		W("recipient not found", MAILLOG_WORD_UNKNOWN);
+		W("recipient unknown", MAILLOG_WORD_UNKNOWN);
+		break;
+	case 's':
+		W("spam", MAILLOG_WORD_SPAM);      /* also "spamhaus" */
+		break;
+	case 'u':
+		W("unsolicited", MAILLOG_WORD_SPAM);
+		W("user unknown", MAILLOG_WORD_UNKNOWN);
+		W("unknown user", MAILLOG_WORD_UNKNOWN);
+		W("unknown recipient", MAILLOG_WORD_UNKNOWN);
+		break;
+	}
+#undef W
+	return m;
+}
+
+/*
+ * The outcome, in this order: delivered (status=sent); mailbox full (x.2.2 or its
+ * wording, 4.x.x and 5.x.x alike); temporary (4.x.x and status=deferred, unless the
+ * message bounced or expired: then the result is final and read as 5.x.x); unknown
+ * recipient (x.1.x); spam (any permanent reply with spam or listing wording);
+ * policy (other 5.7.x); unknown recipient by wording (Outlook's 5.5.0 "mailbox
+ * unavailable", Yahoo's 5.0.0 "doesn't have a yahoo.com account"); other permanent.
+ * Only the peer's words count, not "host NAME[ADDR] said:" before them: a relay
+ * named mx.spamexperts.example saying "no such user" gives no spam verdict.
+ */
+enum maillog_outcome
+maillog_classify(struct strview dsn, struct strview reply, enum maillog_status status)
+{
+	char lower[MAILLOG_MAX_LINE];
+	const char *end, *p;
+	int cls = 0, subject = -1, detail = -1;
+	unsigned words = 0;
+	size_t i, n;
+
+	if (status == MAILLOG_STATUS_SENT)
+		return MAILLOG_OUTCOME_DELIVERED;
+	if (dsn.len > 0 && maillog_dsn_len(dsn.ptr, (end = dsn.ptr + dsn.len)) == dsn.len) {
+		cls = dsn.ptr[0];
+		for (p = dsn.ptr + 2, subject = 0; *p != '.'; p++)
+			subject = subject * 10 + (*p - '0');
+		for (p++, detail = 0; p < end; p++)
+			detail = detail * 10 + (*p - '0');
+	}
+	if (status == MAILLOG_STATUS_BOUNCED || status == MAILLOG_STATUS_EXPIRED)
+		cls = '5';
+	else if (status == MAILLOG_STATUS_DEFERRED)
+		cls = '4';
+	if (cls == '2')
+		return MAILLOG_OUTCOME_DELIVERED;
+	if (subject == 2 && detail == 2)
+		return MAILLOG_OUTCOME_MAILBOX_FULL;
+	if (cls == '5' && subject == 1)
+		return MAILLOG_OUTCOME_UNKNOWN_RECIPIENT;
+
+	if (reply.len > 0 && (p = maillog_said(reply.ptr, reply.ptr + reply.len)) != NULL) {
+		reply.len -= (size_t)(p - reply.ptr);
+		reply.ptr = p;
+	}
+	n = reply.len < sizeof(lower) ? reply.len : sizeof(lower);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)reply.ptr[i];
+
+		lower[i] = (char)(c - 'A' < 26 ? c | 0x20 : c);
+	}
+	for (i = 0; i < n; i++)
+		words |= maillog_words_at(lower + i, n - i);
+
+	if (words & MAILLOG_WORD_FULL)
+		return MAILLOG_OUTCOME_MAILBOX_FULL;
+	if (cls == '4')
+		return MAILLOG_OUTCOME_TEMPORARY;
+	if (subject == 1)
+		return MAILLOG_OUTCOME_UNKNOWN_RECIPIENT;
+	if (words & MAILLOG_WORD_SPAM)
+		return MAILLOG_OUTCOME_SPAM_REJECTED;
+	if (subject == 7)
+		return MAILLOG_OUTCOME_POLICY_REJECTED;
+	if (words & MAILLOG_WORD_UNKNOWN)
+		return MAILLOG_OUTCOME_UNKNOWN_RECIPIENT;
+	return MAILLOG_OUTCOME_OTHER_PERMANENT;
+}
+
+const char *
+maillog_kind_name(int kind)
+{
+	if (kind < 0 || kind >= MAILLOG_KIND_COUNT)
+		return "unknown";
+	return maillog_kind_names[kind];
+}
+
+const char *
+maillog_error_name(int err)
+{
+	if (err > 0 || err < -MAILLOG_ERROR_COUNT)
+		return "unknown";
+	return maillog_error_names[-err];
+}
+
+const char *
+maillog_outcome_name(enum maillog_outcome o)
+{
+	if ((unsigned)o >= MAILLOG_OUTCOME_COUNT)
+		return "unknown";
+	return maillog_outcome_names[o];
+}

@@ -1,0 +1,135 @@
+/*
+ * maillog.h — Postfix log lines, as the relay writes them, parsed into the fields
+ * the delivery-error sensor uses.
+ *
+ * Pure and allocation-free: (bytes, length) in, a struct of views into those bytes
+ * out. Handles RFC 3164 ("Nov 27 06:40:01") and RFC 3339
+ * ("2026-11-27T06:40:01.123456+00:00") timestamps, Postfix's own maillog_file
+ * (postlog) lines, short and long queue IDs, syslog_name variants
+ * ("postfix/submission/smtpd", multi-instance "postfix-out/smtp"), and reads
+ * "name=value, name=value" fields by name, never by position (Postfix 3.11 inserted
+ * tls= into delivery lines).
+ */
+#ifndef LAZARET_SENSE_MAILLOG_H
+#define LAZARET_SENSE_MAILLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/strview.h"
+
+#define MAILLOG_MAX_LINE 8192   /* longer lines are refused (MAILLOG_ERR_TOO_LONG) */
+
+/* What a line is. Values >= 0 are returned by maillog_parse_line on success. */
+enum maillog_kind {
+	MAILLOG_OTHER = 0,      /* a Postfix line lazaret does not use (pickup, cleanup, qmgr ...) */
+	MAILLOG_CLIENT,         /* QID: client=NAME[ADDR](, sasl_method=M, sasl_username=U ...) */
+	MAILLOG_FROM,           /* QID: from=<S>, size=N, nrcpt=N (queue active); also
+	                           QID: from=<S>, status=expired, returned to sender (status set) */
+	MAILLOG_DELIVERY,       /* QID: to=<R>, (orig_to=<O>,) relay=..., dsn=X.Y.Z, status=S (TEXT) */
+	MAILLOG_REJECT,         /* NOQUEUE: reject: RCPT from NAME[ADDR]: CODE DSN <R>: TEXT; from=<S> to=<R> ...
+	                           also a QID instead of NOQUEUE, milter-reject:, other stages (MAIL, DATA,
+	                           CONNECT, END-OF-MESSAGE), postscreen's [ADDR]:PORT, and cleanup's
+	                           "QID: reject: header|body ... from NAME[ADDR]; from=<S> ...: DSN TEXT".
+	                           hold/discard/redirect/filter/warn actions are MAILLOG_OTHER. */
+	MAILLOG_REMOVED,        /* QID: removed */
+	MAILLOG_KIND_COUNT
+};
+
+/* Errors: the line is counted under its reason and skipped. */
+enum maillog_error {
+	MAILLOG_ERR_EMPTY = -1,         /* empty or only white space */
+	MAILLOG_ERR_TOO_LONG = -2,      /* longer than MAILLOG_MAX_LINE */
+	MAILLOG_ERR_TIMESTAMP = -3,     /* no RFC 3164 or RFC 3339 timestamp */
+	MAILLOG_ERR_HEADER = -4,        /* no "host program[pid]: " after the timestamp */
+	MAILLOG_ERR_NOT_POSTFIX = -5,   /* another program's line (not an error for the log, just not ours) */
+	MAILLOG_ERR_FIELDS = -6,        /* a line of a kind we use whose fields do not parse */
+	MAILLOG_ERR_NUL = -7,           /* a NUL byte */
+};
+#define MAILLOG_ERROR_COUNT 7
+
+enum maillog_status {
+	MAILLOG_STATUS_NONE = 0,
+	MAILLOG_STATUS_SENT,
+	MAILLOG_STATUS_DEFERRED,
+	MAILLOG_STATUS_BOUNCED,
+	MAILLOG_STATUS_EXPIRED,
+	MAILLOG_STATUS_OTHER,           /* e.g. "deliverable", "undeliverable" from sendmail -bv */
+};
+
+/* How a delivery or rejection came out, from the DSN and the remote reply. */
+enum maillog_outcome {
+	MAILLOG_OUTCOME_DELIVERED = 0,
+	MAILLOG_OUTCOME_UNKNOWN_RECIPIENT,   /* 5.1.x: no such user, bad destination mailbox/domain */
+	MAILLOG_OUTCOME_SPAM_REJECTED,       /* 5.7.x with spam / blocklist / reputation wording */
+	MAILLOG_OUTCOME_POLICY_REJECTED,     /* other 5.7.x */
+	MAILLOG_OUTCOME_MAILBOX_FULL,        /* x.2.2, "over quota", "mailbox full" */
+	MAILLOG_OUTCOME_TEMPORARY,           /* other 4.x.x, status=deferred */
+	MAILLOG_OUTCOME_OTHER_PERMANENT,     /* other 5.x.x */
+	MAILLOG_OUTCOME_COUNT
+};
+
+struct maillog_time {
+	int year;              /* 0 when the format has none (RFC 3164): the caller supplies it */
+	int month;             /* 1-12 */
+	int day, hour, minute, second;
+	int usec;              /* 0 when absent */
+	int tz_minutes;        /* offset east of UTC */
+	int has_tz;            /* 0 for RFC 3164: local time */
+};
+
+struct maillog_line {
+	struct maillog_time time;
+	struct strview host;           /* the logging host */
+	struct strview program;        /* "postfix/smtpd", "postfix/submission/smtpd", "postfix-out/smtp" */
+	struct strview syslog_name;    /* program without the last component: "postfix/submission" */
+	struct strview service;        /* the last component: "smtpd", "smtp", "qmgr" ... */
+	uint32_t pid;
+	struct strview queue_id;       /* empty for NOQUEUE */
+
+	/* MAILLOG_CLIENT, MAILLOG_REJECT */
+	struct strview client_name;
+	struct strview client_addr;    /* without brackets; "unknown" names stay as given */
+	struct strview sasl_method;
+	struct strview sasl_username;
+
+	/* MAILLOG_FROM */
+	struct strview from;           /* without <>; also set for MAILLOG_REJECT */
+	uint64_t size;
+	uint32_t nrcpt;
+
+	/* MAILLOG_DELIVERY, MAILLOG_REJECT */
+	struct strview to;             /* without <> */
+	struct strview orig_to;
+	struct strview relay;          /* "mx.example.org[203.0.113.9]:25", "none", "local" */
+	struct strview dsn;            /* "5.1.1" */
+	enum maillog_status status;
+	struct strview reply;          /* the text in parentheses after status=, or the reject text */
+	struct strview reject_code;    /* "550" for MAILLOG_REJECT; empty where the line has none (cleanup) */
+	enum maillog_outcome outcome;  /* MAILLOG_DELIVERY, MAILLOG_REJECT only */
+
+	/* MAILLOG_REJECT */
+	struct strview action;         /* "reject", "milter-reject" */
+	struct strview reject_stage;   /* "RCPT", "MAIL", "DATA", "CONNECT", "END-OF-MESSAGE"; cleanup's "header", "body" */
+};
+
+/*
+ * maillog_parse_line — parse one line (without its newline; a trailing "\r" is
+ * ignored) into *out, views pointing into buf. Returns an enum maillog_kind (>= 0)
+ * or a negative enum maillog_error; *out is unspecified on error.
+ */
+int maillog_parse_line(const uint8_t *buf, size_t len, struct maillog_line *out);
+
+/*
+ * maillog_classify — the outcome of a DSN ("5.1.1") and reply text, with the status
+ * for deliveries (MAILLOG_STATUS_NONE for rejects). Pure; used by the parser to set
+ * out->outcome and exposed for tests.
+ */
+enum maillog_outcome maillog_classify(struct strview dsn, struct strview reply, enum maillog_status status);
+
+/* Names for logs, metrics labels and JSON: "client", "delivery", ... / "timestamp", ... */
+const char *maillog_kind_name(int kind);
+const char *maillog_error_name(int err);
+const char *maillog_outcome_name(enum maillog_outcome o);
+
+#endif
