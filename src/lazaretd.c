@@ -126,11 +126,27 @@ ensure_parent_dir(const char *path)
 	return 0;
 }
 
+/* Saves where each log follower is, after the evidence its lines produced. */
+static void
+save_positions(struct daemon *d)
+{
+	for (size_t i = 0; i < d->follower_count; i++) {
+		char key[PATH_MAX + 16], value[64];
+		uint64_t inode, offset;
+		logfollow_position(d->followers[i], &inode, &offset);
+		snprintf(key, sizeof(key), "maillog:%s", logfollow_path(d->followers[i]));
+		snprintf(value, sizeof(value), "%llu %llu", (unsigned long long)inode, (unsigned long long)offset);
+		if (store_state_put(d->store, key, value) != 0)
+			log_warnx("maillog %s: cannot save the position", logfollow_path(d->followers[i]));
+	}
+}
+
 static void
 on_checkpoint(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 	judge_checkpoint(d->judge);
+	save_positions(d);
 }
 
 static void
@@ -226,6 +242,7 @@ shutdown_daemon(struct daemon *d)
 	uv_timer_stop(&d->sweep_timer);
 	uv_timer_stop(&d->maillog_timer);
 	judge_checkpoint(d->judge);
+	save_positions(d);
 	uv_signal_stop(&d->sig_term);
 	uv_signal_stop(&d->sig_int);
 	uv_signal_stop(&d->sig_hup);
@@ -317,6 +334,12 @@ main(int argc, char **argv)
 		if ((d.followers[i] = logfollow_new(d.cfg->maillog_files[i], on_maillog_line, &d)) == NULL)
 			fatalx("out of memory");
 		d.follower_count++;
+		char key[PATH_MAX + 16], value[64];
+		unsigned long long inode, offset;
+		snprintf(key, sizeof(key), "maillog:%s", d.cfg->maillog_files[i]);
+		if (store_state_get(d.store, key, value, sizeof(value)) == 0 &&
+		    sscanf(value, "%llu %llu", &inode, &offset) == 2)
+			logfollow_resume(d.followers[i], inode, offset);
 		log_info("maillog %s: following", d.cfg->maillog_files[i]);
 	}
 	if (judge_configure(d.judge, d.cfg, err, sizeof(err)) != 0)
@@ -334,7 +357,8 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	if (policy_server_start(d.policy, err, sizeof(err)) != 0)
 		fatalx("%s", err);
-	struct api_context actx = { .judge = d.judge, .store = d.store, .policy = d.policy, .cfg = d.cfg,
+	struct api_context actx = { .judge = d.judge, .store = d.store, .policy = d.policy,
+	    .delivery = d.delivery, .cfg = d.cfg,
 	    .started = time_now() };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);

@@ -238,8 +238,26 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 		if (n)
 			json_object_set_new(states, policy_state_name((enum policy_state)st), json_integer((json_int_t)n));
 	}
+	json_t *maillog = json_null();
+	if (a->ctx.delivery != NULL) {
+		const struct delivery_stats *d = delivery_stats(a->ctx.delivery);
+		json_t *kinds = json_object(), *skipped = json_object(), *outcomes = json_object();
+		for (int k = 0; k < MAILLOG_KIND_COUNT; k++)
+			json_object_set_new(kinds, maillog_kind_name(k), json_integer((json_int_t)d->kinds[k]));
+		for (int e = 1; e <= MAILLOG_ERROR_COUNT; e++)
+			if (d->errors[e])
+				json_object_set_new(skipped, maillog_error_name(-e), json_integer((json_int_t)d->errors[e]));
+		for (int o = 0; o < MAILLOG_OUTCOME_COUNT; o++)
+			json_object_set_new(outcomes, maillog_outcome_name((enum maillog_outcome)o),
+			    json_integer((json_int_t)d->outcomes[o]));
+		maillog = json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:I}", "lines", (json_int_t)d->lines,
+		    "kinds", kinds, "skipped", skipped, "outcomes", outcomes,
+		    "unattributed", (json_int_t)d->unattributed, "queue_ids_open", (json_int_t)d->queue_ids_open,
+		    "queue_ids_dropped", (json_int_t)(d->queue_ids_expired + d->queue_ids_evicted),
+		    "evidence_updates", (json_int_t)d->evidence_updates);
+	}
 	return api_json(conn, 200, json_pack(
-	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}}",
+	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}, s:o}",
 	    "uptime", (json_int_t)((time_now() - a->ctx.started) / USEC_PER_SEC),
 	    "subjects", "tracked", (json_int_t)js.tracked, "by_level", by_level,
 	    "level_changes", (json_int_t)js.level_changes,
@@ -247,13 +265,15 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	    "connections_total", (json_int_t)ps->connections_total, "malformed", (json_int_t)ps->malformed,
 	    "actions", actions, "states", states,
 	    "store", "writes", (json_int_t)ss.writes, "history", (json_int_t)ss.history_rows,
-	    "failures", (json_int_t)ss.failures, "queued", (json_int_t)ss.queued));
+	    "failures", (json_int_t)ss.failures, "queued", (json_int_t)ss.queued,
+	    "maillog", maillog));
 }
 
 static enum MHD_Result
 api_metrics(struct api *a, struct MHD_Connection *conn)
 {
-	struct metrics_sources src = { .policy = policy_server_stats(a->ctx.policy) };
+	struct metrics_sources src = { .policy = policy_server_stats(a->ctx.policy),
+	    .delivery = a->ctx.delivery ? delivery_stats(a->ctx.delivery) : NULL };
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);

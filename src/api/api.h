@@ -13,6 +13,7 @@
 
 #include "common/config.h"
 #include "judge/judge.h"
+#include "sense/delivery.h"
 #include "sense/policy_server.h"
 #include "store/store.h"
 
@@ -20,6 +21,7 @@ struct api_context {
 	struct judge *judge;
 	struct store *store;
 	struct policy_server *policy;
+	struct delivery *delivery;
 	const struct config *cfg;
 	usec_t started;
 };

@@ -79,6 +79,35 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 	    STORE_LATENCY_BUCKETS - 1, src->store.latency_bucket, src->store.latency_count,
 	    src->store.latency_sum_us);
 
+	if (src->delivery != NULL) {
+		const struct delivery_stats *d = src->delivery;
+		fprintf(out, "# HELP lazaret_maillog_lines_total Log lines read, by kind; skipped ones by reason.\n"
+		    "# TYPE lazaret_maillog_lines_total counter\n");
+		for (int k = 0; k < MAILLOG_KIND_COUNT; k++)
+			fprintf(out, "lazaret_maillog_lines_total{kind=\"%s\"} %llu\n", maillog_kind_name(k),
+			    (unsigned long long)d->kinds[k]);
+		for (int e = 1; e <= MAILLOG_ERROR_COUNT; e++)
+			fprintf(out, "lazaret_maillog_lines_total{kind=\"skipped\",reason=\"%s\"} %llu\n",
+			    maillog_error_name(-e), (unsigned long long)d->errors[e]);
+		fprintf(out, "# HELP lazaret_maillog_outcomes_total Final recipient outcomes attributed to a host or account.\n"
+		    "# TYPE lazaret_maillog_outcomes_total counter\n");
+		for (int o = 0; o < MAILLOG_OUTCOME_COUNT; o++)
+			fprintf(out, "lazaret_maillog_outcomes_total{outcome=\"%s\"} %llu\n",
+			    maillog_outcome_name((enum maillog_outcome)o), (unsigned long long)d->outcomes[o]);
+		metrics_counter(out, "lazaret_maillog_unattributed_total",
+		    "Outcomes whose queue ID had no client= line in memory.", d->unattributed);
+		metrics_counter(out, "lazaret_maillog_own_rejects_total",
+		    "Refusals by lazaret itself seen in the log, not counted as evidence.", d->own_rejects);
+		metrics_gauge(out, "lazaret_maillog_queue_ids", "Queue IDs open in memory.", (double)d->queue_ids_open);
+		fprintf(out, "# HELP lazaret_maillog_queue_ids_dropped_total Queue IDs forgotten before their outcome.\n"
+		    "# TYPE lazaret_maillog_queue_ids_dropped_total counter\n"
+		    "lazaret_maillog_queue_ids_dropped_total{why=\"age\"} %llu\n"
+		    "lazaret_maillog_queue_ids_dropped_total{why=\"full\"} %llu\n",
+		    (unsigned long long)d->queue_ids_expired, (unsigned long long)d->queue_ids_evicted);
+		metrics_counter(out, "lazaret_maillog_evidence_updates_total", "Evidence the delivery rules produced.",
+		    d->evidence_updates);
+	}
+
 	metrics_gauge(out, "lazaret_uptime_seconds", "Seconds since lazaretd started.", src->uptime_seconds);
 	metrics_gauge(out, "lazaret_subject_table_bytes", "Bytes held by the subject table.",
 	    (double)src->memory_bytes);

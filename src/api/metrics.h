@@ -7,11 +7,13 @@
 #include <stdio.h>
 
 #include "judge/judge.h"
+#include "sense/delivery.h"
 #include "sense/policy_server.h"
 #include "store/store.h"
 
 struct metrics_sources {
 	const struct policy_stats *policy;
+	const struct delivery_stats *delivery;   /* NULL without the delivery sensor */
 	struct judge_stats judge;
 	struct store_stats store;
 	double uptime_seconds;

@@ -78,6 +78,24 @@ struct config {
 	char api_token_file[PATH_MAX];
 	char api_token[256];               /* read from api_token_file at load */
 
+	/* [maillog] — the relay's delivery log */
+	char **maillog_files;
+	size_t maillog_file_count;
+	usec_t maillog_poll_interval;
+	usec_t queue_id_max_age;
+	uint32_t max_queue_ids;
+	usec_t bounce_window;
+	uint32_t bounce_min_recipients;
+	double bounce_threshold;
+	double bounce_confidence;
+	usec_t domains_window;
+	uint32_t domains_min;
+	double domains_factor;
+	usec_t account_window;
+	uint32_t account_networks;
+	unsigned account_prefix_v4, account_prefix_v6;
+	char ignore_text[CONFIG_TEXT_MAX];   /* refusals containing this are lazaret's own */
+
 	/* [portal] */
 	char portal_url[CONFIG_TEXT_MAX];
 };

@@ -50,6 +50,7 @@ const double store_latency_bounds_us[STORE_LATENCY_BUCKETS - 1] = {
 enum store_op_type {
 	STORE_OP_PUT,
 	STORE_OP_FORGET,
+	STORE_OP_STATE,      /* subject = key, manual_reason = value */
 };
 
 /*
@@ -105,6 +106,7 @@ struct store {
 	sqlite3_stmt *s_subject;
 	sqlite3_stmt *s_history;
 	sqlite3_stmt *s_forget;
+	sqlite3_stmt *s_state;
 
 	int wal_pages;                 /* writer thread only: WAL size after the last commit */
 	uv_loop_t *loop;
@@ -148,6 +150,13 @@ static const char store_schema[] =
 	" reason TEXT NOT NULL"
 	");"
 	"CREATE INDEX history_subject ON history (subject, id);";
+
+/* Added within schema version 1: created on open when missing. */
+static const char store_state_schema[] =
+	"CREATE TABLE IF NOT EXISTS state ("
+	" key TEXT PRIMARY KEY NOT NULL,"
+	" value TEXT NOT NULL"
+	") WITHOUT ROWID;";
 
 static void *store_writer(void *);
 
@@ -485,7 +494,7 @@ store_schema_init(sqlite3 *db, char *err, size_t errlen)
 	    (rc = store_exec(db, "PRAGMA journal_size_limit=67108864", err, errlen)) != 0)
 		return rc;
 	if (version == STORE_SCHEMA_VERSION)
-		return 0;
+		return store_exec(db, store_state_schema, err, errlen);
 
 	if ((rc = store_exec(db, "BEGIN IMMEDIATE", err, errlen)) != 0)
 		return rc;
@@ -502,7 +511,8 @@ store_schema_init(sqlite3 *db, char *err, size_t errlen)
 		rc = -EPROTO;
 		goto fail;
 	}
-	if ((rc = store_exec(db, "COMMIT", err, errlen)) != 0)
+	if ((rc = store_exec(db, store_state_schema, err, errlen)) != 0 ||
+	    (rc = store_exec(db, "COMMIT", err, errlen)) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -545,6 +555,9 @@ store_prepare_all(struct store *st, char *err, size_t errlen)
 	    (rc = store_prepare(st, &st->s_history,
 	    "INSERT INTO history (time, subject, old_level, new_level, actor, reason)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", err, errlen)) != 0 ||
+	    (rc = store_prepare(st, &st->s_state,
+	    "INSERT INTO state (key, value) VALUES (?1, ?2)"
+	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value", err, errlen)) != 0 ||
 	    (rc = store_prepare(st, &st->s_forget,
 	    "DELETE FROM subjects WHERE subject = ?1", err, errlen)) != 0)
 		return rc;
@@ -560,6 +573,7 @@ store_finalize_all(struct store *st)
 	sqlite3_finalize(st->s_subject);
 	sqlite3_finalize(st->s_history);
 	sqlite3_finalize(st->s_forget);
+	sqlite3_finalize(st->s_state);
 }
 
 /* Called on the writer thread after each commit with the WAL size in pages. */
@@ -928,6 +942,14 @@ store_write_put(struct store *st, const struct store_op *op)
 }
 
 static int
+store_write_state(struct store *st, const struct store_op *op)
+{
+	sqlite3_bind_text(st->s_state, 1, op->subject, (int)op->subject_len, SQLITE_STATIC);
+	sqlite3_bind_text(st->s_state, 2, op->manual_reason, (int)op->manual_reason_len, SQLITE_STATIC);
+	return store_step(st->s_state);
+}
+
+static int
 store_write_forget(struct store *st, const struct store_op *op)
 {
 	sqlite3_bind_text(st->s_forget, 1, op->subject, (int)op->subject_len, SQLITE_STATIC);
@@ -950,6 +972,8 @@ store_txn(struct store *st, const struct store_list *batch, bool fault, char *er
 	for (op = batch->head; op != NULL; op = op->next) {
 		if (op->type == STORE_OP_PUT)
 			rc = store_write_put(st, op);
+		else if (op->type == STORE_OP_STATE)
+			rc = store_write_state(st, op);
 		else
 			rc = store_write_forget(st, op);
 		if (rc != SQLITE_OK)
@@ -1219,4 +1243,47 @@ store_stats_get(struct store *st, struct store_stats *out)
 	*out = st->stats;
 	out->queued = st->queue.n + st->carried;
 	pthread_mutex_unlock(&st->mu);
+}
+
+int
+store_state_put(struct store *st, const char *key, const char *value)
+{
+	struct store_op *op;
+	size_t klen, vlen;
+	char *p;
+
+	if (st == NULL || key == NULL || value == NULL)
+		return -EINVAL;
+	klen = strlen(key);
+	vlen = strlen(value);
+	if (klen == 0 || klen > 4096 || vlen > 65536)
+		return -EINVAL;
+	if ((op = calloc(1, sizeof(*op) + klen + vlen + 2)) == NULL)
+		return -ENOMEM;
+	op->type = STORE_OP_STATE;
+	p = (char *)op->data;
+	op->subject_len = klen;
+	op->subject = store_pack(&p, key, klen);
+	op->manual_reason_len = vlen;
+	op->manual_reason = store_pack(&p, value, vlen);
+	return store_enqueue(st, op);
+}
+
+int
+store_state_get(struct store *st, const char *key, char *value, size_t size)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->rdb, "SELECT value FROM state WHERE key = ?1", -1, &stmt, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		snprintf(value, size, "%s", (const char *)sqlite3_column_text(stmt, 0));
+		rc = 0;
+	} else
+		rc = rc == SQLITE_DONE ? -ENOENT : -EIO;
+	sqlite3_finalize(stmt);
+	return rc;
 }

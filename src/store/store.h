@@ -128,6 +128,15 @@ int64_t store_history_count(struct store *st);
 void store_stats_get(struct store *st, struct store_stats *out);
 
 /*
+ * store_state_put — queue a small named value (a log follower's position, ...) to be
+ * committed with the writes queued before it. 0 or a negative code.
+ */
+int store_state_put(struct store *st, const char *key, const char *value);
+
+/* store_state_get — the committed value of key into value; 0, -ENOENT or -EIO. */
+int store_state_get(struct store *st, const char *key, char *value, size_t size);
+
+/*
  * store_test_fail_next — for tests: the next n transactions are written, then rolled
  * back instead of committed, counted as failures and reported to their done callbacks
  * as -EIO: the path a failing COMMIT (I/O error, disk full) takes.

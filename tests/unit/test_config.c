@@ -332,14 +332,31 @@ test_shipped_equals_defaults(void **state)
 	const char *diff = config_diff(&shipped, &defaults, false);
 	if (diff != NULL)
 		fail_msg("etc/lazaret.conf and config_defaults() differ in %s", diff);
-	/* The one [evidence] section restates rate_limit's compiled-in weight and half-life
-	 * (relay_policy.c registers 0.05 and 6h). */
-	assert_int_equal(shipped.evidence_count, 1);
-	assert_string_equal(shipped.evidence[0].kind, "rate_limit");
-	assert_true(shipped.evidence[0].weight == 0.05);
-	assert_int_equal(shipped.evidence[0].half_life, 6 * 3600 * USEC_PER_SEC);
-	assert_non_null(config_evidence(&shipped, "rate_limit"));
-	assert_null(config_evidence(&shipped, "bounce_ratio"));
+	/* The [evidence] sections restate the compiled-in weights and half-lives the
+	 * sensors register (relay_policy.c, delivery.c): documentation, not overrides. */
+	static const struct { const char *kind; double weight; int hours; } kinds[] = {
+		{ "rate_limit", 0.05, 6 }, { "bounce_ratio", 8, 6 }, { "recipient_domains", 2, 6 },
+		{ "spam_rejected", 0.5, 6 }, { "account_networks", 4, 12 },
+	};
+	assert_int_equal(shipped.evidence_count, sizeof(kinds) / sizeof(kinds[0]));
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const struct evidence_conf *e = config_evidence(&shipped, kinds[i].kind);
+		assert_non_null(e);
+		assert_true(e->weight == kinds[i].weight);
+		assert_int_equal(e->half_life, kinds[i].hours * 3600 * USEC_PER_SEC);
+	}
+	assert_null(config_evidence(&shipped, "no_such_kind"));
+	/* The delivery-log sensor follows Debian's mail log; the rules keep their defaults. */
+	assert_int_equal(shipped.maillog_file_count, 1);
+	assert_string_equal(shipped.maillog_files[0], "/var/log/mail.log");
+	assert_int_equal(shipped.bounce_min_recipients, defaults.bounce_min_recipients);
+	assert_true(shipped.bounce_threshold == defaults.bounce_threshold);
+	assert_int_equal(shipped.bounce_window, defaults.bounce_window);
+	assert_int_equal(shipped.account_networks, defaults.account_networks);
+	assert_int_equal(shipped.account_window, defaults.account_window);
+	assert_int_equal(shipped.domains_min, defaults.domains_min);
+	assert_int_equal(shipped.queue_id_max_age, defaults.queue_id_max_age);
+	assert_int_equal(shipped.max_queue_ids, defaults.max_queue_ids);
 	/* The figures the other tests rely on. */
 	assert_int_equal(shipped.host_messages.count, 60);
 	assert_int_equal(shipped.host_messages.period, 3600 * USEC_PER_SEC);

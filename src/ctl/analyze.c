@@ -1,0 +1,257 @@
+/*
+ * analyze.c — offline analysis of a Postfix log with the daemon's own sensor and judge.
+ */
+#include "ctl/analyze.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "act/relay_policy.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "judge/judge.h"
+#include "sense/delivery.h"
+
+#define ANALYZE_CHUNK (4 * 1024 * 1024)
+
+struct analyze {
+	struct judge *judge;
+	struct delivery *delivery;
+	struct subjects *peaks;     /* every subject that left normal, with its highest level */
+	usec_t now;
+	usec_t last_time;
+};
+
+static void
+analyze_observe(void *arg, const struct subject *s, int old_level, int new_level)
+{
+	struct analyze *an = arg;
+	struct subject *p = subjects_get(an->peaks, (enum subject_kind)s->kind, s->key, s->key_len);
+
+	(void)old_level;
+	if (p != NULL && new_level > p->level)
+		p->level = (uint8_t)new_level;
+}
+
+/* Feeds one file's lines; returns 0 or -1 (reported). */
+static int
+analyze_file(struct analyze *an, const char *path, char *buf)
+{
+	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t n;
+
+	if (fd < 0) {
+		fprintf(stderr, "lazaretctl: analyze: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	for (;;) {
+		n = read(fd, buf + len, ANALYZE_CHUNK - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "lazaretctl: analyze: reading %s: %s\n", path, strerror(errno));
+			if (fd != 0)
+				close(fd);
+			return -1;
+		}
+		len += (size_t)n;
+		size_t start = 0;
+		for (;;) {
+			char *nl = memchr(buf + start, '\n', len - start);
+			if (nl == NULL)
+				break;
+			delivery_line(an->delivery, buf + start, (size_t)(nl - buf - start), an->now);
+			start = (size_t)(nl - buf) + 1;
+		}
+		if (n == 0 || (start == 0 && len == ANALYZE_CHUNK)) {
+			/* end of file, or a line longer than the buffer: hand over what there is */
+			if (len > start)
+				delivery_line(an->delivery, buf + start, len - start, an->now);
+			len = 0;
+			if (n == 0)
+				break;
+			continue;
+		}
+		memmove(buf, buf + start, len - start);
+		len -= start;
+	}
+	if (fd != 0)
+		close(fd);
+	return 0;
+}
+
+static json_t *
+analyze_counts(const uint64_t *v, size_t n, const char *(*name)(int), int sign)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < n; i++)
+		if (v[i])
+			json_object_set_new(o, name(sign * (int)i), json_integer((json_int_t)v[i]));
+	return o;
+}
+
+static const char *
+outcome_name_int(int o)
+{
+	return maillog_outcome_name((enum maillog_outcome)o);
+}
+
+static json_t *
+analyze_subject_json(struct analyze *an, const struct subject *s, int peak, usec_t at)
+{
+	json_t *ev = json_array();
+	char key[STORE_SUBJECT_MAX], t1[40], t2[40];
+
+	memcpy(key, s->key, s->key_len);
+	key[s->key_len] = '\0';
+	for (size_t i = 0; s->detail && i < s->detail->evidence_count; i++) {
+		const struct evidence_item *e = &s->detail->evidence[i];
+		json_array_append_new(ev, json_pack("{s:s, s:I, s:s, s:s, s:s, s:f}",
+		    "kind", judge_kind_name(an->judge, e->kind), "count", (json_int_t)e->count,
+		    "first_seen", time_format(e->first_seen, t1, sizeof(t1)),
+		    "last_seen", time_format(e->last_seen, t2, sizeof(t2)),
+		    "summary", e->summary, "score", judge_item_score(an->judge, e, at)));
+	}
+	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:o}", "subject", key,
+	    "kind", s->kind == SUBJECT_HOST ? "host" : "account", "peak_level", level_name(peak),
+	    "level", level_name(s->level), "score", judge_score(an->judge, s, at), "evidence", ev);
+}
+
+int
+analyze_run(char *const *files, size_t nfiles, const char *config_path, int json)
+{
+	static struct config cfg;
+	struct analyze an = { 0 };
+	struct relay *relay = NULL;
+	char err[1024];
+	char *buf = NULL;
+	int rc = 0;
+
+	log_init("lazaretctl", 0, LOG_LEVEL_ERROR);   /* the judge's verdict lines are not wanted here */
+	if (config_path != NULL) {
+		if (config_load(config_path, &cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s\n", err);
+			return 2;
+		}
+	} else
+		config_defaults(&cfg);
+	an.now = time_now();
+	if ((an.judge = judge_new(&cfg, NULL)) == NULL || (relay = relay_new(an.judge, &cfg)) == NULL ||
+	    (an.delivery = delivery_new(an.judge, &cfg)) == NULL || (an.peaks = subjects_new()) == NULL ||
+	    (buf = malloc(ANALYZE_CHUNK)) == NULL) {
+		fprintf(stderr, "lazaretctl: analyze: out of memory\n");
+		rc = 1;
+		goto done;
+	}
+	if (judge_configure(an.judge, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		rc = 2;
+		goto done;
+	}
+	judge_set_observer(an.judge, analyze_observe, &an);
+
+	usec_t t0 = time_mono();
+	for (size_t i = 0; i < nfiles; i++)
+		if (analyze_file(&an, files[i], buf) != 0)
+			rc = 1;
+	double secs = (double)(time_mono() - t0) / 1e6;
+	const struct delivery_stats *ds = delivery_stats(an.delivery);
+
+	/* Subjects in the order they were flagged is not kept; sort by peak then score. */
+	size_t cursor = 0, n = 0;
+	struct { struct subject *s; int peak; double score; } *rows = NULL;
+	usec_t at = 0;
+	for (struct subject *p = subjects_next(an.peaks, &cursor, NULL); p; p = subjects_next(an.peaks, &cursor, p))
+		n++;
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	cursor = 0;
+	n = 0;
+	for (struct subject *p = subjects_next(an.peaks, &cursor, NULL); rows && p;
+	    p = subjects_next(an.peaks, &cursor, p)) {
+		struct subject *s = subjects_find(judge_subjects(an.judge), p->key, p->key_len);
+		if (s == NULL)
+			continue;
+		if (s->last_seen > at)
+			at = s->last_seen;
+		rows[n].s = s;
+		rows[n].peak = p->level;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		rows[i].score = judge_score(an.judge, rows[i].s, at);
+	for (size_t i = 1; i < n; i++)           /* insertion sort: flagged lists are short */
+		for (size_t k = i; k > 0 && (rows[k].peak > rows[k - 1].peak ||
+		    (rows[k].peak == rows[k - 1].peak && rows[k].score > rows[k - 1].score)); k--) {
+			__typeof__(*rows) tmp = rows[k];
+			rows[k] = rows[k - 1];
+			rows[k - 1] = tmp;
+		}
+
+	if (json) {
+		json_t *flagged = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(flagged, analyze_subject_json(&an, rows[i].s, rows[i].peak, at));
+		json_t *root = json_pack("{s:I, s:f, s:o, s:o, s:o, s:I, s:I, s:I, s:o}",
+		    "lines", (json_int_t)ds->lines, "seconds", secs,
+		    "kinds", analyze_counts(ds->kinds, MAILLOG_KIND_COUNT, maillog_kind_name, 1),
+		    "skipped", analyze_counts(ds->errors, MAILLOG_ERROR_COUNT + 1, maillog_error_name, -1),
+		    "outcomes", analyze_counts(ds->outcomes, MAILLOG_OUTCOME_COUNT, outcome_name_int, 1),
+		    "unattributed", (json_int_t)ds->unattributed,
+		    "queue_ids_open", (json_int_t)ds->queue_ids_open,
+		    "queue_ids_evicted", (json_int_t)ds->queue_ids_evicted,
+		    "flagged", flagged);
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(root);
+	} else {
+		printf("%llu lines in %.2f s (%.0f lines/s)\n", (unsigned long long)ds->lines, secs,
+		    secs > 0 ? (double)ds->lines / secs : 0.0);
+		printf("lines used:");
+		for (int k = 0; k < MAILLOG_KIND_COUNT; k++)
+			if (ds->kinds[k])
+				printf(" %s %llu", maillog_kind_name(k), (unsigned long long)ds->kinds[k]);
+		printf("\nlines skipped:");
+		for (int e = 1; e <= MAILLOG_ERROR_COUNT; e++)
+			if (ds->errors[e])
+				printf(" %s %llu", maillog_error_name(-e), (unsigned long long)ds->errors[e]);
+		printf("\noutcomes:");
+		for (int o = 0; o < MAILLOG_OUTCOME_COUNT; o++)
+			if (ds->outcomes[o])
+				printf(" %s %llu", maillog_outcome_name((enum maillog_outcome)o),
+				    (unsigned long long)ds->outcomes[o]);
+		printf("; not attributable %llu\n\n", (unsigned long long)ds->unattributed);
+		if (n == 0)
+			printf("Nobody would be flagged by these rules.\n");
+		else
+			printf("%-40s %-11s %-11s %6s  %s\n", "SUBJECT", "PEAK", "AT END", "SCORE", "EVIDENCE");
+		for (size_t i = 0; i < n; i++) {
+			const struct subject *s = rows[i].s;
+			printf("%-40.*s %-11s %-11s %6.2f", (int)s->key_len, s->key, level_name(rows[i].peak),
+			    level_name(s->level), rows[i].score);
+			for (size_t k = 0; s->detail && k < s->detail->evidence_count; k++) {
+				const struct evidence_item *e = &s->detail->evidence[k];
+				printf("%s%s: %s\n", k == 0 ? "  " : "                                                                          ",
+				    judge_kind_name(an.judge, e->kind), e->summary);
+			}
+			if (s->detail == NULL || s->detail->evidence_count == 0)
+				printf("\n");
+		}
+	}
+	free(rows);
+done:
+	free(buf);
+	subjects_free(an.peaks);
+	delivery_free(an.delivery);
+	relay_free(relay);
+	judge_free(an.judge);
+	if (config_path != NULL)
+		config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,19 @@
+/*
+ * analyze.h — `lazaretctl analyze`: the delivery-log rules run offline over a log
+ * file, no daemon needed, to see whom the shipped rules would flag.
+ */
+#ifndef LAZARET_CTL_ANALYZE_H
+#define LAZARET_CTL_ANALYZE_H
+
+#include <stddef.h>
+
+/*
+ * analyze_run — feed every line of files[0..nfiles) ("-" is standard input) through
+ * the parser, the correlation and the judge configured by config_path (the shipped
+ * defaults when NULL), then print the subjects that reached watch or above with
+ * their evidence, as a table or as JSON. Returns 0, 1 when a file cannot be read,
+ * 2 for a bad configuration.
+ */
+int analyze_run(char *const *files, size_t nfiles, const char *config_path, int json);
+
+#endif

@@ -1,0 +1,748 @@
+/*
+ * delivery.c — correlation of the relay's log and the delivery-error rules; see
+ * delivery.h for the model.
+ */
+#include "sense/delivery.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "common/log.h"
+
+#define DELIVERY_BUCKETS     12      /* the bounce window in twelfths */
+#define DELIVERY_DOMAINS_CAP 4096    /* distinct domains remembered per window at most */
+#define DELIVERY_NETS_CAP    256     /* client networks remembered per account at most */
+
+/* An open queue ID: who submitted the message. */
+struct qid_entry {
+	struct qid_entry *chain;
+	struct qid_entry *older, *newer;   /* age order, oldest first */
+	uint32_t hash;
+	uint16_t key_len;
+	uint16_t account_len;
+	bool has_addr;
+	struct addr addr;
+	usec_t opened;
+	char data[];                       /* key ("host qid"), then the account */
+};
+
+struct qid_table {
+	struct qid_entry **buckets;
+	size_t mask;
+	size_t count;
+	struct qid_entry *oldest, *newest;
+};
+
+struct net_seen {
+	struct addr net;
+	usec_t last;
+};
+
+/* What the rules remember of one subject (host or account). */
+struct dstat {
+	struct dstat *chain;
+	uint32_t hash;
+	uint16_t key_len;
+	bool is_account;
+	usec_t last_seen;
+	/* bounce_ratio: a sliding window in DELIVERY_BUCKETS buckets */
+	int64_t bucket_no;                 /* the newest bucket's number (time / width) */
+	uint32_t rcpt[DELIVERY_BUCKETS];
+	uint32_t fail[DELIVERY_BUCKETS];
+	uint32_t unknown[DELIVERY_BUCKETS];
+	bool bounce_flagged;
+	/* recipient_domains: a tumbling window and a baseline over past windows */
+	int64_t dom_window_no;
+	uint32_t dom_count;
+	uint32_t dom_cap;
+	uint32_t *dom_hashes;
+	double dom_baseline;
+	bool dom_flagged;
+	/* account_networks */
+	struct net_seen *nets;
+	uint16_t net_count, net_cap;
+	uint32_t nets_reported;
+	char key[];
+};
+
+struct dstat_table {
+	struct dstat **buckets;
+	size_t mask;
+	size_t count;
+};
+
+struct delivery {
+	struct judge *judge;
+	const struct config *cfg;
+	int kind_bounce, kind_domains, kind_spam, kind_networks;
+	double z;                          /* one-sided normal quantile of bounce_confidence */
+	struct qid_table qids;
+	struct dstat_table stats_by_subject;
+	struct delivery_stats stats;
+};
+
+static uint32_t
+hash_bytes(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (uint8_t)p[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* The one-sided quantile of the standard normal distribution, by bisection. */
+static double
+normal_quantile(double p)
+{
+	double lo = -10, hi = 10;
+	for (int i = 0; i < 100; i++) {
+		double mid = (lo + hi) / 2;
+		if (0.5 * erfc(-mid / M_SQRT2) < p)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (lo + hi) / 2;
+}
+
+/* Wilson score interval, lower bound, for f failures in n trials at quantile z. */
+static double
+wilson_lower(double f, double n, double z)
+{
+	if (n <= 0)
+		return 0;
+	double p = f / n, z2 = z * z;
+	double centre = p + z2 / (2 * n);
+	double spread = z * sqrt(p * (1 - p) / n + z2 / (4 * n * n));
+	double lb = (centre - spread) / (1 + z2 / n);
+	return lb < 0 ? 0 : lb;
+}
+
+struct delivery *
+delivery_new(struct judge *j, const struct config *cfg)
+{
+	struct delivery *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	d->judge = j;
+	d->qids.mask = 4095;
+	d->stats_by_subject.mask = 4095;
+	d->qids.buckets = calloc(d->qids.mask + 1, sizeof(*d->qids.buckets));
+	d->stats_by_subject.buckets = calloc(d->stats_by_subject.mask + 1, sizeof(*d->stats_by_subject.buckets));
+	d->kind_bounce = judge_register_kind(j, "bounce_ratio", 8, 6 * 3600 * USEC_PER_SEC,
+	    "a high share of the recipients refused permanently (Wilson lower bound)");
+	d->kind_domains = judge_register_kind(j, "recipient_domains", 2, 6 * 3600 * USEC_PER_SEC,
+	    "mail to unusually many recipient domains in a short time");
+	d->kind_spam = judge_register_kind(j, "spam_rejected", 0.5, 6 * 3600 * USEC_PER_SEC,
+	    "remote servers refusing the mail as spam");
+	d->kind_networks = judge_register_kind(j, "account_networks", 4, 12 * 3600 * USEC_PER_SEC,
+	    "a SASL account used from many client networks (hijacked account)");
+	if (d->qids.buckets == NULL || d->stats_by_subject.buckets == NULL || d->kind_bounce < 0 ||
+	    d->kind_domains < 0 || d->kind_spam < 0 || d->kind_networks < 0) {
+		delivery_free(d);
+		return NULL;
+	}
+	delivery_configure(d, cfg);
+	return d;
+}
+
+static void
+dstat_free(struct dstat *s)
+{
+	free(s->dom_hashes);
+	free(s->nets);
+	free(s);
+}
+
+void
+delivery_free(struct delivery *d)
+{
+	if (d == NULL)
+		return;
+	for (struct qid_entry *e = d->qids.oldest, *n; e != NULL; e = n) {
+		n = e->newer;
+		free(e);
+	}
+	for (size_t i = 0; d->stats_by_subject.buckets && i <= d->stats_by_subject.mask; i++)
+		for (struct dstat *s = d->stats_by_subject.buckets[i], *n; s != NULL; s = n) {
+			n = s->chain;
+			dstat_free(s);
+		}
+	free(d->qids.buckets);
+	free(d->stats_by_subject.buckets);
+	free(d);
+}
+
+void
+delivery_configure(struct delivery *d, const struct config *cfg)
+{
+	d->cfg = cfg;
+	d->z = normal_quantile(cfg->bounce_confidence);
+}
+
+const struct delivery_stats *
+delivery_stats(const struct delivery *d)
+{
+	return &d->stats;
+}
+
+/* --- time ------------------------------------------------------------------------- */
+
+static int64_t
+days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+usec_t
+delivery_time(const struct maillog_time *t, usec_t now)
+{
+	int year = t->year;
+	int64_t secs;
+
+	if (t->month < 1 || t->month > 12 || t->day < 1 || t->day > 31)
+		return now;
+	if (year == 0) {
+		time_t nt = (time_t)(now / USEC_PER_SEC);
+		struct tm tm;
+		localtime_r(&nt, &tm);
+		year = tm.tm_year + 1900;
+		/* "Dec 31" read on Jan 1 is last year's */
+		if (t->month > tm.tm_mon + 2)
+			year--;
+	}
+	if (t->has_tz) {
+		secs = days_from_civil(year, t->month, t->day) * 86400 + t->hour * 3600 + t->minute * 60 +
+		    t->second - (int64_t)t->tz_minutes * 60;
+		return secs * USEC_PER_SEC + t->usec;
+	}
+	/* local time: mktime once per hour of log, arithmetic within it */
+	static __thread int cy, cm, cd, ch = -1;
+	static __thread usec_t cbase;
+	if (cy != year || cm != t->month || cd != t->day || ch != t->hour) {
+		struct tm tm = { .tm_year = year - 1900, .tm_mon = t->month - 1, .tm_mday = t->day,
+		    .tm_hour = t->hour, .tm_isdst = -1 };
+		cbase = (usec_t)mktime(&tm) * USEC_PER_SEC;
+		cy = year, cm = t->month, cd = t->day, ch = t->hour;
+	}
+	return cbase + ((usec_t)t->minute * 60 + t->second) * USEC_PER_SEC + t->usec;
+}
+
+/* --- open queue IDs ---------------------------------------------------------------- */
+
+static void
+qid_unlink(struct qid_table *t, struct qid_entry *e)
+{
+	struct qid_entry **pp = &t->buckets[e->hash & t->mask];
+	for (; *pp != NULL; pp = &(*pp)->chain)
+		if (*pp == e) {
+			*pp = e->chain;
+			break;
+		}
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		t->oldest = e->newer;
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		t->newest = e->older;
+	t->count--;
+	free(e);
+}
+
+static struct qid_entry *
+qid_find(const struct qid_table *t, const char *key, size_t len, uint32_t h)
+{
+	for (struct qid_entry *e = t->buckets[h & t->mask]; e != NULL; e = e->chain)
+		if (e->hash == h && e->key_len == len && memcmp(e->data, key, len) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+qid_grow(struct qid_table *t)
+{
+	size_t nmask = t->mask * 2 + 1;
+	struct qid_entry **nb = calloc(nmask + 1, sizeof(*nb));
+
+	if (nb == NULL)
+		return;
+	for (struct qid_entry *e = t->oldest; e != NULL; e = e->newer) {
+		e->chain = nb[e->hash & nmask];
+		nb[e->hash & nmask] = e;
+	}
+	free(t->buckets);
+	t->buckets = nb;
+	t->mask = nmask;
+}
+
+/* The table key: the logging host and the queue ID, so several relays' logs never mix. */
+static size_t
+qid_key(const struct maillog_line *l, char *key, size_t size)
+{
+	size_t n = l->host.len + 1 + l->queue_id.len;
+	if (n > size)
+		return 0;
+	memcpy(key, l->host.ptr, l->host.len);
+	key[l->host.len] = ' ';
+	memcpy(key + l->host.len + 1, l->queue_id.ptr, l->queue_id.len);
+	return n;
+}
+
+static void
+qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
+{
+	char key[512];
+	size_t klen = qid_key(l, key, sizeof(key));
+	struct qid_table *q = &d->qids;
+	struct qid_entry *e;
+	uint32_t h;
+	size_t alen = l->sasl_username.len;
+
+	if (klen == 0 || alen > 255)
+		return;
+	h = hash_bytes(key, klen);
+	if ((e = qid_find(q, key, klen, h)) != NULL)
+		qid_unlink(q, e);          /* a reused ID: the newer line wins */
+	while (q->count >= d->cfg->max_queue_ids && q->oldest != NULL) {
+		qid_unlink(q, q->oldest);
+		d->stats.queue_ids_evicted++;
+	}
+	if ((e = malloc(sizeof(*e) + klen + alen)) == NULL)
+		return;
+	memset(e, 0, sizeof(*e));
+	e->hash = h;
+	e->key_len = (uint16_t)klen;
+	e->account_len = (uint16_t)alen;
+	e->opened = t;
+	memcpy(e->data, key, klen);
+	memcpy(e->data + klen, l->sasl_username.ptr, alen);
+	e->has_addr = addr_parse(l->client_addr.ptr, l->client_addr.len, &e->addr) == 0;
+	if (q->count >= q->mask + 1)
+		qid_grow(q);
+	e->chain = q->buckets[h & q->mask];
+	q->buckets[h & q->mask] = e;
+	e->older = q->newest;
+	if (q->newest)
+		q->newest->newer = e;
+	else
+		q->oldest = e;
+	q->newest = e;
+	q->count++;
+}
+
+static struct qid_entry *
+qid_lookup(struct delivery *d, const struct maillog_line *l)
+{
+	char key[512];
+	size_t klen = qid_key(l, key, sizeof(key));
+	if (klen == 0)
+		return NULL;
+	return qid_find(&d->qids, key, klen, hash_bytes(key, klen));
+}
+
+void
+delivery_expire(struct delivery *d, usec_t now)
+{
+	struct qid_table *q = &d->qids;
+
+	while (q->oldest != NULL && q->oldest->opened + d->cfg->queue_id_max_age < now) {
+		qid_unlink(q, q->oldest);
+		d->stats.queue_ids_expired++;
+	}
+	d->stats.queue_ids_open = q->count;
+
+	/* Forget rule state nobody needs any more: idle for longer than every window. */
+	usec_t keep = d->cfg->bounce_window;
+	if (d->cfg->domains_window * 8 > keep)
+		keep = d->cfg->domains_window * 8;    /* the baseline spans a few windows */
+	if (d->cfg->account_window > keep)
+		keep = d->cfg->account_window;
+	struct dstat_table *t = &d->stats_by_subject;
+	for (size_t i = 0; i <= t->mask; i++) {
+		struct dstat **pp = &t->buckets[i];
+		while (*pp != NULL) {
+			struct dstat *st = *pp;
+			if (st->last_seen + keep < now) {
+				*pp = st->chain;
+				t->count--;
+				dstat_free(st);
+			} else
+				pp = &st->chain;
+		}
+	}
+}
+
+/* --- per-subject rule state ----------------------------------------------------------- */
+
+static struct dstat *
+dstat_get(struct delivery *d, const struct subject *s)
+{
+	struct dstat_table *t = &d->stats_by_subject;
+	uint32_t h = s->hash;
+	struct dstat *st;
+
+	for (st = t->buckets[h & t->mask]; st != NULL; st = st->chain)
+		if (st->hash == h && st->key_len == s->key_len && memcmp(st->key, s->key, s->key_len) == 0)
+			return st;
+	if ((st = calloc(1, sizeof(*st) + s->key_len + 1)) == NULL)
+		return NULL;
+	st->hash = h;
+	st->key_len = s->key_len;
+	st->is_account = s->kind == SUBJECT_ACCOUNT;
+	st->bucket_no = INT64_MIN;
+	st->dom_window_no = INT64_MIN;
+	memcpy(st->key, s->key, s->key_len);
+	if (t->count >= t->mask + 1) {
+		size_t nmask = t->mask * 2 + 1;
+		struct dstat **nb = calloc(nmask + 1, sizeof(*nb));
+		if (nb != NULL) {
+			for (size_t i = 0; i <= t->mask; i++)
+				for (struct dstat *x = t->buckets[i], *n; x != NULL; x = n) {
+					n = x->chain;
+					x->chain = nb[x->hash & nmask];
+					nb[x->hash & nmask] = x;
+				}
+			free(t->buckets);
+			t->buckets = nb;
+			t->mask = nmask;
+		}
+	}
+	st->chain = t->buckets[h & t->mask];
+	t->buckets[h & t->mask] = st;
+	t->count++;
+	return st;
+}
+
+static const char *
+subject_label(const struct subject *s)
+{
+	return s->kind == SUBJECT_HOST ? "host" : "account";
+}
+
+/* Moves the bounce window forward to time t, clearing buckets that fell out of it. */
+static void
+bounce_advance(struct delivery *d, struct dstat *st, usec_t t)
+{
+	usec_t width = d->cfg->bounce_window / DELIVERY_BUCKETS;
+	int64_t no = t / (width > 0 ? width : 1);
+
+	if (st->bucket_no == INT64_MIN || no - st->bucket_no >= DELIVERY_BUCKETS) {
+		memset(st->rcpt, 0, sizeof(st->rcpt));
+		memset(st->fail, 0, sizeof(st->fail));
+		memset(st->unknown, 0, sizeof(st->unknown));
+		st->bucket_no = no;
+		return;
+	}
+	while (st->bucket_no < no) {
+		st->bucket_no++;
+		size_t i = (size_t)(st->bucket_no % DELIVERY_BUCKETS);
+		st->rcpt[i] = st->fail[i] = st->unknown[i] = 0;
+	}
+	/* an older line than the newest seen lands in the newest bucket */
+}
+
+static void
+bounce_rule(struct delivery *d, struct subject *s, struct dstat *st, usec_t t)
+{
+	uint64_t n = 0, f = 0, u = 0;
+	char summary[STORE_SUMMARY_MAX], win[32];
+
+	for (size_t i = 0; i < DELIVERY_BUCKETS; i++) {
+		n += st->rcpt[i];
+		f += st->fail[i];
+		u += st->unknown[i];
+	}
+	if (n < d->cfg->bounce_min_recipients)
+		return;
+	double lb = wilson_lower((double)f, (double)n, d->z);
+	if (lb < d->cfg->bounce_threshold) {
+		if (st->bounce_flagged) {
+			/* Fell back under the threshold: the evidence decays from here. */
+			st->bounce_flagged = false;
+		}
+		return;
+	}
+	duration_format(d->cfg->bounce_window, win, sizeof(win));
+	snprintf(summary, sizeof(summary),
+	    "%llu of %llu recipients refused permanently in the last %s via the relay (%llu unknown); "
+	    "at least %.0f%% at %.0f%% confidence",
+	    (unsigned long long)f, (unsigned long long)n, win, (unsigned long long)u, lb * 100,
+	    d->cfg->bounce_confidence * 100);
+	st->bounce_flagged = true;
+	d->stats.evidence_updates++;
+	judge_set_evidence(d->judge, s, d->kind_bounce, lb, 1, t, summary);
+}
+
+static bool
+domain_seen(struct dstat *st, uint32_t h)
+{
+	for (uint32_t i = 0; i < st->dom_count; i++)
+		if (st->dom_hashes[i] == h)
+			return true;
+	return false;
+}
+
+static void
+domains_rule(struct delivery *d, struct subject *s, struct dstat *st, struct strview rcpt, usec_t t)
+{
+	const char *at = rcpt.len ? memchr(rcpt.ptr, '@', rcpt.len) : NULL;
+	int64_t no = t / d->cfg->domains_window;
+	char summary[STORE_SUMMARY_MAX], win[32];
+
+	if (at == NULL)
+		return;
+	if (no != st->dom_window_no) {
+		if (st->dom_window_no != INT64_MIN)
+			st->dom_baseline = st->dom_baseline == 0 && !st->dom_flagged ? st->dom_count :
+			    0.8 * st->dom_baseline + 0.2 * st->dom_count;
+		st->dom_window_no = no;
+		st->dom_count = 0;
+		st->dom_flagged = false;
+	}
+	size_t dlen = rcpt.len - (size_t)(at + 1 - rcpt.ptr);
+	char lower[256];
+	if (dlen == 0 || dlen > sizeof(lower))
+		return;
+	for (size_t i = 0; i < dlen; i++) {
+		char c = at[1 + i];
+		lower[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+	}
+	uint32_t h = hash_bytes(lower, dlen);
+	if (domain_seen(st, h) || st->dom_count >= DELIVERY_DOMAINS_CAP)
+		return;
+	if (st->dom_count == st->dom_cap) {
+		uint32_t cap = st->dom_cap ? st->dom_cap * 2 : 8;
+		uint32_t *grown = realloc(st->dom_hashes, cap * sizeof(*grown));
+		if (grown == NULL)
+			return;
+		st->dom_hashes = grown;
+		st->dom_cap = cap;
+	}
+	st->dom_hashes[st->dom_count++] = h;
+	double usual = st->dom_baseline > 1 ? st->dom_baseline : 1;
+	if (!st->dom_flagged && st->dom_count >= d->cfg->domains_min &&
+	    st->dom_count >= d->cfg->domains_factor * usual) {
+		st->dom_flagged = true;
+		duration_format(d->cfg->domains_window, win, sizeof(win));
+		snprintf(summary, sizeof(summary),
+		    "mail to %u different recipient domains within %s; this %s usually mails %.0f",
+		    st->dom_count, win, subject_label(s), st->dom_baseline);
+		d->stats.evidence_updates++;
+		judge_add_evidence(d->judge, s, d->kind_domains, 1, 1, t, summary);
+	}
+}
+
+static void
+spam_rule(struct delivery *d, struct subject *s, const struct maillog_line *l, usec_t t)
+{
+	const struct evidence_item *e = judge_evidence(s, d->kind_spam);
+	char summary[STORE_SUMMARY_MAX], since[40];
+	uint64_t n = (e ? e->count : 0) + 1;
+	struct strview who = l->relay;
+
+	if (who.len > 80)
+		who.len = 80;
+	time_format(e ? e->first_seen : t, since, sizeof(since));
+	snprintf(summary, sizeof(summary), "%llu message%s refused as spam by remote servers since %s; last by %.*s",
+	    (unsigned long long)n, n == 1 ? "" : "s", since, (int)who.len, who.len ? who.ptr : "the relay");
+	d->stats.evidence_updates++;
+	judge_add_evidence(d->judge, s, d->kind_spam, 1, 1, t, summary);
+}
+
+static void
+networks_rule(struct delivery *d, struct subject *s, struct dstat *st, const struct addr *a, usec_t t)
+{
+	struct addr net = *a;
+	size_t i, live = 0;
+	char summary[STORE_SUMMARY_MAX], win[32];
+
+	addr_mask(&net, a->family == AF_INET ? d->cfg->account_prefix_v4 : d->cfg->account_prefix_v6);
+	/* drop networks not seen within the window, find this one */
+	bool found = false;
+	for (i = 0; i < st->net_count; i++) {
+		struct net_seen *n = &st->nets[i];
+		if (n->last + d->cfg->account_window < t)
+			continue;
+		if (n->net.family == net.family && memcmp(n->net.bytes, net.bytes, 16) == 0) {
+			n->last = t;
+			found = true;
+		}
+		st->nets[live++] = *n;
+	}
+	st->net_count = (uint16_t)live;
+	if (!found) {
+		if (st->net_count == DELIVERY_NETS_CAP) {
+			/* forget the least recently seen */
+			size_t old = 0;
+			for (i = 1; i < st->net_count; i++)
+				if (st->nets[i].last < st->nets[old].last)
+					old = i;
+			st->nets[old] = st->nets[--st->net_count];
+		}
+		if (st->net_count == st->net_cap) {
+			uint16_t cap = st->net_cap ? (uint16_t)(st->net_cap * 2) : 4;
+			struct net_seen *grown = realloc(st->nets, cap * sizeof(*grown));
+			if (grown == NULL)
+				return;
+			st->nets = grown;
+			st->net_cap = cap;
+		}
+		st->nets[st->net_count++] = (struct net_seen){ net, t };
+	}
+	if (st->net_count <= d->cfg->account_networks || st->net_count == st->nets_reported)
+		return;
+	st->nets_reported = st->net_count;
+
+	duration_format(d->cfg->account_window, win, sizeof(win));
+	int off = snprintf(summary, sizeof(summary), "used from %u client networks within %s:", st->net_count, win);
+	size_t shown = 0;
+	for (i = st->net_count; i-- > 0 && off > 0 && (size_t)off < sizeof(summary) - 64;) {
+		struct cidr c = { st->nets[i].net,
+		    st->nets[i].net.family == AF_INET ? d->cfg->account_prefix_v4 : d->cfg->account_prefix_v6 };
+		char text[ADDR_TEXT_MAX];
+		off += snprintf(summary + off, sizeof(summary) - (size_t)off, "%s %s", shown ? "," : "",
+		    cidr_format(&c, text, sizeof(text)));
+		shown++;
+	}
+	if (shown < st->net_count && off > 0 && (size_t)off < sizeof(summary))
+		snprintf(summary + off, sizeof(summary) - (size_t)off, " and %zu more", st->net_count - shown);
+	d->stats.evidence_updates++;
+	judge_set_evidence(d->judge, s, d->kind_networks,
+	    (double)st->net_count / (double)d->cfg->account_networks, 1, t, summary);
+}
+
+/* --- outcomes ------------------------------------------------------------------------- */
+
+static bool
+outcome_permanent(enum maillog_outcome o)
+{
+	return o == MAILLOG_OUTCOME_UNKNOWN_RECIPIENT || o == MAILLOG_OUTCOME_SPAM_REJECTED ||
+	    o == MAILLOG_OUTCOME_POLICY_REJECTED || o == MAILLOG_OUTCOME_OTHER_PERMANENT;
+}
+
+/* One final outcome (a recipient delivered or refused) for subject s. */
+static void
+outcome(struct delivery *d, struct subject *s, const struct maillog_line *l, usec_t t)
+{
+	struct dstat *st;
+
+	if (s == NULL || (st = dstat_get(d, s)) == NULL)
+		return;
+	st->last_seen = t;
+	bounce_advance(d, st, t);
+	size_t i = (size_t)(st->bucket_no % DELIVERY_BUCKETS);
+	st->rcpt[i]++;
+	if (outcome_permanent(l->outcome))
+		st->fail[i]++;
+	if (l->outcome == MAILLOG_OUTCOME_UNKNOWN_RECIPIENT)
+		st->unknown[i]++;
+	bounce_rule(d, s, st, t);
+	domains_rule(d, s, st, l->to, t);
+	if (l->outcome == MAILLOG_OUTCOME_SPAM_REJECTED)
+		spam_rule(d, s, l, t);
+}
+
+static bool
+own_reject(const struct delivery *d, struct strview reply)
+{
+	const char *texts[] = { d->cfg->reject_text, d->cfg->defer_text, d->cfg->ignore_text };
+	for (size_t i = 0; i < 3; i++) {
+		size_t n = strlen(texts[i]);
+		if (n > 0 && n <= reply.len && memmem(reply.ptr, reply.len, texts[i], n) != NULL)
+			return true;
+	}
+	return false;
+}
+
+int
+delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
+{
+	struct maillog_line l;
+	int kind = maillog_parse_line((const uint8_t *)text, len, &l);
+	usec_t t;
+
+	d->stats.lines++;
+	if (kind < 0) {
+		if (-kind <= MAILLOG_ERROR_COUNT)
+			d->stats.errors[-kind]++;
+		return kind;
+	}
+	d->stats.kinds[kind]++;
+	if (kind == MAILLOG_OTHER || kind == MAILLOG_FROM)
+		return kind;
+	t = delivery_time(&l.time, now);
+
+	switch (kind) {
+	case MAILLOG_CLIENT: {
+		qid_open(d, &l, t);
+		if (l.sasl_username.len > 0) {
+			struct addr a;
+			struct subject *acct = judge_account(d->judge, l.sasl_username.ptr, l.sasl_username.len, t);
+			struct dstat *st;
+			if (acct != NULL && addr_parse(l.client_addr.ptr, l.client_addr.len, &a) == 0 &&
+			    (st = dstat_get(d, acct)) != NULL) {
+				st->last_seen = t;
+				networks_rule(d, acct, st, &a, t);
+			}
+		}
+		break;
+	}
+	case MAILLOG_REMOVED: {
+		struct qid_entry *e = qid_lookup(d, &l);
+		if (e != NULL)
+			qid_unlink(&d->qids, e);
+		break;
+	}
+	case MAILLOG_DELIVERY: {
+		if (l.status != MAILLOG_STATUS_SENT && l.status != MAILLOG_STATUS_BOUNCED &&
+		    l.status != MAILLOG_STATUS_EXPIRED)
+			break;                 /* deferred: not final, retried later */
+		struct qid_entry *e = qid_lookup(d, &l);
+		if (e == NULL) {
+			d->stats.unattributed++;
+			break;
+		}
+		d->stats.outcomes[l.outcome]++;
+		if (e->has_addr)
+			outcome(d, judge_host(d->judge, &e->addr, t), &l, t);
+		if (e->account_len > 0)
+			outcome(d, judge_account(d->judge, e->data + e->key_len, e->account_len, t), &l, t);
+		break;
+	}
+	case MAILLOG_REJECT: {
+		struct addr a;
+		/* Only permanent refusals of recipients; never lazaret's own answers. */
+		/* cleanup's header/body and milter refusals carry only a DSN */
+		char klass = l.reject_code.len ? l.reject_code.ptr[0] : l.dsn.len ? l.dsn.ptr[0] : '\0';
+		if (klass != '5' || l.to.len == 0)
+			break;
+		if (own_reject(d, l.reply)) {
+			d->stats.own_rejects++;
+			break;
+		}
+		if (addr_parse(l.client_addr.ptr, l.client_addr.len, &a) != 0) {
+			d->stats.unattributed++;
+			break;
+		}
+		d->stats.outcomes[l.outcome]++;
+		outcome(d, judge_host(d->judge, &a, t), &l, t);
+		break;
+	}
+	}
+	d->stats.queue_ids_open = d->qids.count;
+	return kind;
+}

@@ -1,0 +1,63 @@
+/*
+ * delivery.h — delivery errors as evidence: the relay's log lines, tied to the client
+ * host and SASL account that submitted each message, become outcomes per subject,
+ * and outcomes become evidence the judge weighs.
+ *
+ * A client= line opens a queue ID with its host and account; each to=... status=
+ * line and each NOQUEUE reject is an outcome for them. Four rules, all configurable:
+ *   bounce_ratio       the Wilson lower bound of permanent failures over recipients in
+ *                      the last window exceeds a threshold, with enough recipients;
+ *   recipient_domains  many distinct recipient domains in a short window for a
+ *                      subject that usually mails few;
+ *   spam_rejected      remote servers refusing the subject's mail as spam;
+ *   account_networks   one SASL account used from many client networks in 24 h.
+ * Time comes from the log lines, so the same code serves the daemon and the offline
+ * `lazaretctl analyze`.
+ */
+#ifndef LAZARET_SENSE_DELIVERY_H
+#define LAZARET_SENSE_DELIVERY_H
+
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/timeutil.h"
+#include "judge/judge.h"
+#include "sense/maillog.h"
+
+struct delivery_stats {
+	uint64_t lines;                                  /* lines seen */
+	uint64_t kinds[MAILLOG_KIND_COUNT];              /* parsed, by kind */
+	uint64_t errors[MAILLOG_ERROR_COUNT + 1];        /* skipped, by -error */
+	uint64_t outcomes[MAILLOG_OUTCOME_COUNT];        /* attributed outcomes */
+	uint64_t unattributed;                           /* outcomes whose queue ID was not open */
+	uint64_t own_rejects;                            /* lazaret's own refusals, not counted */
+	uint64_t queue_ids_open;
+	uint64_t queue_ids_expired;                      /* dropped for age */
+	uint64_t queue_ids_evicted;                      /* dropped because the table was full */
+	uint64_t evidence_updates;
+};
+
+struct delivery;
+
+/* Registers the four evidence kinds with j. NULL on ENOMEM. */
+struct delivery *delivery_new(struct judge *j, const struct config *cfg);
+void delivery_free(struct delivery *d);
+void delivery_configure(struct delivery *d, const struct config *cfg);
+
+/*
+ * delivery_line — one raw log line (no newline) from the log of relay `source`
+ * (any stable name: the file path). Parses it, resolves its time (RFC 3164 lines take
+ * the year from `now`), and feeds it to the correlation and the rules. Returns the
+ * line's kind or a negative maillog_error (counted, skipped).
+ */
+int delivery_line(struct delivery *d, const char *line, size_t len, usec_t now);
+
+/* Drops queue IDs older than the configured age at time `now` (call periodically). */
+void delivery_expire(struct delivery *d, usec_t now);
+
+const struct delivery_stats *delivery_stats(const struct delivery *d);
+
+/* Resolves a parsed timestamp to microseconds since the epoch; RFC 3164 times are local. */
+usec_t delivery_time(const struct maillog_time *t, usec_t now);
+
+#endif

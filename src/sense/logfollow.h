@@ -1,0 +1,48 @@
+/*
+ * logfollow.h — follow a log file the way `tail -F` does, and remember where we were.
+ *
+ * Reads what was appended since the last poll and hands over complete lines; keeps a
+ * partial last line until its newline arrives. Survives rotation by rename+create
+ * (drains the old file, then opens the new one from its start) and by copytruncate
+ * (the file shrinks: start again at 0). A position (inode, offset of the end of the
+ * last whole line handed over) can be saved and given back at start; if the file was
+ * rotated meanwhile, the rest of the old file is read from PATH.1 first.
+ */
+#ifndef LAZARET_SENSE_LOGFOLLOW_H
+#define LAZARET_SENSE_LOGFOLLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef void (*logfollow_line_cb)(void *arg, const char *line, size_t len);
+
+struct logfollow_stats {
+	uint64_t bytes;
+	uint64_t lines;
+	uint64_t rotations;       /* rename+create */
+	uint64_t truncations;     /* copytruncate */
+	uint64_t too_long;        /* lines cut at the buffer limit */
+};
+
+struct logfollow;
+
+/* A follower of path; lines go to cb(arg, line, len) without the newline. */
+struct logfollow *logfollow_new(const char *path, logfollow_line_cb cb, void *arg);
+void logfollow_free(struct logfollow *lf);
+
+/* Resume at (inode, offset) from an earlier run; without it the file is read from its start. */
+void logfollow_resume(struct logfollow *lf, uint64_t inode, uint64_t offset);
+
+/*
+ * logfollow_poll — read everything new and hand over its lines. Returns the number
+ * of bytes consumed, or -1 when the file cannot be opened (logged once until it can).
+ */
+long logfollow_poll(struct logfollow *lf);
+
+/* Where the next poll continues: the file's inode and the end of the last whole line. */
+void logfollow_position(const struct logfollow *lf, uint64_t *inode, uint64_t *offset);
+
+const char *logfollow_path(const struct logfollow *lf);
+const struct logfollow_stats *logfollow_stats(const struct logfollow *lf);
+
+#endif
