@@ -443,9 +443,11 @@ handle_maillog(struct config_parse *p, const char *name, const char *v)
 	else if (!strcmp(name, "account_window"))
 		dur = &cfg->account_window, min = 60 * USEC_PER_SEC;
 	if (dur != NULL) {
-		if (duration_parse(v, dur) != 0 || *dur < min)
-			return config_fail(p, "%s: expected a duration of at least %llds, not \"%s\"", name,
-			    (long long)(min / USEC_PER_SEC), v);
+		if (duration_parse(v, dur) != 0 || *dur < min) {
+			char m[32];
+			return config_fail(p, "%s: expected a duration of at least %s, not \"%s\"", name,
+			    duration_format(min, m, sizeof(m)), v);
+		}
 		return 1;
 	}
 	if (!strcmp(name, "max_queue_ids")) {

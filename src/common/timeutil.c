@@ -68,7 +68,10 @@ duration_parse(const char *text, usec_t *out)
 				return -1;
 			n = n * 10 + (*p++ - '0');
 		}
-		if (*p != '\0') {
+		if (p[0] == 'm' && p[1] == 's') {
+			mult = 1000;
+			p += 2;
+		} else if (*p != '\0') {
 			size_t i;
 			for (i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++)
 				if (*p == duration_units[i].unit)
@@ -95,10 +98,8 @@ duration_format(usec_t d, char *buf, size_t size)
 		return buf;
 	buf[0] = '\0';
 	if (d <= 0 || d % USEC_PER_SEC != 0) {
-		if (d > 0 && d < USEC_PER_SEC)
-			snprintf(buf, size, "%lldms", (long long)(d / 1000));
-		else
-			snprintf(buf, size, "%llds", (long long)(d / USEC_PER_SEC));
+		/* sub-second precision: milliseconds, which duration_parse reads back */
+		snprintf(buf, size, "%lldms", (long long)(d / 1000));
 		return buf;
 	}
 	for (size_t i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++) {

@@ -21,7 +21,7 @@ usec_t time_mono(void);
 char *time_format(usec_t t, char *buf, size_t size);
 
 /*
- * Parses a duration such as "90", "90s", "15m", "1h", "7d", "2w" into
+ * Parses a duration such as "90", "90s", "250ms", "15m", "1h", "7d", "2w" into
  * microseconds. Returns 0, or -1 on anything else (negative, overflow, junk).
  */
 int duration_parse(const char *text, usec_t *out);

@@ -36,6 +36,7 @@ struct judge {
 	struct subject **dirty;
 	size_t dirty_count, dirty_cap;
 	size_t sweep_cursor;
+	usec_t now_hint;                 /* the time of the evaluation under way */
 	struct judge_stats stats;
 };
 
@@ -525,6 +526,8 @@ judge_automatic_level(const struct judge *j, const struct subject *s, double sco
 	/* last, so hysteresis never holds an allowlisted subject above watch */
 	if (s->flags & SUBJECT_F_ALLOWLISTED && target > LEVEL_WATCH)
 		target = LEVEL_WATCH;
+	if (target > LEVEL_THROTTLE && s->detail != NULL && s->detail->grace_until > j->now_hint)
+		target = LEVEL_THROTTLE;
 	return target;
 }
 
@@ -537,6 +540,7 @@ judge_evaluate(struct judge *j, struct subject *s, usec_t now)
 
 	if (judge_manual_active(s, now))
 		return;
+	j->now_hint = now;
 	score = judge_score(j, s, now);
 	target = judge_automatic_level(j, s, score, s->target_level);
 	if (target == s->target_level)
@@ -593,7 +597,10 @@ judge_record(struct judge *j, struct subject *s, int kind, double amount, uint64
 	}
 	e->value = accumulate ? judge_decayed(j, e, now) + amount : amount;
 	e->value_time = now;
-	e->count += events;
+	if (accumulate)
+		e->count += events;
+	else
+		e->count = events;
 	e->last_seen = now;
 	if (summary != NULL)
 		snprintf(e->summary, sizeof(e->summary), "%s", summary);
@@ -660,6 +667,18 @@ judge_release(struct judge *j, struct subject *s, const char *reason, const char
 	return judge_change(j, s, LEVEL_NORMAL, now, actor, why, done, arg);
 }
 
+int
+judge_set_grace(struct judge *j, struct subject *s, usec_t until)
+{
+	struct subject_detail *d = subject_detail(s);
+
+	(void)j;
+	if (d == NULL)
+		return -ENOMEM;
+	d->grace_until = until;
+	return 0;
+}
+
 void
 judge_checkpoint(struct judge *j)
 {
@@ -713,6 +732,7 @@ judge_sweep(struct judge *j, usec_t now, size_t budget)
 	for (; s != NULL && budget > 0; budget--) {
 		if (s->manual_level >= 0 && s->manual_until != 0 && s->manual_until <= now && s->pending == 0) {
 			double score = judge_score(j, s, now);
+			j->now_hint = now;
 			int target = judge_automatic_level(j, s, score, LEVEL_NORMAL);
 			snprintf(reason, sizeof(reason), "operator's %s expired (%s)", level_name(s->manual_level),
 			    s->detail ? s->detail->manual_reason : "");

@@ -90,7 +90,8 @@ const struct rate_limit *judge_limit(const struct judge *j, const struct subject
  */
 void judge_add_evidence(struct judge *j, struct subject *s, int kind, double amount, uint64_t events,
                         usec_t now, const char *summary);
-/* judge_set_evidence — like add, but the value becomes amount (for ratios and bounds). */
+/* judge_set_evidence — like add, but the value becomes amount and the count becomes
+ * events (for ratios and bounds: "412 failures in the window", "12 networks"). */
 void judge_set_evidence(struct judge *j, struct subject *s, int kind, double amount, uint64_t events,
                         usec_t now, const char *summary);
 
@@ -115,6 +116,12 @@ int judge_set_manual(struct judge *j, struct subject *s, int level, usec_t until
  */
 int judge_release(struct judge *j, struct subject *s, const char *reason, const char *actor,
                   store_done_cb done, void *arg);
+
+/*
+ * judge_set_grace — no automatic level above throttle for s until `until` (the grace
+ * period after a subscriber released themselves). 0 or -ENOMEM.
+ */
+int judge_set_grace(struct judge *j, struct subject *s, usec_t until);
 
 /* Remember that s changed (counters, evidence) so the next checkpoint saves it. */
 void judge_touch(struct judge *j, struct subject *s);

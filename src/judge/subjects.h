@@ -37,6 +37,7 @@ struct subject_detail {
 	uint16_t evidence_cap;
 	struct evidence_item *evidence;
 	char manual_reason[STORE_REASON_MAX];
+	usec_t grace_until;               /* no automatic quarantine before this (after a self-release) */
 };
 
 struct subject {

@@ -219,9 +219,12 @@ delivery_time(const struct maillog_time *t, usec_t now)
 		struct tm tm;
 		localtime_r(&nt, &tm);
 		year = tm.tm_year + 1900;
-		/* "Dec 31" read on Jan 1 is last year's */
+		/* "Dec 31" read on Jan 1 is last year's; "Jan 1" read on Dec 31 (a clock
+		 * slightly ahead) is next year's */
 		if (t->month > tm.tm_mon + 2)
 			year--;
+		else if (t->month + 10 < tm.tm_mon + 1)
+			year++;
 	}
 	if (t->has_tz) {
 		secs = days_from_civil(year, t->month, t->day) * 86400 + t->hour * 3600 + t->minute * 60 +
@@ -329,7 +332,8 @@ qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
 	e->account_len = (uint16_t)alen;
 	e->opened = t;
 	memcpy(e->data, key, klen);
-	memcpy(e->data + klen, l->sasl_username.ptr, alen);
+	if (alen > 0)
+		memcpy(e->data + klen, l->sasl_username.ptr, alen);
 	e->has_addr = addr_parse(l->client_addr.ptr, l->client_addr.len, &e->addr) == 0;
 	if (q->count >= q->mask + 1)
 		qid_grow(q);
@@ -484,7 +488,7 @@ bounce_rule(struct delivery *d, struct subject *s, struct dstat *st, usec_t t)
 	    d->cfg->bounce_confidence * 100);
 	st->bounce_flagged = true;
 	d->stats.evidence_updates++;
-	judge_set_evidence(d->judge, s, d->kind_bounce, lb, 1, t, summary);
+	judge_set_evidence(d->judge, s, d->kind_bounce, lb, f, t, summary);
 }
 
 static bool
@@ -584,6 +588,8 @@ networks_rule(struct delivery *d, struct subject *s, struct dstat *st, const str
 		st->nets[live++] = *n;
 	}
 	st->net_count = (uint16_t)live;
+	if (st->net_count <= d->cfg->account_networks)
+		st->nets_reported = 0;         /* back to normal: a later incident is new */
 	if (!found) {
 		if (st->net_count == DELIVERY_NETS_CAP) {
 			/* forget the least recently seen */
@@ -622,7 +628,7 @@ networks_rule(struct delivery *d, struct subject *s, struct dstat *st, const str
 		snprintf(summary + off, sizeof(summary) - (size_t)off, " and %zu more", st->net_count - shown);
 	d->stats.evidence_updates++;
 	judge_set_evidence(d->judge, s, d->kind_networks,
-	    (double)st->net_count / (double)d->cfg->account_networks, 1, t, summary);
+	    (double)st->net_count / (double)d->cfg->account_networks, st->net_count, t, summary);
 }
 
 /* --- outcomes ------------------------------------------------------------------------- */

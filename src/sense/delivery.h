@@ -45,8 +45,8 @@ void delivery_free(struct delivery *d);
 void delivery_configure(struct delivery *d, const struct config *cfg);
 
 /*
- * delivery_line — one raw log line (no newline) from the log of relay `source`
- * (any stable name: the file path). Parses it, resolves its time (RFC 3164 lines take
+ * delivery_line — one raw log line (no newline); queue IDs are kept apart per logging
+ * host, so several relays' logs can share one delivery. Parses it, resolves its time (RFC 3164 lines take
  * the year from `now`), and feeds it to the correlation and the rules. Returns the
  * line's kind or a negative maillog_error (counted, skipped).
  */

@@ -31,6 +31,7 @@ struct logfollow {
 	char *buf;                    /* partial line + chunk */
 	size_t len;
 	bool skipping;                /* inside a line that was too long */
+	long resumed_bytes;           /* read from PATH.1 while opening, for poll's total */
 	struct logfollow_stats stats;
 };
 
@@ -91,39 +92,43 @@ logfollow_position(const struct logfollow *lf, uint64_t *inode, uint64_t *offset
 	*offset = lf->offset;
 }
 
-/* Hands over every whole line in buf; keeps the rest. */
+/*
+ * Hands over every whole line in buf and keeps the rest. A line longer than
+ * LOGFOLLOW_LINE_MAX is handed over cut at that length (and counted) and the rest of
+ * it skipped up to its newline, however read(2) happened to split it. With flush, a
+ * final line without newline is handed over too.
+ */
 static void
 logfollow_lines(struct logfollow *lf, bool flush)
 {
 	size_t start = 0;
 
-	for (;;) {
+	while (start < lf->len) {
 		char *nl = memchr(lf->buf + start, '\n', lf->len - start);
-		if (nl == NULL)
-			break;
-		size_t n = (size_t)(nl - (lf->buf + start));
-		if (lf->skipping)
-			lf->skipping = false;       /* the tail of a cut line */
-		else {
+		size_t n = nl ? (size_t)(nl - (lf->buf + start)) : lf->len - start;
+		size_t used = nl ? n + 1 : n;
+
+		if (lf->skipping) {
+			/* inside a cut line: drop it up to and including its newline */
+			if (nl != NULL)
+				lf->skipping = false;
+		} else if (n >= LOGFOLLOW_LINE_MAX && (nl != NULL || n > LOGFOLLOW_LINE_MAX || !flush)) {
+			lf->cb(lf->arg, lf->buf + start, LOGFOLLOW_LINE_MAX);
+			lf->stats.lines++;
+			lf->stats.too_long++;
+			if (nl == NULL)
+				lf->skipping = true;
+		} else if (nl != NULL || flush) {
 			lf->cb(lf->arg, lf->buf + start, n);
 			lf->stats.lines++;
-		}
-		start += n + 1;
-		lf->offset += n + 1;
+		} else
+			break;              /* a partial line: wait for its newline */
+		start += used;
+		lf->offset += used;
 	}
+	if (flush)
+		lf->skipping = false;
 	size_t rest = lf->len - start;
-	if (rest > 0 && (flush || rest >= LOGFOLLOW_LINE_MAX)) {
-		if (!lf->skipping) {
-			lf->cb(lf->arg, lf->buf + start, rest);
-			lf->stats.lines++;
-			if (!flush)
-				lf->stats.too_long++;
-		}
-		lf->skipping = !flush;
-		lf->offset += rest;
-		start += rest;
-		rest = 0;
-	}
 	if (start > 0 && rest > 0)
 		memmove(lf->buf, lf->buf + start, rest);
 	lf->len = rest;
@@ -213,6 +218,8 @@ logfollow_open(struct logfollow *lf)
 			extra = logfollow_finish_rotated(lf);
 			lf->offset = lf->read_offset = 0;
 			lf->len = 0;
+			lf->skipping = false;
+			lf->resumed_bytes = extra;
 			log_info("maillog %s: a new file since we stopped; reading it from the start", lf->path);
 		}
 	}
@@ -227,6 +234,8 @@ logfollow_poll(struct logfollow *lf)
 
 	if (lf->fd < 0 && logfollow_open(lf) < 0)
 		return -1;
+	total += lf->resumed_bytes;
+	lf->resumed_bytes = 0;
 	total += logfollow_drain(lf, lf->fd);
 
 	if (fstat(lf->fd, &cur) == 0 && (uint64_t)cur.st_size < lf->read_offset) {

@@ -8,10 +8,14 @@
 #   pf_init                     # private Postfix config in $T/postfix (see PF_* below)
 #   pf_conf 'key = value'       # optional: more main.cf settings
 #   pf_master 'line'            # optional: more master.cf lines
+#   pf_sasl REALM u:p ...       # optional: Cyrus SASL with a sasldb (after pf_init)
+#   pf_submission               # optional: SASL-only smtpd on $PF_SUB_PORT (after pf_sasl)
 #   pf_start                    # register, start, wait for port, stop on exit
 #   lz_config limits.host_messages=10/1h ...   # $T/lazaret.conf
 #   lz_start                    # lazaretd in the background, stopped on exit
 #   send_mail ID 127.0.0.2      # swaks; transcript in $T/swaks/ID.txt
+#   send_auth_mail ID 127.0.0.2 USER PASS   # the same through the submission port, AUTH PLAIN
+#   lz_maillog_wait             # until lazaretd has read all of $PF_LOG
 #   assert_* / fail             # print expected vs seen; fail dumps the logs
 #
 # Everything runs on 127.0.0.0/8. Every process started here and the temp dir are removed on
@@ -431,6 +435,58 @@ pf_texthash() {
 	echo "texthash:$PF_DIR/$name"
 }
 
+# pf_sasl REALM USER:PASSWORD... — Cyrus SASL for the instance's smtpd: a sasldb in
+# $PF_DIR/sasl/sasldb2 with USER@REALM for each pair (saslpasswd2 -u REALM), smtpd.conf with
+# auxprop/sasldb and mech_list PLAIN LOGIN. Debian's Postfix reads smtpd.conf from
+# $config_directory/sasl/ whatever cyrus_sasl_config_path says (upstream uses that parameter:
+# both are set). smtpd opens the sasldb as the postfix user, with chroot off (pf_init turns
+# chroot off everywhere). Call after pf_init; enable SASL on a service with pf_submission (or
+# -o smtpd_sasl_auth_enable=yes).
+pf_sasl() {
+	local realm=$1 up
+	shift
+	t_require_cmd saslpasswd2
+	PF_SASL_DIR=$PF_DIR/sasl
+	mkdir -p "$PF_SASL_DIR"
+	for up in "$@"; do
+		printf '%s' "${up#*:}" | saslpasswd2 -c -p -f "$PF_SASL_DIR/sasldb2" -u "$realm" "${up%%:*}" ||
+			fail "saslpasswd2 could not add ${up%%:*}@$realm to $PF_SASL_DIR/sasldb2"
+	done
+	chown root:postfix "$PF_SASL_DIR" "$PF_SASL_DIR/sasldb2"
+	chmod 750 "$PF_SASL_DIR"
+	chmod 640 "$PF_SASL_DIR/sasldb2"
+	cat >"$PF_SASL_DIR/smtpd.conf" <<-EOF2
+	pwcheck_method: auxprop
+	auxprop_plugin: sasldb
+	sasldb_path: $PF_SASL_DIR/sasldb2
+	mech_list: PLAIN LOGIN
+	EOF2
+	chmod 644 "$PF_SASL_DIR/smtpd.conf"
+	pf_conf "cyrus_sasl_config_path = $PF_SASL_DIR" "smtpd_sasl_type = cyrus" "smtpd_sasl_path = smtpd" \
+		"smtpd_sasl_security_options = noanonymous" "broken_sasl_auth_clients = no"
+}
+
+# pf_submission — a submission-like smtpd on 127.0.0.1:$PF_SUB_PORT (default: a free port)
+# with syslog_name postfix/submission: SASL authentication on (pf_sasl first), relaying only
+# for authenticated clients, and lazaret's policy service ($PF_POLICY) before
+# permit_sasl_authenticated, so that the policy requests carry sasl_username.
+pf_submission() {
+	: "${PF_SUB_PORT:=$(free_port)}"
+	pf_conf "lazaret_it_submission_recipient = ${PF_POLICY:+$PF_POLICY, }permit_sasl_authenticated, reject"
+	pf_master "127.0.0.1:$PF_SUB_PORT inet n - n - - smtpd" \
+		"  -o syslog_name=postfix/submission" \
+		"  -o smtpd_sasl_auth_enable=yes" \
+		"  -o smtpd_client_restrictions=" \
+		"  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject" \
+		"  -o smtpd_recipient_restrictions=\$lazaret_it_submission_recipient"
+}
+
+# pf_submission_ready — after pf_start: wait until the submission port listens.
+pf_submission_ready() {
+	wait_port "$PF_SUB_PORT" 15 || fail "Postfix's submission service did not listen on 127.0.0.1:$PF_SUB_PORT"
+	log "Postfix submission (SASL) on 127.0.0.1:$PF_SUB_PORT"
+}
+
 # ---------------------------------------------------------------------------------------------
 # lazaretd
 
@@ -529,6 +585,60 @@ lz_stop() {
 # lzctl ARGS... — lazaretctl against the test's API.
 lzctl() { "$LAZARETCTL" --api "$LZ_API" "$@"; }
 
+# lz_stats — GET /v1/stats as JSON (lazaretctl stats --json); fails the test when it cannot.
+lz_stats() {
+	local out
+	out=$(lzctl stats --json 2>&1) || fail "lazaretctl stats --json failed: $out"
+	printf '%s\n' "$out"
+}
+
+# lz_explain SUBJECT — lazaretctl explain SUBJECT --json; fails the test when it cannot.
+lz_explain() {
+	local out
+	out=$(lzctl explain "$1" --json 2>&1) || fail "lazaretctl explain $1 --json failed: $out"
+	printf '%s\n' "$out"
+}
+
+# json_evidence JSON KIND FIELD — FIELD (summary, count, score ...) of the evidence item of KIND
+# in an explain or analyze subject object; empty when there is none.
+json_evidence() {
+	sqlite3 -batch :memory: "select json_extract(value, '\$.$3') from json_each($(_sql_quote "$1"), '\$.evidence')
+		where json_extract(value, '\$.kind') = $(_sql_quote "$2") limit 1"
+}
+
+# The maillog sensor counts the lines it read since it started ($.maillog.lines in stats). Lines
+# before the offset it resumed at do not count: set LZ_MAILLOG_BASE to their number after a
+# restart (lz_resume_offset, lines_before_offset).
+LZ_MAILLOG_BASE=0
+
+# lz_maillog_lines — lines of the maillog lazaretd has read (with LZ_MAILLOG_BASE added).
+lz_maillog_lines() {
+	local n
+	n=$(json_get "$(lzctl stats --json 2>/dev/null)" '$.maillog.lines' 2>/dev/null)
+	[ -n "$n" ] || return 1
+	echo $((n + LZ_MAILLOG_BASE))
+}
+
+_lz_maillog_caught_up() {
+	local seen
+	seen=$(lz_maillog_lines) || return 1
+	[ "$seen" -ge "$(wc -l <"$PF_LOG")" ]
+}
+
+# lz_maillog_wait [SECONDS] — until lazaretd has read every line now in $PF_LOG (and once more,
+# so that lines written while it caught up are read too).
+lz_maillog_wait() {
+	wait_for "${1:-10}" _lz_maillog_caught_up || return 1
+	sleep 0.3
+	wait_for "${1:-10}" _lz_maillog_caught_up
+}
+
+# lz_resume_offset — the offset of the last "maillog PATH: resuming at offset N" in $LZ_LOG.
+lz_resume_offset() { sed -n 's/.*maillog .*: resuming at offset \([0-9][0-9]*\).*/\1/p' "$LZ_LOG" | tail -n1; }
+
+# lines_before_offset FILE OFFSET — whole lines in the first OFFSET bytes of FILE.
+lines_before_offset() { head -c "$2" "$1" | wc -l; }
+
 # ---------------------------------------------------------------------------------------------
 # sending mail
 
@@ -536,12 +646,13 @@ lzctl() { "$LAZARETCTL" --api "$LZ_API" "$@"; }
 # (127.0.0.N). Transcript in $T/swaks/ID.txt (also $SWAKS_OUT), swaks' exit status in $SWAKS_RC,
 # time taken in $SWAKS_MS. Defaults: --to rcpt-ID@dest.lazaret-it.test, --from
 # sender@CLIENT_IP-as-domain, headers Subject and X-Lazaret-It: ID (so the sink can be grepped).
+# SEND_PORT=N send_mail ... sends to another port of the instance (e.g. $PF_SUB_PORT).
 send_mail() {
 	local id=$1 ip=$2 t0
 	shift 2
 	SWAKS_OUT=$T/swaks/$id.txt
 	t0=$(now_ms)
-	swaks --server "127.0.0.1:$PF_PORT" --local-interface "$ip" \
+	swaks --server "127.0.0.1:${SEND_PORT:-$PF_PORT}" --local-interface "$ip" \
 		--helo "host-${ip//./-}.lazaret-it.test" \
 		--from "sender@host-${ip//./-}.lazaret-it.test" --to "rcpt-$id@dest.lazaret-it.test" \
 		--header "Subject: lazaret-it $id" --add-header "X-Lazaret-It: $id" \
@@ -549,6 +660,14 @@ send_mail() {
 	SWAKS_RC=$?
 	SWAKS_MS=$(( $(now_ms) - t0 ))
 	return 0
+}
+
+# send_auth_mail ID CLIENT_IP USER PASSWORD [swaks options...] — send_mail to the submission
+# service ($PF_SUB_PORT, see pf_submission) after AUTH PLAIN as USER.
+send_auth_mail() {
+	local id=$1 ip=$2 user=$3 pass=$4
+	shift 4
+	SEND_PORT=$PF_SUB_PORT send_mail "$id" "$ip" --auth PLAIN --auth-user "$user" --auth-password "$pass" "$@"
 }
 
 # smtp_reply CMD [FILE] — the server's (last line of) reply to the client command CMD in a swaks

@@ -520,11 +520,11 @@ test_evidence_decay(void **state)
 	assert_string_equal(judge_evidence(s, f->test_kind)->summary, "five odd things");
 	assert_int_equal(judge_evidence(s, f->test_kind)->count, 6);
 
-	/* set replaces the value */
-	judge_set_evidence(f->j, s, f->test_kind, 0.25, 0, t + HOURS(2), "ratio");
+	/* set replaces the value and the count ("412 failures in the window") */
+	judge_set_evidence(f->j, s, f->test_kind, 0.25, 412, t + HOURS(2), "ratio");
 	e = judge_evidence(s, f->test_kind);
 	assert_true(e->value == 0.25);
-	assert_int_equal(e->count, 6);
+	assert_int_equal(e->count, 412);
 	assert_true(near(judge_score(f->j, s, t + HOURS(3)), 0.125));
 
 	/* the score sums the kinds, each with its weight and half-life */

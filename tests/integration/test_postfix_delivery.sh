@@ -1,0 +1,350 @@
+#!/bin/bash
+# test_postfix_delivery.sh — delivery errors as evidence, end to end: a private Postfix 3.x on
+# 127.0.0.1 logs to its own maillog_file (postlog), which lazaretd follows ([maillog] file).
+# "The Internet" is two smtp-sink instances reached through a transport map (DNS off):
+#   good.example       accepts everything
+#   harvested.example  answers every RCPT TO with 550 5.1.1 (smtp-sink -f RCPT -B ...)
+# A submission-like smtpd (syslog_name postfix/submission) authenticates with Cyrus SASL
+# (sasldb: alice@example.net, bob@example.net). lazaretd stays Postfix's policy service, with
+# rate limits far above what the test sends. One Postfix and one lazaretd serve all cases:
+#   1. a bot host mailing harvested addresses → bounce_ratio evidence, throttle or quarantine
+#   2. a clean host sending as much to good.example stays normal
+#   3. alice authenticating from 16 addresses → account_networks evidence; bob stays normal
+#   4. alice quarantined: 5.7.1 for her mail, her host still sends without AUTH
+#   5. lazaretctl analyze over the same maillog flags the same subjects, offline
+#   6. lazaretd restarted: it resumes the maillog where it stopped, nothing counted twice
+# Usage: BUILD_DIR=build tests/integration/test_postfix_delivery.sh   (as root; IT_KEEP=1 keeps $T)
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2119
+. "$(dirname "$0")/lib.sh"
+
+BOT=127.0.0.5
+CLEAN=127.0.0.6
+BOB_IP=127.0.0.30
+ALICE_FIRST=10                # alice logs in from 127.0.0.10 ... 127.0.0.25
+ALICE_LAST=25
+BOT_N=40                      # messages, one recipient each; every 10th to good.example
+CLEAN_N=40
+ACCOUNT_NETWORKS=5            # [maillog] account_networks: more than this many → evidence
+ALICE=alice@example.net
+ALICE_PW=alice-secret-1
+BOB=bob@example.net
+BOB_PW=bob-secret-2
+GOOD=good.example
+HARVESTED=harvested.example
+HARD_REPLY="550 5.1.1 Error: no such user here"
+POLL=200ms
+
+t_init
+t_require_root
+t_require_cmd postfix smtp-sink swaks sqlite3 ss saslpasswd2
+
+# ---------------------------------------------------------------------------------------------
+# set-up: sinks, lazaretd, Postfix with a transport map and a SASL submission port
+
+sink_start good
+# -f RCPT: a hard error for every RCPT TO; -B: the reply text (smtp-sink's default is
+# "500 5.3.0 Error: command failed"; -B gives the 550 5.1.1 of an unknown user).
+sink_start harvested -f RCPT -B "$HARD_REPLY"
+
+lz_ports
+lz_config \
+	limits.host_messages=100000/1h limits.host_messages_burst=50000 \
+	limits.host_recipients=100000/1h limits.host_recipients_burst=50000 \
+	limits.account_messages=100000/1h limits.account_messages_burst=50000 \
+	limits.account_recipients=100000/1h limits.account_recipients_burst=50000 \
+	"maillog.file=$T/log/maillog" "maillog.poll_interval=$POLL" \
+	maillog.bounce_window=1h maillog.bounce_min_recipients=20 maillog.bounce_threshold=0.3 \
+	maillog.account_window=24h "maillog.account_networks=$ACCOUNT_NETWORKS" \
+	maillog.account_prefix_v4=32 maillog.account_prefix_v6=64
+log "lazaretd config $LZ_CONF:"
+sed 's/^/    /' "$LZ_CONF"
+lz_start
+
+pf_init
+pf_conf "transport_maps = $(pf_texthash transport \
+	"$GOOD smtp:[127.0.0.1]:$(sink_port good)" \
+	"$HARVESTED smtp:[127.0.0.1]:$(sink_port harvested)")"
+pf_sasl example.net "alice:$ALICE_PW" "bob:$BOB_PW"
+pf_submission
+pf_start
+pf_submission_ready
+log "Postfix policy restriction: $PF_POLICY"
+log "transport: $GOOD → smtp-sink good, $HARVESTED → smtp-sink harvested ($HARD_REPLY)"
+
+# ---------------------------------------------------------------------------------------------
+# helpers of this test
+
+# drain WHAT — until Postfix's queue is empty and lazaretd has read the whole maillog.
+drain() {
+	pf_wait_queue_empty 60 || fail "$1: Postfix's queue did not drain in 60 s: $(find "$PF_QUEUE/incoming" "$PF_QUEUE/active" "$PF_QUEUE/deferred" -type f | wc -l) messages left"
+	lz_maillog_wait 15 || fail "$1: lazaretd did not read the whole maillog in 15 s: it read $(lz_maillog_lines) lines (base $LZ_MAILLOG_BASE), the file has $(wc -l <"$PF_LOG")"
+}
+
+# subject_level SUBJECT — its level as lazaretctl explain --json reports it.
+subject_level() { json_get "$(lz_explain "$1")" '$.level'; }
+
+_level_in() { case " $2 " in *" $(json_get "$(lzctl explain "$1" --json 2>/dev/null)" '$.level' 2>/dev/null) "*) return 0 ;; esac; return 1; }
+
+# wait_level SUBJECT "LEVEL..." [SECONDS] — until SUBJECT's level is one of LEVELs (the level
+# moves once the store committed the verdict).
+wait_level() { wait_for "${3:-5}" _level_in "$1" "$2"; }
+
+# expect_policy_reject WHAT — the last send_mail was refused 5xx 5.7.1 with the portal URL, at
+# RCPT (or at DATA when the verdict fell between the two policy requests).
+expect_policy_reject() {
+	local r reply
+	r=$(mail_result)
+	reply=$(first_error_reply)
+	[[ $r == 5[0-9][0-9]@RCPT || $r == 5[0-9][0-9]@DATA ]] || fail "$1: expected a 5xx refusal at RCPT or DATA, saw '$r'; transcript:
+$(show_transcript)"
+	assert_match "$1: Postfix's reply" '^5[0-9][0-9] 5\.7\.1 ' "$reply"
+	case $reply in
+	*"$LZ_PORTAL_URL"*) ;;
+	*) fail "$1: the refusal does not contain the portal URL '$LZ_PORTAL_URL': $reply" ;;
+	esac
+}
+
+# ---------------------------------------------------------------------------------------------
+case_begin "1. bot $BOT mails $BOT_N harvested addresses (every 10th to $GOOD): bounce_ratio evidence"
+pattern=""
+bot_sent_bad=0
+bot_sent_good=0
+bot_refused=0
+for ((i = 1; i <= BOT_N; i++)); do
+	if ((i % 10 == 0)); then dom=$GOOD; else dom=$HARVESTED; fi
+	send_mail "bot-$i" "$BOT" --to "user$i@$dom"
+	r=$(mail_result)
+	case $r in
+	accepted)
+		[ "$bot_refused" = 0 ] || fail "bot-$i accepted after an earlier message was refused (so far: $pattern)"
+		if [ "$dom" = "$GOOD" ]; then bot_sent_good=$((bot_sent_good + 1)); else bot_sent_bad=$((bot_sent_bad + 1)); fi
+		pattern="${pattern}A"
+		;;
+	5[0-9][0-9]@RCPT | 5[0-9][0-9]@DATA)
+		# lazaretd read the bounces while the bot was still sending and quarantined it
+		expect_policy_reject "bot-$i"
+		bot_refused=$((bot_refused + 1))
+		pattern="${pattern}R"
+		;;
+	*)
+		fail "bot-$i: expected 250 after DATA (or 5.7.1 at RCPT once quarantined), saw '$r' (so far: $pattern); transcript:
+$(show_transcript)"
+		;;
+	esac
+done
+log "bot results (A accepted by Postfix, R refused 5.7.1 by the policy): $pattern"
+drain "bot"
+bot_rcpts=$((bot_sent_bad + bot_sent_good))
+bounced=$(grep -Ec "to=<user[0-9]+@$HARVESTED>, relay=[^ ]+, .*dsn=5\.1\.1, status=bounced \(host [^)]*said: 550 5\.1\.1 " "$PF_LOG")
+log "Postfix accepted $bot_rcpts of the bot's recipients; $bounced bounced with dsn=5.1.1 (smtp-sink said: $HARD_REPLY)"
+assert_eq "recipients at $HARVESTED that Postfix logged as bounced with dsn=5.1.1" "$bot_sent_bad" "$bounced"
+assert_ge "bot recipients Postfix accepted (enough for bounce_min_recipients=20)" 20 "$bot_rcpts"
+
+wait_level "$BOT" "throttle quarantine" 5 || true
+bot_json=$(lz_explain "$BOT")
+bot_level=$(json_get "$bot_json" '$.level')
+bot_summary=$(json_evidence "$bot_json" bounce_ratio summary)
+bot_count=$(json_evidence "$bot_json" bounce_ratio count)
+log "explain $BOT: level=$bot_level score=$(json_get "$bot_json" '$.score')"
+log "  bounce_ratio (count $bot_count): $bot_summary"
+assert_match "level of the bot $BOT" '^(throttle|quarantine)$' "$bot_level"
+[ -n "$bot_summary" ] || fail "no bounce_ratio evidence for $BOT; explain said: $bot_json"
+assert_match "bounce_ratio summary of $BOT (refused of recipients)" \
+	"^$bot_sent_bad of $bot_rcpts recipients refused permanently in the last 1h via the relay \($bot_sent_bad unknown\)" "$bot_summary"
+if [ "$bot_refused" -gt 0 ]; then
+	assert_eq "level of the bot once Postfix refused its mail" quarantine "$bot_level"
+	grep -Eq "policy host=$BOT level=quarantine action=REJECT state=RCPT" "$LZ_LOG" ||
+		fail "lazaretd's log does not show the REJECT of $BOT at RCPT"
+fi
+case_pass "$bot_level; '$bot_summary'; $bot_refused later messages refused with 5.7.1"
+
+# ---------------------------------------------------------------------------------------------
+case_begin "2. clean host $CLEAN sends $CLEAN_N messages to $GOOD: stays normal"
+good_before=$(sink_count good)
+for ((i = 1; i <= CLEAN_N; i++)); do
+	send_mail "clean-$i" "$CLEAN" --to "user$i@$GOOD"
+	r=$(mail_result)
+	[ "$r" = accepted ] || fail "clean-$i: expected 250 after DATA, saw '$r'; transcript:
+$(show_transcript)"
+done
+drain "clean host"
+delivered=$(($(sink_count good) - good_before))
+assert_eq "messages smtp-sink good received from the clean host" "$CLEAN_N" "$delivered"
+clean_json=$(lz_explain "$CLEAN")
+clean_level=$(json_get "$clean_json" '$.level')
+log "explain $CLEAN: level=$clean_level score=$(json_get "$clean_json" '$.score') evidence=$(json_get "$clean_json" '$.evidence')"
+assert_eq "level of the clean host $CLEAN" normal "$clean_level"
+assert_eq "bounce_ratio evidence of the clean host" "" "$(json_evidence "$clean_json" bounce_ratio summary)"
+case_pass "$CLEAN_N/$CLEAN_N delivered; level normal, no bounce evidence"
+
+# ---------------------------------------------------------------------------------------------
+case_begin "3. $ALICE logs in from 127.0.0.$ALICE_FIRST-$ALICE_LAST: account_networks; $BOB from one address stays normal"
+alice_ok=()
+alice_refused=0
+pattern=""
+for ((n = ALICE_FIRST; n <= ALICE_LAST; n++)); do
+	ip=127.0.0.$n
+	send_auth_mail "alice-$n" "$ip" "$ALICE" "$ALICE_PW" --to "friend$n@$GOOD"
+	r=$(mail_result)
+	grep -q '^<- *235 ' "$SWAKS_OUT" || fail "alice-$n: AUTH PLAIN as $ALICE from $ip did not succeed; transcript:
+$(show_transcript)"
+	case $r in
+	accepted)
+		[ "$alice_refused" = 0 ] || fail "alice-$n accepted after an earlier message was refused (so far: $pattern)"
+		alice_ok+=("$ip")
+		pattern="${pattern}A"
+		;;
+	5[0-9][0-9]@RCPT | 5[0-9][0-9]@DATA)
+		expect_policy_reject "alice-$n"
+		alice_refused=$((alice_refused + 1))
+		pattern="${pattern}R"
+		;;
+	*)
+		fail "alice-$n: expected 250 after DATA (or 5.7.1 at RCPT once quarantined), saw '$r' (so far: $pattern); transcript:
+$(show_transcript)"
+		;;
+	esac
+done
+log "alice results (A accepted, R refused 5.7.1 by the policy): $pattern"
+for i in 1 2 3; do
+	send_auth_mail "bob-$i" "$BOB_IP" "$BOB" "$BOB_PW" --to "pal$i@$GOOD"
+	r=$(mail_result)
+	[ "$r" = accepted ] || fail "bob-$i: expected 250 after DATA, saw '$r'; transcript:
+$(show_transcript)"
+done
+drain "accounts"
+grep -Eq "postfix/submission/smtpd\[[0-9]+\]: [0-9A-Za-z]+: client=[^,]*\[127\.0\.0\.$ALICE_FIRST\], sasl_method=PLAIN, sasl_username=$ALICE" "$PF_LOG" ||
+	fail "the maillog has no client= line with sasl_username=$ALICE from 127.0.0.$ALICE_FIRST"
+
+wait_level "account:$ALICE" "throttle quarantine" 5 || true
+alice_json=$(lz_explain "account:$ALICE")
+alice_level=$(json_get "$alice_json" '$.level')
+alice_summary=$(json_evidence "$alice_json" account_networks summary)
+log "explain account:$ALICE: level=$alice_level score=$(json_get "$alice_json" '$.score')"
+log "  account_networks: $alice_summary"
+assert_match "level of account:$ALICE" '^(throttle|quarantine)$' "$alice_level"
+[ -n "$alice_summary" ] || fail "no account_networks evidence for account:$ALICE; explain said: $alice_json"
+assert_match "account_networks summary" '^used from [0-9]+ client networks within [^:]+: 127\.0\.0\.[0-9]+/32' "$alice_summary"
+nets=$(printf '%s\n' "$alice_summary" | sed -n 's/^used from \([0-9]*\) client networks.*/\1/p')
+# the truth: the client addresses of the maillog's client= lines with sasl_username=alice (a
+# message refused at RCPT opens no queue file and logs none)
+alice_logged=$(grep -E ": client=[^,]*\[127\.0\.0\.[0-9]+\], sasl_method=[A-Z]+, sasl_username=$ALICE\$" "$PF_LOG" |
+	grep -Eo '\[127\.0\.0\.[0-9]+\]' | tr -d '[]' | sort -u)
+assert_eq "client networks in the summary (distinct addresses of alice's client= lines)" \
+	"$(printf '%s\n' "$alice_logged" | grep -c .)" "$nets"
+assert_ge "client networks of $ALICE" $((ACCOUNT_NETWORKS + 1)) "$nets"
+# every network named is one from which the maillog shows alice's mail
+for cidr in $(printf '%s\n' "$alice_summary" | grep -Eo '127\.0\.0\.[0-9]+/32'); do
+	printf '%s\n' "$alice_logged" | grep -qxF "${cidr%/32}" ||
+		fail "the summary names $cidr, but the maillog has no client= line of $ALICE from it: $alice_summary"
+done
+named=$(printf '%s\n' "$alice_summary" | grep -Eo '127\.0\.0\.[0-9]+/32' | sort -u | wc -l)
+assert_ge "networks named in the summary" 1 "$named"
+
+bob_json=$(lz_explain "account:$BOB")
+bob_level=$(json_get "$bob_json" '$.level')
+log "explain account:$BOB: level=$bob_level evidence=$(json_get "$bob_json" '$.evidence')"
+assert_eq "level of account:$BOB" normal "$bob_level"
+assert_eq "account_networks evidence of $BOB" "" "$(json_evidence "$bob_json" account_networks summary)"
+case_pass "$alice_level, $nets networks ($named named); ${#alice_ok[@]} accepted, $alice_refused refused; bob normal"
+
+# ---------------------------------------------------------------------------------------------
+case_begin "4. quarantined account $ALICE: refused 5.7.1; her host ${alice_ok[0]} still sends without AUTH"
+wait_level "account:$ALICE" quarantine 10 ||
+	fail "account:$ALICE did not reach quarantine (level $(subject_level "account:$ALICE")): $(lz_explain "account:$ALICE")"
+host=${alice_ok[0]}
+send_auth_mail "alice-quarantined" "$host" "$ALICE" "$ALICE_PW" --to "friend-q@$GOOD"
+expect_policy_reject "alice's mail from $host once quarantined"
+reply=$(first_error_reply)
+log "reply to $ALICE: $reply"
+grep -Eq "policy account=$ALICE level=quarantine action=REJECT state=RCPT" "$LZ_LOG" ||
+	fail "lazaretd's log does not show the REJECT of account $ALICE at RCPT (did the policy request carry sasl_username?)"
+sink_has good "X-Lazaret-It: alice-quarantined\$" && fail "smtp-sink good received mail of the quarantined account"
+
+host_level=$(subject_level "$host")
+assert_eq "level of $host, from which alice logged in" normal "$host_level"
+send_mail "host-noauth" "$host" --to "neighbour@$GOOD"
+r=$(mail_result)
+[ "$r" = accepted ] || fail "mail from $host without AUTH: expected 250 after DATA, saw '$r'; transcript:
+$(show_transcript)"
+sink_wait good "X-Lazaret-It: host-noauth\$" 15 || fail "smtp-sink good never received host-noauth"
+drain "after case 4"
+case_pass "alice refused ('${reply:0:40}...'); $host ($host_level) delivered without AUTH"
+
+# ---------------------------------------------------------------------------------------------
+case_begin "5. lazaretctl analyze --maillog over the same log (no daemon): bot and alice flagged"
+# --config: the test's [maillog] settings (account_prefix_v4 = 32, account_networks = 5). With
+# the shipped defaults (/24) all of 127.0.0.0/8's addresses alice used are one network.
+an_out=$T/analyze.json
+"$LAZARETCTL" analyze --maillog "$PF_LOG" --config "$LZ_CONF" --json >"$an_out" 2>"$T/analyze.err" ||
+	fail "lazaretctl analyze --maillog $PF_LOG --config $LZ_CONF --json failed (status $?): $(cat "$T/analyze.err")"
+an=$(cat "$an_out")
+json_get "$an" '$.lines' >/dev/null 2>&1 || fail "lazaretctl analyze --json printed no valid JSON: $an"
+log "analyze: $(json_get "$an" '$.lines') lines, outcomes $(json_get "$an" '$.outcomes'), unattributed $(json_get "$an" '$.unattributed')"
+log "flagged: $(sqlite3 -batch :memory: "select group_concat(json_extract(value, '\$.subject') || '=' || json_extract(value, '\$.peak_level'), ' ') from json_each($(_sql_quote "$an"), '\$.flagged')")"
+flagged() { json_count "$an" '$.flagged' "e('\$.subject') = $(_sql_quote "$1") and e('\$.peak_level') in ('throttle', 'quarantine')"; }
+listed() { json_count "$an" '$.flagged' "e('\$.subject') = $(_sql_quote "$1")"; }
+assert_eq "analyze flags the bot $BOT (throttle or quarantine)" 1 "$(flagged "$BOT")"
+assert_eq "analyze flags account:$ALICE (throttle or quarantine)" 1 "$(flagged "account:$ALICE")"
+assert_eq "analyze lists the clean host $CLEAN" 0 "$(listed "$CLEAN")"
+assert_eq "analyze lists account:$BOB" 0 "$(listed "account:$BOB")"
+an_bot_summary=$(sqlite3 -batch :memory: "select json_extract(e.value, '\$.summary') from json_each($(_sql_quote "$an"), '\$.flagged') s,
+	json_each(s.value, '\$.evidence') e where json_extract(s.value, '\$.subject') = $(_sql_quote "$BOT")
+	and json_extract(e.value, '\$.kind') = 'bounce_ratio'")
+log "analyze's bounce_ratio for $BOT: $an_bot_summary"
+assert_match "analyze's bounce_ratio summary for $BOT (same numbers as the daemon)" \
+	"^$bot_sent_bad of $bot_rcpts recipients refused permanently" "$an_bot_summary"
+case_pass "flagged $BOT and account:$ALICE, not $CLEAN or account:$BOB"
+
+# ---------------------------------------------------------------------------------------------
+case_begin "6. restart lazaretd: it resumes the maillog where it stopped (nothing read twice)"
+drain "before the restart"
+size_read=$(stat -c %s "$PF_LOG")
+lines_read=$(wc -l <"$PF_LOG")
+st=$(lz_stats)
+log "before stop: lazaretd read $(json_get "$st" '$.maillog.lines') lines (file: $lines_read lines, $size_read bytes), outcomes $(json_get "$st" '$.maillog.outcomes')"
+count_before=$(json_evidence "$(lz_explain "$BOT")" bounce_ratio count)
+level_before=$(subject_level "$BOT")
+alice_before=$(subject_level "account:$ALICE")
+lz_stop
+assert_eq "lazaretd exit status after SIGTERM" 0 "$LZ_EXIT"
+size_stop=$(stat -c %s "$PF_LOG")
+
+# one message while lazaretd is down: its lines must be read exactly once after the restart
+send_mail "while-down" "$CLEAN" --to "while-down@$GOOD"
+r=$(mail_result)
+[ "$r" = accepted ] || fail "mail with lazaretd down: expected 250 after DATA (fail-open), saw '$r'; transcript:
+$(show_transcript)"
+sink_wait good "X-Lazaret-It: while-down\$" 15 || fail "smtp-sink good never received while-down"
+pf_wait_queue_empty 30 || fail "the queue did not drain while lazaretd was down"
+sleep 0.5
+
+lz_start
+wait_for 10 grep -q "maillog $PF_LOG: resuming at offset" "$LZ_LOG" ||
+	fail "lazaretd's log has no 'maillog $PF_LOG: resuming at offset' after the restart"
+offset=$(lz_resume_offset)
+log "lazaretd: $(grep "maillog $PF_LOG: resuming at offset" "$LZ_LOG" | tail -n1)"
+assert_ge "resume offset (bytes lazaretd had read before it stopped)" "$size_read" "$offset"
+assert_le "resume offset (the file's size when lazaretd stopped)" "$size_stop" "$offset"
+LZ_MAILLOG_BASE=$(lines_before_offset "$PF_LOG" "$offset")
+drain "after the restart"
+total=$(wc -l <"$PF_LOG")
+st=$(lz_stats)
+read_now=$(json_get "$st" '$.maillog.lines')
+log "after restart: lazaretd read $read_now lines; the file has $total, $LZ_MAILLOG_BASE before the offset; outcomes $(json_get "$st" '$.maillog.outcomes')"
+assert_eq "lines read after the restart (only those after the offset)" "$((total - LZ_MAILLOG_BASE))" "$read_now"
+assert_le "lines read after the restart (not the whole file again)" "$((total - lines_read))" "$read_now"
+assert_eq "delivered outcomes counted after the restart (the one message sent while down)" 1 \
+	"$(json_get "$st" '$.maillog.outcomes.delivered')"
+bot_json=$(lz_explain "$BOT")
+count_after=$(json_evidence "$bot_json" bounce_ratio count)
+log "bot $BOT: bounce_ratio count $count_before before, $count_after after; level $level_before → $(json_get "$bot_json" '$.level')"
+assert_eq "bounce_ratio evidence count of $BOT after the restart" "$count_before" "$count_after"
+assert_eq "level of $BOT after the restart" "$level_before" "$(json_get "$bot_json" '$.level')"
+assert_eq "level of account:$ALICE after the restart" "$alice_before" "$(subject_level "account:$ALICE")"
+assert_eq "level of $CLEAN after the restart" normal "$(subject_level "$CLEAN")"
+case_pass "resumed at offset $offset; read $read_now new lines; bot evidence count stayed $count_after"
+
+echo
+log "all cases passed"
