@@ -38,9 +38,35 @@ addr_parse(const char *text, size_t len, struct addr *out)
 	return 0;
 }
 
+/* inet_ntop formats IPv4 through sprintf; this is on the path of every log line. */
+static char *
+addr_format_v4(const uint8_t *b, char *out, size_t size)
+{
+	char tmp[16], *p = tmp;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+	if ((size_t)(p - tmp) > size) {
+		if (size)
+			out[0] = '\0';
+		return out;
+	}
+	memcpy(out, tmp, (size_t)(p - tmp));
+	return out;
+}
+
 char *
 addr_format(const struct addr *a, char *out, size_t size)
 {
+	if (a->family == AF_INET)
+		return addr_format_v4(a->bytes, out, size);
 	if (inet_ntop(a->family, a->bytes, out, (socklen_t)size) == NULL && size)
 		out[0] = '\0';
 	return out;
