@@ -55,8 +55,6 @@ struct dstat {
 	uint32_t fail[DELIVERY_BUCKETS];
 	uint32_t unknown[DELIVERY_BUCKETS];
 	bool bounce_flagged;
-	uint32_t bounce_reported_n;        /* recipients in the window at the last report */
-	double bounce_reported_lb;
 	/* recipient_domains: a tumbling window and a baseline over past windows */
 	int64_t dom_window_no;
 	uint32_t dom_count;
@@ -482,14 +480,6 @@ bounce_rule(struct delivery *d, struct subject *s, struct dstat *st, usec_t t)
 		}
 		return;
 	}
-	/* Report on crossing the threshold and then whenever the picture moved: a few
-	 * percent more recipients or a visibly different bound. Rewriting the summary on
-	 * every outcome of a bot's flood costs more than parsing its lines. */
-	if (st->bounce_flagged && n < (uint64_t)st->bounce_reported_n + st->bounce_reported_n / 32 + 1 &&
-	    fabs(lb - st->bounce_reported_lb) < 0.02)
-		return;
-	st->bounce_reported_n = (uint32_t)(n > UINT32_MAX ? UINT32_MAX : n);
-	st->bounce_reported_lb = lb;
 	duration_format(d->cfg->bounce_window, win, sizeof(win));
 	snprintf(summary, sizeof(summary),
 	    "%llu of %llu recipients refused permanently in the last %s via the relay (%llu unknown); "
