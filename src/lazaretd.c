@@ -20,6 +20,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "judge/judge.h"
+#include "portal/portal.h"
 #include "sense/delivery.h"
 #include "sense/logfollow.h"
 #include "sense/policy_server.h"
@@ -40,6 +41,7 @@ struct daemon {
 	size_t follower_count;
 	struct policy_server *policy;
 	struct api *api;
+	struct portal *portal;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t checkpoint_timer, sweep_timer, maillog_timer;
 	bool stopping;
@@ -187,6 +189,7 @@ same_listeners(const struct config *a, const struct config *b)
 		if (memcmp(&a->policy_listen[i], &b->policy_listen[i], sizeof(a->policy_listen[i])) != 0)
 			return false;
 	return memcmp(&a->api_listen, &b->api_listen, sizeof(a->api_listen)) == 0 &&
+	    memcmp(&a->portal_listen, &b->portal_listen, sizeof(a->portal_listen)) == 0 &&
 	    strcmp(a->store_path, b->store_path) == 0;
 }
 
@@ -214,6 +217,7 @@ reload(struct daemon *d)
 	delivery_configure(d->delivery, cfg);
 	policy_server_configure(d->policy, cfg);
 	api_configure(d->api, cfg);
+	portal_configure(d->portal, cfg);
 	log_set_level(cfg->log_level);
 	uv_timer_set_repeat(&d->checkpoint_timer, (uint64_t)(cfg->checkpoint_interval / 1000));
 	config_free(d->cfg);
@@ -362,6 +366,9 @@ main(int argc, char **argv)
 	    .started = time_now() };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	struct portal_context pctx = { .judge = d.judge, .store = d.store, .cfg = d.cfg };
+	if ((d.portal = portal_start(d.loop, &pctx, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
 
 	uv_signal_init(d.loop, &d.sig_term);
 	uv_signal_init(d.loop, &d.sig_int);
@@ -389,13 +396,14 @@ main(int argc, char **argv)
 	/* Everything queued is committed; then the loop delivers the commits' callbacks,
 	 * so API requests waiting for their verdict get their answers before we go. */
 	store_flush(d.store);
-	for (int i = 0; i < 200 && api_waiting(d.api) > 0; i++) {
+	for (int i = 0; i < 200 && api_waiting(d.api) + portal_waiting(d.portal) > 0; i++) {
 		uv_run(d.loop, UV_RUN_NOWAIT);
-		if (api_waiting(d.api) > 0)
+		if (api_waiting(d.api) + portal_waiting(d.portal) > 0)
 			uv_sleep(5);
 	}
 	uv_run(d.loop, UV_RUN_NOWAIT);
 	api_stop(d.api);
+	portal_stop(d.portal);
 	store_close(d.store);
 	uv_walk(d.loop, close_walk, NULL);
 	uv_run(d.loop, UV_RUN_DEFAULT);

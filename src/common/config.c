@@ -83,6 +83,16 @@ config_defaults(struct config *cfg)
 
 	listen_addr_parse("127.0.0.1:9345", &cfg->api_listen);
 	snprintf(cfg->portal_url, sizeof(cfg->portal_url), "http://portal.example.net/");
+	listen_addr_parse("127.0.0.1:8080", &cfg->portal_listen);
+	snprintf(cfg->portal_templates, sizeof(cfg->portal_templates), "share/portal");
+	snprintf(cfg->portal_support_contact, sizeof(cfg->portal_support_contact),
+	    "the support number printed on your contract or invoice");
+	snprintf(cfg->portal_abuse_contact, sizeof(cfg->portal_abuse_contact),
+	    "our abuse desk, through the support number printed on your contract or invoice");
+	cfg->portal_self_release_limit = 3;
+	cfg->portal_self_release_window = 30 * 86400 * USEC_PER_SEC;
+	cfg->portal_grace = 86400 * USEC_PER_SEC;
+	cfg->portal_token_ttl = 15 * 60 * USEC_PER_SEC;
 }
 
 void
@@ -401,13 +411,50 @@ static int
 handle_portal(struct config_parse *p, const char *name, const char *v)
 {
 	struct config *cfg = p->cfg;
+	unsigned long n;
+	usec_t d, min = 0, max = 366 * 86400 * USEC_PER_SEC, *dur = NULL;
 
 	if (!strcmp(name, "url")) {
 		if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
 		    strchr(v, ' ') != NULL || set_text(cfg->portal_url, sizeof(cfg->portal_url), v) != 0)
 			return config_fail(p, "url: expected an http:// or https:// URL without spaces, not \"%s\"", v);
+	} else if (!strcmp(name, "listen")) {
+		if (listen_addr_parse(v, &cfg->portal_listen) != 0 || cfg->portal_listen.kind != LISTEN_TCP)
+			return config_fail(p, "listen: expected ADDRESS:PORT or [IPV6]:PORT, not \"%s\"", v);
+	} else if (!strcmp(name, "templates")) {
+		if (*v == '\0' || set_text(cfg->portal_templates, sizeof(cfg->portal_templates), v) != 0)
+			return config_fail(p, "templates: expected a directory");
+	} else if (!strcmp(name, "support_contact")) {
+		if (*v == '\0' || set_text(cfg->portal_support_contact, sizeof(cfg->portal_support_contact), v) != 0)
+			return config_fail(p, "support_contact: expected one line of text");
+	} else if (!strcmp(name, "abuse_contact")) {
+		if (*v == '\0' || set_text(cfg->portal_abuse_contact, sizeof(cfg->portal_abuse_contact), v) != 0)
+			return config_fail(p, "abuse_contact: expected one line of text");
+	} else if (!strcmp(name, "self_release_limit")) {
+		if (parse_uint(v, 0, 100, &n) != 0)
+			return config_fail(p, "self_release_limit: expected 0 to 100, not \"%s\"", v);
+		cfg->portal_self_release_limit = (uint32_t)n;
+	} else if (!strcmp(name, "self_release_window")) {
+		dur = &cfg->portal_self_release_window;
+		min = 60 * USEC_PER_SEC;
+	} else if (!strcmp(name, "grace")) {
+		dur = &cfg->portal_grace;
+	} else if (!strcmp(name, "token_ttl")) {
+		dur = &cfg->portal_token_ttl;
+		min = USEC_PER_SEC;
+		max = 86400 * USEC_PER_SEC;
+	} else if (!strcmp(name, "secret_file")) {
+		if (set_text(cfg->portal_secret_file, sizeof(cfg->portal_secret_file), v) != 0)
+			return config_fail(p, "secret_file: expected a file path");
 	} else
 		return config_fail(p, "unknown key \"%s\" in [portal]", name);
+	if (dur != NULL) {
+		char a[32], b[32];
+		if (duration_parse(v, &d) != 0 || d < min || d > max)
+			return config_fail(p, "%s: expected a duration from %s to %s, not \"%s\"", name,
+			    duration_format(min, a, sizeof(a)), duration_format(max, b, sizeof(b)), v);
+		*dur = d;
+	}
 	return 1;
 }
 
@@ -785,6 +832,16 @@ config_print(const struct config *cfg, FILE *out)
 		fprintf(out, "ignore_text = %s\n", cfg->ignore_text);
 
 	fprintf(out, "\n[portal]\nurl = %s\n", cfg->portal_url);
+	fprintf(out, "listen = %s\n", listen_addr_format(&cfg->portal_listen, buf, sizeof(buf)));
+	fprintf(out, "templates = %s\n", cfg->portal_templates);
+	fprintf(out, "support_contact = %s\n", cfg->portal_support_contact);
+	fprintf(out, "abuse_contact = %s\n", cfg->portal_abuse_contact);
+	fprintf(out, "self_release_limit = %u\n", cfg->portal_self_release_limit);
+	fprintf(out, "self_release_window = %s\n", duration_format(cfg->portal_self_release_window, buf, sizeof(buf)));
+	fprintf(out, "grace = %s\n", duration_format(cfg->portal_grace, buf, sizeof(buf)));
+	fprintf(out, "token_ttl = %s\n", duration_format(cfg->portal_token_ttl, buf, sizeof(buf)));
+	if (cfg->portal_secret_file[0])
+		fprintf(out, "secret_file = %s\n", cfg->portal_secret_file);
 }
 
 bool

@@ -98,6 +98,15 @@ struct config {
 
 	/* [portal] */
 	char portal_url[CONFIG_TEXT_MAX];
+	struct listen_addr portal_listen;
+	char portal_templates[PATH_MAX];
+	char portal_support_contact[CONFIG_TEXT_MAX];
+	char portal_abuse_contact[CONFIG_TEXT_MAX];
+	uint32_t portal_self_release_limit;        /* 0: never */
+	usec_t portal_self_release_window;
+	usec_t portal_grace;
+	usec_t portal_token_ttl;
+	char portal_secret_file[PATH_MAX];         /* "": a random secret at start */
 };
 
 /* Fills *cfg with the shipped defaults (everything config_load does not find). */

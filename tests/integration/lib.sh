@@ -494,6 +494,7 @@ pf_submission_ready() {
 lz_ports() {
 	: "${LZ_POLICY_PORT:=$(free_port)}"
 	: "${LZ_API_PORT:=$(free_port)}"
+	: "${LZ_PORTAL_PORT:=$(free_port)}"
 	LZ_API="http://127.0.0.1:$LZ_API_PORT"
 }
 
@@ -510,7 +511,8 @@ lz_config() {
 	local arg sk s k v add
 	set -- "daemon.store=$LZ_STORE" "daemon.log_level=debug" \
 		"policy.listen=127.0.0.1:$LZ_POLICY_PORT" "policy.count_at=data" \
-		"api.listen=127.0.0.1:$LZ_API_PORT" "portal.url=$LZ_PORTAL_URL" "$@"
+		"api.listen=127.0.0.1:$LZ_API_PORT" "portal.url=$LZ_PORTAL_URL" \
+		"portal.listen=127.0.0.1:$LZ_PORTAL_PORT" "portal.templates=$REPO_ROOT/share/portal" "$@"
 	for arg in "$@"; do
 		add=0
 		sk=${arg%%=*}

@@ -31,7 +31,7 @@ free_port() {
 	done
 }
 
-PPORT=$(free_port); APORT=$(free_port); PPORT6=$(free_port)
+PPORT=$(free_port); APORT=$(free_port); PPORT6=$(free_port); WPORT=$(free_port)
 API="http://127.0.0.1:$APORT"
 export LAZARET_API=$API
 
@@ -52,6 +52,8 @@ host_messages_burst = $2
 listen = 127.0.0.1:$APORT
 [portal]
 url = http://portal.test.example/
+listen = 127.0.0.1:$WPORT
+templates = $ROOT/share/portal
 CONF
 }
 

@@ -1,0 +1,961 @@
+/*
+ * portal.c — the walled garden's web page: who is asking, what they see, and the
+ * self-release; libmicrohttpd driven from the libuv loop as in api.c.
+ */
+#include "portal/portal.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/log.h"
+#include "portal/page.h"
+#include "portal/settings.h"
+#include "portal/token.h"
+
+#define PORTAL_BODY_MAX      4096
+#define PORTAL_HISTORY_MAX   1000
+#define PORTAL_EVIDENCE_MAX  32
+#define PORTAL_RELEASE_PATH  "/release"
+#define PORTAL_RELEASE_REASON "self-release via portal"
+#define PORTAL_ACTOR         "portal"
+#define PORTAL_RECENT        64     /* self-releases remembered, so a second press is answered alike */
+#define PORTAL_CACHE_SLOTS   256    /* history digests of recent visitors */
+#define PORTAL_CACHE_TTL     (1 * USEC_PER_SEC)
+#define PORTAL_LOG_BURST     20
+
+/* Belt and braces: even a template that slipped a script past html_check runs nothing. */
+#define PORTAL_CSP "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; " \
+	"base-uri 'none'; frame-ancestors 'none'"
+
+struct portal_request;
+
+/* A self-release on its way to the store, and the requests waiting for its verdict. */
+struct portal_job {
+	struct portal *p;
+	struct portal_job *next;
+	struct portal_request *waiters;
+	char subject[STORE_SUBJECT_MAX];
+	char address[ADDR_TEXT_MAX];
+	char case_id[32];
+	uint64_t episode;             /* the one the tokens were checked against */
+	usec_t old_grace;
+	unsigned used_before;
+};
+
+/* What the history says about a quarantined subject. */
+struct portal_history {
+	usec_t now, window_start;
+	unsigned releases;            /* self-releases within the window */
+	uint64_t episode;             /* time of the newest entry: binds tokens to this quarantine */
+	usec_t since;                 /* when the current quarantine began */
+	usec_t opened;                /* the first quarantine within the window: the case */
+};
+
+/*
+ * A history digest for the notices of one subject, reused for a second at most and only
+ * while the subject's level state is as it was: a quarantined host's browser and OS
+ * probes ask many times a minute, and each read is an SQLite query. Releases always
+ * read afresh.
+ */
+struct portal_cached {
+	char subject[STORE_SUBJECT_MAX];
+	usec_t at;
+	usec_t manual_until;
+	uint8_t level, target_level;
+	int8_t manual_level;
+	struct portal_history h;
+};
+
+/* A token that released its address: pressing it again is answered "released", not 403. */
+struct portal_recent {
+	char address[ADDR_TEXT_MAX];
+	char token[TOKEN_TEXT_MAX];
+	usec_t until;
+};
+
+struct portal {
+	uv_loop_t *loop;
+	struct portal_context ctx;
+	struct portal_settings set;
+	struct pages *pages;
+	struct token_key key;
+	struct MHD_Daemon *mhd;
+	uv_poll_t poll;
+	uv_timer_t timer;
+	unsigned handles_open;
+	unsigned waiting;             /* suspended connections */
+	struct portal_job *jobs;
+	unsigned jobs_pending;
+	bool stopping;
+	struct portal_stats stats;
+	struct portal_recent recent[PORTAL_RECENT];
+	unsigned recent_next;
+	struct portal_cached cache[PORTAL_CACHE_SLOTS];
+	usec_t log_minute;            /* rate limit of libmicrohttpd's messages */
+	unsigned log_count, log_dropped;
+};
+
+/* Per-request state, from the first handler call to MHD's completion notice. */
+struct portal_request {
+	struct portal *p;
+	struct MHD_Connection *conn;
+	char *body;
+	size_t body_len;
+	bool too_large;
+	bool suspended;
+	bool done;                    /* the release this request waited for has its verdict */
+	int status;
+	struct portal_job *job;
+	struct portal_request *next_waiter;
+	char address[ADDR_TEXT_MAX];
+	char subject[STORE_SUBJECT_MAX];
+	char token[TOKEN_TEXT_MAX];   /* the form's token, once read */
+};
+
+/* One visit of a quarantined subject: everything its page shows. */
+struct portal_visit {
+	struct subject *s;
+	struct portal_history h;
+	struct page_evidence ev[PORTAL_EVIDENCE_MAX];
+	size_t ev_count;
+	char case_id[32];
+	bool at_limit;
+};
+
+static void portal_kick(struct portal *p);
+
+void
+portal_settings_defaults(struct portal_settings *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	listen_addr_parse("127.0.0.1:8080", &ps->listen);
+	snprintf(ps->url, sizeof(ps->url), "http://portal.example.net/");
+	snprintf(ps->templates, sizeof(ps->templates), "share/portal");
+	snprintf(ps->support_contact, sizeof(ps->support_contact),
+	    "the support number printed on your contract or invoice");
+	snprintf(ps->abuse_contact, sizeof(ps->abuse_contact),
+	    "our abuse desk, through the support number printed on your contract or invoice");
+	ps->self_release_limit = 3;
+	ps->self_release_window = 30 * 86400 * USEC_PER_SEC;
+	ps->grace = 86400 * USEC_PER_SEC;
+	ps->token_ttl = 15 * 60 * USEC_PER_SEC;
+	ps->max_connections = 1024;
+	ps->per_ip_connections = 16;
+	ps->timeout_seconds = 15;
+	ps->memory_per_connection = 32 * 1024;
+}
+
+void
+portal_settings_from_config(const struct config *cfg, struct portal_settings *ps)
+{
+	portal_settings_defaults(ps);
+	ps->listen = cfg->portal_listen;
+	snprintf(ps->url, sizeof(ps->url), "%s", cfg->portal_url);
+	snprintf(ps->templates, sizeof(ps->templates), "%s", cfg->portal_templates);
+	snprintf(ps->support_contact, sizeof(ps->support_contact), "%s", cfg->portal_support_contact);
+	snprintf(ps->abuse_contact, sizeof(ps->abuse_contact), "%s", cfg->portal_abuse_contact);
+	ps->self_release_limit = cfg->portal_self_release_limit;
+	ps->self_release_window = cfg->portal_self_release_window;
+	ps->grace = cfg->portal_grace;
+	ps->token_ttl = cfg->portal_token_ttl;
+	snprintf(ps->secret_file, sizeof(ps->secret_file), "%s", cfg->portal_secret_file);
+}
+
+static enum MHD_Result
+portal_send(struct portal_request *r, unsigned code, struct tbuf *b)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+
+	if (b->failed || b->data == NULL) {
+		tbuf_free(b);
+		return MHD_NO;
+	}
+	resp = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		tbuf_free(b);
+		return MHD_NO;
+	}
+	memset(b, 0, sizeof(*b));    /* the response owns the data now */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "Content-Security-Policy", PORTAL_CSP);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
+	rc = MHD_queue_response(r->conn, code, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+/* A page, or a bare status when rendering fails (out of memory). */
+static enum MHD_Result
+portal_page(struct portal_request *r, unsigned code, enum page_kind kind, const struct page_info *info)
+{
+	struct tbuf b = { 0 };
+
+	if (page_render(r->p->pages, kind, info, &b) != 0) {
+		tbuf_free(&b);
+		return MHD_NO;
+	}
+	return portal_send(r, code, &b);
+}
+
+static void
+portal_info_base(const struct portal *p, const struct portal_request *r, struct page_info *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->now = time_now();
+	in->address = r->address;
+	in->subject = r->subject[0] ? r->subject : r->address;
+	in->release_limit = p->set.self_release_limit;
+	in->release_window = p->set.self_release_window;
+	in->grace = p->set.grace;
+	in->portal_url = p->set.url;
+	in->support_contact = p->set.support_contact;
+	in->abuse_contact = p->set.abuse_contact;
+}
+
+static int
+portal_history_each(void *arg, const struct store_history *e)
+{
+	struct portal_history *h = arg;
+	bool in_window = e->time >= h->window_start;
+
+	h->episode = (uint64_t)e->time;
+	if (in_window && e->new_level == LEVEL_NORMAL && strcmp(e->actor, PORTAL_ACTOR) == 0)
+		h->releases++;
+	if (e->new_level >= LEVEL_QUARANTINE && e->old_level < LEVEL_QUARANTINE) {
+		h->since = e->time;
+		if (in_window && h->opened == 0)
+			h->opened = e->time;
+	}
+	return 0;
+}
+
+static void
+portal_history_read(struct portal *p, const char *subject, struct portal_history *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->now = time_now();
+	h->window_start = h->now - p->set.self_release_window;
+	if (p->ctx.store != NULL &&
+	    store_history_read(p->ctx.store, subject, PORTAL_HISTORY_MAX, portal_history_each, h) < 0)
+		log_warnx("portal: reading the history of %s failed", subject);
+	if (h->opened == 0)
+		h->opened = h->since;
+}
+
+/* The history digest of s from the cache when it may be, else from the store. */
+static void
+portal_history_cached(struct portal *p, const struct subject *s, const char *subject, struct portal_history *h)
+{
+	struct portal_cached *c = &p->cache[s->hash % PORTAL_CACHE_SLOTS];
+	usec_t now = time_now();
+
+	if (s->pending == 0 && c->at <= now && now - c->at < PORTAL_CACHE_TTL && c->level == s->level &&
+	    c->target_level == s->target_level && c->manual_level == s->manual_level &&
+	    c->manual_until == s->manual_until && strcmp(c->subject, subject) == 0) {
+		*h = c->h;
+		return;
+	}
+	portal_history_read(p, subject, h);
+	if (s->pending == 0) {
+		snprintf(c->subject, sizeof(c->subject), "%s", subject);
+		c->at = now;
+		c->level = s->level;
+		c->target_level = s->target_level;
+		c->manual_level = s->manual_level;
+		c->manual_until = s->manual_until;
+		c->h = *h;
+	}
+}
+
+/* Gathers what the page of a quarantined or suspended subject shows (fresh: no cache). */
+static void
+portal_visit_read(struct portal *p, struct portal_request *r, struct subject *s, struct portal_visit *v,
+    bool fresh)
+{
+	memset(v, 0, sizeof(*v));
+	v->s = s;
+	if (fresh)
+		portal_history_read(p, r->subject, &v->h);
+	else
+		portal_history_cached(p, s, r->subject, &v->h);
+	if (s->detail != NULL) {
+		for (size_t i = 0; i < s->detail->evidence_count && v->ev_count < PORTAL_EVIDENCE_MAX; i++) {
+			const struct evidence_item *e = &s->detail->evidence[i];
+			if (e->summary[0] == '\0')
+				continue;
+			/* newest first */
+			size_t k = v->ev_count++;
+			while (k > 0 && v->ev[k - 1].last_seen < e->last_seen) {
+				v->ev[k] = v->ev[k - 1];
+				k--;
+			}
+			v->ev[k] = (struct page_evidence){ .kind = judge_kind_name(p->ctx.judge, e->kind),
+			    .summary = e->summary, .count = e->count, .first_seen = e->first_seen,
+			    .last_seen = e->last_seen };
+		}
+	}
+	v->at_limit = s->level == LEVEL_SUSPEND || v->h.releases >= p->set.self_release_limit;
+	if (v->at_limit)
+		page_case_id(r->subject, v->h.opened, v->case_id, sizeof(v->case_id));
+}
+
+/* The notice (511, or code) for a quarantined visitor: with a fresh token, or at the limit. */
+static enum MHD_Result
+portal_notice(struct portal *p, struct portal_request *r, const struct portal_visit *v, unsigned code,
+    const char *error)
+{
+	struct page_info in;
+	char token[TOKEN_TEXT_MAX];
+
+	portal_info_base(p, r, &in);
+	in.level = v->s->level;
+	in.since = v->h.since;
+	in.evidence = v->ev;
+	in.evidence_count = v->ev_count;
+	in.releases_used = v->h.releases;
+	in.error = error;
+	if (code == MHD_HTTP_NETWORK_AUTHENTICATION_REQUIRED)
+		p->stats.notices++;
+	if (v->at_limit) {
+		in.case_id = v->case_id;
+		return portal_page(r, code, PAGE_LIMIT, &in);
+	}
+	in.token_expires = in.now + p->set.token_ttl;
+	token_make(&p->key, r->address, v->h.episode, in.token_expires, token);
+	in.token = token;
+	return portal_page(r, code, PAGE_NOTICE, &in);
+}
+
+/* The value of field `name` in an application/x-www-form-urlencoded body, decoded. */
+static bool
+portal_form_field(const char *body, size_t len, const char *name, char *out, size_t size)
+{
+	size_t nlen = strlen(name), i = 0;
+
+	while (i < len) {
+		size_t end = i;
+		while (end < len && body[end] != '&')
+			end++;
+		if (end - i > nlen && strncmp(body + i, name, nlen) == 0 && body[i + nlen] == '=') {
+			size_t o = 0;
+			for (size_t k = i + nlen + 1; k < end; k++) {
+				char c = body[k];
+				if (c == '+')
+					c = ' ';
+				else if (c == '%') {
+					if (k + 2 >= end || !isxdigit((unsigned char)body[k + 1]) ||
+					    !isxdigit((unsigned char)body[k + 2]))
+						return false;
+					char hex[3] = { body[k + 1], body[k + 2], '\0' };
+					c = (char)strtol(hex, NULL, 16);
+					k += 2;
+				}
+				if (o + 1 >= size)
+					return false;
+				out[o++] = c;
+			}
+			out[o] = '\0';
+			return true;
+		}
+		i = end + 1;
+	}
+	return false;
+}
+
+static void
+portal_maybe_free(struct portal *p)
+{
+	if (p->stopping && p->handles_open == 0 && p->jobs_pending == 0) {
+		pages_free(p->pages);
+		memset(&p->key, 0, sizeof(p->key));
+		free(p);
+	}
+}
+
+static void
+portal_recent_add(struct portal *p, const char *address, const char *token)
+{
+	struct portal_recent *e = &p->recent[p->recent_next++ % PORTAL_RECENT];
+
+	snprintf(e->address, sizeof(e->address), "%s", address);
+	snprintf(e->token, sizeof(e->token), "%s", token);
+	e->until = time_now() + p->set.token_ttl;
+}
+
+static bool
+portal_recent_find(const struct portal *p, const char *address, const char *token)
+{
+	usec_t now = time_now();
+
+	for (size_t i = 0; i < PORTAL_RECENT; i++) {
+		const struct portal_recent *e = &p->recent[i];
+		if (e->until > now && strcmp(e->address, address) == 0 && strcmp(e->token, token) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The store's verdict on a self-release: grace on success, and wake whoever waits. */
+static void
+portal_job_done(void *arg, int status)
+{
+	struct portal_job *job = arg;
+	struct portal *p = job->p;
+	struct judge *j = p->ctx.judge;
+	struct subject *s = subjects_find(judge_subjects(j), job->subject, strlen(job->subject));
+	bool resumed = false;
+	char window[48];
+
+	for (struct portal_job **pp = &p->jobs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == job) {
+			*pp = job->next;
+			break;
+		}
+	p->jobs_pending--;
+	if (s != NULL)
+		p->cache[s->hash % PORTAL_CACHE_SLOTS].at = 0;     /* its history changed */
+	if (status == 0) {
+		p->stats.self_releases++;
+		log_info("portal: host=%s address=%s released itself (%u of %u in %s)", job->subject, job->address,
+		    job->used_before + 1, p->set.self_release_limit,
+		    page_duration(p->set.self_release_window, window, sizeof(window)));
+		if (job->used_before + 1 >= p->set.self_release_limit)
+			log_info("portal: host=%s reached the self-release limit; next time only the abuse desk "
+			    "releases it (case=%s)", job->subject, job->case_id);
+	} else {
+		log_warnx("portal: host=%s self-release not committed (store error %d)", job->subject, status);
+		if (s != NULL)
+			judge_set_grace(j, s, job->old_grace);
+	}
+	while (job->waiters != NULL) {
+		struct portal_request *w = job->waiters;
+		job->waiters = w->next_waiter;
+		w->next_waiter = NULL;
+		w->job = NULL;
+		w->done = true;
+		w->status = status;
+		if (status == 0)
+			portal_recent_add(p, w->address, w->token);
+		if (w->suspended && p->mhd != NULL) {
+			w->suspended = false;
+			p->waiting--;
+			MHD_resume_connection(w->conn);
+			resumed = true;
+		}
+	}
+	free(job);
+	if (resumed)
+		portal_kick(p);
+	portal_maybe_free(p);
+}
+
+/* After the verdict: the released page, or the notice with what went wrong. */
+static enum MHD_Result
+portal_release_answer(struct portal *p, struct portal_request *r)
+{
+	struct subject *s = subjects_find(judge_subjects(p->ctx.judge), r->subject, strlen(r->subject));
+	struct page_info in;
+	struct portal_history h;
+
+	if (s != NULL && s->level >= LEVEL_QUARANTINE) {
+		struct portal_visit v;
+		portal_visit_read(p, r, s, &v, true);
+		return portal_notice(p, r, &v, r->status == 0 ? MHD_HTTP_NETWORK_AUTHENTICATION_REQUIRED :
+		    MHD_HTTP_SERVICE_UNAVAILABLE, r->status == 0 ? NULL :
+		    "Your release could not be saved just now. Nothing has changed; please try again in a minute.");
+	}
+	portal_info_base(p, r, &in);
+	portal_history_read(p, r->subject, &h);
+	in.level = s ? s->level : LEVEL_NORMAL;
+	in.releases_used = h.releases;
+	return portal_page(r, MHD_HTTP_OK, PAGE_RELEASED, &in);
+}
+
+static struct portal_job *
+portal_job_find(struct portal *p, const char *subject)
+{
+	for (struct portal_job *job = p->jobs; job != NULL; job = job->next)
+		if (strcmp(job->subject, subject) == 0)
+			return job;
+	return NULL;
+}
+
+static void
+portal_job_wait(struct portal_job *job, struct portal_request *r)
+{
+	r->job = job;
+	r->next_waiter = job->waiters;
+	job->waiters = r;
+}
+
+static bool
+portal_read_token(struct portal_request *r)
+{
+	return !r->too_large && r->body != NULL &&
+	    portal_form_field(r->body, r->body_len, "token", r->token, sizeof(r->token));
+}
+
+/* POST /release from a quarantined visitor. */
+static enum MHD_Result
+portal_release(struct portal *p, struct portal_request *r, struct portal_visit *v)
+{
+	struct judge *j = p->ctx.judge;
+	struct subject *s = v->s;
+	struct portal_job *job;
+	int rc;
+
+	/*
+	 * A second press while the first is being saved shares its verdict. Checked first:
+	 * the store's reader may already see the release (a new episode, one more release
+	 * counted) before its commit reaches us on the loop.
+	 */
+	if ((job = portal_job_find(p, r->subject)) != NULL) {
+		if (!portal_read_token(r) ||
+		    token_check(&p->key, r->address, job->episode, r->token, strlen(r->token), time_now()) != TOKEN_OK) {
+			p->stats.refused_releases++;
+			return portal_notice(p, r, v, MHD_HTTP_FORBIDDEN, "A release of this connection is being saved "
+			    "just now. Load this page again in a moment.");
+		}
+		log_debug("portal: host=%s address=%s waits for the release in flight", r->subject, r->address);
+		portal_job_wait(job, r);
+		r->suspended = true;
+		p->waiting++;
+		MHD_suspend_connection(r->conn);
+		return MHD_YES;
+	}
+	if (v->at_limit) {
+		p->stats.refused_releases++;
+		return portal_notice(p, r, v, MHD_HTTP_FORBIDDEN, s->level == LEVEL_SUSPEND ?
+		    "This connection was suspended by our abuse desk: only they can restore it." :
+		    "You have used every self-release allowed: only our abuse desk can restore this connection now.");
+	}
+	rc = TOKEN_INVALID;
+	if (portal_read_token(r))
+		rc = token_check(&p->key, r->address, v->h.episode, r->token, strlen(r->token), time_now());
+	if (rc != TOKEN_OK) {
+		p->stats.refused_releases++;
+		log_info("portal: host=%s address=%s release refused: %s token", r->subject, r->address,
+		    rc == TOKEN_EXPIRED ? "expired" : "invalid");
+		return portal_notice(p, r, v, MHD_HTTP_FORBIDDEN, rc == TOKEN_EXPIRED ?
+		    "The page you used is too old: its button works for a limited time only. "
+		    "Read the steps below again and press the button on this fresh page." :
+		    "The button you pressed was not made for this connection, or this quarantine, "
+		    "or it was altered. Read the steps below and press the button on this page.");
+	}
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		return MHD_NO;
+	job->p = p;
+	snprintf(job->subject, sizeof(job->subject), "%s", r->subject);
+	snprintf(job->address, sizeof(job->address), "%s", r->address);
+	page_case_id(r->subject, v->h.opened, job->case_id, sizeof(job->case_id));
+	job->used_before = v->h.releases;
+	job->episode = v->h.episode;
+	job->old_grace = s->detail != NULL ? s->detail->grace_until : 0;
+	p->cache[s->hash % PORTAL_CACHE_SLOTS].at = 0;
+	job->next = p->jobs;
+	p->jobs = job;
+	p->jobs_pending++;
+	portal_job_wait(job, r);
+	/* grace first, so no evidence arriving before the commit quarantines it again */
+	if (judge_set_grace(j, s, time_now() + p->set.grace) != 0 ||
+	    (rc = judge_release(j, s, PORTAL_RELEASE_REASON, PORTAL_ACTOR, portal_job_done, job)) != 0) {
+		/* done is never called: undo by hand */
+		judge_set_grace(j, s, job->old_grace);
+		p->jobs = job->next;
+		p->jobs_pending--;
+		free(job);
+		r->job = NULL;
+		r->next_waiter = NULL;
+		return portal_notice(p, r, v, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "Your release could not be saved just now. Nothing has changed; please try again in a minute.");
+	}
+	if (r->done)       /* committed at once (a judge without a store) */
+		return portal_release_answer(p, r);
+	r->suspended = true;
+	p->waiting++;
+	MHD_suspend_connection(r->conn);
+	return MHD_YES;
+}
+
+/* The visitor's address as text, IPv4-mapped IPv6 as plain IPv4. 0 or -1. */
+static int
+portal_visitor(struct MHD_Connection *conn, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	struct addr a = { 0 };
+
+	if (ci == NULL || ci->client_addr == NULL)
+		return -1;
+	if (ci->client_addr->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)ci->client_addr;
+		a.family = AF_INET;
+		memcpy(a.bytes, &sin->sin_addr, 4);
+	} else if (ci->client_addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)ci->client_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			a.family = AF_INET;
+			memcpy(a.bytes, sin6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			a.family = AF_INET6;
+			memcpy(a.bytes, &sin6->sin6_addr, 16);
+		}
+	} else
+		return -1;
+	addr_format(&a, out, size);
+	return out[0] != '\0' ? 0 : -1;
+}
+
+static enum MHD_Result
+portal_route(struct portal *p, struct portal_request *r, const char *url, const char *method)
+{
+	struct judge *j = p->ctx.judge;
+	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	struct subject *s;
+	struct page_info in;
+
+	if (portal_visitor(r->conn, r->address, sizeof(r->address)) != 0)
+		return MHD_NO;
+	s = judge_lookup(j, r->address);
+	if (s != NULL) {
+		memcpy(r->subject, s->key, s->key_len);
+		r->subject[s->key_len] = '\0';
+	}
+	if (s == NULL || s->level < LEVEL_QUARANTINE) {
+		portal_info_base(p, r, &in);
+		in.level = s ? s->level : LEVEL_NORMAL;
+		if (!get && !post)
+			return portal_page(r, MHD_HTTP_METHOD_NOT_ALLOWED, PAGE_OK, &in);
+		if (post && strcmp(url, PORTAL_RELEASE_PATH) == 0) {
+			if (portal_read_token(r) && portal_recent_find(p, r->address, r->token))
+				return portal_release_answer(p, r);    /* pressed again: same answer */
+			p->stats.refused_releases++;
+			in.error = "There is nothing to release: this connection is not restricted.";
+			return portal_page(r, MHD_HTTP_FORBIDDEN, PAGE_OK, &in);
+		}
+		p->stats.not_quarantined++;
+		return portal_page(r, MHD_HTTP_OK, PAGE_OK, &in);
+	}
+	struct portal_visit v;
+	bool release = post && strcmp(url, PORTAL_RELEASE_PATH) == 0;
+	portal_visit_read(p, r, s, &v, release);
+	if (release)
+		return portal_release(p, r, &v);
+	/* RFC 6585 §6: every path, every method, captive-portal probes included */
+	return portal_notice(p, r, &v, MHD_HTTP_NETWORK_AUTHENTICATION_REQUIRED, NULL);
+}
+
+static enum MHD_Result
+portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct portal *p = cls;
+	struct portal_request *r = *con_cls;
+
+	(void)version;
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return MHD_NO;
+		r->p = p;
+		r->conn = conn;
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		/* only the release form has a body worth keeping; the rest is read and dropped */
+		if (!r->too_large && strcmp(url, PORTAL_RELEASE_PATH) == 0) {
+			if (r->body_len + *upload_size > PORTAL_BODY_MAX) {
+				r->too_large = true;
+			} else {
+				char *nb = realloc(r->body, r->body_len + *upload_size + 1);
+				if (nb == NULL)
+					return MHD_NO;
+				r->body = nb;
+				memcpy(r->body + r->body_len, upload, *upload_size);
+				r->body_len += *upload_size;
+				r->body[r->body_len] = '\0';
+			}
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->done)               /* resumed after the verdict */
+		return portal_release_answer(p, r);
+	return portal_route(p, r, url, method);
+}
+
+static void
+portal_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct portal *p = cls;
+	struct portal_request *r = *con_cls;
+
+	(void)conn;
+	(void)toe;
+	if (r == NULL)
+		return;
+	if (r->job != NULL) {
+		for (struct portal_request **pp = &r->job->waiters; *pp != NULL; pp = &(*pp)->next_waiter)
+			if (*pp == r) {
+				*pp = r->next_waiter;
+				break;
+			}
+	}
+	if (r->suspended)
+		p->waiting--;
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void
+portal_timer_cb(uv_timer_t *t)
+{
+	portal_kick(t->data);
+}
+
+/* Lets MHD do its work, then arms the timer for its next timeout. */
+static void
+portal_kick(struct portal *p)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (p->mhd == NULL)
+		return;
+	MHD_run(p->mhd);
+	if (MHD_get_timeout(p->mhd, &ms) == MHD_YES)
+		uv_timer_start(&p->timer, portal_timer_cb, ms, 0);
+	else
+		uv_timer_stop(&p->timer);
+}
+
+static void
+portal_poll_cb(uv_poll_t *h, int status, int events)
+{
+	(void)status;
+	(void)events;
+	portal_kick(h->data);
+}
+
+/*
+ * libmicrohttpd's complaints ("connection limit reached", ...) come once per refused
+ * connection: at most PORTAL_LOG_BURST a minute, then a count of what was left out.
+ */
+static void
+portal_log(void *cls, const char *fmt, va_list ap)
+{
+	struct portal *p = cls;
+	usec_t now = time_now();
+	char msg[512];
+
+	if (now - p->log_minute >= 60 * USEC_PER_SEC) {
+		if (p->log_dropped > 0)
+			log_warnx("portal: %u more libmicrohttpd messages left out in the last minute", p->log_dropped);
+		p->log_minute = now;
+		p->log_count = 0;
+		p->log_dropped = 0;
+	}
+	if (++p->log_count > PORTAL_LOG_BURST) {
+		p->log_dropped++;
+		return;
+	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_warnx("portal: %s", msg);
+}
+
+/* Templates and secret for ps: both ready, or neither (err says why). */
+static int
+portal_prepare(const struct portal_settings *ps, struct pages **pages, struct token_key *key, char *err,
+    size_t errlen)
+{
+	char why[512];
+
+	if ((*pages = pages_load(ps->templates, ps->url, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "portal templates: %s", why);
+		return -1;
+	}
+	if (ps->secret_file[0] != '\0' ? token_key_from_file(key, ps->secret_file, why, sizeof(why)) != 0 :
+	    token_key_random(key) != 0) {
+		snprintf(err, errlen, "portal: %s", ps->secret_file[0] ? why : "no random numbers for the secret");
+		pages_free(*pages);
+		*pages = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+struct portal *
+portal_start_with(uv_loop_t *loop, const struct portal_context *ctx, const struct portal_settings *ps,
+    char *err, size_t errlen)
+{
+	struct portal *p = calloc(1, sizeof(*p));
+	struct sockaddr_storage ss;
+	const struct listen_addr *la = &ps->listen;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+	char name[128];
+
+	if (p == NULL) {
+		snprintf(err, errlen, "portal: out of memory");
+		return NULL;
+	}
+	p->loop = loop;
+	p->ctx = *ctx;
+	p->set = *ps;
+	if (la->kind != LISTEN_TCP) {
+		snprintf(err, errlen, "portal listen: expected ADDRESS:PORT or [IPV6]:PORT");
+		free(p);
+		return NULL;
+	}
+	if (portal_prepare(ps, &p->pages, &p->key, err, errlen) != 0) {
+		free(p);
+		return NULL;
+	}
+	listen_addr_format(la, name, sizeof(name));
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(la->host, ':') != NULL) {
+		uv_ip6_addr(la->host, la->port, (struct sockaddr_in6 *)&ss);
+		flags |= strcmp(la->host, "::") == 0 ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+	} else
+		uv_ip4_addr(la->host, la->port, (struct sockaddr_in *)&ss);
+	p->mhd = MHD_start_daemon(flags, la->port, NULL, NULL, portal_handler, p,
+	    MHD_OPTION_EXTERNAL_LOGGER, portal_log, p,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_CONNECTION_LIMIT, ps->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, ps->per_ip_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, ps->timeout_seconds,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, ps->memory_per_connection,
+	    MHD_OPTION_NOTIFY_COMPLETED, portal_completed, p,
+	    MHD_OPTION_END);
+	if (p->mhd == NULL) {
+		snprintf(err, errlen, "portal listen %s: cannot start the HTTP server (address in use?)", name);
+		pages_free(p->pages);
+		free(p);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(p->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (info == NULL) {
+		snprintf(err, errlen, "portal: libmicrohttpd without epoll support");
+		MHD_stop_daemon(p->mhd);
+		pages_free(p->pages);
+		free(p);
+		return NULL;
+	}
+	uv_poll_init(loop, &p->poll, info->epoll_fd);
+	p->poll.data = p;
+	uv_poll_start(&p->poll, UV_READABLE, portal_poll_cb);
+	uv_timer_init(loop, &p->timer);
+	p->timer.data = p;
+	p->handles_open = 2;
+	log_info("portal listening on http://%s/ (templates %s)", name, ps->templates);
+	return p;
+}
+
+struct portal *
+portal_start(uv_loop_t *loop, const struct portal_context *ctx, char *err, size_t errlen)
+{
+	struct portal_settings ps;
+
+	portal_settings_from_config(ctx->cfg, &ps);
+	return portal_start_with(loop, ctx, &ps, err, errlen);
+}
+
+int
+portal_configure_with(struct portal *p, const struct config *cfg, const struct portal_settings *ps,
+    char *err, size_t errlen)
+{
+	struct pages *pages;
+	struct token_key key;
+
+	if (portal_prepare(ps, &pages, &key, err, errlen) != 0)
+		return -1;
+	if (memcmp(&ps->listen, &p->set.listen, sizeof(ps->listen)) != 0)
+		log_warnx("portal: the listen address changes only on restart");
+	pages_free(p->pages);
+	p->pages = pages;
+	/* a random secret stays: tokens on pages already shown keep working */
+	if (ps->secret_file[0] != '\0' || p->set.secret_file[0] != '\0')
+		p->key = key;
+	p->ctx.cfg = cfg;
+	struct listen_addr keep = p->set.listen;
+	p->set = *ps;
+	p->set.listen = keep;
+	return 0;
+}
+
+void
+portal_configure(struct portal *p, const struct config *cfg)
+{
+	struct portal_settings ps;
+	char err[1024];
+
+	portal_settings_from_config(cfg, &ps);
+	if (portal_configure_with(p, cfg, &ps, err, sizeof(err)) != 0)
+		log_warnx("reload: %s; the portal keeps its running templates and secret", err);
+}
+
+unsigned
+portal_waiting(const struct portal *p)
+{
+	return p->waiting;
+}
+
+const struct portal_stats *
+portal_stats(const struct portal *p)
+{
+	return &p->stats;
+}
+
+static void
+portal_closed(uv_handle_t *h)
+{
+	struct portal *p = h->data;
+
+	p->handles_open--;
+	portal_maybe_free(p);
+}
+
+/*
+ * portal_stop — close the listener and every connection. Requests still waiting for a
+ * verdict are woken first (MHD may not stop with suspended connections); their
+ * releases still commit, and the portal's memory goes when the last one has.
+ */
+void
+portal_stop(struct portal *p)
+{
+	if (p == NULL || p->stopping)
+		return;
+	p->stopping = true;
+	for (struct portal_job *job = p->jobs; job != NULL; job = job->next)
+		while (job->waiters != NULL) {
+			struct portal_request *w = job->waiters;
+			job->waiters = w->next_waiter;
+			w->next_waiter = NULL;
+			w->job = NULL;
+			w->done = true;
+			w->status = -ECANCELED;
+			if (w->suspended) {
+				w->suspended = false;
+				p->waiting--;
+				MHD_resume_connection(w->conn);
+			}
+		}
+	uv_poll_stop(&p->poll);
+	uv_timer_stop(&p->timer);
+	MHD_stop_daemon(p->mhd);
+	p->mhd = NULL;
+	uv_close((uv_handle_t *)&p->poll, portal_closed);
+	uv_close((uv_handle_t *)&p->timer, portal_closed);
+}

@@ -1,0 +1,48 @@
+/*
+ * portal.h — the notice page a quarantined subscriber sees, and their way out.
+ *
+ * libmicrohttpd on its own listener, driven from the libuv loop like the operator API
+ * (handlers run on the loop thread and read the judge directly). The visitor is
+ * identified by source address (the gateway DNATs quarantined hosts' TCP/80 here):
+ * a quarantined or suspended visitor gets HTTP 511 on every path with the notice; anyone
+ * else a plain 200 page saying all is well. Pages are plain HTML with inline CSS only —
+ * no script, no event handlers, no external resources, no cookies — built from
+ * templates in [portal] templates that operators can brand and translate.
+ *
+ * Self-release: a POST form carrying a token bound to the visitor's address with a
+ * short expiry; allowed self_release_limit times per self_release_window, then the
+ * page gives a case number and the abuse desk's contact instead. A release opens a
+ * grace period during which the judge does not quarantine the host again automatically.
+ */
+#ifndef LAZARET_PORTAL_PORTAL_H
+#define LAZARET_PORTAL_PORTAL_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/config.h"
+#include "judge/judge.h"
+#include "store/store.h"
+
+struct portal_context {
+	struct judge *judge;
+	struct store *store;
+	const struct config *cfg;
+};
+
+struct portal_stats {
+	uint64_t notices;            /* 511 answers */
+	uint64_t not_quarantined;    /* 200 answers */
+	uint64_t self_releases;
+	uint64_t refused_releases;   /* bad or expired token, limit reached, wrong address */
+};
+
+struct portal;
+
+struct portal *portal_start(uv_loop_t *loop, const struct portal_context *ctx, char *err, size_t errlen);
+void portal_configure(struct portal *p, const struct config *cfg);
+void portal_stop(struct portal *p);
+unsigned portal_waiting(const struct portal *p);
+const struct portal_stats *portal_stats(const struct portal *p);
+
+#endif
