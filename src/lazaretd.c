@@ -369,6 +369,7 @@ main(int argc, char **argv)
 	struct portal_context pctx = { .judge = d.judge, .store = d.store, .cfg = d.cfg };
 	if ((d.portal = portal_start(d.loop, &pctx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	api_set_portal(d.api, d.portal);
 
 	uv_signal_init(d.loop, &d.sig_term);
 	uv_signal_init(d.loop, &d.sig_int);

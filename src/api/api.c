@@ -273,7 +273,8 @@ static enum MHD_Result
 api_metrics(struct api *a, struct MHD_Connection *conn)
 {
 	struct metrics_sources src = { .policy = policy_server_stats(a->ctx.policy),
-	    .delivery = a->ctx.delivery ? delivery_stats(a->ctx.delivery) : NULL };
+	    .delivery = a->ctx.delivery ? delivery_stats(a->ctx.delivery) : NULL,
+	    .portal = a->ctx.portal ? portal_stats(a->ctx.portal) : NULL };
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
@@ -626,6 +627,12 @@ void
 api_configure(struct api *a, const struct config *cfg)
 {
 	a->ctx.cfg = cfg;
+}
+
+void
+api_set_portal(struct api *a, struct portal *p)
+{
+	a->ctx.portal = p;
 }
 
 unsigned

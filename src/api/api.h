@@ -13,6 +13,7 @@
 
 #include "common/config.h"
 #include "judge/judge.h"
+#include "portal/portal.h"
 #include "sense/delivery.h"
 #include "sense/policy_server.h"
 #include "store/store.h"
@@ -22,6 +23,7 @@ struct api_context {
 	struct store *store;
 	struct policy_server *policy;
 	struct delivery *delivery;
+	struct portal *portal;      /* may be NULL; set after the portal starts */
 	const struct config *cfg;
 	usec_t started;
 };
@@ -36,6 +38,9 @@ void api_configure(struct api *a, const struct config *cfg);
 
 /* Stops listening and closes the loop handles; suspended requests must be done first. */
 void api_stop(struct api *a);
+
+/* The portal whose counters /metrics shows (it starts after the API). */
+void api_set_portal(struct api *a, struct portal *p);
 
 /* Requests still waiting for their verdict to commit. */
 unsigned api_waiting(const struct api *a);

@@ -108,6 +108,20 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		    d->evidence_updates);
 	}
 
+	if (src->portal != NULL) {
+		fprintf(out, "# HELP lazaret_portal_pages_total Portal answers: the 511 notice, or not restricted.\n"
+		    "# TYPE lazaret_portal_pages_total counter\n"
+		    "lazaret_portal_pages_total{page=\"notice\"} %llu\n"
+		    "lazaret_portal_pages_total{page=\"not_restricted\"} %llu\n",
+		    (unsigned long long)src->portal->notices, (unsigned long long)src->portal->not_quarantined);
+		fprintf(out, "# HELP lazaret_releases_total Releases from quarantine, by who asked.\n"
+		    "# TYPE lazaret_releases_total counter\n"
+		    "lazaret_releases_total{by=\"self\",result=\"released\"} %llu\n"
+		    "lazaret_releases_total{by=\"self\",result=\"refused\"} %llu\n",
+		    (unsigned long long)src->portal->self_releases,
+		    (unsigned long long)src->portal->refused_releases);
+	}
+
 	metrics_gauge(out, "lazaret_uptime_seconds", "Seconds since lazaretd started.", src->uptime_seconds);
 	metrics_gauge(out, "lazaret_subject_table_bytes", "Bytes held by the subject table.",
 	    (double)src->memory_bytes);

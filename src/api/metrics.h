@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "judge/judge.h"
+#include "portal/portal.h"
 #include "sense/delivery.h"
 #include "sense/policy_server.h"
 #include "store/store.h"
@@ -14,6 +15,7 @@
 struct metrics_sources {
 	const struct policy_stats *policy;
 	const struct delivery_stats *delivery;   /* NULL without the delivery sensor */
+	const struct portal_stats *portal;       /* NULL without the portal */
 	struct judge_stats judge;
 	struct store_stats store;
 	double uptime_seconds;

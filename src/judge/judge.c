@@ -41,6 +41,17 @@ struct judge {
 };
 
 /* What a level change remembers until the store says it is durable. */
+/* What an operator's or subscriber's action changed in memory, to put back if the
+ * store cannot commit it: nothing may look released or quarantined that is not. */
+struct judge_undo {
+	int manual_level;
+	usec_t manual_until;
+	char manual_reason[STORE_REASON_MAX];
+	size_t values;
+	double value[JUDGE_MAX_EVIDENCE];
+	usec_t value_time[JUDGE_MAX_EVIDENCE];
+};
+
 struct judge_change {
 	struct judge *j;
 	struct subject *s;
@@ -51,7 +62,40 @@ struct judge_change {
 	char reason[STORE_REASON_MAX];
 	store_done_cb done;
 	void *arg;
+	bool has_undo;
+	struct judge_undo undo;
 };
+
+static void
+judge_undo_save(const struct subject *s, struct judge_undo *u)
+{
+	u->manual_level = s->manual_level;
+	u->manual_until = s->manual_until;
+	u->manual_reason[0] = '\0';
+	u->values = 0;
+	if (s->detail == NULL)
+		return;
+	memcpy(u->manual_reason, s->detail->manual_reason, sizeof(u->manual_reason));
+	for (size_t i = 0; i < s->detail->evidence_count && i < JUDGE_MAX_EVIDENCE; i++) {
+		u->value[i] = s->detail->evidence[i].value;
+		u->value_time[i] = s->detail->evidence[i].value_time;
+		u->values++;
+	}
+}
+
+static void
+judge_undo_apply(struct subject *s, const struct judge_undo *u)
+{
+	s->manual_level = (int8_t)u->manual_level;
+	s->manual_until = u->manual_until;
+	if (s->detail == NULL)
+		return;
+	memcpy(s->detail->manual_reason, u->manual_reason, sizeof(u->manual_reason));
+	for (size_t i = 0; i < u->values && i < s->detail->evidence_count; i++) {
+		s->detail->evidence[i].value = u->value[i];
+		s->detail->evidence[i].value_time = u->value_time[i];
+	}
+}
 
 static void judge_evaluate(struct judge *j, struct subject *s, usec_t now);
 
@@ -436,11 +480,14 @@ judge_committed(void *arg, int status)
 		if (j->observer != NULL && old != c->new_level)
 			j->observer(j->observer_arg, s, old, c->new_level);
 	} else {
-		log_warnx("verdict %s=%s level=%s not committed (store error %d); it stays %s and is retried",
-		    s->kind == SUBJECT_HOST ? "host" : "account", s->key, level_name(c->new_level), status,
-		    level_name(s->level));
-		if (s->target_level == c->new_level && s->pending == 0)
+		log_warnx("verdict %s=%s level=%s by=%s not committed (store error %d); it stays %s%s",
+		    s->kind == SUBJECT_HOST ? "host" : "account", s->key, level_name(c->new_level), c->actor,
+		    status, level_name(s->level), c->has_undo ? " and the action is undone" : " and is retried");
+		if (s->target_level == c->new_level && s->pending == 0) {
 			s->target_level = s->level;
+			if (c->has_undo)
+				judge_undo_apply(s, &c->undo);
+		}
 		judge_touch(j, s);
 	}
 	if (c->done != NULL)
@@ -454,7 +501,7 @@ judge_committed(void *arg, int status)
  */
 static int
 judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, const char *actor,
-    const char *reason, store_done_cb done, void *arg)
+    const char *reason, store_done_cb done, void *arg, const struct judge_undo *undo)
 {
 	struct judge_change *c = calloc(1, sizeof(*c));
 	struct store_subject row;
@@ -470,6 +517,10 @@ judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, cons
 	c->score = judge_score(j, s, now);
 	c->done = done;
 	c->arg = arg;
+	if (undo != NULL) {
+		c->has_undo = true;
+		c->undo = *undo;
+	}
 	snprintf(c->actor, sizeof(c->actor), "%s", actor);
 	snprintf(c->reason, sizeof(c->reason), "%s", reason);
 
@@ -493,6 +544,8 @@ judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, cons
 	if (store_put(j->st, &row, &h, judge_committed, c) != 0) {
 		s->pending--;
 		s->target_level = (uint8_t)c->old_level;
+		if (c->has_undo)
+			judge_undo_apply(s, &c->undo);
 		free(c);
 		return -ENOMEM;
 	}
@@ -551,7 +604,7 @@ judge_evaluate(struct judge *j, struct subject *s, usec_t now)
 	else
 		snprintf(reason, sizeof(reason), "score %.2f fell below %g as evidence aged", score,
 		    j->cfg->release_ratio * j->cfg->threshold[s->target_level]);
-	if (judge_change(j, s, target, now, "judge", reason, NULL, NULL) != 0)
+	if (judge_change(j, s, target, now, "judge", reason, NULL, NULL, NULL) != 0)
 		log_warnx("judge: out of memory changing %s to %s", s->key, level_name(target));
 }
 
@@ -602,8 +655,13 @@ judge_record(struct judge *j, struct subject *s, int kind, double amount, uint64
 	else
 		e->count = events;
 	e->last_seen = now;
-	if (summary != NULL)
+	if (summary != NULL) {
+		/* summaries quote mail logs: no control characters into logs, pages or terminals */
 		snprintf(e->summary, sizeof(e->summary), "%s", summary);
+		for (char *c = e->summary; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+	}
 	j->stats.evidence_events += events;
 	judge_touch(j, s);
 	judge_evaluate(j, s, now);
@@ -632,10 +690,13 @@ judge_set_manual(struct judge *j, struct subject *s, int level, usec_t until, co
 	char d1[32];
 	usec_t now = time_now();
 
+	struct judge_undo undo;
+
 	if (level < LEVEL_NORMAL || level >= LEVEL_COUNT || reason == NULL || *reason == '\0')
 		return -EINVAL;
 	if ((d = subject_detail(s)) == NULL)
 		return -ENOMEM;
+	judge_undo_save(s, &undo);
 	s->manual_level = (int8_t)level;
 	s->manual_until = until;
 	snprintf(d->manual_reason, sizeof(d->manual_reason), "%s", reason);
@@ -644,7 +705,7 @@ judge_set_manual(struct judge *j, struct subject *s, int level, usec_t until, co
 		    duration_format(until - now, d1, sizeof(d1)), reason);
 	else
 		snprintf(why, sizeof(why), "%s: %s", level_name(level), reason);
-	return judge_change(j, s, level, now, actor, why, done, arg);
+	return judge_change(j, s, level, now, actor, why, done, arg, &undo);
 }
 
 int
@@ -653,7 +714,9 @@ judge_release(struct judge *j, struct subject *s, const char *reason, const char
 {
 	char why[STORE_REASON_MAX];
 	usec_t now = time_now();
+	struct judge_undo undo;
 
+	judge_undo_save(s, &undo);
 	s->manual_level = -1;
 	s->manual_until = 0;
 	if (s->detail != NULL) {
@@ -664,7 +727,7 @@ judge_release(struct judge *j, struct subject *s, const char *reason, const char
 		}
 	}
 	snprintf(why, sizeof(why), "released%s%s", reason && *reason ? ": " : "", reason ? reason : "");
-	return judge_change(j, s, LEVEL_NORMAL, now, actor, why, done, arg);
+	return judge_change(j, s, LEVEL_NORMAL, now, actor, why, done, arg, &undo);
 }
 
 int
@@ -738,7 +801,7 @@ judge_sweep(struct judge *j, usec_t now, size_t budget)
 			    s->detail ? s->detail->manual_reason : "");
 			s->manual_level = -1;
 			s->manual_until = 0;
-			if (judge_change(j, s, target, now, "judge", reason, NULL, NULL) != 0)
+			if (judge_change(j, s, target, now, "judge", reason, NULL, NULL, NULL) != 0)
 				log_warnx("judge: out of memory lapsing %s", s->key);
 		} else if (s->pending == 0 && (s->detail != NULL || s->target_level != LEVEL_NORMAL)) {
 			judge_evaluate(j, s, now);

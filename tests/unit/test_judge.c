@@ -26,6 +26,7 @@
 #include "judge/judge.h"
 #include "judge/subjects.h"
 #include "sense/policy.h"
+#include "store/store.h"
 
 #define SEC(n)  ((usec_t)(n) * USEC_PER_SEC)
 #define MINUTES(n) SEC((n) * 60)
@@ -1510,6 +1511,67 @@ test_relay_parsed(void **state)
 	assert_string_equal(answer, DUNNO_ANSWER);
 }
 
+/*
+ * A release or quarantine the store cannot commit changes nothing: the level stays,
+ * and the manual level and evidence the action had already cleared come back.
+ */
+static void
+test_failed_commit_is_undone(void **state)
+{
+	char dir[] = "/tmp/lazaret-test-judge-XXXXXX", path[PATH_MAX], err[256];
+	static struct config cfg;
+	struct store *st;
+	struct judge *j;
+	struct subject *s;
+	int kind;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	config_defaults(&cfg);
+	st = store_open(path, NULL, err, sizeof(err));   /* no loop: callbacks before store_flush returns */
+	assert_non_null(st);
+	j = judge_new(&cfg, st);
+	assert_non_null(j);
+	kind = judge_register_kind(j, "test", 1, 3600 * USEC_PER_SEC, "test");
+	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
+	s = judge_lookup_or_create(j, "192.0.2.200", time_now());
+	assert_non_null(s);
+
+	assert_int_equal(judge_set_manual(j, s, LEVEL_QUARANTINE, 0, "ticket 1", "operator", NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(s->level, LEVEL_QUARANTINE);
+	judge_add_evidence(j, s, kind, 2.0, 2, time_now(), "two odd things");
+	store_flush(st);
+
+	store_test_fail_next(st, 1);
+	assert_int_equal(judge_release(j, s, "cleaned", "portal", NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(s->level, LEVEL_QUARANTINE);
+	assert_int_equal(s->target_level, LEVEL_QUARANTINE);
+	assert_int_equal(s->manual_level, LEVEL_QUARANTINE);
+	assert_string_equal(s->detail->manual_reason, "ticket 1");
+	assert_true(judge_evidence(s, kind)->value > 1.9);
+
+	store_test_fail_next(st, 1);
+	assert_int_equal(judge_set_manual(j, s, LEVEL_SUSPEND, 0, "ticket 2", "operator", NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(s->level, LEVEL_QUARANTINE);
+	assert_int_equal(s->manual_level, LEVEL_QUARANTINE);
+	assert_string_equal(s->detail->manual_reason, "ticket 1");
+
+	/* and once the store works again, the release goes through */
+	assert_int_equal(judge_release(j, s, "cleaned", "portal", NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(s->level, LEVEL_NORMAL);
+	assert_int_equal(s->manual_level, -1);
+
+	judge_free(j);
+	store_close(st);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
@@ -1540,6 +1602,7 @@ main(void)
 		T(test_relay_allowlist),
 		T(test_relay_escalation),
 		T(test_relay_parsed),
+		cmocka_unit_test(test_failed_commit_is_undone),
 	};
 #undef T
 
