@@ -1,0 +1,407 @@
+#!/bin/sh
+# policy.sh BUILD_DIR — requests/s and latency of lazaretd's policy service
+# beside its peers, on this machine, with the same load for each.
+#
+# Servers, one after the other:
+#   dunno_server  answers DUNNO without doing anything (the loopback ceiling)
+#   lazaretd      BUILD_DIR/src/lazaretd on a generated config (temp dir)
+#   postfwd       Debian's postfwd2 with bench/postfwd.cf, pre-forked
+# Load: BUILD_DIR/bench/policy_load, closed loop (bench/README.md).
+#
+# Environment (defaults in brackets):
+#   CONNS [64]  HOSTS [10000]  ACCOUNTS [0]  SASL_PERCENT [30]
+#   WARMUP [2]  DURATION [10]  RUNS [3] (the best run by requests/s is kept:
+#   on a shared machine the neighbours only ever take away)
+#   SERVERS ["dunno lazaretd postfwd"]
+#   POSTFWD_SERVERS [70]  POSTFWD_MAX_SERVERS [100]
+#   POSTFWD_ARGS: more postfwd2 options (they win over the defaults above)
+#   LAZARETD [BUILD_DIR/src/lazaretd]: another lazaretd binary to measure
+#   KEEP=1 keeps the temp dir (configs, logs) for a look afterwards.
+# Exit status: 0 when every server ran, 1 when one failed (the others still
+# run); missed targets are reported, not failed.
+set -eu
+
+usage() {
+	echo "usage: $0 BUILD_DIR" >&2
+	exit 2
+}
+[ $# -eq 1 ] || usage
+build=$(cd "$1" && pwd) || usage
+bench=$(cd "$(dirname "$0")" && pwd)
+
+CONNS=${CONNS:-64}
+HOSTS=${HOSTS:-10000}
+ACCOUNTS=${ACCOUNTS:-0}
+SASL_PERCENT=${SASL_PERCENT:-30}
+WARMUP=${WARMUP:-2}
+DURATION=${DURATION:-10}
+RUNS=${RUNS:-3}
+SERVERS=${SERVERS:-dunno lazaretd postfwd}
+POSTFWD_SERVERS=${POSTFWD_SERVERS:-70}
+POSTFWD_MAX_SERVERS=${POSTFWD_MAX_SERVERS:-100}
+
+load=$build/bench/policy_load
+dunno=$build/bench/dunno_server
+lazaretd=${LAZARETD:-$build/src/lazaretd}
+for f in "$load" "$dunno"; do
+	if [ ! -x "$f" ]; then
+		echo "policy.sh: $f missing: build it first (ninja -C $build)" >&2
+		exit 1
+	fi
+done
+command -v ss >/dev/null 2>&1 || { echo "policy.sh: needs ss (iproute2)" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lazaret-bench.XXXXXX")
+chmod 711 "$tmp"		# postfwd's user must reach its own subdirectory
+server_pid=""			# the server being measured
+server_pgid=""			# ... or its process group (postfwd)
+failed=0
+
+stop_server() {
+	if [ -n "$server_pid" ]; then
+		kill -TERM "$server_pid" 2>/dev/null || true
+		i=0
+		while kill -0 "$server_pid" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+		server_pid=""
+	fi
+	if [ -n "$server_pgid" ]; then
+		kill -TERM "-$server_pgid" 2>/dev/null || true
+		i=0
+		while kill -0 "-$server_pgid" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "-$server_pgid" 2>/dev/null || true
+		server_pgid=""
+	fi
+}
+
+cleanup() {
+	stop_server
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "policy.sh: kept $tmp" >&2
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# free_port VAR: set VAR to a loopback TCP port nobody uses (not in a
+# subshell: next_port must move on).
+next_port=$((20000 + $$ * 7 % 12000))	# below the ephemeral range
+free_port() {
+	while [ -n "$(ss -Htan "( sport = :$next_port )" 2>/dev/null)" ]; do
+		next_port=$((next_port + 1))
+	done
+	eval "$1=$next_port"
+	next_port=$((next_port + 1))
+}
+
+# wait_listen PORT PID|-PGID: until the server listens on PORT (10 s); 1 if
+# it died (another program may have taken the port first).
+wait_listen() {
+	case $2 in
+	-*) who="" ;;			# any process of the group
+	*) who="pid=$2," ;;
+	esac
+	i=0
+	while [ $i -lt 100 ]; do
+		kill -0 "$2" 2>/dev/null || return 1
+		ss -Htlnp "( sport = :$1 )" 2>/dev/null | grep -q "$who" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# CPU ticks (user + system) used so far by a process (PID) or a process
+# group (-PGID), threads included.
+cpu_ticks() {
+	case $1 in
+	-*)	want=${1#-}; field=3 ;;	# pgrp, counting from the state field
+	*)	want=$1; field=0 ;;
+	esac
+	# one cat: processes come and go while it reads
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v want="$want" -v field="$field" '
+	{
+		pid = $1
+		sub(/^.*\) /, "")	# comm may hold spaces; fields from state on
+		if ((field == 0 && pid == want) || (field == 3 && $3 == want))
+			t += $12 + $13
+	}
+	END { print t + 0 }'
+}
+hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# measure NAME TARGET PID|-PGID: one load run; appends "SUMMARY cpu=PCT"
+# to $tmp/NAME.runs.
+measure() {
+	c0=$(cpu_ticks "$3")
+	if ! "$load" -m -l "$1" -c "$CONNS" -H "$HOSTS" -a "$ACCOUNTS" \
+	    -s "$SASL_PERCENT" -w "$WARMUP" -d "$DURATION" "$2" \
+	    >"$tmp/$1.out" 2>"$tmp/$1.err"; then
+		cat "$tmp/$1.err" >&2
+		return 1
+	fi
+	c1=$(cpu_ticks "$3")
+	cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v s=$((WARMUP + DURATION)) \
+	    'BEGIN { printf "%.0f", (b - a) / hz / s * 100 }')
+	all=$(sed -n "s/.* all=\([0-9]*\) .*/\1/p" "$tmp/$1.out")
+	# CPU time per request: what the neighbours change least
+	us=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v n="${all:-0}" \
+	    'BEGIN { printf "%.1f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')
+	echo "$(cat "$tmp/$1.out") cpu=$cpu cpu_us=$us" >>"$tmp/$1.runs"
+}
+
+run_dunno() {
+	free_port port
+	"$dunno" -q "127.0.0.1:$port" 2>"$tmp/dunno.log" &
+	server_pid=$!
+	if ! wait_listen "$port" "$server_pid"; then
+		echo "policy.sh: dunno_server did not start:" >&2
+		cat "$tmp/dunno.log" >&2
+		stop_server
+		return 2
+	fi
+	measure dunno "127.0.0.1:$port" "$server_pid"
+	rc=$?
+	stop_server
+	return $rc
+}
+
+run_lazaretd() {
+	if [ ! -x "$lazaretd" ]; then
+		echo "policy.sh: $lazaretd missing" >&2
+		return 1
+	fi
+	free_port port
+	free_port aport
+	rm -rf "$tmp/lazaretd"
+	mkdir -p "$tmp/lazaretd"
+	conf=$tmp/lazaretd/lazaret.conf
+	# The per-host limit bites only a host that sends more than 100
+	# messages plus one a second: at the bench's rates each host sends
+	# a few per second, so the limiter works on every request and
+	# defers little or nothing. Recipients: three per message.
+	cat >"$conf" <<EOF
+; generated by bench/policy.sh
+[daemon]
+store = $tmp/lazaretd/lazaret.db
+log_level = warn
+
+[policy]
+listen = 127.0.0.1:$port
+count_at = data
+
+[limits]
+host_messages = 3600/1h
+host_messages_burst = 100
+host_recipients = 10800/1h
+host_recipients_burst = 300
+account_messages = 3600/1h
+account_messages_burst = 100
+account_recipients = 10800/1h
+account_recipients_burst = 300
+
+[api]
+listen = 127.0.0.1:$aport
+
+[portal]
+url = http://portal.example.net/
+EOF
+	if ! "$lazaretd" -n -c "$conf" >"$tmp/lazaretd/check.out" 2>&1; then
+		echo "policy.sh: lazaretd -n rejects the generated config:" >&2
+		cat "$tmp/lazaretd/check.out" >&2
+		return 1
+	fi
+	"$lazaretd" -c "$conf" 2>"$tmp/lazaretd/lazaretd.log" &
+	server_pid=$!
+	if ! wait_listen "$port" "$server_pid"; then
+		echo "policy.sh: lazaretd did not start:" >&2
+		tail -20 "$tmp/lazaretd/lazaretd.log" >&2
+		stop_server
+		return 2
+	fi
+	rc=0
+	measure lazaretd "127.0.0.1:$port" "$server_pid" || rc=1
+	if command -v curl >/dev/null 2>&1; then
+		curl -s -m 5 "http://127.0.0.1:$aport/v1/stats" \
+		    >"$tmp/lazaretd.stats" 2>/dev/null || true
+	fi
+	if ! kill -0 "$server_pid" 2>/dev/null; then
+		echo "policy.sh: lazaretd died under load:" >&2
+		tail -20 "$tmp/lazaretd/lazaretd.log" >&2
+		rc=1
+	fi
+	stop_server
+	return $rc
+}
+
+run_postfwd() {
+	pf=$(command -v postfwd2 || true)
+	if [ -z "$pf" ]; then
+		echo "policy.sh: postfwd2 not installed (scripts/install-deps.sh bench)" >&2
+		return 1
+	fi
+	free_port port
+	d=$tmp/postfwd
+	rm -rf "$d"
+	mkdir -p "$d"
+	cp "$bench/postfwd.cf" "$d/postfwd.cf"
+	chown -R nobody:"$(id -gn nobody)" "$d"
+	# postfwd2 has no foreground server mode (--nodaemon reads requests
+	# from stdin and turns rate() off): it forks, calls setsid and writes
+	# its pid file; its pid is its process group, which we stop.
+	if ! "$pf" --file "$d/postfwd.cf" \
+	    --server_socket "tcp:127.0.0.1:$port" \
+	    --cache_proto unix --cache_port "$d/cache.socket" \
+	    --pidfile "$d/master.pid" \
+	    --user nobody --group "$(id -gn nobody)" \
+	    --min_servers "$POSTFWD_SERVERS" \
+	    --max_servers "$POSTFWD_MAX_SERVERS" \
+	    --min_spare_servers 5 --max_spare_servers 50 \
+	    --cache 0 --nodns --perfmon ${POSTFWD_ARGS:-} \
+	    >"$d/postfwd.log" 2>&1; then
+		echo "policy.sh: postfwd2 did not start:" >&2
+		cat "$d/postfwd.log" >&2
+		return 2
+	fi
+	i=0
+	while [ ! -s "$d/master.pid" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	server_pgid=$(cat "$d/master.pid" 2>/dev/null || true)
+	if [ -z "$server_pgid" ] || ! wait_listen "$port" "-$server_pgid"; then
+		echo "policy.sh: postfwd2 did not start" >&2
+		stop_server
+		return 2
+	fi
+	# let it pre-fork its children: master, cache, policy parent + N
+	i=0
+	while [ "$(ps -e -o pgid= | awk -v g="$server_pgid" '$1 == g' | wc -l)" \
+	    -lt $((POSTFWD_SERVERS + 3)) ] && [ $i -lt 200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	rc=0
+	measure postfwd "127.0.0.1:$port" "-$server_pgid" || rc=1
+	stop_server
+	return $rc
+}
+
+# field NAME LINE: the value of NAME= in a summary line
+field() {
+	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# the best run of NAME by requests/s
+best() {
+	[ -s "$tmp/$1.runs" ] || return 0
+	awk '{ split($2, a, "="); print a[2] "\t" $0 }' "$tmp/$1.runs" |
+	    sort -g | tail -1 | cut -f2-
+}
+
+echo "policy bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), $(nproc) CPUs," \
+    "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+echo "load: $CONNS connections, $HOSTS hosts, $ACCOUNTS accounts," \
+    "${WARMUP}s warm-up + ${DURATION}s, $RUNS run(s) per server"
+read -r la1 la5 _ </proc/loadavg
+echo "load average before: $la1 $la5"
+if awk -v l="$la1" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+	echo "WARNING: the machine is busy (load $la1 on $(nproc) CPUs): figures will be low and noisy"
+fi
+
+for s in $SERVERS; do
+	case $s in
+	dunno|lazaretd|postfwd) ;;
+	*) echo "policy.sh: unknown server $s" >&2; exit 2 ;;
+	esac
+done
+
+# Rounds of one run per server, so that each sees the same neighbours.
+broken=""
+r=1
+while [ $r -le "$RUNS" ]; do
+	for s in $SERVERS; do
+		case " $broken " in *" $s "*) continue ;; esac
+		tries=0
+		while :; do
+			rc=0
+			"run_$s" || rc=$?
+			# 2: it did not start; another program may have
+			# taken its port under us: try again
+			[ $rc -eq 2 ] && [ $tries -lt 3 ] || break
+			tries=$((tries + 1))
+		done
+		if [ $rc -ne 0 ]; then
+			echo "policy.sh: $s: run $r failed" >&2
+			broken="$broken $s"
+			failed=1
+		fi
+	done
+	r=$((r + 1))
+done
+
+echo
+printf '%-10s %11s %8s %8s %8s %5s %7s %5s  %s\n' server requests/s "p50 ms" "p99 ms" \
+    "max ms" "cpu%" "us/req" "load%" actions
+for s in $SERVERS; do
+	line=$(best "$s")
+	if [ -z "$line" ]; then
+		printf '%-10s %12s\n' "$s" "(failed)"
+		continue
+	fi
+	printf '%-10s %11s %8s %8s %8s %5s %7s %5s  %s\n' "$s" "$(field rps "$line")" \
+	    "$(field p50_ms "$line")" "$(field p99_ms "$line")" \
+	    "$(field max_ms "$line")" "$(field cpu "$line")" \
+	    "$(field cpu_us "$line")" "$(field load_cpu "$line")" \
+	    "$(field actions "$line")"
+	e=$(field errors "$line")
+	[ "$e" = 0 ] || echo "           ($e protocol errors, $(field reconnects "$line") reconnects)"
+done
+echo "(cpu%: the server's CPU use over the run, 100 = one CPU; us/req: its CPU time"
+echo " per answered request, in microseconds; load%: policy_load's CPU use)"
+if [ "$RUNS" -gt 1 ]; then
+	echo "every run, requests/s (the best is shown above):"
+	for s in $SERVERS; do
+		[ -s "$tmp/$s.runs" ] && echo "  $s: $(sed "s/.* rps=\([^ ]*\) .*/\1/" "$tmp/$s.runs" | tr "\n" " ")"
+	done
+fi
+
+# ratio A B: A's best requests/s over B's
+ratio() {
+	awk -v a="$(field rps "$(best "$1")")" -v b="$(field rps "$(best "$2")")" \
+	    'BEGIN { print (b > 0 ? a / b : 0) }'
+}
+
+l=$(best lazaretd)
+echo
+if [ -n "$l" ]; then
+	lp99=$(field p99_ms "$l")
+	if [ -s "$tmp/dunno.runs" ]; then
+		awk -v r="$(ratio lazaretd dunno)" 'BEGIN {
+			p = 100 * r
+			printf "lazaretd = %.1f %% of dunno_server (target >= 85 %%): %s\n",
+			    p, (p >= 85 ? "met" : "MISSED") }'
+	fi
+	if [ -s "$tmp/postfwd.runs" ]; then
+		awk -v m="$(ratio lazaretd postfwd)" 'BEGIN {
+			printf "lazaretd = %.1fx postfwd (target >= 20x): %s\n",
+			    m, (m >= 20 ? "met" : "MISSED") }'
+	fi
+	awk -v q="$lp99" 'BEGIN {
+		printf "lazaretd p99 = %.3f ms (target < 2 ms): %s\n",
+		    q, (q < 2 ? "met" : "MISSED") }'
+	if [ -s "$tmp/lazaretd.stats" ]; then
+		echo "lazaretd /v1/stats after the run: $(tr -d '\n' <"$tmp/lazaretd.stats" | cut -c1-400)"
+	fi
+fi
+exit $failed

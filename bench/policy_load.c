@@ -1,0 +1,699 @@
+/*
+ * policy_load.c — closed-loop load generator for Postfix policy servers.
+ *
+ * It plays C smtpd processes (64 by default): each holds one connection to
+ * the policy server, sends one request and waits for the whole answer before
+ * it sends the next, as Postfix does. Requests are what Postfix 3.7 sends
+ * from smtpd_data_restrictions (protocol_state=DATA, recipient_count 1..3),
+ * client_address cycling over H hosts in 10.0.0.0/8, optionally with a SASL
+ * login among A accounts. One thread, epoll, non-blocking sockets.
+ *
+ * After a warm-up it measures for a fixed time: requests/s, the latency of
+ * every request (send to complete answer; kept, sorted, exact percentiles)
+ * and how often each action was answered.
+ *
+ * usage: policy_load [-m] [-a accounts] [-c conns] [-d seconds] [-H hosts]
+ *	[-l label] [-s percent] [-w seconds] TARGET
+ *	TARGET is HOST:PORT, [V6ADDR]:PORT or unix:/PATH.
+ */
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REQ_BUF_SIZE	2048
+#define REPLY_BUF_SIZE	4096
+#define MAX_ACTIONS	32
+#define ACTION_NAME_MAX	40
+#define MAX_EVENTS	256
+#define NSEC		1000000000ULL
+
+struct conn {
+	int		 fd;
+	int		 busy;		/* a request is outstanding */
+	int		 want_out;	/* EPOLLOUT is armed */
+	uint64_t	 sent_ns;	/* when the request was handed to the kernel */
+	size_t		 woff, wlen;	/* unsent part of wbuf */
+	size_t		 rlen;
+	char		 wbuf[REQ_BUF_SIZE];
+	char		 rbuf[REPLY_BUF_SIZE];
+};
+
+struct action_count {
+	char		 name[ACTION_NAME_MAX];
+	uint64_t	 count;
+};
+
+/* options */
+static int		 nconns = 64;
+static unsigned long	 nhosts = 10000;
+static unsigned long	 naccounts;
+static unsigned		 sasl_percent = 30;
+static unsigned		 warmup_s = 2;
+static unsigned		 duration_s = 10;
+static int		 machine;
+static const char	*label = "server";
+static const char	*target;
+
+/* target address */
+static struct sockaddr_storage target_ss;
+static socklen_t	 target_len;
+
+static int		 epfd;
+static struct conn	*conns;
+static uint64_t		 seq;		/* requests generated, for variety */
+
+/* measurement */
+static uint64_t		 measure_start, measure_end;
+static uint64_t		*lat;		/* every measured latency, ns */
+static size_t		 nlat, lat_cap;
+static struct action_count actions[MAX_ACTIONS];
+static int		 nactions;
+static uint64_t		 n_errors, n_reconnects, n_all;
+static uint64_t		 run_start;
+
+static void	usage(void) __attribute__((noreturn));
+static void	fatal(const char *, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static uint64_t	now_ns(void);
+static void	parse_target(const char *);
+static int	open_conn(struct conn *);
+static void	reconnect(struct conn *);
+static char	*put_str(char *, const char *);
+static char	*put_uint(char *, unsigned long long);
+static char	*put_hex(char *, unsigned long long, int);
+static size_t	build_request(char *, uint64_t);
+static void	send_request(struct conn *);
+static void	flush_out(struct conn *);
+static void	set_out(struct conn *, int);
+static void	handle_in(struct conn *, uint64_t);
+static void	record(uint64_t, uint64_t, const char *, size_t);
+static int	cmp_u64(const void *, const void *);
+static double	pct(double);
+static void	report(void);
+static double	self_cpu(void);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: policy_load [-m] [-a accounts] [-c conns] "
+	    "[-d seconds] [-H hosts] [-l label]\n"
+	    "\t[-s sasl-percent] [-w warmup-seconds] "
+	    "HOST:PORT|[V6]:PORT|unix:PATH\n");
+	exit(2);
+}
+
+static void
+fatal(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fprintf(stderr, "policy_load: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
+}
+
+static unsigned long
+number(const char *s, unsigned long min, unsigned long max, const char *what)
+{
+	char		*ep;
+	unsigned long	 v;
+
+	errno = 0;
+	v = strtoul(s, &ep, 10);
+	if (*s == '\0' || *ep != '\0' || errno != 0 || v < min || v > max)
+		fatal("%s: %s must be %lu..%lu", s, what, min, max);
+	return v;
+}
+
+static void
+parse_target(const char *spec)
+{
+	struct addrinfo	 hints, *res;
+	struct sockaddr_un *sun;
+	char		 host[256];
+	const char	*colon, *h;
+	size_t		 hlen;
+	int		 r;
+
+	if (strncmp(spec, "unix:", 5) == 0 || spec[0] == '/') {
+		if (spec[0] != '/')
+			spec += 5;
+		sun = (struct sockaddr_un *)&target_ss;
+		if (strlen(spec) >= sizeof(sun->sun_path))
+			fatal("%s: socket path too long", spec);
+		sun->sun_family = AF_UNIX;
+		strcpy(sun->sun_path, spec);
+		target_len = sizeof(*sun);
+		return;
+	}
+	if ((colon = strrchr(spec, ':')) == NULL)
+		fatal("%s: want HOST:PORT, [V6]:PORT or unix:PATH", spec);
+	h = spec;
+	hlen = colon - spec;
+	if (h[0] == '[') {
+		if (hlen < 2 || h[hlen - 1] != ']')
+			fatal("%s: bad [address]", spec);
+		h++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		fatal("%s: bad host", spec);
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((r = getaddrinfo(host, colon + 1, &hints, &res)) != 0)
+		fatal("%s: %s", spec, gai_strerror(r));
+	memcpy(&target_ss, res->ai_addr, res->ai_addrlen);
+	target_len = res->ai_addrlen;
+	freeaddrinfo(res);
+}
+
+/*
+ * Connect (blocking: loopback, and it happens outside the measurement
+ * except on a reconnect), then switch to non-blocking; -1 on failure.
+ */
+static int
+open_conn(struct conn *c)
+{
+	struct epoll_event ev;
+	int		 fd, one = 1;
+
+	if ((fd = socket(target_ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC,
+	    0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&target_ss, target_len) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (target_ss.ss_family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+		close(fd);
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = c;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		close(fd);
+		return -1;
+	}
+	c->fd = fd;
+	c->busy = 0;
+	c->want_out = 0;
+	c->rlen = 0;
+	c->woff = c->wlen = 0;
+	return 0;
+}
+
+/*
+ * The server closed or broke the connection: count it, and come back as
+ * Postfix would, with a new connection and a new request.
+ */
+static void
+reconnect(struct conn *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	n_reconnects++;
+	if (open_conn(c) == -1)
+		fatal("reconnect to %s: %s", target, strerror(errno));
+	send_request(c);
+}
+
+static char *
+put_str(char *p, const char *s)
+{
+	size_t	 n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static char *
+put_uint(char *p, unsigned long long v)
+{
+	char	 tmp[24];
+	int	 i = 0;
+
+	do {
+		tmp[i++] = '0' + v % 10;
+		v /= 10;
+	} while (v != 0);
+	while (i > 0)
+		*p++ = tmp[--i];
+	return p;
+}
+
+static char *
+put_hex(char *p, unsigned long long v, int digits)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	int	 i;
+
+	for (i = digits - 1; i >= 0; i--)
+		p[i] = hexd[v & 15], v >>= 4;
+	return p + digits;
+}
+
+/*
+ * Postfix 3.7's request from smtpd_data_restrictions, attribute for
+ * attribute, in its order. Varies per request: client (address, name,
+ * port), queue id, sender, recipient count (the recipient itself is only
+ * sent when there is exactly one), size, and the SASL login.
+ */
+static size_t
+build_request(char *buf, uint64_t n)
+{
+	unsigned long	 host, acct = 0;
+	unsigned	 a, b, d, rcpts;
+	int		 sasl;
+	char		*p = buf;
+
+	/* scatter the hosts: a stride coprime with most H walks them all */
+	host = 1 + (unsigned long)((n * 7919ULL) % nhosts);
+	a = (host >> 16) & 255;
+	b = (host >> 8) & 255;
+	d = host & 255;
+	rcpts = 1 + (unsigned)(n % 3);
+	sasl = naccounts > 0 && (n * 37 % 100) < sasl_percent;
+	if (sasl)
+		acct = (unsigned long)((n * 104729ULL) % naccounts);
+
+	p = put_str(p, "request=smtpd_access_policy\n"
+	    "protocol_state=DATA\n"
+	    "protocol_name=ESMTP\n"
+	    "client_address=10.");
+	p = put_uint(p, a); *p++ = '.';
+	p = put_uint(p, b); *p++ = '.';
+	p = put_uint(p, d);
+	p = put_str(p, "\nclient_name=host-10-");
+	p = put_uint(p, a); *p++ = '-';
+	p = put_uint(p, b); *p++ = '-';
+	p = put_uint(p, d);
+	p = put_str(p, ".dsl.example.net\nclient_port=");
+	p = put_uint(p, 1024 + n % 64000);
+	p = put_str(p, "\nreverse_client_name=host-10-");
+	p = put_uint(p, a); *p++ = '-';
+	p = put_uint(p, b); *p++ = '-';
+	p = put_uint(p, d);
+	p = put_str(p, ".dsl.example.net\n"
+	    "server_address=192.0.2.25\n"
+	    "server_port=");
+	p = put_str(p, sasl ? "587" : "25");
+	p = put_str(p, "\nhelo_name=");
+	p = put_str(p, sasl ? "[192.168.1.20]" : "DESKTOP-7F3K2Q");
+	p = put_str(p, "\nsender=");
+	if (sasl) {
+		p = put_str(p, "user");
+		p = put_uint(p, acct);
+	} else {
+		p = put_str(p, "s");
+		p = put_uint(p, n % 100000);
+	}
+	p = put_str(p, "@example.net\nrecipient=");
+	if (rcpts == 1) {
+		p = put_str(p, "r");
+		p = put_uint(p, n % 1000003);
+		p = put_str(p, "@example.org");
+	}
+	p = put_str(p, "\nrecipient_count=");
+	p = put_uint(p, rcpts);
+	p = put_str(p, "\nqueue_id=");
+	p = put_hex(p, n * 2654435761ULL, 10);
+	p = put_str(p, "\ninstance=");
+	p = put_hex(p, n & 0xffff, 4);
+	*p++ = '.';
+	p = put_hex(p, 0x6546b3a0ULL + n / 1000, 8);
+	*p++ = '.';
+	p = put_hex(p, n % 1000000, 5);
+	p = put_str(p, ".0\nsize=");
+	p = put_uint(p, 1000 + n * 131 % 200000);
+	p = put_str(p, "\netrn_domain=\nstress=\nsasl_method=");
+	if (sasl)
+		p = put_str(p, "PLAIN");
+	p = put_str(p, "\nsasl_username=");
+	if (sasl) {
+		p = put_str(p, "user");
+		p = put_uint(p, acct);
+	}
+	p = put_str(p, "\nsasl_sender=\n"
+	    "ccert_subject=\nccert_issuer=\nccert_fingerprint=\n"
+	    "ccert_pubkey_fingerprint=\n"
+	    "encryption_protocol=");
+	if (sasl)
+		p = put_str(p, "TLSv1.3");
+	p = put_str(p, "\nencryption_cipher=");
+	if (sasl)
+		p = put_str(p, "TLS_AES_256_GCM_SHA384");
+	p = put_str(p, "\nencryption_keysize=");
+	p = put_str(p, sasl ? "256" : "0");
+	p = put_str(p, "\npolicy_context=\n\n");
+	return (size_t)(p - buf);
+}
+
+static void
+set_out(struct conn *c, int on)
+{
+	struct epoll_event ev;
+
+	if (c->want_out == on)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | (on ? EPOLLOUT : 0);
+	ev.data.ptr = c;
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1)
+		fatal("epoll_ctl: %s", strerror(errno));
+	c->want_out = on;
+}
+
+static void
+flush_out(struct conn *c)
+{
+	ssize_t	 n;
+
+	while (c->woff < c->wlen) {
+		n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
+		    MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				set_out(c, 1);
+				return;
+			}
+			n_errors++;
+			reconnect(c);
+			return;
+		}
+		c->woff += (size_t)n;
+	}
+	set_out(c, 0);
+}
+
+static void
+send_request(struct conn *c)
+{
+	c->wlen = build_request(c->wbuf, seq++);
+	c->woff = 0;
+	c->rlen = 0;
+	c->busy = 1;
+	c->sent_ns = now_ns();
+	flush_out(c);
+}
+
+static void
+record(uint64_t sent, uint64_t done, const char *reply, size_t len)
+{
+	const char	*w, *e;
+	size_t		 wl, i;
+	int		 k;
+	char		 name[ACTION_NAME_MAX];
+
+	if (sent < measure_start || done > measure_end)
+		return;
+	if (nlat == lat_cap) {
+		lat_cap = lat_cap ? lat_cap * 2 : 1 << 20;
+		if ((lat = realloc(lat, lat_cap * sizeof(*lat))) == NULL)
+			fatal("out of memory");
+	}
+	lat[nlat++] = done - sent;
+
+	/* "action=WORD rest\n\n": count WORD, upper-cased */
+	if (len < 8 || strncmp(reply, "action=", 7) != 0) {
+		n_errors++;
+		return;
+	}
+	w = reply + 7;
+	e = reply + len;
+	for (wl = 0; w + wl < e && w[wl] != ' ' && w[wl] != '\t' &&
+	    w[wl] != '\n'; wl++)
+		;
+	if (wl == 0 || wl >= ACTION_NAME_MAX) {
+		n_errors++;
+		return;
+	}
+	for (i = 0; i < wl; i++)
+		name[i] = (w[i] >= 'a' && w[i] <= 'z') ? w[i] - 32 : w[i];
+	name[wl] = '\0';
+	for (k = 0; k < nactions; k++)
+		if (strcmp(actions[k].name, name) == 0)
+			break;
+	if (k == nactions) {
+		if (nactions == MAX_ACTIONS) {
+			n_errors++;
+			return;
+		}
+		memcpy(actions[k].name, name, wl + 1);
+		nactions++;
+	}
+	actions[k].count++;
+}
+
+static void
+handle_in(struct conn *c, uint64_t now)
+{
+	const char	*end;
+	ssize_t		 n;
+
+	for (;;) {
+		n = recv(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen,
+		    0);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			n_errors++;
+			reconnect(c);
+			return;
+		}
+		if (n == 0) {		/* the server hung up */
+			n_errors++;
+			reconnect(c);
+			return;
+		}
+		c->rlen += (size_t)n;
+		if (!c->busy) {		/* unasked-for bytes */
+			n_errors++;
+			reconnect(c);
+			return;
+		}
+		end = memmem(c->rbuf, c->rlen, "\n\n", 2);
+		if (end == NULL) {
+			if (c->rlen == sizeof(c->rbuf)) {
+				n_errors++;
+				reconnect(c);
+				return;
+			}
+			continue;
+		}
+		if ((size_t)(end + 2 - c->rbuf) != c->rlen) {
+			/* more than one answer to one request */
+			n_errors++;
+			reconnect(c);
+			return;
+		}
+		n_all++;
+		record(c->sent_ns, now, c->rbuf, c->rlen);
+		c->busy = 0;
+		send_request(c);
+		return;
+	}
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* our own CPU use since the start, in percent of one CPU */
+static double
+self_cpu(void)
+{
+	struct rusage	 ru;
+	double		 used, wall;
+
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		return 0;
+	used = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	wall = (double)(now_ns() - run_start) / 1e9;
+	return wall > 0 ? 100 * used / wall : 0;
+}
+
+/* the p-th percentile of the sorted latencies, in milliseconds */
+static double
+pct(double p)
+{
+	size_t	 i;
+
+	if (nlat == 0)
+		return 0;
+	i = (size_t)(p / 100.0 * (double)nlat + 0.999999);
+	if (i > 0)
+		i--;
+	if (i >= nlat)
+		i = nlat - 1;
+	return (double)lat[i] / 1e6;
+}
+
+static void
+report(void)
+{
+	double	 secs = (double)(measure_end - measure_start) / 1e9;
+	double	 cpu = self_cpu();
+	double	 rps = (double)nlat / secs;
+	int	 k;
+
+	qsort(lat, nlat, sizeof(*lat), cmp_u64);
+	if (machine) {
+		printf("label=%s rps=%.1f requests=%zu p50_ms=%.3f p90_ms=%.3f "
+		    "p99_ms=%.3f max_ms=%.3f errors=%llu reconnects=%llu "
+		    "load_cpu=%.0f all=%llu actions=", label, rps, nlat, pct(50),
+		    pct(90), pct(99), pct(100), (unsigned long long)n_errors,
+		    (unsigned long long)n_reconnects, cpu,
+		    (unsigned long long)n_all);
+		for (k = 0; k < nactions; k++)
+			printf("%s%s:%llu", k ? "," : "", actions[k].name,
+			    (unsigned long long)actions[k].count);
+		if (nactions == 0)
+			printf("-");
+		printf("\n");
+		return;
+	}
+	printf("%s: %s, %d connections, %lu hosts, %lu accounts (%u%% of "
+	    "requests), %u s warm-up, %u s measured\n", label, target, nconns,
+	    nhosts, naccounts, naccounts ? sasl_percent : 0, warmup_s,
+	    duration_s);
+	printf("  requests   %zu in %.2f s = %.1f/s\n", nlat, secs, rps);
+	printf("  latency    p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  "
+	    "max %.3f ms\n", pct(50), pct(90), pct(99), pct(100));
+	printf("  actions   ");
+	for (k = 0; k < nactions; k++)
+		printf(" %s %llu", actions[k].name,
+		    (unsigned long long)actions[k].count);
+	printf("\n  errors     %llu (reconnects %llu)\n",
+	    (unsigned long long)n_errors, (unsigned long long)n_reconnects);
+	printf("  load cpu   %.0f %% of one CPU (this generator, warm-up included)\n",
+	    cpu);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct epoll_event evs[MAX_EVENTS];
+	struct conn	*c;
+	uint64_t	 now, start, deadline;
+	int		 ch, i, n, timeout_ms;
+
+	while ((ch = getopt(argc, argv, "a:c:d:H:l:ms:w:")) != -1) {
+		switch (ch) {
+		case 'a':
+			naccounts = number(optarg, 0, 100000000, "accounts");
+			break;
+		case 'c':
+			nconns = (int)number(optarg, 1, 100000, "connections");
+			break;
+		case 'd':
+			duration_s = (unsigned)number(optarg, 1, 86400,
+			    "duration");
+			break;
+		case 'H':
+			nhosts = number(optarg, 1, (1UL << 24) - 2, "hosts");
+			break;
+		case 'l':
+			label = optarg;
+			break;
+		case 'm':
+			machine = 1;
+			break;
+		case 's':
+			sasl_percent = (unsigned)number(optarg, 0, 100,
+			    "SASL percentage");
+			break;
+		case 'w':
+			warmup_s = (unsigned)number(optarg, 0, 3600, "warm-up");
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage();
+	target = argv[0];
+	parse_target(target);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1: %s", strerror(errno));
+	if ((conns = calloc(nconns, sizeof(*conns))) == NULL)
+		fatal("out of memory");
+	for (i = 0; i < nconns; i++)
+		if (open_conn(&conns[i]) == -1)
+			fatal("connect to %s: %s", target, strerror(errno));
+
+	start = run_start = now_ns();
+	measure_start = start + (uint64_t)warmup_s * NSEC;
+	measure_end = measure_start + (uint64_t)duration_s * NSEC;
+	for (i = 0; i < nconns; i++)
+		send_request(&conns[i]);
+
+	for (;;) {
+		now = now_ns();
+		if (now >= measure_end)
+			break;
+		deadline = now < measure_start ? measure_start : measure_end;
+		timeout_ms = (int)((deadline - now) / 1000000) + 1;
+		n = epoll_wait(epfd, evs, MAX_EVENTS, timeout_ms);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait: %s", strerror(errno));
+		}
+		now = now_ns();
+		for (i = 0; i < n; i++) {
+			c = evs[i].data.ptr;
+			if (evs[i].events & EPOLLOUT)
+				flush_out(c);
+			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+				handle_in(c, now);
+		}
+	}
+	report();
+	return n_errors > 0 && nlat == 0 ? 1 : 0;
+}

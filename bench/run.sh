@@ -1,0 +1,32 @@
+#!/bin/sh
+# run.sh BUILD_DIR — run every benchmark in bench/ (each bench/*.sh but this
+# one) against the binaries in BUILD_DIR, one after the other. `make bench`
+# calls it. Exit status: 1 when any benchmark failed, after running them all.
+#
+# The steps (bench/README.md):
+#   policy   policy.sh: requests/s and latency of the policy service (lazaretd,
+#            dunno_server, postfwd)
+#   maillog  maillog.sh: `lazaretctl analyze` over a generated 5 M-line Postfix
+#            log beside pflogsumm, and peak RSS on a log twice as long
+#            (MAILLOG_LINES=N for another length; about 3 GB in $TMPDIR)
+# BENCHES="maillog" runs only the named steps.
+set -u
+
+[ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
+build=$1
+here=$(cd "$(dirname "$0")" && pwd)
+status=0
+
+for b in "$here"/*.sh; do
+	[ "$(basename "$b")" = run.sh ] && continue
+	if [ -n "${BENCHES:-}" ]; then
+		case " $BENCHES " in *" $(basename "$b" .sh) "*) ;; *) continue ;; esac
+	fi
+	echo "=== $(basename "$b" .sh)"
+	if ! sh "$b" "$build"; then
+		echo "=== $(basename "$b" .sh): FAILED" >&2
+		status=1
+	fi
+	echo
+done
+exit $status
