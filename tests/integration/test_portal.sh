@@ -156,7 +156,10 @@ assert_match "the summary, escaped" "&lt;script&gt;alert\(&#39;x&#39;\)&lt;/scri
 assert_match "the javascript: link as text" '&lt;a href=&quot;javascript:alert\(2\)&quot;&gt;click&lt;/a&gt; &amp;' "$(body)"
 grep -q $'\x1b' "$T/body" && fail "an escape character reached the page"
 grep -q $'\xe2\x80\xae' "$T/body" && fail "a bidi override reached the page"
-assert_match "the control characters replaced" $'\xef\xbf\xbd\\[31mred\xef\xbf\xbd' "$(body)"
+# The judge already turns control characters in summaries into '?'; the portal's own
+# escaping turns any that reach it into U+FFFD. Either way no escape sequence survives.
+assert_match "the control characters replaced" $'(\xef\xbf\xbd|\\?)\\[31mred(\xef\xbf\xbd|\\?)' "$(body)"
+assert_no_match "no escape character" $'\x1b' "$(body)"
 # lynx cannot choose its source address: 127.0.0.1 is quarantined with the same evidence
 # (lynx exits non-zero on a 511 status: judge what it shows)
 lynx -dump -width=200 -display_charset=utf-8 -connect_timeout=10 "$H_URL" >"$T/lynx.txt" 2>&1
