@@ -40,7 +40,7 @@ DOUBLE=${DOUBLE:-1}
 MAILLOG_DIR=${MAILLOG_DIR:-${TMPDIR:-/tmp}/lazaret-maillog-bench}
 
 gen=$build/bench/maillog_gen
-ctl=$build/src/lazaretctl
+ctl=$build/lazaretctl
 for f in "$gen" "$ctl"; do
 	if [ ! -x "$f" ]; then
 		echo "maillog.sh: $f missing: build it first (ninja -C $build)" >&2

@@ -82,8 +82,8 @@ t_require_root() { [ "$(id -u)" = 0 ] || t_skip "must run as root (private Postf
 t_init() {
 	[ -n "$BUILD_DIR" ] || { echo "BUILD_DIR is not set" >&2; exit 2; }
 	BUILD_DIR=$(cd "$BUILD_DIR" && pwd) || exit 2
-	LAZARETD=$BUILD_DIR/src/lazaretd
-	LAZARETCTL=$BUILD_DIR/src/lazaretctl
+	LAZARETD=$BUILD_DIR/lazaretd
+	LAZARETCTL=$BUILD_DIR/lazaretctl
 	[ -x "$LAZARETD" ] || { echo "FAIL: $LAZARETD not built" >&2; exit 1; }
 	[ -x "$LAZARETCTL" ] || { echo "FAIL: $LAZARETCTL not built" >&2; exit 1; }
 	trap _t_cleanup EXIT

@@ -1,6 +1,6 @@
 #!/bin/bash
 # run-all.sh BUILD_DIR [TEST...] — run lazaret's integration tests (tests/integration/test_*.sh,
-# or the named ones) against $BUILD_DIR/src/lazaretd and $BUILD_DIR/src/lazaretctl.
+# or the named ones) against $BUILD_DIR/lazaretd and $BUILD_DIR/lazaretctl.
 # Prints each test's output, a PASS/FAIL/SKIP line per test with its duration and a summary;
 # exits 1 if any test failed. A test exits 77 to skip (a tool is missing outside CI).
 # Environment: IT_TIMEOUT (seconds per test, default 600), IT_KEEP=1 (keep temp dirs).

@@ -6,8 +6,8 @@ set -u
 BUILD_DIR=${BUILD_DIR:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 case "$BUILD_DIR" in /*) B=$BUILD_DIR ;; *) B=$ROOT/$BUILD_DIR ;; esac
-LAZARETD="$B/src/lazaretd"
-CTL="$B/src/lazaretctl"
+LAZARETD="$B/lazaretd"
+CTL="$B/lazaretctl"
 SEND="$B/tests/policy_send"
 T=$(mktemp -d /tmp/lazaret-daemon.XXXXXX)
 PID=
