@@ -2,9 +2,9 @@
 # policy.sh BUILD_DIR — requests/s and latency of lazaretd's policy service
 # beside its peers, on this machine, with the same load for each.
 #
-# Servers, one after the other:
+# Servers, in turn, RUNS rounds:
 #   dunno_server  answers DUNNO without doing anything (the loopback ceiling)
-#   lazaretd      BUILD_DIR/src/lazaretd on a generated config (temp dir)
+#   lazaretd      BUILD_DIR/lazaretd on a generated config (temp dir)
 #   postfwd       Debian's postfwd2 with bench/postfwd.cf, pre-forked
 # Load: BUILD_DIR/bench/policy_load, closed loop (bench/README.md).
 #
@@ -15,7 +15,7 @@
 #   SERVERS ["dunno lazaretd postfwd"]
 #   POSTFWD_SERVERS [70]  POSTFWD_MAX_SERVERS [100]
 #   POSTFWD_ARGS: more postfwd2 options (they win over the defaults above)
-#   LAZARETD [BUILD_DIR/src/lazaretd]: another lazaretd binary to measure
+#   LAZARETD [BUILD_DIR/lazaretd]: another lazaretd binary to measure
 #   KEEP=1 keeps the temp dir (configs, logs) for a look afterwards.
 # Exit status: 0 when every server ran, 1 when one failed (the others still
 # run); missed targets are reported, not failed.
@@ -28,6 +28,7 @@ usage() {
 [ $# -eq 1 ] || usage
 build=$(cd "$1" && pwd) || usage
 bench=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$bench")
 
 CONNS=${CONNS:-64}
 HOSTS=${HOSTS:-10000}
@@ -42,7 +43,7 @@ POSTFWD_MAX_SERVERS=${POSTFWD_MAX_SERVERS:-100}
 
 load=$build/bench/policy_load
 dunno=$build/bench/dunno_server
-lazaretd=${LAZARETD:-$build/src/lazaretd}
+lazaretd=${LAZARETD:-$build/lazaretd}
 for f in "$load" "$dunno"; do
 	if [ ! -x "$f" ]; then
 		echo "policy.sh: $f missing: build it first (ninja -C $build)" >&2
@@ -140,16 +141,24 @@ cpu_ticks() {
 }
 hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
+# machine_ticks: CPU ticks used so far by the whole machine, all CPUs
+machine_ticks() {
+	read -r _ u n s i w q sq st _ </proc/stat
+	echo $((u + n + s + q + sq + st))
+}
+
 # measure NAME TARGET PID|-PGID: one load run; appends "SUMMARY cpu=PCT"
 # to $tmp/NAME.runs.
 measure() {
 	c0=$(cpu_ticks "$3")
+	m0=$(machine_ticks)
 	if ! "$load" -m -l "$1" -c "$CONNS" -H "$HOSTS" -a "$ACCOUNTS" \
 	    -s "$SASL_PERCENT" -w "$WARMUP" -d "$DURATION" "$2" \
 	    >"$tmp/$1.out" 2>"$tmp/$1.err"; then
 		cat "$tmp/$1.err" >&2
 		return 1
 	fi
+	m1=$(machine_ticks)
 	c1=$(cpu_ticks "$3")
 	cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v s=$((WARMUP + DURATION)) \
 	    'BEGIN { printf "%.0f", (b - a) / hz / s * 100 }')
@@ -157,7 +166,13 @@ measure() {
 	# CPU time per request: what the neighbours change least
 	us=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v n="${all:-0}" \
 	    'BEGIN { printf "%.1f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')
-	echo "$(cat "$tmp/$1.out") cpu=$cpu cpu_us=$us" >>"$tmp/$1.runs"
+	# what everything else on the machine used meanwhile (100 = one CPU)
+	lc=$(sed -n "s/.* load_cpu=\([0-9]*\) .*/\1/p" "$tmp/$1.out")
+	other=$(awk -v a="$m0" -v b="$m1" -v hz="$hz" -v s=$((WARMUP + DURATION)) \
+	    -v c="$cpu" -v l="${lc:-0}" 'BEGIN {
+		o = (b - a) / hz / s * 100 - c - l
+		printf "%.0f", (o < 0 ? 0 : o) }')
+	echo "$(cat "$tmp/$1.out") cpu=$cpu cpu_us=$us other=$other" >>"$tmp/$1.runs"
 }
 
 run_dunno() {
@@ -183,6 +198,7 @@ run_lazaretd() {
 	fi
 	free_port port
 	free_port aport
+	free_port wport
 	rm -rf "$tmp/lazaretd"
 	mkdir -p "$tmp/lazaretd"
 	conf=$tmp/lazaretd/lazaret.conf
@@ -215,6 +231,8 @@ listen = 127.0.0.1:$aport
 
 [portal]
 url = http://portal.example.net/
+listen = 127.0.0.1:$wport
+templates = $repo/share/portal
 EOF
 	if ! "$lazaretd" -n -c "$conf" >"$tmp/lazaretd/check.out" 2>&1; then
 		echo "policy.sh: lazaretd -n rejects the generated config:" >&2
@@ -255,7 +273,11 @@ run_postfwd() {
 	rm -rf "$d"
 	mkdir -p "$d"
 	cp "$bench/postfwd.cf" "$d/postfwd.cf"
-	chown -R nobody:"$(id -gn nobody)" "$d"
+	asuser=""
+	if [ "$(id -u)" -eq 0 ]; then	# as an operator would: not as root
+		chown -R nobody:"$(id -gn nobody)" "$d"
+		asuser="--user nobody --group $(id -gn nobody)"
+	fi
 	# postfwd2 has no foreground server mode (--nodaemon reads requests
 	# from stdin and turns rate() off): it forks, calls setsid and writes
 	# its pid file; its pid is its process group, which we stop.
@@ -263,7 +285,7 @@ run_postfwd() {
 	    --server_socket "tcp:127.0.0.1:$port" \
 	    --cache_proto unix --cache_port "$d/cache.socket" \
 	    --pidfile "$d/master.pid" \
-	    --user nobody --group "$(id -gn nobody)" \
+	    $asuser \
 	    --min_servers "$POSTFWD_SERVERS" \
 	    --max_servers "$POSTFWD_MAX_SERVERS" \
 	    --min_spare_servers 5 --max_spare_servers 50 \
@@ -313,10 +335,20 @@ echo "policy bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), $(nproc) CPUs,"
     "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 echo "load: $CONNS connections, $HOSTS hosts, $ACCOUNTS accounts," \
     "${WARMUP}s warm-up + ${DURATION}s, $RUNS run(s) per server"
+# How busy the machine is, over one second (the load average lags).
+busy() {
+	read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
+	sleep 1
+	read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ </proc/stat
+	t=$(( (u2 + n2 + s2 + i2 + w2 + q2 + sq2 + st2) - \
+	    (u1 + n1 + s1 + i1 + w1 + q1 + sq1 + st1) ))
+	echo $(( t > 0 ? 100 - 100 * (i2 - i1 + w2 - w1) / t : 0 ))
+}
 read -r la1 la5 _ </proc/loadavg
-echo "load average before: $la1 $la5"
-if awk -v l="$la1" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
-	echo "WARNING: the machine is busy (load $la1 on $(nproc) CPUs): figures will be low and noisy"
+b=$(busy)
+echo "before: CPUs $b % busy, load average $la1 $la5"
+if [ "$b" -gt 20 ]; then
+	echo "WARNING: the machine is busy ($b % of its CPUs in use before we start): figures will be low and noisy"
 fi
 
 for s in $SERVERS; do
@@ -351,28 +383,32 @@ while [ $r -le "$RUNS" ]; do
 done
 
 echo
-printf '%-10s %11s %8s %8s %8s %5s %7s %5s  %s\n' server requests/s "p50 ms" "p99 ms" \
-    "max ms" "cpu%" "us/req" "load%" actions
+printf '%-10s %11s %8s %8s %8s %5s %7s %5s %6s  %s\n' server requests/s "p50 ms" \
+    "p99 ms" "max ms" "cpu%" "us/req" "load%" "other%" actions
 for s in $SERVERS; do
 	line=$(best "$s")
 	if [ -z "$line" ]; then
 		printf '%-10s %12s\n' "$s" "(failed)"
 		continue
 	fi
-	printf '%-10s %11s %8s %8s %8s %5s %7s %5s  %s\n' "$s" "$(field rps "$line")" \
+	printf '%-10s %11s %8s %8s %8s %5s %7s %5s %6s  %s\n' "$s" "$(field rps "$line")" \
 	    "$(field p50_ms "$line")" "$(field p99_ms "$line")" \
 	    "$(field max_ms "$line")" "$(field cpu "$line")" \
 	    "$(field cpu_us "$line")" "$(field load_cpu "$line")" \
+	    "$(field other "$line")" \
 	    "$(field actions "$line")"
 	e=$(field errors "$line")
 	[ "$e" = 0 ] || echo "           ($e protocol errors, $(field reconnects "$line") reconnects)"
 done
 echo "(cpu%: the server's CPU use over the run, 100 = one CPU; us/req: its CPU time"
-echo " per answered request, in microseconds; load%: policy_load's CPU use)"
+echo " per answered request, in microseconds; load%: policy_load's CPU use;"
+echo " other%: everything else on the machine meanwhile: above ~10 the run is"
+echo " disturbed)"
 if [ "$RUNS" -gt 1 ]; then
-	echo "every run, requests/s (the best is shown above):"
+	echo "every run, requests/s (other%) (the best is shown above):"
 	for s in $SERVERS; do
-		[ -s "$tmp/$s.runs" ] && echo "  $s: $(sed "s/.* rps=\([^ ]*\) .*/\1/" "$tmp/$s.runs" | tr "\n" " ")"
+		[ -s "$tmp/$s.runs" ] && echo "  $s: $(sed "s/.* rps=\([^ ]*\) .* other=\([0-9]*\)$/\1 (\2)/" \
+		    "$tmp/$s.runs" | tr "\n" " ")"
 	done
 fi
 

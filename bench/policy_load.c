@@ -77,6 +77,7 @@ static socklen_t	 target_len;
 static int		 epfd;
 static struct conn	*conns;
 static uint64_t		 seq;		/* requests generated, for variety */
+static uint64_t		 sasl_seq;	/* authenticated ones */
 
 /* measurement */
 static uint64_t		 measure_start, measure_end;
@@ -307,7 +308,7 @@ build_request(char *buf, uint64_t n)
 	rcpts = 1 + (unsigned)(n % 3);
 	sasl = naccounts > 0 && (n * 37 % 100) < sasl_percent;
 	if (sasl)
-		acct = (unsigned long)((n * 104729ULL) % naccounts);
+		acct = (unsigned long)((sasl_seq++ * 104729ULL) % naccounts);
 
 	p = put_str(p, "request=smtpd_access_policy\n"
 	    "protocol_state=DATA\n"
