@@ -107,6 +107,15 @@ relay_format(char *answer, const char *fmt, ...)
 	return (size_t)n;
 }
 
+/* The common answer, without printf: it is most of what the service says. */
+static size_t
+relay_dunno(char *answer)
+{
+	static const char dunno[] = "action=DUNNO\n\n";
+	memcpy(answer, dunno, sizeof(dunno));
+	return sizeof(dunno) - 1;
+}
+
 enum relay_action
 relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char *answer, size_t *len)
 {
@@ -142,7 +151,7 @@ relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char
 		cost[RATE_RECIPIENTS] = 1;
 	}
 	if (cost[0] == 0 && cost[1] == 0) {
-		*len = relay_format(answer, "action=DUNNO");
+		*len = relay_dunno(answer);
 		return RELAY_DUNNO;
 	}
 
@@ -184,6 +193,6 @@ relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char
 		rate_commit(&s->tat[RATE_RECIPIENTS], next[i][RATE_RECIPIENTS]);
 		judge_touch(r->judge, s);
 	}
-	*len = relay_format(answer, "action=DUNNO");
+	*len = relay_dunno(answer);
 	return RELAY_DUNNO;
 }
