@@ -93,6 +93,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
+trap 'exit 141' PIPE	# e.g. piped into head
 
 # free_port VAR: set VAR to a loopback TCP port nobody uses (not in a
 # subshell: next_port must move on).
