@@ -3,6 +3,7 @@
  * self-release; libmicrohttpd driven from the libuv loop as in api.c.
  */
 #include "portal/portal.h"
+#include "portal/form.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -337,42 +338,6 @@ portal_notice(struct portal *p, struct portal_request *r, const struct portal_vi
 	return portal_page(r, code, PAGE_NOTICE, &in);
 }
 
-/* The value of field `name` in an application/x-www-form-urlencoded body, decoded. */
-static bool
-portal_form_field(const char *body, size_t len, const char *name, char *out, size_t size)
-{
-	size_t nlen = strlen(name), i = 0;
-
-	while (i < len) {
-		size_t end = i;
-		while (end < len && body[end] != '&')
-			end++;
-		if (end - i > nlen && strncmp(body + i, name, nlen) == 0 && body[i + nlen] == '=') {
-			size_t o = 0;
-			for (size_t k = i + nlen + 1; k < end; k++) {
-				char c = body[k];
-				if (c == '+')
-					c = ' ';
-				else if (c == '%') {
-					if (k + 2 >= end || !isxdigit((unsigned char)body[k + 1]) ||
-					    !isxdigit((unsigned char)body[k + 2]))
-						return false;
-					char hex[3] = { body[k + 1], body[k + 2], '\0' };
-					c = (char)strtol(hex, NULL, 16);
-					k += 2;
-				}
-				if (o + 1 >= size)
-					return false;
-				out[o++] = c;
-			}
-			out[o] = '\0';
-			return true;
-		}
-		i = end + 1;
-	}
-	return false;
-}
-
 static void
 portal_maybe_free(struct portal *p)
 {
@@ -503,7 +468,7 @@ static bool
 portal_read_token(struct portal_request *r)
 {
 	return !r->too_large && r->body != NULL &&
-	    portal_form_field(r->body, r->body_len, "token", r->token, sizeof(r->token));
+	    form_field(r->body, r->body_len, "token", r->token, sizeof(r->token));
 }
 
 /* POST /release from a quarantined visitor. */

@@ -1,0 +1,54 @@
+/*
+ * form.c — the urlencoded form decoder in form.h.
+ */
+#include "portal/form.h"
+
+#include <string.h>
+
+static int
+form_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool
+form_field(const char *body, size_t len, const char *name, char *out, size_t size)
+{
+	size_t nlen = strlen(name), i = 0;
+
+	if (size == 0)
+		return false;
+	while (i < len) {
+		size_t end = i;
+		while (end < len && body[end] != '&')
+			end++;
+		if (end - i > nlen && memcmp(body + i, name, nlen) == 0 && body[i + nlen] == '=') {
+			size_t o = 0;
+			for (size_t k = i + nlen + 1; k < end; k++) {
+				char c = body[k];
+				if (c == '+')
+					c = ' ';
+				else if (c == '%') {
+					int hi, lo;
+					if (k + 2 >= end || (hi = form_hex(body[k + 1])) < 0 || (lo = form_hex(body[k + 2])) < 0)
+						return false;
+					c = (char)(hi * 16 + lo);
+					k += 2;
+				}
+				if (o + 1 >= size)
+					return false;
+				out[o++] = c;
+			}
+			out[o] = '\0';
+			return true;
+		}
+		i = end + 1;
+	}
+	return false;
+}
