@@ -183,8 +183,11 @@ on_maillog_poll(uv_timer_t *t)
 static bool
 same_listeners(const struct config *a, const struct config *b)
 {
-	if (a->policy_listen_count != b->policy_listen_count)
+	if (a->policy_listen_count != b->policy_listen_count || a->maillog_file_count != b->maillog_file_count)
 		return false;
+	for (size_t i = 0; i < a->maillog_file_count; i++)
+		if (strcmp(a->maillog_files[i], b->maillog_files[i]) != 0)
+			return false;
 	for (size_t i = 0; i < a->policy_listen_count; i++)
 		if (memcmp(&a->policy_listen[i], &b->policy_listen[i], sizeof(a->policy_listen[i])) != 0)
 			return false;
@@ -212,7 +215,7 @@ reload(struct daemon *d)
 		return;
 	}
 	if (!same_listeners(d->cfg, cfg))
-		log_warnx("reload: listen addresses and the store path change only on restart");
+		log_warnx("reload: listen addresses, maillog files and the store path change only on restart");
 	relay_configure(d->relay, cfg);
 	delivery_configure(d->delivery, cfg);
 	policy_server_configure(d->policy, cfg);
