@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <uv.h>
 
+#include "act/garden.h"
 #include "act/relay_policy.h"
 #include "api/api.h"
 #include "common/config.h"
@@ -42,6 +43,7 @@ struct daemon {
 	struct policy_server *policy;
 	struct api *api;
 	struct portal *portal;
+	struct garden *garden;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t checkpoint_timer, sweep_timer, maillog_timer;
 	bool stopping;
@@ -180,6 +182,16 @@ on_maillog_poll(uv_timer_t *t)
 		logfollow_poll(d->followers[i]);
 }
 
+/* The judge committed a level change: the walled garden follows. */
+static void
+on_level_changed(void *arg, const struct subject *s, int old_level, int new_level, const char *actor)
+{
+	struct daemon *d = arg;
+
+	(void)actor;
+	garden_level_changed(d->garden, s, old_level, new_level);
+}
+
 static bool
 same_listeners(const struct config *a, const struct config *b)
 {
@@ -221,6 +233,7 @@ reload(struct daemon *d)
 	policy_server_configure(d->policy, cfg);
 	api_configure(d->api, cfg);
 	portal_configure(d->portal, cfg);
+	garden_configure(d->garden, cfg);
 	log_set_level(cfg->log_level);
 	uv_timer_set_repeat(&d->checkpoint_timer, (uint64_t)(cfg->checkpoint_interval / 1000));
 	config_free(d->cfg);
@@ -360,12 +373,19 @@ main(int argc, char **argv)
 	    d.cfg->store_path, js.tracked, (double)(time_mono() - t0) / 1000.0, js.by_level[LEVEL_WATCH],
 	    js.by_level[LEVEL_THROTTLE], js.by_level[LEVEL_QUARANTINE], js.by_level[LEVEL_SUSPEND]);
 
+	/* the kernel holds the store's quarantines before anything is served */
+	if ((d.garden = garden_new(d.loop, d.cfg, d.judge, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if (garden_start(d.garden, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	judge_set_observer(d.judge, on_level_changed, &d);
+
 	if ((d.policy = policy_server_new(d.loop, d.relay, d.cfg)) == NULL)
 		fatalx("out of memory");
 	if (policy_server_start(d.policy, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	struct api_context actx = { .judge = d.judge, .store = d.store, .policy = d.policy,
-	    .delivery = d.delivery, .cfg = d.cfg,
+	    .delivery = d.delivery, .garden = d.garden, .cfg = d.cfg,
 	    .started = time_now() };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -406,6 +426,8 @@ main(int argc, char **argv)
 			uv_sleep(5);
 	}
 	uv_run(d.loop, UV_RUN_NOWAIT);
+	/* the last verdicts reach the kernel; the rules and sets stay after we go */
+	garden_stop(d.garden);
 	api_stop(d.api);
 	portal_stop(d.portal);
 	store_close(d.store);
@@ -416,6 +438,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < d.follower_count; i++)
 		logfollow_free(d.followers[i]);
 	free(d.followers);
+	garden_free(d.garden);
 	delivery_free(d.delivery);
 	relay_free(d.relay);
 	judge_free(d.judge);

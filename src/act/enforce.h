@@ -12,6 +12,7 @@
 #ifndef LAZARET_ACT_ENFORCE_H
 #define LAZARET_ACT_ENFORCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,9 @@ struct enforce_config {
 struct enforce_entry {
 	struct cidr net;
 	usec_t timeout;          /* 0: the configured element_timeout */
+	bool fresh;              /* known to be absent from the set: a plain add, no delete+add
+	                          * (a third of the work; an add of a present element is a
+	                          * no-op, so a wrong guess only misses one timeout refresh) */
 };
 
 struct enforce_stats {
@@ -62,8 +66,10 @@ struct enforce_stats {
 struct enforcer_ops {
 	const char *name;
 	/* Creates the table, chains and sets (replacing any earlier lazaret table's rules,
-	 * never touching other tables). 0 or -1 with a message in err. */
-	int (*setup)(void *be, const struct enforce_config *cfg, char *err, size_t errlen);
+	 * never touching other tables) with the quarantine sets holding exactly all[0..n),
+	 * in one transaction: no moment without the quarantines. 0 or -1 with a message in err. */
+	int (*setup)(void *be, const struct enforce_config *cfg, const struct enforce_entry *all, size_t n,
+	             char *err, size_t errlen);
 	/* One atomic batch: add (or refresh: delete+add) the entries in add, remove those in del. */
 	int (*apply)(void *be, const struct enforce_entry *add, size_t nadd, const struct cidr *del, size_t ndel,
 	             char *err, size_t errlen);

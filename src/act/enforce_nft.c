@@ -127,12 +127,13 @@ enforce_nft_attach(void *be, const struct enforce_config *cfg)
 }
 
 static int
-nft_setup(void *be, const struct enforce_config *cfg, char *err, size_t errlen)
+nft_setup(void *be, const struct enforce_config *cfg, const struct enforce_entry *all, size_t n_all,
+          char *err, size_t errlen)
 {
 	struct enforce_nft *b = be;
 	size_t size = 64 * 1024;
-	char *buf = NULL;
-	int n, rc = -1;
+	char *buf = NULL, *elements = NULL;
+	int n, m, rc = -1;
 
 	for (;;) {
 		char *nb = realloc(buf, size);
@@ -149,9 +150,24 @@ nft_setup(void *be, const struct enforce_config *cfg, char *err, size_t errlen)
 		}
 		size *= 2;
 	}
+	/* the quarantines go into the new sets in the same transaction */
+	if (n_all > 0) {
+		if ((m = enforce_reconcile_batch(cfg, all, n_all, &elements)) < 0) {
+			batch_error("setup", m, err, errlen);
+			goto out;
+		}
+		char *nb = realloc(buf, (size_t)n + (size_t)m + 1);
+		if (nb == NULL) {
+			snprintf(err, errlen, "setup: out of memory");
+			goto out;
+		}
+		buf = nb;
+		memcpy(buf + n, elements, (size_t)m + 1);
+	}
 	if ((rc = nft_run(b, "setup", buf, err, errlen)) == 0)
 		(void)enforce_nft_attach(b, cfg);
 out:
+	free(elements);
 	free(buf);
 	return rc;
 }

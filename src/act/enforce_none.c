@@ -161,8 +161,11 @@ none_summary(const struct enforce_entry *e, const struct cidr *c, size_t n, char
 		snprintf(out, size, "-");
 }
 
+static int none_reconcile(void *be, const struct enforce_entry *all, size_t n, char *err, size_t errlen);
+
 static int
-none_setup(void *be, const struct enforce_config *cfg, char *err, size_t errlen)
+none_setup(void *be, const struct enforce_config *cfg, const struct enforce_entry *all, size_t n_all,
+           char *err, size_t errlen)
 {
 	struct enforce_none *b = be;
 	char *buf;
@@ -192,7 +195,7 @@ none_setup(void *be, const struct enforce_config *cfg, char *err, size_t errlen)
 			log_debug("enforce=none ruleset: %s", line);
 	}
 	free(buf);
-	return 0;
+	return n_all > 0 ? none_reconcile(be, all, n_all, err, errlen) : 0;
 }
 
 static int

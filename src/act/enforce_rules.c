@@ -345,6 +345,7 @@ struct elem {
 	uint64_t timeout;       /* seconds; 0: none */
 	size_t order;           /* position in the request: of identical elements the last wins */
 	bool add;
+	bool fresh;             /* an add of an element known to be absent: no delete first */
 };
 
 static int
@@ -364,7 +365,7 @@ elem_cmp(const void *pa, const void *pb)
 
 /* Checks and masks one element; -EINVAL unless an IPv4 /32 or an IPv6 /64. */
 static int
-elem_init(struct elem *e, const struct cidr *net, uint64_t timeout, size_t order, bool add)
+elem_init(struct elem *e, const struct cidr *net, uint64_t timeout, size_t order, bool add, bool fresh)
 {
 	if (net->addr.family == AF_INET) {
 		if (net->prefix != 32)
@@ -383,6 +384,7 @@ elem_init(struct elem *e, const struct cidr *net, uint64_t timeout, size_t order
 	e->timeout = timeout;
 	e->order = order;
 	e->add = add;
+	e->fresh = add && fresh;
 	return 0;
 }
 
@@ -409,20 +411,27 @@ elems_normalise(struct elem *v, size_t n)
 	return out;
 }
 
+/* Which elements of a batch a command names. */
+enum elem_pick {
+	PICK_TOUCHED,   /* removals and refreshes: all but the fresh adds */
+	PICK_ADDS,      /* every add */
+};
+
 /*
- * One command per chunk of the elements of family in v for which want(e) holds:
+ * One command per chunk of the elements of family in v that pick selects:
  * "VERB element inet T SET { e1[ timeout Ns], ... }".
  */
 static void
 emit_elements(struct sbuf *b, const char *verb, const char *table, const struct elem *v, size_t n, int family,
-              bool adds_only, bool with_timeout)
+              enum elem_pick pick, bool with_timeout)
 {
 	const char *set = family == AF_INET ? "quarantine_v4" : "quarantine_v6";
 	char a[ADDR_TEXT_MAX + 32];
 	size_t in_chunk = 0;
 
 	for (size_t i = 0; i < n && b->err == 0; i++) {
-		if (v[i].net.addr.family != family || (adds_only && !v[i].add))
+		if (v[i].net.addr.family != family || (pick == PICK_ADDS && !v[i].add) ||
+		    (pick == PICK_TOUCHED && v[i].fresh))
 			continue;
 		if (in_chunk == 0)
 			sb_printf(b, "%s element inet %s %s { ", verb, table, set);
@@ -474,18 +483,19 @@ enforce_batch(const struct enforce_config *cfg, const struct enforce_entry *add,
 	if (nadd + ndel > 0 && (v = malloc((nadd + ndel) * sizeof(*v))) == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < ndel; i++)
-		if ((rc = elem_init(&v[i], &del[i], 0, i, false)) != 0)
+		if ((rc = elem_init(&v[i], &del[i], 0, i, false, false)) != 0)
 			goto fail;
 	for (size_t i = 0; i < nadd; i++)
-		if ((rc = elem_init(&v[ndel + i], &add[i].net, entry_timeout(cfg, &add[i]), ndel + i, true)) != 0)
+		if ((rc = elem_init(&v[ndel + i], &add[i].net, entry_timeout(cfg, &add[i]), ndel + i, true,
+		    add[i].fresh)) != 0)
 			goto fail;
 	n = elems_normalise(v, nadd + ndel);
 	sb_reserve(&b, n * 3 * 64);
 	for (int f = 0; f < 2; f++) {
 		int family = f == 0 ? AF_INET : AF_INET6;
-		emit_elements(&b, "add", t, v, n, family, false, false);
-		emit_elements(&b, "delete", t, v, n, family, false, false);
-		emit_elements(&b, "add", t, v, n, family, true, true);
+		emit_elements(&b, "add", t, v, n, family, PICK_TOUCHED, false);
+		emit_elements(&b, "delete", t, v, n, family, PICK_TOUCHED, false);
+		emit_elements(&b, "add", t, v, n, family, PICK_ADDS, true);
 	}
 	if ((rc = b.err) == 0 && b.len > INT_MAX)
 		rc = -E2BIG;
@@ -523,13 +533,13 @@ enforce_reconcile_batch(const struct enforce_config *cfg, const struct enforce_e
 	if (n > 0 && (v = malloc(n * sizeof(*v))) == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if ((rc = elem_init(&v[i], &all[i].net, entry_timeout(cfg, &all[i]), i, true)) != 0)
+		if ((rc = elem_init(&v[i], &all[i].net, entry_timeout(cfg, &all[i]), i, true, false)) != 0)
 			goto fail;
 	m = elems_normalise(v, n);
 	sb_reserve(&b, m * 64 + 256);
 	sb_printf(&b, "flush set inet %s quarantine_v4\nflush set inet %s quarantine_v6\n", t, t);
-	emit_elements(&b, "add", t, v, m, AF_INET, true, true);
-	emit_elements(&b, "add", t, v, m, AF_INET6, true, true);
+	emit_elements(&b, "add", t, v, m, AF_INET, PICK_ADDS, true);
+	emit_elements(&b, "add", t, v, m, AF_INET6, PICK_ADDS, true);
 	if ((rc = b.err) == 0 && b.len > INT_MAX)
 		rc = -E2BIG;
 	if (rc != 0)

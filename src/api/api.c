@@ -164,13 +164,16 @@ api_subject_full(struct api *a, struct subject *s, usec_t now)
 		manual = json_pack("{s:s, s:o, s:s}", "level", level_name(s->manual_level),
 		    "until", json_time(s->manual_until),
 		    "reason", s->detail ? s->detail->manual_reason : "");
-	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:o, s:o, s:{s:o, s:o}, s:o, s:o}",
+	usec_t grace = s->detail != NULL && s->detail->grace_until > now ? s->detail->grace_until : 0;
+	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:b, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o}",
 	    "subject", key,
 	    "kind", subject_kind_name(s),
 	    "level", level_name(s->level),
 	    "pending_level", level_name(s->target_level),
 	    "score", judge_score(a->ctx.judge, s, now),
 	    "allowlisted", (s->flags & SUBJECT_F_ALLOWLISTED) != 0,
+	    "held_by_cap", (s->flags & SUBJECT_F_HELD) != 0,
+	    "grace_until", json_time(grace),
 	    "manual", manual,
 	    "last_seen", json_time(s->last_seen),
 	    "rate", "messages", api_rate(a, s, RATE_MESSAGES, now),
@@ -208,6 +211,58 @@ api_list(struct api *a, struct MHD_Connection *conn)
 		json_array_append_new(list, api_subject_brief(a, s, now));
 	}
 	return api_json(conn, 200, json_pack("{s:o}", "subjects", list));
+}
+
+/* One quarantined or held subject for /v1/quarantine. */
+static json_t *
+api_quarantine_entry(struct api *a, const struct subject *s, usec_t now)
+{
+	json_t *e = api_subject_brief(a, s, now);
+	bool manual = s->manual_level >= 0;
+
+	json_object_set_new(e, "by", json_string(manual ? "operator" : "judge"));
+	json_object_set_new(e, "reason", json_string(manual && s->detail ? s->detail->manual_reason :
+	    judge_top_summary(a->ctx.judge, s, now)));
+	json_object_set_new(e, "until", json_time(manual ? s->manual_until : 0));
+	if (s->kind == SUBJECT_HOST)
+		json_object_set_new(e, "enforced", json_boolean(a->ctx.garden != NULL &&
+		    garden_enforced(a->ctx.garden, s->key)));
+	else
+		json_object_set_new(e, "enforced", json_true());    /* the relay refuses it once committed */
+	return e;
+}
+
+/* GET /v1/quarantine: who is quarantined, who waits behind the cap, how the kernel follows. */
+static enum MHD_Result
+api_quarantine_list(struct api *a, struct MHD_Connection *conn)
+{
+	json_t *quarantined = json_array(), *held = json_array(), *enforce = json_null();
+	struct subjects *t = judge_subjects(a->ctx.judge);
+	struct judge_stats js;
+	size_t cursor = 0;
+	usec_t now = time_now();
+
+	for (struct subject *s = subjects_next(t, &cursor, NULL); s != NULL; s = subjects_next(t, &cursor, s)) {
+		if (s->level >= LEVEL_QUARANTINE)
+			json_array_append_new(quarantined, api_quarantine_entry(a, s, now));
+		else if (s->flags & SUBJECT_F_HELD)
+			json_array_append_new(held, api_quarantine_entry(a, s, now));
+	}
+	judge_stats_get(a->ctx.judge, &js);
+	if (a->ctx.garden != NULL) {
+		struct garden_stats gs;
+		garden_stats_get(a->ctx.garden, &gs);
+		enforce = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:s}", "backend", gs.backend,
+		    "elements", (json_int_t)gs.elements, "pending", (json_int_t)gs.pending,
+		    "batches", (json_int_t)gs.batches, "failures", (json_int_t)gs.failures,
+		    "rebuilds", (json_int_t)gs.rebuilds, "last_batch_seconds", gs.last_batch_seconds,
+		    "last_failure", json_time(gs.last_failure), "last_error", gs.last_error);
+	}
+	return api_json(conn, 200, json_pack("{s:o, s:o, s:{s:I, s:I, s:I, s:b}, s:o}",
+	    "quarantined", quarantined, "queued", held,
+	    "cap", "per_hour", (json_int_t)a->ctx.cfg->quarantine_cap, "used", (json_int_t)js.cap_used,
+	    "held", (json_int_t)js.held, "alarm", js.held > 0,
+	    "enforce", enforce));
 }
 
 static enum MHD_Result
@@ -275,6 +330,7 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 	struct metrics_sources src = { .policy = policy_server_stats(a->ctx.policy),
 	    .delivery = a->ctx.delivery ? delivery_stats(a->ctx.delivery) : NULL,
 	    .portal = a->ctx.portal ? portal_stats(a->ctx.portal) : NULL };
+	struct garden_stats gs;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
@@ -286,6 +342,11 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 		store_stats_get(a->ctx.store, &src.store);
 	src.uptime_seconds = (double)(time_now() - a->ctx.started) / 1e6;
 	src.memory_bytes = subjects_memory(judge_subjects(a->ctx.judge));
+	src.quarantine_cap = a->ctx.cfg->quarantine_cap;
+	if (a->ctx.garden != NULL) {
+		garden_stats_get(a->ctx.garden, &gs);
+		src.garden = &gs;
+	}
 	metrics_render(out, &src);
 	fclose(out);
 	return api_send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
@@ -445,6 +506,9 @@ api_route(struct api *a, struct api_request *r, const char *url, const char *met
 		return get ? api_stats(a, conn) : api_error(conn, 405, "use GET");
 	if (strcmp(url, "/v1/subjects") == 0)
 		return get ? api_list(a, conn) : api_error(conn, 405, "use GET");
+	if (strcmp(url, "/v1/quarantine") == 0)
+		return get ? api_quarantine_list(a, conn) : api_error(conn, 405,
+		    "use GET; quarantine and release with POST /v1/subjects/SUBJECT/quarantine or .../release");
 	if (strncmp(url, "/v1/subjects/", 13) != 0 || url[13] == '\0')
 		return api_error(conn, 404, "no such endpoint");
 

@@ -11,6 +11,7 @@
 
 #include <uv.h>
 
+#include "act/garden.h"
 #include "common/config.h"
 #include "judge/judge.h"
 #include "portal/portal.h"
@@ -24,6 +25,7 @@ struct api_context {
 	struct policy_server *policy;
 	struct delivery *delivery;
 	struct portal *portal;      /* may be NULL; set after the portal starts */
+	struct garden *garden;      /* may be NULL (tests) */
 	const struct config *cfg;
 	usec_t started;
 };

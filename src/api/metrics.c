@@ -69,6 +69,27 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 	    src->judge.evidence_events);
 	metrics_counter(out, "lazaret_subjects_forgotten_total", "Idle normal subjects dropped from memory.",
 	    src->judge.evicted);
+	fprintf(out, "# HELP lazaret_quarantines_total Committed quarantines (or suspensions), by who decided.\n"
+	    "# TYPE lazaret_quarantines_total counter\n"
+	    "lazaret_quarantines_total{by=\"judge\"} %llu\nlazaret_quarantines_total{by=\"operator\"} %llu\n",
+	    (unsigned long long)src->judge.quarantines_auto, (unsigned long long)src->judge.quarantines_manual);
+	fprintf(out, "# HELP lazaret_releases_total Committed releases from quarantine, by who: the subscriber on "
+	    "the portal (self), an operator, or the judge (expiry, evidence aged).\n"
+	    "# TYPE lazaret_releases_total counter\n"
+	    "lazaret_releases_total{by=\"self\"} %llu\nlazaret_releases_total{by=\"operator\"} %llu\n"
+	    "lazaret_releases_total{by=\"judge\"} %llu\n",
+	    (unsigned long long)src->judge.releases_self, (unsigned long long)src->judge.releases_operator,
+	    (unsigned long long)src->judge.releases_auto);
+	metrics_gauge(out, "lazaret_quarantine_cap", "Automatic quarantines allowed per hour (0: no cap).",
+	    (double)src->quarantine_cap);
+	metrics_gauge(out, "lazaret_quarantine_cap_used", "Automatic quarantines in the last hour.",
+	    (double)src->judge.cap_used);
+	metrics_gauge(out, "lazaret_quarantine_held", "Subjects that deserve quarantine, held at throttle by the cap.",
+	    (double)src->judge.held);
+	metrics_counter(out, "lazaret_quarantine_held_total", "Subjects ever held at throttle by the cap.",
+	    src->judge.held_total);
+	metrics_gauge(out, "lazaret_quarantine_cap_alarm", "1 while the quarantine cap holds subjects back.",
+	    src->judge.held > 0 ? 1 : 0);
 
 	metrics_counter(out, "lazaret_store_writes_total", "Subject rows written.", src->store.writes);
 	metrics_counter(out, "lazaret_store_history_total", "History entries appended.", src->store.history_rows);
@@ -114,12 +135,37 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		    "lazaret_portal_pages_total{page=\"notice\"} %llu\n"
 		    "lazaret_portal_pages_total{page=\"not_restricted\"} %llu\n",
 		    (unsigned long long)src->portal->notices, (unsigned long long)src->portal->not_quarantined);
-		fprintf(out, "# HELP lazaret_releases_total Releases from quarantine, by who asked.\n"
-		    "# TYPE lazaret_releases_total counter\n"
-		    "lazaret_releases_total{by=\"self\",result=\"released\"} %llu\n"
-		    "lazaret_releases_total{by=\"self\",result=\"refused\"} %llu\n",
+		fprintf(out, "# HELP lazaret_portal_release_requests_total Self-release requests on the portal, by result.\n"
+		    "# TYPE lazaret_portal_release_requests_total counter\n"
+		    "lazaret_portal_release_requests_total{result=\"released\"} %llu\n"
+		    "lazaret_portal_release_requests_total{result=\"refused\"} %llu\n",
 		    (unsigned long long)src->portal->self_releases,
 		    (unsigned long long)src->portal->refused_releases);
+	}
+
+	if (src->garden != NULL) {
+		const struct garden_stats *g = src->garden;
+		fprintf(out, "# HELP lazaret_enforce_backend The enforcement backend in use.\n"
+		    "# TYPE lazaret_enforce_backend gauge\nlazaret_enforce_backend{backend=\"%s\"} 1\n", g->backend);
+		metrics_counter(out, "lazaret_enforce_batches_total",
+		    "Enforcement transactions applied or tried: batches, rebuilds, setups.", g->batches);
+		metrics_counter(out, "lazaret_enforce_failures_total", "Enforcement transactions the backend refused.",
+		    g->failures);
+		metrics_counter(out, "lazaret_enforce_rebuilds_total", "Rebuilds of the quarantine sets from the store.",
+		    g->rebuilds);
+		fprintf(out, "# HELP lazaret_enforce_elements_total Set elements changed by batches.\n"
+		    "# TYPE lazaret_enforce_elements_total counter\n"
+		    "lazaret_enforce_elements_total{change=\"added\"} %llu\n"
+		    "lazaret_enforce_elements_total{change=\"removed\"} %llu\n",
+		    (unsigned long long)g->elements_added, (unsigned long long)g->elements_removed);
+		metrics_gauge(out, "lazaret_enforced_elements", "Quarantined hosts the kernel's sets hold.",
+		    (double)g->elements);
+		metrics_gauge(out, "lazaret_enforce_pending", "Changes waiting for the next batch.", (double)g->pending);
+		metrics_gauge(out, "lazaret_enforce_last_batch_seconds", "How long the last transaction took.",
+		    g->last_batch_seconds);
+		metrics_histogram(out, "lazaret_enforce_latency_seconds",
+		    "Time from a committed verdict to its batch applied in the kernel.", garden_latency_bounds_us,
+		    GARDEN_LATENCY_BUCKETS - 1, g->latency_bucket, g->latency_count, g->latency_sum_us);
 	}
 
 	metrics_gauge(out, "lazaret_uptime_seconds", "Seconds since lazaretd started.", src->uptime_seconds);

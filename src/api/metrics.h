@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "act/garden.h"
 #include "judge/judge.h"
 #include "portal/portal.h"
 #include "sense/delivery.h"
@@ -16,6 +17,8 @@ struct metrics_sources {
 	const struct policy_stats *policy;
 	const struct delivery_stats *delivery;   /* NULL without the delivery sensor */
 	const struct portal_stats *portal;       /* NULL without the portal */
+	const struct garden_stats *garden;       /* NULL without enforcement */
+	uint32_t quarantine_cap;
 	struct judge_stats judge;
 	struct store_stats store;
 	double uptime_seconds;

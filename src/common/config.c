@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,13 @@ config_defaults(struct config *cfg)
 	cfg->portal_self_release_window = 30 * 86400 * USEC_PER_SEC;
 	cfg->portal_grace = 86400 * USEC_PER_SEC;
 	cfg->portal_token_ttl = 15 * 60 * USEC_PER_SEC;
+
+	cfg->quarantine_cap = 100;
+	cfg->enforce_mode = ENFORCE_MODE_NONE;
+	snprintf(cfg->enforce_table, sizeof(cfg->enforce_table), "lazaret");
+	cfg->enforce_element_timeout = 3600 * USEC_PER_SEC;
+	cfg->enforce_refresh_interval = 900 * USEC_PER_SEC;
+	cfg->enforce_resolve_interval = 600 * USEC_PER_SEC;
 }
 
 void
@@ -106,6 +115,10 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->maillog_file_count; i++)
 		free(cfg->maillog_files[i]);
 	free(cfg->maillog_files);
+	free(cfg->enforce_subscribers);
+	free(cfg->enforce_relays);
+	free(cfg->enforce_resolvers);
+	free(cfg->enforce_remediation);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -351,6 +364,13 @@ handle_judge(struct config_parse *p, const char *name, const char *v)
 			return config_fail(p, "release_ratio: expected a number above 0 and at most 1, not \"%s\"", v);
 		return 1;
 	}
+	if (!strcmp(name, "quarantine_cap")) {
+		unsigned long n;
+		if (parse_uint(v, 0, 1000000, &n) != 0)
+			return config_fail(p, "quarantine_cap: expected 0 (no cap) to 1000000 quarantines per hour, not \"%s\"", v);
+		cfg->quarantine_cap = (uint32_t)n;
+		return 1;
+	}
 	lvl = level_parse(name);
 	if (lvl == LEVEL_WATCH || lvl == LEVEL_THROTTLE || lvl == LEVEL_QUARANTINE) {
 		if (parse_double(v, 0.001, 1e9, &cfg->threshold[lvl]) != 0)
@@ -561,6 +581,146 @@ handle_evidence(struct config_parse *p, const char *kind, const char *name, cons
 	return 1;
 }
 
+/* Appends one element of size bytes to the array *v of *n; NULL on ENOMEM. */
+static void *
+grow_list(void **v, size_t *n, size_t size)
+{
+	char *grown = realloc(*v, (*n + 1) * size);
+
+	if (grown == NULL)
+		return NULL;
+	*v = grown;
+	return grown + (*n)++ * size;
+}
+
+/* "NAME_OR_ADDRESS_OR_CIDR [PORT[/tcp|/udp]]" */
+static int
+parse_remediation(const char *v, struct remediation_conf *r)
+{
+	char host[256], port[32] = "";
+	size_t hl = strcspn(v, " \t");
+	const char *rest = v + hl;
+
+	memset(r, 0, sizeof(*r));
+	if (hl == 0 || hl >= sizeof(host))
+		return -1;
+	memcpy(host, v, hl);
+	host[hl] = '\0';
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	if (strlen(rest) >= sizeof(port))
+		return -1;
+	strcpy(port, rest);
+	if (cidr_parse(host, &r->net) != 0) {
+		/* a host name: letters, digits, '-', '.', as DNS allows */
+		for (const char *c = host; *c; c++)
+			if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
+				return -1;
+		if (!isalpha((unsigned char)host[hl - 1]) && host[hl - 1] != '.')
+			return -1;       /* "10.0.0.300" is a bad address, not a name */
+		strcpy(r->name, host);
+	}
+	if (port[0] != '\0') {
+		char *slash = strchr(port, '/');
+		unsigned long n;
+		if (slash != NULL) {
+			*slash = '\0';
+			if (!strcmp(slash + 1, "tcp"))
+				r->proto = IPPROTO_TCP;
+			else if (!strcmp(slash + 1, "udp"))
+				r->proto = IPPROTO_UDP;
+			else
+				return -1;
+		}
+		if (parse_uint(port, 1, 65535, &n) != 0)
+			return -1;
+		r->port = (uint16_t)n;
+	}
+	return 0;
+}
+
+static int
+handle_enforce(struct config_parse *p, const char *name, const char *v)
+{
+	struct config *cfg = p->cfg;
+	usec_t *dur = NULL, d;
+
+	if (!strcmp(name, "mode")) {
+		if (!strcmp(v, "none"))
+			cfg->enforce_mode = ENFORCE_MODE_NONE;
+		else if (!strcmp(v, "nftables"))
+			cfg->enforce_mode = ENFORCE_MODE_NFTABLES;
+		else
+			return config_fail(p, "mode: expected none or nftables, not \"%s\"", v);
+		cfg->enforce_mode_line = p->line;
+	} else if (!strcmp(name, "table")) {
+		size_t n = strlen(v);
+		if (n == 0 || n >= sizeof(cfg->enforce_table) || !isalpha((unsigned char)v[0]) ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n)
+			return config_fail(p, "table: expected a name of letters, digits and _ (up to 31), not \"%s\"", v);
+		strcpy(cfg->enforce_table, v);
+	} else if (!strcmp(name, "subscribers")) {
+		struct cidr net, *slot;
+		if (cidr_parse(v, &net) != 0)
+			return config_fail(p, "subscribers: expected ADDRESS/PREFIX, not \"%s\"", v);
+		if (cfg->enforce_subscriber_count >= 256)
+			return config_fail(p, "subscribers: at most 256 ranges");
+		if ((slot = grow_list((void **)&cfg->enforce_subscribers, &cfg->enforce_subscriber_count,
+		    sizeof(*slot))) == NULL)
+			return config_fail(p, "out of memory");
+		*slot = net;
+	} else if (!strcmp(name, "relay") || !strcmp(name, "resolver")) {
+		bool relay = !strcmp(name, "relay");
+		struct addr a, *slot;
+		if (addr_parse(v, strlen(v), &a) != 0)
+			return config_fail(p, "%s: expected an IPv4 or IPv6 address, not \"%s\"", name, v);
+		if ((relay ? cfg->enforce_relay_count : cfg->enforce_resolver_count) >= 256)
+			return config_fail(p, "%s: at most 256 addresses", name);
+		slot = relay ? grow_list((void **)&cfg->enforce_relays, &cfg->enforce_relay_count, sizeof(*slot)) :
+		    grow_list((void **)&cfg->enforce_resolvers, &cfg->enforce_resolver_count, sizeof(*slot));
+		if (slot == NULL)
+			return config_fail(p, "out of memory");
+		*slot = a;
+	} else if (!strcmp(name, "remediation")) {
+		struct remediation_conf r, *slot;
+		if (parse_remediation(v, &r) != 0)
+			return config_fail(p, "remediation: expected NAME, ADDRESS or ADDRESS/PREFIX, then optionally "
+			    "PORT or PORT/tcp or PORT/udp, not \"%s\"", v);
+		if (cfg->enforce_remediation_count >= 256)
+			return config_fail(p, "remediation: at most 256 destinations");
+		if ((slot = grow_list((void **)&cfg->enforce_remediation, &cfg->enforce_remediation_count,
+		    sizeof(*slot))) == NULL)
+			return config_fail(p, "out of memory");
+		*slot = r;
+	} else if (!strcmp(name, "portal")) {
+		struct listen_addr la;
+		struct addr a;
+		if (listen_addr_parse(v, &la) != 0 || la.kind != LISTEN_TCP || la.port == 0 ||
+		    addr_parse(la.host, strlen(la.host), &a) != 0)
+			return config_fail(p, "portal: expected ADDRESS:PORT or [IPV6]:PORT, not \"%s\"", v);
+		if (cfg->enforce_portal_port != 0 && cfg->enforce_portal_port != la.port)
+			return config_fail(p, "portal: the IPv4 and IPv6 portal must listen on the same port");
+		if (a.family == AF_INET)
+			cfg->enforce_portal_v4 = a;
+		else
+			cfg->enforce_portal_v6 = a;
+		cfg->enforce_portal_port = la.port;
+	} else if (!strcmp(name, "element_timeout")) {
+		dur = &cfg->enforce_element_timeout;
+	} else if (!strcmp(name, "refresh_interval")) {
+		dur = &cfg->enforce_refresh_interval;
+	} else if (!strcmp(name, "resolve_interval")) {
+		dur = &cfg->enforce_resolve_interval;
+	} else
+		return config_fail(p, "unknown key \"%s\" in [enforce]", name);
+	if (dur != NULL) {
+		if (duration_parse(v, &d) != 0 || d < 10 * USEC_PER_SEC || d > 30 * 86400 * USEC_PER_SEC)
+			return config_fail(p, "%s: expected a duration from 10s to 30d, not \"%s\"", name, v);
+		*dur = d;
+	}
+	return 1;
+}
+
 static int
 config_handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -586,6 +746,8 @@ config_handler(void *user, const char *section, const char *name, const char *va
 		return handle_portal(p, name, value);
 	if (!strcmp(section, "maillog"))
 		return handle_maillog(p, name, value);
+	if (!strcmp(section, "enforce"))
+		return handle_enforce(p, name, value);
 	if (!strncmp(section, "evidence ", 9))
 		return handle_evidence(p, section + 9, name, value);
 	return config_fail(p, "unknown section [%s]", section);
@@ -659,6 +821,17 @@ config_check(struct config_parse *p)
 			    specs[i]->burst, specs[i]->count);
 			return -1;
 		}
+	}
+	if (cfg->enforce_refresh_interval >= cfg->enforce_element_timeout) {
+		config_fail(p, "[enforce] refresh_interval must be shorter than element_timeout, or quarantines lapse "
+		    "between refreshes");
+		return -1;
+	}
+	if (cfg->enforce_mode == ENFORCE_MODE_NFTABLES && (cfg->host_prefix_v4 != 32 || cfg->host_prefix_v6 != 64)) {
+		p->line = cfg->enforce_mode_line;
+		config_fail(p, "[enforce] mode = nftables quarantines IPv4 hosts (/32) and IPv6 /64s: "
+		    "[limits] host_prefix_v4 must be 32 and host_prefix_v6 64");
+		return -1;
 	}
 	if (!listen_addr_is_local(&cfg->api_listen) && cfg->api_token_file[0] == '\0') {
 		config_fail(p, "[api] listen is not a loopback address, so token_file is required");
@@ -790,6 +963,7 @@ config_print(const struct config *cfg, FILE *out)
 	for (int l = LEVEL_WATCH; l <= LEVEL_QUARANTINE; l++)
 		fprintf(out, "%s = %s\n", level_name(l), fmt_double(cfg->threshold[l], buf, sizeof(buf)));
 	fprintf(out, "release_ratio = %s\n", fmt_double(cfg->release_ratio, buf, sizeof(buf)));
+	fprintf(out, "quarantine_cap = %u\n", cfg->quarantine_cap);
 
 	for (size_t i = 0; i < cfg->evidence_count; i++) {
 		const struct evidence_conf *e = &cfg->evidence[i];
@@ -842,6 +1016,31 @@ config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "token_ttl = %s\n", duration_format(cfg->portal_token_ttl, buf, sizeof(buf)));
 	if (cfg->portal_secret_file[0])
 		fprintf(out, "secret_file = %s\n", cfg->portal_secret_file);
+
+	fprintf(out, "\n[enforce]\nmode = %s\n", cfg->enforce_mode == ENFORCE_MODE_NFTABLES ? "nftables" : "none");
+	fprintf(out, "table = %s\n", cfg->enforce_table);
+	for (size_t i = 0; i < cfg->enforce_subscriber_count; i++)
+		fprintf(out, "subscribers = %s\n", cidr_format(&cfg->enforce_subscribers[i], buf, sizeof(buf)));
+	for (size_t i = 0; i < cfg->enforce_relay_count; i++)
+		fprintf(out, "relay = %s\n", addr_format(&cfg->enforce_relays[i], buf, sizeof(buf)));
+	for (size_t i = 0; i < cfg->enforce_resolver_count; i++)
+		fprintf(out, "resolver = %s\n", addr_format(&cfg->enforce_resolvers[i], buf, sizeof(buf)));
+	for (size_t i = 0; i < cfg->enforce_remediation_count; i++) {
+		const struct remediation_conf *r = &cfg->enforce_remediation[i];
+		fprintf(out, "remediation = %s", r->name[0] ? r->name : cidr_format(&r->net, buf, sizeof(buf)));
+		if (r->port != 0)
+			fprintf(out, " %u%s", r->port, r->proto == IPPROTO_TCP ? "/tcp" : r->proto == IPPROTO_UDP ? "/udp" : "");
+		fputc('\n', out);
+	}
+	if (cfg->enforce_portal_v4.family != 0)
+		fprintf(out, "portal = %s:%u\n", addr_format(&cfg->enforce_portal_v4, buf, sizeof(buf)),
+		    cfg->enforce_portal_port);
+	if (cfg->enforce_portal_v6.family != 0)
+		fprintf(out, "portal = [%s]:%u\n", addr_format(&cfg->enforce_portal_v6, buf, sizeof(buf)),
+		    cfg->enforce_portal_port);
+	fprintf(out, "element_timeout = %s\n", duration_format(cfg->enforce_element_timeout, buf, sizeof(buf)));
+	fprintf(out, "refresh_interval = %s\n", duration_format(cfg->enforce_refresh_interval, buf, sizeof(buf)));
+	fprintf(out, "resolve_interval = %s\n", duration_format(cfg->enforce_resolve_interval, buf, sizeof(buf)));
 }
 
 bool

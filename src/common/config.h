@@ -20,6 +20,18 @@
 
 enum count_at { COUNT_AT_DATA, COUNT_AT_RCPT };
 
+enum enforce_mode { ENFORCE_MODE_NONE, ENFORCE_MODE_NFTABLES };
+
+/* A remediation destination quarantined hosts may reach: a host name (resolved by the
+ * daemon, again every resolve_interval) or an address/network; a port (0 = any) and a
+ * protocol (IPPROTO_TCP, IPPROTO_UDP, 0 = both). */
+struct remediation_conf {
+	char name[256];        /* "" when net holds an address or network */
+	struct cidr net;
+	uint16_t port;
+	uint8_t proto;
+};
+
 /* "N per period, with a burst of B": a GCRA limit. */
 struct rate_spec {
 	uint32_t count;
@@ -64,6 +76,7 @@ struct config {
 	/* [judge] */
 	double threshold[LEVEL_COUNT];     /* score at which a level starts; [WATCH..QUARANTINE] */
 	double release_ratio;              /* step down when the score falls below ratio × threshold */
+	uint32_t quarantine_cap;           /* automatic quarantines per hour at most; 0 = no cap */
 	struct evidence_conf *evidence;
 	size_t evidence_count;
 
@@ -107,6 +120,24 @@ struct config {
 	usec_t portal_grace;
 	usec_t portal_token_ttl;
 	char portal_secret_file[PATH_MAX];         /* "": a random secret at start */
+
+	/* [enforce] — the walled garden on the subscriber-facing gateway */
+	enum enforce_mode enforce_mode;
+	int enforce_mode_line;                     /* for errors found once the file is read */
+	char enforce_table[32];
+	struct cidr *enforce_subscribers;
+	size_t enforce_subscriber_count;
+	struct addr *enforce_relays;
+	size_t enforce_relay_count;
+	struct addr *enforce_resolvers;
+	size_t enforce_resolver_count;
+	struct remediation_conf *enforce_remediation;
+	size_t enforce_remediation_count;
+	struct addr enforce_portal_v4, enforce_portal_v6;   /* family 0: none */
+	uint16_t enforce_portal_port;
+	usec_t enforce_element_timeout;
+	usec_t enforce_refresh_interval;
+	usec_t enforce_resolve_interval;
 };
 
 /* Fills *cfg with the shipped defaults (everything config_load does not find). */

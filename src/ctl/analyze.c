@@ -28,12 +28,13 @@ struct analyze {
 };
 
 static void
-analyze_observe(void *arg, const struct subject *s, int old_level, int new_level)
+analyze_observe(void *arg, const struct subject *s, int old_level, int new_level, const char *actor)
 {
 	struct analyze *an = arg;
 	struct subject *p = subjects_get(an->peaks, (enum subject_kind)s->kind, s->key, s->key_len);
 
 	(void)old_level;
+	(void)actor;
 	if (p != NULL && new_level > p->level)
 		p->level = (uint8_t)new_level;
 }
@@ -142,6 +143,8 @@ analyze_run(char *const *files, size_t nfiles, const char *config_path, int json
 		}
 	} else
 		config_defaults(&cfg);
+	/* what the log shows, every subject judged on its own: no mass-infection cap */
+	cfg.quarantine_cap = 0;
 	an.now = time_now();
 	if ((an.judge = judge_new(&cfg, NULL)) == NULL || (relay = relay_new(an.judge, &cfg)) == NULL ||
 	    (an.delivery = delivery_new(an.judge, &cfg)) == NULL || (an.peaks = subjects_new()) == NULL ||

@@ -38,7 +38,12 @@ struct judge {
 	size_t sweep_cursor;
 	usec_t now_hint;                 /* the time of the evaluation under way */
 	struct judge_stats stats;
+	/* the times of the last automatic quarantines, a ring of quarantine_cap slots */
+	usec_t *cap_ring;
+	uint32_t cap_size, cap_head, cap_count;
 };
+
+#define JUDGE_CAP_WINDOW (3600 * USEC_PER_SEC)
 
 /* What a level change remembers until the store says it is durable. */
 /* What an operator's or subscriber's action changed in memory, to put back if the
@@ -122,6 +127,7 @@ judge_free(struct judge *j)
 		return;
 	subjects_free(j->subjects);
 	free(j->dirty);
+	free(j->cap_ring);
 	free(j);
 }
 
@@ -183,6 +189,77 @@ judge_allowlisted(const struct judge *j, const struct subject *s)
 	return false;
 }
 
+/* The cap's ring for size slots, keeping the newest times. 0 or -ENOMEM. */
+static int
+judge_cap_resize(struct judge *j, uint32_t size)
+{
+	usec_t *ring = NULL;
+	uint32_t keep = 0;
+
+	if (size == j->cap_size)
+		return 0;
+	if (size > 0 && (ring = calloc(size, sizeof(*ring))) == NULL)
+		return -ENOMEM;
+	keep = j->cap_count < size ? j->cap_count : size;
+	/* oldest first: the newest `keep` of the old ring */
+	for (uint32_t i = 0; i < keep; i++) {
+		uint32_t from = (j->cap_head + j->cap_size - keep + i) % j->cap_size;
+		ring[i] = j->cap_ring[from];
+	}
+	free(j->cap_ring);
+	j->cap_ring = ring;
+	j->cap_size = size;
+	j->cap_count = keep;
+	j->cap_head = size > 0 ? keep % size : 0;
+	return 0;
+}
+
+/* Automatic quarantines in the hour before now (at most the cap). */
+static uint32_t
+judge_cap_used(const struct judge *j, usec_t now)
+{
+	uint32_t used = 0;
+
+	for (uint32_t i = 0; i < j->cap_count; i++) {
+		uint32_t at = (j->cap_head + j->cap_size - 1 - i) % j->cap_size;
+		if (j->cap_ring[at] + JUDGE_CAP_WINDOW <= now)
+			break;
+		used++;
+	}
+	return used;
+}
+
+/* True when one more automatic quarantine fits in the hour before now. */
+static bool
+judge_cap_allows(const struct judge *j, usec_t now)
+{
+	if (j->cap_size == 0 || j->cap_count < j->cap_size)
+		return true;
+	/* full: the oldest of the last cap_size quarantines must have left the window */
+	return j->cap_ring[j->cap_head] + JUDGE_CAP_WINDOW <= now;
+}
+
+static void
+judge_cap_take(struct judge *j, usec_t now)
+{
+	if (j->cap_size == 0)
+		return;
+	j->cap_ring[j->cap_head] = now;
+	j->cap_head = (j->cap_head + 1) % j->cap_size;
+	if (j->cap_count < j->cap_size)
+		j->cap_count++;
+}
+
+static void
+judge_unhold(struct judge *j, struct subject *s)
+{
+	if (!(s->flags & SUBJECT_F_HELD))
+		return;
+	s->flags &= (uint8_t)~SUBJECT_F_HELD;
+	if (--j->stats.held == 0)
+		log_info("quarantine cap: no subject is held any more");
+}
+
 int
 judge_configure(struct judge *j, const struct config *cfg, char *err, size_t errlen)
 {
@@ -197,6 +274,10 @@ judge_configure(struct judge *j, const struct config *cfg, char *err, size_t err
 			    cfg->path, cfg->evidence[i].line, cfg->evidence[i].kind, known);
 			return -1;
 		}
+	}
+	if (judge_cap_resize(j, cfg->quarantine_cap) != 0) {
+		snprintf(err, errlen, "%s: out of memory for quarantine_cap", cfg->path);
+		return -1;
 	}
 	j->cfg = cfg;
 	for (int k = 0; k < j->kind_count; k++) {
@@ -428,6 +509,7 @@ judge_snapshot(const struct subject *s, struct store_subject *row, struct store_
 	if (s->detail == NULL)
 		return;
 	snprintf(row->manual_reason, sizeof(row->manual_reason), "%s", s->detail->manual_reason);
+	row->grace_until = s->detail->grace_until;
 	for (size_t i = 0; i < s->detail->evidence_count && i < JUDGE_MAX_EVIDENCE; i++) {
 		const struct evidence_item *e = &s->detail->evidence[i];
 		struct store_evidence *o = &ev[row->evidence_count++];
@@ -461,6 +543,26 @@ judge_log_verdict(const struct judge *j, const struct judge_change *c)
 	(void)j;
 }
 
+static void
+judge_count_change(struct judge *j, int old, int new, const char *actor)
+{
+	bool judge = strcmp(actor, JUDGE_ACTOR_JUDGE) == 0;
+
+	if (new >= LEVEL_QUARANTINE && old < LEVEL_QUARANTINE) {
+		if (judge)
+			j->stats.quarantines_auto++;
+		else
+			j->stats.quarantines_manual++;
+	} else if (old >= LEVEL_QUARANTINE && new < LEVEL_QUARANTINE) {
+		if (judge)
+			j->stats.releases_auto++;
+		else if (strcmp(actor, JUDGE_ACTOR_PORTAL) == 0)
+			j->stats.releases_self++;
+		else
+			j->stats.releases_operator++;
+	}
+}
+
 /* The store's done callback for a level change: only now does enforcement see it. */
 static void
 judge_committed(void *arg, int status)
@@ -477,8 +579,9 @@ judge_committed(void *arg, int status)
 		j->stats.level_changes++;
 		s->level = (uint8_t)c->new_level;
 		judge_log_verdict(j, c);
+		judge_count_change(j, old, c->new_level, c->actor);
 		if (j->observer != NULL && old != c->new_level)
-			j->observer(j->observer_arg, s, old, c->new_level);
+			j->observer(j->observer_arg, s, old, c->new_level, c->actor);
 	} else {
 		log_warnx("verdict %s=%s level=%s by=%s not committed (store error %d); it stays %s%s",
 		    s->kind == SUBJECT_HOST ? "host" : "account", s->key, level_name(c->new_level), c->actor,
@@ -584,11 +687,34 @@ judge_automatic_level(const struct judge *j, const struct subject *s, double sco
 	return target;
 }
 
+/*
+ * judge_hold — s deserves quarantine but the hour's cap is used up: it is held at
+ * throttle (the queue) and the operator is told. Returns the level to go to.
+ */
+static int
+judge_hold(struct judge *j, struct subject *s, double score, usec_t now)
+{
+	if (!(s->flags & SUBJECT_F_HELD)) {
+		s->flags |= SUBJECT_F_HELD;
+		j->stats.held_total++;
+		if (j->stats.held++ == 0)
+			log_warnx("ALARM quarantine cap reached: %u automatic quarantines in the last hour; "
+			    "subjects that deserve quarantine are held at throttle until the cap allows "
+			    "(lazaretctl quarantines)", j->cfg->quarantine_cap);
+		log_warnx("held %s=%s level=throttle score=%.2f queued=%zu reason=\"quarantine cap of %u per hour "
+		    "reached: %s\"", s->kind == SUBJECT_HOST ? "host" : "account",
+		    s->kind == SUBJECT_HOST ? s->key : s->key + 8, score, j->stats.held, j->cfg->quarantine_cap,
+		    judge_top_summary(j, s, now));
+	}
+	return s->target_level > LEVEL_THROTTLE ? s->target_level : LEVEL_THROTTLE;
+}
+
 static void
 judge_evaluate(struct judge *j, struct subject *s, usec_t now)
 {
 	double score;
 	int target;
+	bool held = false;
 	char reason[STORE_REASON_MAX];
 
 	if (judge_manual_active(s, now))
@@ -596,16 +722,34 @@ judge_evaluate(struct judge *j, struct subject *s, usec_t now)
 	j->now_hint = now;
 	score = judge_score(j, s, now);
 	target = judge_automatic_level(j, s, score, s->target_level);
+	if (target >= LEVEL_QUARANTINE && s->target_level < LEVEL_QUARANTINE) {
+		if (judge_cap_allows(j, now)) {
+			judge_unhold(j, s);
+		} else {
+			target = judge_hold(j, s, score, now);
+			held = true;
+		}
+	} else if (target < LEVEL_QUARANTINE) {
+		judge_unhold(j, s);       /* it no longer deserves quarantine */
+	}
 	if (target == s->target_level)
 		return;
-	if (target > s->target_level)
+	if (held)
+		snprintf(reason, sizeof(reason), "score %.2f reached quarantine (%g) but the cap of %u automatic "
+		    "quarantines per hour is reached: held at throttle: %s", score,
+		    j->cfg->threshold[LEVEL_QUARANTINE], j->cfg->quarantine_cap, judge_top_summary(j, s, now));
+	else if (target > s->target_level)
 		snprintf(reason, sizeof(reason), "score %.2f reached %s (%g): %s", score, level_name(target),
 		    j->cfg->threshold[target], judge_top_summary(j, s, now));
 	else
 		snprintf(reason, sizeof(reason), "score %.2f fell below %g as evidence aged", score,
 		    j->cfg->release_ratio * j->cfg->threshold[s->target_level]);
-	if (judge_change(j, s, target, now, "judge", reason, NULL, NULL, NULL) != 0)
+	if (judge_change(j, s, target, now, JUDGE_ACTOR_JUDGE, reason, NULL, NULL, NULL) != 0) {
 		log_warnx("judge: out of memory changing %s to %s", s->key, level_name(target));
+		return;
+	}
+	if (target >= LEVEL_QUARANTINE)
+		judge_cap_take(j, now);
 }
 
 static struct evidence_item *
@@ -697,6 +841,7 @@ judge_set_manual(struct judge *j, struct subject *s, int level, usec_t until, co
 	if ((d = subject_detail(s)) == NULL)
 		return -ENOMEM;
 	judge_undo_save(s, &undo);
+	judge_unhold(j, s);
 	s->manual_level = (int8_t)level;
 	s->manual_until = until;
 	snprintf(d->manual_reason, sizeof(d->manual_reason), "%s", reason);
@@ -717,6 +862,7 @@ judge_release(struct judge *j, struct subject *s, const char *reason, const char
 	struct judge_undo undo;
 
 	judge_undo_save(s, &undo);
+	judge_unhold(j, s);
 	s->manual_level = -1;
 	s->manual_until = 0;
 	if (s->detail != NULL) {
@@ -735,10 +881,10 @@ judge_set_grace(struct judge *j, struct subject *s, usec_t until)
 {
 	struct subject_detail *d = subject_detail(s);
 
-	(void)j;
 	if (d == NULL)
 		return -ENOMEM;
 	d->grace_until = until;
+	judge_touch(j, s);
 	return 0;
 }
 
@@ -801,7 +947,7 @@ judge_sweep(struct judge *j, usec_t now, size_t budget)
 			    s->detail ? s->detail->manual_reason : "");
 			s->manual_level = -1;
 			s->manual_until = 0;
-			if (judge_change(j, s, target, now, "judge", reason, NULL, NULL, NULL) != 0)
+			if (judge_change(j, s, target, now, JUDGE_ACTOR_JUDGE, reason, NULL, NULL, NULL) != 0)
 				log_warnx("judge: out of memory lapsing %s", s->key);
 		} else if (s->pending == 0 && (s->detail != NULL || s->target_level != LEVEL_NORMAL)) {
 			judge_evaluate(j, s, now);
@@ -841,11 +987,12 @@ judge_load_one(void *arg, const struct store_subject *row)
 	s->manual_until = row->manual_until;
 	s->tat[0] = row->rate_tat[0];
 	s->tat[1] = row->rate_tat[1];
-	if (row->manual_reason[0] != '\0' || row->evidence_count > 0) {
+	if (row->manual_reason[0] != '\0' || row->evidence_count > 0 || row->grace_until != 0) {
 		struct subject_detail *d = subject_detail(s);
 		if (d == NULL)
 			return -ENOMEM;
 		snprintf(d->manual_reason, sizeof(d->manual_reason), "%s", row->manual_reason);
+		d->grace_until = row->grace_until;
 	}
 	for (size_t i = 0; i < row->evidence_count; i++) {
 		const struct store_evidence *e = &row->evidence[i];
@@ -884,4 +1031,5 @@ judge_stats_get(const struct judge *j, struct judge_stats *out)
 {
 	*out = j->stats;
 	out->tracked = subjects_count(j->subjects);
+	out->cap_used = judge_cap_used(j, time_now());
 }

@@ -7,6 +7,11 @@
  * thresholds (allowlisted subjects stop at watch; suspend is manual only), and
  * steps down only when the score falls below release_ratio × the current threshold.
  *
+ * Mass-infection cap: at most [judge] quarantine_cap automatic quarantines in any
+ * hour. A subject that deserves quarantine beyond it is held at throttle (flag
+ * SUBJECT_F_HELD: the queue the abuse desk sees) and quarantined when the cap allows,
+ * on its next evaluation (evidence or the sweep). Operators' quarantines do not count.
+ *
  * A level change is written to the store with a history entry first; the subject's
  * `level` — the one enforcement acts on — changes only when that write is committed.
  * Sensors register their evidence kinds at start-up; the judge knows nothing of them.
@@ -34,10 +39,22 @@ struct judge_stats {
 	uint64_t level_changes;
 	uint64_t evidence_events;
 	uint64_t evicted;
+	/* committed changes into quarantine or above, and out of it, by who made them */
+	uint64_t quarantines_auto, quarantines_manual;
+	uint64_t releases_self, releases_operator, releases_auto;
+	/* the mass-infection cap: subjects held at throttle now, and ever */
+	size_t held;
+	uint64_t held_total;
+	uint32_t cap_used;          /* automatic quarantines in the last hour (up to the cap) */
 };
 
-/* Called after a level change is committed (enforcers hang off this). */
-typedef void (*judge_observer_cb)(void *arg, const struct subject *s, int old_level, int new_level);
+/* Actors the judge knows by name: its own decisions and a subscriber's self-release. */
+#define JUDGE_ACTOR_JUDGE  "judge"
+#define JUDGE_ACTOR_PORTAL "portal"
+
+/* Called after a level change is committed (enforcers hang off this); actor is who made it. */
+typedef void (*judge_observer_cb)(void *arg, const struct subject *s, int old_level, int new_level,
+                                  const char *actor);
 
 /* A judge on cfg (kept by reference until the next judge_configure) writing to st (may be NULL in tests). */
 struct judge *judge_new(const struct config *cfg, struct store *st);
@@ -119,7 +136,8 @@ int judge_release(struct judge *j, struct subject *s, const char *reason, const 
 
 /*
  * judge_set_grace — no automatic level above throttle for s until `until` (the grace
- * period after a subscriber released themselves). 0 or -ENOMEM.
+ * period after a subscriber released themselves); saved with the subject, so it
+ * survives a restart. 0 or -ENOMEM.
  */
 int judge_set_grace(struct judge *j, struct subject *s, usec_t until);
 

@@ -18,7 +18,8 @@
  *
  * Schema (PRAGMA user_version 1): subjects, one row per subject with its evidence
  * encoded in the row (see store_evidence_encode); history, append-only, AUTOINCREMENT
- * ids so an id is never reused, indexed on (subject, id).
+ * ids so an id is never reused, indexed on (subject, id). Added within version 1 and
+ * created on open when missing: the state table, subjects.grace_until.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -74,6 +75,7 @@ struct store_op {
 	size_t manual_reason_len;
 	usec_t rate_tat[2];
 	usec_t updated;
+	usec_t grace_until;
 
 	bool has_history;
 	usec_t h_time;
@@ -138,7 +140,8 @@ static const char store_schema[] =
 	" tat_messages INTEGER NOT NULL,"
 	" tat_recipients INTEGER NOT NULL,"
 	" updated INTEGER NOT NULL,"
-	" evidence BLOB NOT NULL"
+	" evidence BLOB NOT NULL,"
+	" grace_until INTEGER NOT NULL DEFAULT 0"
 	") WITHOUT ROWID;"
 	"CREATE TABLE history ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -493,8 +496,17 @@ store_schema_init(sqlite3 *db, char *err, size_t errlen)
 	    /* after a checkpoint, cut a WAL that a burst let grow */
 	    (rc = store_exec(db, "PRAGMA journal_size_limit=67108864", err, errlen)) != 0)
 		return rc;
-	if (version == STORE_SCHEMA_VERSION)
-		return store_exec(db, store_state_schema, err, errlen);
+	if (version == STORE_SCHEMA_VERSION) {
+		if ((rc = store_exec(db, store_state_schema, err, errlen)) != 0)
+			return rc;
+		/* a store from before grace_until */
+		if (sqlite3_prepare_v2(db, "SELECT grace_until FROM subjects LIMIT 0", -1, &stmt, NULL) == SQLITE_OK) {
+			sqlite3_finalize(stmt);
+			return 0;
+		}
+		return store_exec(db, "ALTER TABLE subjects ADD COLUMN grace_until INTEGER NOT NULL DEFAULT 0",
+		    err, errlen);
+	}
 
 	if ((rc = store_exec(db, "BEGIN IMMEDIATE", err, errlen)) != 0)
 		return rc;
@@ -544,13 +556,13 @@ store_prepare_all(struct store *st, char *err, size_t errlen)
 	    (rc = store_prepare(st, &st->s_rollback, "ROLLBACK", err, errlen)) != 0 ||
 	    (rc = store_prepare(st, &st->s_subject,
 	    "INSERT INTO subjects (subject, level, manual_level, manual_until, manual_reason,"
-	    " tat_messages, tat_recipients, updated, evidence)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	    " tat_messages, tat_recipients, updated, evidence, grace_until)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 	    " ON CONFLICT (subject) DO UPDATE SET level = excluded.level,"
 	    " manual_level = excluded.manual_level, manual_until = excluded.manual_until,"
 	    " manual_reason = excluded.manual_reason, tat_messages = excluded.tat_messages,"
 	    " tat_recipients = excluded.tat_recipients, updated = excluded.updated,"
-	    " evidence = excluded.evidence",
+	    " evidence = excluded.evidence, grace_until = excluded.grace_until",
 	    err, errlen)) != 0 ||
 	    (rc = store_prepare(st, &st->s_history,
 	    "INSERT INTO history (time, subject, old_level, new_level, actor, reason)"
@@ -831,6 +843,7 @@ store_put(struct store *st, const struct store_subject *s,
 	op->rate_tat[0] = s->rate_tat[0];
 	op->rate_tat[1] = s->rate_tat[1];
 	op->updated = s->updated;
+	op->grace_until = s->grace_until;
 
 	op->has_history = h != NULL;
 	if (h != NULL) {
@@ -924,6 +937,7 @@ store_write_put(struct store *st, const struct store_op *op)
 	sqlite3_bind_int64(s, 8, op->updated);
 	/* a zero-length blob, not NULL, when there is no evidence */
 	sqlite3_bind_blob(s, 9, op->evidence, (int)op->evidence_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 10, op->grace_until);
 	if ((rc = store_step(s)) != SQLITE_OK)
 		return rc;
 
@@ -1120,7 +1134,7 @@ store_load(struct store *st, int (*each)(void *arg, const struct store_subject *
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -ENOMEM;
 	rc = sqlite3_prepare_v2(st->rdb, "SELECT subject, level, manual_level, manual_until,"
-	    " manual_reason, tat_messages, tat_recipients, updated, evidence FROM subjects"
+	    " manual_reason, tat_messages, tat_recipients, updated, evidence, grace_until FROM subjects"
 	    " ORDER BY subject", -1, &q, NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -1135,6 +1149,7 @@ store_load(struct store *st, int (*each)(void *arg, const struct store_subject *
 		s->rate_tat[0] = sqlite3_column_int64(q, 5);
 		s->rate_tat[1] = sqlite3_column_int64(q, 6);
 		s->updated = sqlite3_column_int64(q, 7);
+		s->grace_until = sqlite3_column_int64(q, 9);
 
 		blob = sqlite3_column_blob(q, 8);
 		len = (size_t)sqlite3_column_bytes(q, 8);

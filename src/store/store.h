@@ -40,6 +40,7 @@ struct store_subject {
 	usec_t manual_until;               /* when the manual level lapses, 0 = never */
 	char manual_reason[STORE_REASON_MAX];
 	usec_t rate_tat[2];                /* rate-limit state: messages, recipients */
+	usec_t grace_until;                /* no automatic quarantine before (after a self-release) */
 	usec_t updated;
 	size_t evidence_count;
 	const struct store_evidence *evidence;   /* store_put copies it */

@@ -277,7 +277,7 @@ main(int argc, char **argv)
 	} else if (strcmp(backend, "none") == 0) {
 		ops = &enforce_none_ops;
 		be = enforce_none_new();
-		if (be == NULL || ops->setup(be, &cfg, err, sizeof(err)) != 0) {
+		if (be == NULL || ops->setup(be, &cfg, NULL, 0, err, sizeof(err)) != 0) {
 			fprintf(stderr, "enforce_tool: %s\n", err);
 			return 1;
 		}
@@ -288,7 +288,7 @@ main(int argc, char **argv)
 	usec_t t0 = 0, t1 = 0;
 	if (strcmp(cmd, "setup") == 0) {
 		t0 = time_mono();
-		rc = ops->setup(be, &cfg, err, sizeof(err));
+		rc = ops->setup(be, &cfg, NULL, 0, err, sizeof(err));
 		t1 = time_mono();
 	} else if (strcmp(cmd, "apply") == 0 || strcmp(cmd, "reconcile") == 0) {
 		bool apply = cmd[0] == 'a';

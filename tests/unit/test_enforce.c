@@ -648,7 +648,7 @@ test_none_backend(void **state)
 	(void)state;
 	assert_non_null(be);
 	full_config(&cfg);
-	assert_int_equal(enforce_none_ops.setup(be, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(enforce_none_ops.setup(be, &cfg, NULL, 0, err, sizeof(err)), 0);
 	assert_string_equal(enforce_none_ops.name, "none");
 	assert_int_equal(none_count(be), 0);
 
@@ -682,7 +682,7 @@ test_none_backend(void **state)
 	assert_int_equal(none_contains(be, "2001:db8:0:7::/64"), 1);
 
 	/* a second setup replaces the table: empty sets, as in the kernel */
-	assert_int_equal(enforce_none_ops.setup(be, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(enforce_none_ops.setup(be, &cfg, NULL, 0, err, sizeof(err)), 0);
 	assert_int_equal(none_count(be), 0);
 	enforce_none_ops.free(be);
 }
@@ -700,7 +700,7 @@ test_none_backend_100k(void **state)
 	(void)state;
 	assert_non_null(add);
 	full_config(&cfg);
-	assert_int_equal(enforce_none_ops.setup(be, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(enforce_none_ops.setup(be, &cfg, NULL, 0, err, sizeof(err)), 0);
 	for (int i = 0; i < N; i++) {
 		snprintf(text, sizeof(text), "10.%d.%d.%d", 100 + i / 65536, (i / 256) % 256, i % 256);
 		add[i] = E(text, 0);

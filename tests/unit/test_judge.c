@@ -57,10 +57,11 @@ struct fx {
 };
 
 static void
-observer(void *arg, const struct subject *s, int old_level, int new_level)
+observer(void *arg, const struct subject *s, int old_level, int new_level, const char *actor)
 {
 	struct fx *f = arg;
 
+	(void)actor;
 	if (f->nchanges < sizeof(f->changes) / sizeof(f->changes[0])) {
 		struct change *c = &f->changes[f->nchanges];
 		snprintf(c->key, sizeof(c->key), "%s", s->key);
