@@ -100,13 +100,14 @@ subject_kind_name(const struct subject *s)
 static json_t *
 api_subject_brief(struct api *a, const struct subject *s, usec_t now)
 {
-	return json_pack("{s:s#, s:s, s:s, s:f, s:i, s:o}",
+	return json_pack("{s:s#, s:s, s:s, s:f, s:i, s:o, s:b}",
 	    "subject", s->key, (int)s->key_len,
 	    "kind", subject_kind_name(s),
 	    "level", level_name(s->level),
 	    "score", judge_score(a->ctx.judge, s, now),
 	    "evidence", s->detail ? (int)s->detail->evidence_count : 0,
-	    "last_seen", json_time(s->last_seen));
+	    "last_seen", json_time(s->last_seen),
+	    "held_by_cap", (s->flags & SUBJECT_F_HELD) != 0);
 }
 
 static int

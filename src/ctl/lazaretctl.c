@@ -488,6 +488,92 @@ ctl_subject_path(const struct ctl_command *cmd, const char *subject, int *exitp)
 
 /* Commands -------------------------------------------------------------- */
 
+/* The level, marked when the quarantine cap holds the subject back from quarantine. */
+static char *
+ctl_level_cell(const json_t *s)
+{
+	char *level = ctl_member(s, "level"), *out;
+
+	if (!json_is_true(json_object_get(s, "held_by_cap")))
+		return level;
+	if (asprintf(&out, "%s (held by cap)", level) < 0)
+		ctl_oom();
+	free(level);
+	return out;
+}
+
+/* quarantines: GET /v1/quarantine — who is isolated, who waits behind the cap, the kernel's state. */
+static int
+ctl_cmd_quarantines(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
+{
+	json_t *root, *list, *s, *cap, *enf;
+	size_t i;
+	int rc;
+
+	(void)cmd;
+	if (ctl_load_token(c) != 0)
+		return CTL_EXIT_USAGE;
+	if ((rc = ctl_call(c, "GET", "/v1/quarantine", NULL, NULL, &root)) != CTL_EXIT_OK)
+		return rc;
+	if (a->json) {
+		ctl_print_json(root);
+		json_decref(root);
+		return CTL_EXIT_OK;
+	}
+	list = json_object_get(root, "quarantined");
+	if (json_is_array(list) && json_array_size(list) > 0) {
+		struct ctl_table t = { .ncols = 5 };
+		ctl_table_row(&t, (char *[]){ ctl_strdup("SUBJECT"), ctl_strdup("LEVEL"), ctl_strdup("BY"),
+		    ctl_strdup("ENFORCED"), ctl_strdup("REASON") });
+		json_array_foreach(list, i, s)
+			ctl_table_row(&t, (char *[]){ ctl_member(s, "subject"), ctl_member(s, "level"),
+			    ctl_member(s, "by"), ctl_member(s, "enforced"), ctl_member(s, "reason") });
+		ctl_table_print(&t, "");
+	} else
+		printf("Nobody is quarantined.\n");
+	cap = json_object_get(root, "cap");
+	list = json_object_get(root, "queued");
+	if (json_is_array(list) && json_array_size(list) > 0) {
+		struct ctl_table t = { .ncols = 3 };
+		printf("\nHeld at throttle by the quarantine cap (quarantined when the cap allows):\n");
+		ctl_table_row(&t, (char *[]){ ctl_strdup("SUBJECT"), ctl_strdup("SCORE"), ctl_strdup("REASON") });
+		json_array_foreach(list, i, s)
+			ctl_table_row(&t, (char *[]){ ctl_member(s, "subject"), ctl_member(s, "score"),
+			    ctl_member(s, "reason") });
+		ctl_table_print(&t, "  ");
+	}
+	if (json_is_object(cap)) {
+		char *per = ctl_member(cap, "per_hour"), *used = ctl_member(cap, "used"), *held = ctl_member(cap, "held");
+		if (strcmp(per, "0") == 0)
+			printf("\nCap: none on automatic quarantines.\n");
+		else
+			printf("\nCap: %s automatic quarantines in the last hour of %s allowed; %s held%s.\n", used, per,
+			    held, json_is_true(json_object_get(cap, "alarm")) ? " — ALARM" : "");
+		free(per);
+		free(used);
+		free(held);
+	}
+	enf = json_object_get(root, "enforce");
+	if (json_is_object(enf)) {
+		char *be = ctl_member(enf, "backend"), *el = ctl_member(enf, "elements"),
+		    *pe = ctl_member(enf, "pending"), *fa = ctl_member(enf, "failures"), *er = ctl_member(enf, "last_error");
+		if (strcmp(be, "none") == 0)
+			printf("Network: not enforced ([enforce] mode none, or no privilege): %s hosts would be in the "
+			    "sets.\n", el);
+		else
+			printf("Network: %s, %s hosts in the sets, %s changes pending, %s failed transactions%s%s.\n",
+			    be, el, pe, fa, strcmp(er, "-") && *er ? "; last error: " : "",
+			    strcmp(er, "-") && *er ? er : "");
+		free(be);
+		free(el);
+		free(pe);
+		free(fa);
+		free(er);
+	}
+	json_decref(root);
+	return CTL_EXIT_OK;
+}
+
 /* hosts / accounts: GET /v1/subjects?kind=KIND[&level=LEVEL] as a table. */
 static int
 ctl_cmd_list(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
@@ -529,11 +615,11 @@ ctl_cmd_list(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 	}
 	ctl_table_row(&t, (char *[]){ ctl_strdup(kind[0] == 'h' ? "HOST" : "ACCOUNT"),
 	    ctl_strdup("LEVEL"), ctl_strdup("SCORE"), ctl_strdup("EVIDENCE"),
-	    ctl_strdup("UPDATED") });
+	    ctl_strdup("LAST SEEN") });
 	json_array_foreach(list, i, s) {
-		ctl_table_row(&t, (char *[]){ ctl_member(s, "subject"), ctl_member(s, "level"),
+		ctl_table_row(&t, (char *[]){ ctl_member(s, "subject"), ctl_level_cell(s),
 		    ctl_member(s, "score"), ctl_member(s, "evidence"),
-		    ctl_member(s, "updated") });
+		    ctl_member(s, "last_seen") });
 	}
 	ctl_table_print(&t, "");
 	json_decref(root);
@@ -889,6 +975,12 @@ static const struct ctl_command ctl_commands[] = {
 	  "release SUBJECT [--reason TEXT] [--json]",
 	  "Release SUBJECT from a manual or automatic level.",
 	  ctl_cmd_action },
+	{ "quarantines", CTL_OPT_JSON, 0,
+	  "quarantines [--json]",
+	  "List the quarantined (and suspended) hosts and accounts: by whom, why,\n"
+	  "and whether the gateway's nftables sets hold the host yet; the subjects\n"
+	  "the hourly quarantine cap holds at throttle; the enforcement backend.",
+	  ctl_cmd_quarantines },
 	{ "history", CTL_OPT_JSON, 1,
 	  "history SUBJECT [--json]",
 	  "Show SUBJECT's level changes: when, from and to, by whom and why.",
