@@ -1573,6 +1573,156 @@ test_failed_commit_is_undone(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* ---- the mass-infection cap ---- */
+
+static void
+test_quarantine_cap(void **state)
+{
+	struct fx *f = *state;
+	char err[256], key[32];
+	struct subject *s[6];
+	struct judge_stats js;
+	usec_t t = f->t0;
+
+	f->cfg.quarantine_cap = 3;
+	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
+	for (int i = 0; i < 5; i++) {
+		snprintf(key, sizeof(key), "198.51.100.%d", i + 1);
+		s[i] = subject(f, key, t);
+		judge_add_evidence(f->j, s[i], f->test_kind, 100, 1, t + SEC(i), "infected");
+	}
+	/* three quarantined; the other two held at throttle, flagged, counted */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(s[i]->level, LEVEL_QUARANTINE);
+		assert_false(s[i]->flags & SUBJECT_F_HELD);
+	}
+	for (int i = 3; i < 5; i++) {
+		assert_int_equal(s[i]->level, LEVEL_THROTTLE);
+		assert_true(s[i]->flags & SUBJECT_F_HELD);
+	}
+	judge_stats_get(f->j, &js);
+	assert_int_equal(js.held, 2);
+	assert_int_equal(js.held_total, 2);
+	assert_int_equal(js.quarantines_auto, 3);
+	assert_int_equal(js.cap_used, 3);
+	/* more evidence for a held one: still held, counted once */
+	judge_add_evidence(f->j, s[3], f->test_kind, 10, 1, t + SEC(10), "still infected");
+	assert_int_equal(s[3]->level, LEVEL_THROTTLE);
+	judge_stats_get(f->j, &js);
+	assert_int_equal(js.held_total, 2);
+
+	/* an operator's quarantine does not count and is not held; it takes s[4] out of the queue */
+	assert_int_equal(judge_set_manual(f->j, s[4], LEVEL_QUARANTINE, 0, "ticket 9", "operator", NULL, NULL), 0);
+	assert_int_equal(s[4]->level, LEVEL_QUARANTINE);
+	assert_false(s[4]->flags & SUBJECT_F_HELD);
+	judge_stats_get(f->j, &js);
+	assert_int_equal(js.held, 1);
+	assert_int_equal(js.quarantines_manual, 1);
+
+	/* an allowlisted address is never held nor quarantined */
+	struct cidr net;
+	assert_int_equal(cidr_parse("198.51.100.200/32", &net), 0);
+	f->cfg.allow_networks = calloc(1, sizeof(net));
+	assert_non_null(f->cfg.allow_networks);
+	f->cfg.allow_networks[0] = net;
+	f->cfg.allow_network_count = 1;
+	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
+	struct subject *infra = subject(f, "198.51.100.200", t);
+	judge_add_evidence(f->j, infra, f->test_kind, 100, 1, t + SEC(20), "infected?");
+	assert_int_equal(infra->level, LEVEL_WATCH);
+	assert_false(infra->flags & SUBJECT_F_HELD);
+
+	/* an hour after the first quarantine the cap has room: the sweep quarantines the held one */
+	judge_sweep(f->j, t + HOURS(1) + SEC(1), 1000);
+	assert_int_equal(s[3]->level, LEVEL_QUARANTINE);
+	assert_false(s[3]->flags & SUBJECT_F_HELD);
+	judge_stats_get(f->j, &js);
+	assert_int_equal(js.held, 0);
+	assert_int_equal(js.quarantines_auto, 4);
+}
+
+/* A held subject whose evidence ages below quarantine leaves the queue. */
+static void
+test_quarantine_cap_unhold(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+	struct judge_stats js;
+	usec_t t = f->t0;
+
+	f->cfg.quarantine_cap = 1;
+	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
+	struct subject *a = subject(f, "198.51.100.1", t), *b = subject(f, "198.51.100.2", t);
+	judge_add_evidence(f->j, a, f->test_kind, 100, 1, t, "infected");
+	judge_add_evidence(f->j, b, f->test_kind, 7, 1, t, "a little infected");
+	assert_int_equal(a->level, LEVEL_QUARANTINE);
+	assert_int_equal(b->level, LEVEL_THROTTLE);
+	assert_true(b->flags & SUBJECT_F_HELD);
+	/* half an hour on: 7 -> 4.95, under quarantine's 6, still throttle */
+	judge_sweep(f->j, t + MINUTES(30), 1000);
+	assert_int_equal(b->level, LEVEL_THROTTLE);
+	assert_false(b->flags & SUBJECT_F_HELD);
+	judge_stats_get(f->j, &js);
+	assert_int_equal(js.held, 0);
+	/* no cap: nothing is ever held */
+	f->cfg.quarantine_cap = 0;
+	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
+	for (int i = 0; i < 20; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "203.0.113.%d", i + 1);
+		struct subject *s = subject(f, key, t);
+		judge_add_evidence(f->j, s, f->test_kind, 100, 1, t, "infected");
+		assert_int_equal(s->level, LEVEL_QUARANTINE);
+	}
+}
+
+/* The grace after a self-release is saved with the subject and restored at start. */
+static void
+test_grace_persists(void **state)
+{
+	char dir[] = "/tmp/lazaret-test-grace-XXXXXX", path[PATH_MAX], err[256];
+	static struct config cfg;
+	struct store *st;
+	struct judge *j;
+	struct subject *s;
+	usec_t until = time_now() + HOURS(24);
+	int kind;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	config_defaults(&cfg);
+	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
+	assert_non_null(j = judge_new(&cfg, st));
+	kind = judge_register_kind(j, "test", 1, HOURS(1), "test");
+	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
+	assert_non_null(s = judge_lookup_or_create(j, "192.0.2.201", time_now()));
+	assert_int_equal(judge_set_manual(j, s, LEVEL_QUARANTINE, 0, "ticket", "operator", NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(judge_set_grace(j, s, until), 0);
+	assert_int_equal(judge_release(j, s, "self-release via portal", JUDGE_ACTOR_PORTAL, NULL, NULL), 0);
+	store_flush(st);
+	judge_free(j);
+	store_close(st);
+
+	/* a restart: the grace holds new evidence at throttle */
+	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
+	assert_non_null(j = judge_new(&cfg, st));
+	kind = judge_register_kind(j, "test", 1, HOURS(1), "test");
+	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(judge_load(j), 0);
+	assert_non_null(s = judge_lookup(j, "192.0.2.201"));
+	assert_non_null(s->detail);
+	assert_true(s->detail->grace_until == until);
+	judge_add_evidence(j, s, kind, 100, 1, time_now(), "infected again");
+	store_flush(st);
+	assert_int_equal(s->level, LEVEL_THROTTLE);
+	judge_free(j);
+	store_close(st);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
@@ -1604,6 +1754,9 @@ main(void)
 		T(test_relay_escalation),
 		T(test_relay_parsed),
 		cmocka_unit_test(test_failed_commit_is_undone),
+		T(test_quarantine_cap),
+		T(test_quarantine_cap_unhold),
+		cmocka_unit_test(test_grace_persists),
 	};
 #undef T
 
