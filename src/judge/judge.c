@@ -57,18 +57,30 @@ struct judge_undo {
 	usec_t value_time[JUDGE_MAX_EVIDENCE];
 };
 
+/*
+ * One level change on its way to the store: a single allocation of just what it
+ * needs (a mass infection puts a hundred thousand of these in flight at once). The
+ * undo copy, only for operators' and subscribers' actions, and the texts follow the
+ * struct in mem.
+ */
 struct judge_change {
 	struct judge *j;
 	struct subject *s;
 	int old_level;
 	int new_level;
 	double score;
-	char actor[STORE_ACTOR_MAX];
-	char reason[STORE_REASON_MAX];
+	const char *actor;
+	const char *reason;
 	store_done_cb done;
 	void *arg;
 	bool has_undo;
-	struct judge_undo undo;
+	int undo_manual_level;
+	usec_t undo_manual_until;
+	const char *undo_manual_reason;
+	size_t undo_values;
+	const double *undo_value;
+	const usec_t *undo_value_time;
+	_Alignas(8) char mem[];
 };
 
 static void
@@ -88,18 +100,63 @@ judge_undo_save(const struct subject *s, struct judge_undo *u)
 	}
 }
 
+/* Puts back what c's action changed (c->has_undo). */
 static void
-judge_undo_apply(struct subject *s, const struct judge_undo *u)
+judge_undo_apply(struct subject *s, const struct judge_change *c)
 {
-	s->manual_level = (int8_t)u->manual_level;
-	s->manual_until = u->manual_until;
+	s->manual_level = (int8_t)c->undo_manual_level;
+	s->manual_until = c->undo_manual_until;
 	if (s->detail == NULL)
 		return;
-	memcpy(s->detail->manual_reason, u->manual_reason, sizeof(u->manual_reason));
-	for (size_t i = 0; i < u->values && i < s->detail->evidence_count; i++) {
-		s->detail->evidence[i].value = u->value[i];
-		s->detail->evidence[i].value_time = u->value_time[i];
+	snprintf(s->detail->manual_reason, sizeof(s->detail->manual_reason), "%s", c->undo_manual_reason);
+	for (size_t i = 0; i < c->undo_values && i < s->detail->evidence_count; i++) {
+		s->detail->evidence[i].value = c->undo_value[i];
+		s->detail->evidence[i].value_time = c->undo_value_time[i];
 	}
+}
+
+/* A change for s with its texts and (undo != NULL) its compact undo copy; NULL on ENOMEM. */
+static struct judge_change *
+judge_change_new(const char *actor, const char *reason, const struct judge_undo *undo)
+{
+	size_t alen = strnlen(actor, STORE_ACTOR_MAX - 1), rlen = strnlen(reason, STORE_REASON_MAX - 1);
+	size_t values = undo != NULL ? undo->values : 0;
+	size_t mlen = undo != NULL ? strnlen(undo->manual_reason, STORE_REASON_MAX - 1) : 0;
+	size_t size = sizeof(struct judge_change) + values * (sizeof(double) + sizeof(usec_t)) + alen + 1 + rlen + 1 +
+	    (undo != NULL ? mlen + 1 : 0);
+	struct judge_change *c = malloc(size);
+
+	if (c == NULL)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	char *p = c->mem;
+	if (undo != NULL) {
+		double *v = (double *)(void *)p;
+		usec_t *t = (usec_t *)(void *)(p + values * sizeof(double));
+		for (size_t i = 0; i < values; i++) {
+			v[i] = undo->value[i];
+			t[i] = undo->value_time[i];
+		}
+		c->has_undo = true;
+		c->undo_manual_level = undo->manual_level;
+		c->undo_manual_until = undo->manual_until;
+		c->undo_values = values;
+		c->undo_value = v;
+		c->undo_value_time = t;
+		p += values * (sizeof(double) + sizeof(usec_t));
+		memcpy(p, undo->manual_reason, mlen);
+		p[mlen] = '\0';
+		c->undo_manual_reason = p;
+		p += mlen + 1;
+	}
+	memcpy(p, actor, alen);
+	p[alen] = '\0';
+	c->actor = p;
+	p += alen + 1;
+	memcpy(p, reason, rlen);
+	p[rlen] = '\0';
+	c->reason = p;
+	return c;
 }
 
 static void judge_evaluate(struct judge *j, struct subject *s, usec_t now);
@@ -589,7 +646,7 @@ judge_committed(void *arg, int status)
 		if (s->target_level == c->new_level && s->pending == 0) {
 			s->target_level = s->level;
 			if (c->has_undo)
-				judge_undo_apply(s, &c->undo);
+				judge_undo_apply(s, c);
 		}
 		judge_touch(j, s);
 	}
@@ -606,7 +663,7 @@ static int
 judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, const char *actor,
     const char *reason, store_done_cb done, void *arg, const struct judge_undo *undo)
 {
-	struct judge_change *c = calloc(1, sizeof(*c));
+	struct judge_change *c = judge_change_new(actor, reason, undo);
 	struct store_subject row;
 	struct store_evidence ev[JUDGE_MAX_EVIDENCE];
 	struct store_history h;
@@ -620,12 +677,6 @@ judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, cons
 	c->score = judge_score(j, s, now);
 	c->done = done;
 	c->arg = arg;
-	if (undo != NULL) {
-		c->has_undo = true;
-		c->undo = *undo;
-	}
-	snprintf(c->actor, sizeof(c->actor), "%s", actor);
-	snprintf(c->reason, sizeof(c->reason), "%s", reason);
 
 	s->target_level = (uint8_t)new_level;
 	s->pending++;
@@ -637,8 +688,8 @@ judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, cons
 	memcpy(h.subject, row.subject, sizeof(h.subject));
 	h.old_level = c->old_level;
 	h.new_level = new_level;
-	memcpy(h.actor, c->actor, sizeof(h.actor));
-	memcpy(h.reason, c->reason, sizeof(h.reason));
+	snprintf(h.actor, sizeof(h.actor), "%s", c->actor);
+	snprintf(h.reason, sizeof(h.reason), "%s", c->reason);
 
 	if (j->st == NULL) {
 		judge_committed(c, 0);
@@ -648,7 +699,7 @@ judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, cons
 		s->pending--;
 		s->target_level = (uint8_t)c->old_level;
 		if (c->has_undo)
-			judge_undo_apply(s, &c->undo);
+			judge_undo_apply(s, c);
 		free(c);
 		return -ENOMEM;
 	}
