@@ -805,9 +805,9 @@ garden_stop(struct garden *g)
 	while (g->busy || g->resolving > 0)
 		uv_run(g->loop, UV_RUN_ONCE);
 	g->stopping = true;
-	uv_timer_stop(&g->refresh_timer);
-	uv_timer_stop(&g->retry_timer);
-	uv_timer_stop(&g->resolve_timer);
+	uv_close((uv_handle_t *)&g->refresh_timer, NULL);
+	uv_close((uv_handle_t *)&g->retry_timer, NULL);
+	uv_close((uv_handle_t *)&g->resolve_timer, NULL);
 	/* what the judge committed last goes to the kernel before we go */
 	struct job *job = next_job(g);
 	if (job != NULL) {

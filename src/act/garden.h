@@ -79,10 +79,12 @@ void garden_stats_get(const struct garden *g, struct garden_stats *out);
 
 /*
  * garden_stop — wait for the batch in flight, apply what is queued (synchronously),
- * stop the timers. The kernel's rules and sets stay. Call before the loop closes.
+ * close the timers. The kernel's rules and sets stay. Call once, before the loop
+ * closes; let the loop run once more before garden_free.
  */
 void garden_stop(struct garden *g);
 
+/* Frees g: after garden_stop and a turn of the loop (or without garden_start). */
 void garden_free(struct garden *g);
 
 #endif

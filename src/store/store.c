@@ -1240,7 +1240,7 @@ int64_t
 store_history_count(struct store *st)
 {
 	char err[256];
-	int64_t n;
+	int64_t n = 0;
 	int rc;
 
 	if ((rc = store_query_int(st->rdb, "SELECT count(*) FROM history", &n, err,

@@ -7,6 +7,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ struct fx {
 	struct config cfg;
 	struct judge *j;
 	struct garden *g;
+	bool stopped;            /* the test called garden_stop itself */
 	int actor_calls;
 };
 
@@ -69,14 +71,13 @@ fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
-	if (f->g != NULL) {
+	if (f->g != NULL && !f->stopped)
 		garden_stop(f->g);
-		garden_free(f->g);
-	}
-	judge_free(f->j);
-	config_free(&f->cfg);
 	uv_walk(&f->loop, close_handle, NULL);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
+	garden_free(f->g);
+	judge_free(f->j);
+	config_free(&f->cfg);
 	uv_loop_close(&f->loop);
 	free(f);
 	return 0;
@@ -230,6 +231,7 @@ test_stop_applies_the_queue(void **state)
 	quarantine(f, "192.0.2.77");
 	quarantine(f, "192.0.2.78");
 	garden_stop(f->g);
+	f->stopped = true;
 	assert_true(garden_enforced(f->g, "192.0.2.77"));
 	assert_true(garden_enforced(f->g, "192.0.2.78"));
 	garden_stats_get(f->g, &gs);
@@ -269,6 +271,8 @@ test_reconfigure_sets_up_again(void **state)
 	assert_true(garden_enforced(f->g, "192.0.2.90"));
 	assert_int_equal(gs.elements, 1);
 	garden_stop(f->g);
+	f->stopped = true;
+	uv_run(&f->loop, UV_RUN_NOWAIT);
 	garden_free(f->g);
 	f->g = NULL;
 	config_free(&next);
