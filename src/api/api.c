@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/metrics.h"
+#include "common/httpd.h"
 #include "common/log.h"
 
 #define API_BODY_MAX   (64 * 1024)
@@ -19,9 +20,7 @@
 struct api {
 	uv_loop_t *loop;
 	struct api_context ctx;
-	struct MHD_Daemon *mhd;
-	uv_poll_t poll;
-	uv_timer_t timer;
+	struct httpd http;
 	unsigned waiting;
 };
 
@@ -38,7 +37,6 @@ struct api_request {
 	char subject[STORE_SUBJECT_MAX];
 };
 
-static void api_kick(struct api *a);
 
 static enum MHD_Result
 api_send(struct MHD_Connection *conn, unsigned code, const char *type, char *body, size_t len)
@@ -365,7 +363,7 @@ api_committed(void *arg, int status)
 		r->suspended = false;
 		r->api->waiting--;
 		MHD_resume_connection(r->conn);
-		api_kick(r->api);
+		httpd_kick(&r->api->http);
 	}
 }
 
@@ -564,17 +562,8 @@ api_handler(void *cls, struct MHD_Connection *conn, const char *url, const char 
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
-		if (r->body_len + *upload_size > API_BODY_MAX) {
-			r->too_large = true;
-		} else {
-			char *nb = realloc(r->body, r->body_len + *upload_size + 1);
-			if (nb == NULL)
-				return MHD_NO;
-			r->body = nb;
-			memcpy(r->body + r->body_len, upload, *upload_size);
-			r->body_len += *upload_size;
-			r->body[r->body_len] = '\0';
-		}
+		if (httpd_body_append(&r->body, &r->body_len, upload, *upload_size, API_BODY_MAX, &r->too_large) != 0)
+			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -599,33 +588,6 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_R
 }
 
 static void
-api_timer_cb(uv_timer_t *t)
-{
-	api_kick(t->data);
-}
-
-/* Lets MHD do its work, then arms the timer for its next timeout. */
-static void
-api_kick(struct api *a)
-{
-	MHD_UNSIGNED_LONG_LONG ms;
-
-	MHD_run(a->mhd);
-	if (MHD_get_timeout(a->mhd, &ms) == MHD_YES)
-		uv_timer_start(&a->timer, api_timer_cb, ms, 0);
-	else
-		uv_timer_stop(&a->timer);
-}
-
-static void
-api_poll_cb(uv_poll_t *p, int status, int events)
-{
-	(void)status;
-	(void)events;
-	api_kick(p->data);
-}
-
-static void
 api_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
@@ -641,9 +603,9 @@ api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errl
 	struct api *a = calloc(1, sizeof(*a));
 	struct sockaddr_storage ss;
 	const struct listen_addr *la = &ctx->cfg->api_listen;
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	const union MHD_DaemonInfo *info;
-	char name[128];
+	unsigned flags = HTTPD_FLAGS;
+	struct MHD_Daemon *mhd;
+	char name[128], why[128];
 
 	if (a == NULL) {
 		snprintf(err, errlen, "api: out of memory");
@@ -652,13 +614,8 @@ api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errl
 	a->loop = loop;
 	a->ctx = *ctx;
 	listen_addr_format(la, name, sizeof(name));
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(la->host, ':') != NULL) {
-		uv_ip6_addr(la->host, la->port, (struct sockaddr_in6 *)&ss);
-		flags |= MHD_USE_IPv6;
-	} else
-		uv_ip4_addr(la->host, la->port, (struct sockaddr_in *)&ss);
-	a->mhd = MHD_start_daemon(flags, la->port, NULL, NULL, api_handler, a,
+	httpd_sockaddr(la, &ss, &flags);
+	mhd = MHD_start_daemon(flags, la->port, NULL, NULL, api_handler, a,
 	    MHD_OPTION_EXTERNAL_LOGGER, api_log, a,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
@@ -667,23 +624,12 @@ api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errl
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
 	    MHD_OPTION_END);
-	if (a->mhd == NULL) {
-		snprintf(err, errlen, "api listen %s: cannot start the HTTP server (address in use?)", name);
+	if (mhd == NULL || httpd_attach(&a->http, loop, mhd, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "api listen %s: %s", name,
+		    mhd == NULL ? "cannot start the HTTP server (address in use?)" : why);
 		free(a);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	if (info == NULL) {
-		snprintf(err, errlen, "api: libmicrohttpd without epoll support");
-		MHD_stop_daemon(a->mhd);
-		free(a);
-		return NULL;
-	}
-	uv_poll_init(loop, &a->poll, info->epoll_fd);
-	a->poll.data = a;
-	uv_poll_start(&a->poll, UV_READABLE, api_poll_cb);
-	uv_timer_init(loop, &a->timer);
-	a->timer.data = a;
 	log_info("operator API listening on http://%s/", name);
 	return a;
 }
@@ -707,11 +653,9 @@ api_waiting(const struct api *a)
 }
 
 static void
-api_freed(uv_handle_t *h)
+api_freed(void *arg)
 {
-	struct api *a = h->data;
-	if (h == (uv_handle_t *)&a->timer)
-		free(a);
+	free(arg);
 }
 
 void
@@ -719,8 +663,5 @@ api_stop(struct api *a)
 {
 	if (a == NULL)
 		return;
-	uv_poll_stop(&a->poll);
-	MHD_stop_daemon(a->mhd);
-	uv_close((uv_handle_t *)&a->poll, NULL);
-	uv_close((uv_handle_t *)&a->timer, api_freed);
+	httpd_close(&a->http, api_freed, a);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/httpd.h"
 #include "common/log.h"
 #include "portal/page.h"
 #include "portal/settings.h"
@@ -86,10 +87,8 @@ struct portal {
 	struct portal_settings set;
 	struct pages *pages;
 	struct token_key key;
-	struct MHD_Daemon *mhd;
-	uv_poll_t poll;
-	uv_timer_t timer;
-	unsigned handles_open;
+	struct httpd http;            /* the listener, driven by the loop */
+	bool http_open;               /* its handles are not closed yet */
 	unsigned waiting;             /* suspended connections */
 	struct portal_job *jobs;
 	unsigned jobs_pending;
@@ -129,7 +128,6 @@ struct portal_visit {
 	bool at_limit;
 };
 
-static void portal_kick(struct portal *p);
 
 void
 portal_settings_defaults(struct portal_settings *ps)
@@ -341,7 +339,7 @@ portal_notice(struct portal *p, struct portal_request *r, const struct portal_vi
 static void
 portal_maybe_free(struct portal *p)
 {
-	if (p->stopping && p->handles_open == 0 && p->jobs_pending == 0) {
+	if (p->stopping && !p->http_open && p->jobs_pending == 0) {
 		pages_free(p->pages);
 		memset(&p->key, 0, sizeof(p->key));
 		free(p);
@@ -412,7 +410,7 @@ portal_job_done(void *arg, int status)
 		w->status = status;
 		if (status == 0)
 			portal_recent_add(p, w->address, w->token);
-		if (w->suspended && p->mhd != NULL) {
+		if (w->suspended && p->http.mhd != NULL) {
 			w->suspended = false;
 			p->waiting--;
 			MHD_resume_connection(w->conn);
@@ -421,7 +419,7 @@ portal_job_done(void *arg, int status)
 	}
 	free(job);
 	if (resumed)
-		portal_kick(p);
+		httpd_kick(&p->http);
 	portal_maybe_free(p);
 }
 
@@ -639,19 +637,9 @@ portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 	}
 	if (*upload_size > 0) {
 		/* only the release form has a body worth keeping; the rest is read and dropped */
-		if (!r->too_large && strcmp(url, PORTAL_RELEASE_PATH) == 0) {
-			if (r->body_len + *upload_size > PORTAL_BODY_MAX) {
-				r->too_large = true;
-			} else {
-				char *nb = realloc(r->body, r->body_len + *upload_size + 1);
-				if (nb == NULL)
-					return MHD_NO;
-				r->body = nb;
-				memcpy(r->body + r->body_len, upload, *upload_size);
-				r->body_len += *upload_size;
-				r->body[r->body_len] = '\0';
-			}
-		}
+		if (strcmp(url, PORTAL_RELEASE_PATH) == 0 &&
+		    httpd_body_append(&r->body, &r->body_len, upload, *upload_size, PORTAL_BODY_MAX, &r->too_large) != 0)
+			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -682,35 +670,6 @@ portal_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MH
 	free(r->body);
 	free(r);
 	*con_cls = NULL;
-}
-
-static void
-portal_timer_cb(uv_timer_t *t)
-{
-	portal_kick(t->data);
-}
-
-/* Lets MHD do its work, then arms the timer for its next timeout. */
-static void
-portal_kick(struct portal *p)
-{
-	MHD_UNSIGNED_LONG_LONG ms;
-
-	if (p->mhd == NULL)
-		return;
-	MHD_run(p->mhd);
-	if (MHD_get_timeout(p->mhd, &ms) == MHD_YES)
-		uv_timer_start(&p->timer, portal_timer_cb, ms, 0);
-	else
-		uv_timer_stop(&p->timer);
-}
-
-static void
-portal_poll_cb(uv_poll_t *h, int status, int events)
-{
-	(void)status;
-	(void)events;
-	portal_kick(h->data);
 }
 
 /*
@@ -768,9 +727,9 @@ portal_start_with(uv_loop_t *loop, const struct portal_context *ctx, const struc
 	struct portal *p = calloc(1, sizeof(*p));
 	struct sockaddr_storage ss;
 	const struct listen_addr *la = &ps->listen;
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	const union MHD_DaemonInfo *info;
-	char name[128];
+	unsigned flags = HTTPD_FLAGS;
+	struct MHD_Daemon *mhd;
+	char name[128], why[128];
 
 	if (p == NULL) {
 		snprintf(err, errlen, "portal: out of memory");
@@ -789,13 +748,8 @@ portal_start_with(uv_loop_t *loop, const struct portal_context *ctx, const struc
 		return NULL;
 	}
 	listen_addr_format(la, name, sizeof(name));
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(la->host, ':') != NULL) {
-		uv_ip6_addr(la->host, la->port, (struct sockaddr_in6 *)&ss);
-		flags |= strcmp(la->host, "::") == 0 ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
-	} else
-		uv_ip4_addr(la->host, la->port, (struct sockaddr_in *)&ss);
-	p->mhd = MHD_start_daemon(flags, la->port, NULL, NULL, portal_handler, p,
+	httpd_sockaddr(la, &ss, &flags);
+	mhd = MHD_start_daemon(flags, la->port, NULL, NULL, portal_handler, p,
 	    MHD_OPTION_EXTERNAL_LOGGER, portal_log, p,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, ps->max_connections,
@@ -804,26 +758,14 @@ portal_start_with(uv_loop_t *loop, const struct portal_context *ctx, const struc
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, ps->memory_per_connection,
 	    MHD_OPTION_NOTIFY_COMPLETED, portal_completed, p,
 	    MHD_OPTION_END);
-	if (p->mhd == NULL) {
-		snprintf(err, errlen, "portal listen %s: cannot start the HTTP server (address in use?)", name);
+	if (mhd == NULL || httpd_attach(&p->http, loop, mhd, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "portal listen %s: %s", name,
+		    mhd == NULL ? "cannot start the HTTP server (address in use?)" : why);
 		pages_free(p->pages);
 		free(p);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(p->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	if (info == NULL) {
-		snprintf(err, errlen, "portal: libmicrohttpd without epoll support");
-		MHD_stop_daemon(p->mhd);
-		pages_free(p->pages);
-		free(p);
-		return NULL;
-	}
-	uv_poll_init(loop, &p->poll, info->epoll_fd);
-	p->poll.data = p;
-	uv_poll_start(&p->poll, UV_READABLE, portal_poll_cb);
-	uv_timer_init(loop, &p->timer);
-	p->timer.data = p;
-	p->handles_open = 2;
+	p->http_open = true;
 	log_info("portal listening on http://%s/ (templates %s)", name, ps->templates);
 	return p;
 }
@@ -884,11 +826,11 @@ portal_stats(const struct portal *p)
 }
 
 static void
-portal_closed(uv_handle_t *h)
+portal_closed(void *arg)
 {
-	struct portal *p = h->data;
+	struct portal *p = arg;
 
-	p->handles_open--;
+	p->http_open = false;
 	portal_maybe_free(p);
 }
 
@@ -917,10 +859,5 @@ portal_stop(struct portal *p)
 				MHD_resume_connection(w->conn);
 			}
 		}
-	uv_poll_stop(&p->poll);
-	uv_timer_stop(&p->timer);
-	MHD_stop_daemon(p->mhd);
-	p->mhd = NULL;
-	uv_close((uv_handle_t *)&p->poll, portal_closed);
-	uv_close((uv_handle_t *)&p->timer, portal_closed);
+	httpd_close(&p->http, portal_closed, p);
 }
