@@ -2,11 +2,12 @@
  * fuzz_policy.c — libFuzzer target for the Postfix policy framer and parser.
  *
  * Parses the input whole, as any caller of policy_parse might, then treats it as
- * what a policy connection delivers and consumes it as the server does: frame a
- * request off the front, parse it, repeat, stop at the first error. Each framed
- * request is copied to a buffer of exactly its size so that AddressSanitizer sees
- * any read past its end, and the cross-checks below abort on a framer and parser
- * that disagree.
+ * what a policy connection delivers and consumes it: frame a request off the front,
+ * parse it, repeat, stop at the first error. Each framed request is copied to a
+ * buffer of exactly its size so that AddressSanitizer sees any read past its end,
+ * and the cross-checks below abort on a framer and parser that disagree, and on a
+ * policy_frame_parse (what the server calls) that says anything else than
+ * policy_frame followed by policy_parse.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,6 +63,27 @@ fuzz_policy_check(const struct policy_request *r, const uint8_t *buf, size_t len
 		abort();
 }
 
+/* The views of a (in buffer abuf) and b (in bbuf) sit at the same offsets; same numbers. */
+static void
+fuzz_policy_same(const struct policy_request *a, const uint8_t *abuf,
+    const struct policy_request *b, const uint8_t *bbuf)
+{
+#define SAME(f) do { \
+		if (a->f.len != b->f.len || (a->f.len > 0 && \
+		    (const uint8_t *)a->f.ptr - abuf != (const uint8_t *)b->f.ptr - bbuf)) \
+			abort(); \
+	} while (0)
+	SAME(protocol_state_raw); SAME(protocol_name); SAME(client_address);
+	SAME(client_name); SAME(reverse_client_name); SAME(helo_name); SAME(sender);
+	SAME(recipient); SAME(queue_id); SAME(instance); SAME(sasl_method);
+	SAME(sasl_username); SAME(sasl_sender); SAME(server_address); SAME(server_port);
+	SAME(client_port); SAME(policy_context);
+#undef SAME
+	if (a->protocol_state != b->protocol_state || a->recipient_count != b->recipient_count ||
+	    a->size != b->size || a->attributes != b->attributes)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -84,31 +106,43 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	while (off < size) {
-		struct policy_request req;
-		size_t n = 0, probe = 0;
+		struct policy_request req, one, scratch;
+		size_t n = 0, probe = 0, one_len = 0;
 		uint8_t *copy;
+		int one_rc = policy_frame_parse(data + off, size - off, &one_len, &one);
 
 		rc = policy_frame(data + off, size - off, &n);
 		if (rc < 0) {
-			if (policy_strerror(rc) == NULL)
+			if (policy_strerror(rc) == NULL || one_rc != rc)
 				abort();
 			break;
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			if (one_rc != 0)
+				abort();
 			break;
+		}
 		if (rc != 1 || n == 0 || n > size - off || n > POLICY_MAX_REQUEST)
 			abort();
 		/* The same request one byte short must still be incomplete. */
-		if (policy_frame(data + off, n - 1, &probe) != 0)
+		if (policy_frame(data + off, n - 1, &probe) != 0 ||
+		    policy_frame_parse(data + off, n - 1, &probe, &scratch) != 0)
+			abort();
+		/* Given exactly the request: what follows it changes nothing. */
+		if (policy_frame_parse(data + off, n, &probe, &scratch) != one_rc)
 			abort();
 
 		if ((copy = malloc(n)) == NULL)
 			abort();
 		memcpy(copy, data + off, n);
 		rc = policy_parse(copy, n, &req);
-		if (rc == POLICY_OK)
+		if (rc == POLICY_OK) {
 			fuzz_policy_check(&req, copy, n);
-		else if (rc == POLICY_ERR_NUL || rc == POLICY_ERR_LINE_TOO_LONG ||
+			if (one_rc != 1 || one_len != n)
+				abort();
+			fuzz_policy_check(&one, data + off, n);
+			fuzz_policy_same(&req, copy, &one, data + off);
+		} else if (one_rc != rc || rc == POLICY_ERR_NUL || rc == POLICY_ERR_LINE_TOO_LONG ||
 		    rc == POLICY_ERR_TOO_LARGE || rc == POLICY_ERR_UNTERMINATED ||
 		    rc == POLICY_ERR_TRAILING || rc > 0)
 			abort();	/* the framer would not have framed it */

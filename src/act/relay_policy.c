@@ -10,10 +10,20 @@
 
 #include "common/log.h"
 
+/* The end of a rate_limit summary, " for going over 3600 messages per 1h from this host",
+ * for one subject kind and rate, and the limit it was made for. */
+struct relay_tail {
+	uint32_t count;
+	usec_t period;
+	size_t len;
+	char text[128];
+};
+
 struct relay {
 	struct judge *judge;
 	const struct config *cfg;
 	int kind;                   /* rate_limit evidence */
+	struct relay_tail tails[2][2];    /* [enum subject_kind][enum rate_index], made on first use */
 };
 
 static const char *const relay_action_names[RELAY_ACTION_COUNT] = {
@@ -64,24 +74,81 @@ relay_unit(enum rate_index idx)
 	return idx == RATE_MESSAGES ? "messages" : "recipients";
 }
 
-/* Records one deferral of s as evidence, with a summary an agent can read out. */
-static void
-relay_evidence(struct relay *r, struct subject *s, enum rate_index idx, usec_t now)
+/* The tail of s's summaries for rate idx under the limit in force; formatted again
+ * only when the configured limit changes. */
+static const struct relay_tail *
+relay_tail(struct relay *r, const struct subject *s, enum rate_index idx)
 {
-	const struct evidence_item *e = judge_evidence(s, r->kind);
 	const struct rate_spec *spec;
-	char summary[STORE_SUMMARY_MAX], since[40], per[32];
-	uint64_t n = (e ? e->count : 0) + 1;
+	struct relay_tail *t = &r->tails[s->kind == SUBJECT_HOST ? 0 : 1][idx];
+	char per[32];
+	int n;
 
 	if (s->kind == SUBJECT_HOST)
 		spec = idx == RATE_MESSAGES ? &r->cfg->host_messages : &r->cfg->host_recipients;
 	else
 		spec = idx == RATE_MESSAGES ? &r->cfg->account_messages : &r->cfg->account_recipients;
-	time_format(e ? e->first_seen : now, since, sizeof(since));
+	if (t->len > 0 && t->count == spec->count && t->period == spec->period)
+		return t;
 	duration_format(spec->period, per, sizeof(per));
-	snprintf(summary, sizeof(summary), "mail deferred %llu time%s since %s for going over %u %s per %s%s",
-	    (unsigned long long)n, n == 1 ? "" : "s", since, spec->count, relay_unit(idx), per,
-	    s->kind == SUBJECT_HOST ? " from this host" : " from this account");
+	n = snprintf(t->text, sizeof(t->text), " for going over %u %s per %s%s", spec->count, relay_unit(idx),
+	    per, s->kind == SUBJECT_HOST ? " from this host" : " from this account");
+	t->len = n < 0 ? 0 : (size_t)n < sizeof(t->text) ? (size_t)n : sizeof(t->text) - 1;
+	t->count = spec->count;
+	t->period = spec->period;
+	return t;
+}
+
+/* True for the counts a summary is written at: 1 to 9, then 10, 20, ..., 90, 100, 200, ... */
+static bool
+relay_count_step(uint64_t n)
+{
+	while (n >= 10 && n % 10 == 0)
+		n /= 10;
+	return n < 10;
+}
+
+/* n itself below 10, else n cut to one significant digit: the last step at or below n. */
+static uint64_t
+relay_round_down(uint64_t n)
+{
+	uint64_t p = 1;
+
+	while (n / p >= 10)
+		p *= 10;
+	return n / p * p;
+}
+
+/*
+ * Records one deferral of s as evidence, with a summary an agent can read out:
+ * "mail deferred 3 times since 2026-11-27T06:40:00Z for going over 3600 messages per
+ * 1h from this host", and from ten on "20+ times", "100+ times": true until the next
+ * such step, where it is written again (the exact count is the evidence item's own,
+ * shown beside the summary). So a flood of deferrals is not a flood of snprintf and
+ * time formatting: the judge gets a new summary only at those steps, for a deferral
+ * on the other rate or under a changed limit.
+ */
+static void
+relay_evidence(struct relay *r, struct subject *s, enum rate_index idx, usec_t now)
+{
+	const struct evidence_item *e = judge_evidence(s, r->kind);
+	const struct relay_tail *t = relay_tail(r, s, idx);
+	uint64_t n = (e ? e->count : 0) + 1;
+	char summary[STORE_SUMMARY_MAX], since[40];
+	size_t have;
+
+	if (e != NULL && !relay_count_step(n) && (have = strlen(e->summary)) >= t->len &&
+	    memcmp(e->summary + have - t->len, t->text, t->len) == 0) {
+		judge_add_evidence(r->judge, s, r->kind, 1.0, 1, now, NULL);
+		return;
+	}
+	time_format(e ? e->first_seen : now, since, sizeof(since));
+	if (n < 10)
+		snprintf(summary, sizeof(summary), "mail deferred %llu time%s since %s%s", (unsigned long long)n,
+		    n == 1 ? "" : "s", since, t->text);
+	else
+		snprintf(summary, sizeof(summary), "mail deferred %llu+ times since %s%s",
+		    (unsigned long long)relay_round_down(n), since, t->text);
 	judge_add_evidence(r->judge, s, r->kind, 1.0, 1, now, summary);
 }
 
@@ -105,6 +172,36 @@ relay_format(char *answer, const char *fmt, ...)
 	answer[n++] = '\n';
 	answer[n] = '\0';
 	return (size_t)n;
+}
+
+/* Appends text to answer[0..*n), cut where relay_format cuts. */
+static void
+relay_append(char *answer, size_t *n, const char *text)
+{
+	size_t len = strlen(text), room = RELAY_ANSWER_MAX - 3 - *n;
+
+	if (len > room)
+		len = room;
+	memcpy(answer + *n, text, len);
+	*n += len;
+}
+
+/* The deferral answer, without printf (up to a third of the answers under a flood):
+ * what relay_format would make of "action=DEFER_IF_PERMIT 4.7.1 %s (over %s %s limit)". */
+static size_t
+relay_defer(const struct relay *r, const struct subject *s, enum rate_index idx, char *answer)
+{
+	size_t n = 0;
+
+	relay_append(answer, &n, "action=DEFER_IF_PERMIT 4.7.1 ");
+	relay_append(answer, &n, r->cfg->defer_text);
+	relay_append(answer, &n, s->kind == SUBJECT_HOST ? " (over the host's " : " (over the account's ");
+	relay_append(answer, &n, relay_unit(idx));
+	relay_append(answer, &n, " limit)");
+	answer[n++] = '\n';
+	answer[n++] = '\n';
+	answer[n] = '\0';
+	return n;
 }
 
 /* The common answer, without printf: it is most of what the service says. */
@@ -174,9 +271,7 @@ relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char
 				    s->kind == SUBJECT_HOST ? s->key : s->key + 8, level_name(s->level),
 				    s->kind == SUBJECT_HOST ? "host" : "account", relay_unit((enum rate_index)idx));
 				relay_evidence(r, s, (enum rate_index)idx, now);
-				*len = relay_format(answer, "action=DEFER_IF_PERMIT 4.7.1 %s (over %s %s limit)",
-				    r->cfg->defer_text, s->kind == SUBJECT_HOST ? "the host's" : "the account's",
-				    relay_unit((enum rate_index)idx));
+				*len = relay_defer(r, s, (enum rate_index)idx, answer);
 				break;
 			}
 		}

@@ -3,7 +3,8 @@
  *
  * Pure, allocation-free parsing: the framer finds where one request ends in a byte
  * stream, the parser turns one framed request into views of the attributes lazaret
- * uses. Views point into the caller's buffer and live as long as it does.
+ * uses, and policy_frame_parse does both in one pass. Views point into the caller's
+ * buffer and live as long as it does.
  */
 #ifndef LAZARET_SENSE_POLICY_H
 #define LAZARET_SENSE_POLICY_H
@@ -96,6 +97,17 @@ int policy_frame(const uint8_t *buf, size_t len, size_t *request_len);
  * attribute repeats, the last one wins.
  */
 int policy_parse(const uint8_t *buf, size_t len, struct policy_request *out);
+
+/*
+ * policy_frame_parse — policy_frame and policy_parse in one pass, for a server reading
+ * a stream: returns 1, sets *request_len and fills *out (views into buf) when the first
+ * request in buf[0..len) is whole and valid; 0 when more bytes are needed; a negative
+ * enum policy_error otherwise. The result is always what policy_frame, then
+ * policy_parse on the framed bytes, would give: framing errors win, and parse errors
+ * are reported only once the request's empty line has arrived. *out is unspecified
+ * unless 1 is returned. Stateless, like policy_frame: call it again on the grown buffer.
+ */
+int policy_frame_parse(const uint8_t *buf, size_t len, size_t *request_len, struct policy_request *out);
 
 /* A fixed English description of a policy_error code, for logs. */
 const char *policy_strerror(int err);

@@ -66,6 +66,10 @@ struct policy_server {
 	struct policy_conn *conns;
 	uv_timer_t idle_timer;
 	bool timer_open;
+	uv_prepare_t clock_prepare;    /* once per loop iteration: wall_now is stale */
+	bool clock_open;
+	bool wall_fresh;
+	usec_t wall_now;               /* the time decisions are taken at, this iteration */
 	struct policy_stats stats;
 };
 
@@ -194,38 +198,68 @@ conn_send(struct policy_conn *c, const char *out, size_t len)
 	return 0;
 }
 
+/* Counts n answers that each took us microseconds from their request being read. */
 static void
-policy_observe_latency(struct policy_server *ps, usec_t us)
+policy_observe_latency(struct policy_server *ps, usec_t us, unsigned n)
 {
 	size_t i;
 
 	for (i = 0; i < POLICY_LATENCY_BUCKETS - 1; i++)
 		if ((double)us <= policy_latency_bounds_us[i])
 			break;
-	ps->stats.latency_bucket[i]++;
-	ps->stats.latency_count++;
-	ps->stats.latency_sum_us += (double)us;
+	ps->stats.latency_bucket[i] += n;
+	ps->stats.latency_count += n;
+	ps->stats.latency_sum_us += (double)us * n;
 }
 
-/* Answers every whole request in the buffer; false when the connection must close. */
+static void
+policy_clock_stale(uv_prepare_t *p)
+{
+	struct policy_server *ps = p->data;
+
+	ps->wall_fresh = false;
+}
+
+/*
+ * The wall-clock time decisions are taken at: read once per loop iteration (the
+ * prepare handle marks it stale before each poll), not once per request. Every
+ * request of one iteration arrived in the same poll; at relay rates an iteration
+ * lasts well under a millisecond, and rate limits count in seconds.
+ */
+static usec_t
+policy_wall_now(struct policy_server *ps)
+{
+	if (!ps->wall_fresh) {
+		ps->wall_now = time_now();
+		ps->wall_fresh = ps->clock_open;
+	}
+	return ps->wall_now;
+}
+
+/*
+ * Answers every whole request in the buffer, read at t0 (monotonic); false when the
+ * connection must close. Each request is framed and parsed in one pass. The latency
+ * observed for an answer runs from t0 until it is ready to be sent with the others of
+ * its batch (Postfix sends one request at a time: a batch of one), one clock read per
+ * batch instead of two per request.
+ */
 static bool
-conn_process(struct policy_conn *c)
+conn_process(struct policy_conn *c, usec_t t0)
 {
 	struct policy_server *ps = c->ps;
 	char out[8 * RELAY_ANSWER_MAX];
 	size_t out_len = 0, off = 0;
+	unsigned answers = 0;          /* in out, not yet sent */
+	usec_t now = policy_wall_now(ps);
 	bool keep = true;
 
 	while (off < c->len) {
 		size_t req_len;
 		struct policy_request req;
-		usec_t t0 = time_mono();
-		int rc = policy_frame(c->buf + off, c->len - off, &req_len);
+		int rc = policy_frame_parse(c->buf + off, c->len - off, &req_len, &req);
 
 		if (rc == 0)
 			break;
-		if (rc > 0)
-			rc = policy_parse(c->buf + off, req_len, &req);
 		if (rc < 0) {
 			ps->stats.malformed++;
 			log_warnx("policy peer=%s: malformed request (%s); closing the connection without an answer",
@@ -234,19 +268,24 @@ conn_process(struct policy_conn *c)
 			break;
 		}
 		size_t alen;
-		enum relay_action act = relay_decide(ps->relay, &req, time_now(), out + out_len, &alen);
+		enum relay_action act = relay_decide(ps->relay, &req, now, out + out_len, &alen);
 		out_len += alen;
 		off += req_len;
+		answers++;
 		ps->stats.requests[req.protocol_state][act]++;
-		policy_observe_latency(ps, time_mono() - t0);
 		if (sizeof(out) - out_len < RELAY_ANSWER_MAX) {
+			policy_observe_latency(ps, time_mono() - t0, answers);
 			if (conn_send(c, out, out_len) != 0)
 				return false;
 			out_len = 0;
+			answers = 0;
 		}
 	}
-	if (out_len > 0 && conn_send(c, out, out_len) != 0)
-		return false;
+	if (out_len > 0) {
+		policy_observe_latency(ps, time_mono() - t0, answers);
+		if (conn_send(c, out, out_len) != 0)
+			return false;
+	}
 	if (off > 0) {
 		memmove(c->buf, c->buf + off, c->len - off);
 		c->len -= off;
@@ -296,7 +335,7 @@ conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	c->len += (size_t)nread;
 	c->last_active = time_mono();
-	if (!conn_process(c))
+	if (!conn_process(c, c->last_active))
 		conn_close(c);
 }
 
@@ -440,6 +479,10 @@ policy_server_start(struct policy_server *ps, char *err, size_t errlen)
 	ps->idle_timer.data = ps;
 	ps->timer_open = true;
 	uv_timer_start(&ps->idle_timer, policy_idle_check, 10000, 10000);
+	uv_prepare_init(ps->loop, &ps->clock_prepare);
+	ps->clock_prepare.data = ps;
+	ps->clock_open = true;
+	uv_prepare_start(&ps->clock_prepare, policy_clock_stale);
 	return 0;
 }
 
@@ -457,6 +500,10 @@ policy_server_stop(struct policy_server *ps)
 		conn_close(c);
 	if (ps->timer_open && !uv_is_closing((uv_handle_t *)&ps->idle_timer))
 		uv_close((uv_handle_t *)&ps->idle_timer, NULL);
+	if (ps->clock_open && !uv_is_closing((uv_handle_t *)&ps->clock_prepare))
+		uv_close((uv_handle_t *)&ps->clock_prepare, NULL);
+	ps->clock_open = false;
+	ps->wall_fresh = false;
 }
 
 void

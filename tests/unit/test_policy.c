@@ -1,6 +1,7 @@
 /*
  * test_policy.c — the Postfix policy framer and parser against requests as Postfix
- * 2.1 … 3.12 sends them, every error class, and the size limits to the byte.
+ * 2.1 … 3.12 sends them, every error class, and the size limits to the byte; and
+ * policy_frame_parse, the server's one-pass framer and parser, against the two.
  */
 #include <sys/mman.h>
 
@@ -1241,6 +1242,304 @@ test_parse_resets(void **state)
 	assert_int_equal(r.attributes, 1);
 }
 
+/* ---- policy_frame_parse: always what policy_frame then policy_parse say ---- */
+
+/* The reference: policy_frame, then policy_parse on the framed bytes. */
+static int
+frame_then_parse(const uint8_t *buf, size_t len, size_t *n, struct policy_request *r)
+{
+	int rc = policy_frame(buf, len, n);
+
+	if (rc != 1)
+		return rc;
+	rc = policy_parse(buf, *n, r);
+	return rc == POLICY_OK ? 1 : rc;
+}
+
+/* policy_frame_parse on buf[0..len) agrees with the reference, views included. */
+static int
+check_frame_parse(const char *label, const uint8_t *buf, size_t len, size_t *n)
+{
+	struct policy_request got, want;
+	size_t got_len = 12345, want_len = 0;
+	int rc = policy_frame_parse(buf, len, &got_len, &got);
+	int want_rc = frame_then_parse(buf, len, &want_len, &want);
+
+	if (rc != want_rc) {
+		print_error("%s: policy_frame_parse returned %d (%s), policy_frame + policy_parse %d (%s)\n",
+		    label, rc, policy_strerror(rc), want_rc, policy_strerror(want_rc));
+		fail();
+	}
+	if (rc != 1) {
+		if (got_len != 12345) {
+			print_error("%s: request length set on %d\n", label, rc);
+			fail();
+		}
+		return rc;
+	}
+	assert_int_equal(got_len, want_len);
+	/* the same views of the same bytes */
+#define SAME(f) do { \
+		assert_int_equal(got.f.len, want.f.len); \
+		assert_true(got.f.len == 0 || got.f.ptr == want.f.ptr); \
+	} while (0)
+	SAME(protocol_state_raw); SAME(protocol_name); SAME(client_address);
+	SAME(client_name); SAME(reverse_client_name); SAME(helo_name); SAME(sender);
+	SAME(recipient); SAME(queue_id); SAME(instance); SAME(sasl_method);
+	SAME(sasl_username); SAME(sasl_sender); SAME(server_address); SAME(server_port);
+	SAME(client_port); SAME(policy_context);
+#undef SAME
+	assert_int_equal(got.protocol_state, want.protocol_state);
+	assert_int_equal(got.recipient_count, want.recipient_count);
+	assert_int_equal(got.size, want.size);
+	assert_int_equal(got.attributes, want.attributes);
+	*n = got_len;
+	return rc;
+}
+
+/* Every table case, LF and CRLF, whole and cut at every byte, in exact-size copies. */
+static void
+test_frame_parse_table(void **state)
+{
+	size_t i, j, k, m, n;
+
+	for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+		const struct parse_case *c = &parse_cases[i];
+		size_t len = case_len(c);
+		uint8_t *crlf = malloc(2 * len + 1);
+
+		assert_non_null(crlf);
+		for (j = m = 0; j < len; j++) {
+			if (c->in[j] == '\n')
+				crlf[m++] = '\r';
+			crlf[m++] = (uint8_t)c->in[j];
+		}
+		for (k = 0; k <= len; k++) {
+			uint8_t *buf = malloc(k ? k : 1);
+
+			assert_non_null(buf);
+			memcpy(buf, c->in, k);
+			check_frame_parse(c->name, buf, k, &n);
+			free(buf);
+		}
+		for (k = 0; k <= m; k++) {
+			uint8_t *buf = malloc(k ? k : 1);
+
+			assert_non_null(buf);
+			memcpy(buf, crlf, k);
+			check_frame_parse(c->name, buf, k, &n);
+			free(buf);
+		}
+		free(crlf);
+		/* and the fields the table wants */
+		if (c->rc == POLICY_OK) {
+			struct policy_request r;
+
+			assert_int_equal(policy_frame_parse((const uint8_t *)c->in, len, &n, &r), 1);
+			assert_int_equal(n, len);
+			check_request(c->name, &r, &c->w, (const uint8_t *)c->in, len);
+		}
+	}
+}
+
+/*
+ * What a connection sees: the stream below arrives in two reads, split at every byte
+ * offset, or one byte at a time; the buffer is consumed as the server does. Every
+ * split gives the same three requests, then the fourth is incomplete.
+ */
+static const char pipeline[] =
+    REQ "protocol_state=RCPT\nrecipient=a@example.org\nclient_address=192.0.2.7\n\n"
+    "request=smtpd_access_policy\r\nprotocol_state=RCPT\r\nrecipient=b@example.org\r\n"
+    "client_address=2001:db8::7\r\n\r\n"
+    REQ "protocol_state=DATA\nrecipient_count=2\n\n"
+    REQ "protocol_state=END-";
+
+static const struct {
+	enum policy_state state;
+	const char *recipient, *client_address;
+	uint32_t recipient_count;
+} pipeline_want[] = {
+	{ POLICY_STATE_RCPT, "a@example.org", "192.0.2.7", 0 },
+	{ POLICY_STATE_RCPT, "b@example.org", "2001:db8::7", 0 },
+	{ POLICY_STATE_DATA, NULL, NULL, 2 },
+};
+
+/*
+ * Feeds pipeline[] in reads of the sizes in cuts (the last read takes the rest),
+ * answering whole requests after each read; returns how many were answered.
+ */
+static size_t
+feed_pipeline(const size_t *cuts, size_t ncuts)
+{
+	uint8_t buf[sizeof(pipeline)];
+	size_t have = 0, done = 0, got = 0, total = sizeof(pipeline) - 1, i;
+
+	for (i = 0; i <= ncuts && have < total; i++) {
+		size_t more = i < ncuts ? cuts[i] : total - have;
+		struct policy_request r;
+		size_t n;
+		int rc;
+
+		if (more > total - have)
+			more = total - have;
+		memcpy(buf + have, pipeline + have, more);
+		have += more;
+		while ((rc = policy_frame_parse(buf + done, have - done, &n, &r)) == 1) {
+			assert_true(got < sizeof(pipeline_want) / sizeof(pipeline_want[0]));
+			assert_int_equal(r.protocol_state, pipeline_want[got].state);
+			check_view("pipeline", "recipient", r.recipient, pipeline_want[got].recipient,
+			    buf + done, n);
+			check_view("pipeline", "client_address", r.client_address,
+			    pipeline_want[got].client_address, buf + done, n);
+			assert_int_equal(r.recipient_count, pipeline_want[got].recipient_count);
+			done += n;
+			got++;
+		}
+		assert_int_equal(rc, 0);
+	}
+	assert_int_equal(have - done, sizeof(REQ "protocol_state=END-") - 1);
+	return got;
+}
+
+static void
+test_frame_parse_stream(void **state)
+{
+	size_t cut, ones[sizeof(pipeline)];
+
+	/* all of it in one read: several requests at once */
+	assert_int_equal(feed_pipeline(NULL, 0), 3);
+	/* two reads, split at every offset */
+	for (cut = 0; cut < sizeof(pipeline); cut++)
+		assert_int_equal(feed_pipeline(&cut, 1), 3);
+	/* a byte a read */
+	for (cut = 0; cut < sizeof(ones) / sizeof(ones[0]); cut++)
+		ones[cut] = 1;
+	assert_int_equal(feed_pipeline(ones, sizeof(ones) / sizeof(ones[0])), 3);
+}
+
+/*
+ * A parse error is reported once the request is whole, not before (the prefixes are
+ * incomplete, as for policy_frame); a framing error is reported at its byte, even
+ * after a parse error.
+ */
+static void
+test_frame_parse_error_timing(void **state)
+{
+	static const char bad[] = REQ "no equals here\nsender=a@example.net\n\n";
+	static const char bad_then_nul[] = REQ "no equals here\nsender=a\0b\n\n";
+	static const char number_then_long[] = REQ "size=x\n";
+	const size_t nul_at = sizeof(REQ "no equals here\nsender=a") - 1;
+	struct policy_request r;
+	uint8_t *buf;
+	size_t k, n;
+
+	for (k = 0; k < sizeof(bad) - 1; k++)
+		assert_int_equal(policy_frame_parse((const uint8_t *)bad, k, &n, &r), 0);
+	assert_int_equal(policy_frame_parse((const uint8_t *)bad, sizeof(bad) - 1, &n, &r),
+	    POLICY_ERR_NO_EQUALS);
+
+	for (k = 0; k <= sizeof(bad_then_nul) - 1; k++)
+		assert_int_equal(policy_frame_parse((const uint8_t *)bad_then_nul, k, &n, &r),
+		    k <= nul_at ? 0 : POLICY_ERR_NUL);
+
+	/* a bad number, then a line that grows too long: the framing error */
+	buf = malloc(sizeof(number_then_long) - 1 + POLICY_MAX_LINE);
+	assert_non_null(buf);
+	memcpy(buf, number_then_long, sizeof(number_then_long) - 1);
+	memset(buf + sizeof(number_then_long) - 1, 'a', POLICY_MAX_LINE);
+	assert_int_equal(policy_frame_parse(buf, sizeof(number_then_long) - 1 + POLICY_MAX_LINE - 1,
+	    &n, &r), 0);
+	assert_int_equal(policy_frame_parse(buf, sizeof(number_then_long) - 1 + POLICY_MAX_LINE,
+	    &n, &r), POLICY_ERR_LINE_TOO_LONG);
+	free(buf);
+
+	/* a good request, then a bad one: the first is answered */
+	static const char good_then_bad[] = REQ "sender=a@example.net\n\n" "garbage\n\n";
+	assert_int_equal(policy_frame_parse((const uint8_t *)good_then_bad,
+	    sizeof(good_then_bad) - 1, &n, &r), 1);
+	check_view("good-then-bad", "sender", r.sender, "a@example.net",
+	    (const uint8_t *)good_then_bad, n);
+	assert_int_equal(policy_frame_parse((const uint8_t *)good_then_bad + n,
+	    sizeof(good_then_bad) - 1 - n, &n, &r), POLICY_ERR_NO_EQUALS);
+	/* a leading empty line is a request of its own, and empty */
+	assert_int_equal(policy_frame_parse((const uint8_t *)"\n" REQ "\n", 1 + sizeof(REQ),
+	    &n, &r), POLICY_ERR_EMPTY);
+}
+
+/* The limits, to the byte, and no reading past what is needed. */
+static void
+test_frame_parse_limits(void **state)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct policy_request r;
+	unsigned lines;
+	size_t len, n, good, span;
+	uint8_t *buf, *map;
+
+	buf = make_long_line(POLICY_MAX_LINE, 0, &len);
+	assert_int_equal(check_frame_parse("longest line", buf, len, &n), 1);
+	assert_int_equal(policy_frame_parse(buf, len, &n, &r), 1);
+	assert_int_equal(r.attributes, 2);
+	free(buf);
+	buf = make_long_line(POLICY_MAX_LINE, 1, &len);
+	assert_int_equal(check_frame_parse("longest line, CRLF", buf, len, &n), 1);
+	free(buf);
+	buf = make_long_line(POLICY_MAX_LINE + 1, 0, &len);
+	assert_int_equal(check_frame_parse("line too long", buf, len, &n), POLICY_ERR_LINE_TOO_LONG);
+	free(buf);
+
+	buf = make_request_of(POLICY_MAX_REQUEST, &lines);
+	assert_int_equal(check_frame_parse("largest request", buf, POLICY_MAX_REQUEST, &n), 1);
+	assert_int_equal(n, POLICY_MAX_REQUEST);
+	assert_int_equal(policy_frame_parse(buf, POLICY_MAX_REQUEST, &n, &r), 1);
+	assert_int_equal(r.attributes, lines);
+	assert_int_equal(policy_frame_parse(buf, POLICY_MAX_REQUEST - 1, &n, &r), 0);
+	free(buf);
+	buf = make_request_of(POLICY_MAX_REQUEST + 1, &lines);
+	assert_int_equal(check_frame_parse("request too large", buf, POLICY_MAX_REQUEST + 1, &n),
+	    POLICY_ERR_TOO_LARGE);
+	assert_int_equal(policy_frame_parse(buf, POLICY_MAX_REQUEST, &n, &r), POLICY_ERR_TOO_LARGE);
+	free(buf);
+
+	/* a flood without a newline, and good lines without an end, before a guard page */
+	assert_true(page > 0);
+	good = ((POLICY_MAX_REQUEST + (size_t)page - 1) / (size_t)page) * (size_t)page;
+	span = good + (size_t)page;
+	map = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(mprotect(map + good, (size_t)page, PROT_NONE), 0);
+	buf = map + good - POLICY_MAX_LINE;
+	memset(buf, 'x', POLICY_MAX_LINE);
+	assert_int_equal(policy_frame_parse(buf, 10u << 20, &n, &r), POLICY_ERR_LINE_TOO_LONG);
+	buf = map + good - POLICY_MAX_REQUEST;
+	memset(buf, 'x', POLICY_MAX_REQUEST);
+	for (n = 99; n < POLICY_MAX_REQUEST; n += 100)
+		buf[n] = '\n';
+	assert_int_equal(policy_frame_parse(buf, 10u << 20, &n, &r), POLICY_ERR_TOO_LARGE);
+	assert_int_equal(policy_frame_parse(buf, POLICY_MAX_REQUEST - 1, &n, &r), 0);
+	munmap(map, span);
+}
+
+/* Nothing of an earlier request survives in the struct. */
+static void
+test_frame_parse_resets(void **state)
+{
+	static const char first[] = REQ "sender=a@example.net\nrecipient_count=9\nsize=7\n"
+	    "protocol_state=DATA\n\n";
+	static const char second[] = REQ "\n";
+	struct policy_request r;
+	size_t n;
+
+	assert_int_equal(policy_frame_parse((const uint8_t *)first, sizeof(first) - 1, &n, &r), 1);
+	assert_int_equal(r.recipient_count, 9);
+	assert_int_equal(policy_frame_parse((const uint8_t *)second, sizeof(second) - 1, &n, &r), 1);
+	assert_int_equal(r.sender.len, 0);
+	assert_int_equal(r.recipient_count, 0);
+	assert_int_equal(r.size, 0);
+	assert_int_equal(r.protocol_state, POLICY_STATE_UNKNOWN);
+	assert_int_equal(r.attributes, 1);
+}
+
 int
 main(void)
 {
@@ -1258,6 +1557,11 @@ main(void)
 		cmocka_unit_test(test_states),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_parse_resets),
+		cmocka_unit_test(test_frame_parse_table),
+		cmocka_unit_test(test_frame_parse_stream),
+		cmocka_unit_test(test_frame_parse_error_timing),
+		cmocka_unit_test(test_frame_parse_limits),
+		cmocka_unit_test(test_frame_parse_resets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
