@@ -195,8 +195,8 @@ echo
 awk '/^apply 100k new / { a = $(NF - 3) } /^nft -f: plain/ { p = $(NF - 3) }
 	/^reconcile 100k \(flush, add\), set empty/ { r = $(NF - 3) }
 	END {
-		printf "target: 100 000 quarantines in the kernel in < 1 s: apply %.3f s (%s), reconcile %.3f s (%s)\n",
-			a, a < 1 ? "met" : "MISSED", r, r < 1 ? "met" : "MISSED"
+		printf "backend alone, 100 000 in one batch: apply with timeout refresh %.3f s (%s 1 s), reconcile %.3f s (%s 1 s)\n",
+			a, a < 1 ? "under" : "over", r, r < 1 ? "under" : "over"
 		if (p > 0) printf "apply of 100k new = %.1f x a plain nft -f of the same elements (%.3f s)\n", a / p, p
 	}' "$tmp/results"
 exit $failed
