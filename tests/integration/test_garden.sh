@@ -61,6 +61,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	# a namespace's nftables tables, sockets and veths go with it
 	for ns in "$NS_SUB" "$NS_GW" "$NS_INET"; do ip netns del "$ns" 2>/dev/null; done
+	rm -rf "/etc/netns/$NS_GW"
 	[ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -278,7 +279,7 @@ gw sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 # second): off here, so that every rejection can be required to be quick.
 gw sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
 
-for h in 10 25 26 53 80; do
+for h in 10 25 26 53 80 81 82; do
 	ip -n "$NS_INET" addr add "10.78.3.$h/24" dev i0
 	ip -n "$NS_INET" addr add "fd78:3::$h/64" dev i0 nodad
 done
@@ -292,6 +293,12 @@ for p in 10.78.3. fd78:3::; do
 		"tcp,RELAY,${p}25,25" "tcp,MX,${p}26,25" "tcp,SUBMISSION,${p}26,587" "tcp,SMTPS,${p}26,465"
 		"udp,DNS,${p}53,53" "tcp,DNS,${p}53,53" "tcp,UPDATE,${p}80,443")
 done
+# two antivirus sites; the remediation entry names one of them: av.lazaret.test
+specs+=("tcp,AV1,10.78.3.81,443" "tcp,AV2,10.78.3.82,443")
+# `ip netns exec` puts /etc/netns/NAME/hosts over /etc/hosts: lazaretd in gw resolves the
+# name through it (rewritten in place later, so the bind mount shows the new text)
+mkdir -p "/etc/netns/$NS_GW"
+printf '127.0.0.1 localhost\n10.78.3.81 av.lazaret.test\n' >"/etc/netns/$NS_GW/hosts"
 # "ip netns exec" execs the command: $! is the process to stop
 ip netns exec "$NS_INET" "$PROBE" serve "${specs[@]}" >"$T/inet.out" 2>&1 &
 PIDS+=($!)
@@ -353,6 +360,7 @@ resolver = 10.78.3.53
 resolver = fd78:3::53
 remediation = 10.78.3.80 443/tcp
 remediation = fd78:3::80 443/tcp
+remediation = av.lazaret.test 443/tcp
 portal = 10.78.1.1:$PORTAL_PORT
 portal = [fd78:1::1]:$PORTAL_PORT
 element_timeout = 1h
@@ -418,6 +426,18 @@ check "... nothing queued" test "$(json_get "$q" '$.queued')" = "[]"
 out=$(ctl quarantines 2>&1)
 check "lazaretctl quarantines (text) names it" grep -q '10\.78\.1\.2' <<<"$out"
 check "GET /v1/quarantine answers the same JSON shape" bash -c "ip netns exec $NS_GW curl -s --noproxy '*' $API/v1/quarantine | grep -q '\"enforced\": *true'"
+
+section "2b. remediation by name: resolved at start, again on SIGHUP (and every resolve_interval)"
+expect "av.lazaret.test (10.78.3.81) reachable while quarantined" "open AV1" tcp 10.78.3.81 443
+expect "10.78.3.82 (not named): 443 reset like any other site" refused tcp 10.78.3.82 443
+printf '127.0.0.1 localhost\n10.78.3.82 av.lazaret.test\n' >"/etc/netns/$NS_GW/hosts"
+kill -HUP "$LZ_PID"
+probe_word() { local out; out=$(sub "$PROBE" connect -t 1000 "${@:2}"); [ "${out% ms=*}" = "$1" ]; }
+check "after SIGHUP the name's new address 10.78.3.82 is reachable" wait_for 5 probe_word "open AV2" tcp 10.78.3.82 443
+expect "... and the old one 10.78.3.81 now reset" refused tcp 10.78.3.81 443
+check "the log says the ruleset was set up again" grep -q 'set up again with the quarantines' "$T/lazaretd.log"
+wait_set "... with the quarantine kept" quarantine_v4 10.78.1.2 present
+expect "... which is still held (8443 rejected)" unreachable tcp 10.78.3.10 8443
 
 # ---------------------------------------------------------------------------------------------
 section "3. operator release"
