@@ -286,7 +286,7 @@ relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char
 			continue;
 		rate_commit(&s->tat[RATE_MESSAGES], next[i][RATE_MESSAGES]);
 		rate_commit(&s->tat[RATE_RECIPIENTS], next[i][RATE_RECIPIENTS]);
-		judge_touch(r->judge, s);
+		judge_touch_rates(r->judge, s);
 	}
 	*len = relay_dunno(answer);
 	return RELAY_DUNNO;

@@ -4,6 +4,8 @@
 #include "judge/judge.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,8 @@ struct judge {
 	void *observer_arg;
 	struct subject **dirty;
 	size_t dirty_count, dirty_cap;
+	struct store_rate *rates;        /* the checkpoint's, kept between rounds */
+	size_t rates_cap;
 	size_t sweep_cursor;
 	usec_t now_hint;                 /* the time of the evaluation under way */
 	struct judge_stats stats;
@@ -184,6 +188,7 @@ judge_free(struct judge *j)
 		return;
 	subjects_free(j->subjects);
 	free(j->dirty);
+	free(j->rates);
 	free(j->cap_ring);
 	free(j);
 }
@@ -530,8 +535,9 @@ judge_evidence(const struct subject *s, int kind)
 	return NULL;
 }
 
-void
-judge_touch(struct judge *j, struct subject *s)
+/* Puts s on the checkpoint list (once). */
+static void
+judge_mark_dirty(struct judge *j, struct subject *s)
 {
 	if (s->flags & SUBJECT_F_DIRTY)
 		return;
@@ -547,6 +553,20 @@ judge_touch(struct judge *j, struct subject *s)
 	}
 	j->dirty[j->dirty_count++] = s;
 	s->flags |= SUBJECT_F_DIRTY;
+}
+
+void
+judge_touch(struct judge *j, struct subject *s)
+{
+	judge_mark_dirty(j, s);
+	if (s->flags & SUBJECT_F_DIRTY)
+		s->flags |= SUBJECT_F_DIRTY_FULL;
+}
+
+void
+judge_touch_rates(struct judge *j, struct subject *s)
+{
+	judge_mark_dirty(j, s);
 }
 
 /* The store's view of s; evidence points into the caller's array of JUDGE_MAX_EVIDENCE. */
@@ -939,33 +959,68 @@ judge_set_grace(struct judge *j, struct subject *s, usec_t until)
 	return 0;
 }
 
+/*
+ * judge_checkpoint — subjects with more than their counters changed are written whole,
+ * one store_put each; those with only their counters changed go in one store_put_rates
+ * (under load that is nearly every subject, tens of thousands every interval, and the
+ * loop thread should not spend milliseconds on them). A subject whose write cannot be
+ * queued stays on the list for the next round.
+ */
 void
 judge_checkpoint(struct judge *j)
 {
 	usec_t now = time_now();
 	struct store_subject row;
 	struct store_evidence ev[JUDGE_MAX_EVIDENCE];
+	struct store_rate *rates = NULL;
+	size_t nrates = 0, keep = 0;
 
+	if (j->st == NULL) {
+		for (size_t i = 0; i < j->dirty_count; i++)
+			j->dirty[i]->flags &= (uint8_t)~(SUBJECT_F_DIRTY | SUBJECT_F_DIRTY_FULL);
+		j->dirty_count = 0;
+		return;
+	}
+	if (j->dirty_count > j->rates_cap) {
+		struct store_rate *grown = realloc(j->rates, j->dirty_count * sizeof(*grown));
+		if (grown != NULL) {              /* else everything goes whole */
+			j->rates = grown;
+			j->rates_cap = j->dirty_count;
+		}
+	}
+	if (j->dirty_count <= j->rates_cap)
+		rates = j->rates;
 	for (size_t i = 0; i < j->dirty_count; i++) {
 		struct subject *s = j->dirty[i];
-		s->flags &= (uint8_t)~SUBJECT_F_DIRTY;
-		if (j->st == NULL)
+		if (!(s->flags & SUBJECT_F_DIRTY_FULL) && rates != NULL) {
+			rates[nrates++] = (struct store_rate){ .subject = s->key, .subject_len = s->key_len,
+			    .level = s->level, .rate_tat = { s->tat[0], s->tat[1] }, .updated = now };
 			continue;
+		}
 		judge_snapshot(s, &row, ev, now);
 		if (row.evidence_count)
 			judge_snapshot_kinds(j, s, ev, row.evidence_count);
 		if (store_put(j->st, &row, NULL, NULL, NULL) != 0) {
-			log_warnx("judge: checkpoint of %s failed (out of memory)", s->key);
-			/* keep it and the rest for the next round */
-			for (size_t k = i; k < j->dirty_count; k++)
-				j->dirty[k - i] = j->dirty[k];
-			j->dirty_count -= i;
-			for (size_t k = 0; k < j->dirty_count; k++)
-				j->dirty[k]->flags |= SUBJECT_F_DIRTY;
-			return;
+			log_warnx("judge: checkpoint of %s failed (out of memory); tried again next round", s->key);
+			j->dirty[keep++] = s;          /* still flagged */
+			continue;
 		}
+		s->flags &= (uint8_t)~(SUBJECT_F_DIRTY | SUBJECT_F_DIRTY_FULL);
 	}
-	j->dirty_count = 0;
+	if (nrates > 0 && store_put_rates(j->st, rates, nrates) != 0) {
+		log_warnx("judge: checkpoint of %zu rate counters failed (out of memory); tried again next round",
+		    nrates);
+		for (size_t i = 0; i < nrates; i++)
+			j->dirty[keep++] = (struct subject *)(void *)((char *)(uintptr_t)rates[i].subject -
+			    offsetof(struct subject, key));
+		nrates = 0;
+	}
+	for (size_t i = 0; i < nrates; i++) {
+		struct subject *s = (struct subject *)(void *)((char *)(uintptr_t)rates[i].subject -
+		    offsetof(struct subject, key));
+		s->flags &= (uint8_t)~SUBJECT_F_DIRTY;
+	}
+	j->dirty_count = keep;
 }
 
 /* An idle normal subject with nothing worth keeping. */

@@ -141,8 +141,12 @@ int judge_release(struct judge *j, struct subject *s, const char *reason, const 
  */
 int judge_set_grace(struct judge *j, struct subject *s, usec_t until);
 
-/* Remember that s changed (counters, evidence) so the next checkpoint saves it. */
+/* Remember that s changed (evidence, notes) so the next checkpoint saves it whole. */
 void judge_touch(struct judge *j, struct subject *s);
+
+/* Remember that s's rate counters changed, nothing else: the next checkpoint saves just
+ * those, many subjects in one store write (the policy service's every request). */
+void judge_touch_rates(struct judge *j, struct subject *s);
 
 /* Save every changed subject to the store (counters lose at most one interval). */
 void judge_checkpoint(struct judge *j);

@@ -22,6 +22,7 @@ enum rate_index { RATE_MESSAGES = 0, RATE_RECIPIENTS = 1 };
 #define SUBJECT_F_ALLOWLISTED 0x01   /* never raised above watch automatically */
 #define SUBJECT_F_DIRTY       0x02   /* on the checkpoint list */
 #define SUBJECT_F_HELD        0x04   /* deserves quarantine, held at throttle by the hourly cap */
+#define SUBJECT_F_DIRTY_FULL  0x08   /* more than its counters changed: the checkpoint writes it whole */
 
 struct evidence_item {
 	uint16_t kind;                    /* judge kind id */

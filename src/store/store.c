@@ -52,6 +52,16 @@ enum store_op_type {
 	STORE_OP_PUT,
 	STORE_OP_FORGET,
 	STORE_OP_STATE,      /* subject = key, manual_reason = value */
+	STORE_OP_RATES,      /* rates[0..nrates): counters only */
+};
+
+/* One subject of a STORE_OP_RATES write. */
+struct store_rate_rec {
+	const char *subject;
+	size_t subject_len;
+	int level;
+	usec_t rate_tat[2];
+	usec_t updated;
 };
 
 /*
@@ -90,7 +100,10 @@ struct store_op {
 
 	const uint8_t *evidence;       /* store_evidence_encode() format */
 	size_t evidence_len;
-	uint8_t data[];
+
+	const struct store_rate_rec *rates;
+	size_t nrates;
+	_Alignas(8) uint8_t data[];
 };
 
 struct store_list {
@@ -109,6 +122,7 @@ struct store {
 	sqlite3_stmt *s_history;
 	sqlite3_stmt *s_forget;
 	sqlite3_stmt *s_state;
+	sqlite3_stmt *s_rates;
 
 	int wal_pages;                 /* writer thread only: WAL size after the last commit */
 	uv_loop_t *loop;
@@ -570,6 +584,13 @@ store_prepare_all(struct store *st, char *err, size_t errlen)
 	    (rc = store_prepare(st, &st->s_state,
 	    "INSERT INTO state (key, value) VALUES (?1, ?2)"
 	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value", err, errlen)) != 0 ||
+	    (rc = store_prepare(st, &st->s_rates,
+	    "INSERT INTO subjects (subject, level, manual_level, manual_until, manual_reason,"
+	    " tat_messages, tat_recipients, updated, evidence, grace_until)"
+	    " VALUES (?1, ?2, -1, 0, '', ?3, ?4, ?5, X'', 0)"
+	    " ON CONFLICT (subject) DO UPDATE SET tat_messages = excluded.tat_messages,"
+	    " tat_recipients = excluded.tat_recipients, updated = excluded.updated",
+	    err, errlen)) != 0 ||
 	    (rc = store_prepare(st, &st->s_forget,
 	    "DELETE FROM subjects WHERE subject = ?1", err, errlen)) != 0)
 		return rc;
@@ -585,6 +606,7 @@ store_finalize_all(struct store *st)
 	sqlite3_finalize(st->s_subject);
 	sqlite3_finalize(st->s_history);
 	sqlite3_finalize(st->s_forget);
+	sqlite3_finalize(st->s_rates);
 	sqlite3_finalize(st->s_state);
 }
 
@@ -866,6 +888,45 @@ store_put(struct store *st, const struct store_subject *s,
 }
 
 int
+store_put_rates(struct store *st, const struct store_rate *v, size_t n)
+{
+	struct store_op *op;
+	struct store_rate_rec *rec;
+	size_t size = sizeof(*op), len;
+	char *p;
+
+	if (st == NULL || (n > 0 && v == NULL))
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	if (n > SIZE_MAX / (sizeof(*rec) + STORE_SUBJECT_MAX))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].subject == NULL || v[i].subject_len == 0 || v[i].subject_len >= STORE_SUBJECT_MAX)
+			return -EINVAL;
+		size += sizeof(*rec) + v[i].subject_len + 1;
+	}
+	if ((op = malloc(size)) == NULL)
+		return -ENOMEM;
+	memset(op, 0, sizeof(*op));
+	op->type = STORE_OP_RATES;
+	rec = (struct store_rate_rec *)(void *)op->data;
+	p = (char *)(rec + n);
+	for (size_t i = 0; i < n; i++) {
+		len = v[i].subject_len;
+		rec[i].subject_len = len;
+		rec[i].subject = store_pack(&p, v[i].subject, len);
+		rec[i].level = v[i].level;
+		rec[i].rate_tat[0] = v[i].rate_tat[0];
+		rec[i].rate_tat[1] = v[i].rate_tat[1];
+		rec[i].updated = v[i].updated;
+	}
+	op->rates = rec;
+	op->nrates = n;
+	return store_enqueue(st, op);
+}
+
+int
 store_forget(struct store *st, const char *subject)
 {
 	struct store_op *op;
@@ -964,6 +1025,25 @@ store_write_state(struct store *st, const struct store_op *op)
 }
 
 static int
+store_write_rates(struct store *st, const struct store_op *op)
+{
+	sqlite3_stmt *s = st->s_rates;
+	int rc;
+
+	for (size_t i = 0; i < op->nrates; i++) {
+		const struct store_rate_rec *r = &op->rates[i];
+		sqlite3_bind_text(s, 1, r->subject, (int)r->subject_len, SQLITE_STATIC);
+		sqlite3_bind_int(s, 2, r->level);
+		sqlite3_bind_int64(s, 3, r->rate_tat[0]);
+		sqlite3_bind_int64(s, 4, r->rate_tat[1]);
+		sqlite3_bind_int64(s, 5, r->updated);
+		if ((rc = store_step(s)) != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+static int
 store_write_forget(struct store *st, const struct store_op *op)
 {
 	sqlite3_bind_text(st->s_forget, 1, op->subject, (int)op->subject_len, SQLITE_STATIC);
@@ -988,6 +1068,8 @@ store_txn(struct store *st, const struct store_list *batch, bool fault, char *er
 			rc = store_write_put(st, op);
 		else if (op->type == STORE_OP_STATE)
 			rc = store_write_state(st, op);
+		else if (op->type == STORE_OP_RATES)
+			rc = store_write_rates(st, op);
 		else
 			rc = store_write_forget(st, op);
 		if (rc != SQLITE_OK)
@@ -1078,7 +1160,8 @@ store_writer(void *arg)
 			if (op->type == STORE_OP_PUT) {
 				puts++;
 				hist += op->has_history;
-			}
+			} else if (op->type == STORE_OP_RATES)
+				puts += op->nrates;
 		}
 		last_seq = batch.tail->seq;
 		if (status != 0)

@@ -105,6 +105,24 @@ void store_close(struct store *st);
 int store_put(struct store *st, const struct store_subject *subject,
               const struct store_history *history, store_done_cb done, void *arg);
 
+/* One subject's rate-limit state, for store_put_rates. */
+struct store_rate {
+	const char *subject;               /* at most STORE_SUBJECT_MAX - 1 bytes */
+	size_t subject_len;
+	int level;                         /* for a subject the store has no row of yet */
+	usec_t rate_tat[2];
+	usec_t updated;
+};
+
+/*
+ * store_put_rates — queue the rate-limit state of v[0..n) as one write, committed with
+ * the writes queued around it: a row the store has gets its counters and `updated`
+ * replaced and nothing else; a missing row is created with level, no evidence, no
+ * manual level. For the checkpoint of subjects whose only change is their counters:
+ * one allocation for all of them. 0, -EINVAL, -ENOMEM or -ESHUTDOWN.
+ */
+int store_put_rates(struct store *st, const struct store_rate *v, size_t n);
+
 /* store_forget — queue the deletion of a subject row and its evidence (history stays).
  * Returns 0, -EINVAL, -ENOMEM or -ESHUTDOWN. */
 int store_forget(struct store *st, const char *subject);

@@ -1723,6 +1723,58 @@ test_grace_persists(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* The checkpoint writes counters-only subjects as counters and the rest whole. */
+static void
+test_checkpoint_rates(void **state)
+{
+	char dir[] = "/tmp/lazaret-test-cp-XXXXXX", path[PATH_MAX], err[256];
+	static struct config cfg;
+	struct store *st;
+	struct judge *j;
+	struct subject *a, *b;
+	int kind;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	config_defaults(&cfg);
+	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
+	assert_non_null(j = judge_new(&cfg, st));
+	kind = judge_register_kind(j, "test", 0.01, HOURS(1), "test");
+	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
+	assert_non_null(a = judge_lookup_or_create(j, "192.0.2.31", time_now()));
+	assert_non_null(b = judge_lookup_or_create(j, "192.0.2.32", time_now()));
+	a->tat[0] = 1111;
+	judge_touch_rates(j, a);
+	b->tat[0] = 2222;
+	judge_touch_rates(j, b);
+	judge_add_evidence(j, b, kind, 0.01, 1, time_now(), "a small thing");   /* b: whole */
+	assert_true(b->flags & SUBJECT_F_DIRTY_FULL);
+	assert_false(a->flags & SUBJECT_F_DIRTY_FULL);
+	judge_checkpoint(j);
+	assert_false(a->flags & (SUBJECT_F_DIRTY | SUBJECT_F_DIRTY_FULL));
+	assert_false(b->flags & (SUBJECT_F_DIRTY | SUBJECT_F_DIRTY_FULL));
+	store_flush(st);
+	judge_free(j);
+	store_close(st);
+
+	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
+	assert_non_null(j = judge_new(&cfg, st));
+	kind = judge_register_kind(j, "test", 0.01, HOURS(1), "test");
+	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(judge_load(j), 0);
+	assert_non_null(a = judge_lookup(j, "192.0.2.31"));
+	assert_non_null(b = judge_lookup(j, "192.0.2.32"));
+	assert_true(a->tat[0] == 1111);
+	assert_true(b->tat[0] == 2222);
+	assert_non_null(judge_evidence(b, kind));
+	assert_string_equal(judge_evidence(b, kind)->summary, "a small thing");
+	judge_free(j);
+	store_close(st);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
@@ -1757,6 +1809,7 @@ main(void)
 		T(test_quarantine_cap),
 		T(test_quarantine_cap_unhold),
 		cmocka_unit_test(test_grace_persists),
+		cmocka_unit_test(test_checkpoint_rates),
 	};
 #undef T
 

@@ -343,6 +343,70 @@ test_evidence_replaced(void **state)
 	store_close(st);
 }
 
+/* store_put_rates: counters only for rows the store has, whole default rows for the rest. */
+static void
+test_put_rates(void **state)
+{
+	struct fixture *f = *state;
+	struct store_evidence ev[1];
+	struct store_subject s;
+	const struct store_subject *got;
+	struct loaded *l;
+	struct store *st;
+
+	memset(ev, 0, sizeof(ev));
+	snprintf(ev[0].kind, sizeof(ev[0].kind), "rate_limit");
+	ev[0].count = 7;
+	snprintf(ev[0].summary, sizeof(ev[0].summary), "seven deferrals");
+	st = open_store(f->path, NULL);
+	subject_init(&s, "192.0.2.1", 3);
+	s.manual_level = 3;
+	snprintf(s.manual_reason, sizeof(s.manual_reason), "ticket 5");
+	s.grace_until = 1234;
+	s.rate_tat[0] = 10;
+	s.rate_tat[1] = 20;
+	s.updated = 100;
+	s.evidence = ev;
+	s.evidence_count = 1;
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	store_flush(st);
+
+	struct store_rate rates[] = {
+		{ .subject = "192.0.2.1", .subject_len = 9, .level = 0, .rate_tat = { 11, 21 }, .updated = 200 },
+		{ .subject = "192.0.2.2", .subject_len = 9, .level = 1, .rate_tat = { 12, 22 }, .updated = 200 },
+	};
+	assert_int_equal(store_put_rates(st, rates, 2), 0);
+	assert_int_equal(store_put_rates(st, rates, 0), 0);
+	assert_int_equal(store_put_rates(st, NULL, 1), -EINVAL);
+	struct store_rate bad = { .subject = "x", .subject_len = 0 };
+	assert_int_equal(store_put_rates(st, &bad, 1), -EINVAL);
+	store_flush(st);
+
+	assert_non_null(l = calloc(1, sizeof(*l)));
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_int_equal(l->n, 2);
+	/* the existing row: counters and time replaced, everything else as it was */
+	assert_non_null(got = loaded_find(l, "192.0.2.1"));
+	assert_true(got->rate_tat[0] == 11 && got->rate_tat[1] == 21 && got->updated == 200);
+	assert_int_equal(got->level, 3);
+	assert_int_equal(got->manual_level, 3);
+	assert_string_equal(got->manual_reason, "ticket 5");
+	assert_true(got->grace_until == 1234);
+	assert_int_equal(got->evidence_count, 1);
+	assert_evidence_equal(&got->evidence[0], &ev[0]);
+	/* the new one: a plain row */
+	assert_non_null(got = loaded_find(l, "192.0.2.2"));
+	assert_true(got->rate_tat[0] == 12 && got->rate_tat[1] == 22 && got->updated == 200);
+	assert_int_equal(got->level, 1);
+	assert_int_equal(got->manual_level, -1);
+	assert_int_equal(got->evidence_count, 0);
+	struct store_stats ss;
+	store_stats_get(st, &ss);
+	assert_true(ss.writes == 3);
+	free(l);
+	store_close(st);
+}
+
 static void
 test_history_order_limit(void **state)
 {
@@ -1273,6 +1337,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_replaced, fixture_setup,
 		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_put_rates, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_history_order_limit, fixture_setup,
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_history_survives_forget, fixture_setup,
