@@ -119,6 +119,13 @@ int enforce_reconcile_batch(const struct enforce_config *cfg, const struct enfor
 /* enforce_parse_elements — `nft list set` output into cidrs (caller frees *out). 0 or -EINVAL. */
 int enforce_parse_elements(const char *text, struct cidr **out, size_t *n);
 
+/*
+ * enforce_elements_text — the first few elements of entries e (or, when e is NULL, of
+ * cidrs c) for a log line: "10.0.0.1,2001:db8::/64 (+98 more)", "-" when n is 0.
+ * IPv4 hosts without their /32.
+ */
+void enforce_elements_text(const struct enforce_entry *e, const struct cidr *c, size_t n, char *out, size_t size);
+
 /* enforce_nft_attach — adopt an existing table and its timeout without setup (tools). */
 int enforce_nft_attach(void *be, const struct enforce_config *cfg);
 

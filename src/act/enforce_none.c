@@ -16,7 +16,6 @@
 #include "common/log.h"
 
 /* Elements named in a log line before "... (+N more)". */
-#define NONE_LOG_ELEMENTS 5
 
 struct none_elem {
 	struct cidr net;
@@ -143,24 +142,6 @@ none_append(struct enforce_none *b, const struct enforce_entry *e, size_t n, use
 	return 0;
 }
 
-/* "10.0.0.1/32,10.0.0.2/32 (+98 more)" from the first few of v (entries or cidrs). */
-static void
-none_summary(const struct enforce_entry *e, const struct cidr *c, size_t n, char *out, size_t size)
-{
-	size_t len = 0;
-	char a[ADDR_TEXT_MAX];
-
-	out[0] = '\0';
-	for (size_t i = 0; i < n && i < NONE_LOG_ELEMENTS && len < size; i++) {
-		cidr_format(e != NULL ? &e[i].net : &c[i], a, sizeof(a));
-		len += (size_t)snprintf(out + len, size - len, "%s%s", i ? "," : "", a);
-	}
-	if (n > NONE_LOG_ELEMENTS && len < size)
-		snprintf(out + len, size - len, " (+%zu more)", n - NONE_LOG_ELEMENTS);
-	if (n == 0)
-		snprintf(out, size, "-");
-}
-
 static int none_reconcile(void *be, const struct enforce_entry *all, size_t n, char *err, size_t errlen);
 
 static int
@@ -228,8 +209,8 @@ none_apply(void *be, const struct enforce_entry *add, size_t nadd, const struct 
 		return -1;
 	}
 	none_compact(b, now);
-	none_summary(add, NULL, nadd, sa, sizeof(sa));
-	none_summary(NULL, del, ndel, sd, sizeof(sd));
+	enforce_elements_text(add, NULL, nadd, sa, sizeof(sa));
+	enforce_elements_text(NULL, del, ndel, sd, sizeof(sd));
 	log_info("enforce=none apply add=%zu del=%zu quarantined=%zu added=%s removed=%s (not applied)",
 	         nadd, ndel, b->n, sa, sd);
 	return 0;
@@ -255,7 +236,7 @@ none_reconcile(void *be, const struct enforce_entry *all, size_t n, char *err, s
 		return -1;
 	}
 	none_compact(b, now);
-	none_summary(all, NULL, n, sa, sizeof(sa));
+	enforce_elements_text(all, NULL, n, sa, sizeof(sa));
 	log_info("enforce=none reconcile entries=%zu quarantined=%zu elements=%s (not applied)", n, b->n, sa);
 	return 0;
 }

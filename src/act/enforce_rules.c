@@ -553,6 +553,31 @@ fail:
 	return rc;
 }
 
+#define ENFORCE_LOG_ELEMENTS 8
+
+void
+enforce_elements_text(const struct enforce_entry *e, const struct cidr *c, size_t n, char *out, size_t size)
+{
+	size_t len = 0;
+	char a[ADDR_TEXT_MAX];
+
+	if (size == 0)
+		return;
+	out[0] = '\0';
+	for (size_t i = 0; i < n && i < ENFORCE_LOG_ELEMENTS && len < size; i++) {
+		const struct cidr *net = e != NULL ? &e[i].net : &c[i];
+		if (net->addr.family == AF_INET && net->prefix == 32)
+			addr_format(&net->addr, a, sizeof(a));
+		else
+			cidr_format(net, a, sizeof(a));
+		len += (size_t)snprintf(out + len, size - len, "%s%s", i ? "," : "", a);
+	}
+	if (n > ENFORCE_LOG_ELEMENTS && len < size)
+		snprintf(out + len, size - len, " (+%zu more)", n - ENFORCE_LOG_ELEMENTS);
+	if (n == 0)
+		snprintf(out, size, "-");
+}
+
 /* ---- reading `list set` output ---- */
 
 static bool

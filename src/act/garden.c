@@ -22,7 +22,6 @@
 
 #define GARDEN_RETRY_MIN_MS   1000
 #define GARDEN_RETRY_MAX_MS   60000
-#define GARDEN_LOG_HOSTS      8       /* hosts named in a batch's log line */
 
 const double garden_latency_bounds_us[GARDEN_LATENCY_BUCKETS - 1] = {
 	1e3, 5e3, 1e4, 5e4, 1e5, 2.5e5, 5e5, 1e6, 5e6,
@@ -329,28 +328,6 @@ work_cb(uv_work_t *w)
 	job_run(g, g->job);
 }
 
-/* "10.0.0.1,10.0.0.2 (+3 more)" */
-static void
-hosts_text(const struct enforce_entry *add, const struct cidr *del, size_t n, char *out, size_t size)
-{
-	size_t len = 0;
-	char a[ADDR_TEXT_MAX];
-
-	out[0] = '\0';
-	for (size_t i = 0; i < n && i < GARDEN_LOG_HOSTS && len < size; i++) {
-		const struct cidr *c = add != NULL ? &add[i].net : &del[i];
-		if (c->addr.family == AF_INET)
-			addr_format(&c->addr, a, sizeof(a));
-		else
-			cidr_format(c, a, sizeof(a));
-		len += (size_t)snprintf(out + len, size - len, "%s%s", i ? "," : "", a);
-	}
-	if (n > GARDEN_LOG_HOSTS && len < size)
-		snprintf(out + len, size - len, " (+%zu more)", n - GARDEN_LOG_HOSTS);
-	if (n == 0)
-		snprintf(out, size, "-");
-}
-
 /* Marks the job's additions (or, for a rebuild, every wanted host) as in the kernel. */
 static void
 mark_in_kernel(struct garden *g, const struct job *job)
@@ -405,8 +382,8 @@ job_done(struct garden *g, struct job *job)
 		g->stats.latency_bucket[b]++;
 		g->stats.latency_sum_us += latency_us;
 		g->stats.latency_count++;
-		hosts_text(job->add, NULL, job->nadd, added, sizeof(added));
-		hosts_text(NULL, job->del, job->ndel, removed, sizeof(removed));
+		enforce_elements_text(job->add, NULL, job->nadd, added, sizeof(added));
+		enforce_elements_text(NULL, job->del, job->ndel, removed, sizeof(removed));
 		log_info("enforce: batch applied added=%zu removed=%zu quarantined=%zu in %.1f ms "
 		    "(%.1f ms after the verdict) backend=%s added_hosts=%s removed_hosts=%s", job->nadd, job->ndel,
 		    g->set_used, job->seconds * 1e3, latency_us / 1e3, g->stats.backend, added, removed);

@@ -712,10 +712,41 @@ test_none_backend_100k(void **state)
 	free(add);
 }
 
+/* The log lines' element lists: the first eight, hosts bare, then a count. */
+static void
+test_elements_text(void **state)
+{
+	struct enforce_entry e[10];
+	struct cidr c[1];
+	char out[512];
+
+	(void)state;
+	memset(e, 0, sizeof(e));
+	for (int i = 0; i < 10; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "192.0.2.%d", i + 1);
+		assert_int_equal(cidr_parse(a, &e[i].net), 0);
+	}
+	assert_int_equal(cidr_parse("2001:db8:1:2::/64", &e[1].net), 0);
+	enforce_elements_text(e, NULL, 2, out, sizeof(out));
+	assert_string_equal(out, "192.0.2.1,2001:db8:1:2::/64");
+	enforce_elements_text(e, NULL, 10, out, sizeof(out));
+	assert_string_equal(out, "192.0.2.1,2001:db8:1:2::/64,192.0.2.3,192.0.2.4,192.0.2.5,192.0.2.6,192.0.2.7,"
+	    "192.0.2.8 (+2 more)");
+	assert_int_equal(cidr_parse("198.51.100.7", &c[0]), 0);
+	enforce_elements_text(NULL, c, 1, out, sizeof(out));
+	assert_string_equal(out, "198.51.100.7");
+	enforce_elements_text(NULL, NULL, 0, out, sizeof(out));
+	assert_string_equal(out, "-");
+	enforce_elements_text(e, NULL, 10, out, 12);          /* cut, still terminated */
+	assert_int_equal(strlen(out), 11);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_elements_text),
 		cmocka_unit_test(test_ruleset_full),
 		cmocka_unit_test(test_ruleset_empty),
 		cmocka_unit_test(test_ruleset_portal_v4_only),
