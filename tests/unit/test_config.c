@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "common/config.h"
 #include "common/log.h"
@@ -216,6 +218,36 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME_STR(api_token_file);
 	SAME_STR(api_token);
 	SAME_STR(portal_url);
+	SAME(quarantine_cap);
+	SAME(enforce_mode);
+	SAME_STR(enforce_table);
+	SAME(enforce_subscriber_count);
+	for (size_t i = 0; i < a->enforce_subscriber_count; i++)
+		if (memcmp(&a->enforce_subscribers[i], &b->enforce_subscribers[i], sizeof(struct cidr)) != 0)
+			return "enforce_subscribers[]";
+	SAME(enforce_relay_count);
+	for (size_t i = 0; i < a->enforce_relay_count; i++)
+		if (memcmp(&a->enforce_relays[i], &b->enforce_relays[i], sizeof(struct addr)) != 0)
+			return "enforce_relays[]";
+	SAME(enforce_resolver_count);
+	for (size_t i = 0; i < a->enforce_resolver_count; i++)
+		if (memcmp(&a->enforce_resolvers[i], &b->enforce_resolvers[i], sizeof(struct addr)) != 0)
+			return "enforce_resolvers[]";
+	SAME(enforce_remediation_count);
+	for (size_t i = 0; i < a->enforce_remediation_count; i++) {
+		const struct remediation_conf *x = &a->enforce_remediation[i], *y = &b->enforce_remediation[i];
+		if (strcmp(x->name, y->name) != 0 || x->port != y->port || x->proto != y->proto ||
+		    (x->name[0] == '\0' && memcmp(&x->net, &y->net, sizeof(x->net)) != 0))
+			return "enforce_remediation[]";
+	}
+	if (memcmp(&a->enforce_portal_v4, &b->enforce_portal_v4, sizeof(struct addr)) != 0)
+		return "enforce_portal_v4";
+	if (memcmp(&a->enforce_portal_v6, &b->enforce_portal_v6, sizeof(struct addr)) != 0)
+		return "enforce_portal_v6";
+	SAME(enforce_portal_port);
+	SAME(enforce_element_timeout);
+	SAME(enforce_refresh_interval);
+	SAME(enforce_resolve_interval);
 	return NULL;
 #undef SAME
 #undef SAME_STR
@@ -585,6 +617,34 @@ static const struct bad_value bad_values[] = {
 	{ "portal", "url", "url: expected an http:// or https:// URL without spaces, not \"{v}\"",
 	  { "ftp://x/", "portal.example.net", "http://a b/", "", "HTTP://x/", "http:/x", "https//x", NULL } },
 
+	{ "judge", "quarantine_cap",
+	  "quarantine_cap: expected 0 (no cap) to 1000000 quarantines per hour, not \"{v}\"",
+	  { "-1", "1000001", "abc", "", "10/h", "1e3", NULL } },
+
+	{ "enforce", "mode", "mode: expected none or nftables, not \"{v}\"",
+	  { "", "nft", "iptables", "NFTABLES", "none,nftables", NULL } },
+	{ "enforce", "table", "table: expected a name of letters, digits and _ (up to 31), not \"{v}\"",
+	  { "", "1abc", "laz-aret", "laz aret", "inet lazaret", "a234567890123456789012345678901x", NULL } },
+	{ "enforce", "subscribers", "subscribers: expected ADDRESS/PREFIX, not \"{v}\"",
+	  { "", "10.0.0.0/33", "example.net", "10.0.0.0/8x", NULL } },
+	{ "enforce", "relay", "relay: expected an IPv4 or IPv6 address, not \"{v}\"",
+	  { "", "relay.example.net", "192.0.2.0/24", "[::1]", "192.0.2.1:25", NULL } },
+	{ "enforce", "resolver", "resolver: expected an IPv4 or IPv6 address, not \"{v}\"",
+	  { "", "8.8.8.8.8", "::g", NULL } },
+	{ "enforce", "remediation", "remediation: expected NAME, ADDRESS or ADDRESS/PREFIX, then optionally "
+	  "PORT or PORT/tcp or PORT/udp, not \"{v}\"",
+	  { "", "10.0.0.300", "upd@te.example.net", "update.example.net 0", "update.example.net 65536",
+	    "update.example.net 443/sctp", "update.example.net 443/", "update.example.net /tcp",
+	    "update.example.net 443 80", "192.0.2.0/33 443", "update.example.net x", NULL } },
+	{ "enforce", "portal", "portal: expected ADDRESS:PORT or [IPV6]:PORT, not \"{v}\"",
+	  { "", "192.0.2.80", "192.0.2.80:0", "portal.example.net:80", "unix:/run/p.sock", "[::1]", NULL } },
+	{ "enforce", "element_timeout", "element_timeout: expected a duration from 10s to 30d, not \"{v}\"",
+	  { "", "9s", "31d", "abc", "-1h", NULL } },
+	{ "enforce", "refresh_interval", "refresh_interval: expected a duration from 10s to 30d, not \"{v}\"",
+	  { "0", "5s", "x", NULL } },
+	{ "enforce", "resolve_interval", "resolve_interval: expected a duration from 10s to 30d, not \"{v}\"",
+	  { "1", "60d", NULL } },
+
 	{ "evidence rate_limit", "weight", "weight: expected a score of 0 or more, not \"{v}\"",
 	  { "-1", "abc", "", "1000001", "nan", NULL } },
 	{ "evidence rate_limit", "half_life", "half_life: expected a duration of at least 1s, not \"{v}\"",
@@ -698,6 +758,20 @@ static const struct bad_file bad_files[] = {
 	  "[api] listen is not a loopback address, so token_file is required" },
 	{ "api token file missing", "[api]\ntoken_file = /nonexistent/lazaret/api.token\n", 0, 0,
 	  "[api] token_file /nonexistent/lazaret/api.token: No such file or directory" },
+
+	/* [enforce]: checks that need more than one line */
+	{ "unknown key [enforce]", "[enforce]\nbackend = nftables\n", 0, 2,
+	  "unknown key \"backend\" in [enforce]" },
+	{ "two portal ports", "[enforce]\nportal = 192.0.2.80:8080\nportal = [2001:db8::80]:8081\n", 0, 3,
+	  "portal: the IPv4 and IPv6 portal must listen on the same port" },
+	{ "refresh not before the timeout", "[enforce]\nelement_timeout = 10m\nrefresh_interval = 10m\n", 0, 0,
+	  "[enforce] refresh_interval must be shorter than element_timeout, or quarantines lapse between refreshes" },
+	{ "nftables with a v4 host prefix of 24", "[limits]\nhost_prefix_v4 = 24\n[enforce]\n# gw\nmode = nftables\n",
+	  0, 5, "[enforce] mode = nftables quarantines IPv4 hosts (/32) and IPv6 /64s: [limits] host_prefix_v4 "
+	  "must be 32 and host_prefix_v6 64" },
+	{ "nftables with a v6 host prefix of 56", "[enforce]\nmode = nftables\n[limits]\nhost_prefix_v6 = 56\n",
+	  0, 2, "[enforce] mode = nftables quarantines IPv4 hosts (/32) and IPv6 /64s: [limits] host_prefix_v4 "
+	  "must be 32 and host_prefix_v6 64" },
 
 	/* the reader */
 	{ "line of 199 characters",
@@ -884,6 +958,44 @@ test_repeated_listen(void **state)
 	assert_string_equal(cfg.api_listen.host, "::1");
 	assert_int_equal(cfg.api_listen.port, 2);
 	config_free(&cfg);
+}
+
+/* Every [enforce] key, read and printed back identically. */
+static void
+test_enforce_section(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok("[judge]\nquarantine_cap = 0\n"
+	    "[enforce]\nmode = nftables\ntable = lz_gw1\n"
+	    "subscribers = 10.0.0.0/8\nsubscribers = 2001:db8::/32\n"
+	    "relay = 192.0.2.25\nrelay = 2001:db8:25::25\nresolver = 192.0.2.53\n"
+	    "remediation = update.example.net 443/tcp\nremediation = 198.51.100.0/24\n"
+	    "remediation = 2001:db8:80::1 80\nremediation = ntp.example.net. 123/udp\n"
+	    "portal = 192.0.2.80:8080\nportal = [2001:db8::80]:8080\n"
+	    "element_timeout = 2h\nrefresh_interval = 30m\nresolve_interval = 1h\n", &cfg);
+	assert_int_equal(cfg.quarantine_cap, 0);
+	assert_int_equal(cfg.enforce_mode, ENFORCE_MODE_NFTABLES);
+	assert_string_equal(cfg.enforce_table, "lz_gw1");
+	assert_int_equal(cfg.enforce_subscriber_count, 2);
+	assert_int_equal(cfg.enforce_relay_count, 2);
+	assert_int_equal(cfg.enforce_resolver_count, 1);
+	assert_int_equal(cfg.enforce_remediation_count, 4);
+	assert_string_equal(cfg.enforce_remediation[0].name, "update.example.net");
+	assert_int_equal(cfg.enforce_remediation[0].port, 443);
+	assert_int_equal(cfg.enforce_remediation[0].proto, IPPROTO_TCP);
+	assert_string_equal(cfg.enforce_remediation[1].name, "");
+	assert_int_equal(cfg.enforce_remediation[1].net.prefix, 24);
+	assert_int_equal(cfg.enforce_remediation[1].port, 0);
+	assert_int_equal(cfg.enforce_remediation[2].port, 80);
+	assert_int_equal(cfg.enforce_remediation[2].proto, 0);
+	assert_int_equal(cfg.enforce_remediation[3].proto, IPPROTO_UDP);
+	assert_int_equal(cfg.enforce_portal_v4.family, AF_INET);
+	assert_int_equal(cfg.enforce_portal_v6.family, AF_INET6);
+	assert_int_equal(cfg.enforce_portal_port, 8080);
+	assert_int_equal(cfg.enforce_element_timeout, 7200 * USEC_PER_SEC);
+	check_round_trip("enforce", &cfg);      /* frees cfg */
 }
 
 static void
@@ -1114,6 +1226,7 @@ main(void)
 		cmocka_unit_test(test_round_trip_precision),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_enforce_section),
 		cmocka_unit_test(test_first_error_wins),
 		cmocka_unit_test(test_line_length_boundary),
 		cmocka_unit_test(test_indented_lines),
