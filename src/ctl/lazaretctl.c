@@ -486,6 +486,31 @@ ctl_subject_path(const struct ctl_command *cmd, const char *subject, int *exitp)
 	return esc;
 }
 
+/*
+ * One request about SUBJECT: METHOD /v1/subjects/SUBJECT[/suffix] with body (NULL
+ * or a JSON object, kept by the caller). The same returns as ctl_call.
+ */
+static int
+ctl_subject_call(struct ctl *c, const struct ctl_command *cmd, const char *subject, const char *method,
+    const char *suffix, const json_t *body, json_t **rootp)
+{
+	char *seg, *path;
+	int rc;
+
+	if ((seg = ctl_subject_path(cmd, subject, &rc)) == NULL)
+		return rc;
+	if (ctl_load_token(c) != 0) {
+		free(seg);
+		return CTL_EXIT_USAGE;
+	}
+	if (asprintf(&path, "/v1/subjects/%s%s%s", seg, suffix ? "/" : "", suffix ? suffix : "") < 0)
+		ctl_oom();
+	free(seg);
+	rc = ctl_call(c, method, path, body, subject, rootp);
+	free(path);
+	return rc;
+}
+
 /* Commands -------------------------------------------------------------- */
 
 /* The level, marked when the quarantine cap holds the subject back from quarantine. */
@@ -677,24 +702,13 @@ ctl_print_manual(const json_t *m)
 static int
 ctl_cmd_explain(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 {
-	char *seg, *path, *subject, *kind, *level, *score;
+	char *subject, *kind, *level, *score;
 	const json_t *ev, *hist, *e;
 	json_t *root;
 	size_t i;
 	int rc;
 
-	if ((seg = ctl_subject_path(cmd, a->args[0], &rc)) == NULL)
-		return rc;
-	if (ctl_load_token(c) != 0) {
-		free(seg);
-		return CTL_EXIT_USAGE;
-	}
-	if (asprintf(&path, "/v1/subjects/%s", seg) < 0)
-		ctl_oom();
-	free(seg);
-	rc = ctl_call(c, "GET", path, NULL, a->args[0], &root);
-	free(path);
-	if (rc != CTL_EXIT_OK)
+	if ((rc = ctl_subject_call(c, cmd, a->args[0], "GET", NULL, NULL, &root)) != CTL_EXIT_OK)
 		return rc;
 	if (a->json) {
 		ctl_print_json(root);
@@ -757,22 +771,10 @@ static int
 ctl_cmd_history(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 {
 	const json_t *hist;
-	char *seg, *path;
 	json_t *root;
 	int rc;
 
-	if ((seg = ctl_subject_path(cmd, a->args[0], &rc)) == NULL)
-		return rc;
-	if (ctl_load_token(c) != 0) {
-		free(seg);
-		return CTL_EXIT_USAGE;
-	}
-	if (asprintf(&path, "/v1/subjects/%s/history", seg) < 0)
-		ctl_oom();
-	free(seg);
-	rc = ctl_call(c, "GET", path, NULL, a->args[0], &root);
-	free(path);
-	if (rc != CTL_EXIT_OK)
+	if ((rc = ctl_subject_call(c, cmd, a->args[0], "GET", "history", NULL, &root)) != CTL_EXIT_OK)
 		return rc;
 	if (a->json)
 		ctl_print_json(root);
@@ -795,7 +797,7 @@ static int
 ctl_cmd_action(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 {
 	int quarantine = strcmp(cmd->name, "quarantine") == 0;
-	char *seg, *path, *subject, *level, *until;
+	char *subject, *level, *until;
 	json_t *body, *root;
 	usec_t secs = 0;
 	int rc;
@@ -816,24 +818,13 @@ ctl_cmd_action(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 			    "30m, 1h, 7d, 1h30m; at least 1s)", a->duration);
 		secs /= USEC_PER_SEC;
 	}
-	if ((seg = ctl_subject_path(cmd, a->args[0], &rc)) == NULL)
-		return rc;
-	if (ctl_load_token(c) != 0) {
-		free(seg);
-		return CTL_EXIT_USAGE;
-	}
-
 	if ((body = json_object()) == NULL)
 		ctl_oom();
 	if (a->reason != NULL)
 		json_object_set_new(body, "reason", json_string(a->reason));
 	if (quarantine)
 		json_object_set_new(body, "for", a->duration ? json_integer(secs) : json_null());
-	if (asprintf(&path, "/v1/subjects/%s/%s", seg, cmd->name) < 0)
-		ctl_oom();
-	free(seg);
-	rc = ctl_call(c, "POST", path, body, a->args[0], &root);
-	free(path);
+	rc = ctl_subject_call(c, cmd, a->args[0], "POST", cmd->name, body, &root);
 	json_decref(body);
 	if (rc != CTL_EXIT_OK)
 		return rc;
