@@ -30,22 +30,13 @@ PROBE=$B/tests/netprobe
 SEND=$B/tests/policy_send
 PATH=$PATH:/usr/sbin:/sbin
 
-skip() {
-	if [ -n "${CI:-}" ]; then echo "FAIL: $* (CI: a missing prerequisite is a failure)"; exit 1; fi
-	echo "SKIP: $*"
-	exit 77
-}
+. "$ROOT/tests/integration/netns.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
 for c in ip nft curl sqlite3; do command -v "$c" >/dev/null 2>&1 || skip "command not found: $c"; done
 for f in "$LAZARETD" "$LAZARETCTL" "$PROBE" "$SEND"; do [ -x "$f" ] || { echo "FAIL: $f not built"; exit 1; }; done
 
-ID=$$
-NS_SUB=lzg-sub-$ID NS_GW=lzg-gw-$ID NS_INET=lzg-inet-$ID
-T=$(mktemp -d /tmp/lazaret-garden.XXXXXX)
-PIDS=()          # the far ends (netprobe serve)
+netns_init lzg 78
 LZ_PID=""        # lazaretd, in gw
-failures=0
-T0=$(date +%s%3N)
 
 POLICY_PORT=10045
 API_PORT=9345
@@ -53,33 +44,13 @@ API=http://127.0.0.1:$API_PORT
 PORTAL_PORT=8080
 LZ_LOG=$T/lazaretd.log
 
-cleanup() {
-	local p ns
-	trap - EXIT INT TERM HUP
+# what the library's cleanup cannot know: lazaretd, and the hosts file its namespace gets
+netns_before_cleanup() {
 	[ -n "$LZ_PID" ] && kill -9 "$LZ_PID" 2>/dev/null && wait "$LZ_PID" 2>/dev/null
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	# a namespace's nftables tables, sockets and veths go with it
-	for ns in "$NS_SUB" "$NS_GW" "$NS_INET"; do ip netns del "$ns" 2>/dev/null; done
 	rm -rf "/etc/netns/$NS_GW"
-	[ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
 
-sub() { ip netns exec "$NS_SUB" "$@"; }
-gw() { ip netns exec "$NS_GW" "$@"; }
-inet() { ip netns exec "$NS_INET" "$@"; }
 ctl() { gw "$LAZARETCTL" --api "$API" "$@"; }
-
-now_ms() { date +%s%3N; }
-elapsed() { awk -v a="$T0" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; failures=$((failures + 1)); }
-section() { echo; echo "=== [$(elapsed)s] $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
 # fatal MESSAGE — nothing after this can mean anything: show the daemon's log and stop.
 fatal() {
@@ -91,20 +62,6 @@ fatal() {
 	exit 1
 }
 
-# wait_for SECONDS CMD... — poll CMD every 0.1 s until it succeeds; 1 on timeout (SECONDS may
-# have a fraction).
-wait_for() {
-	local limit=$(($(now_ms) + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(now_ms)" -lt "$limit" ] || return 1
-		sleep 0.1
-	done
-}
-
-# wait_file FILE REGEX SECONDS
-wait_file() { wait_for "$3" grep -Eq "$2" "$1"; }
-
 # JSON without jq: SQLite's JSON functions.
 _sq() { printf "'%s'" "${1//\'/\'\'}"; }
 # json_get JSON PATH — the value at PATH; null prints as nothing.
@@ -115,23 +72,6 @@ json_each() {
 	local cond=${4:-1}
 	cond=${cond//e(/json_extract(value, }
 	sqlite3 -batch :memory: "select json_extract(value, $(_sq "\$.$3")) from json_each($(_sq "$1"), $(_sq "$2")) where $cond" 2>/dev/null
-}
-
-# expect WHAT WORD [-s SRC] tcp|udp ADDR PORT — the probe from sub ends in WORD ("open LABEL",
-# "refused", "unreachable", "prohibited"); a refusal must come within a second, not a timeout.
-expect() {
-	local what=$1 want=$2 out word ms
-	shift 2
-	out=$(sub "$PROBE" connect -t 3000 "$@")
-	word=${out% ms=*}
-	ms=${out##* ms=}
-	if [ "$word" != "$want" ]; then
-		bad "$what: expected '$want', got '$out'"
-	elif [ "${want%% *}" != open ] && [ "$ms" -ge 1000 ]; then
-		bad "$what: '$want' but only after $ms ms"
-	else
-		ok "$what ($out)"
-	fi
 }
 
 # http WHAT CODE ERE [curl options] URL — curl from sub; the status must be CODE and the body
@@ -253,62 +193,13 @@ policy_req() {
 
 # ---------------------------------------------------------------------------------------------
 section "topology"
-for ns in "$NS_SUB" "$NS_GW" "$NS_INET"; do
-	ip netns add "$ns" || { echo "FAIL: ip netns add $ns"; exit 1; }
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
-	ip -n "$ns" link set lo up
-done
-# the veth pairs are created inside the namespaces: nothing appears in ours, even briefly
-ip -n "$NS_SUB" link add s0 type veth peer name g0 netns "$NS_GW" || exit 1
-ip -n "$NS_GW" link add g1 type veth peer name i0 netns "$NS_INET" || exit 1
-
-for h in 2 3 4; do ip -n "$NS_SUB" addr add "10.78.1.$h/24" dev s0; done
-ip -n "$NS_SUB" addr add fd78:1::2/64 dev s0 nodad
-ip -n "$NS_SUB" link set s0 up
-ip -n "$NS_SUB" route add default via 10.78.1.1
-ip -n "$NS_SUB" -6 route add default via fd78:1::1
-
-ip -n "$NS_GW" addr add 10.78.1.1/24 dev g0
-ip -n "$NS_GW" addr add fd78:1::1/64 dev g0 nodad
-ip -n "$NS_GW" addr add 10.78.3.1/24 dev g1
-ip -n "$NS_GW" addr add fd78:3::1/64 dev g1 nodad
-ip -n "$NS_GW" link set g0 up
-ip -n "$NS_GW" link set g1 up
-gw sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-# The kernel rate-limits the ICMP errors it sends to one host (a burst of 6, then one a
-# second): off here, so that every rejection can be required to be quick.
-gw sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
-
-for h in 10 25 26 53 80 81 82; do
-	ip -n "$NS_INET" addr add "10.78.3.$h/24" dev i0
-	ip -n "$NS_INET" addr add "fd78:3::$h/64" dev i0 nodad
-done
-ip -n "$NS_INET" link set i0 up
-ip -n "$NS_INET" route add default via 10.78.3.1
-ip -n "$NS_INET" -6 route add default via fd78:3::1
-
-specs=()
-for p in 10.78.3. fd78:3::; do
-	specs+=("http,WEB,${p}10,80" "tcp,WEB443,${p}10,443" "tcp,WEB8443,${p}10,8443" "udp,ROGUEDNS,${p}10,53"
-		"tcp,RELAY,${p}25,25" "tcp,MX,${p}26,25" "tcp,SUBMISSION,${p}26,587" "tcp,SMTPS,${p}26,465"
-		"udp,DNS,${p}53,53" "tcp,DNS,${p}53,53" "tcp,UPDATE,${p}80,443")
-done
-# two antivirus sites; the remediation entry names one of them: av.lazaret.test
-specs+=("tcp,AV1,10.78.3.81,443" "tcp,AV2,10.78.3.82,443")
+netns_topology "2 3 4" "10 25 26 53 80 81 82"
 # `ip netns exec` puts /etc/netns/NAME/hosts over /etc/hosts: lazaretd in gw resolves the
 # name through it (rewritten in place later, so the bind mount shows the new text)
 mkdir -p "/etc/netns/$NS_GW"
 printf '127.0.0.1 localhost\n10.78.3.81 av.lazaret.test\n' >"/etc/netns/$NS_GW/hosts"
-# "ip netns exec" execs the command: $! is the process to stop
-ip netns exec "$NS_INET" "$PROBE" serve "${specs[@]}" >"$T/inet.out" 2>&1 &
-PIDS+=($!)
-wait_file "$T/inet.out" '^ready' 5 || { echo "FAIL: servers in inet: $(cat "$T/inet.out")"; exit 1; }
-# neighbour discovery over fresh veths can take a moment
-for ((i = 0; i < 50; i++)); do
-	sub "$PROBE" connect -t 200 tcp fd78:3::10 443 | grep -q '^open' &&
-		sub "$PROBE" connect -t 200 tcp 10.78.3.10 443 | grep -q '^open' && break
-	sleep 0.1
-done
+# two antivirus sites; the remediation entry names one of them: av.lazaret.test
+netns_serve_inet "tcp,AV1,10.78.3.81,443" "tcp,AV2,10.78.3.82,443"
 echo "namespaces $NS_SUB, $NS_GW, $NS_INET up; kernel $(uname -r), $(nft --version)"
 
 # ---------------------------------------------------------------------------------------------

@@ -24,60 +24,14 @@ TOOL=$B/tests/enforce_tool
 PROBE=$B/tests/netprobe
 PATH=$PATH:/usr/sbin:/sbin
 
-skip() {
-	if [ -n "${CI:-}" ]; then echo "FAIL: $* (CI: a missing prerequisite is a failure)"; exit 1; fi
-	echo "SKIP: $*"
-	exit 77
-}
+. "$ROOT/tests/integration/netns.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
 for c in ip nft curl; do command -v "$c" >/dev/null 2>&1 || skip "command not found: $c"; done
 for f in "$TOOL" "$PROBE"; do [ -x "$f" ] || { echo "FAIL: $f not built"; exit 1; }; done
 
-ID=$$
-NS_SUB=lz-sub-$ID NS_GW=lz-gw-$ID NS_INET=lz-inet-$ID
-T=$(mktemp -d /tmp/lazaret-nft.XXXXXX)
-PIDS=()
-failures=0
+netns_init lz 77
 
-cleanup() {
-	local p ns
-	trap - EXIT INT TERM HUP
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	# a namespace's nftables tables, sockets and veths go with it
-	for ns in "$NS_SUB" "$NS_GW" "$NS_INET"; do ip netns del "$ns" 2>/dev/null; done
-	[ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-sub() { ip netns exec "$NS_SUB" "$@"; }
-gw() { ip netns exec "$NS_GW" "$@"; }
-inet() { ip netns exec "$NS_INET" "$@"; }
 enforce() { gw "$TOOL" -c "$T/enforce.conf" "$@"; }
-
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; failures=$((failures + 1)); }
-section() { echo; echo "=== $*"; }
-
-# expect WHAT WORD [-s SRC] tcp|udp ADDR PORT — the probe from sub ends in WORD ("open LABEL",
-# "refused", "unreachable", "prohibited"); a refusal must come within a second, not a timeout.
-expect() {
-	local what=$1 want=$2 out word ms
-	shift 2
-	out=$(sub "$PROBE" connect -t 3000 "$@")
-	word=${out% ms=*}
-	ms=${out##* ms=}
-	if [ "$word" != "$want" ]; then
-		bad "$what: expected '$want', got '$out'"
-	elif [ "${want%% *}" != open ] && [ "$ms" -ge 1000 ]; then
-		bad "$what: '$want' but only after $ms ms"
-	else
-		ok "$what ($out)"
-	fi
-}
 
 # expect_http WHAT CODE BODY [curl options] URL — curl from sub.
 expect_http() {
@@ -101,77 +55,18 @@ expect_list() {
 	if [ "$got" = "$want" ]; then ok "$what ($(echo $got))"; else bad "$what: expected [$(echo $want)], got [$(echo $got)]"; fi
 }
 
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-
-# wait_file FILE REGEX SECONDS
-wait_file() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -Eq "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # Background processes are started with "ip netns exec" itself, which execs the command: $!
 # is then the process to stop (a shell function in the background would leave it orphaned).
 # ---------------------------------------------------------------------------------------------
 section "topology"
-for ns in "$NS_SUB" "$NS_GW" "$NS_INET"; do
-	ip netns add "$ns" || { echo "FAIL: ip netns add $ns"; exit 1; }
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
-	ip -n "$ns" link set lo up
-done
-# the veth pairs are created inside the namespaces: nothing appears in ours, even briefly
-ip -n "$NS_SUB" link add s0 type veth peer name g0 netns "$NS_GW" || exit 1
-ip -n "$NS_GW" link add g1 type veth peer name i0 netns "$NS_INET" || exit 1
-
-ip -n "$NS_SUB" addr add 10.77.1.2/24 dev s0
-ip -n "$NS_SUB" addr add 10.77.1.3/24 dev s0
-for a in fd77:1::2 fd77:1::3 fd77:1:0:1::2; do ip -n "$NS_SUB" addr add "$a/64" dev s0 nodad; done
-ip -n "$NS_SUB" link set s0 up
-ip -n "$NS_SUB" route add default via 10.77.1.1
-ip -n "$NS_SUB" -6 route add default via fd77:1::1
-
-ip -n "$NS_GW" addr add 10.77.1.1/24 dev g0
-ip -n "$NS_GW" addr add fd77:1::1/64 dev g0 nodad
+netns_topology "2 3" "2 10 25 26 53 80"
+# more subscribers: a second IPv6 host in the same /64, one in another /64
+for a in fd77:1::3 fd77:1:0:1::2; do ip -n "$NS_SUB" addr add "$a/64" dev s0 nodad; done
 ip -n "$NS_GW" addr add fd77:1:0:1::1/64 dev g0 nodad
-ip -n "$NS_GW" addr add 10.77.3.1/24 dev g1
-ip -n "$NS_GW" addr add fd77:3::1/64 dev g1 nodad
-ip -n "$NS_GW" link set g0 up
-ip -n "$NS_GW" link set g1 up
-gw sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-# The kernel rate-limits the ICMP errors it sends to one host (a burst of 6, then one a
-# second): a quarantined host trying many ports sees some attempts answered only on the SYN
-# retry, a second later. Off here, so that every rejection can be required to be quick.
-gw sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
-
-for h in 2 10 25 26 53 80; do
-	ip -n "$NS_INET" addr add "10.77.3.$h/24" dev i0
-	ip -n "$NS_INET" addr add "fd77:3::$h/64" dev i0 nodad
-done
-ip -n "$NS_INET" link set i0 up
-ip -n "$NS_INET" route add default via 10.77.3.1
-ip -n "$NS_INET" -6 route add default via fd77:3::1
-
-specs=()
-for p in 10.77.3. fd77:3::; do
-	specs+=("http,WEB,${p}10,80" "tcp,WEB443,${p}10,443" "tcp,WEB8443,${p}10,8443" "udp,ROGUEDNS,${p}10,53"
-		"tcp,RELAY,${p}25,25" "tcp,MX,${p}26,25" "tcp,SUBMISSION,${p}26,587" "tcp,SMTPS,${p}26,465"
-		"udp,DNS,${p}53,53" "tcp,DNS,${p}53,53" "tcp,UPDATE,${p}80,443")
-done
-ip netns exec "$NS_INET" "$PROBE" serve "${specs[@]}" >"$T/inet.out" 2>&1 &
-PIDS+=($!)
+netns_serve_inet
 ip netns exec "$NS_GW" "$PROBE" serve http511,PORTAL,10.77.1.1,8080 http511,PORTAL,fd77:1::1,8080 >"$T/portal.out" 2>&1 &
 PIDS+=($!)
-wait_file "$T/inet.out" '^ready' 5 || { echo "FAIL: servers in inet: $(cat "$T/inet.out")"; exit 1; }
 wait_file "$T/portal.out" '^ready' 5 || { echo "FAIL: portal in gw: $(cat "$T/portal.out")"; exit 1; }
-# neighbour discovery over fresh veths can take a moment
-for ((i = 0; i < 50; i++)); do
-	sub "$PROBE" connect -t 200 tcp fd77:3::10 443 | grep -q '^open' &&
-		sub "$PROBE" connect -t 200 tcp 10.77.3.10 443 | grep -q '^open' && break
-	sleep 0.1
-done
 echo "namespaces $NS_SUB, $NS_GW, $NS_INET up; kernel $(uname -r), $(nft --version)"
 
 cat >"$T/enforce.conf" <<EOF
