@@ -392,7 +392,6 @@ job_done(struct garden *g, struct job *job)
 		log_info("enforce: %s applied quarantined=%zu in %.1f ms backend=%s", names[job->kind], job->nadd,
 		    job->seconds * 1e3, g->stats.backend);
 	}
-	g->stats.elements = g->set_used;
 }
 
 static void

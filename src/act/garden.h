@@ -40,7 +40,7 @@ struct garden_stats {
 	uint64_t failures;              /* transactions the backend refused */
 	uint64_t rebuilds;
 	uint64_t elements_added, elements_removed;
-	size_t elements;                /* quarantined hosts the sets hold after the last batch */
+	size_t elements;                /* quarantined hosts the sets hold, or will once pending changes apply */
 	size_t pending;                 /* changes waiting for the next batch */
 	double last_batch_seconds;
 	double latency_sum_us;          /* over every change batch */
