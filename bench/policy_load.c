@@ -36,7 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REQ_BUF_SIZE	2048
+#include "policy_request.h"
+
+#define REQ_BUF_SIZE	POLICY_REQUEST_BUF
 #define REPLY_BUF_SIZE	4096
 #define MAX_ACTIONS	32
 #define ACTION_NAME_MAX	40
@@ -61,9 +63,7 @@ struct action_count {
 
 /* options */
 static int		 nconns = 64;
-static unsigned long	 nhosts = 10000;
-static unsigned long	 naccounts;
-static unsigned		 sasl_percent = 30;
+static struct policy_mix mix = { .hosts = 10000, .sasl_percent = 30 };
 static unsigned		 warmup_s = 2;
 static unsigned		 duration_s = 10;
 static int		 machine;
@@ -77,7 +77,6 @@ static socklen_t	 target_len;
 static int		 epfd;
 static struct conn	*conns;
 static uint64_t		 seq;		/* requests generated, for variety */
-static uint64_t		 sasl_seq;	/* authenticated ones */
 
 /* measurement */
 static uint64_t		 measure_start, measure_end;
@@ -94,10 +93,6 @@ static uint64_t	now_ns(void);
 static void	parse_target(const char *);
 static int	open_conn(struct conn *);
 static void	reconnect(struct conn *);
-static char	*put_str(char *, const char *);
-static char	*put_uint(char *, unsigned long long);
-static char	*put_hex(char *, unsigned long long, int);
-static size_t	build_request(char *, uint64_t);
 static void	send_request(struct conn *);
 static void	flush_out(struct conn *);
 static void	set_out(struct conn *, int);
@@ -251,137 +246,6 @@ reconnect(struct conn *c)
 	send_request(c);
 }
 
-static char *
-put_str(char *p, const char *s)
-{
-	size_t	 n = strlen(s);
-
-	memcpy(p, s, n);
-	return p + n;
-}
-
-static char *
-put_uint(char *p, unsigned long long v)
-{
-	char	 tmp[24];
-	int	 i = 0;
-
-	do {
-		tmp[i++] = '0' + v % 10;
-		v /= 10;
-	} while (v != 0);
-	while (i > 0)
-		*p++ = tmp[--i];
-	return p;
-}
-
-static char *
-put_hex(char *p, unsigned long long v, int digits)
-{
-	static const char hexd[] = "0123456789ABCDEF";
-	int	 i;
-
-	for (i = digits - 1; i >= 0; i--)
-		p[i] = hexd[v & 15], v >>= 4;
-	return p + digits;
-}
-
-/*
- * Postfix 3.7's request from smtpd_data_restrictions, attribute for
- * attribute, in its order. Varies per request: client (address, name,
- * port), queue id, sender, recipient count (the recipient itself is only
- * sent when there is exactly one), size, and the SASL login.
- */
-static size_t
-build_request(char *buf, uint64_t n)
-{
-	unsigned long	 host, acct = 0;
-	unsigned	 a, b, d, rcpts;
-	int		 sasl;
-	char		*p = buf;
-
-	/* scatter the hosts: a stride coprime with most H walks them all */
-	host = 1 + (unsigned long)((n * 7919ULL) % nhosts);
-	a = (host >> 16) & 255;
-	b = (host >> 8) & 255;
-	d = host & 255;
-	rcpts = 1 + (unsigned)(n % 3);
-	sasl = naccounts > 0 && (n * 37 % 100) < sasl_percent;
-	if (sasl)
-		acct = (unsigned long)((sasl_seq++ * 104729ULL) % naccounts);
-
-	p = put_str(p, "request=smtpd_access_policy\n"
-	    "protocol_state=DATA\n"
-	    "protocol_name=ESMTP\n"
-	    "client_address=10.");
-	p = put_uint(p, a); *p++ = '.';
-	p = put_uint(p, b); *p++ = '.';
-	p = put_uint(p, d);
-	p = put_str(p, "\nclient_name=host-10-");
-	p = put_uint(p, a); *p++ = '-';
-	p = put_uint(p, b); *p++ = '-';
-	p = put_uint(p, d);
-	p = put_str(p, ".dsl.example.net\nclient_port=");
-	p = put_uint(p, 1024 + n % 64000);
-	p = put_str(p, "\nreverse_client_name=host-10-");
-	p = put_uint(p, a); *p++ = '-';
-	p = put_uint(p, b); *p++ = '-';
-	p = put_uint(p, d);
-	p = put_str(p, ".dsl.example.net\n"
-	    "server_address=192.0.2.25\n"
-	    "server_port=");
-	p = put_str(p, sasl ? "587" : "25");
-	p = put_str(p, "\nhelo_name=");
-	p = put_str(p, sasl ? "[192.168.1.20]" : "DESKTOP-7F3K2Q");
-	p = put_str(p, "\nsender=");
-	if (sasl) {
-		p = put_str(p, "user");
-		p = put_uint(p, acct);
-	} else {
-		p = put_str(p, "s");
-		p = put_uint(p, n % 100000);
-	}
-	p = put_str(p, "@example.net\nrecipient=");
-	if (rcpts == 1) {
-		p = put_str(p, "r");
-		p = put_uint(p, n % 1000003);
-		p = put_str(p, "@example.org");
-	}
-	p = put_str(p, "\nrecipient_count=");
-	p = put_uint(p, rcpts);
-	p = put_str(p, "\nqueue_id=");
-	p = put_hex(p, n * 2654435761ULL, 10);
-	p = put_str(p, "\ninstance=");
-	p = put_hex(p, n & 0xffff, 4);
-	*p++ = '.';
-	p = put_hex(p, 0x6546b3a0ULL + n / 1000, 8);
-	*p++ = '.';
-	p = put_hex(p, n % 1000000, 5);
-	p = put_str(p, ".0\nsize=");
-	p = put_uint(p, 1000 + n * 131 % 200000);
-	p = put_str(p, "\netrn_domain=\nstress=\nsasl_method=");
-	if (sasl)
-		p = put_str(p, "PLAIN");
-	p = put_str(p, "\nsasl_username=");
-	if (sasl) {
-		p = put_str(p, "user");
-		p = put_uint(p, acct);
-	}
-	p = put_str(p, "\nsasl_sender=\n"
-	    "ccert_subject=\nccert_issuer=\nccert_fingerprint=\n"
-	    "ccert_pubkey_fingerprint=\n"
-	    "encryption_protocol=");
-	if (sasl)
-		p = put_str(p, "TLSv1.3");
-	p = put_str(p, "\nencryption_cipher=");
-	if (sasl)
-		p = put_str(p, "TLS_AES_256_GCM_SHA384");
-	p = put_str(p, "\nencryption_keysize=");
-	p = put_str(p, sasl ? "256" : "0");
-	p = put_str(p, "\npolicy_context=\n\n");
-	return (size_t)(p - buf);
-}
-
 static void
 set_out(struct conn *c, int on)
 {
@@ -424,7 +288,7 @@ flush_out(struct conn *c)
 static void
 send_request(struct conn *c)
 {
-	c->wlen = build_request(c->wbuf, seq++);
+	c->wlen = policy_request_build(&mix, c->wbuf, seq++);
 	c->woff = 0;
 	c->rlen = 0;
 	c->busy = 1;
@@ -597,7 +461,7 @@ report(void)
 	}
 	printf("%s: %s, %d connections, %lu hosts, %lu accounts (%u%% of "
 	    "requests), %u s warm-up, %u s measured\n", label, target, nconns,
-	    nhosts, naccounts, naccounts ? sasl_percent : 0, warmup_s,
+	    mix.hosts, mix.accounts, mix.accounts ? mix.sasl_percent : 0, warmup_s,
 	    duration_s);
 	printf("  requests   %zu in %.2f s = %.1f/s\n", nlat, secs, rps);
 	printf("  latency    p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  "
@@ -623,7 +487,7 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "a:c:d:H:l:ms:w:")) != -1) {
 		switch (ch) {
 		case 'a':
-			naccounts = number(optarg, 0, 100000000, "accounts");
+			mix.accounts = number(optarg, 0, 100000000, "accounts");
 			break;
 		case 'c':
 			nconns = (int)number(optarg, 1, 100000, "connections");
@@ -633,7 +497,7 @@ main(int argc, char *argv[])
 			    "duration");
 			break;
 		case 'H':
-			nhosts = number(optarg, 1, (1UL << 24) - 2, "hosts");
+			mix.hosts = number(optarg, 1, (1UL << 24) - 2, "hosts");
 			break;
 		case 'l':
 			label = optarg;
@@ -642,7 +506,7 @@ main(int argc, char *argv[])
 			machine = 1;
 			break;
 		case 's':
-			sasl_percent = (unsigned)number(optarg, 0, 100,
+			mix.sasl_percent = (unsigned)number(optarg, 0, 100,
 			    "SASL percentage");
 			break;
 		case 'w':
