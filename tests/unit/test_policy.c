@@ -1520,6 +1520,108 @@ test_frame_parse_limits(void **state)
 	munmap(map, span);
 }
 
+/*
+ * The fast path reads 64 bytes at a time: every line start, '=', '\r', newline and
+ * final empty line at every offset in a block, names and values that cross blocks,
+ * a value holding '=', a name longer than a block — all parsed, and agreeing with
+ * the reference; a NUL at each byte is refused, one in the next request is not seen.
+ */
+static void
+test_frame_parse_blocks(void **state)
+{
+	static const char tail[] = "protocol_state=RCPT\nclient_address=192.0.2.1\n"
+	    "x_a_name_longer_than_the_sixty_four_bytes_of_a_block_of_the_scanner_0123456789=v\n"
+	    "sender=a=b@example.net\nrecipient_count=3\n"
+	    "ccert_subject=\nsasl_username=someone\n\n";
+	uint8_t buf[1024], crlf[2048];
+	struct policy_request r;
+	size_t n;
+
+	(void)state;
+	for (size_t pad = 0; pad < 130; pad++) {
+		size_t len = 0, m = 0;
+		memcpy(buf, REQ, strlen(REQ));
+		len = strlen(REQ);
+		memcpy(buf + len, "x_pad=", 6);
+		len += 6;
+		memset(buf + len, 'p', pad);
+		len += pad;
+		buf[len++] = '\n';
+		memcpy(buf + len, tail, sizeof(tail) - 1);
+		len += sizeof(tail) - 1;
+		assert_int_equal(check_frame_parse("blocks", buf, len, &n), 1);
+		assert_int_equal(n, len);
+		assert_int_equal(policy_frame_parse(buf, len, &n, &r), 1);
+		assert_int_equal(r.attributes, 9);
+		assert_int_equal(r.recipient_count, 3);
+		assert_int_equal(r.protocol_state, POLICY_STATE_RCPT);
+		assert_int_equal(r.sender.len, strlen("a=b@example.net"));
+		assert_memory_equal(r.client_address.ptr, "192.0.2.1", 9);
+		assert_memory_equal(r.sasl_username.ptr, "someone", 7);
+		/* the same with CRLF */
+		for (size_t j = 0; j < len; j++) {
+			if (buf[j] == '\n')
+				crlf[m++] = '\r';
+			crlf[m++] = buf[j];
+		}
+		assert_int_equal(check_frame_parse("blocks, CRLF", crlf, m, &n), 1);
+		assert_int_equal(n, m);
+		/* a NUL in the next request is that request's problem */
+		buf[len] = '\0';
+		assert_int_equal(check_frame_parse("blocks, NUL after", buf, len + 1, &n), 1);
+		assert_int_equal(n, len);
+		/* cut anywhere: more bytes needed */
+		for (size_t k = 0; k < len; k += 7)
+			assert_int_equal(check_frame_parse("blocks, cut", buf, k, &n), 0);
+		/* a NUL at any byte of the request */
+		for (size_t k = 0; k < len; k++) {
+			uint8_t keep = buf[k];
+			buf[k] = '\0';
+			assert_int_equal(check_frame_parse("blocks, NUL", buf, len, &n), POLICY_ERR_NUL);
+			buf[k] = keep;
+		}
+		/* a line without '=' at any of these offsets */
+		memset(buf + strlen(REQ), 'p', 6);
+		assert_int_equal(check_frame_parse("blocks, no '='", buf, len, &n), POLICY_ERR_NO_EQUALS);
+	}
+}
+
+/*
+ * A line of nearly POLICY_MAX_LINE bytes, then short ones: the fast path may read no
+ * further than POLICY_MAX_LINE from a line's start, so a block is cut short there and
+ * the next one must start right after it, not 64 bytes on (found by the fuzzer: the
+ * bytes in between were skipped, and two lines parsed as one).
+ */
+static void
+test_frame_parse_long_line_blocks(void **state)
+{
+	static const char tail[] = "protocol_state=DATA\nclient_address=192.0.2.7\nrecipient_count=2\n\n";
+	uint8_t *buf = malloc(POLICY_MAX_LINE + 256);
+	struct policy_request r;
+	size_t n;
+
+	(void)state;
+	assert_non_null(buf);
+	for (size_t line = POLICY_MAX_LINE - 130; line <= POLICY_MAX_LINE; line++) {
+		size_t len = strlen(REQ);
+		memcpy(buf, REQ, len);
+		buf[len++] = 'x';
+		buf[len++] = '=';
+		memset(buf + len, 'a', line - 3);
+		len += line - 3;
+		buf[len++] = '\n';
+		memcpy(buf + len, tail, sizeof(tail) - 1);
+		len += sizeof(tail) - 1;
+		assert_int_equal(check_frame_parse("long line", buf, len, &n), 1);
+		assert_int_equal(policy_frame_parse(buf, len, &n, &r), 1);
+		assert_int_equal(r.attributes, 5);
+		assert_int_equal(r.protocol_state, POLICY_STATE_DATA);
+		assert_int_equal(r.recipient_count, 2);
+		assert_int_equal(r.client_address.len, 9);
+	}
+	free(buf);
+}
+
 /* Nothing of an earlier request survives in the struct. */
 static void
 test_frame_parse_resets(void **state)
@@ -1561,6 +1663,8 @@ main(void)
 		cmocka_unit_test(test_frame_parse_stream),
 		cmocka_unit_test(test_frame_parse_error_timing),
 		cmocka_unit_test(test_frame_parse_limits),
+		cmocka_unit_test(test_frame_parse_blocks),
+		cmocka_unit_test(test_frame_parse_long_line_blocks),
 		cmocka_unit_test(test_frame_parse_resets),
 	};
 
