@@ -57,7 +57,8 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 	metrics_gauge(out, "lazaret_policy_connections", "Policy connections open now.",
 	    (double)p->connections_open);
 	metrics_histogram(out, "lazaret_policy_decision_seconds",
-	    "Time from a whole request to its answer being queued.", policy_latency_bounds_us,
+	    "Time from the poll that delivered a request to the end of the loop iteration that answered it "
+	    "(an upper bound on the time lazaretd held it).", policy_latency_bounds_us,
 	    POLICY_LATENCY_BUCKETS - 1, p->latency_bucket, p->latency_count, p->latency_sum_us);
 
 	fprintf(out, "# HELP lazaret_subjects Tracked hosts and accounts, by committed level.\n"

@@ -123,6 +123,13 @@ done
 wait "${pids[@]}"   # not the daemon
 n=$(cat "$T"/conc.* | grep -c '^action=')
 check "200 concurrent connections all answered" test "$n" = 200
+# Every answer is in the decision latency histogram, each counted once.
+m=$(curl -s "$API/metrics")
+answered=$(echo "$m" | awk '/^lazaret_policy_requests_total/ { n += $2 } END { print n + 0 }')
+counted=$(echo "$m" | awk '/^lazaret_policy_decision_seconds_count / { print $2 }')
+inf=$(echo "$m" | awk '/^lazaret_policy_decision_seconds_bucket\{le="\+Inf"\}/ { print $2 }')
+check "every answer ($answered) is counted in the decision latency histogram ($counted, +Inf $inf)" \
+    test "$answered" -ge 206 -a "$counted" = "$answered" -a "$inf" = "$answered"
 
 # Rate limit with burst 5: the sixth message in a row is deferred.
 for i in $(seq 1 7); do req DATA 203.0.113.5; done | "$SEND" 127.0.0.1:$PPORT > "$T/burst.out"
