@@ -412,6 +412,15 @@ if [ "$RUNS" -gt 1 ]; then
 		[ -s "$tmp/$s.runs" ] && echo "  $s: $(sed "s/.* rps=\([^ ]*\) .* other=\([0-9]*\)$/\1 (\2)/" \
 		    "$tmp/$s.runs" | tr "\n" " ")"
 	done
+	# With HOSTS hosts, the faster lazaretd answers the more each host sends and
+	# the more of it is deferred (more work: evidence): say how much, per run.
+	[ -s "$tmp/lazaretd.runs" ] && echo "  lazaretd's answers deferred, per run: $(awk '{
+		n = d = 0
+		for (i = 1; i <= NF; i++) if ($i ~ /^actions=/) {
+			k = split(substr($i, 9), a, ",")
+			for (j = 1; j <= k; j++) { split(a[j], p, ":"); n += p[2]; if (p[1] == "DEFER_IF_PERMIT") d += p[2] }
+		}
+		printf "%.0f %% ", n ? 100 * d / n : 0 }' "$tmp/lazaretd.runs")"
 fi
 
 # ratio A B: A's best requests/s over B's
@@ -429,6 +438,22 @@ if [ -n "$l" ]; then
 			p = 100 * r
 			printf "lazaretd = %.1f %% of dunno_server (target >= 85 %%): %s\n",
 			    p, (p >= 85 ? "met" : "MISSED") }'
+	fi
+	if [ -s "$tmp/dunno.runs" ] && [ "$RUNS" -gt 1 ]; then
+		# The two servers of one round ran a few seconds apart: their ratio is
+		# the figure the machine's changes of speed move least.
+		paste "$tmp/lazaretd.runs" "$tmp/dunno.runs" | awk '{
+			l = d = 0
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /^rps=/) { v = substr($i, 5); if (l == 0) l = v; else d = v }
+			}
+			if (d > 0) print 100 * l / d
+		}' | sort -g >"$tmp/paired"
+		awk '{ v[NR] = $1 } END {
+			if (NR == 0) exit
+			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "round by round (each pair run back to back): median %.1f %% (%.1f to %.1f) of dunno_server: %s\n",
+			    m, v[1], v[NR], (m >= 85 ? "met" : "MISSED") }' "$tmp/paired"
 	fi
 	if [ -s "$tmp/postfwd.runs" ]; then
 		awk -v m="$(ratio lazaretd postfwd)" 'BEGIN {
