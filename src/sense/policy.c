@@ -363,8 +363,7 @@ policy_scan_fast(const uint8_t *buf, size_t len, size_t *request_len, struct pol
 	size_t limit = len < POLICY_MAX_REQUEST ? len : POLICY_MAX_REQUEST;
 	size_t line = 0;                /* where the current line starts */
 	size_t eq = SIZE_MAX;           /* its first '=', once seen */
-
-	size_t have;
+	size_t have;                    /* bytes in the current block */
 
 	memset(out, 0, sizeof(*out));
 	for (size_t base = 0; base < limit; base += have) {
