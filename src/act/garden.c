@@ -671,11 +671,11 @@ want(struct garden *g, const struct cidr *net, bool add)
 int
 garden_start(struct garden *g, char *err, size_t errlen)
 {
-	struct subjects *all = judge_subjects(g->judge);
 	size_t cursor = 0, skipped = 0;
 	struct job job = { .kind = JOB_SETUP };
+	struct subject *s;
 
-	for (struct subject *s = subjects_next(all, &cursor, NULL); s != NULL; s = subjects_next(all, &cursor, s)) {
+	for (s = judge_notable_next(g->judge, &cursor, NULL); s != NULL; s = judge_notable_next(g->judge, &cursor, s)) {
 		struct cidr net;
 		if (s->kind != SUBJECT_HOST || s->level < LEVEL_QUARANTINE)
 			continue;

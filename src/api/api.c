@@ -202,7 +202,10 @@ api_list(struct api *a, struct MHD_Connection *conn)
 	json_t *list = json_array();
 	size_t cursor = 0;
 	struct subjects *t = judge_subjects(a->ctx.judge);
-	for (struct subject *s = subjects_next(t, &cursor, NULL); s != NULL; s = subjects_next(t, &cursor, s)) {
+	/* Only ?level=normal walks every tracked subject; the rest are the judge's notable ones. */
+	bool all = level == LEVEL_NORMAL;
+	struct subject *s = all ? subjects_next(t, &cursor, NULL) : judge_notable_next(a->ctx.judge, &cursor, NULL);
+	for (; s != NULL; s = all ? subjects_next(t, &cursor, s) : judge_notable_next(a->ctx.judge, &cursor, s)) {
 		if (kind >= 0 && s->kind != kind)
 			continue;
 		if (level >= 0 ? s->level != level : s->level == LEVEL_NORMAL)
@@ -236,12 +239,12 @@ static enum MHD_Result
 api_quarantine_list(struct api *a, struct MHD_Connection *conn)
 {
 	json_t *quarantined = json_array(), *held = json_array(), *enforce = json_null();
-	struct subjects *t = judge_subjects(a->ctx.judge);
+	struct judge *j = a->ctx.judge;
 	struct judge_stats js;
 	size_t cursor = 0;
 	usec_t now = time_now();
 
-	for (struct subject *s = subjects_next(t, &cursor, NULL); s != NULL; s = subjects_next(t, &cursor, s)) {
+	for (struct subject *s = judge_notable_next(j, &cursor, NULL); s != NULL; s = judge_notable_next(j, &cursor, s)) {
 		if (s->level >= LEVEL_QUARANTINE)
 			json_array_append_new(quarantined, api_quarantine_entry(a, s, now));
 		else if (s->flags & SUBJECT_F_HELD)

@@ -37,6 +37,9 @@ struct judge {
 	void *observer_arg;
 	struct subject **dirty;
 	size_t dirty_count, dirty_cap;
+	struct subject **notable;        /* see judge_notable_next; each knows its place */
+	size_t notable_count, notable_cap;
+	bool notable_lost;               /* out of memory once: list by walking every subject */
 	struct store_rate *rates;        /* the checkpoint's, kept between rounds */
 	size_t rates_cap;
 	size_t sweep_cursor;
@@ -188,6 +191,7 @@ judge_free(struct judge *j)
 		return;
 	subjects_free(j->subjects);
 	free(j->dirty);
+	free(j->notable);
 	free(j->rates);
 	free(j->cap_ring);
 	free(j);
@@ -312,12 +316,61 @@ judge_cap_take(struct judge *j, usec_t now)
 		j->cap_count++;
 }
 
+static bool
+judge_is_notable(const struct subject *s)
+{
+	return s->level != LEVEL_NORMAL || (s->flags & SUBJECT_F_HELD);
+}
+
+/* Puts s in the notable list or takes it out, as it now is or is not notable. */
+static void
+judge_notable_update(struct judge *j, struct subject *s)
+{
+	bool want = judge_is_notable(s);
+
+	if (want && s->notable == 0) {
+		if (j->notable_count == j->notable_cap) {
+			size_t cap = j->notable_cap ? j->notable_cap * 2 : 256;
+			struct subject **grown = cap <= UINT32_MAX ? realloc(j->notable, cap * sizeof(*grown)) : NULL;
+			if (grown == NULL) {
+				if (!j->notable_lost)
+					log_warnx("judge: out of memory for the list of notable subjects; listing them "
+					    "walks every subject from now on");
+				j->notable_lost = true;
+				return;
+			}
+			j->notable = grown;
+			j->notable_cap = cap;
+		}
+		j->notable[j->notable_count++] = s;
+		s->notable = (uint32_t)j->notable_count;
+	} else if (!want && s->notable != 0) {
+		size_t at = s->notable - 1;
+		struct subject *last = j->notable[--j->notable_count];
+		j->notable[at] = last;
+		last->notable = (uint32_t)(at + 1);
+		s->notable = 0;
+	}
+}
+
+struct subject *
+judge_notable_next(struct judge *j, size_t *cursor, struct subject *prev)
+{
+	if (!j->notable_lost)
+		return *cursor < j->notable_count ? j->notable[(*cursor)++] : NULL;
+	struct subject *s = subjects_next(j->subjects, cursor, prev);
+	while (s != NULL && !judge_is_notable(s))
+		s = subjects_next(j->subjects, cursor, s);
+	return s;
+}
+
 static void
 judge_unhold(struct judge *j, struct subject *s)
 {
 	if (!(s->flags & SUBJECT_F_HELD))
 		return;
 	s->flags &= (uint8_t)~SUBJECT_F_HELD;
+	judge_notable_update(j, s);
 	if (--j->stats.held == 0)
 		log_info("quarantine cap: no subject is held any more");
 }
@@ -655,6 +708,7 @@ judge_committed(void *arg, int status)
 		j->stats.by_level[c->new_level]++;
 		j->stats.level_changes++;
 		s->level = (uint8_t)c->new_level;
+		judge_notable_update(j, s);
 		judge_log_verdict(j, c);
 		judge_count_change(j, old, c->new_level, c->actor);
 		if (j->observer != NULL && old != c->new_level)
@@ -767,6 +821,7 @@ judge_hold(struct judge *j, struct subject *s, double score, usec_t now)
 {
 	if (!(s->flags & SUBJECT_F_HELD)) {
 		s->flags |= SUBJECT_F_HELD;
+		judge_notable_update(j, s);
 		j->stats.held_total++;
 		if (j->stats.held++ == 0)
 			log_warnx("ALARM quarantine cap reached: %u automatic quarantines in the last hour; "
@@ -1065,6 +1120,11 @@ judge_sweep(struct judge *j, usec_t now, size_t budget)
 				store_forget(j->st, s->key);
 			j->stats.by_level[s->level]--;
 			j->stats.evicted++;
+			if (s->notable != 0) {        /* not so by judge_forgettable; never leave a stale pointer */
+				s->level = LEVEL_NORMAL;
+				s->flags &= (uint8_t)~SUBJECT_F_HELD;
+				judge_notable_update(j, s);
+			}
 			subjects_remove(j->subjects, s);
 			prev = NULL;
 		} else
@@ -1089,6 +1149,7 @@ judge_load_one(void *arg, const struct store_subject *row)
 	j->stats.by_level[s->level]--;
 	s->level = s->target_level = (uint8_t)row->level;
 	j->stats.by_level[s->level]++;
+	judge_notable_update(j, s);
 	s->manual_level = (int8_t)(row->manual_level >= 0 && row->manual_level < LEVEL_COUNT ? row->manual_level : -1);
 	s->manual_until = row->manual_until;
 	s->tat[0] = row->rate_tat[0];

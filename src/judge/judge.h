@@ -162,6 +162,16 @@ void judge_stats_get(const struct judge *j, struct judge_stats *out);
 
 struct subjects *judge_subjects(struct judge *j);
 
+/*
+ * judge_notable_next — iterates over the notable subjects: those whose committed level
+ * is above normal, and those held at throttle by the quarantine cap. The judge keeps
+ * them in a list of their own, so that listing them (the API, the walled garden's
+ * start) costs what they number, not what every tracked subject does. Start with
+ * *cursor = 0 and prev = NULL; pass the previous result as prev; NULL at the end.
+ * Nothing may be added or removed meanwhile (the loop thread calls it in one go).
+ */
+struct subject *judge_notable_next(struct judge *j, size_t *cursor, struct subject *prev);
+
 /* The strongest evidence summary of s, or "" (for reject texts and logs). */
 const char *judge_top_summary(const struct judge *j, const struct subject *s, usec_t now);
 

@@ -52,6 +52,7 @@ struct subject {
 	int8_t manual_level;              /* -1: none */
 	uint8_t pending;                  /* verdict writes in flight */
 	uint16_t key_len;
+	uint32_t notable;                 /* 1 + its place in the judge's notable list; 0: not in it */
 	usec_t manual_until;              /* 0: no expiry */
 	usec_t tat[2];                    /* GCRA state per enum rate_index */
 	usec_t last_seen;

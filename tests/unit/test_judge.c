@@ -1676,6 +1676,93 @@ test_quarantine_cap_unhold(void **state)
 	}
 }
 
+/* The notable list holds exactly the subjects above normal or held by the cap, once each. */
+static void
+check_notable(struct judge *j, const char *when)
+{
+	struct subjects *t = judge_subjects(j);
+	struct subject *s;
+	size_t cursor = 0, listed = 0, want = 0;
+
+	for (s = judge_notable_next(j, &cursor, NULL); s != NULL; s = judge_notable_next(j, &cursor, s)) {
+		if (s->level == LEVEL_NORMAL && !(s->flags & SUBJECT_F_HELD))
+			fail_msg("%s: %s is listed as notable at level normal", when, s->key);
+		assert_int_equal(s->notable, cursor);     /* its place, so listed once */
+		if (subjects_find(t, s->key, s->key_len) != s)
+			fail_msg("%s: %s is listed but not tracked", when, s->key);
+		listed++;
+	}
+	cursor = 0;
+	for (s = subjects_next(t, &cursor, NULL); s != NULL; s = subjects_next(t, &cursor, s)) {
+		if (s->level == LEVEL_NORMAL && !(s->flags & SUBJECT_F_HELD)) {
+			assert_int_equal(s->notable, 0);
+			continue;
+		}
+		if (s->notable == 0)
+			fail_msg("%s: %s (level %s) is missing from the notable list", when, s->key, level_name(s->level));
+		want++;
+	}
+	if (listed != want)
+		fail_msg("%s: %zu listed, %zu notable", when, listed, want);
+}
+
+/*
+ * Listings walk the notable list, not every subject: it must follow every way a level
+ * or the cap's hold changes — evidence up and decaying, operators' quarantines and
+ * releases, lapsing overrides, the cap holding and letting go, subjects forgotten.
+ */
+static void
+test_notable_list(void **state)
+{
+	struct fx *f = *state;
+	char err[256], key[200][32];
+	struct subject *s[200];
+	usec_t t = f->t0;
+	unsigned seed = 12345;
+
+	f->cfg.quarantine_cap = 5;
+	f->cfg.idle_expiry = MINUTES(30);
+	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
+	for (int i = 0; i < 200; i++) {
+		snprintf(key[i], sizeof(key[i]), i % 4 ? "198.18.%d.%d" : "account:user%d-%d", i / 250, i % 250);
+		s[i] = subject(f, key[i], t);
+	}
+	check_notable(f->j, "start");
+	for (int round = 0; round < 60; round++) {
+		for (int k = 0; k < 40; k++) {
+			seed = seed * 1103515245u + 12345u;
+			int i = (int)((seed >> 8) % 200), op = (int)((seed >> 20) % 10);
+			s[i] = subject(f, key[i], t);      /* the sweep may have forgotten it */
+			if (op < 6)
+				judge_add_evidence(f->j, s[i], f->test_kind, (double)((seed >> 4) % 9), 1, t, "test");
+			else if (op < 8)
+				judge_set_manual(f->j, s[i], op == 6 ? LEVEL_QUARANTINE : LEVEL_SUSPEND,
+				    (seed & 1) ? t + MINUTES(5) : 0, "ticket", "operator", NULL, NULL);
+			else if (s[i]->level != LEVEL_NORMAL || s[i]->manual_level >= 0)
+				judge_release(f->j, s[i], "released", "operator", NULL, NULL);
+		}
+		check_notable(f->j, "after changes");
+		t += MINUTES(3);
+		judge_sweep(f->j, t, 1000);
+		check_notable(f->j, "after a sweep");
+	}
+	/* all of it happened: automatic and operators' quarantines, holds, forgetting */
+	struct judge_stats js;
+	judge_stats_get(f->j, &js);
+	assert_true(js.quarantines_auto >= 5 && js.quarantines_manual > 0 && js.held_total > 0 && js.evicted > 0);
+	/* everything decays and lapses; the forgotten leave the list too */
+	for (int i = 0; i < 200; i++) {
+		s[i] = subject(f, key[i], t);
+		if (s[i]->manual_level >= 0)
+			judge_release(f->j, s[i], "released", "operator", NULL, NULL);
+	}
+	judge_sweep(f->j, t + HOURS(48), 1000);
+	judge_sweep(f->j, t + HOURS(48), 1000);
+	check_notable(f->j, "at the end");
+	size_t cursor = 0;
+	assert_null(judge_notable_next(f->j, &cursor, NULL));
+}
+
 /* The grace after a self-release is saved with the subject and restored at start. */
 static void
 test_grace_persists(void **state)
@@ -1701,6 +1788,8 @@ test_grace_persists(void **state)
 	store_flush(st);
 	assert_int_equal(judge_set_grace(j, s, until), 0);
 	assert_int_equal(judge_release(j, s, "self-release via portal", JUDGE_ACTOR_PORTAL, NULL, NULL), 0);
+	assert_non_null(s = judge_lookup_or_create(j, "192.0.2.202", time_now()));
+	assert_int_equal(judge_set_manual(j, s, LEVEL_QUARANTINE, 0, "ticket 2", "operator", NULL, NULL), 0);
 	store_flush(st);
 	judge_free(j);
 	store_close(st);
@@ -1711,6 +1800,12 @@ test_grace_persists(void **state)
 	kind = judge_register_kind(j, "test", 1, HOURS(1), "test");
 	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(judge_load(j), 0);
+	/* the quarantined one is notable from the start (the walled garden's setup lists it) */
+	check_notable(j, "after loading");
+	size_t cursor = 0;
+	assert_non_null(s = judge_notable_next(j, &cursor, NULL));
+	assert_string_equal(s->key, "192.0.2.202");
+	assert_null(judge_notable_next(j, &cursor, s));
 	assert_non_null(s = judge_lookup(j, "192.0.2.201"));
 	assert_non_null(s->detail);
 	assert_true(s->detail->grace_until == until);
@@ -1808,6 +1903,7 @@ main(void)
 		cmocka_unit_test(test_failed_commit_is_undone),
 		T(test_quarantine_cap),
 		T(test_quarantine_cap_unhold),
+		T(test_notable_list),
 		cmocka_unit_test(test_grace_persists),
 		cmocka_unit_test(test_checkpoint_rates),
 	};
