@@ -152,6 +152,42 @@ relay_evidence(struct relay *r, struct subject *s, enum rate_index idx, usec_t n
 	judge_add_evidence(r->judge, s, r->kind, 1.0, 1, now, summary);
 }
 
+/*
+ * Logs a refusal of s at level info, as one line with host=/account=, level=, action=
+ * and reason= — unless s was refused the same way, and logged, less than
+ * repeat_log_interval ago: then the refusal is only counted, and the next line about s
+ * says how many it stands for besides its own (unlogged=N). A bot deferred a thousand
+ * times a minute is one line a minute, not a thousand; a change of action is logged
+ * at once. Postfix logs every refusal itself.
+ */
+static void
+relay_log_refusal(struct relay *r, struct subject *s, enum relay_action act, enum policy_state state,
+    const char *reason, usec_t now)
+{
+	struct subject_detail *d;
+	char unlogged[32] = "", at[32] = "";
+
+	if (log_get_level() < LOG_LEVEL_INFO)
+		return;
+	if (r->cfg->policy_repeat_log_interval > 0 && (d = subject_detail(s)) != NULL) {
+		if (d->refusal_logged != 0 && d->refusal_action == act &&
+		    now - d->refusal_logged < r->cfg->policy_repeat_log_interval && now >= d->refusal_logged) {
+			d->refusals_unlogged++;
+			return;
+		}
+		if (d->refusals_unlogged > 0)
+			snprintf(unlogged, sizeof(unlogged), " unlogged=%u", d->refusals_unlogged);
+		d->refusal_logged = now;
+		d->refusal_action = (uint8_t)act;
+		d->refusals_unlogged = 0;
+	}
+	if (act == RELAY_REJECT)
+		snprintf(at, sizeof(at), " state=%s", policy_state_name(state));
+	log_info("policy %s=%s level=%s action=%s%s reason=\"%s\"%s", s->kind == SUBJECT_HOST ? "host" : "account",
+	    s->kind == SUBJECT_HOST ? s->key : s->key + 8, level_name(s->level), relay_action_name(act), at, reason,
+	    unlogged);
+}
+
 static size_t
 relay_format(char *answer, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -230,11 +266,9 @@ relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char
 			level = subj[i]->level;
 
 	if (level >= LEVEL_QUARANTINE && (state == POLICY_STATE_RCPT || state == POLICY_STATE_DATA)) {
-		const struct subject *who = subj[0] && subj[0]->level == level ? subj[0] : subj[1];
-		log_info("policy %s=%s level=%s action=REJECT state=%s reason=\"%s\"",
-		    who->kind == SUBJECT_HOST ? "host" : "account",
-		    who->kind == SUBJECT_HOST ? who->key : who->key + 8, level_name(level),
-		    policy_state_name(state), who->kind == SUBJECT_HOST ? "host quarantined" : "account quarantined");
+		struct subject *who = subj[0] && subj[0]->level == level ? subj[0] : subj[1];
+		relay_log_refusal(r, who, RELAY_REJECT, state,
+		    who->kind == SUBJECT_HOST ? "host quarantined" : "account quarantined", now);
 		*len = relay_format(answer, "action=REJECT 5.7.1 %s %s", r->cfg->reject_text, r->cfg->portal_url);
 		return RELAY_REJECT;
 	}
@@ -266,11 +300,11 @@ relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char
 			if (!rate_check(s->tat[idx], judge_limit(r->judge, s, (enum rate_index)idx), cost[idx], now,
 			    &next[i][idx])) {
 				over = true;
-				log_info("policy %s=%s level=%s action=DEFER_IF_PERMIT reason=\"over %s %s limit\"",
-				    s->kind == SUBJECT_HOST ? "host" : "account",
-				    s->kind == SUBJECT_HOST ? s->key : s->key + 8, level_name(s->level),
-				    s->kind == SUBJECT_HOST ? "host" : "account", relay_unit((enum rate_index)idx));
 				relay_evidence(r, s, (enum rate_index)idx, now);
+				relay_log_refusal(r, s, RELAY_DEFER, state, s->kind == SUBJECT_HOST ?
+				    (idx == RATE_MESSAGES ? "over host messages limit" : "over host recipients limit") :
+				    (idx == RATE_MESSAGES ? "over account messages limit" : "over account recipients limit"),
+				    now);
 				*len = relay_defer(r, s, (enum rate_index)idx, answer);
 				break;
 			}

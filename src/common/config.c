@@ -48,6 +48,7 @@ config_defaults(struct config *cfg)
 	cfg->count_at = COUNT_AT_DATA;
 	cfg->policy_max_connections = 4096;
 	cfg->policy_idle_timeout = 1000 * USEC_PER_SEC;   /* Postfix's smtpd_policy_service_max_ttl */
+	cfg->policy_repeat_log_interval = 60 * USEC_PER_SEC;
 	snprintf(cfg->defer_text, sizeof(cfg->defer_text),
 	    "Too much mail from your connection in a short time; please try again later");
 	snprintf(cfg->reject_text, sizeof(cfg->reject_text),
@@ -311,6 +312,11 @@ handle_policy(struct config_parse *p, const char *name, const char *v)
 	} else if (!strcmp(name, "idle_timeout")) {
 		if (duration_parse(v, &cfg->policy_idle_timeout) != 0 || cfg->policy_idle_timeout < USEC_PER_SEC)
 			return config_fail(p, "idle_timeout: expected a duration of at least 1s, not \"%s\"", v);
+	} else if (!strcmp(name, "repeat_log_interval")) {
+		if (duration_parse(v, &cfg->policy_repeat_log_interval) != 0 ||
+		    cfg->policy_repeat_log_interval > 86400 * USEC_PER_SEC)
+			return config_fail(p, "repeat_log_interval: expected a duration from 0 (log every refusal) to 1d, "
+			    "not \"%s\"", v);
 	} else if (!strcmp(name, "defer_text")) {
 		if (*v == '\0' || set_text(cfg->defer_text, sizeof(cfg->defer_text), v) != 0)
 			return config_fail(p, "defer_text: expected printable text of at most %d characters", CONFIG_TEXT_MAX - 1);
@@ -948,6 +954,7 @@ config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "count_at = %s\n", cfg->count_at == COUNT_AT_DATA ? "data" : "rcpt");
 	fprintf(out, "max_connections = %u\n", cfg->policy_max_connections);
 	fprintf(out, "idle_timeout = %s\n", duration_format(cfg->policy_idle_timeout, buf, sizeof(buf)));
+	fprintf(out, "repeat_log_interval = %s\n", duration_format(cfg->policy_repeat_log_interval, buf, sizeof(buf)));
 	fprintf(out, "defer_text = %s\n", cfg->defer_text);
 	fprintf(out, "reject_text = %s\n", cfg->reject_text);
 

@@ -63,6 +63,7 @@ struct config {
 	enum count_at count_at;
 	uint32_t policy_max_connections;
 	usec_t policy_idle_timeout;
+	usec_t policy_repeat_log_interval;   /* a subject's same refusal logged once per this; 0: every one */
 	char defer_text[CONFIG_TEXT_MAX];
 	char reject_text[CONFIG_TEXT_MAX];
 

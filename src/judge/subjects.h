@@ -40,6 +40,10 @@ struct subject_detail {
 	struct evidence_item *evidence;
 	char manual_reason[STORE_REASON_MAX];
 	usec_t grace_until;               /* no automatic quarantine before this (after a self-release) */
+	/* the relay's log of its refusals ([policy] repeat_log_interval) */
+	usec_t refusal_logged;            /* when the last line about this subject was written */
+	uint32_t refusals_unlogged;       /* refusals since then, counted instead of logged */
+	uint8_t refusal_action;           /* the enum relay_action of that line */
 };
 
 struct subject {

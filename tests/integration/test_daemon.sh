@@ -136,6 +136,8 @@ for i in $(seq 1 7); do req DATA 203.0.113.5; done | "$SEND" 127.0.0.1:$PPORT > 
 check "burst 5: five accepted" test "$(grep -c '^action=DUNNO$' "$T/burst.out")" = 5
 check "burst 5: then DEFER_IF_PERMIT 4.7.1" test "$(grep -c '^action=DEFER_IF_PERMIT 4.7.1 ' "$T/burst.out")" = 2
 check "deferrals are evidence" bash -c "'$CTL' explain 203.0.113.5 --json | grep -q '\"kind\": \"rate_limit\"'"
+check "two deferrals in a row are one log line (repeat_log_interval)" \
+    test "$(grep -c 'policy host=203.0.113.5 level=normal action=DEFER_IF_PERMIT reason="over host messages limit"$' "$T/daemon.log")" = 1
 
 # lazaretctl against the real daemon.
 check "quarantine without --reason is a usage error" bash -c "'$CTL' quarantine 192.0.2.50; [ \$? = 2 ]"

@@ -175,6 +175,7 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME(count_at);
 	SAME(policy_max_connections);
 	SAME(policy_idle_timeout);
+	SAME(policy_repeat_log_interval);
 	SAME_STR(defer_text);
 	SAME_STR(reject_text);
 	SAME(host_prefix_v4);
@@ -440,6 +441,7 @@ test_round_trip_everything(void **state)
 	    "count_at = rcpt\n"
 	    "max_connections = 100\n"
 	    "idle_timeout = 5m\n"
+	    "repeat_log_interval = 10m\n"
 	    "defer_text = Slow down # please\n"
 	    "reject_text = Blocked;see\n"
 	    "[limits]\n"
@@ -579,6 +581,9 @@ static const struct bad_value bad_values[] = {
 	  { "0", "1000001", "abc", "-1", "", "10k", "4096.0", NULL } },
 	{ "policy", "idle_timeout", "idle_timeout: expected a duration of at least 1s, not \"{v}\"",
 	  { "0", "x", "", "0s", NULL } },
+	{ "policy", "repeat_log_interval",
+	  "repeat_log_interval: expected a duration from 0 (log every refusal) to 1d, not \"{v}\"",
+	  { "x", "", "-1", "1d1s", "2d", NULL } },
 	{ "policy", "defer_text", "defer_text: expected printable text of at most 399 characters",
 	  { "", "a\tb", "a\x01z", "a\x7fz", NULL } },
 	{ "policy", "reject_text", "reject_text: expected printable text of at most 399 characters",
@@ -1005,7 +1010,7 @@ test_good_values(void **state)
 
 	(void)state;
 	load_ok("[daemon]\ncheckpoint_interval = 1s\nidle_expiry = 1m\nsyslog = on\nlog_level = error\n"
-	    "[policy]\nmax_connections = 1000000\nidle_timeout = 1\n"
+	    "[policy]\nmax_connections = 1000000\nidle_timeout = 1\nrepeat_log_interval = 0\n"
 	    "[limits]\nhost_prefix_v4 = 8\nhost_prefix_v6 = 128\nthrottle_factor = 1\n"
 	    "host_messages = 1000000000/1s\nhost_messages_burst = 1000000000\n"
 	    "[judge]\nwatch = 0.001\nthrottle = 0.002\nquarantine = 1e9\nrelease_ratio = 1\n"
@@ -1013,6 +1018,7 @@ test_good_values(void **state)
 	    "[api]\nlisten = [::1]:9345\n[portal]\nurl = https://x\n", &cfg);
 	assert_int_equal(cfg.checkpoint_interval, USEC_PER_SEC);
 	assert_int_equal(cfg.idle_expiry, 60 * USEC_PER_SEC);
+	assert_int_equal(cfg.policy_repeat_log_interval, 0);
 	assert_true(cfg.syslog);
 	assert_int_equal(cfg.log_level, LOG_LEVEL_ERROR);
 	assert_int_equal(cfg.host_prefix_v4, 8);

@@ -1123,6 +1123,123 @@ test_relay_host_limit(void **state)
 	assert_int_equal(send_until_defer(f, NULL, NULL, 1, 100, t), 100);
 }
 
+/* Runs what() with stderr (the log) going to a file; returns that file's text (static). */
+static const char *
+captured_log(void (*what)(struct fx *), struct fx *f)
+{
+	static char text[65536];
+	char path[] = "/tmp/lazaret-test-log-XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	ssize_t n;
+
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	assert_int_equal(dup2(fd, 2), 2);
+	what(f);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	text[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	return text;
+}
+
+static size_t
+count_lines_with(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+static unsigned flood_refusals;     /* refusals answered by the last refusal_flood */
+
+/* 240 messages in 3 minutes, then 10 recipients after an operator's quarantine. */
+static void
+refusal_flood(struct fx *f)
+{
+	usec_t t = f->t0;
+	struct subject *h;
+
+	flood_refusals = 0;
+	for (int i = 0; i < 240; i++)
+		flood_refusals += decide(f, POLICY_STATE_DATA, "192.0.2.66", NULL, 1, t + SEC(i * 3) / 4) != RELAY_DUNNO;
+	h = judge_lookup(f->j, "192.0.2.66");
+	judge_set_manual(f->j, h, LEVEL_QUARANTINE, 0, "ticket", "operator", NULL, NULL);
+	for (int i = 0; i < 10; i++)
+		flood_refusals += decide(f, POLICY_STATE_RCPT, "192.0.2.66", NULL, 1, t + SEC(180 + i)) != RELAY_DUNNO;
+}
+
+/* The policy lines about 192.0.2.66 in log, and the sum of their unlogged=N. */
+static size_t
+refusal_lines(const char *log, unsigned *unlogged)
+{
+	size_t lines = 0;
+
+	*unlogged = 0;
+	for (const char *p = log; (p = strstr(p, "policy host=192.0.2.66 ")) != NULL; p++) {
+		const char *eol = strchr(p, '\n'), *u = strstr(p, " unlogged=");
+		unsigned n;
+		lines++;
+		if (u != NULL && (eol == NULL || u < eol) && sscanf(u, " unlogged=%u", &n) == 1)
+			*unlogged += n;
+	}
+	return lines;
+}
+
+/*
+ * With repeat_log_interval (1m), a subject refused again and again is logged about
+ * once a minute, each line counting the refusals it stands for; a change of action is
+ * logged at once; no refusal goes uncounted. With 0, every refusal is a line.
+ */
+static void
+test_relay_refusal_log(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+	const char *log;
+	unsigned unlogged;
+	size_t lines;
+
+	log_set_level(LOG_LEVEL_INFO);
+	log = captured_log(refusal_flood, f);
+	lines = refusal_lines(log, &unlogged);
+	struct subject *h = judge_lookup(f->j, "192.0.2.66");
+	/* 200 deferrals then rejects (it reached quarantine on its own), then the operator's */
+	assert_true(flood_refusals >= 200);
+	/* deferred at 30 s and 90 s; quarantined: REJECT at once; RCPT a minute later */
+	assert_int_equal(lines, 4);
+	assert_int_equal(count_lines_with(log, "level=normal action=DEFER_IF_PERMIT reason=\"over host messages limit\"\n"), 1);
+	assert_int_equal(count_lines_with(log, "action=REJECT state=DATA reason=\"host quarantined\" unlogged="), 1);
+	assert_int_equal(count_lines_with(log, "action=REJECT state=RCPT reason=\"host quarantined\" unlogged="), 1);
+	/* every refusal is a line, counted on a line, or counted for the next line */
+	assert_non_null(h->detail);
+	assert_int_equal(lines + unlogged + h->detail->refusals_unlogged, flood_refusals);
+
+	/* warn: nothing is logged, nothing counted */
+	h->detail->refusals_unlogged = 0;
+	log_set_level(LOG_LEVEL_WARN);
+	for (int i = 0; i < 5; i++)
+		decide(f, POLICY_STATE_RCPT, "192.0.2.66", NULL, 1, f->t0 + HOURS(1));
+	assert_int_equal(h->detail->refusals_unlogged, 0);
+
+	/* 0: every refusal is a line */
+	log_set_level(LOG_LEVEL_INFO);
+	judge_release(f->j, h, "test", "operator", NULL, NULL);
+	f->cfg.policy_repeat_log_interval = 0;
+	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
+	f->t0 += HOURS(24);
+	log = captured_log(refusal_flood, f);
+	assert_true(flood_refusals >= 10);
+	assert_int_equal(refusal_lines(log, &unlogged), flood_refusals);
+	assert_int_equal(unlogged, 0);
+	log_set_level(LOG_LEVEL_WARN);
+}
+
 /* The account limit applies on its own: one account from several hosts. */
 static void
 test_relay_account_limit(void **state)
@@ -1892,6 +2009,7 @@ main(void)
 		T(test_idle_expiry),
 		T(test_sweep_budget),
 		T(test_relay_host_limit),
+		T(test_relay_refusal_log),
 		T(test_relay_account_limit),
 		T(test_relay_recipients),
 		T(test_relay_counting_modes),
