@@ -51,7 +51,7 @@ const double store_latency_bounds_us[STORE_LATENCY_BUCKETS - 1] = {
 enum store_op_type {
 	STORE_OP_PUT,
 	STORE_OP_FORGET,
-	STORE_OP_STATE,      /* subject = key, manual_reason = value */
+	STORE_OP_STATE,      /* subject = key, manual_reason = value (bytes when state_bytes) */
 	STORE_OP_RATES,      /* rates[0..nrates): counters only */
 };
 
@@ -86,6 +86,7 @@ struct store_op {
 	usec_t rate_tat[2];
 	usec_t updated;
 	usec_t grace_until;
+	bool state_bytes;
 
 	bool has_history;
 	usec_t h_time;
@@ -1020,7 +1021,10 @@ static int
 store_write_state(struct store *st, const struct store_op *op)
 {
 	sqlite3_bind_text(st->s_state, 1, op->subject, (int)op->subject_len, SQLITE_STATIC);
-	sqlite3_bind_text(st->s_state, 2, op->manual_reason, (int)op->manual_reason_len, SQLITE_STATIC);
+	if (op->state_bytes)
+		sqlite3_bind_blob64(st->s_state, 2, op->manual_reason, op->manual_reason_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st->s_state, 2, op->manual_reason, (int)op->manual_reason_len, SQLITE_STATIC);
 	return store_step(st->s_state);
 }
 
@@ -1368,20 +1372,69 @@ store_state_put(struct store *st, const char *key, const char *value)
 }
 
 int
-store_state_get(struct store *st, const char *key, char *value, size_t size)
+store_state_put_bytes(struct store *st, const char *key, const void *value, size_t len)
+{
+	struct store_op *op;
+	size_t klen;
+	char *p;
+
+	if (st == NULL || key == NULL || (value == NULL && len > 0))
+		return -EINVAL;
+	klen = strlen(key);
+	if (klen == 0 || klen > 4096 || len > STORE_STATE_BYTES_MAX)
+		return -EINVAL;
+	if ((op = calloc(1, sizeof(*op) + klen + len + 2)) == NULL)
+		return -ENOMEM;
+	op->type = STORE_OP_STATE;
+	op->state_bytes = true;
+	p = (char *)op->data;
+	op->subject_len = klen;
+	op->subject = store_pack(&p, key, klen);
+	op->manual_reason_len = len;
+	op->manual_reason = store_pack(&p, value, len);
+	return store_enqueue(st, op);
+}
+
+int
+store_state_get_bytes(struct store *st, const char *key, uint8_t **out, size_t *len)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
+	*out = NULL;
+	*len = 0;
 	if (sqlite3_prepare_v2(st->rdb, "SELECT value FROM state WHERE key = ?1", -1, &stmt, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		snprintf(value, size, "%s", (const char *)sqlite3_column_text(stmt, 0));
+		const void *v = sqlite3_column_blob(stmt, 0);
+		size_t n = (size_t)sqlite3_column_bytes(stmt, 0);
 		rc = 0;
+		if ((*out = malloc(n ? n : 1)) == NULL)
+			rc = -ENOMEM;
+		else {
+			if (n > 0)
+				memcpy(*out, v, n);
+			*len = n;
+		}
 	} else
 		rc = rc == SQLITE_DONE ? -ENOENT : -EIO;
 	sqlite3_finalize(stmt);
 	return rc;
+}
+
+int
+store_state_get(struct store *st, const char *key, char *value, size_t size)
+{
+	uint8_t *bytes;
+	size_t len;
+	int rc = store_state_get_bytes(st, key, &bytes, &len);
+
+	if (rc != 0)
+		return rc;
+	if (size > 0)
+		snprintf(value, size, "%.*s", (int)(len < INT32_MAX ? len : INT32_MAX), (const char *)bytes);
+	free(bytes);
+	return 0;
 }

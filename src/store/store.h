@@ -156,6 +156,19 @@ int store_state_put(struct store *st, const char *key, const char *value);
 int store_state_get(struct store *st, const char *key, char *value, size_t size);
 
 /*
+ * store_state_put_bytes — like store_state_put, for a value of len bytes of any kind
+ * (a sensor's saved state; up to STORE_STATE_BYTES_MAX). The bytes are copied.
+ */
+#define STORE_STATE_BYTES_MAX (256u << 20)
+int store_state_put_bytes(struct store *st, const char *key, const void *value, size_t len);
+
+/*
+ * store_state_get_bytes — the committed value of key in a malloc'd buffer (*out, *len;
+ * the caller frees it); 0, -ENOENT, -ENOMEM or -EIO.
+ */
+int store_state_get_bytes(struct store *st, const char *key, uint8_t **out, size_t *len);
+
+/*
  * store_test_fail_next — for tests: the next n transactions are written, then rolled
  * back instead of committed, counted as failures and reported to their done callbacks
  * as -EIO: the path a failing COMMIT (I/O error, disk full) takes.

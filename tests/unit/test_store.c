@@ -763,6 +763,50 @@ test_reopen(void **state)
 	store_close(st);
 }
 
+/* Named values: text, and bytes of any kind (NULs, a megabyte), across a reopen. */
+static void
+test_state_values(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f->path, NULL);
+	size_t big = 1u << 20, len;
+	uint8_t *bytes = malloc(big), *got;
+	char text[64];
+
+	assert_non_null(bytes);
+	for (size_t i = 0; i < big; i++)
+		bytes[i] = (uint8_t)(i * 7 % 251);     /* NULs included */
+	assert_int_equal(store_state_put(st, "maillog:/var/log/mail.log", "12 34"), 0);
+	assert_int_equal(store_state_put_bytes(st, "sensor", bytes, big), 0);
+	assert_int_equal(store_state_put_bytes(st, "empty", NULL, 0), 0);
+	assert_int_equal(store_state_put_bytes(st, "", bytes, 1), -EINVAL);
+	assert_int_equal(store_state_put_bytes(st, "huge", bytes, STORE_STATE_BYTES_MAX + 1), -EINVAL);
+	store_close(st);
+
+	st = open_store(f->path, NULL);
+	assert_int_equal(store_state_get(st, "maillog:/var/log/mail.log", text, sizeof(text)), 0);
+	assert_string_equal(text, "12 34");
+	assert_int_equal(store_state_get_bytes(st, "sensor", &got, &len), 0);
+	assert_int_equal(len, big);
+	assert_memory_equal(got, bytes, big);
+	free(got);
+	assert_int_equal(store_state_get_bytes(st, "empty", &got, &len), 0);
+	assert_int_equal(len, 0);
+	free(got);
+	assert_int_equal(store_state_get_bytes(st, "missing", &got, &len), -ENOENT);
+	assert_null(got);
+	/* a newer value replaces the older */
+	bytes[0] ^= 1;
+	assert_int_equal(store_state_put_bytes(st, "sensor", bytes, 10), 0);
+	store_flush(st);
+	assert_int_equal(store_state_get_bytes(st, "sensor", &got, &len), 0);
+	assert_int_equal(len, 10);
+	assert_memory_equal(got, bytes, 10);
+	free(got);
+	store_close(st);
+	free(bytes);
+}
+
 static void
 raw_exec(const char *path, const char *sql)
 {
@@ -1348,6 +1392,7 @@ main(void)
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_bench_100k, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_state_values, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_schema_refused, fixture_setup,
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_damaged, fixture_setup,
