@@ -46,8 +46,12 @@ struct daemon {
 	struct garden *garden;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t checkpoint_timer, sweep_timer, maillog_timer;
+	usec_t delivery_saved;         /* monotonic; the delivery sensor's state is saved every few minutes */
 	bool stopping;
 };
+
+#define LAZARETD_DELIVERY_SAVE_EVERY (300 * USEC_PER_SEC)
+#define LAZARETD_DELIVERY_KEY "delivery"
 
 static void
 usage(FILE *out)
@@ -130,6 +134,56 @@ ensure_parent_dir(const char *path)
 	return 0;
 }
 
+/*
+ * Saves the delivery sensor's state (its windows, baselines and open queue IDs) for
+ * the next start; the log positions saved more often than this mean that after a
+ * crash the lines of the last few minutes are missing from it, not counted twice.
+ */
+static void
+save_delivery(struct daemon *d)
+{
+	uint8_t *bytes;
+	size_t len;
+	usec_t t0 = time_mono();
+
+	if (d->follower_count == 0)
+		return;
+	d->delivery_saved = t0;
+	if (delivery_save(d->delivery, time_now(), &bytes, &len) != 0) {
+		log_warnx("maillog: out of memory saving the delivery rules' state; kept from the last save");
+		return;
+	}
+	if (store_state_put_bytes(d->store, LAZARETD_DELIVERY_KEY, bytes, len) != 0)
+		log_warnx("maillog: cannot save the delivery rules' state (%zu bytes)", len);
+	else
+		log_debug("maillog: delivery rules' state saved: %zu bytes in %.1f ms", len,
+		    (double)(time_mono() - t0) / 1000.0);
+	free(bytes);
+}
+
+/* Puts back the delivery sensor's state saved by the last run, if any and if whole. */
+static void
+restore_delivery(struct daemon *d)
+{
+	uint8_t *bytes;
+	size_t len;
+	int rc = store_state_get_bytes(d->store, LAZARETD_DELIVERY_KEY, &bytes, &len);
+
+	if (rc == -ENOENT)
+		return;
+	if (rc == 0)
+		rc = delivery_restore(d->delivery, bytes, len);
+	free(bytes);
+	if (rc != 0) {
+		log_warnx("maillog: the delivery rules' state in the store is unusable (%s); starting without it",
+		    rc == -EINVAL ? "damaged or from another version" : strerror(-rc));
+		return;
+	}
+	const struct delivery_stats *ds = delivery_stats(d->delivery);
+	log_info("maillog: delivery rules' state restored (%zu bytes, %llu open queue IDs)", len,
+	    (unsigned long long)ds->queue_ids_open);
+}
+
 /* Saves where each log follower is, after the evidence its lines produced. */
 static void
 save_positions(struct daemon *d)
@@ -151,6 +205,8 @@ on_checkpoint(uv_timer_t *t)
 	struct daemon *d = t->data;
 	judge_checkpoint(d->judge);
 	save_positions(d);
+	if (time_mono() - d->delivery_saved >= LAZARETD_DELIVERY_SAVE_EVERY)
+		save_delivery(d);
 }
 
 static void
@@ -263,6 +319,7 @@ shutdown_daemon(struct daemon *d)
 	uv_timer_stop(&d->maillog_timer);
 	judge_checkpoint(d->judge);
 	save_positions(d);
+	save_delivery(d);
 	uv_signal_stop(&d->sig_term);
 	uv_signal_stop(&d->sig_int);
 	uv_signal_stop(&d->sig_hup);
@@ -372,6 +429,8 @@ main(int argc, char **argv)
 	log_info("store %s: %zu subjects loaded in %.1f ms (%zu watch, %zu throttle, %zu quarantine, %zu suspend)",
 	    d.cfg->store_path, js.tracked, (double)(time_mono() - t0) / 1000.0, js.by_level[LEVEL_WATCH],
 	    js.by_level[LEVEL_THROTTLE], js.by_level[LEVEL_QUARANTINE], js.by_level[LEVEL_SUSPEND]);
+	restore_delivery(&d);
+	d.delivery_saved = time_mono();
 
 	/* the kernel holds the store's quarantines before anything is served */
 	if ((d.garden = garden_new(d.loop, d.cfg, d.judge, err, sizeof(err))) == NULL)

@@ -14,7 +14,7 @@ struct subjects {
 	size_t bytes;           /* subject entries; detail blocks are not counted */
 };
 
-static uint32_t
+uint32_t
 subjects_hash(const char *key, size_t len)
 {
 	uint32_t h = 2166136261u;

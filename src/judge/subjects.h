@@ -69,6 +69,9 @@ struct subjects;
 struct subjects *subjects_new(void);
 void subjects_free(struct subjects *t);
 
+/* The hash of a key (FNV-1a, 32 bits): subject->hash, and what other tables of keys use. */
+uint32_t subjects_hash(const char *key, size_t len);
+
 /* The subject with this key, or NULL. */
 struct subject *subjects_find(const struct subjects *t, const char *key, size_t len);
 

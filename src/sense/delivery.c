@@ -4,6 +4,7 @@
  */
 #include "sense/delivery.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,17 +85,6 @@ struct delivery {
 	struct dstat_table stats_by_subject;
 	struct delivery_stats stats;
 };
-
-static uint32_t
-hash_bytes(const char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (uint8_t)p[i];
-		h *= 16777619u;
-	}
-	return h;
-}
 
 /* The one-sided quantile of the standard normal distribution, by bisection. */
 static double
@@ -305,19 +295,19 @@ qid_key(const struct maillog_line *l, char *key, size_t size)
 	return n;
 }
 
-static void
-qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
+/*
+ * Opens queue ID key (klen < 512) for account (alen <= 255) and the client address
+ * *a (NULL: none) at time t, as the newest; a reused ID replaces the older entry and a
+ * full table drops its oldest. NULL on ENOMEM.
+ */
+static struct qid_entry *
+qid_insert(struct delivery *d, const char *key, size_t klen, const char *account, size_t alen,
+    const struct addr *a, usec_t t)
 {
-	char key[512];
-	size_t klen = qid_key(l, key, sizeof(key));
 	struct qid_table *q = &d->qids;
 	struct qid_entry *e;
-	uint32_t h;
-	size_t alen = l->sasl_username.len;
+	uint32_t h = subjects_hash(key, klen);
 
-	if (klen == 0 || alen > 255)
-		return;
-	h = hash_bytes(key, klen);
 	if ((e = qid_find(q, key, klen, h)) != NULL)
 		qid_unlink(q, e);          /* a reused ID: the newer line wins */
 	while (q->count >= d->cfg->max_queue_ids && q->oldest != NULL) {
@@ -325,7 +315,7 @@ qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
 		d->stats.queue_ids_evicted++;
 	}
 	if ((e = malloc(sizeof(*e) + klen + alen)) == NULL)
-		return;
+		return NULL;
 	memset(e, 0, sizeof(*e));
 	e->hash = h;
 	e->key_len = (uint16_t)klen;
@@ -333,8 +323,10 @@ qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
 	e->opened = t;
 	memcpy(e->data, key, klen);
 	if (alen > 0)
-		memcpy(e->data + klen, l->sasl_username.ptr, alen);
-	e->has_addr = addr_parse(l->client_addr.ptr, l->client_addr.len, &e->addr) == 0;
+		memcpy(e->data + klen, account, alen);
+	e->has_addr = a != NULL;
+	if (a != NULL)
+		e->addr = *a;
 	if (q->count >= q->mask + 1)
 		qid_grow(q);
 	e->chain = q->buckets[h & q->mask];
@@ -346,6 +338,21 @@ qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
 		q->oldest = e;
 	q->newest = e;
 	q->count++;
+	return e;
+}
+
+static void
+qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
+{
+	char key[512];
+	size_t klen = qid_key(l, key, sizeof(key));
+	struct addr a;
+	bool has_addr;
+
+	if (klen == 0 || l->sasl_username.len > 255)
+		return;
+	has_addr = addr_parse(l->client_addr.ptr, l->client_addr.len, &a) == 0;
+	qid_insert(d, key, klen, l->sasl_username.ptr, l->sasl_username.len, has_addr ? &a : NULL, t);
 }
 
 static struct qid_entry *
@@ -355,7 +362,7 @@ qid_lookup(struct delivery *d, const struct maillog_line *l)
 	size_t klen = qid_key(l, key, sizeof(key));
 	if (klen == 0)
 		return NULL;
-	return qid_find(&d->qids, key, klen, hash_bytes(key, klen));
+	return qid_find(&d->qids, key, klen, subjects_hash(key, klen));
 }
 
 void
@@ -392,16 +399,45 @@ delivery_expire(struct delivery *d, usec_t now)
 
 /* --- per-subject rule state ----------------------------------------------------------- */
 
+/* Doubles the bucket array when the table holds more than one entry per bucket. */
+static void
+dstat_rehash(struct dstat_table *t)
+{
+	size_t nmask = t->mask * 2 + 1;
+	struct dstat **nb = calloc(nmask + 1, sizeof(*nb));
+
+	if (nb == NULL)
+		return;           /* longer chains, still correct */
+	for (size_t i = 0; i <= t->mask; i++)
+		for (struct dstat *x = t->buckets[i], *n; x != NULL; x = n) {
+			n = x->chain;
+			x->chain = nb[x->hash & nmask];
+			nb[x->hash & nmask] = x;
+		}
+	free(t->buckets);
+	t->buckets = nb;
+	t->mask = nmask;
+}
+
+/* The rule state for key, whose hash (subjects_hash, as its subject's) is h; or NULL. */
+static struct dstat *
+dstat_find_key(const struct dstat_table *t, const char *key, size_t len, uint32_t h)
+{
+	for (struct dstat *st = t->buckets[h & t->mask]; st != NULL; st = st->chain)
+		if (st->hash == h && st->key_len == len && memcmp(st->key, key, len) == 0)
+			return st;
+	return NULL;
+}
+
 static struct dstat *
 dstat_get(struct delivery *d, const struct subject *s)
 {
 	struct dstat_table *t = &d->stats_by_subject;
 	uint32_t h = s->hash;
-	struct dstat *st;
+	struct dstat *st = dstat_find_key(t, s->key, s->key_len, h);
 
-	for (st = t->buckets[h & t->mask]; st != NULL; st = st->chain)
-		if (st->hash == h && st->key_len == s->key_len && memcmp(st->key, s->key, s->key_len) == 0)
-			return st;
+	if (st != NULL)
+		return st;
 	if ((st = calloc(1, sizeof(*st) + s->key_len + 1)) == NULL)
 		return NULL;
 	st->hash = h;
@@ -410,21 +446,8 @@ dstat_get(struct delivery *d, const struct subject *s)
 	st->bucket_no = INT64_MIN;
 	st->dom_window_no = INT64_MIN;
 	memcpy(st->key, s->key, s->key_len);
-	if (t->count >= t->mask + 1) {
-		size_t nmask = t->mask * 2 + 1;
-		struct dstat **nb = calloc(nmask + 1, sizeof(*nb));
-		if (nb != NULL) {
-			for (size_t i = 0; i <= t->mask; i++)
-				for (struct dstat *x = t->buckets[i], *n; x != NULL; x = n) {
-					n = x->chain;
-					x->chain = nb[x->hash & nmask];
-					nb[x->hash & nmask] = x;
-				}
-			free(t->buckets);
-			t->buckets = nb;
-			t->mask = nmask;
-		}
-	}
+	if (t->count >= t->mask + 1)
+		dstat_rehash(t);
 	st->chain = t->buckets[h & t->mask];
 	t->buckets[h & t->mask] = st;
 	t->count++;
@@ -525,7 +548,7 @@ domains_rule(struct delivery *d, struct subject *s, struct dstat *st, struct str
 		char c = at[1 + i];
 		lower[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 	}
-	uint32_t h = hash_bytes(lower, dlen);
+	uint32_t h = subjects_hash(lower, dlen);
 	if (domain_seen(st, h) || st->dom_count >= DELIVERY_DOMAINS_CAP)
 		return;
 	if (st->dom_count == st->dom_cap) {
@@ -751,4 +774,363 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 	}
 	d->stats.queue_ids_open = d->qids.count;
 	return kind;
+}
+
+/* --- saving the rules' state across restarts ------------------------------------------ */
+
+/*
+ * The snapshot, little-endian throughout:
+ *   "LZDS" u32 version (1) u64 saved_at u64 bounce bucket width u64 domains_window
+ *   u32 subjects, each: u8 is_account u16 key_len key i64 last_seen
+ *       i64 bucket_no u32 rcpt[12] u32 fail[12] u32 unknown[12] u8 bounce_flagged
+ *       i64 dom_window_no f64 dom_baseline u8 dom_flagged u32 dom_count u32 hash[dom_count]
+ *       u32 nets_reported u16 net_count, each: u8 4|6 u8 addr[16] i64 last
+ *   u32 queue IDs, oldest first, each: u16 key_len key u16 account_len account
+ *       u8 has_addr [u8 4|6 u8 addr[16]] i64 opened
+ * and nothing after. Windows saved under another bucket width or domains_window are
+ * not restored (their numbers would mean other times); baselines and the rest are.
+ */
+#define SNAPSHOT_MAGIC   "LZDS"
+#define SNAPSHOT_VERSION 1u
+
+struct snap_out {
+	uint8_t *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void
+snap_put(struct snap_out *o, const void *v, size_t n)
+{
+	if (o->oom)
+		return;
+	if (o->cap - o->len < n) {
+		size_t cap = o->cap ? o->cap : 4096;
+		while (cap - o->len < n)
+			cap *= 2;
+		uint8_t *grown = realloc(o->p, cap);
+		if (grown == NULL) {
+			o->oom = true;
+			return;
+		}
+		o->p = grown;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->len, v, n);
+	o->len += n;
+}
+
+static void
+snap_put_u(struct snap_out *o, uint64_t v, size_t bytes)
+{
+	uint8_t b[8];
+
+	for (size_t i = 0; i < bytes; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	snap_put(o, b, bytes);
+}
+
+static void
+snap_put_addr(struct snap_out *o, const struct addr *a)
+{
+	snap_put_u(o, a->family == AF_INET6 ? 6 : 4, 1);
+	snap_put(o, a->bytes, 16);
+}
+
+int
+delivery_save(const struct delivery *d, usec_t now, uint8_t **out, size_t *len)
+{
+	struct snap_out o = { 0 };
+	const struct dstat_table *t = &d->stats_by_subject;
+
+	snap_put(&o, SNAPSHOT_MAGIC, 4);
+	snap_put_u(&o, SNAPSHOT_VERSION, 4);
+	snap_put_u(&o, (uint64_t)now, 8);
+	snap_put_u(&o, (uint64_t)(d->cfg->bounce_window / DELIVERY_BUCKETS), 8);
+	snap_put_u(&o, (uint64_t)d->cfg->domains_window, 8);
+	snap_put_u(&o, t->count, 4);
+	for (size_t i = 0; i <= t->mask; i++)
+		for (const struct dstat *st = t->buckets[i]; st != NULL; st = st->chain) {
+			uint64_t bits;
+			snap_put_u(&o, st->is_account, 1);
+			snap_put_u(&o, st->key_len, 2);
+			snap_put(&o, st->key, st->key_len);
+			snap_put_u(&o, (uint64_t)st->last_seen, 8);
+			snap_put_u(&o, (uint64_t)st->bucket_no, 8);
+			for (size_t b = 0; b < DELIVERY_BUCKETS; b++)
+				snap_put_u(&o, st->rcpt[b], 4);
+			for (size_t b = 0; b < DELIVERY_BUCKETS; b++)
+				snap_put_u(&o, st->fail[b], 4);
+			for (size_t b = 0; b < DELIVERY_BUCKETS; b++)
+				snap_put_u(&o, st->unknown[b], 4);
+			snap_put_u(&o, st->bounce_flagged, 1);
+			snap_put_u(&o, (uint64_t)st->dom_window_no, 8);
+			memcpy(&bits, &st->dom_baseline, sizeof(bits));
+			snap_put_u(&o, bits, 8);
+			snap_put_u(&o, st->dom_flagged, 1);
+			snap_put_u(&o, st->dom_count, 4);
+			for (uint32_t k = 0; k < st->dom_count; k++)
+				snap_put_u(&o, st->dom_hashes[k], 4);
+			snap_put_u(&o, st->nets_reported, 4);
+			snap_put_u(&o, st->net_count, 2);
+			for (uint16_t k = 0; k < st->net_count; k++) {
+				snap_put_addr(&o, &st->nets[k].net);
+				snap_put_u(&o, (uint64_t)st->nets[k].last, 8);
+			}
+		}
+	snap_put_u(&o, d->qids.count, 4);
+	for (const struct qid_entry *e = d->qids.oldest; e != NULL; e = e->newer) {
+		snap_put_u(&o, e->key_len, 2);
+		snap_put(&o, e->data, e->key_len);
+		snap_put_u(&o, e->account_len, 2);
+		snap_put(&o, e->data + e->key_len, e->account_len);
+		snap_put_u(&o, e->has_addr, 1);
+		if (e->has_addr)
+			snap_put_addr(&o, &e->addr);
+		snap_put_u(&o, (uint64_t)e->opened, 8);
+	}
+	if (o.oom) {
+		free(o.p);
+		return -ENOMEM;
+	}
+	*out = o.p;
+	*len = o.len;
+	return 0;
+}
+
+/* A reader that turns bad from the first byte it cannot give; then everything reads 0. */
+struct snap_in {
+	const uint8_t *p;
+	size_t len, off;
+	bool bad;
+};
+
+static const uint8_t *
+snap_take(struct snap_in *in, size_t n)
+{
+	if (in->bad || in->len - in->off < n) {
+		in->bad = true;
+		return NULL;
+	}
+	in->off += n;
+	return in->p + in->off - n;
+}
+
+static uint64_t
+snap_get_u(struct snap_in *in, size_t bytes)
+{
+	const uint8_t *b = snap_take(in, bytes);
+	uint64_t v = 0;
+
+	for (size_t i = 0; b != NULL && i < bytes; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	return v;
+}
+
+static bool
+snap_get_addr(struct snap_in *in, struct addr *a)
+{
+	uint64_t fam = snap_get_u(in, 1);
+	const uint8_t *b = snap_take(in, 16);
+
+	memset(a, 0, sizeof(*a));
+	if (b == NULL || (fam != 4 && fam != 6))
+		return false;
+	a->family = fam == 6 ? AF_INET6 : AF_INET;
+	memcpy(a->bytes, b, 16);
+	if (fam == 4)
+		for (size_t i = 4; i < 16; i++)
+			if (b[i] != 0)
+				return false;
+	return true;
+}
+
+/* Times and window numbers: from 0 to far beyond any clock, so that no sum overflows. */
+#define SNAPSHOT_TIME_MAX ((int64_t)1 << 60)
+
+static bool
+snap_time_ok(usec_t t)
+{
+	return t >= 0 && t <= SNAPSHOT_TIME_MAX;
+}
+
+/* A window number, or INT64_MIN for "none yet". */
+static bool
+snap_number_ok(int64_t n)
+{
+	return n == INT64_MIN || (n >= 0 && n <= SNAPSHOT_TIME_MAX);
+}
+
+/*
+ * One pass over a snapshot: checks every field, and with apply also builds the state.
+ * Returns 0, -EINVAL at the first thing that is not as delivery_save writes it, or
+ * -ENOMEM (apply only).
+ */
+static int
+delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool apply)
+{
+	struct snap_in in = { .p = buf, .len = len };
+	const uint8_t *magic = snap_take(&in, 4);
+
+	if (magic == NULL || memcmp(magic, SNAPSHOT_MAGIC, 4) != 0 || snap_get_u(&in, 4) != SNAPSHOT_VERSION)
+		return -EINVAL;
+	(void)snap_get_u(&in, 8);       /* saved_at: for a reader of the bytes */
+	bool same_buckets = snap_get_u(&in, 8) == (uint64_t)(d->cfg->bounce_window / DELIVERY_BUCKETS);
+	bool same_domains = snap_get_u(&in, 8) == (uint64_t)d->cfg->domains_window;
+	uint64_t nstats = snap_get_u(&in, 4);
+
+	for (uint64_t n = 0; n < nstats && !in.bad; n++) {
+		struct dstat tmp;
+		uint64_t is_account = snap_get_u(&in, 1), klen = snap_get_u(&in, 2), bits;
+		const char *key = (const char *)snap_take(&in, klen);
+
+		memset(&tmp, 0, sizeof(tmp));
+		if (in.bad || is_account > 1 || klen == 0 || klen >= STORE_SUBJECT_MAX ||
+		    memchr(key, '\0', klen) != NULL ||
+		    (is_account != 0) != (klen > 8 && memcmp(key, "account:", 8) == 0))
+			return -EINVAL;
+		tmp.last_seen = (usec_t)snap_get_u(&in, 8);
+		tmp.bucket_no = (int64_t)snap_get_u(&in, 8);
+		for (size_t b = 0; b < DELIVERY_BUCKETS; b++)
+			tmp.rcpt[b] = (uint32_t)snap_get_u(&in, 4);
+		for (size_t b = 0; b < DELIVERY_BUCKETS; b++)
+			tmp.fail[b] = (uint32_t)snap_get_u(&in, 4);
+		for (size_t b = 0; b < DELIVERY_BUCKETS; b++)
+			tmp.unknown[b] = (uint32_t)snap_get_u(&in, 4);
+		uint64_t bflag = snap_get_u(&in, 1);
+		tmp.dom_window_no = (int64_t)snap_get_u(&in, 8);
+		bits = snap_get_u(&in, 8);
+		memcpy(&tmp.dom_baseline, &bits, sizeof(bits));
+		uint64_t dflag = snap_get_u(&in, 1), dcount = snap_get_u(&in, 4);
+		if (in.bad || bflag > 1 || dflag > 1 || dcount > DELIVERY_DOMAINS_CAP ||
+		    !isfinite(tmp.dom_baseline) || tmp.dom_baseline < 0)
+			return -EINVAL;
+		for (size_t b = 0; b < DELIVERY_BUCKETS; b++)
+			if (tmp.fail[b] > tmp.rcpt[b] || tmp.unknown[b] > tmp.rcpt[b])
+				return -EINVAL;
+		if (!snap_time_ok(tmp.last_seen) || !snap_number_ok(tmp.bucket_no) || !snap_number_ok(tmp.dom_window_no))
+			return -EINVAL;
+		const uint8_t *hashes = snap_take(&in, dcount * 4);
+		tmp.nets_reported = (uint32_t)snap_get_u(&in, 4);
+		uint64_t ncount = snap_get_u(&in, 2);
+		if (in.bad || ncount > DELIVERY_NETS_CAP || (ncount > 0 && !is_account))
+			return -EINVAL;
+		struct net_seen nets[DELIVERY_NETS_CAP];
+		for (uint64_t k = 0; k < ncount; k++) {
+			if (!snap_get_addr(&in, &nets[k].net))
+				return -EINVAL;
+			nets[k].last = (usec_t)snap_get_u(&in, 8);
+			if (!snap_time_ok(nets[k].last))
+				return -EINVAL;
+		}
+		if (in.bad)
+			return -EINVAL;
+		uint32_t h = subjects_hash(key, klen);
+		if (dstat_find_key(&d->stats_by_subject, key, klen, h) != NULL)
+			return -EINVAL;        /* twice in one snapshot, or a delivery already in use */
+		if (!apply)
+			continue;
+
+		struct dstat *st = calloc(1, sizeof(*st) + klen + 1);
+		if (st == NULL)
+			return -ENOMEM;
+		*st = tmp;
+		st->hash = h;
+		st->key_len = (uint16_t)klen;
+		st->is_account = is_account != 0;
+		st->bounce_flagged = bflag != 0;
+		st->dom_flagged = dflag != 0;
+		memcpy(st->key, key, klen);
+		if (!same_buckets) {
+			st->bucket_no = INT64_MIN;
+			memset(st->rcpt, 0, sizeof(st->rcpt));
+			memset(st->fail, 0, sizeof(st->fail));
+			memset(st->unknown, 0, sizeof(st->unknown));
+			st->bounce_flagged = false;
+		}
+		if (!same_domains) {
+			st->dom_window_no = INT64_MIN;
+			dcount = 0;
+			st->dom_flagged = false;
+		}
+		if (dcount > 0) {
+			st->dom_cap = (uint32_t)dcount;
+			if ((st->dom_hashes = malloc(dcount * sizeof(*st->dom_hashes))) == NULL) {
+				free(st);
+				return -ENOMEM;
+			}
+			for (uint64_t k = 0; k < dcount; k++)
+				st->dom_hashes[k] = (uint32_t)hashes[4 * k] | (uint32_t)hashes[4 * k + 1] << 8 |
+				    (uint32_t)hashes[4 * k + 2] << 16 | (uint32_t)hashes[4 * k + 3] << 24;
+		}
+		st->dom_count = (uint32_t)dcount;
+		if (ncount > 0) {
+			if ((st->nets = malloc(ncount * sizeof(*st->nets))) == NULL) {
+				dstat_free(st);
+				return -ENOMEM;
+			}
+			memcpy(st->nets, nets, ncount * sizeof(*st->nets));
+			st->net_cap = st->net_count = (uint16_t)ncount;
+		}
+		struct dstat_table *t = &d->stats_by_subject;
+		st->chain = t->buckets[h & t->mask];
+		t->buckets[h & t->mask] = st;
+		t->count++;
+		if (t->count > t->mask + 1)
+			dstat_rehash(t);
+	}
+
+	uint64_t nqids = in.bad ? 0 : snap_get_u(&in, 4);
+	for (uint64_t n = 0; n < nqids && !in.bad; n++) {
+		uint64_t klen = snap_get_u(&in, 2);
+		const char *key = (const char *)snap_take(&in, klen);
+		uint64_t alen = snap_get_u(&in, 2);
+		const char *account = (const char *)snap_take(&in, alen);
+		uint64_t has_addr = snap_get_u(&in, 1);
+		struct addr a;
+		memset(&a, 0, sizeof(a));
+		if (in.bad || klen == 0 || klen > 511 || alen > 255 || has_addr > 1 ||
+		    memchr(key, ' ', klen) == NULL || (has_addr && !snap_get_addr(&in, &a)))
+			return -EINVAL;
+		usec_t opened = (usec_t)snap_get_u(&in, 8);
+		if (in.bad || !snap_time_ok(opened))
+			return -EINVAL;
+		if (apply && qid_insert(d, key, klen, account, alen, has_addr ? &a : NULL, opened) == NULL)
+			return -ENOMEM;
+	}
+	if (in.bad || in.off != in.len)
+		return -EINVAL;
+	return 0;
+}
+
+/* Empties the rules' state and the open queue IDs. */
+static void
+delivery_clear(struct delivery *d)
+{
+	while (d->qids.oldest != NULL)
+		qid_unlink(&d->qids, d->qids.oldest);
+	struct dstat_table *t = &d->stats_by_subject;
+	for (size_t i = 0; i <= t->mask; i++) {
+		for (struct dstat *s = t->buckets[i], *n; s != NULL; s = n) {
+			n = s->chain;
+			dstat_free(s);
+		}
+		t->buckets[i] = NULL;
+	}
+	t->count = 0;
+}
+
+int
+delivery_restore(struct delivery *d, const uint8_t *buf, size_t len)
+{
+	int rc;
+
+	if (d->stats_by_subject.count > 0 || d->qids.count > 0)
+		return -EBUSY;
+	/* check it all first; a subject twice is only seen while applying: undo then */
+	if ((rc = delivery_restore_pass(d, buf, len, false)) == 0 &&
+	    (rc = delivery_restore_pass(d, buf, len, true)) != 0)
+		delivery_clear(d);
+	d->stats.queue_ids_open = d->qids.count;
+	return rc;
 }

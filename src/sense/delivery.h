@@ -57,6 +57,23 @@ void delivery_expire(struct delivery *d, usec_t now);
 
 const struct delivery_stats *delivery_stats(const struct delivery *d);
 
+/*
+ * delivery_save — the rules' state (bounce windows, recipient domains and their
+ * baselines, accounts' networks) and the open queue IDs, as bytes for
+ * delivery_restore after a restart: without them every subject would look new (a
+ * regular bulk sender "usually mails 0 domains") and mail submitted before the
+ * restart could not be tied to its sender. *out is malloc'd. 0 or -ENOMEM.
+ */
+int delivery_save(const struct delivery *d, usec_t now, uint8_t **out, size_t *len);
+
+/*
+ * delivery_restore — puts back what delivery_save wrote, into a delivery that has
+ * not seen a line yet. Every byte is checked first: on -EINVAL (not such a snapshot,
+ * or damaged) nothing changes; -EBUSY when the delivery is in use; -ENOMEM.
+ * Windows saved under another bounce_window or domains_window are left out.
+ */
+int delivery_restore(struct delivery *d, const uint8_t *buf, size_t len);
+
 /* Resolves a parsed timestamp to microseconds since the epoch; RFC 3164 times are local. */
 usec_t delivery_time(const struct maillog_time *t, usec_t now);
 

@@ -12,7 +12,8 @@
 #   3. alice authenticating from 16 addresses → account_networks evidence; bob stays normal
 #   4. alice quarantined: 5.7.1 for her mail, her host still sends without AUTH
 #   5. lazaretctl analyze over the same maillog flags the same subjects, offline
-#   6. lazaretd restarted: it resumes the maillog where it stopped, nothing counted twice
+#   6. lazaretd restarted: it resumes the maillog where it stopped, nothing counted twice,
+#      with the delivery rules' state it saved at SIGTERM
 # Usage: BUILD_DIR=build tests/integration/test_postfix_delivery.sh   (as root; IT_KEEP=1 keeps $T)
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2119
@@ -325,6 +326,10 @@ wait_for 10 grep -q "maillog $PF_LOG: resuming at offset" "$LZ_LOG" ||
 	fail "lazaretd's log has no 'maillog $PF_LOG: resuming at offset' after the restart"
 offset=$(lz_resume_offset)
 log "lazaretd: $(grep "maillog $PF_LOG: resuming at offset" "$LZ_LOG" | tail -n1)"
+# the rules' windows, baselines and open queue IDs saved at SIGTERM come back
+grep -q "maillog: delivery rules' state restored" "$LZ_LOG" ||
+	fail "lazaretd's log has no 'maillog: delivery rules' state restored' after the restart"
+log "lazaretd: $(grep "maillog: delivery rules' state restored" "$LZ_LOG" | tail -n1)"
 assert_ge "resume offset (bytes lazaretd had read before it stopped)" "$size_read" "$offset"
 assert_le "resume offset (the file's size when lazaretd stopped)" "$size_stop" "$offset"
 LZ_MAILLOG_BASE=$(lines_before_offset "$PF_LOG" "$offset")
