@@ -153,12 +153,11 @@ save_delivery(struct daemon *d)
 		log_warnx("maillog: out of memory saving the delivery rules' state; kept from the last save");
 		return;
 	}
-	if (store_state_put_bytes(d->store, LAZARETD_DELIVERY_KEY, bytes, len) != 0)
+	if (store_state_put_bytes(d->store, LAZARETD_DELIVERY_KEY, bytes, len) != 0)    /* takes bytes */
 		log_warnx("maillog: cannot save the delivery rules' state (%zu bytes)", len);
 	else
 		log_debug("maillog: delivery rules' state saved: %zu bytes in %.1f ms", len,
 		    (double)(time_mono() - t0) / 1000.0);
-	free(bytes);
 }
 
 /* Puts back the delivery sensor's state saved by the last run, if any and if whole. */

@@ -782,7 +782,8 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
  * The snapshot, little-endian throughout:
  *   "LZDS" u32 version (1) u64 saved_at u64 bounce bucket width u64 domains_window
  *   u32 subjects, each: u8 is_account u16 key_len key i64 last_seen
- *       i64 bucket_no u32 rcpt[12] u32 fail[12] u32 unknown[12] u8 bounce_flagged
+ *       i64 bucket_no u16 mask of the buckets with recipients, for each in it
+ *       (lowest first) u32 rcpt u32 fail u32 unknown; u8 bounce_flagged
  *       i64 dom_window_no f64 dom_baseline u8 dom_flagged u32 dom_count u32 hash[dom_count]
  *       u32 nets_reported u16 net_count, each: u8 4|6 u8 addr[16] i64 last
  *   u32 queue IDs, oldest first, each: u16 key_len key u16 account_len account
@@ -799,28 +800,37 @@ struct snap_out {
 	bool oom;
 };
 
-static void
+/* Makes room for n more bytes; false (and oom) when there is no memory. */
+static bool __attribute__((noinline))
+snap_grow(struct snap_out *o, size_t n)
+{
+	size_t cap = o->cap ? o->cap : 4096;
+
+	if (o->oom)
+		return false;
+	while (cap - o->len < n)
+		cap *= 2;
+	uint8_t *grown = realloc(o->p, cap);
+	if (grown == NULL) {
+		o->oom = true;
+		return false;
+	}
+	o->p = grown;
+	o->cap = cap;
+	return true;
+}
+
+static inline void
 snap_put(struct snap_out *o, const void *v, size_t n)
 {
-	if (o->oom)
+	if (o->cap - o->len < n && !snap_grow(o, n))
 		return;
-	if (o->cap - o->len < n) {
-		size_t cap = o->cap ? o->cap : 4096;
-		while (cap - o->len < n)
-			cap *= 2;
-		uint8_t *grown = realloc(o->p, cap);
-		if (grown == NULL) {
-			o->oom = true;
-			return;
-		}
-		o->p = grown;
-		o->cap = cap;
-	}
-	memcpy(o->p + o->len, v, n);
+	if (n > 0)
+		memcpy(o->p + o->len, v, n);
 	o->len += n;
 }
 
-static void
+static inline void
 snap_put_u(struct snap_out *o, uint64_t v, size_t bytes)
 {
 	uint8_t b[8];
@@ -837,12 +847,42 @@ snap_put_addr(struct snap_out *o, const struct addr *a)
 	snap_put(o, a->bytes, 16);
 }
 
+/* Bit b set when bounce bucket b has recipients: only those are saved (most are empty). */
+static unsigned
+snap_buckets_used(const struct dstat *st)
+{
+	unsigned used = 0;
+
+	for (unsigned b = 0; b < DELIVERY_BUCKETS; b++)
+		if (st->rcpt[b] != 0 || st->fail[b] != 0 || st->unknown[b] != 0)
+			used |= 1u << b;
+	return used;
+}
+
+/* The bytes delivery_save writes for d: one allocation of the right size. */
+static size_t
+snap_size(const struct delivery *d)
+{
+	const struct dstat_table *t = &d->stats_by_subject;
+	size_t n = 4 + 4 + 8 + 8 + 8 + 4 + 4;
+
+	for (size_t i = 0; i <= t->mask; i++)
+		for (const struct dstat *st = t->buckets[i]; st != NULL; st = st->chain)
+			n += 1 + 2 + st->key_len + 8 + 8 + 2 + 3 * 4 * (size_t)__builtin_popcount(snap_buckets_used(st)) +
+			    1 + 8 + 8 + 1 + 4 + 4 * (size_t)st->dom_count + 4 + 2 + (1 + 16 + 8) * (size_t)st->net_count;
+	for (const struct qid_entry *e = d->qids.oldest; e != NULL; e = e->newer)
+		n += 2 + e->key_len + 2 + e->account_len + 1 + (e->has_addr ? 17 : 0) + 8;
+	return n;
+}
+
 int
 delivery_save(const struct delivery *d, usec_t now, uint8_t **out, size_t *len)
 {
 	struct snap_out o = { 0 };
 	const struct dstat_table *t = &d->stats_by_subject;
 
+	if (!snap_grow(&o, snap_size(d)))
+		return -ENOMEM;
 	snap_put(&o, SNAPSHOT_MAGIC, 4);
 	snap_put_u(&o, SNAPSHOT_VERSION, 4);
 	snap_put_u(&o, (uint64_t)now, 8);
@@ -857,12 +897,14 @@ delivery_save(const struct delivery *d, usec_t now, uint8_t **out, size_t *len)
 			snap_put(&o, st->key, st->key_len);
 			snap_put_u(&o, (uint64_t)st->last_seen, 8);
 			snap_put_u(&o, (uint64_t)st->bucket_no, 8);
-			for (size_t b = 0; b < DELIVERY_BUCKETS; b++)
-				snap_put_u(&o, st->rcpt[b], 4);
-			for (size_t b = 0; b < DELIVERY_BUCKETS; b++)
-				snap_put_u(&o, st->fail[b], 4);
-			for (size_t b = 0; b < DELIVERY_BUCKETS; b++)
-				snap_put_u(&o, st->unknown[b], 4);
+			unsigned used = snap_buckets_used(st);
+			snap_put_u(&o, used, 2);
+			for (unsigned b = 0; b < DELIVERY_BUCKETS; b++)
+				if (used & (1u << b)) {
+					snap_put_u(&o, st->rcpt[b], 4);
+					snap_put_u(&o, st->fail[b], 4);
+					snap_put_u(&o, st->unknown[b], 4);
+				}
 			snap_put_u(&o, st->bounce_flagged, 1);
 			snap_put_u(&o, (uint64_t)st->dom_window_no, 8);
 			memcpy(&bits, &st->dom_baseline, sizeof(bits));
@@ -991,12 +1033,17 @@ delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool a
 			return -EINVAL;
 		tmp.last_seen = (usec_t)snap_get_u(&in, 8);
 		tmp.bucket_no = (int64_t)snap_get_u(&in, 8);
-		for (size_t b = 0; b < DELIVERY_BUCKETS; b++)
-			tmp.rcpt[b] = (uint32_t)snap_get_u(&in, 4);
-		for (size_t b = 0; b < DELIVERY_BUCKETS; b++)
-			tmp.fail[b] = (uint32_t)snap_get_u(&in, 4);
-		for (size_t b = 0; b < DELIVERY_BUCKETS; b++)
-			tmp.unknown[b] = (uint32_t)snap_get_u(&in, 4);
+		uint64_t used = snap_get_u(&in, 2);
+		if (used >> DELIVERY_BUCKETS != 0)
+			return -EINVAL;
+		for (unsigned b = 0; b < DELIVERY_BUCKETS; b++)
+			if (used & (1u << b)) {
+				tmp.rcpt[b] = (uint32_t)snap_get_u(&in, 4);
+				tmp.fail[b] = (uint32_t)snap_get_u(&in, 4);
+				tmp.unknown[b] = (uint32_t)snap_get_u(&in, 4);
+				if (tmp.rcpt[b] == 0 && tmp.fail[b] == 0 && tmp.unknown[b] == 0)
+					return -EINVAL;      /* not how delivery_save writes an empty bucket */
+			}
 		uint64_t bflag = snap_get_u(&in, 1);
 		tmp.dom_window_no = (int64_t)snap_get_u(&in, 8);
 		bits = snap_get_u(&in, 8);

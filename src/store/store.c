@@ -87,6 +87,7 @@ struct store_op {
 	usec_t updated;
 	usec_t grace_until;
 	bool state_bytes;
+	void *owned;               /* freed with the op: a value handed over by the caller */
 
 	bool has_history;
 	usec_t h_time;
@@ -395,13 +396,20 @@ store_list_take(struct store_list *from, struct store_list *to, size_t max)
 }
 
 static void
+store_op_free(struct store_op *op)
+{
+	free(op->owned);
+	free(op);
+}
+
+static void
 store_list_free(struct store_list *l)
 {
 	struct store_op *op, *next;
 
 	for (op = l->head; op != NULL; op = next) {
 		next = op->next;
-		free(op);
+		store_op_free(op);
 	}
 	l->head = l->tail = NULL;
 	l->n = 0;
@@ -417,7 +425,7 @@ store_list_finish(struct store_list *l)
 		next = op->next;
 		if (op->done != NULL)
 			op->done(op->arg, op->status);
-		free(op);
+		store_op_free(op);
 	}
 	l->head = l->tail = NULL;
 	l->n = 0;
@@ -796,7 +804,7 @@ store_enqueue(struct store *st, struct store_op *op)
 	pthread_mutex_lock(&st->mu);
 	if (st->stopping) {
 		pthread_mutex_unlock(&st->mu);
-		free(op);
+		store_op_free(op);
 		return -ESHUTDOWN;
 	}
 	op->next = NULL;
@@ -846,7 +854,7 @@ store_put(struct store *st, const struct store_subject *s,
 	}
 	if ((op = malloc(size)) == NULL)
 		return -ENOMEM;
-
+	memset(op, 0, sizeof(*op));      /* the fixed part; the data that follows is all written */
 	op->type = STORE_OP_PUT;
 	op->status = 0;
 	op->done = done;
@@ -1372,26 +1380,28 @@ store_state_put(struct store *st, const char *key, const char *value)
 }
 
 int
-store_state_put_bytes(struct store *st, const char *key, const void *value, size_t len)
+store_state_put_bytes(struct store *st, const char *key, void *value, size_t len)
 {
 	struct store_op *op;
-	size_t klen;
+	size_t klen = key != NULL ? strlen(key) : 0;
 	char *p;
 
-	if (st == NULL || key == NULL || (value == NULL && len > 0))
+	if (st == NULL || klen == 0 || klen > 4096 || (value == NULL && len > 0) || len > STORE_STATE_BYTES_MAX) {
+		free(value);
 		return -EINVAL;
-	klen = strlen(key);
-	if (klen == 0 || klen > 4096 || len > STORE_STATE_BYTES_MAX)
-		return -EINVAL;
-	if ((op = calloc(1, sizeof(*op) + klen + len + 2)) == NULL)
+	}
+	if ((op = calloc(1, sizeof(*op) + klen + 1)) == NULL) {
+		free(value);
 		return -ENOMEM;
+	}
 	op->type = STORE_OP_STATE;
 	op->state_bytes = true;
+	op->owned = value;
 	p = (char *)op->data;
 	op->subject_len = klen;
 	op->subject = store_pack(&p, key, klen);
 	op->manual_reason_len = len;
-	op->manual_reason = store_pack(&p, value, len);
+	op->manual_reason = value != NULL ? value : "";
 	return store_enqueue(st, op);
 }
 

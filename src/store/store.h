@@ -157,10 +157,12 @@ int store_state_get(struct store *st, const char *key, char *value, size_t size)
 
 /*
  * store_state_put_bytes — like store_state_put, for a value of len bytes of any kind
- * (a sensor's saved state; up to STORE_STATE_BYTES_MAX). The bytes are copied.
+ * (a sensor's saved state; up to STORE_STATE_BYTES_MAX). Takes value, a malloc'd
+ * buffer (or NULL when len is 0): the store frees it once written, or at once when it
+ * returns an error — a large state is not copied on the way.
  */
 #define STORE_STATE_BYTES_MAX (256u << 20)
-int store_state_put_bytes(struct store *st, const char *key, const void *value, size_t len);
+int store_state_put_bytes(struct store *st, const char *key, void *value, size_t len);
 
 /*
  * store_state_get_bytes — the committed value of key in a malloc'd buffer (*out, *len;
