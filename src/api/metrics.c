@@ -29,6 +29,16 @@ metrics_counter(FILE *out, const char *name, const char *help, unsigned long lon
 	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, v);
 }
 
+/* A counter with one label: a series per value, label="values[i]" with counts[i]. */
+static void
+metrics_counter_by(FILE *out, const char *name, const char *help, const char *label, size_t n,
+    const char *const values[], const unsigned long long counts[])
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s{%s=\"%s\"} %llu\n", name, label, values[i], counts[i]);
+}
+
 static void
 metrics_gauge(FILE *out, const char *name, const char *help, double v)
 {
@@ -70,17 +80,14 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 	    src->judge.evidence_events);
 	metrics_counter(out, "lazaret_subjects_forgotten_total", "Idle normal subjects dropped from memory.",
 	    src->judge.evicted);
-	fprintf(out, "# HELP lazaret_quarantines_total Committed quarantines (or suspensions), by who decided.\n"
-	    "# TYPE lazaret_quarantines_total counter\n"
-	    "lazaret_quarantines_total{by=\"judge\"} %llu\nlazaret_quarantines_total{by=\"operator\"} %llu\n",
-	    (unsigned long long)src->judge.quarantines_auto, (unsigned long long)src->judge.quarantines_manual);
-	fprintf(out, "# HELP lazaret_releases_total Committed releases from quarantine, by who: the subscriber on "
-	    "the portal (self), an operator, or the judge (expiry, evidence aged).\n"
-	    "# TYPE lazaret_releases_total counter\n"
-	    "lazaret_releases_total{by=\"self\"} %llu\nlazaret_releases_total{by=\"operator\"} %llu\n"
-	    "lazaret_releases_total{by=\"judge\"} %llu\n",
-	    (unsigned long long)src->judge.releases_self, (unsigned long long)src->judge.releases_operator,
-	    (unsigned long long)src->judge.releases_auto);
+	metrics_counter_by(out, "lazaret_quarantines_total", "Committed quarantines (or suspensions), by who decided.",
+	    "by", 2, (const char *const[]){ "judge", "operator" },
+	    (const unsigned long long[]){ src->judge.quarantines_auto, src->judge.quarantines_manual });
+	metrics_counter_by(out, "lazaret_releases_total", "Committed releases from quarantine, by who: the subscriber "
+	    "on the portal (self), an operator, or the judge (expiry, evidence aged).", "by", 3,
+	    (const char *const[]){ "self", "operator", "judge" },
+	    (const unsigned long long[]){ src->judge.releases_self, src->judge.releases_operator,
+	    src->judge.releases_auto });
 	metrics_gauge(out, "lazaret_quarantine_cap", "Automatic quarantines allowed per hour (0: no cap).",
 	    (double)src->quarantine_cap);
 	metrics_gauge(out, "lazaret_quarantine_cap_used", "Automatic quarantines in the last hour.",
@@ -121,27 +128,21 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		metrics_counter(out, "lazaret_maillog_own_rejects_total",
 		    "Refusals by lazaret itself seen in the log, not counted as evidence.", d->own_rejects);
 		metrics_gauge(out, "lazaret_maillog_queue_ids", "Queue IDs open in memory.", (double)d->queue_ids_open);
-		fprintf(out, "# HELP lazaret_maillog_queue_ids_dropped_total Queue IDs forgotten before their outcome.\n"
-		    "# TYPE lazaret_maillog_queue_ids_dropped_total counter\n"
-		    "lazaret_maillog_queue_ids_dropped_total{why=\"age\"} %llu\n"
-		    "lazaret_maillog_queue_ids_dropped_total{why=\"full\"} %llu\n",
-		    (unsigned long long)d->queue_ids_expired, (unsigned long long)d->queue_ids_evicted);
+		metrics_counter_by(out, "lazaret_maillog_queue_ids_dropped_total", "Queue IDs forgotten before their outcome.",
+		    "why", 2, (const char *const[]){ "age", "full" },
+		    (const unsigned long long[]){ d->queue_ids_expired, d->queue_ids_evicted });
 		metrics_counter(out, "lazaret_maillog_evidence_updates_total", "Evidence the delivery rules produced.",
 		    d->evidence_updates);
 	}
 
 	if (src->portal != NULL) {
-		fprintf(out, "# HELP lazaret_portal_pages_total Portal answers: the 511 notice, or not restricted.\n"
-		    "# TYPE lazaret_portal_pages_total counter\n"
-		    "lazaret_portal_pages_total{page=\"notice\"} %llu\n"
-		    "lazaret_portal_pages_total{page=\"not_restricted\"} %llu\n",
-		    (unsigned long long)src->portal->notices, (unsigned long long)src->portal->not_quarantined);
-		fprintf(out, "# HELP lazaret_portal_release_requests_total Self-release requests on the portal, by result.\n"
-		    "# TYPE lazaret_portal_release_requests_total counter\n"
-		    "lazaret_portal_release_requests_total{result=\"released\"} %llu\n"
-		    "lazaret_portal_release_requests_total{result=\"refused\"} %llu\n",
-		    (unsigned long long)src->portal->self_releases,
-		    (unsigned long long)src->portal->refused_releases);
+		metrics_counter_by(out, "lazaret_portal_pages_total", "Portal answers: the 511 notice, or not restricted.",
+		    "page", 2, (const char *const[]){ "notice", "not_restricted" },
+		    (const unsigned long long[]){ src->portal->notices, src->portal->not_quarantined });
+		metrics_counter_by(out, "lazaret_portal_release_requests_total",
+		    "Self-release requests on the portal, by result.", "result", 2,
+		    (const char *const[]){ "released", "refused" },
+		    (const unsigned long long[]){ src->portal->self_releases, src->portal->refused_releases });
 	}
 
 	if (src->garden != NULL) {
@@ -154,11 +155,9 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		    g->failures);
 		metrics_counter(out, "lazaret_enforce_rebuilds_total", "Rebuilds of the quarantine sets from the store.",
 		    g->rebuilds);
-		fprintf(out, "# HELP lazaret_enforce_elements_total Set elements changed by batches.\n"
-		    "# TYPE lazaret_enforce_elements_total counter\n"
-		    "lazaret_enforce_elements_total{change=\"added\"} %llu\n"
-		    "lazaret_enforce_elements_total{change=\"removed\"} %llu\n",
-		    (unsigned long long)g->elements_added, (unsigned long long)g->elements_removed);
+		metrics_counter_by(out, "lazaret_enforce_elements_total", "Set elements changed by batches.", "change", 2,
+		    (const char *const[]){ "added", "removed" },
+		    (const unsigned long long[]){ g->elements_added, g->elements_removed });
 		metrics_gauge(out, "lazaret_enforced_elements", "Quarantined hosts the kernel's sets hold.",
 		    (double)g->elements);
 		metrics_gauge(out, "lazaret_enforce_pending", "Changes waiting for the next batch.", (double)g->pending);

@@ -45,18 +45,6 @@ http_is_ows(uint8_t c)
 	return c == ' ' || c == '\t';
 }
 
-static int
-http_hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Finds the line starting at pos: on 0, [pos, *eol) is its content without the
  * CRLF or bare LF, and *next is where the following line starts. Returns
@@ -368,8 +356,8 @@ http_chunked(const uint8_t *buf, size_t len, size_t pos, uint8_t *dst,
 			return len - pos > HTTP_CHUNK_LINE_MAX ? HTTP_E_CHUNK : HTTP_E_TRUNCATED;
 		if (eol - pos > HTTP_CHUNK_LINE_MAX)
 			return HTTP_E_CHUNK;
-		for (i = pos; i < eol && http_hexval(buf[i]) >= 0; i++) {
-			size = size * 16 + (size_t)http_hexval(buf[i]);
+		for (i = pos; i < eol && hex_digit(buf[i]) >= 0; i++) {
+			size = size * 16 + (size_t)hex_digit(buf[i]);
 			if (size > HTTP_BODY_MAX)
 				return HTTP_E_TOOBIG;
 		}
@@ -711,8 +699,8 @@ http_url_parse(const char *text, struct http_url *out, const char **why)
 		uint8_t c = (uint8_t)auth_end[i];
 
 		if (c == '%') {
-			if (i + 2 >= n || http_hexval((uint8_t)auth_end[i + 1]) < 0 ||
-			    http_hexval((uint8_t)auth_end[i + 2]) < 0)
+			if (i + 2 >= n || hex_digit((uint8_t)auth_end[i + 1]) < 0 ||
+			    hex_digit((uint8_t)auth_end[i + 2]) < 0)
 				return http_url_fail(why, "invalid percent-encoding in URL path");
 			i += 2;
 		} else if (!http_is_unreserved(c) && strchr("/!$&'()*+,;=:@", c) == NULL)

@@ -5,17 +5,7 @@
 
 #include <string.h>
 
-static int
-form_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "common/strview.h"
 
 bool
 form_field(const char *body, size_t len, const char *name, char *out, size_t size)
@@ -36,7 +26,7 @@ form_field(const char *body, size_t len, const char *name, char *out, size_t siz
 					c = ' ';
 				else if (c == '%') {
 					int hi, lo;
-					if (k + 2 >= end || (hi = form_hex(body[k + 1])) < 0 || (lo = form_hex(body[k + 2])) < 0)
+					if (k + 2 >= end || (hi = hex_digit((unsigned char)body[k + 1])) < 0 || (lo = hex_digit((unsigned char)body[k + 2])) < 0)
 						return false;
 					c = (char)(hi * 16 + lo);
 					k += 2;

@@ -1880,11 +1880,25 @@ test_notable_list(void **state)
 	assert_null(judge_notable_next(f->j, &cursor, NULL));
 }
 
+/* A judge on the store at path (opened for it in *st), with a "test" kind of weight. */
+static struct judge *
+judge_on_store(const char *path, struct config *cfg, double weight, struct store **st, int *kind)
+{
+	char err[256];
+	struct judge *j;
+
+	assert_non_null(*st = store_open(path, NULL, err, sizeof(err)));
+	assert_non_null(j = judge_new(cfg, *st));
+	*kind = judge_register_kind(j, "test", weight, HOURS(1), "test");
+	assert_int_equal(judge_configure(j, cfg, err, sizeof(err)), 0);
+	return j;
+}
+
 /* The grace after a self-release is saved with the subject and restored at start. */
 static void
 test_grace_persists(void **state)
 {
-	char dir[] = "/tmp/lazaret-test-grace-XXXXXX", path[PATH_MAX], err[256];
+	char dir[] = "/tmp/lazaret-test-grace-XXXXXX", path[PATH_MAX];
 	static struct config cfg;
 	struct store *st;
 	struct judge *j;
@@ -1896,10 +1910,7 @@ test_grace_persists(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 	config_defaults(&cfg);
-	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
-	assert_non_null(j = judge_new(&cfg, st));
-	kind = judge_register_kind(j, "test", 1, HOURS(1), "test");
-	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
+	j = judge_on_store(path, &cfg, 1, &st, &kind);
 	assert_non_null(s = judge_lookup_or_create(j, "192.0.2.201", time_now()));
 	assert_int_equal(judge_set_manual(j, s, LEVEL_QUARANTINE, 0, "ticket", "operator", NULL, NULL), 0);
 	store_flush(st);
@@ -1912,10 +1923,7 @@ test_grace_persists(void **state)
 	store_close(st);
 
 	/* a restart: the grace holds new evidence at throttle */
-	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
-	assert_non_null(j = judge_new(&cfg, st));
-	kind = judge_register_kind(j, "test", 1, HOURS(1), "test");
-	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
+	j = judge_on_store(path, &cfg, 1, &st, &kind);
 	assert_int_equal(judge_load(j), 0);
 	/* the quarantined one is notable from the start (the walled garden's setup lists it) */
 	check_notable(j, "after loading");
@@ -1939,7 +1947,7 @@ test_grace_persists(void **state)
 static void
 test_checkpoint_rates(void **state)
 {
-	char dir[] = "/tmp/lazaret-test-cp-XXXXXX", path[PATH_MAX], err[256];
+	char dir[] = "/tmp/lazaret-test-cp-XXXXXX", path[PATH_MAX];
 	static struct config cfg;
 	struct store *st;
 	struct judge *j;
@@ -1950,10 +1958,7 @@ test_checkpoint_rates(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 	config_defaults(&cfg);
-	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
-	assert_non_null(j = judge_new(&cfg, st));
-	kind = judge_register_kind(j, "test", 0.01, HOURS(1), "test");
-	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
+	j = judge_on_store(path, &cfg, 0.01, &st, &kind);
 	assert_non_null(a = judge_lookup_or_create(j, "192.0.2.31", time_now()));
 	assert_non_null(b = judge_lookup_or_create(j, "192.0.2.32", time_now()));
 	a->tat[0] = 1111;
@@ -1970,10 +1975,7 @@ test_checkpoint_rates(void **state)
 	judge_free(j);
 	store_close(st);
 
-	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
-	assert_non_null(j = judge_new(&cfg, st));
-	kind = judge_register_kind(j, "test", 0.01, HOURS(1), "test");
-	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
+	j = judge_on_store(path, &cfg, 0.01, &st, &kind);
 	assert_int_equal(judge_load(j), 0);
 	assert_non_null(a = judge_lookup(j, "192.0.2.31"));
 	assert_non_null(b = judge_lookup(j, "192.0.2.32"));

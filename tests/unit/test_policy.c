@@ -842,37 +842,43 @@ test_frame_split_every_byte(void **state)
 	}
 }
 
-/* A stream of requests as one connection delivers it: frame, parse, advance. */
+/*
+ * A stream of requests as one connection delivers it: three whole ones (LF, CRLF, LF),
+ * then the start of a fourth. Used whole here and cut into reads by test_frame_parse_stream.
+ */
+static const char pipeline[] =
+    REQ "protocol_state=RCPT\nrecipient=a@example.org\nclient_address=192.0.2.7\n\n"
+    "request=smtpd_access_policy\r\nprotocol_state=RCPT\r\nrecipient=b@example.org\r\n"
+    "client_address=2001:db8::7\r\n\r\n"
+    REQ "protocol_state=DATA\nrecipient_count=2\n\n"
+    REQ "protocol_state=END-";
+
+static const struct {
+	enum policy_state state;
+	const char *recipient, *client_address;
+	uint32_t recipient_count;
+} pipeline_want[] = {
+	{ POLICY_STATE_RCPT, "a@example.org", "192.0.2.7", 0 },
+	{ POLICY_STATE_RCPT, "b@example.org", "2001:db8::7", 0 },
+	{ POLICY_STATE_DATA, NULL, NULL, 2 },
+};
+
+/* The stream framed and parsed one request after the other. */
 static void
 test_frame_pipelined(void **state)
 {
-	static const char stream[] =
-	    REQ "protocol_state=RCPT\nrecipient=a@example.org\nclient_address=192.0.2.7\n\n"
-	    "request=smtpd_access_policy\r\nprotocol_state=RCPT\r\nrecipient=b@example.org\r\n"
-	    "client_address=2001:db8::7\r\n\r\n"
-	    REQ "protocol_state=DATA\nrecipient_count=2\n\n"
-	    REQ "protocol_state=END-";
-	static const struct {
-		enum policy_state state;
-		const char *recipient, *client_address;
-		uint32_t recipient_count;
-	} want[] = {
-		{ POLICY_STATE_RCPT, "a@example.org", "192.0.2.7", 0 },
-		{ POLICY_STATE_RCPT, "b@example.org", "2001:db8::7", 0 },
-		{ POLICY_STATE_DATA, NULL, NULL, 2 },
-	};
-	const uint8_t *p = (const uint8_t *)stream;
-	size_t left = sizeof(stream) - 1, n, i;
+	const uint8_t *p = (const uint8_t *)pipeline;
+	size_t left = sizeof(pipeline) - 1, n, i;
 	struct policy_request r;
 
-	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+	for (i = 0; i < sizeof(pipeline_want) / sizeof(pipeline_want[0]); i++) {
 		assert_int_equal(policy_frame(p, left, &n), 1);
 		assert_int_equal(policy_parse(p, n, &r), POLICY_OK);
-		assert_int_equal(r.protocol_state, want[i].state);
-		check_view("pipelined", "recipient", r.recipient, want[i].recipient, p, n);
+		assert_int_equal(r.protocol_state, pipeline_want[i].state);
+		check_view("pipelined", "recipient", r.recipient, pipeline_want[i].recipient, p, n);
 		check_view("pipelined", "client_address", r.client_address,
-		    want[i].client_address, p, n);
-		assert_int_equal(r.recipient_count, want[i].recipient_count);
+		    pipeline_want[i].client_address, p, n);
+		assert_int_equal(r.recipient_count, pipeline_want[i].recipient_count);
 		p += n;
 		left -= n;
 	}
@@ -881,10 +887,10 @@ test_frame_pipelined(void **state)
 	assert_int_equal(left, sizeof(REQ "protocol_state=END-") - 1);
 
 	/* Two requests split at every byte: the first is framed once it is whole. */
-	for (n = 0; n < sizeof(stream) - 1; n++) {
+	for (n = 0; n < sizeof(pipeline) - 1; n++) {
 		size_t first = sizeof(REQ "protocol_state=RCPT\nrecipient=a@example.org\n"
 		    "client_address=192.0.2.7\n\n") - 1, got = 0;
-		int rc = policy_frame((const uint8_t *)stream, n, &got);
+		int rc = policy_frame((const uint8_t *)pipeline, n, &got);
 
 		if (n < first)
 			assert_int_equal(rc, 0);
@@ -1343,28 +1349,10 @@ test_frame_parse_table(void **state)
 }
 
 /*
- * What a connection sees: the stream below arrives in two reads, split at every byte
+ * What a connection sees: pipeline[] (above) arrives in two reads, split at every byte
  * offset, or one byte at a time; the buffer is consumed as the server does. Every
  * split gives the same three requests, then the fourth is incomplete.
- */
-static const char pipeline[] =
-    REQ "protocol_state=RCPT\nrecipient=a@example.org\nclient_address=192.0.2.7\n\n"
-    "request=smtpd_access_policy\r\nprotocol_state=RCPT\r\nrecipient=b@example.org\r\n"
-    "client_address=2001:db8::7\r\n\r\n"
-    REQ "protocol_state=DATA\nrecipient_count=2\n\n"
-    REQ "protocol_state=END-";
-
-static const struct {
-	enum policy_state state;
-	const char *recipient, *client_address;
-	uint32_t recipient_count;
-} pipeline_want[] = {
-	{ POLICY_STATE_RCPT, "a@example.org", "192.0.2.7", 0 },
-	{ POLICY_STATE_RCPT, "b@example.org", "2001:db8::7", 0 },
-	{ POLICY_STATE_DATA, NULL, NULL, 2 },
-};
-
-/*
+ *
  * Feeds pipeline[] in reads of the sizes in cuts (the last read takes the rest),
  * answering whole requests after each read; returns how many were answered.
  */
