@@ -946,23 +946,35 @@ test_frame_errors_at_first_bad_byte(void **state)
 }
 
 /*
+ * A writable region of *good bytes (a whole number of pages, at least
+ * POLICY_MAX_REQUEST) followed by an inaccessible page: a read past its end crashes.
+ * Unmap with munmap(map, *span).
+ */
+static uint8_t *
+guarded_region(size_t *good, size_t *span)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t *map;
+
+	assert_true(page > 0);
+	*good = ((POLICY_MAX_REQUEST + (size_t)page - 1) / (size_t)page) * (size_t)page;
+	*span = *good + (size_t)page;
+	map = mmap(NULL, *span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(mprotect(map + *good, (size_t)page, PROT_NONE), 0);
+	return map;
+}
+
+/*
  * A 10 MB flood without a newline is refused after reading POLICY_MAX_LINE bytes:
  * the bytes after them are an inaccessible page, so reading further would crash.
  */
 static void
 test_frame_reads_no_further_than_needed(void **state)
 {
-	long page = sysconf(_SC_PAGESIZE);
 	size_t span, good;
-	uint8_t *map, *buf;
+	uint8_t *map = guarded_region(&good, &span), *buf;
 	size_t n;
-
-	assert_true(page > 0);
-	good = ((POLICY_MAX_REQUEST + (size_t)page - 1) / (size_t)page) * (size_t)page;
-	span = good + (size_t)page;
-	map = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(map != MAP_FAILED);
-	assert_int_equal(mprotect(map + good, (size_t)page, PROT_NONE), 0);
 
 	buf = map + good - POLICY_MAX_LINE;
 	memset(buf, 'x', POLICY_MAX_LINE);
@@ -1458,7 +1470,6 @@ test_frame_parse_error_timing(void **state)
 static void
 test_frame_parse_limits(void **state)
 {
-	long page = sysconf(_SC_PAGESIZE);
 	struct policy_request r;
 	unsigned lines;
 	size_t len, n, good, span;
@@ -1490,12 +1501,7 @@ test_frame_parse_limits(void **state)
 	free(buf);
 
 	/* a flood without a newline, and good lines without an end, before a guard page */
-	assert_true(page > 0);
-	good = ((POLICY_MAX_REQUEST + (size_t)page - 1) / (size_t)page) * (size_t)page;
-	span = good + (size_t)page;
-	map = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(map != MAP_FAILED);
-	assert_int_equal(mprotect(map + good, (size_t)page, PROT_NONE), 0);
+	map = guarded_region(&good, &span);
 	buf = map + good - POLICY_MAX_LINE;
 	memset(buf, 'x', POLICY_MAX_LINE);
 	assert_int_equal(policy_frame_parse(buf, 10u << 20, &n, &r), POLICY_ERR_LINE_TOO_LONG);
