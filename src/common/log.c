@@ -11,11 +11,14 @@
 #include <time.h>
 #include <sys/time.h>
 
+#include "common/strview.h"
+
 static const char *log_ident = "lazaret";
 static int log_to_syslog;
 static enum log_level log_threshold = LOG_LEVEL_INFO;
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
+static _Atomic uint64_t log_suppressed;
 
 void
 log_init(const char *ident, int to_syslog, enum log_level level)
@@ -56,21 +59,58 @@ log_level_name(enum log_level level)
 	return log_names[level];
 }
 
-/* Formats one line and writes it with a single write so lines from threads never interleave. */
-static void
-log_emit(enum log_level level, const char *errstr, const char *fmt, va_list ap)
+char *
+log_escape(char *dst, size_t size, const char *src, size_t len)
 {
-	char msg[2048];
-	int n;
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0, i = 0;
 
-	if (level > log_threshold)
-		return;
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (n < 0)
-		return;
-	if (errstr != NULL && (size_t)n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", errstr);
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n = 1;
+		uint32_t cp;
 
+		if (c >= 0x80 && ((n = utf8_decode(s + i, len - i, &cp)) == 0 || cp < 0xa0))
+			n = 1;                /* not UTF-8, or a C1 control: escaped byte by byte */
+		if (c >= 0x80 && n > 1) {
+			if (o + n >= size)
+				break;
+			memcpy(dst + o, s + i, n);
+			o += n;
+		} else if (c < 0x20 || c >= 0x7f) {
+			if (o + 4 >= size)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		} else if (c == '\\') {
+			if (o + 2 >= size)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = '\\';
+		} else {
+			if (o + 1 >= size)
+				break;
+			dst[o++] = (char)c;
+		}
+		i += n;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+/*
+ * Writes one formatted line with a single write so lines from threads never interleave.
+ * The text is escaped (log_escape) first: values in it may come from the network.
+ */
+static void
+log_write(enum log_level level, const char *raw)
+{
+	char msg[2048 * 2];
+
+	log_escape(msg, sizeof(msg), raw, strlen(raw));
 	if (log_to_syslog) {
 		static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 		syslog(prio[level], "%s", msg);
@@ -85,6 +125,67 @@ log_emit(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(stderr, "%s.%03ldZ %s[%s]: %s\n", stamp, (long)(tv.tv_usec / 1000),
 	    log_ident, log_names[level], msg);
+}
+
+static void
+log_emit(enum log_level level, const char *errstr, const char *fmt, va_list ap)
+{
+	char raw[2048];
+	int n;
+
+	if (level > log_threshold)
+		return;
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
+	if (n < 0)
+		return;
+	if (errstr != NULL && (size_t)n < sizeof(raw))
+		snprintf(raw + n, sizeof(raw) - (size_t)n, ": %s", errstr);
+	log_write(level, raw);
+}
+
+bool
+log_limit_pass(struct log_limit *l, usec_t now, uint64_t *suppressed)
+{
+	if (now - l->window_start >= l->interval || now < l->window_start) {
+		l->window_start = now;
+		l->used = 0;
+	}
+	if (l->used >= l->burst) {
+		l->suppressed++;
+		log_suppressed++;
+		return false;
+	}
+	l->used++;
+	if (suppressed != NULL)
+		*suppressed = l->suppressed;
+	l->suppressed = 0;
+	return true;
+}
+
+void
+log_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
+{
+	char line[2048];
+	uint64_t withheld;
+	va_list ap;
+	int n;
+
+	if (level > log_threshold || !log_limit_pass(l, time_mono(), &withheld))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (withheld > 0 && (size_t)n < sizeof(line))
+		snprintf(line + n, sizeof(line) - (size_t)n, " suppressed=%llu", (unsigned long long)withheld);
+	log_write(level, line);
+}
+
+uint64_t
+log_suppressed_total(void)
+{
+	return log_suppressed;
 }
 
 #define LOG_BODY(level, errstr) do {		\

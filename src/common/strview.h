@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 struct strview {
@@ -23,6 +24,35 @@ static inline int hex_digit(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* The length of the valid UTF-8 sequence at s (1..4) with its code point, or 0. */
+static inline size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	size_t n;
+	uint32_t c, min;
+
+	if (s[0] < 0xc2)
+		return 0;                 /* continuation byte or overlong 2-byte lead */
+	if (s[0] < 0xe0)
+		n = 2, c = s[0] & 0x1f, min = 0x80;
+	else if (s[0] < 0xf0)
+		n = 3, c = s[0] & 0x0f, min = 0x800;
+	else if (s[0] < 0xf5)
+		n = 4, c = s[0] & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (n > len)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
 }
 
 static inline bool strview_eq(struct strview v, const char *s)

@@ -1,0 +1,173 @@
+/*
+ * test_log.c — the logger's defences: escaping of what the network sends (control
+ * bytes, ESC, newlines, invalid UTF-8) and the budget for lines outsiders can trigger.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/log.h"
+
+#define SEC(n) ((usec_t)(n) * USEC_PER_SEC)
+
+static void
+expect_escaped(const char *in, size_t len, const char *want)
+{
+	char out[256];
+	log_escape(out, sizeof(out), in, len);
+	if (strcmp(out, want) != 0)
+		fail_msg("escape: want '%s', got '%s'", want, out);
+}
+
+static void
+test_escape_table(void **state)
+{
+	(void)state;
+	expect_escaped("plain host=192.0.2.7", 20, "plain host=192.0.2.7");
+	expect_escaped("a\nb", 3, "a\\x0ab");
+	expect_escaped("a\r\nforged line", 14, "a\\x0d\\x0aforged line");
+	expect_escaped("\x1b[31mred", 8, "\\x1b[31mred");
+	expect_escaped("tab\there", 8, "tab\\x09here");
+	expect_escaped("del\x7f", 4, "del\\x7f");
+	expect_escaped("back\\slash", 10, "back\\\\slash");
+	expect_escaped("nul\0after", 9, "nul\\x00after");
+	/* valid UTF-8 kept; raw bytes that are not UTF-8 escaped one by one */
+	expect_escaped("J\xc3\xbcrgen", 7, "J\xc3\xbcrgen");
+	expect_escaped("\xe2\x82\xac", 3, "\xe2\x82\xac");
+	expect_escaped("x\xff\xfey", 4, "x\\xff\\xfey");
+	expect_escaped("\xc3", 1, "\\xc3");                  /* cut sequence */
+	expect_escaped("\xc0\xaf", 2, "\\xc0\\xaf");         /* overlong '/' */
+	expect_escaped("\xed\xa0\x80", 3, "\\xed\\xa0\\x80"); /* surrogate */
+	expect_escaped("\xc2\x9b", 2, "\\xc2\\x9b");       /* C1 CSI: valid UTF-8, still a control to some terminals */
+	expect_escaped("", 0, "");
+}
+
+/* Truncation never cuts an escape or a UTF-8 sequence in half, and always terminates. */
+static void
+test_escape_truncates_whole(void **state)
+{
+	char out[8];
+	(void)state;
+
+	log_escape(out, sizeof(out), "abc\x1b" "defgh", 9);
+	assert_string_equal(out, "abc\\x1b");     /* 7 bytes and the NUL; "d" no longer fits */
+	log_escape(out, sizeof(out), "abcd\xc3\xbc" "xyz", 9);
+	assert_string_equal(out, "abcd\xc3\xbc" "x");
+	log_escape(out, 1, "abc", 3);
+	assert_string_equal(out, "");
+	log_escape(out, sizeof(out), "ab\x01", 3);
+	assert_string_equal(out, "ab\\x01");
+}
+
+/* Every byte value alone: the output is printable ASCII or the byte kept as valid UTF-8. */
+static void
+test_escape_every_byte(void **state)
+{
+	(void)state;
+	for (int c = 0; c < 256; c++) {
+		char in = (char)c, out[16];
+		log_escape(out, sizeof(out), &in, 1);
+		for (const char *p = out; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				fail_msg("byte 0x%02x escaped to a non-printable byte", c);
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			assert_int_equal(strlen(out), 1);
+		else
+			assert_true(strlen(out) == 4 || (c == '\\' && strlen(out) == 2));
+	}
+}
+
+static void
+test_limit_burst_then_count(void **state)
+{
+	struct log_limit l = LOG_LIMIT_INIT(3, SEC(10));
+	uint64_t n = 99, before = log_suppressed_total();
+	(void)state;
+
+	usec_t t = SEC(1000);
+	for (int i = 0; i < 3; i++) {
+		assert_true(log_limit_pass(&l, t + i, &n));
+		assert_int_equal(n, 0);
+	}
+	for (int i = 0; i < 1000; i++)
+		assert_false(log_limit_pass(&l, t + SEC(9), NULL));
+	assert_int_equal(log_suppressed_total() - before, 1000);
+	/* the next window: the first line carries the count, the second starts again */
+	assert_true(log_limit_pass(&l, t + SEC(10), &n));
+	assert_int_equal(n, 1000);
+	assert_true(log_limit_pass(&l, t + SEC(10), &n));
+	assert_int_equal(n, 0);
+}
+
+/* A clock that goes back (a test's, or after a suspend) starts a new window, never stalls. */
+static void
+test_limit_clock_back(void **state)
+{
+	struct log_limit l = LOG_LIMIT_INIT(1, SEC(60));
+	(void)state;
+
+	assert_true(log_limit_pass(&l, SEC(500), NULL));
+	assert_false(log_limit_pass(&l, SEC(501), NULL));
+	assert_true(log_limit_pass(&l, SEC(100), NULL));
+}
+
+/* log_limited writes at most burst lines and appends suppressed=N to the next one. */
+static void
+test_limited_lines(void **state)
+{
+	struct log_limit l = LOG_LIMIT_INIT(2, SEC(3600));
+	char path[] = "/tmp/test_log.XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	(void)state;
+
+	assert_true(fd >= 0 && saved >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	log_init("test_log", 0, LOG_LEVEL_INFO);
+	for (int i = 0; i < 50; i++)
+		log_limited(&l, LOG_LEVEL_WARN, "peer=%d bad request\n\x1b[2J", i);
+	log_limited(&l, LOG_LEVEL_DEBUG, "below the level: not written, not counted");
+	l.window_start -= SEC(3600);
+	log_limited(&l, LOG_LEVEL_WARN, "peer=last");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+
+	char buf[4096];
+	ssize_t len = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(path);
+	assert_true(len > 0);
+	buf[len] = '\0';
+	int lines = 0;
+	for (char *p = buf; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 3);
+	assert_non_null(strstr(buf, "peer=0 bad request\\x0a\\x1b[2J\n"));
+	assert_non_null(strstr(buf, "peer=1 bad request"));
+	assert_null(strstr(buf, "peer=2 "));
+	assert_null(strstr(buf, "below the level"));
+	assert_non_null(strstr(buf, "peer=last suppressed=48\n"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape_table),
+		cmocka_unit_test(test_escape_truncates_whole),
+		cmocka_unit_test(test_escape_every_byte),
+		cmocka_unit_test(test_limit_burst_then_count),
+		cmocka_unit_test(test_limit_clock_back),
+		cmocka_unit_test(test_limited_lines),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
