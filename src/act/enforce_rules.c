@@ -230,6 +230,29 @@ rs_remediation(struct sbuf *b, const struct enforce_dest *d)
 }
 
 /*
+ * The set of destinations whose TCP/80 a quarantined host reaches as it is, not through
+ * the portal's DNAT: remediation entries that allow TCP port 80 (Windows Update and many
+ * antivirus definitions download over plain HTTP) and the resolvers.
+ */
+static void
+rs_set_portal_bypass(struct sbuf *b, const char *name, int family, const struct enforce_config *cfg)
+{
+	struct cidr c[2 * ENFORCE_MAX_LIST];
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->remediation_count && i < ENFORCE_MAX_LIST; i++) {
+		const struct enforce_dest *d = &cfg->remediation[i];
+		if ((d->proto == 0 || d->proto == IPPROTO_TCP) && (d->port == 0 || d->port == 80))
+			c[n++] = d->net;
+	}
+	for (size_t i = 0; i < cfg->resolver_count && i < ENFORCE_MAX_LIST; i++) {
+		c[n].addr = cfg->resolvers[i];
+		c[n++].prefix = cfg->resolvers[i].family == AF_INET ? 32 : 128;
+	}
+	rs_set_cidrs(b, name, family, "interval", c, n);
+}
+
+/*
  * The ruleset. Only the forward path is filtered: traffic to the gateway itself
  * (DHCP, neighbour discovery, a portal or resolver on the gateway) is left to the
  * operator's own input policy, since rejecting it here could take a quarantined host
@@ -238,8 +261,9 @@ rs_remediation(struct sbuf *b, const struct enforce_dest *d)
  * Quarantined hosts: packets of connections opened towards them (ct direction reply)
  * and related ICMP pass; packets they send are checked on every packet, established
  * or not, so a connection opened before the quarantine (to a C&C server, say) is cut
- * as well. TCP/80 was DNAT'ed to the portal in prerouting: a local portal is reached
- * through input, a remote one by the portal rule here.
+ * as well. TCP/80 was DNAT'ed to the portal in prerouting, except to remediation sites
+ * and resolvers (portal_bypass_*): a local portal is reached through input, a remote one
+ * by the portal rule here.
  */
 int
 enforce_ruleset(const struct enforce_config *cfg, char *buf, size_t size)
@@ -287,15 +311,17 @@ enforce_ruleset(const struct enforce_config *cfg, char *buf, size_t size)
 	rs_set_addrs(&b, "relays_v6", AF_INET6, cfg->relays, cfg->relay_count);
 	rs_set_addrs(&b, "resolvers_v4", AF_INET, cfg->resolvers, cfg->resolver_count);
 	rs_set_addrs(&b, "resolvers_v6", AF_INET6, cfg->resolvers, cfg->resolver_count);
+	rs_set_portal_bypass(&b, "portal_bypass_v4", AF_INET, cfg);
+	rs_set_portal_bypass(&b, "portal_bypass_v6", AF_INET6, cfg);
 
 	sb_puts(&b, "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
 	if (cfg->portal_v4.family == AF_INET) {
 		fmt_addr(&cfg->portal_v4, a, sizeof(a));
-		sb_printf(&b, "\t\tip saddr @quarantine_v4 tcp dport 80 dnat ip to %s:%u\n", a, pport);
+		sb_printf(&b, "\t\tip saddr @quarantine_v4 ip daddr != @portal_bypass_v4 tcp dport 80 dnat ip to %s:%u\n", a, pport);
 	}
 	if (cfg->portal_v6.family == AF_INET6) {
 		fmt_addr(&cfg->portal_v6, a, sizeof(a));
-		sb_printf(&b, "\t\tip6 saddr " V6_MASK " @quarantine_v6 tcp dport 80 dnat ip6 to [%s]:%u\n", a, pport);
+		sb_printf(&b, "\t\tip6 saddr " V6_MASK " @quarantine_v6 ip6 daddr != @portal_bypass_v6 tcp dport 80 dnat ip6 to [%s]:%u\n", a, pport);
 	}
 	sb_puts(&b, "\t}\n");
 

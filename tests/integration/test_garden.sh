@@ -10,11 +10,14 @@
 #    |                  [fd78:1::1]:8080), table inet lazaret
 #   inet ("the Internet") i0: .10 web (80, 443, 8443, a rogue DNS on 53), .25 the relay (25),
 #                       .26 another mail server (25, 587, 465), .53 the resolver (53 udp+tcp),
-#                       .80 the update site (443); the same hosts under fd78:3::
+#                       .80 the update site (443, and 80 over plain HTTP), .81/.82 antivirus
+#                       sites (443, 80), .90 a download mirror (80) in a remediation network;
+#                       the same hosts under fd78:3::
 #
 # What it shows: before quarantine, everything but port 25 outside the relay; an operator's
 # quarantine reaches the kernel within ~2 s and gives the walled garden (80 to the portal's 511
-# notice, 443 reset, DNS to the resolver, the update site, the rest rejected quickly), listed by
+# notice, 443 reset, DNS to the resolver, the update sites — over HTTP too, by address, network
+# and name, never DNAT'ed to the portal — the rest rejected quickly), listed by
 # `lazaretctl quarantines` as enforced; release; an automatic quarantine from policy-service
 # evidence; self-release through the DNAT'ed portal (history, metrics); IPv6 by /64; after
 # kill -9 the rules hold, and a restart makes the kernel's sets equal the store's quarantines
@@ -193,13 +196,15 @@ policy_req() {
 
 # ---------------------------------------------------------------------------------------------
 section "topology"
-netns_topology "2 3 4" "10 25 26 53 80 81 82"
+netns_topology "2 3 4" "10 25 26 53 80 81 82 90"
 # `ip netns exec` puts /etc/netns/NAME/hosts over /etc/hosts: lazaretd in gw resolves the
 # name through it (rewritten in place later, so the bind mount shows the new text)
 mkdir -p "/etc/netns/$NS_GW"
 printf '127.0.0.1 localhost\n10.78.3.81 av.lazaret.test\n' >"/etc/netns/$NS_GW/hosts"
 # two antivirus sites; the remediation entry names one of them: av.lazaret.test
-netns_serve_inet "tcp,AV1,10.78.3.81,443" "tcp,AV2,10.78.3.82,443"
+netns_serve_inet "tcp,AV1,10.78.3.81,443" "tcp,AV2,10.78.3.82,443" \
+	"http,UPDATEHTTP,10.78.3.80,80" "http,UPDATEHTTP,fd78:3::80,80" "http,MIRROR,10.78.3.90,80" \
+	"http,AV1HTTP,10.78.3.81,80" "http,AV2HTTP,10.78.3.82,80"
 echo "namespaces $NS_SUB, $NS_GW, $NS_INET up; kernel $(uname -r), $(nft --version)"
 
 # ---------------------------------------------------------------------------------------------
@@ -250,8 +255,12 @@ relay = fd78:3::25
 resolver = 10.78.3.53
 resolver = fd78:3::53
 remediation = 10.78.3.80 443/tcp
+remediation = 10.78.3.80 80/tcp
 remediation = fd78:3::80 443/tcp
+remediation = fd78:3::80 80/tcp
+remediation = 10.78.3.88/29
 remediation = av.lazaret.test 443/tcp
+remediation = av.lazaret.test 80/tcp
 portal = 10.78.1.1:$PORTAL_PORT
 portal = [fd78:1::1]:$PORTAL_PORT
 element_timeout = 1h
@@ -303,6 +312,9 @@ expect "DNS udp to the resolver" "open DNS" udp 10.78.3.53 53
 expect "DNS tcp to the resolver" "open DNS" tcp 10.78.3.53 53
 expect "DNS to another server rejected" unreachable udp 10.78.3.10 53
 expect "the update site 10.78.3.80:443" "open UPDATE" tcp 10.78.3.80 443
+http "HTTP to the update site 10.78.3.80 (remediation 80/tcp): the site, not the notice" 200 '^UPDATEHTTP$' http://10.78.3.80/
+http "HTTP into a remediation network (10.78.3.88/29, any port): the mirror" 200 '^MIRROR$' http://10.78.3.90/
+expect "HTTP to the resolver is not DNAT'ed to the portal: rejected (DNS only)" unreachable tcp 10.78.3.53 80
 expect "another port (8443) rejected" unreachable tcp 10.78.3.10 8443
 expect "587 rejected" unreachable tcp 10.78.3.26 587
 expect "25 even to the relay rejected" unreachable tcp 10.78.3.25 25
@@ -321,11 +333,15 @@ check "GET /v1/quarantine answers the same JSON shape" bash -c "ip netns exec $N
 section "2b. remediation by name: resolved at start, again on SIGHUP (and every resolve_interval)"
 expect "av.lazaret.test (10.78.3.81) reachable while quarantined" "open AV1" tcp 10.78.3.81 443
 expect "10.78.3.82 (not named): 443 reset like any other site" refused tcp 10.78.3.82 443
+http "av.lazaret.test over HTTP (80/tcp by name): the site" 200 '^AV1HTTP$' http://10.78.3.81/
+http "10.78.3.82 (not named) over HTTP: the notice" 511 'Your internet connection is restricted' http://10.78.3.82/
 printf '127.0.0.1 localhost\n10.78.3.82 av.lazaret.test\n' >"/etc/netns/$NS_GW/hosts"
 kill -HUP "$LZ_PID"
 probe_word() { local out; out=$(sub "$PROBE" connect -t 1000 "${@:2}"); [ "${out% ms=*}" = "$1" ]; }
 check "after SIGHUP the name's new address 10.78.3.82 is reachable" wait_for 5 probe_word "open AV2" tcp 10.78.3.82 443
 expect "... and the old one 10.78.3.81 now reset" refused tcp 10.78.3.81 443
+http "... the new address over HTTP: the site" 200 '^AV2HTTP$' http://10.78.3.82/
+http "... the old one over HTTP: the notice" 511 'Your internet connection is restricted' http://10.78.3.81/
 check "the log says the ruleset was set up again" grep -q 'set up again with the quarantines' "$T/lazaretd.log"
 wait_set "... with the quarantine kept" quarantine_v4 10.78.1.2 present
 expect "... which is still held (8443 rejected)" unreachable tcp 10.78.3.10 8443
@@ -405,6 +421,7 @@ check "the notice names fd78:1::2" grep -q 'Your address: fd78:1::2\.' "$T/body"
 expect "v6 443 reset" refused tcp fd78:3::10 443
 expect "v6 DNS to the resolver" "open DNS" udp fd78:3::53 53
 expect "v6 the update site" "open UPDATE" tcp fd78:3::80 443
+http "v6 HTTP to the update site (remediation 80/tcp): the site" 200 '^UPDATEHTTP$' "http://[fd78:3::80]/"
 expect "v6 8443 rejected" prohibited tcp fd78:3::10 8443
 http "IPv4 of the same subscriber is free" 200 '^WEB$' http://10.78.3.10/
 check "quarantines --json lists fd78:1::/64 enforced" wait_for 2 listed_enforced fd78:1::/64

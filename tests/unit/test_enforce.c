@@ -67,6 +67,9 @@ full_config(struct enforce_config *cfg)
 	cfg->remediation[cfg->remediation_count++] = (struct enforce_dest){ C("10.77.4.0/24"), 0, 0 };
 	cfg->remediation[cfg->remediation_count++] = (struct enforce_dest){ C("fd77:3::80"), 443, 0 };
 	cfg->remediation[cfg->remediation_count++] = (struct enforce_dest){ C("10.77.5.1"), 0, IPPROTO_UDP };
+	cfg->remediation[cfg->remediation_count++] = (struct enforce_dest){ C("10.77.6.0/28"), 80, IPPROTO_TCP };
+	cfg->remediation[cfg->remediation_count++] = (struct enforce_dest){ C("fd77:6::90"), 80, 0 };
+	cfg->remediation[cfg->remediation_count++] = (struct enforce_dest){ C("10.77.7.1"), 80, IPPROTO_UDP };
 	cfg->portal_v4 = A("10.77.1.1");
 	cfg->portal_v6 = A("fd77:1::1");
 	cfg->portal_port = 8080;
@@ -115,10 +118,27 @@ static const char golden_full[] =
 	"\t\ttype ipv6_addr\n"
 	"\t\telements = { fd77:3::53 }\n"
 	"\t}\n"
+	/* remediation allowing TCP/80 (any port or 80, TCP or any protocol) and the resolvers */
+	"\tset portal_bypass_v4 {\n"
+	"\t\ttype ipv4_addr\n"
+	"\t\tflags interval\n"
+	"\t\tauto-merge\n"
+	"\t\telements = { 10.77.4.0/24,\n"
+	"\t\t\t     10.77.6.0/28,\n"
+	"\t\t\t     10.77.3.53,\n"
+	"\t\t\t     10.77.3.54 }\n"
+	"\t}\n"
+	"\tset portal_bypass_v6 {\n"
+	"\t\ttype ipv6_addr\n"
+	"\t\tflags interval\n"
+	"\t\tauto-merge\n"
+	"\t\telements = { fd77:6::90,\n"
+	"\t\t\t     fd77:3::53 }\n"
+	"\t}\n"
 	"\tchain prerouting {\n"
 	"\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
-	"\t\tip saddr @quarantine_v4 tcp dport 80 dnat ip to 10.77.1.1:8080\n"
-	"\t\tip6 saddr & ffff:ffff:ffff:ffff:: @quarantine_v6 tcp dport 80 dnat ip6 to [fd77:1::1]:8080\n"
+	"\t\tip saddr @quarantine_v4 ip daddr != @portal_bypass_v4 tcp dport 80 dnat ip to 10.77.1.1:8080\n"
+	"\t\tip6 saddr & ffff:ffff:ffff:ffff:: @quarantine_v6 ip6 daddr != @portal_bypass_v6 tcp dport 80 dnat ip6 to [fd77:1::1]:8080\n"
 	"\t}\n"
 	"\tchain forward {\n"
 	"\t\ttype filter hook forward priority filter; policy accept;\n"
@@ -138,6 +158,9 @@ static const char golden_full[] =
 	"\t\tip daddr 10.77.4.0/24 meta l4proto { tcp, udp } accept\n"
 	"\t\tip6 daddr fd77:3::80 meta l4proto { tcp, udp } th dport 443 accept\n"
 	"\t\tip daddr 10.77.5.1 meta l4proto udp accept\n"
+	"\t\tip daddr 10.77.6.0/28 tcp dport 80 accept\n"
+	"\t\tip6 daddr fd77:6::90 meta l4proto { tcp, udp } th dport 80 accept\n"
+	"\t\tip daddr 10.77.7.1 udp dport 80 accept\n"
 	"\t\ttcp dport 443 reject with tcp reset\n"
 	"\t\treject with icmpx type admin-prohibited\n"
 	"\t}\n"
@@ -195,6 +218,16 @@ static const char golden_empty[] =
 	"\tset resolvers_v6 {\n"
 	"\t\ttype ipv6_addr\n"
 	"\t}\n"
+	"\tset portal_bypass_v4 {\n"
+	"\t\ttype ipv4_addr\n"
+	"\t\tflags interval\n"
+	"\t\tauto-merge\n"
+	"\t}\n"
+	"\tset portal_bypass_v6 {\n"
+	"\t\ttype ipv6_addr\n"
+	"\t\tflags interval\n"
+	"\t\tauto-merge\n"
+	"\t}\n"
 	"\tchain prerouting {\n"
 	"\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
 	"\t}\n"
@@ -241,7 +274,7 @@ test_ruleset_portal_v4_only(void **state)
 	cfg.portal_v4 = A("192.0.2.1");
 	assert_true(enforce_ruleset(&cfg, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, "add table inet lz_test2\ndelete table inet lz_test2\ntable inet lz_test2 {\n"));
-	assert_non_null(strstr(buf, "\t\tip saddr @quarantine_v4 tcp dport 80 dnat ip to 192.0.2.1:80\n"));
+	assert_non_null(strstr(buf, "\t\tip saddr @quarantine_v4 ip daddr != @portal_bypass_v4 tcp dport 80 dnat ip to 192.0.2.1:80\n"));
 	assert_non_null(strstr(buf, "\t\tip daddr 192.0.2.1 tcp dport 80 accept\n"));
 	assert_null(strstr(buf, "dnat ip6"));
 	assert_null(strstr(buf, "ip6 daddr fd"));
