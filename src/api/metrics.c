@@ -147,8 +147,9 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 
 	if (src->api_http != NULL && src->portal != NULL) {
 		const struct httpd_stats *api = src->api_http, *portal = &src->portal->http;
-		metrics_counter_by(out, "lazaret_http_deadline_closed_total", "HTTP connections shut for not completing "
-		    "a request in time (the portal's request_timeout, the API's 30 s).", "listener", 2,
+		metrics_counter_by(out, "lazaret_http_deadline_closed_total", "HTTP connections shut at the request "
+		    "deadline without a first whole request (the portal's request_timeout, the API's 30 s); idle "
+		    "keep-alive connections closed there are not counted.", "listener", 2,
 		    (const char *const[]){ "api", "portal" },
 		    (const unsigned long long[]){ api->deadline_closed, portal->deadline_closed });
 		metrics_counter_by(out, "lazaret_http_accept_failures_total", "HTTP connections the system would not "

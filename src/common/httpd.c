@@ -17,6 +17,7 @@ struct httpd_conn {
 	struct MHD_Connection *conn;
 	usec_t since;                  /* monotonic: opened, or its previous answer done */
 	bool linked;
+	bool answered;                 /* a request was answered: past the deadline it is only idle */
 	char peer[ADDR_TEXT_MAX];
 };
 
@@ -139,14 +140,18 @@ httpd_request_done(struct httpd *h, struct MHD_Connection *conn)
 {
 	struct httpd_conn *c = httpd_conn_of(conn);
 
-	if (c != NULL && h->request_timeout > 0)
+	if (c != NULL && h->request_timeout > 0) {
+		c->answered = true;
 		httpd_link(h, c);
+	}
 }
 
 /*
  * Shuts every connection whose deadline has passed. MHD owns the descriptor, so it is
  * shut down rather than closed: MHD sees the end of the stream at its next run and
- * closes and forgets the connection itself (its completion notices included).
+ * closes and forgets the connection itself (its completion notices included). A
+ * connection that never delivered a request is logged and counted; one kept alive
+ * idle after its answers (a browser's) is only closed.
  */
 static void
 httpd_deadline_cb(uv_timer_t *t)
@@ -164,8 +169,12 @@ httpd_deadline_cb(uv_timer_t *t)
 		if (ci == NULL)
 			continue;
 		shutdown(ci->connect_fd, SHUT_RDWR);
-		h->stats->deadline_closed++;
 		shut = true;
+		if (c->answered) {
+			log_debug("%s: address=%s idle connection closed", h->name, c->peer);
+			continue;
+		}
+		h->stats->deadline_closed++;
 		log_limited(&h->deadline_budget, LOG_LEVEL_INFO, "%s: address=%s connection closed: no complete "
 		    "request within %llds", h->name, c->peer, (long long)(h->request_timeout / USEC_PER_SEC));
 	}

@@ -39,7 +39,7 @@
 #define HTTPD_ACCEPT_BACKOFF_MS 100
 
 struct httpd_stats {
-	uint64_t deadline_closed;      /* connections shut for not completing a request in time */
+	uint64_t deadline_closed;      /* connections shut without a single request completed in time */
 	uint64_t accept_failures;      /* accept() refused by the system (EMFILE, ENFILE, ENOBUFS...) */
 };
 

@@ -100,6 +100,12 @@ out=$(curl -s -m 2 -o "$T/visitor.html" -w '%{http_code} %{time_total}' "$PORTAL
 log "a visitor during the flood: $out"
 assert_match "a normal visitor is served within 2 s during the flood" '^200 ' "$out"
 assert_file_match "the visitor got the page" 'is not restricted' "$T/visitor.html"
+# a browser's keep-alive connection, answered once and then idle: closed, but not logged
+exec {idle_fd}<>"/dev/tcp/127.0.0.1/$LZ_PORTAL_PORT" || fail "cannot connect to the portal"
+printf 'GET / HTTP/1.1\r\nHost: portal.test.example\r\n\r\n' >&"$idle_fd"
+read -r -t 2 -u "$idle_fd" status_line || fail "no answer on a keep-alive connection"
+assert_match "a keep-alive connection is answered" '^HTTP/1.1 200' "$status_line"
+idle_t0=$(now_ms)
 
 # ---------------------------------------------------------------------------------------------
 case_begin "a flood of refused releases: a bounded log with suppressed=N"
@@ -112,6 +118,17 @@ refused_lines=$(grep -c 'host=127.0.0.77 address=127.0.0.77 release refused' "$L
 assert_le "log lines for 300 refused releases" 20 "$refused_lines"
 assert_ge "log lines for 300 refused releases" 1 "$refused_lines"
 case_pass "$refused_lines lines"
+
+# the keep-alive connection, idle since its answer: closed at the deadline (libmicrohttpd's
+# own timeout of silence alone would take 15 s)
+timeout 14 cat <&"$idle_fd" >/dev/null
+rc=$?
+idle_ms=$(( $(now_ms) - idle_t0 ))
+exec {idle_fd}<&-
+log "the idle keep-alive connection ended after $idle_ms ms (cat: $rc)"
+assert_eq "the idle keep-alive connection was closed (cat saw its end)" 0 "$rc"
+assert_ge "ms from its answer to its close" 9000 "$idle_ms"
+assert_le "ms from its answer to its close" 12500 "$idle_ms"
 
 # back to the slowloris: the deadline
 _T_CASE="a slowloris from 75 addresses: policy, API and visitors served; trickles shut at 10 s"
@@ -130,8 +147,10 @@ assert_eq "trickling connections shut by the portal" 600 "$closed"
 assert_eq "trickling connections still open after 17 s" 0 "$alive"
 assert_ge "the earliest shut (ms after connect): not before the 10 s deadline" 10000 "$min_ms"
 assert_le "the latest shut (ms after connect): soon after the deadline" 12500 "$max_ms"
-assert_ge "lazaret_http_deadline_closed_total{listener=\"portal\"}" 600 \
+assert_eq "lazaret_http_deadline_closed_total{listener=\"portal\"} (the trickling ones, not the idle one)" 600 \
 	"$(metric 'lazaret_http_deadline_closed_total{listener="portal"}')"
+assert_no_match "the idle keep-alive connection is not logged as a slow request" \
+	'portal: address=127\.0\.0\.1 connection closed' "$(cat "$LZ_LOG")"
 flood_lines=$(tail -n +"$((lines_before + 1))" "$LZ_LOG" | grep -c 'portal: ')
 log "portal log lines during the flood: $flood_lines (1 200 connections, 600 refused, 600 shut, 300 releases)"
 assert_le "portal log lines for the whole flood" 100 "$flood_lines"
