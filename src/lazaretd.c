@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <uv.h>
 
@@ -52,6 +53,25 @@ struct daemon {
 
 #define LAZARETD_DELIVERY_SAVE_EVERY (300 * USEC_PER_SEC)
 #define LAZARETD_DELIVERY_KEY "delivery"
+
+/*
+ * Descriptors lazaretd holds besides its connections: stdio and syslog; the store (the
+ * database, its WAL and shared memory, a journal, SQLite's temporary files); the libuv
+ * loop (epoll, the signal pipe, async eventfds, the EMFILE reserve, the threadpool's);
+ * each HTTP listener's epoll and inter-thread descriptors; nftables' netlink socket and
+ * the garden's worker; the resolver's socket. About 25 are open on a quiet daemon.
+ */
+#define LAZARETD_FD_RESERVE 64
+#define LAZARETD_FD_PER_MAILLOG 2     /* the log followed, and the next one after a rotation */
+
+/* What the configured listeners may hold at once, by listener, and the limit it must fit. */
+struct fd_budget {
+	unsigned long long policy;     /* max_connections, the one accepted to be refused, the sockets */
+	unsigned long long portal;     /* max_connections and the listening socket */
+	unsigned long long api;
+	unsigned long long reserve;
+	unsigned long long total;
+};
 
 static void
 usage(FILE *out)
@@ -121,6 +141,77 @@ load_config(const char *path, struct judge *kinds_from)
 		return NULL;
 	}
 	return cfg;
+}
+
+static void
+fd_budget_of(const struct config *cfg, struct fd_budget *b)
+{
+	b->policy = (unsigned long long)cfg->policy_max_connections + 1 + cfg->policy_listen_count;
+	b->portal = (unsigned long long)cfg->portal_max_connections + 1;
+	b->api = API_MAX_CONNECTIONS + 1;
+	b->reserve = LAZARETD_FD_RESERVE + LAZARETD_FD_PER_MAILLOG * (unsigned long long)cfg->maillog_file_count;
+	b->total = b->policy + b->portal + b->api + b->reserve;
+}
+
+/*
+ * fd_budget_check — does cfg's budget fit under limit (what lazaretd may open, `what`
+ * saying which limit that is)? 0, or -1 with "file:line: ..." in err, naming the larger
+ * of the two max_connections (line 0 when it is the default): one listener must never
+ * take the descriptors another needs, so a configuration that could is refused.
+ */
+static int
+fd_budget_check(const struct config *cfg, unsigned long long limit, const char *what, char *err, size_t errlen)
+{
+	struct fd_budget b;
+
+	fd_budget_of(cfg, &b);
+	if (b.total <= limit)
+		return 0;
+	bool portal = cfg->portal_max_connections > cfg->policy_max_connections;
+	snprintf(err, errlen, "%s:%d: [%s] max_connections = %u: the listeners need %llu descriptors (policy %llu, "
+	    "portal %llu, API %llu, reserve %llu) but lazaretd may open only %llu (%s); lower [policy] or "
+	    "[portal] max_connections, or raise the limit (LimitNOFILE= in the service unit)", cfg->path,
+	    portal ? cfg->portal_max_connections_line : cfg->policy_max_connections_line, portal ? "portal" : "policy",
+	    portal ? cfg->portal_max_connections : cfg->policy_max_connections, b.total, b.policy, b.portal, b.api,
+	    b.reserve, limit, what);
+	return -1;
+}
+
+/* The descriptor budget as `lazaretd -n` shows it: a comment after the configuration. */
+static void
+fd_budget_print(const struct config *cfg, const struct rlimit *rl, FILE *out)
+{
+	struct fd_budget b;
+
+	fd_budget_of(cfg, &b);
+	fprintf(out, "\n# descriptors: policy %llu + portal %llu + API %llu + reserve %llu = %llu; "
+	    "RLIMIT_NOFILE hard limit %llu (lazaretd raises its soft limit to it)\n", b.policy, b.portal, b.api,
+	    b.reserve, b.total, (unsigned long long)rl->rlim_max);
+}
+
+/*
+ * fd_limit_raise — raise the soft RLIMIT_NOFILE to the hard one: 1 024, the usual soft
+ * limit, is less than the listeners hold by default. *rl receives the limits in force.
+ */
+static void
+fd_limit_raise(struct rlimit *rl)
+{
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, rl) != 0) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		rl->rlim_cur = rl->rlim_max = 1024;
+		return;
+	}
+	was = rl->rlim_cur;
+	if (rl->rlim_cur < rl->rlim_max) {
+		rl->rlim_cur = rl->rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, rl) != 0) {
+			log_warn("cannot raise the descriptor limit from %llu to %llu", (unsigned long long)was,
+			    (unsigned long long)rl->rlim_max);
+			rl->rlim_cur = was;
+		}
+	}
 }
 
 static int
@@ -275,7 +366,10 @@ reload(struct daemon *d)
 		free(cfg);
 		return;
 	}
-	if (judge_configure(d->judge, cfg, err, sizeof(err)) != 0) {
+	struct rlimit rl;
+	if (judge_configure(d->judge, cfg, err, sizeof(err)) != 0 ||
+	    (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    fd_budget_check(cfg, (unsigned long long)rl.rlim_cur, "RLIMIT_NOFILE", err, sizeof(err)) != 0)) {
 		log_warnx("reload failed, keeping the running configuration: %s", err);
 		config_free(cfg);
 		free(cfg);
@@ -352,6 +446,7 @@ main(int argc, char **argv)
 	struct daemon d;
 	bool check = false, debug = false;
 	char err[1024];
+	struct rlimit rl;
 	int ch;
 
 	memset(&d, 0, sizeof(d));
@@ -386,13 +481,29 @@ main(int argc, char **argv)
 	if ((d.cfg = load_config(d.config_path, NULL)) == NULL)
 		return 1;
 	if (check) {
+		int rc = 0;
 		config_print(d.cfg, stdout);
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			fd_budget_print(d.cfg, &rl, stdout);
+			if (fd_budget_check(d.cfg, (unsigned long long)rl.rlim_max, "the RLIMIT_NOFILE hard limit here",
+			    err, sizeof(err)) != 0) {
+				fprintf(stderr, "%s\n", err);
+				rc = 1;
+			}
+		}
 		config_free(d.cfg);
 		free(d.cfg);
-		return 0;
+		return rc;
 	}
 
 	log_init("lazaretd", d.cfg->syslog, debug ? LOG_LEVEL_DEBUG : (enum log_level)d.cfg->log_level);
+	fd_limit_raise(&rl);
+	if (fd_budget_check(d.cfg, (unsigned long long)rl.rlim_cur, "RLIMIT_NOFILE", err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	struct fd_budget fb;
+	fd_budget_of(d.cfg, &fb);
+	log_info("descriptors: %llu may be open, the listeners need %llu (policy %llu, portal %llu, API %llu, "
+	    "reserve %llu)", (unsigned long long)rl.rlim_cur, fb.total, fb.policy, fb.portal, fb.api, fb.reserve);
 	signal(SIGPIPE, SIG_IGN);
 	d.loop = uv_default_loop();
 

@@ -16,11 +16,14 @@
 
 #define API_BODY_MAX   (64 * 1024)
 #define API_HISTORY_MAX 200
+#define API_PER_IP_CONNECTIONS 32
+#define API_REQUEST_TIMEOUT (30 * USEC_PER_SEC)
 
 struct api {
 	uv_loop_t *loop;
 	struct api_context ctx;
 	struct httpd http;
+	struct httpd_stats http_stats;
 	unsigned waiting;
 };
 
@@ -314,7 +317,7 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 		    "evidence_updates", (json_int_t)d->evidence_updates);
 	}
 	return api_json(conn, 200, json_pack(
-	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}, s:o}",
+	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}, s:o, s:{s:I}}",
 	    "uptime", (json_int_t)((time_now() - a->ctx.started) / USEC_PER_SEC),
 	    "subjects", "tracked", (json_int_t)js.tracked, "by_level", by_level,
 	    "level_changes", (json_int_t)js.level_changes,
@@ -323,7 +326,8 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	    "actions", actions, "states", states,
 	    "store", "writes", (json_int_t)ss.writes, "history", (json_int_t)ss.history_rows,
 	    "failures", (json_int_t)ss.failures, "queued", (json_int_t)ss.queued,
-	    "maillog", maillog));
+	    "maillog", maillog,
+	    "log", "suppressed", (json_int_t)log_suppressed_total()));
 }
 
 static enum MHD_Result
@@ -343,6 +347,8 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 	if (a->ctx.store != NULL)
 		store_stats_get(a->ctx.store, &src.store);
 	src.uptime_seconds = (double)(time_now() - a->ctx.started) / 1e6;
+	src.api_http = &a->http_stats;
+	src.log_suppressed = log_suppressed_total();
 	src.memory_bytes = subjects_memory(judge_subjects(a->ctx.judge));
 	src.quarantine_cap = a->ctx.cfg->quarantine_cap;
 	if (a->ctx.garden != NULL) {
@@ -570,6 +576,7 @@ api_handler(void *cls, struct MHD_Connection *conn, const char *url, const char 
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	httpd_request_received(&a->http, conn);
 	if (r->committed)          /* resumed after the commit */
 		return api_action_answer(a, r);
 	return api_route(a, r, url, method);
@@ -578,26 +585,16 @@ api_handler(void *cls, struct MHD_Connection *conn, const char *url, const char 
 static void
 api_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+	struct api *a = cls;
 	struct api_request *r = *con_cls;
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	httpd_request_done(&a->http, conn);
 	if (r == NULL)
 		return;
 	free(r->body);
 	free(r);
 	*con_cls = NULL;
-}
-
-static void
-api_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	msg[strcspn(msg, "\n")] = '\0';
-	log_warnx("api: %s", msg);
 }
 
 struct api *
@@ -618,11 +615,12 @@ api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errl
 	a->ctx = *ctx;
 	listen_addr_format(la, name, sizeof(name));
 	httpd_sockaddr(la, &ss, &flags);
+	httpd_init(&a->http, "api", API_REQUEST_TIMEOUT, &a->http_stats);
 	mhd = MHD_start_daemon(flags, la->port, NULL, NULL, api_handler, a,
-	    MHD_OPTION_EXTERNAL_LOGGER, api_log, a,
+	    HTTPD_OPTIONS(&a->http),
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)32,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)API_PER_IP_CONNECTIONS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,

@@ -19,6 +19,9 @@
 #include "sense/policy_server.h"
 #include "store/store.h"
 
+/* Connections the API holds at most; lazaretd counts them in its descriptor budget. */
+#define API_MAX_CONNECTIONS 64
+
 struct api_context {
 	struct judge *judge;
 	struct store *store;

@@ -145,6 +145,19 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		    (const unsigned long long[]){ src->portal->self_releases, src->portal->refused_releases });
 	}
 
+	if (src->api_http != NULL && src->portal != NULL) {
+		const struct httpd_stats *api = src->api_http, *portal = &src->portal->http;
+		metrics_counter_by(out, "lazaret_http_deadline_closed_total", "HTTP connections shut at the request "
+		    "deadline without a first whole request (the portal's request_timeout, the API's 30 s); idle "
+		    "keep-alive connections closed there are not counted.", "listener", 2,
+		    (const char *const[]){ "api", "portal" },
+		    (const unsigned long long[]){ api->deadline_closed, portal->deadline_closed });
+		metrics_counter_by(out, "lazaret_http_accept_failures_total", "HTTP connections the system would not "
+		    "let lazaretd accept (out of descriptors: EMFILE, ENFILE).", "listener", 2,
+		    (const char *const[]){ "api", "portal" },
+		    (const unsigned long long[]){ api->accept_failures, portal->accept_failures });
+	}
+
 	if (src->garden != NULL) {
 		const struct garden_stats *g = src->garden;
 		fprintf(out, "# HELP lazaret_enforce_backend The enforcement backend in use.\n"
@@ -168,6 +181,8 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		    GARDEN_LATENCY_BUCKETS - 1, g->latency_bucket, g->latency_count, g->latency_sum_us);
 	}
 
+	metrics_counter(out, "lazaret_log_suppressed_total", "Log lines outsiders could trigger that were withheld "
+	    "by a rate limit; the next line written says how many it stands for (suppressed=N).", src->log_suppressed);
 	metrics_gauge(out, "lazaret_uptime_seconds", "Seconds since lazaretd started.", src->uptime_seconds);
 	metrics_gauge(out, "lazaret_subject_table_bytes", "Bytes held by the subject table.",
 	    (double)src->memory_bytes);

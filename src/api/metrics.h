@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "act/garden.h"
+#include "common/httpd.h"
 #include "judge/judge.h"
 #include "portal/portal.h"
 #include "sense/delivery.h"
@@ -18,6 +19,8 @@ struct metrics_sources {
 	const struct delivery_stats *delivery;   /* NULL without the delivery sensor */
 	const struct portal_stats *portal;       /* NULL without the portal */
 	const struct garden_stats *garden;       /* NULL without enforcement */
+	const struct httpd_stats *api_http;      /* the API listener's; NULL in tests */
+	uint64_t log_suppressed;                 /* log_suppressed_total() */
 	uint32_t quarantine_cap;
 	struct judge_stats judge;
 	struct store_stats store;

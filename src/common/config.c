@@ -96,6 +96,9 @@ config_defaults(struct config *cfg)
 	cfg->portal_self_release_window = 30 * 86400 * USEC_PER_SEC;
 	cfg->portal_grace = 86400 * USEC_PER_SEC;
 	cfg->portal_token_ttl = 15 * 60 * USEC_PER_SEC;
+	cfg->portal_max_connections = 1024;
+	cfg->portal_max_connections_per_address = 8;
+	cfg->portal_request_timeout = 10 * USEC_PER_SEC;
 
 	cfg->quarantine_cap = 100;
 	cfg->enforce_mode = ENFORCE_MODE_NONE;
@@ -309,6 +312,7 @@ handle_policy(struct config_parse *p, const char *name, const char *v)
 		if (parse_uint(v, 1, 1000000, &n) != 0)
 			return config_fail(p, "max_connections: expected a number from 1 to 1000000, not \"%s\"", v);
 		cfg->policy_max_connections = (uint32_t)n;
+		cfg->policy_max_connections_line = p->line;
 	} else if (!strcmp(name, "idle_timeout")) {
 		if (duration_parse(v, &cfg->policy_idle_timeout) != 0 || cfg->policy_idle_timeout < USEC_PER_SEC)
 			return config_fail(p, "idle_timeout: expected a duration of at least 1s, not \"%s\"", v);
@@ -472,6 +476,19 @@ handle_portal(struct config_parse *p, const char *name, const char *v)
 	} else if (!strcmp(name, "secret_file")) {
 		if (set_text(cfg->portal_secret_file, sizeof(cfg->portal_secret_file), v) != 0)
 			return config_fail(p, "secret_file: expected a file path");
+	} else if (!strcmp(name, "max_connections")) {
+		if (parse_uint(v, 1, 1000000, &n) != 0)
+			return config_fail(p, "max_connections: expected a number from 1 to 1000000, not \"%s\"", v);
+		cfg->portal_max_connections = (uint32_t)n;
+		cfg->portal_max_connections_line = p->line;
+	} else if (!strcmp(name, "max_connections_per_address")) {
+		if (parse_uint(v, 1, 1000, &n) != 0)
+			return config_fail(p, "max_connections_per_address: expected a number from 1 to 1000, not \"%s\"", v);
+		cfg->portal_max_connections_per_address = (uint32_t)n;
+	} else if (!strcmp(name, "request_timeout")) {
+		dur = &cfg->portal_request_timeout;
+		min = USEC_PER_SEC;
+		max = 300 * USEC_PER_SEC;
 	} else
 		return config_fail(p, "unknown key \"%s\" in [portal]", name);
 	if (dur != NULL) {
@@ -1023,6 +1040,9 @@ config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "token_ttl = %s\n", duration_format(cfg->portal_token_ttl, buf, sizeof(buf)));
 	if (cfg->portal_secret_file[0])
 		fprintf(out, "secret_file = %s\n", cfg->portal_secret_file);
+	fprintf(out, "max_connections = %u\n", cfg->portal_max_connections);
+	fprintf(out, "max_connections_per_address = %u\n", cfg->portal_max_connections_per_address);
+	fprintf(out, "request_timeout = %s\n", duration_format(cfg->portal_request_timeout, buf, sizeof(buf)));
 
 	fprintf(out, "\n[enforce]\nmode = %s\n", cfg->enforce_mode == ENFORCE_MODE_NFTABLES ? "nftables" : "none");
 	fprintf(out, "table = %s\n", cfg->enforce_table);

@@ -62,6 +62,7 @@ struct config {
 	size_t policy_listen_count;
 	enum count_at count_at;
 	uint32_t policy_max_connections;
+	int policy_max_connections_line;     /* 0: the default; for the descriptor check at start */
 	usec_t policy_idle_timeout;
 	usec_t policy_repeat_log_interval;   /* a subject's same refusal logged once per this; 0: every one */
 	char defer_text[CONFIG_TEXT_MAX];
@@ -121,6 +122,10 @@ struct config {
 	usec_t portal_grace;
 	usec_t portal_token_ttl;
 	char portal_secret_file[PATH_MAX];         /* "": a random secret at start */
+	uint32_t portal_max_connections;
+	int portal_max_connections_line;           /* 0: the default; for the descriptor check at start */
+	uint32_t portal_max_connections_per_address;
+	usec_t portal_request_timeout;             /* a whole request within this, or the connection goes */
 
 	/* [enforce] — the walled garden on the subscriber-facing gateway */
 	enum enforce_mode enforce_mode;

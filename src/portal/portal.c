@@ -29,7 +29,8 @@
 #define PORTAL_RECENT        64     /* self-releases remembered, so a second press is answered alike */
 #define PORTAL_CACHE_SLOTS   256    /* history digests of recent visitors */
 #define PORTAL_CACHE_TTL     (1 * USEC_PER_SEC)
-#define PORTAL_LOG_BURST     20
+#define PORTAL_LOG_BURST     20     /* lines visitors can cause per PORTAL_LOG_INTERVAL, then counted */
+#define PORTAL_LOG_INTERVAL  (10 * USEC_PER_SEC)
 
 /* Belt and braces: even a template that slipped a script past html_check runs nothing. */
 #define PORTAL_CSP "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; " \
@@ -97,8 +98,7 @@ struct portal {
 	struct portal_recent recent[PORTAL_RECENT];
 	unsigned recent_next;
 	struct portal_cached cache[PORTAL_CACHE_SLOTS];
-	usec_t log_minute;            /* rate limit of libmicrohttpd's messages */
-	unsigned log_count, log_dropped;
+	struct log_limit refusal_log;   /* refused releases: any visitor can make one */
 };
 
 /* Per-request state, from the first handler call to MHD's completion notice. */
@@ -145,7 +145,8 @@ portal_settings_defaults(struct portal_settings *ps)
 	ps->grace = 86400 * USEC_PER_SEC;
 	ps->token_ttl = 15 * 60 * USEC_PER_SEC;
 	ps->max_connections = 1024;
-	ps->per_ip_connections = 16;
+	ps->per_ip_connections = 8;
+	ps->request_timeout = 10 * USEC_PER_SEC;
 	ps->timeout_seconds = 15;
 	ps->memory_per_connection = 32 * 1024;
 }
@@ -164,6 +165,9 @@ portal_settings_from_config(const struct config *cfg, struct portal_settings *ps
 	ps->grace = cfg->portal_grace;
 	ps->token_ttl = cfg->portal_token_ttl;
 	snprintf(ps->secret_file, sizeof(ps->secret_file), "%s", cfg->portal_secret_file);
+	ps->max_connections = cfg->portal_max_connections;
+	ps->per_ip_connections = cfg->portal_max_connections_per_address;
+	ps->request_timeout = cfg->portal_request_timeout;
 }
 
 static enum MHD_Result
@@ -508,8 +512,8 @@ portal_release(struct portal *p, struct portal_request *r, struct portal_visit *
 		rc = token_check(&p->key, r->address, v->h.episode, r->token, strlen(r->token), time_now());
 	if (rc != TOKEN_OK) {
 		p->stats.refused_releases++;
-		log_info("portal: host=%s address=%s release refused: %s token", r->subject, r->address,
-		    rc == TOKEN_EXPIRED ? "expired" : "invalid");
+		log_limited(&p->refusal_log, LOG_LEVEL_INFO, "portal: host=%s address=%s release refused: %s token",
+		    r->subject, r->address, rc == TOKEN_EXPIRED ? "expired" : "invalid");
 		return portal_notice(p, r, v, MHD_HTTP_FORBIDDEN, rc == TOKEN_EXPIRED ?
 		    "The page you used is too old: its button works for a limited time only. "
 		    "Read the steps below again and press the button on this fresh page." :
@@ -643,6 +647,7 @@ portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	httpd_request_received(&p->http, conn);
 	if (r->done)               /* resumed after the verdict */
 		return portal_release_answer(p, r);
 	return portal_route(p, r, url, method);
@@ -654,8 +659,8 @@ portal_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MH
 	struct portal *p = cls;
 	struct portal_request *r = *con_cls;
 
-	(void)conn;
 	(void)toe;
+	httpd_request_done(&p->http, conn);
 	if (r == NULL)
 		return;
 	if (r->job != NULL) {
@@ -670,33 +675,6 @@ portal_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MH
 	free(r->body);
 	free(r);
 	*con_cls = NULL;
-}
-
-/*
- * libmicrohttpd's complaints ("connection limit reached", ...) come once per refused
- * connection: at most PORTAL_LOG_BURST a minute, then a count of what was left out.
- */
-static void
-portal_log(void *cls, const char *fmt, va_list ap)
-{
-	struct portal *p = cls;
-	usec_t now = time_now();
-	char msg[512];
-
-	if (now - p->log_minute >= 60 * USEC_PER_SEC) {
-		if (p->log_dropped > 0)
-			log_warnx("portal: %u more libmicrohttpd messages left out in the last minute", p->log_dropped);
-		p->log_minute = now;
-		p->log_count = 0;
-		p->log_dropped = 0;
-	}
-	if (++p->log_count > PORTAL_LOG_BURST) {
-		p->log_dropped++;
-		return;
-	}
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	msg[strcspn(msg, "\n")] = '\0';
-	log_warnx("portal: %s", msg);
 }
 
 /* Templates and secret for ps: both ready, or neither (err says why). */
@@ -738,6 +716,7 @@ portal_start_with(uv_loop_t *loop, const struct portal_context *ctx, const struc
 	p->loop = loop;
 	p->ctx = *ctx;
 	p->set = *ps;
+	p->refusal_log = (struct log_limit)LOG_LIMIT_INIT(PORTAL_LOG_BURST, PORTAL_LOG_INTERVAL);
 	if (la->kind != LISTEN_TCP) {
 		snprintf(err, errlen, "portal listen: expected ADDRESS:PORT or [IPV6]:PORT");
 		free(p);
@@ -749,8 +728,9 @@ portal_start_with(uv_loop_t *loop, const struct portal_context *ctx, const struc
 	}
 	listen_addr_format(la, name, sizeof(name));
 	httpd_sockaddr(la, &ss, &flags);
+	httpd_init(&p->http, "portal", ps->request_timeout, &p->stats.http);
 	mhd = MHD_start_daemon(flags, la->port, NULL, NULL, portal_handler, p,
-	    MHD_OPTION_EXTERNAL_LOGGER, portal_log, p,
+	    HTTPD_OPTIONS(&p->http),
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, ps->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, ps->per_ip_connections,
@@ -766,7 +746,9 @@ portal_start_with(uv_loop_t *loop, const struct portal_context *ctx, const struc
 		return NULL;
 	}
 	p->http_open = true;
-	log_info("portal listening on http://%s/ (templates %s)", name, ps->templates);
+	log_info("portal listening on http://%s/ (templates %s; at most %u connections, %u per address, "
+	    "a request within %llds)", name, ps->templates, ps->max_connections, ps->per_ip_connections,
+	    (long long)(ps->request_timeout / USEC_PER_SEC));
 	return p;
 }
 
@@ -790,6 +772,8 @@ portal_configure_with(struct portal *p, const struct config *cfg, const struct p
 		return -1;
 	if (memcmp(&ps->listen, &p->set.listen, sizeof(ps->listen)) != 0)
 		log_warnx("portal: the listen address changes only on restart");
+	if (ps->max_connections != p->set.max_connections || ps->per_ip_connections != p->set.per_ip_connections)
+		log_warnx("portal: max_connections and max_connections_per_address change only on restart");
 	pages_free(p->pages);
 	p->pages = pages;
 	/* a random secret stays: tokens on pages already shown keep working */
@@ -797,8 +781,12 @@ portal_configure_with(struct portal *p, const struct config *cfg, const struct p
 		p->key = key;
 	p->ctx.cfg = cfg;
 	struct listen_addr keep = p->set.listen;
+	unsigned keep_max = p->set.max_connections, keep_per_ip = p->set.per_ip_connections;
 	p->set = *ps;
 	p->set.listen = keep;
+	p->set.max_connections = keep_max;
+	p->set.per_ip_connections = keep_per_ip;
+	p->http.request_timeout = ps->request_timeout;
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "common/config.h"
+#include "common/httpd.h"
 #include "judge/judge.h"
 #include "store/store.h"
 
@@ -35,6 +36,7 @@ struct portal_stats {
 	uint64_t not_quarantined;    /* 200 answers */
 	uint64_t self_releases;
 	uint64_t refused_releases;   /* bad or expired token, limit reached, wrong address */
+	struct httpd_stats http;     /* connections shut at the request deadline, failed accepts */
 };
 
 struct portal;

@@ -3,8 +3,9 @@
  * tests and benchmarks start a portal with settings of their own.
  *
  * portal_start(ctx) is portal_start_with(ctx, settings from ctx->cfg). The connection
- * limits are not configuration keys: they are libmicrohttpd's guard rails (DESIGN §5)
- * and only the benchmark moves them.
+ * limits, per address and in all, and the request deadline are [portal] keys (lazaretd
+ * counts max_connections in its descriptor budget); the silence timeout and the memory
+ * per connection are libmicrohttpd's guard rails (DESIGN §5) that only the benchmark moves.
  */
 #ifndef LAZARET_PORTAL_SETTINGS_H
 #define LAZARET_PORTAL_SETTINGS_H
@@ -27,8 +28,9 @@ struct portal_settings {
 	usec_t token_ttl;                      /* 15m */
 	char secret_file[PATH_MAX];            /* "" = a random secret at start */
 	unsigned max_connections;              /* 1024 */
-	unsigned per_ip_connections;           /* 16 */
-	unsigned timeout_seconds;              /* 15 */
+	unsigned per_ip_connections;           /* max_connections_per_address = 8 */
+	usec_t request_timeout;                /* 10s: a whole request within it, or the connection goes */
+	unsigned timeout_seconds;              /* 15: of silence */
 	size_t memory_per_connection;          /* 32 KiB */
 };
 

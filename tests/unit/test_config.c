@@ -219,6 +219,9 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME_STR(api_token_file);
 	SAME_STR(api_token);
 	SAME_STR(portal_url);
+	SAME(portal_max_connections);
+	SAME(portal_max_connections_per_address);
+	SAME(portal_request_timeout);
 	SAME(quarantine_cap);
 	SAME(enforce_mode);
 	SAME_STR(enforce_table);
@@ -479,7 +482,10 @@ test_round_trip_everything(void **state)
 	    "listen = 0.0.0.0:9999\n"
 	    "token_file = %s\n"
 	    "[portal]\n"
-	    "url = https://portal.example.net/q?x=1\n", token);
+	    "url = https://portal.example.net/q?x=1\n"
+	    "max_connections = 200\n"
+	    "max_connections_per_address = 3\n"
+	    "request_timeout = 2500ms\n", token);
 	load_ok(text, &cfg);
 
 	/* what was read */
@@ -503,6 +509,11 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.allow_networks[3].prefix, 25);
 	assert_string_equal(cfg.api_token, "0123456789abcdef0123");
 	assert_string_equal(cfg.portal_url, "https://portal.example.net/q?x=1");
+	assert_int_equal(cfg.portal_max_connections, 200);
+	assert_int_equal(cfg.portal_max_connections_per_address, 3);
+	assert_int_equal(cfg.portal_request_timeout, 2500 * 1000);
+	assert_int_equal(cfg.policy_max_connections_line, 13);     /* where the key is, for the descriptor check */
+	assert_int_equal(cfg.portal_max_connections_line, 54);
 
 	/* the helpers on it */
 	struct addr a;
@@ -621,6 +632,13 @@ static const struct bad_value bad_values[] = {
 
 	{ "portal", "url", "url: expected an http:// or https:// URL without spaces, not \"{v}\"",
 	  { "ftp://x/", "portal.example.net", "http://a b/", "", "HTTP://x/", "http:/x", "https//x", NULL } },
+	{ "portal", "max_connections", "max_connections: expected a number from 1 to 1000000, not \"{v}\"",
+	  { "0", "1000001", "abc", "-1", "", "1k", "1024.0", "+8", NULL } },
+	{ "portal", "max_connections_per_address",
+	  "max_connections_per_address: expected a number from 1 to 1000, not \"{v}\"",
+	  { "0", "1001", "abc", "-1", "", "8x", "0x8", NULL } },
+	{ "portal", "request_timeout", "request_timeout: expected a duration from 1s to 5m, not \"{v}\"",
+	  { "0", "999ms", "5m1s", "1h", "abc", "", "-10s", "10x", NULL } },
 
 	{ "judge", "quarantine_cap",
 	  "quarantine_cap: expected 0 (no cap) to 1000000 quarantines per hour, not \"{v}\"",
