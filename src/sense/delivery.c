@@ -585,9 +585,11 @@ spam_rule(struct delivery *d, struct subject *s, const struct maillog_line *l, u
 
 	if (who.len > 80)
 		who.len = 80;
+	if (who.len == 0)               /* a reject at the relay itself: no remote server */
+		who = (struct strview){ "the relay", 9 };
 	time_format(e ? e->first_seen : t, since, sizeof(since));
 	snprintf(summary, sizeof(summary), "%llu message%s refused as spam by remote servers since %s; last by %.*s",
-	    (unsigned long long)n, n == 1 ? "" : "s", since, (int)who.len, who.len ? who.ptr : "the relay");
+	    (unsigned long long)n, n == 1 ? "" : "s", since, (int)who.len, who.ptr);
 	d->stats.evidence_updates++;
 	judge_add_evidence(d->judge, s, d->kind_spam, 1, 1, t, summary);
 }

@@ -1492,6 +1492,8 @@ test_cleanup_reject_by_queue_id(void **state)
 	assert_int_equal(feed(f, T0 + SEC(2), "relay2", F_HEADER, "D5101A78144", 3), MAILLOG_REJECT);
 	assert_int_equal(st->unattributed, 2);
 	assert_contains(summary(f, "192.0.2.67", "bounce_ratio"), "1 of 1 recipients");
+	/* refused by the relay's own header_checks: no remote server to name */
+	assert_contains(summary(f, "192.0.2.67", "spam_rejected"), "; last by the relay");
 	assert_null(judge_lookup(f->j, "192.0.2.23"));
 }
 
