@@ -4,8 +4,10 @@
  * Splits the input at '\n' as the log follower does, copies each line into a
  * buffer of exactly its length (so AddressSanitizer sees any read past it),
  * parses it, and reads every byte of every view the parser returned, checking
- * that each lies inside that line. Also runs the classifier on the parsed DSN and
- * reply under every status, and the name functions on every result.
+ * that each lies inside that line, and that no client or account is read from text
+ * a client chose (after sasl_sender=, in cleanup's header/body rejects). Also runs
+ * the classifier on the parsed DSN and reply under every status, and the name
+ * functions on every result.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +37,13 @@ fuzz_maillog_touch(struct strview v, const uint8_t *buf, size_t len)
 		acc ^= (unsigned char)v.ptr[i];
 	}
 	fuzz_maillog_sink ^= acc;
+}
+
+/* True when v reaches past o (a view ending at o does not). */
+static int
+fuzz_maillog_after(struct strview v, const char *o)
+{
+	return v.len > 0 && v.ptr + v.len > o;
 }
 
 static void
@@ -70,6 +79,24 @@ fuzz_maillog_check(int kind, const struct maillog_line *l, const uint8_t *buf, s
 	if (kind == MAILLOG_REJECT && (l->action.len == 0 || l->reject_stage.len == 0))
 		abort();
 	if (kind == MAILLOG_CLIENT && l->client_addr.len == 0)
+		abort();
+	/*
+	 * Whom a line names comes from what Postfix wrote, never from text a client chose:
+	 * nothing at or after the first ", sasl_sender=" of a client= line (the MAIL FROM
+	 * AUTH= parameter), and no client at all from cleanup's header/body rejects.
+	 */
+	if (kind == MAILLOG_CLIENT) {
+		static const char opaque[] = ", sasl_sender=";
+		const char *o = memmem(buf, len, opaque, sizeof(opaque) - 1);
+
+		if (o != NULL && (fuzz_maillog_after(l->client_addr, o) ||
+		    fuzz_maillog_after(l->client_name, o) || fuzz_maillog_after(l->sasl_username, o) ||
+		    fuzz_maillog_after(l->sasl_method, o)))
+			abort();
+	}
+	if (kind == MAILLOG_REJECT && (strview_eq(l->reject_stage, "header") ||
+	    strview_eq(l->reject_stage, "body") || strview_eq(l->reject_stage, "content")) &&
+	    (l->client_addr.len != 0 || l->client_name.len != 0 || l->queue_id.len == 0))
 		abort();
 	/* A queue ID is never longer than Postfix makes one. */
 	if (l->queue_id.len > 24)

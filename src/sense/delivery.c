@@ -84,6 +84,7 @@ struct delivery {
 	struct qid_table qids;
 	struct dstat_table stats_by_subject;
 	struct delivery_stats stats;
+	struct log_limit refused_log;      /* lines a client forged fields into */
 };
 
 /* The one-sided quantile of the standard normal distribution, by bisection. */
@@ -122,6 +123,7 @@ delivery_new(struct judge *j, const struct config *cfg)
 	if (d == NULL)
 		return NULL;
 	d->judge = j;
+	d->refused_log = (struct log_limit)LOG_LIMIT_INIT(10, 60 * USEC_PER_SEC);
 	d->qids.mask = 4095;
 	d->stats_by_subject.mask = 4095;
 	d->qids.buckets = calloc(d->qids.mask + 1, sizeof(*d->qids.buckets));
@@ -583,9 +585,11 @@ spam_rule(struct delivery *d, struct subject *s, const struct maillog_line *l, u
 
 	if (who.len > 80)
 		who.len = 80;
+	if (who.len == 0)               /* a reject at the relay itself: no remote server */
+		who = (struct strview){ "the relay", 9 };
 	time_format(e ? e->first_seen : t, since, sizeof(since));
 	snprintf(summary, sizeof(summary), "%llu message%s refused as spam by remote servers since %s; last by %.*s",
-	    (unsigned long long)n, n == 1 ? "" : "s", since, (int)who.len, who.len ? who.ptr : "the relay");
+	    (unsigned long long)n, n == 1 ? "" : "s", since, (int)who.len, who.ptr);
 	d->stats.evidence_updates++;
 	judge_add_evidence(d->judge, s, d->kind_spam, 1, 1, t, summary);
 }
@@ -708,6 +712,12 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 	if (kind < 0) {
 		if (-kind <= MAILLOG_ERROR_COUNT)
 			d->stats.errors[-kind]++;
+		/* Someone tried to pass their words off as Postfix's: the operator may want the
+		 * line (escaped by the logger, cut short; a budget, since senders can repeat it). */
+		if (kind == MAILLOG_ERR_DUPLICATE)
+			log_limited(&d->refused_log, LOG_LEVEL_WARN,
+			    "maillog: line refused reason=duplicate_field (a field Postfix writes once "
+			    "appears twice; not attributed): %.*s", (int)(len < 400 ? len : 400), text);
 		return kind;
 	}
 	d->stats.kinds[kind]++;
@@ -761,6 +771,21 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 			break;
 		if (own_reject(d, l.reply)) {
 			d->stats.own_rejects++;
+			break;
+		}
+		if (l.client_addr.len == 0 && l.queue_id.len > 0) {
+			/* cleanup's header/body rejects: whoever opened the queue ID, never
+			 * a client named in the message's own text (maillog.h) */
+			struct qid_entry *e = qid_lookup(d, &l);
+			if (e == NULL) {
+				d->stats.unattributed++;
+				break;
+			}
+			d->stats.outcomes[l.outcome]++;
+			if (e->has_addr)
+				outcome(d, judge_host(d->judge, &e->addr, t), &l, t);
+			if (e->account_len > 0)
+				outcome(d, judge_account(d->judge, e->data + e->key_len, e->account_len, t), &l, t);
 			break;
 		}
 		if (addr_parse(l.client_addr.ptr, l.client_addr.len, &a) != 0) {

@@ -36,6 +36,7 @@ static const char *const maillog_error_names[MAILLOG_ERROR_COUNT + 1] = {
 	[-MAILLOG_ERR_NOT_POSTFIX] = "not_postfix",
 	[-MAILLOG_ERR_FIELDS] = "fields",
 	[-MAILLOG_ERR_NUL] = "nul",
+	[-MAILLOG_ERR_DUPLICATE] = "duplicate",
 };
 
 static const char *const maillog_outcome_names[MAILLOG_OUTCOME_COUNT] = {
@@ -377,30 +378,50 @@ maillog_client(struct strview v, struct maillog_line *out)
 	return 0;
 }
 
-/* "QID: client=NAME[ADDR](:PORT)(, sasl_method=M, sasl_username=U, ...)" */
+/*
+ * "QID: client=NAME[ADDR](:PORT)(, sasl_method=M)(, sasl_username=U)(, sasl_sender=S)
+ * (, orig_queue_id=Q, orig_client=NAME[ADDR])", in that order (smtpd.c). S is the
+ * client's own MAIL FROM AUTH= parameter, any printable text: with
+ * AUTH="x, client=victim[192.0.2.9], sasl_username=victim" it would read as fields.
+ * So everything from sasl_sender= on is opaque, and a field that matters seen twice
+ * before it (which Postfix never writes) refuses the line. No value here is in <>:
+ * each runs to the next ", ", so none can hide a ", sasl_sender=" from the split.
+ */
 static int
 maillog_parse_client(const char *p, const char *end, struct maillog_line *out)
 {
 	struct strview name, value;
-	int angled, seen = 0;
+	const char *e;
+	int seen = 0, seen_method = 0, seen_user = 0;
 
 	while (p < end) {
-		if (maillog_name(&p, end, &name) < 0 ||
-		    maillog_value(&p, end, &value, &angled) < 0)
+		if (maillog_name(&p, end, &name) < 0)
 			return MAILLOG_ERR_FIELDS;
+		if (strview_eq(name, "sasl_sender"))
+			break;
+		if ((e = maillog_sep_find(p, end, ',')) == NULL)
+			e = end;
+		value = maillog_sv(p, e);
+		p = e == end ? end : e + 2;
 		if (strview_eq(name, "client")) {
 			const char *rb;
 
+			if (seen++)
+				return MAILLOG_ERR_DUPLICATE;
 			/* smtpd_client_port_logging adds ":PORT" after the ']'. */
 			if ((rb = memrchr(value.ptr, ']', value.len)) != NULL)
 				value.len = (size_t)(rb - value.ptr) + 1;
 			if (maillog_client(value, out) < 0)
 				return MAILLOG_ERR_FIELDS;
-			seen = 1;
-		} else if (strview_eq(name, "sasl_method"))
+		} else if (strview_eq(name, "sasl_method")) {
+			if (seen_method++)
+				return MAILLOG_ERR_DUPLICATE;
 			out->sasl_method = value;
-		else if (strview_eq(name, "sasl_username"))
+		} else if (strview_eq(name, "sasl_username")) {
+			if (seen_user++)
+				return MAILLOG_ERR_DUPLICATE;
 			out->sasl_username = value;
+		}
 	}
 	return seen ? MAILLOG_CLIENT : MAILLOG_ERR_FIELDS;
 }
@@ -553,13 +574,15 @@ maillog_reply_whole(struct strview t)
 /*
  * "QID: to=<R>, orig_to=<O>, relay=R, (conn_use=N,) delay=D, delays=a/b/c/d,
  * (tls=T,) dsn=X.Y.Z, status=S (TEXT)". status= is always last and its text runs
- * to the end of the line; a text cut short is refused (maillog_reply_whole).
+ * to the end of the line; a text cut short is refused (maillog_reply_whole). R and O
+ * are the client's, quoted by Postfix where they hold specials; a to=, orig_to=,
+ * relay= or dsn= seen twice is not Postfix's writing and refuses the line.
  */
 static int
 maillog_parse_delivery(const char *p, const char *end, struct maillog_line *out)
 {
 	struct strview name, value;
-	int angled, seen_to = 0;
+	int angled, seen_to = 0, seen_orig = 0, seen_relay = 0, seen_dsn = 0;
 
 	while (p < end) {
 		if (maillog_name(&p, end, &name) < 0)
@@ -581,15 +604,22 @@ maillog_parse_delivery(const char *p, const char *end, struct maillog_line *out)
 		if (strview_eq(name, "to")) {
 			if (!angled)
 				return MAILLOG_ERR_FIELDS;
+			if (seen_to++)
+				return MAILLOG_ERR_DUPLICATE;
 			out->to = value;
-			seen_to = 1;
-		} else if (strview_eq(name, "orig_to"))
+		} else if (strview_eq(name, "orig_to")) {
+			if (seen_orig++)
+				return MAILLOG_ERR_DUPLICATE;
 			out->orig_to = value;
-		else if (strview_eq(name, "relay"))
+		} else if (strview_eq(name, "relay")) {
+			if (seen_relay++)
+				return MAILLOG_ERR_DUPLICATE;
 			out->relay = value;
-		else if (strview_eq(name, "dsn")) {
+		} else if (strview_eq(name, "dsn")) {
 			if (maillog_dsn_len(value.ptr, value.ptr + value.len) != value.len)
 				return MAILLOG_ERR_FIELDS;
+			if (seen_dsn++)
+				return MAILLOG_ERR_DUPLICATE;
 			out->dsn = value;
 		}
 	}
@@ -611,7 +641,7 @@ maillog_reject_tail(const char *p, const char *end, int text_after,
     struct maillog_line *out, const char **stop)
 {
 	struct strview name, value, from = { NULL, 0 }, to = { NULL, 0 };
-	int first = 1, proto = 0;
+	int first = 1, proto = 0, seen_from = 0, seen_to = 0, seen_helo = 0;
 
 	for (;;) {
 		const char *v;
@@ -636,12 +666,20 @@ maillog_reject_tail(const char *p, const char *end, int text_after,
 			value = maillog_sv(p, v);
 			p = v;
 		}
-		if (strview_eq(name, "from"))
+		/* Postfix writes each once: a repeat is a sender's or recipient's text. */
+		if (strview_eq(name, "from")) {
+			if (seen_from++)
+				return -1;
 			from = value;
-		else if (strview_eq(name, "to"))
+		} else if (strview_eq(name, "to")) {
+			if (seen_to++)
+				return -1;
 			to = value;
-		else if (strview_eq(name, "proto"))
-			proto = 1;
+		} else if (strview_eq(name, "proto")) {
+			if (proto++)
+				return -1;
+		} else if (strview_eq(name, "helo") && seen_helo++)
+			return -1;
 		if (p == end)
 			break;
 		if (*p == ',' && end - p >= 2 && p[1] == ' ')
@@ -709,7 +747,13 @@ maillog_reply_codes(struct strview reply, struct maillog_line *out)
  * After "reject: " or "milter-reject: ":
  *   smtpd:   "STAGE from NAME[ADDR]: CODE DSN TEXT; from=<S> to=<R> proto=P helo=<H>"
  *   postscreen: "RCPT from [ADDR]:PORT: CODE TEXT; from=<S>, to=<R>, proto=P, helo=<H>"
- *   cleanup: "header|body TEXT from NAME[ADDR]; from=<S> to=<R> proto=P helo=<H>: DSN TEXT"
+ *   cleanup: "header|body|content TEXT from NAME[ADDR]; from=<S> to=<R> proto=P helo=<H>: DSN TEXT"
+ * smtpd and postscreen write the client before anything a client chose (NAME is a
+ * checked host name or "unknown"), so it is read from there. cleanup writes it after
+ * up to 200 bytes of the message's own header or body, which may hold a whole fake
+ * "from victim[ADDR]; from=<a> to=<b> proto=ESMTP helo=<h>: ": no client is read from
+ * such a line, the caller goes by the queue ID; S, R and the DSN found there are the
+ * sender's own business (they only shape the outcome counted for that sender).
  */
 static int
 maillog_parse_reject(const char *p, const char *end, struct maillog_line *out)
@@ -720,17 +764,10 @@ maillog_parse_reject(const char *p, const char *end, struct maillog_line *out)
 		return MAILLOG_ERR_FIELDS;
 	out->reject_stage = maillog_sv(p, sp);
 
-	if (strview_eq(out->reject_stage, "header") || strview_eq(out->reject_stage, "body")) {
-		if ((semi = maillog_find_tail(sp, end, 1, out, &stop)) == NULL)
-			return MAILLOG_ERR_FIELDS;
-		/* The client is the last " from " word before the tail. */
-		for (q = semi; q - sp >= 6; q--)
-			if (memcmp(q - 6, " from ", 6) == 0)
-				break;
-		if (q - sp < 6)
-			return MAILLOG_ERR_FIELDS;
-		if (!strview_eq(maillog_sv(q, semi), "local") &&
-		    maillog_client(maillog_sv(q, semi), out) < 0)
+	if (strview_eq(out->reject_stage, "header") || strview_eq(out->reject_stage, "body") ||
+	    strview_eq(out->reject_stage, "content")) {
+		if (out->queue_id.len == 0 ||
+		    maillog_find_tail(sp, end, 1, out, &stop) == NULL)
 			return MAILLOG_ERR_FIELDS;
 		maillog_reply_codes(maillog_sv(stop + 2, end), out);
 		out->outcome = maillog_reject_outcome(out);

@@ -9,6 +9,13 @@
  * ("postfix/submission/smtpd", multi-instance "postfix-out/smtp"), and reads
  * "name=value, name=value" fields by name, never by position (Postfix 3.11 inserted
  * tls= into delivery lines).
+ *
+ * Clients write into these lines too: HELO, MAIL FROM and its AUTH= parameter, RCPT
+ * TO, header and body text; remote servers their replies. Whom a line names is read
+ * only where Postfix writes it ahead of such text: a client= line up to its
+ * sasl_sender=, the "from NAME[ADDR]" that opens smtpd's and postscreen's rejects.
+ * cleanup's header/body rejects name nobody (their queue ID does), and a field that
+ * Postfix writes once but a line holds twice refuses the line.
  */
 #ifndef LAZARET_SENSE_MAILLOG_H
 #define LAZARET_SENSE_MAILLOG_H
@@ -23,15 +30,17 @@
 /* What a line is. Values >= 0 are returned by maillog_parse_line on success. */
 enum maillog_kind {
 	MAILLOG_OTHER = 0,      /* a Postfix line lazaret does not use (pickup, cleanup, qmgr ...) */
-	MAILLOG_CLIENT,         /* QID: client=NAME[ADDR](, sasl_method=M, sasl_username=U ...) */
+	MAILLOG_CLIENT,         /* QID: client=NAME[ADDR](, sasl_method=M, sasl_username=U ...);
+	                           from sasl_sender= on (the client's MAIL FROM AUTH=) all is opaque */
 	MAILLOG_FROM,           /* QID: from=<S>, size=N, nrcpt=N (queue active); also
 	                           QID: from=<S>, status=expired, returned to sender (status set) */
 	MAILLOG_DELIVERY,       /* QID: to=<R>, (orig_to=<O>,) relay=..., dsn=X.Y.Z, status=S (TEXT) */
 	MAILLOG_REJECT,         /* NOQUEUE: reject: RCPT from NAME[ADDR]: CODE DSN <R>: TEXT; from=<S> to=<R> ...
 	                           also a QID instead of NOQUEUE, milter-reject:, other stages (MAIL, DATA,
 	                           CONNECT, END-OF-MESSAGE), postscreen's [ADDR]:PORT, and cleanup's
-	                           "QID: reject: header|body ... from NAME[ADDR]; from=<S> ...: DSN TEXT".
-	                           hold/discard/redirect/filter/warn actions are MAILLOG_OTHER. */
+	                           "QID: reject: header|body|content ... from NAME[ADDR]; from=<S> ...: DSN TEXT"
+	                           (no client: see client_addr). hold/discard/redirect/filter/warn
+	                           actions are MAILLOG_OTHER. */
 	MAILLOG_REMOVED,        /* QID: removed */
 	MAILLOG_KIND_COUNT
 };
@@ -45,8 +54,10 @@ enum maillog_error {
 	MAILLOG_ERR_NOT_POSTFIX = -5,   /* another program's line (not an error for the log, just not ours) */
 	MAILLOG_ERR_FIELDS = -6,        /* a line of a kind we use whose fields do not parse */
 	MAILLOG_ERR_NUL = -7,           /* a NUL byte */
+	MAILLOG_ERR_DUPLICATE = -8,     /* a field Postfix writes once appears twice: text a client
+	                                   wrote posing as Postfix's own (never attributed) */
 };
-#define MAILLOG_ERROR_COUNT 7
+#define MAILLOG_ERROR_COUNT 8
 
 enum maillog_status {
 	MAILLOG_STATUS_NONE = 0,
@@ -87,7 +98,12 @@ struct maillog_line {
 	uint32_t pid;
 	struct strview queue_id;       /* empty for NOQUEUE */
 
-	/* MAILLOG_CLIENT, MAILLOG_REJECT */
+	/*
+	 * MAILLOG_CLIENT, MAILLOG_REJECT: the client as Postfix wrote it, ahead of any text
+	 * the client chose. Empty for cleanup's header/body/content rejects: their
+	 * "from NAME[ADDR]" follows the message's own text and cannot be told from it, so
+	 * the caller attributes those through queue_id and its client= line.
+	 */
 	struct strview client_name;
 	struct strview client_addr;    /* without brackets; "unknown" names stay as given */
 	struct strview sasl_method;

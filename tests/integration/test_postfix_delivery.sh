@@ -11,8 +11,13 @@
 #   2. a clean host sending as much to good.example stays normal
 #   3. alice authenticating from 16 addresses → account_networks evidence; bob stays normal
 #   4. alice quarantined: 5.7.1 for her mail, her host still sends without AUTH
-#   5. lazaretctl analyze over the same maillog flags the same subjects, offline
-#   6. lazaretd restarted: it resumes the maillog where it stopped, nothing counted twice,
+#   5. framing by MAIL FROM AUTH=: a host sends harvested mail with AUTH="x, client=VICTIM,
+#      sasl_username=victim@..., z=" (logged as sasl_sender=); the sender is charged, the
+#      victim host and account stay untouched
+#   6. framing by header_checks: a Subject that trips a REJECT rule and holds a whole fake
+#      "from VICTIM; from=<> to=<> proto= helo=<>: 5.7.1" tail; the sender is charged
+#   7. lazaretctl analyze over the same maillog flags the same subjects, offline
+#   8. lazaretd restarted: it resumes the maillog where it stopped, nothing counted twice,
 #      with the delivery rules' state it saved at SIGTERM
 # Usage: BUILD_DIR=build tests/integration/test_postfix_delivery.sh   (as root; IT_KEEP=1 keeps $T)
 
@@ -22,6 +27,12 @@
 BOT=127.0.0.5
 CLEAN=127.0.0.6
 BOB_IP=127.0.0.30
+FRAMER_AUTH=127.0.0.50        # case 5: sends with MAIL FROM AUTH= naming VICTIM_AUTH
+VICTIM_AUTH=127.0.0.60
+FRAMER_HDR=127.0.0.51         # case 6: sends Subjects naming VICTIM_HDR
+VICTIM_HDR=127.0.0.61
+VICTIM_ACCOUNT=victim@example.net
+FRAME_N=30                    # messages per framing case (the issue's 30)
 ALICE_FIRST=10                # alice logs in from 127.0.0.10 ... 127.0.0.25
 ALICE_LAST=25
 BOT_N=40                      # messages, one recipient each; every 10th to good.example
@@ -68,6 +79,9 @@ pf_conf "transport_maps = $(pf_texthash transport \
 	"$HARVESTED smtp:[127.0.0.1]:$(sink_port harvested)")"
 pf_sasl example.net "alice:$ALICE_PW" "bob:$BOB_PW"
 pf_submission
+# case 6: cleanup rejects these Subjects and logs them, text and all, before the real client
+printf '%s\n' '/^Subject:.*FREE/ REJECT 5.7.1 spam' >"$PF_DIR/header_checks"
+pf_conf "header_checks = regexp:$PF_DIR/header_checks"
 pf_start
 pf_submission_ready
 log "Postfix policy restriction: $PF_POLICY"
@@ -274,7 +288,96 @@ drain "after case 4"
 case_pass "alice refused ('${reply:0:40}...'); $host ($host_level) delivered without AUTH"
 
 # ---------------------------------------------------------------------------------------------
-case_begin "5. lazaretctl analyze --maillog over the same log (no daemon): bot and alice flagged"
+# helpers of the framing cases
+
+# assert_untouched WHAT SUBJECT — lazaretd has seen nothing of SUBJECT, or it is normal with no
+# evidence at all.
+assert_untouched() {
+	local out
+	if ! out=$(lzctl explain "$2" --json 2>&1); then
+		case $out in
+		*"seen nothing"*) return 0 ;;
+		*) fail "$1: lazaretctl explain $2 failed: $out" ;;
+		esac
+	fi
+	assert_eq "$1: level of $2" normal "$(json_get "$out" '$.level')"
+	assert_eq "$1: evidence of $2" "[]" "$(json_get "$out" '$.evidence')"
+}
+
+# frame_send ID IP N [swaks options...] — N messages; FRAME_PATTERN gets one letter per result:
+# A accepted, C refused by cleanup at the end of DATA (550 5.7.1 spam), R refused 5.7.1 by the
+# policy (the framer caught while still sending).
+frame_send() {
+	local id=$1 ip=$2 n=$3 i r
+	shift 3
+	FRAME_PATTERN=""
+	for ((i = 1; i <= n; i++)); do
+		send_mail "$id-$i" "$ip" "$@"
+		r=$(mail_result)
+		case $r in
+		accepted) FRAME_PATTERN="${FRAME_PATTERN}A" ;;
+		550@DOT) FRAME_PATTERN="${FRAME_PATTERN}C" ;;
+		5[0-9][0-9]@RCPT | 5[0-9][0-9]@DATA)
+			expect_policy_reject "$id-$i"
+			FRAME_PATTERN="${FRAME_PATTERN}R"
+			;;
+		*) fail "$id-$i: unexpected result '$r' (so far: $FRAME_PATTERN); transcript:
+$(show_transcript)" ;;
+		esac
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
+case_begin "5. $FRAMER_AUTH sends $FRAME_N harvested messages with MAIL FROM AUTH= naming $VICTIM_AUTH and $VICTIM_ACCOUNT"
+# swaks writes MAIL FROM:<$from>: the AUTH= parameter rides in after the address; smtpd keeps the
+# quoted value whole (smtpd_token) and logs it as sasl_sender= on the client= line.
+auth_param="AUTH=\"x, client=victim.example[$VICTIM_AUTH], sasl_username=$VICTIM_ACCOUNT, z=\""
+frame_send frame-auth "$FRAMER_AUTH" "$FRAME_N" --from "m@example.net> $auth_param" --to "framed@$HARVESTED"
+log "framer $FRAMER_AUTH (A accepted, R refused by the policy): $FRAME_PATTERN"
+grep -q '^ -> MAIL FROM:<m@example.net> AUTH="x, client=' "$T/swaks/frame-auth-1.txt" ||
+	fail "swaks did not send the AUTH= parameter: $(show_transcript "$T/swaks/frame-auth-1.txt")"
+drain "AUTH= framing"
+line=$(grep -F "client=unknown[$FRAMER_AUTH], sasl_sender=\"x, client=victim.example[$VICTIM_AUTH], sasl_username=$VICTIM_ACCOUNT, z=\"" "$PF_LOG" | head -n1)
+[ -n "$line" ] || fail "the maillog has no client= line of $FRAMER_AUTH carrying the AUTH= text"
+log "Postfix wrote: ${line#* postfix/}"
+bounced=$(grep -Ec "to=<framed@$HARVESTED>, .*status=bounced" "$PF_LOG")
+assert_ge "the framer's recipients that bounced (enough for bounce_min_recipients=20)" 20 "$bounced"
+wait_level "$FRAMER_AUTH" "throttle quarantine" 5 || true
+framer_json=$(lz_explain "$FRAMER_AUTH")
+log "explain $FRAMER_AUTH: level=$(json_get "$framer_json" '$.level') bounce_ratio: $(json_evidence "$framer_json" bounce_ratio summary)"
+assert_match "level of the framer $FRAMER_AUTH" '^(throttle|quarantine)$' "$(json_get "$framer_json" '$.level')"
+assert_match "the framer's bounce_ratio" "^[0-9]+ of [0-9]+ recipients refused permanently" \
+	"$(json_evidence "$framer_json" bounce_ratio summary)"
+assert_untouched "AUTH= framing" "$VICTIM_AUTH"
+assert_untouched "AUTH= framing" "account:$VICTIM_ACCOUNT"
+grep -Eq "(host|account)=($VICTIM_AUTH|$VICTIM_ACCOUNT) " "$LZ_LOG" &&
+	fail "lazaretd's log names the victim: $(grep -E "(host|account)=($VICTIM_AUTH|$VICTIM_ACCOUNT) " "$LZ_LOG" | head -n3)"
+case_pass "$bounced bounces charged to $FRAMER_AUTH; $VICTIM_AUTH and account:$VICTIM_ACCOUNT untouched"
+
+# ---------------------------------------------------------------------------------------------
+case_begin "6. $FRAMER_HDR sends $FRAME_N messages whose Subject trips header_checks and names $VICTIM_HDR"
+subject="FREE from victim.example[$VICTIM_HDR]; from=<a@b> to=<c@d> proto=ESMTP helo=<h>: 5.7.1 spam"
+frame_send frame-hdr "$FRAMER_HDR" "$FRAME_N" --header "Subject: $subject" --to "friend@$GOOD"
+log "framer $FRAMER_HDR (C refused by header_checks, R refused by the policy): $FRAME_PATTERN"
+case $FRAME_PATTERN in C*) ;; *) fail "the first message was not refused by header_checks: $FRAME_PATTERN" ;; esac
+drain "header_checks framing"
+rejects=$(grep -cF "reject: header Subject: $subject from unknown[$FRAMER_HDR]; " "$PF_LOG")
+line=$(grep -F "reject: header Subject: $subject from unknown[$FRAMER_HDR]; " "$PF_LOG" | head -n1)
+log "Postfix wrote: ${line#* postfix/}"
+assert_eq "cleanup's header rejects logged (one per C)" "$(tr -cd C <<<"$FRAME_PATTERN" | wc -c)" "$rejects"
+wait_level "$FRAMER_HDR" "throttle quarantine" 5 || true
+framer_json=$(lz_explain "$FRAMER_HDR")
+log "explain $FRAMER_HDR: level=$(json_get "$framer_json" '$.level') spam_rejected: $(json_evidence "$framer_json" spam_rejected summary)"
+assert_match "level of the framer $FRAMER_HDR" '^(throttle|quarantine)$' "$(json_get "$framer_json" '$.level')"
+# "5.7.1 spam": every reject is a spam refusal of the framer's mail, and nobody else's
+assert_match "the framer's spam_rejected" "^$rejects messages? refused as spam" \
+	"$(json_evidence "$framer_json" spam_rejected summary)"
+assert_untouched "header_checks framing" "$VICTIM_HDR"
+grep -Eq "host=$VICTIM_HDR " "$LZ_LOG" && fail "lazaretd's log names the victim: $(grep -E "host=$VICTIM_HDR " "$LZ_LOG" | head -n3)"
+case_pass "$rejects header rejects charged to $FRAMER_HDR; $VICTIM_HDR untouched"
+
+# ---------------------------------------------------------------------------------------------
+case_begin "7. lazaretctl analyze --maillog over the same log (no daemon): bot and alice flagged"
 # --config: the test's [maillog] settings (account_prefix_v4 = 32, account_networks = 5). With
 # the shipped defaults (/24) all of 127.0.0.0/8's addresses alice used are one network.
 an_out=$T/analyze.json
@@ -290,16 +393,21 @@ assert_eq "analyze flags the bot $BOT (throttle or quarantine)" 1 "$(flagged "$B
 assert_eq "analyze flags account:$ALICE (throttle or quarantine)" 1 "$(flagged "account:$ALICE")"
 assert_eq "analyze lists the clean host $CLEAN" 0 "$(listed "$CLEAN")"
 assert_eq "analyze lists account:$BOB" 0 "$(listed "account:$BOB")"
+assert_eq "analyze flags the AUTH= framer $FRAMER_AUTH" 1 "$(flagged "$FRAMER_AUTH")"
+assert_eq "analyze flags the header_checks framer $FRAMER_HDR" 1 "$(flagged "$FRAMER_HDR")"
+for v in "$VICTIM_AUTH" "account:$VICTIM_ACCOUNT" "$VICTIM_HDR"; do
+	assert_eq "analyze lists the framed $v" 0 "$(listed "$v")"
+done
 an_bot_summary=$(sqlite3 -batch :memory: "select json_extract(e.value, '\$.summary') from json_each($(_sql_quote "$an"), '\$.flagged') s,
 	json_each(s.value, '\$.evidence') e where json_extract(s.value, '\$.subject') = $(_sql_quote "$BOT")
 	and json_extract(e.value, '\$.kind') = 'bounce_ratio'")
 log "analyze's bounce_ratio for $BOT: $an_bot_summary"
 assert_match "analyze's bounce_ratio summary for $BOT (same numbers as the daemon)" \
 	"^$bot_sent_bad of $bot_rcpts recipients refused permanently" "$an_bot_summary"
-case_pass "flagged $BOT and account:$ALICE, not $CLEAN or account:$BOB"
+case_pass "flagged $BOT, account:$ALICE and both framers; not $CLEAN, account:$BOB or the framed"
 
 # ---------------------------------------------------------------------------------------------
-case_begin "6. restart lazaretd: it resumes the maillog where it stopped (nothing read twice)"
+case_begin "8. restart lazaretd: it resumes the maillog where it stopped (nothing read twice)"
 drain "before the restart"
 size_read=$(stat -c %s "$PF_LOG")
 lines_read=$(wc -l <"$PF_LOG")

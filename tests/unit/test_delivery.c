@@ -1342,6 +1342,161 @@ test_many_queue_ids(void **state)
 	assert_int_equal(st->queue_ids_expired, 6000);
 }
 
+/* ---- framing: nobody's text moves evidence to someone else ---- */
+
+/*
+ * One attempt, repeated: a message from the attacker (host 192.0.2.66, account
+ * mallory@example.net when it logs in) whose lines carry, wherever the attacker can
+ * put text, the victim's names (host 192.0.2.23 or 10.N.0.1, account
+ * victim@example.net). Formats take %1$s, the queue ID, and %2$d, the attempt's number.
+ */
+struct framing_scenario {
+	const char *name;
+	const char *lines[2];           /* fed in order; NULL ends */
+	const char *charged;            /* who must carry `kind` evidence afterwards, or NULL */
+	const char *kind;
+	const char *also_charged;       /* a second subject with `kind` evidence, or NULL */
+	uint64_t refused;               /* lines counted under "duplicate" */
+};
+
+#define F_CLIENT25 "postfix/smtpd[6766]: %1$s: client=unknown[192.0.2.66]"
+#define F_SUBMIT   "postfix/submission/smtpd[6794]: %1$s: client=unknown[192.0.2.66], " \
+	"sasl_method=PLAIN, sasl_username=mallory@example.net"
+#define F_AUTH_EQ  ", sasl_sender=\"x, client=victim.example[192.0.2.23], " \
+	"sasl_username=victim@example.net, z=\">"
+#define F_BOUNCE   "postfix/smtp[6769]: %1$s: to=<user%2$d@harvested.example>, " \
+	"relay=127.0.0.1[127.0.0.1]:23099, delay=0.02, delays=0.01/0.01/0/0.01, dsn=5.1.1, " \
+	"status=bounced (host 127.0.0.1[127.0.0.1] said: 550 5.1.1 Error: no such user here " \
+	"(in reply to RCPT TO command))"
+#define F_SENT     "postfix/smtp[6769]: %1$s: to=<pal%2$d@good.example>, " \
+	"relay=127.0.0.1[127.0.0.1]:29560, delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 Ok)"
+#define F_FAKE_TAIL "from victim.example[192.0.2.23]; from=<a@b> to=<c@d> proto=ESMTP helo=<h>: 5.7.1 spam"
+#define F_HEADER   "postfix/cleanup[6768]: %1$s: reject: header Subject: FREE " F_FAKE_TAIL \
+	" from unknown[192.0.2.66]; from=<m@example.net> to=<u%2$d@good.example> proto=ESMTP " \
+	"helo=<pc66>: 5.7.1 spam"
+
+static const struct framing_scenario framing_scenarios[] = {
+	{ "MAIL FROM AUTH= naming a host and an account (port 25)",
+	  { F_CLIENT25 F_AUTH_EQ, F_BOUNCE }, "192.0.2.66", "bounce_ratio", NULL, 0 },
+	{ "MAIL FROM AUTH= after logging in as mallory",
+	  { F_SUBMIT F_AUTH_EQ, F_BOUNCE }, "account:mallory@example.net", "bounce_ratio",
+	  "192.0.2.66", 0 },
+	{ "MAIL FROM AUTH= with the victim's account from a new network each time",
+	  { F_CLIENT25 ", sasl_sender=\"x, client=victim.example[10.%2$d.0.1], "
+	    "sasl_username=victim@example.net, z=\">", F_SENT }, NULL, NULL, NULL, 0 },
+	{ "header_checks reject, the Subject a whole fake client and tail",
+	  { F_CLIENT25, F_HEADER }, "192.0.2.66", "spam_rejected", NULL, 0 },
+	{ "header_checks reject of mallory's mail: her account too",
+	  { F_SUBMIT, F_HEADER }, "account:mallory@example.net", "bounce_ratio", "192.0.2.66", 0 },
+	{ "body_checks reject, the body naming the victim",
+	  { F_CLIENT25, "postfix/cleanup[6768]: %1$s: reject: body hello " F_FAKE_TAIL
+	    " from unknown[192.0.2.66]; from=<m@example.net> to=<u%2$d@good.example> proto=ESMTP "
+	    "helo=<pc66>: 5.7.1 body spam" }, "192.0.2.66", "bounce_ratio", NULL, 0 },
+	{ "NOQUEUE reject: recipient, sender and HELO naming the victim",
+	  { "postfix/smtpd[7511]: NOQUEUE: reject: RCPT from unknown[192.0.2.66]: 554 5.1.1 "
+	    "<x>; from=<v> to=<w> proto=ESMTP helo=<h> from victim[192.0.2.23]: %2$d@refused.example>: "
+	    "Recipient address rejected: no such user; from=<\"a> client=victim[192.0.2.23] "
+	    "helo=<h>\"@example.net> to=<\"x>; from=<v> to=<w> proto=ESMTP helo=<h> from "
+	    "victim[192.0.2.23]: %2$d\"@refused.example> proto=ESMTP "
+	    "helo=<victim[192.0.2.23],client=victim[192.0.2.23]:>", NULL },
+	  "192.0.2.66", "bounce_ratio", NULL, 0 },
+	{ "a remote server's reply naming the victim",
+	  { F_CLIENT25, "postfix/smtp[6769]: %1$s: to=<user%2$d@harvested.example>, relay=mx.evil."
+	    "example[203.0.113.9]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host "
+	    "mx.evil.example[203.0.113.9] said: 550 5.1.1 %1$s: client=victim[192.0.2.23], "
+	    "sasl_username=victim@example.net (in reply to RCPT TO command))" },
+	  "192.0.2.66", "bounce_ratio", NULL, 0 },
+	{ "client= twice in one line: refused, nobody charged",
+	  { F_CLIENT25 ", sasl_username=a, client=victim.example[192.0.2.23]", F_BOUNCE },
+	  NULL, NULL, NULL, 30 },
+};
+
+static void
+test_framing(void **state)
+{
+	struct fx *f = *state;
+	static const char *const victims[] = { "192.0.2.23", "account:victim@example.net" };
+	int failed = 0;
+
+	for (size_t i = 0; i < sizeof(framing_scenarios) / sizeof(framing_scenarios[0]); i++) {
+		const struct framing_scenario *sc = &framing_scenarios[i];
+		char qid[16], text[2048], net[32];
+		int bad = 0;
+
+		fx_teardown(state);
+		assert_int_equal(fx_setup(state), 0);
+		f = *state;
+		fx_sensitive(f);
+		for (int n = 0; n < 30; n++) {
+			snprintf(qid, sizeof(qid), "A%02X%07X", (unsigned)i, (unsigned)n);
+			for (size_t k = 0; k < 2 && sc->lines[k] != NULL; k++) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+				snprintf(text, sizeof(text), sc->lines[k], qid, n + 1);
+#pragma GCC diagnostic pop
+				feed(f, T0 + SEC(n), "relay", "%s", text);
+			}
+		}
+		/* the victim gets nothing, is not even tracked */
+		for (size_t v = 0; v < 2; v++)
+			if (judge_lookup(f->j, victims[v]) != NULL) {
+				print_error("%s: %s is tracked (level %d)\n", sc->name, victims[v], level(f, victims[v]));
+				bad++;
+			}
+		for (int n = 1; n <= 30; n++) {
+			snprintf(net, sizeof(net), "10.%d.0.1", n);
+			if (judge_lookup(f->j, net) != NULL) {
+				print_error("%s: %s is tracked\n", sc->name, net);
+				bad++;
+				break;
+			}
+		}
+		if (sc->charged != NULL && evidence(f, sc->charged, sc->kind) == NULL) {
+			print_error("%s: no %s evidence for %s\n", sc->name, sc->kind, sc->charged);
+			bad++;
+		}
+		if (sc->also_charged != NULL && evidence(f, sc->also_charged, sc->kind) == NULL) {
+			print_error("%s: no %s evidence for %s\n", sc->name, sc->kind, sc->also_charged);
+			bad++;
+		}
+		if (delivery_stats(f->d)->errors[-MAILLOG_ERR_DUPLICATE] != sc->refused) {
+			print_error("%s: %llu lines refused as duplicate, expected %llu\n", sc->name,
+			    (unsigned long long)delivery_stats(f->d)->errors[-MAILLOG_ERR_DUPLICATE],
+			    (unsigned long long)sc->refused);
+			bad++;
+		}
+		failed += bad != 0;
+	}
+	print_message("delivery: %zu framing scenarios, %d failed\n",
+	    sizeof(framing_scenarios) / sizeof(framing_scenarios[0]), failed);
+	assert_int_equal(failed, 0);
+}
+
+/* A cleanup reject goes by its queue ID: an ID nobody opened charges nobody. */
+static void
+test_cleanup_reject_by_queue_id(void **state)
+{
+	struct fx *f = *state;
+	const struct delivery_stats *st = delivery_stats(f->d);
+
+	fx_sensitive(f);
+	assert_int_equal(feed(f, T0, "relay", F_HEADER, "D5101A78144", 1), MAILLOG_REJECT);
+	assert_int_equal(st->unattributed, 1);
+	assert_int_equal(outcomes_total(st), 0);
+	assert_null(judge_lookup(f->j, "192.0.2.66"));
+	assert_null(judge_lookup(f->j, "192.0.2.23"));
+	/* the same ID on another relay is another message */
+	client(f, T0, "relay2", "D5101A78144", "192.0.2.67", NULL);
+	assert_int_equal(feed(f, T0 + SEC(1), "relay", F_HEADER, "D5101A78144", 2), MAILLOG_REJECT);
+	assert_int_equal(st->unattributed, 2);
+	assert_int_equal(feed(f, T0 + SEC(2), "relay2", F_HEADER, "D5101A78144", 3), MAILLOG_REJECT);
+	assert_int_equal(st->unattributed, 2);
+	assert_contains(summary(f, "192.0.2.67", "bounce_ratio"), "1 of 1 recipients");
+	/* refused by the relay's own header_checks: no remote server to name */
+	assert_contains(summary(f, "192.0.2.67", "spam_rejected"), "; last by the relay");
+	assert_null(judge_lookup(f->j, "192.0.2.23"));
+}
+
 int
 main(void)
 {
@@ -1377,6 +1532,8 @@ main(void)
 		T(test_errors_counted),
 		T(test_expire_forgets_rule_state),
 		T(test_many_queue_ids),
+		T(test_framing),
+		T(test_cleanup_reject_by_queue_id),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -230,7 +230,8 @@ static const struct parse_case parse_cases[] = {
 	  "rejected as spam", 0, MAILLOG_REJECT,
 	  { .host = "relay", .program = "postfix/cleanup", .syslog_name = "postfix",
 	    .service = "cleanup", .pid = 18278, .queue_id = "910F5A7E5AA",
-	    .client_name = "unknown", .client_addr = "127.0.0.1", .from = "a@example.net",
+	    /* no client: it is read through the queue ID (test_framing) */
+	    .from = "a@example.net",
 	    .to = "ok4@ok.test", .dsn = "5.7.1", .reply = "5.7.1 message content rejected as spam",
 	    .outcome = MAILLOG_OUTCOME_SPAM_REJECTED, .action = "reject",
 	    .reject_stage = "header" }, NULL },
@@ -1045,6 +1046,7 @@ test_names(void **state)
 	assert_string_equal(maillog_error_name(MAILLOG_ERR_TIMESTAMP), "timestamp");
 	assert_string_equal(maillog_error_name(MAILLOG_ERR_NOT_POSTFIX), "not_postfix");
 	assert_string_equal(maillog_error_name(MAILLOG_ERR_NUL), "nul");
+	assert_string_equal(maillog_error_name(MAILLOG_ERR_DUPLICATE), "duplicate");
 	assert_string_equal(maillog_error_name(-MAILLOG_ERROR_COUNT - 1), "unknown");
 	assert_string_equal(maillog_error_name(1), "unknown");
 	assert_string_equal(maillog_outcome_name(MAILLOG_OUTCOME_SPAM_REJECTED), "spam_rejected");
@@ -1057,6 +1059,212 @@ test_names(void **state)
 		assert_string_not_equal(maillog_outcome_name((enum maillog_outcome)i), "unknown");
 }
 
+/*
+ * Framing: text a client chooses (MAIL FROM and its AUTH= parameter, RCPT TO, HELO,
+ * Subject and body, a remote server's reply) written into the lines lazaret reads,
+ * made to look like Postfix's own fields naming someone else. The "pf37" lines are
+ * what Postfix 3.7.11 wrote on loopback for the attempts (tests/integration/
+ * test_postfix_delivery.sh sends them); the others are built the same way. Each row
+ * says whom the line names (client address, SASL account; NULL: nobody) and none may
+ * name the victim, 127.0.0.23/.24, 192.0.2.23 or victim@example.net.
+ */
+struct framing_case {
+	const char *name;
+	const char *in;
+	int rc;
+	const char *client_addr;
+	const char *sasl_username;
+	const char *queue_id;
+	const char *to;                 /* checked when not NULL */
+};
+
+#define PF37D(prog, pid) "Dec 04 14:02:04 relay " prog "[" #pid "]: "
+
+static const struct framing_case framing_cases[] = {
+	/* ---- MAIL FROM:<m@example.net> AUTH="x, client=..., sasl_username=..., z=" ---- */
+	{ "pf37 AUTH= on port 25: sasl_sender is opaque",
+	  PF37D("postfix/smtpd", 6766) "C61D7A78142: client=unknown[127.0.0.40], sasl_sender=\"x, "
+	  "client=victim.example[127.0.0.23], sasl_username=victim@example.net, z=\">",
+	  MAILLOG_CLIENT, "127.0.0.40", NULL, "C61D7A78142", NULL },
+	{ "AUTH= after a real login: the login counts, not the text",
+	  PF37D("postfix/submission/smtpd", 6794) "2A828A7814E: client=unknown[127.0.0.45], "
+	  "sasl_method=PLAIN, sasl_username=mallory@example.net, sasl_sender=\"x, "
+	  "client=victim.example[127.0.0.23], sasl_username=victim@example.net, z=\">",
+	  MAILLOG_CLIENT, "127.0.0.45", "mallory@example.net", "2A828A7814E", NULL },
+	{ "AUTH= with a fake sasl_method and orig_client",
+	  PF37D("postfix/smtpd", 6766) "C61D7A78142: client=unknown[127.0.0.40], sasl_sender=a, "
+	  "sasl_method=PLAIN, sasl_username=victim@example.net, orig_client=x[127.0.0.23]",
+	  MAILLOG_CLIENT, "127.0.0.40", NULL, "C61D7A78142", NULL },
+	{ "pf37 a real AUTH=<addr> after login",
+	  PF37D("postfix/submission/smtpd", 6794) "2A828A7814E: client=unknown[127.0.0.45], "
+	  "sasl_method=PLAIN, sasl_username=mallory@example.net, sasl_sender=<mallory@example.net>>",
+	  MAILLOG_CLIENT, "127.0.0.45", "mallory@example.net", "2A828A7814E", NULL },
+	{ "client= twice before sasl_sender: refused",
+	  PF37D("postfix/smtpd", 6766) "C61D7A78142: client=unknown[127.0.0.40], "
+	  "sasl_username=a, client=victim.example[127.0.0.23]", MAILLOG_ERR_DUPLICATE,
+	  NULL, NULL, NULL, NULL },
+	{ "sasl_username twice: refused",
+	  PF37D("postfix/smtpd", 6766) "C61D7A78142: client=unknown[127.0.0.40], sasl_method=PLAIN, "
+	  "sasl_username=mallory@example.net, sasl_username=victim@example.net",
+	  MAILLOG_ERR_DUPLICATE, NULL, NULL, NULL, NULL },
+	{ "sasl_method twice: refused",
+	  PF37D("postfix/smtpd", 6766) "C61D7A78142: client=unknown[127.0.0.40], sasl_method=PLAIN, "
+	  "sasl_method=LOGIN, sasl_username=mallory@example.net", MAILLOG_ERR_DUPLICATE,
+	  NULL, NULL, NULL, NULL },
+
+	/* ---- cleanup's header/body rejects carry the message's text before the client ---- */
+	{ "pf37 header_checks reject, Subject with a whole fake tail",
+	  PF37D("postfix/cleanup", 6768) "D5101A78144: reject: header Subject: FREE from "
+	  "victim.example[127.0.0.24]; from=<a@b> to=<c@d> proto=ESMTP helo=<h>: 5.7.1 spam from "
+	  "unknown[127.0.0.41]; from=<sender@host-127-0-0-41.lazaret-it.test> to=<u2@good.example> "
+	  "proto=ESMTP helo=<host-127-0-0-41.lazaret-it.test>: 5.7.1 spam",
+	  MAILLOG_REJECT, NULL, NULL, "D5101A78144", NULL },
+	{ "pf37 body_checks reject, body with a fake client",
+	  PF37D("postfix/cleanup", 7523) "724A9A781AA: reject: body hello BODYSPAM from "
+	  "victim[127.0.0.24]; from=<a@b> to=<c@d> proto=ESMTP helo=<h>: 5.7.1 x from "
+	  "unknown[127.0.0.46]; from=<sender@host-127-0-0-46.lazaret-it.test> to=<u6@good.example> "
+	  "proto=ESMTP helo=<host-127-0-0-46.lazaret-it.test>: 5.7.1 body spam",
+	  MAILLOG_REJECT, NULL, NULL, "724A9A781AA", NULL },
+	{ "pf37 header_checks reject, nothing crafted: still no client from the text",
+	  PF37D("postfix/cleanup", 7523) "7F594A781AB: reject: header X-Body-Bad: 1 from "
+	  "unknown[127.0.0.47]; from=<sender@host-127-0-0-47.lazaret-it.test> to=<u7@good.example> "
+	  "proto=ESMTP helo=<host-127-0-0-47.lazaret-it.test>: 5.7.1 message content rejected",
+	  MAILLOG_REJECT, NULL, NULL, "7F594A781AB", "u7@good.example" },
+	{ "cleanup 'content' reject (disallowed character)",
+	  PF37D("postfix/cleanup", 7523) "7F594A781AB: reject: content Subject: x from "
+	  "victim[127.0.0.24]; from=<a@b> to=<c@d> proto=ESMTP helo=<h>: 5.7.1 y from "
+	  "unknown[127.0.0.47]; from=<s@example.net> to=<u7@good.example> proto=ESMTP helo=<h>: "
+	  "5.7.1 disallowed character", MAILLOG_REJECT, NULL, NULL, "7F594A781AB", NULL },
+	{ "a header reject without a queue ID is no Postfix line",
+	  PF37D("postfix/cleanup", 7523) "NOQUEUE: reject: header Subject: x from "
+	  "victim[127.0.0.24]; from=<a@b> to=<c@d> proto=ESMTP helo=<h>: 5.7.1 spam",
+	  MAILLOG_ERR_FIELDS, NULL, NULL, NULL, NULL },
+
+	/* ---- smtpd and postscreen write the client first ---- */
+	{ "pf37 RCPT TO:<\"x>; from=<v> ...\"@d>: the reply quotes it bare",
+	  PF37D("postfix/smtpd", 7511) "NOQUEUE: reject: RCPT from unknown[127.0.0.43]: 554 5.1.1 "
+	  "<x>; from=<v> to=<w> proto=ESMTP helo=<h>@refused.example>: Recipient address rejected: "
+	  "no such user; from=<sender@host-127-0-0-43.lazaret-it.test> to=<\"x>; from=<v> to=<w> "
+	  "proto=ESMTP helo=<h>\"@refused.example> proto=ESMTP helo=<host-127-0-0-43.lazaret-it.test>",
+	  MAILLOG_REJECT, "127.0.0.43", NULL, NULL,
+	  "\"x>; from=<v> to=<w> proto=ESMTP helo=<h>\"@refused.example" },
+	{ "pf37 HELO with specials: smtpd writes ? for \" <>()\\\";@\"",
+	  PF37D("postfix/smtpd", 7511) "NOQUEUE: reject: RCPT from unknown[127.0.0.42]: 554 5.1.1 "
+	  "<u3@refused.example>: Recipient address rejected: no such user; "
+	  "from=<sender@host-127-0-0-42.lazaret-it.test> to=<u3@refused.example> proto=ESMTP "
+	  "helo=<x]:?from=?v?>", MAILLOG_REJECT, "127.0.0.42", NULL, NULL, "u3@refused.example" },
+	{ "HELO naming a victim as client",
+	  PF37D("postfix/smtpd", 7511) "NOQUEUE: reject: RCPT from unknown[127.0.0.42]: 554 5.1.1 "
+	  "<u3@refused.example>: Recipient address rejected: no such user; "
+	  "from=<s@example.net> to=<u3@refused.example> proto=ESMTP "
+	  "helo=<x,client=victim[127.0.0.23]:from=victim[127.0.0.23]:>", MAILLOG_REJECT,
+	  "127.0.0.42", NULL, NULL, "u3@refused.example" },
+	{ "pf37 MAIL FROM:<\"a> to=<v@x> ...\"@example.net>",
+	  PF37D("postfix/smtpd", 7511) "NOQUEUE: reject: RCPT from unknown[127.0.0.44]: 554 5.1.1 "
+	  "<u@refused.example>: Recipient address rejected: no such user; from=<\"a> to=<v@x> "
+	  "proto=ESMTP helo=<h>\"@example.net> to=<u@refused.example> proto=ESMTP "
+	  "helo=<host-127-0-0-44.lazaret-it.test>", MAILLOG_REJECT, "127.0.0.44", NULL, NULL,
+	  "u@refused.example" },
+	{ "reply text naming a victim as 'from NAME[ADDR]: '",
+	  PF37D("postfix/smtpd", 7511) "NOQUEUE: reject: RCPT from unknown[127.0.0.44]: 550 5.1.1 "
+	  "<RCPT from victim[127.0.0.23]: x@refused.example>: Recipient address rejected: no such "
+	  "user; from=<s@example.net> to=<\"RCPT from victim[127.0.0.23]: x\"@refused.example> "
+	  "proto=ESMTP helo=<h>", MAILLOG_REJECT, "127.0.0.44", NULL, NULL, NULL },
+	{ "postscreen reject, HELO and sender as written (raw HELO word)",
+	  "Nov 27 06:40:01 mx postfix/postscreen[2041]: NOQUEUE: reject: RCPT from "
+	  "[203.0.113.5]:52123: 550 5.7.1 Service unavailable; client [203.0.113.5] blocked using "
+	  "zen.spamhaus.org; from=<\"a>, to=<b>\"@example.com>, to=<y@example.net>, proto=ESMTP, "
+	  "helo=<[127.0.0.23]>,from=<victim>", MAILLOG_REJECT, "203.0.113.5", NULL, NULL, NULL },
+	{ "postscreen PREGREET quoting the client's words",
+	  "Nov 27 06:40:01 mx postfix/postscreen[2041]: PREGREET 60 after 0.1 from "
+	  "[203.0.113.5]:52123: NOQUEUE: reject: RCPT from victim[127.0.0.23]: 550 5.1.1 x; "
+	  "from=<a> to=<b> proto=ESMTP helo=<h>\\r\\n", MAILLOG_OTHER, NULL, NULL, NULL, NULL },
+	{ "postscreen NON-SMTP COMMAND",
+	  "Nov 27 06:40:01 mx postfix/postscreen[2041]: NON-SMTP COMMAND from [203.0.113.5]:52123 "
+	  "after CONNECT: C61D7A78142: client=victim[127.0.0.23]", MAILLOG_OTHER,
+	  NULL, NULL, NULL, NULL },
+	{ "smtpd warning quoting a command",
+	  "Nov 27 06:40:01 mx postfix/smtpd[2211]: warning: Illegal address syntax from "
+	  "unknown[203.0.113.5] in RCPT command: <C61D7A78142: client=victim[127.0.0.23]>",
+	  MAILLOG_OTHER, NULL, NULL, NULL, NULL },
+
+	/* ---- delivery lines go by their queue ID; fields Postfix writes once ---- */
+	{ "a remote reply naming a victim",
+	  PF37D("postfix/smtp", 6769) "C61D7A78142: to=<u1@harvested.example>, "
+	  "relay=127.0.0.1[127.0.0.1]:23099, delay=0.02, delays=0.01/0.01/0/0.01, dsn=5.1.1, "
+	  "status=bounced (host 127.0.0.1[127.0.0.1] said: 550 5.1.1 client=victim[127.0.0.23], "
+	  "sasl_username=victim@example.net; 4A3C2B1D0E: to=<x@y> (in reply to RCPT TO command))",
+	  MAILLOG_DELIVERY, NULL, NULL, "C61D7A78142", "u1@harvested.example" },
+	{ "pf37 RCPT TO with fields in quotes",
+	  PF37D("postfix/smtp", 7525) "2E088A781DB: to=<\"x> relay=none dsn=5.1.1 status=bounced "
+	  "(y)\"@harvested.example>, relay=127.0.0.1[127.0.0.1]:29877, delay=0.06, "
+	  "delays=0.01/0.02/0/0.03, dsn=5.1.1, status=bounced (host 127.0.0.1[127.0.0.1] said: "
+	  "550 5.1.1 Error: no such user here (in reply to RCPT TO command))", MAILLOG_DELIVERY,
+	  NULL, NULL, "2E088A781DB",
+	  "\"x> relay=none dsn=5.1.1 status=bounced (y)\"@harvested.example" },
+	{ "to= twice: refused",
+	  PF37D("postfix/smtp", 6769) "C61D7A78142: to=<a@example.org>, to=<b@example.org>, "
+	  "relay=none, delay=0, delays=0/0/0/0, dsn=5.1.1, status=bounced (x)",
+	  MAILLOG_ERR_DUPLICATE, NULL, NULL, NULL, NULL },
+	{ "dsn= twice: refused",
+	  PF37D("postfix/smtp", 6769) "C61D7A78142: to=<a@example.org>, relay=none, dsn=2.0.0, "
+	  "delay=0, delays=0/0/0/0, dsn=5.1.1, status=bounced (x)",
+	  MAILLOG_ERR_DUPLICATE, NULL, NULL, NULL, NULL },
+	{ "qmgr from= with a sender holding fields",
+	  PF37D("postfix/qmgr", 6740) "16728A7814B: from=<\"a, client=victim[127.0.0.23]\"@example.net>, "
+	  "size=508, nrcpt=1 (queue active)", MAILLOG_FROM, NULL, NULL, "16728A7814B", NULL },
+};
+
+/* Whether v holds any of the victim's names. */
+static int
+framing_names_victim(struct strview v)
+{
+	static const char *const victim[] = { "127.0.0.23", "127.0.0.24", "192.0.2.23", "victim" };
+
+	for (size_t i = 0; i < sizeof(victim) / sizeof(victim[0]); i++)
+		if (v.len > 0 && memmem(v.ptr, v.len, victim[i], strlen(victim[i])) != NULL)
+			return 1;
+	return 0;
+}
+
+static void
+test_framing(void **state)
+{
+	size_t i;
+	int failed = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(framing_cases) / sizeof(framing_cases[0]); i++) {
+		const struct framing_case *c = &framing_cases[i];
+		struct maillog_line l;
+		int rc = parse_exact(c->in, strlen(c->in), &l), bad = 0;
+
+		rc = maillog_parse_line((const uint8_t *)c->in, strlen(c->in), &l);
+		check_num(c->name, "rc", rc, c->rc, &bad, 0);
+		if (rc >= 0 && rc == c->rc) {
+			check_view(c->name, "client_addr", l.client_addr, c->client_addr, &bad, 0);
+			check_view(c->name, "sasl_username", l.sasl_username, c->sasl_username, &bad, 0);
+			check_view(c->name, "queue_id", l.queue_id, c->queue_id, &bad, 0);
+			if (c->to != NULL)
+				check_view(c->name, "to", l.to, c->to, &bad, 0);
+			if (framing_names_victim(l.client_name) || framing_names_victim(l.client_addr) ||
+			    framing_names_victim(l.sasl_username) || framing_names_victim(l.sasl_method)) {
+				print_error("%s: names the victim: client=%.*s[%.*s] sasl_username=%.*s\n",
+				    c->name, (int)l.client_name.len, l.client_name.ptr ? l.client_name.ptr : "",
+				    (int)l.client_addr.len, l.client_addr.ptr ? l.client_addr.ptr : "",
+				    (int)l.sasl_username.len, l.sasl_username.ptr ? l.sasl_username.ptr : "");
+				bad++;
+			}
+		}
+		if (bad) {
+			print_error("  in framing case \"%s\"\n", c->name);
+			failed++;
+		}
+	}
+	print_message("maillog: %zu framing cases\n", i);
+	assert_int_equal(failed, 0);
+}
+
 int
 main(void)
 {
@@ -1067,6 +1275,7 @@ main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_outcome_from_line),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_framing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
