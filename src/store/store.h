@@ -94,8 +94,8 @@ struct store *store_open(const char *path, uv_loop_t *loop, char *err, size_t er
  * quarantine. Always refused, with the reason in err: a file that cannot be read or is
  * not a database, one that cannot be written (read-only file, directory or file system,
  * a full disk: a small write is committed to find out), and with STORE_OPEN_CHECK one
- * that fails PRAGMA quick_check (which reads the whole file: about a second per few
- * hundred MB).
+ * that fails PRAGMA quick_check (which reads the whole file: 0.4-0.7 s for 200 MB, a
+ * million subjects and a million history entries, from the page cache; ~5 s cold).
  */
 #define STORE_OPEN_CREATE 0x1     /* create the database when the file is missing or empty */
 #define STORE_OPEN_CHECK  0x2     /* PRAGMA quick_check before anything is served */
