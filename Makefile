@@ -1,6 +1,7 @@
 # lazaret — a thin wrapper around Meson/Ninja. See README.md.
 #   make        build build/lazaretd and build/lazaretctl (dependencies must be present)
 #   make run    install missing dependencies, build, run lazaretd on etc/lazaret.conf
+#               (creating its store in var/ on the first run)
 #   make test   install missing dependencies, build, run every test (also under ASan+UBSan)
 #   make fuzz   build the libFuzzer targets with clang (build-fuzz/)
 #   make bench  install the peers and run the benchmarks in bench/
@@ -35,9 +36,9 @@ test-deps:
 bench-deps:
 	scripts/install-deps.sh bench
 
+# --init-store: a fresh clone has no store yet; an existing one is opened as always
 run: deps build
-	mkdir -p var
-	exec $(BUILD)/lazaretd -c $(CONF)
+	exec $(BUILD)/lazaretd --init-store -c $(CONF)
 
 unit-test: build
 	meson test -C $(BUILD) --print-errorlogs
@@ -47,7 +48,7 @@ asan-test: $(ASAN_BUILD)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C $(ASAN_BUILD) --print-errorlogs
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		tests/integration/run-all.sh $(ASAN_BUILD) test_daemon test_garden test_postfix_delivery test_hostile
+		tests/integration/run-all.sh $(ASAN_BUILD) test_daemon test_garden test_postfix_delivery test_hostile test_store
 
 integration-test: build
 	tests/integration/run-all.sh $(BUILD)

@@ -241,7 +241,7 @@ EOF
 		cat "$tmp/lazaretd/check.out" >&2
 		return 1
 	fi
-	"$lazaretd" -c "$conf" 2>"$tmp/lazaretd/lazaretd.log" &
+	"$lazaretd" --init-store -c "$conf" 2>"$tmp/lazaretd/lazaretd.log" &
 	server_pid=$!
 	if ! wait_listen "$port" "$server_pid"; then
 		echo "policy.sh: lazaretd did not start:" >&2

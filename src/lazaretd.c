@@ -77,7 +77,7 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: lazaretd [-n] [-d] [-c FILE]\n"
+	    "usage: lazaretd [-n] [-d] [--init-store] [-c FILE]\n"
 	    "\n"
 	    "Finds infected subscriber hosts and hijacked mail accounts at the ISP's relay and\n"
 	    "answers Postfix's policy requests: rate limits, verdicts, quarantine.\n"
@@ -85,6 +85,9 @@ usage(FILE *out)
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "  -n, --check        check the configuration, print it normalised, exit\n"
 	    "  -d, --debug        log at debug level, whatever the configuration says\n"
+	    "      --init-store   create the store (and its directory) if there is none: the file\n"
+	    "                     is missing or empty; an existing store is opened as always.\n"
+	    "                     Without it a missing or empty store is refused\n"
 	    "  -h, --help         this text\n"
 	    "  -V, --version      print the version\n"
 	    "\n"
@@ -261,8 +264,10 @@ restore_delivery(struct daemon *d)
 
 	if (rc == -ENOENT)
 		return;
-	if (rc == 0)
-		rc = delivery_restore(d->delivery, bytes, len);
+	if (rc != 0)        /* the store cannot read it: not the same as nothing saved */
+		fatalx("store %s: cannot read the delivery rules' saved state: %s", d->cfg->store_path,
+		    strerror(-rc));
+	rc = delivery_restore(d->delivery, bytes, len);
 	free(bytes);
 	if (rc != 0) {
 		log_warnx("maillog: the delivery rules' state in the store is unusable (%s); starting without it",
@@ -441,10 +446,11 @@ main(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "init-store", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d;
-	bool check = false, debug = false;
+	bool check = false, debug = false, init_store = false;
 	char err[1024];
 	struct rlimit rl;
 	int ch;
@@ -468,6 +474,9 @@ main(int argc, char **argv)
 		case 'V':
 			printf("lazaretd %s\n", LAZARET_VERSION);
 			return 0;
+		case 'I':
+			init_store = true;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -507,10 +516,12 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.loop = uv_default_loop();
 
-	if (ensure_parent_dir(d.cfg->store_path) != 0)
+	/* Only when told: a store that is not there may be one that should be (see store_open_with). */
+	if (init_store && ensure_parent_dir(d.cfg->store_path) != 0)
 		fatal("cannot create the directory of store %s", d.cfg->store_path);
-	if ((d.store = store_open(d.cfg->store_path, d.loop, err, sizeof(err))) == NULL)
-		fatalx("store %s: %s", d.cfg->store_path, err);
+	if ((d.store = store_open_with(d.cfg->store_path, d.loop, STORE_OPEN_CHECK |
+	    (init_store ? STORE_OPEN_CREATE : 0), err, sizeof(err))) == NULL)
+		fatalx("store %s; refusing to start", err);
 	if ((d.judge = judge_new(d.cfg, d.store)) == NULL || (d.relay = relay_new(d.judge, d.cfg)) == NULL ||
 	    (d.delivery = delivery_new(d.judge, d.cfg)) == NULL)
 		fatalx("out of memory");
@@ -524,16 +535,20 @@ main(int argc, char **argv)
 		char key[PATH_MAX + 16], value[64];
 		unsigned long long inode, offset;
 		snprintf(key, sizeof(key), "maillog:%s", d.cfg->maillog_files[i]);
-		if (store_state_get(d.store, key, value, sizeof(value)) == 0 &&
-		    sscanf(value, "%llu %llu", &inode, &offset) == 2)
+		int rc = store_state_get(d.store, key, value, sizeof(value));
+		if (rc != 0 && rc != -ENOENT)     /* not "never read": the whole log again would count twice */
+			fatalx("store %s: cannot read where maillog %s was left: %s", d.cfg->store_path,
+			    d.cfg->maillog_files[i], strerror(-rc));
+		if (rc == 0 && sscanf(value, "%llu %llu", &inode, &offset) == 2)
 			logfollow_resume(d.followers[i], inode, offset);
 		log_info("maillog %s: following", d.cfg->maillog_files[i]);
 	}
 	if (judge_configure(d.judge, d.cfg, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	usec_t t0 = time_mono();
-	if (judge_load(d.judge) != 0)
-		fatalx("store %s: cannot load the subjects", d.cfg->store_path);
+	int lrc = judge_load(d.judge);
+	if (lrc != 0)
+		fatalx("store %s: cannot load the subjects: %s", d.cfg->store_path, strerror(-lrc));
 	struct judge_stats js;
 	judge_stats_get(d.judge, &js);
 	log_info("store %s: %zu subjects loaded in %.1f ms (%zu watch, %zu throttle, %zu quarantine, %zu suspend)",

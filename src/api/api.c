@@ -124,15 +124,30 @@ api_history_each(void *arg, const struct store_history *h)
 	return 0;
 }
 
+/*
+ * api_history — the subject's level changes as a JSON array, or NULL when the store
+ * cannot read them (logged): the caller answers 500, never an empty history, which
+ * would tell an operator that nothing ever happened to the subject.
+ */
 static json_t *
 api_history(struct api *a, const char *subject)
 {
 	json_t *list = json_array();
+	int rc;
+
+	if (list == NULL)
+		return NULL;
 	if (a->ctx.store != NULL &&
-	    store_history_read(a->ctx.store, subject, API_HISTORY_MAX, api_history_each, list) < 0)
-		log_warnx("api: reading the history of %s failed", subject);
+	    (rc = store_history_read(a->ctx.store, subject, API_HISTORY_MAX, api_history_each, list)) < 0) {
+		log_warnx("api: subject=%s history unreadable: %s", subject, strerror(-rc));
+		json_decref(list);
+		return NULL;
+	}
 	return list;
 }
+
+#define API_HISTORY_UNREADABLE "the store cannot read this subject's history just now (see lazaretd's log); " \
+	"its level and evidence are as lazaretd holds them, its history is unknown, not empty"
 
 static json_t *
 api_rate(struct api *a, const struct subject *s, enum rate_index idx, usec_t now)
@@ -167,6 +182,12 @@ api_subject_full(struct api *a, struct subject *s, usec_t now)
 		    "until", json_time(s->manual_until),
 		    "reason", s->detail ? s->detail->manual_reason : "");
 	usec_t grace = s->detail != NULL && s->detail->grace_until > now ? s->detail->grace_until : 0;
+	json_t *history = api_history(a, key);
+	if (history == NULL) {
+		json_decref(ev);
+		json_decref(manual);
+		return NULL;
+	}
 	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:b, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o}",
 	    "subject", key,
 	    "kind", subject_kind_name(s),
@@ -181,7 +202,7 @@ api_subject_full(struct api *a, struct subject *s, usec_t now)
 	    "rate", "messages", api_rate(a, s, RATE_MESSAGES, now),
 	    "recipients", api_rate(a, s, RATE_RECIPIENTS, now),
 	    "evidence", ev,
-	    "history", api_history(a, key));
+	    "history", history);
 }
 
 static enum MHD_Result
@@ -538,11 +559,17 @@ api_route(struct api *a, struct api_request *r, const char *url, const char *met
 	enum subject_kind kind;
 	if (judge_normalize(a->ctx.judge, subject, key, sizeof(key), &kind) != 0)
 		return api_error(conn, 400, "not a subject: use an IPv4 or IPv6 address, the host prefix, or account:NAME");
-	if (!strcmp(action, "history"))
-		return api_json(conn, 200, json_pack("{s:s, s:o}", "subject", key, "history", api_history(a, key)));
+	if (!strcmp(action, "history")) {
+		json_t *h = api_history(a, key);
+		if (h == NULL)
+			return api_error(conn, 500, API_HISTORY_UNREADABLE);
+		return api_json(conn, 200, json_pack("{s:s, s:o}", "subject", key, "history", h));
+	}
 	if (s == NULL) {
 		/* Forgotten from memory but maybe with a past: show what history there is. */
 		json_t *h = api_history(a, key);
+		if (h == NULL)
+			return api_error(conn, 500, API_HISTORY_UNREADABLE);
 		if (json_array_size(h) == 0) {
 			json_decref(h);
 			return api_error(conn, 404, "no such subject: lazaret has seen nothing of it");
@@ -551,7 +578,10 @@ api_route(struct api *a, struct api_request *r, const char *url, const char *met
 		    "kind", kind == SUBJECT_HOST ? "host" : "account", "level", "normal", "score", 0.0,
 		    "manual", json_null(), "evidence", "history", h));
 	}
-	return api_json(conn, 200, api_subject_full(a, s, time_now()));
+	json_t *full = api_subject_full(a, s, time_now());
+	if (full == NULL)
+		return api_error(conn, 500, API_HISTORY_UNREADABLE);
+	return api_json(conn, 200, full);
 }
 
 static enum MHD_Result

@@ -45,9 +45,12 @@ struct judge {
 	size_t sweep_cursor;
 	usec_t now_hint;                 /* the time of the evaluation under way */
 	struct judge_stats stats;
-	/* the times of the last automatic quarantines, a ring of quarantine_cap slots */
+	/* the times of the last committed automatic quarantines, a ring of quarantine_cap
+	 * slots, oldest first from cap_head; and those on their way to the store, which hold
+	 * a slot until their commit (into the ring) or its failure (given back) */
 	usec_t *cap_ring;
 	uint32_t cap_size, cap_head, cap_count;
+	uint32_t cap_inflight;
 };
 
 #define JUDGE_CAP_WINDOW (3600 * USEC_PER_SEC)
@@ -76,6 +79,8 @@ struct judge_change {
 	int old_level;
 	int new_level;
 	double score;
+	usec_t time;
+	bool cap_slot;                 /* an automatic quarantine: holds one of the cap's slots */
 	const char *actor;
 	const char *reason;
 	store_done_cb done;
@@ -295,21 +300,37 @@ judge_cap_used(const struct judge *j, usec_t now)
 	return used;
 }
 
-/* True when one more automatic quarantine fits in the hour before now. */
+/*
+ * True when one more automatic quarantine fits in the hour before now, counting those
+ * committed in the hour and those on their way to the store. The ring is in time order,
+ * so those still in the window are its newest: room means that at least
+ * count + inflight - size + 1 of the oldest have left it.
+ */
 static bool
 judge_cap_allows(const struct judge *j, usec_t now)
 {
-	if (j->cap_size == 0 || j->cap_count < j->cap_size)
+	if (j->cap_size == 0)
 		return true;
-	/* full: the oldest of the last cap_size quarantines must have left the window */
-	return j->cap_ring[j->cap_head] + JUDGE_CAP_WINDOW <= now;
+	if (j->cap_inflight >= j->cap_size)
+		return false;
+	if (j->cap_count + j->cap_inflight < j->cap_size)
+		return true;
+	uint32_t k = j->cap_count + j->cap_inflight - j->cap_size;    /* < cap_count */
+	uint32_t oldest = (j->cap_head + j->cap_size - j->cap_count) % j->cap_size;
+	return j->cap_ring[(oldest + k) % j->cap_size] + JUDGE_CAP_WINDOW <= now;
 }
 
+/* An automatic quarantine committed at now: into the ring (kept in time order). */
 static void
 judge_cap_take(struct judge *j, usec_t now)
 {
 	if (j->cap_size == 0)
 		return;
+	if (j->cap_count > 0) {
+		usec_t newest = j->cap_ring[(j->cap_head + j->cap_size - 1) % j->cap_size];
+		if (now < newest)
+			now = newest;
+	}
 	j->cap_ring[j->cap_head] = now;
 	j->cap_head = (j->cap_head + 1) % j->cap_size;
 	if (j->cap_count < j->cap_size)
@@ -702,6 +723,12 @@ judge_committed(void *arg, int status)
 	struct subject *s = c->s;
 
 	s->pending--;
+	if (c->cap_slot) {
+		/* the slot counts only once the quarantine is durable; a failed one gives it back */
+		j->cap_inflight--;
+		if (status == 0)
+			judge_cap_take(j, c->time);
+	}
 	if (status == 0) {
 		int old = s->level;
 		j->stats.by_level[old]--;
@@ -749,8 +776,14 @@ judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, cons
 	c->old_level = s->target_level;
 	c->new_level = new_level;
 	c->score = judge_score(j, s, now);
+	c->time = now;
 	c->done = done;
 	c->arg = arg;
+	/* the judge's own way into quarantine (counted as quarantines_auto once committed) */
+	c->cap_slot = j->cap_size > 0 && strcmp(actor, JUDGE_ACTOR_JUDGE) == 0 && new_level >= LEVEL_QUARANTINE &&
+	    c->old_level < LEVEL_QUARANTINE;
+	if (c->cap_slot)
+		j->cap_inflight++;
 
 	s->target_level = (uint8_t)new_level;
 	s->pending++;
@@ -771,6 +804,8 @@ judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, cons
 	}
 	if (store_put(j->st, &row, &h, judge_committed, c) != 0) {
 		s->pending--;
+		if (c->cap_slot)
+			j->cap_inflight--;
 		s->target_level = (uint8_t)c->old_level;
 		if (c->has_undo)
 			judge_undo_apply(s, c);
@@ -870,12 +905,9 @@ judge_evaluate(struct judge *j, struct subject *s, usec_t now)
 	else
 		snprintf(reason, sizeof(reason), "score %.2f fell below %g as evidence aged", score,
 		    j->cfg->release_ratio * j->cfg->threshold[s->target_level]);
-	if (judge_change(j, s, target, now, JUDGE_ACTOR_JUDGE, reason, NULL, NULL, NULL) != 0) {
+	/* a quarantine holds a cap slot from here, counted once committed (judge_committed) */
+	if (judge_change(j, s, target, now, JUDGE_ACTOR_JUDGE, reason, NULL, NULL, NULL) != 0)
 		log_warnx("judge: out of memory changing %s to %s", s->key, level_name(target));
-		return;
-	}
-	if (target >= LEVEL_QUARANTINE)
-		judge_cap_take(j, now);
 }
 
 static struct evidence_item *

@@ -11,6 +11,9 @@
  * hour. A subject that deserves quarantine beyond it is held at throttle (flag
  * SUBJECT_F_HELD: the queue the abuse desk sees) and quarantined when the cap allows,
  * on its next evaluation (evidence or the sweep). Operators' quarantines do not count.
+ * A slot is held from the moment an automatic quarantine is asked of the store (so a
+ * burst cannot overshoot the cap) and counts for the hour after its commit; a commit
+ * that fails (a full disk) gives it back, and the sweep asks again.
  *
  * A level change is written to the store with a history entry first; the subject's
  * `level` — the one enforcement acts on — changes only when that write is committed.

@@ -58,6 +58,7 @@ struct portal_history {
 	uint64_t episode;             /* time of the newest entry: binds tokens to this quarantine */
 	usec_t since;                 /* when the current quarantine began */
 	usec_t opened;                /* the first quarantine within the window: the case */
+	int error;                    /* the store could not read it: 0 or a negative errno-style code */
 };
 
 /*
@@ -243,15 +244,20 @@ portal_history_each(void *arg, const struct store_history *e)
 	return 0;
 }
 
+/* The digest of subject's history; h->error says when the store could not read it. */
 static void
 portal_history_read(struct portal *p, const char *subject, struct portal_history *h)
 {
+	int rc;
+
 	memset(h, 0, sizeof(*h));
 	h->now = time_now();
 	h->window_start = h->now - p->set.self_release_window;
 	if (p->ctx.store != NULL &&
-	    store_history_read(p->ctx.store, subject, PORTAL_HISTORY_MAX, portal_history_each, h) < 0)
-		log_warnx("portal: reading the history of %s failed", subject);
+	    (rc = store_history_read(p->ctx.store, subject, PORTAL_HISTORY_MAX, portal_history_each, h)) < 0) {
+		log_warnx("portal: host=%s history unreadable: %s", subject, strerror(-rc));
+		h->error = rc;
+	}
 	if (h->opened == 0)
 		h->opened = h->since;
 }
@@ -270,7 +276,7 @@ portal_history_cached(struct portal *p, const struct subject *s, const char *sub
 		return;
 	}
 	portal_history_read(p, subject, h);
-	if (s->pending == 0) {
+	if (s->pending == 0 && h->error == 0) {
 		snprintf(c->subject, sizeof(c->subject), "%s", subject);
 		c->at = now;
 		c->level = s->level;
@@ -500,6 +506,16 @@ portal_release(struct portal *p, struct portal_request *r, struct portal_visit *
 		p->waiting++;
 		MHD_suspend_connection(r->conn);
 		return MHD_YES;
+	}
+	/* Releases are counted in the history: one that cannot be read cannot be counted,
+	 * and a limit counted as 0 would be no limit. */
+	if (v->h.error != 0) {
+		p->stats.refused_releases++;
+		log_warnx("portal: host=%s address=%s release refused: its history cannot be read, so its "
+		    "self-releases cannot be counted", r->subject, r->address);
+		return portal_notice(p, r, v, MHD_HTTP_SERVICE_UNAVAILABLE, "Your connection's record cannot be "
+		    "read just now, so it cannot be released from here. Nothing has changed; please try again in "
+		    "a few minutes, or contact our support.");
 	}
 	if (v->at_limit) {
 		p->stats.refused_releases++;

@@ -16,18 +16,30 @@
  *    history reads on whatever thread calls them; WAL lets it read while the writer
  *    commits.
  *
+ * Opening (store_open_with) refuses rather than guesses: a missing or empty file is a
+ * new store only when the caller says so (STORE_OPEN_CREATE: lazaretd --init-store),
+ * since SQLite would silently make an empty database of it and every quarantine and
+ * its history would be forgotten; a file it cannot read, a damaged one
+ * (STORE_OPEN_CHECK: PRAGMA quick_check) or one it cannot write is refused with the
+ * reason. Reads report errors as errors: nothing a caller gets back is "no rows" when
+ * the database could not be read.
+ *
  * Schema (PRAGMA user_version 1): subjects, one row per subject with its evidence
  * encoded in the row (see store_evidence_encode); history, append-only, AUTOINCREMENT
  * ids so an id is never reused, indexed on (subject, id). Added within version 1 and
  * created on open when missing: the state table, subjects.grace_until.
  */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 #include <uv.h>
@@ -143,6 +155,7 @@ struct store {
 	uint64_t seq_done;
 	bool stopping;
 	unsigned fault_txns;
+	unsigned fault_reads;
 	struct store_stats stats;
 };
 
@@ -650,13 +663,145 @@ store_async_free(uv_handle_t *handle)
 	free(handle);
 }
 
+/* Adds to msg why path's directory may be the trouble: SQLite keeps FILE-wal and FILE-shm there. */
+static void
+store_dir_hint(const char *path, char *msg, size_t size)
+{
+	char copy[PATH_MAX], *dir;
+	size_t len = strlen(msg);
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	if (access(dir, W_OK) != 0 && len < size)
+		snprintf(msg + len, size - len, " (the directory %s is not writable: %s; SQLite keeps its "
+		    "write-ahead log and index beside the database)", dir, strerror(errno));
+}
+
+/*
+ * store_check_start — what the file at path holds, before anything is written: it can
+ * be read, it is not an empty database unless STORE_OPEN_CREATE, and with
+ * STORE_OPEN_CHECK it passes PRAGMA quick_check. *fresh is set when the schema is to be
+ * created. 0 or a negative errno-style code with the reason in msg.
+ */
+static int
+store_check_start(sqlite3 *db, const char *path, unsigned flags, bool existed, off_t size, bool *fresh,
+    char *msg, size_t msglen)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t version, tables;
+	char sub[256];
+	int rc;
+
+	if ((rc = store_query_int(db, "PRAGMA user_version", &version, sub, sizeof(sub))) != 0 ||
+	    (rc = store_query_int(db, "SELECT count(*) FROM sqlite_master", &tables, sub, sizeof(sub))) != 0) {
+		snprintf(msg, msglen, "cannot %s it: %s", rc == -EBADMSG ? "read" : "use", sqlite3_errmsg(db));
+		if (rc == -EBADMSG)
+			snprintf(msg + strlen(msg), msglen - strlen(msg), ": it is not an SQLite database, or it "
+			    "is damaged; lazaretd leaves it as it is: restore the store from a backup, or move "
+			    "the file aside and start with --init-store to begin an empty one");
+		else
+			store_dir_hint(path, msg, msglen);
+		return rc;
+	}
+	*fresh = version == 0 && tables == 0;
+	if (*fresh && existed && !(flags & STORE_OPEN_CREATE)) {
+		snprintf(msg, msglen, "the file is empty (%lld bytes, no tables): it has no subjects, no "
+		    "quarantines and no history. If this is a new install, start once with --init-store; if "
+		    "it was the store, it is lost: restore it from a backup rather than start with nothing",
+		    (long long)size);
+		return -ENODATA;
+	}
+	if (*fresh || !(flags & STORE_OPEN_CHECK))
+		return 0;
+
+	usec_t t0 = time_mono();
+	size_t n = 0, len;
+	msg[0] = '\0';
+	if ((rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(3)", -1, &q, NULL)) == SQLITE_OK) {
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			const char *line = (const char *)sqlite3_column_text(q, 0);
+			if (line == NULL || strcmp(line, "ok") == 0)
+				continue;
+			len = strlen(msg);
+			snprintf(msg + len, msglen - len, "%s%s", n++ ? "; " : "", line);
+		}
+		for (char *c = msg; *c != '\0'; c++)      /* its lines, on one line */
+			if (*c == '\n')
+				*c = ' ';
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		snprintf(msg, msglen, "PRAGMA quick_check failed: %s: the database is damaged or cannot be read; "
+		    "restore it from a backup (or try: sqlite3 FILE .recover)", sqlite3_errmsg(db));
+		rc = store_errno(rc);
+		return rc != 0 ? rc : -EIO;
+	}
+	if (n > 0) {
+		snprintf(sub, sizeof(sub), "%.200s", msg);
+		snprintf(msg, msglen, "the database is damaged (PRAGMA quick_check: %s); lazaretd does not start "
+		    "on a damaged store: restore it from a backup (or try: sqlite3 FILE .recover)", sub);
+		return -EBADMSG;
+	}
+	log_info("store: %s passed PRAGMA quick_check in %.1f ms", path, (double)(time_mono() - t0) / 1000.0);
+	return 0;
+}
+
+/*
+ * store_probe_write — commit one small write (the time the store was opened) so that a
+ * file, directory or disk that cannot take writes is found before anything is served,
+ * not by the first verdict. 0 or a negative errno-style code with the reason in msg.
+ */
+static int
+store_probe_write(sqlite3 *db, const char *path, char *msg, size_t msglen)
+{
+	char sub[256];
+	int rc;
+
+	rc = store_exec(db, "INSERT INTO state (key, value) VALUES ('store:opened', strftime('%Y-%m-%dT%H:%M:%SZ'))"
+	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value", sub, sizeof(sub));
+	if (rc != 0) {
+		snprintf(msg, msglen, "cannot write it: %s%s", sqlite3_errmsg(db),
+		    rc == -ENOSPC ? " (the disk is full)" : "");
+		store_dir_hint(path, msg, msglen);
+	}
+	return rc;
+}
+
 struct store *
 store_open(const char *path, uv_loop_t *loop, char *err, size_t errlen)
 {
+	return store_open_with(path, loop, STORE_OPEN_CREATE, err, errlen);
+}
+
+struct store *
+store_open_with(const char *path, uv_loop_t *loop, unsigned flags, char *err, size_t errlen)
+{
 	struct store *st;
+	struct stat sb;
 	sigset_t all, old;
-	char msg[384] = "out of memory";
+	char msg[768] = "out of memory";
+	bool existed, fresh = false;
 	int rc, locks = 0;
+
+	if (stat(path, &sb) == 0) {
+		existed = true;
+		if (!S_ISREG(sb.st_mode)) {
+			snprintf(err, errlen, "%s: not a regular file", path);
+			return NULL;
+		}
+	} else if (errno == ENOENT) {
+		existed = false;
+		if (!(flags & STORE_OPEN_CREATE)) {
+			snprintf(err, errlen, "%s: does not exist. If this is a new install, start once with "
+			    "--init-store to create an empty store; if the store was here, it is gone (a disk not "
+			    "mounted? another path?) and an empty one would forget every quarantine and its history",
+			    path);
+			return NULL;
+		}
+	} else {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		goto fail;
@@ -674,18 +819,31 @@ store_open(const char *path, uv_loop_t *loop, char *err, size_t errlen)
 	locks = 3;
 	snprintf(msg, sizeof(msg), "out of memory");
 
-	rc = sqlite3_open_v2(path, &st->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &st->wdb, SQLITE_OPEN_READWRITE |
+	    (flags & STORE_OPEN_CREATE ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		snprintf(msg, sizeof(msg), "%s",
+		snprintf(msg, sizeof(msg), "cannot open it: %s",
 		    st->wdb != NULL ? sqlite3_errmsg(st->wdb) : sqlite3_errstr(rc));
+		store_dir_hint(path, msg, sizeof(msg));
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->wdb, 1);
 	sqlite3_busy_timeout(st->wdb, STORE_BUSY_MS);
+	/* SQLite falls back to read-only when it may not write the file, and says nothing */
+	if (sqlite3_db_readonly(st->wdb, "main") == 1) {
+		snprintf(msg, sizeof(msg), "cannot write it (opened read-only: the file or its file system is "
+		    "read-only, or lazaretd may not write it); every verdict is written before it is acted on");
+		goto fail;
+	}
+	if (store_check_start(st->wdb, path, flags, existed, existed ? sb.st_size : 0, &fresh, msg,
+	    sizeof(msg)) != 0)
+		goto fail;
 	if (store_schema_init(st->wdb, msg, sizeof(msg)) != 0 ||
+	    store_probe_write(st->wdb, path, msg, sizeof(msg)) != 0 ||
 	    store_prepare_all(st, msg, sizeof(msg)) != 0)
 		goto fail;
+	if (fresh)
+		log_info("store: %s: a new, empty store was created", path);
 	/* replaces SQLite's autocheckpoint, which runs inside COMMIT: see store_writer */
 	sqlite3_wal_hook(st->wdb, store_wal_hook, st);
 
@@ -979,6 +1137,28 @@ store_test_fail_next(struct store *st, unsigned n)
 	pthread_mutex_unlock(&st->mu);
 }
 
+void
+store_test_fail_reads(struct store *st, unsigned n)
+{
+	pthread_mutex_lock(&st->mu);
+	st->fault_reads = n;
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* True when a read is to fail (store_test_fail_reads): counts it down. */
+static bool
+store_read_fault(struct store *st)
+{
+	bool fault;
+
+	pthread_mutex_lock(&st->mu);
+	fault = st->fault_reads > 0;
+	if (fault)
+		st->fault_reads--;
+	pthread_mutex_unlock(&st->mu);
+	return fault;
+}
+
 /* Steps a write statement to completion and resets it; SQLite code. */
 static int
 store_step(sqlite3_stmt *stmt)
@@ -1226,6 +1406,10 @@ store_load(struct store *st, int (*each)(void *arg, const struct store_subject *
 	size_t cap = 0, len;
 	int rc, n, ret = 0;
 
+	if (store_read_fault(st)) {
+		log_warnx("store: load: injected read fault");
+		return -EIO;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -ENOMEM;
 	rc = sqlite3_prepare_v2(st->rdb, "SELECT subject, level, manual_level, manual_until,"
@@ -1292,6 +1476,10 @@ store_history_read(struct store *st, const char *subject, size_t limit,
 
 	if (subject == NULL)
 		return -EINVAL;
+	if (store_read_fault(st)) {
+		log_warnx("store: history: injected read fault");
+		return -EIO;
+	}
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return -ENOMEM;
 	/* Newest first through the (subject, id) index, then back to oldest first. */
@@ -1338,6 +1526,8 @@ store_history_count(struct store *st)
 	int64_t n = 0;
 	int rc;
 
+	if (store_read_fault(st))
+		return -EIO;
 	if ((rc = store_query_int(st->rdb, "SELECT count(*) FROM history", &n, err,
 	    sizeof(err))) != 0) {
 		log_warnx("store: %s", err);
@@ -1413,8 +1603,15 @@ store_state_get_bytes(struct store *st, const char *key, uint8_t **out, size_t *
 
 	*out = NULL;
 	*len = 0;
-	if (sqlite3_prepare_v2(st->rdb, "SELECT value FROM state WHERE key = ?1", -1, &stmt, NULL) != SQLITE_OK)
+	if (store_read_fault(st)) {
+		log_warnx("store: state %s: injected read fault", key);
 		return -EIO;
+	}
+	if ((rc = sqlite3_prepare_v2(st->rdb, "SELECT value FROM state WHERE key = ?1", -1, &stmt, NULL)) != SQLITE_OK) {
+		log_warnx("store: state %s: %s", key, sqlite3_errmsg(st->rdb));
+		rc = store_errno(rc);
+		return rc != 0 ? rc : -EIO;
+	}
 	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
@@ -1428,8 +1625,14 @@ store_state_get_bytes(struct store *st, const char *key, uint8_t **out, size_t *
 				memcpy(*out, v, n);
 			*len = n;
 		}
-	} else
-		rc = rc == SQLITE_DONE ? -ENOENT : -EIO;
+	} else if (rc == SQLITE_DONE)
+		rc = -ENOENT;
+	else {
+		log_warnx("store: state %s: %s", key, sqlite3_errmsg(st->rdb));
+		rc = store_errno(rc);
+		if (rc == 0 || rc == -ENOENT)
+			rc = -EIO;
+	}
 	sqlite3_finalize(stmt);
 	return rc;
 }

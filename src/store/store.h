@@ -88,6 +88,20 @@ typedef void (*store_done_cb)(void *arg, int status);
 struct store *store_open(const char *path, uv_loop_t *loop, char *err, size_t errlen);
 
 /*
+ * store_open_with — store_open with flags; store_open is STORE_OPEN_CREATE alone (tools,
+ * tests). Without STORE_OPEN_CREATE a missing file, or one that holds no database (0
+ * bytes), is refused: SQLite would make an empty store of it, forgetting every
+ * quarantine. Always refused, with the reason in err: a file that cannot be read or is
+ * not a database, one that cannot be written (read-only file, directory or file system,
+ * a full disk: a small write is committed to find out), and with STORE_OPEN_CHECK one
+ * that fails PRAGMA quick_check (which reads the whole file: 0.4-0.7 s for 200 MB, a
+ * million subjects and a million history entries, from the page cache; ~5 s cold).
+ */
+#define STORE_OPEN_CREATE 0x1     /* create the database when the file is missing or empty */
+#define STORE_OPEN_CHECK  0x2     /* PRAGMA quick_check before anything is served */
+struct store *store_open_with(const char *path, uv_loop_t *loop, unsigned flags, char *err, size_t errlen);
+
+/*
  * Commits everything queued, stops the writer, runs the done callbacks still pending,
  * closes the database. With a loop: call it on the loop thread and let the loop run
  * once more afterwards, so uv_close can release the async handle.
@@ -133,10 +147,14 @@ void store_flush(struct store *st);
 /*
  * store_load — call each(arg, subject) for every subject row, with its evidence; stops
  * and returns the callback's value when it is non-zero. Reads on the caller's thread.
+ * Like every read here, a database that cannot be read is a negative errno-style code
+ * (logged with SQLite's message), never an empty answer.
  */
 int store_load(struct store *st, int (*each)(void *arg, const struct store_subject *s), void *arg);
 
-/* store_history_read — the newest `limit` entries for subject, oldest first. */
+/* store_history_read — the newest `limit` entries for subject, oldest first; 0, each()'s
+ * non-zero value, or a negative errno-style code when the history cannot be read (the
+ * entries handed to each() before the error are not the whole answer). */
 int store_history_read(struct store *st, const char *subject, size_t limit,
                        int (*each)(void *arg, const struct store_history *h), void *arg);
 
@@ -176,5 +194,12 @@ int store_state_get_bytes(struct store *st, const char *key, uint8_t **out, size
  * as -EIO: the path a failing COMMIT (I/O error, disk full) takes.
  */
 void store_test_fail_next(struct store *st, unsigned n);
+
+/*
+ * store_test_fail_reads — for tests: the next n reads (store_load, store_history_read,
+ * store_history_count, store_state_get*) fail with -EIO, as a damaged page or an I/O
+ * error would make them.
+ */
+void store_test_fail_reads(struct store *st, unsigned n);
 
 #endif

@@ -549,7 +549,11 @@ lz_start() {
 	LZ_LOG=$T/lazaretd.log
 	[ -n "${LZ_CONF:-}" ] || lz_config
 	echo "===== lazaretd start $(date -u +%FT%TZ)" >>"$LZ_LOG"
-	"$LAZARETD" -c "$LZ_CONF" >>"$LZ_LOG" 2>&1 &
+	# lazaretd creates a store only when told: on this test's first start, not on a restart
+	local store init=()
+	store=$(awk -F' *= *' '$1 == "store" { print $2 }' "$LZ_CONF")
+	[ -e "${store:-$LZ_STORE}" ] || init=(--init-store)
+	"$LAZARETD" "${init[@]}" -c "$LZ_CONF" >>"$LZ_LOG" 2>&1 &
 	LZ_PID=$!
 	t_on_exit "lz_stop"
 	if ! wait_for 15 _lz_ready_or_dead || pid_gone "$LZ_PID"; then

@@ -58,7 +58,8 @@ CONF
 }
 
 start() {
-	"$LAZARETD" -c "$T/lazaret.conf" >> "$T/daemon.log" 2>&1 &
+	# --init-store on the first start only: the restarts must find the store the last run left
+	"$LAZARETD" $([ -e "$T/lazaret.db" ] || echo --init-store) -c "$T/lazaret.conf" >> "$T/daemon.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 1 100); do
 		curl -sf "$API/v1/stats" >/dev/null 2>&1 && return 0

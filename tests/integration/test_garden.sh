@@ -153,7 +153,8 @@ listed_enforced() {
 
 lz_start() {
 	echo "===== lazaretd start $(date -u +%FT%TZ)" >>"$LZ_LOG"
-	ip netns exec "$NS_GW" "$LAZARETD" -c "$T/lazaret.conf" >>"$LZ_LOG" 2>&1 &
+	# --init-store on the first start only: the restarts must find the store the last run left
+	ip netns exec "$NS_GW" "$LAZARETD" $([ -e "$T/lazaret.db" ] || echo --init-store) -c "$T/lazaret.conf" >>"$LZ_LOG" 2>&1 &
 	LZ_PID=$!
 	local limit=$(($(now_ms) + 10000))
 	while :; do

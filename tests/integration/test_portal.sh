@@ -8,7 +8,8 @@
 #   3. hostile evidence is escaped; lynx -dump shows it as text, with the steps and contact
 #   4. Chromium, scripts off: the DOM has the evidence and the form, and no script
 #   5. refused releases: another address (quarantined or not), a tampered token, no token -> 403
-#   6. self-release: a failed commit -> 503 and nothing changed; then 200, normal in the judge
+#   6. self-release: history that cannot be read (so releases cannot be counted) -> 503; a
+#      failed commit -> 503; nothing changed by either; then 200, normal in the judge
 #      and in the store's history (actor portal)
 #   7. grace: new evidence does not quarantine again; an old token is void after re-quarantine
 #   8. a double press releases once
@@ -243,6 +244,20 @@ assert_eq "no release in the store" 0 "$(portal_history main 127.0.0.2)"
 case_pass
 
 case_begin "6. self-release: 200, normal in the judge, in the store's history by the portal"
+# A history the store cannot read (a damaged page) cannot count the releases used: the release
+# is refused, not counted as 0. The page's button is from while it could not be read, too.
+h failreads 1000
+sleep 1.1                                   # past the notices' one-second history cache
+visit 127.0.0.2 /
+assert_eq "the notice while the history cannot be read" 511 "$CODE"
+release 127.0.0.2 "$(token_of)"
+h failreads 0
+assert_eq "a release whose history cannot be read" 503 "$CODE"
+assert_match "told so" "record cannot be read just now, so it cannot be released" "$(body)"
+h show 127.0.0.2
+assert_match "still quarantined, no grace" 'level=quarantine target=quarantine grace=0' "$H_REPLY"
+assert_eq "no release in the store" 0 "$(portal_history main 127.0.0.2)"
+assert_file_match "the refusal is logged" 'release refused: its history cannot be read' "$LZ_LOG"
 # first the store fails to commit it: 503, nothing changed, the same button works later
 h failnext 1
 release 127.0.0.2 "$token"

@@ -16,6 +16,7 @@
  *   history ADDR                      "history ACTOR OLD NEW REASON" lines, then ok SEQ N
  *   stats                             ok SEQ notices=N ok=N releases=N refused=N
  *   failnext [N]                      the store's next N commits fail (-EIO)
+ *   failreads [N]                     the store's next N reads fail (-EIO)
  * Stops on SIGTERM, SIGINT or end of input after "quit".
  */
 #include <errno.h>
@@ -138,6 +139,10 @@ harness_command(struct harness *h, char *line)
 		unsigned n = arg ? (unsigned)strtoul(arg, NULL, 10) : 1;
 		store_test_fail_next(h->st, n);
 		printf("ok %u the next %u commits fail\n", seq, n);
+	} else if (!strcmp(cmd, "failreads")) {
+		unsigned n = arg ? (unsigned)strtoul(arg, NULL, 10) : 1;
+		store_test_fail_reads(h->st, n);
+		printf("ok %u the next %u reads fail\n", seq, n);
 	} else if (arg == NULL) {
 		printf("err %u %s needs an address\n", seq, cmd);
 	} else if (!strcmp(cmd, "show")) {

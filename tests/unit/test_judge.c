@@ -1793,6 +1793,145 @@ test_quarantine_cap_unhold(void **state)
 	}
 }
 
+/*
+ * The cap counts verdicts the store committed. A disk that is full for a while fails
+ * every commit, and the sweep asks again each second: none of those attempts may use
+ * the hour's quarantines, nor raise the alarm; once the disk has room the deserved
+ * quarantines happen. A verdict still on its way to the store does hold a slot, so a
+ * burst cannot overshoot the cap before its commits come back.
+ */
+static struct {
+	char dir[64];
+	struct config cfg;
+	uv_loop_t loop;
+	struct store *st;
+	struct judge *j;
+	int kind;
+	usec_t t;
+	struct subject *s[4];
+	struct judge_stats full, freed;     /* after the disk was full, after it had room */
+	int level_full[2], level_freed[2];
+} capfull;
+
+/* Waits until the store has answered every verdict of capfull.s[0..n) on the loop. */
+static void
+capfull_settle(size_t n)
+{
+	store_flush(capfull.st);
+	for (int tries = 0; tries < 2000; tries++) {
+		bool busy = false;
+		uv_run(&capfull.loop, UV_RUN_NOWAIT);
+		for (size_t i = 0; i < n; i++)
+			busy |= capfull.s[i] != NULL && capfull.s[i]->pending != 0;
+		if (!busy)
+			return;
+		usleep(1000);
+	}
+	fail_msg("the store never answered the verdicts");
+}
+
+/* Runs with the log captured: no assertions here (a failure would leave stderr in the file). */
+static void
+capfull_disk_full_then_freed(struct fx *f)
+{
+	(void)f;
+	/* the disk is full: every commit fails, for 15 rounds of the sweep */
+	store_test_fail_next(capfull.st, 1000000);
+	for (int i = 0; i < 2; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "192.0.2.%d", 70 + i);
+		capfull.s[i] = judge_lookup_or_create(capfull.j, key, capfull.t);
+		judge_add_evidence(capfull.j, capfull.s[i], capfull.kind, 100, 1, capfull.t, "infected");
+	}
+	capfull_settle(2);
+	for (int round = 1; round <= 15; round++) {
+		judge_sweep(capfull.j, capfull.t + SEC(round), 1000);
+		capfull_settle(2);
+	}
+	judge_stats_get(capfull.j, &capfull.full);
+	for (int i = 0; i < 2; i++)
+		capfull.level_full[i] = capfull.s[i]->level;
+
+	/* room again: the next round quarantines both, and the cap counts them */
+	store_test_fail_next(capfull.st, 0);
+	judge_sweep(capfull.j, capfull.t + SEC(16), 1000);
+	capfull_settle(2);
+	judge_stats_get(capfull.j, &capfull.freed);
+	for (int i = 0; i < 2; i++)
+		capfull.level_freed[i] = capfull.s[i]->level;
+}
+
+static void
+test_quarantine_cap_failed_commits(void **state)
+{
+	struct fx *f = *state;
+	struct judge_stats js;
+	const char *log;
+	char err[256];
+
+	snprintf(capfull.dir, sizeof(capfull.dir), "/tmp/lazaret-test-capfull-XXXXXX");
+	assert_non_null(mkdtemp(capfull.dir));
+	snprintf(err, sizeof(err), "%s/t.db", capfull.dir);
+	config_defaults(&capfull.cfg);
+	capfull.cfg.quarantine_cap = 3;
+	assert_int_equal(uv_loop_init(&capfull.loop), 0);
+	/* with a loop: the store's answers arrive only when the test runs it */
+	assert_non_null(capfull.st = store_open(err, &capfull.loop, err, sizeof(err)));
+	assert_non_null(capfull.j = judge_new(&capfull.cfg, capfull.st));
+	capfull.kind = judge_register_kind(capfull.j, "test", 1, HOURS(1), "test");
+	assert_int_equal(judge_configure(capfull.j, &capfull.cfg, err, sizeof(err)), 0);
+	capfull.t = time_now();
+
+	log = captured_log(capfull_disk_full_then_freed, f);
+	assert_int_equal(count_lines_with(log, "ALARM"), 0);
+	assert_int_equal(count_lines_with(log, "held "), 0);
+	assert_true(count_lines_with(log, "not committed") >= 16);
+	assert_int_equal(capfull.full.cap_used, 0);
+	assert_int_equal(capfull.full.quarantines_auto, 0);
+	assert_int_equal(capfull.full.held_total, 0);
+	assert_int_equal(capfull.level_full[0], LEVEL_NORMAL);
+	assert_int_equal(capfull.level_full[1], LEVEL_NORMAL);
+	assert_int_equal(capfull.level_freed[0], LEVEL_QUARANTINE);
+	assert_int_equal(capfull.level_freed[1], LEVEL_QUARANTINE);
+	assert_int_equal(capfull.freed.cap_used, 2);
+	assert_int_equal(capfull.freed.quarantines_auto, 2);
+	assert_int_equal(capfull.freed.held, 0);
+
+	/* Two more before the store answers, and that commit fails: the first took the last
+	 * slot while in flight, so the second was held; the failure gives the slot back, and
+	 * the next round quarantines one of them and holds the other. */
+	store_test_fail_next(capfull.st, 1);
+	for (int i = 2; i < 4; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "192.0.2.%d", 70 + i);
+		assert_non_null(capfull.s[i] = judge_lookup_or_create(capfull.j, key, capfull.t));
+		judge_add_evidence(capfull.j, capfull.s[i], capfull.kind, 100, 1, capfull.t + SEC(17), "infected");
+	}
+	assert_int_equal(capfull.s[2]->target_level, LEVEL_QUARANTINE);
+	assert_int_equal(capfull.s[3]->target_level, LEVEL_THROTTLE);
+	assert_true(capfull.s[3]->flags & SUBJECT_F_HELD);
+	capfull_settle(4);
+	assert_int_equal(capfull.s[2]->level, LEVEL_NORMAL);
+	judge_stats_get(capfull.j, &js);
+	assert_int_equal(js.cap_used, 2);
+	judge_sweep(capfull.j, capfull.t + SEC(18), 1000);
+	capfull_settle(4);
+	assert_int_equal((capfull.s[2]->level == LEVEL_QUARANTINE) + (capfull.s[3]->level == LEVEL_QUARANTINE), 1);
+	assert_int_equal((capfull.s[2]->flags & SUBJECT_F_HELD ? 1 : 0) + (capfull.s[3]->flags & SUBJECT_F_HELD ? 1 : 0),
+	    1);
+	judge_stats_get(capfull.j, &js);
+	assert_int_equal(js.cap_used, 3);
+	assert_int_equal(js.held, 1);
+	assert_int_equal(js.quarantines_auto, 3);
+
+	store_close(capfull.st);
+	judge_free(capfull.j);
+	uv_run(&capfull.loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&capfull.loop), 0);
+	snprintf(err, sizeof(err), "rm -rf '%s'", capfull.dir);
+	assert_int_equal(system(err), 0);
+}
+
 /* The notable list holds exactly the subjects above normal or held by the cap, once each. */
 static void
 check_notable(struct judge *j, const char *when)
@@ -2023,6 +2162,7 @@ main(void)
 		cmocka_unit_test(test_failed_commit_is_undone),
 		T(test_quarantine_cap),
 		T(test_quarantine_cap_unhold),
+		T(test_quarantine_cap_failed_commits),
 		T(test_notable_list),
 		cmocka_unit_test(test_grace_persists),
 		cmocka_unit_test(test_checkpoint_rates),

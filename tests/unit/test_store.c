@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -897,6 +898,197 @@ test_schema_refused(void **state)
 	assert_true(err[0] != '\0');
 }
 
+/* store_open_with's answer for path: NULL expected, err must contain want. */
+static void
+expect_refused(const char *path, unsigned flags, const char *want)
+{
+	char err[1024] = "";
+	struct store *st = store_open_with(path, NULL, flags, err, sizeof(err));
+
+	if (st != NULL) {
+		store_close(st);
+		fail_msg("%s was opened; expected a refusal saying \"%s\"", path, want);
+	}
+	print_message("refused: %s\n", err);
+	if (strstr(err, want) == NULL)
+		fail_msg("refusal of %s says \"%s\", not \"%s\"", path, err, want);
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/*
+ * At start, what is not a store in working order is refused with its reason, and left
+ * as it was: a missing file or an empty one (unless asked to create the store), a
+ * damaged one (PRAGMA quick_check), one that is not a database.
+ */
+static void
+test_open_refusals(void **state)
+{
+	struct fixture *f = *state;
+	char path[160], err[512];
+	struct store_subject s;
+	struct store_history h;
+	struct store *st;
+	FILE *fp;
+
+	/* missing: refused, not created; STORE_OPEN_CREATE creates it */
+	expect_refused(f->path, STORE_OPEN_CHECK, "does not exist. If this is a new install, start once with --init-store");
+	assert_int_equal(file_size(f->path), -1);
+	assert_non_null(st = store_open_with(f->path, NULL, STORE_OPEN_CREATE | STORE_OPEN_CHECK, err, sizeof(err)));
+	store_close(st);
+	assert_true(file_size(f->path) > 0);
+	/* a store that exists opens without being asked to create, and is checked */
+	assert_non_null(st = store_open_with(f->path, NULL, STORE_OPEN_CHECK, err, sizeof(err)));
+	store_close(st);
+
+	/* 0 bytes: SQLite would have made a new, empty store of it */
+	snprintf(path, sizeof(path), "%s/empty.db", f->dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fclose(fp);
+	expect_refused(path, STORE_OPEN_CHECK, "the file is empty (0 bytes, no tables)");
+	assert_int_equal(file_size(path), 0);
+	assert_non_null(st = store_open_with(path, NULL, STORE_OPEN_CREATE | STORE_OPEN_CHECK, err, sizeof(err)));
+	store_close(st);
+	assert_true(raw_int(path, "PRAGMA user_version") == 1);
+
+	/* not a database: refused even when asked to create one, and untouched */
+	snprintf(path, sizeof(path), "%s/garbage.db", f->dir);
+	assert_non_null(fp = fopen(path, "w"));
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database\n", fp);
+	fclose(fp);
+	expect_refused(path, STORE_OPEN_CREATE | STORE_OPEN_CHECK, "it is not an SQLite database, or it is damaged");
+	assert_int_equal(file_size(path), 200 * 31);
+
+	/* damaged in the middle: a store of a few hundred history rows, one page overwritten */
+	snprintf(path, sizeof(path), "%s/damaged.db", f->dir);
+	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
+	for (int i = 0; i < 400; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "192.0.2.%d", i % 250);
+		subject_init(&s, name, i % 4);
+		history_init(&h, i + 1, 0, i % 4, "judge", "a reason long enough to fill some pages of history");
+		assert_int_equal(store_put(st, &s, &h, NULL, NULL), 0);
+	}
+	store_close(st);
+	int64_t pages = raw_int(path, "PRAGMA page_count"), root = raw_int(path,
+	    "SELECT rootpage FROM sqlite_master WHERE name = 'history'");
+	assert_true(pages > 4 && root > 1);
+	{
+		char junk[512];
+		memset(junk, 0xa5, sizeof(junk));
+		assert_non_null(fp = fopen(path, "r+"));
+		assert_int_equal(fseek(fp, (long)((root - 1) * 4096), SEEK_SET), 0);
+		assert_int_equal(fwrite(junk, 1, sizeof(junk), fp), sizeof(junk));
+		fclose(fp);
+	}
+	expect_refused(path, STORE_OPEN_CHECK, "the database is damaged");
+	/* unchecked, it opens (what lazaretd did) and the history cannot be read: an error, not "none" */
+	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
+	assert_true(store_history_read(st, "192.0.2.7", 100, count_history, &(int){ 0 }) < 0);
+	store_close(st);
+}
+
+/* The same refusals that depend on permissions, as an unprivileged user (root may write anything). */
+static void
+test_open_read_only(void **state)
+{
+	struct fixture *f = *state;
+	char path[160], dir[160], err[512];
+	struct store *st;
+	int status, fds[2];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/ro.db", f->dir);
+	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
+	store_close(st);
+	snprintf(dir, sizeof(dir), "%s/rodir", f->dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(err, sizeof(err), "%s/ro.db", dir);
+	assert_non_null(st = store_open(err, NULL, err + 256, 256));
+	store_close(st);
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(chmod(path, 0444), 0);           /* the file read-only */
+	assert_int_equal(chmod(err, 0666), 0);            /* the file writable, its directory not */
+	assert_int_equal(chmod(dir, 0555), 0);
+	if (geteuid() != 0) {
+		expect_refused(path, STORE_OPEN_CHECK, "cannot write it (opened read-only");
+		expect_refused(err, STORE_OPEN_CHECK, "is not writable");
+		return;
+	}
+	/* as root: the same in a child that has become nobody */
+	assert_int_equal(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		char e1[1024] = "", e2[1024] = "";
+		struct store *s1, *s2;
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(3);
+		s1 = store_open_with(path, NULL, STORE_OPEN_CHECK, e1, sizeof(e1));
+		s2 = store_open_with(err, NULL, STORE_OPEN_CHECK, e2, sizeof(e2));
+		dprintf(fds[1], "%s\n%s\n", e1, e2);
+		_exit(s1 == NULL && s2 == NULL ? 0 : 1);
+	}
+	close(fds[1]);
+	char out[2100] = "";
+	ssize_t n, got = 0;
+	while ((n = read(fds[0], out + got, sizeof(out) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fds[0]);
+	out[got > 0 ? got : 0] = '\0';
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	print_message("as nobody: %s", out);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_non_null(strstr(out, "ro.db: cannot write it (opened read-only"));
+	assert_non_null(strstr(out, "rodir is not writable"));
+	chmod(dir, 0755);
+	unlink(err);
+	rmdir(dir);
+}
+
+/* A read the database cannot answer is an error to every reader, never "nothing there". */
+static void
+test_read_faults(void **state)
+{
+	struct fixture *f = *state;
+	struct store_subject s;
+	struct store_history h;
+	struct loaded *l;
+	struct store *st;
+	char value[64];
+	int n = 0;
+
+	st = open_store(f->path, NULL);
+	subject_init(&s, "192.0.2.9", 3);
+	history_init(&h, 1, 0, 3, "judge", "quarantined");
+	assert_int_equal(store_put(st, &s, &h, NULL, NULL), 0);
+	assert_int_equal(store_state_put(st, "k", "v"), 0);
+	store_flush(st);
+
+	assert_non_null(l = calloc(1, sizeof(*l)));
+	store_test_fail_reads(st, 4);
+	assert_int_equal(store_history_read(st, "192.0.2.9", 10, count_history, &n), -EIO);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_load(st, collect_subject, l), -EIO);
+	assert_int_equal(store_state_get(st, "k", value, sizeof(value)), -EIO);
+	assert_int_equal(store_history_count(st), -EIO);
+	/* and then the store reads again */
+	assert_int_equal(store_history_read(st, "192.0.2.9", 10, count_history, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_int_equal(l->n, 1);
+	assert_int_equal(store_state_get(st, "k", value, sizeof(value)), 0);
+	assert_string_equal(value, "v");
+	free(l);
+	store_close(st);
+}
+
 struct damaged_ctx {
 	int rows;
 	int good_ok;
@@ -1406,6 +1598,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failed_commit, fixture_setup,
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_crash, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_open_refusals, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_open_read_only, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_read_faults, fixture_setup, fixture_teardown),
 	};
 
 	/* e.g. LAZARET_TEST_FILTER=test_bench_100k to run one test */
