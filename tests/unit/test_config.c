@@ -219,6 +219,7 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME_STR(api_token_file);
 	SAME_STR(api_token);
 	SAME_STR(portal_url);
+	SAME(portal_min_quarantine);
 	SAME(quarantine_cap);
 	SAME(enforce_mode);
 	SAME_STR(enforce_table);
@@ -479,7 +480,8 @@ test_round_trip_everything(void **state)
 	    "listen = 0.0.0.0:9999\n"
 	    "token_file = %s\n"
 	    "[portal]\n"
-	    "url = https://portal.example.net/q?x=1\n", token);
+	    "url = https://portal.example.net/q?x=1\n"
+	    "min_quarantine = 1h30m\n", token);
 	load_ok(text, &cfg);
 
 	/* what was read */
@@ -503,6 +505,7 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.allow_networks[3].prefix, 25);
 	assert_string_equal(cfg.api_token, "0123456789abcdef0123");
 	assert_string_equal(cfg.portal_url, "https://portal.example.net/q?x=1");
+	assert_int_equal(cfg.portal_min_quarantine, 90 * 60 * USEC_PER_SEC);
 
 	/* the helpers on it */
 	struct addr a;
@@ -621,6 +624,8 @@ static const struct bad_value bad_values[] = {
 
 	{ "portal", "url", "url: expected an http:// or https:// URL without spaces, not \"{v}\"",
 	  { "ftp://x/", "portal.example.net", "http://a b/", "", "HTTP://x/", "http:/x", "https//x", NULL } },
+	{ "portal", "min_quarantine", "min_quarantine: expected a duration from 0ms to 30d, not \"{v}\"",
+	  { "", "-1m", "31d", "15 minutes", "abc", "1h-", NULL } },
 
 	{ "judge", "quarantine_cap",
 	  "quarantine_cap: expected 0 (no cap) to 1000000 quarantines per hour, not \"{v}\"",
@@ -1015,7 +1020,8 @@ test_good_values(void **state)
 	    "host_messages = 1000000000/1s\nhost_messages_burst = 1000000000\n"
 	    "[judge]\nwatch = 0.001\nthrottle = 0.002\nquarantine = 1e9\nrelease_ratio = 1\n"
 	    "[evidence x]\nweight = 0\nhalf_life = 1\n"
-	    "[api]\nlisten = [::1]:9345\n[portal]\nurl = https://x\n", &cfg);
+	    "[api]\nlisten = [::1]:9345\n[portal]\nurl = https://x\nmin_quarantine = 0\n", &cfg);
+	assert_int_equal(cfg.portal_min_quarantine, 0);
 	assert_int_equal(cfg.checkpoint_interval, USEC_PER_SEC);
 	assert_int_equal(cfg.idle_expiry, 60 * USEC_PER_SEC);
 	assert_int_equal(cfg.policy_repeat_log_interval, 0);
