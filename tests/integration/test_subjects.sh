@@ -10,7 +10,8 @@
 #   3. explain and history by what lazaretctl printed; the raw API by the percent-encoded path
 #   4. the daemon's log names them escaped: no forged field, no raw byte
 #   5. release each through lazaretctl: the relay accepts the account again
-#   6. an operator's quarantine of a non-UTF-8 name answers (no dropped connection) and is listed
+#   6. an operator's quarantine of a non-UTF-8 name answers (no dropped connection) and is listed;
+#      --self-release is carried to the API and shown
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init
@@ -75,6 +76,8 @@ for text in "$TEXT1" "$TEXT2" "$TEXT3"; do
 	out=$(lzctl explain "$text") || fail "explain $text failed: $out"
 	assert_match "explain $text" "^Subject   ${text//[\/.%]/.} \\(account\\)" "$out"
 	assert_match "explain $text: quarantined" '^Level     quarantine' "$out"
+	assert_match "explain $text: the subscriber's button after min_quarantine" \
+		'^Release   the subscriber may release it at the portal from [0-9-]+T[0-9:]+Z \(in 1[45]m([0-9]+s)?\)$' "$out"
 	j=$(lzctl explain "$text" --json) || fail "explain $text --json failed"
 	assert_eq "explain --json names it as printed" "$text" "$(jq -r .subject <<<"$j")"
 	h=$(lzctl history "$text" --json) || fail "history $text failed"
@@ -126,6 +129,19 @@ assert_match "the answer names it" '^account:%FF%FEbad is now at level quarantin
 q=$(lzctl quarantines --json) || fail "lazaretctl quarantines --json failed"
 assert_eq "listed, the operator's, not self-releasable" "operator false" \
 	"$(jq -r '.quarantined[] | select(.subject == "account:%FF%FEbad") | "\(.by) \(.self_release)"' <<<"$q")"
+out=$(lzctl explain 'account:%FF%FEbad') || fail "explain failed: $out"
+assert_match "explain: only the abuse desk" '^Release   only by the abuse desk' "$out"
+out=$(lzctl quarantine 'account:%FF%FEbad' --reason "ticket 15b" --self-release) || fail "quarantine failed: $out"
+assert_match "the answer says so" 'the subscriber may release it at the portal\.$' "$out"
+assert_eq "listed as self-releasable" "true" \
+	"$(lzctl quarantines --json | jq -r '.quarantined[] | select(.subject == "account:%FF%FEbad") | .self_release')"
+out=$(lzctl explain 'account:%FF%FEbad') || fail "explain failed: $out"
+assert_match "explain: the subscriber may" '^Release   the subscriber may release it at the portal \(--self-release\)$' "$out"
+assert_match "quarantines: the SELF-RELEASE column" 'account:%FF%FEbad +quarantine +operator +yes +yes +ticket 15b' \
+	"$(lzctl quarantines)"
+out=$(curl -s -o /dev/null -w '%{http_code}' -d '{"reason":"x","level":"suspend","self_release":true}' \
+	"$LZ_API/v1/subjects/account:%FF%FEbad/quarantine")
+assert_eq "self_release with a suspension is refused" 400 "$out"
 out=$(printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=192.0.2.99\nsasl_username=\xff\xfebad\n\n' | send)
 assert_match "the relay refuses that account" '^action=REJECT 5\.7\.1 ' "$out"
 lzctl release 'account:%FF%FEbad' --reason done >/dev/null || fail "release failed"
