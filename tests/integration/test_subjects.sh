@@ -12,6 +12,7 @@
 #   5. release each through lazaretctl: the relay accepts the account again
 #   6. an operator's quarantine of a non-UTF-8 name answers (no dropped connection) and is listed;
 #      --self-release is carried to the API and shown
+#   7. lazaretctl analyze (no daemon) names such an account too, in its text and its JSON
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init
@@ -146,6 +147,18 @@ out=$(printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=1
 assert_match "the relay refuses that account" '^action=REJECT 5\.7\.1 ' "$out"
 lzctl release 'account:%FF%FEbad' --reason done >/dev/null || fail "release failed"
 kill -0 "$LZ_PID" || fail "lazaretd died"
+case_pass
+
+case_begin "7. lazaretctl analyze (offline) names the account as subject text, in text and JSON"
+# an account with a space and a byte that is not UTF-8, used from 13 networks
+for i in $(seq 10 22); do
+	printf 'Dec  4 14:%02d:00 mx postfix/smtpd[12%02d]: 3C1F2A0B%02d: client=pc%d.example[10.%d.0.1], sasl_method=PLAIN, sasl_username=foo bar\xff\n' \
+		"$i" "$i" "$i" "$i" "$i"
+done >"$T/mail.log"
+out=$(lzctl analyze --maillog "$T/mail.log") || fail "analyze failed: $out"
+assert_match "the text names it" '^account:foo%20bar%FF +throttle' "$out"
+out=$(lzctl analyze --maillog "$T/mail.log" --json) || fail "analyze --json failed: $out"
+assert_eq "the JSON lists it" "account:foo%20bar%FF throttle" "$(jq -r '.flagged[] | "\(.subject) \(.level)"' <<<"$out")"
 case_pass
 
 log "all subject-naming cases passed"
