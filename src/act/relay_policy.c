@@ -165,7 +165,7 @@ relay_log_refusal(struct relay *r, struct subject *s, enum relay_action act, enu
     const char *reason, usec_t now)
 {
 	struct subject_detail *d;
-	char unlogged[32] = "", at[32] = "";
+	char unlogged[32] = "", at[32] = "", name[SUBJECT_NAME_MAX];
 
 	if (log_get_level() < LOG_LEVEL_INFO)
 		return;
@@ -183,8 +183,8 @@ relay_log_refusal(struct relay *r, struct subject *s, enum relay_action act, enu
 	}
 	if (act == RELAY_REJECT)
 		snprintf(at, sizeof(at), " state=%s", policy_state_name(state));
-	log_info("policy %s=%s level=%s action=%s%s reason=\"%s\"%s", s->kind == SUBJECT_HOST ? "host" : "account",
-	    s->kind == SUBJECT_HOST ? s->key : s->key + 8, level_name(s->level), relay_action_name(act), at, reason,
+	log_info("policy %s=%s level=%s action=%s%s reason=\"%s\"%s", subject_field(s),
+	    subject_name(s, name, sizeof(name)), level_name(s->level), relay_action_name(act), at, reason,
 	    unlogged);
 }
 

@@ -13,6 +13,8 @@
 #include "api/metrics.h"
 #include "common/httpd.h"
 #include "common/log.h"
+#include "common/strview.h"
+#include "common/subject_text.h"
 
 #define API_BODY_MAX   (64 * 1024)
 #define API_HISTORY_MAX 200
@@ -98,11 +100,64 @@ subject_kind_name(const struct subject *s)
 	return s->kind == SUBJECT_HOST ? "host" : "account";
 }
 
+/* A subject's key as a JSON string of its subject text: lossless, always valid UTF-8, and
+ * what lazaretctl prints and takes back. */
+static json_t *
+api_subject_json(const char *key, size_t len)
+{
+	char text[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)];
+
+	subject_text_encode(text, sizeof(text), key, len);
+	return json_string(text);
+}
+
+/*
+ * Free text (reasons, evidence summaries, actors) as a JSON string. Summaries quote
+ * mail logs and remote servers' replies, which need not be UTF-8, and jansson refuses
+ * such a string (the whole answer with it): bytes that are not UTF-8 become U+FFFD.
+ */
+static json_t *
+api_text(const char *s)
+{
+	json_t *v = json_string(s);
+	char fixed[3 * STORE_REASON_MAX + 4];
+	size_t o = 0;
+
+	if (v != NULL)
+		return v;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && o + 4 < sizeof(fixed);) {
+		uint32_t cp;
+		size_t n = *p < 0x80 ? 1 : utf8_decode(p, strnlen((const char *)p, 4), &cp);
+		if (n == 0) {
+			memcpy(fixed + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		} else {
+			memcpy(fixed + o, p, n);
+			o += n;
+			p += n;
+		}
+	}
+	fixed[o] = '\0';
+	return json_string(fixed);
+}
+
+/* May the subscriber release s themselves at the portal, the limit and min_quarantine
+ * aside? null below quarantine. */
+static json_t *
+api_self_release(struct api *a, const struct subject *s, usec_t now)
+{
+	if (s->level < LEVEL_QUARANTINE)
+		return json_null();
+	return json_boolean(a->ctx.cfg->portal_self_release_limit > 0 &&
+	    judge_self_release(s, now) != JUDGE_SELF_RELEASE_NO);
+}
+
 static json_t *
 api_subject_brief(struct api *a, const struct subject *s, usec_t now)
 {
-	return json_pack("{s:s#, s:s, s:s, s:f, s:i, s:o, s:b}",
-	    "subject", s->key, (int)s->key_len,
+	return json_pack("{s:o, s:s, s:s, s:f, s:i, s:o, s:b}",
+	    "subject", api_subject_json(s->key, s->key_len),
 	    "kind", subject_kind_name(s),
 	    "level", level_name(s->level),
 	    "score", judge_score(a->ctx.judge, s, now),
@@ -111,39 +166,51 @@ api_subject_brief(struct api *a, const struct subject *s, usec_t now)
 	    "held_by_cap", (s->flags & SUBJECT_F_HELD) != 0);
 }
 
+struct api_history_read {
+	json_t *list;
+	usec_t since;                 /* when the newest quarantine began */
+};
+
 static int
 api_history_each(void *arg, const struct store_history *h)
 {
-	json_t *list = arg;
-	json_array_append_new(list, json_pack("{s:o, s:s, s:s, s:s, s:s}",
+	struct api_history_read *hr = arg;
+	json_array_append_new(hr->list, json_pack("{s:o, s:s, s:s, s:o, s:o}",
 	    "time", json_time(h->time),
 	    "old_level", level_name(h->old_level),
 	    "new_level", level_name(h->new_level),
-	    "actor", h->actor,
-	    "reason", h->reason));
+	    "actor", api_text(h->actor),
+	    "reason", api_text(h->reason)));
+	if (h->new_level >= LEVEL_QUARANTINE && h->old_level < LEVEL_QUARANTINE)
+		hr->since = h->time;
 	return 0;
 }
 
 /*
- * api_history — the subject's level changes as a JSON array, or NULL when the store
- * cannot read them (logged): the caller answers 500, never an empty history, which
- * would tell an operator that nothing ever happened to the subject.
+ * api_history — the subject's (its key's) level changes as a JSON array, or NULL when
+ * the store cannot read them (logged): the caller answers 500, never an empty history,
+ * which would tell an operator that nothing ever happened to the subject. *since (may
+ * be NULL): when its newest quarantine began, 0 when the history does not say.
  */
 static json_t *
-api_history(struct api *a, const char *subject)
+api_history(struct api *a, const char *subject, usec_t *since)
 {
-	json_t *list = json_array();
+	struct api_history_read hr = { .list = json_array() };
+	char name[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)];
 	int rc;
 
-	if (list == NULL)
+	if (hr.list == NULL)
 		return NULL;
 	if (a->ctx.store != NULL &&
-	    (rc = store_history_read(a->ctx.store, subject, API_HISTORY_MAX, api_history_each, list)) < 0) {
-		log_warnx("api: subject=%s history unreadable: %s", subject, strerror(-rc));
-		json_decref(list);
+	    (rc = store_history_read(a->ctx.store, subject, API_HISTORY_MAX, api_history_each, &hr)) < 0) {
+		subject_text_encode(name, sizeof(name), subject, strlen(subject));
+		log_warnx("api: subject=%s history unreadable: %s", name, strerror(-rc));
+		json_decref(hr.list);
 		return NULL;
 	}
-	return list;
+	if (since != NULL)
+		*since = hr.since;
+	return hr.list;
 }
 
 #define API_HISTORY_UNREADABLE "the store cannot read this subject's history just now (see lazaretd's log); " \
@@ -168,28 +235,35 @@ api_subject_full(struct api *a, struct subject *s, usec_t now)
 	if (s->detail != NULL) {
 		for (size_t i = 0; i < s->detail->evidence_count; i++) {
 			const struct evidence_item *e = &s->detail->evidence[i];
-			json_array_append_new(ev, json_pack("{s:s, s:I, s:o, s:o, s:s, s:f}",
+			json_array_append_new(ev, json_pack("{s:s, s:I, s:o, s:o, s:o, s:f}",
 			    "kind", judge_kind_name(a->ctx.judge, e->kind),
 			    "count", (json_int_t)e->count,
 			    "first_seen", json_time(e->first_seen),
 			    "last_seen", json_time(e->last_seen),
-			    "summary", e->summary,
+			    "summary", api_text(e->summary),
 			    "score", judge_item_score(a->ctx.judge, e, now)));
 		}
 	}
 	if (s->manual_level >= 0)
-		manual = json_pack("{s:s, s:o, s:s}", "level", level_name(s->manual_level),
+		manual = json_pack("{s:s, s:o, s:o, s:b}", "level", level_name(s->manual_level),
 		    "until", json_time(s->manual_until),
-		    "reason", s->detail ? s->detail->manual_reason : "");
+		    "reason", api_text(s->detail ? s->detail->manual_reason : ""),
+		    "self_release", s->detail != NULL && (s->detail->manual_flags & SUBJECT_MANUAL_SELF_RELEASE));
 	usec_t grace = s->detail != NULL && s->detail->grace_until > now ? s->detail->grace_until : 0;
-	json_t *history = api_history(a, key);
+	usec_t since = 0;
+	json_t *history = api_history(a, key, &since);
 	if (history == NULL) {
 		json_decref(ev);
 		json_decref(manual);
 		return NULL;
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:b, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o}",
-	    "subject", key,
+	json_t *self = api_self_release(a, s, now), *from = json_null();
+	/* an automatic quarantine's button comes min_quarantine after it began */
+	if (json_is_true(self) && judge_self_release(s, now) == JUDGE_SELF_RELEASE_AUTO &&
+	    a->ctx.cfg->portal_min_quarantine > 0 && since > 0)
+		from = json_time(since + a->ctx.cfg->portal_min_quarantine);
+	return json_pack("{s:o, s:s, s:s, s:s, s:f, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o}",
+	    "subject", api_subject_json(s->key, s->key_len),
 	    "kind", subject_kind_name(s),
 	    "level", level_name(s->level),
 	    "pending_level", level_name(s->target_level),
@@ -197,6 +271,8 @@ api_subject_full(struct api *a, struct subject *s, usec_t now)
 	    "allowlisted", (s->flags & SUBJECT_F_ALLOWLISTED) != 0,
 	    "held_by_cap", (s->flags & SUBJECT_F_HELD) != 0,
 	    "grace_until", json_time(grace),
+	    "self_release", self,
+	    "self_release_from", from,
 	    "manual", manual,
 	    "last_seen", json_time(s->last_seen),
 	    "rate", "messages", api_rate(a, s, RATE_MESSAGES, now),
@@ -205,11 +281,24 @@ api_subject_full(struct api *a, struct subject *s, usec_t now)
 	    "history", history);
 }
 
+/* A query argument, percent-decoded here (api_unescape leaves them as sent); NULL when
+ * absent or not decodable into buf. */
+static const char *
+api_arg(struct MHD_Connection *conn, const char *name, char *buf, size_t size)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+
+	if (v == NULL || subject_text_decode(buf, size, NULL, v, strlen(v)) != 0)
+		return v == NULL ? NULL : "";
+	return buf;
+}
+
 static enum MHD_Result
 api_list(struct api *a, struct MHD_Connection *conn)
 {
-	const char *lv = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "level");
-	const char *kv = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "kind");
+	char lbuf[32], kbuf[32];
+	const char *lv = api_arg(conn, "level", lbuf, sizeof(lbuf));
+	const char *kv = api_arg(conn, "kind", kbuf, sizeof(kbuf));
 	int level = -1, kind = -1;
 	usec_t now = time_now();
 
@@ -247,8 +336,9 @@ api_quarantine_entry(struct api *a, const struct subject *s, usec_t now)
 	bool manual = s->manual_level >= 0;
 
 	json_object_set_new(e, "by", json_string(manual ? "operator" : "judge"));
-	json_object_set_new(e, "reason", json_string(manual && s->detail ? s->detail->manual_reason :
+	json_object_set_new(e, "reason", api_text(manual && s->detail ? s->detail->manual_reason :
 	    judge_top_summary(a->ctx.judge, s, now)));
+	json_object_set_new(e, "self_release", api_self_release(a, s, now));
 	json_object_set_new(e, "until", json_time(manual ? s->manual_until : 0));
 	if (s->kind == SUBJECT_HOST)
 		json_object_set_new(e, "enforced", json_boolean(a->ctx.garden != NULL &&
@@ -404,8 +494,9 @@ api_action_answer(struct api *a, struct api_request *r)
 
 	if (r->status != 0 || s == NULL)
 		return api_error(r->conn, 500, "the store could not commit the verdict; nothing changed");
-	return api_json(r->conn, 200, json_pack("{s:s, s:s, s:o}", "subject", r->subject,
-	    "level", level_name(s->level), "until", json_time(s->manual_until)));
+	return api_json(r->conn, 200, json_pack("{s:o, s:s, s:o, s:o}", "subject",
+	    api_subject_json(r->subject, strlen(r->subject)), "level", level_name(s->level),
+	    "until", json_time(s->manual_until), "self_release", api_self_release(a, s, time_now())));
 }
 
 /* POST .../quarantine or .../release: parse, ask the judge, wait for the commit. */
@@ -416,6 +507,7 @@ api_action(struct api *a, struct api_request *r, const char *subject_text, bool 
 	json_t *body = NULL;
 	const char *reason = NULL;
 	int level = LEVEL_QUARANTINE;
+	unsigned flags = 0;
 	usec_t until = 0;
 	struct subject *s;
 	int rc;
@@ -446,6 +538,15 @@ api_action(struct api *a, struct api_request *r, const char *subject_text, bool 
 				return api_error(r->conn, 400, "\"level\" must be watch, throttle, quarantine or suspend");
 			}
 		}
+		if ((v = json_object_get(body, "self_release")) != NULL && !json_is_null(v)) {
+			if (!json_is_boolean(v) || (json_is_true(v) && (!quarantine || level != LEVEL_QUARANTINE))) {
+				json_decref(body);
+				return api_error(r->conn, 400, "\"self_release\" is true or false, and true only for "
+				    "a quarantine: the subscriber may then release it at the portal");
+			}
+			if (json_is_true(v))
+				flags |= SUBJECT_MANUAL_SELF_RELEASE;
+		}
 	}
 	if (reason != NULL && (strlen(reason) >= STORE_REASON_MAX - 64 || strpbrk(reason, "\r\n") != NULL)) {
 	bad_reason:
@@ -469,7 +570,7 @@ api_action(struct api *a, struct api_request *r, const char *subject_text, bool 
 	memcpy(r->subject, s->key, s->key_len);
 	r->subject[s->key_len] = '\0';
 	if (quarantine)
-		rc = judge_set_manual(a->ctx.judge, s, level, until, reason, "operator", api_committed, r);
+		rc = judge_set_manual_flags(a->ctx.judge, s, level, until, flags, reason, "operator", api_committed, r);
 	else
 		rc = judge_release(a->ctx.judge, s, reason, "operator", api_committed, r);
 	json_decref(body);
@@ -541,11 +642,20 @@ api_route(struct api *a, struct api_request *r, const char *url, const char *met
 	if (strncmp(url, "/v1/subjects/", 13) != 0 || url[13] == '\0')
 		return api_error(conn, 404, "no such endpoint");
 
-	char subject[STORE_SUBJECT_MAX + 32];
-	if (strlen(url + 13) >= sizeof(subject))
+	/*
+	 * The path as sent: the action is split off first, then the subject decoded once, so
+	 * an account name may hold any byte but NUL, '/' and '%' included ("%2F", "%25").
+	 */
+	char raw[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX) + 32], subject[STORE_SUBJECT_MAX];
+	if (strlen(url + 13) >= sizeof(raw))
 		return api_error(conn, 404, "no such subject");
-	strcpy(subject, url + 13);
-	const char *action = api_split_action(subject);
+	strcpy(raw, url + 13);
+	const char *action = api_split_action(raw);
+	int drc = subject_text_decode(subject, sizeof(subject), NULL, raw, strlen(raw));
+	if (drc == -ENOSPC)
+		return api_error(conn, 404, "no such subject");
+	if (drc != 0 || subject[0] == '\0')
+		return api_error(conn, 400, "not a subject: a name holds no NUL byte (%00)");
 
 	if (!strcmp(action, "quarantine") || !strcmp(action, "release")) {
 		if (!post)
@@ -560,21 +670,23 @@ api_route(struct api *a, struct api_request *r, const char *url, const char *met
 	if (judge_normalize(a->ctx.judge, subject, key, sizeof(key), &kind) != 0)
 		return api_error(conn, 400, "not a subject: use an IPv4 or IPv6 address, the host prefix, or account:NAME");
 	if (!strcmp(action, "history")) {
-		json_t *h = api_history(a, key);
+		json_t *h = api_history(a, key, NULL);
 		if (h == NULL)
 			return api_error(conn, 500, API_HISTORY_UNREADABLE);
-		return api_json(conn, 200, json_pack("{s:s, s:o}", "subject", key, "history", h));
+		return api_json(conn, 200, json_pack("{s:o, s:o}", "subject", api_subject_json(key, strlen(key)),
+		    "history", h));
 	}
 	if (s == NULL) {
 		/* Forgotten from memory but maybe with a past: show what history there is. */
-		json_t *h = api_history(a, key);
+		json_t *h = api_history(a, key, NULL);
 		if (h == NULL)
 			return api_error(conn, 500, API_HISTORY_UNREADABLE);
 		if (json_array_size(h) == 0) {
 			json_decref(h);
 			return api_error(conn, 404, "no such subject: lazaret has seen nothing of it");
 		}
-		return api_json(conn, 200, json_pack("{s:s, s:s, s:s, s:f, s:o, s:[], s:o}", "subject", key,
+		return api_json(conn, 200, json_pack("{s:o, s:s, s:s, s:f, s:o, s:[], s:o}", "subject",
+		    api_subject_json(key, strlen(key)),
 		    "kind", kind == SUBJECT_HOST ? "host" : "account", "level", "normal", "score", 0.0,
 		    "manual", json_null(), "evidence", "history", h));
 	}
@@ -627,6 +739,19 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_R
 	*con_cls = NULL;
 }
 
+/*
+ * libmicrohttpd decodes %XX in the path before we see it, and a decoded '/' (or NUL) can
+ * no longer be told from the path's own: the path and the query arguments are kept as
+ * sent, and api_route and api_arg decode what they take from them.
+ */
+static size_t
+api_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	return strlen(s);
+}
+
 struct api *
 api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errlen)
 {
@@ -654,6 +779,7 @@ api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errl
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
+	    MHD_OPTION_UNESCAPE_CALLBACK, api_unescape, a,
 	    MHD_OPTION_END);
 	if (mhd == NULL || httpd_attach(&a->http, loop, mhd, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "api listen %s: %s", name,

@@ -95,6 +95,7 @@ config_defaults(struct config *cfg)
 	cfg->portal_self_release_limit = 3;
 	cfg->portal_self_release_window = 30 * 86400 * USEC_PER_SEC;
 	cfg->portal_grace = 86400 * USEC_PER_SEC;
+	cfg->portal_min_quarantine = 15 * 60 * USEC_PER_SEC;
 	cfg->portal_token_ttl = 15 * 60 * USEC_PER_SEC;
 	cfg->portal_max_connections = 1024;
 	cfg->portal_max_connections_per_address = 8;
@@ -469,6 +470,9 @@ handle_portal(struct config_parse *p, const char *name, const char *v)
 		min = 60 * USEC_PER_SEC;
 	} else if (!strcmp(name, "grace")) {
 		dur = &cfg->portal_grace;
+	} else if (!strcmp(name, "min_quarantine")) {
+		dur = &cfg->portal_min_quarantine;
+		max = 30 * 86400 * USEC_PER_SEC;
 	} else if (!strcmp(name, "token_ttl")) {
 		dur = &cfg->portal_token_ttl;
 		min = USEC_PER_SEC;
@@ -1037,6 +1041,7 @@ config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "self_release_limit = %u\n", cfg->portal_self_release_limit);
 	fprintf(out, "self_release_window = %s\n", duration_format(cfg->portal_self_release_window, buf, sizeof(buf)));
 	fprintf(out, "grace = %s\n", duration_format(cfg->portal_grace, buf, sizeof(buf)));
+	fprintf(out, "min_quarantine = %s\n", duration_format(cfg->portal_min_quarantine, buf, sizeof(buf)));
 	fprintf(out, "token_ttl = %s\n", duration_format(cfg->portal_token_ttl, buf, sizeof(buf)));
 	if (cfg->portal_secret_file[0])
 		fprintf(out, "secret_file = %s\n", cfg->portal_secret_file);

@@ -120,6 +120,7 @@ struct config {
 	uint32_t portal_self_release_limit;        /* 0: never */
 	usec_t portal_self_release_window;
 	usec_t portal_grace;
+	usec_t portal_min_quarantine;              /* before an automatic quarantine may be self-released */
 	usec_t portal_token_ttl;
 	char portal_secret_file[PATH_MAX];         /* "": a random secret at start */
 	uint32_t portal_max_connections;

@@ -14,6 +14,7 @@
 #include "act/relay_policy.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/subject_text.h"
 #include "judge/judge.h"
 #include "sense/delivery.h"
 
@@ -108,10 +109,10 @@ static json_t *
 analyze_subject_json(struct analyze *an, const struct subject *s, int peak, usec_t at)
 {
 	json_t *ev = json_array();
-	char key[STORE_SUBJECT_MAX], t1[40], t2[40];
+	char key[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)], t1[40], t2[40];
 
-	memcpy(key, s->key, s->key_len);
-	key[s->key_len] = '\0';
+	/* as lazaretctl shows subjects everywhere, and takes them back */
+	subject_text_encode(key, sizeof(key), s->key, s->key_len);
 	for (size_t i = 0; s->detail && i < s->detail->evidence_count; i++) {
 		const struct evidence_item *e = &s->detail->evidence[i];
 		json_array_append_new(ev, json_pack("{s:s, s:I, s:s, s:s, s:s, s:f}",
@@ -236,7 +237,9 @@ analyze_run(char *const *files, size_t nfiles, const char *config_path, int json
 			printf("%-40s %-11s %-11s %6s  %s\n", "SUBJECT", "PEAK", "AT END", "SCORE", "EVIDENCE");
 		for (size_t i = 0; i < n; i++) {
 			const struct subject *s = rows[i].s;
-			printf("%-40.*s %-11s %-11s %6.2f", (int)s->key_len, s->key, level_name(rows[i].peak),
+			char key[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)];
+			subject_text_encode(key, sizeof(key), s->key, s->key_len);
+			printf("%-40s %-11s %-11s %6.2f", key, level_name(rows[i].peak),
 			    level_name(s->level), rows[i].score);
 			for (size_t k = 0; s->detail && k < s->detail->evidence_count; k++) {
 				const struct evidence_item *e = &s->detail->evidence[k];

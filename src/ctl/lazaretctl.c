@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "common/level.h"
+#include "common/subject_text.h"
 #include "common/timeutil.h"
 #include "ctl/analyze.h"
 #include "ctl/http_client.h"
@@ -44,6 +45,7 @@ enum {
 	CTL_OPT_FOR = 1 << 3,
 	CTL_OPT_MAILLOG = 1 << 4,
 	CTL_OPT_CONFIG = 1 << 5,
+	CTL_OPT_SELF_RELEASE = 1 << 6,
 };
 
 struct ctl {
@@ -62,6 +64,7 @@ struct ctl_args {
 	const char	*maillog;
 	const char	*config;
 	int		 json;
+	int		 self_release;
 	int		 nargs;
 	char		**args;
 };
@@ -457,13 +460,16 @@ ctl_print_json(const json_t *root)
 }
 
 /*
- * Checks a subject and returns its escaped path segment. "user@example.net"
- * is taken as "account:user@example.net"; the daemon folds IPv6 itself.
+ * Checks a subject and returns its escaped path segment. SUBJECT is subject text, as
+ * lazaretctl prints it (common/subject_text.h): %XX stands for a byte, so an account
+ * with a space or bytes that are not UTF-8 can be named. "user@example.net" is taken
+ * as "account:user@example.net"; the daemon folds IPv6 itself.
  */
 static char *
 ctl_subject_path(const struct ctl_command *cmd, const char *subject, int *exitp)
 {
-	char *full, *esc;
+	char *full, *esc, name[CTL_SUBJECT_MAX + 1];
+	int rc;
 
 	*exitp = CTL_EXIT_OK;
 	if (*subject == '\0' || strlen(subject) > CTL_SUBJECT_MAX) {
@@ -475,11 +481,16 @@ ctl_subject_path(const struct ctl_command *cmd, const char *subject, int *exitp)
 			*exitp = ctl_usage_error(cmd, "SUBJECT contains control characters");
 			return NULL;
 		}
-	if (strchr(subject, '@') != NULL && strncmp(subject, "account:", 8) != 0) {
-		if (asprintf(&full, "account:%s", subject) < 0)
+	if ((rc = subject_text_decode(name, sizeof(name), NULL, subject, strlen(subject))) != 0) {
+		*exitp = ctl_usage_error(cmd, "SUBJECT %s", rc == -EINVAL ? "cannot hold a NUL byte (%00)" :
+		    "is too long");
+		return NULL;
+	}
+	if (strchr(name, '@') != NULL && strncmp(name, "account:", 8) != 0) {
+		if (asprintf(&full, "account:%s", name) < 0)
 			ctl_oom();
 	} else
-		full = ctl_strdup(subject);
+		full = ctl_strdup(name);
 	if ((esc = http_path_escape(full)) == NULL)
 		ctl_oom();
 	free(full);
@@ -547,12 +558,13 @@ ctl_cmd_quarantines(struct ctl *c, const struct ctl_command *cmd, struct ctl_arg
 	}
 	list = json_object_get(root, "quarantined");
 	if (json_is_array(list) && json_array_size(list) > 0) {
-		struct ctl_table t = { .ncols = 5 };
+		struct ctl_table t = { .ncols = 6 };
 		ctl_table_row(&t, (char *[]){ ctl_strdup("SUBJECT"), ctl_strdup("LEVEL"), ctl_strdup("BY"),
-		    ctl_strdup("ENFORCED"), ctl_strdup("REASON") });
+		    ctl_strdup("ENFORCED"), ctl_strdup("SELF-RELEASE"), ctl_strdup("REASON") });
 		json_array_foreach(list, i, s)
 			ctl_table_row(&t, (char *[]){ ctl_member(s, "subject"), ctl_member(s, "level"),
-			    ctl_member(s, "by"), ctl_member(s, "enforced"), ctl_member(s, "reason") });
+			    ctl_member(s, "by"), ctl_member(s, "enforced"), ctl_member(s, "self_release"),
+			    ctl_member(s, "reason") });
 		ctl_table_print(&t, "");
 	} else
 		printf("Nobody is quarantined.\n");
@@ -698,6 +710,28 @@ ctl_print_manual(const json_t *m)
 	free(reason);
 }
 
+/* The self-release line of explain, for a quarantined subject. */
+static void
+ctl_print_self_release(const json_t *root)
+{
+	const json_t *v = json_object_get(root, "self_release");
+	const json_t *m = json_object_get(root, "manual");
+
+	if (!json_is_boolean(v))
+		return;
+	if (json_is_false(v))
+		printf("Release   only by the abuse desk (lazaretctl release): the subscriber's portal "
+		    "offers no button\n");
+	else if (json_is_object(m))
+		printf("Release   the subscriber may release it at the portal (--self-release)\n");
+	else if (json_is_string(json_object_get(root, "self_release_from"))) {
+		char *from = ctl_when(root, "self_release_from");
+		printf("Release   the subscriber may release it at the portal from %s\n", from);
+		free(from);
+	} else
+		printf("Release   the subscriber may release it at the portal\n");
+}
+
 /* explain: everything the daemon knows about one subject, in words. */
 static int
 ctl_cmd_explain(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
@@ -727,6 +761,7 @@ ctl_cmd_explain(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a
 	free(level);
 	free(score);
 	ctl_print_manual(json_object_get(root, "manual"));
+	ctl_print_self_release(root);
 
 	ev = json_object_get(root, "evidence");
 	if (!json_is_array(ev) || json_array_size(ev) == 0)
@@ -824,6 +859,8 @@ ctl_cmd_action(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 		json_object_set_new(body, "reason", json_string(a->reason));
 	if (quarantine)
 		json_object_set_new(body, "for", a->duration ? json_integer(secs) : json_null());
+	if (a->self_release)
+		json_object_set_new(body, "self_release", json_true());
 	rc = ctl_subject_call(c, cmd, a->args[0], "POST", cmd->name, body, &root);
 	json_decref(body);
 	if (rc != CTL_EXIT_OK)
@@ -838,9 +875,11 @@ ctl_cmd_action(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 	if (quarantine) {
 		until = ctl_when(root, "until");
 		if (strcmp(until, "-") == 0)
-			printf("%s is now at level %s until released.\n", subject, level);
+			printf("%s is now at level %s until released%s.\n", subject, level,
+			    a->self_release ? "; the subscriber may release it at the portal" : "");
 		else
-			printf("%s is now at level %s until %s.\n", subject, level, until);
+			printf("%s is now at level %s until %s%s.\n", subject, level, until,
+			    a->self_release ? "; the subscriber may release it at the portal" : "");
 		free(until);
 	} else
 		printf("%s released; its level is now %s.\n", subject, level);
@@ -952,15 +991,19 @@ static const struct ctl_command ctl_commands[] = {
 	  ctl_cmd_list },
 	{ "explain", CTL_OPT_JSON, 1,
 	  "explain SUBJECT [--json]",
-	  "Show why SUBJECT is where it is: level, score, manual override, each\n"
-	  "piece of evidence and the history of level changes. SUBJECT is an IPv4\n"
-	  "or IPv6 address, a /64, or account:NAME (NAME@DOMAIN alone also works).",
+	  "Show why SUBJECT is where it is: level, score, manual override, whether\n"
+	  "the subscriber may release it at the portal, each piece of evidence and\n"
+	  "the history of level changes. SUBJECT is an IPv4 or IPv6 address, a /64,\n"
+	  "or account:NAME (NAME@DOMAIN alone also works), written as lazaretctl\n"
+	  "prints it: %XX stands for a byte (account:foo%20bar has a space).",
 	  ctl_cmd_explain },
-	{ "quarantine", CTL_OPT_REASON | CTL_OPT_FOR | CTL_OPT_JSON, 1,
-	  "quarantine SUBJECT --reason TEXT [--for DURATION] [--json]",
+	{ "quarantine", CTL_OPT_REASON | CTL_OPT_FOR | CTL_OPT_SELF_RELEASE | CTL_OPT_JSON, 1,
+	  "quarantine SUBJECT --reason TEXT [--for DURATION] [--self-release] [--json]",
 	  "Put SUBJECT in quarantine by hand. --reason is required and recorded.\n"
 	  "--for limits the override (90s, 30m, 1h, 7d, 1h30m); without it, it\n"
-	  "lasts until released.",
+	  "lasts until released. Only the abuse desk releases it, unless\n"
+	  "--self-release lets the subscriber do so at the portal (within the\n"
+	  "self-release limit; the button proves a browser, not a person).",
 	  ctl_cmd_action },
 	{ "release", CTL_OPT_REASON | CTL_OPT_JSON, 1,
 	  "release SUBJECT [--reason TEXT] [--json]",
@@ -969,8 +1012,9 @@ static const struct ctl_command ctl_commands[] = {
 	{ "quarantines", CTL_OPT_JSON, 0,
 	  "quarantines [--json]",
 	  "List the quarantined (and suspended) hosts and accounts: by whom, why,\n"
-	  "and whether the gateway's nftables sets hold the host yet; the subjects\n"
-	  "the hourly quarantine cap holds at throttle; the enforcement backend.",
+	  "whether the gateway's nftables sets hold the host yet and whether the\n"
+	  "subscriber may release it at the portal; the subjects the hourly\n"
+	  "quarantine cap holds at throttle; the enforcement backend.",
 	  ctl_cmd_quarantines },
 	{ "history", CTL_OPT_JSON, 1,
 	  "history SUBJECT [--json]",
@@ -1053,7 +1097,7 @@ ctl_cmd_help(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 
 enum {
 	OPT_API = 256, OPT_TOKEN_FILE, OPT_TIMEOUT, OPT_VERSION,
-	OPT_LEVEL, OPT_JSON, OPT_REASON, OPT_FOR, OPT_MAILLOG, OPT_CONFIG,
+	OPT_LEVEL, OPT_JSON, OPT_REASON, OPT_FOR, OPT_MAILLOG, OPT_CONFIG, OPT_SELF_RELEASE,
 };
 
 static const struct option ctl_long_options[] = {
@@ -1068,6 +1112,7 @@ static const struct option ctl_long_options[] = {
 	{ "for",	required_argument,	NULL, OPT_FOR },
 	{ "maillog",	required_argument,	NULL, OPT_MAILLOG },
 	{ "config",	required_argument,	NULL, OPT_CONFIG },
+	{ "self-release", no_argument,		NULL, OPT_SELF_RELEASE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -1104,6 +1149,7 @@ ctl_getopt(struct ctl *c, const struct ctl_command *cmd, int argc, char **argv,
 		{ OPT_LEVEL, CTL_OPT_LEVEL }, { OPT_JSON, CTL_OPT_JSON },
 		{ OPT_REASON, CTL_OPT_REASON }, { OPT_FOR, CTL_OPT_FOR },
 		{ OPT_MAILLOG, CTL_OPT_MAILLOG }, { OPT_CONFIG, CTL_OPT_CONFIG },
+		{ OPT_SELF_RELEASE, CTL_OPT_SELF_RELEASE },
 	};
 	int ch, longind, help = 0;
 
@@ -1156,6 +1202,9 @@ ctl_getopt(struct ctl *c, const struct ctl_command *cmd, int argc, char **argv,
 			break;
 		case OPT_CONFIG:
 			a->config = optarg;
+			break;
+		case OPT_SELF_RELEASE:
+			a->self_release = 1;
 			break;
 		case ':':
 			return ctl_usage_error(cmd, "option %s needs a value", ctl_optname(argv, longind));

@@ -60,6 +60,7 @@ struct judge {
  * store cannot commit it: nothing may look released or quarantined that is not. */
 struct judge_undo {
 	int manual_level;
+	uint8_t manual_flags;
 	usec_t manual_until;
 	char manual_reason[STORE_REASON_MAX];
 	size_t values;
@@ -87,6 +88,7 @@ struct judge_change {
 	void *arg;
 	bool has_undo;
 	int undo_manual_level;
+	uint8_t undo_manual_flags;
 	usec_t undo_manual_until;
 	const char *undo_manual_reason;
 	size_t undo_values;
@@ -101,10 +103,12 @@ judge_undo_save(const struct subject *s, struct judge_undo *u)
 	u->manual_level = s->manual_level;
 	u->manual_until = s->manual_until;
 	u->manual_reason[0] = '\0';
+	u->manual_flags = 0;
 	u->values = 0;
 	if (s->detail == NULL)
 		return;
 	memcpy(u->manual_reason, s->detail->manual_reason, sizeof(u->manual_reason));
+	u->manual_flags = s->detail->manual_flags;
 	for (size_t i = 0; i < s->detail->evidence_count && i < JUDGE_MAX_EVIDENCE; i++) {
 		u->value[i] = s->detail->evidence[i].value;
 		u->value_time[i] = s->detail->evidence[i].value_time;
@@ -121,6 +125,7 @@ judge_undo_apply(struct subject *s, const struct judge_change *c)
 	if (s->detail == NULL)
 		return;
 	snprintf(s->detail->manual_reason, sizeof(s->detail->manual_reason), "%s", c->undo_manual_reason);
+	s->detail->manual_flags = c->undo_manual_flags;
 	for (size_t i = 0; i < c->undo_values && i < s->detail->evidence_count; i++) {
 		s->detail->evidence[i].value = c->undo_value[i];
 		s->detail->evidence[i].value_time = c->undo_value_time[i];
@@ -152,6 +157,7 @@ judge_change_new(const char *actor, const char *reason, const struct judge_undo 
 		c->has_undo = true;
 		c->undo_manual_level = undo->manual_level;
 		c->undo_manual_until = undo->manual_until;
+		c->undo_manual_flags = undo->manual_flags;
 		c->undo_values = values;
 		c->undo_value = v;
 		c->undo_value_time = t;
@@ -484,7 +490,8 @@ judge_account(struct judge *j, const char *name, size_t len, usec_t now)
 {
 	char key[STORE_SUBJECT_MAX];
 
-	if (len == 0 || len + 8 >= sizeof(key))
+	/* judge_normalize takes the same names, so an operator can name every account judged */
+	if (len == 0 || len > JUDGE_ACCOUNT_MAX || memchr(name, '\0', len) != NULL)
 		return NULL;
 	memcpy(key, "account:", 8);
 	memcpy(key + 8, name, len);
@@ -497,12 +504,10 @@ judge_normalize(const struct judge *j, const char *text, char *out, size_t size,
 	struct cidr net;
 
 	if (strncmp(text, "account:", 8) == 0) {
+		/* any bytes, as judge_account takes them from the network: spaces, controls, not UTF-8 */
 		size_t len = strlen(text + 8);
-		if (len == 0 || len > 255 || len + 9 > size)
+		if (len == 0 || len > JUDGE_ACCOUNT_MAX || len + 9 > size)
 			return -1;
-		for (const char *c = text + 8; *c; c++)
-			if ((unsigned char)*c < 0x21 || (unsigned char)*c == 0x7f)
-				return -1;
 		memcpy(out, text, len + 9);
 		*kind = SUBJECT_ACCOUNT;
 		return 0;
@@ -619,7 +624,9 @@ judge_mark_dirty(struct judge *j, struct subject *s)
 		size_t cap = j->dirty_cap ? j->dirty_cap * 2 : 1024;
 		struct subject **grown = realloc(j->dirty, cap * sizeof(*grown));
 		if (grown == NULL) {
-			log_warnx("judge: out of memory for the checkpoint list; %s is saved later", s->key);
+			char name[SUBJECT_NAME_MAX];
+			log_warnx("judge: out of memory for the checkpoint list; %s=%s is saved later", subject_field(s),
+			    subject_name(s, name, sizeof(name)));
 			return;
 		}
 		j->dirty = grown;
@@ -660,6 +667,7 @@ judge_snapshot(const struct subject *s, struct store_subject *row, struct store_
 	if (s->detail == NULL)
 		return;
 	snprintf(row->manual_reason, sizeof(row->manual_reason), "%s", s->detail->manual_reason);
+	row->manual_self_release = (s->detail->manual_flags & SUBJECT_MANUAL_SELF_RELEASE) != 0;
 	row->grace_until = s->detail->grace_until;
 	for (size_t i = 0; i < s->detail->evidence_count && i < JUDGE_MAX_EVIDENCE; i++) {
 		const struct evidence_item *e = &s->detail->evidence[i];
@@ -687,9 +695,10 @@ judge_log_verdict(const struct judge *j, const struct judge_change *c)
 {
 	const struct subject *s = c->s;
 
+	char name[SUBJECT_NAME_MAX];
+
 	log_info("verdict %s=%s level=%s previous=%s score=%.2f by=%s reason=\"%s\"",
-	    s->kind == SUBJECT_HOST ? "host" : "account",
-	    s->kind == SUBJECT_HOST ? s->key : s->key + 8,
+	    subject_field(s), subject_name(s, name, sizeof(name)),
 	    level_name(c->new_level), level_name(c->old_level), c->score, c->actor, c->reason);
 	(void)j;
 }
@@ -741,8 +750,9 @@ judge_committed(void *arg, int status)
 		if (j->observer != NULL && old != c->new_level)
 			j->observer(j->observer_arg, s, old, c->new_level, c->actor);
 	} else {
+		char name[SUBJECT_NAME_MAX];
 		log_warnx("verdict %s=%s level=%s by=%s not committed (store error %d); it stays %s%s",
-		    s->kind == SUBJECT_HOST ? "host" : "account", s->key, level_name(c->new_level), c->actor,
+		    subject_field(s), subject_name(s, name, sizeof(name)), level_name(c->new_level), c->actor,
 		    status, level_name(s->level), c->has_undo ? " and the action is undone" : " and is retried");
 		if (s->target_level == c->new_level && s->pending == 0) {
 			s->target_level = s->level;
@@ -862,9 +872,9 @@ judge_hold(struct judge *j, struct subject *s, double score, usec_t now)
 			log_warnx("ALARM quarantine cap reached: %u automatic quarantines in the last hour; "
 			    "subjects that deserve quarantine are held at throttle until the cap allows "
 			    "(lazaretctl quarantines)", j->cfg->quarantine_cap);
+		char name[SUBJECT_NAME_MAX];
 		log_warnx("held %s=%s level=throttle score=%.2f queued=%zu reason=\"quarantine cap of %u per hour "
-		    "reached: %s\"", s->kind == SUBJECT_HOST ? "host" : "account",
-		    s->kind == SUBJECT_HOST ? s->key : s->key + 8, score, j->stats.held, j->cfg->quarantine_cap,
+		    "reached: %s\"", subject_field(s), subject_name(s, name, sizeof(name)), score, j->stats.held, j->cfg->quarantine_cap,
 		    judge_top_summary(j, s, now));
 	}
 	return s->target_level > LEVEL_THROTTLE ? s->target_level : LEVEL_THROTTLE;
@@ -906,8 +916,11 @@ judge_evaluate(struct judge *j, struct subject *s, usec_t now)
 		snprintf(reason, sizeof(reason), "score %.2f fell below %g as evidence aged", score,
 		    j->cfg->release_ratio * j->cfg->threshold[s->target_level]);
 	/* a quarantine holds a cap slot from here, counted once committed (judge_committed) */
-	if (judge_change(j, s, target, now, JUDGE_ACTOR_JUDGE, reason, NULL, NULL, NULL) != 0)
-		log_warnx("judge: out of memory changing %s to %s", s->key, level_name(target));
+	if (judge_change(j, s, target, now, JUDGE_ACTOR_JUDGE, reason, NULL, NULL, NULL) != 0) {
+		char name[SUBJECT_NAME_MAX];
+		log_warnx("judge: out of memory changing %s=%s to %s", subject_field(s), subject_name(s, name, sizeof(name)),
+		    level_name(target));
+	}
 }
 
 static struct evidence_item *
@@ -947,7 +960,9 @@ judge_record(struct judge *j, struct subject *s, int kind, double amount, uint64
 	if (kind < 0 || kind >= j->kind_count)
 		return;
 	if ((e = judge_item(s, kind, now)) == NULL) {
-		log_warnx("judge: cannot record %s evidence for %s (out of memory)", judge_kind_name(j, kind), s->key);
+		char name[SUBJECT_NAME_MAX];
+		log_warnx("judge: cannot record %s evidence for %s=%s (out of memory)", judge_kind_name(j, kind),
+		    subject_field(s), subject_name(s, name, sizeof(name)));
 		return;
 	}
 	e->value = accumulate ? judge_decayed(j, e, now) + amount : amount;
@@ -987,6 +1002,13 @@ int
 judge_set_manual(struct judge *j, struct subject *s, int level, usec_t until, const char *reason,
     const char *actor, store_done_cb done, void *arg)
 {
+	return judge_set_manual_flags(j, s, level, until, 0, reason, actor, done, arg);
+}
+
+int
+judge_set_manual_flags(struct judge *j, struct subject *s, int level, usec_t until, unsigned flags,
+    const char *reason, const char *actor, store_done_cb done, void *arg)
+{
 	struct subject_detail *d;
 	char why[STORE_REASON_MAX];
 	char d1[32];
@@ -994,7 +1016,9 @@ judge_set_manual(struct judge *j, struct subject *s, int level, usec_t until, co
 
 	struct judge_undo undo;
 
-	if (level < LEVEL_NORMAL || level >= LEVEL_COUNT || reason == NULL || *reason == '\0')
+	if (level < LEVEL_NORMAL || level >= LEVEL_COUNT || reason == NULL || *reason == '\0' ||
+	    (flags & ~(unsigned)SUBJECT_MANUAL_SELF_RELEASE) != 0 ||
+	    ((flags & SUBJECT_MANUAL_SELF_RELEASE) && level == LEVEL_SUSPEND))
 		return -EINVAL;
 	if ((d = subject_detail(s)) == NULL)
 		return -ENOMEM;
@@ -1003,6 +1027,7 @@ judge_set_manual(struct judge *j, struct subject *s, int level, usec_t until, co
 	s->manual_level = (int8_t)level;
 	s->manual_until = until;
 	snprintf(d->manual_reason, sizeof(d->manual_reason), "%s", reason);
+	d->manual_flags = (uint8_t)flags;
 	if (until != 0)
 		snprintf(why, sizeof(why), "%s for %s: %s", level_name(level),
 		    duration_format(until - now, d1, sizeof(d1)), reason);
@@ -1025,6 +1050,7 @@ judge_release(struct judge *j, struct subject *s, const char *reason, const char
 	s->manual_until = 0;
 	if (s->detail != NULL) {
 		s->detail->manual_reason[0] = '\0';
+		s->detail->manual_flags = 0;
 		for (size_t i = 0; i < s->detail->evidence_count; i++) {
 			s->detail->evidence[i].value = 0;
 			s->detail->evidence[i].value_time = now;
@@ -1044,6 +1070,17 @@ judge_set_grace(struct judge *j, struct subject *s, usec_t until)
 	d->grace_until = until;
 	judge_touch(j, s);
 	return 0;
+}
+
+enum judge_self_release
+judge_self_release(const struct subject *s, usec_t now)
+{
+	if (s->level == LEVEL_SUSPEND || s->target_level == LEVEL_SUSPEND)
+		return JUDGE_SELF_RELEASE_NO;
+	if (!judge_manual_active(s, now))
+		return JUDGE_SELF_RELEASE_AUTO;
+	return s->detail != NULL && (s->detail->manual_flags & SUBJECT_MANUAL_SELF_RELEASE) ?
+	    JUDGE_SELF_RELEASE_OPERATOR : JUDGE_SELF_RELEASE_NO;
 }
 
 /*
@@ -1088,7 +1125,9 @@ judge_checkpoint(struct judge *j)
 		if (row.evidence_count)
 			judge_snapshot_kinds(j, s, ev, row.evidence_count);
 		if (store_put(j->st, &row, NULL, NULL, NULL) != 0) {
-			log_warnx("judge: checkpoint of %s failed (out of memory); tried again next round", s->key);
+			char name[SUBJECT_NAME_MAX];
+			log_warnx("judge: checkpoint of %s=%s failed (out of memory); tried again next round",
+			    subject_field(s), subject_name(s, name, sizeof(name)));
 			j->dirty[keep++] = s;          /* still flagged */
 			continue;
 		}
@@ -1128,7 +1167,7 @@ void
 judge_sweep(struct judge *j, usec_t now, size_t budget)
 {
 	struct subject *s, *prev = NULL;
-	char reason[STORE_REASON_MAX];
+	char reason[STORE_REASON_MAX], name[SUBJECT_NAME_MAX];
 
 	s = subjects_next(j->subjects, &j->sweep_cursor, NULL);
 	for (; s != NULL && budget > 0; budget--) {
@@ -1140,8 +1179,11 @@ judge_sweep(struct judge *j, usec_t now, size_t budget)
 			    s->detail ? s->detail->manual_reason : "");
 			s->manual_level = -1;
 			s->manual_until = 0;
+			if (s->detail != NULL)
+				s->detail->manual_flags = 0;
 			if (judge_change(j, s, target, now, JUDGE_ACTOR_JUDGE, reason, NULL, NULL, NULL) != 0)
-				log_warnx("judge: out of memory lapsing %s", s->key);
+				log_warnx("judge: out of memory lapsing %s=%s", subject_field(s),
+				    subject_name(s, name, sizeof(name)));
 		} else if (s->pending == 0 && (s->detail != NULL || s->target_level != LEVEL_NORMAL)) {
 			judge_evaluate(j, s, now);
 		}
@@ -1186,11 +1228,13 @@ judge_load_one(void *arg, const struct store_subject *row)
 	s->manual_until = row->manual_until;
 	s->tat[0] = row->rate_tat[0];
 	s->tat[1] = row->rate_tat[1];
-	if (row->manual_reason[0] != '\0' || row->evidence_count > 0 || row->grace_until != 0) {
+	if (row->manual_reason[0] != '\0' || row->evidence_count > 0 || row->grace_until != 0 ||
+	    row->manual_self_release) {
 		struct subject_detail *d = subject_detail(s);
 		if (d == NULL)
 			return -ENOMEM;
 		snprintf(d->manual_reason, sizeof(d->manual_reason), "%s", row->manual_reason);
+		d->manual_flags = row->manual_self_release && s->manual_level >= 0 ? SUBJECT_MANUAL_SELF_RELEASE : 0;
 		d->grace_until = row->grace_until;
 	}
 	for (size_t i = 0; i < row->evidence_count; i++) {

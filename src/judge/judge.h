@@ -33,6 +33,8 @@
 #include "store/store.h"
 
 #define JUDGE_MAX_KINDS 64
+/* The longest SASL user name judged (and named by operators): the key is "account:" + it. */
+#define JUDGE_ACCOUNT_MAX (STORE_SUBJECT_MAX - 9)
 
 struct judge;
 
@@ -87,12 +89,15 @@ int judge_load(struct judge *j);
 
 /* The host subject of an address (created when missing), or NULL on ENOMEM. */
 struct subject *judge_host(struct judge *j, const struct addr *a, usec_t now);
-/* The account subject of a SASL user name (created when missing), or NULL. */
+/* The account subject of a SASL user name of 1 to JUDGE_ACCOUNT_MAX bytes other than NUL
+ * (created when missing), or NULL. */
 struct subject *judge_account(struct judge *j, const char *name, size_t len, usec_t now);
 
 /*
  * judge_normalize — turn operator input ("192.0.2.7", "2001:db8::1", "2001:db8::/64",
- * "account:alice") into the canonical key. Returns 0 or -1 (with nothing written).
+ * "account:alice") into the canonical key. An account name is taken byte for byte, as
+ * judge_account takes it (callers decode subject text first). Returns 0 or -1 (with
+ * nothing written).
  */
 int judge_normalize(const struct judge *j, const char *text, char *out, size_t size,
                     enum subject_kind *kind);
@@ -129,6 +134,19 @@ double judge_item_score(const struct judge *j, const struct evidence_item *e, us
  */
 int judge_set_manual(struct judge *j, struct subject *s, int level, usec_t until, const char *reason,
                      const char *actor, store_done_cb done, void *arg);
+/* The same with SUBJECT_MANUAL_* flags, kept and saved with the manual level (a
+ * quarantine the subscriber may release at the portal: SUBJECT_MANUAL_SELF_RELEASE). */
+int judge_set_manual_flags(struct judge *j, struct subject *s, int level, usec_t until, unsigned flags,
+                           const char *reason, const char *actor, store_done_cb done, void *arg);
+
+/* Who may release a quarantined subject, as far as the judge knows (the portal adds its
+ * self-release limit and minimum time in quarantine). */
+enum judge_self_release {
+	JUDGE_SELF_RELEASE_NO,         /* an operator's level made without self-release, or a suspend */
+	JUDGE_SELF_RELEASE_OPERATOR,   /* an operator's quarantine that allows self-release */
+	JUDGE_SELF_RELEASE_AUTO,       /* the judge's own quarantine */
+};
+enum judge_self_release judge_self_release(const struct subject *s, usec_t now);
 
 /*
  * judge_release — clear any manual level and the decayed evidence (counts and

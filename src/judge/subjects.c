@@ -179,3 +179,18 @@ subjects_memory(const struct subjects *t)
 {
 	return sizeof(*t) + (t->mask + 1) * sizeof(*t->buckets) + t->bytes;
 }
+
+const char *
+subject_field(const struct subject *s)
+{
+	return s->kind == SUBJECT_ACCOUNT ? "account" : "host";
+}
+
+const char *
+subject_name(const struct subject *s, char *buf, size_t size)
+{
+	size_t skip = s->kind == SUBJECT_ACCOUNT && s->key_len >= 8 ? 8 : 0;
+
+	subject_text_encode(buf, size, s->key + skip, s->key_len - skip);
+	return buf;
+}

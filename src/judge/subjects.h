@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/subject_text.h"
 #include "common/timeutil.h"
 #include "store/store.h"
 
@@ -23,6 +24,12 @@ enum rate_index { RATE_MESSAGES = 0, RATE_RECIPIENTS = 1 };
 #define SUBJECT_F_DIRTY       0x02   /* on the checkpoint list */
 #define SUBJECT_F_HELD        0x04   /* deserves quarantine, held at throttle by the hourly cap */
 #define SUBJECT_F_DIRTY_FULL  0x08   /* more than its counters changed: the checkpoint writes it whole */
+
+/* subject_detail.manual_flags: what the operator said with the manual level */
+#define SUBJECT_MANUAL_SELF_RELEASE 0x01   /* the subscriber may release it at the portal */
+
+/* A subject's name as subject text (common/subject_text.h), with its NUL. */
+#define SUBJECT_NAME_MAX SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)
 
 struct evidence_item {
 	uint16_t kind;                    /* judge kind id */
@@ -39,6 +46,7 @@ struct subject_detail {
 	uint16_t evidence_cap;
 	struct evidence_item *evidence;
 	char manual_reason[STORE_REASON_MAX];
+	uint8_t manual_flags;             /* SUBJECT_MANUAL_*, with the manual level */
 	usec_t grace_until;               /* no automatic quarantine before this (after a self-release) */
 	/* the relay's log of its refusals ([policy] repeat_log_interval) */
 	usec_t refusal_logged;            /* when the last line about this subject was written */
@@ -92,6 +100,16 @@ struct subject *subjects_next(const struct subjects *t, size_t *cursor, struct s
 
 /* The detail block, allocated on first use; NULL on ENOMEM. */
 struct subject_detail *subject_detail(struct subject *s);
+
+/* "host" or "account": the key of s's field in log lines (host=, account=). */
+const char *subject_field(const struct subject *s);
+
+/*
+ * subject_name — s's name as every log line shows it, as subject text (percent-escaped:
+ * no space, quote, control byte or invalid UTF-8 can forge or garble a key=value line),
+ * without the "account:" of an account's key. buf holds SUBJECT_NAME_MAX; returns buf.
+ */
+const char *subject_name(const struct subject *s, char *buf, size_t size);
 
 /* Bytes used by the table and its subjects (bench and metrics). */
 size_t subjects_memory(const struct subjects *t);

@@ -28,7 +28,8 @@ static const char *const page_names[] = {
 	"address", "subject", "level", "since", "now", "portal_url", "support_contact", "abuse_contact",
 	"suspended", "error", "evidence", "has_evidence", "kind", "summary", "count", "first_seen", "last_seen",
 	"can_release", "token", "token_expires", "releases_used", "releases_left", "release_limit",
-	"release_window", "grace", "case", "self_release", NULL,
+	"release_window", "grace", "case", "self_release", "by_operator", "release_later", "release_at",
+	"release_wait", "min_quarantine", NULL,
 };
 
 struct pages {
@@ -79,6 +80,22 @@ page_duration(usec_t d, char *buf, size_t size)
 		shown++;
 	}
 	return buf;
+}
+
+enum page_offer
+page_release_offer(const struct page_release_facts *f, usec_t *release_at)
+{
+	*release_at = 0;
+	if (f->suspended || f->operator_only || f->releases_used >= f->release_limit)
+		return PAGE_OFFER_ABUSE_DESK;
+	if (!f->automatic || f->min_quarantine <= 0)
+		return PAGE_OFFER_BUTTON;
+	if (f->since <= 0)
+		return PAGE_OFFER_LATER;          /* not known: no button rather than one too early */
+	if (f->now >= f->since + f->min_quarantine)
+		return PAGE_OFFER_BUTTON;
+	*release_at = f->since + f->min_quarantine;
+	return PAGE_OFFER_LATER;
 }
 
 void
@@ -217,7 +234,7 @@ fail:
 	return NULL;
 }
 
-#define PAGE_VARS 28
+#define PAGE_VARS 33
 
 struct page_scope {
 	struct tmpl_var v[PAGE_VARS];
@@ -249,6 +266,7 @@ page_render(const struct pages *p, enum page_kind kind, const struct page_info *
 {
 	struct page_scope s = { .n = 0 };
 	char since[32], now[32], expires[32], used[16], left[16], limit[16], window[48], grace[48];
+	char release_at[32], release_wait[48], minq[48];
 	struct page_item *items = NULL;
 	struct tmpl_scope *scopes = NULL;
 	struct tmpl_scope top;
@@ -306,6 +324,15 @@ page_render(const struct pages *p, enum page_kind kind, const struct page_info *
 	page_text(&s, "grace", page_duration(in->grace, grace, sizeof(grace)));
 	page_text(&s, "case", in->case_id);
 	page_flag(&s, "self_release", in->release_limit > 0);
+	page_flag(&s, "by_operator", in->by_operator);
+	page_flag(&s, "release_later", in->release_later);
+	page_text(&s, "release_at", in->release_later && in->release_at > 0 ?
+	    page_time(in->release_at, release_at, sizeof(release_at)) : NULL);
+	/* rounded up to the minute: "in 0 seconds" would be wrong by the time it is read */
+	page_text(&s, "release_wait", in->release_later && in->release_at > in->now ?
+	    page_duration((in->release_at - in->now + 60 * USEC_PER_SEC - 1) / (60 * USEC_PER_SEC) *
+	    60 * USEC_PER_SEC, release_wait, sizeof(release_wait)) : NULL);
+	page_text(&s, "min_quarantine", page_duration(in->min_quarantine, minq, sizeof(minq)));
 
 	top = (struct tmpl_scope){ .vars = s.v, .count = s.n };
 	rc = tmpl_render(p->t[kind], &top, out);

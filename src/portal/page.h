@@ -16,10 +16,14 @@
  *   can_release (flag) token token_expires
  *   releases_used releases_left release_limit release_window grace case
  *   self_release (flag: self_release_limit is above 0)
+ *   by_operator (flag: an operator's quarantine the subscriber may not release)
+ *   release_later (flag: no button yet) release_at release_wait (when, and how long until)
+ *   min_quarantine (duration)
  */
 #ifndef LAZARET_PORTAL_PAGE_H
 #define LAZARET_PORTAL_PAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +55,10 @@ struct page_info {
 	usec_t release_window;
 	usec_t grace;
 	const char *case_id;              /* NULL when there is no case */
+	bool by_operator;                 /* an operator's quarantine, not the subscriber's to release */
+	bool release_later;               /* the button comes later (min_quarantine) */
+	usec_t release_at;                /* when; 0 = not known */
+	usec_t min_quarantine;
 	const char *error;                /* why a release was refused; NULL otherwise */
 	const char *portal_url;
 	const char *support_contact;
@@ -75,6 +83,35 @@ void pages_free(struct pages *p);
 
 /* page_render — append page kind for info to out. 0 or -ENOMEM. */
 int page_render(const struct pages *p, enum page_kind kind, const struct page_info *info, struct tbuf *out);
+
+/* What the portal offers a quarantined visitor. */
+enum page_offer {
+	PAGE_OFFER_BUTTON,        /* the notice with its release button */
+	PAGE_OFFER_LATER,         /* the notice, saying when the button comes */
+	PAGE_OFFER_ABUSE_DESK,    /* the limit page: a case number and the abuse desk */
+};
+
+/* The facts of one visit that decide it. */
+struct page_release_facts {
+	bool suspended;
+	bool operator_only;       /* an operator's level made without self-release */
+	bool automatic;           /* the judge's own quarantine (else an operator's) */
+	unsigned releases_used;   /* self-releases within the window */
+	unsigned release_limit;   /* [portal] self_release_limit; 0 = never */
+	usec_t since;             /* when the quarantine began (history); 0 = not known */
+	usec_t min_quarantine;    /* for the judge's own quarantines */
+	usec_t now;
+};
+
+/*
+ * page_release_offer — the button, the button later, or the abuse desk: the abuse desk
+ * for a suspension, an operator's quarantine without self-release and a used-up (or
+ * zero) limit; later while an automatic quarantine is younger than min_quarantine, or
+ * its start is not known (*release_at: when, or 0). An operator's quarantine that allows
+ * self-release has no minimum: the operator decided. The portal refuses a POST for
+ * anything but PAGE_OFFER_BUTTON, whatever the token.
+ */
+enum page_offer page_release_offer(const struct page_release_facts *f, usec_t *release_at);
 
 /* "2025-06-01 14:03 UTC" ("-" for 0); returns buf. */
 char *page_time(usec_t t, char *buf, size_t size);

@@ -73,6 +73,7 @@ struct portal_cached {
 	usec_t manual_until;
 	uint8_t level, target_level;
 	int8_t manual_level;
+	uint8_t manual_flags;         /* the operator allowing self-release is a new page */
 	struct portal_history h;
 };
 
@@ -126,7 +127,9 @@ struct portal_visit {
 	struct page_evidence ev[PORTAL_EVIDENCE_MAX];
 	size_t ev_count;
 	char case_id[32];
-	bool at_limit;
+	enum page_offer offer;        /* the button, later, or the abuse desk (case_id) */
+	bool operator_only;           /* an operator's quarantine without self-release */
+	usec_t release_at;            /* PAGE_OFFER_LATER: when; 0 = not known */
 };
 
 
@@ -144,6 +147,7 @@ portal_settings_defaults(struct portal_settings *ps)
 	ps->self_release_limit = 3;
 	ps->self_release_window = 30 * 86400 * USEC_PER_SEC;
 	ps->grace = 86400 * USEC_PER_SEC;
+	ps->min_quarantine = 15 * 60 * USEC_PER_SEC;
 	ps->token_ttl = 15 * 60 * USEC_PER_SEC;
 	ps->max_connections = 1024;
 	ps->per_ip_connections = 8;
@@ -164,6 +168,7 @@ portal_settings_from_config(const struct config *cfg, struct portal_settings *ps
 	ps->self_release_limit = cfg->portal_self_release_limit;
 	ps->self_release_window = cfg->portal_self_release_window;
 	ps->grace = cfg->portal_grace;
+	ps->min_quarantine = cfg->portal_min_quarantine;
 	ps->token_ttl = cfg->portal_token_ttl;
 	snprintf(ps->secret_file, sizeof(ps->secret_file), "%s", cfg->portal_secret_file);
 	ps->max_connections = cfg->portal_max_connections;
@@ -267,11 +272,12 @@ static void
 portal_history_cached(struct portal *p, const struct subject *s, const char *subject, struct portal_history *h)
 {
 	struct portal_cached *c = &p->cache[s->hash % PORTAL_CACHE_SLOTS];
+	uint8_t flags = s->detail != NULL ? s->detail->manual_flags : 0;
 	usec_t now = time_now();
 
 	if (s->pending == 0 && c->at <= now && now - c->at < PORTAL_CACHE_TTL && c->level == s->level &&
 	    c->target_level == s->target_level && c->manual_level == s->manual_level &&
-	    c->manual_until == s->manual_until && strcmp(c->subject, subject) == 0) {
+	    c->manual_until == s->manual_until && c->manual_flags == flags && strcmp(c->subject, subject) == 0) {
 		*h = c->h;
 		return;
 	}
@@ -283,6 +289,7 @@ portal_history_cached(struct portal *p, const struct subject *s, const char *sub
 		c->target_level = s->target_level;
 		c->manual_level = s->manual_level;
 		c->manual_until = s->manual_until;
+		c->manual_flags = flags;
 		c->h = *h;
 	}
 }
@@ -314,8 +321,15 @@ portal_visit_read(struct portal *p, struct portal_request *r, struct subject *s,
 			    .last_seen = e->last_seen };
 		}
 	}
-	v->at_limit = s->level == LEVEL_SUSPEND || v->h.releases >= p->set.self_release_limit;
-	if (v->at_limit)
+	usec_t now = time_now();
+	enum judge_self_release who = judge_self_release(s, now);
+	struct page_release_facts f = { .suspended = s->level == LEVEL_SUSPEND,
+	    .operator_only = who == JUDGE_SELF_RELEASE_NO, .automatic = who == JUDGE_SELF_RELEASE_AUTO,
+	    .releases_used = v->h.releases, .release_limit = p->set.self_release_limit, .since = v->h.since,
+	    .min_quarantine = p->set.min_quarantine, .now = now };
+	v->operator_only = f.operator_only;
+	v->offer = page_release_offer(&f, &v->release_at);
+	if (v->offer == PAGE_OFFER_ABUSE_DESK)
 		page_case_id(r->subject, v->h.opened, v->case_id, sizeof(v->case_id));
 }
 
@@ -336,9 +350,16 @@ portal_notice(struct portal *p, struct portal_request *r, const struct portal_vi
 	in.error = error;
 	if (code == MHD_HTTP_NETWORK_AUTHENTICATION_REQUIRED)
 		p->stats.notices++;
-	if (v->at_limit) {
+	in.min_quarantine = p->set.min_quarantine;
+	if (v->offer == PAGE_OFFER_ABUSE_DESK) {
 		in.case_id = v->case_id;
+		in.by_operator = v->operator_only;
 		return portal_page(r, code, PAGE_LIMIT, &in);
+	}
+	if (v->offer == PAGE_OFFER_LATER) {
+		in.release_later = true;
+		in.release_at = v->release_at;
+		return portal_page(r, code, PAGE_NOTICE, &in);
 	}
 	in.token_expires = in.now + p->set.token_ttl;
 	token_make(&p->key, r->address, v->h.episode, in.token_expires, token);
@@ -479,6 +500,44 @@ portal_read_token(struct portal_request *r)
 	    form_field(r->body, r->body_len, "token", r->token, sizeof(r->token));
 }
 
+/*
+ * A release the rules do not allow (suspended, an operator's quarantine, the limit, too
+ * early): 403 with the page that says why, and a line in the log, rate-limited.
+ */
+static enum MHD_Result
+portal_release_refused(struct portal *p, struct portal_request *r, const struct portal_visit *v)
+{
+	char msg[256], when[32], stamp[40];
+	const char *why;
+
+	if (v->offer == PAGE_OFFER_LATER) {
+		if (v->release_at > 0)
+			snprintf(msg, sizeof(msg), "It is too early to restore this connection yourself: the button "
+			    "to do so is offered from %s. Do the steps below meanwhile.",
+			    page_time(v->release_at, when, sizeof(when)));
+		else
+			snprintf(msg, sizeof(msg), "It is too early to restore this connection yourself. Do the "
+			    "steps below meanwhile and load this page again later.");
+		log_limited(&p->refusal_log, LOG_LEVEL_INFO, "portal: host=%s address=%s release refused: too early "
+		    "(automatic quarantine since %s, min_quarantine not over)", r->subject, r->address,
+		    v->h.since > 0 ? time_format(v->h.since, stamp, sizeof(stamp)) : "unknown");
+		return portal_notice(p, r, v, MHD_HTTP_FORBIDDEN, msg);
+	}
+	if (v->s->level == LEVEL_SUSPEND)
+		why = "suspended";
+	else if (v->operator_only)
+		why = "operator quarantine";
+	else
+		why = "self-release limit reached";
+	log_limited(&p->refusal_log, LOG_LEVEL_INFO, "portal: host=%s address=%s release refused: %s case=%s",
+	    r->subject, r->address, why, v->case_id);
+	return portal_notice(p, r, v, MHD_HTTP_FORBIDDEN, v->s->level == LEVEL_SUSPEND ?
+	    "This connection was suspended by our abuse desk: only they can restore it." : v->operator_only ?
+	    "Our abuse desk restricted this connection: only they can restore it. Contact them with your "
+	    "case number." :
+	    "You have used every self-release allowed: only our abuse desk can restore this connection now.");
+}
+
 /* POST /release from a quarantined visitor. */
 static enum MHD_Result
 portal_release(struct portal *p, struct portal_request *r, struct portal_visit *v)
@@ -511,17 +570,16 @@ portal_release(struct portal *p, struct portal_request *r, struct portal_visit *
 	 * and a limit counted as 0 would be no limit. */
 	if (v->h.error != 0) {
 		p->stats.refused_releases++;
-		log_warnx("portal: host=%s address=%s release refused: its history cannot be read, so its "
-		    "self-releases cannot be counted", r->subject, r->address);
+		log_limited(&p->refusal_log, LOG_LEVEL_WARN, "portal: host=%s address=%s release refused: its "
+		    "history cannot be read, so its self-releases cannot be counted", r->subject, r->address);
 		return portal_notice(p, r, v, MHD_HTTP_SERVICE_UNAVAILABLE, "Your connection's record cannot be "
 		    "read just now, so it cannot be released from here. Nothing has changed; please try again in "
 		    "a few minutes, or contact our support.");
 	}
-	if (v->at_limit) {
+	if (v->offer != PAGE_OFFER_BUTTON) {
+		/* whatever the token: a script that kept one cannot outlast the rule */
 		p->stats.refused_releases++;
-		return portal_notice(p, r, v, MHD_HTTP_FORBIDDEN, s->level == LEVEL_SUSPEND ?
-		    "This connection was suspended by our abuse desk: only they can restore it." :
-		    "You have used every self-release allowed: only our abuse desk can restore this connection now.");
+		return portal_release_refused(p, r, v);
 	}
 	rc = TOKEN_INVALID;
 	if (portal_read_token(r))

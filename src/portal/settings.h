@@ -25,6 +25,7 @@ struct portal_settings {
 	unsigned self_release_limit;           /* 3; 0 = never */
 	usec_t self_release_window;            /* 30d */
 	usec_t grace;                          /* 24h */
+	usec_t min_quarantine;                 /* 15m: an automatic quarantine's least time before its button */
 	usec_t token_ttl;                      /* 15m */
 	char secret_file[PATH_MAX];            /* "" = a random secret at start */
 	unsigned max_connections;              /* 1024 */

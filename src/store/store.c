@@ -27,7 +27,8 @@
  * Schema (PRAGMA user_version 1): subjects, one row per subject with its evidence
  * encoded in the row (see store_evidence_encode); history, append-only, AUTOINCREMENT
  * ids so an id is never reused, indexed on (subject, id). Added within version 1 and
- * created on open when missing: the state table, subjects.grace_until.
+ * created on open when missing: the state table, subjects.grace_until,
+ * subjects.manual_self_release.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -45,6 +46,7 @@
 #include <uv.h>
 
 #include "common/log.h"
+#include "common/subject_text.h"
 #include "common/timeutil.h"
 #include "store/store.h"
 
@@ -98,6 +100,7 @@ struct store_op {
 	usec_t rate_tat[2];
 	usec_t updated;
 	usec_t grace_until;
+	bool manual_self_release;
 	bool state_bytes;
 	void *owned;               /* freed with the op: a value handed over by the caller */
 
@@ -170,7 +173,8 @@ static const char store_schema[] =
 	" tat_recipients INTEGER NOT NULL,"
 	" updated INTEGER NOT NULL,"
 	" evidence BLOB NOT NULL,"
-	" grace_until INTEGER NOT NULL DEFAULT 0"
+	" grace_until INTEGER NOT NULL DEFAULT 0,"
+	" manual_self_release INTEGER NOT NULL DEFAULT 0"
 	") WITHOUT ROWID;"
 	"CREATE TABLE history ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -481,6 +485,22 @@ store_query_int(sqlite3 *db, const char *sql, int64_t *out, char *err, size_t er
 	return store_errno(rc);
 }
 
+/* Adds subjects.column (an INTEGER NOT NULL DEFAULT 0) to a store made before it. */
+static int
+store_add_column(sqlite3 *db, const char *column, char *err, size_t errlen)
+{
+	sqlite3_stmt *stmt = NULL;
+	char sql[160];
+
+	snprintf(sql, sizeof(sql), "SELECT %s FROM subjects LIMIT 0", column);
+	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+		sqlite3_finalize(stmt);
+		return 0;
+	}
+	snprintf(sql, sizeof(sql), "ALTER TABLE subjects ADD COLUMN %s INTEGER NOT NULL DEFAULT 0", column);
+	return store_exec(db, sql, err, errlen);
+}
+
 /*
  * Sets the writer connection up: WAL, synchronous=FULL, and the schema, created on
  * an empty database or checked on an existing one. A database that is not ours, or
@@ -535,13 +555,10 @@ store_schema_init(sqlite3 *db, char *err, size_t errlen)
 	if (version == STORE_SCHEMA_VERSION) {
 		if ((rc = store_exec(db, store_state_schema, err, errlen)) != 0)
 			return rc;
-		/* a store from before grace_until */
-		if (sqlite3_prepare_v2(db, "SELECT grace_until FROM subjects LIMIT 0", -1, &stmt, NULL) == SQLITE_OK) {
-			sqlite3_finalize(stmt);
-			return 0;
-		}
-		return store_exec(db, "ALTER TABLE subjects ADD COLUMN grace_until INTEGER NOT NULL DEFAULT 0",
-		    err, errlen);
+		/* a store from before grace_until, or before manual_self_release */
+		if ((rc = store_add_column(db, "grace_until", err, errlen)) != 0)
+			return rc;
+		return store_add_column(db, "manual_self_release", err, errlen);
 	}
 
 	if ((rc = store_exec(db, "BEGIN IMMEDIATE", err, errlen)) != 0)
@@ -592,13 +609,14 @@ store_prepare_all(struct store *st, char *err, size_t errlen)
 	    (rc = store_prepare(st, &st->s_rollback, "ROLLBACK", err, errlen)) != 0 ||
 	    (rc = store_prepare(st, &st->s_subject,
 	    "INSERT INTO subjects (subject, level, manual_level, manual_until, manual_reason,"
-	    " tat_messages, tat_recipients, updated, evidence, grace_until)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	    " tat_messages, tat_recipients, updated, evidence, grace_until, manual_self_release)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 	    " ON CONFLICT (subject) DO UPDATE SET level = excluded.level,"
 	    " manual_level = excluded.manual_level, manual_until = excluded.manual_until,"
 	    " manual_reason = excluded.manual_reason, tat_messages = excluded.tat_messages,"
 	    " tat_recipients = excluded.tat_recipients, updated = excluded.updated,"
-	    " evidence = excluded.evidence, grace_until = excluded.grace_until",
+	    " evidence = excluded.evidence, grace_until = excluded.grace_until,"
+	    " manual_self_release = excluded.manual_self_release",
 	    err, errlen)) != 0 ||
 	    (rc = store_prepare(st, &st->s_history,
 	    "INSERT INTO history (time, subject, old_level, new_level, actor, reason)"
@@ -1033,6 +1051,7 @@ store_put(struct store *st, const struct store_subject *s,
 	op->rate_tat[1] = s->rate_tat[1];
 	op->updated = s->updated;
 	op->grace_until = s->grace_until;
+	op->manual_self_release = s->manual_self_release;
 
 	op->has_history = h != NULL;
 	if (h != NULL) {
@@ -1188,6 +1207,7 @@ store_write_put(struct store *st, const struct store_op *op)
 	/* a zero-length blob, not NULL, when there is no evidence */
 	sqlite3_bind_blob(s, 9, op->evidence, (int)op->evidence_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 10, op->grace_until);
+	sqlite3_bind_int(s, 11, op->manual_self_release);
 	if ((rc = store_step(s)) != SQLITE_OK)
 		return rc;
 
@@ -1413,7 +1433,8 @@ store_load(struct store *st, int (*each)(void *arg, const struct store_subject *
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -ENOMEM;
 	rc = sqlite3_prepare_v2(st->rdb, "SELECT subject, level, manual_level, manual_until,"
-	    " manual_reason, tat_messages, tat_recipients, updated, evidence, grace_until FROM subjects"
+	    " manual_reason, tat_messages, tat_recipients, updated, evidence, grace_until,"
+	    " manual_self_release FROM subjects"
 	    " ORDER BY subject", -1, &q, NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -1429,12 +1450,14 @@ store_load(struct store *st, int (*each)(void *arg, const struct store_subject *
 		s->rate_tat[1] = sqlite3_column_int64(q, 6);
 		s->updated = sqlite3_column_int64(q, 7);
 		s->grace_until = sqlite3_column_int64(q, 9);
+		s->manual_self_release = sqlite3_column_int(q, 10) != 0;
 
 		blob = sqlite3_column_blob(q, 8);
 		len = (size_t)sqlite3_column_bytes(q, 8);
 		if ((n = store_evidence_decode(blob, len, NULL, 0)) < 0) {
-			log_warnx("store: load subject=%s: evidence unreadable, loaded without it",
-			    s->subject);
+			char name[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)];
+			subject_text_encode(name, sizeof(name), s->subject, strlen(s->subject));
+			log_warnx("store: load subject=%s: evidence unreadable, loaded without it", name);
 			n = 0;
 		}
 		if ((size_t)n > cap) {

@@ -11,6 +11,7 @@
 #ifndef LAZARET_STORE_STORE_H
 #define LAZARET_STORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -39,6 +40,7 @@ struct store_subject {
 	int manual_level;                  /* enum level set by an operator, -1 when none */
 	usec_t manual_until;               /* when the manual level lapses, 0 = never */
 	char manual_reason[STORE_REASON_MAX];
+	bool manual_self_release;          /* the manual level lets the subscriber release it at the portal */
 	usec_t rate_tat[2];                /* rate-limit state: messages, recipients */
 	usec_t grace_until;                /* no automatic quarantine before (after a self-release) */
 	usec_t updated;

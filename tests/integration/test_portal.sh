@@ -17,6 +17,11 @@
 #  10. suspended: no button
 #  11. an expired token -> 403 (token_ttl 1s); the secret_file keeps tokens valid across restart
 #  12. IPv6: a quarantined ::1 (its /64) gets the notice and can release itself
+#  13. an operator's quarantine: no button, the abuse desk and a case number; a genuine token
+#      is refused; with --self-release (the harness's "quarantine ADDR self-release") it is not
+#  14. min_quarantine: too early, no button but when it comes; a genuine token refused, the
+#      refusals logged within a budget; after a reload with min_quarantine 0, released
+#  Cases 1-12 run with min_quarantine 0 (-m 0) and let their operator quarantines be released.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init
@@ -118,7 +123,7 @@ body() { cat "$T/body"; }
 # ---------------------------------------------------------------------------------------------
 
 case_begin "1. a quarantined visitor gets 511 and the notice on every path and method"
-h_start main -v -q 127.0.0.2 -q 127.0.0.1 -e "$HOSTILE" -L 3 -W 30d -g 24h -t 15m
+h_start main -v -q 127.0.0.2 -q 127.0.0.1 -e "$HOSTILE" -L 3 -W 30d -g 24h -t 15m -m 0
 for path in / /generate_204 /hotspot-detect.html /connecttest.txt /ncsi.txt /anything/at/all?x=1 /release; do
 	visit 127.0.0.2 "$path"
 	assert_eq "GET $path" 511 "$CODE"
@@ -222,7 +227,7 @@ assert_eq "the token from 127.0.0.3" 403 "$CODE"
 assert_match "not quarantined: nothing to release" 'There is nothing to release' "$(body)"
 h show 127.0.0.2
 assert_match "still quarantined" 'level=quarantine' "$H_REPLY"
-h quarantine 127.0.0.3
+h quarantine 127.0.0.3 self-release
 release 127.0.0.3 "$token"
 assert_eq "the token of 127.0.0.2 used by quarantined 127.0.0.3" 403 "$CODE"
 assert_match "a plain explanation" 'was not made for this connection' "$(body)"
@@ -293,7 +298,7 @@ case_pass
 case_begin "7. grace: evidence does not quarantine again; an old token is void after re-quarantine"
 h evidence 127.0.0.2
 assert_match "throttle at most while in grace" 'level=throttle' "$H_REPLY"
-h quarantine 127.0.0.2
+h quarantine 127.0.0.2 self-release
 assert_match "the abuse desk can" 'level=quarantine' "$H_REPLY"
 release 127.0.0.2 "$token"
 assert_eq "the token of the previous quarantine" 403 "$CODE"
@@ -315,14 +320,14 @@ assert_eq "two portal releases in the store" 2 "$(portal_history main 127.0.0.2)
 case_pass
 
 case_begin "9. at the self-release limit: case number, abuse desk, no button"
-h quarantine 127.0.0.2
+h quarantine 127.0.0.2 self-release
 visit 127.0.0.2 /
 token=$(token_of)
 assert_match "one left" 'Self-releases left: 1 of 3 in 30 days' "$(body)"
 release 127.0.0.2 "$token"
 assert_eq "the third release" 200 "$CODE"
 assert_match "none left" 'Self-releases left: 0 of 3' "$(body)"
-h quarantine 127.0.0.2
+h quarantine 127.0.0.2 self-release
 visit 127.0.0.2 /
 assert_eq "at the limit" 511 "$CODE"
 assert_no_match "no form" '<form|<button' "$(body)"
@@ -358,7 +363,7 @@ case_pass
 case_begin "11. an expired token; a secret_file keeps tokens valid across a restart"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/secret"
 chmod 600 "$T/secret"
-h_start short -q 127.0.0.2 -t 1s -s "$T/secret"
+h_start short -q 127.0.0.2 -t 1s -s "$T/secret" -m 0
 visit 127.0.0.2 /
 token=$(token_of)
 sleep 2.2
@@ -366,12 +371,12 @@ release 127.0.0.2 "$token"
 assert_eq "an expired token" 403 "$CODE"
 assert_match "told why" 'The page you used is too old' "$(body)"
 h_stop
-h_start short -q 127.0.0.2 -t 1h -s "$T/secret"
+h_start short -q 127.0.0.2 -t 1h -s "$T/secret" -m 0
 visit 127.0.0.2 /
 token=$(token_of)
 port=$H_PORT
 h_stop
-h_start short -t 1h -s "$T/secret"
+h_start short -t 1h -s "$T/secret" -m 0
 h show 127.0.0.2
 assert_match "quarantined after the restart" 'level=quarantine' "$H_REPLY"
 release 127.0.0.2 "$token"
@@ -380,7 +385,7 @@ h_stop
 case_pass
 
 case_begin "12. IPv6: a quarantined ::1 (its /64) gets the notice and can release itself"
-H_HOST=::1 h_start v6 -q ::1
+H_HOST=::1 h_start v6 -q ::1 -m 0
 CODE=$("${CURL[@]}" -g -o "$T/body" -w '%{http_code}' "$H_URL")
 assert_eq "GET from ::1" 511 "$CODE"
 assert_match "the address" 'Your address: ::1\.' "$(body)"
@@ -390,6 +395,71 @@ assert_eq "release from ::1" 200 "$CODE"
 h show ::1
 assert_match "the /64 is normal" 'level=normal' "$H_REPLY"
 assert_eq "in the store under the /64" 1 "$(portal_history v6 '::/64')"
+h_stop
+case_pass
+
+case_begin "13. an operator's quarantine: the abuse desk's, not the button's"
+h_start rules -s "$T/secret" -m 15m
+h quarantine 127.0.0.5
+visit 127.0.0.5 /
+assert_eq "511" 511 "$CODE"
+assert_match "why there is no button" 'Our abuse desk has restricted your connection. You cannot restore it' "$(body)"
+assert_match "the case number" 'Your case number: <strong>LZ-[0-9]{8}-[0-9A-Z]{8}</strong>' "$(body)"
+assert_match "the abuse desk" 'Contact our abuse desk: ' "$(body)"
+assert_no_match "no form, no button" '<form|<button|name="token"' "$(body)"
+check_page "the operator's page"
+case5=$(sed -n 's/.*Your case number: <strong>\([^<]*\)<.*/\1/p' "$T/body")
+# a script holds a genuine token for this very quarantine (the harness makes one with the secret)
+h token 127.0.0.5
+token=${H_REPLY#*token=}
+release 127.0.0.5 "$token"
+assert_eq "a genuine token for an operator's quarantine" 403 "$CODE"
+assert_match "told why" 'Our abuse desk restricted this connection: only they can restore it' "$(body)"
+assert_match "with the case number" "Your case number: <strong>$case5</strong>" "$(body)"
+check_page "the refusal"
+h show 127.0.0.5
+assert_match "still quarantined" 'level=quarantine' "$H_REPLY"
+assert_eq "no release in the store" 0 "$(portal_history rules 127.0.0.5)"
+grep -q "portal: host=127.0.0.5 address=127.0.0.5 release refused: operator quarantine case=$case5" "$LZ_LOG" ||
+	fail "the refusal is not logged with its case"
+# the operator allows self-release: the button at once (no minimum for an operator's choice)
+h quarantine 127.0.0.5 self-release
+visit 127.0.0.5 /
+assert_match "now the button" '<button type="submit">' "$(body)"
+release 127.0.0.5 "$(token_of)"
+assert_eq "released by the subscriber" 200 "$CODE"
+assert_eq "one release in the store" 1 "$(portal_history rules 127.0.0.5)"
+case_pass
+
+case_begin "14. min_quarantine: too early for the button, then after a reload to 0 released"
+h evidence 127.0.0.6
+assert_match "quarantined by the judge" 'level=quarantine' "$H_REPLY"
+visit 127.0.0.6 /
+assert_eq "511" 511 "$CODE"
+assert_match "not yet, and why" 'you can restore your connection yourself, but not yet' "$(body)"
+assert_match "the least time" 'every restriction lasts at least 15 minutes' "$(body)"
+assert_match "when" 'offered on this page from [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} UTC \(in about 1[45] minutes\)' "$(body)"
+assert_no_match "no form" '<form|<button|name="token"' "$(body)"
+check_page "the too-early notice"
+h token 127.0.0.6
+token=${H_REPLY#*token=}
+release 127.0.0.6 "$token"
+assert_eq "a genuine token too early" 403 "$CODE"
+assert_match "told why and when" 'It is too early to restore this connection yourself: the button to do so is offered from [0-9-]+ [0-9:]+ UTC' "$(body)"
+check_page "the refusal"
+# a script pressing on: refused every time, and the log keeps to its budget (20 a minute)
+for i in $(seq 1 40); do release 127.0.0.6 "$token"; [ "$CODE" = 403 ] || fail "press $i: $CODE"; done
+n=$(grep -c 'release refused: too early' "$LZ_LOG")
+[ "$n" -ge 1 ] && [ "$n" -le 19 ] || fail "$n log lines for 41 early presses (budget: 20 a minute, one used in case 13)"
+h show 127.0.0.6
+assert_match "still quarantined" 'level=quarantine' "$H_REPLY"
+assert_eq "no release in the store" 0 "$(portal_history rules 127.0.0.6)"
+h stats
+assert_match "refusals counted" 'refused=4[2-9]' "$H_REPLY"
+h minq 0
+release 127.0.0.6 "$token"
+assert_eq "after the reload, the same token" 200 "$CODE"
+assert_eq "one release in the store" 1 "$(portal_history rules 127.0.0.6)"
 h_stop
 case_pass
 

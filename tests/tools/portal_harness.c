@@ -3,15 +3,19 @@
  * and the benchmark: no policy service, no API, nothing else of lazaretd.
  *
  *   portal_harness -d DIR -l 127.0.0.1:PORT -T TEMPLATES [-q ADDR]... [-e SUMMARY]
- *                  [-t TOKEN_TTL] [-L LIMIT] [-W WINDOW] [-g GRACE] [-u URL]
- *                  [-s SECRET_FILE] [-P PER_IP] [-C MAX_CONNECTIONS] [-v]
+ *                  [-t TOKEN_TTL] [-L LIMIT] [-W WINDOW] [-g GRACE] [-m MIN_QUARANTINE]
+ *                  [-u URL] [-s SECRET_FILE] [-P PER_IP] [-C MAX_CONNECTIONS] [-v]
  *
  * Opens the store DIR/lazaret.db, quarantines each -q address through evidence (two
  * items, the first with SUMMARY), starts the portal and prints "ready" once those
  * verdicts are committed. Then reads commands on stdin, one per line, and answers each
  * with one line starting "ok SEQ" or "err SEQ" (after the verdict is durable):
- *   quarantine ADDR | suspend ADDR    an operator's manual level
+ *   quarantine ADDR [self-release]    an operator's quarantine (that the subscriber may release)
+ *   suspend ADDR                      an operator's suspension
  *   evidence ADDR [SUMMARY]           enough evidence to quarantine (unless in grace)
+ *   minq DURATION                     [portal] min_quarantine from now on, as a reload would
+ *   token ADDR                        ok SEQ token=T: a genuine token for ADDR's quarantine now
+ *                                     (needs -s: what a script that kept a page would hold)
  *   show ADDR                         ok SEQ level=L target=T grace=0|1
  *   history ADDR                      "history ACTOR OLD NEW REASON" lines, then ok SEQ N
  *   stats                             ok SEQ notices=N ok=N releases=N refused=N
@@ -32,6 +36,7 @@
 #include "judge/judge.h"
 #include "portal/portal.h"
 #include "portal/settings.h"
+#include "portal/token.h"
 #include "store/store.h"
 
 #define HARNESS_MAX_QUARANTINE 16
@@ -42,6 +47,7 @@ struct harness {
 	struct store *st;
 	struct judge *j;
 	struct portal *portal;
+	struct portal_settings ps;
 	int kind_a, kind_b;
 	const char *summary;
 	uv_pipe_t in;
@@ -107,6 +113,33 @@ harness_poll_commit(uv_timer_t *t)
 }
 
 static int
+harness_episode_each(void *arg, const struct store_history *e)
+{
+	*(uint64_t *)arg = (uint64_t)e->time;
+	return 0;
+}
+
+/* A token as the portal would make it for addr now, from the same secret file. */
+static int
+harness_token(struct harness *h, const char *addr, char out[TOKEN_TEXT_MAX])
+{
+	struct token_key key;
+	struct subject *s = judge_lookup(h->j, addr);
+	uint64_t episode = 0;
+	char key_text[STORE_SUBJECT_MAX], err[256];
+
+	if (s == NULL || h->ps.secret_file[0] == '\0' ||
+	    token_key_from_file(&key, h->ps.secret_file, err, sizeof(err)) != 0)
+		return -1;
+	memcpy(key_text, s->key, s->key_len);
+	key_text[s->key_len] = '\0';
+	if (store_history_read(h->st, key_text, 1000, harness_episode_each, &episode) < 0)
+		return -1;
+	token_make(&key, addr, episode, time_now() + h->ps.token_ttl, out);
+	return 0;
+}
+
+static int
 harness_history_each(void *arg, const struct store_history *e)
 {
 	unsigned *n = arg;
@@ -145,6 +178,19 @@ harness_command(struct harness *h, char *line)
 		printf("ok %u the next %u reads fail\n", seq, n);
 	} else if (arg == NULL) {
 		printf("err %u %s needs an address\n", seq, cmd);
+	} else if (!strcmp(cmd, "minq")) {
+		char err[1024];
+		if (duration_parse(arg, &h->ps.min_quarantine) != 0 ||
+		    portal_configure_with(h->portal, &h->cfg, &h->ps, err, sizeof(err)) != 0)
+			printf("err %u bad duration or reload failed\n", seq);
+		else
+			printf("ok %u min_quarantine=%s\n", seq, arg);
+	} else if (!strcmp(cmd, "token")) {
+		char token[TOKEN_TEXT_MAX];
+		if (harness_token(h, arg, token) != 0)
+			printf("err %u no token (unknown address, or no -s)\n", seq);
+		else
+			printf("ok %u token=%s\n", seq, token);
 	} else if (!strcmp(cmd, "show")) {
 		if ((s = judge_lookup(h->j, arg)) == NULL)
 			printf("ok %u level=unknown\n", seq);
@@ -181,7 +227,8 @@ harness_command(struct harness *h, char *line)
 				return;
 			}
 			int level = !strcmp(cmd, "suspend") ? LEVEL_SUSPEND : LEVEL_QUARANTINE;
-			if (judge_set_manual(h->j, s, level, 0, "harness: test quarantine", "operator",
+			unsigned flags = rest != NULL && !strcmp(rest, "self-release") ? SUBJECT_MANUAL_SELF_RELEASE : 0;
+			if (judge_set_manual_flags(h->j, s, level, 0, flags, "harness: test quarantine", "operator",
 			    harness_reply_done, r) != 0) {
 				printf("err %u judge_set_manual failed\n", seq);
 				free(r);
@@ -266,43 +313,43 @@ int
 main(int argc, char **argv)
 {
 	static struct harness h;
-	struct portal_settings ps;
 	const char *dir = NULL, *quarantine[HARNESS_MAX_QUARANTINE];
 	size_t nq = 0;
 	bool verbose = false;
 	char path[4096], err[1024];
 	int ch;
 
-	portal_settings_defaults(&ps);
+	portal_settings_defaults(&h.ps);
 	config_defaults(&h.cfg);
 	h.summary = "Mail from your connection bounced";
-	while ((ch = getopt(argc, argv, "d:l:T:q:e:t:L:W:g:u:s:P:C:v")) != -1) {
+	while ((ch = getopt(argc, argv, "d:l:T:q:e:t:L:W:g:m:u:s:P:C:v")) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'l':
-			if (listen_addr_parse(optarg, &ps.listen) != 0) {
+			if (listen_addr_parse(optarg, &h.ps.listen) != 0) {
 				fprintf(stderr, "portal_harness: bad listen address %s\n", optarg);
 				return 2;
 			}
 			break;
-		case 'T': snprintf(ps.templates, sizeof(ps.templates), "%s", optarg); break;
+		case 'T': snprintf(h.ps.templates, sizeof(h.ps.templates), "%s", optarg); break;
 		case 'q':
 			if (nq == HARNESS_MAX_QUARANTINE)
 				return 2;
 			quarantine[nq++] = optarg;
 			break;
 		case 'e': h.summary = optarg; break;
-		case 't': if (duration_arg(optarg, &ps.token_ttl)) return 2; break;
-		case 'W': if (duration_arg(optarg, &ps.self_release_window)) return 2; break;
-		case 'g': if (duration_arg(optarg, &ps.grace)) return 2; break;
-		case 'L': ps.self_release_limit = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 't': if (duration_arg(optarg, &h.ps.token_ttl)) return 2; break;
+		case 'W': if (duration_arg(optarg, &h.ps.self_release_window)) return 2; break;
+		case 'g': if (duration_arg(optarg, &h.ps.grace)) return 2; break;
+		case 'm': if (duration_arg(optarg, &h.ps.min_quarantine)) return 2; break;
+		case 'L': h.ps.self_release_limit = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'u':
-			snprintf(ps.url, sizeof(ps.url), "%s", optarg);
+			snprintf(h.ps.url, sizeof(h.ps.url), "%s", optarg);
 			snprintf(h.cfg.portal_url, sizeof(h.cfg.portal_url), "%s", optarg);
 			break;
-		case 's': snprintf(ps.secret_file, sizeof(ps.secret_file), "%s", optarg); break;
-		case 'P': ps.per_ip_connections = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'C': ps.max_connections = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 's': snprintf(h.ps.secret_file, sizeof(h.ps.secret_file), "%s", optarg); break;
+		case 'P': h.ps.per_ip_connections = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'C': h.ps.max_connections = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'v': verbose = true; break;
 		default:
 			fprintf(stderr, "usage: see the comment at the top of tests/tools/portal_harness.c\n");
@@ -331,7 +378,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	struct portal_context ctx = { .judge = h.j, .store = h.st, .cfg = &h.cfg };
-	if ((h.portal = portal_start_with(h.loop, &ctx, &ps, err, sizeof(err))) == NULL) {
+	if ((h.portal = portal_start_with(h.loop, &ctx, &h.ps, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "portal_harness: %s\n", err);
 		return 1;
 	}

@@ -222,6 +222,7 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME(portal_max_connections);
 	SAME(portal_max_connections_per_address);
 	SAME(portal_request_timeout);
+	SAME(portal_min_quarantine);
 	SAME(quarantine_cap);
 	SAME(enforce_mode);
 	SAME_STR(enforce_table);
@@ -485,7 +486,8 @@ test_round_trip_everything(void **state)
 	    "url = https://portal.example.net/q?x=1\n"
 	    "max_connections = 200\n"
 	    "max_connections_per_address = 3\n"
-	    "request_timeout = 2500ms\n", token);
+	    "request_timeout = 2500ms\n"
+	    "min_quarantine = 1h30m\n", token);
 	load_ok(text, &cfg);
 
 	/* what was read */
@@ -514,6 +516,7 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.portal_request_timeout, 2500 * 1000);
 	assert_int_equal(cfg.policy_max_connections_line, 13);     /* where the key is, for the descriptor check */
 	assert_int_equal(cfg.portal_max_connections_line, 54);
+	assert_int_equal(cfg.portal_min_quarantine, 90 * 60 * USEC_PER_SEC);
 
 	/* the helpers on it */
 	struct addr a;
@@ -639,6 +642,8 @@ static const struct bad_value bad_values[] = {
 	  { "0", "1001", "abc", "-1", "", "8x", "0x8", NULL } },
 	{ "portal", "request_timeout", "request_timeout: expected a duration from 1s to 5m, not \"{v}\"",
 	  { "0", "999ms", "5m1s", "1h", "abc", "", "-10s", "10x", NULL } },
+	{ "portal", "min_quarantine", "min_quarantine: expected a duration from 0ms to 30d, not \"{v}\"",
+	  { "", "-1m", "31d", "15 minutes", "abc", "1h-", NULL } },
 
 	{ "judge", "quarantine_cap",
 	  "quarantine_cap: expected 0 (no cap) to 1000000 quarantines per hour, not \"{v}\"",
@@ -1033,7 +1038,8 @@ test_good_values(void **state)
 	    "host_messages = 1000000000/1s\nhost_messages_burst = 1000000000\n"
 	    "[judge]\nwatch = 0.001\nthrottle = 0.002\nquarantine = 1e9\nrelease_ratio = 1\n"
 	    "[evidence x]\nweight = 0\nhalf_life = 1\n"
-	    "[api]\nlisten = [::1]:9345\n[portal]\nurl = https://x\n", &cfg);
+	    "[api]\nlisten = [::1]:9345\n[portal]\nurl = https://x\nmin_quarantine = 0\n", &cfg);
+	assert_int_equal(cfg.portal_min_quarantine, 0);
 	assert_int_equal(cfg.checkpoint_interval, USEC_PER_SEC);
 	assert_int_equal(cfg.idle_expiry, 60 * USEC_PER_SEC);
 	assert_int_equal(cfg.policy_repeat_log_interval, 0);

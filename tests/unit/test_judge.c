@@ -359,11 +359,13 @@ static void
 test_normalize(void **state)
 {
 	struct fx *f = *state;
-	static char acct255[8 + 255 + 1], acct256[8 + 256 + 1];
+	static char acct255[8 + 255 + 1], acctmax[8 + JUDGE_ACCOUNT_MAX + 1], acctlong[8 + JUDGE_ACCOUNT_MAX + 2];
 	memcpy(acct255, "account:", 8);
 	memset(acct255 + 8, 'a', 255);
-	memcpy(acct256, "account:", 8);
-	memset(acct256 + 8, 'a', 256);
+	memcpy(acctmax, "account:", 8);
+	memset(acctmax + 8, 'a', JUDGE_ACCOUNT_MAX);
+	memcpy(acctlong, "account:", 8);
+	memset(acctlong + 8, 'a', JUDGE_ACCOUNT_MAX + 1);
 	const struct norm_case cases[] = {
 		{ "192.0.2.7", 0, "192.0.2.7", SUBJECT_HOST },
 		{ "192.0.2.7/32", 0, "192.0.2.7", SUBJECT_HOST },
@@ -380,6 +382,17 @@ test_normalize(void **state)
 		{ "account:Alice@Example.NET", 0, "account:Alice@Example.NET", SUBJECT_ACCOUNT },
 		{ "account:a:b=c", 0, "account:a:b=c", SUBJECT_ACCOUNT },
 		{ acct255, 0, acct255, SUBJECT_ACCOUNT },
+		{ acctmax, 0, acctmax, SUBJECT_ACCOUNT },
+		/* SASL names come from the network as bytes: taken as they are, so the operator
+		 * can name every account the judge tracks (issue 15, item 8) */
+		{ "account: alice", 0, "account: alice", SUBJECT_ACCOUNT },
+		{ "account:al ice", 0, "account:al ice", SUBJECT_ACCOUNT },
+		{ "account:foo level=normal", 0, "account:foo level=normal", SUBJECT_ACCOUNT },
+		{ "account:alice\t", 0, "account:alice\t", SUBJECT_ACCOUNT },
+		{ "account:ali\x01" "ce", 0, "account:ali\x01" "ce", SUBJECT_ACCOUNT },
+		{ "account:alice\x7f", 0, "account:alice\x7f", SUBJECT_ACCOUNT },
+		{ "account:alice\n", 0, "account:alice\n", SUBJECT_ACCOUNT },
+		{ "account:j\xfcrgen\xff", 0, "account:j\xfcrgen\xff", SUBJECT_ACCOUNT },
 		/* refused */
 		{ "192.0.2.0/24", -1, NULL, 0 },
 		{ "192.0.2.7/31", -1, NULL, 0 },
@@ -399,13 +412,7 @@ test_normalize(void **state)
 		{ "alice", -1, NULL, 0 },
 		{ "Account:alice", -1, NULL, 0 },
 		{ "account:", -1, NULL, 0 },
-		{ "account: alice", -1, NULL, 0 },
-		{ "account:al ice", -1, NULL, 0 },
-		{ "account:alice\t", -1, NULL, 0 },
-		{ "account:ali\x01" "ce", -1, NULL, 0 },
-		{ "account:alice\x7f", -1, NULL, 0 },
-		{ "account:alice\n", -1, NULL, 0 },
-		{ acct256, -1, NULL, 0 },
+		{ acctlong, -1, NULL, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -853,6 +860,159 @@ test_manual(void **state)
 	assert_int_equal(judge_set_manual(f->j, u, LEVEL_WATCH, 0, "", "op", NULL, NULL), -EINVAL);
 	assert_int_equal(u->level, LEVEL_THROTTLE);
 	assert_int_equal(u->manual_level, -1);
+}
+
+/*
+ * Who may release a quarantine at the portal: the judge's own quarantines, and an
+ * operator's only when the operator said so (issue 15, item 7). The permission goes
+ * with the manual level: a release, a lapse or a new manual level without it ends it.
+ */
+static void
+test_self_release(void **state)
+{
+	struct fx *f = *state;
+	usec_t now = time_now();
+
+	struct subject *a = subject(f, "192.0.2.60", now);
+	judge_add_evidence(f->j, a, f->test_kind, 7, 1, now, "infected");
+	assert_int_equal(a->level, LEVEL_QUARANTINE);
+	assert_int_equal(judge_self_release(a, now), JUDGE_SELF_RELEASE_AUTO);
+
+	/* an operator's quarantine, on top of the judge's: only the abuse desk releases it */
+	assert_int_equal(judge_set_manual(f->j, a, LEVEL_QUARANTINE, 0, "ticket 60", "operator", NULL, NULL), 0);
+	assert_int_equal(judge_self_release(a, now), JUDGE_SELF_RELEASE_NO);
+
+	struct subject *b = subject(f, "192.0.2.61", now);
+	assert_int_equal(judge_set_manual_flags(f->j, b, LEVEL_QUARANTINE, now + HOURS(2),
+	    SUBJECT_MANUAL_SELF_RELEASE, "ticket 61, may release", "operator", NULL, NULL), 0);
+	assert_int_equal(b->level, LEVEL_QUARANTINE);
+	assert_int_equal(judge_self_release(b, now), JUDGE_SELF_RELEASE_OPERATOR);
+	/* the operator changes their mind: a new manual level without the flag */
+	assert_int_equal(judge_set_manual(f->j, b, LEVEL_QUARANTINE, 0, "ticket 61, no", "operator", NULL, NULL), 0);
+	assert_int_equal(judge_self_release(b, now), JUDGE_SELF_RELEASE_NO);
+	assert_int_equal(judge_set_manual_flags(f->j, b, LEVEL_QUARANTINE, now + HOURS(2),
+	    SUBJECT_MANUAL_SELF_RELEASE, "ticket 61, may release", "operator", NULL, NULL), 0);
+	/* released: the flag goes with the manual level */
+	assert_int_equal(judge_release(f->j, b, "done", "portal", NULL, NULL), 0);
+	assert_int_equal(b->detail->manual_flags, 0);
+	judge_add_evidence(f->j, b, f->test_kind, 7, 1, now, "infected again");
+	assert_int_equal(b->level, LEVEL_QUARANTINE);
+	assert_int_equal(judge_self_release(b, now), JUDGE_SELF_RELEASE_AUTO);
+
+	/* a lapsed operator's level: the judge's again, and the flag is gone */
+	struct subject *c = subject(f, "192.0.2.62", now);
+	assert_int_equal(judge_set_manual(f->j, c, LEVEL_QUARANTINE, now + HOURS(1), "an hour", "operator",
+	    NULL, NULL), 0);
+	judge_add_evidence(f->j, c, f->test_kind, 100, 1, now + HOURS(1) - SEC(1), "infected");
+	assert_int_equal(judge_self_release(c, now), JUDGE_SELF_RELEASE_NO);
+	assert_int_equal(judge_self_release(c, now + HOURS(1)), JUDGE_SELF_RELEASE_AUTO);  /* expired */
+	judge_sweep(f->j, now + HOURS(1), SIZE_MAX);
+	assert_int_equal(c->level, LEVEL_QUARANTINE);
+	assert_int_equal(c->manual_level, -1);
+	assert_int_equal(judge_self_release(c, now + HOURS(1)), JUDGE_SELF_RELEASE_AUTO);
+	struct subject *d = subject(f, "192.0.2.63", now);
+	assert_int_equal(judge_set_manual_flags(f->j, d, LEVEL_QUARANTINE, now + HOURS(1),
+	    SUBJECT_MANUAL_SELF_RELEASE, "an hour", "operator", NULL, NULL), 0);
+	judge_sweep(f->j, now + HOURS(1), SIZE_MAX);
+	assert_int_equal(d->manual_level, -1);
+	assert_int_equal(d->detail->manual_flags, 0);
+
+	/* never for a suspension; unknown flags refused */
+	struct subject *e = subject(f, "account:a b", now);
+	assert_int_equal(judge_set_manual_flags(f->j, e, LEVEL_SUSPEND, 0, SUBJECT_MANUAL_SELF_RELEASE, "fraud",
+	    "operator", NULL, NULL), -EINVAL);
+	assert_int_equal(judge_set_manual_flags(f->j, e, LEVEL_QUARANTINE, 0, 0x80, "x", "operator", NULL, NULL),
+	    -EINVAL);
+	assert_int_equal(e->manual_level, -1);
+	assert_int_equal(judge_set_manual(f->j, e, LEVEL_SUSPEND, 0, "fraud", "operator", NULL, NULL), 0);
+	assert_int_equal(judge_self_release(e, now), JUDGE_SELF_RELEASE_NO);
+}
+
+/* The permission is saved with the manual level and restored at start; a failed commit
+ * puts the one before back. */
+static void
+test_self_release_stored(void **state)
+{
+	char dir[] = "/tmp/lazaret-test-judge-XXXXXX", path[PATH_MAX], err[256];
+	static struct config cfg;
+	struct store *st;
+	struct judge *j;
+	struct subject *s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	config_defaults(&cfg);
+	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
+	assert_non_null(j = judge_new(&cfg, st));
+	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
+	assert_non_null(s = judge_lookup_or_create(j, "192.0.2.70", time_now()));
+	assert_int_equal(judge_set_manual_flags(j, s, LEVEL_QUARANTINE, 0, SUBJECT_MANUAL_SELF_RELEASE, "ticket 70",
+	    "operator", NULL, NULL), 0);
+	store_flush(st);
+	assert_non_null(s = judge_lookup_or_create(j, "192.0.2.71", time_now()));
+	assert_int_equal(judge_set_manual(j, s, LEVEL_QUARANTINE, 0, "ticket 71", "operator", NULL, NULL), 0);
+	store_flush(st);
+	/* withdrawing the permission fails to commit: it stays */
+	assert_non_null(s = judge_lookup(j, "192.0.2.70"));
+	store_test_fail_next(st, 1);
+	assert_int_equal(judge_set_manual(j, s, LEVEL_QUARANTINE, 0, "ticket 70, no", "operator", NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(judge_self_release(s, time_now()), JUDGE_SELF_RELEASE_OPERATOR);
+	judge_free(j);
+
+	assert_non_null(j = judge_new(&cfg, st));
+	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(judge_load(j), 0);
+	assert_non_null(s = judge_lookup(j, "192.0.2.70"));
+	assert_int_equal(s->level, LEVEL_QUARANTINE);
+	assert_int_equal(judge_self_release(s, time_now()), JUDGE_SELF_RELEASE_OPERATOR);
+	assert_non_null(s = judge_lookup(j, "192.0.2.71"));
+	assert_int_equal(judge_self_release(s, time_now()), JUDGE_SELF_RELEASE_NO);
+	judge_free(j);
+	store_close(st);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
+/*
+ * Every account the judge tracks can be named back through judge_normalize — spaces,
+ * control bytes, bytes that are not UTF-8, the longest name — and what it will not
+ * track (a NUL, a name too long) it refuses alike (issue 15, item 8).
+ */
+static void
+test_accounts_addressable(void **state)
+{
+	struct fx *f = *state;
+	static const struct { const char *name; size_t len; } names[] = {
+		{ "foo level=normal", 16 }, { " lead", 5 }, { "a\tb\r\n", 5 }, { "\x1b[31mred", 8 },
+		{ "j\xfcrgen", 6 }, { "\xff\xfe\xc0\xaf", 4 }, { "caf\xc3\xa9", 5 }, { "a%20b", 5 },
+	};
+	char text[8 + JUDGE_ACCOUNT_MAX + 2], longest[JUDGE_ACCOUNT_MAX + 1];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct subject *s = judge_account(f->j, names[i].name, names[i].len, f->t0);
+		assert_non_null(s);
+		snprintf(text, sizeof(text), "account:%.*s", (int)names[i].len, names[i].name);
+		assert_ptr_equal(judge_lookup(f->j, text), s);
+	}
+	memset(longest, 'x', sizeof(longest));
+	struct subject *s = judge_account(f->j, longest, JUDGE_ACCOUNT_MAX, f->t0);
+	assert_non_null(s);
+	snprintf(text, sizeof(text), "account:%.*s", JUDGE_ACCOUNT_MAX, longest);
+	assert_ptr_equal(judge_lookup(f->j, text), s);
+	assert_null(judge_account(f->j, longest, JUDGE_ACCOUNT_MAX + 1, f->t0));
+	assert_null(judge_account(f->j, "a\0b", 3, f->t0));
+	assert_null(judge_account(f->j, "", 0, f->t0));
+
+	/* and in log lines the name is subject text: no space or quote to forge a field with */
+	char name[SUBJECT_NAME_MAX];
+	s = judge_account(f->j, "foo level=normal \"x\"", 20, f->t0);
+	assert_string_equal(subject_name(s, name, sizeof(name)), "foo%20level=normal%20%22x%22");
+	assert_string_equal(subject_field(s), "account");
+	s = judge_lookup_or_create(f->j, "2001:db8::1", f->t0);
+	assert_string_equal(subject_name(s, name, sizeof(name)), "2001:db8::/64");
+	assert_string_equal(subject_field(s), "host");
 }
 
 static void
@@ -2146,6 +2306,9 @@ main(void)
 		T(test_allowlist_after_quarantine),
 		T(test_manual),
 		T(test_release),
+		T(test_self_release),
+		cmocka_unit_test(test_self_release_stored),
+		T(test_accounts_addressable),
 		T(test_configure),
 		T(test_idle_expiry),
 		T(test_sweep_budget),

@@ -626,6 +626,116 @@ test_page_limit(void **state)
 	pages_free(p);
 }
 
+/*
+ * What a quarantined visitor is offered (issue 15, item 7): an operator's quarantine is
+ * the abuse desk's unless the operator allowed self-release; an automatic one offers its
+ * button only after min_quarantine, and never when its start is not known.
+ */
+static void
+test_release_offer(void **state)
+{
+	const usec_t M = 60 * USEC_PER_SEC;
+	const struct page_release_facts base = { .automatic = true, .releases_used = 0, .release_limit = 3,
+	    .since = T0 - 20 * M, .min_quarantine = 15 * M, .now = T0 };
+	struct page_release_facts f;
+	usec_t at;
+
+	(void)state;
+	f = base;
+	assert_int_equal(page_release_offer(&f, &at), PAGE_OFFER_BUTTON);
+	assert_int_equal(at, 0);
+	/* too early: the button from since + min_quarantine, to the microsecond */
+	f.since = T0 - 5 * M;
+	assert_int_equal(page_release_offer(&f, &at), PAGE_OFFER_LATER);
+	assert_int_equal(at, T0 + 10 * M);
+	f.now = T0 + 10 * M - 1;
+	assert_int_equal(page_release_offer(&f, &at), PAGE_OFFER_LATER);
+	f.now = T0 + 10 * M;
+	assert_int_equal(page_release_offer(&f, &at), PAGE_OFFER_BUTTON);
+	/* the start not known: no button rather than one too early */
+	f = base;
+	f.since = 0;
+	assert_int_equal(page_release_offer(&f, &at), PAGE_OFFER_LATER);
+	assert_int_equal(at, 0);
+	/* min_quarantine = 0: at once */
+	f.min_quarantine = 0;
+	assert_int_equal(page_release_offer(&f, &at), PAGE_OFFER_BUTTON);
+	/* an operator's quarantine: the abuse desk's, at any age */
+	f = base;
+	f.automatic = false;
+	f.operator_only = true;
+	assert_int_equal(page_release_offer(&f, &at), PAGE_OFFER_ABUSE_DESK);
+	f.since = T0 - 365 * 1440 * M;
+	assert_int_equal(page_release_offer(&f, &at), PAGE_OFFER_ABUSE_DESK);
+	/* ... unless the operator allowed it: then at once, no minimum */
+	f.operator_only = false;
+	f.since = T0 - M;
+	assert_int_equal(page_release_offer(&f, &at), PAGE_OFFER_BUTTON);
+	/* but never beyond the limit, nor when suspended, nor with a limit of 0 */
+	f.releases_used = 3;
+	assert_int_equal(page_release_offer(&f, &at), PAGE_OFFER_ABUSE_DESK);
+	f = base;
+	f.suspended = true;
+	assert_int_equal(page_release_offer(&f, &at), PAGE_OFFER_ABUSE_DESK);
+	f = base;
+	f.release_limit = 0;
+	assert_int_equal(page_release_offer(&f, &at), PAGE_OFFER_ABUSE_DESK);
+	f = base;
+	f.since = T0 - M;
+	f.releases_used = 3;                 /* the limit wins over "later" */
+	assert_int_equal(page_release_offer(&f, &at), PAGE_OFFER_ABUSE_DESK);
+}
+
+/* The pages that say why there is no button, plainly, with nothing active in them. */
+static void
+test_page_no_button(void **state)
+{
+	struct pages *p = shipped();
+	struct page_info in = visit(PAGE_LIMIT);
+	char *out;
+
+	(void)state;
+	/* an operator's quarantine */
+	in.releases_used = 0;
+	in.by_operator = true;
+	in.evidence_count = 0;
+	out = render_page(p, PAGE_LIMIT, &in);
+	assert_non_null(strstr(out, "Our abuse desk has restricted your connection. You cannot restore it\nyourself"));
+	assert_non_null(strstr(out, "Your case number: <strong>LZ-20250615-ABCD1234</strong>"));
+	assert_non_null(strstr(out, "Contact our abuse desk: abuse@example.net"));
+	assert_null(strstr(out, "still appears to be infected"));
+	assert_null(strstr(out, "<form"));
+	assert_null(strstr(out, "<button"));
+	in.level = LEVEL_SUSPEND;             /* suspended says so, operator or not */
+	out = render_page(p, PAGE_LIMIT, &in);
+	assert_non_null(strstr(out, "Our abuse desk has suspended your connection"));
+	assert_null(strstr(out, "has restricted your connection"));
+
+	/* too early: when the button comes, and no button */
+	in = visit(PAGE_NOTICE);
+	in.token = NULL;
+	in.release_later = true;
+	in.min_quarantine = 15 * 60 * USEC_PER_SEC;
+	in.release_at = T0 + 9 * 60 * USEC_PER_SEC + 1;
+	out = render_page(p, PAGE_NOTICE, &in);
+	assert_non_null(strstr(out, "every restriction lasts at least 15 minutes"));
+	assert_non_null(strstr(out, "offered on this page from 2025-06-15 15:15 UTC (in about 10 minutes)."));
+	assert_non_null(strstr(out, "Self-releases left: 2 of 3 in 30 days"));
+	assert_null(strstr(out, "<form"));
+	assert_null(strstr(out, "<button"));
+	assert_null(strstr(out, "name=\"token\""));
+	in.release_at = 0;                    /* not known */
+	out = render_page(p, PAGE_NOTICE, &in);
+	assert_non_null(strstr(out, "Load this page again a little later"));
+	assert_null(strstr(out, "offered on this page from"));
+	assert_null(strstr(out, "<form"));
+	/* with the button, none of it */
+	in = visit(PAGE_NOTICE);
+	out = render_page(p, PAGE_NOTICE, &in);
+	assert_null(strstr(out, "but not yet"));
+	pages_free(p);
+}
+
 static void
 test_page_released_ok(void **state)
 {
@@ -731,6 +841,8 @@ main(void)
 		cmocka_unit_test(test_check_template_mode),
 		cmocka_unit_test(test_page_notice),
 		cmocka_unit_test(test_page_limit),
+		cmocka_unit_test(test_release_offer),
+		cmocka_unit_test(test_page_no_button),
 		cmocka_unit_test(test_page_released_ok),
 		cmocka_unit_test(test_pages_refuse_bad_templates),
 		cmocka_unit_test(test_page_formats),

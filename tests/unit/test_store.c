@@ -408,6 +408,66 @@ test_put_rates(void **state)
 	store_close(st);
 }
 
+/*
+ * subjects.manual_self_release: saved and loaded with the manual level; a store made
+ * before the column gets it on open (its rows without the permission), and the rate
+ * checkpoint never touches it.
+ */
+static void
+test_manual_self_release(void **state)
+{
+	struct fixture *f = *state;
+	struct store_subject s;
+	const struct store_subject *got;
+	struct loaded *l;
+	struct store *st;
+	sqlite3 *db;
+
+	/* the schema as it was before the column */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "CREATE TABLE subjects (subject TEXT PRIMARY KEY NOT NULL, level INTEGER NOT NULL,"
+	    " manual_level INTEGER NOT NULL, manual_until INTEGER NOT NULL, manual_reason TEXT NOT NULL,"
+	    " tat_messages INTEGER NOT NULL, tat_recipients INTEGER NOT NULL, updated INTEGER NOT NULL,"
+	    " evidence BLOB NOT NULL, grace_until INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	    "CREATE TABLE history (id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+	    " subject TEXT NOT NULL, old_level INTEGER NOT NULL, new_level INTEGER NOT NULL,"
+	    " actor TEXT NOT NULL, reason TEXT NOT NULL);"
+	    "CREATE INDEX history_subject ON history (subject, id);"
+	    "INSERT INTO subjects VALUES ('192.0.2.8', 3, 3, 0, 'ticket 8', 0, 0, 1, X'', 0);"
+	    "PRAGMA user_version=1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	st = open_store(f->path, NULL);
+	assert_non_null(l = calloc(1, sizeof(*l)));
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_int_equal(l->n, 1);
+	assert_non_null(got = loaded_find(l, "192.0.2.8"));
+	assert_string_equal(got->manual_reason, "ticket 8");
+	assert_false(got->manual_self_release);
+
+	subject_init(&s, "account:a b\xff", 3);
+	s.manual_level = 3;
+	snprintf(s.manual_reason, sizeof(s.manual_reason), "ticket 9");
+	s.manual_self_release = true;
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	struct store_rate rate = { .subject = s.subject, .subject_len = strlen(s.subject), .level = 3,
+	    .rate_tat = { 5, 6 }, .updated = 7 };
+	assert_int_equal(store_put_rates(st, &rate, 1), 0);
+	store_close(st);
+
+	st = open_store(f->path, NULL);
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_int_equal(l->n, 2);
+	assert_non_null(got = loaded_find(l, "account:a b\xff"));
+	assert_true(got->manual_self_release);
+	assert_true(got->rate_tat[0] == 5);
+	assert_false(loaded_find(l, "192.0.2.8")->manual_self_release);
+	free(l);
+	store_close(st);
+}
+
 static void
 test_history_order_limit(void **state)
 {
@@ -1580,6 +1640,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_evidence_replaced, fixture_setup,
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_put_rates, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_manual_self_release, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_history_order_limit, fixture_setup,
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_history_survives_forget, fixture_setup,
