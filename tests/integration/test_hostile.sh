@@ -109,7 +109,7 @@ idle_t0=$(now_ms)
 
 # ---------------------------------------------------------------------------------------------
 case_begin "a flood of refused releases: a bounded log with suppressed=N"
-lzctl quarantine 127.0.0.77 --reason "test: hostile releases" >/dev/null || fail "lazaretctl quarantine failed"
+lzctl quarantine 127.0.0.77 --self-release --reason "test: hostile releases" >/dev/null || fail "lazaretctl quarantine failed"
 codes=$(curl -s --interface 127.0.0.77 -d token=forged -o /dev/null -w '%{http_code}\n' \
 	"$PORTAL/release?[1-300]" | sort | uniq -c | awk '{ print $2 "x" $1 }' | tr '\n' ' ')
 log "300 forged releases: $codes"
