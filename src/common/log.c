@@ -143,6 +143,17 @@ log_emit(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	log_write(level, raw);
 }
 
+char *
+log_quoted(char *dst, size_t size, const char *src)
+{
+	size_t i = 0;
+
+	for (; src[i] != '\0' && i + 1 < size; i++)
+		dst[i] = src[i] == '"' ? '\'' : src[i];
+	dst[i] = '\0';
+	return dst;
+}
+
 bool
 log_limit_pass(struct log_limit *l, usec_t now, uint64_t *suppressed)
 {

@@ -73,6 +73,14 @@ uint64_t log_suppressed_total(void);
  */
 char *log_escape(char *dst, size_t size, const char *src, size_t len);
 
+/*
+ * log_quoted — src as the value of a quoted field (reason="..."), into dst (size > 0,
+ * NUL-terminated, truncated): each '"' becomes '\'', so text from outside (a remote
+ * server's reply in an evidence summary) cannot end the value early and forge fields
+ * after it. The whole text stays in the store and the API. Returns dst.
+ */
+char *log_quoted(char *dst, size_t size, const char *src);
+
 _Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

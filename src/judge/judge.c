@@ -695,11 +695,12 @@ judge_log_verdict(const struct judge *j, const struct judge_change *c)
 {
 	const struct subject *s = c->s;
 
-	char name[SUBJECT_NAME_MAX];
+	char name[SUBJECT_NAME_MAX], reason[STORE_REASON_MAX];
 
 	log_info("verdict %s=%s level=%s previous=%s score=%.2f by=%s reason=\"%s\"",
 	    subject_field(s), subject_name(s, name, sizeof(name)),
-	    level_name(c->new_level), level_name(c->old_level), c->score, c->actor, c->reason);
+	    level_name(c->new_level), level_name(c->old_level), c->score, c->actor,
+	    log_quoted(reason, sizeof(reason), c->reason));
 	(void)j;
 }
 

@@ -85,6 +85,20 @@ test_escape_every_byte(void **state)
 	}
 }
 
+/* A quoted value cannot be ended early: a remote reply's '"' cannot forge fields after it. */
+static void
+test_quoted(void **state)
+{
+	char out[64];
+	(void)state;
+
+	assert_string_equal(log_quoted(out, sizeof(out), "550 \"spam\" level=normal by=operator"),
+	    "550 'spam' level=normal by=operator");
+	assert_string_equal(log_quoted(out, sizeof(out), "plain"), "plain");
+	assert_string_equal(log_quoted(out, 4, "\"abcdef"), "'ab");
+	assert_string_equal(log_quoted(out, 1, "abc"), "");
+}
+
 static void
 test_limit_burst_then_count(void **state)
 {
@@ -164,6 +178,7 @@ main(void)
 		cmocka_unit_test(test_escape_table),
 		cmocka_unit_test(test_escape_truncates_whole),
 		cmocka_unit_test(test_escape_every_byte),
+		cmocka_unit_test(test_quoted),
 		cmocka_unit_test(test_limit_burst_then_count),
 		cmocka_unit_test(test_limit_clock_back),
 		cmocka_unit_test(test_limited_lines),
