@@ -234,7 +234,7 @@ on_maillog_poll(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 	for (size_t i = 0; i < d->follower_count; i++)
-		logfollow_poll(d->followers[i]);
+		logfollow_poll(d->followers[i], LOGFOLLOW_ALL);
 }
 
 /* The judge committed a level change: the walled garden follows. */
