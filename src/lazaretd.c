@@ -483,7 +483,8 @@ main(int argc, char **argv)
 	if (policy_server_start(d.policy, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	struct api_context actx = { .judge = d.judge, .store = d.store, .policy = d.policy,
-	    .delivery = d.delivery, .garden = d.garden, .cfg = d.cfg,
+	    .delivery = d.delivery, .followers = d.followers, .follower_count = d.follower_count,
+	    .garden = d.garden, .cfg = d.cfg,
 	    .started = time_now() };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
