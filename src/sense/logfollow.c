@@ -243,14 +243,14 @@ logfollow_open(struct logfollow *lf)
  * fast it was read. The cost while reading is nothing; one fstat when a backlog starts.
  */
 static void
-logfollow_backlog_note(struct logfollow *lf, size_t this_poll)
+logfollow_backlog_note(struct logfollow *lf, uint64_t bytes_before, uint64_t lines_before)
 {
 	if (lf->pending && !lf->in_backlog) {
 		uint64_t behind = logfollow_behind(lf);
 		lf->in_backlog = true;
 		lf->backlog_start = time_mono();
-		lf->backlog_bytes = lf->stats.bytes - this_poll;
-		lf->backlog_lines = lf->stats.lines;
+		lf->backlog_bytes = bytes_before;
+		lf->backlog_lines = lines_before;
 		lf->backlog_logged = behind >= LOGFOLLOW_BACKLOG_LOG;
 		if (lf->backlog_logged)
 			log_info("maillog %s: backlog of %.1f MiB; reading it in slices between other work", lf->path,
@@ -275,6 +275,7 @@ logfollow_poll(struct logfollow *lf, size_t max_bytes)
 	struct stat st;
 	size_t total = 0;
 	bool eof = false;
+	uint64_t bytes_before = lf->stats.bytes, lines_before = lf->stats.lines;
 
 	if (lf->fd < 0 && logfollow_open(lf) < 0)
 		return -1;
@@ -307,7 +308,7 @@ logfollow_poll(struct logfollow *lf, size_t max_bytes)
 			break;
 	}
 	lf->pending = !eof;
-	logfollow_backlog_note(lf, total);
+	logfollow_backlog_note(lf, bytes_before, lines_before);
 	return (long)total;
 }
 
