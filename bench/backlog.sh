@@ -69,6 +69,7 @@ free_port() {
 }
 now_ms() { date +%s%3N; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+loop_ticks() { awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat"; }    # the loop's thread alone
 
 # run BINARY MODE — one catch-up; appends "label mode wall_s cpu_s p50 p99 max" to $tmp/rows
 run() {
@@ -109,6 +110,7 @@ EOF
 		sleep 0.3
 	fi
 	c0=$(cpu_ticks "$pid")
+	l0=$(loop_ticks "$pid")
 	t0=$(now_ms)
 	mv "$tmp/backlog" "$d/log/maillog"
 	while :; do
@@ -119,6 +121,7 @@ EOF
 	done
 	t1=$(now_ms)
 	c1=$(cpu_ticks "$pid")
+	l1=$(loop_ticks "$pid")
 	p50=- p99=- max=-
 	if [ -n "$lpid" ]; then
 		kill -TERM "$lpid"
@@ -135,7 +138,8 @@ EOF
 	mv "$d/log/maillog" "$tmp/backlog"
 	hz=$(getconf CLK_TCK)
 	echo "$label $mode $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1000 }') \
-$(awk -v a="$c0" -v b="$c1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }') $p50 $p99 $max" | tee -a "$tmp/rows"
+$(awk -v a="$c0" -v b="$c1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }') $p50 $p99 $max \
+$(awk -v a="$l0" -v b="$l1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')" | tee -a "$tmp/rows"
 }
 
 : >"$tmp/rows"
@@ -162,7 +166,7 @@ awk -v bytes="$bytes" -v lines="$lines" '
 		for (i = 1; i <= n; i++) {
 			k = order[i]; split(k, f, " ")
 			printf "%-10s %-6s %8.2f %8.2f %7.0f %11.0f %9.0f %9s %9s %9s\n", f[1], f[2], wall[k], cpu[k],
-			    bytes / 1e6 / wall[k], lines / wall[k], cpu[k] > 0 ? bytes / 1e6 / cpu[k] : 0,
+			    bytes / 1e6 / wall[k], lines / wall[k], (cpu[k] > 0 ? bytes / 1e6 / cpu[k] : 0),
 			    (k in p99) ? p50[k] : "-", (k in p99) ? p99[k] : "-", (k in p99) ? max[k] : "-"
 		}
 	}' "$tmp/rows"

@@ -18,7 +18,9 @@
  * its previous answer is in, and a request's latency counts from when it was
  * due, not from when it could be sent. A server that stalls for a second
  * then shows a second's worth of slow requests, where the closed loop would
- * show one per connection (coordinated omission).
+ * show one per connection (coordinated omission). At the end (or SIGTERM) no
+ * new request falls due, and the answers to those that did are awaited (up
+ * to 30 s) and counted, however late.
  *
  * usage: policy_load [-m] [-a accounts] [-c conns] [-d seconds] [-H hosts]
  *	[-l label] [-r rate] [-s percent] [-w seconds] TARGET
@@ -92,6 +94,8 @@ static uint64_t		 seq;		/* requests generated, for variety */
 
 /* measurement */
 static uint64_t		 measure_start, measure_end;
+static uint64_t		 due_end;	/* -r: no request falls due from then on */
+#define DRAIN_NS	(30 * NSEC)	/* -r: how long the answers to requests due before due_end are awaited */
 static uint64_t		*lat;		/* every measured latency, ns */
 static size_t		 nlat, lat_cap;
 static struct action_count actions[MAX_ACTIONS];
@@ -321,7 +325,7 @@ static void
 send_due(uint64_t now)
 {
 	for (int i = 0; i < nconns; i++)
-		if (conns[i].fd >= 0 && !conns[i].busy && conns[i].due_ns <= now)
+		if (conns[i].fd >= 0 && !conns[i].busy && conns[i].due_ns <= now && conns[i].due_ns < due_end)
 			send_request(&conns[i]);
 }
 
@@ -340,7 +344,8 @@ record(uint64_t sent, uint64_t done, const char *reply, size_t len)
 	int		 k;
 	char		 name[ACTION_NAME_MAX];
 
-	if (sent < measure_start || done > measure_end)
+	/* -r: every request due in the measurement counts, however late its answer */
+	if (sent < measure_start || (rate != 0 ? sent >= due_end : done > measure_end))
 		return;
 	if (nlat == lat_cap) {
 		lat_cap = lat_cap ? lat_cap * 2 : 1 << 20;
@@ -475,7 +480,7 @@ pct(double p)
 static void
 report(void)
 {
-	double	 secs = (double)(measure_end - measure_start) / 1e9;
+	double	 secs = (double)((rate != 0 ? due_end : measure_end) - measure_start) / 1e9;
 	double	 cpu = self_cpu();
 	double	 rps = (double)nlat / secs;
 	int	 k;
@@ -584,6 +589,7 @@ main(int argc, char *argv[])
 	start = run_start = now_ns();
 	measure_start = start + (uint64_t)warmup_s * NSEC;
 	measure_end = measure_start + (uint64_t)duration_s * NSEC;
+	due_end = measure_end;
 	if (rate != 0) {
 		/* each connection carries 1/nconns of the rate, their turns spread evenly */
 		interval_ns = (uint64_t)nconns * NSEC / rate;
@@ -596,19 +602,29 @@ main(int argc, char *argv[])
 
 	for (;;) {
 		now = now_ns();
-		if (stop_now && now < measure_end)
-			measure_end = now;
-		if (now >= measure_end)
-			break;
-		deadline = now < measure_start ? measure_start : measure_end;
 		if (rate != 0) {
+			/* at the end, wait for the answers to every request that fell due before it */
+			if (stop_now && now < due_end)
+				due_end = now;
+			if (now >= due_end) {
+				for (i = 0; i < nconns && !conns[i].busy; i++)
+					;
+				if (i == nconns || now >= due_end + DRAIN_NS)
+					break;
+			}
+			deadline = now < measure_start ? measure_start : now < due_end ? due_end : due_end + DRAIN_NS;
 			/* wake for the next due request, to the nanosecond: its latency runs from then */
 			for (i = 0; i < nconns; i++)
-				if (!conns[i].busy && conns[i].due_ns < deadline)
+				if (!conns[i].busy && conns[i].due_ns < deadline && conns[i].due_ns < due_end)
 					deadline = conns[i].due_ns > now ? conns[i].due_ns : now;
 			struct timespec ts = { (time_t)((deadline - now) / NSEC), (long)((deadline - now) % NSEC) };
 			n = epoll_pwait2(epfd, evs, MAX_EVENTS, &ts, NULL);
 		} else {
+			if (stop_now && now < measure_end)
+				measure_end = now;
+			if (now >= measure_end)
+				break;
+			deadline = now < measure_start ? measure_start : measure_end;
 			timeout_ms = (int)((deadline - now) / 1000000) + 1;
 			n = epoll_wait(epfd, evs, MAX_EVENTS, timeout_ms);
 		}
