@@ -71,6 +71,7 @@ now_ms() { date +%s%3N; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 loop_ticks() { awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat"; }    # the loop's thread alone
 
+# shellcheck disable=SC2154  # pport, aport, wport: set by free_port's eval
 # run BINARY MODE — one catch-up; appends "label mode wall_s cpu_s p50 p99 max" to $tmp/rows
 run() {
 	bin=$1 mode=$2 label=$3

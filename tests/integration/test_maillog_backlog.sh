@@ -79,7 +79,9 @@ load_stop() {
 	MAX=$(sed -n 's/.* max_ms=\([0-9.]*\).*/\1/p' <<<"$out")
 	REQUESTS=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$out")
 	ERRORS=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$out")
-	[ -n "$P99" ] && [ -n "$MAX" ] && [ -n "$REQUESTS" ] || fail "policy_load said: $out $(cat "$T/load.err")"
+	if [ -z "$P99" ] || [ -z "$MAX" ] || [ -z "$REQUESTS" ]; then
+		fail "policy_load said: $out $(cat "$T/load.err")"
+	fi
 }
 
 # ms_below WHAT LIMIT VALUE — VALUE (decimal ms) < LIMIT
