@@ -8,12 +8,22 @@
  * client_address cycling over H hosts in 10.0.0.0/8, optionally with a SASL
  * login among A accounts. One thread, epoll, non-blocking sockets.
  *
- * After a warm-up it measures for a fixed time: requests/s, the latency of
- * every request (send to complete answer; kept, sorted, exact percentiles)
- * and how often each action was answered.
+ * After a warm-up it measures for a fixed time (or until SIGTERM/SIGINT):
+ * requests/s, the latency of every request (send to complete answer; kept,
+ * sorted, exact percentiles) and how often each action was answered.
+ *
+ * With -r RATE it is an open loop instead: requests are due at a fixed rate
+ * whatever the server does (as new SMTP sessions keep coming while the
+ * server is stuck), each connection sending its next due request as soon as
+ * its previous answer is in, and a request's latency counts from when it was
+ * due, not from when it could be sent. A server that stalls for a second
+ * then shows a second's worth of slow requests, where the closed loop would
+ * show one per connection (coordinated omission). At the end (or SIGTERM) no
+ * new request falls due, and the answers to those that did are awaited (up
+ * to 30 s) and counted, however late.
  *
  * usage: policy_load [-m] [-a accounts] [-c conns] [-d seconds] [-H hosts]
- *	[-l label] [-s percent] [-w seconds] TARGET
+ *	[-l label] [-r rate] [-s percent] [-w seconds] TARGET
  *	TARGET is HOST:PORT, [V6ADDR]:PORT or unix:/PATH.
  */
 #include <sys/types.h>
@@ -49,7 +59,8 @@ struct conn {
 	int		 fd;
 	int		 busy;		/* a request is outstanding */
 	int		 want_out;	/* EPOLLOUT is armed */
-	uint64_t	 sent_ns;	/* when the request was handed to the kernel */
+	uint64_t	 sent_ns;	/* when the request was handed to the kernel (-r: was due) */
+	uint64_t	 due_ns;	/* -r: when the next request is due */
 	size_t		 woff, wlen;	/* unsent part of wbuf */
 	size_t		 rlen;
 	char		 wbuf[REQ_BUF_SIZE];
@@ -69,6 +80,9 @@ static unsigned		 duration_s = 10;
 static int		 machine;
 static const char	*label = "server";
 static const char	*target;
+static unsigned long	 rate;		/* -r: requests/s in all, open loop; 0: closed loop */
+static uint64_t		 interval_ns;	/* -r: between two requests of one connection */
+static volatile sig_atomic_t stop_now;	/* SIGTERM/SIGINT: end the measurement now */
 
 /* target address */
 static struct sockaddr_storage target_ss;
@@ -80,6 +94,8 @@ static uint64_t		 seq;		/* requests generated, for variety */
 
 /* measurement */
 static uint64_t		 measure_start, measure_end;
+static uint64_t		 due_end;	/* -r: no request falls due from then on */
+#define DRAIN_NS	(30 * NSEC)	/* -r: how long the answers to requests due before due_end are awaited */
 static uint64_t		*lat;		/* every measured latency, ns */
 static size_t		 nlat, lat_cap;
 static struct action_count actions[MAX_ACTIONS];
@@ -94,6 +110,8 @@ static void	parse_target(const char *);
 static int	open_conn(struct conn *);
 static void	reconnect(struct conn *);
 static void	send_request(struct conn *);
+static void	send_due(uint64_t);
+static void	on_stop(int);
 static void	flush_out(struct conn *);
 static void	set_out(struct conn *, int);
 static void	handle_in(struct conn *, uint64_t);
@@ -108,7 +126,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: policy_load [-m] [-a accounts] [-c conns] "
 	    "[-d seconds] [-H hosts] [-l label]\n"
-	    "\t[-s sasl-percent] [-w warmup-seconds] "
+	    "\t[-r rate] [-s sasl-percent] [-w warmup-seconds] "
 	    "HOST:PORT|[V6]:PORT|unix:PATH\n");
 	exit(2);
 }
@@ -243,7 +261,8 @@ reconnect(struct conn *c)
 	n_reconnects++;
 	if (open_conn(c) == -1)
 		fatal("reconnect to %s: %s", target, strerror(errno));
-	send_request(c);
+	if (rate == 0)
+		send_request(c);
 }
 
 static void
@@ -292,8 +311,29 @@ send_request(struct conn *c)
 	c->woff = 0;
 	c->rlen = 0;
 	c->busy = 1;
-	c->sent_ns = now_ns();
+	if (rate == 0)
+		c->sent_ns = now_ns();
+	else {
+		c->sent_ns = c->due_ns;
+		c->due_ns += interval_ns;
+	}
 	flush_out(c);
+}
+
+/* -r: every idle connection sends the request that is due; a late one counts from when it was due. */
+static void
+send_due(uint64_t now)
+{
+	for (int i = 0; i < nconns; i++)
+		if (conns[i].fd >= 0 && !conns[i].busy && conns[i].due_ns <= now && conns[i].due_ns < due_end)
+			send_request(&conns[i]);
+}
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_now = 1;
 }
 
 static void
@@ -304,7 +344,8 @@ record(uint64_t sent, uint64_t done, const char *reply, size_t len)
 	int		 k;
 	char		 name[ACTION_NAME_MAX];
 
-	if (sent < measure_start || done > measure_end)
+	/* -r: every request due in the measurement counts, however late its answer */
+	if (sent < measure_start || (rate != 0 ? sent >= due_end : done > measure_end))
 		return;
 	if (nlat == lat_cap) {
 		lat_cap = lat_cap ? lat_cap * 2 : 1 << 20;
@@ -391,7 +432,8 @@ handle_in(struct conn *c, uint64_t now)
 		n_all++;
 		record(c->sent_ns, now, c->rbuf, c->rlen);
 		c->busy = 0;
-		send_request(c);
+		if (rate == 0)
+			send_request(c);
 		return;
 	}
 }
@@ -438,7 +480,7 @@ pct(double p)
 static void
 report(void)
 {
-	double	 secs = (double)(measure_end - measure_start) / 1e9;
+	double	 secs = (double)((rate != 0 ? due_end : measure_end) - measure_start) / 1e9;
 	double	 cpu = self_cpu();
 	double	 rps = (double)nlat / secs;
 	int	 k;
@@ -460,9 +502,12 @@ report(void)
 		return;
 	}
 	printf("%s: %s, %d connections, %lu hosts, %lu accounts (%u%% of "
-	    "requests), %u s warm-up, %u s measured\n", label, target, nconns,
+	    "requests), %u s warm-up, %.2f s measured", label, target, nconns,
 	    mix.hosts, mix.accounts, mix.accounts ? mix.sasl_percent : 0, warmup_s,
-	    duration_s);
+	    secs);
+	if (rate != 0)
+		printf(", open loop at %lu/s (latency from when each was due)", rate);
+	printf("\n");
 	printf("  requests   %zu in %.2f s = %.1f/s\n", nlat, secs, rps);
 	printf("  latency    p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  "
 	    "max %.3f ms\n", pct(50), pct(90), pct(99), pct(100));
@@ -484,7 +529,7 @@ main(int argc, char *argv[])
 	uint64_t	 now, start, deadline;
 	int		 ch, i, n, timeout_ms;
 
-	while ((ch = getopt(argc, argv, "a:c:d:H:l:ms:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:d:H:l:mr:s:w:")) != -1) {
 		switch (ch) {
 		case 'a':
 			mix.accounts = number(optarg, 0, 100000000, "accounts");
@@ -505,6 +550,9 @@ main(int argc, char *argv[])
 		case 'm':
 			machine = 1;
 			break;
+		case 'r':
+			rate = number(optarg, 0, 10000000, "rate");
+			break;
 		case 's':
 			mix.sasl_percent = (unsigned)number(optarg, 0, 100,
 			    "SASL percentage");
@@ -523,6 +571,12 @@ main(int argc, char *argv[])
 	target = argv[0];
 	parse_target(target);
 	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1: %s", strerror(errno));
@@ -535,16 +589,45 @@ main(int argc, char *argv[])
 	start = run_start = now_ns();
 	measure_start = start + (uint64_t)warmup_s * NSEC;
 	measure_end = measure_start + (uint64_t)duration_s * NSEC;
-	for (i = 0; i < nconns; i++)
-		send_request(&conns[i]);
+	due_end = measure_end;
+	if (rate != 0) {
+		/* each connection carries 1/nconns of the rate, their turns spread evenly */
+		interval_ns = (uint64_t)nconns * NSEC / rate;
+		for (i = 0; i < nconns; i++)
+			conns[i].due_ns = start + (uint64_t)i * interval_ns / (uint64_t)nconns;
+		send_due(start);
+	} else
+		for (i = 0; i < nconns; i++)
+			send_request(&conns[i]);
 
 	for (;;) {
 		now = now_ns();
-		if (now >= measure_end)
-			break;
-		deadline = now < measure_start ? measure_start : measure_end;
-		timeout_ms = (int)((deadline - now) / 1000000) + 1;
-		n = epoll_wait(epfd, evs, MAX_EVENTS, timeout_ms);
+		if (rate != 0) {
+			/* at the end, wait for the answers to every request that fell due before it */
+			if (stop_now && now < due_end)
+				due_end = now;
+			if (now >= due_end) {
+				for (i = 0; i < nconns && !conns[i].busy; i++)
+					;
+				if (i == nconns || now >= due_end + DRAIN_NS)
+					break;
+			}
+			deadline = now < measure_start ? measure_start : now < due_end ? due_end : due_end + DRAIN_NS;
+			/* wake for the next due request, to the nanosecond: its latency runs from then */
+			for (i = 0; i < nconns; i++)
+				if (!conns[i].busy && conns[i].due_ns < deadline && conns[i].due_ns < due_end)
+					deadline = conns[i].due_ns > now ? conns[i].due_ns : now;
+			struct timespec ts = { (time_t)((deadline - now) / NSEC), (long)((deadline - now) % NSEC) };
+			n = epoll_pwait2(epfd, evs, MAX_EVENTS, &ts, NULL);
+		} else {
+			if (stop_now && now < measure_end)
+				measure_end = now;
+			if (now >= measure_end)
+				break;
+			deadline = now < measure_start ? measure_start : measure_end;
+			timeout_ms = (int)((deadline - now) / 1000000) + 1;
+			n = epoll_wait(epfd, evs, MAX_EVENTS, timeout_ms);
+		}
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -558,6 +641,8 @@ main(int argc, char *argv[])
 			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 				handle_in(c, now);
 		}
+		if (rate != 0)
+			send_due(now_ns());
 	}
 	report();
 	return n_errors > 0 && nlat == 0 ? 1 : 0;

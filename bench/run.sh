@@ -9,6 +9,8 @@
 #   maillog  maillog.sh: `lazaretctl analyze` over a generated 5 M-line Postfix
 #            log beside pflogsumm, and peak RSS on a log twice as long
 #            (MAILLOG_LINES=N for another length; about 3 GB in $TMPDIR)
+#   backlog  backlog.sh: lazaretd catching up on 1.9 GB of mail log, alone and while
+#            policy requests arrive (about 2 GB in $TMPDIR, removed afterwards)
 # BENCHES="maillog" runs only the named steps.
 set -u
 

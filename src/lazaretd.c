@@ -47,11 +47,14 @@ struct daemon {
 	struct garden *garden;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t checkpoint_timer, sweep_timer, maillog_timer;
+	uv_idle_t maillog_idle;        /* active while a log is behind: one more slice each loop turn */
 	usec_t delivery_saved;         /* monotonic; the delivery sensor's state is saved every few minutes */
 	bool stopping;
 };
 
 #define LAZARETD_DELIVERY_SAVE_EVERY (300 * USEC_PER_SEC)
+#define LAZARETD_MAILLOG_SLICE_USEC 500          /* a log behind gets this much of each loop turn */
+#define LAZARETD_MAILLOG_STEP (64 * 1024)        /* bytes per poll within a slice; the clock is read between */
 #define LAZARETD_DELIVERY_KEY "delivery"
 
 /*
@@ -325,12 +328,48 @@ on_maillog_line(void *arg, const char *line, size_t len)
 	delivery_line(d->delivery, line, len, time_now());
 }
 
+static void on_maillog_idle(uv_idle_t *h);
+
+/*
+ * Reads the followed logs for at most LAZARETD_MAILLOG_SLICE_USEC, a step of each in
+ * turn (all of them on the timer's tick, then only those still behind). While one is
+ * behind, the idle handle brings us back on the next loop turn, after the policy
+ * service and the API had theirs: a backlog of gigabytes makes a policy request wait
+ * at most about one slice, instead of the whole backlog, and is still read at nearly
+ * the speed of one long read (the loop turn between slices costs a few microseconds).
+ */
+static void
+maillog_slice(struct daemon *d, bool all)
+{
+	usec_t deadline = time_mono() + LAZARETD_MAILLOG_SLICE_USEC;
+	bool behind;
+
+	do {
+		behind = false;
+		for (size_t i = 0; i < d->follower_count; i++) {
+			struct logfollow *lf = d->followers[i];
+			if (all || logfollow_pending(lf))
+				logfollow_poll(lf, LAZARETD_MAILLOG_STEP);
+			behind |= logfollow_pending(lf);
+		}
+		all = false;
+	} while (behind && time_mono() < deadline);
+	if (behind)
+		uv_idle_start(&d->maillog_idle, on_maillog_idle);
+	else
+		uv_idle_stop(&d->maillog_idle);
+}
+
+static void
+on_maillog_idle(uv_idle_t *h)
+{
+	maillog_slice(h->data, false);
+}
+
 static void
 on_maillog_poll(uv_timer_t *t)
 {
-	struct daemon *d = t->data;
-	for (size_t i = 0; i < d->follower_count; i++)
-		logfollow_poll(d->followers[i]);
+	maillog_slice(t->data, true);
 }
 
 /* The judge committed a level change: the walled garden follows. */
@@ -415,6 +454,7 @@ shutdown_daemon(struct daemon *d)
 	uv_timer_stop(&d->checkpoint_timer);
 	uv_timer_stop(&d->sweep_timer);
 	uv_timer_stop(&d->maillog_timer);
+	uv_idle_stop(&d->maillog_idle);
 	judge_checkpoint(d->judge);
 	save_positions(d);
 	save_delivery(d);
@@ -569,7 +609,8 @@ main(int argc, char **argv)
 	if (policy_server_start(d.policy, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	struct api_context actx = { .judge = d.judge, .store = d.store, .policy = d.policy,
-	    .delivery = d.delivery, .garden = d.garden, .cfg = d.cfg,
+	    .delivery = d.delivery, .followers = d.followers, .follower_count = d.follower_count,
+	    .garden = d.garden, .cfg = d.cfg,
 	    .started = time_now() };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -592,7 +633,8 @@ main(int argc, char **argv)
 	uv_timer_start(&d.checkpoint_timer, on_checkpoint, cp_ms, cp_ms);
 	uv_timer_start(&d.sweep_timer, on_sweep, LAZARETD_SWEEP_MS, LAZARETD_SWEEP_MS);
 	uv_timer_init(d.loop, &d.maillog_timer);
-	d.maillog_timer.data = &d;
+	uv_idle_init(d.loop, &d.maillog_idle);
+	d.maillog_timer.data = d.maillog_idle.data = &d;
 	if (d.follower_count > 0) {
 		uint64_t ms = (uint64_t)(d.cfg->maillog_poll_interval / 1000);
 		uv_timer_start(&d.maillog_timer, on_maillog_poll, 0, ms);

@@ -426,6 +426,18 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 		    "unattributed", (json_int_t)d->unattributed, "queue_ids_open", (json_int_t)d->queue_ids_open,
 		    "queue_ids_dropped", (json_int_t)(d->queue_ids_expired + d->queue_ids_evicted),
 		    "evidence_updates", (json_int_t)d->evidence_updates);
+		json_t *files = json_object();
+		for (size_t i = 0; i < a->ctx.follower_count; i++) {
+			const struct logfollow *lf = a->ctx.followers[i];
+			const struct logfollow_stats *fs = logfollow_stats(lf);
+			uint64_t inode, offset;
+			logfollow_position(lf, &inode, &offset);
+			json_object_set_new(files, logfollow_path(lf), json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+			    "behind_bytes", (json_int_t)logfollow_behind(lf), "read_bytes", (json_int_t)fs->bytes,
+			    "offset", (json_int_t)offset, "rotations", (json_int_t)fs->rotations,
+			    "truncations", (json_int_t)fs->truncations, "too_long", (json_int_t)fs->too_long));
+		}
+		json_object_set_new(maillog, "files", files);
 	}
 	return api_json(conn, 200, json_pack(
 	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}, s:o, s:{s:I}}",
@@ -446,6 +458,7 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 {
 	struct metrics_sources src = { .policy = policy_server_stats(a->ctx.policy),
 	    .delivery = a->ctx.delivery ? delivery_stats(a->ctx.delivery) : NULL,
+	    .followers = a->ctx.followers, .follower_count = a->ctx.follower_count,
 	    .portal = a->ctx.portal ? portal_stats(a->ctx.portal) : NULL };
 	struct garden_stats gs;
 	char *text = NULL;

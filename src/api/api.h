@@ -16,6 +16,7 @@
 #include "judge/judge.h"
 #include "portal/portal.h"
 #include "sense/delivery.h"
+#include "sense/logfollow.h"
 #include "sense/policy_server.h"
 #include "store/store.h"
 
@@ -27,6 +28,8 @@ struct api_context {
 	struct store *store;
 	struct policy_server *policy;
 	struct delivery *delivery;
+	struct logfollow *const *followers;   /* the followed mail logs, for their backlog */
+	size_t follower_count;
 	struct portal *portal;      /* may be NULL; set after the portal starts */
 	struct garden *garden;      /* may be NULL (tests) */
 	const struct config *cfg;

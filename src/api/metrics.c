@@ -39,6 +39,39 @@ metrics_counter_by(FILE *out, const char *name, const char *help, const char *la
 		fprintf(out, "%s{%s=\"%s\"} %llu\n", name, label, values[i], counts[i]);
 }
 
+/* A label value in the exposition format: backslash, double quote and newline escaped. */
+static void
+metrics_label_value(FILE *out, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', out);
+		if (*v == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*v, out);
+	}
+}
+
+/* A series per followed log: name{file="PATH"} with the value of what(). */
+static void
+metrics_by_file(FILE *out, const char *name, const char *type, const char *help, const struct metrics_sources *src,
+    uint64_t (*what)(const struct logfollow *))
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	for (size_t i = 0; i < src->follower_count; i++) {
+		fprintf(out, "%s{file=\"", name);
+		metrics_label_value(out, logfollow_path(src->followers[i]));
+		fprintf(out, "\"} %llu\n", (unsigned long long)what(src->followers[i]));
+	}
+}
+
+static uint64_t
+metrics_read_bytes(const struct logfollow *lf)
+{
+	return logfollow_stats(lf)->bytes;
+}
+
 static void
 metrics_gauge(FILE *out, const char *name, const char *help, double v)
 {
@@ -133,6 +166,13 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		    (const unsigned long long[]){ d->queue_ids_expired, d->queue_ids_evicted });
 		metrics_counter(out, "lazaret_maillog_evidence_updates_total", "Evidence the delivery rules produced.",
 		    d->evidence_updates);
+	}
+	if (src->follower_count > 0) {
+		metrics_by_file(out, "lazaret_maillog_behind_bytes", "gauge", "Bytes of the followed log not read yet "
+		    "(after a rotation, the new file's too); a backlog is read in slices between other work.", src,
+		    logfollow_behind);
+		metrics_by_file(out, "lazaret_maillog_read_bytes_total", "counter", "Bytes read from the followed log.",
+		    src, metrics_read_bytes);
 	}
 
 	if (src->portal != NULL) {

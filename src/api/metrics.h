@@ -11,12 +11,15 @@
 #include "judge/judge.h"
 #include "portal/portal.h"
 #include "sense/delivery.h"
+#include "sense/logfollow.h"
 #include "sense/policy_server.h"
 #include "store/store.h"
 
 struct metrics_sources {
 	const struct policy_stats *policy;
 	const struct delivery_stats *delivery;   /* NULL without the delivery sensor */
+	struct logfollow *const *followers;      /* the followed mail logs */
+	size_t follower_count;
 	const struct portal_stats *portal;       /* NULL without the portal */
 	const struct garden_stats *garden;       /* NULL without enforcement */
 	const struct httpd_stats *api_http;      /* the API listener's; NULL in tests */
