@@ -689,6 +689,24 @@ outcome(struct delivery *d, struct subject *s, const struct maillog_line *l, use
 		spam_rule(d, s, l, t);
 }
 
+/* The outcome in l for whoever opened its queue ID, host and account; unattributed when
+ * nobody did that we know of. */
+static void
+outcome_of_queue_id(struct delivery *d, const struct maillog_line *l, usec_t t)
+{
+	struct qid_entry *e = qid_lookup(d, l);
+
+	if (e == NULL) {
+		d->stats.unattributed++;
+		return;
+	}
+	d->stats.outcomes[l->outcome]++;
+	if (e->has_addr)
+		outcome(d, judge_host(d->judge, &e->addr, t), l, t);
+	if (e->account_len > 0)
+		outcome(d, judge_account(d->judge, e->data + e->key_len, e->account_len, t), l, t);
+}
+
 static bool
 own_reject(const struct delivery *d, struct strview reply)
 {
@@ -750,16 +768,7 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 		if (l.status != MAILLOG_STATUS_SENT && l.status != MAILLOG_STATUS_BOUNCED &&
 		    l.status != MAILLOG_STATUS_EXPIRED)
 			break;                 /* deferred: not final, retried later */
-		struct qid_entry *e = qid_lookup(d, &l);
-		if (e == NULL) {
-			d->stats.unattributed++;
-			break;
-		}
-		d->stats.outcomes[l.outcome]++;
-		if (e->has_addr)
-			outcome(d, judge_host(d->judge, &e->addr, t), &l, t);
-		if (e->account_len > 0)
-			outcome(d, judge_account(d->judge, e->data + e->key_len, e->account_len, t), &l, t);
+		outcome_of_queue_id(d, &l, t);
 		break;
 	}
 	case MAILLOG_REJECT: {
@@ -776,16 +785,7 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 		if (l.client_addr.len == 0 && l.queue_id.len > 0) {
 			/* cleanup's header/body rejects: whoever opened the queue ID, never
 			 * a client named in the message's own text (maillog.h) */
-			struct qid_entry *e = qid_lookup(d, &l);
-			if (e == NULL) {
-				d->stats.unattributed++;
-				break;
-			}
-			d->stats.outcomes[l.outcome]++;
-			if (e->has_addr)
-				outcome(d, judge_host(d->judge, &e->addr, t), &l, t);
-			if (e->account_len > 0)
-				outcome(d, judge_account(d->judge, e->data + e->key_len, e->account_len, t), &l, t);
+			outcome_of_queue_id(d, &l, t);
 			break;
 		}
 		if (addr_parse(l.client_addr.ptr, l.client_addr.len, &a) != 0) {
