@@ -80,6 +80,12 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 	    src->judge.evidence_events);
 	metrics_counter(out, "lazaret_subjects_forgotten_total", "Idle normal subjects dropped from memory.",
 	    src->judge.evicted);
+	metrics_gauge(out, "lazaret_subjects_max", "Subjects tracked at most ([judge] max_subjects).",
+	    (double)src->judge.max_subjects);
+	metrics_counter(out, "lazaret_subjects_dropped_total", "Normal subjects dropped, least recently seen first, "
+	    "to make room under max_subjects.", src->judge.dropped);
+	metrics_counter(out, "lazaret_subjects_untracked_total", "New subjects not tracked: max_subjects reached and "
+	    "none could be dropped.", src->judge.untracked);
 	metrics_counter_by(out, "lazaret_quarantines_total", "Committed quarantines (or suspensions), by who decided.",
 	    "by", 2, (const char *const[]){ "judge", "operator" },
 	    (const unsigned long long[]){ src->judge.quarantines_auto, src->judge.quarantines_manual });

@@ -98,6 +98,7 @@ config_defaults(struct config *cfg)
 	cfg->portal_token_ttl = 15 * 60 * USEC_PER_SEC;
 
 	cfg->quarantine_cap = 100;
+	cfg->max_subjects = 2000000;
 	cfg->enforce_mode = ENFORCE_MODE_NONE;
 	snprintf(cfg->enforce_table, sizeof(cfg->enforce_table), "lazaret");
 	cfg->enforce_element_timeout = 3600 * USEC_PER_SEC;
@@ -375,6 +376,13 @@ handle_judge(struct config_parse *p, const char *name, const char *v)
 		if (parse_uint(v, 0, 1000000, &n) != 0)
 			return config_fail(p, "quarantine_cap: expected 0 (no cap) to 1000000 quarantines per hour, not \"%s\"", v);
 		cfg->quarantine_cap = (uint32_t)n;
+		return 1;
+	}
+	if (!strcmp(name, "max_subjects")) {
+		unsigned long n;
+		if (parse_uint(v, 1000, 1000000000, &n) != 0)
+			return config_fail(p, "max_subjects: expected a number from 1000 to 1000000000, not \"%s\"", v);
+		cfg->max_subjects = (uint32_t)n;
 		return 1;
 	}
 	lvl = level_parse(name);
@@ -971,6 +979,7 @@ config_print(const struct config *cfg, FILE *out)
 		fprintf(out, "%s = %s\n", level_name(l), fmt_double(cfg->threshold[l], buf, sizeof(buf)));
 	fprintf(out, "release_ratio = %s\n", fmt_double(cfg->release_ratio, buf, sizeof(buf)));
 	fprintf(out, "quarantine_cap = %u\n", cfg->quarantine_cap);
+	fprintf(out, "max_subjects = %u\n", cfg->max_subjects);
 
 	for (size_t i = 0; i < cfg->evidence_count; i++) {
 		const struct evidence_conf *e = &cfg->evidence[i];

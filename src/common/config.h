@@ -78,6 +78,7 @@ struct config {
 	double threshold[LEVEL_COUNT];     /* score at which a level starts; [WATCH..QUARANTINE] */
 	double release_ratio;              /* step down when the score falls below ratio × threshold */
 	uint32_t quarantine_cap;           /* automatic quarantines per hour at most; 0 = no cap */
+	uint32_t max_subjects;             /* tracked hosts and accounts at most (see judge.h) */
 	struct evidence_conf *evidence;
 	size_t evidence_count;
 

@@ -220,6 +220,7 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME_STR(api_token);
 	SAME_STR(portal_url);
 	SAME(quarantine_cap);
+	SAME(max_subjects);
 	SAME(enforce_mode);
 	SAME_STR(enforce_table);
 	SAME(enforce_subscriber_count);
@@ -461,6 +462,7 @@ test_round_trip_everything(void **state)
 	    "throttle = 4.5\n"
 	    "quarantine = 10\n"
 	    "release_ratio = 0.75\n"
+	    "max_subjects = 5000\n"
 	    "[evidence rate_limit]\n"
 	    "weight = 0.1\n"
 	    "half_life = 2h\n"
@@ -503,6 +505,7 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.allow_networks[3].prefix, 25);
 	assert_string_equal(cfg.api_token, "0123456789abcdef0123");
 	assert_string_equal(cfg.portal_url, "https://portal.example.net/q?x=1");
+	assert_int_equal(cfg.max_subjects, 5000);
 
 	/* the helpers on it */
 	struct addr a;
@@ -625,6 +628,8 @@ static const struct bad_value bad_values[] = {
 	{ "judge", "quarantine_cap",
 	  "quarantine_cap: expected 0 (no cap) to 1000000 quarantines per hour, not \"{v}\"",
 	  { "-1", "1000001", "abc", "", "10/h", "1e3", NULL } },
+	{ "judge", "max_subjects", "max_subjects: expected a number from 1000 to 1000000000, not \"{v}\"",
+	  { "0", "999", "1000000001", "abc", "", "-1", "2M", "1e6", NULL } },
 
 	{ "enforce", "mode", "mode: expected none or nftables, not \"{v}\"",
 	  { "", "nft", "iptables", "NFTABLES", "none,nftables", NULL } },
@@ -930,6 +935,7 @@ test_repeated_listen(void **state)
 	assert_int_equal(cfg.policy_listen_count, 1);
 	assert_string_equal(cfg.policy_listen[0].host, "127.0.0.1");
 	assert_int_equal(cfg.policy_listen[0].port, 10045);
+	assert_int_equal(cfg.max_subjects, 2000000);
 	config_free(&cfg);
 
 	/* one: replaces the default */
