@@ -66,6 +66,13 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 	    "Policy connections closed at once for going over max_connections.", p->connections_refused);
 	metrics_gauge(out, "lazaret_policy_connections", "Policy connections open now.",
 	    (double)p->connections_open);
+	metrics_counter_by(out, "lazaret_policy_closed_total", "Policy connections closed by lazaretd: a peer not in "
+	    "[policy] allow, over max_connections_per_peer, a request not whole within request_timeout, or no room "
+	    "left for partial requests.", "why", 4,
+	    (const char *const[]){ "not_allowed", "peer_limit", "request_timeout", "buffers_full" },
+	    (const unsigned long long[]){ p->denied, p->peer_refused, p->request_timeouts, p->buffer_refused });
+	metrics_gauge(out, "lazaret_policy_partial_request_bytes", "Bytes held for requests not whole yet.",
+	    (double)p->buffer_bytes);
 	metrics_histogram(out, "lazaret_policy_decision_seconds",
 	    "Time from the poll that delivered a request to the end of the loop iteration that answered it "
 	    "(an upper bound on the time lazaretd held it).", policy_latency_bounds_us,

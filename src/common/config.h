@@ -16,6 +16,7 @@
 #include "common/timeutil.h"
 
 #define CONFIG_MAX_LISTEN   8
+#define CONFIG_MAX_POLICY_ALLOW 64
 #define CONFIG_TEXT_MAX     400
 
 enum count_at { COUNT_AT_DATA, COUNT_AT_RCPT };
@@ -64,6 +65,10 @@ struct config {
 	uint32_t policy_max_connections;
 	usec_t policy_idle_timeout;
 	usec_t policy_repeat_log_interval;   /* a subject's same refusal logged once per this; 0: every one */
+	struct cidr policy_allow[CONFIG_MAX_POLICY_ALLOW];   /* TCP peers allowed to connect */
+	size_t policy_allow_count;
+	usec_t policy_request_timeout;       /* first byte of a request to its end */
+	uint32_t policy_max_connections_per_peer;
 	char defer_text[CONFIG_TEXT_MAX];
 	char reject_text[CONFIG_TEXT_MAX];
 
@@ -159,6 +164,8 @@ void config_free(struct config *cfg);
 
 bool config_account_allowed(const struct config *cfg, const char *account);
 bool config_address_allowed(const struct config *cfg, const struct addr *a);
+/* True when a TCP peer at a may use the policy service ([policy] allow). */
+bool config_policy_peer_allowed(const struct config *cfg, const struct addr *a);
 
 /* The evidence_conf for kind, or NULL. */
 const struct evidence_conf *config_evidence(const struct config *cfg, const char *kind);
