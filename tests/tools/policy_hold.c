@@ -118,8 +118,12 @@ main(int argc, char **argv)
 	struct pollfd *p = calloc((size_t)conns, sizeof(*p));
 	long long *sent_at = calloc((size_t)conns, sizeof(*sent_at));
 	int opened = 0, failed = 0;
-	if (p == NULL || sent_at == NULL)
+	if (p == NULL || sent_at == NULL) {
+		free(p);
+		free(sent_at);
+		free(req);
 		return 1;
+	}
 	for (int i = 0; i < conns; i++) {
 		int fd = socket(to.ss_family, SOCK_STREAM, 0), one = 1;
 		p[i].fd = -1;
@@ -183,6 +187,12 @@ main(int argc, char **argv)
 	}
 	printf("opened=%d connect_failed=%d closed=%d open=%d min_ms=%lld max_ms=%lld\n", opened, failed, closed,
 	    opened - closed, min_ms, max_ms);
+	for (int i = 0; i < conns; i++)
+		if (p[i].fd >= 0)
+			close(p[i].fd);
+	free(p);
+	free(sent_at);
+	free(req);
 	return 0;
 usage:
 	fprintf(stderr, "usage: policy_hold [-b SOURCE] [-n CONNS] [-s BYTES] [-t SECONDS] ADDRESS:PORT\n");
