@@ -16,6 +16,9 @@
 
 #define JUDGE_MAX_EVIDENCE 32   /* kinds per subject */
 #define JUDGE_DROP_SCAN    8    /* least recently seen subjects looked at to make room for one */
+/* A subject seen again within this of its last sighting keeps its place on the recency
+ * list: a busy host moves once a second, not once per request. */
+#define JUDGE_RECENCY_STEP USEC_PER_SEC
 
 struct judge_kind {
 	char name[STORE_KIND_MAX];
@@ -503,7 +506,8 @@ judge_get(struct judge *j, enum subject_kind kind, const char *key, size_t len, 
 	struct subject *s = subjects_find(j->subjects, key, len);
 
 	if (s != NULL) {
-		subjects_touch(j->subjects, s);
+		if (now - s->last_seen >= JUDGE_RECENCY_STEP || now < s->last_seen)
+			subjects_touch(j->subjects, s);
 	} else {
 		if (subjects_count(j->subjects) >= j->cfg->max_subjects && !judge_make_room(j, now) && !force) {
 			j->stats.untracked++;

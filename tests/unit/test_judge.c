@@ -1914,28 +1914,28 @@ test_subject_cap_order(void **state)
 
 	f->cfg.max_subjects = 6;
 	sensor_host(f, "192.0.2.1", t);                                /* A */
-	struct subject *b = sensor_host(f, "192.0.2.2", t + 1);        /* B: an operator's quarantine */
+	struct subject *b = sensor_host(f, "192.0.2.2", t + SEC(1));        /* B: an operator's quarantine */
 	assert_int_equal(judge_set_manual(f->j, b, LEVEL_QUARANTINE, 0, "ticket 1", "op", NULL, NULL), 0);
-	struct subject *c = sensor_host(f, "192.0.2.3", t + 2);        /* C: its rate limit runs */
+	struct subject *c = sensor_host(f, "192.0.2.3", t + SEC(2));        /* C: its rate limit runs */
 	c->tat[RATE_MESSAGES] = t + HOURS(1);
-	struct subject *d = sensor_host(f, "192.0.2.4", t + 3);        /* D: evidence below watch */
-	judge_add_evidence(f->j, d, f->test_kind, 0.5, 1, t + 3, "a little");
+	struct subject *d = sensor_host(f, "192.0.2.4", t + SEC(3));        /* D: evidence below watch */
+	judge_add_evidence(f->j, d, f->test_kind, 0.5, 1, t + SEC(3), "a little");
 	assert_int_equal(d->level, LEVEL_NORMAL);
-	sensor_host(f, "192.0.2.5", t + 4);                            /* E */
-	sensor_host(f, "192.0.2.6", t + 5);                            /* F */
-	sensor_host(f, "192.0.2.1", t + 6);                            /* A seen again: newest */
+	sensor_host(f, "192.0.2.5", t + SEC(4));                            /* E */
+	sensor_host(f, "192.0.2.6", t + SEC(5));                            /* F */
+	sensor_host(f, "192.0.2.1", t + SEC(6));                            /* A seen again: newest (a second later) */
 	judge_checkpoint(f->j);
 	judge_stats_get(f->j, &st);
 	assert_int_equal(st.tracked, 6);
 	assert_int_equal(st.max_subjects, 6);
 
 	/* least recent first: B C D E F A. B may not go, C and D are live: E goes */
-	assert_non_null(sensor_host(f, "192.0.2.7", t + 10));          /* G */
+	assert_non_null(sensor_host(f, "192.0.2.7", t + SEC(10)));          /* G */
 	assert_false(tracked(f, "192.0.2.5"));
 	assert_true(tracked(f, "192.0.2.2") && tracked(f, "192.0.2.3") && tracked(f, "192.0.2.4"));
-	assert_non_null(sensor_host(f, "192.0.2.8", t + 11));          /* H: F goes */
+	assert_non_null(sensor_host(f, "192.0.2.8", t + SEC(11)));          /* H: F goes */
 	assert_false(tracked(f, "192.0.2.6"));
-	assert_non_null(sensor_host(f, "192.0.2.9", t + 12));          /* I: A goes */
+	assert_non_null(sensor_host(f, "192.0.2.9", t + SEC(12)));          /* I: A goes */
 	assert_false(tracked(f, "192.0.2.1"));
 	judge_stats_get(f->j, &st);
 	assert_int_equal(st.tracked, 6);
@@ -1944,25 +1944,25 @@ test_subject_cap_order(void **state)
 	assert_int_equal(st.by_level[LEVEL_QUARANTINE], 1);
 
 	/* G, then H: the quiet ones, oldest first, even after B was moved out of the way */
-	assert_non_null(sensor_host(f, "192.0.2.10", t + 13));         /* J */
+	assert_non_null(sensor_host(f, "192.0.2.10", t + SEC(13)));         /* J */
 	assert_false(tracked(f, "192.0.2.7"));
-	assert_non_null(sensor_host(f, "192.0.2.11", t + 14));         /* K */
+	assert_non_null(sensor_host(f, "192.0.2.11", t + SEC(14)));         /* K */
 	assert_false(tracked(f, "192.0.2.8"));
 	/* now C D B I J K; I, J and K quiet but J and K just handed out: I goes */
-	assert_non_null(sensor_host(f, "192.0.2.12", t + 15));         /* L */
+	assert_non_null(sensor_host(f, "192.0.2.12", t + SEC(15)));         /* L */
 	assert_false(tracked(f, "192.0.2.9"));
 	/* C D B J K L; J is the only quiet one not just handed out */
-	assert_non_null(sensor_host(f, "192.0.2.13", t + 16));         /* M */
+	assert_non_null(sensor_host(f, "192.0.2.13", t + SEC(16)));         /* M */
 	assert_false(tracked(f, "192.0.2.10"));
 	/* C D B K L M: K and L are quiet and C and D live; pin K and L as live too */
 	judge_lookup(f->j, "192.0.2.11")->tat[RATE_RECIPIENTS] = t + HOURS(1);
 	judge_lookup(f->j, "192.0.2.12")->tat[RATE_RECIPIENTS] = t + HOURS(1);
 	judge_lookup(f->j, "192.0.2.13")->tat[RATE_RECIPIENTS] = t + HOURS(1);
 	/* nothing quiet: the least recently seen live one, C, goes */
-	assert_non_null(sensor_host(f, "192.0.2.14", t + 17));         /* N */
+	assert_non_null(sensor_host(f, "192.0.2.14", t + SEC(17)));         /* N */
 	assert_false(tracked(f, "192.0.2.3"));
 	assert_true(tracked(f, "192.0.2.4"));
-	assert_non_null(sensor_host(f, "192.0.2.15", t + 18));         /* O: D */
+	assert_non_null(sensor_host(f, "192.0.2.15", t + SEC(18)));         /* O: D */
 	assert_false(tracked(f, "192.0.2.4"));
 	assert_true(tracked(f, "192.0.2.2"));                           /* the quarantine stays */
 	judge_stats_get(f->j, &st);
