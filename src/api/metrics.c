@@ -99,6 +99,13 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 	    "Policy connections closed at once for going over max_connections.", p->connections_refused);
 	metrics_gauge(out, "lazaret_policy_connections", "Policy connections open now.",
 	    (double)p->connections_open);
+	metrics_counter_by(out, "lazaret_policy_closed_total", "Policy connections closed by lazaretd: a peer not in "
+	    "[policy] allow, over max_connections_per_peer, a request not whole within request_timeout, or no room "
+	    "left for partial requests.", "why", 4,
+	    (const char *const[]){ "not_allowed", "peer_limit", "request_timeout", "buffers_full" },
+	    (const unsigned long long[]){ p->denied, p->peer_refused, p->request_timeouts, p->buffer_refused });
+	metrics_gauge(out, "lazaret_policy_partial_request_bytes", "Bytes held for requests not whole yet.",
+	    (double)p->buffer_bytes);
 	metrics_histogram(out, "lazaret_policy_decision_seconds",
 	    "Time from the poll that delivered a request to the end of the loop iteration that answered it "
 	    "(an upper bound on the time lazaretd held it).", policy_latency_bounds_us,
@@ -113,6 +120,12 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 	    src->judge.evidence_events);
 	metrics_counter(out, "lazaret_subjects_forgotten_total", "Idle normal subjects dropped from memory.",
 	    src->judge.evicted);
+	metrics_gauge(out, "lazaret_subjects_max", "Subjects tracked at most ([judge] max_subjects).",
+	    (double)src->judge.max_subjects);
+	metrics_counter(out, "lazaret_subjects_dropped_total", "Normal subjects dropped, least recently seen first, "
+	    "to make room under max_subjects.", src->judge.dropped);
+	metrics_counter(out, "lazaret_subjects_untracked_total", "New subjects not tracked: max_subjects reached and "
+	    "none could be dropped.", src->judge.untracked);
 	metrics_counter_by(out, "lazaret_quarantines_total", "Committed quarantines (or suspensions), by who decided.",
 	    "by", 2, (const char *const[]){ "judge", "operator" },
 	    (const unsigned long long[]){ src->judge.quarantines_auto, src->judge.quarantines_manual });

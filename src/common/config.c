@@ -31,6 +31,7 @@ struct config_parse {
 	int err_line;              /* line of the first message in err, 0 if none */
 	int read_errno;            /* a read error, 0 if none */
 	bool policy_listen_seen;
+	bool policy_allow_seen;
 	char err[512];
 };
 
@@ -49,6 +50,11 @@ config_defaults(struct config *cfg)
 	cfg->policy_max_connections = 4096;
 	cfg->policy_idle_timeout = 1000 * USEC_PER_SEC;   /* Postfix's smtpd_policy_service_max_ttl */
 	cfg->policy_repeat_log_interval = 60 * USEC_PER_SEC;
+	cidr_parse("127.0.0.0/8", &cfg->policy_allow[0]);
+	cidr_parse("::1/128", &cfg->policy_allow[1]);
+	cfg->policy_allow_count = 2;
+	cfg->policy_request_timeout = 5 * USEC_PER_SEC;
+	cfg->policy_max_connections_per_peer = 512;
 	snprintf(cfg->defer_text, sizeof(cfg->defer_text),
 	    "Too much mail from your connection in a short time; please try again later");
 	snprintf(cfg->reject_text, sizeof(cfg->reject_text),
@@ -102,6 +108,7 @@ config_defaults(struct config *cfg)
 	cfg->portal_request_timeout = 10 * USEC_PER_SEC;
 
 	cfg->quarantine_cap = 100;
+	cfg->max_subjects = 2000000;
 	cfg->enforce_mode = ENFORCE_MODE_NONE;
 	snprintf(cfg->enforce_table, sizeof(cfg->enforce_table), "lazaret");
 	cfg->enforce_element_timeout = 3600 * USEC_PER_SEC;
@@ -322,6 +329,25 @@ handle_policy(struct config_parse *p, const char *name, const char *v)
 		    cfg->policy_repeat_log_interval > 86400 * USEC_PER_SEC)
 			return config_fail(p, "repeat_log_interval: expected a duration from 0 (log every refusal) to 1d, "
 			    "not \"%s\"", v);
+	} else if (!strcmp(name, "allow")) {
+		/* the first allow replaces the loopback default */
+		if (!p->policy_allow_seen) {
+			cfg->policy_allow_count = 0;
+			p->policy_allow_seen = true;
+		}
+		if (cfg->policy_allow_count == CONFIG_MAX_POLICY_ALLOW)
+			return config_fail(p, "allow: at most %d networks", CONFIG_MAX_POLICY_ALLOW);
+		if (cidr_parse(v, &cfg->policy_allow[cfg->policy_allow_count]) != 0)
+			return config_fail(p, "allow: expected ADDRESS or ADDRESS/PREFIX, not \"%s\"", v);
+		cfg->policy_allow_count++;
+	} else if (!strcmp(name, "request_timeout")) {
+		if (duration_parse(v, &cfg->policy_request_timeout) != 0 || cfg->policy_request_timeout < USEC_PER_SEC ||
+		    cfg->policy_request_timeout > 600 * USEC_PER_SEC)
+			return config_fail(p, "request_timeout: expected a duration from 1s to 10m, not \"%s\"", v);
+	} else if (!strcmp(name, "max_connections_per_peer")) {
+		if (parse_uint(v, 1, 1000000, &n) != 0)
+			return config_fail(p, "max_connections_per_peer: expected a number from 1 to 1000000, not \"%s\"", v);
+		cfg->policy_max_connections_per_peer = (uint32_t)n;
 	} else if (!strcmp(name, "defer_text")) {
 		if (*v == '\0' || set_text(cfg->defer_text, sizeof(cfg->defer_text), v) != 0)
 			return config_fail(p, "defer_text: expected printable text of at most %d characters", CONFIG_TEXT_MAX - 1);
@@ -380,6 +406,13 @@ handle_judge(struct config_parse *p, const char *name, const char *v)
 		if (parse_uint(v, 0, 1000000, &n) != 0)
 			return config_fail(p, "quarantine_cap: expected 0 (no cap) to 1000000 quarantines per hour, not \"%s\"", v);
 		cfg->quarantine_cap = (uint32_t)n;
+		return 1;
+	}
+	if (!strcmp(name, "max_subjects")) {
+		unsigned long n;
+		if (parse_uint(v, 1000, 1000000000, &n) != 0)
+			return config_fail(p, "max_subjects: expected a number from 1000 to 1000000000, not \"%s\"", v);
+		cfg->max_subjects = (uint32_t)n;
 		return 1;
 	}
 	lvl = level_parse(name);
@@ -976,6 +1009,10 @@ config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "max_connections = %u\n", cfg->policy_max_connections);
 	fprintf(out, "idle_timeout = %s\n", duration_format(cfg->policy_idle_timeout, buf, sizeof(buf)));
 	fprintf(out, "repeat_log_interval = %s\n", duration_format(cfg->policy_repeat_log_interval, buf, sizeof(buf)));
+	for (size_t i = 0; i < cfg->policy_allow_count; i++)
+		fprintf(out, "allow = %s\n", cidr_format(&cfg->policy_allow[i], buf, sizeof(buf)));
+	fprintf(out, "request_timeout = %s\n", duration_format(cfg->policy_request_timeout, buf, sizeof(buf)));
+	fprintf(out, "max_connections_per_peer = %u\n", cfg->policy_max_connections_per_peer);
 	fprintf(out, "defer_text = %s\n", cfg->defer_text);
 	fprintf(out, "reject_text = %s\n", cfg->reject_text);
 
@@ -992,6 +1029,7 @@ config_print(const struct config *cfg, FILE *out)
 		fprintf(out, "%s = %s\n", level_name(l), fmt_double(cfg->threshold[l], buf, sizeof(buf)));
 	fprintf(out, "release_ratio = %s\n", fmt_double(cfg->release_ratio, buf, sizeof(buf)));
 	fprintf(out, "quarantine_cap = %u\n", cfg->quarantine_cap);
+	fprintf(out, "max_subjects = %u\n", cfg->max_subjects);
 
 	for (size_t i = 0; i < cfg->evidence_count; i++) {
 		const struct evidence_conf *e = &cfg->evidence[i];
@@ -1089,6 +1127,15 @@ config_address_allowed(const struct config *cfg, const struct addr *a)
 {
 	for (size_t i = 0; i < cfg->allow_network_count; i++)
 		if (cidr_contains(&cfg->allow_networks[i], a))
+			return true;
+	return false;
+}
+
+bool
+config_policy_peer_allowed(const struct config *cfg, const struct addr *a)
+{
+	for (size_t i = 0; i < cfg->policy_allow_count; i++)
+		if (cidr_contains(&cfg->policy_allow[i], a))
 			return true;
 	return false;
 }

@@ -16,6 +16,7 @@
 #include "common/timeutil.h"
 
 #define CONFIG_MAX_LISTEN   8
+#define CONFIG_MAX_POLICY_ALLOW 64
 #define CONFIG_TEXT_MAX     400
 
 enum count_at { COUNT_AT_DATA, COUNT_AT_RCPT };
@@ -65,6 +66,10 @@ struct config {
 	int policy_max_connections_line;     /* 0: the default; for the descriptor check at start */
 	usec_t policy_idle_timeout;
 	usec_t policy_repeat_log_interval;   /* a subject's same refusal logged once per this; 0: every one */
+	struct cidr policy_allow[CONFIG_MAX_POLICY_ALLOW];   /* TCP peers allowed to connect */
+	size_t policy_allow_count;
+	usec_t policy_request_timeout;       /* first byte of a request to its end */
+	uint32_t policy_max_connections_per_peer;
 	char defer_text[CONFIG_TEXT_MAX];
 	char reject_text[CONFIG_TEXT_MAX];
 
@@ -79,6 +84,7 @@ struct config {
 	double threshold[LEVEL_COUNT];     /* score at which a level starts; [WATCH..QUARANTINE] */
 	double release_ratio;              /* step down when the score falls below ratio × threshold */
 	uint32_t quarantine_cap;           /* automatic quarantines per hour at most; 0 = no cap */
+	uint32_t max_subjects;             /* tracked hosts and accounts at most (see judge.h) */
 	struct evidence_conf *evidence;
 	size_t evidence_count;
 
@@ -164,6 +170,8 @@ void config_free(struct config *cfg);
 
 bool config_account_allowed(const struct config *cfg, const char *account);
 bool config_address_allowed(const struct config *cfg, const struct addr *a);
+/* True when a TCP peer at a may use the policy service ([policy] allow). */
+bool config_policy_peer_allowed(const struct config *cfg, const struct addr *a);
 
 /* The evidence_conf for kind, or NULL. */
 const struct evidence_conf *config_evidence(const struct config *cfg, const char *kind);

@@ -15,6 +15,10 @@
 #include "common/log.h"
 
 #define JUDGE_MAX_EVIDENCE 32   /* kinds per subject */
+#define JUDGE_DROP_SCAN    8    /* least recently seen subjects looked at to make room for one */
+/* A subject seen again within this of its last sighting keeps its place on the recency
+ * list: a busy host moves once a second, not once per request. */
+#define JUDGE_RECENCY_STEP USEC_PER_SEC
 
 struct judge_kind {
 	char name[STORE_KIND_MAX];
@@ -51,6 +55,9 @@ struct judge {
 	usec_t *cap_ring;
 	uint32_t cap_size, cap_head, cap_count;
 	uint32_t cap_inflight;
+	/* max_subjects: the last two subjects handed out are never dropped (see judge.h) */
+	struct subject *recent[2];
+	struct log_limit drop_log, full_log;
 };
 
 #define JUDGE_CAP_WINDOW (3600 * USEC_PER_SEC)
@@ -188,6 +195,8 @@ judge_new(const struct config *cfg, struct store *st)
 		return NULL;
 	j->cfg = cfg;
 	j->st = st;
+	j->drop_log = (struct log_limit)LOG_LIMIT_INIT(10, 60 * USEC_PER_SEC);
+	j->full_log = (struct log_limit)LOG_LIMIT_INIT(10, 60 * USEC_PER_SEC);
 	if ((j->subjects = subjects_new()) == NULL) {
 		free(j);
 		return NULL;
@@ -459,18 +468,90 @@ judge_subjects(struct judge *j)
 	return j->subjects;
 }
 
-static struct subject *
-judge_get(struct judge *j, enum subject_kind kind, const char *key, size_t len, usec_t now)
+/* May s be dropped to make room under max_subjects (see judge.h)? */
+static bool
+judge_droppable(const struct judge *j, const struct subject *s, usec_t now)
 {
-	size_t before = subjects_count(j->subjects);
-	struct subject *s = subjects_get(j->subjects, kind, key, len);
+	return s->level == LEVEL_NORMAL && s->target_level == LEVEL_NORMAL && s->pending == 0 &&
+	    s->manual_level < 0 && !(s->flags & (SUBJECT_F_HELD | SUBJECT_F_DIRTY)) && s->notable == 0 &&
+	    s != j->recent[0] && s != j->recent[1] && (s->detail == NULL || s->detail->grace_until <= now);
+}
 
-	if (s == NULL)
-		return NULL;
-	if (subjects_count(j->subjects) != before) {
+/* Nothing of s would be missed: its rate counters have run out and its evidence weighs nothing. */
+static bool
+judge_quiet(const struct judge *j, const struct subject *s, usec_t now)
+{
+	return s->tat[0] <= now && s->tat[1] <= now && judge_score(j, s, now) < 0.01;
+}
+
+/*
+ * judge_make_room — drop one subject to make room for a new one: among the
+ * JUDGE_DROP_SCAN least recently seen, the oldest droppable and quiet one, else the
+ * oldest droppable one. Those that may not be dropped are moved to the newest end on
+ * the way, so that the next call does not look at them again: the cost stays a few
+ * pointer moves per new subject however many are quarantined. True when one was dropped.
+ */
+static bool
+judge_make_room(struct judge *j, usec_t now)
+{
+	struct subject *s = subjects_oldest(j->subjects), *pick = NULL, *newer;
+
+	for (int i = 0; i < JUDGE_DROP_SCAN && s != NULL; i++, s = newer) {
+		newer = s->newer;
+		if (!judge_droppable(j, s, now)) {
+			subjects_touch(j->subjects, s);
+			continue;
+		}
+		if (judge_quiet(j, s, now)) {
+			pick = s;
+			break;
+		}
+		if (pick == NULL)
+			pick = s;
+	}
+	if (pick == NULL)
+		return false;
+	log_limited(&j->drop_log, LOG_LEVEL_INFO, "judge: max_subjects=%u reached: dropped %s=%s, the least recently "
+	    "seen at level normal%s", j->cfg->max_subjects, pick->kind == SUBJECT_HOST ? "host" : "account",
+	    pick->kind == SUBJECT_HOST ? pick->key : pick->key + 8,
+	    judge_quiet(j, pick, now) ? "" : " (its rate counters or evidence were live)");
+	if (j->st != NULL && (pick->detail != NULL || pick->tat[0] || pick->tat[1]))
+		store_forget(j->st, pick->key);
+	j->stats.by_level[pick->level]--;
+	j->stats.dropped++;
+	subjects_remove(j->subjects, pick);
+	return true;
+}
+
+/*
+ * The subject with this key, created when missing: above max_subjects only when force
+ * (the store's subjects at start, an operator's), else after dropping one or not at all.
+ */
+static struct subject *
+judge_get(struct judge *j, enum subject_kind kind, const char *key, size_t len, usec_t now, bool force)
+{
+	struct subject *s = subjects_find(j->subjects, key, len);
+
+	if (s != NULL) {
+		if (now - s->last_seen >= JUDGE_RECENCY_STEP || now < s->last_seen)
+			subjects_touch(j->subjects, s);
+	} else {
+		if (subjects_count(j->subjects) >= j->cfg->max_subjects && !judge_make_room(j, now) && !force) {
+			j->stats.untracked++;
+			log_limited(&j->full_log, LOG_LEVEL_WARN, "judge: max_subjects=%u reached and none of the least "
+			    "recently seen may be dropped: %s=%s is not tracked", j->cfg->max_subjects,
+			    kind == SUBJECT_HOST ? "host" : "account", kind == SUBJECT_HOST ? key : key + 8);
+			return NULL;
+		}
+		if ((s = subjects_add(j->subjects, kind, key, len)) == NULL)
+			return NULL;
 		j->stats.by_level[LEVEL_NORMAL]++;
 		if (judge_allowlisted(j, s))
 			s->flags |= SUBJECT_F_ALLOWLISTED;
+	}
+	if (j->recent[0] != s) {
+		j->recent[1] = j->recent[0];
+		j->recent[0] = s;
 	}
 	s->last_seen = now;
 	return s;
@@ -482,7 +563,7 @@ judge_host(struct judge *j, const struct addr *a, usec_t now)
 	char key[ADDR_TEXT_MAX];
 
 	host_key(a, j->cfg->host_prefix_v4, j->cfg->host_prefix_v6, key, sizeof(key));
-	return judge_get(j, SUBJECT_HOST, key, strlen(key), now);
+	return judge_get(j, SUBJECT_HOST, key, strlen(key), now, false);
 }
 
 struct subject *
@@ -495,7 +576,7 @@ judge_account(struct judge *j, const char *name, size_t len, usec_t now)
 		return NULL;
 	memcpy(key, "account:", 8);
 	memcpy(key + 8, name, len);
-	return judge_get(j, SUBJECT_ACCOUNT, key, len + 8, now);
+	return judge_get(j, SUBJECT_ACCOUNT, key, len + 8, now, false);
 }
 
 int
@@ -544,7 +625,7 @@ judge_lookup_or_create(struct judge *j, const char *text, usec_t now)
 
 	if (judge_normalize(j, text, key, sizeof(key), &kind) != 0)
 		return NULL;
-	return judge_get(j, kind, key, strlen(key), now);
+	return judge_get(j, kind, key, strlen(key), now, true);
 }
 
 const struct rate_limit *
@@ -1170,6 +1251,11 @@ judge_sweep(struct judge *j, usec_t now, size_t budget)
 	struct subject *s, *prev = NULL;
 	char reason[STORE_REASON_MAX], name[SUBJECT_NAME_MAX];
 
+	/* Between operations: nobody holds a subject. Then the excess over max_subjects
+	 * (a lowered max_subjects, or the store's and operators' subjects above it). */
+	j->recent[0] = j->recent[1] = NULL;
+	while (subjects_count(j->subjects) > j->cfg->max_subjects && budget > 0 && judge_make_room(j, now))
+		budget--;
 	s = subjects_next(j->subjects, &j->sweep_cursor, NULL);
 	for (; s != NULL && budget > 0; budget--) {
 		if (s->manual_level >= 0 && s->manual_until != 0 && s->manual_until <= now && s->pending == 0) {
@@ -1215,7 +1301,7 @@ judge_load_one(void *arg, const struct store_subject *row)
 {
 	struct judge *j = arg;
 	enum subject_kind kind = strncmp(row->subject, "account:", 8) == 0 ? SUBJECT_ACCOUNT : SUBJECT_HOST;
-	struct subject *s = judge_get(j, kind, row->subject, strlen(row->subject), row->updated);
+	struct subject *s = judge_get(j, kind, row->subject, strlen(row->subject), row->updated, true);
 
 	if (s == NULL)
 		return -ENOMEM;
@@ -1275,5 +1361,6 @@ judge_stats_get(const struct judge *j, struct judge_stats *out)
 {
 	*out = j->stats;
 	out->tracked = subjects_count(j->subjects);
+	out->max_subjects = j->cfg->max_subjects;
 	out->cap_used = judge_cap_used(j, time_now());
 }

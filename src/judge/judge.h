@@ -15,6 +15,15 @@
  * burst cannot overshoot the cap) and counts for the hour after its commit; a commit
  * that fails (a full disk) gives it back, and the sweep asks again.
  *
+ * Subject cap: at most [judge] max_subjects are tracked. A new one takes the place of
+ * the least recently seen subject that may be dropped — level normal, no operator's
+ * level, not held, no write in flight or checkpoint pending, no grace — preferring one
+ * with no live rate counters or evidence; subjects that may not be dropped are never
+ * dropped. When none may be, a sensor's new subject is not tracked (judge_host and
+ * judge_account return NULL); the store's and the operator's are, above the cap, and
+ * the sweep trims the excess. The two subjects a caller got last are never dropped, so
+ * a host and its account can be looked up one after the other.
+ *
  * A level change is written to the store with a history entry first; the subject's
  * `level` — the one enforcement acts on — changes only when that write is committed.
  * Sensors register their evidence kinds at start-up; the judge knows nothing of them.
@@ -44,6 +53,9 @@ struct judge_stats {
 	uint64_t level_changes;
 	uint64_t evidence_events;
 	uint64_t evicted;
+	uint64_t dropped;           /* to make room under max_subjects */
+	uint64_t untracked;         /* new subjects not tracked: full, and none could be dropped */
+	uint32_t max_subjects;      /* [judge] max_subjects in force */
 	/* committed changes into quarantine or above, and out of it, by who made them */
 	uint64_t quarantines_auto, quarantines_manual;
 	uint64_t releases_self, releases_operator, releases_auto;
@@ -87,7 +99,8 @@ void judge_set_observer(struct judge *j, judge_observer_cb cb, void *arg);
 /* Restores every subject from the store (at start). Returns 0 or a negative code. */
 int judge_load(struct judge *j);
 
-/* The host subject of an address (created when missing), or NULL on ENOMEM. */
+/* The host subject of an address (created when missing), or NULL on ENOMEM or when a
+ * new one cannot be tracked (max_subjects, above). */
 struct subject *judge_host(struct judge *j, const struct addr *a, usec_t now);
 /* The account subject of a SASL user name of 1 to JUDGE_ACCOUNT_MAX bytes other than NUL
  * (created when missing), or NULL. */

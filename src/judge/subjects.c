@@ -1,6 +1,6 @@
 /*
  * subjects.c — the subject hash table: FNV-1a hashes, power-of-two buckets, chains,
- * growth by doubling when the load passes 1.
+ * growth by doubling when the load passes 1; and the recency list through every entry.
  */
 #include "judge/subjects.h"
 
@@ -12,6 +12,7 @@ struct subjects {
 	size_t mask;            /* bucket count - 1 */
 	size_t count;
 	size_t bytes;           /* subject entries; detail blocks are not counted */
+	struct subject *newest, *oldest;
 };
 
 uint32_t
@@ -98,14 +99,61 @@ subjects_grow(struct subjects *t)
 	t->mask = nmask;
 }
 
+static void
+subjects_unlink(struct subjects *t, struct subject *s)
+{
+	if (s->newer != NULL)
+		s->newer->older = s->older;
+	else
+		t->newest = s->older;
+	if (s->older != NULL)
+		s->older->newer = s->newer;
+	else
+		t->oldest = s->newer;
+	s->newer = s->older = NULL;
+}
+
+static void
+subjects_link_newest(struct subjects *t, struct subject *s)
+{
+	s->newer = NULL;
+	s->older = t->newest;
+	if (t->newest != NULL)
+		t->newest->newer = s;
+	else
+		t->oldest = s;
+	t->newest = s;
+}
+
+void
+subjects_touch(struct subjects *t, struct subject *s)
+{
+	if (t->newest == s)
+		return;
+	subjects_unlink(t, s);
+	subjects_link_newest(t, s);
+}
+
+struct subject *
+subjects_oldest(const struct subjects *t)
+{
+	return t->oldest;
+}
+
 struct subject *
 subjects_get(struct subjects *t, enum subject_kind kind, const char *key, size_t len)
 {
 	struct subject *s = subjects_find(t, key, len);
+
+	return s != NULL ? s : subjects_add(t, kind, key, len);
+}
+
+struct subject *
+subjects_add(struct subjects *t, enum subject_kind kind, const char *key, size_t len)
+{
+	struct subject *s;
 	size_t size;
 
-	if (s != NULL)
-		return s;
 	if (len >= STORE_SUBJECT_MAX)
 		return NULL;
 	size = sizeof(*s) + len + 1;
@@ -120,6 +168,7 @@ subjects_get(struct subjects *t, enum subject_kind kind, const char *key, size_t
 		subjects_grow(t);
 	s->next = t->buckets[s->hash & t->mask];
 	t->buckets[s->hash & t->mask] = s;
+	subjects_link_newest(t, s);
 	t->count++;
 	t->bytes += size;
 	return s;
@@ -134,6 +183,7 @@ subjects_remove(struct subjects *t, struct subject *s)
 		if (*pp != s)
 			continue;
 		*pp = s->next;
+		subjects_unlink(t, s);
 		t->count--;
 		t->bytes -= sizeof(*s) + s->key_len + 1;
 		subject_free(s);

@@ -2,9 +2,11 @@
  * subjects.h — the in-memory table of every host and account lazaret tracks.
  *
  * A chained hash table keyed by the subject's canonical text ("192.0.2.7",
- * "2001:db8:1:2::/64", "account:alice"). Entries are small (about 80 bytes plus the
- * key) because a mid-size ISP has a million of each; evidence and operator notes live
- * in a separate detail block that most subjects never get.
+ * "2001:db8:1:2::/64", "account:alice"). Entries are small (96 bytes plus the key)
+ * because a mid-size ISP has a million of each; evidence and operator notes live in a
+ * separate detail block that most subjects never get. Every entry is also on a
+ * recency list, newest first (subjects_touch), from which the judge drops the least
+ * recently seen when the table is full.
  */
 #ifndef LAZARET_JUDGE_SUBJECTS_H
 #define LAZARET_JUDGE_SUBJECTS_H
@@ -69,6 +71,7 @@ struct subject {
 	usec_t tat[2];                    /* GCRA state per enum rate_index */
 	usec_t last_seen;
 	struct subject_detail *detail;    /* NULL until it has evidence or a manual note */
+	struct subject *newer, *older;    /* the recency list */
 	char key[];
 };
 
@@ -86,8 +89,17 @@ struct subject *subjects_find(const struct subjects *t, const char *key, size_t 
 /* The subject with this key, created (level normal) when missing; NULL on ENOMEM. */
 struct subject *subjects_get(struct subjects *t, enum subject_kind kind, const char *key, size_t len);
 
+/* A new subject for a key the caller found missing (subjects_find); NULL on ENOMEM. */
+struct subject *subjects_add(struct subjects *t, enum subject_kind kind, const char *key, size_t len);
+
 /* Unlinks and frees s. */
 void subjects_remove(struct subjects *t, struct subject *s);
+
+/* Puts s first on the recency list (new subjects start there). A few pointer writes. */
+void subjects_touch(struct subjects *t, struct subject *s);
+
+/* The least recently touched subject, or NULL; s->newer walks towards the newest. */
+struct subject *subjects_oldest(const struct subjects *t);
 
 size_t subjects_count(const struct subjects *t);
 

@@ -5,6 +5,7 @@
 #include "sense/policy_server.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,9 +13,14 @@
 
 #include "common/log.h"
 
-#define POLICY_READ_CHUNK  16384
-#define POLICY_BUF_LIMIT   (POLICY_MAX_REQUEST + POLICY_READ_CHUNK)
+#define POLICY_READ_CHUNK  16384          /* the shared read buffer */
+#define POLICY_READ_ROOM   1024           /* grow a partial request's buffer below this much room */
+#define POLICY_BUF_LIMIT   POLICY_MAX_REQUEST   /* the framer refuses a longer request */
 #define POLICY_WRITE_LIMIT (256 * 1024)   /* stop reading a peer that does not read its answers */
+#define POLICY_PEER_BUCKETS 1024
+/* lines a peer can cause: at most this many per kind and minute, then a count */
+#define POLICY_LOG_BURST   10
+#define POLICY_LOG_WINDOW  (60 * USEC_PER_SEC)
 
 const double policy_latency_bounds_us[POLICY_LATENCY_BUCKETS - 1] = {
 	10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 100000,
@@ -32,6 +38,14 @@ struct policy_listener {
 	bool open;
 };
 
+/* Connections open from one TCP peer address. */
+struct policy_peer {
+	struct policy_peer *next;
+	struct addr addr;
+	uint32_t hash;
+	uint32_t conns;
+};
+
 struct policy_conn {
 	union {
 		uv_tcp_t tcp;
@@ -41,13 +55,17 @@ struct policy_conn {
 	} h;
 	struct policy_server *ps;
 	struct policy_conn *prev, *next;
+	struct policy_conn *pprev, *pnext;   /* the list of connections with a partial request */
+	struct policy_peer *from;      /* NULL for unix sockets */
 	char peer[ADDR_TEXT_MAX + 8];
-	uint8_t *buf;
+	uint8_t *buf;                  /* a partial request; NULL when there is none */
 	size_t len, cap;
 	usec_t last_active;            /* monotonic */
+	usec_t request_start;          /* monotonic: the first byte of the partial request */
 	bool closing;
 	bool reading;
 	bool eof;                      /* the peer half-closed */
+	bool partial;                  /* on the partial list */
 };
 
 struct policy_write {
@@ -64,7 +82,11 @@ struct policy_server {
 	struct policy_listener listeners[CONFIG_MAX_LISTEN];
 	size_t listener_count;
 	struct policy_conn *conns;
+	struct policy_conn *partial;   /* connections with a partial request */
+	struct policy_peer *peers[POLICY_PEER_BUCKETS];
+	size_t buf_charged;            /* partial-request bytes beyond POLICY_BUF_SMALL each */
 	uv_timer_t idle_timer;
+	uv_timer_t deadline_timer;
 	bool timer_open;
 	uv_prepare_t clock_prepare;    /* before each poll: the clocks below are stale */
 	uv_check_t latency_check;      /* after each poll's callbacks: answers_pending are out */
@@ -74,6 +96,9 @@ struct policy_server {
 	usec_t mono_now;               /* when this iteration's first request was read */
 	unsigned answers_pending;      /* answered in this iteration, latency not yet counted */
 	struct policy_stats stats;
+	struct log_limit log_malformed, log_denied, log_peer_cap, log_full, log_deadline, log_buffers,
+	    log_accept, log_debug;
+	uint8_t rbuf[POLICY_READ_CHUNK];   /* every connection reads here (see policy_server.h) */
 };
 
 struct policy_server *
@@ -86,19 +111,174 @@ policy_server_new(uv_loop_t *loop, struct relay *relay, const struct config *cfg
 	ps->loop = loop;
 	ps->relay = relay;
 	ps->cfg = cfg;
+	struct log_limit *limits[] = { &ps->log_malformed, &ps->log_denied, &ps->log_peer_cap, &ps->log_full,
+	    &ps->log_deadline, &ps->log_buffers, &ps->log_accept, &ps->log_debug };
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		*limits[i] = (struct log_limit)LOG_LIMIT_INIT(POLICY_LOG_BURST, POLICY_LOG_WINDOW);
 	return ps;
+}
+
+/* How often partial requests are checked against request_timeout: a quarter of it, at
+ * most a second, so a connection is closed at most that late. */
+static uint64_t
+policy_deadline_tick_ms(const struct config *cfg)
+{
+	uint64_t ms = cfg->policy_request_timeout / 4 / 1000;
+
+	return ms < 100 ? 100 : ms > 1000 ? 1000 : ms;
 }
 
 void
 policy_server_configure(struct policy_server *ps, const struct config *cfg)
 {
 	ps->cfg = cfg;
+	if (ps->timer_open)
+		uv_timer_set_repeat(&ps->deadline_timer, policy_deadline_tick_ms(cfg));
 }
 
 const struct policy_stats *
 policy_server_stats(const struct policy_server *ps)
 {
 	return &ps->stats;
+}
+
+static size_t
+policy_buf_over(size_t cap)
+{
+	return cap > POLICY_BUF_SMALL ? cap - POLICY_BUF_SMALL : 0;
+}
+
+/*
+ * conn_buf_resize — c's partial-request buffer becomes ncap bytes (more than c->len),
+ * within POLICY_BUF_SMALL for free and beyond that from the budget all connections
+ * share. false, with the buffer as it was, when the budget or memory says no.
+ */
+static bool
+conn_buf_resize(struct policy_conn *c, size_t ncap)
+{
+	struct policy_server *ps = c->ps;
+	size_t was = policy_buf_over(c->cap), will = policy_buf_over(ncap);
+	uint8_t *nb;
+
+	if (will > was && ps->buf_charged + (will - was) > POLICY_BUF_BUDGET)
+		return false;
+	if ((nb = realloc(c->buf, ncap)) == NULL)
+		return false;
+	ps->buf_charged = ps->buf_charged + will - was;
+	ps->stats.buffer_bytes = ps->stats.buffer_bytes + ncap - c->cap;
+	c->buf = nb;
+	c->cap = ncap;
+	return true;
+}
+
+static void
+conn_buf_free(struct policy_conn *c)
+{
+	struct policy_server *ps = c->ps;
+
+	ps->buf_charged -= policy_buf_over(c->cap);
+	ps->stats.buffer_bytes -= c->cap;
+	free(c->buf);
+	c->buf = NULL;
+	c->len = c->cap = 0;
+}
+
+/* c has a partial request from now on (its first byte came at start); on the list the
+ * deadline timer walks. */
+static void
+conn_partial_begin(struct policy_conn *c, usec_t start)
+{
+	struct policy_server *ps = c->ps;
+
+	c->request_start = start;
+	if (c->partial)
+		return;
+	c->partial = true;
+	c->pprev = NULL;
+	c->pnext = ps->partial;
+	if (ps->partial != NULL)
+		ps->partial->pprev = c;
+	ps->partial = c;
+}
+
+static void
+conn_partial_end(struct policy_conn *c)
+{
+	struct policy_server *ps = c->ps;
+
+	if (!c->partial)
+		return;
+	if (c->pprev != NULL)
+		c->pprev->pnext = c->pnext;
+	else
+		ps->partial = c->pnext;
+	if (c->pnext != NULL)
+		c->pnext->pprev = c->pprev;
+	c->partial = false;
+	c->pprev = c->pnext = NULL;
+}
+
+/* The address of a TCP peer; an IPv4-mapped IPv6 address as the IPv4 one. 0 or -1. */
+static int
+policy_peer_addr(const struct sockaddr_storage *ss, struct addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		a->family = AF_INET;
+		memcpy(a->bytes, &((const struct sockaddr_in *)(const void *)ss)->sin_addr, 4);
+		return 0;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(in6)) {
+			a->family = AF_INET;
+			memcpy(a->bytes, in6->s6_addr + 12, 4);
+		} else {
+			a->family = AF_INET6;
+			memcpy(a->bytes, in6->s6_addr, 16);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * policy_peer_get — the connection count of address a, created at 0 when missing;
+ * NULL on ENOMEM. Called once per accepted TCP connection, never per request.
+ */
+static struct policy_peer *
+policy_peer_get(struct policy_server *ps, const struct addr *a)
+{
+	size_t n = a->family == AF_INET ? 4 : 16;
+	uint32_t h = 2166136261u;
+	struct policy_peer *p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ a->bytes[i]) * 16777619u;
+	for (p = ps->peers[h % POLICY_PEER_BUCKETS]; p != NULL; p = p->next)
+		if (p->hash == h && p->addr.family == a->family && memcmp(p->addr.bytes, a->bytes, n) == 0)
+			return p;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->addr = *a;
+	p->hash = h;
+	p->next = ps->peers[h % POLICY_PEER_BUCKETS];
+	ps->peers[h % POLICY_PEER_BUCKETS] = p;
+	return p;
+}
+
+/* One connection fewer from p; forgotten at none. */
+static void
+policy_peer_put(struct policy_server *ps, struct policy_peer *p)
+{
+	if (--p->conns > 0)
+		return;
+	for (struct policy_peer **pp = &ps->peers[p->hash % POLICY_PEER_BUCKETS]; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			free(p);
+			return;
+		}
 }
 
 static void
@@ -114,7 +294,9 @@ conn_closed(uv_handle_t *h)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	ps->stats.connections_open--;
-	free(c->buf);
+	if (c->from != NULL)
+		policy_peer_put(ps, c->from);
+	conn_buf_free(c);
 	free(c);
 }
 
@@ -124,25 +306,29 @@ conn_close(struct policy_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	conn_partial_end(c);
 	uv_close(&c->h.handle, conn_closed);
 }
 
+/*
+ * Where the next read goes: the shared buffer when c has no partial request (the
+ * read callback answers what it can from there and keeps only the rest), else the end
+ * of c's partial request, its buffer grown (by doubling) when room runs short. No room
+ * at all (the budget is spent) makes libuv report UV_ENOBUFS to conn_read.
+ */
 static void
 conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
 	struct policy_conn *c = h->data;
 
 	(void)suggested;
-	if (c->cap - c->len < POLICY_READ_CHUNK && c->cap < POLICY_BUF_LIMIT) {
-		size_t ncap = c->cap ? c->cap * 2 : POLICY_READ_CHUNK * 2;
-		if (ncap > POLICY_BUF_LIMIT)
-			ncap = POLICY_BUF_LIMIT;
-		uint8_t *nb = realloc(c->buf, ncap);
-		if (nb != NULL) {
-			c->buf = nb;
-			c->cap = ncap;
-		}
+	if (c->len == 0) {
+		out->base = (char *)c->ps->rbuf;
+		out->len = sizeof(c->ps->rbuf);
+		return;
 	}
+	if (c->cap - c->len < POLICY_READ_ROOM && c->cap < POLICY_BUF_LIMIT)
+		conn_buf_resize(c, c->cap * 2 < POLICY_BUF_LIMIT ? c->cap * 2 : POLICY_BUF_LIMIT);
 	out->base = (char *)c->buf + c->len;
 	out->len = c->cap - c->len;
 }
@@ -259,13 +445,14 @@ policy_latency_observe(uv_check_t *chk)
 }
 
 /*
- * Answers every whole request in the buffer; false when the connection must close.
- * Each request is framed and parsed in one pass. Answers are sent together, a batch
- * per read (Postfix sends one request at a time: a batch of one); their latency is
- * counted when the loop iteration ends (policy_latency_observe).
+ * Answers every whole request in buf[0..len) and sets *used to the bytes they took;
+ * false when the connection must close. Each request is framed and parsed in one pass.
+ * Answers are sent together, a batch per read (Postfix sends one request at a time: a
+ * batch of one); their latency is counted when the loop iteration ends
+ * (policy_latency_observe).
  */
 static bool
-conn_process(struct policy_conn *c)
+conn_process(struct policy_conn *c, const uint8_t *buf, size_t len, size_t *used)
 {
 	struct policy_server *ps = c->ps;
 	char out[8 * RELAY_ANSWER_MAX];
@@ -273,17 +460,18 @@ conn_process(struct policy_conn *c)
 	usec_t now = ps->wall_now;
 	bool keep = true;
 
-	while (off < c->len) {
+	*used = 0;
+	while (off < len) {
 		size_t req_len;
 		struct policy_request req;
-		int rc = policy_frame_parse(c->buf + off, c->len - off, &req_len, &req);
+		int rc = policy_frame_parse(buf + off, len - off, &req_len, &req);
 
 		if (rc == 0)
 			break;
 		if (rc < 0) {
 			ps->stats.malformed++;
-			log_warnx("policy peer=%s: malformed request (%s); closing the connection without an answer",
-			    c->peer, policy_strerror(rc));
+			log_limited(&ps->log_malformed, LOG_LEVEL_WARN, "policy peer=%s: malformed request (%s); closing "
+			    "the connection without an answer", c->peer, policy_strerror(rc));
 			keep = false;
 			break;
 		}
@@ -301,16 +489,20 @@ conn_process(struct policy_conn *c)
 	}
 	if (out_len > 0 && conn_send(c, out, out_len) != 0)
 		return false;
-	if (off > 0) {
-		memmove(c->buf, c->buf + off, c->len - off);
-		c->len -= off;
-	}
-	if (keep && c->len >= POLICY_BUF_LIMIT) {
-		/* policy_frame refuses oversized requests long before this */
-		log_warnx("policy peer=%s: request buffer full; closing the connection", c->peer);
-		keep = false;
-	}
+	*used = off;
 	return keep;
+}
+
+/* Partial-request buffers are spent (POLICY_BUF_BUDGET): c goes. */
+static void
+conn_buffers_spent(struct policy_conn *c, size_t want)
+{
+	struct policy_server *ps = c->ps;
+
+	ps->stats.buffer_refused++;
+	log_limited(&ps->log_buffers, LOG_LEVEL_WARN, "policy peer=%s: partial requests hold %zu bytes, no room for "
+	    "%zu more; closing the connection", c->peer, ps->stats.buffer_bytes, want);
+	conn_close(c);
 }
 
 static void
@@ -328,11 +520,15 @@ conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct policy_conn *c = s->data;
 
-	(void)buf;
+	if (nread == UV_ENOBUFS) {
+		conn_buffers_spent(c, POLICY_READ_ROOM);
+		return;
+	}
 	if (nread < 0) {
 		uv_shutdown_t *req;
 		if (nread != UV_EOF)
-			log_debug("policy peer=%s: %s", c->peer, uv_strerror((int)nread));
+			log_limited(&c->ps->log_debug, LOG_LEVEL_DEBUG, "policy peer=%s: %s", c->peer,
+			    uv_strerror((int)nread));
 		/* The peer is done sending: let queued answers go out, then close. */
 		if (nread == UV_EOF && uv_stream_get_write_queue_size(s) > 0 &&
 		    (req = malloc(sizeof(*req))) != NULL) {
@@ -348,13 +544,57 @@ conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (nread == 0)
 		return;
+	struct policy_server *ps = c->ps;
+	size_t used;
+	policy_clock_read(ps);
+	c->last_active = ps->mono_now;
+	if (buf->base == (char *)ps->rbuf) {
+		/* no partial request before: keep only what is left of one */
+		size_t rest;
+		if (!conn_process(c, ps->rbuf, (size_t)nread, &used)) {
+			conn_close(c);
+			return;
+		}
+		if ((rest = (size_t)nread - used) == 0)
+			return;
+		size_t cap = POLICY_BUF_SMALL;
+		while (cap < rest)
+			cap *= 2;
+		if (!conn_buf_resize(c, cap)) {
+			conn_buffers_spent(c, cap);
+			return;
+		}
+		memcpy(c->buf, ps->rbuf + used, rest);
+		c->len = rest;
+		conn_partial_begin(c, ps->mono_now);
+		return;
+	}
 	c->len += (size_t)nread;
-	policy_clock_read(c->ps);
-	c->last_active = c->ps->mono_now;
-	if (!conn_process(c))
+	if (!conn_process(c, c->buf, c->len, &used)) {
 		conn_close(c);
+		return;
+	}
+	if (used == c->len) {
+		conn_partial_end(c);
+		conn_buf_free(c);
+	} else if (used > 0) {
+		/* what is left began in this read */
+		memmove(c->buf, c->buf + used, c->len - used);
+		c->len -= used;
+		conn_partial_begin(c, ps->mono_now);
+	} else if (c->len >= POLICY_BUF_LIMIT) {
+		/* policy_frame refuses oversized requests before this */
+		log_limited(&ps->log_buffers, LOG_LEVEL_WARN, "policy peer=%s: request buffer full; closing the "
+		    "connection", c->peer);
+		conn_close(c);
+	}
 }
 
+/*
+ * Accepts one connection. A TCP peer outside [policy] allow, or over
+ * max_connections_per_peer, or any peer over max_connections, is closed at once,
+ * counted and logged through its rate limit; nothing is read from it.
+ */
 static void
 listener_accept(uv_stream_t *server, int status)
 {
@@ -364,11 +604,11 @@ listener_accept(uv_stream_t *server, int status)
 	int rc;
 
 	if (status < 0) {
-		log_warnx("policy: accept: %s", uv_strerror(status));
+		log_limited(&ps->log_accept, LOG_LEVEL_WARN, "policy: accept: %s", uv_strerror(status));
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		log_warnx("policy: out of memory accepting a connection");
+		log_limited(&ps->log_accept, LOG_LEVEL_WARN, "policy: out of memory accepting a connection");
 		return;
 	}
 	c->ps = ps;
@@ -395,25 +635,44 @@ listener_accept(uv_stream_t *server, int status)
 		struct sockaddr_storage ss;
 		int sl = sizeof(ss);
 		char host[ADDR_TEXT_MAX] = "?";
+		struct addr a;
 		uv_tcp_nodelay(&c->h.tcp, 1);
-		if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &sl) == 0) {
-			if (ss.ss_family == AF_INET6) {
-				struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-				uv_ip6_name(s6, host, sizeof(host));
-				snprintf(c->peer, sizeof(c->peer), "[%s]:%u", host, ntohs(s6->sin6_port));
-			} else {
-				struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-				uv_ip4_name(s4, host, sizeof(host));
-				snprintf(c->peer, sizeof(c->peer), "%s:%u", host, ntohs(s4->sin_port));
-			}
+		if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &sl) != 0 || policy_peer_addr(&ss, &a) != 0) {
+			conn_close(c);          /* gone already, or nothing we can check */
+			return;
+		}
+		addr_format(&a, host, sizeof(host));
+		snprintf(c->peer, sizeof(c->peer), a.family == AF_INET6 ? "[%s]:%u" : "%s:%u", host,
+		    ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port));
+		if (!config_policy_peer_allowed(ps->cfg, &a)) {
+			ps->stats.denied++;
+			log_limited(&ps->log_denied, LOG_LEVEL_WARN, "policy peer=%s: not in [policy] allow; closing the "
+			    "connection (%llu so far)", c->peer, (unsigned long long)ps->stats.denied);
+			conn_close(c);
+			return;
+		}
+		if ((c->from = policy_peer_get(ps, &a)) == NULL) {
+			log_limited(&ps->log_accept, LOG_LEVEL_WARN, "policy: out of memory accepting a connection");
+			conn_close(c);
+			return;
+		}
+		c->from->conns++;
+		if (c->from->conns > ps->cfg->policy_max_connections_per_peer) {
+			ps->stats.peer_refused++;
+			log_limited(&ps->log_peer_cap, LOG_LEVEL_WARN, "policy peer=%s: over max_connections_per_peer=%u "
+			    "from this address; closing (%llu refused so far)", c->peer,
+			    ps->cfg->policy_max_connections_per_peer, (unsigned long long)ps->stats.peer_refused);
+			conn_close(c);
+			return;
 		}
 	} else
 		snprintf(c->peer, sizeof(c->peer), "unix");
 	if (ps->stats.connections_open > ps->cfg->policy_max_connections) {
 		ps->stats.connections_refused++;
-		if (ps->stats.connections_refused % 100 == 1)
-			log_warnx("policy peer=%s: over max_connections=%u; closing (%llu refused so far)", c->peer,
-			    ps->cfg->policy_max_connections, (unsigned long long)ps->stats.connections_refused);
+		log_limited(&ps->log_full, LOG_LEVEL_WARN, "policy peer=%s: over max_connections=%u; closing (%llu "
+		    "refused so far)", c->peer, ps->cfg->policy_max_connections,
+		    (unsigned long long)ps->stats.connections_refused);
 		conn_close(c);
 		return;
 	}
@@ -431,9 +690,30 @@ policy_idle_check(uv_timer_t *t)
 	for (struct policy_conn *c = ps->conns; c != NULL; c = c->next) {
 		if (!c->closing && now - c->last_active > ps->cfg->policy_idle_timeout) {
 			ps->stats.idle_closed++;
-			log_debug("policy peer=%s: idle for longer than idle_timeout; closing", c->peer);
+			log_limited(&ps->log_debug, LOG_LEVEL_DEBUG, "policy peer=%s: idle for longer than idle_timeout; "
+			    "closing", c->peer);
 			conn_close(c);
 		}
+	}
+}
+
+/* Closes the connections whose partial request is older than request_timeout. */
+static void
+policy_deadline_check(uv_timer_t *t)
+{
+	struct policy_server *ps = t->data;
+	usec_t now = time_mono();
+	char d[32];
+
+	for (struct policy_conn *c = ps->partial, *next; c != NULL; c = next) {
+		next = c->pnext;
+		if (now - c->request_start < ps->cfg->policy_request_timeout)
+			continue;
+		ps->stats.request_timeouts++;
+		log_limited(&ps->log_deadline, LOG_LEVEL_WARN, "policy peer=%s: request not whole within "
+		    "request_timeout=%s (%zu bytes); closing the connection", c->peer,
+		    duration_format(ps->cfg->policy_request_timeout, d, sizeof(d)), c->len);
+		conn_close(c);
 	}
 }
 
@@ -495,6 +775,10 @@ policy_server_start(struct policy_server *ps, char *err, size_t errlen)
 	ps->idle_timer.data = ps;
 	ps->timer_open = true;
 	uv_timer_start(&ps->idle_timer, policy_idle_check, 10000, 10000);
+	uv_timer_init(ps->loop, &ps->deadline_timer);
+	ps->deadline_timer.data = ps;
+	uv_timer_start(&ps->deadline_timer, policy_deadline_check, policy_deadline_tick_ms(ps->cfg),
+	    policy_deadline_tick_ms(ps->cfg));
 	uv_prepare_init(ps->loop, &ps->clock_prepare);
 	ps->clock_prepare.data = ps;
 	ps->clock_open = true;
@@ -519,6 +803,8 @@ policy_server_stop(struct policy_server *ps)
 		conn_close(c);
 	if (ps->timer_open && !uv_is_closing((uv_handle_t *)&ps->idle_timer))
 		uv_close((uv_handle_t *)&ps->idle_timer, NULL);
+	if (ps->timer_open && !uv_is_closing((uv_handle_t *)&ps->deadline_timer))
+		uv_close((uv_handle_t *)&ps->deadline_timer, NULL);
 	if (ps->clock_open && !uv_is_closing((uv_handle_t *)&ps->clock_prepare))
 		uv_close((uv_handle_t *)&ps->clock_prepare, NULL);
 	if (ps->clock_open && !uv_is_closing((uv_handle_t *)&ps->latency_check))

@@ -5,6 +5,14 @@
  * requests, asks relay_decide for each answer, and keeps the counters /metrics shows.
  * A malformed request is logged and its connection closed without an answer; every
  * other connection carries on.
+ *
+ * Against peers that are not Postfix: a TCP peer outside [policy] allow is closed at
+ * once (unix sockets are guarded by their permissions); one address holds at most
+ * max_connections_per_peer connections; a request must be whole request_timeout after
+ * its first byte. Connections read into one shared buffer; only a request split across
+ * reads is kept, in a buffer of its connection's own that is freed once it is answered:
+ * up to POLICY_BUF_SMALL bytes each, and beyond that POLICY_BUF_BUDGET bytes for all
+ * connections together. Every log line a peer can cause goes through a rate limit.
  */
 #ifndef LAZARET_SENSE_POLICY_SERVER_H
 #define LAZARET_SENSE_POLICY_SERVER_H
@@ -15,6 +23,9 @@
 #include "act/relay_policy.h"
 #include "common/config.h"
 #include "sense/policy.h"
+
+#define POLICY_BUF_SMALL  4096u           /* a partial request any connection may keep */
+#define POLICY_BUF_BUDGET (16u << 20)     /* partial requests beyond that, all connections */
 
 /* Decision latency buckets, upper bounds in microseconds; the last bucket is +Inf. */
 #define POLICY_LATENCY_BUCKETS 12
@@ -27,6 +38,11 @@ struct policy_stats {
 	uint64_t connections_open;
 	uint64_t connections_refused;     /* over max_connections */
 	uint64_t idle_closed;
+	uint64_t denied;                  /* peer not in [policy] allow */
+	uint64_t peer_refused;            /* over max_connections_per_peer */
+	uint64_t request_timeouts;        /* a request not whole within request_timeout */
+	uint64_t buffer_refused;          /* a partial request over POLICY_BUF_BUDGET */
+	uint64_t buffer_bytes;            /* held now for partial requests */
 	uint64_t latency_bucket[POLICY_LATENCY_BUCKETS];
 	uint64_t latency_count;
 	double latency_sum_us;

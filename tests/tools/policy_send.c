@@ -3,13 +3,15 @@
  * [IPV6]:PORT or unix:/PATH, sends standard input, half-closes, and prints whatever
  * comes back until the server closes or TIMEOUT_MS (default 2000) passes.
  * Exit 0 when the server closed the connection, 3 on timeout, 1 on errors.
+ * -b SOURCE connects from that local address (a loopback one: 127.0.0.N).
  *
- * usage: policy_send ADDRESS [TIMEOUT_MS]
+ * usage: policy_send [-b SOURCE] ADDRESS [TIMEOUT_MS]
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,7 @@
 #include <unistd.h>
 
 static int
-connect_to(const char *where)
+connect_to(const char *where, const char *source)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -57,6 +59,13 @@ connect_to(const char *where)
 	}
 	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0)
 		return -1;
+	if (source != NULL) {
+		struct sockaddr_in src = { .sin_family = AF_INET };
+		if (inet_pton(AF_INET, source, &src.sin_addr) != 1 || bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0) {
+			close(fd);
+			return -1;
+		}
+	}
 	if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
 		close(fd);
 		return -1;
@@ -69,13 +78,21 @@ main(int argc, char **argv)
 {
 	char buf[65536];
 	ssize_t n;
-	int fd, timeout = argc > 2 ? atoi(argv[2]) : 2000;
+	const char *source = NULL;
+	int fd, timeout;
 
+	if (argc > 2 && strcmp(argv[1], "-b") == 0) {
+		source = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: policy_send ADDRESS [TIMEOUT_MS]\n");
+		fprintf(stderr, "usage: policy_send [-b SOURCE] ADDRESS [TIMEOUT_MS]\n");
 		return 1;
 	}
-	if ((fd = connect_to(argv[1])) < 0) {
+	timeout = argc > 2 ? atoi(argv[2]) : 2000;
+	signal(SIGPIPE, SIG_IGN);      /* a server that closes at once: EPIPE, then read what came */
+	if ((fd = connect_to(argv[1], source)) < 0) {
 		fprintf(stderr, "policy_send: cannot connect to %s: %s\n", argv[1], strerror(errno));
 		return 1;
 	}

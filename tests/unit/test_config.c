@@ -176,6 +176,12 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME(policy_max_connections);
 	SAME(policy_idle_timeout);
 	SAME(policy_repeat_log_interval);
+	SAME(policy_allow_count);
+	for (size_t i = 0; i < a->policy_allow_count && i < CONFIG_MAX_POLICY_ALLOW; i++)
+		if (memcmp(&a->policy_allow[i], &b->policy_allow[i], sizeof(struct cidr)) != 0)
+			return "policy_allow[]";
+	SAME(policy_request_timeout);
+	SAME(policy_max_connections_per_peer);
 	SAME_STR(defer_text);
 	SAME_STR(reject_text);
 	SAME(host_prefix_v4);
@@ -224,6 +230,7 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME(portal_request_timeout);
 	SAME(portal_min_quarantine);
 	SAME(quarantine_cap);
+	SAME(max_subjects);
 	SAME(enforce_mode);
 	SAME_STR(enforce_table);
 	SAME(enforce_subscriber_count);
@@ -446,6 +453,11 @@ test_round_trip_everything(void **state)
 	    "max_connections = 100\n"
 	    "idle_timeout = 5m\n"
 	    "repeat_log_interval = 10m\n"
+	    "allow = 192.0.2.0/24\n"
+	    "allow = 2001:db8::25\n"
+	    "allow = 10.1.2.3/8\n"
+	    "request_timeout = 2s\n"
+	    "max_connections_per_peer = 64\n"
 	    "defer_text = Slow down # please\n"
 	    "reject_text = Blocked;see\n"
 	    "[limits]\n"
@@ -465,6 +477,7 @@ test_round_trip_everything(void **state)
 	    "throttle = 4.5\n"
 	    "quarantine = 10\n"
 	    "release_ratio = 0.75\n"
+	    "max_subjects = 5000\n"
 	    "[evidence rate_limit]\n"
 	    "weight = 0.1\n"
 	    "half_life = 2h\n"
@@ -515,11 +528,23 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.portal_max_connections_per_address, 3);
 	assert_int_equal(cfg.portal_request_timeout, 2500 * 1000);
 	assert_int_equal(cfg.policy_max_connections_line, 13);     /* where the key is, for the descriptor check */
-	assert_int_equal(cfg.portal_max_connections_line, 54);
+	assert_int_equal(cfg.portal_max_connections_line, 60);
 	assert_int_equal(cfg.portal_min_quarantine, 90 * 60 * USEC_PER_SEC);
+	assert_int_equal(cfg.policy_allow_count, 3);        /* the loopback default replaced */
+	assert_int_equal(cfg.policy_allow[1].prefix, 128);
+	assert_int_equal(cfg.policy_allow[2].prefix, 8);    /* masked: 10.0.0.0/8 */
+	assert_int_equal(cfg.policy_request_timeout, 2 * USEC_PER_SEC);
+	assert_int_equal(cfg.policy_max_connections_per_peer, 64);
+	assert_int_equal(cfg.max_subjects, 5000);
 
 	/* the helpers on it */
 	struct addr a;
+	assert_int_equal(addr_parse("10.200.0.1", 10, &a), 0);
+	assert_true(config_policy_peer_allowed(&cfg, &a));
+	assert_int_equal(addr_parse("127.0.0.1", 9, &a), 0);
+	assert_false(config_policy_peer_allowed(&cfg, &a));
+	assert_int_equal(addr_parse("2001:db8::26", 12, &a), 0);
+	assert_false(config_policy_peer_allowed(&cfg, &a));
 	assert_int_equal(addr_parse("192.0.2.200", 11, &a), 0);
 	assert_true(config_address_allowed(&cfg, &a));
 	assert_int_equal(addr_parse("203.0.113.1", 11, &a), 0);
@@ -598,6 +623,14 @@ static const struct bad_value bad_values[] = {
 	{ "policy", "repeat_log_interval",
 	  "repeat_log_interval: expected a duration from 0 (log every refusal) to 1d, not \"{v}\"",
 	  { "x", "", "-1", "1d1s", "2d", NULL } },
+	{ "policy", "allow", "allow: expected ADDRESS or ADDRESS/PREFIX, not \"{v}\"",
+	  { "", "127.0.0.1/33", "localhost", "127.0.0.1:10045", "::1/129", "unix:/run/x", "10.0.0.0/8x",
+	    "10.0.0.0 /8", NULL } },
+	{ "policy", "request_timeout", "request_timeout: expected a duration from 1s to 10m, not \"{v}\"",
+	  { "0", "0s", "999ms", "10m1s", "1h", "x", "", "-1", NULL } },
+	{ "policy", "max_connections_per_peer",
+	  "max_connections_per_peer: expected a number from 1 to 1000000, not \"{v}\"",
+	  { "0", "1000001", "abc", "-1", "", "512x", NULL } },
 	{ "policy", "defer_text", "defer_text: expected printable text of at most 399 characters",
 	  { "", "a\tb", "a\x01z", "a\x7fz", NULL } },
 	{ "policy", "reject_text", "reject_text: expected printable text of at most 399 characters",
@@ -648,6 +681,8 @@ static const struct bad_value bad_values[] = {
 	{ "judge", "quarantine_cap",
 	  "quarantine_cap: expected 0 (no cap) to 1000000 quarantines per hour, not \"{v}\"",
 	  { "-1", "1000001", "abc", "", "10/h", "1e3", NULL } },
+	{ "judge", "max_subjects", "max_subjects: expected a number from 1000 to 1000000000, not \"{v}\"",
+	  { "0", "999", "1000000001", "abc", "", "-1", "2M", "1e6", NULL } },
 
 	{ "enforce", "mode", "mode: expected none or nftables, not \"{v}\"",
 	  { "", "nft", "iptables", "NFTABLES", "none,nftables", NULL } },
@@ -953,6 +988,30 @@ test_repeated_listen(void **state)
 	assert_int_equal(cfg.policy_listen_count, 1);
 	assert_string_equal(cfg.policy_listen[0].host, "127.0.0.1");
 	assert_int_equal(cfg.policy_listen[0].port, 10045);
+	/* nor an allow key: loopback only */
+	struct addr a;
+	assert_int_equal(cfg.policy_allow_count, 2);
+	assert_int_equal(addr_parse("127.9.9.9", 9, &a), 0);
+	assert_true(config_policy_peer_allowed(&cfg, &a));
+	assert_int_equal(addr_parse("::1", 3, &a), 0);
+	assert_true(config_policy_peer_allowed(&cfg, &a));
+	assert_int_equal(addr_parse("::2", 3, &a), 0);
+	assert_false(config_policy_peer_allowed(&cfg, &a));
+	assert_int_equal(addr_parse("192.0.2.1", 9, &a), 0);
+	assert_false(config_policy_peer_allowed(&cfg, &a));
+	assert_int_equal(cfg.policy_request_timeout, 5 * USEC_PER_SEC);
+	assert_int_equal(cfg.policy_max_connections_per_peer, 512);
+	assert_int_equal(cfg.max_subjects, 2000000);
+	config_free(&cfg);
+
+	/* allow across two [policy] sections: the first replaces the default, the rest add */
+	load_ok("[policy]\nallow = 192.0.2.1\n[daemon]\nsyslog = no\n[policy]\nallow = 198.51.100.0/24\n", &cfg);
+	assert_int_equal(cfg.policy_allow_count, 2);
+	assert_int_equal(cfg.policy_allow[0].prefix, 32);
+	assert_int_equal(addr_parse("127.0.0.1", 9, &a), 0);
+	assert_false(config_policy_peer_allowed(&cfg, &a));
+	assert_int_equal(addr_parse("198.51.100.9", 12, &a), 0);
+	assert_true(config_policy_peer_allowed(&cfg, &a));
 	config_free(&cfg);
 
 	/* one: replaces the default */
@@ -1034,6 +1093,7 @@ test_good_values(void **state)
 	(void)state;
 	load_ok("[daemon]\ncheckpoint_interval = 1s\nidle_expiry = 1m\nsyslog = on\nlog_level = error\n"
 	    "[policy]\nmax_connections = 1000000\nidle_timeout = 1\nrepeat_log_interval = 0\n"
+	    "request_timeout = 10m\nmax_connections_per_peer = 1000000\n"
 	    "[limits]\nhost_prefix_v4 = 8\nhost_prefix_v6 = 128\nthrottle_factor = 1\n"
 	    "host_messages = 1000000000/1s\nhost_messages_burst = 1000000000\n"
 	    "[judge]\nwatch = 0.001\nthrottle = 0.002\nquarantine = 1e9\nrelease_ratio = 1\n"
@@ -1043,6 +1103,8 @@ test_good_values(void **state)
 	assert_int_equal(cfg.checkpoint_interval, USEC_PER_SEC);
 	assert_int_equal(cfg.idle_expiry, 60 * USEC_PER_SEC);
 	assert_int_equal(cfg.policy_repeat_log_interval, 0);
+	assert_int_equal(cfg.policy_request_timeout, 600 * USEC_PER_SEC);
+	assert_int_equal(cfg.policy_max_connections_per_peer, 1000000);
 	assert_true(cfg.syslog);
 	assert_int_equal(cfg.log_level, LOG_LEVEL_ERROR);
 	assert_int_equal(cfg.host_prefix_v4, 8);

@@ -2179,6 +2179,229 @@ test_notable_list(void **state)
 	assert_null(judge_notable_next(f->j, &cursor, NULL));
 }
 
+/* ---- max_subjects: a full table drops the least recently seen normal subject ---- */
+
+/* A host as the policy service and the delivery log create them (judge_host). */
+static struct subject *
+sensor_host(struct fx *f, const char *text, usec_t now)
+{
+	struct addr a;
+
+	if (addr_parse(text, strlen(text), &a) != 0)
+		fail_msg("bad address %s", text);
+	return judge_host(f->j, &a, now);
+}
+
+static bool
+tracked(struct fx *f, const char *text)
+{
+	return judge_lookup(f->j, text) != NULL;
+}
+
+/*
+ * Eviction order: the least recently seen droppable and quiet subject first, then the
+ * least recently seen droppable one with live rate counters or evidence; never one
+ * above normal, under an operator's level, held by the cap, in a grace, with a write
+ * or checkpoint pending.
+ */
+static void
+test_subject_cap_order(void **state)
+{
+	struct fx *f = *state;
+	usec_t t = f->t0;
+	struct judge_stats st;
+
+	f->cfg.max_subjects = 6;
+	sensor_host(f, "192.0.2.1", t);                                /* A */
+	struct subject *b = sensor_host(f, "192.0.2.2", t + SEC(1));        /* B: an operator's quarantine */
+	assert_int_equal(judge_set_manual(f->j, b, LEVEL_QUARANTINE, 0, "ticket 1", "op", NULL, NULL), 0);
+	struct subject *c = sensor_host(f, "192.0.2.3", t + SEC(2));        /* C: its rate limit runs */
+	c->tat[RATE_MESSAGES] = t + HOURS(1);
+	struct subject *d = sensor_host(f, "192.0.2.4", t + SEC(3));        /* D: evidence below watch */
+	judge_add_evidence(f->j, d, f->test_kind, 0.5, 1, t + SEC(3), "a little");
+	assert_int_equal(d->level, LEVEL_NORMAL);
+	sensor_host(f, "192.0.2.5", t + SEC(4));                            /* E */
+	sensor_host(f, "192.0.2.6", t + SEC(5));                            /* F */
+	sensor_host(f, "192.0.2.1", t + SEC(6));                            /* A seen again: newest (a second later) */
+	judge_checkpoint(f->j);
+	judge_stats_get(f->j, &st);
+	assert_int_equal(st.tracked, 6);
+	assert_int_equal(st.max_subjects, 6);
+
+	/* least recent first: B C D E F A. B may not go, C and D are live: E goes */
+	assert_non_null(sensor_host(f, "192.0.2.7", t + SEC(10)));          /* G */
+	assert_false(tracked(f, "192.0.2.5"));
+	assert_true(tracked(f, "192.0.2.2") && tracked(f, "192.0.2.3") && tracked(f, "192.0.2.4"));
+	assert_non_null(sensor_host(f, "192.0.2.8", t + SEC(11)));          /* H: F goes */
+	assert_false(tracked(f, "192.0.2.6"));
+	assert_non_null(sensor_host(f, "192.0.2.9", t + SEC(12)));          /* I: A goes */
+	assert_false(tracked(f, "192.0.2.1"));
+	judge_stats_get(f->j, &st);
+	assert_int_equal(st.tracked, 6);
+	assert_int_equal(st.dropped, 3);
+	assert_int_equal(st.by_level[LEVEL_NORMAL], 5);
+	assert_int_equal(st.by_level[LEVEL_QUARANTINE], 1);
+
+	/* G, then H: the quiet ones, oldest first, even after B was moved out of the way */
+	assert_non_null(sensor_host(f, "192.0.2.10", t + SEC(13)));         /* J */
+	assert_false(tracked(f, "192.0.2.7"));
+	assert_non_null(sensor_host(f, "192.0.2.11", t + SEC(14)));         /* K */
+	assert_false(tracked(f, "192.0.2.8"));
+	/* now C D B I J K; I, J and K quiet but J and K just handed out: I goes */
+	assert_non_null(sensor_host(f, "192.0.2.12", t + SEC(15)));         /* L */
+	assert_false(tracked(f, "192.0.2.9"));
+	/* C D B J K L; J is the only quiet one not just handed out */
+	assert_non_null(sensor_host(f, "192.0.2.13", t + SEC(16)));         /* M */
+	assert_false(tracked(f, "192.0.2.10"));
+	/* C D B K L M: K and L are quiet and C and D live; pin K and L as live too */
+	judge_lookup(f->j, "192.0.2.11")->tat[RATE_RECIPIENTS] = t + HOURS(1);
+	judge_lookup(f->j, "192.0.2.12")->tat[RATE_RECIPIENTS] = t + HOURS(1);
+	judge_lookup(f->j, "192.0.2.13")->tat[RATE_RECIPIENTS] = t + HOURS(1);
+	/* nothing quiet: the least recently seen live one, C, goes */
+	assert_non_null(sensor_host(f, "192.0.2.14", t + SEC(17)));         /* N */
+	assert_false(tracked(f, "192.0.2.3"));
+	assert_true(tracked(f, "192.0.2.4"));
+	assert_non_null(sensor_host(f, "192.0.2.15", t + SEC(18)));         /* O: D */
+	assert_false(tracked(f, "192.0.2.4"));
+	assert_true(tracked(f, "192.0.2.2"));                           /* the quarantine stays */
+	judge_stats_get(f->j, &st);
+	assert_int_equal(st.tracked, 6);
+	assert_int_equal(st.dropped, 9);
+	assert_int_equal(st.untracked, 0);
+}
+
+/* What may never be dropped is not, and a full table of it tracks nothing new. */
+static void
+test_subject_cap_keeps(void **state)
+{
+	struct fx *f = *state;
+	usec_t t = f->t0;
+	struct judge_stats st;
+	char err[256];
+
+	f->cfg.max_subjects = 5;
+	f->cfg.quarantine_cap = 1;
+	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
+	struct subject *q = sensor_host(f, "198.51.100.1", t);         /* quarantined by the judge */
+	judge_add_evidence(f->j, q, f->test_kind, 10, 1, t, "bad");
+	assert_int_equal(q->level, LEVEL_QUARANTINE);
+	struct subject *held = sensor_host(f, "198.51.100.2", t);      /* deserves it, held by the cap */
+	judge_add_evidence(f->j, held, f->test_kind, 10, 1, t, "bad too");
+	assert_true(held->flags & SUBJECT_F_HELD);
+	struct subject *sus = sensor_host(f, "198.51.100.3", t);       /* an operator's normal, until later */
+	assert_int_equal(judge_set_manual(f->j, sus, LEVEL_NORMAL, t + HOURS(1), "watching", "op", NULL, NULL), 0);
+	struct subject *grace = sensor_host(f, "198.51.100.4", t);     /* self-released: in its grace */
+	assert_int_equal(judge_set_grace(f->j, grace, t + HOURS(24)), 0);
+	struct subject *dirty = sensor_host(f, "198.51.100.5", t);     /* counters not checkpointed yet */
+	judge_checkpoint(f->j);
+	dirty->tat[RATE_MESSAGES] = t + 1;
+	judge_touch_rates(f->j, dirty);
+
+	/* full, and nothing may go: the new host is not tracked, the rest is untouched */
+	assert_null(sensor_host(f, "198.51.100.6", t + SEC(10)));
+	assert_null(sensor_host(f, "198.51.100.7", t + SEC(10)));
+	judge_stats_get(f->j, &st);
+	assert_int_equal(st.tracked, 5);
+	assert_int_equal(st.untracked, 2);
+	assert_int_equal(st.dropped, 0);
+	for (int i = 1; i <= 5; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "198.51.100.%d", i);
+		assert_true(tracked(f, a));
+	}
+	/* the policy service answers for an untracked client all the same */
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "198.51.100.8", NULL, 1, t + SEC(10)), RELAY_DUNNO);
+	/* an operator's subject is tracked above the cap */
+	assert_non_null(judge_lookup_or_create(f->j, "198.51.100.9", t + SEC(10)));
+	judge_stats_get(f->j, &st);
+	assert_int_equal(st.tracked, 6);
+
+	/* once checkpointed, the one with the old counters may go; the sweep trims the excess */
+	judge_checkpoint(f->j);
+	judge_sweep(f->j, t + SEC(20), 1000);
+	judge_stats_get(f->j, &st);
+	assert_int_equal(st.tracked, 5);
+	assert_false(tracked(f, "198.51.100.5"));
+	assert_true(tracked(f, "198.51.100.9"));
+	assert_int_equal(st.dropped, 1);
+}
+
+/*
+ * A decision looks up the host, then the account: with the table full the second
+ * look-up must not drop the first (the relay holds it). With room for one only, the
+ * account is not tracked and the host answered for (run under ASan: no use after free).
+ */
+static void
+test_subject_cap_pair(void **state)
+{
+	struct fx *f = *state;
+	usec_t t = f->t0;
+	struct judge_stats st;
+
+	f->cfg.max_subjects = 1;
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "203.0.113.1", "alice", 1, t), RELAY_DUNNO);
+	judge_stats_get(f->j, &st);
+	assert_int_equal(st.tracked, 1);
+	assert_int_equal(st.untracked, 1);
+	assert_true(tracked(f, "203.0.113.1"));
+	/* room for a pair and one more: each decision drops the two least recently seen */
+	f->cfg.max_subjects = 3;
+	judge_checkpoint(f->j);
+	for (int i = 0; i < 50; i++) {
+		char host[32], user[32];
+		snprintf(host, sizeof(host), "203.0.113.%d", 10 + i);
+		snprintf(user, sizeof(user), "user%d", i);
+		assert_int_equal(decide(f, POLICY_STATE_DATA, host, user, 1, t + SEC(i)), RELAY_DUNNO);
+		assert_true(tracked(f, host));
+		snprintf(host, sizeof(host), "account:%s", user);
+		assert_true(tracked(f, host));
+		judge_checkpoint(f->j);
+	}
+	judge_stats_get(f->j, &st);
+	assert_int_equal(st.tracked, 3);
+	assert_int_equal(st.dropped, 98);
+}
+
+/* Many subjects through a small table: it never grows past max_subjects, and the
+ * recency list holds exactly the table (a walk each way against the count). */
+static void
+test_subject_cap_churn(void **state)
+{
+	struct fx *f = *state;
+	usec_t t = f->t0;
+	struct judge_stats st;
+	char a[32];
+
+	f->cfg.max_subjects = 1000;
+	for (int i = 0; i < 20000; i++) {
+		snprintf(a, sizeof(a), "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		struct subject *s = sensor_host(f, a, t + i);
+		assert_non_null(s);
+		if (i % 97 == 0)
+			judge_add_evidence(f->j, s, f->test_kind, 10, 1, t + i, "bad");   /* up to quarantine */
+		if (i % 500 == 0)
+			judge_checkpoint(f->j);
+	}
+	judge_stats_get(f->j, &st);
+	assert_true(st.tracked <= 1000);
+	assert_true(st.dropped >= 19000);
+	size_t n = 0, quarantined = 0;
+	struct subject *prev = NULL;
+	for (struct subject *s = subjects_oldest(judge_subjects(f->j)); s != NULL; s = s->newer) {
+		assert_ptr_equal(s->older, prev);
+		prev = s;
+		n++;
+		quarantined += s->level == LEVEL_QUARANTINE;
+	}
+	assert_int_equal(n, st.tracked);
+	assert_int_equal(quarantined, st.by_level[LEVEL_QUARANTINE]);
+	assert_true(quarantined > 0);
+	size_t sum = 0;
+	for (int l = 0; l < LEVEL_COUNT; l++)
+		sum += st.by_level[l];
+	assert_int_equal(sum, st.tracked);
+}
+
 /* A judge on the store at path (opened for it in *st), with a "test" kind of weight. */
 static struct judge *
 judge_on_store(const char *path, struct config *cfg, double weight, struct store **st, int *kind)
@@ -2327,6 +2550,10 @@ main(void)
 		T(test_quarantine_cap_unhold),
 		T(test_quarantine_cap_failed_commits),
 		T(test_notable_list),
+		T(test_subject_cap_order),
+		T(test_subject_cap_keeps),
+		T(test_subject_cap_pair),
+		T(test_subject_cap_churn),
 		cmocka_unit_test(test_grace_persists),
 		cmocka_unit_test(test_checkpoint_rates),
 	};
