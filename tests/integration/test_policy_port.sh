@@ -50,10 +50,11 @@ write_conf() {   # write_conf [policy lines...]: loopback listeners, a private s
 	} > "$T/lazaret.conf"
 }
 
+# each start is a fresh store: --init-store
 start() {
 	rm -f "$T"/lazaret.db*
 	: > "$T/daemon.log"
-	"$LAZARETD" -c "$T/lazaret.conf" >> "$T/daemon.log" 2>&1 &
+	"$LAZARETD" --init-store -c "$T/lazaret.conf" >> "$T/daemon.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 1 100); do
 		curl -sf "$API/v1/stats" >/dev/null 2>&1 && return 0
