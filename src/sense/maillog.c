@@ -1058,7 +1058,7 @@ maillog_words_at(const char *s, size_t n)
 /*
  * The wording classes of a reply (lower case, n bytes), read word by word in the
  * peer's prose only. Skipped: "<...>" (an address, which its sender chose:
- * "<spam@example.org>"), and any blank-separated token holding an '@', or a '.'
+ * "<spam@example.org>"; a '<' that nothing closes, to the end), and any blank-separated token holding an '@', or a '.'
  * or '/' between two word bytes — a domain, address, URL, IP address or DSN
  * ("marblecraft.example", "zen.spamhaus.org", "https://.../rbl"). The prose around
  * them names a listing anyway ("blocked using", "listed at"). '-' and ':' split
