@@ -575,21 +575,103 @@ domains_rule(struct delivery *d, struct subject *s, struct dstat *st, struct str
 	}
 }
 
+/*
+ * The blocklist named by Postfix's own reject_rbl_client / reject_rhsbl_* /
+ * postscreen text, "... blocked using zen.spamhaus.org; ...", outside any <...>
+ * (a recipient or sender address, which its sender chose). Copies at most size - 1
+ * bytes of [A-Za-z0-9._-] into buf; returns their count, 0 when there is none.
+ */
+static size_t
+spam_blocklist(struct strview reply, char *buf, size_t size)
+{
+	static const char using[] = "blocked using ";
+	const char *p = reply.ptr, *end = reply.ptr + reply.len;
+	size_t n = 0;
+
+	while (p < end) {
+		if (*p == '<') {
+			const char *gt = memchr(p, '>', (size_t)(end - p));
+
+			if (gt == NULL)
+				return 0;
+			p = gt + 1;
+			continue;
+		}
+		if ((size_t)(end - p) > sizeof(using) - 1 && memcmp(p, using, sizeof(using) - 1) == 0)
+			break;
+		p++;
+	}
+	if (p == end)
+		return 0;
+	for (p += sizeof(using) - 1; p < end && n + 1 < size; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (!((unsigned)(c | 0x20) - 'a' < 26u || (unsigned)c - '0' < 10u || c == '.' ||
+		    c == '-' || c == '_'))
+			break;
+		buf[n++] = (char)c;
+	}
+	while (n > 0 && buf[n - 1] == '.')
+		n--;
+	buf[n] = '\0';
+	return n;
+}
+
+/*
+ * Who refused l as spam, for a summary; never empty. A remote server by the host
+ * name of relay= ("mx.example.org", its address where the name is empty). This
+ * relay itself for its own rejects (they have no relay=), by what refused: "this
+ * relay (blocklist zen.spamhaus.org)", "this relay (header_checks)", "this relay
+ * (milter)". A local delivery agent by its transport ("this relay (transport
+ * dovecot)"); relay=none is this relay too. A delivery line without relay=, which
+ * Postfix does not write, names "an unnamed server".
+ */
+static void
+spam_refuser(const struct maillog_line *l, char *buf, size_t size)
+{
+	struct strview r = l->relay;
+	const char *lb = r.len ? memchr(r.ptr, '[', r.len) : NULL;
+	char list[64];
+
+	if (lb != NULL) {
+		struct strview name = { r.ptr, (size_t)(lb - r.ptr) };
+
+		if (name.len == 0) {
+			const char *rb = memchr(lb, ']', (size_t)(r.ptr + r.len - lb));
+
+			name.ptr = lb + 1;
+			name.len = rb != NULL ? (size_t)(rb - name.ptr) : 0;
+		}
+		if (name.len > 0)
+			snprintf(buf, size, "%.*s", (int)(name.len < 80 ? name.len : 80), name.ptr);
+		else
+			snprintf(buf, size, "a remote server (relay=%.*s)", (int)(r.len < 80 ? r.len : 80),
+			    r.ptr);
+	} else if (r.len > 0 && !strview_eq(r, "none"))
+		snprintf(buf, size, "this relay (transport %.*s)", (int)(r.len < 40 ? r.len : 40), r.ptr);
+	else if (strview_eq(l->action, "milter-reject"))
+		snprintf(buf, size, "this relay (milter)");
+	else if (strview_eq(l->reject_stage, "header") || strview_eq(l->reject_stage, "body"))
+		snprintf(buf, size, "this relay (%.*s_checks)", (int)l->reject_stage.len, l->reject_stage.ptr);
+	else if (l->action.len > 0 && spam_blocklist(l->reply, list, sizeof(list)) > 0)
+		snprintf(buf, size, "this relay (blocklist %s)", list);
+	else if (l->action.len > 0 || r.len > 0)
+		snprintf(buf, size, "this relay");
+	else
+		snprintf(buf, size, "an unnamed server");
+}
+
 static void
 spam_rule(struct delivery *d, struct subject *s, const struct maillog_line *l, usec_t t)
 {
 	const struct evidence_item *e = judge_evidence(s, d->kind_spam);
-	char summary[STORE_SUMMARY_MAX], since[40];
+	char summary[STORE_SUMMARY_MAX], since[40], who[128];
 	uint64_t n = (e ? e->count : 0) + 1;
-	struct strview who = l->relay;
 
-	if (who.len > 80)
-		who.len = 80;
-	if (who.len == 0)               /* a reject at the relay itself: no remote server */
-		who = (struct strview){ "the relay", 9 };
+	spam_refuser(l, who, sizeof(who));
 	time_format(e ? e->first_seen : t, since, sizeof(since));
-	snprintf(summary, sizeof(summary), "%llu message%s refused as spam by remote servers since %s; last by %.*s",
-	    (unsigned long long)n, n == 1 ? "" : "s", since, (int)who.len, who.ptr);
+	snprintf(summary, sizeof(summary), "%llu message%s refused as spam since %s; last by %s",
+	    (unsigned long long)n, n == 1 ? "" : "s", since, who);
 	d->stats.evidence_updates++;
 	judge_add_evidence(d->judge, s, d->kind_spam, 1, 1, t, summary);
 }

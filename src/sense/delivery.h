@@ -9,7 +9,8 @@
  *                      the last window exceeds a threshold, with enough recipients;
  *   recipient_domains  many distinct recipient domains in a short window for a
  *                      subject that usually mails few;
- *   spam_rejected      remote servers refusing the subject's mail as spam;
+ *   spam_rejected      the subject's mail refused as spam, by remote servers or by
+ *                      this relay's own blocklists, checks and milters;
  *   account_networks   one SASL account used from many client networks in 24 h.
  * Time comes from the log lines, so the same code serves the daemon and the offline
  * `lazaretctl analyze`.

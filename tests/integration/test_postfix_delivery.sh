@@ -372,6 +372,9 @@ assert_match "level of the framer $FRAMER_HDR" '^(throttle|quarantine)$' "$(json
 # "5.7.1 spam": every reject is a spam refusal of the framer's mail, and nobody else's
 assert_match "the framer's spam_rejected" "^$rejects messages? refused as spam" \
 	"$(json_evidence "$framer_json" spam_rejected summary)"
+# refused by this relay's own header_checks, and the summary says so (issue 14 item 5)
+assert_match "who refused the framer's mail" '; last by this relay \(header_checks\)$' \
+	"$(json_evidence "$framer_json" spam_rejected summary)"
 assert_untouched "header_checks framing" "$VICTIM_HDR"
 grep -Eq "host=$VICTIM_HDR " "$LZ_LOG" && fail "lazaretd's log names the victim: $(grep -E "host=$VICTIM_HDR " "$LZ_LOG" | head -n3)"
 case_pass "$rejects header rejects charged to $FRAMER_HDR; $VICTIM_HDR untouched"

@@ -989,6 +989,17 @@ static const struct classify_case classify_cases[] = {
 	  MAILLOG_OUTCOME_TEMPORARY },
 	{ "undeliverable address probe", "5.1.1", "unknown user: \"nosuch\"", MAILLOG_STATUS_OTHER,
 	  MAILLOG_OUTCOME_UNKNOWN_RECIPIENT },
+	{ "Domino unknown user, no DSN in the reply", "5.0.0", "host mail.example.com[192.0.2.5] "
+	  "said: 550 User not listed in public Name & Address Book (in reply to RCPT TO command)",
+	  MAILLOG_STATUS_BOUNCED, MAILLOG_OUTCOME_UNKNOWN_RECIPIENT },
+	{ "no such domain named spam", "5.4.4", "Host or domain name not found. Name service error "
+	  "for name=spam.example.org type=MX: Host not found, try again", MAILLOG_STATUS_BOUNCED,
+	  MAILLOG_OUTCOME_OTHER_PERMANENT },
+	{ "a filter host named rbl", "4.4.1", "connect to rbl-filter.example.net[192.0.2.8]:25: "
+	  "Connection refused", MAILLOG_STATUS_BOUNCED, MAILLOG_OUTCOME_OTHER_PERMANENT },
+	{ "a recipient named spam, refused by policy", "5.7.1", "host mx.example.org[203.0.113.9] "
+	  "said: 554 5.7.1 <spam@example.org>: Recipient address rejected: Access denied (in reply "
+	  "to RCPT TO command)", MAILLOG_STATUS_BOUNCED, MAILLOG_OUTCOME_POLICY_REJECTED },
 };
 
 static void
@@ -1011,6 +1022,131 @@ test_classify(void **state)
 		}
 	}
 	print_message("maillog: %zu classify cases\n", i);
+	assert_int_equal(failed, 0);
+}
+
+/*
+ * The spam wording, pinned: each text is a permanent 5.7.1 refusal, spam_rejected
+ * when it has spam or listing wording in the peer's prose, policy_rejected when
+ * not. The words (rbl, bulk, spam, listed, ...) also occur inside addresses and
+ * domains, and inside other words; those must not count. Real replies are named
+ * by their source; the others pin one phrase of the table in maillog.c.
+ */
+struct wording_case {
+	const char *source;
+	const char *reply;
+	int spam;
+};
+
+static const struct wording_case wording_cases[] = {
+	/* must match: real replies */
+	{ "Spamhaus zen via Postfix reject_rbl_client", "554 5.7.1 Service unavailable; Client host "
+	  "[198.51.100.7] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/198.51.100.7", 1 },
+	{ "postscreen dnsbl", "550 5.7.1 Service unavailable; client [198.51.100.7] blocked using "
+	  "zen.spamhaus.org", 1 },
+	{ "SpamCop via Postfix", "554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked "
+	  "using bl.spamcop.net; Blocked - see https://www.spamcop.net/bl.shtml?198.51.100.7", 1 },
+	{ "SORBS via Postfix", "554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked "
+	  "using dnsbl.sorbs.net; Currently Sending Spam See: http://www.sorbs.net/lookup.shtml?198.51.100.7", 1 },
+	{ "Barracuda reputation", "554 Service unavailable; Client host [198.51.100.7] blocked using "
+	  "Barracuda Reputation; http://www.barracudanetworks.com/reputation/?pr=1&ip=198.51.100.7", 1 },
+	{ "Barracuda/amavis UBE", "550 5.7.1 Message content rejected, UBE, id=20315-05-1", 1 },
+	{ "amavisd-new", "554 5.7.0 Reject, id=04821-07 - spam", 1 },
+	{ "amavisd-new, upper case", "554 5.7.0 Reject, id=04821-07 - SPAM", 1 },
+	{ "rspamd milter", "5.7.1 Spam message rejected", 1 },
+	{ "Exchange content filter", "550 5.7.1 Message rejected as spam by Content Filtering.", 1 },
+	{ "Outlook S3150 block list", "550 5.7.1 Unfortunately, messages from [198.51.100.7] weren't "
+	  "sent. Please contact your Internet service provider since part of their network is on our "
+	  "block list (S3150).", 1 },
+	{ "Outlook Spamhaus", "550 5.7.1 Service unavailable, Client host [198.51.100.7] blocked using "
+	  "Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/"
+	  "198.51.100.7 (AS3130)", 1 },
+	{ "Gmail unsolicited", "550-5.7.1 [198.51.100.7] Our system has detected that this message is "
+	  "550-5.7.1 likely unsolicited mail. To reduce the amount of spam sent to Gmail, 550-5.7.1 "
+	  "this message has been blocked.", 1 },
+	{ "Gmail low reputation", "550-5.7.1 [198.51.100.7] Our system has detected that this message "
+	  "is likely suspicious due to the very low reputation of the sending IP address.", 1 },
+	{ "Yahoo BL21", "553 5.7.1 [BL21] Connections will not be accepted from 198.51.100.7, because "
+	  "the ip is in Spamhaus's list; see https://postmaster.yahooinc.com/error-codes", 1 },
+	{ "GMX block listed", "554-IP address is block listed. 554 For explanation visit "
+	  "https://www.gmx.net/mail/senderguidelines?c=bl", 1 },
+	{ "Comcast DNSBLs", "554 resimta-ch2-18v.sys.comcast.net resimta-ch2-18v.sys.comcast.net "
+	  "198.51.100.7 found on one or more DNSBLs, see http://postmaster.comcast.net/"
+	  "smtp-error-codes.php#BL000001", 1 },
+	{ "AT&T DNSBL:RBL", "553 5.3.0 flph829 DNSBL:RBL 521< 198.51.100.7 >_is_blocked.For "
+	  "assistance forward this error to abuse_rbl@abuse-att.net", 1 },
+	/* must match: one phrase each */
+	{ "rbl", "550 5.7.1 Sender is on the RBL", 1 },
+	{ "rbls", "550 5.7.1 Client listed on 2 RBLs", 1 },
+	{ "blacklisted", "550 5.7.1 Your IP is blacklisted", 1 },
+	{ "blocklisted", "550 5.7.1 Sending host blocklisted", 1 },
+	{ "denylisted", "550 5.7.1 Denylisted host", 1 },
+	{ "black list", "550 5.7.1 [198.51.100.7] is in a black list", 1 },
+	{ "is listed", "550 5.7.1 Your address 198.51.100.7 is listed, see our site", 1 },
+	{ "are listed", "550 5.7.1 You are listed.", 1 },
+	{ "has been listed", "550 5.7.1 This host has been listed", 1 },
+	{ "was listed", "550 5.7.1 This host was listed", 1 },
+	{ "listed at", "550 5.7.1 Rejected: listed at b.barracudacentral.org", 1 },
+	{ "listed by", "550 5.7.1 Rejected: listed by SURBL", 1 },
+	{ "listed on", "550 5.7.1 Rejected: listed on UCEPROTECT", 1 },
+	{ "bulk", "550 5.7.1 Bulk mail not accepted", 1 },
+	{ "anti-spam", "550 5.7.1 Message refused by our anti-spam filter", 1 },
+	{ "spammer", "550 5.7.1 Known spammer", 1 },
+	{ "spam after an address", "550 5.7.1 <spam@example.org>: message is spam", 1 },
+	/* must not match: the word in an address, a domain, a URL or another word */
+	{ "spam in an address", "554 5.7.1 <spam@example.org>: Recipient address rejected: Access "
+	  "denied", 0 },
+	{ "rbl in a domain in an address", "554 5.7.1 <bob@marblecraft.example>: Relay access "
+	  "denied", 0 },
+	{ "rbl in a bare domain", "550 5.7.1 Mail for marblecraft.example not accepted here", 0 },
+	{ "rbl in a word", "550 5.7.1 Marblecraft customers only", 0 },
+	{ "bulk in an address", "554 5.7.1 <bulk@example.org>: Sender address rejected: Access "
+	  "denied", 0 },
+	{ "bulk in a bare address", "550 5.7.1 Mail from bulk@example.org refused by policy", 0 },
+	{ "bulk in a domain", "554 5.7.1 <bob@bulkmail.example>: Sender address rejected: not "
+	  "owned by user alice", 0 },
+	{ "bulk in a word", "550 5.7.1 Bulkhead pressure too high", 0 },
+	{ "Unlisted", "550 5.7.1 <alice@example.org>: Sender address rejected: Unlisted sender", 0 },
+	{ "Greylisted", "550 5.7.1 <alice@example.org>: Recipient address rejected: Greylisted", 0 },
+	{ "listed, not a listing", "550 5.7.1 Sender address rejected: not listed in the allowed "
+	  "senders", 0 },
+	{ "spam in a domain", "550 5.7.1 Helo command rejected: spam.example.net is not you", 0 },
+	{ "spam in a URL path", "550 5.7.1 Rejected for policy reasons, see "
+	  "https://example.net/help/spam-policy", 0 },
+	{ "listed in a host name", "550 5.7.1 Client host rejected: cannot find your hostname, "
+	  "[198.51.100.7] listed.example.net", 0 },
+	{ "an unclosed address", "554 5.7.1 <spam@example.org", 0 },
+	{ "Gmail unauthenticated", "550-5.7.26 This mail has been blocked because the sender is "
+	  "unauthenticated. 550-5.7.26 Gmail requires all senders to authenticate with either SPF or "
+	  "DKIM.", 0 },
+	{ "Postfix relay access denied", "554 5.7.1 <bob@example.org>: Relay access denied", 0 },
+	{ "Exchange Online external forwarding", "550 5.7.520 Access denied, Your organization "
+	  "does not allow external forwarding. Please contact your administrator for further "
+	  "assistance. AS(7555)", 0 },
+};
+
+static void
+test_spam_wording(void **state)
+{
+	static const struct strview dsn = { "5.7.1", 5 };
+	size_t i;
+	int failed = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(wording_cases) / sizeof(wording_cases[0]); i++) {
+		const struct wording_case *c = &wording_cases[i];
+		struct strview reply = { c->reply, strlen(c->reply) };
+		enum maillog_outcome want = c->spam ? MAILLOG_OUTCOME_SPAM_REJECTED :
+		    MAILLOG_OUTCOME_POLICY_REJECTED;
+		enum maillog_outcome got = maillog_classify(dsn, reply, MAILLOG_STATUS_BOUNCED);
+
+		if (got != want) {
+			print_error("%s: expected %s, got %s\n", c->source,
+			    maillog_outcome_name(want), maillog_outcome_name(got));
+			failed++;
+		}
+	}
+	print_message("maillog: %zu spam wording cases\n", i);
 	assert_int_equal(failed, 0);
 }
 
@@ -1273,6 +1409,7 @@ main(void)
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_line_limit),
 		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_spam_wording),
 		cmocka_unit_test(test_outcome_from_line),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_framing),
