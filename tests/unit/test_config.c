@@ -231,6 +231,10 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME(portal_min_quarantine);
 	SAME(quarantine_cap);
 	SAME(max_subjects);
+	SAME(judge_ignore_count);
+	for (size_t i = 0; i < a->judge_ignore_count && i < CONFIG_MAX_JUDGE_IGNORE; i++)
+		if (memcmp(&a->judge_ignore[i], &b->judge_ignore[i], sizeof(struct cidr)) != 0)
+			return "judge_ignore[]";
 	SAME(enforce_mode);
 	SAME_STR(enforce_table);
 	SAME(enforce_subscriber_count);
@@ -478,6 +482,8 @@ test_round_trip_everything(void **state)
 	    "quarantine = 10\n"
 	    "release_ratio = 0.75\n"
 	    "max_subjects = 5000\n"
+	    "ignore = 10.9.8.7/16\n"
+	    "ignore = 2001:db8:25::1\n"
 	    "[evidence rate_limit]\n"
 	    "weight = 0.1\n"
 	    "half_life = 2h\n"
@@ -528,7 +534,7 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.portal_max_connections_per_address, 3);
 	assert_int_equal(cfg.portal_request_timeout, 2500 * 1000);
 	assert_int_equal(cfg.policy_max_connections_line, 13);     /* where the key is, for the descriptor check */
-	assert_int_equal(cfg.portal_max_connections_line, 60);
+	assert_int_equal(cfg.portal_max_connections_line, 62);
 	assert_int_equal(cfg.portal_min_quarantine, 90 * 60 * USEC_PER_SEC);
 	assert_int_equal(cfg.policy_allow_count, 3);        /* the loopback default replaced */
 	assert_int_equal(cfg.policy_allow[1].prefix, 128);
@@ -536,9 +542,18 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.policy_request_timeout, 2 * USEC_PER_SEC);
 	assert_int_equal(cfg.policy_max_connections_per_peer, 64);
 	assert_int_equal(cfg.max_subjects, 5000);
+	assert_int_equal(cfg.judge_ignore_count, 2);        /* the loopback default replaced */
+	assert_int_equal(cfg.judge_ignore[0].prefix, 16);   /* masked: 10.9.0.0/16 */
+	assert_int_equal(cfg.judge_ignore[1].prefix, 128);
 
 	/* the helpers on it */
 	struct addr a;
+	assert_int_equal(addr_parse("10.9.200.1", 10, &a), 0);
+	assert_true(config_address_ignored(&cfg, &a));
+	assert_int_equal(addr_parse("2001:db8:25::1", 14, &a), 0);
+	assert_true(config_address_ignored(&cfg, &a));
+	assert_int_equal(addr_parse("127.0.0.1", 9, &a), 0);
+	assert_false(config_address_ignored(&cfg, &a));
 	assert_int_equal(addr_parse("10.200.0.1", 10, &a), 0);
 	assert_true(config_policy_peer_allowed(&cfg, &a));
 	assert_int_equal(addr_parse("127.0.0.1", 9, &a), 0);
@@ -683,6 +698,8 @@ static const struct bad_value bad_values[] = {
 	  { "-1", "1000001", "abc", "", "10/h", "1e3", NULL } },
 	{ "judge", "max_subjects", "max_subjects: expected a number from 1000 to 1000000000, not \"{v}\"",
 	  { "0", "999", "1000000001", "abc", "", "-1", "2M", "1e6", NULL } },
+	{ "judge", "ignore", "ignore: expected ADDRESS, ADDRESS/PREFIX or none, not \"{v}\"",
+	  { "", "127.0.0.0/33", "localhost", "127.0.0.1 ::1", "127.0.0.0/8,::1", "NONE", "no", NULL } },
 
 	{ "enforce", "mode", "mode: expected none or nftables, not \"{v}\"",
 	  { "", "nft", "iptables", "NFTABLES", "none,nftables", NULL } },
@@ -1002,7 +1019,34 @@ test_repeated_listen(void **state)
 	assert_int_equal(cfg.policy_request_timeout, 5 * USEC_PER_SEC);
 	assert_int_equal(cfg.policy_max_connections_per_peer, 512);
 	assert_int_equal(cfg.max_subjects, 2000000);
+	/* nor an ignore key: loopback is never judged */
+	assert_int_equal(cfg.judge_ignore_count, 2);
+	assert_int_equal(addr_parse("127.9.9.9", 9, &a), 0);
+	assert_true(config_address_ignored(&cfg, &a));
+	assert_int_equal(addr_parse("::1", 3, &a), 0);
+	assert_true(config_address_ignored(&cfg, &a));
+	assert_int_equal(addr_parse("::ffff:127.0.0.1", 16, &a), 0);
+	assert_true(config_address_ignored(&cfg, &a));
+	assert_int_equal(addr_parse("::2", 3, &a), 0);
+	assert_false(config_address_ignored(&cfg, &a));
+	assert_int_equal(addr_parse("192.0.2.1", 9, &a), 0);
+	assert_false(config_address_ignored(&cfg, &a));
 	config_free(&cfg);
+
+	/* ignore = none: every address is judged, and -n says so */
+	load_ok("[judge]\nignore = none\n", &cfg);
+	assert_int_equal(cfg.judge_ignore_count, 0);
+	assert_int_equal(addr_parse("127.0.0.1", 9, &a), 0);
+	assert_false(config_address_ignored(&cfg, &a));
+	char *printed = print_to_string(&cfg);
+	assert_non_null(strstr(printed, "\nignore = none\n"));
+	free(printed);
+	check_round_trip("ignore none", &cfg);
+	config_free(&cfg);
+
+	/* "none" after a network is a contradiction */
+	expect_error("none after a network", "[judge]\nignore = 127.0.0.1\nignore = none\n", 0, 3,
+	    "ignore: \"none\" cannot follow a network");
 
 	/* allow across two [policy] sections: the first replaces the default, the rest add */
 	load_ok("[policy]\nallow = 192.0.2.1\n[daemon]\nsyslog = no\n[policy]\nallow = 198.51.100.0/24\n", &cfg);
