@@ -994,6 +994,39 @@ test_inline_comments(void **state)
 	config_free(&cfg);
 }
 
+/* cidr_contains compares the prefix's bytes in place: every boundary of a prefix,
+ * both families, never one family for the other. */
+static void
+test_cidr_contains_boundaries(void **state)
+{
+	static const struct { const char *net, *addr; bool in; } cases[] = {
+		{ "0.0.0.0/0", "203.0.113.9", true }, { "0.0.0.0/0", "::1", false },
+		{ "::/0", "2001:db8::1", true }, { "::/0", "192.0.2.1", false },
+		{ "128.0.0.0/1", "127.255.255.255", false }, { "128.0.0.0/1", "128.0.0.0", true },
+		{ "126.0.0.0/7", "127.0.0.1", true }, { "126.0.0.0/7", "128.0.0.1", false },
+		{ "127.0.0.0/8", "127.255.255.255", true }, { "127.0.0.0/8", "126.255.255.255", false },
+		{ "127.0.0.0/9", "127.127.0.1", true }, { "127.0.0.0/9", "127.128.0.1", false },
+		{ "192.0.2.6/31", "192.0.2.7", true }, { "192.0.2.6/31", "192.0.2.8", false },
+		{ "192.0.2.7/32", "192.0.2.7", true }, { "192.0.2.7/32", "192.0.2.6", false },
+		{ "127.0.0.0/8", "::ffff:127.0.0.1", true },     /* a mapped address is its IPv4 host */
+		{ "::1/128", "::1", true }, { "::1/128", "::", false }, { "::1/128", "::3", false },
+		{ "::/127", "::1", true }, { "::/127", "::2", false },
+		{ "2001:db8:1:2::/64", "2001:db8:1:2:ffff:ffff:ffff:ffff", true },
+		{ "2001:db8:1:2::/64", "2001:db8:1:3::", false },
+		{ "2001:db8::/33", "2001:db8:7fff::1", true }, { "2001:db8::/33", "2001:db8:8000::1", false },
+	};
+	struct cidr net;
+	struct addr a;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(cidr_parse(cases[i].net, &net), 0);
+		assert_int_equal(addr_parse(cases[i].addr, strlen(cases[i].addr), &a), 0);
+		if (cidr_contains(&net, &a) != cases[i].in)
+			fail_msg("%s %s %s", cases[i].net, cases[i].in ? "lacks" : "holds", cases[i].addr);
+	}
+}
+
 static void
 test_repeated_listen(void **state)
 {
@@ -1368,6 +1401,7 @@ main(void)
 		cmocka_unit_test(test_indented_lines),
 		cmocka_unit_test(test_inline_comments),
 		cmocka_unit_test(test_repeated_listen),
+		cmocka_unit_test(test_cidr_contains_boundaries),
 		cmocka_unit_test(test_good_values),
 		cmocka_unit_test(test_token_file),
 		cmocka_unit_test(test_missing_file),
