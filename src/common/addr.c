@@ -112,18 +112,6 @@ cidr_parse(const char *text, struct cidr *out)
 	return 0;
 }
 
-bool
-cidr_contains(const struct cidr *net, const struct addr *a)
-{
-	struct addr masked;
-
-	if (net->addr.family != a->family)
-		return false;
-	masked = *a;
-	addr_mask(&masked, net->prefix);
-	return memcmp(masked.bytes, net->addr.bytes, 16) == 0;
-}
-
 char *
 cidr_format(const struct cidr *net, char *out, size_t size)
 {

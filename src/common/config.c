@@ -32,6 +32,7 @@ struct config_parse {
 	int read_errno;            /* a read error, 0 if none */
 	bool policy_listen_seen;
 	bool policy_allow_seen;
+	bool judge_ignore_seen;
 	char err[512];
 };
 
@@ -109,6 +110,10 @@ config_defaults(struct config *cfg)
 
 	cfg->quarantine_cap = 100;
 	cfg->max_subjects = 2000000;
+	/* local pickup, content filters, scripts: the relay itself, not a subscriber */
+	cidr_parse("127.0.0.0/8", &cfg->judge_ignore[0]);
+	cidr_parse("::1/128", &cfg->judge_ignore[1]);
+	cfg->judge_ignore_count = 2;
 	cfg->enforce_mode = ENFORCE_MODE_NONE;
 	snprintf(cfg->enforce_table, sizeof(cfg->enforce_table), "lazaret");
 	cfg->enforce_element_timeout = 3600 * USEC_PER_SEC;
@@ -413,6 +418,24 @@ handle_judge(struct config_parse *p, const char *name, const char *v)
 		if (parse_uint(v, 1000, 1000000000, &n) != 0)
 			return config_fail(p, "max_subjects: expected a number from 1000 to 1000000000, not \"%s\"", v);
 		cfg->max_subjects = (uint32_t)n;
+		return 1;
+	}
+	if (!strcmp(name, "ignore")) {
+		/* the first ignore replaces the loopback default; "none" alone judges every address */
+		if (!p->judge_ignore_seen) {
+			cfg->judge_ignore_count = 0;
+			p->judge_ignore_seen = true;
+		}
+		if (!strcmp(v, "none")) {
+			if (cfg->judge_ignore_count > 0)
+				return config_fail(p, "ignore: \"none\" cannot follow a network");
+			return 1;
+		}
+		if (cfg->judge_ignore_count == CONFIG_MAX_JUDGE_IGNORE)
+			return config_fail(p, "ignore: at most %d networks", CONFIG_MAX_JUDGE_IGNORE);
+		if (cidr_parse(v, &cfg->judge_ignore[cfg->judge_ignore_count]) != 0)
+			return config_fail(p, "ignore: expected ADDRESS, ADDRESS/PREFIX or none, not \"%s\"", v);
+		cfg->judge_ignore_count++;
 		return 1;
 	}
 	lvl = level_parse(name);
@@ -1030,6 +1053,10 @@ config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "release_ratio = %s\n", fmt_double(cfg->release_ratio, buf, sizeof(buf)));
 	fprintf(out, "quarantine_cap = %u\n", cfg->quarantine_cap);
 	fprintf(out, "max_subjects = %u\n", cfg->max_subjects);
+	if (cfg->judge_ignore_count == 0)
+		fprintf(out, "ignore = none\n");
+	for (size_t i = 0; i < cfg->judge_ignore_count; i++)
+		fprintf(out, "ignore = %s\n", cidr_format(&cfg->judge_ignore[i], buf, sizeof(buf)));
 
 	for (size_t i = 0; i < cfg->evidence_count; i++) {
 		const struct evidence_conf *e = &cfg->evidence[i];
@@ -1127,6 +1154,15 @@ config_address_allowed(const struct config *cfg, const struct addr *a)
 {
 	for (size_t i = 0; i < cfg->allow_network_count; i++)
 		if (cidr_contains(&cfg->allow_networks[i], a))
+			return true;
+	return false;
+}
+
+bool
+config_address_ignored(const struct config *cfg, const struct addr *a)
+{
+	for (size_t i = 0; i < cfg->judge_ignore_count; i++)
+		if (cidr_contains(&cfg->judge_ignore[i], a))
 			return true;
 	return false;
 }

@@ -17,6 +17,7 @@
 
 #define CONFIG_MAX_LISTEN   8
 #define CONFIG_MAX_POLICY_ALLOW 64
+#define CONFIG_MAX_JUDGE_IGNORE 64
 #define CONFIG_TEXT_MAX     400
 
 enum count_at { COUNT_AT_DATA, COUNT_AT_RCPT };
@@ -85,6 +86,8 @@ struct config {
 	double release_ratio;              /* step down when the score falls below ratio × threshold */
 	uint32_t quarantine_cap;           /* automatic quarantines per hour at most; 0 = no cap */
 	uint32_t max_subjects;             /* tracked hosts and accounts at most (see judge.h) */
+	struct cidr judge_ignore[CONFIG_MAX_JUDGE_IGNORE];   /* never host subjects: loopback by default */
+	size_t judge_ignore_count;
 	struct evidence_conf *evidence;
 	size_t evidence_count;
 
@@ -170,6 +173,8 @@ void config_free(struct config *cfg);
 
 bool config_account_allowed(const struct config *cfg, const char *account);
 bool config_address_allowed(const struct config *cfg, const struct addr *a);
+/* True when a is in [judge] ignore: the relay's own clients, never a host subject. */
+bool config_address_ignored(const struct config *cfg, const struct addr *a);
 /* True when a TCP peer at a may use the policy service ([policy] allow). */
 bool config_policy_peer_allowed(const struct config *cfg, const struct addr *a);
 

@@ -162,9 +162,17 @@ analyze_run(char *const *files, size_t nfiles, const char *config_path, int json
 	judge_set_observer(an.judge, analyze_observe, &an);
 
 	usec_t t0 = time_mono();
+	size_t unread = 0;
 	for (size_t i = 0; i < nfiles; i++)
 		if (analyze_file(&an, files[i], buf) != 0)
-			rc = 1;
+			unread++;
+	if (unread > 0) {
+		/* a verdict over part of the input would read as one over all of it */
+		fprintf(stderr, "lazaretctl: analyze: no verdict: %zu of %zu file%s could not be read\n", unread,
+		    nfiles, nfiles == 1 ? "" : "s");
+		rc = 1;
+		goto done;
+	}
 	double secs = (double)(time_mono() - t0) / 1e6;
 	const struct delivery_stats *ds = delivery_stats(an.delivery);
 

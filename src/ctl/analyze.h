@@ -11,8 +11,9 @@
  * analyze_run — feed every line of files[0..nfiles) ("-" is standard input) through
  * the parser, the correlation and the judge configured by config_path (the shipped
  * defaults when NULL), then print the subjects that reached watch or above with
- * their evidence, as a table or as JSON. Returns 0, 1 when a file cannot be read,
- * 2 for a bad configuration.
+ * their evidence, as a table or as JSON. Returns 0; 1 when a file cannot be opened or
+ * read (an error on stderr for each, nothing on stdout: no verdict over part of the
+ * input) or memory runs out; 2 for a bad configuration.
  */
 int analyze_run(char *const *files, size_t nfiles, const char *config_path, int json);
 

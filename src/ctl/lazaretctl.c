@@ -32,7 +32,7 @@
 
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
-	CTL_EXIT_API = 1,	/* the daemon answered with an error */
+	CTL_EXIT_API = 1,	/* the daemon answered with an error; analyze: unreadable input */
 	CTL_EXIT_USAGE = 2,
 	CTL_EXIT_UNREACHABLE = 3,	/* no usable HTTP answer */
 };
@@ -1029,7 +1029,10 @@ static const struct ctl_command ctl_commands[] = {
 	  "analyze --maillog FILE [FILE...] [--config FILE] [--json]",
 	  "Run the delivery-log rules over Postfix log files offline (no daemon\n"
 	  "needed) and show which hosts and accounts they would flag, with their\n"
-	  "evidence. Uses the shipped defaults, or the rules of --config FILE.",
+	  "evidence. Uses the shipped defaults, or the rules of --config FILE.\n"
+	  "Exit status 1 when a file cannot be opened or read: an error for each\n"
+	  "and no verdict at all, since one over part of the log would mislead;\n"
+	  "2 for a bad --config FILE.",
 	  ctl_cmd_analyze },
 	{ "help", 0, 0,
 	  "help [COMMAND]",
@@ -1075,8 +1078,12 @@ ctl_usage(FILE *f, const struct ctl_command *cmd)
 	    "  --timeout DURATION   give up after DURATION (default 10s)\n"
 	    "  -h, --help           show this help; COMMAND --help shows a command's\n"
 	    "  --version            print the version\n"
-	    "\nExit status: 0 ok, 1 the daemon answered an error, 2 usage error,\n"
-	    "3 the daemon could not be reached.\n", CTL_DEFAULT_API);
+	    "\nExit status:\n"
+	    "  0  ok\n"
+	    "  1  the daemon answered an error; analyze: a file could not be opened\n"
+	    "     or read (nothing printed but the errors), or memory ran out\n"
+	    "  2  usage error (analyze: also a bad --config FILE); nothing was done\n"
+	    "  3  the daemon could not be reached\n", CTL_DEFAULT_API);
 }
 
 static int

@@ -562,6 +562,8 @@ judge_host(struct judge *j, const struct addr *a, usec_t now)
 {
 	char key[ADDR_TEXT_MAX];
 
+	if (config_address_ignored(j->cfg, a))
+		return NULL;
 	host_key(a, j->cfg->host_prefix_v4, j->cfg->host_prefix_v6, key, sizeof(key));
 	return judge_get(j, SUBJECT_HOST, key, strlen(key), now, false);
 }

@@ -99,8 +99,12 @@ void judge_set_observer(struct judge *j, judge_observer_cb cb, void *arg);
 /* Restores every subject from the store (at start). Returns 0 or a negative code. */
 int judge_load(struct judge *j);
 
-/* The host subject of an address (created when missing), or NULL on ENOMEM or when a
- * new one cannot be tracked (max_subjects, above). */
+/* The host subject of an address (created when missing), or NULL on ENOMEM, when a
+ * new one cannot be tracked (max_subjects, above), or when the address is in [judge]
+ * ignore (loopback by default): the relay's own local pickup, content filters and
+ * scripts are not subscribers, so the sensors gather no evidence for them and no rate
+ * limit applies; an account seen from there is judged as ever. Unlike [allowlist], no
+ * subject is tracked at all. An operator may still name such a host by hand. */
 struct subject *judge_host(struct judge *j, const struct addr *a, usec_t now);
 /* The account subject of a SASL user name of 1 to JUDGE_ACCOUNT_MAX bytes other than NUL
  * (created when missing), or NULL. */

@@ -832,8 +832,9 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 			struct addr a;
 			struct subject *acct = judge_account(d->judge, l.sasl_username.ptr, l.sasl_username.len, t);
 			struct dstat *st;
+			/* the relay's own address is not a network the account was used from */
 			if (acct != NULL && addr_parse(l.client_addr.ptr, l.client_addr.len, &a) == 0 &&
-			    (st = dstat_get(d, acct)) != NULL) {
+			    !config_address_ignored(d->cfg, &a) && (st = dstat_get(d, acct)) != NULL) {
 				st->last_seen = t;
 				networks_rule(d, acct, st, &a, t);
 			}

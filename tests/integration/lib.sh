@@ -501,7 +501,9 @@ lz_ports() {
 LZ_PORTAL_URL=${LZ_PORTAL_URL:-http://portal.lazaret-it.test/quarantine}
 
 # lz_config [section.key=value | section.key+=value]... — write $LZ_CONF from defaults plus
-# overrides; "+=" adds another line for repeatable keys (listen).
+# overrides; "+=" adds another line for repeatable keys (listen). The tests' subscribers
+# send from loopback (swaks --local-interface 127.0.0.N), which lazaretd ignores by
+# default: judge.ignore=none judges them.
 lz_config() {
 	lz_ports
 	LZ_CONF=$T/lazaret.conf
@@ -512,7 +514,8 @@ lz_config() {
 	set -- "daemon.store=$LZ_STORE" "daemon.log_level=debug" \
 		"policy.listen=127.0.0.1:$LZ_POLICY_PORT" "policy.count_at=data" \
 		"api.listen=127.0.0.1:$LZ_API_PORT" "portal.url=$LZ_PORTAL_URL" \
-		"portal.listen=127.0.0.1:$LZ_PORTAL_PORT" "portal.templates=$REPO_ROOT/share/portal" "$@"
+		"portal.listen=127.0.0.1:$LZ_PORTAL_PORT" "portal.templates=$REPO_ROOT/share/portal" \
+		"judge.ignore=none" "$@"
 	for arg in "$@"; do
 		add=0
 		sk=${arg%%=*}

@@ -231,6 +231,10 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME(portal_min_quarantine);
 	SAME(quarantine_cap);
 	SAME(max_subjects);
+	SAME(judge_ignore_count);
+	for (size_t i = 0; i < a->judge_ignore_count && i < CONFIG_MAX_JUDGE_IGNORE; i++)
+		if (memcmp(&a->judge_ignore[i], &b->judge_ignore[i], sizeof(struct cidr)) != 0)
+			return "judge_ignore[]";
 	SAME(enforce_mode);
 	SAME_STR(enforce_table);
 	SAME(enforce_subscriber_count);
@@ -478,6 +482,8 @@ test_round_trip_everything(void **state)
 	    "quarantine = 10\n"
 	    "release_ratio = 0.75\n"
 	    "max_subjects = 5000\n"
+	    "ignore = 10.9.8.7/16\n"
+	    "ignore = 2001:db8:25::1\n"
 	    "[evidence rate_limit]\n"
 	    "weight = 0.1\n"
 	    "half_life = 2h\n"
@@ -528,7 +534,7 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.portal_max_connections_per_address, 3);
 	assert_int_equal(cfg.portal_request_timeout, 2500 * 1000);
 	assert_int_equal(cfg.policy_max_connections_line, 13);     /* where the key is, for the descriptor check */
-	assert_int_equal(cfg.portal_max_connections_line, 60);
+	assert_int_equal(cfg.portal_max_connections_line, 62);
 	assert_int_equal(cfg.portal_min_quarantine, 90 * 60 * USEC_PER_SEC);
 	assert_int_equal(cfg.policy_allow_count, 3);        /* the loopback default replaced */
 	assert_int_equal(cfg.policy_allow[1].prefix, 128);
@@ -536,9 +542,18 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.policy_request_timeout, 2 * USEC_PER_SEC);
 	assert_int_equal(cfg.policy_max_connections_per_peer, 64);
 	assert_int_equal(cfg.max_subjects, 5000);
+	assert_int_equal(cfg.judge_ignore_count, 2);        /* the loopback default replaced */
+	assert_int_equal(cfg.judge_ignore[0].prefix, 16);   /* masked: 10.9.0.0/16 */
+	assert_int_equal(cfg.judge_ignore[1].prefix, 128);
 
 	/* the helpers on it */
 	struct addr a;
+	assert_int_equal(addr_parse("10.9.200.1", 10, &a), 0);
+	assert_true(config_address_ignored(&cfg, &a));
+	assert_int_equal(addr_parse("2001:db8:25::1", 14, &a), 0);
+	assert_true(config_address_ignored(&cfg, &a));
+	assert_int_equal(addr_parse("127.0.0.1", 9, &a), 0);
+	assert_false(config_address_ignored(&cfg, &a));
 	assert_int_equal(addr_parse("10.200.0.1", 10, &a), 0);
 	assert_true(config_policy_peer_allowed(&cfg, &a));
 	assert_int_equal(addr_parse("127.0.0.1", 9, &a), 0);
@@ -683,6 +698,8 @@ static const struct bad_value bad_values[] = {
 	  { "-1", "1000001", "abc", "", "10/h", "1e3", NULL } },
 	{ "judge", "max_subjects", "max_subjects: expected a number from 1000 to 1000000000, not \"{v}\"",
 	  { "0", "999", "1000000001", "abc", "", "-1", "2M", "1e6", NULL } },
+	{ "judge", "ignore", "ignore: expected ADDRESS, ADDRESS/PREFIX or none, not \"{v}\"",
+	  { "", "127.0.0.0/33", "localhost", "127.0.0.1 ::1", "127.0.0.0/8,::1", "NONE", "no", NULL } },
 
 	{ "enforce", "mode", "mode: expected none or nftables, not \"{v}\"",
 	  { "", "nft", "iptables", "NFTABLES", "none,nftables", NULL } },
@@ -977,6 +994,39 @@ test_inline_comments(void **state)
 	config_free(&cfg);
 }
 
+/* cidr_contains compares the prefix's bytes in place: every boundary of a prefix,
+ * both families, never one family for the other. */
+static void
+test_cidr_contains_boundaries(void **state)
+{
+	static const struct { const char *net, *addr; bool in; } cases[] = {
+		{ "0.0.0.0/0", "203.0.113.9", true }, { "0.0.0.0/0", "::1", false },
+		{ "::/0", "2001:db8::1", true }, { "::/0", "192.0.2.1", false },
+		{ "128.0.0.0/1", "127.255.255.255", false }, { "128.0.0.0/1", "128.0.0.0", true },
+		{ "126.0.0.0/7", "127.0.0.1", true }, { "126.0.0.0/7", "128.0.0.1", false },
+		{ "127.0.0.0/8", "127.255.255.255", true }, { "127.0.0.0/8", "126.255.255.255", false },
+		{ "127.0.0.0/9", "127.127.0.1", true }, { "127.0.0.0/9", "127.128.0.1", false },
+		{ "192.0.2.6/31", "192.0.2.7", true }, { "192.0.2.6/31", "192.0.2.8", false },
+		{ "192.0.2.7/32", "192.0.2.7", true }, { "192.0.2.7/32", "192.0.2.6", false },
+		{ "127.0.0.0/8", "::ffff:127.0.0.1", true },     /* a mapped address is its IPv4 host */
+		{ "::1/128", "::1", true }, { "::1/128", "::", false }, { "::1/128", "::3", false },
+		{ "::/127", "::1", true }, { "::/127", "::2", false },
+		{ "2001:db8:1:2::/64", "2001:db8:1:2:ffff:ffff:ffff:ffff", true },
+		{ "2001:db8:1:2::/64", "2001:db8:1:3::", false },
+		{ "2001:db8::/33", "2001:db8:7fff::1", true }, { "2001:db8::/33", "2001:db8:8000::1", false },
+	};
+	struct cidr net;
+	struct addr a;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(cidr_parse(cases[i].net, &net), 0);
+		assert_int_equal(addr_parse(cases[i].addr, strlen(cases[i].addr), &a), 0);
+		if (cidr_contains(&net, &a) != cases[i].in)
+			fail_msg("%s %s %s", cases[i].net, cases[i].in ? "lacks" : "holds", cases[i].addr);
+	}
+}
+
 static void
 test_repeated_listen(void **state)
 {
@@ -1002,7 +1052,34 @@ test_repeated_listen(void **state)
 	assert_int_equal(cfg.policy_request_timeout, 5 * USEC_PER_SEC);
 	assert_int_equal(cfg.policy_max_connections_per_peer, 512);
 	assert_int_equal(cfg.max_subjects, 2000000);
+	/* nor an ignore key: loopback is never judged */
+	assert_int_equal(cfg.judge_ignore_count, 2);
+	assert_int_equal(addr_parse("127.9.9.9", 9, &a), 0);
+	assert_true(config_address_ignored(&cfg, &a));
+	assert_int_equal(addr_parse("::1", 3, &a), 0);
+	assert_true(config_address_ignored(&cfg, &a));
+	assert_int_equal(addr_parse("::ffff:127.0.0.1", 16, &a), 0);
+	assert_true(config_address_ignored(&cfg, &a));
+	assert_int_equal(addr_parse("::2", 3, &a), 0);
+	assert_false(config_address_ignored(&cfg, &a));
+	assert_int_equal(addr_parse("192.0.2.1", 9, &a), 0);
+	assert_false(config_address_ignored(&cfg, &a));
 	config_free(&cfg);
+
+	/* ignore = none: every address is judged, and -n says so */
+	load_ok("[judge]\nignore = none\n", &cfg);
+	assert_int_equal(cfg.judge_ignore_count, 0);
+	assert_int_equal(addr_parse("127.0.0.1", 9, &a), 0);
+	assert_false(config_address_ignored(&cfg, &a));
+	char *printed = print_to_string(&cfg);
+	assert_non_null(strstr(printed, "\nignore = none\n"));
+	free(printed);
+	check_round_trip("ignore none", &cfg);
+	config_free(&cfg);
+
+	/* "none" after a network is a contradiction */
+	expect_error("none after a network", "[judge]\nignore = 127.0.0.1\nignore = none\n", 0, 3,
+	    "ignore: \"none\" cannot follow a network");
 
 	/* allow across two [policy] sections: the first replaces the default, the rest add */
 	load_ok("[policy]\nallow = 192.0.2.1\n[daemon]\nsyslog = no\n[policy]\nallow = 198.51.100.0/24\n", &cfg);
@@ -1324,6 +1401,7 @@ main(void)
 		cmocka_unit_test(test_indented_lines),
 		cmocka_unit_test(test_inline_comments),
 		cmocka_unit_test(test_repeated_listen),
+		cmocka_unit_test(test_cidr_contains_boundaries),
 		cmocka_unit_test(test_good_values),
 		cmocka_unit_test(test_token_file),
 		cmocka_unit_test(test_missing_file),

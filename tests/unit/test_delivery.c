@@ -302,9 +302,9 @@ test_correlation_client_without_sasl(void **state)
 	struct fx *f = *state;
 
 	fx_sensitive(f);
-	client(f, T0, "relay", "3D0F1A7E590", "127.0.0.1", NULL);
+	client(f, T0, "relay", "3D0F1A7E590", "192.0.2.50", NULL);
 	rcpt(f, T0 + SEC(1), "relay", "3D0F1A7E590", "bounce1@bad.test", R_UNKNOWN);
-	assert_non_null(evidence(f, "127.0.0.1", "bounce_ratio"));
+	assert_non_null(evidence(f, "192.0.2.50", "bounce_ratio"));
 	assert_int_equal(delivery_stats(f->d)->unattributed, 0);
 }
 
@@ -1204,6 +1204,57 @@ test_account_networks_window(void **state)
 }
 
 /*
+ * Loopback is the relay itself (local pickup, a content filter re-injecting, scripts),
+ * never a subscriber: by default ([judge] ignore = 127.0.0.0/8, ::1) its messages'
+ * outcomes are counted but judge no host, and its address is no network an account was
+ * used from; an account that logged in there is judged as ever. With ignore = none
+ * loopback is judged like any host.
+ */
+static void
+test_loopback_not_judged(void **state)
+{
+	struct fx *f = *state;
+	const struct delivery_stats *st = delivery_stats(f->d);
+	struct judge_stats js;
+	char addr[32];
+
+	fx_sensitive(f);
+	client(f, T0, "relay", "3D0F1A7E591", "127.0.0.1", NULL);
+	rcpt(f, T0 + SEC(1), "relay", "3D0F1A7E591", "bounce1@bad.test", R_UNKNOWN);
+	client(f, T0, "relay", "3D0F1A7E592", "::1", "carol@example.net");
+	rcpt(f, T0 + SEC(1), "relay", "3D0F1A7E592", "bounce2@bad.test", R_UNKNOWN);
+	assert_int_equal(feed(f, T0 + SEC(2), "relay", "postfix/smtpd[18274]: NOQUEUE: reject: RCPT from "
+	    "localhost[127.0.0.2]: 550 5.1.1 <bounce3@bad.test>: Recipient address rejected: User unknown; "
+	    "from=<a@example.net> to=<bounce3@bad.test> proto=ESMTP helo=<localhost>"), MAILLOG_REJECT);
+	assert_int_equal(st->outcomes[MAILLOG_OUTCOME_UNKNOWN_RECIPIENT], 3);
+	assert_int_equal(st->unattributed, 0);
+	assert_null(judge_lookup(f->j, "127.0.0.1"));
+	assert_null(judge_lookup(f->j, "127.0.0.2"));
+	assert_null(judge_lookup(f->j, "::1"));
+	assert_non_null(evidence(f, "account:carol@example.net", "bounce_ratio"));
+	judge_stats_get(f->j, &js);
+	assert_int_equal(js.tracked, 1);
+	assert_int_equal(js.untracked, 0);
+
+	/* ten networks and loopback are ten, not the eleven that flag an account */
+	for (int i = 0; i < 10; i++) {
+		snprintf(addr, sizeof(addr), "198.18.%d.1", i);
+		login(f, T0 + MINUTES(i), "erin@example.net", addr);
+	}
+	login(f, T0 + MINUTES(11), "erin@example.net", "127.0.0.1");
+	login(f, T0 + MINUTES(12), "erin@example.net", "::1");
+	assert_null(evidence(f, "account:erin@example.net", "account_networks"));
+
+	/* [judge] ignore = none: loopback is a host like any other */
+	f->cfg.judge_ignore_count = 0;
+	client(f, T0 + SEC(3), "relay", "3D0F1A7E593", "127.0.0.1", NULL);
+	rcpt(f, T0 + SEC(4), "relay", "3D0F1A7E593", "bounce4@bad.test", R_UNKNOWN);
+	assert_non_null(evidence(f, "127.0.0.1", "bounce_ratio"));
+	login(f, T0 + MINUTES(13), "erin@example.net", "127.0.0.1");
+	assert_int_equal(evidence(f, "account:erin@example.net", "account_networks")->count, 11);
+}
+
+/*
  * PRODUCT BUG (src/sense/delivery.c, networks_rule): `nets_reported` remembers the
  * count last reported and is never reset when the networks age out, and a new count
  * equal to it is not reported. An account hijacked twice — 11 networks on day 0,
@@ -1615,6 +1666,7 @@ main(void)
 		T(test_account_networks_same_net),
 		T(test_account_networks_window),
 		T(test_account_networks_second_incident),
+		T(test_loopback_not_judged),
 		T(test_time),
 		T(test_time_year_in_correlation),
 		T(test_time_new_year_skew),

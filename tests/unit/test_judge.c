@@ -1400,6 +1400,39 @@ test_relay_refusal_log(void **state)
 	log_set_level(LOG_LEVEL_WARN);
 }
 
+/*
+ * Policy requests from loopback ([judge] ignore, 127.0.0.0/8 and ::1 by default: local
+ * pickup, a content filter, scripts) judge no host: no subject, no host limit, no
+ * evidence; an account sent from there still has its limit. With ignore = none, loopback
+ * is a host like any other.
+ */
+static void
+test_relay_loopback_not_judged(void **state)
+{
+	struct fx *f = *state;
+	usec_t t = f->t0;
+
+	assert_int_equal(send_until_defer(f, "127.0.0.1", NULL, 1, 100, t), 100);
+	assert_int_equal(send_until_defer(f, "127.0.0.53", NULL, 1, 100, t), 100);
+	assert_int_equal(send_until_defer(f, "::1", NULL, 1, 100, t), 100);
+	assert_int_equal(send_until_defer(f, "::ffff:127.0.0.1", NULL, 1, 100, t), 100);
+	assert_null(judge_lookup(f->j, "127.0.0.1"));
+	assert_null(judge_lookup(f->j, "127.0.0.53"));
+	assert_null(judge_lookup(f->j, "::1"));
+	/* 50 is the account burst, whichever address it comes from */
+	assert_int_equal(send_until_defer(f, "127.0.0.1", "alice", 1, 100, t), 50);
+	expect_defer("the account's messages");
+	assert_non_null(judge_evidence(judge_lookup(f->j, "account:alice"), f->rate_kind));
+	assert_null(judge_lookup(f->j, "127.0.0.1"));
+	/* an operator may still name one by hand */
+	assert_non_null(judge_lookup_or_create(f->j, "127.0.0.1", t));
+
+	f->cfg.judge_ignore_count = 0;
+	assert_int_equal(send_until_defer(f, "::1", NULL, 1, 100, t), 40);
+	expect_defer("the host's messages");
+	assert_non_null(judge_evidence(judge_lookup(f->j, "::1"), f->rate_kind));
+}
+
 /* The account limit applies on its own: one account from several hosts. */
 static void
 test_relay_account_limit(void **state)
@@ -2538,6 +2571,7 @@ main(void)
 		T(test_relay_host_limit),
 		T(test_relay_refusal_log),
 		T(test_relay_account_limit),
+		T(test_relay_loopback_not_judged),
 		T(test_relay_recipients),
 		T(test_relay_counting_modes),
 		T(test_relay_quarantine),
