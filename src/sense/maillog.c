@@ -13,7 +13,7 @@
 #include "sense/maillog.h"
 
 #define MAILLOG_QID_MIN   6     /* short IDs: 5 hex digits of microseconds + inode */
-#define MAILLOG_QID_MAX   24    /* long IDs: 6 + 4 + 'z' + inode in base 51 */
+#define MAILLOG_QID_MAX   24    /* long IDs: 6+ + 4 + 'z' + a 64-bit inode in base 51 (12) */
 #define MAILLOG_TAIL_TRIES 32   /* "; " in a reject tried as the start of its from=/to= tail */
 #define MAILLOG_ADDR_MAX  2048  /* bytes in a <...> address (smtpd_line_length_limit) */
 
@@ -37,6 +37,7 @@ static const char *const maillog_error_names[MAILLOG_ERROR_COUNT + 1] = {
 	[-MAILLOG_ERR_FIELDS] = "fields",
 	[-MAILLOG_ERR_NUL] = "nul",
 	[-MAILLOG_ERR_DUPLICATE] = "duplicate",
+	[-MAILLOG_ERR_QUEUE_ID] = "queue_id",
 };
 
 static const char *const maillog_outcome_names[MAILLOG_OUTCOME_COUNT] = {
@@ -234,32 +235,79 @@ maillog_time_3339(const char *p, const char *end, struct maillog_time *t)
 }
 
 /*
- * "NOQUEUE", a short ID (6-24 upper-case hex digits) or a long ID
- * (enable_long_queue_ids: 10 base-52 digits of time, 'z', the inode in base 51;
- * 'z' appears nowhere else).
+ * Postfix's queue IDs (src/global/mail_queue.h):
+ *  - short: the microseconds in 5 upper-case hex digits, then the inode number in
+ *    upper-case hex;
+ *  - long (enable_long_queue_ids): the seconds in base 52, 6 digits or more, the
+ *    microseconds in base 52, exactly 4 digits, 'z', then the inode number in base 51.
+ * safe_ultostr's base-52 alphabet is the digits and the consonants of both cases
+ * ("0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz"); base 51 is all of it
+ * but its last digit, 'z'. So 'z' may appear anywhere in the time part and the
+ * separator is the LAST 'z' (Postfix's MQID_FIND_LG_INUM_SEPARATOR: strrchr, at
+ * least 10 bytes in).
  */
+#define MAILLOG_QID_LG_TIME 10  /* MQID_LG_TIME_PAD: 6 of seconds + 4 of microseconds */
+
+/* A digit of safe_ultostr's base-52 alphabet: its value, or -1. */
+static int
+maillog_b52(int c)
+{
+	static const char alphabet[] = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz";
+	const char *q;
+
+	if (!maillog_isalnum(c) || (q = memchr(alphabet, c, sizeof(alphabet) - 1)) == NULL)
+		return -1;
+	return (int)(q - alphabet);
+}
+
+/* True when [p, p + n) is a queue ID as Postfix writes one, short or long. */
 static int
 maillog_is_qid(const char *p, size_t n)
 {
-	size_t i;
-	int hex = 1;
+	size_t i, sep;
+	int usec = 0, hex = 1;
 
 	if (n < MAILLOG_QID_MIN || n > MAILLOG_QID_MAX)
+		return 0;
+	for (i = 0; i < n && hex; i++)
+		hex = maillog_isdigit(p[i]) || (unsigned)p[i] - 'A' < 6;
+	if (hex)
+		return 1;
+	for (i = 0; i < n; i++)
+		if (maillog_b52(p[i]) < 0)
+			return 0;
+	for (sep = n; sep > 0 && p[sep - 1] != 'z'; sep--)
+		;
+	/* The last 'z' (so the inode part has none), after the time, before an inode. */
+	if (sep-- == 0 || sep < MAILLOG_QID_LG_TIME || sep + 1 == n)
+		return 0;
+	/* Microseconds: the 4 digits ahead of the separator, below a million. */
+	for (i = sep - 4; i < sep; i++)
+		usec = usec * 52 + maillog_b52(p[i]);
+	return usec < 1000000;
+}
+
+/*
+ * True when [p, p + n), followed by ": " where a queue ID goes, is shaped like
+ * one: letters and digits only, of a queue ID's length, with a digit — unlike the
+ * words Postfix writes there ("warning", "statistics", postsuper's "Deleted").
+ * When it is no queue ID Postfix writes, the line is skipped as
+ * MAILLOG_ERR_QUEUE_ID, counted, rather than taken for a line lazaret does not use.
+ */
+static int
+maillog_qid_shaped(const char *p, size_t n)
+{
+	size_t i;
+	int digit = 0;
+
+	if (n < MAILLOG_QID_MIN || n > MAILLOG_QID_MAX + 1)
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (!maillog_isalnum(p[i]))
 			return 0;
-		if (!maillog_isdigit(p[i]) && ((unsigned)p[i] - 'A' >= 6))
-			hex = 0;
+		digit |= maillog_isdigit(p[i]);
 	}
-	if (hex)
-		return 1;
-	if (n < 12 || p[10] != 'z')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (p[i] == 'z' && i != 10)
-			return 0;
-	return 1;
+	return digit;
 }
 
 /* True when [p, end) is a place where a "<...>" value may end under mode. */
@@ -813,7 +861,7 @@ maillog_parse_message(const char *p, const char *end, struct maillog_line *out)
 	n = (size_t)(colon - p);
 	noqueue = n == 7 && memcmp(p, "NOQUEUE", 7) == 0;
 	if (!noqueue && !maillog_is_qid(p, n))
-		return MAILLOG_OTHER;
+		return maillog_qid_shaped(p, n) ? MAILLOG_ERR_QUEUE_ID : MAILLOG_OTHER;
 	if (!noqueue)
 		out->queue_id = maillog_sv(p, colon);
 	p = colon + 2;

@@ -56,8 +56,11 @@ enum maillog_error {
 	MAILLOG_ERR_NUL = -7,           /* a NUL byte */
 	MAILLOG_ERR_DUPLICATE = -8,     /* a field Postfix writes once appears twice: text a client
 	                                   wrote posing as Postfix's own (never attributed) */
+	MAILLOG_ERR_QUEUE_ID = -9,      /* "X: " where the queue ID goes, X shaped like one
+	                                   (letters and digits, a digit among them) but not
+	                                   one Postfix writes: never left uncounted as "other" */
 };
-#define MAILLOG_ERROR_COUNT 8
+#define MAILLOG_ERROR_COUNT 9
 
 enum maillog_status {
 	MAILLOG_STATUS_NONE = 0,

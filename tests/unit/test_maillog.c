@@ -337,6 +337,39 @@ static const struct parse_case parse_cases[] = {
 	  "4jbPDX2HDtz1bwXX: removed", 0, MAILLOG_REMOVED,
 	  { .host = "relay", .program = "postfix-out/qmgr", .syslog_name = "postfix-out",
 	    .service = "qmgr", .pid = 18534, .queue_id = "4jbPDX2HDtz1bwXX" }, NULL },
+	{ "long queue id with a 'z' in its time part (issue 14)",
+	  PF37("Nov 27 06:50:04", "postfix-out/smtpd", 18596)
+	  "4Pbzwt5dNXz3tBb: client=unknown[192.0.2.9]", 0, MAILLOG_CLIENT,
+	  { .host = "relay", .program = "postfix-out/smtpd", .syslog_name = "postfix-out",
+	    .service = "smtpd", .pid = 18596, .queue_id = "4Pbzwt5dNXz3tBb",
+	    .client_name = "unknown", .client_addr = "192.0.2.9" }, NULL },
+	{ "long queue id with 'z' in seconds and microseconds",
+	  PF37("Nov 27 06:50:04", "postfix/qmgr", 1) "4zbPDz1kzvz1bwXV: removed", 0,
+	  MAILLOG_REMOVED, { .host = "relay", .program = "postfix/qmgr", .syslog_name = "postfix",
+	    .service = "qmgr", .pid = 1, .queue_id = "4zbPDz1kzvz1bwXV" }, NULL },
+	{ "long queue id: last 'z' inside the time part",
+	  PF37("Nov 27 06:50:04", "postfix/qmgr", 1) "4Pbzwt5dNz3tBb: removed", 0,
+	  MAILLOG_ERR_QUEUE_ID, NONE, NULL },
+	{ "long queue id: nothing after the last 'z'",
+	  PF37("Nov 27 06:50:04", "postfix/qmgr", 1) "4Pbzwt5dNXz3tBbz: removed", 0,
+	  MAILLOG_ERR_QUEUE_ID, NONE, NULL },
+	{ "long queue id: a vowel (not in Postfix's alphabet)",
+	  PF37("Nov 27 06:50:04", "postfix/qmgr", 1) "4PbAwt5dNXz3tBb: removed", 0,
+	  MAILLOG_ERR_QUEUE_ID, NONE, NULL },
+	{ "long queue id: microseconds of a million or more",
+	  PF37("Nov 27 06:50:04", "postfix/qmgr", 1) "4PbPwtz000z3tBb: removed", 0,
+	  MAILLOG_ERR_QUEUE_ID, NONE, NULL },
+	{ "queue id shape, 25 characters",
+	  PF37("Nov 27 06:50:04", "postfix/qmgr", 1) "4PbPwt5dNXz3tBb3tBb3tBb3t: removed", 0,
+	  MAILLOG_ERR_QUEUE_ID, NONE, NULL },
+	{ "a delivery with a malformed queue id is skipped, not 'other'",
+	  PF37("Nov 27 06:50:04", "postfix/smtp", 1) "4Pbzwt5dNz3tBb: to=<x@example.org>, "
+	  "relay=none, delay=0, delays=0/0/0/0, dsn=5.1.1, status=bounced (x)", 0,
+	  MAILLOG_ERR_QUEUE_ID, NONE, NULL },
+	{ "postsuper's word is no queue id", PF37("Nov 27 06:50:07", "postfix/postsuper", 1)
+	  "Requeued: 3 messages", 0, MAILLOG_OTHER,
+	  { .host = "relay", .program = "postfix/postsuper", .syslog_name = "postfix",
+	    .service = "postsuper", .pid = 1 }, NULL },
 	{ "pf37 submission client", PF37("Nov 27 06:49:53", "postfix/submission/smtpd", 18325)
 	  "090C7A7E5B0: client=unknown[127.0.0.3]", 0, MAILLOG_CLIENT,
 	  { .host = "relay", .program = "postfix/submission/smtpd",
@@ -566,10 +599,9 @@ static const struct parse_case parse_cases[] = {
 	  0, MAILLOG_REMOVED,
 	  { .host = "relay", .program = "postfix/qmgr", .syslog_name = "postfix",
 	    .service = "qmgr", .pid = 18252, .queue_id = "F2E85A7E590" }, NULL },
-	{ "lower-case hex is no short queue ID",
-	  "Nov 27 06:49:50 relay postfix/qmgr[18252]: f2e85a7e590: removed", 0, MAILLOG_OTHER,
-	  { .host = "relay", .program = "postfix/qmgr", .syslog_name = "postfix",
-	    .service = "qmgr", .pid = 18252 }, NULL },
+	{ "lower-case hex is no short queue ID: skipped with its reason",
+	  "Nov 27 06:49:50 relay postfix/qmgr[18252]: f2e85a7e590: removed", 0,
+	  MAILLOG_ERR_QUEUE_ID, NONE, NULL },
 
 	/* ---- Errors. ---- */
 	{ "empty", "", 0, MAILLOG_ERR_EMPTY, NONE, NULL },
@@ -1032,6 +1064,128 @@ test_outcome_from_line(void **state)
 	assert_int_equal(l.outcome, maillog_classify(l.dsn, l.reply, l.status));
 }
 
+/*
+ * Long queue IDs built the way Postfix's mail_queue.h builds them: seconds in base
+ * 52 (6 digits or more), microseconds in base 52 (exactly 4), 'z', the inode in base
+ * 51, in safe_ultostr's alphabet.
+ */
+static const char qid_alphabet[] = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz";
+
+static size_t
+qid_encode(char *out, unsigned long long v, unsigned base, size_t pad)
+{
+	char tmp[32];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = qid_alphabet[v % base];
+		v /= base;
+	} while (v > 0);
+	while (n < pad)
+		tmp[n++] = '0';
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static size_t
+qid_long(char *out, unsigned long long sec, unsigned usec, unsigned long long inode)
+{
+	size_t n = qid_encode(out, sec, 52, 6);
+
+	n += qid_encode(out + n, usec, 52, 4);
+	out[n++] = 'z';
+	n += qid_encode(out + n, inode, 51, 0);
+	out[n] = '\0';
+	return n;
+}
+
+/* A removed line for qid parses, with qid as its queue ID; returns 1 when it does. */
+static int
+qid_parses(const char *qid, int quiet)
+{
+	char line[128];
+	struct maillog_line l;
+	int n = snprintf(line, sizeof(line), "Nov 27 06:50:04 relay postfix/qmgr[1]: %s: removed", qid);
+	int rc = maillog_parse_line((const uint8_t *)line, (size_t)n, &l);
+
+	if (rc == MAILLOG_REMOVED && l.queue_id.len == strlen(qid) &&
+	    memcmp(l.queue_id.ptr, qid, l.queue_id.len) == 0)
+		return 1;
+	if (!quiet)
+		print_error("queue id %s: rc %d (%s)\n", qid, rc, maillog_error_name(rc));
+	return 0;
+}
+
+/*
+ * A 'z' at every position of the time part: the separator is the last 'z'. In an
+ * ID Postfix writes the first microseconds digit is at most '7' (a million is
+ * "75pm" in base 52), so a 'z' there is no Postfix ID.
+ */
+static void
+test_long_qid_z_positions(void **state)
+{
+	/* 2026-12-04 15:20:00 UTC, 123456 us, inode 1234567 */
+	char qid[32], bad[32];
+	size_t pos;
+	int failed = 0;
+
+	(void)state;
+	qid_long(qid, 1796397600ULL, 123456, 1234567);
+	for (pos = 0; pos < 10; pos++) {
+		memcpy(bad, qid, sizeof(qid));
+		bad[pos] = 'z';
+		if (pos == 6) {
+			char line[128];
+			struct maillog_line l;
+			int n = snprintf(line, sizeof(line),
+			    "Nov 27 06:50:04 relay postfix/qmgr[1]: %s: removed", bad);
+
+			if (maillog_parse_line((const uint8_t *)line, (size_t)n, &l) !=
+			    MAILLOG_ERR_QUEUE_ID) {
+				print_error("queue id %s: microseconds >= 1e6 accepted\n", bad);
+				failed++;
+			}
+			continue;
+		}
+		failed += !qid_parses(bad, 0);
+	}
+	/* several 'z' in the time part at once, and an inode of 'z'-free digits only */
+	failed += !qid_parses("zzzzzz1zzzzY", 0);
+	failed += !qid_parses("4Pbzwt5dNXz3tBb", 0);
+	assert_int_equal(failed, 0);
+}
+
+/*
+ * Every ID over a sweep of seconds, microseconds and inodes (the microseconds and
+ * inodes spread over their whole range) parses; about one in six holds a 'z' in its
+ * time part, as on a real relay.
+ */
+static void
+test_long_qid_sweep(void **state)
+{
+	char qid[32];
+	unsigned k, with_z = 0, failed = 0;
+
+	(void)state;
+	for (k = 0; k < 200000; k++) {
+		unsigned long long sec = 1700000000ULL + (unsigned long long)k * 613;
+		unsigned usec = (unsigned)(((unsigned long long)k * 7919) % 1000000);
+		unsigned long long inode = (unsigned long long)k * 2654435761ULL + 1;
+
+		if (k % 1000 == 999)
+			usec = 999999;
+		qid_long(qid, sec, usec, inode);
+		if (memchr(qid, 'z', 10) != NULL)
+			with_z++;
+		if (!qid_parses(qid, failed > 5))
+			failed++;
+	}
+	print_message("maillog: %u long queue ids, %u with a 'z' in the time part\n", k, with_z);
+	assert_true(with_z > k / 10);
+	assert_int_equal(failed, 0);
+}
+
 static void
 test_names(void **state)
 {
@@ -1047,6 +1201,7 @@ test_names(void **state)
 	assert_string_equal(maillog_error_name(MAILLOG_ERR_NOT_POSTFIX), "not_postfix");
 	assert_string_equal(maillog_error_name(MAILLOG_ERR_NUL), "nul");
 	assert_string_equal(maillog_error_name(MAILLOG_ERR_DUPLICATE), "duplicate");
+	assert_string_equal(maillog_error_name(MAILLOG_ERR_QUEUE_ID), "queue_id");
 	assert_string_equal(maillog_error_name(-MAILLOG_ERROR_COUNT - 1), "unknown");
 	assert_string_equal(maillog_error_name(1), "unknown");
 	assert_string_equal(maillog_outcome_name(MAILLOG_OUTCOME_SPAM_REJECTED), "spam_rejected");
@@ -1275,6 +1430,8 @@ main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_outcome_from_line),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_long_qid_z_positions),
+		cmocka_unit_test(test_long_qid_sweep),
 		cmocka_unit_test(test_framing),
 	};
 
