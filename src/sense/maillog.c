@@ -208,30 +208,42 @@ maillog_time_3164(const char *p, const char *end, struct maillog_time *t)
 	return maillog_clock(p + 1, end, t);
 }
 
-/* "2026-11-27T06:40:01[.123456](Z|+01:00|-05:30)". */
+/*
+ * "2026-11-27T06:40:01[.123456](Z|+01:00|-05:30)", the offset also without its
+ * colon ("+0200", as journalctl -o short-iso writes it), or "2026-11-27 06:40:01"
+ * with a space and no zone (local time, like RFC 3164, with a year).
+ */
 static const char *
 maillog_time_3339(const char *p, const char *end, struct maillog_time *t)
 {
-	int hh, mm;
+	int hh, mm, space;
+	size_t n;
 
-	if (end - p < 20 || p[4] != '-' || p[7] != '-' || p[10] != 'T')
+	if (end - p < 19 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' '))
 		return NULL;
+	space = p[10] == ' ';
 	if ((t->year = maillog_num(p, end, 4)) < 0 ||
 	    (t->month = maillog_num(p + 5, end, 2)) < 1 || t->month > 12 ||
 	    (t->day = maillog_num(p + 8, end, 2)) < 1 || t->day > 31)
 		return NULL;
-	if ((p = maillog_clock(p + 11, end, t)) == NULL || p == end)
+	if ((p = maillog_clock(p + 11, end, t)) == NULL)
+		return NULL;
+	if (space && (p == end || *p == ' '))
+		return p;
+	if (p == end)
 		return NULL;
 	t->has_tz = 1;
 	if (*p == 'Z' || *p == 'z')
 		return p + 1;
-	if ((*p != '+' && *p != '-') || end - p < 6 || p[3] != ':')
+	if (*p != '+' && *p != '-')
 		return NULL;
-	if ((hh = maillog_num(p + 1, end, 2)) < 0 || hh > 23 ||
-	    (mm = maillog_num(p + 4, end, 2)) < 0 || mm > 59)
+	n = end - p >= 6 && p[3] == ':' ? 6 : 5;
+	if ((size_t)(end - p) < n ||
+	    (hh = maillog_num(p + 1, end, 2)) < 0 || hh > 23 ||
+	    (mm = maillog_num(p + n - 2, end, 2)) < 0 || mm > 59)
 		return NULL;
 	t->tz_minutes = (*p == '-' ? -1 : 1) * (hh * 60 + mm);
-	return p + 6;
+	return p + n;
 }
 
 /*
@@ -901,6 +913,9 @@ maillog_parse_line(const uint8_t *buf, size_t len, struct maillog_line *out)
 	if (len > 0 && p[len - 1] == '\n')
 		len--;
 	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	/* Blanks after the last field (some relays pad the status text): never Postfix's. */
+	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 		len--;
 	if (len > MAILLOG_MAX_LINE)
 		return MAILLOG_ERR_TOO_LONG;

@@ -428,6 +428,38 @@ static const struct parse_case parse_cases[] = {
 	  "2021-02-05T14:17:51+01:00 smtp postfix/qmgr[38982]: D8C136A3A: removed", 0, MAILLOG_REMOVED,
 	  { .t = { 2021, 2, 5, 14, 17, 51, 0, 60, 1 }, .host = "smtp", .program = "postfix/qmgr",
 	    .syslog_name = "postfix", .service = "qmgr", .pid = 38982, .queue_id = "D8C136A3A" }, NULL },
+	{ "journalctl -o short-iso: offset without a colon",
+	  "2026-10-22T02:12:45+0200 mx1 postfix/qmgr[1]: D8C136A3A: removed", 0, MAILLOG_REMOVED,
+	  { .t = { 2026, 10, 22, 2, 12, 45, 0, 120, 1 }, .host = "mx1", .program = "postfix/qmgr",
+	    .syslog_name = "postfix", .service = "qmgr", .pid = 1, .queue_id = "D8C136A3A" }, NULL },
+	{ "journalctl -o short-iso-precise: fraction, negative offset without a colon",
+	  "2026-10-22T02:12:45.5-0530 mx1 postfix/qmgr[1]: D8C136A3A: removed", 0, MAILLOG_REMOVED,
+	  { .t = { 2026, 10, 22, 2, 12, 45, 500000, -330, 1 }, .host = "mx1",
+	    .program = "postfix/qmgr", .syslog_name = "postfix", .service = "qmgr", .pid = 1,
+	    .queue_id = "D8C136A3A" }, NULL },
+	{ "YYYY-MM-DD HH:MM:SS with a space: local time with a year",
+	  "2026-10-22 02:12:45 mx1 postfix/qmgr[1]: D8C136A3A: removed", 0, MAILLOG_REMOVED,
+	  { .t = { 2026, 10, 22, 2, 12, 45, 0, 0, 0 }, .host = "mx1", .program = "postfix/qmgr",
+	    .syslog_name = "postfix", .service = "qmgr", .pid = 1, .queue_id = "D8C136A3A" }, NULL },
+	{ "YYYY-MM-DD HH:MM:SS.mmm with a space and an offset",
+	  "2026-10-22 02:12:45.250+02:00 mx1 postfix/qmgr[1]: D8C136A3A: removed", 0,
+	  MAILLOG_REMOVED,
+	  { .t = { 2026, 10, 22, 2, 12, 45, 250000, 120, 1 }, .host = "mx1",
+	    .program = "postfix/qmgr", .syslog_name = "postfix", .service = "qmgr", .pid = 1,
+	    .queue_id = "D8C136A3A" }, NULL },
+	{ "trailing blanks after the status text",
+	  "Nov 27 06:40:01 relay postfix/smtp[1]: 5F1E2D3C4B: to=<bob@example.org>, relay=none, "
+	  "delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host mx.example.org[203.0.113.9] "
+	  "said: 550 5.1.1 no such user (in reply to RCPT TO command))  \t ", 0, MAILLOG_DELIVERY,
+	  { .host = "relay", .program = "postfix/smtp", .syslog_name = "postfix", .service = "smtp",
+	    .pid = 1, .queue_id = "5F1E2D3C4B", .to = "bob@example.org", .relay = "none",
+	    .dsn = "5.1.1", .status = MAILLOG_STATUS_BOUNCED,
+	    .reply = "host mx.example.org[203.0.113.9] said: 550 5.1.1 no such user (in reply to "
+	    "RCPT TO command)", .outcome = MAILLOG_OUTCOME_UNKNOWN_RECIPIENT }, NULL },
+	{ "trailing blanks after a removed line",
+	  "Nov 27 06:40:01 relay postfix/qmgr[1]: D8C136A3A: removed   ", 0, MAILLOG_REMOVED,
+	  { .host = "relay", .program = "postfix/qmgr", .syslog_name = "postfix",
+	    .service = "qmgr", .pid = 1, .queue_id = "D8C136A3A" }, NULL },
 	{ "RFC 3164 with microseconds", "Nov 27 06:40:01.123456 relay postfix/qmgr[1]: "
 	  "D8C136A3A: removed", 0, MAILLOG_REMOVED,
 	  { .t = { 0, 11, 27, 6, 40, 1, 123456, 0, 0 }, .host = "relay", .program = "postfix/qmgr",
@@ -618,6 +650,16 @@ static const struct parse_case parse_cases[] = {
 	  MAILLOG_ERR_TIMESTAMP, NONE, NULL },
 	{ "RFC 3339 without zone", "2026-11-27T06:40:01 relay postfix/qmgr[1]: F2E85A7E590: removed",
 	  0, MAILLOG_ERR_TIMESTAMP, NONE, NULL },
+	{ "offset of three digits", "2026-10-22T02:12:45+020 relay postfix/qmgr[1]: F2E85A7E590: "
+	  "removed", 0, MAILLOG_ERR_TIMESTAMP, NONE, NULL },
+	{ "offset minutes cut", "2026-10-22T02:12:45+02:0 relay postfix/qmgr[1]: F2E85A7E590: "
+	  "removed", 0, MAILLOG_ERR_TIMESTAMP, NONE, NULL },
+	{ "offset minutes 60", "2026-10-22T02:12:45+0260 relay postfix/qmgr[1]: F2E85A7E590: "
+	  "removed", 0, MAILLOG_ERR_TIMESTAMP, NONE, NULL },
+	{ "space form without seconds", "2026-10-22 02:12 relay postfix/qmgr[1]: F2E85A7E590: "
+	  "removed", 0, MAILLOG_ERR_TIMESTAMP, NONE, NULL },
+	{ "space form, junk after the clock", "2026-10-22 02:12:45x relay postfix/qmgr[1]: "
+	  "F2E85A7E590: removed", 0, MAILLOG_ERR_TIMESTAMP, NONE, NULL },
 	{ "RFC 3339 month 13", "2026-13-27T06:40:01Z relay postfix/qmgr[1]: F2E85A7E590: removed",
 	  0, MAILLOG_ERR_TIMESTAMP, NONE, NULL },
 	{ "fraction too long", "Nov 27 06:40:01.1234567890 relay postfix/qmgr[1]: A: removed",
@@ -829,8 +871,9 @@ test_prefixes(void **state)
 		if (c->miss != NULL || (rc != MAILLOG_DELIVERY && rc != MAILLOG_REJECT &&
 		    rc != MAILLOG_FROM))
 			continue;
-		/* A trailing "\r\n" may go without changing anything. */
-		while (len > 0 && (c->in[len - 1] == '\n' || c->in[len - 1] == '\r'))
+		/* A trailing "\r\n" and blanks may go without changing anything. */
+		while (len > 0 && (c->in[len - 1] == '\n' || c->in[len - 1] == '\r' ||
+		    c->in[len - 1] == ' ' || c->in[len - 1] == '\t'))
 			len--;
 		for (n = 0; n < len; n++) {
 			int prc = parse_exact(c->in, n, &l);
