@@ -900,13 +900,104 @@ maillog_parse_message(const char *p, const char *end, struct maillog_line *out)
 }
 
 /*
+ * The program of a tag ("postfix/smtpd", "postfix-out/smtp"), [tag, tagend) without
+ * its "[pid]", into out; then the message at p. The program must start with
+ * "postfix" (MAILLOG_ERR_NOT_POSTFIX) and hold no bracket or empty last component.
+ */
+static int
+maillog_program(const char *tag, const char *tagend, const char *p, const char *end,
+    struct maillog_line *out)
+{
+	const char *slash;
+
+	if (tagend == tag || tagend[-1] == '/' ||
+	    memchr(tag, '[', (size_t)(tagend - tag)) != NULL ||
+	    memchr(tag, ']', (size_t)(tagend - tag)) != NULL)
+		return MAILLOG_ERR_HEADER;
+	out->program = maillog_sv(tag, tagend);
+	if (!MAILLOG_HAS(tag, tagend, "postfix"))
+		return MAILLOG_ERR_NOT_POSTFIX;
+	if ((slash = memrchr(tag, '/', (size_t)(tagend - tag))) != NULL) {
+		out->syslog_name = maillog_sv(tag, slash);
+		out->service = maillog_sv(slash + 1, tagend);
+	} else
+		out->service = out->program;
+	return maillog_parse_message(p, end, out);
+}
+
+/* The word at *p up to the next space (or the end) into *w; *p past the space. */
+static int
+maillog_word(const char **p, const char *end, struct strview *w)
+{
+	const char *sp = memchr(*p, ' ', (size_t)(end - *p));
+
+	if (sp == NULL || sp == *p)
+		return -1;
+	*w = maillog_sv(*p, sp);
+	*p = sp + 1;
+	return 0;
+}
+
+/*
+ * RFC 5424, after "<PRI>1 ": "TIMESTAMP HOST APP PROCID MSGID SD MSG", HOST,
+ * PROCID and MSGID "-" when absent, SD "-" or "[id name="value" ...]..." (a value may hold
+ * "\]" and "\""), MSG perhaps after a UTF-8 byte order mark. rsyslog's
+ * RSYSLOG_SyslogProtocol23Format writes Postfix's tag as APP "postfix/qmgr" and
+ * PROCID "1234".
+ */
+static int
+maillog_parse_5424(const char *p, const char *end, struct maillog_line *out)
+{
+	struct strview host, app, procid, msgid;
+	uint64_t pid;
+
+	/* A nil time stamp ("-") is refused like any line without one. */
+	if ((p = maillog_time_3339(p, end, &out->time)) == NULL || p == end ||
+	    *p++ != ' ' || !out->time.has_tz)
+		return MAILLOG_ERR_TIMESTAMP;
+	if (maillog_word(&p, end, &host) < 0 || maillog_word(&p, end, &app) < 0 ||
+	    maillog_word(&p, end, &procid) < 0 || maillog_word(&p, end, &msgid) < 0)
+		return MAILLOG_ERR_HEADER;
+	if (!strview_eq(host, "-"))
+		out->host = host;
+	if (!strview_eq(procid, "-")) {
+		if (maillog_u64(procid, UINT32_MAX, &pid) < 0)
+			return MAILLOG_ERR_HEADER;
+		out->pid = (uint32_t)pid;
+	}
+	if (p < end && *p == '-')
+		p++;
+	else if (p < end && *p == '[') {
+		while (p < end && *p == '[') {
+			int quoted = 0;
+
+			for (p++; p < end && (quoted || *p != ']'); p++) {
+				if (quoted && *p == '\\' && p + 1 < end)
+					p++;
+				else if (*p == '"')
+					quoted = !quoted;
+			}
+			if (p == end)
+				return MAILLOG_ERR_HEADER;
+			p++;
+		}
+	} else
+		return MAILLOG_ERR_HEADER;
+	if (p < end && *p++ != ' ')
+		return MAILLOG_ERR_HEADER;
+	if (MAILLOG_HAS(p, end, "\xef\xbb\xbf"))
+		p += 3;
+	return maillog_program(app.ptr, app.ptr + app.len, p, end, out);
+}
+
+/*
  * The syslog header: time stamp, host (absent in some relays' output), then
- * "program[pid]: " or "program: ".
+ * "program[pid]: " or "program: ". After a "<PRI>", "1 " starts RFC 5424.
  */
 int
 maillog_parse_line(const uint8_t *buf, size_t len, struct maillog_line *out)
 {
-	const char *p = (const char *)buf, *end, *sp, *tag, *tagend, *slash;
+	const char *p = (const char *)buf, *end, *sp, *tag, *tagend;
 	struct strview first;
 
 	memset(out, 0, sizeof(*out));
@@ -936,6 +1027,8 @@ maillog_parse_line(const uint8_t *buf, size_t len, struct maillog_line *out)
 		if (q == p + 1 || q == end || *q != '>')
 			return MAILLOG_ERR_TIMESTAMP;
 		p = q + 1;
+		if (MAILLOG_HAS(p, end, "1 "))
+			return maillog_parse_5424(p + 2, end, out);
 	}
 	if (p == end)
 		return MAILLOG_ERR_TIMESTAMP;
@@ -983,21 +1076,7 @@ maillog_parse_line(const uint8_t *buf, size_t len, struct maillog_line *out)
 		out->pid = (uint32_t)pid;
 		tagend = lb;
 	}
-	if (tagend == tag || tagend[-1] == '/' ||
-	    memchr(tag, '[', (size_t)(tagend - tag)) != NULL ||
-	    memchr(tag, ']', (size_t)(tagend - tag)) != NULL)
-		return MAILLOG_ERR_HEADER;
-	out->program = maillog_sv(tag, tagend);
-	if (!MAILLOG_HAS(tag, tagend, "postfix"))
-		return MAILLOG_ERR_NOT_POSTFIX;
-	if ((slash = memrchr(tag, '/', (size_t)(tagend - tag))) != NULL) {
-		out->syslog_name = maillog_sv(tag, slash);
-		out->service = maillog_sv(slash + 1, tagend);
-	} else
-		out->service = out->program;
-
-	p = sp < end ? sp + 1 : end;
-	return maillog_parse_message(p, end, out);
+	return maillog_program(tag, tagend, sp < end ? sp + 1 : end, end, out);
 }
 
 /* Wording classes found in a remote reply. */

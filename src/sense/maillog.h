@@ -4,7 +4,8 @@
  *
  * Pure and allocation-free: (bytes, length) in, a struct of views into those bytes
  * out. Handles RFC 3164 ("Nov 27 06:40:01") and RFC 3339
- * ("2026-11-27T06:40:01.123456+00:00") timestamps, Postfix's own maillog_file
+ * ("2026-11-27T06:40:01.123456+00:00", "+0200", "2026-11-27 06:40:01") timestamps,
+ * RFC 5424 framing ("<PRI>1 TIME HOST APP PROCID MSGID SD MSG"), Postfix's own maillog_file
  * (postlog) lines, short and long queue IDs, syslog_name variants
  * ("postfix/submission/smtpd", multi-instance "postfix-out/smtp"), and reads
  * "name=value, name=value" fields by name, never by position (Postfix 3.11 inserted
