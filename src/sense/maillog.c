@@ -804,6 +804,56 @@ maillog_reply_codes(struct strview reply, struct maillog_line *out)
 }
 
 /*
+ * True when the ';' at q starts a reject's tail, whole or cut: "; " and a field
+ * name it opens with (from=<, to=<, proto=, helo=<), or as much of them as the line
+ * still holds.
+ */
+static int
+maillog_tail_start(const char *q, const char *end)
+{
+	static const char *const names[] = { "; from=<", "; to=<", "; proto=", "; helo=<" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = strlen(names[i]);
+		if ((size_t)(end - q) < n)
+			n = (size_t)(end - q);
+		if (memcmp(q, names[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * An smtpd or postscreen reject cut short (a syslog relay's line limit) before or
+ * inside its "; from=<S> to=<R> proto=P" tail, p at its reply: the client was read
+ * already. The reply runs to the first "; " and a tail's first field name (from=<,
+ * to=<, proto=, helo=<), or what the line holds of them, or to the end; it
+ * must hold the reply code and DSN, or the line is refused. A RCPT reject's
+ * recipient is the "<R>: " that opens smtpd's reply after the codes (the tail's
+ * to= repeats it); other replies name none and the caller counts no recipient.
+ */
+static int
+maillog_reject_cut(const char *p, const char *end, struct maillog_line *out)
+{
+	const char *q = p, *r, *v, *close;
+
+	while ((q = memchr(q, ';', (size_t)(end - q))) != NULL && !maillog_tail_start(q, end))
+		q++;
+	r = q != NULL ? q : end;
+	maillog_reply_codes(maillog_sv(p, r), out);
+	if (out->reject_code.len == 0 || out->dsn.len == 0)
+		return MAILLOG_ERR_FIELDS;
+	v = out->dsn.ptr + out->dsn.len;
+	if (strview_eq(out->reject_stage, "RCPT") && r - v >= 2 && v[0] == ' ' && v[1] == '<' &&
+	    (close = maillog_angle_close(v + 1, r, MAILLOG_SEP_REJECT)) != NULL &&
+	    close + 1 < r && close[1] == ':')
+		out->to = maillog_sv(v + 2, close);
+	out->outcome = maillog_reject_outcome(out);
+	return MAILLOG_REJECT;
+}
+
+/*
  * After "reject: " or "milter-reject: ":
  *   smtpd:   "STAGE from NAME[ADDR]: CODE DSN TEXT; from=<S> to=<R> proto=P helo=<H>"
  *   postscreen: "RCPT from [ADDR]:PORT: CODE TEXT; from=<S>, to=<R>, proto=P, helo=<H>"
@@ -853,7 +903,7 @@ maillog_parse_reject(const char *p, const char *end, struct maillog_line *out)
 		return MAILLOG_ERR_FIELDS;
 	p += 2;
 	if ((semi = maillog_find_tail(p, end, 0, out, &stop)) == NULL)
-		return MAILLOG_ERR_FIELDS;
+		return maillog_reject_cut(p, end, out);
 	maillog_reply_codes(maillog_sv(p, semi), out);
 	out->outcome = maillog_reject_outcome(out);
 	return MAILLOG_REJECT;

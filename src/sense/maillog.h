@@ -40,7 +40,9 @@ enum maillog_kind {
 	                           also a QID instead of NOQUEUE, milter-reject:, other stages (MAIL, DATA,
 	                           CONNECT, END-OF-MESSAGE), postscreen's [ADDR]:PORT, and cleanup's
 	                           "QID: reject: header|body|content ... from NAME[ADDR]; from=<S> ...: DSN TEXT"
-	                           (no client: see client_addr). hold/discard/redirect/filter/warn
+	                           (no client: see client_addr). An smtpd/postscreen reject cut short
+	                           before or inside its "; from=" tail is one too, without from and,
+	                           unless its reply opens with "<R>: ", without to. hold/discard/redirect/filter/warn
 	                           actions are MAILLOG_OTHER. */
 	MAILLOG_REMOVED,        /* QID: removed */
 	MAILLOG_KIND_COUNT

@@ -439,6 +439,11 @@ static const struct reject_case reject_cases[] = {
 	  "554 5.7.1 <spam@ok.test>: Recipient address rejected: Service unavailable; Client host "
 	  "blocked using zen.spamhaus.org; from=<a@example.net> to=<spam@ok.test> proto=ESMTP helo=<vm>",
 	  true, 0 },
+	{ "550 5.1.1 cut short before its tail (issue 14)", "192.0.2.41",
+	  "550 5.1.1 <nouser2@ok.test>: Recipient address rejected: User unknown in virtual", true, 0 },
+	{ "554 5.7.1 DNSBL cut short: no recipient named, no outcome", "192.0.2.42",
+	  "554 5.7.1 Service unavailable; Client host [192.0.2.42] blocked using zen.spamhaus.org",
+	  false, 0 },
 	{ "452 4.2.2 mailbox full", "192.0.2.33",
 	  "452 4.2.2 <full@ok.test>: Recipient address rejected: Mailbox full; from=<a@example.net> "
 	  "to=<full@ok.test> proto=ESMTP helo=<vm>", false, 0 },
@@ -483,7 +488,7 @@ test_noqueue_rejects(void **state)
 			fail_msg("%s: own_rejects went from %llu to %llu", c->name, (unsigned long long)own,
 			    (unsigned long long)st->own_rejects);
 	}
-	assert_int_equal(st->outcomes[MAILLOG_OUTCOME_UNKNOWN_RECIPIENT], 1);
+	assert_int_equal(st->outcomes[MAILLOG_OUTCOME_UNKNOWN_RECIPIENT], 2);
 	assert_int_equal(st->outcomes[MAILLOG_OUTCOME_SPAM_REJECTED], 1);
 	assert_int_equal(st->unattributed, 0);
 
