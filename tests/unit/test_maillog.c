@@ -385,9 +385,6 @@ static const struct parse_case parse_cases[] = {
 	{ "long queue id: a vowel (not in Postfix's alphabet)",
 	  PF37("Nov 27 06:50:04", "postfix/qmgr", 1) "4PbAwt5dNXz3tBb: removed", 0,
 	  MAILLOG_ERR_QUEUE_ID, NONE, NULL },
-	{ "long queue id: microseconds of a million or more",
-	  PF37("Nov 27 06:50:04", "postfix/qmgr", 1) "4PbPwtz000z3tBb: removed", 0,
-	  MAILLOG_ERR_QUEUE_ID, NONE, NULL },
 	{ "queue id shape, 25 characters",
 	  PF37("Nov 27 06:50:04", "postfix/qmgr", 1) "4PbPwt5dNXz3tBb3tBb3tBb3t: removed", 0,
 	  MAILLOG_ERR_QUEUE_ID, NONE, NULL },
@@ -1239,38 +1236,21 @@ qid_parses(const char *qid, int quiet)
 	return 0;
 }
 
-/*
- * A 'z' at every position of the time part: the separator is the last 'z'. In an
- * ID Postfix writes the first microseconds digit is at most '7' (a million is
- * "75pm" in base 52), so a 'z' there is no Postfix ID.
- */
+/* A 'z' at every position of the time part: the separator is the last 'z'. */
 static void
 test_long_qid_z_positions(void **state)
 {
 	/* 2026-12-04 15:20:00 UTC, 123456 us, inode 1234567 */
-	char qid[32], bad[32];
+	char qid[32], z[32];
 	size_t pos;
 	int failed = 0;
 
 	(void)state;
 	qid_long(qid, 1796397600ULL, 123456, 1234567);
 	for (pos = 0; pos < 10; pos++) {
-		memcpy(bad, qid, sizeof(qid));
-		bad[pos] = 'z';
-		if (pos == 6) {
-			char line[128];
-			struct maillog_line l;
-			int n = snprintf(line, sizeof(line),
-			    "Nov 27 06:50:04 relay postfix/qmgr[1]: %s: removed", bad);
-
-			if (maillog_parse_line((const uint8_t *)line, (size_t)n, &l) !=
-			    MAILLOG_ERR_QUEUE_ID) {
-				print_error("queue id %s: microseconds >= 1e6 accepted\n", bad);
-				failed++;
-			}
-			continue;
-		}
-		failed += !qid_parses(bad, 0);
+		memcpy(z, qid, sizeof(qid));
+		z[pos] = 'z';
+		failed += !qid_parses(z, 0);
 	}
 	/* several 'z' in the time part at once, and an inode of 'z'-free digits only */
 	failed += !qid_parses("zzzzzz1zzzzY", 0);
