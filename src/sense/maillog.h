@@ -92,7 +92,7 @@ struct maillog_time {
 	int day, hour, minute, second;
 	int usec;              /* 0 when absent */
 	int tz_minutes;        /* offset east of UTC */
-	int has_tz;            /* 0 for RFC 3164: local time */
+	int has_tz;            /* 0 for RFC 3164 and "2026-11-27 06:40:01": local time */
 };
 
 struct maillog_line {
