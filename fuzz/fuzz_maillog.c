@@ -83,11 +83,15 @@ fuzz_maillog_check(int kind, const struct maillog_line *l, const uint8_t *buf, s
 	/*
 	 * Whom a line names comes from what Postfix wrote, never from text a client chose:
 	 * nothing at or after the first ", sasl_sender=" of a client= line (the MAIL FROM
-	 * AUTH= parameter), and no client at all from cleanup's header/body rejects.
+	 * AUTH= parameter), and no client at all from cleanup's header/body rejects. The
+	 * message starts at its queue ID: an RFC 5424 line's structured data before it is
+	 * the syslog sender's, not Postfix's message.
 	 */
 	if (kind == MAILLOG_CLIENT) {
 		static const char opaque[] = ", sasl_sender=";
-		const char *o = memmem(buf, len, opaque, sizeof(opaque) - 1);
+		const char *msg = l->queue_id.ptr != NULL ? l->queue_id.ptr : (const char *)buf;
+		const char *o = memmem(msg, (size_t)((const char *)buf + len - msg), opaque,
+		    sizeof(opaque) - 1);
 
 		if (o != NULL && (fuzz_maillog_after(l->client_addr, o) ||
 		    fuzz_maillog_after(l->client_name, o) || fuzz_maillog_after(l->sasl_username, o) ||

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "act/relay_policy.h"
 #include "common/config.h"
@@ -40,13 +41,109 @@ analyze_observe(void *arg, const struct subject *s, int old_level, int new_level
 		p->level = (uint8_t)new_level;
 }
 
-/* Feeds one file's lines; returns 0 or -1 (reported). */
+/*
+ * Feeds the whole lines in buf[0, *len) and keeps the rest at its start; at eof, or
+ * when one line fills the buffer, hands over the rest too.
+ */
+static void
+analyze_lines(struct analyze *an, char *buf, size_t *len, int eof)
+{
+	size_t start = 0;
+	char *nl;
+
+	while ((nl = memchr(buf + start, '\n', *len - start)) != NULL) {
+		delivery_line(an->delivery, buf + start, (size_t)(nl - buf - start), an->now);
+		start = (size_t)(nl - buf) + 1;
+	}
+	if (eof || (start == 0 && *len == ANALYZE_CHUNK)) {
+		if (*len > start)
+			delivery_line(an->delivery, buf + start, *len - start, an->now);
+		*len = 0;
+		return;
+	}
+	memmove(buf, buf + start, *len - start);
+	*len -= start;
+}
+
+/*
+ * A gzip file (logrotate's compress: mail.log.2.gz), its first `have` bytes already
+ * read into buf: inflated into buf a chunk at a time, member after member (gzip -c
+ * a >> b). A damaged or cut file is an error; the lines before the damage are fed.
+ * Returns 0 or -1 (reported).
+ */
+static int
+analyze_gz(struct analyze *an, const char *path, int fd, char *buf, size_t have)
+{
+	z_stream zs = { 0 };
+	unsigned char *in = malloc(ANALYZE_CHUNK);
+	size_t len = 0;
+	int zrc, eof = 0, ended = 0, rc = -1, init = 0;
+
+	if (in == NULL) {
+		fprintf(stderr, "lazaretctl: analyze: out of memory\n");
+		goto done;
+	}
+	memcpy(in, buf, have);
+	if (inflateInit2(&zs, 15 + 16) != Z_OK) {      /* 15 + 16: a gzip wrapper */
+		fprintf(stderr, "lazaretctl: analyze: %s: zlib: %s\n", path, zs.msg ? zs.msg : "no memory");
+		goto done;
+	}
+	init = 1;
+	zs.next_in = in;
+	zs.avail_in = (uInt)have;
+	for (;;) {
+		if (zs.avail_in == 0 && !eof) {
+			ssize_t n = read(fd, in, ANALYZE_CHUNK);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				fprintf(stderr, "lazaretctl: analyze: reading %s: %s\n", path, strerror(errno));
+				goto done;
+			}
+			eof = n == 0;
+			zs.next_in = in;
+			zs.avail_in = (uInt)n;
+		}
+		if (ended) {
+			if (zs.avail_in == 0) {
+				if (eof)
+					break;
+				continue;
+			}
+			inflateReset(&zs);      /* another member follows */
+			ended = 0;
+		}
+		zs.next_out = (Bytef *)buf + len;
+		zs.avail_out = (uInt)(ANALYZE_CHUNK - len);
+		zrc = inflate(&zs, Z_NO_FLUSH);
+		len = ANALYZE_CHUNK - zs.avail_out;
+		if (zrc == Z_STREAM_END)
+			ended = 1;
+		else if (zrc == Z_BUF_ERROR ? eof && zs.avail_in == 0 : zrc != Z_OK) {
+			fprintf(stderr, "lazaretctl: analyze: %s: damaged gzip file: %s\n", path,
+			    zrc == Z_BUF_ERROR ? "unexpected end of file" : zs.msg ? zs.msg : "inflate failed");
+			goto done;
+		}
+		analyze_lines(an, buf, &len, 0);
+	}
+	analyze_lines(an, buf, &len, 1);
+	rc = 0;
+done:
+	if (init)
+		inflateEnd(&zs);
+	free(in);
+	return rc;
+}
+
+/* Feeds one file's lines, plain or gzip (told by its first bytes); returns 0 or -1 (reported). */
 static int
 analyze_file(struct analyze *an, const char *path, char *buf)
 {
 	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
 	size_t len = 0;
 	ssize_t n;
+	int checked = 0, rc = 0;
 
 	if (fd < 0) {
 		fprintf(stderr, "lazaretctl: analyze: cannot open %s: %s\n", path, strerror(errno));
@@ -59,34 +156,25 @@ analyze_file(struct analyze *an, const char *path, char *buf)
 			continue;
 		if (n < 0) {
 			fprintf(stderr, "lazaretctl: analyze: reading %s: %s\n", path, strerror(errno));
-			if (fd != 0)
-				close(fd);
-			return -1;
+			rc = -1;
+			break;
 		}
 		len += (size_t)n;
-		size_t start = 0;
-		for (;;) {
-			char *nl = memchr(buf + start, '\n', len - start);
-			if (nl == NULL)
+		/* gzip's magic number, before any line is fed */
+		if (!checked && (len >= 2 || n == 0)) {
+			checked = 1;
+			if (len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b) {
+				rc = analyze_gz(an, path, fd, buf, len);
 				break;
-			delivery_line(an->delivery, buf + start, (size_t)(nl - buf - start), an->now);
-			start = (size_t)(nl - buf) + 1;
+			}
 		}
-		if (n == 0 || (start == 0 && len == ANALYZE_CHUNK)) {
-			/* end of file, or a line longer than the buffer: hand over what there is */
-			if (len > start)
-				delivery_line(an->delivery, buf + start, len - start, an->now);
-			len = 0;
-			if (n == 0)
-				break;
-			continue;
-		}
-		memmove(buf, buf + start, len - start);
-		len -= start;
+		analyze_lines(an, buf, &len, n == 0);
+		if (n == 0)
+			break;
 	}
 	if (fd != 0)
 		close(fd);
-	return 0;
+	return rc;
 }
 
 static json_t *

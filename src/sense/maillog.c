@@ -13,7 +13,7 @@
 #include "sense/maillog.h"
 
 #define MAILLOG_QID_MIN   6     /* short IDs: 5 hex digits of microseconds + inode */
-#define MAILLOG_QID_MAX   24    /* long IDs: 6 + 4 + 'z' + inode in base 51 */
+#define MAILLOG_QID_MAX   24    /* long IDs: 6+ + 4 + 'z' + a 64-bit inode in base 51 (12) */
 #define MAILLOG_TAIL_TRIES 32   /* "; " in a reject tried as the start of its from=/to= tail */
 #define MAILLOG_ADDR_MAX  2048  /* bytes in a <...> address (smtpd_line_length_limit) */
 
@@ -37,6 +37,7 @@ static const char *const maillog_error_names[MAILLOG_ERROR_COUNT + 1] = {
 	[-MAILLOG_ERR_FIELDS] = "fields",
 	[-MAILLOG_ERR_NUL] = "nul",
 	[-MAILLOG_ERR_DUPLICATE] = "duplicate",
+	[-MAILLOG_ERR_QUEUE_ID] = "queue_id",
 };
 
 static const char *const maillog_outcome_names[MAILLOG_OUTCOME_COUNT] = {
@@ -207,59 +208,115 @@ maillog_time_3164(const char *p, const char *end, struct maillog_time *t)
 	return maillog_clock(p + 1, end, t);
 }
 
-/* "2026-11-27T06:40:01[.123456](Z|+01:00|-05:30)". */
+/*
+ * "2026-11-27T06:40:01[.123456](Z|+01:00|-05:30)", the offset also without its
+ * colon ("+0200", as journalctl -o short-iso writes it), or "2026-11-27 06:40:01"
+ * with a space and no zone (local time, like RFC 3164, with a year).
+ */
 static const char *
 maillog_time_3339(const char *p, const char *end, struct maillog_time *t)
 {
-	int hh, mm;
+	int hh, mm, space;
+	size_t n;
 
-	if (end - p < 20 || p[4] != '-' || p[7] != '-' || p[10] != 'T')
+	if (end - p < 19 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' '))
 		return NULL;
+	space = p[10] == ' ';
 	if ((t->year = maillog_num(p, end, 4)) < 0 ||
 	    (t->month = maillog_num(p + 5, end, 2)) < 1 || t->month > 12 ||
 	    (t->day = maillog_num(p + 8, end, 2)) < 1 || t->day > 31)
 		return NULL;
-	if ((p = maillog_clock(p + 11, end, t)) == NULL || p == end)
+	if ((p = maillog_clock(p + 11, end, t)) == NULL)
+		return NULL;
+	if (space && (p == end || *p == ' '))
+		return p;
+	if (p == end)
 		return NULL;
 	t->has_tz = 1;
 	if (*p == 'Z' || *p == 'z')
 		return p + 1;
-	if ((*p != '+' && *p != '-') || end - p < 6 || p[3] != ':')
+	if (*p != '+' && *p != '-')
 		return NULL;
-	if ((hh = maillog_num(p + 1, end, 2)) < 0 || hh > 23 ||
-	    (mm = maillog_num(p + 4, end, 2)) < 0 || mm > 59)
+	n = end - p >= 6 && p[3] == ':' ? 6 : 5;
+	if ((size_t)(end - p) < n ||
+	    (hh = maillog_num(p + 1, end, 2)) < 0 || hh > 23 ||
+	    (mm = maillog_num(p + n - 2, end, 2)) < 0 || mm > 59)
 		return NULL;
 	t->tz_minutes = (*p == '-' ? -1 : 1) * (hh * 60 + mm);
-	return p + 6;
+	return p + n;
 }
 
 /*
- * "NOQUEUE", a short ID (6-24 upper-case hex digits) or a long ID
- * (enable_long_queue_ids: 10 base-52 digits of time, 'z', the inode in base 51;
- * 'z' appears nowhere else).
+ * Postfix's queue IDs (src/global/mail_queue.h):
+ *  - short: the microseconds in 5 upper-case hex digits, then the inode number in
+ *    upper-case hex;
+ *  - long (enable_long_queue_ids): the seconds in base 52, 6 digits or more, the
+ *    microseconds in base 52, exactly 4 digits, 'z', then the inode number in base 51.
+ * safe_ultostr's base-52 alphabet is the digits and the consonants of both cases
+ * ("0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz"); base 51 is all of it
+ * but its last digit, 'z'. So 'z' may appear anywhere in the time part and the
+ * separator is the LAST 'z' (Postfix's MQID_FIND_LG_INUM_SEPARATOR: strrchr, at
+ * least 10 bytes in).
  */
+#define MAILLOG_QID_LG_TIME 10  /* MQID_LG_TIME_PAD: 6 of seconds + 4 of microseconds */
+
+/* True for a digit of safe_ultostr's base-52 alphabet: letters and digits, no vowel. */
+static int
+maillog_b52(int c)
+{
+	unsigned l = (unsigned)(c | 0x20);
+
+	return maillog_isalnum(c) && (maillog_isdigit(c) ||
+	    (l != 'a' && l != 'e' && l != 'i' && l != 'o' && l != 'u'));
+}
+
+/* True when [p, p + n) is a queue ID as Postfix writes one, short or long. */
 static int
 maillog_is_qid(const char *p, size_t n)
 {
-	size_t i;
+	size_t i, sep;
 	int hex = 1;
 
 	if (n < MAILLOG_QID_MIN || n > MAILLOG_QID_MAX)
 		return 0;
+	for (i = 0; i < n && hex; i++)
+		hex = maillog_isdigit(p[i]) || (unsigned)p[i] - 'A' < 6;
+	if (hex)
+		return 1;
+	for (i = 0; i < n; i++)
+		if (!maillog_b52(p[i]))
+			return 0;
+	for (sep = n; sep > 0 && p[sep - 1] != 'z'; sep--)
+		;
+	/*
+	 * The last 'z' (so the inode part has none), after the time, before an inode.
+	 * The time's value is not checked: a generator or another build writing the
+	 * digits of its own base would otherwise lose every line to a skip.
+	 */
+	return sep-- > 0 && sep >= MAILLOG_QID_LG_TIME && sep + 1 < n;
+}
+
+/*
+ * True when [p, p + n), followed by ": " where a queue ID goes, is shaped like
+ * one: letters and digits only, of a queue ID's length, with a digit — unlike the
+ * words Postfix writes there ("warning", "statistics", postsuper's "Deleted").
+ * When it is no queue ID Postfix writes, the line is skipped as
+ * MAILLOG_ERR_QUEUE_ID, counted, rather than taken for a line lazaret does not use.
+ */
+static int
+maillog_qid_shaped(const char *p, size_t n)
+{
+	size_t i;
+	int digit = 0;
+
+	if (n < MAILLOG_QID_MIN || n > MAILLOG_QID_MAX + 1)
+		return 0;
 	for (i = 0; i < n; i++) {
 		if (!maillog_isalnum(p[i]))
 			return 0;
-		if (!maillog_isdigit(p[i]) && ((unsigned)p[i] - 'A' >= 6))
-			hex = 0;
+		digit |= maillog_isdigit(p[i]);
 	}
-	if (hex)
-		return 1;
-	if (n < 12 || p[10] != 'z')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (p[i] == 'z' && i != 10)
-			return 0;
-	return 1;
+	return digit;
 }
 
 /* True when [p, end) is a place where a "<...>" value may end under mode. */
@@ -744,6 +801,56 @@ maillog_reply_codes(struct strview reply, struct maillog_line *out)
 }
 
 /*
+ * True when the ';' at q starts a reject's tail, whole or cut: "; " and a field
+ * name it opens with (from=<, to=<, proto=, helo=<), or as much of them as the line
+ * still holds.
+ */
+static int
+maillog_tail_start(const char *q, const char *end)
+{
+	static const char *const names[] = { "; from=<", "; to=<", "; proto=", "; helo=<" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = strlen(names[i]);
+		if ((size_t)(end - q) < n)
+			n = (size_t)(end - q);
+		if (memcmp(q, names[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * An smtpd or postscreen reject cut short (a syslog relay's line limit) before or
+ * inside its "; from=<S> to=<R> proto=P" tail, p at its reply: the client was read
+ * already. The reply runs to the first "; " and a tail's first field name (from=<,
+ * to=<, proto=, helo=<), or what the line holds of them, or to the end; it
+ * must hold the reply code and DSN, or the line is refused. A RCPT reject's
+ * recipient is the "<R>: " that opens smtpd's reply after the codes (the tail's
+ * to= repeats it); other replies name none and the caller counts no recipient.
+ */
+static int
+maillog_reject_cut(const char *p, const char *end, struct maillog_line *out)
+{
+	const char *q = p, *r, *v, *close;
+
+	while ((q = memchr(q, ';', (size_t)(end - q))) != NULL && !maillog_tail_start(q, end))
+		q++;
+	r = q != NULL ? q : end;
+	maillog_reply_codes(maillog_sv(p, r), out);
+	if (out->reject_code.len == 0 || out->dsn.len == 0)
+		return MAILLOG_ERR_FIELDS;
+	v = out->dsn.ptr + out->dsn.len;
+	if (strview_eq(out->reject_stage, "RCPT") && r - v >= 2 && v[0] == ' ' && v[1] == '<' &&
+	    (close = maillog_angle_close(v + 1, r, MAILLOG_SEP_REJECT)) != NULL &&
+	    close + 1 < r && close[1] == ':')
+		out->to = maillog_sv(v + 2, close);
+	out->outcome = maillog_reject_outcome(out);
+	return MAILLOG_REJECT;
+}
+
+/*
  * After "reject: " or "milter-reject: ":
  *   smtpd:   "STAGE from NAME[ADDR]: CODE DSN TEXT; from=<S> to=<R> proto=P helo=<H>"
  *   postscreen: "RCPT from [ADDR]:PORT: CODE TEXT; from=<S>, to=<R>, proto=P, helo=<H>"
@@ -793,7 +900,7 @@ maillog_parse_reject(const char *p, const char *end, struct maillog_line *out)
 		return MAILLOG_ERR_FIELDS;
 	p += 2;
 	if ((semi = maillog_find_tail(p, end, 0, out, &stop)) == NULL)
-		return MAILLOG_ERR_FIELDS;
+		return maillog_reject_cut(p, end, out);
 	maillog_reply_codes(maillog_sv(p, semi), out);
 	out->outcome = maillog_reject_outcome(out);
 	return MAILLOG_REJECT;
@@ -813,7 +920,7 @@ maillog_parse_message(const char *p, const char *end, struct maillog_line *out)
 	n = (size_t)(colon - p);
 	noqueue = n == 7 && memcmp(p, "NOQUEUE", 7) == 0;
 	if (!noqueue && !maillog_is_qid(p, n))
-		return MAILLOG_OTHER;
+		return maillog_qid_shaped(p, n) ? MAILLOG_ERR_QUEUE_ID : MAILLOG_OTHER;
 	if (!noqueue)
 		out->queue_id = maillog_sv(p, colon);
 	p = colon + 2;
@@ -840,19 +947,113 @@ maillog_parse_message(const char *p, const char *end, struct maillog_line *out)
 }
 
 /*
+ * The program of a tag ("postfix/smtpd", "postfix-out/smtp"), [tag, tagend) without
+ * its "[pid]", into out; then the message at p. The program must start with
+ * "postfix" (MAILLOG_ERR_NOT_POSTFIX) and hold no bracket or empty last component.
+ */
+static int
+maillog_program(const char *tag, const char *tagend, const char *p, const char *end,
+    struct maillog_line *out)
+{
+	const char *slash;
+
+	if (tagend == tag || tagend[-1] == '/' ||
+	    memchr(tag, '[', (size_t)(tagend - tag)) != NULL ||
+	    memchr(tag, ']', (size_t)(tagend - tag)) != NULL)
+		return MAILLOG_ERR_HEADER;
+	out->program = maillog_sv(tag, tagend);
+	if (!MAILLOG_HAS(tag, tagend, "postfix"))
+		return MAILLOG_ERR_NOT_POSTFIX;
+	if ((slash = memrchr(tag, '/', (size_t)(tagend - tag))) != NULL) {
+		out->syslog_name = maillog_sv(tag, slash);
+		out->service = maillog_sv(slash + 1, tagend);
+	} else
+		out->service = out->program;
+	return maillog_parse_message(p, end, out);
+}
+
+/* The word at *p up to the next space (or the end) into *w; *p past the space. */
+static int
+maillog_word(const char **p, const char *end, struct strview *w)
+{
+	const char *sp = memchr(*p, ' ', (size_t)(end - *p));
+
+	if (sp == NULL || sp == *p)
+		return -1;
+	*w = maillog_sv(*p, sp);
+	*p = sp + 1;
+	return 0;
+}
+
+/*
+ * RFC 5424, after "<PRI>1 ": "TIMESTAMP HOST APP PROCID MSGID SD MSG", HOST,
+ * PROCID and MSGID "-" when absent, SD "-" or "[id name="value" ...]..." (a value may hold
+ * "\]" and "\""), MSG perhaps after a UTF-8 byte order mark. rsyslog's
+ * RSYSLOG_SyslogProtocol23Format writes Postfix's tag as APP "postfix/qmgr" and
+ * PROCID "1234".
+ */
+static int
+maillog_parse_5424(const char *p, const char *end, struct maillog_line *out)
+{
+	struct strview host, app, procid, msgid;
+	uint64_t pid;
+
+	/* A nil time stamp ("-") is refused like any line without one. */
+	if ((p = maillog_time_3339(p, end, &out->time)) == NULL || p == end ||
+	    *p++ != ' ' || !out->time.has_tz)
+		return MAILLOG_ERR_TIMESTAMP;
+	if (maillog_word(&p, end, &host) < 0 || maillog_word(&p, end, &app) < 0 ||
+	    maillog_word(&p, end, &procid) < 0 || maillog_word(&p, end, &msgid) < 0)
+		return MAILLOG_ERR_HEADER;
+	if (!strview_eq(host, "-"))
+		out->host = host;
+	if (!strview_eq(procid, "-")) {
+		if (maillog_u64(procid, UINT32_MAX, &pid) < 0)
+			return MAILLOG_ERR_HEADER;
+		out->pid = (uint32_t)pid;
+	}
+	if (p < end && *p == '-')
+		p++;
+	else if (p < end && *p == '[') {
+		while (p < end && *p == '[') {
+			int quoted = 0;
+
+			for (p++; p < end && (quoted || *p != ']'); p++) {
+				if (quoted && *p == '\\' && p + 1 < end)
+					p++;
+				else if (*p == '"')
+					quoted = !quoted;
+			}
+			if (p == end)
+				return MAILLOG_ERR_HEADER;
+			p++;
+		}
+	} else
+		return MAILLOG_ERR_HEADER;
+	if (p < end && *p++ != ' ')
+		return MAILLOG_ERR_HEADER;
+	if (MAILLOG_HAS(p, end, "\xef\xbb\xbf"))
+		p += 3;
+	return maillog_program(app.ptr, app.ptr + app.len, p, end, out);
+}
+
+/*
  * The syslog header: time stamp, host (absent in some relays' output), then
- * "program[pid]: " or "program: ".
+ * "program[pid]: " or "program: ". After a "<PRI>", "1 " starts RFC 5424.
  */
 int
 maillog_parse_line(const uint8_t *buf, size_t len, struct maillog_line *out)
 {
-	const char *p = (const char *)buf, *end, *sp, *tag, *tagend, *slash;
+	const char *p = (const char *)buf, *end, *sp, *tag, *tagend;
 	struct strview first;
 
 	memset(out, 0, sizeof(*out));
 	if (len > 0 && p[len - 1] == '\n')
 		len--;
 	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	/* Blanks after the last field (some relays pad the status text): never Postfix's. */
+	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 		len--;
 	if (len > MAILLOG_MAX_LINE)
 		return MAILLOG_ERR_TOO_LONG;
@@ -873,6 +1074,8 @@ maillog_parse_line(const uint8_t *buf, size_t len, struct maillog_line *out)
 		if (q == p + 1 || q == end || *q != '>')
 			return MAILLOG_ERR_TIMESTAMP;
 		p = q + 1;
+		if (MAILLOG_HAS(p, end, "1 "))
+			return maillog_parse_5424(p + 2, end, out);
 	}
 	if (p == end)
 		return MAILLOG_ERR_TIMESTAMP;
@@ -920,21 +1123,7 @@ maillog_parse_line(const uint8_t *buf, size_t len, struct maillog_line *out)
 		out->pid = (uint32_t)pid;
 		tagend = lb;
 	}
-	if (tagend == tag || tagend[-1] == '/' ||
-	    memchr(tag, '[', (size_t)(tagend - tag)) != NULL ||
-	    memchr(tag, ']', (size_t)(tagend - tag)) != NULL)
-		return MAILLOG_ERR_HEADER;
-	out->program = maillog_sv(tag, tagend);
-	if (!MAILLOG_HAS(tag, tagend, "postfix"))
-		return MAILLOG_ERR_NOT_POSTFIX;
-	if ((slash = memrchr(tag, '/', (size_t)(tagend - tag))) != NULL) {
-		out->syslog_name = maillog_sv(tag, slash);
-		out->service = maillog_sv(slash + 1, tagend);
-	} else
-		out->service = out->program;
-
-	p = sp < end ? sp + 1 : end;
-	return maillog_parse_message(p, end, out);
+	return maillog_program(tag, tagend, sp < end ? sp + 1 : end, end, out);
 }
 
 /* Wording classes found in a remote reply. */

@@ -4,7 +4,8 @@
  *
  * Pure and allocation-free: (bytes, length) in, a struct of views into those bytes
  * out. Handles RFC 3164 ("Nov 27 06:40:01") and RFC 3339
- * ("2026-11-27T06:40:01.123456+00:00") timestamps, Postfix's own maillog_file
+ * ("2026-11-27T06:40:01.123456+00:00", "+0200", "2026-11-27 06:40:01") timestamps,
+ * RFC 5424 framing ("<PRI>1 TIME HOST APP PROCID MSGID SD MSG"), Postfix's own maillog_file
  * (postlog) lines, short and long queue IDs, syslog_name variants
  * ("postfix/submission/smtpd", multi-instance "postfix-out/smtp"), and reads
  * "name=value, name=value" fields by name, never by position (Postfix 3.11 inserted
@@ -39,7 +40,9 @@ enum maillog_kind {
 	                           also a QID instead of NOQUEUE, milter-reject:, other stages (MAIL, DATA,
 	                           CONNECT, END-OF-MESSAGE), postscreen's [ADDR]:PORT, and cleanup's
 	                           "QID: reject: header|body|content ... from NAME[ADDR]; from=<S> ...: DSN TEXT"
-	                           (no client: see client_addr). hold/discard/redirect/filter/warn
+	                           (no client: see client_addr). An smtpd/postscreen reject cut short
+	                           before or inside its "; from=" tail is one too, without from and,
+	                           unless its reply opens with "<R>: ", without to. hold/discard/redirect/filter/warn
 	                           actions are MAILLOG_OTHER. */
 	MAILLOG_REMOVED,        /* QID: removed */
 	MAILLOG_KIND_COUNT
@@ -56,8 +59,11 @@ enum maillog_error {
 	MAILLOG_ERR_NUL = -7,           /* a NUL byte */
 	MAILLOG_ERR_DUPLICATE = -8,     /* a field Postfix writes once appears twice: text a client
 	                                   wrote posing as Postfix's own (never attributed) */
+	MAILLOG_ERR_QUEUE_ID = -9,      /* "X: " where the queue ID goes, X shaped like one
+	                                   (letters and digits, a digit among them) but not
+	                                   one Postfix writes: never left uncounted as "other" */
 };
-#define MAILLOG_ERROR_COUNT 8
+#define MAILLOG_ERROR_COUNT 9
 
 enum maillog_status {
 	MAILLOG_STATUS_NONE = 0,
@@ -86,7 +92,7 @@ struct maillog_time {
 	int day, hour, minute, second;
 	int usec;              /* 0 when absent */
 	int tz_minutes;        /* offset east of UTC */
-	int has_tz;            /* 0 for RFC 3164: local time */
+	int has_tz;            /* 0 for RFC 3164 and "2026-11-27 06:40:01": local time */
 };
 
 struct maillog_line {

@@ -289,6 +289,36 @@ test_correlation_host_and_account(void **state)
 }
 
 /*
+ * Long queue IDs with a 'z' in their time part (enable_long_queue_ids; issue 14):
+ * their outcomes count for the host and account that opened them, and a line whose
+ * queue ID Postfix could not have written is skipped under "queue_id", not lost
+ * among the lines lazaret does not use.
+ */
+static void
+test_correlation_long_qid_with_z(void **state)
+{
+	struct fx *f = *state;
+	const struct delivery_stats *st = delivery_stats(f->d);
+
+	fx_sensitive(f);
+	client(f, T0, "relay", "4Pbzwt5dNXz3tBb", "192.0.2.70", "zoe@example.net");
+	rcpt(f, T0 + SEC(1), "relay", "4Pbzwt5dNXz3tBb", "nobody1@example.org", R_UNKNOWN);
+	rcpt(f, T0 + SEC(2), "relay", "4Pbzwt5dNXz3tBb", "bob@example.org", R_SENT);
+	assert_int_equal(st->unattributed, 0);
+	assert_int_equal(st->kinds[MAILLOG_OTHER], 0);
+	assert_contains(summary(f, "192.0.2.70", "bounce_ratio"), "1 of 2 recipients");
+	assert_contains(summary(f, "account:zoe@example.net", "bounce_ratio"), "1 of 2 recipients");
+	removed(f, T0 + SEC(3), "relay", "4Pbzwt5dNXz3tBb");
+	assert_int_equal(st->queue_ids_open, 0);
+
+	/* the last 'z' at 9: no ID Postfix writes */
+	assert_int_equal(feed(f, T0 + SEC(4), "relay", L_REMOVED, "4Pbzwt5dNz3tBb"),
+	    MAILLOG_ERR_QUEUE_ID);
+	assert_int_equal(st->errors[-MAILLOG_ERR_QUEUE_ID], 1);
+	assert_int_equal(st->kinds[MAILLOG_OTHER], 0);
+}
+
+/*
  * PRODUCT BUG (src/sense/delivery.c, qid_open): for a client= line without
  * sasl_username — every port-25 message — qid_open calls
  * memcpy(e->data + klen, l->sasl_username.ptr, 0) with a NULL source: undefined
@@ -409,6 +439,11 @@ static const struct reject_case reject_cases[] = {
 	  "554 5.7.1 <spam@ok.test>: Recipient address rejected: Service unavailable; Client host "
 	  "blocked using zen.spamhaus.org; from=<a@example.net> to=<spam@ok.test> proto=ESMTP helo=<vm>",
 	  true, 0 },
+	{ "550 5.1.1 cut short before its tail (issue 14)", "192.0.2.41",
+	  "550 5.1.1 <nouser2@ok.test>: Recipient address rejected: User unknown in virtual", true, 0 },
+	{ "554 5.7.1 DNSBL cut short: no recipient named, no outcome", "192.0.2.42",
+	  "554 5.7.1 Service unavailable; Client host [192.0.2.42] blocked using zen.spamhaus.org",
+	  false, 0 },
 	{ "452 4.2.2 mailbox full", "192.0.2.33",
 	  "452 4.2.2 <full@ok.test>: Recipient address rejected: Mailbox full; from=<a@example.net> "
 	  "to=<full@ok.test> proto=ESMTP helo=<vm>", false, 0 },
@@ -453,7 +488,7 @@ test_noqueue_rejects(void **state)
 			fail_msg("%s: own_rejects went from %llu to %llu", c->name, (unsigned long long)own,
 			    (unsigned long long)st->own_rejects);
 	}
-	assert_int_equal(st->outcomes[MAILLOG_OUTCOME_UNKNOWN_RECIPIENT], 1);
+	assert_int_equal(st->outcomes[MAILLOG_OUTCOME_UNKNOWN_RECIPIENT], 2);
 	assert_int_equal(st->outcomes[MAILLOG_OUTCOME_SPAM_REJECTED], 1);
 	assert_int_equal(st->unattributed, 0);
 
@@ -1671,6 +1706,7 @@ main(void)
 		T(test_time_year_in_correlation),
 		T(test_time_new_year_skew),
 		T(test_errors_counted),
+		T(test_correlation_long_qid_with_z),
 		T(test_expire_forgets_rule_state),
 		T(test_many_queue_ids),
 		T(test_framing),
