@@ -789,6 +789,13 @@ outcome_of_queue_id(struct delivery *d, const struct maillog_line *l, usec_t t)
 		outcome(d, judge_account(d->judge, e->data + e->key_len, e->account_len, t), l, t);
 }
 
+#define OWN_TEXT_CUT_MIN 24   /* bytes of a cut-short text that still name it */
+
+/*
+ * Is reply lazaret's own answer (its reject, defer or the operator's ignore text)? Also
+ * when a syslog relay cut the line inside the text: the reply then ends in the text's
+ * first OWN_TEXT_CUT_MIN or more bytes (a few common words at the end are not enough).
+ */
 static bool
 own_reject(const struct delivery *d, struct strview reply)
 {
@@ -797,6 +804,9 @@ own_reject(const struct delivery *d, struct strview reply)
 		size_t n = strlen(texts[i]);
 		if (n > 0 && n <= reply.len && memmem(reply.ptr, reply.len, texts[i], n) != NULL)
 			return true;
+		for (size_t k = n < reply.len ? n : reply.len; k >= OWN_TEXT_CUT_MIN; k--)
+			if (memcmp(reply.ptr + reply.len - k, texts[i], k) == 0)
+				return true;
 	}
 	return false;
 }

@@ -455,6 +455,11 @@ static const struct reject_case reject_cases[] = {
 	  "blocked because your computer or account appears to be compromised; see "
 	  "http://portal.example.net/; from=<a@example.net> to=<bob@example.org> proto=ESMTP helo=<pc>",
 	  false, 1 },
+	{ "lazaret's reject_text, the line cut short inside it (a syslog relay's limit)", "192.0.2.43",
+	  "554 5.7.1 <carl@example.org>: Recipient address rejected: Mail from your connection is "
+	  "blocked because your comp", false, 1 },
+	{ "a refusal that ends in a few words lazaret's text begins with: not lazaret's", "192.0.2.44",
+	  "550 5.1.1 <mail@ok.test>: Recipient address rejected: No Mail from", true, 0 },
 	{ "lazaret's defer_text (DEFER_IF_PERMIT)", "192.0.2.36",
 	  "450 4.7.1 <bob@example.org>: Recipient address rejected: Too much mail from your "
 	  "connection in a short time; please try again later; from=<a@example.net> "
@@ -488,7 +493,7 @@ test_noqueue_rejects(void **state)
 			fail_msg("%s: own_rejects went from %llu to %llu", c->name, (unsigned long long)own,
 			    (unsigned long long)st->own_rejects);
 	}
-	assert_int_equal(st->outcomes[MAILLOG_OUTCOME_UNKNOWN_RECIPIENT], 2);
+	assert_int_equal(st->outcomes[MAILLOG_OUTCOME_UNKNOWN_RECIPIENT], 3);
 	assert_int_equal(st->outcomes[MAILLOG_OUTCOME_SPAM_REJECTED], 1);
 	assert_int_equal(st->unattributed, 0);
 
