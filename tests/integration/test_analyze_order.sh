@@ -4,7 +4,7 @@
 # subject at a time; neither may change what is printed or in what order. No daemon,
 # no Postfix. No timing here: bench/analyze_scale.sh measures the speed.
 #
-#   1. 1 000 of 3 000 generated clients flagged (bench/flagged_gen.sh), all in the same
+#   1. 1 000 of 3 000 generated clients flagged (bench/flagged_gen.awk), all in the same
 #      microsecond, so bots with as many recipients and refusals have exactly the same
 #      score: highest peak first, then highest score; equal ones (up to 19 at once) in
 #      the walk order of the subject table, the order the insertion sort left them in,
@@ -20,7 +20,7 @@ t_require_cmd sqlite3
 # the digest of the 1 000 subjects' order, taken with the insertion sort (before ded3641)
 PINNED_ORDER=645207d4a4b20ccf7c36ee2e84f5ca78
 LOG=$T/mail.log
-"$REPO_ROOT/bench/flagged_gen.sh" 3000 3 0 >"$LOG" || fail "bench/flagged_gen.sh failed"
+awk -v clients=3000 -v every=3 -v step=0 -f "$REPO_ROOT/bench/flagged_gen.awk" >"$LOG" || fail "bench/flagged_gen.awk failed"
 
 case_begin "1. the text table: peak, then score, then the table's walk order"
 "$LAZARETCTL" analyze --maillog "$LOG" >"$T/out.txt" 2>"$T/err" || fail "analyze: status $? $(cat "$T/err")"
