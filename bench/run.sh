@@ -9,6 +9,9 @@
 #   maillog  maillog.sh: `lazaretctl analyze` over a generated 5 M-line Postfix
 #            log beside pflogsumm, and peak RSS on a log twice as long
 #            (MAILLOG_LINES=N for another length; about 3 GB in $TMPDIR)
+#   analyze_scale  analyze_scale.sh: `lazaretctl analyze` over 2 M distinct clients,
+#            100 000 of them flagged: the time to rank and print them, and RSS
+#            (1.9 GB in $TMPDIR, kept for the next run)
 #   backlog  backlog.sh: lazaretd catching up on 1.9 GB of mail log, alone and while
 #            policy requests arrive (about 2 GB in $TMPDIR, removed afterwards)
 # BENCHES="maillog" runs only the named steps.
