@@ -271,7 +271,7 @@ maillog_b52(int c)
 }
 
 /* True when [p, p + n) is a queue ID as Postfix writes one, short or long. */
-static int
+int
 maillog_is_qid(const char *p, size_t n)
 {
 	size_t i, sep;

@@ -142,6 +142,9 @@ struct maillog_line {
  */
 int maillog_parse_line(const uint8_t *buf, size_t len, struct maillog_line *out);
 
+/* maillog_is_qid — true when [p, p + n) is a queue ID as Postfix writes one, short or long. */
+int maillog_is_qid(const char *p, size_t n);
+
 /*
  * maillog_classify — the outcome of a DSN ("5.1.1") and reply text, with the status
  * for deliveries (MAILLOG_STATUS_NONE for rejects). Pure; used by the parser to set
