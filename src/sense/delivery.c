@@ -357,6 +357,40 @@ address_own(const struct delivery *d, const struct addr *a)
 	return config_address_ignored(d->cfg, a);
 }
 
+/*
+ * A content filter re-injected the message of open queue ID *from as new_qid (logged
+ * by host): new_qid now belongs to whoever submitted *from, since its own client= is
+ * the filter's localhost, so the re-injected message's bounces and spam refusals count
+ * for them. The link is an ordinary open queue ID (same table, bound, age and
+ * snapshot); "linked" only keeps the filter's own client= line from taking it back,
+ * and is not saved.
+ */
+static void
+qid_link(struct delivery *d, struct strview host, struct strview new_qid, const struct qid_entry *from,
+    usec_t t)
+{
+	char key[512], account[256];
+	struct qid_entry *n;
+	struct addr a = from->addr;
+	size_t klen = host.len + 1 + new_qid.len, alen = from->account_len;
+	bool has_addr = from->has_addr;
+
+	if (klen > sizeof(key))
+		return;
+	/* copies first: inserting may evict *from */
+	memcpy(account, from->data + from->key_len, alen);
+	memcpy(key, host.ptr, host.len);
+	key[host.len] = ' ';
+	memcpy(key + host.len + 1, new_qid.ptr, new_qid.len);
+	n = qid_find(&d->qids, key, klen, subjects_hash(key, klen));
+	bool again = n != NULL && n->linked;      /* orig_queue_id, then "queued as" */
+	if ((n = qid_insert(d, key, klen, account, alen, has_addr ? &a : NULL, t)) != NULL) {
+		n->linked = true;
+		if (!again)
+			d->stats.filter_links++;
+	}
+}
+
 static void
 qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
 {
@@ -368,6 +402,22 @@ qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
 	if (klen == 0 || l->sasl_username.len > 255)
 		return;
 	has_addr = addr_parse(l->client_addr.ptr, l->client_addr.len, &a) == 0;
+	/* Postfix logs orig_queue_id= (XFORWARD IDENT) only for smtpd_authorized_xforward_hosts;
+	 * followed from the relay's own addresses only, like a filter's "queued as". */
+	if (l->orig_queue_id.len > 0 && has_addr && address_own(d, &a)) {
+		char okey[512];
+		size_t olen = l->host.len + 1 + l->orig_queue_id.len;
+		struct qid_entry *from;
+		if (olen <= sizeof(okey)) {
+			memcpy(okey, l->host.ptr, l->host.len);
+			okey[l->host.len] = ' ';
+			memcpy(okey + l->host.len + 1, l->orig_queue_id.ptr, l->orig_queue_id.len);
+			if ((from = qid_find(&d->qids, okey, olen, subjects_hash(okey, olen))) != NULL) {
+				qid_link(d, l->host, l->queue_id, from, t);
+				return;
+			}
+		}
+	}
 	/* A message a content filter re-injected already belongs to its first sender; the
 	 * filter's own client= (localhost) does not take it back, a real client would. */
 	struct qid_entry *e = qid_find(&d->qids, key, klen, subjects_hash(key, klen));
@@ -429,39 +479,16 @@ filter_queued_as(struct strview reply)
 	return (struct strview){ .ptr = q, .len = (size_t)(end - q) };
 }
 
-/*
- * A delivery line of l's queue ID to the relay's own content filter, which re-injected
- * the message as new_qid: new_qid now belongs to whoever submitted l's queue ID (its
- * client= is the filter's localhost), so the re-injected message's bounces and spam
- * refusals count for them. The hop itself is no outcome for anyone. The link is an
- * ordinary open queue ID (same table, bound, age and snapshot); "linked" only keeps
- * the filter's own client= line from taking it back, and is not saved.
- */
+/* A delivery of l's queue ID to the relay's own content filter, which re-injected the
+ * message as new_qid: see qid_link. The hop itself is no outcome for anyone. */
 static void
 filter_link(struct delivery *d, const struct maillog_line *l, struct strview new_qid, usec_t t)
 {
-	char key[512], account[256];
-	struct qid_entry *e = qid_lookup(d, l), *n;
-	struct addr a;
-	size_t klen, alen;
-	bool has_addr;
+	struct qid_entry *e = qid_lookup(d, l);
 
 	d->stats.filter_hops++;
-	if (e == NULL || l->host.len + 1 + new_qid.len > sizeof(key))
-		return;
-	/* copies first: inserting may evict e */
-	alen = e->account_len;
-	memcpy(account, e->data + e->key_len, alen);
-	has_addr = e->has_addr;
-	a = e->addr;
-	memcpy(key, l->host.ptr, l->host.len);
-	key[l->host.len] = ' ';
-	memcpy(key + l->host.len + 1, new_qid.ptr, new_qid.len);
-	klen = l->host.len + 1 + new_qid.len;
-	if ((n = qid_insert(d, key, klen, account, alen, has_addr ? &a : NULL, t)) != NULL) {
-		n->linked = true;
-		d->stats.filter_links++;
-	}
+	if (e != NULL)
+		qid_link(d, l->host, new_qid, e, t);
 }
 
 void

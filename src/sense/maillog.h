@@ -114,6 +114,8 @@ struct maillog_line {
 	struct strview client_addr;    /* without brackets; "unknown" names stay as given */
 	struct strview sasl_method;
 	struct strview sasl_username;
+	struct strview orig_queue_id;  /* MAILLOG_CLIENT: XFORWARD's, from a content filter's
+	                                  re-injection; empty when not a queue ID */
 
 	/* MAILLOG_FROM */
 	struct strview from;           /* without <>; also set for MAILLOG_REJECT */

@@ -1768,6 +1768,52 @@ test_content_filter_remote_reply_not_followed(void **state)
 	assert_null(evidence(f, "198.51.100.33", "bounce_ratio"));
 }
 
+/*
+ * A filter that re-injects with XFORWARD: Postfix's smtpd logs the filter as client= and
+ * the message's first queue ID as orig_queue_id= (smtpd.c), even when the filter's
+ * reply names no queue ID. Followed from the relay's own addresses only.
+ */
+static void
+test_content_filter_xforward(void **state)
+{
+	struct fx *f = *state;
+	const struct delivery_stats *st = delivery_stats(f->d);
+
+	fx_sensitive(f);
+	client(f, T0, "relay", "3F2A1B2C31", "198.51.100.51", "gina@example.net");
+	assert_int_equal(feed(f, T0 + SEC(1), "relay", "postfix/smtpd[18300]: 4B5C6D7EB1: "
+	    "client=localhost[127.0.0.1], orig_queue_id=3F2A1B2C31, "
+	    "orig_client=pc.dsl.example.net[198.51.100.51]"), MAILLOG_CLIENT);
+	/* then amavis's reply names it too: one link, not two */
+	assert_int_equal(feed(f, T0 + SEC(2), "relay", L_TO_FILTER, "3F2A1B2C31", "w@bad.test",
+	    "4B5C6D7EB1"), MAILLOG_DELIVERY);
+	rcpt(f, T0 + SEC(3), "relay", "4B5C6D7EB1", "w@bad.test", R_UNKNOWN);
+	assert_contains(summary(f, "198.51.100.51", "bounce_ratio"), "1 of 1 recipients");
+	assert_contains(summary(f, "account:gina@example.net", "bounce_ratio"), "1 of 1 recipients");
+	assert_int_equal(st->filter_links, 1);
+
+	/* a filter whose reply names nothing */
+	client(f, T0 + SEC(10), "relay", "3F2A1B2C32", "198.51.100.52", NULL);
+	assert_int_equal(feed(f, T0 + SEC(11), "relay", "postfix/smtpd[18300]: 4B5C6D7EB2: "
+	    "client=localhost[127.0.0.1], orig_queue_id=3F2A1B2C32, "
+	    "orig_client=pc.dsl.example.net[198.51.100.52]"), MAILLOG_CLIENT);
+	rcpt(f, T0 + SEC(12), "relay", "4B5C6D7EB2", "v@bad.test", R_SPAM_YAHOO);
+	assert_non_null(evidence(f, "198.51.100.52", "spam_rejected"));
+	assert_int_equal(st->filter_links, 2);
+
+	/* from a subscriber's address (a misconfigured smtpd_authorized_xforward_hosts):
+	 * its message is its own */
+	client(f, T0 + SEC(20), "relay", "3F2A1B2C33", "198.51.100.53", NULL);
+	assert_int_equal(feed(f, T0 + SEC(21), "relay", "postfix/smtpd[18300]: 4B5C6D7EB3: "
+	    "client=unknown[198.51.100.54], orig_queue_id=3F2A1B2C33, "
+	    "orig_client=pc.dsl.example.net[198.51.100.53]"), MAILLOG_CLIENT);
+	rcpt(f, T0 + SEC(22), "relay", "4B5C6D7EB3", "u@bad.test", R_UNKNOWN);
+	assert_non_null(evidence(f, "198.51.100.54", "bounce_ratio"));
+	assert_null(evidence(f, "198.51.100.53", "bounce_ratio"));
+	assert_int_equal(st->filter_links, 2);
+	assert_null(judge_lookup(f->j, "127.0.0.1"));
+}
+
 /* A link is an open queue ID like any other: saved, restored, bounded, expired. */
 static void
 test_content_filter_snapshot(void **state)
@@ -1836,6 +1882,7 @@ main(void)
 		T(test_cleanup_reject_by_queue_id),
 		T(test_content_filter_amavis),
 		T(test_content_filter_remote_reply_not_followed),
+		T(test_content_filter_xforward),
 		T(test_content_filter_snapshot),
 	};
 #undef T
