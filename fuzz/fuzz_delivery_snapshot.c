@@ -47,6 +47,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		"2026-11-27T06:00:02.000000Z relay postfix/submission/smtpd[3]: 6D0000011: "
 		    "client=pc.example.net[198.51.100.7], sasl_method=PLAIN, sasl_username=kim@example.net",
 		"2026-11-27T06:00:03.000000Z relay postfix/qmgr[4]: 6D0000010: removed",
+		/* a content filter's hop and re-injection: the link is saved like any queue ID */
+		"2026-11-27T06:00:04.000000Z relay postfix/smtp[5]: 6D0000011: to=<b@example.org>, "
+		    "relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent "
+		    "(250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 6D0000012)",
+		"2026-11-27T06:00:04.000000Z relay postfix/smtpd[6]: 6D0000012: client=localhost[127.0.0.1], "
+		    "orig_queue_id=6D0000011, orig_client=pc.example.net[198.51.100.7]",
 	};
 	const usec_t now = (usec_t)1795759200 * USEC_PER_SEC;
 	struct judge *j, *j2;

@@ -52,7 +52,7 @@ fuzz_maillog_check(int kind, const struct maillog_line *l, const uint8_t *buf, s
 	const struct strview views[] = {
 		l->host, l->program, l->syslog_name, l->service, l->queue_id,
 		l->client_name, l->client_addr, l->sasl_method, l->sasl_username,
-		l->from, l->to, l->orig_to, l->relay, l->dsn, l->reply,
+		l->orig_queue_id, l->from, l->to, l->orig_to, l->relay, l->dsn, l->reply,
 		l->reject_code, l->action, l->reject_stage,
 	};
 	const struct maillog_time *t = &l->time;
@@ -95,7 +95,7 @@ fuzz_maillog_check(int kind, const struct maillog_line *l, const uint8_t *buf, s
 
 		if (o != NULL && (fuzz_maillog_after(l->client_addr, o) ||
 		    fuzz_maillog_after(l->client_name, o) || fuzz_maillog_after(l->sasl_username, o) ||
-		    fuzz_maillog_after(l->sasl_method, o)))
+		    fuzz_maillog_after(l->sasl_method, o) || fuzz_maillog_after(l->orig_queue_id, o)))
 			abort();
 	}
 	if (kind == MAILLOG_REJECT && (strview_eq(l->reject_stage, "header") ||
@@ -103,7 +103,7 @@ fuzz_maillog_check(int kind, const struct maillog_line *l, const uint8_t *buf, s
 	    (l->client_addr.len != 0 || l->client_name.len != 0 || l->queue_id.len == 0))
 		abort();
 	/* A queue ID is never longer than Postfix makes one. */
-	if (l->queue_id.len > 24)
+	if (l->queue_id.len > 24 || l->orig_queue_id.len > 24)
 		abort();
 	for (s = MAILLOG_STATUS_NONE; s <= MAILLOG_STATUS_OTHER; s++)
 		if ((unsigned)maillog_classify(l->dsn, l->reply, (enum maillog_status)s) >=

@@ -26,6 +26,7 @@ struct qid_entry {
 	uint16_t key_len;
 	uint16_t account_len;
 	bool has_addr;
+	bool linked;                       /* opened by a content filter's "queued as" */
 	struct addr addr;
 	usec_t opened;
 	char data[];                       /* key ("host qid"), then the account */
@@ -343,6 +344,53 @@ qid_insert(struct delivery *d, const char *key, size_t klen, const char *account
 	return e;
 }
 
+/* Loopback (127.0.0.0/8, ::1) or an address in [judge] ignore: this relay's own. */
+static bool
+address_own(const struct delivery *d, const struct addr *a)
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+
+	if (a->family == AF_INET && a->bytes[0] == 127)
+		return true;
+	if (a->family == AF_INET6 && memcmp(a->bytes, v6_loopback, 16) == 0)
+		return true;
+	return config_address_ignored(d->cfg, a);
+}
+
+/*
+ * A content filter re-injected the message of open queue ID *from as new_qid (logged
+ * by host): new_qid now belongs to whoever submitted *from, since its own client= is
+ * the filter's localhost, so the re-injected message's bounces and spam refusals count
+ * for them. The link is an ordinary open queue ID (same table, bound, age and
+ * snapshot); "linked" only keeps the filter's own client= line from taking it back,
+ * and is not saved.
+ */
+static void
+qid_link(struct delivery *d, struct strview host, struct strview new_qid, const struct qid_entry *from,
+    usec_t t)
+{
+	char key[512], account[256];
+	struct qid_entry *n;
+	struct addr a = from->addr;
+	size_t klen = host.len + 1 + new_qid.len, alen = from->account_len;
+	bool has_addr = from->has_addr;
+
+	if (klen > sizeof(key))
+		return;
+	/* copies first: inserting may evict *from */
+	memcpy(account, from->data + from->key_len, alen);
+	memcpy(key, host.ptr, host.len);
+	key[host.len] = ' ';
+	memcpy(key + host.len + 1, new_qid.ptr, new_qid.len);
+	n = qid_find(&d->qids, key, klen, subjects_hash(key, klen));
+	bool again = n != NULL && n->linked;      /* orig_queue_id, then "queued as" */
+	if ((n = qid_insert(d, key, klen, account, alen, has_addr ? &a : NULL, t)) != NULL) {
+		n->linked = true;
+		if (!again)
+			d->stats.filter_links++;
+	}
+}
+
 static void
 qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
 {
@@ -354,6 +402,27 @@ qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
 	if (klen == 0 || l->sasl_username.len > 255)
 		return;
 	has_addr = addr_parse(l->client_addr.ptr, l->client_addr.len, &a) == 0;
+	/* Postfix logs orig_queue_id= (XFORWARD IDENT) only for smtpd_authorized_xforward_hosts;
+	 * followed from the relay's own addresses only, like a filter's "queued as". */
+	if (l->orig_queue_id.len > 0 && has_addr && address_own(d, &a)) {
+		char okey[512];
+		size_t olen = l->host.len + 1 + l->orig_queue_id.len;
+		struct qid_entry *from;
+		if (olen <= sizeof(okey)) {
+			memcpy(okey, l->host.ptr, l->host.len);
+			okey[l->host.len] = ' ';
+			memcpy(okey + l->host.len + 1, l->orig_queue_id.ptr, l->orig_queue_id.len);
+			if ((from = qid_find(&d->qids, okey, olen, subjects_hash(okey, olen))) != NULL) {
+				qid_link(d, l->host, l->queue_id, from, t);
+				return;
+			}
+		}
+	}
+	/* A message a content filter re-injected already belongs to its first sender; the
+	 * filter's own client= (localhost) does not take it back, a real client would. */
+	struct qid_entry *e = qid_find(&d->qids, key, klen, subjects_hash(key, klen));
+	if (e != NULL && e->linked && (!has_addr || address_own(d, &a)))
+		return;
 	qid_insert(d, key, klen, l->sasl_username.ptr, l->sasl_username.len, has_addr ? &a : NULL, t);
 }
 
@@ -365,6 +434,61 @@ qid_lookup(struct delivery *d, const struct maillog_line *l)
 	if (klen == 0)
 		return NULL;
 	return qid_find(&d->qids, key, klen, subjects_hash(key, klen));
+}
+
+/* --- after-queue content filters ------------------------------------------------------ */
+
+/*
+ * Is relay= ("127.0.0.1[127.0.0.1]:10024", "localhost[::1]:10024") this relay's own
+ * content filter? Only then is its reply the operator's own words: a remote MX writes
+ * what it likes into its reply, "queued as" any queue ID of ours included.
+ */
+static bool
+filter_relay(const struct delivery *d, struct strview relay)
+{
+	const char *lb = memchr(relay.ptr, '[', relay.len), *rb;
+	struct addr a;
+
+	if (lb == NULL || (rb = memchr(lb, ']', (size_t)(relay.ptr + relay.len - lb))) == NULL)
+		return false;
+	return addr_parse(lb + 1, (size_t)(rb - lb - 1), &a) == 0 && address_own(d, &a);
+}
+
+/*
+ * The queue ID a filter's reply ends in: "... 250 2.0.0 Ok: queued as 3F2A1B2C3D" (the
+ * Postfix smtpd that took the re-injected message, quoted by amavis or by Postfix's own
+ * smtp client). The last "queued as " only, and only when a queue ID runs from there to
+ * the end: the reply's earlier text is not read. Empty when there is none.
+ */
+static struct strview
+filter_queued_as(struct strview reply)
+{
+	static const char mark[] = "queued as ";
+	const char *end = reply.ptr + reply.len, *q = NULL;
+
+	while (end > reply.ptr && end[-1] == ' ')
+		end--;
+	for (const char *p = reply.ptr; (size_t)(end - p) >= sizeof(mark) - 1; p++) {
+		p = memmem(p, (size_t)(end - p), mark, sizeof(mark) - 1);
+		if (p == NULL)
+			break;
+		q = p + sizeof(mark) - 1;
+	}
+	if (q == NULL || !maillog_is_qid(q, (size_t)(end - q)))
+		return (struct strview){ 0 };
+	return (struct strview){ .ptr = q, .len = (size_t)(end - q) };
+}
+
+/* A delivery of l's queue ID to the relay's own content filter, which re-injected the
+ * message as new_qid: see qid_link. The hop itself is no outcome for anyone. */
+static void
+filter_link(struct delivery *d, const struct maillog_line *l, struct strview new_qid, usec_t t)
+{
+	struct qid_entry *e = qid_lookup(d, l);
+
+	d->stats.filter_hops++;
+	if (e != NULL)
+		qid_link(d, l->host, new_qid, e, t);
 }
 
 void
@@ -861,6 +985,12 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 		if (l.status != MAILLOG_STATUS_SENT && l.status != MAILLOG_STATUS_BOUNCED &&
 		    l.status != MAILLOG_STATUS_EXPIRED)
 			break;                 /* deferred: not final, retried later */
+		struct strview new_qid;
+		if (l.status == MAILLOG_STATUS_SENT && filter_relay(d, l.relay) &&
+		    (new_qid = filter_queued_as(l.reply)).len > 0) {
+			filter_link(d, &l, new_qid, t);
+			break;
+		}
 		outcome_of_queue_id(d, &l, t);
 		break;
 	}

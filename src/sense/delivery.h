@@ -32,6 +32,8 @@ struct delivery_stats {
 	uint64_t outcomes[MAILLOG_OUTCOME_COUNT];        /* attributed outcomes */
 	uint64_t unattributed;                           /* outcomes whose queue ID was not open */
 	uint64_t own_rejects;                            /* lazaret's own refusals, not counted */
+	uint64_t filter_hops;                            /* deliveries to this relay's content filter */
+	uint64_t filter_links;                           /* ... whose re-injected queue ID was linked */
 	uint64_t queue_ids_open;
 	uint64_t queue_ids_expired;                      /* dropped for age */
 	uint64_t queue_ids_evicted;                      /* dropped because the table was full */

@@ -271,7 +271,7 @@ maillog_b52(int c)
 }
 
 /* True when [p, p + n) is a queue ID as Postfix writes one, short or long. */
-static int
+int
 maillog_is_qid(const char *p, size_t n)
 {
 	size_t i, sep;
@@ -449,7 +449,7 @@ maillog_parse_client(const char *p, const char *end, struct maillog_line *out)
 {
 	struct strview name, value;
 	const char *e;
-	int seen = 0, seen_method = 0, seen_user = 0;
+	int seen = 0, seen_method = 0, seen_user = 0, seen_orig = 0;
 
 	while (p < end) {
 		if (maillog_name(&p, end, &name) < 0)
@@ -478,6 +478,11 @@ maillog_parse_client(const char *p, const char *end, struct maillog_line *out)
 			if (seen_user++)
 				return MAILLOG_ERR_DUPLICATE;
 			out->sasl_username = value;
+		} else if (strview_eq(name, "orig_queue_id")) {
+			if (seen_orig++)
+				return MAILLOG_ERR_DUPLICATE;
+			if (maillog_is_qid(value.ptr, value.len))
+				out->orig_queue_id = value;
 		}
 	}
 	return seen ? MAILLOG_CLIENT : MAILLOG_ERR_FIELDS;

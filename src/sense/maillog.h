@@ -114,6 +114,8 @@ struct maillog_line {
 	struct strview client_addr;    /* without brackets; "unknown" names stay as given */
 	struct strview sasl_method;
 	struct strview sasl_username;
+	struct strview orig_queue_id;  /* MAILLOG_CLIENT: XFORWARD's, from a content filter's
+	                                  re-injection; empty when not a queue ID */
 
 	/* MAILLOG_FROM */
 	struct strview from;           /* without <>; also set for MAILLOG_REJECT */
@@ -141,6 +143,9 @@ struct maillog_line {
  * or a negative enum maillog_error; *out is unspecified on error.
  */
 int maillog_parse_line(const uint8_t *buf, size_t len, struct maillog_line *out);
+
+/* maillog_is_qid — true when [p, p + n) is a queue ID as Postfix writes one, short or long. */
+int maillog_is_qid(const char *p, size_t n);
 
 /*
  * maillog_classify — the outcome of a DSN ("5.1.1") and reply text, with the status

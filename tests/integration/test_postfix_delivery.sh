@@ -19,6 +19,9 @@
 #   7. lazaretctl analyze over the same maillog flags the same subjects, offline
 #   8. lazaretd restarted: it resumes the maillog where it stopped, nothing counted twice,
 #      with the delivery rules' state it saved at SIGTERM
+#   9. an after-queue content filter (Postfix as its own filter: a listener with
+#      content_filter = smtp:[127.0.0.1]:REINJECT and a re-injection smtpd there): the
+#      re-injected messages' bounces count for the host that sent them, not for 127.0.0.1
 # Usage: BUILD_DIR=build tests/integration/test_postfix_delivery.sh   (as root; IT_KEEP=1 keeps $T)
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2119
@@ -36,6 +39,8 @@ FRAME_N=30                    # messages per framing case (the issue's 30)
 ALICE_FIRST=10                # alice logs in from 127.0.0.10 ... 127.0.0.25
 ALICE_LAST=25
 BOT_N=40                      # messages, one recipient each; every 10th to good.example
+FILTERED=127.0.0.70           # case 9: sends through the content filter
+FILTERED_N=25
 CLEAN_N=40
 ACCOUNT_NETWORKS=5            # [maillog] account_networks: more than this many → evidence
 ALICE=alice@example.net
@@ -82,6 +87,17 @@ pf_submission
 # case 6: cleanup rejects these Subjects and logs them, text and all, before the real client
 printf '%s\n' '/^Subject:.*FREE/ REJECT 5.7.1 spam' >"$PF_DIR/header_checks"
 pf_conf "header_checks = regexp:$PF_DIR/header_checks"
+# case 9: mail to FILTER_PORT goes through an after-queue content filter, Postfix's own smtp
+# client to a re-injection smtpd on REINJECT_PORT (no filter, no policy: the filter's own)
+FILTER_PORT=$(free_port)
+REINJECT_PORT=$(free_port)
+pf_master "127.0.0.1:$FILTER_PORT inet n - n - - smtpd" \
+	"  -o content_filter=smtp:[127.0.0.1]:$REINJECT_PORT" \
+	"127.0.0.1:$REINJECT_PORT inet n - n - - smtpd" \
+	"  -o content_filter=" \
+	"  -o smtpd_recipient_restrictions=permit_mynetworks,reject" \
+	"  -o smtpd_data_restrictions=" \
+	"  -o receive_override_options=no_header_body_checks"
 pf_start
 pf_submission_ready
 log "Postfix policy restriction: $PF_POLICY"
@@ -461,6 +477,33 @@ assert_eq "level of $BOT after the restart" "$level_before" "$(json_get "$bot_js
 assert_eq "level of account:$ALICE after the restart" "$alice_before" "$(subject_level "account:$ALICE")"
 assert_eq "level of $CLEAN after the restart" normal "$(subject_level "$CLEAN")"
 case_pass "resumed at offset $offset; read $read_now new lines; bot evidence count stayed $count_after"
+
+# ---------------------------------------------------------------------------------------------
+case_begin "9. $FILTERED sends $FILTERED_N harvested messages through an after-queue content filter"
+wait_port "$FILTER_PORT" 10 || fail "the content-filter smtpd does not listen on $FILTER_PORT"
+for ((i = 1; i <= FILTERED_N; i++)); do
+	SEND_PORT=$FILTER_PORT send_mail "filtered-$i" "$FILTERED" --to "filtered$i@$HARVESTED"
+	r=$(mail_result)
+	[ "$r" = accepted ] || break      # quarantined once lazaretd read enough bounces
+done
+drain "content filter"
+hops=$(grep -Ec "relay=127\.0\.0\.1\[127\.0\.0\.1\]:$REINJECT_PORT, .*status=sent \(250 2\.0\.0 Ok: queued as " "$PF_LOG")
+bounced=$(grep -Ec "to=<filtered[0-9]+@$HARVESTED>, relay=[^ ]+, .*dsn=5\.1\.1, status=bounced" "$PF_LOG")
+log "Postfix logged $hops hops to the filter (queued as ...) and $bounced bounces of re-injected messages"
+assert_ge "hops to the content filter" 20 "$hops"
+assert_eq "bounces of the re-injected messages" "$hops" "$bounced"
+f_json=$(lz_explain "$FILTERED")
+f_summary=$(json_evidence "$f_json" bounce_ratio summary)
+log "explain $FILTERED: level=$(json_get "$f_json" '$.level'); bounce_ratio: $f_summary"
+# the hops are no outcomes: N of N, not N of 2N
+assert_match "bounce_ratio summary of $FILTERED" \
+	"^$bounced of $bounced recipients refused permanently in the last 1h via the relay \($bounced unknown\)" "$f_summary"
+lo_summary=""
+if lo_json=$(lzctl explain 127.0.0.1 --json 2>/dev/null); then      # not tracked: fails
+	lo_summary=$(json_evidence "$lo_json" bounce_ratio summary)
+fi
+assert_eq "bounce_ratio evidence of the filter's 127.0.0.1" "" "$lo_summary"
+case_pass "$bounced bounces after re-injection counted for $FILTERED: '$f_summary'"
 
 echo
 log "all cases passed"

@@ -1676,6 +1676,170 @@ test_cleanup_reject_by_queue_id(void **state)
 	assert_null(judge_lookup(f->j, "192.0.2.23"));
 }
 
+/* ---- after-queue content filters (amavis; Postfix 3.7.11 and amavisd-new 2.13 lines) ---- */
+
+#define L_REINJECT "postfix/smtpd[18300]: %s: client=localhost[127.0.0.1]"
+#define L_TO_FILTER "postfix/smtp[18299]: %s: to=<%s>, relay=127.0.0.1[127.0.0.1]:10024, delay=1.1, " \
+	"delays=0.08/0.01/0.01/1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): " \
+	"250 2.0.0 Ok: queued as %s)"
+
+/*
+ * The subscriber's message goes to amavis on 127.0.0.1:10024, which re-injects it on
+ * :10025 as a new queue ID whose client= is localhost: the new ID's bounces and spam
+ * refusals count for the subscriber's host and account, the hop to the filter for no one.
+ */
+static void
+test_content_filter_amavis(void **state)
+{
+	struct fx *f = *state;
+	const struct delivery_stats *st = delivery_stats(f->d);
+
+	fx_sensitive(f);
+	/* real order: the re-injection's client= comes before the filter's reply */
+	client(f, T0, "relay", "3F2A1B2C01", "198.51.100.23", "dave@example.net");
+	assert_int_equal(feed(f, T0 + SEC(1), "relay", L_REINJECT, "4B5C6D7E8F"), MAILLOG_CLIENT);
+	assert_int_equal(feed(f, T0 + SEC(2), "relay", L_TO_FILTER, "3F2A1B2C01", "nobody@bad.test",
+	    "4B5C6D7E8F"), MAILLOG_DELIVERY);
+	removed(f, T0 + SEC(2), "relay", "3F2A1B2C01");
+	rcpt(f, T0 + SEC(3), "relay", "4B5C6D7E8F", "nobody@bad.test", R_UNKNOWN);
+	removed(f, T0 + SEC(3), "relay", "4B5C6D7E8F");
+
+	assert_contains(summary(f, "198.51.100.23", "bounce_ratio"), "1 of 1 recipients");
+	assert_contains(summary(f, "account:dave@example.net", "bounce_ratio"), "1 of 1 recipients");
+	assert_null(judge_lookup(f->j, "127.0.0.1"));
+	assert_int_equal(outcomes_total(st), 1);          /* the bounce; the hop is none */
+	assert_int_equal(st->unattributed, 0);
+	assert_int_equal(st->filter_hops, 1);
+	assert_int_equal(st->filter_links, 1);
+
+	/* the reply logged before the re-injection's client= (another log order, long IDs):
+	 * the filter's localhost does not take the message back; a spam refusal */
+	client(f, T0 + SEC(10), "relay", "4Pbzwt5dNXz3tBb", "198.51.100.24", "erin@example.net");
+	assert_int_equal(feed(f, T0 + SEC(11), "relay", L_TO_FILTER, "4Pbzwt5dNXz3tBb", "x@example.com",
+	    "4Pbzwv0Q1Rz2kLm"), MAILLOG_DELIVERY);
+	assert_int_equal(feed(f, T0 + SEC(11), "relay", L_REINJECT, "4Pbzwv0Q1Rz2kLm"), MAILLOG_CLIENT);
+	rcpt(f, T0 + SEC(12), "relay", "4Pbzwv0Q1Rz2kLm", "x@example.com", R_SPAM_OUTLOOK);
+	assert_non_null(evidence(f, "198.51.100.24", "spam_rejected"));
+	assert_non_null(evidence(f, "account:erin@example.net", "spam_rejected"));
+	assert_int_equal(st->filter_links, 2);
+	assert_int_equal(outcomes_total(st), 2);
+	assert_null(judge_lookup(f->j, "127.0.0.1"));
+
+	/* a filter on ::1 is the relay's own too */
+	client(f, T0 + SEC(20), "relay", "3F2A1B2C03", "198.51.100.25", NULL);
+	assert_int_equal(feed(f, T0 + SEC(21), "relay", "postfix/smtp[18299]: 3F2A1B2C03: to=<y@bad.test>, "
+	    "relay=localhost[::1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok, "
+	    "id=18811-07, from MTA([::1]:10025): 250 2.0.0 Ok: queued as 4B5C6D7E90)"), MAILLOG_DELIVERY);
+	rcpt(f, T0 + SEC(22), "relay", "4B5C6D7E90", "y@bad.test", R_UNKNOWN);
+	assert_non_null(evidence(f, "198.51.100.25", "bounce_ratio"));
+	assert_int_equal(st->filter_links, 3);
+}
+
+/*
+ * A remote MX's reply is its own text: "queued as" there names a queue ID at the remote
+ * server, or one of ours an attacker guessed. It links nothing: the delivery is the
+ * sender's ordinary outcome, and our queue ID it names keeps its own sender.
+ */
+static void
+test_content_filter_remote_reply_not_followed(void **state)
+{
+	struct fx *f = *state;
+	const struct delivery_stats *st = delivery_stats(f->d);
+
+	fx_sensitive(f);
+	client(f, T0, "relay", "3F2A1B2C11", "198.51.100.31", NULL);      /* the remote's sender */
+	client(f, T0, "relay", "3F2A1B2C12", "198.51.100.32", NULL);      /* someone else */
+	assert_int_equal(feed(f, T0 + SEC(1), "relay", "postfix/smtp[3113]: 3F2A1B2C11: to=<a@example.org>, "
+	    "relay=mx.example.org[203.0.113.9]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent "
+	    "(250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 3F2A1B2C12)"),
+	    MAILLOG_DELIVERY);
+	/* nor "queued as" inside a filter's reply that does not end with the ID */
+	client(f, T0, "relay", "3F2A1B2C13", "198.51.100.33", NULL);
+	assert_int_equal(feed(f, T0 + SEC(1), "relay", "postfix/smtp[18299]: 3F2A1B2C13: to=<b@example.org>, "
+	    "relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent "
+	    "(250 2.0.0 Ok: queued as 3F2A1B2C12, thank you)"), MAILLOG_DELIVERY);
+	rcpt(f, T0 + SEC(2), "relay", "3F2A1B2C12", "c@bad.test", R_UNKNOWN);
+
+	assert_int_equal(st->filter_hops, 0);
+	assert_int_equal(st->filter_links, 0);
+	assert_int_equal(outcomes_total(st), 3);
+	assert_contains(summary(f, "198.51.100.32", "bounce_ratio"), "1 of 1 recipients");
+	assert_null(evidence(f, "198.51.100.31", "bounce_ratio"));
+	assert_null(evidence(f, "198.51.100.33", "bounce_ratio"));
+}
+
+/*
+ * A filter that re-injects with XFORWARD: Postfix's smtpd logs the filter as client= and
+ * the message's first queue ID as orig_queue_id= (smtpd.c), even when the filter's
+ * reply names no queue ID. Followed from the relay's own addresses only.
+ */
+static void
+test_content_filter_xforward(void **state)
+{
+	struct fx *f = *state;
+	const struct delivery_stats *st = delivery_stats(f->d);
+
+	fx_sensitive(f);
+	client(f, T0, "relay", "3F2A1B2C31", "198.51.100.51", "gina@example.net");
+	assert_int_equal(feed(f, T0 + SEC(1), "relay", "postfix/smtpd[18300]: 4B5C6D7EB1: "
+	    "client=localhost[127.0.0.1], orig_queue_id=3F2A1B2C31, "
+	    "orig_client=pc.dsl.example.net[198.51.100.51]"), MAILLOG_CLIENT);
+	/* then amavis's reply names it too: one link, not two */
+	assert_int_equal(feed(f, T0 + SEC(2), "relay", L_TO_FILTER, "3F2A1B2C31", "w@bad.test",
+	    "4B5C6D7EB1"), MAILLOG_DELIVERY);
+	rcpt(f, T0 + SEC(3), "relay", "4B5C6D7EB1", "w@bad.test", R_UNKNOWN);
+	assert_contains(summary(f, "198.51.100.51", "bounce_ratio"), "1 of 1 recipients");
+	assert_contains(summary(f, "account:gina@example.net", "bounce_ratio"), "1 of 1 recipients");
+	assert_int_equal(st->filter_links, 1);
+
+	/* a filter whose reply names nothing */
+	client(f, T0 + SEC(10), "relay", "3F2A1B2C32", "198.51.100.52", NULL);
+	assert_int_equal(feed(f, T0 + SEC(11), "relay", "postfix/smtpd[18300]: 4B5C6D7EB2: "
+	    "client=localhost[127.0.0.1], orig_queue_id=3F2A1B2C32, "
+	    "orig_client=pc.dsl.example.net[198.51.100.52]"), MAILLOG_CLIENT);
+	rcpt(f, T0 + SEC(12), "relay", "4B5C6D7EB2", "v@bad.test", R_SPAM_YAHOO);
+	assert_non_null(evidence(f, "198.51.100.52", "spam_rejected"));
+	assert_int_equal(st->filter_links, 2);
+
+	/* from a subscriber's address (a misconfigured smtpd_authorized_xforward_hosts):
+	 * its message is its own */
+	client(f, T0 + SEC(20), "relay", "3F2A1B2C33", "198.51.100.53", NULL);
+	assert_int_equal(feed(f, T0 + SEC(21), "relay", "postfix/smtpd[18300]: 4B5C6D7EB3: "
+	    "client=unknown[198.51.100.54], orig_queue_id=3F2A1B2C33, "
+	    "orig_client=pc.dsl.example.net[198.51.100.53]"), MAILLOG_CLIENT);
+	rcpt(f, T0 + SEC(22), "relay", "4B5C6D7EB3", "u@bad.test", R_UNKNOWN);
+	assert_non_null(evidence(f, "198.51.100.54", "bounce_ratio"));
+	assert_null(evidence(f, "198.51.100.53", "bounce_ratio"));
+	assert_int_equal(st->filter_links, 2);
+	assert_null(judge_lookup(f->j, "127.0.0.1"));
+}
+
+/* A link is an open queue ID like any other: saved, restored, bounded, expired. */
+static void
+test_content_filter_snapshot(void **state)
+{
+	struct fx *f = *state;
+	struct fx *g;
+	uint8_t *buf;
+	size_t len;
+
+	fx_sensitive(f);
+	client(f, T0, "relay", "3F2A1B2C21", "198.51.100.41", "frank@example.net");
+	assert_int_equal(feed(f, T0 + SEC(1), "relay", L_TO_FILTER, "3F2A1B2C21", "z@bad.test",
+	    "4B5C6D7EA1"), MAILLOG_DELIVERY);
+	removed(f, T0 + SEC(1), "relay", "3F2A1B2C21");
+	assert_int_equal(delivery_save(f->d, T0 + SEC(2), &buf, &len), 0);
+	assert_int_equal(fx_setup((void **)&g), 0);
+	fx_sensitive(g);
+	assert_int_equal(delivery_restore(g->d, buf, len), 0);
+	free(buf);
+	rcpt(g, T0 + SEC(3), "relay", "4B5C6D7EA1", "z@bad.test", R_UNKNOWN);
+	assert_non_null(evidence(g, "198.51.100.41", "bounce_ratio"));
+	assert_non_null(evidence(g, "account:frank@example.net", "bounce_ratio"));
+	fx_teardown((void **)&g);
+}
+
+
 int
 main(void)
 {
@@ -1716,6 +1880,10 @@ main(void)
 		T(test_many_queue_ids),
 		T(test_framing),
 		T(test_cleanup_reject_by_queue_id),
+		T(test_content_filter_amavis),
+		T(test_content_filter_remote_reply_not_followed),
+		T(test_content_filter_xforward),
+		T(test_content_filter_snapshot),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

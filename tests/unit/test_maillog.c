@@ -30,6 +30,7 @@ struct want {
 	const char *client_addr;
 	const char *sasl_method;
 	const char *sasl_username;
+	const char *orig_queue_id;
 	const char *from;
 	uint64_t size;
 	uint32_t nrcpt;
@@ -423,7 +424,19 @@ static const struct parse_case parse_cases[] = {
 	  "orig_queue_id=9F8E7D6C5B, orig_client=pc1.example.net[192.0.2.55]", 0, MAILLOG_CLIENT,
 	  { .host = "relay", .program = "postfix/smtpd", .syslog_name = "postfix",
 	    .service = "smtpd", .queue_id = "1A2B3C4D5E", .client_name = "mail.example.org",
-	    .client_addr = "198.51.100.7" }, NULL },
+	    .client_addr = "198.51.100.7", .orig_queue_id = "9F8E7D6C5B" }, NULL },
+	{ "re-injection by a content filter with XFORWARD (smtpd.c: client= is the filter)",
+	  "Nov 27 06:40:01 relay postfix/smtpd[18300]: 4Pbzwv0Q1Rz2kLm: client=localhost[127.0.0.1], "
+	  "orig_queue_id=4Pbzwt5dNXz3tBb, orig_client=pc1.example.net[192.0.2.55]", 0, MAILLOG_CLIENT,
+	  { .host = "relay", .program = "postfix/smtpd", .syslog_name = "postfix",
+	    .service = "smtpd", .pid = 18300, .queue_id = "4Pbzwv0Q1Rz2kLm", .client_name = "localhost",
+	    .client_addr = "127.0.0.1", .orig_queue_id = "4Pbzwt5dNXz3tBb" }, NULL },
+	{ "orig_queue_id not a queue ID (XFORWARD IDENT is the filter's word): none",
+	  "Nov 27 06:40:01 relay postfix/smtpd[18300]: 1A2B3C4D5E: client=localhost[127.0.0.1], "
+	  "orig_queue_id=[UNAVAILABLE], orig_client=pc1.example.net[192.0.2.55]", 0, MAILLOG_CLIENT,
+	  { .host = "relay", .program = "postfix/smtpd", .syslog_name = "postfix",
+	    .service = "smtpd", .pid = 18300, .queue_id = "1A2B3C4D5E", .client_name = "localhost",
+	    .client_addr = "127.0.0.1" }, NULL },
 
 	/* ---- Time stamps. ---- */
 	{ "RFC 3339 rsyslog default, tls= (Postfix 3.11)",
@@ -848,7 +861,7 @@ compare(const struct parse_case *c, int rc, const struct maillog_line *l, int qu
 	}
 #define V(f) check_view(c->name, #f, l->f, w->f, &bad, quiet)
 	V(host); V(program); V(syslog_name); V(service); V(queue_id);
-	V(client_name); V(client_addr); V(sasl_method); V(sasl_username);
+	V(client_name); V(client_addr); V(sasl_method); V(sasl_username); V(orig_queue_id);
 	V(from); V(to); V(orig_to); V(relay); V(dsn); V(reply); V(reject_code);
 	V(action); V(reject_stage);
 #undef V
@@ -1496,6 +1509,10 @@ static const struct framing_case framing_cases[] = {
 	  PF37D("postfix/smtpd", 6766) "C61D7A78142: client=unknown[127.0.0.40], "
 	  "sasl_username=a, client=victim.example[127.0.0.23]", MAILLOG_ERR_DUPLICATE,
 	  NULL, NULL, NULL, NULL },
+	{ "orig_queue_id twice: refused",
+	  PF37D("postfix/smtpd", 6766) "C61D7A78142: client=localhost[127.0.0.1], "
+	  "orig_queue_id=4B5C6D7E8F, orig_queue_id=3F2A1B2C3D",
+	  MAILLOG_ERR_DUPLICATE, NULL, NULL, NULL, NULL },
 	{ "sasl_username twice: refused",
 	  PF37D("postfix/smtpd", 6766) "C61D7A78142: client=unknown[127.0.0.40], sasl_method=PLAIN, "
 	  "sasl_username=mallory@example.net, sasl_username=victim@example.net",
