@@ -56,6 +56,16 @@ cidr_contains(const struct cidr *net, const struct addr *a)
 	return rest == 0 || ((a->bytes[whole] ^ net->addr.bytes[whole]) & (uint8_t)(0xff00u >> rest)) == 0;
 }
 
+/* Whether any of the n networks in list contains a. */
+static inline bool
+cidr_list_contains(const struct cidr *list, size_t n, const struct addr *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cidr_contains(&list[i], a))
+			return true;
+	return false;
+}
+
 /* Formats as "addr/prefix"; returns out. */
 char *cidr_format(const struct cidr *net, char *out, size_t size);
 

@@ -1152,28 +1152,19 @@ config_account_allowed(const struct config *cfg, const char *account)
 bool
 config_address_allowed(const struct config *cfg, const struct addr *a)
 {
-	for (size_t i = 0; i < cfg->allow_network_count; i++)
-		if (cidr_contains(&cfg->allow_networks[i], a))
-			return true;
-	return false;
+	return cidr_list_contains(cfg->allow_networks, cfg->allow_network_count, a);
 }
 
 bool
 config_address_ignored(const struct config *cfg, const struct addr *a)
 {
-	for (size_t i = 0; i < cfg->judge_ignore_count; i++)
-		if (cidr_contains(&cfg->judge_ignore[i], a))
-			return true;
-	return false;
+	return cidr_list_contains(cfg->judge_ignore, cfg->judge_ignore_count, a);
 }
 
 bool
 config_policy_peer_allowed(const struct config *cfg, const struct addr *a)
 {
-	for (size_t i = 0; i < cfg->policy_allow_count; i++)
-		if (cidr_contains(&cfg->policy_allow[i], a))
-			return true;
-	return false;
+	return cidr_list_contains(cfg->policy_allow, cfg->policy_allow_count, a);
 }
 
 const struct evidence_conf *
