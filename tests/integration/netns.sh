@@ -21,10 +21,8 @@ skip() {
 
 now_ms() { date +%s%3N; }
 elapsed() { awk -v a="$T0" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; failures=$((failures + 1)); }
 section() { echo; echo "=== [$(elapsed)s] $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+. "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # wait_for SECONDS CMD... — poll CMD every 0.1 s until it succeeds; 1 on timeout (SECONDS may
 # have a fraction).

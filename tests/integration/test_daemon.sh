@@ -19,17 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok()   { echo "ok   - $*"; }
-bad()  { echo "FAIL - $*"; failures=$((failures + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 20000))
-		(exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
-	done
-}
+. "$ROOT/tests/integration/checks.sh"
 
 PPORT=$(free_port); APORT=$(free_port); PPORT6=$(free_port); WPORT=$(free_port)
 API="http://127.0.0.1:$APORT"

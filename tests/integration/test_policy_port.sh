@@ -22,17 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok()   { echo "ok   - $*"; }
-bad()  { echo "FAIL - $*"; failures=$((failures + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 20000))
-		(exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
-	done
-}
+. "$ROOT/tests/integration/checks.sh"
 
 # 4 000 connections in the memory case: the daemon and the tool need the descriptors
 ulimit -n 16384 2>/dev/null || { echo "SKIP: cannot raise the descriptor limit"; exit 77; }
