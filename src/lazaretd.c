@@ -472,29 +472,34 @@ shutdown_daemon(struct daemon *d)
 }
 
 /*
- * SIGCHLD: the privileged helper died. Nobody left could restart it with its
- * capability, so the daemon stops cleanly with status 1 for the service manager to
- * start it again; the kernel enforces the sets meanwhile (their elements' timeouts
- * outlive a restart by far).
+ * SIGCHLD. The portal's front died: the portal starts a new one. The privileged
+ * helper died: nobody left could restart it with its capability, so the daemon stops
+ * cleanly with status 1 for the service manager to start it again; the kernel
+ * enforces the sets meanwhile (their elements' timeouts outlive a restart by far).
  */
 static void
 on_child(uv_signal_t *s, int signum)
 {
 	struct daemon *d = s->data;
 	int status;
+	pid_t pid;
 
 	(void)signum;
-	if (d->helper_pid <= 0 || waitpid(d->helper_pid, &status, WNOHANG) != d->helper_pid)
-		return;
-	d->helper_pid = -1;
-	if (WIFSIGNALED(status))
-		log_warnx("enforce: the privileged helper died of signal %d; stopping so that lazaretd is started "
-		    "again (the kernel keeps enforcing the quarantines meanwhile)", WTERMSIG(status));
-	else
-		log_warnx("enforce: the privileged helper exited with status %d; stopping so that lazaretd is "
-		    "started again (the kernel keeps enforcing the quarantines meanwhile)", WEXITSTATUS(status));
-	d->exit_status = 1;
-	shutdown_daemon(d);
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (portal_child_exited(d->portal, pid, status))
+			continue;
+		if (pid != d->helper_pid)
+			continue;
+		d->helper_pid = -1;
+		if (WIFSIGNALED(status))
+			log_warnx("enforce: the privileged helper died of signal %d; stopping so that lazaretd is "
+			    "started again (the kernel keeps enforcing the quarantines meanwhile)", WTERMSIG(status));
+		else
+			log_warnx("enforce: the privileged helper exited with status %d; stopping so that lazaretd is "
+			    "started again (the kernel keeps enforcing the quarantines meanwhile)", WEXITSTATUS(status));
+		d->exit_status = 1;
+		shutdown_daemon(d);
+	}
 }
 
 /* Whether a TCP listener wants a port below 1024 (then CAP_NET_BIND_SERVICE until it is bound). */
@@ -682,7 +687,7 @@ main(int argc, char **argv)
 	    .started = time_now() };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	struct portal_context pctx = { .judge = d.judge, .store = d.store, .cfg = d.cfg };
+	struct portal_context pctx = { .judge = d.judge, .store = d.store, .cfg = d.cfg, .own_process = true };
 	if ((d.portal = portal_start(d.loop, &pctx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	api_set_portal(d.api, d.portal);
@@ -747,6 +752,8 @@ main(int argc, char **argv)
 	garden_free(d.garden);     /* closes the helper's channel: it exits */
 	if (d.helper_pid > 0)
 		waitpid(d.helper_pid, NULL, 0);
+	while (waitpid(-1, NULL, WNOHANG) > 0)    /* the portal's front, told to go */
+		;
 	delivery_free(d.delivery);
 	relay_free(d.relay);
 	judge_free(d.judge);

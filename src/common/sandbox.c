@@ -10,6 +10,7 @@
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -126,8 +127,9 @@ sandbox_seccomp_supported(void)
  * What the main process calls, found with strace -f over the integration tests
  * (policy, API, portal, mail log, store, garden, reload, shutdown) and glibc's own
  * needs (getaddrinfo for remediation names, syslog, dlopen'ed NSS modules). Not
- * there on purpose: execve, fork (clone without CLONE_THREAD), ptrace, mount,
- * setuid and friends, namespaces, bpf, module and key calls, io_uring.
+ * there on purpose: execve, ptrace, mount, setuid and friends, namespaces (clone
+ * is allowed without CLONE_NEW* flags: threads, and the portal's front), bpf,
+ * module and key calls, io_uring.
  */
 static const char *const sandbox_main_calls[] = {
 	/* files */
@@ -160,6 +162,25 @@ static const char *const sandbox_main_calls[] = {
 	"getresgid", "getpgrp", "getpgid", "getsid", "clock_gettime", "clock_getres", "gettimeofday", "time",
 	"getrandom", "uname", "sysinfo", "getrlimit", "prlimit64", "getrusage", "times", "prctl", "arch_prctl",
 	"capget", "membarrier",
+	"seccomp",            /* filters only ever narrow: the portal's front adds its own */
+};
+
+/*
+ * The portal's front, on top of the main process's list (filters stack): serving the
+ * connections libmicrohttpd accepts on a socket it was given and talking to the desk.
+ * No open(), so no file at all — the store included; no new sockets but a Unix one
+ * (syslog reconnecting), no connect elsewhere that matters, no fork, no threads.
+ */
+static const char *const sandbox_portal_calls[] = {
+	"read", "write", "readv", "writev", "close", "fstat", "newfstatat", "lseek", "fcntl",
+	"accept", "accept4", "recvfrom", "recvmsg", "sendto", "sendmsg", "shutdown", "setsockopt", "getsockopt",
+	"getsockname", "getpeername", "connect",
+	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll",
+	"mmap", "munmap", "mremap", "mprotect", "brk", "madvise", "futex",
+	"clock_gettime", "clock_getres", "gettimeofday", "time", "nanosleep", "clock_nanosleep", "sched_yield",
+	"getpid", "gettid", "getppid", "getuid", "geteuid", "getrandom",
+	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "tgkill", "restart_syscall",
+	"exit", "exit_group",
 };
 
 static int
@@ -178,19 +199,33 @@ sandbox_seccomp(enum sandbox_profile profile, enum seccomp_mode mode, char *err,
 	scmp_filter_ctx ctx;
 	int rc = 0;
 
-	(void)profile;
 	if (mode == SECCOMP_MODE_OFF || SANDBOX_SANITIZED)
 		return 0;
 	if ((ctx = seccomp_init(mode == SECCOMP_MODE_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS)) == NULL) {
 		snprintf(err, errlen, "seccomp: cannot make a filter");
 		return -1;
 	}
+	if (profile == SANDBOX_PORTAL) {
+		for (size_t i = 0; rc == 0 && i < sizeof(sandbox_portal_calls) / sizeof(sandbox_portal_calls[0]); i++)
+			rc = seccomp_allow(ctx, sandbox_portal_calls[i], 0, NULL);
+		/* libuv makes descriptors non-blocking and close-on-exec with ioctl */
+		struct scmp_arg_cmp nbio = SCMP_A1(SCMP_CMP_EQ, FIONBIO), clex = SCMP_A1(SCMP_CMP_EQ, FIOCLEX);
+		struct scmp_arg_cmp unix_only = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+		if (rc == 0)
+			rc = seccomp_allow(ctx, "ioctl", 1, &nbio);
+		if (rc == 0)
+			rc = seccomp_allow(ctx, "ioctl", 1, &clex);
+		if (rc == 0)
+			rc = seccomp_allow(ctx, "socket", 1, &unix_only);
+		goto load;
+	}
 	for (size_t i = 0; rc == 0 && i < sizeof(sandbox_main_calls) / sizeof(sandbox_main_calls[0]); i++)
 		rc = seccomp_allow(ctx, sandbox_main_calls[i], 0, NULL);
-	/* threads, never processes */
-	struct scmp_arg_cmp thread = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+	/* threads and plain processes (the portal's front), never new namespaces */
+	struct scmp_arg_cmp no_ns = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID |
+	    CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP, 0);
 	if (rc == 0)
-		rc = seccomp_allow(ctx, "clone", 1, &thread);
+		rc = seccomp_allow(ctx, "clone", 1, &no_ns);
 	/* clone3's flags are in memory a filter cannot read: ENOSYS, and glibc falls back to clone */
 	if (rc == 0 && seccomp_syscall_resolve_name("clone3") != __NR_SCMP_ERROR)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), seccomp_syscall_resolve_name("clone3"), 0);
@@ -202,6 +237,7 @@ sandbox_seccomp(enum sandbox_profile profile, enum seccomp_mode mode, char *err,
 		if (rc == 0 && domains[i] == AF_UNIX)
 			rc = seccomp_allow(ctx, "socketpair", 1, &d);
 	}
+load:
 	if (rc == 0)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (rc == 0)

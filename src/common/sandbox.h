@@ -47,7 +47,8 @@ int sandbox_drop_all(char *err, size_t errlen);
 
 /* The system call lists, one per kind of process. */
 enum sandbox_profile {
-	SANDBOX_MAIN,         /* sensors, judge, store, API, portal: files, sockets, threads */
+	SANDBOX_MAIN,         /* sensors, judge, store, API, portal desk: files, sockets, threads, fork */
+	SANDBOX_PORTAL,       /* the portal's front: accepted connections and its channel only */
 };
 
 /*

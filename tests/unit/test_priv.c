@@ -2,11 +2,14 @@
  * test_priv.c — privilege separation: what the privileged helper accepts from the main
  * process (every field checked, each kind of corruption refused), the request/answer
  * round trip over a socketpair against the logging backend (a refused request leaves
- * the channel usable, a broken frame closes it), the main process's system call filter
- * (a fork, ptrace or execve kills it; threads still start), and, as root, the drop to
+ * the channel usable, a broken frame closes it), the system call filters (the main
+ * process: threads and a plain fork, but no namespace, ptrace, execve or packet socket;
+ * the portal's front: no open, fork or new IP socket), and, as root, the drop to
  * another user with one capability kept.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <linux/capability.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -22,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -205,15 +209,15 @@ thread_ok(void *arg)
 	return arg;
 }
 
-/* Runs what in a child under the main process's filter; its wait status. */
+/* Runs what in a child under profile's filter; its wait status. */
 static int
-in_filtered_child(int what)
+in_filtered_child(enum sandbox_profile profile, int what)
 {
 	char err[256];
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		if (sandbox_seccomp(SANDBOX_MAIN, SECCOMP_MODE_KILL, err, sizeof(err)) != 0)
+		if (sandbox_seccomp(profile, SECCOMP_MODE_KILL, err, sizeof(err)) != 0)
 			_exit(90);
 		if (getpid() <= 0)
 			_exit(91);
@@ -226,8 +230,10 @@ in_filtered_child(int what)
 			if (s < 0 || close(s) != 0)
 				_exit(93);
 			_exit(0);
-		case 1:
-			(void)fork();
+		case 1: /* a process, yes (the portal's front); in a new namespace, no */
+			if (fork() == 0)
+				_exit(0);
+			(void)unshare(CLONE_NEWNET);
 			_exit(0);
 		case 2:
 			(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
@@ -240,6 +246,19 @@ in_filtered_child(int what)
 			_exit(0);
 		case 5: /* clone3 says ENOSYS rather than killing (glibc then uses clone) */
 			_exit(syscall(SYS_clone3, NULL, 0) == -1 && errno == ENOSYS ? 0 : 94);
+		case 6: /* the portal's front: its channel and sockets, nothing else */
+			if (write(1, "", 0) != 0 || time(NULL) == (time_t)-1)
+				_exit(96);
+			_exit(0);
+		case 7:
+			(void)open("/etc/hostname", O_RDONLY);
+			_exit(0);
+		case 8:
+			(void)fork();
+			_exit(0);
+		case 9:
+			(void)socket(AF_INET, SOCK_STREAM, 0);
+			_exit(0);
 		}
 		_exit(95);
 	}
@@ -254,17 +273,19 @@ test_seccomp(void **state)
 	(void)state;
 	if (!sandbox_seccomp_supported())
 		skip();      /* sanitizer builds install no filter */
-	int st = in_filtered_child(0);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
-	for (int what = 1; what <= 4; what++) {
-		st = in_filtered_child(what);
-		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS)
-			fail_msg("case %d: not killed by SIGSYS (status 0x%x)", what, st);
+	static const struct { enum sandbox_profile profile; int what; bool killed; } cases[] = {
+		{ SANDBOX_MAIN, 0, false }, { SANDBOX_MAIN, 1, true }, { SANDBOX_MAIN, 2, true },
+		{ SANDBOX_MAIN, 3, true }, { SANDBOX_MAIN, 4, true }, { SANDBOX_MAIN, 5, false },
+		{ SANDBOX_PORTAL, 6, false }, { SANDBOX_PORTAL, 7, true }, { SANDBOX_PORTAL, 8, true },
+		{ SANDBOX_PORTAL, 9, true }, { SANDBOX_PORTAL, 3, true }, { SANDBOX_PORTAL, 2, true },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st = in_filtered_child(cases[i].profile, cases[i].what);
+		if (cases[i].killed && (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS))
+			fail_msg("profile %d case %d: not killed by SIGSYS (status 0x%x)", cases[i].profile, cases[i].what, st);
+		if (!cases[i].killed && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
+			fail_msg("profile %d case %d: did not run (status 0x%x)", cases[i].profile, cases[i].what, st);
 	}
-	st = in_filtered_child(5);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 /* The value of a "Name:\t..." line of /proc/self/status. */
