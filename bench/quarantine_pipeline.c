@@ -99,7 +99,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "judge: %s\n", err);
 		return 1;
 	}
-	if ((b.g = garden_new(b.loop, &cfg, j, err, sizeof(err))) == NULL || garden_start(b.g, err, sizeof(err)) != 0) {
+	if ((b.g = garden_new(b.loop, &cfg, j, GARDEN_IN_PROCESS, err, sizeof(err))) == NULL || garden_start(b.g, err, sizeof(err)) != 0) {
 		fprintf(stderr, "garden: %s\n", err);
 		return 1;
 	}

@@ -14,13 +14,18 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <linux/capability.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <uv.h>
 
+#include "act/enforce_priv.h"
 #include "act/garden.h"
 #include "act/relay_policy.h"
 #include "api/api.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "judge/judge.h"
 #include "portal/portal.h"
 #include "sense/delivery.h"
@@ -45,7 +50,9 @@ struct daemon {
 	struct api *api;
 	struct portal *portal;
 	struct garden *garden;
-	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
+	pid_t helper_pid;              /* the privileged nftables helper, -1: none */
+	int exit_status;
 	uv_timer_t checkpoint_timer, sweep_timer, maillog_timer;
 	uv_idle_t maillog_idle;        /* active while a log is behind: one more slice each loop turn */
 	usec_t delivery_saved;         /* monotonic; the delivery sensor's state is saved every few minutes */
@@ -464,6 +471,48 @@ shutdown_daemon(struct daemon *d)
 	uv_stop(d->loop);
 }
 
+/*
+ * SIGCHLD. The portal's front died: the portal starts a new one. The privileged
+ * helper died: nobody left could restart it with its capability, so the daemon stops
+ * cleanly with status 1 for the service manager to start it again; the kernel
+ * enforces the sets meanwhile (their elements' timeouts outlive a restart by far).
+ */
+static void
+on_child(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+	int status;
+	pid_t pid;
+
+	(void)signum;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (portal_child_exited(d->portal, pid, status))
+			continue;
+		if (pid != d->helper_pid)
+			continue;
+		d->helper_pid = -1;
+		if (WIFSIGNALED(status))
+			log_warnx("enforce: the privileged helper died of signal %d; stopping so that lazaretd is "
+			    "started again (the kernel keeps enforcing the quarantines meanwhile)", WTERMSIG(status));
+		else
+			log_warnx("enforce: the privileged helper exited with status %d; stopping so that lazaretd is "
+			    "started again (the kernel keeps enforcing the quarantines meanwhile)", WEXITSTATUS(status));
+		d->exit_status = 1;
+		shutdown_daemon(d);
+	}
+}
+
+/* Whether a TCP listener wants a port below 1024 (then CAP_NET_BIND_SERVICE until it is bound). */
+static bool
+wants_low_port(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->policy_listen_count; i++)
+		if (cfg->policy_listen[i].kind == LISTEN_TCP && cfg->policy_listen[i].port < 1024)
+			return true;
+	return (cfg->api_listen.kind == LISTEN_TCP && cfg->api_listen.port > 0 && cfg->api_listen.port < 1024) ||
+	    (cfg->portal_listen.kind == LISTEN_TCP && cfg->portal_listen.port > 0 && cfg->portal_listen.port < 1024);
+}
+
 static void
 on_signal(uv_signal_t *s, int signum)
 {
@@ -554,6 +603,30 @@ main(int argc, char **argv)
 	log_info("descriptors: %llu may be open, the listeners need %llu (policy %llu, portal %llu, API %llu, "
 	    "reserve %llu)", (unsigned long long)rl.rlim_cur, fb.total, fb.policy, fb.portal, fb.api, fb.reserve);
 	signal(SIGPIPE, SIG_IGN);
+
+	/* Privilege separation, before any input is read or any thread started: the
+	 * nftables helper keeps CAP_NET_ADMIN, this process keeps nothing (but
+	 * CAP_NET_BIND_SERVICE until its listeners are bound, when a port wants it). */
+	struct sandbox_user user;
+	int helper_fd = GARDEN_LOG_ONLY;
+	d.helper_pid = -1;
+	if (sandbox_user_lookup(d.cfg->user, &user, err, sizeof(err)) != 0)
+		fatalx("%s: [daemon] %s", d.config_path, err);
+	if (d.cfg->enforce_mode == ENFORCE_MODE_NFTABLES) {
+		int src = enforce_priv_spawn(&user, &helper_fd, &d.helper_pid, err, sizeof(err));
+		if (src < 0)
+			fatalx("%s", err);
+		if (src > 0) {
+			log_warnx("enforce: mode = nftables but %s; quarantines are only logged (enforce=none) "
+			    "until lazaretd runs with CAP_NET_ADMIN", err);
+			helper_fd = GARDEN_LOG_ONLY;
+		} else
+			log_info("enforce: privileged helper pid %d holds CAP_NET_ADMIN and nothing else", (int)d.helper_pid);
+	}
+	static const int bind_cap[] = { CAP_NET_BIND_SERVICE };
+	bool low_port = wants_low_port(d.cfg);
+	if (sandbox_drop(&user, bind_cap, low_port ? 1 : 0, err, sizeof(err)) != 0)
+		fatalx("%s", err);
 	d.loop = uv_default_loop();
 
 	/* Only when told: a store that is not there may be one that should be (see store_open_with). */
@@ -598,7 +671,7 @@ main(int argc, char **argv)
 	d.delivery_saved = time_mono();
 
 	/* the kernel holds the store's quarantines before anything is served */
-	if ((d.garden = garden_new(d.loop, d.cfg, d.judge, err, sizeof(err))) == NULL)
+	if ((d.garden = garden_new(d.loop, d.cfg, d.judge, helper_fd, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (garden_start(d.garden, err, sizeof(err)) != 0)
 		fatalx("%s", err);
@@ -614,10 +687,19 @@ main(int argc, char **argv)
 	    .started = time_now() };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	struct portal_context pctx = { .judge = d.judge, .store = d.store, .cfg = d.cfg };
+	struct portal_context pctx = { .judge = d.judge, .store = d.store, .cfg = d.cfg, .own_process = true };
 	if ((d.portal = portal_start(d.loop, &pctx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	api_set_portal(d.api, d.portal);
+
+	/* every listener is bound: the last capability goes, then the system call filter */
+	if (sandbox_drop_all(err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	if (sandbox_seccomp(SANDBOX_MAIN, d.cfg->seccomp, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	log_info("privileges: user %s (uid %u), no capabilities, system call filter %s", user.change ? user.name :
+	    "unchanged", (unsigned)getuid(), !sandbox_seccomp_supported() ? "not in this build (sanitizers)" :
+	    d.cfg->seccomp == SECCOMP_MODE_KILL ? "on" : d.cfg->seccomp == SECCOMP_MODE_LOG ? "logging only" : "off");
 
 	uv_signal_init(d.loop, &d.sig_term);
 	uv_signal_init(d.loop, &d.sig_int);
@@ -626,6 +708,9 @@ main(int argc, char **argv)
 	uv_signal_start(&d.sig_term, on_signal, SIGTERM);
 	uv_signal_start(&d.sig_int, on_signal, SIGINT);
 	uv_signal_start(&d.sig_hup, on_signal, SIGHUP);
+	uv_signal_init(d.loop, &d.sig_chld);
+	d.sig_chld.data = &d;
+	uv_signal_start(&d.sig_chld, on_child, SIGCHLD);
 	uv_timer_init(d.loop, &d.checkpoint_timer);
 	uv_timer_init(d.loop, &d.sweep_timer);
 	d.checkpoint_timer.data = d.sweep_timer.data = &d;
@@ -664,12 +749,16 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < d.follower_count; i++)
 		logfollow_free(d.followers[i]);
 	free(d.followers);
-	garden_free(d.garden);
+	garden_free(d.garden);     /* closes the helper's channel: it exits */
+	if (d.helper_pid > 0)
+		waitpid(d.helper_pid, NULL, 0);
+	while (waitpid(-1, NULL, WNOHANG) > 0)    /* the portal's front, told to go */
+		;
 	delivery_free(d.delivery);
 	relay_free(d.relay);
 	judge_free(d.judge);
 	config_free(d.cfg);
 	free(d.cfg);
 	log_info("stopped");
-	return 0;
+	return d.exit_status;
 }

@@ -16,8 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "act/enforce.h"
+#include "act/enforce_priv.h"
 #include "common/log.h"
 
 #define GARDEN_RETRY_MIN_MS   1000
@@ -593,7 +595,7 @@ on_resolve(uv_timer_t *t)
 /* ---- the interface ---- */
 
 struct garden *
-garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, char *err, size_t errlen)
+garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helper_fd, char *err, size_t errlen)
 {
 	struct garden *g = calloc(1, sizeof(*g));
 	char why[256];
@@ -605,7 +607,16 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, char *err
 	g->loop = loop;
 	g->cfg = cfg;
 	g->judge = j;
-	if (cfg->enforce_mode == ENFORCE_MODE_NFTABLES) {
+	if (cfg->enforce_mode == ENFORCE_MODE_NFTABLES && helper_fd >= 0) {
+		if ((g->be = enforce_priv_new(helper_fd)) == NULL) {
+			close(helper_fd);
+			free(g);
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		g->ops = &enforce_priv_ops;
+		g->nftables = true;
+	} else if (cfg->enforce_mode == ENFORCE_MODE_NFTABLES && helper_fd == GARDEN_IN_PROCESS) {
 		if ((g->be = enforce_nft_new(why, sizeof(why))) != NULL) {
 			g->ops = &enforce_nft_ops;
 			g->nftables = true;

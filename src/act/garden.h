@@ -52,12 +52,19 @@ struct garden_stats {
 
 struct garden;
 
+/* garden_new's helper argument when there is no privileged helper (enforce_priv.h) */
+#define GARDEN_IN_PROCESS (-1)      /* libnftables in this process (tests, tools, benchmarks) */
+#define GARDEN_LOG_ONLY (-2)        /* the helper found nftables unusable and said why */
+
 /*
  * garden_new — the garden for cfg's [enforce] section, acting on the host subjects
- * of j. Picks the backend; nftables without privilege falls back to logging, with a
- * warning. NULL with a message in err when the configuration cannot be enforced.
+ * of j. Picks the backend: with mode = nftables, the privileged helper on channel
+ * helper_fd (owned by the garden from now on), or one of the two values above;
+ * nftables without privilege falls back to logging, with a warning. NULL with a
+ * message in err when the configuration cannot be enforced.
  */
-struct garden *garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, char *err, size_t errlen);
+struct garden *garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helper_fd,
+                          char *err, size_t errlen);
 
 /*
  * garden_start — on the loop thread, before serving: resolves remediation names,

@@ -293,6 +293,22 @@ handle_daemon(struct config_parse *p, const char *name, const char *v)
 	} else if (!strcmp(name, "idle_expiry")) {
 		if (duration_parse(v, &cfg->idle_expiry) != 0 || cfg->idle_expiry < 60 * USEC_PER_SEC)
 			return config_fail(p, "idle_expiry: expected a duration of at least 1m, not \"%s\"", v);
+	} else if (!strcmp(name, "user")) {
+		/* a user name as useradd(8) accepts it; "" keeps the user lazaretd was started as */
+		bool ok = strlen(v) < sizeof(cfg->user) && v[0] != '-';
+		for (const char *c = v; ok && *c; c++)
+			ok = isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == '.';
+		if (!ok || set_text(cfg->user, sizeof(cfg->user), v) != 0)
+			return config_fail(p, "user: expected a user name, not \"%s\"", v);
+	} else if (!strcmp(name, "seccomp")) {
+		if (!strcmp(v, "yes"))
+			cfg->seccomp = SECCOMP_MODE_KILL;
+		else if (!strcmp(v, "log"))
+			cfg->seccomp = SECCOMP_MODE_LOG;
+		else if (!strcmp(v, "no"))
+			cfg->seccomp = SECCOMP_MODE_OFF;
+		else
+			return config_fail(p, "seccomp: expected yes, log or no, not \"%s\"", v);
 	} else
 		return config_fail(p, "unknown key \"%s\" in [daemon]", name);
 	return 1;
@@ -1024,6 +1040,9 @@ config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "syslog = %s\n", cfg->syslog ? "yes" : "no");
 	fprintf(out, "checkpoint_interval = %s\n", duration_format(cfg->checkpoint_interval, buf, sizeof(buf)));
 	fprintf(out, "idle_expiry = %s\n", duration_format(cfg->idle_expiry, buf, sizeof(buf)));
+	fprintf(out, "user = %s\n", cfg->user);
+	fprintf(out, "seccomp = %s\n", cfg->seccomp == SECCOMP_MODE_KILL ? "yes" :
+	    cfg->seccomp == SECCOMP_MODE_LOG ? "log" : "no");
 
 	fprintf(out, "\n[policy]\n");
 	for (size_t i = 0; i < cfg->policy_listen_count; i++)

@@ -23,6 +23,8 @@
 enum count_at { COUNT_AT_DATA, COUNT_AT_RCPT };
 
 enum enforce_mode { ENFORCE_MODE_NONE, ENFORCE_MODE_NFTABLES };
+/* [daemon] seccomp: kill a process on a system call outside its list, log it, or no filter */
+enum seccomp_mode { SECCOMP_MODE_KILL, SECCOMP_MODE_LOG, SECCOMP_MODE_OFF };
 
 /* A remediation destination quarantined hosts may reach: a host name (resolved by the
  * daemon, again every resolve_interval) or an address/network; a port (0 = any) and a
@@ -58,6 +60,8 @@ struct config {
 	bool syslog;
 	usec_t checkpoint_interval;
 	usec_t idle_expiry;
+	char user[64];                       /* "" = stay who we are (drop capabilities only) */
+	enum seccomp_mode seccomp;
 
 	/* [policy] */
 	struct listen_addr policy_listen[CONFIG_MAX_LISTEN];

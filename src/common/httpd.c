@@ -5,11 +5,13 @@
 #include "common/httpd.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* A connection MHD told us about, linked in the deadline list while no whole request is in. */
 struct httpd_conn {
@@ -325,4 +327,32 @@ httpd_body_append(char **body, size_t *len, const char *data, size_t n, size_t m
 	grown[*len] = '\0';
 	*body = grown;
 	return 0;
+}
+
+int
+httpd_listen_socket(const struct listen_addr *la, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	unsigned flags = 0;
+	char name[128];
+	int fd, one = 1;
+
+	httpd_sockaddr(la, &ss, &flags);
+	listen_addr_format(la, name, sizeof(name));
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "listen %s: socket: %s", name, strerror(errno));
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6) {
+		int v6only = (flags & MHD_USE_DUAL_STACK) ? 0 : 1;     /* "::" takes IPv4 too */
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	}
+	socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, SOMAXCONN) != 0) {
+		snprintf(err, errlen, "listen %s: %s", name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

@@ -75,6 +75,13 @@ void httpd_init(struct httpd *h, const char *name, usec_t request_timeout, struc
 void httpd_sockaddr(const struct listen_addr *la, struct sockaddr_storage *ss, unsigned *flags);
 
 /*
+ * httpd_listen_socket — a non-blocking TCP socket bound to la and listening, for
+ * MHD_OPTION_LISTEN_SOCKET: bound by a process that may (a port below 1024) and
+ * served by one that may not. The descriptor, or -1 with "listen ADDRESS: why" in err.
+ */
+int httpd_listen_socket(const struct listen_addr *la, char *err, size_t errlen);
+
+/*
  * httpd_attach — drive mhd (started with HTTPD_FLAGS and HTTPD_OPTIONS(h)) from loop. 0,
  * or -1 with a message in err, having stopped mhd.
  */

@@ -1,29 +1,33 @@
 /*
- * portal.c — the walled garden's web page: who is asking, what they see, and the
- * self-release; libmicrohttpd driven from the libuv loop as in api.c.
+ * portal.c — the walled garden's desk, in the main process: who is asking, what they
+ * see, tokens and the self-release. The HTTP side, the front (front.c), runs in a
+ * process of its own and asks one question per request over a wire.h channel; this
+ * file also starts that process, and starts it again when it dies.
  */
 #include "portal/portal.h"
-#include "portal/form.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/httpd.h"
 #include "common/log.h"
+#include "common/sandbox.h"
+#include "portal/front.h"
 #include "portal/page.h"
 #include "portal/settings.h"
 #include "portal/token.h"
+#include "portal/wire.h"
 
-#define PORTAL_BODY_MAX      4096
 #define PORTAL_HISTORY_MAX   1000
-#define PORTAL_EVIDENCE_MAX  32
-#define PORTAL_RELEASE_PATH  "/release"
 #define PORTAL_RELEASE_REASON "self-release via portal"
 #define PORTAL_ACTOR         "portal"
 #define PORTAL_RECENT        64     /* self-releases remembered, so a second press is answered alike */
@@ -31,10 +35,8 @@
 #define PORTAL_CACHE_TTL     (1 * USEC_PER_SEC)
 #define PORTAL_LOG_BURST     20     /* lines visitors can cause per PORTAL_LOG_INTERVAL, then counted */
 #define PORTAL_LOG_INTERVAL  (10 * USEC_PER_SEC)
-
-/* Belt and braces: even a template that slipped a script past html_check runs nothing. */
-#define PORTAL_CSP "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; " \
-	"base-uri 'none'; frame-ancestors 'none'"
+#define PORTAL_RESTART_BURST 5      /* front restarts at once; then one per PORTAL_RESTART_DELAY */
+#define PORTAL_RESTART_DELAY (5 * 1000)
 
 struct portal_request;
 
@@ -90,9 +92,15 @@ struct portal {
 	struct portal_settings set;
 	struct pages *pages;
 	struct token_key key;
-	struct httpd http;            /* the listener, driven by the loop */
-	bool http_open;               /* its handles are not closed yet */
-	unsigned waiting;             /* suspended connections */
+	int listen_fd;                /* the portal's listening socket, bound before privileges went */
+	struct portal_chan chan;      /* to the front */
+	struct portal_front *front;   /* in this process (tests, benchmarks), else NULL */
+	pid_t front_pid;              /* the front's process, -1: none */
+	unsigned restarts;            /* front processes started since the last quiet minute */
+	usec_t restart_window;        /* monotonic start of that minute */
+	uv_timer_t restart_timer;
+	bool timer_open;
+	unsigned waiting;             /* requests waiting for a release's verdict */
 	struct portal_job *jobs;
 	unsigned jobs_pending;
 	bool stopping;
@@ -103,14 +111,15 @@ struct portal {
 	struct log_limit refusal_log;   /* refused releases: any visitor can make one */
 };
 
-/* Per-request state, from the first handler call to MHD's completion notice. */
+/* A query from the front, until it is answered. */
 struct portal_request {
 	struct portal *p;
-	struct MHD_Connection *conn;
-	char *body;
-	size_t body_len;
-	bool too_large;
-	bool suspended;
+	uint64_t id;
+	uint8_t method;               /* enum portal_method */
+	bool release;                 /* the release form's path */
+	bool has_token;
+	bool answered;
+	bool suspended;               /* waits for a release's verdict */
 	bool done;                    /* the release this request waited for has its verdict */
 	int status;
 	struct portal_job *job;
@@ -176,45 +185,82 @@ portal_settings_from_config(const struct config *cfg, struct portal_settings *ps
 	ps->request_timeout = cfg->portal_request_timeout;
 }
 
-static enum MHD_Result
-portal_send(struct portal_request *r, unsigned code, struct tbuf *b)
-{
-	struct MHD_Response *resp;
-	enum MHD_Result rc;
+#define PORTAL_CLOSE 0              /* an answer's code that closes the visitor's connection */
+#define PORTAL_HTTP_OK 200
+#define PORTAL_HTTP_FORBIDDEN 403
+#define PORTAL_HTTP_NOT_ALLOWED 405
+#define PORTAL_HTTP_UNAVAILABLE 503
+#define PORTAL_HTTP_NOTICE 511          /* RFC 6585 Network Authentication Required */
 
-	if (b->failed || b->data == NULL) {
-		tbuf_free(b);
-		return MHD_NO;
-	}
-	resp = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		tbuf_free(b);
-		return MHD_NO;
-	}
-	memset(b, 0, sizeof(*b));    /* the response owns the data now */
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, "Content-Security-Policy", PORTAL_CSP);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
-	rc = MHD_queue_response(r->conn, code, resp);
-	MHD_destroy_response(resp);
-	return rc;
+static void
+text_copy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src != NULL ? src : "");
 }
 
-/* A page, or a bare status when rendering fails (out of memory). */
-static enum MHD_Result
-portal_page(struct portal_request *r, unsigned code, enum page_kind kind, const struct page_info *info)
+/*
+ * Answers r: the page kind with code and info goes to the front, which renders it
+ * (code PORTAL_CLOSE: the front closes the connection). r is answered from now on.
+ */
+static int
+portal_page(struct portal_request *r, unsigned code, enum page_kind kind, const struct page_info *in)
 {
-	struct tbuf b = { 0 };
+	struct portal *p = r->p;
+	struct portal_answer *a = calloc(1, sizeof(*a));
 
-	if (page_render(r->p->pages, kind, info, &b) != 0) {
-		tbuf_free(&b);
-		return MHD_NO;
+	r->answered = true;
+	if (a == NULL)
+		return 0;        /* the front waits for the request deadline, then closes it */
+	a->magic = PORTAL_WIRE_MAGIC;
+	a->type = PORTAL_WIRE_ANSWER;
+	a->id = r->id;
+	a->code = (uint16_t)code;
+	a->page = (uint8_t)kind;
+	if (in != NULL) {
+		a->level = in->level;
+		a->now = in->now;
+		a->since = in->since;
+		a->token_expires = in->token_expires;
+		a->release_at = in->release_at;
+		a->release_window = in->release_window;
+		a->grace = in->grace;
+		a->min_quarantine = in->min_quarantine;
+		a->releases_used = in->releases_used;
+		a->release_limit = in->release_limit;
+		a->by_operator = in->by_operator;
+		a->release_later = in->release_later;
+		a->has_token = in->token != NULL;
+		a->has_case = in->case_id != NULL;
+		a->has_error = in->error != NULL;
+		text_copy(a->address, sizeof(a->address), in->address);
+		text_copy(a->subject, sizeof(a->subject), in->subject);
+		text_copy(a->token, sizeof(a->token), in->token);
+		text_copy(a->case_id, sizeof(a->case_id), in->case_id);
+		text_copy(a->error, sizeof(a->error), in->error);
+		text_copy(a->portal_url, sizeof(a->portal_url), in->portal_url);
+		text_copy(a->support_contact, sizeof(a->support_contact), in->support_contact);
+		text_copy(a->abuse_contact, sizeof(a->abuse_contact), in->abuse_contact);
+		for (size_t i = 0; i < in->evidence_count && i < PORTAL_EVIDENCE_MAX; i++) {
+			const struct page_evidence *e = &in->evidence[i];
+			text_copy(a->ev[i].kind, sizeof(a->ev[i].kind), e->kind);
+			text_copy(a->ev[i].summary, sizeof(a->ev[i].summary), e->summary);
+			a->ev[i].count = e->count;
+			a->ev[i].first_seen = e->first_seen;
+			a->ev[i].last_seen = e->last_seen;
+			a->evidence_count++;
+		}
 	}
-	return portal_send(r, code, &b);
+	if (p->chan.open && portal_chan_send(&p->chan, a, sizeof(*a)) != 0)
+		log_limited(&p->refusal_log, LOG_LEVEL_WARN, "portal: cannot answer the front (%s)", r->address);
+	free(a);
+	return 0;
+}
+
+/* Answers r by closing the visitor's connection (out of memory). */
+static int
+portal_close(struct portal_request *r)
+{
+	return portal_page(r, PORTAL_CLOSE, PAGE_OK, NULL);
 }
 
 static void
@@ -334,7 +380,7 @@ portal_visit_read(struct portal *p, struct portal_request *r, struct subject *s,
 }
 
 /* The notice (511, or code) for a quarantined visitor: with a fresh token, or at the limit. */
-static enum MHD_Result
+static int
 portal_notice(struct portal *p, struct portal_request *r, const struct portal_visit *v, unsigned code,
     const char *error)
 {
@@ -348,7 +394,7 @@ portal_notice(struct portal *p, struct portal_request *r, const struct portal_vi
 	in.evidence_count = v->ev_count;
 	in.releases_used = v->h.releases;
 	in.error = error;
-	if (code == MHD_HTTP_NETWORK_AUTHENTICATION_REQUIRED)
+	if (code == PORTAL_HTTP_NOTICE)
 		p->stats.notices++;
 	in.min_quarantine = p->set.min_quarantine;
 	if (v->offer == PAGE_OFFER_ABUSE_DESK) {
@@ -370,7 +416,7 @@ portal_notice(struct portal *p, struct portal_request *r, const struct portal_vi
 static void
 portal_maybe_free(struct portal *p)
 {
-	if (p->stopping && !p->http_open && p->jobs_pending == 0) {
+	if (p->stopping && !p->chan.closing && !p->timer_open && p->front == NULL && p->jobs_pending == 0) {
 		pages_free(p->pages);
 		memset(&p->key, 0, sizeof(p->key));
 		free(p);
@@ -400,7 +446,9 @@ portal_recent_find(const struct portal *p, const char *address, const char *toke
 	return false;
 }
 
-/* The store's verdict on a self-release: grace on success, and wake whoever waits. */
+static int portal_release_answer(struct portal *p, struct portal_request *r);
+
+/* The store's verdict on a self-release: grace on success, and answer whoever waits. */
 static void
 portal_job_done(void *arg, int status)
 {
@@ -408,7 +456,6 @@ portal_job_done(void *arg, int status)
 	struct portal *p = job->p;
 	struct judge *j = p->ctx.judge;
 	struct subject *s = subjects_find(judge_subjects(j), job->subject, strlen(job->subject));
-	bool resumed = false;
 	char window[48];
 
 	for (struct portal_job **pp = &p->jobs; *pp != NULL; pp = &(*pp)->next)
@@ -441,21 +488,19 @@ portal_job_done(void *arg, int status)
 		w->status = status;
 		if (status == 0)
 			portal_recent_add(p, w->address, w->token);
-		if (w->suspended && p->http.mhd != NULL) {
+		if (w->suspended) {
 			w->suspended = false;
 			p->waiting--;
-			MHD_resume_connection(w->conn);
-			resumed = true;
+			portal_release_answer(p, w);
+			free(w);
 		}
 	}
 	free(job);
-	if (resumed)
-		httpd_kick(&p->http);
 	portal_maybe_free(p);
 }
 
 /* After the verdict: the released page, or the notice with what went wrong. */
-static enum MHD_Result
+static int
 portal_release_answer(struct portal *p, struct portal_request *r)
 {
 	struct subject *s = subjects_find(judge_subjects(p->ctx.judge), r->subject, strlen(r->subject));
@@ -465,15 +510,15 @@ portal_release_answer(struct portal *p, struct portal_request *r)
 	if (s != NULL && s->level >= LEVEL_QUARANTINE) {
 		struct portal_visit v;
 		portal_visit_read(p, r, s, &v, true);
-		return portal_notice(p, r, &v, r->status == 0 ? MHD_HTTP_NETWORK_AUTHENTICATION_REQUIRED :
-		    MHD_HTTP_SERVICE_UNAVAILABLE, r->status == 0 ? NULL :
+		return portal_notice(p, r, &v, r->status == 0 ? PORTAL_HTTP_NOTICE :
+		    PORTAL_HTTP_UNAVAILABLE, r->status == 0 ? NULL :
 		    "Your release could not be saved just now. Nothing has changed; please try again in a minute.");
 	}
 	portal_info_base(p, r, &in);
 	portal_history_read(p, r->subject, &h);
 	in.level = s ? s->level : LEVEL_NORMAL;
 	in.releases_used = h.releases;
-	return portal_page(r, MHD_HTTP_OK, PAGE_RELEASED, &in);
+	return portal_page(r, PORTAL_HTTP_OK, PAGE_RELEASED, &in);
 }
 
 static struct portal_job *
@@ -496,15 +541,14 @@ portal_job_wait(struct portal_job *job, struct portal_request *r)
 static bool
 portal_read_token(struct portal_request *r)
 {
-	return !r->too_large && r->body != NULL &&
-	    form_field(r->body, r->body_len, "token", r->token, sizeof(r->token));
+	return r->has_token && r->token[0] != '\0';
 }
 
 /*
  * A release the rules do not allow (suspended, an operator's quarantine, the limit, too
  * early): 403 with the page that says why, and a line in the log, rate-limited.
  */
-static enum MHD_Result
+static int
 portal_release_refused(struct portal *p, struct portal_request *r, const struct portal_visit *v)
 {
 	char msg[256], when[32], stamp[40];
@@ -521,7 +565,7 @@ portal_release_refused(struct portal *p, struct portal_request *r, const struct 
 		log_limited(&p->refusal_log, LOG_LEVEL_INFO, "portal: host=%s address=%s release refused: too early "
 		    "(automatic quarantine since %s, min_quarantine not over)", r->subject, r->address,
 		    v->h.since > 0 ? time_format(v->h.since, stamp, sizeof(stamp)) : "unknown");
-		return portal_notice(p, r, v, MHD_HTTP_FORBIDDEN, msg);
+		return portal_notice(p, r, v, PORTAL_HTTP_FORBIDDEN, msg);
 	}
 	if (v->s->level == LEVEL_SUSPEND)
 		why = "suspended";
@@ -531,7 +575,7 @@ portal_release_refused(struct portal *p, struct portal_request *r, const struct 
 		why = "self-release limit reached";
 	log_limited(&p->refusal_log, LOG_LEVEL_INFO, "portal: host=%s address=%s release refused: %s case=%s",
 	    r->subject, r->address, why, v->case_id);
-	return portal_notice(p, r, v, MHD_HTTP_FORBIDDEN, v->s->level == LEVEL_SUSPEND ?
+	return portal_notice(p, r, v, PORTAL_HTTP_FORBIDDEN, v->s->level == LEVEL_SUSPEND ?
 	    "This connection was suspended by our abuse desk: only they can restore it." : v->operator_only ?
 	    "Our abuse desk restricted this connection: only they can restore it. Contact them with your "
 	    "case number." :
@@ -539,7 +583,7 @@ portal_release_refused(struct portal *p, struct portal_request *r, const struct 
 }
 
 /* POST /release from a quarantined visitor. */
-static enum MHD_Result
+static int
 portal_release(struct portal *p, struct portal_request *r, struct portal_visit *v)
 {
 	struct judge *j = p->ctx.judge;
@@ -556,15 +600,14 @@ portal_release(struct portal *p, struct portal_request *r, struct portal_visit *
 		if (!portal_read_token(r) ||
 		    token_check(&p->key, r->address, job->episode, r->token, strlen(r->token), time_now()) != TOKEN_OK) {
 			p->stats.refused_releases++;
-			return portal_notice(p, r, v, MHD_HTTP_FORBIDDEN, "A release of this connection is being saved "
+			return portal_notice(p, r, v, PORTAL_HTTP_FORBIDDEN, "A release of this connection is being saved "
 			    "just now. Load this page again in a moment.");
 		}
 		log_debug("portal: host=%s address=%s waits for the release in flight", r->subject, r->address);
 		portal_job_wait(job, r);
 		r->suspended = true;
 		p->waiting++;
-		MHD_suspend_connection(r->conn);
-		return MHD_YES;
+		return 0;
 	}
 	/* Releases are counted in the history: one that cannot be read cannot be counted,
 	 * and a limit counted as 0 would be no limit. */
@@ -572,7 +615,7 @@ portal_release(struct portal *p, struct portal_request *r, struct portal_visit *
 		p->stats.refused_releases++;
 		log_limited(&p->refusal_log, LOG_LEVEL_WARN, "portal: host=%s address=%s release refused: its "
 		    "history cannot be read, so its self-releases cannot be counted", r->subject, r->address);
-		return portal_notice(p, r, v, MHD_HTTP_SERVICE_UNAVAILABLE, "Your connection's record cannot be "
+		return portal_notice(p, r, v, PORTAL_HTTP_UNAVAILABLE, "Your connection's record cannot be "
 		    "read just now, so it cannot be released from here. Nothing has changed; please try again in "
 		    "a few minutes, or contact our support.");
 	}
@@ -588,14 +631,14 @@ portal_release(struct portal *p, struct portal_request *r, struct portal_visit *
 		p->stats.refused_releases++;
 		log_limited(&p->refusal_log, LOG_LEVEL_INFO, "portal: host=%s address=%s release refused: %s token",
 		    r->subject, r->address, rc == TOKEN_EXPIRED ? "expired" : "invalid");
-		return portal_notice(p, r, v, MHD_HTTP_FORBIDDEN, rc == TOKEN_EXPIRED ?
+		return portal_notice(p, r, v, PORTAL_HTTP_FORBIDDEN, rc == TOKEN_EXPIRED ?
 		    "The page you used is too old: its button works for a limited time only. "
 		    "Read the steps below again and press the button on this fresh page." :
 		    "The button you pressed was not made for this connection, or this quarantine, "
 		    "or it was altered. Read the steps below and press the button on this page.");
 	}
 	if ((job = calloc(1, sizeof(*job))) == NULL)
-		return MHD_NO;
+		return portal_close(r);
 	job->p = p;
 	snprintf(job->subject, sizeof(job->subject), "%s", r->subject);
 	snprintf(job->address, sizeof(job->address), "%s", r->address);
@@ -618,56 +661,25 @@ portal_release(struct portal *p, struct portal_request *r, struct portal_visit *
 		free(job);
 		r->job = NULL;
 		r->next_waiter = NULL;
-		return portal_notice(p, r, v, MHD_HTTP_SERVICE_UNAVAILABLE,
+		return portal_notice(p, r, v, PORTAL_HTTP_UNAVAILABLE,
 		    "Your release could not be saved just now. Nothing has changed; please try again in a minute.");
 	}
 	if (r->done)       /* committed at once (a judge without a store) */
 		return portal_release_answer(p, r);
 	r->suspended = true;
 	p->waiting++;
-	MHD_suspend_connection(r->conn);
-	return MHD_YES;
+	return 0;
 }
 
-/* The visitor's address as text, IPv4-mapped IPv6 as plain IPv4. 0 or -1. */
 static int
-portal_visitor(struct MHD_Connection *conn, char *out, size_t size)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	struct addr a = { 0 };
-
-	if (ci == NULL || ci->client_addr == NULL)
-		return -1;
-	if (ci->client_addr->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)ci->client_addr;
-		a.family = AF_INET;
-		memcpy(a.bytes, &sin->sin_addr, 4);
-	} else if (ci->client_addr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)ci->client_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			a.family = AF_INET;
-			memcpy(a.bytes, sin6->sin6_addr.s6_addr + 12, 4);
-		} else {
-			a.family = AF_INET6;
-			memcpy(a.bytes, &sin6->sin6_addr, 16);
-		}
-	} else
-		return -1;
-	addr_format(&a, out, size);
-	return out[0] != '\0' ? 0 : -1;
-}
-
-static enum MHD_Result
-portal_route(struct portal *p, struct portal_request *r, const char *url, const char *method)
+portal_route(struct portal *p, struct portal_request *r)
 {
 	struct judge *j = p->ctx.judge;
-	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	bool post = r->method == PORTAL_METHOD_POST;
+	bool get = r->method == PORTAL_METHOD_GET;
 	struct subject *s;
 	struct page_info in;
 
-	if (portal_visitor(r->conn, r->address, sizeof(r->address)) != 0)
-		return MHD_NO;
 	s = judge_lookup(j, r->address);
 	if (s != NULL) {
 		memcpy(r->subject, s->key, s->key_len);
@@ -677,78 +689,64 @@ portal_route(struct portal *p, struct portal_request *r, const char *url, const 
 		portal_info_base(p, r, &in);
 		in.level = s ? s->level : LEVEL_NORMAL;
 		if (!get && !post)
-			return portal_page(r, MHD_HTTP_METHOD_NOT_ALLOWED, PAGE_OK, &in);
-		if (post && strcmp(url, PORTAL_RELEASE_PATH) == 0) {
+			return portal_page(r, PORTAL_HTTP_NOT_ALLOWED, PAGE_OK, &in);
+		if (post && r->release) {
 			if (portal_read_token(r) && portal_recent_find(p, r->address, r->token))
 				return portal_release_answer(p, r);    /* pressed again: same answer */
 			p->stats.refused_releases++;
 			in.error = "There is nothing to release: this connection is not restricted.";
-			return portal_page(r, MHD_HTTP_FORBIDDEN, PAGE_OK, &in);
+			return portal_page(r, PORTAL_HTTP_FORBIDDEN, PAGE_OK, &in);
 		}
 		p->stats.not_quarantined++;
-		return portal_page(r, MHD_HTTP_OK, PAGE_OK, &in);
+		return portal_page(r, PORTAL_HTTP_OK, PAGE_OK, &in);
 	}
 	struct portal_visit v;
-	bool release = post && strcmp(url, PORTAL_RELEASE_PATH) == 0;
+	bool release = post && r->release;
 	portal_visit_read(p, r, s, &v, release);
 	if (release)
 		return portal_release(p, r, &v);
 	/* RFC 6585 §6: every path, every method, captive-portal probes included */
-	return portal_notice(p, r, &v, MHD_HTTP_NETWORK_AUTHENTICATION_REQUIRED, NULL);
+	return portal_notice(p, r, &v, PORTAL_HTTP_NOTICE, NULL);
 }
 
-static enum MHD_Result
-portal_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-    const char *version, const char *upload, size_t *upload_size, void **con_cls)
-{
-	struct portal *p = cls;
-	struct portal_request *r = *con_cls;
-
-	(void)version;
-	if (r == NULL) {
-		if ((r = calloc(1, sizeof(*r))) == NULL)
-			return MHD_NO;
-		r->p = p;
-		r->conn = conn;
-		*con_cls = r;
-		return MHD_YES;
-	}
-	if (*upload_size > 0) {
-		/* only the release form has a body worth keeping; the rest is read and dropped */
-		if (strcmp(url, PORTAL_RELEASE_PATH) == 0 &&
-		    httpd_body_append(&r->body, &r->body_len, upload, *upload_size, PORTAL_BODY_MAX, &r->too_large) != 0)
-			return MHD_NO;
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	httpd_request_received(&p->http, conn);
-	if (r->done)               /* resumed after the verdict */
-		return portal_release_answer(p, r);
-	return portal_route(p, r, url, method);
-}
-
+/* A message from the front: a query to answer, its counters, or the end of the channel. */
 static void
-portal_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+portal_on_message(void *arg, const void *msg, size_t len)
 {
-	struct portal *p = cls;
-	struct portal_request *r = *con_cls;
+	struct portal *p = arg;
+	struct portal_query q;
+	struct portal_request *r;
+	char why[128];
 
-	(void)toe;
-	httpd_request_done(&p->http, conn);
-	if (r == NULL)
+	if (len == 0) {
+		/* the front is gone (its exit is reaped by portal_child_exited, which restarts it) */
+		log_debug("portal: the channel to the front closed");
 		return;
-	if (r->job != NULL) {
-		for (struct portal_request **pp = &r->job->waiters; *pp != NULL; pp = &(*pp)->next_waiter)
-			if (*pp == r) {
-				*pp = r->next_waiter;
-				break;
-			}
 	}
-	if (r->suspended)
-		p->waiting--;
-	free(r->body);
-	free(r);
-	*con_cls = NULL;
+	if (len == sizeof(struct portal_wire_stats) &&
+	    ((const struct portal_wire_stats *)msg)->magic == PORTAL_WIRE_MAGIC &&
+	    ((const struct portal_wire_stats *)msg)->type == PORTAL_WIRE_STATS) {
+		memcpy(&p->stats.http, &((const struct portal_wire_stats *)msg)->http, sizeof(p->stats.http));
+		return;
+	}
+	if (portal_wire_query_check(msg, len, why, sizeof(why)) != 0) {
+		/* the front parses what every subscriber sends: it may have been taken over */
+		log_limited(&p->refusal_log, LOG_LEVEL_WARN, "portal: refused a message from the front: %s", why);
+		return;
+	}
+	memcpy(&q, msg, sizeof(q));
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	r->p = p;
+	r->id = q.id;
+	r->method = q.method;
+	r->release = q.release;
+	r->has_token = q.has_token;
+	snprintf(r->address, sizeof(r->address), "%s", q.address);
+	snprintf(r->token, sizeof(r->token), "%s", q.token);
+	portal_route(p, r);
+	if (!r->suspended)
+		free(r);
 }
 
 /* Templates and secret for ps: both ready, or neither (err says why). */
@@ -772,16 +770,187 @@ portal_prepare(const struct portal_settings *ps, struct pages **pages, struct to
 	return 0;
 }
 
+static void
+portal_chan_closed(void *arg)
+{
+	portal_maybe_free(arg);
+}
+
+/* Closes every descriptor but stdio and the two given. */
+static void
+close_all_but(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo > 3)
+		close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	close_range((unsigned)hi + 1, ~0u, 0);
+}
+
+static void
+front_gone_exit(void *arg)
+{
+	uv_stop(arg);
+}
+
+/*
+ * The front's process, after the fork: nothing of the main process's but the
+ * listening socket, the channel and stdio; its own loop; a filter that allows no
+ * open() (the pages were loaded before the fork), so it can reach neither the store
+ * nor any other file. It lives until the channel closes or a signal ends it.
+ */
+static void __attribute__((noreturn))
+portal_front_main(struct portal *p, int fd)
+{
+	const struct config *cfg = p->ctx.cfg;
+	char err[256];
+	sigset_t none;
+	uv_loop_t loop;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGINT, SIG_IGN);        /* ^C reaches the main process, which closes our channel */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	int lfd = dup(p->listen_fd);    /* libmicrohttpd closes its socket when it stops */
+	close_all_but(lfd, fd);
+	prctl(PR_SET_NAME, "lazaretd-portal", 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	if (getppid() == 1)
+		_exit(0);                   /* the main process is already gone */
+	log_init("lazaretd-portal", cfg != NULL && cfg->syslog, log_get_level());
+	if (lfd < 0 || uv_loop_init(&loop) != 0)
+		_exit(1);
+	struct portal_front *f = portal_front_start(&loop, lfd, fd, &p->set, p->pages, front_gone_exit, &loop,
+	    err, sizeof(err));
+	if (f == NULL) {
+		log_warnx("%s", err);
+		_exit(1);
+	}
+	if (sandbox_seccomp(SANDBOX_PORTAL, cfg != NULL ? cfg->seccomp : SECCOMP_MODE_KILL, err, sizeof(err)) != 0) {
+		log_warnx("portal: %s", err);
+		_exit(1);
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	_exit(0);
+}
+
+/* Starts the front: in a process of its own (lazaretd), or on our loop (tests). 0 or -1 with err. */
+static int
+portal_front_spawn(struct portal *p, char *err, size_t errlen)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
+		snprintf(err, errlen, "portal: socketpair: %s", strerror(errno));
+		return -1;
+	}
+	if (p->ctx.own_process) {
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid < 0) {
+			snprintf(err, errlen, "portal: fork: %s", strerror(errno));
+			close(sv[0]);
+			close(sv[1]);
+			return -1;
+		}
+		if (pid == 0) {
+			close(sv[0]);
+			portal_front_main(p, sv[1]);
+		}
+		close(sv[1]);
+		p->front_pid = pid;
+	} else {
+		int lfd = dup(p->listen_fd);
+		if (lfd < 0 || (p->front = portal_front_start(p->loop, lfd, sv[1], &p->set, p->pages, NULL, NULL,
+		    err, errlen)) == NULL) {
+			if (lfd >= 0)
+				close(lfd);
+			close(sv[0]);
+			return -1;
+		}
+	}
+	if (portal_chan_open(&p->chan, p->loop, sv[0], portal_on_message, p) != 0) {
+		snprintf(err, errlen, "portal: cannot watch the channel to the front");
+		close(sv[0]);
+		return -1;
+	}
+	p->chan.on_closed = portal_chan_closed;
+	return 0;
+}
+
+static void
+portal_restart(uv_timer_t *t)
+{
+	struct portal *p = t->data;
+	char err[256];
+
+	if (p->stopping || p->front_pid > 0 || p->front != NULL)
+		return;
+	if (p->chan.open || p->chan.closing) {    /* the old channel's handle is still closing */
+		uv_timer_start(&p->restart_timer, portal_restart, 10, 0);
+		return;
+	}
+	if (portal_front_spawn(p, err, sizeof(err)) != 0) {
+		log_warnx("%s; trying again in %d s", err, PORTAL_RESTART_DELAY / 1000);
+		uv_timer_start(&p->restart_timer, portal_restart, PORTAL_RESTART_DELAY, 0);
+		return;
+	}
+	if (p->front_pid > 0)
+		log_info("portal: front process pid %d started", (int)p->front_pid);
+}
+
+bool
+portal_child_exited(struct portal *p, pid_t pid, int status)
+{
+	char how[64];
+
+	if (p == NULL || pid != p->front_pid || pid <= 0)
+		return false;
+	p->front_pid = -1;
+	portal_chan_close(&p->chan);
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "died of signal %d%s", WTERMSIG(status),
+		    WTERMSIG(status) == SIGSYS ? " (a system call outside its seccomp filter)" : "");
+	else
+		snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+	if (p->stopping) {
+		log_debug("portal: front process pid %d %s", (int)pid, how);
+		portal_maybe_free(p);
+		return true;
+	}
+	usec_t now = time_mono();
+	if (now - p->restart_window > 60 * USEC_PER_SEC) {
+		p->restart_window = now;
+		p->restarts = 0;
+	}
+	bool soon = ++p->restarts <= PORTAL_RESTART_BURST;
+	log_warnx("portal: front process pid %d %s; starting a new one%s (enforcement and the relay's answers "
+	    "go on meanwhile)", (int)pid, how, soon ? "" : " in 5 s: it keeps dying");
+	uv_timer_start(&p->restart_timer, portal_restart, soon ? 0 : PORTAL_RESTART_DELAY, 0);
+	return true;
+}
+
+static void
+portal_timer_closed(uv_handle_t *h)
+{
+	struct portal *p = h->data;
+
+	p->timer_open = false;
+	portal_maybe_free(p);
+}
+
 struct portal *
 portal_start_with(uv_loop_t *loop, const struct portal_context *ctx, const struct portal_settings *ps,
     char *err, size_t errlen)
 {
 	struct portal *p = calloc(1, sizeof(*p));
-	struct sockaddr_storage ss;
 	const struct listen_addr *la = &ps->listen;
-	unsigned flags = HTTPD_FLAGS;
-	struct MHD_Daemon *mhd;
-	char name[128], why[128];
+	char name[128];
 
 	if (p == NULL) {
 		snprintf(err, errlen, "portal: out of memory");
@@ -790,6 +959,8 @@ portal_start_with(uv_loop_t *loop, const struct portal_context *ctx, const struc
 	p->loop = loop;
 	p->ctx = *ctx;
 	p->set = *ps;
+	p->front_pid = -1;
+	p->listen_fd = -1;
 	p->refusal_log = (struct log_limit)LOG_LIMIT_INIT(PORTAL_LOG_BURST, PORTAL_LOG_INTERVAL);
 	if (la->kind != LISTEN_TCP) {
 		snprintf(err, errlen, "portal listen: expected ADDRESS:PORT or [IPV6]:PORT");
@@ -801,28 +972,28 @@ portal_start_with(uv_loop_t *loop, const struct portal_context *ctx, const struc
 		return NULL;
 	}
 	listen_addr_format(la, name, sizeof(name));
-	httpd_sockaddr(la, &ss, &flags);
-	httpd_init(&p->http, "portal", ps->request_timeout, &p->stats.http);
-	mhd = MHD_start_daemon(flags, la->port, NULL, NULL, portal_handler, p,
-	    HTTPD_OPTIONS(&p->http),
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_CONNECTION_LIMIT, ps->max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, ps->per_ip_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, ps->timeout_seconds,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, ps->memory_per_connection,
-	    MHD_OPTION_NOTIFY_COMPLETED, portal_completed, p,
-	    MHD_OPTION_END);
-	if (mhd == NULL || httpd_attach(&p->http, loop, mhd, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "portal listen %s: %s", name,
-		    mhd == NULL ? "cannot start the HTTP server (address in use?)" : why);
+	if ((p->listen_fd = httpd_listen_socket(la, err, errlen)) < 0) {
 		pages_free(p->pages);
 		free(p);
 		return NULL;
 	}
-	p->http_open = true;
+	uv_timer_init(loop, &p->restart_timer);
+	p->restart_timer.data = p;
+	p->timer_open = true;
+	p->restart_window = time_mono();
+	if (portal_front_spawn(p, err, errlen) != 0) {
+		close(p->listen_fd);
+		pages_free(p->pages);
+		p->stopping = true;
+		uv_close((uv_handle_t *)&p->restart_timer, portal_timer_closed);   /* frees p */
+		return NULL;
+	}
 	log_info("portal listening on http://%s/ (templates %s; at most %u connections, %u per address, "
-	    "a request within %llds)", name, ps->templates, ps->max_connections, ps->per_ip_connections,
-	    (long long)(ps->request_timeout / USEC_PER_SEC));
+	    "a request within %llds%s)", name, ps->templates, ps->max_connections, ps->per_ip_connections,
+	    (long long)(ps->request_timeout / USEC_PER_SEC), p->ctx.own_process ? "; HTTP in its own process" : "");
+	if (p->front_pid > 0)
+		log_info("portal: front process pid %d: no store, no secret, no open(), no capabilities",
+		    (int)p->front_pid);
 	return p;
 }
 
@@ -833,6 +1004,23 @@ portal_start(uv_loop_t *loop, const struct portal_context *ctx, char *err, size_
 
 	portal_settings_from_config(ctx->cfg, &ps);
 	return portal_start_with(loop, ctx, &ps, err, errlen);
+}
+
+/* A new front with the current settings and pages: the old one is told to go. */
+static void
+portal_front_replace(struct portal *p)
+{
+	if (p->front != NULL) {
+		portal_front_stop(p->front);
+		p->front = NULL;
+	}
+	if (p->front_pid > 0) {
+		kill(p->front_pid, SIGTERM);
+		p->front_pid = -1;          /* its exit is not a crash */
+	}
+	portal_chan_close(&p->chan);
+	/* the channel's handle closes with the next loop turn: the restart waits for it */
+	uv_timer_start(&p->restart_timer, portal_restart, 0, 0);
 }
 
 int
@@ -848,8 +1036,6 @@ portal_configure_with(struct portal *p, const struct config *cfg, const struct p
 		log_warnx("portal: the listen address changes only on restart");
 	if (ps->max_connections != p->set.max_connections || ps->per_ip_connections != p->set.per_ip_connections)
 		log_warnx("portal: max_connections and max_connections_per_address change only on restart");
-	pages_free(p->pages);
-	p->pages = pages;
 	/* a random secret stays: tokens on pages already shown keep working */
 	if (ps->secret_file[0] != '\0' || p->set.secret_file[0] != '\0')
 		p->key = key;
@@ -860,7 +1046,11 @@ portal_configure_with(struct portal *p, const struct config *cfg, const struct p
 	p->set.listen = keep;
 	p->set.max_connections = keep_max;
 	p->set.per_ip_connections = keep_per_ip;
-	p->http.request_timeout = ps->request_timeout;
+	/* the front renders the new templates: a new front, with them (the old pages go with the old one) */
+	struct pages *old = p->pages;
+	p->pages = pages;
+	portal_front_replace(p);
+	pages_free(old);        /* the old front stopped rendering; a process of its own has its copy */
 	return 0;
 }
 
@@ -887,19 +1077,10 @@ portal_stats(const struct portal *p)
 	return &p->stats;
 }
 
-static void
-portal_closed(void *arg)
-{
-	struct portal *p = arg;
-
-	p->http_open = false;
-	portal_maybe_free(p);
-}
-
 /*
- * portal_stop — close the listener and every connection. Requests still waiting for a
- * verdict are woken first (MHD may not stop with suspended connections); their
- * releases still commit, and the portal's memory goes when the last one has.
+ * portal_stop — the front goes (its process is told to, or it stops on our loop), the
+ * channel closes. Requests still waiting for a verdict have their releases committed;
+ * the portal's memory goes when the last one has.
  */
 void
 portal_stop(struct portal *p)
@@ -911,15 +1092,26 @@ portal_stop(struct portal *p)
 		while (job->waiters != NULL) {
 			struct portal_request *w = job->waiters;
 			job->waiters = w->next_waiter;
-			w->next_waiter = NULL;
-			w->job = NULL;
-			w->done = true;
-			w->status = -ECANCELED;
-			if (w->suspended) {
-				w->suspended = false;
+			if (w->suspended)
 				p->waiting--;
-				MHD_resume_connection(w->conn);
-			}
+			free(w);
 		}
-	httpd_close(&p->http, portal_closed, p);
+	if (p->front != NULL) {
+		portal_front_stop(p->front);
+		p->front = NULL;
+	}
+	if (p->front_pid > 0)
+		kill(p->front_pid, SIGTERM);
+	portal_chan_close(&p->chan);
+	if (p->listen_fd >= 0)
+		close(p->listen_fd);
+	p->listen_fd = -1;
+	uv_timer_stop(&p->restart_timer);
+	uv_close((uv_handle_t *)&p->restart_timer, portal_timer_closed);
+}
+
+pid_t
+portal_front_pid(const struct portal *p)
+{
+	return p != NULL ? p->front_pid : -1;
 }

@@ -1,8 +1,10 @@
 /*
  * portal.h — the notice page a quarantined subscriber sees, and their way out.
  *
- * libmicrohttpd on its own listener, driven from the libuv loop like the operator API
- * (handlers run on the loop thread and read the judge directly). The visitor is
+ * Two halves: the front (front.c), libmicrohttpd on the portal's listener in a process
+ * of its own with no store, no judge, no secret and no open(), renders pages; the desk
+ * (portal.c), on the main process's loop beside the judge, decides what each request
+ * sees and performs releases, answering the front's queries (wire.h). The visitor is
  * identified by source address (the gateway DNATs quarantined hosts' TCP/80 here):
  * a quarantined or suspended visitor gets HTTP 511 on every path with the notice; anyone
  * else a plain 200 page saying all is well. Pages are plain HTML with inline CSS only —
@@ -17,7 +19,9 @@
 #ifndef LAZARET_PORTAL_PORTAL_H
 #define LAZARET_PORTAL_PORTAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "common/config.h"
@@ -29,6 +33,7 @@ struct portal_context {
 	struct judge *judge;
 	struct store *store;
 	const struct config *cfg;
+	bool own_process;            /* HTTP in a forked front process (lazaretd), else on this loop */
 };
 
 struct portal_stats {
@@ -45,6 +50,16 @@ struct portal *portal_start(uv_loop_t *loop, const struct portal_context *ctx, c
 void portal_configure(struct portal *p, const struct config *cfg);
 void portal_stop(struct portal *p);
 unsigned portal_waiting(const struct portal *p);
+
+/*
+ * portal_child_exited — the caller reaped pid with status (SIGCHLD): when it was the
+ * portal's front, log why and start a new one (at once, or after a few seconds when
+ * it keeps dying), and return true.
+ */
+bool portal_child_exited(struct portal *p, pid_t pid, int status);
+
+/* The front's process id, -1 when it runs on the loop or is being started again. */
+pid_t portal_front_pid(const struct portal *p);
 const struct portal_stats *portal_stats(const struct portal *p);
 
 #endif

@@ -11,8 +11,10 @@
 #      shut at the portal's request deadline (10 s), none before; the log stays short
 #   3. a flood of refused releases: at most 20 lines per 10 s, then one that says how many
 #      it stands for (suppressed=N); /metrics and lazaretctl stats count the withheld lines
-#   4. out of descriptors all the same (the limit lowered under the running daemon): no
-#      busy loop, a short log, nothing dies, and the API answers again once the flood ends
+#   4. out of descriptors all the same (the limit lowered under the running daemon): a
+#      flood on the portal does not touch the main process's descriptors (the front is a
+#      process of its own); one on the policy port exhausts them: no busy loop, a short log,
+#      nothing dies, and the API answers again once the flood ends
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init
@@ -173,8 +175,17 @@ case_pass
 case_begin "out of descriptors all the same: no busy loop, a short log, the API back after"
 open_fds=$(find "/proc/$LZ_PID/fd" -mindepth 1 | wc -l)
 prlimit --pid "$LZ_PID" --nofile=$((open_fds + 40)):8192 || fail "prlimit --pid failed"
+# The portal's front is a process of its own: a flood of subscribers' connections uses its
+# descriptors, never the main process's, so the operator is answered at once.
+"$SLOW" -a 20 -c 8 -i 1000 -t 3 -b 127.12.0.1 127.0.0.1 "$LZ_PORTAL_PORT" >"$T/slow-portal.out" 2>&1 &
+slow_pid=$!
+wait_for 10 grep -q '^ready' "$T/slow-portal.out" || fail "slowhttp did not get going: $(cat "$T/slow-portal.out")"
+assert_eq "the API answers at once while the portal is flooded (the flood is the front's)" 200 \
+	"$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$LZ_API/v1/stats")"
+wait "$slow_pid"
+# The main process's own descriptors run out under a flood on the policy port.
 lines_before=$(wc -l <"$LZ_LOG")
-"$SLOW" -a 20 -c 8 -i 1000 -t 7 -b 127.11.0.1 127.0.0.1 "$LZ_PORTAL_PORT" >"$T/slow2.out" 2>&1 &
+"$SLOW" -a 20 -c 8 -i 1000 -t 7 -b 127.11.0.1 127.0.0.1 "$LZ_POLICY_PORT" >"$T/slow2.out" 2>&1 &
 slow_pid=$!
 wait_for 10 grep -q '^ready' "$T/slow2.out" || fail "slowhttp did not get going: $(cat "$T/slow2.out")"
 sleep 0.5
@@ -194,9 +205,9 @@ pid_gone "$LZ_PID" && fail "lazaretd died"
 out=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$LZ_API/v1/stats")
 assert_eq "the API answers after the flood" 200 "$out"
 assert_eq "policy requests answered after the flood" 5 "$(policy_round 5)"
-emfile_lines=$(tail -n +"$((lines_before + 1))" "$LZ_LOG" | grep -c -e 'api: ' -e 'portal: ')
-log "API and portal log lines while out of descriptors: $emfile_lines"
-assert_le "API and portal log lines while out of descriptors" 120 "$emfile_lines"
+emfile_lines=$(tail -n +"$((lines_before + 1))" "$LZ_LOG" | grep -c -e 'api: ' -e 'policy' -e 'portal: ')
+log "API, policy and portal log lines while out of descriptors: $emfile_lines"
+assert_le "API, policy and portal log lines while out of descriptors" 120 "$emfile_lines"
 assert_ge "lazaret_http_accept_failures_total{listener=\"api\"}" 1 \
 	"$(metric 'lazaret_http_accept_failures_total{listener="api"}')"
 case_pass "$((c1 - c0)) ticks, $emfile_lines lines"

@@ -168,6 +168,8 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME(syslog);
 	SAME(checkpoint_interval);
 	SAME(idle_expiry);
+	SAME_STR(user);
+	SAME(seccomp);
 	SAME(policy_listen_count);
 	for (size_t i = 0; i < a->policy_listen_count && i < CONFIG_MAX_LISTEN; i++)
 		if (!listen_eq(&a->policy_listen[i], &b->policy_listen[i]))
@@ -448,6 +450,8 @@ test_round_trip_everything(void **state)
 	    "syslog = yes\n"
 	    "checkpoint_interval = 90\n"
 	    "idle_expiry = 1d12h\n"
+	    "user = lazaret\n"
+	    "seccomp = log\n"
 	    "[policy]\n"
 	    "listen = 127.0.0.1:10045\n"
 	    "listen = [::1]:10046\n"
@@ -513,6 +517,8 @@ test_round_trip_everything(void **state)
 	assert_string_equal(cfg.store_path, "/var/db/lazaret/test.db");
 	assert_int_equal(cfg.checkpoint_interval, 90 * USEC_PER_SEC);
 	assert_int_equal(cfg.idle_expiry, 36 * 3600 * USEC_PER_SEC);
+	assert_string_equal(cfg.user, "lazaret");
+	assert_int_equal(cfg.seccomp, SECCOMP_MODE_LOG);
 	assert_int_equal(cfg.policy_listen_count, 4);
 	assert_int_equal(cfg.policy_listen[2].kind, LISTEN_UNIX);
 	assert_string_equal(cfg.policy_listen[2].path, "/run/lazaret/policy.sock");
@@ -533,8 +539,8 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.portal_max_connections, 200);
 	assert_int_equal(cfg.portal_max_connections_per_address, 3);
 	assert_int_equal(cfg.portal_request_timeout, 2500 * 1000);
-	assert_int_equal(cfg.policy_max_connections_line, 13);     /* where the key is, for the descriptor check */
-	assert_int_equal(cfg.portal_max_connections_line, 62);
+	assert_int_equal(cfg.policy_max_connections_line, 15);     /* where the key is, for the descriptor check */
+	assert_int_equal(cfg.portal_max_connections_line, 64);
 	assert_int_equal(cfg.portal_min_quarantine, 90 * 60 * USEC_PER_SEC);
 	assert_int_equal(cfg.policy_allow_count, 3);        /* the loopback default replaced */
 	assert_int_equal(cfg.policy_allow[1].prefix, 128);
@@ -625,6 +631,9 @@ static const struct bad_value bad_values[] = {
 	  { "0", "0s", "301", "5m1s", "10m", "2x", "-1", "1.5s", "", "1h", "999ms", "s", NULL } },
 	{ "daemon", "idle_expiry", "idle_expiry: expected a duration of at least 1m, not \"{v}\"",
 	  { "0", "59", "59s", "abc", "", "-1d", "1y", NULL } },
+	{ "daemon", "user", "user: expected a user name, not \"{v}\"",
+	  { "-root", "la zaret", "a/b", "x;y", "0123456789012345678901234567890123456789012345678901234567890123", NULL } },
+	{ "daemon", "seccomp", "seccomp: expected yes, log or no, not \"{v}\"", { "", "kill", "on", "YES", NULL } },
 
 	{ "policy", "listen", "listen: expected ADDRESS:PORT, [IPV6]:PORT or unix:/PATH, not \"{v}\"",
 	  { "::1:10045", "2001:db8::1:25", "[::1]10045", "[::1:10045", "127.0.0.1:0", "127.0.0.1:65536",

@@ -88,7 +88,7 @@ start(struct fx *f)
 {
 	char err[256];
 
-	f->g = garden_new(&f->loop, &f->cfg, f->j, err, sizeof(err));
+	f->g = garden_new(&f->loop, &f->cfg, f->j, GARDEN_IN_PROCESS, err, sizeof(err));
 	assert_non_null(f->g);
 	assert_int_equal(garden_start(f->g, err, sizeof(err)), 0);
 	judge_set_observer(f->j, observe, f);
