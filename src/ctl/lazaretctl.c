@@ -411,19 +411,15 @@ ctl_call(struct ctl *c, const char *method, const char *path, const json_t *body
 		http_exchange_free(&ex);
 		return CTL_EXIT_UNREACHABLE;
 	}
-	status = ex.resp.status;
-	root = json_loadb((const char *)ex.resp.body, ex.resp.body_len, 0, &jerr);
+	status = ex.status;
+	root = json_loadb((const char *)ex.body, ex.body_len, 0, &jerr);
 
 	if (status < 200 || status > 299) {
 		const json_t *e = json_is_object(root) ? json_object_get(root, "error") : NULL;
 		char *reason = NULL, *msg;
 
-		if (!json_is_string(e)) {
-			char line[128];
-
-			strview_copy(ex.resp.reason, line, sizeof(line));
-			reason = ctl_clean(line);
-		}
+		if (!json_is_string(e))
+			reason = ctl_clean(ex.reason);
 		msg = e ? ctl_text(e) : NULL;
 		ctl_warnx("%s%s%s (HTTP %d%s%s)%s", what ? what : "", what ? ": " : "",
 		    msg ? msg : "request failed", status,
@@ -1266,7 +1262,12 @@ main(int argc, char *argv[])
 	if (http_url_parse(c.api, &c.url, &why) != 0)
 		return ctl_usage_error(NULL, "bad API URL '%s': %s", c.api, why);
 
+	if (http_client_init() != 0) {
+		ctl_warnx("cannot initialise libcurl");
+		return CTL_EXIT_UNREACHABLE;
+	}
 	rc = cmd->run(&c, cmd, &a);
+	http_client_cleanup();
 	free(c.token);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		ctl_warnx("writing output: %s", strerror(errno));
