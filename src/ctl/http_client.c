@@ -44,11 +44,29 @@ http_url_parse(const char *text, struct http_url *out, const char **why)
 	memset(out, 0, sizeof(*out));
 	if (text == NULL || *text == '\0')
 		return http_url_fail(why, "empty URL");
-	if (strncasecmp(text, "https://", 8) == 0)
-		return http_url_fail(why, "https is not supported; use http:// on a trusted path");
-	if (strncasecmp(text, "http://", 7) != 0)
-		return http_url_fail(why, "URL must start with http://");
-	auth = text + 7;
+	if (strncmp(text, "unix:", 5) == 0) {
+		n = strlen(text + 5);
+		if (n == 0)
+			return http_url_fail(why, "unix: needs the socket's path");
+		if (n >= sizeof(out->unix_path))
+			return http_url_fail(why, "socket path longer than 107 bytes");
+		for (p = text + 5; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+				return http_url_fail(why, "socket path contains control characters");
+		memcpy(out->unix_path, text + 5, n + 1);
+		snprintf(out->host, sizeof(out->host), "localhost");
+		snprintf(out->port, sizeof(out->port), "80");
+		snprintf(out->authority, sizeof(out->authority), "localhost");
+		snprintf(out->name, sizeof(out->name), "unix:%s", out->unix_path);
+		return 0;
+	}
+	if (strncasecmp(text, "https://", 8) == 0) {
+		out->tls = true;
+		auth = text + 8;
+	} else if (strncasecmp(text, "http://", 7) == 0)
+		auth = text + 7;
+	else
+		return http_url_fail(why, "URL must start with http://, https:// or unix:");
 	for (p = auth; *p != '\0'; p++)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
 			return http_url_fail(why, "URL contains spaces or control characters");
@@ -133,7 +151,7 @@ http_url_parse(const char *text, struct http_url *out, const char **why)
 			return http_url_fail(why, "port out of range");
 		snprintf(out->port, sizeof(out->port), "%lu", v);
 	} else
-		snprintf(out->port, sizeof(out->port), "80");
+		snprintf(out->port, sizeof(out->port), "%s", out->tls ? "443" : "80");
 
 	if (v6) {
 		/* The Host field carries the zone percent-encoded (RFC 6874). */
@@ -165,6 +183,7 @@ http_url_parse(const char *text, struct http_url *out, const char **why)
 	}
 	memcpy(out->prefix, auth_end, n);
 	out->prefix[n] = '\0';
+	snprintf(out->name, sizeof(out->name), "%s%s", out->tls ? "https://" : "", out->authority);
 	return 0;
 }
 
@@ -291,11 +310,11 @@ http_failure(CURL *h, CURLcode cc, const struct http_url *url, const struct http
 		return HTTP_E_RESOLVE;
 	case CURLE_COULDNT_CONNECT:
 		if (oserr != 0)
-			snprintf(err, errlen, "cannot connect to %s: %s%s", url->authority,
+			snprintf(err, errlen, "cannot connect to %s: %s%s", url->name,
 			    strerror((int)oserr),
 			    oserr == ECONNREFUSED ? " \u2014 is lazaretd running?" : "");
 		else
-			snprintf(err, errlen, "cannot connect to %s: %s", url->authority, what);
+			snprintf(err, errlen, "cannot connect to %s: %s", url->name, what);
 		return HTTP_E_CONNECT;
 	case CURLE_OPERATION_TIMEDOUT:
 		/* CURLINFO_CONNECT_TIME stays 0 until a connection is made. */
@@ -307,44 +326,54 @@ http_failure(CURL *h, CURLcode cc, const struct http_url *url, const struct http
 		}
 		if (!connected)
 			snprintf(err, errlen, "cannot connect to %s: no answer within %gs",
-			    url->authority, timeout_ms / 1000.0);
+			    url->name, timeout_ms / 1000.0);
 		else
 			snprintf(err, errlen, "%s did not answer within %gs",
-			    url->authority, timeout_ms / 1000.0);
+			    url->name, timeout_ms / 1000.0);
 		return HTTP_E_TIMEOUT;
 	case CURLE_WRITE_ERROR:
 	case CURLE_FILESIZE_EXCEEDED:
 		if (ex->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
 			snprintf(err, errlen, "response from %s is larger than %d MiB",
-			    url->authority, HTTP_BODY_MAX / (1024 * 1024));
+			    url->name, HTTP_BODY_MAX / (1024 * 1024));
 			return HTTP_E_TOOBIG;
 		}
 		snprintf(err, errlen, "out of memory");
 		return HTTP_E_NOMEM;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		snprintf(err, errlen, "%s: the server's certificate is not trusted (%s); give the CA that "
+		    "signed it with --cacert FILE or LAZARET_CACERT", url->name, what);
+		return HTTP_E_TLS;
+	case CURLE_SSL_CACERT_BADFILE:
+		snprintf(err, errlen, "%s: cannot use the CA file: %s", url->name, what);
+		return HTTP_E_TLS;
+	case CURLE_SSL_CONNECT_ERROR:
+		snprintf(err, errlen, "%s: TLS handshake failed: %s", url->name, what);
+		return HTTP_E_TLS;
 	case CURLE_OUT_OF_MEMORY:
 		snprintf(err, errlen, "out of memory");
 		return HTTP_E_NOMEM;
 	case CURLE_GOT_NOTHING:
-		snprintf(err, errlen, "%s closed the connection without answering", url->authority);
+		snprintf(err, errlen, "%s closed the connection without answering", url->name);
 		return HTTP_E_IO;
 	case CURLE_SEND_ERROR:
-		snprintf(err, errlen, "sending to %s: %s", url->authority,
+		snprintf(err, errlen, "sending to %s: %s", url->name,
 		    oserr ? strerror((int)oserr) : what);
 		return HTTP_E_IO;
 	case CURLE_RECV_ERROR:
 	case CURLE_PARTIAL_FILE:
-		snprintf(err, errlen, "reading from %s: %s", url->authority,
+		snprintf(err, errlen, "reading from %s: %s", url->name,
 		    oserr ? strerror((int)oserr) : what);
 		return HTTP_E_IO;
 	default:
-		snprintf(err, errlen, "malformed response from %s: %s", url->authority, what);
+		snprintf(err, errlen, "malformed response from %s: %s", url->name, what);
 		return HTTP_E_PROTOCOL;
 	}
 }
 
 int
 http_request(const struct http_url *url, const char *method, const char *path,
-    const char *token, const char *body, size_t body_len, int timeout_ms,
+    const char *token, const char *body, size_t body_len, const char *cacert, int timeout_ms,
     struct http_exchange *ex, char *err, size_t errlen)
 {
 	char curl_err[CURL_ERROR_SIZE] = "", *target = NULL, *auth = NULL;
@@ -366,7 +395,8 @@ http_request(const struct http_url *url, const char *method, const char *path,
 		snprintf(err, errlen, "refusing to send a request with control characters");
 		return HTTP_E_URL;
 	}
-	if (asprintf(&target, "http://%s%s%s", url->authority, url->prefix, path) < 0) {
+	if (asprintf(&target, "%s://%s%s%s", url->tls ? "https" : "http", url->authority, url->prefix,
+	    path) < 0) {
 		target = NULL;
 		goto nomem;
 	}
@@ -388,7 +418,16 @@ http_request(const struct http_url *url, const char *method, const char *path,
 		goto nomem;
 
 	curl_easy_setopt(h, CURLOPT_URL, target);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, url->tls ? "https" : "http");
+	if (url->unix_path[0] != '\0')
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, url->unix_path);
+	if (url->tls) {
+		/* libcurl's defaults, said out loud: nothing here turns verification off. */
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+		if (cacert != NULL)
+			curl_easy_setopt(h, CURLOPT_CAINFO, cacert);
+	}
 	/* The API is local to the operator's network: no proxy from the environment. */
 	curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

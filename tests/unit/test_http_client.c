@@ -44,8 +44,18 @@ static const struct url_case url_cases[] = {
 	{ "http://[::ffff:192.0.2.1]:1", 0, "::ffff:192.0.2.1", "1", "[::ffff:192.0.2.1]:1", "" },
 	{ "http://[fe80::1%25eth0]:9345", 0, "fe80::1%eth0", "9345", "[fe80::1%25eth0]:9345", "" },
 	{ "http://[fe80::1%eth0]:9345", 0, "fe80::1%eth0", "9345", "[fe80::1%25eth0]:9345", "" },
+	{ "https://api.example.net:9345/x/", 0, "api.example.net", "9345", "api.example.net:9345", "/x" },
+	{ "HTTPS://[::1]", 0, "::1", "443", "[::1]:443", "" },
+	{ "unix:/run/lazaret/api.sock", 0, "localhost", "80", "localhost", "" },
+	{ "unix:var/api.sock", 0, "localhost", "80", "localhost", "" },
 	{ "", HTTP_E_URL, NULL, NULL, NULL, NULL },
-	{ "https://127.0.0.1:9345", HTTP_E_URL, NULL, NULL, NULL, NULL },
+	{ "unix:", HTTP_E_URL, NULL, NULL, NULL, NULL },
+	{ "unix:/run/lazaret/0123456789012345678901234567890123456789012345678901234567890123456789"
+	  "0123456789012345678901234.sock", HTTP_E_URL, NULL, NULL, NULL, NULL },
+	{ "unix:/run/a\nb", HTTP_E_URL, NULL, NULL, NULL, NULL },
+	{ "UNIX:/run/lazaret/api.sock", HTTP_E_URL, NULL, NULL, NULL, NULL },
+	{ "https://", HTTP_E_URL, NULL, NULL, NULL, NULL },
+	{ "https://u@h", HTTP_E_URL, NULL, NULL, NULL, NULL },
 	{ "ftp://h", HTTP_E_URL, NULL, NULL, NULL, NULL },
 	{ "127.0.0.1:9345", HTTP_E_URL, NULL, NULL, NULL, NULL },
 	{ "http://", HTTP_E_URL, NULL, NULL, NULL, NULL },
@@ -209,7 +219,7 @@ test_request_roundtrip(void **state)
 	lfd = listen_loopback(&url);
 	pid = serve_once(lfd, 0);
 	assert_int_equal(http_request(&url, "POST", "/v1/subjects/192.0.2.7/quarantine", "tok",
-	    "{\"reason\":\"x\"}", 14, 5000, &ex, err, sizeof(err)), 0);
+	    "{\"reason\":\"x\"}", 14, NULL, 5000, &ex, err, sizeof(err)), 0);
 	assert_int_equal(ex.status, 200);
 	assert_string_equal(ex.reason, "OK");
 	body = strndup((const char *)ex.body, ex.body_len);
@@ -227,7 +237,7 @@ test_request_roundtrip(void **state)
 
 	/* A GET carries neither body nor Content-Length. */
 	pid = serve_once(lfd, 0);
-	assert_int_equal(http_request(&url, "GET", "/v1/stats", NULL, NULL, 0, 5000, &ex, err,
+	assert_int_equal(http_request(&url, "GET", "/v1/stats", NULL, NULL, 0, NULL, 5000, &ex, err,
 	    sizeof(err)), 0);
 	body = strndup((const char *)ex.body, ex.body_len);
 	assert_non_null(body);
@@ -253,7 +263,7 @@ test_request_timeout(void **state)
 	(void)state;
 	lfd = listen_loopback(&url);
 	pid = serve_once(lfd, 1);
-	assert_int_equal(http_request(&url, "GET", "/v1/stats", NULL, NULL, 0, 300, &ex, err,
+	assert_int_equal(http_request(&url, "GET", "/v1/stats", NULL, NULL, 0, NULL, 300, &ex, err,
 	    sizeof(err)), HTTP_E_TIMEOUT);
 	assert_non_null(strstr(err, "did not answer within 0.3s"));
 	http_exchange_free(&ex);
@@ -273,7 +283,7 @@ test_request_refused(void **state)
 	(void)state;
 	lfd = listen_loopback(&url);
 	close(lfd);	/* the port is now (almost certainly) closed */
-	assert_int_equal(http_request(&url, "GET", "/v1/stats", NULL, NULL, 0, 2000, &ex, err,
+	assert_int_equal(http_request(&url, "GET", "/v1/stats", NULL, NULL, 0, NULL, 2000, &ex, err,
 	    sizeof(err)), HTTP_E_CONNECT);
 	assert_non_null(strstr(err, "cannot connect to 127.0.0.1:"));
 	assert_non_null(strstr(err, "Connection refused"));
@@ -281,7 +291,7 @@ test_request_refused(void **state)
 	http_exchange_free(&ex);
 
 	/* Header injection through the token is refused before connecting. */
-	assert_int_equal(http_request(&url, "GET", "/v1/stats", "a\r\nX: y", NULL, 0, 2000, &ex,
+	assert_int_equal(http_request(&url, "GET", "/v1/stats", "a\r\nX: y", NULL, 0, NULL, 2000, &ex,
 	    err, sizeof(err)), HTTP_E_URL);
 	http_exchange_free(&ex);
 }
@@ -336,7 +346,7 @@ test_request_too_big(void **state)
 	(void)state;
 	lfd = listen_loopback(&url);
 	pid = serve_huge(lfd);
-	rc = http_request(&url, "GET", "/v1/subjects", NULL, NULL, 0, 10000, &ex, err, sizeof(err));
+	rc = http_request(&url, "GET", "/v1/subjects", NULL, NULL, 0, NULL, 10000, &ex, err, sizeof(err));
 	if (rc != HTTP_E_TOOBIG)
 		fail_msg("%d: %s", rc, err);
 	assert_non_null(strstr(err, "is larger than 16 MiB"));
