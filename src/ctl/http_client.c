@@ -380,6 +380,8 @@ http_request(const struct http_url *url, const char *method, const char *path,
 	struct curl_slist *headers = NULL, *more;
 	const char *fields[] = {
 		"Accept: application/json",
+		/* One request per connection: the daemon frees the slot as soon as it has answered. */
+		"Connection: close",
 		/* The API answers at once; no need to wait for a go-ahead. */
 		"Expect:",
 		body ? "Content-Type: application/json" : "Content-Type:",

@@ -229,6 +229,7 @@ test_request_roundtrip(void **state)
 	assert_non_null(strstr(body, "\r\nAuthorization: Bearer tok\r\n"));
 	assert_non_null(strstr(body, "\r\nContent-Type: application/json\r\n"));
 	assert_non_null(strstr(body, "\r\nContent-Length: 14\r\n"));
+	assert_non_null(strstr(body, "\r\nConnection: close\r\n"));
 	assert_non_null(strstr(body, "\r\n\r\n{\"reason\":\"x\"}"));
 	free(body);
 	http_exchange_free(&ex);
