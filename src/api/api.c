@@ -1030,9 +1030,12 @@ api_listener_closed(void *arg)
 void
 api_stop(struct api *a)
 {
+	struct stat st;
+
 	if (a == NULL)
 		return;
-	if (a->socket_path[0] != '\0')
+	/* Ours, unless someone put something else there since: that is left alone. */
+	if (a->socket_path[0] != '\0' && lstat(a->socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(a->socket_path);
 	a->closing = (unsigned)a->sock.open + (unsigned)a->tcp.open;
 	if (a->closing == 0) {
