@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
@@ -297,6 +298,51 @@ test_request_refused(void **state)
 	http_exchange_free(&ex);
 }
 
+/* lazaretd's usual listener: the API's Unix socket (curl's CURLOPT_UNIX_SOCKET_PATH). */
+static void
+test_request_unix_socket(void **state)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct http_exchange ex;
+	struct http_url url;
+	char err[256], text[160], *body;
+	int lfd, status;
+	pid_t pid;
+
+	(void)state;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/lazaret-test-http-%d.sock", (int)getpid());
+	unlink(sun.sun_path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	snprintf(text, sizeof(text), "unix:%s", sun.sun_path);
+	assert_int_equal(http_url_parse(text, &url, NULL), 0);
+	assert_string_equal(url.name, text);
+
+	pid = serve_once(lfd, 0);
+	assert_int_equal(http_request(&url, "GET", "/v1/stats", NULL, NULL, 0, NULL, 5000, &ex, err,
+	    sizeof(err)), 0);
+	assert_int_equal(ex.status, 200);
+	body = strndup((const char *)ex.body, ex.body_len);
+	assert_non_null(body);
+	assert_non_null(strstr(body, "GET /v1/stats HTTP/1.1\r\n"));
+	assert_non_null(strstr(body, "\r\nHost: localhost\r\n"));
+	free(body);
+	http_exchange_free(&ex);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	close(lfd);
+
+	/* No daemon there: the socket's own name and the system's reason. */
+	unlink(sun.sun_path);
+	assert_int_equal(http_request(&url, "GET", "/v1/stats", NULL, NULL, 0, NULL, 2000, &ex, err,
+	    sizeof(err)), HTTP_E_CONNECT);
+	snprintf(text, sizeof(text), "cannot connect to unix:%s: No such file or directory", sun.sun_path);
+	assert_string_equal(err, text);
+	http_exchange_free(&ex);
+}
+
 /*
  * Child: accepts one connection, reads the request head and answers 200 with
  * a chunked body of HTTP_BODY_MAX + 1 bytes (no length to refuse up front).
@@ -367,6 +413,7 @@ main(void)
 		cmocka_unit_test(test_request_timeout),
 		cmocka_unit_test(test_request_refused),
 		cmocka_unit_test(test_request_too_big),
+		cmocka_unit_test(test_request_unix_socket),
 	};
 
 	int rc;
