@@ -161,7 +161,8 @@ fd_budget_of(const struct config *cfg, struct fd_budget *b)
 {
 	b->policy = (unsigned long long)cfg->policy_max_connections + 1 + cfg->policy_listen_count;
 	b->portal = (unsigned long long)cfg->portal_max_connections + 1;
-	b->api = API_MAX_CONNECTIONS + 1;
+	/* Each API listener (the Unix socket, TCP) holds as many on its own. */
+	b->api = (API_MAX_CONNECTIONS + 1ULL) * ((cfg->api_socket[0] != '\0') + cfg->api_listen_set);
 	b->reserve = LAZARETD_FD_RESERVE + LAZARETD_FD_PER_MAILLOG * (unsigned long long)cfg->maillog_file_count;
 	b->total = b->policy + b->portal + b->api + b->reserve;
 }
@@ -401,6 +402,9 @@ same_listeners(const struct config *a, const struct config *b)
 		if (memcmp(&a->policy_listen[i], &b->policy_listen[i], sizeof(a->policy_listen[i])) != 0)
 			return false;
 	return memcmp(&a->api_listen, &b->api_listen, sizeof(a->api_listen)) == 0 &&
+	    a->api_listen_set == b->api_listen_set && strcmp(a->api_socket, b->api_socket) == 0 &&
+	    strcmp(a->api_socket_group, b->api_socket_group) == 0 &&
+	    strcmp(a->api_tls_cert, b->api_tls_cert) == 0 && strcmp(a->api_tls_key, b->api_tls_key) == 0 &&
 	    memcmp(&a->portal_listen, &b->portal_listen, sizeof(a->portal_listen)) == 0 &&
 	    strcmp(a->store_path, b->store_path) == 0;
 }

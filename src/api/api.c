@@ -5,6 +5,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <stdlib.h>
@@ -20,18 +27,33 @@
 #define API_HISTORY_MAX 200
 #define API_PER_IP_CONNECTIONS 32
 #define API_REQUEST_TIMEOUT (30 * USEC_PER_SEC)
+#define API_PEM_MAX (64 * 1024)
+
+/*
+ * One of the API's listeners. On the Unix socket its file mode is the access control;
+ * on TCP every request must carry the bearer token.
+ */
+struct api_listener {
+	struct api *api;
+	struct httpd http;
+	bool open;
+	bool token_required;
+};
 
 struct api {
 	uv_loop_t *loop;
 	struct api_context ctx;
-	struct httpd http;
-	struct httpd_stats http_stats;
+	struct api_listener sock, tcp;
+	struct httpd_stats http_stats;   /* both listeners' */
 	unsigned waiting;
+	unsigned closing;                /* listeners still closing in api_stop */
+	char socket_path[108];           /* the socket lazaretd made, unlinked at stop */
 };
 
 /* Per-request state, from the first handler call to MHD's completion notice. */
 struct api_request {
 	struct api *api;
+	struct api_listener *l;
 	struct MHD_Connection *conn;
 	char *body;
 	size_t body_len;
@@ -496,7 +518,7 @@ api_committed(void *arg, int status)
 		r->suspended = false;
 		r->api->waiting--;
 		MHD_resume_connection(r->conn);
-		httpd_kick(&r->api->http);
+		httpd_kick(&r->l->http);
 	}
 }
 
@@ -597,15 +619,18 @@ api_action(struct api *a, struct api_request *r, const char *subject_text, bool 
 	return MHD_YES;
 }
 
+/* The Unix socket needs no token; TCP always does (config_load refuses a listen without one). */
 static bool
-api_authorized(struct api *a, struct MHD_Connection *conn)
+api_authorized(struct api *a, const struct api_listener *l, struct MHD_Connection *conn)
 {
 	const char *token = a->ctx.cfg->api_token;
 	const char *h;
 	size_t n = strlen(token);
 
-	if (n == 0)
+	if (!l->token_required)
 		return true;
+	if (n == 0)
+		return false;
 	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != n)
 		return false;
@@ -639,7 +664,7 @@ api_route(struct api *a, struct api_request *r, const char *url, const char *met
 	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	bool post = strcmp(method, "POST") == 0;
 
-	if (!api_authorized(a, conn))
+	if (!api_authorized(a, r->l, conn))
 		return api_error(conn, 401, "a valid bearer token is required");
 	if (r->too_large)
 		return api_error(conn, 413, "request body too large");
@@ -713,7 +738,8 @@ static enum MHD_Result
 api_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
-	struct api *a = cls;
+	struct api_listener *l = cls;
+	struct api *a = l->api;
 	struct api_request *r = *con_cls;
 
 	(void)version;
@@ -721,6 +747,7 @@ api_handler(void *cls, struct MHD_Connection *conn, const char *url, const char 
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return MHD_NO;
 		r->api = a;
+		r->l = l;
 		r->conn = conn;
 		*con_cls = r;
 		return MHD_YES;
@@ -731,7 +758,7 @@ api_handler(void *cls, struct MHD_Connection *conn, const char *url, const char 
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	httpd_request_received(&a->http, conn);
+	httpd_request_received(&l->http, conn);
 	if (r->committed)          /* resumed after the commit */
 		return api_action_answer(a, r);
 	return api_route(a, r, url, method);
@@ -740,11 +767,11 @@ api_handler(void *cls, struct MHD_Connection *conn, const char *url, const char 
 static void
 api_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-	struct api *a = cls;
+	struct api_listener *l = cls;
 	struct api_request *r = *con_cls;
 
 	(void)toe;
-	httpd_request_done(&a->http, conn);
+	httpd_request_done(&l->http, conn);
 	if (r == NULL)
 		return;
 	free(r->body);
@@ -765,15 +792,179 @@ api_unescape(void *cls, struct MHD_Connection *conn, char *s)
 	return strlen(s);
 }
 
+/* Reads a PEM file for MHD (which wants it in memory): a malloc'd string, or NULL with err set. */
+static char *
+api_read_pem(const char *what, const char *path, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "re");
+	char *buf = NULL;
+	size_t n;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "api %s %s: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(API_PEM_MAX + 1)) == NULL) {
+		snprintf(err, errlen, "api: out of memory");
+		goto done;
+	}
+	n = fread(buf, 1, API_PEM_MAX + 1, fp);
+	if (ferror(fp) || n == 0 || n > API_PEM_MAX) {
+		snprintf(err, errlen, "api %s %s: %s", what, path, ferror(fp) ? strerror(errno) :
+		    n == 0 ? "empty" : "larger than 64 KiB");
+		free(buf);
+		buf = NULL;
+		goto done;
+	}
+	buf[n] = '\0';
+done:
+	fclose(fp);
+	return buf;
+}
+
+/*
+ * Makes the API's Unix socket at path, mode 0660, group gid: a socket left there by an
+ * earlier run is replaced, anything else is refused, never removed. The socket is created
+ * under a umask that leaves no moment in which others could connect. The descriptor, or
+ * -1 with err set.
+ */
+static int
+api_socket_open(const char *path, gid_t gid, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t old;
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "api socket %s: path too long", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "api socket %s: exists and is not a socket; not touching it", path);
+			return -1;
+		}
+		if (unlink(path) != 0) {
+			snprintf(err, errlen, "api socket %s: cannot remove the old socket: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+		snprintf(err, errlen, "api socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	old = umask(0117);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc != 0) {
+		snprintf(err, errlen, "api socket %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (chown(path, (uid_t)-1, gid) != 0 || chmod(path, 0660) != 0 || listen(fd, 64) != 0) {
+		snprintf(err, errlen, "api socket %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+/* The socket's group: socket_group, or lazaretd's own. 0, or -1 with err set. */
+static int
+api_socket_gid(const struct config *cfg, gid_t *gid, char *err, size_t errlen)
+{
+	struct group *g;
+
+	*gid = getegid();
+	if (cfg->api_socket_group[0] == '\0')
+		return 0;
+	if ((g = getgrnam(cfg->api_socket_group)) == NULL) {
+		snprintf(err, errlen, "api socket_group: no group \"%s\"", cfg->api_socket_group);
+		return -1;
+	}
+	*gid = g->gr_gid;
+	return 0;
+}
+
+/* Starts l's MHD on fd (the Unix socket) or on cfg's TCP address. 0, or -1 with err set. */
+static int
+api_listener_start(struct api *a, struct api_listener *l, int fd, char *err, size_t errlen)
+{
+	const struct config *cfg = a->ctx.cfg;
+	const struct listen_addr *la = &cfg->api_listen;
+	bool tls = fd < 0 && cfg->api_tls_cert[0] != '\0';
+	char *cert = NULL, *key = NULL, name[160], why[128];
+	struct sockaddr_storage ss;
+	unsigned flags = HTTPD_FLAGS;
+	struct MHD_Daemon *mhd;
+
+	l->api = a;
+	l->token_required = fd < 0;
+	if (fd >= 0)
+		snprintf(name, sizeof(name), "unix:%s", cfg->api_socket);
+	else {
+		listen_addr_format(la, name, sizeof(name));
+		httpd_sockaddr(la, &ss, &flags);
+	}
+	if (tls) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			snprintf(err, errlen, "api listen %s: this libmicrohttpd has no TLS support", name);
+			return -1;
+		}
+		if ((cert = api_read_pem("tls_cert", cfg->api_tls_cert, err, errlen)) == NULL ||
+		    (key = api_read_pem("tls_key", cfg->api_tls_key, err, errlen)) == NULL) {
+			free(cert);
+			return -1;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	struct MHD_OptionItem opts[] = {
+		{ MHD_OPTION_CONNECTION_LIMIT, API_MAX_CONNECTIONS, NULL },
+		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, fd >= 0 ? 0 : API_PER_IP_CONNECTIONS, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL },
+		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)api_completed, l },
+		{ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)api_unescape, l },
+		{ fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR, fd, fd >= 0 ? NULL : &ss },
+		{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
+	httpd_init(&l->http, "api", API_REQUEST_TIMEOUT, &a->http_stats);
+	mhd = MHD_start_daemon(flags, fd >= 0 ? 0 : la->port, NULL, NULL, api_handler, l,
+	    HTTPD_OPTIONS(&l->http), MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (key != NULL) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	free(cert);
+	if (mhd == NULL || httpd_attach(&l->http, a->loop, mhd, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "api listen %s: %s", name, mhd == NULL ? (tls ?
+		    "cannot start the HTTPS server (address in use, or tls_cert and tls_key unusable?)" :
+		    "cannot start the HTTP server (address in use?)") : why);
+		return -1;
+	}
+	l->open = true;
+	if (fd >= 0)
+		log_info("operator API listening on unix:%s (mode 0660, no token)", cfg->api_socket);
+	else
+		log_info("operator API listening on %s://%s/ (bearer token required)", tls ? "https" : "http", name);
+	return 0;
+}
+
+static void api_listener_closed(void *arg);
+
 struct api *
 api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errlen)
 {
 	struct api *a = calloc(1, sizeof(*a));
-	struct sockaddr_storage ss;
-	const struct listen_addr *la = &ctx->cfg->api_listen;
-	unsigned flags = HTTPD_FLAGS;
-	struct MHD_Daemon *mhd;
-	char name[128], why[128];
+	const struct config *cfg = ctx->cfg;
+	int fd = -1;
+	gid_t gid;
 
 	if (a == NULL) {
 		snprintf(err, errlen, "api: out of memory");
@@ -781,27 +972,31 @@ api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errl
 	}
 	a->loop = loop;
 	a->ctx = *ctx;
-	listen_addr_format(la, name, sizeof(name));
-	httpd_sockaddr(la, &ss, &flags);
-	httpd_init(&a->http, "api", API_REQUEST_TIMEOUT, &a->http_stats);
-	mhd = MHD_start_daemon(flags, la->port, NULL, NULL, api_handler, a,
-	    HTTPD_OPTIONS(&a->http),
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)API_PER_IP_CONNECTIONS,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
-	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
-	    MHD_OPTION_UNESCAPE_CALLBACK, api_unescape, a,
-	    MHD_OPTION_END);
-	if (mhd == NULL || httpd_attach(&a->http, loop, mhd, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "api listen %s: %s", name,
-		    mhd == NULL ? "cannot start the HTTP server (address in use?)" : why);
-		free(a);
+	if (cfg->api_socket[0] != '\0') {
+		if (api_socket_gid(cfg, &gid, err, errlen) != 0 ||
+		    (fd = api_socket_open(cfg->api_socket, gid, err, errlen)) < 0)
+			goto fail;
+		snprintf(a->socket_path, sizeof(a->socket_path), "%s", cfg->api_socket);
+		if (api_listener_start(a, &a->sock, fd, err, errlen) != 0) {
+			close(fd);
+			goto fail;
+		}
+	}
+	if (cfg->api_listen_set && api_listener_start(a, &a->tcp, -1, err, errlen) != 0)
+		goto fail;
+	return a;
+
+fail:
+	if (a->socket_path[0] != '\0')
+		unlink(a->socket_path);
+	if (a->sock.open) {
+		/* Started, not yet polled by the loop: its handles close on the next turn. */
+		a->closing = 1;
+		httpd_close(&a->sock.http, api_listener_closed, &a->sock);
 		return NULL;
 	}
-	log_info("operator API listening on http://%s/", name);
-	return a;
+	free(a);
+	return NULL;
 }
 
 void
@@ -823,15 +1018,32 @@ api_waiting(const struct api *a)
 }
 
 static void
-api_freed(void *arg)
+api_listener_closed(void *arg)
 {
-	free(arg);
+	struct api_listener *l = arg;
+	struct api *a = l->api;
+
+	if (--a->closing == 0)
+		free(a);
 }
 
 void
 api_stop(struct api *a)
 {
+	struct stat st;
+
 	if (a == NULL)
 		return;
-	httpd_close(&a->http, api_freed, a);
+	/* Ours, unless someone put something else there since: that is left alone. */
+	if (a->socket_path[0] != '\0' && lstat(a->socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(a->socket_path);
+	a->closing = (unsigned)a->sock.open + (unsigned)a->tcp.open;
+	if (a->closing == 0) {
+		free(a);
+		return;
+	}
+	if (a->sock.open)
+		httpd_close(&a->sock.http, api_listener_closed, &a->sock);
+	if (a->tcp.open)
+		httpd_close(&a->tcp.http, api_listener_closed, &a->tcp);
 }

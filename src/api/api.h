@@ -20,7 +20,7 @@
 #include "sense/policy_server.h"
 #include "store/store.h"
 
-/* Connections the API holds at most; lazaretd counts them in its descriptor budget. */
+/* Connections each API listener holds at most; lazaretd counts them in its descriptor budget. */
 #define API_MAX_CONNECTIONS 64
 
 struct api_context {
@@ -38,7 +38,11 @@ struct api_context {
 
 struct api;
 
-/* Listens on cfg->api_listen. NULL with a message in err on failure. */
+/*
+ * Listens on the Unix socket cfg->api_socket (mode 0660, group api_socket_group; no token
+ * asked) and, if set, on TCP cfg->api_listen (bearer token on every request; HTTPS with
+ * api_tls_cert). NULL with a message in err on failure.
+ */
 struct api *api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errlen);
 
 /* New configuration (token, texts); the address needs a restart. */

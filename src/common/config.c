@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <ini.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -17,8 +18,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.h"
+#include "common/secret.h"
 
 
 struct config_parse {
@@ -92,6 +96,7 @@ config_defaults(struct config *cfg)
 	cfg->account_prefix_v6 = 64;
 
 	listen_addr_parse("127.0.0.1:9345", &cfg->api_listen);
+	snprintf(cfg->api_socket, sizeof(cfg->api_socket), "%s", CONFIG_API_SOCKET);
 	snprintf(cfg->portal_url, sizeof(cfg->portal_url), "http://portal.example.net/");
 	listen_addr_parse("127.0.0.1:8080", &cfg->portal_listen);
 	snprintf(cfg->portal_templates, sizeof(cfg->portal_templates), "share/portal");
@@ -500,11 +505,31 @@ handle_api(struct config_parse *p, const char *name, const char *v)
 	struct config *cfg = p->cfg;
 
 	if (!strcmp(name, "listen")) {
+		cfg->api_listen_set = *v != '\0';
+		cfg->api_listen_line = p->line;
+		if (*v == '\0')
+			return 1;
 		if (listen_addr_parse(v, &cfg->api_listen) != 0 || cfg->api_listen.kind != LISTEN_TCP)
 			return config_fail(p, "listen: expected ADDRESS:PORT or [IPV6]:PORT, not \"%s\"", v);
 	} else if (!strcmp(name, "token_file")) {
+		cfg->api_token_file_line = p->line;
 		if (set_text(cfg->api_token_file, sizeof(cfg->api_token_file), v) != 0)
 			return config_fail(p, "token_file: expected a file path");
+	} else if (!strcmp(name, "socket")) {
+		/* sun_path holds 108 bytes with the NUL; "" turns the socket off. */
+		if (set_text(cfg->api_socket, sizeof(cfg->api_socket), v) != 0)
+			return config_fail(p, "socket: expected a path of at most %zu bytes, or nothing",
+			    sizeof(cfg->api_socket) - 1);
+	} else if (!strcmp(name, "socket_group")) {
+		cfg->api_socket_group_line = p->line;
+		if (*v == '\0' || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+		    strlen(v) || set_text(cfg->api_socket_group, sizeof(cfg->api_socket_group), v) != 0)
+			return config_fail(p, "socket_group: expected a group name, not \"%s\"", v);
+	} else if (!strcmp(name, "tls_cert") || !strcmp(name, "tls_key")) {
+		char *dst = name[4] == 'c' ? cfg->api_tls_cert : cfg->api_tls_key;
+		cfg->api_tls_line = p->line;
+		if (*v == '\0' || set_text(dst, PATH_MAX, v) != 0)
+			return config_fail(p, "%s: expected a PEM file path", name);
 	} else
 		return config_fail(p, "unknown key \"%s\" in [api]", name);
 	return 1;
@@ -895,6 +920,54 @@ config_reader(char *str, int num, void *stream)
 	return str;
 }
 
+/*
+ * The API's rules that span its keys: a TCP listener always asks for the token, and
+ * off loopback for TLS too, since the token would otherwise cross the network in clear;
+ * somewhere to listen at all; a socket group that exists. -1 after config_fail.
+ */
+static int
+config_check_api(struct config_parse *p)
+{
+	struct config *cfg = p->cfg;
+
+	p->line = cfg->api_listen_line;
+	if (!cfg->api_listen_set && cfg->api_socket[0] == '\0') {
+		config_fail(p, "[api] neither socket nor listen is set: lazaretctl could not reach lazaretd");
+		return -1;
+	}
+	if (cfg->api_listen_set && cfg->api_token_file[0] == '\0') {
+		config_fail(p, "[api] listen: a TCP listener needs token_file (the Unix socket does not)");
+		return -1;
+	}
+	if (cfg->api_listen_set && !listen_addr_is_local(&cfg->api_listen) && cfg->api_tls_cert[0] == '\0') {
+		config_fail(p, "[api] listen is not a loopback address, so tls_cert and tls_key are required: "
+		    "the bearer token must not cross the network in clear");
+		return -1;
+	}
+	p->line = cfg->api_tls_line;
+	if ((cfg->api_tls_cert[0] == '\0') != (cfg->api_tls_key[0] == '\0')) {
+		config_fail(p, "[api] tls_cert and tls_key go together");
+		return -1;
+	}
+	if (cfg->api_tls_cert[0] != '\0' && !cfg->api_listen_set) {
+		config_fail(p, "[api] tls_cert and tls_key are for listen, which is not set");
+		return -1;
+	}
+	for (int i = 0; i < 2 && cfg->api_tls_cert[0] != '\0'; i++) {
+		const char *f = i ? cfg->api_tls_key : cfg->api_tls_cert;
+		if (access(f, R_OK) != 0) {
+			config_fail(p, "[api] %s %s: %s", i ? "tls_key" : "tls_cert", f, strerror(errno));
+			return -1;
+		}
+	}
+	p->line = cfg->api_socket_group_line;
+	if (cfg->api_socket_group[0] != '\0' && getgrnam(cfg->api_socket_group) == NULL) {
+		config_fail(p, "[api] socket_group: no group \"%s\" on this system", cfg->api_socket_group);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 config_check(struct config_parse *p)
 {
@@ -932,13 +1005,21 @@ config_check(struct config_parse *p)
 		    "[limits] host_prefix_v4 must be 32 and host_prefix_v6 64");
 		return -1;
 	}
-	if (!listen_addr_is_local(&cfg->api_listen) && cfg->api_token_file[0] == '\0') {
-		config_fail(p, "[api] listen is not a loopback address, so token_file is required");
+	if (config_check_api(p) != 0)
 		return -1;
-	}
 	if (cfg->api_token_file[0] != '\0') {
-		FILE *fp = fopen(cfg->api_token_file, "r");
-		if (fp == NULL) {
+		FILE *fp;
+		int fd;
+		char why[PATH_MAX + 128];
+
+		p->line = cfg->api_token_file_line;
+		if ((fd = secret_file_open(cfg->api_token_file, "[api] token_file", S_IRWXG | S_IRWXO,
+		    why, sizeof(why))) < 0) {
+			config_fail(p, "%s", why);
+			return -1;
+		}
+		if ((fp = fdopen(fd, "r")) == NULL) {
+			close(fd);
 			config_fail(p, "[api] token_file %s: %s", cfg->api_token_file, strerror(errno));
 			return -1;
 		}
@@ -1093,9 +1174,15 @@ config_print(const struct config *cfg, FILE *out)
 		fprintf(out, "account = %s\n", cfg->allow_accounts[i]);
 
 	fprintf(out, "\n[api]\n");
-	fprintf(out, "listen = %s\n", listen_addr_format(&cfg->api_listen, buf, sizeof(buf)));
+	fprintf(out, "socket = %s\n", cfg->api_socket);
+	if (cfg->api_socket_group[0])
+		fprintf(out, "socket_group = %s\n", cfg->api_socket_group);
+	if (cfg->api_listen_set)
+		fprintf(out, "listen = %s\n", listen_addr_format(&cfg->api_listen, buf, sizeof(buf)));
 	if (cfg->api_token_file[0])
 		fprintf(out, "token_file = %s\n", cfg->api_token_file);
+	if (cfg->api_tls_cert[0])
+		fprintf(out, "tls_cert = %s\ntls_key = %s\n", cfg->api_tls_cert, cfg->api_tls_key);
 
 	fprintf(out, "\n[maillog]\n");
 	for (size_t i = 0; i < cfg->maillog_file_count; i++)

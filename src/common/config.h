@@ -19,6 +19,8 @@
 #define CONFIG_MAX_POLICY_ALLOW 64
 #define CONFIG_MAX_JUDGE_IGNORE 64
 #define CONFIG_TEXT_MAX     400
+/* The API socket when [api] socket is not set: beside the default store, for the source tree. */
+#define CONFIG_API_SOCKET   "var/api.sock"
 
 enum count_at { COUNT_AT_DATA, COUNT_AT_RCPT };
 
@@ -103,8 +105,17 @@ struct config {
 
 	/* [api] */
 	struct listen_addr api_listen;
+	bool api_listen_set;               /* TCP listener: off unless configured */
+	int api_listen_line;
 	char api_token_file[PATH_MAX];
+	int api_token_file_line;
 	char api_token[256];               /* read from api_token_file at load */
+	char api_socket[108];              /* the Unix socket; "" for none */
+	char api_socket_group[64];         /* its group; "" for the daemon's own */
+	int api_socket_group_line;
+	char api_tls_cert[PATH_MAX];       /* PEM files for HTTPS on listen; "" for none */
+	char api_tls_key[PATH_MAX];
+	int api_tls_line;
 
 	/* [maillog] — the relay's delivery log */
 	char **maillog_files;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -25,7 +26,12 @@
 #define LAZARET_VERSION		"0.1.0"
 #endif
 
-#define CTL_DEFAULT_API		"http://127.0.0.1:9345"
+/*
+ * Where lazaretctl looks without --api or $LAZARET_API: the packaged install's socket,
+ * then the one `make run` makes in the source tree (etc/lazaret.conf: var/api.sock).
+ */
+#define CTL_DEFAULT_API		"unix:/run/lazaret/api.sock"
+#define CTL_SOURCE_TREE_API	"unix:var/api.sock"
 #define CTL_DEFAULT_TIMEOUT	(10 * USEC_PER_SEC)
 #define CTL_TOKEN_MAX		4096
 #define CTL_SUBJECT_MAX		512
@@ -51,6 +57,7 @@ enum {
 struct ctl {
 	const char	*api;		/* as given, for messages */
 	const char	*token_file;
+	const char	*cacert;	/* PEM CA file for https://, or NULL: the system's */
 	usec_t		 timeout;
 	struct http_url	 url;
 	char		*token;
@@ -404,26 +411,22 @@ ctl_call(struct ctl *c, const char *method, const char *path, const json_t *body
 	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL)
 		ctl_oom();
 	rc = http_request(&c->url, method, path, c->token, text, text ? strlen(text) : 0,
-	    (int)(c->timeout / 1000), &ex, err, sizeof(err));
+	    c->cacert, (int)(c->timeout / 1000), &ex, err, sizeof(err));
 	free(text);
 	if (rc != 0) {
 		ctl_warnx("%s", err);
 		http_exchange_free(&ex);
 		return CTL_EXIT_UNREACHABLE;
 	}
-	status = ex.resp.status;
-	root = json_loadb((const char *)ex.resp.body, ex.resp.body_len, 0, &jerr);
+	status = ex.status;
+	root = json_loadb((const char *)ex.body, ex.body_len, 0, &jerr);
 
 	if (status < 200 || status > 299) {
 		const json_t *e = json_is_object(root) ? json_object_get(root, "error") : NULL;
 		char *reason = NULL, *msg;
 
-		if (!json_is_string(e)) {
-			char line[128];
-
-			strview_copy(ex.resp.reason, line, sizeof(line));
-			reason = ctl_clean(line);
-		}
+		if (!json_is_string(e))
+			reason = ctl_clean(ex.reason);
 		msg = e ? ctl_text(e) : NULL;
 		ctl_warnx("%s%s%s (HTTP %d%s%s)%s", what ? what : "", what ? ": " : "",
 		    msg ? msg : "request failed", status,
@@ -439,10 +442,10 @@ ctl_call(struct ctl *c, const char *method, const char *path, const json_t *body
 	if (!json_is_object(root)) {
 		if (root == NULL)
 			ctl_warnx("%s answered %s %s with something other than JSON: %s",
-			    c->url.authority, method, path, jerr.text);
+			    c->url.name, method, path, jerr.text);
 		else
 			ctl_warnx("%s answered %s %s with JSON that is not an object",
-			    c->url.authority, method, path);
+			    c->url.name, method, path);
 		json_decref(root);
 		http_exchange_free(&ex);
 		return CTL_EXIT_API;
@@ -1062,7 +1065,7 @@ ctl_usage(FILE *f, const struct ctl_command *cmd)
 			fprintf(f, "Try '%s %s --help'.\n", ctl_progname, cmd->name);
 		return;
 	}
-	fprintf(f, "usage: %s [--api URL] [--token-file FILE] [--timeout DURATION] "
+	fprintf(f, "usage: %s [--api URL] [--token-file FILE] [--cacert FILE] [--timeout DURATION] "
 	    "COMMAND [ARGS]\n", ctl_progname);
 	if (f != stdout) {
 		fprintf(f, "Try '%s --help'.\n", ctl_progname);
@@ -1073,8 +1076,12 @@ ctl_usage(FILE *f, const struct ctl_command *cmd)
 		fprintf(f, "  %s\n", ctl_commands[i].usage);
 	fprintf(f,
 	    "\nGlobal options (also accepted after the command):\n"
-	    "  --api URL            API address (default $LAZARET_API or %s)\n"
-	    "  --token-file FILE    bearer token (default $LAZARET_TOKEN_FILE; none)\n"
+	    "  --api URL            API address: unix:PATH, http://HOST:PORT or https://HOST:PORT\n"
+	    "                       (default $LAZARET_API, else %s if it exists,\n"
+	    "                       else %s in the current directory if it exists)\n"
+	    "  --token-file FILE    bearer token, needed over TCP (default $LAZARET_TOKEN_FILE; none)\n"
+	    "  --cacert FILE        CA certificate(s) that signed the https:// API's certificate\n"
+	    "                       (default $LAZARET_CACERT, else the system's CAs)\n"
 	    "  --timeout DURATION   give up after DURATION (default 10s)\n"
 	    "  -h, --help           show this help; COMMAND --help shows a command's\n"
 	    "  --version            print the version\n"
@@ -1083,7 +1090,7 @@ ctl_usage(FILE *f, const struct ctl_command *cmd)
 	    "  1  the daemon answered an error; analyze: a file could not be opened\n"
 	    "     or read (nothing printed but the errors), or memory ran out\n"
 	    "  2  usage error (analyze: also a bad --config FILE); nothing was done\n"
-	    "  3  the daemon could not be reached\n", CTL_DEFAULT_API);
+	    "  3  the daemon could not be reached\n", CTL_DEFAULT_API, CTL_SOURCE_TREE_API);
 }
 
 static int
@@ -1103,13 +1110,14 @@ ctl_cmd_help(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 /* Option parsing -------------------------------------------------------- */
 
 enum {
-	OPT_API = 256, OPT_TOKEN_FILE, OPT_TIMEOUT, OPT_VERSION,
+	OPT_API = 256, OPT_TOKEN_FILE, OPT_TIMEOUT, OPT_VERSION, OPT_CACERT,
 	OPT_LEVEL, OPT_JSON, OPT_REASON, OPT_FOR, OPT_MAILLOG, OPT_CONFIG, OPT_SELF_RELEASE,
 };
 
 static const struct option ctl_long_options[] = {
 	{ "api",	required_argument,	NULL, OPT_API },
 	{ "token-file",	required_argument,	NULL, OPT_TOKEN_FILE },
+	{ "cacert",	required_argument,	NULL, OPT_CACERT },
 	{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, OPT_VERSION },
@@ -1180,6 +1188,11 @@ ctl_getopt(struct ctl *c, const struct ctl_command *cmd, int argc, char **argv,
 		case OPT_TOKEN_FILE:
 			c->token_file = *optarg ? optarg : NULL;
 			break;
+		case OPT_CACERT:
+			if (*optarg == '\0')
+				return ctl_usage_error(cmd, "--cacert needs a file");
+			c->cacert = optarg;
+			break;
 		case OPT_TIMEOUT:
 			if (duration_parse(optarg, &c->timeout) != 0 ||
 			    c->timeout < USEC_PER_SEC || c->timeout > 3600 * USEC_PER_SEC)
@@ -1231,6 +1244,18 @@ ctl_getopt(struct ctl *c, const struct ctl_command *cmd, int argc, char **argv,
 	return -1;
 }
 
+/* The packaged install's socket if it is there, else the source tree's if that is, else the former. */
+static const char *
+ctl_default_api(void)
+{
+	struct stat st;
+
+	if (stat(CTL_DEFAULT_API + 5, &st) == 0 || stat(CTL_SOURCE_TREE_API + 5, &st) != 0 ||
+	    !S_ISSOCK(st.st_mode))
+		return CTL_DEFAULT_API;
+	return CTL_SOURCE_TREE_API;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1243,9 +1268,11 @@ main(int argc, char *argv[])
 	if ((env = getenv("LAZARET_API")) != NULL && *env != '\0')
 		c.api = env;
 	else
-		c.api = CTL_DEFAULT_API;
+		c.api = ctl_default_api();
 	if ((env = getenv("LAZARET_TOKEN_FILE")) != NULL && *env != '\0')
 		c.token_file = env;
+	if ((env = getenv("LAZARET_CACERT")) != NULL && *env != '\0')
+		c.cacert = env;
 
 	if ((rc = ctl_getopt(&c, NULL, argc, argv, &ga)) != -1)
 		return rc;
@@ -1266,7 +1293,12 @@ main(int argc, char *argv[])
 	if (http_url_parse(c.api, &c.url, &why) != 0)
 		return ctl_usage_error(NULL, "bad API URL '%s': %s", c.api, why);
 
+	if (http_client_init() != 0) {
+		ctl_warnx("cannot initialise libcurl");
+		return CTL_EXIT_UNREACHABLE;
+	}
 	rc = cmd->run(&c, cmd, &a);
+	http_client_cleanup();
 	free(c.token);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		ctl_warnx("writing output: %s", strerror(errno));

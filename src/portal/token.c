@@ -15,6 +15,8 @@
 #include <nettle/hmac.h>
 #include <nettle/sha2.h>
 
+#include "common/secret.h"
+
 #define TOKEN_KEY_FILE_MAX 4096
 #define TOKEN_CONTEXT "lazaret-portal-release-v1"
 
@@ -40,22 +42,11 @@ int
 token_key_from_file(struct token_key *k, const char *path, char *err, size_t errlen)
 {
 	uint8_t buf[TOKEN_KEY_FILE_MAX + 1];
-	struct stat st;
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = secret_file_open(path, "secret_file", S_IROTH, err, errlen);
 
-	if (fd < 0) {
-		snprintf(err, errlen, "secret_file %s: %s", path, strerror(errno));
+	if (fd < 0)
 		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "secret_file %s: not a regular file", path);
-		goto fail;
-	}
-	if (st.st_mode & S_IROTH) {
-		snprintf(err, errlen, "secret_file %s: readable by everyone; chmod o-r it", path);
-		goto fail;
-	}
 	for (;;) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
 		if (n < 0 && errno == EINTR)

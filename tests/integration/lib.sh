@@ -3,7 +3,7 @@
 #
 #   . "$(dirname "$0")/lib.sh"
 #   t_init                      # temp dir $T, cleanup on exit, needs $BUILD_DIR
-#   lz_ports                    # LZ_POLICY_PORT, LZ_API_PORT
+#   lz_ports                    # LZ_POLICY_PORT, LZ_PORTAL_PORT; LZ_API_SOCK and LZ_API (unix:...)
 #   sink_start relay            # smtp-sink on loopback, dumps into $T/sink-relay/
 #   pf_init                     # private Postfix config in $T/postfix (see PF_* below)
 #   pf_conf 'key = value'       # optional: more main.cf settings
@@ -490,13 +490,18 @@ pf_submission_ready() {
 # ---------------------------------------------------------------------------------------------
 # lazaretd
 
-# lz_ports — pick LZ_POLICY_PORT and LZ_API_PORT (once), set LZ_API (lazaretctl's --api URL).
+# lz_ports — pick LZ_POLICY_PORT and LZ_PORTAL_PORT (once); the API is the Unix socket
+# LZ_API_SOCK: LZ_API is lazaretctl's --api for it, api_curl and LZ_API_URL curl's.
 lz_ports() {
 	: "${LZ_POLICY_PORT:=$(free_port)}"
-	: "${LZ_API_PORT:=$(free_port)}"
 	: "${LZ_PORTAL_PORT:=$(free_port)}"
-	LZ_API="http://127.0.0.1:$LZ_API_PORT"
+	LZ_API_SOCK=$T/api.sock
+	LZ_API="unix:$LZ_API_SOCK"
+	LZ_API_URL="http://localhost"
 }
+
+# api_curl CURL-ARGS... — curl through the API socket: api_curl -s "$LZ_API_URL/metrics".
+api_curl() { curl --unix-socket "$LZ_API_SOCK" "$@"; }
 
 LZ_PORTAL_URL=${LZ_PORTAL_URL:-http://portal.lazaret-it.test/quarantine}
 
@@ -513,7 +518,7 @@ lz_config() {
 	local arg sk s k v add
 	set -- "daemon.store=$LZ_STORE" "daemon.log_level=debug" \
 		"policy.listen=127.0.0.1:$LZ_POLICY_PORT" "policy.count_at=data" \
-		"api.listen=127.0.0.1:$LZ_API_PORT" "portal.url=$LZ_PORTAL_URL" \
+		"api.socket=$LZ_API_SOCK" "portal.url=$LZ_PORTAL_URL" \
 		"portal.listen=127.0.0.1:$LZ_PORTAL_PORT" "portal.templates=$REPO_ROOT/share/portal" \
 		"judge.ignore=none" "$@"
 	for arg in "$@"; do
@@ -566,14 +571,17 @@ lz_start() {
 			LZ_PID=""
 			fail "lazaretd exited during start-up (status $rc)"
 		fi
-		fail "lazaretd did not listen on 127.0.0.1:$LZ_POLICY_PORT and 127.0.0.1:$LZ_API_PORT"
+		fail "lazaretd did not listen on 127.0.0.1:$LZ_POLICY_PORT and $LZ_API"
 	fi
 	log "lazaretd pid $LZ_PID: policy 127.0.0.1:$LZ_POLICY_PORT, API $LZ_API"
 }
 
 _lz_ready() {
-	{ [ -z "${LZ_POLICY_PORT:-}" ] || port_listening "$LZ_POLICY_PORT"; } && port_listening "$LZ_API_PORT"
+	{ [ -z "${LZ_POLICY_PORT:-}" ] || port_listening "$LZ_POLICY_PORT"; } && lz_api_up
 }
+
+# lz_api_up — the API answers on its socket (a socket file alone may be a dead run's).
+lz_api_up() { api_curl -s -m 1 -o /dev/null "$LZ_API_URL/metrics"; }
 _lz_ready_or_dead() { pid_gone "$LZ_PID" || _lz_ready; }
 
 # lz_stop — SIGTERM, wait up to 10 s, then SIGKILL. Sets LZ_EXIT (143 style codes for kills).

@@ -21,9 +21,10 @@ trap cleanup EXIT
 
 . "$ROOT/tests/integration/checks.sh"
 
-PPORT=$(free_port); APORT=$(free_port); PPORT6=$(free_port); WPORT=$(free_port)
-API="http://127.0.0.1:$APORT"
-export LAZARET_API=$API
+PPORT=$(free_port); PPORT6=$(free_port); WPORT=$(free_port)
+API_SOCK=$T/api.sock   # the API: its Unix socket, for curl --unix-socket
+API="http://localhost"
+export LAZARET_API=unix:$API_SOCK
 
 write_conf() {   # write_conf FILE HOST_BURST
 	cat > "$1" <<CONF
@@ -42,7 +43,7 @@ host_messages_burst = $2
 # the test's hosts are on loopback
 ignore = none
 [api]
-listen = 127.0.0.1:$APORT
+socket = $API_SOCK
 [portal]
 url = http://portal.test.example/
 listen = 127.0.0.1:$WPORT
@@ -55,7 +56,7 @@ start() {
 	"$LAZARETD" $([ -e "$T/lazaret.db" ] || echo --init-store) -c "$T/lazaret.conf" >> "$T/daemon.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 1 100); do
-		curl -sf "$API/v1/stats" >/dev/null 2>&1 && return 0
+		curl -sf --unix-socket "$API_SOCK" "$API/v1/stats" >/dev/null 2>&1 && return 0
 		sleep 0.05
 	done
 	echo "lazaretd did not start:"; cat "$T/daemon.log"; exit 1
@@ -106,7 +107,7 @@ read -r -t 2 line <&5
 check "a connection opened before the malformed ones still works" test "$line" = "action=DUNNO"
 exec 5<&-
 check "malformed requests are logged" grep -q 'malformed request' "$T/daemon.log"
-check "malformed requests are counted in /metrics" bash -c "curl -s $API/metrics | grep -q '^lazaret_policy_malformed_total [1-9]'"
+check "malformed requests are counted in /metrics" bash -c "curl -s --unix-socket $API_SOCK $API/metrics | grep -q '^lazaret_policy_malformed_total [1-9]'"
 
 # Many concurrent connections, each with its own answer.
 pids=()
@@ -118,7 +119,7 @@ wait "${pids[@]}"   # not the daemon
 n=$(cat "$T"/conc.* | grep -c '^action=')
 check "200 concurrent connections all answered" test "$n" = 200
 # Every answer is in the decision latency histogram, each counted once.
-m=$(curl -s "$API/metrics")
+m=$(curl -s --unix-socket "$API_SOCK" "$API/metrics")
 answered=$(echo "$m" | awk '/^lazaret_policy_requests_total/ { n += $2 } END { print n + 0 }')
 counted=$(echo "$m" | awk '/^lazaret_policy_decision_seconds_count / { print $2 }')
 inf=$(echo "$m" | awk '/^lazaret_policy_decision_seconds_bucket\{le="\+Inf"\}/ { print $2 }')

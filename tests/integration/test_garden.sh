@@ -5,7 +5,7 @@
 #   sub  (subscribers)  s0: 10.78.1.2, 10.78.1.3, 10.78.1.4, fd78:1::2
 #    |
 #   gw   (gateway)      g0: 10.78.1.1, fd78:1::1     g1: 10.78.3.1, fd78:3::1
-#    |                  forwarding on; runs lazaretd (policy and API on 127.0.0.1, the portal
+#    |                  forwarding on; runs lazaretd (policy on 127.0.0.1, the API on a socket, the portal
 #    |                  on [::]:8080, which takes the DNAT of both 10.78.1.1:8080 and
 #    |                  [fd78:1::1]:8080), table inet lazaret
 #   inet ("the Internet") i0: .10 web (80, 443, 8443, a rogue DNS on 53), .25 the relay (25),
@@ -43,8 +43,8 @@ netns_init lzg 78
 LZ_PID=""        # lazaretd, in gw
 
 POLICY_PORT=10045
-API_PORT=9345
-API=http://127.0.0.1:$API_PORT
+API_SOCK=$T/api.sock     # the API's Unix socket: reachable from any network namespace
+API=http://localhost
 PORTAL_PORT=8080
 LZ_LOG=$T/lazaretd.log
 
@@ -54,7 +54,7 @@ netns_before_cleanup() {
 	rm -rf "/etc/netns/$NS_GW"
 }
 
-ctl() { gw "$LAZARETCTL" --api "$API" "$@"; }
+ctl() { gw "$LAZARETCTL" --api "unix:$API_SOCK" "$@"; }
 
 # fatal MESSAGE — nothing after this can mean anything: show the daemon's log and stop.
 fatal() {
@@ -136,7 +136,7 @@ level_is() { [ "$(level_of "$1")" = "$2" ]; }
 
 # metric NAME_WITH_LABELS — its value in /metrics (empty when absent).
 metric() {
-	gw curl -s --noproxy '*' -m 3 "$API/metrics" | awk -v n="$1" '$1 == n { print $2; exit }'
+	gw curl -s --noproxy '*' --unix-socket "$API_SOCK" -m 3 "$API/metrics" | awk -v n="$1" '$1 == n { print $2; exit }'
 }
 # expect_metric WHAT NAME OP VALUE — OP: -eq, -ge ...
 expect_metric() {
@@ -165,7 +165,7 @@ lz_start() {
 			LZ_PID=""
 			fatal "lazaretd exited during start-up (status $rc)"
 		fi
-		gw curl -s --noproxy '*' -m 1 -o /dev/null "$API/v1/stats" &&
+		gw curl -s --noproxy '*' --unix-socket "$API_SOCK" -m 1 -o /dev/null "$API/v1/stats" &&
 			gw curl -s --noproxy '*' -m 1 -o /dev/null "http://10.78.1.1:$PORTAL_PORT/" &&
 			gw nft list set inet lazaret quarantine_v4 >/dev/null 2>&1 && break
 		[ "$(now_ms)" -lt "$limit" ] || fatal "lazaretd (pid $LZ_PID) not ready after 10 s (API, portal, table inet lazaret)"
@@ -238,7 +238,7 @@ weight = 0.65
 half_life = 6h
 
 [api]
-listen = 127.0.0.1:$API_PORT
+socket = $API_SOCK
 
 [portal]
 url = http://portal.example.net/
@@ -333,7 +333,7 @@ check "... enforce.elements is 1 ($(json_get "$q" '$.enforce.elements'))" test "
 check "... nothing queued" test "$(json_get "$q" '$.queued')" = "[]"
 out=$(ctl quarantines 2>&1)
 check "lazaretctl quarantines (text) names it" grep -q '10\.78\.1\.2' <<<"$out"
-check "GET /v1/quarantine answers the same JSON shape" bash -c "ip netns exec $NS_GW curl -s --noproxy '*' $API/v1/quarantine | grep -q '\"enforced\": *true'"
+check "GET /v1/quarantine answers the same JSON shape" bash -c "ip netns exec $NS_GW curl -s --noproxy '*' --unix-socket $API_SOCK $API/v1/quarantine | grep -q '\"enforced\": *true'"
 
 section "2b. remediation by name: resolved at start, again on SIGHUP (and every resolve_interval)"
 expect "av.lazaret.test (10.78.3.81) reachable while quarantined" "open AV1" tcp 10.78.3.81 443

@@ -50,7 +50,7 @@ policy_round() {
 # cpu_ticks — lazaretd's user + system time so far, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$LZ_PID/stat"; }
 
-metric() { curl -s -m 5 "$LZ_API/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+metric() { api_curl -s -m 5 "$LZ_API_URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 LZ_PORTAL_URL=http://portal.test.example/
 lz_config daemon.log_level=info
@@ -95,7 +95,7 @@ assert_le "connections the portal holds (75 addresses, at most 8 each)" 600 "$he
 assert_ge "connections the portal holds" 590 "$held"
 answered=$(policy_round 20)
 assert_eq "policy requests answered during the flood" 20 "$answered"
-out=$(curl -s -m 2 -o /dev/null -w '%{http_code} %{time_total}' "$LZ_API/v1/stats")
+out=$(api_curl -s -m 2 -o /dev/null -w '%{http_code} %{time_total}' "$LZ_API_URL/v1/stats")
 log "API during the flood: $out"
 assert_match "the API answers during the flood" '^200 ' "$out"
 out=$(curl -s -m 2 -o "$T/visitor.html" -w '%{http_code} %{time_total}' "$PORTAL/")
@@ -190,7 +190,7 @@ slow_pid=$!
 wait_for 10 grep -q '^ready' "$T/slow2.out" || fail "slowhttp did not get going: $(cat "$T/slow2.out")"
 sleep 0.5
 # an operator's request waits in the API's backlog while no descriptor is free
-curl -s -m 15 -o /dev/null -w '%{http_code}' "$LZ_API/v1/stats" >"$T/api-waiting.out" 2>&1 &
+api_curl -s -m 15 -o /dev/null -w '%{http_code}' "$LZ_API_URL/v1/stats" >"$T/api-waiting.out" 2>&1 &
 curl_pid=$!
 c0=$(cpu_ticks)
 sleep 3
@@ -202,7 +202,7 @@ prlimit --pid "$LZ_PID" --nofile=8192:8192
 wait "$curl_pid"
 assert_eq "the API answers the request that waited" 200 "$(cat "$T/api-waiting.out")"
 pid_gone "$LZ_PID" && fail "lazaretd died"
-out=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$LZ_API/v1/stats")
+out=$(api_curl -s -m 2 -o /dev/null -w '%{http_code}' "$LZ_API_URL/v1/stats")
 assert_eq "the API answers after the flood" 200 "$out"
 assert_eq "policy requests answered after the flood" 5 "$(policy_round 5)"
 emfile_lines=$(tail -n +"$((lines_before + 1))" "$LZ_LOG" | grep -c -e 'api: ' -e 'policy' -e 'portal: ')

@@ -147,7 +147,7 @@ assert_file_match "lazaretd logs the backlog when it finds it" "maillog $PF_LOG:
 assert_file_match "lazaretd logs when it has caught up, with the rate" \
 	"maillog $PF_LOG: caught up: [0-9.]+ MiB, [0-9]+ lines in [0-9.]+ s \([0-9]+ MB/s, [0-9]+ lines/s\)" "$LZ_LOG"
 assert_eq "bytes behind once caught up" 0 "$(behind_bytes)"
-metrics=$(curl -s "$LZ_API/metrics") || fail "GET /metrics failed"
+metrics=$(api_curl -s "$LZ_API_URL/metrics") || fail "GET /metrics failed"
 assert_match "/metrics: bytes behind, per file" "^lazaret_maillog_behind_bytes\{file=\"$PF_LOG\"\} 0$" "$metrics"
 assert_match "/metrics: bytes read, per file" "^lazaret_maillog_read_bytes_total\{file=\"$PF_LOG\"\} $backlog_bytes$" "$metrics"
 case_pass "attempt $attempt: p50 $P50 ms, p99 $P99 ms, max $MAX ms; $backlog_lines lines in $secs s"

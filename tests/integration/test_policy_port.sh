@@ -27,8 +27,9 @@ trap cleanup EXIT
 # 4 000 connections in the memory case: the daemon and the tool need the descriptors
 ulimit -n 16384 2>/dev/null || { echo "SKIP: cannot raise the descriptor limit"; exit 77; }
 
-PPORT=$(free_port); APORT=$(free_port); WPORT=$(free_port)
-API="http://127.0.0.1:$APORT"
+PPORT=$(free_port); WPORT=$(free_port)
+API_SOCK=$T/api.sock   # the API: its Unix socket, for curl --unix-socket
+API="http://localhost"
 
 write_conf() {   # write_conf [policy lines...]: loopback listeners, a private store
 	{
@@ -36,7 +37,7 @@ write_conf() {   # write_conf [policy lines...]: loopback listeners, a private s
 		printf '[policy]\nlisten = 127.0.0.1:%s\nlisten = unix:%s/policy.sock\n' "$PPORT" "$T"
 		for l in "$@"; do printf '%s\n' "$l"; done
 		printf '[judge]\nignore = none\n'      # the test's hosts are on loopback
-		printf '[api]\nlisten = 127.0.0.1:%s\n' "$APORT"
+		printf '[api]\nsocket = %s\n' "$API_SOCK"
 		printf '[portal]\nlisten = 127.0.0.1:%s\ntemplates = %s/share/portal\n' "$WPORT" "$ROOT"
 	} > "$T/lazaret.conf"
 }
@@ -48,7 +49,7 @@ start() {
 	"$LAZARETD" --init-store -c "$T/lazaret.conf" >> "$T/daemon.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 1 100); do
-		curl -sf "$API/v1/stats" >/dev/null 2>&1 && return 0
+		curl -sf --unix-socket "$API_SOCK" "$API/v1/stats" >/dev/null 2>&1 && return 0
 		sleep 0.05
 	done
 	echo "lazaretd did not start:"; cat "$T/daemon.log"; exit 1
@@ -63,7 +64,7 @@ req() {   # req STATE ADDRESS
 }
 
 metric() {   # metric 'NAME{labels}' -> its value (0 when absent)
-	curl -s "$API/metrics" | awk -v m="$1" '$1 == m { v = $2 } END { print v + 0 }'
+	curl -s --unix-socket "$API_SOCK" "$API/metrics" | awk -v m="$1" '$1 == m { v = $2 } END { print v + 0 }'
 }
 
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$PID/status"; }
@@ -172,7 +173,7 @@ rss1=$(rss_kb)
 sleep 1.5
 rss2=$(rss_kb)
 n1=$(sed 's/.*requests=\([0-9]*\).*/\1/' "$T/load1.out"); n2=$(sed 's/.*requests=\([0-9]*\).*/\1/' "$T/load2.out")
-tracked=$(curl -s "$API/metrics" | awk '/^lazaret_subjects\{/ { n += $2 } END { print n + 0 }')
+tracked=$(curl -s --unix-socket "$API_SOCK" "$API/metrics" | awk '/^lazaret_subjects\{/ { n += $2 } END { print n + 0 }')
 dropped=$(metric lazaret_subjects_dropped_total)
 untracked=$(metric lazaret_subjects_untracked_total)
 echo "   two floods of $n1 and $n2 requests from random addresses: $tracked tracked, $dropped dropped," \

@@ -130,7 +130,7 @@ case_pass "rejected with '${reply:0:60}...', accepted again after release"
 
 # ---------------------------------------------------------------------------------------------
 case_begin "4. fail-open with lazaretd stopped; history survives a restart"
-stats=$(curl -sS --max-time 5 "$LZ_API/v1/stats" 2>&1) || fail "GET /v1/stats failed: $stats"
+stats=$(api_curl -sS --max-time 5 "$LZ_API_URL/v1/stats" 2>&1) || fail "GET /v1/stats failed: $stats"
 log "stats before stop: policy=$(json_get "$stats" '$.policy')"
 malformed=$(json_get "$stats" '$.policy.malformed') || fail "GET /v1/stats: no valid JSON: $stats"
 assert_eq "policy requests from Postfix counted as malformed" 0 "$malformed"
@@ -160,7 +160,7 @@ assert_ge "release entries (leaving quarantine) in the history" 1 "$nrel"
 
 send_mail after-restart-1 "$QUIET"
 expect_accepted "quiet client after lazaretd restarted"
-stats=$(curl -sS --max-time 5 "$LZ_API/v1/stats" 2>&1) || fail "GET /v1/stats failed: $stats"
+stats=$(api_curl -sS --max-time 5 "$LZ_API_URL/v1/stats" 2>&1) || fail "GET /v1/stats failed: $stats"
 requests=$(json_get "$stats" '$.policy.requests') || fail "GET /v1/stats: no valid JSON: $stats"
 assert_ge "policy requests the restarted lazaretd got from Postfix (RCPT + DATA)" 2 "$requests"
 case_pass "accepted in $failopen_ms ms without lazaretd; history kept ($nq quarantine, $nrel release)"

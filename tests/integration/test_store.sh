@@ -67,7 +67,7 @@ assert_eq "still 0 bytes" 0 "$(stat -c %s "$LZ_STORE")"
 "$LAZARETD" --init-store -c "$LZ_CONF" >>"$T/init.log" 2>&1 &
 pid=$!
 t_on_exit "kill -9 $pid"
-wait_for 10 port_listening "$LZ_API_PORT" || fail "lazaretd --init-store did not start on an empty file: $(cat "$T/init.log")"
+wait_for 10 lz_api_up || fail "lazaretd --init-store did not start on an empty file: $(cat "$T/init.log")"
 kill -TERM "$pid"
 wait "$pid"
 assert_eq "--init-store: clean exit" 0 "$?"
@@ -134,10 +134,10 @@ lz_stop
 lz_start                                   # a reader that has not read the history pages yet
 root=$(sqlite3 -batch "file:$LZ_STORE?mode=ro" "select rootpage from sqlite_master where name = 'history'")
 head -c 4096 /dev/zero | tr '\0' '\245' | dd of="$LZ_STORE" bs=4096 seek=$((root - 1)) conv=notrunc status=none
-code=$(curl -s -o "$T/body" -w '%{http_code}' "$LZ_API/v1/subjects/192.0.2.60/history")
+code=$(api_curl -s -o "$T/body" -w '%{http_code}' "$LZ_API_URL/v1/subjects/192.0.2.60/history")
 assert_eq "GET .../history" 500 "$code"
 assert_match "the error" "cannot read this subject's history" "$(cat "$T/body")"
-code=$(curl -s -o "$T/body" -w '%{http_code}' "$LZ_API/v1/subjects/192.0.2.60")
+code=$(api_curl -s -o "$T/body" -w '%{http_code}' "$LZ_API_URL/v1/subjects/192.0.2.60")
 assert_eq "GET the subject" 500 "$code"
 out=$(lzctl history 192.0.2.60 2>&1)
 assert_eq "lazaretctl history: exit status" 1 "$?"
@@ -168,7 +168,7 @@ done
 failed=$(grep -c 'commit failed' "$LZ_LOG")
 log "$failed commits failed in 15 s"
 assert_ge "commits failed while the disk was full" 10 "$failed"
-q=$(curl -s "$LZ_API/v1/quarantine")
+q=$(api_curl -s "$LZ_API_URL/v1/quarantine")
 assert_eq "cap used while nothing was committed" 0 "$(json_get "$q" '$.cap.used')"
 assert_eq "no alarm" 0 "$(json_get "$q" '$.cap.alarm')"
 assert_eq "nobody held" 0 "$(json_get "$q" '$.cap.held')"
@@ -176,14 +176,14 @@ rm -f "$T/disk/fill"
 log "room again"
 wait_for 10 is_level 192.0.2.91 quarantine || fail "192.0.2.91 was not quarantined once the disk had room (level $(level_of 192.0.2.91))"
 wait_for 10 is_level 192.0.2.92 quarantine || fail "192.0.2.92 was not quarantined once the disk had room (level $(level_of 192.0.2.92))"
-q=$(curl -s "$LZ_API/v1/quarantine")
+q=$(api_curl -s "$LZ_API_URL/v1/quarantine")
 assert_eq "cap used: the two committed" 2 "$(json_get "$q" '$.cap.used')"
 assert_eq "no alarm" 0 "$(json_get "$q" '$.cap.alarm')"
 if grep -q 'ALARM' "$LZ_LOG"; then fail "a false alarm: $(grep ALARM "$LZ_LOG")"; fi
 # the cap still works: two more, one fits
 for ip in 192.0.2.93 192.0.2.94; do data_requests "$ip" 4 >/dev/null; done
 wait_for 10 grep -q 'ALARM quarantine cap reached' "$LZ_LOG" || fail "the fourth quarantine of the hour was not held"
-q=$(curl -s "$LZ_API/v1/quarantine")
+q=$(api_curl -s "$LZ_API_URL/v1/quarantine")
 assert_eq "cap used: three" 3 "$(json_get "$q" '$.cap.used')"
 assert_eq "one held" 1 "$(json_get "$q" '$.cap.held')"
 lz_stop

@@ -86,13 +86,13 @@ for text in "$TEXT1" "$TEXT2" "$TEXT3"; do
 		"$(jq -r '.history[-1] | "\(.actor) \(.new_level)"' <<<"$h")"
 done
 # the raw API: the name percent-encoded once in the path, '/' as %2F
-code=$(curl -s -o "$T/api.json" -w '%{http_code}' "$LZ_API/v1/subjects/account:foo%20level%3Dnormal")
+code=$(api_curl -s -o "$T/api.json" -w '%{http_code}' "$LZ_API_URL/v1/subjects/account:foo%20level%3Dnormal")
 assert_eq "GET the spaced account by its path" 200 "$code"
 assert_eq "... the subject" "$TEXT1" "$(jq -r .subject "$T/api.json")"
-code=$(curl -s -o "$T/api.json" -w '%{http_code}' "$LZ_API/v1/subjects/account:a%2Fb%2541%20%22x%22/history")
+code=$(api_curl -s -o "$T/api.json" -w '%{http_code}' "$LZ_API_URL/v1/subjects/account:a%2Fb%2541%20%22x%22/history")
 assert_eq "GET the history of the account with '/' and '%'" 200 "$code"
 assert_eq "... the subject" "$TEXT3" "$(jq -r .subject "$T/api.json")"
-code=$(curl -s -o "$T/api.json" -w '%{http_code}' "$LZ_API/v1/subjects/account:foo%00")
+code=$(api_curl -s -o "$T/api.json" -w '%{http_code}' "$LZ_API_URL/v1/subjects/account:foo%00")
 assert_eq "a NUL in the path is refused" 400 "$code"
 case_pass
 
@@ -140,8 +140,8 @@ out=$(lzctl explain 'account:%FF%FEbad') || fail "explain failed: $out"
 assert_match "explain: the subscriber may" '^Release   the subscriber may release it at the portal \(--self-release\)$' "$out"
 assert_match "quarantines: the SELF-RELEASE column" 'account:%FF%FEbad +quarantine +operator +yes +yes +ticket 15b' \
 	"$(lzctl quarantines)"
-out=$(curl -s -o /dev/null -w '%{http_code}' -d '{"reason":"x","level":"suspend","self_release":true}' \
-	"$LZ_API/v1/subjects/account:%FF%FEbad/quarantine")
+out=$(api_curl -s -o /dev/null -w '%{http_code}' -d '{"reason":"x","level":"suspend","self_release":true}' \
+	"$LZ_API_URL/v1/subjects/account:%FF%FEbad/quarantine")
 assert_eq "self_release with a suspension is refused" 400 "$out"
 out=$(printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=192.0.2.99\nsasl_username=\xff\xfebad\n\n' | send)
 assert_match "the relay refuses that account" '^action=REJECT 5\.7\.1 ' "$out"

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <sys/socket.h>
 
@@ -224,8 +225,13 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 			return "allow_accounts[]";
 	if (!listen_eq(&a->api_listen, &b->api_listen))
 		return "api_listen";
+	SAME(api_listen_set);
 	SAME_STR(api_token_file);
 	SAME_STR(api_token);
+	SAME_STR(api_socket);
+	SAME_STR(api_socket_group);
+	SAME_STR(api_tls_cert);
+	SAME_STR(api_tls_key);
 	SAME_STR(portal_url);
 	SAME(portal_max_connections);
 	SAME(portal_max_connections_per_address);
@@ -348,12 +354,36 @@ check_round_trip(const char *name, struct config *cfg)
 
 /* ---- fixtures ---- */
 
+/* An API token file for the owner only, and PEM files (config_load checks only that they are readable). */
+static char ok_token[PATH_MAX], ok_cert[PATH_MAX], ok_key[PATH_MAX];
+
+static int
+write_mode(const char *path, const char *text, mode_t mode)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL)
+		return -1;
+	fputs(text, fp);
+	fclose(fp);
+	return chmod(path, mode);
+}
+
 static int
 group_setup(void **state)
 {
 	(void)state;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lazaret-test-config-XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(ok_token, sizeof(ok_token), "%s/ok.token", tmpdir);
+	snprintf(ok_cert, sizeof(ok_cert), "%s/api.crt", tmpdir);
+	snprintf(ok_key, sizeof(ok_key), "%s/api.key", tmpdir);
+	if (write_mode(ok_token, "0123456789abcdef\n", 0600) != 0 ||
+	    write_mode(ok_cert, "-----BEGIN CERTIFICATE-----\n", 0644) != 0 ||
+	    write_mode(ok_key, "-----BEGIN PRIVATE KEY-----\n", 0600) != 0)
+		return -1;
+	return 0;
 }
 
 static int
@@ -443,6 +473,7 @@ test_round_trip_everything(void **state)
 	assert_non_null(fp = fopen(token, "w"));
 	fprintf(fp, "0123456789abcdef0123 \n");
 	fclose(fp);
+	assert_int_equal(chmod(token, 0600), 0);
 	snprintf(text, sizeof(text),
 	    "[daemon]\n"
 	    "store = /var/db/lazaret/test.db\n"
@@ -505,12 +536,16 @@ test_round_trip_everything(void **state)
 	    "[api]\n"
 	    "listen = 0.0.0.0:9999\n"
 	    "token_file = %s\n"
+	    "socket = /run/lazaret/api.sock\n"
+	    "socket_group = root\n"
+	    "tls_cert = %s\n"
+	    "tls_key = %s\n"
 	    "[portal]\n"
 	    "url = https://portal.example.net/q?x=1\n"
 	    "max_connections = 200\n"
 	    "max_connections_per_address = 3\n"
 	    "request_timeout = 2500ms\n"
-	    "min_quarantine = 1h30m\n", token);
+	    "min_quarantine = 1h30m\n", token, ok_cert, ok_key);
 	load_ok(text, &cfg);
 
 	/* what was read */
@@ -535,12 +570,16 @@ test_round_trip_everything(void **state)
 	assert_true(cfg.evidence[2].weight == 0);
 	assert_int_equal(cfg.allow_networks[3].prefix, 25);
 	assert_string_equal(cfg.api_token, "0123456789abcdef0123");
+	assert_true(cfg.api_listen_set);
+	assert_string_equal(cfg.api_socket, "/run/lazaret/api.sock");
+	assert_string_equal(cfg.api_socket_group, "root");
+	assert_string_equal(cfg.api_tls_key, ok_key);
 	assert_string_equal(cfg.portal_url, "https://portal.example.net/q?x=1");
 	assert_int_equal(cfg.portal_max_connections, 200);
 	assert_int_equal(cfg.portal_max_connections_per_address, 3);
 	assert_int_equal(cfg.portal_request_timeout, 2500 * 1000);
 	assert_int_equal(cfg.policy_max_connections_line, 15);     /* where the key is, for the descriptor check */
-	assert_int_equal(cfg.portal_max_connections_line, 64);
+	assert_int_equal(cfg.portal_max_connections_line, 68);
 	assert_int_equal(cfg.portal_min_quarantine, 90 * 60 * USEC_PER_SEC);
 	assert_int_equal(cfg.policy_allow_count, 3);        /* the loopback default replaced */
 	assert_int_equal(cfg.policy_allow[1].prefix, 128);
@@ -687,8 +726,15 @@ static const struct bad_value bad_values[] = {
 	{ "allowlist", "account", "account: expected a SASL user name of 1 to 255 characters", { "", NULL } },
 
 	{ "api", "listen", "listen: expected ADDRESS:PORT or [IPV6]:PORT, not \"{v}\"",
-	  { "unix:/tmp/api.sock", "127.0.0.1:0", "127.0.0.1:65536", "::1:9345", "", "127.0.0.1", NULL } },
+	  { "unix:/tmp/api.sock", "127.0.0.1:0", "127.0.0.1:65536", "::1:9345", "127.0.0.1", NULL } },
 	{ "api", "token_file", "token_file: expected a file path", { "a\tb", NULL } },
+	{ "api", "socket", "socket: expected a path of at most 107 bytes, or nothing",
+	  { "/run/lazaret/a\tb", "/run/lazaret/0123456789012345678901234567890123456789012345678901234567890"
+	    "12345678901234567890123456789012345.sock", NULL } },
+	{ "api", "socket_group", "socket_group: expected a group name, not \"{v}\"",
+	  { "", "lazaret operators", "adm:x", "../etc", "a\tb", NULL } },
+	{ "api", "tls_cert", "tls_cert: expected a PEM file path", { "", "a\tb", NULL } },
+	{ "api", "tls_key", "tls_key: expected a PEM file path", { "", "a\tb", NULL } },
 
 	{ "portal", "url", "url: expected an http:// or https:// URL without spaces, not \"{v}\"",
 	  { "ftp://x/", "portal.example.net", "http://a b/", "", "HTTP://x/", "http:/x", "https//x", NULL } },
@@ -836,17 +882,31 @@ static const struct bad_file bad_files[] = {
 	{ "watch above default throttle", "[judge]\nwatch = 4.5\n", 0, 0,
 	  "[judge] throttle (3) must be above watch (4.5)" },
 
-	/* the API on a public address needs a token */
-	{ "api on any address", "[api]\nlisten = 0.0.0.0:9345\n", 0, 0,
-	  "[api] listen is not a loopback address, so token_file is required" },
-	{ "api on a public address", "[api]\nlisten = 192.0.2.1:9345\n", 0, 0,
-	  "[api] listen is not a loopback address, so token_file is required" },
-	{ "api on IPv6 any", "[api]\nlisten = [::]:9345\n", 0, 0,
-	  "[api] listen is not a loopback address, so token_file is required" },
-	{ "api on IPv6 public", "[api]\nlisten = [2001:db8::1]:9345\n", 0, 0,
-	  "[api] listen is not a loopback address, so token_file is required" },
-	{ "api token file missing", "[api]\ntoken_file = /nonexistent/lazaret/api.token\n", 0, 0,
+	/* a TCP listener, loopback or not, needs the token; the line named is listen's */
+	{ "api on loopback", "[api]\nlisten = 127.0.0.1:9345\n", 0, 2,
+	  "[api] listen: a TCP listener needs token_file (the Unix socket does not)" },
+	{ "api on any address", "[api]\nlisten = 0.0.0.0:9345\n", 0, 2,
+	  "[api] listen: a TCP listener needs token_file" },
+	{ "api on a public address", "[api]\n# why\nlisten = 192.0.2.1:9345\n", 0, 3,
+	  "[api] listen: a TCP listener needs token_file" },
+	{ "api on IPv6 any", "[api]\nlisten = [::]:9345\n", 0, 2,
+	  "[api] listen: a TCP listener needs token_file" },
+	{ "api on IPv6 public", "[api]\nlisten = [2001:db8::1]:9345\n", 0, 2,
+	  "[api] listen: a TCP listener needs token_file" },
+	{ "api token file missing", "[api]\ntoken_file = /nonexistent/lazaret/api.token\n", 0, 2,
 	  "[api] token_file /nonexistent/lazaret/api.token: No such file or directory" },
+	{ "api nowhere", "[api]\nsocket =\n", 0, 0,
+	  "[api] neither socket nor listen is set: lazaretctl could not reach lazaretd" },
+	{ "api listen off, socket off", "[api]\nlisten = 127.0.0.1:1\nlisten =\nsocket =\n", 0, 3,
+	  "[api] neither socket nor listen is set" },
+	{ "api tls_cert alone", "[api]\ntls_cert = /etc/ssl/certs/api.pem\n", 0, 2,
+	  "[api] tls_cert and tls_key go together" },
+	{ "api tls_key alone", "[api]\n\ntls_key = /etc/ssl/private/api.key\n", 0, 3,
+	  "[api] tls_cert and tls_key go together" },
+	{ "api tls without listen", "[api]\ntls_cert = /etc/passwd\ntls_key = /etc/passwd\n", 0, 3,
+	  "[api] tls_cert and tls_key are for listen, which is not set" },
+	{ "api socket_group unknown", "[api]\nsocket_group = lazaret-no-such-group\n", 0, 2,
+	  "[api] socket_group: no group \"lazaret-no-such-group\" on this system" },
 
 	/* [enforce]: checks that need more than one line */
 	{ "unknown key [enforce]", "[enforce]\nbackend = nftables\n", 0, 2,
@@ -1127,9 +1187,21 @@ test_repeated_listen(void **state)
 	config_free(&cfg);
 
 	/* [api] listen is a single address: the last one wins */
-	load_ok("[api]\nlisten = 127.0.0.1:1\nlisten = [::1]:2\n", &cfg);
+	char text[PATH_MAX + 128];
+	snprintf(text, sizeof(text), "[api]\nlisten = 127.0.0.1:1\nlisten = [::1]:2\ntoken_file = %s\n", ok_token);
+	load_ok(text, &cfg);
 	assert_string_equal(cfg.api_listen.host, "::1");
 	assert_int_equal(cfg.api_listen.port, 2);
+	config_free(&cfg);
+
+	/* the TCP listener is off by default, and an empty value turns it off again */
+	load_ok("[api]\nsocket = /run/lazaret/api.sock\n", &cfg);
+	assert_false(cfg.api_listen_set);
+	config_free(&cfg);
+	snprintf(text, sizeof(text), "[api]\nlisten = 127.0.0.1:1\nlisten =\ntoken_file = %s\n", ok_token);
+	load_ok(text, &cfg);
+	assert_false(cfg.api_listen_set);
+	assert_string_equal(cfg.api_socket, "var/api.sock");
 	config_free(&cfg);
 }
 
@@ -1176,15 +1248,19 @@ test_good_values(void **state)
 {
 	struct config cfg;
 
+	char api[PATH_MAX + 64], text[PATH_MAX + 1024];
+
 	(void)state;
-	load_ok("[daemon]\ncheckpoint_interval = 1s\nidle_expiry = 1m\nsyslog = on\nlog_level = error\n"
+	snprintf(api, sizeof(api), "token_file = %s\n", ok_token);
+	snprintf(text, sizeof(text), "[daemon]\ncheckpoint_interval = 1s\nidle_expiry = 1m\nsyslog = on\nlog_level = error\n"
 	    "[policy]\nmax_connections = 1000000\nidle_timeout = 1\nrepeat_log_interval = 0\n"
 	    "request_timeout = 10m\nmax_connections_per_peer = 1000000\n"
 	    "[limits]\nhost_prefix_v4 = 8\nhost_prefix_v6 = 128\nthrottle_factor = 1\n"
 	    "host_messages = 1000000000/1s\nhost_messages_burst = 1000000000\n"
 	    "[judge]\nwatch = 0.001\nthrottle = 0.002\nquarantine = 1e9\nrelease_ratio = 1\n"
 	    "[evidence x]\nweight = 0\nhalf_life = 1\n"
-	    "[api]\nlisten = [::1]:9345\n[portal]\nurl = https://x\nmin_quarantine = 0\n", &cfg);
+	    "[api]\nlisten = [::1]:9345\n%s[portal]\nurl = https://x\nmin_quarantine = 0\n", api);
+	load_ok(text, &cfg);
 	assert_int_equal(cfg.portal_min_quarantine, 0);
 	assert_int_equal(cfg.checkpoint_interval, USEC_PER_SEC);
 	assert_int_equal(cfg.idle_expiry, 60 * USEC_PER_SEC);
@@ -1200,7 +1276,8 @@ test_good_values(void **state)
 	assert_true(cfg.threshold[LEVEL_QUARANTINE] == 1e9);
 	config_free(&cfg);
 
-	load_ok("[daemon]\ncheckpoint_interval = 5m\nsyslog = false\n[api]\nlisten = 127.0.0.2:1\n", &cfg);
+	snprintf(text, sizeof(text), "[daemon]\ncheckpoint_interval = 5m\nsyslog = false\n[api]\nlisten = 127.0.0.2:1\n%s", api);
+	load_ok(text, &cfg);
 	assert_int_equal(cfg.checkpoint_interval, 300 * USEC_PER_SEC);
 	assert_false(cfg.syslog);
 	config_free(&cfg);
@@ -1231,27 +1308,59 @@ test_token_file(void **state)
 	assert_non_null(fp = fopen(path, "w"));
 	fprintf(fp, "0123456789abcde\n");           /* 15 characters */
 	fclose(fp);
-	snprintf(text, sizeof(text), "[api]\nlisten = 0.0.0.0:9345\ntoken_file = %s\n", path);
+	assert_int_equal(chmod(path, 0600), 0);
+	snprintf(text, sizeof(text), "[api]\nlisten = 127.0.0.1:9345\ntoken_file = %s\n", path);
 	snprintf(want, sizeof(want), "[api] token_file %s: the token must be at least 16 characters", path);
-	expect_error("token too short", text, 0, 0, want);
+	expect_error("token too short", text, 0, 3, want);
 
 	/* trailing blanks do not count */
 	assert_non_null(fp = fopen(path, "w"));
 	fprintf(fp, "0123456789abcde   \t\r\n");
 	fclose(fp);
-	expect_error("token too short with blanks", text, 0, 0, want);
+	expect_error("token too short with blanks", text, 0, 3, want);
 
 	/* an empty token file */
 	assert_non_null(fp = fopen(path, "w"));
 	fclose(fp);
-	expect_error("empty token file", text, 0, 0, want);
+	expect_error("empty token file", text, 0, 3, want);
 
-	/* 16 is enough, on a public address too */
+	/* 16 is enough */
 	assert_non_null(fp = fopen(path, "w"));
 	fprintf(fp, "0123456789abcdef\nsecond line ignored\n");
 	fclose(fp);
 	load_ok(text, &cfg);
 	assert_string_equal(cfg.api_token, "0123456789abcdef");
+	config_free(&cfg);
+
+	/* for the owner only, as the portal's secret_file is checked (common/secret.c) */
+	static const mode_t open_modes[] = { 0644, 0640, 0604, 0620, 0602, 0660 };
+	for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+		assert_int_equal(chmod(path, open_modes[i]), 0);
+		snprintf(want, sizeof(want), "[api] token_file %s: mode %04o opens it to its group or to "
+		    "everyone; chmod 600 it", path, (unsigned)open_modes[i]);
+		expect_error("token file open to others", text, 0, 3, want);
+	}
+	assert_int_equal(chmod(path, 0400), 0);
+	load_ok(text, &cfg);
+	config_free(&cfg);
+	snprintf(text, sizeof(text), "[api]\ntoken_file = %s\n", tmpdir);
+	snprintf(want, sizeof(want), "[api] token_file %s: not a regular file", tmpdir);
+	expect_error("token file a directory", text, 0, 2, want);
+
+	/* off loopback, TLS as well as the token; the line named is listen's */
+	snprintf(text, sizeof(text), "[api]\ntoken_file = %s\nlisten = 0.0.0.0:9345\n", path);
+	expect_error("off loopback without TLS", text, 0, 3, "[api] listen is not a loopback address, so "
+	    "tls_cert and tls_key are required: the bearer token must not cross the network in clear");
+	snprintf(text, sizeof(text), "[api]\ntoken_file = %s\nlisten = [2001:db8::1]:9345\n", path);
+	expect_error("off loopback (IPv6) without TLS", text, 0, 3, "[api] listen is not a loopback address");
+	snprintf(text, sizeof(text), "[api]\ntoken_file = %s\nlisten = 0.0.0.0:9345\ntls_cert = %s\n"
+	    "tls_key = %s/no-such.key\n", path, ok_cert, tmpdir);
+	snprintf(want, sizeof(want), "[api] tls_key %s/no-such.key: No such file or directory", tmpdir);
+	expect_error("TLS key missing", text, 0, 5, want);
+	snprintf(text, sizeof(text), "[api]\ntoken_file = %s\nlisten = 0.0.0.0:9345\ntls_cert = %s\n"
+	    "tls_key = %s\n", path, ok_cert, ok_key);
+	load_ok(text, &cfg);
+	assert_string_equal(cfg.api_tls_cert, ok_cert);
 	config_free(&cfg);
 }
 
