@@ -627,6 +627,10 @@ main(int argc, char **argv)
 		} else
 			log_info("enforce: privileged helper pid %d holds CAP_NET_ADMIN and nothing else", (int)d.helper_pid);
 	}
+	/* the API's socket is made (and given its group) while we may still chown it */
+	int api_fd = api_socket_bind(d.cfg, user.change ? user.gid : getegid(), err, sizeof(err));
+	if (api_fd < 0 && err[0] != '\0')
+		fatalx("%s", err);
 	static const int bind_cap[] = { CAP_NET_BIND_SERVICE };
 	bool low_port = wants_low_port(d.cfg);
 	if (sandbox_drop(&user, bind_cap, low_port ? 1 : 0, err, sizeof(err)) != 0)
@@ -688,7 +692,7 @@ main(int argc, char **argv)
 	struct api_context actx = { .judge = d.judge, .store = d.store, .policy = d.policy,
 	    .delivery = d.delivery, .followers = d.followers, .follower_count = d.follower_count,
 	    .garden = d.garden, .cfg = d.cfg,
-	    .started = time_now() };
+	    .started = time_now(), .socket_fd = api_fd };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	struct portal_context pctx = { .judge = d.judge, .store = d.store, .cfg = d.cfg, .own_process = true };

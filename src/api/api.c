@@ -872,13 +872,13 @@ api_socket_open(const char *path, gid_t gid, char *err, size_t errlen)
 	return fd;
 }
 
-/* The socket's group: socket_group, or lazaretd's own. 0, or -1 with err set. */
+/* The socket's group: socket_group, or else default_gid. 0, or -1 with err set. */
 static int
-api_socket_gid(const struct config *cfg, gid_t *gid, char *err, size_t errlen)
+api_socket_gid(const struct config *cfg, gid_t default_gid, gid_t *gid, char *err, size_t errlen)
 {
 	struct group *g;
 
-	*gid = getegid();
+	*gid = default_gid;
 	if (cfg->api_socket_group[0] == '\0')
 		return 0;
 	if ((g = getgrnam(cfg->api_socket_group)) == NULL) {
@@ -887,6 +887,18 @@ api_socket_gid(const struct config *cfg, gid_t *gid, char *err, size_t errlen)
 	}
 	*gid = g->gr_gid;
 	return 0;
+}
+
+int
+api_socket_bind(const struct config *cfg, gid_t default_gid, char *err, size_t errlen)
+{
+	gid_t gid;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (cfg->api_socket[0] == '\0' || api_socket_gid(cfg, default_gid, &gid, err, errlen) != 0)
+		return -1;
+	return api_socket_open(cfg->api_socket, gid, err, errlen);
 }
 
 /* Starts l's MHD on fd (the Unix socket) or on cfg's TCP address. 0, or -1 with err set. */
@@ -973,8 +985,8 @@ api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errl
 	a->loop = loop;
 	a->ctx = *ctx;
 	if (cfg->api_socket[0] != '\0') {
-		if (api_socket_gid(cfg, &gid, err, errlen) != 0 ||
-		    (fd = api_socket_open(cfg->api_socket, gid, err, errlen)) < 0)
+		if ((fd = ctx->socket_fd) < 0 && (api_socket_gid(cfg, getegid(), &gid, err, errlen) != 0 ||
+		    (fd = api_socket_open(cfg->api_socket, gid, err, errlen)) < 0))
 			goto fail;
 		snprintf(a->socket_path, sizeof(a->socket_path), "%s", cfg->api_socket);
 		if (api_listener_start(a, &a->sock, fd, err, errlen) != 0) {

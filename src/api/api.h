@@ -34,9 +34,18 @@ struct api_context {
 	struct garden *garden;      /* may be NULL (tests) */
 	const struct config *cfg;
 	usec_t started;
+	int socket_fd;              /* the Unix socket made by api_socket_bind, or -1: api_start makes it */
 };
 
 struct api;
+
+/*
+ * api_socket_bind — make cfg->api_socket now (mode 0660, group api_socket_group or else
+ * default_gid), for a process about to give up the right to chown it: lazaretd calls it
+ * before dropping privileges and hands the descriptor to api_start in socket_fd. The
+ * descriptor, -1 when no socket is configured (err empty), or -1 with err set.
+ */
+int api_socket_bind(const struct config *cfg, gid_t default_gid, char *err, size_t errlen);
 
 /*
  * Listens on the Unix socket cfg->api_socket (mode 0660, group api_socket_group; no token

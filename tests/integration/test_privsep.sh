@@ -44,8 +44,8 @@ in_ns() { ip netns exec "$NS" "$@"; }
 chown nobody: "$T"
 chmod 755 "$T"
 
-PPORT=$(free_port); APORT=$(free_port); WPORT=$(free_port)
-API="http://127.0.0.1:$APORT"
+PPORT=$(free_port); WPORT=$(free_port)
+API="unix:$T/api.sock"
 ctl() { in_ns "$CTL" --api "$API" "$@"; }
 cat > "$T/lazaret.conf" <<EOF
 [daemon]
@@ -56,7 +56,7 @@ listen = 127.0.0.1:$PPORT
 [judge]
 ignore = none
 [api]
-listen = 127.0.0.1:$APORT
+socket = $T/api.sock
 [portal]
 listen = 127.0.0.1:$WPORT
 templates = $ROOT/share/portal
@@ -71,7 +71,7 @@ start() {
 	nsenter --net=/run/netns/"$NS" "$LAZARETD" -d --init-store -c "$T/lazaret.conf" >> "$T/daemon.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 1 100); do
-		in_ns curl -sf "$API/v1/stats" >/dev/null 2>&1 && return 0
+		ctl stats >/dev/null 2>&1 && return 0
 		kill -0 "$PID" 2>/dev/null || break
 		sleep 0.05
 	done
