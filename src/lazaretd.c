@@ -21,6 +21,7 @@
 #include "api/api.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "judge/judge.h"
 #include "portal/portal.h"
 #include "sense/delivery.h"
@@ -398,6 +399,14 @@ same_listeners(const struct config *a, const struct config *b)
 	    strcmp(a->store_path, b->store_path) == 0;
 }
 
+/* A notification systemd did not get is worth a line, not a stop: it would time the start out. */
+static void
+notify(int rc, const char *what)
+{
+	if (rc != 0)
+		log_warnx("cannot tell systemd %s through NOTIFY_SOCKET: %s", what, strerror(-rc));
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -405,9 +414,11 @@ reload(struct daemon *d)
 	struct config *cfg = malloc(sizeof(*cfg));
 
 	log_info("SIGHUP: reloading %s", d->config_path);
+	notify(sdnotify_reloading(), "RELOADING=1");
 	if (cfg == NULL || config_load(d->config_path, cfg, err, sizeof(err)) != 0) {
 		log_warnx("reload failed, keeping the running configuration: %s", cfg ? err : "out of memory");
 		free(cfg);
+		notify(sdnotify_send("READY=1"), "READY=1");
 		return;
 	}
 	struct rlimit rl;
@@ -417,6 +428,7 @@ reload(struct daemon *d)
 		log_warnx("reload failed, keeping the running configuration: %s", err);
 		config_free(cfg);
 		free(cfg);
+		notify(sdnotify_send("READY=1"), "READY=1");
 		return;
 	}
 	if (!same_listeners(d->cfg, cfg))
@@ -433,6 +445,7 @@ reload(struct daemon *d)
 	free(d->cfg);
 	d->cfg = cfg;
 	log_info("reloaded %s", d->config_path);
+	notify(sdnotify_send("READY=1"), "READY=1");
 }
 
 static void
@@ -449,6 +462,7 @@ shutdown_daemon(struct daemon *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	notify(sdnotify_send("STOPPING=1"), "STOPPING=1");
 	log_info("stopping: saving state");
 	policy_server_stop(d->policy);
 	uv_timer_stop(&d->checkpoint_timer);
@@ -641,6 +655,8 @@ main(int argc, char **argv)
 	}
 
 	log_info("lazaretd %s started (config %s)", LAZARET_VERSION, d.config_path);
+	/* listeners open, store checked, kernel sets rebuilt: systemd may start what needs us */
+	notify(sdnotify_send("READY=1"), "READY=1");
 	uv_run(d.loop, UV_RUN_DEFAULT);
 
 	/* Everything queued is committed; then the loop delivers the commits' callbacks,
