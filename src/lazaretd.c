@@ -87,7 +87,8 @@ usage(FILE *out)
 	    "answers Postfix's policy requests: rate limits, verdicts, quarantine.\n"
 	    "\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
-	    "  -n, --check        check the configuration, print it normalised, exit\n"
+	    "  -n, --check        check the configuration, print it normalised, exit; with\n"
+	    "                     --init-store, also create the store if there is none\n"
 	    "  -d, --debug        log at debug level, whatever the configuration says\n"
 	    "      --init-store   create the store (and its directory) if there is none: the file\n"
 	    "                     is missing or empty; an existing store is opened as always.\n"
@@ -553,6 +554,21 @@ main(int argc, char **argv)
 				fprintf(stderr, "%s\n", err);
 				rc = 1;
 			}
+		}
+		/* -n --init-store: a package's postinst makes the store once, before the first start,
+		 * so that the service's command line never needs --init-store */
+		if (rc == 0 && init_store) {
+			struct store *st;
+			if (ensure_parent_dir(d.cfg->store_path) != 0) {
+				fprintf(stderr, "lazaretd: cannot create the directory of store %s: %s\n",
+				    d.cfg->store_path, strerror(errno));
+				rc = 1;
+			} else if ((st = store_open_with(d.cfg->store_path, NULL, STORE_OPEN_CHECK | STORE_OPEN_CREATE,
+			    err, sizeof(err))) == NULL) {
+				fprintf(stderr, "lazaretd: store %s\n", err);
+				rc = 1;
+			} else
+				store_close(st);
 		}
 		config_free(d.cfg);
 		free(d.cfg);
