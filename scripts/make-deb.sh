@@ -28,6 +28,8 @@ lazaret ($version) unstable; urgency=medium
  -- lazaret developers <lazaret@example.net>  $when
 CHANGELOG
 
+# two jobs unless told otherwise (DEB_BUILD_OPTIONS=parallel=N): dh builds with one by default
+export DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-parallel=2}"
 (cd "$src" && dpkg-buildpackage -us -uc -b >"$out/build.log" 2>&1) || {
 	tail -n 40 "$out/build.log" >&2
 	echo "make-deb: dpkg-buildpackage failed; the whole log is $out/build.log" >&2
