@@ -12,7 +12,7 @@
 # Postfix policy request, reloads on SIGHUP and stops cleanly; `apt-get remove` keeps
 # /var/lib/lazaret and `apt-get purge` removes it.
 #
-# The root works on an overlay of the cached one, in private mount namespaces (the daemon's
+# The root works on an overlay (or a copy) of the cached one, in private mount namespaces (the daemon's
 # also in a network namespace of its own, so the packaged ports cannot clash); nothing of
 # it outlives the test. First run about 3 minutes (debootstrap 1.5), then about 1.5.
 set -u
@@ -92,40 +92,50 @@ if [ ! -e "$ROOT_CACHE/.lazaret-pkgtest" ]; then
 	touch "$ROOT_CACHE.new/.lazaret-pkgtest"
 	mv "$ROOT_CACHE.new" "$ROOT_CACHE"
 fi
-in_root overlay host test -x /usr/bin/systemd-analyze || fail "the root has no systemd-analyze"
-in_root overlay host dpkg -s lazaret >/dev/null 2>&1 && fail "the cached root already has lazaret"
+# The working root: an overlay of the cached one, or a copy of it where the file system
+# under $T cannot hold an overlay's upper layer (it is an overlayfs itself, in a container).
+if unshare --mount --propagation private sh -c \
+	'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work" "$2/root"' probe "$ROOT_CACHE" "$T" 2>/dev/null; then
+	R=overlay
+else
+	log "no overlay on $T: copying the cached root"
+	cp -a "$ROOT_CACHE/." "$T/root/" || fail "cannot copy $ROOT_CACHE"
+	R=$T/root
+fi
+in_root "$R" host test -x /usr/bin/systemd-analyze || fail "the root has no systemd-analyze"
+in_root "$R" host dpkg -s lazaret >/dev/null 2>&1 && fail "the cached root already has lazaret"
 case_pass
 
 case_begin "apt-get install ./lazaret_*.deb: dependencies from the archive, nothing started"
-in_root overlay host sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d'
-in_root overlay host sh -c 'apt-get install -y -q --no-install-recommends /mnt/lazaret_*.deb' >"$T/install.log" 2>&1 ||
+in_root "$R" host sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d'
+in_root "$R" host sh -c 'apt-get install -y -q --no-install-recommends /mnt/lazaret_*.deb' >"$T/install.log" 2>&1 ||
 	fail "apt-get install ./lazaret_*.deb failed: $(tail -20 "$T/install.log")"
 assert_file_match "the runtime libraries came from the archive" 'Unpacking libmicrohttpd12' "$T/install.log"
 assert_file_match "procps (for ExecReload's /bin/kill) came along" 'Unpacking procps' "$T/install.log"
 pgrep -f '^/usr/sbin/lazaretd' >/dev/null && fail "installing the package started lazaretd"
-assert_eq "dpkg status" "install ok installed" "$(in_root overlay host dpkg-query -W -f='${Status}' lazaret)"
+assert_eq "dpkg status" "install ok installed" "$(in_root "$R" host dpkg-query -W -f='${Status}' lazaret)"
 case_pass
 
 case_begin "the packaged configuration, user, conffile and store"
-out=$(in_root overlay own /usr/sbin/lazaretd -n -c /etc/lazaret/lazaret.conf 2>&1)
+out=$(in_root "$R" own /usr/sbin/lazaretd -n -c /etc/lazaret/lazaret.conf 2>&1)
 assert_eq "lazaretd -n: exit status" 0 "$?"
 assert_match "store in /var/lib/lazaret" '^store = /var/lib/lazaret/lazaret\.db$' "$out"
 assert_match "templates in /usr/share/lazaret/portal" '^templates = /usr/share/lazaret/portal$' "$out"
 assert_match "the mail log" '^file = /var/log/mail\.log$' "$out"
-assert_match "lazaret in group adm" '(^| )adm( |$)' "$(in_root overlay own id -nG lazaret)"
-assert_match "a system user" '^lazaret:x:[0-9]+:[0-9]+:' "$(in_root overlay own getent passwd lazaret)"
+assert_match "lazaret in group adm" '(^| )adm( |$)' "$(in_root "$R" own id -nG lazaret)"
+assert_match "a system user" '^lazaret:x:[0-9]+:[0-9]+:' "$(in_root "$R" own getent passwd lazaret)"
 assert_match "/etc/lazaret/lazaret.conf is a conffile" '^ /etc/lazaret/lazaret\.conf [0-9a-f]{32}$' \
-	"$(in_root overlay own dpkg-query -W -f='${Conffiles}\n' lazaret)"
+	"$(in_root "$R" own dpkg-query -W -f='${Conffiles}\n' lazaret)"
 assert_eq "the store, made by postinst" "lazaret:lazaret" \
-	"$(in_root overlay own stat -c %U:%G /var/lib/lazaret/lazaret.db 2>&1)"
+	"$(in_root "$R" own stat -c %U:%G /var/lib/lazaret/lazaret.db 2>&1)"
 case_pass
 
 case_begin "systemd-analyze verify and security --offline=true (2.0 at most) on the installed unit"
-out=$(in_root overlay own systemd-analyze verify --man=no lazaretd.service 2>&1)
+out=$(in_root "$R" own systemd-analyze verify --man=no lazaretd.service 2>&1)
 rc=$?
 assert_eq "systemd-analyze verify: exit status ($out)" 0 "$rc"
 assert_eq "systemd-analyze verify: messages" "" "$out"
-out=$(in_root overlay own systemd-analyze security --offline=true --threshold=20 /lib/systemd/system/lazaretd.service 2>&1)
+out=$(in_root "$R" own systemd-analyze security --offline=true --threshold=20 /lib/systemd/system/lazaretd.service 2>&1)
 rc=$?
 exposure=$(sed -n 's/.*Overall exposure level for lazaretd.service: \([0-9.]*\).*/\1/p' <<<"$out")
 log "systemd-analyze security --offline=true: exposure $exposure"
@@ -170,11 +180,11 @@ wait "$pid"
 echo "exit=$?"
 INNER
 chmod 755 "$T/share/run.sh"
-out=$(in_root overlay own /mnt/run.sh 2>&1)
+out=$(in_root "$R" own /mnt/run.sh 2>&1)
 echo "$out" >"$T/run.out"
 LZ_LOG=$T/share/lazaretd.log                   # dump_logs shows it on failure
-uid=$(in_root overlay own id -u lazaret) gid=$(in_root overlay own id -g lazaret)
-adm=$(in_root overlay own getent group adm | cut -d: -f3)
+uid=$(in_root "$R" own id -u lazaret) gid=$(in_root "$R" own id -g lazaret)
+adm=$(in_root "$R" own getent group adm | cut -d: -f3)
 assert_match "a policy answer" '^answer=action=DUNNO$' "$out"
 assert_match "runs as lazaret" "^Uid=$uid$uid$uid$uid\$" "$out"
 assert_match "group lazaret" "^Gid=$gid$gid$gid$gid\$" "$out"
@@ -189,11 +199,11 @@ grep -q 'cannot open' "$LZ_LOG" && fail "lazaretd could not read /var/log/mail.l
 case_pass
 
 case_begin "apt-get remove keeps /var/lib/lazaret; apt-get purge removes it"
-in_root overlay host apt-get remove -y -q lazaret >"$T/remove.log" 2>&1 || fail "apt-get remove: $(tail "$T/remove.log")"
-in_root overlay own test -s /var/lib/lazaret/lazaret.db || fail "apt-get remove deleted the store"
-in_root overlay own test -e /etc/lazaret/lazaret.conf || fail "apt-get remove deleted the conffile"
-in_root overlay host apt-get purge -y -q lazaret >"$T/purge.log" 2>&1 || fail "apt-get purge: $(tail "$T/purge.log")"
-in_root overlay own test -e /var/lib/lazaret && fail "apt-get purge left /var/lib/lazaret"
-in_root overlay own test -e /etc/lazaret/lazaret.conf && fail "apt-get purge left /etc/lazaret/lazaret.conf"
-assert_eq "dpkg status after purge" "" "$(in_root overlay own dpkg-query -W -f='${Status}' lazaret 2>/dev/null)"
+in_root "$R" host apt-get remove -y -q lazaret >"$T/remove.log" 2>&1 || fail "apt-get remove: $(tail "$T/remove.log")"
+in_root "$R" own test -s /var/lib/lazaret/lazaret.db || fail "apt-get remove deleted the store"
+in_root "$R" own test -e /etc/lazaret/lazaret.conf || fail "apt-get remove deleted the conffile"
+in_root "$R" host apt-get purge -y -q lazaret >"$T/purge.log" 2>&1 || fail "apt-get purge: $(tail "$T/purge.log")"
+in_root "$R" own test -e /var/lib/lazaret && fail "apt-get purge left /var/lib/lazaret"
+in_root "$R" own test -e /etc/lazaret/lazaret.conf && fail "apt-get purge left /etc/lazaret/lazaret.conf"
+assert_eq "dpkg status after purge" "" "$(in_root "$R" own dpkg-query -W -f='${Status}' lazaret 2>/dev/null)"
 case_pass
