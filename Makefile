@@ -5,13 +5,14 @@
 #   make test   install missing dependencies, build, run every test (also under ASan+UBSan)
 #   make fuzz   build the libFuzzer targets with clang (build-fuzz/)
 #   make bench  install the peers and run the benchmarks in bench/
+#   make deb    build lazaret_VERSION_amd64.deb in $(BUILD)/deb/ (debian/, dpkg-buildpackage)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 CONF       ?= etc/lazaret.conf
 
-.PHONY: all build deps test-deps bench-deps run test unit-test asan-test integration-test fuzz bench clean
+.PHONY: all build deps test-deps bench-deps deb-deps run test unit-test asan-test integration-test fuzz bench deb clean
 
 all: build
 
@@ -35,6 +36,9 @@ test-deps:
 
 bench-deps:
 	scripts/install-deps.sh bench
+
+deb-deps:
+	scripts/install-deps.sh deb
 
 # --init-store: a fresh clone has no store yet; an existing one is opened as always
 run: deps build
@@ -63,6 +67,9 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 
 bench: bench-deps build
 	bench/run.sh $(BUILD)
+
+deb: deb-deps
+	scripts/make-deb.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

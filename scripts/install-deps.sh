@@ -3,6 +3,7 @@
 #   build  compile lazaretd and lazaretctl
 #   test   build, plus what the test suite runs (Postfix, swaks, clang, ...)
 #   bench  test, plus the peers the benchmarks compare with (postfwd, ...)
+#   deb    build, plus what make deb and the package test use (debhelper, lintian, ...)
 # Installs nothing when everything is present, so it is cheap to call on every make.
 set -eu
 
@@ -10,12 +11,14 @@ profile=${1:-build}
 build_pkgs="make gcc pkg-config meson ninja-build libuv1-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev libinih-dev libnftables-dev nettle-dev zlib1g-dev libcap-ng-dev libseccomp-dev libcurl4-openssl-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates openssl lynx chromium strace"
 bench_pkgs="postfwd pflogsumm time wrk nginx-light"
+deb_pkgs="git dpkg-dev debhelper fakeroot lintian debootstrap systemd"
 
 case "$profile" in
 build) want="$build_pkgs" ;;
-test)  want="$build_pkgs $test_pkgs" ;;
-bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
-*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+test)  want="$build_pkgs $test_pkgs $deb_pkgs" ;;
+bench) want="$build_pkgs $test_pkgs $deb_pkgs $bench_pkgs" ;;
+deb)   want="$build_pkgs $deb_pkgs" ;;
+*) echo "usage: $0 build|test|bench|deb" >&2; exit 2 ;;
 esac
 
 missing=""

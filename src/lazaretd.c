@@ -26,6 +26,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/sandbox.h"
+#include "common/sdnotify.h"
 #include "judge/judge.h"
 #include "portal/portal.h"
 #include "sense/delivery.h"
@@ -93,7 +94,8 @@ usage(FILE *out)
 	    "answers Postfix's policy requests: rate limits, verdicts, quarantine.\n"
 	    "\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
-	    "  -n, --check        check the configuration, print it normalised, exit\n"
+	    "  -n, --check        check the configuration, print it normalised, exit; with\n"
+	    "                     --init-store, also create the store if there is none\n"
 	    "  -d, --debug        log at debug level, whatever the configuration says\n"
 	    "      --init-store   create the store (and its directory) if there is none: the file\n"
 	    "                     is missing or empty; an existing store is opened as always.\n"
@@ -409,6 +411,14 @@ same_listeners(const struct config *a, const struct config *b)
 	    strcmp(a->store_path, b->store_path) == 0;
 }
 
+/* A notification systemd did not get is worth a line, not a stop: it would time the start out. */
+static void
+notify(int rc, const char *what)
+{
+	if (rc != 0)
+		log_warnx("cannot tell systemd %s through NOTIFY_SOCKET: %s", what, strerror(-rc));
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -416,9 +426,11 @@ reload(struct daemon *d)
 	struct config *cfg = malloc(sizeof(*cfg));
 
 	log_info("SIGHUP: reloading %s", d->config_path);
+	notify(sdnotify_reloading(), "RELOADING=1");
 	if (cfg == NULL || config_load(d->config_path, cfg, err, sizeof(err)) != 0) {
 		log_warnx("reload failed, keeping the running configuration: %s", cfg ? err : "out of memory");
 		free(cfg);
+		notify(sdnotify_send("READY=1"), "READY=1");
 		return;
 	}
 	struct rlimit rl;
@@ -428,6 +440,7 @@ reload(struct daemon *d)
 		log_warnx("reload failed, keeping the running configuration: %s", err);
 		config_free(cfg);
 		free(cfg);
+		notify(sdnotify_send("READY=1"), "READY=1");
 		return;
 	}
 	if (!same_listeners(d->cfg, cfg))
@@ -444,6 +457,7 @@ reload(struct daemon *d)
 	free(d->cfg);
 	d->cfg = cfg;
 	log_info("reloaded %s", d->config_path);
+	notify(sdnotify_send("READY=1"), "READY=1");
 }
 
 static void
@@ -460,6 +474,7 @@ shutdown_daemon(struct daemon *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	notify(sdnotify_send("STOPPING=1"), "STOPPING=1");
 	log_info("stopping: saving state");
 	policy_server_stop(d->policy);
 	uv_timer_stop(&d->checkpoint_timer);
@@ -592,6 +607,21 @@ main(int argc, char **argv)
 				fprintf(stderr, "%s\n", err);
 				rc = 1;
 			}
+		}
+		/* -n --init-store: a package's postinst makes the store once, before the first start,
+		 * so that the service's command line never needs --init-store */
+		if (rc == 0 && init_store) {
+			struct store *st;
+			if (ensure_parent_dir(d.cfg->store_path) != 0) {
+				fprintf(stderr, "lazaretd: cannot create the directory of store %s: %s\n",
+				    d.cfg->store_path, strerror(errno));
+				rc = 1;
+			} else if ((st = store_open_with(d.cfg->store_path, NULL, STORE_OPEN_CHECK | STORE_OPEN_CREATE,
+			    err, sizeof(err))) == NULL) {
+				fprintf(stderr, "lazaretd: store %s\n", err);
+				rc = 1;
+			} else
+				store_close(st);
 		}
 		config_free(d.cfg);
 		free(d.cfg);
@@ -734,6 +764,8 @@ main(int argc, char **argv)
 	}
 
 	log_info("lazaretd %s started (config %s)", LAZARET_VERSION, d.config_path);
+	/* listeners open, store checked, kernel sets rebuilt: systemd may start what needs us */
+	notify(sdnotify_send("READY=1"), "READY=1");
 	uv_run(d.loop, UV_RUN_DEFAULT);
 
 	/* Everything queued is committed; then the loop delivers the commits' callbacks,

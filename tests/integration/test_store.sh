@@ -5,6 +5,8 @@
 #   1. a missing store: refused without --init-store (nothing created); --init-store creates it
 #   2. an empty (0-byte) store: refused, left as it is; --init-store makes it a store
 #   3. a file that is not a database: refused even with --init-store, untouched
+#   3b. -n --init-store (a package's postinst) creates a missing store and exits; -n alone
+#      creates nothing; a file that is not a database is refused and untouched
 #   4. a read-only store (file mode, as an unprivileged user) and a read-only file system: refused
 #   5. a store damaged in the middle: PRAGMA quick_check refuses it
 #   6. a history page damaged while lazaretd runs: the API answers 500 and lazaretctl says so,
@@ -83,6 +85,27 @@ out=$(timeout 20 "$LAZARETD" --init-store -c "$LZ_CONF" 2>&1)
 assert_eq "--init-store on garbage: exit status" 1 "$?"
 assert_match "--init-store on garbage: the message" 'lazaretd leaves it as it is' "$out"
 cmp -s "$T/garbage" "$LZ_STORE" || fail "the file that is not a database was changed"
+case_pass
+
+case_begin "3b. -n --init-store creates the store and exits; -n alone does not; garbage is refused"
+sed "s#^store = .*#store = $T/pkg/lazaret.db#" "$LZ_CONF" >"$T/pkg.conf"
+out=$(timeout 20 "$LAZARETD" -n -c "$T/pkg.conf" 2>&1)
+assert_eq "-n alone: exit status" 0 "$?"
+[ ! -e "$T/pkg" ] || fail "-n alone created $T/pkg"
+out=$(timeout 20 "$LAZARETD" -n --init-store -c "$T/pkg.conf" 2>&1)
+assert_eq "-n --init-store: exit status" 0 "$?"
+assert_match "-n --init-store: said so" 'a new, empty store was created' "$out"
+assert_eq "-n --init-store: a lazaret store" 1 "$(sqlite3 -batch "file:$T/pkg/lazaret.db?mode=ro" 'PRAGMA user_version')"
+assert_eq "-n --init-store: directory mode" 750 "$(stat -c %a "$T/pkg")"
+out=$(timeout 20 "$LAZARETD" -n --init-store -c "$T/pkg.conf" 2>&1)
+assert_eq "-n --init-store again: exit status" 0 "$?"
+assert_no_match "-n --init-store again: not created again" 'a new, empty store was created' "$out"
+cp "$T/garbage" "$T/pkg/lazaret.db"
+rm -f "$T/pkg/lazaret.db-wal" "$T/pkg/lazaret.db-shm"
+out=$(timeout 20 "$LAZARETD" -n --init-store -c "$T/pkg.conf" 2>&1)
+assert_eq "-n --init-store on garbage: exit status" 1 "$?"
+assert_match "-n --init-store on garbage: the message" 'lazaretd leaves it as it is' "$out"
+cmp -s "$T/garbage" "$T/pkg/lazaret.db" || fail "-n --init-store changed the file that is not a database"
 case_pass
 
 case_begin "4. a read-only store is refused: the file as an unprivileged user, a read-only file system"
