@@ -657,9 +657,11 @@ main(int argc, char **argv)
 		} else
 			log_info("enforce: privileged helper pid %d holds CAP_NET_ADMIN and nothing else", (int)d.helper_pid);
 	}
-	/* the API's socket is made (and given its group) while we may still chown it */
-	int api_fd = api_socket_bind(d.cfg, user.change ? user.gid : getegid(), err, sizeof(err));
-	if (api_fd < 0 && err[0] != '\0')
+	/* as root, the API's socket is made (and given its group) while we may still chown it;
+	 * anyone else makes it in api_start, after the store's checks, as ever */
+	int api_fd = -1;
+	if (geteuid() == 0 && (api_fd = api_socket_bind(d.cfg, user.change ? user.gid : getegid(), err,
+	    sizeof(err))) < 0 && err[0] != '\0')
 		fatalx("%s", err);
 	static const int bind_cap[] = { CAP_NET_BIND_SERVICE };
 	bool low_port = wants_low_port(d.cfg);

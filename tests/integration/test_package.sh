@@ -143,7 +143,7 @@ assert_eq "systemd-analyze security --threshold=20: exit status (exposure $expos
 [ -n "$exposure" ] || fail "no exposure figure in: $out"
 case_pass
 
-case_begin "lazaretd as the unit starts it: user, capabilities, a policy answer, SIGHUP, SIGTERM"
+case_begin "lazaretd as the unit starts it: user, capabilities of each process, a policy answer, SIGHUP, SIGTERM"
 cat >"$T/share/run.sh" <<'INNER'
 #!/bin/bash
 # inside the root: what systemd would do for lazaretd.service, then talk to the daemon
@@ -158,6 +158,8 @@ umask "$(key UMask)"
 # the mail log as Debian's rsyslog makes it: readable through group adm only
 install -o root -g adm -m 0640 /dev/null /var/log/mail.log
 echo 'Dec  4 10:00:00 relay postfix/smtpd[4711]: connect from unknown[192.0.2.7]' >>/var/log/mail.log
+# the walled garden on, in this root's own network namespace: the nftables helper then runs too
+sed -i 's|^mode = none$|mode = nftables\nsubscribers = 10.99.0.0/16|' /etc/lazaret/lazaret.conf
 read -r -a cmd <<<"$(key ExecStart)"
 setpriv --reuid="$user" --regid="$group" --init-groups --no-new-privs \
 	--inh-caps=-all,"$caps" --ambient-caps=-all,"$caps" --bounding-set=-all,"$caps" \
@@ -173,6 +175,9 @@ read -r -t 5 answer <&3
 echo "answer=$answer"
 exec 3>&-
 grep -E '^(Uid|Gid|Groups|CapEff|CapAmb|NoNewPrivs):' "/proc/$pid/status" | tr -d '\t' | sed 's/:/=/'
+for c in $(cat /proc/"$pid"/task/*/children); do      # the helper and the portal's front
+	awk '$1 == "Name:" { n = $2 } $1 == "CapEff:" || $1 == "Uid:" { v[$1] = $2 } END { print n ".CapEff=" v["CapEff:"]; print n ".Uid=" v["Uid:"] }' "/proc/$c/status"
+done
 kill -HUP "$pid"
 for i in $(seq 50); do grep -q 'reloaded /etc/lazaret/lazaret.conf' /mnt/lazaretd.log && break; sleep 0.1; done
 kill -TERM "$pid"
@@ -189,7 +194,11 @@ assert_match "a policy answer" '^answer=action=DUNNO$' "$out"
 assert_match "runs as lazaret" "^Uid=$uid$uid$uid$uid\$" "$out"
 assert_match "group lazaret" "^Gid=$gid$gid$gid$gid\$" "$out"
 assert_match "with group adm" "^Groups=.*\\b$adm\\b" "$out"
-assert_match "CAP_NET_ADMIN and CAP_NET_BIND_SERVICE only" '^CapEff=0000000000001400$' "$out"
+assert_match "the main process: no capability left" '^CapEff=0000000000000000$' "$out"
+assert_match "the nftables helper: CAP_NET_ADMIN alone" '^lazaretd-priv.CapEff=0000000000001000$' "$out"
+assert_match "the nftables helper runs as lazaret" "^lazaretd-priv.Uid=$uid\$" "$out"
+assert_match "the portal's front: no capability" '^lazaretd-portal.CapEff=0000000000000000$' "$out"
+assert_match "the portal's front runs as lazaret" "^lazaretd-portal.Uid=$uid\$" "$out"
 assert_match "no new privileges" '^NoNewPrivs=1$' "$out"
 assert_file_match "reloaded on SIGHUP" 'reloaded /etc/lazaret/lazaret.conf' "$LZ_LOG"
 assert_match "clean exit on SIGTERM" '^exit=0$' "$out"
