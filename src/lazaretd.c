@@ -6,6 +6,7 @@
  * in signal context.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
@@ -14,7 +15,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <linux/capability.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -24,6 +24,7 @@
 #include "act/relay_policy.h"
 #include "api/api.h"
 #include "common/config.h"
+#include "common/httpd.h"
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "common/sdnotify.h"
@@ -521,15 +522,28 @@ on_child(uv_signal_t *s, int signum)
 	}
 }
 
-/* Whether a TCP listener wants a port below 1024 (then CAP_NET_BIND_SERVICE until it is bound). */
-static bool
-wants_low_port(const struct config *cfg)
+/*
+ * A policy or API listener below port 1024: lazaretd gives up the capability to bind
+ * one before it starts them. The portal's socket is bound before the drop (a portal
+ * on port 80 is common); Postfix and lazaretctl connect to any port. 0, or -1 with err.
+ */
+static int
+refuse_low_ports(const struct config *cfg, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < cfg->policy_listen_count; i++)
-		if (cfg->policy_listen[i].kind == LISTEN_TCP && cfg->policy_listen[i].port < 1024)
-			return true;
-	return (cfg->api_listen.kind == LISTEN_TCP && cfg->api_listen.port > 0 && cfg->api_listen.port < 1024) ||
-	    (cfg->portal_listen.kind == LISTEN_TCP && cfg->portal_listen.port > 0 && cfg->portal_listen.port < 1024);
+		if (cfg->policy_listen[i].kind == LISTEN_TCP && cfg->policy_listen[i].port < 1024) {
+			snprintf(err, errlen, "%s: [policy] listen port %u: below 1024 only the portal may listen "
+			    "(lazaretd keeps no privilege to bind one); choose a port from 1024", cfg->path,
+			    cfg->policy_listen[i].port);
+			return -1;
+		}
+	if (cfg->api_listen_set && cfg->api_listen.kind == LISTEN_TCP && cfg->api_listen.port < 1024) {
+		snprintf(err, errlen, "%s: [api] listen port %u: below 1024 only the portal may listen "
+		    "(lazaretd keeps no privilege to bind one); choose a port from 1024", cfg->path,
+		    cfg->api_listen.port);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -639,8 +653,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Privilege separation, before any input is read or any thread started: the
-	 * nftables helper keeps CAP_NET_ADMIN, this process keeps nothing (but
-	 * CAP_NET_BIND_SERVICE until its listeners are bound, when a port wants it). */
+	 * nftables helper keeps CAP_NET_ADMIN, this process keeps nothing. */
 	struct sandbox_user user;
 	int helper_fd = GARDEN_LOG_ONLY;
 	d.helper_pid = -1;
@@ -663,9 +676,15 @@ main(int argc, char **argv)
 	if (geteuid() == 0 && (api_fd = api_socket_bind(d.cfg, user.change ? user.gid : getegid(), err,
 	    sizeof(err))) < 0 && err[0] != '\0')
 		fatalx("%s", err);
-	static const int bind_cap[] = { CAP_NET_BIND_SERVICE };
-	bool low_port = wants_low_port(d.cfg);
-	if (sandbox_drop(&user, bind_cap, low_port ? 1 : 0, err, sizeof(err)) != 0)
+	/* the portal's socket is bound now, while a port below 1024 may still be */
+	int portal_fd = httpd_listen_socket(&d.cfg->portal_listen, err, sizeof(err));
+	if (portal_fd < 0)
+		fatalx("portal %s", err);
+	if (portal_fd == 0) {           /* started with stdin closed: 0 means "not bound" to the portal */
+		portal_fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
+		close(0);
+	}
+	if (refuse_low_ports(d.cfg, err, sizeof(err)) != 0 || sandbox_drop(&user, NULL, 0, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	d.loop = uv_default_loop();
 
@@ -727,14 +746,13 @@ main(int argc, char **argv)
 	    .started = time_now(), .socket_fd = api_fd };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	struct portal_context pctx = { .judge = d.judge, .store = d.store, .cfg = d.cfg, .own_process = true };
+	struct portal_context pctx = { .judge = d.judge, .store = d.store, .cfg = d.cfg, .own_process = true,
+	    .listen_fd = portal_fd };
 	if ((d.portal = portal_start(d.loop, &pctx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	api_set_portal(d.api, d.portal);
 
-	/* every listener is bound: the last capability goes, then the system call filter */
-	if (sandbox_drop_all(err, sizeof(err)) != 0)
-		fatalx("%s", err);
+	/* every listener is bound: the system call filter */
 	if (sandbox_seccomp(SANDBOX_MAIN, d.cfg->seccomp, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	log_info("privileges: user %s (uid %u), no capabilities, system call filter %s", user.change ? user.name :

@@ -101,22 +101,6 @@ sandbox_drop(const struct sandbox_user *u, const int *caps, size_t ncaps, char *
 	return sandbox_lock(err, errlen);
 }
 
-int
-sandbox_drop_all(char *err, size_t errlen)
-{
-	int rc;
-
-	capng_get_caps_process();
-	if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE)
-		return 0;
-	capng_clear(CAPNG_SELECT_CAPS);
-	if ((rc = capng_apply(CAPNG_SELECT_CAPS)) != 0) {
-		snprintf(err, errlen, "cannot drop capabilities: libcap-ng error %d (%s)", rc, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 bool
 sandbox_seccomp_supported(void)
 {

@@ -42,9 +42,6 @@ int sandbox_user_lookup(const char *name, struct sandbox_user *u, char *err, siz
  */
 int sandbox_drop(const struct sandbox_user *u, const int *caps, size_t ncaps, char *err, size_t errlen);
 
-/* sandbox_drop_all — give up every capability left (after the listeners are bound). */
-int sandbox_drop_all(char *err, size_t errlen);
-
 /* The system call lists, one per kind of process. */
 enum sandbox_profile {
 	SANDBOX_MAIN,         /* sensors, judge, store, API, portal desk: files, sockets, threads, fork */

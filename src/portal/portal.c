@@ -972,7 +972,7 @@ portal_start_with(uv_loop_t *loop, const struct portal_context *ctx, const struc
 		return NULL;
 	}
 	listen_addr_format(la, name, sizeof(name));
-	if ((p->listen_fd = httpd_listen_socket(la, err, errlen)) < 0) {
+	if ((p->listen_fd = ctx->listen_fd > 0 ? ctx->listen_fd : httpd_listen_socket(la, err, errlen)) < 0) {
 		pages_free(p->pages);
 		free(p);
 		return NULL;

@@ -34,6 +34,7 @@ struct portal_context {
 	struct store *store;
 	const struct config *cfg;
 	bool own_process;            /* HTTP in a forked front process (lazaretd), else on this loop */
+	int listen_fd;               /* the listening socket, bound already (httpd_listen_socket); 0: bind it */
 };
 
 struct portal_stats {

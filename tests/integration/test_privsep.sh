@@ -44,7 +44,7 @@ in_ns() { ip netns exec "$NS" "$@"; }
 chown nobody: "$T"
 chmod 755 "$T"
 
-PPORT=$(free_port); WPORT=$(free_port)
+PPORT=$(free_port); WPORT=80      # the namespace is the test's own: port 80 is free there
 API="unix:$T/api.sock"
 ctl() { in_ns "$CTL" --api "$API" "$@"; }
 cat > "$T/lazaret.conf" <<EOF
@@ -172,6 +172,11 @@ check "after a restart the quarantine is enforced again" set_has 10.66.0.7
 kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
 check "SIGTERM: exit status 0" test "$rc" = 0
 check "the helper is gone with it" bash -c "! pgrep -f lazaretd-priv | grep -qx '$HELPER'"
+
+check "the portal listens on port 80 though no process kept CAP_NET_BIND_SERVICE" grep -q "portal listening on http://127.0.0.1:80/" "$T/daemon.log"
+sed "s/^listen = 127.0.0.1:$PPORT/listen = 127.0.0.1:25/" "$T/lazaret.conf" > "$T/low.conf"
+out=$(in_ns "$LAZARETD" -d -c "$T/low.conf" 2>&1); rc=$?
+check "a policy port below 1024 is refused at start (status $rc)" bash -c "[ $rc = 1 ] && echo '$out' | grep -q 'policy\] listen port 25: below 1024 only the portal'"
 
 # users that cannot be
 for u in root no-such-user-lz; do
