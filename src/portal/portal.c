@@ -37,6 +37,7 @@
 #define PORTAL_LOG_INTERVAL  (10 * USEC_PER_SEC)
 #define PORTAL_RESTART_BURST 5      /* front restarts at once; then one per PORTAL_RESTART_DELAY */
 #define PORTAL_RESTART_DELAY (5 * 1000)
+#define PORTAL_TERM_GRACE    500    /* ms: a front stopped by SIGTERM, before a new one */
 
 struct portal_request;
 
@@ -927,6 +928,14 @@ portal_child_exited(struct portal *p, pid_t pid, int status)
 	if (now - p->restart_window > 60 * USEC_PER_SEC) {
 		p->restart_window = now;
 		p->restarts = 0;
+	}
+	/* SIGTERM from outside (systemctl stop signals every process of the unit): the
+	 * main process's own is on its way, and stops the portal before this timer fires */
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) {
+		log_info("portal: front process pid %d stopped by SIGTERM; a new one in %d ms unless lazaretd "
+		    "stops too", (int)pid, PORTAL_TERM_GRACE);
+		uv_timer_start(&p->restart_timer, portal_restart, PORTAL_TERM_GRACE, 0);
+		return true;
 	}
 	bool soon = ++p->restarts <= PORTAL_RESTART_BURST;
 	log_warnx("portal: front process pid %d %s; starting a new one%s (enforcement and the relay's answers "
