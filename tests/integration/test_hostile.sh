@@ -181,7 +181,7 @@ prlimit --pid "$LZ_PID" --nofile=$((open_fds + 40)):8192 || fail "prlimit --pid 
 slow_pid=$!
 wait_for 10 grep -q '^ready' "$T/slow-portal.out" || fail "slowhttp did not get going: $(cat "$T/slow-portal.out")"
 assert_eq "the API answers at once while the portal is flooded (the flood is the front's)" 200 \
-	"$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$LZ_API/v1/stats")"
+	"$(api_curl -s -m 2 -o /dev/null -w '%{http_code}' "$LZ_API_URL/v1/stats")"
 wait "$slow_pid"
 # The main process's own descriptors run out under a flood on the policy port.
 lines_before=$(wc -l <"$LZ_LOG")
