@@ -202,8 +202,8 @@ enforce_priv_check(const struct enforce_priv_request *rq, const void *payload, s
 	for (uint32_t i = 0; i < rq->ndel; i++, p += sizeof(struct cidr)) {
 		struct cidr c;
 		memcpy(&c, p, sizeof(c));
-		if (!cidr_ok(&c)) {
-			snprintf(why, whylen, "removal %u is not a network", i);
+		if (!cidr_ok(&c) || c.prefix != (c.addr.family == AF_INET ? 32u : 64u)) {
+			snprintf(why, whylen, "removal %u is not an IPv4 /32 or IPv6 /64", i);
 			return -EINVAL;
 		}
 	}

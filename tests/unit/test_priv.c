@@ -130,6 +130,8 @@ test_check_accepts_and_refuses(void **state)
 	a.del[0].prefix = 40;
 	assert_int_equal(enforce_priv_check(&a.rq, a.del, sizeof(a.del), why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "removal 0"));
+	a.del[0] = C("10.77.0.0/16");      /* a network, but not a host the sets hold */
+	assert_int_equal(enforce_priv_check(&a.rq, a.del, sizeof(a.del), why, sizeof(why)), -EINVAL);
 }
 
 struct server {
