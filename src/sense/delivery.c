@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/subject_text.h"
 
 #define DELIVERY_BUCKETS     12      /* the bounce window in twelfths */
 #define DELIVERY_DOMAINS_CAP 4096    /* distinct domains remembered per window at most */
@@ -741,6 +742,14 @@ spam_blocklist(struct strview reply, char *buf, size_t size)
 	return n;
 }
 
+/* At most 64 bytes of a name from the log, as subject text, into buf. */
+static const char *
+spam_name(struct strview name, char *buf, size_t size)
+{
+	subject_text_encode(buf, size, name.ptr, name.len < 64 ? name.len : 64);
+	return buf;
+}
+
 /*
  * Who refused l as spam, for a summary; never empty. A remote server by the host
  * name of relay= ("mx.example.org", its address where the name is empty). This
@@ -748,14 +757,17 @@ spam_blocklist(struct strview reply, char *buf, size_t size)
  * relay (blocklist zen.spamhaus.org)", "this relay (header_checks)", "this relay
  * (milter)". A local delivery agent by its transport ("this relay (transport
  * dovecot)"); relay=none is this relay too. A delivery line without relay=, which
- * Postfix does not write, names "an unnamed server".
+ * Postfix does not write, names "an unnamed server". Names from the log are written
+ * as subject text (common/subject_text.h), at most 64 of their bytes: a relay's name
+ * need not be UTF-8 and may hold control bytes, and a summary reaches the API's and
+ * analyze's JSON, terminals and Postfix's reply text, which take neither.
  */
 static void
 spam_refuser(const struct maillog_line *l, char *buf, size_t size)
 {
 	struct strview r = l->relay;
 	const char *lb = r.len ? memchr(r.ptr, '[', r.len) : NULL;
-	char list[64];
+	char list[64], text[SUBJECT_TEXT_SIZE(64)];
 
 	if (lb != NULL) {
 		struct strview name = { r.ptr, (size_t)(lb - r.ptr) };
@@ -767,12 +779,11 @@ spam_refuser(const struct maillog_line *l, char *buf, size_t size)
 			name.len = rb != NULL ? (size_t)(rb - name.ptr) : 0;
 		}
 		if (name.len > 0)
-			snprintf(buf, size, "%.*s", (int)(name.len < 80 ? name.len : 80), name.ptr);
+			snprintf(buf, size, "%s", spam_name(name, text, sizeof(text)));
 		else
-			snprintf(buf, size, "a remote server (relay=%.*s)", (int)(r.len < 80 ? r.len : 80),
-			    r.ptr);
+			snprintf(buf, size, "a remote server (relay=%s)", spam_name(r, text, sizeof(text)));
 	} else if (r.len > 0 && !strview_eq(r, "none"))
-		snprintf(buf, size, "this relay (transport %.*s)", (int)(r.len < 40 ? r.len : 40), r.ptr);
+		snprintf(buf, size, "this relay (transport %s)", spam_name(r, text, sizeof(text)));
 	else if (strview_eq(l->action, "milter-reject"))
 		snprintf(buf, size, "this relay (milter)");
 	else if (strview_eq(l->reject_stage, "header") || strview_eq(l->reject_stage, "body"))
@@ -789,7 +800,7 @@ static void
 spam_rule(struct delivery *d, struct subject *s, const struct maillog_line *l, usec_t t)
 {
 	const struct evidence_item *e = judge_evidence(s, d->kind_spam);
-	char summary[STORE_SUMMARY_MAX], since[40], who[128];
+	char summary[STORE_SUMMARY_MAX], since[40], who[SUBJECT_TEXT_SIZE(64) + 32];
 	uint64_t n = (e ? e->count : 0) + 1;
 
 	spam_refuser(l, who, sizeof(who));

@@ -1074,6 +1074,11 @@ static const struct refuser_case refuser_cases[] = {
 	  RF_SMTP("[203.0.113.9]:25", RF_SAID), "203.0.113.9" },
 	{ "a remote server with neither: relay= as written",
 	  RF_SMTP("[]:25", RF_SAID), "a remote server (relay=[]:25)" },
+	{ "a remote server's name that is not UTF-8, with control bytes: as subject text",
+	  RF_SMTP("mx\xf6\x1b\xc2\x9b.example.org[203.0.113.9]:25", RF_SAID), "mx%F6%1B%C2%9B.example.org" },
+	{ "a remote server's long name: 64 bytes of it",
+	  RF_SMTP("m%%20123456789012345678901234567890123456789012345678901234567890123456789.example[203.0.113.9]:25",
+	  RF_SAID), "m%2520123456789012345678901234567890123456789012345678901234567890" },
 	{ "a delivery line without relay=",
 	  "postfix/smtp[18281]: %s: to=<a@example.com>, delay=1.2, delays=0.01/0/0.6/0.6, "
 	  "dsn=5.7.1, status=bounced (" RF_SAID ")", "an unnamed server" },
@@ -1081,6 +1086,10 @@ static const struct refuser_case refuser_cases[] = {
 	  "postfix/pipe[2201]: %s: to=<a@example.com>, relay=dovecot, delay=0.1, "
 	  "delays=0.01/0/0/0.09, dsn=5.7.1, status=bounced (554 5.7.1 spam refused by sieve)",
 	  "this relay (transport dovecot)" },
+	{ "a local delivery agent whose name is not UTF-8",
+	  "postfix/pipe[2201]: %s: to=<a@example.com>, relay=dove\xff" "cot\x7f, delay=0.1, "
+	  "delays=0.01/0/0/0.09, dsn=5.7.1, status=bounced (554 5.7.1 spam refused by sieve)",
+	  "this relay (transport dove%FFcot%7F)" },
 	{ "relay=none",
 	  RF_SMTP("none", "554 5.7.1 spam refused"), "this relay" },
 	{ "smtpd, reject_rbl_client",
