@@ -13,6 +13,7 @@
 #   6. an operator's quarantine of a non-UTF-8 name answers (no dropped connection) and is listed;
 #      --self-release is carried to the API and shown
 #   7. lazaretctl analyze (no daemon) names such an account too, in its text and its JSON
+#   8. a followed log whose path is not UTF-8 is in /v1/stats, under its subject text
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init
@@ -159,6 +160,16 @@ out=$(lzctl analyze --maillog "$T/mail.log") || fail "analyze failed: $out"
 assert_match "the text names it" '^account:foo%20bar%FF +throttle' "$out"
 out=$(lzctl analyze --maillog "$T/mail.log" --json) || fail "analyze --json failed: $out"
 assert_eq "the JSON lists it" "account:foo%20bar%FF throttle" "$(jq -r '.flagged[] | "\(.subject) \(.level)"' <<<"$out")"
+case_pass
+
+case_begin "8. a followed log whose path is not UTF-8 is in /v1/stats, under its subject text"
+# a JSON key must be UTF-8: jansson refused this one and the file vanished from the stats
+lz_stop
+: >"$T/mail"$'\xff'".log"
+lz_config "maillog.file=$T/mail"$'\xff'".log"
+lz_start
+out=$(lzctl stats --json) || fail "lazaretctl stats --json failed: $out"
+assert_eq "the file listed as subject text" "$T/mail%FF.log" "$(jq -r '.maillog.files | keys[]' <<<"$out")"
 case_pass
 
 log "all subject-naming cases passed"
