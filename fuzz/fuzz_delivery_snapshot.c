@@ -53,6 +53,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "(250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 6D0000012)",
 		"2026-11-27T06:00:04.000000Z relay postfix/smtpd[6]: 6D0000012: client=localhost[127.0.0.1], "
 		    "orig_queue_id=6D0000011, orig_client=pc.example.net[198.51.100.7]",
+		/* account_addresses and account_sessions: a second session of kim's opens, the
+		 * first ends; a saved session may end after the restore */
+		"2026-11-27T06:00:05.000000Z relay postfix/submission/smtpd[7]: connect from pc2.example.net[198.51.100.8]",
+		"2026-11-27T06:00:05.000000Z relay postfix/submission/smtpd[7]: 6D0000013: "
+		    "client=pc2.example.net[198.51.100.8], sasl_method=PLAIN, sasl_username=kim@example.net",
+		"2026-11-27T06:00:06.000000Z relay postfix/submission/smtpd[3]: disconnect from "
+		    "pc.example.net[198.51.100.7] ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6",
+		"2026-11-27T06:00:06.000000Z relay postfix/submission/smtpd[8]: disconnect from "
+		    "pc3.example.net[198.51.100.9] ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6",
 	};
 	const usec_t now = (usec_t)1795759200 * USEC_PER_SEC;
 	struct judge *j, *j2;

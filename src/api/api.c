@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 
 #include "api/metrics.h"
 #include "common/httpd.h"
+#include "common/jsondump.h"
 #include "common/log.h"
 #include "common/strview.h"
 #include "common/subject_text.h"
@@ -82,19 +84,30 @@ api_send(struct MHD_Connection *conn, unsigned code, const char *type, char *bod
 	return rc;
 }
 
-/* Sends a JSON value (stolen) with a status code. */
+#define API_UNBUILT "{\"error\":\"lazaretd could not build this answer (out of memory); see its log\"}\n"
+
+/*
+ * Sends a JSON value (stolen) with a status code. v is NULL when a builder failed
+ * (jansson out of memory, a string it refused): every builder here passes a failure
+ * up instead of leaving an item out, so the answer is 500 and a log line, never a
+ * list with a subject or an evidence item silently missing.
+ */
 static enum MHD_Result
 api_json(struct MHD_Connection *conn, unsigned code, json_t *v)
 {
-	char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	/* handlers all run on libmicrohttpd's one thread */
+	static struct log_limit unbuilt = LOG_LIMIT_INIT(5, 60 * USEC_PER_SEC);
+	size_t len = 0;
+	char *text = jsondump_text(v, JSON_COMPACT | JSON_PRESERVE_ORDER, &len), *body;
+
 	json_decref(v);
-	if (text == NULL)
-		return MHD_NO;
-	size_t len = strlen(text);
-	char *body = realloc(text, len + 2);
-	if (body == NULL) {
+	if (text == NULL || (body = realloc(text, len + 2)) == NULL) {
 		free(text);
-		return MHD_NO;
+		log_limited(&unbuilt, LOG_LEVEL_WARN, "api: status=500 reason=\"an answer of status %u "
+		    "could not be built (out of memory)\"", code);
+		if ((body = strdup(API_UNBUILT)) == NULL)
+			return MHD_NO;
+		return api_send(conn, 500, "application/json", body, strlen(body));
 	}
 	body[len] = '\n';
 	body[len + 1] = '\0';
@@ -197,12 +210,14 @@ static int
 api_history_each(void *arg, const struct store_history *h)
 {
 	struct api_history_read *hr = arg;
-	json_array_append_new(hr->list, json_pack("{s:o, s:s, s:s, s:o, s:o}",
+
+	if (json_array_append_new(hr->list, json_pack("{s:o, s:s, s:s, s:o, s:o}",
 	    "time", json_time(h->time),
 	    "old_level", level_name(h->old_level),
 	    "new_level", level_name(h->new_level),
 	    "actor", api_text(h->actor),
-	    "reason", api_text(h->reason)));
+	    "reason", api_text(h->reason))) != 0)
+		return -ENOMEM;
 	if (h->new_level >= LEVEL_QUARANTINE && h->old_level < LEVEL_QUARANTINE)
 		hr->since = h->time;
 	return 0;
@@ -245,8 +260,12 @@ api_rate(struct api *a, const struct subject *s, enum rate_index idx, usec_t now
 	return json_pack("{s:f, s:i}", "used", rate_level(s->tat[idx], l, now), "burst", (int)l->burst);
 }
 
+/*
+ * Everything about s for /v1/subjects/S. NULL when it cannot be built: *unreadable
+ * then says whether the store could not read its history (the other cause: memory).
+ */
 static json_t *
-api_subject_full(struct api *a, struct subject *s, usec_t now)
+api_subject_full(struct api *a, struct subject *s, usec_t now, bool *unreadable)
 {
 	json_t *ev = json_array();
 	json_t *manual = json_null();
@@ -255,15 +274,18 @@ api_subject_full(struct api *a, struct subject *s, usec_t now)
 	memcpy(key, s->key, s->key_len);
 	key[s->key_len] = '\0';
 	if (s->detail != NULL) {
-		for (size_t i = 0; i < s->detail->evidence_count; i++) {
+		for (size_t i = 0; ev != NULL && i < s->detail->evidence_count; i++) {
 			const struct evidence_item *e = &s->detail->evidence[i];
-			json_array_append_new(ev, json_pack("{s:s, s:I, s:o, s:o, s:o, s:f}",
+			if (json_array_append_new(ev, json_pack("{s:s, s:I, s:o, s:o, s:o, s:f}",
 			    "kind", judge_kind_name(a->ctx.judge, e->kind),
 			    "count", (json_int_t)e->count,
 			    "first_seen", json_time(e->first_seen),
 			    "last_seen", json_time(e->last_seen),
 			    "summary", api_text(e->summary),
-			    "score", judge_item_score(a->ctx.judge, e, now)));
+			    "score", judge_item_score(a->ctx.judge, e, now))) != 0) {
+				json_decref(ev);
+				ev = NULL;      /* the pack below fails on it: the answer is 500 */
+			}
 		}
 	}
 	if (s->manual_level >= 0)
@@ -274,6 +296,7 @@ api_subject_full(struct api *a, struct subject *s, usec_t now)
 	usec_t grace = s->detail != NULL && s->detail->grace_until > now ? s->detail->grace_until : 0;
 	usec_t since = 0;
 	json_t *history = api_history(a, key, &since);
+	*unreadable = history == NULL;
 	if (history == NULL) {
 		json_decref(ev);
 		json_decref(manual);
@@ -345,7 +368,10 @@ api_list(struct api *a, struct MHD_Connection *conn)
 			continue;
 		if (level >= 0 ? s->level != level : s->level == LEVEL_NORMAL)
 			continue;
-		json_array_append_new(list, api_subject_brief(a, s, now));
+		if (json_array_append_new(list, api_subject_brief(a, s, now)) != 0) {
+			json_decref(list);
+			return api_json(conn, 200, NULL);
+		}
 	}
 	return api_json(conn, 200, json_pack("{s:o}", "subjects", list));
 }
@@ -356,17 +382,18 @@ api_quarantine_entry(struct api *a, const struct subject *s, usec_t now)
 {
 	json_t *e = api_subject_brief(a, s, now);
 	bool manual = s->manual_level >= 0;
+	/* the relay refuses an account once committed */
+	bool enforced = s->kind != SUBJECT_HOST || (a->ctx.garden != NULL && garden_enforced(a->ctx.garden, s->key));
 
-	json_object_set_new(e, "by", json_string(manual ? "operator" : "judge"));
-	json_object_set_new(e, "reason", api_text(manual && s->detail ? s->detail->manual_reason :
-	    judge_top_summary(a->ctx.judge, s, now)));
-	json_object_set_new(e, "self_release", api_self_release(a, s, now));
-	json_object_set_new(e, "until", json_time(manual ? s->manual_until : 0));
-	if (s->kind == SUBJECT_HOST)
-		json_object_set_new(e, "enforced", json_boolean(a->ctx.garden != NULL &&
-		    garden_enforced(a->ctx.garden, s->key)));
-	else
-		json_object_set_new(e, "enforced", json_true());    /* the relay refuses it once committed */
+	if (json_object_set_new(e, "by", json_string(manual ? "operator" : "judge")) != 0 ||
+	    json_object_set_new(e, "reason", api_text(manual && s->detail ? s->detail->manual_reason :
+	    judge_top_summary(a->ctx.judge, s, now))) != 0 ||
+	    json_object_set_new(e, "self_release", api_self_release(a, s, now)) != 0 ||
+	    json_object_set_new(e, "until", json_time(manual ? s->manual_until : 0)) != 0 ||
+	    json_object_set_new(e, "enforced", json_boolean(enforced)) != 0) {
+		json_decref(e);
+		return NULL;
+	}
 	return e;
 }
 
@@ -381,10 +408,13 @@ api_quarantine_list(struct api *a, struct MHD_Connection *conn)
 	usec_t now = time_now();
 
 	for (struct subject *s = judge_notable_next(j, &cursor, NULL); s != NULL; s = judge_notable_next(j, &cursor, s)) {
-		if (s->level >= LEVEL_QUARANTINE)
-			json_array_append_new(quarantined, api_quarantine_entry(a, s, now));
-		else if (s->flags & SUBJECT_F_HELD)
-			json_array_append_new(held, api_quarantine_entry(a, s, now));
+		json_t *into = s->level >= LEVEL_QUARANTINE ? quarantined : s->flags & SUBJECT_F_HELD ? held : NULL;
+
+		if (into != NULL && json_array_append_new(into, api_quarantine_entry(a, s, now)) != 0) {
+			json_decref(quarantined);
+			json_decref(held);
+			return api_json(conn, 200, NULL);
+		}
 	}
 	judge_stats_get(a->ctx.judge, &js);
 	if (a->ctx.garden != NULL) {
@@ -412,36 +442,39 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	json_t *by_level = json_object(), *actions = json_object(), *states = json_object();
 	uint64_t total = 0;
 
+	int bad = 0;        /* any set that failed: the answer is 500, not stats with a hole */
+
 	judge_stats_get(a->ctx.judge, &js);
 	if (a->ctx.store != NULL)
 		store_stats_get(a->ctx.store, &ss);
 	for (int l = 0; l < LEVEL_COUNT; l++)
-		json_object_set_new(by_level, level_name(l), json_integer((json_int_t)js.by_level[l]));
+		bad |= json_object_set_new(by_level, level_name(l), json_integer((json_int_t)js.by_level[l]));
 	for (int act = 0; act < RELAY_ACTION_COUNT; act++) {
 		uint64_t n = 0;
 		for (int st = 0; st < POLICY_STATE_COUNT; st++)
 			n += ps->requests[st][act];
 		total += n;
-		json_object_set_new(actions, relay_action_name((enum relay_action)act), json_integer((json_int_t)n));
+		bad |= json_object_set_new(actions, relay_action_name((enum relay_action)act), json_integer((json_int_t)n));
 	}
 	for (int st = 0; st < POLICY_STATE_COUNT; st++) {
 		uint64_t n = 0;
 		for (int act = 0; act < RELAY_ACTION_COUNT; act++)
 			n += ps->requests[st][act];
 		if (n)
-			json_object_set_new(states, policy_state_name((enum policy_state)st), json_integer((json_int_t)n));
+			bad |= json_object_set_new(states, policy_state_name((enum policy_state)st), json_integer((json_int_t)n));
 	}
 	json_t *maillog = json_null();
 	if (a->ctx.delivery != NULL) {
 		const struct delivery_stats *d = delivery_stats(a->ctx.delivery);
 		json_t *kinds = json_object(), *skipped = json_object(), *outcomes = json_object();
 		for (int k = 0; k < MAILLOG_KIND_COUNT; k++)
-			json_object_set_new(kinds, maillog_kind_name(k), json_integer((json_int_t)d->kinds[k]));
+			bad |= json_object_set_new(kinds, maillog_kind_name(k), json_integer((json_int_t)d->kinds[k]));
 		for (int e = 1; e <= MAILLOG_ERROR_COUNT; e++)
 			if (d->errors[e])
-				json_object_set_new(skipped, maillog_error_name(-e), json_integer((json_int_t)d->errors[e]));
+				bad |= json_object_set_new(skipped, maillog_error_name(-e),
+				    json_integer((json_int_t)d->errors[e]));
 		for (int o = 0; o < MAILLOG_OUTCOME_COUNT; o++)
-			json_object_set_new(outcomes, maillog_outcome_name((enum maillog_outcome)o),
+			bad |= json_object_set_new(outcomes, maillog_outcome_name((enum maillog_outcome)o),
 			    json_integer((json_int_t)d->outcomes[o]));
 		maillog = json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:I}", "lines", (json_int_t)d->lines,
 		    "kinds", kinds, "skipped", skipped, "outcomes", outcomes,
@@ -453,13 +486,24 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 			const struct logfollow *lf = a->ctx.followers[i];
 			const struct logfollow_stats *fs = logfollow_stats(lf);
 			uint64_t inode, offset;
+			/* a path need not be UTF-8, which a JSON key must be: the key is its subject text */
+			char path[SUBJECT_TEXT_SIZE(PATH_MAX)];
+
+			subject_text_encode(path, sizeof(path), logfollow_path(lf), strlen(logfollow_path(lf)));
 			logfollow_position(lf, &inode, &offset);
-			json_object_set_new(files, logfollow_path(lf), json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+			bad |= json_object_set_new(files, path, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 			    "behind_bytes", (json_int_t)logfollow_behind(lf), "read_bytes", (json_int_t)fs->bytes,
 			    "offset", (json_int_t)offset, "rotations", (json_int_t)fs->rotations,
 			    "truncations", (json_int_t)fs->truncations, "too_long", (json_int_t)fs->too_long));
 		}
-		json_object_set_new(maillog, "files", files);
+		bad |= json_object_set_new(maillog, "files", files);
+	}
+	if (bad) {
+		json_decref(by_level);
+		json_decref(actions);
+		json_decref(states);
+		json_decref(maillog);
+		return api_json(conn, 200, NULL);
 	}
 	return api_json(conn, 200, json_pack(
 	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}, s:o, s:{s:I}}",
@@ -728,8 +772,9 @@ api_route(struct api *a, struct api_request *r, const char *url, const char *met
 		    "kind", kind == SUBJECT_HOST ? "host" : "account", "level", "normal", "score", 0.0,
 		    "manual", json_null(), "evidence", "history", h));
 	}
-	json_t *full = api_subject_full(a, s, time_now());
-	if (full == NULL)
+	bool unreadable;
+	json_t *full = api_subject_full(a, s, time_now(), &unreadable);
+	if (full == NULL && unreadable)
 		return api_error(conn, 500, API_HISTORY_UNREADABLE);
 	return api_json(conn, 200, full);
 }

@@ -92,6 +92,8 @@ config_defaults(struct config *cfg)
 	cfg->domains_factor = 5;
 	cfg->account_window = 86400 * USEC_PER_SEC;
 	cfg->account_networks = 10;
+	cfg->account_addresses = 20;
+	cfg->account_sessions = 3;
 	cfg->account_prefix_v4 = 24;
 	cfg->account_prefix_v6 = 64;
 
@@ -666,6 +668,16 @@ handle_maillog(struct config_parse *p, const char *name, const char *v)
 		if (parse_uint(v, 2, 1000, &n) != 0)
 			return config_fail(p, "account_networks: expected a number from 2 to 1000, not \"%s\"", v);
 		cfg->account_networks = (uint32_t)n;
+	} else if (!strcmp(name, "account_addresses")) {
+		/* below the per-account memory of 256 addresses, so that more can be seen */
+		if (parse_uint(v, 2, 200, &n) != 0)
+			return config_fail(p, "account_addresses: expected a number from 2 to 200, not \"%s\"", v);
+		cfg->account_addresses = (uint32_t)n;
+	} else if (!strcmp(name, "account_sessions")) {
+		/* up to the 64 open sessions remembered per account */
+		if (parse_uint(v, 2, 64, &n) != 0)
+			return config_fail(p, "account_sessions: expected a number from 2 to 64, not \"%s\"", v);
+		cfg->account_sessions = (uint32_t)n;
 	} else if (!strcmp(name, "account_prefix_v4")) {
 		if (parse_uint(v, 8, 32, &n) != 0)
 			return config_fail(p, "account_prefix_v4: expected a prefix length from 8 to 32, not \"%s\"", v);
@@ -1199,6 +1211,8 @@ config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "domains_factor = %s\n", fmt_double(cfg->domains_factor, buf, sizeof(buf)));
 	fprintf(out, "account_window = %s\n", duration_format(cfg->account_window, buf, sizeof(buf)));
 	fprintf(out, "account_networks = %u\n", cfg->account_networks);
+	fprintf(out, "account_addresses = %u\n", cfg->account_addresses);
+	fprintf(out, "account_sessions = %u\n", cfg->account_sessions);
 	fprintf(out, "account_prefix_v4 = %u\n", cfg->account_prefix_v4);
 	fprintf(out, "account_prefix_v6 = %u\n", cfg->account_prefix_v6);
 	if (cfg->ignore_text[0])

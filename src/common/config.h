@@ -132,6 +132,8 @@ struct config {
 	double domains_factor;
 	usec_t account_window;
 	uint32_t account_networks;
+	uint32_t account_addresses;        /* more than this many addresses in account_window */
+	uint32_t account_sessions;         /* this many addresses in sessions open at once */
 	unsigned account_prefix_v4, account_prefix_v6;
 	char ignore_text[CONFIG_TEXT_MAX];   /* refusals containing this are lazaret's own */
 

@@ -14,6 +14,7 @@
 
 #include "act/relay_policy.h"
 #include "common/config.h"
+#include "common/jsondump.h"
 #include "common/log.h"
 #include "common/subject_text.h"
 #include "judge/judge.h"
@@ -177,13 +178,17 @@ analyze_file(struct analyze *an, const char *path, char *buf)
 	return rc;
 }
 
+/* The non-zero counters as an object, or NULL when jansson runs out of memory. */
 static json_t *
 analyze_counts(const uint64_t *v, size_t n, const char *(*name)(int), int sign)
 {
 	json_t *o = json_object();
-	for (size_t i = 0; i < n; i++)
-		if (v[i])
-			json_object_set_new(o, name(sign * (int)i), json_integer((json_int_t)v[i]));
+
+	for (size_t i = 0; o != NULL && i < n; i++)
+		if (v[i] && json_object_set_new(o, name(sign * (int)i), json_integer((json_int_t)v[i])) != 0) {
+			json_decref(o);
+			return NULL;
+		}
 	return o;
 }
 
@@ -193,6 +198,11 @@ outcome_name_int(int o)
 	return maillog_outcome_name((enum maillog_outcome)o);
 }
 
+/*
+ * One flagged subject as JSON, or NULL when it cannot be built: the caller reports it,
+ * for a subject or an evidence item left out would tell the operator it was never there.
+ * The subject is its subject text; summaries are valid UTF-8 (the judge keeps them so).
+ */
 static json_t *
 analyze_subject_json(struct analyze *an, const struct subject *s, int peak, usec_t at)
 {
@@ -201,14 +211,19 @@ analyze_subject_json(struct analyze *an, const struct subject *s, int peak, usec
 
 	/* as lazaretctl shows subjects everywhere, and takes them back */
 	subject_text_encode(key, sizeof(key), s->key, s->key_len);
-	for (size_t i = 0; s->detail && i < s->detail->evidence_count; i++) {
+	for (size_t i = 0; ev != NULL && s->detail && i < s->detail->evidence_count; i++) {
 		const struct evidence_item *e = &s->detail->evidence[i];
-		json_array_append_new(ev, json_pack("{s:s, s:I, s:s, s:s, s:s, s:f}",
+
+		if (json_array_append_new(ev, json_pack("{s:s, s:I, s:s, s:s, s:s, s:f}",
 		    "kind", judge_kind_name(an->judge, e->kind), "count", (json_int_t)e->count,
 		    "first_seen", time_format(e->first_seen, t1, sizeof(t1)),
 		    "last_seen", time_format(e->last_seen, t2, sizeof(t2)),
-		    "summary", e->summary, "score", judge_item_score(an->judge, e, at)));
+		    "summary", e->summary, "score", judge_item_score(an->judge, e, at))) != 0) {
+			json_decref(ev);
+			return NULL;
+		}
 	}
+	/* "o" takes ev, and fails on NULL */
 	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:o}", "subject", key,
 	    "kind", s->kind == SUBJECT_HOST ? "host" : "account", "peak_level", level_name(peak),
 	    "level", level_name(s->level), "score", judge_score(an->judge, s, at), "evidence", ev);
@@ -240,7 +255,7 @@ analyze_row_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Writes a json_dumps() text with `indent` more blanks after each of its newlines. */
+/* Writes a JSON text with `indent` more blanks after each of its newlines. */
 static void
 analyze_json_indented(const char *text, const char *indent)
 {
@@ -254,43 +269,70 @@ analyze_json_indented(const char *text, const char *indent)
 	fputs(text, stdout);
 }
 
+/* Says that subject s (NULL: the totals) could not be written as JSON; returns -1. */
+static int
+analyze_json_failed(const struct subject *s)
+{
+	char key[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)];
+
+	if (s == NULL) {
+		fprintf(stderr, "lazaretctl: analyze: cannot write the JSON (out of memory)\n");
+		return -1;
+	}
+	subject_text_encode(key, sizeof(key), s->key, s->key_len);
+	fprintf(stderr, "lazaretctl: analyze: cannot write flagged subject %s as JSON; the output is "
+	    "incomplete\n", key);
+	return -1;
+}
+
 /*
  * Prints root (whose last member, "flagged", is an empty array) with the flagged rows
- * in it, as json_dumpf(JSON_INDENT(2)) prints the whole tree, byte for byte: "[",
+ * in it, as JSON_INDENT(2) prints the whole tree, byte for byte: "[",
  * then each subject on a new line two levels in, separated by ",", then "\n  ]".
  * One subject's tree at a time, built, dumped and freed: the whole tree of 100 000
  * subjects took 2 s of malloc and free in a heap fragmented by the analysis. JSON
- * strings never hold a raw newline, so indenting after each one is safe.
+ * strings never hold a raw newline, so indenting after each one is safe. Returns 0,
+ * or -1 (reported) when a subject or the totals could not be built or dumped: the
+ * output then lacks them, and the caller's exit status says so.
  */
-static void
+static int
 analyze_json_dump(struct analyze *an, json_t *root, const struct analyze_row *rows, size_t n, usec_t at)
 {
 	const size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
 	static const char last[] = "\"flagged\": []\n}";
-	char *text = json_dumps(root, flags);
-	size_t len = text != NULL ? strlen(text) : 0, printed = 0;
+	size_t len = 0, printed = 0;
+	char *text = jsondump_text(root, flags, &len);
 	char *tail = len >= sizeof(last) - 1 && strcmp(text + len - (sizeof(last) - 1), last) == 0 ?
 	    text + len - (sizeof(last) - 1) : NULL;
+	int rc = 0;
 
+	if (root == NULL)
+		return analyze_json_failed(NULL);
 	if (tail == NULL) {             /* no memory: the slow way still says it all */
+		json_t *flagged = json_object_get(root, "flagged");
+
 		free(text);
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(json_object_get(root, "flagged"),
-			    analyze_subject_json(an, rows[i].s, rows[i].peak, at));
-		json_dumpf(root, stdout, flags);
+			if (json_array_append_new(flagged, analyze_subject_json(an, rows[i].s, rows[i].peak, at)) != 0)
+				return analyze_json_failed(rows[i].s);
+		if ((text = jsondump_text(root, flags, &len)) == NULL)
+			return analyze_json_failed(NULL);
+		fwrite(text, 1, len, stdout);
 		fputc('\n', stdout);
-		return;
+		free(text);
+		return 0;
 	}
 	tail += strlen("\"flagged\": [");
 	fwrite(text, 1, (size_t)(tail - text), stdout);
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = analyze_subject_json(an, rows[i].s, rows[i].peak, at);
-		char *one = o != NULL ? json_dumps(o, flags) : NULL;
+		char *one = jsondump_text(o, flags, NULL);
 
 		if (one != NULL) {
 			fputs(printed++ ? ",\n    " : "\n    ", stdout);
 			analyze_json_indented(one, "    ");
-		}
+		} else
+			rc = analyze_json_failed(rows[i].s);
 		free(one);
 		json_decref(o);
 	}
@@ -299,6 +341,7 @@ analyze_json_dump(struct analyze *an, json_t *root, const struct analyze_row *ro
 	fputs(tail, stdout);
 	fputc('\n', stdout);
 	free(text);
+	return rc;
 }
 
 int
@@ -388,7 +431,8 @@ analyze_run(char *const *files, size_t nfiles, const char *config_path, int json
 		    "queue_ids_open", (json_int_t)ds->queue_ids_open,
 		    "queue_ids_evicted", (json_int_t)ds->queue_ids_evicted,
 		    "flagged", flagged);
-		analyze_json_dump(&an, root, rows, n, at);
+		if (analyze_json_dump(&an, root, rows, n, at) != 0)
+			rc = 1;
 		json_decref(root);
 	} else {
 		printf("%llu lines in %.2f s (%.0f lines/s)\n", (unsigned long long)ds->lines, secs,

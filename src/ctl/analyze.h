@@ -13,7 +13,8 @@
  * defaults when NULL), then print the subjects that reached watch or above with
  * their evidence, as a table or as JSON. Returns 0; 1 when a file cannot be opened or
  * read (an error on stderr for each, nothing on stdout: no verdict over part of the
- * input) or memory runs out; 2 for a bad configuration.
+ * input) or memory runs out, also when a flagged subject could not be written as JSON
+ * (named on stderr: the output lacks it); 2 for a bad configuration.
  */
 int analyze_run(char *const *files, size_t nfiles, const char *config_path, int json);
 

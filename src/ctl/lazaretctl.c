@@ -17,6 +17,8 @@
 #include <jansson.h>
 
 #include "common/level.h"
+#include "common/jsondump.h"
+#include "common/strview.h"
 #include "common/subject_text.h"
 #include "common/timeutil.h"
 #include "ctl/analyze.h"
@@ -142,28 +144,50 @@ ctl_usage_error(const struct ctl_command *cmd, const char *fmt, ...)
 
 /*
  * Copies s for a terminal: the daemon's strings carry text from mail logs
- * and abuse reports, so control characters (C0, DEL, C1) and line breaks
- * become '?' or ' ' rather than reaching the operator's terminal.
+ * and abuse reports, so control characters (C0 with tabs and line breaks,
+ * DEL, C1) are written as %XX, as in subject text (common/subject_text.h),
+ * rather than reaching the operator's terminal.
  */
 static char *
 ctl_clean(const char *s)
 {
-	char *d = ctl_strdup(s), *q = d;
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s);
+	char *d = malloc(3 * n + 1), *q = d;
 	const unsigned char *p = (const unsigned char *)s;
 
+	if (d == NULL)
+		ctl_oom();
 	for (; *p != '\0'; p++) {
-		if (*p == '\n' || *p == '\t' || *p == '\r')
-			*q++ = ' ';
-		else if (*p < 0x20 || *p == 0x7f)
-			*q++ = '?';
-		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			*q++ = '?';
-			p++;
-		} else
+		size_t k = *p < 0x20 || *p == 0x7f ? 1 : *p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f ? 2 : 0;
+
+		if (k == 0) {
 			*q++ = (char)*p;
+			continue;
+		}
+		for (; k > 0; k--, p++) {
+			*q++ = '%';
+			*q++ = hex[*p >> 4];
+			*q++ = hex[*p & 15];
+		}
+		p--;
 	}
 	*q = '\0';
 	return d;
+}
+
+/* Is s valid UTF-8? */
+static bool
+ctl_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s), n;
+	uint32_t cp;
+
+	for (; left > 0; p += n, left -= n)
+		if ((n = *p < 0x80 ? 1 : utf8_decode(p, left, &cp)) == 0)
+			return false;
+	return true;
 }
 
 /* Display width: UTF-8 code points, which is close enough for aligning columns. */
@@ -408,9 +432,11 @@ ctl_call(struct ctl *c, const char *method, const char *path, const json_t *body
 	int rc, status;
 
 	*rootp = NULL;
-	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL)
+	size_t len = 0;
+
+	if (body != NULL && (text = jsondump_text(body, JSON_COMPACT, &len)) == NULL)
 		ctl_oom();
-	rc = http_request(&c->url, method, path, c->token, text, text ? strlen(text) : 0,
+	rc = http_request(&c->url, method, path, c->token, text, len,
 	    c->cacert, (int)(c->timeout / 1000), &ex, err, sizeof(err));
 	free(text);
 	if (rc != 0) {
@@ -455,11 +481,18 @@ ctl_call(struct ctl *c, const char *method, const char *path, const json_t *body
 	return CTL_EXIT_OK;
 }
 
+/* Prints the daemon's answer as indented JSON; whole or not at all (status 1). */
 static void
 ctl_print_json(const json_t *root)
 {
-	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	size_t len;
+	char *text = jsondump_text(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER, &len);
+
+	if (text == NULL)
+		ctl_oom();
+	fwrite(text, 1, len, stdout);
 	fputc('\n', stdout);
+	free(text);
 }
 
 /*
@@ -856,14 +889,17 @@ ctl_cmd_action(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 			    "30m, 1h, 7d, 1h30m; at least 1s)", a->duration);
 		secs /= USEC_PER_SEC;
 	}
-	if ((body = json_object()) == NULL)
+	/* JSON cannot carry a reason that is not UTF-8; sent without it, the request would be
+	 * refused for want of one, or the release would go unexplained */
+	if (a->reason != NULL && !ctl_utf8(a->reason))
+		return ctl_usage_error(cmd, "--reason must be UTF-8 text");
+	if ((body = json_object()) == NULL ||
+	    (a->reason != NULL && json_object_set_new(body, "reason", json_string(a->reason)) != 0) ||
+	    (quarantine && json_object_set_new(body, "for", a->duration ? json_integer(secs) : json_null()) != 0) ||
+	    (a->self_release && json_object_set_new(body, "self_release", json_true()) != 0)) {
+		json_decref(body);
 		ctl_oom();
-	if (a->reason != NULL)
-		json_object_set_new(body, "reason", json_string(a->reason));
-	if (quarantine)
-		json_object_set_new(body, "for", a->duration ? json_integer(secs) : json_null());
-	if (a->self_release)
-		json_object_set_new(body, "self_release", json_true());
+	}
 	rc = ctl_subject_call(c, cmd, a->args[0], "POST", cmd->name, body, &root);
 	json_decref(body);
 	if (rc != CTL_EXIT_OK)
@@ -1088,7 +1124,8 @@ ctl_usage(FILE *f, const struct ctl_command *cmd)
 	    "\nExit status:\n"
 	    "  0  ok\n"
 	    "  1  the daemon answered an error; analyze: a file could not be opened\n"
-	    "     or read (nothing printed but the errors), or memory ran out\n"
+	    "     or read (nothing printed but the errors), or memory ran out (with\n"
+	    "     --json: the subjects it could not write are named on stderr)\n"
 	    "  2  usage error (analyze: also a bad --config FILE); nothing was done\n"
 	    "  3  the daemon could not be reached\n", CTL_DEFAULT_API, CTL_SOURCE_TREE_API);
 }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "common/log.h"
+#include "common/strview.h"
 
 #define JUDGE_MAX_EVIDENCE 32   /* kinds per subject */
 #define JUDGE_DROP_SCAN    8    /* least recently seen subjects looked at to make room for one */
@@ -1035,6 +1036,41 @@ judge_item(struct subject *s, int kind, usec_t now)
 	return e;
 }
 
+/*
+ * Copies a summary for keeping: valid UTF-8 without control characters, whatever the
+ * sensor wrote. Names from the network are subject text in it already (the sensors
+ * encode them); this is the net under them. A control byte (C0, DEL, C1) or a byte
+ * that is not UTF-8 becomes '?', and a cut falls between characters, never inside
+ * one: a summary goes to JSON (the API, analyze), which refuses anything else, to
+ * terminals and to Postfix's reply text.
+ */
+static void
+judge_summary_copy(char *dst, size_t size, const char *src)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t o = 0, left = strlen(src);
+
+	while (left > 0) {
+		uint32_t cp = p[0];
+		size_t n = p[0] < 0x80 ? 1 : utf8_decode(p, left, &cp);
+		bool bad = n == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
+
+		if (n == 0)
+			n = 1;
+		if (o + (bad ? 1 : n) >= size)
+			break;
+		if (bad)
+			dst[o++] = '?';
+		else {
+			memcpy(dst + o, p, n);
+			o += n;
+		}
+		p += n;
+		left -= n;
+	}
+	dst[o] = '\0';
+}
+
 static void
 judge_record(struct judge *j, struct subject *s, int kind, double amount, uint64_t events, usec_t now,
     const char *summary, bool accumulate)
@@ -1056,13 +1092,8 @@ judge_record(struct judge *j, struct subject *s, int kind, double amount, uint64
 	else
 		e->count = events;
 	e->last_seen = now;
-	if (summary != NULL) {
-		/* summaries quote mail logs: no control characters into logs, pages or terminals */
-		snprintf(e->summary, sizeof(e->summary), "%s", summary);
-		for (char *c = e->summary; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
-	}
+	if (summary != NULL)
+		judge_summary_copy(e->summary, sizeof(e->summary), summary);
 	j->stats.evidence_events += events;
 	judge_touch(j, s);
 	judge_evaluate(j, s, now);

@@ -13,10 +13,17 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/subject_text.h"
 
 #define DELIVERY_BUCKETS     12      /* the bounce window in twelfths */
 #define DELIVERY_DOMAINS_CAP 4096    /* distinct domains remembered per window at most */
 #define DELIVERY_NETS_CAP    256     /* client networks remembered per account at most */
+#define DELIVERY_ADDRS_CAP   256     /* client addresses remembered per account at most */
+#define DELIVERY_SESSIONS_CAP 64     /* open smtpd sessions remembered per account at most */
+#define DELIVERY_SESSIONS_MAX 65536  /* open smtpd sessions followed, all relays */
+/* A session counts this long after its connect at most: its disconnect line may never come
+ * (a lost line, a killed smtpd). */
+#define DELIVERY_SESSION_MAX_AGE (3600 * USEC_PER_SEC)
 
 /* An open queue ID: who submitted the message. */
 struct qid_entry {
@@ -44,6 +51,30 @@ struct net_seen {
 	usec_t last;
 };
 
+/* One of an account's smtpd sessions open now (account_sessions). */
+struct sess_open {
+	uint64_t id;                       /* session_id(): the relay, the smtpd and its PID */
+	struct addr addr;
+	usec_t since;
+};
+
+/* An smtpd session open now, from its "connect from", by its id; acct_len is 0 until its
+ * client= line names the account, which its disconnect then finds. */
+struct session {
+	struct session *chain;
+	uint64_t id;
+	usec_t since;
+	uint32_t acct_hash;                /* the account's subject hash and key */
+	uint16_t acct_len;
+	char acct[];
+};
+
+struct session_table {
+	struct session **buckets;
+	size_t mask;
+	size_t count;
+};
+
 /* What the rules remember of one subject (host or account). */
 struct dstat {
 	struct dstat *chain;
@@ -68,6 +99,14 @@ struct dstat {
 	struct net_seen *nets;
 	uint16_t net_count, net_cap;
 	uint32_t nets_reported;
+	/* account_addresses: the same over whole addresses */
+	struct net_seen *addrs;
+	uint16_t addr_count, addr_cap;
+	uint32_t addrs_reported;
+	/* account_sessions: its smtpd sessions open now */
+	struct sess_open *sess;
+	uint16_t sess_count, sess_cap;
+	uint32_t sess_reported;
 	char key[];
 };
 
@@ -80,13 +119,16 @@ struct dstat_table {
 struct delivery {
 	struct judge *judge;
 	const struct config *cfg;
-	int kind_bounce, kind_domains, kind_spam, kind_networks;
+	int kind_bounce, kind_domains, kind_spam, kind_networks, kind_addresses, kind_sessions;
 	double z;                          /* one-sided normal quantile of bounce_confidence */
 	struct qid_table qids;
 	struct dstat_table stats_by_subject;
+	struct session_table sessions;
 	struct delivery_stats stats;
 	struct log_limit refused_log;      /* lines a client forged fields into */
 };
+
+static void session_end(struct delivery *d, uint64_t id);
 
 /* The one-sided quantile of the standard normal distribution, by bisection. */
 static double
@@ -129,6 +171,8 @@ delivery_new(struct judge *j, const struct config *cfg)
 	d->stats_by_subject.mask = 4095;
 	d->qids.buckets = calloc(d->qids.mask + 1, sizeof(*d->qids.buckets));
 	d->stats_by_subject.buckets = calloc(d->stats_by_subject.mask + 1, sizeof(*d->stats_by_subject.buckets));
+	d->sessions.mask = 255;
+	d->sessions.buckets = calloc(d->sessions.mask + 1, sizeof(*d->sessions.buckets));
 	d->kind_bounce = judge_register_kind(j, "bounce_ratio", 8, 6 * 3600 * USEC_PER_SEC,
 	    "a high share of the recipients refused permanently (Wilson lower bound)");
 	d->kind_domains = judge_register_kind(j, "recipient_domains", 2, 6 * 3600 * USEC_PER_SEC,
@@ -137,8 +181,13 @@ delivery_new(struct judge *j, const struct config *cfg)
 	    "remote servers refusing the mail as spam");
 	d->kind_networks = judge_register_kind(j, "account_networks", 4, 12 * 3600 * USEC_PER_SEC,
 	    "a SASL account used from many client networks (hijacked account)");
-	if (d->qids.buckets == NULL || d->stats_by_subject.buckets == NULL || d->kind_bounce < 0 ||
-	    d->kind_domains < 0 || d->kind_spam < 0 || d->kind_networks < 0) {
+	d->kind_addresses = judge_register_kind(j, "account_addresses", 4, 12 * 3600 * USEC_PER_SEC,
+	    "a SASL account used from many client addresses (hijacked account)");
+	d->kind_sessions = judge_register_kind(j, "account_sessions", 4, 12 * 3600 * USEC_PER_SEC,
+	    "a SASL account in sessions open at once from different addresses (hijacked account)");
+	if (d->qids.buckets == NULL || d->stats_by_subject.buckets == NULL || d->sessions.buckets == NULL ||
+	    d->kind_bounce < 0 || d->kind_domains < 0 || d->kind_spam < 0 || d->kind_networks < 0 ||
+	    d->kind_addresses < 0 || d->kind_sessions < 0) {
 		delivery_free(d);
 		return NULL;
 	}
@@ -151,6 +200,8 @@ dstat_free(struct dstat *s)
 {
 	free(s->dom_hashes);
 	free(s->nets);
+	free(s->addrs);
+	free(s->sess);
 	free(s);
 }
 
@@ -168,8 +219,14 @@ delivery_free(struct delivery *d)
 			n = s->chain;
 			dstat_free(s);
 		}
+	for (size_t i = 0; d->sessions.buckets && i <= d->sessions.mask; i++)
+		for (struct session *x = d->sessions.buckets[i], *n; x != NULL; x = n) {
+			n = x->chain;
+			free(x);
+		}
 	free(d->qids.buckets);
 	free(d->stats_by_subject.buckets);
+	free(d->sessions.buckets);
 	free(d);
 }
 
@@ -502,6 +559,14 @@ delivery_expire(struct delivery *d, usec_t now)
 	}
 	d->stats.queue_ids_open = q->count;
 
+	/* Sessions whose end never came: DELIVERY_SESSION_MAX_AGE after they were seen. */
+	for (size_t i = 0; i <= d->sessions.mask; i++)
+		for (struct session *x = d->sessions.buckets[i], *n; x != NULL; x = n) {
+			n = x->chain;
+			if (x->since + DELIVERY_SESSION_MAX_AGE < now)
+				session_end(d, x->id);
+		}
+
 	/* Forget rule state nobody needs any more: idle for longer than every window. */
 	usec_t keep = d->cfg->bounce_window;
 	if (d->cfg->domains_window * 8 > keep)
@@ -741,6 +806,14 @@ spam_blocklist(struct strview reply, char *buf, size_t size)
 	return n;
 }
 
+/* At most 64 bytes of a name from the log, as subject text, into buf. */
+static const char *
+spam_name(struct strview name, char *buf, size_t size)
+{
+	subject_text_encode(buf, size, name.ptr, name.len < 64 ? name.len : 64);
+	return buf;
+}
+
 /*
  * Who refused l as spam, for a summary; never empty. A remote server by the host
  * name of relay= ("mx.example.org", its address where the name is empty). This
@@ -748,14 +821,17 @@ spam_blocklist(struct strview reply, char *buf, size_t size)
  * relay (blocklist zen.spamhaus.org)", "this relay (header_checks)", "this relay
  * (milter)". A local delivery agent by its transport ("this relay (transport
  * dovecot)"); relay=none is this relay too. A delivery line without relay=, which
- * Postfix does not write, names "an unnamed server".
+ * Postfix does not write, names "an unnamed server". Names from the log are written
+ * as subject text (common/subject_text.h), at most 64 of their bytes: a relay's name
+ * need not be UTF-8 and may hold control bytes, and a summary reaches the API's and
+ * analyze's JSON, terminals and Postfix's reply text, which take neither.
  */
 static void
 spam_refuser(const struct maillog_line *l, char *buf, size_t size)
 {
 	struct strview r = l->relay;
 	const char *lb = r.len ? memchr(r.ptr, '[', r.len) : NULL;
-	char list[64];
+	char list[64], text[SUBJECT_TEXT_SIZE(64)];
 
 	if (lb != NULL) {
 		struct strview name = { r.ptr, (size_t)(lb - r.ptr) };
@@ -767,12 +843,11 @@ spam_refuser(const struct maillog_line *l, char *buf, size_t size)
 			name.len = rb != NULL ? (size_t)(rb - name.ptr) : 0;
 		}
 		if (name.len > 0)
-			snprintf(buf, size, "%.*s", (int)(name.len < 80 ? name.len : 80), name.ptr);
+			snprintf(buf, size, "%s", spam_name(name, text, sizeof(text)));
 		else
-			snprintf(buf, size, "a remote server (relay=%.*s)", (int)(r.len < 80 ? r.len : 80),
-			    r.ptr);
+			snprintf(buf, size, "a remote server (relay=%s)", spam_name(r, text, sizeof(text)));
 	} else if (r.len > 0 && !strview_eq(r, "none"))
-		snprintf(buf, size, "this relay (transport %.*s)", (int)(r.len < 40 ? r.len : 40), r.ptr);
+		snprintf(buf, size, "this relay (transport %s)", spam_name(r, text, sizeof(text)));
 	else if (strview_eq(l->action, "milter-reject"))
 		snprintf(buf, size, "this relay (milter)");
 	else if (strview_eq(l->reject_stage, "header") || strview_eq(l->reject_stage, "body"))
@@ -789,7 +864,7 @@ static void
 spam_rule(struct delivery *d, struct subject *s, const struct maillog_line *l, usec_t t)
 {
 	const struct evidence_item *e = judge_evidence(s, d->kind_spam);
-	char summary[STORE_SUMMARY_MAX], since[40], who[128];
+	char summary[STORE_SUMMARY_MAX], since[40], who[SUBJECT_TEXT_SIZE(64) + 32];
 	uint64_t n = (e ? e->count : 0) + 1;
 
 	spam_refuser(l, who, sizeof(who));
@@ -800,68 +875,351 @@ spam_rule(struct delivery *d, struct subject *s, const struct maillog_line *l, u
 	judge_add_evidence(d->judge, s, d->kind_spam, 1, 1, t, summary);
 }
 
+/*
+ * Notes x (a network or an address) seen at t in an account's list of them: entries not
+ * seen within window are dropped first, and when the list holds cap entries the least
+ * recently seen goes. Returns the number kept, x included (x may be left out, and the
+ * list as it was, only when memory runs out).
+ */
+static uint16_t
+seen_note(struct net_seen **list, uint16_t *count, uint16_t *cap, uint16_t max, const struct addr *x,
+    usec_t t, usec_t window)
+{
+	struct net_seen *l = *list;
+	size_t i, live = 0;
+	bool found = false;
+
+	for (i = 0; i < *count; i++) {
+		struct net_seen *n = &l[i];
+		if (n->last + window < t)
+			continue;
+		if (n->net.family == x->family && memcmp(n->net.bytes, x->bytes, 16) == 0) {
+			n->last = t;
+			found = true;
+		}
+		l[live++] = *n;
+	}
+	*count = (uint16_t)live;
+	if (found)
+		return *count;
+	if (*count == max) {
+		/* forget the least recently seen */
+		size_t old = 0;
+		for (i = 1; i < *count; i++)
+			if (l[i].last < l[old].last)
+				old = i;
+		l[old] = l[--*count];
+	}
+	if (*count == *cap) {
+		uint16_t grown_cap = *cap ? (uint16_t)(*cap * 2 < max ? *cap * 2 : max) : 4;
+		struct net_seen *grown = realloc(l, grown_cap * sizeof(*grown));
+		if (grown == NULL)
+			return *count;
+		*list = l = grown;
+		*cap = grown_cap;
+	}
+	l[(*count)++] = (struct net_seen){ *x, t };
+	return *count;
+}
+
+/*
+ * Appends ", A, B ... and N more" to summary (offset off, size size): the entries of
+ * list, newest first, as many as fit with room for the end; prefix > 0 writes them as
+ * networks A/prefix (prefix6 for IPv6).
+ */
+static void
+seen_list_format(char *summary, size_t size, int off, const struct net_seen *list, size_t count,
+    unsigned prefix4, unsigned prefix6)
+{
+	size_t shown = 0;
+
+	for (size_t i = count; i-- > 0 && off > 0 && (size_t)off < size - 64;) {
+		char text[ADDR_TEXT_MAX];
+		unsigned prefix = list[i].net.family == AF_INET ? prefix4 : prefix6;
+		struct cidr c = { list[i].net, prefix };
+
+		off += snprintf(summary + off, size - (size_t)off, "%s %s", shown ? "," : "",
+		    prefix > 0 ? cidr_format(&c, text, sizeof(text)) : addr_format(&list[i].net, text, sizeof(text)));
+		shown++;
+	}
+	if (shown < count && off > 0 && (size_t)off < size)
+		snprintf(summary + off, size - (size_t)off, " and %zu more", count - shown);
+}
+
 static void
 networks_rule(struct delivery *d, struct subject *s, struct dstat *st, const struct addr *a, usec_t t)
 {
 	struct addr net = *a;
-	size_t i, live = 0;
 	char summary[STORE_SUMMARY_MAX], win[32];
 
 	addr_mask(&net, a->family == AF_INET ? d->cfg->account_prefix_v4 : d->cfg->account_prefix_v6);
-	/* drop networks not seen within the window, find this one */
-	bool found = false;
-	for (i = 0; i < st->net_count; i++) {
-		struct net_seen *n = &st->nets[i];
-		if (n->last + d->cfg->account_window < t)
-			continue;
-		if (n->net.family == net.family && memcmp(n->net.bytes, net.bytes, 16) == 0) {
-			n->last = t;
-			found = true;
-		}
-		st->nets[live++] = *n;
-	}
-	st->net_count = (uint16_t)live;
+	seen_note(&st->nets, &st->net_count, &st->net_cap, DELIVERY_NETS_CAP, &net, t, d->cfg->account_window);
 	if (st->net_count <= d->cfg->account_networks)
 		st->nets_reported = 0;         /* back to normal: a later incident is new */
-	if (!found) {
-		if (st->net_count == DELIVERY_NETS_CAP) {
-			/* forget the least recently seen */
-			size_t old = 0;
-			for (i = 1; i < st->net_count; i++)
-				if (st->nets[i].last < st->nets[old].last)
-					old = i;
-			st->nets[old] = st->nets[--st->net_count];
-		}
-		if (st->net_count == st->net_cap) {
-			uint16_t cap = st->net_cap ? (uint16_t)(st->net_cap * 2) : 4;
-			struct net_seen *grown = realloc(st->nets, cap * sizeof(*grown));
-			if (grown == NULL)
-				return;
-			st->nets = grown;
-			st->net_cap = cap;
-		}
-		st->nets[st->net_count++] = (struct net_seen){ net, t };
-	}
 	if (st->net_count <= d->cfg->account_networks || st->net_count == st->nets_reported)
 		return;
 	st->nets_reported = st->net_count;
 
 	duration_format(d->cfg->account_window, win, sizeof(win));
 	int off = snprintf(summary, sizeof(summary), "used from %u client networks within %s:", st->net_count, win);
-	size_t shown = 0;
-	for (i = st->net_count; i-- > 0 && off > 0 && (size_t)off < sizeof(summary) - 64;) {
-		struct cidr c = { st->nets[i].net,
-		    st->nets[i].net.family == AF_INET ? d->cfg->account_prefix_v4 : d->cfg->account_prefix_v6 };
-		char text[ADDR_TEXT_MAX];
-		off += snprintf(summary + off, sizeof(summary) - (size_t)off, "%s %s", shown ? "," : "",
-		    cidr_format(&c, text, sizeof(text)));
-		shown++;
-	}
-	if (shown < st->net_count && off > 0 && (size_t)off < sizeof(summary))
-		snprintf(summary + off, sizeof(summary) - (size_t)off, " and %zu more", st->net_count - shown);
+	seen_list_format(summary, sizeof(summary), off, st->nets, st->net_count, d->cfg->account_prefix_v4,
+	    d->cfg->account_prefix_v6);
 	d->stats.evidence_updates++;
 	judge_set_evidence(d->judge, s, d->kind_networks,
 	    (double)st->net_count / (double)d->cfg->account_networks, st->net_count, t, summary);
+}
+
+/* The account's name for a summary: subject text, at most 64 of its bytes. */
+static const char *
+account_label(const struct subject *s, char *buf, size_t size)
+{
+	size_t n = s->key_len > 8 ? s->key_len - 8 : 0;    /* after "account:" */
+
+	subject_text_encode(buf, size, s->key + 8, n < 64 ? n : 64);
+	return buf;
+}
+
+/*
+ * account_addresses: distinct client addresses over account_window, the published
+ * threshold ("more than 20 addresses in 24 h"). Where account_networks counts /24s, this
+ * sees a credential used from a dozen addresses of one provider's network.
+ */
+static void
+addresses_rule(struct delivery *d, struct subject *s, struct dstat *st, const struct addr *a, usec_t t)
+{
+	char summary[STORE_SUMMARY_MAX], win[32], name[SUBJECT_TEXT_SIZE(64)];
+
+	seen_note(&st->addrs, &st->addr_count, &st->addr_cap, DELIVERY_ADDRS_CAP, a, t, d->cfg->account_window);
+	if (st->addr_count <= d->cfg->account_addresses)
+		st->addrs_reported = 0;
+	if (st->addr_count <= d->cfg->account_addresses || st->addr_count == st->addrs_reported)
+		return;
+	st->addrs_reported = st->addr_count;
+
+	duration_format(d->cfg->account_window, win, sizeof(win));
+	int off = snprintf(summary, sizeof(summary), "account %s was used from %u different addresses within %s:",
+	    account_label(s, name, sizeof(name)), st->addr_count, win);
+	seen_list_format(summary, sizeof(summary), off, st->addrs, st->addr_count, 0, 0);
+	d->stats.evidence_updates++;
+	judge_set_evidence(d->judge, s, d->kind_addresses,
+	    (double)st->addr_count / (double)d->cfg->account_addresses, st->addr_count, t, summary);
+}
+
+/* --- account_sessions: smtpd sessions open at once ------------------------------------ */
+
+static bool
+same_addr(const struct addr *a, const struct addr *b)
+{
+	return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
+}
+
+/*
+ * An smtpd session's id: the logging host and program, hashed, and the PID, which one
+ * smtpd process keeps for one connection at a time. Two relays' smtpds with the same
+ * PID differ by host; a hash collision between two of them is not worth a key.
+ */
+static uint64_t
+session_id(const struct maillog_line *l)
+{
+	char buf[512];
+	size_t hl = l->host.len < 255 ? l->host.len : 255, pl = l->program.len < 255 ? l->program.len : 255;
+
+	memcpy(buf, l->host.ptr, hl);
+	buf[hl] = '\0';
+	memcpy(buf + hl + 1, l->program.ptr, pl);
+	return (uint64_t)subjects_hash(buf, hl + 1 + pl) << 32 | l->pid;
+}
+
+static struct session **
+session_slot(struct session_table *t, uint64_t id)
+{
+	struct session **pp = &t->buckets[(id ^ id >> 32) & t->mask];
+
+	while (*pp != NULL && (*pp)->id != id)
+		pp = &(*pp)->chain;
+	return pp;
+}
+
+/* Removes session id from st's open sessions; clears the report under the threshold. */
+static void
+sess_drop(struct delivery *d, struct dstat *st, uint64_t id)
+{
+	for (uint16_t i = 0; i < st->sess_count; i++)
+		if (st->sess[i].id == id) {
+			st->sess[i] = st->sess[--st->sess_count];
+			break;
+		}
+	uint32_t distinct = 0;
+	for (uint16_t i = 0; i < st->sess_count; i++) {
+		uint16_t k;
+		for (k = 0; k < i; k++)
+			if (same_addr(&st->sess[k].addr, &st->sess[i].addr))
+				break;
+		distinct += k == i;
+	}
+	if (distinct < d->cfg->account_sessions)
+		st->sess_reported = 0;
+}
+
+/* The session id ended (its disconnect, or a new connect on the same smtpd): forgotten. */
+static void
+session_end(struct delivery *d, uint64_t id)
+{
+	struct session **pp = session_slot(&d->sessions, id), *x = *pp;
+
+	if (x == NULL)
+		return;
+	struct dstat *st = dstat_find_key(&d->stats_by_subject, x->acct, x->acct_len, x->acct_hash);
+	if (st != NULL)
+		sess_drop(d, st, id);
+	*pp = x->chain;
+	d->sessions.count--;
+	free(x);
+}
+
+static void
+session_rehash(struct session_table *t)
+{
+	size_t nmask = t->mask * 2 + 1;
+	struct session **nb = calloc(nmask + 1, sizeof(*nb));
+
+	if (nb == NULL)
+		return;
+	for (size_t i = 0; i <= t->mask; i++)
+		for (struct session *x = t->buckets[i], *n; x != NULL; x = n) {
+			n = x->chain;
+			x->chain = nb[(x->id ^ x->id >> 32) & nmask];
+			nb[(x->id ^ x->id >> 32) & nmask] = x;
+		}
+	free(t->buckets);
+	t->buckets = nb;
+	t->mask = nmask;
+}
+
+/*
+ * Opens session id at t (its "connect from"), not yet tied to an account; then, with
+ * key (an account subject's key, hash h, len > 0), tied to it. Returns the entry, or
+ * NULL when it cannot (DELIVERY_SESSIONS_MAX open, no memory): the session is not counted.
+ */
+static struct session *
+session_add(struct delivery *d, const char *key, uint16_t len, uint32_t h, uint64_t id, usec_t t)
+{
+	struct session_table *tab = &d->sessions;
+	struct session *x;
+
+	if (tab->count >= DELIVERY_SESSIONS_MAX || (x = calloc(1, sizeof(*x) + len + 1)) == NULL)
+		return NULL;
+	x->id = id;
+	x->since = t;
+	x->acct_hash = h;
+	x->acct_len = len;
+	if (len > 0)
+		memcpy(x->acct, key, len);
+	if (tab->count >= tab->mask + 1)
+		session_rehash(tab);
+	struct session **pp = &tab->buckets[(id ^ id >> 32) & tab->mask];
+	x->chain = *pp;
+	*pp = x;
+	tab->count++;
+	return x;
+}
+
+/* Ties the session in *pp, opened without an account, to account subject s; false when it cannot. */
+static bool
+session_authenticated(struct session **pp, const struct subject *s)
+{
+	struct session *x = realloc(*pp, sizeof(**pp) + s->key_len + 1);
+
+	if (x == NULL)
+		return false;
+	*pp = x;                           /* the chain's link to it */
+	x->acct_hash = s->hash;
+	x->acct_len = s->key_len;
+	memcpy(x->acct, s->key, s->key_len);
+	return true;
+}
+
+/*
+ * account_sessions: a client= line of smtpd session id says account s is logged in
+ * from a there. Counts the different addresses among s's sessions open now and turns
+ * account_sessions or more of them into evidence: one person does not log in from
+ * three places at the same minute; a stolen password shared among bots does. Only a
+ * session whose "connect from" was read counts: without it (a log with the session
+ * lines filtered out, or cut) there is no telling when it began or ended, and each of
+ * a day's logins one after the other would look open at once.
+ */
+static void
+sessions_rule(struct delivery *d, struct subject *s, struct dstat *st, uint64_t id, const struct addr *a,
+    usec_t t)
+{
+	struct session **pp = session_slot(&d->sessions, id);
+	char summary[STORE_SUMMARY_MAX], name[SUBJECT_TEXT_SIZE(64)];
+
+	if (*pp == NULL)
+		return;                        /* its connect was not seen */
+	if ((*pp)->acct_len == 0 && !session_authenticated(pp, s))
+		return;
+	if ((*pp)->acct_len != s->key_len || memcmp((*pp)->acct, s->key, s->key_len) != 0)
+		return;                        /* one AUTH per session: the first account's */
+	usec_t since = (*pp)->since;       /* pp is not used past here: ending sessions moves links */
+	/* sessions whose end was never logged stop counting */
+	for (uint16_t i = 0; i < st->sess_count;) {
+		uint64_t old = st->sess[i].id;
+
+		if (st->sess[i].since + DELIVERY_SESSION_MAX_AGE >= t) {
+			i++;
+			continue;
+		}
+		session_end(d, old);
+		sess_drop(d, st, old);         /* also when its id serves another account now */
+		i = 0;
+	}
+	uint16_t i;
+	for (i = 0; i < st->sess_count && st->sess[i].id != id; i++)
+		;
+	if (i == st->sess_count) {
+		if (st->sess_count == DELIVERY_SESSIONS_CAP)
+			return;                /* enough to tell: the cap is above any threshold */
+		if (st->sess_count == st->sess_cap) {
+			uint16_t cap = st->sess_cap ? (uint16_t)(st->sess_cap * 2) : 4;
+			struct sess_open *grown = realloc(st->sess, cap * sizeof(*grown));
+			if (grown == NULL)
+				return;
+			st->sess = grown;
+			st->sess_cap = cap;
+		}
+		st->sess[st->sess_count++] = (struct sess_open){ id, *a, since };
+	}
+	/* the different addresses, newest first */
+	struct net_seen seen[DELIVERY_SESSIONS_CAP];
+	size_t distinct = 0;
+	for (size_t k = st->sess_count; k-- > 0;) {
+		size_t m;
+		for (m = 0; m < distinct && !same_addr(&seen[m].net, &st->sess[k].addr); m++)
+			;
+		if (m == distinct)
+			seen[distinct++] = (struct net_seen){ st->sess[k].addr, st->sess[k].since };
+	}
+	if (distinct < d->cfg->account_sessions) {
+		st->sess_reported = 0;
+		return;
+	}
+	if (distinct <= st->sess_reported)
+		return;
+	st->sess_reported = (uint32_t)distinct;
+	/* seen_list_format lists from the end: newest last */
+	for (size_t k = 0; k < distinct / 2; k++) {
+		struct net_seen x = seen[k];
+		seen[k] = seen[distinct - 1 - k];
+		seen[distinct - 1 - k] = x;
+	}
+	int off = snprintf(summary, sizeof(summary),
+	    "account %s was logged in from %zu different addresses at once (%u sessions open):",
+	    account_label(s, name, sizeof(name)), distinct, st->sess_count);
+	seen_list_format(summary, sizeof(summary), off, seen, distinct, 0, 0);
+	d->stats.evidence_updates++;
+	judge_set_evidence(d->judge, s, d->kind_sessions, (double)distinct / (double)d->cfg->account_sessions,
+	    distinct, t, summary);
 }
 
 /* --- outcomes ------------------------------------------------------------------------- */
@@ -955,6 +1313,15 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 		return kind;
 	}
 	d->stats.kinds[kind]++;
+	if (l.session != MAILLOG_SESSION_NONE && l.pid != 0 && strview_eq(l.service, "smtpd")) {
+		uint64_t id = session_id(&l);
+
+		/* a connect on an smtpd process also ends the session it had, whose end we missed */
+		session_end(d, id);
+		if (l.session == MAILLOG_SESSION_CONNECT)
+			(void)session_add(d, NULL, 0, 0, id, delivery_time(&l.time, now));
+		return kind;
+	}
 	if (kind == MAILLOG_OTHER || kind == MAILLOG_FROM)
 		return kind;
 	t = delivery_time(&l.time, now);
@@ -971,6 +1338,9 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 			    !config_address_ignored(d->cfg, &a) && (st = dstat_get(d, acct)) != NULL) {
 				st->last_seen = t;
 				networks_rule(d, acct, st, &a, t);
+				addresses_rule(d, acct, st, &a, t);
+				if (l.pid != 0 && strview_eq(l.service, "smtpd"))
+					sessions_rule(d, acct, st, session_id(&l), &a, t);
 			}
 		}
 		break;
@@ -1028,19 +1398,21 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 
 /*
  * The snapshot, little-endian throughout:
- *   "LZDS" u32 version (1) u64 saved_at u64 bounce bucket width u64 domains_window
+ *   "LZDS" u32 version (2; 1 is read too) u64 saved_at u64 bounce bucket width u64 domains_window
  *   u32 subjects, each: u8 is_account u16 key_len key i64 last_seen
  *       i64 bucket_no u16 mask of the buckets with recipients, for each in it
  *       (lowest first) u32 rcpt u32 fail u32 unknown; u8 bounce_flagged
  *       i64 dom_window_no f64 dom_baseline u8 dom_flagged u32 dom_count u32 hash[dom_count]
  *       u32 nets_reported u16 net_count, each: u8 4|6 u8 addr[16] i64 last
+ *       (version 2:) u32 addrs_reported u16 addr_count, each: u8 4|6 u8 addr[16] i64 last
+ *       u32 sess_reported u16 sess_count, each: u64 session id u8 4|6 u8 addr[16] i64 since
  *   u32 queue IDs, oldest first, each: u16 key_len key u16 account_len account
  *       u8 has_addr [u8 4|6 u8 addr[16]] i64 opened
  * and nothing after. Windows saved under another bucket width or domains_window are
  * not restored (their numbers would mean other times); baselines and the rest are.
  */
 #define SNAPSHOT_MAGIC   "LZDS"
-#define SNAPSHOT_VERSION 1u
+#define SNAPSHOT_VERSION 2u
 
 struct snap_out {
 	uint8_t *p;
@@ -1117,7 +1489,8 @@ snap_size(const struct delivery *d)
 	for (size_t i = 0; i <= t->mask; i++)
 		for (const struct dstat *st = t->buckets[i]; st != NULL; st = st->chain)
 			n += 1 + 2 + st->key_len + 8 + 8 + 2 + 3 * 4 * (size_t)__builtin_popcount(snap_buckets_used(st)) +
-			    1 + 8 + 8 + 1 + 4 + 4 * (size_t)st->dom_count + 4 + 2 + (1 + 16 + 8) * (size_t)st->net_count;
+			    1 + 8 + 8 + 1 + 4 + 4 * (size_t)st->dom_count + 4 + 2 + (1 + 16 + 8) * (size_t)st->net_count +
+			    4 + 2 + (1 + 16 + 8) * (size_t)st->addr_count + 4 + 2 + (8 + 1 + 16 + 8) * (size_t)st->sess_count;
 	for (const struct qid_entry *e = d->qids.oldest; e != NULL; e = e->newer)
 		n += 2 + e->key_len + 2 + e->account_len + 1 + (e->has_addr ? 17 : 0) + 8;
 	return n;
@@ -1166,6 +1539,19 @@ delivery_save(const struct delivery *d, usec_t now, uint8_t **out, size_t *len)
 			for (uint16_t k = 0; k < st->net_count; k++) {
 				snap_put_addr(&o, &st->nets[k].net);
 				snap_put_u(&o, (uint64_t)st->nets[k].last, 8);
+			}
+			snap_put_u(&o, st->addrs_reported, 4);
+			snap_put_u(&o, st->addr_count, 2);
+			for (uint16_t k = 0; k < st->addr_count; k++) {
+				snap_put_addr(&o, &st->addrs[k].net);
+				snap_put_u(&o, (uint64_t)st->addrs[k].last, 8);
+			}
+			snap_put_u(&o, st->sess_reported, 4);
+			snap_put_u(&o, st->sess_count, 2);
+			for (uint16_t k = 0; k < st->sess_count; k++) {
+				snap_put_u(&o, st->sess[k].id, 8);
+				snap_put_addr(&o, &st->sess[k].addr);
+				snap_put_u(&o, (uint64_t)st->sess[k].since, 8);
 			}
 		}
 	snap_put_u(&o, d->qids.count, 4);
@@ -1262,7 +1648,9 @@ delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool a
 	struct snap_in in = { .p = buf, .len = len };
 	const uint8_t *magic = snap_take(&in, 4);
 
-	if (magic == NULL || memcmp(magic, SNAPSHOT_MAGIC, 4) != 0 || snap_get_u(&in, 4) != SNAPSHOT_VERSION)
+	uint64_t version = magic != NULL ? snap_get_u(&in, 4) : 0;
+
+	if (magic == NULL || memcmp(magic, SNAPSHOT_MAGIC, 4) != 0 || version < 1 || version > SNAPSHOT_VERSION)
 		return -EINVAL;
 	(void)snap_get_u(&in, 8);       /* saved_at: for a reader of the bytes */
 	bool same_buckets = snap_get_u(&in, 8) == (uint64_t)(d->cfg->bounce_window / DELIVERY_BUCKETS);
@@ -1318,6 +1706,34 @@ delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool a
 			if (!snap_time_ok(nets[k].last))
 				return -EINVAL;
 		}
+		uint64_t acount = 0, scount = 0;
+		struct net_seen addrs[DELIVERY_ADDRS_CAP];
+		struct sess_open sess[DELIVERY_SESSIONS_CAP];
+		if (version >= 2) {
+			tmp.addrs_reported = (uint32_t)snap_get_u(&in, 4);
+			acount = snap_get_u(&in, 2);
+			if (in.bad || acount > DELIVERY_ADDRS_CAP || (acount > 0 && !is_account))
+				return -EINVAL;
+			for (uint64_t k = 0; k < acount; k++) {
+				if (!snap_get_addr(&in, &addrs[k].net))
+					return -EINVAL;
+				addrs[k].last = (usec_t)snap_get_u(&in, 8);
+				if (!snap_time_ok(addrs[k].last))
+					return -EINVAL;
+			}
+			tmp.sess_reported = (uint32_t)snap_get_u(&in, 4);
+			scount = snap_get_u(&in, 2);
+			if (in.bad || scount > DELIVERY_SESSIONS_CAP || (scount > 0 && !is_account))
+				return -EINVAL;
+			for (uint64_t k = 0; k < scount; k++) {
+				sess[k].id = snap_get_u(&in, 8);
+				if (!snap_get_addr(&in, &sess[k].addr))
+					return -EINVAL;
+				sess[k].since = (usec_t)snap_get_u(&in, 8);
+				if (!snap_time_ok(sess[k].since))
+					return -EINVAL;
+			}
+		}
 		if (in.bad)
 			return -EINVAL;
 		uint32_t h = subjects_hash(key, klen);
@@ -1367,6 +1783,28 @@ delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool a
 			memcpy(st->nets, nets, ncount * sizeof(*st->nets));
 			st->net_cap = st->net_count = (uint16_t)ncount;
 		}
+		if (acount > 0) {
+			if ((st->addrs = malloc(acount * sizeof(*st->addrs))) == NULL) {
+				dstat_free(st);
+				return -ENOMEM;
+			}
+			memcpy(st->addrs, addrs, acount * sizeof(*st->addrs));
+			st->addr_cap = st->addr_count = (uint16_t)acount;
+		}
+		if (scount > 0) {
+			if ((st->sess = malloc(scount * sizeof(*st->sess))) == NULL) {
+				dstat_free(st);
+				return -ENOMEM;
+			}
+			memcpy(st->sess, sess, scount * sizeof(*st->sess));
+			st->sess_cap = st->sess_count = (uint16_t)scount;
+			/* each session's disconnect finds its account again; an id that two
+			 * accounts claim is the first's (the other's entry ages out) */
+			for (uint64_t k = 0; k < scount; k++)
+				if (*session_slot(&d->sessions, sess[k].id) == NULL &&
+				    session_add(d, st->key, st->key_len, h, sess[k].id, sess[k].since) == NULL)
+					return -ENOMEM;
+		}
 		struct dstat_table *t = &d->stats_by_subject;
 		st->chain = t->buckets[h & t->mask];
 		t->buckets[h & t->mask] = st;
@@ -1413,6 +1851,14 @@ delivery_clear(struct delivery *d)
 		t->buckets[i] = NULL;
 	}
 	t->count = 0;
+	for (size_t i = 0; i <= d->sessions.mask; i++) {
+		for (struct session *x = d->sessions.buckets[i], *n; x != NULL; x = n) {
+			n = x->chain;
+			free(x);
+		}
+		d->sessions.buckets[i] = NULL;
+	}
+	d->sessions.count = 0;
 }
 
 int
@@ -1420,7 +1866,7 @@ delivery_restore(struct delivery *d, const uint8_t *buf, size_t len)
 {
 	int rc;
 
-	if (d->stats_by_subject.count > 0 || d->qids.count > 0)
+	if (d->stats_by_subject.count > 0 || d->qids.count > 0 || d->sessions.count > 0)
 		return -EBUSY;
 	/* check it all first; a subject twice is only seen while applying: undo then */
 	if ((rc = delivery_restore_pass(d, buf, len, false)) == 0 &&

@@ -911,6 +911,27 @@ maillog_parse_reject(const char *p, const char *end, struct maillog_line *out)
 	return MAILLOG_REJECT;
 }
 
+/*
+ * "connect from NAME[ADDR](:PORT)" and "disconnect from NAME[ADDR](:PORT) ehlo=1 ...":
+ * an smtpd session's ends, which tell how many sessions a client has open at once.
+ * NAME is the client's verified host name (letters, digits, '-', '.') or "unknown".
+ * The line stays MAILLOG_OTHER; session is set only when NAME[ADDR] parses.
+ */
+static int
+maillog_parse_session(const char *p, const char *end, enum maillog_session what, struct maillog_line *out)
+{
+	const char *sp = memchr(p, ' ', (size_t)(end - p)), *rb;
+	struct strview v = maillog_sv(p, sp != NULL ? sp : end);
+
+	if ((rb = memrchr(v.ptr, ']', v.len)) != NULL)
+		v.len = (size_t)(rb - v.ptr) + 1;       /* smtpd_client_port_logging's ":PORT" */
+	if (maillog_client(v, out) == 0)
+		out->session = what;
+	else
+		out->client_name = out->client_addr = (struct strview){ 0 };
+	return MAILLOG_OTHER;
+}
+
 /* The message after "program[pid]: ": queue ID first, then the kind by its first word. */
 static int
 maillog_parse_message(const char *p, const char *end, struct maillog_line *out)
@@ -918,6 +939,11 @@ maillog_parse_message(const char *p, const char *end, struct maillog_line *out)
 	const char *colon;
 	size_t n;
 	int noqueue;
+
+	if (MAILLOG_HAS(p, end, "connect from "))
+		return maillog_parse_session(p + 13, end, MAILLOG_SESSION_CONNECT, out);
+	if (MAILLOG_HAS(p, end, "disconnect from "))
+		return maillog_parse_session(p + 16, end, MAILLOG_SESSION_DISCONNECT, out);
 
 	n = (size_t)(end - p) < MAILLOG_QID_MAX + 2 ? (size_t)(end - p) : MAILLOG_QID_MAX + 2;
 	if ((colon = memchr(p, ':', n)) == NULL || colon + 1 >= end || colon[1] != ' ')

@@ -74,6 +74,13 @@ enum maillog_status {
 	MAILLOG_STATUS_OTHER,           /* e.g. "deliverable", "undeliverable" from sendmail -bv */
 };
 
+/* An smtpd session's start or end, on a line that is otherwise MAILLOG_OTHER. */
+enum maillog_session {
+	MAILLOG_SESSION_NONE = 0,
+	MAILLOG_SESSION_CONNECT,        /* "connect from NAME[ADDR]" */
+	MAILLOG_SESSION_DISCONNECT,     /* "disconnect from NAME[ADDR] ehlo=1 ... commands=N" */
+};
+
 /* How a delivery or rejection came out, from the DSN and the remote reply. */
 enum maillog_outcome {
 	MAILLOG_OUTCOME_DELIVERED = 0,
@@ -116,6 +123,9 @@ struct maillog_line {
 	struct strview sasl_username;
 	struct strview orig_queue_id;  /* MAILLOG_CLIENT: XFORWARD's, from a content filter's
 	                                  re-injection; empty when not a queue ID */
+	/* MAILLOG_OTHER: smtpd's "connect from" / "disconnect from" lines, with client_name
+	 * and client_addr; the kind stays MAILLOG_OTHER (counted as before) */
+	enum maillog_session session;
 
 	/* MAILLOG_FROM */
 	struct strview from;           /* without <>; also set for MAILLOG_REJECT */

@@ -243,6 +243,8 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	for (size_t i = 0; i < a->judge_ignore_count && i < CONFIG_MAX_JUDGE_IGNORE; i++)
 		if (memcmp(&a->judge_ignore[i], &b->judge_ignore[i], sizeof(struct cidr)) != 0)
 			return "judge_ignore[]";
+	SAME(account_addresses);
+	SAME(account_sessions);
 	SAME(enforce_mode);
 	SAME_STR(enforce_table);
 	SAME(enforce_subscriber_count);
@@ -416,7 +418,8 @@ test_shipped_equals_defaults(void **state)
 	 * sensors register (relay_policy.c, delivery.c): documentation, not overrides. */
 	static const struct { const char *kind; double weight; int hours; } kinds[] = {
 		{ "rate_limit", 0.05, 6 }, { "bounce_ratio", 8, 6 }, { "recipient_domains", 2, 6 },
-		{ "spam_rejected", 0.5, 6 }, { "account_networks", 4, 12 },
+		{ "spam_rejected", 0.5, 6 }, { "account_networks", 4, 12 }, { "account_addresses", 4, 12 },
+		{ "account_sessions", 4, 12 },
 	};
 	assert_int_equal(shipped.evidence_count, sizeof(kinds) / sizeof(kinds[0]));
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -433,6 +436,8 @@ test_shipped_equals_defaults(void **state)
 	assert_true(shipped.bounce_threshold == defaults.bounce_threshold);
 	assert_int_equal(shipped.bounce_window, defaults.bounce_window);
 	assert_int_equal(shipped.account_networks, defaults.account_networks);
+	assert_int_equal(shipped.account_addresses, 20);        /* the published threshold */
+	assert_int_equal(shipped.account_sessions, defaults.account_sessions);
 	assert_int_equal(shipped.account_window, defaults.account_window);
 	assert_int_equal(shipped.domains_min, defaults.domains_min);
 	assert_int_equal(shipped.queue_id_max_age, defaults.queue_id_max_age);
@@ -545,7 +550,10 @@ test_round_trip_everything(void **state)
 	    "max_connections = 200\n"
 	    "max_connections_per_address = 3\n"
 	    "request_timeout = 2500ms\n"
-	    "min_quarantine = 1h30m\n", token, ok_cert, ok_key);
+	    "min_quarantine = 1h30m\n"
+	    "[maillog]\n"
+	    "account_addresses = 35\n"
+	    "account_sessions = 5\n", token, ok_cert, ok_key);
 	load_ok(text, &cfg);
 
 	/* what was read */
@@ -590,6 +598,8 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.judge_ignore_count, 2);        /* the loopback default replaced */
 	assert_int_equal(cfg.judge_ignore[0].prefix, 16);   /* masked: 10.9.0.0/16 */
 	assert_int_equal(cfg.judge_ignore[1].prefix, 128);
+	assert_int_equal(cfg.account_addresses, 35);
+	assert_int_equal(cfg.account_sessions, 5);
 
 	/* the helpers on it */
 	struct addr a;
@@ -660,6 +670,10 @@ struct bad_value {
 #define SCORE_BAD { "0", "-1", "abc", "", "inf", "nan", "1e10", "1,5", NULL }
 
 static const struct bad_value bad_values[] = {
+	{ "maillog", "account_addresses", "account_addresses: expected a number from 2 to 200, not \"{v}\"",
+	  { "0", "1", "201", "256", "-1", "abc", "", "20x", "2.5", NULL } },
+	{ "maillog", "account_sessions", "account_sessions: expected a number from 2 to 64, not \"{v}\"",
+	  { "0", "1", "65", "-3", "three", "", "3 sessions", NULL } },
 	{ "daemon", "store", "store: expected a file path", { "", NULL } },
 	{ "daemon", "log_level", "log_level: expected error, warn, info or debug, not \"{v}\"",
 	  { "verbose", "", "INFO", "warning", NULL } },

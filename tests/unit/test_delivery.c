@@ -1074,6 +1074,11 @@ static const struct refuser_case refuser_cases[] = {
 	  RF_SMTP("[203.0.113.9]:25", RF_SAID), "203.0.113.9" },
 	{ "a remote server with neither: relay= as written",
 	  RF_SMTP("[]:25", RF_SAID), "a remote server (relay=[]:25)" },
+	{ "a remote server's name that is not UTF-8, with control bytes: as subject text",
+	  RF_SMTP("mx\xf6\x1b\xc2\x9b.example.org[203.0.113.9]:25", RF_SAID), "mx%F6%1B%C2%9B.example.org" },
+	{ "a remote server's long name: 64 bytes of it",
+	  RF_SMTP("m%%20123456789012345678901234567890123456789012345678901234567890123456789.example[203.0.113.9]:25",
+	  RF_SAID), "m%2520123456789012345678901234567890123456789012345678901234567890" },
 	{ "a delivery line without relay=",
 	  "postfix/smtp[18281]: %s: to=<a@example.com>, delay=1.2, delays=0.01/0/0.6/0.6, "
 	  "dsn=5.7.1, status=bounced (" RF_SAID ")", "an unnamed server" },
@@ -1081,6 +1086,10 @@ static const struct refuser_case refuser_cases[] = {
 	  "postfix/pipe[2201]: %s: to=<a@example.com>, relay=dovecot, delay=0.1, "
 	  "delays=0.01/0/0/0.09, dsn=5.7.1, status=bounced (554 5.7.1 spam refused by sieve)",
 	  "this relay (transport dovecot)" },
+	{ "a local delivery agent whose name is not UTF-8",
+	  "postfix/pipe[2201]: %s: to=<a@example.com>, relay=dove\xff" "cot\x7f, delay=0.1, "
+	  "delays=0.01/0/0/0.09, dsn=5.7.1, status=bounced (554 5.7.1 spam refused by sieve)",
+	  "this relay (transport dove%FFcot%7F)" },
 	{ "relay=none",
 	  RF_SMTP("none", "554 5.7.1 spam refused"), "this relay" },
 	{ "smtpd, reject_rbl_client",
@@ -1183,6 +1192,213 @@ test_account_networks(void **state)
 	e = evidence(f, "account:dave@example.net", "account_networks");
 	assert_int_equal(e->count, 12);
 	assert_contains(e->summary, "used from 12 client networks");
+}
+
+/* ---- account_addresses ---- */
+
+static void
+test_account_addresses(void **state)
+{
+	struct fx *f = *state;
+	char addr[32];
+
+	/* the published threshold: more than 20 addresses in 24 h; all of one /24 here,
+	 * which account_networks alone never flags */
+	for (int i = 0; i < 20; i++) {
+		snprintf(addr, sizeof(addr), "198.51.100.%d", 10 + i);
+		login(f, T0 + MINUTES(i), "hal@example.net", addr);
+	}
+	login(f, T0 + MINUTES(21), "hal@example.net", "198.51.100.10");      /* seen: still 20 */
+	assert_null(evidence(f, "account:hal@example.net", "account_addresses"));
+	login(f, T0 + MINUTES(22), "hal@example.net", "198.51.100.99");
+	const struct evidence_item *e = evidence(f, "account:hal@example.net", "account_addresses");
+	assert_non_null(e);
+	assert_int_equal(e->count, 21);
+	assert_contains(e->summary, "account hal@example.net was used from 21 different addresses within 1d:");
+	assert_contains(e->summary, "within 1d: 198.51.100.99, 198.51.100.29, ");   /* newest first */
+	assert_contains(e->summary, " more");
+	assert_null(evidence(f, "account:hal@example.net", "account_networks"));
+	assert_true(level(f, "account:hal@example.net") >= LEVEL_THROTTLE);
+	/* the hosts are not blamed */
+	assert_null(evidence(f, "198.51.100.99", "account_addresses"));
+
+	/* a day later the old addresses are out of the window: 2, no new report */
+	login(f, T0 + HOURS(25), "hal@example.net", "198.51.100.200");
+	login(f, T0 + HOURS(25), "hal@example.net", "198.51.100.201");
+	assert_int_equal(evidence(f, "account:hal@example.net", "account_addresses")->count, 21);
+
+	/* configurable, with its bound */
+	f->cfg.account_addresses = 3;
+	delivery_configure(f->d, &f->cfg);
+	for (int i = 0; i < 3; i++) {
+		snprintf(addr, sizeof(addr), "2001:db8::%d", 1 + i);
+		login(f, T0 + MINUTES(i), "ivy@example.net", addr);
+	}
+	assert_null(evidence(f, "account:ivy@example.net", "account_addresses"));
+	login(f, T0 + MINUTES(5), "ivy@example.net", "2001:db8::99");
+	assert_contains(summary(f, "account:ivy@example.net", "account_addresses"),
+	    "account ivy@example.net was used from 4 different addresses within 1d: 2001:db8::99, 2001:db8::3, "
+	    "2001:db8::2, 2001:db8::1");
+}
+
+/* ---- account_sessions ---- */
+
+#define L_SESS_CLIENT "postfix/submission/smtpd[%u]: %s: client=pc.example.net[%s], sasl_method=PLAIN, " \
+	"sasl_username=%s"
+
+/* smtpd PID pid: "connect from" addr */
+static void
+sess_connect(struct fx *f, usec_t t, unsigned pid, const char *addr)
+{
+	assert_int_equal(feed(f, t, "relay", "postfix/submission/smtpd[%u]: connect from pc.example.net[%s]",
+	    pid, addr), MAILLOG_OTHER);
+}
+
+static void
+sess_disconnect(struct fx *f, usec_t t, unsigned pid, const char *addr)
+{
+	assert_int_equal(feed(f, t, "relay", "postfix/submission/smtpd[%u]: disconnect from pc.example.net[%s] "
+	    "ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6", pid, addr), MAILLOG_OTHER);
+}
+
+/* smtpd PID pid: a message submitted by account from addr (a session's client= line) */
+static void
+sess_client(struct fx *f, usec_t t, unsigned pid, const char *addr, const char *account)
+{
+	static unsigned n;
+	char qid[16];
+
+	snprintf(qid, sizeof(qid), "7E%07X", n++);
+	assert_int_equal(feed(f, t, "relay", L_SESS_CLIENT, pid, qid, addr, account), MAILLOG_CLIENT);
+}
+
+/* A session of PID pid from addr for account: connect, then a message. */
+static void
+sess_open(struct fx *f, usec_t t, unsigned pid, const char *addr, const char *account)
+{
+	sess_connect(f, t, pid, addr);
+	sess_client(f, t + SEC(1), pid, addr, account);
+}
+
+static void
+test_account_sessions(void **state)
+{
+	struct fx *f = *state;
+	const char *acct = "account:jo@example.net";
+
+	/* the default: three different addresses at once; two are not */
+	sess_open(f, T0, 101, "192.0.2.1", "jo@example.net");
+	sess_open(f, T0 + SEC(5), 102, "192.0.2.2", "jo@example.net");
+	sess_client(f, T0 + SEC(9), 102, "192.0.2.2", "jo@example.net");     /* a second message */
+	assert_null(evidence(f, acct, "account_sessions"));
+	sess_open(f, T0 + SEC(10), 103, "192.0.2.3", "jo@example.net");
+	const struct evidence_item *e = evidence(f, acct, "account_sessions");
+	assert_non_null(e);
+	assert_int_equal(e->count, 3);
+	assert_contains(e->summary,
+	    "account jo@example.net was logged in from 3 different addresses at once (3 sessions open): "
+	    "192.0.2.3, 192.0.2.2, 192.0.2.1");
+	assert_true(level(f, acct) >= LEVEL_THROTTLE);
+	/* not the addresses rule: three addresses are few */
+	assert_null(evidence(f, acct, "account_addresses"));
+}
+
+static void
+test_account_sessions_same_address(void **state)
+{
+	struct fx *f = *state;
+
+	/* a mail client with several connections from one address (one NAT): not counted */
+	for (unsigned pid = 201; pid < 211; pid++)
+		sess_open(f, T0 + SEC(pid), pid, "192.0.2.50", "kai@example.net");
+	sess_open(f, T0 + SEC(300), 211, "192.0.2.51", "kai@example.net");
+	assert_null(evidence(f, "account:kai@example.net", "account_sessions"));
+	/* a third address while all are open */
+	sess_open(f, T0 + SEC(400), 212, "192.0.2.52", "kai@example.net");
+	assert_int_equal(evidence(f, "account:kai@example.net", "account_sessions")->count, 3);
+
+	/* client= lines of five smtpds whose connect lines the log lacks (filtered out, or
+	 * before its start): when they began and ended is unknown, so none counts */
+	for (unsigned pid = 601; pid < 606; pid++) {
+		char addr[32];
+		snprintf(addr, sizeof(addr), "203.0.113.%u", pid - 600);
+		sess_client(f, T0 + SEC(pid), pid, addr, "lea@example.net");
+	}
+	assert_null(evidence(f, "account:lea@example.net", "account_sessions"));
+}
+
+static void
+test_account_sessions_end(void **state)
+{
+	struct fx *f = *state;
+	const char *acct = "account:lu@example.net";
+
+	/* one after the other from three addresses: never more than two at once */
+	sess_open(f, T0, 301, "192.0.2.61", "lu@example.net");
+	sess_open(f, T0 + SEC(10), 302, "192.0.2.62", "lu@example.net");
+	sess_disconnect(f, T0 + SEC(20), 301, "192.0.2.61");
+	sess_open(f, T0 + SEC(30), 303, "192.0.2.63", "lu@example.net");
+	assert_null(evidence(f, acct, "account_sessions"));
+	/* a connect on an smtpd whose disconnect line was lost ends that session too */
+	sess_connect(f, T0 + SEC(40), 302, "192.0.2.99");
+	sess_open(f, T0 + SEC(50), 304, "192.0.2.64", "lu@example.net");
+	assert_null(evidence(f, acct, "account_sessions"));
+	/* a session whose end never came stops counting after an hour */
+	sess_open(f, T0 + HOURS(2), 305, "192.0.2.65", "lu@example.net");
+	assert_null(evidence(f, acct, "account_sessions"));
+	/* a PID on another relay is another session */
+	assert_int_equal(feed(f, T0 + HOURS(2) + SEC(1), "relay2", "postfix/submission/smtpd[305]: connect from "
+	    "pc.example.net[192.0.2.66]"), MAILLOG_OTHER);
+	assert_int_equal(feed(f, T0 + HOURS(2) + SEC(2), "relay2", L_SESS_CLIENT, 305u, "7F0000001", "192.0.2.66",
+	    "lu@example.net"), MAILLOG_CLIENT);
+	sess_open(f, T0 + HOURS(2) + SEC(3), 306, "192.0.2.67", "lu@example.net");
+	assert_int_equal(evidence(f, acct, "account_sessions")->count, 3);
+
+	/* a higher threshold */
+	f->cfg.account_sessions = 4;
+	delivery_configure(f->d, &f->cfg);
+	sess_open(f, T0 + HOURS(3), 401, "198.51.100.1", "mo@example.net");
+	sess_open(f, T0 + HOURS(3), 402, "198.51.100.2", "mo@example.net");
+	sess_open(f, T0 + HOURS(3), 403, "198.51.100.3", "mo@example.net");
+	assert_null(evidence(f, "account:mo@example.net", "account_sessions"));
+	sess_open(f, T0 + HOURS(3), 404, "198.51.100.4", "mo@example.net");
+	assert_int_equal(evidence(f, "account:mo@example.net", "account_sessions")->count, 4);
+}
+
+/* The addresses and open sessions of accounts survive a restart from the snapshot. */
+static void
+test_account_snapshot(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *bytes;
+	size_t len;
+	char addr[32];
+
+	for (int i = 0; i < 20; i++) {
+		snprintf(addr, sizeof(addr), "198.51.100.%d", 10 + i);
+		login(f, T0 + MINUTES(i), "nia@example.net", addr);
+	}
+	sess_open(f, T0 + MINUTES(30), 501, "192.0.2.1", "nia@example.net");
+	sess_open(f, T0 + MINUTES(30), 502, "192.0.2.2", "nia@example.net");
+	assert_int_equal(delivery_save(f->d, T0 + MINUTES(31), &bytes, &len), 0);
+	restart(f, bytes, len, 0);
+	free(bytes);
+	/* the restored session 501 ends by its disconnect; 502 is still open */
+	sess_disconnect(f, T0 + MINUTES(32), 501, "192.0.2.1");
+	sess_open(f, T0 + MINUTES(33), 503, "192.0.2.3", "nia@example.net");
+	assert_null(evidence(f, "account:nia@example.net", "account_sessions"));
+	sess_open(f, T0 + MINUTES(34), 504, "192.0.2.4", "nia@example.net");
+	assert_int_equal(evidence(f, "account:nia@example.net", "account_sessions")->count, 3);
+	/* the 20 logins' addresses and the 4 sessions', across the restart */
+	assert_int_equal(evidence(f, "account:nia@example.net", "account_addresses")->count, 24);
+
+	/* a snapshot of version 1 (before these rules) is still read */
+	restart(f, NULL, 0, 0);
+	assert_int_equal(delivery_save(f->d, T0, &bytes, &len), 0);
+	assert_int_equal(bytes[4], 2);
+	bytes[4] = 1;
+	restart(f, bytes, len, 0);
+	free(bytes);
 }
 
 static void
@@ -1867,6 +2083,11 @@ main(void)
 		T(test_spam_rejected),
 		T(test_spam_refusers),
 		T(test_account_networks),
+		T(test_account_addresses),
+		T(test_account_sessions),
+		T(test_account_sessions_same_address),
+		T(test_account_sessions_end),
+		T(test_account_snapshot),
 		T(test_account_networks_same_net),
 		T(test_account_networks_window),
 		T(test_account_networks_second_incident),

@@ -527,6 +527,21 @@ test_evidence_decay(void **state)
 	/* NULL keeps the summary */
 	judge_add_evidence(f->j, s, f->test_kind, 0, 1, t + HOURS(2), NULL);
 	assert_string_equal(judge_evidence(s, f->test_kind)->summary, "five odd things");
+	/* kept as valid UTF-8 without control characters: JSON and terminals take nothing else */
+	judge_add_evidence(f->j, s, f->test_kind, 0, 0, t + HOURS(2), "j\xf6rg\x1b[31m \xc2\x9b \xc3\xa9 \xe2\x82");
+	assert_string_equal(judge_evidence(s, f->test_kind)->summary, "j?rg?[31m ? \xc3\xa9 ??");
+	{
+		char longer[STORE_SUMMARY_MAX + 8];
+
+		memset(longer, 'a', STORE_SUMMARY_MAX - 2);
+		memcpy(longer + STORE_SUMMARY_MAX - 2, "\xc3\xa9\xc3\xa9", 5);   /* the first one straddles the end */
+		judge_add_evidence(f->j, s, f->test_kind, 0, 0, t + HOURS(2), longer);
+		const char *kept = judge_evidence(s, f->test_kind)->summary;
+		assert_int_equal(strlen(kept), STORE_SUMMARY_MAX - 2);
+		assert_true(kept[STORE_SUMMARY_MAX - 3] == 'a');
+	}
+	judge_add_evidence(f->j, s, f->test_kind, 0, 0, t + HOURS(2), "five odd things");
+	assert_string_equal(judge_evidence(s, f->test_kind)->summary, "five odd things");
 	assert_int_equal(judge_evidence(s, f->test_kind)->count, 6);
 
 	/* set replaces the value and the count ("412 failures in the window") */

@@ -44,6 +44,7 @@ struct want {
 	enum maillog_outcome outcome;
 	const char *action;
 	const char *reject_stage;
+	enum maillog_session session;
 };
 
 /*
@@ -296,15 +297,31 @@ static const struct parse_case parse_cases[] = {
 	    .service = "smtpd", .pid = 2211, .queue_id = "4A3C2B1D0E" }, NULL },
 
 	/* ---- Other Postfix lines: all MAILLOG_OTHER. ---- */
+	/* an smtpd session's ends, for account_sessions: still MAILLOG_OTHER */
 	{ "pf37 connect", PF37("Nov 27 06:49:52", "postfix/smtpd", 18323)
 	  "connect from unknown[::1]", 0, MAILLOG_OTHER,
 	  { .host = "relay", .program = "postfix/smtpd", .syslog_name = "postfix",
-	    .service = "smtpd", .pid = 18323 }, NULL },
+	    .service = "smtpd", .pid = 18323, .client_name = "unknown", .client_addr = "::1",
+	    .session = MAILLOG_SESSION_CONNECT }, NULL },
 	{ "pf37 disconnect", PF37("Nov 27 06:49:51", "postfix/smtpd", 18274)
 	  "disconnect from unknown[127.0.0.2] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4",
 	  0, MAILLOG_OTHER,
 	  { .host = "relay", .program = "postfix/smtpd", .syslog_name = "postfix",
-	    .service = "smtpd", .pid = 18274 }, NULL },
+	    .service = "smtpd", .pid = 18274, .client_name = "unknown", .client_addr = "127.0.0.2",
+	    .session = MAILLOG_SESSION_DISCONNECT }, NULL },
+	{ "connect with smtpd_client_port_logging", PF37("Nov 27 06:49:52", "postfix/submission/smtpd", 7)
+	  "connect from pc.example.net[192.0.2.7]:54321", 0, MAILLOG_OTHER,
+	  { .host = "relay", .program = "postfix/submission/smtpd", .syslog_name = "postfix/submission",
+	    .service = "smtpd", .pid = 7, .client_name = "pc.example.net", .client_addr = "192.0.2.7",
+	    .session = MAILLOG_SESSION_CONNECT }, NULL },
+	{ "disconnect, no NAME[ADDR]: no session", PF37("Nov 27 06:49:52", "postfix/smtpd", 7)
+	  "disconnect from nowhere", 0, MAILLOG_OTHER,
+	  { .host = "relay", .program = "postfix/smtpd", .syslog_name = "postfix",
+	    .service = "smtpd", .pid = 7 }, NULL },
+	{ "postscreen's CONNECT is not smtpd's", PF37("Nov 27 06:49:52", "postfix/postscreen", 7)
+	  "CONNECT from [192.0.2.7]:54321 to [192.0.2.1]:25", 0, MAILLOG_OTHER,
+	  { .host = "relay", .program = "postfix/postscreen", .syslog_name = "postfix",
+	    .service = "postscreen", .pid = 7 }, NULL },
 	{ "pf37 warning with sasl_username", PF37("Nov 27 06:49:52", "postfix/smtpd", 18274)
 	  "warning: unknown[127.0.0.2]: SASL PLAIN authentication failed: generic failure, "
 	  "sasl_username=alice@example.net", 0, MAILLOG_OTHER,
@@ -869,6 +886,7 @@ compare(const struct parse_case *c, int rc, const struct maillog_line *l, int qu
 	check_num(c->name, "size", (long long)l->size, (long long)w->size, &bad, quiet);
 	check_num(c->name, "nrcpt", l->nrcpt, w->nrcpt, &bad, quiet);
 	check_num(c->name, "status", l->status, w->status, &bad, quiet);
+	check_num(c->name, "session", l->session, w->session, &bad, quiet);
 	if (rc == MAILLOG_DELIVERY || rc == MAILLOG_REJECT)
 		check_num(c->name, "outcome", l->outcome, w->outcome, &bad, quiet);
 	return bad;
