@@ -41,7 +41,7 @@ main(int argc, char **argv)
 	static struct config cfg;
 	struct judge *j;
 	struct relay *r;
-	char answer[RELAY_ANSWER_MAX], addr[64], user[64];
+	char answer[POLICY_ANSWER_MAX], addr[64], user[64];
 	size_t len;
 	usec_t now = time_now(), t0;
 	long base = rss_kib("VmRSS:");

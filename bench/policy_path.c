@@ -131,8 +131,8 @@ main(int argc, char **argv)
 	double parse_ns = (now_s() - t0) / (double)total * 1e9;
 
 	/* the whole path, the clock advancing at RATE requests a second */
-	unsigned long actions[RELAY_ACTION_COUNT] = { 0 };
-	char answer[RELAY_ANSWER_MAX];
+	unsigned long actions[POLICY_ACTION_COUNT] = { 0 };
+	char answer[POLICY_ANSWER_MAX];
 	size_t alen, answered = 0;
 	usec_t start = time_now();
 	t0 = now_s();
@@ -153,8 +153,8 @@ main(int argc, char **argv)
 	printf("copy               %7.1f ns/request (subtracted below)\n", copy_ns);
 	printf("frame+parse        %7.1f ns/request\n", parse_ns - copy_ns);
 	printf("frame+parse+decide %7.1f ns/request (decide ~%.1f)  DUNNO %.1f %%  DEFER_IF_PERMIT %.1f %%  REJECT %.1f %%\n",
-	    path_ns - copy_ns, path_ns - parse_ns, 100.0 * actions[RELAY_DUNNO] / total, 100.0 * actions[RELAY_DEFER] / total,
-	    100.0 * actions[RELAY_REJECT] / total);
+	    path_ns - copy_ns, path_ns - parse_ns, 100.0 * actions[POLICY_DUNNO] / total, 100.0 * actions[POLICY_DEFER] / total,
+	    100.0 * actions[POLICY_REJECT] / total);
 	relay_free(r);
 	judge_free(j);
 	config_free(&cfg);

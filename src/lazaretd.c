@@ -332,6 +332,13 @@ on_sweep(uv_timer_t *t)
 		delivery_expire(d->delivery, time_now());
 }
 
+/* The policy service's answers: the relay's decision (sense hands, act decides). */
+static enum policy_action
+decide_relay(void *arg, const struct policy_request *req, usec_t now, char *answer, size_t *len)
+{
+	return relay_decide(arg, req, now, answer, len);
+}
+
 static void
 on_maillog_line(void *arg, const char *line, size_t len)
 {
@@ -736,7 +743,7 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	judge_set_observer(d.judge, on_level_changed, &d);
 
-	if ((d.policy = policy_server_new(d.loop, d.relay, d.cfg)) == NULL)
+	if ((d.policy = policy_server_new(d.loop, decide_relay, d.relay, d.cfg)) == NULL)
 		fatalx("out of memory");
 	if (policy_server_start(d.policy, err, sizeof(err)) != 0)
 		fatalx("%s", err);

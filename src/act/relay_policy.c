@@ -26,16 +26,6 @@ struct relay {
 	struct relay_tail tails[2][2];    /* [enum subject_kind][enum rate_index], made on first use */
 };
 
-static const char *const relay_action_names[RELAY_ACTION_COUNT] = {
-	"DUNNO", "DEFER_IF_PERMIT", "REJECT",
-};
-
-const char *
-relay_action_name(enum relay_action a)
-{
-	return (unsigned)a < RELAY_ACTION_COUNT ? relay_action_names[a] : "invalid";
-}
-
 struct relay *
 relay_new(struct judge *j, const struct config *cfg)
 {
@@ -161,7 +151,7 @@ relay_evidence(struct relay *r, struct subject *s, enum rate_index idx, usec_t n
  * at once. Postfix logs every refusal itself.
  */
 static void
-relay_log_refusal(struct relay *r, struct subject *s, enum relay_action act, enum policy_state state,
+relay_log_refusal(struct relay *r, struct subject *s, enum policy_action act, enum policy_state state,
     const char *reason, usec_t now)
 {
 	struct subject_detail *d;
@@ -181,10 +171,10 @@ relay_log_refusal(struct relay *r, struct subject *s, enum relay_action act, enu
 		d->refusal_action = (uint8_t)act;
 		d->refusals_unlogged = 0;
 	}
-	if (act == RELAY_REJECT)
+	if (act == POLICY_REJECT)
 		snprintf(at, sizeof(at), " state=%s", policy_state_name(state));
 	log_info("policy %s=%s level=%s action=%s%s reason=\"%s\"%s", subject_field(s),
-	    subject_name(s, name, sizeof(name)), level_name(s->level), relay_action_name(act), at, reason,
+	    subject_name(s, name, sizeof(name)), level_name(s->level), policy_action_name(act), at, reason,
 	    unlogged);
 }
 
@@ -198,12 +188,12 @@ relay_format(char *answer, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(answer, RELAY_ANSWER_MAX - 2, fmt, ap);
+	n = vsnprintf(answer, POLICY_ANSWER_MAX - 2, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		n = 0;
-	if ((size_t)n > RELAY_ANSWER_MAX - 3)
-		n = RELAY_ANSWER_MAX - 3;
+	if ((size_t)n > POLICY_ANSWER_MAX - 3)
+		n = POLICY_ANSWER_MAX - 3;
 	answer[n++] = '\n';
 	answer[n++] = '\n';
 	answer[n] = '\0';
@@ -214,7 +204,7 @@ relay_format(char *answer, const char *fmt, ...)
 static void
 relay_append(char *answer, size_t *n, const char *text)
 {
-	size_t len = strlen(text), room = RELAY_ANSWER_MAX - 3 - *n;
+	size_t len = strlen(text), room = POLICY_ANSWER_MAX - 3 - *n;
 
 	if (len > room)
 		len = room;
@@ -249,7 +239,7 @@ relay_dunno(char *answer)
 	return sizeof(dunno) - 1;
 }
 
-enum relay_action
+enum policy_action
 relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char *answer, size_t *len)
 {
 	struct subject *subj[2] = { NULL, NULL };     /* host, account */
@@ -267,10 +257,10 @@ relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char
 
 	if (level >= LEVEL_QUARANTINE && (state == POLICY_STATE_RCPT || state == POLICY_STATE_DATA)) {
 		struct subject *who = subj[0] && subj[0]->level == level ? subj[0] : subj[1];
-		relay_log_refusal(r, who, RELAY_REJECT, state,
+		relay_log_refusal(r, who, POLICY_REJECT, state,
 		    who->kind == SUBJECT_HOST ? "host quarantined" : "account quarantined", now);
 		*len = relay_format(answer, "action=REJECT 5.7.1 %s %s", r->cfg->reject_text, r->cfg->portal_url);
-		return RELAY_REJECT;
+		return POLICY_REJECT;
 	}
 
 	/* What one request costs, per rate index, under the counting mode. */
@@ -283,7 +273,7 @@ relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char
 	}
 	if (cost[0] == 0 && cost[1] == 0) {
 		*len = relay_dunno(answer);
-		return RELAY_DUNNO;
+		return POLICY_DUNNO;
 	}
 
 	/* Check every limit first and charge only when all allow: a deferred message costs nothing. */
@@ -301,7 +291,7 @@ relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char
 			    &next[i][idx])) {
 				over = true;
 				relay_evidence(r, s, (enum rate_index)idx, now);
-				relay_log_refusal(r, s, RELAY_DEFER, state, s->kind == SUBJECT_HOST ?
+				relay_log_refusal(r, s, POLICY_DEFER, state, s->kind == SUBJECT_HOST ?
 				    (idx == RATE_MESSAGES ? "over host messages limit" : "over host recipients limit") :
 				    (idx == RATE_MESSAGES ? "over account messages limit" : "over account recipients limit"),
 				    now);
@@ -313,7 +303,7 @@ relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char
 			break;
 	}
 	if (over)
-		return RELAY_DEFER;
+		return POLICY_DEFER;
 	for (int i = 0; i < 2; i++) {
 		struct subject *s = subj[i];
 		if (s == NULL || (s->flags & SUBJECT_F_ALLOWLISTED))
@@ -323,5 +313,5 @@ relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char
 		judge_touch_rates(r->judge, s);
 	}
 	*len = relay_dunno(answer);
-	return RELAY_DUNNO;
+	return POLICY_DUNNO;
 }

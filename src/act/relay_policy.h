@@ -16,14 +16,6 @@
 #include "judge/judge.h"
 #include "sense/policy.h"
 
-enum relay_action {
-	RELAY_DUNNO = 0,
-	RELAY_DEFER,       /* DEFER_IF_PERMIT 4.7.1 */
-	RELAY_REJECT,      /* REJECT 5.7.1 */
-	RELAY_ACTION_COUNT
-};
-
-#define RELAY_ANSWER_MAX 1024
 #define RELAY_EVIDENCE_KIND "rate_limit"
 
 struct relay;
@@ -35,13 +27,10 @@ void relay_configure(struct relay *r, const struct config *cfg);
 
 /*
  * relay_decide — the answer to one request at now: writes "action=...\n\n" into
- * answer (RELAY_ANSWER_MAX bytes), sets *len, returns the action. Charges the rate
+ * answer (POLICY_ANSWER_MAX bytes), sets *len, returns the action. Charges the rate
  * limits and records evidence as a side effect; never blocks.
  */
-enum relay_action relay_decide(struct relay *r, const struct policy_request *req, usec_t now,
+enum policy_action relay_decide(struct relay *r, const struct policy_request *req, usec_t now,
                                char *answer, size_t *len);
-
-/* "DUNNO", "DEFER_IF_PERMIT", "REJECT". */
-const char *relay_action_name(enum relay_action a);
 
 #endif

@@ -449,16 +449,16 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 		store_stats_get(a->ctx.store, &ss);
 	for (int l = 0; l < LEVEL_COUNT; l++)
 		bad |= json_object_set_new(by_level, level_name(l), json_integer((json_int_t)js.by_level[l]));
-	for (int act = 0; act < RELAY_ACTION_COUNT; act++) {
+	for (int act = 0; act < POLICY_ACTION_COUNT; act++) {
 		uint64_t n = 0;
 		for (int st = 0; st < POLICY_STATE_COUNT; st++)
 			n += ps->requests[st][act];
 		total += n;
-		bad |= json_object_set_new(actions, relay_action_name((enum relay_action)act), json_integer((json_int_t)n));
+		bad |= json_object_set_new(actions, policy_action_name((enum policy_action)act), json_integer((json_int_t)n));
 	}
 	for (int st = 0; st < POLICY_STATE_COUNT; st++) {
 		uint64_t n = 0;
-		for (int act = 0; act < RELAY_ACTION_COUNT; act++)
+		for (int act = 0; act < POLICY_ACTION_COUNT; act++)
 			n += ps->requests[st][act];
 		if (n)
 			bad |= json_object_set_new(states, policy_state_name((enum policy_state)st), json_integer((json_int_t)n));

@@ -86,10 +86,10 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 	fprintf(out, "# HELP lazaret_policy_requests_total Policy requests answered, by SMTP state and action.\n"
 	    "# TYPE lazaret_policy_requests_total counter\n");
 	for (int st = 0; st < POLICY_STATE_COUNT; st++)
-		for (int a = 0; a < RELAY_ACTION_COUNT; a++)
+		for (int a = 0; a < POLICY_ACTION_COUNT; a++)
 			if (p->requests[st][a] != 0 || st == POLICY_STATE_DATA || st == POLICY_STATE_RCPT)
 				fprintf(out, "lazaret_policy_requests_total{state=\"%s\",action=\"%s\"} %llu\n",
-				    policy_state_name((enum policy_state)st), relay_action_name((enum relay_action)a),
+				    policy_state_name((enum policy_state)st), policy_action_name((enum policy_action)a),
 				    (unsigned long long)p->requests[st][a]);
 	metrics_counter(out, "lazaret_policy_malformed_total",
 	    "Malformed policy requests; each closed its connection.", p->malformed);

@@ -53,7 +53,7 @@ struct subject_detail {
 	/* the relay's log of its refusals ([policy] repeat_log_interval) */
 	usec_t refusal_logged;            /* when the last line about this subject was written */
 	uint32_t refusals_unlogged;       /* refusals since then, counted instead of logged */
-	uint8_t refusal_action;           /* the enum relay_action of that line */
+	uint8_t refusal_action;           /* the enum policy_action of that line */
 };
 
 struct subject {

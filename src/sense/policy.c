@@ -511,3 +511,13 @@ policy_state_name(enum policy_state state)
 		return policy_state_names[POLICY_STATE_UNKNOWN];
 	return policy_state_names[state];
 }
+
+static const char *const policy_action_names[POLICY_ACTION_COUNT] = {
+	"DUNNO", "DEFER_IF_PERMIT", "REJECT",
+};
+
+const char *
+policy_action_name(enum policy_action a)
+{
+	return (unsigned)a < POLICY_ACTION_COUNT ? policy_action_names[a] : "invalid";
+}

@@ -99,6 +99,23 @@ int policy_frame(const uint8_t *buf, size_t len, size_t *request_len);
 int policy_parse(const uint8_t *buf, size_t len, struct policy_request *out);
 
 /*
+ * The actions lazaret answers with (Postfix's access(5) actions): DUNNO, the soft
+ * DEFER_IF_PERMIT 4.7.1 and the hard REJECT 5.7.1. An answer is one line
+ * "action=...\n" and the empty line, at most POLICY_ANSWER_MAX bytes.
+ */
+enum policy_action {
+	POLICY_DUNNO = 0,
+	POLICY_DEFER,
+	POLICY_REJECT,
+	POLICY_ACTION_COUNT
+};
+
+#define POLICY_ANSWER_MAX 1024
+
+/* "DUNNO", "DEFER_IF_PERMIT", "REJECT"; "invalid" otherwise. */
+const char *policy_action_name(enum policy_action a);
+
+/*
  * policy_frame_parse — policy_frame and policy_parse in one pass, for a server reading
  * a stream: returns 1, sets *request_len and fills *out (views into buf) when the first
  * request in buf[0..len) is whole and valid; 0 when more bytes are needed; a negative

@@ -1,6 +1,6 @@
 /*
  * policy_server.c — libuv plumbing for the policy service; the protocol is in
- * policy.c and the decisions in act/relay_policy.c.
+ * policy.c and the decisions through the decide callback.
  */
 #include "sense/policy_server.h"
 
@@ -77,7 +77,8 @@ struct policy_write {
 
 struct policy_server {
 	uv_loop_t *loop;
-	struct relay *relay;
+	policy_decide_fn decide;
+	void *decide_arg;
 	const struct config *cfg;
 	struct policy_listener listeners[CONFIG_MAX_LISTEN];
 	size_t listener_count;
@@ -102,14 +103,15 @@ struct policy_server {
 };
 
 struct policy_server *
-policy_server_new(uv_loop_t *loop, struct relay *relay, const struct config *cfg)
+policy_server_new(uv_loop_t *loop, policy_decide_fn decide, void *arg, const struct config *cfg)
 {
 	struct policy_server *ps = calloc(1, sizeof(*ps));
 
 	if (ps == NULL)
 		return NULL;
 	ps->loop = loop;
-	ps->relay = relay;
+	ps->decide = decide;
+	ps->decide_arg = arg;
 	ps->cfg = cfg;
 	struct log_limit *limits[] = { &ps->log_malformed, &ps->log_denied, &ps->log_peer_cap, &ps->log_full,
 	    &ps->log_deadline, &ps->log_buffers, &ps->log_accept, &ps->log_debug };
@@ -455,7 +457,7 @@ static bool
 conn_process(struct policy_conn *c, const uint8_t *buf, size_t len, size_t *used)
 {
 	struct policy_server *ps = c->ps;
-	char out[8 * RELAY_ANSWER_MAX];
+	char out[8 * POLICY_ANSWER_MAX];
 	size_t out_len = 0, off = 0;
 	usec_t now = ps->wall_now;
 	bool keep = true;
@@ -476,12 +478,12 @@ conn_process(struct policy_conn *c, const uint8_t *buf, size_t len, size_t *used
 			break;
 		}
 		size_t alen;
-		enum relay_action act = relay_decide(ps->relay, &req, now, out + out_len, &alen);
+		enum policy_action act = ps->decide(ps->decide_arg, &req, now, out + out_len, &alen);
 		out_len += alen;
 		off += req_len;
 		ps->answers_pending++;
 		ps->stats.requests[req.protocol_state][act]++;
-		if (sizeof(out) - out_len < RELAY_ANSWER_MAX) {
+		if (sizeof(out) - out_len < POLICY_ANSWER_MAX) {
 			if (conn_send(c, out, out_len) != 0)
 				return false;
 			out_len = 0;

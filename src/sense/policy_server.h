@@ -2,7 +2,9 @@
  * policy_server.h — the policy service's listeners and connections on the libuv loop.
  *
  * Accepts Postfix's connections (TCP over IPv4/IPv6, unix sockets), frames and parses
- * requests, asks relay_decide for each answer, and keeps the counters /metrics shows.
+ * requests, asks the decide callback for each answer (lazaretd wires it to the relay's
+ * decision, act/relay_policy: the sensor knows nothing of what acts on its requests),
+ * and keeps the counters /metrics shows.
  * A malformed request is logged and its connection closed without an answer; every
  * other connection carries on.
  *
@@ -20,8 +22,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "act/relay_policy.h"
 #include "common/config.h"
+#include "common/timeutil.h"
 #include "sense/policy.h"
 
 #define POLICY_BUF_SMALL  4096u           /* a partial request any connection may keep */
@@ -32,7 +34,7 @@
 extern const double policy_latency_bounds_us[POLICY_LATENCY_BUCKETS - 1];
 
 struct policy_stats {
-	uint64_t requests[POLICY_STATE_COUNT][RELAY_ACTION_COUNT];
+	uint64_t requests[POLICY_STATE_COUNT][POLICY_ACTION_COUNT];
 	uint64_t malformed;
 	uint64_t connections_total;
 	uint64_t connections_open;
@@ -50,7 +52,16 @@ struct policy_stats {
 
 struct policy_server;
 
-struct policy_server *policy_server_new(uv_loop_t *loop, struct relay *relay, const struct config *cfg);
+/*
+ * The answer to one request at now: writes "action=...\n\n" into answer (at most
+ * POLICY_ANSWER_MAX bytes), sets *len and returns the action, for the counters. Runs on
+ * the loop thread and must not block.
+ */
+typedef enum policy_action (*policy_decide_fn)(void *arg, const struct policy_request *req, usec_t now,
+                                               char *answer, size_t *len);
+
+struct policy_server *policy_server_new(uv_loop_t *loop, policy_decide_fn decide, void *arg,
+                                        const struct config *cfg);
 
 /* Binds and listens on every configured address. 0, or -1 with a message in err. */
 int policy_server_start(struct policy_server *ps, char *err, size_t errlen);

@@ -111,7 +111,7 @@ fx_teardown(void **state)
 	return 0;
 }
 
-static enum relay_action decide(struct fx *, enum policy_state, const char *, const char *, uint32_t, usec_t);
+static enum policy_action decide(struct fx *, enum policy_state, const char *, const char *, uint32_t, usec_t);
 
 static struct subject *
 subject(struct fx *f, const char *text, usec_t now)
@@ -786,8 +786,8 @@ test_allowlist_after_quarantine(void **state)
 	if (s->level > LEVEL_WATCH || a->level > LEVEL_WATCH)
 		fail_msg("allowlisted but still %s (host) and %s (account) at score %.1f", level_name(s->level),
 		    level_name(a->level), judge_score(f->j, s, t + SEC(1)));
-	assert_int_equal(decide(f, POLICY_STATE_RCPT, "192.0.2.200", NULL, 0, t + SEC(1)), RELAY_DUNNO);
-	assert_int_equal(decide(f, POLICY_STATE_RCPT, "198.51.100.9", "frontend", 0, t + SEC(1)), RELAY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_RCPT, "192.0.2.200", NULL, 0, t + SEC(1)), POLICY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_RCPT, "198.51.100.9", "frontend", 0, t + SEC(1)), POLICY_DUNNO);
 }
 
 static void
@@ -1218,17 +1218,17 @@ request(enum policy_state state, const char *client, const char *user, uint32_t 
 	return r;
 }
 
-static char answer[RELAY_ANSWER_MAX];
+static char answer[POLICY_ANSWER_MAX];
 
 /* relay_decide, checking the answer is one well-formed line and the length is right. */
-static enum relay_action
+static enum policy_action
 decide(struct fx *f, enum policy_state state, const char *client, const char *user, uint32_t rcpts, usec_t now)
 {
 	struct policy_request r = request(state, client, user, rcpts);
 	size_t len = 0;
 
 	memset(answer, 0x55, sizeof(answer));
-	enum relay_action a = relay_decide(f->r, &r, now, answer, &len);
+	enum policy_action a = relay_decide(f->r, &r, now, answer, &len);
 	assert_int_equal(len, strlen(answer));
 	assert_true(len >= 2 && answer[len - 1] == '\n' && answer[len - 2] == '\n');
 	assert_null(memchr(answer, '\n', len - 2));
@@ -1239,7 +1239,7 @@ decide(struct fx *f, enum policy_state state, const char *client, const char *us
 static void
 expect_defer(const char *whose_what)
 {
-	char want[RELAY_ANSWER_MAX];
+	char want[POLICY_ANSWER_MAX];
 
 	snprintf(want, sizeof(want), DEFER_PREFIX DEFER_TEXT " (over %s limit)\n\n", whose_what);
 	assert_string_equal(answer, want);
@@ -1250,9 +1250,9 @@ static int
 send_until_defer(struct fx *f, const char *client, const char *user, uint32_t rcpts, int n, usec_t now)
 {
 	for (int i = 0; i < n; i++) {
-		enum relay_action a = decide(f, POLICY_STATE_DATA, client, user, rcpts, now);
-		if (a != RELAY_DUNNO) {
-			assert_int_equal(a, RELAY_DEFER);
+		enum policy_action a = decide(f, POLICY_STATE_DATA, client, user, rcpts, now);
+		if (a != POLICY_DUNNO) {
+			assert_int_equal(a, POLICY_DEFER);
 			return i;
 		}
 		assert_string_equal(answer, DUNNO_ANSWER);
@@ -1268,19 +1268,19 @@ test_relay_host_limit(void **state)
 
 	assert_int_equal(send_until_defer(f, "192.0.2.10", NULL, 1, 100, t), 40);
 	expect_defer("the host's messages");
-	assert_string_equal(relay_action_name(RELAY_DEFER), "DEFER_IF_PERMIT");
-	assert_string_equal(relay_action_name(RELAY_DUNNO), "DUNNO");
-	assert_string_equal(relay_action_name(RELAY_REJECT), "REJECT");
-	assert_string_equal(relay_action_name(RELAY_ACTION_COUNT), "invalid");
+	assert_string_equal(policy_action_name(POLICY_DEFER), "DEFER_IF_PERMIT");
+	assert_string_equal(policy_action_name(POLICY_DUNNO), "DUNNO");
+	assert_string_equal(policy_action_name(POLICY_REJECT), "REJECT");
+	assert_string_equal(policy_action_name(POLICY_ACTION_COUNT), "invalid");
 
 	/* deferred requests cost nothing: one interval later, exactly one more passes */
 	struct subject *h = judge_lookup(f->j, "192.0.2.10");
 	usec_t tat = h->tat[RATE_MESSAGES];
 	for (int i = 0; i < 50; i++)
-		assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.10", NULL, 1, t + SEC(30)), RELAY_DEFER);
+		assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.10", NULL, 1, t + SEC(30)), POLICY_DEFER);
 	assert_int_equal(h->tat[RATE_MESSAGES], tat);
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.10", NULL, 1, t + SEC(60)), RELAY_DUNNO);
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.10", NULL, 1, t + SEC(60)), RELAY_DEFER);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.10", NULL, 1, t + SEC(60)), POLICY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.10", NULL, 1, t + SEC(60)), POLICY_DEFER);
 	/* every deferral is one unit of rate_limit evidence */
 	assert_int_equal(judge_evidence(h, f->rate_kind)->count, 52);
 
@@ -1342,11 +1342,11 @@ refusal_flood(struct fx *f)
 
 	flood_refusals = 0;
 	for (int i = 0; i < 240; i++)
-		flood_refusals += decide(f, POLICY_STATE_DATA, "192.0.2.66", NULL, 1, t + SEC(i * 3) / 4) != RELAY_DUNNO;
+		flood_refusals += decide(f, POLICY_STATE_DATA, "192.0.2.66", NULL, 1, t + SEC(i * 3) / 4) != POLICY_DUNNO;
 	h = judge_lookup(f->j, "192.0.2.66");
 	judge_set_manual(f->j, h, LEVEL_QUARANTINE, 0, "ticket", "operator", NULL, NULL);
 	for (int i = 0; i < 10; i++)
-		flood_refusals += decide(f, POLICY_STATE_RCPT, "192.0.2.66", NULL, 1, t + SEC(180 + i)) != RELAY_DUNNO;
+		flood_refusals += decide(f, POLICY_STATE_RCPT, "192.0.2.66", NULL, 1, t + SEC(180 + i)) != POLICY_DUNNO;
 }
 
 /* The policy lines about 192.0.2.66 in log, and the sum of their unlogged=N. */
@@ -1468,20 +1468,20 @@ test_relay_account_limit(void **state)
 	struct subject *alice = judge_lookup(f->j, "account:alice");
 	assert_int_equal(judge_evidence(alice, f->rate_kind)->count, 1);
 	/* the same host without the account is fine */
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.3", NULL, 1, t), RELAY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.3", NULL, 1, t), POLICY_DUNNO);
 	/* another account on the same host too */
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.3", "bob", 1, t), RELAY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.3", "bob", 1, t), POLICY_DUNNO);
 
 	/* one host with two accounts: the host limit binds first */
 	assert_int_equal(send_until_defer(f, "198.51.100.5", "carol", 1, 20, t), 20);
 	assert_int_equal(send_until_defer(f, "198.51.100.5", "dave", 1, 20, t), 20);
 	struct subject *carol = judge_lookup(f->j, "account:carol");
 	usec_t carol_tat = carol->tat[RATE_MESSAGES];
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "198.51.100.5", "carol", 1, t), RELAY_DEFER);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "198.51.100.5", "carol", 1, t), POLICY_DEFER);
 	expect_defer("the host's messages");
 	assert_int_equal(carol->tat[RATE_MESSAGES], carol_tat);    /* not charged */
 	assert_null(judge_evidence(carol, f->rate_kind));          /* the host's fault, not hers */
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "198.51.100.6", "carol", 1, t), RELAY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "198.51.100.6", "carol", 1, t), POLICY_DUNNO);
 
 	/* an account without a client address is still limited */
 	assert_int_equal(send_until_defer(f, NULL, "erin", 1, 100, t), 50);
@@ -1496,17 +1496,17 @@ test_relay_recipients(void **state)
 	struct subject *h;
 
 	/* one message to 150 recipients is the host's whole recipient burst */
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.80", NULL, 150, t), RELAY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.80", NULL, 150, t), POLICY_DUNNO);
 	h = judge_lookup(f->j, "192.0.2.80");
 	assert_int_equal(h->tat[RATE_RECIPIENTS], t + 150 * SEC(12));
 	assert_int_equal(h->tat[RATE_MESSAGES], t + SEC(60));      /* and one message */
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.80", NULL, 1, t), RELAY_DEFER);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.80", NULL, 1, t), POLICY_DEFER);
 	expect_defer("the host's recipients");
 	assert_int_equal(h->tat[RATE_MESSAGES], t + SEC(60));      /* the deferred message is not counted */
 
 	/* more recipients than the burst pass an idle host, charged as the burst */
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.81", NULL, 1000, t), RELAY_DUNNO);
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.81", NULL, 1, t), RELAY_DEFER);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.81", NULL, 1000, t), POLICY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.81", NULL, 1, t), POLICY_DEFER);
 	expect_defer("the host's recipients");
 
 	/* recipient_count 0 (absent) counts as one */
@@ -1519,9 +1519,9 @@ test_relay_recipients(void **state)
 	expect_defer("the host's recipients");
 
 	/* the account's recipients, from two hosts */
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.84", "frank", 100, t), RELAY_DUNNO);
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.85", "frank", 100, t), RELAY_DUNNO);
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.86", "frank", 1, t), RELAY_DEFER);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.84", "frank", 100, t), POLICY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.85", "frank", 100, t), POLICY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.86", "frank", 1, t), POLICY_DEFER);
 	expect_defer("the account's recipients");
 }
 
@@ -1538,10 +1538,10 @@ test_relay_counting_modes(void **state)
 	/* count_at = data: RCPT and every other state cost nothing */
 	assert_int_equal(f->cfg.count_at, COUNT_AT_DATA);
 	for (int i = 0; i < 1000; i++)
-		assert_int_equal(decide(f, POLICY_STATE_RCPT, "192.0.2.90", "grace", 0, t), RELAY_DUNNO);
+		assert_int_equal(decide(f, POLICY_STATE_RCPT, "192.0.2.90", "grace", 0, t), POLICY_DUNNO);
 	for (size_t k = 0; k < sizeof(others) / sizeof(others[0]); k++)
 		for (int i = 0; i < 100; i++)
-			assert_int_equal(decide(f, others[k], "192.0.2.90", "grace", 5, t), RELAY_DUNNO);
+			assert_int_equal(decide(f, others[k], "192.0.2.90", "grace", 5, t), POLICY_DUNNO);
 	assert_string_equal(answer, DUNNO_ANSWER);
 	struct subject *h = judge_lookup(f->j, "192.0.2.90");
 	struct subject *g = judge_lookup(f->j, "account:grace");
@@ -1550,7 +1550,7 @@ test_relay_counting_modes(void **state)
 	assert_int_equal(g->tat[0], 0);
 	assert_int_equal(g->tat[1], 0);
 	/* once per message, at DATA, with its recipient count */
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.90", "grace", 7, t), RELAY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.90", "grace", 7, t), POLICY_DUNNO);
 	assert_int_equal(h->tat[RATE_MESSAGES], t + SEC(60));
 	assert_int_equal(h->tat[RATE_RECIPIENTS], t + 7 * SEC(12));
 	assert_int_equal(g->tat[RATE_MESSAGES], t + SEC(36));
@@ -1558,12 +1558,12 @@ test_relay_counting_modes(void **state)
 
 	/* count_at = rcpt: one recipient per RCPT request; DATA and messages not counted */
 	f->cfg.count_at = COUNT_AT_RCPT;
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.91", NULL, 100, t), RELAY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.91", NULL, 100, t), POLICY_DUNNO);
 	h = judge_lookup(f->j, "192.0.2.91");
 	assert_int_equal(h->tat[0], 0);
 	assert_int_equal(h->tat[1], 0);
 	int passed = 0;
-	while (passed < 1000 && decide(f, POLICY_STATE_RCPT, "192.0.2.91", NULL, 0, t) == RELAY_DUNNO)
+	while (passed < 1000 && decide(f, POLICY_STATE_RCPT, "192.0.2.91", NULL, 0, t) == POLICY_DUNNO)
 		passed++;
 	assert_int_equal(passed, 150);
 	expect_defer("the host's recipients");
@@ -1573,14 +1573,14 @@ test_relay_counting_modes(void **state)
 	for (int i = 0; i < 300; i++) {
 		char client[32];
 		snprintf(client, sizeof(client), "203.0.113.%d", i / 100 + 1);
-		if (decide(f, POLICY_STATE_RCPT, client, "heidi", 0, t) != RELAY_DUNNO)
+		if (decide(f, POLICY_STATE_RCPT, client, "heidi", 0, t) != POLICY_DUNNO)
 			break;
 		passed++;
 	}
 	assert_int_equal(passed, 200);
 	expect_defer("the account's recipients");
 	for (size_t k = 0; k < sizeof(others) / sizeof(others[0]); k++)
-		assert_int_equal(decide(f, others[k], "192.0.2.91", NULL, 5, t), RELAY_DUNNO);
+		assert_int_equal(decide(f, others[k], "192.0.2.91", NULL, 5, t), POLICY_DUNNO);
 	f->cfg.count_at = COUNT_AT_DATA;
 }
 
@@ -1591,13 +1591,13 @@ test_relay_quarantine(void **state)
 	usec_t t = time_now();
 	static const struct {
 		enum policy_state state;
-		enum relay_action action;
+		enum policy_action action;
 	} states[] = {
-		{ POLICY_STATE_CONNECT, RELAY_DUNNO },
-		{ POLICY_STATE_EHLO, RELAY_DUNNO },
-		{ POLICY_STATE_MAIL, RELAY_DUNNO },
-		{ POLICY_STATE_RCPT, RELAY_REJECT },
-		{ POLICY_STATE_DATA, RELAY_REJECT },
+		{ POLICY_STATE_CONNECT, POLICY_DUNNO },
+		{ POLICY_STATE_EHLO, POLICY_DUNNO },
+		{ POLICY_STATE_MAIL, POLICY_DUNNO },
+		{ POLICY_STATE_RCPT, POLICY_REJECT },
+		{ POLICY_STATE_DATA, POLICY_REJECT },
 	};
 
 	struct subject *h = subject(f, "192.0.2.100", t);
@@ -1619,12 +1619,12 @@ test_relay_quarantine(void **state)
 	};
 	for (size_t w = 0; w < sizeof(who) / sizeof(who[0]); w++)
 		for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
-			enum relay_action act = decide(f, states[i].state, who[w].client, who[w].user, 1, t);
+			enum policy_action act = decide(f, states[i].state, who[w].client, who[w].user, 1, t);
 			if (act != states[i].action)
 				fail_msg("%s/%s at %s: %s, want %s", who[w].client ? who[w].client : "-",
 				    who[w].user ? who[w].user : "-", policy_state_name(states[i].state),
-				    relay_action_name(act), relay_action_name(states[i].action));
-			assert_string_equal(answer, act == RELAY_REJECT ? REJECT_ANSWER : DUNNO_ANSWER);
+				    policy_action_name(act), policy_action_name(states[i].action));
+			assert_string_equal(answer, act == POLICY_REJECT ? REJECT_ANSWER : DUNNO_ANSWER);
 		}
 	/* refusals are neither counted nor evidence */
 	assert_int_equal(h->tat[0], 0);
@@ -1636,13 +1636,13 @@ test_relay_quarantine(void **state)
 	/* the portal URL and text come from the configuration */
 	snprintf(f->cfg.portal_url, sizeof(f->cfg.portal_url), "https://help.example.net/q");
 	snprintf(f->cfg.reject_text, sizeof(f->cfg.reject_text), "Blocked, see");
-	assert_int_equal(decide(f, POLICY_STATE_RCPT, "192.0.2.100", NULL, 0, t), RELAY_REJECT);
+	assert_int_equal(decide(f, POLICY_STATE_RCPT, "192.0.2.100", NULL, 0, t), POLICY_REJECT);
 	assert_string_equal(answer, "action=REJECT 5.7.1 Blocked, see https://help.example.net/q\n\n");
 
 	/* released: mail flows again */
 	assert_int_equal(judge_release(f->j, h, "cleaned", "op", NULL, NULL), 0);
-	assert_int_equal(decide(f, POLICY_STATE_RCPT, "192.0.2.100", NULL, 0, t), RELAY_DUNNO);
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.100", NULL, 1, t), RELAY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_RCPT, "192.0.2.100", NULL, 0, t), POLICY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.100", NULL, 1, t), POLICY_DUNNO);
 }
 
 static void
@@ -1661,13 +1661,13 @@ test_relay_throttle(void **state)
 	/* a tenth of the burst at once, then a tenth of the rate */
 	assert_int_equal(send_until_defer(f, "192.0.2.110", NULL, 1, 100, t), 4);
 	expect_defer("the host's messages");
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.110", NULL, 1, t + SEC(590)), RELAY_DEFER);
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.110", NULL, 1, t + SEC(600)), RELAY_DUNNO);
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.110", NULL, 1, t + SEC(600)), RELAY_DEFER);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.110", NULL, 1, t + SEC(590)), POLICY_DEFER);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.110", NULL, 1, t + SEC(600)), POLICY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.110", NULL, 1, t + SEC(600)), POLICY_DEFER);
 	/* over an hour: six */
 	int passed = 0;
 	for (int s = 601; s <= 601 + 3600; s += 10)
-		if (decide(f, POLICY_STATE_DATA, "192.0.2.110", NULL, 1, t + SEC(s)) == RELAY_DUNNO)
+		if (decide(f, POLICY_STATE_DATA, "192.0.2.110", NULL, 1, t + SEC(s)) == POLICY_DUNNO)
 			passed++;
 	assert_in_range(passed, 5, 7);
 
@@ -1730,15 +1730,15 @@ escalate(struct fx *f, const char *client, usec_t step, int at[LEVEL_COUNT], int
 	struct subject *h = NULL;
 
 	for (int i = 0; i < 100000; i++, t += step) {
-		enum relay_action a = decide(f, POLICY_STATE_DATA, client, NULL, 1, t);
+		enum policy_action a = decide(f, POLICY_STATE_DATA, client, NULL, 1, t);
 		if (h == NULL)
 			h = judge_lookup(f->j, client);
-		if (a == RELAY_REJECT) {
+		if (a == POLICY_REJECT) {
 			assert_string_equal(answer, REJECT_ANSWER);
 			*rejected_after = deferrals;
 			return;
 		}
-		if (a == RELAY_DEFER)
+		if (a == POLICY_DEFER)
 			deferrals++;
 		if (at[h->level] == 0)
 			at[h->level] = deferrals;
@@ -1777,7 +1777,7 @@ test_relay_escalation(void **state)
 	int deferred = 0;
 	for (int d = 0; d < 30; d++, t += HOURS(24)) {
 		for (int k = 0; k < 45; k++)
-			if (decide(f, POLICY_STATE_DATA, "192.0.2.122", NULL, 1, t) == RELAY_DEFER)
+			if (decide(f, POLICY_STATE_DATA, "192.0.2.122", NULL, 1, t) == POLICY_DEFER)
 				deferred++;
 		struct subject *h = judge_lookup(f->j, "192.0.2.122");
 		if (h->level != LEVEL_NORMAL)
@@ -1819,7 +1819,7 @@ test_relay_parsed(void **state)
 	assert_int_equal(policy_parse((const uint8_t *)data, sizeof(data) - 1, &req), POLICY_OK);
 	int passed = 0;
 	for (int i = 0; i < 100; i++) {
-		if (relay_decide(f->r, &req, f->t0, answer, &len) != RELAY_DUNNO)
+		if (relay_decide(f->r, &req, f->t0, answer, &len) != POLICY_DUNNO)
 			break;
 		assert_string_equal(answer, DUNNO_ANSWER);
 		assert_int_equal(len, strlen(DUNNO_ANSWER));
@@ -1833,7 +1833,7 @@ test_relay_parsed(void **state)
 	assert_int_equal(n->tat[RATE_RECIPIENTS], f->t0 + 40 * 3 * 7200000);
 
 	assert_int_equal(policy_parse((const uint8_t *)rcpt, sizeof(rcpt) - 1, &req), POLICY_OK);
-	assert_int_equal(relay_decide(f->r, &req, f->t0, answer, &len), RELAY_DUNNO);
+	assert_int_equal(relay_decide(f->r, &req, f->t0, answer, &len), POLICY_DUNNO);
 	assert_string_equal(answer, DUNNO_ANSWER);
 }
 
@@ -2358,7 +2358,7 @@ test_subject_cap_keeps(void **state)
 		assert_true(tracked(f, a));
 	}
 	/* the policy service answers for an untracked client all the same */
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "198.51.100.8", NULL, 1, t + SEC(10)), RELAY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "198.51.100.8", NULL, 1, t + SEC(10)), POLICY_DUNNO);
 	/* an operator's subject is tracked above the cap */
 	assert_non_null(judge_lookup_or_create(f->j, "198.51.100.9", t + SEC(10)));
 	judge_stats_get(f->j, &st);
@@ -2387,7 +2387,7 @@ test_subject_cap_pair(void **state)
 	struct judge_stats st;
 
 	f->cfg.max_subjects = 1;
-	assert_int_equal(decide(f, POLICY_STATE_DATA, "203.0.113.1", "alice", 1, t), RELAY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "203.0.113.1", "alice", 1, t), POLICY_DUNNO);
 	judge_stats_get(f->j, &st);
 	assert_int_equal(st.tracked, 1);
 	assert_int_equal(st.untracked, 1);
@@ -2399,7 +2399,7 @@ test_subject_cap_pair(void **state)
 		char host[32], user[32];
 		snprintf(host, sizeof(host), "203.0.113.%d", 10 + i);
 		snprintf(user, sizeof(user), "user%d", i);
-		assert_int_equal(decide(f, POLICY_STATE_DATA, host, user, 1, t + SEC(i)), RELAY_DUNNO);
+		assert_int_equal(decide(f, POLICY_STATE_DATA, host, user, 1, t + SEC(i)), POLICY_DUNNO);
 		assert_true(tracked(f, host));
 		snprintf(host, sizeof(host), "account:%s", user);
 		assert_true(tracked(f, host));
