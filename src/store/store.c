@@ -49,6 +49,7 @@
 #include "common/subject_text.h"
 #include "common/timeutil.h"
 #include "store/store.h"
+#include "store/store_test.h"
 
 #define STORE_SCHEMA_VERSION 1
 #define STORE_TXN_MAX        10000     /* writes in one transaction at most */

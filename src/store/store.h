@@ -190,18 +190,5 @@ int store_state_put_bytes(struct store *st, const char *key, void *value, size_t
  */
 int store_state_get_bytes(struct store *st, const char *key, uint8_t **out, size_t *len);
 
-/*
- * store_test_fail_next — for tests: the next n transactions are written, then rolled
- * back instead of committed, counted as failures and reported to their done callbacks
- * as -EIO: the path a failing COMMIT (I/O error, disk full) takes.
- */
-void store_test_fail_next(struct store *st, unsigned n);
-
-/*
- * store_test_fail_reads — for tests: the next n reads (store_load, store_history_read,
- * store_history_count, store_state_get*) fail with -EIO, as a damaged page or an I/O
- * error would make them.
- */
-void store_test_fail_reads(struct store *st, unsigned n);
 
 #endif

@@ -38,6 +38,7 @@
 #include "portal/settings.h"
 #include "portal/token.h"
 #include "store/store.h"
+#include "store/store_test.h"
 
 #define HARNESS_MAX_QUARANTINE 16
 

@@ -19,6 +19,8 @@
 #include <sys/socket.h>
 
 #include <cmocka.h>
+
+#include "rmtree.h"
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -391,11 +393,8 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return rmtree(tmpdir);
 }
 
 /* ---- the shipped file ---- */
@@ -633,9 +632,9 @@ test_round_trip_everything(void **state)
 }
 
 /*
- * PRODUCT BUG (config.c, config_print): doubles are printed with "%g", six significant
+ * Regression test for a bug, since fixed (config.c, config_print): doubles are printed with "%g", six significant
  * digits, so a threshold, ratio, factor or weight with more digits does not read back
- * identically, against config.h's promise. This test fails until config_print uses a
+ * identically, against config.h's promise. This test failed until config_print uses a
  * round-trip format (e.g. "%.17g", or the shortest "%.*g" that strtod reads back equal).
  */
 static void
@@ -967,12 +966,12 @@ test_bad_files(void **state)
 }
 
 /*
- * PRODUCT BUG (config.c, config_fail and config_load): inih is built with
+ * Regression test for a bug, since fixed (config.c, config_fail and config_load): inih is built with
  * INI_STOP_ON_FIRST_ERROR 0, so it keeps parsing after the handler refuses a line;
  * config_fail overwrites p->err each time, and config_load reports the LAST refused
  * line while inih's return value (rc) is the FIRST. A file with two bad lines names
  * the second; a syntax error followed by a bad value names the bad value. This test
- * fails until the first problem wins (e.g. config_fail writes only while p->err is
+ * failed until the first problem wins (e.g. config_fail writes only while p->err is
  * empty and records its line, and config_load prefers whichever of rc, problem_line
  * and that line comes first).
  */
@@ -1401,10 +1400,10 @@ test_missing_file(void **state)
 }
 
 /*
- * PRODUCT BUG (config.c, config_reader): a read error ends the file silently.
+ * Regression test for a bug, since fixed (config.c, config_reader): a read error ends the file silently.
  * getline() returning -1 is taken for the end of the file without looking at
  * ferror(), so `lazaretd -c /etc/lazaret/` (a directory: fopen succeeds, reading
- * fails with EISDIR) loads the defaults and succeeds. This test fails until the
+ * fails with EISDIR) loads the defaults and succeeds. This test failed until the
  * reader records the error (errno) and config_load reports "path:0: <strerror>".
  */
 static void
@@ -1444,11 +1443,11 @@ test_evidence_section_line(void **state)
 }
 
 /*
- * PRODUCT BUG (config.c, config_reader / handle_evidence): inih copies a section name
+ * Regression test for a bug, since fixed (config.c, config_reader / handle_evidence): inih copies a section name
  * into a 50-byte buffer (MAX_SECTION) and silently cuts it, so "[evidence NAME]" with
  * a kind of 41 to 47 characters (which kind[48] and STORE_KIND_MAX allow) or longer
  * loads under the first 40 characters of the name: two long kinds with the same 40
- * first characters merge, and a long typo is not reported. This test fails until a
+ * first characters merge, and a long typo is not reported. This test failed until a
  * header whose name inih would cut is refused (e.g. config_reader flags a "[...]"
  * line whose name is longer than 49 characters) or loads under its whole name.
  */
@@ -1496,10 +1495,10 @@ test_long_section_name(void **state)
 }
 
 /*
- * PRODUCT BUG (config.c, config_load, the "path too long" branch): it returns -1
+ * Regression test for a bug, since fixed (config.c, config_load, the "path too long" branch): it returns -1
  * without config_free, so *cfg keeps the defaults instead of being zeroed as
  * config.h promises. Nothing is leaked today, but a caller relying on the contract
- * (evidence_count, allow_* after a failure) reads stale values. Fix: call
+ * (evidence_count, allow_* after a failure) reads stale values. The fix: call
  * config_free(cfg) before returning.
  */
 static void

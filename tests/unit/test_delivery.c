@@ -319,7 +319,7 @@ test_correlation_long_qid_with_z(void **state)
 }
 
 /*
- * PRODUCT BUG (src/sense/delivery.c, qid_open): for a client= line without
+ * Regression test for a bug, since fixed (src/sense/delivery.c, qid_open): for a client= line without
  * sasl_username — every port-25 message — qid_open calls
  * memcpy(e->data + klen, l->sasl_username.ptr, 0) with a NULL source: undefined
  * behaviour, and UBSan (halt_on_error=1, as tests/meson.build runs it) stops the test
@@ -1511,7 +1511,7 @@ test_loopback_not_judged(void **state)
 }
 
 /*
- * PRODUCT BUG (src/sense/delivery.c, networks_rule): `nets_reported` remembers the
+ * Regression test for a bug, since fixed (src/sense/delivery.c, networks_rule): `nets_reported` remembers the
  * count last reported and is never reset when the networks age out, and a new count
  * equal to it is not reported. An account hijacked twice — 11 networks on day 0,
  * then only its home network for days, then 11 networks again on day 3 — is not
@@ -1640,7 +1640,7 @@ test_time_year_in_correlation(void **state)
 }
 
 /*
- * PRODUCT BUG (minor; src/sense/delivery.c, delivery_time): the year rule only looks
+ * Regression test for a minor bug, since fixed (src/sense/delivery.c, delivery_time): the year rule only looks
  * backwards. A "Jan  1 00:00:00" line read at 23:59:59.9 on Dec 31 — a relay whose
  * clock is a fraction of a second ahead of lazaret's — is put in January of the
  * current year, 364 days in the past: its queue ID is expired at the next

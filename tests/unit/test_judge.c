@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "rmtree.h"
+
 #include "act/relay_policy.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -27,6 +29,7 @@
 #include "judge/subjects.h"
 #include "sense/policy.h"
 #include "store/store.h"
+#include "store/store_test.h"
 
 #define SEC(n)  ((usec_t)(n) * USEC_PER_SEC)
 #define MINUTES(n) SEC((n) * 60)
@@ -748,13 +751,13 @@ test_allowlist(void **state)
 }
 
 /*
- * PRODUCT BUG (judge.c, judge_automatic_level): the allowlist cap is applied to the
+ * Regression test for a bug, since fixed (judge.c, judge_automatic_level): the allowlist cap is applied to the
  * target before hysteresis, and hysteresis then keeps the current level while the
  * score is at least release_ratio × its threshold. A host or account quarantined
  * automatically and then allowlisted (say the ISP's webmail front end, caught by its
  * own rate limits) stays quarantined, and refused with 5.7.1, until its score decays
  * below 3 — hours with a 6h half-life — although judge.h says allowlisted subjects
- * stop at watch. This test fails until the cap also applies to what hysteresis
+ * stop at watch. This test failed until the cap also applies to what hysteresis
  * returns (e.g. "if allowlisted and result > WATCH: result = WATCH" as the last step).
  */
 static void
@@ -986,8 +989,7 @@ test_self_release_stored(void **state)
 	assert_int_equal(judge_self_release(s, time_now()), JUDGE_SELF_RELEASE_NO);
 	judge_free(j);
 	store_close(st);
-	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	assert_int_equal(system(path), 0);
+	assert_int_equal(rmtree(dir), 0);
 }
 
 /*
@@ -1894,8 +1896,7 @@ test_failed_commit_is_undone(void **state)
 
 	judge_free(j);
 	store_close(st);
-	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	assert_int_equal(system(path), 0);
+	assert_int_equal(rmtree(dir), 0);
 }
 
 /* ---- the mass-infection cap ---- */
@@ -2136,8 +2137,7 @@ test_quarantine_cap_failed_commits(void **state)
 	judge_free(capfull.j);
 	uv_run(&capfull.loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&capfull.loop), 0);
-	snprintf(err, sizeof(err), "rm -rf '%s'", capfull.dir);
-	assert_int_equal(system(err), 0);
+	assert_int_equal(rmtree(capfull.dir), 0);
 }
 
 /* The notable list holds exactly the subjects above normal or held by the cap, once each. */
@@ -2509,8 +2509,7 @@ test_grace_persists(void **state)
 	assert_int_equal(s->level, LEVEL_THROTTLE);
 	judge_free(j);
 	store_close(st);
-	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	assert_int_equal(system(path), 0);
+	assert_int_equal(rmtree(dir), 0);
 }
 
 /* The checkpoint writes counters-only subjects as counters and the rest whole. */
@@ -2555,8 +2554,7 @@ test_checkpoint_rates(void **state)
 	assert_string_equal(judge_evidence(b, kind)->summary, "a small thing");
 	judge_free(j);
 	store_close(st);
-	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	assert_int_equal(system(path), 0);
+	assert_int_equal(rmtree(dir), 0);
 }
 
 int

@@ -608,13 +608,13 @@ test_long_line_cut_and_counted(void **state)
 }
 
 /*
- * PRODUCT BUG (src/sense/logfollow.c, logfollow_lines): lines are cut only when the
+ * Regression test for a bug, since fixed (src/sense/logfollow.c, logfollow_lines): lines are cut only when the
  * unterminated rest of a read reaches LOGFOLLOW_LINE_MAX, and then at whatever was
  * buffered (up to LINE_MAX + CHUNK = 272 KiB), not at the limit. A line of 20 000
  * bytes that arrives whole with its newline is handed over whole and not counted; a
  * 17 000-byte partial line is handed over as 17 000 bytes. So whether and where a
  * line is cut depends on read(2) boundaries, contrary to "longer lines are cut and
- * counted". Fix: in logfollow_lines, hand over at most LOGFOLLOW_LINE_MAX bytes of
+ * counted". The fix: in logfollow_lines, hand over at most LOGFOLLOW_LINE_MAX bytes of
  * any line (whole or partial), count too_long once, skip to its newline.
  */
 static void
@@ -655,12 +655,12 @@ test_long_line_cut_at_the_limit(void **state)
 }
 
 /*
- * PRODUCT BUG (src/sense/logfollow.c, logfollow_open): when resuming after a rotation,
+ * Regression test for a bug, since fixed (src/sense/logfollow.c, logfollow_open): when resuming after a rotation,
  * logfollow_finish_rotated drains PATH.1 *after* logfollow_open has reset
  * lf->skipping. If PATH.1 ends inside an over-long line without a newline, and the
  * last read consumed it exactly (its rest reached LOGFOLLOW_LINE_MAX), skipping stays
  * true and the first line of the new file is swallowed as "the tail of a cut line".
- * Fix: set lf->skipping = false after logfollow_finish_rotated (together with the
+ * The fix: set lf->skipping = false after logfollow_finish_rotated (together with the
  * offset and len reset that follows it).
  */
 static void
@@ -688,10 +688,10 @@ test_resume_after_rotation_long_tail(void **state)
 }
 
 /*
- * PRODUCT BUG (minor; src/sense/logfollow.c, logfollow_open/logfollow_poll): the
+ * Regression test for a minor bug, since fixed (src/sense/logfollow.c, logfollow_open/logfollow_poll): the
  * bytes read from PATH.1 when resuming after a rotation are not in the value
  * logfollow_poll returns ("the number of bytes consumed"): logfollow_open reduces
- * them to a 0/1 flag and logfollow_poll ignores it. Fix: let logfollow_open return
+ * them to a 0/1 flag and logfollow_poll ignores it. The fix: let logfollow_open return
  * the byte count (or add lf->stats-based accounting) and add it to total.
  */
 static void

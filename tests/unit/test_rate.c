@@ -356,10 +356,10 @@ test_throttle_factor(void **state)
 }
 
 /*
- * PRODUCT BUG, minor (rate.c, rate_limit_init): floor(burst × factor) in binary
+ * Regression test for a minor bug, since fixed (rate.c, rate_limit_init): floor(burst × factor) in binary
  * floating point loses a unit when the product is an integer that double cannot
  * reach exactly: 100 × 0.29 = 28.999999999999996 gives a burst of 28, not 29;
- * 100 × 0.57 gives 56. This test fails until the product is rounded with a little
+ * 100 × 0.57 gives 56. This test failed until the product is rounded with a little
  * slack (e.g. floor(burst * factor + 1e-9)).
  */
 static void
@@ -383,12 +383,12 @@ test_throttle_factor_rounding(void **state)
 }
 
 /*
- * PRODUCT BUG, low (rate.c, rate_limit_init and rate_check; config.c accepts the
+ * Regression test for a low-impact bug, since fixed (rate.c, rate_limit_init and rate_check; config.c accepts the
  * input): config_load takes any count and burst from 1 to 10^9 and any period, but
  * tolerance = burst × interval is converted from double to int64 without a bound:
  * 1/1w with a burst of 10^9 is 6.048e20 usec, the conversion is undefined and on
  * x86-64 gives INT64_MIN, so the limit refuses everything; rate_check's
- * cost × interval can likewise overflow. This test fails until either config_check
+ * cost × interval can likewise overflow. This test failed until either config_check
  * refuses limits whose burst × period / count exceeds a sane bound (say a year) or
  * rate_limit_init saturates tolerance (and rate_check cannot overflow).
  */

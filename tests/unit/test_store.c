@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "store/store.h"
+#include "store/store_test.h"
 
 struct fixture {
 	char dir[64];

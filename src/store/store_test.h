@@ -1,0 +1,24 @@
+/*
+ * store_test.h — the store's test hooks, kept out of store.h so that nothing but a test
+ * (or the test tools) reaches them.
+ */
+#ifndef LAZARET_STORE_STORE_TEST_H
+#define LAZARET_STORE_STORE_TEST_H
+
+#include "store/store.h"
+
+/*
+ * store_test_fail_next — the next n transactions are written, then rolled back instead
+ * of committed, counted as failures and reported to their done callbacks as -EIO: the
+ * path a failing COMMIT (I/O error, disk full) takes.
+ */
+void store_test_fail_next(struct store *st, unsigned n);
+
+/*
+ * store_test_fail_reads — the next n reads (store_load, store_history_read,
+ * store_history_count, store_state_get*) fail with -EIO, as a damaged page or an I/O
+ * error would make them.
+ */
+void store_test_fail_reads(struct store *st, unsigned n);
+
+#endif
