@@ -129,11 +129,6 @@ json_time(usec_t t)
 	return json_string(time_format(t, buf, sizeof(buf)));
 }
 
-static const char *
-subject_kind_name(const struct subject *s)
-{
-	return s->kind == SUBJECT_HOST ? "host" : "account";
-}
 
 /* A subject's key as a JSON string of its subject text: lossless, always valid UTF-8, and
  * what lazaretctl prints and takes back. */
@@ -193,7 +188,7 @@ api_subject_brief(struct api *a, const struct subject *s, usec_t now)
 {
 	return json_pack("{s:o, s:s, s:s, s:f, s:i, s:o, s:b}",
 	    "subject", api_subject_json(s->key, s->key_len),
-	    "kind", subject_kind_name(s),
+	    "kind", subject_field(s),
 	    "level", level_name(s->level),
 	    "score", judge_score(a->ctx.judge, s, now),
 	    "evidence", s->detail ? (int)s->detail->evidence_count : 0,
@@ -309,7 +304,7 @@ api_subject_full(struct api *a, struct subject *s, usec_t now, bool *unreadable)
 		from = json_time(since + a->ctx.cfg->portal_min_quarantine);
 	return json_pack("{s:o, s:s, s:s, s:s, s:f, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o}",
 	    "subject", api_subject_json(s->key, s->key_len),
-	    "kind", subject_kind_name(s),
+	    "kind", subject_field(s),
 	    "level", level_name(s->level),
 	    "pending_level", level_name(s->target_level),
 	    "score", judge_score(a->ctx.judge, s, now),
@@ -769,7 +764,7 @@ api_route(struct api *a, struct api_request *r, const char *url, const char *met
 		}
 		return api_json(conn, 200, json_pack("{s:o, s:s, s:s, s:f, s:o, s:[], s:o}", "subject",
 		    api_subject_json(key, strlen(key)),
-		    "kind", kind == SUBJECT_HOST ? "host" : "account", "level", "normal", "score", 0.0,
+		    "kind", subject_kind_name(kind), "level", "normal", "score", 0.0,
 		    "manual", json_null(), "evidence", "history", h));
 	}
 	bool unreadable;

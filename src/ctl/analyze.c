@@ -225,7 +225,7 @@ analyze_subject_json(struct analyze *an, const struct subject *s, int peak, usec
 	}
 	/* "o" takes ev, and fails on NULL */
 	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:o}", "subject", key,
-	    "kind", s->kind == SUBJECT_HOST ? "host" : "account", "peak_level", level_name(peak),
+	    "kind", subject_field(s), "peak_level", level_name(peak),
 	    "level", level_name(s->level), "score", judge_score(an->judge, s, at), "evidence", ev);
 }
 

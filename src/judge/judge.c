@@ -513,8 +513,8 @@ judge_make_room(struct judge *j, usec_t now)
 	if (pick == NULL)
 		return false;
 	log_limited(&j->drop_log, LOG_LEVEL_INFO, "judge: max_subjects=%u reached: dropped %s=%s, the least recently "
-	    "seen at level normal%s", j->cfg->max_subjects, pick->kind == SUBJECT_HOST ? "host" : "account",
-	    pick->kind == SUBJECT_HOST ? pick->key : pick->key + 8,
+	    "seen at level normal%s", j->cfg->max_subjects, subject_field(pick),
+	    pick->kind == SUBJECT_HOST ? pick->key : pick->key + SUBJECT_ACCOUNT_PREFIX_LEN,
 	    judge_quiet(j, pick, now) ? "" : " (its rate counters or evidence were live)");
 	if (j->st != NULL && (pick->detail != NULL || pick->tat[0] || pick->tat[1]))
 		store_forget(j->st, pick->key);
@@ -541,7 +541,7 @@ judge_get(struct judge *j, enum subject_kind kind, const char *key, size_t len, 
 			j->stats.untracked++;
 			log_limited(&j->full_log, LOG_LEVEL_WARN, "judge: max_subjects=%u reached and none of the least "
 			    "recently seen may be dropped: %s=%s is not tracked", j->cfg->max_subjects,
-			    kind == SUBJECT_HOST ? "host" : "account", kind == SUBJECT_HOST ? key : key + 8);
+			    subject_kind_name(kind), kind == SUBJECT_HOST ? key : key + SUBJECT_ACCOUNT_PREFIX_LEN);
 			return NULL;
 		}
 		if ((s = subjects_add(j->subjects, kind, key, len)) == NULL)
@@ -577,9 +577,9 @@ judge_account(struct judge *j, const char *name, size_t len, usec_t now)
 	/* judge_normalize takes the same names, so an operator can name every account judged */
 	if (len == 0 || len > JUDGE_ACCOUNT_MAX || memchr(name, '\0', len) != NULL)
 		return NULL;
-	memcpy(key, "account:", 8);
-	memcpy(key + 8, name, len);
-	return judge_get(j, SUBJECT_ACCOUNT, key, len + 8, now, false);
+	memcpy(key, SUBJECT_ACCOUNT_PREFIX, SUBJECT_ACCOUNT_PREFIX_LEN);
+	memcpy(key + SUBJECT_ACCOUNT_PREFIX_LEN, name, len);
+	return judge_get(j, SUBJECT_ACCOUNT, key, len + SUBJECT_ACCOUNT_PREFIX_LEN, now, false);
 }
 
 int
@@ -1333,7 +1333,8 @@ static int
 judge_load_one(void *arg, const struct store_subject *row)
 {
 	struct judge *j = arg;
-	enum subject_kind kind = strncmp(row->subject, "account:", 8) == 0 ? SUBJECT_ACCOUNT : SUBJECT_HOST;
+	enum subject_kind kind = subject_key_is_account(row->subject, strlen(row->subject)) ? SUBJECT_ACCOUNT :
+	    SUBJECT_HOST;
 	struct subject *s = judge_get(j, kind, row->subject, strlen(row->subject), row->updated, true);
 
 	if (s == NULL)

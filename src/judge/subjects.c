@@ -231,15 +231,22 @@ subjects_memory(const struct subjects *t)
 }
 
 const char *
+subject_kind_name(enum subject_kind kind)
+{
+	return kind == SUBJECT_ACCOUNT ? "account" : "host";
+}
+
+const char *
 subject_field(const struct subject *s)
 {
-	return s->kind == SUBJECT_ACCOUNT ? "account" : "host";
+	return subject_kind_name(s->kind);
 }
 
 const char *
 subject_name(const struct subject *s, char *buf, size_t size)
 {
-	size_t skip = s->kind == SUBJECT_ACCOUNT && s->key_len >= 8 ? 8 : 0;
+	size_t skip = s->kind == SUBJECT_ACCOUNT && s->key_len >= SUBJECT_ACCOUNT_PREFIX_LEN ?
+	    SUBJECT_ACCOUNT_PREFIX_LEN : 0;
 
 	subject_text_encode(buf, size, s->key + skip, s->key_len - skip);
 	return buf;

@@ -11,14 +11,27 @@
 #ifndef LAZARET_JUDGE_SUBJECTS_H
 #define LAZARET_JUDGE_SUBJECTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/subject_text.h"
 #include "common/timeutil.h"
 #include "store/store.h"
 
 enum subject_kind { SUBJECT_HOST = 0, SUBJECT_ACCOUNT = 1 };
+
+/* An account's key is this prefix and the SASL user name; a host's is its address. */
+#define SUBJECT_ACCOUNT_PREFIX "account:"
+#define SUBJECT_ACCOUNT_PREFIX_LEN (sizeof(SUBJECT_ACCOUNT_PREFIX) - 1)
+
+/* Whether key[0..len) is an account's key. */
+static inline bool
+subject_key_is_account(const char *key, size_t len)
+{
+	return len > SUBJECT_ACCOUNT_PREFIX_LEN && memcmp(key, SUBJECT_ACCOUNT_PREFIX, SUBJECT_ACCOUNT_PREFIX_LEN) == 0;
+}
 
 enum rate_index { RATE_MESSAGES = 0, RATE_RECIPIENTS = 1 };
 
@@ -113,8 +126,9 @@ struct subject *subjects_next(const struct subjects *t, size_t *cursor, struct s
 /* The detail block, allocated on first use; NULL on ENOMEM. */
 struct subject_detail *subject_detail(struct subject *s);
 
-/* "host" or "account": the key of s's field in log lines (host=, account=). */
+/* "host" or "account": the key of s's field in log lines (host=, account=), its kind in JSON. */
 const char *subject_field(const struct subject *s);
+const char *subject_kind_name(enum subject_kind kind);
 
 /*
  * subject_name — s's name as every log line shows it, as subject text (percent-escaped:

@@ -645,11 +645,6 @@ dstat_get(struct delivery *d, const struct subject *s)
 	return st;
 }
 
-static const char *
-subject_label(const struct subject *s)
-{
-	return s->kind == SUBJECT_HOST ? "host" : "account";
-}
 
 /* Moves the bounce window forward to time t, clearing buckets that fell out of it. */
 static void
@@ -758,7 +753,7 @@ domains_rule(struct delivery *d, struct subject *s, struct dstat *st, struct str
 		duration_format(d->cfg->domains_window, win, sizeof(win));
 		snprintf(summary, sizeof(summary),
 		    "mail to %u different recipient domains within %s; this %s usually mails %.0f",
-		    st->dom_count, win, subject_label(s), st->dom_baseline);
+		    st->dom_count, win, subject_field(s), st->dom_baseline);
 		d->stats.evidence_updates++;
 		judge_add_evidence(d->judge, s, d->kind_domains, 1, 1, t, summary);
 	}
@@ -973,9 +968,9 @@ networks_rule(struct delivery *d, struct subject *s, struct dstat *st, const str
 static const char *
 account_label(const struct subject *s, char *buf, size_t size)
 {
-	size_t n = s->key_len > 8 ? s->key_len - 8 : 0;    /* after "account:" */
+	size_t n = s->key_len > SUBJECT_ACCOUNT_PREFIX_LEN ? s->key_len - SUBJECT_ACCOUNT_PREFIX_LEN : 0;
 
-	subject_text_encode(buf, size, s->key + 8, n < 64 ? n : 64);
+	subject_text_encode(buf, size, s->key + SUBJECT_ACCOUNT_PREFIX_LEN, n < 64 ? n : 64);
 	return buf;
 }
 
@@ -1665,7 +1660,7 @@ delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool a
 		memset(&tmp, 0, sizeof(tmp));
 		if (in.bad || is_account > 1 || klen == 0 || klen >= STORE_SUBJECT_MAX ||
 		    memchr(key, '\0', klen) != NULL ||
-		    (is_account != 0) != (klen > 8 && memcmp(key, "account:", 8) == 0))
+		    (is_account != 0) != subject_key_is_account(key, klen))
 			return -EINVAL;
 		tmp.last_seen = (usec_t)snap_get_u(&in, 8);
 		tmp.bucket_no = (int64_t)snap_get_u(&in, 8);
