@@ -8,8 +8,8 @@ set -eu
 
 profile=${1:-build}
 build_pkgs="make gcc pkg-config meson ninja-build libuv1-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev libinih-dev libnftables-dev nettle-dev zlib1g-dev"
-test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates lynx chromium"
-bench_pkgs="postfwd pflogsumm time wrk nginx-light"
+test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates lynx chromium pflogsumm"
+bench_pkgs="postfwd time wrk nginx-light"
 
 case "$profile" in
 build) want="$build_pkgs" ;;
