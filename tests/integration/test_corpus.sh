@@ -18,6 +18,10 @@
 #   refused    lazaret's 5xx classes (unknown_recipient, spam_rejected, policy_rejected,
 #              mailbox_full, other_permanent)        pflogsumm's "bounced" + "rejected"
 #
+# Then lazaretd's follower reads the whole corpus (one log, the files one after the other, appended
+# while it runs) and must count what `analyze --config` with the same configuration counts: lines,
+# kinds, skips, outcomes, unattributed, open queue IDs.
+#
 # Usage: BUILD_DIR=build tests/integration/test_corpus.sh [--update]
 #   --update rewrites every NAME.expected from today's output (then read `git diff` and check
 #   the new numbers are plausible, and explain any new pflogsumm difference in the README).
@@ -150,3 +154,29 @@ if [ "$UPDATE" = 0 ]; then
 	[ -z "$unexplained$stale" ] || fail "the table of differences from pflogsumm does not match"
 fi
 case_pass "$(grep -c . <<<"$seen_diffs") differences, each explained"
+
+case_begin "3. lazaretd's follower reads the corpus as analyze does"
+FOLLOWED=$T/mail.log
+: >"$FOLLOWED"
+lz_config "maillog.file=$FOLLOWED" "maillog.poll_interval=100ms"
+lz_start
+ALL=$T/corpus.log
+for f in "${files[@]}"; do
+	case $f in *.gz) zcat "$f" >"$T/one" ;; *) cat "$f" >"$T/one" ;; esac
+	cat "$T/one"
+	# a file without a last newline (crowdsec-postscreen-logs.log) keeps its line whole
+	[ -z "$(tail -c1 "$T/one" | tr -d '\n')" ] || echo
+done >"$ALL"
+cat "$ALL" >>"$FOLLOWED"
+PF_LOG=$FOLLOWED         # lz_maillog_wait compares with this file's lines
+lz_maillog_wait 20 || fail "lazaretd read $(lz_maillog_lines) of $(wc -l <"$FOLLOWED") lines in 20 s"
+counters='{ lines, kinds: (.kinds | with_entries(select(.value != 0))), skipped,
+	outcomes: (.outcomes | with_entries(select(.value != 0))), unattributed, queue_ids_open }'
+daemon=$(lz_stats | jq -S ".maillog | $counters") || fail "jq on lazaretd's stats"
+offline=$("$LAZARETCTL" analyze --json --config "$LZ_CONF" --maillog "$ALL" | jq -S "$counters") ||
+	fail "analyze --config $LZ_CONF on the corpus"
+if ! diff -u --label "analyze --config (expected)" --label "lazaretd's stats (seen)" \
+    <(echo "$offline") <(echo "$daemon"); then
+	fail "the follower and analyze count the corpus differently"
+fi
+case_pass "$(jq .lines <<<"$daemon") lines, the same counts"
