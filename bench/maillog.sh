@@ -11,6 +11,9 @@
 #   pflogsumm --problems-first FILE
 # and lazaret once more on a file twice as long (2 x LINES) to compare peak
 # RSS: it should follow the open queue IDs and the subjects, not the file.
+# Then both tools on a log of SCALE_CLIENTS distinct clients (bench/flagged_gen.awk,
+# every 20th a bot: 9 M lines, 1.9 GB for 2 M), whose peak RSS is what they hold
+# per client; the same file as bench/analyze_scale.sh's when SCALE_DIR is the same.
 # Last, what lazaret flagged against what was planted.
 #
 # Environment (defaults in brackets):
@@ -19,6 +22,8 @@
 #   3 GB with the double file; kept for the next run)
 #   PEERS ["pflogsumm"] (empty: lazaret only)  DOUBLE [1] (0: skip the 2x file)
 #   MAILLOG_LINES [5000000]: LINES when not given (bench/run.sh gives none)
+#   SCALE_CLIENTS [2000000] (0: skip the distinct-clients case)  SCALE_RUNS [1]
+#   SCALE_DIR [${TMPDIR:-/tmp}/lazaret-scale-bench]
 # Exit status: 1 when a tool failed, or lazaret skipped lines other than the
 # deliberate non-Postfix ones; missed targets are reported, not failed.
 set -eu
@@ -38,6 +43,10 @@ FORMAT=${FORMAT:-3339}
 PEERS=${PEERS-pflogsumm}
 DOUBLE=${DOUBLE:-1}
 MAILLOG_DIR=${MAILLOG_DIR:-${TMPDIR:-/tmp}/lazaret-maillog-bench}
+SCALE_CLIENTS=${SCALE_CLIENTS:-2000000}
+SCALE_RUNS=${SCALE_RUNS:-1}
+SCALE_DIR=${SCALE_DIR:-${TMPDIR:-/tmp}/lazaret-scale-bench}
+case $SCALE_CLIENTS in ''|*[!0-9]*) usage ;; esac
 
 gen=$build/bench/maillog_gen
 ctl=$build/lazaretctl
@@ -148,6 +157,48 @@ if [ "$DOUBLE" = 1 ]; then
 	fi
 fi
 
+# ---- many distinct clients --------------------------------------------------------------
+# The log of bench/analyze_scale.sh (its stamp, so that both scripts reuse one file): what
+# grows here is what each tool keeps per client, not per line.
+if [ "$SCALE_CLIENTS" -gt 0 ]; then
+	mkdir -p "$SCALE_DIR"
+	slog=$SCALE_DIR/scale.log
+	sstamp="$SCALE_CLIENTS 20 $(md5sum < "$here/flagged_gen.awk" | cut -d' ' -f1)"
+	if [ -s "$slog" ] && [ "$(cat "$SCALE_DIR/stamp" 2>/dev/null)" = "$sstamp" ]; then
+		echo "reusing $slog ($(($(wc -c < "$slog") / 1048576)) MiB)"
+		cat "$slog" > /dev/null
+	else
+		echo "generating $slog: $SCALE_CLIENTS distinct clients, every 20th a bot ..."
+		rm -f "$SCALE_DIR/stamp"
+		awk -v clients="$SCALE_CLIENTS" -v every=20 -f "$here/flagged_gen.awk" > "$slog"
+		echo "$sstamp" > "$SCALE_DIR/stamp"
+	fi
+	slines=$(wc -l < "$slog" | tr -d ' ')
+	keep_runs=$RUNS
+	RUNS=$SCALE_RUNS
+	echo "lazaret, $SCALE_CLIENTS clients: $ctl analyze --maillog $slog --json"
+	if timed "lazaret ${SCALE_CLIENTS}c" "$work/scale.json" "$ctl" analyze --maillog "$slog" --json; then
+		echo "lazaret-${SCALE_CLIENTS}c $slines $best_s $best_kb $best_cpu" >> "$rows"
+	else
+		failed=1
+	fi
+	rm -f "$work/scale.json"
+	for p in $PEERS; do
+		case $p in
+		pflogsumm) set -- pflogsumm --problems-first "$slog" ;;
+		*) set -- "$p" "$slog" ;;
+		esac
+		echo "$p, $SCALE_CLIENTS clients: $*"
+		if timed "$p ${SCALE_CLIENTS}c" "$work/scale.out" "$@"; then
+			echo "$p-${SCALE_CLIENTS}c $slines $best_s $best_kb $best_cpu" >> "$rows"
+		else
+			failed=1
+		fi
+		rm -f "$work/scale.out"
+	done
+	RUNS=$keep_runs
+fi
+
 # ---- the table -------------------------------------------------------------------------
 echo
 echo "Postfix log analysis, $(date -u +%Y-%m-%d), $(uname -n), $ncpu CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), load $(cut -d' ' -f1-3 /proc/loadavg), best of $RUNS"
@@ -157,10 +208,10 @@ awk '
 	  if ($1 == "lazaret") { laz = rate[NR]; claz = crate[NR] }
 	  if ($1 == "pflogsumm") { pfl = rate[NR]; cpfl = crate[NR] } }
 	END {
-		printf "%-12s %10s %9s %12s %10s %8s %14s\n", "tool", "lines", "seconds", "lines/s", "peak RSS", "CPU s",
+		printf "%-18s %10s %9s %12s %10s %8s %14s\n", "tool", "lines", "seconds", "lines/s", "peak RSS", "CPU s",
 		    "lines/CPU-s"
 		for (i = 1; i <= NR; i++)
-			printf "%-12s %10d %9.2f %12.0f %6.1f MiB %8.2f %14.0f\n", tool[i], lines[i], secs[i], rate[i],
+			printf "%-18s %10d %9.2f %12.0f %6.1f MiB %8.2f %14.0f\n", tool[i], lines[i], secs[i], rate[i],
 			    kb[i] / 1024, cpu[i], crate[i]
 		if (laz > 0 && pfl > 0)
 			printf "lazaret / pflogsumm: %.1fx (target >= 10x, aim 20x: %s)\n", laz / pfl,
@@ -174,6 +225,16 @@ awk '
 		if (k1 > 0 && k2 > 0)
 			printf "lazaret peak RSS: %.1f MiB on %d lines, %.1f MiB on twice as many (%+.0f%%)\n",
 			    k1 / 1024, l1, k2 / 1024, (k2 - k1) * 100 / k1
+		for (i = 1; i <= NR; i++) {
+			if (tool[i] ~ /^lazaret-[0-9]+c$/) { sl = i; sc = substr(tool[i], 9, length(tool[i]) - 9) }
+			else if (tool[i] ~ /^pflogsumm-[0-9]+c$/) sp = i
+		}
+		if (sl && sp)
+			printf "%s distinct clients: lazaret %.2f s, peak RSS %.0f MiB; pflogsumm %.2f s, peak RSS %.0f MiB: %.1fx by wall time, %.1fx less memory\n",
+			    sc, secs[sl], kb[sl] / 1024, secs[sp], kb[sp] / 1024, (secs[sl] > 0 ? secs[sp] / secs[sl] : 0),
+			    (kb[sl] > 0 ? kb[sp] / kb[sl] : 0)
+		else if (sl)
+			printf "%s distinct clients: lazaret %.2f s, peak RSS %.0f MiB\n", sc, secs[sl], kb[sl] / 1024
 	}' "$rows"
 
 # ---- what lazaret read and flagged ----------------------------------------------------------

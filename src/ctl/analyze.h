@@ -14,7 +14,9 @@
  * their evidence, as a table or as JSON. Returns 0; 1 when a file cannot be opened or
  * read (an error on stderr for each, nothing on stdout: no verdict over part of the
  * input) or memory runs out, also when a flagged subject could not be written as JSON
- * (named on stderr: the output lacks it); 2 for a bad configuration.
+ * (named on stderr: the output lacks it); 2 for a bad configuration. Meant to run once,
+ * just before the process exits: outside sanitizer builds it leaves the analysis's
+ * memory to the exit (ANALYZE_FREE_AT_END in analyze.c).
  */
 int analyze_run(char *const *files, size_t nfiles, const char *config_path, int json);
 

@@ -779,6 +779,13 @@ test_bounce_wilson_bound(void **state)
 		if (fabs(e->value - c->want) > 1e-9)
 			fail_msg("%d of %d at %.2f: bound %.12f, want %.12f", c->f, c->n, c->confidence,
 			    e->value, c->want);
+		/* the summary, byte for byte what printf made of it before bounce_summary */
+		char want[STORE_SUMMARY_MAX], win[32];
+		snprintf(want, sizeof(want), "%llu of %llu recipients refused permanently in the last %s via "
+		    "the relay (%llu unknown); at least %.0f%% at %.0f%% confidence", (unsigned long long)c->f,
+		    (unsigned long long)c->n, duration_format(f->cfg.bounce_window, win, sizeof(win)),
+		    (unsigned long long)c->f, e->value * 100, c->confidence * 100);
+		assert_string_equal(e->summary, want);
 	}
 }
 
