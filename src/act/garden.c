@@ -20,6 +20,7 @@
 
 #include "act/enforce.h"
 #include "act/enforce_priv.h"
+#include "common/hash.h"
 #include "common/log.h"
 
 #define GARDEN_RETRY_MIN_MS   1000
@@ -99,14 +100,9 @@ static void on_retry(uv_timer_t *t);
 static uint64_t
 net_hash(const struct cidr *n)
 {
-	uint64_t h = 1469598103934665603ULL ^ (uint64_t)n->addr.family;
 	size_t len = n->addr.family == AF_INET ? 4 : 8;    /* a /64: its first 8 bytes */
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= n->addr.bytes[i];
-		h *= 1099511628211ULL;
-	}
-	return h ^ (h >> 29);
+	return hash_bytes(n->addr.bytes, len) ^ (uint64_t)n->addr.family;
 }
 
 static bool

@@ -1,11 +1,13 @@
 /*
- * subjects.c — the subject hash table: FNV-1a hashes, power-of-two buckets, chains,
+ * subjects.c — the subject hash table: keyed hashes (common/hash.h), power-of-two buckets, chains,
  * growth by doubling when the load passes 1; and the recency list through every entry.
  */
 #include "judge/subjects.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/hash.h"
 
 struct subjects {
 	struct subject **buckets;
@@ -18,12 +20,7 @@ struct subjects {
 uint32_t
 subjects_hash(const char *key, size_t len)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (uint8_t)key[i];
-		h *= 16777619u;
-	}
-	return h;
+	return (uint32_t)hash_bytes(key, len);
 }
 
 struct subjects *
@@ -222,6 +219,21 @@ subject_detail(struct subject *s)
 	if (s->detail == NULL)
 		s->detail = calloc(1, sizeof(*s->detail));
 	return s->detail;
+}
+
+size_t
+subjects_longest_chain(const struct subjects *t)
+{
+	size_t longest = 0;
+
+	for (size_t i = 0; i <= t->mask; i++) {
+		size_t n = 0;
+		for (const struct subject *s = t->buckets[i]; s != NULL; s = s->next)
+			n++;
+		if (n > longest)
+			longest = n;
+	}
+	return longest;
 }
 
 size_t

@@ -93,7 +93,8 @@ struct subjects;
 struct subjects *subjects_new(void);
 void subjects_free(struct subjects *t);
 
-/* The hash of a key (FNV-1a, 32 bits): subject->hash, and what other tables of keys use. */
+/* The hash of a key (hash_bytes, keyed per process; 32 bits): subject->hash, and what
+ * other tables of keys use. Never stored: it differs in every run. */
 uint32_t subjects_hash(const char *key, size_t len);
 
 /* The subject with this key, or NULL. */
@@ -136,6 +137,9 @@ const char *subject_kind_name(enum subject_kind kind);
  * without the "account:" of an account's key. buf holds SUBJECT_NAME_MAX; returns buf.
  */
 const char *subject_name(const struct subject *s, char *buf, size_t size);
+
+/* The longest chain of the table: what one lookup may have to walk (tests, metrics). */
+size_t subjects_longest_chain(const struct subjects *t);
 
 /* Bytes used by the table and its subjects (bench and metrics). */
 size_t subjects_memory(const struct subjects *t);

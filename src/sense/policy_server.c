@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 
 #define POLICY_READ_CHUNK  16384          /* the shared read buffer */
@@ -252,11 +253,9 @@ static struct policy_peer *
 policy_peer_get(struct policy_server *ps, const struct addr *a)
 {
 	size_t n = a->family == AF_INET ? 4 : 16;
-	uint32_t h = 2166136261u;
+	uint32_t h = (uint32_t)hash_bytes(a->bytes, n);     /* peers choose their addresses */
 	struct policy_peer *p;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ a->bytes[i]) * 16777619u;
 	for (p = ps->peers[h % POLICY_PEER_BUCKETS]; p != NULL; p = p->next)
 		if (p->hash == h && p->addr.family == a->family && memcmp(p->addr.bytes, a->bytes, n) == 0)
 			return p;

@@ -1,0 +1,31 @@
+/*
+ * hash.h — the one hash for every table whose keys outsiders choose (client addresses,
+ * SASL names, queue IDs, recipient domains, policy peers, quarantined networks).
+ *
+ * An unkeyed hash (FNV-1a, as before) lets whoever picks the keys pick colliding ones
+ * and turn each lookup into a walk of one long chain. SipHash-1-3 with a 128-bit key
+ * drawn from getrandom(2) at start, as Redis's dict.c and Python do, makes that
+ * guesswork: the key never leaves the process, so colliding keys cannot be computed
+ * off-line. Hashes are therefore different in every run: nothing may store one or
+ * order output by one.
+ */
+#ifndef LAZARET_COMMON_HASH_H
+#define LAZARET_COMMON_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * hash_bytes — SipHash-1-3 of data[0..len) under the process's key, which is drawn
+ * from getrandom(2) on first use (or set by hash_seed).
+ */
+uint64_t hash_bytes(const void *data, size_t len);
+
+/* hash_seed — use this key instead of a random one (tests that need repeatable hashes). */
+void hash_seed(const uint8_t key[16]);
+
+/* hash_siphash — SipHash-c-d of data[0..len) under key (hash_bytes is 1-3; the tests
+ * check 2-4 against the reference vectors). */
+uint64_t hash_siphash(int c_rounds, int d_rounds, const uint8_t key[16], const void *data, size_t len);
+
+#endif
