@@ -29,6 +29,7 @@
 #include "common/sandbox.h"
 #include "common/sdnotify.h"
 #include "judge/judge.h"
+#include "judge/kinds.h"
 #include "portal/portal.h"
 #include "sense/delivery.h"
 #include "sense/logfollow.h"
@@ -110,11 +111,11 @@ usage(FILE *out)
 
 /*
  * load_config — read and check path, including the evidence sections against the
- * kinds the sensors register (so -n catches those too). Returns a config or NULL
+ * table of kinds (judge/kinds.c; so -n catches those too). Returns a config or NULL
  * after printing "file:line: problem".
  */
 static struct config *
-load_config(const char *path, struct judge *kinds_from)
+load_config(const char *path)
 {
 	struct config *cfg = malloc(sizeof(*cfg));
 	char err[1024];
@@ -128,29 +129,8 @@ load_config(const char *path, struct judge *kinds_from)
 		free(cfg);
 		return NULL;
 	}
-	/* A scratch judge knows which evidence kinds exist. */
-	struct judge *scratch = kinds_from;
-	struct relay *relay = NULL;
-	if (scratch == NULL) {
-		scratch = judge_new(cfg, NULL);
-		relay = scratch ? relay_new(scratch, cfg) : NULL;
-		struct delivery *dl = relay ? delivery_new(scratch, cfg) : NULL;
-		delivery_free(dl);
-		if (relay == NULL || dl == NULL) {
-			fprintf(stderr, "lazaretd: out of memory\n");
-			judge_free(scratch);
-			config_free(cfg);
-			free(cfg);
-			return NULL;
-		}
-	}
-	int bad = 0;
-	if (kinds_from == NULL) {
-		bad = judge_configure(scratch, cfg, err, sizeof(err));
-		relay_free(relay);
-		judge_free(scratch);
-	}
-	if (bad) {
+	/* [evidence NAME] sections against the table of kinds (the running judge checks again) */
+	if (evidence_kinds_check(cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		config_free(cfg);
 		free(cfg);
@@ -616,7 +596,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 
-	if ((d.cfg = load_config(d.config_path, NULL)) == NULL)
+	if ((d.cfg = load_config(d.config_path)) == NULL)
 		return 1;
 	if (check) {
 		int rc = 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "judge/kinds.h"
 
 /* The end of a rate_limit summary, " for going over 3600 messages per 1h from this host",
  * for one subject kind and rate, and the limit it was made for. */
@@ -35,10 +36,7 @@ relay_new(struct judge *j, const struct config *cfg)
 		return NULL;
 	r->judge = j;
 	r->cfg = cfg;
-	/* 20 deferrals make watch, 60 throttle, 120 quarantine, with the default thresholds;
-	 * a subscriber who now and then hits a limit never gets there. */
-	r->kind = judge_register_kind(j, RELAY_EVIDENCE_KIND, 0.05, 6 * 3600 * USEC_PER_SEC,
-	    "mail deferred for exceeding the relay's rate limits");
+	r->kind = evidence_kind_register(j, RELAY_EVIDENCE_KIND);     /* its weight: judge/kinds.c */
 	if (r->kind < 0) {
 		free(r);
 		return NULL;

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/subject_text.h"
+#include "judge/kinds.h"
 
 #define DELIVERY_BUCKETS     12      /* the bounce window in twelfths */
 #define DELIVERY_DOMAINS_CAP 4096    /* distinct domains remembered per window at most */
@@ -177,18 +178,13 @@ delivery_new(struct judge *j, const struct config *cfg)
 	d->stats_by_subject.buckets = calloc(d->stats_by_subject.mask + 1, sizeof(*d->stats_by_subject.buckets));
 	d->sessions.mask = 255;
 	d->sessions.buckets = calloc(d->sessions.mask + 1, sizeof(*d->sessions.buckets));
-	d->kind_bounce = judge_register_kind(j, "bounce_ratio", 8, 6 * 3600 * USEC_PER_SEC,
-	    "a high share of the recipients refused permanently (Wilson lower bound)");
-	d->kind_domains = judge_register_kind(j, "recipient_domains", 2, 6 * 3600 * USEC_PER_SEC,
-	    "mail to unusually many recipient domains in a short time");
-	d->kind_spam = judge_register_kind(j, "spam_rejected", 0.5, 6 * 3600 * USEC_PER_SEC,
-	    "remote servers refusing the mail as spam");
-	d->kind_networks = judge_register_kind(j, "account_networks", 4, 12 * 3600 * USEC_PER_SEC,
-	    "a SASL account used from many client networks (hijacked account)");
-	d->kind_addresses = judge_register_kind(j, "account_addresses", 4, 12 * 3600 * USEC_PER_SEC,
-	    "a SASL account used from many client addresses (hijacked account)");
-	d->kind_sessions = judge_register_kind(j, "account_sessions", 4, 12 * 3600 * USEC_PER_SEC,
-	    "a SASL account in sessions open at once from different addresses (hijacked account)");
+	/* weights, half-lives and what each means: judge/kinds.c */
+	d->kind_bounce = evidence_kind_register(j, "bounce_ratio");
+	d->kind_domains = evidence_kind_register(j, "recipient_domains");
+	d->kind_spam = evidence_kind_register(j, "spam_rejected");
+	d->kind_networks = evidence_kind_register(j, "account_networks");
+	d->kind_addresses = evidence_kind_register(j, "account_addresses");
+	d->kind_sessions = evidence_kind_register(j, "account_sessions");
 	if (d->qids.buckets == NULL || d->stats_by_subject.buckets == NULL || d->sessions.buckets == NULL ||
 	    d->kind_bounce < 0 || d->kind_domains < 0 || d->kind_spam < 0 || d->kind_networks < 0 ||
 	    d->kind_addresses < 0 || d->kind_sessions < 0) {

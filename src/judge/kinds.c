@@ -1,0 +1,60 @@
+/*
+ * kinds.c — the evidence kinds; see kinds.h.
+ */
+#include "judge/kinds.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define HOURS(n) ((usec_t)(n) * 3600 * USEC_PER_SEC)
+
+const struct evidence_kind evidence_kinds[] = {
+	/* act/relay_policy.c: 20 deferrals make watch, 60 throttle, 120 quarantine with the
+	 * default thresholds; a subscriber who now and then hits a limit never gets there */
+	{ "rate_limit", 0.05, HOURS(6), "mail deferred for exceeding the relay's rate limits" },
+	/* sense/delivery.c */
+	{ "bounce_ratio", 8, HOURS(6), "a high share of the recipients refused permanently (Wilson lower bound)" },
+	{ "recipient_domains", 2, HOURS(6), "mail to unusually many recipient domains in a short time" },
+	{ "spam_rejected", 0.5, HOURS(6), "remote servers refusing the mail as spam" },
+	{ "account_networks", 4, HOURS(12), "a SASL account used from many client networks (hijacked account)" },
+	{ "account_addresses", 4, HOURS(12), "a SASL account used from many client addresses (hijacked account)" },
+	{ "account_sessions", 4, HOURS(12),
+	  "a SASL account in sessions open at once from different addresses (hijacked account)" },
+};
+
+const size_t evidence_kind_count = sizeof(evidence_kinds) / sizeof(evidence_kinds[0]);
+
+const struct evidence_kind *
+evidence_kind_find(const char *name)
+{
+	for (size_t i = 0; i < evidence_kind_count; i++)
+		if (strcmp(evidence_kinds[i].name, name) == 0)
+			return &evidence_kinds[i];
+	return NULL;
+}
+
+int
+evidence_kind_register(struct judge *j, const char *name)
+{
+	const struct evidence_kind *k = evidence_kind_find(name);
+
+	return k != NULL ? judge_register_kind(j, k->name, k->weight, k->half_life, k->description) : -1;
+}
+
+int
+evidence_kinds_check(const struct config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cfg->evidence_count; i++) {
+		if (evidence_kind_find(cfg->evidence[i].kind) != NULL)
+			continue;
+		char known[512] = "";
+		for (size_t k = 0; k < evidence_kind_count; k++) {
+			strncat(known, k ? ", " : "", sizeof(known) - strlen(known) - 1);
+			strncat(known, evidence_kinds[k].name, sizeof(known) - strlen(known) - 1);
+		}
+		snprintf(err, errlen, "%s:%d: [evidence %s]: no sensor reports this kind (known: %s)", cfg->path,
+		    cfg->evidence[i].line, cfg->evidence[i].kind, known);
+		return -1;
+	}
+	return 0;
+}
