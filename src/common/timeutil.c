@@ -114,3 +114,29 @@ duration_format(usec_t d, char *buf, size_t size)
 	}
 	return buf;
 }
+
+int64_t
+time_days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+usec_t
+time_local_hour(int year, int month, int day, int hour)
+{
+	static __thread int cy, cm, cd, ch = -1;
+	static __thread usec_t cbase;
+
+	if (cy != year || cm != month || cd != day || ch != hour) {
+		struct tm tm = { .tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day, .tm_hour = hour,
+		    .tm_isdst = -1 };
+		cbase = (usec_t)mktime(&tm) * USEC_PER_SEC;
+		cy = year, cm = month, cd = day, ch = hour;
+	}
+	return cbase;
+}

@@ -29,4 +29,16 @@ int duration_parse(const char *text, usec_t *out);
 /* Formats a duration compactly ("1h", "90s", "1d12h"); returns buf. */
 char *duration_format(usec_t d, char *buf, size_t size);
 
+/* time_days_from_civil — days since 1970-01-01 of a proleptic Gregorian date (any year). */
+int64_t time_days_from_civil(int year, int month, int day);
+
+/*
+ * time_local_hour — the start of the local-time hour year-month-day hour (1-based month
+ * and day), in µs since the epoch, as mktime(3) places it under the zone's rules
+ * (daylight saving time included). mktime reads the zone and costs microseconds while a
+ * log has thousands of lines an hour, so the last hour asked is kept, per thread (the
+ * store's and libuv's threads never ask; a thread of its own gets a cache of its own).
+ */
+usec_t time_local_hour(int year, int month, int day, int hour);
+
 #endif

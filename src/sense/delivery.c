@@ -259,17 +259,6 @@ delivery_stats(const struct delivery *d)
 
 /* --- time ------------------------------------------------------------------------- */
 
-static int64_t
-days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 usec_t
 delivery_time(const struct maillog_time *t, usec_t now)
 {
@@ -291,20 +280,13 @@ delivery_time(const struct maillog_time *t, usec_t now)
 			year++;
 	}
 	if (t->has_tz) {
-		secs = days_from_civil(year, t->month, t->day) * 86400 + t->hour * 3600 + t->minute * 60 +
+		secs = time_days_from_civil(year, t->month, t->day) * 86400 + t->hour * 3600 + t->minute * 60 +
 		    t->second - (int64_t)t->tz_minutes * 60;
 		return secs * USEC_PER_SEC + t->usec;
 	}
-	/* local time: mktime once per hour of log, arithmetic within it */
-	static __thread int cy, cm, cd, ch = -1;
-	static __thread usec_t cbase;
-	if (cy != year || cm != t->month || cd != t->day || ch != t->hour) {
-		struct tm tm = { .tm_year = year - 1900, .tm_mon = t->month - 1, .tm_mday = t->day,
-		    .tm_hour = t->hour, .tm_isdst = -1 };
-		cbase = (usec_t)mktime(&tm) * USEC_PER_SEC;
-		cy = year, cm = t->month, cd = t->day, ch = t->hour;
-	}
-	return cbase + ((usec_t)t->minute * 60 + t->second) * USEC_PER_SEC + t->usec;
+	/* local time: the hour's start from the zone's rules, arithmetic within it */
+	return time_local_hour(year, t->month, t->day, t->hour) + ((usec_t)t->minute * 60 + t->second) *
+	    USEC_PER_SEC + t->usec;
 }
 
 /* --- open queue IDs ---------------------------------------------------------------- */
