@@ -17,6 +17,7 @@
 #include "common/jsondump.h"
 #include "common/log.h"
 #include "common/subject_text.h"
+#include "common/linesplit.h"
 #include "judge/judge.h"
 #include "sense/delivery.h"
 
@@ -28,6 +29,7 @@ struct analyze {
 	struct subjects *peaks;     /* every subject that left normal, with its highest level */
 	usec_t now;
 	usec_t last_time;
+	struct linesplit split;     /* as lazaretd's follower splits its log */
 };
 
 static void
@@ -42,28 +44,22 @@ analyze_observe(void *arg, const struct subject *s, int old_level, int new_level
 		p->level = (uint8_t)new_level;
 }
 
-/*
- * Feeds the whole lines in buf[0, *len) and keeps the rest at its start; at eof, or
- * when one line fills the buffer, hands over the rest too.
- */
+static void
+analyze_line(void *arg, const char *line, size_t len)
+{
+	struct analyze *an = arg;
+
+	delivery_line(an->delivery, line, len, an->now);
+}
+
+/* Feeds the whole lines in buf[0, *len) and keeps the rest at its start (at eof, none). */
 static void
 analyze_lines(struct analyze *an, char *buf, size_t *len, int eof)
 {
-	size_t start = 0;
-	char *nl;
+	size_t used = linesplit_run(&an->split, buf, *len, eof != 0, analyze_line, an);
 
-	while ((nl = memchr(buf + start, '\n', *len - start)) != NULL) {
-		delivery_line(an->delivery, buf + start, (size_t)(nl - buf - start), an->now);
-		start = (size_t)(nl - buf) + 1;
-	}
-	if (eof || (start == 0 && *len == ANALYZE_CHUNK)) {
-		if (*len > start)
-			delivery_line(an->delivery, buf + start, *len - start, an->now);
-		*len = 0;
-		return;
-	}
-	memmove(buf, buf + start, *len - start);
-	*len -= start;
+	memmove(buf, buf + used, *len - used);
+	*len -= used;
 }
 
 /*
@@ -233,13 +229,14 @@ struct analyze_row {
 	struct subject *s;
 	int peak;
 	double score;
-	size_t order;           /* place in the walk over the table: ties keep it */
+	size_t order;           /* place in the walk over the table */
 };
 
 /*
- * Highest peak first, then highest score; equal rows in the order the walk found
- * them, as the insertion sort this replaces left them (its output stays the same).
- * The sort was quadratic: 84 000 flagged subjects took seconds.
+ * Highest peak first, then highest score; equal rows by their keys' bytes, so that
+ * the output is the same in every run (the table's walk order follows its hash, keyed
+ * anew in each process). The insertion sort this replaced was quadratic: 84 000
+ * flagged subjects took seconds.
  */
 static int
 analyze_row_cmp(const void *a, const void *b)
@@ -252,7 +249,11 @@ analyze_row_cmp(const void *a, const void *b)
 		return -1;
 	if (x->score < y->score)
 		return 1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	size_t n = x->s->key_len < y->s->key_len ? x->s->key_len : y->s->key_len;
+	int c = memcmp(x->s->key, y->s->key, n);
+	if (c != 0)
+		return c;
+	return x->s->key_len < y->s->key_len ? -1 : x->s->key_len > y->s->key_len;
 }
 
 /* Writes a JSON text with `indent` more blanks after each of its newlines. */

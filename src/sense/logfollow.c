@@ -13,11 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/linesplit.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 
 #define LOGFOLLOW_CHUNK    (256 * 1024)
-#define LOGFOLLOW_LINE_MAX 16384        /* longer lines are cut and counted */
+#define LOGFOLLOW_LINE_MAX LINESPLIT_MAX   /* longer lines are cut and counted */
 #define LOGFOLLOW_BACKLOG_LOG (16u << 20)   /* a backlog this large is logged when found and when read */
 
 struct logfollow {
@@ -34,7 +35,7 @@ struct logfollow {
 	bool pending;                 /* the last poll stopped at its budget */
 	char *buf;                    /* partial line + chunk */
 	size_t len;
-	bool skipping;                /* inside a line that was too long */
+	struct linesplit split;       /* where a line is cut, and the counts of lines */
 	/* a run of polls cut by their budget: when it started, what had been read then */
 	bool in_backlog, backlog_logged;
 	usec_t backlog_start;
@@ -99,42 +100,15 @@ logfollow_position(const struct logfollow *lf, uint64_t *inode, uint64_t *offset
 	*offset = lf->offset;
 }
 
-/*
- * Hands over every whole line in buf and keeps the rest. A line longer than
- * LOGFOLLOW_LINE_MAX is handed over cut at that length (and counted) and the rest of
- * it skipped up to its newline, however read(2) happened to split it. With flush, a
- * final line without newline is handed over too.
- */
+/* Hands over every whole line in buf and keeps the rest (common/linesplit.h). */
 static void
 logfollow_lines(struct logfollow *lf, bool flush)
 {
-	size_t start = 0;
+	size_t start = linesplit_run(&lf->split, lf->buf, lf->len, flush, lf->cb, lf->arg);
 
-	while (start < lf->len) {
-		char *nl = memchr(lf->buf + start, '\n', lf->len - start);
-		size_t n = nl ? (size_t)(nl - (lf->buf + start)) : lf->len - start;
-		size_t used = nl ? n + 1 : n;
-
-		if (lf->skipping) {
-			/* inside a cut line: drop it up to and including its newline */
-			if (nl != NULL)
-				lf->skipping = false;
-		} else if (n >= LOGFOLLOW_LINE_MAX && (nl != NULL || n > LOGFOLLOW_LINE_MAX || !flush)) {
-			lf->cb(lf->arg, lf->buf + start, LOGFOLLOW_LINE_MAX);
-			lf->stats.lines++;
-			lf->stats.too_long++;
-			if (nl == NULL)
-				lf->skipping = true;
-		} else if (nl != NULL || flush) {
-			lf->cb(lf->arg, lf->buf + start, n);
-			lf->stats.lines++;
-		} else
-			break;              /* a partial line: wait for its newline */
-		start += used;
-		lf->offset += used;
-	}
-	if (flush)
-		lf->skipping = false;
+	lf->offset += start;
+	lf->stats.lines = lf->split.lines;
+	lf->stats.too_long = lf->split.too_long;
 	size_t rest = lf->len - start;
 	if (start > 0 && rest > 0)
 		memmove(lf->buf, lf->buf + start, rest);
@@ -221,7 +195,7 @@ logfollow_open(struct logfollow *lf)
 	lf->inode = (uint64_t)st.st_ino;
 	lf->offset = lf->read_offset = 0;
 	lf->len = 0;
-	lf->skipping = false;
+	lf->split.skipping = false;
 	if (!lf->resume_pending)
 		return 0;
 	lf->resume_pending = false;
@@ -290,7 +264,7 @@ logfollow_poll(struct logfollow *lf, size_t max_bytes)
 			lseek(lf->fd, 0, SEEK_SET);
 			lf->offset = lf->read_offset = 0;
 			lf->len = 0;
-			lf->skipping = false;
+			lf->split.skipping = false;
 			continue;
 		}
 		if (stat(lf->path, &st) != 0 || (uint64_t)st.st_ino == lf->inode)
