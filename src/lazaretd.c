@@ -30,6 +30,7 @@
 #include "common/sdnotify.h"
 #include "judge/judge.h"
 #include "judge/kinds.h"
+#include "pipeline.h"
 #include "portal/portal.h"
 #include "sense/delivery.h"
 #include "sense/logfollow.h"
@@ -44,9 +45,7 @@ struct daemon {
 	char config_path[PATH_MAX];
 	struct config *cfg;
 	struct store *store;
-	struct judge *judge;
-	struct relay *relay;
-	struct delivery *delivery;
+	struct pipeline pl;            /* the judge, the relay's decisions, the delivery log's rules */
 	struct logfollow **followers;
 	size_t follower_count;
 	struct policy_server *policy;
@@ -237,7 +236,7 @@ save_delivery(struct daemon *d)
 	if (d->follower_count == 0)
 		return;
 	d->delivery_saved = t0;
-	if (delivery_save(d->delivery, time_now(), &bytes, &len) != 0) {
+	if (delivery_save(d->pl.delivery, time_now(), &bytes, &len) != 0) {
 		log_warnx("maillog: out of memory saving the delivery rules' state; kept from the last save");
 		return;
 	}
@@ -261,14 +260,14 @@ restore_delivery(struct daemon *d)
 	if (rc != 0)        /* the store cannot read it: not the same as nothing saved */
 		fatalx("store %s: cannot read the delivery rules' saved state: %s", d->cfg->store_path,
 		    strerror(-rc));
-	rc = delivery_restore(d->delivery, bytes, len);
+	rc = delivery_restore(d->pl.delivery, bytes, len);
 	free(bytes);
 	if (rc != 0) {
 		log_warnx("maillog: the delivery rules' state in the store is unusable (%s); starting without it",
 		    rc == -EINVAL ? "damaged or from another version" : strerror(-rc));
 		return;
 	}
-	const struct delivery_stats *ds = delivery_stats(d->delivery);
+	const struct delivery_stats *ds = delivery_stats(d->pl.delivery);
 	log_info("maillog: delivery rules' state restored (%zu bytes, %llu open queue IDs)", len,
 	    (unsigned long long)ds->queue_ids_open);
 }
@@ -292,7 +291,7 @@ static void
 on_checkpoint(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
-	judge_checkpoint(d->judge);
+	judge_checkpoint(d->pl.judge);
 	save_positions(d);
 	if (time_mono() - d->delivery_saved >= LAZARETD_DELIVERY_SAVE_EVERY)
 		save_delivery(d);
@@ -305,11 +304,11 @@ on_sweep(uv_timer_t *t)
 	struct judge_stats js;
 
 	/* Visit every subject about once a minute, whatever their number. */
-	judge_stats_get(d->judge, &js);
-	judge_sweep(d->judge, time_now(), js.tracked / 60 + 1000);
+	judge_stats_get(d->pl.judge, &js);
+	judge_sweep(d->pl.judge, time_now(), js.tracked / 60 + 1000);
 	static unsigned ticks;
 	if (++ticks % 60 == 0)
-		delivery_expire(d->delivery, time_now());
+		delivery_expire(d->pl.delivery, time_now());
 }
 
 /* The policy service's answers: the relay's decision (sense hands, act decides). */
@@ -323,7 +322,7 @@ static void
 on_maillog_line(void *arg, const char *line, size_t len)
 {
 	struct daemon *d = arg;
-	delivery_line(d->delivery, line, len, time_now());
+	delivery_line(d->pl.delivery, line, len, time_now());
 }
 
 static void on_maillog_idle(uv_idle_t *h);
@@ -422,9 +421,11 @@ reload(struct daemon *d)
 		return;
 	}
 	struct rlimit rl;
-	if (judge_configure(d->judge, cfg, err, sizeof(err)) != 0 ||
-	    (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    fd_budget_check(cfg, (unsigned long long)rl.rlim_cur, "RLIMIT_NOFILE", err, sizeof(err)) != 0)) {
+	/* every check before anything takes the new configuration: a module must never be
+	 * left pointing at one that is freed for failing a later check */
+	if ((getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    fd_budget_check(cfg, (unsigned long long)rl.rlim_cur, "RLIMIT_NOFILE", err, sizeof(err)) != 0) ||
+	    pipeline_configure(&d->pl, cfg, err, sizeof(err)) != 0) {
 		log_warnx("reload failed, keeping the running configuration: %s", err);
 		config_free(cfg);
 		free(cfg);
@@ -433,8 +434,6 @@ reload(struct daemon *d)
 	}
 	if (!same_listeners(d->cfg, cfg))
 		log_warnx("reload: listen addresses, maillog files and the store path change only on restart");
-	relay_configure(d->relay, cfg);
-	delivery_configure(d->delivery, cfg);
 	policy_server_configure(d->policy, cfg);
 	api_configure(d->api, cfg);
 	portal_configure(d->portal, cfg);
@@ -469,7 +468,7 @@ shutdown_daemon(struct daemon *d)
 	uv_timer_stop(&d->sweep_timer);
 	uv_timer_stop(&d->maillog_timer);
 	uv_idle_stop(&d->maillog_idle);
-	judge_checkpoint(d->judge);
+	judge_checkpoint(d->pl.judge);
 	save_positions(d);
 	save_delivery(d);
 	uv_signal_stop(&d->sig_term);
@@ -681,9 +680,8 @@ main(int argc, char **argv)
 	if ((d.store = store_open_with(d.cfg->store_path, d.loop, STORE_OPEN_CHECK |
 	    (init_store ? STORE_OPEN_CREATE : 0), err, sizeof(err))) == NULL)
 		fatalx("store %s; refusing to start", err);
-	if ((d.judge = judge_new(d.cfg, d.store)) == NULL || (d.relay = relay_new(d.judge, d.cfg)) == NULL ||
-	    (d.delivery = delivery_new(d.judge, d.cfg)) == NULL)
-		fatalx("out of memory");
+	if (pipeline_open(&d.pl, d.cfg, d.store, err, sizeof(err)) != 0)
+		fatalx("%s", err);
 	if (d.cfg->maillog_file_count > 0 &&
 	    (d.followers = calloc(d.cfg->maillog_file_count, sizeof(*d.followers))) == NULL)
 		fatalx("out of memory");
@@ -702,14 +700,12 @@ main(int argc, char **argv)
 			logfollow_resume(d.followers[i], inode, offset);
 		log_info("maillog %s: following", d.cfg->maillog_files[i]);
 	}
-	if (judge_configure(d.judge, d.cfg, err, sizeof(err)) != 0)
-		fatalx("%s", err);
 	usec_t t0 = time_mono();
-	int lrc = judge_load(d.judge);
+	int lrc = judge_load(d.pl.judge);
 	if (lrc != 0)
 		fatalx("store %s: cannot load the subjects: %s", d.cfg->store_path, strerror(-lrc));
 	struct judge_stats js;
-	judge_stats_get(d.judge, &js);
+	judge_stats_get(d.pl.judge, &js);
 	log_info("store %s: %zu subjects loaded in %.1f ms (%zu watch, %zu throttle, %zu quarantine, %zu suspend)",
 	    d.cfg->store_path, js.tracked, (double)(time_mono() - t0) / 1000.0, js.by_level[LEVEL_WATCH],
 	    js.by_level[LEVEL_THROTTLE], js.by_level[LEVEL_QUARANTINE], js.by_level[LEVEL_SUSPEND]);
@@ -717,23 +713,23 @@ main(int argc, char **argv)
 	d.delivery_saved = time_mono();
 
 	/* the kernel holds the store's quarantines before anything is served */
-	if ((d.garden = garden_new(d.loop, d.cfg, d.judge, helper_fd, err, sizeof(err))) == NULL)
+	if ((d.garden = garden_new(d.loop, d.cfg, d.pl.judge, helper_fd, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (garden_start(d.garden, err, sizeof(err)) != 0)
 		fatalx("%s", err);
-	judge_set_observer(d.judge, on_level_changed, &d);
+	judge_set_observer(d.pl.judge, on_level_changed, &d);
 
-	if ((d.policy = policy_server_new(d.loop, decide_relay, d.relay, d.cfg)) == NULL)
+	if ((d.policy = policy_server_new(d.loop, decide_relay, d.pl.relay, d.cfg)) == NULL)
 		fatalx("out of memory");
 	if (policy_server_start(d.policy, err, sizeof(err)) != 0)
 		fatalx("%s", err);
-	struct api_context actx = { .judge = d.judge, .store = d.store, .policy = d.policy,
-	    .delivery = d.delivery, .followers = d.followers, .follower_count = d.follower_count,
+	struct api_context actx = { .judge = d.pl.judge, .store = d.store, .policy = d.policy,
+	    .delivery = d.pl.delivery, .followers = d.followers, .follower_count = d.follower_count,
 	    .garden = d.garden, .cfg = d.cfg,
 	    .started = time_now(), .socket_fd = api_fd };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	struct portal_context pctx = { .judge = d.judge, .store = d.store, .cfg = d.cfg, .own_process = true,
+	struct portal_context pctx = { .judge = d.pl.judge, .store = d.store, .cfg = d.cfg, .own_process = true,
 	    .listen_fd = portal_fd };
 	if ((d.portal = portal_start(d.loop, &pctx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -801,9 +797,7 @@ main(int argc, char **argv)
 		waitpid(d.helper_pid, NULL, 0);
 	while (waitpid(-1, NULL, WNOHANG) > 0)    /* the portal's front, told to go */
 		;
-	delivery_free(d.delivery);
-	relay_free(d.relay);
-	judge_free(d.judge);
+	pipeline_close(&d.pl);
 	config_free(d.cfg);
 	free(d.cfg);
 	log_info("stopped");

@@ -12,13 +12,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "act/relay_policy.h"
 #include "common/config.h"
 #include "common/jsondump.h"
 #include "common/log.h"
 #include "common/subject_text.h"
 #include "common/linesplit.h"
 #include "judge/judge.h"
+#include "pipeline.h"
 #include "sense/delivery.h"
 
 #define ANALYZE_CHUNK (4 * 1024 * 1024)
@@ -368,7 +368,7 @@ analyze_run(char *const *files, size_t nfiles, const char *config_path, int json
 {
 	static struct config cfg;
 	struct analyze an = { 0 };
-	struct relay *relay = NULL;
+	struct pipeline pl = { 0 };
 	char err[1024];
 	char *buf = NULL;
 	int rc = 0;
@@ -384,16 +384,17 @@ analyze_run(char *const *files, size_t nfiles, const char *config_path, int json
 	/* what the log shows, every subject judged on its own: no mass-infection cap */
 	cfg.quarantine_cap = 0;
 	an.now = time_now();
-	if ((an.judge = judge_new(&cfg, NULL)) == NULL || (relay = relay_new(an.judge, &cfg)) == NULL ||
-	    (an.delivery = delivery_new(an.judge, &cfg)) == NULL || (an.peaks = subjects_new()) == NULL ||
-	    (buf = malloc(ANALYZE_CHUNK)) == NULL) {
-		fprintf(stderr, "lazaretctl: analyze: out of memory\n");
-		rc = 1;
-		goto done;
-	}
-	if (judge_configure(an.judge, &cfg, err, sizeof(err)) != 0) {
+	int prc = pipeline_open(&pl, &cfg, NULL, err, sizeof(err));
+	if (prc == -EINVAL) {
 		fprintf(stderr, "%s\n", err);
 		rc = 2;
+		goto done;
+	}
+	an.judge = pl.judge;
+	an.delivery = pl.delivery;
+	if (prc != 0 || (an.peaks = subjects_new()) == NULL || (buf = malloc(ANALYZE_CHUNK)) == NULL) {
+		fprintf(stderr, "lazaretctl: analyze: out of memory\n");
+		rc = 1;
 		goto done;
 	}
 	judge_set_observer(an.judge, analyze_observe, &an);
@@ -494,9 +495,7 @@ done:
 	free(buf);
 	if (ANALYZE_FREE_AT_END) {
 		subjects_free(an.peaks);
-		delivery_free(an.delivery);
-		relay_free(relay);
-		judge_free(an.judge);
+		pipeline_close(&pl);
 		if (config_path != NULL)
 			config_free(&cfg);
 	}
