@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/evidence.h"
 #include "api/metrics.h"
 #include "common/httpd.h"
 #include "common/jsondump.h"
@@ -141,37 +142,6 @@ api_subject_json(const char *key, size_t len)
 	return json_string(text);
 }
 
-/*
- * Free text (reasons, evidence summaries, actors) as a JSON string. Summaries quote
- * mail logs and remote servers' replies, which need not be UTF-8, and jansson refuses
- * such a string (the whole answer with it): bytes that are not UTF-8 become U+FFFD.
- */
-static json_t *
-api_text(const char *s)
-{
-	json_t *v = json_string(s);
-	char fixed[3 * STORE_REASON_MAX + 4];
-	size_t o = 0;
-
-	if (v != NULL)
-		return v;
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && o + 4 < sizeof(fixed);) {
-		uint32_t cp;
-		size_t n = *p < 0x80 ? 1 : utf8_decode(p, strnlen((const char *)p, 4), &cp);
-		if (n == 0) {
-			memcpy(fixed + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			p++;
-		} else {
-			memcpy(fixed + o, p, n);
-			o += n;
-			p += n;
-		}
-	}
-	fixed[o] = '\0';
-	return json_string(fixed);
-}
-
 /* May the subscriber release s themselves at the portal, the limit and min_quarantine
  * aside? null below quarantine. */
 static json_t *
@@ -210,8 +180,8 @@ api_history_each(void *arg, const struct store_history *h)
 	    "time", json_time(h->time),
 	    "old_level", level_name(h->old_level),
 	    "new_level", level_name(h->new_level),
-	    "actor", api_text(h->actor),
-	    "reason", api_text(h->reason))) != 0)
+	    "actor", json_text(h->actor),
+	    "reason", json_text(h->reason))) != 0)
 		return -ENOMEM;
 	if (h->new_level >= LEVEL_QUARANTINE && h->old_level < LEVEL_QUARANTINE)
 		hr->since = h->time;
@@ -271,13 +241,7 @@ api_subject_full(struct api *a, struct subject *s, usec_t now, bool *unreadable)
 	if (s->detail != NULL) {
 		for (size_t i = 0; ev != NULL && i < s->detail->evidence_count; i++) {
 			const struct evidence_item *e = &s->detail->evidence[i];
-			if (json_array_append_new(ev, json_pack("{s:s, s:I, s:o, s:o, s:o, s:f}",
-			    "kind", judge_kind_name(a->ctx.judge, e->kind),
-			    "count", (json_int_t)e->count,
-			    "first_seen", json_time(e->first_seen),
-			    "last_seen", json_time(e->last_seen),
-			    "summary", api_text(e->summary),
-			    "score", judge_item_score(a->ctx.judge, e, now))) != 0) {
+			if (json_array_append_new(ev, evidence_json(a->ctx.judge, e, now)) != 0) {
 				json_decref(ev);
 				ev = NULL;      /* the pack below fails on it: the answer is 500 */
 			}
@@ -286,7 +250,7 @@ api_subject_full(struct api *a, struct subject *s, usec_t now, bool *unreadable)
 	if (s->manual_level >= 0)
 		manual = json_pack("{s:s, s:o, s:o, s:b}", "level", level_name(s->manual_level),
 		    "until", json_time(s->manual_until),
-		    "reason", api_text(s->detail ? s->detail->manual_reason : ""),
+		    "reason", json_text(s->detail ? s->detail->manual_reason : ""),
 		    "self_release", s->detail != NULL && (s->detail->manual_flags & SUBJECT_MANUAL_SELF_RELEASE));
 	usec_t grace = s->detail != NULL && s->detail->grace_until > now ? s->detail->grace_until : 0;
 	usec_t since = 0;
@@ -381,7 +345,7 @@ api_quarantine_entry(struct api *a, const struct subject *s, usec_t now)
 	bool enforced = s->kind != SUBJECT_HOST || (a->ctx.garden != NULL && garden_enforced(a->ctx.garden, s->key));
 
 	if (json_object_set_new(e, "by", json_string(manual ? "operator" : "judge")) != 0 ||
-	    json_object_set_new(e, "reason", api_text(manual && s->detail ? s->detail->manual_reason :
+	    json_object_set_new(e, "reason", json_text(manual && s->detail ? s->detail->manual_reason :
 	    judge_top_summary(a->ctx.judge, s, now))) != 0 ||
 	    json_object_set_new(e, "self_release", api_self_release(a, s, now)) != 0 ||
 	    json_object_set_new(e, "until", json_time(manual ? s->manual_until : 0)) != 0 ||

@@ -16,6 +16,7 @@
 #include "common/jsondump.h"
 #include "common/log.h"
 #include "common/subject_text.h"
+#include "api/evidence.h"
 #include "common/linesplit.h"
 #include "judge/judge.h"
 #include "pipeline.h"
@@ -203,18 +204,14 @@ static json_t *
 analyze_subject_json(struct analyze *an, const struct subject *s, int peak, usec_t at)
 {
 	json_t *ev = json_array();
-	char key[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)], t1[40], t2[40];
+	char key[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)];
 
 	/* as lazaretctl shows subjects everywhere, and takes them back */
 	subject_text_encode(key, sizeof(key), s->key, s->key_len);
 	for (size_t i = 0; ev != NULL && s->detail && i < s->detail->evidence_count; i++) {
 		const struct evidence_item *e = &s->detail->evidence[i];
 
-		if (json_array_append_new(ev, json_pack("{s:s, s:I, s:s, s:s, s:s, s:f}",
-		    "kind", judge_kind_name(an->judge, e->kind), "count", (json_int_t)e->count,
-		    "first_seen", time_format(e->first_seen, t1, sizeof(t1)),
-		    "last_seen", time_format(e->last_seen, t2, sizeof(t2)),
-		    "summary", e->summary, "score", judge_item_score(an->judge, e, at))) != 0) {
+		if (json_array_append_new(ev, evidence_json(an->judge, e, at)) != 0) {
 			json_decref(ev);
 			return NULL;
 		}
