@@ -7,7 +7,9 @@
 # kernel by the garden's batches, timed from the first verdict to the last batch applied;
 # each case twice: libnftables in the process (as before privilege separation) and through
 # the privileged helper (quarantine_pipeline -p: each batch over the socketpair as binary
-# elements, checked by the helper, which runs libnftables), as lazaretd does now.
+# elements, checked by the helper, which runs libnftables), as lazaretd does now. Last, the
+# hop alone (BUILD_DIR/bench/priv_hop): batches of 1 to 100 000 through the helper's code
+# with the log-only backend, beside the same backend in process.
 #
 # Runs in a scratch network namespace of its own (root needed), with the table enforce_tool
 # setup creates there; the host's ruleset is never touched. Each figure is the time of the
@@ -28,6 +30,7 @@ usage() {
 build=$(cd "$1" && pwd) || usage
 tool=$build/tests/enforce_tool
 pipeline=$build/bench/quarantine_pipeline
+priv_hop=$build/bench/priv_hop
 RUNS=${RUNS:-3}
 PIPELINE_MODES=${PIPELINE_MODES:-in-process helper}
 PATH=$PATH:/usr/sbin:/sbin
@@ -218,4 +221,12 @@ awk '/^apply 100k new / { a = $(NF - 3) } /^nft -f: plain/ { p = $(NF - 3) }
 			a, a < 1 ? "under" : "over", r, r < 1 ? "under" : "over"
 		if (p > 0) printf "apply of 100k new = %.1f x a plain nft -f of the same elements (%.3f s)\n", a / p, p
 	}' "$tmp/results"
+echo
+if [ -x "$priv_hop" ]; then
+	echo "The hop to the privileged helper alone (priv_hop: the log-only backend, median of 31 calls):"
+	"$priv_hop" || { echo "quarantine.sh: priv_hop failed" >&2; failed=1; }
+else
+	echo "quarantine.sh: $priv_hop missing: the hop alone is not measured" >&2
+	failed=1
+fi
 exit $failed
