@@ -4,7 +4,12 @@
 # quarantine beside 100 000, beside a plain `nft -f` of the same 100 000 elements. Then the
 # daemon's whole path (BUILD_DIR/bench/quarantine_pipeline): 10 000 and 100 000 verdicts made
 # by the judge, committed to a store (subject + history, synchronous=FULL) and applied to the
-# kernel by the garden's batches, timed from the first verdict to the last batch applied.
+# kernel by the garden's batches, timed from the first verdict to the last batch applied;
+# each case twice: libnftables in the process (as before privilege separation) and through
+# the privileged helper (quarantine_pipeline -p: each batch over the socketpair as binary
+# elements, checked by the helper, which runs libnftables), as lazaretd does now. Last, the
+# hop alone (BUILD_DIR/bench/priv_hop): batches of 1 to 100 000 through the helper's code
+# with the log-only backend, beside the same backend in process.
 #
 # Runs in a scratch network namespace of its own (root needed), with the table enforce_tool
 # setup creates there; the host's ruleset is never touched. Each figure is the time of the
@@ -12,7 +17,7 @@
 # netlink transaction committed), the median of RUNS runs; after each run the number of
 # elements in the kernel is checked with `nft list set`.
 #
-# Environment: RUNS [3], KEEP=1 keeps the temp dir. Target (DESIGN.md): 100 000 quarantines
+# Environment: RUNS [3], KEEP=1 keeps the temp dir, PIPELINE_MODES ["in-process helper"]. Target (DESIGN.md): 100 000 quarantines
 # enforced in under 1 s. Exit status: 1 when a measurement failed or a count was wrong; a
 # missed target is reported, not failed.
 set -eu
@@ -25,7 +30,9 @@ usage() {
 build=$(cd "$1" && pwd) || usage
 tool=$build/tests/enforce_tool
 pipeline=$build/bench/quarantine_pipeline
+priv_hop=$build/bench/priv_hop
 RUNS=${RUNS:-3}
+PIPELINE_MODES=${PIPELINE_MODES:-in-process helper}
 PATH=$PATH:/usr/sbin:/sbin
 
 if [ ! -x "$tool" ]; then
@@ -142,10 +149,22 @@ measure "nft -f: the apply script, 100k new" 100000 100000 empty /dev/null nft_s
 measure "nft -f: plain add+timeout, 100k new" 100000 100000 empty /dev/null nft_plain
 empty
 
-# pipeline LABEL N FLAGS... — the daemon's path, RUNS times, a fresh store each time
+# pipeline LABEL N FLAGS... — the daemon's path, RUNS times, a fresh store each time, in
+# each of PIPELINE_MODES. The row is the run with the median enforced time; its batches
+# (change batches) and the time the garden's worker spent in the backend's calls, per
+# batch and per element: what the helper's hop adds shows there.
 pipeline() {
-	label=$1 n=$2
-	shift 2
+	for mode in $PIPELINE_MODES; do
+		case $mode in
+		in-process) pipeline_mode "$1, in process" "$@" ;;
+		helper) pipeline_mode "$1, helper" "$@" -p ;;
+		*) echo "quarantine.sh: unknown PIPELINE_MODES entry $mode" >&2; failed=1 ;;
+		esac
+	done
+}
+pipeline_mode() {
+	label=$1 n=$3
+	shift 3
 	: >"$tmp/ptimes"
 	i=0
 	while [ "$i" -lt "$RUNS" ]; do
@@ -155,7 +174,7 @@ pipeline() {
 			failed=1
 			return 0
 		fi
-		echo "$out" | sed -n 's/.*committed_s=\([0-9.]*\) enforced_s=\([0-9.]*\).*/\1 \2/p' >>"$tmp/ptimes"
+		echo "$out" | sed -n 's/.*committed_s=\([0-9.]*\) enforced_s=\([0-9.]*\).* applies=\([0-9]*\) backend_s=\([0-9.]*\).*/\1 \2 \3 \4/p' >>"$tmp/ptimes"
 		got=$(in_kernel)
 		if [ "$got" != "$n" ]; then
 			echo "quarantine.sh: $label: $got elements in the kernel, expected $n" >&2
@@ -164,9 +183,10 @@ pipeline() {
 		i=$((i + 1))
 	done
 	sort -n -k2 "$tmp/ptimes" | awk -v label="$label" -v n="$n" -v k="$got" '
-		{ c[NR] = $1; e[NR] = $2 } END {
+		{ c[NR] = $1; e[NR] = $2; a[NR] = $3; s[NR] = $4 } END {
 			m = int((NR + 1) / 2)
-			printf "%-44s %8s %9.3f %9.3f %9.3f %10s\n", label, n, c[m], e[m], e[NR], k
+			printf "%-56s %8s %9.3f %9.3f %9.3f %10s %7d %9.2f %7.2f\n", label, n, c[m], e[m], e[NR], k,
+				a[m], a[m] ? s[m] / a[m] * 1e3 : 0, s[m] / n * 1e6
 		}' >>"$tmp/presults"
 }
 : >"$tmp/presults"
@@ -186,9 +206,11 @@ printf '%-44s %8s %9s %9s %9s %10s\n' "operation (one batch each)" elements "med
 cat "$tmp/results"
 echo
 echo "The daemon's path: judge -> store (subject + history committed) -> garden batches -> kernel"
-printf '%-44s %8s %9s %9s %9s %10s\n' "verdicts (1000 per loop turn)" elements "commit s" "enforce s" "max s" "in kernel"
+printf '%-56s %8s %9s %9s %9s %10s %7s %9s %7s\n' "verdicts (1000 per loop turn)" elements "commit s" "enforce s" \
+	"max s" "in kernel" batches "ms/batch" "us/elem"
 cat "$tmp/presults"
-awk '$0 ~ / 100000 / { if ($(NF - 2) > worst) worst = $(NF - 2) }
+echo "(ms/batch, us/elem: time in the backend's calls on the garden's worker, the median run's)"
+awk '$0 ~ / 100000 / { if ($(NF - 5) > worst) worst = $(NF - 5) }
 	END { printf "target: 100 000 quarantines committed and enforced in < 1 s: slowest median %.3f s (%s)\n",
 		worst, worst < 1 ? "met" : "MISSED" }' "$tmp/presults"
 echo
@@ -199,4 +221,12 @@ awk '/^apply 100k new / { a = $(NF - 3) } /^nft -f: plain/ { p = $(NF - 3) }
 			a, a < 1 ? "under" : "over", r, r < 1 ? "under" : "over"
 		if (p > 0) printf "apply of 100k new = %.1f x a plain nft -f of the same elements (%.3f s)\n", a / p, p
 	}' "$tmp/results"
+echo
+if [ -x "$priv_hop" ]; then
+	echo "The hop to the privileged helper alone (priv_hop: the log-only backend, median of 31 calls):"
+	"$priv_hop" || { echo "quarantine.sh: priv_hop failed" >&2; failed=1; }
+else
+	echo "quarantine.sh: $priv_hop missing: the hop alone is not measured" >&2
+	failed=1
+fi
 exit $failed

@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/httpd.h"
@@ -832,6 +833,11 @@ portal_front_main(struct portal *p, int fd)
 		log_warnx("%s", err);
 		_exit(1);
 	}
+	/* glibc's strftime (the pages' dates, our log lines) loads the time zone on first
+	 * use by opening /etc/localtime, which the filter kills us for: when the main
+	 * process had not yet loaded it before the fork (log_level = warn, nothing logged
+	 * yet) the first notice page took the front down. Load it while we may. */
+	tzset();
 	if (sandbox_seccomp(SANDBOX_PORTAL, cfg != NULL ? cfg->seccomp : SECCOMP_MODE_KILL, err, sizeof(err)) != 0) {
 		log_warnx("portal: %s", err);
 		_exit(1);
