@@ -37,8 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct page_info in;
 		struct page_evidence ev[PORTAL_EVIDENCE_MAX];
 		portal_wire_page_info(msg, &in, ev);
-		size_t total = strlen(in.address) + strlen(in.subject) + strlen(in.portal_url) +
-		    strlen(in.support_contact) + strlen(in.abuse_contact) + (in.token ? strlen(in.token) : 0) +
+		size_t total = strlen(in.address) + strlen(in.subject) + (in.token ? strlen(in.token) : 0) +
 		    (in.case_id ? strlen(in.case_id) : 0) + (in.error ? strlen(in.error) : 0);
 		for (size_t i = 0; i < in.evidence_count; i++)
 			total += strlen(ev[i].kind) + strlen(ev[i].summary);

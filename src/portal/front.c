@@ -43,6 +43,7 @@ struct front_request {
 struct portal_front {
 	uv_loop_t *loop;
 	const struct pages *pages;
+	struct portal_settings set;          /* the URL and contacts every page shows */
 	struct portal_chan chan;
 	struct httpd http;
 	struct httpd_stats stats;
@@ -97,6 +98,9 @@ front_answer(struct front_request *r)
 	if (a->code == 0)
 		return MHD_NO;
 	portal_wire_page_info(a, &in, ev);
+	in.portal_url = r->f->set.url;
+	in.support_contact = r->f->set.support_contact;
+	in.abuse_contact = r->f->set.abuse_contact;
 	if (page_render(r->f->pages, (enum page_kind)a->page, &in, &b) != 0) {
 		tbuf_free(&b);
 		return MHD_NO;
@@ -251,8 +255,8 @@ front_on_message(void *arg, const void *msg, size_t len)
 		if (r->id == a->id) {
 			front_unwait(f, r);
 			/* without memory for it, the resumed request closes its connection */
-			if ((r->answer = malloc(sizeof(*a))) != NULL)
-				memcpy(r->answer, a, sizeof(*a));
+			if ((r->answer = calloc(1, sizeof(*a))) != NULL)
+				memcpy(r->answer, a, len);
 			if (r->suspended) {
 				r->suspended = false;
 				MHD_resume_connection(r->conn);
@@ -288,6 +292,7 @@ portal_front_start(uv_loop_t *loop, int listen_fd, int chan_fd, const struct por
 	}
 	f->loop = loop;
 	f->pages = pages;
+	f->set = *ps;
 	f->gone = gone;
 	f->gone_arg = arg;
 	f->log = (struct log_limit)LOG_LIMIT_INIT(20, 10 * USEC_PER_SEC);

@@ -239,9 +239,6 @@ portal_page(struct portal_request *r, unsigned code, enum page_kind kind, const 
 		text_copy(a->token, sizeof(a->token), in->token);
 		text_copy(a->case_id, sizeof(a->case_id), in->case_id);
 		text_copy(a->error, sizeof(a->error), in->error);
-		text_copy(a->portal_url, sizeof(a->portal_url), in->portal_url);
-		text_copy(a->support_contact, sizeof(a->support_contact), in->support_contact);
-		text_copy(a->abuse_contact, sizeof(a->abuse_contact), in->abuse_contact);
 		for (size_t i = 0; i < in->evidence_count && i < PORTAL_EVIDENCE_MAX; i++) {
 			const struct page_evidence *e = &in->evidence[i];
 			text_copy(a->ev[i].kind, sizeof(a->ev[i].kind), e->kind);
@@ -252,7 +249,7 @@ portal_page(struct portal_request *r, unsigned code, enum page_kind kind, const 
 			a->evidence_count++;
 		}
 	}
-	if (p->chan.open && portal_chan_send(&p->chan, a, sizeof(*a)) != 0)
+	if (p->chan.open && portal_chan_send(&p->chan, a, PORTAL_ANSWER_LEN(a->evidence_count)) != 0)
 		log_limited(&p->refusal_log, LOG_LEVEL_WARN, "portal: cannot answer the front (%s)", r->address);
 	free(a);
 	return 0;

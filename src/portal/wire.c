@@ -4,6 +4,7 @@
 #include "portal/wire.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,16 +55,15 @@ portal_wire_answer_check(const void *msg, size_t len, char *why, size_t whylen)
 {
 	const struct portal_answer *a = msg;
 
-	if (len != sizeof(*a) || a->magic != PORTAL_WIRE_MAGIC || a->type != PORTAL_WIRE_ANSWER) {
+	if (len < PORTAL_ANSWER_LEN(0) || a->magic != PORTAL_WIRE_MAGIC || a->type != PORTAL_WIRE_ANSWER ||
+	    a->evidence_count > PORTAL_EVIDENCE_MAX || len != PORTAL_ANSWER_LEN(a->evidence_count)) {
 		snprintf(why, whylen, "not an answer");
 		return -EINVAL;
 	}
-	if (a->page >= PAGE_COUNT || a->code < 100 || a->code > 599 || a->evidence_count > PORTAL_EVIDENCE_MAX ||
+	if (a->page >= PAGE_COUNT || a->code < 100 || a->code > 599 ||
 	    !terminated(a->address, sizeof(a->address)) || !terminated(a->subject, sizeof(a->subject)) ||
 	    !terminated(a->token, sizeof(a->token)) || !terminated(a->case_id, sizeof(a->case_id)) ||
-	    !terminated(a->error, sizeof(a->error)) || !terminated(a->portal_url, sizeof(a->portal_url)) ||
-	    !terminated(a->support_contact, sizeof(a->support_contact)) ||
-	    !terminated(a->abuse_contact, sizeof(a->abuse_contact))) {
+	    !terminated(a->error, sizeof(a->error))) {
 		snprintf(why, whylen, "a field out of range or not terminated");
 		return -EINVAL;
 	}
@@ -102,9 +102,6 @@ portal_wire_page_info(const struct portal_answer *a, struct page_info *in, struc
 	in->release_at = a->release_at;
 	in->min_quarantine = a->min_quarantine;
 	in->error = a->has_error ? a->error : NULL;
-	in->portal_url = a->portal_url;
-	in->support_contact = a->support_contact;
-	in->abuse_contact = a->abuse_contact;
 }
 
 struct portal_wire_out {

@@ -52,7 +52,8 @@ struct portal_wire_evidence {
 	usec_t first_seen, last_seen;
 };
 
-/* desk → front: the page for one query, every fact of struct page_info by value */
+/* desk → front: the page for one query, every fact of struct page_info that changes
+ * from visitor to visitor, by value */
 struct portal_answer {
 	uint32_t magic, type;
 	uint64_t id;
@@ -67,11 +68,12 @@ struct portal_answer {
 	char token[TOKEN_TEXT_MAX];
 	char case_id[32];
 	char error[PORTAL_ERROR_MAX];
-	char portal_url[CONFIG_TEXT_MAX];
-	char support_contact[CONFIG_TEXT_MAX];
-	char abuse_contact[CONFIG_TEXT_MAX];
-	struct portal_wire_evidence ev[PORTAL_EVIDENCE_MAX];
+	struct portal_wire_evidence ev[PORTAL_EVIDENCE_MAX];   /* last: only evidence_count of them go */
 };
+
+/* The bytes of an answer with n evidence items: what goes over the channel. The front
+ * takes the portal's URL and contacts from its own copy of the settings. */
+#define PORTAL_ANSWER_LEN(n) (offsetof(struct portal_answer, ev) + (size_t)(n) * sizeof(struct portal_wire_evidence))
 
 /* front → desk, every second while they change: the front's HTTP counters */
 struct portal_wire_stats {
@@ -85,7 +87,8 @@ int portal_wire_query_check(const void *msg, size_t len, char *why, size_t whyle
 /* portal_wire_answer_check — an answer as the front may render it; 0 or -EINVAL with why. */
 int portal_wire_answer_check(const void *msg, size_t len, char *why, size_t whylen);
 
-/* portal_wire_page_info — the page_info an answer describes (pointers into a and ev). */
+/* portal_wire_page_info — the page_info an answer describes (pointers into a and ev);
+ * the caller sets portal_url and the contacts. */
 void portal_wire_page_info(const struct portal_answer *a, struct page_info *in, struct page_evidence *ev);
 
 /* ---- the channel: a SOCK_SEQPACKET end on a libuv loop ---- */
