@@ -377,6 +377,7 @@ on_level_changed(void *arg, const struct subject *s, int old_level, int new_leve
 
 	(void)actor;
 	garden_level_changed(d->garden, s, old_level, new_level);
+	portal_level_changed(d->portal);
 }
 
 static bool

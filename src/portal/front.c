@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "portal/form.h"
 #include "portal/page.h"
@@ -22,6 +23,7 @@
 #define FRONT_BODY_MAX      4096
 #define FRONT_RELEASE_PATH  "/release"
 #define FRONT_STATS_MS      1000
+#define FRONT_CACHE_SLOTS   256
 
 /* Belt and braces: even a template that slipped a script past html_check runs nothing. */
 #define FRONT_CSP "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; " \
@@ -37,7 +39,25 @@ struct front_request {
 	bool too_large;
 	bool suspended;
 	bool asked;                          /* the query went: the next call is the answer's */
+	bool cacheable;                      /* a GET of any page but the release form's */
+	char address[ADDR_TEXT_MAX];
 	struct portal_answer *answer;        /* the desk's, once here */
+	size_t answer_len;
+};
+
+/*
+ * The desk's last answer to a GET from an address, kept for at most a second: a
+ * quarantined PC's browser and operating system ask for pages many times a minute
+ * (captive-portal probes, retries, every tab), and each question is a round trip to
+ * the main process. The desk tells the front to forget them all whenever a subject's
+ * level changes (PORTAL_WIRE_FLUSH), a POST from the address forgets its own, and a
+ * reload starts a new front: what may be a second old is only the page's clock.
+ */
+struct front_cached {
+	char address[ADDR_TEXT_MAX];
+	usec_t until;                        /* monotonic */
+	struct portal_answer *answer;
+	size_t len;
 };
 
 struct portal_front {
@@ -50,6 +70,7 @@ struct portal_front {
 	struct httpd_stats stats_sent;
 	uv_timer_t stats_timer;
 	struct front_request *waiting;
+	struct front_cached cache[FRONT_CACHE_SLOTS];
 	uint64_t next_id;
 	bool stopping;
 	bool http_open, chan_open, timer_open;
@@ -148,7 +169,52 @@ front_unwait(struct portal_front *f, struct front_request *r)
 	r->prev = r->next = NULL;
 }
 
-/* Asks the desk about r and suspends it until the answer comes. */
+static struct front_cached *
+front_cache_slot(struct portal_front *f, const char *address)
+{
+	return &f->cache[hash_bytes(address, strlen(address)) % FRONT_CACHE_SLOTS];
+}
+
+/* r's answer from the cache, if a fresh one is there. */
+static bool
+front_cache_get(struct portal_front *f, struct front_request *r)
+{
+	struct front_cached *c = front_cache_slot(f, r->address);
+
+	if (c->answer == NULL || c->until <= time_mono() || strcmp(c->address, r->address) != 0)
+		return false;
+	if ((r->answer = calloc(1, sizeof(*r->answer))) == NULL)
+		return false;
+	memcpy(r->answer, c->answer, c->len);
+	r->answer_len = c->len;
+	return true;
+}
+
+static void
+front_cache_drop(struct front_cached *c)
+{
+	free(c->answer);
+	c->answer = NULL;
+}
+
+static void
+front_cache_put(struct portal_front *f, const struct front_request *r)
+{
+	struct front_cached *c = front_cache_slot(f, r->address);
+	struct portal_answer *copy;
+
+	/* pages, not the closing of a connection */
+	if (f->set.answer_cache == 0 || r->answer->code == 0 || (copy = malloc(r->answer_len)) == NULL)
+		return;
+	memcpy(copy, r->answer, r->answer_len);
+	free(c->answer);
+	snprintf(c->address, sizeof(c->address), "%s", r->address);
+	c->answer = copy;
+	c->len = r->answer_len;
+	c->until = time_mono() + f->set.answer_cache;
+}
+
+/* Asks the desk about r and suspends it until the answer comes (or answers it from the cache). */
 static enum MHD_Result
 front_ask(struct portal_front *f, struct front_request *r, const char *url, const char *method)
 {
@@ -167,6 +233,17 @@ front_ask(struct portal_front *f, struct front_request *r, const char *url, cons
 	q.release = strcmp(url, FRONT_RELEASE_PATH) == 0;
 	if (front_visitor(r->conn, q.address, sizeof(q.address)) != 0)
 		return MHD_NO;
+	snprintf(r->address, sizeof(r->address), "%s", q.address);
+	r->cacheable = q.method == PORTAL_METHOD_GET && !q.release;
+	if (!r->cacheable) {
+		/* a release may follow: no page from before it */
+		struct front_cached *c = front_cache_slot(f, r->address);
+		if (strcmp(c->address, r->address) == 0)
+			front_cache_drop(c);
+	} else if (front_cache_get(f, r)) {
+		r->asked = true;
+		return front_answer(r);
+	}
 	if (q.release && !r->too_large && r->body != NULL &&
 	    form_field(r->body, r->body_len, "token", q.token, sizeof(q.token)))
 		q.has_token = 1;
@@ -246,6 +323,13 @@ front_on_message(void *arg, const void *msg, size_t len)
 			f->gone(f->gone_arg);
 		return;
 	}
+	if (len == sizeof(struct portal_wire_flush) &&
+	    ((const struct portal_wire_flush *)msg)->magic == PORTAL_WIRE_MAGIC &&
+	    ((const struct portal_wire_flush *)msg)->type == PORTAL_WIRE_FLUSH) {
+		for (size_t i = 0; i < FRONT_CACHE_SLOTS; i++)
+			front_cache_drop(&f->cache[i]);
+		return;
+	}
 	if (portal_wire_answer_check(msg, len, why, sizeof(why)) != 0) {
 		log_limited(&f->log, LOG_LEVEL_WARN, "portal: refused a message from the main process: %s", why);
 		return;
@@ -255,8 +339,12 @@ front_on_message(void *arg, const void *msg, size_t len)
 		if (r->id == a->id) {
 			front_unwait(f, r);
 			/* without memory for it, the resumed request closes its connection */
-			if ((r->answer = calloc(1, sizeof(*a))) != NULL)
+			if ((r->answer = calloc(1, sizeof(*a))) != NULL) {
 				memcpy(r->answer, a, len);
+				r->answer_len = len;
+				if (r->cacheable)
+					front_cache_put(f, r);
+			}
 			if (r->suspended) {
 				r->suspended = false;
 				MHD_resume_connection(r->conn);
@@ -329,8 +417,11 @@ portal_front_start(uv_loop_t *loop, int listen_fd, int chan_fd, const struct por
 static void
 front_maybe_done(struct portal_front *f)
 {
-	if (f->stopping && !f->http_open && !f->chan.closing && !f->timer_open)
+	if (f->stopping && !f->http_open && !f->chan.closing && !f->timer_open) {
+		for (size_t i = 0; i < FRONT_CACHE_SLOTS; i++)
+			front_cache_drop(&f->cache[i]);
 		free(f);
+	}
 }
 
 static void

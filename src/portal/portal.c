@@ -165,6 +165,7 @@ portal_settings_defaults(struct portal_settings *ps)
 	ps->request_timeout = 10 * USEC_PER_SEC;
 	ps->timeout_seconds = 15;
 	ps->memory_per_connection = 32 * 1024;
+	ps->answer_cache = 1 * USEC_PER_SEC;
 }
 
 void
@@ -1120,6 +1121,15 @@ portal_stop(struct portal *p)
 	p->listen_fd = -1;
 	uv_timer_stop(&p->restart_timer);
 	uv_close((uv_handle_t *)&p->restart_timer, portal_timer_closed);
+}
+
+void
+portal_level_changed(struct portal *p)
+{
+	struct portal_wire_flush m = { .magic = PORTAL_WIRE_MAGIC, .type = PORTAL_WIRE_FLUSH };
+
+	if (p != NULL && p->chan.open)
+		(void)portal_chan_send(&p->chan, &m, sizeof(m));
 }
 
 pid_t

@@ -59,6 +59,12 @@ unsigned portal_waiting(const struct portal *p);
  */
 bool portal_child_exited(struct portal *p, pid_t pid, int status);
 
+/*
+ * portal_level_changed — a subject's level changed (the judge's observer): the front
+ * forgets the answers it keeps for a second, so no visitor sees a page from before.
+ */
+void portal_level_changed(struct portal *p);
+
 /* The front's process id, -1 when it runs on the loop or is being started again. */
 pid_t portal_front_pid(const struct portal *p);
 const struct portal_stats *portal_stats(const struct portal *p);

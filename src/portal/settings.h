@@ -33,6 +33,7 @@ struct portal_settings {
 	usec_t request_timeout;                /* 10s: a whole request within it, or the connection goes */
 	unsigned timeout_seconds;              /* 15: of silence */
 	size_t memory_per_connection;          /* 32 KiB */
+	usec_t answer_cache;                   /* 1s: the front's answers per address (0: none; benchmarks) */
 };
 
 void portal_settings_defaults(struct portal_settings *ps);

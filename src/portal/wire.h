@@ -31,7 +31,7 @@
 #define PORTAL_EVIDENCE_MAX 32
 #define PORTAL_ERROR_MAX 400
 
-enum portal_wire_type { PORTAL_WIRE_QUERY = 1, PORTAL_WIRE_ANSWER, PORTAL_WIRE_STATS };
+enum portal_wire_type { PORTAL_WIRE_QUERY = 1, PORTAL_WIRE_ANSWER, PORTAL_WIRE_STATS, PORTAL_WIRE_FLUSH };
 enum portal_method { PORTAL_METHOD_GET = 1, PORTAL_METHOD_POST, PORTAL_METHOD_OTHER };
 
 /* front → desk: one HTTP request to decide */
@@ -79,6 +79,11 @@ struct portal_answer {
 struct portal_wire_stats {
 	uint32_t magic, type;
 	struct httpd_stats http;
+};
+
+/* desk → front: a subject's level changed: forget the answers kept for a second */
+struct portal_wire_flush {
+	uint32_t magic, type;
 };
 
 /* portal_wire_query_check — a query as the desk may act on it; 0 or -EINVAL with why. */

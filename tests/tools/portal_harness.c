@@ -4,7 +4,10 @@
  *
  *   portal_harness -d DIR -l 127.0.0.1:PORT -T TEMPLATES [-q ADDR]... [-e SUMMARY]
  *                  [-t TOKEN_TTL] [-L LIMIT] [-W WINDOW] [-g GRACE] [-m MIN_QUARANTINE]
- *                  [-u URL] [-s SECRET_FILE] [-P PER_IP] [-C MAX_CONNECTIONS] [-v]
+ *                  [-u URL] [-s SECRET_FILE] [-P PER_IP] [-C MAX_CONNECTIONS] [-v] [-N]
+ *
+ * -N: no answer kept by the front (every page a question to the desk: the benchmark's
+ * cost of the message passing itself).
  *
  * Opens the store DIR/lazaret.db, quarantines each -q address through evidence (two
  * items, the first with SUMMARY), starts the portal and prints "ready" once those
@@ -67,6 +70,18 @@ struct harness_reply {
 };
 
 static void harness_stop(struct harness *h);
+
+static void
+harness_level_changed(void *arg, const struct subject *s, int old_level, int new_level, const char *actor)
+{
+	struct harness *h = arg;
+
+	(void)s;
+	(void)old_level;
+	(void)new_level;
+	(void)actor;
+	portal_level_changed(h->portal);
+}
 
 static void
 harness_reply_done(void *arg, int status)
@@ -323,7 +338,7 @@ main(int argc, char **argv)
 	portal_settings_defaults(&h.ps);
 	config_defaults(&h.cfg);
 	h.summary = "Mail from your connection bounced";
-	while ((ch = getopt(argc, argv, "d:l:T:q:e:t:L:W:g:m:u:s:P:C:v")) != -1) {
+	while ((ch = getopt(argc, argv, "d:l:T:q:e:t:L:W:g:m:u:s:P:C:vN")) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'l':
@@ -352,6 +367,7 @@ main(int argc, char **argv)
 		case 'P': h.ps.per_ip_connections = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'C': h.ps.max_connections = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'v': verbose = true; break;
+		case 'N': h.ps.answer_cache = 0; break;     /* every page a question to the desk */
 		default:
 			fprintf(stderr, "usage: see the comment at the top of tests/tools/portal_harness.c\n");
 			return 2;
@@ -383,6 +399,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "portal_harness: %s\n", err);
 		return 1;
 	}
+	judge_set_observer(h.j, harness_level_changed, &h);     /* as lazaretd wires it */
 	for (size_t i = 0; i < nq; i++) {
 		struct subject *s = judge_lookup_or_create(h.j, quarantine[i], time_now());
 		if (s == NULL) {
