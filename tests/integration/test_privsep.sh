@@ -161,6 +161,13 @@ if [ "$asan" = 0 ]; then
 	check "the API still answers" ctl stats
 fi
 
+# The front keeps an answer for a second; a level change makes it forget at once.
+check "a page for 127.0.0.1 (not quarantined): 200" test "$(portal_code)" = 200
+ctl quarantine 127.0.0.1 --reason "privsep test: the front's memory" --self-release >/dev/null
+check "quarantined the moment after: the next page is the notice (511), not the kept 200" test "$(portal_code)" = 511
+ctl release 127.0.0.1 --reason "privsep test" >/dev/null
+check "released the moment after: 200 again, not the kept notice" test "$(portal_code)" = 200
+
 # the helper dies: lazaretd stops cleanly with status 1, the kernel keeps the quarantine
 kill -9 "$HELPER"
 for _ in $(seq 1 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
