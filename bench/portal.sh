@@ -243,6 +243,11 @@ EOF
 	echo
 	echo "== lazaretd ($LAZARETD; the notice is $(wc -c <"$d/notice.html") bytes; front process: ${front:-none, the main process serves HTTP})"
 	measure lazaretd "$lurl" "$server_pid"
+	# a front that died meanwhile took its CPU time with it: the figure would be low
+	if grep -q 'front process pid .* died' "$d/lazaretd.log"; then
+		echo "portal.sh: warning: lazaretd's portal front died during the run (its CPU is not all counted):" >&2
+		grep 'died' "$d/lazaretd.log" | head -3 >&2
+	fi
 	if ! kill -0 "$server_pid" 2>/dev/null; then
 		echo "portal.sh: lazaretd died under load" >&2
 		tail -20 "$d/lazaretd.log" >&2
