@@ -26,6 +26,8 @@
 #   CONNS [64]  THREADS [1]  WARMUP [2]  DURATION [10]  SERVERS ["portal lazaretd nginx"]
 #   LAZARETD [BUILD_DIR/lazaretd]  LAZARETCTL [the lazaretctl beside it]
 #   TEMPLATES [share/portal of this tree]
+#   HARNESS_ARGS [none]: more options for portal_harness; -N turns off the front's
+#     one-second memory of an address's answer, so every page is a question to the desk
 #   KEEP=1 keeps the temp dir (configs, logs, the page).
 # Target: the portal answers at least half of nginx's requests/s. Exit status: 0 when
 # every server ran, 1 when one failed (the others still run); a missed target is reported,
@@ -160,7 +162,7 @@ port=$(free_port)
 url="http://127.0.0.1:$port/"
 mkdir -p "$tmp/portal" "$tmp/www" "$tmp/nginx"
 "$harness" -d "$tmp/portal" -l "127.0.0.1:$port" -T "$TEMPLATES" -u "$url" -q 127.0.0.1 \
-	-P $((CONNS * 2)) -C $((CONNS * 4 + 64)) </dev/null >"$tmp/portal/out" 2>"$tmp/portal/log" &
+	-P $((CONNS * 2)) -C $((CONNS * 4 + 64)) ${HARNESS_ARGS:-} </dev/null >"$tmp/portal/out" 2>"$tmp/portal/log" &
 server_pid=$!
 if ! wait_http "$url"; then
 	echo "portal.sh: the portal harness did not start:" >&2
