@@ -89,7 +89,10 @@ wait_for 10 grep -q '^ready' "$T/slow.out" || fail "slowhttp did not get going: 
 t_flood=$(now_ms)
 log "flood: $(head -n1 "$T/slow.out")"
 sleep 1
-held=$(ss -Htn state established "( sport = :$LZ_PORTAL_PORT )" | wc -l)
+# the least of three looks: a connection the kernel completed and the front has yet to
+# accept (and close, at the per-address cap) counts as established for a moment
+held=$(for _ in 1 2 3; do ss -Htn state established "( sport = :$LZ_PORTAL_PORT )" | wc -l; sleep 0.2; done |
+	sort -n | head -n 1)
 log "portal connections held: $held"
 assert_le "connections the portal holds (75 addresses, at most 8 each)" 600 "$held"
 assert_ge "connections the portal holds" 590 "$held"
