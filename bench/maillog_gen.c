@@ -45,6 +45,8 @@
 
 #include <arpa/inet.h>
 
+#include "common/timeutil.h"
+
 #define GEN_VERSION	"maillog_gen 2"
 #define USEC		1000000LL
 #define LINE_MAX_GEN	4096
@@ -505,17 +507,6 @@ schedule(int64_t t, int src)
 
 static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
 	"Sep", "Oct", "Nov", "Dec" };
-
-static int64_t
-days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
 
 static void
 civil_from_days(int64_t z, int *yy, int *mm, int *dd)
@@ -1686,7 +1677,7 @@ main(int argc, char **argv)
 	domains_init();
 	pids_init();
 	naccounts = opt_hosts / 4;
-	t_start = (days_from_civil(2026, 11, 23) * 86400 + 6 * 3600) * USEC;
+	t_start = (time_days_from_civil(2026, 11, 23) * 86400 + 6 * 3600) * USEC;
 	/* about 12 lines per subscriber message, all sources included */
 	span_s = (double)opt_lines / (opt_rate * 12.0);
 	planted_init();
