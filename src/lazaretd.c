@@ -660,9 +660,23 @@ main(int argc, char **argv)
 	/* as root, the API's socket is made (and given its group) while we may still chown it;
 	 * anyone else makes it in api_start, after the store's checks, as ever */
 	int api_fd = -1;
-	if (geteuid() == 0 && (api_fd = api_socket_bind(d.cfg, user.change ? user.gid : getegid(), err,
-	    sizeof(err))) < 0 && err[0] != '\0')
-		fatalx("%s", err);
+	if (geteuid() == 0 && d.cfg->api_socket[0] != '\0') {
+		/* with --init-store its directory is made if missing (var/ in a fresh clone: make
+		 * run, before the store is made there) and given to the user, who removes the
+		 * socket at stop */
+		char copy[PATH_MAX];
+		struct stat st;
+		snprintf(copy, sizeof(copy), "%s", d.cfg->api_socket);
+		const char *dir = dirname(copy);
+		if (init_store && stat(dir, &st) != 0) {
+			if (ensure_parent_dir(d.cfg->api_socket) != 0)
+				fatal("cannot create %s, the directory of the API socket", dir);
+			if (user.change && chown(dir, user.uid, user.gid) != 0)
+				log_warn("%s, the directory of the API socket: cannot give it to %s", dir, user.name);
+		}
+		if ((api_fd = api_socket_bind(d.cfg, user.change ? user.gid : getegid(), err, sizeof(err))) < 0)
+			fatalx("%s", err);
+	}
 	/* the portal's socket is bound now, while a port below 1024 may still be */
 	int portal_fd = httpd_listen_socket(&d.cfg->portal_listen, err, sizeof(err));
 	if (portal_fd < 0)

@@ -52,13 +52,18 @@ LZ_STORE=$T/var/lazaret.db
 lz_config
 start_refused "missing store" 'lazaret\.db: does not exist\. If this is a new install, start once with --init-store'
 [ ! -e "$T/var" ] || fail "the refusal created $T/var"
+# as make run on a fresh clone: the API's socket in the var/ that --init-store makes
+lz_config "api.socket=$T/var/api.sock"
+LZ_API_SOCK=$T/var/api.sock LZ_API=unix:$T/var/api.sock
 lz_start                                   # lib.sh passes --init-store on a first start
 assert_file_match "created, said so" 'a new, empty store was created' "$LZ_LOG"
+[ -S "$T/var/api.sock" ] || fail "no API socket in the var/ --init-store made"
 lzctl quarantine 192.0.2.50 --reason "ticket 1" >/dev/null || fail "lazaretctl quarantine"
 lz_stop
 lz_start                                   # the store exists: no --init-store
 assert_eq "the quarantine is kept" quarantine "$(level_of 192.0.2.50)"
 lz_stop
+lz_config                                  # the socket back where the other cases want it
 case_pass
 
 case_begin "2. an empty (0-byte) store is refused and left as it is"
