@@ -42,7 +42,9 @@ trap cleanup EXIT
 ip netns add "$NS" || skip "cannot create a network namespace"
 ip -n "$NS" link set lo up
 in_ns() { ip netns exec "$NS" "$@"; }
-chown nobody: "$T"
+# the templates where nobody may read them (a clone under /root is not)
+cp -r "$ROOT/share/portal" "$T/portal"
+chown -R nobody: "$T"
 chmod 755 "$T"
 
 PPORT=$(free_port); WPORT=80      # the namespace is the test's own: port 80 is free there
@@ -60,7 +62,7 @@ ignore = none
 socket = $T/api.sock
 [portal]
 listen = 127.0.0.1:$WPORT
-templates = $ROOT/share/portal
+templates = $T/portal
 [enforce]
 mode = nftables
 table = lzpriv
