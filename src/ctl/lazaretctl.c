@@ -558,6 +558,26 @@ ctl_subject_call(struct ctl *c, const struct ctl_command *cmd, const char *subje
 	return rc;
 }
 
+/* GET path with the token: the same returns as ctl_call (a bad token file: usage). */
+static int
+ctl_get(struct ctl *c, const char *path, json_t **rootp)
+{
+	if (ctl_load_token(c) != 0)
+		return CTL_EXIT_USAGE;
+	return ctl_call(c, "GET", path, NULL, NULL, rootp);
+}
+
+/* With --json, every command prints the answer as it came: true when root was printed (and freed). */
+static bool
+ctl_printed_json(const struct ctl_args *a, json_t *root)
+{
+	if (!a->json)
+		return false;
+	ctl_print_json(root);
+	json_decref(root);
+	return true;
+}
+
 /* Commands -------------------------------------------------------------- */
 
 /* The level, marked when the quarantine cap holds the subject back from quarantine. */
@@ -583,15 +603,10 @@ ctl_cmd_quarantines(struct ctl *c, const struct ctl_command *cmd, struct ctl_arg
 	int rc;
 
 	(void)cmd;
-	if (ctl_load_token(c) != 0)
-		return CTL_EXIT_USAGE;
-	if ((rc = ctl_call(c, "GET", "/v1/quarantine", NULL, NULL, &root)) != CTL_EXIT_OK)
+	if ((rc = ctl_get(c, "/v1/quarantine", &root)) != CTL_EXIT_OK)
 		return rc;
-	if (a->json) {
-		ctl_print_json(root);
-		json_decref(root);
+	if (ctl_printed_json(a, root))
 		return CTL_EXIT_OK;
-	}
 	list = json_object_get(root, "quarantined");
 	if (json_is_array(list) && json_array_size(list) > 0) {
 		struct ctl_table t = { .ncols = 6 };
@@ -661,17 +676,12 @@ ctl_cmd_list(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 	if (a->level != NULL && level_parse(a->level) < 0)
 		return ctl_usage_error(cmd, "unknown level '%s' (normal, watch, throttle, "
 		    "quarantine or suspend)", a->level);
-	if (ctl_load_token(c) != 0)
-		return CTL_EXIT_USAGE;
 	snprintf(path, sizeof(path), "/v1/subjects?kind=%s%s%s", kind,
 	    a->level ? "&level=" : "", a->level ? a->level : "");
-	if ((rc = ctl_call(c, "GET", path, NULL, NULL, &root)) != CTL_EXIT_OK)
+	if ((rc = ctl_get(c, path, &root)) != CTL_EXIT_OK)
 		return rc;
-	if (a->json) {
-		ctl_print_json(root);
-		json_decref(root);
+	if (ctl_printed_json(a, root))
 		return CTL_EXIT_OK;
-	}
 	list = json_object_get(root, "subjects");
 	if (!json_is_array(list)) {
 		ctl_warnx("answer to %s has no \"subjects\" list", path);
@@ -780,11 +790,8 @@ ctl_cmd_explain(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a
 
 	if ((rc = ctl_subject_call(c, cmd, a->args[0], "GET", NULL, NULL, &root)) != CTL_EXIT_OK)
 		return rc;
-	if (a->json) {
-		ctl_print_json(root);
-		json_decref(root);
+	if (ctl_printed_json(a, root))
 		return CTL_EXIT_OK;
-	}
 
 	subject = ctl_member(root, "subject");
 	kind = ctl_member(root, "kind");
@@ -847,18 +854,16 @@ ctl_cmd_history(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a
 
 	if ((rc = ctl_subject_call(c, cmd, a->args[0], "GET", "history", NULL, &root)) != CTL_EXIT_OK)
 		return rc;
-	if (a->json)
-		ctl_print_json(root);
-	else {
-		hist = json_object_get(root, "history");
-		if (!json_is_array(hist) || json_array_size(hist) == 0) {
-			char *subject = ctl_member(root, "subject");
+	if (ctl_printed_json(a, root))
+		return CTL_EXIT_OK;
+	hist = json_object_get(root, "history");
+	if (!json_is_array(hist) || json_array_size(hist) == 0) {
+		char *subject = ctl_member(root, "subject");
 
-			printf("No level changes recorded for %s.\n", subject);
-			free(subject);
-		} else
-			ctl_print_history(hist, "");
-	}
+		printf("No level changes recorded for %s.\n", subject);
+		free(subject);
+	} else
+		ctl_print_history(hist, "");
 	json_decref(root);
 	return CTL_EXIT_OK;
 }
@@ -904,11 +909,8 @@ ctl_cmd_action(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 	json_decref(body);
 	if (rc != CTL_EXIT_OK)
 		return rc;
-	if (a->json) {
-		ctl_print_json(root);
-		json_decref(root);
+	if (ctl_printed_json(a, root))
 		return CTL_EXIT_OK;
-	}
 	subject = ctl_member(root, "subject");
 	level = ctl_member(root, "level");
 	if (quarantine) {
@@ -984,14 +986,11 @@ ctl_cmd_stats(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 	int rc;
 
 	(void)cmd;
-	if (ctl_load_token(c) != 0)
-		return CTL_EXIT_USAGE;
-	if ((rc = ctl_call(c, "GET", "/v1/stats", NULL, NULL, &root)) != CTL_EXIT_OK)
+	if ((rc = ctl_get(c, "/v1/stats", &root)) != CTL_EXIT_OK)
 		return rc;
-	if (a->json)
-		ctl_print_json(root);
-	else
-		ctl_print_outline(root, 0);
+	if (ctl_printed_json(a, root))
+		return CTL_EXIT_OK;
+	ctl_print_outline(root, 0);
 	json_decref(root);
 	return CTL_EXIT_OK;
 }
