@@ -55,9 +55,8 @@ delivery_new(struct judge *j, const struct config *cfg)
 		return NULL;
 	d->judge = j;
 	d->refused_log = (struct log_limit)LOG_LIMIT_INIT(10, 60 * USEC_PER_SEC);
-	d->qids.mask = 4095;
+	int qrc = htable_init(&d->qids.table, 4096);
 	d->stats_by_subject.mask = 4095;
-	d->qids.buckets = calloc(d->qids.mask + 1, sizeof(*d->qids.buckets));
 	d->stats_by_subject.buckets = calloc(d->stats_by_subject.mask + 1, sizeof(*d->stats_by_subject.buckets));
 	d->sessions.mask = 255;
 	d->sessions.buckets = calloc(d->sessions.mask + 1, sizeof(*d->sessions.buckets));
@@ -68,7 +67,7 @@ delivery_new(struct judge *j, const struct config *cfg)
 	d->kind_networks = evidence_kind_register(j, "account_networks");
 	d->kind_addresses = evidence_kind_register(j, "account_addresses");
 	d->kind_sessions = evidence_kind_register(j, "account_sessions");
-	if (d->qids.buckets == NULL || d->stats_by_subject.buckets == NULL || d->sessions.buckets == NULL ||
+	if (qrc != 0 || d->stats_by_subject.buckets == NULL || d->sessions.buckets == NULL ||
 	    d->kind_bounce < 0 || d->kind_domains < 0 || d->kind_spam < 0 || d->kind_networks < 0 ||
 	    d->kind_addresses < 0 || d->kind_sessions < 0) {
 		delivery_free(d);
@@ -107,7 +106,7 @@ delivery_free(struct delivery *d)
 			n = x->chain;
 			free(x);
 		}
-	free(d->qids.buckets);
+	htable_fini(&d->qids.table);
 	free(d->stats_by_subject.buckets);
 	free(d->sessions.buckets);
 	free(d);
@@ -340,6 +339,6 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 		break;
 	}
 	}
-	d->stats.queue_ids_open = d->qids.count;
+	d->stats.queue_ids_open = d->qids.table.count;
 	return kind;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/htable.h"
 #include "common/log.h"
 #include "common/strview.h"
 #include "sense/delivery.h"
@@ -28,9 +29,8 @@
 
 /* An open queue ID: who submitted the message. */
 struct qid_entry {
-	struct qid_entry *chain;
+	struct htable_node node;           /* node.hash: subjects_hash of the key */
 	struct qid_entry *older, *newer;   /* age order, oldest first */
-	uint32_t hash;
 	uint16_t key_len;
 	uint16_t account_len;
 	bool has_addr;
@@ -41,9 +41,7 @@ struct qid_entry {
 };
 
 struct qid_table {
-	struct qid_entry **buckets;
-	size_t mask;
-	size_t count;
+	struct htable table;
 	struct qid_entry *oldest, *newest;
 };
 

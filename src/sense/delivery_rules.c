@@ -52,7 +52,7 @@ struct dstat *
 delivery_dstat_get(struct delivery *d, const struct subject *s)
 {
 	struct dstat_table *t = &d->stats_by_subject;
-	uint32_t h = s->hash;
+	uint32_t h = s->node.hash;
 	struct dstat *st = delivery_dstat_find_key(t, s->key, s->key_len, h);
 
 	if (st != NULL)
@@ -609,7 +609,7 @@ session_authenticated(struct session **pp, const struct subject *s)
 	if (x == NULL)
 		return false;
 	*pp = x;                           /* the chain's link to it */
-	x->acct_hash = s->hash;
+	x->acct_hash = s->node.hash;
 	x->acct_len = s->key_len;
 	memcpy(x->acct, s->key, s->key_len);
 	return true;

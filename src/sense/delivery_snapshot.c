@@ -175,7 +175,7 @@ delivery_save(const struct delivery *d, usec_t now, uint8_t **out, size_t *len)
 				snap_put_u(&o, (uint64_t)st->sess[k].since, 8);
 			}
 		}
-	snap_put_u(&o, d->qids.count, 4);
+	snap_put_u(&o, d->qids.table.count, 4);
 	for (const struct qid_entry *e = d->qids.oldest; e != NULL; e = e->newer) {
 		snap_put_u(&o, e->key_len, 2);
 		snap_put(&o, e->data, e->key_len);
@@ -487,12 +487,12 @@ delivery_restore(struct delivery *d, const uint8_t *buf, size_t len)
 {
 	int rc;
 
-	if (d->stats_by_subject.count > 0 || d->qids.count > 0 || d->sessions.count > 0)
+	if (d->stats_by_subject.count > 0 || d->qids.table.count > 0 || d->sessions.count > 0)
 		return -EBUSY;
 	/* check it all first; a subject twice is only seen while applying: undo then */
 	if ((rc = delivery_restore_pass(d, buf, len, false)) == 0 &&
 	    (rc = delivery_restore_pass(d, buf, len, true)) != 0)
 		delivery_clear(d);
-	d->stats.queue_ids_open = d->qids.count;
+	d->stats.queue_ids_open = d->qids.table.count;
 	return rc;
 }
