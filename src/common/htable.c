@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 int
 htable_init(struct htable *t, size_t buckets)
@@ -85,6 +86,13 @@ htable_del(struct htable *t, struct htable_node *n)
 			t->count--;
 			return;
 		}
+}
+
+void
+htable_clear(struct htable *t)
+{
+	memset(t->buckets, 0, (t->mask + 1) * sizeof(*t->buckets));
+	t->count = 0;
 }
 
 struct htable_node *

@@ -48,6 +48,9 @@ void htable_add(struct htable *t, struct htable_node *n);
 /* htable_del — unlink n, which is in t. */
 void htable_del(struct htable *t, struct htable_node *n);
 
+/* htable_clear — unlink every node at once; the entries are the caller's. */
+void htable_clear(struct htable *t);
+
 /* htable_iter — every node once, in no particular order: start with *cursor = 0 and prev
  * NULL, pass the last node back; NULL at the end. Having removed the node just returned,
  * pass prev NULL with the same cursor: the walk goes on from its bucket. No adds meanwhile. */

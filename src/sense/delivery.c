@@ -56,8 +56,7 @@ delivery_new(struct judge *j, const struct config *cfg)
 	d->judge = j;
 	d->refused_log = (struct log_limit)LOG_LIMIT_INIT(10, 60 * USEC_PER_SEC);
 	int qrc = htable_init(&d->qids.table, 4096);
-	d->stats_by_subject.mask = 4095;
-	d->stats_by_subject.buckets = calloc(d->stats_by_subject.mask + 1, sizeof(*d->stats_by_subject.buckets));
+	int src = htable_init(&d->stats_by_subject, 4096);
 	d->sessions.mask = 255;
 	d->sessions.buckets = calloc(d->sessions.mask + 1, sizeof(*d->sessions.buckets));
 	/* weights, half-lives and what each means: judge/kinds.c */
@@ -67,7 +66,7 @@ delivery_new(struct judge *j, const struct config *cfg)
 	d->kind_networks = evidence_kind_register(j, "account_networks");
 	d->kind_addresses = evidence_kind_register(j, "account_addresses");
 	d->kind_sessions = evidence_kind_register(j, "account_sessions");
-	if (qrc != 0 || d->stats_by_subject.buckets == NULL || d->sessions.buckets == NULL ||
+	if (qrc != 0 || src != 0 || d->sessions.buckets == NULL ||
 	    d->kind_bounce < 0 || d->kind_domains < 0 || d->kind_spam < 0 || d->kind_networks < 0 ||
 	    d->kind_addresses < 0 || d->kind_sessions < 0) {
 		delivery_free(d);
@@ -96,18 +95,19 @@ delivery_free(struct delivery *d)
 		n = e->newer;
 		free(e);
 	}
-	for (size_t i = 0; d->stats_by_subject.buckets && i <= d->stats_by_subject.mask; i++)
-		for (struct dstat *s = d->stats_by_subject.buckets[i], *n; s != NULL; s = n) {
-			n = s->chain;
-			delivery_dstat_free(s);
-		}
+	size_t cursor = 0;
+	for (struct htable_node *n = d->stats_by_subject.buckets ? htable_iter(&d->stats_by_subject, &cursor, NULL) :
+	    NULL, *next; n != NULL; n = next) {
+		next = htable_iter(&d->stats_by_subject, &cursor, n);
+		delivery_dstat_free(htable_entry(n, struct dstat, node));
+	}
 	for (size_t i = 0; d->sessions.buckets && i <= d->sessions.mask; i++)
 		for (struct session *x = d->sessions.buckets[i], *n; x != NULL; x = n) {
 			n = x->chain;
 			free(x);
 		}
 	htable_fini(&d->qids.table);
-	free(d->stats_by_subject.buckets);
+	htable_fini(&d->stats_by_subject);
 	free(d->sessions.buckets);
 	free(d);
 }

@@ -76,8 +76,7 @@ struct session_table {
 
 /* What the rules remember of one subject (host or account). */
 struct dstat {
-	struct dstat *chain;
-	uint32_t hash;
+	struct htable_node node;           /* node.hash: its subject's (subjects_hash of the key) */
 	uint16_t key_len;
 	bool is_account;
 	usec_t last_seen;
@@ -109,19 +108,13 @@ struct dstat {
 	char key[];
 };
 
-struct dstat_table {
-	struct dstat **buckets;
-	size_t mask;
-	size_t count;
-};
-
 struct delivery {
 	struct judge *judge;
 	const struct config *cfg;
 	int kind_bounce, kind_domains, kind_spam, kind_networks, kind_addresses, kind_sessions;
 	double z;                          /* one-sided normal quantile of bounce_confidence */
 	struct qid_table qids;
-	struct dstat_table stats_by_subject;
+	struct htable stats_by_subject;    /* struct dstat */
 	struct session_table sessions;
 	struct delivery_stats stats;
 	struct log_limit refused_log;      /* lines a client forged fields into */
@@ -138,10 +131,9 @@ void delivery_bounce_advance(struct delivery *d, struct dstat *st, usec_t t);
 void delivery_bounce_rule(struct delivery *d, struct subject *s, struct dstat *st, usec_t t);
 void delivery_domains_rule(struct delivery *d, struct subject *s, struct dstat *st, struct strview rcpt,
     usec_t t);
-struct dstat *delivery_dstat_find_key(const struct dstat_table *t, const char *key, size_t len, uint32_t h);
+struct dstat *delivery_dstat_find_key(const struct htable *t, const char *key, size_t len, uint32_t h);
 void delivery_dstat_free(struct dstat *s);
 struct dstat *delivery_dstat_get(struct delivery *d, const struct subject *s);
-void delivery_dstat_rehash(struct dstat_table *t);
 void delivery_filter_link(struct delivery *d, const struct maillog_line *l, struct strview new_qid, usec_t t);
 struct strview delivery_filter_queued_as(struct strview reply);
 bool delivery_filter_relay(const struct delivery *d, struct strview relay);

@@ -270,17 +270,13 @@ delivery_expire(struct delivery *d, usec_t now)
 		keep = d->cfg->domains_window * 8;    /* the baseline spans a few windows */
 	if (d->cfg->account_window > keep)
 		keep = d->cfg->account_window;
-	struct dstat_table *t = &d->stats_by_subject;
-	for (size_t i = 0; i <= t->mask; i++) {
-		struct dstat **pp = &t->buckets[i];
-		while (*pp != NULL) {
-			struct dstat *st = *pp;
-			if (st->last_seen + keep < now) {
-				*pp = st->chain;
-				t->count--;
-				delivery_dstat_free(st);
-			} else
-				pp = &st->chain;
+	size_t cursor = 0;
+	for (struct htable_node *n = htable_iter(&d->stats_by_subject, &cursor, NULL), *next; n != NULL; n = next) {
+		struct dstat *st = htable_entry(n, struct dstat, node);
+		next = htable_iter(&d->stats_by_subject, &cursor, n);     /* before n goes */
+		if (st->last_seen + keep < now) {
+			htable_del(&d->stats_by_subject, n);
+			delivery_dstat_free(st);
 		}
 	}
 }

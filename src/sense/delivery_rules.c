@@ -18,40 +18,22 @@
 
 /* --- per-subject rule state ----------------------------------------------------------- */
 
-/* Doubles the bucket array when the table holds more than one entry per bucket. */
-void
-delivery_dstat_rehash(struct dstat_table *t)
-{
-	size_t nmask = t->mask * 2 + 1;
-	struct dstat **nb = calloc(nmask + 1, sizeof(*nb));
-
-	if (nb == NULL)
-		return;           /* longer chains, still correct */
-	for (size_t i = 0; i <= t->mask; i++)
-		for (struct dstat *x = t->buckets[i], *n; x != NULL; x = n) {
-			n = x->chain;
-			x->chain = nb[x->hash & nmask];
-			nb[x->hash & nmask] = x;
-		}
-	free(t->buckets);
-	t->buckets = nb;
-	t->mask = nmask;
-}
-
 /* The rule state for key, whose hash (subjects_hash, as its subject's) is h; or NULL. */
 struct dstat *
-delivery_dstat_find_key(const struct dstat_table *t, const char *key, size_t len, uint32_t h)
+delivery_dstat_find_key(const struct htable *t, const char *key, size_t len, uint32_t h)
 {
-	for (struct dstat *st = t->buckets[h & t->mask]; st != NULL; st = st->chain)
-		if (st->hash == h && st->key_len == len && memcmp(st->key, key, len) == 0)
+	for (struct htable_node *n = htable_first(t, h); n != NULL; n = htable_next(n, h)) {
+		struct dstat *st = htable_entry(n, struct dstat, node);
+		if (st->key_len == len && memcmp(st->key, key, len) == 0)
 			return st;
+	}
 	return NULL;
 }
 
 struct dstat *
 delivery_dstat_get(struct delivery *d, const struct subject *s)
 {
-	struct dstat_table *t = &d->stats_by_subject;
+	struct htable *t = &d->stats_by_subject;
 	uint32_t h = s->node.hash;
 	struct dstat *st = delivery_dstat_find_key(t, s->key, s->key_len, h);
 
@@ -59,17 +41,13 @@ delivery_dstat_get(struct delivery *d, const struct subject *s)
 		return st;
 	if ((st = calloc(1, sizeof(*st) + s->key_len + 1)) == NULL)
 		return NULL;
-	st->hash = h;
+	st->node.hash = h;
 	st->key_len = s->key_len;
 	st->is_account = s->kind == SUBJECT_ACCOUNT;
 	st->bucket_no = INT64_MIN;
 	st->dom_window_no = INT64_MIN;
 	memcpy(st->key, s->key, s->key_len);
-	if (t->count >= t->mask + 1)
-		delivery_dstat_rehash(t);
-	st->chain = t->buckets[h & t->mask];
-	t->buckets[h & t->mask] = st;
-	t->count++;
+	htable_add(t, &st->node);
 	return st;
 }
 
