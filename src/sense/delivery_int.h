@@ -60,7 +60,7 @@ struct sess_open {
 /* An smtpd session open now, from its "connect from", by its id; acct_len is 0 until its
  * client= line names the account, which its disconnect then finds. */
 struct session {
-	struct session *chain;
+	struct htable_node node;           /* node.hash: the id's two halves folded */
 	uint64_t id;
 	usec_t since;
 	uint32_t acct_hash;                /* the account's subject hash and key */
@@ -68,11 +68,6 @@ struct session {
 	char acct[];
 };
 
-struct session_table {
-	struct session **buckets;
-	size_t mask;
-	size_t count;
-};
 
 /* What the rules remember of one subject (host or account). */
 struct dstat {
@@ -115,7 +110,7 @@ struct delivery {
 	double z;                          /* one-sided normal quantile of bounce_confidence */
 	struct qid_table qids;
 	struct htable stats_by_subject;    /* struct dstat */
-	struct session_table sessions;
+	struct htable sessions;            /* struct session */
 	struct delivery_stats stats;
 	struct log_limit refused_log;      /* lines a client forged fields into */
 	/* bounce_rule's summary around its numbers, as the configuration fixes it */
@@ -148,7 +143,7 @@ struct session *delivery_session_add(struct delivery *d, const char *key, uint16
     uint64_t id, usec_t t);
 void delivery_session_end(struct delivery *d, uint64_t id);
 uint64_t delivery_session_id(const struct maillog_line *l);
-struct session **delivery_session_slot(struct session_table *t, uint64_t id);
+struct session *delivery_session_find(const struct htable *t, uint64_t id);
 void delivery_sessions_rule(struct delivery *d, struct subject *s, struct dstat *st, uint64_t id,
     const struct addr *a, usec_t t);
 void delivery_spam_rule(struct delivery *d, struct subject *s, const struct maillog_line *l, usec_t t);

@@ -257,12 +257,13 @@ delivery_expire(struct delivery *d, usec_t now)
 	d->stats.queue_ids_open = q->table.count;
 
 	/* Sessions whose end never came: DELIVERY_SESSION_MAX_AGE after they were seen. */
-	for (size_t i = 0; i <= d->sessions.mask; i++)
-		for (struct session *x = d->sessions.buckets[i], *n; x != NULL; x = n) {
-			n = x->chain;
-			if (x->since + DELIVERY_SESSION_MAX_AGE < now)
-				delivery_session_end(d, x->id);
-		}
+	size_t scur = 0;
+	for (struct htable_node *n = htable_iter(&d->sessions, &scur, NULL), *next; n != NULL; n = next) {
+		struct session *x = htable_entry(n, struct session, node);
+		next = htable_iter(&d->sessions, &scur, n);      /* before x may go */
+		if (x->since + DELIVERY_SESSION_MAX_AGE < now)
+			delivery_session_end(d, x->id);
+	}
 
 	/* Forget rule state nobody needs any more: idle for longer than every window. */
 	usec_t keep = d->cfg->bounce_window;

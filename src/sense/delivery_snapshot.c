@@ -424,7 +424,7 @@ delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool a
 			/* each session's disconnect finds its account again; an id that two
 			 * accounts claim is the first's (the other's entry ages out) */
 			for (uint64_t k = 0; k < scount; k++)
-				if (*delivery_session_slot(&d->sessions, sess[k].id) == NULL &&
+				if (delivery_session_find(&d->sessions, sess[k].id) == NULL &&
 				    delivery_session_add(d, st->key, st->key_len, h, sess[k].id, sess[k].since) == NULL)
 					return -ENOMEM;
 		}
@@ -466,14 +466,12 @@ delivery_clear(struct delivery *d)
 		delivery_dstat_free(htable_entry(n, struct dstat, node));
 	}
 	htable_clear(&d->stats_by_subject);
-	for (size_t i = 0; i <= d->sessions.mask; i++) {
-		for (struct session *x = d->sessions.buckets[i], *n; x != NULL; x = n) {
-			n = x->chain;
-			free(x);
-		}
-		d->sessions.buckets[i] = NULL;
+	cursor = 0;
+	for (struct htable_node *n = htable_iter(&d->sessions, &cursor, NULL), *next; n != NULL; n = next) {
+		next = htable_iter(&d->sessions, &cursor, n);
+		free(htable_entry(n, struct session, node));
 	}
-	d->sessions.count = 0;
+	htable_clear(&d->sessions);
 }
 
 int
