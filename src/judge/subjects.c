@@ -1,6 +1,6 @@
 /*
- * subjects.c — the subject hash table: keyed hashes (common/hash.h), power-of-two buckets, chains,
- * growth by doubling when the load passes 1; and the recency list through every entry.
+ * subjects.c — the subjects in the one hash table (common/htable.h, keyed hashes from
+ * common/hash.h), and the recency list through every entry.
  */
 #include "judge/subjects.h"
 
@@ -10,9 +10,7 @@
 #include "common/hash.h"
 
 struct subjects {
-	struct subject **buckets;
-	size_t mask;            /* bucket count - 1 */
-	size_t count;
+	struct htable table;
 	size_t bytes;           /* subject entries; detail blocks are not counted */
 	struct subject *newest, *oldest;
 };
@@ -30,8 +28,7 @@ subjects_new(void)
 
 	if (t == NULL)
 		return NULL;
-	t->mask = 1023;
-	if ((t->buckets = calloc(t->mask + 1, sizeof(*t->buckets))) == NULL) {
+	if (htable_init(&t->table, 1024) != 0) {
 		free(t);
 		return NULL;
 	}
@@ -53,14 +50,11 @@ subjects_free(struct subjects *t)
 {
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i <= t->mask; i++) {
-		struct subject *s = t->buckets[i], *next;
-		for (; s != NULL; s = next) {
-			next = s->next;
-			subject_free(s);
-		}
+	for (struct subject *s = t->oldest, *newer; s != NULL; s = newer) {
+		newer = s->newer;
+		subject_free(s);
 	}
-	free(t->buckets);
+	htable_fini(&t->table);
 	free(t);
 }
 
@@ -69,31 +63,12 @@ subjects_find(const struct subjects *t, const char *key, size_t len)
 {
 	uint32_t h = subjects_hash(key, len);
 
-	for (struct subject *s = t->buckets[h & t->mask]; s != NULL; s = s->next)
-		if (s->hash == h && s->key_len == len && memcmp(s->key, key, len) == 0)
+	for (struct htable_node *n = htable_first(&t->table, h); n != NULL; n = htable_next(n, h)) {
+		struct subject *s = htable_entry(n, struct subject, node);
+		if (s->key_len == len && memcmp(s->key, key, len) == 0)
 			return s;
-	return NULL;
-}
-
-static void
-subjects_grow(struct subjects *t)
-{
-	size_t nmask = t->mask * 2 + 1;
-	struct subject **nb = calloc(nmask + 1, sizeof(*nb));
-
-	if (nb == NULL)
-		return;         /* longer chains, still correct */
-	for (size_t i = 0; i <= t->mask; i++) {
-		struct subject *s = t->buckets[i], *next;
-		for (; s != NULL; s = next) {
-			next = s->next;
-			s->next = nb[s->hash & nmask];
-			nb[s->hash & nmask] = s;
-		}
 	}
-	free(t->buckets);
-	t->buckets = nb;
-	t->mask = nmask;
+	return NULL;
 }
 
 static void
@@ -156,17 +131,13 @@ subjects_add(struct subjects *t, enum subject_kind kind, const char *key, size_t
 	size = sizeof(*s) + len + 1;
 	if ((s = calloc(1, size)) == NULL)
 		return NULL;
-	s->hash = subjects_hash(key, len);
+	s->node.hash = subjects_hash(key, len);
 	s->kind = (uint8_t)kind;
 	s->manual_level = -1;
 	s->key_len = (uint16_t)len;
 	memcpy(s->key, key, len);
-	if (t->count >= t->mask + 1)
-		subjects_grow(t);
-	s->next = t->buckets[s->hash & t->mask];
-	t->buckets[s->hash & t->mask] = s;
+	htable_add(&t->table, &s->node);
 	subjects_link_newest(t, s);
-	t->count++;
 	t->bytes += size;
 	return s;
 }
@@ -174,43 +145,24 @@ subjects_add(struct subjects *t, enum subject_kind kind, const char *key, size_t
 void
 subjects_remove(struct subjects *t, struct subject *s)
 {
-	struct subject **pp = &t->buckets[s->hash & t->mask];
-
-	for (; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp != s)
-			continue;
-		*pp = s->next;
-		subjects_unlink(t, s);
-		t->count--;
-		t->bytes -= sizeof(*s) + s->key_len + 1;
-		subject_free(s);
-		return;
-	}
+	htable_del(&t->table, &s->node);
+	subjects_unlink(t, s);
+	t->bytes -= sizeof(*s) + s->key_len + 1;
+	subject_free(s);
 }
 
 size_t
 subjects_count(const struct subjects *t)
 {
-	return t->count;
+	return t->table.count;
 }
 
 struct subject *
 subjects_next(const struct subjects *t, size_t *cursor, struct subject *prev)
 {
-	if (prev != NULL && prev->next != NULL)
-		return prev->next;
-	if (prev != NULL)
-		(*cursor)++;
-	else if (*cursor <= t->mask) {
-		/* restart the current bucket: the caller removed what it held */
-		if (t->buckets[*cursor] != NULL)
-			return t->buckets[*cursor];
-		(*cursor)++;
-	}
-	for (; *cursor <= t->mask; (*cursor)++)
-		if (t->buckets[*cursor] != NULL)
-			return t->buckets[*cursor];
-	return NULL;
+	struct htable_node *n = htable_iter(&t->table, cursor, prev != NULL ? &prev->node : NULL);
+
+	return n != NULL ? htable_entry(n, struct subject, node) : NULL;
 }
 
 struct subject_detail *
@@ -224,22 +176,13 @@ subject_detail(struct subject *s)
 size_t
 subjects_longest_chain(const struct subjects *t)
 {
-	size_t longest = 0;
-
-	for (size_t i = 0; i <= t->mask; i++) {
-		size_t n = 0;
-		for (const struct subject *s = t->buckets[i]; s != NULL; s = s->next)
-			n++;
-		if (n > longest)
-			longest = n;
-	}
-	return longest;
+	return htable_longest_chain(&t->table);
 }
 
 size_t
 subjects_memory(const struct subjects *t)
 {
-	return sizeof(*t) + (t->mask + 1) * sizeof(*t->buckets) + t->bytes;
+	return sizeof(*t) + (t->table.mask + 1) * sizeof(*t->table.buckets) + t->bytes;
 }
 
 const char *

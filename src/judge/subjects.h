@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/htable.h"
 #include "common/subject_text.h"
 #include "common/timeutil.h"
 #include "store/store.h"
@@ -70,8 +71,7 @@ struct subject_detail {
 };
 
 struct subject {
-	struct subject *next;             /* hash chain */
-	uint32_t hash;
+	struct htable_node node;          /* in the table: node.hash is subjects_hash(key) */
 	uint8_t kind;                     /* enum subject_kind */
 	uint8_t level;                    /* committed level: what enforcement acts on */
 	uint8_t target_level;             /* newest level asked of the store */

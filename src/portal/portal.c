@@ -317,7 +317,7 @@ portal_history_read(struct portal *p, const char *subject, struct portal_history
 static void
 portal_history_cached(struct portal *p, const struct subject *s, const char *subject, struct portal_history *h)
 {
-	struct portal_cached *c = &p->cache[s->hash % PORTAL_CACHE_SLOTS];
+	struct portal_cached *c = &p->cache[s->node.hash % PORTAL_CACHE_SLOTS];
 	uint8_t flags = s->detail != NULL ? s->detail->manual_flags : 0;
 	usec_t now = time_now();
 
@@ -465,7 +465,7 @@ portal_job_done(void *arg, int status)
 		}
 	p->jobs_pending--;
 	if (s != NULL)
-		p->cache[s->hash % PORTAL_CACHE_SLOTS].at = 0;     /* its history changed */
+		p->cache[s->node.hash % PORTAL_CACHE_SLOTS].at = 0;     /* its history changed */
 	if (status == 0) {
 		p->stats.self_releases++;
 		log_info("portal: host=%s address=%s released itself (%u of %u in %s)", job->subject, job->address,
@@ -646,7 +646,7 @@ portal_release(struct portal *p, struct portal_request *r, struct portal_visit *
 	job->used_before = v->h.releases;
 	job->episode = v->h.episode;
 	job->old_grace = s->detail != NULL ? s->detail->grace_until : 0;
-	p->cache[s->hash % PORTAL_CACHE_SLOTS].at = 0;
+	p->cache[s->node.hash % PORTAL_CACHE_SLOTS].at = 0;
 	job->next = p->jobs;
 	p->jobs = job;
 	p->jobs_pending++;

@@ -55,12 +55,9 @@ delivery_new(struct judge *j, const struct config *cfg)
 		return NULL;
 	d->judge = j;
 	d->refused_log = (struct log_limit)LOG_LIMIT_INIT(10, 60 * USEC_PER_SEC);
-	d->qids.mask = 4095;
-	d->stats_by_subject.mask = 4095;
-	d->qids.buckets = calloc(d->qids.mask + 1, sizeof(*d->qids.buckets));
-	d->stats_by_subject.buckets = calloc(d->stats_by_subject.mask + 1, sizeof(*d->stats_by_subject.buckets));
-	d->sessions.mask = 255;
-	d->sessions.buckets = calloc(d->sessions.mask + 1, sizeof(*d->sessions.buckets));
+	int qrc = htable_init(&d->qids.table, 4096);
+	int src = htable_init(&d->stats_by_subject, 4096);
+	int xrc = htable_init(&d->sessions, 256);
 	/* weights, half-lives and what each means: judge/kinds.c */
 	d->kind_bounce = evidence_kind_register(j, "bounce_ratio");
 	d->kind_domains = evidence_kind_register(j, "recipient_domains");
@@ -68,7 +65,7 @@ delivery_new(struct judge *j, const struct config *cfg)
 	d->kind_networks = evidence_kind_register(j, "account_networks");
 	d->kind_addresses = evidence_kind_register(j, "account_addresses");
 	d->kind_sessions = evidence_kind_register(j, "account_sessions");
-	if (d->qids.buckets == NULL || d->stats_by_subject.buckets == NULL || d->sessions.buckets == NULL ||
+	if (qrc != 0 || src != 0 || xrc != 0 ||
 	    d->kind_bounce < 0 || d->kind_domains < 0 || d->kind_spam < 0 || d->kind_networks < 0 ||
 	    d->kind_addresses < 0 || d->kind_sessions < 0) {
 		delivery_free(d);
@@ -97,19 +94,21 @@ delivery_free(struct delivery *d)
 		n = e->newer;
 		free(e);
 	}
-	for (size_t i = 0; d->stats_by_subject.buckets && i <= d->stats_by_subject.mask; i++)
-		for (struct dstat *s = d->stats_by_subject.buckets[i], *n; s != NULL; s = n) {
-			n = s->chain;
-			delivery_dstat_free(s);
-		}
-	for (size_t i = 0; d->sessions.buckets && i <= d->sessions.mask; i++)
-		for (struct session *x = d->sessions.buckets[i], *n; x != NULL; x = n) {
-			n = x->chain;
-			free(x);
-		}
-	free(d->qids.buckets);
-	free(d->stats_by_subject.buckets);
-	free(d->sessions.buckets);
+	size_t cursor = 0;
+	for (struct htable_node *n = d->stats_by_subject.buckets ? htable_iter(&d->stats_by_subject, &cursor, NULL) :
+	    NULL, *next; n != NULL; n = next) {
+		next = htable_iter(&d->stats_by_subject, &cursor, n);
+		delivery_dstat_free(htable_entry(n, struct dstat, node));
+	}
+	cursor = 0;
+	for (struct htable_node *n = d->sessions.buckets ? htable_iter(&d->sessions, &cursor, NULL) : NULL, *next;
+	    n != NULL; n = next) {
+		next = htable_iter(&d->sessions, &cursor, n);
+		free(htable_entry(n, struct session, node));
+	}
+	htable_fini(&d->qids.table);
+	htable_fini(&d->stats_by_subject);
+	htable_fini(&d->sessions);
 	free(d);
 }
 
@@ -340,6 +339,6 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 		break;
 	}
 	}
-	d->stats.queue_ids_open = d->qids.count;
+	d->stats.queue_ids_open = d->qids.table.count;
 	return kind;
 }

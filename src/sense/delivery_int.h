@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/htable.h"
 #include "common/log.h"
 #include "common/strview.h"
 #include "sense/delivery.h"
@@ -28,9 +29,8 @@
 
 /* An open queue ID: who submitted the message. */
 struct qid_entry {
-	struct qid_entry *chain;
+	struct htable_node node;           /* node.hash: subjects_hash of the key */
 	struct qid_entry *older, *newer;   /* age order, oldest first */
-	uint32_t hash;
 	uint16_t key_len;
 	uint16_t account_len;
 	bool has_addr;
@@ -41,9 +41,7 @@ struct qid_entry {
 };
 
 struct qid_table {
-	struct qid_entry **buckets;
-	size_t mask;
-	size_t count;
+	struct htable table;
 	struct qid_entry *oldest, *newest;
 };
 
@@ -62,7 +60,7 @@ struct sess_open {
 /* An smtpd session open now, from its "connect from", by its id; acct_len is 0 until its
  * client= line names the account, which its disconnect then finds. */
 struct session {
-	struct session *chain;
+	struct htable_node node;           /* node.hash: the id's two halves folded */
 	uint64_t id;
 	usec_t since;
 	uint32_t acct_hash;                /* the account's subject hash and key */
@@ -70,16 +68,10 @@ struct session {
 	char acct[];
 };
 
-struct session_table {
-	struct session **buckets;
-	size_t mask;
-	size_t count;
-};
 
 /* What the rules remember of one subject (host or account). */
 struct dstat {
-	struct dstat *chain;
-	uint32_t hash;
+	struct htable_node node;           /* node.hash: its subject's (subjects_hash of the key) */
 	uint16_t key_len;
 	bool is_account;
 	usec_t last_seen;
@@ -111,20 +103,14 @@ struct dstat {
 	char key[];
 };
 
-struct dstat_table {
-	struct dstat **buckets;
-	size_t mask;
-	size_t count;
-};
-
 struct delivery {
 	struct judge *judge;
 	const struct config *cfg;
 	int kind_bounce, kind_domains, kind_spam, kind_networks, kind_addresses, kind_sessions;
 	double z;                          /* one-sided normal quantile of bounce_confidence */
 	struct qid_table qids;
-	struct dstat_table stats_by_subject;
-	struct session_table sessions;
+	struct htable stats_by_subject;    /* struct dstat */
+	struct htable sessions;            /* struct session */
 	struct delivery_stats stats;
 	struct log_limit refused_log;      /* lines a client forged fields into */
 	/* bounce_rule's summary around its numbers, as the configuration fixes it */
@@ -140,10 +126,9 @@ void delivery_bounce_advance(struct delivery *d, struct dstat *st, usec_t t);
 void delivery_bounce_rule(struct delivery *d, struct subject *s, struct dstat *st, usec_t t);
 void delivery_domains_rule(struct delivery *d, struct subject *s, struct dstat *st, struct strview rcpt,
     usec_t t);
-struct dstat *delivery_dstat_find_key(const struct dstat_table *t, const char *key, size_t len, uint32_t h);
+struct dstat *delivery_dstat_find_key(const struct htable *t, const char *key, size_t len, uint32_t h);
 void delivery_dstat_free(struct dstat *s);
 struct dstat *delivery_dstat_get(struct delivery *d, const struct subject *s);
-void delivery_dstat_rehash(struct dstat_table *t);
 void delivery_filter_link(struct delivery *d, const struct maillog_line *l, struct strview new_qid, usec_t t);
 struct strview delivery_filter_queued_as(struct strview reply);
 bool delivery_filter_relay(const struct delivery *d, struct strview relay);
@@ -158,7 +143,7 @@ struct session *delivery_session_add(struct delivery *d, const char *key, uint16
     uint64_t id, usec_t t);
 void delivery_session_end(struct delivery *d, uint64_t id);
 uint64_t delivery_session_id(const struct maillog_line *l);
-struct session **delivery_session_slot(struct session_table *t, uint64_t id);
+struct session *delivery_session_find(const struct htable *t, uint64_t id);
 void delivery_sessions_rule(struct delivery *d, struct subject *s, struct dstat *st, uint64_t id,
     const struct addr *a, usec_t t);
 void delivery_spam_rule(struct delivery *d, struct subject *s, const struct maillog_line *l, usec_t t);

@@ -20,12 +20,7 @@
 void
 delivery_qid_unlink(struct qid_table *t, struct qid_entry *e)
 {
-	struct qid_entry **pp = &t->buckets[e->hash & t->mask];
-	for (; *pp != NULL; pp = &(*pp)->chain)
-		if (*pp == e) {
-			*pp = e->chain;
-			break;
-		}
+	htable_del(&t->table, &e->node);
 	if (e->older)
 		e->older->newer = e->newer;
 	else
@@ -34,34 +29,18 @@ delivery_qid_unlink(struct qid_table *t, struct qid_entry *e)
 		e->newer->older = e->older;
 	else
 		t->newest = e->older;
-	t->count--;
 	free(e);
 }
 
 static struct qid_entry *
 qid_find(const struct qid_table *t, const char *key, size_t len, uint32_t h)
 {
-	for (struct qid_entry *e = t->buckets[h & t->mask]; e != NULL; e = e->chain)
-		if (e->hash == h && e->key_len == len && memcmp(e->data, key, len) == 0)
+	for (struct htable_node *n = htable_first(&t->table, h); n != NULL; n = htable_next(n, h)) {
+		struct qid_entry *e = htable_entry(n, struct qid_entry, node);
+		if (e->key_len == len && memcmp(e->data, key, len) == 0)
 			return e;
-	return NULL;
-}
-
-static void
-qid_grow(struct qid_table *t)
-{
-	size_t nmask = t->mask * 2 + 1;
-	struct qid_entry **nb = calloc(nmask + 1, sizeof(*nb));
-
-	if (nb == NULL)
-		return;
-	for (struct qid_entry *e = t->oldest; e != NULL; e = e->newer) {
-		e->chain = nb[e->hash & nmask];
-		nb[e->hash & nmask] = e;
 	}
-	free(t->buckets);
-	t->buckets = nb;
-	t->mask = nmask;
+	return NULL;
 }
 
 /* The table key: the logging host and the queue ID, so several relays' logs never mix. */
@@ -92,14 +71,14 @@ delivery_qid_insert(struct delivery *d, const char *key, size_t klen, const char
 
 	if ((e = qid_find(q, key, klen, h)) != NULL)
 		delivery_qid_unlink(q, e);          /* a reused ID: the newer line wins */
-	while (q->count >= d->cfg->max_queue_ids && q->oldest != NULL) {
+	while (q->table.count >= d->cfg->max_queue_ids && q->oldest != NULL) {
 		delivery_qid_unlink(q, q->oldest);
 		d->stats.queue_ids_evicted++;
 	}
 	if ((e = malloc(sizeof(*e) + klen + alen)) == NULL)
 		return NULL;
 	memset(e, 0, sizeof(*e));
-	e->hash = h;
+	e->node.hash = h;
 	e->key_len = (uint16_t)klen;
 	e->account_len = (uint16_t)alen;
 	e->opened = t;
@@ -109,17 +88,13 @@ delivery_qid_insert(struct delivery *d, const char *key, size_t klen, const char
 	e->has_addr = a != NULL;
 	if (a != NULL)
 		e->addr = *a;
-	if (q->count >= q->mask + 1)
-		qid_grow(q);
-	e->chain = q->buckets[h & q->mask];
-	q->buckets[h & q->mask] = e;
+	htable_add(&q->table, &e->node);
 	e->older = q->newest;
 	if (q->newest)
 		q->newest->newer = e;
 	else
 		q->oldest = e;
 	q->newest = e;
-	q->count++;
 	return e;
 }
 
@@ -279,15 +254,16 @@ delivery_expire(struct delivery *d, usec_t now)
 		delivery_qid_unlink(q, q->oldest);
 		d->stats.queue_ids_expired++;
 	}
-	d->stats.queue_ids_open = q->count;
+	d->stats.queue_ids_open = q->table.count;
 
 	/* Sessions whose end never came: DELIVERY_SESSION_MAX_AGE after they were seen. */
-	for (size_t i = 0; i <= d->sessions.mask; i++)
-		for (struct session *x = d->sessions.buckets[i], *n; x != NULL; x = n) {
-			n = x->chain;
-			if (x->since + DELIVERY_SESSION_MAX_AGE < now)
-				delivery_session_end(d, x->id);
-		}
+	size_t scur = 0;
+	for (struct htable_node *n = htable_iter(&d->sessions, &scur, NULL), *next; n != NULL; n = next) {
+		struct session *x = htable_entry(n, struct session, node);
+		next = htable_iter(&d->sessions, &scur, n);      /* before x may go */
+		if (x->since + DELIVERY_SESSION_MAX_AGE < now)
+			delivery_session_end(d, x->id);
+	}
 
 	/* Forget rule state nobody needs any more: idle for longer than every window. */
 	usec_t keep = d->cfg->bounce_window;
@@ -295,17 +271,13 @@ delivery_expire(struct delivery *d, usec_t now)
 		keep = d->cfg->domains_window * 8;    /* the baseline spans a few windows */
 	if (d->cfg->account_window > keep)
 		keep = d->cfg->account_window;
-	struct dstat_table *t = &d->stats_by_subject;
-	for (size_t i = 0; i <= t->mask; i++) {
-		struct dstat **pp = &t->buckets[i];
-		while (*pp != NULL) {
-			struct dstat *st = *pp;
-			if (st->last_seen + keep < now) {
-				*pp = st->chain;
-				t->count--;
-				delivery_dstat_free(st);
-			} else
-				pp = &st->chain;
+	size_t cursor = 0;
+	for (struct htable_node *n = htable_iter(&d->stats_by_subject, &cursor, NULL), *next; n != NULL; n = next) {
+		struct dstat *st = htable_entry(n, struct dstat, node);
+		next = htable_iter(&d->stats_by_subject, &cursor, n);     /* before n goes */
+		if (st->last_seen + keep < now) {
+			htable_del(&d->stats_by_subject, n);
+			delivery_dstat_free(st);
 		}
 	}
 }

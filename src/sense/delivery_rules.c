@@ -18,58 +18,36 @@
 
 /* --- per-subject rule state ----------------------------------------------------------- */
 
-/* Doubles the bucket array when the table holds more than one entry per bucket. */
-void
-delivery_dstat_rehash(struct dstat_table *t)
-{
-	size_t nmask = t->mask * 2 + 1;
-	struct dstat **nb = calloc(nmask + 1, sizeof(*nb));
-
-	if (nb == NULL)
-		return;           /* longer chains, still correct */
-	for (size_t i = 0; i <= t->mask; i++)
-		for (struct dstat *x = t->buckets[i], *n; x != NULL; x = n) {
-			n = x->chain;
-			x->chain = nb[x->hash & nmask];
-			nb[x->hash & nmask] = x;
-		}
-	free(t->buckets);
-	t->buckets = nb;
-	t->mask = nmask;
-}
-
 /* The rule state for key, whose hash (subjects_hash, as its subject's) is h; or NULL. */
 struct dstat *
-delivery_dstat_find_key(const struct dstat_table *t, const char *key, size_t len, uint32_t h)
+delivery_dstat_find_key(const struct htable *t, const char *key, size_t len, uint32_t h)
 {
-	for (struct dstat *st = t->buckets[h & t->mask]; st != NULL; st = st->chain)
-		if (st->hash == h && st->key_len == len && memcmp(st->key, key, len) == 0)
+	for (struct htable_node *n = htable_first(t, h); n != NULL; n = htable_next(n, h)) {
+		struct dstat *st = htable_entry(n, struct dstat, node);
+		if (st->key_len == len && memcmp(st->key, key, len) == 0)
 			return st;
+	}
 	return NULL;
 }
 
 struct dstat *
 delivery_dstat_get(struct delivery *d, const struct subject *s)
 {
-	struct dstat_table *t = &d->stats_by_subject;
-	uint32_t h = s->hash;
+	struct htable *t = &d->stats_by_subject;
+	uint32_t h = s->node.hash;
 	struct dstat *st = delivery_dstat_find_key(t, s->key, s->key_len, h);
 
 	if (st != NULL)
 		return st;
 	if ((st = calloc(1, sizeof(*st) + s->key_len + 1)) == NULL)
 		return NULL;
-	st->hash = h;
+	st->node.hash = h;
 	st->key_len = s->key_len;
 	st->is_account = s->kind == SUBJECT_ACCOUNT;
 	st->bucket_no = INT64_MIN;
 	st->dom_window_no = INT64_MIN;
 	memcpy(st->key, s->key, s->key_len);
-	if (t->count >= t->mask + 1)
-		delivery_dstat_rehash(t);
-	st->chain = t->buckets[h & t->mask];
-	t->buckets[h & t->mask] = st;
-	t->count++;
+	htable_add(t, &st->node);
 	return st;
 }
 
@@ -506,14 +484,25 @@ delivery_session_id(const struct maillog_line *l)
 	return (uint64_t)subjects_hash(buf, hl + 1 + pl) << 32 | l->pid;
 }
 
-struct session **
-delivery_session_slot(struct session_table *t, uint64_t id)
+/* A session's hash: its id is the keyed hash of its relay and smtpd, and the PID. */
+static uint32_t
+session_hash(uint64_t id)
 {
-	struct session **pp = &t->buckets[(id ^ id >> 32) & t->mask];
+	return (uint32_t)(id ^ id >> 32);
+}
 
-	while (*pp != NULL && (*pp)->id != id)
-		pp = &(*pp)->chain;
-	return pp;
+/* The open session id, or NULL. */
+struct session *
+delivery_session_find(const struct htable *t, uint64_t id)
+{
+	uint32_t h = session_hash(id);
+
+	for (struct htable_node *n = htable_first(t, h); n != NULL; n = htable_next(n, h)) {
+		struct session *x = htable_entry(n, struct session, node);
+		if (x->id == id)
+			return x;
+	}
+	return NULL;
 }
 
 /* Removes session id from st's open sessions; clears the report under the threshold. */
@@ -541,35 +530,15 @@ sess_drop(struct delivery *d, struct dstat *st, uint64_t id)
 void
 delivery_session_end(struct delivery *d, uint64_t id)
 {
-	struct session **pp = delivery_session_slot(&d->sessions, id), *x = *pp;
+	struct session *x = delivery_session_find(&d->sessions, id);
 
 	if (x == NULL)
 		return;
 	struct dstat *st = delivery_dstat_find_key(&d->stats_by_subject, x->acct, x->acct_len, x->acct_hash);
 	if (st != NULL)
 		sess_drop(d, st, id);
-	*pp = x->chain;
-	d->sessions.count--;
+	htable_del(&d->sessions, &x->node);
 	free(x);
-}
-
-static void
-session_rehash(struct session_table *t)
-{
-	size_t nmask = t->mask * 2 + 1;
-	struct session **nb = calloc(nmask + 1, sizeof(*nb));
-
-	if (nb == NULL)
-		return;
-	for (size_t i = 0; i <= t->mask; i++)
-		for (struct session *x = t->buckets[i], *n; x != NULL; x = n) {
-			n = x->chain;
-			x->chain = nb[(x->id ^ x->id >> 32) & nmask];
-			nb[(x->id ^ x->id >> 32) & nmask] = x;
-		}
-	free(t->buckets);
-	t->buckets = nb;
-	t->mask = nmask;
 }
 
 /*
@@ -580,10 +549,9 @@ session_rehash(struct session_table *t)
 struct session *
 delivery_session_add(struct delivery *d, const char *key, uint16_t len, uint32_t h, uint64_t id, usec_t t)
 {
-	struct session_table *tab = &d->sessions;
 	struct session *x;
 
-	if (tab->count >= DELIVERY_SESSIONS_MAX || (x = calloc(1, sizeof(*x) + len + 1)) == NULL)
+	if (d->sessions.count >= DELIVERY_SESSIONS_MAX || (x = calloc(1, sizeof(*x) + len + 1)) == NULL)
 		return NULL;
 	x->id = id;
 	x->since = t;
@@ -591,25 +559,26 @@ delivery_session_add(struct delivery *d, const char *key, uint16_t len, uint32_t
 	x->acct_len = len;
 	if (len > 0)
 		memcpy(x->acct, key, len);
-	if (tab->count >= tab->mask + 1)
-		session_rehash(tab);
-	struct session **pp = &tab->buckets[(id ^ id >> 32) & tab->mask];
-	x->chain = *pp;
-	*pp = x;
-	tab->count++;
+	x->node.hash = session_hash(id);
+	htable_add(&d->sessions, &x->node);
 	return x;
 }
 
-/* Ties the session in *pp, opened without an account, to account subject s; false when it cannot. */
+/* Ties session *xp, opened without an account, to account subject s (*xp may move); false
+ * when it cannot. */
 static bool
-session_authenticated(struct session **pp, const struct subject *s)
+session_authenticated(struct delivery *d, struct session **xp, const struct subject *s)
 {
-	struct session *x = realloc(*pp, sizeof(**pp) + s->key_len + 1);
+	struct session *x;
 
-	if (x == NULL)
+	htable_del(&d->sessions, &(*xp)->node);      /* realloc may move it: its links go first */
+	if ((x = realloc(*xp, sizeof(**xp) + s->key_len + 1)) == NULL) {
+		htable_add(&d->sessions, &(*xp)->node);
 		return false;
-	*pp = x;                           /* the chain's link to it */
-	x->acct_hash = s->hash;
+	}
+	*xp = x;
+	htable_add(&d->sessions, &x->node);
+	x->acct_hash = s->node.hash;
 	x->acct_len = s->key_len;
 	memcpy(x->acct, s->key, s->key_len);
 	return true;
@@ -628,16 +597,16 @@ void
 delivery_sessions_rule(struct delivery *d, struct subject *s, struct dstat *st, uint64_t id, const struct addr *a,
     usec_t t)
 {
-	struct session **pp = delivery_session_slot(&d->sessions, id);
+	struct session *sn = delivery_session_find(&d->sessions, id);
 	char summary[STORE_SUMMARY_MAX], name[SUBJECT_TEXT_SIZE(64)];
 
-	if (*pp == NULL)
+	if (sn == NULL)
 		return;                        /* its connect was not seen */
-	if ((*pp)->acct_len == 0 && !session_authenticated(pp, s))
+	if (sn->acct_len == 0 && !session_authenticated(d, &sn, s))
 		return;
-	if ((*pp)->acct_len != s->key_len || memcmp((*pp)->acct, s->key, s->key_len) != 0)
+	if (sn->acct_len != s->key_len || memcmp(sn->acct, s->key, s->key_len) != 0)
 		return;                        /* one AUTH per session: the first account's */
-	usec_t since = (*pp)->since;       /* pp is not used past here: ending sessions moves links */
+	usec_t since = sn->since;          /* sn is not used past here: ending sessions frees entries */
 	/* sessions whose end was never logged stop counting */
 	for (uint16_t i = 0; i < st->sess_count;) {
 		uint64_t old = st->sess[i].id;

@@ -104,14 +104,15 @@ snap_buckets_used(const struct dstat *st)
 static size_t
 snap_size(const struct delivery *d)
 {
-	const struct dstat_table *t = &d->stats_by_subject;
-	size_t n = 4 + 4 + 8 + 8 + 8 + 4 + 4;
+	size_t n = 4 + 4 + 8 + 8 + 8 + 4 + 4, cursor = 0;
 
-	for (size_t i = 0; i <= t->mask; i++)
-		for (const struct dstat *st = t->buckets[i]; st != NULL; st = st->chain)
-			n += 1 + 2 + st->key_len + 8 + 8 + 2 + 3 * 4 * (size_t)__builtin_popcount(snap_buckets_used(st)) +
-			    1 + 8 + 8 + 1 + 4 + 4 * (size_t)st->dom_count + 4 + 2 + (1 + 16 + 8) * (size_t)st->net_count +
-			    4 + 2 + (1 + 16 + 8) * (size_t)st->addr_count + 4 + 2 + (8 + 1 + 16 + 8) * (size_t)st->sess_count;
+	for (struct htable_node *x = htable_iter(&d->stats_by_subject, &cursor, NULL); x != NULL;
+	    x = htable_iter(&d->stats_by_subject, &cursor, x)) {
+		const struct dstat *st = htable_entry(x, struct dstat, node);
+		n += 1 + 2 + st->key_len + 8 + 8 + 2 + 3 * 4 * (size_t)__builtin_popcount(snap_buckets_used(st)) +
+		    1 + 8 + 8 + 1 + 4 + 4 * (size_t)st->dom_count + 4 + 2 + (1 + 16 + 8) * (size_t)st->net_count +
+		    4 + 2 + (1 + 16 + 8) * (size_t)st->addr_count + 4 + 2 + (8 + 1 + 16 + 8) * (size_t)st->sess_count;
+	}
 	for (const struct qid_entry *e = d->qids.oldest; e != NULL; e = e->newer)
 		n += 2 + e->key_len + 2 + e->account_len + 1 + (e->has_addr ? 17 : 0) + 8;
 	return n;
@@ -121,7 +122,7 @@ int
 delivery_save(const struct delivery *d, usec_t now, uint8_t **out, size_t *len)
 {
 	struct snap_out o = { 0 };
-	const struct dstat_table *t = &d->stats_by_subject;
+	const struct htable *t = &d->stats_by_subject;
 
 	if (!snap_grow(&o, snap_size(d)))
 		return -ENOMEM;
@@ -131,51 +132,52 @@ delivery_save(const struct delivery *d, usec_t now, uint8_t **out, size_t *len)
 	snap_put_u(&o, (uint64_t)(d->cfg->bounce_window / DELIVERY_BUCKETS), 8);
 	snap_put_u(&o, (uint64_t)d->cfg->domains_window, 8);
 	snap_put_u(&o, t->count, 4);
-	for (size_t i = 0; i <= t->mask; i++)
-		for (const struct dstat *st = t->buckets[i]; st != NULL; st = st->chain) {
-			uint64_t bits;
-			snap_put_u(&o, st->is_account, 1);
-			snap_put_u(&o, st->key_len, 2);
-			snap_put(&o, st->key, st->key_len);
-			snap_put_u(&o, (uint64_t)st->last_seen, 8);
-			snap_put_u(&o, (uint64_t)st->bucket_no, 8);
-			unsigned used = snap_buckets_used(st);
-			snap_put_u(&o, used, 2);
-			for (unsigned b = 0; b < DELIVERY_BUCKETS; b++)
-				if (used & (1u << b)) {
-					snap_put_u(&o, st->rcpt[b], 4);
-					snap_put_u(&o, st->fail[b], 4);
-					snap_put_u(&o, st->unknown[b], 4);
-				}
-			snap_put_u(&o, st->bounce_flagged, 1);
-			snap_put_u(&o, (uint64_t)st->dom_window_no, 8);
-			memcpy(&bits, &st->dom_baseline, sizeof(bits));
-			snap_put_u(&o, bits, 8);
-			snap_put_u(&o, st->dom_flagged, 1);
-			snap_put_u(&o, st->dom_count, 4);
-			for (uint32_t k = 0; k < st->dom_count; k++)
-				snap_put_u(&o, st->dom_hashes[k], 4);
-			snap_put_u(&o, st->nets_reported, 4);
-			snap_put_u(&o, st->net_count, 2);
-			for (uint16_t k = 0; k < st->net_count; k++) {
-				snap_put_addr(&o, &st->nets[k].net);
-				snap_put_u(&o, (uint64_t)st->nets[k].last, 8);
+	size_t cursor = 0;
+	for (struct htable_node *x = htable_iter(t, &cursor, NULL); x != NULL; x = htable_iter(t, &cursor, x)) {
+		const struct dstat *st = htable_entry(x, struct dstat, node);
+		uint64_t bits;
+		snap_put_u(&o, st->is_account, 1);
+		snap_put_u(&o, st->key_len, 2);
+		snap_put(&o, st->key, st->key_len);
+		snap_put_u(&o, (uint64_t)st->last_seen, 8);
+		snap_put_u(&o, (uint64_t)st->bucket_no, 8);
+		unsigned used = snap_buckets_used(st);
+		snap_put_u(&o, used, 2);
+		for (unsigned b = 0; b < DELIVERY_BUCKETS; b++)
+			if (used & (1u << b)) {
+				snap_put_u(&o, st->rcpt[b], 4);
+				snap_put_u(&o, st->fail[b], 4);
+				snap_put_u(&o, st->unknown[b], 4);
 			}
-			snap_put_u(&o, st->addrs_reported, 4);
-			snap_put_u(&o, st->addr_count, 2);
-			for (uint16_t k = 0; k < st->addr_count; k++) {
-				snap_put_addr(&o, &st->addrs[k].net);
-				snap_put_u(&o, (uint64_t)st->addrs[k].last, 8);
-			}
-			snap_put_u(&o, st->sess_reported, 4);
-			snap_put_u(&o, st->sess_count, 2);
-			for (uint16_t k = 0; k < st->sess_count; k++) {
-				snap_put_u(&o, st->sess[k].id, 8);
-				snap_put_addr(&o, &st->sess[k].addr);
-				snap_put_u(&o, (uint64_t)st->sess[k].since, 8);
-			}
+		snap_put_u(&o, st->bounce_flagged, 1);
+		snap_put_u(&o, (uint64_t)st->dom_window_no, 8);
+		memcpy(&bits, &st->dom_baseline, sizeof(bits));
+		snap_put_u(&o, bits, 8);
+		snap_put_u(&o, st->dom_flagged, 1);
+		snap_put_u(&o, st->dom_count, 4);
+		for (uint32_t k = 0; k < st->dom_count; k++)
+			snap_put_u(&o, st->dom_hashes[k], 4);
+		snap_put_u(&o, st->nets_reported, 4);
+		snap_put_u(&o, st->net_count, 2);
+		for (uint16_t k = 0; k < st->net_count; k++) {
+			snap_put_addr(&o, &st->nets[k].net);
+			snap_put_u(&o, (uint64_t)st->nets[k].last, 8);
 		}
-	snap_put_u(&o, d->qids.count, 4);
+		snap_put_u(&o, st->addrs_reported, 4);
+		snap_put_u(&o, st->addr_count, 2);
+		for (uint16_t k = 0; k < st->addr_count; k++) {
+			snap_put_addr(&o, &st->addrs[k].net);
+			snap_put_u(&o, (uint64_t)st->addrs[k].last, 8);
+		}
+		snap_put_u(&o, st->sess_reported, 4);
+		snap_put_u(&o, st->sess_count, 2);
+		for (uint16_t k = 0; k < st->sess_count; k++) {
+			snap_put_u(&o, st->sess[k].id, 8);
+			snap_put_addr(&o, &st->sess[k].addr);
+			snap_put_u(&o, (uint64_t)st->sess[k].since, 8);
+		}
+	}
+	snap_put_u(&o, d->qids.table.count, 4);
 	for (const struct qid_entry *e = d->qids.oldest; e != NULL; e = e->newer) {
 		snap_put_u(&o, e->key_len, 2);
 		snap_put(&o, e->data, e->key_len);
@@ -367,7 +369,7 @@ delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool a
 		if (st == NULL)
 			return -ENOMEM;
 		*st = tmp;
-		st->hash = h;
+		st->node.hash = h;
 		st->key_len = (uint16_t)klen;
 		st->is_account = is_account != 0;
 		st->bounce_flagged = bflag != 0;
@@ -422,16 +424,11 @@ delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool a
 			/* each session's disconnect finds its account again; an id that two
 			 * accounts claim is the first's (the other's entry ages out) */
 			for (uint64_t k = 0; k < scount; k++)
-				if (*delivery_session_slot(&d->sessions, sess[k].id) == NULL &&
+				if (delivery_session_find(&d->sessions, sess[k].id) == NULL &&
 				    delivery_session_add(d, st->key, st->key_len, h, sess[k].id, sess[k].since) == NULL)
 					return -ENOMEM;
 		}
-		struct dstat_table *t = &d->stats_by_subject;
-		st->chain = t->buckets[h & t->mask];
-		t->buckets[h & t->mask] = st;
-		t->count++;
-		if (t->count > t->mask + 1)
-			delivery_dstat_rehash(t);
+		htable_add(&d->stats_by_subject, &st->node);
 	}
 
 	uint64_t nqids = in.bad ? 0 : snap_get_u(&in, 4);
@@ -463,23 +460,18 @@ delivery_clear(struct delivery *d)
 {
 	while (d->qids.oldest != NULL)
 		delivery_qid_unlink(&d->qids, d->qids.oldest);
-	struct dstat_table *t = &d->stats_by_subject;
-	for (size_t i = 0; i <= t->mask; i++) {
-		for (struct dstat *s = t->buckets[i], *n; s != NULL; s = n) {
-			n = s->chain;
-			delivery_dstat_free(s);
-		}
-		t->buckets[i] = NULL;
+	size_t cursor = 0;
+	for (struct htable_node *n = htable_iter(&d->stats_by_subject, &cursor, NULL), *next; n != NULL; n = next) {
+		next = htable_iter(&d->stats_by_subject, &cursor, n);
+		delivery_dstat_free(htable_entry(n, struct dstat, node));
 	}
-	t->count = 0;
-	for (size_t i = 0; i <= d->sessions.mask; i++) {
-		for (struct session *x = d->sessions.buckets[i], *n; x != NULL; x = n) {
-			n = x->chain;
-			free(x);
-		}
-		d->sessions.buckets[i] = NULL;
+	htable_clear(&d->stats_by_subject);
+	cursor = 0;
+	for (struct htable_node *n = htable_iter(&d->sessions, &cursor, NULL), *next; n != NULL; n = next) {
+		next = htable_iter(&d->sessions, &cursor, n);
+		free(htable_entry(n, struct session, node));
 	}
-	d->sessions.count = 0;
+	htable_clear(&d->sessions);
 }
 
 int
@@ -487,12 +479,12 @@ delivery_restore(struct delivery *d, const uint8_t *buf, size_t len)
 {
 	int rc;
 
-	if (d->stats_by_subject.count > 0 || d->qids.count > 0 || d->sessions.count > 0)
+	if (d->stats_by_subject.count > 0 || d->qids.table.count > 0 || d->sessions.count > 0)
 		return -EBUSY;
 	/* check it all first; a subject twice is only seen while applying: undo then */
 	if ((rc = delivery_restore_pass(d, buf, len, false)) == 0 &&
 	    (rc = delivery_restore_pass(d, buf, len, true)) != 0)
 		delivery_clear(d);
-	d->stats.queue_ids_open = d->qids.count;
+	d->stats.queue_ids_open = d->qids.table.count;
 	return rc;
 }

@@ -12,13 +12,13 @@
 #include <unistd.h>
 
 #include "common/hash.h"
+#include "common/htable.h"
 #include "common/log.h"
 
 #define POLICY_READ_CHUNK  16384          /* the shared read buffer */
 #define POLICY_READ_ROOM   1024           /* grow a partial request's buffer below this much room */
 #define POLICY_BUF_LIMIT   POLICY_MAX_REQUEST   /* the framer refuses a longer request */
 #define POLICY_WRITE_LIMIT (256 * 1024)   /* stop reading a peer that does not read its answers */
-#define POLICY_PEER_BUCKETS 1024
 /* lines a peer can cause: at most this many per kind and minute, then a count */
 #define POLICY_LOG_BURST   10
 #define POLICY_LOG_WINDOW  (60 * USEC_PER_SEC)
@@ -41,9 +41,8 @@ struct policy_listener {
 
 /* Connections open from one TCP peer address. */
 struct policy_peer {
-	struct policy_peer *next;
+	struct htable_node node;       /* node.hash: the keyed hash of its address */
 	struct addr addr;
-	uint32_t hash;
 	uint32_t conns;
 };
 
@@ -85,7 +84,7 @@ struct policy_server {
 	size_t listener_count;
 	struct policy_conn *conns;
 	struct policy_conn *partial;   /* connections with a partial request */
-	struct policy_peer *peers[POLICY_PEER_BUCKETS];
+	struct htable peers;           /* struct policy_peer, while it has connections */
 	size_t buf_charged;            /* partial-request bytes beyond POLICY_BUF_SMALL each */
 	uv_timer_t idle_timer;
 	uv_timer_t deadline_timer;
@@ -110,6 +109,10 @@ policy_server_new(uv_loop_t *loop, policy_decide_fn decide, void *arg, const str
 
 	if (ps == NULL)
 		return NULL;
+	if (htable_init(&ps->peers, 1024) != 0) {
+		free(ps);
+		return NULL;
+	}
 	ps->loop = loop;
 	ps->decide = decide;
 	ps->decide_arg = arg;
@@ -256,15 +259,16 @@ policy_peer_get(struct policy_server *ps, const struct addr *a)
 	uint32_t h = (uint32_t)hash_bytes(a->bytes, n);     /* peers choose their addresses */
 	struct policy_peer *p;
 
-	for (p = ps->peers[h % POLICY_PEER_BUCKETS]; p != NULL; p = p->next)
-		if (p->hash == h && p->addr.family == a->family && memcmp(p->addr.bytes, a->bytes, n) == 0)
+	for (struct htable_node *x = htable_first(&ps->peers, h); x != NULL; x = htable_next(x, h)) {
+		p = htable_entry(x, struct policy_peer, node);
+		if (p->addr.family == a->family && memcmp(p->addr.bytes, a->bytes, n) == 0)
 			return p;
+	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	p->addr = *a;
-	p->hash = h;
-	p->next = ps->peers[h % POLICY_PEER_BUCKETS];
-	ps->peers[h % POLICY_PEER_BUCKETS] = p;
+	p->node.hash = h;
+	htable_add(&ps->peers, &p->node);
 	return p;
 }
 
@@ -274,12 +278,8 @@ policy_peer_put(struct policy_server *ps, struct policy_peer *p)
 {
 	if (--p->conns > 0)
 		return;
-	for (struct policy_peer **pp = &ps->peers[p->hash % POLICY_PEER_BUCKETS]; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == p) {
-			*pp = p->next;
-			free(p);
-			return;
-		}
+	htable_del(&ps->peers, &p->node);
+	free(p);
 }
 
 static void
@@ -817,5 +817,7 @@ policy_server_stop(struct policy_server *ps)
 void
 policy_server_free(struct policy_server *ps)
 {
+	if (ps != NULL)
+		htable_fini(&ps->peers);     /* its peers went with their last connections */
 	free(ps);
 }
