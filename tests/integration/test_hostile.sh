@@ -89,12 +89,14 @@ wait_for 10 grep -q '^ready' "$T/slow.out" || fail "slowhttp did not get going: 
 t_flood=$(now_ms)
 log "flood: $(head -n1 "$T/slow.out")"
 sleep 1
-# the least of three looks: a connection the kernel completed and the front has yet to
-# accept (and close, at the per-address cap) counts as established for a moment
-held=$(for _ in 1 2 3; do ss -Htn state established "( sport = :$LZ_PORTAL_PORT )" | wc -l; sleep 0.2; done |
-	sort -n | head -n 1)
-log "portal connections held: $held"
-assert_le "connections the portal holds (75 addresses, at most 8 each)" 600 "$held"
+# The cap is per address: the most any one address holds (the total once showed 601 on a
+# loaded machine: a connection the kernel completed and the front had yet to accept, and
+# close at the cap, counts as established for a moment).
+ss -Htn state established "( sport = :$LZ_PORTAL_PORT )" >"$T/held"
+held=$(wc -l <"$T/held")
+most=$(awk '{ a = $4; sub(/:[0-9]+$/, "", a); n[a]++ } END { m = 0; for (k in n) if (n[k] > m) m = n[k]; print m }' "$T/held")
+log "portal connections held: $held, at most $most from one address"
+assert_le "connections one address holds at the portal (max_connections_per_address = 8)" 8 "$most"
 assert_ge "connections the portal holds" 590 "$held"
 answered=$(policy_round 20)
 assert_eq "policy requests answered during the flood" 20 "$answered"
