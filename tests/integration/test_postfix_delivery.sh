@@ -109,6 +109,14 @@ log "transport: $GOOD → smtp-sink good, $HARVESTED → smtp-sink harvested ($H
 # drain WHAT — until Postfix's queue is empty and lazaretd has read the whole maillog.
 drain() {
 	pf_wait_queue_empty 60 || fail "$1: Postfix's queue did not drain in 60 s: $(find "$PF_QUEUE/incoming" "$PF_QUEUE/active" "$PF_QUEUE/deferred" -type f | wc -l) messages left"
+	# the queue empties before Postfix's last lines reach the log: wait until it stops growing
+	local size=-1 now
+	for _ in $(seq 1 50); do
+		now=$(stat -c %s "$PF_LOG")
+		[ "$now" = "$size" ] && break
+		size=$now
+		sleep 0.2
+	done
 	lz_maillog_wait 15 || fail "$1: lazaretd did not read the whole maillog in 15 s: it read $(lz_maillog_lines) lines (base $LZ_MAILLOG_BASE), the file has $(wc -l <"$PF_LOG")"
 }
 
@@ -492,6 +500,9 @@ bounced=$(grep -Ec "to=<filtered[0-9]+@$HARVESTED>, relay=[^ ]+, .*dsn=5\.1\.1, 
 log "Postfix logged $hops hops to the filter (queued as ...) and $bounced bounces of re-injected messages"
 assert_ge "hops to the content filter" 20 "$hops"
 assert_eq "bounces of the re-injected messages" "$hops" "$bounced"
+# the lines just counted may have reached the log after lazaretd's last read (the queue
+# empties before Postfix's last lines are written): let it read them too
+lz_maillog_wait 15 || fail "lazaretd did not read the whole maillog in 15 s"
 f_json=$(lz_explain "$FILTERED")
 f_summary=$(json_evidence "$f_json" bounce_ratio summary)
 log "explain $FILTERED: level=$(json_get "$f_json" '$.level'); bounce_ratio: $f_summary"
