@@ -6,7 +6,6 @@
 #include "common/hash.h"
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -15,7 +14,6 @@
 
 static uint8_t hash_key[16];
 static pthread_once_t hash_once = PTHREAD_ONCE_INIT;
-static bool hash_key_set;
 
 static inline uint64_t
 rotl(uint64_t x, int b)
@@ -83,8 +81,6 @@ hash_siphash(int c_rounds, int d_rounds, const uint8_t key[16], const void *data
 static void
 hash_key_init(void)
 {
-	if (hash_key_set)
-		return;
 	if (getrandom(hash_key, sizeof(hash_key), 0) != (ssize_t)sizeof(hash_key)) {
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -92,13 +88,6 @@ hash_key_init(void)
 		memcpy(hash_key, &a, 8);
 		memcpy(hash_key + 8, &c, 8);
 	}
-}
-
-void
-hash_seed(const uint8_t key[16])
-{
-	memcpy(hash_key, key, sizeof(hash_key));
-	hash_key_set = true;
 }
 
 uint64_t

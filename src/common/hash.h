@@ -17,12 +17,9 @@
 
 /*
  * hash_bytes — SipHash-1-3 of data[0..len) under the process's key, which is drawn
- * from getrandom(2) on first use (or set by hash_seed).
+ * from getrandom(2) on first use.
  */
 uint64_t hash_bytes(const void *data, size_t len);
-
-/* hash_seed — use this key instead of a random one (tests that need repeatable hashes). */
-void hash_seed(const uint8_t key[16]);
 
 /* hash_siphash — SipHash-c-d of data[0..len) under key (hash_bytes is 1-3; the tests
  * check 2-4 against the reference vectors). */

@@ -273,9 +273,6 @@ portal_info_base(const struct portal *p, const struct portal_request *r, struct 
 	in->release_limit = p->set.self_release_limit;
 	in->release_window = p->set.self_release_window;
 	in->grace = p->set.grace;
-	in->portal_url = p->set.url;
-	in->support_contact = p->set.support_contact;
-	in->abuse_contact = p->set.abuse_contact;
 }
 
 static int
@@ -1130,10 +1127,4 @@ portal_level_changed(struct portal *p)
 
 	if (p != NULL && p->chan.open)
 		(void)portal_chan_send(&p->chan, &m, sizeof(m));
-}
-
-pid_t
-portal_front_pid(const struct portal *p)
-{
-	return p != NULL ? p->front_pid : -1;
 }

@@ -65,8 +65,6 @@ bool portal_child_exited(struct portal *p, pid_t pid, int status);
  */
 void portal_level_changed(struct portal *p);
 
-/* The front's process id, -1 when it runs on the loop or is being started again. */
-pid_t portal_front_pid(const struct portal *p);
 const struct portal_stats *portal_stats(const struct portal *p);
 
 #endif
