@@ -306,6 +306,7 @@ on_sweep(uv_timer_t *t)
 	/* Visit every subject about once a minute, whatever their number. */
 	judge_stats_get(d->pl.judge, &js);
 	judge_sweep(d->pl.judge, time_now(), js.tracked / 60 + 1000);
+	delivery_release_held(d->pl.delivery, time_now());
 	static unsigned ticks;
 	if (++ticks % 60 == 0)
 		delivery_expire(d->pl.delivery, time_now());
@@ -469,6 +470,7 @@ shutdown_daemon(struct daemon *d)
 	uv_timer_stop(&d->sweep_timer);
 	uv_timer_stop(&d->maillog_timer);
 	uv_idle_stop(&d->maillog_idle);
+	delivery_flush(d->pl.delivery);      /* no more lines: no link comes */
 	judge_checkpoint(d->pl.judge);
 	save_positions(d);
 	save_delivery(d);

@@ -435,11 +435,14 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 		for (int o = 0; o < MAILLOG_OUTCOME_COUNT; o++)
 			bad |= json_object_set_new(outcomes, maillog_outcome_name((enum maillog_outcome)o),
 			    json_integer((json_int_t)d->outcomes[o]));
-		maillog = json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:I}", "lines", (json_int_t)d->lines,
+		json_t *filter = json_pack("{s:I, s:I, s:I, s:I, s:I}", "hops", (json_int_t)d->filter_hops,
+		    "links", (json_int_t)d->filter_links, "outcomes_held", (json_int_t)d->outcomes_held,
+		    "held_then_linked", (json_int_t)d->held_linked, "held_then_unlinked", (json_int_t)d->held_unlinked);
+		maillog = json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o*}", "lines", (json_int_t)d->lines,
 		    "kinds", kinds, "skipped", skipped, "outcomes", outcomes,
 		    "unattributed", (json_int_t)d->unattributed, "queue_ids_open", (json_int_t)d->queue_ids_open,
 		    "queue_ids_dropped", (json_int_t)(d->queue_ids_expired + d->queue_ids_evicted),
-		    "evidence_updates", (json_int_t)d->evidence_updates);
+		    "evidence_updates", (json_int_t)d->evidence_updates, "content_filter", filter);
 		json_t *files = json_object();
 		for (size_t i = 0; i < a->ctx.follower_count; i++) {
 			const struct logfollow *lf = a->ctx.followers[i];

@@ -173,6 +173,14 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		    "Outcomes whose queue ID had no client= line in memory.", d->unattributed);
 		metrics_counter(out, "lazaret_maillog_own_rejects_total",
 		    "Refusals by lazaret itself seen in the log, not counted as evidence.", d->own_rejects);
+		metrics_counter(out, "lazaret_maillog_filter_links_total",
+		    "Messages an after-queue content filter re-injected, followed to their submitter.", d->filter_links);
+		metrics_counter_by(out, "lazaret_maillog_held_outcomes_total", "Outcomes of a queue ID the relay "
+		    "itself opened, held for a content filter's link; then linked to a submitter or not.",
+		    "then", 2, (const char *const[]){ "linked", "unlinked" },
+		    (const unsigned long long[]){ d->held_linked, d->held_unlinked });
+		metrics_gauge(out, "lazaret_maillog_held_outcomes", "Outcomes waiting now for a content filter's link.",
+		    (double)(d->outcomes_held - d->held_linked - d->held_unlinked));
 		metrics_gauge(out, "lazaret_maillog_queue_ids", "Queue IDs open in memory.", (double)d->queue_ids_open);
 		metrics_counter_by(out, "lazaret_maillog_queue_ids_dropped_total", "Queue IDs forgotten before their outcome.",
 		    "why", 2, (const char *const[]){ "age", "full" },

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #define ADDR_TEXT_MAX 64   /* an IPv6 address with a /prefix, NUL included */
 
@@ -28,6 +30,13 @@ struct listen_addr {
 	uint16_t port;
 	char path[108];            /* socket path for LISTEN_UNIX */
 };
+
+/* Same family and address (an IPv4 address's first 4 bytes only). */
+static inline bool
+addr_equal(const struct addr *a, const struct addr *b)
+{
+	return a->family == b->family && memcmp(a->bytes, b->bytes, a->family == AF_INET ? 4 : 16) == 0;
+}
 
 /* Parses a numeric IPv4 or IPv6 address of len bytes (no prefix, no brackets). 0 or -1. */
 int addr_parse(const char *text, size_t len, struct addr *out);

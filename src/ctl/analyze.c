@@ -408,6 +408,7 @@ analyze_run(char *const *files, size_t nfiles, const char *config_path, int json
 		rc = 1;
 		goto done;
 	}
+	delivery_flush(an.delivery);        /* the last lines' outcomes held for a link */
 	double secs = (double)(time_mono() - t0) / 1e6;
 	const struct delivery_stats *ds = delivery_stats(an.delivery);
 

@@ -90,6 +90,10 @@ delivery_free(struct delivery *d)
 {
 	if (d == NULL)
 		return;
+	for (struct held_outcome *h = d->held, *n; h != NULL; h = n) {
+		n = h->next;
+		free(h);
+	}
 	for (struct qid_entry *e = d->qids.oldest, *n; e != NULL; e = n) {
 		n = e->newer;
 		free(e);
@@ -202,10 +206,61 @@ outcome(struct delivery *d, struct subject *s, const struct maillog_line *l, use
 		delivery_spam_rule(d, s, l, t);
 }
 
-/* The outcome in l for whoever opened its queue ID, host and account; unattributed when
- * nobody did that we know of. */
+static void held_release(struct delivery *d, struct held_outcome **at, bool linked);
+
+/*
+ * Holds the outcome in line text[0, len) (read at now, logged at t) of queue ID e, which
+ * the relay itself opened with no account from an address a content filter re-injects
+ * from (delivery_reinjector): perhaps a re-injection whose
+ * "queued as" (the filter's answer to the first hop) may be logged after the re-injected
+ * message's own outcomes when the machine is loaded. Returns false when it cannot
+ * (memory): the caller charges it at once.
+ */
+static bool
+held_add(struct delivery *d, const struct qid_entry *e, const char *text, size_t len, usec_t now, usec_t t)
+{
+	struct held_outcome *h;
+
+	if (d->held_count >= DELIVERY_HELD_MAX)
+		held_release(d, &d->held, false);          /* the oldest: it waited longest */
+	if (len > UINT32_MAX || (h = malloc(sizeof(*h) + e->key_len + len)) == NULL)
+		return false;
+	h->next = NULL;
+	h->t = t;
+	h->now = now;
+	h->addr = e->addr;
+	h->key_len = e->key_len;
+	h->len = (uint32_t)len;
+	memcpy(h->data, e->data, e->key_len);
+	memcpy(h->data + e->key_len, text, len);
+	if (d->held == NULL)
+		d->held_tail = &d->held;
+	*d->held_tail = h;
+	d->held_tail = &h->next;
+	d->held_count++;
+	d->stats.outcomes_held++;
+	return true;
+}
+
+/* Charges outcome l of queue ID e (at t) to the host and account that opened it. */
 static void
-outcome_of_queue_id(struct delivery *d, const struct maillog_line *l, usec_t t)
+outcome_charge(struct delivery *d, const struct qid_entry *e, const struct maillog_line *l, usec_t t)
+{
+	d->stats.outcomes[l->outcome]++;
+	if (e->has_addr)
+		outcome(d, judge_host(d->judge, &e->addr, t), l, t);
+	if (e->account_len > 0)
+		outcome(d, judge_account(d->judge, e->data + e->key_len, e->account_len, t), l, t);
+}
+
+/*
+ * The outcome in l (line text[0, len), read at now) for whoever opened its queue ID,
+ * host and account; unattributed when nobody did that we know of. A queue ID the relay
+ * itself opened waits for a content filter's link first (held_add).
+ */
+static void
+outcome_of_queue_id(struct delivery *d, const struct maillog_line *l, const char *text, size_t len, usec_t now,
+    usec_t t)
 {
 	struct qid_entry *e = delivery_qid_lookup(d, l);
 
@@ -213,11 +268,65 @@ outcome_of_queue_id(struct delivery *d, const struct maillog_line *l, usec_t t)
 		d->stats.unattributed++;
 		return;
 	}
-	d->stats.outcomes[l->outcome]++;
-	if (e->has_addr)
-		outcome(d, judge_host(d->judge, &e->addr, t), l, t);
-	if (e->account_len > 0)
-		outcome(d, judge_account(d->judge, e->data + e->key_len, e->account_len, t), l, t);
+	if (!e->linked && e->account_len == 0 && e->has_addr && delivery_address_own(d, &e->addr) &&
+	    delivery_reinjector(d, &e->addr) && held_add(d, e, text, len, now, t))
+		return;
+	outcome_charge(d, e, l, t);
+}
+
+/* Takes held outcome h off the list (whose link to it is *at) and charges it: linked, to
+ * the submitter its queue ID is linked to now; else to the client that opened it. */
+static void
+held_release(struct delivery *d, struct held_outcome **at, bool linked)
+{
+	struct held_outcome *h = *at;
+	struct maillog_line l;
+	struct qid_entry *e;
+
+	*at = h->next;
+	if (d->held_tail == &h->next)
+		d->held_tail = at;
+	d->held_count--;
+	/* it parsed when it was read */
+	if (maillog_parse_line((const uint8_t *)h->data + h->key_len, h->len, &l) >= 0) {
+		if (linked && (e = delivery_qid_lookup(d, &l)) != NULL && e->linked) {
+			d->stats.held_linked++;
+			outcome_charge(d, e, &l, h->t);
+		} else {
+			struct qid_entry own = { .has_addr = true, .addr = h->addr };
+			d->stats.held_unlinked++;
+			outcome_charge(d, &own, &l, h->t);
+		}
+	}
+	free(h);
+}
+
+/* The outcomes held for queue ID key, in the order they were read: linked now. */
+void
+delivery_held_release_key(struct delivery *d, const char *key, size_t klen)
+{
+	for (struct held_outcome **at = &d->held; *at != NULL;) {
+		struct held_outcome *h = *at;
+		if (h->key_len == klen && memcmp(h->data, key, klen) == 0)
+			held_release(d, at, true);
+		else
+			at = &h->next;
+	}
+}
+
+/* The outcomes no link came for: to the clients that opened their queue IDs. */
+void
+delivery_release_held(struct delivery *d, usec_t t)
+{
+	while (d->held != NULL && d->held->t + DELIVERY_HOLD < t)
+		held_release(d, &d->held, false);
+}
+
+void
+delivery_flush(struct delivery *d)
+{
+	while (d->held != NULL)
+		held_release(d, &d->held, false);
 }
 
 #define OWN_TEXT_CUT_MIN 24   /* bytes of a cut-short text that still name it */
@@ -274,6 +383,8 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 	if (kind == MAILLOG_OTHER || kind == MAILLOG_FROM)
 		return kind;
 	t = delivery_time(&l.time, now);
+	if (d->held != NULL)
+		delivery_release_held(d, t);
 
 	switch (kind) {
 	case MAILLOG_CLIENT: {
@@ -310,7 +421,7 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 			delivery_filter_link(d, &l, new_qid, t);
 			break;
 		}
-		outcome_of_queue_id(d, &l, t);
+		outcome_of_queue_id(d, &l, text, len, now, t);
 		break;
 	}
 	case MAILLOG_REJECT: {
@@ -327,7 +438,7 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 		if (l.client_addr.len == 0 && l.queue_id.len > 0) {
 			/* cleanup's header/body rejects: whoever opened the queue ID, never
 			 * a client named in the message's own text (maillog.h) */
-			outcome_of_queue_id(d, &l, t);
+			outcome_of_queue_id(d, &l, text, len, now, t);
 			break;
 		}
 		if (addr_parse(l.client_addr.ptr, l.client_addr.len, &a) != 0) {

@@ -25,6 +25,12 @@
 #include "judge/judge.h"
 #include "sense/maillog.h"
 
+/* An outcome of a queue ID the relay itself opened (a content filter re-injecting) waits
+ * this long of log time for the filter's "queued as" that names its submitter; at most
+ * this many wait at once (the oldest is charged first). */
+#define DELIVERY_HOLD         (15 * USEC_PER_SEC)
+#define DELIVERY_HELD_MAX     4096
+
 struct delivery_stats {
 	uint64_t lines;                                  /* lines seen */
 	uint64_t kinds[MAILLOG_KIND_COUNT];              /* parsed, by kind */
@@ -34,6 +40,10 @@ struct delivery_stats {
 	uint64_t own_rejects;                            /* lazaret's own refusals, not counted */
 	uint64_t filter_hops;                            /* deliveries to this relay's content filter */
 	uint64_t filter_links;                           /* ... whose re-injected queue ID was linked */
+	uint64_t outcomes_held;                          /* outcomes of a queue ID the relay itself
+	                                                    opened, held for a filter's link */
+	uint64_t held_linked;                            /* ... then charged to the linked submitter */
+	uint64_t held_unlinked;                          /* ... then, no link came, to that client */
 	uint64_t queue_ids_open;
 	uint64_t queue_ids_expired;                      /* dropped for age */
 	uint64_t queue_ids_evicted;                      /* dropped because the table was full */
@@ -55,8 +65,22 @@ void delivery_configure(struct delivery *d, const struct config *cfg);
  */
 int delivery_line(struct delivery *d, const char *line, size_t len, usec_t now);
 
-/* Drops queue IDs older than the configured age at time `now` (call periodically). */
+/* Drops queue IDs older than the configured age at time `now` (call periodically), and
+ * charges the outcomes that waited in vain for a content filter's link. */
 void delivery_expire(struct delivery *d, usec_t now);
+
+/*
+ * Charges every outcome still held for a content filter's link (see delivery_line) as if
+ * none comes. An outcome of a queue ID the relay itself opened without an account (a
+ * filter's re-injection, client= localhost) waits up to 15 s of log time for the filter's
+ * "queued as" line, which a loaded relay may log after the re-injected message bounced:
+ * call this when no more lines come (the end of an analysis, a daemon stopping).
+ */
+void delivery_flush(struct delivery *d);
+
+/* Charges the outcomes held since before t - DELIVERY_HOLD (log time) as if no link
+ * comes: cheap, call every second or so (lines arriving do it too). */
+void delivery_release_held(struct delivery *d, usec_t t);
 
 const struct delivery_stats *delivery_stats(const struct delivery *d);
 

@@ -27,6 +27,8 @@
  * (a lost line, a killed smtpd). */
 #define DELIVERY_SESSION_MAX_AGE (3600 * USEC_PER_SEC)
 
+#define DELIVERY_REINJECTORS 16      /* content filters' addresses remembered at most */
+
 /* An open queue ID: who submitted the message. */
 struct qid_entry {
 	struct htable_node node;           /* node.hash: subjects_hash of the key */
@@ -38,6 +40,21 @@ struct qid_entry {
 	struct addr addr;
 	usec_t opened;
 	char data[];                       /* key ("host qid"), then the account */
+};
+
+/*
+ * An outcome held for a link (delivery_held_add): its line as read, to be parsed again
+ * when the link comes (then it is the submitter's) or DELIVERY_HOLD later (then it is
+ * the re-injecting client's, as it would have been at once).
+ */
+struct held_outcome {
+	struct held_outcome *next;         /* arrival order */
+	usec_t t;                          /* the line's time */
+	usec_t now;                        /* the time it was read at (a year for RFC 3164 lines) */
+	struct addr addr;                  /* the relay's own client that opened its queue ID */
+	uint16_t key_len;
+	uint32_t len;
+	char data[];                       /* key ("host qid"), then the line */
 };
 
 struct qid_table {
@@ -113,6 +130,11 @@ struct delivery {
 	struct htable sessions;            /* struct session */
 	struct delivery_stats stats;
 	struct log_limit refused_log;      /* lines a client forged fields into */
+	struct held_outcome *held, **held_tail;
+	size_t held_count;
+	/* the relay's own clients seen re-injecting a content filter's messages */
+	struct addr reinjectors[DELIVERY_REINJECTORS];
+	size_t reinjector_count, reinjector_next;
 	/* bounce_rule's summary around its numbers, as the configuration fixes it */
 	char bounce_mid[112];              /* " recipients refused permanently in the last 1h via the relay (" */
 	char bounce_tail[48];              /* "% at 95% confidence" */
@@ -126,9 +148,12 @@ void delivery_bounce_advance(struct delivery *d, struct dstat *st, usec_t t);
 void delivery_bounce_rule(struct delivery *d, struct subject *s, struct dstat *st, usec_t t);
 void delivery_domains_rule(struct delivery *d, struct subject *s, struct dstat *st, struct strview rcpt,
     usec_t t);
+bool delivery_address_own(const struct delivery *d, const struct addr *a);
+bool delivery_reinjector(const struct delivery *d, const struct addr *a);
 struct dstat *delivery_dstat_find_key(const struct htable *t, const char *key, size_t len, uint32_t h);
 void delivery_dstat_free(struct dstat *s);
 struct dstat *delivery_dstat_get(struct delivery *d, const struct subject *s);
+void delivery_held_release_key(struct delivery *d, const char *key, size_t klen);
 void delivery_filter_link(struct delivery *d, const struct maillog_line *l, struct strview new_qid, usec_t t);
 struct strview delivery_filter_queued_as(struct strview reply);
 bool delivery_filter_relay(const struct delivery *d, struct strview relay);

@@ -99,8 +99,8 @@ delivery_qid_insert(struct delivery *d, const char *key, size_t klen, const char
 }
 
 /* Loopback (127.0.0.0/8, ::1) or an address in [judge] ignore: this relay's own. */
-static bool
-address_own(const struct delivery *d, const struct addr *a)
+bool
+delivery_address_own(const struct delivery *d, const struct addr *a)
 {
 	static const uint8_t v6_loopback[16] = { [15] = 1 };
 
@@ -109,6 +109,38 @@ address_own(const struct delivery *d, const struct addr *a)
 	if (a->family == AF_INET6 && memcmp(a->bytes, v6_loopback, 16) == 0)
 		return true;
 	return config_address_ignored(d->cfg, a);
+}
+
+/* Remembers *a, the relay's own client that opened a queue ID a content filter's link
+ * names: that filter's re-injections come from it (the oldest forgotten past a few). */
+static void
+reinjector_learn(struct delivery *d, const struct addr *a)
+{
+	if (delivery_reinjector(d, a))
+		return;
+	d->reinjectors[d->reinjector_next] = *a;
+	d->reinjector_next = (d->reinjector_next + 1) % DELIVERY_REINJECTORS;
+	if (d->reinjector_count < DELIVERY_REINJECTORS)
+		d->reinjector_count++;
+}
+
+/*
+ * Does a content filter re-inject from *a? Those seen doing it, and before any was seen
+ * the usual ones: 127.0.0.1 and ::1 (amavis's and Postfix's defaults). An outcome of a
+ * queue ID one of them opened may be the filter's, logged before its link (held_add).
+ */
+bool
+delivery_reinjector(const struct delivery *d, const struct addr *a)
+{
+	static const uint8_t v4[4] = { 127, 0, 0, 1 }, v6[16] = { [15] = 1 };
+
+	if ((a->family == AF_INET && memcmp(a->bytes, v4, 4) == 0) ||
+	    (a->family == AF_INET6 && memcmp(a->bytes, v6, 16) == 0))
+		return true;
+	for (size_t i = 0; i < d->reinjector_count; i++)
+		if (addr_equal(&d->reinjectors[i], a))
+			return true;
+	return false;
 }
 
 /*
@@ -138,10 +170,15 @@ qid_link(struct delivery *d, struct strview host, struct strview new_qid, const 
 	memcpy(key + host.len + 1, new_qid.ptr, new_qid.len);
 	n = qid_find(&d->qids, key, klen, subjects_hash(key, klen));
 	bool again = n != NULL && n->linked;      /* orig_queue_id, then "queued as" */
+	if (n != NULL && !n->linked && n->has_addr && delivery_address_own(d, &n->addr))
+		reinjector_learn(d, &n->addr);    /* the filter's own client= came first */
 	if ((n = delivery_qid_insert(d, key, klen, account, alen, has_addr ? &a : NULL, t)) != NULL) {
 		n->linked = true;
 		if (!again)
 			d->stats.filter_links++;
+		/* outcomes logged before this link waited for it */
+		if (d->held_count > 0)
+			delivery_held_release_key(d, key, klen);
 	}
 }
 
@@ -158,7 +195,7 @@ delivery_qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
 	has_addr = addr_parse(l->client_addr.ptr, l->client_addr.len, &a) == 0;
 	/* Postfix logs orig_queue_id= (XFORWARD IDENT) only for smtpd_authorized_xforward_hosts;
 	 * followed from the relay's own addresses only, like a filter's "queued as". */
-	if (l->orig_queue_id.len > 0 && has_addr && address_own(d, &a)) {
+	if (l->orig_queue_id.len > 0 && has_addr && delivery_address_own(d, &a)) {
 		char okey[512];
 		size_t olen = l->host.len + 1 + l->orig_queue_id.len;
 		struct qid_entry *from;
@@ -167,6 +204,7 @@ delivery_qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
 			okey[l->host.len] = ' ';
 			memcpy(okey + l->host.len + 1, l->orig_queue_id.ptr, l->orig_queue_id.len);
 			if ((from = qid_find(&d->qids, okey, olen, subjects_hash(okey, olen))) != NULL) {
+				reinjector_learn(d, &a);
 				qid_link(d, l->host, l->queue_id, from, t);
 				return;
 			}
@@ -175,7 +213,7 @@ delivery_qid_open(struct delivery *d, const struct maillog_line *l, usec_t t)
 	/* A message a content filter re-injected already belongs to its first sender; the
 	 * filter's own client= (localhost) does not take it back, a real client would. */
 	struct qid_entry *e = qid_find(&d->qids, key, klen, subjects_hash(key, klen));
-	if (e != NULL && e->linked && (!has_addr || address_own(d, &a)))
+	if (e != NULL && e->linked && (!has_addr || delivery_address_own(d, &a)))
 		return;
 	delivery_qid_insert(d, key, klen, l->sasl_username.ptr, l->sasl_username.len, has_addr ? &a : NULL, t);
 }
@@ -205,7 +243,7 @@ delivery_filter_relay(const struct delivery *d, struct strview relay)
 
 	if (lb == NULL || (rb = memchr(lb, ']', (size_t)(relay.ptr + relay.len - lb))) == NULL)
 		return false;
-	return addr_parse(lb + 1, (size_t)(rb - lb - 1), &a) == 0 && address_own(d, &a);
+	return addr_parse(lb + 1, (size_t)(rb - lb - 1), &a) == 0 && delivery_address_own(d, &a);
 }
 
 /*
@@ -249,6 +287,8 @@ void
 delivery_expire(struct delivery *d, usec_t now)
 {
 	struct qid_table *q = &d->qids;
+
+	delivery_release_held(d, now);
 
 	while (q->oldest != NULL && q->oldest->opened + d->cfg->queue_id_max_age < now) {
 		delivery_qid_unlink(q, q->oldest);

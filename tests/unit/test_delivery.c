@@ -1489,7 +1489,12 @@ test_loopback_not_judged(void **state)
 	assert_int_equal(feed(f, T0 + SEC(2), "relay", "postfix/smtpd[18274]: NOQUEUE: reject: RCPT from "
 	    "localhost[127.0.0.2]: 550 5.1.1 <bounce3@bad.test>: Recipient address rejected: User unknown; "
 	    "from=<a@example.net> to=<bounce3@bad.test> proto=ESMTP helo=<localhost>"), MAILLOG_REJECT);
+	/* 127.0.0.1's bounce waits for a content filter's link that does not come */
+	assert_int_equal(st->outcomes[MAILLOG_OUTCOME_UNKNOWN_RECIPIENT], 2);
+	assert_int_equal(st->outcomes_held, 1);
+	delivery_flush(f->d);
 	assert_int_equal(st->outcomes[MAILLOG_OUTCOME_UNKNOWN_RECIPIENT], 3);
+	assert_int_equal(st->held_linked, 0);
 	assert_int_equal(st->unattributed, 0);
 	assert_null(judge_lookup(f->j, "127.0.0.1"));
 	assert_null(judge_lookup(f->j, "127.0.0.2"));
@@ -1512,6 +1517,8 @@ test_loopback_not_judged(void **state)
 	f->cfg.judge_ignore_count = 0;
 	client(f, T0 + SEC(3), "relay", "3D0F1A7E593", "127.0.0.1", NULL);
 	rcpt(f, T0 + SEC(4), "relay", "3D0F1A7E593", "bounce4@bad.test", R_UNKNOWN);
+	assert_null(evidence(f, "127.0.0.1", "bounce_ratio"));       /* held for a link, */
+	delivery_flush(f->d);                                         /* which never came */
 	assert_non_null(evidence(f, "127.0.0.1", "bounce_ratio"));
 	login(f, T0 + MINUTES(13), "erin@example.net", "127.0.0.1");
 	assert_int_equal(evidence(f, "account:erin@example.net", "account_networks")->count, 11);
@@ -2037,6 +2044,105 @@ test_content_filter_xforward(void **state)
 	assert_null(judge_lookup(f->j, "127.0.0.1"));
 }
 
+/*
+ * The race a loaded relay shows (issue 14): amavis re-injects the message, Postfix
+ * delivers (here: bounces) the re-injected copy and removes it, and only then is the
+ * smtp client's line with the filter's "queued as" logged. The bounce waits for that
+ * link and then counts for the subscriber, not for the filter's localhost; one whose
+ * link never comes counts, DELIVERY_HOLD later, as it would have at once.
+ */
+static void
+test_content_filter_link_after_outcome(void **state)
+{
+	struct fx *f = *state;
+	const struct delivery_stats *st = delivery_stats(f->d);
+
+	fx_sensitive(f);
+	client(f, T0, "relay", "3F2A1B2C41", "198.51.100.61", "hana@example.net");
+	assert_int_equal(feed(f, T0 + SEC(1), "relay", L_REINJECT, "4B5C6D7EC1"), MAILLOG_CLIENT);
+	rcpt(f, T0 + SEC(1), "relay", "4B5C6D7EC1", "a@bad.test", R_UNKNOWN);
+	rcpt(f, T0 + SEC(1), "relay", "4B5C6D7EC1", "b@bad.test", R_UNKNOWN);
+	removed(f, T0 + SEC(1), "relay", "4B5C6D7EC1");
+	assert_int_equal(outcomes_total(st), 0);
+	assert_int_equal(st->outcomes_held, 2);
+	assert_null(evidence(f, "198.51.100.61", "bounce_ratio"));
+	assert_int_equal(feed(f, T0 + SEC(2), "relay", L_TO_FILTER, "3F2A1B2C41", "a@bad.test",
+	    "4B5C6D7EC1"), MAILLOG_DELIVERY);
+	assert_int_equal(st->held_linked, 2);
+	assert_int_equal(outcomes_total(st), 2);
+	assert_contains(summary(f, "198.51.100.61", "bounce_ratio"), "2 of 2 recipients");
+	assert_contains(summary(f, "account:hana@example.net", "bounce_ratio"), "2 of 2 recipients");
+	assert_null(judge_lookup(f->j, "127.0.0.1"));
+
+	/* another relay's log with the same queue ID is another message */
+	client(f, T0 + SEC(3), "relay", "3F2A1B2C42", "198.51.100.62", NULL);
+	assert_int_equal(feed(f, T0 + SEC(3), "relay2", L_REINJECT, "4B5C6D7EC2"), MAILLOG_CLIENT);
+	rcpt(f, T0 + SEC(3), "relay2", "4B5C6D7EC2", "c@bad.test", R_UNKNOWN);
+	assert_int_equal(feed(f, T0 + SEC(4), "relay", L_TO_FILTER, "3F2A1B2C42", "c@bad.test",
+	    "4B5C6D7EC2"), MAILLOG_DELIVERY);
+	assert_int_equal(st->held_linked, 2);
+	assert_null(evidence(f, "198.51.100.62", "bounce_ratio"));
+
+	/* no link within DELIVERY_HOLD of log time: relay2's bounce is its localhost's */
+	assert_int_equal(outcomes_total(st), 2);
+	rcpt(f, T0 + SEC(3) + DELIVERY_HOLD + 1, "relay", "3F2A1B2C42", "d@example.org", R_SENT);
+	assert_int_equal(outcomes_total(st), 4);
+	assert_int_equal(st->held_linked, 2);
+	assert_null(evidence(f, "198.51.100.62", "bounce_ratio"));
+	assert_null(judge_lookup(f->j, "127.0.0.1"));
+	assert_int_equal(st->unattributed, 0);
+
+	/* a filter re-injecting from another of the relay's addresses: its first race is
+	 * lost (no reason yet to hold 127.0.0.9's outcomes), its link teaches the address */
+	usec_t t = T0 + MINUTES(1);
+	client(f, t, "relay", "3F2A1B2C43", "198.51.100.63", NULL);
+	assert_int_equal(feed(f, t, "relay", "postfix/smtpd[18300]: %s: client=localhost[127.0.0.9]",
+	    "4B5C6D7EC3"), MAILLOG_CLIENT);
+	rcpt(f, t, "relay", "4B5C6D7EC3", "e@bad.test", R_UNKNOWN);
+	assert_int_equal(st->outcomes_held, 3);
+	assert_int_equal(feed(f, t, "relay", L_TO_FILTER, "3F2A1B2C43", "e@bad.test", "4B5C6D7EC3"),
+	    MAILLOG_DELIVERY);
+	assert_null(evidence(f, "198.51.100.63", "bounce_ratio"));
+	client(f, t + SEC(1), "relay", "3F2A1B2C44", "198.51.100.63", NULL);
+	assert_int_equal(feed(f, t + SEC(1), "relay", "postfix/smtpd[18300]: %s: client=localhost[127.0.0.9]",
+	    "4B5C6D7EC4"), MAILLOG_CLIENT);
+	rcpt(f, t + SEC(1), "relay", "4B5C6D7EC4", "f@bad.test", R_UNKNOWN);
+	assert_int_equal(st->outcomes_held, 4);
+	assert_int_equal(feed(f, t + SEC(2), "relay", L_TO_FILTER, "3F2A1B2C44", "f@bad.test", "4B5C6D7EC4"),
+	    MAILLOG_DELIVERY);
+	assert_int_equal(st->held_linked, 3);
+	assert_contains(summary(f, "198.51.100.63", "bounce_ratio"), "1 of 1 recipients");
+
+	/* a subscriber's own outcomes are never held, whatever its address */
+	client(f, t + SEC(3), "relay", "3F2A1B2C45", "198.51.100.64", NULL);
+	rcpt(f, t + SEC(3), "relay", "3F2A1B2C45", "g@bad.test", R_UNKNOWN);
+	assert_int_equal(st->outcomes_held, 4);
+	assert_non_null(evidence(f, "198.51.100.64", "bounce_ratio"));
+}
+
+/* Local mail the relay submits to itself, with no filter: held at most DELIVERY_HELD_MAX
+ * outcomes at once, the oldest charged first, nothing lost. */
+static void
+test_content_filter_held_bounded(void **state)
+{
+	struct fx *f = *state;
+	const struct delivery_stats *st = delivery_stats(f->d);
+	char qid[16];
+
+	fx_sensitive(f);
+	for (int i = 0; i < DELIVERY_HELD_MAX + 10; i++) {
+		snprintf(qid, sizeof(qid), "5A%08X", (unsigned)i);
+		client(f, T0, "relay", qid, "127.0.0.1", NULL);
+		rcpt(f, T0, "relay", qid, "x@example.org", R_SENT);
+	}
+	assert_int_equal(st->outcomes_held, DELIVERY_HELD_MAX + 10);
+	assert_int_equal(outcomes_total(st), 10);
+	delivery_expire(f->d, T0 + DELIVERY_HOLD + 1);
+	assert_int_equal(outcomes_total(st), DELIVERY_HELD_MAX + 10);
+	assert_int_equal(st->held_linked, 0);
+	assert_int_equal(st->held_unlinked, DELIVERY_HELD_MAX + 10);
+}
+
 /* A link is an open queue ID like any other: saved, restored, bounded, expired. */
 static void
 test_content_filter_snapshot(void **state)
@@ -2112,6 +2218,8 @@ main(void)
 		T(test_content_filter_remote_reply_not_followed),
 		T(test_content_filter_xforward),
 		T(test_content_filter_snapshot),
+		T(test_content_filter_link_after_outcome),
+		T(test_content_filter_held_bounded),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
