@@ -87,12 +87,12 @@ main(int argc, char **argv)
 	struct config cfg;
 	char err[256];
 	config_defaults(&cfg);
-	cfg.log_level = LOG_LEVEL_WARN;
-	cfg.count_at = COUNT_AT_DATA;
-	cfg.host_messages = (struct rate_spec){ 3600, 3600 * USEC_PER_SEC, 100 };
-	cfg.host_recipients = (struct rate_spec){ 10800, 3600 * USEC_PER_SEC, 300 };
-	cfg.account_messages = cfg.host_messages;
-	cfg.account_recipients = cfg.host_recipients;
+	cfg.daemon.log_level = LOG_LEVEL_WARN;
+	cfg.policy.count_at = COUNT_AT_DATA;
+	cfg.limits.host_messages = (struct rate_spec){ 3600, 3600 * USEC_PER_SEC, 100 };
+	cfg.limits.host_recipients = (struct rate_spec){ 10800, 3600 * USEC_PER_SEC, 300 };
+	cfg.limits.account_messages = cfg.limits.host_messages;
+	cfg.limits.account_recipients = cfg.limits.host_recipients;
 	log_init("policy_path", 0, LOG_LEVEL_WARN);
 	struct judge *j = judge_new(&cfg, NULL);
 	if (j == NULL || judge_configure(j, &cfg, err, sizeof(err)) != 0) {

@@ -119,11 +119,11 @@ main(int argc, char **argv)
 	log_init("quarantine_pipeline", false, LOG_LEVEL_WARN);
 	config_defaults(&cfg);
 	snprintf(cfg.path, sizeof(cfg.path), "bench");
-	cfg.enforce_mode = strcmp(backend, "nftables") == 0 ? ENFORCE_MODE_NFTABLES : ENFORCE_MODE_NONE;
-	cfg.quarantine_cap = 0;          /* a bench of the path, not of the mass-infection brake */
+	cfg.enforce.mode = strcmp(backend, "nftables") == 0 ? ENFORCE_MODE_NFTABLES : ENFORCE_MODE_NONE;
+	cfg.judge.quarantine_cap = 0;          /* a bench of the path, not of the mass-infection brake */
 	snprintf(path, sizeof(path), "%s/bench.db", dir);
 
-	if (priv && cfg.enforce_mode == ENFORCE_MODE_NFTABLES) {
+	if (priv && cfg.enforce.mode == ENFORCE_MODE_NFTABLES) {
 		/* as lazaretd does: the helper first, before the store's thread exists */
 		struct sandbox_user same = { .change = false };
 		if (enforce_priv_spawn(&same, &helper_fd, &helper_pid, err, sizeof(err)) != 0) {

@@ -141,11 +141,11 @@ load_config(const char *path)
 static void
 fd_budget_of(const struct config *cfg, struct fd_budget *b)
 {
-	b->policy = (unsigned long long)cfg->policy_max_connections + 1 + cfg->policy_listen_count;
-	b->portal = (unsigned long long)cfg->portal_max_connections + 1;
+	b->policy = (unsigned long long)cfg->policy.max_connections + 1 + cfg->policy.listen_count;
+	b->portal = (unsigned long long)cfg->portal.max_connections + 1;
 	/* Each API listener (the Unix socket, TCP) holds as many on its own. */
-	b->api = (API_MAX_CONNECTIONS + 1ULL) * ((cfg->api_socket[0] != '\0') + cfg->api_listen_set);
-	b->reserve = LAZARETD_FD_RESERVE + LAZARETD_FD_PER_MAILLOG * (unsigned long long)cfg->maillog_file_count;
+	b->api = (API_MAX_CONNECTIONS + 1ULL) * ((cfg->api.socket[0] != '\0') + cfg->api.listen_set);
+	b->reserve = LAZARETD_FD_RESERVE + LAZARETD_FD_PER_MAILLOG * (unsigned long long)cfg->maillog.file_count;
 	b->total = b->policy + b->portal + b->api + b->reserve;
 }
 
@@ -163,12 +163,12 @@ fd_budget_check(const struct config *cfg, unsigned long long limit, const char *
 	fd_budget_of(cfg, &b);
 	if (b.total <= limit)
 		return 0;
-	bool portal = cfg->portal_max_connections > cfg->policy_max_connections;
+	bool portal = cfg->portal.max_connections > cfg->policy.max_connections;
 	snprintf(err, errlen, "%s:%d: [%s] max_connections = %u: the listeners need %llu descriptors (policy %llu, "
 	    "portal %llu, API %llu, reserve %llu) but lazaretd may open only %llu (%s); lower [policy] or "
 	    "[portal] max_connections, or raise the limit (LimitNOFILE= in the service unit)", cfg->path,
-	    portal ? cfg->portal_max_connections_line : cfg->policy_max_connections_line, portal ? "portal" : "policy",
-	    portal ? cfg->portal_max_connections : cfg->policy_max_connections, b.total, b.policy, b.portal, b.api,
+	    portal ? cfg->portal.max_connections_line : cfg->policy.max_connections_line, portal ? "portal" : "policy",
+	    portal ? cfg->portal.max_connections : cfg->policy.max_connections, b.total, b.policy, b.portal, b.api,
 	    b.reserve, limit, what);
 	return -1;
 }
@@ -258,7 +258,7 @@ restore_delivery(struct daemon *d)
 	if (rc == -ENOENT)
 		return;
 	if (rc != 0)        /* the store cannot read it: not the same as nothing saved */
-		fatalx("store %s: cannot read the delivery rules' saved state: %s", d->cfg->store_path,
+		fatalx("store %s: cannot read the delivery rules' saved state: %s", d->cfg->daemon.store,
 		    strerror(-rc));
 	rc = delivery_restore(d->pl.delivery, bytes, len);
 	free(bytes);
@@ -384,20 +384,20 @@ on_level_changed(void *arg, const struct subject *s, int old_level, int new_leve
 static bool
 same_listeners(const struct config *a, const struct config *b)
 {
-	if (a->policy_listen_count != b->policy_listen_count || a->maillog_file_count != b->maillog_file_count)
+	if (a->policy.listen_count != b->policy.listen_count || a->maillog.file_count != b->maillog.file_count)
 		return false;
-	for (size_t i = 0; i < a->maillog_file_count; i++)
-		if (strcmp(a->maillog_files[i], b->maillog_files[i]) != 0)
+	for (size_t i = 0; i < a->maillog.file_count; i++)
+		if (strcmp(a->maillog.files[i], b->maillog.files[i]) != 0)
 			return false;
-	for (size_t i = 0; i < a->policy_listen_count; i++)
-		if (memcmp(&a->policy_listen[i], &b->policy_listen[i], sizeof(a->policy_listen[i])) != 0)
+	for (size_t i = 0; i < a->policy.listen_count; i++)
+		if (memcmp(&a->policy.listen[i], &b->policy.listen[i], sizeof(a->policy.listen[i])) != 0)
 			return false;
-	return memcmp(&a->api_listen, &b->api_listen, sizeof(a->api_listen)) == 0 &&
-	    a->api_listen_set == b->api_listen_set && strcmp(a->api_socket, b->api_socket) == 0 &&
-	    strcmp(a->api_socket_group, b->api_socket_group) == 0 &&
-	    strcmp(a->api_tls_cert, b->api_tls_cert) == 0 && strcmp(a->api_tls_key, b->api_tls_key) == 0 &&
-	    memcmp(&a->portal_listen, &b->portal_listen, sizeof(a->portal_listen)) == 0 &&
-	    strcmp(a->store_path, b->store_path) == 0;
+	return memcmp(&a->api.listen, &b->api.listen, sizeof(a->api.listen)) == 0 &&
+	    a->api.listen_set == b->api.listen_set && strcmp(a->api.socket, b->api.socket) == 0 &&
+	    strcmp(a->api.socket_group, b->api.socket_group) == 0 &&
+	    strcmp(a->api.tls_cert, b->api.tls_cert) == 0 && strcmp(a->api.tls_key, b->api.tls_key) == 0 &&
+	    memcmp(&a->portal.listen, &b->portal.listen, sizeof(a->portal.listen)) == 0 &&
+	    strcmp(a->daemon.store, b->daemon.store) == 0;
 }
 
 /* A notification systemd did not get is worth a line, not a stop: it would time the start out. */
@@ -440,8 +440,8 @@ reload(struct daemon *d)
 	api_configure(d->api, cfg);
 	portal_configure(d->portal, cfg);
 	garden_configure(d->garden, cfg);
-	log_set_level(cfg->log_level);
-	uv_timer_set_repeat(&d->checkpoint_timer, (uint64_t)(cfg->checkpoint_interval / 1000));
+	log_set_level(cfg->daemon.log_level);
+	uv_timer_set_repeat(&d->checkpoint_timer, (uint64_t)(cfg->daemon.checkpoint_interval / 1000));
 	config_free(d->cfg);
 	free(d->cfg);
 	d->cfg = cfg;
@@ -519,17 +519,17 @@ on_child(uv_signal_t *s, int signum)
 static int
 refuse_low_ports(const struct config *cfg, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < cfg->policy_listen_count; i++)
-		if (cfg->policy_listen[i].kind == LISTEN_TCP && cfg->policy_listen[i].port < 1024) {
+	for (size_t i = 0; i < cfg->policy.listen_count; i++)
+		if (cfg->policy.listen[i].kind == LISTEN_TCP && cfg->policy.listen[i].port < 1024) {
 			snprintf(err, errlen, "%s: [policy] listen port %u: below 1024 only the portal may listen "
 			    "(lazaretd keeps no privilege to bind one); choose a port from 1024", cfg->path,
-			    cfg->policy_listen[i].port);
+			    cfg->policy.listen[i].port);
 			return -1;
 		}
-	if (cfg->api_listen_set && cfg->api_listen.kind == LISTEN_TCP && cfg->api_listen.port < 1024) {
+	if (cfg->api.listen_set && cfg->api.listen.kind == LISTEN_TCP && cfg->api.listen.port < 1024) {
 		snprintf(err, errlen, "%s: [api] listen port %u: below 1024 only the portal may listen "
 		    "(lazaretd keeps no privilege to bind one); choose a port from 1024", cfg->path,
-		    cfg->api_listen.port);
+		    cfg->api.listen.port);
 		return -1;
 	}
 	return 0;
@@ -615,11 +615,11 @@ main(int argc, char **argv)
 		 * so that the service's command line never needs --init-store */
 		if (rc == 0 && init_store) {
 			struct store *st;
-			if (ensure_parent_dir(d.cfg->store_path) != 0) {
+			if (ensure_parent_dir(d.cfg->daemon.store) != 0) {
 				fprintf(stderr, "lazaretd: cannot create the directory of store %s: %s\n",
-				    d.cfg->store_path, strerror(errno));
+				    d.cfg->daemon.store, strerror(errno));
 				rc = 1;
-			} else if ((st = store_open_with(d.cfg->store_path, NULL, STORE_OPEN_CHECK | STORE_OPEN_CREATE,
+			} else if ((st = store_open_with(d.cfg->daemon.store, NULL, STORE_OPEN_CHECK | STORE_OPEN_CREATE,
 			    err, sizeof(err))) == NULL) {
 				fprintf(stderr, "lazaretd: store %s\n", err);
 				rc = 1;
@@ -631,7 +631,7 @@ main(int argc, char **argv)
 		return rc;
 	}
 
-	log_init("lazaretd", d.cfg->syslog, debug ? LOG_LEVEL_DEBUG : (enum log_level)d.cfg->log_level);
+	log_init("lazaretd", d.cfg->daemon.syslog, debug ? LOG_LEVEL_DEBUG : (enum log_level)d.cfg->daemon.log_level);
 	fd_limit_raise(&rl);
 	if (fd_budget_check(d.cfg, (unsigned long long)rl.rlim_cur, "RLIMIT_NOFILE", err, sizeof(err)) != 0)
 		fatalx("%s", err);
@@ -646,9 +646,9 @@ main(int argc, char **argv)
 	struct sandbox_user user;
 	int helper_fd = GARDEN_LOG_ONLY;
 	d.helper_pid = -1;
-	if (sandbox_user_lookup(d.cfg->user, &user, err, sizeof(err)) != 0)
+	if (sandbox_user_lookup(d.cfg->daemon.user, &user, err, sizeof(err)) != 0)
 		fatalx("%s: [daemon] %s", d.config_path, err);
-	if (d.cfg->enforce_mode == ENFORCE_MODE_NFTABLES) {
+	if (d.cfg->enforce.mode == ENFORCE_MODE_NFTABLES) {
 		int src = enforce_priv_spawn(&user, &helper_fd, &d.helper_pid, err, sizeof(err));
 		if (src < 0)
 			fatalx("%s", err);
@@ -662,16 +662,16 @@ main(int argc, char **argv)
 	/* as root, the API's socket is made (and given its group) while we may still chown it;
 	 * anyone else makes it in api_start, after the store's checks, as ever */
 	int api_fd = -1;
-	if (geteuid() == 0 && d.cfg->api_socket[0] != '\0') {
+	if (geteuid() == 0 && d.cfg->api.socket[0] != '\0') {
 		/* with --init-store its directory is made if missing (var/ in a fresh clone: make
 		 * run, before the store is made there) and given to the user, who removes the
 		 * socket at stop */
 		char copy[PATH_MAX];
 		struct stat st;
-		snprintf(copy, sizeof(copy), "%s", d.cfg->api_socket);
+		snprintf(copy, sizeof(copy), "%s", d.cfg->api.socket);
 		const char *dir = dirname(copy);
 		if (init_store && stat(dir, &st) != 0) {
-			if (ensure_parent_dir(d.cfg->api_socket) != 0)
+			if (ensure_parent_dir(d.cfg->api.socket) != 0)
 				fatal("cannot create %s, the directory of the API socket", dir);
 			if (user.change && chown(dir, user.uid, user.gid) != 0)
 				log_warn("%s, the directory of the API socket: cannot give it to %s", dir, user.name);
@@ -680,7 +680,7 @@ main(int argc, char **argv)
 			fatalx("%s", err);
 	}
 	/* the portal's socket is bound now, while a port below 1024 may still be */
-	int portal_fd = httpd_listen_socket(&d.cfg->portal_listen, err, sizeof(err));
+	int portal_fd = httpd_listen_socket(&d.cfg->portal.listen, err, sizeof(err));
 	if (portal_fd < 0)
 		fatalx("portal %s", err);
 	if (portal_fd == 0) {           /* started with stdin closed: 0 means "not bound" to the portal */
@@ -692,39 +692,39 @@ main(int argc, char **argv)
 	d.loop = uv_default_loop();
 
 	/* Only when told: a store that is not there may be one that should be (see store_open_with). */
-	if (init_store && ensure_parent_dir(d.cfg->store_path) != 0)
-		fatal("cannot create the directory of store %s", d.cfg->store_path);
-	if ((d.store = store_open_with(d.cfg->store_path, d.loop, STORE_OPEN_CHECK |
+	if (init_store && ensure_parent_dir(d.cfg->daemon.store) != 0)
+		fatal("cannot create the directory of store %s", d.cfg->daemon.store);
+	if ((d.store = store_open_with(d.cfg->daemon.store, d.loop, STORE_OPEN_CHECK |
 	    (init_store ? STORE_OPEN_CREATE : 0), err, sizeof(err))) == NULL)
 		fatalx("store %s; refusing to start", err);
 	if (pipeline_open(&d.pl, d.cfg, d.store, err, sizeof(err)) != 0)
 		fatalx("%s", err);
-	if (d.cfg->maillog_file_count > 0 &&
-	    (d.followers = calloc(d.cfg->maillog_file_count, sizeof(*d.followers))) == NULL)
+	if (d.cfg->maillog.file_count > 0 &&
+	    (d.followers = calloc(d.cfg->maillog.file_count, sizeof(*d.followers))) == NULL)
 		fatalx("out of memory");
-	for (size_t i = 0; i < d.cfg->maillog_file_count; i++) {
-		if ((d.followers[i] = logfollow_new(d.cfg->maillog_files[i], on_maillog_line, &d)) == NULL)
+	for (size_t i = 0; i < d.cfg->maillog.file_count; i++) {
+		if ((d.followers[i] = logfollow_new(d.cfg->maillog.files[i], on_maillog_line, &d)) == NULL)
 			fatalx("out of memory");
 		d.follower_count++;
 		char key[PATH_MAX + 16], value[64];
 		unsigned long long inode, offset;
-		snprintf(key, sizeof(key), "maillog:%s", d.cfg->maillog_files[i]);
+		snprintf(key, sizeof(key), "maillog:%s", d.cfg->maillog.files[i]);
 		int rc = store_state_get(d.store, key, value, sizeof(value));
 		if (rc != 0 && rc != -ENOENT)     /* not "never read": the whole log again would count twice */
-			fatalx("store %s: cannot read where maillog %s was left: %s", d.cfg->store_path,
-			    d.cfg->maillog_files[i], strerror(-rc));
+			fatalx("store %s: cannot read where maillog %s was left: %s", d.cfg->daemon.store,
+			    d.cfg->maillog.files[i], strerror(-rc));
 		if (rc == 0 && sscanf(value, "%llu %llu", &inode, &offset) == 2)
 			logfollow_resume(d.followers[i], inode, offset);
-		log_info("maillog %s: following", d.cfg->maillog_files[i]);
+		log_info("maillog %s: following", d.cfg->maillog.files[i]);
 	}
 	usec_t t0 = time_mono();
 	int lrc = judge_load(d.pl.judge);
 	if (lrc != 0)
-		fatalx("store %s: cannot load the subjects: %s", d.cfg->store_path, strerror(-lrc));
+		fatalx("store %s: cannot load the subjects: %s", d.cfg->daemon.store, strerror(-lrc));
 	struct judge_stats js;
 	judge_stats_get(d.pl.judge, &js);
 	log_info("store %s: %zu subjects loaded in %.1f ms (%zu watch, %zu throttle, %zu quarantine, %zu suspend)",
-	    d.cfg->store_path, js.tracked, (double)(time_mono() - t0) / 1000.0, js.by_level[LEVEL_WATCH],
+	    d.cfg->daemon.store, js.tracked, (double)(time_mono() - t0) / 1000.0, js.by_level[LEVEL_WATCH],
 	    js.by_level[LEVEL_THROTTLE], js.by_level[LEVEL_QUARANTINE], js.by_level[LEVEL_SUSPEND]);
 	restore_delivery(&d);
 	d.delivery_saved = time_mono();
@@ -753,11 +753,11 @@ main(int argc, char **argv)
 	api_set_portal(d.api, d.portal);
 
 	/* every listener is bound: the system call filter */
-	if (sandbox_seccomp(SANDBOX_MAIN, d.cfg->seccomp, err, sizeof(err)) != 0)
+	if (sandbox_seccomp(SANDBOX_MAIN, d.cfg->daemon.seccomp, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	log_info("privileges: user %s (uid %u), no capabilities, system call filter %s", user.change ? user.name :
 	    "unchanged", (unsigned)getuid(), !sandbox_seccomp_supported() ? "not in this build (sanitizers)" :
-	    d.cfg->seccomp == SECCOMP_MODE_KILL ? "on" : d.cfg->seccomp == SECCOMP_MODE_LOG ? "logging only" : "off");
+	    d.cfg->daemon.seccomp == SECCOMP_MODE_KILL ? "on" : d.cfg->daemon.seccomp == SECCOMP_MODE_LOG ? "logging only" : "off");
 
 	uv_signal_init(d.loop, &d.sig_term);
 	uv_signal_init(d.loop, &d.sig_int);
@@ -772,14 +772,14 @@ main(int argc, char **argv)
 	uv_timer_init(d.loop, &d.checkpoint_timer);
 	uv_timer_init(d.loop, &d.sweep_timer);
 	d.checkpoint_timer.data = d.sweep_timer.data = &d;
-	uint64_t cp_ms = (uint64_t)(d.cfg->checkpoint_interval / 1000);
+	uint64_t cp_ms = (uint64_t)(d.cfg->daemon.checkpoint_interval / 1000);
 	uv_timer_start(&d.checkpoint_timer, on_checkpoint, cp_ms, cp_ms);
 	uv_timer_start(&d.sweep_timer, on_sweep, LAZARETD_SWEEP_MS, LAZARETD_SWEEP_MS);
 	uv_timer_init(d.loop, &d.maillog_timer);
 	uv_idle_init(d.loop, &d.maillog_idle);
 	d.maillog_timer.data = d.maillog_idle.data = &d;
 	if (d.follower_count > 0) {
-		uint64_t ms = (uint64_t)(d.cfg->maillog_poll_interval / 1000);
+		uint64_t ms = (uint64_t)(d.cfg->maillog.poll_interval / 1000);
 		uv_timer_start(&d.maillog_timer, on_maillog_poll, 0, ms);
 	}
 

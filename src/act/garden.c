@@ -236,20 +236,20 @@ static void
 build_enforce_config(const struct config *cfg, struct enforce_config *e)
 {
 	memset(e, 0, sizeof(*e));
-	snprintf(e->table, sizeof(e->table), "%s", cfg->enforce_table);
-	for (size_t i = 0; i < cfg->enforce_subscriber_count && i < ENFORCE_MAX_LIST; i++)
-		e->subscribers[e->subscriber_count++] = cfg->enforce_subscribers[i];
-	for (size_t i = 0; i < cfg->enforce_relay_count && i < ENFORCE_MAX_LIST; i++)
-		e->relays[e->relay_count++] = cfg->enforce_relays[i];
-	for (size_t i = 0; i < cfg->enforce_resolver_count && i < ENFORCE_MAX_LIST; i++)
-		e->resolvers[e->resolver_count++] = cfg->enforce_resolvers[i];
-	for (size_t i = 0; i < cfg->enforce_remediation_count; i++)
-		if (cfg->enforce_remediation[i].name[0] == '\0')
-			dest_add(e, &cfg->enforce_remediation[i].net, &cfg->enforce_remediation[i]);
-	e->portal_v4 = cfg->enforce_portal_v4;
-	e->portal_v6 = cfg->enforce_portal_v6;
-	e->portal_port = cfg->enforce_portal_port;
-	e->element_timeout = cfg->enforce_element_timeout;
+	snprintf(e->table, sizeof(e->table), "%s", cfg->enforce.table);
+	for (size_t i = 0; i < cfg->enforce.subscriber_count && i < ENFORCE_MAX_LIST; i++)
+		e->subscribers[e->subscriber_count++] = cfg->enforce.subscribers[i];
+	for (size_t i = 0; i < cfg->enforce.relay_count && i < ENFORCE_MAX_LIST; i++)
+		e->relays[e->relay_count++] = cfg->enforce.relays[i];
+	for (size_t i = 0; i < cfg->enforce.resolver_count && i < ENFORCE_MAX_LIST; i++)
+		e->resolvers[e->resolver_count++] = cfg->enforce.resolvers[i];
+	for (size_t i = 0; i < cfg->enforce.remediation_count; i++)
+		if (cfg->enforce.remediation[i].name[0] == '\0')
+			dest_add(e, &cfg->enforce.remediation[i].net, &cfg->enforce.remediation[i]);
+	e->portal_v4 = cfg->enforce.portal_v4;
+	e->portal_v6 = cfg->enforce.portal_v6;
+	e->portal_port = cfg->enforce.portal_port;
+	e->element_timeout = cfg->enforce.element_timeout;
 }
 
 /* The remediation entries of cfg given by name, copied (a worker resolves them). */
@@ -259,14 +259,14 @@ copy_names(const struct config *cfg, struct remediation_conf **out)
 	size_t n = 0;
 
 	*out = NULL;
-	for (size_t i = 0; i < cfg->enforce_remediation_count; i++)
-		n += cfg->enforce_remediation[i].name[0] != '\0';
+	for (size_t i = 0; i < cfg->enforce.remediation_count; i++)
+		n += cfg->enforce.remediation[i].name[0] != '\0';
 	if (n == 0 || (*out = calloc(n, sizeof(**out))) == NULL)
 		return 0;
 	n = 0;
-	for (size_t i = 0; i < cfg->enforce_remediation_count; i++)
-		if (cfg->enforce_remediation[i].name[0] != '\0')
-			(*out)[n++] = cfg->enforce_remediation[i];
+	for (size_t i = 0; i < cfg->enforce.remediation_count; i++)
+		if (cfg->enforce.remediation[i].name[0] != '\0')
+			(*out)[n++] = cfg->enforce.remediation[i];
 	return n;
 }
 
@@ -603,7 +603,7 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helpe
 	g->loop = loop;
 	g->cfg = cfg;
 	g->judge = j;
-	if (cfg->enforce_mode == ENFORCE_MODE_NFTABLES && helper_fd >= 0) {
+	if (cfg->enforce.mode == ENFORCE_MODE_NFTABLES && helper_fd >= 0) {
 		if ((g->be = enforce_priv_new(helper_fd)) == NULL) {
 			close(helper_fd);
 			free(g);
@@ -612,7 +612,7 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helpe
 		}
 		g->ops = &enforce_priv_ops;
 		g->nftables = true;
-	} else if (cfg->enforce_mode == ENFORCE_MODE_NFTABLES && helper_fd == GARDEN_IN_PROCESS) {
+	} else if (cfg->enforce.mode == ENFORCE_MODE_NFTABLES && helper_fd == GARDEN_IN_PROCESS) {
 		if ((g->be = enforce_nft_new(why, sizeof(why))) != NULL) {
 			g->ops = &enforce_nft_ops;
 			g->nftables = true;
@@ -716,15 +716,15 @@ garden_start(struct garden *g, char *err, size_t errlen)
 	job_done(g, &job);
 	free(job.add);
 
-	uint64_t refresh = (uint64_t)(g->cfg->enforce_refresh_interval / 1000);
+	uint64_t refresh = (uint64_t)(g->cfg->enforce.refresh_interval / 1000);
 	uv_timer_start(&g->refresh_timer, on_refresh, refresh, refresh);
-	uint64_t resolve = (uint64_t)(g->cfg->enforce_resolve_interval / 1000);
+	uint64_t resolve = (uint64_t)(g->cfg->enforce.resolve_interval / 1000);
 	uv_timer_start(&g->resolve_timer, on_resolve, resolve, resolve);
 	g->timers_started = true;
 	log_info("enforce: table inet %s %s with %zu quarantined hosts (%.1f ms); element timeout %.0f s, "
-	    "rebuilt every %.0f s", g->cfg->enforce_table, g->nftables ? "set up" : "logged (mode none)",
-	    g->set_used, job.seconds * 1e3, (double)g->cfg->enforce_element_timeout / 1e6,
-	    (double)g->cfg->enforce_refresh_interval / 1e6);
+	    "rebuilt every %.0f s", g->cfg->enforce.table, g->nftables ? "set up" : "logged (mode none)",
+	    g->set_used, job.seconds * 1e3, (double)g->cfg->enforce.element_timeout / 1e6,
+	    (double)g->cfg->enforce.refresh_interval / 1e6);
 	return 0;
 }
 
@@ -748,14 +748,14 @@ garden_level_changed(struct garden *g, const struct subject *s, int old_level, i
 void
 garden_configure(struct garden *g, const struct config *cfg)
 {
-	if ((cfg->enforce_mode == ENFORCE_MODE_NFTABLES) != (g->cfg->enforce_mode == ENFORCE_MODE_NFTABLES))
+	if ((cfg->enforce.mode == ENFORCE_MODE_NFTABLES) != (g->cfg->enforce.mode == ENFORCE_MODE_NFTABLES))
 		log_warnx("reload: [enforce] mode changes only on restart");
 	g->cfg = cfg;
 	g->generation++;
 	if (g->timers_started) {
-		uint64_t refresh = (uint64_t)(cfg->enforce_refresh_interval / 1000);
+		uint64_t refresh = (uint64_t)(cfg->enforce.refresh_interval / 1000);
 		uv_timer_start(&g->refresh_timer, on_refresh, refresh, refresh);
-		uint64_t resolve = (uint64_t)(cfg->enforce_resolve_interval / 1000);
+		uint64_t resolve = (uint64_t)(cfg->enforce.resolve_interval / 1000);
 		uv_timer_start(&g->resolve_timer, on_resolve, resolve, resolve);
 	}
 	/* names are looked up again too: a SIGHUP is also how to say "now" */

@@ -73,9 +73,9 @@ relay_tail(struct relay *r, const struct subject *s, enum rate_index idx)
 	int n;
 
 	if (s->kind == SUBJECT_HOST)
-		spec = idx == RATE_MESSAGES ? &r->cfg->host_messages : &r->cfg->host_recipients;
+		spec = idx == RATE_MESSAGES ? &r->cfg->limits.host_messages : &r->cfg->limits.host_recipients;
 	else
-		spec = idx == RATE_MESSAGES ? &r->cfg->account_messages : &r->cfg->account_recipients;
+		spec = idx == RATE_MESSAGES ? &r->cfg->limits.account_messages : &r->cfg->limits.account_recipients;
 	if (t->len > 0 && t->count == spec->count && t->period == spec->period)
 		return t;
 	duration_format(spec->period, per, sizeof(per));
@@ -157,9 +157,9 @@ relay_log_refusal(struct relay *r, struct subject *s, enum policy_action act, en
 
 	if (log_get_level() < LOG_LEVEL_INFO)
 		return;
-	if (r->cfg->policy_repeat_log_interval > 0 && (d = subject_detail(s)) != NULL) {
+	if (r->cfg->policy.repeat_log_interval > 0 && (d = subject_detail(s)) != NULL) {
 		if (d->refusal_logged != 0 && d->refusal_action == act &&
-		    now - d->refusal_logged < r->cfg->policy_repeat_log_interval && now >= d->refusal_logged) {
+		    now - d->refusal_logged < r->cfg->policy.repeat_log_interval && now >= d->refusal_logged) {
 			d->refusals_unlogged++;
 			return;
 		}
@@ -218,7 +218,7 @@ relay_defer(const struct relay *r, const struct subject *s, enum rate_index idx,
 	size_t n = 0;
 
 	relay_append(answer, &n, "action=DEFER_IF_PERMIT 4.7.1 ");
-	relay_append(answer, &n, r->cfg->defer_text);
+	relay_append(answer, &n, r->cfg->policy.defer_text);
 	relay_append(answer, &n, s->kind == SUBJECT_HOST ? " (over the host's " : " (over the account's ");
 	relay_append(answer, &n, relay_unit(idx));
 	relay_append(answer, &n, " limit)");
@@ -257,16 +257,16 @@ relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char
 		struct subject *who = subj[0] && subj[0]->level == level ? subj[0] : subj[1];
 		relay_log_refusal(r, who, POLICY_REJECT, state,
 		    who->kind == SUBJECT_HOST ? "host quarantined" : "account quarantined", now);
-		*len = relay_format(answer, "action=REJECT 5.7.1 %s %s", r->cfg->reject_text, r->cfg->portal_url);
+		*len = relay_format(answer, "action=REJECT 5.7.1 %s %s", r->cfg->policy.reject_text, r->cfg->portal.url);
 		return POLICY_REJECT;
 	}
 
 	/* What one request costs, per rate index, under the counting mode. */
 	uint32_t cost[2] = { 0, 0 };
-	if (r->cfg->count_at == COUNT_AT_DATA && state == POLICY_STATE_DATA) {
+	if (r->cfg->policy.count_at == COUNT_AT_DATA && state == POLICY_STATE_DATA) {
 		cost[RATE_MESSAGES] = 1;
 		cost[RATE_RECIPIENTS] = req->recipient_count ? req->recipient_count : 1;
-	} else if (r->cfg->count_at == COUNT_AT_RCPT && state == POLICY_STATE_RCPT) {
+	} else if (r->cfg->policy.count_at == COUNT_AT_RCPT && state == POLICY_STATE_RCPT) {
 		cost[RATE_RECIPIENTS] = 1;
 	}
 	if (cost[0] == 0 && cost[1] == 0) {

@@ -149,7 +149,7 @@ api_self_release(struct api *a, const struct subject *s, usec_t now)
 {
 	if (s->level < LEVEL_QUARANTINE)
 		return json_null();
-	return json_boolean(a->ctx.cfg->portal_self_release_limit > 0 &&
+	return json_boolean(a->ctx.cfg->portal.self_release_limit > 0 &&
 	    judge_self_release(s, now) != JUDGE_SELF_RELEASE_NO);
 }
 
@@ -264,8 +264,8 @@ api_subject_full(struct api *a, struct subject *s, usec_t now, bool *unreadable)
 	json_t *self = api_self_release(a, s, now), *from = json_null();
 	/* an automatic quarantine's button comes min_quarantine after it began */
 	if (json_is_true(self) && judge_self_release(s, now) == JUDGE_SELF_RELEASE_AUTO &&
-	    a->ctx.cfg->portal_min_quarantine > 0 && since > 0)
-		from = json_time(since + a->ctx.cfg->portal_min_quarantine);
+	    a->ctx.cfg->portal.min_quarantine > 0 && since > 0)
+		from = json_time(since + a->ctx.cfg->portal.min_quarantine);
 	return json_pack("{s:o, s:s, s:s, s:s, s:f, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o}",
 	    "subject", api_subject_json(s->key, s->key_len),
 	    "kind", subject_field(s),
@@ -387,7 +387,7 @@ api_quarantine_list(struct api *a, struct MHD_Connection *conn)
 	}
 	return api_json(conn, 200, json_pack("{s:o, s:o, s:{s:I, s:I, s:I, s:b}, s:o}",
 	    "quarantined", quarantined, "queued", held,
-	    "cap", "per_hour", (json_int_t)a->ctx.cfg->quarantine_cap, "used", (json_int_t)js.cap_used,
+	    "cap", "per_hour", (json_int_t)a->ctx.cfg->judge.quarantine_cap, "used", (json_int_t)js.cap_used,
 	    "held", (json_int_t)js.held, "alarm", js.held > 0,
 	    "enforce", enforce));
 }
@@ -502,7 +502,7 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 	src.api_http = &a->http_stats;
 	src.log_suppressed = log_suppressed_total();
 	src.memory_bytes = subjects_memory(judge_subjects(a->ctx.judge));
-	src.quarantine_cap = a->ctx.cfg->quarantine_cap;
+	src.quarantine_cap = a->ctx.cfg->judge.quarantine_cap;
 	if (a->ctx.garden != NULL) {
 		garden_stats_get(a->ctx.garden, &gs);
 		src.garden = &gs;
@@ -629,7 +629,7 @@ api_action(struct api *a, struct api_request *r, const char *subject_text, bool 
 static bool
 api_authorized(struct api *a, const struct api_listener *l, struct MHD_Connection *conn)
 {
-	const char *token = a->ctx.cfg->api_token;
+	const char *token = a->ctx.cfg->api.token;
 	const char *h;
 	size_t n = strlen(token);
 
@@ -886,10 +886,10 @@ api_socket_gid(const struct config *cfg, gid_t default_gid, gid_t *gid, char *er
 	struct group *g;
 
 	*gid = default_gid;
-	if (cfg->api_socket_group[0] == '\0')
+	if (cfg->api.socket_group[0] == '\0')
 		return 0;
-	if ((g = getgrnam(cfg->api_socket_group)) == NULL) {
-		snprintf(err, errlen, "api socket_group: no group \"%s\"", cfg->api_socket_group);
+	if ((g = getgrnam(cfg->api.socket_group)) == NULL) {
+		snprintf(err, errlen, "api socket_group: no group \"%s\"", cfg->api.socket_group);
 		return -1;
 	}
 	*gid = g->gr_gid;
@@ -903,9 +903,9 @@ api_socket_bind(const struct config *cfg, gid_t default_gid, char *err, size_t e
 
 	if (errlen > 0)
 		err[0] = '\0';
-	if (cfg->api_socket[0] == '\0' || api_socket_gid(cfg, default_gid, &gid, err, errlen) != 0)
+	if (cfg->api.socket[0] == '\0' || api_socket_gid(cfg, default_gid, &gid, err, errlen) != 0)
 		return -1;
-	return api_socket_open(cfg->api_socket, gid, err, errlen);
+	return api_socket_open(cfg->api.socket, gid, err, errlen);
 }
 
 /* Starts l's MHD on fd (the Unix socket) or on cfg's TCP address. 0, or -1 with err set. */
@@ -913,8 +913,8 @@ static int
 api_listener_start(struct api *a, struct api_listener *l, int fd, char *err, size_t errlen)
 {
 	const struct config *cfg = a->ctx.cfg;
-	const struct listen_addr *la = &cfg->api_listen;
-	bool tls = fd < 0 && cfg->api_tls_cert[0] != '\0';
+	const struct listen_addr *la = &cfg->api.listen;
+	bool tls = fd < 0 && cfg->api.tls_cert[0] != '\0';
 	char *cert = NULL, *key = NULL, name[160], why[128];
 	struct sockaddr_storage ss;
 	unsigned flags = HTTPD_FLAGS;
@@ -923,7 +923,7 @@ api_listener_start(struct api *a, struct api_listener *l, int fd, char *err, siz
 	l->api = a;
 	l->token_required = fd < 0;
 	if (fd >= 0)
-		snprintf(name, sizeof(name), "unix:%s", cfg->api_socket);
+		snprintf(name, sizeof(name), "unix:%s", cfg->api.socket);
 	else {
 		listen_addr_format(la, name, sizeof(name));
 		httpd_sockaddr(la, &ss, &flags);
@@ -933,8 +933,8 @@ api_listener_start(struct api *a, struct api_listener *l, int fd, char *err, siz
 			snprintf(err, errlen, "api listen %s: this libmicrohttpd has no TLS support", name);
 			return -1;
 		}
-		if ((cert = api_read_pem("tls_cert", cfg->api_tls_cert, err, errlen)) == NULL ||
-		    (key = api_read_pem("tls_key", cfg->api_tls_key, err, errlen)) == NULL) {
+		if ((cert = api_read_pem("tls_cert", cfg->api.tls_cert, err, errlen)) == NULL ||
+		    (key = api_read_pem("tls_key", cfg->api.tls_key, err, errlen)) == NULL) {
 			free(cert);
 			return -1;
 		}
@@ -969,7 +969,7 @@ api_listener_start(struct api *a, struct api_listener *l, int fd, char *err, siz
 	}
 	l->open = true;
 	if (fd >= 0)
-		log_info("operator API listening on unix:%s (mode 0660, no token)", cfg->api_socket);
+		log_info("operator API listening on unix:%s (mode 0660, no token)", cfg->api.socket);
 	else
 		log_info("operator API listening on %s://%s/ (bearer token required)", tls ? "https" : "http", name);
 	return 0;
@@ -991,17 +991,17 @@ api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errl
 	}
 	a->loop = loop;
 	a->ctx = *ctx;
-	if (cfg->api_socket[0] != '\0') {
+	if (cfg->api.socket[0] != '\0') {
 		if ((fd = ctx->socket_fd) < 0 && (api_socket_gid(cfg, getegid(), &gid, err, errlen) != 0 ||
-		    (fd = api_socket_open(cfg->api_socket, gid, err, errlen)) < 0))
+		    (fd = api_socket_open(cfg->api.socket, gid, err, errlen)) < 0))
 			goto fail;
-		snprintf(a->socket_path, sizeof(a->socket_path), "%s", cfg->api_socket);
+		snprintf(a->socket_path, sizeof(a->socket_path), "%s", cfg->api.socket);
 		if (api_listener_start(a, &a->sock, fd, err, errlen) != 0) {
 			close(fd);
 			goto fail;
 		}
 	}
-	if (cfg->api_listen_set && api_listener_start(a, &a->tcp, -1, err, errlen) != 0)
+	if (cfg->api.listen_set && api_listener_start(a, &a->tcp, -1, err, errlen) != 0)
 		goto fail;
 	return a;
 

@@ -40,7 +40,7 @@ struct api_context {
 struct api;
 
 /*
- * api_socket_bind — make cfg->api_socket now (mode 0660, group api_socket_group or else
+ * api_socket_bind — make cfg->api.socket now (mode 0660, group api_socket_group or else
  * default_gid), for a process about to give up the right to chown it: lazaretd calls it
  * before dropping privileges and hands the descriptor to api_start in socket_fd. The
  * descriptor, -1 when no socket is configured (err empty), or -1 with err set.
@@ -48,8 +48,8 @@ struct api;
 int api_socket_bind(const struct config *cfg, gid_t default_gid, char *err, size_t errlen);
 
 /*
- * Listens on the Unix socket cfg->api_socket (mode 0660, group api_socket_group; no token
- * asked) and, if set, on TCP cfg->api_listen (bearer token on every request; HTTPS with
+ * Listens on the Unix socket cfg->api.socket (mode 0660, group api_socket_group; no token
+ * asked) and, if set, on TCP cfg->api.listen (bearer token on every request; HTTPS with
  * api_tls_cert). NULL with a message in err on failure.
  */
 struct api *api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errlen);

@@ -53,74 +53,78 @@ struct evidence_conf {
 	int line;             /* where the section started, for errors found later */
 };
 
-struct config {
-	char path[PATH_MAX];
-
-	/* [daemon] */
-	char store_path[PATH_MAX];
+/* One struct per section, named as its keys are (the field's comment gives the
+ * default only where the key table in config.c does not make it plain). */
+struct config_daemon {
+	char store[PATH_MAX];
 	int log_level;
 	bool syslog;
 	usec_t checkpoint_interval;
 	usec_t idle_expiry;
 	char user[64];                       /* "" = stay who we are (drop capabilities only) */
 	enum seccomp_mode seccomp;
+};
 
-	/* [policy] */
-	struct listen_addr policy_listen[CONFIG_MAX_LISTEN];
-	size_t policy_listen_count;
+struct config_policy {
+	struct listen_addr listen[CONFIG_MAX_LISTEN];
+	size_t listen_count;
 	enum count_at count_at;
-	uint32_t policy_max_connections;
-	int policy_max_connections_line;     /* 0: the default; for the descriptor check at start */
-	usec_t policy_idle_timeout;
-	usec_t policy_repeat_log_interval;   /* a subject's same refusal logged once per this; 0: every one */
-	struct cidr policy_allow[CONFIG_MAX_POLICY_ALLOW];   /* TCP peers allowed to connect */
-	size_t policy_allow_count;
-	usec_t policy_request_timeout;       /* first byte of a request to its end */
-	uint32_t policy_max_connections_per_peer;
+	uint32_t max_connections;
+	int max_connections_line;            /* 0: the default; for the descriptor check at start */
+	usec_t idle_timeout;
+	usec_t repeat_log_interval;          /* a subject's same refusal logged once per this; 0: every one */
+	struct cidr allow[CONFIG_MAX_POLICY_ALLOW];   /* TCP peers allowed to connect */
+	size_t allow_count;
+	usec_t request_timeout;              /* first byte of a request to its end */
+	uint32_t max_connections_per_peer;
 	char defer_text[CONFIG_TEXT_MAX];
 	char reject_text[CONFIG_TEXT_MAX];
+};
 
-	/* [limits] */
+struct config_limits {
 	unsigned host_prefix_v4;
 	unsigned host_prefix_v6;
 	struct rate_spec host_messages, host_recipients;
 	struct rate_spec account_messages, account_recipients;
 	double throttle_factor;
+};
 
-	/* [judge] */
+struct config_judge {
 	double threshold[LEVEL_COUNT];     /* score at which a level starts; [WATCH..QUARANTINE] */
 	double release_ratio;              /* step down when the score falls below ratio × threshold */
 	uint32_t quarantine_cap;           /* automatic quarantines per hour at most; 0 = no cap */
 	uint32_t max_subjects;             /* tracked hosts and accounts at most (see judge.h) */
-	struct cidr judge_ignore[CONFIG_MAX_JUDGE_IGNORE];   /* never host subjects: loopback by default */
-	size_t judge_ignore_count;
-	struct evidence_conf *evidence;
-	size_t evidence_count;
+	struct cidr ignore[CONFIG_MAX_JUDGE_IGNORE];   /* never host subjects: loopback by default */
+	size_t ignore_count;
+};
 
-	/* [allowlist] */
-	struct cidr *allow_networks;
-	size_t allow_network_count;
-	char **allow_accounts;
-	size_t allow_account_count;
+struct config_allowlist {
+	struct cidr *networks;
+	size_t network_count;
+	char **accounts;
+	size_t account_count;
+};
 
-	/* [api] */
-	struct listen_addr api_listen;
-	bool api_listen_set;               /* TCP listener: off unless configured */
-	int api_listen_line;
-	char api_token_file[PATH_MAX];
-	int api_token_file_line;
-	char api_token[256];               /* read from api_token_file at load */
-	char api_socket[108];              /* the Unix socket; "" for none */
-	char api_socket_group[64];         /* its group; "" for the daemon's own */
-	int api_socket_group_line;
-	char api_tls_cert[PATH_MAX];       /* PEM files for HTTPS on listen; "" for none */
-	char api_tls_key[PATH_MAX];
-	int api_tls_line;
+struct config_api {
+	struct listen_addr listen;
+	bool listen_set;                   /* TCP listener: off unless configured */
+	int listen_line;
+	char token_file[PATH_MAX];
+	int token_file_line;
+	char token[256];                   /* read from token_file at load */
+	char socket[108];                  /* the Unix socket; "" for none */
+	char socket_group[64];             /* its group; "" for the daemon's own */
+	int socket_group_line;
+	char tls_cert[PATH_MAX];           /* PEM files for HTTPS on listen; "" for none */
+	char tls_key[PATH_MAX];
+	int tls_line;
+};
 
-	/* [maillog] — the relay's delivery log */
-	char **maillog_files;
-	size_t maillog_file_count;
-	usec_t maillog_poll_interval;
+/* the relay's delivery log */
+struct config_maillog {
+	char **files;
+	size_t file_count;
+	usec_t poll_interval;
 	usec_t queue_id_max_age;
 	uint32_t max_queue_ids;
 	usec_t bounce_window;
@@ -136,41 +140,59 @@ struct config {
 	uint32_t account_sessions;         /* this many addresses in sessions open at once */
 	unsigned account_prefix_v4, account_prefix_v6;
 	char ignore_text[CONFIG_TEXT_MAX];   /* refusals containing this are lazaret's own */
+};
 
-	/* [portal] */
-	char portal_url[CONFIG_TEXT_MAX];
-	struct listen_addr portal_listen;
-	char portal_templates[PATH_MAX];
-	char portal_support_contact[CONFIG_TEXT_MAX];
-	char portal_abuse_contact[CONFIG_TEXT_MAX];
-	uint32_t portal_self_release_limit;        /* 0: never */
-	usec_t portal_self_release_window;
-	usec_t portal_grace;
-	usec_t portal_min_quarantine;              /* before an automatic quarantine may be self-released */
-	usec_t portal_token_ttl;
-	char portal_secret_file[PATH_MAX];         /* "": a random secret at start */
-	uint32_t portal_max_connections;
-	int portal_max_connections_line;           /* 0: the default; for the descriptor check at start */
-	uint32_t portal_max_connections_per_address;
-	usec_t portal_request_timeout;             /* a whole request within this, or the connection goes */
+struct config_portal {
+	char url[CONFIG_TEXT_MAX];
+	struct listen_addr listen;
+	char templates[PATH_MAX];
+	char support_contact[CONFIG_TEXT_MAX];
+	char abuse_contact[CONFIG_TEXT_MAX];
+	uint32_t self_release_limit;        /* 0: never */
+	usec_t self_release_window;
+	usec_t grace;
+	usec_t min_quarantine;              /* before an automatic quarantine may be self-released */
+	usec_t token_ttl;
+	char secret_file[PATH_MAX];         /* "": a random secret at start */
+	uint32_t max_connections;
+	int max_connections_line;           /* 0: the default; for the descriptor check at start */
+	uint32_t max_connections_per_address;
+	usec_t request_timeout;             /* a whole request within this, or the connection goes */
+};
 
-	/* [enforce] — the walled garden on the subscriber-facing gateway */
-	enum enforce_mode enforce_mode;
-	int enforce_mode_line;                     /* for errors found once the file is read */
-	char enforce_table[32];
-	struct cidr *enforce_subscribers;
-	size_t enforce_subscriber_count;
-	struct addr *enforce_relays;
-	size_t enforce_relay_count;
-	struct addr *enforce_resolvers;
-	size_t enforce_resolver_count;
-	struct remediation_conf *enforce_remediation;
-	size_t enforce_remediation_count;
-	struct addr enforce_portal_v4, enforce_portal_v6;   /* family 0: none */
-	uint16_t enforce_portal_port;
-	usec_t enforce_element_timeout;
-	usec_t enforce_refresh_interval;
-	usec_t enforce_resolve_interval;
+/* the walled garden on the subscriber-facing gateway */
+struct config_enforce {
+	enum enforce_mode mode;
+	int mode_line;                      /* for errors found once the file is read */
+	char table[32];
+	struct cidr *subscribers;
+	size_t subscriber_count;
+	struct addr *relays;
+	size_t relay_count;
+	struct addr *resolvers;
+	size_t resolver_count;
+	struct remediation_conf *remediation;
+	size_t remediation_count;
+	struct addr portal_v4, portal_v6;   /* family 0: none */
+	uint16_t portal_port;
+	usec_t element_timeout;
+	usec_t refresh_interval;
+	usec_t resolve_interval;
+};
+
+struct config {
+	char path[PATH_MAX];
+	struct config_daemon daemon;
+	struct config_policy policy;
+	struct config_limits limits;
+	struct config_judge judge;
+	struct evidence_conf *evidence;     /* the [evidence NAME] sections */
+	size_t evidence_count;
+	struct config_allowlist allowlist;
+	struct config_api api;
+	struct config_maillog maillog;
+	struct config_portal portal;
+	struct config_enforce enforce;
 };
 
 /* Fills *cfg with the shipped defaults (everything config_load does not find). */

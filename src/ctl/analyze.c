@@ -379,7 +379,7 @@ analyze_run(char *const *files, size_t nfiles, const char *config_path, int json
 	} else
 		config_defaults(&cfg);
 	/* what the log shows, every subject judged on its own: no mass-infection cap */
-	cfg.quarantine_cap = 0;
+	cfg.judge.quarantine_cap = 0;
 	an.now = time_now();
 	int prc = pipeline_open(&pl, &cfg, NULL, err, sizeof(err));
 	if (prc == -EINVAL) {

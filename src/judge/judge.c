@@ -268,8 +268,8 @@ judge_allowlisted(const struct judge *j, const struct subject *s)
 	struct cidr net;
 	if (cidr_parse(s->key, &net) != 0)
 		return false;
-	for (size_t i = 0; i < j->cfg->allow_network_count; i++) {
-		const struct cidr *a = &j->cfg->allow_networks[i];
+	for (size_t i = 0; i < j->cfg->allowlist.network_count; i++) {
+		const struct cidr *a = &j->cfg->allowlist.networks[i];
 		if (a->addr.family == net.addr.family && a->prefix <= net.prefix && cidr_contains(a, &net.addr))
 			return true;
 	}
@@ -427,7 +427,7 @@ judge_configure(struct judge *j, const struct config *cfg, char *err, size_t err
 			return -1;
 		}
 	}
-	if (judge_cap_resize(j, cfg->quarantine_cap) != 0) {
+	if (judge_cap_resize(j, cfg->judge.quarantine_cap) != 0) {
 		snprintf(err, errlen, "%s: out of memory for quarantine_cap", cfg->path);
 		return -1;
 	}
@@ -438,11 +438,11 @@ judge_configure(struct judge *j, const struct config *cfg, char *err, size_t err
 		kind->weight = e && e->weight >= 0 ? e->weight : kind->default_weight;
 		kind->half_life = e && e->half_life > 0 ? e->half_life : kind->default_half_life;
 	}
-	judge_set_limit(j->limits[SUBJECT_HOST][RATE_MESSAGES], &cfg->host_messages, cfg->throttle_factor);
-	judge_set_limit(j->limits[SUBJECT_HOST][RATE_RECIPIENTS], &cfg->host_recipients, cfg->throttle_factor);
-	judge_set_limit(j->limits[SUBJECT_ACCOUNT][RATE_MESSAGES], &cfg->account_messages, cfg->throttle_factor);
-	judge_set_limit(j->limits[SUBJECT_ACCOUNT][RATE_RECIPIENTS], &cfg->account_recipients,
-	    cfg->throttle_factor);
+	judge_set_limit(j->limits[SUBJECT_HOST][RATE_MESSAGES], &cfg->limits.host_messages, cfg->limits.throttle_factor);
+	judge_set_limit(j->limits[SUBJECT_HOST][RATE_RECIPIENTS], &cfg->limits.host_recipients, cfg->limits.throttle_factor);
+	judge_set_limit(j->limits[SUBJECT_ACCOUNT][RATE_MESSAGES], &cfg->limits.account_messages, cfg->limits.throttle_factor);
+	judge_set_limit(j->limits[SUBJECT_ACCOUNT][RATE_RECIPIENTS], &cfg->limits.account_recipients,
+	    cfg->limits.throttle_factor);
 
 	/* The allowlist may have changed: recompute every flag. */
 	size_t cursor = 0;
@@ -513,7 +513,7 @@ judge_make_room(struct judge *j, usec_t now)
 	if (pick == NULL)
 		return false;
 	log_limited(&j->drop_log, LOG_LEVEL_INFO, "judge: max_subjects=%u reached: dropped %s=%s, the least recently "
-	    "seen at level normal%s", j->cfg->max_subjects, subject_field(pick),
+	    "seen at level normal%s", j->cfg->judge.max_subjects, subject_field(pick),
 	    pick->kind == SUBJECT_HOST ? pick->key : pick->key + SUBJECT_ACCOUNT_PREFIX_LEN,
 	    judge_quiet(j, pick, now) ? "" : " (its rate counters or evidence were live)");
 	if (j->st != NULL && (pick->detail != NULL || pick->tat[0] || pick->tat[1]))
@@ -537,10 +537,10 @@ judge_get(struct judge *j, enum subject_kind kind, const char *key, size_t len, 
 		if (now - s->last_seen >= JUDGE_RECENCY_STEP || now < s->last_seen)
 			subjects_touch(j->subjects, s);
 	} else {
-		if (subjects_count(j->subjects) >= j->cfg->max_subjects && !judge_make_room(j, now) && !force) {
+		if (subjects_count(j->subjects) >= j->cfg->judge.max_subjects && !judge_make_room(j, now) && !force) {
 			j->stats.untracked++;
 			log_limited(&j->full_log, LOG_LEVEL_WARN, "judge: max_subjects=%u reached and none of the least "
-			    "recently seen may be dropped: %s=%s is not tracked", j->cfg->max_subjects,
+			    "recently seen may be dropped: %s=%s is not tracked", j->cfg->judge.max_subjects,
 			    subject_kind_name(kind), kind == SUBJECT_HOST ? key : key + SUBJECT_ACCOUNT_PREFIX_LEN);
 			return NULL;
 		}
@@ -565,7 +565,7 @@ judge_host(struct judge *j, const struct addr *a, usec_t now)
 
 	if (config_address_ignored(j->cfg, a))
 		return NULL;
-	host_key(a, j->cfg->host_prefix_v4, j->cfg->host_prefix_v6, key, sizeof(key));
+	host_key(a, j->cfg->limits.host_prefix_v4, j->cfg->limits.host_prefix_v6, key, sizeof(key));
 	return judge_get(j, SUBJECT_HOST, key, strlen(key), now, false);
 }
 
@@ -599,12 +599,12 @@ judge_normalize(const struct judge *j, const char *text, char *out, size_t size,
 	if (cidr_parse(text, &net) != 0)
 		return -1;
 	unsigned full = net.addr.family == AF_INET ? 32 : 128;
-	unsigned host = net.addr.family == AF_INET ? j->cfg->host_prefix_v4 : j->cfg->host_prefix_v6;
+	unsigned host = net.addr.family == AF_INET ? j->cfg->limits.host_prefix_v4 : j->cfg->limits.host_prefix_v6;
 	if (net.prefix != full && net.prefix != host)
 		return -1;
 	if (size < ADDR_TEXT_MAX)
 		return -1;
-	host_key(&net.addr, j->cfg->host_prefix_v4, j->cfg->host_prefix_v6, out, size);
+	host_key(&net.addr, j->cfg->limits.host_prefix_v4, j->cfg->limits.host_prefix_v6, out, size);
 	*kind = SUBJECT_HOST;
 	return 0;
 }
@@ -914,7 +914,7 @@ static int
 judge_level_for(const struct judge *j, double score)
 {
 	for (int l = LEVEL_QUARANTINE; l >= LEVEL_WATCH; l--)
-		if (score >= j->cfg->threshold[l])
+		if (score >= j->cfg->judge.threshold[l])
 			return l;
 	return LEVEL_NORMAL;
 }
@@ -932,7 +932,7 @@ judge_automatic_level(const struct judge *j, const struct subject *s, double sco
 	int target = judge_level_for(j, score);
 
 	if (current <= LEVEL_QUARANTINE && target < current &&    /* above: a lapsed suspend */
-	    score >= j->cfg->release_ratio * j->cfg->threshold[current])
+	    score >= j->cfg->judge.release_ratio * j->cfg->judge.threshold[current])
 		target = current;
 	/* last, so hysteresis never holds an allowlisted subject above watch */
 	if (s->flags & SUBJECT_F_ALLOWLISTED && target > LEVEL_WATCH)
@@ -956,10 +956,10 @@ judge_hold(struct judge *j, struct subject *s, double score, usec_t now)
 		if (j->stats.held++ == 0)
 			log_warnx("ALARM quarantine cap reached: %u automatic quarantines in the last hour; "
 			    "subjects that deserve quarantine are held at throttle until the cap allows "
-			    "(lazaretctl quarantines)", j->cfg->quarantine_cap);
+			    "(lazaretctl quarantines)", j->cfg->judge.quarantine_cap);
 		char name[SUBJECT_NAME_MAX];
 		log_warnx("held %s=%s level=throttle score=%.2f queued=%zu reason=\"quarantine cap of %u per hour "
-		    "reached: %s\"", subject_field(s), subject_name(s, name, sizeof(name)), score, j->stats.held, j->cfg->quarantine_cap,
+		    "reached: %s\"", subject_field(s), subject_name(s, name, sizeof(name)), score, j->stats.held, j->cfg->judge.quarantine_cap,
 		    judge_top_summary(j, s, now));
 	}
 	return s->target_level > LEVEL_THROTTLE ? s->target_level : LEVEL_THROTTLE;
@@ -993,13 +993,13 @@ judge_evaluate(struct judge *j, struct subject *s, usec_t now)
 	if (held)
 		snprintf(reason, sizeof(reason), "score %.2f reached quarantine (%g) but the cap of %u automatic "
 		    "quarantines per hour is reached: held at throttle: %s", score,
-		    j->cfg->threshold[LEVEL_QUARANTINE], j->cfg->quarantine_cap, judge_top_summary(j, s, now));
+		    j->cfg->judge.threshold[LEVEL_QUARANTINE], j->cfg->judge.quarantine_cap, judge_top_summary(j, s, now));
 	else if (target > s->target_level)
 		snprintf(reason, sizeof(reason), "score %.2f reached %s (%g): %s", score, level_name(target),
-		    j->cfg->threshold[target], judge_top_summary(j, s, now));
+		    j->cfg->judge.threshold[target], judge_top_summary(j, s, now));
 	else
 		snprintf(reason, sizeof(reason), "score %.2f fell below %g as evidence aged", score,
-		    j->cfg->release_ratio * j->cfg->threshold[s->target_level]);
+		    j->cfg->judge.release_ratio * j->cfg->judge.threshold[s->target_level]);
 	/* a quarantine holds a cap slot from here, counted once committed (judge_committed) */
 	if (judge_change(j, s, target, now, JUDGE_ACTOR_JUDGE, reason, NULL, NULL, NULL) != 0) {
 		char name[SUBJECT_NAME_MAX];
@@ -1271,7 +1271,7 @@ judge_forgettable(const struct judge *j, const struct subject *s, usec_t now)
 	if (s->level != LEVEL_NORMAL || s->target_level != LEVEL_NORMAL || s->pending ||
 	    (s->flags & SUBJECT_F_DIRTY) || s->manual_level >= 0)
 		return false;
-	if (s->last_seen + j->cfg->idle_expiry > now)
+	if (s->last_seen + j->cfg->daemon.idle_expiry > now)
 		return false;
 	if (s->tat[0] > now || s->tat[1] > now)
 		return false;
@@ -1287,7 +1287,7 @@ judge_sweep(struct judge *j, usec_t now, size_t budget)
 	/* Between operations: nobody holds a subject. Then the excess over max_subjects
 	 * (a lowered max_subjects, or the store's and operators' subjects above it). */
 	j->recent[0] = j->recent[1] = NULL;
-	while (subjects_count(j->subjects) > j->cfg->max_subjects && budget > 0 && judge_make_room(j, now))
+	while (subjects_count(j->subjects) > j->cfg->judge.max_subjects && budget > 0 && judge_make_room(j, now))
 		budget--;
 	s = subjects_next(j->subjects, &j->sweep_cursor, NULL);
 	for (; s != NULL && budget > 0; budget--) {
@@ -1395,6 +1395,6 @@ judge_stats_get(const struct judge *j, struct judge_stats *out)
 {
 	*out = j->stats;
 	out->tracked = subjects_count(j->subjects);
-	out->max_subjects = j->cfg->max_subjects;
+	out->max_subjects = j->cfg->judge.max_subjects;
 	out->cap_used = judge_cap_used(j, time_now());
 }

@@ -172,20 +172,20 @@ void
 portal_settings_from_config(const struct config *cfg, struct portal_settings *ps)
 {
 	portal_settings_defaults(ps);
-	ps->listen = cfg->portal_listen;
-	snprintf(ps->url, sizeof(ps->url), "%s", cfg->portal_url);
-	snprintf(ps->templates, sizeof(ps->templates), "%s", cfg->portal_templates);
-	snprintf(ps->support_contact, sizeof(ps->support_contact), "%s", cfg->portal_support_contact);
-	snprintf(ps->abuse_contact, sizeof(ps->abuse_contact), "%s", cfg->portal_abuse_contact);
-	ps->self_release_limit = cfg->portal_self_release_limit;
-	ps->self_release_window = cfg->portal_self_release_window;
-	ps->grace = cfg->portal_grace;
-	ps->min_quarantine = cfg->portal_min_quarantine;
-	ps->token_ttl = cfg->portal_token_ttl;
-	snprintf(ps->secret_file, sizeof(ps->secret_file), "%s", cfg->portal_secret_file);
-	ps->max_connections = cfg->portal_max_connections;
-	ps->per_ip_connections = cfg->portal_max_connections_per_address;
-	ps->request_timeout = cfg->portal_request_timeout;
+	ps->listen = cfg->portal.listen;
+	snprintf(ps->url, sizeof(ps->url), "%s", cfg->portal.url);
+	snprintf(ps->templates, sizeof(ps->templates), "%s", cfg->portal.templates);
+	snprintf(ps->support_contact, sizeof(ps->support_contact), "%s", cfg->portal.support_contact);
+	snprintf(ps->abuse_contact, sizeof(ps->abuse_contact), "%s", cfg->portal.abuse_contact);
+	ps->self_release_limit = cfg->portal.self_release_limit;
+	ps->self_release_window = cfg->portal.self_release_window;
+	ps->grace = cfg->portal.grace;
+	ps->min_quarantine = cfg->portal.min_quarantine;
+	ps->token_ttl = cfg->portal.token_ttl;
+	snprintf(ps->secret_file, sizeof(ps->secret_file), "%s", cfg->portal.secret_file);
+	ps->max_connections = cfg->portal.max_connections;
+	ps->per_ip_connections = cfg->portal.max_connections_per_address;
+	ps->request_timeout = cfg->portal.request_timeout;
 }
 
 #define PORTAL_CLOSE 0              /* an answer's code that closes the visitor's connection */
@@ -819,7 +819,7 @@ portal_front_main(struct portal *p, int fd)
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 	if (getppid() == 1)
 		_exit(0);                   /* the main process is already gone */
-	log_init("lazaretd-portal", cfg != NULL && cfg->syslog, log_get_level());
+	log_init("lazaretd-portal", cfg != NULL && cfg->daemon.syslog, log_get_level());
 	if (lfd < 0 || uv_loop_init(&loop) != 0)
 		_exit(1);
 	struct portal_front *f = portal_front_start(&loop, lfd, fd, &p->set, p->pages, front_gone_exit, &loop,
@@ -833,7 +833,7 @@ portal_front_main(struct portal *p, int fd)
 	 * process had not yet loaded it before the fork (log_level = warn, nothing logged
 	 * yet) the first notice page took the front down. Load it while we may. */
 	tzset();
-	if (sandbox_seccomp(SANDBOX_PORTAL, cfg != NULL ? cfg->seccomp : SECCOMP_MODE_KILL, err, sizeof(err)) != 0) {
+	if (sandbox_seccomp(SANDBOX_PORTAL, cfg != NULL ? cfg->daemon.seccomp : SECCOMP_MODE_KILL, err, sizeof(err)) != 0) {
 		log_warnx("portal: %s", err);
 		_exit(1);
 	}

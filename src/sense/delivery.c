@@ -129,12 +129,12 @@ delivery_configure(struct delivery *d, const struct config *cfg)
 	char win[32];
 
 	d->cfg = cfg;
-	d->z = normal_quantile(cfg->bounce_confidence);
-	duration_format(cfg->bounce_window, win, sizeof(win));
+	d->z = normal_quantile(cfg->maillog.bounce_confidence);
+	duration_format(cfg->maillog.bounce_window, win, sizeof(win));
 	d->bounce_mid_len = fitted(snprintf(d->bounce_mid, sizeof(d->bounce_mid),
 	    " recipients refused permanently in the last %s via the relay (", win), sizeof(d->bounce_mid));
 	d->bounce_tail_len = fitted(snprintf(d->bounce_tail, sizeof(d->bounce_tail), "%% at %.0f%% confidence",
-	    cfg->bounce_confidence * 100), sizeof(d->bounce_tail));
+	    cfg->maillog.bounce_confidence * 100), sizeof(d->bounce_tail));
 }
 
 const struct delivery_stats *
@@ -339,7 +339,7 @@ delivery_flush(struct delivery *d)
 static bool
 own_reject(const struct delivery *d, struct strview reply)
 {
-	const char *texts[] = { d->cfg->reject_text, d->cfg->defer_text, d->cfg->ignore_text };
+	const char *texts[] = { d->cfg->policy.reject_text, d->cfg->policy.defer_text, d->cfg->maillog.ignore_text };
 	for (size_t i = 0; i < 3; i++) {
 		size_t n = strlen(texts[i]);
 		if (n > 0 && n <= reply.len && memmem(reply.ptr, reply.len, texts[i], n) != NULL)

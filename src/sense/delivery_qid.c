@@ -71,7 +71,7 @@ delivery_qid_insert(struct delivery *d, const char *key, size_t klen, const char
 
 	if ((e = qid_find(q, key, klen, h)) != NULL)
 		delivery_qid_unlink(q, e);          /* a reused ID: the newer line wins */
-	while (q->table.count >= d->cfg->max_queue_ids && q->oldest != NULL) {
+	while (q->table.count >= d->cfg->maillog.max_queue_ids && q->oldest != NULL) {
 		delivery_qid_unlink(q, q->oldest);
 		d->stats.queue_ids_evicted++;
 	}
@@ -290,7 +290,7 @@ delivery_expire(struct delivery *d, usec_t now)
 
 	delivery_release_held(d, now);
 
-	while (q->oldest != NULL && q->oldest->opened + d->cfg->queue_id_max_age < now) {
+	while (q->oldest != NULL && q->oldest->opened + d->cfg->maillog.queue_id_max_age < now) {
 		delivery_qid_unlink(q, q->oldest);
 		d->stats.queue_ids_expired++;
 	}
@@ -306,11 +306,11 @@ delivery_expire(struct delivery *d, usec_t now)
 	}
 
 	/* Forget rule state nobody needs any more: idle for longer than every window. */
-	usec_t keep = d->cfg->bounce_window;
-	if (d->cfg->domains_window * 8 > keep)
-		keep = d->cfg->domains_window * 8;    /* the baseline spans a few windows */
-	if (d->cfg->account_window > keep)
-		keep = d->cfg->account_window;
+	usec_t keep = d->cfg->maillog.bounce_window;
+	if (d->cfg->maillog.domains_window * 8 > keep)
+		keep = d->cfg->maillog.domains_window * 8;    /* the baseline spans a few windows */
+	if (d->cfg->maillog.account_window > keep)
+		keep = d->cfg->maillog.account_window;
 	size_t cursor = 0;
 	for (struct htable_node *n = htable_iter(&d->stats_by_subject, &cursor, NULL), *next; n != NULL; n = next) {
 		struct dstat *st = htable_entry(n, struct dstat, node);

@@ -56,7 +56,7 @@ delivery_dstat_get(struct delivery *d, const struct subject *s)
 void
 delivery_bounce_advance(struct delivery *d, struct dstat *st, usec_t t)
 {
-	usec_t width = d->cfg->bounce_window / DELIVERY_BUCKETS;
+	usec_t width = d->cfg->maillog.bounce_window / DELIVERY_BUCKETS;
 	int64_t no = t / (width > 0 ? width : 1);
 
 	if (st->bucket_no == INT64_MIN || no - st->bucket_no >= DELIVERY_BUCKETS) {
@@ -143,10 +143,10 @@ delivery_bounce_rule(struct delivery *d, struct subject *s, struct dstat *st, us
 		f += st->fail[i];
 		u += st->unknown[i];
 	}
-	if (n < d->cfg->bounce_min_recipients)
+	if (n < d->cfg->maillog.bounce_min_recipients)
 		return;
 	double lb = delivery_wilson_lower((double)f, (double)n, d->z);
-	if (lb < d->cfg->bounce_threshold) {
+	if (lb < d->cfg->maillog.bounce_threshold) {
 		if (st->bounce_flagged) {
 			/* Fell back under the threshold: the evidence decays from here. */
 			st->bounce_flagged = false;
@@ -172,7 +172,7 @@ void
 delivery_domains_rule(struct delivery *d, struct subject *s, struct dstat *st, struct strview rcpt, usec_t t)
 {
 	const char *at = rcpt.len ? memchr(rcpt.ptr, '@', rcpt.len) : NULL;
-	int64_t no = t / d->cfg->domains_window;
+	int64_t no = t / d->cfg->maillog.domains_window;
 	char summary[STORE_SUMMARY_MAX], win[32];
 
 	if (at == NULL)
@@ -206,10 +206,10 @@ delivery_domains_rule(struct delivery *d, struct subject *s, struct dstat *st, s
 	}
 	st->dom_hashes[st->dom_count++] = h;
 	double usual = st->dom_baseline > 1 ? st->dom_baseline : 1;
-	if (!st->dom_flagged && st->dom_count >= d->cfg->domains_min &&
-	    st->dom_count >= d->cfg->domains_factor * usual) {
+	if (!st->dom_flagged && st->dom_count >= d->cfg->maillog.domains_min &&
+	    st->dom_count >= d->cfg->maillog.domains_factor * usual) {
 		st->dom_flagged = true;
-		duration_format(d->cfg->domains_window, win, sizeof(win));
+		duration_format(d->cfg->maillog.domains_window, win, sizeof(win));
 		snprintf(summary, sizeof(summary),
 		    "mail to %u different recipient domains within %s; this %s usually mails %.0f",
 		    st->dom_count, win, subject_field(s), st->dom_baseline);
@@ -406,21 +406,21 @@ delivery_networks_rule(struct delivery *d, struct subject *s, struct dstat *st, 
 	struct addr net = *a;
 	char summary[STORE_SUMMARY_MAX], win[32];
 
-	addr_mask(&net, a->family == AF_INET ? d->cfg->account_prefix_v4 : d->cfg->account_prefix_v6);
-	seen_note(&st->nets, &st->net_count, &st->net_cap, DELIVERY_NETS_CAP, &net, t, d->cfg->account_window);
-	if (st->net_count <= d->cfg->account_networks)
+	addr_mask(&net, a->family == AF_INET ? d->cfg->maillog.account_prefix_v4 : d->cfg->maillog.account_prefix_v6);
+	seen_note(&st->nets, &st->net_count, &st->net_cap, DELIVERY_NETS_CAP, &net, t, d->cfg->maillog.account_window);
+	if (st->net_count <= d->cfg->maillog.account_networks)
 		st->nets_reported = 0;         /* back to normal: a later incident is new */
-	if (st->net_count <= d->cfg->account_networks || st->net_count == st->nets_reported)
+	if (st->net_count <= d->cfg->maillog.account_networks || st->net_count == st->nets_reported)
 		return;
 	st->nets_reported = st->net_count;
 
-	duration_format(d->cfg->account_window, win, sizeof(win));
+	duration_format(d->cfg->maillog.account_window, win, sizeof(win));
 	int off = snprintf(summary, sizeof(summary), "used from %u client networks within %s:", st->net_count, win);
-	seen_list_format(summary, sizeof(summary), off, st->nets, st->net_count, d->cfg->account_prefix_v4,
-	    d->cfg->account_prefix_v6);
+	seen_list_format(summary, sizeof(summary), off, st->nets, st->net_count, d->cfg->maillog.account_prefix_v4,
+	    d->cfg->maillog.account_prefix_v6);
 	d->stats.evidence_updates++;
 	judge_set_evidence(d->judge, s, d->kind_networks,
-	    (double)st->net_count / (double)d->cfg->account_networks, st->net_count, t, summary);
+	    (double)st->net_count / (double)d->cfg->maillog.account_networks, st->net_count, t, summary);
 }
 
 /* The account's name for a summary: subject text, at most 64 of its bytes. */
@@ -443,20 +443,20 @@ delivery_addresses_rule(struct delivery *d, struct subject *s, struct dstat *st,
 {
 	char summary[STORE_SUMMARY_MAX], win[32], name[SUBJECT_TEXT_SIZE(64)];
 
-	seen_note(&st->addrs, &st->addr_count, &st->addr_cap, DELIVERY_ADDRS_CAP, a, t, d->cfg->account_window);
-	if (st->addr_count <= d->cfg->account_addresses)
+	seen_note(&st->addrs, &st->addr_count, &st->addr_cap, DELIVERY_ADDRS_CAP, a, t, d->cfg->maillog.account_window);
+	if (st->addr_count <= d->cfg->maillog.account_addresses)
 		st->addrs_reported = 0;
-	if (st->addr_count <= d->cfg->account_addresses || st->addr_count == st->addrs_reported)
+	if (st->addr_count <= d->cfg->maillog.account_addresses || st->addr_count == st->addrs_reported)
 		return;
 	st->addrs_reported = st->addr_count;
 
-	duration_format(d->cfg->account_window, win, sizeof(win));
+	duration_format(d->cfg->maillog.account_window, win, sizeof(win));
 	int off = snprintf(summary, sizeof(summary), "account %s was used from %u different addresses within %s:",
 	    account_label(s, name, sizeof(name)), st->addr_count, win);
 	seen_list_format(summary, sizeof(summary), off, st->addrs, st->addr_count, 0, 0);
 	d->stats.evidence_updates++;
 	judge_set_evidence(d->judge, s, d->kind_addresses,
-	    (double)st->addr_count / (double)d->cfg->account_addresses, st->addr_count, t, summary);
+	    (double)st->addr_count / (double)d->cfg->maillog.account_addresses, st->addr_count, t, summary);
 }
 
 /* --- account_sessions: smtpd sessions open at once ------------------------------------ */
@@ -522,7 +522,7 @@ sess_drop(struct delivery *d, struct dstat *st, uint64_t id)
 				break;
 		distinct += k == i;
 	}
-	if (distinct < d->cfg->account_sessions)
+	if (distinct < d->cfg->maillog.account_sessions)
 		st->sess_reported = 0;
 }
 
@@ -645,7 +645,7 @@ delivery_sessions_rule(struct delivery *d, struct subject *s, struct dstat *st, 
 		if (m == distinct)
 			seen[distinct++] = (struct net_seen){ st->sess[k].addr, st->sess[k].since };
 	}
-	if (distinct < d->cfg->account_sessions) {
+	if (distinct < d->cfg->maillog.account_sessions) {
 		st->sess_reported = 0;
 		return;
 	}
@@ -663,6 +663,6 @@ delivery_sessions_rule(struct delivery *d, struct subject *s, struct dstat *st, 
 	    account_label(s, name, sizeof(name)), distinct, st->sess_count);
 	seen_list_format(summary, sizeof(summary), off, seen, distinct, 0, 0);
 	d->stats.evidence_updates++;
-	judge_set_evidence(d->judge, s, d->kind_sessions, (double)distinct / (double)d->cfg->account_sessions,
+	judge_set_evidence(d->judge, s, d->kind_sessions, (double)distinct / (double)d->cfg->maillog.account_sessions,
 	    distinct, t, summary);
 }

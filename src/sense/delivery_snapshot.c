@@ -129,8 +129,8 @@ delivery_save(const struct delivery *d, usec_t now, uint8_t **out, size_t *len)
 	snap_put(&o, SNAPSHOT_MAGIC, 4);
 	snap_put_u(&o, SNAPSHOT_VERSION, 4);
 	snap_put_u(&o, (uint64_t)now, 8);
-	snap_put_u(&o, (uint64_t)(d->cfg->bounce_window / DELIVERY_BUCKETS), 8);
-	snap_put_u(&o, (uint64_t)d->cfg->domains_window, 8);
+	snap_put_u(&o, (uint64_t)(d->cfg->maillog.bounce_window / DELIVERY_BUCKETS), 8);
+	snap_put_u(&o, (uint64_t)d->cfg->maillog.domains_window, 8);
 	snap_put_u(&o, t->count, 4);
 	size_t cursor = 0;
 	for (struct htable_node *x = htable_iter(t, &cursor, NULL); x != NULL; x = htable_iter(t, &cursor, x)) {
@@ -276,8 +276,8 @@ delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool a
 	if (magic == NULL || memcmp(magic, SNAPSHOT_MAGIC, 4) != 0 || version < 1 || version > SNAPSHOT_VERSION)
 		return -EINVAL;
 	(void)snap_get_u(&in, 8);       /* saved_at: for a reader of the bytes */
-	bool same_buckets = snap_get_u(&in, 8) == (uint64_t)(d->cfg->bounce_window / DELIVERY_BUCKETS);
-	bool same_domains = snap_get_u(&in, 8) == (uint64_t)d->cfg->domains_window;
+	bool same_buckets = snap_get_u(&in, 8) == (uint64_t)(d->cfg->maillog.bounce_window / DELIVERY_BUCKETS);
+	bool same_domains = snap_get_u(&in, 8) == (uint64_t)d->cfg->maillog.domains_window;
 	uint64_t nstats = snap_get_u(&in, 4);
 
 	for (uint64_t n = 0; n < nstats && !in.bad; n++) {

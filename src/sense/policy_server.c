@@ -129,7 +129,7 @@ policy_server_new(uv_loop_t *loop, policy_decide_fn decide, void *arg, const str
 static uint64_t
 policy_deadline_tick_ms(const struct config *cfg)
 {
-	uint64_t ms = cfg->policy_request_timeout / 4 / 1000;
+	uint64_t ms = cfg->policy.request_timeout / 4 / 1000;
 
 	return ms < 100 ? 100 : ms > 1000 ? 1000 : ms;
 }
@@ -659,20 +659,20 @@ listener_accept(uv_stream_t *server, int status)
 			return;
 		}
 		c->from->conns++;
-		if (c->from->conns > ps->cfg->policy_max_connections_per_peer) {
+		if (c->from->conns > ps->cfg->policy.max_connections_per_peer) {
 			ps->stats.peer_refused++;
 			log_limited(&ps->log_peer_cap, LOG_LEVEL_WARN, "policy peer=%s: over max_connections_per_peer=%u "
 			    "from this address; closing (%llu refused so far)", c->peer,
-			    ps->cfg->policy_max_connections_per_peer, (unsigned long long)ps->stats.peer_refused);
+			    ps->cfg->policy.max_connections_per_peer, (unsigned long long)ps->stats.peer_refused);
 			conn_close(c);
 			return;
 		}
 	} else
 		snprintf(c->peer, sizeof(c->peer), "unix");
-	if (ps->stats.connections_open > ps->cfg->policy_max_connections) {
+	if (ps->stats.connections_open > ps->cfg->policy.max_connections) {
 		ps->stats.connections_refused++;
 		log_limited(&ps->log_full, LOG_LEVEL_WARN, "policy peer=%s: over max_connections=%u; closing (%llu "
-		    "refused so far)", c->peer, ps->cfg->policy_max_connections,
+		    "refused so far)", c->peer, ps->cfg->policy.max_connections,
 		    (unsigned long long)ps->stats.connections_refused);
 		conn_close(c);
 		return;
@@ -689,7 +689,7 @@ policy_idle_check(uv_timer_t *t)
 	usec_t now = time_mono();
 
 	for (struct policy_conn *c = ps->conns; c != NULL; c = c->next) {
-		if (!c->closing && now - c->last_active > ps->cfg->policy_idle_timeout) {
+		if (!c->closing && now - c->last_active > ps->cfg->policy.idle_timeout) {
 			ps->stats.idle_closed++;
 			log_limited(&ps->log_debug, LOG_LEVEL_DEBUG, "policy peer=%s: idle for longer than idle_timeout; "
 			    "closing", c->peer);
@@ -708,12 +708,12 @@ policy_deadline_check(uv_timer_t *t)
 
 	for (struct policy_conn *c = ps->partial, *next; c != NULL; c = next) {
 		next = c->pnext;
-		if (now - c->request_start < ps->cfg->policy_request_timeout)
+		if (now - c->request_start < ps->cfg->policy.request_timeout)
 			continue;
 		ps->stats.request_timeouts++;
 		log_limited(&ps->log_deadline, LOG_LEVEL_WARN, "policy peer=%s: request not whole within "
 		    "request_timeout=%s (%zu bytes); closing the connection", c->peer,
-		    duration_format(ps->cfg->policy_request_timeout, d, sizeof(d)), c->len);
+		    duration_format(ps->cfg->policy.request_timeout, d, sizeof(d)), c->len);
 		conn_close(c);
 	}
 }
@@ -766,9 +766,9 @@ listener_open(struct policy_server *ps, struct policy_listener *l, char *err, si
 int
 policy_server_start(struct policy_server *ps, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < ps->cfg->policy_listen_count; i++) {
+	for (size_t i = 0; i < ps->cfg->policy.listen_count; i++) {
 		struct policy_listener *l = &ps->listeners[ps->listener_count++];
-		l->addr = ps->cfg->policy_listen[i];
+		l->addr = ps->cfg->policy.listen[i];
 		if (listener_open(ps, l, err, errlen) != 0)
 			return -1;
 	}

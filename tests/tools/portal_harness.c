@@ -361,7 +361,7 @@ main(int argc, char **argv)
 		case 'L': h.ps.self_release_limit = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'u':
 			snprintf(h.ps.url, sizeof(h.ps.url), "%s", optarg);
-			snprintf(h.cfg.portal_url, sizeof(h.cfg.portal_url), "%s", optarg);
+			snprintf(h.cfg.portal.url, sizeof(h.cfg.portal.url), "%s", optarg);
 			break;
 		case 's': snprintf(h.ps.secret_file, sizeof(h.ps.secret_file), "%s", optarg); break;
 		case 'P': h.ps.per_ip_connections = (unsigned)strtoul(optarg, NULL, 10); break;

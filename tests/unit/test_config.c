@@ -166,44 +166,44 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 {
 #define SAME(f) do { if (!(a->f == b->f)) return #f; } while (0)
 #define SAME_STR(f) do { if (strcmp(a->f, b->f) != 0) return #f; } while (0)
-	SAME_STR(store_path);
-	SAME(log_level);
-	SAME(syslog);
-	SAME(checkpoint_interval);
-	SAME(idle_expiry);
-	SAME_STR(user);
-	SAME(seccomp);
-	SAME(policy_listen_count);
-	for (size_t i = 0; i < a->policy_listen_count && i < CONFIG_MAX_LISTEN; i++)
-		if (!listen_eq(&a->policy_listen[i], &b->policy_listen[i]))
+	SAME_STR(daemon.store);
+	SAME(daemon.log_level);
+	SAME(daemon.syslog);
+	SAME(daemon.checkpoint_interval);
+	SAME(daemon.idle_expiry);
+	SAME_STR(daemon.user);
+	SAME(daemon.seccomp);
+	SAME(policy.listen_count);
+	for (size_t i = 0; i < a->policy.listen_count && i < CONFIG_MAX_LISTEN; i++)
+		if (!listen_eq(&a->policy.listen[i], &b->policy.listen[i]))
 			return "policy_listen[]";
-	SAME(count_at);
-	SAME(policy_max_connections);
-	SAME(policy_idle_timeout);
-	SAME(policy_repeat_log_interval);
-	SAME(policy_allow_count);
-	for (size_t i = 0; i < a->policy_allow_count && i < CONFIG_MAX_POLICY_ALLOW; i++)
-		if (memcmp(&a->policy_allow[i], &b->policy_allow[i], sizeof(struct cidr)) != 0)
+	SAME(policy.count_at);
+	SAME(policy.max_connections);
+	SAME(policy.idle_timeout);
+	SAME(policy.repeat_log_interval);
+	SAME(policy.allow_count);
+	for (size_t i = 0; i < a->policy.allow_count && i < CONFIG_MAX_POLICY_ALLOW; i++)
+		if (memcmp(&a->policy.allow[i], &b->policy.allow[i], sizeof(struct cidr)) != 0)
 			return "policy_allow[]";
-	SAME(policy_request_timeout);
-	SAME(policy_max_connections_per_peer);
-	SAME_STR(defer_text);
-	SAME_STR(reject_text);
-	SAME(host_prefix_v4);
-	SAME(host_prefix_v6);
-	if (!rate_eq(&a->host_messages, &b->host_messages))
+	SAME(policy.request_timeout);
+	SAME(policy.max_connections_per_peer);
+	SAME_STR(policy.defer_text);
+	SAME_STR(policy.reject_text);
+	SAME(limits.host_prefix_v4);
+	SAME(limits.host_prefix_v6);
+	if (!rate_eq(&a->limits.host_messages, &b->limits.host_messages))
 		return "host_messages";
-	if (!rate_eq(&a->host_recipients, &b->host_recipients))
+	if (!rate_eq(&a->limits.host_recipients, &b->limits.host_recipients))
 		return "host_recipients";
-	if (!rate_eq(&a->account_messages, &b->account_messages))
+	if (!rate_eq(&a->limits.account_messages, &b->limits.account_messages))
 		return "account_messages";
-	if (!rate_eq(&a->account_recipients, &b->account_recipients))
+	if (!rate_eq(&a->limits.account_recipients, &b->limits.account_recipients))
 		return "account_recipients";
-	SAME(throttle_factor);
+	SAME(limits.throttle_factor);
 	for (int l = 0; l < LEVEL_COUNT; l++)
-		if (!(a->threshold[l] == b->threshold[l]))
+		if (!(a->judge.threshold[l] == b->judge.threshold[l]))
 			return "threshold[]";
-	SAME(release_ratio);
+	SAME(judge.release_ratio);
 	if (with_evidence) {
 		SAME(evidence_count);
 		for (size_t i = 0; i < a->evidence_count; i++) {
@@ -215,67 +215,67 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 				return "evidence[].half_life";
 		}
 	}
-	SAME(allow_network_count);
-	for (size_t i = 0; i < a->allow_network_count; i++)
-		if (a->allow_networks[i].prefix != b->allow_networks[i].prefix ||
-		    a->allow_networks[i].addr.family != b->allow_networks[i].addr.family ||
-		    memcmp(a->allow_networks[i].addr.bytes, b->allow_networks[i].addr.bytes, 16) != 0)
+	SAME(allowlist.network_count);
+	for (size_t i = 0; i < a->allowlist.network_count; i++)
+		if (a->allowlist.networks[i].prefix != b->allowlist.networks[i].prefix ||
+		    a->allowlist.networks[i].addr.family != b->allowlist.networks[i].addr.family ||
+		    memcmp(a->allowlist.networks[i].addr.bytes, b->allowlist.networks[i].addr.bytes, 16) != 0)
 			return "allow_networks[]";
-	SAME(allow_account_count);
-	for (size_t i = 0; i < a->allow_account_count; i++)
-		if (strcmp(a->allow_accounts[i], b->allow_accounts[i]) != 0)
+	SAME(allowlist.account_count);
+	for (size_t i = 0; i < a->allowlist.account_count; i++)
+		if (strcmp(a->allowlist.accounts[i], b->allowlist.accounts[i]) != 0)
 			return "allow_accounts[]";
-	if (!listen_eq(&a->api_listen, &b->api_listen))
+	if (!listen_eq(&a->api.listen, &b->api.listen))
 		return "api_listen";
-	SAME(api_listen_set);
-	SAME_STR(api_token_file);
-	SAME_STR(api_token);
-	SAME_STR(api_socket);
-	SAME_STR(api_socket_group);
-	SAME_STR(api_tls_cert);
-	SAME_STR(api_tls_key);
-	SAME_STR(portal_url);
-	SAME(portal_max_connections);
-	SAME(portal_max_connections_per_address);
-	SAME(portal_request_timeout);
-	SAME(portal_min_quarantine);
-	SAME(quarantine_cap);
-	SAME(max_subjects);
-	SAME(judge_ignore_count);
-	for (size_t i = 0; i < a->judge_ignore_count && i < CONFIG_MAX_JUDGE_IGNORE; i++)
-		if (memcmp(&a->judge_ignore[i], &b->judge_ignore[i], sizeof(struct cidr)) != 0)
+	SAME(api.listen_set);
+	SAME_STR(api.token_file);
+	SAME_STR(api.token);
+	SAME_STR(api.socket);
+	SAME_STR(api.socket_group);
+	SAME_STR(api.tls_cert);
+	SAME_STR(api.tls_key);
+	SAME_STR(portal.url);
+	SAME(portal.max_connections);
+	SAME(portal.max_connections_per_address);
+	SAME(portal.request_timeout);
+	SAME(portal.min_quarantine);
+	SAME(judge.quarantine_cap);
+	SAME(judge.max_subjects);
+	SAME(judge.ignore_count);
+	for (size_t i = 0; i < a->judge.ignore_count && i < CONFIG_MAX_JUDGE_IGNORE; i++)
+		if (memcmp(&a->judge.ignore[i], &b->judge.ignore[i], sizeof(struct cidr)) != 0)
 			return "judge_ignore[]";
-	SAME(account_addresses);
-	SAME(account_sessions);
-	SAME(enforce_mode);
-	SAME_STR(enforce_table);
-	SAME(enforce_subscriber_count);
-	for (size_t i = 0; i < a->enforce_subscriber_count; i++)
-		if (memcmp(&a->enforce_subscribers[i], &b->enforce_subscribers[i], sizeof(struct cidr)) != 0)
+	SAME(maillog.account_addresses);
+	SAME(maillog.account_sessions);
+	SAME(enforce.mode);
+	SAME_STR(enforce.table);
+	SAME(enforce.subscriber_count);
+	for (size_t i = 0; i < a->enforce.subscriber_count; i++)
+		if (memcmp(&a->enforce.subscribers[i], &b->enforce.subscribers[i], sizeof(struct cidr)) != 0)
 			return "enforce_subscribers[]";
-	SAME(enforce_relay_count);
-	for (size_t i = 0; i < a->enforce_relay_count; i++)
-		if (memcmp(&a->enforce_relays[i], &b->enforce_relays[i], sizeof(struct addr)) != 0)
+	SAME(enforce.relay_count);
+	for (size_t i = 0; i < a->enforce.relay_count; i++)
+		if (memcmp(&a->enforce.relays[i], &b->enforce.relays[i], sizeof(struct addr)) != 0)
 			return "enforce_relays[]";
-	SAME(enforce_resolver_count);
-	for (size_t i = 0; i < a->enforce_resolver_count; i++)
-		if (memcmp(&a->enforce_resolvers[i], &b->enforce_resolvers[i], sizeof(struct addr)) != 0)
+	SAME(enforce.resolver_count);
+	for (size_t i = 0; i < a->enforce.resolver_count; i++)
+		if (memcmp(&a->enforce.resolvers[i], &b->enforce.resolvers[i], sizeof(struct addr)) != 0)
 			return "enforce_resolvers[]";
-	SAME(enforce_remediation_count);
-	for (size_t i = 0; i < a->enforce_remediation_count; i++) {
-		const struct remediation_conf *x = &a->enforce_remediation[i], *y = &b->enforce_remediation[i];
+	SAME(enforce.remediation_count);
+	for (size_t i = 0; i < a->enforce.remediation_count; i++) {
+		const struct remediation_conf *x = &a->enforce.remediation[i], *y = &b->enforce.remediation[i];
 		if (strcmp(x->name, y->name) != 0 || x->port != y->port || x->proto != y->proto ||
 		    (x->name[0] == '\0' && memcmp(&x->net, &y->net, sizeof(x->net)) != 0))
 			return "enforce_remediation[]";
 	}
-	if (memcmp(&a->enforce_portal_v4, &b->enforce_portal_v4, sizeof(struct addr)) != 0)
+	if (memcmp(&a->enforce.portal_v4, &b->enforce.portal_v4, sizeof(struct addr)) != 0)
 		return "enforce_portal_v4";
-	if (memcmp(&a->enforce_portal_v6, &b->enforce_portal_v6, sizeof(struct addr)) != 0)
+	if (memcmp(&a->enforce.portal_v6, &b->enforce.portal_v6, sizeof(struct addr)) != 0)
 		return "enforce_portal_v6";
-	SAME(enforce_portal_port);
-	SAME(enforce_element_timeout);
-	SAME(enforce_refresh_interval);
-	SAME(enforce_resolve_interval);
+	SAME(enforce.portal_port);
+	SAME(enforce.element_timeout);
+	SAME(enforce.refresh_interval);
+	SAME(enforce.resolve_interval);
 	return NULL;
 #undef SAME
 #undef SAME_STR
@@ -429,25 +429,25 @@ test_shipped_equals_defaults(void **state)
 	}
 	assert_null(config_evidence(&shipped, "no_such_kind"));
 	/* The delivery-log sensor follows Debian's mail log; the rules keep their defaults. */
-	assert_int_equal(shipped.maillog_file_count, 1);
-	assert_string_equal(shipped.maillog_files[0], "/var/log/mail.log");
-	assert_int_equal(shipped.bounce_min_recipients, defaults.bounce_min_recipients);
-	assert_true(shipped.bounce_threshold == defaults.bounce_threshold);
-	assert_int_equal(shipped.bounce_window, defaults.bounce_window);
-	assert_int_equal(shipped.account_networks, defaults.account_networks);
-	assert_int_equal(shipped.account_addresses, 20);        /* the published threshold */
-	assert_int_equal(shipped.account_sessions, defaults.account_sessions);
-	assert_int_equal(shipped.account_window, defaults.account_window);
-	assert_int_equal(shipped.domains_min, defaults.domains_min);
-	assert_int_equal(shipped.queue_id_max_age, defaults.queue_id_max_age);
-	assert_int_equal(shipped.max_queue_ids, defaults.max_queue_ids);
+	assert_int_equal(shipped.maillog.file_count, 1);
+	assert_string_equal(shipped.maillog.files[0], "/var/log/mail.log");
+	assert_int_equal(shipped.maillog.bounce_min_recipients, defaults.maillog.bounce_min_recipients);
+	assert_true(shipped.maillog.bounce_threshold == defaults.maillog.bounce_threshold);
+	assert_int_equal(shipped.maillog.bounce_window, defaults.maillog.bounce_window);
+	assert_int_equal(shipped.maillog.account_networks, defaults.maillog.account_networks);
+	assert_int_equal(shipped.maillog.account_addresses, 20);        /* the published threshold */
+	assert_int_equal(shipped.maillog.account_sessions, defaults.maillog.account_sessions);
+	assert_int_equal(shipped.maillog.account_window, defaults.maillog.account_window);
+	assert_int_equal(shipped.maillog.domains_min, defaults.maillog.domains_min);
+	assert_int_equal(shipped.maillog.queue_id_max_age, defaults.maillog.queue_id_max_age);
+	assert_int_equal(shipped.maillog.max_queue_ids, defaults.maillog.max_queue_ids);
 	/* The figures the other tests rely on. */
-	assert_int_equal(shipped.host_messages.count, 60);
-	assert_int_equal(shipped.host_messages.period, 3600 * USEC_PER_SEC);
-	assert_int_equal(shipped.host_messages.burst, 40);
-	assert_true(shipped.threshold[LEVEL_WATCH] == 1 && shipped.threshold[LEVEL_THROTTLE] == 3 &&
-	    shipped.threshold[LEVEL_QUARANTINE] == 6);
-	assert_true(isinf(shipped.threshold[LEVEL_SUSPEND]));
+	assert_int_equal(shipped.limits.host_messages.count, 60);
+	assert_int_equal(shipped.limits.host_messages.period, 3600 * USEC_PER_SEC);
+	assert_int_equal(shipped.limits.host_messages.burst, 40);
+	assert_true(shipped.judge.threshold[LEVEL_WATCH] == 1 && shipped.judge.threshold[LEVEL_THROTTLE] == 3 &&
+	    shipped.judge.threshold[LEVEL_QUARANTINE] == 6);
+	assert_true(isinf(shipped.judge.threshold[LEVEL_SUSPEND]));
 	assert_string_equal(shipped.path, path);
 	config_free(&defaults);
 	check_round_trip("shipped", &shipped);
@@ -556,49 +556,49 @@ test_round_trip_everything(void **state)
 	load_ok(text, &cfg);
 
 	/* what was read */
-	assert_string_equal(cfg.store_path, "/var/db/lazaret/test.db");
-	assert_int_equal(cfg.checkpoint_interval, 90 * USEC_PER_SEC);
-	assert_int_equal(cfg.idle_expiry, 36 * 3600 * USEC_PER_SEC);
-	assert_string_equal(cfg.user, "lazaret");
-	assert_int_equal(cfg.seccomp, SECCOMP_MODE_LOG);
-	assert_int_equal(cfg.policy_listen_count, 4);
-	assert_int_equal(cfg.policy_listen[2].kind, LISTEN_UNIX);
-	assert_string_equal(cfg.policy_listen[2].path, "/run/lazaret/policy.sock");
-	assert_string_equal(cfg.policy_listen[3].host, "2001:db8::1");
-	assert_int_equal(cfg.policy_listen[3].port, 25);
-	assert_string_equal(cfg.defer_text, "Slow down # please");
-	assert_string_equal(cfg.reject_text, "Blocked;see");
-	assert_int_equal(cfg.host_recipients.period, 90 * 60 * USEC_PER_SEC);
-	assert_int_equal(cfg.account_recipients.period, 14 * 86400 * USEC_PER_SEC);
-	assert_true(cfg.threshold[LEVEL_THROTTLE] == 4.5);
+	assert_string_equal(cfg.daemon.store, "/var/db/lazaret/test.db");
+	assert_int_equal(cfg.daemon.checkpoint_interval, 90 * USEC_PER_SEC);
+	assert_int_equal(cfg.daemon.idle_expiry, 36 * 3600 * USEC_PER_SEC);
+	assert_string_equal(cfg.daemon.user, "lazaret");
+	assert_int_equal(cfg.daemon.seccomp, SECCOMP_MODE_LOG);
+	assert_int_equal(cfg.policy.listen_count, 4);
+	assert_int_equal(cfg.policy.listen[2].kind, LISTEN_UNIX);
+	assert_string_equal(cfg.policy.listen[2].path, "/run/lazaret/policy.sock");
+	assert_string_equal(cfg.policy.listen[3].host, "2001:db8::1");
+	assert_int_equal(cfg.policy.listen[3].port, 25);
+	assert_string_equal(cfg.policy.defer_text, "Slow down # please");
+	assert_string_equal(cfg.policy.reject_text, "Blocked;see");
+	assert_int_equal(cfg.limits.host_recipients.period, 90 * 60 * USEC_PER_SEC);
+	assert_int_equal(cfg.limits.account_recipients.period, 14 * 86400 * USEC_PER_SEC);
+	assert_true(cfg.judge.threshold[LEVEL_THROTTLE] == 4.5);
 	assert_int_equal(cfg.evidence_count, 3);
 	assert_true(cfg.evidence[1].weight < 0);            /* not set */
 	assert_int_equal(cfg.evidence[2].half_life, 0);     /* not set */
 	assert_true(cfg.evidence[2].weight == 0);
-	assert_int_equal(cfg.allow_networks[3].prefix, 25);
-	assert_string_equal(cfg.api_token, "0123456789abcdef0123");
-	assert_true(cfg.api_listen_set);
-	assert_string_equal(cfg.api_socket, "/run/lazaret/api.sock");
-	assert_string_equal(cfg.api_socket_group, "root");
-	assert_string_equal(cfg.api_tls_key, ok_key);
-	assert_string_equal(cfg.portal_url, "https://portal.example.net/q?x=1");
-	assert_int_equal(cfg.portal_max_connections, 200);
-	assert_int_equal(cfg.portal_max_connections_per_address, 3);
-	assert_int_equal(cfg.portal_request_timeout, 2500 * 1000);
-	assert_int_equal(cfg.policy_max_connections_line, 15);     /* where the key is, for the descriptor check */
-	assert_int_equal(cfg.portal_max_connections_line, 68);
-	assert_int_equal(cfg.portal_min_quarantine, 90 * 60 * USEC_PER_SEC);
-	assert_int_equal(cfg.policy_allow_count, 3);        /* the loopback default replaced */
-	assert_int_equal(cfg.policy_allow[1].prefix, 128);
-	assert_int_equal(cfg.policy_allow[2].prefix, 8);    /* masked: 10.0.0.0/8 */
-	assert_int_equal(cfg.policy_request_timeout, 2 * USEC_PER_SEC);
-	assert_int_equal(cfg.policy_max_connections_per_peer, 64);
-	assert_int_equal(cfg.max_subjects, 5000);
-	assert_int_equal(cfg.judge_ignore_count, 2);        /* the loopback default replaced */
-	assert_int_equal(cfg.judge_ignore[0].prefix, 16);   /* masked: 10.9.0.0/16 */
-	assert_int_equal(cfg.judge_ignore[1].prefix, 128);
-	assert_int_equal(cfg.account_addresses, 35);
-	assert_int_equal(cfg.account_sessions, 5);
+	assert_int_equal(cfg.allowlist.networks[3].prefix, 25);
+	assert_string_equal(cfg.api.token, "0123456789abcdef0123");
+	assert_true(cfg.api.listen_set);
+	assert_string_equal(cfg.api.socket, "/run/lazaret/api.sock");
+	assert_string_equal(cfg.api.socket_group, "root");
+	assert_string_equal(cfg.api.tls_key, ok_key);
+	assert_string_equal(cfg.portal.url, "https://portal.example.net/q?x=1");
+	assert_int_equal(cfg.portal.max_connections, 200);
+	assert_int_equal(cfg.portal.max_connections_per_address, 3);
+	assert_int_equal(cfg.portal.request_timeout, 2500 * 1000);
+	assert_int_equal(cfg.policy.max_connections_line, 15);     /* where the key is, for the descriptor check */
+	assert_int_equal(cfg.portal.max_connections_line, 68);
+	assert_int_equal(cfg.portal.min_quarantine, 90 * 60 * USEC_PER_SEC);
+	assert_int_equal(cfg.policy.allow_count, 3);        /* the loopback default replaced */
+	assert_int_equal(cfg.policy.allow[1].prefix, 128);
+	assert_int_equal(cfg.policy.allow[2].prefix, 8);    /* masked: 10.0.0.0/8 */
+	assert_int_equal(cfg.policy.request_timeout, 2 * USEC_PER_SEC);
+	assert_int_equal(cfg.policy.max_connections_per_peer, 64);
+	assert_int_equal(cfg.judge.max_subjects, 5000);
+	assert_int_equal(cfg.judge.ignore_count, 2);        /* the loopback default replaced */
+	assert_int_equal(cfg.judge.ignore[0].prefix, 16);   /* masked: 10.9.0.0/16 */
+	assert_int_equal(cfg.judge.ignore[1].prefix, 128);
+	assert_int_equal(cfg.maillog.account_addresses, 35);
+	assert_int_equal(cfg.maillog.account_sessions, 5);
 
 	/* the helpers on it */
 	struct addr a;
@@ -1005,19 +1005,19 @@ test_line_length_boundary(void **state)
 	snprintf(text, sizeof(text), "[policy]\ndefer_text = %s\n", value);
 	assert_int_equal(strlen(strchr(text, '\n') + 1), 199);   /* 198 and the newline */
 	load_ok(text, &cfg);
-	assert_string_equal(cfg.defer_text, value);              /* not cut */
+	assert_string_equal(cfg.policy.defer_text, value);              /* not cut */
 	config_free(&cfg);
 
 	/* leading blanks are stripped before the length is measured */
 	snprintf(text, sizeof(text), "[policy]\n\t\t    defer_text = %s\n", value);
 	load_ok(text, &cfg);
-	assert_string_equal(cfg.defer_text, value);
+	assert_string_equal(cfg.policy.defer_text, value);
 	config_free(&cfg);
 
 	/* a 198-character line as the last line, without a newline */
 	snprintf(text, sizeof(text), "[policy]\ndefer_text = %s", value);
 	load_ok(text, &cfg);
-	assert_string_equal(cfg.defer_text, value);
+	assert_string_equal(cfg.policy.defer_text, value);
 	config_free(&cfg);
 
 	/* one more character is refused, not cut */
@@ -1038,15 +1038,15 @@ test_indented_lines(void **state)
 	    "    max_connections = 77\n"
 	    "  [limits]\n"
 	    "\t host_messages_burst = 9\n", &cfg);
-	assert_string_equal(cfg.defer_text, "first part");
-	assert_string_equal(cfg.reject_text, "second part");
-	assert_int_equal(cfg.policy_max_connections, 77);
-	assert_int_equal(cfg.host_messages.burst, 9);
+	assert_string_equal(cfg.policy.defer_text, "first part");
+	assert_string_equal(cfg.policy.reject_text, "second part");
+	assert_int_equal(cfg.policy.max_connections, 77);
+	assert_int_equal(cfg.limits.host_messages.burst, 9);
 	config_free(&cfg);
 
 	/* blank lines with blanks on them are blank */
 	load_ok("[daemon]\n   \n\t\nsyslog = yes\n \t \n", &cfg);
-	assert_true(cfg.syslog);
+	assert_true(cfg.daemon.syslog);
 	config_free(&cfg);
 }
 
@@ -1067,12 +1067,12 @@ test_inline_comments(void **state)
 	    "reject_text = a;b\n"
 	    "[portal]\n"
 	    "url = http://portal.example.net/?a=1;b=2 ; the portal\n", &cfg);
-	assert_int_equal(cfg.log_level, LOG_LEVEL_DEBUG);
-	assert_true(cfg.syslog);
-	assert_string_equal(cfg.store_path, "/var/db/x.db");
-	assert_string_equal(cfg.defer_text, "slow # down");
-	assert_string_equal(cfg.reject_text, "a;b");
-	assert_string_equal(cfg.portal_url, "http://portal.example.net/?a=1;b=2");
+	assert_int_equal(cfg.daemon.log_level, LOG_LEVEL_DEBUG);
+	assert_true(cfg.daemon.syslog);
+	assert_string_equal(cfg.daemon.store, "/var/db/x.db");
+	assert_string_equal(cfg.policy.defer_text, "slow # down");
+	assert_string_equal(cfg.policy.reject_text, "a;b");
+	assert_string_equal(cfg.portal.url, "http://portal.example.net/?a=1;b=2");
 	config_free(&cfg);
 }
 
@@ -1117,12 +1117,12 @@ test_repeated_listen(void **state)
 	(void)state;
 	/* no listen key: the default */
 	load_ok("[policy]\ncount_at = data\n", &cfg);
-	assert_int_equal(cfg.policy_listen_count, 1);
-	assert_string_equal(cfg.policy_listen[0].host, "127.0.0.1");
-	assert_int_equal(cfg.policy_listen[0].port, 10045);
+	assert_int_equal(cfg.policy.listen_count, 1);
+	assert_string_equal(cfg.policy.listen[0].host, "127.0.0.1");
+	assert_int_equal(cfg.policy.listen[0].port, 10045);
 	/* nor an allow key: loopback only */
 	struct addr a;
-	assert_int_equal(cfg.policy_allow_count, 2);
+	assert_int_equal(cfg.policy.allow_count, 2);
 	assert_int_equal(addr_parse("127.9.9.9", 9, &a), 0);
 	assert_true(config_policy_peer_allowed(&cfg, &a));
 	assert_int_equal(addr_parse("::1", 3, &a), 0);
@@ -1131,11 +1131,11 @@ test_repeated_listen(void **state)
 	assert_false(config_policy_peer_allowed(&cfg, &a));
 	assert_int_equal(addr_parse("192.0.2.1", 9, &a), 0);
 	assert_false(config_policy_peer_allowed(&cfg, &a));
-	assert_int_equal(cfg.policy_request_timeout, 5 * USEC_PER_SEC);
-	assert_int_equal(cfg.policy_max_connections_per_peer, 512);
-	assert_int_equal(cfg.max_subjects, 2000000);
+	assert_int_equal(cfg.policy.request_timeout, 5 * USEC_PER_SEC);
+	assert_int_equal(cfg.policy.max_connections_per_peer, 512);
+	assert_int_equal(cfg.judge.max_subjects, 2000000);
 	/* nor an ignore key: loopback is never judged */
-	assert_int_equal(cfg.judge_ignore_count, 2);
+	assert_int_equal(cfg.judge.ignore_count, 2);
 	assert_int_equal(addr_parse("127.9.9.9", 9, &a), 0);
 	assert_true(config_address_ignored(&cfg, &a));
 	assert_int_equal(addr_parse("::1", 3, &a), 0);
@@ -1150,7 +1150,7 @@ test_repeated_listen(void **state)
 
 	/* ignore = none: every address is judged, and -n says so */
 	load_ok("[judge]\nignore = none\n", &cfg);
-	assert_int_equal(cfg.judge_ignore_count, 0);
+	assert_int_equal(cfg.judge.ignore_count, 0);
 	assert_int_equal(addr_parse("127.0.0.1", 9, &a), 0);
 	assert_false(config_address_ignored(&cfg, &a));
 	char *printed = print_to_string(&cfg);
@@ -1165,8 +1165,8 @@ test_repeated_listen(void **state)
 
 	/* allow across two [policy] sections: the first replaces the default, the rest add */
 	load_ok("[policy]\nallow = 192.0.2.1\n[daemon]\nsyslog = no\n[policy]\nallow = 198.51.100.0/24\n", &cfg);
-	assert_int_equal(cfg.policy_allow_count, 2);
-	assert_int_equal(cfg.policy_allow[0].prefix, 32);
+	assert_int_equal(cfg.policy.allow_count, 2);
+	assert_int_equal(cfg.policy.allow[0].prefix, 32);
 	assert_int_equal(addr_parse("127.0.0.1", 9, &a), 0);
 	assert_false(config_policy_peer_allowed(&cfg, &a));
 	assert_int_equal(addr_parse("198.51.100.9", 12, &a), 0);
@@ -1175,46 +1175,46 @@ test_repeated_listen(void **state)
 
 	/* one: replaces the default */
 	load_ok("[policy]\nlisten = 127.0.0.1:20000\n", &cfg);
-	assert_int_equal(cfg.policy_listen_count, 1);
-	assert_string_equal(cfg.policy_listen[0].host, "127.0.0.1");
-	assert_int_equal(cfg.policy_listen[0].port, 20000);
+	assert_int_equal(cfg.policy.listen_count, 1);
+	assert_string_equal(cfg.policy.listen[0].host, "127.0.0.1");
+	assert_int_equal(cfg.policy.listen[0].port, 20000);
 	config_free(&cfg);
 
 	/* several, across two [policy] sections: added in order */
 	load_ok("[policy]\nlisten = 127.0.0.1:20000\nlisten = [::1]:20001\n"
 	    "[daemon]\nsyslog = no\n[policy]\nlisten = unix:/run/l.sock\n", &cfg);
-	assert_int_equal(cfg.policy_listen_count, 3);
-	assert_int_equal(cfg.policy_listen[0].port, 20000);
-	assert_string_equal(cfg.policy_listen[1].host, "::1");
-	assert_int_equal(cfg.policy_listen[1].port, 20001);
-	assert_int_equal(cfg.policy_listen[2].kind, LISTEN_UNIX);
-	assert_string_equal(cfg.policy_listen[2].path, "/run/l.sock");
+	assert_int_equal(cfg.policy.listen_count, 3);
+	assert_int_equal(cfg.policy.listen[0].port, 20000);
+	assert_string_equal(cfg.policy.listen[1].host, "::1");
+	assert_int_equal(cfg.policy.listen[1].port, 20001);
+	assert_int_equal(cfg.policy.listen[2].kind, LISTEN_UNIX);
+	assert_string_equal(cfg.policy.listen[2].path, "/run/l.sock");
 	config_free(&cfg);
 
 	/* eight is the most, and fits */
 	load_ok("[policy]\nlisten = 127.0.0.1:1\nlisten = 127.0.0.1:2\nlisten = 127.0.0.1:3\n"
 	    "listen = 127.0.0.1:4\nlisten = 127.0.0.1:5\nlisten = 127.0.0.1:6\nlisten = 127.0.0.1:7\n"
 	    "listen = 127.0.0.1:65535\n", &cfg);
-	assert_int_equal(cfg.policy_listen_count, 8);
-	assert_int_equal(cfg.policy_listen[7].port, 65535);
+	assert_int_equal(cfg.policy.listen_count, 8);
+	assert_int_equal(cfg.policy.listen[7].port, 65535);
 	config_free(&cfg);
 
 	/* [api] listen is a single address: the last one wins */
 	char text[PATH_MAX + 128];
 	snprintf(text, sizeof(text), "[api]\nlisten = 127.0.0.1:1\nlisten = [::1]:2\ntoken_file = %s\n", ok_token);
 	load_ok(text, &cfg);
-	assert_string_equal(cfg.api_listen.host, "::1");
-	assert_int_equal(cfg.api_listen.port, 2);
+	assert_string_equal(cfg.api.listen.host, "::1");
+	assert_int_equal(cfg.api.listen.port, 2);
 	config_free(&cfg);
 
 	/* the TCP listener is off by default, and an empty value turns it off again */
 	load_ok("[api]\nsocket = /run/lazaret/api.sock\n", &cfg);
-	assert_false(cfg.api_listen_set);
+	assert_false(cfg.api.listen_set);
 	config_free(&cfg);
 	snprintf(text, sizeof(text), "[api]\nlisten = 127.0.0.1:1\nlisten =\ntoken_file = %s\n", ok_token);
 	load_ok(text, &cfg);
-	assert_false(cfg.api_listen_set);
-	assert_string_equal(cfg.api_socket, "var/api.sock");
+	assert_false(cfg.api.listen_set);
+	assert_string_equal(cfg.api.socket, "var/api.sock");
 	config_free(&cfg);
 }
 
@@ -1233,26 +1233,26 @@ test_enforce_section(void **state)
 	    "remediation = 2001:db8:80::1 80\nremediation = ntp.example.net. 123/udp\n"
 	    "portal = 192.0.2.80:8080\nportal = [2001:db8::80]:8080\n"
 	    "element_timeout = 2h\nrefresh_interval = 30m\nresolve_interval = 1h\n", &cfg);
-	assert_int_equal(cfg.quarantine_cap, 0);
-	assert_int_equal(cfg.enforce_mode, ENFORCE_MODE_NFTABLES);
-	assert_string_equal(cfg.enforce_table, "lz_gw1");
-	assert_int_equal(cfg.enforce_subscriber_count, 2);
-	assert_int_equal(cfg.enforce_relay_count, 2);
-	assert_int_equal(cfg.enforce_resolver_count, 1);
-	assert_int_equal(cfg.enforce_remediation_count, 4);
-	assert_string_equal(cfg.enforce_remediation[0].name, "update.example.net");
-	assert_int_equal(cfg.enforce_remediation[0].port, 443);
-	assert_int_equal(cfg.enforce_remediation[0].proto, IPPROTO_TCP);
-	assert_string_equal(cfg.enforce_remediation[1].name, "");
-	assert_int_equal(cfg.enforce_remediation[1].net.prefix, 24);
-	assert_int_equal(cfg.enforce_remediation[1].port, 0);
-	assert_int_equal(cfg.enforce_remediation[2].port, 80);
-	assert_int_equal(cfg.enforce_remediation[2].proto, 0);
-	assert_int_equal(cfg.enforce_remediation[3].proto, IPPROTO_UDP);
-	assert_int_equal(cfg.enforce_portal_v4.family, AF_INET);
-	assert_int_equal(cfg.enforce_portal_v6.family, AF_INET6);
-	assert_int_equal(cfg.enforce_portal_port, 8080);
-	assert_int_equal(cfg.enforce_element_timeout, 7200 * USEC_PER_SEC);
+	assert_int_equal(cfg.judge.quarantine_cap, 0);
+	assert_int_equal(cfg.enforce.mode, ENFORCE_MODE_NFTABLES);
+	assert_string_equal(cfg.enforce.table, "lz_gw1");
+	assert_int_equal(cfg.enforce.subscriber_count, 2);
+	assert_int_equal(cfg.enforce.relay_count, 2);
+	assert_int_equal(cfg.enforce.resolver_count, 1);
+	assert_int_equal(cfg.enforce.remediation_count, 4);
+	assert_string_equal(cfg.enforce.remediation[0].name, "update.example.net");
+	assert_int_equal(cfg.enforce.remediation[0].port, 443);
+	assert_int_equal(cfg.enforce.remediation[0].proto, IPPROTO_TCP);
+	assert_string_equal(cfg.enforce.remediation[1].name, "");
+	assert_int_equal(cfg.enforce.remediation[1].net.prefix, 24);
+	assert_int_equal(cfg.enforce.remediation[1].port, 0);
+	assert_int_equal(cfg.enforce.remediation[2].port, 80);
+	assert_int_equal(cfg.enforce.remediation[2].proto, 0);
+	assert_int_equal(cfg.enforce.remediation[3].proto, IPPROTO_UDP);
+	assert_int_equal(cfg.enforce.portal_v4.family, AF_INET);
+	assert_int_equal(cfg.enforce.portal_v6.family, AF_INET6);
+	assert_int_equal(cfg.enforce.portal_port, 8080);
+	assert_int_equal(cfg.enforce.element_timeout, 7200 * USEC_PER_SEC);
 	check_round_trip("enforce", &cfg);      /* frees cfg */
 }
 
@@ -1274,30 +1274,30 @@ test_good_values(void **state)
 	    "[evidence x]\nweight = 0\nhalf_life = 1\n"
 	    "[api]\nlisten = [::1]:9345\n%s[portal]\nurl = https://x\nmin_quarantine = 0\n", api);
 	load_ok(text, &cfg);
-	assert_int_equal(cfg.portal_min_quarantine, 0);
-	assert_int_equal(cfg.checkpoint_interval, USEC_PER_SEC);
-	assert_int_equal(cfg.idle_expiry, 60 * USEC_PER_SEC);
-	assert_int_equal(cfg.policy_repeat_log_interval, 0);
-	assert_int_equal(cfg.policy_request_timeout, 600 * USEC_PER_SEC);
-	assert_int_equal(cfg.policy_max_connections_per_peer, 1000000);
-	assert_true(cfg.syslog);
-	assert_int_equal(cfg.log_level, LOG_LEVEL_ERROR);
-	assert_int_equal(cfg.host_prefix_v4, 8);
-	assert_int_equal(cfg.host_prefix_v6, 128);
-	assert_int_equal(cfg.host_messages.count, 1000000000);
-	assert_int_equal(cfg.host_messages.burst, 1000000000);
-	assert_true(cfg.threshold[LEVEL_QUARANTINE] == 1e9);
+	assert_int_equal(cfg.portal.min_quarantine, 0);
+	assert_int_equal(cfg.daemon.checkpoint_interval, USEC_PER_SEC);
+	assert_int_equal(cfg.daemon.idle_expiry, 60 * USEC_PER_SEC);
+	assert_int_equal(cfg.policy.repeat_log_interval, 0);
+	assert_int_equal(cfg.policy.request_timeout, 600 * USEC_PER_SEC);
+	assert_int_equal(cfg.policy.max_connections_per_peer, 1000000);
+	assert_true(cfg.daemon.syslog);
+	assert_int_equal(cfg.daemon.log_level, LOG_LEVEL_ERROR);
+	assert_int_equal(cfg.limits.host_prefix_v4, 8);
+	assert_int_equal(cfg.limits.host_prefix_v6, 128);
+	assert_int_equal(cfg.limits.host_messages.count, 1000000000);
+	assert_int_equal(cfg.limits.host_messages.burst, 1000000000);
+	assert_true(cfg.judge.threshold[LEVEL_QUARANTINE] == 1e9);
 	config_free(&cfg);
 
 	snprintf(text, sizeof(text), "[daemon]\ncheckpoint_interval = 5m\nsyslog = false\n[api]\nlisten = 127.0.0.2:1\n%s", api);
 	load_ok(text, &cfg);
-	assert_int_equal(cfg.checkpoint_interval, 300 * USEC_PER_SEC);
-	assert_false(cfg.syslog);
+	assert_int_equal(cfg.daemon.checkpoint_interval, 300 * USEC_PER_SEC);
+	assert_false(cfg.daemon.syslog);
 	config_free(&cfg);
 
 	/* a BOM before the first section */
 	load_ok("\xef\xbb\xbf[daemon]\nsyslog = yes\n", &cfg);
-	assert_true(cfg.syslog);
+	assert_true(cfg.daemon.syslog);
 	config_free(&cfg);
 
 	/* an empty file is the defaults */
@@ -1342,7 +1342,7 @@ test_token_file(void **state)
 	fprintf(fp, "0123456789abcdef\nsecond line ignored\n");
 	fclose(fp);
 	load_ok(text, &cfg);
-	assert_string_equal(cfg.api_token, "0123456789abcdef");
+	assert_string_equal(cfg.api.token, "0123456789abcdef");
 	config_free(&cfg);
 
 	/* for the owner only, as the portal's secret_file is checked (common/secret.c) */
@@ -1373,7 +1373,7 @@ test_token_file(void **state)
 	snprintf(text, sizeof(text), "[api]\ntoken_file = %s\nlisten = 0.0.0.0:9345\ntls_cert = %s\n"
 	    "tls_key = %s\n", path, ok_cert, ok_key);
 	load_ok(text, &cfg);
-	assert_string_equal(cfg.api_tls_cert, ok_cert);
+	assert_string_equal(cfg.api.tls_cert, ok_cert);
 	config_free(&cfg);
 }
 

@@ -122,8 +122,8 @@ fx_teardown(void **state)
 static void
 fx_sensitive(struct fx *f)
 {
-	f->cfg.bounce_min_recipients = 1;
-	f->cfg.bounce_threshold = 0.01;
+	f->cfg.maillog.bounce_min_recipients = 1;
+	f->cfg.maillog.bounce_threshold = 0.01;
 	delivery_configure(f->d, &f->cfg);
 }
 
@@ -476,7 +476,7 @@ test_noqueue_rejects(void **state)
 	const struct delivery_stats *st = delivery_stats(f->d);
 
 	fx_sensitive(f);
-	snprintf(f->cfg.ignore_text, sizeof(f->cfg.ignore_text), "%s", IGNORE_TEXT);
+	snprintf(f->cfg.maillog.ignore_text, sizeof(f->cfg.maillog.ignore_text), "%s", IGNORE_TEXT);
 	for (size_t i = 0; i < sizeof(reject_cases) / sizeof(reject_cases[0]); i++) {
 		const struct reject_case *c = &reject_cases[i];
 		uint64_t outcomes = outcomes_total(st), own = st->own_rejects;
@@ -519,7 +519,7 @@ test_own_reject_text_configured(void **state)
 	assert_int_equal(feed(f, T0, "relay", "%s", line), MAILLOG_REJECT);
 	assert_int_equal(st->own_rejects, 0);
 	assert_int_equal(outcomes_total(st), 1);
-	snprintf(f->cfg.reject_text, sizeof(f->cfg.reject_text), "Your PC sends spam, call");
+	snprintf(f->cfg.policy.reject_text, sizeof(f->cfg.policy.reject_text), "Your PC sends spam, call");
 	delivery_configure(f->d, &f->cfg);
 	assert_int_equal(feed(f, T0 + SEC(1), "relay", "%s", line), MAILLOG_REJECT);
 	assert_int_equal(st->own_rejects, 1);
@@ -535,7 +535,7 @@ test_queue_ids_evicted(void **state)
 	const struct delivery_stats *st = delivery_stats(f->d);
 
 	fx_sensitive(f);
-	f->cfg.max_queue_ids = 3;
+	f->cfg.maillog.max_queue_ids = 3;
 	client(f, T0, "relay", "A00000001", "192.0.2.51", NULL);
 	client(f, T0 + SEC(1), "relay", "A00000002", "192.0.2.52", NULL);
 	client(f, T0 + SEC(2), "relay", "A00000003", "192.0.2.53", NULL);
@@ -569,7 +569,7 @@ test_queue_ids_expired(void **state)
 	const struct delivery_stats *st = delivery_stats(f->d);
 
 	fx_sensitive(f);
-	f->cfg.queue_id_max_age = HOURS(1);
+	f->cfg.maillog.queue_id_max_age = HOURS(1);
 	client(f, T0, "relay", "B00000001", "192.0.2.61", NULL);
 	client(f, T0 + MINUTES(50), "relay", "B00000002", "192.0.2.62", NULL);
 
@@ -633,7 +633,7 @@ test_bounce_three_of_four(void **state)
 	assert_int_equal(level(f, "192.0.2.73"), LEVEL_NORMAL);
 
 	/* the same with the minimum lowered: 2 of 3 has a bound of 25 %, still no evidence */
-	f->cfg.bounce_min_recipients = 1;
+	f->cfg.maillog.bounce_min_recipients = 1;
 	message(f, T0 + SEC(30), "C00000004", "192.0.2.74", NULL, 1, 2);
 	assert_null(evidence(f, "192.0.2.74", "bounce_ratio"));
 }
@@ -764,7 +764,7 @@ test_bounce_wilson_bound(void **state)
 		/* z of the one-sided bound at this confidence */
 		double z = c->confidence == 0.95 ? 1.6448536269514722 : 2.3263478740408408;
 
-		f->cfg.bounce_confidence = c->confidence;
+		f->cfg.maillog.bounce_confidence = c->confidence;
 		delivery_configure(f->d, &f->cfg);
 		snprintf(addr, sizeof(addr), "203.0.113.%zu", i + 1);
 		snprintf(qid, sizeof(qid), "F%08zu", i);
@@ -783,7 +783,7 @@ test_bounce_wilson_bound(void **state)
 		char want[STORE_SUMMARY_MAX], win[32];
 		snprintf(want, sizeof(want), "%llu of %llu recipients refused permanently in the last %s via "
 		    "the relay (%llu unknown); at least %.0f%% at %.0f%% confidence", (unsigned long long)c->f,
-		    (unsigned long long)c->n, duration_format(f->cfg.bounce_window, win, sizeof(win)),
+		    (unsigned long long)c->n, duration_format(f->cfg.maillog.bounce_window, win, sizeof(win)),
 		    (unsigned long long)c->f, e->value * 100, c->confidence * 100);
 		assert_string_equal(e->summary, want);
 	}
@@ -929,7 +929,7 @@ test_snapshot_restart(void **state)
 	assert_int_equal(delivery_stats(f->d)->unattributed, 1);
 
 	/* a changed domains_window: the window numbers are dropped, the baseline kept */
-	f->cfg.domains_window = MINUTES(10);
+	f->cfg.maillog.domains_window = MINUTES(10);
 	restart(f, bytes, len, 0);
 	domains(f, T0 + MINUTES(60), "6D0000020", "192.0.2.95", NULL, 1000, 40);
 	assert_null(evidence(f, "192.0.2.95", "recipient_domains"));
@@ -1235,7 +1235,7 @@ test_account_addresses(void **state)
 	assert_int_equal(evidence(f, "account:hal@example.net", "account_addresses")->count, 21);
 
 	/* configurable, with its bound */
-	f->cfg.account_addresses = 3;
+	f->cfg.maillog.account_addresses = 3;
 	delivery_configure(f->d, &f->cfg);
 	for (int i = 0; i < 3; i++) {
 		snprintf(addr, sizeof(addr), "2001:db8::%d", 1 + i);
@@ -1362,7 +1362,7 @@ test_account_sessions_end(void **state)
 	assert_int_equal(evidence(f, acct, "account_sessions")->count, 3);
 
 	/* a higher threshold */
-	f->cfg.account_sessions = 4;
+	f->cfg.maillog.account_sessions = 4;
 	delivery_configure(f->d, &f->cfg);
 	sess_open(f, T0 + HOURS(3), 401, "198.51.100.1", "mo@example.net");
 	sess_open(f, T0 + HOURS(3), 402, "198.51.100.2", "mo@example.net");
@@ -1457,7 +1457,7 @@ test_account_networks_window(void **state)
 	assert_non_null(evidence(f, "account:gus@example.net", "account_networks"));
 
 	/* a shorter window from the configuration */
-	f->cfg.account_window = HOURS(1);
+	f->cfg.maillog.account_window = HOURS(1);
 	for (int i = 0; i < 11; i++) {
 		snprintf(addr, sizeof(addr), "198.18.%d.1", 100 + i);
 		login(f, T0 + MINUTES(10 * i), "hank@example.net", addr);
@@ -1514,7 +1514,7 @@ test_loopback_not_judged(void **state)
 	assert_null(evidence(f, "account:erin@example.net", "account_networks"));
 
 	/* [judge] ignore = none: loopback is a host like any other */
-	f->cfg.judge_ignore_count = 0;
+	f->cfg.judge.ignore_count = 0;
 	client(f, T0 + SEC(3), "relay", "3D0F1A7E593", "127.0.0.1", NULL);
 	rcpt(f, T0 + SEC(4), "relay", "3D0F1A7E593", "bounce4@bad.test", R_UNKNOWN);
 	assert_null(evidence(f, "127.0.0.1", "bounce_ratio"));       /* held for a link, */
@@ -1642,7 +1642,7 @@ test_time_year_in_correlation(void **state)
 	const char *line = "Dec 31 23:59:59 relay postfix/smtpd[18274]: 5E6F7A8B9C: client=unknown[192.0.2.111]";
 	usec_t jan1 = utc(2027, 1, 1, 0, 0, 30);
 
-	f->cfg.queue_id_max_age = HOURS(1);
+	f->cfg.maillog.queue_id_max_age = HOURS(1);
 	assert_int_equal(delivery_line(f->d, line, strlen(line), jan1), MAILLOG_CLIENT);
 	assert_int_equal(st->queue_ids_open, 1);
 	/* opened 2026-12-31T23:59:59Z: an hour later it is gone */
@@ -1729,7 +1729,7 @@ test_many_queue_ids(void **state)
 	char qid[16], addr[32];
 
 	fx_sensitive(f);
-	f->cfg.max_queue_ids = 6000;
+	f->cfg.maillog.max_queue_ids = 6000;
 	for (int i = 0; i < 20000; i++) {
 		snprintf(qid, sizeof(qid), "%010X", 0x100000 + i);
 		snprintf(addr, sizeof(addr), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
@@ -1746,7 +1746,7 @@ test_many_queue_ids(void **state)
 			fail_msg("queue ID %d of 20000: wrong attribution", i);
 	}
 	assert_int_equal(st->unattributed, 2);
-	delivery_expire(f->d, T0 + SEC(2000) + f->cfg.queue_id_max_age + SEC(1));
+	delivery_expire(f->d, T0 + SEC(2000) + f->cfg.maillog.queue_id_max_age + SEC(1));
 	assert_int_equal(st->queue_ids_open, 0);
 	assert_int_equal(st->queue_ids_expired, 6000);
 }

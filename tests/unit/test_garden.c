@@ -210,7 +210,7 @@ test_network_subjects_stay_out(void **state)
 	char err[256];
 	struct garden_stats gs;
 
-	f->cfg.host_prefix_v4 = 24;
+	f->cfg.limits.host_prefix_v4 = 24;
 	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
 	start(f);
 	quarantine(f, "192.0.2.0/24");
@@ -256,10 +256,10 @@ test_reconfigure_sets_up_again(void **state)
 
 	config_defaults(&next);
 	assert_int_equal(addr_parse("192.0.2.25", 10, &relay), 0);
-	next.enforce_relays = calloc(1, sizeof(relay));
-	assert_non_null(next.enforce_relays);
-	next.enforce_relays[0] = relay;
-	next.enforce_relay_count = 1;
+	next.enforce.relays = calloc(1, sizeof(relay));
+	assert_non_null(next.enforce.relays);
+	next.enforce.relays[0] = relay;
+	next.enforce.relay_count = 1;
 	garden_configure(f->g, &next);
 	usec_t deadline = time_mono() + 5 * USEC_PER_SEC;
 	do {

@@ -466,8 +466,8 @@ test_normalize(void **state)
 	assert_string_equal(small, "account:012345");
 
 	/* the host prefixes come from the configuration */
-	f->cfg.host_prefix_v4 = 24;
-	f->cfg.host_prefix_v6 = 48;
+	f->cfg.limits.host_prefix_v4 = 24;
+	f->cfg.limits.host_prefix_v6 = 48;
 	char out[STORE_SUBJECT_MAX];
 	assert_int_equal(judge_normalize(f->j, "192.0.2.7", out, sizeof(out), &kind), 0);
 	assert_string_equal(out, "192.0.2.0/24");
@@ -476,8 +476,8 @@ test_normalize(void **state)
 	assert_int_equal(judge_normalize(f->j, "2001:db8:1:2::1", out, sizeof(out), &kind), 0);
 	assert_string_equal(out, "2001:db8:1::/48");
 	assert_int_equal(judge_normalize(f->j, "2001:db8:1:2::/64", out, sizeof(out), &kind), -1);
-	f->cfg.host_prefix_v4 = 32;
-	f->cfg.host_prefix_v6 = 64;
+	f->cfg.limits.host_prefix_v4 = 32;
+	f->cfg.limits.host_prefix_v6 = 64;
 }
 
 /* ---- evidence, scores, levels ---- */
@@ -681,10 +681,10 @@ test_hysteresis(void **state)
 	assert_int_equal(th->level, LEVEL_THROTTLE);
 
 	/* release_ratio 1: no hysteresis at all */
-	f->cfg.release_ratio = 1;
+	f->cfg.judge.release_ratio = 1;
 	judge_sweep(f->j, t + MINUTES(611), SIZE_MAX);
 	assert_int_equal(th->level, LEVEL_WATCH);
-	f->cfg.release_ratio = 0.5;
+	f->cfg.judge.release_ratio = 0.5;
 }
 
 static void
@@ -698,16 +698,16 @@ test_allowlist(void **state)
 	struct subject *early = subject(f, "192.0.2.99", t);
 	assert_false(early->flags & SUBJECT_F_ALLOWLISTED);
 
-	f->cfg.allow_networks = calloc(3, sizeof(struct cidr));
-	assert_non_null(f->cfg.allow_networks);
-	assert_int_equal(cidr_parse("192.0.2.0/24", &f->cfg.allow_networks[0]), 0);
-	assert_int_equal(cidr_parse("2001:db8::/32", &f->cfg.allow_networks[1]), 0);
-	assert_int_equal(cidr_parse("2001:db9:1:2::5", &f->cfg.allow_networks[2]), 0);
-	f->cfg.allow_network_count = 3;
-	f->cfg.allow_accounts = calloc(1, sizeof(char *));
-	assert_non_null(f->cfg.allow_accounts);
-	assert_non_null(f->cfg.allow_accounts[0] = strdup("postmaster@example.net"));
-	f->cfg.allow_account_count = 1;
+	f->cfg.allowlist.networks = calloc(3, sizeof(struct cidr));
+	assert_non_null(f->cfg.allowlist.networks);
+	assert_int_equal(cidr_parse("192.0.2.0/24", &f->cfg.allowlist.networks[0]), 0);
+	assert_int_equal(cidr_parse("2001:db8::/32", &f->cfg.allowlist.networks[1]), 0);
+	assert_int_equal(cidr_parse("2001:db9:1:2::5", &f->cfg.allowlist.networks[2]), 0);
+	f->cfg.allowlist.network_count = 3;
+	f->cfg.allowlist.accounts = calloc(1, sizeof(char *));
+	assert_non_null(f->cfg.allowlist.accounts);
+	assert_non_null(f->cfg.allowlist.accounts[0] = strdup("postmaster@example.net"));
+	f->cfg.allowlist.account_count = 1;
 	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
 	assert_true(early->flags & SUBJECT_F_ALLOWLISTED);
 
@@ -741,13 +741,13 @@ test_allowlist(void **state)
 	assert_int_equal(pm->level, LEVEL_QUARANTINE);
 
 	/* taken off the list: the next evaluation raises it */
-	f->cfg.allow_network_count = 0;
+	f->cfg.allowlist.network_count = 0;
 	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
 	struct subject *s = subject(f, "192.0.2.7", t);
 	assert_false(s->flags & SUBJECT_F_ALLOWLISTED);
 	judge_sweep(f->j, t + SEC(1), SIZE_MAX);
 	assert_int_equal(s->level, LEVEL_QUARANTINE);
-	f->cfg.allow_network_count = 3;
+	f->cfg.allowlist.network_count = 3;
 }
 
 /*
@@ -774,14 +774,14 @@ test_allowlist_after_quarantine(void **state)
 	assert_int_equal(s->level, LEVEL_QUARANTINE);
 	assert_int_equal(a->level, LEVEL_QUARANTINE);
 
-	f->cfg.allow_networks = calloc(1, sizeof(struct cidr));
-	assert_non_null(f->cfg.allow_networks);
-	assert_int_equal(cidr_parse("192.0.2.200", &f->cfg.allow_networks[0]), 0);
-	f->cfg.allow_network_count = 1;
-	f->cfg.allow_accounts = calloc(1, sizeof(char *));
-	assert_non_null(f->cfg.allow_accounts);
-	assert_non_null(f->cfg.allow_accounts[0] = strdup("frontend"));
-	f->cfg.allow_account_count = 1;
+	f->cfg.allowlist.networks = calloc(1, sizeof(struct cidr));
+	assert_non_null(f->cfg.allowlist.networks);
+	assert_int_equal(cidr_parse("192.0.2.200", &f->cfg.allowlist.networks[0]), 0);
+	f->cfg.allowlist.network_count = 1;
+	f->cfg.allowlist.accounts = calloc(1, sizeof(char *));
+	assert_non_null(f->cfg.allowlist.accounts);
+	assert_non_null(f->cfg.allowlist.accounts[0] = strdup("frontend"));
+	f->cfg.allowlist.account_count = 1;
 	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
 	assert_true(s->flags & SUBJECT_F_ALLOWLISTED);
 
@@ -1123,7 +1123,7 @@ test_idle_expiry(void **state)
 {
 	struct fx *f = *state;
 	usec_t t = f->t0;
-	const usec_t idle = f->cfg.idle_expiry;
+	const usec_t idle = f->cfg.daemon.idle_expiry;
 	struct judge_stats st;
 
 	assert_int_equal(idle, HOURS(24));
@@ -1407,7 +1407,7 @@ test_relay_refusal_log(void **state)
 	/* 0: every refusal is a line */
 	log_set_level(LOG_LEVEL_INFO);
 	judge_release(f->j, h, "test", "operator", NULL, NULL);
-	f->cfg.policy_repeat_log_interval = 0;
+	f->cfg.policy.repeat_log_interval = 0;
 	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
 	f->t0 += HOURS(24);
 	log = captured_log(refusal_flood, f);
@@ -1444,7 +1444,7 @@ test_relay_loopback_not_judged(void **state)
 	/* an operator may still name one by hand */
 	assert_non_null(judge_lookup_or_create(f->j, "127.0.0.1", t));
 
-	f->cfg.judge_ignore_count = 0;
+	f->cfg.judge.ignore_count = 0;
 	assert_int_equal(send_until_defer(f, "::1", NULL, 1, 100, t), 40);
 	expect_defer("the host's messages");
 	assert_non_null(judge_evidence(judge_lookup(f->j, "::1"), f->rate_kind));
@@ -1538,7 +1538,7 @@ test_relay_counting_modes(void **state)
 	};
 
 	/* count_at = data: RCPT and every other state cost nothing */
-	assert_int_equal(f->cfg.count_at, COUNT_AT_DATA);
+	assert_int_equal(f->cfg.policy.count_at, COUNT_AT_DATA);
 	for (int i = 0; i < 1000; i++)
 		assert_int_equal(decide(f, POLICY_STATE_RCPT, "192.0.2.90", "grace", 0, t), POLICY_DUNNO);
 	for (size_t k = 0; k < sizeof(others) / sizeof(others[0]); k++)
@@ -1559,7 +1559,7 @@ test_relay_counting_modes(void **state)
 	assert_int_equal(g->tat[RATE_RECIPIENTS], t + (usec_t)7 * 7200000);
 
 	/* count_at = rcpt: one recipient per RCPT request; DATA and messages not counted */
-	f->cfg.count_at = COUNT_AT_RCPT;
+	f->cfg.policy.count_at = COUNT_AT_RCPT;
 	assert_int_equal(decide(f, POLICY_STATE_DATA, "192.0.2.91", NULL, 100, t), POLICY_DUNNO);
 	h = judge_lookup(f->j, "192.0.2.91");
 	assert_int_equal(h->tat[0], 0);
@@ -1583,7 +1583,7 @@ test_relay_counting_modes(void **state)
 	expect_defer("the account's recipients");
 	for (size_t k = 0; k < sizeof(others) / sizeof(others[0]); k++)
 		assert_int_equal(decide(f, others[k], "192.0.2.91", NULL, 5, t), POLICY_DUNNO);
-	f->cfg.count_at = COUNT_AT_DATA;
+	f->cfg.policy.count_at = COUNT_AT_DATA;
 }
 
 static void
@@ -1636,8 +1636,8 @@ test_relay_quarantine(void **state)
 	assert_int_equal(judge_lookup(f->j, "account:kate")->tat[0], 0);
 
 	/* the portal URL and text come from the configuration */
-	snprintf(f->cfg.portal_url, sizeof(f->cfg.portal_url), "https://help.example.net/q");
-	snprintf(f->cfg.reject_text, sizeof(f->cfg.reject_text), "Blocked, see");
+	snprintf(f->cfg.portal.url, sizeof(f->cfg.portal.url), "https://help.example.net/q");
+	snprintf(f->cfg.policy.reject_text, sizeof(f->cfg.policy.reject_text), "Blocked, see");
 	assert_int_equal(decide(f, POLICY_STATE_RCPT, "192.0.2.100", NULL, 0, t), POLICY_REJECT);
 	assert_string_equal(answer, "action=REJECT 5.7.1 Blocked, see https://help.example.net/q\n\n");
 
@@ -1692,14 +1692,14 @@ test_relay_allowlist(void **state)
 	usec_t t = f->t0;
 	char err[512];
 
-	f->cfg.allow_networks = calloc(1, sizeof(struct cidr));
-	assert_non_null(f->cfg.allow_networks);
-	assert_int_equal(cidr_parse("192.0.2.0/28", &f->cfg.allow_networks[0]), 0);
-	f->cfg.allow_network_count = 1;
-	f->cfg.allow_accounts = calloc(1, sizeof(char *));
-	assert_non_null(f->cfg.allow_accounts);
-	assert_non_null(f->cfg.allow_accounts[0] = strdup("webmail"));
-	f->cfg.allow_account_count = 1;
+	f->cfg.allowlist.networks = calloc(1, sizeof(struct cidr));
+	assert_non_null(f->cfg.allowlist.networks);
+	assert_int_equal(cidr_parse("192.0.2.0/28", &f->cfg.allowlist.networks[0]), 0);
+	f->cfg.allowlist.network_count = 1;
+	f->cfg.allowlist.accounts = calloc(1, sizeof(char *));
+	assert_non_null(f->cfg.allowlist.accounts);
+	assert_non_null(f->cfg.allowlist.accounts[0] = strdup("webmail"));
+	f->cfg.allowlist.account_count = 1;
 	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
 
 	/* the allowlisted host is not limited, whatever it sends */
@@ -1910,7 +1910,7 @@ test_quarantine_cap(void **state)
 	struct judge_stats js;
 	usec_t t = f->t0;
 
-	f->cfg.quarantine_cap = 3;
+	f->cfg.judge.quarantine_cap = 3;
 	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
 	for (int i = 0; i < 5; i++) {
 		snprintf(key, sizeof(key), "198.51.100.%d", i + 1);
@@ -1948,10 +1948,10 @@ test_quarantine_cap(void **state)
 	/* an allowlisted address is never held nor quarantined */
 	struct cidr net;
 	assert_int_equal(cidr_parse("198.51.100.200/32", &net), 0);
-	f->cfg.allow_networks = calloc(1, sizeof(net));
-	assert_non_null(f->cfg.allow_networks);
-	f->cfg.allow_networks[0] = net;
-	f->cfg.allow_network_count = 1;
+	f->cfg.allowlist.networks = calloc(1, sizeof(net));
+	assert_non_null(f->cfg.allowlist.networks);
+	f->cfg.allowlist.networks[0] = net;
+	f->cfg.allowlist.network_count = 1;
 	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
 	struct subject *infra = subject(f, "198.51.100.200", t);
 	judge_add_evidence(f->j, infra, f->test_kind, 100, 1, t + SEC(20), "infected?");
@@ -1976,7 +1976,7 @@ test_quarantine_cap_unhold(void **state)
 	struct judge_stats js;
 	usec_t t = f->t0;
 
-	f->cfg.quarantine_cap = 1;
+	f->cfg.judge.quarantine_cap = 1;
 	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
 	struct subject *a = subject(f, "198.51.100.1", t), *b = subject(f, "198.51.100.2", t);
 	judge_add_evidence(f->j, a, f->test_kind, 100, 1, t, "infected");
@@ -1991,7 +1991,7 @@ test_quarantine_cap_unhold(void **state)
 	judge_stats_get(f->j, &js);
 	assert_int_equal(js.held, 0);
 	/* no cap: nothing is ever held */
-	f->cfg.quarantine_cap = 0;
+	f->cfg.judge.quarantine_cap = 0;
 	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
 	for (int i = 0; i < 20; i++) {
 		char key[32];
@@ -2082,7 +2082,7 @@ test_quarantine_cap_failed_commits(void **state)
 	assert_non_null(mkdtemp(capfull.dir));
 	snprintf(err, sizeof(err), "%s/t.db", capfull.dir);
 	config_defaults(&capfull.cfg);
-	capfull.cfg.quarantine_cap = 3;
+	capfull.cfg.judge.quarantine_cap = 3;
 	assert_int_equal(uv_loop_init(&capfull.loop), 0);
 	/* with a loop: the store's answers arrive only when the test runs it */
 	assert_non_null(capfull.st = store_open(err, &capfull.loop, err, sizeof(err)));
@@ -2184,8 +2184,8 @@ test_notable_list(void **state)
 	usec_t t = f->t0;
 	unsigned seed = 12345;
 
-	f->cfg.quarantine_cap = 5;
-	f->cfg.idle_expiry = MINUTES(30);
+	f->cfg.judge.quarantine_cap = 5;
+	f->cfg.daemon.idle_expiry = MINUTES(30);
 	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
 	for (int i = 0; i < 200; i++) {
 		snprintf(key[i], sizeof(key[i]), i % 4 ? "198.18.%d.%d" : "account:user%d-%d", i / 250, i % 250);
@@ -2259,7 +2259,7 @@ test_subject_cap_order(void **state)
 	usec_t t = f->t0;
 	struct judge_stats st;
 
-	f->cfg.max_subjects = 6;
+	f->cfg.judge.max_subjects = 6;
 	sensor_host(f, "192.0.2.1", t);                                /* A */
 	struct subject *b = sensor_host(f, "192.0.2.2", t + SEC(1));        /* B: an operator's quarantine */
 	assert_int_equal(judge_set_manual(f->j, b, LEVEL_QUARANTINE, 0, "ticket 1", "op", NULL, NULL), 0);
@@ -2327,8 +2327,8 @@ test_subject_cap_keeps(void **state)
 	struct judge_stats st;
 	char err[256];
 
-	f->cfg.max_subjects = 5;
-	f->cfg.quarantine_cap = 1;
+	f->cfg.judge.max_subjects = 5;
+	f->cfg.judge.quarantine_cap = 1;
 	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
 	struct subject *q = sensor_host(f, "198.51.100.1", t);         /* quarantined by the judge */
 	judge_add_evidence(f->j, q, f->test_kind, 10, 1, t, "bad");
@@ -2386,14 +2386,14 @@ test_subject_cap_pair(void **state)
 	usec_t t = f->t0;
 	struct judge_stats st;
 
-	f->cfg.max_subjects = 1;
+	f->cfg.judge.max_subjects = 1;
 	assert_int_equal(decide(f, POLICY_STATE_DATA, "203.0.113.1", "alice", 1, t), POLICY_DUNNO);
 	judge_stats_get(f->j, &st);
 	assert_int_equal(st.tracked, 1);
 	assert_int_equal(st.untracked, 1);
 	assert_true(tracked(f, "203.0.113.1"));
 	/* room for a pair and one more: each decision drops the two least recently seen */
-	f->cfg.max_subjects = 3;
+	f->cfg.judge.max_subjects = 3;
 	judge_checkpoint(f->j);
 	for (int i = 0; i < 50; i++) {
 		char host[32], user[32];
@@ -2420,7 +2420,7 @@ test_subject_cap_churn(void **state)
 	struct judge_stats st;
 	char a[32];
 
-	f->cfg.max_subjects = 1000;
+	f->cfg.judge.max_subjects = 1000;
 	for (int i = 0; i < 20000; i++) {
 		snprintf(a, sizeof(a), "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
 		struct subject *s = sensor_host(f, a, t + i);
