@@ -9,6 +9,7 @@
 #include "common/config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <grp.h>
 #include <ini.h>
@@ -25,6 +26,8 @@
 #include "common/secret.h"
 
 
+#define CONFIG_KEY_MAX 128   /* rows in config_keys at most */
+
 struct config_parse {
 	struct config *cfg;
 	FILE *fp;
@@ -34,99 +37,10 @@ struct config_parse {
 	const char *problem;
 	int err_line;              /* line of the first message in err, 0 if none */
 	int read_errno;            /* a read error, 0 if none */
-	bool policy_listen_seen;
-	bool policy_allow_seen;
-	bool judge_ignore_seen;
+	bool defaults;             /* setting the defaults, not reading a file */
+	bool seen[CONFIG_KEY_MAX]; /* the keys the file has set so far, by row */
 	char err[512];
 };
-
-void
-config_defaults(struct config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->daemon.store, sizeof(cfg->daemon.store), "var/lazaret.db");
-	cfg->daemon.log_level = LOG_LEVEL_INFO;
-	cfg->daemon.checkpoint_interval = 2 * USEC_PER_SEC;
-	cfg->daemon.idle_expiry = 86400 * USEC_PER_SEC;
-
-	listen_addr_parse("127.0.0.1:10045", &cfg->policy.listen[0]);
-	cfg->policy.listen_count = 1;
-	cfg->policy.count_at = COUNT_AT_DATA;
-	cfg->policy.max_connections = 4096;
-	cfg->policy.idle_timeout = 1000 * USEC_PER_SEC;   /* Postfix's smtpd_policy_service_max_ttl */
-	cfg->policy.repeat_log_interval = 60 * USEC_PER_SEC;
-	cidr_parse("127.0.0.0/8", &cfg->policy.allow[0]);
-	cidr_parse("::1/128", &cfg->policy.allow[1]);
-	cfg->policy.allow_count = 2;
-	cfg->policy.request_timeout = 5 * USEC_PER_SEC;
-	cfg->policy.max_connections_per_peer = 512;
-	snprintf(cfg->policy.defer_text, sizeof(cfg->policy.defer_text),
-	    "Too much mail from your connection in a short time; please try again later");
-	snprintf(cfg->policy.reject_text, sizeof(cfg->policy.reject_text),
-	    "Mail from your connection is blocked because your computer or account appears to be compromised; see");
-
-	cfg->limits.host_prefix_v4 = 32;
-	cfg->limits.host_prefix_v6 = 64;
-	cfg->limits.host_messages = (struct rate_spec){ 60, 3600 * USEC_PER_SEC, 40 };
-	cfg->limits.host_recipients = (struct rate_spec){ 300, 3600 * USEC_PER_SEC, 150 };
-	cfg->limits.account_messages = (struct rate_spec){ 100, 3600 * USEC_PER_SEC, 50 };
-	cfg->limits.account_recipients = (struct rate_spec){ 500, 3600 * USEC_PER_SEC, 200 };
-	cfg->limits.throttle_factor = 0.1;
-
-	cfg->judge.threshold[LEVEL_NORMAL] = 0;
-	cfg->judge.threshold[LEVEL_WATCH] = 1;
-	cfg->judge.threshold[LEVEL_THROTTLE] = 3;
-	cfg->judge.threshold[LEVEL_QUARANTINE] = 6;
-	cfg->judge.threshold[LEVEL_SUSPEND] = INFINITY;
-	cfg->judge.release_ratio = 0.5;
-
-	cfg->maillog.poll_interval = USEC_PER_SEC;
-	cfg->maillog.queue_id_max_age = 6 * 86400 * USEC_PER_SEC;
-	cfg->maillog.max_queue_ids = 1000000;
-	cfg->maillog.bounce_window = 3600 * USEC_PER_SEC;
-	cfg->maillog.bounce_min_recipients = 20;
-	cfg->maillog.bounce_threshold = 0.3;
-	cfg->maillog.bounce_confidence = 0.95;
-	cfg->maillog.domains_window = 900 * USEC_PER_SEC;
-	cfg->maillog.domains_min = 30;
-	cfg->maillog.domains_factor = 5;
-	cfg->maillog.account_window = 86400 * USEC_PER_SEC;
-	cfg->maillog.account_networks = 10;
-	cfg->maillog.account_addresses = 20;
-	cfg->maillog.account_sessions = 3;
-	cfg->maillog.account_prefix_v4 = 24;
-	cfg->maillog.account_prefix_v6 = 64;
-
-	listen_addr_parse("127.0.0.1:9345", &cfg->api.listen);
-	snprintf(cfg->api.socket, sizeof(cfg->api.socket), "%s", CONFIG_API_SOCKET);
-	snprintf(cfg->portal.url, sizeof(cfg->portal.url), "http://portal.example.net/");
-	listen_addr_parse("127.0.0.1:8080", &cfg->portal.listen);
-	snprintf(cfg->portal.templates, sizeof(cfg->portal.templates), "share/portal");
-	snprintf(cfg->portal.support_contact, sizeof(cfg->portal.support_contact),
-	    "the support number printed on your contract or invoice");
-	snprintf(cfg->portal.abuse_contact, sizeof(cfg->portal.abuse_contact),
-	    "our abuse desk, through the support number printed on your contract or invoice");
-	cfg->portal.self_release_limit = 3;
-	cfg->portal.self_release_window = 30 * 86400 * USEC_PER_SEC;
-	cfg->portal.grace = 86400 * USEC_PER_SEC;
-	cfg->portal.min_quarantine = 15 * 60 * USEC_PER_SEC;
-	cfg->portal.token_ttl = 15 * 60 * USEC_PER_SEC;
-	cfg->portal.max_connections = 1024;
-	cfg->portal.max_connections_per_address = 8;
-	cfg->portal.request_timeout = 10 * USEC_PER_SEC;
-
-	cfg->judge.quarantine_cap = 100;
-	cfg->judge.max_subjects = 2000000;
-	/* local pickup, content filters, scripts: the relay itself, not a subscriber */
-	cidr_parse("127.0.0.0/8", &cfg->judge.ignore[0]);
-	cidr_parse("::1/128", &cfg->judge.ignore[1]);
-	cfg->judge.ignore_count = 2;
-	cfg->enforce.mode = ENFORCE_MODE_NONE;
-	snprintf(cfg->enforce.table, sizeof(cfg->enforce.table), "lazaret");
-	cfg->enforce.element_timeout = 3600 * USEC_PER_SEC;
-	cfg->enforce.refresh_interval = 900 * USEC_PER_SEC;
-	cfg->enforce.resolve_interval = 600 * USEC_PER_SEC;
-}
 
 void
 config_free(struct config *cfg)
@@ -233,29 +147,6 @@ set_text(char *dst, size_t size, const char *v)
 	return 0;
 }
 
-static struct rate_spec *
-limit_by_name(struct config *cfg, const char *name, bool *is_burst)
-{
-	static const char *const names[] = { "host_messages", "host_recipients",
-	    "account_messages", "account_recipients" };
-	struct rate_spec *specs[] = { &cfg->limits.host_messages, &cfg->limits.host_recipients,
-	    &cfg->limits.account_messages, &cfg->limits.account_recipients };
-
-	for (size_t i = 0; i < 4; i++) {
-		size_t n = strlen(names[i]);
-		if (strncmp(name, names[i], n) != 0)
-			continue;
-		if (name[n] == '\0') {
-			*is_burst = false;
-			return specs[i];
-		}
-		if (strcmp(name + n, "_burst") == 0) {
-			*is_burst = true;
-			return specs[i];
-		}
-	}
-	return NULL;
-}
 
 static struct evidence_conf *
 evidence_section(struct config_parse *p, const char *kind)
@@ -277,422 +168,13 @@ evidence_section(struct config_parse *p, const char *kind)
 	return e;
 }
 
-static int
-handle_daemon(struct config_parse *p, const char *name, const char *v)
-{
-	struct config *cfg = p->cfg;
-	int lvl;
 
-	if (!strcmp(name, "store")) {
-		if (*v == '\0' || set_text(cfg->daemon.store, sizeof(cfg->daemon.store), v) != 0)
-			return config_fail(p, "store: expected a file path");
-	} else if (!strcmp(name, "log_level")) {
-		if ((lvl = log_level_parse(v)) < 0)
-			return config_fail(p, "log_level: expected error, warn, info or debug, not \"%s\"", v);
-		cfg->daemon.log_level = lvl;
-	} else if (!strcmp(name, "syslog")) {
-		if (parse_bool(v, &cfg->daemon.syslog) != 0)
-			return config_fail(p, "syslog: expected yes or no, not \"%s\"", v);
-	} else if (!strcmp(name, "checkpoint_interval")) {
-		if (duration_parse(v, &cfg->daemon.checkpoint_interval) != 0 || cfg->daemon.checkpoint_interval < USEC_PER_SEC ||
-		    cfg->daemon.checkpoint_interval > 300 * USEC_PER_SEC)
-			return config_fail(p, "checkpoint_interval: expected a duration from 1s to 5m, not \"%s\"", v);
-	} else if (!strcmp(name, "idle_expiry")) {
-		if (duration_parse(v, &cfg->daemon.idle_expiry) != 0 || cfg->daemon.idle_expiry < 60 * USEC_PER_SEC)
-			return config_fail(p, "idle_expiry: expected a duration of at least 1m, not \"%s\"", v);
-	} else if (!strcmp(name, "user")) {
-		/* a user name as useradd(8) accepts it; "" keeps the user lazaretd was started as */
-		bool ok = strlen(v) < sizeof(cfg->daemon.user) && v[0] != '-';
-		for (const char *c = v; ok && *c; c++)
-			ok = isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == '.';
-		if (!ok || set_text(cfg->daemon.user, sizeof(cfg->daemon.user), v) != 0)
-			return config_fail(p, "user: expected a user name, not \"%s\"", v);
-	} else if (!strcmp(name, "seccomp")) {
-		if (!strcmp(v, "yes"))
-			cfg->daemon.seccomp = SECCOMP_MODE_KILL;
-		else if (!strcmp(v, "log"))
-			cfg->daemon.seccomp = SECCOMP_MODE_LOG;
-		else if (!strcmp(v, "no"))
-			cfg->daemon.seccomp = SECCOMP_MODE_OFF;
-		else
-			return config_fail(p, "seccomp: expected yes, log or no, not \"%s\"", v);
-	} else
-		return config_fail(p, "unknown key \"%s\" in [daemon]", name);
-	return 1;
-}
 
-static int
-handle_policy(struct config_parse *p, const char *name, const char *v)
-{
-	struct config *cfg = p->cfg;
-	unsigned long n;
 
-	if (!strcmp(name, "listen")) {
-		if (!p->policy_listen_seen) {
-			cfg->policy.listen_count = 0;
-			p->policy_listen_seen = true;
-		}
-		if (cfg->policy.listen_count == CONFIG_MAX_LISTEN)
-			return config_fail(p, "listen: at most %d policy listeners", CONFIG_MAX_LISTEN);
-		if (listen_addr_parse(v, &cfg->policy.listen[cfg->policy.listen_count]) != 0)
-			return config_fail(p, "listen: expected ADDRESS:PORT, [IPV6]:PORT or unix:/PATH, not \"%s\"", v);
-		cfg->policy.listen_count++;
-	} else if (!strcmp(name, "count_at")) {
-		if (!strcmp(v, "data"))
-			cfg->policy.count_at = COUNT_AT_DATA;
-		else if (!strcmp(v, "rcpt"))
-			cfg->policy.count_at = COUNT_AT_RCPT;
-		else
-			return config_fail(p, "count_at: expected data or rcpt, not \"%s\"", v);
-	} else if (!strcmp(name, "max_connections")) {
-		if (parse_uint(v, 1, 1000000, &n) != 0)
-			return config_fail(p, "max_connections: expected a number from 1 to 1000000, not \"%s\"", v);
-		cfg->policy.max_connections = (uint32_t)n;
-		cfg->policy.max_connections_line = p->line;
-	} else if (!strcmp(name, "idle_timeout")) {
-		if (duration_parse(v, &cfg->policy.idle_timeout) != 0 || cfg->policy.idle_timeout < USEC_PER_SEC)
-			return config_fail(p, "idle_timeout: expected a duration of at least 1s, not \"%s\"", v);
-	} else if (!strcmp(name, "repeat_log_interval")) {
-		if (duration_parse(v, &cfg->policy.repeat_log_interval) != 0 ||
-		    cfg->policy.repeat_log_interval > 86400 * USEC_PER_SEC)
-			return config_fail(p, "repeat_log_interval: expected a duration from 0 (log every refusal) to 1d, "
-			    "not \"%s\"", v);
-	} else if (!strcmp(name, "allow")) {
-		/* the first allow replaces the loopback default */
-		if (!p->policy_allow_seen) {
-			cfg->policy.allow_count = 0;
-			p->policy_allow_seen = true;
-		}
-		if (cfg->policy.allow_count == CONFIG_MAX_POLICY_ALLOW)
-			return config_fail(p, "allow: at most %d networks", CONFIG_MAX_POLICY_ALLOW);
-		if (cidr_parse(v, &cfg->policy.allow[cfg->policy.allow_count]) != 0)
-			return config_fail(p, "allow: expected ADDRESS or ADDRESS/PREFIX, not \"%s\"", v);
-		cfg->policy.allow_count++;
-	} else if (!strcmp(name, "request_timeout")) {
-		if (duration_parse(v, &cfg->policy.request_timeout) != 0 || cfg->policy.request_timeout < USEC_PER_SEC ||
-		    cfg->policy.request_timeout > 600 * USEC_PER_SEC)
-			return config_fail(p, "request_timeout: expected a duration from 1s to 10m, not \"%s\"", v);
-	} else if (!strcmp(name, "max_connections_per_peer")) {
-		if (parse_uint(v, 1, 1000000, &n) != 0)
-			return config_fail(p, "max_connections_per_peer: expected a number from 1 to 1000000, not \"%s\"", v);
-		cfg->policy.max_connections_per_peer = (uint32_t)n;
-	} else if (!strcmp(name, "defer_text")) {
-		if (*v == '\0' || set_text(cfg->policy.defer_text, sizeof(cfg->policy.defer_text), v) != 0)
-			return config_fail(p, "defer_text: expected printable text of at most %d characters", CONFIG_TEXT_MAX - 1);
-	} else if (!strcmp(name, "reject_text")) {
-		if (*v == '\0' || set_text(cfg->policy.reject_text, sizeof(cfg->policy.reject_text), v) != 0)
-			return config_fail(p, "reject_text: expected printable text of at most %d characters", CONFIG_TEXT_MAX - 1);
-	} else
-		return config_fail(p, "unknown key \"%s\" in [policy]", name);
-	return 1;
-}
 
-static int
-handle_limits(struct config_parse *p, const char *name, const char *v)
-{
-	struct config *cfg = p->cfg;
-	unsigned long n;
-	bool is_burst;
-	struct rate_spec *r;
 
-	if (!strcmp(name, "host_prefix_v4")) {
-		if (parse_uint(v, 8, 32, &n) != 0)
-			return config_fail(p, "host_prefix_v4: expected a prefix length from 8 to 32, not \"%s\"", v);
-		cfg->limits.host_prefix_v4 = (unsigned)n;
-	} else if (!strcmp(name, "host_prefix_v6")) {
-		if (parse_uint(v, 16, 128, &n) != 0)
-			return config_fail(p, "host_prefix_v6: expected a prefix length from 16 to 128, not \"%s\"", v);
-		cfg->limits.host_prefix_v6 = (unsigned)n;
-	} else if (!strcmp(name, "throttle_factor")) {
-		if (parse_double(v, 0.001, 1, &cfg->limits.throttle_factor) != 0)
-			return config_fail(p, "throttle_factor: expected a number above 0 and at most 1, not \"%s\"", v);
-	} else if ((r = limit_by_name(cfg, name, &is_burst)) != NULL) {
-		if (is_burst) {
-			if (parse_uint(v, 1, 1000000000, &n) != 0)
-				return config_fail(p, "%s: expected a number of at least 1, not \"%s\"", name, v);
-			r->burst = (uint32_t)n;
-		} else if (parse_rate(v, r) != 0)
-			return config_fail(p, "%s: expected COUNT/DURATION such as 60/1h, not \"%s\"", name, v);
-	} else
-		return config_fail(p, "unknown key \"%s\" in [limits]", name);
-	return 1;
-}
 
-static int
-handle_judge(struct config_parse *p, const char *name, const char *v)
-{
-	struct config *cfg = p->cfg;
-	int lvl;
 
-	if (!strcmp(name, "release_ratio")) {
-		if (parse_double(v, 0.01, 1, &cfg->judge.release_ratio) != 0)
-			return config_fail(p, "release_ratio: expected a number above 0 and at most 1, not \"%s\"", v);
-		return 1;
-	}
-	if (!strcmp(name, "quarantine_cap")) {
-		unsigned long n;
-		if (parse_uint(v, 0, 1000000, &n) != 0)
-			return config_fail(p, "quarantine_cap: expected 0 (no cap) to 1000000 quarantines per hour, not \"%s\"", v);
-		cfg->judge.quarantine_cap = (uint32_t)n;
-		return 1;
-	}
-	if (!strcmp(name, "max_subjects")) {
-		unsigned long n;
-		if (parse_uint(v, 1000, 1000000000, &n) != 0)
-			return config_fail(p, "max_subjects: expected a number from 1000 to 1000000000, not \"%s\"", v);
-		cfg->judge.max_subjects = (uint32_t)n;
-		return 1;
-	}
-	if (!strcmp(name, "ignore")) {
-		/* the first ignore replaces the loopback default; "none" alone judges every address */
-		if (!p->judge_ignore_seen) {
-			cfg->judge.ignore_count = 0;
-			p->judge_ignore_seen = true;
-		}
-		if (!strcmp(v, "none")) {
-			if (cfg->judge.ignore_count > 0)
-				return config_fail(p, "ignore: \"none\" cannot follow a network");
-			return 1;
-		}
-		if (cfg->judge.ignore_count == CONFIG_MAX_JUDGE_IGNORE)
-			return config_fail(p, "ignore: at most %d networks", CONFIG_MAX_JUDGE_IGNORE);
-		if (cidr_parse(v, &cfg->judge.ignore[cfg->judge.ignore_count]) != 0)
-			return config_fail(p, "ignore: expected ADDRESS, ADDRESS/PREFIX or none, not \"%s\"", v);
-		cfg->judge.ignore_count++;
-		return 1;
-	}
-	lvl = level_parse(name);
-	if (lvl == LEVEL_WATCH || lvl == LEVEL_THROTTLE || lvl == LEVEL_QUARANTINE) {
-		if (parse_double(v, 0.001, 1e9, &cfg->judge.threshold[lvl]) != 0)
-			return config_fail(p, "%s: expected a positive score, not \"%s\"", name, v);
-		return 1;
-	}
-	if (lvl == LEVEL_SUSPEND)
-		return config_fail(p, "suspend is set by operators only and has no threshold");
-	return config_fail(p, "unknown key \"%s\" in [judge]", name);
-}
-
-static int
-handle_allowlist(struct config_parse *p, const char *name, const char *v)
-{
-	struct config *cfg = p->cfg;
-
-	if (!strcmp(name, "network")) {
-		struct cidr net;
-		if (cidr_parse(v, &net) != 0)
-			return config_fail(p, "network: expected ADDRESS or ADDRESS/PREFIX, not \"%s\"", v);
-		struct cidr *grown = realloc(cfg->allowlist.networks, (cfg->allowlist.network_count + 1) * sizeof(*grown));
-		if (grown == NULL)
-			return config_fail(p, "out of memory");
-		cfg->allowlist.networks = grown;
-		grown[cfg->allowlist.network_count++] = net;
-	} else if (!strcmp(name, "account")) {
-		if (*v == '\0' || strlen(v) > 255)
-			return config_fail(p, "account: expected a SASL user name of 1 to 255 characters");
-		char **grown = realloc(cfg->allowlist.accounts, (cfg->allowlist.account_count + 1) * sizeof(*grown));
-		if (grown == NULL)
-			return config_fail(p, "out of memory");
-		cfg->allowlist.accounts = grown;
-		if ((grown[cfg->allowlist.account_count] = strdup(v)) == NULL)
-			return config_fail(p, "out of memory");
-		cfg->allowlist.account_count++;
-	} else
-		return config_fail(p, "unknown key \"%s\" in [allowlist]", name);
-	return 1;
-}
-
-static int
-handle_api(struct config_parse *p, const char *name, const char *v)
-{
-	struct config *cfg = p->cfg;
-
-	if (!strcmp(name, "listen")) {
-		cfg->api.listen_set = *v != '\0';
-		cfg->api.listen_line = p->line;
-		if (*v == '\0')
-			return 1;
-		if (listen_addr_parse(v, &cfg->api.listen) != 0 || cfg->api.listen.kind != LISTEN_TCP)
-			return config_fail(p, "listen: expected ADDRESS:PORT or [IPV6]:PORT, not \"%s\"", v);
-	} else if (!strcmp(name, "token_file")) {
-		cfg->api.token_file_line = p->line;
-		if (set_text(cfg->api.token_file, sizeof(cfg->api.token_file), v) != 0)
-			return config_fail(p, "token_file: expected a file path");
-	} else if (!strcmp(name, "socket")) {
-		/* sun_path holds 108 bytes with the NUL; "" turns the socket off. */
-		if (set_text(cfg->api.socket, sizeof(cfg->api.socket), v) != 0)
-			return config_fail(p, "socket: expected a path of at most %zu bytes, or nothing",
-			    sizeof(cfg->api.socket) - 1);
-	} else if (!strcmp(name, "socket_group")) {
-		cfg->api.socket_group_line = p->line;
-		if (*v == '\0' || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-		    strlen(v) || set_text(cfg->api.socket_group, sizeof(cfg->api.socket_group), v) != 0)
-			return config_fail(p, "socket_group: expected a group name, not \"%s\"", v);
-	} else if (!strcmp(name, "tls_cert") || !strcmp(name, "tls_key")) {
-		char *dst = name[4] == 'c' ? cfg->api.tls_cert : cfg->api.tls_key;
-		cfg->api.tls_line = p->line;
-		if (*v == '\0' || set_text(dst, PATH_MAX, v) != 0)
-			return config_fail(p, "%s: expected a PEM file path", name);
-	} else
-		return config_fail(p, "unknown key \"%s\" in [api]", name);
-	return 1;
-}
-
-static int
-handle_portal(struct config_parse *p, const char *name, const char *v)
-{
-	struct config *cfg = p->cfg;
-	unsigned long n;
-	usec_t d, min = 0, max = 366 * 86400 * USEC_PER_SEC, *dur = NULL;
-
-	if (!strcmp(name, "url")) {
-		if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
-		    strchr(v, ' ') != NULL || set_text(cfg->portal.url, sizeof(cfg->portal.url), v) != 0)
-			return config_fail(p, "url: expected an http:// or https:// URL without spaces, not \"%s\"", v);
-	} else if (!strcmp(name, "listen")) {
-		if (listen_addr_parse(v, &cfg->portal.listen) != 0 || cfg->portal.listen.kind != LISTEN_TCP)
-			return config_fail(p, "listen: expected ADDRESS:PORT or [IPV6]:PORT, not \"%s\"", v);
-	} else if (!strcmp(name, "templates")) {
-		if (*v == '\0' || set_text(cfg->portal.templates, sizeof(cfg->portal.templates), v) != 0)
-			return config_fail(p, "templates: expected a directory");
-	} else if (!strcmp(name, "support_contact")) {
-		if (*v == '\0' || set_text(cfg->portal.support_contact, sizeof(cfg->portal.support_contact), v) != 0)
-			return config_fail(p, "support_contact: expected one line of text");
-	} else if (!strcmp(name, "abuse_contact")) {
-		if (*v == '\0' || set_text(cfg->portal.abuse_contact, sizeof(cfg->portal.abuse_contact), v) != 0)
-			return config_fail(p, "abuse_contact: expected one line of text");
-	} else if (!strcmp(name, "self_release_limit")) {
-		if (parse_uint(v, 0, 100, &n) != 0)
-			return config_fail(p, "self_release_limit: expected 0 to 100, not \"%s\"", v);
-		cfg->portal.self_release_limit = (uint32_t)n;
-	} else if (!strcmp(name, "self_release_window")) {
-		dur = &cfg->portal.self_release_window;
-		min = 60 * USEC_PER_SEC;
-	} else if (!strcmp(name, "grace")) {
-		dur = &cfg->portal.grace;
-	} else if (!strcmp(name, "min_quarantine")) {
-		dur = &cfg->portal.min_quarantine;
-		max = 30 * 86400 * USEC_PER_SEC;
-	} else if (!strcmp(name, "token_ttl")) {
-		dur = &cfg->portal.token_ttl;
-		min = USEC_PER_SEC;
-		max = 86400 * USEC_PER_SEC;
-	} else if (!strcmp(name, "secret_file")) {
-		if (set_text(cfg->portal.secret_file, sizeof(cfg->portal.secret_file), v) != 0)
-			return config_fail(p, "secret_file: expected a file path");
-	} else if (!strcmp(name, "max_connections")) {
-		if (parse_uint(v, 1, 1000000, &n) != 0)
-			return config_fail(p, "max_connections: expected a number from 1 to 1000000, not \"%s\"", v);
-		cfg->portal.max_connections = (uint32_t)n;
-		cfg->portal.max_connections_line = p->line;
-	} else if (!strcmp(name, "max_connections_per_address")) {
-		if (parse_uint(v, 1, 1000, &n) != 0)
-			return config_fail(p, "max_connections_per_address: expected a number from 1 to 1000, not \"%s\"", v);
-		cfg->portal.max_connections_per_address = (uint32_t)n;
-	} else if (!strcmp(name, "request_timeout")) {
-		dur = &cfg->portal.request_timeout;
-		min = USEC_PER_SEC;
-		max = 300 * USEC_PER_SEC;
-	} else
-		return config_fail(p, "unknown key \"%s\" in [portal]", name);
-	if (dur != NULL) {
-		char a[32], b[32];
-		if (duration_parse(v, &d) != 0 || d < min || d > max)
-			return config_fail(p, "%s: expected a duration from %s to %s, not \"%s\"", name,
-			    duration_format(min, a, sizeof(a)), duration_format(max, b, sizeof(b)), v);
-		*dur = d;
-	}
-	return 1;
-}
-
-static int
-handle_maillog(struct config_parse *p, const char *name, const char *v)
-{
-	struct config *cfg = p->cfg;
-	unsigned long n;
-	usec_t *dur = NULL;
-	usec_t min = USEC_PER_SEC;
-
-	if (!strcmp(name, "file")) {
-		if (*v == '\0' || strlen(v) >= PATH_MAX)
-			return config_fail(p, "file: expected the path of a Postfix log file");
-		char **grown = realloc(cfg->maillog.files, (cfg->maillog.file_count + 1) * sizeof(*grown));
-		if (grown == NULL)
-			return config_fail(p, "out of memory");
-		cfg->maillog.files = grown;
-		if ((grown[cfg->maillog.file_count] = strdup(v)) == NULL)
-			return config_fail(p, "out of memory");
-		cfg->maillog.file_count++;
-		return 1;
-	}
-	if (!strcmp(name, "poll_interval")) {
-		dur = &cfg->maillog.poll_interval;
-		min = USEC_PER_SEC / 10;
-	} else if (!strcmp(name, "queue_id_max_age"))
-		dur = &cfg->maillog.queue_id_max_age, min = 60 * USEC_PER_SEC;
-	else if (!strcmp(name, "bounce_window"))
-		dur = &cfg->maillog.bounce_window, min = 60 * USEC_PER_SEC;
-	else if (!strcmp(name, "domains_window"))
-		dur = &cfg->maillog.domains_window, min = 60 * USEC_PER_SEC;
-	else if (!strcmp(name, "account_window"))
-		dur = &cfg->maillog.account_window, min = 60 * USEC_PER_SEC;
-	if (dur != NULL) {
-		if (duration_parse(v, dur) != 0 || *dur < min) {
-			char m[32];
-			return config_fail(p, "%s: expected a duration of at least %s, not \"%s\"", name,
-			    duration_format(min, m, sizeof(m)), v);
-		}
-		return 1;
-	}
-	if (!strcmp(name, "max_queue_ids")) {
-		if (parse_uint(v, 1000, 100000000, &n) != 0)
-			return config_fail(p, "max_queue_ids: expected a number from 1000 to 100000000, not \"%s\"", v);
-		cfg->maillog.max_queue_ids = (uint32_t)n;
-	} else if (!strcmp(name, "bounce_min_recipients")) {
-		if (parse_uint(v, 1, 1000000, &n) != 0)
-			return config_fail(p, "bounce_min_recipients: expected a number of at least 1, not \"%s\"", v);
-		cfg->maillog.bounce_min_recipients = (uint32_t)n;
-	} else if (!strcmp(name, "bounce_threshold")) {
-		if (parse_double(v, 0.01, 0.99, &cfg->maillog.bounce_threshold) != 0)
-			return config_fail(p, "bounce_threshold: expected a ratio from 0.01 to 0.99, not \"%s\"", v);
-	} else if (!strcmp(name, "bounce_confidence")) {
-		if (parse_double(v, 0.5, 0.999, &cfg->maillog.bounce_confidence) != 0)
-			return config_fail(p, "bounce_confidence: expected a probability from 0.5 to 0.999, not \"%s\"", v);
-	} else if (!strcmp(name, "domains_min")) {
-		if (parse_uint(v, 2, 100000, &n) != 0)
-			return config_fail(p, "domains_min: expected a number from 2 to 100000, not \"%s\"", v);
-		cfg->maillog.domains_min = (uint32_t)n;
-	} else if (!strcmp(name, "domains_factor")) {
-		if (parse_double(v, 1, 1000, &cfg->maillog.domains_factor) != 0)
-			return config_fail(p, "domains_factor: expected a number from 1 to 1000, not \"%s\"", v);
-	} else if (!strcmp(name, "account_networks")) {
-		if (parse_uint(v, 2, 1000, &n) != 0)
-			return config_fail(p, "account_networks: expected a number from 2 to 1000, not \"%s\"", v);
-		cfg->maillog.account_networks = (uint32_t)n;
-	} else if (!strcmp(name, "account_addresses")) {
-		/* below the per-account memory of 256 addresses, so that more can be seen */
-		if (parse_uint(v, 2, 200, &n) != 0)
-			return config_fail(p, "account_addresses: expected a number from 2 to 200, not \"%s\"", v);
-		cfg->maillog.account_addresses = (uint32_t)n;
-	} else if (!strcmp(name, "account_sessions")) {
-		/* up to the 64 open sessions remembered per account */
-		if (parse_uint(v, 2, 64, &n) != 0)
-			return config_fail(p, "account_sessions: expected a number from 2 to 64, not \"%s\"", v);
-		cfg->maillog.account_sessions = (uint32_t)n;
-	} else if (!strcmp(name, "account_prefix_v4")) {
-		if (parse_uint(v, 8, 32, &n) != 0)
-			return config_fail(p, "account_prefix_v4: expected a prefix length from 8 to 32, not \"%s\"", v);
-		cfg->maillog.account_prefix_v4 = (unsigned)n;
-	} else if (!strcmp(name, "account_prefix_v6")) {
-		if (parse_uint(v, 16, 128, &n) != 0)
-			return config_fail(p, "account_prefix_v6: expected a prefix length from 16 to 128, not \"%s\"", v);
-		cfg->maillog.account_prefix_v6 = (unsigned)n;
-	} else if (!strcmp(name, "ignore_text")) {
-		if (set_text(cfg->maillog.ignore_text, sizeof(cfg->maillog.ignore_text), v) != 0)
-			return config_fail(p, "ignore_text: expected printable text");
-	} else
-		return config_fail(p, "unknown key \"%s\" in [maillog]", name);
-	return 1;
-}
 
 static int
 handle_evidence(struct config_parse *p, const char *kind, const char *name, const char *v)
@@ -775,118 +257,761 @@ parse_remediation(const char *v, struct remediation_conf *r)
 	return 0;
 }
 
+
+/* --- the key tables ----------------------------------------------------------------------
+ *
+ * Every key of every section is one row below: where it lives in struct config, its type,
+ * bounds, default (in the file's own syntax, read by the same code as the file), whether
+ * it repeats, whether SIGHUP applies it, and one line of documentation. The rows drive
+ * parsing, the defaults, `lazaretd -n` and the error messages; etc/lazaret.conf documents
+ * each key at length (a test checks that every row is there). The rows are in the order
+ * `lazaretd -n` prints them.
+ */
+
+enum key_type {
+	KT_BOOL,        /* bool: yes or no (true/false, on/off, 1/0 read too) */
+	KT_UINT,        /* uint32_t or unsigned, in [min, max] */
+	KT_DOUBLE,      /* double, in [min, max] */
+	KT_DURATION,    /* usec_t, in [min, max]; max 0: no upper bound */
+	KT_TEXT,        /* char[size]: one line of printable text */
+	KT_ENUM,        /* an int-sized enum: names[i] is the value i */
+	KT_LISTEN,      /* struct listen_addr, TCP */
+	KT_LISTENS,     /* struct listen_addr[max_count] and its count: TCP or unix:/PATH */
+	KT_CIDRS,       /* struct cidr[max_count] and its count */
+	KT_CIDR_LIST,   /* struct cidr *, grown, and its count */
+	KT_ADDR_LIST,   /* struct addr *, grown, and its count */
+	KT_STR_LIST,    /* char **, grown, and its count; each shorter than size */
+	KT_RATE,        /* struct rate_spec: COUNT/DURATION */
+	KT_BURST,       /* struct rate_spec: its burst */
+	KT_CUSTOM,      /* parse and print of its own */
+};
+
+#define KF_REPEAT   0x01    /* may appear more than once: each line adds to a list */
+#define KF_RELOAD   0x02    /* SIGHUP applies a change; the others wait for a restart */
+#define KF_NONEMPTY 0x04
+#define KF_IF_SET   0x08    /* printed only when set */
+#define KF_NO_ECHO  0x10    /* the error does not repeat the value */
+#define KF_REPLACE  0x20    /* the file's first line replaces the default list */
+#define KF_NONE     0x40    /* "none" alone is the empty list (and printed so) */
+#define KF_REFUSED  0x80    /* not a key: refused with the words in expect, never printed */
+
+struct config_key {
+	const char *section, *name;
+	enum key_type type;
+	unsigned flags;
+	size_t offset;              /* the value in struct config */
+	size_t count_offset;        /* lists: their size_t count */
+	size_t line_offset;         /* an int that keeps the key's line for later checks; 0: none */
+	size_t size;                /* KT_TEXT: the buffer; KT_STR_LIST: longest + 1 */
+	unsigned max_count;         /* lists: at most this many (0: unbounded) */
+	double min, max;            /* numbers; durations in microseconds */
+	const char *def;            /* the default as the file writes it; lists: blank-separated */
+	const char *expect;         /* what an error says was expected; NULL: made from the bounds */
+	const char *too_many;       /* lists: the error past max_count (a %u for it) */
+	const char *const *names;   /* KT_ENUM, NULL-terminated */
+	bool (*valid)(const char *v);                   /* KT_TEXT: a further check */
+	int (*parse)(struct config_parse *p, const struct config_key *k, const char *v);   /* KT_CUSTOM */
+	void (*print)(const struct config *cfg, const struct config_key *k, FILE *out);    /* KT_CUSTOM */
+	const char *doc;
+};
+
+#define FIELD(f)   offsetof(struct config, f)
+#define FSIZE(f)   sizeof(((struct config *)0)->f)
+#define SEC(n)     ((double)(n) * USEC_PER_SEC)
+#define DAYS(n)    SEC((n) * 86400.0)
+
+static const char *const log_level_names[] = { "error", "warn", "info", "debug", NULL };
+static const char *const seccomp_names[] = { "yes", "log", "no", NULL };       /* enum seccomp_mode */
+static const char *const count_at_names[] = { "data", "rcpt", NULL };          /* enum count_at */
+static const char *const enforce_mode_names[] = { "none", "nftables", NULL };  /* enum enforce_mode */
+
+static bool valid_user(const char *v);
+static bool valid_group(const char *v);
+static bool valid_url(const char *v);
+static bool valid_table(const char *v);
+static int parse_api_listen(struct config_parse *p, const struct config_key *k, const char *v);
+static void print_api_listen(const struct config *cfg, const struct config_key *k, FILE *out);
+static int parse_remediation_key(struct config_parse *p, const struct config_key *k, const char *v);
+static void print_remediation(const struct config *cfg, const struct config_key *k, FILE *out);
+static int parse_enforce_portal(struct config_parse *p, const struct config_key *k, const char *v);
+static void print_enforce_portal(const struct config *cfg, const struct config_key *k, FILE *out);
+
+static const struct config_key config_keys[] = {
+	/* [daemon] */
+	{ "daemon", "store", KT_TEXT, KF_NONEMPTY | KF_NO_ECHO, FIELD(daemon.store), .size = FSIZE(daemon.store),
+	    .def = "var/lazaret.db", .expect = "a file path", .doc = "the SQLite store: verdicts, evidence, positions" },
+	{ "daemon", "log_level", KT_ENUM, KF_RELOAD, FIELD(daemon.log_level), .names = log_level_names,
+	    .def = "info", .doc = "the least severe messages logged" },
+	{ "daemon", "syslog", KT_BOOL, 0, FIELD(daemon.syslog), .def = "no",
+	    .doc = "log to syslog (daemon facility) instead of standard error" },
+	{ "daemon", "checkpoint_interval", KT_DURATION, KF_RELOAD, FIELD(daemon.checkpoint_interval),
+	    .min = SEC(1), .max = SEC(300), .def = "2s", .doc = "how often counters and positions are saved" },
+	{ "daemon", "idle_expiry", KT_DURATION, KF_RELOAD, FIELD(daemon.idle_expiry), .min = SEC(60), .def = "1d",
+	    .doc = "a subject at normal with no evidence is forgotten after this" },
+	{ "daemon", "user", KT_TEXT, 0, FIELD(daemon.user), .size = FSIZE(daemon.user), .valid = valid_user,
+	    .expect = "a user name", .doc = "the user lazaretd runs as once its sockets are bound" },
+	{ "daemon", "seccomp", KT_ENUM, 0, FIELD(daemon.seccomp), .names = seccomp_names, .def = "yes",
+	    .doc = "system call filters: kill a process on a call outside its list, log it, or none" },
+
+	/* [policy] */
+	{ "policy", "listen", KT_LISTENS, KF_REPEAT | KF_REPLACE, FIELD(policy.listen), FIELD(policy.listen_count),
+	    .max_count = CONFIG_MAX_LISTEN, .def = "127.0.0.1:10045",
+	    .expect = "ADDRESS:PORT, [IPV6]:PORT or unix:/PATH", .too_many = "at most %u policy listeners",
+	    .doc = "where Postfix's check_policy_service connects" },
+	{ "policy", "count_at", KT_ENUM, KF_RELOAD, FIELD(policy.count_at), .names = count_at_names, .def = "data",
+	    .doc = "count messages at DATA (with their recipients) or at each RCPT" },
+	{ "policy", "max_connections", KT_UINT, KF_RELOAD, FIELD(policy.max_connections),
+	    .line_offset = FIELD(policy.max_connections_line), .min = 1, .max = 1000000, .def = "4096",
+	    .doc = "policy connections open at once at most" },
+	{ "policy", "idle_timeout", KT_DURATION, KF_RELOAD, FIELD(policy.idle_timeout), .min = SEC(1), .def = "1000s",
+	    .doc = "an idle policy connection is closed after this" },
+	{ "policy", "repeat_log_interval", KT_DURATION, KF_RELOAD, FIELD(policy.repeat_log_interval), .min = 0,
+	    .max = DAYS(1), .def = "1m", .expect = "a duration from 0 (log every refusal) to 1d",
+	    .doc = "a subject's same refusal is logged once per this" },
+	{ "policy", "allow", KT_CIDRS, KF_REPEAT | KF_REPLACE | KF_RELOAD, FIELD(policy.allow),
+	    FIELD(policy.allow_count), .max_count = CONFIG_MAX_POLICY_ALLOW, .def = "127.0.0.0/8 ::1/128",
+	    .expect = "ADDRESS or ADDRESS/PREFIX", .too_many = "at most %u networks",
+	    .doc = "TCP peers allowed to use the policy service" },
+	{ "policy", "request_timeout", KT_DURATION, KF_RELOAD, FIELD(policy.request_timeout), .min = SEC(1),
+	    .max = SEC(600), .def = "5s", .doc = "a request's first byte to its end at most" },
+	{ "policy", "max_connections_per_peer", KT_UINT, KF_RELOAD, FIELD(policy.max_connections_per_peer),
+	    .min = 1, .max = 1000000, .def = "512", .doc = "connections from one peer address at most" },
+	{ "policy", "defer_text", KT_TEXT, KF_RELOAD | KF_NONEMPTY | KF_NO_ECHO, FIELD(policy.defer_text),
+	    .size = FSIZE(policy.defer_text),
+	    .def = "Too much mail from your connection in a short time; please try again later",
+	    .expect = "printable text of at most 399 characters", .doc = "the text of a deferral (4xx)" },
+	{ "policy", "reject_text", KT_TEXT, KF_RELOAD | KF_NONEMPTY | KF_NO_ECHO, FIELD(policy.reject_text),
+	    .size = FSIZE(policy.reject_text),
+	    .def = "Mail from your connection is blocked because your computer or account appears to be "
+	    "compromised; see", .expect = "printable text of at most 399 characters",
+	    .doc = "the text of a refusal (5xx), followed by the portal's address" },
+
+	/* [limits] */
+	{ "limits", "host_prefix_v4", KT_UINT, KF_RELOAD, FIELD(limits.host_prefix_v4), .min = 8, .max = 32,
+	    .def = "32", .expect = "a prefix length from 8 to 32", .doc = "an IPv4 host subject is this prefix" },
+	{ "limits", "host_prefix_v6", KT_UINT, KF_RELOAD, FIELD(limits.host_prefix_v6), .min = 16, .max = 128,
+	    .def = "64", .expect = "a prefix length from 16 to 128", .doc = "an IPv6 host subject is this prefix" },
+#define RATE_KEYS(name, rate, burst, what)                                                                   \
+	{ "limits", #name, KT_RATE, KF_RELOAD, FIELD(limits.name), .def = rate,                               \
+	    .expect = "COUNT/DURATION such as 60/1h", .doc = what " before throttling" },                    \
+	{ "limits", #name "_burst", KT_BURST, KF_RELOAD, FIELD(limits.name), .min = 1, .max = 1000000000,     \
+	    .def = burst, .expect = "a number of at least 1", .doc = what ": how far ahead of the rate" }
+	RATE_KEYS(host_messages, "60/1h", "40", "messages per host"),
+	RATE_KEYS(host_recipients, "300/1h", "150", "recipients per host"),
+	RATE_KEYS(account_messages, "100/1h", "50", "messages per SASL account"),
+	RATE_KEYS(account_recipients, "500/1h", "200", "recipients per SASL account"),
+#undef RATE_KEYS
+	{ "limits", "throttle_factor", KT_DOUBLE, KF_RELOAD, FIELD(limits.throttle_factor), .min = 0.001, .max = 1,
+	    .def = "0.1", .expect = "a number above 0 and at most 1", .doc = "the limits' share a throttled subject keeps" },
+
+	/* [judge] */
+	{ "judge", "watch", KT_DOUBLE, KF_RELOAD, FIELD(judge.threshold[LEVEL_WATCH]), .min = 0.001, .max = 1e9,
+	    .def = "1", .expect = "a positive score", .doc = "the score at which a subject is watched" },
+	{ "judge", "throttle", KT_DOUBLE, KF_RELOAD, FIELD(judge.threshold[LEVEL_THROTTLE]), .min = 0.001,
+	    .max = 1e9, .def = "3", .expect = "a positive score", .doc = "the score at which it is throttled" },
+	{ "judge", "quarantine", KT_DOUBLE, KF_RELOAD, FIELD(judge.threshold[LEVEL_QUARANTINE]), .min = 0.001,
+	    .max = 1e9, .def = "6", .expect = "a positive score", .doc = "the score at which it is quarantined" },
+	{ "judge", "suspend", KT_DOUBLE, KF_REFUSED, 0, .expect = "suspend is set by operators only and has no threshold" },
+	{ "judge", "release_ratio", KT_DOUBLE, KF_RELOAD, FIELD(judge.release_ratio), .min = 0.01, .max = 1,
+	    .def = "0.5", .expect = "a number above 0 and at most 1",
+	    .doc = "a level is left when the score falls below this share of its threshold" },
+	{ "judge", "quarantine_cap", KT_UINT, KF_RELOAD, FIELD(judge.quarantine_cap), .min = 0, .max = 1000000,
+	    .def = "100", .expect = "0 (no cap) to 1000000 quarantines per hour",
+	    .doc = "automatic quarantines per hour at most (mass infection)" },
+	{ "judge", "max_subjects", KT_UINT, KF_RELOAD, FIELD(judge.max_subjects), .min = 1000, .max = 1000000000,
+	    .def = "2000000", .doc = "hosts and accounts tracked at most" },
+	{ "judge", "ignore", KT_CIDRS, KF_REPEAT | KF_REPLACE | KF_NONE | KF_RELOAD, FIELD(judge.ignore),
+	    FIELD(judge.ignore_count), .max_count = CONFIG_MAX_JUDGE_IGNORE, .def = "127.0.0.0/8 ::1/128",
+	    .expect = "ADDRESS, ADDRESS/PREFIX or none", .too_many = "at most %u networks",
+	    .doc = "the relay's own clients, never judged as hosts" },
+
+	/* [allowlist] */
+	{ "allowlist", "network", KT_CIDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(allowlist.networks),
+	    FIELD(allowlist.network_count), .expect = "ADDRESS or ADDRESS/PREFIX",
+	    .doc = "networks that never go above watch" },
+	{ "allowlist", "account", KT_STR_LIST, KF_REPEAT | KF_RELOAD | KF_NO_ECHO, FIELD(allowlist.accounts),
+	    FIELD(allowlist.account_count), .size = 256, .expect = "a SASL user name of 1 to 255 characters",
+	    .doc = "SASL accounts that never go above watch" },
+
+	/* [api] */
+	{ "api", "socket", KT_TEXT, KF_NO_ECHO, FIELD(api.socket), .size = FSIZE(api.socket),
+	    .def = CONFIG_API_SOCKET, .expect = "a path of at most 107 bytes, or nothing",
+	    .doc = "the operator API's Unix socket (no token asked)" },
+	{ "api", "socket_group", KT_TEXT, KF_NONEMPTY | KF_IF_SET, FIELD(api.socket_group),
+	    .line_offset = FIELD(api.socket_group_line), .size = FSIZE(api.socket_group), .valid = valid_group,
+	    .expect = "a group name", .doc = "the group that may use the socket" },
+	{ "api", "listen", KT_CUSTOM, 0, FIELD(api.listen), .line_offset = FIELD(api.listen_line),
+	    .expect = "ADDRESS:PORT or [IPV6]:PORT", .parse = parse_api_listen, .print = print_api_listen,
+	    .doc = "a TCP listener for the API, with token_file (and TLS off loopback)" },
+	{ "api", "token_file", KT_TEXT, KF_NO_ECHO | KF_IF_SET, FIELD(api.token_file),
+	    .line_offset = FIELD(api.token_file_line), .size = FSIZE(api.token_file), .expect = "a file path",
+	    .doc = "the bearer token TCP clients present" },
+	{ "api", "tls_cert", KT_TEXT, KF_NONEMPTY | KF_NO_ECHO | KF_IF_SET, FIELD(api.tls_cert),
+	    .line_offset = FIELD(api.tls_line), .size = FSIZE(api.tls_cert), .expect = "a PEM file path",
+	    .doc = "HTTPS on listen: the certificate chain" },
+	{ "api", "tls_key", KT_TEXT, KF_NONEMPTY | KF_NO_ECHO | KF_IF_SET, FIELD(api.tls_key),
+	    .line_offset = FIELD(api.tls_line), .size = FSIZE(api.tls_key), .expect = "a PEM file path",
+	    .doc = "HTTPS on listen: the private key" },
+
+	/* [maillog] */
+	{ "maillog", "file", KT_STR_LIST, KF_REPEAT | KF_NO_ECHO, FIELD(maillog.files), FIELD(maillog.file_count),
+	    .size = PATH_MAX, .expect = "the path of a Postfix log file", .doc = "a Postfix log to follow" },
+	{ "maillog", "poll_interval", KT_DURATION, 0, FIELD(maillog.poll_interval), .min = SEC(0.1), .def = "1s",
+	    .doc = "how often the logs are checked for growth and rotation" },
+	{ "maillog", "queue_id_max_age", KT_DURATION, KF_RELOAD, FIELD(maillog.queue_id_max_age), .min = SEC(60),
+	    .def = "6d", .doc = "an open queue ID is forgotten after this" },
+	{ "maillog", "max_queue_ids", KT_UINT, KF_RELOAD, FIELD(maillog.max_queue_ids), .min = 1000,
+	    .max = 100000000, .def = "1000000", .doc = "open queue IDs remembered at most" },
+	{ "maillog", "bounce_window", KT_DURATION, KF_RELOAD, FIELD(maillog.bounce_window), .min = SEC(60),
+	    .def = "1h", .doc = "bounce_ratio: the window" },
+	{ "maillog", "bounce_min_recipients", KT_UINT, KF_RELOAD, FIELD(maillog.bounce_min_recipients), .min = 1,
+	    .max = 1000000, .def = "20", .expect = "a number of at least 1",
+	    .doc = "bounce_ratio: recipients in the window before it counts" },
+	{ "maillog", "bounce_threshold", KT_DOUBLE, KF_RELOAD, FIELD(maillog.bounce_threshold), .min = 0.01,
+	    .max = 0.99, .def = "0.3", .expect = "a ratio from 0.01 to 0.99",
+	    .doc = "bounce_ratio: the lower bound of failures over recipients that flags" },
+	{ "maillog", "bounce_confidence", KT_DOUBLE, KF_RELOAD, FIELD(maillog.bounce_confidence), .min = 0.5,
+	    .max = 0.999, .def = "0.95", .expect = "a probability from 0.5 to 0.999",
+	    .doc = "bounce_ratio: the Wilson bound's confidence" },
+	{ "maillog", "domains_window", KT_DURATION, KF_RELOAD, FIELD(maillog.domains_window), .min = SEC(60),
+	    .def = "15m", .doc = "recipient_domains: the window" },
+	{ "maillog", "domains_min", KT_UINT, KF_RELOAD, FIELD(maillog.domains_min), .min = 2, .max = 100000,
+	    .def = "30", .doc = "recipient_domains: distinct domains in a window that may flag" },
+	{ "maillog", "domains_factor", KT_DOUBLE, KF_RELOAD, FIELD(maillog.domains_factor), .min = 1, .max = 1000,
+	    .def = "5", .expect = "a number from 1 to 1000", .doc = "recipient_domains: times the usual count" },
+	{ "maillog", "account_window", KT_DURATION, KF_RELOAD, FIELD(maillog.account_window), .min = SEC(60),
+	    .def = "1d", .doc = "account_networks and account_addresses: the window" },
+	{ "maillog", "account_networks", KT_UINT, KF_RELOAD, FIELD(maillog.account_networks), .min = 2, .max = 1000,
+	    .def = "10", .doc = "an account used from more networks than this is flagged" },
+	/* below the per-account memory of 256 addresses, so that more can be seen */
+	{ "maillog", "account_addresses", KT_UINT, KF_RELOAD, FIELD(maillog.account_addresses), .min = 2,
+	    .max = 200, .def = "20", .doc = "an account used from more addresses than this is flagged" },
+	/* up to the 64 open sessions remembered per account */
+	{ "maillog", "account_sessions", KT_UINT, KF_RELOAD, FIELD(maillog.account_sessions), .min = 2, .max = 64,
+	    .def = "3", .doc = "an account in sessions open at once from this many addresses is flagged" },
+	{ "maillog", "account_prefix_v4", KT_UINT, KF_RELOAD, FIELD(maillog.account_prefix_v4), .min = 8, .max = 32,
+	    .def = "24", .expect = "a prefix length from 8 to 32", .doc = "account_networks: an IPv4 network" },
+	{ "maillog", "account_prefix_v6", KT_UINT, KF_RELOAD, FIELD(maillog.account_prefix_v6), .min = 16,
+	    .max = 128, .def = "64", .expect = "a prefix length from 16 to 128",
+	    .doc = "account_networks: an IPv6 network" },
+	{ "maillog", "ignore_text", KT_TEXT, KF_RELOAD | KF_NO_ECHO | KF_IF_SET, FIELD(maillog.ignore_text),
+	    .size = FSIZE(maillog.ignore_text), .expect = "printable text",
+	    .doc = "refusals containing this text are lazaret's own" },
+
+	/* [portal] */
+	{ "portal", "url", KT_TEXT, KF_RELOAD, FIELD(portal.url), .size = FSIZE(portal.url), .valid = valid_url,
+	    .def = "http://portal.example.net/", .expect = "an http:// or https:// URL without spaces",
+	    .doc = "the portal's own address, in refusals and pages" },
+	{ "portal", "listen", KT_LISTEN, 0, FIELD(portal.listen), .def = "127.0.0.1:8080",
+	    .expect = "ADDRESS:PORT or [IPV6]:PORT", .doc = "where the portal answers" },
+	{ "portal", "templates", KT_TEXT, KF_RELOAD | KF_NONEMPTY | KF_NO_ECHO, FIELD(portal.templates),
+	    .size = FSIZE(portal.templates), .def = "share/portal", .expect = "a directory",
+	    .doc = "the pages' templates" },
+	{ "portal", "support_contact", KT_TEXT, KF_RELOAD | KF_NONEMPTY | KF_NO_ECHO, FIELD(portal.support_contact),
+	    .size = FSIZE(portal.support_contact), .def = "the support number printed on your contract or invoice",
+	    .expect = "one line of text", .doc = "how a subscriber reaches support" },
+	{ "portal", "abuse_contact", KT_TEXT, KF_RELOAD | KF_NONEMPTY | KF_NO_ECHO, FIELD(portal.abuse_contact),
+	    .size = FSIZE(portal.abuse_contact),
+	    .def = "our abuse desk, through the support number printed on your contract or invoice",
+	    .expect = "one line of text", .doc = "how a subscriber reaches the abuse desk" },
+	{ "portal", "self_release_limit", KT_UINT, KF_RELOAD, FIELD(portal.self_release_limit), .min = 0,
+	    .max = 100, .def = "3", .expect = "0 to 100", .doc = "self-releases per window (0: never)" },
+	{ "portal", "self_release_window", KT_DURATION, KF_RELOAD, FIELD(portal.self_release_window),
+	    .min = SEC(60), .max = DAYS(366), .def = "30d", .doc = "the window self_release_limit counts in" },
+	{ "portal", "grace", KT_DURATION, KF_RELOAD, FIELD(portal.grace), .min = 0, .max = DAYS(366), .def = "1d",
+	    .doc = "after a self-release, no automatic quarantine for this long" },
+	{ "portal", "min_quarantine", KT_DURATION, KF_RELOAD, FIELD(portal.min_quarantine), .min = 0,
+	    .max = DAYS(30), .def = "15m", .doc = "an automatic quarantine's least time before its release button" },
+	{ "portal", "token_ttl", KT_DURATION, KF_RELOAD, FIELD(portal.token_ttl), .min = SEC(1), .max = DAYS(1),
+	    .def = "15m", .doc = "a release form's token is valid this long" },
+	{ "portal", "secret_file", KT_TEXT, KF_RELOAD | KF_NO_ECHO | KF_IF_SET, FIELD(portal.secret_file),
+	    .size = FSIZE(portal.secret_file), .expect = "a file path",
+	    .doc = "the key the tokens are signed with (none: random at start)" },
+	{ "portal", "max_connections", KT_UINT, 0, FIELD(portal.max_connections),
+	    .line_offset = FIELD(portal.max_connections_line), .min = 1, .max = 1000000, .def = "1024",
+	    .doc = "portal connections open at once at most" },
+	{ "portal", "max_connections_per_address", KT_UINT, 0, FIELD(portal.max_connections_per_address),
+	    .min = 1, .max = 1000, .def = "8", .doc = "portal connections from one address at most" },
+	{ "portal", "request_timeout", KT_DURATION, 0, FIELD(portal.request_timeout), .min = SEC(1),
+	    .max = SEC(300), .def = "10s", .doc = "a whole request within this, or the connection goes" },
+
+	/* [enforce] */
+	{ "enforce", "mode", KT_ENUM, 0, FIELD(enforce.mode), .line_offset = FIELD(enforce.mode_line),
+	    .names = enforce_mode_names, .def = "none", .doc = "the walled garden: none or nftables on this gateway" },
+	{ "enforce", "table", KT_TEXT, 0, FIELD(enforce.table), .size = FSIZE(enforce.table), .valid = valid_table,
+	    .def = "lazaret", .expect = "a name of letters, digits and _ (up to 31)",
+	    .doc = "the nftables table lazaret owns" },
+	{ "enforce", "subscribers", KT_CIDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(enforce.subscribers),
+	    FIELD(enforce.subscriber_count), .max_count = 256, .expect = "ADDRESS/PREFIX",
+	    .too_many = "at most %u ranges", .doc = "the subscribers' address ranges" },
+	{ "enforce", "relay", KT_ADDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(enforce.relays), FIELD(enforce.relay_count),
+	    .max_count = 256, .expect = "an IPv4 or IPv6 address", .too_many = "at most %u addresses",
+	    .doc = "the mail relays quarantined hosts may still reach on 587/465" },
+	{ "enforce", "resolver", KT_ADDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(enforce.resolvers),
+	    FIELD(enforce.resolver_count), .max_count = 256, .expect = "an IPv4 or IPv6 address",
+	    .too_many = "at most %u addresses", .doc = "the DNS resolvers quarantined hosts may still use" },
+	{ "enforce", "remediation", KT_CUSTOM, KF_REPEAT | KF_RELOAD, FIELD(enforce.remediation),
+	    FIELD(enforce.remediation_count), .max_count = 256,
+	    .expect = "NAME, ADDRESS or ADDRESS/PREFIX, then optionally PORT or PORT/tcp or PORT/udp",
+	    .too_many = "at most %u destinations", .parse = parse_remediation_key, .print = print_remediation,
+	    .doc = "update and antivirus sites quarantined hosts may still reach" },
+	{ "enforce", "portal", KT_CUSTOM, KF_REPEAT | KF_RELOAD, FIELD(enforce.portal_v4),
+	    .expect = "ADDRESS:PORT or [IPV6]:PORT", .parse = parse_enforce_portal, .print = print_enforce_portal,
+	    .doc = "where quarantined hosts' web requests are sent (IPv4 and IPv6, one port)" },
+	{ "enforce", "element_timeout", KT_DURATION, KF_RELOAD, FIELD(enforce.element_timeout), .min = SEC(10),
+	    .max = DAYS(30), .def = "1h", .doc = "a garden entry lapses unless refreshed within this" },
+	{ "enforce", "refresh_interval", KT_DURATION, KF_RELOAD, FIELD(enforce.refresh_interval), .min = SEC(10),
+	    .max = DAYS(30), .def = "15m", .doc = "how often the garden's entries are refreshed" },
+	{ "enforce", "resolve_interval", KT_DURATION, KF_RELOAD, FIELD(enforce.resolve_interval), .min = SEC(10),
+	    .max = DAYS(30), .def = "10m", .doc = "how often remediation names are resolved again" },
+};
+
+#define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
+_Static_assert(CONFIG_KEY_COUNT <= CONFIG_KEY_MAX, "config_parse.seen is too short for config_keys");
+_Static_assert(sizeof(unsigned) == sizeof(uint32_t), "KT_UINT writes unsigned fields as uint32_t");
+
+/* --- reading a key ------------------------------------------------------------------------- */
+
+static bool
+valid_user(const char *v)
+{
+	/* a user name as useradd(8) accepts it; "" keeps the user lazaretd was started as */
+	if (v[0] == '-')
+		return false;
+	for (const char *c = v; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
+			return false;
+	return true;
+}
+
+static bool
+valid_group(const char *v)
+{
+	return strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(v);
+}
+
+static bool
+valid_url(const char *v)
+{
+	return (strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0) && strchr(v, ' ') == NULL;
+}
+
+static bool
+valid_table(const char *v)
+{
+	return isalpha((unsigned char)v[0]) &&
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(v);
+}
+
+/* What an error about k says was expected: its own words, or made from its bounds. */
+static const char *
+key_expect(const struct config_key *k, char *buf, size_t size)
+{
+	char a[32], b[32];
+	size_t off = 0;
+
+	if (k->expect != NULL)
+		return k->expect;
+	switch (k->type) {
+	case KT_BOOL:
+		return "yes or no";
+	case KT_UINT:
+		snprintf(buf, size, "a number from %.0f to %.0f", k->min, k->max);
+		return buf;
+	case KT_DURATION:
+		duration_format((usec_t)k->min, a, sizeof(a));
+		if (k->max > 0)
+			snprintf(buf, size, "a duration from %s to %s", a, duration_format((usec_t)k->max, b, sizeof(b)));
+		else
+			snprintf(buf, size, "a duration of at least %s", a);
+		return buf;
+	case KT_ENUM:
+		buf[0] = '\0';
+		for (size_t i = 0; k->names[i] != NULL && off < size; i++)
+			off += (size_t)snprintf(buf + off, size - off, "%s%s", i == 0 ? "" : k->names[i + 1] ? ", " : " or ",
+			    k->names[i]);
+		return buf;
+	default:
+		return "a valid value";      /* every other row says its own (test_config checks) */
+	}
+}
+
+/* "NAME: expected WHAT, not "VALUE"" (without the value for KF_NO_ECHO keys). */
 static int
-handle_enforce(struct config_parse *p, const char *name, const char *v)
+key_fail(struct config_parse *p, const struct config_key *k, const char *v)
+{
+	char buf[160];
+	const char *what = key_expect(k, buf, sizeof(buf));
+
+	if (k->flags & KF_NO_ECHO)
+		return config_fail(p, "%s: expected %s", k->name, what);
+	return config_fail(p, "%s: expected %s, not \"%s\"", k->name, what, v);
+}
+
+static void *
+key_field(struct config *cfg, size_t offset)
+{
+	return (char *)cfg + offset;
+}
+
+static const void *
+key_cfield(const struct config *cfg, size_t offset)
+{
+	return (const char *)cfg + offset;
+}
+
+/*
+ * Sets key k from value v (a line of the file, or a default). Lists add v to what they
+ * hold, but a KF_REPLACE list's first line in the file drops its defaults. Returns 1, or
+ * 0 after config_fail (inih's convention).
+ */
+static int
+key_set(struct config_parse *p, const struct config_key *k, const char *v)
 {
 	struct config *cfg = p->cfg;
-	usec_t *dur = NULL, d;
+	void *field = key_field(cfg, k->offset);
+	size_t *count = k->count_offset ? key_field(cfg, k->count_offset) : NULL;
+	size_t index = (size_t)(k - config_keys);
+	unsigned long n;
+	usec_t d;
 
-	if (!strcmp(name, "mode")) {
-		if (!strcmp(v, "none"))
-			cfg->enforce.mode = ENFORCE_MODE_NONE;
-		else if (!strcmp(v, "nftables"))
-			cfg->enforce.mode = ENFORCE_MODE_NFTABLES;
-		else
-			return config_fail(p, "mode: expected none or nftables, not \"%s\"", v);
-		cfg->enforce.mode_line = p->line;
-	} else if (!strcmp(name, "table")) {
-		size_t n = strlen(v);
-		if (n == 0 || n >= sizeof(cfg->enforce.table) || !isalpha((unsigned char)v[0]) ||
-		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n)
-			return config_fail(p, "table: expected a name of letters, digits and _ (up to 31), not \"%s\"", v);
-		strcpy(cfg->enforce.table, v);
-	} else if (!strcmp(name, "subscribers")) {
+	if (k->flags & KF_REFUSED)
+		return config_fail(p, "%s", k->expect);
+	if (k->line_offset != 0)
+		*(int *)key_field(cfg, k->line_offset) = p->line;
+	if ((k->flags & KF_REPLACE) && !p->defaults && !p->seen[index])
+		*count = 0;
+	p->seen[index] = true;
+	if (count != NULL && k->max_count != 0 && *count >= k->max_count && !((k->flags & KF_NONE) && !strcmp(v, "none")))
+	{
+		char why[96];
+		snprintf(why, sizeof(why), k->too_many, k->max_count);
+		return config_fail(p, "%s: %s", k->name, why);
+	}
+	switch (k->type) {
+	case KT_BOOL:
+		if (parse_bool(v, field) != 0)
+			return key_fail(p, k, v);
+		break;
+	case KT_UINT:
+		if (parse_uint(v, (unsigned long)k->min, (unsigned long)k->max, &n) != 0)
+			return key_fail(p, k, v);
+		*(uint32_t *)field = (uint32_t)n;
+		break;
+	case KT_DOUBLE:
+		if (parse_double(v, k->min, k->max, field) != 0)
+			return key_fail(p, k, v);
+		break;
+	case KT_DURATION:
+		if (duration_parse(v, &d) != 0 || d < (usec_t)k->min || (k->max > 0 && d > (usec_t)k->max))
+			return key_fail(p, k, v);
+		*(usec_t *)field = d;
+		break;
+	case KT_TEXT:
+		if (((k->flags & KF_NONEMPTY) && *v == '\0') || (k->valid != NULL && !k->valid(v)) ||
+		    set_text(field, k->size, v) != 0)
+			return key_fail(p, k, v);
+		break;
+	case KT_ENUM: {
+		size_t i = 0;
+		while (k->names[i] != NULL && strcmp(k->names[i], v) != 0)
+			i++;
+		if (k->names[i] == NULL)
+			return key_fail(p, k, v);
+		*(int *)field = (int)i;
+		break;
+	}
+	case KT_LISTEN:
+		if (listen_addr_parse(v, field) != 0 || ((struct listen_addr *)field)->kind != LISTEN_TCP)
+			return key_fail(p, k, v);
+		break;
+	case KT_LISTENS:
+		if (listen_addr_parse(v, (struct listen_addr *)field + *count) != 0)
+			return key_fail(p, k, v);
+		(*count)++;
+		break;
+	case KT_CIDRS:
+		if ((k->flags & KF_NONE) && !strcmp(v, "none")) {
+			if (*count > 0)
+				return config_fail(p, "%s: \"none\" cannot follow a network", k->name);
+			break;
+		}
+		if (cidr_parse(v, (struct cidr *)field + *count) != 0)
+			return key_fail(p, k, v);
+		(*count)++;
+		break;
+	case KT_CIDR_LIST: {
 		struct cidr net, *slot;
 		if (cidr_parse(v, &net) != 0)
-			return config_fail(p, "subscribers: expected ADDRESS/PREFIX, not \"%s\"", v);
-		if (cfg->enforce.subscriber_count >= 256)
-			return config_fail(p, "subscribers: at most 256 ranges");
-		if ((slot = grow_list((void **)&cfg->enforce.subscribers, &cfg->enforce.subscriber_count,
-		    sizeof(*slot))) == NULL)
+			return key_fail(p, k, v);
+		if ((slot = grow_list(field, count, sizeof(*slot))) == NULL)
 			return config_fail(p, "out of memory");
 		*slot = net;
-	} else if (!strcmp(name, "relay") || !strcmp(name, "resolver")) {
-		bool relay = !strcmp(name, "relay");
+		break;
+	}
+	case KT_ADDR_LIST: {
 		struct addr a, *slot;
 		if (addr_parse(v, strlen(v), &a) != 0)
-			return config_fail(p, "%s: expected an IPv4 or IPv6 address, not \"%s\"", name, v);
-		if ((relay ? cfg->enforce.relay_count : cfg->enforce.resolver_count) >= 256)
-			return config_fail(p, "%s: at most 256 addresses", name);
-		slot = relay ? grow_list((void **)&cfg->enforce.relays, &cfg->enforce.relay_count, sizeof(*slot)) :
-		    grow_list((void **)&cfg->enforce.resolvers, &cfg->enforce.resolver_count, sizeof(*slot));
-		if (slot == NULL)
+			return key_fail(p, k, v);
+		if ((slot = grow_list(field, count, sizeof(*slot))) == NULL)
 			return config_fail(p, "out of memory");
 		*slot = a;
-	} else if (!strcmp(name, "remediation")) {
-		struct remediation_conf r, *slot;
-		if (parse_remediation(v, &r) != 0)
-			return config_fail(p, "remediation: expected NAME, ADDRESS or ADDRESS/PREFIX, then optionally "
-			    "PORT or PORT/tcp or PORT/udp, not \"%s\"", v);
-		if (cfg->enforce.remediation_count >= 256)
-			return config_fail(p, "remediation: at most 256 destinations");
-		if ((slot = grow_list((void **)&cfg->enforce.remediation, &cfg->enforce.remediation_count,
-		    sizeof(*slot))) == NULL)
+		break;
+	}
+	case KT_STR_LIST: {
+		char *copy, **slot;
+		if (*v == '\0' || strlen(v) >= k->size)
+			return key_fail(p, k, v);
+		if ((copy = strdup(v)) == NULL)
 			return config_fail(p, "out of memory");
-		*slot = r;
-	} else if (!strcmp(name, "portal")) {
-		struct listen_addr la;
-		struct addr a;
-		if (listen_addr_parse(v, &la) != 0 || la.kind != LISTEN_TCP || la.port == 0 ||
-		    addr_parse(la.host, strlen(la.host), &a) != 0)
-			return config_fail(p, "portal: expected ADDRESS:PORT or [IPV6]:PORT, not \"%s\"", v);
-		if (cfg->enforce.portal_port != 0 && cfg->enforce.portal_port != la.port)
-			return config_fail(p, "portal: the IPv4 and IPv6 portal must listen on the same port");
-		if (a.family == AF_INET)
-			cfg->enforce.portal_v4 = a;
-		else
-			cfg->enforce.portal_v6 = a;
-		cfg->enforce.portal_port = la.port;
-	} else if (!strcmp(name, "element_timeout")) {
-		dur = &cfg->enforce.element_timeout;
-	} else if (!strcmp(name, "refresh_interval")) {
-		dur = &cfg->enforce.refresh_interval;
-	} else if (!strcmp(name, "resolve_interval")) {
-		dur = &cfg->enforce.resolve_interval;
-	} else
-		return config_fail(p, "unknown key \"%s\" in [enforce]", name);
-	if (dur != NULL) {
-		if (duration_parse(v, &d) != 0 || d < 10 * USEC_PER_SEC || d > 30 * 86400 * USEC_PER_SEC)
-			return config_fail(p, "%s: expected a duration from 10s to 30d, not \"%s\"", name, v);
-		*dur = d;
+		if ((slot = grow_list(field, count, sizeof(*slot))) == NULL) {
+			free(copy);
+			return config_fail(p, "out of memory");
+		}
+		*slot = copy;
+		break;
+	}
+	case KT_RATE:
+		if (parse_rate(v, field) != 0)
+			return key_fail(p, k, v);
+		break;
+	case KT_BURST:
+		if (parse_uint(v, (unsigned long)k->min, (unsigned long)k->max, &n) != 0)
+			return key_fail(p, k, v);
+		((struct rate_spec *)field)->burst = (uint32_t)n;
+		break;
+	case KT_CUSTOM:
+		return k->parse(p, k, v);
 	}
 	return 1;
+}
+
+static int
+parse_api_listen(struct config_parse *p, const struct config_key *k, const char *v)
+{
+	struct config_api *api = &p->cfg->api;
+
+	api->listen_set = *v != '\0';
+	if (*v == '\0')
+		return 1;
+	if (listen_addr_parse(v, &api->listen) != 0 || api->listen.kind != LISTEN_TCP)
+		return key_fail(p, k, v);
+	return 1;
+}
+
+static void
+print_api_listen(const struct config *cfg, const struct config_key *k, FILE *out)
+{
+	char buf[128];
+
+	if (cfg->api.listen_set)
+		fprintf(out, "%s = %s\n", k->name, listen_addr_format(&cfg->api.listen, buf, sizeof(buf)));
+}
+
+static int
+parse_remediation_key(struct config_parse *p, const struct config_key *k, const char *v)
+{
+	struct config_enforce *e = &p->cfg->enforce;
+	struct remediation_conf r, *slot;
+
+	if (parse_remediation(v, &r) != 0)
+		return key_fail(p, k, v);
+	if ((slot = grow_list((void **)&e->remediation, &e->remediation_count, sizeof(*slot))) == NULL)
+		return config_fail(p, "out of memory");
+	*slot = r;
+	return 1;
+}
+
+static void
+print_remediation(const struct config *cfg, const struct config_key *k, FILE *out)
+{
+	char buf[128];
+
+	for (size_t i = 0; i < cfg->enforce.remediation_count; i++) {
+		const struct remediation_conf *r = &cfg->enforce.remediation[i];
+		fprintf(out, "%s = %s", k->name, r->name[0] ? r->name : cidr_format(&r->net, buf, sizeof(buf)));
+		if (r->port != 0)
+			fprintf(out, " %u%s", r->port, r->proto == IPPROTO_TCP ? "/tcp" : r->proto == IPPROTO_UDP ? "/udp" : "");
+		fputc('\n', out);
+	}
+}
+
+/* One address per family, both on the one port. */
+static int
+parse_enforce_portal(struct config_parse *p, const struct config_key *k, const char *v)
+{
+	struct config_enforce *e = &p->cfg->enforce;
+	struct listen_addr la;
+	struct addr a;
+
+	if (listen_addr_parse(v, &la) != 0 || la.kind != LISTEN_TCP || la.port == 0 ||
+	    addr_parse(la.host, strlen(la.host), &a) != 0)
+		return key_fail(p, k, v);
+	if (e->portal_port != 0 && e->portal_port != la.port)
+		return config_fail(p, "portal: the IPv4 and IPv6 portal must listen on the same port");
+	if (a.family == AF_INET)
+		e->portal_v4 = a;
+	else
+		e->portal_v6 = a;
+	e->portal_port = la.port;
+	return 1;
+}
+
+static void
+print_enforce_portal(const struct config *cfg, const struct config_key *k, FILE *out)
+{
+	char buf[128];
+
+	if (cfg->enforce.portal_v4.family != 0)
+		fprintf(out, "%s = %s:%u\n", k->name, addr_format(&cfg->enforce.portal_v4, buf, sizeof(buf)),
+		    cfg->enforce.portal_port);
+	if (cfg->enforce.portal_v6.family != 0)
+		fprintf(out, "%s = [%s]:%u\n", k->name, addr_format(&cfg->enforce.portal_v6, buf, sizeof(buf)),
+		    cfg->enforce.portal_port);
+}
+
+/* The shortest text strtod reads back as exactly d. */
+static const char *
+fmt_double(double d, char *buf, size_t size)
+{
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, size, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return buf;
+}
+
+/* Writes key k as the file would set it: a line per value, none when unset (KF_IF_SET). */
+static void
+key_print(const struct config *cfg, const struct config_key *k, FILE *out)
+{
+	const void *field = key_cfield(cfg, k->offset);
+	size_t count = k->count_offset ? *(const size_t *)key_cfield(cfg, k->count_offset) : 0;
+	char buf[128];
+
+	switch (k->type) {
+	case KT_BOOL:
+		fprintf(out, "%s = %s\n", k->name, *(const bool *)field ? "yes" : "no");
+		break;
+	case KT_UINT:
+		fprintf(out, "%s = %u\n", k->name, *(const uint32_t *)field);
+		break;
+	case KT_DOUBLE:
+		fprintf(out, "%s = %s\n", k->name, fmt_double(*(const double *)field, buf, sizeof(buf)));
+		break;
+	case KT_DURATION:
+		fprintf(out, "%s = %s\n", k->name, duration_format(*(const usec_t *)field, buf, sizeof(buf)));
+		break;
+	case KT_TEXT:
+		if (!(k->flags & KF_IF_SET) || *(const char *)field != '\0')
+			fprintf(out, "%s = %s\n", k->name, (const char *)field);
+		break;
+	case KT_ENUM:
+		fprintf(out, "%s = %s\n", k->name, k->names[*(const int *)field]);
+		break;
+	case KT_LISTEN:
+		fprintf(out, "%s = %s\n", k->name, listen_addr_format(field, buf, sizeof(buf)));
+		break;
+	case KT_LISTENS:
+		for (size_t i = 0; i < count; i++)
+			fprintf(out, "%s = %s\n", k->name,
+			    listen_addr_format((const struct listen_addr *)field + i, buf, sizeof(buf)));
+		break;
+	case KT_CIDRS:
+		if (count == 0 && (k->flags & KF_NONE))
+			fprintf(out, "%s = none\n", k->name);
+		for (size_t i = 0; i < count; i++)
+			fprintf(out, "%s = %s\n", k->name, cidr_format((const struct cidr *)field + i, buf, sizeof(buf)));
+		break;
+	case KT_CIDR_LIST:
+		for (size_t i = 0; i < count; i++)
+			fprintf(out, "%s = %s\n", k->name,
+			    cidr_format(*(struct cidr *const *)field + i, buf, sizeof(buf)));
+		break;
+	case KT_ADDR_LIST:
+		for (size_t i = 0; i < count; i++)
+			fprintf(out, "%s = %s\n", k->name,
+			    addr_format(*(struct addr *const *)field + i, buf, sizeof(buf)));
+		break;
+	case KT_STR_LIST:
+		for (size_t i = 0; i < count; i++)
+			fprintf(out, "%s = %s\n", k->name, (*(char *const *const *)field)[i]);
+		break;
+	case KT_RATE: {
+		const struct rate_spec *r = field;
+		fprintf(out, "%s = %u/%s\n", k->name, r->count, duration_format(r->period, buf, sizeof(buf)));
+		break;
+	}
+	case KT_BURST:
+		fprintf(out, "%s = %u\n", k->name, ((const struct rate_spec *)field)->burst);
+		break;
+	case KT_CUSTOM:
+		k->print(cfg, k, out);
+		break;
+	}
+}
+
+/* The row for key name in section, or NULL. */
+static const struct config_key *
+key_find(const char *section, const char *name)
+{
+	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++)
+		if (!strcmp(config_keys[i].section, section) && !strcmp(config_keys[i].name, name))
+			return &config_keys[i];
+	return NULL;
+}
+
+static bool
+section_known(const char *section)
+{
+	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++)
+		if (!strcmp(config_keys[i].section, section))
+			return true;
+	return false;
+}
+
+void
+config_defaults(struct config *cfg)
+{
+	struct config_parse p = { .cfg = cfg, .defaults = true };
+	char list[512];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (k->def == NULL)
+			continue;
+		if (!(k->flags & KF_REPEAT)) {
+			key_set(&p, k, k->def);
+			continue;
+		}
+		snprintf(list, sizeof(list), "%s", k->def);
+		for (char *save = NULL, *v = strtok_r(list, " ", &save); v != NULL; v = strtok_r(NULL, " ", &save))
+			key_set(&p, k, v);
+	}
+	/* not keys: normal is where every subject starts, suspend is the operators' alone */
+	cfg->judge.threshold[LEVEL_NORMAL] = 0;
+	cfg->judge.threshold[LEVEL_SUSPEND] = INFINITY;
 }
 
 static int
 config_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct config_parse *p = user;
+	const struct config_key *k;
 
 	if (name == NULL)          /* a section header alone (INI_CALL_HANDLER_ON_NEW_SECTION) */
 		return 1;
 	if (*section == '\0')
 		return config_fail(p, "\"%s\" is outside any [section]", name);
-	if (!strcmp(section, "daemon"))
-		return handle_daemon(p, name, value);
-	if (!strcmp(section, "policy"))
-		return handle_policy(p, name, value);
-	if (!strcmp(section, "limits"))
-		return handle_limits(p, name, value);
-	if (!strcmp(section, "judge"))
-		return handle_judge(p, name, value);
-	if (!strcmp(section, "allowlist"))
-		return handle_allowlist(p, name, value);
-	if (!strcmp(section, "api"))
-		return handle_api(p, name, value);
-	if (!strcmp(section, "portal"))
-		return handle_portal(p, name, value);
-	if (!strcmp(section, "maillog"))
-		return handle_maillog(p, name, value);
-	if (!strcmp(section, "enforce"))
-		return handle_enforce(p, name, value);
 	if (!strncmp(section, "evidence ", 9))
 		return handle_evidence(p, section + 9, name, value);
-	return config_fail(p, "unknown section [%s]", section);
+	if (!section_known(section))
+		return config_fail(p, "unknown section [%s]", section);
+	if ((k = key_find(section, name)) == NULL)
+		return config_fail(p, "unknown key \"%s\" in [%s]", name, section);
+	return key_set(p, k, value);
 }
 
 /* inih's line source: counts lines, strips leading blanks, flags lines inih would cut. */
@@ -1102,73 +1227,12 @@ fail:
 	return -1;
 }
 
-/* The shortest text strtod reads back as exactly d. */
-static const char *
-fmt_double(double d, char *buf, size_t size)
-{
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(buf, size, "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			break;
-	}
-	return buf;
-}
+
 
 static void
-print_rate(FILE *out, const char *name, const struct rate_spec *r)
-{
-	char d[32];
-	fprintf(out, "%s = %u/%s\n%s_burst = %u\n", name, r->count,
-	    duration_format(r->period, d, sizeof(d)), name, r->burst);
-}
-
-void
-config_print(const struct config *cfg, FILE *out)
+print_evidence(const struct config *cfg, FILE *out)
 {
 	char buf[128];
-
-	fprintf(out, "# normalised from %s\n[daemon]\n", cfg->path);
-	fprintf(out, "store = %s\n", cfg->daemon.store);
-	fprintf(out, "log_level = %s\n", log_level_name(cfg->daemon.log_level));
-	fprintf(out, "syslog = %s\n", cfg->daemon.syslog ? "yes" : "no");
-	fprintf(out, "checkpoint_interval = %s\n", duration_format(cfg->daemon.checkpoint_interval, buf, sizeof(buf)));
-	fprintf(out, "idle_expiry = %s\n", duration_format(cfg->daemon.idle_expiry, buf, sizeof(buf)));
-	fprintf(out, "user = %s\n", cfg->daemon.user);
-	fprintf(out, "seccomp = %s\n", cfg->daemon.seccomp == SECCOMP_MODE_KILL ? "yes" :
-	    cfg->daemon.seccomp == SECCOMP_MODE_LOG ? "log" : "no");
-
-	fprintf(out, "\n[policy]\n");
-	for (size_t i = 0; i < cfg->policy.listen_count; i++)
-		fprintf(out, "listen = %s\n", listen_addr_format(&cfg->policy.listen[i], buf, sizeof(buf)));
-	fprintf(out, "count_at = %s\n", cfg->policy.count_at == COUNT_AT_DATA ? "data" : "rcpt");
-	fprintf(out, "max_connections = %u\n", cfg->policy.max_connections);
-	fprintf(out, "idle_timeout = %s\n", duration_format(cfg->policy.idle_timeout, buf, sizeof(buf)));
-	fprintf(out, "repeat_log_interval = %s\n", duration_format(cfg->policy.repeat_log_interval, buf, sizeof(buf)));
-	for (size_t i = 0; i < cfg->policy.allow_count; i++)
-		fprintf(out, "allow = %s\n", cidr_format(&cfg->policy.allow[i], buf, sizeof(buf)));
-	fprintf(out, "request_timeout = %s\n", duration_format(cfg->policy.request_timeout, buf, sizeof(buf)));
-	fprintf(out, "max_connections_per_peer = %u\n", cfg->policy.max_connections_per_peer);
-	fprintf(out, "defer_text = %s\n", cfg->policy.defer_text);
-	fprintf(out, "reject_text = %s\n", cfg->policy.reject_text);
-
-	fprintf(out, "\n[limits]\n");
-	fprintf(out, "host_prefix_v4 = %u\nhost_prefix_v6 = %u\n", cfg->limits.host_prefix_v4, cfg->limits.host_prefix_v6);
-	print_rate(out, "host_messages", &cfg->limits.host_messages);
-	print_rate(out, "host_recipients", &cfg->limits.host_recipients);
-	print_rate(out, "account_messages", &cfg->limits.account_messages);
-	print_rate(out, "account_recipients", &cfg->limits.account_recipients);
-	fprintf(out, "throttle_factor = %s\n", fmt_double(cfg->limits.throttle_factor, buf, sizeof(buf)));
-
-	fprintf(out, "\n[judge]\n");
-	for (int l = LEVEL_WATCH; l <= LEVEL_QUARANTINE; l++)
-		fprintf(out, "%s = %s\n", level_name(l), fmt_double(cfg->judge.threshold[l], buf, sizeof(buf)));
-	fprintf(out, "release_ratio = %s\n", fmt_double(cfg->judge.release_ratio, buf, sizeof(buf)));
-	fprintf(out, "quarantine_cap = %u\n", cfg->judge.quarantine_cap);
-	fprintf(out, "max_subjects = %u\n", cfg->judge.max_subjects);
-	if (cfg->judge.ignore_count == 0)
-		fprintf(out, "ignore = none\n");
-	for (size_t i = 0; i < cfg->judge.ignore_count; i++)
-		fprintf(out, "ignore = %s\n", cidr_format(&cfg->judge.ignore[i], buf, sizeof(buf)));
 
 	for (size_t i = 0; i < cfg->evidence_count; i++) {
 		const struct evidence_conf *e = &cfg->evidence[i];
@@ -1178,86 +1242,26 @@ config_print(const struct config *cfg, FILE *out)
 		if (e->half_life > 0)
 			fprintf(out, "half_life = %s\n", duration_format(e->half_life, buf, sizeof(buf)));
 	}
+}
 
-	fprintf(out, "\n[allowlist]\n");
-	for (size_t i = 0; i < cfg->allowlist.network_count; i++)
-		fprintf(out, "network = %s\n", cidr_format(&cfg->allowlist.networks[i], buf, sizeof(buf)));
-	for (size_t i = 0; i < cfg->allowlist.account_count; i++)
-		fprintf(out, "account = %s\n", cfg->allowlist.accounts[i]);
+void
+config_print(const struct config *cfg, FILE *out)
+{
+	const char *section = NULL;
 
-	fprintf(out, "\n[api]\n");
-	fprintf(out, "socket = %s\n", cfg->api.socket);
-	if (cfg->api.socket_group[0])
-		fprintf(out, "socket_group = %s\n", cfg->api.socket_group);
-	if (cfg->api.listen_set)
-		fprintf(out, "listen = %s\n", listen_addr_format(&cfg->api.listen, buf, sizeof(buf)));
-	if (cfg->api.token_file[0])
-		fprintf(out, "token_file = %s\n", cfg->api.token_file);
-	if (cfg->api.tls_cert[0])
-		fprintf(out, "tls_cert = %s\ntls_key = %s\n", cfg->api.tls_cert, cfg->api.tls_key);
-
-	fprintf(out, "\n[maillog]\n");
-	for (size_t i = 0; i < cfg->maillog.file_count; i++)
-		fprintf(out, "file = %s\n", cfg->maillog.files[i]);
-	fprintf(out, "poll_interval = %s\n", duration_format(cfg->maillog.poll_interval, buf, sizeof(buf)));
-	fprintf(out, "queue_id_max_age = %s\n", duration_format(cfg->maillog.queue_id_max_age, buf, sizeof(buf)));
-	fprintf(out, "max_queue_ids = %u\n", cfg->maillog.max_queue_ids);
-	fprintf(out, "bounce_window = %s\n", duration_format(cfg->maillog.bounce_window, buf, sizeof(buf)));
-	fprintf(out, "bounce_min_recipients = %u\n", cfg->maillog.bounce_min_recipients);
-	fprintf(out, "bounce_threshold = %s\n", fmt_double(cfg->maillog.bounce_threshold, buf, sizeof(buf)));
-	fprintf(out, "bounce_confidence = %s\n", fmt_double(cfg->maillog.bounce_confidence, buf, sizeof(buf)));
-	fprintf(out, "domains_window = %s\n", duration_format(cfg->maillog.domains_window, buf, sizeof(buf)));
-	fprintf(out, "domains_min = %u\n", cfg->maillog.domains_min);
-	fprintf(out, "domains_factor = %s\n", fmt_double(cfg->maillog.domains_factor, buf, sizeof(buf)));
-	fprintf(out, "account_window = %s\n", duration_format(cfg->maillog.account_window, buf, sizeof(buf)));
-	fprintf(out, "account_networks = %u\n", cfg->maillog.account_networks);
-	fprintf(out, "account_addresses = %u\n", cfg->maillog.account_addresses);
-	fprintf(out, "account_sessions = %u\n", cfg->maillog.account_sessions);
-	fprintf(out, "account_prefix_v4 = %u\n", cfg->maillog.account_prefix_v4);
-	fprintf(out, "account_prefix_v6 = %u\n", cfg->maillog.account_prefix_v6);
-	if (cfg->maillog.ignore_text[0])
-		fprintf(out, "ignore_text = %s\n", cfg->maillog.ignore_text);
-
-	fprintf(out, "\n[portal]\nurl = %s\n", cfg->portal.url);
-	fprintf(out, "listen = %s\n", listen_addr_format(&cfg->portal.listen, buf, sizeof(buf)));
-	fprintf(out, "templates = %s\n", cfg->portal.templates);
-	fprintf(out, "support_contact = %s\n", cfg->portal.support_contact);
-	fprintf(out, "abuse_contact = %s\n", cfg->portal.abuse_contact);
-	fprintf(out, "self_release_limit = %u\n", cfg->portal.self_release_limit);
-	fprintf(out, "self_release_window = %s\n", duration_format(cfg->portal.self_release_window, buf, sizeof(buf)));
-	fprintf(out, "grace = %s\n", duration_format(cfg->portal.grace, buf, sizeof(buf)));
-	fprintf(out, "min_quarantine = %s\n", duration_format(cfg->portal.min_quarantine, buf, sizeof(buf)));
-	fprintf(out, "token_ttl = %s\n", duration_format(cfg->portal.token_ttl, buf, sizeof(buf)));
-	if (cfg->portal.secret_file[0])
-		fprintf(out, "secret_file = %s\n", cfg->portal.secret_file);
-	fprintf(out, "max_connections = %u\n", cfg->portal.max_connections);
-	fprintf(out, "max_connections_per_address = %u\n", cfg->portal.max_connections_per_address);
-	fprintf(out, "request_timeout = %s\n", duration_format(cfg->portal.request_timeout, buf, sizeof(buf)));
-
-	fprintf(out, "\n[enforce]\nmode = %s\n", cfg->enforce.mode == ENFORCE_MODE_NFTABLES ? "nftables" : "none");
-	fprintf(out, "table = %s\n", cfg->enforce.table);
-	for (size_t i = 0; i < cfg->enforce.subscriber_count; i++)
-		fprintf(out, "subscribers = %s\n", cidr_format(&cfg->enforce.subscribers[i], buf, sizeof(buf)));
-	for (size_t i = 0; i < cfg->enforce.relay_count; i++)
-		fprintf(out, "relay = %s\n", addr_format(&cfg->enforce.relays[i], buf, sizeof(buf)));
-	for (size_t i = 0; i < cfg->enforce.resolver_count; i++)
-		fprintf(out, "resolver = %s\n", addr_format(&cfg->enforce.resolvers[i], buf, sizeof(buf)));
-	for (size_t i = 0; i < cfg->enforce.remediation_count; i++) {
-		const struct remediation_conf *r = &cfg->enforce.remediation[i];
-		fprintf(out, "remediation = %s", r->name[0] ? r->name : cidr_format(&r->net, buf, sizeof(buf)));
-		if (r->port != 0)
-			fprintf(out, " %u%s", r->port, r->proto == IPPROTO_TCP ? "/tcp" : r->proto == IPPROTO_UDP ? "/udp" : "");
-		fputc('\n', out);
+	fprintf(out, "# normalised from %s\n", cfg->path);
+	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (k->flags & KF_REFUSED)
+			continue;
+		if (section == NULL || strcmp(section, k->section) != 0) {
+			if (section != NULL && !strcmp(section, "judge"))
+				print_evidence(cfg, out);     /* the [evidence NAME] sections follow [judge] */
+			fprintf(out, "%s[%s]\n", section == NULL ? "" : "\n", k->section);
+			section = k->section;
+		}
+		key_print(cfg, k, out);
 	}
-	if (cfg->enforce.portal_v4.family != 0)
-		fprintf(out, "portal = %s:%u\n", addr_format(&cfg->enforce.portal_v4, buf, sizeof(buf)),
-		    cfg->enforce.portal_port);
-	if (cfg->enforce.portal_v6.family != 0)
-		fprintf(out, "portal = [%s]:%u\n", addr_format(&cfg->enforce.portal_v6, buf, sizeof(buf)),
-		    cfg->enforce.portal_port);
-	fprintf(out, "element_timeout = %s\n", duration_format(cfg->enforce.element_timeout, buf, sizeof(buf)));
-	fprintf(out, "refresh_interval = %s\n", duration_format(cfg->enforce.refresh_interval, buf, sizeof(buf)));
-	fprintf(out, "resolve_interval = %s\n", duration_format(cfg->enforce.resolve_interval, buf, sizeof(buf)));
 }
 
 bool
