@@ -116,23 +116,17 @@ usage(FILE *out)
 static struct config *
 load_config(const char *path)
 {
-	struct config *cfg = malloc(sizeof(*cfg));
 	char err[1024];
+	struct config *cfg = config_load_new(path, err, sizeof(err));
 
 	if (cfg == NULL) {
-		fprintf(stderr, "lazaretd: out of memory\n");
-		return NULL;
-	}
-	if (config_load(path, cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
-		free(cfg);
 		return NULL;
 	}
 	/* [evidence NAME] sections against the table of kinds (the running judge checks again) */
 	if (evidence_kinds_check(cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
-		config_free(cfg);
-		free(cfg);
+		config_unref(cfg);
 		return NULL;
 	}
 	return cfg;
@@ -381,24 +375,6 @@ on_level_changed(void *arg, const struct subject *s, int old_level, int new_leve
 	portal_level_changed(d->portal);
 }
 
-static bool
-same_listeners(const struct config *a, const struct config *b)
-{
-	if (a->policy.listen_count != b->policy.listen_count || a->maillog.file_count != b->maillog.file_count)
-		return false;
-	for (size_t i = 0; i < a->maillog.file_count; i++)
-		if (strcmp(a->maillog.files[i], b->maillog.files[i]) != 0)
-			return false;
-	for (size_t i = 0; i < a->policy.listen_count; i++)
-		if (memcmp(&a->policy.listen[i], &b->policy.listen[i], sizeof(a->policy.listen[i])) != 0)
-			return false;
-	return memcmp(&a->api.listen, &b->api.listen, sizeof(a->api.listen)) == 0 &&
-	    a->api.listen_set == b->api.listen_set && strcmp(a->api.socket, b->api.socket) == 0 &&
-	    strcmp(a->api.socket_group, b->api.socket_group) == 0 &&
-	    strcmp(a->api.tls_cert, b->api.tls_cert) == 0 && strcmp(a->api.tls_key, b->api.tls_key) == 0 &&
-	    memcmp(&a->portal.listen, &b->portal.listen, sizeof(a->portal.listen)) == 0 &&
-	    strcmp(a->daemon.store, b->daemon.store) == 0;
-}
 
 /* A notification systemd did not get is worth a line, not a stop: it would time the start out. */
 static void
@@ -411,39 +387,38 @@ notify(int rc, const char *what)
 static void
 reload(struct daemon *d)
 {
-	char err[1024];
-	struct config *cfg = malloc(sizeof(*cfg));
+	char err[1024], restart[512];
+	struct config *cfg;
 
 	log_info("SIGHUP: reloading %s", d->config_path);
 	notify(sdnotify_reloading(), "RELOADING=1");
-	if (cfg == NULL || config_load(d->config_path, cfg, err, sizeof(err)) != 0) {
-		log_warnx("reload failed, keeping the running configuration: %s", cfg ? err : "out of memory");
-		free(cfg);
+	if ((cfg = config_load_new(d->config_path, err, sizeof(err))) == NULL) {
+		log_warnx("reload failed, keeping the running configuration: %s", err);
 		notify(sdnotify_send("READY=1"), "READY=1");
 		return;
 	}
 	struct rlimit rl;
-	/* every check before anything takes the new configuration: a module must never be
-	 * left pointing at one that is freed for failing a later check */
+	/* every check before anything takes the new configuration; a module that takes it
+	 * holds a reference, so one that fails later cannot leave another pointing at freed
+	 * memory */
 	if ((getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
 	    fd_budget_check(cfg, (unsigned long long)rl.rlim_cur, "RLIMIT_NOFILE", err, sizeof(err)) != 0) ||
 	    pipeline_configure(&d->pl, cfg, err, sizeof(err)) != 0) {
 		log_warnx("reload failed, keeping the running configuration: %s", err);
-		config_free(cfg);
-		free(cfg);
+		config_unref(cfg);
 		notify(sdnotify_send("READY=1"), "READY=1");
 		return;
 	}
-	if (!same_listeners(d->cfg, cfg))
-		log_warnx("reload: listen addresses, maillog files and the store path change only on restart");
+	config_restart_changes(d->cfg, cfg, restart, sizeof(restart));
+	if (restart[0] != '\0')
+		log_warnx("reload: %s change only on restart; the running values stay", restart);
 	policy_server_configure(d->policy, cfg);
 	api_configure(d->api, cfg);
 	portal_configure(d->portal, cfg);
 	garden_configure(d->garden, cfg);
 	log_set_level(cfg->daemon.log_level);
 	uv_timer_set_repeat(&d->checkpoint_timer, (uint64_t)(cfg->daemon.checkpoint_interval / 1000));
-	config_free(d->cfg);
-	free(d->cfg);
+	config_unref(d->cfg);
 	d->cfg = cfg;
 	log_info("reloaded %s", d->config_path);
 	notify(sdnotify_send("READY=1"), "READY=1");
@@ -626,8 +601,7 @@ main(int argc, char **argv)
 			} else
 				store_close(st);
 		}
-		config_free(d.cfg);
-		free(d.cfg);
+		config_unref(d.cfg);
 		return rc;
 	}
 
@@ -815,8 +789,7 @@ main(int argc, char **argv)
 	while (waitpid(-1, NULL, WNOHANG) > 0)    /* the portal's front, told to go */
 		;
 	pipeline_close(&d.pl);
-	config_free(d.cfg);
-	free(d.cfg);
+	config_unref(d.cfg);
 	log_info("stopped");
 	return d.exit_status;
 }

@@ -601,7 +601,8 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helpe
 		return NULL;
 	}
 	g->loop = loop;
-	g->cfg = cfg;
+	config_unref(g->cfg);
+	g->cfg = config_ref(cfg);
 	g->judge = j;
 	if (cfg->enforce.mode == ENFORCE_MODE_NFTABLES && helper_fd >= 0) {
 		if ((g->be = enforce_priv_new(helper_fd)) == NULL) {
@@ -750,7 +751,8 @@ garden_configure(struct garden *g, const struct config *cfg)
 {
 	if ((cfg->enforce.mode == ENFORCE_MODE_NFTABLES) != (g->cfg->enforce.mode == ENFORCE_MODE_NFTABLES))
 		log_warnx("reload: [enforce] mode changes only on restart");
-	g->cfg = cfg;
+	config_unref(g->cfg);
+	g->cfg = config_ref(cfg);
 	g->generation++;
 	if (g->timers_started) {
 		uint64_t refresh = (uint64_t)(cfg->enforce.refresh_interval / 1000);
@@ -805,6 +807,7 @@ garden_free(struct garden *g)
 {
 	if (g == NULL)
 		return;
+	config_unref(g->cfg);
 	job_free(g->job);
 	if (g->be != NULL)
 		g->ops->free(g->be);

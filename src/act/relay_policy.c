@@ -35,7 +35,8 @@ relay_new(struct judge *j, const struct config *cfg)
 	if (r == NULL)
 		return NULL;
 	r->judge = j;
-	r->cfg = cfg;
+	config_unref(r->cfg);
+	r->cfg = config_ref(cfg);
 	r->kind = evidence_kind_register(j, RELAY_EVIDENCE_KIND);     /* its weight: judge/kinds.c */
 	if (r->kind < 0) {
 		free(r);
@@ -47,13 +48,16 @@ relay_new(struct judge *j, const struct config *cfg)
 void
 relay_free(struct relay *r)
 {
+	if (r != NULL)
+		config_unref(r->cfg);
 	free(r);
 }
 
 void
 relay_configure(struct relay *r, const struct config *cfg)
 {
-	r->cfg = cfg;
+	config_unref(r->cfg);
+	r->cfg = config_ref(cfg);
 }
 
 static const char *

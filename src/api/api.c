@@ -991,6 +991,7 @@ api_start(uv_loop_t *loop, const struct api_context *ctx, char *err, size_t errl
 	}
 	a->loop = loop;
 	a->ctx = *ctx;
+	config_ref(a->ctx.cfg);              /* dropped where a is freed */
 	if (cfg->api.socket[0] != '\0') {
 		if ((fd = ctx->socket_fd) < 0 && (api_socket_gid(cfg, getegid(), &gid, err, errlen) != 0 ||
 		    (fd = api_socket_open(cfg->api.socket, gid, err, errlen)) < 0))
@@ -1014,6 +1015,7 @@ fail:
 		httpd_close(&a->sock.http, api_listener_closed, &a->sock);
 		return NULL;
 	}
+	config_unref(a->ctx.cfg);
 	free(a);
 	return NULL;
 }
@@ -1021,7 +1023,8 @@ fail:
 void
 api_configure(struct api *a, const struct config *cfg)
 {
-	a->ctx.cfg = cfg;
+	config_unref(a->ctx.cfg);
+	a->ctx.cfg = config_ref(cfg);
 }
 
 void
@@ -1042,8 +1045,10 @@ api_listener_closed(void *arg)
 	struct api_listener *l = arg;
 	struct api *a = l->api;
 
-	if (--a->closing == 0)
+	if (--a->closing == 0) {
+		config_unref(a->ctx.cfg);
 		free(a);
+	}
 }
 
 void
@@ -1058,6 +1063,7 @@ api_stop(struct api *a)
 		unlink(a->socket_path);
 	a->closing = (unsigned)a->sock.open + (unsigned)a->tcp.open;
 	if (a->closing == 0) {
+		config_unref(a->ctx.cfg);
 		free(a);
 		return;
 	}

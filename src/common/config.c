@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <errno.h>
 #include <grp.h>
 #include <ini.h>
@@ -443,7 +444,7 @@ static const struct config_key config_keys[] = {
 	{ "api", "listen", KT_CUSTOM, 0, FIELD(api.listen), .line_offset = FIELD(api.listen_line),
 	    .expect = "ADDRESS:PORT or [IPV6]:PORT", .parse = parse_api_listen, .print = print_api_listen,
 	    .doc = "a TCP listener for the API, with token_file (and TLS off loopback)" },
-	{ "api", "token_file", KT_TEXT, KF_NO_ECHO | KF_IF_SET, FIELD(api.token_file),
+	{ "api", "token_file", KT_TEXT, KF_RELOAD | KF_NO_ECHO | KF_IF_SET, FIELD(api.token_file),
 	    .line_offset = FIELD(api.token_file_line), .size = FSIZE(api.token_file), .expect = "a file path",
 	    .doc = "the bearer token TCP clients present" },
 	{ "api", "tls_cert", KT_TEXT, KF_NONEMPTY | KF_NO_ECHO | KF_IF_SET, FIELD(api.tls_cert),
@@ -532,7 +533,7 @@ static const struct config_key config_keys[] = {
 	    .doc = "portal connections open at once at most" },
 	{ "portal", "max_connections_per_address", KT_UINT, 0, FIELD(portal.max_connections_per_address),
 	    .min = 1, .max = 1000, .def = "8", .doc = "portal connections from one address at most" },
-	{ "portal", "request_timeout", KT_DURATION, 0, FIELD(portal.request_timeout), .min = SEC(1),
+	{ "portal", "request_timeout", KT_DURATION, KF_RELOAD, FIELD(portal.request_timeout), .min = SEC(1),
 	    .max = SEC(300), .def = "10s", .doc = "a whole request within this, or the connection goes" },
 
 	/* [enforce] */
@@ -1262,6 +1263,91 @@ config_print(const struct config *cfg, FILE *out)
 		}
 		key_print(cfg, k, out);
 	}
+}
+
+struct config *
+config_load_new(const char *path, char *err, size_t errlen)
+{
+	struct config *cfg = malloc(sizeof(*cfg));
+	int *refs = malloc(sizeof(*refs));
+
+	if (cfg == NULL || refs == NULL) {
+		snprintf(err, errlen, "%s:0: out of memory", path);
+		goto fail;
+	}
+	if (config_load(path, cfg, err, errlen) != 0)
+		goto fail;
+	*refs = 1;
+	cfg->refs = refs;
+	return cfg;
+fail:
+	free(refs);
+	free(cfg);
+	return NULL;
+}
+
+const struct config *
+config_ref(const struct config *cfg)
+{
+	if (cfg != NULL && cfg->refs != NULL)
+		(*cfg->refs)++;
+	return cfg;
+}
+
+void
+config_unref(const struct config *cfg)
+{
+	if (cfg == NULL || cfg->refs == NULL || --*cfg->refs > 0)
+		return;
+	/* the last reference: the memory was config_load_new's, not const to it */
+	struct config *own = (struct config *)(uintptr_t)cfg;
+	free(own->refs);
+	config_free(own);
+	free(own);
+}
+
+void
+config_restart_changes(const struct config *old, const struct config *new, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < CONFIG_KEY_COUNT && off < size; i++) {
+		const struct config_key *k = &config_keys[i];
+		char *a = NULL, *b = NULL;
+		size_t alen = 0, blen = 0;
+		FILE *fa, *fb;
+
+		if (k->flags & (KF_RELOAD | KF_REFUSED))
+			continue;
+		if ((fa = open_memstream(&a, &alen)) != NULL) {
+			key_print(old, k, fa);
+			fclose(fa);
+		}
+		if ((fb = open_memstream(&b, &blen)) != NULL) {
+			key_print(new, k, fb);
+			fclose(fb);
+		}
+		if (a != NULL && b != NULL && (alen != blen || memcmp(a, b, alen) != 0))
+			off += (size_t)snprintf(buf + off, size - off, "%s[%s] %s", off ? ", " : "", k->section, k->name);
+		free(a);
+		free(b);
+	}
+}
+
+bool
+config_key_at(size_t i, struct config_key_info *out)
+{
+	const struct config_key *k = NULL;
+
+	for (size_t r = 0; r < CONFIG_KEY_COUNT && k == NULL; r++)      /* refused rows are no keys */
+		if (!(config_keys[r].flags & KF_REFUSED) && i-- == 0)
+			k = &config_keys[r];
+	if (k == NULL)
+		return false;
+	*out = (struct config_key_info){ .section = k->section, .name = k->name, .def = k->def, .doc = k->doc,
+	    .repeatable = (k->flags & KF_REPEAT) != 0, .reloadable = (k->flags & KF_RELOAD) != 0 };
+	return true;
 }
 
 bool

@@ -193,6 +193,7 @@ struct config {
 	struct config_maillog maillog;
 	struct config_portal portal;
 	struct config_enforce enforce;
+	int *refs;                          /* from config_load_new: its references; NULL: the caller's own */
 };
 
 /* Fills *cfg with the shipped defaults (everything config_load does not find). */
@@ -204,6 +205,40 @@ void config_defaults(struct config *cfg);
  * On failure *cfg is freed and zeroed.
  */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/*
+ * config_load_new — config_load into a configuration of its own, counted: it lives until
+ * its last reference is dropped (config_unref). NULL with err set on failure.
+ */
+struct config *config_load_new(const char *path, char *err, size_t errlen);
+
+/*
+ * config_ref / config_unref — modules keep their configuration by reference, taken in
+ * their *_new or *_configure and dropped when they take the next or are freed: a reload
+ * that fails half-way then leaves none pointing at a freed one. A configuration of the
+ * caller's own (config_load into its struct, as tests do) is not counted: both are no-ops
+ * on it, and it must outlive its users. config_unref(NULL) does nothing.
+ */
+const struct config *config_ref(const struct config *cfg);
+void config_unref(const struct config *cfg);
+
+/*
+ * The keys whose value differs between old and new but that only a restart applies
+ * (listeners, files, the store, the user...): "[policy] listen, [daemon] store" into buf,
+ * "" when none.
+ */
+void config_restart_changes(const struct config *old, const struct config *new, char *buf, size_t size);
+
+/* One key of the key table (config.c): for documentation and its checks. */
+struct config_key_info {
+	const char *section, *name;
+	const char *def;                    /* the default as the file writes it; NULL: none */
+	const char *doc;                    /* one line */
+	bool repeatable, reloadable;
+};
+
+/* The i-th key, from 0; false past the last. */
+bool config_key_at(size_t i, struct config_key_info *out);
 
 /* Writes the configuration as an INI file that config_load reads back identically. */
 void config_print(const struct config *cfg, FILE *out);

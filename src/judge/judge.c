@@ -194,7 +194,8 @@ judge_new(const struct config *cfg, struct store *st)
 
 	if (j == NULL)
 		return NULL;
-	j->cfg = cfg;
+	config_unref(j->cfg);
+	j->cfg = config_ref(cfg);
 	j->st = st;
 	j->drop_log = (struct log_limit)LOG_LIMIT_INIT(10, 60 * USEC_PER_SEC);
 	j->full_log = (struct log_limit)LOG_LIMIT_INIT(10, 60 * USEC_PER_SEC);
@@ -210,6 +211,7 @@ judge_free(struct judge *j)
 {
 	if (j == NULL)
 		return;
+	config_unref(j->cfg);
 	subjects_free(j->subjects);
 	free(j->dirty);
 	free(j->notable);
@@ -431,7 +433,8 @@ judge_configure(struct judge *j, const struct config *cfg, char *err, size_t err
 		snprintf(err, errlen, "%s: out of memory for quarantine_cap", cfg->path);
 		return -1;
 	}
-	j->cfg = cfg;
+	config_unref(j->cfg);
+	j->cfg = config_ref(cfg);
 	for (int k = 0; k < j->kind_count; k++) {
 		struct judge_kind *kind = &j->kinds[k];
 		const struct evidence_conf *e = config_evidence(cfg, kind->name);

@@ -416,6 +416,7 @@ portal_maybe_free(struct portal *p)
 	if (p->stopping && !p->chan.closing && !p->timer_open && p->front == NULL && p->jobs_pending == 0) {
 		pages_free(p->pages);
 		memset(&p->key, 0, sizeof(p->key));
+		config_unref(p->ctx.cfg);
 		free(p);
 	}
 }
@@ -987,6 +988,7 @@ portal_start_with(uv_loop_t *loop, const struct portal_context *ctx, const struc
 		free(p);
 		return NULL;
 	}
+	config_ref(p->ctx.cfg);              /* dropped where p is freed (portal_maybe_free) */
 	uv_timer_init(loop, &p->restart_timer);
 	p->restart_timer.data = p;
 	p->timer_open = true;
@@ -1049,7 +1051,8 @@ portal_configure_with(struct portal *p, const struct config *cfg, const struct p
 	/* a random secret stays: tokens on pages already shown keep working */
 	if (ps->secret_file[0] != '\0' || p->set.secret_file[0] != '\0')
 		p->key = key;
-	p->ctx.cfg = cfg;
+	config_unref(p->ctx.cfg);
+	p->ctx.cfg = config_ref(cfg);
 	struct listen_addr keep = p->set.listen;
 	unsigned keep_max = p->set.max_connections, keep_per_ip = p->set.per_ip_connections;
 	p->set = *ps;

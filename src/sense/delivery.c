@@ -90,6 +90,7 @@ delivery_free(struct delivery *d)
 {
 	if (d == NULL)
 		return;
+	config_unref(d->cfg);
 	for (struct held_outcome *h = d->held, *n; h != NULL; h = n) {
 		n = h->next;
 		free(h);
@@ -128,7 +129,8 @@ delivery_configure(struct delivery *d, const struct config *cfg)
 {
 	char win[32];
 
-	d->cfg = cfg;
+	config_unref(d->cfg);
+	d->cfg = config_ref(cfg);
 	d->z = normal_quantile(cfg->maillog.bounce_confidence);
 	duration_format(cfg->maillog.bounce_window, win, sizeof(win));
 	d->bounce_mid_len = fitted(snprintf(d->bounce_mid, sizeof(d->bounce_mid),

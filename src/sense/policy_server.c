@@ -116,7 +116,8 @@ policy_server_new(uv_loop_t *loop, policy_decide_fn decide, void *arg, const str
 	ps->loop = loop;
 	ps->decide = decide;
 	ps->decide_arg = arg;
-	ps->cfg = cfg;
+	config_unref(ps->cfg);
+	ps->cfg = config_ref(cfg);
 	struct log_limit *limits[] = { &ps->log_malformed, &ps->log_denied, &ps->log_peer_cap, &ps->log_full,
 	    &ps->log_deadline, &ps->log_buffers, &ps->log_accept, &ps->log_debug };
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
@@ -137,7 +138,8 @@ policy_deadline_tick_ms(const struct config *cfg)
 void
 policy_server_configure(struct policy_server *ps, const struct config *cfg)
 {
-	ps->cfg = cfg;
+	config_unref(ps->cfg);
+	ps->cfg = config_ref(cfg);
 	if (ps->timer_open)
 		uv_timer_set_repeat(&ps->deadline_timer, policy_deadline_tick_ms(cfg));
 }
@@ -817,7 +819,9 @@ policy_server_stop(struct policy_server *ps)
 void
 policy_server_free(struct policy_server *ps)
 {
-	if (ps != NULL)
+	if (ps != NULL) {
 		htable_fini(&ps->peers);     /* its peers went with their last connections */
+		config_unref(ps->cfg);
+	}
 	free(ps);
 }

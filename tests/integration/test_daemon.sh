@@ -155,7 +155,23 @@ echo "garbage line" >> "$T/lazaret.conf"
 kill -HUP $PID; sleep 0.5
 check "a bad reload is logged and refused" grep -q 'reload failed, keeping the running configuration' "$T/daemon.log"
 check "the daemon still answers after a bad reload" test "$(req DATA 192.0.2.14 | "$SEND" 127.0.0.1:$PPORT)" = "action=DUNNO"
+# A reload the portal refuses (its templates are gone) while the rest takes the new
+# configuration: the portal keeps the one it runs on, which must stay alive when the
+# daemon drops it (under ASan a use after free shows); a changed listener is named.
 write_conf "$T/lazaret.conf" 2
+sed -i -e "s|^templates = .*|templates = $T/no-such-dir|" -e "s|^listen = unix:.*|listen = unix:$T/policy2.sock|" \
+	"$T/lazaret.conf"
+kill -HUP $PID; sleep 0.5
+check "a reload names the listener that waits for a restart" \
+	grep -q 'reload: \[policy\] listen change only on restart; the running values stay' "$T/daemon.log"
+check "the portal refuses the reload and keeps its running templates" \
+	grep -q 'the portal keeps its running templates and secret' "$T/daemon.log"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WPORT/")
+check "the portal still answers after the reload it refused (HTTP $code)" test "$code" = 200
+check "the policy service still answers on its old listener" \
+	test "$(req DATA 192.0.2.15 | "$SEND" "unix:$T/policy.sock")" = "action=DUNNO"
+write_conf "$T/lazaret.conf" 2
+kill -HUP $PID; sleep 0.5
 
 # kill -9 right after verdicts were acknowledged: none may be lost.
 for i in $(seq 1 20); do "$CTL" quarantine 10.9.0.$i --reason "crash test $i" >/dev/null || bad "quarantine 10.9.0.$i"; done

@@ -397,6 +397,120 @@ group_teardown(void **state)
 	return rmtree(tmpdir);
 }
 
+
+/* ---- the key table ---- */
+
+/*
+ * Every key of the table is in etc/lazaret.conf, in its section, set or commented out,
+ * under a comment that explains it; the file's header names exactly the keys a reload
+ * does not apply; every key has its line of documentation.
+ */
+static void
+test_key_table_documented(void **state)
+{
+	(void)state;
+	char path[PATH_MAX], line[512], section[64] = "", restart[1024] = "", header[2048] = "";
+	struct config_key_info k;
+	FILE *fp;
+	size_t n = 0;
+
+	repo_path("etc/lazaret.conf", path, sizeof(path));
+	assert_non_null(fp = fopen(path, "r"));
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *all = open_memstream(&text, &tlen);
+	assert_non_null(all);
+	bool in_header = true;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (line[0] == '[') {
+			snprintf(section, sizeof(section), "%.*s", (int)strcspn(line + 1, "]"), line + 1);
+			in_header = false;
+		}
+		if (in_header)
+			strncat(header, line, sizeof(header) - strlen(header) - 1);
+		fprintf(all, "%s\t%s", section, line);      /* each line with its section */
+	}
+	fclose(fp);
+	fclose(all);
+	for (size_t i = 0; config_key_at(i, &k); i++, n++) {
+		char want[160], set[160];
+		assert_non_null(k.doc);
+		assert_true(strlen(k.doc) > 10);
+		/* "SECTION\t# key = " or "SECTION\tkey = ", after a comment line of that section */
+		snprintf(set, sizeof(set), "\n%s\t%s =", k.section, k.name);       /* "user =" is set, empty */
+		snprintf(want, sizeof(want), "\n%s\t# %s = ", k.section, k.name);
+		const char *at = strstr(text, set);
+		if (at == NULL)
+			at = strstr(text, want);
+		if (at == NULL)
+			fail_msg("[%s] %s is not in etc/lazaret.conf", k.section, k.name);
+		/* up over the keys set or commented just above it (a pair shares a comment) */
+		const char *cur = at + 1, *prev;
+		bool commented = false;
+		while (cur > text) {
+			prev = cur - 1;                    /* the '\n' ending the line above */
+			while (prev > text && prev[-1] != '\n')
+				prev--;
+			const char *body = strchr(prev, '\t') + 1;
+			size_t kl = strspn(body + (body[0] == '#' ? 2 : 0), "abcdefghijklmnopqrstuvwxyz_0123456789");
+			bool key_line = kl > 0 && strncmp(body + (body[0] == '#' ? 2 : 0) + kl, " =", 2) == 0;
+			if (!key_line) {
+				commented = body[0] == '#';
+				break;
+			}
+			cur = prev;
+		}
+		if (!commented)
+			fail_msg("[%s] %s in etc/lazaret.conf has no comment above it", k.section, k.name);
+		if (!k.reloadable) {
+			size_t off = strlen(restart);
+			snprintf(restart + off, sizeof(restart) - off, "%s %s;", k.section, k.name);
+			/* the header names it, in the list of what waits for a restart */
+			char hw[128];
+			snprintf(hw, sizeof(hw), "%s", k.name);
+			if (strstr(header, hw) == NULL || strstr(header, k.section) == NULL)
+				fail_msg("the header of etc/lazaret.conf does not name [%s] %s as waiting for a restart",
+				    k.section, k.name);
+		}
+	}
+	assert_true(n > 80);
+	free(text);
+}
+
+/* A counted configuration lives until its last reference; reload names restart-only keys. */
+static void
+test_config_references(void **state)
+{
+	(void)state;
+	char path[PATH_MAX], err[512], changes[512];
+	struct config *a, *b;
+
+	repo_path("etc/lazaret.conf", path, sizeof(path));
+	assert_non_null(a = config_load_new(path, err, sizeof(err)));
+	assert_non_null(b = config_load_new(path, err, sizeof(err)));
+	assert_ptr_equal(config_ref(a), a);     /* a module's */
+	config_unref(a);                        /* the daemon's: the module's keeps it */
+	assert_string_equal(a->portal.url, "http://portal.example.net/");     /* ASan: still there */
+	config_restart_changes(a, b, changes, sizeof(changes));
+	assert_string_equal(changes, "");
+	b->policy.listen_count = 0;
+	b->daemon.seccomp = SECCOMP_MODE_LOG;
+	b->maillog.bounce_window *= 2;          /* a reload applies it: not named */
+	config_restart_changes(a, b, changes, sizeof(changes));
+	assert_string_equal(changes, "[daemon] seccomp, [policy] listen");
+	config_unref(a);
+	config_unref(b);
+	assert_null(config_load_new("/nonexistent/lazaret.conf", err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/lazaret.conf:0: "));
+	/* not counted: the caller's own */
+	struct config own;
+	config_defaults(&own);
+	assert_ptr_equal(config_ref(&own), &own);
+	config_unref(&own);
+	config_unref(NULL);
+	config_free(&own);
+}
+
 /* ---- the shipped file ---- */
 
 static void
@@ -1521,6 +1635,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_equals_defaults),
+		cmocka_unit_test(test_key_table_documented),
+		cmocka_unit_test(test_config_references),
 		cmocka_unit_test(test_defaults_round_trip),
 		cmocka_unit_test(test_round_trip_everything),
 		cmocka_unit_test(test_round_trip_precision),
