@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/htable.h"
 #include "common/log.h"
 #include "judge/kinds.h"
 
@@ -20,11 +21,32 @@ struct relay_tail {
 	char text[128];
 };
 
+/*
+ * What the relay's log said last about a subject it refused ([policy] repeat_log_interval):
+ * the relay's own memory, by subject key, of subjects refused lately. Kept in the order
+ * of their last line, oldest first; past RELAY_REFUSALS_MAX the oldest goes.
+ */
+struct refusal_log {
+	struct htable_node node;           /* node.hash: subjects_hash(key) */
+	struct refusal_log *older, *newer;
+	usec_t logged;                     /* when the last line about it was written */
+	uint32_t unlogged;                 /* refusals since, counted instead of logged */
+	uint8_t action;                    /* the enum policy_action of that line */
+	uint16_t key_len;
+	char key[];
+};
+
+#define RELAY_REFUSALS_MAX 65536
+/* a count not yet on a line is kept this long for the subject's next refusal at most */
+#define RELAY_REFUSAL_KEEP (86400 * USEC_PER_SEC)
+
 struct relay {
 	struct judge *judge;
 	const struct config *cfg;
 	int kind;                   /* rate_limit evidence */
 	struct relay_tail tails[2][2];    /* [enum subject_kind][enum rate_index], made on first use */
+	struct htable refusals;     /* struct refusal_log */
+	struct refusal_log *oldest, *newest;
 };
 
 struct relay *
@@ -38,19 +60,123 @@ relay_new(struct judge *j, const struct config *cfg)
 	config_unref(r->cfg);
 	r->cfg = config_ref(cfg);
 	r->kind = evidence_kind_register(j, RELAY_EVIDENCE_KIND);     /* its weight: judge/kinds.c */
-	if (r->kind < 0) {
-		free(r);
+	if (r->kind < 0 || htable_init(&r->refusals, 256) != 0) {
+		relay_free(r);
 		return NULL;
 	}
 	return r;
 }
 
+/* Out of the age list (not the table). */
+static void
+refusal_list_unlink(struct relay *r, struct refusal_log *e)
+{
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		r->oldest = e->newer;
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		r->newest = e->older;
+}
+
+static void
+refusal_unlink(struct relay *r, struct refusal_log *e)
+{
+	htable_del(&r->refusals, &e->node);
+	refusal_list_unlink(r, e);
+}
+
 void
 relay_free(struct relay *r)
 {
-	if (r != NULL)
-		config_unref(r->cfg);
+	if (r == NULL)
+		return;
+	for (struct refusal_log *e = r->oldest, *n; e != NULL; e = n) {
+		n = e->newer;
+		free(e);
+	}
+	htable_fini(&r->refusals);
+	config_unref(r->cfg);
 	free(r);
+}
+
+static struct refusal_log *
+refusal_find(const struct relay *r, const struct subject *s, uint32_t h)
+{
+	for (struct htable_node *n = htable_first(&r->refusals, h); n != NULL; n = htable_next(n, h)) {
+		struct refusal_log *e = htable_entry(n, struct refusal_log, node);
+		if (e->key_len == s->key_len && memcmp(e->key, s->key, s->key_len) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * The relay's memory of s's refusals, made when missing (NULL on ENOMEM). Lines older
+ * than the interval are forgotten first, a few at a time, unless a count waits on them
+ * (then up to RELAY_REFUSAL_KEEP); past RELAY_REFUSALS_MAX the oldest goes anyway.
+ */
+static struct refusal_log *
+refusal_get(struct relay *r, const struct subject *s, usec_t now)
+{
+	uint32_t h = subjects_hash(s->key, s->key_len);
+	struct refusal_log *e = refusal_find(r, s, h);
+	usec_t interval = r->cfg->policy.repeat_log_interval;
+
+	if (e != NULL)
+		return e;
+	for (int i = 0; i < 8 && r->oldest != NULL && now - r->oldest->logged > interval; i++) {
+		struct refusal_log *old = r->oldest;
+		if (old->unlogged > 0 && now - old->logged < RELAY_REFUSAL_KEEP &&
+		    r->refusals.count < RELAY_REFUSALS_MAX)
+			break;
+		refusal_unlink(r, old);
+		free(old);
+	}
+	if (r->refusals.count >= RELAY_REFUSALS_MAX) {
+		struct refusal_log *old = r->oldest;
+		refusal_unlink(r, old);
+		free(old);
+	}
+	if ((e = calloc(1, sizeof(*e) + s->key_len)) == NULL)
+		return NULL;
+	e->node.hash = h;
+	e->key_len = s->key_len;
+	memcpy(e->key, s->key, s->key_len);
+	htable_add(&r->refusals, &e->node);
+	e->older = r->newest;
+	if (r->newest)
+		r->newest->newer = e;
+	else
+		r->oldest = e;
+	r->newest = e;
+	return e;
+}
+
+/* e was just logged about: the newest. */
+static void
+refusal_touch(struct relay *r, struct refusal_log *e)
+{
+	if (r->newest == e)
+		return;
+	refusal_list_unlink(r, e);
+	e->newer = NULL;
+	e->older = r->newest;
+	if (r->newest)
+		r->newest->newer = e;
+	else
+		r->oldest = e;
+	r->newest = e;
+}
+
+uint32_t
+relay_refusals_unlogged(const struct relay *r, const struct subject *s)
+{
+	struct refusal_log *e = refusal_find(r, s, subjects_hash(s->key, s->key_len));
+
+	return e != NULL ? e->unlogged : 0;
 }
 
 void
@@ -156,22 +282,23 @@ static void
 relay_log_refusal(struct relay *r, struct subject *s, enum policy_action act, enum policy_state state,
     const char *reason, usec_t now)
 {
-	struct subject_detail *d;
+	struct refusal_log *e;
 	char unlogged[32] = "", at[32] = "", name[SUBJECT_NAME_MAX];
+	usec_t interval = r->cfg->policy.repeat_log_interval;
 
 	if (log_get_level() < LOG_LEVEL_INFO)
 		return;
-	if (r->cfg->policy.repeat_log_interval > 0 && (d = subject_detail(s)) != NULL) {
-		if (d->refusal_logged != 0 && d->refusal_action == act &&
-		    now - d->refusal_logged < r->cfg->policy.repeat_log_interval && now >= d->refusal_logged) {
-			d->refusals_unlogged++;
+	if (interval > 0 && (e = refusal_get(r, s, now)) != NULL) {
+		if (e->logged != 0 && e->action == act && now - e->logged < interval && now >= e->logged) {
+			e->unlogged++;
 			return;
 		}
-		if (d->refusals_unlogged > 0)
-			snprintf(unlogged, sizeof(unlogged), " unlogged=%u", d->refusals_unlogged);
-		d->refusal_logged = now;
-		d->refusal_action = (uint8_t)act;
-		d->refusals_unlogged = 0;
+		if (e->unlogged > 0)
+			snprintf(unlogged, sizeof(unlogged), " unlogged=%u", e->unlogged);
+		e->logged = now;
+		e->action = (uint8_t)act;
+		e->unlogged = 0;
+		refusal_touch(r, e);
 	}
 	if (act == POLICY_REJECT)
 		snprintf(at, sizeof(at), " state=%s", policy_state_name(state));

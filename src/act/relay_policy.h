@@ -25,6 +25,9 @@ struct relay *relay_new(struct judge *j, const struct config *cfg);
 void relay_free(struct relay *r);
 void relay_configure(struct relay *r, const struct config *cfg);
 
+/* Refusals of s counted since its last line in the log, not logged (repeat_log_interval). */
+uint32_t relay_refusals_unlogged(const struct relay *r, const struct subject *s);
+
 /*
  * relay_decide — the answer to one request at now: writes "action=...\n\n" into
  * answer (POLICY_ANSWER_MAX bytes), sets *len, returns the action. Charges the rate

@@ -64,10 +64,6 @@ struct subject_detail {
 	char manual_reason[STORE_REASON_MAX];
 	uint8_t manual_flags;             /* SUBJECT_MANUAL_*, with the manual level */
 	usec_t grace_until;               /* no automatic quarantine before this (after a self-release) */
-	/* the relay's log of its refusals ([policy] repeat_log_interval) */
-	usec_t refusal_logged;            /* when the last line about this subject was written */
-	uint32_t refusals_unlogged;       /* refusals since then, counted instead of logged */
-	uint8_t refusal_action;           /* the enum policy_action of that line */
 };
 
 struct subject {
