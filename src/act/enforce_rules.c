@@ -482,6 +482,22 @@ entry_timeout(const struct enforce_config *cfg, const struct enforce_entry *e)
 	return timeout_seconds(e->timeout != 0 ? e->timeout : cfg->element_timeout);
 }
 
+/* A batch's end: the script into *out and its length, or (on rc or the builder's own
+ * error) nothing and that error; the elements go either way. */
+static int
+batch_end(struct sbuf *b, struct elem *v, int rc, char **out)
+{
+	free(v);
+	if (rc == 0 && (rc = b->err) == 0 && b->len > INT_MAX)
+		rc = -E2BIG;
+	if (rc != 0) {
+		free(b->p);
+		return rc;
+	}
+	*out = b->p;
+	return (int)b->len;
+}
+
 /*
  * enforce_batch — see enforce.h. Per family, in one script: `add element` of every
  * added and removed element (a no-op for those present), `delete element` of the
@@ -523,17 +539,9 @@ enforce_batch(const struct enforce_config *cfg, const struct enforce_entry *add,
 		emit_elements(&b, "delete", t, v, n, family, PICK_TOUCHED, false);
 		emit_elements(&b, "add", t, v, n, family, PICK_ADDS, true);
 	}
-	if ((rc = b.err) == 0 && b.len > INT_MAX)
-		rc = -E2BIG;
-	if (rc != 0)
-		goto fail;
-	free(v);
-	*out = b.p;
-	return (int)b.len;
+	rc = 0;
 fail:
-	free(v);
-	free(b.p);
-	return rc;
+	return batch_end(&b, v, rc, out);
 }
 
 /*
@@ -566,17 +574,9 @@ enforce_reconcile_batch(const struct enforce_config *cfg, const struct enforce_e
 	sb_printf(&b, "flush set inet %s quarantine_v4\nflush set inet %s quarantine_v6\n", t, t);
 	emit_elements(&b, "add", t, v, m, AF_INET, PICK_ADDS, true);
 	emit_elements(&b, "add", t, v, m, AF_INET6, PICK_ADDS, true);
-	if ((rc = b.err) == 0 && b.len > INT_MAX)
-		rc = -E2BIG;
-	if (rc != 0)
-		goto fail;
-	free(v);
-	*out = b.p;
-	return (int)b.len;
+	rc = 0;
 fail:
-	free(v);
-	free(b.p);
-	return rc;
+	return batch_end(&b, v, rc, out);
 }
 
 #define ENFORCE_LOG_ELEMENTS 8

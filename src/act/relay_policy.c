@@ -81,6 +81,19 @@ refusal_list_unlink(struct relay *r, struct refusal_log *e)
 		r->newest = e->older;
 }
 
+/* Into the age list, as the newest. */
+static void
+refusal_list_append(struct relay *r, struct refusal_log *e)
+{
+	e->newer = NULL;
+	e->older = r->newest;
+	if (r->newest)
+		r->newest->newer = e;
+	else
+		r->oldest = e;
+	r->newest = e;
+}
+
 static void
 refusal_unlink(struct relay *r, struct refusal_log *e)
 {
@@ -146,12 +159,7 @@ refusal_get(struct relay *r, const struct subject *s, usec_t now)
 	e->key_len = s->key_len;
 	memcpy(e->key, s->key, s->key_len);
 	htable_add(&r->refusals, &e->node);
-	e->older = r->newest;
-	if (r->newest)
-		r->newest->newer = e;
-	else
-		r->oldest = e;
-	r->newest = e;
+	refusal_list_append(r, e);
 	return e;
 }
 
@@ -162,13 +170,7 @@ refusal_touch(struct relay *r, struct refusal_log *e)
 	if (r->newest == e)
 		return;
 	refusal_list_unlink(r, e);
-	e->newer = NULL;
-	e->older = r->newest;
-	if (r->newest)
-		r->newest->newer = e;
-	else
-		r->oldest = e;
-	r->newest = e;
+	refusal_list_append(r, e);
 }
 
 uint32_t

@@ -27,13 +27,16 @@ const double policy_latency_bounds_us[POLICY_LATENCY_BUCKETS - 1] = {
 	10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 100000,
 };
 
+/* A listener's or a connection's libuv handle: TCP or a Unix socket. */
+union policy_handle {
+	uv_tcp_t tcp;
+	uv_pipe_t pipe;
+	uv_stream_t stream;
+	uv_handle_t handle;
+};
+
 struct policy_listener {
-	union {
-		uv_tcp_t tcp;
-		uv_pipe_t pipe;
-		uv_stream_t stream;
-		uv_handle_t handle;
-	} h;
+	union policy_handle h;
 	struct policy_server *ps;
 	struct listen_addr addr;
 	bool open;
@@ -47,12 +50,7 @@ struct policy_peer {
 };
 
 struct policy_conn {
-	union {
-		uv_tcp_t tcp;
-		uv_pipe_t pipe;
-		uv_stream_t stream;
-		uv_handle_t handle;
-	} h;
+	union policy_handle h;
 	struct policy_server *ps;
 	struct policy_conn *prev, *next;
 	struct policy_conn *pprev, *pnext;   /* the list of connections with a partial request */
