@@ -3,6 +3,8 @@
  */
 #include "common/addr.h"
 
+#include <netinet/in.h>
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,4 +205,27 @@ host_key(const struct addr *a, unsigned prefix_v4, unsigned prefix_v6, char *out
 		return addr_format(a, out, size);
 	addr_mask(&net.addr, net.prefix);
 	return cidr_format(&net, out, size);
+}
+
+int
+addr_from_sockaddr(const struct sockaddr *sa, struct addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET) {
+		out->family = AF_INET;
+		memcpy(out->bytes, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(in6)) {
+			out->family = AF_INET;
+			memcpy(out->bytes, in6->s6_addr + 12, 4);
+		} else {
+			out->family = AF_INET6;
+			memcpy(out->bytes, in6->s6_addr, 16);
+		}
+		return 0;
+	}
+	return -1;
 }

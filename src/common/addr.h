@@ -38,6 +38,12 @@ addr_equal(const struct addr *a, const struct addr *b)
 	return a->family == b->family && memcmp(a->bytes, b->bytes, a->family == AF_INET ? 4 : 16) == 0;
 }
 
+struct sockaddr;
+
+/* The address of a socket peer; an IPv4-mapped IPv6 address (a dual-stack socket's IPv4
+ * peer) as the IPv4 one. 0, or -1 for another family. */
+int addr_from_sockaddr(const struct sockaddr *sa, struct addr *out);
+
 /* Parses a numeric IPv4 or IPv6 address of len bytes (no prefix, no brackets). 0 or -1. */
 int addr_parse(const char *text, size_t len, struct addr *out);
 

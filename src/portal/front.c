@@ -138,20 +138,7 @@ front_visitor(struct MHD_Connection *conn, char *out, size_t size)
 
 	if (ci == NULL || ci->client_addr == NULL)
 		return -1;
-	if (ci->client_addr->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)ci->client_addr;
-		a.family = AF_INET;
-		memcpy(a.bytes, &sin->sin_addr, 4);
-	} else if (ci->client_addr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)ci->client_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			a.family = AF_INET;
-			memcpy(a.bytes, sin6->sin6_addr.s6_addr + 12, 4);
-		} else {
-			a.family = AF_INET6;
-			memcpy(a.bytes, &sin6->sin6_addr, 16);
-		}
-	} else
+	if (addr_from_sockaddr(ci->client_addr, &a) != 0)
 		return -1;
 	addr_format(&a, out, size);
 	return out[0] != '\0' ? 0 : -1;

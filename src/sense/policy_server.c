@@ -228,24 +228,7 @@ conn_partial_end(struct policy_conn *c)
 static int
 policy_peer_addr(const struct sockaddr_storage *ss, struct addr *a)
 {
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET) {
-		a->family = AF_INET;
-		memcpy(a->bytes, &((const struct sockaddr_in *)(const void *)ss)->sin_addr, 4);
-		return 0;
-	}
-	if (ss->ss_family == AF_INET6) {
-		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(in6)) {
-			a->family = AF_INET;
-			memcpy(a->bytes, in6->s6_addr + 12, 4);
-		} else {
-			a->family = AF_INET6;
-			memcpy(a->bytes, in6->s6_addr, 16);
-		}
-		return 0;
-	}
-	return -1;
+	return addr_from_sockaddr((const struct sockaddr *)(const void *)ss, a);
 }
 
 /*
