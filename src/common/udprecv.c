@@ -1,0 +1,208 @@
+/*
+ * udprecv.c — see udprecv.h.
+ */
+#include "common/udprecv.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+
+struct udprecv {
+	uv_poll_t poll;
+	int fd;
+	udprecv_fn fn;
+	void *arg;
+	uint32_t drops_seen;             /* the kernel's cumulative count, as last read */
+	struct udprecv_stats stats;
+	struct mmsghdr msgs[UDPRECV_BATCH];
+	struct iovec iov[UDPRECV_BATCH];
+	struct sockaddr_storage from[UDPRECV_BATCH];
+	/* SO_RXQ_OVFL's uint32_t, aligned for a cmsghdr */
+	union {
+		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} control[UDPRECV_BATCH];
+	uint8_t data[];                  /* UDPRECV_BATCH datagrams of UDPRECV_MAX_SIZE + 1 */
+};
+
+int
+udprecv_open(const struct listen_addr *la, int rcvbuf, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	char name[128];
+	int fd, one = 1;
+
+	listen_addr_format(la, name, sizeof(name));
+	memset(&ss, 0, sizeof(ss));
+	/* a host and port, whatever the transport (listen_addr's TCP kind) */
+	if (la->kind != LISTEN_TCP || (strchr(la->host, ':') != NULL ?
+	    uv_ip6_addr(la->host, la->port, (struct sockaddr_in6 *)&ss) :
+	    uv_ip4_addr(la->host, la->port, (struct sockaddr_in *)&ss)) != 0) {
+		snprintf(err, errlen, "listen %s: expected ADDRESS:PORT or [IPV6]:PORT", name);
+		return -1;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "listen %s: socket: %s", name, strerror(errno));
+		return -1;
+	}
+	if (ss.ss_family == AF_INET6) {
+		int v6only = strcmp(la->host, "::") == 0 ? 0 : 1;      /* "::" takes IPv4 too */
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	}
+	/* beyond net.core.rmem_max only with CAP_NET_ADMIN; without it, as much as allowed */
+	if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) != 0) {
+		snprintf(err, errlen, "listen %s: SO_RXQ_OVFL: %s", name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+		snprintf(err, errlen, "listen %s (UDP): %s", name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The kernel's drop count on one datagram, when it carries one (after the first drop). */
+static void
+udprecv_drops(struct udprecv *u, struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		uint32_t total;
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL ||
+		    c->cmsg_len < CMSG_LEN(sizeof(total)))
+			continue;
+		memcpy(&total, CMSG_DATA(c), sizeof(total));
+		/* cumulative, 32 bits: what it grew by since last read (it may wrap) */
+		uint32_t grew = total - u->drops_seen;
+		if (grew > 0 && grew < 0x80000000u) {
+			u->stats.kernel_drops += grew;
+			u->drops_seen = total;
+		}
+	}
+}
+
+size_t
+udprecv_read(struct udprecv *u, size_t budget)
+{
+	size_t done = 0;
+
+	while (done < budget) {
+		unsigned want = budget - done < UDPRECV_BATCH ? (unsigned)(budget - done) : UDPRECV_BATCH;
+		for (unsigned i = 0; i < want; i++) {
+			struct msghdr *mh = &u->msgs[i].msg_hdr;
+			u->iov[i].iov_base = u->data + (size_t)i * (UDPRECV_MAX_SIZE + 1);
+			u->iov[i].iov_len = UDPRECV_MAX_SIZE + 1;       /* one more: a longer one shows */
+			mh->msg_name = &u->from[i];
+			mh->msg_namelen = sizeof(u->from[i]);
+			mh->msg_iov = &u->iov[i];
+			mh->msg_iovlen = 1;
+			mh->msg_control = u->control[i].buf;
+			mh->msg_controllen = sizeof(u->control[i].buf);
+			mh->msg_flags = 0;
+		}
+		int n = recvmmsg(u->fd, u->msgs, want, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				u->stats.errors++;
+			break;
+		}
+		usec_t now = time_now();
+		for (int i = 0; i < n; i++) {
+			struct msghdr *mh = &u->msgs[i].msg_hdr;
+			size_t len = u->msgs[i].msg_len;
+			struct addr from;
+			udprecv_drops(u, mh);
+			if ((mh->msg_flags & MSG_TRUNC) || len > UDPRECV_MAX_SIZE) {
+				u->stats.truncated++;
+				continue;
+			}
+			if (addr_from_sockaddr((const struct sockaddr *)&u->from[i], &from) != 0)
+				continue;
+			u->stats.datagrams++;
+			u->stats.bytes += len;
+			u->fn(u->arg, &from, u->iov[i].iov_base, len, now);
+		}
+		done += (size_t)n;
+		if ((unsigned)n < want)
+			break;                       /* the socket is empty for now */
+	}
+	return done;
+}
+
+static void
+udprecv_on_readable(uv_poll_t *h, int status, int events)
+{
+	struct udprecv *u = h->data;
+
+	(void)events;
+	if (status < 0) {
+		u->stats.errors++;
+		return;
+	}
+	udprecv_read(u, UDPRECV_BUDGET);
+}
+
+static void
+udprecv_closed(uv_handle_t *h)
+{
+	struct udprecv *u = h->data;
+
+	if (u->fd >= 0)
+		close(u->fd);
+	free(u);
+}
+
+struct udprecv *
+udprecv_start(uv_loop_t *loop, int fd, udprecv_fn fn, void *arg, char *err, size_t errlen)
+{
+	struct udprecv *u = calloc(1, sizeof(*u) + (size_t)UDPRECV_BATCH * (UDPRECV_MAX_SIZE + 1));
+	socklen_t sl = sizeof(int);
+	int rc;
+
+	if (u == NULL) {
+		snprintf(err, errlen, "UDP receiver: out of memory");
+		return NULL;
+	}
+	u->fd = fd;
+	u->fn = fn;
+	u->arg = arg;
+	(void)getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &u->stats.rcvbuf, &sl);
+	if ((rc = uv_poll_init(loop, &u->poll, fd)) != 0) {
+		snprintf(err, errlen, "UDP receiver: %s", uv_strerror(rc));
+		free(u);
+		return NULL;
+	}
+	u->poll.data = u;
+	if ((rc = uv_poll_start(&u->poll, UV_READABLE, udprecv_on_readable)) != 0) {
+		snprintf(err, errlen, "UDP receiver: %s", uv_strerror(rc));
+		u->fd = -1;                      /* on failure the descriptor stays the caller's */
+		uv_close((uv_handle_t *)&u->poll, udprecv_closed);
+		return NULL;
+	}
+	return u;
+}
+
+
+void
+udprecv_stop(struct udprecv *u)
+{
+	if (u == NULL)
+		return;
+	uv_poll_stop(&u->poll);
+	uv_close((uv_handle_t *)&u->poll, udprecv_closed);
+}
+
+const struct udprecv_stats *
+udprecv_stats(const struct udprecv *u)
+{
+	return &u->stats;
+}

@@ -1,0 +1,62 @@
+/*
+ * udprecv.h — a UDP receiver on the libuv loop for the sensors that listen for datagrams
+ * (flow exporters, RADIUS accounting): batched reads with recvmmsg, a socket buffer as
+ * large as the kernel allows, and the datagrams the kernel dropped for want of room
+ * counted (SO_RXQ_OVFL), since a collector that cannot say what it lost misleads.
+ *
+ * The socket is made with udprecv_open before lazaretd gives up its privileges (a
+ * buffer beyond net.core.rmem_max needs CAP_NET_ADMIN: SO_RCVBUFFORCE), then read on the
+ * loop by udprecv_start. Each datagram goes to the caller's function with its sender and
+ * the time it was read; it is the caller's to parse, and is not kept after the call.
+ * One turn of the loop reads at most UDPRECV_BUDGET datagrams, so a flood cannot starve
+ * the policy service: the rest wait in the kernel's buffer (and overflow it, counted).
+ */
+#ifndef LAZARET_COMMON_UDPRECV_H
+#define LAZARET_COMMON_UDPRECV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/addr.h"
+#include "common/timeutil.h"
+
+#define UDPRECV_BATCH    64          /* datagrams one recvmmsg asks for */
+#define UDPRECV_BUDGET   1024        /* datagrams read in one turn of the loop at most */
+#define UDPRECV_MAX_SIZE 9216        /* the largest datagram read whole (a jumbo frame) */
+
+struct udprecv_stats {
+	uint64_t datagrams;              /* read and handed on */
+	uint64_t bytes;
+	uint64_t truncated;              /* longer than UDPRECV_MAX_SIZE: dropped, counted */
+	uint64_t kernel_drops;           /* dropped by the kernel, its buffer full (SO_RXQ_OVFL) */
+	uint64_t errors;                 /* failed reads other than "nothing to read" */
+	int rcvbuf;                      /* the socket buffer the kernel granted, bytes */
+};
+
+/* One datagram from `from`, read at `now` (wall clock). */
+typedef void (*udprecv_fn)(void *arg, const struct addr *from, const uint8_t *buf, size_t len, usec_t now);
+
+/*
+ * udprecv_open — a non-blocking UDP socket bound to la (an IPv6 "::" takes IPv4 too),
+ * with a receive buffer of rcvbuf bytes (forced past rmem_max when privileged, else what
+ * rmem_max allows) and the kernel's drop counter on. The descriptor, or -1 with err set.
+ */
+int udprecv_open(const struct listen_addr *la, int rcvbuf, char *err, size_t errlen);
+
+struct udprecv;
+
+/* udprecv_start — reads fd (from udprecv_open) on loop; fd is then the receiver's, closed
+ * by udprecv_stop. NULL with err (fd still the caller's). */
+struct udprecv *udprecv_start(uv_loop_t *loop, int fd, udprecv_fn fn, void *arg, char *err, size_t errlen);
+
+/* udprecv_read — reads what waits now, at most budget datagrams; how many it read. The
+ * loop calls it; tests and benchmarks may too. */
+size_t udprecv_read(struct udprecv *u, size_t budget);
+
+/* udprecv_stop — the handle closes on the loop's next turn and frees the receiver. */
+void udprecv_stop(struct udprecv *u);
+
+const struct udprecv_stats *udprecv_stats(const struct udprecv *u);
+
+#endif
