@@ -22,6 +22,14 @@ struct lpm_node {
 
 _Static_assert(sizeof(struct lpm_node) == 32, "two trie nodes to a cache line");
 
+/* A first-level slot: where the walk goes on, and the best match above it. */
+struct lpm_slot {
+	uint32_t node;            /* the first node of LPM_STRIDE bits or more on the path; 0 none */
+	uint32_t best;            /* the longest valued node of fewer bits covering the slot; 0 none */
+};
+
+#define LPM_SLOTS ((size_t)1 << LPM_STRIDE)
+
 static inline void
 lpm_key(const struct addr *a, uint64_t key[2])
 {
@@ -97,6 +105,7 @@ lpm_init(struct lpm *t)
 void
 lpm_free(struct lpm *t)
 {
+	free(t->index);
 	free(t->nodes);
 	lpm_init(t);
 }
@@ -168,6 +177,8 @@ lpm_insert(struct lpm *t, const struct cidr *net, uint32_t value)
 		return -EINVAL;
 	if (lpm_reserve(t) < 0)
 		return -ENOMEM;
+	free(t->index);                   /* stale from here on */
+	t->index = NULL;
 	lpm_key(&net->addr, key);
 	for (link = &t->root[fam]; *link != 0;) {
 		uint32_t idx = *link;
@@ -219,7 +230,13 @@ lpm_lookup(const struct lpm *t, const struct addr *a, uint32_t *value, struct ci
 	if (a->family != AF_INET && a->family != AF_INET6)
 		return false;
 	lpm_key(a, key);
-	for (idx = t->root[fam]; idx != 0;) {
+	idx = t->root[fam];
+	if (t->index != NULL) {
+		const struct lpm_slot *s = &t->index[(fam << LPM_STRIDE) | (size_t)(key[0] >> (64 - LPM_STRIDE))];
+		idx = s->node;
+		best = s->best != 0 ? &t->nodes[s->best] : NULL;
+	}
+	while (idx != 0) {
 		const struct lpm_node *n = &t->nodes[idx];
 		if (!lpm_covers(n->key, key, n->plen))
 			break;
@@ -241,22 +258,64 @@ lpm_lookup(const struct lpm *t, const struct addr *a, uint32_t *value, struct ci
 	return true;
 }
 
+/*
+ * Each slot's walk from the root, as a lookup of an address with the slot's bits would
+ * go, while the nodes are shorter than the stride (their branch bit is within the
+ * slot's bits): valued covering nodes are the best so far; the first node of the stride
+ * or longer is where lookups go on (it is checked in full there).
+ */
+int
+lpm_index(struct lpm *t)
+{
+	struct lpm_slot *index = malloc(2 * LPM_SLOTS * sizeof(*index));
+
+	if (index == NULL)
+		return -ENOMEM;
+	for (size_t fam = 0; fam < 2; fam++)
+		for (size_t s = 0; s < LPM_SLOTS; s++) {
+			uint64_t key[2] = { (uint64_t)s << (64 - LPM_STRIDE), 0 };
+			struct lpm_slot *slot = &index[(fam << LPM_STRIDE) | s];
+			uint32_t idx = t->root[fam];
+
+			slot->best = slot->node = 0;
+			while (idx != 0) {
+				const struct lpm_node *n = &t->nodes[idx];
+				if (n->plen >= LPM_STRIDE) {
+					slot->node = idx;
+					break;
+				}
+				if (!lpm_covers(n->key, key, n->plen))
+					break;
+				if (n->has_value)
+					slot->best = idx;
+				idx = n->child[lpm_bit(key, n->plen)];
+			}
+		}
+	free(t->index);
+	t->index = index;
+	return 0;
+}
+
 int
 lpm_build(struct lpm *t, const struct lpm_entry *e, size_t n)
 {
+	int rc;
+
 	lpm_init(t);
-	for (size_t i = 0; i < n; i++) {
-		int rc = lpm_insert(t, &e[i].net, e[i].value);
-		if (rc < 0) {
-			lpm_free(t);
-			return rc;
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		if ((rc = lpm_insert(t, &e[i].net, e[i].value)) < 0)
+			goto fail;
+	if ((rc = lpm_index(t)) < 0)
+		goto fail;
 	return 0;
+fail:
+	lpm_free(t);
+	return rc;
 }
 
 size_t
 lpm_bytes(const struct lpm *t)
 {
-	return sizeof(*t) + (size_t)t->cap * sizeof(struct lpm_node);
+	return sizeof(*t) + (size_t)t->cap * sizeof(struct lpm_node) +
+	       (t->index != NULL ? 2 * LPM_SLOTS * sizeof(struct lpm_slot) : 0);
 }

@@ -5,6 +5,12 @@
  * family. Nodes are 32 bytes in one array that doubles, linked by index: a lookup walks
  * at most one node per distinct prefix length on the address's path.
  *
+ * lpm_index adds a direct-indexed first level (poptrie's idea, one stride): 4 096 slots
+ * per family by the address's first 12 bits, each holding the longest prefix of 12 bits
+ * or fewer that covers it and the node to walk on from, so that a lookup skips the top
+ * of the trie, where its branches are least predictable. 64 KiB; lpm_build and
+ * blocklist_load make it, an insert drops it (lookups stay right, only slower).
+ *
  * It answers "is this address a subscriber's, a relay's, on a C&C list, allowlisted?".
  * IPv4 and IPv6 prefixes never match an address of the other family, whatever its bytes
  * (10.0.0.0/8 does not hold a00::1, a00::/8 does not hold 10.0.0.1). An IPv4-mapped IPv6
@@ -22,11 +28,15 @@
 #include "common/addr.h"
 
 struct lpm_node;
+struct lpm_slot;
+
+#define LPM_STRIDE 12             /* bits of the direct-indexed first level */
 
 struct lpm {
 	struct lpm_node *nodes;   /* [0] unused: index 0 means "none" */
 	uint32_t used, cap;       /* nodes in use (with [0]) and allocated */
 	uint32_t root[2];         /* IPv4, IPv6 */
+	struct lpm_slot *index;   /* NULL, or 2 << LPM_STRIDE slots: IPv4's, then IPv6's */
 	uint32_t prefixes;        /* prefixes holding a value */
 };
 
@@ -62,7 +72,11 @@ bool lpm_lookup(const struct lpm *t, const struct addr *a, uint32_t *value, stru
  */
 int lpm_build(struct lpm *t, const struct lpm_entry *e, size_t n);
 
-/* lpm_bytes — what the table costs (the struct and its node array). */
+/* lpm_index — (re)build the first level once the prefixes are in. 0 or -ENOMEM (the
+ * table still answers, through the trie alone). */
+int lpm_index(struct lpm *t);
+
+/* lpm_bytes — what the table costs (the struct, its node array and its index). */
 size_t lpm_bytes(const struct lpm *t);
 
 #endif

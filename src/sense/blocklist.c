@@ -418,6 +418,8 @@ blocklist_load(const char *path, enum blocklist_format fmt, struct lpm *t, uint3
 	free(buf);
 	if (rc == 0 && (st->malformed > 0 || st->too_long > 0))
 		rc = -EBADMSG;
+	if (rc == 0)
+		rc = lpm_index(&fresh);
 	if (rc < 0) {
 		lpm_free(&fresh);
 		return rc;

@@ -77,8 +77,8 @@ int blocklist_parse(const uint8_t *buf, size_t len, enum blocklist_format fmt, b
 /*
  * blocklist_load — the list in path, as a new table of its prefixes, each with the value
  * list_id (ports are not kept: contact with a listed address on any port is evidence),
- * which replaces *t (the old table freed) only when the whole file was read and parsed
- * without a malformed line. Returns 0; -errno for the file (-EFBIG over
+ * indexed (lpm_index), which replaces *t (the old table freed) only when the whole file
+ * was read and parsed without a malformed line. Returns 0; -errno for the file (-EFBIG over
  * BLOCKLIST_FILE_MAX); -EBADMSG with st->first_error_line when a line was malformed or
  * too long; -ENOMEM. On any failure *t is untouched: the list loaded before stays.
  */

@@ -266,6 +266,7 @@ test_load(void **state)
 	assert_int_equal(blocklist_load(p, BLOCKLIST_AUTO, &t, 7, &st), 0);
 	assert_int_equal(st.entries, 1);
 	assert_int_equal(st.format, BLOCKLIST_DROP_JSON);
+	assert_non_null(t.index);
 	assert_true(listed(&t, "1.10.20.1", &id));
 	assert_int_equal(id, 7);
 	assert_false(listed(&t, "1.10.32.1", &id));

@@ -106,12 +106,17 @@ test_table(void **state)
 		assert_int_equal(lpm_insert(&t, &c, nets[i].value), 1);
 	}
 	assert_int_equal(t.prefixes, 12);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		long v = look(&t, cases[i].addr, m);
-		if (v != cases[i].value)
-			fail_msg("%s: %ld, expected %ld", cases[i].addr, v, cases[i].value);
-		if (cases[i].match != NULL && strcmp(m, cases[i].match) != 0)
-			fail_msg("%s matched %s, expected %s", cases[i].addr, m, cases[i].match);
+	/* through the trie alone (inserts drop the index), then through the first level */
+	for (int indexed = 0; indexed <= 1; indexed++) {
+		assert_true((t.index != NULL) == indexed);
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			long v = look(&t, cases[i].addr, m);
+			if (v != cases[i].value)
+				fail_msg("%s: %ld, expected %ld", cases[i].addr, v, cases[i].value);
+			if (cases[i].match != NULL && strcmp(m, cases[i].match) != 0)
+				fail_msg("%s matched %s, expected %s", cases[i].addr, m, cases[i].match);
+		}
+		assert_int_equal(lpm_index(&t), 0);
 	}
 	/* an IPv4-mapped address, raw as an exporter sends it, is the IPv4 host (as
 	 * addr_parse makes it), not an IPv6 address under a00::/8 or ::/0 */
@@ -144,8 +149,16 @@ test_table(void **state)
 	assert_string_equal(m, "0.0.0.0/0");
 	assert_int_equal(look(&t, "2001:db9::", NULL), -1);
 	assert_int_equal(lpm_insert(&t, &all6, 60), 1);
-	assert_int_equal(look(&t, "2001:db9::", NULL), 60);
-	assert_int_equal(look(&t, "10.1.2.3", NULL), 4);
+	for (int indexed = 0; indexed <= 1; indexed++) {
+		assert_int_equal(look(&t, "2001:db9::", NULL), 60);
+		assert_int_equal(look(&t, "10.1.2.3", NULL), 4);
+		assert_int_equal(look(&t, "11.0.0.0", NULL), 40);
+		assert_int_equal(look(&t, "255.255.255.255", NULL), 40);
+		assert_int_equal(look(&t, "10.1.9.9", NULL), 99);
+		assert_int_equal(look(&t, "fe80::1", NULL), 14);
+		assert_int_equal(lpm_index(&t), 0);
+	}
+	assert_int_equal(lpm_bytes(&t), sizeof(t) + t.cap * 32 + 2 * 4096 * 8);
 	/* bad input refused */
 	struct cidr bad = all4;
 	bad.prefix = 33;
@@ -208,8 +221,10 @@ random_net(void)
 	if (r & 1) {
 		c.addr.family = AF_INET;
 		memcpy(c.addr.bytes, &s, 4);
-		c.addr.bytes[0] = (uint8_t)(10 + (r >> 8) % 4);
-		c.prefix = 8 + (unsigned)((r >> 16) % 25);     /* /0 is in test_table */
+		/* mostly /16../32, and one in 500 /8../15 (few enough that many addresses
+		 * fall under a short prefix and no longer one: /0 is in test_table) */
+		c.addr.bytes[0] = (uint8_t)(10 + (r >> 8) % 64);
+		c.prefix = (r >> 24) % 500 == 0 ? 8 + (unsigned)((r >> 16) % 8) : 16 + (unsigned)((r >> 16) % 17);
 	} else {
 		c.addr.family = AF_INET6;
 		memcpy(c.addr.bytes, &s, 8);
@@ -243,7 +258,6 @@ test_random_against_scan(void **state)
 	enum { N = 100000, LOOKUPS = 3000 };
 	struct lpm_entry *e = calloc(N, sizeof(*e));
 	struct lpm t;
-	size_t matched = 0;
 
 	(void)state;
 	assert_non_null(e);
@@ -253,35 +267,45 @@ test_random_against_scan(void **state)
 	}
 	assert_int_equal(lpm_build(&t, e, N), 0);
 	print_message("lpm: %u prefixes, %u nodes, %zu bytes\n", t.prefixes, t.used - 1, lpm_bytes(&t));
-	for (size_t k = 0; k < LOOKUPS; k++) {
-		/* half near a listed prefix (host bits randomised), half anywhere nearby */
-		struct addr a;
-		if (k & 1) {
-			a = e[next_rand() % N].net.addr;
-			uint64_t r = next_rand();
-			size_t len = a.family == AF_INET ? 4 : 16;
-			for (size_t b = len / 2; b < len; b++)
-				a.bytes[b] ^= (uint8_t)(r >> (8 * (b % 8)));
-		} else {
-			a = random_net().addr;
-			uint64_t r = next_rand();
-			memcpy(a.bytes, &r, a.family == AF_INET ? 4 : 8);
+	/* indexed (lpm_build makes the first level), then through the trie alone: the last
+	 * entry again, with its own value, changes no answer and drops the index */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t matched = 0;
+
+		assert_true((t.index != NULL) == (pass == 0));
+		for (size_t k = 0; k < LOOKUPS; k++) {
+			/* half near a listed prefix (host bits randomised), half anywhere */
+			struct addr a;
+			if (k & 1) {
+				a = e[next_rand() % N].net.addr;
+				uint64_t r = next_rand();
+				size_t len = a.family == AF_INET ? 4 : 16;
+				for (size_t b = len / 2; b < len; b++)
+					a.bytes[b] ^= (uint8_t)(r >> (8 * (b % 8)));
+			} else {
+				/* anywhere, or anywhere under the listed top byte(s) */
+				a = random_net().addr;
+				uint64_t r = next_rand();
+				size_t keep = (k & 2) ? (a.family == AF_INET ? 1 : 2) : 0;
+				memcpy(a.bytes + keep, &r, (a.family == AF_INET ? 4 : 8) - keep);
+			}
+			unsigned want_len = 0;
+			long want = brute(e, N, &a, &want_len);
+			uint32_t got;
+			struct cidr m;
+			bool found = lpm_lookup(&t, &a, &got, &m);
+			if (found != (want >= 0) || (found && ((long)got != want || m.prefix != want_len))) {
+				char text[ADDR_TEXT_MAX];
+				fail_msg("%s: lpm %s %u/%u, scan %ld/%u", addr_format(&a, text, sizeof(text)),
+				         found ? "found" : "none", found ? got : 0, found ? m.prefix : 0, want, want_len);
+			}
+			matched += found;
 		}
-		unsigned want_len = 0;
-		long want = brute(e, N, &a, &want_len);
-		uint32_t got;
-		struct cidr m;
-		bool found = lpm_lookup(&t, &a, &got, &m);
-		if (found != (want >= 0) || (found && ((long)got != want || m.prefix != want_len))) {
-			char text[ADDR_TEXT_MAX];
-			fail_msg("%s: lpm %s %u/%u, scan %ld/%u", addr_format(&a, text, sizeof(text)),
-			         found ? "found" : "none", found ? got : 0, found ? m.prefix : 0, want, want_len);
-		}
-		matched += found;
+		/* the test means something only if both outcomes were exercised */
+		print_message("lpm: %zu of %d lookups matched\n", matched, LOOKUPS);
+		assert_true(matched > LOOKUPS / 4 && matched < LOOKUPS);
+		assert_int_equal(lpm_insert(&t, &e[N - 1].net, e[N - 1].value), 0);
 	}
-	/* the test means something only if both outcomes were exercised */
-	print_message("lpm: %zu of %d lookups matched\n", matched, LOOKUPS);
-	assert_true(matched > LOOKUPS / 4 && matched < LOOKUPS);
 	/* every listed prefix finds itself, or a later duplicate of itself */
 	for (size_t i = 0; i < N; i++) {
 		uint32_t got;
