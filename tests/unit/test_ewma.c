@@ -16,10 +16,19 @@
 
 #include <cmocka.h>
 
+#include "common/hll.h"
 #include "sense/ewma.h"
+#include "sense/trw.h"
 
 /* one host, one direction; two of them and the rest fit the 256 bytes of a quiet host */
 static_assert(sizeof(struct ewma_host) <= 56, "struct ewma_host grew past 56 bytes");
+
+/* The budget of issue 9 item 3 for a subscriber host with no recent traffic, with what a
+ * flow host will hold of these modules: rates both ways, a walk, three distinct counters
+ * (direct-to-MX destinations, fan-out per port and per destination; their heap freed when
+ * idle), and 64 bytes left for its key, table link and evidence times. */
+static_assert(2 * sizeof(struct ewma_host) + sizeof(struct trw_host) + 3 * sizeof(struct hll) + 64 <= 256,
+              "a quiet flow host's parts no longer fit 256 bytes");
 
 static const struct ewma_params params = EWMA_PARAMS_DEFAULT;
 static const usec_t T0 = INT64_C(1700000000) * USEC_PER_SEC;
