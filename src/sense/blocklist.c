@@ -274,6 +274,7 @@ blocklist_parse(const uint8_t *buf, size_t len, enum blocklist_format fmt, block
 		size_t n = (size_t)((nl ? nl : end) - p);
 		struct blocklist_entry e;
 		enum line_kind kind;
+		int rc;
 
 		p = nl ? nl + 1 : end;
 		st->lines++;
@@ -295,8 +296,7 @@ blocklist_parse(const uint8_t *buf, size_t len, enum blocklist_format fmt, block
 		switch (kind) {
 		case LINE_ENTRY:
 			st->entries++;
-			int rc = fn(arg, &e);
-			if (rc < 0)
+			if ((rc = fn(arg, &e)) < 0)
 				return rc;
 			break;
 		case LINE_BLANK:

@@ -26,8 +26,8 @@ static void
 ewma_fold(const struct ewma_params *p, struct ewma_host *h, usec_t now)
 {
 	double dt = (double)(now - h->last) / (double)USEC_PER_SEC;
-	double ef = exp(-dt * (double)USEC_PER_SEC / (double)p->fast);
-	double es = exp(-dt * (double)USEC_PER_SEC / (double)p->slow);
+	double ef = exp(-(double)(now - h->last) / (double)p->fast);
+	double es = exp(-(double)(now - h->last) / (double)p->slow);
 	double r[EWMA_METRICS] = {
 		[EWMA_PACKETS] = (double)h->pending_packets / dt,
 		[EWMA_BITS] = (double)h->pending_bytes * 8 / dt,
