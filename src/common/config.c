@@ -58,6 +58,7 @@ config_free(struct config *cfg)
 	free(cfg->enforce.relays);
 	free(cfg->enforce.resolvers);
 	free(cfg->enforce.remediation);
+	free(cfg->flows.sampling);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -134,6 +135,47 @@ parse_rate(const char *v, struct rate_spec *r)
 		return -1;
 	r->count = (uint32_t)n;
 	return 0;
+}
+
+/* "32M": bytes, with K, M or G for 2^10, 2^20, 2^30. */
+static int
+parse_size(const char *v, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char num[32];
+	size_t len = strlen(v);
+	unsigned shift = 0;
+
+	if (len == 0 || len >= sizeof(num))
+		return -1;
+	memcpy(num, v, len + 1);
+	switch (num[len - 1]) {
+	case 'K': shift = 10; break;
+	case 'M': shift = 20; break;
+	case 'G': shift = 30; break;
+	default: break;
+	}
+	if (shift != 0)
+		num[len - 1] = '\0';
+	if (parse_uint(num, 0, ULONG_MAX >> 30, out) != 0)
+		return -1;
+	*out <<= shift;
+	return *out < min || *out > max ? -1 : 0;
+}
+
+/* bytes as parse_size reads them, with the largest suffix that is exact */
+static const char *
+size_format(uint64_t n, char *buf, size_t size)
+{
+	static const char suffix[] = "GMK";
+	for (unsigned i = 0; i < 3; i++) {
+		unsigned shift = 30 - 10 * i;
+		if (n != 0 && n % (1ull << shift) == 0) {
+			snprintf(buf, size, "%llu%c", (unsigned long long)(n >> shift), suffix[i]);
+			return buf;
+		}
+	}
+	snprintf(buf, size, "%llu", (unsigned long long)n);
+	return buf;
 }
 
 static int
@@ -284,6 +326,7 @@ enum key_type {
 	KT_STR_LIST,    /* char **, grown, and its count; each shorter than size */
 	KT_RATE,        /* struct rate_spec: COUNT/DURATION */
 	KT_BURST,       /* struct rate_spec: its burst */
+	KT_SIZE,        /* uint32_t bytes in [min, max]: N, NK, NM or NG (binary multiples) */
 	KT_CUSTOM,      /* parse and print of its own */
 };
 
@@ -295,6 +338,7 @@ enum key_type {
 #define KF_REPLACE  0x20    /* the file's first line replaces the default list */
 #define KF_NONE     0x40    /* "none" alone is the empty list (and printed so) */
 #define KF_REFUSED  0x80    /* not a key: refused with the words in expect, never printed */
+#define KF_INET     0x100   /* KT_LISTENS: an address and port only (no unix:/PATH) */
 
 struct config_key {
 	const char *section, *name;
@@ -335,6 +379,8 @@ static void print_api_listen(const struct config *cfg, const struct config_key *
 static int parse_remediation_key(struct config_parse *p, const struct config_key *k, const char *v);
 static void print_remediation(const struct config *cfg, const struct config_key *k, FILE *out);
 static int parse_enforce_portal(struct config_parse *p, const struct config_key *k, const char *v);
+static int parse_flow_sampling(struct config_parse *p, const struct config_key *k, const char *v);
+static void print_flow_sampling(const struct config *cfg, const struct config_key *k, FILE *out);
 static void print_enforce_portal(const struct config *cfg, const struct config_key *k, FILE *out);
 
 static const struct config_key config_keys[] = {
@@ -565,6 +611,22 @@ static const struct config_key config_keys[] = {
 	    .max = DAYS(30), .def = "15m", .doc = "how often the garden's entries are refreshed" },
 	{ "enforce", "resolve_interval", KT_DURATION, KF_RELOAD, FIELD(enforce.resolve_interval), .min = SEC(10),
 	    .max = DAYS(30), .def = "10m", .doc = "how often remediation names are resolved again" },
+
+	/* [flows] */
+	{ "flows", "listen", KT_LISTENS, KF_REPEAT | KF_INET, FIELD(flows.listen), FIELD(flows.listen_count),
+	    .max_count = CONFIG_MAX_FLOW_LISTEN, .expect = "ADDRESS:PORT or [IPV6]:PORT",
+	    .too_many = "at most %u flow listeners",
+	    .doc = "a UDP port for NetFlow v5/v9, IPFIX and sFlow v5 (none: the collector is off)" },
+	{ "flows", "receive_buffer", KT_SIZE, 0, FIELD(flows.receive_buffer), .min = 65536, .max = 1 << 30,
+	    .def = "32M", .doc = "the kernel's buffer per flow socket, against bursts" },
+	{ "flows", "sampling", KT_CUSTOM, KF_REPEAT | KF_RELOAD, FIELD(flows.sampling), FIELD(flows.sampling_count),
+	    .max_count = 1024, .expect = "ADDRESS[/PREFIX] RATE, the exporters and their 1-in-RATE sampling",
+	    .too_many = "at most %u exporter networks", .parse = parse_flow_sampling, .print = print_flow_sampling,
+	    .doc = "the sampling rate of exporters that never announce one" },
+	{ "flows", "max_exporters", KT_UINT, 0, FIELD(flows.max_exporters), .min = 1, .max = 65536, .def = "256",
+	    .doc = "exporters followed at most; datagrams from more are counted and dropped" },
+	{ "flows", "max_templates", KT_UINT, 0, FIELD(flows.max_templates), .min = 1, .max = 4096, .def = "128",
+	    .doc = "templates remembered per exporter at most" },
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -625,6 +687,10 @@ key_expect(const struct config_key *k, char *buf, size_t size)
 			snprintf(buf, size, "a duration from %s to %s", a, duration_format((usec_t)k->max, b, sizeof(b)));
 		else
 			snprintf(buf, size, "a duration of at least %s", a);
+		return buf;
+	case KT_SIZE:
+		snprintf(buf, size, "a size from %s to %s (bytes, or with K, M or G)", size_format((uint64_t)k->min, a,
+		    sizeof(a)), size_format((uint64_t)k->max, b, sizeof(b)));
 		return buf;
 	case KT_ENUM:
 		buf[0] = '\0';
@@ -727,7 +793,8 @@ key_set(struct config_parse *p, const struct config_key *k, const char *v)
 			return key_fail(p, k, v);
 		break;
 	case KT_LISTENS:
-		if (listen_addr_parse(v, (struct listen_addr *)field + *count) != 0)
+		if (listen_addr_parse(v, (struct listen_addr *)field + *count) != 0 ||
+		    ((k->flags & KF_INET) && ((struct listen_addr *)field + *count)->kind != LISTEN_TCP))
 			return key_fail(p, k, v);
 		(*count)++;
 		break;
@@ -780,6 +847,11 @@ key_set(struct config_parse *p, const struct config_key *k, const char *v)
 		if (parse_uint(v, (unsigned long)k->min, (unsigned long)k->max, &n) != 0)
 			return key_fail(p, k, v);
 		((struct rate_spec *)field)->burst = (uint32_t)n;
+		break;
+	case KT_SIZE:
+		if (parse_size(v, (unsigned long)k->min, (unsigned long)k->max, &n) != 0)
+			return key_fail(p, k, v);
+		*(uint32_t *)field = (uint32_t)n;
 		break;
 	case KT_CUSTOM:
 		return k->parse(p, k, v);
@@ -871,6 +943,42 @@ print_enforce_portal(const struct config *cfg, const struct config_key *k, FILE 
 		    cfg->enforce.portal_port);
 }
 
+/* "192.0.2.0/24 1000": the exporters inside the network, sampling 1 in 1000. */
+static int
+parse_flow_sampling(struct config_parse *p, const struct config_key *k, const char *v)
+{
+	struct config_flows *f = &p->cfg->flows;
+	struct flow_sampling_conf c, *slot;
+	char net[ADDR_TEXT_MAX];
+	size_t nl = strcspn(v, " \t");
+	const char *rate = v + nl;
+	unsigned long n;
+
+	while (*rate == ' ' || *rate == '\t')
+		rate++;
+	if (nl == 0 || nl >= sizeof(net))
+		return key_fail(p, k, v);
+	memcpy(net, v, nl);
+	net[nl] = '\0';
+	if (cidr_parse(net, &c.net) != 0 || parse_uint(rate, 1, 1000000000, &n) != 0)
+		return key_fail(p, k, v);
+	c.rate = (uint32_t)n;
+	if ((slot = grow_list((void **)&f->sampling, &f->sampling_count, sizeof(*slot))) == NULL)
+		return config_fail(p, "out of memory");
+	*slot = c;
+	return 1;
+}
+
+static void
+print_flow_sampling(const struct config *cfg, const struct config_key *k, FILE *out)
+{
+	char buf[ADDR_TEXT_MAX];
+
+	for (size_t i = 0; i < cfg->flows.sampling_count; i++)
+		fprintf(out, "%s = %s %u\n", k->name, cidr_format(&cfg->flows.sampling[i].net, buf, sizeof(buf)),
+		    cfg->flows.sampling[i].rate);
+}
+
 /* The shortest text strtod reads back as exactly d. */
 static const char *
 fmt_double(double d, char *buf, size_t size)
@@ -946,6 +1054,9 @@ key_print(const struct config *cfg, const struct config_key *k, FILE *out)
 	}
 	case KT_BURST:
 		fprintf(out, "%s = %u\n", k->name, ((const struct rate_spec *)field)->burst);
+		break;
+	case KT_SIZE:
+		fprintf(out, "%s = %s\n", k->name, size_format(*(const uint32_t *)field, buf, sizeof(buf)));
 		break;
 	case KT_CUSTOM:
 		k->print(cfg, k, out);

@@ -180,6 +180,25 @@ struct config_enforce {
 	usec_t resolve_interval;
 };
 
+/* A sampling rate for the flow exporters inside net that never announce one. */
+struct flow_sampling_conf {
+	struct cidr net;
+	uint32_t rate;
+};
+
+#define CONFIG_MAX_FLOW_LISTEN 8
+
+/* the flow collector: NetFlow v5/v9, IPFIX and sFlow v5 from the network's exporters */
+struct config_flows {
+	struct listen_addr listen[CONFIG_MAX_FLOW_LISTEN];   /* UDP; none: the collector is off */
+	size_t listen_count;
+	uint32_t receive_buffer;            /* bytes asked of the kernel per socket */
+	struct flow_sampling_conf *sampling;
+	size_t sampling_count;
+	uint32_t max_exporters;
+	uint32_t max_templates;             /* per exporter */
+};
+
 struct config {
 	char path[PATH_MAX];
 	struct config_daemon daemon;
@@ -193,6 +212,7 @@ struct config {
 	struct config_maillog maillog;
 	struct config_portal portal;
 	struct config_enforce enforce;
+	struct config_flows flows;
 	int *refs;                          /* from config_load_new: its references; NULL: the caller's own */
 };
 

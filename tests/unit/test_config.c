@@ -276,6 +276,18 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME(enforce.element_timeout);
 	SAME(enforce.refresh_interval);
 	SAME(enforce.resolve_interval);
+	SAME(flows.listen_count);
+	for (size_t i = 0; i < a->flows.listen_count && i < CONFIG_MAX_FLOW_LISTEN; i++)
+		if (!listen_eq(&a->flows.listen[i], &b->flows.listen[i]))
+			return "flows.listen[]";
+	SAME(flows.receive_buffer);
+	SAME(flows.sampling_count);
+	for (size_t i = 0; i < a->flows.sampling_count; i++)
+		if (memcmp(&a->flows.sampling[i].net, &b->flows.sampling[i].net, sizeof(struct cidr)) != 0 ||
+		    a->flows.sampling[i].rate != b->flows.sampling[i].rate)
+			return "flows.sampling[]";
+	SAME(flows.max_exporters);
+	SAME(flows.max_templates);
 	return NULL;
 #undef SAME
 #undef SAME_STR
@@ -907,6 +919,18 @@ static const struct bad_value bad_values[] = {
 	{ "enforce", "resolve_interval", "resolve_interval: expected a duration from 10s to 30d, not \"{v}\"",
 	  { "1", "60d", NULL } },
 
+	{ "flows", "listen", "listen: expected ADDRESS:PORT or [IPV6]:PORT, not \"{v}\"",
+	  { "", "2055", "unix:/run/flows.sock", "0.0.0.0:65536", "[::1]", NULL } },
+	{ "flows", "receive_buffer", "receive_buffer: expected a size from 64K to 1G (bytes, or with K, M or G), "
+	  "not \"{v}\"", { "", "1K", "65535", "2G", "12X", "M", "-1M", "1.5M", NULL } },
+	{ "flows", "sampling", "sampling: expected ADDRESS[/PREFIX] RATE, the exporters and their 1-in-RATE "
+	  "sampling, not \"{v}\"", { "", "192.0.2.1", "192.0.2.1 0", "192.0.2.1 x", "x 10", "192.0.2.0/33 10",
+	  "192.0.2.1 10 20", NULL } },
+	{ "flows", "max_exporters", "max_exporters: expected a number from 1 to 65536, not \"{v}\"",
+	  { "0", "65537", "x", NULL } },
+	{ "flows", "max_templates", "max_templates: expected a number from 1 to 4096, not \"{v}\"",
+	  { "0", "4097", NULL } },
+
 	{ "evidence rate_limit", "weight", "weight: expected a score of 0 or more, not \"{v}\"",
 	  { "-1", "abc", "", "1000001", "nan", NULL } },
 	{ "evidence rate_limit", "half_life", "half_life: expected a duration of at least 1s, not \"{v}\"",
@@ -1370,6 +1394,33 @@ test_enforce_section(void **state)
 	check_round_trip("enforce", &cfg);      /* frees cfg */
 }
 
+/* [flows]: listeners, the buffer in bytes or K/M/G, exporters' default sampling. */
+static void
+test_flows_section(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok("[flows]\nlisten = 0.0.0.0:2055\nlisten = [::]:6343\nreceive_buffer = 4M\n"
+	    "sampling = 192.0.2.10 1000\nsampling = 2001:db8::/32 64\nmax_exporters = 8\nmax_templates = 32\n", &cfg);
+	assert_int_equal(cfg.flows.listen_count, 2);
+	assert_int_equal(cfg.flows.listen[1].port, 6343);
+	assert_int_equal(cfg.flows.receive_buffer, 4 << 20);
+	assert_int_equal(cfg.flows.sampling_count, 2);
+	assert_int_equal(cfg.flows.sampling[0].net.prefix, 32);
+	assert_int_equal(cfg.flows.sampling[0].rate, 1000);
+	assert_int_equal(cfg.flows.sampling[1].net.addr.family, AF_INET6);
+	assert_int_equal(cfg.flows.max_exporters, 8);
+	check_round_trip("flows", &cfg);        /* frees cfg */
+	load_ok("[flows]\nreceive_buffer = 100000\n", &cfg);
+	assert_int_equal(cfg.flows.receive_buffer, 100000);
+	check_round_trip("flows bytes", &cfg);
+	load_ok("[daemon]\n", &cfg);
+	assert_int_equal(cfg.flows.listen_count, 0);           /* off unless named */
+	assert_int_equal(cfg.flows.receive_buffer, 32 << 20);
+	config_free(&cfg);
+}
+
 static void
 test_good_values(void **state)
 {
@@ -1636,6 +1687,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_equals_defaults),
 		cmocka_unit_test(test_key_table_documented),
+		cmocka_unit_test(test_flows_section),
 		cmocka_unit_test(test_config_references),
 		cmocka_unit_test(test_defaults_round_trip),
 		cmocka_unit_test(test_round_trip_everything),
