@@ -73,6 +73,7 @@ flow_decoder_new(const struct flow_decoder_limits *limits)
 	while (n < 2 * dec->lim.max_exporters)
 		n <<= 1;
 	if ((dec->slots = calloc(n, sizeof(*dec->slots))) == NULL ||
+	    (dec->scratch = calloc(dec->lim.max_template_fields, sizeof(*dec->scratch))) == NULL ||
 	    (dec->exp = calloc(dec->lim.max_exporters, sizeof(*dec->exp))) == NULL) {
 		flow_decoder_free(dec);
 		return NULL;
@@ -105,6 +106,7 @@ flow_decoder_free(struct flow_decoder *dec)
 	free(dec->exp);
 	free(dec->slots);
 	free(dec->samp);
+	free(dec->scratch);
 	free(dec);
 }
 
@@ -335,6 +337,15 @@ flow_template_withdraw(struct flow_exporter *e, uint32_t domain, uint16_t id, bo
 	}
 }
 
+static bool
+flow_fields_equal(const struct flow_field *a, const struct flow_field *b, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (a[i].id != b[i].id || a[i].len != b[i].len || a[i].pen != b[i].pen)
+			return false;
+	return true;
+}
+
 int
 flow_template_put(struct flow_decoder *dec, struct flow_exporter *e, uint32_t domain,
     uint16_t id, bool options, bool ipfix, uint16_t scope, const struct flow_field *fields, unsigned n)
@@ -362,7 +373,12 @@ flow_template_put(struct flow_decoder *dec, struct flow_exporter *e, uint32_t do
 	/* A record of no bytes would be read forever (FastNetMon's CVE-2024-56073 divided by it). */
 	if (t.reclen == 0)
 		return -FLOW_E_BAD_TEMPLATE;
-	if ((slot = flow_template_find(e, domain, id)) == NULL) {
+	slot = flow_template_find(e, domain, id);
+	/* Exporters resend their templates every few datagrams: an unchanged one costs a compare. */
+	if (slot != NULL && slot->nfields == n && slot->options == options && slot->ipfix == ipfix &&
+	    slot->scope == scope && flow_fields_equal(slot->fields, fields, n))
+		return 0;
+	if (slot == NULL) {
 		if (e->ntpl >= dec->lim.max_templates) {
 			e->st.templates_refused++;
 			return 1;
@@ -654,12 +670,10 @@ flow_data_set(struct flow_msg *m, const struct flow_template *t, const uint8_t *
 static int
 flow_template_set(struct flow_decoder *dec, struct flow_msg *m, bool options, const uint8_t *p, size_t n)
 {
-	struct flow_field *fields = NULL;
+	struct flow_field *fields = dec->scratch;
 	size_t off = 0;
 	int rc = 0;
 
-	if ((fields = malloc(dec->lim.max_template_fields * sizeof(*fields))) == NULL)
-		return -FLOW_E_NOMEM;
 	while (n - off >= 4) {
 		uint16_t id = flow_rd16(p + off), count, scope = 0;
 		size_t hdr = 4;
@@ -730,7 +744,6 @@ flow_template_set(struct flow_decoder *dec, struct flow_msg *m, bool options, co
 		rc = 0;
 	}
 out:
-	free(fields);
 	return rc;
 }
 

@@ -89,6 +89,7 @@ struct flow_decoder {
 	uint64_t exporters_refused;
 	struct flow_sampling_net *samp;
 	unsigned nsamp;
+	struct flow_field *scratch;   /* max_template_fields: a template set's fields as read */
 };
 
 static inline uint16_t
