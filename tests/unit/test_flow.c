@@ -201,13 +201,48 @@ put_basic(struct pkt *p, const char *src, const char *dst, unsigned sport, unsig
 	put32(p, bytes);
 }
 
+/*
+ * With FLOW_WRITE_SEEDS=DIR set, every hand-made datagram is also appended, framed as the
+ * captures are, to DIR/FORMAT/TEST: the fuzz targets' seeds of edge cases (fuzz/seeds/).
+ */
+static void
+write_seed(const char *test, const struct pkt *p)
+{
+	const char *dir = getenv("FLOW_WRITE_SEEDS"), *fmt;
+	char path[512];
+	FILE *fp;
+
+	if (dir == NULL || p->n < 4)
+		return;
+	if (p->b[0] == 0 && p->b[1] == 0 && p->b[2] == 0 && p->b[3] == 5)
+		fmt = "sflow";
+	else if (p->b[1] == 5)
+		fmt = "netflow5";
+	else if (p->b[1] == 9)
+		fmt = "netflow9";
+	else if (p->b[1] == 10)
+		fmt = "ipfix";
+	else
+		return;
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, fmt, test);
+	if ((fp = fopen(path, "ab")) == NULL)
+		return;
+	fputc((int)(p->n >> 8), fp);
+	fputc((int)(p->n & 0xff), fp);
+	fwrite(p->b, 1, p->n, fp);
+	fclose(fp);
+}
+
 static int
-decode(struct flow_decoder *dec, const char *exporter, const struct pkt *p, struct got *g)
+decode_at(const char *test, struct flow_decoder *dec, const char *exporter, const struct pkt *p, struct got *g)
 {
 	struct addr e = A(exporter);
 
+	write_seed(test, p);
 	return flow_decode(dec, &e, p->b, p->n, 1800000500 * USEC_PER_SEC, collect, g);
 }
+
+#define decode(dec, exporter, p, g) decode_at(__func__, (dec), (exporter), (p), (g))
 
 /* --- real exporters ------------------------------------------------------------ */
 
