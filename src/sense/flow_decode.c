@@ -430,6 +430,7 @@ struct flow_acc {
 	uint64_t first_up, last_up, first_ms, last_ms, first_s, last_s, sysinit_ms;
 	uint64_t sampling, samp_interval, samp_space, samp_size, samp_pop;
 	uint32_t have;                /* 1 << enum flow_kind of each field read */
+	uint16_t icmp;                /* icmpTypeCode(IPv4|IPv6): the destination port when that is 0 */
 };
 
 static uint64_t
@@ -481,7 +482,7 @@ flow_field_read(struct flow_acc *a, uint8_t kind, const uint8_t *p, unsigned len
 	case FLOW_K_TCP_FLAGS: a->r.tcp_flags = (uint8_t)v; break;
 	case FLOW_K_SRC_PORT: a->r.src_port = (uint16_t)v; break;
 	case FLOW_K_DST_PORT: a->r.dst_port = (uint16_t)v; break;
-	case FLOW_K_ICMP: if (a->r.dst_port == 0) a->r.dst_port = (uint16_t)v; break;
+	case FLOW_K_ICMP: a->icmp = (uint16_t)v; break;
 	case FLOW_K_IN_IF: a->r.in_if = (uint32_t)v; break;
 	case FLOW_K_OUT_IF: a->r.out_if = (uint32_t)v; break;
 	case FLOW_K_FIRST_UP: a->first_up = v; break;
@@ -561,6 +562,8 @@ flow_record_done(struct flow_msg *m, const struct flow_template *t, struct flow_
 	}
 	if (a->r.src.family == 0 || a->r.dst.family == 0)
 		return;
+	if (FLOW_HAS(a, FLOW_K_ICMP) && a->r.dst_port == 0)
+		a->r.dst_port = a->icmp;
 	if (!FLOW_HAS(a, FLOW_K_BYTES))
 		a->r.bytes = a->bytes_total;
 	if (!FLOW_HAS(a, FLOW_K_PKTS))

@@ -206,20 +206,27 @@ static int
 sflow_flow_sample(struct flow_exporter *e, struct flow_domain *d, uint32_t sub_agent,
     struct sflow_rd *s, bool ex, usec_t now, void (*on_record)(void *arg, const struct flow_record *r), void *arg)
 {
-	uint32_t v, rate, in_if, out_if, nrec;
+	uint32_t v, rate, in_fmt = 0, in_if, out_fmt = 0, out_if, nrec;
 	struct flow_record rec;
 	bool found = false;
 
 	/* sequence, source id (1 or 2 words), rate, pool, drops, input, output (2 words each if expanded) */
 	if (!sflow_u32(s, &v) || !sflow_u32(s, &v) || (ex && !sflow_u32(s, &v)) ||
 	    !sflow_u32(s, &rate) || !sflow_u32(s, &v) || !sflow_u32(s, &v) ||
-	    (ex && !sflow_u32(s, &v)) || !sflow_u32(s, &in_if) ||
-	    (ex && !sflow_u32(s, &v)) || !sflow_u32(s, &out_if) || !sflow_u32(s, &nrec))
+	    (ex && !sflow_u32(s, &in_fmt)) || !sflow_u32(s, &in_if) ||
+	    (ex && !sflow_u32(s, &out_fmt)) || !sflow_u32(s, &out_if) || !sflow_u32(s, &nrec))
 		return -FLOW_E_SFLOW_SAMPLE;
 	if (!ex) {
+		in_fmt = in_if >> 30;
+		out_fmt = out_if >> 30;
 		in_if &= 0x3fffffff;
 		out_if &= 0x3fffffff;
 	}
+	/* Only format 0 is an ifIndex (1: dropped, 2: several); 0x3fffffff is "internal". */
+	if (in_fmt != 0 || in_if == 0x3fffffff)
+		in_if = 0;
+	if (out_fmt != 0 || out_if == 0x3fffffff)
+		out_if = 0;
 	/* Each record is at least its 8-byte format and length. */
 	if (nrec > s->n / 8)
 		return -FLOW_E_SFLOW_SAMPLE;

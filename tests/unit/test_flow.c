@@ -378,6 +378,9 @@ test_captures(void **state)
 				assert_int_equal(r->sampling, cap->sampling);
 				assert_int_equal(r->format, cap->format);
 				assert_true(r->first <= r->last);
+				/* no interfaces on lo; pmacct's sFlow says 0x3fffffff, "internal" */
+				assert_int_equal(r->in_if, 0);
+				assert_int_equal(r->out_if, 0);
 				if (cap->icmp_first != 0 && r->proto == 1 && r->src.bytes[3] == 2)
 					/* v9 and IPFIX headers carry whole seconds */
 					assert_true(r->first > cap->icmp_first - USEC_PER_SEC &&
@@ -617,6 +620,39 @@ test_v9_times(void **state)
 	assert_int_equal(g.r[0].last, INT64_C(1800000000000000) - 500000);
 	assert_int_equal(g.r[1].first, INT64_C(1800000000000000) - 100900000);
 	assert_int_equal(g.r[1].last, INT64_C(1800000000000000));
+	flow_decoder_free(dec);
+}
+
+/* icmpTypeCodeIPv4 before a destination port of 0 in the same record: the type and code win. */
+static void
+test_icmp_type_code(void **state)
+{
+	static const unsigned fields[] = { 8, 4, 32, 2, 12, 4, 11, 2, 4, 1, 0 };
+	struct flow_decoder *dec = flow_decoder_new(NULL);
+	struct got g = { .n = 0 };
+	struct pkt p;
+	size_t at;
+
+	v9_header(&p, 1, 0);
+	at = set_begin(&p, 0);
+	put_template(&p, 256, fields);
+	set_end(&p, at);
+	at = set_begin(&p, 256);
+	put_addr(&p, "10.0.0.1");
+	put16(&p, 0x0303);         /* port unreachable */
+	put_addr(&p, "10.0.0.2");
+	put16(&p, 0);
+	put8(&p, 1);
+	put_addr(&p, "10.0.0.1");
+	put16(&p, 0);
+	put_addr(&p, "10.0.0.2");
+	put16(&p, 0x0800);         /* an exporter that puts it in the port field */
+	put8(&p, 1);
+	set_end(&p, at);
+	assert_int_equal(decode(dec, "192.0.2.1", &p, &g), 0);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.r[0].dst_port, 0x0303);
+	assert_int_equal(g.r[1].dst_port, 0x0800);
 	flow_decoder_free(dec);
 }
 
@@ -1518,6 +1554,7 @@ main(void)
 		cmocka_unit_test(test_v5),
 		cmocka_unit_test(test_v9_unknown_then_template),
 		cmocka_unit_test(test_v9_times),
+		cmocka_unit_test(test_icmp_type_code),
 		cmocka_unit_test(test_ipfix_enterprise_varlen),
 		cmocka_unit_test(test_zero_length_template),
 		cmocka_unit_test(test_withdrawal_short),
