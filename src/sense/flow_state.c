@@ -153,24 +153,21 @@ flow_get(struct flow_rbuf *r, size_t n, const uint8_t **p)
 static int
 flow_state_read(struct flow_decoder *dec, struct flow_rbuf r)
 {
-	struct flow_field *fields = NULL;
+	struct flow_field *fields = dec->scratch;
 	const uint8_t *p;
 	uint32_t nexp;
-	int rc = -EINVAL;
 
 	if (!flow_get(&r, 12, &p) || memcmp(p, "LZFT", 4) != 0 ||
 	    flow_rd16(p + 4) != FLOW_STATE_VERSION || flow_rd16(p + 6) != 0)
 		return -EINVAL;
 	nexp = flow_rd32(p + 8);
-	if ((fields = malloc(65535 * sizeof(*fields))) == NULL)
-		return -ENOMEM;
 	for (uint32_t i = 0; i < nexp; i++) {
 		struct flow_exporter *e;
 		struct addr a;
 		uint16_t ndom, ntpl;
 
 		if (!flow_get(&r, 21, &p) || (p[0] != 4 && p[0] != 6))
-			goto fail;
+			return -EINVAL;
 		memset(&a, 0, sizeof(a));
 		a.family = p[0] == 4 ? AF_INET : AF_INET6;
 		memcpy(a.bytes, p + 1, p[0] == 4 ? 4 : 16);
@@ -182,7 +179,7 @@ flow_state_read(struct flow_decoder *dec, struct flow_rbuf r)
 			struct flow_domain *d;
 
 			if (!flow_get(&r, 8, &p))
-				goto fail;
+				return -EINVAL;
 			if (e != NULL && (d = flow_domain_get(dec, e, flow_rd32(p))) != NULL)
 				d->sampling = flow_rd32(p + 4);
 		}
@@ -193,41 +190,35 @@ flow_state_read(struct flow_decoder *dec, struct flow_rbuf r)
 			int prc;
 
 			if (!flow_get(&r, 11, &p))
-				goto fail;
+				return -EINVAL;
 			domain = flow_rd32(p);
 			id = flow_rd16(p + 4);
 			flags = p[6];
 			scope = flow_rd16(p + 7);
 			n = flow_rd16(p + 9);
 			if (flags > 3 || id < 256 || n == 0 || scope > n)
-				goto fail;
+				return -EINVAL;
 			for (unsigned k = 0; k < n; k++) {
-				if (!flow_get(&r, 8, &p))
-					goto fail;
-				fields[k].id = flow_rd16(p);
-				fields[k].len = flow_rd16(p + 2);
-				fields[k].pen = flow_rd32(p + 4);
-				if (fields[k].id & 0x8000)
-					goto fail;
+				if (!flow_get(&r, 8, &p) || (flow_rd16(p) & 0x8000))
+					return -EINVAL;
+				/* past this decoder's max_template_fields: read, left out below */
+				if (k < dec->lim.max_template_fields) {
+					fields[k].id = flow_rd16(p);
+					fields[k].len = flow_rd16(p + 2);
+					fields[k].pen = flow_rd32(p + 4);
+				}
 			}
-			if (e == NULL)
+			if (e == NULL || n > dec->lim.max_template_fields)
 				continue;
 			prc = flow_template_put(dec, e, domain, id, flags & 1, flags & 2, scope, fields, n);
-			if (prc == -FLOW_E_NOMEM) {
-				rc = -ENOMEM;
-				goto fail;
-			}
+			if (prc == -FLOW_E_NOMEM)
+				return -ENOMEM;
 			if (prc == -FLOW_E_BAD_TEMPLATE)
-				goto fail;
-			/* too long or refused for this decoder's caps: left out */
+				return -EINVAL;
+			/* refused at this decoder's max_templates: left out */
 		}
 	}
-	if (r.n != 0)
-		goto fail;
-	rc = 0;
-fail:
-	free(fields);
-	return rc;
+	return r.n == 0 ? 0 : -EINVAL;
 }
 
 int
