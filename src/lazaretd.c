@@ -34,6 +34,7 @@
 #include "portal/portal.h"
 #include "sense/delivery.h"
 #include "sense/logfollow.h"
+#include "sense/flow_collector.h"
 #include "sense/policy_server.h"
 #include "store/store.h"
 
@@ -52,12 +53,14 @@ struct daemon {
 	struct api *api;
 	struct portal *portal;
 	struct garden *garden;
+	struct flow_collector *flows;  /* NULL without [flows] listen */
 	uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
 	pid_t helper_pid;              /* the privileged nftables helper, -1: none */
 	int exit_status;
 	uv_timer_t checkpoint_timer, sweep_timer, maillog_timer;
 	uv_idle_t maillog_idle;        /* active while a log is behind: one more slice each loop turn */
 	usec_t delivery_saved;         /* monotonic; the delivery sensor's state is saved every few minutes */
+	usec_t flows_saved;            /* monotonic; the flow templates too */
 	bool stopping;
 };
 
@@ -65,6 +68,7 @@ struct daemon {
 #define LAZARETD_MAILLOG_SLICE_USEC 500          /* a log behind gets this much of each loop turn */
 #define LAZARETD_MAILLOG_STEP (64 * 1024)        /* bytes per poll within a slice; the clock is read between */
 #define LAZARETD_DELIVERY_KEY "delivery"
+#define LAZARETD_FLOWS_KEY "flows:templates"
 
 /*
  * Descriptors lazaretd holds besides its connections: stdio and syslog; the store (the
@@ -266,6 +270,56 @@ restore_delivery(struct daemon *d)
 	    (unsigned long long)ds->queue_ids_open);
 }
 
+/* Saves the flow decoders' templates, so that a restart decodes v9/IPFIX at once. */
+static void
+save_flow_templates(struct daemon *d)
+{
+	uint8_t *bytes;
+	size_t len;
+
+	if (d->flows == NULL)
+		return;
+	d->flows_saved = time_mono();
+	if (flow_collector_save(d->flows, &bytes, &len) != 0) {
+		log_warnx("flows: out of memory saving the exporters' templates; kept from the last save");
+		return;
+	}
+	if (store_state_put_bytes(d->store, LAZARETD_FLOWS_KEY, bytes, len) != 0)    /* takes bytes */
+		log_warnx("flows: cannot save the exporters' templates (%zu bytes)", len);
+}
+
+/* Puts back the templates the last run saved, if any and if whole. */
+static void
+restore_flow_templates(struct daemon *d)
+{
+	uint8_t *bytes;
+	size_t len;
+	int rc;
+
+	if (d->flows == NULL || (rc = store_state_get_bytes(d->store, LAZARETD_FLOWS_KEY, &bytes, &len)) == -ENOENT)
+		return;
+	if (rc != 0) {
+		log_warnx("store %s: cannot read the exporters' saved templates: %s; they are learnt again",
+		    d->cfg->daemon.store, strerror(-rc));
+		return;
+	}
+	rc = flow_collector_restore(d->flows, bytes, len);
+	free(bytes);
+	if (rc != 0)
+		log_warnx("flows: the exporters' templates in the store are unusable (%s); they are learnt again",
+		    rc == -EINVAL ? "damaged or from another version" : strerror(-rc));
+	else
+		log_info("flows: exporters' templates restored (%zu bytes)", len);
+}
+
+/* A decoded flow record: the flow detectors' input (none yet: the collector counts). */
+static void
+on_flow_record(void *arg, const struct flow_record *r)
+{
+	(void)arg;
+	(void)r;
+}
+
 /* Saves where each log follower is, after the evidence its lines produced. */
 static void
 save_positions(struct daemon *d)
@@ -289,6 +343,8 @@ on_checkpoint(uv_timer_t *t)
 	save_positions(d);
 	if (time_mono() - d->delivery_saved >= LAZARETD_DELIVERY_SAVE_EVERY)
 		save_delivery(d);
+	if (d->flows != NULL && time_mono() - d->flows_saved >= LAZARETD_DELIVERY_SAVE_EVERY)
+		save_flow_templates(d);
 }
 
 static void
@@ -301,6 +357,8 @@ on_sweep(uv_timer_t *t)
 	judge_stats_get(d->pl.judge, &js);
 	judge_sweep(d->pl.judge, time_now(), js.tracked / 60 + 1000);
 	delivery_release_held(d->pl.delivery, time_now());
+	if (d->flows != NULL)
+		flow_collector_tick(d->flows, time_now());
 	static unsigned ticks;
 	if (++ticks % 60 == 0)
 		delivery_expire(d->pl.delivery, time_now());
@@ -416,6 +474,8 @@ reload(struct daemon *d)
 	api_configure(d->api, cfg);
 	portal_configure(d->portal, cfg);
 	garden_configure(d->garden, cfg);
+	if (d->flows != NULL)
+		flow_collector_configure(d->flows, cfg);
 	log_set_level(cfg->daemon.log_level);
 	uv_timer_set_repeat(&d->checkpoint_timer, (uint64_t)(cfg->daemon.checkpoint_interval / 1000));
 	config_unref(d->cfg);
@@ -449,6 +509,8 @@ shutdown_daemon(struct daemon *d)
 	judge_checkpoint(d->pl.judge);
 	save_positions(d);
 	save_delivery(d);
+	save_flow_templates(d);
+	flow_collector_stop(d->flows);
 	uv_signal_stop(&d->sig_term);
 	uv_signal_stop(&d->sig_int);
 	uv_signal_stop(&d->sig_hup);
@@ -661,6 +723,11 @@ main(int argc, char **argv)
 		portal_fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
 		close(0);
 	}
+	/* the flow listeners too: a receive buffer past rmem_max needs the privilege we drop */
+	if (d.cfg->flows.listen_count > 0 &&
+	    ((d.flows = flow_collector_new(d.cfg, on_flow_record, &d, err, sizeof(err))) == NULL ||
+	    flow_collector_bind(d.flows, err, sizeof(err)) != 0))
+		fatalx("%s", err);
 	if (refuse_low_ports(d.cfg, err, sizeof(err)) != 0 || sandbox_drop(&user, NULL, 0, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	d.loop = uv_default_loop();
@@ -701,7 +768,8 @@ main(int argc, char **argv)
 	    d.cfg->daemon.store, js.tracked, (double)(time_mono() - t0) / 1000.0, js.by_level[LEVEL_WATCH],
 	    js.by_level[LEVEL_THROTTLE], js.by_level[LEVEL_QUARANTINE], js.by_level[LEVEL_SUSPEND]);
 	restore_delivery(&d);
-	d.delivery_saved = time_mono();
+	restore_flow_templates(&d);
+	d.delivery_saved = d.flows_saved = time_mono();
 
 	/* the kernel holds the store's quarantines before anything is served */
 	if ((d.garden = garden_new(d.loop, d.cfg, d.pl.judge, helper_fd, err, sizeof(err))) == NULL)
@@ -714,9 +782,11 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	if (policy_server_start(d.policy, err, sizeof(err)) != 0)
 		fatalx("%s", err);
+	if (d.flows != NULL && flow_collector_start(d.flows, d.loop, err, sizeof(err)) != 0)
+		fatalx("%s", err);
 	struct api_context actx = { .judge = d.pl.judge, .store = d.store, .policy = d.policy,
 	    .delivery = d.pl.delivery, .followers = d.followers, .follower_count = d.follower_count,
-	    .garden = d.garden, .cfg = d.cfg,
+	    .garden = d.garden, .flows = d.flows, .cfg = d.cfg,
 	    .started = time_now(), .socket_fd = api_fd };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -789,6 +859,7 @@ main(int argc, char **argv)
 	while (waitpid(-1, NULL, WNOHANG) > 0)    /* the portal's front, told to go */
 		;
 	pipeline_close(&d.pl);
+	flow_collector_free(d.flows);
 	config_unref(d.cfg);
 	log_info("stopped");
 	return d.exit_status;

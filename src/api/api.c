@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/strview.h"
 #include "common/subject_text.h"
+#include "sense/flow_collector.h"
 
 #define API_BODY_MAX   (64 * 1024)
 #define API_HISTORY_MAX 200
@@ -392,6 +393,65 @@ api_quarantine_list(struct api *a, struct MHD_Connection *conn)
 	    "enforce", enforce));
 }
 
+/* One exporter of the flow collector as /v1/stats shows it. */
+static void
+api_flow_exporter(void *arg, const struct flow_exporter_stats *e, double records_per_s)
+{
+	json_t *list = arg, *malformed = json_object();
+	char who[ADDR_TEXT_MAX];
+	uint64_t total = 0;
+	int bad = malformed == NULL;
+
+	for (int r = 1; r < FLOW_ERROR_COUNT && !bad; r++) {
+		total += e->malformed[r];
+		if (e->malformed[r] > 0)
+			bad |= json_object_set_new(malformed, flow_error_name(-r), json_integer((json_int_t)e->malformed[r]));
+	}
+	json_t *o = bad ? NULL : json_pack("{s:s, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I}",
+	    "exporter", addr_format(&e->exporter, who, sizeof(who)), "packets", (json_int_t)e->packets,
+	    "records", (json_int_t)e->records, "records_per_s", records_per_s,
+	    "unknown_template", (json_int_t)e->unknown_template, "templates", (json_int_t)e->templates,
+	    "templates_refused", (json_int_t)e->templates_refused, "sequence_lost", (json_int_t)e->seq_lost,
+	    "sequence_resets", (json_int_t)e->seq_resets, "sampling", (json_int_t)e->sampling,
+	    "malformed", malformed, "malformed_total", (json_int_t)total);
+	if (o == NULL) {
+		if (bad)
+			json_decref(malformed);
+		json_array_append_new(list, json_null());      /* the caller sees a failed build */
+		return;
+	}
+	if (json_array_append_new(list, o) != 0)
+		json_array_append_new(list, json_null());
+}
+
+/* The flow collector in /v1/stats: per listener and per exporter. NULL on ENOMEM. */
+static json_t *
+api_flows_json(const struct flow_collector *c)
+{
+	json_t *listeners = json_array(), *exporters = json_array();
+	struct listen_addr la;
+	struct udprecv_stats st;
+	char name[128];
+	int bad = listeners == NULL || exporters == NULL;
+
+	for (size_t i = 0; !bad && flow_collector_listener(c, i, &la, &st); i++)
+		bad |= json_array_append_new(listeners, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:i}", "listen",
+		    listen_addr_format(&la, name, sizeof(name)), "datagrams", (json_int_t)st.datagrams,
+		    "bytes", (json_int_t)st.bytes, "kernel_drops", (json_int_t)st.kernel_drops,
+		    "too_long", (json_int_t)st.truncated, "errors", (json_int_t)st.errors, "receive_buffer", st.rcvbuf));
+	if (!bad)
+		flow_collector_foreach_exporter(c, api_flow_exporter, exporters);
+	for (size_t i = 0; !bad && i < json_array_size(exporters); i++)
+		bad |= json_is_null(json_array_get(exporters, i));
+	if (bad) {
+		json_decref(listeners);
+		json_decref(exporters);
+		return NULL;
+	}
+	return json_pack("{s:o, s:o, s:I}", "listeners", listeners, "exporters", exporters,
+	    "exporters_refused", (json_int_t)flow_collector_exporters_refused(c));
+}
+
 static enum MHD_Result
 api_stats(struct api *a, struct MHD_Connection *conn)
 {
@@ -467,8 +527,16 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 		json_decref(maillog);
 		return api_json(conn, 200, NULL);
 	}
+	json_t *flows = a->ctx.flows != NULL ? api_flows_json(a->ctx.flows) : json_null();
+	if (flows == NULL) {
+		json_decref(by_level);
+		json_decref(actions);
+		json_decref(states);
+		json_decref(maillog);
+		return api_json(conn, 200, NULL);
+	}
 	return api_json(conn, 200, json_pack(
-	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}, s:o, s:{s:I}}",
+	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}, s:o, s:o, s:{s:I}}",
 	    "uptime", (json_int_t)((time_now() - a->ctx.started) / USEC_PER_SEC),
 	    "subjects", "tracked", (json_int_t)js.tracked, "by_level", by_level,
 	    "level_changes", (json_int_t)js.level_changes,
@@ -477,7 +545,7 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	    "actions", actions, "states", states,
 	    "store", "writes", (json_int_t)ss.writes, "history", (json_int_t)ss.history_rows,
 	    "failures", (json_int_t)ss.failures, "queued", (json_int_t)ss.queued,
-	    "maillog", maillog,
+	    "maillog", maillog, "flows", flows,
 	    "log", "suppressed", (json_int_t)log_suppressed_total()));
 }
 
@@ -487,7 +555,7 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 	struct metrics_sources src = { .policy = policy_server_stats(a->ctx.policy),
 	    .delivery = a->ctx.delivery ? delivery_stats(a->ctx.delivery) : NULL,
 	    .followers = a->ctx.followers, .follower_count = a->ctx.follower_count,
-	    .portal = a->ctx.portal ? portal_stats(a->ctx.portal) : NULL };
+	    .portal = a->ctx.portal ? portal_stats(a->ctx.portal) : NULL, .flows = a->ctx.flows };
 	struct garden_stats gs;
 	char *text = NULL;
 	size_t len = 0;

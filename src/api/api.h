@@ -23,6 +23,8 @@
 /* Connections each API listener holds at most; lazaretd counts them in its descriptor budget. */
 #define API_MAX_CONNECTIONS 64
 
+struct flow_collector;
+
 struct api_context {
 	struct judge *judge;
 	struct store *store;
@@ -32,6 +34,7 @@ struct api_context {
 	size_t follower_count;
 	struct portal *portal;      /* may be NULL; set after the portal starts */
 	struct garden *garden;      /* may be NULL (tests) */
+	struct flow_collector *flows;   /* NULL without [flows] listen */
 	const struct config *cfg;
 	usec_t started;
 	int socket_fd;              /* the Unix socket made by api_socket_bind, or -1: api_start makes it */

@@ -6,6 +6,7 @@
 
 #include "act/relay_policy.h"
 #include "common/level.h"
+#include "sense/flow_collector.h"
 
 static void
 metrics_histogram(FILE *out, const char *name, const char *help, const double *bounds_us, size_t nbounds,
@@ -51,6 +52,78 @@ metrics_label_value(FILE *out, const char *v)
 		else
 			fputc(*v, out);
 	}
+}
+
+/* The flow collector's series, one metric at a time (each groups its series). */
+struct flow_metric {
+	FILE *out;
+	const char *name;
+	int what;                                 /* FM_* */
+};
+
+enum { FM_PACKETS, FM_RECORDS, FM_RATE, FM_UNKNOWN, FM_SEQ_LOST, FM_MALFORMED };
+
+static void
+metrics_flow_exporter(void *arg, const struct flow_exporter_stats *e, double per_s)
+{
+	struct flow_metric *m = arg;
+	char who[ADDR_TEXT_MAX];
+	unsigned long long v = 0;
+
+	addr_format(&e->exporter, who, sizeof(who));
+	switch (m->what) {
+	case FM_PACKETS: v = e->packets; break;
+	case FM_RECORDS: v = e->records; break;
+	case FM_UNKNOWN: v = e->unknown_template; break;
+	case FM_SEQ_LOST: v = e->seq_lost; break;
+	case FM_RATE:
+		fprintf(m->out, "%s{exporter=\"%s\"} %.1f\n", m->name, who, per_s);
+		return;
+	case FM_MALFORMED:
+		for (int r = 1; r < FLOW_ERROR_COUNT; r++)
+			fprintf(m->out, "%s{exporter=\"%s\",reason=\"%s\"} %llu\n", m->name, who, flow_error_name(-r),
+			    (unsigned long long)e->malformed[r]);
+		return;
+	}
+	fprintf(m->out, "%s{exporter=\"%s\"} %llu\n", m->name, who, v);
+}
+
+static void
+metrics_flows(FILE *out, const struct flow_collector *c)
+{
+	static const struct { const char *name, *type, *help; int what; } per_exporter[] = {
+		{ "lazaret_flow_packets_total", "counter", "Export datagrams from each exporter, decoded or not.", FM_PACKETS },
+		{ "lazaret_flow_records_total", "counter", "Flow records decoded, by exporter.", FM_RECORDS },
+		{ "lazaret_flow_records_per_second", "gauge", "Flow records per second, by exporter (about 10 s).", FM_RATE },
+		{ "lazaret_flow_unknown_template_total", "counter", "Data sets skipped because their template was not "
+		    "known yet, by exporter.", FM_UNKNOWN },
+		{ "lazaret_flow_sequence_lost_total", "counter", "Exports lost on the way, from the exporters' sequence "
+		    "numbers (records for v5 and IPFIX, datagrams for v9 and sFlow).", FM_SEQ_LOST },
+		{ "lazaret_flow_malformed_total", "counter", "Datagrams refused or cut short, by exporter and reason.",
+		    FM_MALFORMED },
+	};
+	struct listen_addr la;
+	struct udprecv_stats st;
+	char name[128];
+
+	for (int k = 0; k < 3; k++) {
+		static const char *const names[] = { "lazaret_flow_datagrams_total", "lazaret_flow_kernel_drops_total",
+		    "lazaret_flow_too_long_total" };
+		static const char *const helps[] = { "Datagrams read from each flow listener.",
+		    "Datagrams the kernel dropped on a flow listener, its receive buffer full.",
+		    "Datagrams longer than 9216 bytes, dropped." };
+		fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", names[k], helps[k], names[k]);
+		for (size_t i = 0; flow_collector_listener(c, i, &la, &st); i++)
+			fprintf(out, "%s{listen=\"%s\"} %llu\n", names[k], listen_addr_format(&la, name, sizeof(name)),
+			    (unsigned long long)(k == 0 ? st.datagrams : k == 1 ? st.kernel_drops : st.truncated));
+	}
+	for (size_t k = 0; k < sizeof(per_exporter) / sizeof(per_exporter[0]); k++) {
+		struct flow_metric m = { .out = out, .name = per_exporter[k].name, .what = per_exporter[k].what };
+		fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", m.name, per_exporter[k].help, m.name, per_exporter[k].type);
+		flow_collector_foreach_exporter(c, metrics_flow_exporter, &m);
+	}
+	metrics_counter(out, "lazaret_flow_exporters_refused_total", "Datagrams from exporters past [flows] "
+	    "max_exporters, dropped.", flow_collector_exporters_refused(c));
 }
 
 /* A series per followed log: name{file="PATH"} with the value of what(). */
@@ -195,6 +268,9 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		metrics_by_file(out, "lazaret_maillog_read_bytes_total", "counter", "Bytes read from the followed log.",
 		    src, metrics_read_bytes);
 	}
+
+	if (src->flows != NULL)
+		metrics_flows(out, src->flows);
 
 	if (src->portal != NULL) {
 		metrics_counter_by(out, "lazaret_portal_pages_total", "Portal answers: the 511 notice, or not restricted.",

@@ -15,6 +15,8 @@
 #include "sense/policy_server.h"
 #include "store/store.h"
 
+struct flow_collector;
+
 struct metrics_sources {
 	const struct policy_stats *policy;
 	const struct delivery_stats *delivery;   /* NULL without the delivery sensor */
@@ -23,6 +25,7 @@ struct metrics_sources {
 	const struct portal_stats *portal;       /* NULL without the portal */
 	const struct garden_stats *garden;       /* NULL without enforcement */
 	const struct httpd_stats *api_http;      /* the API listener's; NULL in tests */
+	const struct flow_collector *flows;      /* NULL without [flows] listen */
 	uint64_t log_suppressed;                 /* log_suppressed_total() */
 	uint32_t quarantine_cap;
 	struct judge_stats judge;

@@ -175,7 +175,9 @@ udprecv_start(uv_loop_t *loop, int fd, udprecv_fn fn, void *arg, char *err, size
 	u->fd = fd;
 	u->fn = fn;
 	u->arg = arg;
-	(void)getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &u->stats.rcvbuf, &sl);
+	/* Linux reports twice what it grants for data (its own bookkeeping in the rest) */
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &u->stats.rcvbuf, &sl) == 0)
+		u->stats.rcvbuf /= 2;
 	if ((rc = uv_poll_init(loop, &u->poll, fd)) != 0) {
 		snprintf(err, errlen, "UDP receiver: %s", uv_strerror(rc));
 		free(u);

@@ -31,7 +31,7 @@ struct udprecv_stats {
 	uint64_t truncated;              /* longer than UDPRECV_MAX_SIZE: dropped, counted */
 	uint64_t kernel_drops;           /* dropped by the kernel, its buffer full (SO_RXQ_OVFL) */
 	uint64_t errors;                 /* failed reads other than "nothing to read" */
-	int rcvbuf;                      /* the socket buffer the kernel granted, bytes */
+	int rcvbuf;                      /* the receive buffer the kernel granted for data, bytes */
 };
 
 /* One datagram from `from`, read at `now` (wall clock). */

@@ -1,0 +1,124 @@
+#!/bin/bash
+# test_flows.sh — lazaretd's flow collector fed by real exporters. softflowd 1.1 reads the
+# traffic of tests/unit/data/flows/traffic.pcap (ping, UDP, a TCP exchange, IPv6 UDP; see the
+# README there) and exports it as NetFlow v5, v9 and IPFIX; pmacctd's sfprobe exports the same
+# packets as sFlow v5 samples. lazaretd listens on [flows] (IPv4 and IPv6) and must count, per
+# exporter, exactly the records each export carries; then:
+#   - a datagram that is no flow export is counted as malformed (by reason), nothing else moves;
+#   - the v9/IPFIX templates survive a restart (saved in the store, restored at start);
+#   - a burst into a small receive buffer while lazaretd is stopped (SIGSTOP) shows as kernel
+#     drops, and what was read plus what was dropped is what was sent.
+# The flow detectors that turn records into evidence are not part of this test (yet).
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+t_init
+t_require_cmd softflowd softflowctl pmacctd jq
+DATA=$REPO_ROOT/tests/unit/data/flows
+REPLAY=$BUILD_DIR/tests/udp_replay
+[ -x "$REPLAY" ] || fail "$REPLAY not built"
+
+FPORT=$(free_port)
+lz_config "flows.listen=127.0.0.1:$FPORT" "flows.listen+=[::1]:$FPORT" "flows.receive_buffer=64K"
+lz_start
+
+# exporter_field ADDRESS FIELD — a number from $.flows.exporters[exporter=ADDRESS] (0 if none)
+exporter_field() {
+	lz_stats | jq -r --arg a "$1" --arg f "$2" \
+		'[.flows.exporters[] | select(.exporter == $a) | .[$f]] | (.[0] // 0)'
+}
+listener_field() {   # LISTEN FIELD
+	lz_stats | jq -r --arg l "$1" --arg f "$2" '[.flows.listeners[] | select(.listen == $l) | .[$f]] | (.[0] // 0)'
+}
+records_are() { [ "$(exporter_field "$1" records)" = "$2" ]; }
+
+# softflowd_export VERSION [ARGS] — softflowd -r over the pcap, everything expired and sent to
+# lazaretd, then shut down (as tests/unit/data/flows/capture.sh made the captures)
+softflowd_export() {
+	local v=$1 ctl=$T/sf.ctl
+	shift
+	timeout 20 softflowd -r "$DATA/traffic.pcap" -n "127.0.0.1:$FPORT" -v "$v" -T full "$@" \
+		-p "$T/sf.pid" -c "$ctl" -D >"$T/softflowd-$v.log" 2>&1 &
+	local pid=$!
+	wait_for 10 test -S "$ctl" || fail "softflowd -v $v did not start: $(cat "$T/softflowd-$v.log")"
+	sleep 0.5
+	softflowctl -c "$ctl" expire-all >/dev/null || fail "softflowctl expire-all"
+	sleep 0.3
+	softflowctl -c "$ctl" shutdown >/dev/null 2>&1
+	wait "$pid" 2>/dev/null
+	rm -f "$ctl"
+}
+
+case_begin "1. softflowd exports NetFlow v5, v9 and IPFIX of the same traffic: every record counted"
+expected=0
+for spec in "5:5" "9:6:-6" "10:6:-6"; do
+	IFS=: read -r v n extra <<<"$spec"
+	# shellcheck disable=SC2086
+	softflowd_export "$v" $extra
+	expected=$((expected + n))
+	wait_for 5 records_are 127.0.0.1 "$expected" ||
+		fail "after softflowd -v $v: lazaretd counted $(exporter_field 127.0.0.1 records) records from 127.0.0.1, expected $expected"
+	log "softflowd -v $v: $n records; 127.0.0.1 now $expected"
+done
+assert_eq "templates held for 127.0.0.1 (v9 and IPFIX, IPv4 and IPv6, and an IPFIX options template)" 5 "$(exporter_field 127.0.0.1 templates)"
+assert_eq "unknown-template data sets" 0 "$(exporter_field 127.0.0.1 unknown_template)"
+assert_eq "malformed datagrams from softflowd" 0 "$(exporter_field 127.0.0.1 malformed_total)"
+case_pass "$expected records from 127.0.0.1 in 3 datagrams"
+
+case_begin "2. pmacctd's sfprobe exports sFlow v5 samples; a capture comes to the IPv6 listener"
+printf '%s\n' 'daemonize: false' "pcap_savefile: $DATA/traffic.pcap" 'plugins: sfprobe' \
+	"sfprobe_receiver: 127.0.0.1:$FPORT" 'sfprobe_agentip: 192.0.2.1' >"$T/sflow.conf"
+timeout 15 pmacctd -f "$T/sflow.conf" >"$T/pmacctd.log" 2>&1 || true
+expected=$((expected + 23))
+wait_for 5 records_are 127.0.0.1 "$expected" ||
+	fail "lazaretd counted $(exporter_field 127.0.0.1 records) records from 127.0.0.1, expected $expected (23 sFlow samples, one per packet); $(lz_stats | jq -c .flows.exporters); pmacctd: $(tail -n 5 "$T/pmacctd.log")"
+# pmacctd's IPFIX export, replayed from ::1 to the IPv6 listener: another exporter
+"$REPLAY" -s ::1 "$DATA/pmacct-ipfix.bin" ::1 "$FPORT" >/dev/null || fail "udp_replay to [::1]:$FPORT"
+wait_for 5 records_are ::1 6 || fail "lazaretd counted $(exporter_field ::1 records) records from ::1, expected 6"
+assert_eq "sampling applied to pmacctd's samples (1 in 1)" 1 "$(exporter_field 127.0.0.1 sampling)"
+assert_ge "datagrams on [::1]:$FPORT" 2 "$(listener_field "[::1]:$FPORT" datagrams)"
+case_pass "23 sFlow samples from 127.0.0.1, 6 IPFIX records from ::1"
+
+case_begin "3. a datagram that is no flow export: counted by reason, nothing else moves"
+printf '\000\012not a flow' >"$T/garbage.bin"
+"$REPLAY" "$T/garbage.bin" 127.0.0.1 "$FPORT" >/dev/null || fail "udp_replay garbage"
+bad() { [ "$(lz_stats | jq -r '.flows.exporters[] | select(.exporter == "127.0.0.1") | .malformed.bad_version // 0')" = 1 ]; }
+wait_for 5 bad || fail "the garbage datagram is not counted as bad_version: $(lz_stats | jq -c .flows.exporters)"
+assert_eq "records from 127.0.0.1 after the garbage" "$expected" "$(exporter_field 127.0.0.1 records)"
+grep -q "flows: datagram from 127.0.0.1 refused reason=bad_version" "$LZ_LOG" ||
+	fail "lazaretd's log does not name the refused datagram"
+case_pass "bad_version 1, records still $expected"
+
+case_begin "4. the exporters' templates survive a restart"
+lz_stop
+assert_eq "lazaretd exit status after SIGTERM" 0 "$LZ_EXIT"
+lz_start
+grep -q "flows: exporters' templates restored" "$LZ_LOG" || fail "no 'templates restored' line after the restart"
+assert_eq "templates for 127.0.0.1 right after the restart, before any export" 5 "$(exporter_field 127.0.0.1 templates)"
+case_pass "$(grep "flows: exporters' templates restored" "$LZ_LOG" | tail -n1 | sed 's/.*flows: //')"
+
+case_begin "5. a burst while lazaretd cannot read: the kernel's drops are counted, nothing is lost unsaid"
+before=$(listener_field "127.0.0.1:$FPORT" datagrams)
+kill -STOP "$LZ_PID"
+sent=$("$REPLAY" -n 2000 "$DATA/softflowd-v9.bin" 127.0.0.1 "$FPORT") || { kill -CONT "$LZ_PID"; fail "udp_replay"; }
+kill -CONT "$LZ_PID"
+# the kernel tells the count with the next datagram it delivers
+sleep 1
+"$REPLAY" "$DATA/softflowd-v9.bin" 127.0.0.1 "$FPORT" >/dev/null
+sent=$((sent + 1))
+all_seen() {
+	local d k
+	d=$(listener_field "127.0.0.1:$FPORT" datagrams)
+	k=$(listener_field "127.0.0.1:$FPORT" kernel_drops)
+	[ $((d - before + k)) -eq "$sent" ]
+}
+wait_for 10 all_seen || fail "read $(($(listener_field "127.0.0.1:$FPORT" datagrams) - before)) + dropped $(listener_field "127.0.0.1:$FPORT" kernel_drops) of $sent sent"
+drops=$(listener_field "127.0.0.1:$FPORT" kernel_drops)
+assert_ge "kernel drops with a 64K buffer and 2000 datagrams queued" 1 "$drops"
+metric=$(api_curl -s "$LZ_API_URL/metrics" | grep "^lazaret_flow_kernel_drops_total{listen=\"127.0.0.1:$FPORT\"}" | awk '{print $2}')
+assert_eq "lazaret_flow_kernel_drops_total in /metrics" "$drops" "$metric"
+case_pass "$sent sent: $((sent - drops)) read, $drops dropped by the kernel"
+
+echo
+log "all flow collector cases passed"
