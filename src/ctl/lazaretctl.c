@@ -950,6 +950,16 @@ ctl_print_outline(json_t *obj, int depth)
 		if (json_is_object(v)) {
 			printf("%*s%s\n", depth * 2, "", k);
 			ctl_print_outline(v, depth + 1);
+		} else if (json_is_array(v) && json_array_size(v) > 0 && json_is_object(json_array_get(v, 0))) {
+			/* a list of records (the flow collector's listeners, exporters): one outline each */
+			json_t *item;
+			size_t i;
+
+			json_array_foreach(v, i, item) {
+				printf("%*s%s %zu\n", depth * 2, "", k, i + 1);
+				if (json_is_object(item))
+					ctl_print_outline(item, depth + 1);
+			}
 		} else if (json_is_array(v)) {
 			const json_t *item;
 			size_t i;
