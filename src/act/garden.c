@@ -237,10 +237,10 @@ build_enforce_config(const struct config *cfg, struct enforce_config *e)
 {
 	memset(e, 0, sizeof(*e));
 	snprintf(e->table, sizeof(e->table), "%s", cfg->enforce.table);
-	for (size_t i = 0; i < cfg->enforce.subscriber_count && i < ENFORCE_MAX_LIST; i++)
-		e->subscribers[e->subscriber_count++] = cfg->enforce.subscribers[i];
-	for (size_t i = 0; i < cfg->enforce.relay_count && i < ENFORCE_MAX_LIST; i++)
-		e->relays[e->relay_count++] = cfg->enforce.relays[i];
+	for (size_t i = 0; i < cfg->network.subscriber_count && i < ENFORCE_MAX_LIST; i++)
+		e->subscribers[e->subscriber_count++] = cfg->network.subscribers[i];
+	for (size_t i = 0; i < cfg->network.relay_count && i < ENFORCE_MAX_LIST; i++)
+		e->relays[e->relay_count++] = cfg->network.relays[i];
 	for (size_t i = 0; i < cfg->enforce.resolver_count && i < ENFORCE_MAX_LIST; i++)
 		e->resolvers[e->resolver_count++] = cfg->enforce.resolvers[i];
 	for (size_t i = 0; i < cfg->enforce.remediation_count; i++)

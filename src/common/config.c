@@ -54,8 +54,8 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->maillog.file_count; i++)
 		free(cfg->maillog.files[i]);
 	free(cfg->maillog.files);
-	free(cfg->enforce.subscribers);
-	free(cfg->enforce.relays);
+	free(cfg->network.subscribers);
+	free(cfg->network.relays);
 	free(cfg->enforce.resolvers);
 	free(cfg->enforce.remediation);
 	free(cfg->flows.sampling);
@@ -339,6 +339,7 @@ enum key_type {
 #define KF_NONE     0x40    /* "none" alone is the empty list (and printed so) */
 #define KF_REFUSED  0x80    /* not a key: refused with the words in expect, never printed */
 #define KF_INET     0x100   /* KT_LISTENS: an address and port only (no unix:/PATH) */
+#define KF_ALIAS    0x200   /* an old name of the row's value: read, never printed, no key of its own */
 
 struct config_key {
 	const char *section, *name;
@@ -399,6 +400,15 @@ static const struct config_key config_keys[] = {
 	    .expect = "a user name", .doc = "the user lazaretd runs as once its sockets are bound" },
 	{ "daemon", "seccomp", KT_ENUM, 0, FIELD(daemon.seccomp), .names = seccomp_names, .def = "yes",
 	    .doc = "system call filters: kill a process on a call outside its list, log it, or none" },
+
+	/* [network] */
+	{ "network", "subscribers", KT_CIDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(network.subscribers),
+	    FIELD(network.subscriber_count), .max_count = 256, .expect = "ADDRESS/PREFIX",
+	    .too_many = "at most %u ranges",
+	    .doc = "the subscribers' address ranges: who is inside, for the garden and the flows" },
+	{ "network", "relay", KT_ADDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(network.relays), FIELD(network.relay_count),
+	    .max_count = 256, .expect = "an IPv4 or IPv6 address", .too_many = "at most %u addresses",
+	    .doc = "the mail relays: the only TCP/25 destinations subscribers may use" },
 
 	/* [policy] */
 	{ "policy", "listen", KT_LISTENS, KF_REPEAT | KF_REPLACE, FIELD(policy.listen), FIELD(policy.listen_count),
@@ -588,12 +598,13 @@ static const struct config_key config_keys[] = {
 	{ "enforce", "table", KT_TEXT, 0, FIELD(enforce.table), .size = FSIZE(enforce.table), .valid = valid_table,
 	    .def = "lazaret", .expect = "a name of letters, digits and _ (up to 31)",
 	    .doc = "the nftables table lazaret owns" },
-	{ "enforce", "subscribers", KT_CIDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(enforce.subscribers),
-	    FIELD(enforce.subscriber_count), .max_count = 256, .expect = "ADDRESS/PREFIX",
-	    .too_many = "at most %u ranges", .doc = "the subscribers' address ranges" },
-	{ "enforce", "relay", KT_ADDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(enforce.relays), FIELD(enforce.relay_count),
-	    .max_count = 256, .expect = "an IPv4 or IPv6 address", .too_many = "at most %u addresses",
-	    .doc = "the mail relays quarantined hosts may still reach on 587/465" },
+	/* [network]'s lists under their old names (read, printed under [network]) */
+	{ "enforce", "subscribers", KT_CIDR_LIST, KF_REPEAT | KF_RELOAD | KF_ALIAS, FIELD(network.subscribers),
+	    FIELD(network.subscriber_count), .max_count = 256, .expect = "ADDRESS/PREFIX",
+	    .too_many = "at most %u ranges" },
+	{ "enforce", "relay", KT_ADDR_LIST, KF_REPEAT | KF_RELOAD | KF_ALIAS, FIELD(network.relays),
+	    FIELD(network.relay_count), .max_count = 256, .expect = "an IPv4 or IPv6 address",
+	    .too_many = "at most %u addresses" },
 	{ "enforce", "resolver", KT_ADDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(enforce.resolvers),
 	    FIELD(enforce.resolver_count), .max_count = 256, .expect = "an IPv4 or IPv6 address",
 	    .too_many = "at most %u addresses", .doc = "the DNS resolvers quarantined hosts may still use" },
@@ -1364,7 +1375,7 @@ config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "# normalised from %s\n", cfg->path);
 	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
 		const struct config_key *k = &config_keys[i];
-		if (k->flags & KF_REFUSED)
+		if (k->flags & (KF_REFUSED | KF_ALIAS))
 			continue;
 		if (section == NULL || strcmp(section, k->section) != 0) {
 			if (section != NULL && !strcmp(section, "judge"))
@@ -1429,7 +1440,7 @@ config_restart_changes(const struct config *old, const struct config *new, char 
 		size_t alen = 0, blen = 0;
 		FILE *fa, *fb;
 
-		if (k->flags & (KF_RELOAD | KF_REFUSED))
+		if (k->flags & (KF_RELOAD | KF_REFUSED | KF_ALIAS))
 			continue;
 		if ((fa = open_memstream(&a, &alen)) != NULL) {
 			key_print(old, k, fa);
@@ -1452,7 +1463,7 @@ config_key_at(size_t i, struct config_key_info *out)
 	const struct config_key *k = NULL;
 
 	for (size_t r = 0; r < CONFIG_KEY_COUNT && k == NULL; r++)      /* refused rows are no keys */
-		if (!(config_keys[r].flags & KF_REFUSED) && i-- == 0)
+		if (!(config_keys[r].flags & (KF_REFUSED | KF_ALIAS)) && i-- == 0)
 			k = &config_keys[r];
 	if (k == NULL)
 		return false;

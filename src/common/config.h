@@ -160,15 +160,20 @@ struct config_portal {
 	usec_t request_timeout;             /* a whole request within this, or the connection goes */
 };
 
+/* the network: facts every part shares (the walled garden's port-25 rule, the flow
+ * detectors' direction and direct-to-MX) */
+struct config_network {
+	struct cidr *subscribers;           /* the subscribers' address ranges */
+	size_t subscriber_count;
+	struct addr *relays;                /* the mail relays */
+	size_t relay_count;
+};
+
 /* the walled garden on the subscriber-facing gateway */
 struct config_enforce {
 	enum enforce_mode mode;
 	int mode_line;                      /* for errors found once the file is read */
 	char table[32];
-	struct cidr *subscribers;
-	size_t subscriber_count;
-	struct addr *relays;
-	size_t relay_count;
 	struct addr *resolvers;
 	size_t resolver_count;
 	struct remediation_conf *remediation;
@@ -202,6 +207,7 @@ struct config_flows {
 struct config {
 	char path[PATH_MAX];
 	struct config_daemon daemon;
+	struct config_network network;
 	struct config_policy policy;
 	struct config_limits limits;
 	struct config_judge judge;

@@ -249,13 +249,13 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME(maillog.account_sessions);
 	SAME(enforce.mode);
 	SAME_STR(enforce.table);
-	SAME(enforce.subscriber_count);
-	for (size_t i = 0; i < a->enforce.subscriber_count; i++)
-		if (memcmp(&a->enforce.subscribers[i], &b->enforce.subscribers[i], sizeof(struct cidr)) != 0)
+	SAME(network.subscriber_count);
+	for (size_t i = 0; i < a->network.subscriber_count; i++)
+		if (memcmp(&a->network.subscribers[i], &b->network.subscribers[i], sizeof(struct cidr)) != 0)
 			return "enforce_subscribers[]";
-	SAME(enforce.relay_count);
-	for (size_t i = 0; i < a->enforce.relay_count; i++)
-		if (memcmp(&a->enforce.relays[i], &b->enforce.relays[i], sizeof(struct addr)) != 0)
+	SAME(network.relay_count);
+	for (size_t i = 0; i < a->network.relay_count; i++)
+		if (memcmp(&a->network.relays[i], &b->network.relays[i], sizeof(struct addr)) != 0)
 			return "enforce_relays[]";
 	SAME(enforce.resolver_count);
 	for (size_t i = 0; i < a->enforce.resolver_count; i++)
@@ -1374,8 +1374,8 @@ test_enforce_section(void **state)
 	assert_int_equal(cfg.judge.quarantine_cap, 0);
 	assert_int_equal(cfg.enforce.mode, ENFORCE_MODE_NFTABLES);
 	assert_string_equal(cfg.enforce.table, "lz_gw1");
-	assert_int_equal(cfg.enforce.subscriber_count, 2);
-	assert_int_equal(cfg.enforce.relay_count, 2);
+	assert_int_equal(cfg.network.subscriber_count, 2);
+	assert_int_equal(cfg.network.relay_count, 2);
 	assert_int_equal(cfg.enforce.resolver_count, 1);
 	assert_int_equal(cfg.enforce.remediation_count, 4);
 	assert_string_equal(cfg.enforce.remediation[0].name, "update.example.net");
@@ -1392,6 +1392,30 @@ test_enforce_section(void **state)
 	assert_int_equal(cfg.enforce.portal_port, 8080);
 	assert_int_equal(cfg.enforce.element_timeout, 7200 * USEC_PER_SEC);
 	check_round_trip("enforce", &cfg);      /* frees cfg */
+}
+
+/* [network]: the one list of subscribers and relays; the old [enforce] names fill it too,
+ * and -n prints them under [network]. */
+static void
+test_network_section(void **state)
+{
+	struct config cfg;
+	char *text;
+
+	(void)state;
+	load_ok("[network]\nsubscribers = 100.64.0.0/10\nrelay = 198.51.100.25\n"
+	    "[enforce]\nsubscribers = 2001:db8::/32\nrelay = 2001:db8::25\n", &cfg);
+	assert_int_equal(cfg.network.subscriber_count, 2);
+	assert_int_equal(cfg.network.relay_count, 2);
+	assert_int_equal(cfg.network.subscribers[1].addr.family, AF_INET6);
+	assert_non_null(text = print_to_string(&cfg));
+	assert_non_null(strstr(text, "[network]\nsubscribers = 100.64.0.0/10\nsubscribers = 2001:db8::/32\n"
+	    "relay = 198.51.100.25\nrelay = 2001:db8::25\n"));
+	const char *enforce = strstr(text, "[enforce]");
+	assert_non_null(enforce);
+	assert_null(strstr(enforce, "subscribers ="));
+	free(text);
+	check_round_trip("network", &cfg);      /* frees cfg */
 }
 
 /* [flows]: listeners, the buffer in bytes or K/M/G, exporters' default sampling. */
@@ -1688,6 +1712,7 @@ main(void)
 		cmocka_unit_test(test_shipped_equals_defaults),
 		cmocka_unit_test(test_key_table_documented),
 		cmocka_unit_test(test_flows_section),
+		cmocka_unit_test(test_network_section),
 		cmocka_unit_test(test_config_references),
 		cmocka_unit_test(test_defaults_round_trip),
 		cmocka_unit_test(test_round_trip_everything),

@@ -256,10 +256,10 @@ test_reconfigure_sets_up_again(void **state)
 
 	config_defaults(&next);
 	assert_int_equal(addr_parse("192.0.2.25", 10, &relay), 0);
-	next.enforce.relays = calloc(1, sizeof(relay));
-	assert_non_null(next.enforce.relays);
-	next.enforce.relays[0] = relay;
-	next.enforce.relay_count = 1;
+	next.network.relays = calloc(1, sizeof(relay));
+	assert_non_null(next.network.relays);
+	next.network.relays[0] = relay;
+	next.network.relay_count = 1;
 	garden_configure(f->g, &next);
 	usec_t deadline = time_mono() + 5 * USEC_PER_SEC;
 	do {
