@@ -21,6 +21,7 @@
 #include "act/enforce.h"
 #include "act/enforce_priv.h"
 #include "common/hash.h"
+#include "common/htable.h"
 #include "common/log.h"
 
 #define GARDEN_RETRY_MIN_MS   1000
@@ -31,13 +32,12 @@ const double garden_latency_bounds_us[GARDEN_LATENCY_BUCKETS - 1] = {
 };
 
 /* One quarantined host in the wanted set: an IPv4 address or the /64 of an IPv6 one. */
+/* A host the judge wants in the garden, in the wanted set (common/htable). */
 struct wanted {
+	struct htable_node node; /* node.hash: net_hash() */
 	struct cidr net;
-	uint8_t state;          /* WANTED_EMPTY, WANTED_USED, WANTED_GONE (a tombstone) */
 	bool in_kernel;         /* added by a batch that succeeded */
 };
-
-enum { WANTED_EMPTY = 0, WANTED_USED, WANTED_GONE };
 
 struct change {
 	struct cidr net;
@@ -73,8 +73,7 @@ struct garden {
 	bool ecfg_stale;                  /* the ruleset must be set up again: want_ecfg changed */
 	uint64_t generation;              /* configurations seen: a lookup of an older one is dropped */
 
-	struct wanted *set;               /* open addressing, linear probing */
-	size_t set_cap, set_used, set_gone;
+	struct htable set;                /* struct wanted: every host the judge wants isolated */
 
 	struct change *queue;
 	size_t queue_len, queue_cap;
@@ -112,55 +111,18 @@ net_equal(const struct cidr *a, const struct cidr *b)
 	    memcmp(a->addr.bytes, b->addr.bytes, 16) == 0;
 }
 
-/* The slot of net, or (insert) the slot to put it in; NULL when absent and not inserting. */
+/* The wanted entry of net, or NULL. */
 static struct wanted *
-set_slot(const struct garden *g, const struct cidr *net, bool insert)
+set_find(const struct garden *g, const struct cidr *net)
 {
-	if (g->set_cap == 0)
-		return NULL;
-	size_t mask = g->set_cap - 1, i = (size_t)net_hash(net) & mask;
-	struct wanted *tomb = NULL;
+	uint32_t h = (uint32_t)net_hash(net);
 
-	for (size_t probes = 0; probes < g->set_cap; probes++, i = (i + 1) & mask) {
-		struct wanted *w = &g->set[i];
-		if (w->state == WANTED_EMPTY)
-			return insert ? (tomb != NULL ? tomb : w) : NULL;
-		if (w->state == WANTED_GONE) {
-			if (tomb == NULL)
-				tomb = w;
-		} else if (net_equal(&w->net, net)) {
+	for (struct htable_node *n = htable_first(&g->set, h); n != NULL; n = htable_next(n, h)) {
+		struct wanted *w = htable_entry(n, struct wanted, node);
+		if (net_equal(&w->net, net))
 			return w;
-		}
 	}
-	return insert ? tomb : NULL;
-}
-
-/* Grows (or cleans) the table so that one more fits with load under 1/2. 0 or -ENOMEM. */
-static int
-set_reserve(struct garden *g)
-{
-	if ((g->set_used + g->set_gone + 1) * 2 <= g->set_cap)
-		return 0;
-	size_t cap = g->set_cap ? g->set_cap : 1024;
-	while ((g->set_used + 1) * 3 > cap)      /* at most a third full after the rehash */
-		cap *= 2;
-	struct wanted *old = g->set;
-	size_t old_cap = g->set_cap;
-	if ((g->set = calloc(cap, sizeof(*g->set))) == NULL) {
-		g->set = old;
-		return -ENOMEM;
-	}
-	g->set_cap = cap;
-	g->set_used = g->set_gone = 0;
-	for (size_t i = 0; i < old_cap; i++) {
-		if (old[i].state != WANTED_USED)
-			continue;
-		struct wanted *w = set_slot(g, &old[i].net, true);
-		*w = old[i];
-		g->set_used++;
-	}
-	free(old);
-	return 0;
+	return NULL;
 }
 
 /* The host a subject key names as a set element, or -1 when it cannot be one. */
@@ -330,11 +292,14 @@ work_cb(uv_work_t *w)
 static void
 mark_in_kernel(struct garden *g, const struct job *job)
 {
-	if (job->kind != JOB_APPLY)
-		for (size_t i = 0; i < g->set_cap; i++)
-			g->set[i].in_kernel = false;
+	if (job->kind != JOB_APPLY) {
+		size_t cursor = 0;
+		for (struct htable_node *n = htable_iter(&g->set, &cursor, NULL); n != NULL;
+		    n = htable_iter(&g->set, &cursor, n))
+			htable_entry(n, struct wanted, node)->in_kernel = false;
+	}
 	for (size_t i = 0; i < job->nadd; i++) {
-		struct wanted *w = set_slot(g, &job->add[i].net, false);
+		struct wanted *w = set_find(g, &job->add[i].net);
 		if (w != NULL)
 			w->in_kernel = true;
 	}
@@ -384,7 +349,7 @@ job_done(struct garden *g, struct job *job)
 		enforce_elements_text(NULL, job->del, job->ndel, removed, sizeof(removed));
 		log_info("enforce: batch applied added=%zu removed=%zu quarantined=%zu in %.1f ms "
 		    "(%.1f ms after the verdict) backend=%s added_hosts=%s removed_hosts=%s", job->nadd, job->ndel,
-		    g->set_used, job->seconds * 1e3, latency_us / 1e3, g->stats.backend, added, removed);
+		    g->set.count, job->seconds * 1e3, latency_us / 1e3, g->stats.backend, added, removed);
 	} else {
 		g->stats.rebuilds++;
 		log_info("enforce: %s applied quarantined=%zu in %.1f ms backend=%s", names[job->kind], job->nadd,
@@ -415,13 +380,13 @@ snapshot(struct garden *g, struct enforce_entry **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
-	if (g->set_used == 0)
+	if (g->set.count == 0)
 		return 0;
-	if ((*out = calloc(g->set_used, sizeof(**out))) == NULL)
+	if ((*out = calloc(g->set.count, sizeof(**out))) == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; i < g->set_cap; i++)
-		if (g->set[i].state == WANTED_USED)
-			(*out)[(*n)++].net = g->set[i].net;
+	size_t cursor = 0;
+	for (struct htable_node *e = htable_iter(&g->set, &cursor, NULL); e != NULL; e = htable_iter(&g->set, &cursor, e))
+		(*out)[(*n)++].net = htable_entry(e, struct wanted, node)->net;
 	return 0;
 }
 
@@ -600,6 +565,11 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helpe
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	if (htable_init(&g->set, 1024) != 0) {
+		free(g);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	g->loop = loop;
 	config_unref(g->cfg);
 	g->cfg = config_ref(cfg);
@@ -607,6 +577,7 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helpe
 	if (cfg->enforce.mode == ENFORCE_MODE_NFTABLES && helper_fd >= 0) {
 		if ((g->be = enforce_priv_new(helper_fd)) == NULL) {
 			close(helper_fd);
+			htable_fini(&g->set);
 			free(g);
 			snprintf(err, errlen, "out of memory");
 			return NULL;
@@ -623,6 +594,7 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helpe
 	}
 	if (g->be == NULL) {
 		if ((g->be = enforce_none_new()) == NULL) {
+			htable_fini(&g->set);
 			free(g);
 			snprintf(err, errlen, "out of memory");
 			return NULL;
@@ -641,25 +613,20 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helpe
 static void
 want(struct garden *g, const struct cidr *net, bool add)
 {
-	struct wanted *w = set_slot(g, net, false);
+	struct wanted *w = set_find(g, net);
 
 	if (add && w == NULL) {
-		if (set_reserve(g) != 0 || (w = set_slot(g, net, true)) == NULL) {
+		if ((w = calloc(1, sizeof(*w))) == NULL) {
 			log_warnx("enforce: out of memory; the next rebuild enforces what is missing");
 			g->rebuild_wanted = true;
 			return;
 		}
-		if (w->state == WANTED_GONE)
-			g->set_gone--;
 		w->net = *net;
-		w->state = WANTED_USED;
-		w->in_kernel = false;
-		g->set_used++;
+		w->node.hash = (uint32_t)net_hash(net);
+		htable_add(&g->set, &w->node);
 	} else if (!add && w != NULL) {
-		w->state = WANTED_GONE;
-		w->in_kernel = false;
-		g->set_used--;
-		g->set_gone++;
+		htable_del(&g->set, &w->node);
+		free(w);
 	} else {
 		return;                 /* already as wanted */
 	}
@@ -724,7 +691,7 @@ garden_start(struct garden *g, char *err, size_t errlen)
 	g->timers_started = true;
 	log_info("enforce: table inet %s %s with %zu quarantined hosts (%.1f ms); element timeout %.0f s, "
 	    "rebuilt every %.0f s", g->cfg->enforce.table, g->nftables ? "set up" : "logged (mode none)",
-	    g->set_used, job.seconds * 1e3, (double)g->cfg->enforce.element_timeout / 1e6,
+	    g->set.count, job.seconds * 1e3, (double)g->cfg->enforce.element_timeout / 1e6,
 	    (double)g->cfg->enforce.refresh_interval / 1e6);
 	return 0;
 }
@@ -771,7 +738,7 @@ garden_enforced(const struct garden *g, const char *key)
 
 	if (host_element(key, &net) != 0)
 		return false;
-	const struct wanted *w = set_slot(g, &net, false);
+	const struct wanted *w = set_find(g, &net);
 	return w != NULL && w->in_kernel;
 }
 
@@ -780,7 +747,7 @@ garden_stats_get(const struct garden *g, struct garden_stats *out)
 {
 	*out = g->stats;
 	out->pending = g->queue_len + (g->job != NULL && g->job->kind == JOB_APPLY ? g->job->nadd + g->job->ndel : 0);
-	out->elements = g->set_used;
+	out->elements = g->set.count;
 }
 
 void
@@ -811,7 +778,13 @@ garden_free(struct garden *g)
 	job_free(g->job);
 	if (g->be != NULL)
 		g->ops->free(g->be);
-	free(g->set);
+	size_t cursor = 0;
+	for (struct htable_node *n = g->set.buckets ? htable_iter(&g->set, &cursor, NULL) : NULL, *next; n != NULL;
+	    n = next) {
+		next = htable_iter(&g->set, &cursor, n);       /* before n goes */
+		free(htable_entry(n, struct wanted, node));
+	}
+	htable_fini(&g->set);
 	free(g->queue);
 	free(g);
 }
