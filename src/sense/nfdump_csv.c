@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/csv.h"
 #include "common/strview.h"
 #include "common/timeutil.h"
 
@@ -46,48 +47,6 @@ nfdump_csv_error_name(int rc)
 	};
 	int e = -rc;
 	return e > 0 && e < NFDUMP_CSV_ERROR_COUNT && names[e] != NULL ? names[e] : "unknown";
-}
-
-/* Splits line at commas into at most NFDUMP_MAX_FIELDS fields, blanks around each trimmed. */
-static int
-split(const char *line, size_t len, struct strview *f)
-{
-	int n = 0;
-	const char *p = line, *end = line + len;
-
-	while (n < NFDUMP_MAX_FIELDS) {
-		const char *comma = memchr(p, ',', (size_t)(end - p));
-		const char *e = comma != NULL ? comma : end, *b = p;
-		while (b < e && (*b == ' ' || *b == '\t'))
-			b++;
-		while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-			e--;
-		f[n++] = (struct strview){ .ptr = b, .len = (size_t)(e - b) };
-		if (comma == NULL)
-			break;
-		p = comma + 1;
-	}
-	return n;
-}
-
-/* A decimal number of at most max; false on anything else. */
-static bool
-number(struct strview v, uint64_t max, uint64_t *out)
-{
-	uint64_t n = 0;
-
-	if (v.len == 0 || v.len > 20)
-		return false;
-	for (size_t i = 0; i < v.len; i++) {
-		if (v.ptr[i] < '0' || v.ptr[i] > '9')
-			return false;
-		uint64_t d = (uint64_t)(v.ptr[i] - '0');
-		if (n > (max - d) / 10)
-			return false;
-		n = n * 10 + d;
-	}
-	*out = n;
-	return true;
 }
 
 /* digits at s[0..n), no sign */
@@ -136,7 +95,7 @@ protocol(struct strview v, uint8_t *out)
 			*out = protocols[i].proto;
 			return true;
 		}
-	if (!number(v, 255, &n))
+	if (!csv_number(v, 255, &n))
 		return false;
 	*out = (uint8_t)n;
 	return true;
@@ -165,10 +124,7 @@ static int
 header(struct nfdump_csv *c, const struct strview *f, int n)
 {
 	nfdump_csv_init(c);
-	for (int i = 0; i < n; i++)
-		for (int k = 0; k < NFC_COUNT; k++)
-			if (c->col[k] < 0 && strview_eq(f[i], col_names[k]))
-				c->col[k] = i;
+	csv_columns(f, n, col_names, NFC_COUNT, c->col);
 	for (size_t r = 0; r < sizeof(required) / sizeof(required[0]); r++)
 		if (c->col[required[r]] < 0)
 			return -NFDUMP_E_HEADER;
@@ -196,7 +152,7 @@ nfdump_csv_line(struct nfdump_csv *c, const char *line, size_t len, struct flow_
 		c->ended = true;
 		return 0;
 	}
-	n = split(line, len, f);
+	n = csv_split(line, len, f, NFDUMP_MAX_FIELDS);
 	if (len >= 3 && memcmp(line, "ts,", 3) == 0)
 		return header(c, f, n);
 	if (!c->header)
@@ -214,19 +170,19 @@ nfdump_csv_line(struct nfdump_csv *c, const char *line, size_t len, struct flow_
 		return -NFDUMP_E_PROTOCOL;
 	if (!tcp_flags(f[c->col[NFC_FLG]], &out->tcp_flags))
 		return -NFDUMP_E_FLAGS;
-	if (!number(f[c->col[NFC_SP]], 65535, &v))
+	if (!csv_number(f[c->col[NFC_SP]], 65535, &v))
 		return -NFDUMP_E_NUMBER;
 	out->src_port = (uint16_t)v;
 	/* ICMP: nfdump prints type and code as type * 256 + code, like NetFlow */
-	if (!number(f[c->col[NFC_DP]], 65535, &v))
+	if (!csv_number(f[c->col[NFC_DP]], 65535, &v))
 		return -NFDUMP_E_NUMBER;
 	out->dst_port = (uint16_t)v;
-	if (!number(f[c->col[NFC_IPKT]], UINT64_MAX, &out->packets) ||
-	    !number(f[c->col[NFC_IBYT]], UINT64_MAX, &out->bytes))
+	if (!csv_number(f[c->col[NFC_IPKT]], UINT64_MAX, &out->packets) ||
+	    !csv_number(f[c->col[NFC_IBYT]], UINT64_MAX, &out->bytes))
 		return -NFDUMP_E_NUMBER;
-	if (c->col[NFC_IN] >= 0 && number(f[c->col[NFC_IN]], UINT32_MAX, &v))
+	if (c->col[NFC_IN] >= 0 && csv_number(f[c->col[NFC_IN]], UINT32_MAX, &v))
 		out->in_if = (uint32_t)v;
-	if (c->col[NFC_OUT] >= 0 && number(f[c->col[NFC_OUT]], UINT32_MAX, &v))
+	if (c->col[NFC_OUT] >= 0 && csv_number(f[c->col[NFC_OUT]], UINT32_MAX, &v))
 		out->out_if = (uint32_t)v;
 	if (c->col[NFC_RA] >= 0) {
 		struct strview ra = f[c->col[NFC_RA]];
