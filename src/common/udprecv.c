@@ -4,6 +4,7 @@
 #include "common/udprecv.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,14 +120,19 @@ udprecv_read(struct udprecv *u, size_t budget)
 		for (int i = 0; i < n; i++) {
 			struct msghdr *mh = &u->msgs[i].msg_hdr;
 			size_t len = u->msgs[i].msg_len;
-			struct addr from;
+			struct udprecv_peer from;
 			udprecv_drops(u, mh);
 			if ((mh->msg_flags & MSG_TRUNC) || len > UDPRECV_MAX_SIZE) {
 				u->stats.truncated++;
 				continue;
 			}
-			if (addr_from_sockaddr((const struct sockaddr *)&u->from[i], &from) != 0)
+			if (addr_from_sockaddr((const struct sockaddr *)&u->from[i], &from.addr) != 0)
 				continue;
+			from.sa = u->from[i];
+			from.salen = mh->msg_namelen;
+			from.port = ntohs(u->from[i].ss_family == AF_INET6 ?
+			    ((const struct sockaddr_in6 *)&u->from[i])->sin6_port :
+			    ((const struct sockaddr_in *)&u->from[i])->sin_port);
 			u->stats.datagrams++;
 			u->stats.bytes += len;
 			u->fn(u->arg, &from, u->iov[i].iov_base, len, now);
@@ -136,6 +142,15 @@ udprecv_read(struct udprecv *u, size_t budget)
 			break;                       /* the socket is empty for now */
 	}
 	return done;
+}
+
+int
+udprecv_send(struct udprecv *u, const struct udprecv_peer *to, const void *buf, size_t len)
+{
+	if (sendto(u->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&to->sa, to->salen) == (ssize_t)len)
+		return 0;
+	u->stats.send_errors++;
+	return errno != 0 ? -errno : -EIO;
 }
 
 static void

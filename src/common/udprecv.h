@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "common/addr.h"
@@ -31,11 +32,20 @@ struct udprecv_stats {
 	uint64_t truncated;              /* longer than UDPRECV_MAX_SIZE: dropped, counted */
 	uint64_t kernel_drops;           /* dropped by the kernel, its buffer full (SO_RXQ_OVFL) */
 	uint64_t errors;                 /* failed reads other than "nothing to read" */
+	uint64_t send_errors;            /* answers the socket refused (udprecv_send) */
 	int rcvbuf;                      /* the receive buffer the kernel granted for data, bytes */
 };
 
+/* Who sent a datagram: its address, and the socket address to answer it at. */
+struct udprecv_peer {
+	struct addr addr;                /* an IPv4-mapped IPv6 sender as IPv4 */
+	uint16_t port;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+};
+
 /* One datagram from `from`, read at `now` (wall clock). */
-typedef void (*udprecv_fn)(void *arg, const struct addr *from, const uint8_t *buf, size_t len, usec_t now);
+typedef void (*udprecv_fn)(void *arg, const struct udprecv_peer *from, const uint8_t *buf, size_t len, usec_t now);
 
 /*
  * udprecv_open — a non-blocking UDP socket bound to la (an IPv6 "::" takes IPv4 too),
@@ -53,6 +63,10 @@ struct udprecv *udprecv_start(uv_loop_t *loop, int fd, udprecv_fn fn, void *arg,
 /* udprecv_read — reads what waits now, at most budget datagrams; how many it read. The
  * loop calls it; tests and benchmarks may too. */
 size_t udprecv_read(struct udprecv *u, size_t budget);
+
+/* udprecv_send — a datagram back to to (a RADIUS answer) from the receiver's socket, at
+ * once and without waiting: 0, or -errno (a full socket buffer: -EAGAIN, counted). */
+int udprecv_send(struct udprecv *u, const struct udprecv_peer *to, const void *buf, size_t len);
 
 /* udprecv_stop — the handle closes on the loop's next turn and frees the receiver. */
 void udprecv_stop(struct udprecv *u);

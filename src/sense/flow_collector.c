@@ -45,9 +45,10 @@ collector_record(void *arg, const struct flow_record *r)
 }
 
 static void
-collector_datagram(void *arg, const struct addr *from, const uint8_t *buf, size_t len, usec_t now)
+collector_datagram(void *arg, const struct udprecv_peer *peer, const uint8_t *buf, size_t len, usec_t now)
 {
 	struct flow_collector *c = arg;
+	const struct addr *from = &peer->addr;
 	int rc = flow_decode(c->dec, from, buf, len, now, collector_record, c);
 
 	if (rc < 0) {

@@ -24,17 +24,20 @@ struct seen {
 	struct addr last_from;
 	uint8_t last[64];
 	size_t last_len;
+	struct udprecv_peer last_peer;
 };
 
 static void
-on_datagram(void *arg, const struct addr *from, const uint8_t *buf, size_t len, usec_t now)
+on_datagram(void *arg, const struct udprecv_peer *from, const uint8_t *buf, size_t len, usec_t now)
 {
 	struct seen *s = arg;
 
 	assert_true(now > 0);
+	assert_true(from->port != 0);
 	s->count++;
 	s->bytes += len;
-	s->last_from = *from;
+	s->last_from = from->addr;
+	s->last_peer = *from;
 	s->last_len = len < sizeof(s->last) ? len : sizeof(s->last);
 	memcpy(s->last, buf, s->last_len);
 }
@@ -133,6 +136,32 @@ test_datagrams_with_sender(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* An answer goes back to the sender's address and port (RADIUS answers this way). */
+static void
+test_send_answer(void **state)
+{
+	(void)state;
+	uv_loop_t loop;
+	struct seen s = { 0 };
+	uint16_t port;
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	char got[16];
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	struct udprecv *u = start(&loop, "127.0.0.1", 0, &s, &port);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	to.sin_port = htons(port);
+	inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+	assert_int_equal(sendto(fd, "ask", 3, 0, (struct sockaddr *)&to, sizeof(to)), 3);
+	assert_int_equal(udprecv_read(u, 10), 1);
+	assert_int_equal(udprecv_send(u, &s.last_peer, "answer", 6), 0);
+	assert_int_equal(recv(fd, got, sizeof(got), 0), 6);
+	assert_memory_equal(got, "answer", 6);
+	close(fd);
+	stop(&loop, u);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void
 test_ipv6_and_dual_stack(void **state)
 {
@@ -198,6 +227,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_datagrams_with_sender),
 		cmocka_unit_test(test_ipv6_and_dual_stack),
+		cmocka_unit_test(test_send_answer),
 		cmocka_unit_test(test_kernel_drops_counted),
 		cmocka_unit_test(test_bad_address),
 	};
