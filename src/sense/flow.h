@@ -44,8 +44,8 @@ enum flow_format {
  * One flow as the exporter saw it. Counts are already multiplied by the sampling rate
  * (saturating at UINT64_MAX). Times are µs since the epoch: NetFlow's uptime-relative
  * times converted with the header's clock, IPFIX's absolute times as sent, and the
- * arrival time when the exporter sends none (sFlow always). An address family of 0
- * never reaches the callback: records without both addresses are skipped.
+ * arrival time when the exporter sends none (sFlow always). Records without both
+ * addresses, or with addresses of two families, are skipped: src and dst always share one.
  */
 struct flow_record {
 	struct addr exporter;

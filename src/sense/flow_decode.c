@@ -560,7 +560,8 @@ flow_record_done(struct flow_msg *m, const struct flow_template *t, struct flow_
 		}
 		return;
 	}
-	if (a->r.src.family == 0 || a->r.dst.family == 0)
+	/* A source of one family and a destination of the other is no flow we can name. */
+	if (a->r.src.family == 0 || a->r.src.family != a->r.dst.family)
 		return;
 	if (FLOW_HAS(a, FLOW_K_ICMP) && a->r.dst_port == 0)
 		a->r.dst_port = a->icmp;

@@ -714,6 +714,25 @@ test_ipfix_enterprise_varlen(void **state)
 	assert_int_equal(g.r[1].format, FLOW_FORMAT_IPFIX);
 	assert_int_equal(g.r[1].domain, 5);
 
+	/* found by fuzz-ipfix: an IPv6 source with an IPv4 destination is skipped, not handed out */
+	{
+		static const unsigned mixed[] = { 27, 16, 12, 4, 2, 4, 0 };
+
+		g.n = 0;
+		ipfix_header(&p, 2, 5);
+		at = set_begin(&p, 2);
+		put_template(&p, 401, mixed);
+		set_end(&p, at);
+		at = set_begin(&p, 401);
+		put_addr(&p, "2001:db8::1");
+		put_addr(&p, "10.0.0.1");
+		put32(&p, 1);
+		set_end(&p, at);
+		ipfix_end(&p);
+		assert_int_equal(decode(dec, "2001:db8:ffff::1", &p, &g), 0);
+		assert_int_equal(g.n, 0);
+	}
+
 	/* a variable-length field that reaches past its set */
 	ipfix_header(&p, 2, 5);
 	at = set_begin(&p, 400);
@@ -1246,6 +1265,15 @@ learn(struct flow_decoder *dec, struct got *g)
 	at = set_begin(&p, 260);
 	put32(&p, 0);
 	put32(&p, 100);
+	set_end(&p, at);
+	assert_int_equal(decode(dec, "192.0.2.1", &p, g), 0);
+	/* found by fuzz-netflow9: v9 field types use all 16 bits (no enterprise bit), and save */
+	v9_header(&p, 2, 3);
+	at = set_begin(&p, 0);
+	put16(&p, 257);
+	put16(&p, 1);
+	put16(&p, 0x8123);
+	put16(&p, 4);
 	set_end(&p, at);
 	assert_int_equal(decode(dec, "192.0.2.1", &p, g), 0);
 	ipfix_header(&p, 0, 0);
