@@ -1,7 +1,7 @@
 /*
  * flow_int.h — what the flow decoder's files share (flow_decode.c: the decoder, its
- * exporters and NetFlow v5/v9/IPFIX; flow_sflow.c: sFlow v5; flow_state.c: template
- * save/restore). Not for use outside src/sense/flow_*.c.
+ * exporters and NetFlow v5/v9/IPFIX; flow_template.c: templates; flow_sflow.c: sFlow v5;
+ * flow_state.c: template save/restore). Not for use outside src/sense/flow_*.c.
  */
 #ifndef LAZARET_SENSE_FLOW_INT_H
 #define LAZARET_SENSE_FLOW_INT_H
@@ -128,6 +128,15 @@ int flow_template_put(struct flow_decoder *dec, struct flow_exporter *e, uint32_
 
 /* Drops every template of e (restore). */
 void flow_exporter_clear(struct flow_exporter *e);
+
+/* The template (domain, id) of e, NULL when unknown. */
+struct flow_template *flow_template_find(struct flow_exporter *e, uint32_t domain, uint16_t id);
+
+/*
+ * Withdraws (domain, id) of e; IPFIX's "all" ids (2: every template, 3: every options
+ * template, RFC 7011 8.1) withdraw every one of that kind in the domain.
+ */
+void flow_template_withdraw(struct flow_exporter *e, uint32_t domain, uint16_t id, bool ipfix);
 
 /*
  * flow_seq — checks an export's sequence number seq carrying count units (records or
