@@ -245,82 +245,58 @@ flow_seq(struct flow_exporter *e, struct flow_domain *d, uint8_t format, uint32_
 
 /* --- records ----------------------------------------------------------------- */
 
-/* One record's fields as read, before times and sampling are worked out. */
+/*
+ * One record's fields as read, before times and sampling are worked out: addresses
+ * straight into the record, every other field we use into v[] by its kind. v[k] is
+ * meaningful only when bit k of have is set, so a record costs no clearing of v.
+ */
 struct flow_acc {
 	struct flow_record r;
-	uint64_t bytes_total, pkts_total;
-	uint64_t first_up, last_up, first_ms, last_ms, first_s, last_s, sysinit_ms;
-	uint64_t sampling, samp_interval, samp_space, samp_size, samp_pop;
-	uint32_t have;                /* 1 << enum flow_kind of each field read */
-	uint16_t icmp;                /* icmpTypeCode(IPv4|IPv6): the destination port when that is 0 */
+	uint32_t have;
+	uint64_t v[FLOW_K_COUNT];
 };
 
-static uint64_t
+/* A big-endian integer of n (1-8) bytes; the widths exporters use most read at once. */
+static inline uint64_t
 flow_rdn(const uint8_t *p, unsigned n)
 {
 	uint64_t v = 0;
 
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
+	switch (n) {
+	case 1:
+		return p[0];
+	case 2:
+		return flow_rd16(p);
+	case 4:
+		return flow_rd32(p);
+	case 8:
+		return (uint64_t)flow_rd32(p) << 32 | flow_rd32(p + 4);
+	default:
+		for (unsigned i = 0; i < n; i++)
+			v = v << 8 | p[i];
+		return v;
+	}
 }
 
 /* Reads one field of kind at p (len bytes, all inside the record) into a. */
-static void
+static inline void
 flow_field_read(struct flow_acc *a, uint8_t kind, const uint8_t *p, unsigned len)
 {
-	uint64_t v;
+	if (kind >= FLOW_K_SRC4 && kind <= FLOW_K_DST6) {
+		bool v6 = kind >= FLOW_K_SRC6;
+		struct addr *d = kind == FLOW_K_SRC4 || kind == FLOW_K_SRC6 ? &a->r.src : &a->r.dst;
 
-	switch (kind) {
-	case FLOW_K_SRC4: case FLOW_K_DST4:
-		if (len == 4) {
-			struct addr *d = kind == FLOW_K_SRC4 ? &a->r.src : &a->r.dst;
-
-			d->family = AF_INET;
-			memcpy(d->bytes, p, 4);
+		if (len == (v6 ? 16u : 4u)) {
+			d->family = v6 ? AF_INET6 : AF_INET;
+			memcpy(d->bytes, p, len);
 		}
 		return;
-	case FLOW_K_SRC6: case FLOW_K_DST6:
-		if (len == 16) {
-			struct addr *d = kind == FLOW_K_SRC6 ? &a->r.src : &a->r.dst;
-
-			d->family = AF_INET6;
-			memcpy(d->bytes, p, 16);
-		}
-		return;
-	default:
-		break;
 	}
+	/* Integers only at widths we store: a 64-byte "counter" is skipped, not copied. */
 	if (len == 0 || len > 8)
 		return;
-	v = flow_rdn(p, len);
+	a->v[kind] = flow_rdn(p, len);
 	a->have |= 1u << kind;
-	switch (kind) {
-	case FLOW_K_BYTES: a->r.bytes = v; break;
-	case FLOW_K_PKTS: a->r.packets = v; break;
-	case FLOW_K_BYTES_TOTAL: a->bytes_total = v; break;
-	case FLOW_K_PKTS_TOTAL: a->pkts_total = v; break;
-	case FLOW_K_PROTO: a->r.proto = (uint8_t)v; break;
-	case FLOW_K_TCP_FLAGS: a->r.tcp_flags = (uint8_t)v; break;
-	case FLOW_K_SRC_PORT: a->r.src_port = (uint16_t)v; break;
-	case FLOW_K_DST_PORT: a->r.dst_port = (uint16_t)v; break;
-	case FLOW_K_ICMP: a->icmp = (uint16_t)v; break;
-	case FLOW_K_IN_IF: a->r.in_if = (uint32_t)v; break;
-	case FLOW_K_OUT_IF: a->r.out_if = (uint32_t)v; break;
-	case FLOW_K_FIRST_UP: a->first_up = v; break;
-	case FLOW_K_LAST_UP: a->last_up = v; break;
-	case FLOW_K_FIRST_S: a->first_s = v; break;
-	case FLOW_K_LAST_S: a->last_s = v; break;
-	case FLOW_K_FIRST_MS: a->first_ms = v; break;
-	case FLOW_K_LAST_MS: a->last_ms = v; break;
-	case FLOW_K_SYSINIT_MS: a->sysinit_ms = v; break;
-	case FLOW_K_SAMPLING: a->sampling = v; break;
-	case FLOW_K_SAMP_INTERVAL: a->samp_interval = v; break;
-	case FLOW_K_SAMP_SPACE: a->samp_space = v; break;
-	case FLOW_K_SAMP_SIZE: a->samp_size = v; break;
-	case FLOW_K_SAMP_POP: a->samp_pop = v; break;
-	default: break;
-	}
 }
 
 #define FLOW_HAS(a, k) (((a)->have >> (k)) & 1u)
@@ -335,14 +311,14 @@ flow_acc_rate(const struct flow_acc *a)
 {
 	uint64_t n = 0;
 
-	if (FLOW_HAS(a, FLOW_K_SAMP_INTERVAL) && a->samp_interval > 0)
+	if (FLOW_HAS(a, FLOW_K_SAMP_INTERVAL) && a->v[FLOW_K_SAMP_INTERVAL] > 0)
 		n = FLOW_HAS(a, FLOW_K_SAMP_SPACE) ?
-		    (a->samp_interval + (a->samp_space > UINT32_MAX ? UINT32_MAX : a->samp_space)) /
-		    a->samp_interval : a->samp_interval;
-	else if (FLOW_HAS(a, FLOW_K_SAMP_SIZE) && a->samp_size > 0 && a->samp_pop >= a->samp_size)
-		n = a->samp_pop / a->samp_size;
+		    (a->v[FLOW_K_SAMP_INTERVAL] + (a->v[FLOW_K_SAMP_SPACE] > UINT32_MAX ? UINT32_MAX : a->v[FLOW_K_SAMP_SPACE])) /
+		    a->v[FLOW_K_SAMP_INTERVAL] : a->v[FLOW_K_SAMP_INTERVAL];
+	else if (FLOW_HAS(a, FLOW_K_SAMP_SIZE) && a->v[FLOW_K_SAMP_SIZE] > 0 && a->v[FLOW_K_SAMP_POP] >= a->v[FLOW_K_SAMP_SIZE])
+		n = a->v[FLOW_K_SAMP_POP] / a->v[FLOW_K_SAMP_SIZE];
 	else if (FLOW_HAS(a, FLOW_K_SAMPLING))
-		n = a->sampling;
+		n = a->v[FLOW_K_SAMPLING];
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
@@ -378,29 +354,35 @@ flow_record_done(struct flow_msg *m, const struct flow_template *t, struct flow_
 			if (rate != 0)
 				m->d->sampling = rate;
 			if (FLOW_HAS(a, FLOW_K_SYSINIT_MS))
-				m->d->sysinit_ms = (int64_t)(a->sysinit_ms > INT64_MAX ? INT64_MAX : a->sysinit_ms);
+				m->d->sysinit_ms = (int64_t)(a->v[FLOW_K_SYSINIT_MS] > INT64_MAX ? INT64_MAX : a->v[FLOW_K_SYSINIT_MS]);
 		}
 		return;
 	}
 	/* A source of one family and a destination of the other is no flow we can name. */
 	if (a->r.src.family == 0 || a->r.src.family != a->r.dst.family)
 		return;
+	a->r.bytes = FLOW_HAS(a, FLOW_K_BYTES) ? a->v[FLOW_K_BYTES] :
+	    FLOW_HAS(a, FLOW_K_BYTES_TOTAL) ? a->v[FLOW_K_BYTES_TOTAL] : 0;
+	a->r.packets = FLOW_HAS(a, FLOW_K_PKTS) ? a->v[FLOW_K_PKTS] :
+	    FLOW_HAS(a, FLOW_K_PKTS_TOTAL) ? a->v[FLOW_K_PKTS_TOTAL] : 0;
+	a->r.proto = FLOW_HAS(a, FLOW_K_PROTO) ? (uint8_t)a->v[FLOW_K_PROTO] : 0;
+	a->r.tcp_flags = FLOW_HAS(a, FLOW_K_TCP_FLAGS) ? (uint8_t)a->v[FLOW_K_TCP_FLAGS] : 0;
+	a->r.src_port = FLOW_HAS(a, FLOW_K_SRC_PORT) ? (uint16_t)a->v[FLOW_K_SRC_PORT] : 0;
+	a->r.dst_port = FLOW_HAS(a, FLOW_K_DST_PORT) ? (uint16_t)a->v[FLOW_K_DST_PORT] : 0;
+	a->r.in_if = FLOW_HAS(a, FLOW_K_IN_IF) ? (uint32_t)a->v[FLOW_K_IN_IF] : 0;
+	a->r.out_if = FLOW_HAS(a, FLOW_K_OUT_IF) ? (uint32_t)a->v[FLOW_K_OUT_IF] : 0;
 	if (FLOW_HAS(a, FLOW_K_ICMP) && a->r.dst_port == 0)
-		a->r.dst_port = a->icmp;
-	if (!FLOW_HAS(a, FLOW_K_BYTES))
-		a->r.bytes = a->bytes_total;
-	if (!FLOW_HAS(a, FLOW_K_PKTS))
-		a->r.packets = a->pkts_total;
+		a->r.dst_port = (uint16_t)a->v[FLOW_K_ICMP];
 	if (FLOW_HAS(a, FLOW_K_FIRST_MS) || FLOW_HAS(a, FLOW_K_LAST_MS)) {
-		a->r.first = flow_ms_us(FLOW_HAS(a, FLOW_K_FIRST_MS) ? a->first_ms : a->last_ms);
-		a->r.last = flow_ms_us(FLOW_HAS(a, FLOW_K_LAST_MS) ? a->last_ms : a->first_ms);
+		a->r.first = flow_ms_us(FLOW_HAS(a, FLOW_K_FIRST_MS) ? a->v[FLOW_K_FIRST_MS] : a->v[FLOW_K_LAST_MS]);
+		a->r.last = flow_ms_us(FLOW_HAS(a, FLOW_K_LAST_MS) ? a->v[FLOW_K_LAST_MS] : a->v[FLOW_K_FIRST_MS]);
 	} else if (FLOW_HAS(a, FLOW_K_FIRST_S) || FLOW_HAS(a, FLOW_K_LAST_S)) {
-		a->r.first = flow_ms_us((FLOW_HAS(a, FLOW_K_FIRST_S) ? a->first_s : a->last_s) * 1000);
-		a->r.last = flow_ms_us((FLOW_HAS(a, FLOW_K_LAST_S) ? a->last_s : a->first_s) * 1000);
+		a->r.first = flow_ms_us((FLOW_HAS(a, FLOW_K_FIRST_S) ? a->v[FLOW_K_FIRST_S] : a->v[FLOW_K_LAST_S]) * 1000);
+		a->r.last = flow_ms_us((FLOW_HAS(a, FLOW_K_LAST_S) ? a->v[FLOW_K_LAST_S] : a->v[FLOW_K_FIRST_S]) * 1000);
 	} else if ((FLOW_HAS(a, FLOW_K_FIRST_UP) || FLOW_HAS(a, FLOW_K_LAST_UP)) && !m->ipfix) {
 		/* v9: uptime-relative, against the header's uptime and clock (wraps at 2^32 ms). */
-		uint32_t f = (uint32_t)(FLOW_HAS(a, FLOW_K_FIRST_UP) ? a->first_up : a->last_up);
-		uint32_t l = (uint32_t)(FLOW_HAS(a, FLOW_K_LAST_UP) ? a->last_up : a->first_up);
+		uint32_t f = (uint32_t)(FLOW_HAS(a, FLOW_K_FIRST_UP) ? a->v[FLOW_K_FIRST_UP] : a->v[FLOW_K_LAST_UP]);
+		uint32_t l = (uint32_t)(FLOW_HAS(a, FLOW_K_LAST_UP) ? a->v[FLOW_K_LAST_UP] : a->v[FLOW_K_FIRST_UP]);
 
 		a->r.first = m->export_us - (usec_t)(int32_t)(m->uptime_ms - f) * 1000;
 		a->r.last = m->export_us - (usec_t)(int32_t)(m->uptime_ms - l) * 1000;
@@ -411,10 +393,10 @@ flow_record_done(struct flow_msg *m, const struct flow_template *t, struct flow_
 		 * counter that wraps after 49.7 days (and that softflowd -r fills from a capture's
 		 * older clock): taken as signed distances from the uptime at export time, as v9's.
 		 */
-		uint64_t init = FLOW_HAS(a, FLOW_K_SYSINIT_MS) ? a->sysinit_ms : (uint64_t)m->d->sysinit_ms;
+		uint64_t init = FLOW_HAS(a, FLOW_K_SYSINIT_MS) ? a->v[FLOW_K_SYSINIT_MS] : (uint64_t)m->d->sysinit_ms;
 		uint32_t up = (uint32_t)((uint64_t)(m->export_us / 1000) - init);
-		uint32_t f = (uint32_t)(FLOW_HAS(a, FLOW_K_FIRST_UP) ? a->first_up : a->last_up);
-		uint32_t l = (uint32_t)(FLOW_HAS(a, FLOW_K_LAST_UP) ? a->last_up : a->first_up);
+		uint32_t f = (uint32_t)(FLOW_HAS(a, FLOW_K_FIRST_UP) ? a->v[FLOW_K_FIRST_UP] : a->v[FLOW_K_LAST_UP]);
+		uint32_t l = (uint32_t)(FLOW_HAS(a, FLOW_K_LAST_UP) ? a->v[FLOW_K_LAST_UP] : a->v[FLOW_K_FIRST_UP]);
 
 		a->r.first = m->export_us - (usec_t)(int32_t)(up - f) * 1000;
 		a->r.last = m->export_us - (usec_t)(int32_t)(up - l) * 1000;
@@ -424,10 +406,11 @@ flow_record_done(struct flow_msg *m, const struct flow_template *t, struct flow_
 	flow_emit(m->e, &a->r, rate != 0 ? rate : flow_rate(m->e, m->d), m->on_record, m->arg);
 }
 
-static void
+static inline void
 flow_acc_init(struct flow_acc *a, const struct flow_msg *m, enum flow_format format)
 {
-	memset(a, 0, sizeof(*a));
+	memset(&a->r, 0, sizeof(a->r));
+	a->have = 0;
 	a->r.exporter = m->e->st.exporter;
 	a->r.format = format;
 	a->r.domain = m->domain;

@@ -22,6 +22,7 @@ enum flow_kind {
 	FLOW_K_SAMPLING,                      /* 34, 50: "1 in N" */
 	FLOW_K_SAMP_INTERVAL, FLOW_K_SAMP_SPACE,   /* 305, 306 */
 	FLOW_K_SAMP_SIZE, FLOW_K_SAMP_POP,    /* 309, 310 */
+	FLOW_K_COUNT
 };
 
 #define FLOW_VARLEN 65535             /* an IPFIX field length that means "length prefix" */
@@ -107,9 +108,12 @@ flow_rd32(const uint8_t *p)
 static inline uint64_t
 flow_mul_sat(uint64_t v, uint32_t rate)
 {
-	if (rate > 1 && v > UINT64_MAX / rate)
-		return UINT64_MAX;
-	return v * (rate ? rate : 1);
+	uint64_t r;
+
+	/* no division per record: the multiply's own overflow flag */
+	if (rate <= 1)
+		return v;
+	return __builtin_mul_overflow(v, (uint64_t)rate, &r) ? UINT64_MAX : r;
 }
 
 /* The exporter of addr, made when new and create is set; NULL at max_exporters or out of memory. */
