@@ -255,6 +255,7 @@ struct flow_acc {
 	uint32_t have;
 	uint64_t v[FLOW_K_COUNT];
 };
+_Static_assert(FLOW_K_COUNT <= 32, "flow_acc.have has a bit per kind");
 
 /* A big-endian integer of n (1-8) bytes; the widths exporters use most read at once. */
 static inline uint64_t
@@ -302,22 +303,27 @@ flow_field_read(struct flow_acc *a, uint8_t kind, const uint8_t *p, unsigned len
 #define FLOW_HAS(a, k) (((a)->have >> (k)) & 1u)
 
 /*
- * The "1 in N" a record announces, 0 when none: packet interval and space (305/306,
- * RFC 5477: N = (interval + space) / interval; 305 alone is taken as N, as exporters
- * that send it without 306 mean), n-out-of-N (309/310), then samplingInterval (34, 50).
+ * The "1 in N" a record announces, 0 when none. With selectorAlgorithm (304, RFC 5477)
+ * the algorithm says which fields count: 1 systematic count-based, packet interval and
+ * space (305/306: N = (interval + space) / interval); 3 random n-out-of-N (309/310:
+ * N = population / size); any other (time-based, probabilistic, hash) announces no
+ * packet rate we can scale by. Without it: 305/306 (305 alone taken as N, as exporters
+ * that send it without 306 mean), then 309/310, then samplingInterval (34, 50).
+ * selectorId (302) is read as a scope, not kept: the rate is the domain's.
  */
 static uint32_t
 flow_acc_rate(const struct flow_acc *a)
 {
-	uint64_t n = 0;
+	uint64_t algo = FLOW_HAS(a, FLOW_K_SAMP_ALGO) ? a->v[FLOW_K_SAMP_ALGO] : 0, n = 0;
 
-	if (FLOW_HAS(a, FLOW_K_SAMP_INTERVAL) && a->v[FLOW_K_SAMP_INTERVAL] > 0)
+	if ((algo == 0 || algo == 1) && FLOW_HAS(a, FLOW_K_SAMP_INTERVAL) && a->v[FLOW_K_SAMP_INTERVAL] > 0)
 		n = FLOW_HAS(a, FLOW_K_SAMP_SPACE) ?
-		    (a->v[FLOW_K_SAMP_INTERVAL] + (a->v[FLOW_K_SAMP_SPACE] > UINT32_MAX ? UINT32_MAX : a->v[FLOW_K_SAMP_SPACE])) /
-		    a->v[FLOW_K_SAMP_INTERVAL] : a->v[FLOW_K_SAMP_INTERVAL];
-	else if (FLOW_HAS(a, FLOW_K_SAMP_SIZE) && a->v[FLOW_K_SAMP_SIZE] > 0 && a->v[FLOW_K_SAMP_POP] >= a->v[FLOW_K_SAMP_SIZE])
+		    (a->v[FLOW_K_SAMP_INTERVAL] + (a->v[FLOW_K_SAMP_SPACE] > UINT32_MAX ? UINT32_MAX :
+		    a->v[FLOW_K_SAMP_SPACE])) / a->v[FLOW_K_SAMP_INTERVAL] : a->v[FLOW_K_SAMP_INTERVAL];
+	else if ((algo == 0 || algo == 3) && FLOW_HAS(a, FLOW_K_SAMP_SIZE) && a->v[FLOW_K_SAMP_SIZE] > 0 &&
+	    FLOW_HAS(a, FLOW_K_SAMP_POP) && a->v[FLOW_K_SAMP_POP] >= a->v[FLOW_K_SAMP_SIZE])
 		n = a->v[FLOW_K_SAMP_POP] / a->v[FLOW_K_SAMP_SIZE];
-	else if (FLOW_HAS(a, FLOW_K_SAMPLING))
+	else if (algo == 0 && FLOW_HAS(a, FLOW_K_SAMPLING))
 		n = a->v[FLOW_K_SAMPLING];
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }

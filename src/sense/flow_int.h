@@ -22,7 +22,8 @@ enum flow_kind {
 	FLOW_K_SAMPLING,                      /* 34, 50: "1 in N" */
 	FLOW_K_SAMP_INTERVAL, FLOW_K_SAMP_SPACE,   /* 305, 306 */
 	FLOW_K_SAMP_SIZE, FLOW_K_SAMP_POP,    /* 309, 310 */
-	FLOW_K_COUNT
+	FLOW_K_SAMP_ALGO,                     /* 304 selectorAlgorithm */
+	FLOW_K_COUNT                          /* at most 32: a bit each in flow_acc.have */
 };
 
 #define FLOW_VARLEN 65535             /* an IPFIX field length that means "length prefix" */

@@ -51,6 +51,7 @@ flow_field_kind(uint16_t id)
 	case 152: return FLOW_K_FIRST_MS;
 	case 153: return FLOW_K_LAST_MS;
 	case 160: return FLOW_K_SYSINIT_MS;
+	case 304: return FLOW_K_SAMP_ALGO;
 	case 305: return FLOW_K_SAMP_INTERVAL;
 	case 306: return FLOW_K_SAMP_SPACE;
 	case 309: return FLOW_K_SAMP_SIZE;

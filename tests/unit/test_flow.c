@@ -1001,6 +1001,46 @@ test_options_sampling(void **state)
 	assert_int_equal(g.r[0].packets, 3000);
 	assert_int_equal(g.r[0].bytes, 300000);
 
+	/* selectorAlgorithm 3, random n-out-of-N: 1 of 100; then 2, time-based: no packet rate */
+	{
+		static const struct { unsigned algo; uint32_t a, b; unsigned f1, f2; uint32_t want; } sel[] = {
+			{ 3, 1, 100, 309, 310, 100 },
+			{ 2, 1, 999, 305, 306, 1 },
+			{ 1, 1, 99, 305, 306, 100 },
+		};
+
+		for (unsigned i = 0; i < 3; i++) {
+			g.n = 0;
+			ipfix_header(&p, 0, 20 + i);
+			at = set_begin(&p, 3);
+			put16(&p, 271);
+			put16(&p, 4);
+			put16(&p, 1);
+			put16(&p, 302); put16(&p, 4);
+			put16(&p, 304); put16(&p, 1);
+			put16(&p, sel[i].f1); put16(&p, 4);
+			put16(&p, sel[i].f2); put16(&p, 4);
+			set_end(&p, at);
+			at = set_begin(&p, 271);
+			put32(&p, 7);
+			put8(&p, sel[i].algo);
+			put32(&p, sel[i].a);
+			put32(&p, sel[i].b);
+			set_end(&p, at);
+			at = set_begin(&p, 2);
+			put_template(&p, 256, basic_fields);
+			set_end(&p, at);
+			at = set_begin(&p, 256);
+			put_basic(&p, "10.0.0.1", "10.0.0.2", 1, 2, 17, 3, 300);
+			set_end(&p, at);
+			ipfix_end(&p);
+			assert_int_equal(decode(dec, "192.0.2.3", &p, &g), 0);
+			assert_int_equal(g.n, 1);
+			assert_int_equal(g.r[0].sampling, sel[i].want);
+			assert_int_equal(g.r[0].packets, 3 * sel[i].want);
+		}
+	}
+
 	/* a rate in the data record itself (field 34 per record) wins for that record */
 	g.n = 0;
 	{
