@@ -112,7 +112,8 @@ int flow_decoder_set_sampling(struct flow_decoder *dec, const struct cidr *net, 
 int flow_decode(struct flow_decoder *dec, const struct addr *exporter, const uint8_t *buf,
     size_t len, usec_t now, void (*on_record)(void *arg, const struct flow_record *r), void *arg);
 
-/* The name of -rc for logs and metrics ("truncated_header"); "unknown" otherwise. */
+/* The name of rc for logs and metrics: "truncated_header" for -FLOW_E_TRUNCATED_HEADER ...,
+ * "ok" for 0, "unknown" for anything else. */
 const char *flow_error_name(int rc);
 
 /* Calls fn once per exporter the decoder holds, in the order they were first seen. */

@@ -301,6 +301,8 @@ flow_field_read(struct flow_acc *a, uint8_t kind, const uint8_t *p, unsigned len
 }
 
 #define FLOW_HAS(a, k) (((a)->have >> (k)) & 1u)
+/* Field k, or o when k was not sent (a start without an end, or the reverse); o must have been. */
+#define FLOW_EITHER(a, k, o) (FLOW_HAS(a, k) ? (a)->v[k] : (a)->v[o])
 
 /*
  * The "1 in N" a record announces, 0 when none. With selectorAlgorithm (304, RFC 5477)
@@ -316,7 +318,8 @@ flow_acc_rate(const struct flow_acc *a)
 {
 	uint64_t algo = FLOW_HAS(a, FLOW_K_SAMP_ALGO) ? a->v[FLOW_K_SAMP_ALGO] : 0, n = 0;
 
-	if ((algo == 0 || algo == 1) && FLOW_HAS(a, FLOW_K_SAMP_INTERVAL) && a->v[FLOW_K_SAMP_INTERVAL] > 0)
+	if ((algo == 0 || algo == 1) && FLOW_HAS(a, FLOW_K_SAMP_INTERVAL) &&
+	    a->v[FLOW_K_SAMP_INTERVAL] > 0)
 		n = FLOW_HAS(a, FLOW_K_SAMP_SPACE) ?
 		    (a->v[FLOW_K_SAMP_INTERVAL] + (a->v[FLOW_K_SAMP_SPACE] > UINT32_MAX ? UINT32_MAX :
 		    a->v[FLOW_K_SAMP_SPACE])) / a->v[FLOW_K_SAMP_INTERVAL] : a->v[FLOW_K_SAMP_INTERVAL];
@@ -360,7 +363,8 @@ flow_record_done(struct flow_msg *m, const struct flow_template *t, struct flow_
 			if (rate != 0)
 				m->d->sampling = rate;
 			if (FLOW_HAS(a, FLOW_K_SYSINIT_MS))
-				m->d->sysinit_ms = (int64_t)(a->v[FLOW_K_SYSINIT_MS] > INT64_MAX ? INT64_MAX : a->v[FLOW_K_SYSINIT_MS]);
+				m->d->sysinit_ms = a->v[FLOW_K_SYSINIT_MS] > INT64_MAX ? INT64_MAX :
+				    (int64_t)a->v[FLOW_K_SYSINIT_MS];
 		}
 		return;
 	}
@@ -380,15 +384,15 @@ flow_record_done(struct flow_msg *m, const struct flow_template *t, struct flow_
 	if (FLOW_HAS(a, FLOW_K_ICMP) && a->r.dst_port == 0)
 		a->r.dst_port = (uint16_t)a->v[FLOW_K_ICMP];
 	if (FLOW_HAS(a, FLOW_K_FIRST_MS) || FLOW_HAS(a, FLOW_K_LAST_MS)) {
-		a->r.first = flow_ms_us(FLOW_HAS(a, FLOW_K_FIRST_MS) ? a->v[FLOW_K_FIRST_MS] : a->v[FLOW_K_LAST_MS]);
-		a->r.last = flow_ms_us(FLOW_HAS(a, FLOW_K_LAST_MS) ? a->v[FLOW_K_LAST_MS] : a->v[FLOW_K_FIRST_MS]);
+		a->r.first = flow_ms_us(FLOW_EITHER(a, FLOW_K_FIRST_MS, FLOW_K_LAST_MS));
+		a->r.last = flow_ms_us(FLOW_EITHER(a, FLOW_K_LAST_MS, FLOW_K_FIRST_MS));
 	} else if (FLOW_HAS(a, FLOW_K_FIRST_S) || FLOW_HAS(a, FLOW_K_LAST_S)) {
-		a->r.first = flow_ms_us((FLOW_HAS(a, FLOW_K_FIRST_S) ? a->v[FLOW_K_FIRST_S] : a->v[FLOW_K_LAST_S]) * 1000);
-		a->r.last = flow_ms_us((FLOW_HAS(a, FLOW_K_LAST_S) ? a->v[FLOW_K_LAST_S] : a->v[FLOW_K_FIRST_S]) * 1000);
+		a->r.first = flow_ms_us((FLOW_EITHER(a, FLOW_K_FIRST_S, FLOW_K_LAST_S)) * 1000);
+		a->r.last = flow_ms_us((FLOW_EITHER(a, FLOW_K_LAST_S, FLOW_K_FIRST_S)) * 1000);
 	} else if ((FLOW_HAS(a, FLOW_K_FIRST_UP) || FLOW_HAS(a, FLOW_K_LAST_UP)) && !m->ipfix) {
 		/* v9: uptime-relative, against the header's uptime and clock (wraps at 2^32 ms). */
-		uint32_t f = (uint32_t)(FLOW_HAS(a, FLOW_K_FIRST_UP) ? a->v[FLOW_K_FIRST_UP] : a->v[FLOW_K_LAST_UP]);
-		uint32_t l = (uint32_t)(FLOW_HAS(a, FLOW_K_LAST_UP) ? a->v[FLOW_K_LAST_UP] : a->v[FLOW_K_FIRST_UP]);
+		uint32_t f = (uint32_t)(FLOW_EITHER(a, FLOW_K_FIRST_UP, FLOW_K_LAST_UP));
+		uint32_t l = (uint32_t)(FLOW_EITHER(a, FLOW_K_LAST_UP, FLOW_K_FIRST_UP));
 
 		a->r.first = m->export_us - (usec_t)(int32_t)(m->uptime_ms - f) * 1000;
 		a->r.last = m->export_us - (usec_t)(int32_t)(m->uptime_ms - l) * 1000;
@@ -401,8 +405,8 @@ flow_record_done(struct flow_msg *m, const struct flow_template *t, struct flow_
 		 */
 		uint64_t init = FLOW_HAS(a, FLOW_K_SYSINIT_MS) ? a->v[FLOW_K_SYSINIT_MS] : (uint64_t)m->d->sysinit_ms;
 		uint32_t up = (uint32_t)((uint64_t)(m->export_us / 1000) - init);
-		uint32_t f = (uint32_t)(FLOW_HAS(a, FLOW_K_FIRST_UP) ? a->v[FLOW_K_FIRST_UP] : a->v[FLOW_K_LAST_UP]);
-		uint32_t l = (uint32_t)(FLOW_HAS(a, FLOW_K_LAST_UP) ? a->v[FLOW_K_LAST_UP] : a->v[FLOW_K_FIRST_UP]);
+		uint32_t f = (uint32_t)(FLOW_EITHER(a, FLOW_K_FIRST_UP, FLOW_K_LAST_UP));
+		uint32_t l = (uint32_t)(FLOW_EITHER(a, FLOW_K_LAST_UP, FLOW_K_FIRST_UP));
 
 		a->r.first = m->export_us - (usec_t)(int32_t)(up - f) * 1000;
 		a->r.last = m->export_us - (usec_t)(int32_t)(up - l) * 1000;
