@@ -44,8 +44,8 @@ enum flow_format {
  * One flow as the exporter saw it. Counts are already multiplied by the sampling rate
  * (saturating at UINT64_MAX). Times are µs since the epoch: NetFlow's uptime-relative
  * times converted with the header's clock, IPFIX's absolute times as sent, and the
- * arrival time when the exporter sends none (sFlow always). An address family of 0
- * never reaches the callback: records without both addresses are skipped.
+ * arrival time when the exporter sends none (sFlow always). Records without both
+ * addresses, or with addresses of two families, are skipped: src and dst always share one.
  */
 struct flow_record {
 	struct addr exporter;
@@ -112,7 +112,8 @@ int flow_decoder_set_sampling(struct flow_decoder *dec, const struct cidr *net, 
 int flow_decode(struct flow_decoder *dec, const struct addr *exporter, const uint8_t *buf,
     size_t len, usec_t now, void (*on_record)(void *arg, const struct flow_record *r), void *arg);
 
-/* The name of -rc for logs and metrics ("truncated_header"); "unknown" otherwise. */
+/* The name of rc for logs and metrics: "truncated_header" for -FLOW_E_TRUNCATED_HEADER ...,
+ * "ok" for 0, "unknown" for anything else. */
 const char *flow_error_name(int rc);
 
 /* Calls fn once per exporter the decoder holds, in the order they were first seen. */

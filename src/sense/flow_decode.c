@@ -1,7 +1,7 @@
 /*
- * flow_decode.c — the flow decoder: its exporters, their templates and sequence
- * numbers, and the NetFlow v5, NetFlow v9 and IPFIX formats (RFC 3954, RFC 7011).
- * sFlow v5 is in flow_sflow.c, template save/restore in flow_state.c.
+ * flow_decode.c — the flow decoder: its exporters, their domains and sequence numbers,
+ * and the NetFlow v5, NetFlow v9 and IPFIX formats (RFC 3954, RFC 7011). Templates are
+ * in flow_template.c, sFlow v5 in flow_sflow.c, template save/restore in flow_state.c.
  *
  * Every read is checked against the datagram's (or set's, or record's) end before it
  * is made; a field is read only when it is one we use and has a width we store
@@ -80,16 +80,6 @@ flow_decoder_new(const struct flow_decoder_limits *limits)
 	}
 	dec->slot_mask = n - 1;
 	return dec;
-}
-
-void
-flow_exporter_clear(struct flow_exporter *e)
-{
-	for (unsigned i = 0; i < e->ntpl; i++)
-		free(e->tpl[i].fields);
-	e->ntpl = 0;
-	e->last_tpl = 0;
-	e->st.templates = 0;
 }
 
 void
@@ -253,274 +243,91 @@ flow_seq(struct flow_exporter *e, struct flow_domain *d, uint8_t format, uint32_
 	}
 }
 
-/* --- templates --------------------------------------------------------------- */
-
-/* What IANA element id (or v9 field type: the same below 128) is to us. */
-static uint8_t
-flow_field_kind(uint16_t id)
-{
-	switch (id) {
-	case 1: return FLOW_K_BYTES;
-	case 2: return FLOW_K_PKTS;
-	case 4: return FLOW_K_PROTO;
-	case 6: return FLOW_K_TCP_FLAGS;
-	case 7: return FLOW_K_SRC_PORT;
-	case 8: return FLOW_K_SRC4;
-	case 10: return FLOW_K_IN_IF;
-	case 11: return FLOW_K_DST_PORT;
-	case 12: return FLOW_K_DST4;
-	case 14: return FLOW_K_OUT_IF;
-	case 21: return FLOW_K_LAST_UP;
-	case 22: return FLOW_K_FIRST_UP;
-	case 27: return FLOW_K_SRC6;
-	case 28: return FLOW_K_DST6;
-	case 32: case 139: return FLOW_K_ICMP;
-	case 34: case 50: return FLOW_K_SAMPLING;
-	case 85: return FLOW_K_BYTES_TOTAL;
-	case 86: return FLOW_K_PKTS_TOTAL;
-	case 150: return FLOW_K_FIRST_S;
-	case 151: return FLOW_K_LAST_S;
-	case 152: return FLOW_K_FIRST_MS;
-	case 153: return FLOW_K_LAST_MS;
-	case 160: return FLOW_K_SYSINIT_MS;
-	case 305: return FLOW_K_SAMP_INTERVAL;
-	case 306: return FLOW_K_SAMP_SPACE;
-	case 309: return FLOW_K_SAMP_SIZE;
-	case 310: return FLOW_K_SAMP_POP;
-	default: return FLOW_K_SKIP;
-	}
-}
-
-static struct flow_template *
-flow_template_find(struct flow_exporter *e, uint32_t domain, uint16_t id)
-{
-	struct flow_template *t;
-
-	if (e->last_tpl < e->ntpl) {
-		t = &e->tpl[e->last_tpl];
-		if (t->id == id && t->domain == domain)
-			return t;
-	}
-	for (unsigned i = 0; i < e->ntpl; i++) {
-		t = &e->tpl[i];
-		if (t->id == id && t->domain == domain) {
-			e->last_tpl = i;
-			return t;
-		}
-	}
-	return NULL;
-}
-
-static void
-flow_template_remove(struct flow_exporter *e, unsigned i)
-{
-	free(e->tpl[i].fields);
-	e->tpl[i] = e->tpl[--e->ntpl];
-	e->last_tpl = 0;
-	e->st.templates = e->ntpl;
-}
-
-/*
- * Withdraws (domain, id) of e; IPFIX's "all" ids (2: every template, 3: every options
- * template, RFC 7011 8.1) withdraw every one of that kind in the domain.
- */
-static void
-flow_template_withdraw(struct flow_exporter *e, uint32_t domain, uint16_t id, bool ipfix)
-{
-	for (unsigned i = e->ntpl; i-- > 0;) {
-		struct flow_template *t = &e->tpl[i];
-
-		if (t->domain != domain)
-			continue;
-		if (ipfix && (id == 2 || id == 3) ? t->options == (id == 3) : t->id == id)
-			flow_template_remove(e, i);
-	}
-}
-
-static bool
-flow_fields_equal(const struct flow_field *a, const struct flow_field *b, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (a[i].id != b[i].id || a[i].len != b[i].len || a[i].pen != b[i].pen)
-			return false;
-	return true;
-}
-
-int
-flow_template_put(struct flow_decoder *dec, struct flow_exporter *e, uint32_t domain,
-    uint16_t id, bool options, bool ipfix, uint16_t scope, const struct flow_field *fields, unsigned n)
-{
-	struct flow_template t, *slot;
-	uint32_t off = 0;
-
-	if (n > dec->lim.max_template_fields)
-		return -FLOW_E_TEMPLATE_TOO_LONG;
-	memset(&t, 0, sizeof(t));
-	t.domain = domain;
-	t.id = id;
-	t.options = options;
-	t.ipfix = ipfix;
-	t.scope = scope;
-	t.nfields = (uint16_t)n;
-	for (unsigned i = 0; i < n; i++) {
-		if (ipfix && fields[i].len == FLOW_VARLEN) {
-			t.varlen = true;
-			t.reclen += 1;
-		} else {
-			t.reclen += fields[i].len;
-		}
-	}
-	/* A record of no bytes would be read forever (FastNetMon's CVE-2024-56073 divided by it). */
-	if (t.reclen == 0)
-		return -FLOW_E_BAD_TEMPLATE;
-	slot = flow_template_find(e, domain, id);
-	/* Exporters resend their templates every few datagrams: an unchanged one costs a compare. */
-	if (slot != NULL && slot->nfields == n && slot->options == options && slot->ipfix == ipfix &&
-	    slot->scope == scope && flow_fields_equal(slot->fields, fields, n))
-		return 0;
-	if (slot == NULL) {
-		if (e->ntpl >= dec->lim.max_templates) {
-			e->st.templates_refused++;
-			return 1;
-		}
-		if (e->ntpl == e->cap_tpl) {
-			unsigned cap = e->cap_tpl ? e->cap_tpl * 2 : 4;
-			struct flow_template *tpl;
-
-			if (cap > dec->lim.max_templates)
-				cap = dec->lim.max_templates;
-			if ((tpl = realloc(e->tpl, cap * sizeof(*tpl))) == NULL)
-				return -FLOW_E_NOMEM;
-			e->tpl = tpl;
-			e->cap_tpl = cap;
-		}
-	}
-	if ((t.fields = malloc((n ? n : 1) * sizeof(*t.fields))) == NULL)
-		return -FLOW_E_NOMEM;
-	for (unsigned i = 0; i < n; i++) {
-		struct flow_field f = fields[i];
-
-		/* Scope fields (v9's scope types collide with element ids) and enterprise ones are skipped. */
-		f.kind = i < scope || f.pen != 0 ? FLOW_K_SKIP : flow_field_kind(f.id);
-		t.fields[i] = f;
-		if (!t.varlen && f.kind != FLOW_K_SKIP && t.nops < FLOW_OPS_MAX && off <= UINT16_MAX) {
-			t.ops[t.nops].off = (uint16_t)off;
-			t.ops[t.nops].len = f.len;
-			t.ops[t.nops].kind = f.kind;
-			t.nops++;
-		}
-		off += f.len;
-	}
-	if (slot != NULL) {
-		free(slot->fields);
-	} else {
-		slot = &e->tpl[e->ntpl++];
-		e->st.templates = e->ntpl;
-	}
-	*slot = t;
-	return 0;
-}
-
 /* --- records ----------------------------------------------------------------- */
 
-/* One record's fields as read, before times and sampling are worked out. */
+/*
+ * One record's fields as read, before times and sampling are worked out: addresses
+ * straight into the record, every other field we use into v[] by its kind. v[k] is
+ * meaningful only when bit k of have is set, so a record costs no clearing of v.
+ */
 struct flow_acc {
 	struct flow_record r;
-	uint64_t bytes_total, pkts_total;
-	uint64_t first_up, last_up, first_ms, last_ms, first_s, last_s, sysinit_ms;
-	uint64_t sampling, samp_interval, samp_space, samp_size, samp_pop;
-	uint32_t have;                /* 1 << enum flow_kind of each field read */
-	uint16_t icmp;                /* icmpTypeCode(IPv4|IPv6): the destination port when that is 0 */
+	uint32_t have;
+	uint64_t v[FLOW_K_COUNT];
 };
+_Static_assert(FLOW_K_COUNT <= 32, "flow_acc.have has a bit per kind");
 
-static uint64_t
+/* A big-endian integer of n (1-8) bytes; the widths exporters use most read at once. */
+static inline uint64_t
 flow_rdn(const uint8_t *p, unsigned n)
 {
 	uint64_t v = 0;
 
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
+	switch (n) {
+	case 1:
+		return p[0];
+	case 2:
+		return flow_rd16(p);
+	case 4:
+		return flow_rd32(p);
+	case 8:
+		return (uint64_t)flow_rd32(p) << 32 | flow_rd32(p + 4);
+	default:
+		for (unsigned i = 0; i < n; i++)
+			v = v << 8 | p[i];
+		return v;
+	}
 }
 
 /* Reads one field of kind at p (len bytes, all inside the record) into a. */
-static void
+static inline void
 flow_field_read(struct flow_acc *a, uint8_t kind, const uint8_t *p, unsigned len)
 {
-	uint64_t v;
+	if (kind >= FLOW_K_SRC4 && kind <= FLOW_K_DST6) {
+		bool v6 = kind >= FLOW_K_SRC6;
+		struct addr *d = kind == FLOW_K_SRC4 || kind == FLOW_K_SRC6 ? &a->r.src : &a->r.dst;
 
-	switch (kind) {
-	case FLOW_K_SRC4: case FLOW_K_DST4:
-		if (len == 4) {
-			struct addr *d = kind == FLOW_K_SRC4 ? &a->r.src : &a->r.dst;
-
-			d->family = AF_INET;
-			memcpy(d->bytes, p, 4);
+		if (len == (v6 ? 16u : 4u)) {
+			d->family = v6 ? AF_INET6 : AF_INET;
+			memcpy(d->bytes, p, len);
 		}
 		return;
-	case FLOW_K_SRC6: case FLOW_K_DST6:
-		if (len == 16) {
-			struct addr *d = kind == FLOW_K_SRC6 ? &a->r.src : &a->r.dst;
-
-			d->family = AF_INET6;
-			memcpy(d->bytes, p, 16);
-		}
-		return;
-	default:
-		break;
 	}
+	/* Integers only at widths we store: a 64-byte "counter" is skipped, not copied. */
 	if (len == 0 || len > 8)
 		return;
-	v = flow_rdn(p, len);
+	a->v[kind] = flow_rdn(p, len);
 	a->have |= 1u << kind;
-	switch (kind) {
-	case FLOW_K_BYTES: a->r.bytes = v; break;
-	case FLOW_K_PKTS: a->r.packets = v; break;
-	case FLOW_K_BYTES_TOTAL: a->bytes_total = v; break;
-	case FLOW_K_PKTS_TOTAL: a->pkts_total = v; break;
-	case FLOW_K_PROTO: a->r.proto = (uint8_t)v; break;
-	case FLOW_K_TCP_FLAGS: a->r.tcp_flags = (uint8_t)v; break;
-	case FLOW_K_SRC_PORT: a->r.src_port = (uint16_t)v; break;
-	case FLOW_K_DST_PORT: a->r.dst_port = (uint16_t)v; break;
-	case FLOW_K_ICMP: a->icmp = (uint16_t)v; break;
-	case FLOW_K_IN_IF: a->r.in_if = (uint32_t)v; break;
-	case FLOW_K_OUT_IF: a->r.out_if = (uint32_t)v; break;
-	case FLOW_K_FIRST_UP: a->first_up = v; break;
-	case FLOW_K_LAST_UP: a->last_up = v; break;
-	case FLOW_K_FIRST_S: a->first_s = v; break;
-	case FLOW_K_LAST_S: a->last_s = v; break;
-	case FLOW_K_FIRST_MS: a->first_ms = v; break;
-	case FLOW_K_LAST_MS: a->last_ms = v; break;
-	case FLOW_K_SYSINIT_MS: a->sysinit_ms = v; break;
-	case FLOW_K_SAMPLING: a->sampling = v; break;
-	case FLOW_K_SAMP_INTERVAL: a->samp_interval = v; break;
-	case FLOW_K_SAMP_SPACE: a->samp_space = v; break;
-	case FLOW_K_SAMP_SIZE: a->samp_size = v; break;
-	case FLOW_K_SAMP_POP: a->samp_pop = v; break;
-	default: break;
-	}
 }
 
 #define FLOW_HAS(a, k) (((a)->have >> (k)) & 1u)
+/* Field k, or o when k was not sent (a start without an end, or the reverse); o must have been. */
+#define FLOW_EITHER(a, k, o) (FLOW_HAS(a, k) ? (a)->v[k] : (a)->v[o])
 
 /*
- * The "1 in N" a record announces, 0 when none: packet interval and space (305/306,
- * RFC 5477: N = (interval + space) / interval; 305 alone is taken as N, as exporters
- * that send it without 306 mean), n-out-of-N (309/310), then samplingInterval (34, 50).
+ * The "1 in N" a record announces, 0 when none. With selectorAlgorithm (304, RFC 5477)
+ * the algorithm says which fields count: 1 systematic count-based, packet interval and
+ * space (305/306: N = (interval + space) / interval); 3 random n-out-of-N (309/310:
+ * N = population / size); any other (time-based, probabilistic, hash) announces no
+ * packet rate we can scale by. Without it: 305/306 (305 alone taken as N, as exporters
+ * that send it without 306 mean), then 309/310, then samplingInterval (34, 50).
+ * selectorId (302) is read as a scope, not kept: the rate is the domain's.
  */
 static uint32_t
 flow_acc_rate(const struct flow_acc *a)
 {
-	uint64_t n = 0;
+	uint64_t algo = FLOW_HAS(a, FLOW_K_SAMP_ALGO) ? a->v[FLOW_K_SAMP_ALGO] : 0, n = 0;
 
-	if (FLOW_HAS(a, FLOW_K_SAMP_INTERVAL) && a->samp_interval > 0)
+	if ((algo == 0 || algo == 1) && FLOW_HAS(a, FLOW_K_SAMP_INTERVAL) &&
+	    a->v[FLOW_K_SAMP_INTERVAL] > 0)
 		n = FLOW_HAS(a, FLOW_K_SAMP_SPACE) ?
-		    (a->samp_interval + (a->samp_space > UINT32_MAX ? UINT32_MAX : a->samp_space)) /
-		    a->samp_interval : a->samp_interval;
-	else if (FLOW_HAS(a, FLOW_K_SAMP_SIZE) && a->samp_size > 0 && a->samp_pop >= a->samp_size)
-		n = a->samp_pop / a->samp_size;
-	else if (FLOW_HAS(a, FLOW_K_SAMPLING))
-		n = a->sampling;
+		    (a->v[FLOW_K_SAMP_INTERVAL] + (a->v[FLOW_K_SAMP_SPACE] > UINT32_MAX ? UINT32_MAX :
+		    a->v[FLOW_K_SAMP_SPACE])) / a->v[FLOW_K_SAMP_INTERVAL] : a->v[FLOW_K_SAMP_INTERVAL];
+	else if ((algo == 0 || algo == 3) && FLOW_HAS(a, FLOW_K_SAMP_SIZE) && a->v[FLOW_K_SAMP_SIZE] > 0 &&
+	    FLOW_HAS(a, FLOW_K_SAMP_POP) && a->v[FLOW_K_SAMP_POP] >= a->v[FLOW_K_SAMP_SIZE])
+		n = a->v[FLOW_K_SAMP_POP] / a->v[FLOW_K_SAMP_SIZE];
+	else if (algo == 0 && FLOW_HAS(a, FLOW_K_SAMPLING))
+		n = a->v[FLOW_K_SAMPLING];
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
@@ -556,28 +363,36 @@ flow_record_done(struct flow_msg *m, const struct flow_template *t, struct flow_
 			if (rate != 0)
 				m->d->sampling = rate;
 			if (FLOW_HAS(a, FLOW_K_SYSINIT_MS))
-				m->d->sysinit_ms = (int64_t)(a->sysinit_ms > INT64_MAX ? INT64_MAX : a->sysinit_ms);
+				m->d->sysinit_ms = a->v[FLOW_K_SYSINIT_MS] > INT64_MAX ? INT64_MAX :
+				    (int64_t)a->v[FLOW_K_SYSINIT_MS];
 		}
 		return;
 	}
-	if (a->r.src.family == 0 || a->r.dst.family == 0)
+	/* A source of one family and a destination of the other is no flow we can name. */
+	if (a->r.src.family == 0 || a->r.src.family != a->r.dst.family)
 		return;
+	a->r.bytes = FLOW_HAS(a, FLOW_K_BYTES) ? a->v[FLOW_K_BYTES] :
+	    FLOW_HAS(a, FLOW_K_BYTES_TOTAL) ? a->v[FLOW_K_BYTES_TOTAL] : 0;
+	a->r.packets = FLOW_HAS(a, FLOW_K_PKTS) ? a->v[FLOW_K_PKTS] :
+	    FLOW_HAS(a, FLOW_K_PKTS_TOTAL) ? a->v[FLOW_K_PKTS_TOTAL] : 0;
+	a->r.proto = FLOW_HAS(a, FLOW_K_PROTO) ? (uint8_t)a->v[FLOW_K_PROTO] : 0;
+	a->r.tcp_flags = FLOW_HAS(a, FLOW_K_TCP_FLAGS) ? (uint8_t)a->v[FLOW_K_TCP_FLAGS] : 0;
+	a->r.src_port = FLOW_HAS(a, FLOW_K_SRC_PORT) ? (uint16_t)a->v[FLOW_K_SRC_PORT] : 0;
+	a->r.dst_port = FLOW_HAS(a, FLOW_K_DST_PORT) ? (uint16_t)a->v[FLOW_K_DST_PORT] : 0;
+	a->r.in_if = FLOW_HAS(a, FLOW_K_IN_IF) ? (uint32_t)a->v[FLOW_K_IN_IF] : 0;
+	a->r.out_if = FLOW_HAS(a, FLOW_K_OUT_IF) ? (uint32_t)a->v[FLOW_K_OUT_IF] : 0;
 	if (FLOW_HAS(a, FLOW_K_ICMP) && a->r.dst_port == 0)
-		a->r.dst_port = a->icmp;
-	if (!FLOW_HAS(a, FLOW_K_BYTES))
-		a->r.bytes = a->bytes_total;
-	if (!FLOW_HAS(a, FLOW_K_PKTS))
-		a->r.packets = a->pkts_total;
+		a->r.dst_port = (uint16_t)a->v[FLOW_K_ICMP];
 	if (FLOW_HAS(a, FLOW_K_FIRST_MS) || FLOW_HAS(a, FLOW_K_LAST_MS)) {
-		a->r.first = flow_ms_us(FLOW_HAS(a, FLOW_K_FIRST_MS) ? a->first_ms : a->last_ms);
-		a->r.last = flow_ms_us(FLOW_HAS(a, FLOW_K_LAST_MS) ? a->last_ms : a->first_ms);
+		a->r.first = flow_ms_us(FLOW_EITHER(a, FLOW_K_FIRST_MS, FLOW_K_LAST_MS));
+		a->r.last = flow_ms_us(FLOW_EITHER(a, FLOW_K_LAST_MS, FLOW_K_FIRST_MS));
 	} else if (FLOW_HAS(a, FLOW_K_FIRST_S) || FLOW_HAS(a, FLOW_K_LAST_S)) {
-		a->r.first = flow_ms_us((FLOW_HAS(a, FLOW_K_FIRST_S) ? a->first_s : a->last_s) * 1000);
-		a->r.last = flow_ms_us((FLOW_HAS(a, FLOW_K_LAST_S) ? a->last_s : a->first_s) * 1000);
+		a->r.first = flow_ms_us((FLOW_EITHER(a, FLOW_K_FIRST_S, FLOW_K_LAST_S)) * 1000);
+		a->r.last = flow_ms_us((FLOW_EITHER(a, FLOW_K_LAST_S, FLOW_K_FIRST_S)) * 1000);
 	} else if ((FLOW_HAS(a, FLOW_K_FIRST_UP) || FLOW_HAS(a, FLOW_K_LAST_UP)) && !m->ipfix) {
 		/* v9: uptime-relative, against the header's uptime and clock (wraps at 2^32 ms). */
-		uint32_t f = (uint32_t)(FLOW_HAS(a, FLOW_K_FIRST_UP) ? a->first_up : a->last_up);
-		uint32_t l = (uint32_t)(FLOW_HAS(a, FLOW_K_LAST_UP) ? a->last_up : a->first_up);
+		uint32_t f = (uint32_t)(FLOW_EITHER(a, FLOW_K_FIRST_UP, FLOW_K_LAST_UP));
+		uint32_t l = (uint32_t)(FLOW_EITHER(a, FLOW_K_LAST_UP, FLOW_K_FIRST_UP));
 
 		a->r.first = m->export_us - (usec_t)(int32_t)(m->uptime_ms - f) * 1000;
 		a->r.last = m->export_us - (usec_t)(int32_t)(m->uptime_ms - l) * 1000;
@@ -588,10 +403,10 @@ flow_record_done(struct flow_msg *m, const struct flow_template *t, struct flow_
 		 * counter that wraps after 49.7 days (and that softflowd -r fills from a capture's
 		 * older clock): taken as signed distances from the uptime at export time, as v9's.
 		 */
-		uint64_t init = FLOW_HAS(a, FLOW_K_SYSINIT_MS) ? a->sysinit_ms : (uint64_t)m->d->sysinit_ms;
+		uint64_t init = FLOW_HAS(a, FLOW_K_SYSINIT_MS) ? a->v[FLOW_K_SYSINIT_MS] : (uint64_t)m->d->sysinit_ms;
 		uint32_t up = (uint32_t)((uint64_t)(m->export_us / 1000) - init);
-		uint32_t f = (uint32_t)(FLOW_HAS(a, FLOW_K_FIRST_UP) ? a->first_up : a->last_up);
-		uint32_t l = (uint32_t)(FLOW_HAS(a, FLOW_K_LAST_UP) ? a->last_up : a->first_up);
+		uint32_t f = (uint32_t)(FLOW_EITHER(a, FLOW_K_FIRST_UP, FLOW_K_LAST_UP));
+		uint32_t l = (uint32_t)(FLOW_EITHER(a, FLOW_K_LAST_UP, FLOW_K_FIRST_UP));
 
 		a->r.first = m->export_us - (usec_t)(int32_t)(up - f) * 1000;
 		a->r.last = m->export_us - (usec_t)(int32_t)(up - l) * 1000;
@@ -601,10 +416,11 @@ flow_record_done(struct flow_msg *m, const struct flow_template *t, struct flow_
 	flow_emit(m->e, &a->r, rate != 0 ? rate : flow_rate(m->e, m->d), m->on_record, m->arg);
 }
 
-static void
+static inline void
 flow_acc_init(struct flow_acc *a, const struct flow_msg *m, enum flow_format format)
 {
-	memset(a, 0, sizeof(*a));
+	memset(&a->r, 0, sizeof(a->r));
+	a->have = 0;
 	a->r.exporter = m->e->st.exporter;
 	a->r.format = format;
 	a->r.domain = m->domain;

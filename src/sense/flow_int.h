@@ -1,7 +1,7 @@
 /*
  * flow_int.h — what the flow decoder's files share (flow_decode.c: the decoder, its
- * exporters and NetFlow v5/v9/IPFIX; flow_sflow.c: sFlow v5; flow_state.c: template
- * save/restore). Not for use outside src/sense/flow_*.c.
+ * exporters and NetFlow v5/v9/IPFIX; flow_template.c: templates; flow_sflow.c: sFlow v5;
+ * flow_state.c: template save/restore). Not for use outside src/sense/flow_*.c.
  */
 #ifndef LAZARET_SENSE_FLOW_INT_H
 #define LAZARET_SENSE_FLOW_INT_H
@@ -22,6 +22,8 @@ enum flow_kind {
 	FLOW_K_SAMPLING,                      /* 34, 50: "1 in N" */
 	FLOW_K_SAMP_INTERVAL, FLOW_K_SAMP_SPACE,   /* 305, 306 */
 	FLOW_K_SAMP_SIZE, FLOW_K_SAMP_POP,    /* 309, 310 */
+	FLOW_K_SAMP_ALGO,                     /* 304 selectorAlgorithm */
+	FLOW_K_COUNT                          /* at most 32: a bit each in flow_acc.have */
 };
 
 #define FLOW_VARLEN 65535             /* an IPFIX field length that means "length prefix" */
@@ -107,9 +109,12 @@ flow_rd32(const uint8_t *p)
 static inline uint64_t
 flow_mul_sat(uint64_t v, uint32_t rate)
 {
-	if (rate > 1 && v > UINT64_MAX / rate)
-		return UINT64_MAX;
-	return v * (rate ? rate : 1);
+	uint64_t r;
+
+	/* no division per record: the multiply's own overflow flag */
+	if (rate <= 1)
+		return v;
+	return __builtin_mul_overflow(v, (uint64_t)rate, &r) ? UINT64_MAX : r;
 }
 
 /* The exporter of addr, made when new and create is set; NULL at max_exporters or out of memory. */
@@ -128,6 +133,15 @@ int flow_template_put(struct flow_decoder *dec, struct flow_exporter *e, uint32_
 
 /* Drops every template of e (restore). */
 void flow_exporter_clear(struct flow_exporter *e);
+
+/* The template (domain, id) of e, NULL when unknown. */
+struct flow_template *flow_template_find(struct flow_exporter *e, uint32_t domain, uint16_t id);
+
+/*
+ * Withdraws (domain, id) of e; IPFIX's "all" ids (2: every template, 3: every options
+ * template, RFC 7011 8.1) withdraw every one of that kind in the domain.
+ */
+void flow_template_withdraw(struct flow_exporter *e, uint32_t domain, uint16_t id, bool ipfix);
 
 /*
  * flow_seq — checks an export's sequence number seq carrying count units (records or

@@ -165,7 +165,9 @@ sflow_raw_header(struct flow_record *rec, struct sflow_rd *r)
 	if (h.n < 14)
 		return -FLOW_E_SFLOW_HEADER;
 	type = flow_rd16(h.p + off);
-	for (unsigned i = 0; i < SFLOW_MAX_VLAN_TAGS && (type == 0x8100 || type == 0x88a8 || type == 0x9100); i++) {
+	/* 802.1Q, 802.1ad and the older QinQ type: each tag 4 bytes before the next type */
+	for (unsigned i = 0; i < SFLOW_MAX_VLAN_TAGS &&
+	    (type == 0x8100 || type == 0x88a8 || type == 0x9100); i++) {
 		off += 4;
 		if (h.n < off + 2)
 			return -FLOW_E_SFLOW_HEADER;
@@ -204,7 +206,8 @@ sflow_sampled_ip(struct flow_record *rec, struct sflow_rd *r, bool v6)
 /* One flow sample (expanded when ex): its records, one flow record out when one is IP. */
 static int
 sflow_flow_sample(struct flow_exporter *e, struct flow_domain *d, uint32_t sub_agent,
-    struct sflow_rd *s, bool ex, usec_t now, void (*on_record)(void *arg, const struct flow_record *r), void *arg)
+    struct sflow_rd *s, bool ex, usec_t now,
+    void (*on_record)(void *arg, const struct flow_record *r), void *arg)
 {
 	uint32_t v, rate, in_fmt = 0, in_if, out_fmt = 0, out_if, nrec;
 	struct flow_record rec;

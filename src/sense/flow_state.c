@@ -199,7 +199,9 @@ flow_state_read(struct flow_decoder *dec, struct flow_rbuf r)
 			if (flags > 3 || id < 256 || n == 0 || scope > n)
 				return -EINVAL;
 			for (unsigned k = 0; k < n; k++) {
-				if (!flow_get(&r, 8, &p) || (flow_rd16(p) & 0x8000))
+				/* v9 field types use all 16 bits; IPFIX's top bit was the enterprise flag */
+				if (!flow_get(&r, 8, &p) || ((flags & 2) && (flow_rd16(p) & 0x8000)) ||
+				    (!(flags & 2) && flow_rd32(p + 4) != 0))
 					return -EINVAL;
 				/* past this decoder's max_template_fields: read, left out below */
 				if (k < dec->lim.max_template_fields) {

@@ -714,6 +714,25 @@ test_ipfix_enterprise_varlen(void **state)
 	assert_int_equal(g.r[1].format, FLOW_FORMAT_IPFIX);
 	assert_int_equal(g.r[1].domain, 5);
 
+	/* found by fuzz-ipfix: an IPv6 source with an IPv4 destination is skipped, not handed out */
+	{
+		static const unsigned mixed[] = { 27, 16, 12, 4, 2, 4, 0 };
+
+		g.n = 0;
+		ipfix_header(&p, 2, 5);
+		at = set_begin(&p, 2);
+		put_template(&p, 401, mixed);
+		set_end(&p, at);
+		at = set_begin(&p, 401);
+		put_addr(&p, "2001:db8::1");
+		put_addr(&p, "10.0.0.1");
+		put32(&p, 1);
+		set_end(&p, at);
+		ipfix_end(&p);
+		assert_int_equal(decode(dec, "2001:db8:ffff::1", &p, &g), 0);
+		assert_int_equal(g.n, 0);
+	}
+
 	/* a variable-length field that reaches past its set */
 	ipfix_header(&p, 2, 5);
 	at = set_begin(&p, 400);
@@ -982,6 +1001,46 @@ test_options_sampling(void **state)
 	assert_int_equal(g.r[0].packets, 3000);
 	assert_int_equal(g.r[0].bytes, 300000);
 
+	/* selectorAlgorithm 3, random n-out-of-N: 1 of 100; then 2, time-based: no packet rate */
+	{
+		static const struct { unsigned algo; uint32_t a, b; unsigned f1, f2; uint32_t want; } sel[] = {
+			{ 3, 1, 100, 309, 310, 100 },
+			{ 2, 1, 999, 305, 306, 1 },
+			{ 1, 1, 99, 305, 306, 100 },
+		};
+
+		for (unsigned i = 0; i < 3; i++) {
+			g.n = 0;
+			ipfix_header(&p, 0, 20 + i);
+			at = set_begin(&p, 3);
+			put16(&p, 271);
+			put16(&p, 4);
+			put16(&p, 1);
+			put16(&p, 302); put16(&p, 4);
+			put16(&p, 304); put16(&p, 1);
+			put16(&p, sel[i].f1); put16(&p, 4);
+			put16(&p, sel[i].f2); put16(&p, 4);
+			set_end(&p, at);
+			at = set_begin(&p, 271);
+			put32(&p, 7);
+			put8(&p, sel[i].algo);
+			put32(&p, sel[i].a);
+			put32(&p, sel[i].b);
+			set_end(&p, at);
+			at = set_begin(&p, 2);
+			put_template(&p, 256, basic_fields);
+			set_end(&p, at);
+			at = set_begin(&p, 256);
+			put_basic(&p, "10.0.0.1", "10.0.0.2", 1, 2, 17, 3, 300);
+			set_end(&p, at);
+			ipfix_end(&p);
+			assert_int_equal(decode(dec, "192.0.2.3", &p, &g), 0);
+			assert_int_equal(g.n, 1);
+			assert_int_equal(g.r[0].sampling, sel[i].want);
+			assert_int_equal(g.r[0].packets, 3 * sel[i].want);
+		}
+	}
+
 	/* a rate in the data record itself (field 34 per record) wins for that record */
 	g.n = 0;
 	{
@@ -1246,6 +1305,15 @@ learn(struct flow_decoder *dec, struct got *g)
 	at = set_begin(&p, 260);
 	put32(&p, 0);
 	put32(&p, 100);
+	set_end(&p, at);
+	assert_int_equal(decode(dec, "192.0.2.1", &p, g), 0);
+	/* found by fuzz-netflow9: v9 field types use all 16 bits (no enterprise bit), and save */
+	v9_header(&p, 2, 3);
+	at = set_begin(&p, 0);
+	put16(&p, 257);
+	put16(&p, 1);
+	put16(&p, 0x8123);
+	put16(&p, 4);
 	set_end(&p, at);
 	assert_int_equal(decode(dec, "192.0.2.1", &p, g), 0);
 	ipfix_header(&p, 0, 0);
