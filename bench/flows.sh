@@ -197,7 +197,7 @@ kv() {	# kv KEY FILE: the value of KEY=... in the last line of FILE holding it
 record() {
 	echo "receiver=$1 format=$2 rate=$3 sent=$(kv records "$tmp/gen.out")" \
 	    "sent_rate=$(kv rate "$tmp/gen.out") behind_ms=$(kv behind_ms "$tmp/gen.out")" \
-	    "senders=$(kv senders "$tmp/gen.out") processed=$4 own_loss=$5 kernel_drops=$6" \
+	    "senders=$(kv senders "$tmp/gen.out") seconds=$(kv seconds "$tmp/gen.out") processed=$4 own_loss=$5 kernel_drops=$6" \
 	    "ticks=$7 wall=$8 hwm_kib=$9" >>"$results"
 	tail -1 "$results"
 }
@@ -213,6 +213,10 @@ step_fresh() {	# step_fresh NAME FORMAT RATE
 	c0=$(cpu_ticks "$server_pid")
 	send "$2" "$3" "$port" || { cat "$tmp/gen.out" >&2; stop_server; return 1; }
 	drain "$port"
+	# what the receiver read but has not counted yet (pmacct's pipe to its plugin)
+	if command -v "settle_$1" >/dev/null 2>&1; then
+		"settle_$1"
+	fi
 	c1=$(cpu_ticks "$server_pid")
 	t1=$(now)
 	hwm=$(hwm_kib "$server_pid")
@@ -304,11 +308,37 @@ stop_nfacctd() {
 	done
 	stop_server KILL
 }
+nfacctd_flows() {
+	awk -F, '$3 ~ /^[0-9]+$/ { f += $3 } END { print f + 0 }' "$tmp/nfacctd/out.csv" 2>/dev/null || echo 0
+}
+# The plugin works through its pipe (up to 100 MB behind the core) and
+# writes what it counted every second: wait until its processes stop using
+# CPU and two writes in a row add nothing (30 s at most), so that SIGINT
+# does not cut its backlog.
+settle_nfacctd() {
+	last=-1
+	lastc=-10
+	same=0
+	i=0
+	while [ $same -lt 3 ] && [ $i -lt 60 ]; do
+		sleep 0.5
+		cur=$(nfacctd_flows)
+		c=$(cpu_ticks "$server_pid")
+		if [ "$cur" = "$last" ] && [ $((c - lastc)) -le 1 ]; then
+			same=$((same + 1))
+		else
+			same=0
+		fi
+		last=$cur
+		lastc=$c
+		i=$((i + 1))
+	done
+}
 counted_nfacctd() {
-	f=$(awk -F, '$3 ~ /^[0-9]+$/ { f += $3 } END { print f + 0 }' "$tmp/nfacctd/out.csv" 2>/dev/null || echo 0)
+	f=$(nfacctd_flows)
 	# the core logs what the plugin's pipe could not take
-	m=$(grep -c -i 'missing data\|buffer full\|dropped' "$tmp/nfacctd/nfacctd.log" 2>/dev/null || true)
-	echo "$f pipe_warnings=${m:-0}"
+	m=$(grep -c 'Missing data detected' "$tmp/nfacctd/nfacctd.log" 2>/dev/null || true)
+	echo "$f missing_data_warnings=${m:-0}"
 }
 
 # --- fastnetmon: started once (its start-up allocates counters for every
@@ -518,9 +548,9 @@ function fmt(n) {	# 1234567 -> 1 234 567
 	if (loss < 0) loss = 0
 	cell[r, k] = sprintf("%.2f %%", loss)
 	line[r, k] = sprintf("| %s | %s | %s | %s | %s | %.2f %% | %s | %s | %.0f | %s | %.0f |",
-	    kv["format"], fmt(kv["rate"]), fmt(kv["sent_rate"]) (kv["sent_rate"] < 0.98 * kv["rate"] ? " (behind)" : ""),
+	    kv["format"], fmt(kv["rate"]), fmt(kv["sent_rate"]) (kv["sent_rate"] + 0 < 0.98 * kv["rate"] ? " (behind)" : ""),
 	    fmt(sent), fmt(kv["processed"]), loss, fmt(kv["kernel_drops"]), kv["own_loss"],
-	    kv["wall"] > 0 ? kv["ticks"] / '"$hz"' / kv["wall"] * 100 : 0,
+	    kv["seconds"] > 0 ? kv["ticks"] / '"$hz"' / kv["seconds"] * 100 : 0,
 	    kv["processed"] > 0 ? sprintf("%.2f", kv["ticks"] / '"$hz"' * 1e6 / kv["processed"]) : "-",
 	    kv["hwm_kib"] / 1024)
 	has[r] = 1
@@ -542,7 +572,7 @@ END {
 		print ""
 		print R[j] ":"
 		print ""
-		print "| format | target/s | sent/s | sent | processed | loss | kernel drops (datagrams) | own counter | CPU % | µs CPU / record | peak RSS MiB |"
+		print "| format | target/s | sent/s | sent | processed | loss | kernel drops (datagrams) | own counter | CPU % of the sending time | µs CPU / record | peak RSS MiB |"
 		print "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
 		for (i = 1; i <= n; i++)
 			if ((R[j], order[i]) in line) print line[R[j], order[i]]
