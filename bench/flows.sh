@@ -150,6 +150,7 @@ drain() {
 		sleep 0.1
 		i=$((i + 1))
 	done
+	drained_at=$(now)
 	sleep 0.5
 }
 
@@ -198,7 +199,7 @@ record() {
 	echo "receiver=$1 format=$2 rate=$3 sent=$(kv records "$tmp/gen.out")" \
 	    "sent_rate=$(kv rate "$tmp/gen.out") behind_ms=$(kv behind_ms "$tmp/gen.out")" \
 	    "senders=$(kv senders "$tmp/gen.out") seconds=$(kv seconds "$tmp/gen.out") processed=$4 own_loss=$5 kernel_drops=$6" \
-	    "ticks=$7 wall=$8 hwm_kib=$9" >>"$results"
+	    "ticks=$7 wall=$8 hwm_kib=$9 catchup=$(elapsed "$sent_at" "$drained_at")" >>"$results"
 	tail -1 "$results"
 }
 
@@ -212,6 +213,7 @@ step_fresh() {	# step_fresh NAME FORMAT RATE
 	t0=$(now)
 	c0=$(cpu_ticks "$server_pid")
 	send "$2" "$3" "$port" || { cat "$tmp/gen.out" >&2; stop_server; return 1; }
+	sent_at=$(now)
 	drain "$port"
 	# what the receiver read but has not counted yet (pmacct's pipe to its plugin)
 	if command -v "settle_$1" >/dev/null 2>&1; then
@@ -427,6 +429,7 @@ EOF
 			c0=$(cpu_ticks "$server_pid")
 			t0=$(now)
 			send "$f" "$r" "$port" || { cat "$tmp/gen.out" >&2; stop_server; return 1; }
+			sent_at=$(now)
 			drain "$port"
 			c1=$(cpu_ticks "$server_pid")
 			t1=$(now)
@@ -547,9 +550,9 @@ function fmt(n) {	# 1234567 -> 1 234 567
 	loss = sent > 0 ? (sent - kv["processed"]) / sent * 100 : 0
 	if (loss < 0) loss = 0
 	cell[r, k] = sprintf("%.2f %%", loss)
-	line[r, k] = sprintf("| %s | %s | %s | %s | %s | %.2f %% | %s | %s | %.0f | %s | %.0f |",
+	line[r, k] = sprintf("| %s | %s | %s | %s | %s | %.2f %% | %s | %s | %.1f | %.0f | %s | %.0f |",
 	    kv["format"], fmt(kv["rate"]), fmt(kv["sent_rate"]) (kv["sent_rate"] + 0 < 0.98 * kv["rate"] ? " (behind)" : ""),
-	    fmt(sent), fmt(kv["processed"]), loss, fmt(kv["kernel_drops"]), kv["own_loss"],
+	    fmt(sent), fmt(kv["processed"]), loss, fmt(kv["kernel_drops"]), kv["own_loss"], kv["catchup"],
 	    kv["seconds"] > 0 ? kv["ticks"] / '"$hz"' / kv["seconds"] * 100 : 0,
 	    kv["processed"] > 0 ? sprintf("%.2f", kv["ticks"] / '"$hz"' * 1e6 / kv["processed"]) : "-",
 	    kv["hwm_kib"] / 1024)
@@ -572,8 +575,8 @@ END {
 		print ""
 		print R[j] ":"
 		print ""
-		print "| format | target/s | sent/s | sent | processed | loss | kernel drops (datagrams) | own counter | CPU % of the sending time | µs CPU / record | peak RSS MiB |"
-		print "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
+		print "| format | target/s | sent/s | sent | processed | loss | kernel drops (datagrams) | own counter | catch-up s | CPU % of the sending time | µs CPU / record | peak RSS MiB |"
+		print "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"
 		for (i = 1; i <= n; i++)
 			if ((R[j], order[i]) in line) print line[R[j], order[i]]
 	}
