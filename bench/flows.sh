@@ -20,7 +20,7 @@
 #   FORMATS ["v9 ipfix"]  DURATION [4]  HOSTS [10000]  PREFIX [100.64.0.0/10]
 #   RCVBUF [33554432]: the socket buffer asked of every receiver, by its own
 #     option (net.core.rmem_max is raised to it for the run, then restored)
-#   SENDERS: flowgen processes per rate [one per 1.5 M records/s, rounded up]
+#   SENDERS: flowgen processes per rate [one, and one more for every 3 M records/s]
 #   RECEIVERS ["flowsink nfcapd nfacctd fastnetmon lazaretd"]
 #   LAZARETD [BUILD_DIR/lazaretd]  KEEP=1 keeps the temp dir.
 # Exit status: 0 when every receiver ran (or was skipped for a reason it
@@ -177,7 +177,7 @@ senders_for() {
 	if [ -n "$SENDERS" ]; then
 		echo "$SENDERS"
 	else
-		echo $((($1 + 1499999) / 1500000))
+		echo $(($1 / 3000000 + 1))
 	fi
 }
 
