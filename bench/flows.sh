@@ -22,6 +22,9 @@
 #     option (net.core.rmem_max is raised to it for the run, then restored)
 #   SENDERS: flowgen processes per rate [one, and one more for every 3 M records/s]
 #   RECEIVERS ["flowsink nfcapd nfacctd fastnetmon lazaretd"]
+#   FNM_RCVBUF=1: FastNetMon has no option for its socket buffer; this raises
+#     net.core.rmem_default to RCVBUF while it opens its socket (for every
+#     socket opened on the machine meanwhile), restored right after.
 #   LAZARETD [BUILD_DIR/lazaretd]  KEEP=1 keeps the temp dir.
 # Exit status: 0 when every receiver ran (or was skipped for a reason it
 # prints), 1 when one failed to start or died.
@@ -64,6 +67,7 @@ results=$tmp/results		# one line a step, key=value
 server_pid=""
 failed=0
 old_rmem_max=$(cat /proc/sys/net/core/rmem_max)
+old_rmem_default=$(cat /proc/sys/net/core/rmem_default)
 
 stop_server() {
 	[ -n "$server_pid" ] || return 0
@@ -82,6 +86,9 @@ cleanup() {
 	stop_server
 	if [ "$(cat /proc/sys/net/core/rmem_max)" != "$old_rmem_max" ]; then
 		echo "$old_rmem_max" >/proc/sys/net/core/rmem_max 2>/dev/null || true
+	fi
+	if [ "$(cat /proc/sys/net/core/rmem_default)" != "$old_rmem_default" ]; then
+		echo "$old_rmem_default" >/proc/sys/net/core/rmem_default 2>/dev/null || true
 	fi
 	if [ "${KEEP:-0}" = 1 ]; then
 		echo "flows.sh: kept $tmp" >&2
@@ -346,7 +353,7 @@ counted_nfacctd() {
 # --- fastnetmon: started once (its start-up allocates counters for every
 # address of the /10), its counters read from its Prometheus endpoint as
 # deltas around each step. No option for its socket buffer: the kernel's
-# default (net.core.rmem_default).
+# default (net.core.rmem_default), unless FNM_RCVBUF=1 (below).
 fnm_metric() {	# fnm_metric NAME: a counter from the endpoint, 0 when absent
 	curl -s -m 5 "http://127.0.0.1:$fnm_prom/metrics" 2>/dev/null |
 	    awk -v n="fastnetmon_$1" '$1 == n { v = $2 } END { printf "%d\n", v + 0 }'
@@ -399,16 +406,23 @@ monitor_local_ip_addresses = off
 disable_usage_report = on
 EOF
 	fnm=$(command -v fastnetmon || echo /usr/sbin/fastnetmon)
+	# FNM_RCVBUF=1: the machine's default buffer raised to RCVBUF while
+	# FastNetMon opens its socket, put back as soon as it has: every socket
+	# opened meanwhile on the machine gets it too.
+	[ "${FNM_RCVBUF:-0}" = 1 ] && echo "$RCVBUF" >/proc/sys/net/core/rmem_default
 	t0=$(now)
 	"$fnm" --configuration_file "$d/fastnetmon.conf" --log_file "$d/fastnetmon.log" \
 	    --disable_pid_logic >"$d/stdout" 2>&1 &
 	server_pid=$!
 	if ! wait_udp "$port" "$server_pid" 120; then
+		echo "$old_rmem_default" >/proc/sys/net/core/rmem_default 2>/dev/null || true
 		echo "flows.sh: fastnetmon did not start:" >&2
 		tail -20 "$d/fastnetmon.log" "$d/stdout" >&2
 		stop_server
 		return 1
 	fi
+	fnm_buf=$(cat /proc/sys/net/core/rmem_default)
+	echo "$old_rmem_default" >/proc/sys/net/core/rmem_default 2>/dev/null || true
 	i=0
 	until curl -s -m 1 "http://127.0.0.1:$fnm_prom/metrics" >/dev/null 2>&1; do
 		i=$((i + 1))
@@ -419,7 +433,7 @@ EOF
 		fi
 		sleep 0.2
 	done
-	echo "fastnetmon: started in $(elapsed "$t0" "$(now)") s, RSS $(hwm_kib "$server_pid") KiB, socket buffer $(cat /proc/sys/net/core/rmem_default) (kernel default)" |
+	echo "fastnetmon: started in $(elapsed "$t0" "$(now)") s, RSS $(hwm_kib "$server_pid") KiB, socket buffer $fnm_buf (net.core.rmem_default$([ "${FNM_RCVBUF:-0}" = 1 ] && echo ", raised for its start"))" |
 	    tee "$tmp/fastnetmon.start"
 	for f in $FORMATS; do
 		for r in $RATES; do
