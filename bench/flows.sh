@@ -166,11 +166,12 @@ tree() {
 	echo "$1"
 	ps -o pid= --ppid "$1" 2>/dev/null || true
 }
-# cpu_ticks PID: user + system ticks of PID and its children, threads included.
+# cpu_ticks PID: user + system ticks of PID and its children, threads included,
+# and of the children they have reaped (pmacct forks a writer every second).
 cpu_ticks() {
 	for p in $(tree "$1"); do
 		cat "/proc/$p/stat" 2>/dev/null || true
-	done | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
+	done | awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
 }
 # hwm_kib PID: peak RSS of PID plus its children's, KiB.
 hwm_kib() {
