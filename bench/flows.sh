@@ -523,9 +523,11 @@ for rcv in $RECEIVERS; do
 		continue ;;
 	lazaretd)
 		if ! lazaretd_has_flows; then
-			echo "lazaretd: skipped: $lazaretd -n refuses a [flows] section" \
-			    "($(head -1 "$tmp/lazaretd-check/out" 2>/dev/null | sed 's/.*: //'))," \
-			    "no collector in this build"
+			why=$(head -1 "$tmp/lazaretd-check/out" 2>/dev/null | sed 's/^[^ ]*: //')
+			case $why in
+			*"section [flows]"*) why="$why: no collector in this build" ;;
+			esac
+			echo "lazaretd: skipped: $lazaretd -n refuses the bench's config ($why)"
 			echo "receiver=lazaretd skipped=1" >>"$results"
 			continue
 		fi ;;
