@@ -14,6 +14,8 @@
 #            (1.9 GB in $TMPDIR, kept for the next run)
 #   backlog  backlog.sh: lazaretd catching up on 1.9 GB of mail log, alone and while
 #            policy requests arrive (about 2 GB in $TMPDIR, removed afterwards)
+#   flows    flows.sh: NetFlow v9 / IPFIX records/s into flowsink, nfcapd, nfacctd
+#            and FastNetMon (and lazaretd once it has a collector), ~4 minutes
 # BENCHES="maillog" runs only the named steps.
 set -u
 
