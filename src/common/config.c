@@ -638,6 +638,12 @@ static const struct config_key config_keys[] = {
 	    .doc = "exporters followed at most; datagrams from more are counted and dropped" },
 	{ "flows", "max_templates", KT_UINT, 0, FIELD(flows.max_templates), .min = 1, .max = 4096, .def = "128",
 	    .doc = "templates remembered per exporter at most" },
+	{ "flows", "max_hosts", KT_UINT, KF_RELOAD, FIELD(flows.max_hosts), .min = 1000, .max = 100000000,
+	    .def = "1000000", .doc = "subscriber hosts the detectors follow at most; records of more are counted" },
+	{ "flows", "direct_mx_window", KT_DURATION, KF_RELOAD, FIELD(flows.direct_mx_window), .min = SEC(60),
+	    .max = SEC(3600), .def = "10m", .doc = "direct_mx: the window" },
+	{ "flows", "direct_mx_destinations", KT_UINT, KF_RELOAD, FIELD(flows.direct_mx_destinations), .min = 2,
+	    .max = 100000, .def = "20", .doc = "direct_mx: distinct TCP/25 destinations other than the relays that flag" },
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -202,6 +202,9 @@ struct config_flows {
 	size_t sampling_count;
 	uint32_t max_exporters;
 	uint32_t max_templates;             /* per exporter */
+	uint32_t max_hosts;                 /* subscriber hosts the detectors follow at most */
+	usec_t direct_mx_window;            /* direct_mx: the window */
+	uint32_t direct_mx_destinations;    /* direct_mx: distinct TCP/25 destinations in it that flag */
 };
 
 struct config {

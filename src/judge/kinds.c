@@ -20,6 +20,9 @@ const struct evidence_kind evidence_kinds[] = {
 	{ "account_addresses", 4, HOURS(12), "a SASL account used from many client addresses (hijacked account)" },
 	{ "account_sessions", 4, HOURS(12),
 	  "a SASL account in sessions open at once from different addresses (hijacked account)" },
+	/* sense/flowdetect.c: one window over the threshold makes throttle, the next one
+	 * (a bot that keeps at it) quarantine */
+	{ "direct_mx", 4, HOURS(6), "TCP/25 to many mail servers other than the relay (a spam bot)" },
 };
 
 const size_t evidence_kind_count = sizeof(evidence_kinds) / sizeof(evidence_kinds[0]);

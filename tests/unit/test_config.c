@@ -288,6 +288,9 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 			return "flows.sampling[]";
 	SAME(flows.max_exporters);
 	SAME(flows.max_templates);
+	SAME(flows.max_hosts);
+	SAME(flows.direct_mx_window);
+	SAME(flows.direct_mx_destinations);
 	return NULL;
 #undef SAME
 #undef SAME_STR
@@ -544,7 +547,7 @@ test_shipped_equals_defaults(void **state)
 	static const struct { const char *kind; double weight; int hours; } kinds[] = {
 		{ "rate_limit", 0.05, 6 }, { "bounce_ratio", 8, 6 }, { "recipient_domains", 2, 6 },
 		{ "spam_rejected", 0.5, 6 }, { "account_networks", 4, 12 }, { "account_addresses", 4, 12 },
-		{ "account_sessions", 4, 12 },
+		{ "account_sessions", 4, 12 }, { "direct_mx", 4, 6 },
 	};
 	assert_int_equal(shipped.evidence_count, sizeof(kinds) / sizeof(kinds[0]));
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -930,6 +933,12 @@ static const struct bad_value bad_values[] = {
 	  { "0", "65537", "x", NULL } },
 	{ "flows", "max_templates", "max_templates: expected a number from 1 to 4096, not \"{v}\"",
 	  { "0", "4097", NULL } },
+	{ "flows", "max_hosts", "max_hosts: expected a number from 1000 to 100000000, not \"{v}\"",
+	  { "", "999", "100000001", "1e6", "x", NULL } },
+	{ "flows", "direct_mx_window", "direct_mx_window: expected a duration from 1m to 1h, not \"{v}\"",
+	  { "", "59s", "61m", "2h", "x", "-10m", NULL } },
+	{ "flows", "direct_mx_destinations", "direct_mx_destinations: expected a number from 2 to 100000, not \"{v}\"",
+	  { "", "0", "1", "100001", "20x", NULL } },
 
 	{ "evidence rate_limit", "weight", "weight: expected a score of 0 or more, not \"{v}\"",
 	  { "-1", "abc", "", "1000001", "nan", NULL } },
@@ -1426,7 +1435,8 @@ test_flows_section(void **state)
 
 	(void)state;
 	load_ok("[flows]\nlisten = 0.0.0.0:2055\nlisten = [::]:6343\nreceive_buffer = 4M\n"
-	    "sampling = 192.0.2.10 1000\nsampling = 2001:db8::/32 64\nmax_exporters = 8\nmax_templates = 32\n", &cfg);
+	    "sampling = 192.0.2.10 1000\nsampling = 2001:db8::/32 64\nmax_exporters = 8\nmax_templates = 32\n"
+	    "max_hosts = 5000\ndirect_mx_window = 5m\ndirect_mx_destinations = 50\n", &cfg);
 	assert_int_equal(cfg.flows.listen_count, 2);
 	assert_int_equal(cfg.flows.listen[1].port, 6343);
 	assert_int_equal(cfg.flows.receive_buffer, 4 << 20);
@@ -1435,6 +1445,9 @@ test_flows_section(void **state)
 	assert_int_equal(cfg.flows.sampling[0].rate, 1000);
 	assert_int_equal(cfg.flows.sampling[1].net.addr.family, AF_INET6);
 	assert_int_equal(cfg.flows.max_exporters, 8);
+	assert_int_equal(cfg.flows.max_hosts, 5000);
+	assert_int_equal(cfg.flows.direct_mx_window, 300 * USEC_PER_SEC);
+	assert_int_equal(cfg.flows.direct_mx_destinations, 50);
 	check_round_trip("flows", &cfg);        /* frees cfg */
 	load_ok("[flows]\nreceive_buffer = 100000\n", &cfg);
 	assert_int_equal(cfg.flows.receive_buffer, 100000);
@@ -1442,6 +1455,9 @@ test_flows_section(void **state)
 	load_ok("[daemon]\n", &cfg);
 	assert_int_equal(cfg.flows.listen_count, 0);           /* off unless named */
 	assert_int_equal(cfg.flows.receive_buffer, 32 << 20);
+	assert_int_equal(cfg.flows.max_hosts, 1000000);
+	assert_int_equal(cfg.flows.direct_mx_window, 600 * USEC_PER_SEC);
+	assert_int_equal(cfg.flows.direct_mx_destinations, 20);
 	config_free(&cfg);
 }
 

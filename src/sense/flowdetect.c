@@ -1,0 +1,332 @@
+/*
+ * flowdetect.c — the flow detectors; see flowdetect.h.
+ */
+#include "sense/flowdetect.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hash.h"
+#include "common/hll.h"
+#include "common/htable.h"
+#include "common/log.h"
+#include "common/lpm.h"
+#include "judge/kinds.h"
+#include "store/store.h"
+
+/* Distinct destinations are held exactly up to this many, then in a 1 KiB sketch
+ * (3 % error): past the default thresholds the count only has to be about right. */
+#define FD_EXACT_MAX 64
+#define FD_HLL_P 10
+
+/*
+ * One subscriber host. While it is quiet only this struct remains: its counters' heap
+ * blocks go at flow_detect_expire.
+ */
+struct fd_host {
+	struct htable_node node;
+	struct addr key;               /* the judge's host subject: the address under host_prefix */
+	usec_t last;                   /* last record */
+	/* direct_mx */
+	int64_t mx_window;             /* the window mx counts in (now / window) */
+	struct hll mx;                 /* distinct TCP/25 destinations in it */
+	uint32_t mx_reported;          /* the count last reported in it; 0: none yet */
+};
+
+static_assert(sizeof(struct fd_host) <= 256, "an idle flow host must cost at most 256 bytes (issue 9)");
+
+struct flow_detect {
+	struct judge *judge;
+	const struct config *cfg;
+	struct lpm subscribers;        /* [network] subscribers */
+	struct lpm relays;             /* [network] relay, as /32 and /128 */
+	struct htable hosts;
+	struct flow_detect_stats stats;
+	struct log_limit log;          /* any subscriber can make lines: bounded */
+	int kind[FLOW_DETECT_KINDS];   /* judge kind ids */
+};
+
+static const char *const kind_names[FLOW_DETECT_KINDS] = { [FLOW_DETECT_DIRECT_MX] = "direct_mx" };
+
+const char *
+flow_detect_kind_name(enum flow_detect_kind k)
+{
+	return (unsigned)k < FLOW_DETECT_KINDS ? kind_names[k] : "unknown";
+}
+
+/* n with its thousands apart, as an agent reads it out: "1 204". Returns buf. */
+static char *
+group_digits(uint64_t n, char *buf, size_t size)
+{
+	char digits[24];
+	int len = snprintf(digits, sizeof(digits), "%" PRIu64, n);
+	size_t off = 0;
+
+	for (int i = 0; i < len && off + 2 < size; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			buf[off++] = ' ';
+		buf[off++] = digits[i];
+	}
+	buf[off] = '\0';
+	return buf;
+}
+
+/* A window as a sentence says it: "10 minutes", "1 hour", "90 seconds". Returns buf. */
+static char *
+window_words(usec_t d, char *buf, size_t size)
+{
+	long long s = (long long)(d / USEC_PER_SEC);
+
+	if (s % 3600 == 0)
+		snprintf(buf, size, "%lld hour%s", s / 3600, s == 3600 ? "" : "s");
+	else if (s % 60 == 0)
+		snprintf(buf, size, "%lld minute%s", s / 60, s == 60 ? "" : "s");
+	else
+		snprintf(buf, size, "%lld second%s", s, s == 1 ? "" : "s");
+	return buf;
+}
+
+static int
+build_lpms(const struct config *cfg, struct lpm *subs, struct lpm *relays)
+{
+	lpm_init(subs);
+	lpm_init(relays);
+	for (size_t i = 0; i < cfg->network.subscriber_count; i++)
+		if (lpm_insert(subs, &cfg->network.subscribers[i], 1) < 0)
+			goto fail;
+	for (size_t i = 0; i < cfg->network.relay_count; i++) {
+		struct cidr c = { .addr = cfg->network.relays[i],
+		    .prefix = cfg->network.relays[i].family == AF_INET ? 32 : 128 };
+		if (lpm_insert(relays, &c, 1) < 0)
+			goto fail;
+	}
+	/* without the first level the lookups are right, only slower */
+	(void)lpm_index(subs);
+	return 0;
+fail:
+	lpm_free(subs);
+	lpm_free(relays);
+	return -ENOMEM;
+}
+
+struct flow_detect *
+flow_detect_new(struct judge *j, const struct config *cfg)
+{
+	struct flow_detect *fd = calloc(1, sizeof(*fd));
+
+	if (fd == NULL)
+		return NULL;
+	fd->judge = j;
+	fd->log = (struct log_limit)LOG_LIMIT_INIT(20, 60 * USEC_PER_SEC);
+	lpm_init(&fd->subscribers);
+	lpm_init(&fd->relays);
+	/* weights, half-lives and what each means: judge/kinds.c */
+	for (int k = 0; k < FLOW_DETECT_KINDS; k++)
+		if ((fd->kind[k] = evidence_kind_register(j, kind_names[k])) < 0)
+			goto fail;
+	if (htable_init(&fd->hosts, 4096) != 0 || flow_detect_configure(fd, cfg) != 0)
+		goto fail;
+	return fd;
+fail:
+	flow_detect_free(fd);
+	return NULL;
+}
+
+int
+flow_detect_configure(struct flow_detect *fd, const struct config *cfg)
+{
+	struct lpm subs, relays;
+
+	fd->cfg = cfg;      /* the caller drops the old one: the windows and caps apply anyway */
+	if (build_lpms(cfg, &subs, &relays) != 0)
+		return -ENOMEM;
+	lpm_free(&fd->subscribers);
+	lpm_free(&fd->relays);
+	fd->subscribers = subs;
+	fd->relays = relays;
+	return 0;
+}
+
+static void
+host_free(struct flow_detect *fd, struct fd_host *h)
+{
+	htable_del(&fd->hosts, &h->node);
+	hll_reset(&h->mx);
+	free(h);
+}
+
+void
+flow_detect_free(struct flow_detect *fd)
+{
+	size_t cursor = 0;
+	struct htable_node *n;
+
+	if (fd == NULL)
+		return;
+	if (fd->hosts.buckets != NULL) {
+		while ((n = htable_iter(&fd->hosts, &cursor, NULL)) != NULL)
+			host_free(fd, htable_entry(n, struct fd_host, node));
+		htable_fini(&fd->hosts);
+	}
+	lpm_free(&fd->subscribers);
+	lpm_free(&fd->relays);
+	free(fd);
+}
+
+static uint32_t
+host_hash(const struct addr *key)
+{
+	return (uint32_t)hash_bytes(key->bytes, key->family == AF_INET ? 4 : 16);
+}
+
+static struct fd_host *
+host_find(const struct flow_detect *fd, const struct addr *key, uint32_t h)
+{
+	for (struct htable_node *n = htable_first(&fd->hosts, h); n != NULL; n = htable_next(n, h)) {
+		struct fd_host *x = htable_entry(n, struct fd_host, node);
+		if (addr_equal(&x->key, key))
+			return x;
+	}
+	return NULL;
+}
+
+/* The host of subscriber address a, created when missing; NULL past max_hosts (counted)
+ * or on ENOMEM. */
+static struct fd_host *
+host_get(struct flow_detect *fd, const struct addr *a, usec_t now)
+{
+	struct addr key = *a;
+	addr_mask(&key, key.family == AF_INET ? fd->cfg->limits.host_prefix_v4 : fd->cfg->limits.host_prefix_v6);
+	uint32_t h = host_hash(&key);
+	struct fd_host *x = host_find(fd, &key, h);
+
+	if (x == NULL) {
+		if (fd->hosts.count >= fd->cfg->flows.max_hosts || (x = calloc(1, sizeof(*x))) == NULL) {
+			fd->stats.hosts_refused++;
+			return NULL;
+		}
+		x->key = key;
+		x->mx_window = INT64_MIN;
+		hll_init(&x->mx, FD_HLL_P, FD_EXACT_MAX);
+		x->node.hash = h;
+		htable_add(&fd->hosts, &x->node);
+	}
+	x->last = now;
+	return x;
+}
+
+/*
+ * direct_mx: r is outbound TCP/25 of host x to a destination that is not a relay. The
+ * destination counts once per window; at the threshold the host gets one unit of
+ * evidence for the window, and the summary is brought up to date each time the count
+ * has grown by a quarter since (an agent reading it hears how far it went, within a
+ * quarter, and the judge is asked a few dozen times, not for every destination).
+ */
+static void
+direct_mx(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, usec_t now)
+{
+	const struct config_flows *c = &fd->cfg->flows;
+	int64_t no = now / c->direct_mx_window;
+
+	if (no != x->mx_window) {
+		hll_reset(&x->mx);
+		x->mx_window = no;
+		x->mx_reported = 0;
+	}
+	if (hll_add(&x->mx, hash_bytes(r->dst.bytes, r->dst.family == AF_INET ? 4 : 16)) != 1)
+		return;
+	double est = hll_estimate(&x->mx);
+	uint32_t n = est >= UINT32_MAX ? UINT32_MAX : (uint32_t)llround(est);
+	if (n < c->direct_mx_destinations || (x->mx_reported != 0 && 4 * (uint64_t)n < 5 * (uint64_t)x->mx_reported))
+		return;
+	struct subject *s = judge_host(fd->judge, &x->key, now);
+	if (s == NULL)
+		return;
+	char summary[STORE_SUMMARY_MAX], count[32], win[32], relay[ADDR_TEXT_MAX], who[ADDR_TEXT_MAX];
+	int off = snprintf(summary, sizeof(summary), "tried to reach %s mail servers directly in %s",
+	    group_digits(n, count, sizeof(count)), window_words(c->direct_mx_window, win, sizeof(win)));
+	if (fd->cfg->network.relay_count > 0 && off > 0 && (size_t)off < sizeof(summary))
+		snprintf(summary + off, sizeof(summary) - (size_t)off, "; the relay is %s",
+		    addr_format(&fd->cfg->network.relays[0], relay, sizeof(relay)));
+	bool first = x->mx_reported == 0;
+	x->mx_reported = n;
+	fd->stats.evidence[FLOW_DETECT_DIRECT_MX]++;
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_DIRECT_MX], first ? 1 : 0, first ? 1 : 0, now, summary);
+	log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=direct_mx destinations=%u window=%s",
+	    addr_format(&x->key, who, sizeof(who)), n, duration_format(c->direct_mx_window, win, sizeof(win)));
+}
+
+void
+flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t now)
+{
+	bool src_in = lpm_lookup(&fd->subscribers, &r->src, NULL, NULL);
+	bool dst_in = lpm_lookup(&fd->subscribers, &r->dst, NULL, NULL);
+
+	fd->stats.records++;
+	if (src_in == dst_in) {
+		if (src_in)
+			fd->stats.internal++;
+		else
+			fd->stats.outside++;
+		return;
+	}
+	if (!src_in)
+		return;         /* inbound: no detector reads it yet */
+	bool mx = r->proto == IPPROTO_TCP && r->dst_port == 25 && !lpm_lookup(&fd->relays, &r->dst, NULL, NULL);
+	if (!mx)
+		return;         /* nothing a detector reads: no host is made for it */
+	struct fd_host *x = host_get(fd, &r->src, now);
+	if (x == NULL)
+		return;
+	direct_mx(fd, x, r, now);
+}
+
+void
+flow_detect_expire(struct flow_detect *fd, usec_t now)
+{
+	size_t cursor = 0;
+	struct htable_node *n, *prev = NULL;
+
+	while ((n = htable_iter(&fd->hosts, &cursor, prev)) != NULL) {
+		struct fd_host *x = htable_entry(n, struct fd_host, node);
+		usec_t quiet = now - x->last;
+		prev = n;
+		if (quiet >= FLOW_DETECT_FORGET) {
+			host_free(fd, x);
+			prev = NULL;
+			continue;
+		}
+		if (quiet >= fd->cfg->flows.direct_mx_window) {
+			hll_reset(&x->mx);
+			x->mx_window = INT64_MIN;
+			x->mx_reported = 0;
+		}
+	}
+}
+
+void
+flow_detect_stats_get(const struct flow_detect *fd, struct flow_detect_stats *out)
+{
+	*out = fd->stats;
+	out->hosts = fd->hosts.count;
+}
+
+size_t
+flow_detect_bytes(const struct flow_detect *fd)
+{
+	size_t cursor = 0, bytes = 0;
+	struct htable_node *n = NULL;
+
+	while ((n = htable_iter(&fd->hosts, &cursor, n)) != NULL) {
+		const struct fd_host *x = htable_entry(n, struct fd_host, node);
+		bytes += sizeof(*x) - sizeof(x->mx) + hll_bytes(&x->mx);
+	}
+	return bytes;
+}

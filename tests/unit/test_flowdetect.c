@@ -1,0 +1,325 @@
+/*
+ * test_flowdetect.c — the flow detectors (sense/flowdetect.c) on synthetic flow records
+ * with time injected, feeding a judge without a store: which records make a host, each
+ * detector below and at its threshold with the exact summary an agent reads out, the
+ * windows, the memory of quiet hosts and the cap on hosts.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "judge/judge.h"
+#include "judge/subjects.h"
+#include "sense/flowdetect.h"
+#include "sense/trw.h"
+
+#define SEC(n)     ((usec_t)(n) * USEC_PER_SEC)
+#define MINUTES(n) SEC((n) * 60)
+
+/* 2026-11-27T06:00:00Z: on a boundary of every window used here. */
+#define T0 SEC(INT64_C(1795759200))
+
+struct fx {
+	struct config cfg;
+	struct judge *j;
+	struct flow_detect *fd;
+};
+
+static void
+add_cidr(struct config *cfg, const char *text)
+{
+	cfg->network.subscribers = realloc(cfg->network.subscribers,
+	    (cfg->network.subscriber_count + 1) * sizeof(struct cidr));
+	assert_non_null(cfg->network.subscribers);
+	assert_int_equal(cidr_parse(text, &cfg->network.subscribers[cfg->network.subscriber_count++]), 0);
+}
+
+static int
+fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char err[512];
+
+	if (f == NULL)
+		return -1;
+	log_set_level(LOG_LEVEL_ERROR);
+	config_defaults(&f->cfg);
+	snprintf(f->cfg.path, sizeof(f->cfg.path), "test.conf");
+	add_cidr(&f->cfg, "192.0.2.0/24");
+	add_cidr(&f->cfg, "10.0.0.0/8");
+	add_cidr(&f->cfg, "2001:db8:100::/40");
+	f->cfg.network.relays = calloc(1, sizeof(struct addr));
+	f->cfg.network.relay_count = 1;
+	if (f->cfg.network.relays == NULL || addr_parse("198.51.100.25", 13, &f->cfg.network.relays[0]) != 0)
+		return -1;
+	f->cfg.flows.max_hosts = 1000;
+	if ((f->j = judge_new(&f->cfg, NULL)) == NULL || (f->fd = flow_detect_new(f->j, &f->cfg)) == NULL)
+		return -1;
+	if (judge_configure(f->j, &f->cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "judge_configure: %s\n", err);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	flow_detect_free(f->fd);
+	judge_free(f->j);
+	config_free(&f->cfg);
+	free(f);
+	return 0;
+}
+
+static struct addr
+A(const char *text)
+{
+	struct addr a;
+
+	assert_int_equal(addr_parse(text, strlen(text), &a), 0);
+	return a;
+}
+
+/* The i-th address of 203.0.113.0 upwards (into 203.0.114.x and on past 255). */
+static struct addr
+outside(unsigned i)
+{
+	struct addr a = A("203.0.113.0");
+
+	a.bytes[1] = (uint8_t)(a.bytes[1] + (i >> 16));
+	a.bytes[2] = (uint8_t)(a.bytes[2] + (i >> 8));
+	a.bytes[3] = (uint8_t)i;
+	return a;
+}
+
+static struct flow_record
+rec(struct addr src, struct addr dst, uint8_t proto, uint16_t dport, uint8_t flags)
+{
+	struct flow_record r = { .src = src, .dst = dst, .src_port = 49152, .dst_port = dport, .proto = proto,
+	    .tcp_flags = flags, .packets = 1, .bytes = 60, .sampling = 1 };
+	return r;
+}
+
+/* A SYN-only TCP/25 flow from src to the i-th outside address: what a blocked bot leaves. */
+static void
+mx_to(struct fx *f, const char *src, unsigned i, usec_t t)
+{
+	struct flow_record r = rec(A(src), outside(i), IPPROTO_TCP, 25, TRW_TCP_SYN);
+	flow_detect_record(f->fd, &r, t);
+}
+
+/* The evidence of kind on host text, or NULL. */
+static const struct evidence_item *
+evidence(struct fx *f, const char *text, const char *kind)
+{
+	struct subject *s = judge_lookup(f->j, text);
+
+	return s == NULL ? NULL : judge_evidence(s, judge_kind_id(f->j, kind));
+}
+
+static void
+test_direct_mx_threshold(void **state)
+{
+	struct fx *f = *state;
+	struct flow_detect_stats st;
+
+	for (unsigned i = 0; i < 19; i++) {
+		mx_to(f, "192.0.2.7", i, T0 + SEC(i));
+		mx_to(f, "192.0.2.7", i, T0 + SEC(i) + 1);     /* a retry: the same destination */
+	}
+	assert_null(evidence(f, "192.0.2.7", "direct_mx"));
+	mx_to(f, "192.0.2.7", 19, T0 + SEC(30));
+	const struct evidence_item *e = evidence(f, "192.0.2.7", "direct_mx");
+	assert_non_null(e);
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "tried to reach 20 mail servers directly in 10 minutes; the relay is 198.51.100.25");
+	/* more in the same window: the summary follows each growth by a quarter, one unit of evidence */
+	for (unsigned i = 20; i < 40; i++)
+		mx_to(f, "192.0.2.7", i, T0 + SEC(40 + i));
+	e = evidence(f, "192.0.2.7", "direct_mx");
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "tried to reach 40 mail servers directly in 10 minutes; the relay is 198.51.100.25");
+	/* the next window over the threshold: a second unit */
+	for (unsigned i = 0; i < 20; i++)
+		mx_to(f, "192.0.2.7", 1000 + i, T0 + MINUTES(10) + SEC(i));
+	e = evidence(f, "192.0.2.7", "direct_mx");
+	assert_int_equal(e->count, 2);
+	assert_string_equal(e->summary, "tried to reach 20 mail servers directly in 10 minutes; the relay is 198.51.100.25");
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.evidence[FLOW_DETECT_DIRECT_MX], 5);    /* at 20, 25, 32 and 40; then 20 */
+	assert_int_equal(st.hosts, 1);
+}
+
+/* Thousands apart in the summary; the count of a sketch is an estimate within its error. */
+static void
+test_direct_mx_many(void **state)
+{
+	struct fx *f = *state;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < 1500; i++)
+		mx_to(f, "192.0.2.8", i, T0 + SEC(1));
+	const struct evidence_item *e = evidence(f, "192.0.2.8", "direct_mx");
+	assert_non_null(e);
+	assert_int_equal(e->count, 1);
+	assert_int_equal(sscanf(e->summary, "tried to reach 1 %3u mail servers directly in 10 minutes;", &n), 1);
+	/* updated at each growth by a quarter: at least 1500 / 1.25, give or take three standard
+	 * errors of the 1 KiB sketch (10 %) */
+	assert_in_range(1000 + n, 1080, 1650);
+}
+
+/* The relay, other ports, UDP, and windows that each stay below: nothing. */
+static void
+test_direct_mx_not(void **state)
+{
+	struct fx *f = *state;
+	struct flow_record r;
+
+	for (unsigned i = 0; i < 100; i++) {
+		r = rec(A("192.0.2.9"), A("198.51.100.25"), IPPROTO_TCP, 25, TRW_TCP_SYN);
+		flow_detect_record(f->fd, &r, T0 + SEC(i));
+		r = rec(A("192.0.2.9"), outside(i), IPPROTO_TCP, 587, TRW_TCP_SYN);
+		flow_detect_record(f->fd, &r, T0 + SEC(i));
+		r = rec(A("192.0.2.9"), outside(i), IPPROTO_UDP, 25, 0);
+		flow_detect_record(f->fd, &r, T0 + SEC(i));
+	}
+	/* 15 in one window and 15 in the next: never 20 in one */
+	for (unsigned i = 0; i < 15; i++) {
+		mx_to(f, "192.0.2.9", i, T0 + MINUTES(9));
+		mx_to(f, "192.0.2.9", 100 + i, T0 + MINUTES(11));
+	}
+	assert_null(evidence(f, "192.0.2.9", "direct_mx"));
+}
+
+/* Direction from [network] subscribers: neither or both sides inside make no host. */
+static void
+test_direction(void **state)
+{
+	struct fx *f = *state;
+	struct flow_detect_stats st;
+	struct flow_record r;
+
+	for (unsigned i = 0; i < 50; i++) {
+		r = rec(A("198.18.0.1"), outside(i), IPPROTO_TCP, 25, TRW_TCP_SYN);      /* neither */
+		flow_detect_record(f->fd, &r, T0);
+		r = rec(A("192.0.2.10"), A("10.1.2.3"), IPPROTO_TCP, 25, TRW_TCP_SYN);   /* both */
+		r.dst.bytes[3] = (uint8_t)i;
+		flow_detect_record(f->fd, &r, T0);
+		r = rec(outside(i), A("192.0.2.11"), IPPROTO_TCP, 25, TRW_TCP_SYN);      /* inbound */
+		flow_detect_record(f->fd, &r, T0);
+	}
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.records, 150);
+	assert_int_equal(st.outside, 50);
+	assert_int_equal(st.internal, 50);
+	assert_int_equal(st.hosts, 0);
+	assert_null(judge_lookup(f->j, "192.0.2.10"));
+	assert_null(judge_lookup(f->j, "192.0.2.11"));
+	assert_null(judge_lookup(f->j, "198.18.0.1"));
+}
+
+/* An IPv6 host is its /64, as the judge's subject: two addresses of it count together. */
+static void
+test_ipv6_host(void **state)
+{
+	struct fx *f = *state;
+	struct flow_detect_stats st;
+	struct flow_record r;
+
+	for (unsigned i = 0; i < 20; i++) {
+		r = rec(A(i % 2 ? "2001:db8:100:1::5" : "2001:db8:100:1::77"), A("2001:db8:ffff::1"), IPPROTO_TCP, 25,
+		    TRW_TCP_SYN);
+		r.dst.bytes[15] = (uint8_t)i;
+		flow_detect_record(f->fd, &r, T0 + SEC(i));
+	}
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.hosts, 1);
+	assert_non_null(evidence(f, "2001:db8:100:1::/64", "direct_mx"));
+}
+
+/* A quiet host gives its counters back after a window and is forgotten after an hour. */
+static void
+test_expire(void **state)
+{
+	struct fx *f = *state;
+	struct flow_detect_stats st;
+
+	for (unsigned h = 0; h < 10; h++)
+		for (unsigned i = 0; i < 60; i++) {
+			char src[32];
+			snprintf(src, sizeof(src), "192.0.2.%u", 100 + h);
+			mx_to(f, src, i, T0 + SEC(1));
+		}
+	size_t busy = flow_detect_bytes(f->fd);
+	assert_true(busy > 10 * 256);                /* 60 hashes of 8 bytes each, at least */
+	flow_detect_expire(f->fd, T0 + MINUTES(5));
+	assert_int_equal(flow_detect_bytes(f->fd), busy);      /* still in their window */
+	flow_detect_expire(f->fd, T0 + SEC(1) + MINUTES(10));
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.hosts, 10);
+	assert_true(flow_detect_bytes(f->fd) <= 10 * 256);
+	/* back at it: the counting starts again from nothing */
+	for (unsigned i = 0; i < 19; i++)
+		mx_to(f, "192.0.2.100", i, T0 + MINUTES(20) + SEC(1));
+	assert_int_equal(evidence(f, "192.0.2.100", "direct_mx")->count, 1);
+	flow_detect_expire(f->fd, T0 + MINUTES(20) + SEC(1) + FLOW_DETECT_FORGET - 1);
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.hosts, 1);
+	flow_detect_expire(f->fd, T0 + MINUTES(20) + SEC(1) + FLOW_DETECT_FORGET);
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.hosts, 0);
+	assert_int_equal(flow_detect_bytes(f->fd), 0);
+}
+
+/* max_hosts: the 1001st host is refused and counted; a host followed already is not. */
+static void
+test_host_cap(void **state)
+{
+	struct fx *f = *state;
+	struct flow_detect_stats st;
+	struct addr src = A("10.0.0.0");
+
+	for (unsigned h = 0; h < 1001; h++) {
+		src.bytes[2] = (uint8_t)(h >> 8);
+		src.bytes[3] = (uint8_t)h;
+		struct flow_record r = rec(src, outside(h), IPPROTO_TCP, 25, TRW_TCP_SYN);
+		flow_detect_record(f->fd, &r, T0);
+	}
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.hosts, 1000);
+	assert_int_equal(st.hosts_refused, 1);
+	mx_to(f, "10.0.0.0", 7, T0 + 1);
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.hosts_refused, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_direct_mx_threshold, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_direct_mx_many, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_direct_mx_not, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_direction, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_host, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_expire, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_host_cap, fx_setup, fx_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
