@@ -644,6 +644,20 @@ static const struct config_key config_keys[] = {
 	    .max = SEC(3600), .def = "10m", .doc = "direct_mx: the window" },
 	{ "flows", "direct_mx_destinations", KT_UINT, KF_RELOAD, FIELD(flows.direct_mx_destinations), .min = 2,
 	    .max = 100000, .def = "20", .doc = "direct_mx: distinct TCP/25 destinations other than the relays that flag" },
+	/* disjoint bounds keep theta1 < theta0 and alpha < beta, as the walk needs, without a
+	 * check across keys */
+	{ "flows", "scan_theta0", KT_DOUBLE, KF_RELOAD, FIELD(flows.scan_theta0), .min = 0.5, .max = 0.99,
+	    .def = "0.8", .expect = "a probability from 0.5 to 0.99", .doc = "scanning: P(success) of a benign host's first contacts" },
+	{ "flows", "scan_theta1", KT_DOUBLE, KF_RELOAD, FIELD(flows.scan_theta1), .min = 0.01, .max = 0.49,
+	    .def = "0.2", .expect = "a probability from 0.01 to 0.49", .doc = "scanning: P(success) of a scanner's first contacts" },
+	{ "flows", "scan_alpha", KT_DOUBLE, KF_RELOAD, FIELD(flows.scan_alpha), .min = 0.0001, .max = 0.2,
+	    .def = "0.01", .expect = "a probability from 0.0001 to 0.2", .doc = "scanning: the false-positive bound" },
+	{ "flows", "scan_beta", KT_DOUBLE, KF_RELOAD, FIELD(flows.scan_beta), .min = 0.5, .max = 0.9999,
+	    .def = "0.99", .expect = "a probability from 0.5 to 0.9999", .doc = "scanning: the detection probability" },
+	{ "flows", "scan_window", KT_DURATION, KF_RELOAD, FIELD(flows.scan_window), .min = SEC(60), .max = SEC(3600),
+	    .def = "5m", .doc = "scanning: the fan-out window" },
+	{ "flows", "scan_destinations", KT_UINT, KF_RELOAD, FIELD(flows.scan_destinations), .min = 2, .max = 1000000,
+	    .def = "50", .doc = "scanning: distinct destinations on one TCP port in the window that flag" },
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -205,6 +205,10 @@ struct config_flows {
 	uint32_t max_hosts;                 /* subscriber hosts the detectors follow at most */
 	usec_t direct_mx_window;            /* direct_mx: the window */
 	uint32_t direct_mx_destinations;    /* direct_mx: distinct TCP/25 destinations in it that flag */
+	double scan_theta0, scan_theta1;    /* scanning, TRW: P(success) of a benign host, of a scanner */
+	double scan_alpha, scan_beta;       /* scanning, TRW: false-positive bound, detection probability */
+	usec_t scan_window;                 /* scanning, fan-out: the window */
+	uint32_t scan_destinations;         /* scanning, fan-out: distinct destinations on one port in it */
 };
 
 struct config {

@@ -23,6 +23,10 @@ const struct evidence_kind evidence_kinds[] = {
 	/* sense/flowdetect.c: one window over the threshold makes throttle, the next one
 	 * (a bot that keeps at it) quarantine */
 	{ "direct_mx", 4, HOURS(6), "TCP/25 to many mail servers other than the relay (a spam bot)" },
+	/* sense/flowdetect.c: a unit for the walk's decision, which alone makes watch (peer-to-
+	 * peer clients fail many first contacts too), and one per fan-out window: with one
+	 * window throttle, with two quarantine */
+	{ "scanning", 2.5, HOURS(6), "first contacts that mostly fail, or one port of many addresses (a scanner)" },
 };
 
 const size_t evidence_kind_count = sizeof(evidence_kinds) / sizeof(evidence_kinds[0]);

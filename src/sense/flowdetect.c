@@ -19,12 +19,28 @@
 #include "common/log.h"
 #include "common/lpm.h"
 #include "judge/kinds.h"
+#include "sense/trw.h"
 #include "store/store.h"
 
 /* Distinct destinations are held exactly up to this many, then in a 1 KiB sketch
  * (3 % error): past the default thresholds the count only has to be about right. */
 #define FD_EXACT_MAX 64
 #define FD_HLL_P 10
+
+/* scanning's fan-out follows this many TCP ports per host and window. A further port
+ * takes the slot with the fewest destinations when that one has fewer than
+ * FD_PORT_KEEP; otherwise it is not counted in this window: a scanner of many ports at
+ * once is caught on the ones it began with, and a host's few stray failures never keep
+ * a slot from a scan. */
+#define FD_PORT_SLOTS 4
+#define FD_PORT_KEEP 8
+
+struct fd_port {
+	struct hll dst;                /* distinct destinations of attempts on this port */
+	uint32_t reported;             /* the count last reported in the window; 0: none */
+	uint16_t port;
+	bool used;
+};
 
 /*
  * One subscriber host. While it is quiet only this struct remains: its counters' heap
@@ -38,6 +54,10 @@ struct fd_host {
 	int64_t mx_window;             /* the window mx counts in (now / window) */
 	struct hll mx;                 /* distinct TCP/25 destinations in it */
 	uint32_t mx_reported;          /* the count last reported in it; 0: none yet */
+	/* scanning */
+	struct trw_host trw;           /* the walk over first contacts */
+	int64_t scan_window;           /* the window the port slots count in */
+	struct fd_port ports[FD_PORT_SLOTS];
 };
 
 static_assert(sizeof(struct fd_host) <= 256, "an idle flow host must cost at most 256 bytes (issue 9)");
@@ -50,10 +70,13 @@ struct flow_detect {
 	struct htable hosts;
 	struct flow_detect_stats stats;
 	struct log_limit log;          /* any subscriber can make lines: bounded */
+	struct trw_model trw;          /* [flows] scan_theta0 ... scan_beta */
 	int kind[FLOW_DETECT_KINDS];   /* judge kind ids */
 };
 
-static const char *const kind_names[FLOW_DETECT_KINDS] = { [FLOW_DETECT_DIRECT_MX] = "direct_mx" };
+static const char *const kind_names[FLOW_DETECT_KINDS] = {
+	[FLOW_DETECT_DIRECT_MX] = "direct_mx", [FLOW_DETECT_SCANNING] = "scanning",
+};
 
 const char *
 flow_detect_kind_name(enum flow_detect_kind k)
@@ -143,8 +166,18 @@ int
 flow_detect_configure(struct flow_detect *fd, const struct config *cfg)
 {
 	struct lpm subs, relays;
+	struct trw_params tp = TRW_PARAMS_DEFAULT;
 
 	fd->cfg = cfg;      /* the caller drops the old one: the windows and caps apply anyway */
+	tp.theta0 = cfg->flows.scan_theta0;
+	tp.theta1 = cfg->flows.scan_theta1;
+	tp.alpha = cfg->flows.scan_alpha;
+	tp.beta = cfg->flows.scan_beta;
+	/* the key table's bounds make every combination valid; the defaults otherwise */
+	if (trw_model_init(&fd->trw, &tp) != 0) {
+		tp = (struct trw_params)TRW_PARAMS_DEFAULT;
+		(void)trw_model_init(&fd->trw, &tp);
+	}
 	if (build_lpms(cfg, &subs, &relays) != 0)
 		return -ENOMEM;
 	lpm_free(&fd->subscribers);
@@ -159,6 +192,9 @@ host_free(struct flow_detect *fd, struct fd_host *h)
 {
 	htable_del(&fd->hosts, &h->node);
 	hll_reset(&h->mx);
+	trw_host_idle(&h->trw);
+	for (int i = 0; i < FD_PORT_SLOTS; i++)
+		hll_reset(&h->ports[i].dst);
 	free(h);
 }
 
@@ -215,11 +251,26 @@ host_get(struct flow_detect *fd, const struct addr *a, usec_t now)
 		x->key = key;
 		x->mx_window = INT64_MIN;
 		hll_init(&x->mx, FD_HLL_P, FD_EXACT_MAX);
+		trw_host_init(&x->trw, &fd->trw);
+		x->scan_window = INT64_MIN;
+		for (int i = 0; i < FD_PORT_SLOTS; i++)
+			hll_init(&x->ports[i].dst, FD_HLL_P, FD_EXACT_MAX);
 		x->node.hash = h;
 		htable_add(&fd->hosts, &x->node);
 	}
 	x->last = now;
 	return x;
+}
+
+/* The distinct count of h once it changed: whether n is worth a report, at threshold or
+ * grown by a quarter since the last one (reported; 0: none yet), in *n. */
+static bool
+count_due(const struct hll *h, uint32_t threshold, uint32_t reported, uint32_t *n)
+{
+	double est = hll_estimate(h);
+
+	*n = est >= UINT32_MAX ? UINT32_MAX : (uint32_t)llround(est);
+	return *n >= threshold && (reported == 0 || 4 * (uint64_t)*n >= 5 * (uint64_t)reported);
 }
 
 /*
@@ -230,7 +281,7 @@ host_get(struct flow_detect *fd, const struct addr *a, usec_t now)
  * quarter, and the judge is asked a few dozen times, not for every destination).
  */
 static void
-direct_mx(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, usec_t now)
+direct_mx(struct flow_detect *fd, struct fd_host *x, uint64_t dst_hash, usec_t now)
 {
 	const struct config_flows *c = &fd->cfg->flows;
 	int64_t no = now / c->direct_mx_window;
@@ -240,11 +291,8 @@ direct_mx(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r
 		x->mx_window = no;
 		x->mx_reported = 0;
 	}
-	if (hll_add(&x->mx, hash_bytes(r->dst.bytes, r->dst.family == AF_INET ? 4 : 16)) != 1)
-		return;
-	double est = hll_estimate(&x->mx);
-	uint32_t n = est >= UINT32_MAX ? UINT32_MAX : (uint32_t)llround(est);
-	if (n < c->direct_mx_destinations || (x->mx_reported != 0 && 4 * (uint64_t)n < 5 * (uint64_t)x->mx_reported))
+	uint32_t n;
+	if (hll_add(&x->mx, dst_hash) != 1 || !count_due(&x->mx, c->direct_mx_destinations, x->mx_reported, &n))
 		return;
 	struct subject *s = judge_host(fd->judge, &x->key, now);
 	if (s == NULL)
@@ -263,6 +311,122 @@ direct_mx(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r
 	    addr_format(&x->key, who, sizeof(who)), n, duration_format(c->direct_mx_window, win, sizeof(win)));
 }
 
+/* What the walk says, for the fan-out's summary, into buf: the first contacts that had
+ * failed when it decided (it stops counting then), the share so far while it has not,
+ * "" before any contact. */
+static const char *
+failed_share(const struct trw_host *t, char *buf, size_t size)
+{
+	unsigned all = (unsigned)t->failures + t->successes;
+
+	if (all == 0)
+		buf[0] = '\0';
+	else if (t->scanner)
+		snprintf(buf, size, "; a scanner to the walk after %u of %u first contacts failed", t->failures, all);
+	else
+		snprintf(buf, size, "; %u %% of %u first contacts failed", (unsigned)(100.0 * t->failures / all + 0.5), all);
+	return buf;
+}
+
+/*
+ * scanning, the walk: each first contact of an outbound TCP record, its outcome from
+ * the record alone (NetFlow records one direction: the reply is another record, not
+ * paired here; a refused or unanswered attempt is SYN only, a working connection has
+ * ACK in more than 2 packets). The decision is one unit of evidence, once.
+ */
+static void
+scan_walk(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash, usec_t now)
+{
+	struct trw_flow tf = { .proto = r->proto, .tcp_flags = r->tcp_flags, .sampled = r->sampling > 1,
+	    .packets = r->sampling > 1 ? r->packets / r->sampling : r->packets };
+	bool before = x->trw.scanner;
+
+	if (trw_observe(&fd->trw, &x->trw, dst_hash, trw_classify_tcp(&tf)) != TRW_SCANNER || before)
+		return;
+	struct subject *s = judge_host(fd->judge, &x->key, now);
+	if (s == NULL)
+		return;
+	char summary[STORE_SUMMARY_MAX], who[ADDR_TEXT_MAX];
+	unsigned all = (unsigned)x->trw.failures + x->trw.successes;
+	snprintf(summary, sizeof(summary), "%u of its first %u contacts with new addresses failed "
+	    "(Threshold Random Walk: a scanner)", x->trw.failures, all);
+	fd->stats.evidence[FLOW_DETECT_SCANNING]++;
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_SCANNING], 1, 1, now, summary);
+	log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=scanning reason=trw failures=%u successes=%u",
+	    addr_format(&x->key, who, sizeof(who)), x->trw.failures, x->trw.successes);
+}
+
+/* The port slot of port in x's current window: found, free, or taken from the emptiest
+ * (FD_PORT_SLOTS, FD_PORT_KEEP); NULL when every slot is busier. */
+static struct fd_port *
+port_slot(struct fd_host *x, uint16_t port)
+{
+	struct fd_port *least = NULL;
+	double least_n = 0;
+
+	for (int i = 0; i < FD_PORT_SLOTS; i++) {
+		struct fd_port *p = &x->ports[i];
+		if (p->used && p->port == port)
+			return p;
+	}
+	for (int i = 0; i < FD_PORT_SLOTS; i++) {
+		struct fd_port *p = &x->ports[i];
+		double n = p->used ? hll_estimate(&p->dst) : -1;
+		if (least == NULL || n < least_n) {
+			least = p;
+			least_n = n;
+		}
+	}
+	if (least_n >= FD_PORT_KEEP)
+		return NULL;
+	hll_reset(&least->dst);
+	least->used = true;
+	least->port = port;
+	least->reported = 0;
+	return least;
+}
+
+/*
+ * scanning, the fan-out: outbound TCP attempts that never completed a handshake (SYN
+ * without ACK: unanswered, refused, or reset by a half-open scanner) as distinct
+ * destinations per port per window; at the threshold one unit of evidence for the
+ * window, the summary brought up to date as for direct_mx.
+ */
+static void
+scan_fanout(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash, usec_t now)
+{
+	const struct config_flows *c = &fd->cfg->flows;
+	int64_t no = now / c->scan_window;
+	struct fd_port *p;
+	uint32_t n;
+
+	if ((r->tcp_flags & (TRW_TCP_SYN | TRW_TCP_ACK)) != TRW_TCP_SYN)
+		return;
+	if (no != x->scan_window) {
+		for (int i = 0; i < FD_PORT_SLOTS; i++) {
+			hll_reset(&x->ports[i].dst);
+			x->ports[i].used = false;
+		}
+		x->scan_window = no;
+	}
+	if ((p = port_slot(x, r->dst_port)) == NULL || hll_add(&p->dst, dst_hash) != 1 ||
+	    !count_due(&p->dst, c->scan_destinations, p->reported, &n))
+		return;
+	struct subject *s = judge_host(fd->judge, &x->key, now);
+	if (s == NULL)
+		return;
+	char summary[STORE_SUMMARY_MAX], count[32], win[32], share[64], who[ADDR_TEXT_MAX];
+	snprintf(summary, sizeof(summary), "scanned %s addresses on TCP/%u in %s%s", group_digits(n, count, sizeof(count)),
+	    p->port, window_words(c->scan_window, win, sizeof(win)), failed_share(&x->trw, share, sizeof(share)));
+	bool first = p->reported == 0;
+	p->reported = n;
+	fd->stats.evidence[FLOW_DETECT_SCANNING]++;
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_SCANNING], first ? 1 : 0, first ? 1 : 0, now, summary);
+	log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=scanning reason=fanout port=tcp/%u "
+	    "destinations=%u window=%s", addr_format(&x->key, who, sizeof(who)), p->port, n,
+	    duration_format(c->scan_window, win, sizeof(win)));
+}
+
 void
 flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t now)
 {
@@ -279,13 +443,18 @@ flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t n
 	}
 	if (!src_in)
 		return;         /* inbound: no detector reads it yet */
-	bool mx = r->proto == IPPROTO_TCP && r->dst_port == 25 && !lpm_lookup(&fd->relays, &r->dst, NULL, NULL);
-	if (!mx)
+	if (r->proto != IPPROTO_TCP)
 		return;         /* nothing a detector reads: no host is made for it */
 	struct fd_host *x = host_get(fd, &r->src, now);
 	if (x == NULL)
 		return;
-	direct_mx(fd, x, r, now);
+	uint64_t dst_hash = hash_bytes(r->dst.bytes, r->dst.family == AF_INET ? 4 : 16);
+	bool mx = r->dst_port == 25 && !lpm_lookup(&fd->relays, &r->dst, NULL, NULL);
+	if (mx)
+		direct_mx(fd, x, dst_hash, now);
+	scan_walk(fd, x, r, dst_hash, now);
+	if (!mx)        /* a spam bot's fan-out on TCP/25 is direct_mx's, not counted twice */
+		scan_fanout(fd, x, r, dst_hash, now);
 }
 
 void
@@ -308,6 +477,14 @@ flow_detect_expire(struct flow_detect *fd, usec_t now)
 			x->mx_window = INT64_MIN;
 			x->mx_reported = 0;
 		}
+		if (quiet >= fd->cfg->flows.scan_window) {
+			for (int i = 0; i < FD_PORT_SLOTS; i++) {
+				hll_reset(&x->ports[i].dst);
+				x->ports[i].used = false;
+			}
+			x->scan_window = INT64_MIN;
+			trw_host_idle(&x->trw);     /* the walk and its decision stay */
+		}
 	}
 }
 
@@ -326,7 +503,10 @@ flow_detect_bytes(const struct flow_detect *fd)
 
 	while ((n = htable_iter(&fd->hosts, &cursor, n)) != NULL) {
 		const struct fd_host *x = htable_entry(n, struct fd_host, node);
-		bytes += sizeof(*x) - sizeof(x->mx) + hll_bytes(&x->mx);
+		bytes += sizeof(*x) - sizeof(x->mx) + hll_bytes(&x->mx) - sizeof(x->trw.contacts) +
+		    hll_bytes(&x->trw.contacts);
+		for (int i = 0; i < FD_PORT_SLOTS; i++)
+			bytes += hll_bytes(&x->ports[i].dst) - sizeof(x->ports[i].dst);
 	}
 	return bytes;
 }

@@ -11,6 +11,9 @@
  *   direct_mx — outbound TCP/25 to anything but the [network] relays, as distinct
  *               destinations per host in a window; a SYN-only flow counts, so it works
  *               whether or not the gateway blocks port 25.
+ *   scanning  — Threshold Random Walk (sense/trw.h) over the outcomes of each outbound
+ *               TCP first contact, and the fan-out: distinct destinations per TCP port
+ *               of attempts that never completed a handshake, per host in a window.
  *
  * Memory follows activity: a host costs its struct (at most 256 bytes, asserted) while
  * followed, and its distinct counters allocate only while it sends; flow_detect_expire
@@ -36,7 +39,7 @@
 /* A quiet host is forgotten after this: long enough for every window to have closed. */
 #define FLOW_DETECT_FORGET (3600 * USEC_PER_SEC)
 
-enum flow_detect_kind { FLOW_DETECT_DIRECT_MX, FLOW_DETECT_KINDS };
+enum flow_detect_kind { FLOW_DETECT_DIRECT_MX, FLOW_DETECT_SCANNING, FLOW_DETECT_KINDS };
 
 struct flow_detect_stats {
 	uint64_t records;              /* records given to flow_detect_record */

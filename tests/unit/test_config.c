@@ -291,6 +291,12 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME(flows.max_hosts);
 	SAME(flows.direct_mx_window);
 	SAME(flows.direct_mx_destinations);
+	SAME(flows.scan_theta0);
+	SAME(flows.scan_theta1);
+	SAME(flows.scan_alpha);
+	SAME(flows.scan_beta);
+	SAME(flows.scan_window);
+	SAME(flows.scan_destinations);
 	return NULL;
 #undef SAME
 #undef SAME_STR
@@ -548,6 +554,7 @@ test_shipped_equals_defaults(void **state)
 		{ "rate_limit", 0.05, 6 }, { "bounce_ratio", 8, 6 }, { "recipient_domains", 2, 6 },
 		{ "spam_rejected", 0.5, 6 }, { "account_networks", 4, 12 }, { "account_addresses", 4, 12 },
 		{ "account_sessions", 4, 12 }, { "direct_mx", 4, 6 },
+		{ "scanning", 2.5, 6 },
 	};
 	assert_int_equal(shipped.evidence_count, sizeof(kinds) / sizeof(kinds[0]));
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -939,6 +946,18 @@ static const struct bad_value bad_values[] = {
 	  { "", "59s", "61m", "2h", "x", "-10m", NULL } },
 	{ "flows", "direct_mx_destinations", "direct_mx_destinations: expected a number from 2 to 100000, not \"{v}\"",
 	  { "", "0", "1", "100001", "20x", NULL } },
+	{ "flows", "scan_theta0", "scan_theta0: expected a probability from 0.5 to 0.99, not \"{v}\"",
+	  { "", "0.49", "1", "x", "nan", NULL } },
+	{ "flows", "scan_theta1", "scan_theta1: expected a probability from 0.01 to 0.49, not \"{v}\"",
+	  { "", "0", "0.5", "0.8", NULL } },
+	{ "flows", "scan_alpha", "scan_alpha: expected a probability from 0.0001 to 0.2, not \"{v}\"",
+	  { "", "0", "0.5", "-0.01", NULL } },
+	{ "flows", "scan_beta", "scan_beta: expected a probability from 0.5 to 0.9999, not \"{v}\"",
+	  { "", "1", "0.4", "inf", NULL } },
+	{ "flows", "scan_window", "scan_window: expected a duration from 1m to 1h, not \"{v}\"",
+	  { "", "30s", "2h", "5x", NULL } },
+	{ "flows", "scan_destinations", "scan_destinations: expected a number from 2 to 1000000, not \"{v}\"",
+	  { "", "1", "1000001", "-5", NULL } },
 
 	{ "evidence rate_limit", "weight", "weight: expected a score of 0 or more, not \"{v}\"",
 	  { "-1", "abc", "", "1000001", "nan", NULL } },
@@ -1436,7 +1455,9 @@ test_flows_section(void **state)
 	(void)state;
 	load_ok("[flows]\nlisten = 0.0.0.0:2055\nlisten = [::]:6343\nreceive_buffer = 4M\n"
 	    "sampling = 192.0.2.10 1000\nsampling = 2001:db8::/32 64\nmax_exporters = 8\nmax_templates = 32\n"
-	    "max_hosts = 5000\ndirect_mx_window = 5m\ndirect_mx_destinations = 50\n", &cfg);
+	    "max_hosts = 5000\ndirect_mx_window = 5m\ndirect_mx_destinations = 50\n"
+	    "scan_theta0 = 0.9\nscan_theta1 = 0.1\nscan_alpha = 0.001\nscan_beta = 0.999\nscan_window = 10m\n"
+	    "scan_destinations = 100\n", &cfg);
 	assert_int_equal(cfg.flows.listen_count, 2);
 	assert_int_equal(cfg.flows.listen[1].port, 6343);
 	assert_int_equal(cfg.flows.receive_buffer, 4 << 20);
@@ -1448,6 +1469,10 @@ test_flows_section(void **state)
 	assert_int_equal(cfg.flows.max_hosts, 5000);
 	assert_int_equal(cfg.flows.direct_mx_window, 300 * USEC_PER_SEC);
 	assert_int_equal(cfg.flows.direct_mx_destinations, 50);
+	assert_true(cfg.flows.scan_theta0 == 0.9 && cfg.flows.scan_theta1 == 0.1);
+	assert_true(cfg.flows.scan_alpha == 0.001 && cfg.flows.scan_beta == 0.999);
+	assert_int_equal(cfg.flows.scan_window, 600 * USEC_PER_SEC);
+	assert_int_equal(cfg.flows.scan_destinations, 100);
 	check_round_trip("flows", &cfg);        /* frees cfg */
 	load_ok("[flows]\nreceive_buffer = 100000\n", &cfg);
 	assert_int_equal(cfg.flows.receive_buffer, 100000);
@@ -1458,6 +1483,10 @@ test_flows_section(void **state)
 	assert_int_equal(cfg.flows.max_hosts, 1000000);
 	assert_int_equal(cfg.flows.direct_mx_window, 600 * USEC_PER_SEC);
 	assert_int_equal(cfg.flows.direct_mx_destinations, 20);
+	assert_true(cfg.flows.scan_theta0 == 0.8 && cfg.flows.scan_theta1 == 0.2);
+	assert_true(cfg.flows.scan_alpha == 0.01 && cfg.flows.scan_beta == 0.99);
+	assert_int_equal(cfg.flows.scan_window, 300 * USEC_PER_SEC);
+	assert_int_equal(cfg.flows.scan_destinations, 50);
 	config_free(&cfg);
 }
 

@@ -5,6 +5,7 @@
  * windows, the memory of quiet hosts and the cap on hosts.
  */
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -308,6 +309,158 @@ test_host_cap(void **state)
 	assert_int_equal(st.hosts_refused, 1);
 }
 
+/* A TCP record of host src to the i-th outside address on port: failed (SYN only) or
+ * working (SYN, ACK, FIN in 10 packets), 1-in-sampling sampled. */
+static void
+tcp_to(struct fx *f, const char *src, unsigned i, uint16_t port, bool ok, uint32_t sampling, usec_t t)
+{
+	struct flow_record r = rec(A(src), outside(i), IPPROTO_TCP, port,
+	    ok ? TRW_TCP_SYN | TRW_TCP_ACK | TRW_TCP_FIN : TRW_TCP_SYN);
+	r.sampling = sampling;
+	r.packets = (ok ? 10 : 1) * (uint64_t)sampling;
+	flow_detect_record(f->fd, &r, t);
+}
+
+/* First contacts to make a decision with the default walk: ceil(log(eta) / log(step)). */
+static unsigned
+walk_steps(double from, double eta, double step)
+{
+	return (unsigned)ceil((log(eta) - from) / log(step));
+}
+
+/* The walk: a scanner at the contact the arithmetic says, and only then. */
+static void
+test_scanning_walk(void **state)
+{
+	struct fx *f = *state;
+	unsigned n = walk_steps(0, 0.99 / 0.01, 0.8 / 0.2);         /* x4 per failure up to 99: the 4th */
+
+	assert_int_equal(n, 4);
+	for (unsigned i = 0; i < n - 1; i++) {
+		tcp_to(f, "192.0.2.20", i, 80, false, 1, T0 + SEC(i));
+		tcp_to(f, "192.0.2.20", i, 80, false, 1, T0 + SEC(i) + 1);   /* a retry is no new contact */
+	}
+	assert_null(evidence(f, "192.0.2.20", "scanning"));
+	tcp_to(f, "192.0.2.20", n - 1, 80, false, 1, T0 + SEC(10));
+	const struct evidence_item *e = evidence(f, "192.0.2.20", "scanning");
+	assert_non_null(e);
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "4 of its first 4 contacts with new addresses failed (Threshold Random Walk: a scanner)");
+	/* decided once: more failures add nothing */
+	for (unsigned i = n; i < 20; i++)
+		tcp_to(f, "192.0.2.20", i, 80, false, 1, T0 + SEC(20));
+	assert_int_equal(evidence(f, "192.0.2.20", "scanning")->count, 1);
+
+	/* three working connections first: the walk needs more failures to climb back */
+	for (unsigned i = 0; i < 3; i++)
+		tcp_to(f, "192.0.2.21", i, 443, true, 1, T0 + SEC(i));
+	n = walk_steps(3 * log(0.2 / 0.8), 0.99 / 0.01, 0.8 / 0.2);
+	assert_int_equal(n, 7);
+	for (unsigned i = 0; i < n - 1; i++)
+		tcp_to(f, "192.0.2.21", 100 + i, 445, false, 1, T0 + SEC(10 + i));
+	assert_null(evidence(f, "192.0.2.21", "scanning"));
+	tcp_to(f, "192.0.2.21", 200, 445, false, 1, T0 + SEC(30));
+	assert_string_equal(evidence(f, "192.0.2.21", "scanning")->summary,
+	    "7 of its first 10 contacts with new addresses failed (Threshold Random Walk: a scanner)");
+}
+
+/* Working connections, and SYN-only records of a sampling exporter (their fate unknown),
+ * never walk to a scanner. */
+static void
+test_scanning_walk_benign(void **state)
+{
+	struct fx *f = *state;
+
+	for (unsigned i = 0; i < 500; i++)
+		tcp_to(f, "192.0.2.22", i, 443, true, 1, T0 + SEC(i));
+	for (unsigned i = 0; i < 40; i++)
+		tcp_to(f, "192.0.2.23", i, 443, false, 100, T0 + SEC(i));
+	assert_null(evidence(f, "192.0.2.22", "scanning"));
+	assert_null(evidence(f, "192.0.2.23", "scanning"));
+}
+
+/* The fan-out: distinct destinations on one port in the window, with the walk's share. */
+static void
+test_scanning_fanout(void **state)
+{
+	struct fx *f = *state;
+
+	/* sampled SYNs: the walk learns nothing, the fan-out counts them */
+	for (unsigned i = 0; i < 49; i++)
+		tcp_to(f, "192.0.2.30", i, 445, false, 10, T0 + SEC(i));
+	assert_null(evidence(f, "192.0.2.30", "scanning"));
+	tcp_to(f, "192.0.2.30", 49, 445, false, 10, T0 + SEC(60));
+	const struct evidence_item *e = evidence(f, "192.0.2.30", "scanning");
+	assert_non_null(e);
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "scanned 50 addresses on TCP/445 in 5 minutes");
+
+	/* unsampled: the walk decides at the 4th, the fan-out at the 50th says the share */
+	for (unsigned i = 0; i < 3; i++)
+		tcp_to(f, "192.0.2.31", i, 443, true, 1, T0 + SEC(i));
+	for (unsigned i = 0; i < 50; i++)
+		tcp_to(f, "192.0.2.31", 1000 + i, 445, false, 1, T0 + SEC(10 + i));
+	e = evidence(f, "192.0.2.31", "scanning");
+	assert_int_equal(e->count, 2);
+	assert_string_equal(e->summary,
+	    "scanned 50 addresses on TCP/445 in 5 minutes; a scanner to the walk after 7 of 10 first contacts failed");
+
+	/* 30 in a window and 30 in the next: never 50 in one */
+	for (unsigned i = 0; i < 30; i++) {
+		tcp_to(f, "192.0.2.32", i, 23, false, 10, T0 + MINUTES(4));
+		tcp_to(f, "192.0.2.32", 100 + i, 23, false, 10, T0 + MINUTES(6));
+	}
+	assert_null(evidence(f, "192.0.2.32", "scanning"));
+}
+
+/* Four port slots: a few stray failures give theirs up to a scan; four busy ones keep them. */
+static void
+test_scanning_port_slots(void **state)
+{
+	struct fx *f = *state;
+
+	for (unsigned p = 0; p < 4; p++)
+		for (unsigned i = 0; i < 2; i++)
+			tcp_to(f, "192.0.2.40", 10 * p + i, (uint16_t)(6881 + p), false, 10, T0 + SEC(1));
+	for (unsigned i = 0; i < 50; i++)
+		tcp_to(f, "192.0.2.40", 1000 + i, 445, false, 10, T0 + SEC(2));
+	assert_string_equal(evidence(f, "192.0.2.40", "scanning")->summary, "scanned 50 addresses on TCP/445 in 5 minutes");
+	/* a walk still undecided gives its share: 2 working connections, 1 failure */
+	tcp_to(f, "192.0.2.42", 0, 443, true, 1, T0);
+	tcp_to(f, "192.0.2.42", 1, 443, true, 1, T0);
+	tcp_to(f, "192.0.2.42", 2, 445, false, 1, T0);
+	for (unsigned i = 0; i < 50; i++)
+		tcp_to(f, "192.0.2.42", 1000 + i, 445, false, 10, T0 + SEC(2));
+	assert_string_equal(evidence(f, "192.0.2.42", "scanning")->summary,
+	    "scanned 50 addresses on TCP/445 in 5 minutes; 33 % of 3 first contacts failed");
+
+	for (unsigned p = 0; p < 4; p++)
+		for (unsigned i = 0; i < 8; i++)
+			tcp_to(f, "192.0.2.41", 10 * p + i, (uint16_t)(6881 + p), false, 10, T0 + SEC(1));
+	for (unsigned i = 0; i < 50; i++)
+		tcp_to(f, "192.0.2.41", 1000 + i, 445, false, 10, T0 + SEC(2));
+	assert_null(evidence(f, "192.0.2.41", "scanning"));
+	/* the next window starts with free slots */
+	for (unsigned i = 0; i < 50; i++)
+		tcp_to(f, "192.0.2.41", 1000 + i, 445, false, 10, T0 + MINUTES(5));
+	assert_non_null(evidence(f, "192.0.2.41", "scanning"));
+}
+
+/* UDP makes no host (no detector reads it yet). */
+static void
+test_udp_ignored(void **state)
+{
+	struct fx *f = *state;
+	struct flow_detect_stats st;
+
+	for (unsigned i = 0; i < 100; i++) {
+		struct flow_record r = rec(A("192.0.2.50"), outside(i), IPPROTO_UDP, 53, 0);
+		flow_detect_record(f->fd, &r, T0);
+	}
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.hosts, 0);
+}
+
 int
 main(void)
 {
@@ -319,6 +472,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ipv6_host, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_expire, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_host_cap, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_scanning_walk, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_scanning_walk_benign, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_scanning_fanout, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_scanning_port_slots, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_udp_ignored, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
