@@ -42,22 +42,26 @@ struct fd_port {
 	bool used;
 };
 
-/*
- * One subscriber host. While it is quiet only this struct remains: its counters' heap
- * blocks go at flow_detect_expire.
- */
-struct fd_host {
-	struct htable_node node;
-	struct addr key;               /* the judge's host subject: the address under host_prefix */
-	usec_t last;                   /* last record */
+/* What a host keeps only while it sends: the windows' counters. Allocated at its first
+ * record after a quiet spell, freed by flow_detect_expire once every window has closed. */
+struct fd_active {
 	/* direct_mx */
 	int64_t mx_window;             /* the window mx counts in (now / window) */
 	struct hll mx;                 /* distinct TCP/25 destinations in it */
 	uint32_t mx_reported;          /* the count last reported in it; 0: none yet */
 	/* scanning */
-	struct trw_host trw;           /* the walk over first contacts */
 	int64_t scan_window;           /* the window the port slots count in */
 	struct fd_port ports[FD_PORT_SLOTS];
+};
+
+/* One subscriber host: what stays while it is quiet (the walk's decision, later the
+ * rates' baselines), and its active part while it sends. */
+struct fd_host {
+	struct htable_node node;
+	struct addr key;               /* the judge's host subject: the address under host_prefix */
+	usec_t last;                   /* last record */
+	struct fd_active *act;         /* NULL while quiet */
+	struct trw_host trw;           /* scanning: the walk over first contacts (its memory freed when quiet) */
 };
 
 static_assert(sizeof(struct fd_host) <= 256, "an idle flow host must cost at most 256 bytes (issue 9)");
@@ -187,14 +191,25 @@ flow_detect_configure(struct flow_detect *fd, const struct config *cfg)
 	return 0;
 }
 
+/* The host went quiet: its active part and the walk's memory of destinations go. */
+static void
+host_idle(struct fd_host *h)
+{
+	if (h->act != NULL) {
+		hll_reset(&h->act->mx);
+		for (int i = 0; i < FD_PORT_SLOTS; i++)
+			hll_reset(&h->act->ports[i].dst);
+		free(h->act);
+		h->act = NULL;
+	}
+	trw_host_idle(&h->trw);
+}
+
 static void
 host_free(struct flow_detect *fd, struct fd_host *h)
 {
 	htable_del(&fd->hosts, &h->node);
-	hll_reset(&h->mx);
-	trw_host_idle(&h->trw);
-	for (int i = 0; i < FD_PORT_SLOTS; i++)
-		hll_reset(&h->ports[i].dst);
+	host_idle(h);
 	free(h);
 }
 
@@ -233,8 +248,8 @@ host_find(const struct flow_detect *fd, const struct addr *key, uint32_t h)
 	return NULL;
 }
 
-/* The host of subscriber address a, created when missing; NULL past max_hosts (counted)
- * or on ENOMEM. */
+/* The host of subscriber address a, created when missing, with its active part; NULL past
+ * max_hosts (counted) or on ENOMEM. */
 static struct fd_host *
 host_get(struct flow_detect *fd, const struct addr *a, usec_t now)
 {
@@ -249,14 +264,19 @@ host_get(struct flow_detect *fd, const struct addr *a, usec_t now)
 			return NULL;
 		}
 		x->key = key;
-		x->mx_window = INT64_MIN;
-		hll_init(&x->mx, FD_HLL_P, FD_EXACT_MAX);
 		trw_host_init(&x->trw, &fd->trw);
-		x->scan_window = INT64_MIN;
-		for (int i = 0; i < FD_PORT_SLOTS; i++)
-			hll_init(&x->ports[i].dst, FD_HLL_P, FD_EXACT_MAX);
 		x->node.hash = h;
 		htable_add(&fd->hosts, &x->node);
+	}
+	if (x->act == NULL) {
+		struct fd_active *act = calloc(1, sizeof(*act));
+		if (act == NULL)
+			return NULL;
+		act->mx_window = act->scan_window = INT64_MIN;
+		hll_init(&act->mx, FD_HLL_P, FD_EXACT_MAX);
+		for (int i = 0; i < FD_PORT_SLOTS; i++)
+			hll_init(&act->ports[i].dst, FD_HLL_P, FD_EXACT_MAX);
+		x->act = act;
 	}
 	x->last = now;
 	return x;
@@ -284,15 +304,16 @@ static void
 direct_mx(struct flow_detect *fd, struct fd_host *x, uint64_t dst_hash, usec_t now)
 {
 	const struct config_flows *c = &fd->cfg->flows;
+	struct fd_active *a = x->act;
 	int64_t no = now / c->direct_mx_window;
 
-	if (no != x->mx_window) {
-		hll_reset(&x->mx);
-		x->mx_window = no;
-		x->mx_reported = 0;
+	if (no != a->mx_window) {
+		hll_reset(&a->mx);
+		a->mx_window = no;
+		a->mx_reported = 0;
 	}
 	uint32_t n;
-	if (hll_add(&x->mx, dst_hash) != 1 || !count_due(&x->mx, c->direct_mx_destinations, x->mx_reported, &n))
+	if (hll_add(&a->mx, dst_hash) != 1 || !count_due(&a->mx, c->direct_mx_destinations, a->mx_reported, &n))
 		return;
 	struct subject *s = judge_host(fd->judge, &x->key, now);
 	if (s == NULL)
@@ -303,8 +324,8 @@ direct_mx(struct flow_detect *fd, struct fd_host *x, uint64_t dst_hash, usec_t n
 	if (fd->cfg->network.relay_count > 0 && off > 0 && (size_t)off < sizeof(summary))
 		snprintf(summary + off, sizeof(summary) - (size_t)off, "; the relay is %s",
 		    addr_format(&fd->cfg->network.relays[0], relay, sizeof(relay)));
-	bool first = x->mx_reported == 0;
-	x->mx_reported = n;
+	bool first = a->mx_reported == 0;
+	a->mx_reported = n;
 	fd->stats.evidence[FLOW_DETECT_DIRECT_MX]++;
 	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_DIRECT_MX], first ? 1 : 0, first ? 1 : 0, now, summary);
 	log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=direct_mx destinations=%u window=%s",
@@ -359,18 +380,18 @@ scan_walk(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r
 /* The port slot of port in x's current window: found, free, or taken from the emptiest
  * (FD_PORT_SLOTS, FD_PORT_KEEP); NULL when every slot is busier. */
 static struct fd_port *
-port_slot(struct fd_host *x, uint16_t port)
+port_slot(struct fd_active *a, uint16_t port)
 {
 	struct fd_port *least = NULL;
 	double least_n = 0;
 
 	for (int i = 0; i < FD_PORT_SLOTS; i++) {
-		struct fd_port *p = &x->ports[i];
+		struct fd_port *p = &a->ports[i];
 		if (p->used && p->port == port)
 			return p;
 	}
 	for (int i = 0; i < FD_PORT_SLOTS; i++) {
-		struct fd_port *p = &x->ports[i];
+		struct fd_port *p = &a->ports[i];
 		double n = p->used ? hll_estimate(&p->dst) : -1;
 		if (least == NULL || n < least_n) {
 			least = p;
@@ -396,20 +417,21 @@ static void
 scan_fanout(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash, usec_t now)
 {
 	const struct config_flows *c = &fd->cfg->flows;
+	struct fd_active *a = x->act;
 	int64_t no = now / c->scan_window;
 	struct fd_port *p;
 	uint32_t n;
 
 	if ((r->tcp_flags & (TRW_TCP_SYN | TRW_TCP_ACK)) != TRW_TCP_SYN)
 		return;
-	if (no != x->scan_window) {
+	if (no != a->scan_window) {
 		for (int i = 0; i < FD_PORT_SLOTS; i++) {
-			hll_reset(&x->ports[i].dst);
-			x->ports[i].used = false;
+			hll_reset(&a->ports[i].dst);
+			a->ports[i].used = false;
 		}
-		x->scan_window = no;
+		a->scan_window = no;
 	}
-	if ((p = port_slot(x, r->dst_port)) == NULL || hll_add(&p->dst, dst_hash) != 1 ||
+	if ((p = port_slot(a, r->dst_port)) == NULL || hll_add(&p->dst, dst_hash) != 1 ||
 	    !count_due(&p->dst, c->scan_destinations, p->reported, &n))
 		return;
 	struct subject *s = judge_host(fd->judge, &x->key, now);
@@ -472,19 +494,9 @@ flow_detect_expire(struct flow_detect *fd, usec_t now)
 			prev = NULL;
 			continue;
 		}
-		if (quiet >= fd->cfg->flows.direct_mx_window) {
-			hll_reset(&x->mx);
-			x->mx_window = INT64_MIN;
-			x->mx_reported = 0;
-		}
-		if (quiet >= fd->cfg->flows.scan_window) {
-			for (int i = 0; i < FD_PORT_SLOTS; i++) {
-				hll_reset(&x->ports[i].dst);
-				x->ports[i].used = false;
-			}
-			x->scan_window = INT64_MIN;
-			trw_host_idle(&x->trw);     /* the walk and its decision stay */
-		}
+		/* every window it counted in has closed: nothing in them counts again */
+		if (quiet >= fd->cfg->flows.direct_mx_window && quiet >= fd->cfg->flows.scan_window)
+			host_idle(x);       /* the walk and its decision stay */
 	}
 }
 
@@ -503,10 +515,12 @@ flow_detect_bytes(const struct flow_detect *fd)
 
 	while ((n = htable_iter(&fd->hosts, &cursor, n)) != NULL) {
 		const struct fd_host *x = htable_entry(n, struct fd_host, node);
-		bytes += sizeof(*x) - sizeof(x->mx) + hll_bytes(&x->mx) - sizeof(x->trw.contacts) +
-		    hll_bytes(&x->trw.contacts);
-		for (int i = 0; i < FD_PORT_SLOTS; i++)
-			bytes += hll_bytes(&x->ports[i].dst) - sizeof(x->ports[i].dst);
+		bytes += sizeof(*x) - sizeof(x->trw.contacts) + hll_bytes(&x->trw.contacts);
+		if (x->act != NULL) {
+			bytes += sizeof(*x->act) - sizeof(x->act->mx) + hll_bytes(&x->act->mx);
+			for (int i = 0; i < FD_PORT_SLOTS; i++)
+				bytes += hll_bytes(&x->act->ports[i].dst) - sizeof(x->act->ports[i].dst);
+		}
 	}
 	return bytes;
 }

@@ -15,10 +15,10 @@
  *               TCP first contact, and the fan-out: distinct destinations per TCP port
  *               of attempts that never completed a handshake, per host in a window.
  *
- * Memory follows activity: a host costs its struct (at most 256 bytes, asserted) while
- * followed, and its distinct counters allocate only while it sends; flow_detect_expire
- * frees them once the host has been quiet for a window, and forgets the host after
- * FLOW_DETECT_FORGET of silence. At most [flows] max_hosts hosts are followed; records
+ * Memory follows activity: a quiet host costs its struct (at most 256 bytes, asserted);
+ * the windows' counters are a block of their own, allocated at its first record and
+ * freed by flow_detect_expire once the host has been quiet for its longest window; the
+ * host is forgotten after FLOW_DETECT_FORGET of silence. At most [flows] max_hosts hosts are followed; records
  * of a new host past that are counted (hosts_refused) and skipped.
  *
  * Time is the caller's (now, µs since the epoch), so tests inject it. Not thread-safe:
