@@ -59,6 +59,7 @@ config_free(struct config *cfg)
 	free(cfg->enforce.resolvers);
 	free(cfg->enforce.remediation);
 	free(cfg->flows.sampling);
+	free(cfg->flows.allow_destinations);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -658,6 +659,19 @@ static const struct config_key config_keys[] = {
 	    .def = "5m", .doc = "scanning: the fan-out window" },
 	{ "flows", "scan_destinations", KT_UINT, KF_RELOAD, FIELD(flows.scan_destinations), .min = 2, .max = 1000000,
 	    .def = "50", .doc = "scanning: distinct destinations on one TCP port in the window that flag" },
+	{ "flows", "dos_packets", KT_UINT, KF_RELOAD, FIELD(flows.dos_packets), .min = 100, .max = 1000000000,
+	    .def = "20000", .doc = "outbound_dos: a host's packets/s that flag" },
+	{ "flows", "dos_megabits", KT_UINT, KF_RELOAD, FIELD(flows.dos_megabits), .min = 1, .max = 1000000,
+	    .def = "1000", .doc = "outbound_dos: a host's Mbit/s that flag" },
+	{ "flows", "dos_flows", KT_UINT, KF_RELOAD, FIELD(flows.dos_flows), .min = 10, .max = 100000000,
+	    .def = "3500", .doc = "outbound_dos: a host's new flows/s that flag" },
+	{ "flows", "dos_factor", KT_DOUBLE, KF_RELOAD, FIELD(flows.dos_factor), .min = 2, .max = 1000000,
+	    .def = "20", .expect = "a number from 2 to 1000000", .doc = "outbound_dos: times the host's usual packets/s that flag" },
+	{ "flows", "dos_factor_floor", KT_UINT, KF_RELOAD, FIELD(flows.dos_factor_floor), .min = 1,
+	    .max = 1000000000, .def = "1000", .doc = "outbound_dos: packets/s under which dos_factor does not apply" },
+	{ "flows", "allow_destination", KT_CIDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(flows.allow_destinations),
+	    FIELD(flows.allow_destination_count), .max_count = 4096, .expect = "ADDRESS or ADDRESS/PREFIX",
+	    .too_many = "at most %u networks", .doc = "destinations kept out of outbound_dos: speed tests, CDNs, game servers" },
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -1010,10 +1024,15 @@ print_flow_sampling(const struct config *cfg, const struct config_key *k, FILE *
 		    cfg->flows.sampling[i].rate);
 }
 
-/* The shortest text strtod reads back as exactly d. */
+/* The shortest text strtod reads back as exactly d; a whole number as one ("20", not the
+ * "2e+01" that %.1g gives). */
 static const char *
 fmt_double(double d, char *buf, size_t size)
 {
+	if (d == floor(d) && fabs(d) < 1e15) {
+		snprintf(buf, size, "%.0f", d);
+		return buf;
+	}
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(buf, size, "%.*g", prec, d);
 		if (strtod(buf, NULL) == d)

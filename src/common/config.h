@@ -209,6 +209,13 @@ struct config_flows {
 	double scan_alpha, scan_beta;       /* scanning, TRW: false-positive bound, detection probability */
 	usec_t scan_window;                 /* scanning, fan-out: the window */
 	uint32_t scan_destinations;         /* scanning, fan-out: distinct destinations on one port in it */
+	uint32_t dos_packets;               /* outbound_dos: packets/s that flag */
+	uint32_t dos_megabits;              /* outbound_dos: Mbit/s that flag */
+	uint32_t dos_flows;                 /* outbound_dos: flows/s that flag */
+	double dos_factor;                  /* outbound_dos: times the host's own usual packets/s */
+	uint32_t dos_factor_floor;          /* outbound_dos: packets/s below which the factor does not apply */
+	struct cidr *allow_destinations;    /* kept out of outbound_dos (and hosting) */
+	size_t allow_destination_count;
 };
 
 struct config {

@@ -27,6 +27,9 @@ const struct evidence_kind evidence_kinds[] = {
 	 * peer clients fail many first contacts too), and one per fan-out window: with one
 	 * window throttle, with two quarantine */
 	{ "scanning", 2.5, HOURS(6), "first contacts that mostly fail, or one port of many addresses (a scanner)" },
+	/* sense/flowdetect.c: a unit when a flood starts (throttle), one more each 5 minutes
+	 * it goes on (quarantine) */
+	{ "outbound_dos", 3.5, HOURS(6), "sending far more packets, bits or flows than a subscriber does (a flood)" },
 };
 
 const size_t evidence_kind_count = sizeof(evidence_kinds) / sizeof(evidence_kinds[0]);

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/lpm.h"
 #include "judge/kinds.h"
+#include "sense/ewma.h"
 #include "sense/trw.h"
 #include "store/store.h"
 
@@ -52,6 +53,14 @@ struct fd_active {
 	/* scanning */
 	int64_t scan_window;           /* the window the port slots count in */
 	struct fd_port ports[FD_PORT_SLOTS];
+	/* outbound_dos: the top target (Misra-Gries with one counter, by packets: a target
+	 * that gets most of the packets holds it) and SYN-only flows in this minute and the last */
+	struct addr top;
+	uint64_t top_weight;
+	uint16_t top_port;
+	uint8_t top_proto;
+	int64_t minute;
+	uint32_t flows[2], syn_only[2];  /* [0] this minute, [1] the last */
 };
 
 /* One subscriber host: what stays while it is quiet (the walk's decision, later the
@@ -62,6 +71,10 @@ struct fd_host {
 	usec_t last;                   /* last record */
 	struct fd_active *act;         /* NULL while quiet */
 	struct trw_host trw;           /* scanning: the walk over first contacts (its memory freed when quiet) */
+	struct ewma_host out;          /* outbound_dos: the rates and their baselines */
+	usec_t dos_since;              /* outbound_dos: the flood began (0: none now) */
+	usec_t dos_told;               /* ... its summary was last brought up to date */
+	usec_t dos_unit;               /* ... its last unit of evidence */
 };
 
 static_assert(sizeof(struct fd_host) <= 256, "an idle flow host must cost at most 256 bytes (issue 9)");
@@ -71,6 +84,8 @@ struct flow_detect {
 	const struct config *cfg;
 	struct lpm subscribers;        /* [network] subscribers */
 	struct lpm relays;             /* [network] relay, as /32 and /128 */
+	struct lpm allowed;            /* [flows] allow_destination */
+	struct ewma_params ewma;
 	struct htable hosts;
 	struct flow_detect_stats stats;
 	struct log_limit log;          /* any subscriber can make lines: bounded */
@@ -80,6 +95,7 @@ struct flow_detect {
 
 static const char *const kind_names[FLOW_DETECT_KINDS] = {
 	[FLOW_DETECT_DIRECT_MX] = "direct_mx", [FLOW_DETECT_SCANNING] = "scanning",
+	[FLOW_DETECT_OUTBOUND_DOS] = "outbound_dos",
 };
 
 const char *
@@ -121,12 +137,16 @@ window_words(usec_t d, char *buf, size_t size)
 }
 
 static int
-build_lpms(const struct config *cfg, struct lpm *subs, struct lpm *relays)
+build_lpms(const struct config *cfg, struct lpm *subs, struct lpm *relays, struct lpm *allowed)
 {
 	lpm_init(subs);
 	lpm_init(relays);
+	lpm_init(allowed);
 	for (size_t i = 0; i < cfg->network.subscriber_count; i++)
 		if (lpm_insert(subs, &cfg->network.subscribers[i], 1) < 0)
+			goto fail;
+	for (size_t i = 0; i < cfg->flows.allow_destination_count; i++)
+		if (lpm_insert(allowed, &cfg->flows.allow_destinations[i], 1) < 0)
 			goto fail;
 	for (size_t i = 0; i < cfg->network.relay_count; i++) {
 		struct cidr c = { .addr = cfg->network.relays[i],
@@ -140,6 +160,7 @@ build_lpms(const struct config *cfg, struct lpm *subs, struct lpm *relays)
 fail:
 	lpm_free(subs);
 	lpm_free(relays);
+	lpm_free(allowed);
 	return -ENOMEM;
 }
 
@@ -154,6 +175,8 @@ flow_detect_new(struct judge *j, const struct config *cfg)
 	fd->log = (struct log_limit)LOG_LIMIT_INIT(20, 60 * USEC_PER_SEC);
 	lpm_init(&fd->subscribers);
 	lpm_init(&fd->relays);
+	lpm_init(&fd->allowed);
+	fd->ewma = (struct ewma_params)EWMA_PARAMS_DEFAULT;
 	/* weights, half-lives and what each means: judge/kinds.c */
 	for (int k = 0; k < FLOW_DETECT_KINDS; k++)
 		if ((fd->kind[k] = evidence_kind_register(j, kind_names[k])) < 0)
@@ -169,7 +192,7 @@ fail:
 int
 flow_detect_configure(struct flow_detect *fd, const struct config *cfg)
 {
-	struct lpm subs, relays;
+	struct lpm subs, relays, allowed;
 	struct trw_params tp = TRW_PARAMS_DEFAULT;
 
 	fd->cfg = cfg;      /* the caller drops the old one: the windows and caps apply anyway */
@@ -182,12 +205,14 @@ flow_detect_configure(struct flow_detect *fd, const struct config *cfg)
 		tp = (struct trw_params)TRW_PARAMS_DEFAULT;
 		(void)trw_model_init(&fd->trw, &tp);
 	}
-	if (build_lpms(cfg, &subs, &relays) != 0)
+	if (build_lpms(cfg, &subs, &relays, &allowed) != 0)
 		return -ENOMEM;
 	lpm_free(&fd->subscribers);
 	lpm_free(&fd->relays);
+	lpm_free(&fd->allowed);
 	fd->subscribers = subs;
 	fd->relays = relays;
+	fd->allowed = allowed;
 	return 0;
 }
 
@@ -228,6 +253,7 @@ flow_detect_free(struct flow_detect *fd)
 	}
 	lpm_free(&fd->subscribers);
 	lpm_free(&fd->relays);
+	lpm_free(&fd->allowed);
 	free(fd);
 }
 
@@ -265,6 +291,7 @@ host_get(struct flow_detect *fd, const struct addr *a, usec_t now)
 		}
 		x->key = key;
 		trw_host_init(&x->trw, &fd->trw);
+		ewma_host_init(&x->out);
 		x->node.hash = h;
 		htable_add(&fd->hosts, &x->node);
 	}
@@ -272,7 +299,7 @@ host_get(struct flow_detect *fd, const struct addr *a, usec_t now)
 		struct fd_active *act = calloc(1, sizeof(*act));
 		if (act == NULL)
 			return NULL;
-		act->mx_window = act->scan_window = INT64_MIN;
+		act->mx_window = act->scan_window = act->minute = INT64_MIN;
 		hll_init(&act->mx, FD_HLL_P, FD_EXACT_MAX);
 		for (int i = 0; i < FD_PORT_SLOTS; i++)
 			hll_init(&act->ports[i].dst, FD_HLL_P, FD_EXACT_MAX);
@@ -449,6 +476,148 @@ scan_fanout(struct flow_detect *fd, struct fd_host *x, const struct flow_record 
 	    duration_format(c->scan_window, win, sizeof(win)));
 }
 
+/* How long, for a sentence: "40 seconds", "3 minutes", "2 hours". Returns buf. */
+static char *
+span_words(usec_t d, char *buf, size_t size)
+{
+	long long s = (long long)(d / USEC_PER_SEC);
+
+	if (s < 120)
+		snprintf(buf, size, "%lld second%s", s, s == 1 ? "" : "s");
+	else if (s < 7200)
+		snprintf(buf, size, "%lld minutes", s / 60);
+	else
+		snprintf(buf, size, "%lld hours", s / 3600);
+	return buf;
+}
+
+/* A target as an agent reads it out: "203.0.113.9:80 (TCP)", "[2001:db8::1]:53 (UDP)",
+ * "203.0.113.9 (ICMP)". Returns buf. */
+static char *
+target_words(const struct fd_active *a, char *buf, size_t size)
+{
+	char ip[ADDR_TEXT_MAX], proto[16];
+
+	addr_format(&a->top, ip, sizeof(ip));
+	switch (a->top_proto) {
+	case IPPROTO_TCP: snprintf(proto, sizeof(proto), "TCP"); break;
+	case IPPROTO_UDP: snprintf(proto, sizeof(proto), "UDP"); break;
+	case IPPROTO_ICMP: case IPPROTO_ICMPV6: snprintf(proto, sizeof(proto), "ICMP"); break;
+	default: snprintf(proto, sizeof(proto), "protocol %u", a->top_proto); break;
+	}
+	if (a->top_proto == IPPROTO_TCP || a->top_proto == IPPROTO_UDP)
+		snprintf(buf, size, a->top.family == AF_INET6 ? "[%s]:%u (%s)" : "%s:%u (%s)", ip, a->top_port, proto);
+	else
+		snprintf(buf, size, "%s (%s)", ip, proto);
+	return buf;
+}
+
+/* Whether x's rates are over outbound_dos's thresholds scaled by scale (1: to begin a
+ * flood; 0.5: to go on with one, so that a rate around a threshold is one flood, not many). */
+static bool
+dos_over(const struct flow_detect *fd, const struct fd_host *x, double scale)
+{
+	const struct config_flows *c = &fd->cfg->flows;
+	double pps = ewma_rate(&fd->ewma, &x->out, EWMA_PACKETS), ratio;
+
+	if (pps >= scale * c->dos_packets || ewma_rate(&fd->ewma, &x->out, EWMA_BITS) >= scale * c->dos_megabits * 1e6 ||
+	    ewma_rate(&fd->ewma, &x->out, EWMA_FLOWS) >= scale * c->dos_flows)
+		return true;
+	return pps >= c->dos_factor_floor && ewma_ratio(&fd->ewma, &x->out, EWMA_PACKETS, &ratio) == 0 &&
+	    ratio >= scale * c->dos_factor;
+}
+
+/* The flood's summary into out (STORE_SUMMARY_MAX bytes). */
+static void
+dos_summary(const struct flow_detect *fd, const struct fd_host *x, usec_t now, char *out)
+{
+	const struct fd_active *a = x->act;
+	char pps[32], span[32], target[ADDR_TEXT_MAX + 32];
+	double bits = ewma_rate(&fd->ewma, &x->out, EWMA_BITS) / 1e6, ratio;
+	int off = snprintf(out, STORE_SUMMARY_MAX, "sent %s packets/s (%.*f Mbit/s)",
+	    group_digits((uint64_t)llround(ewma_rate(&fd->ewma, &x->out, EWMA_PACKETS)), pps, sizeof(pps)),
+	    bits < 10 ? 1 : 0, bits);
+
+	if (now - x->dos_since >= 10 * USEC_PER_SEC)
+		off += snprintf(out + off, STORE_SUMMARY_MAX - (size_t)off, " for %s",
+		    span_words(now - x->dos_since, span, sizeof(span)));
+	if (ewma_ratio(&fd->ewma, &x->out, EWMA_PACKETS, &ratio) == 0 && isfinite(ratio) && ratio >= 2)
+		off += snprintf(out + off, STORE_SUMMARY_MAX - (size_t)off, ", %s times its usual rate",
+		    group_digits((uint64_t)llround(ratio), pps, sizeof(pps)));
+	if (a->top.family != 0)
+		off += snprintf(out + off, STORE_SUMMARY_MAX - (size_t)off, "; top target %s",
+		    target_words(a, target, sizeof(target)));
+	uint32_t flows = a->flows[0] + a->flows[1], syn = a->syn_only[0] + a->syn_only[1];
+	if (syn > 0 && off > 0 && (size_t)off < STORE_SUMMARY_MAX)
+		snprintf(out + off, STORE_SUMMARY_MAX - (size_t)off, "; %u %% of its flows SYN only",
+		    (unsigned)(100.0 * syn / flows + 0.5));
+}
+
+/*
+ * outbound_dos: every outbound record of x but those to [flows] allow_destination goes
+ * into its rates; when a fold has happened they are compared with the thresholds. A
+ * flood begins with one unit of evidence, gets one more each 5 minutes it goes on, and
+ * its summary is brought up to date each minute; it ends when the rates fall under half
+ * the thresholds.
+ */
+static void
+outbound_dos(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, usec_t now)
+{
+	struct fd_active *a = x->act;
+	usec_t folded = x->out.last;
+	int64_t minute = now / (60 * USEC_PER_SEC);
+
+	if (lpm_lookup(&fd->allowed, &r->dst, NULL, NULL))
+		return;
+	if (minute != a->minute) {
+		bool next = minute == a->minute + 1;
+		a->flows[1] = next ? a->flows[0] : 0;
+		a->syn_only[1] = next ? a->syn_only[0] : 0;
+		a->flows[0] = a->syn_only[0] = 0;
+		a->minute = minute;
+	}
+	a->flows[0] += a->flows[0] < UINT32_MAX;
+	if (r->proto == IPPROTO_TCP && (r->tcp_flags & (TRW_TCP_SYN | TRW_TCP_ACK | TRW_TCP_RST | TRW_TCP_FIN)) == TRW_TCP_SYN)
+		a->syn_only[0] += a->syn_only[0] < UINT32_MAX;
+	if (a->top_weight > 0 && addr_equal(&a->top, &r->dst) && a->top_port == r->dst_port && a->top_proto == r->proto)
+		a->top_weight += r->packets;
+	else if (a->top_weight > r->packets)
+		a->top_weight -= r->packets;
+	else {
+		a->top = r->dst;
+		a->top_port = r->dst_port;
+		a->top_proto = r->proto;
+		a->top_weight = r->packets - a->top_weight + 1;
+	}
+	ewma_add(&fd->ewma, &x->out, now, r->packets, r->bytes, 1);
+	if (x->out.last == folded)
+		return;         /* no new rates: nothing new to tell */
+	if (x->dos_since == 0 ? !dos_over(fd, x, 1) : !dos_over(fd, x, 0.5)) {
+		x->dos_since = 0;
+		return;
+	}
+	bool begins = x->dos_since == 0, unit = begins || now - x->dos_unit >= 300 * USEC_PER_SEC;
+	if (!unit && now - x->dos_told < 60 * USEC_PER_SEC)
+		return;
+	struct subject *s = judge_host(fd->judge, &x->key, now);
+	if (s == NULL)
+		return;
+	char summary[STORE_SUMMARY_MAX], who[ADDR_TEXT_MAX];
+	if (begins)
+		x->dos_since = now;
+	if (unit)
+		x->dos_unit = now;
+	x->dos_told = now;
+	dos_summary(fd, x, now, summary);
+	fd->stats.evidence[FLOW_DETECT_OUTBOUND_DOS]++;
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_OUTBOUND_DOS], unit ? 1 : 0, unit ? 1 : 0, now, summary);
+	if (begins)
+		log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=outbound_dos packets_per_s=%.0f "
+		    "bits_per_s=%.0f flows_per_s=%.1f", addr_format(&x->key, who, sizeof(who)),
+		    ewma_rate(&fd->ewma, &x->out, EWMA_PACKETS), ewma_rate(&fd->ewma, &x->out, EWMA_BITS),
+		    ewma_rate(&fd->ewma, &x->out, EWMA_FLOWS));
+}
+
 void
 flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t now)
 {
@@ -465,10 +634,11 @@ flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t n
 	}
 	if (!src_in)
 		return;         /* inbound: no detector reads it yet */
-	if (r->proto != IPPROTO_TCP)
-		return;         /* nothing a detector reads: no host is made for it */
 	struct fd_host *x = host_get(fd, &r->src, now);
 	if (x == NULL)
+		return;
+	outbound_dos(fd, x, r, now);
+	if (r->proto != IPPROTO_TCP)
 		return;
 	uint64_t dst_hash = hash_bytes(r->dst.bytes, r->dst.family == AF_INET ? 4 : 16);
 	bool mx = r->dst_port == 25 && !lpm_lookup(&fd->relays, &r->dst, NULL, NULL);

@@ -14,6 +14,9 @@
  *   scanning  — Threshold Random Walk (sense/trw.h) over the outcomes of each outbound
  *               TCP first contact, and the fan-out: distinct destinations per TCP port
  *               of attempts that never completed a handshake, per host in a window.
+ *   outbound_dos — a host's outbound packets/s, bits/s and flows/s (sense/ewma.h) over
+ *               absolute thresholds, or its packets/s over a factor of its own usual
+ *               rate; [flows] allow_destination is kept out.
  *
  * Memory follows activity: a quiet host costs its struct (at most 256 bytes, asserted);
  * the windows' counters are a block of their own, allocated at its first record and
@@ -39,7 +42,7 @@
 /* A quiet host is forgotten after this: long enough for every window to have closed. */
 #define FLOW_DETECT_FORGET (3600 * USEC_PER_SEC)
 
-enum flow_detect_kind { FLOW_DETECT_DIRECT_MX, FLOW_DETECT_SCANNING, FLOW_DETECT_KINDS };
+enum flow_detect_kind { FLOW_DETECT_DIRECT_MX, FLOW_DETECT_SCANNING, FLOW_DETECT_OUTBOUND_DOS, FLOW_DETECT_KINDS };
 
 struct flow_detect_stats {
 	uint64_t records;              /* records given to flow_detect_record */

@@ -297,6 +297,15 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME(flows.scan_beta);
 	SAME(flows.scan_window);
 	SAME(flows.scan_destinations);
+	SAME(flows.dos_packets);
+	SAME(flows.dos_megabits);
+	SAME(flows.dos_flows);
+	SAME(flows.dos_factor);
+	SAME(flows.dos_factor_floor);
+	SAME(flows.allow_destination_count);
+	for (size_t i = 0; i < a->flows.allow_destination_count; i++)
+		if (memcmp(&a->flows.allow_destinations[i], &b->flows.allow_destinations[i], sizeof(struct cidr)) != 0)
+			return "flows.allow_destinations[]";
 	return NULL;
 #undef SAME
 #undef SAME_STR
@@ -554,7 +563,7 @@ test_shipped_equals_defaults(void **state)
 		{ "rate_limit", 0.05, 6 }, { "bounce_ratio", 8, 6 }, { "recipient_domains", 2, 6 },
 		{ "spam_rejected", 0.5, 6 }, { "account_networks", 4, 12 }, { "account_addresses", 4, 12 },
 		{ "account_sessions", 4, 12 }, { "direct_mx", 4, 6 },
-		{ "scanning", 2.5, 6 },
+		{ "scanning", 2.5, 6 }, { "outbound_dos", 3.5, 6 },
 	};
 	assert_int_equal(shipped.evidence_count, sizeof(kinds) / sizeof(kinds[0]));
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -958,6 +967,18 @@ static const struct bad_value bad_values[] = {
 	  { "", "30s", "2h", "5x", NULL } },
 	{ "flows", "scan_destinations", "scan_destinations: expected a number from 2 to 1000000, not \"{v}\"",
 	  { "", "1", "1000001", "-5", NULL } },
+	{ "flows", "dos_packets", "dos_packets: expected a number from 100 to 1000000000, not \"{v}\"",
+	  { "", "99", "1000000001", "20k", NULL } },
+	{ "flows", "dos_megabits", "dos_megabits: expected a number from 1 to 1000000, not \"{v}\"",
+	  { "", "0", "1000001", "1G", NULL } },
+	{ "flows", "dos_flows", "dos_flows: expected a number from 10 to 100000000, not \"{v}\"",
+	  { "", "9", "100000001", NULL } },
+	{ "flows", "dos_factor", "dos_factor: expected a number from 2 to 1000000, not \"{v}\"",
+	  { "", "1.9", "1000001", "x", NULL } },
+	{ "flows", "dos_factor_floor", "dos_factor_floor: expected a number from 1 to 1000000000, not \"{v}\"",
+	  { "", "0", "1000000001", NULL } },
+	{ "flows", "allow_destination", "allow_destination: expected ADDRESS or ADDRESS/PREFIX, not \"{v}\"",
+	  { "", "203.0.113.0/33", "speedtest.example.net", "203.0.113.0/24 x", NULL } },
 
 	{ "evidence rate_limit", "weight", "weight: expected a score of 0 or more, not \"{v}\"",
 	  { "-1", "abc", "", "1000001", "nan", NULL } },
@@ -1457,7 +1478,8 @@ test_flows_section(void **state)
 	    "sampling = 192.0.2.10 1000\nsampling = 2001:db8::/32 64\nmax_exporters = 8\nmax_templates = 32\n"
 	    "max_hosts = 5000\ndirect_mx_window = 5m\ndirect_mx_destinations = 50\n"
 	    "scan_theta0 = 0.9\nscan_theta1 = 0.1\nscan_alpha = 0.001\nscan_beta = 0.999\nscan_window = 10m\n"
-	    "scan_destinations = 100\n", &cfg);
+	    "scan_destinations = 100\ndos_packets = 50000\ndos_megabits = 300\ndos_flows = 1000\ndos_factor = 100\n"
+	    "dos_factor_floor = 500\nallow_destination = 203.0.113.0/24\nallow_destination = 2001:db8:5::/48\n", &cfg);
 	assert_int_equal(cfg.flows.listen_count, 2);
 	assert_int_equal(cfg.flows.listen[1].port, 6343);
 	assert_int_equal(cfg.flows.receive_buffer, 4 << 20);
@@ -1473,6 +1495,16 @@ test_flows_section(void **state)
 	assert_true(cfg.flows.scan_alpha == 0.001 && cfg.flows.scan_beta == 0.999);
 	assert_int_equal(cfg.flows.scan_window, 600 * USEC_PER_SEC);
 	assert_int_equal(cfg.flows.scan_destinations, 100);
+	assert_int_equal(cfg.flows.dos_packets, 50000);
+	assert_int_equal(cfg.flows.dos_megabits, 300);
+	assert_int_equal(cfg.flows.dos_flows, 1000);
+	assert_true(cfg.flows.dos_factor == 100);
+	assert_int_equal(cfg.flows.dos_factor_floor, 500);
+	assert_int_equal(cfg.flows.allow_destination_count, 2);
+	assert_int_equal(cfg.flows.allow_destinations[1].prefix, 48);
+	char *text = print_to_string(&cfg);
+	assert_non_null(strstr(text, "\ndos_factor = 100\n"));     /* a whole number as one, not 1e+02 */
+	free(text);
 	check_round_trip("flows", &cfg);        /* frees cfg */
 	load_ok("[flows]\nreceive_buffer = 100000\n", &cfg);
 	assert_int_equal(cfg.flows.receive_buffer, 100000);
@@ -1487,6 +1519,12 @@ test_flows_section(void **state)
 	assert_true(cfg.flows.scan_alpha == 0.01 && cfg.flows.scan_beta == 0.99);
 	assert_int_equal(cfg.flows.scan_window, 300 * USEC_PER_SEC);
 	assert_int_equal(cfg.flows.scan_destinations, 50);
+	assert_int_equal(cfg.flows.dos_packets, 20000);
+	assert_int_equal(cfg.flows.dos_megabits, 1000);
+	assert_int_equal(cfg.flows.dos_flows, 3500);
+	assert_true(cfg.flows.dos_factor == 20);
+	assert_int_equal(cfg.flows.dos_factor_floor, 1000);
+	assert_int_equal(cfg.flows.allow_destination_count, 0);
 	config_free(&cfg);
 }
 

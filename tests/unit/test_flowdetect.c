@@ -446,19 +446,103 @@ test_scanning_port_slots(void **state)
 	assert_non_null(evidence(f, "192.0.2.41", "scanning"));
 }
 
-/* UDP makes no host (no detector reads it yet). */
+/* UDP makes a host (its rates count) but no scanning or direct_mx. */
 static void
-test_udp_ignored(void **state)
+test_udp_host(void **state)
 {
 	struct fx *f = *state;
 	struct flow_detect_stats st;
 
 	for (unsigned i = 0; i < 100; i++) {
-		struct flow_record r = rec(A("192.0.2.50"), outside(i), IPPROTO_UDP, 53, 0);
+		struct flow_record r = rec(A("192.0.2.50"), outside(i), IPPROTO_UDP, 25, 0);
 		flow_detect_record(f->fd, &r, T0);
 	}
 	flow_detect_stats_get(f->fd, &st);
-	assert_int_equal(st.hosts, 0);
+	assert_int_equal(st.hosts, 1);
+	assert_null(judge_lookup(f->j, "192.0.2.50"));
+}
+
+/* One record a second from src to dst:port of pps packets of 60 bytes, for secs seconds
+ * from t; SYN only when TCP. */
+static void
+stream(struct fx *f, const char *src, const char *dst, uint8_t proto, uint16_t port, uint64_t pps, unsigned secs,
+    usec_t t)
+{
+	for (unsigned i = 0; i < secs; i++) {
+		struct flow_record r = rec(A(src), A(dst), proto, port, proto == IPPROTO_TCP ? TRW_TCP_SYN : 0);
+		r.packets = pps;
+		r.bytes = 60 * pps;
+		flow_detect_record(f->fd, &r, t + SEC(i));
+	}
+}
+
+/* Over the absolute threshold: a unit when the flood begins, a summary each minute, a
+ * unit more each 5 minutes. */
+static void
+test_dos_absolute(void **state)
+{
+	struct fx *f = *state;
+
+	stream(f, "192.0.2.60", "203.0.113.9", IPPROTO_TCP, 80, 19000, 120, T0);
+	assert_null(evidence(f, "192.0.2.60", "outbound_dos"));               /* under 20 000/s */
+	stream(f, "192.0.2.61", "203.0.113.9", IPPROTO_TCP, 80, 30000, 2, T0);
+	const struct evidence_item *e = evidence(f, "192.0.2.61", "outbound_dos");
+	assert_non_null(e);
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "sent 30 000 packets/s (14 Mbit/s); top target 203.0.113.9:80 (TCP); "
+	    "100 % of its flows SYN only");
+	stream(f, "192.0.2.61", "203.0.113.9", IPPROTO_TCP, 80, 30000, 180, T0 + SEC(2));
+	e = evidence(f, "192.0.2.61", "outbound_dos");
+	assert_int_equal(e->count, 1);
+	assert_non_null(strstr(e->summary, " for 3 minutes; top target 203.0.113.9:80 (TCP)"));
+	stream(f, "192.0.2.61", "203.0.113.9", IPPROTO_TCP, 80, 30000, 200, T0 + SEC(182));
+	assert_int_equal(evidence(f, "192.0.2.61", "outbound_dos")->count, 2);
+	/* bits and flows have thresholds of their own: 1 Gbit/s of UDP in 1 000 packets of 125 kB */
+	for (unsigned i = 0; i < 3; i++) {
+		struct flow_record r = rec(A("192.0.2.62"), A("203.0.113.10"), IPPROTO_UDP, 443, 0);
+		r.packets = 1000;
+		r.bytes = 125000000;
+		flow_detect_record(f->fd, &r, T0 + SEC(i));
+	}
+	assert_non_null(strstr(evidence(f, "192.0.2.62", "outbound_dos")->summary,
+	    "sent 1 000 packets/s (1000 Mbit/s); top target 203.0.113.10:443 (UDP)"));
+}
+
+/* The host's own baseline: at its usual rate for hours, nothing; at 50 times, a flood;
+ * the same rate from a host with no history is under every threshold. */
+static void
+test_dos_baseline(void **state)
+{
+	struct fx *f = *state;
+	unsigned i;
+
+	stream(f, "192.0.2.70", "198.18.0.1", IPPROTO_UDP, 443, 100, 7200, T0);
+	assert_null(evidence(f, "192.0.2.70", "outbound_dos"));
+	for (i = 0; i < 60 && evidence(f, "192.0.2.70", "outbound_dos") == NULL; i++)
+		stream(f, "192.0.2.70", "198.18.0.1", IPPROTO_UDP, 443, 5000, 1, T0 + SEC(7200 + i));
+	const struct evidence_item *e = evidence(f, "192.0.2.70", "outbound_dos");
+	assert_non_null(e);
+	assert_true(i <= 10);              /* the 10 s average crosses 20 times the usual within seconds */
+	assert_non_null(strstr(e->summary, " times its usual rate; top target 198.18.0.1:443 (UDP)"));
+	stream(f, "192.0.2.71", "198.18.0.1", IPPROTO_UDP, 443, 5000, 600, T0);
+	assert_null(evidence(f, "192.0.2.71", "outbound_dos"));
+}
+
+/* [flows] allow_destination keeps a speed test out. */
+static void
+test_dos_allowlist(void **state)
+{
+	struct fx *f = *state;
+
+	f->cfg.flows.allow_destinations = calloc(1, sizeof(struct cidr));
+	assert_non_null(f->cfg.flows.allow_destinations);
+	assert_int_equal(cidr_parse("203.0.113.0/24", &f->cfg.flows.allow_destinations[0]), 0);
+	f->cfg.flows.allow_destination_count = 1;
+	assert_int_equal(flow_detect_configure(f->fd, &f->cfg), 0);
+	stream(f, "192.0.2.80", "203.0.113.9", IPPROTO_TCP, 8080, 100000, 60, T0);
+	assert_null(evidence(f, "192.0.2.80", "outbound_dos"));
+	stream(f, "192.0.2.80", "198.18.0.9", IPPROTO_TCP, 8080, 100000, 3, T0 + SEC(60));
+	assert_non_null(evidence(f, "192.0.2.80", "outbound_dos"));
 }
 
 int
@@ -476,7 +560,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_scanning_walk_benign, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_fanout, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_port_slots, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_udp_ignored, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_udp_host, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dos_absolute, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dos_baseline, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dos_allowlist, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
