@@ -671,7 +671,12 @@ static const struct config_key config_keys[] = {
 	    .max = 1000000000, .def = "1000", .doc = "outbound_dos: packets/s under which dos_factor does not apply" },
 	{ "flows", "allow_destination", KT_CIDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(flows.allow_destinations),
 	    FIELD(flows.allow_destination_count), .max_count = 4096, .expect = "ADDRESS or ADDRESS/PREFIX",
-	    .too_many = "at most %u networks", .doc = "destinations kept out of outbound_dos: speed tests, CDNs, game servers" },
+	    .too_many = "at most %u networks",
+	    .doc = "outside networks kept out of outbound_dos and hosting: speed tests, CDNs, game servers" },
+	{ "flows", "hosting_window", KT_DURATION, KF_RELOAD, FIELD(flows.hosting_window), .min = SEC(60),
+	    .max = SEC(3600), .def = "10m", .doc = "hosting: the window" },
+	{ "flows", "hosting_sources", KT_UINT, KF_RELOAD, FIELD(flows.hosting_sources), .min = 2, .max = 1000000,
+	    .def = "100", .doc = "hosting: distinct outside clients of TCP 80/443/53 or UDP 53 in the window that flag" },
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -214,8 +214,10 @@ struct config_flows {
 	uint32_t dos_flows;                 /* outbound_dos: flows/s that flag */
 	double dos_factor;                  /* outbound_dos: times the host's own usual packets/s */
 	uint32_t dos_factor_floor;          /* outbound_dos: packets/s below which the factor does not apply */
-	struct cidr *allow_destinations;    /* kept out of outbound_dos (and hosting) */
+	struct cidr *allow_destinations;    /* kept out of outbound_dos and hosting */
 	size_t allow_destination_count;
+	usec_t hosting_window;              /* hosting: the window */
+	uint32_t hosting_sources;           /* hosting: distinct outside clients served in it that flag */
 };
 
 struct config {

@@ -30,6 +30,10 @@ const struct evidence_kind evidence_kinds[] = {
 	/* sense/flowdetect.c: a unit when a flood starts (throttle), one more each 5 minutes
 	 * it goes on (quarantine) */
 	{ "outbound_dos", 3.5, HOURS(6), "sending far more packets, bits or flows than a subscriber does (a flood)" },
+	/* sense/flowdetect.c: a unit per window. A home server for a few is far below the
+	 * threshold, and one that serves the world deserves a look before a verdict: one
+	 * window makes watch, three throttle, five (50 minutes of it) quarantine */
+	{ "hosting", 1.5, HOURS(12), "web, proxy or DNS service to many outside addresses (fast flux, a proxy bot)" },
 };
 
 const size_t evidence_kind_count = sizeof(evidence_kinds) / sizeof(evidence_kinds[0]);

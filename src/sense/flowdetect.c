@@ -23,9 +23,10 @@
 #include "sense/trw.h"
 #include "store/store.h"
 
-/* Distinct destinations are held exactly up to this many, then in a 1 KiB sketch
- * (3 % error): past the default thresholds the count only has to be about right. */
-#define FD_EXACT_MAX 64
+/* Distinct addresses are held exactly up to this many (the array grows with them, 2 KiB
+ * at most), then in a 1 KiB sketch (3 % error): every threshold up to 255 is met exactly,
+ * the same in every run, and only counts far past one are estimates. */
+#define FD_EXACT_MAX HLL_EXACT_MAX
 #define FD_HLL_P 10
 
 /* scanning's fan-out follows this many TCP ports per host and window. A further port
@@ -35,6 +36,13 @@
  * a slot from a scan. */
 #define FD_PORT_SLOTS 4
 #define FD_PORT_KEEP 8
+
+/* hosting's services: what a fast-flux node or a proxy bot answers on. */
+#define FD_SERVICES 4
+static const struct { uint8_t proto; uint16_t port; const char *name; } fd_services[FD_SERVICES] = {
+	{ IPPROTO_TCP, 80, "TCP/80" }, { IPPROTO_TCP, 443, "TCP/443" }, { IPPROTO_TCP, 53, "TCP/53" },
+	{ IPPROTO_UDP, 53, "UDP/53" },
+};
 
 struct fd_port {
 	struct hll dst;                /* distinct destinations of attempts on this port */
@@ -61,6 +69,11 @@ struct fd_active {
 	uint8_t top_proto;
 	int64_t minute;
 	uint32_t flows[2], syn_only[2];  /* [0] this minute, [1] the last */
+	/* hosting */
+	int64_t host_window;           /* the window clients count in */
+	struct hll clients;            /* distinct outside addresses served in it */
+	uint32_t host_reported;        /* the count last reported in it; 0: none */
+	uint32_t served[FD_SERVICES];  /* their records by service (fd_services), for the summary */
 };
 
 /* One subscriber host: what stays while it is quiet (the walk's decision, later the
@@ -95,7 +108,7 @@ struct flow_detect {
 
 static const char *const kind_names[FLOW_DETECT_KINDS] = {
 	[FLOW_DETECT_DIRECT_MX] = "direct_mx", [FLOW_DETECT_SCANNING] = "scanning",
-	[FLOW_DETECT_OUTBOUND_DOS] = "outbound_dos",
+	[FLOW_DETECT_OUTBOUND_DOS] = "outbound_dos", [FLOW_DETECT_HOSTING] = "hosting",
 };
 
 const char *
@@ -222,6 +235,7 @@ host_idle(struct fd_host *h)
 {
 	if (h->act != NULL) {
 		hll_reset(&h->act->mx);
+		hll_reset(&h->act->clients);
 		for (int i = 0; i < FD_PORT_SLOTS; i++)
 			hll_reset(&h->act->ports[i].dst);
 		free(h->act);
@@ -299,8 +313,9 @@ host_get(struct flow_detect *fd, const struct addr *a, usec_t now)
 		struct fd_active *act = calloc(1, sizeof(*act));
 		if (act == NULL)
 			return NULL;
-		act->mx_window = act->scan_window = act->minute = INT64_MIN;
+		act->mx_window = act->scan_window = act->minute = act->host_window = INT64_MIN;
 		hll_init(&act->mx, FD_HLL_P, FD_EXACT_MAX);
+		hll_init(&act->clients, FD_HLL_P, FD_EXACT_MAX);
 		for (int i = 0; i < FD_PORT_SLOTS; i++)
 			hll_init(&act->ports[i].dst, FD_HLL_P, FD_EXACT_MAX);
 		x->act = act;
@@ -618,6 +633,66 @@ outbound_dos(struct flow_detect *fd, struct fd_host *x, const struct flow_record
 		    ewma_rate(&fd->ewma, &x->out, EWMA_FLOWS));
 }
 
+/* The service of fd_services an inbound record opens a served connection to, or -1: TCP
+ * with ACK in more than 2 packets (any ACK when sampled; a scanner's SYN, SYN+RST or
+ * lone probe is not served), or UDP/53. */
+static int
+hosting_service(const struct flow_record *r)
+{
+	for (int i = 0; i < FD_SERVICES; i++) {
+		if (fd_services[i].proto != r->proto || fd_services[i].port != r->dst_port)
+			continue;
+		if (r->proto == IPPROTO_UDP)
+			return i;
+		uint64_t packets = r->sampling > 1 ? r->packets / r->sampling : r->packets;
+		return (r->tcp_flags & TRW_TCP_ACK) && (r->sampling > 1 || packets > 2) ? i : -1;
+	}
+	return -1;
+}
+
+/*
+ * hosting: r is inbound to host x, a connection served on service svc. Its source counts
+ * once per window; at the threshold one unit for the window, the summary brought up to
+ * date as for direct_mx, naming the service most served.
+ */
+static void
+hosting(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, int svc, usec_t now)
+{
+	const struct config_flows *c = &fd->cfg->flows;
+	struct fd_active *a = x->act;
+	int64_t no = now / c->hosting_window;
+	uint32_t n;
+
+	if (no != a->host_window) {
+		hll_reset(&a->clients);
+		memset(a->served, 0, sizeof(a->served));
+		a->host_window = no;
+		a->host_reported = 0;
+	}
+	a->served[svc] += a->served[svc] < UINT32_MAX;
+	if (hll_add(&a->clients, hash_bytes(r->src.bytes, r->src.family == AF_INET ? 4 : 16)) != 1 ||
+	    !count_due(&a->clients, c->hosting_sources, a->host_reported, &n))
+		return;
+	struct subject *s = judge_host(fd->judge, &x->key, now);
+	if (s == NULL)
+		return;
+	int top = 0;
+	for (int i = 1; i < FD_SERVICES; i++)
+		if (a->served[i] > a->served[top])
+			top = i;
+	char summary[STORE_SUMMARY_MAX], count[32], win[32], who[ADDR_TEXT_MAX];
+	snprintf(summary, sizeof(summary), "served %s outside addresses in %s, most on %s (a web, proxy or DNS "
+	    "server on a subscriber line: fast flux or a proxy bot)", group_digits(n, count, sizeof(count)),
+	    window_words(c->hosting_window, win, sizeof(win)), fd_services[top].name);
+	bool first = a->host_reported == 0;
+	a->host_reported = n;
+	fd->stats.evidence[FLOW_DETECT_HOSTING]++;
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_HOSTING], first ? 1 : 0, first ? 1 : 0, now, summary);
+	log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=hosting clients=%u service=%s window=%s",
+	    addr_format(&x->key, who, sizeof(who)), n, fd_services[top].name,
+	    duration_format(c->hosting_window, win, sizeof(win)));
+}
+
 void
 flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t now)
 {
@@ -632,8 +707,15 @@ flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t n
 			fd->stats.outside++;
 		return;
 	}
-	if (!src_in)
-		return;         /* inbound: no detector reads it yet */
+	if (!src_in) {
+		/* inbound: only a served connection makes a host */
+		int svc = hosting_service(r);
+		struct fd_host *x;
+		if (svc < 0 || lpm_lookup(&fd->allowed, &r->src, NULL, NULL) || (x = host_get(fd, &r->dst, now)) == NULL)
+			return;
+		hosting(fd, x, r, svc, now);
+		return;
+	}
 	struct fd_host *x = host_get(fd, &r->src, now);
 	if (x == NULL)
 		return;
@@ -665,7 +747,8 @@ flow_detect_expire(struct flow_detect *fd, usec_t now)
 			continue;
 		}
 		/* every window it counted in has closed: nothing in them counts again */
-		if (quiet >= fd->cfg->flows.direct_mx_window && quiet >= fd->cfg->flows.scan_window)
+		if (quiet >= fd->cfg->flows.direct_mx_window && quiet >= fd->cfg->flows.scan_window &&
+		    quiet >= fd->cfg->flows.hosting_window)
 			host_idle(x);       /* the walk and its decision stay */
 	}
 }
@@ -687,7 +770,8 @@ flow_detect_bytes(const struct flow_detect *fd)
 		const struct fd_host *x = htable_entry(n, struct fd_host, node);
 		bytes += sizeof(*x) - sizeof(x->trw.contacts) + hll_bytes(&x->trw.contacts);
 		if (x->act != NULL) {
-			bytes += sizeof(*x->act) - sizeof(x->act->mx) + hll_bytes(&x->act->mx);
+			bytes += sizeof(*x->act) - sizeof(x->act->mx) + hll_bytes(&x->act->mx) - sizeof(x->act->clients) +
+			    hll_bytes(&x->act->clients);
 			for (int i = 0; i < FD_PORT_SLOTS; i++)
 				bytes += hll_bytes(&x->act->ports[i].dst) - sizeof(x->act->ports[i].dst);
 		}

@@ -4,7 +4,8 @@
  *
  * A record's direction follows from [network] subscribers: source inside is outbound,
  * destination inside is inbound; a record with both or neither side inside says nothing
- * about one host and is only counted. The host is the judge's host subject ([limits]
+ * about one host and is only counted. Every outbound record makes (or finds) its host;
+ * an inbound one only when hosting reads it. The host is the judge's host subject ([limits]
  * host_prefix_v4/v6 of the subscriber's address).
  *
  * Detectors (each an evidence kind of judge/kinds.c):
@@ -17,6 +18,9 @@
  *   outbound_dos — a host's outbound packets/s, bits/s and flows/s (sense/ewma.h) over
  *               absolute thresholds, or its packets/s over a factor of its own usual
  *               rate; [flows] allow_destination is kept out.
+ *   hosting   — inbound connections served on TCP 80/443/53 or UDP 53 (TCP: ACK in more
+ *               than 2 packets) as distinct outside clients per host in a window;
+ *               clients in allow_destination are kept out.
  *
  * Memory follows activity: a quiet host costs its struct (at most 256 bytes, asserted);
  * the windows' counters are a block of their own, allocated at its first record and
@@ -42,7 +46,9 @@
 /* A quiet host is forgotten after this: long enough for every window to have closed. */
 #define FLOW_DETECT_FORGET (3600 * USEC_PER_SEC)
 
-enum flow_detect_kind { FLOW_DETECT_DIRECT_MX, FLOW_DETECT_SCANNING, FLOW_DETECT_OUTBOUND_DOS, FLOW_DETECT_KINDS };
+enum flow_detect_kind {
+	FLOW_DETECT_DIRECT_MX, FLOW_DETECT_SCANNING, FLOW_DETECT_OUTBOUND_DOS, FLOW_DETECT_HOSTING, FLOW_DETECT_KINDS
+};
 
 struct flow_detect_stats {
 	uint64_t records;              /* records given to flow_detect_record */

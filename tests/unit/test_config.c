@@ -306,6 +306,8 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	for (size_t i = 0; i < a->flows.allow_destination_count; i++)
 		if (memcmp(&a->flows.allow_destinations[i], &b->flows.allow_destinations[i], sizeof(struct cidr)) != 0)
 			return "flows.allow_destinations[]";
+	SAME(flows.hosting_window);
+	SAME(flows.hosting_sources);
 	return NULL;
 #undef SAME
 #undef SAME_STR
@@ -563,7 +565,7 @@ test_shipped_equals_defaults(void **state)
 		{ "rate_limit", 0.05, 6 }, { "bounce_ratio", 8, 6 }, { "recipient_domains", 2, 6 },
 		{ "spam_rejected", 0.5, 6 }, { "account_networks", 4, 12 }, { "account_addresses", 4, 12 },
 		{ "account_sessions", 4, 12 }, { "direct_mx", 4, 6 },
-		{ "scanning", 2.5, 6 }, { "outbound_dos", 3.5, 6 },
+		{ "scanning", 2.5, 6 }, { "outbound_dos", 3.5, 6 }, { "hosting", 1.5, 12 },
 	};
 	assert_int_equal(shipped.evidence_count, sizeof(kinds) / sizeof(kinds[0]));
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -979,6 +981,10 @@ static const struct bad_value bad_values[] = {
 	  { "", "0", "1000000001", NULL } },
 	{ "flows", "allow_destination", "allow_destination: expected ADDRESS or ADDRESS/PREFIX, not \"{v}\"",
 	  { "", "203.0.113.0/33", "speedtest.example.net", "203.0.113.0/24 x", NULL } },
+	{ "flows", "hosting_window", "hosting_window: expected a duration from 1m to 1h, not \"{v}\"",
+	  { "", "10", "3601s", "ten", NULL } },
+	{ "flows", "hosting_sources", "hosting_sources: expected a number from 2 to 1000000, not \"{v}\"",
+	  { "", "1", "1000001", "100.5", NULL } },
 
 	{ "evidence rate_limit", "weight", "weight: expected a score of 0 or more, not \"{v}\"",
 	  { "-1", "abc", "", "1000001", "nan", NULL } },
@@ -1479,7 +1485,8 @@ test_flows_section(void **state)
 	    "max_hosts = 5000\ndirect_mx_window = 5m\ndirect_mx_destinations = 50\n"
 	    "scan_theta0 = 0.9\nscan_theta1 = 0.1\nscan_alpha = 0.001\nscan_beta = 0.999\nscan_window = 10m\n"
 	    "scan_destinations = 100\ndos_packets = 50000\ndos_megabits = 300\ndos_flows = 1000\ndos_factor = 100\n"
-	    "dos_factor_floor = 500\nallow_destination = 203.0.113.0/24\nallow_destination = 2001:db8:5::/48\n", &cfg);
+	    "dos_factor_floor = 500\nallow_destination = 203.0.113.0/24\nallow_destination = 2001:db8:5::/48\n"
+	    "hosting_window = 30m\nhosting_sources = 250\n", &cfg);
 	assert_int_equal(cfg.flows.listen_count, 2);
 	assert_int_equal(cfg.flows.listen[1].port, 6343);
 	assert_int_equal(cfg.flows.receive_buffer, 4 << 20);
@@ -1502,6 +1509,8 @@ test_flows_section(void **state)
 	assert_int_equal(cfg.flows.dos_factor_floor, 500);
 	assert_int_equal(cfg.flows.allow_destination_count, 2);
 	assert_int_equal(cfg.flows.allow_destinations[1].prefix, 48);
+	assert_int_equal(cfg.flows.hosting_window, 1800 * USEC_PER_SEC);
+	assert_int_equal(cfg.flows.hosting_sources, 250);
 	char *text = print_to_string(&cfg);
 	assert_non_null(strstr(text, "\ndos_factor = 100\n"));     /* a whole number as one, not 1e+02 */
 	free(text);
@@ -1525,6 +1534,8 @@ test_flows_section(void **state)
 	assert_true(cfg.flows.dos_factor == 20);
 	assert_int_equal(cfg.flows.dos_factor_floor, 1000);
 	assert_int_equal(cfg.flows.allow_destination_count, 0);
+	assert_int_equal(cfg.flows.hosting_window, 600 * USEC_PER_SEC);
+	assert_int_equal(cfg.flows.hosting_sources, 100);
 	config_free(&cfg);
 }
 

@@ -545,6 +545,83 @@ test_dos_allowlist(void **state)
 	assert_non_null(evidence(f, "192.0.2.80", "outbound_dos"));
 }
 
+/* The i-th outside client's record to host dst on proto/port: a served connection (ACK
+ * in 6 packets) or a probe (SYN only). */
+static void
+client(struct fx *f, unsigned i, const char *dst, uint8_t proto, uint16_t port, bool served, usec_t t)
+{
+	struct flow_record r = rec(outside(i), A(dst), proto, port,
+	    proto != IPPROTO_TCP ? 0 : served ? TRW_TCP_SYN | TRW_TCP_ACK | TRW_TCP_FIN : TRW_TCP_SYN);
+	r.packets = proto == IPPROTO_TCP && served ? 6 : 1;
+	flow_detect_record(f->fd, &r, t);
+}
+
+static void
+test_hosting(void **state)
+{
+	struct fx *f = *state;
+	struct flow_detect_stats st;
+
+	for (unsigned i = 0; i < 99; i++) {
+		client(f, i, "192.0.2.90", IPPROTO_TCP, 443, true, T0 + SEC(i));
+		client(f, i, "192.0.2.90", IPPROTO_TCP, 443, true, T0 + SEC(i) + 1);    /* the same client again */
+	}
+	assert_null(evidence(f, "192.0.2.90", "hosting"));
+	client(f, 99, "192.0.2.90", IPPROTO_TCP, 443, true, T0 + SEC(200));
+	const struct evidence_item *e = evidence(f, "192.0.2.90", "hosting");
+	assert_non_null(e);
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "served 100 outside addresses in 10 minutes, most on TCP/443 (a web, proxy or "
+	    "DNS server on a subscriber line: fast flux or a proxy bot)");
+
+	/* DNS over UDP counts, and the summary names the busiest service */
+	for (unsigned i = 0; i < 60; i++)
+		client(f, i, "192.0.2.91", IPPROTO_UDP, 53, true, T0 + SEC(1));
+	for (unsigned i = 0; i < 40; i++)
+		client(f, 1000 + i, "192.0.2.91", IPPROTO_TCP, 80, true, T0 + SEC(2));
+	assert_non_null(strstr(evidence(f, "192.0.2.91", "hosting")->summary, "served 100 outside addresses in 10 "
+	    "minutes, most on UDP/53 "));
+
+	/* the internet's scanners probe every address: SYN alone, or other ports, make no host */
+	for (unsigned i = 0; i < 500; i++) {
+		client(f, i, "192.0.2.92", IPPROTO_TCP, 80, false, T0 + SEC(1));
+		client(f, i, "192.0.2.92", IPPROTO_TCP, 8080, true, T0 + SEC(1));
+	}
+	assert_null(evidence(f, "192.0.2.92", "hosting"));
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.hosts, 2);
+
+	/* 60 in a window and 60 in the next: never 100 in one */
+	for (unsigned i = 0; i < 60; i++) {
+		client(f, i, "192.0.2.93", IPPROTO_TCP, 80, true, T0 + MINUTES(9));
+		client(f, 100 + i, "192.0.2.93", IPPROTO_TCP, 80, true, T0 + MINUTES(11));
+	}
+	assert_null(evidence(f, "192.0.2.93", "hosting"));
+}
+
+/* allow_destination: clients there are not counted (a CDN fetching from its origin). */
+static void
+test_hosting_allowlist(void **state)
+{
+	struct fx *f = *state;
+
+	f->cfg.flows.allow_destinations = calloc(1, sizeof(struct cidr));
+	assert_non_null(f->cfg.flows.allow_destinations);
+	assert_int_equal(cidr_parse("203.0.112.0/22", &f->cfg.flows.allow_destinations[0]), 0);
+	f->cfg.flows.allow_destination_count = 1;
+	assert_int_equal(flow_detect_configure(f->fd, &f->cfg), 0);
+	for (unsigned i = 0; i < 300; i++)                  /* 203.0.113.0 to 203.0.114.43 */
+		client(f, i, "192.0.2.94", IPPROTO_TCP, 443, true, T0 + SEC(1));
+	assert_null(evidence(f, "192.0.2.94", "hosting"));
+	struct flow_record r = rec(A("198.18.0.1"), A("192.0.2.94"), IPPROTO_TCP, 443, TRW_TCP_SYN | TRW_TCP_ACK);
+	r.packets = 6;
+	for (unsigned i = 0; i < 100; i++) {
+		r.src.bytes[3] = (uint8_t)i;
+		flow_detect_record(f->fd, &r, T0 + SEC(2));
+	}
+	assert_non_null(evidence(f, "192.0.2.94", "hosting"));
+}
+
 int
 main(void)
 {
@@ -564,6 +641,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dos_absolute, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dos_baseline, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dos_allowlist, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hosting, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hosting_allowlist, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
