@@ -60,6 +60,7 @@ config_free(struct config *cfg)
 	free(cfg->enforce.remediation);
 	free(cfg->flows.sampling);
 	free(cfg->flows.allow_destinations);
+	free(cfg->flows.blocklists);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -383,6 +384,8 @@ static void print_remediation(const struct config *cfg, const struct config_key 
 static int parse_enforce_portal(struct config_parse *p, const struct config_key *k, const char *v);
 static int parse_flow_sampling(struct config_parse *p, const struct config_key *k, const char *v);
 static void print_flow_sampling(const struct config *cfg, const struct config_key *k, FILE *out);
+static int parse_flow_blocklist(struct config_parse *p, const struct config_key *k, const char *v);
+static void print_flow_blocklist(const struct config *cfg, const struct config_key *k, FILE *out);
 static void print_enforce_portal(const struct config *cfg, const struct config_key *k, FILE *out);
 
 static const struct config_key config_keys[] = {
@@ -677,6 +680,11 @@ static const struct config_key config_keys[] = {
 	    .max = SEC(3600), .def = "10m", .doc = "hosting: the window" },
 	{ "flows", "hosting_sources", KT_UINT, KF_RELOAD, FIELD(flows.hosting_sources), .min = 2, .max = 1000000,
 	    .def = "100", .doc = "hosting: distinct outside clients of TCP 80/443/53 or UDP 53 in the window that flag" },
+	{ "flows", "blocklist", KT_CUSTOM, KF_REPEAT | KF_RELOAD, FIELD(flows.blocklists), FIELD(flows.blocklist_count),
+	    .max_count = 16, .expect = "NAME FORMAT PATH: a name of a-z, 0-9, _ and - (up to 31), then auto, plain, "
+	    "drop, drop-json or feodo-csv, then the list's file", .too_many = "at most %u lists",
+	    .parse = parse_flow_blocklist, .print = print_flow_blocklist,
+	    .doc = "cc_contact: a C&C or drop list, reloaded on SIGHUP" },
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -1027,6 +1035,49 @@ print_flow_sampling(const struct config *cfg, const struct config_key *k, FILE *
 	for (size_t i = 0; i < cfg->flows.sampling_count; i++)
 		fprintf(out, "%s = %s %u\n", k->name, cidr_format(&cfg->flows.sampling[i].net, buf, sizeof(buf)),
 		    cfg->flows.sampling[i].rate);
+}
+
+/* "NAME FORMAT PATH"; the format's names are sense/blocklist.h's (the file is read by
+ * lazaretd, not here: a list that cannot be loaded is logged and the one before kept). */
+static int
+parse_flow_blocklist(struct config_parse *p, const struct config_key *k, const char *v)
+{
+	static const char *const formats[] = { "auto", "plain", "drop", "drop-json", "feodo-csv" };
+	struct config_flows *f = &p->cfg->flows;
+	struct flow_blocklist_conf c = { .line = p->line }, *slot;
+	size_t nl = strcspn(v, " \t"), fl;
+	const char *fmt = v + nl, *path;
+	bool known = false;
+
+	if (nl == 0 || nl >= sizeof(c.name) || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") < nl)
+		return key_fail(p, k, v);
+	memcpy(c.name, v, nl);
+	fmt += strspn(fmt, " \t");
+	fl = strcspn(fmt, " \t");
+	path = fmt + fl;
+	path += strspn(path, " \t");
+	if (fl == 0 || fl >= sizeof(c.format) || *path == '\0' || set_text(c.path, sizeof(c.path), path) != 0)
+		return key_fail(p, k, v);
+	memcpy(c.format, fmt, fl);
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		known |= strcmp(c.format, formats[i]) == 0;
+	for (size_t i = 0; i < f->blocklist_count; i++)
+		if (strcmp(f->blocklists[i].name, c.name) == 0)
+			return config_fail(p, "%s: the list %s is named twice", k->name, c.name);
+	if (!known)
+		return key_fail(p, k, v);
+	if ((slot = grow_list((void **)&f->blocklists, &f->blocklist_count, sizeof(*slot))) == NULL)
+		return config_fail(p, "out of memory");
+	*slot = c;
+	return 1;
+}
+
+static void
+print_flow_blocklist(const struct config *cfg, const struct config_key *k, FILE *out)
+{
+	for (size_t i = 0; i < cfg->flows.blocklist_count; i++)
+		fprintf(out, "%s = %s %s %s\n", k->name, cfg->flows.blocklists[i].name, cfg->flows.blocklists[i].format,
+		    cfg->flows.blocklists[i].path);
 }
 
 /* The shortest text strtod reads back as exactly d; a whole number as one ("20", not the

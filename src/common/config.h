@@ -193,6 +193,14 @@ struct flow_sampling_conf {
 
 #define CONFIG_MAX_FLOW_LISTEN 8
 
+/* A C&C or drop list for cc_contact: [flows] blocklist = NAME FORMAT PATH. */
+struct flow_blocklist_conf {
+	char name[32];                      /* [a-z0-9_-], named in summaries */
+	char format[16];                    /* sense/blocklist.h's names: auto, plain, drop, drop-json, feodo-csv */
+	char path[PATH_MAX];
+	int line;                           /* where it was set, for the load's errors */
+};
+
 /* the flow collector: NetFlow v5/v9, IPFIX and sFlow v5 from the network's exporters */
 struct config_flows {
 	struct listen_addr listen[CONFIG_MAX_FLOW_LISTEN];   /* UDP; none: the collector is off */
@@ -218,6 +226,8 @@ struct config_flows {
 	size_t allow_destination_count;
 	usec_t hosting_window;              /* hosting: the window */
 	uint32_t hosting_sources;           /* hosting: distinct outside clients served in it that flag */
+	struct flow_blocklist_conf *blocklists;   /* cc_contact's lists, loaded at start and on SIGHUP */
+	size_t blocklist_count;
 };
 
 struct config {

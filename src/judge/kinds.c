@@ -34,6 +34,9 @@ const struct evidence_kind evidence_kinds[] = {
 	 * threshold, and one that serves the world deserves a look before a verdict: one
 	 * window makes watch, three throttle, five (50 minutes of it) quarantine */
 	{ "hosting", 1.5, HOURS(12), "web, proxy or DNS service to many outside addresses (fast flux, a proxy bot)" },
+	/* sense/flowdetect.c: a unit per contact, at most one per host every 10 minutes: a
+	 * contact makes throttle, a bot that keeps calling quarantine */
+	{ "cc_contact", 3.5, HOURS(12), "contact with an address on a C&C or drop list" },
 };
 
 const size_t evidence_kind_count = sizeof(evidence_kinds) / sizeof(evidence_kinds[0]);

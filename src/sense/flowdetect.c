@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/lpm.h"
 #include "judge/kinds.h"
+#include "sense/blocklist.h"
 #include "sense/ewma.h"
 #include "sense/trw.h"
 #include "store/store.h"
@@ -88,12 +89,24 @@ struct fd_host {
 	usec_t dos_since;              /* outbound_dos: the flood began (0: none now) */
 	usec_t dos_told;               /* ... its summary was last brought up to date */
 	usec_t dos_unit;               /* ... its last unit of evidence */
+	usec_t cc_told;                /* cc_contact: the last unit */
 };
 
 static_assert(sizeof(struct fd_host) <= 256, "an idle flow host must cost at most 256 bytes (issue 9)");
 
+/* A cc_contact list as loaded: the table stays when a reload of its file fails. */
+struct fd_list {
+	char name[32];
+	struct lpm table;
+};
+
+#define FD_LISTS 16                /* [flows] blocklist's max_count */
+#define FD_CC_EVERY (600 * USEC_PER_SEC)   /* a host's contacts give a unit at most this often */
+
 struct flow_detect {
 	struct judge *judge;
+	struct fd_list lists[FD_LISTS];
+	size_t list_count;
 	const struct config *cfg;
 	struct lpm subscribers;        /* [network] subscribers */
 	struct lpm relays;             /* [network] relay, as /32 and /128 */
@@ -109,6 +122,7 @@ struct flow_detect {
 static const char *const kind_names[FLOW_DETECT_KINDS] = {
 	[FLOW_DETECT_DIRECT_MX] = "direct_mx", [FLOW_DETECT_SCANNING] = "scanning",
 	[FLOW_DETECT_OUTBOUND_DOS] = "outbound_dos", [FLOW_DETECT_HOSTING] = "hosting",
+	[FLOW_DETECT_CC_CONTACT] = "cc_contact",
 };
 
 const char *
@@ -202,6 +216,47 @@ fail:
 	return NULL;
 }
 
+/*
+ * The lists of cfg, each loaded from its file into the table it had (kept by name), the
+ * table before kept when the file cannot be loaded (logged with file:line); lists no
+ * longer configured are dropped.
+ */
+static void
+load_lists(struct flow_detect *fd, const struct config *cfg)
+{
+	struct fd_list next[FD_LISTS];
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->flows.blocklist_count && n < FD_LISTS; i++, n++) {
+		const struct flow_blocklist_conf *c = &cfg->flows.blocklists[i];
+		struct blocklist_stats st;
+		enum blocklist_format fmt = BLOCKLIST_AUTO;
+		memset(&next[n], 0, sizeof(next[n]));
+		snprintf(next[n].name, sizeof(next[n].name), "%s", c->name);
+		lpm_init(&next[n].table);
+		for (size_t k = 0; k < fd->list_count; k++)
+			if (strcmp(fd->lists[k].name, c->name) == 0) {
+				next[n].table = fd->lists[k].table;
+				lpm_init(&fd->lists[k].table);
+			}
+		(void)blocklist_format_parse(c->format, &fmt);      /* the configuration checked the name */
+		int rc = blocklist_load(c->path, fmt, &next[n].table, (uint32_t)n, &st);
+		if (rc == -EBADMSG)
+			log_warnx("flows: blocklist %s: %s:%zu: not a line of %s; the list loaded before stays (%u prefixes)",
+			    c->name, c->path, st.first_error_line, blocklist_format_name(st.format), next[n].table.prefixes);
+		else if (rc != 0)
+			log_warnx("flows: blocklist %s: %s: %s; the list loaded before stays (%u prefixes)", c->name, c->path,
+			    strerror(-rc), next[n].table.prefixes);
+		else
+			log_info("flows: blocklist %s: %u prefixes from %s (%s)", c->name, next[n].table.prefixes, c->path,
+			    blocklist_format_name(st.format));
+	}
+	for (size_t k = 0; k < fd->list_count; k++)
+		lpm_free(&fd->lists[k].table);
+	memcpy(fd->lists, next, n * sizeof(next[0]));
+	fd->list_count = n;
+}
+
 int
 flow_detect_configure(struct flow_detect *fd, const struct config *cfg)
 {
@@ -226,6 +281,7 @@ flow_detect_configure(struct flow_detect *fd, const struct config *cfg)
 	fd->subscribers = subs;
 	fd->relays = relays;
 	fd->allowed = allowed;
+	load_lists(fd, cfg);
 	return 0;
 }
 
@@ -268,6 +324,8 @@ flow_detect_free(struct flow_detect *fd)
 	lpm_free(&fd->subscribers);
 	lpm_free(&fd->relays);
 	lpm_free(&fd->allowed);
+	for (size_t k = 0; k < fd->list_count; k++)
+		lpm_free(&fd->lists[k].table);
 	free(fd);
 }
 
@@ -693,6 +751,30 @@ hosting(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, 
 	    duration_format(c->hosting_window, win, sizeof(win)));
 }
 
+/* cc_contact: host x sent r to an address on list l. A unit, at most one each
+ * FD_CC_EVERY per host (a bot calls its C&C every few seconds). */
+static void
+cc_contact(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, const struct fd_list *l, usec_t now)
+{
+	if (x->cc_told != 0 && now - x->cc_told < FD_CC_EVERY)
+		return;
+	struct subject *s = judge_host(fd->judge, &x->key, now);
+	if (s == NULL)
+		return;
+	char summary[STORE_SUMMARY_MAX], ip[ADDR_TEXT_MAX], who[ADDR_TEXT_MAX];
+	addr_format(&r->dst, ip, sizeof(ip));
+	if (r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP)
+		snprintf(summary, sizeof(summary), r->dst.family == AF_INET6 ? "contacted [%s]:%u (%s), on the list %s" :
+		    "contacted %s:%u (%s), on the list %s", ip, r->dst_port, r->proto == IPPROTO_TCP ? "TCP" : "UDP", l->name);
+	else
+		snprintf(summary, sizeof(summary), "contacted %s (protocol %u), on the list %s", ip, r->proto, l->name);
+	x->cc_told = now;
+	fd->stats.evidence[FLOW_DETECT_CC_CONTACT]++;
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_CC_CONTACT], 1, 1, now, summary);
+	log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=cc_contact list=%s destination=%s port=%u",
+	    addr_format(&x->key, who, sizeof(who)), l->name, ip, r->dst_port);
+}
+
 void
 flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t now)
 {
@@ -720,6 +802,11 @@ flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t n
 	if (x == NULL)
 		return;
 	outbound_dos(fd, x, r, now);
+	for (size_t k = 0; k < fd->list_count; k++)
+		if (lpm_lookup(&fd->lists[k].table, &r->dst, NULL, NULL)) {
+			cc_contact(fd, x, r, &fd->lists[k], now);
+			break;
+		}
 	if (r->proto != IPPROTO_TCP)
 		return;
 	uint64_t dst_hash = hash_bytes(r->dst.bytes, r->dst.family == AF_INET ? 4 : 16);

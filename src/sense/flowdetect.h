@@ -21,6 +21,9 @@
  *   hosting   — inbound connections served on TCP 80/443/53 or UDP 53 (TCP: ACK in more
  *               than 2 packets) as distinct outside clients per host in a window;
  *               clients in allow_destination are kept out.
+ *   cc_contact — outbound records to an address on a [flows] blocklist (sense/
+ *               blocklist.h, looked up with common/lpm), loaded at start and again by
+ *               flow_detect_configure: a list whose file fails keeps its table before.
  *
  * Memory follows activity: a quiet host costs its struct (at most 256 bytes, asserted);
  * the windows' counters are a block of their own, allocated at its first record and
@@ -47,7 +50,8 @@
 #define FLOW_DETECT_FORGET (3600 * USEC_PER_SEC)
 
 enum flow_detect_kind {
-	FLOW_DETECT_DIRECT_MX, FLOW_DETECT_SCANNING, FLOW_DETECT_OUTBOUND_DOS, FLOW_DETECT_HOSTING, FLOW_DETECT_KINDS
+	FLOW_DETECT_DIRECT_MX, FLOW_DETECT_SCANNING, FLOW_DETECT_OUTBOUND_DOS, FLOW_DETECT_HOSTING,
+	FLOW_DETECT_CC_CONTACT, FLOW_DETECT_KINDS
 };
 
 struct flow_detect_stats {
@@ -65,9 +69,10 @@ struct flow_detect;
  * until the next flow_detect_configure). NULL on ENOMEM or when j refuses the kinds. */
 struct flow_detect *flow_detect_new(struct judge *j, const struct config *cfg);
 
-/* flow_detect_configure — cfg's [network] and [flows] (SIGHUP), kept by reference. Hosts
- * keep their state; 0 or -ENOMEM (cfg's windows and caps apply, the previous subscribers
- * and relays stay in force). */
+/* flow_detect_configure — cfg's [network] and [flows] (SIGHUP), kept by reference, and
+ * every blocklist read again from its file (a list that fails keeps what it had, logged).
+ * Hosts keep their state; 0 or -ENOMEM (cfg's windows and caps apply, the previous
+ * subscribers, relays and lists stay in force). */
 int flow_detect_configure(struct flow_detect *fd, const struct config *cfg);
 
 void flow_detect_free(struct flow_detect *fd);

@@ -308,6 +308,12 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 			return "flows.allow_destinations[]";
 	SAME(flows.hosting_window);
 	SAME(flows.hosting_sources);
+	SAME(flows.blocklist_count);
+	for (size_t i = 0; i < a->flows.blocklist_count; i++)
+		if (strcmp(a->flows.blocklists[i].name, b->flows.blocklists[i].name) != 0 ||
+		    strcmp(a->flows.blocklists[i].format, b->flows.blocklists[i].format) != 0 ||
+		    strcmp(a->flows.blocklists[i].path, b->flows.blocklists[i].path) != 0)
+			return "flows.blocklists[]";
 	return NULL;
 #undef SAME
 #undef SAME_STR
@@ -566,6 +572,7 @@ test_shipped_equals_defaults(void **state)
 		{ "spam_rejected", 0.5, 6 }, { "account_networks", 4, 12 }, { "account_addresses", 4, 12 },
 		{ "account_sessions", 4, 12 }, { "direct_mx", 4, 6 },
 		{ "scanning", 2.5, 6 }, { "outbound_dos", 3.5, 6 }, { "hosting", 1.5, 12 },
+		{ "cc_contact", 3.5, 12 },
 	};
 	assert_int_equal(shipped.evidence_count, sizeof(kinds) / sizeof(kinds[0]));
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -985,6 +992,10 @@ static const struct bad_value bad_values[] = {
 	  { "", "10", "3601s", "ten", NULL } },
 	{ "flows", "hosting_sources", "hosting_sources: expected a number from 2 to 1000000, not \"{v}\"",
 	  { "", "1", "1000001", "100.5", NULL } },
+	{ "flows", "blocklist", "blocklist: expected NAME FORMAT PATH: a name of a-z, 0-9, _ and - (up to 31), then "
+	  "auto, plain, drop, drop-json or feodo-csv, then the list's file, not \"{v}\"",
+	  { "", "feodo", "feodo feodo-csv", "Feodo feodo-csv /var/lib/lazaret/feodo.csv", "feodo csv /x",
+	    "feodo FEODO-CSV /x", "a23456789012345678901234567890123 plain /x", "feo.do plain /x", NULL } },
 
 	{ "evidence rate_limit", "weight", "weight: expected a score of 0 or more, not \"{v}\"",
 	  { "-1", "abc", "", "1000001", "nan", NULL } },
@@ -1486,7 +1497,9 @@ test_flows_section(void **state)
 	    "scan_theta0 = 0.9\nscan_theta1 = 0.1\nscan_alpha = 0.001\nscan_beta = 0.999\nscan_window = 10m\n"
 	    "scan_destinations = 100\ndos_packets = 50000\ndos_megabits = 300\ndos_flows = 1000\ndos_factor = 100\n"
 	    "dos_factor_floor = 500\nallow_destination = 203.0.113.0/24\nallow_destination = 2001:db8:5::/48\n"
-	    "hosting_window = 30m\nhosting_sources = 250\n", &cfg);
+	    "hosting_window = 30m\nhosting_sources = 250\n"
+	    "blocklist = feodo feodo-csv /var/lib/lazaret/ipblocklist.csv\n"
+	    "blocklist = drop_v4 drop-json /var/lib/lazaret/drop v4.json\n", &cfg);
 	assert_int_equal(cfg.flows.listen_count, 2);
 	assert_int_equal(cfg.flows.listen[1].port, 6343);
 	assert_int_equal(cfg.flows.receive_buffer, 4 << 20);
@@ -1511,6 +1524,11 @@ test_flows_section(void **state)
 	assert_int_equal(cfg.flows.allow_destinations[1].prefix, 48);
 	assert_int_equal(cfg.flows.hosting_window, 1800 * USEC_PER_SEC);
 	assert_int_equal(cfg.flows.hosting_sources, 250);
+	assert_int_equal(cfg.flows.blocklist_count, 2);
+	assert_string_equal(cfg.flows.blocklists[1].name, "drop_v4");
+	assert_string_equal(cfg.flows.blocklists[1].format, "drop-json");
+	assert_string_equal(cfg.flows.blocklists[1].path, "/var/lib/lazaret/drop v4.json");
+	assert_int_equal(cfg.flows.blocklists[1].line, 28);       /* for the load's messages */
 	char *text = print_to_string(&cfg);
 	assert_non_null(strstr(text, "\ndos_factor = 100\n"));     /* a whole number as one, not 1e+02 */
 	free(text);
@@ -1536,7 +1554,10 @@ test_flows_section(void **state)
 	assert_int_equal(cfg.flows.allow_destination_count, 0);
 	assert_int_equal(cfg.flows.hosting_window, 600 * USEC_PER_SEC);
 	assert_int_equal(cfg.flows.hosting_sources, 100);
+	assert_int_equal(cfg.flows.blocklist_count, 0);
 	config_free(&cfg);
+	expect_error("a list named twice", "[flows]\nblocklist = drop drop /a\nblocklist = drop plain /b\n", 0, 3,
+	    "blocklist: the list drop is named twice");
 }
 
 static void

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -622,6 +623,85 @@ test_hosting_allowlist(void **state)
 	assert_non_null(evidence(f, "192.0.2.94", "hosting"));
 }
 
+/* A file of text in a new temporary path (the caller unlinks it). */
+static void
+list_file(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void
+set_lists(struct fx *f, size_t n, const char *const names[], const char *const formats[], char paths[][64])
+{
+	free(f->cfg.flows.blocklists);
+	f->cfg.flows.blocklists = calloc(n + 1, sizeof(struct flow_blocklist_conf));
+	assert_non_null(f->cfg.flows.blocklists);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(f->cfg.flows.blocklists[i].name, sizeof(f->cfg.flows.blocklists[i].name), "%s", names[i]);
+		snprintf(f->cfg.flows.blocklists[i].format, sizeof(f->cfg.flows.blocklists[i].format), "%s", formats[i]);
+		snprintf(f->cfg.flows.blocklists[i].path, sizeof(f->cfg.flows.blocklists[i].path), "%s", paths[i]);
+	}
+	f->cfg.flows.blocklist_count = n;
+	assert_int_equal(flow_detect_configure(f->fd, &f->cfg), 0);
+}
+
+/* cc_contact: the list and the destination named, a unit at most each 10 minutes; a list
+ * whose file turns bad keeps what it had; a list no longer configured is gone. */
+static void
+test_cc_contact(void **state)
+{
+	struct fx *f = *state;
+	char paths[2][64] = { "/tmp/lazaret-feodo-XXXXXX", "/tmp/lazaret-drop-XXXXXX" };
+	struct flow_record r;
+
+	list_file(paths[0], "# abuse.ch Feodo Tracker\n"
+	    "\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n"
+	    "\"2026-11-01 07:44:46\",\"203.0.113.5\",\"443\",\"online\",\"2026-11-30\",\"QakBot\"\n");
+	list_file(paths[1], "; Spamhaus DROP\n198.51.100.0/24 ; SBL000001\n2001:db8:bad::/48 ; SBL000002\n");
+	set_lists(f, 2, (const char *const[]){ "feodo", "drop" }, (const char *const[]){ "feodo-csv", "auto" }, paths);
+
+	r = rec(A("192.0.2.100"), A("203.0.113.6"), IPPROTO_TCP, 443, TRW_TCP_SYN | TRW_TCP_ACK);
+	flow_detect_record(f->fd, &r, T0);
+	assert_null(evidence(f, "192.0.2.100", "cc_contact"));
+	r.dst = A("203.0.113.5");
+	flow_detect_record(f->fd, &r, T0 + SEC(1));
+	const struct evidence_item *e = evidence(f, "192.0.2.100", "cc_contact");
+	assert_non_null(e);
+	assert_string_equal(e->summary, "contacted 203.0.113.5:443 (TCP), on the list feodo");
+	flow_detect_record(f->fd, &r, T0 + SEC(60));             /* beaconing: one unit per 10 minutes */
+	assert_int_equal(evidence(f, "192.0.2.100", "cc_contact")->count, 1);
+	r = rec(A("192.0.2.100"), A("198.51.100.77"), IPPROTO_UDP, 53, 0);
+	flow_detect_record(f->fd, &r, T0 + MINUTES(11));
+	e = evidence(f, "192.0.2.100", "cc_contact");
+	assert_int_equal(e->count, 2);
+	assert_string_equal(e->summary, "contacted 198.51.100.77:53 (UDP), on the list drop");
+	r = rec(A("2001:db8:100:7::1"), A("2001:db8:bad:1::9"), IPPROTO_TCP, 8080, TRW_TCP_SYN);
+	flow_detect_record(f->fd, &r, T0);
+	assert_string_equal(evidence(f, "2001:db8:100:7::/64", "cc_contact")->summary,
+	    "contacted [2001:db8:bad:1::9]:8080 (TCP), on the list drop");
+
+	/* the drop file turns bad: the reload keeps its table */
+	FILE *fp = fopen(paths[1], "a");
+	assert_non_null(fp);
+	fputs("not an address\n", fp);
+	fclose(fp);
+	set_lists(f, 2, (const char *const[]){ "feodo", "drop" }, (const char *const[]){ "feodo-csv", "drop" }, paths);
+	r = rec(A("192.0.2.101"), A("198.51.100.1"), IPPROTO_TCP, 80, TRW_TCP_SYN);
+	flow_detect_record(f->fd, &r, T0);
+	assert_non_null(evidence(f, "192.0.2.101", "cc_contact"));
+	/* only feodo now */
+	set_lists(f, 1, (const char *const[]){ "feodo" }, (const char *const[]){ "feodo-csv" }, paths);
+	r.src = A("192.0.2.102");
+	flow_detect_record(f->fd, &r, T0);
+	assert_null(evidence(f, "192.0.2.102", "cc_contact"));
+	unlink(paths[0]);
+	unlink(paths[1]);
+}
+
 int
 main(void)
 {
@@ -643,6 +723,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dos_allowlist, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hosting, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hosting_allowlist, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_cc_contact, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
