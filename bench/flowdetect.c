@@ -111,7 +111,7 @@ main(int argc, char **argv)
 	printf("%u hosts, %lu records: %.3f s, %.2f M records/s (%.0f ns a record)\n", hosts, n, b - a,
 	    (double)n / (b - a) / 1e6, (b - a) / (double)n * 1e9);
 	printf("hosts followed %zu: %zu bytes active (%.0f a host)", st.hosts, busy, (double)busy / (double)st.hosts);
-	flow_detect_expire(fd, t0 + (usec_t)n * 2 + 1800 * USEC_PER_SEC);
+	flow_detect_expire(fd, t0 + (usec_t)n * 2 + 1800 * USEC_PER_SEC, SIZE_MAX);
 	printf(", %zu quiet (%.0f a host)\n", flow_detect_bytes(fd), (double)flow_detect_bytes(fd) / (double)st.hosts);
 	printf("evidence updates:");
 	for (int k = 0; k < FLOW_DETECT_KINDS; k++)

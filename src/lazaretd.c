@@ -362,12 +362,14 @@ on_sweep(uv_timer_t *t)
 	delivery_release_held(d->pl.delivery, time_now());
 	if (d->flows != NULL)
 		flow_collector_tick(d->flows, time_now());
-	static unsigned ticks;
-	if (++ticks % 60 == 0) {
-		delivery_expire(d->pl.delivery, time_now());
-		if (d->flow_detect != NULL)
-			flow_detect_expire(d->flow_detect, time_now());
+	if (d->flow_detect != NULL) {       /* every flow host about once a minute, too */
+		struct flow_detect_stats fs;
+		flow_detect_stats_get(d->flow_detect, &fs);
+		flow_detect_expire(d->flow_detect, time_now(), fs.hosts / 60 + 1000);
 	}
+	static unsigned ticks;
+	if (++ticks % 60 == 0)
+		delivery_expire(d->pl.delivery, time_now());
 }
 
 /* The policy service's answers: the relay's decision (sense hands, act decides). */

@@ -115,6 +115,7 @@ struct flow_detect {
 	struct htable hosts;
 	struct flow_detect_stats stats;
 	struct log_limit log;          /* any subscriber can make lines: bounded */
+	size_t expire_at;              /* the bucket flow_detect_expire goes on from */
 	struct trw_model trw;          /* [flows] scan_theta0 ... scan_beta */
 	int kind[FLOW_DETECT_KINDS];   /* judge kind ids */
 };
@@ -819,24 +820,26 @@ flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t n
 }
 
 void
-flow_detect_expire(struct flow_detect *fd, usec_t now)
+flow_detect_expire(struct flow_detect *fd, usec_t now, size_t budget)
 {
-	size_t cursor = 0;
-	struct htable_node *n, *prev = NULL;
+	size_t seen = 0;
 
-	while ((n = htable_iter(&fd->hosts, &cursor, prev)) != NULL) {
-		struct fd_host *x = htable_entry(n, struct fd_host, node);
-		usec_t quiet = now - x->last;
-		prev = n;
-		if (quiet >= FLOW_DETECT_FORGET) {
-			host_free(fd, x);
-			prev = NULL;
-			continue;
+	/* bucket by bucket, a whole chain at a time; a table that doubled since the last call
+	 * goes on from the same index under its new mask: a host skipped is seen next round */
+	for (size_t b = 0; b <= fd->hosts.mask && seen < budget; b++) {
+		struct htable_node *n = fd->hosts.buckets[fd->expire_at++ & fd->hosts.mask], *next;
+		for (; n != NULL; n = next) {
+			struct fd_host *x = htable_entry(n, struct fd_host, node);
+			usec_t quiet = now - x->last;
+			next = n->next;
+			seen++;
+			if (quiet >= FLOW_DETECT_FORGET)
+				host_free(fd, x);
+			/* every window it counted in has closed: nothing in them counts again */
+			else if (quiet >= fd->cfg->flows.direct_mx_window && quiet >= fd->cfg->flows.scan_window &&
+			    quiet >= fd->cfg->flows.hosting_window)
+				host_idle(x);       /* the walk, its decision and the baselines stay */
 		}
-		/* every window it counted in has closed: nothing in them counts again */
-		if (quiet >= fd->cfg->flows.direct_mx_window && quiet >= fd->cfg->flows.scan_window &&
-		    quiet >= fd->cfg->flows.hosting_window)
-			host_idle(x);       /* the walk and its decision stay */
 	}
 }
 

@@ -80,9 +80,11 @@ void flow_detect_free(struct flow_detect *fd);
 /* flow_detect_record — one decoded record, seen at now. */
 void flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t now);
 
-/* flow_detect_expire — free the counters of hosts quiet for a window, forget hosts quiet
- * for FLOW_DETECT_FORGET (lazaretd: once a minute). */
-void flow_detect_expire(struct flow_detect *fd, usec_t now);
+/* flow_detect_expire — visit up to budget hosts (SIZE_MAX: all, once), going on from
+ * where the last call stopped: free the counters of hosts quiet for every window, forget
+ * hosts quiet for FLOW_DETECT_FORGET. lazaretd calls it each second with a sixtieth of
+ * the hosts, so that a million hosts never stall the loop (and the policy service) at once. */
+void flow_detect_expire(struct flow_detect *fd, usec_t now, size_t budget);
 
 void flow_detect_stats_get(const struct flow_detect *fd, struct flow_detect_stats *out);
 

@@ -269,9 +269,9 @@ test_expire(void **state)
 		}
 	size_t busy = flow_detect_bytes(f->fd);
 	assert_true(busy > 10 * 256);                /* 60 hashes of 8 bytes each, at least */
-	flow_detect_expire(f->fd, T0 + MINUTES(5));
+	flow_detect_expire(f->fd, T0 + MINUTES(5), SIZE_MAX);
 	assert_int_equal(flow_detect_bytes(f->fd), busy);      /* still in their window */
-	flow_detect_expire(f->fd, T0 + SEC(1) + MINUTES(10));
+	flow_detect_expire(f->fd, T0 + SEC(1) + MINUTES(10), SIZE_MAX);
 	flow_detect_stats_get(f->fd, &st);
 	assert_int_equal(st.hosts, 10);
 	assert_true(flow_detect_bytes(f->fd) <= 10 * 256);
@@ -279,13 +279,36 @@ test_expire(void **state)
 	for (unsigned i = 0; i < 19; i++)
 		mx_to(f, "192.0.2.100", i, T0 + MINUTES(20) + SEC(1));
 	assert_int_equal(evidence(f, "192.0.2.100", "direct_mx")->count, 1);
-	flow_detect_expire(f->fd, T0 + MINUTES(20) + SEC(1) + FLOW_DETECT_FORGET - 1);
+	flow_detect_expire(f->fd, T0 + MINUTES(20) + SEC(1) + FLOW_DETECT_FORGET - 1, SIZE_MAX);
 	flow_detect_stats_get(f->fd, &st);
 	assert_int_equal(st.hosts, 1);
-	flow_detect_expire(f->fd, T0 + MINUTES(20) + SEC(1) + FLOW_DETECT_FORGET);
+	flow_detect_expire(f->fd, T0 + MINUTES(20) + SEC(1) + FLOW_DETECT_FORGET, SIZE_MAX);
 	flow_detect_stats_get(f->fd, &st);
 	assert_int_equal(st.hosts, 0);
 	assert_int_equal(flow_detect_bytes(f->fd), 0);
+}
+
+/* A budget: a part of the hosts a call, going on from where the last one stopped. */
+static void
+test_expire_budget(void **state)
+{
+	struct fx *f = *state;
+	struct flow_detect_stats st;
+	struct addr src = A("10.0.0.0");
+
+	for (unsigned h = 0; h < 1000; h++) {
+		src.bytes[2] = (uint8_t)(h >> 8);
+		src.bytes[3] = (uint8_t)h;
+		struct flow_record r = rec(src, outside(h), IPPROTO_TCP, 443, TRW_TCP_SYN);
+		flow_detect_record(f->fd, &r, T0);
+	}
+	flow_detect_expire(f->fd, T0 + FLOW_DETECT_FORGET, 300);
+	flow_detect_stats_get(f->fd, &st);
+	assert_in_range(st.hosts, 1, 700);
+	for (int i = 0; i < 4; i++)
+		flow_detect_expire(f->fd, T0 + FLOW_DETECT_FORGET, 300);
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.hosts, 0);
 }
 
 /* max_hosts: the 1001st host is refused and counted; a host followed already is not. */
@@ -713,6 +736,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ipv6_host, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_expire, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_host_cap, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_expire_budget, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_walk, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_walk_benign, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_fanout, fx_setup, fx_teardown),
