@@ -282,11 +282,12 @@ flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t n
 		return;
 	uint64_t dst_hash = hash_bytes(r->dst.bytes, r->dst.family == AF_INET ? 4 : 16);
 	bool mx = r->dst_port == 25 && !lpm_lookup(&fd->relays, &r->dst, NULL, NULL);
-	if (mx)
+	if (mx) {       /* a spam bot's SYNs to mail servers are direct_mx's, not a scan too */
 		flow_detect_direct_mx(fd, x, dst_hash, now);
+		return;
+	}
 	flow_detect_scan_walk(fd, x, r, dst_hash, now);
-	if (!mx)        /* a spam bot's fan-out on TCP/25 is direct_mx's, not counted twice */
-		flow_detect_scan_fanout(fd, x, r, dst_hash, now);
+	flow_detect_scan_fanout(fd, x, r, dst_hash, now);
 }
 
 void

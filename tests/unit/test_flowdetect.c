@@ -150,6 +150,7 @@ test_direct_mx_threshold(void **state)
 	assert_non_null(e);
 	assert_int_equal(e->count, 1);
 	assert_string_equal(e->summary, "tried to reach 20 mail servers directly in 10 minutes; the relay is 198.51.100.25");
+	assert_null(evidence(f, "192.0.2.7", "scanning"));        /* one behaviour, one kind */
 	/* more in the same window: the summary follows each growth by a quarter, one unit of evidence */
 	for (unsigned i = 20; i < 40; i++)
 		mx_to(f, "192.0.2.7", i, T0 + SEC(40 + i));
@@ -725,6 +726,31 @@ test_cc_contact(void **state)
 	unlink(paths[1]);
 }
 
+/* Verdicts are the judge's: two windows of direct_mx quarantine a host, an [allowlist]
+ * network stops at watch with the same evidence. */
+static void
+test_levels(void **state)
+{
+	struct fx *f = *state;
+	char err[512];
+
+	f->cfg.allowlist.networks = calloc(1, sizeof(struct cidr));
+	assert_non_null(f->cfg.allowlist.networks);
+	assert_int_equal(cidr_parse("192.0.2.201/32", &f->cfg.allowlist.networks[0]), 0);
+	f->cfg.allowlist.network_count = 1;
+	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
+	for (unsigned w = 0; w < 2; w++) {
+		for (unsigned i = 0; i < 20; i++) {
+			mx_to(f, "192.0.2.200", 100 * w + i, T0 + MINUTES(10 * w) + SEC(i));
+			mx_to(f, "192.0.2.201", 100 * w + i, T0 + MINUTES(10 * w) + SEC(i));
+		}
+		if (w == 0)
+			assert_int_equal(judge_lookup(f->j, "192.0.2.200")->level, LEVEL_THROTTLE);
+	}
+	assert_int_equal(judge_lookup(f->j, "192.0.2.200")->level, LEVEL_QUARANTINE);
+	assert_int_equal(judge_lookup(f->j, "192.0.2.201")->level, LEVEL_WATCH);
+}
+
 int
 main(void)
 {
@@ -748,6 +774,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hosting, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hosting_allowlist, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cc_contact, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_levels, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
