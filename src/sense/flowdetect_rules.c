@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,6 +54,28 @@ window_words(usec_t d, char *buf, size_t size)
 	return buf;
 }
 
+/* Appends to out (STORE_SUMMARY_MAX bytes, *off used): cut at the end, never past it. */
+static void __attribute__((format(printf, 3, 4)))
+summary_add(char *out, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*off >= STORE_SUMMARY_MAX - 1)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(out + *off, STORE_SUMMARY_MAX - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off = *off + (size_t)n < STORE_SUMMARY_MAX ? *off + (size_t)n : STORE_SUMMARY_MAX - 1;
+}
+
+/* A rate for a sentence, whole and bounded (a baseline of almost nothing makes ratios huge). */
+static uint64_t
+whole(double v)
+{
+	return !(v > 0) ? 0 : v >= 1e15 ? (uint64_t)1e15 : (uint64_t)llround(v);
+}
+
 /* The distinct count of h once it changed: whether n is worth a report, at threshold or
  * grown by a quarter since the last one (reported; 0: none yet), in *n. */
 static bool
@@ -90,11 +113,11 @@ flow_detect_direct_mx(struct flow_detect *fd, struct fd_host *x, uint64_t dst_ha
 	if (s == NULL)
 		return;
 	char summary[STORE_SUMMARY_MAX], count[32], win[32], relay[ADDR_TEXT_MAX], who[ADDR_TEXT_MAX];
-	int off = snprintf(summary, sizeof(summary), "tried to reach %s mail servers directly in %s",
-	    group_digits(n, count, sizeof(count)), window_words(c->direct_mx_window, win, sizeof(win)));
-	if (fd->cfg->network.relay_count > 0 && off > 0 && (size_t)off < sizeof(summary))
-		snprintf(summary + off, sizeof(summary) - (size_t)off, "; the relay is %s",
-		    addr_format(&fd->cfg->network.relays[0], relay, sizeof(relay)));
+	size_t off = 0;
+	summary_add(summary, &off, "tried to reach %s mail servers directly in %s", group_digits(n, count, sizeof(count)),
+	    window_words(c->direct_mx_window, win, sizeof(win)));
+	if (fd->cfg->network.relay_count > 0)
+		summary_add(summary, &off, "; the relay is %s", addr_format(&fd->cfg->network.relays[0], relay, sizeof(relay)));
 	bool first = a->mx_reported == 0;
 	a->mx_reported = n;
 	fd->stats.evidence[FLOW_DETECT_DIRECT_MX]++;
@@ -276,25 +299,22 @@ static void
 dos_summary(const struct flow_detect *fd, const struct fd_host *x, usec_t now, char *out)
 {
 	const struct fd_active *a = x->act;
-	char pps[32], span[32], target[ADDR_TEXT_MAX + 32];
+	char num[32], span[32], target[ADDR_TEXT_MAX + 32];
 	double bits = ewma_rate(&fd->ewma, &x->out, EWMA_BITS) / 1e6, ratio;
-	int off = snprintf(out, STORE_SUMMARY_MAX, "sent %s packets/s (%.*f Mbit/s)",
-	    group_digits((uint64_t)llround(ewma_rate(&fd->ewma, &x->out, EWMA_PACKETS)), pps, sizeof(pps)),
-	    bits < 10 ? 1 : 0, bits);
+	size_t off = 0;
 
+	out[0] = '\0';
+	summary_add(out, &off, "sent %s packets/s (%.*f Mbit/s)",
+	    group_digits(whole(ewma_rate(&fd->ewma, &x->out, EWMA_PACKETS)), num, sizeof(num)), bits < 10 ? 1 : 0, bits);
 	if (now - x->dos_since >= 10 * USEC_PER_SEC)
-		off += snprintf(out + off, STORE_SUMMARY_MAX - (size_t)off, " for %s",
-		    span_words(now - x->dos_since, span, sizeof(span)));
+		summary_add(out, &off, " for %s", span_words(now - x->dos_since, span, sizeof(span)));
 	if (ewma_ratio(&fd->ewma, &x->out, EWMA_PACKETS, &ratio) == 0 && isfinite(ratio) && ratio >= 2)
-		off += snprintf(out + off, STORE_SUMMARY_MAX - (size_t)off, ", %s times its usual rate",
-		    group_digits((uint64_t)llround(ratio), pps, sizeof(pps)));
+		summary_add(out, &off, ", %s times its usual rate", group_digits(whole(ratio), num, sizeof(num)));
 	if (a->top.family != 0)
-		off += snprintf(out + off, STORE_SUMMARY_MAX - (size_t)off, "; top target %s",
-		    target_words(a, target, sizeof(target)));
+		summary_add(out, &off, "; top target %s", target_words(a, target, sizeof(target)));
 	uint32_t flows = a->flows[0] + a->flows[1], syn = a->syn_only[0] + a->syn_only[1];
-	if (syn > 0 && off > 0 && (size_t)off < STORE_SUMMARY_MAX)
-		snprintf(out + off, STORE_SUMMARY_MAX - (size_t)off, "; %u %% of its flows SYN only",
-		    (unsigned)(100.0 * syn / flows + 0.5));
+	if (syn > 0)
+		summary_add(out, &off, "; %u %% of its flows SYN only", (unsigned)(100.0 * syn / flows + 0.5));
 }
 
 /*
