@@ -28,8 +28,8 @@
  * Memory follows activity: a quiet host costs its struct (at most 256 bytes, asserted);
  * the windows' counters are a block of their own, allocated at its first record and
  * freed by flow_detect_expire once the host has been quiet for its longest window; the
- * host is forgotten after FLOW_DETECT_FORGET of silence. At most [flows] max_hosts hosts are followed; records
- * of a new host past that are counted (hosts_refused) and skipped.
+ * host is forgotten after FLOW_DETECT_FORGET of silence. At most [flows] max_hosts hosts
+ * are followed; records of a new host past that are counted (hosts_refused) and skipped.
  *
  * Time is the caller's (now, µs since the epoch), so tests inject it. Not thread-safe:
  * lazaretd calls it from its loop.
@@ -46,7 +46,8 @@
 #include "judge/judge.h"
 #include "sense/flow.h"
 
-/* A quiet host is forgotten after this: long enough for every window to have closed. */
+/* A quiet host is forgotten after this, its walk and its usual rates with it: every
+ * window has closed by then, and a baseline an hour old says little of the next hour. */
 #define FLOW_DETECT_FORGET (3600 * USEC_PER_SEC)
 
 enum flow_detect_kind {

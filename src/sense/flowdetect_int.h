@@ -68,8 +68,9 @@ struct fd_active {
 	uint32_t served[FD_SERVICES];  /* their records by service (fd_services), for the summary */
 };
 
-/* One subscriber host: what stays while it is quiet (the walk's decision, later the
- * rates' baselines), and its active part while it sends. */
+/* One subscriber host: what stays while it is quiet (the walk's decision, the rates and
+ * their baselines, when it last flooded or called a C&C), and its active part while it
+ * sends. */
 struct fd_host {
 	struct htable_node node;
 	struct addr key;               /* the judge's host subject: the address under host_prefix */
