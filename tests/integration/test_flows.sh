@@ -135,7 +135,7 @@ nf5_escapes() {
 	local line src dst port flags pkts out="" rec ip
 	while read -r line; do recs+=("$line"); done
 	b() { printf '\\x%02x' "$@"; }
-	ip4() { local IFS=.; set -- $1; b "$1" "$2" "$3" "$4"; }
+	ip4() { local IFS=. o; read -r -a o <<<"$1"; b "${o[@]}"; }
 	local len=$((24 + 48 * ${#recs[@]}))
 	out+=$(b $((len >> 8)) $((len & 255)))
 	out+=$(b 0 5 0 ${#recs[@]} 0 0 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0)
