@@ -122,8 +122,9 @@ flow_detect_direct_mx(struct flow_detect *fd, struct fd_host *x, uint64_t dst_ha
 	a->mx_reported = n;
 	fd->stats.evidence[FLOW_DETECT_DIRECT_MX]++;
 	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_DIRECT_MX], first ? 1 : 0, first ? 1 : 0, now, summary);
-	log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=direct_mx destinations=%u window=%s",
-	    addr_format(&x->key, who, sizeof(who)), n, duration_format(c->direct_mx_window, win, sizeof(win)));
+	if (first)       /* one line a decision; the summary's updates are not news */
+		log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=direct_mx destinations=%u window=%s",
+		    addr_format(&x->key, who, sizeof(who)), n, duration_format(c->direct_mx_window, win, sizeof(win)));
 }
 
 /* What the walk says, for the fan-out's summary, into buf: the first contacts that had
@@ -150,7 +151,8 @@ failed_share(const struct trw_host *t, char *buf, size_t size)
  * ACK in more than 2 packets). The decision is one unit of evidence, once.
  */
 void
-flow_detect_scan_walk(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash, usec_t now)
+flow_detect_scan_walk(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash,
+    usec_t now)
 {
 	struct trw_flow tf = { .proto = r->proto, .tcp_flags = r->tcp_flags, .sampled = r->sampling > 1,
 	    .packets = r->sampling > 1 ? r->packets / r->sampling : r->packets };
@@ -208,7 +210,8 @@ port_slot(struct fd_active *a, uint16_t port)
  * window, the summary brought up to date as for direct_mx.
  */
 void
-flow_detect_scan_fanout(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash, usec_t now)
+flow_detect_scan_fanout(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash,
+    usec_t now)
 {
 	const struct config_flows *c = &fd->cfg->flows;
 	struct fd_active *a = x->act;
@@ -238,9 +241,10 @@ flow_detect_scan_fanout(struct flow_detect *fd, struct fd_host *x, const struct 
 	p->reported = n;
 	fd->stats.evidence[FLOW_DETECT_SCANNING]++;
 	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_SCANNING], first ? 1 : 0, first ? 1 : 0, now, summary);
-	log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=scanning reason=fanout port=tcp/%u "
-	    "destinations=%u window=%s", addr_format(&x->key, who, sizeof(who)), p->port, n,
-	    duration_format(c->scan_window, win, sizeof(win)));
+	if (first)       /* one line a decision; the summary's updates are not news */
+		log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=scanning reason=fanout port=tcp/%u "
+		    "destinations=%u window=%s", addr_format(&x->key, who, sizeof(who)), p->port, n,
+		    duration_format(c->scan_window, win, sizeof(win)));
 }
 
 /* How long, for a sentence: "40 seconds", "3 minutes", "2 hours". Returns buf. */
@@ -437,15 +441,17 @@ flow_detect_hosting(struct flow_detect *fd, struct fd_host *x, const struct flow
 	a->host_reported = n;
 	fd->stats.evidence[FLOW_DETECT_HOSTING]++;
 	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_HOSTING], first ? 1 : 0, first ? 1 : 0, now, summary);
-	log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=hosting clients=%u service=%s window=%s",
-	    addr_format(&x->key, who, sizeof(who)), n, fd_services[top].name,
-	    duration_format(c->hosting_window, win, sizeof(win)));
+	if (first)       /* one line a decision; the summary's updates are not news */
+		log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=hosting clients=%u service=%s window=%s",
+		    addr_format(&x->key, who, sizeof(who)), n, fd_services[top].name,
+		    duration_format(c->hosting_window, win, sizeof(win)));
 }
 
 /* cc_contact: host x sent r to an address on list l. A unit, at most one each
  * FD_CC_EVERY per host (a bot calls its C&C every few seconds). */
 void
-flow_detect_cc_contact(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, const struct fd_list *l, usec_t now)
+flow_detect_cc_contact(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, const struct fd_list *l,
+    usec_t now)
 {
 	if (x->cc_told != 0 && now - x->cc_told < FD_CC_EVERY)
 		return;
