@@ -35,6 +35,7 @@
 #include "sense/delivery.h"
 #include "sense/logfollow.h"
 #include "sense/flow_collector.h"
+#include "sense/flowdetect.h"
 #include "sense/policy_server.h"
 #include "store/store.h"
 
@@ -54,6 +55,7 @@ struct daemon {
 	struct portal *portal;
 	struct garden *garden;
 	struct flow_collector *flows;  /* NULL without [flows] listen */
+	struct flow_detect *flow_detect;   /* the detectors the records feed; with flows only */
 	uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
 	pid_t helper_pid;              /* the privileged nftables helper, -1: none */
 	int exit_status;
@@ -312,12 +314,13 @@ restore_flow_templates(struct daemon *d)
 		log_info("flows: exporters' templates restored (%zu bytes)", len);
 }
 
-/* A decoded flow record: the flow detectors' input (none yet: the collector counts). */
+/* A decoded flow record: the flow detectors' input. */
 static void
 on_flow_record(void *arg, const struct flow_record *r)
 {
-	(void)arg;
-	(void)r;
+	struct daemon *d = arg;
+
+	flow_detect_record(d->flow_detect, r, time_now());
 }
 
 /* Saves where each log follower is, after the evidence its lines produced. */
@@ -359,6 +362,11 @@ on_sweep(uv_timer_t *t)
 	delivery_release_held(d->pl.delivery, time_now());
 	if (d->flows != NULL)
 		flow_collector_tick(d->flows, time_now());
+	if (d->flow_detect != NULL) {       /* every flow host about once a minute, too */
+		struct flow_detect_stats fs;
+		flow_detect_stats_get(d->flow_detect, &fs);
+		flow_detect_expire(d->flow_detect, time_now(), fs.hosts / 60 + 1000);
+	}
 	static unsigned ticks;
 	if (++ticks % 60 == 0)
 		delivery_expire(d->pl.delivery, time_now());
@@ -476,6 +484,8 @@ reload(struct daemon *d)
 	garden_configure(d->garden, cfg);
 	if (d->flows != NULL)
 		flow_collector_configure(d->flows, cfg);
+	if (d->flow_detect != NULL && flow_detect_configure(d->flow_detect, cfg) != 0)
+		log_warnx("reload: out of memory for the flow detectors' subscribers and relays; the old ones stay");
 	log_set_level(cfg->daemon.log_level);
 	uv_timer_set_repeat(&d->checkpoint_timer, (uint64_t)(cfg->daemon.checkpoint_interval / 1000));
 	config_unref(d->cfg);
@@ -740,6 +750,8 @@ main(int argc, char **argv)
 		fatalx("store %s; refusing to start", err);
 	if (pipeline_open(&d.pl, d.cfg, d.store, err, sizeof(err)) != 0)
 		fatalx("%s", err);
+	if (d.flows != NULL && (d.flow_detect = flow_detect_new(d.pl.judge, d.cfg)) == NULL)
+		fatalx("out of memory");
 	if (d.cfg->maillog.file_count > 0 &&
 	    (d.followers = calloc(d.cfg->maillog.file_count, sizeof(*d.followers))) == NULL)
 		fatalx("out of memory");
@@ -786,7 +798,7 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	struct api_context actx = { .judge = d.pl.judge, .store = d.store, .policy = d.policy,
 	    .delivery = d.pl.delivery, .followers = d.followers, .follower_count = d.follower_count,
-	    .garden = d.garden, .flows = d.flows, .cfg = d.cfg,
+	    .garden = d.garden, .flows = d.flows, .flow_detect = d.flow_detect, .cfg = d.cfg,
 	    .started = time_now(), .socket_fd = api_fd };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -858,6 +870,7 @@ main(int argc, char **argv)
 		waitpid(d.helper_pid, NULL, 0);
 	while (waitpid(-1, NULL, WNOHANG) > 0)    /* the portal's front, told to go */
 		;
+	flow_detect_free(d.flow_detect);
 	pipeline_close(&d.pl);
 	flow_collector_free(d.flows);
 	config_unref(d.cfg);

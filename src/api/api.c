@@ -26,6 +26,7 @@
 #include "common/strview.h"
 #include "common/subject_text.h"
 #include "sense/flow_collector.h"
+#include "sense/flowdetect.h"
 
 #define API_BODY_MAX   (64 * 1024)
 #define API_HISTORY_MAX 200
@@ -424,9 +425,30 @@ api_flow_exporter(void *arg, const struct flow_exporter_stats *e, double records
 		json_array_append_new(list, json_null());
 }
 
-/* The flow collector in /v1/stats: per listener and per exporter. NULL on ENOMEM. */
+/* The flow detectors in /v1/stats: what they read, the hosts they follow, their evidence. */
 static json_t *
-api_flows_json(const struct flow_collector *c)
+api_flow_detect_json(const struct flow_detect *fd)
+{
+	struct flow_detect_stats st;
+	json_t *evidence = json_object();
+
+	if (evidence == NULL)
+		return NULL;
+	flow_detect_stats_get(fd, &st);
+	for (int k = 0; k < FLOW_DETECT_KINDS; k++)
+		if (json_object_set_new(evidence, flow_detect_kind_name(k), json_integer((json_int_t)st.evidence[k])) != 0) {
+			json_decref(evidence);
+			return NULL;
+		}
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "records", (json_int_t)st.records,
+	    "outside", (json_int_t)st.outside, "internal", (json_int_t)st.internal, "hosts", (json_int_t)st.hosts,
+	    "hosts_refused", (json_int_t)st.hosts_refused, "evidence", evidence);
+}
+
+/* The flow collector in /v1/stats: per listener and per exporter, and the detectors
+ * (null without them). NULL on ENOMEM. */
+static json_t *
+api_flows_json(const struct flow_collector *c, const struct flow_detect *fd)
 {
 	json_t *listeners = json_array(), *exporters = json_array();
 	struct listen_addr la;
@@ -448,8 +470,14 @@ api_flows_json(const struct flow_collector *c)
 		json_decref(exporters);
 		return NULL;
 	}
-	return json_pack("{s:o, s:o, s:I}", "listeners", listeners, "exporters", exporters,
-	    "exporters_refused", (json_int_t)flow_collector_exporters_refused(c));
+	json_t *detect = fd != NULL ? api_flow_detect_json(fd) : json_null();
+	if (detect == NULL) {
+		json_decref(listeners);
+		json_decref(exporters);
+		return NULL;
+	}
+	return json_pack("{s:o, s:o, s:I, s:o}", "listeners", listeners, "exporters", exporters,
+	    "exporters_refused", (json_int_t)flow_collector_exporters_refused(c), "detect", detect);
 }
 
 static enum MHD_Result
@@ -527,7 +555,7 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 		json_decref(maillog);
 		return api_json(conn, 200, NULL);
 	}
-	json_t *flows = a->ctx.flows != NULL ? api_flows_json(a->ctx.flows) : json_null();
+	json_t *flows = a->ctx.flows != NULL ? api_flows_json(a->ctx.flows, a->ctx.flow_detect) : json_null();
 	if (flows == NULL) {
 		json_decref(by_level);
 		json_decref(actions);
@@ -556,6 +584,11 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 	    .delivery = a->ctx.delivery ? delivery_stats(a->ctx.delivery) : NULL,
 	    .followers = a->ctx.followers, .follower_count = a->ctx.follower_count,
 	    .portal = a->ctx.portal ? portal_stats(a->ctx.portal) : NULL, .flows = a->ctx.flows };
+	struct flow_detect_stats fds;
+	if (a->ctx.flow_detect != NULL) {
+		flow_detect_stats_get(a->ctx.flow_detect, &fds);
+		src.flow_detect = &fds;
+	}
 	struct garden_stats gs;
 	char *text = NULL;
 	size_t len = 0;

@@ -24,6 +24,7 @@
 #define API_MAX_CONNECTIONS 64
 
 struct flow_collector;
+struct flow_detect;
 
 struct api_context {
 	struct judge *judge;
@@ -35,6 +36,7 @@ struct api_context {
 	struct portal *portal;      /* may be NULL; set after the portal starts */
 	struct garden *garden;      /* may be NULL (tests) */
 	struct flow_collector *flows;   /* NULL without [flows] listen */
+	struct flow_detect *flow_detect;    /* the flow detectors: NULL without [flows] listen */
 	const struct config *cfg;
 	usec_t started;
 	int socket_fd;              /* the Unix socket made by api_socket_bind, or -1: api_start makes it */

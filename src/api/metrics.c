@@ -7,6 +7,7 @@
 #include "act/relay_policy.h"
 #include "common/level.h"
 #include "sense/flow_collector.h"
+#include "sense/flowdetect.h"
 
 static void
 metrics_histogram(FILE *out, const char *name, const char *help, const double *bounds_us, size_t nbounds,
@@ -124,6 +125,28 @@ metrics_flows(FILE *out, const struct flow_collector *c)
 	}
 	metrics_counter(out, "lazaret_flow_exporters_refused_total", "Datagrams from exporters past [flows] "
 	    "max_exporters, dropped.", flow_collector_exporters_refused(c));
+}
+
+static void
+metrics_flow_detect(FILE *out, const struct flow_detect_stats *st)
+{
+	const char *kinds[FLOW_DETECT_KINDS];
+	unsigned long long evidence[FLOW_DETECT_KINDS];
+
+	metrics_counter_by(out, "lazaret_flow_detect_records_total", "Flow records the detectors read, by which "
+	    "side is a [network] subscriber (outside and internal ones are only counted).", "side", 3,
+	    (const char *const[]){ "subscriber", "outside", "internal" },
+	    (const unsigned long long[]){ st->records - st->outside - st->internal, st->outside, st->internal });
+	fprintf(out, "# HELP lazaret_flow_detect_hosts Subscriber hosts the flow detectors follow now.\n"
+	    "# TYPE lazaret_flow_detect_hosts gauge\nlazaret_flow_detect_hosts %zu\n", st->hosts);
+	metrics_counter(out, "lazaret_flow_detect_hosts_refused_total", "Records of a new host past [flows] "
+	    "max_hosts, skipped.", st->hosts_refused);
+	for (int k = 0; k < FLOW_DETECT_KINDS; k++) {
+		kinds[k] = flow_detect_kind_name(k);
+		evidence[k] = st->evidence[k];
+	}
+	metrics_counter_by(out, "lazaret_flow_detect_evidence_total", "Evidence updates the flow detectors gave "
+	    "the judge, by kind.", "kind", FLOW_DETECT_KINDS, kinds, evidence);
 }
 
 /* A series per followed log: name{file="PATH"} with the value of what(). */
@@ -271,6 +294,8 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 
 	if (src->flows != NULL)
 		metrics_flows(out, src->flows);
+	if (src->flow_detect != NULL)
+		metrics_flow_detect(out, src->flow_detect);
 
 	if (src->portal != NULL) {
 		metrics_counter_by(out, "lazaret_portal_pages_total", "Portal answers: the 511 notice, or not restricted.",

@@ -16,6 +16,7 @@
 #include "store/store.h"
 
 struct flow_collector;
+struct flow_detect_stats;
 
 struct metrics_sources {
 	const struct policy_stats *policy;
@@ -26,6 +27,7 @@ struct metrics_sources {
 	const struct garden_stats *garden;       /* NULL without enforcement */
 	const struct httpd_stats *api_http;      /* the API listener's; NULL in tests */
 	const struct flow_collector *flows;      /* NULL without [flows] listen */
+	const struct flow_detect_stats *flow_detect;   /* the flow detectors'; NULL without them */
 	uint64_t log_suppressed;                 /* log_suppressed_total() */
 	uint32_t quarantine_cap;
 	struct judge_stats judge;

@@ -59,6 +59,8 @@ config_free(struct config *cfg)
 	free(cfg->enforce.resolvers);
 	free(cfg->enforce.remediation);
 	free(cfg->flows.sampling);
+	free(cfg->flows.allow_destinations);
+	free(cfg->flows.blocklists);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -382,6 +384,8 @@ static void print_remediation(const struct config *cfg, const struct config_key 
 static int parse_enforce_portal(struct config_parse *p, const struct config_key *k, const char *v);
 static int parse_flow_sampling(struct config_parse *p, const struct config_key *k, const char *v);
 static void print_flow_sampling(const struct config *cfg, const struct config_key *k, FILE *out);
+static int parse_flow_blocklist(struct config_parse *p, const struct config_key *k, const char *v);
+static void print_flow_blocklist(const struct config *cfg, const struct config_key *k, FILE *out);
 static void print_enforce_portal(const struct config *cfg, const struct config_key *k, FILE *out);
 
 static const struct config_key config_keys[] = {
@@ -638,6 +642,49 @@ static const struct config_key config_keys[] = {
 	    .doc = "exporters followed at most; datagrams from more are counted and dropped" },
 	{ "flows", "max_templates", KT_UINT, 0, FIELD(flows.max_templates), .min = 1, .max = 4096, .def = "128",
 	    .doc = "templates remembered per exporter at most" },
+	{ "flows", "max_hosts", KT_UINT, KF_RELOAD, FIELD(flows.max_hosts), .min = 1000, .max = 100000000,
+	    .def = "1000000", .doc = "subscriber hosts the detectors follow at most; records of more are counted" },
+	{ "flows", "direct_mx_window", KT_DURATION, KF_RELOAD, FIELD(flows.direct_mx_window), .min = SEC(60),
+	    .max = SEC(3600), .def = "10m", .doc = "direct_mx: the window" },
+	{ "flows", "direct_mx_destinations", KT_UINT, KF_RELOAD, FIELD(flows.direct_mx_destinations), .min = 2,
+	    .max = 100000, .def = "20", .doc = "direct_mx: distinct TCP/25 destinations other than the relays that flag" },
+	/* disjoint bounds keep theta1 < theta0 and alpha < beta, as the walk needs, without a
+	 * check across keys */
+	{ "flows", "scan_theta0", KT_DOUBLE, KF_RELOAD, FIELD(flows.scan_theta0), .min = 0.5, .max = 0.99,
+	    .def = "0.8", .expect = "a probability from 0.5 to 0.99", .doc = "scanning: P(success) of a benign host's first contacts" },
+	{ "flows", "scan_theta1", KT_DOUBLE, KF_RELOAD, FIELD(flows.scan_theta1), .min = 0.01, .max = 0.49,
+	    .def = "0.2", .expect = "a probability from 0.01 to 0.49", .doc = "scanning: P(success) of a scanner's first contacts" },
+	{ "flows", "scan_alpha", KT_DOUBLE, KF_RELOAD, FIELD(flows.scan_alpha), .min = 0.0001, .max = 0.2,
+	    .def = "0.01", .expect = "a probability from 0.0001 to 0.2", .doc = "scanning: the false-positive bound" },
+	{ "flows", "scan_beta", KT_DOUBLE, KF_RELOAD, FIELD(flows.scan_beta), .min = 0.5, .max = 0.9999,
+	    .def = "0.99", .expect = "a probability from 0.5 to 0.9999", .doc = "scanning: the detection probability" },
+	{ "flows", "scan_window", KT_DURATION, KF_RELOAD, FIELD(flows.scan_window), .min = SEC(60), .max = SEC(3600),
+	    .def = "5m", .doc = "scanning: the fan-out window" },
+	{ "flows", "scan_destinations", KT_UINT, KF_RELOAD, FIELD(flows.scan_destinations), .min = 2, .max = 1000000,
+	    .def = "50", .doc = "scanning: distinct destinations on one TCP port in the window that flag" },
+	{ "flows", "dos_packets", KT_UINT, KF_RELOAD, FIELD(flows.dos_packets), .min = 100, .max = 1000000000,
+	    .def = "20000", .doc = "outbound_dos: a host's packets/s that flag" },
+	{ "flows", "dos_megabits", KT_UINT, KF_RELOAD, FIELD(flows.dos_megabits), .min = 1, .max = 1000000,
+	    .def = "1000", .doc = "outbound_dos: a host's Mbit/s that flag" },
+	{ "flows", "dos_flows", KT_UINT, KF_RELOAD, FIELD(flows.dos_flows), .min = 10, .max = 100000000,
+	    .def = "3500", .doc = "outbound_dos: a host's new flows/s that flag" },
+	{ "flows", "dos_factor", KT_DOUBLE, KF_RELOAD, FIELD(flows.dos_factor), .min = 2, .max = 1000000,
+	    .def = "20", .expect = "a number from 2 to 1000000", .doc = "outbound_dos: times the host's usual packets/s that flag" },
+	{ "flows", "dos_factor_floor", KT_UINT, KF_RELOAD, FIELD(flows.dos_factor_floor), .min = 1,
+	    .max = 1000000000, .def = "1000", .doc = "outbound_dos: packets/s under which dos_factor does not apply" },
+	{ "flows", "allow_destination", KT_CIDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(flows.allow_destinations),
+	    FIELD(flows.allow_destination_count), .max_count = 4096, .expect = "ADDRESS or ADDRESS/PREFIX",
+	    .too_many = "at most %u networks",
+	    .doc = "outside networks kept out of outbound_dos and hosting: speed tests, CDNs, game servers" },
+	{ "flows", "hosting_window", KT_DURATION, KF_RELOAD, FIELD(flows.hosting_window), .min = SEC(60),
+	    .max = SEC(3600), .def = "10m", .doc = "hosting: the window" },
+	{ "flows", "hosting_sources", KT_UINT, KF_RELOAD, FIELD(flows.hosting_sources), .min = 2, .max = 1000000,
+	    .def = "100", .doc = "hosting: distinct outside clients of TCP 80/443/53 or UDP 53 in the window that flag" },
+	{ "flows", "blocklist", KT_CUSTOM, KF_REPEAT | KF_RELOAD, FIELD(flows.blocklists), FIELD(flows.blocklist_count),
+	    .max_count = 16, .expect = "NAME FORMAT PATH: a name of a-z, 0-9, _ and - (up to 31), then auto, plain, "
+	    "drop, drop-json or feodo-csv, then the list's file", .too_many = "at most %u lists",
+	    .parse = parse_flow_blocklist, .print = print_flow_blocklist,
+	    .doc = "cc_contact: a C&C or drop list, reloaded on SIGHUP" },
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -990,10 +1037,58 @@ print_flow_sampling(const struct config *cfg, const struct config_key *k, FILE *
 		    cfg->flows.sampling[i].rate);
 }
 
-/* The shortest text strtod reads back as exactly d. */
+/* "NAME FORMAT PATH"; the format's names are sense/blocklist.h's (the file is read by
+ * lazaretd, not here: a list that cannot be loaded is logged and the one before kept). */
+static int
+parse_flow_blocklist(struct config_parse *p, const struct config_key *k, const char *v)
+{
+	static const char *const formats[] = { "auto", "plain", "drop", "drop-json", "feodo-csv" };
+	struct config_flows *f = &p->cfg->flows;
+	struct flow_blocklist_conf c = { .line = p->line }, *slot;
+	size_t nl = strcspn(v, " \t"), fl;
+	const char *fmt = v + nl, *path;
+	bool known = false;
+
+	if (nl == 0 || nl >= sizeof(c.name) || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") < nl)
+		return key_fail(p, k, v);
+	memcpy(c.name, v, nl);
+	fmt += strspn(fmt, " \t");
+	fl = strcspn(fmt, " \t");
+	path = fmt + fl;
+	path += strspn(path, " \t");
+	if (fl == 0 || fl >= sizeof(c.format) || *path == '\0' || set_text(c.path, sizeof(c.path), path) != 0)
+		return key_fail(p, k, v);
+	memcpy(c.format, fmt, fl);
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		known |= strcmp(c.format, formats[i]) == 0;
+	for (size_t i = 0; i < f->blocklist_count; i++)
+		if (strcmp(f->blocklists[i].name, c.name) == 0)
+			return config_fail(p, "%s: the list %s is named twice", k->name, c.name);
+	if (!known)
+		return key_fail(p, k, v);
+	if ((slot = grow_list((void **)&f->blocklists, &f->blocklist_count, sizeof(*slot))) == NULL)
+		return config_fail(p, "out of memory");
+	*slot = c;
+	return 1;
+}
+
+static void
+print_flow_blocklist(const struct config *cfg, const struct config_key *k, FILE *out)
+{
+	for (size_t i = 0; i < cfg->flows.blocklist_count; i++)
+		fprintf(out, "%s = %s %s %s\n", k->name, cfg->flows.blocklists[i].name, cfg->flows.blocklists[i].format,
+		    cfg->flows.blocklists[i].path);
+}
+
+/* The shortest text strtod reads back as exactly d; a whole number as one ("20", not the
+ * "2e+01" that %.1g gives). */
 static const char *
 fmt_double(double d, char *buf, size_t size)
 {
+	if (d == floor(d) && fabs(d) < 1e15) {
+		snprintf(buf, size, "%.0f", d);
+		return buf;
+	}
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(buf, size, "%.*g", prec, d);
 		if (strtod(buf, NULL) == d)

@@ -193,6 +193,14 @@ struct flow_sampling_conf {
 
 #define CONFIG_MAX_FLOW_LISTEN 8
 
+/* A C&C or drop list for cc_contact: [flows] blocklist = NAME FORMAT PATH. */
+struct flow_blocklist_conf {
+	char name[32];                      /* [a-z0-9_-], named in summaries */
+	char format[16];                    /* sense/blocklist.h's names: auto, plain, drop, drop-json, feodo-csv */
+	char path[PATH_MAX];
+	int line;                           /* where it was set, for the load's errors */
+};
+
 /* the flow collector: NetFlow v5/v9, IPFIX and sFlow v5 from the network's exporters */
 struct config_flows {
 	struct listen_addr listen[CONFIG_MAX_FLOW_LISTEN];   /* UDP; none: the collector is off */
@@ -202,6 +210,24 @@ struct config_flows {
 	size_t sampling_count;
 	uint32_t max_exporters;
 	uint32_t max_templates;             /* per exporter */
+	uint32_t max_hosts;                 /* subscriber hosts the detectors follow at most */
+	usec_t direct_mx_window;            /* direct_mx: the window */
+	uint32_t direct_mx_destinations;    /* direct_mx: distinct TCP/25 destinations in it that flag */
+	double scan_theta0, scan_theta1;    /* scanning, TRW: P(success) of a benign host, of a scanner */
+	double scan_alpha, scan_beta;       /* scanning, TRW: false-positive bound, detection probability */
+	usec_t scan_window;                 /* scanning, fan-out: the window */
+	uint32_t scan_destinations;         /* scanning, fan-out: distinct destinations on one port in it */
+	uint32_t dos_packets;               /* outbound_dos: packets/s that flag */
+	uint32_t dos_megabits;              /* outbound_dos: Mbit/s that flag */
+	uint32_t dos_flows;                 /* outbound_dos: flows/s that flag */
+	double dos_factor;                  /* outbound_dos: times the host's own usual packets/s */
+	uint32_t dos_factor_floor;          /* outbound_dos: packets/s below which the factor does not apply */
+	struct cidr *allow_destinations;    /* kept out of outbound_dos and hosting */
+	size_t allow_destination_count;
+	usec_t hosting_window;              /* hosting: the window */
+	uint32_t hosting_sources;           /* hosting: distinct outside clients served in it that flag */
+	struct flow_blocklist_conf *blocklists;   /* cc_contact's lists, loaded at start and on SIGHUP */
+	size_t blocklist_count;
 };
 
 struct config {

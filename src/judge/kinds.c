@@ -20,6 +20,23 @@ const struct evidence_kind evidence_kinds[] = {
 	{ "account_addresses", 4, HOURS(12), "a SASL account used from many client addresses (hijacked account)" },
 	{ "account_sessions", 4, HOURS(12),
 	  "a SASL account in sessions open at once from different addresses (hijacked account)" },
+	/* sense/flowdetect.c: one window over the threshold makes throttle, the next one
+	 * (a bot that keeps at it) quarantine */
+	{ "direct_mx", 4, HOURS(6), "TCP/25 to many mail servers other than the relay (a spam bot)" },
+	/* sense/flowdetect.c: a unit for the walk's decision, which alone makes watch (peer-to-
+	 * peer clients fail many first contacts too), and one per fan-out window: with one
+	 * window throttle, with two quarantine */
+	{ "scanning", 2.5, HOURS(6), "first contacts that mostly fail, or one port of many addresses (a scanner)" },
+	/* sense/flowdetect.c: a unit when a flood starts (throttle), one more each 5 minutes
+	 * it goes on (quarantine) */
+	{ "outbound_dos", 3.5, HOURS(6), "sending far more packets, bits or flows than a subscriber does (a flood)" },
+	/* sense/flowdetect.c: a unit per window. A home server for a few is far below the
+	 * threshold, and one that serves the world deserves a look before a verdict: one
+	 * window makes watch, three throttle, five (50 minutes of it) quarantine */
+	{ "hosting", 1.5, HOURS(12), "web, proxy or DNS service to many outside addresses (fast flux, a proxy bot)" },
+	/* sense/flowdetect.c: a unit per contact, at most one per host every 10 minutes: a
+	 * contact makes throttle, a bot that keeps calling quarantine */
+	{ "cc_contact", 3.5, HOURS(12), "contact with an address on a C&C or drop list" },
 };
 
 const size_t evidence_kind_count = sizeof(evidence_kinds) / sizeof(evidence_kinds[0]);

@@ -8,7 +8,12 @@
 #   - the v9/IPFIX templates survive a restart (saved in the store, restored at start);
 #   - a burst into a small receive buffer while lazaretd is stopped (SIGSTOP) shows as kernel
 #     drops, and what was read plus what was dropped is what was sent.
-# The flow detectors that turn records into evidence are not part of this test (yet).
+#   - the detectors read what the collector decodes: a NetFlow v5 export of a subscriber's
+#     SYNs to 25 mail servers and a connection to an address on a blocklist file is direct_mx
+#     and cc_contact evidence, with their summaries in lazaretctl explain; a list file broken
+#     before SIGHUP is logged with file:line and the list loaded before still answers.
+# The detectors' thresholds and each behaviour are tests/unit/test_flowdetect.c's; real
+# scanners and floods (nmap, hping3) are for a test in network namespaces.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +25,9 @@ REPLAY=$BUILD_DIR/tests/udp_replay
 [ -x "$REPLAY" ] || fail "$REPLAY not built"
 
 FPORT=$(free_port)
-lz_config "flows.listen=127.0.0.1:$FPORT" "flows.listen+=[::1]:$FPORT" "flows.receive_buffer=64K"
+printf '# a C&C list\n203.0.113.66\n' >"$T/cc.txt"
+lz_config "flows.listen=127.0.0.1:$FPORT" "flows.listen+=[::1]:$FPORT" "flows.receive_buffer=64K" \
+	"network.subscribers=10.9.0.0/16" "network.relay=198.51.100.25" "flows.blocklist=cc plain $T/cc.txt"
 lz_start
 
 # exporter_field ADDRESS FIELD — a number from $.flows.exporters[exporter=ADDRESS] (0 if none)
@@ -119,6 +126,51 @@ assert_ge "kernel drops with a 64K buffer and 2000 datagrams queued" 1 "$drops"
 metric=$(api_curl -s "$LZ_API_URL/metrics" | grep "^lazaret_flow_kernel_drops_total{listen=\"127.0.0.1:$FPORT\"}" | awk '{print $2}')
 assert_eq "lazaret_flow_kernel_drops_total in /metrics" "$drops" "$metric"
 case_pass "$sent sent: $((sent - drops)) read, $drops dropped by the kernel"
+
+case_begin "6. the detectors: a subscriber's SYNs to 25 mail servers and a C&C contact, in one NetFlow v5 export"
+# nf5_escapes: printf escapes of a v5 datagram (24-byte header, 48-byte records) from
+# "SRC DST DPORT FLAGS PACKETS" lines, with udp_dump's 2-byte length before it
+nf5_escapes() {
+	local -a recs=()
+	local line src dst port flags pkts out="" rec ip
+	while read -r line; do recs+=("$line"); done
+	b() { printf '\\x%02x' "$@"; }
+	ip4() { local IFS=. o; read -r -a o <<<"$1"; b "${o[@]}"; }
+	local len=$((24 + 48 * ${#recs[@]}))
+	out+=$(b $((len >> 8)) $((len & 255)))
+	out+=$(b 0 5 0 ${#recs[@]} 0 0 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0)
+	for rec in "${recs[@]}"; do
+		read -r src dst port flags pkts <<<"$rec"
+		out+=$(ip4 "$src")$(ip4 "$dst")$(b 0 0 0 0 0 0 0 0 0 0 0 "$pkts" 0 0 $((pkts * 60 >> 8)) $((pkts * 60 & 255)))
+		out+=$(b 0 0 0 1 0 0 0 1 195 80 $((port >> 8)) $((port & 255)) 0 "$flags" 6 0 0 0 0 0 0 0 0 0)
+	done
+	printf '%s' "$out"
+}
+{ for i in $(seq 1 25); do echo "10.9.0.5 203.0.113.$i 25 2 1"; done; echo "10.9.0.5 203.0.113.66 443 26 5"; } |
+	nf5_escapes >"$T/nf5.esc"
+# shellcheck disable=SC2059
+printf "$(cat "$T/nf5.esc")" >"$T/nf5.bin"
+"$REPLAY" "$T/nf5.bin" 127.0.0.1 "$FPORT" >/dev/null || fail "udp_replay of the v5 export"
+evidence_of() { json_evidence "$(lz_explain 10.9.0.5)" "$1" summary; }
+has_evidence() { [ -n "$(evidence_of "$1" 2>/dev/null)" ]; }
+wait_for 5 has_evidence direct_mx || fail "no direct_mx evidence for 10.9.0.5: $(lz_stats | jq -c .flows.detect)"
+assert_eq "direct_mx summary" "tried to reach 25 mail servers directly in 10 minutes; the relay is 198.51.100.25" \
+	"$(evidence_of direct_mx)"
+assert_eq "cc_contact summary" "contacted 203.0.113.66:443 (TCP), on the list cc" "$(evidence_of cc_contact)"
+assert_eq "flows.detect.hosts" 1 "$(lz_stats | jq -r .flows.detect.hosts)"
+metric=$(api_curl -s "$LZ_API_URL/metrics" | grep '^lazaret_flow_detect_evidence_total{kind="cc_contact"}' | awk '{print $2}')
+assert_eq "lazaret_flow_detect_evidence_total{kind=cc_contact}" 1 "$metric"
+printf 'not an address\n' >>"$T/cc.txt"
+kill -HUP "$LZ_PID"
+wait_for 5 grep -q "flows: blocklist cc: $T/cc.txt:3: not a line of plain; the list loaded before stays (1 prefixes)" "$LZ_LOG" ||
+	fail "no file:line for the broken list after SIGHUP: $(grep blocklist "$LZ_LOG" | tail -n 3)"
+printf '%s\n' "10.9.0.6 203.0.113.66 443 26 5" | nf5_escapes >"$T/nf5.esc"
+# shellcheck disable=SC2059
+printf "$(cat "$T/nf5.esc")" >"$T/nf5.bin"
+"$REPLAY" "$T/nf5.bin" 127.0.0.1 "$FPORT" >/dev/null || fail "udp_replay of the second v5 export"
+cc_of_6() { [ -n "$(json_evidence "$(lz_explain 10.9.0.6)" cc_contact summary 2>/dev/null)" ]; }
+wait_for 5 cc_of_6 || fail "the list loaded before the broken file no longer answers"
+case_pass "direct_mx and cc_contact from one export; a broken list keeps the one before"
 
 echo
 log "all flow collector cases passed"

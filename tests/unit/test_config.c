@@ -288,6 +288,32 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 			return "flows.sampling[]";
 	SAME(flows.max_exporters);
 	SAME(flows.max_templates);
+	SAME(flows.max_hosts);
+	SAME(flows.direct_mx_window);
+	SAME(flows.direct_mx_destinations);
+	SAME(flows.scan_theta0);
+	SAME(flows.scan_theta1);
+	SAME(flows.scan_alpha);
+	SAME(flows.scan_beta);
+	SAME(flows.scan_window);
+	SAME(flows.scan_destinations);
+	SAME(flows.dos_packets);
+	SAME(flows.dos_megabits);
+	SAME(flows.dos_flows);
+	SAME(flows.dos_factor);
+	SAME(flows.dos_factor_floor);
+	SAME(flows.allow_destination_count);
+	for (size_t i = 0; i < a->flows.allow_destination_count; i++)
+		if (memcmp(&a->flows.allow_destinations[i], &b->flows.allow_destinations[i], sizeof(struct cidr)) != 0)
+			return "flows.allow_destinations[]";
+	SAME(flows.hosting_window);
+	SAME(flows.hosting_sources);
+	SAME(flows.blocklist_count);
+	for (size_t i = 0; i < a->flows.blocklist_count; i++)
+		if (strcmp(a->flows.blocklists[i].name, b->flows.blocklists[i].name) != 0 ||
+		    strcmp(a->flows.blocklists[i].format, b->flows.blocklists[i].format) != 0 ||
+		    strcmp(a->flows.blocklists[i].path, b->flows.blocklists[i].path) != 0)
+			return "flows.blocklists[]";
 	return NULL;
 #undef SAME
 #undef SAME_STR
@@ -544,7 +570,9 @@ test_shipped_equals_defaults(void **state)
 	static const struct { const char *kind; double weight; int hours; } kinds[] = {
 		{ "rate_limit", 0.05, 6 }, { "bounce_ratio", 8, 6 }, { "recipient_domains", 2, 6 },
 		{ "spam_rejected", 0.5, 6 }, { "account_networks", 4, 12 }, { "account_addresses", 4, 12 },
-		{ "account_sessions", 4, 12 },
+		{ "account_sessions", 4, 12 }, { "direct_mx", 4, 6 },
+		{ "scanning", 2.5, 6 }, { "outbound_dos", 3.5, 6 }, { "hosting", 1.5, 12 },
+		{ "cc_contact", 3.5, 12 },
 	};
 	assert_int_equal(shipped.evidence_count, sizeof(kinds) / sizeof(kinds[0]));
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -930,6 +958,44 @@ static const struct bad_value bad_values[] = {
 	  { "0", "65537", "x", NULL } },
 	{ "flows", "max_templates", "max_templates: expected a number from 1 to 4096, not \"{v}\"",
 	  { "0", "4097", NULL } },
+	{ "flows", "max_hosts", "max_hosts: expected a number from 1000 to 100000000, not \"{v}\"",
+	  { "", "999", "100000001", "1e6", "x", NULL } },
+	{ "flows", "direct_mx_window", "direct_mx_window: expected a duration from 1m to 1h, not \"{v}\"",
+	  { "", "59s", "61m", "2h", "x", "-10m", NULL } },
+	{ "flows", "direct_mx_destinations", "direct_mx_destinations: expected a number from 2 to 100000, not \"{v}\"",
+	  { "", "0", "1", "100001", "20x", NULL } },
+	{ "flows", "scan_theta0", "scan_theta0: expected a probability from 0.5 to 0.99, not \"{v}\"",
+	  { "", "0.49", "1", "x", "nan", NULL } },
+	{ "flows", "scan_theta1", "scan_theta1: expected a probability from 0.01 to 0.49, not \"{v}\"",
+	  { "", "0", "0.5", "0.8", NULL } },
+	{ "flows", "scan_alpha", "scan_alpha: expected a probability from 0.0001 to 0.2, not \"{v}\"",
+	  { "", "0", "0.5", "-0.01", NULL } },
+	{ "flows", "scan_beta", "scan_beta: expected a probability from 0.5 to 0.9999, not \"{v}\"",
+	  { "", "1", "0.4", "inf", NULL } },
+	{ "flows", "scan_window", "scan_window: expected a duration from 1m to 1h, not \"{v}\"",
+	  { "", "30s", "2h", "5x", NULL } },
+	{ "flows", "scan_destinations", "scan_destinations: expected a number from 2 to 1000000, not \"{v}\"",
+	  { "", "1", "1000001", "-5", NULL } },
+	{ "flows", "dos_packets", "dos_packets: expected a number from 100 to 1000000000, not \"{v}\"",
+	  { "", "99", "1000000001", "20k", NULL } },
+	{ "flows", "dos_megabits", "dos_megabits: expected a number from 1 to 1000000, not \"{v}\"",
+	  { "", "0", "1000001", "1G", NULL } },
+	{ "flows", "dos_flows", "dos_flows: expected a number from 10 to 100000000, not \"{v}\"",
+	  { "", "9", "100000001", NULL } },
+	{ "flows", "dos_factor", "dos_factor: expected a number from 2 to 1000000, not \"{v}\"",
+	  { "", "1.9", "1000001", "x", NULL } },
+	{ "flows", "dos_factor_floor", "dos_factor_floor: expected a number from 1 to 1000000000, not \"{v}\"",
+	  { "", "0", "1000000001", NULL } },
+	{ "flows", "allow_destination", "allow_destination: expected ADDRESS or ADDRESS/PREFIX, not \"{v}\"",
+	  { "", "203.0.113.0/33", "speedtest.example.net", "203.0.113.0/24 x", NULL } },
+	{ "flows", "hosting_window", "hosting_window: expected a duration from 1m to 1h, not \"{v}\"",
+	  { "", "10", "3601s", "ten", NULL } },
+	{ "flows", "hosting_sources", "hosting_sources: expected a number from 2 to 1000000, not \"{v}\"",
+	  { "", "1", "1000001", "100.5", NULL } },
+	{ "flows", "blocklist", "blocklist: expected NAME FORMAT PATH: a name of a-z, 0-9, _ and - (up to 31), then "
+	  "auto, plain, drop, drop-json or feodo-csv, then the list's file, not \"{v}\"",
+	  { "", "feodo", "feodo feodo-csv", "Feodo feodo-csv /var/lib/lazaret/feodo.csv", "feodo csv /x",
+	    "feodo FEODO-CSV /x", "a23456789012345678901234567890123 plain /x", "feo.do plain /x", NULL } },
 
 	{ "evidence rate_limit", "weight", "weight: expected a score of 0 or more, not \"{v}\"",
 	  { "-1", "abc", "", "1000001", "nan", NULL } },
@@ -1426,7 +1492,14 @@ test_flows_section(void **state)
 
 	(void)state;
 	load_ok("[flows]\nlisten = 0.0.0.0:2055\nlisten = [::]:6343\nreceive_buffer = 4M\n"
-	    "sampling = 192.0.2.10 1000\nsampling = 2001:db8::/32 64\nmax_exporters = 8\nmax_templates = 32\n", &cfg);
+	    "sampling = 192.0.2.10 1000\nsampling = 2001:db8::/32 64\nmax_exporters = 8\nmax_templates = 32\n"
+	    "max_hosts = 5000\ndirect_mx_window = 5m\ndirect_mx_destinations = 50\n"
+	    "scan_theta0 = 0.9\nscan_theta1 = 0.1\nscan_alpha = 0.001\nscan_beta = 0.999\nscan_window = 10m\n"
+	    "scan_destinations = 100\ndos_packets = 50000\ndos_megabits = 300\ndos_flows = 1000\ndos_factor = 100\n"
+	    "dos_factor_floor = 500\nallow_destination = 203.0.113.0/24\nallow_destination = 2001:db8:5::/48\n"
+	    "hosting_window = 30m\nhosting_sources = 250\n"
+	    "blocklist = feodo feodo-csv /var/lib/lazaret/ipblocklist.csv\n"
+	    "blocklist = drop_v4 drop-json /var/lib/lazaret/drop v4.json\n", &cfg);
 	assert_int_equal(cfg.flows.listen_count, 2);
 	assert_int_equal(cfg.flows.listen[1].port, 6343);
 	assert_int_equal(cfg.flows.receive_buffer, 4 << 20);
@@ -1435,6 +1508,30 @@ test_flows_section(void **state)
 	assert_int_equal(cfg.flows.sampling[0].rate, 1000);
 	assert_int_equal(cfg.flows.sampling[1].net.addr.family, AF_INET6);
 	assert_int_equal(cfg.flows.max_exporters, 8);
+	assert_int_equal(cfg.flows.max_hosts, 5000);
+	assert_int_equal(cfg.flows.direct_mx_window, 300 * USEC_PER_SEC);
+	assert_int_equal(cfg.flows.direct_mx_destinations, 50);
+	assert_true(cfg.flows.scan_theta0 == 0.9 && cfg.flows.scan_theta1 == 0.1);
+	assert_true(cfg.flows.scan_alpha == 0.001 && cfg.flows.scan_beta == 0.999);
+	assert_int_equal(cfg.flows.scan_window, 600 * USEC_PER_SEC);
+	assert_int_equal(cfg.flows.scan_destinations, 100);
+	assert_int_equal(cfg.flows.dos_packets, 50000);
+	assert_int_equal(cfg.flows.dos_megabits, 300);
+	assert_int_equal(cfg.flows.dos_flows, 1000);
+	assert_true(cfg.flows.dos_factor == 100);
+	assert_int_equal(cfg.flows.dos_factor_floor, 500);
+	assert_int_equal(cfg.flows.allow_destination_count, 2);
+	assert_int_equal(cfg.flows.allow_destinations[1].prefix, 48);
+	assert_int_equal(cfg.flows.hosting_window, 1800 * USEC_PER_SEC);
+	assert_int_equal(cfg.flows.hosting_sources, 250);
+	assert_int_equal(cfg.flows.blocklist_count, 2);
+	assert_string_equal(cfg.flows.blocklists[1].name, "drop_v4");
+	assert_string_equal(cfg.flows.blocklists[1].format, "drop-json");
+	assert_string_equal(cfg.flows.blocklists[1].path, "/var/lib/lazaret/drop v4.json");
+	assert_int_equal(cfg.flows.blocklists[1].line, 28);       /* for the load's messages */
+	char *text = print_to_string(&cfg);
+	assert_non_null(strstr(text, "\ndos_factor = 100\n"));     /* a whole number as one, not 1e+02 */
+	free(text);
 	check_round_trip("flows", &cfg);        /* frees cfg */
 	load_ok("[flows]\nreceive_buffer = 100000\n", &cfg);
 	assert_int_equal(cfg.flows.receive_buffer, 100000);
@@ -1442,7 +1539,25 @@ test_flows_section(void **state)
 	load_ok("[daemon]\n", &cfg);
 	assert_int_equal(cfg.flows.listen_count, 0);           /* off unless named */
 	assert_int_equal(cfg.flows.receive_buffer, 32 << 20);
+	assert_int_equal(cfg.flows.max_hosts, 1000000);
+	assert_int_equal(cfg.flows.direct_mx_window, 600 * USEC_PER_SEC);
+	assert_int_equal(cfg.flows.direct_mx_destinations, 20);
+	assert_true(cfg.flows.scan_theta0 == 0.8 && cfg.flows.scan_theta1 == 0.2);
+	assert_true(cfg.flows.scan_alpha == 0.01 && cfg.flows.scan_beta == 0.99);
+	assert_int_equal(cfg.flows.scan_window, 300 * USEC_PER_SEC);
+	assert_int_equal(cfg.flows.scan_destinations, 50);
+	assert_int_equal(cfg.flows.dos_packets, 20000);
+	assert_int_equal(cfg.flows.dos_megabits, 1000);
+	assert_int_equal(cfg.flows.dos_flows, 3500);
+	assert_true(cfg.flows.dos_factor == 20);
+	assert_int_equal(cfg.flows.dos_factor_floor, 1000);
+	assert_int_equal(cfg.flows.allow_destination_count, 0);
+	assert_int_equal(cfg.flows.hosting_window, 600 * USEC_PER_SEC);
+	assert_int_equal(cfg.flows.hosting_sources, 100);
+	assert_int_equal(cfg.flows.blocklist_count, 0);
 	config_free(&cfg);
+	expect_error("a list named twice", "[flows]\nblocklist = drop drop /a\nblocklist = drop plain /b\n", 0, 3,
+	    "blocklist: the list drop is named twice");
 }
 
 static void

@@ -1,0 +1,473 @@
+/*
+ * flowdetect_rules.c — the flow detectors themselves, one record at a time: direct_mx,
+ * scanning (the walk and the fan-out), outbound_dos, hosting, cc_contact, and the words
+ * of their summaries. See flowdetect.h for what each looks for, flowdetect_int.h for the
+ * state they share.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/hash.h"
+#include "judge/judge.h"
+#include "sense/flowdetect_int.h"
+#include "store/store.h"
+
+static const struct { uint8_t proto; uint16_t port; const char *name; } fd_services[FD_SERVICES] = {
+	{ IPPROTO_TCP, 80, "TCP/80" }, { IPPROTO_TCP, 443, "TCP/443" }, { IPPROTO_TCP, 53, "TCP/53" },
+	{ IPPROTO_UDP, 53, "UDP/53" },
+};
+
+/* n with its thousands apart, as an agent reads it out: "1 204". Returns buf. */
+static char *
+group_digits(uint64_t n, char *buf, size_t size)
+{
+	char digits[24];
+	int len = snprintf(digits, sizeof(digits), "%" PRIu64, n);
+	size_t off = 0;
+
+	for (int i = 0; i < len && off + 2 < size; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			buf[off++] = ' ';
+		buf[off++] = digits[i];
+	}
+	buf[off] = '\0';
+	return buf;
+}
+
+/* A window as a sentence says it: "10 minutes", "1 hour", "90 seconds". Returns buf. */
+static char *
+window_words(usec_t d, char *buf, size_t size)
+{
+	long long s = (long long)(d / USEC_PER_SEC);
+
+	if (s % 3600 == 0)
+		snprintf(buf, size, "%lld hour%s", s / 3600, s == 3600 ? "" : "s");
+	else if (s % 60 == 0)
+		snprintf(buf, size, "%lld minute%s", s / 60, s == 60 ? "" : "s");
+	else
+		snprintf(buf, size, "%lld second%s", s, s == 1 ? "" : "s");
+	return buf;
+}
+
+/* Appends to out (STORE_SUMMARY_MAX bytes, *off used): cut at the end, never past it. */
+static void __attribute__((format(printf, 3, 4)))
+summary_add(char *out, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*off >= STORE_SUMMARY_MAX - 1)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(out + *off, STORE_SUMMARY_MAX - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off = *off + (size_t)n < STORE_SUMMARY_MAX ? *off + (size_t)n : STORE_SUMMARY_MAX - 1;
+}
+
+/* A rate for a sentence, whole and bounded (a baseline of almost nothing makes ratios huge). */
+static uint64_t
+whole(double v)
+{
+	return !(v > 0) ? 0 : v >= 1e15 ? (uint64_t)1e15 : (uint64_t)llround(v);
+}
+
+/* The distinct count of h once it changed: whether n is worth a report, at threshold or
+ * grown by a quarter since the last one (reported; 0: none yet), in *n. */
+static bool
+count_due(const struct hll *h, uint32_t threshold, uint32_t reported, uint32_t *n)
+{
+	double est = hll_estimate(h);
+
+	*n = est >= UINT32_MAX ? UINT32_MAX : (uint32_t)llround(est);
+	return *n >= threshold && (reported == 0 || 4 * (uint64_t)*n >= 5 * (uint64_t)reported);
+}
+
+/*
+ * direct_mx: r is outbound TCP/25 of host x to a destination that is not a relay. The
+ * destination counts once per window; at the threshold the host gets one unit of
+ * evidence for the window, and the summary is brought up to date each time the count
+ * has grown by a quarter since (an agent reading it hears how far it went, within a
+ * quarter, and the judge is asked a few dozen times, not for every destination).
+ */
+void
+flow_detect_direct_mx(struct flow_detect *fd, struct fd_host *x, uint64_t dst_hash, usec_t now)
+{
+	const struct config_flows *c = &fd->cfg->flows;
+	struct fd_active *a = x->act;
+	int64_t no = now / c->direct_mx_window;
+
+	if (no != a->mx_window) {
+		hll_reset(&a->mx);
+		a->mx_window = no;
+		a->mx_reported = 0;
+	}
+	uint32_t n;
+	if (hll_add(&a->mx, dst_hash) != 1 || !count_due(&a->mx, c->direct_mx_destinations, a->mx_reported, &n))
+		return;
+	struct subject *s = judge_host(fd->judge, &x->key, now);
+	if (s == NULL)
+		return;
+	char summary[STORE_SUMMARY_MAX], count[32], win[32], relay[ADDR_TEXT_MAX], who[ADDR_TEXT_MAX];
+	size_t off = 0;
+	summary_add(summary, &off, "tried to reach %s mail servers directly in %s", group_digits(n, count, sizeof(count)),
+	    window_words(c->direct_mx_window, win, sizeof(win)));
+	if (fd->cfg->network.relay_count > 0)
+		summary_add(summary, &off, "; the relay is %s", addr_format(&fd->cfg->network.relays[0], relay, sizeof(relay)));
+	bool first = a->mx_reported == 0;
+	a->mx_reported = n;
+	fd->stats.evidence[FLOW_DETECT_DIRECT_MX]++;
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_DIRECT_MX], first ? 1 : 0, first ? 1 : 0, now, summary);
+	if (first)       /* one line a decision; the summary's updates are not news */
+		log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=direct_mx destinations=%u window=%s",
+		    addr_format(&x->key, who, sizeof(who)), n, duration_format(c->direct_mx_window, win, sizeof(win)));
+}
+
+/* What the walk says, for the fan-out's summary, into buf: the first contacts that had
+ * failed when it decided (it stops counting then), the share so far while it has not,
+ * "" before any contact. */
+static const char *
+failed_share(const struct trw_host *t, char *buf, size_t size)
+{
+	unsigned all = (unsigned)t->failures + t->successes;
+
+	if (all == 0)
+		buf[0] = '\0';
+	else if (t->scanner)
+		snprintf(buf, size, "; a scanner to the walk after %u of %u first contacts failed", t->failures, all);
+	else
+		snprintf(buf, size, "; %u %% of %u first contacts failed", (unsigned)(100.0 * t->failures / all + 0.5), all);
+	return buf;
+}
+
+/*
+ * scanning, the walk: each first contact of an outbound TCP record, its outcome from
+ * the record alone (NetFlow records one direction: the reply is another record, not
+ * paired here; a refused or unanswered attempt is SYN only, a working connection has
+ * ACK in more than 2 packets). The decision is one unit of evidence, once.
+ */
+void
+flow_detect_scan_walk(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash,
+    usec_t now)
+{
+	struct trw_flow tf = { .proto = r->proto, .tcp_flags = r->tcp_flags, .sampled = r->sampling > 1,
+	    .packets = r->sampling > 1 ? r->packets / r->sampling : r->packets };
+	bool before = x->trw.scanner;
+
+	if (trw_observe(&fd->trw, &x->trw, dst_hash, trw_classify_tcp(&tf)) != TRW_SCANNER || before)
+		return;
+	struct subject *s = judge_host(fd->judge, &x->key, now);
+	if (s == NULL)
+		return;
+	char summary[STORE_SUMMARY_MAX], who[ADDR_TEXT_MAX];
+	unsigned all = (unsigned)x->trw.failures + x->trw.successes;
+	snprintf(summary, sizeof(summary), "%u of its first %u contacts with new addresses failed "
+	    "(Threshold Random Walk: a scanner)", x->trw.failures, all);
+	fd->stats.evidence[FLOW_DETECT_SCANNING]++;
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_SCANNING], 1, 1, now, summary);
+	log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=scanning reason=trw failures=%u successes=%u",
+	    addr_format(&x->key, who, sizeof(who)), x->trw.failures, x->trw.successes);
+}
+
+/* The port slot of port in x's current window: found, free, or taken from the emptiest
+ * (FD_PORT_SLOTS, FD_PORT_KEEP); NULL when every slot is busier. */
+static struct fd_port *
+port_slot(struct fd_active *a, uint16_t port)
+{
+	struct fd_port *least = NULL;
+	double least_n = 0;
+
+	for (int i = 0; i < FD_PORT_SLOTS; i++) {
+		struct fd_port *p = &a->ports[i];
+		if (p->used && p->port == port)
+			return p;
+	}
+	for (int i = 0; i < FD_PORT_SLOTS; i++) {
+		struct fd_port *p = &a->ports[i];
+		double n = p->used ? hll_estimate(&p->dst) : -1;
+		if (least == NULL || n < least_n) {
+			least = p;
+			least_n = n;
+		}
+	}
+	if (least_n >= FD_PORT_KEEP)
+		return NULL;
+	hll_reset(&least->dst);
+	least->used = true;
+	least->port = port;
+	least->reported = 0;
+	return least;
+}
+
+/*
+ * scanning, the fan-out: outbound TCP attempts that never completed a handshake (SYN
+ * without ACK: unanswered, refused, or reset by a half-open scanner) as distinct
+ * destinations per port per window; at the threshold one unit of evidence for the
+ * window, the summary brought up to date as for direct_mx.
+ */
+void
+flow_detect_scan_fanout(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash,
+    usec_t now)
+{
+	const struct config_flows *c = &fd->cfg->flows;
+	struct fd_active *a = x->act;
+	int64_t no = now / c->scan_window;
+	struct fd_port *p;
+	uint32_t n;
+
+	if ((r->tcp_flags & (TRW_TCP_SYN | TRW_TCP_ACK)) != TRW_TCP_SYN)
+		return;
+	if (no != a->scan_window) {
+		for (int i = 0; i < FD_PORT_SLOTS; i++) {
+			hll_reset(&a->ports[i].dst);
+			a->ports[i].used = false;
+		}
+		a->scan_window = no;
+	}
+	if ((p = port_slot(a, r->dst_port)) == NULL || hll_add(&p->dst, dst_hash) != 1 ||
+	    !count_due(&p->dst, c->scan_destinations, p->reported, &n))
+		return;
+	struct subject *s = judge_host(fd->judge, &x->key, now);
+	if (s == NULL)
+		return;
+	char summary[STORE_SUMMARY_MAX], count[32], win[32], share[64], who[ADDR_TEXT_MAX];
+	snprintf(summary, sizeof(summary), "scanned %s addresses on TCP/%u in %s%s", group_digits(n, count, sizeof(count)),
+	    p->port, window_words(c->scan_window, win, sizeof(win)), failed_share(&x->trw, share, sizeof(share)));
+	bool first = p->reported == 0;
+	p->reported = n;
+	fd->stats.evidence[FLOW_DETECT_SCANNING]++;
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_SCANNING], first ? 1 : 0, first ? 1 : 0, now, summary);
+	if (first)       /* one line a decision; the summary's updates are not news */
+		log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=scanning reason=fanout port=tcp/%u "
+		    "destinations=%u window=%s", addr_format(&x->key, who, sizeof(who)), p->port, n,
+		    duration_format(c->scan_window, win, sizeof(win)));
+}
+
+/* How long, for a sentence: "40 seconds", "3 minutes", "2 hours". Returns buf. */
+static char *
+span_words(usec_t d, char *buf, size_t size)
+{
+	long long s = (long long)(d / USEC_PER_SEC);
+
+	if (s < 120)
+		snprintf(buf, size, "%lld second%s", s, s == 1 ? "" : "s");
+	else if (s < 7200)
+		snprintf(buf, size, "%lld minutes", s / 60);
+	else
+		snprintf(buf, size, "%lld hours", s / 3600);
+	return buf;
+}
+
+/* A target as an agent reads it out: "203.0.113.9:80 (TCP)", "[2001:db8::1]:53 (UDP)",
+ * "203.0.113.9 (ICMP)". Returns buf. */
+static char *
+target_words(const struct fd_active *a, char *buf, size_t size)
+{
+	char ip[ADDR_TEXT_MAX], proto[16];
+
+	addr_format(&a->top, ip, sizeof(ip));
+	switch (a->top_proto) {
+	case IPPROTO_TCP: snprintf(proto, sizeof(proto), "TCP"); break;
+	case IPPROTO_UDP: snprintf(proto, sizeof(proto), "UDP"); break;
+	case IPPROTO_ICMP: case IPPROTO_ICMPV6: snprintf(proto, sizeof(proto), "ICMP"); break;
+	default: snprintf(proto, sizeof(proto), "protocol %u", a->top_proto); break;
+	}
+	if (a->top_proto == IPPROTO_TCP || a->top_proto == IPPROTO_UDP)
+		snprintf(buf, size, a->top.family == AF_INET6 ? "[%s]:%u (%s)" : "%s:%u (%s)", ip, a->top_port, proto);
+	else
+		snprintf(buf, size, "%s (%s)", ip, proto);
+	return buf;
+}
+
+/* Whether x's rates are over outbound_dos's thresholds scaled by scale (1: to begin a
+ * flood; 0.5: to go on with one, so that a rate around a threshold is one flood, not many). */
+static bool
+dos_over(const struct flow_detect *fd, const struct fd_host *x, double scale)
+{
+	const struct config_flows *c = &fd->cfg->flows;
+	double pps = ewma_rate(&fd->ewma, &x->out, EWMA_PACKETS), ratio;
+
+	if (pps >= scale * c->dos_packets || ewma_rate(&fd->ewma, &x->out, EWMA_BITS) >= scale * c->dos_megabits * 1e6 ||
+	    ewma_rate(&fd->ewma, &x->out, EWMA_FLOWS) >= scale * c->dos_flows)
+		return true;
+	return pps >= c->dos_factor_floor && ewma_ratio(&fd->ewma, &x->out, EWMA_PACKETS, &ratio) == 0 &&
+	    ratio >= scale * c->dos_factor;
+}
+
+/* The flood's summary into out (STORE_SUMMARY_MAX bytes). */
+static void
+dos_summary(const struct flow_detect *fd, const struct fd_host *x, usec_t now, char *out)
+{
+	const struct fd_active *a = x->act;
+	char num[32], span[32], target[ADDR_TEXT_MAX + 32];
+	double bits = ewma_rate(&fd->ewma, &x->out, EWMA_BITS) / 1e6, ratio;
+	size_t off = 0;
+
+	out[0] = '\0';
+	summary_add(out, &off, "sent %s packets/s (%.*f Mbit/s)",
+	    group_digits(whole(ewma_rate(&fd->ewma, &x->out, EWMA_PACKETS)), num, sizeof(num)), bits < 10 ? 1 : 0, bits);
+	if (now - x->dos_since >= 10 * USEC_PER_SEC)
+		summary_add(out, &off, " for %s", span_words(now - x->dos_since, span, sizeof(span)));
+	if (ewma_ratio(&fd->ewma, &x->out, EWMA_PACKETS, &ratio) == 0 && isfinite(ratio) && ratio >= 2)
+		summary_add(out, &off, ", %s times its usual rate", group_digits(whole(ratio), num, sizeof(num)));
+	if (a->top.family != 0)
+		summary_add(out, &off, "; top target %s", target_words(a, target, sizeof(target)));
+	uint32_t flows = a->flows[0] + a->flows[1], syn = a->syn_only[0] + a->syn_only[1];
+	if (syn > 0)
+		summary_add(out, &off, "; %u %% of its flows SYN only", (unsigned)(100.0 * syn / flows + 0.5));
+}
+
+/*
+ * outbound_dos: every outbound record of x but those to [flows] allow_destination goes
+ * into its rates; when a fold has happened they are compared with the thresholds. A
+ * flood begins with one unit of evidence, gets one more each 5 minutes it goes on, and
+ * its summary is brought up to date each minute; it ends when the rates fall under half
+ * the thresholds.
+ */
+void
+flow_detect_outbound_dos(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, usec_t now)
+{
+	struct fd_active *a = x->act;
+	usec_t folded = x->out.last;
+	int64_t minute = now / (60 * USEC_PER_SEC);
+
+	if (lpm_lookup(&fd->allowed, &r->dst, NULL, NULL))
+		return;
+	if (minute != a->minute) {
+		bool next = minute == a->minute + 1;
+		a->flows[1] = next ? a->flows[0] : 0;
+		a->syn_only[1] = next ? a->syn_only[0] : 0;
+		a->flows[0] = a->syn_only[0] = 0;
+		a->minute = minute;
+	}
+	a->flows[0] += a->flows[0] < UINT32_MAX;
+	if (r->proto == IPPROTO_TCP && (r->tcp_flags & (TRW_TCP_SYN | TRW_TCP_ACK | TRW_TCP_RST | TRW_TCP_FIN)) == TRW_TCP_SYN)
+		a->syn_only[0] += a->syn_only[0] < UINT32_MAX;
+	if (a->top_weight > 0 && addr_equal(&a->top, &r->dst) && a->top_port == r->dst_port && a->top_proto == r->proto)
+		a->top_weight += r->packets;
+	else if (a->top_weight > r->packets)
+		a->top_weight -= r->packets;
+	else {
+		a->top = r->dst;
+		a->top_port = r->dst_port;
+		a->top_proto = r->proto;
+		a->top_weight = r->packets - a->top_weight + 1;
+	}
+	ewma_add(&fd->ewma, &x->out, now, r->packets, r->bytes, 1);
+	if (x->out.last == folded)
+		return;         /* no new rates: nothing new to tell */
+	if (x->dos_since == 0 ? !dos_over(fd, x, 1) : !dos_over(fd, x, 0.5)) {
+		x->dos_since = 0;
+		return;
+	}
+	bool begins = x->dos_since == 0, unit = begins || now - x->dos_unit >= 300 * USEC_PER_SEC;
+	if (!unit && now - x->dos_told < 60 * USEC_PER_SEC)
+		return;
+	struct subject *s = judge_host(fd->judge, &x->key, now);
+	if (s == NULL)
+		return;
+	char summary[STORE_SUMMARY_MAX], who[ADDR_TEXT_MAX];
+	if (begins)
+		x->dos_since = now;
+	if (unit)
+		x->dos_unit = now;
+	x->dos_told = now;
+	dos_summary(fd, x, now, summary);
+	fd->stats.evidence[FLOW_DETECT_OUTBOUND_DOS]++;
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_OUTBOUND_DOS], unit ? 1 : 0, unit ? 1 : 0, now, summary);
+	if (begins)
+		log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=outbound_dos packets_per_s=%.0f "
+		    "bits_per_s=%.0f flows_per_s=%.1f", addr_format(&x->key, who, sizeof(who)),
+		    ewma_rate(&fd->ewma, &x->out, EWMA_PACKETS), ewma_rate(&fd->ewma, &x->out, EWMA_BITS),
+		    ewma_rate(&fd->ewma, &x->out, EWMA_FLOWS));
+}
+
+/* The service of fd_services an inbound record opens a served connection to, or -1: TCP
+ * with ACK in more than 2 packets (any ACK when sampled; a scanner's SYN, SYN+RST or
+ * lone probe is not served), or UDP/53. */
+int
+flow_detect_hosting_service(const struct flow_record *r)
+{
+	for (int i = 0; i < FD_SERVICES; i++) {
+		if (fd_services[i].proto != r->proto || fd_services[i].port != r->dst_port)
+			continue;
+		if (r->proto == IPPROTO_UDP)
+			return i;
+		uint64_t packets = r->sampling > 1 ? r->packets / r->sampling : r->packets;
+		return (r->tcp_flags & TRW_TCP_ACK) && (r->sampling > 1 || packets > 2) ? i : -1;
+	}
+	return -1;
+}
+
+/*
+ * hosting: r is inbound to host x, a connection served on service svc. Its source counts
+ * once per window; at the threshold one unit for the window, the summary brought up to
+ * date as for direct_mx, naming the service most served.
+ */
+void
+flow_detect_hosting(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, int svc, usec_t now)
+{
+	const struct config_flows *c = &fd->cfg->flows;
+	struct fd_active *a = x->act;
+	int64_t no = now / c->hosting_window;
+	uint32_t n;
+
+	if (no != a->host_window) {
+		hll_reset(&a->clients);
+		memset(a->served, 0, sizeof(a->served));
+		a->host_window = no;
+		a->host_reported = 0;
+	}
+	a->served[svc] += a->served[svc] < UINT32_MAX;
+	if (hll_add(&a->clients, hash_bytes(r->src.bytes, r->src.family == AF_INET ? 4 : 16)) != 1 ||
+	    !count_due(&a->clients, c->hosting_sources, a->host_reported, &n))
+		return;
+	struct subject *s = judge_host(fd->judge, &x->key, now);
+	if (s == NULL)
+		return;
+	int top = 0;
+	for (int i = 1; i < FD_SERVICES; i++)
+		if (a->served[i] > a->served[top])
+			top = i;
+	char summary[STORE_SUMMARY_MAX], count[32], win[32], who[ADDR_TEXT_MAX];
+	snprintf(summary, sizeof(summary), "served %s outside addresses in %s, most on %s (a web, proxy or DNS "
+	    "server on a subscriber line: fast flux or a proxy bot)", group_digits(n, count, sizeof(count)),
+	    window_words(c->hosting_window, win, sizeof(win)), fd_services[top].name);
+	bool first = a->host_reported == 0;
+	a->host_reported = n;
+	fd->stats.evidence[FLOW_DETECT_HOSTING]++;
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_HOSTING], first ? 1 : 0, first ? 1 : 0, now, summary);
+	if (first)       /* one line a decision; the summary's updates are not news */
+		log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=hosting clients=%u service=%s window=%s",
+		    addr_format(&x->key, who, sizeof(who)), n, fd_services[top].name,
+		    duration_format(c->hosting_window, win, sizeof(win)));
+}
+
+/* cc_contact: host x sent r to an address on list l. A unit, at most one each
+ * FD_CC_EVERY per host (a bot calls its C&C every few seconds). */
+void
+flow_detect_cc_contact(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, const struct fd_list *l,
+    usec_t now)
+{
+	if (x->cc_told != 0 && now - x->cc_told < FD_CC_EVERY)
+		return;
+	struct subject *s = judge_host(fd->judge, &x->key, now);
+	if (s == NULL)
+		return;
+	char summary[STORE_SUMMARY_MAX], ip[ADDR_TEXT_MAX], who[ADDR_TEXT_MAX];
+	addr_format(&r->dst, ip, sizeof(ip));
+	if (r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP)
+		snprintf(summary, sizeof(summary), r->dst.family == AF_INET6 ? "contacted [%s]:%u (%s), on the list %s" :
+		    "contacted %s:%u (%s), on the list %s", ip, r->dst_port, r->proto == IPPROTO_TCP ? "TCP" : "UDP", l->name);
+	else
+		snprintf(summary, sizeof(summary), "contacted %s (protocol %u), on the list %s", ip, r->proto, l->name);
+	x->cc_told = now;
+	fd->stats.evidence[FLOW_DETECT_CC_CONTACT]++;
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_CC_CONTACT], 1, 1, now, summary);
+	log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=cc_contact list=%s destination=%s port=%u",
+	    addr_format(&x->key, who, sizeof(who)), l->name, ip, r->dst_port);
+}
