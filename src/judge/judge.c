@@ -2,6 +2,7 @@
  * judge.c — evidence, scores and levels; see judge.h for the model.
  */
 #include "judge/judge.h"
+#include "judge/kinds.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -203,6 +204,16 @@ judge_new(const struct config *cfg, struct store *st)
 		free(j);
 		return NULL;
 	}
+	/* Every kind of the table from the start, whether its sensor runs or not: an
+	 * [evidence NAME] section is good for any of them (the shipped file names the flow
+	 * detectors' kinds whether or not [flows] is on), its weight is applied by the first
+	 * judge_configure, and evidence of a kind saved by a run that had its sensor loads. */
+	for (size_t i = 0; i < evidence_kind_count; i++)
+		if (judge_register_kind(j, evidence_kinds[i].name, evidence_kinds[i].weight, evidence_kinds[i].half_life,
+		    evidence_kinds[i].description) < 0) {
+			judge_free(j);
+			return NULL;
+		}
 	return j;
 }
 
