@@ -1,5 +1,6 @@
 /*
- * analyze.c — offline analysis of a Postfix log with the daemon's own sensor and judge.
+ * analyze.c — offline analysis of a Postfix log, or of flows as nfdump prints them, with
+ * the daemon's own sensors and judge.
  */
 #include "ctl/analyze.h"
 
@@ -21,12 +22,19 @@
 #include "judge/judge.h"
 #include "pipeline.h"
 #include "sense/delivery.h"
+#include "sense/flowdetect.h"
+#include "sense/nfdump_csv.h"
 
 #define ANALYZE_CHUNK (4 * 1024 * 1024)
 
 struct analyze {
+	enum analyze_input input;
 	struct judge *judge;
 	struct delivery *delivery;
+	struct flow_detect *flows;  /* ANALYZE_FLOWS: the detectors */
+	struct nfdump_csv csv;      /* ANALYZE_FLOWS: the reader's column positions */
+	uint64_t flow_lines, flow_records;
+	uint64_t flow_skipped[NFDUMP_CSV_ERROR_COUNT];
 	struct subjects *peaks;     /* every subject that left normal, with its highest level */
 	usec_t now;
 	usec_t last_time;
@@ -45,12 +53,38 @@ analyze_observe(void *arg, const struct subject *s, int old_level, int new_level
 		p->level = (uint8_t)new_level;
 }
 
+/* One line of nfdump's CSV: a record goes to the detectors at its own end time. */
+static void
+analyze_flow_line(struct analyze *an, const char *line, size_t len)
+{
+	struct flow_record r;
+	int rc = nfdump_csv_line(&an->csv, line, len, &r);
+
+	an->flow_lines++;
+	if (rc < 0) {
+		an->flow_skipped[-rc]++;
+		return;
+	}
+	if (rc == 0)
+		return;
+	usec_t t = r.last > r.first ? r.last : r.first;
+	flow_detect_record(an->flows, &r, t);
+	if (t > an->last_time)
+		an->last_time = t;
+	/* a daemon frees quiet hosts every second; here every 4096 records, in log time */
+	if (++an->flow_records % 4096 == 0)
+		flow_detect_expire(an->flows, an->last_time, 4096);
+}
+
 static void
 analyze_line(void *arg, const char *line, size_t len)
 {
 	struct analyze *an = arg;
 
-	delivery_line(an->delivery, line, len, an->now);
+	if (an->input == ANALYZE_FLOWS)
+		analyze_flow_line(an, line, len);
+	else
+		delivery_line(an->delivery, line, len, an->now);
 }
 
 /* Feeds the whole lines in buf[0, *len) and keeps the rest at its start (at eof, none). */
@@ -360,8 +394,58 @@ analyze_json_dump(struct analyze *an, json_t *root, const struct analyze_row *ro
 #define ANALYZE_FREE_AT_END 0
 #endif
 
+static void
+analyze_maillog_text(const struct delivery_stats *ds, double secs)
+{
+	printf("%llu lines in %.2f s (%.0f lines/s)\n", (unsigned long long)ds->lines, secs,
+	    secs > 0 ? (double)ds->lines / secs : 0.0);
+	printf("lines used:");
+	for (int k = 0; k < MAILLOG_KIND_COUNT; k++)
+		if (ds->kinds[k])
+			printf(" %s %llu", maillog_kind_name(k), (unsigned long long)ds->kinds[k]);
+	printf("\nlines skipped:");
+	for (int e = 1; e <= MAILLOG_ERROR_COUNT; e++)
+		if (ds->errors[e])
+			printf(" %s %llu", maillog_error_name(-e), (unsigned long long)ds->errors[e]);
+	printf("\noutcomes:");
+	for (int o = 0; o < MAILLOG_OUTCOME_COUNT; o++)
+		if (ds->outcomes[o])
+			printf(" %s %llu", maillog_outcome_name((enum maillog_outcome)o),
+			    (unsigned long long)ds->outcomes[o]);
+	printf("; not attributable %llu\n\n", (unsigned long long)ds->unattributed);
+}
+
+/* The first lines of the report on flows: what was read and skipped, by reason. */
+static json_t *
+analyze_flows_json(const struct analyze *an, double secs, json_t *flagged)
+{
+	struct flow_detect_stats fs;
+
+	flow_detect_stats_get(an->flows, &fs);
+	return json_pack("{s:I, s:I, s:f, s:o, s:I, s:I, s:o}", "lines", (json_int_t)an->flow_lines,
+	    "records", (json_int_t)an->flow_records, "seconds", secs,
+	    "skipped", analyze_counts(an->flow_skipped, NFDUMP_CSV_ERROR_COUNT, nfdump_csv_error_name, -1),
+	    "outside", (json_int_t)fs.outside, "hosts_refused", (json_int_t)fs.hosts_refused, "flagged", flagged);
+}
+
+static void
+analyze_flows_text(const struct analyze *an, double secs)
+{
+	struct flow_detect_stats fs;
+
+	flow_detect_stats_get(an->flows, &fs);
+	printf("%llu lines, %llu flow records in %.2f s (%.0f records/s)\n", (unsigned long long)an->flow_lines,
+	    (unsigned long long)an->flow_records, secs, secs > 0 ? (double)an->flow_records / secs : 0.0);
+	printf("lines skipped:");
+	for (int e = 1; e < NFDUMP_CSV_ERROR_COUNT; e++)
+		if (an->flow_skipped[e])
+			printf(" %s %llu", nfdump_csv_error_name(-e), (unsigned long long)an->flow_skipped[e]);
+	printf("\nrecords with no subscriber on either side: %llu; hosts past max_hosts: %llu\n\n",
+	    (unsigned long long)fs.outside, (unsigned long long)fs.hosts_refused);
+}
+
 int
-analyze_run(char *const *files, size_t nfiles, const char *config_path, int json)
+analyze_run(char *const *files, size_t nfiles, const char *config_path, int json, enum analyze_input input)
 {
 	static struct config cfg;
 	struct analyze an = { 0 };
@@ -389,6 +473,19 @@ analyze_run(char *const *files, size_t nfiles, const char *config_path, int json
 	}
 	an.judge = pl.judge;
 	an.delivery = pl.delivery;
+	an.input = input;
+	nfdump_csv_init(&an.csv);
+	if (input == ANALYZE_FLOWS && prc == 0) {
+		if (cfg.network.subscriber_count == 0) {
+			/* without them every record is someone else's: a verdict of "nobody" would mislead */
+			fprintf(stderr, "lazaretctl: analyze --flows needs [network] subscribers (your subscribers' "
+			    "address ranges) in the file --config names\n");
+			rc = 2;
+			goto done;
+		}
+		if ((an.flows = flow_detect_new(pl.judge, &cfg)) == NULL)
+			prc = -ENOMEM;
+	}
 	if (prc != 0 || (an.peaks = subjects_new()) == NULL || (buf = malloc(ANALYZE_CHUNK)) == NULL) {
 		fprintf(stderr, "lazaretctl: analyze: out of memory\n");
 		rc = 1;
@@ -409,6 +506,8 @@ analyze_run(char *const *files, size_t nfiles, const char *config_path, int json
 		goto done;
 	}
 	delivery_flush(an.delivery);        /* the last lines' outcomes held for a link */
+	if (an.flows != NULL)
+		flow_detect_expire(an.flows, an.last_time, SIZE_MAX);
 	double secs = (double)(time_mono() - t0) / 1e6;
 	const struct delivery_stats *ds = delivery_stats(an.delivery);
 
@@ -438,7 +537,12 @@ analyze_run(char *const *files, size_t nfiles, const char *config_path, int json
 	}
 	qsort(rows, n, sizeof(*rows), analyze_row_cmp);
 
-	if (json) {
+	if (json && input == ANALYZE_FLOWS) {
+		json_t *root = analyze_flows_json(&an, secs, json_array());
+		if (root == NULL || analyze_json_dump(&an, root, rows, n, at) != 0)
+			rc = 1;
+		json_decref(root);
+	} else if (json) {
 		json_t *flagged = json_array();         /* left empty: analyze_json_dump streams it */
 		json_t *root = json_pack("{s:I, s:f, s:o, s:o, s:o, s:I, s:I, s:I, s:o}",
 		    "lines", (json_int_t)ds->lines, "seconds", secs,
@@ -453,22 +557,10 @@ analyze_run(char *const *files, size_t nfiles, const char *config_path, int json
 			rc = 1;
 		json_decref(root);
 	} else {
-		printf("%llu lines in %.2f s (%.0f lines/s)\n", (unsigned long long)ds->lines, secs,
-		    secs > 0 ? (double)ds->lines / secs : 0.0);
-		printf("lines used:");
-		for (int k = 0; k < MAILLOG_KIND_COUNT; k++)
-			if (ds->kinds[k])
-				printf(" %s %llu", maillog_kind_name(k), (unsigned long long)ds->kinds[k]);
-		printf("\nlines skipped:");
-		for (int e = 1; e <= MAILLOG_ERROR_COUNT; e++)
-			if (ds->errors[e])
-				printf(" %s %llu", maillog_error_name(-e), (unsigned long long)ds->errors[e]);
-		printf("\noutcomes:");
-		for (int o = 0; o < MAILLOG_OUTCOME_COUNT; o++)
-			if (ds->outcomes[o])
-				printf(" %s %llu", maillog_outcome_name((enum maillog_outcome)o),
-				    (unsigned long long)ds->outcomes[o]);
-		printf("; not attributable %llu\n\n", (unsigned long long)ds->unattributed);
+		if (input == ANALYZE_FLOWS)
+			analyze_flows_text(&an, secs);
+		else
+			analyze_maillog_text(ds, secs);
 		if (n == 0)
 			printf("Nobody would be flagged by these rules.\n");
 		else
@@ -493,6 +585,7 @@ done:
 	free(buf);
 	if (ANALYZE_FREE_AT_END) {
 		subjects_free(an.peaks);
+		flow_detect_free(an.flows);
 		pipeline_close(&pl);
 		if (config_path != NULL)
 			config_free(&cfg);

@@ -1,6 +1,7 @@
 /*
  * analyze.h — `lazaretctl analyze`: the delivery-log rules run offline over a log
- * file, no daemon needed, to see whom the shipped rules would flag.
+ * file, or the flow detectors over flows an operator already stores, no daemon needed,
+ * to see whom the rules would flag.
  */
 #ifndef LAZARET_CTL_ANALYZE_H
 #define LAZARET_CTL_ANALYZE_H
@@ -18,6 +19,12 @@
  * just before the process exits: outside sanitizer builds it leaves the analysis's
  * memory to the exit (ANALYZE_FREE_AT_END in analyze.c).
  */
-int analyze_run(char *const *files, size_t nfiles, const char *config_path, int json);
+enum analyze_input {
+	ANALYZE_MAILLOG,            /* Postfix's log */
+	ANALYZE_FLOWS,              /* flows as `nfdump -r FILE -o csv` prints them: the flow
+	                             * detectors, on [network] subscribers (required) */
+};
+
+int analyze_run(char *const *files, size_t nfiles, const char *config_path, int json, enum analyze_input input);
 
 #endif

@@ -71,6 +71,7 @@ struct ctl_args {
 	const char	*reason;
 	const char	*duration;
 	const char	*maillog;
+	const char	*flows;
 	const char	*config;
 	int		 json;
 	int		 self_release;
@@ -1015,15 +1016,15 @@ ctl_cmd_analyze(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a
 	size_t n = 0;
 
 	(void)c;
-	if (a->maillog == NULL)
-		return ctl_usage_error(cmd, "--maillog FILE is required");
-	files[n++] = (char *)(uintptr_t)a->maillog;
+	if ((a->maillog == NULL) == (a->flows == NULL))
+		return ctl_usage_error(cmd, "either --maillog FILE or --flows FILE is required");
+	files[n++] = (char *)(uintptr_t)(a->maillog != NULL ? a->maillog : a->flows);
 	for (int i = 0; i < a->nargs; i++) {
 		if (n == sizeof(files) / sizeof(files[0]))
 			return ctl_usage_error(cmd, "at most %zu files", sizeof(files) / sizeof(files[0]));
 		files[n++] = a->args[i];
 	}
-	return analyze_run(files, n, a->config, a->json);
+	return analyze_run(files, n, a->config, a->json, a->flows != NULL ? ANALYZE_FLOWS : ANALYZE_MAILLOG);
 }
 
 static const struct ctl_command ctl_commands[] = {
@@ -1074,10 +1075,13 @@ static const struct ctl_command ctl_commands[] = {
 	  "and answers, store writes.",
 	  ctl_cmd_stats },
 	{ "analyze", CTL_OPT_MAILLOG | CTL_OPT_CONFIG | CTL_OPT_JSON, 0,
-	  "analyze --maillog FILE [FILE...] [--config FILE] [--json]",
+	  "analyze --maillog FILE [FILE...] | --flows FILE [FILE...] [--config FILE] [--json]",
 	  "Run the delivery-log rules over Postfix log files offline (no daemon\n"
 	  "needed) and show which hosts and accounts they would flag, with their\n"
 	  "evidence. Uses the shipped defaults, or the rules of --config FILE.\n"
+	  "With --flows, the flow detectors over flows as `nfdump -r F -o csv`\n"
+	  "prints them (plain or gzip); --config FILE must name [network]\n"
+	  "subscribers, the ranges whose hosts are judged.\n"
 	  "Exit status 1 when a file cannot be opened or read: an error for each\n"
 	  "and no verdict at all, since one over part of the log would mislead;\n"
 	  "2 for a bad --config FILE.",
@@ -1157,7 +1161,7 @@ ctl_cmd_help(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 
 enum {
 	OPT_API = 256, OPT_TOKEN_FILE, OPT_TIMEOUT, OPT_VERSION, OPT_CACERT,
-	OPT_LEVEL, OPT_JSON, OPT_REASON, OPT_FOR, OPT_MAILLOG, OPT_CONFIG, OPT_SELF_RELEASE,
+	OPT_LEVEL, OPT_JSON, OPT_REASON, OPT_FOR, OPT_MAILLOG, OPT_FLOWS, OPT_CONFIG, OPT_SELF_RELEASE,
 };
 
 static const struct option ctl_long_options[] = {
@@ -1172,6 +1176,7 @@ static const struct option ctl_long_options[] = {
 	{ "reason",	required_argument,	NULL, OPT_REASON },
 	{ "for",	required_argument,	NULL, OPT_FOR },
 	{ "maillog",	required_argument,	NULL, OPT_MAILLOG },
+	{ "flows",	required_argument,	NULL, OPT_FLOWS },
 	{ "config",	required_argument,	NULL, OPT_CONFIG },
 	{ "self-release", no_argument,		NULL, OPT_SELF_RELEASE },
 	{ NULL, 0, NULL, 0 }
@@ -1209,7 +1214,7 @@ ctl_getopt(struct ctl *c, const struct ctl_command *cmd, int argc, char **argv,
 	} cmd_opts[] = {
 		{ OPT_LEVEL, CTL_OPT_LEVEL }, { OPT_JSON, CTL_OPT_JSON },
 		{ OPT_REASON, CTL_OPT_REASON }, { OPT_FOR, CTL_OPT_FOR },
-		{ OPT_MAILLOG, CTL_OPT_MAILLOG }, { OPT_CONFIG, CTL_OPT_CONFIG },
+		{ OPT_MAILLOG, CTL_OPT_MAILLOG }, { OPT_FLOWS, CTL_OPT_MAILLOG }, { OPT_CONFIG, CTL_OPT_CONFIG },
 		{ OPT_SELF_RELEASE, CTL_OPT_SELF_RELEASE },
 	};
 	int ch, longind, help = 0;
@@ -1265,6 +1270,9 @@ ctl_getopt(struct ctl *c, const struct ctl_command *cmd, int argc, char **argv,
 			break;
 		case OPT_MAILLOG:
 			a->maillog = optarg;
+			break;
+		case OPT_FLOWS:
+			a->flows = optarg;
 			break;
 		case OPT_CONFIG:
 			a->config = optarg;

@@ -104,7 +104,7 @@ run(struct fx *f)
 	fflush(stderr);
 	dup2(out, 1);
 	dup2(err, 2);
-	rc = analyze_run(files, 1, NULL, 1);
+	rc = analyze_run(files, 1, NULL, 1, ANALYZE_MAILLOG);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(saved_out, 1);
