@@ -41,8 +41,13 @@ LZ_LOG=$T/lazaretd.log
 
 netns_before_cleanup() {
 	[ -n "$SF_PID" ] && kill "$SF_PID" 2>/dev/null && wait "$SF_PID" 2>/dev/null
-	[ -n "$LZ_PID" ] && kill -9 "$LZ_PID" 2>/dev/null && wait "$LZ_PID" 2>/dev/null
+	if [ -n "$LZ_PID" ]; then
+		kill -TERM "$LZ_PID" 2>/dev/null
+		wait_for 10 pid_gone "$LZ_PID" || kill -9 "$LZ_PID" 2>/dev/null
+		wait "$LZ_PID" 2>/dev/null
+	fi
 }
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 ctl() { "$LAZARETCTL" --api "unix:$API_SOCK" "$@"; }
 fatal() {
 	bad "$*"
@@ -91,14 +96,15 @@ blocklist = cc plain $T/cc.txt
 weight = 7
 EOF
 out=$("$LAZARETD" -n -c "$T/lazaret.conf" 2>&1) || fatal "lazaretd -n rejects the configuration: $out"
-gw "$LAZARETD" --init-store -c "$T/lazaret.conf" >>"$LZ_LOG" 2>&1 &
+# ip netns exec execs the program: $! is lazaretd itself (a shell function would be a subshell)
+ip netns exec "$NS_GW" "$LAZARETD" --init-store -c "$T/lazaret.conf" >>"$LZ_LOG" 2>&1 &
 LZ_PID=$!
 wait_for 10 curl -sf --unix-socket "$API_SOCK" http://localhost/v1/stats || fatal "lazaretd not ready in 10 s"
 wait_for 10 gw nft list set inet lazaret quarantine_v4 || fatal "no table inet lazaret after 10 s"
 ok "lazaretd pid $LZ_PID in gw, flows on 127.0.0.1:$FPORT"
 
 # softflowd sees the subscribers' side of the gateway; short timeouts, and expire-all below
-gw softflowd -i g0 -n "127.0.0.1:$FPORT" -v 9 -m 65536 -d -c "$T/sf.ctl" -p "$T/sf.pid" \
+ip netns exec "$NS_GW" softflowd -i g0 -n "127.0.0.1:$FPORT" -v 9 -m 65536 -d -c "$T/sf.ctl" -p "$T/sf.pid" \
 	-t tcp=5 -t tcp.rst=2 -t tcp.fin=2 -t udp=5 -t icmp=5 -t general=5 -t maxlife=20 -t expint=1 \
 	>"$T/softflowd.log" 2>&1 &
 SF_PID=$!
@@ -115,7 +121,7 @@ for h in $(seq 100 129); do
 	sub "$PROBE" connect -s 10.79.1.3 -t 300 tcp "$net.$h" 25 >/dev/null
 done
 ok "10.79.1.3: TCP/25 to 30 addresses that are not the relay"
-sub "$PROBE" serve tcp,SERVED,10.79.1.5,80 >"$T/served.out" 2>&1 &
+ip netns exec "$NS_SUB" "$PROBE" serve tcp,SERVED,10.79.1.5,80 >"$T/served.out" 2>&1 &
 PIDS+=($!)
 wait_file "$T/served.out" '^ready' 5 || fatal "the web server on 10.79.1.5 did not start"
 for h in $(seq 100 129); do
