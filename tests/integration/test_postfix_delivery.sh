@@ -193,8 +193,11 @@ assert_match "bounce_ratio summary of $BOT (refused of recipients)" \
 	"^$bot_sent_bad of $bot_rcpts recipients refused permanently in the last 1h via the relay \($bot_sent_bad unknown\)" "$bot_summary"
 if [ "$bot_refused" -gt 0 ]; then
 	assert_eq "level of the bot once Postfix refused its mail" quarantine "$bot_level"
-	grep -Eq "policy host=$BOT level=quarantine action=REJECT state=RCPT" "$LZ_LOG" ||
-		fail "lazaretd's log does not show the REJECT of $BOT at RCPT"
+	# at RCPT, or at DATA when the verdict landed between a message's RCPT and its DATA
+	# (a slow machine, ASan): the next refusals the same way within repeat_log_interval
+	# are counted on a later line, not logged each
+	grep -Eq "policy host=$BOT level=quarantine action=REJECT state=(RCPT|DATA)" "$LZ_LOG" ||
+		fail "lazaretd's log does not show the REJECT of $BOT"
 fi
 case_pass "$bot_level; '$bot_summary'; $bot_refused later messages refused with 5.7.1"
 
