@@ -316,11 +316,11 @@ restore_flow_templates(struct daemon *d)
 
 /* A decoded flow record: the flow detectors' input. */
 static void
-on_flow_record(void *arg, const struct flow_record *r)
+on_flow_record(void *arg, const struct flow_record *r, usec_t now)
 {
 	struct daemon *d = arg;
 
-	flow_detect_record(d->flow_detect, r, time_now());
+	flow_detect_record(d->flow_detect, r, now);
 }
 
 /* Saves where each log follower is, after the evidence its lines produced. */

@@ -34,6 +34,7 @@ struct flow_collector {
 	usec_t last_tick, tick_now;
 	size_t tick_seen;                      /* exporters known at the last tick */
 	struct log_limit refused_log;          /* datagrams refused: exporters choose how many */
+	usec_t now;                            /* the datagram being decoded was read then */
 };
 
 static void
@@ -41,7 +42,7 @@ collector_record(void *arg, const struct flow_record *r)
 {
 	struct flow_collector *c = arg;
 
-	c->fn(c->arg, r);
+	c->fn(c->arg, r, c->now);
 }
 
 static void
@@ -49,6 +50,8 @@ collector_datagram(void *arg, const struct udprecv_peer *peer, const uint8_t *bu
 {
 	struct flow_collector *c = arg;
 	const struct addr *from = &peer->addr;
+
+	c->now = now;
 	int rc = flow_decode(c->dec, from, buf, len, now, collector_record, c);
 
 	if (rc < 0) {

@@ -21,7 +21,9 @@
 #include "common/udprecv.h"
 #include "sense/flow.h"
 
-typedef void (*flow_record_fn)(void *arg, const struct flow_record *r);
+/* One decoded record, with the time its datagram was read (one clock read a datagram, not
+ * one a record: 30 records a datagram at millions a second). */
+typedef void (*flow_record_fn)(void *arg, const struct flow_record *r, usec_t now);
 
 struct flow_collector;
 
