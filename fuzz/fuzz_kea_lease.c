@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_lines.h"
 #include "sense/kea_lease.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,34 +20,30 @@ inside(struct strview v, const char *line, size_t len)
 		abort();
 }
 
+static void
+one_line(void *arg, const char *line, size_t len)
+{
+	struct kea_lease l;
+	char small[8];
+	int rc = kea_lease_line(arg, line, len, &l);
+
+	if (rc == 1) {
+		inside(l.hwaddr, line, len);
+		inside(l.client_id, line, len);
+		inside(l.hostname, line, len);
+		inside(l.user_context, line, len);
+		if (l.net.prefix > 128 || kea_unescape(l.user_context, small, sizeof(small)) >= sizeof(small))
+			abort();
+	} else if (rc < 0 && strcmp(kea_lease_error_name(rc), "unknown") == 0)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct kea_lease_reader r;
-	struct kea_lease l;
-	size_t off = 0;
-	char small[8];
 
 	kea_lease_reader_init(&r);
-	while (off < size) {
-		const uint8_t *nl = memchr(data + off, '\n', size - off);
-		size_t len = nl != NULL ? (size_t)(nl - data - off) : size - off;
-		char *line = malloc(len ? len : 1);
-		if (line == NULL)
-			abort();
-		memcpy(line, data + off, len);
-		int rc = kea_lease_line(&r, line, len, &l);
-		if (rc == 1) {
-			inside(l.hwaddr, line, len);
-			inside(l.client_id, line, len);
-			inside(l.hostname, line, len);
-			inside(l.user_context, line, len);
-			if (l.net.prefix > 128 || kea_unescape(l.user_context, small, sizeof(small)) >= sizeof(small))
-				abort();
-		} else if (rc < 0 && strcmp(kea_lease_error_name(rc), "unknown") == 0)
-			abort();
-		free(line);
-		off += len + 1;
-	}
+	fuzz_each_line(data, size, one_line, &r);
 	return 0;
 }

@@ -10,33 +10,30 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "fuzz_lines.h"
 #include "sense/nfdump_csv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+one_line(void *arg, const char *line, size_t len)
+{
+	struct flow_record r;
+	int rc = nfdump_csv_line(arg, line, len, &r);
+
+	if (rc == 1 && ((r.src.family != AF_INET && r.src.family != AF_INET6) ||
+	    (r.dst.family != AF_INET && r.dst.family != AF_INET6)))
+		abort();
+	if (rc < 0 && strcmp(nfdump_csv_error_name(rc), "unknown") == 0)
+		abort();
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct nfdump_csv c;
-	struct flow_record r;
-	size_t off = 0;
 
 	nfdump_csv_init(&c);
-	while (off < size) {
-		const uint8_t *nl = memchr(data + off, '\n', size - off);
-		size_t len = nl != NULL ? (size_t)(nl - data - off) : size - off;
-		char *line = malloc(len ? len : 1);
-		if (line == NULL)
-			abort();
-		memcpy(line, data + off, len);
-		int rc = nfdump_csv_line(&c, line, len, &r);
-		if (rc == 1 && ((r.src.family != AF_INET && r.src.family != AF_INET6) ||
-		    (r.dst.family != AF_INET && r.dst.family != AF_INET6)))
-			abort();
-		if (rc < 0 && strcmp(nfdump_csv_error_name(rc), "unknown") == 0)
-			abort();
-		free(line);
-		off += len + 1;
-	}
+	fuzz_each_line(data, size, one_line, &c);
 	return 0;
 }
