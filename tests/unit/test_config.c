@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "repo_path.h"
+
 #include "rmtree.h"
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -32,28 +34,6 @@ static unsigned file_seq;
 
 /* ---- helpers ---- */
 
-/* The repository root, from this file's path (absolute, or relative to the build dir). */
-static void
-repo_path(const char *rel, char *out, size_t size)
-{
-	char dir[PATH_MAX], exe[PATH_MAX];
-	const char *file = __FILE__;
-	const char *tail = strstr(file, "tests/unit/");
-	size_t n = tail ? (size_t)(tail - file) : 0;
-
-	snprintf(dir, sizeof(dir), "%.*s", (int)n, file);
-	snprintf(out, size, "%s%s", dir, rel);
-	if (file[0] == '/' || access(out, R_OK) == 0)
-		return;
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len <= 0)
-		return;
-	exe[len] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(out, size, "%s/../%s%s", exe, dir, rel);
-}
 
 /* Writes len bytes (strlen when 0) to a fresh file in tmpdir; its path goes to path. */
 static void

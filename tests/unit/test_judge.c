@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "repo_path.h"
+
 #include "rmtree.h"
 
 #include "act/relay_policy.h"
@@ -1084,11 +1086,10 @@ test_shipped_config_without_flows(void **state)
 {
 	(void)state;
 	char path[PATH_MAX], err[512];
-	const char *file = __FILE__, *tail = strstr(file, "tests/unit/");
 	struct config cfg;
 	struct judge *j;
 
-	snprintf(path, sizeof(path), "%.*setc/lazaret.conf", tail ? (int)(tail - file) : 0, file);
+	repo_path("etc/lazaret.conf", path, sizeof(path));
 	if (config_load(path, &cfg, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	assert_int_equal(cfg.flows.listen_count, 0);

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "repo_path.h"
+
 #include "judge/rate.h"
 
 #define SEC(n)  ((usec_t)(n) * USEC_PER_SEC)
@@ -427,29 +429,6 @@ test_rate_level(void **state)
 
 /* ---- acceptance with the shipped defaults ---- */
 
-/* The repository root, from this file's path (absolute, or relative to the build dir). */
-static void
-repo_path(const char *rel, char *out, size_t size)
-{
-	char dir[PATH_MAX], exe[PATH_MAX];
-	const char *file = __FILE__;
-	const char *tail = strstr(file, "tests/unit/");
-	size_t n = tail ? (size_t)(tail - file) : 0;
-
-	snprintf(dir, sizeof(dir), "%.*s", (int)n, file);
-	snprintf(out, size, "%s%s", dir, rel);
-	if (file[0] == '/' || access(out, R_OK) == 0)
-		return;
-	/* relative to the build directory, which holds tests/test_rate */
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len <= 0)
-		return;
-	exe[len] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(out, size, "%s/../%s%s", exe, dir, rel);
-}
 
 static int
 parse_period(const char *s, usec_t *out)
