@@ -49,6 +49,7 @@
 #include "common/subject_text.h"
 #include "common/timeutil.h"
 #include "store/store.h"
+#include "store/store_int.h"
 #include "store/store_test.h"
 
 #define STORE_SCHEMA_VERSION 1
@@ -68,6 +69,7 @@ enum store_op_type {
 	STORE_OP_FORGET,
 	STORE_OP_STATE,      /* subject = key, manual_reason = value (bytes when state_bytes) */
 	STORE_OP_RATES,      /* rates[0..nrates): counters only */
+	STORE_OP_CUSTOM,     /* write(st, data): a store part's own (store_int.h) */
 };
 
 /* One subject of a STORE_OP_RATES write. */
@@ -121,6 +123,7 @@ struct store_op {
 
 	const struct store_rate_rec *rates;
 	size_t nrates;
+	store_write_fn write;          /* STORE_OP_CUSTOM: its context is data[] */
 	_Alignas(8) uint8_t data[];
 };
 
@@ -141,6 +144,7 @@ struct store {
 	sqlite3_stmt *s_forget;
 	sqlite3_stmt *s_state;
 	sqlite3_stmt *s_rates;
+	sqlite3_stmt *s_custom[STORE_WRITER_STMTS];   /* store_writer_stmt's */
 
 	int wal_pages;                 /* writer thread only: WAL size after the last commit */
 	uv_loop_t *loop;
@@ -198,7 +202,7 @@ static const char store_state_schema[] =
 static void *store_writer(void *);
 
 /* Maps an SQLite result code to a negative errno-style code. */
-static int
+int
 store_errno(int rc)
 {
 	switch (rc & 0xff) {
@@ -235,7 +239,7 @@ store_errno(int rc)
 }
 
 /* Copies src (srclen bytes, maybe unterminated) into dst, truncating, always terminated. */
-static void
+void
 store_copy(char *dst, size_t size, const void *src, size_t srclen)
 {
 	if (size == 0)
@@ -554,7 +558,8 @@ store_schema_init(sqlite3 *db, char *err, size_t errlen)
 	    (rc = store_exec(db, "PRAGMA journal_size_limit=67108864", err, errlen)) != 0)
 		return rc;
 	if (version == STORE_SCHEMA_VERSION) {
-		if ((rc = store_exec(db, store_state_schema, err, errlen)) != 0)
+		if ((rc = store_exec(db, store_state_schema, err, errlen)) != 0 ||
+		    (rc = store_exec(db, store_bindings_schema, err, errlen)) != 0)
 			return rc;
 		/* a store from before grace_until, or before manual_self_release */
 		if ((rc = store_add_column(db, "grace_until", err, errlen)) != 0)
@@ -578,6 +583,7 @@ store_schema_init(sqlite3 *db, char *err, size_t errlen)
 		goto fail;
 	}
 	if ((rc = store_exec(db, store_state_schema, err, errlen)) != 0 ||
+	    (rc = store_exec(db, store_bindings_schema, err, errlen)) != 0 ||
 	    (rc = store_exec(db, "COMMIT", err, errlen)) != 0)
 		goto fail;
 	return 0;
@@ -649,6 +655,8 @@ store_finalize_all(struct store *st)
 	sqlite3_finalize(st->s_forget);
 	sqlite3_finalize(st->s_rates);
 	sqlite3_finalize(st->s_state);
+	for (size_t i = 0; i < STORE_WRITER_STMTS; i++)
+		sqlite3_finalize(st->s_custom[i]);
 }
 
 /* Called on the writer thread after each commit with the WAL size in pages. */
@@ -1133,6 +1141,44 @@ store_forget(struct store *st, const char *subject)
 	return store_enqueue(st, op);
 }
 
+int
+store_enqueue_write(struct store *st, store_write_fn fn, const void *ctx, size_t ctx_len, store_done_cb done,
+    void *arg)
+{
+	struct store_op *op;
+
+	if (st == NULL || fn == NULL || (ctx == NULL && ctx_len > 0))
+		return -EINVAL;
+	if ((op = calloc(1, sizeof(*op) + ctx_len)) == NULL)
+		return -ENOMEM;
+	op->type = STORE_OP_CUSTOM;
+	op->write = fn;
+	op->done = done;
+	op->arg = arg;
+	if (ctx_len > 0)
+		memcpy(op->data, ctx, ctx_len);
+	return store_enqueue(st, op);
+}
+
+sqlite3_stmt *
+store_writer_stmt(struct store *st, unsigned slot, const char *sql)
+{
+	if (slot >= STORE_WRITER_STMTS)
+		return NULL;
+	if (st->s_custom[slot] == NULL &&
+	    sqlite3_prepare_v3(st->wdb, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->s_custom[slot], NULL) != SQLITE_OK) {
+		log_warnx("store: prepare %s: %s", sql, sqlite3_errmsg(st->wdb));
+		return NULL;
+	}
+	return st->s_custom[slot];
+}
+
+sqlite3 *
+store_reader(struct store *st)
+{
+	return st->rdb;
+}
+
 void
 store_flush(struct store *st)
 {
@@ -1166,7 +1212,7 @@ store_test_fail_reads(struct store *st, unsigned n)
 }
 
 /* True when a read is to fail (store_test_fail_reads): counts it down. */
-static bool
+bool
 store_read_fault(struct store *st)
 {
 	bool fault;
@@ -1180,7 +1226,7 @@ store_read_fault(struct store *st)
 }
 
 /* Steps a write statement to completion and resets it; SQLite code. */
-static int
+int
 store_step(sqlite3_stmt *stmt)
 {
 	int rc;
@@ -1283,6 +1329,8 @@ store_txn(struct store *st, const struct store_list *batch, bool fault, char *er
 			rc = store_write_state(st, op);
 		else if (op->type == STORE_OP_RATES)
 			rc = store_write_rates(st, op);
+		else if (op->type == STORE_OP_CUSTOM)
+			rc = op->write(st, op->data);
 		else
 			rc = store_write_forget(st, op);
 		if (rc != SQLITE_OK)

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/addr.h"
 #include "common/timeutil.h"
 
 #define STORE_SUBJECT_MAX  320   /* "account:" + a 255-byte SASL name + room */
@@ -190,5 +191,49 @@ int store_state_put_bytes(struct store *st, const char *key, void *value, size_t
  */
 int store_state_get_bytes(struct store *st, const char *key, uint8_t **out, size_t *len);
 
+
+/*
+ * The address history (store_bindings.c): every interval in which a subscriber held an
+ * address or prefix, for [identity] retention after it ended. One interval per address
+ * is open at most; opening one closes the address's open one at the same time.
+ */
+#define STORE_SUBSCRIBER_MAX 256     /* a RADIUS User-Name (253 bytes) and its NUL */
+#define STORE_SESSION_MAX    256
+#define STORE_ORIGIN_MAX     64
+
+struct store_binding {
+	struct cidr net;
+	char subscriber[STORE_SUBSCRIBER_MAX];   /* any bytes but NUL: untrusted */
+	size_t subscriber_len;
+	char session[STORE_SESSION_MAX];         /* Acct-Session-Id, a lease's client id; "" */
+	char origin[STORE_ORIGIN_MAX];           /* the RADIUS client or lease file's name */
+	char source[16];                         /* "radius", "dhcp4", "dhcp6" */
+	usec_t start;
+	usec_t stop;                             /* 0: still held */
+};
+
+/* store_binding_open — b->net held by b's subscriber from b->start (b->stop 0), the
+ * address's open interval (another holder's) ending then. 0 or a negative code. */
+int store_binding_open(struct store *st, const struct store_binding *b, store_done_cb done, void *arg);
+
+/* store_binding_close — the open interval of net, when subscriber holds it, ends at stop. */
+int store_binding_close(struct store *st, const struct cidr *net, const char *subscriber, size_t len,
+    usec_t stop, store_done_cb done, void *arg);
+
+/* Intervals that ended before `before` go (at most 10 000 per call: the sweep repeats). */
+int store_bindings_expire(struct store *st, usec_t before);
+
+/* Every open interval (at start), in no particular order; each()'s non-zero value stops it. */
+int store_bindings_load_open(struct store *st, int (*each)(void *arg, const struct store_binding *b), void *arg);
+
+/* The interval of exactly net that covered time at: 1 and *out, 0 when none, or a negative code. */
+int store_binding_at(struct store *st, const struct cidr *net, usec_t at, struct store_binding *out);
+
+/* The newest `limit` intervals of exactly net, newest first. */
+int store_binding_history(struct store *st, const struct cidr *net, size_t limit,
+    int (*each)(void *arg, const struct store_binding *b), void *arg);
+
+/* The prefix lengths ever bound, per family: lengths4[p] / lengths6[p] set to 1 for each. */
+int store_binding_lengths(struct store *st, uint8_t lengths4[33], uint8_t lengths6[129]);
 
 #endif

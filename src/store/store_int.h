@@ -1,0 +1,50 @@
+/*
+ * store_int.h — what the store's own parts outside store.c (store_bindings.c) use of
+ * it: a write of their own run inside the writer's group commit, prepared statements
+ * kept on the writer's connection, and the reader connection. Nothing outside src/store
+ * includes this.
+ */
+#ifndef LAZARET_STORE_STORE_INT_H
+#define LAZARET_STORE_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* A write of a store part: runs on the writer thread inside the open transaction;
+ * returns an SQLite code (SQLITE_OK or the failure, which rolls the batch back). */
+typedef int (*store_write_fn)(struct store *st, const void *ctx);
+
+/*
+ * store_enqueue_write — queues fn(st, ctx) like any write: committed with the others,
+ * done(arg, status) on the loop after. ctx (ctx_len bytes) is copied into the queued
+ * write. 0, -ENOMEM or -ESHUTDOWN.
+ */
+int store_enqueue_write(struct store *st, store_write_fn fn, const void *ctx, size_t ctx_len,
+    store_done_cb done, void *arg);
+
+#define STORE_WRITER_STMTS 8
+
+/* The writer's prepared statement in slot (< STORE_WRITER_STMTS) for sql, prepared on
+ * first use and kept until the store closes; NULL on error. Writer thread only. */
+sqlite3_stmt *store_writer_stmt(struct store *st, unsigned slot, const char *sql);
+
+/* The reader connection (serialized mode: any thread). */
+sqlite3 *store_reader(struct store *st);
+
+/* Steps a write statement to completion and resets it; an SQLite code. */
+int store_step(sqlite3_stmt *stmt);
+
+/* An SQLite result code as a negative errno-style code (0 for OK/DONE/ROW). */
+int store_errno(int rc);
+
+/* Copies src (srclen bytes, maybe unterminated) into dst, truncating, always terminated. */
+void store_copy(char *dst, size_t size, const void *src, size_t srclen);
+
+/* True when a read is to fail (store_test_fail_reads): counts it down. */
+bool store_read_fault(struct store *st);
+
+/* The address history's tables (store_bindings.c), created on open when missing. */
+extern const char store_bindings_schema[];
+
+#endif
