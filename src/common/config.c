@@ -61,6 +61,7 @@ config_free(struct config *cfg)
 	free(cfg->flows.sampling);
 	free(cfg->flows.allow_destinations);
 	free(cfg->flows.blocklists);
+	free(cfg->radius.clients);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -244,6 +245,98 @@ handle_evidence(struct config_parse *p, const char *kind, const char *name, cons
 	return 1;
 }
 
+static struct radius_client_section *
+radius_client_section(struct config_parse *p, const char *name)
+{
+	struct config_radius *r = &p->cfg->radius;
+
+	for (size_t i = 0; i < r->client_count; i++)
+		if (strcmp(r->clients[i].name, name) == 0)
+			return &r->clients[i];
+	if (r->client_count == 1024)
+		return NULL;
+	struct radius_client_section *grown = realloc(r->clients, (r->client_count + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	r->clients = grown;
+	struct radius_client_section *c = &grown[r->client_count++];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->line = p->section_line;
+	return c;
+}
+
+/* [radius client NAME]: address = ADDRESS or NETWORK, secret_file = PATH */
+static int
+handle_radius_client(struct config_parse *p, const char *name, const char *key, const char *v)
+{
+	struct radius_client_section *c;
+
+	if (*name == '\0' || strlen(name) >= sizeof(c->name))
+		return config_fail(p, "[radius client NAME]: expected a client name of up to 63 characters");
+	for (const char *ch = name; *ch; ch++)
+		if (!isalnum((unsigned char)*ch) && *ch != '_' && *ch != '-' && *ch != '.')
+			return config_fail(p, "[radius client %s]: client names use a-z, A-Z, 0-9, _, - and .", name);
+	if ((c = radius_client_section(p, name)) == NULL)
+		return config_fail(p, "[radius client %s]: too many clients (at most 1024)", name);
+	if (!strcmp(key, "address")) {
+		if (cidr_parse(v, &c->net) != 0)
+			return config_fail(p, "[radius client %s] address: expected ADDRESS or ADDRESS/PREFIX, not \"%s\"",
+			    name, v);
+		c->net_set = true;
+	} else if (!strcmp(key, "secret_file")) {
+		if (*v == '\0' || strlen(v) >= sizeof(c->secret_file))
+			return config_fail(p, "[radius client %s] secret_file: expected a file path", name);
+		snprintf(c->secret_file, sizeof(c->secret_file), "%s", v);
+	} else
+		return config_fail(p, "unknown key \"%s\" in [radius client %s]", key, name);
+	return 1;
+}
+
+/* Reads each client's shared secret: a file closed to others, its first line, 1 to 128 bytes. */
+static int
+radius_read_secrets(struct config_parse *p)
+{
+	struct config_radius *r = &p->cfg->radius;
+	char why[PATH_MAX + 128], line[CONFIG_RADIUS_SECRET_MAX + 2];
+
+	for (size_t i = 0; i < r->client_count; i++) {
+		struct radius_client_section *c = &r->clients[i];
+		FILE *fp;
+		int fd;
+
+		p->line = c->line;
+		if (!c->net_set)
+			return config_fail(p, "[radius client %s]: address is missing", c->name), -1;
+		if (c->secret_file[0] == '\0')
+			return config_fail(p, "[radius client %s]: secret_file is missing", c->name), -1;
+		if ((fd = secret_file_open(c->secret_file, "secret_file", S_IRWXO, why, sizeof(why))) < 0)
+			return config_fail(p, "[radius client %s] %s", c->name, why), -1;
+		if ((fp = fdopen(fd, "r")) == NULL) {
+			close(fd);
+			return config_fail(p, "[radius client %s] secret_file %s: %s", c->name, c->secret_file,
+			    strerror(errno)), -1;
+		}
+		if (fgets(line, sizeof(line), fp) == NULL)
+			line[0] = '\0';
+		fclose(fp);
+		line[strcspn(line, "\r\n")] = '\0';
+		size_t len = strlen(line);
+		if (len == 0 || len > CONFIG_RADIUS_SECRET_MAX)
+			return config_fail(p, "[radius client %s] secret_file %s: the first line must be the secret, "
+			    "1 to %d bytes", c->name, c->secret_file, CONFIG_RADIUS_SECRET_MAX), -1;
+		memcpy(c->secret, line, len);
+		c->secret_len = len;
+		explicit_bzero(line, sizeof(line));
+	}
+	if (r->listen_count > 0 && r->client_count == 0) {
+		p->line = 0;
+		return config_fail(p, "[radius] listen needs at least one [radius client NAME] section "
+		    "(who may send accounting, with its secret)"), -1;
+	}
+	return 0;
+}
+
 /* Appends one element of size bytes to the array *v of *n; NULL on ENOMEM. */
 static void *
 grow_list(void **v, size_t *n, size_t size)
@@ -372,6 +465,8 @@ static const char *const log_level_names[] = { "error", "warn", "info", "debug",
 static const char *const seccomp_names[] = { "yes", "log", "no", NULL };       /* enum seccomp_mode */
 static const char *const count_at_names[] = { "data", "rcpt", NULL };          /* enum count_at */
 static const char *const enforce_mode_names[] = { "none", "nftables", NULL };  /* enum enforce_mode */
+/* enum radius_subscriber_id */
+static const char *const radius_id_names[] = { "User-Name", "Calling-Station-Id", "NAS-Port-Id", NULL };
 
 static bool valid_user(const char *v);
 static bool valid_group(const char *v);
@@ -685,6 +780,16 @@ static const struct config_key config_keys[] = {
 	    "drop, drop-json or feodo-csv, then the list's file", .too_many = "at most %u lists",
 	    .parse = parse_flow_blocklist, .print = print_flow_blocklist,
 	    .doc = "cc_contact: a C&C or drop list, reloaded on SIGHUP" },
+
+	{ "identity", "retention", KT_DURATION, KF_RELOAD, FIELD(identity.retention), .min = SEC(3600), .def = "180d",
+	    .doc = "how long the address history keeps who held an address after they stopped" },
+
+	{ "radius", "listen", KT_LISTENS, KF_REPEAT | KF_INET, FIELD(radius.listen), FIELD(radius.listen_count),
+	    .max_count = CONFIG_MAX_RADIUS_LISTEN, .expect = "ADDRESS:PORT or [IPV6]:PORT",
+	    .too_many = "at most %u RADIUS listeners",
+	    .doc = "a UDP port for RADIUS accounting (1813; none: off), with [radius client NAME] sections" },
+	{ "radius", "subscriber_id", KT_ENUM, KF_RELOAD, FIELD(radius.subscriber_id), .names = radius_id_names,
+	    .def = "User-Name", .doc = "the attribute naming the subscriber: User-Name, Calling-Station-Id or NAS-Port-Id" },
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -1225,6 +1330,8 @@ config_handler(void *user, const char *section, const char *name, const char *va
 		return config_fail(p, "\"%s\" is outside any [section]", name);
 	if (!strncmp(section, "evidence ", 9))
 		return handle_evidence(p, section + 9, name, value);
+	if (!strncmp(section, "radius client ", 14))
+		return handle_radius_client(p, section + 14, name, value);
 	if (!section_known(section))
 		return config_fail(p, "unknown section [%s]", section);
 	if ((k = key_find(section, name)) == NULL)
@@ -1360,7 +1467,7 @@ config_check(struct config_parse *p)
 		    "[limits] host_prefix_v4 must be 32 and host_prefix_v6 64");
 		return -1;
 	}
-	if (config_check_api(p) != 0)
+	if (config_check_api(p) != 0 || radius_read_secrets(p) != 0)
 		return -1;
 	if (cfg->api.token_file[0] != '\0') {
 		FILE *fp;
@@ -1462,6 +1569,21 @@ print_evidence(const struct config *cfg, FILE *out)
 	}
 }
 
+/* The [radius client NAME] sections, after [radius] (the last section). The secret stays in its file. */
+static void
+print_radius_clients(const struct config *cfg, const char *last, FILE *out)
+{
+	char text[ADDR_TEXT_MAX];
+
+	if (last == NULL || strcmp(last, "radius") != 0)
+		return;
+	for (size_t i = 0; i < cfg->radius.client_count; i++) {
+		const struct radius_client_section *c = &cfg->radius.clients[i];
+		fprintf(out, "\n[radius client %s]\naddress = %s\nsecret_file = %s\n", c->name,
+		    cidr_format(&c->net, text, sizeof(text)), c->secret_file);
+	}
+}
+
 void
 config_print(const struct config *cfg, FILE *out)
 {
@@ -1480,6 +1602,7 @@ config_print(const struct config *cfg, FILE *out)
 		}
 		key_print(cfg, k, out);
 	}
+	print_radius_clients(cfg, section, out);
 }
 
 struct config *

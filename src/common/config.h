@@ -230,6 +230,37 @@ struct config_flows {
 	size_t blocklist_count;
 };
 
+/* [identity]: the address history */
+struct config_identity {
+	usec_t retention;                   /* ended intervals are kept this long */
+};
+
+#define CONFIG_MAX_RADIUS_LISTEN 8
+#define CONFIG_RADIUS_SECRET_MAX 128
+
+/* Which attribute of an Accounting-Request names the subscriber. */
+enum radius_subscriber_id { RADIUS_ID_USER_NAME, RADIUS_ID_CALLING_STATION_ID, RADIUS_ID_NAS_PORT_ID };
+
+/* A [radius client NAME] section: a NAS, BNG or FreeRADIUS that sends accounting. */
+struct radius_client_section {
+	char name[64];                      /* [a-z0-9_.-]: in logs and stats */
+	struct cidr net;                    /* its address or network */
+	bool net_set;
+	char secret_file[PATH_MAX];
+	uint8_t secret[CONFIG_RADIUS_SECRET_MAX];   /* read from secret_file at load */
+	size_t secret_len;
+	int line;                           /* where the section started */
+};
+
+/* [radius]: RADIUS accounting in */
+struct config_radius {
+	struct listen_addr listen[CONFIG_MAX_RADIUS_LISTEN];   /* UDP; none: off */
+	size_t listen_count;
+	enum radius_subscriber_id subscriber_id;
+	struct radius_client_section *clients;
+	size_t client_count;
+};
+
 struct config {
 	char path[PATH_MAX];
 	struct config_daemon daemon;
@@ -245,6 +276,8 @@ struct config {
 	struct config_portal portal;
 	struct config_enforce enforce;
 	struct config_flows flows;
+	struct config_identity identity;
+	struct config_radius radius;
 	int *refs;                          /* from config_load_new: its references; NULL: the caller's own */
 };
 

@@ -1013,6 +1013,72 @@ test_bad_values(void **state)
 	print_message("%d bad values refused with the right file:line: message\n", n);
 }
 
+/* [radius client NAME] sections: read with their secret from a file closed to others,
+ * printed by -n without it and read back alike; every way of getting one wrong names
+ * file:line. */
+static void
+test_radius_clients(void **state)
+{
+	char secret[PATH_MAX], open_secret[PATH_MAX], empty_secret[PATH_MAX], text[2048];
+	struct config cfg;
+
+	(void)state;
+	snprintf(secret, sizeof(secret), "%s/bng.secret", tmpdir);
+	snprintf(open_secret, sizeof(open_secret), "%s/open.secret", tmpdir);
+	snprintf(empty_secret, sizeof(empty_secret), "%s/empty.secret", tmpdir);
+	assert_int_equal(write_mode(secret, "s3cr3t with spaces\n", 0640), 0);
+	assert_int_equal(write_mode(open_secret, "s3cr3t\n", 0644), 0);
+	assert_int_equal(write_mode(empty_secret, "\n", 0600), 0);
+
+	snprintf(text, sizeof(text), "[radius]\nlisten = 127.0.0.1:1813\nlisten = [::1]:1813\n"
+	    "subscriber_id = NAS-Port-Id\n[radius client bng-1]\naddress = 192.0.2.0/28\nsecret_file = %s\n"
+	    "[radius client freeradius.local]\naddress = ::1\nsecret_file = %s\n", secret, secret);
+	load_ok(text, &cfg);
+	assert_int_equal(cfg.radius.listen_count, 2);
+	assert_int_equal(cfg.radius.subscriber_id, RADIUS_ID_NAS_PORT_ID);
+	assert_int_equal(cfg.radius.client_count, 2);
+	assert_string_equal(cfg.radius.clients[0].name, "bng-1");
+	assert_int_equal(cfg.radius.clients[0].net.prefix, 28);
+	assert_int_equal(cfg.radius.clients[0].secret_len, strlen("s3cr3t with spaces"));
+	assert_memory_equal(cfg.radius.clients[0].secret, "s3cr3t with spaces", cfg.radius.clients[0].secret_len);
+	assert_int_equal(cfg.radius.clients[1].line, 8);
+	/* -n prints the sections, not the secret, and what it prints reads back the same */
+	char *printed = NULL;
+	size_t plen = 0;
+	FILE *mem = open_memstream(&printed, &plen);
+	config_print(&cfg, mem);
+	fclose(mem);
+	assert_non_null(strstr(printed, "[radius client bng-1]\naddress = 192.0.2.0/28\nsecret_file = "));
+	assert_null(strstr(printed, "s3cr3t"));
+	free(printed);
+	check_round_trip("radius clients", &cfg);
+
+	const struct {
+		const char *name, *tmpl;
+		int line;
+		const char *msg;
+	} bad[] = {
+		{ "no client", "[radius]\nlisten = 127.0.0.1:1813\n", 0,
+		  "[radius] listen needs at least one [radius client NAME]" },
+		{ "no address", "[radius client a]\nsecret_file = %s\n", 1, "[radius client a]: address is missing" },
+		{ "no secret", "[radius client a]\naddress = 192.0.2.1\n", 1, "[radius client a]: secret_file is missing" },
+		{ "bad address", "[radius client a]\naddress = 192.0.2.300\nsecret_file = %s\n", 2,
+		  "[radius client a] address: expected ADDRESS or ADDRESS/PREFIX, not \"192.0.2.300\"" },
+		{ "bad name", "[radius client a b]\naddress = 192.0.2.1\n", 2, "[radius client a b]: client names use" },
+		{ "unknown key", "[radius client a]\nport = 1813\n", 2, "unknown key \"port\" in [radius client a]" },
+		{ "readable by all", "# x\n[radius client a]\naddress = 192.0.2.1\nsecret_file = %s\n", 2,
+		  "[radius client a] secret_file" },
+		{ "empty secret", "[radius client a]\naddress = 192.0.2.1\nsecret_file = %s\n", 1,
+		  "[radius client a] secret_file" },
+		{ "bad subscriber_id", "[radius]\nsubscriber_id = Framed-IP-Address\n", 2, "subscriber_id:" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *file = i == 6 ? open_secret : i == 7 ? empty_secret : secret;
+		snprintf(text, sizeof(text), bad[i].tmpl, file);
+		expect_error(bad[i].name, text, 0, bad[i].line, bad[i].msg);
+	}
+}
+
 /* ---- bad files: structure, limits of the reader, whole-file checks ---- */
 
 struct bad_file {
@@ -1828,6 +1894,7 @@ main(void)
 		cmocka_unit_test(test_evidence_section_line),
 		cmocka_unit_test(test_long_section_name),
 		cmocka_unit_test(test_path_too_long),
+		cmocka_unit_test(test_radius_clients),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
