@@ -240,7 +240,8 @@ relay_round_down(uint64_t n)
 }
 
 /*
- * Records one deferral of s as evidence, with a summary an agent can read out:
+ * Records one deferral of counted (the subject whose limit it went over: an address or
+ * an account) as evidence for s (the same, or the subscriber who holds the address), with a summary an agent can read out:
  * "mail deferred 3 times since 2026-11-27T06:40:00Z for going over 3600 messages per
  * 1h from this host", and from ten on "20+ times", "100+ times": true until the next
  * such step, where it is written again (the exact count is the evidence item's own,
@@ -249,10 +250,10 @@ relay_round_down(uint64_t n)
  * on the other rate or under a changed limit.
  */
 static void
-relay_evidence(struct relay *r, struct subject *s, enum rate_index idx, usec_t now)
+relay_evidence(struct relay *r, const struct subject *counted, struct subject *s, enum rate_index idx, usec_t now)
 {
 	const struct evidence_item *e = judge_evidence(s, r->kind);
-	const struct relay_tail *t = relay_tail(r, s, idx);
+	const struct relay_tail *t = relay_tail(r, counted, idx);
 	uint64_t n = (e ? e->count : 0) + 1;
 	char summary[STORE_SUMMARY_MAX], since[40];
 	size_t have;
@@ -373,23 +374,26 @@ relay_dunno(char *answer)
 enum policy_action
 relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char *answer, size_t *len)
 {
-	struct subject *subj[2] = { NULL, NULL };     /* host, account */
+	struct subject *subj[2] = { NULL, NULL };     /* host (the address), account */
+	struct subject *verdict[2] = { NULL, NULL };  /* whose level counts: the address's holder, account */
 	struct addr a;
 	int level = LEVEL_NORMAL;
 	enum policy_state state = req->protocol_state;
 
-	if (req->client_address.len && addr_parse(req->client_address.ptr, req->client_address.len, &a) == 0)
-		subj[0] = judge_host(r->judge, &a, now);
+	if (req->client_address.len && addr_parse(req->client_address.ptr, req->client_address.len, &a) == 0 &&
+	    (verdict[0] = judge_host(r->judge, &a, now)) != NULL)
+		/* a subscriber holds the address: the verdict is theirs, the counters the address's */
+		subj[0] = verdict[0]->kind == SUBJECT_SUBSCRIBER ? judge_address(r->judge, &a, now) : verdict[0];
 	if (req->sasl_username.len)
-		subj[1] = judge_account(r->judge, req->sasl_username.ptr, req->sasl_username.len, now);
+		subj[1] = verdict[1] = judge_account(r->judge, req->sasl_username.ptr, req->sasl_username.len, now);
 	for (int i = 0; i < 2; i++)
-		if (subj[i] != NULL && subj[i]->level > level)
-			level = subj[i]->level;
+		if (verdict[i] != NULL && verdict[i]->level > level)
+			level = verdict[i]->level;
 
 	if (level >= LEVEL_QUARANTINE && (state == POLICY_STATE_RCPT || state == POLICY_STATE_DATA)) {
-		struct subject *who = subj[0] && subj[0]->level == level ? subj[0] : subj[1];
-		relay_log_refusal(r, who, POLICY_REJECT, state,
-		    who->kind == SUBJECT_HOST ? "host quarantined" : "account quarantined", now);
+		struct subject *who = verdict[0] && verdict[0]->level == level ? verdict[0] : verdict[1];
+		relay_log_refusal(r, who, POLICY_REJECT, state, who->kind == SUBJECT_HOST ? "host quarantined" :
+		    who->kind == SUBJECT_SUBSCRIBER ? "subscriber quarantined" : "account quarantined", now);
 		*len = relay_format(answer, "action=REJECT 5.7.1 %s %s", r->cfg->policy.reject_text, r->cfg->portal.url);
 		return POLICY_REJECT;
 	}
@@ -418,10 +422,10 @@ relay_decide(struct relay *r, const struct policy_request *req, usec_t now, char
 			next[i][idx] = s->tat[idx];
 			if (cost[idx] == 0)
 				continue;
-			if (!rate_check(s->tat[idx], judge_limit(r->judge, s, (enum rate_index)idx), cost[idx], now,
-			    &next[i][idx])) {
+			if (!rate_check(s->tat[idx], judge_limit_at(r->judge, s, (enum rate_index)idx,
+			    verdict[i] != NULL ? verdict[i]->level : s->level), cost[idx], now, &next[i][idx])) {
 				over = true;
-				relay_evidence(r, s, (enum rate_index)idx, now);
+				relay_evidence(r, s, verdict[i] != NULL ? verdict[i] : s, (enum rate_index)idx, now);
 				relay_log_refusal(r, s, POLICY_DEFER, state, s->kind == SUBJECT_HOST ?
 				    (idx == RATE_MESSAGES ? "over host messages limit" : "over host recipients limit") :
 				    (idx == RATE_MESSAGES ? "over account messages limit" : "over account recipients limit"),

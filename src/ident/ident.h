@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/config.h"
 #include "common/timeutil.h"
 #include "store/store.h"
 
@@ -134,5 +135,21 @@ void ident_stats_get(const struct ident *id, struct ident_stats *out);
 size_t ident_memory(const struct ident *id);
 
 const char *ident_source_name(enum ident_source s);
+
+struct radius_packet;
+
+/*
+ * ident_radius — an Accounting-Request that passed every check (sense/radius_server),
+ * from the [radius client NAME] `client`, applied (ident_radius.c): Start and
+ * Interim-Update hold each of Framed-IP-Address, Framed-IPv6-Prefix and
+ * Delegated-IPv6-Prefix for the subscriber `which` attribute names, Stop ends them,
+ * Accounting-On/Off end every session of the NAS that sent it. The time is the
+ * Event-Timestamp, unless absent or more than 5 minutes ahead of now. The NAS is the
+ * client's name and the NAS-Identifier or NAS-IP-Address it gave (a FreeRADIUS that
+ * replicates speaks for many NASes). Returns how many networks it changed, 0 for a
+ * request that names none (counted), or -EINVAL when it names no subscriber.
+ */
+int ident_radius(struct ident *id, enum radius_subscriber_id which, const char *client,
+    const struct radius_packet *p, usec_t now);
 
 #endif

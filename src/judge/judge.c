@@ -2,6 +2,7 @@
  * judge.c — evidence, scores and levels; see judge.h for the model.
  */
 #include "judge/judge.h"
+#include "ident/ident.h"
 #include "judge/kinds.h"
 
 #include <errno.h>
@@ -59,6 +60,7 @@ struct judge {
 	uint32_t cap_inflight;
 	/* max_subjects: the last two subjects handed out are never dropped (see judge.h) */
 	struct subject *recent[2];
+	struct ident *ident;              /* who held an address when; NULL: addresses are the subjects */
 	struct log_limit drop_log, full_log;
 };
 
@@ -489,7 +491,10 @@ judge_droppable(const struct judge *j, const struct subject *s, usec_t now)
 {
 	return s->level == LEVEL_NORMAL && s->target_level == LEVEL_NORMAL && s->pending == 0 &&
 	    s->manual_level < 0 && !(s->flags & (SUBJECT_F_HELD | SUBJECT_F_DIRTY)) && s->notable == 0 &&
-	    s != j->recent[0] && s != j->recent[1] && (s->detail == NULL || s->detail->grace_until <= now);
+	    s != j->recent[0] && s != j->recent[1] && (s->detail == NULL || s->detail->grace_until <= now) &&
+	    !(s->kind == SUBJECT_SUBSCRIBER && j->ident != NULL &&
+	    ident_networks(j->ident, s->key + SUBJECT_SUBSCRIBER_PREFIX_LEN, s->key_len - SUBJECT_SUBSCRIBER_PREFIX_LEN,
+	    NULL, 0) > 0);
 }
 
 /* Nothing of s would be missed: its rate counters have run out and its evidence weighs nothing. */
@@ -528,7 +533,7 @@ judge_make_room(struct judge *j, usec_t now)
 		return false;
 	log_limited(&j->drop_log, LOG_LEVEL_INFO, "judge: max_subjects=%u reached: dropped %s=%s, the least recently "
 	    "seen at level normal%s", j->cfg->judge.max_subjects, subject_field(pick),
-	    pick->kind == SUBJECT_HOST ? pick->key : pick->key + SUBJECT_ACCOUNT_PREFIX_LEN,
+	    pick->key + subject_prefix_len((enum subject_kind)pick->kind),
 	    judge_quiet(j, pick, now) ? "" : " (its rate counters or evidence were live)");
 	if (j->st != NULL && (pick->detail != NULL || pick->tat[0] || pick->tat[1]))
 		store_forget(j->st, pick->key);
@@ -555,7 +560,7 @@ judge_get(struct judge *j, enum subject_kind kind, const char *key, size_t len, 
 			j->stats.untracked++;
 			log_limited(&j->full_log, LOG_LEVEL_WARN, "judge: max_subjects=%u reached and none of the least "
 			    "recently seen may be dropped: %s=%s is not tracked", j->cfg->judge.max_subjects,
-			    subject_kind_name(kind), kind == SUBJECT_HOST ? key : key + SUBJECT_ACCOUNT_PREFIX_LEN);
+			    subject_kind_name(kind), key + subject_prefix_len(kind));
 			return NULL;
 		}
 		if ((s = subjects_add(j->subjects, kind, key, len)) == NULL)
@@ -573,7 +578,7 @@ judge_get(struct judge *j, enum subject_kind kind, const char *key, size_t len, 
 }
 
 struct subject *
-judge_host(struct judge *j, const struct addr *a, usec_t now)
+judge_address(struct judge *j, const struct addr *a, usec_t now)
 {
 	char key[ADDR_TEXT_MAX];
 
@@ -581,6 +586,44 @@ judge_host(struct judge *j, const struct addr *a, usec_t now)
 		return NULL;
 	host_key(a, j->cfg->limits.host_prefix_v4, j->cfg->limits.host_prefix_v6, key, sizeof(key));
 	return judge_get(j, SUBJECT_HOST, key, strlen(key), now, false);
+}
+
+struct subject *
+judge_subscriber(struct judge *j, const char *id, size_t len, usec_t now)
+{
+	char key[STORE_SUBJECT_MAX];
+
+	if (len == 0 || len > JUDGE_SUBSCRIBER_MAX || memchr(id, '\0', len) != NULL)
+		return NULL;
+	memcpy(key, SUBJECT_SUBSCRIBER_PREFIX, SUBJECT_SUBSCRIBER_PREFIX_LEN);
+	memcpy(key + SUBJECT_SUBSCRIBER_PREFIX_LEN, id, len);
+	return judge_get(j, SUBJECT_SUBSCRIBER, key, len + SUBJECT_SUBSCRIBER_PREFIX_LEN, now, false);
+}
+
+struct subject *
+judge_host(struct judge *j, const struct addr *a, usec_t now)
+{
+	if (config_address_ignored(j->cfg, a))
+		return NULL;
+	if (j->ident != NULL) {
+		size_t len;
+		const char *id = ident_holder_id(j->ident, a, now, &len);
+		if (id != NULL)
+			return judge_subscriber(j, id, len, now);
+	}
+	return judge_address(j, a, now);
+}
+
+void
+judge_set_ident(struct judge *j, struct ident *id)
+{
+	j->ident = id;
+}
+
+struct ident *
+judge_ident(const struct judge *j)
+{
+	return j->ident;
 }
 
 struct subject *
@@ -601,6 +644,14 @@ judge_normalize(const struct judge *j, const char *text, char *out, size_t size,
 {
 	struct cidr net;
 
+	if (strncmp(text, SUBJECT_SUBSCRIBER_PREFIX, SUBJECT_SUBSCRIBER_PREFIX_LEN) == 0) {
+		size_t len = strlen(text + SUBJECT_SUBSCRIBER_PREFIX_LEN);
+		if (len == 0 || len > JUDGE_SUBSCRIBER_MAX || len + SUBJECT_SUBSCRIBER_PREFIX_LEN + 1 > size)
+			return -1;
+		memcpy(out, text, len + SUBJECT_SUBSCRIBER_PREFIX_LEN + 1);
+		*kind = SUBJECT_SUBSCRIBER;
+		return 0;
+	}
 	if (strncmp(text, "account:", 8) == 0) {
 		/* any bytes, as judge_account takes them from the network: spaces, controls, not UTF-8 */
 		size_t len = strlen(text + 8);
@@ -618,6 +669,18 @@ judge_normalize(const struct judge *j, const char *text, char *out, size_t size,
 		return -1;
 	if (size < ADDR_TEXT_MAX)
 		return -1;
+	/* an address held by a subscriber now names the subscriber: its verdicts are theirs */
+	if (j->ident != NULL) {
+		size_t len;
+		const char *id = ident_holder_id(j->ident, &net.addr, time_now(), &len);
+		if (id != NULL && len <= JUDGE_SUBSCRIBER_MAX && len + SUBJECT_SUBSCRIBER_PREFIX_LEN + 1 <= size) {
+			memcpy(out, SUBJECT_SUBSCRIBER_PREFIX, SUBJECT_SUBSCRIBER_PREFIX_LEN);
+			memcpy(out + SUBJECT_SUBSCRIBER_PREFIX_LEN, id, len);
+			out[SUBJECT_SUBSCRIBER_PREFIX_LEN + len] = '\0';
+			*kind = SUBJECT_SUBSCRIBER;
+			return 0;
+		}
+	}
 	host_key(&net.addr, j->cfg->limits.host_prefix_v4, j->cfg->limits.host_prefix_v6, out, size);
 	*kind = SUBJECT_HOST;
 	return 0;
@@ -648,7 +711,14 @@ judge_lookup_or_create(struct judge *j, const char *text, usec_t now)
 const struct rate_limit *
 judge_limit(const struct judge *j, const struct subject *s, enum rate_index idx)
 {
-	return &j->limits[s->kind][idx][s->level == LEVEL_THROTTLE];
+	return judge_limit_at(j, s, idx, s->level);
+}
+
+const struct rate_limit *
+judge_limit_at(const struct judge *j, const struct subject *s, enum rate_index idx, int level)
+{
+	/* a subscriber has no counters of its own (the relay counts addresses): a host's limits */
+	return &j->limits[s->kind == SUBJECT_ACCOUNT][idx][level == LEVEL_THROTTLE];
 }
 
 static double
@@ -1347,8 +1417,7 @@ static int
 judge_load_one(void *arg, const struct store_subject *row)
 {
 	struct judge *j = arg;
-	enum subject_kind kind = subject_key_is_account(row->subject, strlen(row->subject)) ? SUBJECT_ACCOUNT :
-	    SUBJECT_HOST;
+	enum subject_kind kind = subject_key_kind(row->subject, strlen(row->subject));
 	struct subject *s = judge_get(j, kind, row->subject, strlen(row->subject), row->updated, true);
 
 	if (s == NULL)

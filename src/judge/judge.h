@@ -19,7 +19,8 @@
  * the least recently seen subject that may be dropped — level normal, no operator's
  * level, not held, no write in flight or checkpoint pending, no grace — preferring one
  * with no live rate counters or evidence; subjects that may not be dropped are never
- * dropped. When none may be, a sensor's new subject is not tracked (judge_host and
+ * dropped, nor is a subscriber who holds an address now (the relay looks up the
+ * subscriber, the address and the account of one request). When none may be, a sensor's new subject is not tracked (judge_host and
  * judge_account return NULL); the store's and the operator's are, above the cap, and
  * the sweep trims the excess. The two subjects a caller got last are never dropped, so
  * a host and its account can be looked up one after the other.
@@ -44,6 +45,8 @@
 #define JUDGE_MAX_KINDS 64
 /* The longest SASL user name judged (and named by operators): the key is "account:" + it. */
 #define JUDGE_ACCOUNT_MAX (STORE_SUBJECT_MAX - 9)
+/* The longest subscriber id judged: the key is "subscriber:" + it. */
+#define JUDGE_SUBSCRIBER_MAX (STORE_SUBJECT_MAX - 12)
 
 struct judge;
 
@@ -106,6 +109,19 @@ int judge_load(struct judge *j);
  * limit applies; an account seen from there is judged as ever. Unlike [allowlist], no
  * subject is tracked at all. An operator may still name such a host by hand. */
 struct subject *judge_host(struct judge *j, const struct addr *a, usec_t now);
+/*
+ * With an identity layer (judge_set_ident), judge_host returns the subject the evidence
+ * about the address belongs to: the subscriber who held it at `now` (the observation's
+ * time), or the address's own host subject when nobody did. judge_address always returns
+ * the address's host subject (the relay's rate counters are per address); judge_subscriber
+ * the subscriber's, of an id of 1 to JUDGE_SUBSCRIBER_MAX bytes other than NUL.
+ */
+struct subject *judge_address(struct judge *j, const struct addr *a, usec_t now);
+struct subject *judge_subscriber(struct judge *j, const char *id, size_t len, usec_t now);
+struct ident;
+/* Who held which address when (NULL: nobody is known; the default). Kept by reference. */
+void judge_set_ident(struct judge *j, struct ident *id);
+struct ident *judge_ident(const struct judge *j);
 /* The account subject of a SASL user name of 1 to JUDGE_ACCOUNT_MAX bytes other than NUL
  * (created when missing), or NULL. */
 struct subject *judge_account(struct judge *j, const char *name, size_t len, usec_t now);
@@ -125,6 +141,9 @@ struct subject *judge_lookup_or_create(struct judge *j, const char *text, usec_t
 
 /* The rate limit of index idx for s, tightened when s is at throttle. */
 const struct rate_limit *judge_limit(const struct judge *j, const struct subject *s, enum rate_index idx);
+/* The same under level (the level of the address's holder, which the address's limit follows). */
+const struct rate_limit *judge_limit_at(const struct judge *j, const struct subject *s, enum rate_index idx,
+    int level);
 
 /*
  * judge_add_evidence — add amount to the kind's decayed value and events to its count,

@@ -188,7 +188,7 @@ subjects_memory(const struct subjects *t)
 const char *
 subject_kind_name(enum subject_kind kind)
 {
-	return kind == SUBJECT_ACCOUNT ? "account" : "host";
+	return kind == SUBJECT_ACCOUNT ? "account" : kind == SUBJECT_SUBSCRIBER ? "subscriber" : "host";
 }
 
 const char *
@@ -200,8 +200,10 @@ subject_field(const struct subject *s)
 const char *
 subject_name(const struct subject *s, char *buf, size_t size)
 {
-	size_t skip = s->kind == SUBJECT_ACCOUNT && s->key_len >= SUBJECT_ACCOUNT_PREFIX_LEN ?
-	    SUBJECT_ACCOUNT_PREFIX_LEN : 0;
+	size_t skip = subject_prefix_len((enum subject_kind)s->kind);
+
+	if (skip > s->key_len)
+		skip = 0;
 
 	subject_text_encode(buf, size, s->key + skip, s->key_len - skip);
 	return buf;

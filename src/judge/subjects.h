@@ -21,11 +21,43 @@
 #include "common/timeutil.h"
 #include "store/store.h"
 
-enum subject_kind { SUBJECT_HOST = 0, SUBJECT_ACCOUNT = 1 };
+/* A subscriber is the subject when an identity source (ident/ident.h) says who held a
+ * host's address: its key is "subscriber:" and the id the source gave. */
+enum subject_kind { SUBJECT_HOST = 0, SUBJECT_ACCOUNT = 1, SUBJECT_SUBSCRIBER = 2 };
 
 /* An account's key is this prefix and the SASL user name; a host's is its address. */
 #define SUBJECT_ACCOUNT_PREFIX "account:"
 #define SUBJECT_ACCOUNT_PREFIX_LEN (sizeof(SUBJECT_ACCOUNT_PREFIX) - 1)
+
+#define SUBJECT_SUBSCRIBER_PREFIX "subscriber:"
+#define SUBJECT_SUBSCRIBER_PREFIX_LEN (sizeof(SUBJECT_SUBSCRIBER_PREFIX) - 1)
+
+/* Whether key[0..len) is a subscriber's key. */
+static inline bool
+subject_key_is_subscriber(const char *key, size_t len)
+{
+	return len > SUBJECT_SUBSCRIBER_PREFIX_LEN &&
+	    memcmp(key, SUBJECT_SUBSCRIBER_PREFIX, SUBJECT_SUBSCRIBER_PREFIX_LEN) == 0;
+}
+
+/* The kind of a key: by its prefix. */
+static inline enum subject_kind
+subject_key_kind(const char *key, size_t len)
+{
+	if (len > SUBJECT_SUBSCRIBER_PREFIX_LEN && memcmp(key, SUBJECT_SUBSCRIBER_PREFIX, SUBJECT_SUBSCRIBER_PREFIX_LEN) == 0)
+		return SUBJECT_SUBSCRIBER;
+	if (len > SUBJECT_ACCOUNT_PREFIX_LEN && memcmp(key, SUBJECT_ACCOUNT_PREFIX, SUBJECT_ACCOUNT_PREFIX_LEN) == 0)
+		return SUBJECT_ACCOUNT;
+	return SUBJECT_HOST;
+}
+
+/* How many bytes of a key of this kind are its prefix ("account:", "subscriber:"). */
+static inline size_t
+subject_prefix_len(enum subject_kind kind)
+{
+	return kind == SUBJECT_ACCOUNT ? SUBJECT_ACCOUNT_PREFIX_LEN :
+	    kind == SUBJECT_SUBSCRIBER ? SUBJECT_SUBSCRIBER_PREFIX_LEN : 0;
+}
 
 /* Whether key[0..len) is an account's key. */
 static inline bool
@@ -123,14 +155,14 @@ struct subject *subjects_next(const struct subjects *t, size_t *cursor, struct s
 /* The detail block, allocated on first use; NULL on ENOMEM. */
 struct subject_detail *subject_detail(struct subject *s);
 
-/* "host" or "account": the key of s's field in log lines (host=, account=), its kind in JSON. */
+/* "host", "account" or "subscriber": the key of s's field in log lines (host=, ...), its kind in JSON. */
 const char *subject_field(const struct subject *s);
 const char *subject_kind_name(enum subject_kind kind);
 
 /*
  * subject_name — s's name as every log line shows it, as subject text (percent-escaped:
  * no space, quote, control byte or invalid UTF-8 can forge or garble a key=value line),
- * without the "account:" of an account's key. buf holds SUBJECT_NAME_MAX; returns buf.
+ * without the "account:" or "subscriber:" of its key. buf holds SUBJECT_NAME_MAX; returns buf.
  */
 const char *subject_name(const struct subject *s, char *buf, size_t size);
 

@@ -27,6 +27,7 @@
 #include "act/relay_policy.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "ident/ident.h"
 #include "judge/judge.h"
 #include "judge/kinds.h"
 #include "judge/subjects.h"
@@ -2592,6 +2593,90 @@ test_checkpoint_rates(void **state)
 	assert_int_equal(rmtree(dir), 0);
 }
 
+/* ---- subscribers (an identity layer: ident) ---- */
+
+static struct addr
+addr_text(const char *text)
+{
+	struct addr a;
+	assert_int_equal(addr_parse(text, strlen(text), &a), 0);
+	return a;
+}
+
+static void
+hold(struct ident *id, bool start, const char *sub, const char *net, usec_t at)
+{
+	struct ident_event e = { .start = start, .subscriber = sub, .subscriber_len = strlen(sub), .origin = "bng1",
+		.source = IDENT_RADIUS, .at = at };
+	assert_int_equal(cidr_parse(net, &e.net), 0);
+	assert_int_equal(ident_apply(id, &e), 0);
+}
+
+/*
+ * With an identity layer the subscriber is the subject: evidence about an address goes
+ * to whoever held it when it was observed (a late log line to the old holder), an
+ * operator naming an address names its holder, a quarantine follows the subscriber to
+ * a new address at the relay and stays off the address's next holder, and deferrals
+ * count per address but are the subscriber's evidence.
+ */
+static void
+test_subscriber_follows(void **state)
+{
+	struct fx *f = *state;
+	struct ident *id = ident_new(NULL);
+	usec_t t = f->t0 - SEC(60);      /* all in the past: an operator's lookup is at the real now */
+
+	assert_int_equal(ident_load(id, t - SEC(60)), 0);
+	judge_set_ident(f->j, id);
+	hold(id, true, "alice", "100.64.0.10/32", t);
+	struct addr a10 = addr_text("100.64.0.10"), a20 = addr_text("100.64.0.20");
+
+	struct subject *s = judge_host(f->j, &a10, t + SEC(1));
+	assert_non_null(s);
+	assert_int_equal(s->kind, SUBJECT_SUBSCRIBER);
+	assert_string_equal(s->key, "subscriber:alice");
+	char name[SUBJECT_NAME_MAX];
+	assert_string_equal(subject_name(s, name, sizeof(name)), "alice");
+	assert_string_equal(subject_field(s), "subscriber");
+	/* an address nobody holds is its own subject, as without ident */
+	assert_int_equal(judge_host(f->j, &a20, t + SEC(1))->kind, SUBJECT_HOST);
+	/* an operator naming the address names alice */
+	assert_ptr_equal(judge_lookup(f->j, "100.64.0.10"), s);
+	assert_ptr_equal(judge_lookup(f->j, "subscriber:alice"), s);
+
+	assert_int_equal(judge_set_manual(f->j, s, LEVEL_QUARANTINE, 0, "bot", "op", NULL, NULL), 0);
+	assert_int_equal(s->level, LEVEL_QUARANTINE);
+	assert_int_equal(decide(f, POLICY_STATE_RCPT, "100.64.0.10", NULL, 1, t + SEC(2)), POLICY_REJECT);
+
+	/* alice reconnects with .20; bob gets .10 */
+	hold(id, false, "alice", "100.64.0.10/32", t + SEC(10));
+	hold(id, true, "alice", "100.64.0.20/32", t + SEC(11));
+	hold(id, true, "bob", "100.64.0.10/32", t + SEC(12));
+	assert_int_equal(decide(f, POLICY_STATE_RCPT, "100.64.0.20", NULL, 1, t + SEC(13)), POLICY_REJECT);
+	assert_int_equal(decide(f, POLICY_STATE_RCPT, "100.64.0.10", NULL, 1, t + SEC(13)), POLICY_DUNNO);
+	assert_ptr_equal(judge_lookup(f->j, "100.64.0.20"), s);
+	assert_string_equal(judge_lookup(f->j, "100.64.0.10")->key, "subscriber:bob");
+	/* a log line from before the reconnect still concerns alice */
+	assert_ptr_equal(judge_host(f->j, &a10, t + SEC(5)), s);
+
+	/* deferrals: counted on bob's address, evidence for bob */
+	f->cfg.limits.host_messages = (struct rate_spec){ .count = 1, .period = SEC(3600), .burst = 1 };
+	char err[256];
+	assert_int_equal(judge_configure(f->j, &f->cfg, err, sizeof(err)), 0);
+	relay_configure(f->r, &f->cfg);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "100.64.0.10", NULL, 1, t + SEC(20)), POLICY_DUNNO);
+	assert_int_equal(decide(f, POLICY_STATE_DATA, "100.64.0.10", NULL, 1, t + SEC(21)), POLICY_DEFER);
+	struct subject *bob = judge_lookup(f->j, "subscriber:bob");
+	assert_non_null(judge_evidence(bob, f->rate_kind));
+	struct subject *addr10 = judge_address(f->j, &a10, t + SEC(22));
+	assert_int_equal(addr10->kind, SUBJECT_HOST);
+	assert_null(judge_evidence(addr10, f->rate_kind));
+	assert_true(addr10->tat[RATE_MESSAGES] > 0);
+
+	judge_set_ident(f->j, NULL);
+	ident_free(id);
+}
+
 int
 main(void)
 {
@@ -2639,6 +2724,7 @@ main(void)
 		T(test_subject_cap_churn),
 		cmocka_unit_test(test_grace_persists),
 		cmocka_unit_test(test_checkpoint_rates),
+		T(test_subscriber_follows),
 	};
 #undef T
 
