@@ -35,6 +35,8 @@
 #include "sense/delivery.h"
 #include "sense/logfollow.h"
 #include "sense/flow_collector.h"
+#include "sense/radius_acct.h"
+#include "ident/ident.h"
 #include "sense/flowdetect.h"
 #include "sense/policy_server.h"
 #include "store/store.h"
@@ -56,6 +58,8 @@ struct daemon {
 	struct garden *garden;
 	struct flow_collector *flows;  /* NULL without [flows] listen */
 	struct flow_detect *flow_detect;   /* the detectors the records feed; with flows only */
+	struct radius_acct *radius;    /* NULL without [radius] listen */
+	struct ident *ident;           /* who held an address when; NULL without an identity source */
 	uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
 	pid_t helper_pid;              /* the privileged nftables helper, -1: none */
 	int exit_status;
@@ -368,8 +372,11 @@ on_sweep(uv_timer_t *t)
 		flow_detect_expire(d->flow_detect, time_now(), fs.hosts / 60 + 1000);
 	}
 	static unsigned ticks;
-	if (++ticks % 60 == 0)
+	if (++ticks % 60 == 0) {
 		delivery_expire(d->pl.delivery, time_now());
+		if (d->ident != NULL)
+			ident_sweep(d->ident, time_now(), d->cfg->identity.retention);
+	}
 }
 
 /* The policy service's answers: the relay's decision (sense hands, act decides). */
@@ -486,6 +493,8 @@ reload(struct daemon *d)
 		flow_collector_configure(d->flows, cfg);
 	if (d->flow_detect != NULL && flow_detect_configure(d->flow_detect, cfg) != 0)
 		log_warnx("reload: out of memory for the flow detectors' subscribers and relays; the old ones stay");
+	if (d->radius != NULL && radius_acct_configure(d->radius, cfg) != 0)
+		log_warnx("reload: out of memory for the RADIUS clients; the old ones stay");
 	log_set_level(cfg->daemon.log_level);
 	uv_timer_set_repeat(&d->checkpoint_timer, (uint64_t)(cfg->daemon.checkpoint_interval / 1000));
 	config_unref(d->cfg);
@@ -521,6 +530,7 @@ shutdown_daemon(struct daemon *d)
 	save_delivery(d);
 	save_flow_templates(d);
 	flow_collector_stop(d->flows);
+	radius_acct_stop(d->radius);
 	uv_signal_stop(&d->sig_term);
 	uv_signal_stop(&d->sig_int);
 	uv_signal_stop(&d->sig_hup);
@@ -738,6 +748,10 @@ main(int argc, char **argv)
 	    ((d.flows = flow_collector_new(d.cfg, on_flow_record, &d, err, sizeof(err))) == NULL ||
 	    flow_collector_bind(d.flows, err, sizeof(err)) != 0))
 		fatalx("%s", err);
+	/* and RADIUS accounting's (1813 is below 1024) */
+	if (d.cfg->radius.listen_count > 0 &&
+	    ((d.radius = radius_acct_new(d.cfg, err, sizeof(err))) == NULL || radius_acct_bind(d.radius, err, sizeof(err)) != 0))
+		fatalx("%s", err);
 	if (refuse_low_ports(d.cfg, err, sizeof(err)) != 0 || sandbox_drop(&user, NULL, 0, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	d.loop = uv_default_loop();
@@ -779,6 +793,19 @@ main(int argc, char **argv)
 	log_info("store %s: %zu subjects loaded in %.1f ms (%zu watch, %zu throttle, %zu quarantine, %zu suspend)",
 	    d.cfg->daemon.store, js.tracked, (double)(time_mono() - t0) / 1000.0, js.by_level[LEVEL_WATCH],
 	    js.by_level[LEVEL_THROTTLE], js.by_level[LEVEL_QUARANTINE], js.by_level[LEVEL_SUSPEND]);
+	if (d.radius != NULL) {
+		/* the address history: who holds what now, before any evidence is attributed */
+		t0 = time_mono();
+		if ((d.ident = ident_new(d.store)) == NULL)
+			fatalx("out of memory");
+		if ((lrc = ident_load(d.ident, time_now())) != 0)
+			fatalx("store %s: cannot load the address history: %s", d.cfg->daemon.store, strerror(-lrc));
+		struct ident_stats is;
+		ident_stats_get(d.ident, &is);
+		log_info("identity: %llu networks held by %llu subscribers loaded in %.1f ms", (unsigned long long)is.bound,
+		    (unsigned long long)is.subscribers, (double)(time_mono() - t0) / 1000.0);
+		judge_set_ident(d.pl.judge, d.ident);
+	}
 	restore_delivery(&d);
 	restore_flow_templates(&d);
 	d.delivery_saved = d.flows_saved = time_mono();
@@ -796,9 +823,12 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if (d.flows != NULL && flow_collector_start(d.flows, d.loop, err, sizeof(err)) != 0)
 		fatalx("%s", err);
+	if (d.radius != NULL && radius_acct_start(d.radius, d.loop, d.ident, err, sizeof(err)) != 0)
+		fatalx("%s", err);
 	struct api_context actx = { .judge = d.pl.judge, .store = d.store, .policy = d.policy,
 	    .delivery = d.pl.delivery, .followers = d.followers, .follower_count = d.follower_count,
-	    .garden = d.garden, .flows = d.flows, .flow_detect = d.flow_detect, .cfg = d.cfg,
+	    .garden = d.garden, .flows = d.flows, .flow_detect = d.flow_detect, .ident = d.ident, .radius = d.radius,
+	    .cfg = d.cfg,
 	    .started = time_now(), .socket_fd = api_fd };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -872,6 +902,8 @@ main(int argc, char **argv)
 		;
 	flow_detect_free(d.flow_detect);
 	pipeline_close(&d.pl);
+	ident_free(d.ident);
+	radius_acct_free(d.radius);
 	flow_collector_free(d.flows);
 	config_unref(d.cfg);
 	log_info("stopped");

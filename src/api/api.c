@@ -2,6 +2,7 @@
  * api.c — routes, JSON bodies and libmicrohttpd plumbing for the operator API.
  */
 #include "api/api.h"
+#include "ident/ident.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -764,6 +765,72 @@ api_split_action(char *path)
 	return "";
 }
 
+/* ---- who held an address when (the address history) ---- */
+
+#define API_WHO_HISTORY 20
+
+static json_t *
+api_binding_json(const struct cidr *net, const char *subscriber, size_t len, const char *session,
+    const char *origin, const char *source, usec_t from, usec_t until)
+{
+	char text[ADDR_TEXT_MAX];
+
+	return json_pack("{s:s, s:o, s:o, s:o, s:s, s:o, s:o}",
+	    "network", cidr_format(net, text, sizeof(text)),
+	    "subscriber", api_subject_json(subscriber, len),
+	    "session", json_text(session),
+	    "nas", json_text(origin),
+	    "source", source,
+	    "from", json_time(from),
+	    "until", until ? json_time(until) : json_null());
+}
+
+static int
+api_who_each(void *arg, const struct store_binding *b)
+{
+	json_t *list = arg;
+
+	return json_array_append_new(list, api_binding_json(&b->net, b->subscriber, b->subscriber_len, b->session,
+	    b->origin, b->source, b->start, b->stop)) != 0 ? -ENOMEM : 0;
+}
+
+/* GET /v1/who?address=A[&at=TIME]: who held A then (now by default), and A's history. */
+static enum MHD_Result
+api_who(struct api *a, struct MHD_Connection *conn)
+{
+	char buf[128], tbuf[64];
+	const char *text = api_arg(conn, "address", buf, sizeof(buf)), *at_text = api_arg(conn, "at", tbuf, sizeof(tbuf));
+	struct addr addr;
+	struct ident_holder h;
+	usec_t at = time_now();
+
+	if (a->ctx.ident == NULL)
+		return api_error(conn, 404, "no identity source is configured ([radius] listen or [dhcp] lease_file): "
+		    "addresses are the subjects");
+	if (text == NULL || addr_parse(text, strlen(text), &addr) != 0)
+		return api_error(conn, 400, "address= must be an IPv4 or IPv6 address");
+	if (at_text != NULL && time_parse(at_text, &at) != 0)
+		return api_error(conn, 400, "at= must be a UTC time like 2026-11-20T03:12:00Z or @SECONDS");
+	int rc = ident_who(a->ctx.ident, &addr, at, &h);
+	json_t *history = json_array();
+	if (rc < 0 || history == NULL || ident_history(a->ctx.ident, &addr, API_WHO_HISTORY, api_who_each, history) != 0) {
+		json_decref(history);
+		return api_error(conn, 500, "the store cannot read the address history just now (see lazaretd's log)");
+	}
+	char atext[ADDR_TEXT_MAX];
+	json_t *v = json_pack("{s:s, s:o, s:b, s:o, s:o}", "address", addr_format(&addr, atext, sizeof(atext)),
+	    "at", json_time(at), "held", rc == 1,
+	    "holder", rc == 1 ? api_binding_json(&h.net, h.subscriber, h.subscriber_len, h.session, h.origin,
+	    ident_source_name(h.source), h.from, h.until) : json_null(),
+	    "history", history);
+	if (rc == 1) {
+		char key[STORE_SUBJECT_MAX];
+		snprintf(key, sizeof(key), SUBJECT_SUBSCRIBER_PREFIX "%.*s", (int)h.subscriber_len, h.subscriber);
+		json_object_set_new(v, "subject", api_subject_json(key, strlen(key)));
+	}
+	return api_json(conn, 200, v);
+}
+
 static enum MHD_Result
 api_route(struct api *a, struct api_request *r, const char *url, const char *method)
 {
@@ -779,6 +846,8 @@ api_route(struct api *a, struct api_request *r, const char *url, const char *met
 		return get ? api_metrics(a, conn) : api_error(conn, 405, "use GET");
 	if (strcmp(url, "/v1/stats") == 0)
 		return get ? api_stats(a, conn) : api_error(conn, 405, "use GET");
+	if (strcmp(url, "/v1/who") == 0)
+		return get ? api_who(a, conn) : api_error(conn, 405, "use GET");
 	if (strcmp(url, "/v1/subjects") == 0)
 		return get ? api_list(a, conn) : api_error(conn, 405, "use GET");
 	if (strcmp(url, "/v1/quarantine") == 0)

@@ -37,11 +37,15 @@ struct api_context {
 	struct garden *garden;      /* may be NULL (tests) */
 	struct flow_collector *flows;   /* NULL without [flows] listen */
 	struct flow_detect *flow_detect;    /* the flow detectors: NULL without [flows] listen */
+	struct ident *ident;        /* the address history: NULL without an identity source */
+	struct radius_acct *radius; /* RADIUS accounting: NULL without [radius] listen */
 	const struct config *cfg;
 	usec_t started;
 	int socket_fd;              /* the Unix socket made by api_socket_bind, or -1: api_start makes it */
 };
 
+struct ident;
+struct radius_acct;
 struct api;
 
 /*

@@ -4,7 +4,10 @@
 #include "common/timeutil.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 usec_t
@@ -37,6 +40,39 @@ time_format(usec_t t, char *buf, size_t size)
 	if (strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 && size)
 		buf[0] = '\0';
 	return buf;
+}
+
+int
+time_parse(const char *text, usec_t *out)
+{
+	int y, mo, d, h, mi, sec = 0, n = 0;
+	char sep;
+
+	if (text[0] == '@') {
+		char *end;
+		errno = 0;
+		long long v = strtoll(text + 1, &end, 10);
+		if (end == text + 1 || *end != '\0' || errno != 0 || v < 0 || v > INT64_MAX / USEC_PER_SEC)
+			return -1;
+		*out = (usec_t)v * USEC_PER_SEC;
+		return 0;
+	}
+	if (sscanf(text, "%4d-%2d-%2d%c%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &n) != 6 || (sep != 'T' && sep != ' '))
+		return -1;
+	const char *rest = text + n;
+	if (rest[0] == ':') {
+		int m = 0;
+		if (sscanf(rest, ":%2d%n", &sec, &m) != 1)
+			return -1;
+		rest += m;
+	}
+	if (rest[0] == 'Z')
+		rest++;
+	if (*rest != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
+	    h < 0 || mi < 0 || sec < 0)
+		return -1;
+	*out = ((usec_t)time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * USEC_PER_SEC;
+	return 0;
 }
 
 static const struct {

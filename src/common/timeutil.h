@@ -20,6 +20,10 @@ usec_t time_mono(void);
 /* Formats t as RFC 3339 UTC with seconds ("2026-11-27T06:40:00Z"); returns buf. */
 char *time_format(usec_t t, char *buf, size_t size);
 
+/* time_parse — a UTC time as time_format writes it ("2026-12-04T21:00:00Z"; the Z, the
+ * seconds and a space for the T may be left out) or "@SECONDS" since the epoch. 0 or -1. */
+int time_parse(const char *text, usec_t *out);
+
 /*
  * Parses a duration such as "90", "90s", "250ms", "15m", "1h", "7d", "2w" into
  * microseconds. Returns 0, or -1 on anything else (negative, overflow, junk).

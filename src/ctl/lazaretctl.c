@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "common/addr.h"
 #include "common/level.h"
 #include "common/jsondump.h"
 #include "common/strview.h"
@@ -54,6 +55,7 @@ enum {
 	CTL_OPT_MAILLOG = 1 << 4,
 	CTL_OPT_CONFIG = 1 << 5,
 	CTL_OPT_SELF_RELEASE = 1 << 6,
+	CTL_OPT_AT = 1 << 7,
 };
 
 struct ctl {
@@ -75,6 +77,7 @@ struct ctl_args {
 	const char	*config;
 	int		 json;
 	int		 self_release;
+	const char	*at;
 	int		 nargs;
 	char		**args;
 };
@@ -869,6 +872,62 @@ ctl_cmd_history(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a
 	return CTL_EXIT_OK;
 }
 
+/* who: the subscriber who held an address at a time, and the address's history. */
+static int
+ctl_cmd_who(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
+{
+	char path[256], when[40], atext[ADDR_TEXT_MAX];
+	struct addr addr;
+	usec_t at = 0;
+	json_t *root;
+	int rc;
+
+	if (addr_parse(a->args[0], strlen(a->args[0]), &addr) != 0)
+		return ctl_usage_error(cmd, "'%s' is not an IPv4 or IPv6 address", a->args[0]);
+	if (a->at != NULL && time_parse(a->at, &at) != 0)
+		return ctl_usage_error(cmd, "bad --at '%s' (a UTC time: 2026-11-20T03:12:00Z, "
+		    "'2026-11-20 03:12' or @SECONDS)", a->at);
+	snprintf(path, sizeof(path), "/v1/who?address=%s%s%s", addr_format(&addr, atext, sizeof(atext)),
+	    a->at ? "&at=" : "", a->at ? time_format(at, when, sizeof(when)) : "");
+	if ((rc = ctl_get(c, path, &root)) != CTL_EXIT_OK)
+		return rc;
+	if (ctl_printed_json(a, root))
+		return CTL_EXIT_OK;
+	char *t = ctl_member(root, "at");
+	const json_t *h = json_object_get(root, "holder");
+	if (json_is_object(h)) {
+		char *sub = ctl_member(h, "subscriber"), *net = ctl_member(h, "network"), *ses = ctl_member(h, "session"),
+		    *nas = ctl_member(h, "nas"), *src = ctl_member(h, "source"), *from = ctl_member(h, "from"),
+		    *until = ctl_member(h, "until");
+		printf("%s at %s: subscriber:%s\n  network %s, session %s, from %s (%s %s) until %s\n", atext, t, sub,
+		    net, ses, from, src, nas, strcmp(until, "-") == 0 ? "now" : until);
+		free(sub), free(net), free(ses), free(nas), free(src), free(from), free(until);
+	} else
+		printf("%s at %s: held by no subscriber the address history knows\n", atext, t);
+	free(t);
+	const json_t *hist = json_object_get(root, "history");
+	if (json_is_array(hist) && json_array_size(hist) > 0) {
+		struct ctl_table tb = { .ncols = 5 };
+		size_t i;
+		json_t *e;
+		ctl_table_row(&tb, (char *[]){ ctl_strdup("FROM"), ctl_strdup("UNTIL"), ctl_strdup("SUBSCRIBER"),
+		    ctl_strdup("NETWORK"), ctl_strdup("NAS") });
+		json_array_foreach(hist, i, e) {
+			char *until = ctl_member(e, "until");
+			if (strcmp(until, "-") == 0) {
+				free(until);
+				until = ctl_strdup("now");
+			}
+			ctl_table_row(&tb, (char *[]){ ctl_member(e, "from"), until, ctl_member(e, "subscriber"),
+			    ctl_member(e, "network"), ctl_member(e, "nas") });
+		}
+		printf("History, newest first:\n");
+		ctl_table_print(&tb, "  ");
+	}
+	json_decref(root);
+	return CTL_EXIT_OK;
+}
+
 /* quarantine and release: POST /v1/subjects/SUBJECT/ACTION. */
 static int
 ctl_cmd_action(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
@@ -1069,6 +1128,13 @@ static const struct ctl_command ctl_commands[] = {
 	  "history SUBJECT [--json]",
 	  "Show SUBJECT's level changes: when, from and to, by whom and why.",
 	  ctl_cmd_history },
+	{ "who", CTL_OPT_AT | CTL_OPT_JSON, 1,
+	  "who ADDRESS [--at TIME] [--json]",
+	  "Name the subscriber who held ADDRESS at TIME (now by default), with the\n"
+	  "session and NAS, from the address history RADIUS accounting and DHCP\n"
+	  "leases keep; then the address's newest intervals. TIME is UTC:\n"
+	  "2026-11-20T03:12:00Z, '2026-11-20 03:12' or @SECONDS.",
+	  ctl_cmd_who },
 	{ "stats", CTL_OPT_JSON, 0,
 	  "stats [--json]",
 	  "Show the daemon's counters: uptime, subjects by level, policy requests\n"
@@ -1161,7 +1227,7 @@ ctl_cmd_help(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 
 enum {
 	OPT_API = 256, OPT_TOKEN_FILE, OPT_TIMEOUT, OPT_VERSION, OPT_CACERT,
-	OPT_LEVEL, OPT_JSON, OPT_REASON, OPT_FOR, OPT_MAILLOG, OPT_FLOWS, OPT_CONFIG, OPT_SELF_RELEASE,
+	OPT_LEVEL, OPT_JSON, OPT_REASON, OPT_FOR, OPT_MAILLOG, OPT_FLOWS, OPT_CONFIG, OPT_SELF_RELEASE, OPT_AT,
 };
 
 static const struct option ctl_long_options[] = {
@@ -1179,6 +1245,7 @@ static const struct option ctl_long_options[] = {
 	{ "flows",	required_argument,	NULL, OPT_FLOWS },
 	{ "config",	required_argument,	NULL, OPT_CONFIG },
 	{ "self-release", no_argument,		NULL, OPT_SELF_RELEASE },
+	{ "at",		required_argument,	NULL, OPT_AT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -1215,7 +1282,7 @@ ctl_getopt(struct ctl *c, const struct ctl_command *cmd, int argc, char **argv,
 		{ OPT_LEVEL, CTL_OPT_LEVEL }, { OPT_JSON, CTL_OPT_JSON },
 		{ OPT_REASON, CTL_OPT_REASON }, { OPT_FOR, CTL_OPT_FOR },
 		{ OPT_MAILLOG, CTL_OPT_MAILLOG }, { OPT_FLOWS, CTL_OPT_MAILLOG }, { OPT_CONFIG, CTL_OPT_CONFIG },
-		{ OPT_SELF_RELEASE, CTL_OPT_SELF_RELEASE },
+		{ OPT_SELF_RELEASE, CTL_OPT_SELF_RELEASE }, { OPT_AT, CTL_OPT_AT },
 	};
 	int ch, longind, help = 0;
 
@@ -1279,6 +1346,9 @@ ctl_getopt(struct ctl *c, const struct ctl_command *cmd, int argc, char **argv,
 			break;
 		case OPT_SELF_RELEASE:
 			a->self_release = 1;
+			break;
+		case OPT_AT:
+			a->at = optarg;
 			break;
 		case ':':
 			return ctl_usage_error(cmd, "option %s needs a value", ctl_optname(argv, longind));
