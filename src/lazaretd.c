@@ -379,6 +379,15 @@ on_sweep(uv_timer_t *t)
 	}
 }
 
+/* The address history's changes: the garden's elements follow their holders. */
+static void
+on_holder_changed(void *arg, const char *subscriber, size_t len, const struct cidr *net, bool held)
+{
+	struct daemon *d = arg;
+
+	garden_holder_changed(d->garden, subscriber, len, net, held);
+}
+
 /* The policy service's answers: the relay's decision (sense hands, act decides). */
 static enum policy_action
 decide_relay(void *arg, const struct policy_request *req, usec_t now, char *answer, size_t *len)
@@ -815,6 +824,8 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if (garden_start(d.garden, err, sizeof(err)) != 0)
 		fatalx("%s", err);
+	if (d.ident != NULL)          /* a quarantined subscriber's new address joins the garden */
+		ident_set_observer(d.ident, on_holder_changed, &d);
 	judge_set_observer(d.pl.judge, on_level_changed, &d);
 
 	if ((d.policy = policy_server_new(d.loop, decide_relay, d.pl.relay, d.cfg)) == NULL)

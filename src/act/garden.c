@@ -8,6 +8,7 @@
  * touch while it is out.
  */
 #include "act/garden.h"
+#include "ident/ident.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -643,6 +644,69 @@ want(struct garden *g, const struct cidr *net, bool add)
 	g->queue[g->queue_len++] = (struct change){ .net = *net, .add = add, .queued = time_mono() };
 }
 
+/* One element (an IPv4 host or an IPv6 /64): in the sets when the subject whose level
+ * applies to it now — its holder, or itself when nobody holds it — is quarantined. */
+static void
+element_reconsider(struct garden *g, const struct cidr *element)
+{
+	const struct subject *s = judge_enforced_subject(g->judge, &element->addr, time_now());
+
+	want(g, element, s != NULL && s->level >= LEVEL_QUARANTINE);
+}
+
+#define GARDEN_PREFIX_ELEMENTS_MAX 256     /* a /56 is 256 /64s; a /48 would be 65 536 */
+
+/* Every element of a network a subscriber holds (an IPv4 address, an IPv6 prefix of /56
+ * to /64 as its /64s), reconsidered; a larger prefix is refused at the relay only. */
+static void
+network_reconsider(struct garden *g, const struct cidr *net)
+{
+	struct cidr e = *net;
+
+	if (net->addr.family == AF_INET) {
+		if (net->prefix != 32) {
+			log_warnx("enforce: network %s held by a subscriber is not one address; refused at the relay, "
+			    "not isolated", cidr_format(net, (char[ADDR_TEXT_MAX]){ 0 }, ADDR_TEXT_MAX));
+			return;
+		}
+		element_reconsider(g, &e);
+		return;
+	}
+	if (net->prefix >= 64) {
+		e.prefix = 64;
+		addr_mask(&e.addr, 64);
+		element_reconsider(g, &e);
+		return;
+	}
+	if (net->prefix < 56) {
+		log_warnx("enforce: prefix %s held by a subscriber is larger than a /56; refused at the relay, not isolated",
+		    cidr_format(net, (char[ADDR_TEXT_MAX]){ 0 }, ADDR_TEXT_MAX));
+		return;
+	}
+	e.prefix = 64;
+	for (unsigned i = 0; i < (1u << (64 - net->prefix)); i++) {
+		e.addr.bytes[7] = (uint8_t)(net->addr.bytes[7] | i);     /* the /64s inside a /56../63 differ in byte 7 */
+		element_reconsider(g, &e);
+	}
+}
+
+/* Every network subscriber s holds now, reconsidered. */
+static void
+subscriber_reconsider(struct garden *g, const struct subject *s)
+{
+	struct ident *id = judge_ident(g->judge);
+	struct cidr nets[16];
+
+	if (id == NULL || s->key_len <= SUBJECT_SUBSCRIBER_PREFIX_LEN)
+		return;
+	size_t n = ident_networks(id, s->key + SUBJECT_SUBSCRIBER_PREFIX_LEN, s->key_len - SUBJECT_SUBSCRIBER_PREFIX_LEN,
+	    nets, sizeof(nets) / sizeof(nets[0]));
+	if (n > sizeof(nets) / sizeof(nets[0]))
+		n = sizeof(nets) / sizeof(nets[0]);
+	for (size_t i = 0; i < n; i++)
+		network_reconsider(g, &nets[i]);
+}
+
 int
 garden_start(struct garden *g, char *err, size_t errlen)
 {
@@ -652,13 +716,19 @@ garden_start(struct garden *g, char *err, size_t errlen)
 
 	for (s = judge_notable_next(g->judge, &cursor, NULL); s != NULL; s = judge_notable_next(g->judge, &cursor, s)) {
 		struct cidr net;
-		if (s->kind != SUBJECT_HOST || s->level < LEVEL_QUARANTINE)
+		if (s->level < LEVEL_QUARANTINE)
+			continue;
+		if (s->kind == SUBJECT_SUBSCRIBER) {
+			subscriber_reconsider(g, s);
+			continue;
+		}
+		if (s->kind != SUBJECT_HOST)
 			continue;
 		if (host_element(s->key, &net) != 0) {
 			skipped++;
 			continue;
 		}
-		want(g, &net, true);
+		element_reconsider(g, &net);
 	}
 	if (skipped > 0)
 		log_warnx("enforce: %zu quarantined hosts are networks larger than a host (host_prefix_v4/v6) and "
@@ -702,14 +772,31 @@ garden_level_changed(struct garden *g, const struct subject *s, int old_level, i
 	bool was = old_level >= LEVEL_QUARANTINE, is = new_level >= LEVEL_QUARANTINE;
 	struct cidr net;
 
-	if (s->kind != SUBJECT_HOST || was == is || g->stopping)
+	if ((s->kind != SUBJECT_HOST && s->kind != SUBJECT_SUBSCRIBER) || was == is || g->stopping)
 		return;
+	if (s->kind == SUBJECT_SUBSCRIBER) {
+		subscriber_reconsider(g, s);
+		garden_kick(g);
+		return;
+	}
 	if (host_element(s->key, &net) != 0) {
 		log_warnx("enforce: host=%s is a network larger than a host; refused at the relay, not isolated",
 		    s->key);
 		return;
 	}
-	want(g, &net, is);
+	element_reconsider(g, &net);
+	garden_kick(g);
+}
+
+void
+garden_holder_changed(struct garden *g, const char *subscriber, size_t len, const struct cidr *net, bool held)
+{
+	(void)subscriber;
+	(void)len;
+	(void)held;
+	if (g->stopping)
+		return;
+	network_reconsider(g, net);
 	garden_kick(g);
 }
 

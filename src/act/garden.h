@@ -76,6 +76,10 @@ int garden_start(struct garden *g, char *err, size_t errlen);
 /* The judge's observer: queue s's change for the next batch when it crosses quarantine. */
 void garden_level_changed(struct garden *g, const struct subject *s, int old_level, int new_level);
 
+/* The identity layer's observer (ident_set_observer): a subscriber started or stopped
+ * holding net; its elements follow whoever's level applies to them now. */
+void garden_holder_changed(struct garden *g, const char *subscriber, size_t len, const struct cidr *net, bool held);
+
 /* A new configuration (SIGHUP): a changed ruleset is set up again with the quarantines. */
 void garden_configure(struct garden *g, const struct config *cfg);
 

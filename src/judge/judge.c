@@ -614,6 +614,26 @@ judge_host(struct judge *j, const struct addr *a, usec_t now)
 	return judge_address(j, a, now);
 }
 
+const struct subject *
+judge_enforced_subject(struct judge *j, const struct addr *a, usec_t now)
+{
+	char key[STORE_SUBJECT_MAX];
+
+	if (j->ident != NULL) {
+		size_t len;
+		const char *id = ident_holder_id(j->ident, a, now, &len);
+		if (id != NULL) {
+			if (len > JUDGE_SUBSCRIBER_MAX)
+				return NULL;
+			memcpy(key, SUBJECT_SUBSCRIBER_PREFIX, SUBJECT_SUBSCRIBER_PREFIX_LEN);
+			memcpy(key + SUBJECT_SUBSCRIBER_PREFIX_LEN, id, len);
+			return subjects_find(j->subjects, key, SUBJECT_SUBSCRIBER_PREFIX_LEN + len);
+		}
+	}
+	host_key(a, j->cfg->limits.host_prefix_v4, j->cfg->limits.host_prefix_v6, key, sizeof(key));
+	return subjects_find(j->subjects, key, strlen(key));
+}
+
 void
 judge_set_ident(struct judge *j, struct ident *id)
 {

@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "act/garden.h"
+#include "ident/ident.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "judge/judge.h"
@@ -278,6 +279,75 @@ test_reconfigure_sets_up_again(void **state)
 	config_free(&next);
 }
 
+static void
+on_holder(void *arg, const char *sub, size_t len, const struct cidr *net, bool held)
+{
+	struct fx *f = arg;
+
+	garden_holder_changed(f->g, sub, len, net, held);
+}
+
+static void
+session(struct ident *id, bool start, const char *sub, const char *net)
+{
+	struct ident_event e = { .start = start, .subscriber = sub, .subscriber_len = strlen(sub), .origin = "bng1",
+		.at = time_now() };
+	assert_int_equal(cidr_parse(net, &e.net), 0);
+	assert_int_equal(ident_apply(id, &e), 0);
+}
+
+/*
+ * A quarantined subscriber's addresses are in the sets, and follow them: a reconnect
+ * with a new address moves the element within a settle, the old address (handed to
+ * another subscriber) leaves; a delegated /56 is its 256 /64s; a quarantine made on the
+ * address before it was handed on does not stay with it; the garden's start carries the
+ * subscribers' quarantines too.
+ */
+static void
+test_subscriber_moves(void **state)
+{
+	struct fx *f = *state;
+	struct garden_stats gs;
+	struct ident *id = ident_new(NULL);
+
+	assert_int_equal(ident_load(id, time_now() - USEC_PER_SEC), 0);
+	judge_set_ident(f->j, id);
+	session(id, true, "alice", "100.64.0.10/32");
+	quarantine(f, "subscriber:alice");
+	quarantine(f, "100.64.0.99");              /* nobody holds it yet */
+	start(f);
+	ident_set_observer(id, on_holder, f);
+	assert_true(garden_enforced(f->g, "100.64.0.10"));
+	assert_true(garden_enforced(f->g, "100.64.0.99"));
+
+	session(id, false, "alice", "100.64.0.10/32");
+	session(id, true, "alice", "100.64.0.20/32");
+	session(id, true, "bob", "100.64.0.10/32");
+	session(id, true, "carol", "100.64.0.99/32");   /* the address's old quarantine is not carol's */
+	settle(f);
+	assert_true(garden_enforced(f->g, "100.64.0.20"));
+	assert_false(garden_enforced(f->g, "100.64.0.10"));
+	assert_false(garden_enforced(f->g, "100.64.0.99"));
+
+	session(id, true, "alice", "2001:db8:100::/56");
+	settle(f);
+	assert_true(garden_enforced(f->g, "2001:db8:100::/64"));
+	assert_true(garden_enforced(f->g, "2001:db8:100:ff::/64"));
+	assert_false(garden_enforced(f->g, "2001:db8:101::/64"));
+	garden_stats_get(f->g, &gs);
+	assert_int_equal(gs.elements, 1 + 256);
+
+	/* released: every address of hers leaves */
+	assert_int_equal(judge_release(f->j, judge_lookup(f->j, "subscriber:alice"), "cleaned", "operator", NULL, NULL), 0);
+	settle(f);
+	garden_stats_get(f->g, &gs);
+	assert_int_equal(gs.elements, 0);
+	judge_set_ident(f->j, NULL);
+	garden_stop(f->g);
+	f->stopped = true;
+	ident_free(id);
+}
+
 int
 main(void)
 {
@@ -289,6 +359,7 @@ main(void)
 		T(test_network_subjects_stay_out),
 		T(test_stop_applies_the_queue),
 		T(test_reconfigure_sets_up_again),
+		T(test_subscriber_moves),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
