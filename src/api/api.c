@@ -3,6 +3,7 @@
  */
 #include "api/api.h"
 #include "ident/ident.h"
+#include "sense/radius_acct.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -269,7 +270,7 @@ api_subject_full(struct api *a, struct subject *s, usec_t now, bool *unreadable)
 	if (json_is_true(self) && judge_self_release(s, now) == JUDGE_SELF_RELEASE_AUTO &&
 	    a->ctx.cfg->portal.min_quarantine > 0 && since > 0)
 		from = json_time(since + a->ctx.cfg->portal.min_quarantine);
-	return json_pack("{s:o, s:s, s:s, s:s, s:f, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o}",
+	json_t *v = json_pack("{s:o, s:s, s:s, s:s, s:f, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o}",
 	    "subject", api_subject_json(s->key, s->key_len),
 	    "kind", subject_field(s),
 	    "level", level_name(s->level),
@@ -286,6 +287,21 @@ api_subject_full(struct api *a, struct subject *s, usec_t now, bool *unreadable)
 	    "recipients", api_rate(a, s, RATE_RECIPIENTS, now),
 	    "evidence", ev,
 	    "history", history);
+	if (v != NULL && s->kind == SUBJECT_SUBSCRIBER && a->ctx.ident != NULL) {
+		/* what the subscriber holds now: where its verdict is enforced */
+		struct cidr nets[16];
+		char text[ADDR_TEXT_MAX];
+		size_t n = ident_networks(a->ctx.ident, s->key + SUBJECT_SUBSCRIBER_PREFIX_LEN,
+		    s->key_len - SUBJECT_SUBSCRIBER_PREFIX_LEN, nets, 16);
+		json_t *list = json_array();
+		for (size_t i = 0; list != NULL && i < n && i < 16; i++)
+			json_array_append_new(list, json_string(cidr_format(&nets[i], text, sizeof(text))));
+		if (list == NULL || json_object_set_new(v, "networks", list) != 0) {
+			json_decref(v);
+			return NULL;
+		}
+	}
+	return v;
 }
 
 /* A query argument, percent-decoded here (api_unescape leaves them as sent); NULL when
@@ -481,6 +497,63 @@ api_flows_json(const struct flow_collector *c, const struct flow_detect *fd)
 	    "exporters_refused", (json_int_t)flow_collector_exporters_refused(c), "detect", detect);
 }
 
+/* The address history's counts, null without an identity source. */
+static json_t *
+api_identity_json(const struct ident *id)
+{
+	struct ident_stats st;
+
+	if (id == NULL)
+		return json_null();
+	ident_stats_get(id, &st);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "networks_held", (json_int_t)st.bound, "subscribers_online", (json_int_t)st.subscribers,
+	    "starts", (json_int_t)st.starts, "stops", (json_int_t)st.stops, "moves", (json_int_t)st.moves,
+	    "stale", (json_int_t)st.stale, "unknown_stops", (json_int_t)st.unknown_stops,
+	    "nas_resets", (json_int_t)st.origin_resets, "leases_expired", (json_int_t)st.expired,
+	    "store_lookups", (json_int_t)st.store_lookups, "store_errors", (json_int_t)st.store_errors,
+	    "memory_bytes", (json_int_t)ident_memory(id));
+}
+
+/* RADIUS accounting's counts, per client, null without [radius] listen. */
+static json_t *
+api_radius_json(const struct radius_acct *ra)
+{
+	if (ra == NULL)
+		return json_null();
+	const struct radius_server *rs = radius_acct_server(ra);
+	const struct radius_server_stats *ss = radius_server_stats(rs);
+	const struct radius_acct_stats *as = radius_acct_stats(ra);
+	static const char *const status[9] = { "other", "start", "stop", "interim", NULL, NULL, NULL,
+		"accounting_on", "accounting_off" };
+	json_t *clients = json_object();
+	const struct radius_client_stats *cs;
+	const char *name;
+	int bad = clients == NULL;
+
+	for (size_t i = 0; !bad && radius_server_client(rs, i, &name, &cs); i++) {
+		json_t *by = json_object(), *dropped = json_object();
+		for (int k = 0; k < 9; k++)
+			if (status[k] != NULL)
+				bad |= json_object_set_new(by, status[k], json_integer((json_int_t)cs->by_status[k]));
+		for (int r = 1; r < RADIUS_DROP_COUNT; r++)
+			if (cs->dropped[r])
+				bad |= json_object_set_new(dropped, radius_drop_name(r), json_integer((json_int_t)cs->dropped[r]));
+		bad |= json_object_set_new(clients, name, json_pack("{s:I, s:I, s:o, s:o}", "requests",
+		    (json_int_t)cs->requests, "retransmissions", (json_int_t)cs->duplicates, "by_status", by,
+		    "dropped", dropped));
+	}
+	if (bad) {
+		json_decref(clients);
+		return NULL;
+	}
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "datagrams", (json_int_t)ss->datagrams,
+	    "unknown_client", (json_int_t)ss->unknown_client, "answered", (json_int_t)ss->answered,
+	    "answer_errors", (json_int_t)ss->answer_errors, "applied", (json_int_t)as->applied,
+	    "no_subscriber", (json_int_t)as->no_subscriber, "no_address", (json_int_t)as->no_address,
+	    "clients", clients);
+}
+
 static enum MHD_Result
 api_stats(struct api *a, struct MHD_Connection *conn)
 {
@@ -557,15 +630,20 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 		return api_json(conn, 200, NULL);
 	}
 	json_t *flows = a->ctx.flows != NULL ? api_flows_json(a->ctx.flows, a->ctx.flow_detect) : json_null();
-	if (flows == NULL) {
+	json_t *identity = api_identity_json(a->ctx.ident), *radius = api_radius_json(a->ctx.radius);
+	if (flows == NULL || identity == NULL || radius == NULL) {
 		json_decref(by_level);
 		json_decref(actions);
 		json_decref(states);
 		json_decref(maillog);
+		json_decref(flows);
+		json_decref(identity);
+		json_decref(radius);
 		return api_json(conn, 200, NULL);
 	}
 	return api_json(conn, 200, json_pack(
-	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}, s:o, s:o, s:{s:I}}",
+	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:o, "
+	    "s:{s:I}}",
 	    "uptime", (json_int_t)((time_now() - a->ctx.started) / USEC_PER_SEC),
 	    "subjects", "tracked", (json_int_t)js.tracked, "by_level", by_level,
 	    "level_changes", (json_int_t)js.level_changes,
@@ -574,7 +652,7 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	    "actions", actions, "states", states,
 	    "store", "writes", (json_int_t)ss.writes, "history", (json_int_t)ss.history_rows,
 	    "failures", (json_int_t)ss.failures, "queued", (json_int_t)ss.queued,
-	    "maillog", maillog, "flows", flows,
+	    "maillog", maillog, "flows", flows, "identity", identity, "radius", radius,
 	    "log", "suppressed", (json_int_t)log_suppressed_total()));
 }
 

@@ -803,6 +803,16 @@ ctl_cmd_explain(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a
 	score = ctl_member(root, "score");
 	printf("Subject   %s (%s)\n", subject, kind);
 	printf("Level     %s (score %s)\n", level, score);
+	const json_t *nets = json_object_get(root, "networks");
+	if (json_is_array(nets)) {
+		printf("Holds     ");
+		if (json_array_size(nets) == 0)
+			printf("no address now (offline)");
+		for (i = 0; i < json_array_size(nets); i++)
+			printf("%s%s", i ? ", " : "", json_string_value(json_array_get(nets, i)) ?
+			    json_string_value(json_array_get(nets, i)) : "?");
+		printf("\n");
+	}
 	free(subject);
 	free(kind);
 	free(level);

@@ -1,0 +1,272 @@
+#!/bin/bash
+# test_radius.sh — subscribers, not addresses (issue 10), with real components: a real
+# FreeRADIUS 3.2 (Debian's) answers a BNG's accounting and copies it to lazaretd with its
+# `replicate` module, the way an ISP lets lazaret in; radclient plays the BNG. In a network
+# namespace of the test's own (gw), lazaretd with [radius] listen, [enforce] nftables and the
+# policy service:
+#   1. Start for subscriber A on 10.81.1.10: `lazaretctl who` names A.
+#   2. The operator quarantines "10.81.1.10": that is A; the garden holds .10, the relay
+#      rejects mail from it.
+#   3. A's Stop, A's Start on .20, B's Start on .10: within a second the garden holds .20
+#      and not .10, the relay rejects .20 and lets .10 (B) send; `who 10.81.1.10 --at` gives
+#      A before the reconnect and B after; B carries no verdict.
+#   4. Another NAS sending to lazaretd directly is answered; a request with the wrong secret
+#      is dropped and counted; the BNG's Accounting-On ends the sessions of that NAS only:
+#      .20 leaves the garden, the other NAS's session stays.
+#   5. lazaretd restarted: the address history and A's quarantine come back from the store,
+#      and A's next address is isolated again.
+set -u
+BUILD_DIR=${BUILD_DIR:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+case "$BUILD_DIR" in /*) B=$BUILD_DIR ;; *) B=$ROOT/$BUILD_DIR ;; esac
+LAZARETD=$B/lazaretd
+LAZARETCTL=$B/lazaretctl
+SEND=$B/tests/policy_send
+PROBE=$B/tests/netprobe
+PATH=$PATH:/usr/sbin:/sbin
+
+. "$ROOT/tests/integration/netns.sh"
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
+for c in ip nft freeradius radclient; do
+	command -v "$c" >/dev/null 2>&1 || skip "command not found: $c"
+done
+for f in "$LAZARETD" "$LAZARETCTL" "$SEND" "$PROBE"; do [ -x "$f" ] || { echo "FAIL: $f not built"; exit 1; }; done
+
+netns_init lzr 81
+LZ_PID="" FR_PID=""
+API_SOCK=$T/api.sock
+LZ_LOG=$T/lazaretd.log
+FR_OUT=$T/radiusd.out
+ACCT_PORT=18131       # FreeRADIUS, for the BNG (in gw: nothing else there)
+LZ_PORT=18132         # lazaretd, for FreeRADIUS's copies
+NET=10.81.1
+
+stop_lazaretd() {
+	[ -n "$LZ_PID" ] || return 0
+	kill -TERM "$LZ_PID" 2>/dev/null
+	wait_for 10 pid_gone "$LZ_PID" || kill -9 "$LZ_PID" 2>/dev/null
+	wait "$LZ_PID" 2>/dev/null
+	LZ_PID=""
+}
+netns_before_cleanup() {
+	[ -n "$FR_PID" ] && kill "$FR_PID" 2>/dev/null && wait "$FR_PID" 2>/dev/null
+	stop_lazaretd
+}
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+ctl() { "$LAZARETCTL" --api "unix:$API_SOCK" "$@"; }
+fatal() {
+	bad "$*"
+	echo "----- lazaretd log (last 30 lines) -----"
+	tail -n 30 "$LZ_LOG" 2>/dev/null
+	echo "----- FreeRADIUS (last 30 lines) -----"
+	tail -n 30 "$FR_OUT" 2>/dev/null
+	exit 1
+}
+
+netns_topology "10 20" "25"
+
+section "FreeRADIUS in gw: accounting from the BNG on 127.0.0.1:$ACCT_PORT, replicated to lazaretd"
+RADDB=$T/raddb
+mkdir -p "$RADDB/log" "$RADDB/run"
+: >"$RADDB/dictionary"
+cat >"$RADDB/radiusd.conf" <<EOF
+prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = /var
+sbindir = \${exec_prefix}/sbin
+logdir = $RADDB/log
+raddbdir = $RADDB
+radacctdir = \${logdir}/radacct
+name = freeradius
+confdir = \${raddbdir}
+modconfdir = \${confdir}/mods-config
+run_dir = $RADDB/run
+db_dir = \${raddbdir}
+libdir = /usr/lib/freeradius
+pidfile = \${run_dir}/radiusd.pid
+max_request_time = 30
+cleanup_delay = 5
+max_requests = 1024
+hostname_lookups = no
+proxy_requests = yes
+log {
+	destination = files
+	file = \${logdir}/radius.log
+}
+security {
+	allow_core_dumps = no
+	max_attributes = 200
+	reject_delay = 0
+	status_server = no
+}
+client bng {
+	ipaddr = 127.0.0.1
+	secret = bng-secret
+}
+# lazaretd, as the README's snippet has it: a home server of type acct in a realm that
+# replicate copies to (fire and forget: FreeRADIUS answers the BNG itself)
+home_server lazaret {
+	type = acct
+	ipaddr = 127.0.0.1
+	port = $LZ_PORT
+	secret = replicate-secret
+	response_window = 5
+}
+home_server_pool lazaret {
+	type = fail-over
+	home_server = lazaret
+}
+realm lazaret {
+	acct_pool = lazaret
+	nostrip
+}
+modules {
+	replicate {
+	}
+	always ok {
+		rcode = ok
+	}
+}
+server bng {
+	listen {
+		type = acct
+		ipaddr = 127.0.0.1
+		port = $ACCT_PORT
+	}
+	preacct {
+		ok
+	}
+	accounting {
+		update control {
+			&Replicate-To-Realm := "lazaret"
+		}
+		replicate
+		ok
+	}
+}
+EOF
+gw freeradius -X -d "$RADDB" >"$FR_OUT" 2>&1 &
+FR_PID=$!
+wait_for 15 grep -q 'Ready to process requests' "$FR_OUT" || fatal "FreeRADIUS did not start"
+ok "FreeRADIUS $(freeradius -v 2>/dev/null | grep -o 'Version [0-9.]*' | head -1), pid $FR_PID"
+
+section "lazaretd in gw: [radius] for FreeRADIUS, [enforce] nftables, the policy service"
+printf 'replicate-secret\n' >"$T/radius.secret"
+chmod 600 "$T/radius.secret"
+cat >"$T/lazaret.conf" <<EOF
+[daemon]
+store = $T/lazaret.db
+checkpoint_interval = 1s
+[network]
+subscribers = $NET.0/24
+[policy]
+listen = unix:$T/policy.sock
+[api]
+socket = $API_SOCK
+[portal]
+listen = [::]:8080
+templates = $ROOT/share/portal
+[enforce]
+mode = nftables
+portal = $NET.1:8080
+[radius]
+listen = 127.0.0.1:$LZ_PORT
+[radius client freeradius]
+address = 127.0.0.1
+secret_file = $T/radius.secret
+EOF
+out=$("$LAZARETD" -n -c "$T/lazaret.conf" 2>&1) || fatal "lazaretd -n rejects the configuration: $out"
+start_lazaretd() {
+	# ip netns exec execs the program: $! is lazaretd itself
+	ip netns exec "$NS_GW" "$LAZARETD" "$@" -c "$T/lazaret.conf" >>"$LZ_LOG" 2>&1 &
+	LZ_PID=$!
+	wait_for 10 test -S "$API_SOCK" || fatal "lazaretd did not start"
+	wait_for 10 gw nft list set inet lazaret quarantine_v4 || fatal "no table inet lazaret after 10 s"
+}
+start_lazaretd --init-store
+ok "lazaretd pid $LZ_PID, RADIUS accounting on 127.0.0.1:$LZ_PORT"
+
+# acct STATUS USER SESSION ADDRESS [SECRET] — the BNG's Accounting-Request, through FreeRADIUS
+acct() {
+	printf 'User-Name = "%s"\nAcct-Status-Type = %s\nAcct-Session-Id = "%s"\nFramed-IP-Address = %s\nNAS-Identifier = "bng1"\nNAS-IP-Address = 127.0.0.1\n' \
+		"$2" "$1" "$3" "$4" | gw radclient -r 2 -t 2 "127.0.0.1:$ACCT_PORT" acct "${5:-bng-secret}" >/dev/null 2>&1
+}
+holder() { ctl who "$1" ${2:+--at "$2"} 2>/dev/null | head -1 | sed -n 's/.*: subscriber:\(.*\)$/\1/p'; }
+holds() { [ "$(holder "$1" "${3:-}")" = "$2" ]; }
+in_garden() { gw nft list set inet lazaret quarantine_v4 | grep -q "$1"; }
+not_in_garden() { ! in_garden "$1"; }
+# policy ADDRESS — the relay's answer to mail from ADDRESS at RCPT
+policy() {
+	printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=%s\nclient_name=unknown\nsender=a@example.net\nrecipient=b@example.org\n\n' "$1" |
+		"$SEND" "unix:$T/policy.sock" 2000 | sed -n 's/^action=\([A-Z_]*\).*/\1/p' | head -1
+}
+
+section "1. Start for A on $NET.10"
+acct Start alice a-1 "$NET.10" || fatal "radclient: no answer from FreeRADIUS"
+wait_for 5 holds "$NET.10" alice && ok "who $NET.10: alice" || bad "who $NET.10: '$(holder "$NET.10")', not alice"
+
+section "2. The operator quarantines $NET.10: that is alice"
+out=$(ctl quarantine "$NET.10" --reason "bot (test)" 2>&1)
+echo "$out" | head -2
+check "the quarantine names subscriber:alice" grep -q "alice" <<<"$out"
+wait_for 5 in_garden "$NET.10" && ok "the garden holds $NET.10" || bad "$NET.10 not in the garden"
+check "the relay rejects mail from $NET.10" test "$(policy "$NET.10")" = REJECT
+before=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sleep 1.1
+
+section "3. alice reconnects on $NET.20; bob gets $NET.10"
+acct Stop alice a-1 "$NET.10"
+t0=$(now_ms)
+acct Start alice a-2 "$NET.20"
+acct Start bob b-1 "$NET.10"
+if wait_for 5 in_garden "$NET.20"; then
+	ok "the garden holds $NET.20 $(( $(now_ms) - t0 )) ms after alice's Start (radclient's round trips included)"
+else
+	bad "$NET.20 not in the garden"
+fi
+wait_for 2 not_in_garden "$NET.10" && ok "$NET.10 (bob's now) left the garden" || bad "$NET.10 still in the garden"
+check "the relay rejects mail from $NET.20" test "$(policy "$NET.20")" = REJECT
+check "the relay lets bob send from $NET.10" test "$(policy "$NET.10")" = DUNNO
+check "who $NET.10 --at $before: alice" holds "$NET.10" alice "$before"
+check "who $NET.10 now: bob" holds "$NET.10" bob
+check "bob carries no verdict" grep -q "^Level *normal" <<<"$(ctl explain subscriber:bob 2>&1)"
+check "alice's explain names her quarantine" grep -q "^Level *quarantine" <<<"$(ctl explain subscriber:alice 2>&1)"
+ctl who "$NET.10"
+
+section "4. Retransmissions, a wrong secret, the BNG's Accounting-On"
+printf 'User-Name = "carol"\nAcct-Status-Type = Start\nAcct-Session-Id = "c-1"\nFramed-IP-Address = %s.30\n' "$NET" |
+	gw radclient -r 1 -t 2 "127.0.0.1:$LZ_PORT" acct replicate-secret >/dev/null 2>&1 ||
+	bad "lazaretd did not answer radclient"
+printf 'User-Name = "mallory"\nAcct-Status-Type = Start\nAcct-Session-Id = "m-1"\nFramed-IP-Address = %s.40\n' "$NET" |
+	gw radclient -r 1 -t 1 "127.0.0.1:$LZ_PORT" acct wrong-secret >/dev/null 2>&1 &&
+	bad "lazaretd answered a request with the wrong secret"
+stats=$(ctl stats --json | tr -d ' \n')
+check "the wrong secret is counted" grep -q '"authenticator":1' <<<"$stats"
+check "carol holds $NET.30" holds "$NET.30" carol
+check "mallory holds nothing" test -z "$(holder "$NET.40")"
+printf 'Acct-Status-Type = Accounting-On\nNAS-Identifier = "bng1"\nNAS-IP-Address = 127.0.0.1\nAcct-Session-Id = "on"\n' |
+	gw radclient -r 2 -t 2 "127.0.0.1:$ACCT_PORT" acct bng-secret >/dev/null 2>&1
+wait_for 5 not_in_garden "$NET.20" && ok "Accounting-On: alice's session ended, $NET.20 left the garden" ||
+	bad "$NET.20 still in the garden after Accounting-On"
+check "who $NET.10 after Accounting-On: nobody" test -z "$(holder "$NET.10")"
+check "carol (sent by another NAS, directly) still holds $NET.30" holds "$NET.30" carol
+echo "radius: $(ctl stats --json | tr -d '\n ' | grep -o '"radius":{.*' | cut -c1-400)"
+
+section "5. lazaretd restarted: the history and alice's quarantine from the store"
+stop_lazaretd
+start_lazaretd
+check "who $NET.30 after a restart: carol" holds "$NET.30" carol
+check "who $NET.10 --at $before after a restart: alice (from the store)" holds "$NET.10" alice "$before"
+acct Start alice a-3 "$NET.20"
+wait_for 5 in_garden "$NET.20" && ok "alice's next address is isolated again" || bad "$NET.20 not in the garden"
+
+echo
+if [ "$failures" -eq 0 ]; then
+	echo "all subscriber checks passed in $(elapsed) s"
+else
+	echo "----- lazaretd log (last 40 lines) -----"
+	tail -n 40 "$LZ_LOG"
+	echo "$failures failed"
+fi
+[ "$failures" -eq 0 ]
