@@ -668,6 +668,12 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 		flow_detect_stats_get(a->ctx.flow_detect, &fds);
 		src.flow_detect = &fds;
 	}
+	struct ident_stats ids;
+	if (a->ctx.ident != NULL) {
+		ident_stats_get(a->ctx.ident, &ids);
+		src.identity = &ids;
+	}
+	src.radius = a->ctx.radius;
 	struct garden_stats gs;
 	char *text = NULL;
 	size_t len = 0;

@@ -3,6 +3,7 @@
  * _total for counters, _seconds for durations, histograms with cumulative buckets.
  */
 #include "api/metrics.h"
+#include "sense/radius_acct.h"
 
 #include "act/relay_policy.h"
 #include "common/level.h"
@@ -147,6 +148,63 @@ metrics_flow_detect(FILE *out, const struct flow_detect_stats *st)
 	}
 	metrics_counter_by(out, "lazaret_flow_detect_evidence_total", "Evidence updates the flow detectors gave "
 	    "the judge, by kind.", "kind", FLOW_DETECT_KINDS, kinds, evidence);
+}
+
+/* The address history's series. */
+static void
+metrics_identity(FILE *out, const struct ident_stats *st)
+{
+	fprintf(out, "# HELP lazaret_identity_networks_held Addresses and prefixes a subscriber holds now.\n"
+	    "# TYPE lazaret_identity_networks_held gauge\nlazaret_identity_networks_held %llu\n"
+	    "# HELP lazaret_identity_subscribers_online Subscribers holding an address or prefix now.\n"
+	    "# TYPE lazaret_identity_subscribers_online gauge\nlazaret_identity_subscribers_online %llu\n",
+	    (unsigned long long)st->bound, (unsigned long long)st->subscribers);
+	metrics_counter_by(out, "lazaret_identity_events_total", "Session events applied to the address history, "
+	    "and those ignored (stale: older than what the address had; unknown_stop: for an address the "
+	    "subscriber did not hold).", "event", 7,
+	    (const char *const[]){ "start", "stop", "move", "stale", "unknown_stop", "nas_reset", "lease_expired" },
+	    (const unsigned long long[]){ st->starts, st->stops, st->moves, st->stale, st->unknown_stops,
+	    st->origin_resets, st->expired });
+	metrics_counter(out, "lazaret_identity_store_lookups_total", "Lookups of a time older than memory covers, "
+	    "read from the store.", st->store_lookups);
+	metrics_counter(out, "lazaret_identity_store_errors_total", "Address history writes or reads the store "
+	    "refused.", st->store_errors);
+}
+
+/* RADIUS accounting's series, per client. */
+static void
+metrics_radius(FILE *out, const struct radius_acct *ra)
+{
+	const struct radius_server *rs = radius_acct_server(ra);
+	const struct radius_server_stats *ss = radius_server_stats(rs);
+	const struct radius_client_stats *cs;
+	const char *name;
+	static const char *const status[9] = { "other", "start", "stop", "interim", NULL, NULL, NULL,
+		"accounting_on", "accounting_off" };
+
+	fprintf(out, "# HELP lazaret_radius_requests_total Valid Accounting-Requests, by client and "
+	    "Acct-Status-Type (retransmissions not counted again).\n# TYPE lazaret_radius_requests_total counter\n");
+	for (size_t i = 0; radius_server_client(rs, i, &name, &cs); i++)
+		for (int k = 0; k < 9; k++)
+			if (status[k] != NULL) {
+				fprintf(out, "lazaret_radius_requests_total{client=\"");
+				metrics_label_value(out, name);
+				fprintf(out, "\",status=\"%s\"} %llu\n", status[k], (unsigned long long)cs->by_status[k]);
+			}
+	fprintf(out, "# HELP lazaret_radius_dropped_total Datagrams dropped, by client and reason.\n"
+	    "# TYPE lazaret_radius_dropped_total counter\n");
+	for (size_t i = 0; radius_server_client(rs, i, &name, &cs); i++)
+		for (int r = 1; r < RADIUS_DROP_COUNT; r++)
+			if (r != RADIUS_DROP_UNKNOWN_CLIENT) {
+				fprintf(out, "lazaret_radius_dropped_total{client=\"");
+				metrics_label_value(out, name);
+				fprintf(out, "\",reason=\"%s\"} %llu\n", radius_drop_name(r), (unsigned long long)cs->dropped[r]);
+			}
+	metrics_counter(out, "lazaret_radius_unknown_client_total", "Datagrams from no [radius client] network, "
+	    "dropped.", ss->unknown_client);
+	metrics_counter(out, "lazaret_radius_answers_total", "Accounting-Responses sent.", ss->answered);
+	metrics_counter(out, "lazaret_radius_not_applied_total", "Valid requests without the subscriber_id "
+	    "attribute or without an address.", radius_acct_stats(ra)->no_subscriber + radius_acct_stats(ra)->no_address);
 }
 
 /* A series per followed log: name{file="PATH"} with the value of what(). */
@@ -296,6 +354,10 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		metrics_flows(out, src->flows);
 	if (src->flow_detect != NULL)
 		metrics_flow_detect(out, src->flow_detect);
+	if (src->identity != NULL)
+		metrics_identity(out, src->identity);
+	if (src->radius != NULL)
+		metrics_radius(out, src->radius);
 
 	if (src->portal != NULL) {
 		metrics_counter_by(out, "lazaret_portal_pages_total", "Portal answers: the 511 notice, or not restricted.",

@@ -18,6 +18,9 @@
 struct flow_collector;
 struct flow_detect_stats;
 
+struct ident_stats;
+struct radius_acct;
+
 struct metrics_sources {
 	const struct policy_stats *policy;
 	const struct delivery_stats *delivery;   /* NULL without the delivery sensor */
@@ -28,6 +31,8 @@ struct metrics_sources {
 	const struct httpd_stats *api_http;      /* the API listener's; NULL in tests */
 	const struct flow_collector *flows;      /* NULL without [flows] listen */
 	const struct flow_detect_stats *flow_detect;   /* the flow detectors'; NULL without them */
+	const struct ident_stats *identity;      /* the address history's; NULL without an identity source */
+	const struct radius_acct *radius;        /* NULL without [radius] listen */
 	uint64_t log_suppressed;                 /* log_suppressed_total() */
 	uint32_t quarantine_cap;
 	struct judge_stats judge;

@@ -27,7 +27,7 @@ PATH=$PATH:/usr/sbin:/sbin
 
 . "$ROOT/tests/integration/netns.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
-for c in ip nft freeradius radclient; do
+for c in ip nft curl freeradius radclient; do
 	command -v "$c" >/dev/null 2>&1 || skip "command not found: $c"
 done
 for f in "$LAZARETD" "$LAZARETCTL" "$SEND" "$PROBE"; do [ -x "$f" ] || { echo "FAIL: $f not built"; exit 1; }; done
@@ -212,6 +212,7 @@ echo "$out" | head -2
 check "the quarantine names subscriber:alice" grep -q "alice" <<<"$out"
 wait_for 5 in_garden "$NET.10" && ok "the garden holds $NET.10" || bad "$NET.10 not in the garden"
 check "the relay rejects mail from $NET.10" test "$(policy "$NET.10")" = REJECT
+sleep 1.1     # a whole second after alice's Start: `who --at` takes whole seconds
 before=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 sleep 1.1
 
@@ -243,6 +244,10 @@ printf 'User-Name = "mallory"\nAcct-Status-Type = Start\nAcct-Session-Id = "m-1"
 	bad "lazaretd answered a request with the wrong secret"
 stats=$(ctl stats --json | tr -d ' \n')
 check "the wrong secret is counted" grep -q '"authenticator":1' <<<"$stats"
+metrics=$(curl -s --unix-socket "$API_SOCK" http://lazaret/metrics)
+check "/metrics: the wrong secret, by client and reason" \
+	grep -q '^lazaret_radius_dropped_total{client="freeradius",reason="authenticator"} 1$' <<<"$metrics"
+check "/metrics: the networks held" grep -q '^lazaret_identity_networks_held [0-9]' <<<"$metrics"
 check "carol holds $NET.30" holds "$NET.30" carol
 check "mallory holds nothing" test -z "$(holder "$NET.40")"
 printf 'Acct-Status-Type = Accounting-On\nNAS-Identifier = "bng1"\nNAS-IP-Address = 127.0.0.1\nAcct-Session-Id = "on"\n' |
