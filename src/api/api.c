@@ -329,11 +329,13 @@ api_list(struct api *a, struct MHD_Connection *conn)
 		return api_error(conn, 400, "level must be normal, watch, throttle, quarantine or suspend");
 	if (kv != NULL) {
 		if (!strcmp(kv, "host"))
-			kind = SUBJECT_HOST;
+			kind = SUBJECT_HOST;          /* hosts, and the subscribers behind addresses */
 		else if (!strcmp(kv, "account"))
 			kind = SUBJECT_ACCOUNT;
+		else if (!strcmp(kv, "subscriber"))
+			kind = SUBJECT_SUBSCRIBER;
 		else
-			return api_error(conn, 400, "kind must be host or account");
+			return api_error(conn, 400, "kind must be host, subscriber or account");
 	}
 	json_t *list = json_array();
 	size_t cursor = 0;
@@ -342,7 +344,7 @@ api_list(struct api *a, struct MHD_Connection *conn)
 	bool all = level == LEVEL_NORMAL;
 	struct subject *s = all ? subjects_next(t, &cursor, NULL) : judge_notable_next(a->ctx.judge, &cursor, NULL);
 	for (; s != NULL; s = all ? subjects_next(t, &cursor, s) : judge_notable_next(a->ctx.judge, &cursor, s)) {
-		if (kind >= 0 && s->kind != kind)
+		if (kind >= 0 && s->kind != kind && !(kind == SUBJECT_HOST && s->kind == SUBJECT_SUBSCRIBER))
 			continue;
 		if (level >= 0 ? s->level != level : s->level == LEVEL_NORMAL)
 			continue;

@@ -1099,8 +1099,9 @@ ctl_cmd_analyze(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a
 static const struct ctl_command ctl_commands[] = {
 	{ "hosts", CTL_OPT_LEVEL | CTL_OPT_JSON, 0,
 	  "hosts [--level LEVEL] [--json]",
-	  "List hosts (IPv4 addresses and IPv6 /64s). Without --level, every host\n"
-	  "whose level is not normal; with it, the hosts at exactly LEVEL\n"
+	  "List hosts (IPv4 addresses and IPv6 /64s, and with an identity source\n"
+	  "the subscribers behind them, as subscriber:ID). Without --level, every\n"
+	  "host whose level is not normal; with it, the hosts at exactly LEVEL\n"
 	  "(normal, watch, throttle, quarantine or suspend).",
 	  ctl_cmd_list },
 	{ "accounts", CTL_OPT_LEVEL | CTL_OPT_JSON, 0,

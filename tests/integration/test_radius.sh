@@ -232,6 +232,7 @@ check "the relay lets bob send from $NET.10" test "$(policy "$NET.10")" = DUNNO
 check "who $NET.10 --at $before: alice" holds "$NET.10" alice "$before"
 check "who $NET.10 now: bob" holds "$NET.10" bob
 check "bob carries no verdict" grep -q "^Level *normal" <<<"$(ctl explain subscriber:bob 2>&1)"
+check "lazaretctl hosts lists subscriber:alice at quarantine" grep -q "^subscriber:alice *quarantine" <<<"$(ctl hosts 2>&1)"
 check "alice's explain names her quarantine" grep -q "^Level *quarantine" <<<"$(ctl explain subscriber:alice 2>&1)"
 ctl who "$NET.10"
 
