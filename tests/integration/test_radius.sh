@@ -146,7 +146,8 @@ server bng {
 	}
 }
 EOF
-gw freeradius -X -d "$RADDB" >"$FR_OUT" 2>&1 &
+# ip netns exec execs freeradius: $! is its pid (gw, a function, would be a subshell)
+ip netns exec "$NS_GW" freeradius -X -d "$RADDB" >"$FR_OUT" 2>&1 &
 FR_PID=$!
 wait_for 15 grep -q 'Ready to process requests' "$FR_OUT" || fatal "FreeRADIUS did not start"
 ok "FreeRADIUS $(freeradius -v 2>/dev/null | grep -o 'Version [0-9.]*' | head -1), pid $FR_PID"
