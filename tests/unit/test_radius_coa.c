@@ -291,6 +291,45 @@ test_answer_framing(void **state)
 	assert_string_equal(radius_coa_error_name(-99), "unknown");
 }
 
+/* FreeRADIUS 3.2.1's own answers (coa-exchanges.bin: request, answer, three times): a
+ * CoA-ACK, a Disconnect-NAK with Error-Cause 503, a CoA-ACK to a request that carried a
+ * Message-Authenticator. Each checks against its request, and not against another's. */
+static void
+test_freeradius_answers(void **state)
+{
+	(void)state;
+	uint8_t buf[4096];
+	size_t o = 0, n, len[6], at[6];
+	FILE *fp = fopen(DATA_DIR "/coa-exchanges.bin", "rb");
+	struct radius_coa_answer a;
+
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	for (int i = 0; i < 6; i++) {
+		assert_true(o + 2 <= n);
+		len[i] = (size_t)buf[o] << 8 | buf[o + 1];
+		at[i] = o + 2;
+		o += 2 + len[i];
+	}
+	assert_int_equal(o, n);
+	assert_int_equal(radius_coa_answer_check(buf + at[1], len[1], buf + at[0], SECRET, &a), 0);
+	assert_int_equal(a.code, RADIUS_COA_ACK);
+	assert_false(a.has_error_cause);
+	assert_int_equal(radius_coa_answer_check(buf + at[3], len[3], buf + at[2], SECRET, &a), 0);
+	assert_int_equal(a.code, RADIUS_DISCONNECT_NAK);
+	assert_true(a.has_error_cause);
+	assert_int_equal(a.error_cause, 503);
+	assert_int_equal(radius_coa_answer_check(buf + at[5], len[5], buf + at[4], SECRET, &a), 0);
+	assert_int_equal(a.code, RADIUS_COA_ACK);
+	/* the first ACK is no answer to the third request (same code and Identifier 0) */
+	assert_int_equal(radius_coa_answer_check(buf + at[1], len[1], buf + at[4], SECRET, &a),
+	    -RADIUS_COA_E_AUTHENTICATOR);
+	assert_int_equal(radius_coa_answer_check(buf + at[1], len[1], buf + at[0], (const uint8_t *)"testing12", 9, &a),
+	    -RADIUS_COA_E_AUTHENTICATOR);
+	assert_int_equal(radius_coa_answer_check(buf + at[3], len[3], buf + at[0], SECRET, &a), -RADIUS_COA_E_CODE);
+}
+
 /* RFC 5176 §3.5's table, and every one with a counter slot. */
 static void
 test_error_causes(void **state)
@@ -551,6 +590,7 @@ main(void)
 		cmocka_unit_test(test_build_refuses),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_answer_framing),
+		cmocka_unit_test(test_freeradius_answers),
 		cmocka_unit_test(test_error_causes),
 		cmocka_unit_test(test_avp_text),
 		cmocka_unit_test(test_debian_dictionary),
