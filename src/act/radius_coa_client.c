@@ -128,8 +128,9 @@ finish(struct slot *s, enum radius_coa_outcome outcome, const struct radius_coa_
 	case RADIUS_COA_OUTCOME_SEND_ERROR: break;          /* each failed send is counted as it fails */
 	case RADIUS_COA_OUTCOME_CANCELLED: break;
 	}
-	log_debug("radius_coa: nas=%s request=%s id=%u outcome=%d sends=%u error_cause=%u", nas->conf.name,
-	    radius_coa_code_name(r.code), r.identifier, (int)outcome, r.sends, r.error_cause);
+	static const char *const outcomes[] = { "ack", "nak", "timeout", "send_error", "cancelled" };
+	log_debug("radius_coa: nas=%s request=%s id=%u outcome=%s sends=%u error_cause=%u", nas->conf.name,
+	    radius_coa_code_name(r.code), r.identifier, outcomes[outcome], r.sends, r.error_cause);
 	if (s->timer_ready)
 		uv_timer_stop(&s->timer);
 	free(s->pkt);
@@ -209,8 +210,8 @@ on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *
 	uint16_t port;
 	int rc;
 
-	if (nread <= 0 || from == NULL)
-		return;                      /* nothing more to read, or a read error */
+	if (nread < 0 || from == NULL)
+		return;                      /* a read error, or nothing more to read */
 	if (addr_from_sockaddr(from, &a) != 0)
 		return;
 	port = ntohs(from->sa_family == AF_INET ? ((const struct sockaddr_in *)from)->sin_port :

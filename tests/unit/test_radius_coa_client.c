@@ -30,7 +30,7 @@ enum act {
 	ACT_SILENT,
 	ACT_ACK,
 	ACT_NAK_503,
-	ACT_BAD_AUTH_THEN_ACK,       /* a wrong authenticator, a wrong Identifier, a broken one, then the ACK */
+	ACT_BAD_AUTH_THEN_ACK,       /* nothing, a wrong authenticator, a wrong Identifier, a broken one, then the ACK */
 	ACT_OTHER_PORT_THEN_ACK,     /* a right answer from another port first */
 };
 
@@ -127,6 +127,7 @@ nas_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr 
 		send_to(u, from, out, answer(req, (uint8_t)(ack + 1), req[1], cause503, sizeof(cause503), secret, out));
 		return;
 	case ACT_BAD_AUTH_THEN_ACK:
+		send_to(u, from, out, 0);                           /* an empty datagram */
 		send_to(u, from, out, answer(req, ack, req[1], NULL, 0, "wrong", out));
 		send_to(u, from, out, answer(req, ack, (uint8_t)(req[1] + 1), NULL, 0, secret, out));
 		send_to(u, from, out, answer(req, ack, req[1], broken, sizeof(broken), secret, out));
@@ -306,7 +307,7 @@ test_ack_and_nak(void **state)
 	finish_loop(&loop, c, &ns);
 }
 
-/* Wrong authenticator, wrong Identifier, a broken packet and an answer from another
+/* An empty datagram, a wrong authenticator, wrong Identifier, a broken packet and an answer from another
  * port are each counted and dropped; the request still takes its real answer. */
 static void
 test_bad_answers_dropped(void **state)
@@ -339,6 +340,7 @@ test_bad_answers_dropped(void **state)
 	assert_int_equal(st->dropped[RADIUS_COA_E_AUTHENTICATOR], 1);
 	assert_int_equal(st->dropped[RADIUS_COA_E_IDENTIFIER], 1);
 	assert_int_equal(st->dropped[RADIUS_COA_E_ATTRIBUTE], 1);
+	assert_int_equal(st->dropped[RADIUS_COA_E_SHORT], 1);
 	assert_int_equal(radius_coa_unknown_source(c), 1);
 	finish_loop(&loop, c, &ns);
 }
