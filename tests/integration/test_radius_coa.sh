@@ -37,6 +37,9 @@ udp_free_port() {
 	return 1
 }
 
+# udp_bound PORT — something has bound UDP PORT
+udp_bound() { [ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]; }
+
 COA_PORT=$(udp_free_port) || fail "no free UDP port"
 RADDB=$T/raddb
 mkdir -p "$RADDB/log" "$RADDB/run"
@@ -175,7 +178,7 @@ SILENT_PORT=$(udp_free_port) || fail "no free UDP port"
 "$DUMP" 127.0.0.1 "$SILENT_PORT" "$T/silent.bin" 2 >"$T/udp_dump.out" 2>&1 &
 DUMP_PID=$!
 t_on_exit "kill $DUMP_PID"
-wait_for 5 test -n "$(ss -Hlun "sport = :$SILENT_PORT")" || fail "udp_dump did not start"
+wait_for 5 udp_bound "$SILENT_PORT" || fail "udp_dump did not start: $(cat "$T/udp_dump.out")"
 t0=$(now_ms)
 coa -r 2 -t 200 127.0.0.1 "$SILENT_PORT" testing123 coa 0A000001-00000001 alice@isp.example 100.64.0.10 \
 	'Filter-Id = "walled-garden"'
