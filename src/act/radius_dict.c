@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #define DICT_FILE_MAX (4 * 1024 * 1024)      /* a dictionary file larger than this is not one */
 #define DICT_FIELDS 8
@@ -487,6 +488,7 @@ dict_load(struct radius_dict *d, const char *path, unsigned depth, char *err, si
 {
 	FILE *fp = fopen(path, "rb");
 	char *buf = NULL, *dir = NULL, *slash;
+	struct stat st;
 	size_t len = 0;
 	int rc;
 
@@ -495,15 +497,21 @@ dict_load(struct radius_dict *d, const char *path, unsigned depth, char *err, si
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return rc;
 	}
-	if ((buf = malloc(DICT_FILE_MAX + 1)) == NULL || (dir = strdup(path)) == NULL) {
+	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > DICT_FILE_MAX) {
+		rc = -EINVAL;
+		snprintf(err, errlen, "%s: not a regular file of at most 4 MiB", path);
+		goto fail;
+	}
+	/* the size it has now, and one byte more to see it did not grow meanwhile */
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL || (dir = strdup(path)) == NULL) {
 		rc = -ENOMEM;
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
-	len = fread(buf, 1, DICT_FILE_MAX + 1, fp);
-	if (ferror(fp) || len > DICT_FILE_MAX) {
+	len = fread(buf, 1, (size_t)st.st_size + 1, fp);
+	if (ferror(fp) || len > (size_t)st.st_size) {
 		rc = -EINVAL;
-		snprintf(err, errlen, "%s: %s", path, ferror(fp) ? "read error" : "larger than 4 MiB");
+		snprintf(err, errlen, "%s: %s", path, ferror(fp) ? "read error" : "changed while read");
 		goto fail;
 	}
 	slash = strrchr(dir, '/');
@@ -782,7 +790,13 @@ radius_dict_avp_parse(const struct radius_dict *d, const char *text, struct radi
 	out->number = a->number;
 	out->type_len = v != NULL ? v->type_len : 1;
 	out->len_len = v != NULL ? v->len_len : 1;
-	return avp_value(d, a, value, out, err, errlen);
+	if (avp_value(d, a, value, out, err, errlen) != 0)
+		return -EINVAL;
+	/* a value that fits RADIUS_AVP_VALUE_MAX may still not fit its vendor's wrapping */
+	size_t wire = a->vendor == 0 ? 2 + (size_t)out->len : 6 + (size_t)out->type_len + out->len_len + out->len;
+	if (wire > 255)
+		return avp_fail(err, errlen, "%s: value of %u bytes too long for one attribute", a->name, out->len);
+	return 0;
 }
 
 int

@@ -366,6 +366,13 @@ test_error_causes(void **state)
 
 /* ---- attributes as the operator writes them ---- */
 
+#define X5 "xxxxx"
+#define X35 X5 X5 X5 X5 X5 X5 X5
+#define LONG245 X35 X35 X35 X35 X35 X35 X35
+#define H5 "7878787878"
+#define H35 H5 H5 H5 H5 H5 H5 H5
+#define HEX245 H35 H35 H35 H35 H35 H35 H35
+
 static void
 test_avp_text(void **state)
 {
@@ -407,6 +414,9 @@ test_avp_text(void **state)
 		{ true, "Tunnel-Type = VLAN", NULL, "tagged" },
 		{ true, "WiMAX-Release = \"1\"", NULL, "TLV" },
 		{ true, "WiMAX-Capability = 0x00", NULL, "TLV" },
+		/* 247 bytes fit a standard attribute (2 + 247) but not USR's 4-byte type in a VSA (10 + 247) */
+		{ true, "USR-Last-Number-Dialed-Out = " LONG245 "xx", NULL, "too long for one attribute" },
+		{ false, "Filter-Id = " LONG245 "xx", "0bf9" HEX245 "7878", NULL },
 	};
 
 	assert_non_null(builtin);
