@@ -7,9 +7,10 @@
 #   1. a CoA-Request with Filter-Id and a Cisco-AVPair resolved from Debian's dictionary, with a
 #      Message-Authenticator: FreeRADIUS logs what we sent and ACKs it;
 #   2. a Disconnect-Request and a CoA-Request for a session it does not know: NAK, cause 503;
-#   3. the wrong secret: FreeRADIUS drops the request (bad Request Authenticator) and the client
+#   3. the same over IPv6 (::1);
+#   4. the wrong secret: FreeRADIUS drops the request (bad Request Authenticator) and the client
 #      gives up with a timeout after its retries;
-#   4. a NAS that never answers gets the same datagram again after a doubling wait, then timeout.
+#   5. a NAS that never answers gets the same datagram again after a doubling wait, then timeout.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -78,6 +79,10 @@ client bng {
 	ipaddr = 127.0.0.1
 	secret = testing123
 }
+client bng6 {
+	ipv6addr = ::1
+	secret = testing123
+}
 modules {
 	always ok {
 		rcode = ok
@@ -94,6 +99,11 @@ server bng {
 	listen {
 		type = coa
 		ipaddr = 127.0.0.1
+		port = $COA_PORT
+	}
+	listen {
+		type = coa
+		ipv6addr = ::1
 		port = $COA_PORT
 	}
 	recv-coa {
@@ -121,7 +131,7 @@ FR_PID=$!
 t_on_exit "kill $FR_PID; wait $FR_PID"
 wait_for 15 grep -q 'Ready to process requests' "$FR_OUT" ||
 	fail "FreeRADIUS did not start: $(tail -20 "$FR_OUT")"
-log "FreeRADIUS $(freeradius -v 2>/dev/null | grep -o 'Version [0-9.]*' | head -1) listening for CoA on 127.0.0.1:$COA_PORT"
+log "FreeRADIUS $(freeradius -v 2>/dev/null | grep -o 'Version [0-9.]*' | head -1) listening for CoA on 127.0.0.1 and ::1 port $COA_PORT"
 
 # coa ARGS... — coa_send against FreeRADIUS; its output in $OUT, its status in $RC
 coa() {
@@ -161,7 +171,15 @@ assert_match "outcome" '^outcome=nak code=CoA-Request sends=1 error_cause=503 ' 
 assert_match "counts" 'sent=1 acked=0 naked=1 ' "$OUT"
 case_pass
 
-case_begin "3. the wrong secret: FreeRADIUS drops the request, the client times out after its retries"
+case_begin "3. the same over IPv6: a CoA to [::1] ACKed"
+coa -r 2 -t 500 ::1 "$COA_PORT" testing123 coa 0A000001-00000001 alice@isp.example 100.64.0.10 \
+	'Filter-Id = "walled-garden"'
+assert_eq "status" 0 "$RC"
+assert_match "outcome" '^outcome=ack code=CoA-Request sends=1$' "$(head -1 <<<"$OUT")"
+assert_file_match "its answer" 'Sent CoA-ACK Id [0-9]+ from \[::1\]:'"$COA_PORT" "$FR_OUT"
+case_pass
+
+case_begin "4. the wrong secret: FreeRADIUS drops the request, the client times out after its retries"
 lines=$(wc -l <"$COA_LOG")
 coa -r 2 -t 200 127.0.0.1 "$COA_PORT" wrong-secret coa 0A000001-00000001 alice@isp.example 100.64.0.10 \
 	'Filter-Id = "walled-garden"'
@@ -172,7 +190,7 @@ assert_file_match "FreeRADIUS refused our authenticator" 'invalid Request Authen
 assert_eq "nothing reached recv-coa" "$lines" "$(wc -l <"$COA_LOG")"
 case_pass
 
-case_begin "4. a NAS that never answers: the same datagram after 200, 400 ms, then timeout"
+case_begin "5. a NAS that never answers: the same datagram after 200, 400 ms, then timeout"
 SILENT_PORT=$(udp_free_port) || fail "no free UDP port"
 # udp_dump ends by itself 2 s after the last datagram (the waits between them are shorter)
 "$DUMP" 127.0.0.1 "$SILENT_PORT" "$T/silent.bin" 2 >"$T/udp_dump.out" 2>&1 &
