@@ -211,7 +211,9 @@ int radius_coa_send(struct radius_coa_client *c, size_t nas, uint8_t code, const
     const struct radius_avp *avps, size_t navps, radius_coa_done_fn done, void *arg);
 
 /* What the NAS is configured to get on quarantine (release false) or release: a
- * Disconnect-Request, or a CoA-Request with its attributes. As radius_coa_send. */
+ * Disconnect-Request (no attributes beside the session's: the subscriber comes back
+ * through the AAA server's profile), or a CoA-Request with its quarantine or release
+ * attributes (none when that list is empty). As radius_coa_send. */
 int radius_coa_apply(struct radius_coa_client *c, size_t nas, bool release, const struct radius_session *s,
     radius_coa_done_fn done, void *arg);
 
