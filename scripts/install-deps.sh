@@ -9,7 +9,7 @@ set -eu
 
 profile=${1:-build}
 build_pkgs="make gcc pkg-config meson ninja-build libuv1-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev libinih-dev libnftables-dev nettle-dev zlib1g-dev libcap-ng-dev libseccomp-dev libcurl4-openssl-dev"
-test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates openssl lynx chromium strace pflogsumm softflowd pmacct nmap hping3"
+test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates openssl lynx chromium strace pflogsumm softflowd pmacct nmap hping3 freeradius freeradius-utils"
 bench_pkgs="postfwd time wrk nginx-light nfdump pmacct fastnetmon"
 deb_pkgs="git dpkg-dev debhelper fakeroot lintian debootstrap systemd"
 
@@ -49,3 +49,11 @@ if ! apt-get install -y -q --no-install-recommends $missing; then
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends $missing
 fi
+# freeradius's postinst enables its service (and starts it where policy-rc.d lets it): the
+# tests start their own radiusd on loopback, and a system one would hold ports 1812/1813/3799.
+case " $missing " in
+*" freeradius "*)
+	if [ -d /run/systemd/system ]; then
+		systemctl disable --now freeradius >/dev/null 2>&1 || true
+	fi ;;
+esac
