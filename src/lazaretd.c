@@ -713,7 +713,7 @@ main(int argc, char **argv)
 	d.helper_pid = -1;
 	if (sandbox_user_lookup(d.cfg->daemon.user, &user, err, sizeof(err)) != 0)
 		fatalx("%s: [daemon] %s", d.config_path, err);
-	if (d.cfg->enforce.mode == ENFORCE_MODE_NFTABLES) {
+	if (d.cfg->enforce.mode & ENFORCE_MODE_NFTABLES) {
 		int src = enforce_priv_spawn(&user, &helper_fd, &d.helper_pid, err, sizeof(err));
 		if (src < 0)
 			fatalx("%s", err);

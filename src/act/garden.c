@@ -575,7 +575,7 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helpe
 	config_unref(g->cfg);
 	g->cfg = config_ref(cfg);
 	g->judge = j;
-	if (cfg->enforce.mode == ENFORCE_MODE_NFTABLES && helper_fd >= 0) {
+	if ((cfg->enforce.mode & ENFORCE_MODE_NFTABLES) && helper_fd >= 0) {
 		if ((g->be = enforce_priv_new(helper_fd)) == NULL) {
 			close(helper_fd);
 			htable_fini(&g->set);
@@ -585,7 +585,7 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helpe
 		}
 		g->ops = &enforce_priv_ops;
 		g->nftables = true;
-	} else if (cfg->enforce.mode == ENFORCE_MODE_NFTABLES && helper_fd == GARDEN_IN_PROCESS) {
+	} else if ((cfg->enforce.mode & ENFORCE_MODE_NFTABLES) && helper_fd == GARDEN_IN_PROCESS) {
 		if ((g->be = enforce_nft_new(why, sizeof(why))) != NULL) {
 			g->ops = &enforce_nft_ops;
 			g->nftables = true;
@@ -803,7 +803,7 @@ garden_holder_changed(struct garden *g, const char *subscriber, size_t len, cons
 void
 garden_configure(struct garden *g, const struct config *cfg)
 {
-	if ((cfg->enforce.mode == ENFORCE_MODE_NFTABLES) != (g->cfg->enforce.mode == ENFORCE_MODE_NFTABLES))
+	if (((cfg->enforce.mode & ENFORCE_MODE_NFTABLES) != 0) != ((g->cfg->enforce.mode & ENFORCE_MODE_NFTABLES) != 0))
 		log_warnx("reload: [enforce] mode changes only on restart");
 	config_unref(g->cfg);
 	g->cfg = config_ref(cfg);

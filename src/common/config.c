@@ -62,6 +62,7 @@ config_free(struct config *cfg)
 	free(cfg->flows.allow_destinations);
 	free(cfg->flows.blocklists);
 	free(cfg->radius.clients);
+	free(cfg->radius.nases);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -293,46 +294,161 @@ handle_radius_client(struct config_parse *p, const char *name, const char *key, 
 	return 1;
 }
 
+static struct radius_nas_section *
+radius_nas_section(struct config_parse *p, const char *name)
+{
+	struct config_radius *r = &p->cfg->radius;
+
+	for (size_t i = 0; i < r->nas_count; i++)
+		if (strcmp(r->nases[i].name, name) == 0)
+			return &r->nases[i];
+	if (r->nas_count == 1024)
+		return NULL;
+	struct radius_nas_section *grown = realloc(r->nases, (r->nas_count + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	r->nases = grown;
+	struct radius_nas_section *n = &grown[r->nas_count++];
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->port = 3799;
+	n->line = p->section_line;
+	return n;
+}
+
+/* [radius nas NAME]: address, port, identifier, secret_file, identify, method,
+ * message_authenticator, quarantine and release (repeatable, an attribute each) */
+static int
+handle_radius_nas(struct config_parse *p, const char *name, const char *key, const char *v)
+{
+	struct radius_nas_section *n;
+
+	if (*name == '\0' || strlen(name) >= sizeof(n->name))
+		return config_fail(p, "[radius nas NAME]: expected a NAS name of up to 63 characters");
+	for (const char *ch = name; *ch; ch++)
+		if (!isalnum((unsigned char)*ch) && *ch != '_' && *ch != '-' && *ch != '.')
+			return config_fail(p, "[radius nas %s]: NAS names use a-z, A-Z, 0-9, _, - and .", name);
+	if ((n = radius_nas_section(p, name)) == NULL)
+		return config_fail(p, "[radius nas %s]: too many NASes (at most 1024)", name);
+	if (!strcmp(key, "address")) {
+		if (addr_parse(v, strlen(v), &n->address) != 0)
+			return config_fail(p, "[radius nas %s] address: expected an IPv4 or IPv6 address, not \"%s\"", name, v);
+		n->address_set = true;
+	} else if (!strcmp(key, "port")) {
+		unsigned long port;
+		if (parse_uint(v, 1, 65535, &port) != 0)
+			return config_fail(p, "[radius nas %s] port: expected 1 to 65535, not \"%s\"", name, v);
+		n->port = (uint16_t)port;
+	} else if (!strcmp(key, "identifier")) {
+		if (*v == '\0' || strlen(v) >= sizeof(n->identifier))
+			return config_fail(p, "[radius nas %s] identifier: expected the NAS-Identifier, 1 to 63 bytes", name);
+		snprintf(n->identifier, sizeof(n->identifier), "%s", v);
+	} else if (!strcmp(key, "secret_file")) {
+		if (*v == '\0' || strlen(v) >= sizeof(n->secret_file))
+			return config_fail(p, "[radius nas %s] secret_file: expected a file path", name);
+		snprintf(n->secret_file, sizeof(n->secret_file), "%s", v);
+	} else if (!strcmp(key, "identify")) {
+		if (strlen(v) >= sizeof(n->identify))
+			return config_fail(p, "[radius nas %s] identify: too long", name);
+		snprintf(n->identify, sizeof(n->identify), "%s", v);
+		n->identify_line = p->line;
+	} else if (!strcmp(key, "method")) {
+		if (strcmp(v, "coa") != 0 && strcmp(v, "disconnect") != 0)
+			return config_fail(p, "[radius nas %s] method: expected coa or disconnect, not \"%s\"", name, v);
+		n->disconnect = !strcmp(v, "disconnect");
+	} else if (!strcmp(key, "message_authenticator")) {
+		if (parse_bool(v, &n->message_authenticator) != 0)
+			return config_fail(p, "[radius nas %s] message_authenticator: expected yes or no, not \"%s\"", name, v);
+	} else if (!strcmp(key, "quarantine") || !strcmp(key, "release")) {
+		bool q = key[0] == 'q';
+		struct radius_avp_line *list = q ? n->quarantine : n->release;
+		size_t *count = q ? &n->quarantine_count : &n->release_count;
+		if (*count == CONFIG_RADIUS_AVPS_MAX)
+			return config_fail(p, "[radius nas %s] %s: at most %d attributes", name, key, CONFIG_RADIUS_AVPS_MAX);
+		if (*v == '\0' || strlen(v) >= sizeof(list->text))
+			return config_fail(p, "[radius nas %s] %s: expected an attribute: NAME = VALUE", name, key);
+		snprintf(list[*count].text, sizeof(list[*count].text), "%s", v);
+		list[(*count)++].line = p->line;
+	} else
+		return config_fail(p, "unknown key \"%s\" in [radius nas %s]", key, name);
+	return 1;
+}
+
+/* A secret from the first line of a file closed to others: 1 to 128 bytes. */
+static int
+read_secret_file(struct config_parse *p, const char *section, const char *path, uint8_t *out, size_t *out_len)
+{
+	char why[PATH_MAX + 128], line[CONFIG_RADIUS_SECRET_MAX + 2];
+	FILE *fp;
+	int fd;
+
+	if ((fd = secret_file_open(path, "secret_file", S_IRWXO, why, sizeof(why))) < 0)
+		return config_fail(p, "%s %s", section, why), -1;
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return config_fail(p, "%s secret_file %s: %s", section, path, strerror(errno)), -1;
+	}
+	if (fgets(line, sizeof(line), fp) == NULL)
+		line[0] = '\0';
+	fclose(fp);
+	line[strcspn(line, "\r\n")] = '\0';
+	size_t len = strlen(line);
+	if (len == 0 || len > CONFIG_RADIUS_SECRET_MAX)
+		return config_fail(p, "%s secret_file %s: the first line must be the secret, 1 to %d bytes", section, path,
+		    CONFIG_RADIUS_SECRET_MAX), -1;
+	memcpy(out, line, len);
+	*out_len = len;
+	explicit_bzero(line, sizeof(line));
+	return 0;
+}
+
 /* Reads each client's shared secret: a file closed to others, its first line, 1 to 128 bytes. */
 static int
 radius_read_secrets(struct config_parse *p)
 {
-	struct config_radius *r = &p->cfg->radius;
-	char why[PATH_MAX + 128], line[CONFIG_RADIUS_SECRET_MAX + 2];
+	struct config *cfg = p->cfg;
+	struct config_radius *r = &cfg->radius;
+	char section[160];
 
 	for (size_t i = 0; i < r->client_count; i++) {
 		struct radius_client_section *c = &r->clients[i];
-		FILE *fp;
-		int fd;
-
 		p->line = c->line;
+		snprintf(section, sizeof(section), "[radius client %s]", c->name);
 		if (!c->net_set)
-			return config_fail(p, "[radius client %s]: address is missing", c->name), -1;
+			return config_fail(p, "%s: address is missing", section), -1;
 		if (c->secret_file[0] == '\0')
-			return config_fail(p, "[radius client %s]: secret_file is missing", c->name), -1;
-		if ((fd = secret_file_open(c->secret_file, "secret_file", S_IRWXO, why, sizeof(why))) < 0)
-			return config_fail(p, "[radius client %s] %s", c->name, why), -1;
-		if ((fp = fdopen(fd, "r")) == NULL) {
-			close(fd);
-			return config_fail(p, "[radius client %s] secret_file %s: %s", c->name, c->secret_file,
-			    strerror(errno)), -1;
-		}
-		if (fgets(line, sizeof(line), fp) == NULL)
-			line[0] = '\0';
-		fclose(fp);
-		line[strcspn(line, "\r\n")] = '\0';
-		size_t len = strlen(line);
-		if (len == 0 || len > CONFIG_RADIUS_SECRET_MAX)
-			return config_fail(p, "[radius client %s] secret_file %s: the first line must be the secret, "
-			    "1 to %d bytes", c->name, c->secret_file, CONFIG_RADIUS_SECRET_MAX), -1;
-		memcpy(c->secret, line, len);
-		c->secret_len = len;
-		explicit_bzero(line, sizeof(line));
+			return config_fail(p, "%s: secret_file is missing", section), -1;
+		if (read_secret_file(p, section, c->secret_file, c->secret, &c->secret_len) != 0)
+			return -1;
 	}
 	if (r->listen_count > 0 && r->client_count == 0) {
 		p->line = 0;
 		return config_fail(p, "[radius] listen needs at least one [radius client NAME] section "
 		    "(who may send accounting, with its secret)"), -1;
+	}
+	for (size_t i = 0; i < r->nas_count; i++) {
+		struct radius_nas_section *n = &r->nases[i];
+		p->line = n->line;
+		snprintf(section, sizeof(section), "[radius nas %s]", n->name);
+		if (!n->address_set)
+			return config_fail(p, "%s: address is missing", section), -1;
+		if (n->secret_file[0] == '\0')
+			return config_fail(p, "%s: secret_file is missing", section), -1;
+		if (read_secret_file(p, section, n->secret_file, n->secret, &n->secret_len) != 0)
+			return -1;
+		for (size_t k = 0; k < i; k++)
+			if (addr_equal(&r->nases[k].address, &n->address) && r->nases[k].port == n->port)
+				return config_fail(p, "%s: the same address and port as [radius nas %s]: their answers "
+				    "could not be told apart", section, r->nases[k].name), -1;
+	}
+	if ((cfg->enforce.mode & ENFORCE_MODE_RADIUS) && r->nas_count == 0) {
+		p->line = cfg->enforce.mode_line;
+		return config_fail(p, "[enforce] mode = radius needs at least one [radius nas NAME] section"), -1;
+	}
+	if ((cfg->enforce.mode & ENFORCE_MODE_RADIUS) && r->listen_count == 0) {
+		p->line = cfg->enforce.mode_line;
+		return config_fail(p, "[enforce] mode = radius needs [radius] listen: the sessions to change come from "
+		    "accounting"), -1;
 	}
 	return 0;
 }
@@ -464,7 +580,8 @@ struct config_key {
 static const char *const log_level_names[] = { "error", "warn", "info", "debug", NULL };
 static const char *const seccomp_names[] = { "yes", "log", "no", NULL };       /* enum seccomp_mode */
 static const char *const count_at_names[] = { "data", "rcpt", NULL };          /* enum count_at */
-static const char *const enforce_mode_names[] = { "none", "nftables", NULL };  /* enum enforce_mode */
+/* enum enforce_mode's bits */
+static const char *const enforce_mode_names[] = { "none", "nftables", "radius", "nftables radius", NULL };
 /* enum radius_subscriber_id */
 static const char *const radius_id_names[] = { "User-Name", "Calling-Station-Id", "NAS-Port-Id", NULL };
 
@@ -693,7 +810,8 @@ static const struct config_key config_keys[] = {
 
 	/* [enforce] */
 	{ "enforce", "mode", KT_ENUM, 0, FIELD(enforce.mode), .line_offset = FIELD(enforce.mode_line),
-	    .names = enforce_mode_names, .def = "none", .doc = "the walled garden: none or nftables on this gateway" },
+	    .names = enforce_mode_names, .def = "none",
+	    .doc = "the walled garden: none, nftables on this gateway, radius (CoA to the NASes) or nftables radius" },
 	{ "enforce", "table", KT_TEXT, 0, FIELD(enforce.table), .size = FSIZE(enforce.table), .valid = valid_table,
 	    .def = "lazaret", .expect = "a name of letters, digits and _ (up to 31)",
 	    .doc = "the nftables table lazaret owns" },
@@ -790,6 +908,12 @@ static const struct config_key config_keys[] = {
 	    .doc = "a UDP port for RADIUS accounting (1813; none: off), with [radius client NAME] sections" },
 	{ "radius", "subscriber_id", KT_ENUM, KF_RELOAD, FIELD(radius.subscriber_id), .names = radius_id_names,
 	    .def = "User-Name", .doc = "the attribute naming the subscriber: User-Name, Calling-Station-Id or NAS-Port-Id" },
+	{ "radius", "dictionary", KT_TEXT, KF_IF_SET, FIELD(radius.dictionary), .size = FSIZE(radius.dictionary),
+	    .expect = "a file path", .doc = "a FreeRADIUS dictionary for the [radius nas] attributes (RFC ones are built in)" },
+	{ "radius", "coa_timeout", KT_DURATION, 0, FIELD(radius.coa_timeout), .min = SEC(1) / 10, .max = SEC(60),
+	    .def = "1s", .doc = "CoA and Disconnect: the first wait for the NAS's answer, doubled at each retry" },
+	{ "radius", "coa_retries", KT_UINT, 0, FIELD(radius.coa_retries), .min = 0, .max = 10, .def = "3",
+	    .doc = "CoA and Disconnect: sends again after no answer" },
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -1332,6 +1456,8 @@ config_handler(void *user, const char *section, const char *name, const char *va
 		return handle_evidence(p, section + 9, name, value);
 	if (!strncmp(section, "radius client ", 14))
 		return handle_radius_client(p, section + 14, name, value);
+	if (!strncmp(section, "radius nas ", 11))
+		return handle_radius_nas(p, section + 11, name, value);
 	if (!section_known(section))
 		return config_fail(p, "unknown section [%s]", section);
 	if ((k = key_find(section, name)) == NULL)
@@ -1461,7 +1587,7 @@ config_check(struct config_parse *p)
 		    "between refreshes");
 		return -1;
 	}
-	if (cfg->enforce.mode == ENFORCE_MODE_NFTABLES && (cfg->limits.host_prefix_v4 != 32 || cfg->limits.host_prefix_v6 != 64)) {
+	if ((cfg->enforce.mode & ENFORCE_MODE_NFTABLES) && (cfg->limits.host_prefix_v4 != 32 || cfg->limits.host_prefix_v6 != 64)) {
 		p->line = cfg->enforce.mode_line;
 		config_fail(p, "[enforce] mode = nftables quarantines IPv4 hosts (/32) and IPv6 /64s: "
 		    "[limits] host_prefix_v4 must be 32 and host_prefix_v6 64");
@@ -1581,6 +1707,22 @@ print_radius_clients(const struct config *cfg, const char *last, FILE *out)
 		const struct radius_client_section *c = &cfg->radius.clients[i];
 		fprintf(out, "\n[radius client %s]\naddress = %s\nsecret_file = %s\n", c->name,
 		    cidr_format(&c->net, text, sizeof(text)), c->secret_file);
+	}
+	for (size_t i = 0; i < cfg->radius.nas_count; i++) {
+		const struct radius_nas_section *n = &cfg->radius.nases[i];
+		fprintf(out, "\n[radius nas %s]\naddress = %s\nport = %u\n", n->name,
+		    addr_format(&n->address, text, sizeof(text)), n->port);
+		if (n->identifier[0] != '\0')
+			fprintf(out, "identifier = %s\n", n->identifier);
+		fprintf(out, "secret_file = %s\n", n->secret_file);
+		if (n->identify[0] != '\0')
+			fprintf(out, "identify = %s\n", n->identify);
+		fprintf(out, "method = %s\nmessage_authenticator = %s\n", n->disconnect ? "disconnect" : "coa",
+		    n->message_authenticator ? "yes" : "no");
+		for (size_t k = 0; k < n->quarantine_count; k++)
+			fprintf(out, "quarantine = %s\n", n->quarantine[k].text);
+		for (size_t k = 0; k < n->release_count; k++)
+			fprintf(out, "release = %s\n", n->release[k].text);
 	}
 }
 

@@ -24,7 +24,8 @@
 
 enum count_at { COUNT_AT_DATA, COUNT_AT_RCPT };
 
-enum enforce_mode { ENFORCE_MODE_NONE, ENFORCE_MODE_NFTABLES };
+/* [enforce] mode: bits, each a way to isolate ("nftables radius": both) */
+enum enforce_mode { ENFORCE_MODE_NONE = 0, ENFORCE_MODE_NFTABLES = 1, ENFORCE_MODE_RADIUS = 2 };
 /* [daemon] seccomp: kill a process on a system call outside its list, log it, or no filter */
 enum seccomp_mode { SECCOMP_MODE_KILL, SECCOMP_MODE_LOG, SECCOMP_MODE_OFF };
 
@@ -252,13 +253,49 @@ struct radius_client_section {
 	int line;                           /* where the section started */
 };
 
-/* [radius]: RADIUS accounting in */
+/* An attribute line of a [radius nas NAME] section ("Filter-Id = \"garden\""), read
+ * against the dictionary when the CoA client is made (act/coa.c), and where it was. */
+struct radius_avp_line {
+	char text[CONFIG_TEXT_MAX];
+	int line;
+};
+
+#define CONFIG_RADIUS_AVPS_MAX 16
+
+/* A [radius nas NAME] section: a NAS or BNG told of quarantines by CoA or Disconnect
+ * (RFC 5176), found for a session by its NAS-IP-Address or NAS-Identifier. */
+struct radius_nas_section {
+	char name[64];
+	struct addr address;                /* where its CoA server listens; and its NAS-IP-Address */
+	bool address_set;
+	uint16_t port;                      /* 3799 */
+	char identifier[64];                /* its NAS-Identifier; "" : the section's name */
+	char secret_file[PATH_MAX];
+	uint8_t secret[CONFIG_RADIUS_SECRET_MAX];
+	size_t secret_len;
+	char identify[CONFIG_TEXT_MAX];     /* session attributes it finds sessions by; "": Acct-Session-Id */
+	int identify_line;
+	bool disconnect;                    /* method = disconnect */
+	bool message_authenticator;
+	struct radius_avp_line quarantine[CONFIG_RADIUS_AVPS_MAX];
+	size_t quarantine_count;
+	struct radius_avp_line release[CONFIG_RADIUS_AVPS_MAX];
+	size_t release_count;
+	int line;
+};
+
+/* [radius]: RADIUS accounting in, CoA and Disconnect out */
 struct config_radius {
 	struct listen_addr listen[CONFIG_MAX_RADIUS_LISTEN];   /* UDP; none: off */
 	size_t listen_count;
 	enum radius_subscriber_id subscriber_id;
+	char dictionary[PATH_MAX];          /* a FreeRADIUS dictionary for vendor attributes; "": RFC ones only */
+	usec_t coa_timeout;                 /* the first wait for a NAS's answer, doubled at each retry */
+	uint32_t coa_retries;
 	struct radius_client_section *clients;
 	size_t client_count;
+	struct radius_nas_section *nases;
+	size_t nas_count;
 };
 
 struct config {

@@ -903,7 +903,7 @@ static const struct bad_value bad_values[] = {
 	{ "judge", "ignore", "ignore: expected ADDRESS, ADDRESS/PREFIX or none, not \"{v}\"",
 	  { "", "127.0.0.0/33", "localhost", "127.0.0.1 ::1", "127.0.0.0/8,::1", "NONE", "no", NULL } },
 
-	{ "enforce", "mode", "mode: expected none or nftables, not \"{v}\"",
+	{ "enforce", "mode", "mode: expected none, nftables, radius or nftables radius, not \"{v}\"",
 	  { "", "nft", "iptables", "NFTABLES", "none,nftables", NULL } },
 	{ "enforce", "table", "table: expected a name of letters, digits and _ (up to 31), not \"{v}\"",
 	  { "", "1abc", "laz-aret", "laz aret", "inet lazaret", "a234567890123456789012345678901x", NULL } },
@@ -1053,6 +1053,22 @@ test_radius_clients(void **state)
 	free(printed);
 	check_round_trip("radius clients", &cfg);
 
+	/* a NAS for CoA, printed and read back alike */
+	snprintf(text, sizeof(text), "[enforce]\nmode = nftables radius\n[radius]\nlisten = 127.0.0.1:1813\n"
+	    "[radius client bng]\naddress = 192.0.2.1\nsecret_file = %s\n[radius nas bng]\naddress = 192.0.2.1\n"
+	    "port = 1700\nsecret_file = %s\nidentify = Framed-IP-Address\nmethod = disconnect\n"
+	    "message_authenticator = yes\nquarantine = Filter-Id = \"garden\"\nquarantine = Session-Timeout = 60\n"
+	    "release = Filter-Id = \"default\"\n", secret, secret);
+	load_ok(text, &cfg);
+	assert_int_equal(cfg.enforce.mode, ENFORCE_MODE_NFTABLES | ENFORCE_MODE_RADIUS);
+	assert_int_equal(cfg.radius.nas_count, 1);
+	assert_int_equal(cfg.radius.nases[0].port, 1700);
+	assert_true(cfg.radius.nases[0].disconnect);
+	assert_int_equal(cfg.radius.nases[0].quarantine_count, 2);
+	assert_string_equal(cfg.radius.nases[0].quarantine[1].text, "Session-Timeout = 60");
+	assert_int_equal(cfg.radius.nases[0].quarantine[1].line, 16);
+	check_round_trip("radius nas", &cfg);
+
 	const struct {
 		const char *name, *tmpl;
 		int line;
@@ -1071,6 +1087,15 @@ test_radius_clients(void **state)
 		{ "empty secret", "[radius client a]\naddress = 192.0.2.1\nsecret_file = %s\n", 1,
 		  "[radius client a] secret_file" },
 		{ "bad subscriber_id", "[radius]\nsubscriber_id = Framed-IP-Address\n", 2, "subscriber_id:" },
+		{ "nas without address", "[radius nas n]\nsecret_file = %s\n", 1, "[radius nas n]: address is missing" },
+		{ "nas bad method", "[radius nas n]\nmethod = kick\n", 2,
+		  "[radius nas n] method: expected coa or disconnect, not \"kick\"" },
+		{ "nas bad port", "[radius nas n]\nport = 0\n", 2, "[radius nas n] port: expected 1 to 65535" },
+		{ "two nases one port", "[radius nas a]\naddress = 192.0.2.1\nsecret_file = %1$s\n"
+		  "[radius nas b]\naddress = 192.0.2.1\nsecret_file = %1$s\n", 4,
+		  "[radius nas b]: the same address and port as [radius nas a]" },
+		{ "radius mode without a nas", "[enforce]\nmode = radius\n", 2,
+		  "[enforce] mode = radius needs at least one [radius nas NAME]" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *file = i == 6 ? open_secret : i == 7 ? empty_secret : secret;
