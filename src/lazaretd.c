@@ -36,6 +36,7 @@
 #include "sense/logfollow.h"
 #include "sense/flow_collector.h"
 #include "sense/radius_acct.h"
+#include "act/coa.h"
 #include "ident/ident.h"
 #include "sense/flowdetect.h"
 #include "sense/policy_server.h"
@@ -60,6 +61,7 @@ struct daemon {
 	struct flow_detect *flow_detect;   /* the detectors the records feed; with flows only */
 	struct radius_acct *radius;    /* NULL without [radius] listen */
 	struct ident *ident;           /* who held an address when; NULL without an identity source */
+	struct coa *coa;               /* CoA and Disconnect to the NASes; NULL without [enforce] mode = radius */
 	uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
 	pid_t helper_pid;              /* the privileged nftables helper, -1: none */
 	int exit_status;
@@ -135,6 +137,12 @@ load_config(const char *path)
 	}
 	/* [evidence NAME] sections against the table of kinds (the running judge checks again) */
 	if (evidence_kinds_check(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		config_unref(cfg);
+		return NULL;
+	}
+	/* the [radius nas] attributes against the dictionary (the CoA client reads them again) */
+	if (cfg->radius.nas_count > 0 && coa_check(cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		config_unref(cfg);
 		return NULL;
@@ -386,6 +394,7 @@ on_holder_changed(void *arg, const char *subscriber, size_t len, const struct ci
 	struct daemon *d = arg;
 
 	garden_holder_changed(d->garden, subscriber, len, net, held);
+	coa_holder_changed(d->coa, subscriber, len, net, held);
 }
 
 /* The policy service's answers: the relay's decision (sense hands, act decides). */
@@ -454,6 +463,7 @@ on_level_changed(void *arg, const struct subject *s, int old_level, int new_leve
 
 	(void)actor;
 	garden_level_changed(d->garden, s, old_level, new_level);
+	coa_level_changed(d->coa, s, old_level, new_level);
 	portal_level_changed(d->portal);
 }
 
@@ -824,7 +834,14 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if (garden_start(d.garden, err, sizeof(err)) != 0)
 		fatalx("%s", err);
-	if (d.ident != NULL)          /* a quarantined subscriber's new address joins the garden */
+	if (d.cfg->enforce.mode & ENFORCE_MODE_RADIUS) {
+		/* the NASes told of every quarantine the store holds: brought in line after a restart */
+		if ((d.coa = coa_new(d.loop, d.cfg, d.pl.judge, d.ident, d.store, err, sizeof(err))) == NULL)
+			fatalx("%s", err);
+		coa_start(d.coa);
+		log_info("enforce: CoA and Disconnect to %zu NASes", d.cfg->radius.nas_count);
+	}
+	if (d.ident != NULL)          /* a quarantined subscriber's new address joins the garden and the NAS is told */
 		ident_set_observer(d.ident, on_holder_changed, &d);
 	judge_set_observer(d.pl.judge, on_level_changed, &d);
 
@@ -839,6 +856,7 @@ main(int argc, char **argv)
 	struct api_context actx = { .judge = d.pl.judge, .store = d.store, .policy = d.policy,
 	    .delivery = d.pl.delivery, .followers = d.followers, .follower_count = d.follower_count,
 	    .garden = d.garden, .flows = d.flows, .flow_detect = d.flow_detect, .ident = d.ident, .radius = d.radius,
+	    .coa = d.coa,
 	    .cfg = d.cfg,
 	    .started = time_now(), .socket_fd = api_fd };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
@@ -896,6 +914,8 @@ main(int argc, char **argv)
 	uv_run(d.loop, UV_RUN_NOWAIT);
 	/* the last verdicts reach the kernel; the rules and sets stay after we go */
 	garden_stop(d.garden);
+	coa_free(d.coa);              /* what waits for a NAS's answer is dropped: the next start tells it again */
+	d.coa = NULL;
 	api_stop(d.api);
 	portal_stop(d.portal);
 	store_close(d.store);

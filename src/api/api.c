@@ -4,6 +4,7 @@
 #include "api/api.h"
 #include "ident/ident.h"
 #include "sense/radius_acct.h"
+#include "act/coa.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -364,13 +365,35 @@ api_quarantine_entry(struct api *a, const struct subject *s, usec_t now)
 	bool manual = s->manual_level >= 0;
 	/* the relay refuses an account once committed */
 	bool enforced = s->kind != SUBJECT_HOST || (a->ctx.garden != NULL && garden_enforced(a->ctx.garden, s->key));
+	json_t *nas = json_null();
+
+	if (s->kind == SUBJECT_SUBSCRIBER) {
+		const char *id = s->key + SUBJECT_SUBSCRIBER_PREFIX_LEN;
+		size_t len = s->key_len - SUBJECT_SUBSCRIBER_PREFIX_LEN;
+		struct coa_status cs;
+		/* the relay refuses every address of it; the gateway's sets hold each one it holds */
+		if (a->ctx.ident != NULL && a->ctx.garden != NULL && (a->ctx.cfg->enforce.mode & ENFORCE_MODE_NFTABLES)) {
+			struct cidr nets[16];
+			char text[ADDR_TEXT_MAX];
+			size_t n = ident_networks(a->ctx.ident, id, len, nets, 16);
+			for (size_t i = 0; i < n && i < 16; i++)
+				if (nets[i].prefix == (nets[i].addr.family == AF_INET ? 32u : 64u) &&
+				    !garden_enforced(a->ctx.garden, cidr_format(&nets[i], text, sizeof(text))))
+					enforced = false;
+		}
+		if (a->ctx.coa != NULL && coa_status(a->ctx.coa, id, len, &cs))
+			nas = json_pack("{s:s, s:s, s:b, s:o, s:o}", "state", coa_state_name(cs.state), "nas", cs.nas,
+			    "release", cs.release, "error_cause", cs.error_cause ? json_integer(cs.error_cause) : json_null(),
+			    "time", json_time(cs.time));
+	}
 
 	if (json_object_set_new(e, "by", json_string(manual ? "operator" : "judge")) != 0 ||
 	    json_object_set_new(e, "reason", json_text(manual && s->detail ? s->detail->manual_reason :
 	    judge_top_summary(a->ctx.judge, s, now))) != 0 ||
 	    json_object_set_new(e, "self_release", api_self_release(a, s, now)) != 0 ||
 	    json_object_set_new(e, "until", json_time(manual ? s->manual_until : 0)) != 0 ||
-	    json_object_set_new(e, "enforced", json_boolean(enforced)) != 0) {
+	    json_object_set_new(e, "enforced", json_boolean(enforced)) != 0 ||
+	    json_object_set_new(e, "nas", nas) != 0) {
 		json_decref(e);
 		return NULL;
 	}
@@ -556,6 +579,42 @@ api_radius_json(const struct radius_acct *ra)
 	    "clients", clients);
 }
 
+/* CoA and Disconnect's counts, per NAS, null without [enforce] mode = radius. */
+static json_t *
+api_coa_json(const struct coa *c)
+{
+	struct coa_stats cs;
+	const struct radius_coa_nas_stats *ns;
+	const char *name;
+	json_t *nases;
+
+	if (c == NULL)
+		return json_null();
+	if ((nases = json_object()) == NULL)
+		return NULL;
+	coa_stats_get(c, &cs);
+	for (size_t i = 0; radius_coa_nas(coa_client(c), i, &name, &ns); i++) {
+		json_t *dropped = json_object();
+		for (int r = 1; dropped != NULL && r < RADIUS_COA_ERROR_COUNT; r++)
+			if (ns->dropped[r] && json_object_set_new(dropped, radius_coa_error_name(-r),
+			    json_integer((json_int_t)ns->dropped[r])) != 0) {
+				json_decref(dropped);
+				dropped = NULL;
+			}
+		if (dropped == NULL || json_object_set_new(nases, name, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+		    "sent", (json_int_t)ns->sent, "retransmitted", (json_int_t)ns->retransmitted, "acked",
+		    (json_int_t)ns->acked, "naked", (json_int_t)ns->naked, "timed_out", (json_int_t)ns->timed_out,
+		    "send_errors", (json_int_t)ns->send_errors, "outstanding", (json_int_t)ns->outstanding,
+		    "dropped", dropped)) != 0) {
+			json_decref(nases);
+			return NULL;
+		}
+	}
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "sessions_told", (json_int_t)cs.requests,
+	    "no_nas", (json_int_t)cs.no_nas, "no_session", (json_int_t)cs.no_session, "not_sent", (json_int_t)cs.refused,
+	    "unknown_source", (json_int_t)radius_coa_unknown_source(coa_client(c)), "nases", nases);
+}
+
 static enum MHD_Result
 api_stats(struct api *a, struct MHD_Connection *conn)
 {
@@ -633,7 +692,9 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	}
 	json_t *flows = a->ctx.flows != NULL ? api_flows_json(a->ctx.flows, a->ctx.flow_detect) : json_null();
 	json_t *identity = api_identity_json(a->ctx.ident), *radius = api_radius_json(a->ctx.radius);
-	if (flows == NULL || identity == NULL || radius == NULL) {
+	json_t *coa = api_coa_json(a->ctx.coa);
+	if (flows == NULL || identity == NULL || radius == NULL || coa == NULL) {
+		json_decref(coa);
 		json_decref(by_level);
 		json_decref(actions);
 		json_decref(states);
@@ -645,7 +706,7 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	}
 	return api_json(conn, 200, json_pack(
 	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:o, "
-	    "s:{s:I}}",
+	    "s:o, s:{s:I}}",
 	    "uptime", (json_int_t)((time_now() - a->ctx.started) / USEC_PER_SEC),
 	    "subjects", "tracked", (json_int_t)js.tracked, "by_level", by_level,
 	    "level_changes", (json_int_t)js.level_changes,
@@ -654,7 +715,7 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	    "actions", actions, "states", states,
 	    "store", "writes", (json_int_t)ss.writes, "history", (json_int_t)ss.history_rows,
 	    "failures", (json_int_t)ss.failures, "queued", (json_int_t)ss.queued,
-	    "maillog", maillog, "flows", flows, "identity", identity, "radius", radius,
+	    "maillog", maillog, "flows", flows, "identity", identity, "radius", radius, "coa", coa,
 	    "log", "suppressed", (json_int_t)log_suppressed_total()));
 }
 
@@ -676,6 +737,7 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 		src.identity = &ids;
 	}
 	src.radius = a->ctx.radius;
+	src.coa = a->ctx.coa != NULL ? coa_client(a->ctx.coa) : NULL;
 	struct garden_stats gs;
 	char *text = NULL;
 	size_t len = 0;

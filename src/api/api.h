@@ -39,6 +39,7 @@ struct api_context {
 	struct flow_detect *flow_detect;    /* the flow detectors: NULL without [flows] listen */
 	struct ident *ident;        /* the address history: NULL without an identity source */
 	struct radius_acct *radius; /* RADIUS accounting: NULL without [radius] listen */
+	struct coa *coa;            /* CoA to the NASes: NULL without [enforce] mode = radius */
 	const struct config *cfg;
 	usec_t started;
 	int socket_fd;              /* the Unix socket made by api_socket_bind, or -1: api_start makes it */
@@ -46,6 +47,7 @@ struct api_context {
 
 struct ident;
 struct radius_acct;
+struct coa;
 struct api;
 
 /*

@@ -4,6 +4,7 @@
  */
 #include "api/metrics.h"
 #include "sense/radius_acct.h"
+#include "act/radius_coa.h"
 
 #include "act/relay_policy.h"
 #include "common/level.h"
@@ -207,6 +208,43 @@ metrics_radius(FILE *out, const struct radius_acct *ra)
 	    "attribute or without an address.", radius_acct_stats(ra)->no_subscriber + radius_acct_stats(ra)->no_address);
 }
 
+/* CoA and Disconnect's series, per NAS. */
+static void
+metrics_coa(FILE *out, const struct radius_coa_client *c)
+{
+	const struct radius_coa_nas_stats *ns;
+	const char *name;
+
+	fprintf(out, "# HELP lazaret_coa_requests_total CoA and Disconnect requests to each NAS, by outcome "
+	    "(pending: not answered yet).\n# TYPE lazaret_coa_requests_total counter\n");
+	for (size_t i = 0; radius_coa_nas(c, i, &name, &ns); i++) {
+		static const char *const outcomes[] = { "acked", "naked", "timed_out", "send_error", "pending" };
+		unsigned long long v[] = { ns->acked, ns->naked, ns->timed_out, ns->send_errors, ns->outstanding };
+		for (size_t k = 0; k < 5; k++) {
+			fprintf(out, "lazaret_coa_requests_total{nas=\"");
+			metrics_label_value(out, name);
+			fprintf(out, "\",outcome=\"%s\"} %llu\n", outcomes[k], v[k]);
+		}
+	}
+	fprintf(out, "# HELP lazaret_coa_retransmissions_total Requests sent again after no answer, by NAS.\n"
+	    "# TYPE lazaret_coa_retransmissions_total counter\n");
+	for (size_t i = 0; radius_coa_nas(c, i, &name, &ns); i++) {
+		fprintf(out, "lazaret_coa_retransmissions_total{nas=\"");
+		metrics_label_value(out, name);
+		fprintf(out, "\"} %llu\n", (unsigned long long)ns->retransmitted);
+	}
+	fprintf(out, "# HELP lazaret_coa_naks_total Refusals by NAS and Error-Cause (0: none given).\n"
+	    "# TYPE lazaret_coa_naks_total counter\n");
+	for (size_t i = 0; radius_coa_nas(c, i, &name, &ns); i++)
+		for (unsigned k = 0; k < sizeof(ns->naked_by_cause) / sizeof(ns->naked_by_cause[0]); k++)
+			if (ns->naked_by_cause[k]) {
+				fprintf(out, "lazaret_coa_naks_total{nas=\"");
+				metrics_label_value(out, name);
+				fprintf(out, "\",cause=\"%u\"} %llu\n", (unsigned)radius_coa_cause_at(k),
+				    (unsigned long long)ns->naked_by_cause[k]);
+			}
+}
+
 /* A series per followed log: name{file="PATH"} with the value of what(). */
 static void
 metrics_by_file(FILE *out, const char *name, const char *type, const char *help, const struct metrics_sources *src,
@@ -358,6 +396,8 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		metrics_identity(out, src->identity);
 	if (src->radius != NULL)
 		metrics_radius(out, src->radius);
+	if (src->coa != NULL)
+		metrics_coa(out, src->coa);
 
 	if (src->portal != NULL) {
 		metrics_counter_by(out, "lazaret_portal_pages_total", "Portal answers: the 511 notice, or not restricted.",

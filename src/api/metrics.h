@@ -20,6 +20,7 @@ struct flow_detect_stats;
 
 struct ident_stats;
 struct radius_acct;
+struct radius_coa_client;
 
 struct metrics_sources {
 	const struct policy_stats *policy;
@@ -33,6 +34,7 @@ struct metrics_sources {
 	const struct flow_detect_stats *flow_detect;   /* the flow detectors'; NULL without them */
 	const struct ident_stats *identity;      /* the address history's; NULL without an identity source */
 	const struct radius_acct *radius;        /* NULL without [radius] listen */
+	const struct radius_coa_client *coa;     /* NULL without [enforce] mode = radius */
 	uint64_t log_suppressed;                 /* log_suppressed_total() */
 	uint32_t quarantine_cap;
 	struct judge_stats judge;

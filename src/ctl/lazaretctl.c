@@ -613,13 +613,25 @@ ctl_cmd_quarantines(struct ctl *c, const struct ctl_command *cmd, struct ctl_arg
 		return CTL_EXIT_OK;
 	list = json_object_get(root, "quarantined");
 	if (json_is_array(list) && json_array_size(list) > 0) {
-		struct ctl_table t = { .ncols = 6 };
+		struct ctl_table t = { .ncols = 7 };
 		ctl_table_row(&t, (char *[]){ ctl_strdup("SUBJECT"), ctl_strdup("LEVEL"), ctl_strdup("BY"),
-		    ctl_strdup("ENFORCED"), ctl_strdup("SELF-RELEASE"), ctl_strdup("REASON") });
-		json_array_foreach(list, i, s)
+		    ctl_strdup("ENFORCED"), ctl_strdup("NAS"), ctl_strdup("SELF-RELEASE"), ctl_strdup("REASON") });
+		json_array_foreach(list, i, s) {
+			/* the NAS's answer to the newest CoA or Disconnect: "acked (bng1)", "-" when none was sent */
+			const json_t *nas = json_object_get(s, "nas");
+			char *cell;
+			if (json_is_object(nas)) {
+				char *st = ctl_member(nas, "state"), *who = ctl_member(nas, "nas");
+				if (asprintf(&cell, "%s (%s)", st, who) < 0)
+					cell = NULL;
+				free(st);
+				free(who);
+			} else
+				cell = ctl_strdup("-");
 			ctl_table_row(&t, (char *[]){ ctl_member(s, "subject"), ctl_member(s, "level"),
-			    ctl_member(s, "by"), ctl_member(s, "enforced"), ctl_member(s, "self_release"),
-			    ctl_member(s, "reason") });
+			    ctl_member(s, "by"), ctl_member(s, "enforced"), cell ? cell : ctl_strdup("?"),
+			    ctl_member(s, "self_release"), ctl_member(s, "reason") });
+		}
 		ctl_table_print(&t, "");
 	} else
 		printf("Nobody is quarantined.\n");

@@ -334,6 +334,7 @@ static int
 apply_start(struct ident *id, const struct ident_event *e)
 {
 	struct ident_net *n = net_find(id, &e->net);
+	bool told = false;
 	int rc = 0;
 
 	if (n != NULL && n->cur != NULL && n->cur->len == e->subscriber_len &&
@@ -372,11 +373,13 @@ apply_start(struct ident *id, const struct ident_event *e)
 		n->cur_expires = e->expires;
 		set_session(id, n, e->session, e->session_len);
 		bound_link(id, n);
-		tell(id, s, &n->net, true);
+		told = true;
 	}
 	n->nas = e->nas;
 	n->origin = origin_index(id, e->origin);
 	n->source = (uint8_t)e->source;
+	if (told)                         /* with its NAS and session set: the observer may tell the NAS */
+		tell(id, n->cur, &n->net, true);
 	id->stats.starts++;
 	if (id->st != NULL) {
 		struct store_binding *b = malloc(sizeof(*b));
@@ -620,6 +623,20 @@ ident_session(const struct ident *id, const char *subscriber, size_t len, struct
 		return false;
 	holder_from(id, s->bound, s, out);
 	return true;
+}
+
+size_t
+ident_holdings(const struct ident *id, const char *subscriber, size_t len, struct ident_holder *out, size_t max)
+{
+	const struct ident_sub *s = sub_find(id, subscriber, len);
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (const struct ident_net *e = s->bound; e != NULL; e = e->sub_next, n++)
+		if (n < max)
+			holder_from(id, e, s, &out[n]);
+	return n;
 }
 
 static int

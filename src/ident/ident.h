@@ -122,6 +122,11 @@ size_t ident_networks(const struct ident *id, const char *subscriber, size_t len
 /* The session the subscriber holds net by now (for CoA): false when it does not. */
 bool ident_session(const struct ident *id, const char *subscriber, size_t len, struct ident_holder *out);
 
+/* Every network the subscriber holds now with its session, NAS and since when, up to max
+ * into out; returns how many it holds. */
+size_t ident_holdings(const struct ident *id, const char *subscriber, size_t len, struct ident_holder *out,
+    size_t max);
+
 /* Ends lapsed leases and forgets what memory no longer needs; the store drops intervals
  * that ended more than retention ago. */
 void ident_sweep(struct ident *id, usec_t now, usec_t retention);

@@ -161,6 +161,10 @@ int store_load(struct store *st, int (*each)(void *arg, const struct store_subje
 int store_history_read(struct store *st, const char *subject, size_t limit,
                        int (*each)(void *arg, const struct store_history *h), void *arg);
 
+/* store_history_append — a history entry alone, the subject untouched (what an enforcer
+ * did about it: a CoA and the NAS's answer). 0 or a negative code. */
+int store_history_append(struct store *st, const struct store_history *h);
+
 /* Number of history rows in the whole store (stats), or a negative errno-style code.
  * Counts rows: O(rows), meant for occasional use. */
 int64_t store_history_count(struct store *st);

@@ -41,7 +41,7 @@ const char store_bindings_schema[] =
 	") WITHOUT ROWID;";
 
 /* the writer's statement slots (store_writer_stmt) */
-enum { SLOT_CLOSE_ANY, SLOT_INSERT, SLOT_LENGTH, SLOT_CLOSE_HOLDER, SLOT_EXPIRE };
+enum { SLOT_CLOSE_ANY, SLOT_INSERT, SLOT_LENGTH, SLOT_CLOSE_HOLDER, SLOT_EXPIRE, SLOT_HISTORY };
 
 #define FAMILY_CODE(f) ((f) == AF_INET ? 4 : 6)
 
@@ -346,4 +346,37 @@ store_binding_lengths(struct store *st, uint8_t lengths4[33], uint8_t lengths6[1
 	}
 	sqlite3_finalize(q);
 	return 0;
+}
+
+static int
+write_history(struct store *st, const void *ctx)
+{
+	const struct store_history *h = ctx;
+	sqlite3_stmt *s;
+
+	if ((s = store_writer_stmt(st, SLOT_HISTORY, "INSERT INTO history (time, subject, old_level, new_level, actor,"
+	    " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) == NULL)
+		return SQLITE_ERROR;
+	sqlite3_bind_int64(s, 1, h->time);
+	sqlite3_bind_text(s, 2, h->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, h->old_level);
+	sqlite3_bind_int(s, 4, h->new_level);
+	sqlite3_bind_text(s, 5, h->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, h->reason, -1, SQLITE_STATIC);
+	return store_step(s);
+}
+
+/* Here rather than in store.c: a write of its own through store_enqueue_write. */
+int
+store_history_append(struct store *st, const struct store_history *h)
+{
+	struct store_history copy;
+
+	if (st == NULL || h == NULL || h->subject[0] == '\0')
+		return -EINVAL;
+	copy = *h;
+	copy.subject[sizeof(copy.subject) - 1] = '\0';
+	copy.actor[sizeof(copy.actor) - 1] = '\0';
+	copy.reason[sizeof(copy.reason) - 1] = '\0';
+	return store_enqueue_write(st, write_history, &copy, sizeof(copy), NULL, NULL);
 }

@@ -14,7 +14,12 @@
 #      is dropped and counted; the BNG's Accounting-On ends the sessions of that NAS only:
 #      .20 leaves the garden, the other NAS's session stays.
 #   5. lazaretd restarted: the address history and A's quarantine come back from the store,
-#      and A's next address is isolated again.
+#      and A's next address is isolated again, in the garden and on the BNG.
+# With [enforce] mode = nftables radius, FreeRADIUS also plays the BNG's CoA server (RFC
+# 5176): each quarantine is a CoA with Filter-Id for every session of the subscriber, a new
+# session of a quarantined one is told at its Start, a session the BNG does not know is
+# NAK'ed (Error-Cause 503), a release is a CoA with the release attributes; `lazaretctl
+# quarantines` shows the NAS's answer and the history records each.
 set -u
 BUILD_DIR=${BUILD_DIR:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -39,6 +44,7 @@ LZ_LOG=$T/lazaretd.log
 FR_OUT=$T/radiusd.out
 ACCT_PORT=18131       # FreeRADIUS, for the BNG (in gw: nothing else there)
 LZ_PORT=18132         # lazaretd, for FreeRADIUS's copies
+COA_PORT=18133        # FreeRADIUS again, as the BNG's CoA server (RFC 5176)
 NET=10.81.1
 
 stop_lazaretd() {
@@ -127,6 +133,36 @@ modules {
 	always ok {
 		rcode = ok
 	}
+	always reject {
+		rcode = reject
+	}
+	linelog coa_log {
+		filename = \${logdir}/coa.log
+		format = "%{Packet-Type} session=%{Acct-Session-Id} user=%{User-Name} ip=%{Framed-IP-Address} filter=%{Filter-Id}"
+	}
+}
+# the BNG's CoA server: logs what it gets, knows alice's sessions, refuses the rest
+server nas {
+	listen {
+		type = coa
+		ipaddr = 127.0.0.1
+		port = $COA_PORT
+	}
+	recv-coa {
+		coa_log
+		if (&Acct-Session-Id =~ /^a-/) {
+			ok
+		}
+		else {
+			update reply {
+				&Error-Cause := Session-Context-Not-Found
+			}
+			reject
+		}
+	}
+	send-coa {
+		ok
+	}
 }
 server bng {
 	listen {
@@ -169,14 +205,23 @@ socket = $API_SOCK
 listen = [::]:8080
 templates = $ROOT/share/portal
 [enforce]
-mode = nftables
+mode = nftables radius
 portal = $NET.1:8080
 [radius]
 listen = 127.0.0.1:$LZ_PORT
 [radius client freeradius]
 address = 127.0.0.1
 secret_file = $T/radius.secret
+[radius nas bng1]
+address = 127.0.0.1
+port = $COA_PORT
+secret_file = $T/coa.secret
+identify = Acct-Session-Id User-Name Framed-IP-Address NAS-IP-Address
+quarantine = Filter-Id = "walled-garden"
+release = Filter-Id = "default"
 EOF
+printf 'bng-secret\n' >"$T/coa.secret"
+chmod 600 "$T/coa.secret"
 out=$("$LAZARETD" -n -c "$T/lazaret.conf" 2>&1) || fatal "lazaretd -n rejects the configuration: $out"
 start_lazaretd() {
 	# ip netns exec execs the program: $! is lazaretd itself
@@ -203,6 +248,10 @@ policy() {
 		"$SEND" "unix:$T/policy.sock" 2000 | sed -n 's/^action=\([A-Z_]*\).*/\1/p' | head -1
 }
 
+COA_LOG=$RADDB/log/coa.log
+coa_logged() { grep -q "$1" "$COA_LOG" 2>/dev/null; }
+nas_state() { ctl quarantines 2>/dev/null | grep "^subscriber:$1 " | grep -o '[a-z]* (bng1)'; }
+
 section "1. Start for A on $NET.10"
 acct Start alice a-1 "$NET.10" || fatal "radclient: no answer from FreeRADIUS"
 wait_for 5 holds "$NET.10" alice && ok "who $NET.10: alice" || bad "who $NET.10: '$(holder "$NET.10")', not alice"
@@ -213,6 +262,10 @@ echo "$out" | head -2
 check "the quarantine names subscriber:alice" grep -q "alice" <<<"$out"
 wait_for 5 in_garden "$NET.10" && ok "the garden holds $NET.10" || bad "$NET.10 not in the garden"
 check "the relay rejects mail from $NET.10" test "$(policy "$NET.10")" = REJECT
+wait_for 5 coa_logged 'CoA-Request session=a-1 user=alice ip=10.81.1.10 filter=walled-garden' &&
+	ok "the BNG got a CoA for session a-1 with Filter-Id walled-garden" || bad "no CoA for a-1: $(cat "$COA_LOG" 2>&1)"
+wait_for 5 test "$(nas_state alice)" = "acked (bng1)" && ok "quarantines: the NAS acknowledged (acked (bng1))" ||
+	bad "quarantines: '$(nas_state alice)', not acked (bng1)"
 sleep 1.1     # a whole second after alice's Start: `who --at` takes whole seconds
 before=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 sleep 1.1
@@ -234,6 +287,23 @@ check "who $NET.10 --at $before: alice" holds "$NET.10" alice "$before"
 check "who $NET.10 now: bob" holds "$NET.10" bob
 check "bob carries no verdict" grep -q "^Level *normal" <<<"$(ctl explain subscriber:bob 2>&1)"
 check "lazaretctl hosts lists subscriber:alice at quarantine" grep -q "^subscriber:alice *quarantine" <<<"$(ctl hosts 2>&1)"
+wait_for 5 coa_logged 'CoA-Request session=a-2 user=alice ip=10.81.1.20 filter=walled-garden' &&
+	ok "her new session a-2 was told at its Start" || bad "no CoA for a-2"
+check "alice's history records the NAS's answers" grep -q "CoA-Request for the quarantine acknowledged (NAS bng1, session a-2)" \
+	<<<"$(ctl history subscriber:alice 2>&1)"
+acct Start dave d-1 "$NET.50"
+wait_for 5 holds "$NET.50" dave || bad "dave does not hold $NET.50"
+ctl quarantine subscriber:dave --reason "test: a session the NAS does not know" >/dev/null 2>&1
+wait_for 5 test "$(nas_state dave)" = "naked (bng1)" && ok "a session the NAS does not know: naked (bng1)" ||
+	bad "dave: '$(nas_state dave)', not naked (bng1)"
+check "dave's history gives the Error-Cause" grep -q "refused: Session-Context-Not-Found (503)" \
+	<<<"$(ctl history subscriber:dave 2>&1)"
+ctl release subscriber:dave --reason "test" >/dev/null 2>&1
+wait_for 5 coa_logged 'CoA-Request session=d-1 user=dave ip=10.81.1.50 filter=default' &&
+	ok "dave's release: a CoA with Filter-Id default" || bad "no release CoA for dave"
+naks() { curl -s --unix-socket "$API_SOCK" http://lazaret/metrics | grep -q "^lazaret_coa_naks_total{nas=\"bng1\",cause=\"503\"} $1\$"; }
+wait_for 5 naks 2 &&
+	ok "/metrics: the NAS's NAKs by cause" || bad "/metrics: no lazaret_coa_naks_total{nas=\"bng1\",cause=\"503\"} 2"
 check "alice's explain names her quarantine" grep -q "^Level *quarantine" <<<"$(ctl explain subscriber:alice 2>&1)"
 ctl who "$NET.10"
 
@@ -267,6 +337,7 @@ check "who $NET.30 after a restart: carol" holds "$NET.30" carol
 check "who $NET.10 --at $before after a restart: alice (from the store)" holds "$NET.10" alice "$before"
 acct Start alice a-3 "$NET.20"
 wait_for 5 in_garden "$NET.20" && ok "alice's next address is isolated again" || bad "$NET.20 not in the garden"
+wait_for 5 coa_logged 'CoA-Request session=a-3 ' && ok "and her session a-3 told to the BNG" || bad "no CoA for a-3"
 
 echo
 if [ "$failures" -eq 0 ]; then

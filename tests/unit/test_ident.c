@@ -174,8 +174,14 @@ static void
 on_change(void *arg, const char *sub, size_t len, const struct cidr *net, bool held)
 {
 	char text[ADDR_TEXT_MAX];
-	(void)arg;
+	struct ident *id = arg;
 	changes++;
+	if (held) {
+		/* the observer sees the session whole: its NAS and session are set before it is told */
+		struct ident_holder h;
+		assert_true(ident_session(id, sub, len, &h));
+		assert_true(h.origin[0] != '\0');
+	}
 	snprintf(last_change, sizeof(last_change), "%c%.*s %s", held ? '+' : '-', (int)len, sub,
 	    cidr_format(net, text, sizeof(text)));
 }
@@ -188,7 +194,7 @@ test_expiry_origin_observer(void **state)
 	(void)state;
 	struct ident *id = ident_new(NULL);
 	ident_load(id, T0);
-	ident_set_observer(id, on_change, NULL);
+	ident_set_observer(id, on_change, id);
 
 	struct ident_event e = { .start = true, .net = net_of("100.64.2.5/32"), .subscriber = "01:aa",
 		.subscriber_len = 5, .origin = "kea", .source = IDENT_DHCP4, .at = T0 + S(1), .expires = T0 + S(61) };
