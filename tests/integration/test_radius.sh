@@ -307,6 +307,17 @@ wait_for 5 naks 2 &&
 check "alice's explain names her quarantine" grep -q "^Level *quarantine" <<<"$(ctl explain subscriber:alice 2>&1)"
 ctl who "$NET.10"
 
+section "3b. A subscriber id is untrusted text"
+# a User-Name a subscriber chose (PPPoE login): quotes, spaces, a forged key=value
+acct Start 'x\" host=10.81.1.99 level=normal reason=\"y' e-1 "$NET.60"     # radclient's escapes: the id is x" host=... reason="y
+ctl quarantine "$NET.60" --reason "test: a hostile name" >/dev/null 2>&1
+wait_for 5 grep -q 'verdict subscriber=x%22%20host=10.81.1.99%20level=normal%20reason=%22y level=quarantine' "$LZ_LOG" &&
+	ok "its verdict line carries it escaped: one subscriber= field, no forged host= or level=" ||
+	bad "the hostile id was not escaped in the log: $(grep 'verdict subscriber=x' "$LZ_LOG" | tail -1)"
+check "lazaretctl who prints it as subject text" grep -q 'subscriber:x%22%20host=10.81.1.99' <<<"$(ctl who "$NET.60" 2>&1)"
+check "and takes it back" grep -q "^Level *quarantine" <<<"$(ctl explain 'subscriber:x%22%20host=10.81.1.99%20level=normal%20reason=%22y' 2>&1)"
+wait_for 5 in_garden "$NET.60" && ok "its address is in the garden" || bad "$NET.60 not in the garden"
+
 section "4. Retransmissions, a wrong secret, the BNG's Accounting-On"
 printf 'User-Name = "carol"\nAcct-Status-Type = Start\nAcct-Session-Id = "c-1"\nFramed-IP-Address = %s.30\n' "$NET" |
 	gw radclient -r 1 -t 2 "127.0.0.1:$LZ_PORT" acct replicate-secret >/dev/null 2>&1 ||
