@@ -59,7 +59,7 @@ struct portal_job {
 struct portal_history {
 	usec_t now, window_start;
 	unsigned releases;            /* self-releases within the window */
-	uint64_t episode;             /* time of the newest entry: binds tokens to this quarantine */
+	uint64_t episode;             /* time of the newest level change: binds tokens to this quarantine */
 	usec_t since;                 /* when the current quarantine began */
 	usec_t opened;                /* the first quarantine within the window: the case */
 	int error;                    /* the store could not read it: 0 or a negative errno-style code */
@@ -284,7 +284,10 @@ portal_history_each(void *arg, const struct store_history *e)
 	struct portal_history *h = arg;
 	bool in_window = e->time >= h->window_start;
 
-	h->episode = (uint64_t)e->time;
+	/* level changes only: an enforcer's note (a NAS's answer to a CoA) is no new quarantine,
+	 * and must not void the release tokens of the page the subscriber has open */
+	if (e->old_level != e->new_level)
+		h->episode = (uint64_t)e->time;
 	if (in_window && e->new_level == LEVEL_NORMAL && strcmp(e->actor, PORTAL_ACTOR) == 0)
 		h->releases++;
 	if (e->new_level >= LEVEL_QUARANTINE && e->old_level < LEVEL_QUARANTINE) {
