@@ -101,10 +101,12 @@ load_lists(struct flow_detect *fd, const struct config *cfg)
 		for (size_t k = 0; k < fd->list_count; k++)
 			if (strcmp(fd->lists[k].name, c->name) == 0) {
 				next[n].table = fd->lists[k].table;
+				next[n].families = fd->lists[k].families;
 				lpm_init(&fd->lists[k].table);
+				fd->lists[k].families = (struct blocklist_families){ NULL, 0 };
 			}
 		(void)blocklist_format_parse(c->format, &fmt);      /* the configuration checked the name */
-		int rc = blocklist_load(c->path, fmt, &next[n].table, (uint32_t)n, &st);
+		int rc = blocklist_load(c->path, fmt, &next[n].table, &next[n].families, &st);
 		if (rc == -EBADMSG)
 			log_warnx("flows: blocklist %s: %s:%zu: not a line of %s; the list loaded before stays (%u prefixes)",
 			    c->name, c->path, st.first_error_line, blocklist_format_name(st.format), next[n].table.prefixes);
@@ -115,8 +117,10 @@ load_lists(struct flow_detect *fd, const struct config *cfg)
 			log_info("flows: blocklist %s: %u prefixes from %s (%s)", c->name, next[n].table.prefixes, c->path,
 			    blocklist_format_name(st.format));
 	}
-	for (size_t k = 0; k < fd->list_count; k++)
+	for (size_t k = 0; k < fd->list_count; k++) {
 		lpm_free(&fd->lists[k].table);
+		blocklist_families_free(&fd->lists[k].families);
+	}
 	memcpy(fd->lists, next, n * sizeof(next[0]));
 	fd->list_count = n;
 }
@@ -188,8 +192,10 @@ flow_detect_free(struct flow_detect *fd)
 	lpm_free(&fd->subscribers);
 	lpm_free(&fd->relays);
 	lpm_free(&fd->allowed);
-	for (size_t k = 0; k < fd->list_count; k++)
+	for (size_t k = 0; k < fd->list_count; k++) {
 		lpm_free(&fd->lists[k].table);
+		blocklist_families_free(&fd->lists[k].families);
+	}
 	free(fd);
 }
 
@@ -273,11 +279,13 @@ flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t n
 	if (x == NULL)
 		return;
 	flow_detect_outbound_dos(fd, x, r, now);
-	for (size_t k = 0; k < fd->list_count; k++)
-		if (lpm_lookup(&fd->lists[k].table, &r->dst, NULL, NULL)) {
-			flow_detect_cc_contact(fd, x, r, &fd->lists[k], now);
+	for (size_t k = 0; k < fd->list_count; k++) {
+		uint32_t value;
+		if (lpm_lookup(&fd->lists[k].table, &r->dst, &value, NULL)) {
+			flow_detect_cc_contact(fd, x, r, &fd->lists[k], value, now);
 			break;
 		}
+	}
 	if (r->proto != IPPROTO_TCP)
 		return;
 	uint64_t dst_hash = hash_bytes(r->dst.bytes, r->dst.family == AF_INET ? 4 : 16);

@@ -14,6 +14,7 @@
 #include "common/htable.h"
 #include "common/log.h"
 #include "common/lpm.h"
+#include "sense/blocklist.h"
 #include "sense/ewma.h"
 #include "sense/flowdetect.h"
 #include "sense/trw.h"
@@ -74,6 +75,8 @@ struct fd_active {
 struct fd_host {
 	struct htable_node node;
 	struct addr key;               /* the judge's host subject: the address under host_prefix */
+	uint32_t cc_contacts;          /* cc_contact: records to listed addresses since cc_told (in
+	                                * the padding before last: a quiet host costs no more) */
 	usec_t last;                   /* last record */
 	struct fd_active *act;         /* NULL while quiet */
 	struct trw_host trw;           /* scanning: the walk over first contacts (its memory freed when quiet) */
@@ -89,7 +92,8 @@ static_assert(sizeof(struct fd_host) <= 256, "an idle flow host must cost at mos
 /* A cc_contact list as loaded: the table stays when a reload of its file fails. */
 struct fd_list {
 	char name[32];
-	struct lpm table;
+	struct lpm table;              /* values: port and family (sense/blocklist.h) */
+	struct blocklist_families families;
 };
 
 #define FD_LISTS 16                /* [flows] blocklist's max_count */
@@ -126,6 +130,6 @@ void flow_detect_outbound_dos(struct flow_detect *fd, struct fd_host *x, const s
 int flow_detect_hosting_service(const struct flow_record *r);
 void flow_detect_hosting(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, int svc, usec_t now);
 void flow_detect_cc_contact(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r,
-                            const struct fd_list *l, usec_t now);
+                            const struct fd_list *l, uint32_t value, usec_t now);
 
 #endif

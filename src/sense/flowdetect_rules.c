@@ -447,27 +447,71 @@ flow_detect_hosting(struct flow_detect *fd, struct fd_host *x, const struct flow
 		    duration_format(c->hosting_window, win, sizeof(win)));
 }
 
-/* cc_contact: host x sent r to an address on list l. A unit, at most one each
- * FD_CC_EVERY per host (a bot calls its C&C every few seconds). */
+/* Whether a count of n contacts is worth a summary again: each of the first 7, then
+ * n with bits in its two highest places only (8, 12, 16, 24, 32...): the summary is exact
+ * when written and never more than half behind, and a bot beaconing each second asks the
+ * judge a dozen times in its 10 minutes, not 600. */
+static bool
+contacts_due(uint32_t n)
+{
+	if (n < 8)
+		return true;
+	int msb = 31 - __builtin_clz(n);
+	return (n & ~(3u << (msb - 1))) == 0;
+}
+
+/*
+ * cc_contact: host x sent r to an address on list l, its entry's port and family in
+ * value (sense/blocklist.h). A unit at most each FD_CC_EVERY per host (a bot calls its
+ * C&C every few seconds); the contacts in between counted and the summary brought up to
+ * date with their number (contacts_due). A list that names the C&C's family (Feodo) is
+ * a list of command-and-control servers: the summary says whose; a contact on another
+ * port than the list's still counts (a bot may fall back to another port, and the
+ * address is the server's either way) and the summary says which port the list gives,
+ * so that an agent can tell a shared host's other service from the C&C itself.
+ */
 void
 flow_detect_cc_contact(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, const struct fd_list *l,
-    usec_t now)
+    uint32_t value, usec_t now)
 {
-	if (x->cc_told != 0 && now - x->cc_told < FD_CC_EVERY)
+	bool unit = x->cc_told == 0 || now - x->cc_told >= FD_CC_EVERY;
+
+	if (unit)
+		x->cc_contacts = 1;
+	else if (x->cc_contacts == UINT32_MAX || !contacts_due(++x->cc_contacts))
 		return;
 	struct subject *s = judge_host(fd->judge, &x->key, now);
 	if (s == NULL)
 		return;
-	char summary[STORE_SUMMARY_MAX], ip[ADDR_TEXT_MAX], who[ADDR_TEXT_MAX];
+	char summary[STORE_SUMMARY_MAX], ip[ADDR_TEXT_MAX], who[ADDR_TEXT_MAX], num[32], span[32];
+	const char *family = blocklist_family(&l->families, value);
+	uint16_t port = BLOCKLIST_PORT(value);
+	bool ports = r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP;
+	size_t off = 0;
 	addr_format(&r->dst, ip, sizeof(ip));
-	if (r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP)
-		snprintf(summary, sizeof(summary), r->dst.family == AF_INET6 ? "contacted [%s]:%u (%s), on the list %s" :
-		    "contacted %s:%u (%s), on the list %s", ip, r->dst_port, r->proto == IPPROTO_TCP ? "TCP" : "UDP", l->name);
+	if (ports)
+		summary_add(summary, &off, r->dst.family == AF_INET6 ? "contacted [%s]:%u (%s)" : "contacted %s:%u (%s)", ip,
+		    r->dst_port, r->proto == IPPROTO_TCP ? "TCP" : "UDP");
 	else
-		snprintf(summary, sizeof(summary), "contacted %s (protocol %u), on the list %s", ip, r->proto, l->name);
-	x->cc_told = now;
+		summary_add(summary, &off, "contacted %s (protocol %u)", ip, r->proto);
+	if (value == 0)         /* a list of networks (DROP, plain): what they are is the list's */
+		summary_add(summary, &off, ", on the list %s", l->name);
+	else if (family != NULL)
+		summary_add(summary, &off, ", %s %s command-and-control server on the list %s",
+		    strchr("AEIOUaeiou", family[0]) != NULL ? "an" : "a", family, l->name);
+	else
+		summary_add(summary, &off, ", a command-and-control server on the list %s", l->name);
+	if (port != 0 && (!ports || port != r->dst_port))
+		summary_add(summary, &off, " (listed on port %u: perhaps another service of that address)", port);
+	if (x->cc_contacts > 1)
+		summary_add(summary, &off, "; %s contacts with listed addresses in %s",
+		    group_digits(x->cc_contacts, num, sizeof(num)), span_words(now - x->cc_told, span, sizeof(span)));
+	if (unit)
+		x->cc_told = now;
 	fd->stats.evidence[FLOW_DETECT_CC_CONTACT]++;
-	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_CC_CONTACT], 1, 1, now, summary);
-	log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=cc_contact list=%s destination=%s port=%u",
-	    addr_format(&x->key, who, sizeof(who)), l->name, ip, r->dst_port);
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_CC_CONTACT], unit ? 1 : 0, unit ? 1 : 0, now, summary);
+	if (unit)       /* one line a decision; the count's updates are not news */
+		log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=cc_contact list=%s destination=%s port=%u "
+		    "family=%s listed_port=%u", addr_format(&x->key, who, sizeof(who)), l->name, ip, r->dst_port,
+		    family != NULL ? family : "-", port);
 }

@@ -673,7 +673,8 @@ set_lists(struct fx *f, size_t n, const char *const names[], const char *const f
 	assert_int_equal(flow_detect_configure(f->fd, &f->cfg), 0);
 }
 
-/* cc_contact: the list and the destination named, a unit at most each 10 minutes; a list
+/* cc_contact: the list and the destination named, with the family and the port a Feodo
+ * list gives, a unit at most each 10 minutes and the contacts between counted; a list
  * whose file turns bad keeps what it had; a list no longer configured is gone. */
 static void
 test_cc_contact(void **state)
@@ -684,7 +685,9 @@ test_cc_contact(void **state)
 
 	list_file(paths[0], "# abuse.ch Feodo Tracker\n"
 	    "\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n"
-	    "\"2026-11-01 07:44:46\",\"203.0.113.5\",\"443\",\"online\",\"2026-11-30\",\"QakBot\"\n");
+	    "\"2026-11-01 07:44:46\",\"203.0.113.5\",\"443\",\"online\",\"2026-11-30\",\"QakBot\"\n"
+	    "\"2026-11-01 07:44:46\",\"203.0.113.7\",\"447\",\"online\",\"2026-11-30\",\"Emotet\"\n"
+	    "\"2026-11-01 07:44:46\",\"203.0.113.8\",\"8080\",\"online\",\"2026-11-30\",\"\"\n");
 	list_file(paths[1], "; Spamhaus DROP\n198.51.100.0/24 ; SBL000001\n2001:db8:bad::/48 ; SBL000002\n");
 	set_lists(f, 2, (const char *const[]){ "feodo", "drop" }, (const char *const[]){ "feodo-csv", "auto" }, paths);
 
@@ -695,9 +698,13 @@ test_cc_contact(void **state)
 	flow_detect_record(f->fd, &r, T0 + SEC(1));
 	const struct evidence_item *e = evidence(f, "192.0.2.100", "cc_contact");
 	assert_non_null(e);
-	assert_string_equal(e->summary, "contacted 203.0.113.5:443 (TCP), on the list feodo");
-	flow_detect_record(f->fd, &r, T0 + SEC(60));             /* beaconing: one unit per 10 minutes */
-	assert_int_equal(evidence(f, "192.0.2.100", "cc_contact")->count, 1);
+	assert_string_equal(e->summary, "contacted 203.0.113.5:443 (TCP), a QakBot command-and-control server on the list feodo");
+	flow_detect_record(f->fd, &r, T0 + SEC(61));             /* beaconing: one unit per 10 minutes */
+	flow_detect_record(f->fd, &r, T0 + SEC(181));
+	e = evidence(f, "192.0.2.100", "cc_contact");
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "contacted 203.0.113.5:443 (TCP), a QakBot command-and-control server on the list "
+	    "feodo; 3 contacts with listed addresses in 3 minutes");
 	r = rec(A("192.0.2.100"), A("198.51.100.77"), IPPROTO_UDP, 53, 0);
 	flow_detect_record(f->fd, &r, T0 + MINUTES(11));
 	e = evidence(f, "192.0.2.100", "cc_contact");
@@ -707,6 +714,30 @@ test_cc_contact(void **state)
 	flow_detect_record(f->fd, &r, T0);
 	assert_string_equal(evidence(f, "2001:db8:100:7::/64", "cc_contact")->summary,
 	    "contacted [2001:db8:bad:1::9]:8080 (TCP), on the list drop");
+	/* another port than the list's still counts, and says so; "an" before a vowel */
+	r = rec(A("192.0.2.103"), A("203.0.113.7"), IPPROTO_TCP, 443, TRW_TCP_SYN);
+	flow_detect_record(f->fd, &r, T0);
+	assert_string_equal(evidence(f, "192.0.2.103", "cc_contact")->summary, "contacted 203.0.113.7:443 (TCP), an Emotet "
+	    "command-and-control server on the list feodo (listed on port 447: perhaps another service of that address)");
+	/* a Feodo entry without a family is still a C&C server; a beacon each second for 100
+	 * seconds asks the judge at 8, 12, ... 96, not each time */
+	r = rec(A("192.0.2.104"), A("203.0.113.8"), IPPROTO_TCP, 8080, TRW_TCP_SYN | TRW_TCP_ACK);
+	uint64_t before = 0;
+	for (unsigned i = 0; i < 100; i++) {
+		struct flow_detect_stats st;
+		if (i == 7) {
+			flow_detect_stats_get(f->fd, &st);
+			before = st.evidence[FLOW_DETECT_CC_CONTACT];
+		}
+		flow_detect_record(f->fd, &r, T0 + SEC(i));
+	}
+	struct flow_detect_stats st;
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.evidence[FLOW_DETECT_CC_CONTACT] - before, 8);     /* 8 12 16 24 32 48 64 96 */
+	e = evidence(f, "192.0.2.104", "cc_contact");
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "contacted 203.0.113.8:8080 (TCP), a command-and-control server on the list feodo; "
+	    "96 contacts with listed addresses in 95 seconds");
 
 	/* the drop file turns bad: the reload keeps its table */
 	FILE *fp = fopen(paths[1], "a");
