@@ -162,6 +162,8 @@ host_idle(struct fd_host *h)
 		hll_reset(&h->act->clients);
 		for (int i = 0; i < FD_PORT_SLOTS; i++)
 			hll_reset(&h->act->ports[i].dst);
+		for (int i = 0; i < FD_TARGET_SLOTS; i++)
+			hll_reset(&h->act->targets[i].ports);
 		free(h->act);
 		h->act = NULL;
 	}
@@ -246,6 +248,8 @@ host_get(struct flow_detect *fd, const struct addr *a, usec_t now)
 		hll_init(&act->clients, FD_HLL_P, FD_EXACT_MAX);
 		for (int i = 0; i < FD_PORT_SLOTS; i++)
 			hll_init(&act->ports[i].dst, FD_HLL_P, FD_EXACT_MAX);
+		for (int i = 0; i < FD_TARGET_SLOTS; i++)
+			hll_init(&act->targets[i].ports, FD_HLL_P, FD_EXACT_MAX);
 		x->act = act;
 	}
 	x->last = now;
@@ -343,6 +347,8 @@ flow_detect_bytes(const struct flow_detect *fd)
 			    hll_bytes(&x->act->clients);
 			for (int i = 0; i < FD_PORT_SLOTS; i++)
 				bytes += hll_bytes(&x->act->ports[i].dst) - sizeof(x->act->ports[i].dst);
+			for (int i = 0; i < FD_TARGET_SLOTS; i++)
+				bytes += hll_bytes(&x->act->targets[i].ports) - sizeof(x->act->targets[i].ports);
 		}
 	}
 	return bytes;

@@ -14,7 +14,8 @@
  *               whether or not the gateway blocks port 25.
  *   scanning  — Threshold Random Walk (sense/trw.h) over the outcomes of each outbound
  *               TCP first contact, and the fan-out: distinct destinations per TCP port
- *               of attempts that never completed a handshake, per host in a window.
+ *               of attempts that never completed a handshake, per host in a window,
+ *               and distinct ports per destination of the same attempts (vertical).
  *   outbound_dos — a host's outbound packets/s, bits/s and flows/s (sense/ewma.h) over
  *               absolute thresholds, or its packets/s over a factor of its own usual
  *               rate; [flows] allow_destination is kept out.

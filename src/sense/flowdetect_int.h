@@ -33,6 +33,16 @@
 #define FD_PORT_SLOTS 4
 #define FD_PORT_KEEP 8
 
+/* scanning's vertical fan-out follows this many destinations per host and window, with
+ * the same rule: a further destination takes the slot with the fewest ports when that one
+ * has fewer than FD_PORT_KEEP. A vertical scan puts every probe on its target, so the
+ * target holds its slot from its 8th port on, whatever else fails beside it; the slots
+ * leave room for a scanner that works through a few targets at once (nmap's host
+ * groups). Exact per destination, unlike one sketch over (destination, port) pairs
+ * beside one over destinations, which says how many ports on average but not whose,
+ * and the summary must name the target. */
+#define FD_TARGET_SLOTS 4
+
 /* hosting's services (flowdetect_rules.c's fd_services): what a fast-flux node or a proxy
  * bot answers on. */
 #define FD_SERVICES 4
@@ -44,6 +54,17 @@ struct fd_port {
 	bool used;
 };
 
+/* A destination of the vertical fan-out. Its first port is lo (= hi) alone: the counter
+ * is filled from the second distinct port on, so that the slots a horizontal scanner
+ * churns through (one port each) never allocate. */
+struct fd_target {
+	struct addr dst;               /* family 0: free */
+	uint16_t lo, hi;               /* the lowest and highest port of its attempts */
+	uint32_t n;                    /* distinct ports: 1 (lo), then ports' estimate */
+	uint32_t reported;             /* the count last reported in the window; 0: none */
+	struct hll ports;              /* distinct ports, once there are two */
+};
+
 /* What a host keeps only while it sends: the windows' counters. Allocated at its first
  * record after a quiet spell, freed by flow_detect_expire once every window has closed. */
 struct fd_active {
@@ -52,8 +73,10 @@ struct fd_active {
 	struct hll mx;                 /* distinct TCP/25 destinations in it */
 	uint32_t mx_reported;          /* the count last reported in it; 0: none yet */
 	/* scanning */
-	int64_t scan_window;           /* the window the port slots count in */
+	int64_t scan_window;           /* the window the port and target slots count in */
 	struct fd_port ports[FD_PORT_SLOTS];
+	struct fd_target targets[FD_TARGET_SLOTS];
+	bool vertical_unit;            /* a target gave this window's unit */
 	/* outbound_dos: the top target (Misra-Gries with one counter, by packets: a target
 	 * that gets most of the packets holds it) and SYN-only flows in this minute and the last */
 	struct addr top;

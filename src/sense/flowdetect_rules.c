@@ -203,11 +203,99 @@ port_slot(struct fd_active *a, uint16_t port)
 	return least;
 }
 
+/* The target slot of dst in x's current window: found, free, or taken from the one with
+ * the fewest ports (FD_TARGET_SLOTS, FD_PORT_KEEP), its first port port; NULL when every
+ * slot has more. *fresh: taken now (port is its first, already counted as lo). */
+static struct fd_target *
+target_slot(struct fd_active *a, const struct addr *dst, uint16_t port, bool *fresh)
+{
+	struct fd_target *least = NULL;
+
+	*fresh = false;
+	for (int i = 0; i < FD_TARGET_SLOTS; i++) {
+		struct fd_target *t = &a->targets[i];
+		if (t->dst.family != 0 && addr_equal(&t->dst, dst))
+			return t;
+		if (least == NULL || t->n < least->n)       /* a free slot's n is 0 */
+			least = t;
+	}
+	if (least->n >= FD_PORT_KEEP)
+		return NULL;
+	if (least->n > 1)       /* one port has nothing allocated: a horizontal scanner's churn costs no call */
+		hll_reset(&least->ports);
+	least->dst = *dst;
+	least->lo = least->hi = port;
+	least->n = 1;
+	least->reported = 0;
+	*fresh = true;
+	return least;
+}
+
+/* Adds port to target t: whether it is a distinct port not counted before (t->n then
+ * the new count). */
+static bool
+target_add(struct fd_target *t, uint16_t port)
+{
+	if (t->n == 1) {
+		if (port == t->lo)
+			return false;
+		uint16_t first = t->lo;
+		if (hll_add(&t->ports, hash_bytes(&first, sizeof(first))) < 0)
+			return false;
+	}
+	if (hll_add(&t->ports, hash_bytes(&port, sizeof(port))) != 1)
+		return false;
+	double est = hll_estimate(&t->ports);
+	t->n = est >= UINT32_MAX ? UINT32_MAX : est < 2 ? 2 : (uint32_t)llround(est);
+	t->lo = port < t->lo ? port : t->lo;
+	t->hi = port > t->hi ? port : t->hi;
+	return true;
+}
+
+/*
+ * scanning, the vertical fan-out: the same failed attempts as distinct ports per
+ * destination per window (nmap -p- against one address). At scan_ports on one target
+ * the host gets one unit for the window (a scanner of several targets at once is one
+ * scanner), and the summary, naming the target and the ports' range, is brought up to
+ * date as for direct_mx, for whichever target grew.
+ */
+static void
+scan_vertical(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, usec_t now)
+{
+	const struct config_flows *c = &fd->cfg->flows;
+	struct fd_active *a = x->act;
+	bool fresh;
+	struct fd_target *t = target_slot(a, &r->dst, r->dst_port, &fresh);
+
+	if (t == NULL || fresh || !target_add(t, r->dst_port))
+		return;
+	uint32_t n = t->n;
+	if (n < c->scan_ports || (t->reported != 0 && 4 * (uint64_t)n < 5 * (uint64_t)t->reported))
+		return;
+	struct subject *s = judge_host(fd->judge, &x->key, now);
+	if (s == NULL)
+		return;
+	char summary[STORE_SUMMARY_MAX], count[32], win[32], ip[ADDR_TEXT_MAX], who[ADDR_TEXT_MAX];
+	addr_format(&t->dst, ip, sizeof(ip));
+	snprintf(summary, sizeof(summary), "probed %s TCP ports of %s in %s (ports %u-%u)",
+	    group_digits(n, count, sizeof(count)), ip, window_words(c->scan_window, win, sizeof(win)), t->lo, t->hi);
+	bool first = !a->vertical_unit;
+	a->vertical_unit = true;
+	t->reported = n;
+	fd->stats.evidence[FLOW_DETECT_SCANNING]++;
+	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_SCANNING], first ? 1 : 0, first ? 1 : 0, now, summary);
+	if (first)       /* one line a decision; the summary's updates are not news */
+		log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=scanning reason=vertical target=%s "
+		    "ports=%u window=%s", addr_format(&x->key, who, sizeof(who)), ip, n,
+		    duration_format(c->scan_window, win, sizeof(win)));
+}
+
 /*
  * scanning, the fan-out: outbound TCP attempts that never completed a handshake (SYN
  * without ACK: unanswered, refused, or reset by a half-open scanner) as distinct
  * destinations per port per window; at the threshold one unit of evidence for the
- * window, the summary brought up to date as for direct_mx.
+ * window, the summary brought up to date as for direct_mx. The same attempts go to the
+ * vertical fan-out (scan_vertical).
  */
 void
 flow_detect_scan_fanout(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash,
@@ -226,8 +314,15 @@ flow_detect_scan_fanout(struct flow_detect *fd, struct fd_host *x, const struct 
 			hll_reset(&a->ports[i].dst);
 			a->ports[i].used = false;
 		}
+		for (int i = 0; i < FD_TARGET_SLOTS; i++) {
+			hll_reset(&a->targets[i].ports);
+			a->targets[i].dst.family = 0;
+			a->targets[i].n = 0;
+		}
+		a->vertical_unit = false;
 		a->scan_window = no;
 	}
+	scan_vertical(fd, x, r, now);
 	if ((p = port_slot(a, r->dst_port)) == NULL || hll_add(&p->dst, dst_hash) != 1 ||
 	    !count_due(&p->dst, c->scan_destinations, p->reported, &n))
 		return;

@@ -471,6 +471,85 @@ test_scanning_port_slots(void **state)
 	assert_non_null(evidence(f, "192.0.2.41", "scanning"));
 }
 
+/* A failed attempt (SYN only) from src to dst:port, sampled 1 in 10: the walk learns
+ * nothing from it, so that only the fan-outs speak. */
+static void
+probe(struct fx *f, const char *src, struct addr dst, uint16_t port, usec_t t)
+{
+	struct flow_record r = rec(A(src), dst, IPPROTO_TCP, port, TRW_TCP_SYN);
+	r.sampling = 10;
+	r.packets = 10;
+	flow_detect_record(f->fd, &r, t);
+}
+
+/* The vertical fan-out: distinct ports of one destination in the window, the target
+ * named; one unit a window however many targets; stray failures to other addresses
+ * beside it, working connections, and two half windows do not make it. */
+static void
+test_scanning_vertical(void **state)
+{
+	struct fx *f = *state;
+	struct addr target = A("203.0.113.9");
+
+	/* nmap -p 1001-2000 (TCP/25 is direct_mx's) with a failure to another address every
+	 * 10 probes */
+	for (unsigned p = 1; p < 100; p++) {
+		probe(f, "192.0.2.80", target, (uint16_t)(1000 + p), T0 + SEC(p / 10));
+		if (p % 10 == 0)
+			probe(f, "192.0.2.80", outside(500 + p), (uint16_t)(1000 + p), T0 + SEC(p / 10));
+	}
+	probe(f, "192.0.2.80", target, 1099, T0 + SEC(11));          /* a retry is no new port */
+	assert_null(evidence(f, "192.0.2.80", "scanning"));
+	probe(f, "192.0.2.80", target, 1100, T0 + SEC(12));
+	const struct evidence_item *e = evidence(f, "192.0.2.80", "scanning");
+	assert_non_null(e);
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "probed 100 TCP ports of 203.0.113.9 in 5 minutes (ports 1001-1100)");
+	for (unsigned p = 101; p <= 1000; p++)
+		probe(f, "192.0.2.80", target, (uint16_t)(1000 + p), T0 + SEC(12 + p / 10));
+	e = evidence(f, "192.0.2.80", "scanning");
+	assert_int_equal(e->count, 1);
+	assert_true(strncmp(e->summary, "probed ", 7) == 0);
+	assert_non_null(strstr(e->summary, " TCP ports of 203.0.113.9 in 5 minutes (ports 1001-"));
+	/* a second target in the same window: its summary, no second unit */
+	for (unsigned p = 0; p < 100; p++)
+		probe(f, "192.0.2.80", A("2001:db8:5::9"), (uint16_t)(8000 + p), T0 + SEC(200));
+	e = evidence(f, "192.0.2.80", "scanning");
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "probed 100 TCP ports of 2001:db8:5::9 in 5 minutes (ports 8000-8099)");
+	/* the next window: a unit again */
+	for (unsigned p = 0; p < 100; p++)
+		probe(f, "192.0.2.80", target, (uint16_t)(p + 1000), T0 + MINUTES(5) + SEC(1));
+	assert_int_equal(evidence(f, "192.0.2.80", "scanning")->count, 2);
+
+	/* four targets at once, ports interleaved, and stray failures: each counted */
+	for (unsigned p = 0; p < 100; p++)
+		for (unsigned k = 0; k < 5; k++)
+			probe(f, "192.0.2.81", k < 4 ? outside(k) : outside(1000 + p), (uint16_t)(1000 + p), T0 + SEC(1));
+	e = evidence(f, "192.0.2.81", "scanning");
+	assert_non_null(e);
+	assert_int_equal(e->count, 1);
+	assert_non_null(strstr(e->summary, "probed 100 TCP ports of 203.0.113."));
+
+	/* 99 ports in a window, 99 in the next; working connections to 200 ports of one
+	 * server (passive FTP, a game); a horizontal scan (one port of many addresses) */
+	for (unsigned p = 0; p < 99; p++) {
+		probe(f, "192.0.2.82", target, (uint16_t)(1000 + p), T0 + MINUTES(4));
+		probe(f, "192.0.2.82", target, (uint16_t)(1200 + p), T0 + MINUTES(6));
+	}
+	for (unsigned p = 0; p < 200; p++) {
+		struct flow_record r = rec(A("192.0.2.83"), target, IPPROTO_TCP, (uint16_t)(30000 + p),
+		    TRW_TCP_SYN | TRW_TCP_ACK | TRW_TCP_FIN);
+		r.packets = 10;
+		flow_detect_record(f->fd, &r, T0 + SEC(p));
+	}
+	for (unsigned i = 0; i < 40; i++)
+		tcp_to(f, "192.0.2.84", i, 445, false, 10, T0 + SEC(i));
+	assert_null(evidence(f, "192.0.2.82", "scanning"));
+	assert_null(evidence(f, "192.0.2.83", "scanning"));
+	assert_null(evidence(f, "192.0.2.84", "scanning"));
+}
+
 /* UDP makes a host (its rates count) but no scanning or direct_mx. */
 static void
 test_udp_host(void **state)
@@ -798,6 +877,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_scanning_walk_benign, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_fanout, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_port_slots, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_scanning_vertical, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_udp_host, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dos_absolute, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dos_baseline, fx_setup, fx_teardown),
