@@ -219,15 +219,18 @@ host_find(const struct flow_detect *fd, const struct addr *key, uint32_t h)
 }
 
 /* The host of subscriber address a, created when missing, with its active part; NULL past
- * max_hosts (counted) or on ENOMEM. */
+ * max_hosts (counted) or on ENOMEM. With only_active, neither is made: the host if it is
+ * active, else NULL, and its time of last record left as it was. */
 static struct fd_host *
-host_get(struct flow_detect *fd, const struct addr *a, usec_t now)
+host_get(struct flow_detect *fd, const struct addr *a, bool only_active, usec_t now)
 {
 	struct addr key = *a;
 	addr_mask(&key, key.family == AF_INET ? fd->cfg->limits.host_prefix_v4 : fd->cfg->limits.host_prefix_v6);
 	uint32_t h = host_hash(&key);
 	struct fd_host *x = host_find(fd, &key, h);
 
+	if (only_active)
+		return x != NULL && x->act != NULL ? x : NULL;
 	if (x == NULL) {
 		if (fd->hosts.count >= fd->cfg->flows.max_hosts || (x = calloc(1, sizeof(*x))) == NULL) {
 			fd->stats.hosts_refused++;
@@ -250,6 +253,7 @@ host_get(struct flow_detect *fd, const struct addr *a, usec_t now)
 			hll_init(&act->ports[i].dst, FD_HLL_P, FD_EXACT_MAX);
 		for (int i = 0; i < FD_TARGET_SLOTS; i++)
 			hll_init(&act->targets[i].ports, FD_HLL_P, FD_EXACT_MAX);
+		ewma_host_init(&act->in);
 		x->act = act;
 	}
 	x->last = now;
@@ -271,15 +275,20 @@ flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t n
 		return;
 	}
 	if (!src_in) {
-		/* inbound: only a served connection makes a host */
+		/* inbound: only a served connection makes a host or keeps it active; any record
+		 * counts in the inbound rates of a host active now (the background of scanners
+		 * that probe every address must not keep every host's counters). A CDN or a
+		 * speed test sending is no flood. */
 		int svc = flow_detect_hosting_service(r);
 		struct fd_host *x;
-		if (svc < 0 || lpm_lookup(&fd->allowed, &r->src, NULL, NULL) || (x = host_get(fd, &r->dst, now)) == NULL)
+		if (lpm_lookup(&fd->allowed, &r->src, NULL, NULL) || (x = host_get(fd, &r->dst, svc < 0, now)) == NULL)
 			return;
-		flow_detect_hosting(fd, x, r, svc, now);
+		flow_detect_inbound(fd, x, r, now);
+		if (svc >= 0)
+			flow_detect_hosting(fd, x, r, svc, now);
 		return;
 	}
-	struct fd_host *x = host_get(fd, &r->src, now);
+	struct fd_host *x = host_get(fd, &r->src, false, now);
 	if (x == NULL)
 		return;
 	flow_detect_outbound_dos(fd, x, r, now);

@@ -68,23 +68,34 @@ struct fd_target {
 /* What a host keeps only while it sends: the windows' counters. Allocated at its first
  * record after a quiet spell, freed by flow_detect_expire once every window has closed. */
 struct fd_active {
+	/* outbound_dos, read by every outbound record: first, in the block's first cache
+	 * lines. The top target (Misra-Gries with one counter, by packets: a target that gets
+	 * most of the packets holds it), and flows, SYN-only flows, packets and the packets
+	 * of replies (is_reply) in this minute and the last */
+	struct addr top;
+	uint16_t top_port;
+	uint8_t top_proto;
+	uint64_t top_weight;
+	int64_t minute;
+	uint32_t flows[2], syn_only[2];  /* [0] this minute, [1] the last */
+	uint64_t packets[2], replies[2];
+	/* inbound floods, read by every inbound record: what the host receives (a victim's
+	 * rates: never evidence), the top source as the top target above, since when it is
+	 * flooded (0: not now) */
+	struct ewma_host in;
+	struct addr in_top;
+	uint64_t in_top_weight;
+	usec_t in_since;
+	usec_t in_checked;             /* the fold of in last compared with the thresholds */
 	/* direct_mx */
 	int64_t mx_window;             /* the window mx counts in (now / window) */
 	struct hll mx;                 /* distinct TCP/25 destinations in it */
 	uint32_t mx_reported;          /* the count last reported in it; 0: none yet */
-	/* scanning */
+	/* scanning: the targets last, only failed attempts read them */
 	int64_t scan_window;           /* the window the port and target slots count in */
 	struct fd_port ports[FD_PORT_SLOTS];
-	struct fd_target targets[FD_TARGET_SLOTS];
 	bool vertical_unit;            /* a target gave this window's unit */
-	/* outbound_dos: the top target (Misra-Gries with one counter, by packets: a target
-	 * that gets most of the packets holds it) and SYN-only flows in this minute and the last */
-	struct addr top;
-	uint64_t top_weight;
-	uint16_t top_port;
-	uint8_t top_proto;
-	int64_t minute;
-	uint32_t flows[2], syn_only[2];  /* [0] this minute, [1] the last */
+	struct fd_target targets[FD_TARGET_SLOTS];
 	/* hosting */
 	int64_t host_window;           /* the window clients count in */
 	struct hll clients;            /* distinct outside addresses served in it */
@@ -149,6 +160,7 @@ void flow_detect_scan_walk(struct flow_detect *fd, struct fd_host *x, const stru
 void flow_detect_scan_fanout(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash,
                              usec_t now);
 void flow_detect_outbound_dos(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, usec_t now);
+void flow_detect_inbound(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, usec_t now);
 /* The index in fd_services of the service an inbound record is a served connection to, or -1. */
 int flow_detect_hosting_service(const struct flow_record *r);
 void flow_detect_hosting(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, int svc, usec_t now);

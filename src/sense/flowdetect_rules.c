@@ -378,6 +378,17 @@ target_words(const struct fd_active *a, char *buf, size_t size)
 	return buf;
 }
 
+/* Whether rates h are over outbound_dos's absolute thresholds scaled by scale. */
+static bool
+rates_over(const struct flow_detect *fd, const struct ewma_host *h, double scale)
+{
+	const struct config_flows *c = &fd->cfg->flows;
+
+	return ewma_rate(&fd->ewma, h, EWMA_PACKETS) >= scale * c->dos_packets ||
+	    ewma_rate(&fd->ewma, h, EWMA_BITS) >= scale * c->dos_megabits * 1e6 ||
+	    ewma_rate(&fd->ewma, h, EWMA_FLOWS) >= scale * c->dos_flows;
+}
+
 /* Whether x's rates are over outbound_dos's thresholds scaled by scale (1: to begin a
  * flood; 0.5: to go on with one, so that a rate around a threshold is one flood, not many). */
 static bool
@@ -386,8 +397,7 @@ dos_over(const struct flow_detect *fd, const struct fd_host *x, double scale)
 	const struct config_flows *c = &fd->cfg->flows;
 	double pps = ewma_rate(&fd->ewma, &x->out, EWMA_PACKETS), ratio;
 
-	if (pps >= scale * c->dos_packets || ewma_rate(&fd->ewma, &x->out, EWMA_BITS) >= scale * c->dos_megabits * 1e6 ||
-	    ewma_rate(&fd->ewma, &x->out, EWMA_FLOWS) >= scale * c->dos_flows)
+	if (rates_over(fd, &x->out, scale))
 		return true;
 	return pps >= c->dos_factor_floor && ewma_ratio(&fd->ewma, &x->out, EWMA_PACKETS, &ratio) == 0 &&
 	    ratio >= scale * c->dos_factor;
@@ -417,11 +427,55 @@ dos_summary(const struct flow_detect *fd, const struct fd_host *x, usec_t now, c
 }
 
 /*
+ * Whether an outbound record is what a host sends back to traffic it did not ask for:
+ * SYN-ACKs (a SYN flood's answers, SYN cookies or not), resets without a SYN of its own
+ * (a closed port's answer), ICMP but echo requests (a UDP flood's port unreachables, an
+ * echo flood's replies; the type is in the destination port's high byte, as NetFlow and
+ * IPFIX exporters put it). A flow of SYN and RST is a flooder's or a scanner's own: its
+ * SYN, and the reset its kernel sends to the answer (hping3, nmap -sS), in one record.
+ */
+static bool
+is_reply(const struct flow_record *r)
+{
+	uint8_t flags = r->tcp_flags;
+
+	switch (r->proto) {
+	case IPPROTO_ICMP: return r->dst_port >> 8 != 8;
+	case IPPROTO_ICMPV6: return r->dst_port >> 8 != 128;
+	case IPPROTO_TCP:
+		return (flags & (TRW_TCP_SYN | TRW_TCP_ACK)) == (TRW_TCP_SYN | TRW_TCP_ACK) ||
+		    ((flags & TRW_TCP_RST) && !(flags & TRW_TCP_SYN));
+	default: return false;
+	}
+}
+
+/*
+ * Whether x, whose outbound rates are over the thresholds, is only answering a flood it
+ * receives: flooded now (or its inbound rates, folded to now, over half the thresholds:
+ * the replies may be read before the flood they answer) and at least half of its
+ * outbound packets in this minute and the last were replies. A victim answering 30 000
+ * SYNs/s with 30 000 SYN-ACKs/s is not an attacker; an attacker flooded back is, its own
+ * packets being SYNs, not replies.
+ */
+static bool
+dos_is_answer(const struct flow_detect *fd, struct fd_host *x, usec_t now)
+{
+	struct fd_active *a = x->act;
+	uint64_t all = a->packets[0] + a->packets[1], replies = a->replies[0] + a->replies[1];
+
+	if (2 * replies < all)
+		return false;
+	ewma_update(&fd->ewma, &a->in, now);
+	return a->in_since != 0 || rates_over(fd, &a->in, 0.5);
+}
+
+/*
  * outbound_dos: every outbound record of x but those to [flows] allow_destination goes
  * into its rates; when a fold has happened they are compared with the thresholds. A
  * flood begins with one unit of evidence, gets one more each 5 minutes it goes on, and
  * its summary is brought up to date each minute; it ends when the rates fall under half
- * the thresholds.
+ * the thresholds. A host over them with replies to a flood it receives (dos_is_answer)
+ * does not begin one.
  */
 void
 flow_detect_outbound_dos(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, usec_t now)
@@ -436,10 +490,16 @@ flow_detect_outbound_dos(struct flow_detect *fd, struct fd_host *x, const struct
 		bool next = minute == a->minute + 1;
 		a->flows[1] = next ? a->flows[0] : 0;
 		a->syn_only[1] = next ? a->syn_only[0] : 0;
+		a->packets[1] = next ? a->packets[0] : 0;
+		a->replies[1] = next ? a->replies[0] : 0;
 		a->flows[0] = a->syn_only[0] = 0;
+		a->packets[0] = a->replies[0] = 0;
 		a->minute = minute;
 	}
 	a->flows[0] += a->flows[0] < UINT32_MAX;
+	a->packets[0] += r->packets;
+	if (is_reply(r))
+		a->replies[0] += r->packets;
 	if (r->proto == IPPROTO_TCP && (r->tcp_flags & (TRW_TCP_SYN | TRW_TCP_ACK | TRW_TCP_RST | TRW_TCP_FIN)) == TRW_TCP_SYN)
 		a->syn_only[0] += a->syn_only[0] < UINT32_MAX;
 	if (a->top_weight > 0 && addr_equal(&a->top, &r->dst) && a->top_port == r->dst_port && a->top_proto == r->proto)
@@ -462,6 +522,8 @@ flow_detect_outbound_dos(struct flow_detect *fd, struct fd_host *x, const struct
 	bool begins = x->dos_since == 0, unit = begins || now - x->dos_unit >= 300 * USEC_PER_SEC;
 	if (!unit && now - x->dos_told < 60 * USEC_PER_SEC)
 		return;
+	if (begins && dos_is_answer(fd, x, now))
+		return;
 	struct subject *s = judge_host(fd->judge, &x->key, now);
 	if (s == NULL)
 		return;
@@ -479,6 +541,46 @@ flow_detect_outbound_dos(struct flow_detect *fd, struct fd_host *x, const struct
 		    "bits_per_s=%.0f flows_per_s=%.1f", addr_format(&x->key, who, sizeof(who)),
 		    ewma_rate(&fd->ewma, &x->out, EWMA_PACKETS), ewma_rate(&fd->ewma, &x->out, EWMA_BITS),
 		    ewma_rate(&fd->ewma, &x->out, EWMA_FLOWS));
+}
+
+/*
+ * Inbound floods: every inbound record to active host x but those from allow_destination
+ * (the caller's) goes into its inbound rates, compared after a fold with outbound_dos's
+ * absolute thresholds (the host's usual inbound rate is no measure: a download is many
+ * times it). A flood begins over them and ends under half, as outbound; its beginning is
+ * one log line and a count, and nothing for the judge: the host is the victim. The top
+ * source is a one-counter Misra-Gries by packets, as outbound_dos's top target.
+ */
+void
+flow_detect_inbound(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, usec_t now)
+{
+	struct fd_active *a = x->act;
+
+	if (a->in_top_weight > 0 && addr_equal(&a->in_top, &r->src))
+		a->in_top_weight += r->packets;
+	else if (a->in_top_weight > r->packets)
+		a->in_top_weight -= r->packets;
+	else {
+		a->in_top = r->src;
+		a->in_top_weight = r->packets - a->in_top_weight + 1;
+	}
+	ewma_add(&fd->ewma, &a->in, now, r->packets, r->bytes, 1);
+	if (a->in.last == a->in_checked)
+		return;         /* no new rates (dos_is_answer may have folded them: checked here all the same) */
+	a->in_checked = a->in.last;
+	if (!rates_over(fd, &a->in, a->in_since == 0 ? 1 : 0.5)) {
+		a->in_since = 0;
+		return;
+	}
+	if (a->in_since != 0)
+		return;
+	a->in_since = now;
+	fd->stats.inbound_floods++;
+	char who[ADDR_TEXT_MAX], top[ADDR_TEXT_MAX];
+	log_limited(&fd->log, LOG_LEVEL_WARN, "flows: host=%s reason=inbound_flood pps=%.0f bits_per_s=%.0f "
+	    "flows_per_s=%.1f top_source=%s", addr_format(&x->key, who, sizeof(who)),
+	    ewma_rate(&fd->ewma, &a->in, EWMA_PACKETS), ewma_rate(&fd->ewma, &a->in, EWMA_BITS),
+	    ewma_rate(&fd->ewma, &a->in, EWMA_FLOWS), addr_format(&a->in_top, top, sizeof(top)));
 }
 
 /* The service of fd_services an inbound record opens a served connection to, or -1: TCP

@@ -632,6 +632,81 @@ test_dos_baseline(void **state)
 	assert_null(evidence(f, "192.0.2.71", "outbound_dos"));
 }
 
+/* One record of pps packets of 60 bytes from src to dst:port with flags, at t. */
+static void
+burst(struct fx *f, const char *src, const char *dst, uint8_t proto, uint16_t port, uint8_t flags, uint64_t pps,
+    usec_t t)
+{
+	struct flow_record r = rec(A(src), A(dst), proto, port, flags);
+	r.packets = pps;
+	r.bytes = 60 * pps;
+	flow_detect_record(f->fd, &r, t);
+}
+
+/* Inbound floods: a subscriber flooded from outside is counted (an episode once), and its
+ * SYN-ACKs, resets and ICMP answers at the flood's rate are no outbound_dos of its own,
+ * whichever side of the flood the exporter sends first (the answers first: their check
+ * folds the inbound rates, which must still be compared); a host that floods and is
+ * answered is still an attacker; an address that sends nothing makes no host. */
+static void
+test_inbound_flood(void **state)
+{
+	struct fx *f = *state;
+	struct flow_detect_stats st;
+
+	/* 30 000 SYNs/s from outside for 3 minutes, answered by SYN-ACKs, some resets and
+	 * ICMP unreachables: the answers make the host (and their rates are its first) */
+	for (unsigned i = 0; i <= 180; i++) {
+		usec_t t = T0 + SEC(i);
+		if (i > 120)
+			burst(f, "198.18.0.66", "192.0.2.90", IPPROTO_TCP, 80, TRW_TCP_SYN, 30000, t);
+		burst(f, "192.0.2.90", "198.18.0.66", IPPROTO_TCP, 49152, TRW_TCP_SYN | TRW_TCP_ACK, 27000, t);
+		burst(f, "192.0.2.90", "198.18.0.67", IPPROTO_TCP, 49153, TRW_TCP_RST | TRW_TCP_ACK, 2000, t);
+		burst(f, "192.0.2.90", "198.18.0.68", IPPROTO_ICMP, 0x0303, 0, 1000, t);
+		if (i <= 120)
+			burst(f, "198.18.0.66", "192.0.2.90", IPPROTO_TCP, 80, TRW_TCP_SYN, 30000, t);
+		if (i == 60) {
+			flow_detect_stats_get(f->fd, &st);
+			assert_int_equal(st.inbound_floods, 1);
+		}
+	}
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.inbound_floods, 1);
+	assert_int_equal(st.evidence[FLOW_DETECT_OUTBOUND_DOS], 0);
+	assert_null(judge_lookup(f->j, "192.0.2.90"));
+	/* it ends (the host online, the flood gone) and a second one is a second episode */
+	for (unsigned i = 181; i <= 300; i++)
+		burst(f, "192.0.2.90", "198.51.100.53", IPPROTO_UDP, 53, 0, 1, T0 + SEC(i));
+	for (unsigned i = 301; i <= 320; i++)
+		burst(f, "198.18.0.99", "192.0.2.90", IPPROTO_UDP, 27015, 0, 40000, T0 + SEC(i));
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.inbound_floods, 2);
+	assert_null(judge_lookup(f->j, "192.0.2.90"));
+
+	/* the attacker: SYNs out at 30 000/s, its target's SYN-ACKs back as many; as hping3
+	 * does it, each flow its SYN and the reset its kernel sends to the SYN-ACK. An echo
+	 * flood flooded back with echo replies is an attacker too. Both were online before
+	 * (their rates climb from a minute of history, the answers known by the time). */
+	burst(f, "192.0.2.91", "198.51.100.53", IPPROTO_UDP, 53, 0, 1, T0 - SEC(60));
+	burst(f, "192.0.2.93", "198.51.100.53", IPPROTO_UDP, 53, 0, 1, T0 - SEC(60));
+	for (unsigned i = 0; i < 60; i++) {
+		burst(f, "203.0.113.9", "192.0.2.91", IPPROTO_TCP, 49152, TRW_TCP_SYN | TRW_TCP_ACK, 30000, T0 + SEC(i));
+		burst(f, "192.0.2.91", "203.0.113.9", IPPROTO_TCP, 80, TRW_TCP_SYN | TRW_TCP_RST, 30000, T0 + SEC(i));
+		burst(f, "203.0.113.9", "192.0.2.93", IPPROTO_ICMP, 0x0000, 0, 30000, T0 + SEC(i));
+		burst(f, "192.0.2.93", "203.0.113.9", IPPROTO_ICMP, 0x0800, 0, 30000, T0 + SEC(i));
+	}
+	assert_non_null(evidence(f, "192.0.2.91", "outbound_dos"));
+	assert_non_null(evidence(f, "192.0.2.93", "outbound_dos"));
+
+	/* a flood at an address that sends nothing makes no host */
+	flow_detect_stats_get(f->fd, &st);
+	size_t hosts = st.hosts;
+	for (unsigned i = 0; i < 10; i++)
+		burst(f, "198.18.0.66", "192.0.2.92", IPPROTO_TCP, 80, TRW_TCP_SYN, 30000, T0 + SEC(i));
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.hosts, hosts);
+}
+
 /* [flows] allow_destination keeps a speed test out. */
 static void
 test_dos_allowlist(void **state)
@@ -882,6 +957,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dos_absolute, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dos_baseline, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dos_allowlist, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_inbound_flood, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hosting, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hosting_allowlist, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cc_contact, fx_setup, fx_teardown),
