@@ -284,6 +284,8 @@ flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t n
 		if (lpm_lookup(&fd->allowed, &r->src, NULL, NULL) || (x = host_get(fd, &r->dst, svc < 0, now)) == NULL)
 			return;
 		flow_detect_inbound(fd, x, r, now);
+		if (r->proto == IPPROTO_TCP)
+			flow_detect_scan_reply(fd, x, r, now);
 		if (svc >= 0)
 			flow_detect_hosting(fd, x, r, svc, now);
 		return;

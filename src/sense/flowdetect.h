@@ -14,7 +14,9 @@
  *               destinations per host in a window; a SYN-only flow counts, so it works
  *               whether or not the gateway blocks port 25.
  *   scanning  — Threshold Random Walk (sense/trw.h) over the outcomes of each outbound
- *               TCP first contact, and the fan-out: distinct destinations per TCP port
+ *               TCP first contact (from its record, or from the reply's when the record
+ *               does not say and the reply comes from an address it contacted), and the
+ *               fan-out: distinct destinations per TCP port
  *               of attempts that never completed a handshake, per host in a window,
  *               and distinct ports per destination of the same attempts (vertical).
  *   outbound_dos — a host's outbound packets/s, bits/s and flows/s (sense/ewma.h) over

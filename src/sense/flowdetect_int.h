@@ -43,6 +43,13 @@
  * and the summary must name the target. */
 #define FD_TARGET_SLOTS 4
 
+/* The walk remembers this many of a host's last first contacts whose records did not
+ * say how they went (a sampled SYN, a SYN+RST probe, a short exchange), by the low 32 bits
+ * of the destination's hash, to read the outcome from the reply when its record comes:
+ * only a reply from an address the host did contact counts (a SYN flood's backscatter,
+ * resets from hosts someone spoofed the subscriber's address to, must not). */
+#define FD_WALK_PENDING 8
+
 /* hosting's services (flowdetect_rules.c's fd_services): what a fast-flux node or a proxy
  * bot answers on. */
 #define FD_SERVICES 4
@@ -87,6 +94,9 @@ struct fd_active {
 	uint64_t in_top_weight;
 	usec_t in_since;
 	usec_t in_checked;             /* the fold of in last compared with the thresholds */
+	/* scanning, the walk: first contacts waiting for their reply (FD_WALK_PENDING) */
+	uint32_t walk_pending[FD_WALK_PENDING];
+	uint8_t walk_pending_count, walk_pending_next;
 	/* direct_mx */
 	int64_t mx_window;             /* the window mx counts in (now / window) */
 	struct hll mx;                 /* distinct TCP/25 destinations in it */
@@ -157,6 +167,8 @@ struct flow_detect {
 void flow_detect_direct_mx(struct flow_detect *fd, struct fd_host *x, uint64_t dst_hash, usec_t now);
 void flow_detect_scan_walk(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash,
                            usec_t now);
+/* scanning, the walk's replies: r is an inbound TCP record to active host x. */
+void flow_detect_scan_reply(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, usec_t now);
 void flow_detect_scan_fanout(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash,
                              usec_t now);
 void flow_detect_outbound_dos(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, usec_t now);

@@ -144,22 +144,10 @@ failed_share(const struct trw_host *t, char *buf, size_t size)
 	return buf;
 }
 
-/*
- * scanning, the walk: each first contact of an outbound TCP record, its outcome from
- * the record alone (NetFlow records one direction: the reply is another record, not
- * paired here; a refused or unanswered attempt is SYN only, a working connection has
- * ACK in more than 2 packets). The decision is one unit of evidence, once.
- */
-void
-flow_detect_scan_walk(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash,
-    usec_t now)
+/* The walk has just found x a scanner: its one unit of evidence. */
+static void
+walk_decided(struct flow_detect *fd, struct fd_host *x, usec_t now)
 {
-	struct trw_flow tf = { .proto = r->proto, .tcp_flags = r->tcp_flags, .sampled = r->sampling > 1,
-	    .packets = r->sampling > 1 ? r->packets / r->sampling : r->packets };
-	bool before = x->trw.scanner;
-
-	if (trw_observe(&fd->trw, &x->trw, dst_hash, trw_classify_tcp(&tf)) != TRW_SCANNER || before)
-		return;
 	struct subject *s = judge_host(fd->judge, &x->key, now);
 	if (s == NULL)
 		return;
@@ -171,6 +159,68 @@ flow_detect_scan_walk(struct flow_detect *fd, struct fd_host *x, const struct fl
 	judge_add_evidence(fd->judge, s, fd->kind[FLOW_DETECT_SCANNING], 1, 1, now, summary);
 	log_limited(&fd->log, LOG_LEVEL_INFO, "flows: host=%s evidence=scanning reason=trw failures=%u successes=%u",
 	    addr_format(&x->key, who, sizeof(who)), x->trw.failures, x->trw.successes);
+}
+
+/*
+ * scanning, the walk: each first contact of an outbound TCP record, its outcome from
+ * the record (a refused or unanswered attempt is SYN only, a working connection has ACK
+ * in more than 2 packets) or, when the record does not say, from the reply's record
+ * (NetFlow records one direction): the destination then waits in x's pending ring for
+ * flow_detect_scan_reply. The decision is one unit of evidence, once.
+ */
+void
+flow_detect_scan_walk(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, uint64_t dst_hash,
+    usec_t now)
+{
+	struct trw_flow tf = { .proto = r->proto, .tcp_flags = r->tcp_flags, .sampled = r->sampling > 1,
+	    .packets = r->sampling > 1 ? r->packets / r->sampling : r->packets };
+	enum trw_outcome o = trw_classify_tcp(&tf);
+	struct fd_active *a = x->act;
+	bool before = x->trw.scanner;
+
+	if (o == TRW_OUTCOME_UNKNOWN && !before) {
+		uint32_t key = (uint32_t)dst_hash;
+		for (int i = 0; i < a->walk_pending_count; i++)
+			if (a->walk_pending[i] == key)
+				return;
+		a->walk_pending[a->walk_pending_next] = key;
+		a->walk_pending_next = (uint8_t)((a->walk_pending_next + 1) % FD_WALK_PENDING);
+		if (a->walk_pending_count < FD_WALK_PENDING)
+			a->walk_pending_count++;
+		return;
+	}
+	if (trw_observe(&fd->trw, &x->trw, dst_hash, o) == TRW_SCANNER && !before)
+		walk_decided(fd, x, now);
+}
+
+/*
+ * scanning, the walk's replies: an inbound TCP record from an address x contacted with
+ * an outcome still unknown (its pending ring) is that contact's reply: SYN and ACK, the
+ * destination accepted; a reset without SYN, it refused (trw_classify_tcp's rules 2 and
+ * 3). The address leaves the ring either way; any other record leaves it waiting.
+ */
+void
+flow_detect_scan_reply(struct flow_detect *fd, struct fd_host *x, const struct flow_record *r, usec_t now)
+{
+	struct fd_active *a = x->act;
+	uint8_t f = r->tcp_flags;
+
+	if (a->walk_pending_count == 0 || x->trw.scanner ||
+	    !((f & (TRW_TCP_SYN | TRW_TCP_ACK)) == (TRW_TCP_SYN | TRW_TCP_ACK) || ((f & TRW_TCP_RST) && !(f & TRW_TCP_SYN))))
+		return;
+	uint64_t src_hash = hash_bytes(r->src.bytes, r->src.family == AF_INET ? 4 : 16);
+	int i;
+	for (i = 0; i < a->walk_pending_count && a->walk_pending[i] != (uint32_t)src_hash; i++)
+		;
+	if (i == a->walk_pending_count)
+		return;
+	/* out of the ring: the last entry takes its place (the ring's order only picks whom a
+	 * full ring forgets first) */
+	a->walk_pending[i] = a->walk_pending[--a->walk_pending_count];
+	a->walk_pending_next = a->walk_pending_count;
+	struct trw_flow tf = { .proto = IPPROTO_TCP, .reply_seen = true, .reply_flags = f };
+	if (trw_observe(&fd->trw, &x->trw, src_hash, trw_classify_tcp(&tf)) == TRW_SCANNER)
+		walk_decided(fd, x, now);
 }
 
 /* The port slot of port in x's current window: found, free, or taken from the emptiest

@@ -404,6 +404,70 @@ test_scanning_walk_benign(void **state)
 	assert_null(evidence(f, "192.0.2.23", "scanning"));
 }
 
+/* The reply of the i-th outside address to src's contact: a TCP record with flags back. */
+static void
+reply_from(struct fx *f, unsigned i, const char *dst, uint8_t flags, uint32_t sampling, usec_t t)
+{
+	struct flow_record r = rec(outside(i), A(dst), IPPROTO_TCP, 49152, flags);
+	r.src_port = 443;
+	r.sampling = sampling;
+	r.packets = sampling;
+	flow_detect_record(f->fd, &r, t);
+}
+
+/* The walk reads a contact's outcome from its reply when the host's own record does not
+ * say (a sampled SYN): resets back are failures, SYN-ACKs successes; a reply from an
+ * address the host never contacted (backscatter) is nothing. */
+static void
+test_scanning_walk_replies(void **state)
+{
+	struct fx *f = *state;
+
+	for (unsigned i = 0; i < 4; i++)
+		tcp_to(f, "192.0.2.24", i, 443, false, 10, T0 + SEC(i));
+	for (unsigned i = 0; i < 3; i++)
+		reply_from(f, i, "192.0.2.24", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(5));
+	reply_from(f, 0, "192.0.2.24", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(5));    /* answered once */
+	assert_null(evidence(f, "192.0.2.24", "scanning"));
+	reply_from(f, 3, "192.0.2.24", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(6));
+	const struct evidence_item *e = evidence(f, "192.0.2.24", "scanning");
+	assert_non_null(e);
+	assert_string_equal(e->summary, "4 of its first 4 contacts with new addresses failed (Threshold Random Walk: a scanner)");
+
+	/* backscatter: resets from 40 addresses a host never called */
+	tcp_to(f, "192.0.2.25", 1000, 443, true, 1, T0);
+	for (unsigned i = 0; i < 40; i++)
+		reply_from(f, i, "192.0.2.25", TRW_TCP_RST | TRW_TCP_ACK, 1, T0 + SEC(1));
+	assert_null(evidence(f, "192.0.2.25", "scanning"));
+
+	/* accepted: SYN-ACKs back make successes, and three failures after four of them
+	 * are no scanner (0.25^4 took the walk to benign; 4^3 = 64 < 99) */
+	for (unsigned i = 0; i < 4; i++) {
+		tcp_to(f, "192.0.2.26", i, 443, false, 10, T0 + SEC(i));
+		reply_from(f, i, "192.0.2.26", TRW_TCP_SYN | TRW_TCP_ACK, 10, T0 + SEC(i));
+	}
+	for (unsigned i = 10; i < 13; i++) {
+		tcp_to(f, "192.0.2.26", i, 443, false, 10, T0 + SEC(i));
+		reply_from(f, i, "192.0.2.26", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(i));
+	}
+	assert_null(evidence(f, "192.0.2.26", "scanning"));
+	tcp_to(f, "192.0.2.26", 13, 443, false, 10, T0 + SEC(20));
+	reply_from(f, 13, "192.0.2.26", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(20));
+	assert_string_equal(evidence(f, "192.0.2.26", "scanning")->summary,
+	    "4 of its first 8 contacts with new addresses failed (Threshold Random Walk: a scanner)");
+
+	/* a host with more unknown contacts than its ring forgets the oldest: 12 sampled
+	 * SYNs, then resets from the first 4 (forgotten) and the last 4 */
+	for (unsigned i = 0; i < 12; i++)
+		tcp_to(f, "192.0.2.27", i, 443, false, 10, T0 + SEC(i));
+	for (unsigned i = 0; i < 4; i++)
+		reply_from(f, i, "192.0.2.27", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(20));
+	assert_null(evidence(f, "192.0.2.27", "scanning"));
+	for (unsigned i = 8; i < 12; i++)
+		reply_from(f, i, "192.0.2.27", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(21));
+	assert_non_null(evidence(f, "192.0.2.27", "scanning"));
+}
+
 /* The fan-out: distinct destinations on one port in the window, with the walk's share. */
 static void
 test_scanning_fanout(void **state)
@@ -950,6 +1014,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_expire_budget, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_walk, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_walk_benign, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_scanning_walk_replies, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_fanout, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_port_slots, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_vertical, fx_setup, fx_teardown),
