@@ -1,8 +1,8 @@
 /*
  * fuzz_blocklist.c — the C&C list parsers (sense/blocklist.c) on any bytes, in every
  * format and detected: each entry a valid masked prefix of its family, every line counted
- * once under one reason, the first error's line within the lines, a stopping callback
- * obeyed.
+ * once under one reason, the first error's line within the lines, a malware family one
+ * plain word within its bound, a stopping callback obeyed.
  *
  * Seeds (fuzz/seeds/blocklist/), realistic samples kept short:
  *   drop-text     the head of Spamhaus drop.txt of 2016/03/23 as quoted in a public test
@@ -49,6 +49,13 @@ check_entry(void *arg, const struct blocklist_entry *e)
 	addr_mask(&masked, e->net.prefix);
 	if (memcmp(&masked, &e->net.addr, sizeof(masked)) != 0)
 		abort();
+	/* a family is one plain word, ended within its bound (summaries and log lines quote it) */
+	if (e->family != NULL) {
+		size_t n = strnlen(e->family, BLOCKLIST_FAMILY_MAX);
+		if (n == 0 || n == BLOCKLIST_FAMILY_MAX || strspn(e->family, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.+_-") != n)
+			abort();
+	}
 	if (++c->n == c->stop_at)
 		return -ECANCELED;
 	return 0;

@@ -482,9 +482,10 @@ api_flow_detect_json(const struct flow_detect *fd)
 			json_decref(evidence);
 			return NULL;
 		}
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "records", (json_int_t)st.records,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:I}", "records", (json_int_t)st.records,
 	    "outside", (json_int_t)st.outside, "internal", (json_int_t)st.internal, "hosts", (json_int_t)st.hosts,
-	    "hosts_refused", (json_int_t)st.hosts_refused, "evidence", evidence);
+	    "hosts_refused", (json_int_t)st.hosts_refused, "evidence", evidence,
+	    "inbound_floods", (json_int_t)st.inbound_floods);
 }
 
 /* The flow collector in /v1/stats: per listener and per exporter, and the detectors

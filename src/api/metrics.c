@@ -149,6 +149,8 @@ metrics_flow_detect(FILE *out, const struct flow_detect_stats *st)
 	}
 	metrics_counter_by(out, "lazaret_flow_detect_evidence_total", "Evidence updates the flow detectors gave "
 	    "the judge, by kind.", "kind", FLOW_DETECT_KINDS, kinds, evidence);
+	metrics_counter(out, "lazaret_flow_inbound_floods_total", "Floods a subscriber host received (over the "
+	    "outbound_dos thresholds inbound): logged, never evidence against the host.", st->inbound_floods);
 }
 
 /* The address history's series. */

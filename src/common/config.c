@@ -875,6 +875,8 @@ static const struct config_key config_keys[] = {
 	    .def = "5m", .doc = "scanning: the fan-out window" },
 	{ "flows", "scan_destinations", KT_UINT, KF_RELOAD, FIELD(flows.scan_destinations), .min = 2, .max = 1000000,
 	    .def = "50", .doc = "scanning: distinct destinations on one TCP port in the window that flag" },
+	{ "flows", "scan_ports", KT_UINT, KF_RELOAD, FIELD(flows.scan_ports), .min = 2, .max = 65536,
+	    .def = "100", .doc = "scanning: distinct TCP ports of one destination in the window that flag" },
 	{ "flows", "dos_packets", KT_UINT, KF_RELOAD, FIELD(flows.dos_packets), .min = 100, .max = 1000000000,
 	    .def = "20000", .doc = "outbound_dos: a host's packets/s that flag" },
 	{ "flows", "dos_megabits", KT_UINT, KF_RELOAD, FIELD(flows.dos_megabits), .min = 1, .max = 1000000,

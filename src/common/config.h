@@ -218,6 +218,7 @@ struct config_flows {
 	double scan_alpha, scan_beta;       /* scanning, TRW: false-positive bound, detection probability */
 	usec_t scan_window;                 /* scanning, fan-out: the window */
 	uint32_t scan_destinations;         /* scanning, fan-out: distinct destinations on one port in it */
+	uint32_t scan_ports;                /* scanning, vertical fan-out: distinct ports of one destination in it */
 	uint32_t dos_packets;               /* outbound_dos: packets/s that flag */
 	uint32_t dos_megabits;              /* outbound_dos: Mbit/s that flag */
 	uint32_t dos_flows;                 /* outbound_dos: flows/s that flag */

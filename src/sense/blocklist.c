@@ -48,7 +48,9 @@ enum line_kind { LINE_ENTRY, LINE_BLANK, LINE_COMMENT, LINE_METADATA, LINE_MALFO
 /* What the parser of one format keeps between lines. */
 struct parse_state {
 	enum blocklist_format format;
-	int col_ip, col_port;          /* Feodo CSV: the columns the header named */
+	int col_ip, col_port, col_family;  /* Feodo CSV: the columns the header named */
+	char fields[BLOCKLIST_LINE_MAX];   /* Feodo CSV: a line's fields unquoted */
+	char family[BLOCKLIST_FAMILY_MAX]; /* ... and the entry's family, for the callback */
 };
 
 static bool
@@ -97,6 +99,7 @@ parse_text_line(const char *s, size_t n, struct blocklist_entry *e)
 	if (k < n && s[k] != '#' && s[k] != ';')
 		return LINE_MALFORMED;          /* two addresses, or words after one */
 	e->port = 0;
+	e->family = NULL;
 	return LINE_ENTRY;
 }
 
@@ -123,6 +126,7 @@ parse_json_line(const char *s, size_t n, struct blocklist_entry *e)
 	v = json_object_get(o, "cidr");
 	if (json_is_string(v) && parse_net(json_string_value(v), json_string_length(v), e)) {
 		e->port = 0;
+		e->family = NULL;
 		kind = LINE_ENTRY;
 	}
 out:
@@ -186,10 +190,28 @@ field_is(const char *f, size_t n, const char *name)
 	return n == strlen(name) && memcmp(f, name, n) == 0;
 }
 
+/* A malware family's name as the summaries and a log line's family= may quote it: one
+ * word, nothing to escape. Copied into out (BLOCKLIST_FAMILY_MAX). */
+static bool
+family_copy(const char *f, size_t n, char *out)
+{
+	if (n == 0 || n >= BLOCKLIST_FAMILY_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = f[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '+' || c == '_' || c == '-'))
+			return false;
+	}
+	memcpy(out, f, n);
+	out[n] = '\0';
+	return true;
+}
+
 static enum line_kind
 parse_feodo_line(struct parse_state *ps, const char *s, size_t n, struct blocklist_entry *e)
 {
-	char buf[BLOCKLIST_LINE_MAX];
+	char *buf = ps->fields;
 	const char *f[FEODO_FIELDS_MAX];
 	size_t flen[FEODO_FIELDS_MAX];
 	int nf;
@@ -199,16 +221,19 @@ parse_feodo_line(struct parse_state *ps, const char *s, size_t n, struct blockli
 	if ((nf = csv_fields(s, n, buf, f, flen, FEODO_FIELDS_MAX)) < 0)
 		return LINE_MALFORMED;
 	if (field_is(f[0], flen[0], "first_seen_utc")) {
-		ps->col_ip = ps->col_port = -1;
+		ps->col_ip = ps->col_port = ps->col_family = -1;
 		for (int i = 0; i < nf; i++) {
 			if (field_is(f[i], flen[i], "dst_ip"))
 				ps->col_ip = i;
 			else if (field_is(f[i], flen[i], "dst_port"))
 				ps->col_port = i;
+			else if (field_is(f[i], flen[i], "malware"))
+				ps->col_family = i;
 		}
 		if (ps->col_ip < 0) {
 			ps->col_ip = 1;             /* keep reading by position; the header is wrong */
 			ps->col_port = 2;
+			ps->col_family = 5;
 			return LINE_MALFORMED;
 		}
 		return LINE_METADATA;
@@ -226,6 +251,9 @@ parse_feodo_line(struct parse_state *ps, const char *s, size_t n, struct blockli
 		}
 		e->port = (uint16_t)port;
 	}
+	e->family = NULL;
+	if (ps->col_family >= 0 && ps->col_family < nf && family_copy(f[ps->col_family], flen[ps->col_family], ps->family))
+		e->family = ps->family;
 	return LINE_ENTRY;
 }
 
@@ -259,7 +287,7 @@ int
 blocklist_parse(const uint8_t *buf, size_t len, enum blocklist_format fmt, blocklist_fn fn, void *arg,
                 struct blocklist_stats *st)
 {
-	struct parse_state ps = { .format = fmt, .col_ip = 1, .col_port = 2 };
+	struct parse_state ps = { .format = fmt, .col_ip = 1, .col_port = 2, .col_family = 5 };
 	const char *p = (const char *)buf, *end = p + len;
 
 	memset(st, 0, sizeof(*st));
@@ -320,16 +348,72 @@ blocklist_parse(const uint8_t *buf, size_t len, enum blocklist_format fmt, block
 
 struct load_ctx {
 	struct lpm *t;
-	uint32_t list_id;
+	struct blocklist_families *fam;
 };
 
+/* The index + 1 of family name in c's table, added when new; 0 once the table is full. */
+static int
+family_id(struct load_ctx *c, const char *name, unsigned *id)
+{
+	struct blocklist_families *fam = c->fam;
+
+	for (size_t i = 0; i < fam->count; i++)
+		if (strcmp(fam->name[i], name) == 0) {
+			*id = (unsigned)i + 1;
+			return 0;
+		}
+	*id = 0;
+	if (fam->count >= BLOCKLIST_FAMILIES)
+		return 0;
+	if ((fam->count & (fam->count - 1)) == 0) {        /* 0, 1, 2, 4...: double */
+		void *nn = realloc(fam->name, (fam->count ? 2 * fam->count : 1) * sizeof(fam->name[0]));
+		if (nn == NULL)
+			return -ENOMEM;
+		fam->name = nn;
+	}
+	snprintf(fam->name[fam->count], sizeof(fam->name[0]), "%s", name);
+	*id = (unsigned)++fam->count;
+	return 0;
+}
+
+/* An entry into the table; a host listed again with another port or family keeps the
+ * part they agree on (Feodo lists a C&C once per port it answers on). */
 static int
 load_entry(void *arg, const struct blocklist_entry *e)
 {
 	struct load_ctx *c = arg;
-	int rc = lpm_insert(c->t, &e->net, c->list_id);
+	unsigned id = 0;
+	uint32_t old;
+	struct cidr match;
+	int rc;
 
+	if (e->family != NULL && (rc = family_id(c, e->family, &id)) < 0)
+		return rc;
+	uint32_t value = (uint32_t)e->port | (uint32_t)id << 16;
+	if (value != 0 && lpm_lookup(c->t, &e->net.addr, &old, &match) && match.prefix == e->net.prefix) {
+		if (BLOCKLIST_PORT(old) != e->port)
+			value &= ~UINT32_C(0xffff);
+		if (BLOCKLIST_FAMILY(old) != id)
+			value &= UINT32_C(0xffff);
+	}
+	rc = lpm_insert(c->t, &e->net, value);
 	return rc < 0 ? rc : 0;
+}
+
+const char *
+blocklist_family(const struct blocklist_families *fam, uint32_t value)
+{
+	unsigned id = BLOCKLIST_FAMILY(value);
+
+	return id == 0 || id > fam->count ? NULL : fam->name[id - 1];
+}
+
+void
+blocklist_families_free(struct blocklist_families *fam)
+{
+	free(fam->name);
+	fam->name = NULL;
+	fam->count = 0;
 }
 
 /* The whole file at path into *out (malloc'd, *len bytes). 0 or -errno. */
@@ -401,11 +485,12 @@ fail:
 }
 
 int
-blocklist_load(const char *path, enum blocklist_format fmt, struct lpm *t, uint32_t list_id,
+blocklist_load(const char *path, enum blocklist_format fmt, struct lpm *t, struct blocklist_families *fam,
                struct blocklist_stats *st)
 {
 	struct lpm fresh;
-	struct load_ctx c = { &fresh, list_id };
+	struct blocklist_families names = { NULL, 0 };
+	struct load_ctx c = { &fresh, &names };
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rc;
@@ -422,9 +507,12 @@ blocklist_load(const char *path, enum blocklist_format fmt, struct lpm *t, uint3
 		rc = lpm_index(&fresh);
 	if (rc < 0) {
 		lpm_free(&fresh);
+		blocklist_families_free(&names);
 		return rc;
 	}
 	lpm_free(t);
 	*t = fresh;
+	blocklist_families_free(fam);
+	*fam = names;
 	return 0;
 }

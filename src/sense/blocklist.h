@@ -14,7 +14,9 @@
  *   BLOCKLIST_FEODO_CSV   abuse.ch Feodo Tracker ipblocklist.csv: `#` banner, the header
  *                         "first_seen_utc","dst_ip","dst_port","c2_status","last_online","malware",
  *                         quoted fields. The columns are found by the header's names (dst_ip,
- *                         dst_port), at 2 and 3 without one; the entry is the host and its port.
+ *                         dst_port, malware), at 2, 3 and 6 without one; the entry is the host,
+ *                         its port and its malware family (a word of letters, digits and
+ *                         ".+_-", at most BLOCKLIST_FAMILY_MAX - 1 bytes; another is left out).
  *   BLOCKLIST_AUTO        from the first line that is neither blank nor a comment: `{` JSON,
  *                         `"` or a comma Feodo CSV, a `;` after the address DROP text, else plain.
  */
@@ -38,10 +40,29 @@ enum blocklist_format {
 	BLOCKLIST_FEODO_CSV,
 };
 
+#define BLOCKLIST_FAMILY_MAX 32            /* a malware family's name and its NUL */
+#define BLOCKLIST_FAMILIES 255             /* distinct families a list names, at most */
+
 struct blocklist_entry {
 	struct cidr net;          /* masked */
 	uint16_t port;            /* the C&C's port (Feodo), 0 for any */
+	const char *family;       /* its malware family (Feodo), NUL-ended, valid during the
+	                           * callback; NULL when none is named */
 };
+
+/*
+ * The malware families one loaded list names, each once. A listed prefix's lpm value
+ * holds the rest of its entry, so that an entry costs nothing more than its prefix:
+ * BLOCKLIST_PORT(value) is the C&C's port (0: any, or the list gives the host on several
+ * ports), BLOCKLIST_FAMILY(value) its family's index + 1 here (0: none, or several).
+ */
+struct blocklist_families {
+	char (*name)[BLOCKLIST_FAMILY_MAX];
+	size_t count;
+};
+
+#define BLOCKLIST_PORT(v)   ((uint16_t)((v) & 0xffffu))
+#define BLOCKLIST_FAMILY(v) ((unsigned)((v) >> 16) & 0xffu)
 
 /* Every line falls in exactly one of the counts after lines. */
 struct blocklist_stats {
@@ -75,14 +96,22 @@ int blocklist_parse(const uint8_t *buf, size_t len, enum blocklist_format fmt, b
                     struct blocklist_stats *st);
 
 /*
- * blocklist_load — the list in path, as a new table of its prefixes, each with the value
- * list_id (ports are not kept: contact with a listed address on any port is evidence),
- * indexed (lpm_index), which replaces *t (the old table freed) only when the whole file
- * was read and parsed without a malformed line. Returns 0; -errno for the file (-EFBIG over
- * BLOCKLIST_FILE_MAX); -EBADMSG with st->first_error_line when a line was malformed or
- * too long; -ENOMEM. On any failure *t is untouched: the list loaded before stays.
+ * blocklist_load — the list in path, as a new table of its prefixes, each with its port
+ * and family as the value (see struct blocklist_families; a lookup matches any port:
+ * contact with a listed address on another port is evidence too, the caller says so),
+ * indexed (lpm_index), which replaces *t and *fam (the old ones freed) only when the whole
+ * file was read and parsed without a malformed line. Families past BLOCKLIST_FAMILIES are
+ * left unnamed. Returns 0; -errno for the file (-EFBIG over BLOCKLIST_FILE_MAX); -EBADMSG
+ * with st->first_error_line when a line was malformed or too long; -ENOMEM. On any failure
+ * *t and *fam are untouched: the list loaded before stays.
  */
-int blocklist_load(const char *path, enum blocklist_format fmt, struct lpm *t, uint32_t list_id,
+int blocklist_load(const char *path, enum blocklist_format fmt, struct lpm *t, struct blocklist_families *fam,
                    struct blocklist_stats *st);
+
+/* blocklist_family — the family name of a listed prefix's lpm value in fam, or NULL. */
+const char *blocklist_family(const struct blocklist_families *fam, uint32_t value);
+
+/* blocklist_families_free — the names go; fam is empty and usable again. */
+void blocklist_families_free(struct blocklist_families *fam);
 
 #endif

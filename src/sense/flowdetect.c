@@ -101,10 +101,12 @@ load_lists(struct flow_detect *fd, const struct config *cfg)
 		for (size_t k = 0; k < fd->list_count; k++)
 			if (strcmp(fd->lists[k].name, c->name) == 0) {
 				next[n].table = fd->lists[k].table;
+				next[n].families = fd->lists[k].families;
 				lpm_init(&fd->lists[k].table);
+				fd->lists[k].families = (struct blocklist_families){ NULL, 0 };
 			}
 		(void)blocklist_format_parse(c->format, &fmt);      /* the configuration checked the name */
-		int rc = blocklist_load(c->path, fmt, &next[n].table, (uint32_t)n, &st);
+		int rc = blocklist_load(c->path, fmt, &next[n].table, &next[n].families, &st);
 		if (rc == -EBADMSG)
 			log_warnx("flows: blocklist %s: %s:%zu: not a line of %s; the list loaded before stays (%u prefixes)",
 			    c->name, c->path, st.first_error_line, blocklist_format_name(st.format), next[n].table.prefixes);
@@ -115,8 +117,10 @@ load_lists(struct flow_detect *fd, const struct config *cfg)
 			log_info("flows: blocklist %s: %u prefixes from %s (%s)", c->name, next[n].table.prefixes, c->path,
 			    blocklist_format_name(st.format));
 	}
-	for (size_t k = 0; k < fd->list_count; k++)
+	for (size_t k = 0; k < fd->list_count; k++) {
 		lpm_free(&fd->lists[k].table);
+		blocklist_families_free(&fd->lists[k].families);
+	}
 	memcpy(fd->lists, next, n * sizeof(next[0]));
 	fd->list_count = n;
 }
@@ -158,6 +162,8 @@ host_idle(struct fd_host *h)
 		hll_reset(&h->act->clients);
 		for (int i = 0; i < FD_PORT_SLOTS; i++)
 			hll_reset(&h->act->ports[i].dst);
+		for (int i = 0; i < FD_TARGET_SLOTS; i++)
+			hll_reset(&h->act->targets[i].ports);
 		free(h->act);
 		h->act = NULL;
 	}
@@ -188,8 +194,10 @@ flow_detect_free(struct flow_detect *fd)
 	lpm_free(&fd->subscribers);
 	lpm_free(&fd->relays);
 	lpm_free(&fd->allowed);
-	for (size_t k = 0; k < fd->list_count; k++)
+	for (size_t k = 0; k < fd->list_count; k++) {
 		lpm_free(&fd->lists[k].table);
+		blocklist_families_free(&fd->lists[k].families);
+	}
 	free(fd);
 }
 
@@ -211,15 +219,18 @@ host_find(const struct flow_detect *fd, const struct addr *key, uint32_t h)
 }
 
 /* The host of subscriber address a, created when missing, with its active part; NULL past
- * max_hosts (counted) or on ENOMEM. */
+ * max_hosts (counted) or on ENOMEM. With only_active, neither is made: the host if it is
+ * active, else NULL, and its time of last record left as it was. */
 static struct fd_host *
-host_get(struct flow_detect *fd, const struct addr *a, usec_t now)
+host_get(struct flow_detect *fd, const struct addr *a, bool only_active, usec_t now)
 {
 	struct addr key = *a;
 	addr_mask(&key, key.family == AF_INET ? fd->cfg->limits.host_prefix_v4 : fd->cfg->limits.host_prefix_v6);
 	uint32_t h = host_hash(&key);
 	struct fd_host *x = host_find(fd, &key, h);
 
+	if (only_active)
+		return x != NULL && x->act != NULL ? x : NULL;
 	if (x == NULL) {
 		if (fd->hosts.count >= fd->cfg->flows.max_hosts || (x = calloc(1, sizeof(*x))) == NULL) {
 			fd->stats.hosts_refused++;
@@ -240,6 +251,9 @@ host_get(struct flow_detect *fd, const struct addr *a, usec_t now)
 		hll_init(&act->clients, FD_HLL_P, FD_EXACT_MAX);
 		for (int i = 0; i < FD_PORT_SLOTS; i++)
 			hll_init(&act->ports[i].dst, FD_HLL_P, FD_EXACT_MAX);
+		for (int i = 0; i < FD_TARGET_SLOTS; i++)
+			hll_init(&act->targets[i].ports, FD_HLL_P, FD_EXACT_MAX);
+		ewma_host_init(&act->in);
 		x->act = act;
 	}
 	x->last = now;
@@ -261,23 +275,32 @@ flow_detect_record(struct flow_detect *fd, const struct flow_record *r, usec_t n
 		return;
 	}
 	if (!src_in) {
-		/* inbound: only a served connection makes a host */
+		/* inbound: only a served connection makes a host or keeps it active; any record
+		 * counts in the inbound rates of a host active now (the background of scanners
+		 * that probe every address must not keep every host's counters). A CDN or a
+		 * speed test sending is no flood. */
 		int svc = flow_detect_hosting_service(r);
 		struct fd_host *x;
-		if (svc < 0 || lpm_lookup(&fd->allowed, &r->src, NULL, NULL) || (x = host_get(fd, &r->dst, now)) == NULL)
+		if (lpm_lookup(&fd->allowed, &r->src, NULL, NULL) || (x = host_get(fd, &r->dst, svc < 0, now)) == NULL)
 			return;
-		flow_detect_hosting(fd, x, r, svc, now);
+		flow_detect_inbound(fd, x, r, now);
+		if (r->proto == IPPROTO_TCP)
+			flow_detect_scan_reply(fd, x, r, now);
+		if (svc >= 0)
+			flow_detect_hosting(fd, x, r, svc, now);
 		return;
 	}
-	struct fd_host *x = host_get(fd, &r->src, now);
+	struct fd_host *x = host_get(fd, &r->src, false, now);
 	if (x == NULL)
 		return;
 	flow_detect_outbound_dos(fd, x, r, now);
-	for (size_t k = 0; k < fd->list_count; k++)
-		if (lpm_lookup(&fd->lists[k].table, &r->dst, NULL, NULL)) {
-			flow_detect_cc_contact(fd, x, r, &fd->lists[k], now);
+	for (size_t k = 0; k < fd->list_count; k++) {
+		uint32_t value;
+		if (lpm_lookup(&fd->lists[k].table, &r->dst, &value, NULL)) {
+			flow_detect_cc_contact(fd, x, r, &fd->lists[k], value, now);
 			break;
 		}
+	}
 	if (r->proto != IPPROTO_TCP)
 		return;
 	uint64_t dst_hash = hash_bytes(r->dst.bytes, r->dst.family == AF_INET ? 4 : 16);
@@ -335,6 +358,8 @@ flow_detect_bytes(const struct flow_detect *fd)
 			    hll_bytes(&x->act->clients);
 			for (int i = 0; i < FD_PORT_SLOTS; i++)
 				bytes += hll_bytes(&x->act->ports[i].dst) - sizeof(x->act->ports[i].dst);
+			for (int i = 0; i < FD_TARGET_SLOTS; i++)
+				bytes += hll_bytes(&x->act->targets[i].ports) - sizeof(x->act->targets[i].ports);
 		}
 	}
 	return bytes;

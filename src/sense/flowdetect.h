@@ -5,7 +5,8 @@
  * A record's direction follows from [network] subscribers: source inside is outbound,
  * destination inside is inbound; a record with both or neither side inside says nothing
  * about one host and is only counted. Every outbound record makes (or finds) its host;
- * an inbound one only when hosting reads it. The host is the judge's host subject ([limits]
+ * an inbound one only when hosting reads it, and otherwise counts in the inbound rates
+ * of a host that exists (the internet's scanners, which probe every address, make none). The host is the judge's host subject ([limits]
  * host_prefix_v4/v6 of the subscriber's address).
  *
  * Detectors (each an evidence kind of judge/kinds.c):
@@ -13,11 +14,18 @@
  *               destinations per host in a window; a SYN-only flow counts, so it works
  *               whether or not the gateway blocks port 25.
  *   scanning  — Threshold Random Walk (sense/trw.h) over the outcomes of each outbound
- *               TCP first contact, and the fan-out: distinct destinations per TCP port
- *               of attempts that never completed a handshake, per host in a window.
+ *               TCP first contact (from its record, or from the reply's when the record
+ *               does not say and the reply comes from an address it contacted), and the
+ *               fan-out: distinct destinations per TCP port
+ *               of attempts that never completed a handshake, per host in a window,
+ *               and distinct ports per destination of the same attempts (vertical).
  *   outbound_dos — a host's outbound packets/s, bits/s and flows/s (sense/ewma.h) over
  *               absolute thresholds, or its packets/s over a factor of its own usual
- *               rate; [flows] allow_destination is kept out.
+ *               rate; [flows] allow_destination is kept out. The inbound side is
+ *               measured too, against the same absolute thresholds: a host flooded
+ *               from outside is a victim, logged and counted (inbound_floods), never
+ *               evidence, and a flood of its own that is mostly replies (RSTs, SYN-ACKs,
+ *               ICMP) while it is flooded does not begin.
  *   hosting   — inbound connections served on TCP 80/443/53 or UDP 53 (TCP: ACK in more
  *               than 2 packets) as distinct outside clients per host in a window;
  *               clients in allow_destination are kept out.
@@ -60,6 +68,7 @@ struct flow_detect_stats {
 	uint64_t outside;              /* neither side a subscriber: ignored */
 	uint64_t internal;             /* both sides subscribers: ignored by the per-host detectors */
 	uint64_t hosts_refused;        /* records of a new host past max_hosts, skipped */
+	uint64_t inbound_floods;       /* floods a subscriber host received (episodes; not evidence) */
 	uint64_t evidence[FLOW_DETECT_KINDS];   /* evidence updates, by detector */
 	size_t hosts;                  /* hosts followed now */
 };

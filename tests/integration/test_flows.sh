@@ -11,7 +11,9 @@
 #   - the detectors read what the collector decodes: a NetFlow v5 export of a subscriber's
 #     SYNs to 25 mail servers and a connection to an address on a blocklist file is direct_mx
 #     and cc_contact evidence, with their summaries in lazaretctl explain; a list file broken
-#     before SIGHUP is logged with file:line and the list loaded before still answers.
+#     before SIGHUP is logged with file:line and the list loaded before still answers;
+#   - a subscriber flooded from outside, answering with SYN-ACKs at the flood's rate, is
+#     logged and counted as the victim of an inbound flood, and is no outbound_dos.
 # The detectors' thresholds and each behaviour are tests/unit/test_flowdetect.c's; real
 # scanners and floods (nmap, hping3) are for a test in network namespaces.
 
@@ -129,7 +131,8 @@ case_pass "$sent sent: $((sent - drops)) read, $drops dropped by the kernel"
 
 case_begin "6. the detectors: a subscriber's SYNs to 25 mail servers and a C&C contact, in one NetFlow v5 export"
 # nf5_escapes: printf escapes of a v5 datagram (24-byte header, 48-byte records) from
-# "SRC DST DPORT FLAGS PACKETS" lines, with udp_dump's 2-byte length before it
+# "SRC DST DPORT FLAGS PACKETS" lines (TCP, 60-byte packets), with udp_dump's 2-byte length
+# before it
 nf5_escapes() {
 	local -a recs=()
 	local line src dst port flags pkts out="" rec ip
@@ -141,7 +144,10 @@ nf5_escapes() {
 	out+=$(b 0 5 0 ${#recs[@]} 0 0 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0)
 	for rec in "${recs[@]}"; do
 		read -r src dst port flags pkts <<<"$rec"
-		out+=$(ip4 "$src")$(ip4 "$dst")$(b 0 0 0 0 0 0 0 0 0 0 0 "$pkts" 0 0 $((pkts * 60 >> 8)) $((pkts * 60 & 255)))
+		out+=$(ip4 "$src")$(ip4 "$dst")$(b 0 0 0 0 0 0 0 0)
+		out+=$(b $((pkts >> 24 & 255)) $((pkts >> 16 & 255)) $((pkts >> 8 & 255)) $((pkts & 255)))
+		local oct=$((pkts * 60))
+		out+=$(b $((oct >> 24 & 255)) $((oct >> 16 & 255)) $((oct >> 8 & 255)) $((oct & 255)))
 		out+=$(b 0 0 0 1 0 0 0 1 195 80 $((port >> 8)) $((port & 255)) 0 "$flags" 6 0 0 0 0 0 0 0 0 0)
 	done
 	printf '%s' "$out"
@@ -171,6 +177,28 @@ printf "$(cat "$T/nf5.esc")" >"$T/nf5.bin"
 cc_of_6() { [ -n "$(json_evidence "$(lz_explain 10.9.0.6)" cc_contact summary 2>/dev/null)" ]; }
 wait_for 5 cc_of_6 || fail "the list loaded before the broken file no longer answers"
 case_pass "direct_mx and cc_contact from one export; a broken list keeps the one before"
+
+case_begin "7. an inbound flood: the victim is logged and counted, and its answers are no outbound_dos"
+# 10.9.0.7 answers 10 000 SYNs from 198.18.0.66 with as many SYN-ACKs, four exports a second
+# for 4 seconds: 40 000 packets/s each way, twice outbound_dos's 20 000 (the record's time is
+# its datagram's)
+printf '%s\n' "10.9.0.7 198.18.0.66 50000 18 10000" "198.18.0.66 10.9.0.7 80 2 10000" | nf5_escapes >"$T/nf5.esc"
+# shellcheck disable=SC2059
+printf "$(cat "$T/nf5.esc")" >"$T/nf5-flood.bin"
+for _ in $(seq 1 16); do
+	"$REPLAY" "$T/nf5-flood.bin" 127.0.0.1 "$FPORT" >/dev/null || fail "udp_replay of the flood export"
+	sleep 0.25
+done
+floods() { api_curl -s "$LZ_API_URL/metrics" | grep '^lazaret_flow_inbound_floods_total ' | awk '{print $2}'; }
+floods_are() { [ "$(floods)" = "$1" ]; }
+wait_for 5 floods_are 1 || fail "lazaret_flow_inbound_floods_total is '$(floods)', expected 1: $(lz_stats | jq -c .flows.detect)"
+assert_eq "flows.detect.inbound_floods" 1 "$(lz_stats | jq -r .flows.detect.inbound_floods)"
+line=$(grep "flows: host=10.9.0.7 reason=inbound_flood " "$LZ_LOG") || fail "no inbound_flood line for 10.9.0.7 in the log"
+assert_eq "inbound_flood lines" 1 "$(printf '%s\n' "$line" | wc -l)"
+case "$line" in *" top_source=198.18.0.66"*) ;; *) fail "the line does not name the source: $line" ;; esac
+metric=$(api_curl -s "$LZ_API_URL/metrics" | grep '^lazaret_flow_detect_evidence_total{kind="outbound_dos"}' | awk '{print $2}')
+assert_eq "lazaret_flow_detect_evidence_total{kind=outbound_dos}" 0 "$metric"
+case_pass "${line#*flows: }"
 
 echo
 log "all flow collector cases passed"

@@ -11,6 +11,7 @@
 #            10.79.1.5 a web server many outside clients use (fast flux, a proxy)
 #            10.79.1.6 contacts an address on a C&C list
 #            10.79.1.7 browses the web and sends mail through the relay
+#            10.79.1.8 vertical scanner (nmap -sS -p 1-2000 against the web server)
 #   gw   forwards; softflowd -i g0 exports to lazaretd on 127.0.0.1 (both in gw); lazaretd
 #        with [network] subscribers = 10.79.1.0/24, relay = 10.79.3.25, [enforce] nftables
 #   inet .10 web, .25 the relay; .100-.139 addresses nobody serves (scan and MX targets, and
@@ -60,7 +61,7 @@ fatal() {
 
 targets=""
 for h in $(seq 100 139); do targets="$targets $h"; done
-netns_topology "2 3 4 5 6 7" "10 25 26 53 66 80$targets"
+netns_topology "2 3 4 5 6 7 8" "10 25 26 53 66 80$targets"
 netns_serve_inet
 
 section "lazaretd in gw: [flows], [network], the detectors at a test's scale, [enforce] nftables"
@@ -117,6 +118,9 @@ range="$net.100-139"
 sub nmap -sS -n -Pn -S 10.79.1.2 -e s0 --max-retries 0 --max-rate 400 -p 445 "$range" >"$T/nmap.out" 2>&1 ||
 	bad "nmap: $(tail -3 "$T/nmap.out")"
 ok "10.79.1.2: nmap -sS over $range, TCP/445 ($(grep -c 'closed\|filtered' "$T/nmap.out") ports answered)"
+sub nmap -sS -n -Pn -S 10.79.1.8 -e s0 --max-retries 0 --max-rate 2000 -p 1-2000 "$net.10" >"$T/nmap-v.out" 2>&1 ||
+	bad "nmap -p 1-2000: $(tail -3 "$T/nmap-v.out")"
+ok "10.79.1.8: nmap -sS -p 1-2000 against $net.10 ($(grep -c '/tcp' "$T/nmap-v.out") ports listed open)"
 for h in $(seq 100 129); do
 	sub "$PROBE" connect -s 10.79.1.3 -t 300 tcp "$net.$h" 25 >/dev/null
 done
@@ -154,6 +158,12 @@ for pair in "10.79.1.2 scanning" "10.79.1.3 direct_mx" "10.79.1.4 outbound_dos" 
 		bad "$1: no $2 evidence within a minute (kinds: $(kinds_of "$1"))"
 	fi
 done
+vertical() { ctl explain 10.79.1.8 2>/dev/null | grep -q "probed [0-9 ]* TCP ports of $net.10 in 5 minutes"; }
+if wait_for 60 vertical; then
+	ok "10.79.1.8: scanning, vertical ($(ctl explain 10.79.1.8 | grep -m1 -o 'probed [^)]*)'))"
+else
+	bad "10.79.1.8: no vertical scanning summary within a minute ($(ctl explain 10.79.1.8 2>&1 | grep -m1 scanning))"
+fi
 lvl=$(ctl explain 10.79.1.7 --json 2>/dev/null | sed -n 's/.*"level": *"\([a-z]*\)".*/\1/p' | head -1)
 check "10.79.1.7 (browsing, mail through the relay) stays normal (level: ${lvl:-not tracked})" \
 	test "${lvl:-normal}" = normal

@@ -25,7 +25,7 @@
 
 struct got {
 	size_t n;
-	char text[MAXE][ADDR_TEXT_MAX + 8];     /* "prefix" or "prefix:port" */
+	char text[MAXE][ADDR_TEXT_MAX + 8 + BLOCKLIST_FAMILY_MAX];   /* "prefix", "prefix:port", "... family" */
 };
 
 static int
@@ -36,10 +36,10 @@ collect(void *arg, const struct blocklist_entry *e)
 
 	if (g->n < MAXE) {
 		cidr_format(&e->net, net, sizeof(net));
-		if (e->port != 0)
-			snprintf(g->text[g->n], sizeof(g->text[0]), "%s:%u", net, e->port);
-		else
-			snprintf(g->text[g->n], sizeof(g->text[0]), "%s", net);
+		int n = e->port != 0 ? snprintf(g->text[g->n], sizeof(g->text[0]), "%s:%u", net, e->port) :
+		                       snprintf(g->text[g->n], sizeof(g->text[0]), "%s", net);
+		if (e->family != NULL)
+			snprintf(g->text[g->n] + n, sizeof(g->text[0]) - (size_t)n, " %s", e->family);
 	}
 	g->n++;
 	return 0;
@@ -160,16 +160,26 @@ test_feodo(void **state)
 	      "\"2022-06-04 21:24:53\",\"162.243.103.246\",\"8080\",\"offline\",\"2026-03-07\",\"Emotet\"\n"
 	      "# END 3 entries\n",
 	      .format = BLOCKLIST_AUTO, .parsed = BLOCKLIST_FEODO_CSV,
-	      .entries = { "67.213.75.205/32:443", "51.178.161.32/32:4643", "162.243.103.246/32:8080" },
+	      .entries = { "67.213.75.205/32:443 Dridex", "51.178.161.32/32:4643 Dridex", "162.243.103.246/32:8080 Emotet" },
 	      .comment = 5, .metadata = 1);
-	/* columns found by the header's names; "" escapes; unquoted fields; an IPv6 host */
+	/* columns found by the header's names; "" escapes; unquoted fields; an IPv6 host; a
+	 * family that is not one plain word (a quote, a space, too long, empty) left out */
 	CHECK("feodo reordered",
 	      "first_seen_utc,malware,dst_port,dst_ip\n"
 	      "\"2021-01-17 07:30:05\",\"Dri\"\"dex\",\"443\",\"67.213.75.205\"\n"
 	      "2021-01-17 07:30:05, Dridex , 8080 , 2001:db8::5 \n"
-	      "\"2021-01-17 07:30:05\",\"Dridex\",\"\",\"67.213.75.206\"\n",
+	      "\"2021-01-17 07:30:05\",\"Dridex\",\"\",\"67.213.75.206\"\n"
+	      "\"2021-01-17 07:30:05\",\"Bumble Bee\",\"443\",\"67.213.75.207\"\n"
+	      "\"2021-01-17 07:30:05\",\"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345\",\"443\",\"67.213.75.208\"\n"
+	      "\"2021-01-17 07:30:05\",\"\",\"443\",\"67.213.75.209\"\n",
 	      .format = BLOCKLIST_FEODO_CSV, .parsed = BLOCKLIST_FEODO_CSV,
-	      .entries = { "67.213.75.205/32:443", "2001:db8::5/128:8080", "67.213.75.206/32" }, .metadata = 1);
+	      .entries = { "67.213.75.205/32:443", "2001:db8::5/128:8080 Dridex", "67.213.75.206/32 Dridex",
+	                   "67.213.75.207/32:443", "67.213.75.208/32:443", "67.213.75.209/32:443" },
+	      .metadata = 1);
+	/* no malware column in the header: no family */
+	CHECK("feodo no family", "first_seen_utc,dst_ip,dst_port\n2021-01-17 07:30:05,67.213.75.205,443\n",
+	      .format = BLOCKLIST_FEODO_CSV, .parsed = BLOCKLIST_FEODO_CSV, .entries = { "67.213.75.205/32:443" },
+	      .metadata = 1);
 	/* without a header: dst_ip and dst_port are the 2nd and 3rd fields */
 	CHECK("feodo bad",
 	      "\"2021-01-17 07:30:05\",\"67.213.75.205\",\"443\",\"online\",\"2021-08-18\",\"Dridex\"\n"
@@ -180,7 +190,7 @@ test_feodo(void **state)
 	      "\"a\"b,\"c\"\n"
 	      "just one field\n",
 	      .format = BLOCKLIST_AUTO, .parsed = BLOCKLIST_FEODO_CSV,
-	      .entries = { "67.213.75.205/32:443" }, .malformed = 6, .first_error_line = 2);
+	      .entries = { "67.213.75.205/32:443 Dridex" }, .malformed = 6, .first_error_line = 2);
 }
 
 /* A line past the limit or holding a NUL is refused as a whole, not cut and read. */
@@ -254,8 +264,9 @@ static void
 test_load(void **state)
 {
 	struct lpm t;
+	struct blocklist_families fam = { NULL, 0 };
 	struct blocklist_stats st;
-	uint32_t id;
+	uint32_t v;
 
 	(void)state;
 	assert_non_null(mkdtemp(tmpdir));
@@ -263,37 +274,65 @@ test_load(void **state)
 	const char *p = write_file("drop_v4.json",
 	                           "{\"cidr\":\"1.10.16.0/20\",\"sblid\":\"SBL256894\",\"rir\":\"apnic\"}\n"
 	                           "{\"type\":\"metadata\",\"timestamp\":1790072042}\n");
-	assert_int_equal(blocklist_load(p, BLOCKLIST_AUTO, &t, 7, &st), 0);
+	assert_int_equal(blocklist_load(p, BLOCKLIST_AUTO, &t, &fam, &st), 0);
 	assert_int_equal(st.entries, 1);
 	assert_int_equal(st.format, BLOCKLIST_DROP_JSON);
 	assert_non_null(t.index);
-	assert_true(listed(&t, "1.10.20.1", &id));
-	assert_int_equal(id, 7);
-	assert_false(listed(&t, "1.10.32.1", &id));
+	assert_true(listed(&t, "1.10.20.1", &v));
+	assert_int_equal(v, 0);                 /* a network: no port, no family */
+	assert_null(blocklist_family(&fam, v));
+	assert_false(listed(&t, "1.10.32.1", &v));
 
 	/* a malformed line on line 3: refused with its number, the old table kept whole */
 	p = write_file("drop_v4.json", "{\"cidr\":\"5.8.37.0/24\"}\n{\"cidr\":\"5.34.242.0/23\"}\n<html>\n");
-	assert_int_equal(blocklist_load(p, BLOCKLIST_AUTO, &t, 8, &st), -EBADMSG);
+	assert_int_equal(blocklist_load(p, BLOCKLIST_AUTO, &t, &fam, &st), -EBADMSG);
 	assert_int_equal(st.first_error_line, 3);
 	assert_int_equal(st.malformed, 1);
-	assert_true(listed(&t, "1.10.20.1", &id));
-	assert_int_equal(id, 7);
-	assert_false(listed(&t, "5.8.37.1", &id));
+	assert_true(listed(&t, "1.10.20.1", &v));
+	assert_false(listed(&t, "5.8.37.1", &v));
 
 	/* a missing file, a directory: errno, table kept */
-	assert_int_equal(blocklist_load("/nonexistent/list.txt", BLOCKLIST_AUTO, &t, 8, &st), -ENOENT);
-	assert_int_equal(blocklist_load(tmpdir, BLOCKLIST_AUTO, &t, 8, &st), -EINVAL);
-	assert_true(listed(&t, "1.10.20.1", &id));
+	assert_int_equal(blocklist_load("/nonexistent/list.txt", BLOCKLIST_AUTO, &t, &fam, &st), -ENOENT);
+	assert_int_equal(blocklist_load(tmpdir, BLOCKLIST_AUTO, &t, &fam, &st), -EINVAL);
+	assert_true(listed(&t, "1.10.20.1", &v));
 
-	/* a good new file replaces the table: the old entries are gone */
+	/* a good new file replaces the table: the old entries are gone; each entry keeps its
+	 * port and family in its value, the family names once each; a host listed on two
+	 * ports keeps no port, with two families no family */
 	p = write_file("feodo.csv", "\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n"
-	                            "\"2025-12-30 13:56:31\",\"50.16.16.211\",\"443\",\"online\",\"2026-03-12\",\"QakBot\"\n");
-	assert_int_equal(blocklist_load(p, BLOCKLIST_FEODO_CSV, &t, 9, &st), 0);
-	assert_true(listed(&t, "50.16.16.211", &id));
-	assert_int_equal(id, 9);
-	assert_false(listed(&t, "50.16.16.212", &id));
-	assert_false(listed(&t, "1.10.20.1", &id));
+	                            "\"2025-12-30 13:56:31\",\"50.16.16.211\",\"443\",\"online\",\"2026-03-12\",\"QakBot\"\n"
+	                            "\"2025-12-30 13:56:31\",\"50.16.16.212\",\"447\",\"online\",\"2026-03-12\",\"Dridex\"\n"
+	                            "\"2025-12-30 13:56:31\",\"50.16.16.213\",\"8080\",\"online\",\"2026-03-12\",\"QakBot\"\n"
+	                            "\"2025-12-30 13:56:31\",\"50.16.16.214\",\"443\",\"online\",\"2026-03-12\",\"Dridex\"\n"
+	                            "\"2025-12-30 13:56:31\",\"50.16.16.214\",\"8443\",\"online\",\"2026-03-12\",\"Dridex\"\n"
+	                            "\"2025-12-30 13:56:31\",\"50.16.16.215\",\"443\",\"online\",\"2026-03-12\",\"Dridex\"\n"
+	                            "\"2025-12-30 13:56:31\",\"50.16.16.215\",\"443\",\"online\",\"2026-03-12\",\"Emotet\"\n");
+	assert_int_equal(blocklist_load(p, BLOCKLIST_FEODO_CSV, &t, &fam, &st), 0);
+	assert_int_equal(fam.count, 3);
+	assert_true(listed(&t, "50.16.16.211", &v));
+	assert_int_equal(BLOCKLIST_PORT(v), 443);
+	assert_string_equal(blocklist_family(&fam, v), "QakBot");
+	assert_true(listed(&t, "50.16.16.212", &v));
+	assert_int_equal(BLOCKLIST_PORT(v), 447);
+	assert_string_equal(blocklist_family(&fam, v), "Dridex");
+	assert_true(listed(&t, "50.16.16.213", &v));
+	assert_int_equal(BLOCKLIST_PORT(v), 8080);
+	assert_string_equal(blocklist_family(&fam, v), "QakBot");
+	assert_true(listed(&t, "50.16.16.214", &v));
+	assert_int_equal(BLOCKLIST_PORT(v), 0);
+	assert_string_equal(blocklist_family(&fam, v), "Dridex");
+	assert_true(listed(&t, "50.16.16.215", &v));
+	assert_int_equal(BLOCKLIST_PORT(v), 443);
+	assert_null(blocklist_family(&fam, v));
+	assert_false(listed(&t, "50.16.16.210", &v));
+	assert_false(listed(&t, "1.10.20.1", &v));
+	/* a failed load keeps the families with the table */
+	p = write_file("drop_v4.json", "<html>\n");
+	assert_int_equal(blocklist_load(p, BLOCKLIST_AUTO, &t, &fam, &st), -EBADMSG);
+	assert_true(listed(&t, "50.16.16.212", &v));
+	assert_string_equal(blocklist_family(&fam, v), "Dridex");
 	lpm_free(&t);
+	blocklist_families_free(&fam);
 	static const char *const files[] = { "drop_v4.json", "feodo.csv" };
 	for (size_t i = 0; i < 2; i++) {
 		char path[256];
@@ -301,6 +340,45 @@ test_load(void **state)
 		assert_int_equal(unlink(path), 0);
 	}
 	assert_int_equal(rmdir(tmpdir), 0);
+}
+
+/* A list naming more families than a value can index: the first BLOCKLIST_FAMILIES
+ * keep their names, the rest load without one. */
+static void
+test_families_cap(void **state)
+{
+	size_t n = BLOCKLIST_FAMILIES + 5, cap = 64 * n + 64, off = 0;
+	char *text = malloc(cap), path[64] = "/tmp/test_blocklist-fam-XXXXXX";
+	struct lpm t;
+	struct blocklist_families fam = { NULL, 0 };
+	struct blocklist_stats st;
+	uint32_t v;
+	struct addr a;
+
+	(void)state;
+	assert_non_null(text);
+	off += (size_t)snprintf(text, cap, "first_seen_utc,dst_ip,dst_port,c2_status,last_online,malware\n");
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(text + off, cap - off, "2026-01-01 00:00:00,10.0.%zu.%zu,443,online,2026-01-01,Fam%zu\n",
+		                        i / 256, i % 256, i);
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, off), (ssize_t)off);
+	close(fd);
+	lpm_init(&t);
+	assert_int_equal(blocklist_load(path, BLOCKLIST_AUTO, &t, &fam, &st), 0);
+	assert_int_equal(fam.count, BLOCKLIST_FAMILIES);
+	assert_int_equal(addr_parse("10.0.0.254", 10, &a), 0);
+	assert_true(lpm_lookup(&t, &a, &v, NULL));
+	assert_string_equal(blocklist_family(&fam, v), "Fam254");
+	assert_int_equal(addr_parse("10.0.1.0", 8, &a), 0);
+	assert_true(lpm_lookup(&t, &a, &v, NULL));
+	assert_null(blocklist_family(&fam, v));
+	assert_int_equal(BLOCKLIST_PORT(v), 443);
+	lpm_free(&t);
+	blocklist_families_free(&fam);
+	unlink(path);
+	free(text);
 }
 
 int
@@ -314,6 +392,7 @@ main(void)
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_format_names),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_families_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

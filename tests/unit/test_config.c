@@ -277,6 +277,7 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	SAME(flows.scan_beta);
 	SAME(flows.scan_window);
 	SAME(flows.scan_destinations);
+	SAME(flows.scan_ports);
 	SAME(flows.dos_packets);
 	SAME(flows.dos_megabits);
 	SAME(flows.dos_flows);
@@ -956,6 +957,8 @@ static const struct bad_value bad_values[] = {
 	  { "", "30s", "2h", "5x", NULL } },
 	{ "flows", "scan_destinations", "scan_destinations: expected a number from 2 to 1000000, not \"{v}\"",
 	  { "", "1", "1000001", "-5", NULL } },
+	{ "flows", "scan_ports", "scan_ports: expected a number from 2 to 65536, not \"{v}\"",
+	  { "", "1", "65537", "1k", NULL } },
 	{ "flows", "dos_packets", "dos_packets: expected a number from 100 to 1000000000, not \"{v}\"",
 	  { "", "99", "1000000001", "20k", NULL } },
 	{ "flows", "dos_megabits", "dos_megabits: expected a number from 1 to 1000000, not \"{v}\"",
@@ -1566,7 +1569,7 @@ test_flows_section(void **state)
 	    "sampling = 192.0.2.10 1000\nsampling = 2001:db8::/32 64\nmax_exporters = 8\nmax_templates = 32\n"
 	    "max_hosts = 5000\ndirect_mx_window = 5m\ndirect_mx_destinations = 50\n"
 	    "scan_theta0 = 0.9\nscan_theta1 = 0.1\nscan_alpha = 0.001\nscan_beta = 0.999\nscan_window = 10m\n"
-	    "scan_destinations = 100\ndos_packets = 50000\ndos_megabits = 300\ndos_flows = 1000\ndos_factor = 100\n"
+	    "scan_destinations = 100\nscan_ports = 500\ndos_packets = 50000\ndos_megabits = 300\ndos_flows = 1000\ndos_factor = 100\n"
 	    "dos_factor_floor = 500\nallow_destination = 203.0.113.0/24\nallow_destination = 2001:db8:5::/48\n"
 	    "hosting_window = 30m\nhosting_sources = 250\n"
 	    "blocklist = feodo feodo-csv /var/lib/lazaret/ipblocklist.csv\n"
@@ -1586,6 +1589,7 @@ test_flows_section(void **state)
 	assert_true(cfg.flows.scan_alpha == 0.001 && cfg.flows.scan_beta == 0.999);
 	assert_int_equal(cfg.flows.scan_window, 600 * USEC_PER_SEC);
 	assert_int_equal(cfg.flows.scan_destinations, 100);
+	assert_int_equal(cfg.flows.scan_ports, 500);
 	assert_int_equal(cfg.flows.dos_packets, 50000);
 	assert_int_equal(cfg.flows.dos_megabits, 300);
 	assert_int_equal(cfg.flows.dos_flows, 1000);
@@ -1599,7 +1603,7 @@ test_flows_section(void **state)
 	assert_string_equal(cfg.flows.blocklists[1].name, "drop_v4");
 	assert_string_equal(cfg.flows.blocklists[1].format, "drop-json");
 	assert_string_equal(cfg.flows.blocklists[1].path, "/var/lib/lazaret/drop v4.json");
-	assert_int_equal(cfg.flows.blocklists[1].line, 28);       /* for the load's messages */
+	assert_int_equal(cfg.flows.blocklists[1].line, 29);       /* for the load's messages */
 	char *text = print_to_string(&cfg);
 	assert_non_null(strstr(text, "\ndos_factor = 100\n"));     /* a whole number as one, not 1e+02 */
 	free(text);
@@ -1617,6 +1621,7 @@ test_flows_section(void **state)
 	assert_true(cfg.flows.scan_alpha == 0.01 && cfg.flows.scan_beta == 0.99);
 	assert_int_equal(cfg.flows.scan_window, 300 * USEC_PER_SEC);
 	assert_int_equal(cfg.flows.scan_destinations, 50);
+	assert_int_equal(cfg.flows.scan_ports, 100);
 	assert_int_equal(cfg.flows.dos_packets, 20000);
 	assert_int_equal(cfg.flows.dos_megabits, 1000);
 	assert_int_equal(cfg.flows.dos_flows, 3500);

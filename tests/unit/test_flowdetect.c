@@ -404,6 +404,70 @@ test_scanning_walk_benign(void **state)
 	assert_null(evidence(f, "192.0.2.23", "scanning"));
 }
 
+/* The reply of the i-th outside address to src's contact: a TCP record with flags back. */
+static void
+reply_from(struct fx *f, unsigned i, const char *dst, uint8_t flags, uint32_t sampling, usec_t t)
+{
+	struct flow_record r = rec(outside(i), A(dst), IPPROTO_TCP, 49152, flags);
+	r.src_port = 443;
+	r.sampling = sampling;
+	r.packets = sampling;
+	flow_detect_record(f->fd, &r, t);
+}
+
+/* The walk reads a contact's outcome from its reply when the host's own record does not
+ * say (a sampled SYN): resets back are failures, SYN-ACKs successes; a reply from an
+ * address the host never contacted (backscatter) is nothing. */
+static void
+test_scanning_walk_replies(void **state)
+{
+	struct fx *f = *state;
+
+	for (unsigned i = 0; i < 4; i++)
+		tcp_to(f, "192.0.2.24", i, 443, false, 10, T0 + SEC(i));
+	for (unsigned i = 0; i < 3; i++)
+		reply_from(f, i, "192.0.2.24", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(5));
+	reply_from(f, 0, "192.0.2.24", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(5));    /* answered once */
+	assert_null(evidence(f, "192.0.2.24", "scanning"));
+	reply_from(f, 3, "192.0.2.24", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(6));
+	const struct evidence_item *e = evidence(f, "192.0.2.24", "scanning");
+	assert_non_null(e);
+	assert_string_equal(e->summary, "4 of its first 4 contacts with new addresses failed (Threshold Random Walk: a scanner)");
+
+	/* backscatter: resets from 40 addresses a host never called */
+	tcp_to(f, "192.0.2.25", 1000, 443, true, 1, T0);
+	for (unsigned i = 0; i < 40; i++)
+		reply_from(f, i, "192.0.2.25", TRW_TCP_RST | TRW_TCP_ACK, 1, T0 + SEC(1));
+	assert_null(evidence(f, "192.0.2.25", "scanning"));
+
+	/* accepted: SYN-ACKs back make successes, and three failures after four of them
+	 * are no scanner (0.25^4 took the walk to benign; 4^3 = 64 < 99) */
+	for (unsigned i = 0; i < 4; i++) {
+		tcp_to(f, "192.0.2.26", i, 443, false, 10, T0 + SEC(i));
+		reply_from(f, i, "192.0.2.26", TRW_TCP_SYN | TRW_TCP_ACK, 10, T0 + SEC(i));
+	}
+	for (unsigned i = 10; i < 13; i++) {
+		tcp_to(f, "192.0.2.26", i, 443, false, 10, T0 + SEC(i));
+		reply_from(f, i, "192.0.2.26", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(i));
+	}
+	assert_null(evidence(f, "192.0.2.26", "scanning"));
+	tcp_to(f, "192.0.2.26", 13, 443, false, 10, T0 + SEC(20));
+	reply_from(f, 13, "192.0.2.26", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(20));
+	assert_string_equal(evidence(f, "192.0.2.26", "scanning")->summary,
+	    "4 of its first 8 contacts with new addresses failed (Threshold Random Walk: a scanner)");
+
+	/* a host with more unknown contacts than its ring forgets the oldest: 12 sampled
+	 * SYNs, then resets from the first 4 (forgotten) and the last 4 */
+	for (unsigned i = 0; i < 12; i++)
+		tcp_to(f, "192.0.2.27", i, 443, false, 10, T0 + SEC(i));
+	for (unsigned i = 0; i < 4; i++)
+		reply_from(f, i, "192.0.2.27", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(20));
+	assert_null(evidence(f, "192.0.2.27", "scanning"));
+	for (unsigned i = 8; i < 12; i++)
+		reply_from(f, i, "192.0.2.27", TRW_TCP_RST | TRW_TCP_ACK, 10, T0 + SEC(21));
+	assert_non_null(evidence(f, "192.0.2.27", "scanning"));
+}
+
 /* The fan-out: distinct destinations on one port in the window, with the walk's share. */
 static void
 test_scanning_fanout(void **state)
@@ -469,6 +533,85 @@ test_scanning_port_slots(void **state)
 	for (unsigned i = 0; i < 50; i++)
 		tcp_to(f, "192.0.2.41", 1000 + i, 445, false, 10, T0 + MINUTES(5));
 	assert_non_null(evidence(f, "192.0.2.41", "scanning"));
+}
+
+/* A failed attempt (SYN only) from src to dst:port, sampled 1 in 10: the walk learns
+ * nothing from it, so that only the fan-outs speak. */
+static void
+probe(struct fx *f, const char *src, struct addr dst, uint16_t port, usec_t t)
+{
+	struct flow_record r = rec(A(src), dst, IPPROTO_TCP, port, TRW_TCP_SYN);
+	r.sampling = 10;
+	r.packets = 10;
+	flow_detect_record(f->fd, &r, t);
+}
+
+/* The vertical fan-out: distinct ports of one destination in the window, the target
+ * named; one unit a window however many targets; stray failures to other addresses
+ * beside it, working connections, and two half windows do not make it. */
+static void
+test_scanning_vertical(void **state)
+{
+	struct fx *f = *state;
+	struct addr target = A("203.0.113.9");
+
+	/* nmap -p 1001-2000 (TCP/25 is direct_mx's) with a failure to another address every
+	 * 10 probes */
+	for (unsigned p = 1; p < 100; p++) {
+		probe(f, "192.0.2.80", target, (uint16_t)(1000 + p), T0 + SEC(p / 10));
+		if (p % 10 == 0)
+			probe(f, "192.0.2.80", outside(500 + p), (uint16_t)(1000 + p), T0 + SEC(p / 10));
+	}
+	probe(f, "192.0.2.80", target, 1099, T0 + SEC(11));          /* a retry is no new port */
+	assert_null(evidence(f, "192.0.2.80", "scanning"));
+	probe(f, "192.0.2.80", target, 1100, T0 + SEC(12));
+	const struct evidence_item *e = evidence(f, "192.0.2.80", "scanning");
+	assert_non_null(e);
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "probed 100 TCP ports of 203.0.113.9 in 5 minutes (ports 1001-1100)");
+	for (unsigned p = 101; p <= 1000; p++)
+		probe(f, "192.0.2.80", target, (uint16_t)(1000 + p), T0 + SEC(12 + p / 10));
+	e = evidence(f, "192.0.2.80", "scanning");
+	assert_int_equal(e->count, 1);
+	assert_true(strncmp(e->summary, "probed ", 7) == 0);
+	assert_non_null(strstr(e->summary, " TCP ports of 203.0.113.9 in 5 minutes (ports 1001-"));
+	/* a second target in the same window: its summary, no second unit */
+	for (unsigned p = 0; p < 100; p++)
+		probe(f, "192.0.2.80", A("2001:db8:5::9"), (uint16_t)(8000 + p), T0 + SEC(200));
+	e = evidence(f, "192.0.2.80", "scanning");
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "probed 100 TCP ports of 2001:db8:5::9 in 5 minutes (ports 8000-8099)");
+	/* the next window: a unit again */
+	for (unsigned p = 0; p < 100; p++)
+		probe(f, "192.0.2.80", target, (uint16_t)(p + 1000), T0 + MINUTES(5) + SEC(1));
+	assert_int_equal(evidence(f, "192.0.2.80", "scanning")->count, 2);
+
+	/* four targets at once, ports interleaved, and stray failures: each counted */
+	for (unsigned p = 0; p < 100; p++)
+		for (unsigned k = 0; k < 5; k++)
+			probe(f, "192.0.2.81", k < 4 ? outside(k) : outside(1000 + p), (uint16_t)(1000 + p), T0 + SEC(1));
+	e = evidence(f, "192.0.2.81", "scanning");
+	assert_non_null(e);
+	assert_int_equal(e->count, 1);
+	assert_non_null(strstr(e->summary, "probed 100 TCP ports of 203.0.113."));
+
+	/* 99 ports in a window, 99 in the next; working connections to 200 ports of one
+	 * server (passive FTP, a game); a horizontal scan (one port of many addresses) */
+	for (unsigned p = 0; p < 99; p++) {
+		probe(f, "192.0.2.82", target, (uint16_t)(1000 + p), T0 + MINUTES(4));
+		probe(f, "192.0.2.82", target, (uint16_t)(1200 + p), T0 + MINUTES(6));
+	}
+	for (unsigned p = 0; p < 200; p++) {
+		struct flow_record r = rec(A("192.0.2.83"), target, IPPROTO_TCP, (uint16_t)(30000 + p),
+		    TRW_TCP_SYN | TRW_TCP_ACK | TRW_TCP_FIN);
+		r.packets = 10;
+		flow_detect_record(f->fd, &r, T0 + SEC(p));
+	}
+	for (unsigned i = 0; i < 40; i++)
+		tcp_to(f, "192.0.2.84", i, 445, false, 10, T0 + SEC(i));
+	assert_null(evidence(f, "192.0.2.82", "scanning"));
+	assert_null(evidence(f, "192.0.2.83", "scanning"));
+	assert_null(evidence(f, "192.0.2.84", "scanning"));
 }
 
 /* UDP makes a host (its rates count) but no scanning or direct_mx. */
@@ -551,6 +694,81 @@ test_dos_baseline(void **state)
 	assert_non_null(strstr(e->summary, " times its usual rate; top target 198.18.0.1:443 (UDP)"));
 	stream(f, "192.0.2.71", "198.18.0.1", IPPROTO_UDP, 443, 5000, 600, T0);
 	assert_null(evidence(f, "192.0.2.71", "outbound_dos"));
+}
+
+/* One record of pps packets of 60 bytes from src to dst:port with flags, at t. */
+static void
+burst(struct fx *f, const char *src, const char *dst, uint8_t proto, uint16_t port, uint8_t flags, uint64_t pps,
+    usec_t t)
+{
+	struct flow_record r = rec(A(src), A(dst), proto, port, flags);
+	r.packets = pps;
+	r.bytes = 60 * pps;
+	flow_detect_record(f->fd, &r, t);
+}
+
+/* Inbound floods: a subscriber flooded from outside is counted (an episode once), and its
+ * SYN-ACKs, resets and ICMP answers at the flood's rate are no outbound_dos of its own,
+ * whichever side of the flood the exporter sends first (the answers first: their check
+ * folds the inbound rates, which must still be compared); a host that floods and is
+ * answered is still an attacker; an address that sends nothing makes no host. */
+static void
+test_inbound_flood(void **state)
+{
+	struct fx *f = *state;
+	struct flow_detect_stats st;
+
+	/* 30 000 SYNs/s from outside for 3 minutes, answered by SYN-ACKs, some resets and
+	 * ICMP unreachables: the answers make the host (and their rates are its first) */
+	for (unsigned i = 0; i <= 180; i++) {
+		usec_t t = T0 + SEC(i);
+		if (i > 120)
+			burst(f, "198.18.0.66", "192.0.2.90", IPPROTO_TCP, 80, TRW_TCP_SYN, 30000, t);
+		burst(f, "192.0.2.90", "198.18.0.66", IPPROTO_TCP, 49152, TRW_TCP_SYN | TRW_TCP_ACK, 27000, t);
+		burst(f, "192.0.2.90", "198.18.0.67", IPPROTO_TCP, 49153, TRW_TCP_RST | TRW_TCP_ACK, 2000, t);
+		burst(f, "192.0.2.90", "198.18.0.68", IPPROTO_ICMP, 0x0303, 0, 1000, t);
+		if (i <= 120)
+			burst(f, "198.18.0.66", "192.0.2.90", IPPROTO_TCP, 80, TRW_TCP_SYN, 30000, t);
+		if (i == 60) {
+			flow_detect_stats_get(f->fd, &st);
+			assert_int_equal(st.inbound_floods, 1);
+		}
+	}
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.inbound_floods, 1);
+	assert_int_equal(st.evidence[FLOW_DETECT_OUTBOUND_DOS], 0);
+	assert_null(judge_lookup(f->j, "192.0.2.90"));
+	/* it ends (the host online, the flood gone) and a second one is a second episode */
+	for (unsigned i = 181; i <= 300; i++)
+		burst(f, "192.0.2.90", "198.51.100.53", IPPROTO_UDP, 53, 0, 1, T0 + SEC(i));
+	for (unsigned i = 301; i <= 320; i++)
+		burst(f, "198.18.0.99", "192.0.2.90", IPPROTO_UDP, 27015, 0, 40000, T0 + SEC(i));
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.inbound_floods, 2);
+	assert_null(judge_lookup(f->j, "192.0.2.90"));
+
+	/* the attacker: SYNs out at 30 000/s, its target's SYN-ACKs back as many; as hping3
+	 * does it, each flow its SYN and the reset its kernel sends to the SYN-ACK. An echo
+	 * flood flooded back with echo replies is an attacker too. Both were online before
+	 * (their rates climb from a minute of history, the answers known by the time). */
+	burst(f, "192.0.2.91", "198.51.100.53", IPPROTO_UDP, 53, 0, 1, T0 - SEC(60));
+	burst(f, "192.0.2.93", "198.51.100.53", IPPROTO_UDP, 53, 0, 1, T0 - SEC(60));
+	for (unsigned i = 0; i < 60; i++) {
+		burst(f, "203.0.113.9", "192.0.2.91", IPPROTO_TCP, 49152, TRW_TCP_SYN | TRW_TCP_ACK, 30000, T0 + SEC(i));
+		burst(f, "192.0.2.91", "203.0.113.9", IPPROTO_TCP, 80, TRW_TCP_SYN | TRW_TCP_RST, 30000, T0 + SEC(i));
+		burst(f, "203.0.113.9", "192.0.2.93", IPPROTO_ICMP, 0x0000, 0, 30000, T0 + SEC(i));
+		burst(f, "192.0.2.93", "203.0.113.9", IPPROTO_ICMP, 0x0800, 0, 30000, T0 + SEC(i));
+	}
+	assert_non_null(evidence(f, "192.0.2.91", "outbound_dos"));
+	assert_non_null(evidence(f, "192.0.2.93", "outbound_dos"));
+
+	/* a flood at an address that sends nothing makes no host */
+	flow_detect_stats_get(f->fd, &st);
+	size_t hosts = st.hosts;
+	for (unsigned i = 0; i < 10; i++)
+		burst(f, "198.18.0.66", "192.0.2.92", IPPROTO_TCP, 80, TRW_TCP_SYN, 30000, T0 + SEC(i));
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.hosts, hosts);
 }
 
 /* [flows] allow_destination keeps a speed test out. */
@@ -673,7 +891,8 @@ set_lists(struct fx *f, size_t n, const char *const names[], const char *const f
 	assert_int_equal(flow_detect_configure(f->fd, &f->cfg), 0);
 }
 
-/* cc_contact: the list and the destination named, a unit at most each 10 minutes; a list
+/* cc_contact: the list and the destination named, with the family and the port a Feodo
+ * list gives, a unit at most each 10 minutes and the contacts between counted; a list
  * whose file turns bad keeps what it had; a list no longer configured is gone. */
 static void
 test_cc_contact(void **state)
@@ -684,7 +903,9 @@ test_cc_contact(void **state)
 
 	list_file(paths[0], "# abuse.ch Feodo Tracker\n"
 	    "\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n"
-	    "\"2026-11-01 07:44:46\",\"203.0.113.5\",\"443\",\"online\",\"2026-11-30\",\"QakBot\"\n");
+	    "\"2026-11-01 07:44:46\",\"203.0.113.5\",\"443\",\"online\",\"2026-11-30\",\"QakBot\"\n"
+	    "\"2026-11-01 07:44:46\",\"203.0.113.7\",\"447\",\"online\",\"2026-11-30\",\"Emotet\"\n"
+	    "\"2026-11-01 07:44:46\",\"203.0.113.8\",\"8080\",\"online\",\"2026-11-30\",\"\"\n");
 	list_file(paths[1], "; Spamhaus DROP\n198.51.100.0/24 ; SBL000001\n2001:db8:bad::/48 ; SBL000002\n");
 	set_lists(f, 2, (const char *const[]){ "feodo", "drop" }, (const char *const[]){ "feodo-csv", "auto" }, paths);
 
@@ -695,9 +916,13 @@ test_cc_contact(void **state)
 	flow_detect_record(f->fd, &r, T0 + SEC(1));
 	const struct evidence_item *e = evidence(f, "192.0.2.100", "cc_contact");
 	assert_non_null(e);
-	assert_string_equal(e->summary, "contacted 203.0.113.5:443 (TCP), on the list feodo");
-	flow_detect_record(f->fd, &r, T0 + SEC(60));             /* beaconing: one unit per 10 minutes */
-	assert_int_equal(evidence(f, "192.0.2.100", "cc_contact")->count, 1);
+	assert_string_equal(e->summary, "contacted 203.0.113.5:443 (TCP), a QakBot command-and-control server on the list feodo");
+	flow_detect_record(f->fd, &r, T0 + SEC(61));             /* beaconing: one unit per 10 minutes */
+	flow_detect_record(f->fd, &r, T0 + SEC(181));
+	e = evidence(f, "192.0.2.100", "cc_contact");
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "contacted 203.0.113.5:443 (TCP), a QakBot command-and-control server on the list "
+	    "feodo; 3 contacts with listed addresses in 3 minutes");
 	r = rec(A("192.0.2.100"), A("198.51.100.77"), IPPROTO_UDP, 53, 0);
 	flow_detect_record(f->fd, &r, T0 + MINUTES(11));
 	e = evidence(f, "192.0.2.100", "cc_contact");
@@ -707,6 +932,30 @@ test_cc_contact(void **state)
 	flow_detect_record(f->fd, &r, T0);
 	assert_string_equal(evidence(f, "2001:db8:100:7::/64", "cc_contact")->summary,
 	    "contacted [2001:db8:bad:1::9]:8080 (TCP), on the list drop");
+	/* another port than the list's still counts, and says so; "an" before a vowel */
+	r = rec(A("192.0.2.103"), A("203.0.113.7"), IPPROTO_TCP, 443, TRW_TCP_SYN);
+	flow_detect_record(f->fd, &r, T0);
+	assert_string_equal(evidence(f, "192.0.2.103", "cc_contact")->summary, "contacted 203.0.113.7:443 (TCP), an Emotet "
+	    "command-and-control server on the list feodo (listed on port 447: perhaps another service of that address)");
+	/* a Feodo entry without a family is still a C&C server; a beacon each second for 100
+	 * seconds asks the judge at 8, 12, ... 96, not each time */
+	r = rec(A("192.0.2.104"), A("203.0.113.8"), IPPROTO_TCP, 8080, TRW_TCP_SYN | TRW_TCP_ACK);
+	uint64_t before = 0;
+	for (unsigned i = 0; i < 100; i++) {
+		struct flow_detect_stats st;
+		if (i == 7) {
+			flow_detect_stats_get(f->fd, &st);
+			before = st.evidence[FLOW_DETECT_CC_CONTACT];
+		}
+		flow_detect_record(f->fd, &r, T0 + SEC(i));
+	}
+	struct flow_detect_stats st;
+	flow_detect_stats_get(f->fd, &st);
+	assert_int_equal(st.evidence[FLOW_DETECT_CC_CONTACT] - before, 8);     /* 8 12 16 24 32 48 64 96 */
+	e = evidence(f, "192.0.2.104", "cc_contact");
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->summary, "contacted 203.0.113.8:8080 (TCP), a command-and-control server on the list feodo; "
+	    "96 contacts with listed addresses in 95 seconds");
 
 	/* the drop file turns bad: the reload keeps its table */
 	FILE *fp = fopen(paths[1], "a");
@@ -765,12 +1014,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_expire_budget, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_walk, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_walk_benign, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_scanning_walk_replies, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_fanout, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_scanning_port_slots, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_scanning_vertical, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_udp_host, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dos_absolute, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dos_baseline, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dos_allowlist, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_inbound_flood, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hosting, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hosting_allowlist, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cc_contact, fx_setup, fx_teardown),
