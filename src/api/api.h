@@ -25,6 +25,7 @@
 
 struct flow_collector;
 struct flow_detect;
+struct lease_follow;
 
 struct api_context {
 	struct judge *judge;
@@ -37,6 +38,7 @@ struct api_context {
 	struct garden *garden;      /* may be NULL (tests) */
 	struct flow_collector *flows;   /* NULL without [flows] listen */
 	struct flow_detect *flow_detect;    /* the flow detectors: NULL without [flows] listen */
+	struct lease_follow *leases;        /* Kea's lease files: NULL without [dhcp] lease_file */
 	const struct config *cfg;
 	usec_t started;
 	int socket_fd;              /* the Unix socket made by api_socket_bind, or -1: api_start makes it */

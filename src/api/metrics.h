@@ -17,6 +17,7 @@
 
 struct flow_collector;
 struct flow_detect_stats;
+struct lease_follow;
 
 struct metrics_sources {
 	const struct policy_stats *policy;
@@ -28,6 +29,7 @@ struct metrics_sources {
 	const struct httpd_stats *api_http;      /* the API listener's; NULL in tests */
 	const struct flow_collector *flows;      /* NULL without [flows] listen */
 	const struct flow_detect_stats *flow_detect;   /* the flow detectors'; NULL without them */
+	const struct lease_follow *leases;       /* Kea's lease files; NULL without [dhcp] lease_file */
 	uint64_t log_suppressed;                 /* log_suppressed_total() */
 	uint32_t quarantine_cap;
 	struct judge_stats judge;
