@@ -97,9 +97,12 @@ cat >"$T/kea4.json" <<EOF
   "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "stdout" } ], "severity": "INFO" } ]
 } }
 EOF
-# its pid file and logger lock in $T, not /run/kea: a system Kea is none of ours
-ip netns exec "$NS_GW" env KEA_PIDFILE_DIR="$T" KEA_LOCKFILE_DIR="$T" kea-dhcp4 -c "$T/kea4.json" \
-	>"$T/kea.log" 2>&1 &
+# Debian's AppArmor profiles keep /usr/sbin/kea-dhcp4 and kea-lfc to /etc/kea and /var/lib/kea:
+# copies in $T run unconfined, kea-lfc named by KEA_LFC_EXECUTABLE. The pid file and logger
+# lock in $T too, not /run/kea: a system Kea is none of ours.
+cp "$(command -v kea-dhcp4)" "$T/kea-dhcp4" && cp "$(command -v kea-lfc)" "$T/kea-lfc" || fatal "cannot copy Kea"
+ip netns exec "$NS_GW" env KEA_PIDFILE_DIR="$T" KEA_LOCKFILE_DIR="$T" KEA_LFC_EXECUTABLE="$T/kea-lfc" \
+	"$T/kea-dhcp4" -c "$T/kea4.json" >"$T/kea.log" 2>&1 &
 KEA_PID=$!
 wait_file "$T/kea.log" 'DHCP4_STARTED' 10 || fatal "kea-dhcp4 did not start"
 ok "kea-dhcp4 pid $KEA_PID serves 10.80.1.100-150 on g0"
