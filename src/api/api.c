@@ -510,10 +510,11 @@ api_dhcp_json(const struct lease_follow *lf)
 		json_decref(files);
 		return NULL;
 	}
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:o}", "files_followed", (json_int_t)st->files,
-	    "lines", (json_int_t)st->lines, "leases", (json_int_t)st->events[LEASE_EVENT_LEASE],
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:o}", "files_followed",
+	    (json_int_t)st->files, "lines", (json_int_t)st->lines, "leases", (json_int_t)st->events[LEASE_EVENT_LEASE],
 	    "releases", (json_int_t)st->events[LEASE_EVENT_RELEASE],
-	    "expired", (json_int_t)st->events[LEASE_EVENT_EXPIRED], "malformed", malformed,
+	    "expired", (json_int_t)st->events[LEASE_EVENT_EXPIRED], "flushed", (json_int_t)st->flushed,
+	    "malformed", malformed,
 	    "without_subscriber_id", (json_int_t)st->no_subscriber, "subscriber_id_fallback", (json_int_t)st->fallback,
 	    "earlier_files_read", (json_int_t)st->replayed_files, "files", files);
 }

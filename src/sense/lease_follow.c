@@ -248,6 +248,12 @@ lease_source_line(void *arg, const char *line, size_t len)
 		return;
 	}
 
+	if (l.state == KEA_STATE_RECLAIMED && l.valid_lifetime == 0) {
+		/* Kea's flush of a lease it reclaimed earlier (flush-reclaimed-timer): written as a
+		 * deletion, lifetime 0, with no time of its own. Its end was the reclaim line's. */
+		lf->stats.flushed++;
+		return;
+	}
 	memset(&b, 0, sizeof(b));
 	b.net = l.net;
 	b.subnet_id = l.subnet_id;

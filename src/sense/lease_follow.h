@@ -85,6 +85,7 @@ struct lease_follow_stats {
 	uint64_t no_subscriber;                       /* leases without any id */
 	uint64_t fallback;                            /* leases named by another id than the configured */
 	uint64_t replayed_files;                      /* Kea's earlier files read again at start */
+	uint64_t flushed;                             /* reclaimed leases Kea deleted: no event */
 };
 
 struct lease_follow;

@@ -191,6 +191,8 @@ test_v4_lease_renew_release_expiry(void **state)
 	    "100.64.0.12,02:00:00:00:00:03,,600,1796414000,1,0,0,,0,\n");
 	/* declined (state 1): nobody holds it */
 	put(f->path, "a", "100.64.0.13,,,86400,1796500000,1,0,0,,1,\n");
+	/* the reclaimed 100.64.0.11 flushed by Kea later: a deletion of a lease already ended */
+	put(f->path, "a", "100.64.0.11,02:00:00:00:00:02,,0,1796413800,1,0,0,,2,\n");
 	fx_poll(f);
 	expect_events(&f->rec,
 	    "release 100.64.0.10/32 client-id=01:02:00:00:00:00:01 1796414543-1796414300 host=vm",
@@ -203,6 +205,7 @@ test_v4_lease_renew_release_expiry(void **state)
 	assert_int_equal(st->events[LEASE_EVENT_EXPIRED], 2);
 	assert_int_equal(st->fallback, 2);
 	assert_int_equal(st->no_subscriber, 1);
+	assert_int_equal(st->flushed, 1);
 	assert_int_equal(st->files, 1);
 }
 
