@@ -100,7 +100,7 @@ EOF
 # Debian's AppArmor profiles keep /usr/sbin/kea-dhcp4 and kea-lfc to /etc/kea and /var/lib/kea:
 # copies in $T run unconfined, kea-lfc named by KEA_LFC_EXECUTABLE. The pid file and logger
 # lock in $T too, not /run/kea: a system Kea is none of ours.
-cp "$(command -v kea-dhcp4)" "$T/kea-dhcp4" && cp "$(command -v kea-lfc)" "$T/kea-lfc" || fatal "cannot copy Kea"
+for c in kea-dhcp4 kea-lfc; do cp "$(command -v $c)" "$T/$c" || fatal "cannot copy $c"; done
 ip netns exec "$NS_GW" env KEA_PIDFILE_DIR="$T" KEA_LOCKFILE_DIR="$T" KEA_LFC_EXECUTABLE="$T/kea-lfc" \
 	"$T/kea-dhcp4" -c "$T/kea4.json" >"$T/kea.log" 2>&1 &
 KEA_PID=$!
