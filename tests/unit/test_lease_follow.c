@@ -25,6 +25,7 @@
 
 #include "common/log.h"
 #include "sense/lease_follow.h"
+#include "repo_path.h"
 #include "rmtree.h"
 
 #define V4_HEADER "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state," \
@@ -304,6 +305,36 @@ test_subscriber_circuit_id(void **state)
 	    "lease 100.64.0.21/32 hwaddr=02:00:00:00:00:06(fallback) 1796414243-1796414843", NULL);
 }
 
+/*
+ * Leases Kea 2.2.0 wrote for dhclient through a real relay, ISC dhcrelay (tests/unit/data/kea/
+ * README.md): option 82's circuit id "vlan100" in DHCPv4, the interface-id option (4 bytes,
+ * not text: hex) in DHCPv6, for the address and the delegated prefix alike.
+ */
+static void
+test_real_relayed_leases(void **state)
+{
+	struct fx *f = *state;
+	char v4[PATH_MAX], v6[PATH_MAX];
+
+	repo_path("tests/unit/data/kea/kea-leases4-relay.csv", v4, sizeof(v4));
+	repo_path("tests/unit/data/kea/kea-leases6-relay.csv", v6, sizeof(v6));
+	lease_follow_free(f->lf);
+	assert_non_null(f->lf = lease_follow_new(LEASE_ID_CIRCUIT_ID, record, &f->rec));
+	assert_int_equal(lease_follow_add(f->lf, v4, false, 0, 0), 0);
+	assert_int_equal(lease_follow_add(f->lf, v6, false, 0, 0), 0);
+	fx_poll(f);
+	expect_events(&f->rec, "lease 10.81.1.100/32 circuit-id=vlan100 1796421395-1796421995 host=vm",
+	    "lease 2001:db8:81::100/128 circuit-id=01:00:00:00 1796421401-1796422001",
+	    "lease 2001:db8:8100::/56 circuit-id=01:00:00:00 1796421401-1796422001", NULL);
+	/* dhcrelay sends no remote id: remote-id falls back to the circuit id */
+	lease_follow_free(f->lf);
+	assert_non_null(f->lf = lease_follow_new(LEASE_ID_REMOTE_ID, record, &f->rec));
+	assert_int_equal(lease_follow_add(f->lf, v4, false, 0, 0), 0);
+	fx_poll(f);
+	expect_events(&f->rec, "lease 10.81.1.100/32 circuit-id=vlan100(fallback) 1796421395-1796421995 host=vm", NULL);
+	assert_int_equal(lease_follow_stats(f->lf)->fallback, 1);
+}
+
 /* Lines that are not leases: counted by reason, never an event; the next good line is. */
 static void
 test_garbage_counted(void **state)
@@ -560,6 +591,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_v6_address_and_prefix, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_relay_ids, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_subscriber_circuit_id, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_real_relayed_leases, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_counted, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_partial_last_line, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_lfc_cycle, fx_setup, fx_teardown),
