@@ -461,8 +461,8 @@ on_maillog_poll(uv_timer_t *t)
 /*
  * A binding from Kea's lease files: for now one line for the operator. The subscriber id
  * and the hostname are the client's or the relay's words: subject text, never raw. Leases
- * read again at start (Kea's earlier files) are at debug level: a file of a million
- * leases is not a million lines of news.
+ * read at start from what Kea wrote before (replay: its earlier files, the file itself on a
+ * first start) are at debug level: a file of a million leases is not a million lines of news.
  */
 static void
 on_lease_binding(void *arg, const struct lease_binding *b)

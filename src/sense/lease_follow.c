@@ -32,7 +32,7 @@ struct lease_source {
 	struct lease_file *file;
 	struct logfollow *log;
 	struct kea_lease_reader reader;   /* the columns of this file's header */
-	bool replay;
+	bool replay;                      /* what it reads now was there before: see lease_follow.h */
 };
 
 struct lease_file {
@@ -330,6 +330,7 @@ lease_follow_add(struct lease_follow *lf, const char *path, bool have_position, 
 		/* PATH held open now: a cleanup while the earlier files are read renames it to
 		 * PATH.1, which is not on the list, and its lines must still come, once */
 		(void)logfollow_poll(f->main.log, 0);
+		f->main.replay = true;            /* until its end is first reached */
 		aux_next(lf, f);
 	}
 	lf->files[lf->count++] = f;
@@ -368,6 +369,8 @@ lease_follow_poll(struct lease_follow *lf, size_t max_bytes, int64_t now)
 			}
 		}
 		logfollow_poll(f->main.log, max_bytes);
+		if (!logfollow_pending(f->main.log))
+			f->main.replay = false;       /* at its end: from now on, what Kea appends */
 		behind |= logfollow_pending(f->main.log);
 	}
 	return behind;

@@ -16,7 +16,8 @@
  * At the first start (no saved position), and after a restart whose saved file is gone
  * (its lines merged into PATH.2 meanwhile), the leases from before are read as Kea itself
  * loads them: PATH.completed if there is one, else PATH.2 then PATH.1, then PATH from its
- * start. Those events carry replay = true. Reading a file again gives the same events in
+ * start. Those events carry replay = true, and so do PATH's up to the end it had when
+ * first read that way: what Kea wrote before, not news. Reading a file again gives the same events in
  * the same order (oldest first, the latest line about an address last), so a consumer
  * keyed by (net, start) that lets the latest event per address win ends in the same state
  * however often a file is read.
@@ -70,7 +71,7 @@ struct lease_binding {
 	int64_t start;                /* seconds since the epoch: expire - valid_lifetime */
 	int64_t until;                /* the lease's expiry; a release: when it was read (Kea writes no time) */
 	uint32_t subnet_id;
-	bool replay;                  /* read again at start from Kea's earlier files, not appended now */
+	bool replay;                  /* read at start from what Kea wrote before (see above), not appended now */
 	const char *path;             /* the configured lease file */
 };
 
