@@ -112,6 +112,12 @@ lease_id(const struct kea_lease *l, int family, enum lease_id_kind k, char *out,
 	return kea_unescape(v, out, size);
 }
 
+/*
+ * One line of a lease file (logfollow's callback; arg: its source): a header sets the
+ * source's columns, a lease becomes one binding event handed to the callback, anything
+ * else is counted by reason and skipped. What the event's texts point at lives on this
+ * stack frame.
+ */
 static void
 lease_source_line(void *arg, const char *line, size_t len)
 {
