@@ -32,11 +32,13 @@ LEASES=$T/kea-leases4.csv
 CLIENT_ID=01:02:00:00:00:80:01
 
 pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+# lz_stop — SIGTERM, and its exit status in LZ_RC (under ASan a leak makes it non-zero)
 lz_stop() {
 	[ -n "$LZ_PID" ] || return 0
 	kill -TERM "$LZ_PID" 2>/dev/null
 	wait_for 10 pid_gone "$LZ_PID" || kill -9 "$LZ_PID" 2>/dev/null
 	wait "$LZ_PID" 2>/dev/null
+	LZ_RC=$?
 	LZ_PID=""
 }
 netns_before_cleanup() {
@@ -177,6 +179,7 @@ check "one lease and one release for $addr, after more cleanups" test "$(nbindin
 section "a restart resumes where it stopped"
 before=$(nbindings)
 lz_stop
+check "lazaretd stopped cleanly (status $LZ_RC)" test "$LZ_RC" = 0
 lz_start
 # where depends on Kea's cleanup meanwhile: the same file, its rest in .1, or (merged into .2)
 # Kea's files read again, which tells the earlier leases at debug level only, marked replay
@@ -187,6 +190,8 @@ ok "$(grep "dhcp $LEASES: \(resuming at offset\|finishing the rotated\|the file 
 sleep 1
 check "nothing told again after the restart ($before binding lines before, $(nbindings) now)" \
 	test "$(nbindings)" = "$before"
+lz_stop
+check "lazaretd stopped cleanly again (status $LZ_RC)" test "$LZ_RC" = 0
 
 echo
 if [ "$failures" -eq 0 ]; then
