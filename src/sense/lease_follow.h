@@ -107,7 +107,7 @@ int lease_follow_add(struct lease_follow *lf, const char *path, bool have_positi
     uint64_t offset);
 
 /*
- * lease_follow_poll — read what is new in every file, at most about max_bytes in all; now
+ * lease_follow_poll — read what is new in every file, at most max_bytes of each; now
  * (seconds since the epoch) decides which leases are past their expiry. Returns true
  * while some file is behind (call again soon, as lazaretd does for the mail log).
  */
