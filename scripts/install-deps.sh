@@ -9,7 +9,7 @@ set -eu
 
 profile=${1:-build}
 build_pkgs="make gcc pkg-config meson ninja-build libuv1-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev libinih-dev libnftables-dev nettle-dev zlib1g-dev libcap-ng-dev libseccomp-dev libcurl4-openssl-dev"
-test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates openssl lynx chromium strace pflogsumm softflowd pmacct nmap hping3 kea-dhcp4-server isc-dhcp-client"
+test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates openssl lynx chromium strace pflogsumm softflowd pmacct nmap hping3 kea-dhcp4-server kea-dhcp6-server isc-dhcp-client"
 bench_pkgs="postfwd time wrk nginx-light nfdump pmacct fastnetmon"
 deb_pkgs="git dpkg-dev debhelper fakeroot lintian debootstrap systemd"
 
@@ -49,13 +49,16 @@ if ! apt-get install -y -q --no-install-recommends $missing; then
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends $missing
 fi
-# Kea's package enables its service (policy-rc.d above only kept it from starting now): the
-# tests run a kea-dhcp4 of their own, and a DHCP server coming up at a developer machine's
-# next boot is nobody's wish. Only when we installed it: an operator's own Kea is left alone.
-case " $missing " in
-*" kea-dhcp4-server "*)
-	if command -v systemctl >/dev/null 2>&1; then
-		systemctl disable kea-dhcp4-server.service >/dev/null 2>&1 || true
-		systemctl stop kea-dhcp4-server.service >/dev/null 2>&1 || true
-	fi ;;
-esac
+# Kea's packages enable their services (policy-rc.d above only kept them from starting now):
+# the tests run a kea-dhcp4 and kea-dhcp6 of their own, and a DHCP server coming up at a
+# developer machine's next boot is nobody's wish. Only those we installed: an operator's own
+# Kea is left alone.
+for kea in kea-dhcp4-server kea-dhcp6-server; do
+	case " $missing " in
+	*" $kea "*)
+		if command -v systemctl >/dev/null 2>&1; then
+			systemctl disable "$kea.service" >/dev/null 2>&1 || true
+			systemctl stop "$kea.service" >/dev/null 2>&1 || true
+		fi ;;
+	esac
+done
