@@ -9,7 +9,7 @@ set -eu
 
 profile=${1:-build}
 build_pkgs="make gcc pkg-config meson ninja-build libuv1-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev libinih-dev libnftables-dev nettle-dev zlib1g-dev libcap-ng-dev libseccomp-dev libcurl4-openssl-dev"
-test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates openssl lynx chromium strace pflogsumm softflowd pmacct nmap hping3 freeradius freeradius-utils"
+test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates openssl lynx chromium strace pflogsumm softflowd pmacct nmap hping3 freeradius freeradius-utils kea-dhcp4-server kea-dhcp6-server isc-dhcp-client"
 bench_pkgs="postfwd time wrk nginx-light nfdump pmacct fastnetmon"
 deb_pkgs="git dpkg-dev debhelper fakeroot lintian debootstrap systemd"
 
@@ -57,3 +57,16 @@ case " $missing " in
 		systemctl disable --now freeradius >/dev/null 2>&1 || true
 	fi ;;
 esac
+# Kea's packages enable their services (policy-rc.d above only kept them from starting now):
+# the tests run a kea-dhcp4 and kea-dhcp6 of their own, and a DHCP server coming up at a
+# developer machine's next boot is nobody's wish. Only those we installed: an operator's own
+# Kea is left alone.
+for kea in kea-dhcp4-server kea-dhcp6-server; do
+	case " $missing " in
+	*" $kea "*)
+		if command -v systemctl >/dev/null 2>&1; then
+			systemctl disable "$kea.service" >/dev/null 2>&1 || true
+			systemctl stop "$kea.service" >/dev/null 2>&1 || true
+		fi ;;
+	esac
+done

@@ -28,11 +28,13 @@
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "common/sdnotify.h"
+#include "common/subject_text.h"
 #include "judge/judge.h"
 #include "judge/kinds.h"
 #include "pipeline.h"
 #include "portal/portal.h"
 #include "sense/delivery.h"
+#include "sense/lease_follow.h"
 #include "sense/logfollow.h"
 #include "sense/flow_collector.h"
 #include "sense/radius_acct.h"
@@ -62,11 +64,14 @@ struct daemon {
 	struct radius_acct *radius;    /* NULL without [radius] listen */
 	struct ident *ident;           /* who held an address when; NULL without an identity source */
 	struct coa *coa;               /* CoA and Disconnect to the NASes; NULL without [enforce] mode = radius */
+	struct lease_follow *leases;   /* Kea's lease files; NULL without [dhcp] lease_file */
 	uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
 	pid_t helper_pid;              /* the privileged nftables helper, -1: none */
 	int exit_status;
 	uv_timer_t checkpoint_timer, sweep_timer, maillog_timer;
 	uv_idle_t maillog_idle;        /* active while a log is behind: one more slice each loop turn */
+	uv_timer_t lease_timer;
+	uv_idle_t lease_idle;          /* active while a lease file is behind, as maillog_idle */
 	usec_t delivery_saved;         /* monotonic; the delivery sensor's state is saved every few minutes */
 	usec_t flows_saved;            /* monotonic; the flow templates too */
 	bool stopping;
@@ -77,6 +82,10 @@ struct daemon {
 #define LAZARETD_MAILLOG_STEP (64 * 1024)        /* bytes per poll within a slice; the clock is read between */
 #define LAZARETD_DELIVERY_KEY "delivery"
 #define LAZARETD_FLOWS_KEY "flows:templates"
+#define LAZARETD_LEASE_KEY "dhcp:%s"                /* the position in a lease file, by its path */
+_Static_assert((int)DHCP_ID_CLIENT_ID == (int)LEASE_ID_CLIENT_ID && (int)DHCP_ID_HWADDR == (int)LEASE_ID_HWADDR &&
+    (int)DHCP_ID_DUID == (int)LEASE_ID_DUID && (int)DHCP_ID_CIRCUIT_ID == (int)LEASE_ID_CIRCUIT_ID &&
+    (int)DHCP_ID_REMOTE_ID == (int)LEASE_ID_REMOTE_ID, "[dhcp] subscriber_id names lease_follow's kinds in order");
 
 /*
  * Descriptors lazaretd holds besides its connections: stdio and syslog; the store (the
@@ -157,7 +166,8 @@ fd_budget_of(const struct config *cfg, struct fd_budget *b)
 	b->portal = (unsigned long long)cfg->portal.max_connections + 1;
 	/* Each API listener (the Unix socket, TCP) holds as many on its own. */
 	b->api = (API_MAX_CONNECTIONS + 1ULL) * ((cfg->api.socket[0] != '\0') + cfg->api.listen_set);
-	b->reserve = LAZARETD_FD_RESERVE + LAZARETD_FD_PER_MAILLOG * (unsigned long long)cfg->maillog.file_count;
+	b->reserve = LAZARETD_FD_RESERVE + LAZARETD_FD_PER_MAILLOG * (unsigned long long)cfg->maillog.file_count +
+	    LAZARETD_FD_PER_MAILLOG * (unsigned long long)cfg->dhcp.lease_file_count;
 	b->total = b->policy + b->portal + b->api + b->reserve;
 }
 
@@ -350,12 +360,30 @@ save_positions(struct daemon *d)
 	}
 }
 
+/* Saves where each lease file is; not while Kea's earlier files are read at start (a
+ * crash then would skip them): the position saved before stays. */
+static void
+save_lease_positions(struct daemon *d)
+{
+	for (size_t i = 0; d->leases != NULL && i < lease_follow_count(d->leases); i++) {
+		char key[PATH_MAX + 16], value[64];
+		uint64_t inode, offset;
+		if (lease_follow_position(d->leases, i, &inode, &offset) != 0)
+			continue;
+		snprintf(key, sizeof(key), LAZARETD_LEASE_KEY, lease_follow_path(d->leases, i));
+		snprintf(value, sizeof(value), "%llu %llu", (unsigned long long)inode, (unsigned long long)offset);
+		if (store_state_put(d->store, key, value) != 0)
+			log_warnx("dhcp %s: cannot save the position", lease_follow_path(d->leases, i));
+	}
+}
+
 static void
 on_checkpoint(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 	judge_checkpoint(d->pl.judge);
 	save_positions(d);
+	save_lease_positions(d);
 	if (time_mono() - d->delivery_saved >= LAZARETD_DELIVERY_SAVE_EVERY)
 		save_delivery(d);
 	if (d->flows != NULL && time_mono() - d->flows_saved >= LAZARETD_DELIVERY_SAVE_EVERY)
@@ -455,6 +483,64 @@ on_maillog_poll(uv_timer_t *t)
 	maillog_slice(t->data, true);
 }
 
+/*
+ * A binding from Kea's lease files: for now one line for the operator. The subscriber id
+ * and the hostname are the client's or the relay's words: subject text, never raw. Leases
+ * read at start from what Kea wrote before (replay: its earlier files, the file itself on a
+ * first start) are at debug level: a file of a million leases is not a million lines of news.
+ */
+static void
+on_lease_binding(void *arg, const struct lease_binding *b)
+{
+	char net[ADDR_TEXT_MAX + 8], until[32], start[32];
+	char sub[SUBJECT_TEXT_SIZE(LEASE_SUBSCRIBER_MAX)], host[SUBJECT_TEXT_SIZE(256)];
+	(void)arg;
+
+	if (b->net.prefix == (b->net.addr.family == AF_INET ? 32u : 128u))
+		addr_format(&b->net.addr, net, sizeof(net));
+	else
+		cidr_format(&b->net, net, sizeof(net));
+	subject_text_encode(sub, sizeof(sub), b->subscriber, b->subscriber_len);
+	subject_text_encode(host, sizeof(host), b->hostname, b->hostname_len);
+	time_format((usec_t)b->start * USEC_PER_SEC, start, sizeof(start));
+	time_format((usec_t)b->until * USEC_PER_SEC, until, sizeof(until));
+	(b->replay ? log_debug : log_info)("dhcp: address=%s subscriber=%s id=%s%s source=%s lease_from=%s "
+	    "lease_until=%s reason=%s%s%s%s", net, b->id_kind == LEASE_ID_NONE ? "-" : sub,
+	    lease_id_kind_name(b->id_kind), b->fallback ? " id_fallback=yes" : "",
+	    b->net.addr.family == AF_INET ? "dhcp4" : "dhcp6", start, until, lease_event_name(b->event),
+	    b->hostname_len ? " hostname=" : "", b->hostname_len ? host : "", b->replay ? " replay=yes" : "");
+}
+
+static void on_lease_idle(uv_idle_t *h);
+
+/* The lease files, a slice at a time as the mail log (maillog_slice). */
+static void
+lease_slice(struct daemon *d)
+{
+	usec_t deadline = time_mono() + LAZARETD_MAILLOG_SLICE_USEC;
+	bool behind;
+
+	do
+		behind = lease_follow_poll(d->leases, LAZARETD_MAILLOG_STEP, (int64_t)(time_now() / USEC_PER_SEC));
+	while (behind && time_mono() < deadline);
+	if (behind)
+		uv_idle_start(&d->lease_idle, on_lease_idle);
+	else
+		uv_idle_stop(&d->lease_idle);
+}
+
+static void
+on_lease_idle(uv_idle_t *h)
+{
+	lease_slice(h->data);
+}
+
+static void
+on_lease_poll(uv_timer_t *t)
+{
+	lease_slice(t->data);
+}
+
 /* The judge committed a level change: the walled garden follows. */
 static void
 on_level_changed(void *arg, const struct subject *s, int old_level, int new_level, const char *actor)
@@ -514,6 +600,8 @@ reload(struct daemon *d)
 		log_warnx("reload: out of memory for the flow detectors' subscribers and relays; the old ones stay");
 	if (d->radius != NULL && radius_acct_configure(d->radius, cfg) != 0)
 		log_warnx("reload: out of memory for the RADIUS clients; the old ones stay");
+	if (d->leases != NULL)
+		lease_follow_set_id_kind(d->leases, (enum lease_id_kind)cfg->dhcp.subscriber_id);
 	log_set_level(cfg->daemon.log_level);
 	uv_timer_set_repeat(&d->checkpoint_timer, (uint64_t)(cfg->daemon.checkpoint_interval / 1000));
 	config_unref(d->cfg);
@@ -543,9 +631,12 @@ shutdown_daemon(struct daemon *d)
 	uv_timer_stop(&d->sweep_timer);
 	uv_timer_stop(&d->maillog_timer);
 	uv_idle_stop(&d->maillog_idle);
+	uv_timer_stop(&d->lease_timer);
+	uv_idle_stop(&d->lease_idle);
 	delivery_flush(d->pl.delivery);      /* no more lines: no link comes */
 	judge_checkpoint(d->pl.judge);
 	save_positions(d);
+	save_lease_positions(d);
 	save_delivery(d);
 	save_flow_templates(d);
 	flow_collector_stop(d->flows);
@@ -803,6 +894,23 @@ main(int argc, char **argv)
 			logfollow_resume(d.followers[i], inode, offset);
 		log_info("maillog %s: following", d.cfg->maillog.files[i]);
 	}
+	if (d.cfg->dhcp.lease_file_count > 0 &&
+	    (d.leases = lease_follow_new((enum lease_id_kind)d.cfg->dhcp.subscriber_id, on_lease_binding, &d)) == NULL)
+		fatalx("out of memory");
+	for (size_t i = 0; i < d.cfg->dhcp.lease_file_count; i++) {
+		char key[PATH_MAX + 16], value[64];
+		unsigned long long inode = 0, offset = 0;
+		snprintf(key, sizeof(key), LAZARETD_LEASE_KEY, d.cfg->dhcp.lease_files[i]);
+		int rc = store_state_get(d.store, key, value, sizeof(value));
+		if (rc != 0 && rc != -ENOENT)     /* not "never read": Kea's files would all be read again */
+			fatalx("store %s: cannot read where lease file %s was left: %s", d.cfg->daemon.store,
+			    d.cfg->dhcp.lease_files[i], strerror(-rc));
+		bool have = rc == 0 && sscanf(value, "%llu %llu", &inode, &offset) == 2;
+		if (lease_follow_add(d.leases, d.cfg->dhcp.lease_files[i], have, inode, offset) != 0)
+			fatalx("out of memory");
+		log_info("dhcp %s: following (subscriber_id = %s)", d.cfg->dhcp.lease_files[i],
+		    lease_id_kind_name((enum lease_id_kind)d.cfg->dhcp.subscriber_id));
+	}
 	usec_t t0 = time_mono();
 	int lrc = judge_load(d.pl.judge);
 	if (lrc != 0)
@@ -856,7 +964,7 @@ main(int argc, char **argv)
 	struct api_context actx = { .judge = d.pl.judge, .store = d.store, .policy = d.policy,
 	    .delivery = d.pl.delivery, .followers = d.followers, .follower_count = d.follower_count,
 	    .garden = d.garden, .flows = d.flows, .flow_detect = d.flow_detect, .ident = d.ident, .radius = d.radius,
-	    .coa = d.coa,
+	    .coa = d.coa, .leases = d.leases,
 	    .cfg = d.cfg,
 	    .started = time_now(), .socket_fd = api_fd };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
@@ -897,6 +1005,11 @@ main(int argc, char **argv)
 		uint64_t ms = (uint64_t)(d.cfg->maillog.poll_interval / 1000);
 		uv_timer_start(&d.maillog_timer, on_maillog_poll, 0, ms);
 	}
+	uv_timer_init(d.loop, &d.lease_timer);
+	uv_idle_init(d.loop, &d.lease_idle);
+	d.lease_timer.data = d.lease_idle.data = &d;
+	if (d.leases != NULL)
+		uv_timer_start(&d.lease_timer, on_lease_poll, 0, (uint64_t)(d.cfg->dhcp.poll_interval / 1000));
 
 	log_info("lazaretd %s started (config %s)", LAZARET_VERSION, d.config_path);
 	/* listeners open, store checked, kernel sets rebuilt: systemd may start what needs us */
@@ -926,6 +1039,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < d.follower_count; i++)
 		logfollow_free(d.followers[i]);
 	free(d.followers);
+	lease_follow_free(d.leases);
 	garden_free(d.garden);     /* closes the helper's channel: it exits */
 	if (d.helper_pid > 0)
 		waitpid(d.helper_pid, NULL, 0);

@@ -30,6 +30,7 @@
 #include "common/subject_text.h"
 #include "sense/flow_collector.h"
 #include "sense/flowdetect.h"
+#include "sense/lease_follow.h"
 
 #define API_BODY_MAX   (64 * 1024)
 #define API_HISTORY_MAX 200
@@ -616,6 +617,44 @@ api_coa_json(const struct coa *c)
 	    "unknown_source", (json_int_t)radius_coa_unknown_source(coa_client(c)), "nases", nases);
 }
 
+/* Kea's lease files in /v1/stats: what was read and told, skips by reason, per file. NULL on ENOMEM. */
+static json_t *
+api_dhcp_json(const struct lease_follow *lf)
+{
+	const struct lease_follow_stats *st = lease_follow_stats(lf);
+	json_t *malformed = json_object(), *files = json_object();
+	int bad = malformed == NULL || files == NULL;
+
+	for (int e = 1; !bad && e < KEA_LEASE_ERROR_COUNT; e++)
+		if (st->malformed[e])
+			bad |= json_object_set_new(malformed, kea_lease_error_name(-e), json_integer((json_int_t)st->malformed[e]));
+	for (size_t i = 0; !bad && i < lease_follow_count(lf); i++) {
+		const struct logfollow *f = lease_follow_file(lf, i);
+		const struct logfollow_stats *fs = logfollow_stats(f);
+		uint64_t inode, offset;
+		char path[SUBJECT_TEXT_SIZE(PATH_MAX)];      /* a JSON key is UTF-8: the path's subject text */
+
+		subject_text_encode(path, sizeof(path), lease_follow_path(lf, i), strlen(lease_follow_path(lf, i)));
+		logfollow_position(f, &inode, &offset);
+		bad |= json_object_set_new(files, path, json_pack("{s:I, s:I, s:I, s:I, s:I}",
+		    "behind_bytes", (json_int_t)logfollow_behind(f), "read_bytes", (json_int_t)fs->bytes,
+		    "offset", (json_int_t)offset, "cleanups", (json_int_t)fs->rotations,
+		    "truncations", (json_int_t)fs->truncations));
+	}
+	if (bad) {
+		json_decref(malformed);
+		json_decref(files);
+		return NULL;
+	}
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:o}", "files_followed",
+	    (json_int_t)st->files, "lines", (json_int_t)st->lines, "leases", (json_int_t)st->events[LEASE_EVENT_LEASE],
+	    "releases", (json_int_t)st->events[LEASE_EVENT_RELEASE],
+	    "expired", (json_int_t)st->events[LEASE_EVENT_EXPIRED], "flushed", (json_int_t)st->flushed,
+	    "malformed", malformed,
+	    "without_subscriber_id", (json_int_t)st->no_subscriber, "subscriber_id_fallback", (json_int_t)st->fallback,
+	    "earlier_files_read", (json_int_t)st->replayed_files, "files", files);
+}
+
 static enum MHD_Result
 api_stats(struct api *a, struct MHD_Connection *conn)
 {
@@ -694,8 +733,10 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	json_t *flows = a->ctx.flows != NULL ? api_flows_json(a->ctx.flows, a->ctx.flow_detect) : json_null();
 	json_t *identity = api_identity_json(a->ctx.ident), *radius = api_radius_json(a->ctx.radius);
 	json_t *coa = api_coa_json(a->ctx.coa);
-	if (flows == NULL || identity == NULL || radius == NULL || coa == NULL) {
+	json_t *dhcp = a->ctx.leases != NULL ? api_dhcp_json(a->ctx.leases) : json_null();
+	if (flows == NULL || identity == NULL || radius == NULL || coa == NULL || dhcp == NULL) {
 		json_decref(coa);
+		json_decref(dhcp);
 		json_decref(by_level);
 		json_decref(actions);
 		json_decref(states);
@@ -707,7 +748,7 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	}
 	return api_json(conn, 200, json_pack(
 	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:o, "
-	    "s:o, s:{s:I}}",
+	    "s:o, s:o, s:{s:I}}",
 	    "uptime", (json_int_t)((time_now() - a->ctx.started) / USEC_PER_SEC),
 	    "subjects", "tracked", (json_int_t)js.tracked, "by_level", by_level,
 	    "level_changes", (json_int_t)js.level_changes,
@@ -716,7 +757,7 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	    "actions", actions, "states", states,
 	    "store", "writes", (json_int_t)ss.writes, "history", (json_int_t)ss.history_rows,
 	    "failures", (json_int_t)ss.failures, "queued", (json_int_t)ss.queued,
-	    "maillog", maillog, "flows", flows, "identity", identity, "radius", radius, "coa", coa,
+	    "maillog", maillog, "flows", flows, "identity", identity, "radius", radius, "coa", coa, "dhcp", dhcp,
 	    "log", "suppressed", (json_int_t)log_suppressed_total()));
 }
 
@@ -726,7 +767,8 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 	struct metrics_sources src = { .policy = policy_server_stats(a->ctx.policy),
 	    .delivery = a->ctx.delivery ? delivery_stats(a->ctx.delivery) : NULL,
 	    .followers = a->ctx.followers, .follower_count = a->ctx.follower_count,
-	    .portal = a->ctx.portal ? portal_stats(a->ctx.portal) : NULL, .flows = a->ctx.flows };
+	    .portal = a->ctx.portal ? portal_stats(a->ctx.portal) : NULL, .flows = a->ctx.flows,
+	    .leases = a->ctx.leases };
 	struct flow_detect_stats fds;
 	if (a->ctx.flow_detect != NULL) {
 		flow_detect_stats_get(a->ctx.flow_detect, &fds);

@@ -25,6 +25,7 @@
 
 struct flow_collector;
 struct flow_detect;
+struct lease_follow;
 
 struct api_context {
 	struct judge *judge;
@@ -40,6 +41,7 @@ struct api_context {
 	struct ident *ident;        /* the address history: NULL without an identity source */
 	struct radius_acct *radius; /* RADIUS accounting: NULL without [radius] listen */
 	struct coa *coa;            /* CoA to the NASes: NULL without [enforce] mode = radius */
+	struct lease_follow *leases;        /* Kea's lease files: NULL without [dhcp] lease_file */
 	const struct config *cfg;
 	usec_t started;
 	int socket_fd;              /* the Unix socket made by api_socket_bind, or -1: api_start makes it */

@@ -10,6 +10,7 @@
 #include "common/level.h"
 #include "sense/flow_collector.h"
 #include "sense/flowdetect.h"
+#include "sense/lease_follow.h"
 
 static void
 metrics_histogram(FILE *out, const char *name, const char *help, const double *bounds_us, size_t nbounds,
@@ -247,6 +248,47 @@ metrics_coa(FILE *out, const struct radius_coa_client *c)
 			}
 }
 
+/* Kea's lease files: lines, binding events, skips by reason, and per file its backlog and cleanups. */
+static void
+metrics_dhcp(FILE *out, const struct lease_follow *lf)
+{
+	const struct lease_follow_stats *st = lease_follow_stats(lf);
+	const char *events[LEASE_EVENT_COUNT], *reasons[KEA_LEASE_ERROR_COUNT - 1];
+	unsigned long long ev[LEASE_EVENT_COUNT], bad[KEA_LEASE_ERROR_COUNT - 1];
+
+	metrics_counter(out, "lazaret_dhcp_lines_total", "Lines read from Kea's lease files.", st->lines);
+	for (int e = 0; e < LEASE_EVENT_COUNT; e++) {
+		events[e] = lease_event_name((enum lease_event)e);
+		ev[e] = st->events[e];
+	}
+	metrics_counter_by(out, "lazaret_dhcp_events_total", "Binding events from the lease files, by event.", "event",
+	    LEASE_EVENT_COUNT, events, ev);
+	for (int e = 1; e < KEA_LEASE_ERROR_COUNT; e++) {
+		reasons[e - 1] = kea_lease_error_name(-e);
+		bad[e - 1] = st->malformed[e];
+	}
+	metrics_counter_by(out, "lazaret_dhcp_malformed_total", "Lease file lines skipped, by reason.", "reason",
+	    KEA_LEASE_ERROR_COUNT - 1, reasons, bad);
+	metrics_counter(out, "lazaret_dhcp_without_subscriber_id_total", "Leases with none of the ids that name a "
+	    "subscriber.", st->no_subscriber);
+	metrics_counter(out, "lazaret_dhcp_subscriber_id_fallback_total", "Leases named by another id than [dhcp] "
+	    "subscriber_id, which they lacked.", st->fallback);
+	fprintf(out, "# HELP lazaret_dhcp_behind_bytes Bytes of a lease file not read yet.\n"
+	    "# TYPE lazaret_dhcp_behind_bytes gauge\n");
+	for (size_t i = 0; i < lease_follow_count(lf); i++) {
+		fprintf(out, "lazaret_dhcp_behind_bytes{file=\"");
+		metrics_label_value(out, lease_follow_path(lf, i));
+		fprintf(out, "\"} %llu\n", (unsigned long long)logfollow_behind(lease_follow_file(lf, i)));
+	}
+	fprintf(out, "# HELP lazaret_dhcp_cleanups_total Kea lease-file cleanups followed (the file renamed, a new "
+	    "one begun).\n# TYPE lazaret_dhcp_cleanups_total counter\n");
+	for (size_t i = 0; i < lease_follow_count(lf); i++) {
+		fprintf(out, "lazaret_dhcp_cleanups_total{file=\"");
+		metrics_label_value(out, lease_follow_path(lf, i));
+		fprintf(out, "\"} %llu\n", (unsigned long long)logfollow_stats(lease_follow_file(lf, i))->rotations);
+	}
+}
+
 /* A series per followed log: name{file="PATH"} with the value of what(). */
 static void
 metrics_by_file(FILE *out, const char *name, const char *type, const char *help, const struct metrics_sources *src,
@@ -400,6 +442,8 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		metrics_radius(out, src->radius);
 	if (src->coa != NULL)
 		metrics_coa(out, src->coa);
+	if (src->leases != NULL)
+		metrics_dhcp(out, src->leases);
 
 	if (src->portal != NULL) {
 		metrics_counter_by(out, "lazaret_portal_pages_total", "Portal answers: the 511 notice, or not restricted.",

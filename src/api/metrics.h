@@ -17,6 +17,7 @@
 
 struct flow_collector;
 struct flow_detect_stats;
+struct lease_follow;
 
 struct ident_stats;
 struct radius_acct;
@@ -35,6 +36,7 @@ struct metrics_sources {
 	const struct ident_stats *identity;      /* the address history's; NULL without an identity source */
 	const struct radius_acct *radius;        /* NULL without [radius] listen */
 	const struct radius_coa_client *coa;     /* NULL without [enforce] mode = radius */
+	const struct lease_follow *leases;       /* Kea's lease files; NULL without [dhcp] lease_file */
 	uint64_t log_suppressed;                 /* log_suppressed_total() */
 	uint32_t quarantine_cap;
 	struct judge_stats judge;

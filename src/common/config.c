@@ -54,6 +54,9 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->maillog.file_count; i++)
 		free(cfg->maillog.files[i]);
 	free(cfg->maillog.files);
+	for (size_t i = 0; i < cfg->dhcp.lease_file_count; i++)
+		free(cfg->dhcp.lease_files[i]);
+	free(cfg->dhcp.lease_files);
 	free(cfg->network.subscribers);
 	free(cfg->network.relays);
 	free(cfg->enforce.resolvers);
@@ -584,6 +587,7 @@ static const char *const count_at_names[] = { "data", "rcpt", NULL };          /
 static const char *const enforce_mode_names[] = { "none", "nftables", "radius", "nftables radius", NULL };
 /* enum radius_subscriber_id */
 static const char *const radius_id_names[] = { "User-Name", "Calling-Station-Id", "NAS-Port-Id", NULL };
+static const char *const dhcp_id_names[] = { "client-id", "hwaddr", "duid", "circuit-id", "remote-id", NULL };
 
 static bool valid_user(const char *v);
 static bool valid_group(const char *v);
@@ -770,6 +774,15 @@ static const struct config_key config_keys[] = {
 	{ "maillog", "ignore_text", KT_TEXT, KF_RELOAD | KF_NO_ECHO | KF_IF_SET, FIELD(maillog.ignore_text),
 	    .size = FSIZE(maillog.ignore_text), .expect = "printable text",
 	    .doc = "refusals containing this text are lazaret's own" },
+
+	/* [dhcp] */
+	{ "dhcp", "lease_file", KT_STR_LIST, KF_REPEAT | KF_NO_ECHO, FIELD(dhcp.lease_files),
+	    FIELD(dhcp.lease_file_count), .size = PATH_MAX, .expect = "the path of a Kea memfile lease file",
+	    .doc = "a Kea lease file to follow (kea-leases4.csv, kea-leases6.csv)" },
+	{ "dhcp", "subscriber_id", KT_ENUM, KF_RELOAD, FIELD(dhcp.subscriber_id), .names = dhcp_id_names,
+	    .def = "client-id", .doc = "what names a lease's subscriber (then the others, when it is missing)" },
+	{ "dhcp", "poll_interval", KT_DURATION, 0, FIELD(dhcp.poll_interval), .min = SEC(0.1), .def = "1s",
+	    .doc = "how often the lease files are checked for new lines and Kea's cleanup" },
 
 	/* [portal] */
 	{ "portal", "url", KT_TEXT, KF_RELOAD, FIELD(portal.url), .size = FSIZE(portal.url), .valid = valid_url,

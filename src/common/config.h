@@ -143,6 +143,17 @@ struct config_maillog {
 	char ignore_text[CONFIG_TEXT_MAX];   /* refusals containing this are lazaret's own */
 };
 
+/* What names the subscriber of a DHCP lease: [dhcp] subscriber_id (sense/lease_follow.h's order). */
+enum dhcp_subscriber_id { DHCP_ID_CLIENT_ID, DHCP_ID_HWADDR, DHCP_ID_DUID, DHCP_ID_CIRCUIT_ID, DHCP_ID_REMOTE_ID };
+
+/* the DHCP server's lease files: which subscriber held which address when */
+struct config_dhcp {
+	char **lease_files;                 /* Kea memfile lease files; none: off */
+	size_t lease_file_count;
+	enum dhcp_subscriber_id subscriber_id;
+	usec_t poll_interval;
+};
+
 struct config_portal {
 	char url[CONFIG_TEXT_MAX];
 	struct listen_addr listen;
@@ -311,6 +322,7 @@ struct config {
 	struct config_allowlist allowlist;
 	struct config_api api;
 	struct config_maillog maillog;
+	struct config_dhcp dhcp;
 	struct config_portal portal;
 	struct config_enforce enforce;
 	struct config_flows flows;

@@ -23,6 +23,7 @@
 
 struct logfollow {
 	char *path;
+	const char *label;            /* what its log lines start with: "maillog", "dhcp" */
 	logfollow_line_cb cb;
 	void *arg;
 	int fd;
@@ -58,7 +59,14 @@ logfollow_new(const char *path, logfollow_line_cb cb, void *arg)
 	lf->cb = cb;
 	lf->arg = arg;
 	lf->fd = -1;
+	lf->label = "maillog";
 	return lf;
+}
+
+void
+logfollow_set_label(struct logfollow *lf, const char *label)
+{
+	lf->label = label;
 }
 
 void
@@ -163,7 +171,7 @@ logfollow_open_rotated(struct logfollow *lf)
 		close(fd);
 		return -1;
 	}
-	log_info("maillog %s: finishing the rotated %s from offset %llu", lf->path, old,
+	log_info("%s %s: finishing the rotated %s from offset %llu", lf->label, lf->path, old,
 	    (unsigned long long)lf->resume_offset);
 	close(lf->fd);
 	lf->fd = fd;
@@ -180,7 +188,7 @@ logfollow_open(struct logfollow *lf)
 
 	if (fd < 0) {
 		if (!lf->warned)
-			log_warn("maillog %s: cannot open (will keep trying)", lf->path);
+			log_warn("%s %s: cannot open (will keep trying)", lf->label, lf->path);
 		lf->warned = true;
 		return -1;
 	}
@@ -189,7 +197,7 @@ logfollow_open(struct logfollow *lf)
 		return -1;
 	}
 	if (lf->warned)
-		log_info("maillog %s: opened", lf->path);
+		log_info("%s %s: opened", lf->label, lf->path);
 	lf->warned = false;
 	lf->fd = fd;
 	lf->inode = (uint64_t)st.st_ino;
@@ -202,12 +210,12 @@ logfollow_open(struct logfollow *lf)
 	if (lf->resume_inode == lf->inode && lf->resume_offset <= (uint64_t)st.st_size) {
 		lseek(fd, (off_t)lf->resume_offset, SEEK_SET);
 		lf->offset = lf->read_offset = lf->resume_offset;
-		log_info("maillog %s: resuming at offset %llu", lf->path, (unsigned long long)lf->offset);
+		log_info("%s %s: resuming at offset %llu", lf->label, lf->path, (unsigned long long)lf->offset);
 	} else if (lf->resume_inode == lf->inode) {
-		log_info("maillog %s: shorter than when we stopped (truncated); reading from the start", lf->path);
+		log_info("%s %s: shorter than when we stopped (truncated); reading from the start", lf->label, lf->path);
 		lf->stats.truncations++;
 	} else if (logfollow_open_rotated(lf) != 0)
-		log_info("maillog %s: a new file since we stopped; reading it from the start", lf->path);
+		log_info("%s %s: a new file since we stopped; reading it from the start", lf->label, lf->path);
 	return 0;
 }
 
@@ -227,7 +235,7 @@ logfollow_backlog_note(struct logfollow *lf, uint64_t bytes_before, uint64_t lin
 		lf->backlog_lines = lines_before;
 		lf->backlog_logged = behind >= LOGFOLLOW_BACKLOG_LOG;
 		if (lf->backlog_logged)
-			log_info("maillog %s: backlog of %.1f MiB; reading it in slices between other work", lf->path,
+			log_info("%s %s: backlog of %.1f MiB; reading it in slices between other work", lf->label, lf->path,
 			    (double)behind / (1 << 20));
 	} else if (!lf->pending && lf->in_backlog) {
 		lf->in_backlog = false;
@@ -237,7 +245,7 @@ logfollow_backlog_note(struct logfollow *lf, uint64_t bytes_before, uint64_t lin
 		uint64_t bytes = lf->stats.bytes - lf->backlog_bytes, lines = lf->stats.lines - lf->backlog_lines;
 		if (secs < 1e-3)
 			secs = 1e-3;
-		log_info("maillog %s: caught up: %.1f MiB, %llu lines in %.2f s (%.0f MB/s, %.0f lines/s)", lf->path,
+		log_info("%s %s: caught up: %.1f MiB, %llu lines in %.2f s (%.0f MB/s, %.0f lines/s)", lf->label, lf->path,
 		    (double)bytes / (1 << 20), (unsigned long long)lines, secs, (double)bytes / 1e6 / secs,
 		    (double)lines / secs);
 	}
@@ -259,7 +267,7 @@ logfollow_poll(struct logfollow *lf, size_t max_bytes)
 			break;              /* the budget is spent */
 		if (fstat(lf->fd, &st) == 0 && (uint64_t)st.st_size < lf->read_offset) {
 			/* copytruncate: the same file, cut back */
-			log_info("maillog %s: truncated; reading from the start", lf->path);
+			log_info("%s %s: truncated; reading from the start", lf->label, lf->path);
 			lf->stats.truncations++;
 			lseek(lf->fd, 0, SEEK_SET);
 			lf->offset = lf->read_offset = 0;
@@ -277,7 +285,7 @@ logfollow_poll(struct logfollow *lf, size_t max_bytes)
 		close(lf->fd);
 		lf->fd = -1;
 		lf->stats.rotations++;
-		log_info("maillog %s: rotated; following the new file", lf->path);
+		log_info("%s %s: rotated; following the new file", lf->label, lf->path);
 		if (logfollow_open(lf) < 0)
 			break;
 	}

@@ -32,6 +32,9 @@ struct logfollow;
 struct logfollow *logfollow_new(const char *path, logfollow_line_cb cb, void *arg);
 void logfollow_free(struct logfollow *lf);
 
+/* What the follower's log lines start with ("maillog PATH: rotated"): a static string. */
+void logfollow_set_label(struct logfollow *lf, const char *label);
+
 /* Resume at (inode, offset) from an earlier run; without it the file is read from its start. */
 void logfollow_resume(struct logfollow *lf, uint64_t inode, uint64_t offset);
 

@@ -227,6 +227,12 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 			return "judge_ignore[]";
 	SAME(maillog.account_addresses);
 	SAME(maillog.account_sessions);
+	SAME(dhcp.lease_file_count);
+	for (size_t i = 0; i < a->dhcp.lease_file_count; i++)
+		if (strcmp(a->dhcp.lease_files[i], b->dhcp.lease_files[i]) != 0)
+			return "dhcp.lease_files[]";
+	SAME(dhcp.subscriber_id);
+	SAME(dhcp.poll_interval);
 	SAME(enforce.mode);
 	SAME_STR(enforce.table);
 	SAME(network.subscriber_count);
@@ -928,6 +934,12 @@ static const struct bad_value bad_values[] = {
 	{ "enforce", "resolve_interval", "resolve_interval: expected a duration from 10s to 30d, not \"{v}\"",
 	  { "1", "60d", NULL } },
 
+	{ "dhcp", "lease_file", "lease_file: expected the path of a Kea memfile lease file", { "", NULL } },
+	{ "dhcp", "subscriber_id", "subscriber_id: expected client-id, hwaddr, duid, circuit-id or remote-id, "
+	  "not \"{v}\"", { "", "mac", "Client-Id", "client_id", "option82", "hwaddr duid", NULL } },
+	{ "dhcp", "poll_interval", "poll_interval: expected a duration of at least 100ms, not \"{v}\"",
+	  { "0", "50ms", "99ms", "x", "", "-1s", NULL } },
+
 	{ "flows", "listen", "listen: expected ADDRESS:PORT or [IPV6]:PORT, not \"{v}\"",
 	  { "", "2055", "unix:/run/flows.sock", "0.0.0.0:65536", "[::1]", NULL } },
 	{ "flows", "receive_buffer", "receive_buffer: expected a size from 64K to 1G (bytes, or with K, M or G), "
@@ -1558,6 +1570,36 @@ test_network_section(void **state)
 	check_round_trip("network", &cfg);      /* frees cfg */
 }
 
+/* [dhcp]: Kea's lease files (off unless named, repeatable), the subscriber id, the poll. */
+static void
+test_dhcp_section(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok("[dhcp]\nlease_file = /var/lib/kea/kea-leases4.csv\nlease_file = /srv/kea 6/kea-leases6.csv\n"
+	    "subscriber_id = remote-id\npoll_interval = 250ms\n", &cfg);
+	assert_int_equal(cfg.dhcp.lease_file_count, 2);
+	assert_string_equal(cfg.dhcp.lease_files[0], "/var/lib/kea/kea-leases4.csv");
+	assert_string_equal(cfg.dhcp.lease_files[1], "/srv/kea 6/kea-leases6.csv");
+	assert_int_equal(cfg.dhcp.subscriber_id, DHCP_ID_REMOTE_ID);
+	assert_int_equal(cfg.dhcp.poll_interval, 250 * 1000);
+	check_round_trip("dhcp", &cfg);         /* frees cfg */
+	static const char *const ids[] = { "client-id", "hwaddr", "duid", "circuit-id", "remote-id" };
+	for (int i = 0; i < 5; i++) {
+		char text[64];
+		snprintf(text, sizeof(text), "[dhcp]\nsubscriber_id = %s\n", ids[i]);
+		load_ok(text, &cfg);
+		assert_int_equal(cfg.dhcp.subscriber_id, i);
+		check_round_trip("dhcp id", &cfg);
+	}
+	load_ok("[daemon]\n", &cfg);
+	assert_int_equal(cfg.dhcp.lease_file_count, 0);         /* off unless named */
+	assert_int_equal(cfg.dhcp.subscriber_id, DHCP_ID_CLIENT_ID);
+	assert_int_equal(cfg.dhcp.poll_interval, USEC_PER_SEC);
+	config_free(&cfg);
+}
+
 /* [flows]: listeners, the buffer in bytes or K/M/G, exporters' default sampling. */
 static void
 test_flows_section(void **state)
@@ -1902,6 +1944,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_equals_defaults),
 		cmocka_unit_test(test_key_table_documented),
+		cmocka_unit_test(test_dhcp_section),
 		cmocka_unit_test(test_flows_section),
 		cmocka_unit_test(test_network_section),
 		cmocka_unit_test(test_config_references),
