@@ -494,7 +494,7 @@ on_lease_binding(void *arg, const struct lease_binding *b)
 {
 	char net[ADDR_TEXT_MAX + 8], until[32], start[32];
 	char sub[SUBJECT_TEXT_SIZE(LEASE_SUBSCRIBER_MAX)], host[SUBJECT_TEXT_SIZE(256)];
-	(void)arg;
+	struct daemon *d = arg;
 
 	if (b->net.prefix == (b->net.addr.family == AF_INET ? 32u : 128u))
 		addr_format(&b->net.addr, net, sizeof(net));
@@ -509,6 +509,20 @@ on_lease_binding(void *arg, const struct lease_binding *b)
 	    lease_id_kind_name(b->id_kind), b->fallback ? " id_fallback=yes" : "",
 	    b->net.addr.family == AF_INET ? "dhcp4" : "dhcp6", start, until, lease_event_name(b->event),
 	    b->hostname_len ? " hostname=" : "", b->hostname_len ? host : "", b->replay ? " replay=yes" : "");
+	if (d->ident == NULL || b->id_kind == LEASE_ID_NONE)
+		return;                  /* a lease nobody can be named by holds nothing for anyone */
+	/* into the address history: a lease holds the address from its start until it lapses
+	 * (a renewal pushes that), a release or an expiry ends it */
+	const char *file = strrchr(b->path, '/');
+	char origin[STORE_ORIGIN_MAX];
+	snprintf(origin, sizeof(origin), "kea/%s", file != NULL ? file + 1 : b->path);
+	struct ident_event e = { .start = b->event == LEASE_EVENT_LEASE, .net = b->net, .subscriber = b->subscriber,
+		.subscriber_len = b->subscriber_len, .origin = origin,
+		.source = b->net.addr.family == AF_INET ? IDENT_DHCP4 : IDENT_DHCP6,
+		.at = (usec_t)(b->event == LEASE_EVENT_LEASE ? b->start : b->until) * USEC_PER_SEC,
+		.expires = b->event == LEASE_EVENT_LEASE ? (usec_t)b->until * USEC_PER_SEC : 0 };
+	if (ident_apply(d->ident, &e) == -EINVAL)
+		log_debug("dhcp: address=%s: the subscriber id is not one the address history takes", net);
 }
 
 static void on_lease_idle(uv_idle_t *h);
@@ -920,7 +934,7 @@ main(int argc, char **argv)
 	log_info("store %s: %zu subjects loaded in %.1f ms (%zu watch, %zu throttle, %zu quarantine, %zu suspend)",
 	    d.cfg->daemon.store, js.tracked, (double)(time_mono() - t0) / 1000.0, js.by_level[LEVEL_WATCH],
 	    js.by_level[LEVEL_THROTTLE], js.by_level[LEVEL_QUARANTINE], js.by_level[LEVEL_SUSPEND]);
-	if (d.radius != NULL) {
+	if (d.radius != NULL || d.leases != NULL) {
 		/* the address history: who holds what now, before any evidence is attributed */
 		t0 = time_mono();
 		if ((d.ident = ident_new(d.store)) == NULL)

@@ -75,7 +75,7 @@ struct lease_binding {
 	const char *path;             /* the configured lease file */
 };
 
-/* Where binding events go. A single function: the identity store's entry point, later. */
+/* Where binding events go: lazaretd hands them to the address history (ident_apply). */
 typedef void (*lease_binding_cb)(void *arg, const struct lease_binding *b);
 
 struct lease_follow_stats {

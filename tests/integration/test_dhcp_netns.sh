@@ -167,6 +167,12 @@ check "lazaretctl stats: dhcp leases = 1 (${leases:-none})" test "${leases:-0}" 
 check "lazaretctl stats: no lease without a subscriber id" test "$(stat_of dhcp.without_subscriber_id)" = 0
 check "/metrics: lazaret_dhcp_events_total{event=\"lease\"} 1" bash -c \
 	"curl -s --unix-socket '$API_SOCK' http://localhost/metrics | grep -qx 'lazaret_dhcp_events_total{event=\"lease\"} 1'"
+leased_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+who_of() { ctl who "$1" ${2:+--at "$2"} 2>/dev/null | head -1 | sed -n 's/.*: subscriber:\(.*\)$/\1/p'; }
+check "lazaretctl who $addr: the client-id ($(who_of "$addr"))" test "$(who_of "$addr")" = "$CLIENT_ID"
+ctl quarantine "$addr" --reason "test: a leased address names its subscriber" >/dev/null 2>&1
+check "quarantining $addr quarantines subscriber:$CLIENT_ID" \
+	grep -q "^subscriber:$CLIENT_ID *quarantine" <<<"$(ctl hosts 2>&1)"
 
 section "Kea's lease-file cleanup runs meanwhile; each binding is told once"
 wait_for 10 test -e "$LEASES.2" || fatal "no lease-file cleanup within 10 s ($(ls "$T"))"
@@ -185,6 +191,8 @@ else
 	fatal "lazaretd logged no release of $addr within 5 s (Kea: $(grep "^$addr," "$LEASES" | tail -n1))"
 fi
 check "lazaretctl stats: dhcp releases = 1" test "$(stat_of dhcp.releases)" = 1
+check "lazaretctl who $addr after the release: nobody" test -z "$(who_of "$addr")"
+check "lazaretctl who $addr --at $leased_at: still the client-id" test "$(who_of "$addr" "$leased_at")" = "$CLIENT_ID"
 sleep 2.5      # another cleanup or two
 check "one lease and one release for $addr, after more cleanups" test "$(nbindings "address=$addr ")" = 2
 
