@@ -47,11 +47,14 @@ LZ_PORT=18132         # lazaretd, for FreeRADIUS's copies
 COA_PORT=18133        # FreeRADIUS again, as the BNG's CoA server (RFC 5176)
 NET=10.81.1
 
+# stop_lazaretd — SIGTERM, its exit status in LZ_RC (under ASan a leak or an error is not 0)
+LZ_RC=0
 stop_lazaretd() {
 	[ -n "$LZ_PID" ] || return 0
 	kill -TERM "$LZ_PID" 2>/dev/null
 	wait_for 10 pid_gone "$LZ_PID" || kill -9 "$LZ_PID" 2>/dev/null
 	wait "$LZ_PID" 2>/dev/null
+	LZ_RC=$?
 	LZ_PID=""
 }
 netns_before_cleanup() {
@@ -343,12 +346,16 @@ echo "radius: $(ctl stats --json | tr -d '\n ' | grep -o '"radius":{.*' | cut -c
 
 section "5. lazaretd restarted: the history and alice's quarantine from the store"
 stop_lazaretd
+check "lazaretd stopped cleanly (status $LZ_RC)" test "$LZ_RC" = 0
 start_lazaretd
 check "who $NET.30 after a restart: carol" holds "$NET.30" carol
 check "who $NET.10 --at $before after a restart: alice (from the store)" holds "$NET.10" alice "$before"
 acct Start alice a-3 "$NET.20"
 wait_for 5 in_garden "$NET.20" && ok "alice's next address is isolated again" || bad "$NET.20 not in the garden"
 wait_for 5 coa_logged 'CoA-Request session=a-3 ' && ok "and her session a-3 told to the BNG" || bad "no CoA for a-3"
+
+stop_lazaretd
+check "lazaretd stopped cleanly again (status $LZ_RC)" test "$LZ_RC" = 0
 
 echo
 if [ "$failures" -eq 0 ]; then
