@@ -15,6 +15,8 @@
 #      .20 leaves the garden, the other NAS's session stays.
 #   5. lazaretd restarted: the address history and A's quarantine come back from the store,
 #      and A's next address is isolated again, in the garden and on the BNG.
+#   6. The portal counts self-releases per subscriber: A releases herself at .20; quarantined
+#      again and reconnected on .10, she finds her one self-release spent.
 # With [enforce] mode = nftables radius, FreeRADIUS also plays the BNG's CoA server (RFC
 # 5176): each quarantine is a CoA with Filter-Id for every session of the subscriber, a new
 # session of a quarantined one is told at its Start, a session the BNG does not know is
@@ -207,6 +209,7 @@ socket = $API_SOCK
 [portal]
 listen = [::]:8080
 templates = $ROOT/share/portal
+self_release_limit = 1
 [enforce]
 mode = nftables radius
 portal = $NET.1:8080
@@ -353,6 +356,31 @@ check "who $NET.10 --at $before after a restart: alice (from the store)" holds "
 acct Start alice a-3 "$NET.20"
 wait_for 5 in_garden "$NET.20" && ok "alice's next address is isolated again" || bad "$NET.20 not in the garden"
 wait_for 5 coa_logged 'CoA-Request session=a-3 ' && ok "and her session a-3 told to the BNG" || bad "no CoA for a-3"
+
+section "6. The portal counts self-releases per subscriber, not per address"
+# portal FROM [curl args] PATH — the portal as the subscriber at FROM sees it; body in $T/body
+portal() {
+	local from=$1
+	shift
+	CODE=$(ip netns exec "$NS_SUB" curl -s --noproxy '*' --max-time 5 --interface "$from" -o "$T/body" \
+		-w '%{http_code}' "${@:1:$#-1}" "http://$NET.1:8080${*: -1}") || CODE=curl-failed
+}
+token_of() { sed -n 's/.*name="token" value="\([0-9]*\.[0-9a-f]*\)".*/\1/p' "$T/body" | head -n1; }
+ctl release subscriber:alice --reason "test: again, with the button" >/dev/null 2>&1
+ctl quarantine subscriber:alice --self-release --reason "test: may release herself" >/dev/null 2>&1
+portal "$NET.20" /
+token=$(token_of)
+check "alice at $NET.20 gets the notice with a release button ($CODE)" test "$CODE" = 511 -a -n "$token"
+portal "$NET.20" --data-urlencode "token=$token" /release
+check "she releases herself ($CODE)" grep -q "^Level *normal" <<<"$(ctl explain subscriber:alice 2>&1)"
+ctl quarantine subscriber:alice --self-release --reason "test: again" >/dev/null 2>&1
+acct Stop alice a-3 "$NET.20"
+acct Start alice a-4 "$NET.10"
+wait_for 5 holds "$NET.10" alice || bad "alice does not hold $NET.10"
+portal "$NET.10" /
+check "at $NET.10 her one self-release is spent: no button, a case number ($CODE)" \
+	test "$CODE" = 511 -a -z "$(token_of)" -a -n "$(grep -o 'Your case number' "$T/body")"
+check "the release is in her history, by the portal" grep -q "portal.*self-release" <<<"$(ctl history subscriber:alice 2>&1)"
 
 stop_lazaretd
 check "lazaretd stopped cleanly again (status $LZ_RC)" test "$LZ_RC" = 0
