@@ -33,6 +33,7 @@ PROBE=$B/tests/netprobe
 PATH=$PATH:/usr/sbin:/sbin
 
 . "$ROOT/tests/integration/netns.sh"
+. "$ROOT/tests/integration/freeradius.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
 for c in ip nft curl freeradius radclient; do
 	command -v "$c" >/dev/null 2>&1 || skip "command not found: $c"
@@ -78,39 +79,9 @@ netns_topology "10 20" "25"
 
 section "FreeRADIUS in gw: accounting from the BNG on 127.0.0.1:$ACCT_PORT, replicated to lazaretd"
 RADDB=$T/raddb
-mkdir -p "$RADDB/log" "$RADDB/run"
-: >"$RADDB/dictionary"
-cat >"$RADDB/radiusd.conf" <<EOF
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = \${exec_prefix}/sbin
-logdir = $RADDB/log
-raddbdir = $RADDB
-radacctdir = \${logdir}/radacct
-name = freeradius
-confdir = \${raddbdir}
-modconfdir = \${confdir}/mods-config
-run_dir = $RADDB/run
-db_dir = \${raddbdir}
-libdir = /usr/lib/freeradius
-pidfile = \${run_dir}/radiusd.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1024
-hostname_lookups = no
+freeradius_raddb "$RADDB"
+cat >>"$RADDB/radiusd.conf" <<EOF
 proxy_requests = yes
-log {
-	destination = files
-	file = \${logdir}/radius.log
-}
-security {
-	allow_core_dumps = no
-	max_attributes = 200
-	reject_delay = 0
-	status_server = no
-}
 client bng {
 	ipaddr = 127.0.0.1
 	secret = bng-secret

@@ -14,6 +14,8 @@
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=freeradius.sh
+. "$(dirname "$0")/freeradius.sh"
 
 t_init
 t_require_cmd freeradius ss
@@ -43,38 +45,8 @@ udp_bound() { [ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]; }
 
 COA_PORT=$(udp_free_port) || fail "no free UDP port"
 RADDB=$T/raddb
-mkdir -p "$RADDB/log" "$RADDB/run"
-cp /etc/freeradius/3.0/dictionary "$RADDB/dictionary" 2>/dev/null || : >"$RADDB/dictionary"
-cat >"$RADDB/radiusd.conf" <<EOF
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = \${exec_prefix}/sbin
-logdir = $RADDB/log
-raddbdir = $RADDB
-radacctdir = \${logdir}/radacct
-name = freeradius
-confdir = \${raddbdir}
-modconfdir = \${confdir}/mods-config
-run_dir = $RADDB/run
-db_dir = \${raddbdir}
-libdir = /usr/lib/freeradius
-pidfile = \${run_dir}/radiusd.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1024
-hostname_lookups = no
-log {
-	destination = files
-	file = \${logdir}/radius.log
-}
-security {
-	allow_core_dumps = no
-	max_attributes = 200
-	reject_delay = 0
-	status_server = no
-}
+freeradius_raddb "$RADDB"
+cat >>"$RADDB/radiusd.conf" <<EOF
 client bng {
 	ipaddr = 127.0.0.1
 	secret = testing123
