@@ -3,6 +3,10 @@
  * radius_coa.h). Pure: no sockets, no clock.
  */
 #include "act/radius_coa.h"
+#include "sense/radius.h"
+
+_Static_assert((int)RADIUS_COA_E_SHORT == (int)RADIUS_E_SHORT && (int)RADIUS_COA_E_LENGTH == (int)RADIUS_E_LENGTH &&
+    (int)RADIUS_COA_E_ATTRIBUTE == (int)RADIUS_E_ATTRIBUTE, "radius_frame's codes are the answer parser's");
 
 #include <errno.h>
 #include <nettle/hmac.h>
@@ -199,20 +203,20 @@ radius_coa_build(uint8_t code, uint8_t id, unsigned ident, const struct radius_s
 int
 radius_coa_answer_parse(const uint8_t *buf, size_t len, struct radius_coa_answer *out)
 {
+	uint8_t type;
+	const uint8_t *v;
+	size_t n, off = HDR;
+	int rc;
+
+	/* radius_frame's and radius_attr_next's codes are RADIUS_COA_E_SHORT, _LENGTH, _ATTRIBUTE */
 	memset(out, 0, sizeof(*out));
-	if (len < HDR)
-		return -RADIUS_COA_E_SHORT;
-	out->code = buf[0];
-	out->identifier = buf[1];
-	out->length = (uint16_t)(buf[2] << 8 | buf[3]);
-	if (out->length < HDR || out->length > RADIUS_COA_MAX_LEN || out->length > len)
-		return -RADIUS_COA_E_LENGTH;
-	for (size_t off = HDR; off < out->length;) {
-		if (out->length - off < 2 || buf[off + 1] < 2 || buf[off + 1] > out->length - off)
-			return -RADIUS_COA_E_ATTRIBUTE;
-		uint8_t type = buf[off], n = (uint8_t)(buf[off + 1] - 2);
-		const uint8_t *v = buf + off + 2;
-		off += buf[off + 1];
+	if (len >= HDR) {
+		out->code = buf[0];
+		out->identifier = buf[1];
+	}
+	if ((rc = radius_frame(buf, len, &out->length)) != 0)
+		return rc;
+	while ((rc = radius_attr_next(buf, out->length, &off, &type, &v, &n)) == 1) {
 		if (type == ATTR_ERROR_CAUSE) {
 			if (n != 4)
 				return -RADIUS_COA_E_VALUE;
@@ -224,7 +228,7 @@ radius_coa_answer_parse(const uint8_t *buf, size_t len, struct radius_coa_answer
 			out->has_message_authenticator = true;
 		}
 	}
-	return 0;
+	return rc;
 }
 
 static bool

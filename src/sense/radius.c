@@ -56,27 +56,55 @@ ipv6_prefix(const uint8_t *v, size_t n, struct radius_prefix *out)
 }
 
 int
-radius_parse(const uint8_t *buf, size_t len, struct radius_packet *out)
+radius_frame(const uint8_t *buf, size_t len, uint16_t *length)
 {
-	memset(out, 0, sizeof(*out));
 	if (len < RADIUS_HEADER_LEN)
 		return -RADIUS_E_SHORT;
+	*length = (uint16_t)(buf[2] << 8 | buf[3]);
+	if (*length < RADIUS_HEADER_LEN || *length > RADIUS_MAX_LEN || *length > len)
+		return -RADIUS_E_LENGTH;
+	return 0;
+}
+
+int
+radius_attr_next(const uint8_t *buf, uint16_t length, size_t *off, uint8_t *type, const uint8_t **value, size_t *vlen)
+{
+	size_t o = *off;
+
+	if (o >= length)
+		return 0;
+	if (length - o < 2 || buf[o + 1] < 2 || buf[o + 1] > length - o)
+		return -RADIUS_E_ATTRIBUTE;
+	*type = buf[o];
+	*value = buf + o + 2;
+	*vlen = (size_t)buf[o + 1] - 2;
+	*off = o + buf[o + 1];
+	return 1;
+}
+
+int
+radius_parse(const uint8_t *buf, size_t len, struct radius_packet *out)
+{
+	uint8_t type;
+	const uint8_t *v;
+	size_t n, off = RADIUS_HEADER_LEN;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = radius_frame(buf, len, &out->length)) != 0) {
+		if (len >= RADIUS_HEADER_LEN) {
+			out->code = buf[0];
+			out->identifier = buf[1];
+		}
+		return rc;
+	}
 	out->code = buf[0];
 	out->identifier = buf[1];
-	out->length = (uint16_t)(buf[2] << 8 | buf[3]);
 	memcpy(out->authenticator, buf + 4, 16);
-	if (out->length < RADIUS_HEADER_LEN || out->length > RADIUS_MAX_LEN || out->length > len)
-		return -RADIUS_E_LENGTH;
-	for (size_t off = RADIUS_HEADER_LEN; off < out->length;) {
-		if (out->length - off < 2 || buf[off + 1] < 2 || buf[off + 1] > out->length - off)
-			return -RADIUS_E_ATTRIBUTE;
-		uint8_t type = buf[off];
-		const uint8_t *v = buf + off + 2;
-		size_t n = (size_t)buf[off + 1] - 2;
+	while ((rc = radius_attr_next(buf, out->length, &off, &type, &v, &n)) == 1) {
 		struct strview sv = { .ptr = (const char *)v, .len = n };
 
 		out->attributes++;
-		off += buf[off + 1];
 		switch (type) {
 		case ATTR_USER_NAME: out->user_name = sv; break;
 		case ATTR_CALLING_STATION_ID: out->calling_station_id = sv; break;
@@ -122,7 +150,7 @@ radius_parse(const uint8_t *buf, size_t len, struct radius_packet *out)
 			break;                      /* Class, VSAs and the rest: not lazaret's */
 		}
 	}
-	return 0;
+	return rc;                                  /* 0 at the end, or the attribute that broke the frame */
 }
 
 bool

@@ -76,6 +76,15 @@ struct radius_packet {
 	unsigned attributes;                 /* all attributes in the packet */
 };
 
+/* The framing every RADIUS packet shares (requests and answers, accounting and CoA):
+ * radius_frame checks the 20-byte header's Length against len and 20..4096 (0 and
+ * *length, or -RADIUS_E_SHORT / -RADIUS_E_LENGTH); radius_attr_next walks the attributes
+ * from *off (start at RADIUS_HEADER_LEN): 1 with the next one's type and value, 0 at the
+ * end, -RADIUS_E_ATTRIBUTE for one shorter than 2 bytes or past length. */
+int radius_frame(const uint8_t *buf, size_t len, uint16_t *length);
+int radius_attr_next(const uint8_t *buf, uint16_t length, size_t *off, uint8_t *type, const uint8_t **value,
+    size_t *vlen);
+
 /* 0 and *out, or -RADIUS_E_x. Views in *out point into buf. */
 int radius_parse(const uint8_t *buf, size_t len, struct radius_packet *out);
 
