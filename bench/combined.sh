@@ -37,6 +37,8 @@
 #   FLOW_RATE=0 or LOG_RATE=0 leaves that load out (to see what each adds to the others').
 #   CONTROL=1 runs a second policy_load, the same, against dunno_server (answers DUNNO, does
 #     nothing else) at the same time: the latency the machine itself gives that load.
+#   RT=1 starts lazaretd and its policy_load at SCHED_FIFO priority 10 (chrt, root): on a
+#     shared machine, they then get a CPU when they wake, whatever the neighbours do.
 # Also printed: how long lazaretd's loop thread and policy_load waited for a CPU while
 # runnable (/proc/PID/task/PID/schedstat): on a shared machine, the neighbours' share of
 # the latency.
@@ -73,6 +75,11 @@ for f in "$lazaretd" "$flowgen" "$load" "$writer"; do
 	[ -x "$f" ] || { echo "combined.sh: $f missing: build it first (ninja -C $build)" >&2; exit 1; }
 done
 command -v curl >/dev/null 2>&1 || { echo "combined.sh: needs curl" >&2; exit 1; }
+rt=""
+if [ "${RT:-0}" = 1 ]; then
+	rt="chrt -f 10"
+	$rt true 2>/dev/null || { echo "combined.sh: RT=1 needs chrt and root" >&2; exit 1; }
+fi
 command -v ss >/dev/null 2>&1 || { echo "combined.sh: needs ss (iproute2)" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lazaret-combined.XXXXXX")
@@ -187,7 +194,8 @@ EOF
 		return 1
 	fi
 	: >"$d/log/mail.log"
-	"$lazaretd" --init-store -c "$d/lazaret.conf" 2>"$d/lazaretd.log" &
+	# shellcheck disable=SC2086  # $rt: a command and its arguments, or nothing
+	$rt "$lazaretd" --init-store -c "$d/lazaret.conf" 2>"$d/lazaretd.log" &
 	pid=$!
 	if ! wait_listen "$pport" "$pid" || ! wait_udp "$fport" "$pid" 10; then
 		echo "combined.sh: lazaretd did not start:" >&2
@@ -227,7 +235,8 @@ EOF
 		    -i 100 "127.0.0.1:$fport" >"$d/flowgen.out" 2>&1 &
 		fpid=$!
 	fi
-	"$load" -m -l lazaretd -r "$POLICY_RATE" -c "$POLICY_CONNS" -H "$POLICY_HOSTS" \
+	# shellcheck disable=SC2086
+	$rt "$load" -m -l lazaretd -r "$POLICY_RATE" -c "$POLICY_CONNS" -H "$POLICY_HOSTS" \
 	    -a "$POLICY_ACCOUNTS" -w "$WARMUP" -d "$DURATION" "127.0.0.1:$pport" \
 	    >"$d/load.out" 2>"$d/load.err" &
 	lpid=$!
@@ -349,7 +358,7 @@ done
 
 # One block: the settings, then a table of every run, then the verdict of each.
 echo
-echo "Load: $FLOW_RATE flow records/s ($FORMAT, 30 a datagram, sources in $PREFIX), $POLICY_RATE policy requests/s" \
+echo "Load${rt:+ (lazaretd and its policy_load under $rt)}: $FLOW_RATE flow records/s ($FORMAT, 30 a datagram, sources in $PREFIX), $POLICY_RATE policy requests/s" \
     "(open loop, $POLICY_CONNS connections, $POLICY_HOSTS hosts, $POLICY_ACCOUNTS accounts), $LOG_RATE log lines/s" \
     "(rotated every $ROTATE s); $WARMUP s warm-up + $DURATION s measured"
 awk -v hz="$hz" -v ncpu="$(nproc)" '
