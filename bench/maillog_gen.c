@@ -30,8 +30,17 @@
  *   hijacked ACCOUNT MESSAGES NETWORKS        (NETWORKS: distinct /24s it was used from)
  *   hijack_net A.B.C                          (one of those /24s, A.B.C.0/24)
  *
+ * With -P LINES_PER_S it is the relay's syslog in real time instead (bench/combined.sh): the
+ * log's clock starts at the wall clock's now, -r defaults to LINES_PER_S / 12 (about 12 lines
+ * a message) so that it keeps the wall clock's pace, and line k is written at k / LINES_PER_S
+ * seconds from the start (flushed every 10 ms; a writer that falls behind writes back to back
+ * and says by how much: behind_ms). -R SECONDS rotates FILE every SECONDS as logrotate does
+ * without copytruncate: FILE renamed to FILE.1 (replacing an older one), a new FILE created.
+ * It ends with one line on stderr: lines=, seconds=, rate=, rotations=, behind_ms=.
+ *
  * usage: maillog_gen [-n LINES] [-s SEED] [-f 3339|3164] [-o FILE] [-t FILE]
- *	[-r MSGS_PER_S] [-H HOSTS] [-b BOTS] [-a HIJACKED] [-x SPAMMERS] [-V]
+ *	[-r MSGS_PER_S] [-H HOSTS] [-b BOTS] [-a HIJACKED] [-x SPAMMERS]
+ *	[-P LINES_PER_S [-R SECONDS]] [-V]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -41,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -66,6 +76,8 @@ static uint32_t opt_hosts = 40000;
 static uint32_t opt_bots = 300;
 static uint32_t opt_hijacked = 6;
 static uint32_t opt_spammers = 8;
+static double opt_pace;			/* -P: lines per second in real time; 0: as fast as it can */
+static double opt_rotate_s;		/* -R: rotate the output file every this many seconds */
 static uint32_t naccounts;			/* the ISP's mail accounts: HOSTS / 4 */
 
 /* ---- random numbers: xoshiro256**, seeded by splitmix64 ----------------------------- */
@@ -1574,6 +1586,7 @@ source_fire(int src, int64_t t)
 /* ---- output ----------------------------------------------------------------------------- */
 
 static FILE *out;
+static char obuf[1 << 20];
 static int64_t cached_sec = -1;
 static char cached_ts[64];
 static size_t cached_len;
@@ -1611,7 +1624,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: maillog_gen [-n LINES] [-s SEED] [-f 3339|3164] [-o FILE] [-t TRUTH_FILE]\n"
-	    "\t[-r MSGS_PER_S] [-H HOSTS] [-b BOTS] [-a HIJACKED] [-x SPAMMERS] [-V]\n");
+	    "\t[-r MSGS_PER_S] [-H HOSTS] [-b BOTS] [-a HIJACKED] [-x SPAMMERS]\n"
+	    "\t[-P LINES_PER_S [-R SECONDS]] [-V]\n");
 	exit(2);
 }
 
@@ -1628,13 +1642,86 @@ num(const char *s, uint64_t lo, uint64_t hi)
 	return v;
 }
 
+/* ---- real time: -P and -R ---------------------------------------------------------- */
+
+#define NSEC	1000000000ULL
+
+struct pace {
+	uint64_t t0;			/* CLOCK_MONOTONIC ns when the first line was due */
+	uint64_t every;			/* lines between two flushes: 10 ms worth */
+	unsigned rotations;
+	double late_ms;			/* the most a flush was behind its time */
+};
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Rotates path as logrotate does without copytruncate: path becomes path.1 (an older path.1
+ * goes), a new path is created. A follower holding the old file reads it to its end, then
+ * finds the new one by its name. 0, or -1 with errno.
+ */
+static int
+rotate(const char *path)
+{
+	char old[4096];
+
+	if (fclose(out) != 0) {
+		out = NULL;
+		return -1;
+	}
+	out = NULL;
+	if ((size_t)snprintf(old, sizeof(old), "%s.1", path) >= sizeof(old)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (rename(path, old) != 0 || (out = fopen(path, "a")) == NULL)
+		return -1;
+	setvbuf(out, obuf, _IOFBF, sizeof(obuf));
+	return 0;
+}
+
+/*
+ * Before line `written` (every p->every lines): hands what is buffered to the kernel, sleeps
+ * until the line is due (written / opt_pace seconds after the start), and rotates the file
+ * when the line falls in a new -R period. 0, or -1 with errno.
+ */
+static int
+pace_line(struct pace *p, uint64_t written, const char *path)
+{
+	uint64_t due = p->t0 + (uint64_t)((double)written * 1e9 / opt_pace), now;
+
+	if (fflush(out) != 0)
+		return -1;
+	now = mono_ns();
+	if (now < due) {
+		struct timespec ts = { (time_t)(due / NSEC), (long)(due % NSEC) };
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+	} else if ((double)(now - due) / 1e6 > p->late_ms)
+		p->late_ms = (double)(now - due) / 1e6;
+	if (opt_rotate_s > 0 && (double)(due - p->t0) / 1e9 >= (p->rotations + 1) * opt_rotate_s) {
+		if (rotate(path) != 0)
+			return -1;
+		p->rotations++;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *outpath = NULL, *truthpath = NULL;
-	int c;
+	struct pace pace = { 0 };
+	int c, rate_set = 0;
 
-	while ((c = getopt(argc, argv, "n:s:f:o:t:r:H:b:a:x:V")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:f:o:t:r:H:b:a:x:P:R:V")) != -1) {
 		switch (c) {
 		case 'n': opt_lines = num(optarg, 1, UINT64_C(1) << 40); break;
 		case 's': opt_seed = num(optarg, 0, UINT64_MAX); break;
@@ -1648,11 +1735,13 @@ main(int argc, char **argv)
 			break;
 		case 'o': outpath = optarg; break;
 		case 't': truthpath = optarg; break;
-		case 'r': opt_rate = (double)num(optarg, 1, 100000); break;
+		case 'r': opt_rate = (double)num(optarg, 1, 100000); rate_set = 1; break;
 		case 'H': opt_hosts = (uint32_t)num(optarg, 1000, 10000000); break;
 		case 'b': opt_bots = (uint32_t)num(optarg, 0, 100000); break;
 		case 'a': opt_hijacked = (uint32_t)num(optarg, 0, 10000); break;
 		case 'x': opt_spammers = (uint32_t)num(optarg, 0, 10000); break;
+		case 'P': opt_pace = (double)num(optarg, 1, 10000000); break;
+		case 'R': opt_rotate_s = (double)num(optarg, 1, 86400); break;
 		case 'V': puts(GEN_VERSION); return 0;
 		default: usage();
 		}
@@ -1663,12 +1752,18 @@ main(int argc, char **argv)
 		fprintf(stderr, "maillog_gen: too many bots and spammers for %u hosts\n", opt_hosts);
 		return 2;
 	}
+	if (opt_rotate_s > 0 && (opt_pace == 0 || outpath == NULL)) {
+		fprintf(stderr, "maillog_gen: -R needs -P and -o\n");
+		return 2;
+	}
+	/* in real time the log's clock keeps the wall clock's pace: about 12 lines a message */
+	if (opt_pace > 0 && !rate_set)
+		opt_rate = opt_pace / 12 < 1 ? 1 : opt_pace / 12;
 	out = stdout;
-	if (outpath != NULL && (out = fopen(outpath, "w")) == NULL) {
+	if (outpath != NULL && (out = fopen(outpath, opt_pace > 0 ? "a" : "w")) == NULL) {
 		fprintf(stderr, "maillog_gen: %s: %s\n", outpath, strerror(errno));
 		return 1;
 	}
-	static char obuf[1 << 20];
 	setvbuf(out, obuf, _IOFBF, sizeof(obuf));
 
 	uint64_t x = opt_seed;
@@ -1678,6 +1773,13 @@ main(int argc, char **argv)
 	pids_init();
 	naccounts = opt_hosts / 4;
 	t_start = (time_days_from_civil(2026, 11, 23) * 86400 + 6 * 3600) * USEC;
+	if (opt_pace > 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		t_start = (int64_t)ts.tv_sec * USEC + ts.tv_nsec / 1000;
+		pace.every = opt_pace / 100 < 1 ? 1 : (uint64_t)(opt_pace / 100);
+		pace.t0 = mono_ns();
+	}
 	/* about 12 lines per subscriber message, all sources included */
 	span_s = (double)opt_lines / (opt_rate * 12.0);
 	planted_init();
@@ -1699,6 +1801,10 @@ main(int argc, char **argv)
 			source_fire(e.src, e.t);
 			continue;
 		}
+		if (opt_pace > 0 && written % pace.every == 0 && pace_line(&pace, written, outpath) != 0) {
+			fprintf(stderr, "maillog_gen: %s: %s\n", outpath ? outpath : "stdout", strerror(errno));
+			return 1;
+		}
 		write_line(e.t, e.text);
 		last = e.t;
 		free(e.text);
@@ -1707,6 +1813,11 @@ main(int argc, char **argv)
 	if (fflush(out) != 0 || ferror(out) || (out != stdout && fclose(out) != 0)) {
 		fprintf(stderr, "maillog_gen: write error: %s\n", strerror(errno));
 		return 1;
+	}
+	if (opt_pace > 0) {
+		double secs = (double)(mono_ns() - pace.t0) / 1e9;
+		fprintf(stderr, "maillog_gen: lines=%" PRIu64 " seconds=%.3f rate=%.0f rotations=%u behind_ms=%.1f\n",
+		    written, secs, secs > 0 ? (double)written / secs : 0, pace.rotations, pace.late_ms);
 	}
 
 	uint32_t bots = 0, hij = 0, spam = 0;

@@ -20,7 +20,9 @@
  * then shows a second's worth of slow requests, where the closed loop would
  * show one per connection (coordinated omission). At the end (or SIGTERM) no
  * new request falls due, and the answers to those that did are awaited (up
- * to 30 s) and counted, however late.
+ * to 30 s) and counted, however late; how many fell due after the warm-up
+ * and how many of those were never answered is reported too (due=,
+ * unanswered=).
  *
  * usage: policy_load [-m] [-a accounts] [-c conns] [-d seconds] [-H hosts]
  *	[-l label] [-r rate] [-s percent] [-w seconds] TARGET
@@ -61,6 +63,7 @@ struct conn {
 	int		 want_out;	/* EPOLLOUT is armed */
 	uint64_t	 sent_ns;	/* when the request was handed to the kernel (-r: was due) */
 	uint64_t	 due_ns;	/* -r: when the next request is due */
+	uint64_t	 first_due_ns;	/* -r: when its first one was */
 	size_t		 woff, wlen;	/* unsent part of wbuf */
 	size_t		 rlen;
 	char		 wbuf[REQ_BUF_SIZE];
@@ -101,6 +104,7 @@ static size_t		 nlat, lat_cap;
 static struct action_count actions[MAX_ACTIONS];
 static int		 nactions;
 static uint64_t		 n_errors, n_reconnects, n_all;
+static uint64_t		 n_due_answered;	/* -r: answers to requests due in the measurement, however late */
 static uint64_t		 run_start;
 
 static void	usage(void) __attribute__((noreturn));
@@ -430,6 +434,8 @@ handle_in(struct conn *c, uint64_t now)
 			return;
 		}
 		n_all++;
+		if (rate != 0 && c->sent_ns >= measure_start && c->sent_ns < due_end)
+			n_due_answered++;
 		record(c->sent_ns, now, c->rbuf, c->rlen);
 		c->busy = 0;
 		if (rate == 0)
@@ -461,6 +467,26 @@ self_cpu(void)
 	return wall > 0 ? 100 * used / wall : 0;
 }
 
+/*
+ * -r: how many requests fell due in the measurement, sent or not (a connection still
+ * waiting for an answer at the end of the drain never sent its later ones): each
+ * connection's are first_due_ns + k * interval_ns.
+ */
+static uint64_t
+due_count(void)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < nconns; i++) {
+		uint64_t f = conns[i].first_due_ns, k0, k1;
+
+		k0 = f >= measure_start ? 0 : (measure_start - f + interval_ns - 1) / interval_ns;
+		k1 = f >= due_end ? 0 : (due_end - f + interval_ns - 1) / interval_ns;
+		n += k1 > k0 ? k1 - k0 : 0;
+	}
+	return n;
+}
+
 /* the p-th percentile of the sorted latencies, in milliseconds */
 static double
 pct(double p)
@@ -488,9 +514,9 @@ report(void)
 	qsort(lat, nlat, sizeof(*lat), cmp_u64);
 	if (machine) {
 		printf("label=%s rps=%.1f requests=%zu p50_ms=%.3f p90_ms=%.3f "
-		    "p99_ms=%.3f max_ms=%.3f errors=%llu reconnects=%llu "
+		    "p99_ms=%.3f p999_ms=%.3f max_ms=%.3f errors=%llu reconnects=%llu "
 		    "load_cpu=%.0f all=%llu actions=", label, rps, nlat, pct(50),
-		    pct(90), pct(99), pct(100), (unsigned long long)n_errors,
+		    pct(90), pct(99), pct(99.9), pct(100), (unsigned long long)n_errors,
 		    (unsigned long long)n_reconnects, cpu,
 		    (unsigned long long)n_all);
 		for (k = 0; k < nactions; k++)
@@ -498,6 +524,9 @@ report(void)
 			    (unsigned long long)actions[k].count);
 		if (nactions == 0)
 			printf("-");
+		if (rate != 0)
+			printf(" due=%llu unanswered=%llu", (unsigned long long)due_count(),
+			    (unsigned long long)(due_count() - n_due_answered));
 		printf("\n");
 		return;
 	}
@@ -510,7 +539,12 @@ report(void)
 	printf("\n");
 	printf("  requests   %zu in %.2f s = %.1f/s\n", nlat, secs, rps);
 	printf("  latency    p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  "
-	    "max %.3f ms\n", pct(50), pct(90), pct(99), pct(100));
+	    "p99.9 %.3f ms  max %.3f ms\n", pct(50), pct(90), pct(99), pct(99.9),
+	    pct(100));
+	if (rate != 0)
+		printf("  due        %llu after the warm-up, %llu of them unanswered\n",
+		    (unsigned long long)due_count(),
+		    (unsigned long long)(due_count() - n_due_answered));
 	printf("  actions   ");
 	for (k = 0; k < nactions; k++)
 		printf(" %s %llu", actions[k].name,
@@ -594,7 +628,7 @@ main(int argc, char *argv[])
 		/* each connection carries 1/nconns of the rate, their turns spread evenly */
 		interval_ns = (uint64_t)nconns * NSEC / rate;
 		for (i = 0; i < nconns; i++)
-			conns[i].due_ns = start + (uint64_t)i * interval_ns / (uint64_t)nconns;
+			conns[i].due_ns = conns[i].first_due_ns = start + (uint64_t)i * interval_ns / (uint64_t)nconns;
 		send_due(start);
 	} else
 		for (i = 0; i < nconns; i++)
