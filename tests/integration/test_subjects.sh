@@ -141,7 +141,7 @@ assert_eq "listed as self-releasable" "true" \
 	"$(lzctl quarantines --json | jq -r '.quarantined[] | select(.subject == "account:%FF%FEbad") | .self_release')"
 out=$(lzctl explain 'account:%FF%FEbad') || fail "explain failed: $out"
 assert_match "explain: the subscriber may" '^Release   the subscriber may release it at the portal \(--self-release\)$' "$out"
-assert_match "quarantines: the SELF-RELEASE column" 'account:%FF%FEbad +quarantine +operator +yes +yes +ticket 15b' \
+assert_match "quarantines: the SELF-RELEASE column" 'account:%FF%FEbad +quarantine +operator +yes +- +yes +ticket 15b' \
 	"$(lzctl quarantines)"
 out=$(api_curl -s -o /dev/null -w '%{http_code}' -d '{"reason":"x","level":"suspend","self_release":true}' \
 	"$LZ_API_URL/v1/subjects/account:%FF%FEbad/quarantine")
