@@ -242,7 +242,11 @@ wait_until 100 udp_bound $FR_PORT || die "FreeRADIUS did not start: $(tail -5 "$
 ctl() { "$lazaretctl" --api "unix:$tmp/api.sock" "$@"; }
 stat_json() { ctl stats --json | tr -d ' \n' | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
 lz_base=$(rss_mb "$lz_pid")
-gen() { "$load" -a "127.0.0.1:$1" -k "$SECRET" -n "$SUBSCRIBERS" -S "$SOCKETS" "$@"; }
+gen() {
+	gport=$1
+	shift
+	"$load" -a "127.0.0.1:$gport" -k "$SECRET" -n "$SUBSCRIBERS" -S "$SOCKETS" "$@"
+}
 
 echo
 # 2048 in flight: what its 4 MB socket buffer holds (8192 at once overflow it)

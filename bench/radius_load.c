@@ -18,7 +18,8 @@
  *           one (-r is Starts a second; twice as many records). With -p POLICY and -w K,
  *           every K-th of them is a candidate, watched when quarantined beforehand (its
  *           old address refused by the relay: asked first), and after its Start is sent
- *           the policy service is asked about the new address every 2 ms until it
+ *           the policy service is asked about the new address every 2 ms (4 connections,
+ *           not waiting for the answer: the load keeps its pace) until it
  *           answers REJECT: the move's latency. At the end the old addresses are asked
  *           again (freed: no longer REJECT).
  * -4 leaves the delegated prefix out (the IPv4 address alone).
@@ -68,6 +69,7 @@ struct watch {
 	int64_t start_ns;               /* the Start sent; 0: not yet */
 	int64_t next_poll_ns;
 	int64_t moved_ns;               /* 0: not yet refused at its new address */
+	bool asking;                    /* a question about it is in flight */
 };
 
 static struct {
@@ -307,17 +309,36 @@ in_flight(void)
 	return n;
 }
 
-/* The relay's action for mail from the IPv4 address a: "REJECT", "DUNNO"... ("" on error). */
+/* The policy request Postfix makes at RCPT for mail from the IPv4 address a: its length. */
+static int
+policy_request(uint32_t a, char *req, size_t len)
+{
+	char addr[32];
+
+	v4_text(a, addr, sizeof(addr));
+	return snprintf(req, len, "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"
+	    "client_address=%s\nclient_name=unknown\nsender=a@example.net\nrecipient=b@example.org\n\n", addr);
+}
+
+/* The action word of a complete answer ("REJECT", "DUNNO"...) into out. */
+static void
+policy_word(const char *resp, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if (strncmp(resp, "action=", 7) == 0) {
+		size_t k = strcspn(resp + 7, " \n");
+		snprintf(out, outlen, "%.*s", (int)(k < outlen - 1 ? k : outlen - 1), resp + 7);
+	}
+}
+
+/* The relay's action for mail from a, asked and waited for (before and after the storm). */
 static const char *
 policy_action(uint32_t a, char *out, size_t outlen)
 {
-	char req[512], addr[32], resp[1024];
+	char req[512], resp[1024];
 	size_t got = 0;
+	int n = policy_request(a, req, sizeof(req));
 
-	v4_text(a, addr, sizeof(addr));
-	int n = snprintf(req, sizeof(req), "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"
-	    "client_address=%s\nclient_name=unknown\nsender=a@example.net\nrecipient=b@example.org\n\n", addr);
-	out[0] = '\0';
 	if (write(policy_fd, req, (size_t)n) != n)
 		die("policy write");
 	while (got < sizeof(resp) - 1) {
@@ -329,26 +350,79 @@ policy_action(uint32_t a, char *out, size_t outlen)
 		if (strstr(resp, "\n\n") != NULL)
 			break;
 	}
-	if (strncmp(resp, "action=", 7) == 0) {
-		size_t k = strcspn(resp + 7, " \n");
-		snprintf(out, outlen, "%.*s", (int)(k < outlen - 1 ? k : outlen - 1), resp + 7);
-	}
+	policy_word(resp, out, outlen);
 	return out;
 }
 
-static void
+/*
+ * During the storm the watched are asked without waiting: the load keeps its pace while
+ * the relay answers. ASKERS connections, one question in flight on each.
+ */
+#define ASKERS 4
+struct asker {
+	int fd;
+	long watch;                     /* the index asked about; -1: idle */
+	size_t got;
+	char resp[1024];
+};
+static struct asker askers[ASKERS];
+
+static int
 policy_connect(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 2 };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd;
 
 	if (strncmp(path, "unix:", 5) == 0)
 		path += 5;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if ((policy_fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
-	    connect(policy_fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
 		die(path);
-	setsockopt(policy_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Reads what the askers got, and asks about watched subscribers due again: never blocks
+ * on an answer. */
+static void
+askers_run(struct watch *w, size_t from, size_t to, int64_t now)
+{
+	char req[512], word[32];
+
+	for (int k = 0; k < ASKERS; k++) {
+		struct asker *a = &askers[k];
+		if (a->watch >= 0) {
+			ssize_t r = recv(a->fd, a->resp + a->got, sizeof(a->resp) - 1 - a->got, MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+				die("policy read");
+			if (r < 0)
+				continue;
+			a->got += (size_t)r;
+			a->resp[a->got] = '\0';
+			if (strstr(a->resp, "\n\n") == NULL)
+				continue;
+			struct watch *x = &w[a->watch];
+			policy_word(a->resp, word, sizeof(word));
+			if (strcmp(word, "REJECT") == 0)
+				x->moved_ns = now_ns();
+			else
+				x->next_poll_ns = now + POLL_EVERY_NS;
+			x->asking = false;
+			a->watch = -1;
+		}
+		for (size_t i = from; i < to && a->watch < 0; i++) {
+			struct watch *x = &w[i];
+			if (x->moved_ns != 0 || x->asking || now < x->next_poll_ns)
+				continue;
+			int n = policy_request(v4_of(x->sub, gen[x->sub]), req, sizeof(req));
+			if (write(a->fd, req, (size_t)n) != n)
+				die("policy write");
+			x->asking = true;
+			a->watch = (long)i;
+			a->got = 0;
+		}
+	}
 }
 
 static void
@@ -496,7 +570,9 @@ main(int argc, char **argv)
 		opt.rate *= 2;                      /* a Stop and a Start per subscriber */
 		opt.duration = (double)total / opt.rate;
 		if (opt.watch_every > 0) {
-			policy_connect(opt.policy);
+			policy_fd = policy_connect(opt.policy);
+			for (int k = 0; k < ASKERS; k++)
+				askers[k] = (struct asker){ .fd = policy_connect(opt.policy), .watch = -1 };
 			if ((w = calloc(opt.storm_count / opt.watch_every + 1, sizeof(*w))) == NULL)
 				die("calloc");
 			/* only those the relay refuses now are watched: quarantined beforehand */
@@ -510,7 +586,7 @@ main(int argc, char **argv)
 		opt.duration = (double)total / opt.rate;
 	}
 
-	int64_t t0 = now_ns(), end = t0 + (int64_t)(opt.duration * 1e9), last_expire = t0;
+	int64_t t0 = now_ns(), end = t0 + (int64_t)(opt.duration * 1e9), last_expire = t0, last_sent_ns = 0;
 	uint64_t seq = 0;
 	size_t next_watch = 0, watch_done = 0;
 	for (;;) {
@@ -557,26 +633,26 @@ main(int argc, char **argv)
 			last_expire = now;
 		}
 		/* the watched: the relay asked about each new address until it refuses it */
-		for (size_t i = watch_done; i < next_watch; i++) {
-			if (w[i].moved_ns != 0 || now < w[i].next_poll_ns)
-				continue;
-			if (strcmp(policy_action(v4_of(w[i].sub, gen[w[i].sub]), action, sizeof(action)), "REJECT") == 0)
-				w[i].moved_ns = now_ns();
-			else
-				w[i].next_poll_ns = now + POLL_EVERY_NS;
-		}
+		if (nw > 0)
+			askers_run(w, watch_done, next_watch, now);
 		while (watch_done < next_watch && w[watch_done].moved_ns != 0)
 			watch_done++;
 		if (seq >= total) {
-			bool watching = watch_done < nw && now - end < 10000000000LL;
-			if ((in_flight() == 0 || now - end > opt.timeout_ns) && !watching)
+			if (last_sent_ns == 0)
+				last_sent_ns = now;     /* the waits count from the last request */
+			bool watching = watch_done < nw && now - last_sent_ns < 10000000000LL;
+			if ((in_flight() == 0 || now - last_sent_ns > opt.timeout_ns) && !watching)
 				break;
 		}
 		if (seq >= due || blocked) {
-			struct pollfd pfd[MAX_SOCKETS];
+			struct pollfd pfd[MAX_SOCKETS + ASKERS];
+			unsigned np = 0;
 			for (unsigned i = 0; i < opt.nsockets; i++)
-				pfd[i] = (struct pollfd){ .fd = socks[i].fd, .events = POLLIN };
-			poll(pfd, opt.nsockets, 1);
+				pfd[np++] = (struct pollfd){ .fd = socks[i].fd, .events = POLLIN };
+			for (int k = 0; k < ASKERS && nw > 0; k++)
+				if (askers[k].watch >= 0)
+					pfd[np++] = (struct pollfd){ .fd = askers[k].fd, .events = POLLIN };
+			poll(pfd, np, 1);
 		}
 	}
 	expire(now_ns() + opt.timeout_ns + 1);   /* what is still out is lost */
