@@ -8,6 +8,7 @@
 #      Start on a new address within STORM_SECONDS; every quarantined one among them is
 #      watched: from its Start sent to the relay's first REJECT of its new address (the
 #      policy service asked every 2 ms), and its old address no longer refused at the end.
+#      Then the same on the next STORM_STARTS subscribers without their /56 (where the time goes).
 #   3. Accounting records/s, a Start/Interim/Stop mix over the same subscribers, at each
 #      rate of RATES for DURATION s: lazaretd, then FreeRADIUS 3.2 (Debian's) with the
 #      detail module writing every request to a file, pair by pair; answered, lost, latency,
@@ -273,30 +274,43 @@ printf ' %.0f bytes a subscriber); identity.memory_bytes %s MB (%.0f bytes a sub
 
 echo
 every=$((STORM_STARTS / QUARANTINED))
+# storm FIRST [-4] — subscribers FIRST.. (STORM_STARTS of them): every ${every}th quarantined
+# through the API, then the storm, its quarantines watched at the relay
+storm() {
+	first=$1
+	shift
+	i=0 n=0
+	while [ $i -lt "$STORM_STARTS" ] && [ $n -lt "$QUARANTINED" ]; do
+		ctl quarantine "$(printf 'subscriber:sub%07d' $((first + i)))" --reason "bench: storm" >/dev/null ||
+		    die "quarantine sub$((first + i))"
+		i=$((i + every))
+		n=$((n + 1))
+	done
+	c0=$(cpu_ticks "$lz_pid")
+	d0=$(udp_drops $LZ_PORT)
+	out=$(gen $LZ_PORT -m storm -o "$first" -c "$STORM_STARTS" -r $((STORM_STARTS / STORM_SECONDS)) \
+	    -p "unix:$tmp/policy.sock" -w "$every" -s "$tmp/state" "$@")
+	c1=$(cpu_ticks "$lz_pid")
+	kill -0 "$lz_pid" 2>/dev/null || die "lazaretd died"
+	secs=$(field seconds "$out")
+	printf '  %s records (%s Starts) in %s s: answered %s, lost %s (kernel drops %s); latency p50 %s ms p99 %s ms; lazaretd CPU %.0f %%\n' \
+	    "$(field sent "$out")" "$(field starts "$out")" "$secs" "$(field answered "$out")" \
+	    "$(( $(field timeouts "$out") + $(field skipped "$out") ))" "$(( $(udp_drops $LZ_PORT) - d0 ))" \
+	    "$(($(field p50_us "$out") / 1000))" "$(($(field p99_us "$out") / 1000))" \
+	    "$(echo "$c0 $c1 $hz $secs" | awk '{ print ($2 - $1) / $3 / $4 * 100 }')"
+	printf '  quarantine moved: %s of the %s quarantined beforehand (%s asked); Start sent -> relay REJECTs the new address:' \
+	    "$(field moved "$out")" "$(field watched "$out")" "$(field candidates "$out")"
+	printf ' p50 %s ms, p99 %s ms, max %s ms; old address freed for %s\n' "$(field move_p50_ms "$out")" \
+	    "$(field move_p99_ms "$out")" "$(field move_max_ms "$out")" "$(field old_freed "$out")"
+}
 echo "== 2. The reconnect storm: $QUARANTINED subscribers quarantined (every ${every}th of the first $STORM_STARTS)," \
     "then $STORM_STARTS Stop+Start in $STORM_SECONDS s"
-i=0 n=0
-while [ $i -lt "$STORM_STARTS" ] && [ $n -lt "$QUARANTINED" ]; do
-	ctl quarantine "$(printf 'subscriber:sub%07d' $i)" --reason "bench: storm" >/dev/null || die "quarantine sub$i"
-	i=$((i + every))
-	n=$((n + 1))
-done
-c0=$(cpu_ticks "$lz_pid")
-d0=$(udp_drops $LZ_PORT)
-out=$(gen $LZ_PORT -m storm -c "$STORM_STARTS" -r $((STORM_STARTS / STORM_SECONDS)) -p "unix:$tmp/policy.sock" \
-    -w "$every" -s "$tmp/state")
-c1=$(cpu_ticks "$lz_pid")
-kill -0 "$lz_pid" 2>/dev/null || die "lazaretd died"
-secs=$(field seconds "$out")
-printf '  %s records (%s Starts) in %s s: answered %s, lost %s (kernel drops %s); latency p50 %s ms p99 %s ms; lazaretd CPU %.0f %%\n' \
-    "$(field sent "$out")" "$(field starts "$out")" "$secs" "$(field answered "$out")" \
-    "$(( $(field timeouts "$out") + $(field skipped "$out") ))" "$(( $(udp_drops $LZ_PORT) - d0 ))" \
-    "$(($(field p50_us "$out") / 1000))" "$(($(field p99_us "$out") / 1000))" \
-    "$(echo "$c0 $c1 $hz $secs" | awk '{ print ($2 - $1) / $3 / $4 * 100 }')"
-printf '  quarantine moved: %s of the %s quarantined beforehand (%s asked); Start sent -> relay REJECTs the new address:' \
-    "$(field moved "$out")" "$(field watched "$out")" "$(field candidates "$out")"
-printf ' p50 %s ms, p99 %s ms, max %s ms; old address freed for %s\n' "$(field move_p50_ms "$out")" \
-    "$(field move_p99_ms "$out")" "$(field move_max_ms "$out")" "$(field old_freed "$out")"
+storm 0
+# where the time goes: the same storm on the other subscribers, without their /56
+if [ $((SUBSCRIBERS - STORM_STARTS)) -ge "$STORM_STARTS" ]; then
+	echo "== 2b. The same storm on the next $STORM_STARTS subscribers, their IPv4 address alone (no /56 in the requests)"
+	storm "$STORM_STARTS" -4
+fi
 cp "$tmp/state" "$tmp/state.fr"
 mv "$tmp/state" "$tmp/state.lz"
 

@@ -14,7 +14,7 @@
  *   mix     a random subscriber each time: Start when it has no session, otherwise an
  *           Interim-Update (80 %) or a Stop (20 %): in the steady state 1/6 Starts,
  *           1/6 Stops, 2/3 Interims
- *   storm   the first -c subscribers reconnect: Stop on the old address, Start on a new
+ *   storm   -c subscribers from the -o-th (0) reconnect: Stop on the old address, Start on a new
  *           one (-r is Starts a second; twice as many records). With -p POLICY and -w K,
  *           every K-th of them is a candidate, watched when quarantined beforehand (its
  *           old address refused by the relay: asked first), and after its Start is sent
@@ -82,7 +82,7 @@ static struct {
 	double rate, duration;
 	unsigned nsockets;
 	int64_t timeout_ns;
-	uint32_t storm_count, watch_every;
+	uint32_t storm_count, storm_first, watch_every;
 	const char *policy, *state_file;
 	uint64_t seed;
 	bool v4_only;
@@ -506,7 +506,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: radius_load -a ADDRESS:PORT -k SECRET [-m starts|mix|storm] [-n SUBSCRIBERS] [-r RATE]\n"
-	    "       [-d SECONDS] [-S SOCKETS] [-t TIMEOUT_MS] [-s STATE_FILE] [-c STORM_COUNT] [-p POLICY -w EVERY]\n"
+	    "       [-d SECONDS] [-S SOCKETS] [-t TIMEOUT_MS] [-s STATE_FILE] [-c STORM_COUNT] [-o FIRST] [-p POLICY -w EVERY]\n"
 	    "       [-x SEED] [-4]\n");
 	exit(2);
 }
@@ -516,7 +516,7 @@ main(int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "4a:k:m:n:r:d:S:t:s:c:p:w:x:")) != -1) {
+	while ((c = getopt(argc, argv, "4a:k:m:n:o:r:d:S:t:s:c:p:w:x:")) != -1) {
 		switch (c) {
 		case '4': opt.v4_only = true; break;
 		case 'a': parse_server(optarg); break;
@@ -531,6 +531,7 @@ main(int argc, char **argv)
 		case 'S': opt.nsockets = (unsigned)atoi(optarg); break;
 		case 't': opt.timeout_ns = strtoll(optarg, NULL, 10) * 1000000LL; break;
 		case 's': opt.state_file = optarg; break;
+		case 'o': opt.storm_first = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'c': opt.storm_count = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'p': opt.policy = optarg; break;
 		case 'w': opt.watch_every = (uint32_t)strtoul(optarg, NULL, 10); break;
@@ -565,8 +566,11 @@ main(int argc, char **argv)
 	size_t nw = 0, candidates = 0;
 	char action[32];
 	if (opt.mode == MODE_STORM) {
-		if (opt.storm_count > opt.subscribers)
-			opt.storm_count = opt.subscribers;
+		if (opt.storm_first >= opt.subscribers)
+			usage();
+		if (opt.storm_count > opt.subscribers - opt.storm_first)
+			opt.storm_count = opt.subscribers - opt.storm_first;
+		total = (uint64_t)opt.storm_count * 2;
 		opt.rate *= 2;                      /* a Stop and a Start per subscriber */
 		opt.duration = (double)total / opt.rate;
 		if (opt.watch_every > 0) {
@@ -576,7 +580,7 @@ main(int argc, char **argv)
 			if ((w = calloc(opt.storm_count / opt.watch_every + 1, sizeof(*w))) == NULL)
 				die("calloc");
 			/* only those the relay refuses now are watched: quarantined beforehand */
-			for (uint32_t s = 0; s < opt.storm_count; s += opt.watch_every) {
+			for (uint32_t s = opt.storm_first; s - opt.storm_first < opt.storm_count; s += opt.watch_every) {
 				candidates++;
 				if (strcmp(policy_action(v4_of(s, gen[s]), action, sizeof(action)), "REJECT") == 0)
 					w[nw++].sub = s;
@@ -601,7 +605,7 @@ main(int argc, char **argv)
 				sub = (uint32_t)seq;
 				status = RADIUS_STATUS_START;
 			} else if (opt.mode == MODE_STORM) {
-				sub = (uint32_t)(seq / 2);
+				sub = opt.storm_first + (uint32_t)(seq / 2);
 				status = seq % 2 == 0 ? RADIUS_STATUS_STOP : RADIUS_STATUS_START;
 			} else {
 				sub = (uint32_t)(rnd() % opt.subscribers);
