@@ -60,6 +60,10 @@ for f in "$load" "$history" "$lazaretd" "$lazaretctl"; do
 		exit 1
 	fi
 done
+# the peer, as make bench installs it (scripts/install-deps.sh bench)
+if [ "$(id -u)" -eq 0 ]; then
+	sh "$repo/scripts/install-deps.sh" bench >&2 || true
+fi
 if ! command -v freeradius >/dev/null 2>&1; then
 	echo "radius.sh: freeradius not installed (apt-get install freeradius: scripts/install-deps.sh bench)" >&2
 	exit 1

@@ -16,6 +16,9 @@
 #            policy requests arrive (about 2 GB in $TMPDIR, removed afterwards)
 #   flows    flows.sh: NetFlow v9 / IPFIX records/s into flowsink, nfcapd, nfacctd
 #            and FastNetMon (and lazaretd once it has a collector), ~4 minutes
+#   radius   radius.sh: RADIUS accounting records/s, lazaretd beside FreeRADIUS with its
+#            detail file; a reconnect storm with quarantined subscribers; memory and
+#            store size for 1 M subscribers (~6 minutes, ~1 GB in $TMPDIR)
 # BENCHES="maillog" runs only the named steps.
 set -u
 
