@@ -302,8 +302,9 @@ storm() {
 	    "$(( $(field timeouts "$out") + $(field skipped "$out") ))" "$(( $(udp_drops $LZ_PORT) - d0 ))" \
 	    "$(($(field p50_us "$out") / 1000))" "$(($(field p99_us "$out") / 1000))" \
 	    "$(echo "$c0 $c1 $hz $secs" | awk '{ print ($2 - $1) / $3 / $4 * 100 }')"
-	printf '  quarantine moved: %s of the %s quarantined beforehand (%s asked); Start sent -> relay REJECTs the new address:' \
-	    "$(field moved "$out")" "$(field watched "$out")" "$(field candidates "$out")"
+	printf '  quarantine moved: %s of the %s quarantined beforehand whose Start was sent (%s more found no free' \
+	    "$(field moved "$out")" "$(( $(field watched "$out") - $(field unsent "$out") ))" "$(field unsent "$out")"
+	printf ' Identifier); Start sent -> relay REJECTs the new address:'
 	printf ' p50 %s ms, p99 %s ms, max %s ms; old address freed for %s\n' "$(field move_p50_ms "$out")" \
 	    "$(field move_p99_ms "$out")" "$(field move_max_ms "$out")" "$(field old_freed "$out")"
 }
@@ -320,7 +321,7 @@ mv "$tmp/state" "$tmp/state.lz"
 
 echo
 echo "== 3. Accounting records/s: a Start/Interim/Stop mix over $SUBSCRIBERS subscribers, $DURATION s a rate"
-printf '  %-10s %8s %9s %9s %7s %8s %8s %6s %7s\n' server offered answered "answ/s" lost "p50 ms" "p99 ms" "CPU %" "RSS MB"
+printf '  %-10s %8s %9s %9s %7s %8s %8s %6s %7s\n' server "rate/s" answered "answ/s" lost "p50 ms" "p99 ms" "CPU %" "RSS MB"
 for rate in $RATES; do
 	for srv in lazaretd freeradius; do
 		if [ $srv = lazaretd ]; then pid=$lz_pid port=$LZ_PORT st=$tmp/state.lz; else pid=$fr_pid port=$FR_PORT st=$tmp/state.fr; fi
@@ -329,7 +330,7 @@ for rate in $RATES; do
 		out=$(gen "$port" -m mix -r "$rate" -d "$DURATION" -s "$st")
 		c1=$(cpu_ticks "$pid")
 		sent=$(field sent "$out")
-		printf '  %-10s %8s %9s %9s %7s %8.1f %8.1f %6.0f %7s\n' $srv "$(echo "$rate $DURATION" | awk '{ print $1 * $2 }')" \
+		printf '  %-10s %8s %9s %9s %7s %8.1f %8.1f %6.0f %7s\n' $srv "$rate" \
 		    "$(field answered "$out")" "$(field answered_per_s "$out")" \
 		    "$(( $(field timeouts "$out") + $(field skipped "$out") ))" \
 		    "$(echo "$(field p50_us "$out")" | awk '{ print $1 / 1000 }')" \
@@ -349,7 +350,7 @@ c0=$(cpu_ticks "$lz_pid")
 out=$(gen $LZ_PORT -m mix -r "$V4_RATE" -d "$DURATION" -s "$tmp/state.lz" -4)
 c1=$(cpu_ticks "$lz_pid")
 printf '  %-10s %8s %9s %9s %7s %8.1f %8.1f %6.0f %7s   <- the IPv4 address alone, no /56\n' lazaretd \
-    "$(echo "$V4_RATE $DURATION" | awk '{ print $1 * $2 }')" "$(field answered "$out")" "$(field answered_per_s "$out")" \
+    "$V4_RATE" "$(field answered "$out")" "$(field answered_per_s "$out")" \
     "$(( $(field timeouts "$out") + $(field skipped "$out") ))" "$(echo "$(field p50_us "$out")" | awk '{ print $1 / 1000 }')" \
     "$(echo "$(field p99_us "$out")" | awk '{ print $1 / 1000 }')" \
     "$(echo "$c0 $c1 $hz $DURATION" | awk '{ print ($2 - $1) / $3 / $4 * 100 }')" "$(rss_mb "$lz_pid")"

@@ -21,7 +21,8 @@
  *           the policy service is asked about the new address every 2 ms (4 connections,
  *           not waiting for the answer: the load keeps its pace) until it
  *           answers REJECT: the move's latency. At the end the old addresses are asked
- *           again (freed: no longer REJECT).
+ *           again (freed: no longer REJECT). A watched Start that found no free Identifier
+ *           is not sent: counted (unsent), not waited for.
  * -4 leaves the delegated prefix out (the IPv4 address alone).
  * -s FILE keeps which subscribers hold a session (and their generation) between runs.
  *
@@ -70,6 +71,7 @@ struct watch {
 	int64_t next_poll_ns;
 	int64_t moved_ns;               /* 0: not yet refused at its new address */
 	bool asking;                    /* a question about it is in flight */
+	bool unsent;                    /* its Start found no free Identifier (moved_ns -1) */
 };
 
 static struct {
@@ -411,15 +413,18 @@ askers_run(struct watch *w, size_t from, size_t to, int64_t now)
 			x->asking = false;
 			a->watch = -1;
 		}
-		for (size_t i = from; i < to && a->watch < 0; i++) {
-			struct watch *x = &w[i];
-			if (x->moved_ns != 0 || x->asking || now < x->next_poll_ns)
-				continue;
+		/* the one due longest: those whose Start was lost must not starve the others */
+		struct watch *x = NULL;
+		for (size_t i = from; i < to && a->watch < 0; i++)
+			if (w[i].moved_ns == 0 && !w[i].asking && now >= w[i].next_poll_ns &&
+			    (x == NULL || w[i].next_poll_ns < x->next_poll_ns))
+				x = &w[i];
+		if (x != NULL) {
 			int n = policy_request(v4_of(x->sub, gen[x->sub]), req, sizeof(req));
 			if (write(a->fd, req, (size_t)n) != n)
 				die("policy write");
 			x->asking = true;
-			a->watch = (long)i;
+			a->watch = (long)(x - w);
 			a->got = 0;
 		}
 	}
@@ -617,7 +622,8 @@ main(int argc, char **argv)
 				if (opt.mode == MODE_STORM)
 					gen[sub]++;           /* the new address */
 			}
-			if (!send_one(status, sub, now) && opt.mode == MODE_STARTS) {
+			bool sent = send_one(status, sub, now);
+			if (!sent && opt.mode == MODE_STARTS) {
 				n_skipped--;                  /* closed loop: sent when an answer frees one */
 				session[sub]--;
 				blocked = true;
@@ -628,6 +634,11 @@ main(int argc, char **argv)
 			    w[next_watch].sub == sub) {
 				w[next_watch].start_ns = now;
 				w[next_watch].next_poll_ns = now;
+				/* a Start never sent (no Identifier free) cannot move anything: not watched */
+				if (!sent) {
+					w[next_watch].unsent = true;
+					w[next_watch].moved_ns = -1;
+				}
 				next_watch++;
 			}
 		}
@@ -675,19 +686,21 @@ main(int argc, char **argv)
 	    lat_n ? lat_us[lat_n - 1] : 0);
 	if (opt.watch_every > 0) {
 		int64_t *ms = calloc(nw + 1, sizeof(*ms));
-		size_t moved = 0, freed = 0;
+		size_t moved = 0, freed = 0, unsent = 0;
 		if (ms == NULL)
 			die("calloc");
 		for (size_t i = 0; i < nw; i++) {
-			if (w[i].moved_ns != 0)
+			if (w[i].unsent)
+				unsent++;
+			else if (w[i].moved_ns != 0)
 				ms[moved++] = w[i].moved_ns - w[i].start_ns;
 			uint32_t old = v4_of(w[i].sub, (unsigned)gen[w[i].sub] - 1);
 			if (strcmp(policy_action(old, action, sizeof(action)), "REJECT") != 0)
 				freed++;
 		}
 		qsort(ms, moved, sizeof(*ms), cmp_i64);
-		printf(" candidates=%zu watched=%zu moved=%zu old_freed=%zu move_p50_ms=%.1f move_p99_ms=%.1f "
-		    "move_max_ms=%.1f", candidates, nw, moved, freed, moved ? ms[(moved - 1) / 2] / 1e6 : -1.0,
+		printf(" candidates=%zu watched=%zu unsent=%zu moved=%zu old_freed=%zu move_p50_ms=%.1f move_p99_ms=%.1f "
+		    "move_max_ms=%.1f", candidates, nw, unsent, moved, freed, moved ? ms[(moved - 1) / 2] / 1e6 : -1.0,
 		    moved ? ms[(size_t)((double)(moved - 1) * 0.99)] / 1e6 : -1.0, moved ? ms[moved - 1] / 1e6 : -1.0);
 		free(ms);
 	}
