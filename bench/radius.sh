@@ -254,7 +254,7 @@ gen() {
 }
 
 echo
-# 2048 in flight: what its 4 MB socket buffer holds (8192 at once overflow it)
+# 2048 in flight: 8192 at once lost requests (more than its 4 MB socket buffer holds, presumably)
 echo "== 1. lazaretd takes $SUBSCRIBERS Starts (closed loop: 2048 in flight at most)"
 c0=$(cpu_ticks "$lz_pid")
 out=$(gen $LZ_PORT -m starts -r 1000000 -s "$tmp/state" -S 8)

@@ -706,5 +706,10 @@ main(int argc, char **argv)
 	}
 	printf("\n");
 	state_save();
+	free(w);
+	free(lat_us);
+	free(started);
+	free(gen);
+	free(session);
 	return 0;
 }
