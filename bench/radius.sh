@@ -316,6 +316,18 @@ if [ $((SUBSCRIBERS - STORM_STARTS)) -ge "$STORM_STARTS" ]; then
 	echo "== 2b. The same storm on the next $STORM_STARTS subscribers, their IPv4 address alone (no /56 in the requests)"
 	storm "$STORM_STARTS" -4
 fi
+# what the storm left behind (requests in the socket, the store's queue) is not the mix's
+udp_queue() {
+	awk -v p="$(printf ':%04X' "$1")" 'index($2, p) == length($2) - 4 { split($5, q, ":"); n += (q[2] !~ /^0+$/) }
+	    END { print n + 0 }' /proc/net/udp 2>/dev/null || echo 0
+}
+settled() {
+	[ "$(udp_queue $LZ_PORT)" = 0 ] &&
+	    [ "$(ctl stats --json | tr -d ' \n' | grep -o '"store":{[^}]*}' | grep -o '"queued":[0-9]*' | cut -d: -f2)" = 0 ]
+}
+t0=$(date +%s)
+wait_until 600 settled || echo "  (lazaretd still busy after the storms: 60 s waited)"
+echo "  lazaretd settled $(( $(date +%s) - t0 )) s after the storm"
 cp "$tmp/state" "$tmp/state.fr"
 mv "$tmp/state" "$tmp/state.lz"
 
