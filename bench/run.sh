@@ -14,6 +14,9 @@
 #            (1.9 GB in $TMPDIR, kept for the next run)
 #   backlog  backlog.sh: lazaretd catching up on 1.9 GB of mail log, alone and while
 #            policy requests arrive (about 2 GB in $TMPDIR, removed afterwards)
+#   radius   radius.sh: RADIUS accounting records/s, lazaretd beside FreeRADIUS with its
+#            detail file; a reconnect storm with quarantined subscribers; memory and
+#            store size for 1 M subscribers (~6 minutes, ~1 GB in $TMPDIR)
 #   flows    flows.sh: NetFlow v9 / IPFIX records/s into flowsink, nfcapd, nfacctd
 #            and FastNetMon (and lazaretd once it has a collector), ~4 minutes
 #   combined combined.sh: one lazaretd under flows, policy requests and a mail log at

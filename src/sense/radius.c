@@ -172,6 +172,18 @@ radius_acct_verify(const uint8_t *buf, const struct radius_packet *pkt, const ui
 }
 
 void
+radius_acct_sign(uint8_t *buf, size_t len, const uint8_t *secret, size_t secret_len)
+{
+	struct md5_ctx ctx;
+
+	memset(buf + 4, 0, 16);
+	md5_init(&ctx);
+	md5_update(&ctx, len, buf);
+	md5_update(&ctx, secret_len, secret);
+	md5_digest(&ctx, 16, buf + 4);
+}
+
+void
 radius_acct_response(const struct radius_packet *pkt, const uint8_t *secret, size_t secret_len,
     uint8_t out[RADIUS_HEADER_LEN])
 {

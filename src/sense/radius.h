@@ -93,6 +93,13 @@ bool radius_acct_verify(const uint8_t *buf, const struct radius_packet *pkt, con
     size_t secret_len);
 
 /*
+ * radius_acct_sign — writes the Request Authenticator of the Accounting-Request in
+ * buf[0..len) (its Length field already set to len) into buf[4..20): the MD5 that
+ * radius_acct_verify checks. For the NAS side: the load generator, tests.
+ */
+void radius_acct_sign(uint8_t *buf, size_t len, const uint8_t *secret, size_t secret_len);
+
+/*
  * radius_acct_response — the Accounting-Response to request pkt (no attributes): 20
  * bytes into out, Response Authenticator MD5(Code | Identifier | Length |
  * RequestAuthenticator | secret).

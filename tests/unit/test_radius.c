@@ -124,6 +124,22 @@ test_response(void **state)
 	}
 }
 
+/* The NAS's side: radclient's authenticators, made again from the packets and the secret. */
+static void
+test_sign(void **state)
+{
+	(void)state;
+	uint8_t b[RADIUS_MAX_LEN];
+
+	for (int i = 0; i < 3; i++) {
+		memcpy(b, capture + off[i], lens[i]);
+		radius_acct_sign(b, lens[i], SECRET);
+		assert_memory_equal(b, capture + off[i], lens[i]);
+		radius_acct_sign(b, lens[i], (const uint8_t *)"testing124", 10);
+		assert_memory_not_equal(b + 4, capture + off[i] + 4, 16);
+	}
+}
+
 /* A copy of the Start packet to break, in a buffer of exactly its length. */
 static uint8_t *
 start_copy(size_t extra)
@@ -237,6 +253,7 @@ main(void)
 		cmocka_unit_test(test_radclient_start),
 		cmocka_unit_test(test_radclient_stop_and_on),
 		cmocka_unit_test(test_response),
+		cmocka_unit_test(test_sign),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_values),
 	};
