@@ -75,6 +75,8 @@ struct garden {
 	uint64_t generation;              /* configurations seen: a lookup of an older one is dropped */
 
 	struct htable set;                /* struct wanted: every host the judge wants isolated */
+	struct htable groups;             /* struct group: the set's IPv6 /64s counted per /56 */
+	size_t hosts_quarantined;         /* host subjects (not subscribers) at quarantine or above */
 
 	struct change *queue;
 	size_t queue_len, queue_cap;
@@ -124,6 +126,64 @@ set_find(const struct garden *g, const struct cidr *net)
 			return w;
 	}
 	return NULL;
+}
+
+/*
+ * The set's IPv6 elements counted per /56: a subscriber's Start or Stop on a delegated
+ * prefix asks whether any of its 256 /64s is in the set, or may have to be, in one lookup
+ * instead of 256 (issue 10's reconnect storm spent most of its time there).
+ */
+struct group {
+	struct htable_node node;
+	uint8_t key[7];
+	uint32_t count;
+};
+
+static struct group *
+group_find(const struct garden *g, const uint8_t bytes[16])
+{
+	uint32_t h = (uint32_t)hash_bytes(bytes, 7);
+
+	for (struct htable_node *n = htable_first(&g->groups, h); n != NULL; n = htable_next(n, h)) {
+		struct group *gr = htable_entry(n, struct group, node);
+		if (memcmp(gr->key, bytes, 7) == 0)
+			return gr;
+	}
+	return NULL;
+}
+
+/* One more (delta 1) or one less (-1) element of the set in net's /56; IPv6 only. */
+static void
+group_count(struct garden *g, const struct cidr *net, int delta)
+{
+	struct group *gr;
+
+	if (net->addr.family != AF_INET6)
+		return;
+	if ((gr = group_find(g, net->addr.bytes)) == NULL) {
+		if (delta < 0 || (gr = calloc(1, sizeof(*gr))) == NULL) {
+			g->rebuild_wanted = g->rebuild_wanted || delta > 0;
+			return;
+		}
+		memcpy(gr->key, net->addr.bytes, 7);
+		gr->node.hash = (uint32_t)hash_bytes(gr->key, 7);
+		htable_add(&g->groups, &gr->node);
+	}
+	if (delta > 0)
+		gr->count++;
+	else if (--gr->count == 0) {
+		htable_del(&g->groups, &gr->node);
+		free(gr);
+	}
+}
+
+/* How many of the set's elements lie in net's /56 (IPv6). */
+static uint32_t
+group_of(const struct garden *g, const struct cidr *net)
+{
+	const struct group *gr = group_find(g, net->addr.bytes);
+
+	return gr != NULL ? gr->count : 0;
 }
 
 /* The host a subject key names as a set element, or -1 when it cannot be one. */
@@ -566,7 +626,8 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helpe
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (htable_init(&g->set, 1024) != 0) {
+	if (htable_init(&g->set, 1024) != 0 || htable_init(&g->groups, 256) != 0) {
+		htable_fini(&g->set);
 		free(g);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -579,6 +640,7 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helpe
 		if ((g->be = enforce_priv_new(helper_fd)) == NULL) {
 			close(helper_fd);
 			htable_fini(&g->set);
+			htable_fini(&g->groups);
 			free(g);
 			snprintf(err, errlen, "out of memory");
 			return NULL;
@@ -596,6 +658,7 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helpe
 	if (g->be == NULL) {
 		if ((g->be = enforce_none_new()) == NULL) {
 			htable_fini(&g->set);
+			htable_fini(&g->groups);
 			free(g);
 			snprintf(err, errlen, "out of memory");
 			return NULL;
@@ -625,7 +688,9 @@ want(struct garden *g, const struct cidr *net, bool add)
 		w->net = *net;
 		w->node.hash = (uint32_t)net_hash(net);
 		htable_add(&g->set, &w->node);
+		group_count(g, net, 1);
 	} else if (!add && w != NULL) {
+		group_count(g, net, -1);
 		htable_del(&g->set, &w->node);
 		free(w);
 	} else {
@@ -649,7 +714,8 @@ want(struct garden *g, const struct cidr *net, bool add)
 static void
 element_reconsider(struct garden *g, const struct cidr *element)
 {
-	const struct subject *s = judge_enforced_subject(g->judge, &element->addr, time_now());
+	/* no quarantined host subject: an address nobody holds is not isolated, no lookup needed */
+	const struct subject *s = judge_enforced_subject(g->judge, &element->addr, time_now(), g->hosts_quarantined > 0);
 
 	want(g, element, s != NULL && s->level >= LEVEL_QUARANTINE);
 }
@@ -684,6 +750,12 @@ network_reconsider(struct garden *g, const struct cidr *net)
 		return;
 	}
 	e.prefix = 64;
+	/* the first /64's holder is the prefix's (a longer prefix inside held by someone else, if
+	 * isolated, has its elements in this /56 and so in the count): nothing in the set here,
+	 * no quarantined holder and no quarantined host anywhere — nothing to do */
+	const struct subject *holder = judge_enforced_subject(g->judge, &e.addr, time_now(), g->hosts_quarantined > 0);
+	if ((holder == NULL || holder->level < LEVEL_QUARANTINE) && group_of(g, net) == 0 && g->hosts_quarantined == 0)
+		return;
 	for (unsigned i = 0; i < (1u << (64 - net->prefix)); i++) {
 		e.addr.bytes[7] = (uint8_t)(net->addr.bytes[7] | i);     /* the /64s inside a /56../63 differ in byte 7 */
 		element_reconsider(g, &e);
@@ -724,6 +796,7 @@ garden_start(struct garden *g, char *err, size_t errlen)
 		}
 		if (s->kind != SUBJECT_HOST)
 			continue;
+		g->hosts_quarantined++;
 		if (host_element(s->key, &net) != 0) {
 			skipped++;
 			continue;
@@ -779,6 +852,10 @@ garden_level_changed(struct garden *g, const struct subject *s, int old_level, i
 		garden_kick(g);
 		return;
 	}
+	if (is)
+		g->hosts_quarantined++;
+	else if (g->hosts_quarantined > 0)
+		g->hosts_quarantined--;
 	if (host_element(s->key, &net) != 0) {
 		log_warnx("enforce: host=%s is a network larger than a host; refused at the relay, not isolated",
 		    s->key);
@@ -872,6 +949,13 @@ garden_free(struct garden *g)
 		free(htable_entry(n, struct wanted, node));
 	}
 	htable_fini(&g->set);
+	cursor = 0;
+	for (struct htable_node *n = g->groups.buckets ? htable_iter(&g->groups, &cursor, NULL) : NULL, *next; n != NULL;
+	    n = next) {
+		next = htable_iter(&g->groups, &cursor, n);
+		free(htable_entry(n, struct group, node));
+	}
+	htable_fini(&g->groups);
 	free(g->queue);
 	free(g);
 }

@@ -49,6 +49,7 @@ struct ident {
 	char (*origins)[STORE_ORIGIN_MAX];
 	size_t origin_count;
 	uint8_t lengths4[33], lengths6[129];   /* prefix lengths ever bound */
+	bool length_fresh;                 /* one was added since the last store write */
 	usec_t complete_since;             /* no entry: nobody held it at or after this */
 	ident_change_fn observer;
 	void *observer_arg;
@@ -220,13 +221,15 @@ ident_set_observer(struct ident *id, ident_change_fn fn, void *arg)
 	id->observer_arg = arg;
 }
 
-static void
+/* Marks net's prefix length as bound; true when it was not before. */
+static bool
 note_length(struct ident *id, const struct cidr *net)
 {
-	if (net->addr.family == AF_INET)
-		id->lengths4[net->prefix] = 1;
-	else
-		id->lengths6[net->prefix] = 1;
+	uint8_t *bit = net->addr.family == AF_INET ? &id->lengths4[net->prefix] : &id->lengths6[net->prefix];
+	bool fresh = *bit == 0;
+
+	*bit = 1;
+	return fresh;
 }
 
 static struct ident_net *
@@ -240,7 +243,7 @@ net_add(struct ident *id, const struct cidr *net, usec_t known_from)
 	e->known_from = known_from;
 	e->node.hash = net_hash(net);
 	htable_add(&id->nets, &e->node);
-	note_length(id, net);
+	id->length_fresh |= note_length(id, net);
 	id->memory += sizeof(*e);
 	return e;
 }
@@ -394,7 +397,10 @@ apply_start(struct ident *id, const struct ident_event *e)
 		snprintf(b->origin, sizeof(b->origin), "%s", id->origins[n->origin]);
 		snprintf(b->source, sizeof(b->source), "%s", ident_source_name(e->source));
 		b->start = e->at;
+		b->new_length = id->length_fresh;
 		rc = store_binding_open(id->st, b, NULL, NULL);
+		if (rc == 0)
+			id->length_fresh = false;
 		free(b);
 	}
 	return rc;

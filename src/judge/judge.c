@@ -615,7 +615,7 @@ judge_host(struct judge *j, const struct addr *a, usec_t now)
 }
 
 const struct subject *
-judge_enforced_subject(struct judge *j, const struct addr *a, usec_t now)
+judge_enforced_subject(struct judge *j, const struct addr *a, usec_t now, bool hosts)
 {
 	char key[STORE_SUBJECT_MAX];
 
@@ -630,6 +630,8 @@ judge_enforced_subject(struct judge *j, const struct addr *a, usec_t now)
 			return subjects_find(j->subjects, key, SUBJECT_SUBSCRIBER_PREFIX_LEN + len);
 		}
 	}
+	if (!hosts)
+		return NULL;
 	host_key(a, j->cfg->limits.host_prefix_v4, j->cfg->limits.host_prefix_v6, key, sizeof(key));
 	return subjects_find(j->subjects, key, strlen(key));
 }

@@ -119,9 +119,10 @@ struct subject *judge_host(struct judge *j, const struct addr *a, usec_t now);
 struct subject *judge_address(struct judge *j, const struct addr *a, usec_t now);
 struct subject *judge_subscriber(struct judge *j, const char *id, size_t len, usec_t now);
 /* The subject whose level enforcement applies to address a now: its holder (a
- * subscriber) when an identity source names one, else its own host subject; NULL when
- * that subject is not tracked (level normal). Creates nothing. */
-const struct subject *judge_enforced_subject(struct judge *j, const struct addr *a, usec_t now);
+ * subscriber) when an identity source names one, else its own host subject (only when
+ * hosts: a caller that knows no host subject is isolated passes false and saves the
+ * lookup); NULL when that subject is not tracked (level normal). Creates nothing. */
+const struct subject *judge_enforced_subject(struct judge *j, const struct addr *a, usec_t now, bool hosts);
 struct ident;
 /* Who held which address when (NULL: nobody is known; the default). Kept by reference. */
 void judge_set_ident(struct judge *j, struct ident *id);

@@ -214,6 +214,7 @@ struct store_binding {
 	char source[16];                         /* "radius", "dhcp4", "dhcp6" */
 	usec_t start;
 	usec_t stop;                             /* 0: still held */
+	bool new_length;                         /* store_binding_open: a prefix length never bound before */
 };
 
 /* store_binding_open — b->net held by b's subscriber from b->start (b->stop 0), the

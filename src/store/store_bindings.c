@@ -94,6 +94,8 @@ write_open(struct store *st, const void *ctx)
 	sqlite3_bind_int64(s, 8, b->start);
 	if ((rc = store_step(s)) != SQLITE_OK)
 		return rc;
+	if (!b->new_length)            /* the caller knows the lengths: one statement less per Start */
+		return SQLITE_OK;
 	if ((s = store_writer_stmt(st, SLOT_LENGTH, "INSERT OR IGNORE INTO address_lengths (family, plen)"
 	    " VALUES (?1, ?2)")) == NULL)
 		return SQLITE_ERROR;

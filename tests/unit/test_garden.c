@@ -337,6 +337,21 @@ test_subscriber_moves(void **state)
 	garden_stats_get(f->g, &gs);
 	assert_int_equal(gs.elements, 1 + 256);
 
+	/* a quarantined host nobody holds, inside a /56 a subscriber who is not quarantined then
+	 * takes: it leaves the set while the prefix is his, and comes back when he stops */
+	quarantine(f, "2001:db8:200:5::/64");
+	settle(f);
+	assert_true(garden_enforced(f->g, "2001:db8:200:5::/64"));
+	session(id, true, "bob", "2001:db8:200::/56");
+	settle(f);
+	assert_false(garden_enforced(f->g, "2001:db8:200:5::/64"));
+	session(id, false, "bob", "2001:db8:200::/56");
+	settle(f);
+	assert_true(garden_enforced(f->g, "2001:db8:200:5::/64"));
+	assert_int_equal(judge_release(f->j, judge_lookup(f->j, "2001:db8:200:5::/64"), "test", "operator", NULL, NULL), 0);
+	settle(f);
+	assert_false(garden_enforced(f->g, "2001:db8:200:5::/64"));
+
 	/* released: every address of hers leaves */
 	assert_int_equal(judge_release(f->j, judge_lookup(f->j, "subscriber:alice"), "cleaned", "operator", NULL, NULL), 0);
 	settle(f);
