@@ -407,11 +407,16 @@ on_sweep(uv_timer_t *t)
 		flow_detect_stats_get(d->flow_detect, &fs);
 		flow_detect_expire(d->flow_detect, time_now(), fs.hosts / 60 + 1000);
 	}
+	if (d->ident != NULL) {             /* every held network about once a minute, too */
+		struct ident_stats is;
+		ident_stats_get(d->ident, &is);
+		ident_sweep_some(d->ident, time_now(), (size_t)is.bound / 60 + 1000);
+	}
 	static unsigned ticks;
 	if (++ticks % 60 == 0) {
 		delivery_expire(d->pl.delivery, time_now());
 		if (d->ident != NULL)
-			ident_sweep(d->ident, time_now(), d->cfg->identity.retention);
+			ident_expire_history(d->ident, time_now(), d->cfg->identity.retention);
 	}
 }
 

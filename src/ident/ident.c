@@ -55,6 +55,7 @@ struct ident {
 	void *observer_arg;
 	struct ident_stats stats;
 	struct ident_holder scratch;       /* ident_holder_id's answer from the store */
+	size_t sweep_cursor;               /* ident_sweep_some's place in nets */
 	size_t memory;
 };
 
@@ -686,11 +687,33 @@ ident_load(struct ident *id, usec_t now)
 void
 ident_sweep(struct ident *id, usec_t now, usec_t retention)
 {
-	size_t cursor = 0;
+	ident_sweep_some(id, now, SIZE_MAX);
+	ident_expire_history(id, now, retention);
+}
+
+void
+ident_expire_history(struct ident *id, usec_t now, usec_t retention)
+{
+	if (id->st != NULL && retention > 0 && now > retention)
+		store_result(id, store_bindings_expire(id->st, now - retention));
+}
+
+size_t
+ident_sweep_some(struct ident *id, usec_t now, size_t budget)
+{
 	struct htable_node *n = NULL;
 	usec_t horizon = now > IDENT_MEMORY_HORIZON ? now - IDENT_MEMORY_HORIZON : 0;
+	size_t seen = 0;
+	bool whole = false;
 
-	while ((n = htable_iter(&id->nets, &cursor, n)) != NULL) {
+	/* from where the last call stopped (a bucket: entries added since may be seen twice, or
+	 * next pass; none is missed for good) */
+	while (seen < budget) {
+		if ((n = htable_iter(&id->nets, &id->sweep_cursor, n)) == NULL) {
+			whole = true;
+			break;
+		}
+		seen++;
 		struct ident_net *e = htable_entry(n, struct ident_net, node);
 		if (e->cur != NULL && e->cur_expires != 0 && e->cur_expires <= now) {
 			id->stats.expired++;
@@ -705,10 +728,12 @@ ident_sweep(struct ident *id, usec_t now, usec_t retention)
 			free(e);
 		}
 	}
+	if (whole)
+		id->sweep_cursor = 0;             /* a whole pass: the next starts over */
+	/* every entry freed had nothing after now - horizon: memory is whole from there on */
 	if (horizon > id->complete_since)
 		id->complete_since = horizon;
-	if (id->st != NULL && retention > 0 && now > retention)
-		store_result(id, store_bindings_expire(id->st, now - retention));
+	return seen;
 }
 
 /* Every bound network containing a, longest first, each with its newest `limit` intervals. */

@@ -128,8 +128,14 @@ size_t ident_holdings(const struct ident *id, const char *subscriber, size_t len
     size_t max);
 
 /* Ends lapsed leases and forgets what memory no longer needs; the store drops intervals
- * that ended more than retention ago. */
+ * that ended more than retention ago. ident_sweep does it all at once (tests, tools);
+ * lazaretd calls ident_sweep_some every second with a budget of networks, going on where
+ * the last call stopped, so that a million held networks never stall the loop at once
+ * (returns how many it looked at), and ident_expire_history once a minute (at most
+ * 10 000 rows a call). */
 void ident_sweep(struct ident *id, usec_t now, usec_t retention);
+size_t ident_sweep_some(struct ident *id, usec_t now, size_t budget);
+void ident_expire_history(struct ident *id, usec_t now, usec_t retention);
 
 /* The address history of the network holding a (exactly, or the longest bound prefix
  * containing it), newest first, into each(). 0 or a negative code. */

@@ -245,6 +245,49 @@ test_bad_events(void **state)
 	ident_free(id);
 }
 
+/* The sweep a budget at a time: every lease that lapsed is ended and every entry memory no
+ * longer needs is freed, over as many calls as the budget takes, none visited for good
+ * twice in a pass; lookups give the same answers meanwhile. */
+static void
+test_sweep_in_steps(void **state)
+{
+	(void)state;
+	struct ident *id = ident_new(NULL);
+	char net[32], sub[16];
+	ident_load(id, T0);
+	for (int i = 0; i < 500; i++) {
+		snprintf(net, sizeof(net), "100.64.%d.%d/32", i / 250, i % 250 + 1);
+		snprintf(sub, sizeof(sub), "s%d", i);
+		struct ident_event e = { .start = true, .subscriber = sub, .subscriber_len = strlen(sub), .origin = "kea",
+			.source = IDENT_DHCP4, .at = T0 + S(1), .expires = T0 + S(i % 2 ? 100 : 10000) };
+		assert_int_equal(cidr_parse(net, &e.net), 0);
+		assert_int_equal(ident_apply(id, &e), 0);
+	}
+	struct ident_stats st;
+	size_t calls = 0, seen = 0;
+	do {
+		seen = ident_sweep_some(id, T0 + S(200), 7);
+		calls++;
+	} while (seen == 7 && calls < 1000);
+	ident_stats_get(id, &st);
+	assert_int_equal(st.expired, 250);            /* every odd one lapsed at +100 s */
+	assert_int_equal(st.bound, 250);
+	assert_true(calls >= 500 / 7);
+	assert_string_equal(who(id, "100.64.0.2", T0 + S(150)), "");     /* s1: lapsed */
+	assert_string_equal(who(id, "100.64.0.2", T0 + S(50)), "s1");    /* before: still known */
+	assert_string_equal(who(id, "100.64.0.1", T0 + S(150)), "s0");
+	/* two hours on, the lapsed ones are forgotten (nothing of theirs after the horizon) */
+	calls = 0;
+	do {
+		seen = ident_sweep_some(id, T0 + S(200 + 7200), 13);
+		calls++;
+	} while (seen == 13 && calls < 1000);
+	assert_true(ident_memory(id) > 0);
+	assert_string_equal(who(id, "100.64.0.2", T0 + S(7300)), "");
+	assert_string_equal(who(id, "100.64.0.1", T0 + S(7300)), "s0");
+	ident_free(id);
+}
+
 /* Counts history rows; the newest (first) is the open one. */
 static int
 count(void *arg, const struct store_binding *b)
@@ -324,6 +367,7 @@ main(void)
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_expiry_origin_observer),
 		cmocka_unit_test(test_bad_events),
+		cmocka_unit_test(test_sweep_in_steps),
 		cmocka_unit_test(test_store_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
