@@ -50,6 +50,8 @@ HISTORY_SUBSCRIBERS=${HISTORY_SUBSCRIBERS:-100000}
 HISTORY_DAYS=${HISTORY_DAYS:-10}
 V4_RATE=${V4_RATE:-50000}
 
+# the private raddb every FreeRADIUS of ours starts from
+. "$(dirname "$0")/../tests/integration/freeradius.sh"
 load=$build/bench/radius_load
 history=$build/bench/radius_history
 lazaretd=${LAZARETD:-$build/lazaretd}
@@ -164,38 +166,8 @@ EOF
 # from 16384 so that its duplicate-detection table (each request kept cleanup_delay = 5 s)
 # is not what limits it at these rates
 raddb=$tmp/raddb
-mkdir -p "$raddb/log/radacct" "$raddb/run"
-: >"$raddb/dictionary"
-cat >"$raddb/radiusd.conf" <<EOF
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = \${exec_prefix}/sbin
-logdir = $raddb/log
-raddbdir = $raddb
-radacctdir = \${logdir}/radacct
-name = freeradius
-confdir = \${raddbdir}
-modconfdir = \${confdir}/mods-config
-run_dir = $raddb/run
-db_dir = \${raddbdir}
-libdir = /usr/lib/freeradius
-pidfile = \${run_dir}/radiusd.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1048576
-hostname_lookups = no
-log {
-	destination = files
-	file = \${logdir}/radius.log
-}
-security {
-	allow_core_dumps = no
-	max_attributes = 200
-	reject_delay = 0
-	status_server = no
-}
+freeradius_raddb "$raddb" 1048576
+cat >>"$raddb/radiusd.conf" <<EOF
 thread pool {
 	start_servers = 5
 	max_servers = 32

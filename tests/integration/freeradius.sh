@@ -1,15 +1,17 @@
 # freeradius.sh — sourced by the tests that run a FreeRADIUS 3.2 of their own (Debian's
 # freeradius package): a private raddb in a temp directory, nothing of /etc/freeradius used
 # but its dictionary.
-# shellcheck shell=bash
+# shellcheck shell=sh
 
-# freeradius_raddb DIR — DIR/radiusd.conf with the paths, log and security settings every
+# freeradius_raddb DIR [MAX_REQUESTS] — DIR/radiusd.conf with the paths, log and security settings every
 # test needs, and its log/ and run/ directories; the test appends its clients, modules and
 # servers to DIR/radiusd.conf. Start it with `freeradius -X -d DIR` (through `ip netns exec`
-# itself when in a namespace, so $! is its pid).
+# itself when in a namespace, so $! is its pid). MAX_REQUESTS (1024): what FreeRADIUS keeps
+# for duplicate detection (cleanup_delay 5 s), raised by the benchmark's rates. POSIX sh, for
+# bench/radius.sh too.
 freeradius_raddb() {
-	local raddb=$1
-	mkdir -p "$raddb/log" "$raddb/run"
+	raddb=$1
+	mkdir -p "$raddb/log/radacct" "$raddb/run"
 	cp /etc/freeradius/3.0/dictionary "$raddb/dictionary" 2>/dev/null || : >"$raddb/dictionary"
 	cat >"$raddb/radiusd.conf" <<CONF
 prefix = /usr
@@ -29,7 +31,7 @@ libdir = /usr/lib/freeradius
 pidfile = \${run_dir}/radiusd.pid
 max_request_time = 30
 cleanup_delay = 5
-max_requests = 1024
+max_requests = ${2:-1024}
 hostname_lookups = no
 log {
 	destination = files
