@@ -28,8 +28,37 @@ struct udprecv {
 		char buf[CMSG_SPACE(sizeof(uint32_t))];
 		struct cmsghdr align;
 	} control[UDPRECV_BATCH];
+	/* udprecv_reply's queue, sent after each batch */
+	bool in_batch;
+	unsigned nout;
+	struct mmsghdr out_msgs[UDPRECV_BATCH];
+	struct iovec out_iov[UDPRECV_BATCH];
+	struct sockaddr_storage out_to[UDPRECV_BATCH];
+	uint8_t out_data[UDPRECV_BATCH][UDPRECV_REPLY_MAX];
 	uint8_t data[];                  /* UDPRECV_BATCH datagrams of UDPRECV_MAX_SIZE + 1 */
 };
+
+/* Sends the queued replies, as few sendmmsg calls as the kernel takes them in. */
+static void
+replies_flush(struct udprecv *u)
+{
+	unsigned sent = 0;
+
+	while (sent < u->nout) {
+		int n = sendmmsg(u->fd, u->out_msgs + sent, u->nout - sent, MSG_DONTWAIT);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			/* the first one failed (a full buffer, an unreachable peer): it is lost, as a
+			 * sendto would lose it; the rest are tried after it */
+			u->stats.send_errors++;
+			sent++;
+			continue;
+		}
+		sent += (unsigned)n;
+	}
+	u->nout = 0;
+}
 
 int
 udprecv_open(const struct listen_addr *la, int rcvbuf, char *err, size_t errlen)
@@ -135,13 +164,34 @@ udprecv_read(struct udprecv *u, size_t budget)
 			    ((const struct sockaddr_in *)&u->from[i])->sin_port);
 			u->stats.datagrams++;
 			u->stats.bytes += len;
+			u->in_batch = true;
 			u->fn(u->arg, &from, u->iov[i].iov_base, len, now);
+			u->in_batch = false;
 		}
+		if (u->nout > 0)
+			replies_flush(u);
 		done += (size_t)n;
 		if ((unsigned)n < want)
 			break;                       /* the socket is empty for now */
 	}
 	return done;
+}
+
+int
+udprecv_reply(struct udprecv *u, const struct udprecv_peer *to, const void *buf, size_t len)
+{
+	if (!u->in_batch || len > UDPRECV_REPLY_MAX || u->nout == UDPRECV_BATCH || to->salen > sizeof(u->out_to[0])) {
+		if (u->nout > 0)
+			replies_flush(u);         /* what was queued goes first: answers keep their order */
+		return udprecv_send(u, to, buf, len);
+	}
+	unsigned i = u->nout++;
+	memcpy(u->out_data[i], buf, len);
+	memcpy(&u->out_to[i], &to->sa, to->salen);
+	u->out_iov[i] = (struct iovec){ .iov_base = u->out_data[i], .iov_len = len };
+	u->out_msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &u->out_to[i], .msg_namelen = to->salen,
+		.msg_iov = &u->out_iov[i], .msg_iovlen = 1 } };
+	return 0;
 }
 
 int

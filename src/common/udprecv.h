@@ -68,6 +68,18 @@ size_t udprecv_read(struct udprecv *u, size_t budget);
  * once and without waiting: 0, or -errno (a full socket buffer: -EAGAIN, counted). */
 int udprecv_send(struct udprecv *u, const struct udprecv_peer *to, const void *buf, size_t len);
 
+#define UDPRECV_REPLY_MAX 64         /* bytes of a reply udprecv_reply queues */
+
+/*
+ * udprecv_reply — udprecv_send for the answer to a datagram, from inside the fn called for
+ * it: buf (up to UDPRECV_REPLY_MAX bytes) is copied and sent with the batch's other replies
+ * in one sendmmsg once every datagram of the batch has been handed on (a RADIUS server
+ * answering a burst makes one system call, not one per answer). A longer reply, or one
+ * outside a batch, goes at once. 0 when queued or sent; a reply the kernel refuses at the
+ * flush is counted in send_errors.
+ */
+int udprecv_reply(struct udprecv *u, const struct udprecv_peer *to, const void *buf, size_t len);
+
 /* udprecv_stop — the handle closes on the loop's next turn and frees the receiver. */
 void udprecv_stop(struct udprecv *u);
 

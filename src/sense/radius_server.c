@@ -185,7 +185,7 @@ radius_server_datagram(void *arg, const struct udprecv_peer *from, const uint8_t
 
 	if (radius_server_handle(l->rs, from, buf, len, now, answer) != 1)
 		return;
-	if (udprecv_send(l->u, from, answer, sizeof(answer)) == 0)
+	if (udprecv_reply(l->u, from, answer, sizeof(answer)) == 0)
 		l->rs->stats.answered++;
 	else
 		l->rs->stats.answer_errors++;     /* the NAS sends again; the answer is made again */

@@ -162,6 +162,67 @@ test_send_answer(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Replies made from the callback go out together after the batch, each to its sender and
+ * in order; one too long for the queue goes at once. */
+static struct udprecv *reply_u;
+
+static void
+on_ask(void *arg, const struct udprecv_peer *from, const uint8_t *buf, size_t len, usec_t now)
+{
+	struct seen *s = arg;
+	char answer[UDPRECV_REPLY_MAX + 8];
+
+	(void)now;
+	s->count++;
+	int n = snprintf(answer, sizeof(answer), "re:%.*s", (int)len, (const char *)buf);
+	if (len == 1 && buf[0] == 'L') {              /* one too long to queue */
+		memset(answer, 'L', sizeof(answer));
+		n = (int)sizeof(answer);
+	}
+	assert_int_equal(udprecv_reply(reply_u, from, answer, (size_t)n), 0);
+}
+
+static void
+test_replies_batched(void **state)
+{
+	(void)state;
+	uv_loop_t loop;
+	struct seen s = { 0 };
+	struct listen_addr la = { .kind = LISTEN_TCP, .port = 0 };
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char err[256], got[UDPRECV_REPLY_MAX + 16], ask[16];
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	snprintf(la.host, sizeof(la.host), "127.0.0.1");
+	int lfd = udprecv_open(&la, 0, err, sizeof(err));
+	assert_true(lfd >= 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&ss, &sl), 0);
+	assert_non_null(reply_u = udprecv_start(&loop, lfd, on_ask, &s, err, sizeof(err)));
+	int a = socket(AF_INET, SOCK_DGRAM, 0), b = socket(AF_INET, SOCK_DGRAM, 0);
+	for (int i = 0; i < 100; i++) {
+		int n = snprintf(ask, sizeof(ask), "%d", i);
+		assert_int_equal(sendto(i % 2 ? b : a, ask, (size_t)n, 0, (struct sockaddr *)&ss, sl), n);
+	}
+	assert_int_equal(sendto(a, "L", 1, 0, (struct sockaddr *)&ss, sl), 1);
+	assert_int_equal(udprecv_read(reply_u, 1000), 101);
+	assert_int_equal(s.count, 101);
+	/* each sender its own answers, in order; more than one batch of them */
+	for (int i = 0; i < 100; i++) {
+		ssize_t n = recv(i % 2 ? b : a, got, sizeof(got), MSG_DONTWAIT);
+		char want[16];
+		snprintf(want, sizeof(want), "re:%d", i);
+		assert_int_equal(n, (ssize_t)strlen(want));
+		assert_memory_equal(got, want, strlen(want));
+	}
+	assert_int_equal(recv(a, got, sizeof(got), MSG_DONTWAIT), UDPRECV_REPLY_MAX + 8);
+	assert_int_equal(udprecv_stats(reply_u)->send_errors, 0);
+	close(a);
+	close(b);
+	stop(&loop, reply_u);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void
 test_ipv6_and_dual_stack(void **state)
 {
@@ -228,6 +289,7 @@ main(void)
 		cmocka_unit_test(test_datagrams_with_sender),
 		cmocka_unit_test(test_ipv6_and_dual_stack),
 		cmocka_unit_test(test_send_answer),
+		cmocka_unit_test(test_replies_batched),
 		cmocka_unit_test(test_kernel_drops_counted),
 		cmocka_unit_test(test_bad_address),
 	};
