@@ -77,6 +77,7 @@ struct garden {
 	struct htable set;                /* struct wanted: every host the judge wants isolated */
 	struct htable groups;             /* struct group: the set's IPv6 /64s counted per /56 */
 	size_t hosts_quarantined;         /* host subjects (not subscribers) at quarantine or above */
+	struct log_limit wide_log;        /* networks held that the sets cannot hold */
 
 	struct change *queue;
 	size_t queue_len, queue_cap;
@@ -633,6 +634,7 @@ garden_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, int helpe
 		return NULL;
 	}
 	g->loop = loop;
+	g->wide_log = (struct log_limit)LOG_LIMIT_INIT(10, 60 * USEC_PER_SEC);
 	config_unref(g->cfg);
 	g->cfg = config_ref(cfg);
 	g->judge = j;
@@ -720,7 +722,16 @@ element_reconsider(struct garden *g, const struct cidr *element)
 	want(g, element, s != NULL && s->level >= LEVEL_QUARANTINE);
 }
 
-#define GARDEN_PREFIX_ELEMENTS_MAX 256     /* a /56 is 256 /64s; a /48 would be 65 536 */
+/* Whether the level that applies to net's first address now is quarantine: only then is a
+ * network the sets cannot hold worth a warning (every subscriber's /48 would log one at each
+ * Start otherwise). */
+static bool
+network_isolated(struct garden *g, const struct cidr *net)
+{
+	const struct subject *s = judge_enforced_subject(g->judge, &net->addr, time_now(), g->hosts_quarantined > 0);
+
+	return s != NULL && s->level >= LEVEL_QUARANTINE;
+}
 
 /* Every element of a network a subscriber holds (an IPv4 address, an IPv6 prefix of /56
  * to /64 as its /64s), reconsidered; a larger prefix is refused at the relay only. */
@@ -731,8 +742,10 @@ network_reconsider(struct garden *g, const struct cidr *net)
 
 	if (net->addr.family == AF_INET) {
 		if (net->prefix != 32) {
-			log_warnx("enforce: network %s held by a subscriber is not one address; refused at the relay, "
-			    "not isolated", cidr_format(net, (char[ADDR_TEXT_MAX]){ 0 }, ADDR_TEXT_MAX));
+			if (network_isolated(g, net))
+				log_limited(&g->wide_log, LOG_LEVEL_WARN, "enforce: network %s held by a quarantined subscriber "
+				    "is not one address; refused at the relay, not isolated",
+				    cidr_format(net, (char[ADDR_TEXT_MAX]){ 0 }, ADDR_TEXT_MAX));
 			return;
 		}
 		element_reconsider(g, &e);
@@ -745,8 +758,10 @@ network_reconsider(struct garden *g, const struct cidr *net)
 		return;
 	}
 	if (net->prefix < 56) {
-		log_warnx("enforce: prefix %s held by a subscriber is larger than a /56; refused at the relay, not isolated",
-		    cidr_format(net, (char[ADDR_TEXT_MAX]){ 0 }, ADDR_TEXT_MAX));
+		if (network_isolated(g, net))
+			log_limited(&g->wide_log, LOG_LEVEL_WARN, "enforce: prefix %s held by a quarantined subscriber is larger "
+			    "than a /56; refused at the relay, not isolated",
+			    cidr_format(net, (char[ADDR_TEXT_MAX]){ 0 }, ADDR_TEXT_MAX));
 		return;
 	}
 	e.prefix = 64;

@@ -343,13 +343,18 @@ apply_start(struct ident *id, const struct ident_event *e)
 
 	if (n != NULL && n->cur != NULL && n->cur->len == e->subscriber_len &&
 	    memcmp(n->cur->id, e->subscriber, e->subscriber_len) == 0) {
-		/* the same holder: a renewal, an Interim-Update or a new session on the same address */
-		bool same_session = n->session != NULL ? e->session != NULL && strlen(n->session) == e->session_len &&
-		    memcmp(n->session, e->session, e->session_len) == 0 : e->session_len == 0;
+		/* the same holder: a renewal, an Interim-Update or a new session on the same address
+		 * (kept as set_session keeps it: cut at STORE_SESSION_MAX - 1 bytes) */
+		size_t slen = e->session_len < STORE_SESSION_MAX - 1 ? e->session_len : STORE_SESSION_MAX - 1;
+		bool same_session = n->session != NULL ? e->session != NULL && strlen(n->session) == slen &&
+		    memcmp(n->session, e->session, slen) == 0 : slen == 0;
 		n->cur_expires = e->expires;
 		if (same_session)
 			return 0;
 		set_session(id, n, e->session, e->session_len);
+		/* a new session on a sticky address: the observer hears of it, as of any Start (a
+		 * quarantined subscriber's new session must be told to its NAS) */
+		told = true;
 	} else {
 		if (n != NULL && e->at < (n->cur != NULL ? n->cur_from : n->prev_until)) {
 			id->stats.stale++;

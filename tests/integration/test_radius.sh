@@ -351,6 +351,9 @@ wait_for 5 holds "$NET.10" alice || bad "alice does not hold $NET.10"
 portal "$NET.10" /
 check "at $NET.10 her one self-release is spent: no button, a case number ($CODE)" \
 	test "$CODE" = 511 -a -z "$(token_of)" -a -n "$(grep -o 'Your case number' "$T/body")"
+acct Start alice a-5 "$NET.10"     # the BNG gave her the same address again, a new session
+wait_for 5 coa_logged 'CoA-Request session=a-5 ' && ok "a new session on the same address is told to the BNG" ||
+	bad "no CoA for a-5 (same address, new session)"
 check "the release is in her history, by the portal" grep -q "portal.*self-release" <<<"$(ctl history subscriber:alice 2>&1)"
 
 stop_lazaretd

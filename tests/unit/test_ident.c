@@ -214,7 +214,15 @@ test_expiry_origin_observer(void **state)
 
 	start(id, "alice", "100.64.0.10/32", T0 + S(10), "s1");
 	start(id, "bob", "100.64.0.11/32", T0 + S(10), "s2");
+	/* a new session on the same address is told (its NAS must hear of a quarantine again);
+	 * an Interim-Update of the same session is not */
 	int before = changes;
+	start(id, "alice", "100.64.0.10/32", T0 + S(20), "s1");
+	assert_int_equal(changes, before);
+	start(id, "alice", "100.64.0.10/32", T0 + S(30), "s3");
+	assert_int_equal(changes, before + 1);
+	assert_string_equal(last_change, "+alice 100.64.0.10/32");
+	before = changes;
 	assert_int_equal(ident_end_origin(id, "bng1", T0 + S(200)), 2);
 	assert_int_equal(changes, before + 2);
 	assert_string_equal(who(id, "100.64.0.11", T0 + S(199)), "bob");
