@@ -551,8 +551,6 @@ api_radius_json(const struct radius_acct *ra)
 	const struct radius_server *rs = radius_acct_server(ra);
 	const struct radius_server_stats *ss = radius_server_stats(rs);
 	const struct radius_acct_stats *as = radius_acct_stats(ra);
-	static const char *const status[9] = { "other", "start", "stop", "interim", NULL, NULL, NULL,
-		"accounting_on", "accounting_off" };
 	json_t *clients = json_object();
 	const struct radius_client_stats *cs;
 	const char *name;
@@ -561,8 +559,8 @@ api_radius_json(const struct radius_acct *ra)
 	for (size_t i = 0; !bad && radius_server_client(rs, i, &name, &cs); i++) {
 		json_t *by = json_object(), *dropped = json_object();
 		for (int k = 0; k < 9; k++)
-			if (status[k] != NULL)
-				bad |= json_object_set_new(by, status[k], json_integer((json_int_t)cs->by_status[k]));
+			if (radius_status_name((unsigned)k) != NULL)
+				bad |= json_object_set_new(by, radius_status_name((unsigned)k), json_integer((json_int_t)cs->by_status[k]));
 		for (int r = 1; r < RADIUS_DROP_COUNT; r++)
 			if (cs->dropped[r])
 				bad |= json_object_set_new(dropped, radius_drop_name(r), json_integer((json_int_t)cs->dropped[r]));

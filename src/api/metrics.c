@@ -183,17 +183,15 @@ metrics_radius(FILE *out, const struct radius_acct *ra)
 	const struct radius_server_stats *ss = radius_server_stats(rs);
 	const struct radius_client_stats *cs;
 	const char *name;
-	static const char *const status[9] = { "other", "start", "stop", "interim", NULL, NULL, NULL,
-		"accounting_on", "accounting_off" };
 
 	fprintf(out, "# HELP lazaret_radius_requests_total Valid Accounting-Requests, by client and "
 	    "Acct-Status-Type (retransmissions not counted again).\n# TYPE lazaret_radius_requests_total counter\n");
 	for (size_t i = 0; radius_server_client(rs, i, &name, &cs); i++)
 		for (int k = 0; k < 9; k++)
-			if (status[k] != NULL) {
+			if (radius_status_name((unsigned)k) != NULL) {
 				fprintf(out, "lazaret_radius_requests_total{client=\"");
 				metrics_label_value(out, name);
-				fprintf(out, "\",status=\"%s\"} %llu\n", status[k], (unsigned long long)cs->by_status[k]);
+				fprintf(out, "\",status=\"%s\"} %llu\n", radius_status_name((unsigned)k), (unsigned long long)cs->by_status[k]);
 			}
 	fprintf(out, "# HELP lazaret_radius_dropped_total Datagrams dropped, by client and reason.\n"
 	    "# TYPE lazaret_radius_dropped_total counter\n");

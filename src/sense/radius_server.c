@@ -31,6 +31,15 @@ struct radius_server {
 };
 
 const char *
+radius_status_name(unsigned i)
+{
+	static const char *const names[9] = { "other", "start", "stop", "interim", NULL, NULL, NULL,
+		"accounting_on", "accounting_off" };
+
+	return i < 9 ? names[i] : NULL;
+}
+
+const char *
 radius_drop_name(int reason)
 {
 	return reason == RADIUS_DROP_UNKNOWN_CLIENT ? "unknown_client" : radius_error_name(-reason);

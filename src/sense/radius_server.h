@@ -95,6 +95,10 @@ const struct radius_server_stats *radius_server_stats(const struct radius_server
 bool radius_server_client(const struct radius_server *rs, size_t i, const char **name,
     const struct radius_client_stats **st);
 
+/* The name of radius_client_stats.by_status[i] in stats and metrics ("start", "interim",
+ * "accounting_on", "other" for 0); NULL for the indices no status counts in. */
+const char *radius_status_name(unsigned i);
+
 /* "unknown_client", or radius_error_name's. */
 const char *radius_drop_name(int reason);
 
