@@ -262,6 +262,15 @@ check "the relay rejects mail from $NET.20" test "$(policy "$NET.20")" = REJECT
 check "the relay lets bob send from $NET.10" test "$(policy "$NET.10")" = DUNNO
 check "who $NET.10 --at $before: alice" holds "$NET.10" alice "$before"
 check "who $NET.10 now: bob" holds "$NET.10" bob
+api_code() { curl -s -o /dev/null -w '%{http_code}' --unix-socket "$API_SOCK" "http://lazaret$1"; }
+check "GET /v1/who with a garbage address: 400" test "$(api_code '/v1/who?address=10.81.1.999')" = 400
+check "GET /v1/who with a garbage time: 400" test "$(api_code "/v1/who?address=$NET.10&at=yesterday")" = 400
+check "GET /v1/who?at=2026-13-01T00:00Z (month 13): 400" test "$(api_code "/v1/who?address=$NET.10&at=2026-13-01T00:00Z")" = 400
+check "lazaretctl who refuses a garbage address" sh -c "! '$LAZARETCTL' --api unix:$API_SOCK who 'x;y' >/dev/null 2>&1"
+before_at=$(date -u -d "$before" +@%s)
+before_space=$(date -u -d "$before" '+%Y-%m-%d %H:%M:%S')
+check "who --at $before_at (seconds since the epoch): alice" holds "$NET.10" alice "$before_at"
+check "who --at '$before_space': alice" holds "$NET.10" alice "$before_space"
 check "bob carries no verdict" grep -q "^Level *normal" <<<"$(ctl explain subscriber:bob 2>&1)"
 check "lazaretctl hosts lists subscriber:alice at quarantine" grep -q "^subscriber:alice *quarantine" <<<"$(ctl hosts 2>&1)"
 wait_for 5 coa_logged 'CoA-Request session=a-2 user=alice ip=10.81.1.20 filter=walled-garden' &&
