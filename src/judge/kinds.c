@@ -37,6 +37,13 @@ const struct evidence_kind evidence_kinds[] = {
 	/* sense/flowdetect.c: a unit per contact, at most one per host every 10 minutes: a
 	 * contact makes throttle, a bot that keeps calling quarantine */
 	{ "cc_contact", 3.5, HOURS(12), "contact with an address on a C&C or drop list" },
+	/* sense/report_intake.c: one unit per report (times the source's trust). Reports
+	 * come daily and weeks late, so they fade over days: a sinkhole or drone report
+	 * makes throttle and the next day's quarantine; three complaints make throttle */
+	{ "report_spam", 1, HOURS(48), "complaints about mail from the address (feedback loops, abuse desks)" },
+	{ "report_infection", 3.5, HOURS(72), "a sinkhole or drone report naming a bot at the address" },
+	{ "report_scan", 2, HOURS(48), "a report of scanning or attacks from the address" },
+	{ "report_other", 1, HOURS(48), "another abuse report about the address" },
 };
 
 const size_t evidence_kind_count = sizeof(evidence_kinds) / sizeof(evidence_kinds[0]);
