@@ -559,7 +559,8 @@ test_shipped_equals_defaults(void **state)
 		{ "spam_rejected", 0.5, 6 }, { "account_networks", 4, 12 }, { "account_addresses", 4, 12 },
 		{ "account_sessions", 4, 12 }, { "direct_mx", 4, 6 },
 		{ "scanning", 2.5, 6 }, { "outbound_dos", 3.5, 6 }, { "hosting", 1.5, 12 },
-		{ "cc_contact", 3.5, 12 },
+		{ "cc_contact", 3.5, 12 }, { "report_spam", 1, 48 }, { "report_infection", 3.5, 72 },
+		{ "report_scan", 2, 48 }, { "report_other", 1, 48 },
 	};
 	assert_int_equal(shipped.evidence_count, sizeof(kinds) / sizeof(kinds[0]));
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
