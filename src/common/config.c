@@ -66,6 +66,10 @@ config_free(struct config *cfg)
 	free(cfg->flows.blocklists);
 	free(cfg->radius.clients);
 	free(cfg->radius.nases);
+	for (size_t i = 0; i < cfg->reports.relay_name_count; i++)
+		free(cfg->reports.relay_names[i]);
+	free(cfg->reports.relay_names);
+	free(cfg->reports.sources);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -929,6 +933,22 @@ static const struct config_key config_keys[] = {
 	    .def = "1s", .doc = "CoA and Disconnect: the first wait for the NAS's answer, doubled at each retry" },
 	{ "radius", "coa_retries", KT_UINT, 0, FIELD(radius.coa_retries), .min = 0, .max = 10, .def = "3",
 	    .doc = "CoA and Disconnect: sends again after no answer" },
+
+	{ "reports", "directory", KT_TEXT, KF_IF_SET, FIELD(reports.directory), .size = FSIZE(reports.directory),
+	    .expect = "a directory path",
+	    .doc = "the spool for abuse reports: files dropped here or posted are read once, then kept in done/ or failed/" },
+	{ "reports", "poll_interval", KT_DURATION, 0, FIELD(reports.poll_interval), .min = SEC(0.1), .max = SEC(3600),
+	    .def = "1s", .doc = "how often the directory is looked at for new files" },
+	{ "reports", "max_size", KT_SIZE, 0, FIELD(reports.max_size), .min = 4096, .max = 1u << 30, .def = "64M",
+	    .doc = "a larger report file, message or request is refused (and kept in failed/)" },
+	{ "reports", "dedup_window", KT_DURATION, KF_RELOAD, FIELD(reports.dedup_window), .min = SEC(3600),
+	    .max = SEC(90 * 86400), .def = "7d", .doc = "the same report again within this time counts once" },
+	{ "reports", "trust", KT_DOUBLE, KF_RELOAD, FIELD(reports.trust), .min = 0, .max = 10, .def = "1",
+	    .doc = "the weight factor of a source without a [reports source NAME] section" },
+	{ "reports", "relay_name", KT_STR_LIST, KF_REPEAT, FIELD(reports.relay_names), FIELD(reports.relay_name_count),
+	    .size = 256, .max_count = 64, .expect = "a host name as our relay writes it in Received headers",
+	    .doc = "our relay's name in its Received headers: a complaint's forwarded message is traced to the"
+	    " client our relay took it from (none: the host's own name)" },
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -1457,6 +1477,57 @@ config_defaults(struct config *cfg)
 	cfg->judge.threshold[LEVEL_SUSPEND] = INFINITY;
 }
 
+/* [reports source NAME]: trust = FACTOR */
+static int
+handle_report_source(struct config_parse *p, const char *name, const char *key, const char *v)
+{
+	struct config_reports *r = &p->cfg->reports;
+	struct report_source_section *src = NULL, *grown;
+	char *end;
+	double d;
+
+	if (*name == '\0' || strlen(name) >= sizeof(src->name))
+		return config_fail(p, "[reports source NAME]: expected a source name of up to 63 characters");
+	for (const char *ch = name; *ch; ch++)
+		if (!isalnum((unsigned char)*ch) && *ch != '_' && *ch != '-' && *ch != '.')
+			return config_fail(p, "[reports source %s]: source names use a-z, A-Z, 0-9, _, - and .", name);
+	if (name[0] == '.')
+		return config_fail(p, "[reports source %s]: a source name does not start with '.'", name);
+	for (size_t i = 0; i < r->source_count; i++)
+		if (!strcmp(r->sources[i].name, name))
+			src = &r->sources[i];
+	if (src == NULL) {
+		if (r->source_count == 1024)
+			return config_fail(p, "[reports source %s]: too many sources (at most 1024)", name);
+		if ((grown = reallocarray(r->sources, r->source_count + 1, sizeof(*grown))) == NULL)
+			return config_fail(p, "out of memory");
+		r->sources = grown;
+		src = &grown[r->source_count++];
+		memset(src, 0, sizeof(*src));
+		snprintf(src->name, sizeof(src->name), "%s", name);
+		src->trust = 1;
+		src->line = p->section_line;
+	}
+	if (!strcmp(key, "trust")) {
+		errno = 0;
+		d = strtod(v, &end);
+		if (*v == '\0' || *end != '\0' || errno != 0 || !(d >= 0 && d <= 10))
+			return config_fail(p, "[reports source %s] trust: expected a number from 0 to 10, not \"%s\"", name, v);
+		src->trust = d;
+	} else
+		return config_fail(p, "unknown key \"%s\" in [reports source %s]", key, name);
+	return 1;
+}
+
+const struct report_source_section *
+config_report_source(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->reports.source_count; i++)
+		if (!strcmp(cfg->reports.sources[i].name, name))
+			return &cfg->reports.sources[i];
+	return NULL;
+}
+
 static int
 config_handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -1473,6 +1544,8 @@ config_handler(void *user, const char *section, const char *name, const char *va
 		return handle_radius_client(p, section + 14, name, value);
 	if (!strncmp(section, "radius nas ", 11))
 		return handle_radius_nas(p, section + 11, name, value);
+	if (!strncmp(section, "reports source ", 15))
+		return handle_report_source(p, section + 15, name, value);
 	if (!section_known(section))
 		return config_fail(p, "unknown section [%s]", section);
 	if ((k = key_find(section, name)) == NULL)
@@ -1710,7 +1783,7 @@ print_evidence(const struct config *cfg, FILE *out)
 	}
 }
 
-/* The [radius client NAME] sections, after [radius] (the last section). The secret stays in its file. */
+/* The [radius client NAME] sections, after [radius]. The secret stays in its file. */
 static void
 print_radius_clients(const struct config *cfg, const char *last, FILE *out)
 {
@@ -1741,6 +1814,20 @@ print_radius_clients(const struct config *cfg, const char *last, FILE *out)
 	}
 }
 
+/* The named sections that follow section last: [radius client], [radius nas], [reports source]. */
+static void
+print_subsections(const struct config *cfg, const char *last, FILE *out)
+{
+	char buf[64];
+
+	print_radius_clients(cfg, last, out);
+	if (last == NULL || strcmp(last, "reports") != 0)
+		return;
+	for (size_t i = 0; i < cfg->reports.source_count; i++)
+		fprintf(out, "\n[reports source %s]\ntrust = %s\n", cfg->reports.sources[i].name,
+		    fmt_double(cfg->reports.sources[i].trust, buf, sizeof(buf)));
+}
+
 void
 config_print(const struct config *cfg, FILE *out)
 {
@@ -1754,12 +1841,13 @@ config_print(const struct config *cfg, FILE *out)
 		if (section == NULL || strcmp(section, k->section) != 0) {
 			if (section != NULL && !strcmp(section, "judge"))
 				print_evidence(cfg, out);     /* the [evidence NAME] sections follow [judge] */
+			print_subsections(cfg, section, out);
 			fprintf(out, "%s[%s]\n", section == NULL ? "" : "\n", k->section);
 			section = k->section;
 		}
 		key_print(cfg, k, out);
 	}
-	print_radius_clients(cfg, section, out);
+	print_subsections(cfg, section, out);
 }
 
 struct config *

@@ -310,6 +310,26 @@ struct config_radius {
 	size_t nas_count;
 };
 
+/* A [reports source NAME] section: who sends reports, and how much their word counts. */
+struct report_source_section {
+	char name[64];                      /* [a-zA-Z0-9_.-]: --source, ?source=, a subdirectory */
+	double trust;                       /* each report's evidence is multiplied by it */
+	int line;
+};
+
+/* [reports]: abuse reports from outside (sense/report_intake.h) */
+struct config_reports {
+	char directory[PATH_MAX];           /* the spool: reports dropped or posted; "": off */
+	usec_t poll_interval;
+	uint32_t max_size;                  /* bytes: a larger file or request is refused */
+	usec_t dedup_window;                /* a report seen again within it counts once */
+	double trust;                       /* a source without a section of its own */
+	char **relay_names;                 /* our relays' names in Received headers (complaints) */
+	size_t relay_name_count;
+	struct report_source_section *sources;
+	size_t source_count;
+};
+
 struct config {
 	char path[PATH_MAX];
 	struct config_daemon daemon;
@@ -328,8 +348,12 @@ struct config {
 	struct config_flows flows;
 	struct config_identity identity;
 	struct config_radius radius;
+	struct config_reports reports;
 	int *refs;                          /* from config_load_new: its references; NULL: the caller's own */
 };
+
+/* The [reports source NAME] section of name, or NULL. */
+const struct report_source_section *config_report_source(const struct config *cfg, const char *name);
 
 /* Fills *cfg with the shipped defaults (everything config_load does not find). */
 void config_defaults(struct config *cfg);

@@ -1032,6 +1032,45 @@ test_bad_values(void **state)
 /* [radius client NAME] sections: read with their secret from a file closed to others,
  * printed by -n without it and read back alike; every way of getting one wrong names
  * file:line. */
+/* [reports] and its [reports source NAME] sections: read, printed, read back; garbage refused at its line. */
+static void
+test_reports_section(void **state)
+{
+	struct config cfg;
+	const char *text = "[reports]\ndirectory = /var/spool/reports\nmax_size = 1M\nrelay_name = mx1.example.net\n"
+	    "[reports source fbl.example]\ntrust = 0.5\n[reports source shadowserver]\ntrust = 0\n";
+
+	(void)state;
+	load_ok(text, &cfg);
+	assert_string_equal(cfg.reports.directory, "/var/spool/reports");
+	assert_int_equal(cfg.reports.max_size, 1 << 20);
+	assert_int_equal(cfg.reports.relay_name_count, 1);
+	assert_int_equal(cfg.reports.source_count, 2);
+	assert_non_null(config_report_source(&cfg, "fbl.example"));
+	assert_true(config_report_source(&cfg, "fbl.example")->trust == 0.5);
+	assert_true(config_report_source(&cfg, "shadowserver")->trust == 0);
+	assert_int_equal(config_report_source(&cfg, "shadowserver")->line, 7);
+	assert_null(config_report_source(&cfg, "nobody"));
+	assert_true(cfg.reports.trust == 1);
+	check_round_trip("reports sources", &cfg);
+	config_free(&cfg);
+
+	expect_error("trust garbage", "[reports source x]\ntrust = lots\n", 0, 2,
+	    "[reports source x] trust: expected a number from 0 to 10");
+	expect_error("trust too high", "[reports source x]\ntrust = 11\n", 0, 2,
+	    "[reports source x] trust: expected a number from 0 to 10");
+	expect_error("trust negative", "[reports source x]\ntrust = -1\n", 0, 2,
+	    "[reports source x] trust: expected a number from 0 to 10");
+	expect_error("source name", "[reports source a/b]\ntrust = 1\n", 0, 2,
+	    "[reports source a/b]: source names use");
+	expect_error("hidden source", "[reports source .x]\ntrust = 1\n", 0, 2,
+	    "[reports source .x]: a source name does not start with '.'");
+	expect_error("source key", "[reports source x]\nweight = 1\n", 0, 2,
+	    "unknown key \"weight\" in [reports source x]");
+	expect_error("max_size", "[reports]\nmax_size = 1\n", 0, 2, "max_size: expected a size from 4K to 1G");
+	expect_error("dedup_window", "[reports]\ndedup_window = 1m\n", 0, 2, "dedup_window:");
+}
+
 static void
 test_radius_clients(void **state)
 {
@@ -1969,6 +2008,7 @@ main(void)
 		cmocka_unit_test(test_long_section_name),
 		cmocka_unit_test(test_path_too_long),
 		cmocka_unit_test(test_radius_clients),
+		cmocka_unit_test(test_reports_section),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
