@@ -35,6 +35,7 @@
 #include "portal/portal.h"
 #include "sense/delivery.h"
 #include "sense/lease_follow.h"
+#include "sense/report_intake.h"
 #include "sense/logfollow.h"
 #include "sense/flow_collector.h"
 #include "sense/radius_acct.h"
@@ -65,6 +66,7 @@ struct daemon {
 	struct ident *ident;           /* who held an address when; NULL without an identity source */
 	struct coa *coa;               /* CoA and Disconnect to the NASes; NULL without [enforce] mode = radius */
 	struct lease_follow *leases;   /* Kea's lease files; NULL without [dhcp] lease_file */
+	struct report_intake *reports; /* the abuse-report spool; NULL without [reports] directory */
 	uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
 	pid_t helper_pid;              /* the privileged nftables helper, -1: none */
 	int exit_status;
@@ -621,6 +623,8 @@ reload(struct daemon *d)
 		log_warnx("reload: out of memory for the RADIUS clients; the old ones stay");
 	if (d->leases != NULL)
 		lease_follow_set_id_kind(d->leases, (enum lease_id_kind)cfg->dhcp.subscriber_id);
+	if (d->reports != NULL)
+		report_intake_reload(d->reports, cfg);
 	log_set_level(cfg->daemon.log_level);
 	uv_timer_set_repeat(&d->checkpoint_timer, (uint64_t)(cfg->daemon.checkpoint_interval / 1000));
 	config_unref(d->cfg);
@@ -980,10 +984,16 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if (d.radius != NULL && radius_acct_start(d.radius, d.loop, d.ident, err, sizeof(err)) != 0)
 		fatalx("%s", err);
+	if (d.cfg->reports.directory[0] != '\0') {
+		/* reports weeks late go to whoever held the address then: after the history is loaded */
+		if ((d.reports = report_intake_new(d.loop, d.cfg, d.pl.judge, d.store, err, sizeof(err))) == NULL)
+			fatalx("%s", err);
+		report_intake_start(d.reports);
+	}
 	struct api_context actx = { .judge = d.pl.judge, .store = d.store, .policy = d.policy,
 	    .delivery = d.pl.delivery, .followers = d.followers, .follower_count = d.follower_count,
 	    .garden = d.garden, .flows = d.flows, .flow_detect = d.flow_detect, .ident = d.ident, .radius = d.radius,
-	    .coa = d.coa, .leases = d.leases,
+	    .coa = d.coa, .leases = d.leases, .reports = d.reports,
 	    .cfg = d.cfg,
 	    .started = time_now(), .socket_fd = api_fd };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
@@ -1035,6 +1045,8 @@ main(int argc, char **argv)
 	notify(sdnotify_send("READY=1"), "READY=1");
 	uv_run(d.loop, UV_RUN_DEFAULT);
 
+	/* the report being read stops between two chunks: the rest is read at the next start */
+	report_intake_stop(d.reports);
 	/* Everything queued is committed; then the loop delivers the commits' callbacks,
 	 * so API requests waiting for their verdict get their answers before we go. */
 	store_flush(d.store);
@@ -1059,6 +1071,7 @@ main(int argc, char **argv)
 		logfollow_free(d.followers[i]);
 	free(d.followers);
 	lease_follow_free(d.leases);
+	report_intake_free(d.reports);
 	garden_free(d.garden);     /* closes the helper's channel: it exits */
 	if (d.helper_pid > 0)
 		waitpid(d.helper_pid, NULL, 0);

@@ -2,6 +2,7 @@
  * api.c — routes, JSON bodies and libmicrohttpd plumbing for the operator API.
  */
 #include "api/api.h"
+#include "sense/report_intake.h"
 #include "ident/ident.h"
 #include "sense/radius_acct.h"
 #include "act/coa.h"
@@ -71,6 +72,8 @@ struct api_request {
 	bool committed;
 	int status;
 	char subject[STORE_SUBJECT_MAX];
+	bool report;                /* POST /v1/reports: its body may be up to [reports] max_size */
+	char spooled[192];          /* the report's name in the spool */
 };
 
 
@@ -653,6 +656,33 @@ api_dhcp_json(const struct lease_follow *lf)
 	    "earlier_files_read", (json_int_t)st->replayed_files, "files", files);
 }
 
+static json_t *
+api_reports_json(const struct report_intake *ri)
+{
+	struct report_intake_stats st;
+	json_t *kinds = json_object(), *refused = json_object();
+	int bad = kinds == NULL || refused == NULL;
+
+	report_intake_stats_get(ri, &st);
+	for (int k = 0; k < REPORT_KIND_COUNT && !bad; k++)
+		bad |= json_object_set_new(kinds, report_kind_name((enum report_kind)k), json_integer((json_int_t)st.by_kind[k]));
+	for (size_t i = 0; i < st.reason_count && !bad; i++)
+		bad |= json_object_set_new(refused, st.reasons[i].name, json_integer((json_int_t)st.reasons[i].count));
+	if (bad) {
+		json_decref(kinds);
+		json_decref(refused);
+		return NULL;
+	}
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:I}",
+	    "files", (json_int_t)st.files, "files_failed", (json_int_t)st.files_failed,
+	    "files_duplicate", (json_int_t)st.files_duplicate, "submitted", (json_int_t)st.submitted,
+	    "submit_failures", (json_int_t)st.submit_failures, "events", (json_int_t)st.events,
+	    "applied", (json_int_t)st.applied, "duplicates", (json_int_t)st.duplicates,
+	    "outside", (json_int_t)st.outside, "unattributed", (json_int_t)st.unattributed,
+	    "undated", (json_int_t)st.undated, "by_kind", kinds, "refused", (json_int_t)st.rows_refused,
+	    "refused_by_reason", refused, "backlog", (json_int_t)st.backlog, "dedup_entries", (json_int_t)st.dedup_entries);
+}
+
 static enum MHD_Result
 api_stats(struct api *a, struct MHD_Connection *conn)
 {
@@ -732,7 +762,9 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	json_t *identity = api_identity_json(a->ctx.ident), *radius = api_radius_json(a->ctx.radius);
 	json_t *coa = api_coa_json(a->ctx.coa);
 	json_t *dhcp = a->ctx.leases != NULL ? api_dhcp_json(a->ctx.leases) : json_null();
-	if (flows == NULL || identity == NULL || radius == NULL || coa == NULL || dhcp == NULL) {
+	json_t *reports = a->ctx.reports != NULL ? api_reports_json(a->ctx.reports) : json_null();
+	if (flows == NULL || identity == NULL || radius == NULL || coa == NULL || dhcp == NULL || reports == NULL) {
+		json_decref(reports);
 		json_decref(coa);
 		json_decref(dhcp);
 		json_decref(by_level);
@@ -746,7 +778,7 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	}
 	return api_json(conn, 200, json_pack(
 	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o, s:{s:I}}",
+	    "s:o, s:o, s:o, s:{s:I}}",
 	    "uptime", (json_int_t)((time_now() - a->ctx.started) / USEC_PER_SEC),
 	    "subjects", "tracked", (json_int_t)js.tracked, "by_level", by_level,
 	    "level_changes", (json_int_t)js.level_changes,
@@ -756,7 +788,7 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	    "store", "writes", (json_int_t)ss.writes, "history", (json_int_t)ss.history_rows,
 	    "failures", (json_int_t)ss.failures, "queued", (json_int_t)ss.queued,
 	    "maillog", maillog, "flows", flows, "identity", identity, "radius", radius, "coa", coa, "dhcp", dhcp,
-	    "log", "suppressed", (json_int_t)log_suppressed_total()));
+	    "reports", reports, "log", "suppressed", (json_int_t)log_suppressed_total()));
 }
 
 static enum MHD_Result
@@ -767,6 +799,11 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 	    .followers = a->ctx.followers, .follower_count = a->ctx.follower_count,
 	    .portal = a->ctx.portal ? portal_stats(a->ctx.portal) : NULL, .flows = a->ctx.flows,
 	    .leases = a->ctx.leases };
+	struct report_intake_stats rs;
+	if (a->ctx.reports != NULL) {
+		report_intake_stats_get(a->ctx.reports, &rs);
+		src.reports = &rs;
+	}
 	struct flow_detect_stats fds;
 	if (a->ctx.flow_detect != NULL) {
 		flow_detect_stats_get(a->ctx.flow_detect, &fds);
@@ -916,6 +953,57 @@ api_action(struct api *a, struct api_request *r, const char *subject_text, bool 
 	return MHD_YES;
 }
 
+/* The report is on disk (or could not be put there): wake the suspended request. */
+static void
+api_report_spooled(void *arg, int status, const char *name)
+{
+	struct api_request *r = arg;
+
+	snprintf(r->spooled, sizeof(r->spooled), "%s", name);
+	api_committed(r, status);
+}
+
+static enum MHD_Result
+api_report_answer(struct api_request *r)
+{
+	if (r->status != 0)
+		return api_error(r->conn, 503, "the report could not be written to the spool; send it again later");
+	return api_json(r->conn, 202, json_pack("{s:s}", "spooled", r->spooled));
+}
+
+/*
+ * POST /v1/reports[?source=NAME]: the body (a mail message, a CSV or JSON report) is
+ * written to the spool and answered 202 once it is on disk; it is read after. 503 asks
+ * the sender to come back (no spool, the disk, too many at once): `lazaretctl report`
+ * then exits 75 and the MTA keeps the message.
+ */
+static enum MHD_Result
+api_report(struct api *a, struct api_request *r)
+{
+	const char *source = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "source");
+	int rc;
+
+	if (a->ctx.reports == NULL)
+		return api_error(r->conn, 503, "reports are not accepted here: [reports] directory is not set");
+	if (source != NULL && *source != '\0' && !report_source_valid(source))
+		return api_error(r->conn, 400, "source: a name of letters, digits, '_', '-' and '.' (not first), "
+		    "up to 63, other than done and failed");
+	if (r->body_len == 0)
+		return api_error(r->conn, 400, "the body is the report: it is empty");
+	r->report = true;
+	rc = report_intake_submit(a->ctx.reports, source, r->body, r->body_len, api_report_spooled, r);
+	if (rc == -EBUSY || rc == -ESHUTDOWN)
+		return api_error(r->conn, 503, "too many reports at once; send it again later");
+	if (rc != 0)
+		return api_error(r->conn, rc == -ENOMEM ? 503 : 400, rc == -ENOMEM ? "out of memory" : "invalid report");
+	if (r->committed)
+		return api_report_answer(r);
+	r->suspended = true;
+	a->waiting++;
+	MHD_suspend_connection(r->conn);
+	return MHD_YES;
+}
+
 /* The Unix socket needs no token; TCP always does (config_load refuses a listen without one). */
 static bool
 api_authorized(struct api *a, const struct api_listener *l, struct MHD_Connection *conn)
@@ -1037,6 +1125,8 @@ api_route(struct api *a, struct api_request *r, const char *url, const char *met
 		return get ? api_stats(a, conn) : api_error(conn, 405, "use GET");
 	if (strcmp(url, "/v1/who") == 0)
 		return get ? api_who(a, conn) : api_error(conn, 405, "use GET");
+	if (strcmp(url, "/v1/reports") == 0)
+		return post ? api_report(a, r) : api_error(conn, 405, "use POST with the report as the body");
 	if (strcmp(url, "/v1/subjects") == 0)
 		return get ? api_list(a, conn) : api_error(conn, 405, "use GET");
 	if (strcmp(url, "/v1/quarantine") == 0)
@@ -1119,14 +1209,17 @@ api_handler(void *cls, struct MHD_Connection *conn, const char *url, const char 
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
-		if (httpd_body_append(&r->body, &r->body_len, upload, *upload_size, API_BODY_MAX, &r->too_large) != 0)
+		size_t max = API_BODY_MAX;
+		if (!strcmp(url, "/v1/reports") && a->ctx.reports != NULL)
+			max = a->ctx.cfg->reports.max_size;
+		if (httpd_body_append(&r->body, &r->body_len, upload, *upload_size, max, &r->too_large) != 0)
 			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
 	}
 	httpd_request_received(&l->http, conn);
 	if (r->committed)          /* resumed after the commit */
-		return api_action_answer(a, r);
+		return r->report ? api_report_answer(r) : api_action_answer(a, r);
 	return api_route(a, r, url, method);
 }
 

@@ -26,6 +26,7 @@
 struct flow_collector;
 struct flow_detect;
 struct lease_follow;
+struct report_intake;
 
 struct api_context {
 	struct judge *judge;
@@ -42,6 +43,7 @@ struct api_context {
 	struct radius_acct *radius; /* RADIUS accounting: NULL without [radius] listen */
 	struct coa *coa;            /* CoA to the NASes: NULL without [enforce] mode = radius */
 	struct lease_follow *leases;        /* Kea's lease files: NULL without [dhcp] lease_file */
+	struct report_intake *reports;      /* the report spool: NULL without [reports] directory */
 	const struct config *cfg;
 	usec_t started;
 	int socket_fd;              /* the Unix socket made by api_socket_bind, or -1: api_start makes it */

@@ -3,6 +3,7 @@
  * _total for counters, _seconds for durations, histograms with cumulative buckets.
  */
 #include "api/metrics.h"
+#include "sense/report_intake.h"
 #include "sense/radius_acct.h"
 #include "act/radius_coa.h"
 
@@ -312,6 +313,40 @@ metrics_gauge(FILE *out, const char *name, const char *help, double v)
 	fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
 }
 
+static void
+metrics_reports(FILE *out, const struct report_intake_stats *st)
+{
+	const char *kinds[REPORT_KIND_COUNT], *reasons[REPORT_REASONS_MAX];
+	unsigned long long by_kind[REPORT_KIND_COUNT], refused[REPORT_REASONS_MAX];
+
+	metrics_counter_by(out, "lazaret_report_files_total", "Report files read from the spool, by result.", "result", 3,
+	    (const char *const[]){ "done", "failed", "duplicate" },
+	    (const unsigned long long[]){ st->files, st->files_failed, st->files_duplicate });
+	metrics_counter(out, "lazaret_report_submitted_total", "Reports spooled from lazaretctl report and POST /v1/reports.",
+	    st->submitted);
+	metrics_counter(out, "lazaret_report_submit_failures_total", "Reports that could not be spooled (the sender "
+	    "was told to retry).", st->submit_failures);
+	metrics_counter_by(out, "lazaret_report_events_total", "What the reports said, by what became of it.", "result", 5,
+	    (const char *const[]){ "applied", "duplicate", "outside", "unattributed", "undated" },
+	    (const unsigned long long[]){ st->applied, st->duplicates, st->outside, st->unattributed, st->undated });
+	for (int k = 0; k < REPORT_KIND_COUNT; k++) {
+		kinds[k] = report_kind_name((enum report_kind)k);
+		by_kind[k] = st->by_kind[k];
+	}
+	metrics_counter_by(out, "lazaret_report_evidence_total", "Reports added as evidence, by kind.", "kind",
+	    REPORT_KIND_COUNT, kinds, by_kind);
+	for (size_t i = 0; i < st->reason_count; i++) {
+		reasons[i] = st->reasons[i].name;
+		refused[i] = st->reasons[i].count;
+	}
+	if (st->reason_count > 0)
+		metrics_counter_by(out, "lazaret_report_refused_total", "Report files, lines and parts refused, by reason.",
+		    "reason", st->reason_count, reasons, refused);
+	metrics_gauge(out, "lazaret_report_backlog", "Report files waiting in the spool.", (double)st->backlog);
+	metrics_gauge(out, "lazaret_report_dedup_entries", "Reports remembered for the dedup window.",
+	    (double)st->dedup_entries);
+}
+
 void
 metrics_render(FILE *out, const struct metrics_sources *src)
 {
@@ -442,6 +477,8 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		metrics_coa(out, src->coa);
 	if (src->leases != NULL)
 		metrics_dhcp(out, src->leases);
+	if (src->reports != NULL)
+		metrics_reports(out, src->reports);
 
 	if (src->portal != NULL) {
 		metrics_counter_by(out, "lazaret_portal_pages_total", "Portal answers: the 511 notice, or not restricted.",

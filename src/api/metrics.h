@@ -37,6 +37,7 @@ struct metrics_sources {
 	const struct radius_acct *radius;        /* NULL without [radius] listen */
 	const struct radius_coa_client *coa;     /* NULL without [enforce] mode = radius */
 	const struct lease_follow *leases;       /* Kea's lease files; NULL without [dhcp] lease_file */
+	const struct report_intake_stats *reports;   /* NULL without [reports] directory */
 	uint64_t log_suppressed;                 /* log_suppressed_total() */
 	uint32_t quarantine_cap;
 	struct judge_stats judge;

@@ -56,6 +56,7 @@ enum {
 	CTL_OPT_CONFIG = 1 << 5,
 	CTL_OPT_SELF_RELEASE = 1 << 6,
 	CTL_OPT_AT = 1 << 7,
+	CTL_OPT_SOURCE = 1 << 8,
 };
 
 struct ctl {
@@ -78,6 +79,7 @@ struct ctl_args {
 	int		 json;
 	int		 self_release;
 	const char	*at;
+	const char	*source;
 	int		 nargs;
 	char		**args;
 };
@@ -1108,6 +1110,91 @@ ctl_cmd_analyze(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a
 	return analyze_run(files, n, a->config, a->json, a->flows != NULL ? ANALYZE_FLOWS : ANALYZE_MAILLOG);
 }
 
+/* sysexits.h's, which an MTA's pipe transport reads: retry later, or bounce */
+#define CTL_EX_DATAERR 65
+#define CTL_EX_TEMPFAIL 75
+#define CTL_REPORT_MAX (1024u * 1024 * 1024)
+
+/*
+ * report: standard input to POST /v1/reports. Meant for a Postfix pipe transport, a
+ * sieve or procmail rule or a cron job, so its exit status speaks sysexits: 0 once the
+ * daemon has the report on disk; 75 (EX_TEMPFAIL: the MTA keeps the message and tries
+ * again) when the daemon cannot be reached or cannot take it now; 65 (EX_DATAERR: the
+ * MTA bounces it) when the daemon refuses it for good (too large, empty).
+ */
+static int
+ctl_cmd_report(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
+{
+	struct http_exchange ex;
+	char err[512], path[128];
+	uint8_t *body = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (a->source != NULL) {
+		size_t n = strlen(a->source);
+		if (n == 0 || n > 63 || a->source[0] == '.' ||
+		    strspn(a->source, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n)
+			return ctl_usage_error(cmd, "--source NAME: letters, digits, '_', '-' and '.' (not first), up to 63");
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap >= CTL_REPORT_MAX) {
+				ctl_warnx("report: more than %u bytes on standard input; not sent", CTL_REPORT_MAX);
+				free(body);
+				return CTL_EX_DATAERR;
+			}
+			cap = cap == 0 ? 65536 : cap * 2;
+			if ((body = realloc(body, cap + 1)) == NULL)
+				ctl_oom();
+		}
+		size_t n = fread(body + len, 1, cap - len, stdin);
+		len += n;
+		if (n == 0) {
+			if (ferror(stdin)) {
+				ctl_warnx("report: cannot read standard input: %s", strerror(errno));
+				free(body);
+				return CTL_EX_TEMPFAIL;
+			}
+			break;
+		}
+	}
+	if (len == 0) {
+		ctl_warnx("report: standard input is empty; nothing sent");
+		free(body);
+		return CTL_EX_DATAERR;
+	}
+	snprintf(path, sizeof(path), "/v1/reports%s%s", a->source ? "?source=" : "", a->source ? a->source : "");
+	rc = http_request(&c->url, "POST", path, c->token, (const char *)body, len, c->cacert, (int)(c->timeout / 1000),
+	    &ex, err, sizeof(err));
+	free(body);
+	if (rc != 0) {
+		ctl_warnx("report: %s; try again later", err);
+		http_exchange_free(&ex);
+		return CTL_EX_TEMPFAIL;
+	}
+	json_error_t jerr;
+	json_t *root = json_loadb((const char *)ex.body, ex.body_len, 0, &jerr);
+	const json_t *e = json_is_object(root) ? json_object_get(root, "error") : NULL;
+	const json_t *spooled = json_is_object(root) ? json_object_get(root, "spooled") : NULL;
+	char *msg = json_is_string(e) ? ctl_text(e) : NULL;
+	if (ex.status == 202 && json_is_string(spooled)) {
+		char *name = ctl_text(spooled);
+		printf("spooled %s\n", name);
+		free(name);
+		rc = CTL_EXIT_OK;
+	} else {
+		ctl_warnx("report: %s (HTTP %d)", msg ? msg : "refused", ex.status);
+		/* refused for good: too large, malformed; anything else (no spool yet, a busy
+		 * or full disk, a wrong token) may pass once someone has looked */
+		rc = ex.status == 400 || ex.status == 413 ? CTL_EX_DATAERR : CTL_EX_TEMPFAIL;
+	}
+	free(msg);
+	json_decref(root);
+	http_exchange_free(&ex);
+	return rc;
+}
+
 static const struct ctl_command ctl_commands[] = {
 	{ "hosts", CTL_OPT_LEVEL | CTL_OPT_JSON, 0,
 	  "hosts [--level LEVEL] [--json]",
@@ -1158,6 +1245,17 @@ static const struct ctl_command ctl_commands[] = {
 	  "leases keep; then the address's newest intervals. TIME is UTC:\n"
 	  "2026-11-20T03:12:00Z, '2026-11-20 03:12' or @SECONDS.",
 	  ctl_cmd_who },
+	{ "report", CTL_OPT_SOURCE, 0,
+	  "report [--source NAME] < MESSAGE",
+	  "Hand one abuse report on standard input (an ARF or X-ARF message, a\n"
+	  "forwarded complaint, a Shadowserver CSV file) to the daemon's report\n"
+	  "spool, as from source NAME ([reports source NAME] sets its trust). For a\n"
+	  "Postfix pipe transport, a sieve or procmail rule or a cron job: exit 0\n"
+	  "once it is on the daemon's disk, 75 (EX_TEMPFAIL, the MTA tries again)\n"
+	  "when the daemon cannot take it now, 65 (EX_DATAERR) when it refuses it\n"
+	  "for good (empty, larger than [reports] max_size). It is read after;\n"
+	  "the daemon's log and `stats` say what it gave.",
+	  ctl_cmd_report },
 	{ "stats", CTL_OPT_JSON, 0,
 	  "stats [--json]",
 	  "Show the daemon's counters: uptime, subjects by level, policy requests\n"
@@ -1250,7 +1348,7 @@ ctl_cmd_help(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 
 enum {
 	OPT_API = 256, OPT_TOKEN_FILE, OPT_TIMEOUT, OPT_VERSION, OPT_CACERT,
-	OPT_LEVEL, OPT_JSON, OPT_REASON, OPT_FOR, OPT_MAILLOG, OPT_FLOWS, OPT_CONFIG, OPT_SELF_RELEASE, OPT_AT,
+	OPT_LEVEL, OPT_JSON, OPT_REASON, OPT_FOR, OPT_MAILLOG, OPT_FLOWS, OPT_CONFIG, OPT_SELF_RELEASE, OPT_AT, OPT_SOURCE,
 };
 
 static const struct option ctl_long_options[] = {
@@ -1269,6 +1367,7 @@ static const struct option ctl_long_options[] = {
 	{ "config",	required_argument,	NULL, OPT_CONFIG },
 	{ "self-release", no_argument,		NULL, OPT_SELF_RELEASE },
 	{ "at",		required_argument,	NULL, OPT_AT },
+	{ "source",	required_argument,	NULL, OPT_SOURCE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -1306,6 +1405,7 @@ ctl_getopt(struct ctl *c, const struct ctl_command *cmd, int argc, char **argv,
 		{ OPT_REASON, CTL_OPT_REASON }, { OPT_FOR, CTL_OPT_FOR },
 		{ OPT_MAILLOG, CTL_OPT_MAILLOG }, { OPT_FLOWS, CTL_OPT_MAILLOG }, { OPT_CONFIG, CTL_OPT_CONFIG },
 		{ OPT_SELF_RELEASE, CTL_OPT_SELF_RELEASE }, { OPT_AT, CTL_OPT_AT },
+		{ OPT_SOURCE, CTL_OPT_SOURCE },
 	};
 	int ch, longind, help = 0;
 
@@ -1372,6 +1472,9 @@ ctl_getopt(struct ctl *c, const struct ctl_command *cmd, int argc, char **argv,
 			break;
 		case OPT_AT:
 			a->at = optarg;
+			break;
+		case OPT_SOURCE:
+			a->source = optarg;
 			break;
 		case ':':
 			return ctl_usage_error(cmd, "option %s needs a value", ctl_optname(argv, longind));

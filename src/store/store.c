@@ -559,7 +559,8 @@ store_schema_init(sqlite3 *db, char *err, size_t errlen)
 		return rc;
 	if (version == STORE_SCHEMA_VERSION) {
 		if ((rc = store_exec(db, store_state_schema, err, errlen)) != 0 ||
-		    (rc = store_exec(db, store_bindings_schema, err, errlen)) != 0)
+		    (rc = store_exec(db, store_bindings_schema, err, errlen)) != 0 ||
+		    (rc = store_exec(db, store_reports_schema, err, errlen)) != 0)
 			return rc;
 		/* a store from before grace_until, or before manual_self_release */
 		if ((rc = store_add_column(db, "grace_until", err, errlen)) != 0)
@@ -584,6 +585,7 @@ store_schema_init(sqlite3 *db, char *err, size_t errlen)
 	}
 	if ((rc = store_exec(db, store_state_schema, err, errlen)) != 0 ||
 	    (rc = store_exec(db, store_bindings_schema, err, errlen)) != 0 ||
+	    (rc = store_exec(db, store_reports_schema, err, errlen)) != 0 ||
 	    (rc = store_exec(db, "COMMIT", err, errlen)) != 0)
 		goto fail;
 	return 0;

@@ -241,4 +241,15 @@ int store_binding_history(struct store *st, const struct cidr *net, size_t limit
 /* The prefix lengths ever bound, per family: lengths4[p] / lengths6[p] set to 1 for each. */
 int store_binding_lengths(struct store *st, uint8_t lengths4[33], uint8_t lengths6[129]);
 
+/*
+ * The reports' memory (sense/report_intake.h): the keys (digests, at most
+ * STORE_REPORT_KEY_MAX bytes) of the reports and files read, with when. remember and
+ * forget (every key older than before) are queued writes; seen is a read on the reader
+ * connection: 1 (and *at, when not NULL), 0, or a negative code.
+ */
+#define STORE_REPORT_KEY_MAX 32
+int store_report_remember(struct store *st, const void *key, size_t len, usec_t at);
+int store_report_forget(struct store *st, usec_t before);
+int store_report_seen(struct store *st, const void *key, size_t len, usec_t *at);
+
 #endif

@@ -23,7 +23,10 @@ typedef int (*store_write_fn)(struct store *st, const void *ctx);
 int store_enqueue_write(struct store *st, store_write_fn fn, const void *ctx, size_t ctx_len,
     store_done_cb done, void *arg);
 
-#define STORE_WRITER_STMTS 8
+#define STORE_WRITER_STMTS 12
+/* The slots of each part: store_bindings.c 0-5, store_reports.c: */
+#define STORE_SLOT_REPORT_REMEMBER 8
+#define STORE_SLOT_REPORT_FORGET 9
 
 /* The writer's prepared statement in slot (< STORE_WRITER_STMTS) for sql, prepared on
  * first use and kept until the store closes; NULL on error. Writer thread only. */
@@ -46,5 +49,7 @@ bool store_read_fault(struct store *st);
 
 /* The address history's tables (store_bindings.c), created on open when missing. */
 extern const char store_bindings_schema[];
+/* The reports' memory (store_reports.c). */
+extern const char store_reports_schema[];
 
 #endif

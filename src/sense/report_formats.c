@@ -1,0 +1,266 @@
+/*
+ * report_formats.c — sniffing a report file and feeding its reader (report_formats.h).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sense/report_formats.h"
+
+/* Each format's reader behind the sniffing: set up, a whole message, a CSV line, done. */
+static int report_formats_begin(struct report_reader *r, char *reason, size_t reasonlen);
+static int report_formats_whole(struct report_reader *r, report_emit_cb emit,
+    void (*refused)(void *arg, const char *reason), void *arg, char *reason, size_t reasonlen);
+static int report_formats_line(struct report_reader *r, const char *line, size_t len, report_emit_cb emit,
+    void (*refused)(void *arg, const char *reason), void *arg);
+static void report_formats_end(struct report_reader *r);
+
+static void
+fail(struct report_reader *r, const char *failure, char *reason, size_t reasonlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void
+fail(struct report_reader *r, const char *failure, char *reason, size_t reasonlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->failure = failure;
+	va_start(ap, fmt);
+	vsnprintf(reason, reasonlen, fmt, ap);
+	va_end(ap);
+}
+
+/* A first line that reads as CSV column names: commas, no colon-space of a mail header,
+ * and a column of time and one of address among them. */
+static bool
+looks_like_csv(const char *head, size_t len)
+{
+	const char *nl = memchr(head, '\n', len);
+	size_t n = nl != NULL ? (size_t)(nl - head) : len;
+	char line[4096];
+
+	if (n == 0 || n >= sizeof(line) || memchr(head, ',', n) == NULL)
+		return false;
+	memcpy(line, head, n);
+	line[n] = '\0';
+	for (char *c = line; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return strstr(line, ": ") == NULL && strstr(line, "timestamp") != NULL &&
+	    (strstr(line, "ip") != NULL || strstr(line, "addr") != NULL);
+}
+
+int
+report_reader_open(struct report_reader *r, const char *head, size_t headlen, const char *name, int fd,
+    size_t size, size_t max_size, const char *const *relay_names, size_t relay_name_count, char *reason,
+    size_t reasonlen)
+{
+	size_t i = 0;
+	const char *base = strrchr(name, '/');
+
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->size = size;
+	r->max_size = max_size;
+	r->relay_names = relay_names;
+	r->relay_name_count = relay_name_count;
+	snprintf(r->name, sizeof(r->name), "%s", base != NULL ? base + 1 : name);
+	if (headlen >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0)
+		i = 3;                         /* a byte-order mark before a CSV header */
+	while (i < headlen && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
+		i++;
+	if (looks_like_csv(head + i, headlen - i)) {
+		r->kind = REPORT_READER_CSV;
+		r->format = "csv";
+	} else if (i < headlen && head[i] == '{') {
+		r->kind = REPORT_READER_JSON;
+		r->format = "json";
+	} else {
+		r->kind = REPORT_READER_MAIL;
+		r->format = "mail";
+	}
+	if (r->kind != REPORT_READER_CSV && size > max_size) {
+		fail(r, "too_large", reason, reasonlen, "too_large: %zu bytes, more than [reports] max_size (%zu)", size,
+		    max_size);
+		return -1;
+	}
+	return report_formats_begin(r, reason, reasonlen);
+}
+
+/* Reads the whole file into r->whole (NUL-terminated). */
+static int
+read_whole(struct report_reader *r, char *reason, size_t reasonlen)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	if ((r->whole = malloc(r->size + 1)) == NULL) {
+		fail(r, "no_memory", reason, reasonlen, "no_memory: %zu bytes", r->size);
+		return -1;
+	}
+	while (got < r->size && (n = read(r->fd, r->whole + got, r->size - got)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fail(r, "read_error", reason, reasonlen, "read_error: %s", strerror(errno));
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	r->size = got;                     /* a file cut short meanwhile: what is there */
+	r->whole[got] = '\0';
+	return 0;
+}
+
+/* The next whole line of a streamed file into *line; 1, 0 at the end, -1 on a read error.
+ * A line over REPORT_LINE_MAX is refused ("line_too_long") and skipped to its end. */
+static int
+next_line(struct report_reader *r, const char **line, size_t *len, void (*refused)(void *, const char *),
+    void *arg, char *reason, size_t reasonlen)
+{
+	for (;;) {
+		char *start = r->buf + r->off, *nl = memchr(start, '\n', r->len - r->off);
+		if (nl != NULL) {
+			size_t n = (size_t)(nl - start);
+			r->off += n + 1;
+			if (r->skipping) {
+				r->skipping = false;
+				continue;
+			}
+			if (n > 0 && start[n - 1] == '\r')
+				n--;
+			*line = start;
+			*len = n;
+			return 1;
+		}
+		if (r->len - r->off >= REPORT_LINE_MAX) {
+			if (!r->skipping)
+				refused(arg, "line_too_long");
+			r->skipping = true;
+			r->off = r->len;
+		}
+		if (r->eof) {
+			if (r->off < r->len && !r->skipping) {      /* a last line without its newline */
+				*line = r->buf + r->off;
+				*len = r->len - r->off;
+				r->off = r->len;
+				return 1;
+			}
+			return 0;
+		}
+		memmove(r->buf, r->buf + r->off, r->len - r->off);
+		r->len -= r->off;
+		r->off = 0;
+		ssize_t n = read(r->fd, r->buf + r->len, REPORT_READ_CHUNK + REPORT_LINE_MAX - r->len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fail(r, "read_error", reason, reasonlen, "read_error: %s", strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			r->eof = true;
+		r->len += (size_t)n;
+	}
+}
+
+int
+report_reader_step(struct report_reader *r, size_t max, report_emit_cb emit,
+    void (*refused)(void *arg, const char *reason), void *arg, char *reason, size_t reasonlen)
+{
+	const char *line;
+	size_t len, emitted = 0;
+	int rc;
+
+	switch (r->kind) {
+	case REPORT_READER_MAIL:
+	case REPORT_READER_JSON:
+		if (r->done)
+			return 0;
+		r->done = true;
+		if (read_whole(r, reason, reasonlen) != 0)
+			return -1;
+		return report_formats_whole(r, emit, refused, arg, reason, reasonlen) < 0 ? -1 : 0;
+	case REPORT_READER_CSV:
+		if (r->buf == NULL && (r->buf = malloc(REPORT_READ_CHUNK + REPORT_LINE_MAX)) == NULL) {
+			fail(r, "no_memory", reason, reasonlen, "no_memory");
+			return -1;
+		}
+		while (emitted < max) {
+			if ((rc = next_line(r, &line, &len, refused, arg, reason, reasonlen)) <= 0)
+				return rc;
+			if ((rc = report_formats_line(r, line, len, emit, refused, arg)) < 0) {
+				fail(r, "emit", reason, reasonlen, "emit: %s", strerror(-rc));
+				return -1;
+			}
+			emitted += (size_t)rc;
+		}
+		return 1;
+	case REPORT_READER_NONE:
+		break;
+	}
+	return 0;
+}
+
+void
+report_reader_close(struct report_reader *r)
+{
+	report_formats_end(r);
+	free(r->whole);
+	free(r->buf);
+	r->whole = r->buf = NULL;
+}
+
+const char *
+report_reader_format(const struct report_reader *r)
+{
+	return r->format != NULL ? r->format : "unknown";
+}
+
+const char *
+report_reader_failure(const struct report_reader *r)
+{
+	return r->failure != NULL ? r->failure : "failed";
+}
+
+/* --- the readers ---------------------------------------------------------------------------- */
+
+static int
+report_formats_begin(struct report_reader *r, char *reason, size_t reasonlen)
+{
+	fail(r, "unknown_format", reason, reasonlen, "unknown_format: no reader for %s reports in this build",
+	    r->format);
+	return -1;
+}
+
+static int
+report_formats_whole(struct report_reader *r, report_emit_cb emit, void (*refused)(void *arg, const char *reason),
+    void *arg, char *reason, size_t reasonlen)
+{
+	(void)emit;
+	(void)refused;
+	(void)arg;
+	fail(r, "unknown_format", reason, reasonlen, "unknown_format");
+	return -1;
+}
+
+static int
+report_formats_line(struct report_reader *r, const char *line, size_t len, report_emit_cb emit,
+    void (*refused)(void *arg, const char *reason), void *arg)
+{
+	(void)r;
+	(void)line;
+	(void)len;
+	(void)emit;
+	(void)refused;
+	(void)arg;
+	return 0;
+}
+
+static void
+report_formats_end(struct report_reader *r)
+{
+	(void)r;
+}

@@ -1,0 +1,1006 @@
+/*
+ * report_intake.c — the report pipeline (report_intake.h): the spool directory read on a
+ * libuv worker, one file at a time, the events applied on the loop.
+ *
+ * A file goes through steps, each a uv_queue_work: SCAN picks the oldest file of the
+ * spool; OPEN reads it through for its SHA-256 (a file read before is not read again)
+ * and sniffs its format; PARSE emits events, a mail message whole, a CSV file at most
+ * JOB_CHUNK events a step so that a million-row report never sits in memory at once and
+ * the loop applies each chunk in a few milliseconds; FINISH moves it to done/ or
+ * failed/ (with NAME.reason). Between steps the loop applies the events of the last
+ * one. Only one file is in flight, so the order of the spool is the order of evidence.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nettle/sha2.h>
+
+#include "common/hash.h"
+#include "common/log.h"
+#include "judge/kinds.h"
+#include "sense/report_formats.h"
+#include "sense/report_intake.h"
+
+#define JOB_CHUNK 4096                 /* events a PARSE step hands the loop at most */
+#define SUBMIT_MAX_IN_FLIGHT 8
+#define SPOOL_INCOMING ".incoming"
+#define DEDUP_MIN_CAP 1024
+
+/* --- the memory of reports seen: keys and the minute they were seen ------------------ */
+
+struct dedup_slot {
+	uint64_t key;                      /* 0: empty */
+	uint32_t minute;                   /* minutes since the epoch */
+};
+
+struct dedup {
+	struct dedup_slot *slots;
+	size_t cap, n;                     /* cap: a power of two; n: slots used */
+};
+
+static uint32_t
+minute_of(usec_t t)
+{
+	return t <= 0 ? 0 : (uint32_t)(t / (60 * USEC_PER_SEC));
+}
+
+static struct dedup_slot *
+dedup_find(struct dedup *d, uint64_t key)
+{
+	size_t mask = d->cap - 1, i = (size_t)key & mask;
+
+	while (d->slots[i].key != 0 && d->slots[i].key != key)
+		i = (i + 1) & mask;
+	return &d->slots[i];
+}
+
+/* Rebuilt with only the keys seen since oldest, in a table twice their number at least. */
+static int
+dedup_rebuild(struct dedup *d, uint32_t oldest)
+{
+	size_t live = 0, cap = DEDUP_MIN_CAP;
+	struct dedup old = *d, fresh;
+
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.slots[i].key != 0 && old.slots[i].minute >= oldest)
+			live++;
+	while (cap < live * 4)
+		cap *= 2;
+	if ((fresh.slots = calloc(cap, sizeof(*fresh.slots))) == NULL)
+		return -ENOMEM;
+	fresh.cap = cap;
+	fresh.n = 0;
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.slots[i].key != 0 && old.slots[i].minute >= oldest) {
+			*dedup_find(&fresh, old.slots[i].key) = old.slots[i];
+			fresh.n++;
+		}
+	free(old.slots);
+	*d = fresh;
+	return 0;
+}
+
+/* True when key was seen since oldest; remembers it (seen now) either way. */
+static bool
+dedup_check(struct dedup *d, uint64_t key, uint32_t now, uint32_t oldest)
+{
+	struct dedup_slot *s;
+
+	if (key == 0)
+		key = 1;
+	if ((d->n + 1) * 2 > d->cap && dedup_rebuild(d, oldest) != 0)
+		return false;              /* out of memory: counted twice rather than lost */
+	s = dedup_find(d, key);
+	if (s->key == key && s->minute >= oldest)
+		return true;
+	if (s->key == 0)
+		d->n++;
+	s->key = key;
+	s->minute = now;
+	return false;
+}
+
+/* --- a file through its steps ----------------------------------------------------------- */
+
+enum job_step { STEP_SCAN, STEP_OPEN, STEP_PARSE, STEP_FINISH };
+
+struct reason_tally {
+	const char *name;
+	uint64_t count;
+};
+
+struct report_job {
+	uv_work_t work;
+	struct report_intake *ri;
+	enum job_step step;
+	bool found;                        /* SCAN: a file to read */
+	char rel[PATH_MAX];                /* the file, relative to the directory */
+	char source[64];
+	usec_t arrived;                    /* its modification time */
+	int fd;
+	size_t size;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	struct report_reader reader;       /* the format's reader and its state */
+	bool eof;                          /* PARSE: nothing more to read */
+	struct report_event *events;       /* PARSE: this step's */
+	size_t n, cap;
+	struct reason_tally tally[16];     /* PARSE: rows refused this step, by reason */
+	size_t tally_count;
+	uint64_t refused;
+	/* the whole file, for its log line and FINISH */
+	uint64_t total_events, applied, duplicates, outside, unattributed, total_refused;
+	bool failed, duplicate_file;
+	char reason[256];
+	int error;                         /* FINISH: the move failed (errno) */
+	size_t backlog;                    /* SCAN: files waiting */
+};
+
+struct submit {
+	uv_work_t work;
+	struct report_intake *ri;
+	char source[64];
+	char name[96];
+	void *body;
+	size_t len;
+	int status;
+	report_submit_cb done;
+	void *arg;
+};
+
+struct report_intake {
+	uv_loop_t *loop;
+	const struct config *cfg;
+	struct judge *judge;
+	struct store *store;
+	char dir[PATH_MAX];
+	uv_timer_t timer;
+	bool timer_open, running, stopping;
+	struct report_job *job;            /* in flight, or NULL */
+	bool job_queued;
+	unsigned submits;                  /* in flight */
+	uint32_t submit_seq;
+	int kinds[REPORT_KIND_COUNT];
+	struct dedup dedup;
+	usec_t last_forget;
+	char **relay_names;                /* [reports] relay_name, or this host's name */
+	size_t relay_name_count;
+	char hostname[256];
+	struct report_intake_stats stats;
+	struct log_limit log_budget;
+};
+
+bool
+report_source_valid(const char *name)
+{
+	size_t n = name != NULL ? strlen(name) : 0;
+
+	if (n == 0 || n >= 64 || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '-' || name[i] == '.'))
+			return false;
+	return strcmp(name, "done") != 0 && strcmp(name, "failed") != 0;
+}
+
+static void
+tally_add(struct reason_tally *t, size_t *count, size_t max, const char *name, uint64_t n)
+{
+	for (size_t i = 0; i < *count; i++)
+		if (t[i].name == name || strcmp(t[i].name, name) == 0) {
+			t[i].count += n;
+			return;
+		}
+	if (*count < max) {
+		t[*count].name = name;
+		t[(*count)++].count = n;
+	}
+}
+
+static void
+stats_reason(struct report_intake *ri, const char *name, uint64_t n)
+{
+	struct report_intake_stats *s = &ri->stats;
+	struct reason_tally *t = (struct reason_tally *)s->reasons;
+
+	_Static_assert(sizeof(struct reason_tally) == sizeof(struct report_reason_count), "same shape");
+	tally_add(t, &s->reason_count, REPORT_REASONS_MAX, name, n);
+}
+
+/* --- the worker's steps ----------------------------------------------------------------- */
+
+static bool
+spool_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	/* dot files are being written (or are ours); .reason files sit beside failed ones */
+	return n > 0 && name[0] != '.' && !(n > 4 && strcmp(name + n - 4, ".tmp") == 0);
+}
+
+/* The oldest regular file of dir (relative name prefix), by modification time then name. */
+static void
+scan_dir(struct report_job *job, const char *path, const char *source, struct timespec *best)
+{
+	DIR *d;
+	struct dirent *e;
+	struct stat st;
+
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (!spool_name_ok(e->d_name))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (source == NULL && report_source_valid(e->d_name)) {
+				char sub[PATH_MAX];
+				if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) < sizeof(sub))
+					scan_dir(job, sub, e->d_name, best);
+			}
+			continue;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		job->backlog++;
+		if (job->found && (st.st_mtim.tv_sec > best->tv_sec ||
+		    (st.st_mtim.tv_sec == best->tv_sec && st.st_mtim.tv_nsec >= best->tv_nsec)))
+			continue;
+		char rel[PATH_MAX];
+		if ((size_t)snprintf(rel, sizeof(rel), "%s%s%s", source != NULL ? source : "", source != NULL ? "/" : "",
+		    e->d_name) >= sizeof(rel))
+			continue;
+		memcpy(job->rel, rel, sizeof(rel));
+		snprintf(job->source, sizeof(job->source), "%s", source != NULL ? source : "directory");
+		job->arrived = (usec_t)st.st_mtim.tv_sec * USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+		*best = st.st_mtim;
+		job->found = true;
+	}
+	closedir(d);
+}
+
+static void
+job_fail(struct report_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+job_fail(struct report_job *job, const char *fmt, ...)
+{
+	va_list ap;
+
+	job->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(job->reason, sizeof(job->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void
+step_open(struct report_job *job)
+{
+	struct report_intake *ri = job->ri;
+	char path[PATH_MAX * 2], head[4096];
+	struct sha256_ctx sha;
+	struct stat st;
+	uint8_t buf[65536];
+	ssize_t r;
+	size_t got = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", ri->dir, job->rel);
+	if ((job->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		job_fail(job, "cannot open: %s", strerror(errno));
+		return;
+	}
+	if (fstat(job->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		job_fail(job, "not a regular file");
+		return;
+	}
+	job->size = (size_t)st.st_size;
+	sha256_init(&sha);
+	while ((r = read(job->fd, buf, sizeof(buf))) > 0) {
+		if (got < sizeof(head))
+			memcpy(head + got, buf, (size_t)r < sizeof(head) - got ? (size_t)r : sizeof(head) - got);
+		got += (size_t)r;
+		sha256_update(&sha, (size_t)r, buf);
+	}
+	if (r < 0) {
+		job_fail(job, "cannot read: %s", strerror(errno));
+		return;
+	}
+	sha256_digest(&sha, sizeof(job->digest), job->digest);
+	job->size = got;
+	if (lseek(job->fd, 0, SEEK_SET) != 0) {
+		job_fail(job, "cannot read: %s", strerror(errno));
+		return;
+	}
+	if (got == 0) {
+		job_fail(job, "empty");
+		return;
+	}
+	if (report_reader_open(&job->reader, head, got < sizeof(head) ? got : sizeof(head), job->rel,
+	    job->fd, got, ri->cfg->reports.max_size, (const char *const *)ri->relay_names,
+	    ri->relay_name_count, job->reason, sizeof(job->reason)) != 0)
+		job->failed = true;
+}
+
+static int
+collect_event(void *arg, const struct report_event *ev)
+{
+	struct report_job *job = arg;
+	struct report_event *grown;
+
+	if (job->n == job->cap) {
+		size_t cap = job->cap == 0 ? 64 : job->cap * 2;
+		if ((grown = reallocarray(job->events, cap, sizeof(*grown))) == NULL)
+			return -ENOMEM;
+		job->events = grown;
+		job->cap = cap;
+	}
+	job->events[job->n++] = *ev;
+	return 0;
+}
+
+static void
+count_refused(void *arg, const char *reason)
+{
+	struct report_job *job = arg;
+
+	job->refused++;
+	tally_add(job->tally, &job->tally_count, sizeof(job->tally) / sizeof(job->tally[0]), reason, 1);
+}
+
+static void
+step_parse(struct report_job *job)
+{
+	int rc;
+
+	job->n = 0;
+	job->tally_count = 0;
+	job->refused = 0;
+	rc = report_reader_step(&job->reader, JOB_CHUNK, collect_event, count_refused, job, job->reason,
+	    sizeof(job->reason));
+	if (rc < 0) {
+		job->failed = true;
+		job->eof = true;
+	} else
+		job->eof = rc == 0;
+}
+
+/* mkdir -p for the one or two levels under the spool. */
+static int
+make_dir(const char *path)
+{
+	if (mkdir(path, 0770) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void
+step_finish(struct report_job *job)
+{
+	struct report_intake *ri = job->ri;
+	const char *where = job->failed ? "failed" : "done";
+	char from[PATH_MAX * 2], to[PATH_MAX * 2 + 16], dir[PATH_MAX * 2];
+	const char *slash = strchr(job->rel, '/');
+	struct stat st;
+	int fd;
+
+	if (job->fd >= 0) {
+		close(job->fd);
+		job->fd = -1;
+	}
+	snprintf(from, sizeof(from), "%s/%s", ri->dir, job->rel);
+	snprintf(dir, sizeof(dir), "%s/%s", ri->dir, where);
+	if ((job->error = make_dir(dir)) != 0)
+		return;
+	if (slash != NULL) {
+		snprintf(dir, sizeof(dir), "%s/%s/%.*s", ri->dir, where, (int)(slash - job->rel), job->rel);
+		if ((job->error = make_dir(dir)) != 0)
+			return;
+	}
+	/* never over an earlier file of the same name */
+	snprintf(to, sizeof(to), "%s/%s/%s", ri->dir, where, job->rel);
+	for (unsigned i = 1; lstat(to, &st) == 0 && i < 1000; i++)
+		snprintf(to, sizeof(to), "%s/%s/%s.%u", ri->dir, where, job->rel, i);
+	if (rename(from, to) != 0) {
+		job->error = -errno;
+		return;
+	}
+	if (job->failed) {
+		char rpath[sizeof(to) + 8];
+		snprintf(rpath, sizeof(rpath), "%s.reason", to);
+		if ((fd = open(rpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0660)) >= 0) {
+			dprintf(fd, "%s\n", job->reason);
+			close(fd);
+		}
+	}
+}
+
+static void
+job_work(uv_work_t *w)
+{
+	struct report_job *job = w->data;
+	struct timespec best = { 0, 0 };
+
+	switch (job->step) {
+	case STEP_SCAN:
+		job->found = false;
+		job->backlog = 0;
+		scan_dir(job, job->ri->dir, NULL, &best);
+		break;
+	case STEP_OPEN:
+		step_open(job);
+		break;
+	case STEP_PARSE:
+		step_parse(job);
+		break;
+	case STEP_FINISH:
+		step_finish(job);
+		break;
+	}
+}
+
+/* --- the loop's side --------------------------------------------------------------------- */
+
+static void job_after(uv_work_t *w, int status);
+
+static void
+job_queue(struct report_intake *ri, enum job_step step)
+{
+	ri->job->step = step;
+	ri->job->work.data = ri->job;
+	if (uv_queue_work(ri->loop, &ri->job->work, job_work, job_after) == 0)
+		ri->job_queued = true;
+}
+
+static void
+job_reset(struct report_job *job)
+{
+	free(job->events);
+	report_reader_close(&job->reader);
+	if (job->fd >= 0)
+		close(job->fd);
+	memset(job, 0, sizeof(*job));
+	job->fd = -1;
+}
+
+static const char *
+source_display(const char *source, char *buf, size_t size)
+{
+	if (!strcmp(source, "shadowserver"))
+		return "Shadowserver";
+	snprintf(buf, size, "%s", source);
+	if (buf[0] >= 'a' && buf[0] <= 'z')
+		buf[0] = (char)(buf[0] - 'a' + 'A');
+	return buf;
+}
+
+void
+report_summary(const char *source, const struct report_event *ev, char *out, size_t size)
+{
+	static const char *const months[] = { "January", "February", "March", "April", "May", "June", "July",
+		"August", "September", "October", "November", "December" };
+	char name[64], when[64] = "", port[32] = "";
+	const char *what;
+	size_t n;
+
+	if (size == 0)
+		return;
+	if (ev->time > 0) {
+		time_t t = (time_t)(ev->time / USEC_PER_SEC);
+		struct tm tm;
+		if (gmtime_r(&t, &tm) != NULL)
+			snprintf(when, sizeof(when), " at %02d:%02d UTC on %d %s %d", tm.tm_hour, tm.tm_min, tm.tm_mday,
+			    months[tm.tm_mon], tm.tm_year + 1900);
+	}
+	if (ev->has_port)
+		snprintf(port, sizeof(port), " (source port %u)", ev->port);
+	switch (ev->kind) {
+	case REPORT_SPAM:
+		what = "mail sent from this connection was reported as spam";
+		break;
+	case REPORT_INFECTION:
+		what = ev->family[0] != '\0' ? NULL : "a bot on this connection was seen";
+		break;
+	case REPORT_SCAN:
+		what = "this connection was reported scanning or attacking others";
+		break;
+	default:
+		what = "this connection was reported";
+		break;
+	}
+	n = (size_t)snprintf(out, size, "%s report%s%s%s: ", source_display(source, name, sizeof(name)),
+	    ev->type[0] != '\0' ? " (" : "", ev->type, ev->type[0] != '\0' ? ")" : "");
+	if (n >= size)
+		return;
+	if (what == NULL)
+		n += (size_t)snprintf(out + n, size - n, "the '%s' bot on this connection was seen", ev->family);
+	else
+		n += (size_t)snprintf(out + n, size - n, "%s", what);
+	if (n >= size)
+		return;
+	if (ev->detail[0] != '\0')
+		n += (size_t)snprintf(out + n, size - n, " (%s)", ev->detail);
+	if (n >= size)
+		return;
+	snprintf(out + n, size - n, "%s%s", when, port);
+}
+
+static double
+source_trust(const struct report_intake *ri, const char *source)
+{
+	const struct report_source_section *s = config_report_source(ri->cfg, source);
+
+	return s != NULL ? s->trust : ri->cfg->reports.trust;
+}
+
+/* The key an event is deduplicated by: its id when it has one, else what it says. */
+static uint64_t
+event_key(const char *source, const struct report_event *ev, bool *by_id)
+{
+	char buf[64 + REPORT_ID_MAX + REPORT_TYPE_MAX + 64];
+	size_t n;
+
+	if (ev->id[0] != '\0') {
+		*by_id = true;
+		n = (size_t)snprintf(buf, sizeof(buf), "id\n%s\n%s", ev->id, ev->type);
+	} else {
+		*by_id = false;
+		n = (size_t)snprintf(buf, sizeof(buf), "row\n%s\n%" PRId64 "\n%d\n%s\n%u\n", source,
+		    ev->time / USEC_PER_SEC, ev->addr.family, ev->type, ev->has_port ? ev->port + 1u : 0u);
+		if (n < sizeof(buf) - 16) {
+			memcpy(buf + n, ev->addr.bytes, 16);
+			n += 16;
+		}
+	}
+	return hash_bytes(buf, n < sizeof(buf) ? n : sizeof(buf));
+}
+
+int
+report_intake_apply(struct report_intake *ri, const char *source, const struct report_event *ev, usec_t arrived,
+    usec_t now)
+{
+	const struct config *cfg = ri->cfg;
+	uint32_t window = (uint32_t)(cfg->reports.dedup_window / (60 * USEC_PER_SEC));
+	uint32_t minute = minute_of(now);
+	struct subject *s;
+	char summary[STORE_SUMMARY_MAX];
+	struct report_event local;
+	bool by_id;
+	uint64_t key;
+	usec_t at;
+	int kind;
+
+	ri->stats.events++;
+	if (cfg->network.subscriber_count > 0 &&
+	    !cidr_list_contains(cfg->network.subscribers, cfg->network.subscriber_count, &ev->addr)) {
+		ri->stats.outside++;
+		return REPORT_OUTSIDE;
+	}
+	key = event_key(source, ev, &by_id);
+	if (dedup_check(&ri->dedup, key, minute, minute > window ? minute - window : 0)) {
+		ri->stats.duplicates++;
+		return REPORT_DUPLICATE;
+	}
+	if (by_id) {
+		/* a report id outlives a restart: the same message delivered again counts once */
+		uint8_t digest[SHA256_DIGEST_SIZE];
+		struct sha256_ctx sha;
+		sha256_init(&sha);
+		sha256_update(&sha, 3, (const uint8_t *)"id\n");
+		sha256_update(&sha, strlen(ev->id), (const uint8_t *)ev->id);
+		sha256_update(&sha, 1, (const uint8_t *)"\n");
+		sha256_update(&sha, strlen(ev->type), (const uint8_t *)ev->type);
+		sha256_digest(&sha, sizeof(digest), digest);
+		if (store_report_seen(ri->store, digest, sizeof(digest), &at) == 1 && at >= now - cfg->reports.dedup_window) {
+			ri->stats.duplicates++;
+			return REPORT_DUPLICATE;
+		}
+		store_report_remember(ri->store, digest, sizeof(digest), now);
+	}
+	at = ev->time;
+	if (at <= 0 || at > now + 3600 * USEC_PER_SEC) {
+		/* no time, or one from the future: when the report reached us is the best we know */
+		ri->stats.undated++;
+		local = *ev;
+		local.time = 0;
+		ev = &local;
+		at = arrived > 0 ? arrived : now;
+	}
+	kind = ri->kinds[ev->kind < REPORT_KIND_COUNT ? ev->kind : REPORT_OTHER];
+	if ((s = judge_host(ri->judge, &ev->addr, at)) == NULL || kind < 0) {
+		ri->stats.unattributed++;
+		return REPORT_UNATTRIBUTED;
+	}
+	report_summary(source, ev, summary, sizeof(summary));
+	judge_add_evidence(ri->judge, s, kind, source_trust(ri, source), 1, now, summary);
+	ri->stats.applied++;
+	ri->stats.by_kind[ev->kind < REPORT_KIND_COUNT ? ev->kind : REPORT_OTHER]++;
+	return REPORT_APPLIED;
+}
+
+static void
+job_log(struct report_intake *ri, struct report_job *job)
+{
+	const char *fmt = report_reader_format(&job->reader);
+
+	if (job->failed)
+		log_warnx("report file=%s source=%s format=%s events=%" PRIu64 " applied=%" PRIu64
+		    " refused=%" PRIu64 " result=failed reason=\"%s\"", job->rel, job->source, fmt, job->total_events,
+		    job->applied, job->total_refused, job->reason);
+	else
+		log_info("report file=%s source=%s format=%s events=%" PRIu64 " applied=%" PRIu64 " duplicates=%" PRIu64
+		    " outside=%" PRIu64 " unattributed=%" PRIu64 " refused=%" PRIu64 " result=%s", job->rel, job->source,
+		    fmt, job->total_events, job->applied, job->duplicates, job->outside, job->unattributed,
+		    job->total_refused, job->duplicate_file ? "duplicate" : "done");
+}
+
+static void
+job_after(uv_work_t *w, int status)
+{
+	struct report_job *job = w->data;
+	struct report_intake *ri = job->ri;
+	usec_t now = time_now();
+
+	ri->job_queued = false;
+	if (status == UV_ECANCELED || ri->stopping) {
+		if (job->step == STEP_PARSE || job->step == STEP_OPEN)
+			log_info("report file=%s: stopped before its end; read again at the next start", job->rel);
+		return;
+	}
+	switch (job->step) {
+	case STEP_SCAN:
+		ri->stats.backlog = job->backlog;
+		if (!job->found)
+			return;            /* the timer looks again */
+		job_queue(ri, STEP_OPEN);
+		return;
+	case STEP_OPEN:
+		if (!job->failed) {
+			usec_t at;
+			if (store_report_seen(ri->store, job->digest, sizeof(job->digest), &at) == 1 &&
+			    at >= now - ri->cfg->reports.dedup_window) {
+				job->duplicate_file = true;
+				ri->stats.files_duplicate++;
+				job_queue(ri, STEP_FINISH);
+				return;
+			}
+			job_queue(ri, STEP_PARSE);
+			return;
+		}
+		job_queue(ri, STEP_FINISH);
+		return;
+	case STEP_PARSE:
+		for (size_t i = 0; i < job->n; i++) {
+			switch (report_intake_apply(ri, job->source, &job->events[i], job->arrived, now)) {
+			case REPORT_APPLIED:
+				job->applied++;
+				break;
+			case REPORT_DUPLICATE:
+				job->duplicates++;
+				break;
+			case REPORT_OUTSIDE:
+				job->outside++;
+				break;
+			default:
+				job->unattributed++;
+				break;
+			}
+		}
+		job->total_events += job->n;
+		job->total_refused += job->refused;
+		ri->stats.rows_refused += job->refused;
+		for (size_t i = 0; i < job->tally_count; i++)
+			stats_reason(ri, job->tally[i].name, job->tally[i].count);
+		if (!job->eof) {
+			job_queue(ri, STEP_PARSE);
+			return;
+		}
+		if (job->failed)
+			stats_reason(ri, report_reader_failure(&job->reader), 1);
+		else
+			store_report_remember(ri->store, job->digest, sizeof(job->digest), now);
+		job_queue(ri, STEP_FINISH);
+		return;
+	case STEP_FINISH:
+		if (job->error != 0)
+			log_limited(&ri->log_budget, LOG_LEVEL_WARN, "report file=%s: cannot move it out of the spool: %s;"
+			    " the spool is stuck until it can", job->rel, strerror(-job->error));
+		else {
+			if (job->failed)
+				ri->stats.files_failed++;
+			else
+				ri->stats.files++;
+			job_log(ri, job);
+		}
+		job_reset(job);
+		job->ri = ri;
+		if (ri->dedup.n > 0 && now - ri->last_forget > 60 * USEC_PER_SEC) {
+			store_report_forget(ri->store, now - ri->cfg->reports.dedup_window);
+			ri->last_forget = now;
+		}
+		/* the next file at once: a backlog is worked off without waiting for the timer */
+		job_queue(ri, STEP_SCAN);
+		return;
+	}
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+	struct report_intake *ri = t->data;
+
+	if (ri->job_queued || ri->stopping)
+		return;
+	job_queue(ri, STEP_SCAN);
+}
+
+struct report_intake *
+report_intake_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, struct store *st, char *err,
+    size_t errlen)
+{
+	struct report_intake *ri;
+	char path[PATH_MAX + 16];
+	static const char *const subdirs[] = { "", "/done", "/failed", "/" SPOOL_INCOMING };
+
+	if (cfg->reports.directory[0] == '\0') {
+		snprintf(err, errlen, "[reports] directory is not set");
+		return NULL;
+	}
+	if ((ri = calloc(1, sizeof(*ri))) == NULL || (ri->job = calloc(1, sizeof(*ri->job))) == NULL ||
+	    (ri->dedup.slots = calloc(DEDUP_MIN_CAP, sizeof(*ri->dedup.slots))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	ri->dedup.cap = DEDUP_MIN_CAP;
+	ri->loop = loop;
+	ri->cfg = config_ref(cfg);
+	ri->judge = j;
+	ri->store = st;
+	ri->job->fd = -1;
+	ri->job->ri = ri;
+	snprintf(ri->dir, sizeof(ri->dir), "%s", cfg->reports.directory);
+	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", ri->dir, subdirs[i]);
+		if (make_dir(path) != 0) {
+			snprintf(err, errlen, "[reports] directory %s: cannot make %s: %s", ri->dir, path, strerror(errno));
+			goto fail;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/" SPOOL_INCOMING, ri->dir);
+	if (access(path, W_OK) != 0) {
+		snprintf(err, errlen, "[reports] directory %s: cannot write in it: %s", ri->dir, strerror(errno));
+		goto fail;
+	}
+	for (int k = 0; k < REPORT_KIND_COUNT; k++)
+		ri->kinds[k] = evidence_kind_register(j, report_kind_name((enum report_kind)k));
+	if (cfg->reports.relay_name_count > 0) {
+		ri->relay_names = cfg->reports.relay_names;
+		ri->relay_name_count = cfg->reports.relay_name_count;
+	} else if (gethostname(ri->hostname, sizeof(ri->hostname) - 1) == 0) {
+		static char *one[1];
+		one[0] = ri->hostname;
+		ri->relay_names = one;
+		ri->relay_name_count = 1;
+	}
+	ri->log_budget = (struct log_limit)LOG_LIMIT_INIT(5, 60 * USEC_PER_SEC);
+	uv_timer_init(loop, &ri->timer);
+	ri->timer.data = ri;
+	ri->timer_open = true;
+	return ri;
+fail:
+	if (ri != NULL) {
+		config_unref(ri->cfg);
+		free(ri->dedup.slots);
+		free(ri->job);
+		free(ri);
+	}
+	return NULL;
+}
+
+void
+report_intake_start(struct report_intake *ri)
+{
+	uint64_t ms = (uint64_t)(ri->cfg->reports.poll_interval / 1000);
+	char every[32];
+
+	ri->running = true;
+	uv_timer_start(&ri->timer, on_timer, 0, ms > 0 ? ms : 1);
+	log_info("reports: reading %s every %s", ri->dir, duration_format(ri->cfg->reports.poll_interval, every,
+	    sizeof(every)));
+}
+
+void
+report_intake_reload(struct report_intake *ri, const struct config *cfg)
+{
+	const struct config *old = ri->cfg;
+
+	/* the directory, interval, size and relay names wait for a restart; trust and the
+	 * window come from the new configuration */
+	ri->cfg = config_ref(cfg);
+	if (cfg->reports.relay_name_count > 0) {
+		ri->relay_names = cfg->reports.relay_names;
+		ri->relay_name_count = cfg->reports.relay_name_count;
+	}
+	config_unref(old);
+}
+
+static void
+on_timer_closed(uv_handle_t *h)
+{
+	struct report_intake *ri = h->data;
+
+	ri->timer_open = false;
+}
+
+void
+report_intake_stop(struct report_intake *ri)
+{
+	if (ri == NULL || ri->stopping)
+		return;
+	ri->stopping = true;
+	if (ri->timer_open)
+		uv_close((uv_handle_t *)&ri->timer, on_timer_closed);
+	if (ri->job_queued)
+		uv_cancel((uv_req_t *)&ri->job->work);
+	/* a step already running finishes on its thread; its callback sees stopping */
+	while (ri->job_queued || ri->submits > 0 || ri->timer_open)
+		uv_run(ri->loop, UV_RUN_ONCE);
+}
+
+void
+report_intake_free(struct report_intake *ri)
+{
+	if (ri == NULL)
+		return;
+	report_intake_stop(ri);
+	job_reset(ri->job);
+	free(ri->job);
+	free(ri->dedup.slots);
+	config_unref(ri->cfg);
+	free(ri);
+}
+
+/* --- spooling a posted report ------------------------------------------------------------- */
+
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static void
+submit_work(uv_work_t *w)
+{
+	struct submit *s = w->data;
+	const char *dir = s->ri->dir;
+	char tmp[PATH_MAX * 2], dst[PATH_MAX * 2], sub[PATH_MAX * 2];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s/" SPOOL_INCOMING "/%s", dir, s->name);
+	snprintf(sub, sizeof(sub), "%s/%s", dir, s->source);
+	snprintf(dst, sizeof(dst), "%s/%s/%s", dir, s->source, s->name);
+	if ((s->status = make_dir(sub)) != 0)
+		return;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0660)) < 0) {
+		s->status = -errno;
+		return;
+	}
+	if ((s->status = write_all(fd, s->body, s->len)) == 0 && fsync(fd) != 0)
+		s->status = -errno;
+	close(fd);
+	if (s->status == 0 && rename(tmp, dst) != 0)
+		s->status = -errno;
+	if (s->status != 0) {
+		unlink(tmp);
+		return;
+	}
+	s->status = fsync_dir(sub);
+}
+
+static void
+submit_after(uv_work_t *w, int status)
+{
+	struct submit *s = w->data;
+	struct report_intake *ri = s->ri;
+	char name[sizeof(s->source) + sizeof(s->name) + 2];
+
+	ri->submits--;
+	if (status == UV_ECANCELED)
+		s->status = -ECANCELED;
+	if (s->status == 0) {
+		ri->stats.submitted++;
+		snprintf(name, sizeof(name), "%s/%s", s->source, s->name);
+		log_info("report spooled file=%s bytes=%zu", name, s->len);
+		if (!ri->job_queued && ri->running && !ri->stopping)
+			uv_timer_start(&ri->timer, on_timer, 0, (uint64_t)(ri->cfg->reports.poll_interval / 1000));
+	} else {
+		ri->stats.submit_failures++;
+		log_warnx("report spool source=%s bytes=%zu: %s", s->source, s->len, strerror(-s->status));
+		name[0] = '\0';
+	}
+	if (s->done != NULL)
+		s->done(s->arg, s->status, name);
+	free(s->body);
+	free(s);
+}
+
+int
+report_intake_submit(struct report_intake *ri, const char *source, const void *body, size_t len,
+    report_submit_cb done, void *arg)
+{
+	struct submit *s;
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (source == NULL || *source == '\0')
+		source = "api";
+	if (!report_source_valid(source) || len == 0 || len > ri->cfg->reports.max_size)
+		return -EINVAL;
+	if (ri->stopping)
+		return -ESHUTDOWN;
+	if (ri->submits >= SUBMIT_MAX_IN_FLIGHT)
+		return -EBUSY;
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->body = malloc(len)) == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	memcpy(s->body, body, len);
+	s->len = len;
+	s->ri = ri;
+	s->done = done;
+	s->arg = arg;
+	snprintf(s->source, sizeof(s->source), "%s", source);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(s->name, sizeof(s->name), "%s-%u-%06" PRIu32, stamp, (unsigned)getpid(), ++ri->submit_seq);
+	s->work.data = s;
+	if (uv_queue_work(ri->loop, &s->work, submit_work, submit_after) != 0) {
+		free(s->body);
+		free(s);
+		return -ENOMEM;
+	}
+	ri->submits++;
+	return 0;
+}
+
+void
+report_intake_stats_get(const struct report_intake *ri, struct report_intake_stats *out)
+{
+	*out = ri->stats;
+	out->dedup_entries = ri->dedup.n;
+}
