@@ -1,0 +1,321 @@
+/*
+ * test_report_intake.c — what the report pipeline makes of an event (report_intake.h):
+ * the summary's words, the source's trust, dedup by id and by what a row says, the
+ * subscriber ranges, attribution by the report's time through the address history,
+ * and the spool a posted report is written to.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/log.h"
+#include "ident/ident.h"
+#include "judge/judge.h"
+#include "judge/kinds.h"
+#include "sense/report_intake.h"
+#include "rmtree.h"
+
+#define SEC(n) ((usec_t)(n) * USEC_PER_SEC)
+
+struct fx {
+	struct config cfg;
+	struct judge *j;
+	struct report_intake *ri;
+	uv_loop_t loop;
+	char dir[64];
+	usec_t now;
+};
+
+static int
+fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	if (f == NULL)
+		return -1;
+	log_set_level(LOG_LEVEL_ERROR);
+	config_defaults(&f->cfg);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/lazaret-test-reports-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->cfg.reports.directory, sizeof(f->cfg.reports.directory), "%s/spool", f->dir);
+	if (uv_loop_init(&f->loop) != 0 || (f->j = judge_new(&f->cfg, NULL)) == NULL ||
+	    judge_configure(f->j, &f->cfg, err, sizeof(err)) != 0)
+		return -1;
+	if ((f->ri = report_intake_new(&f->loop, &f->cfg, f->j, NULL, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "report_intake_new: %s\n", err);
+		return -1;
+	}
+	f->now = time_now();
+	*state = f;
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	report_intake_free(f->ri);
+	judge_free(f->j);
+	uv_run(&f->loop, UV_RUN_NOWAIT);
+	uv_loop_close(&f->loop);
+	config_free(&f->cfg);
+	rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct report_event
+event(enum report_kind kind, const char *addr, usec_t time, const char *family, const char *type)
+{
+	struct report_event ev = { .kind = kind, .time = time, .format = "test" };
+
+	assert_int_equal(addr_parse(addr, strlen(addr), &ev.addr), 0);
+	snprintf(ev.family, sizeof(ev.family), "%s", family);
+	snprintf(ev.type, sizeof(ev.type), "%s", type);
+	return ev;
+}
+
+static const struct evidence_item *
+evidence_of(struct fx *f, const char *subject, const char *kind)
+{
+	struct subject *s = judge_lookup(f->j, subject);
+
+	return s != NULL ? judge_evidence(s, judge_kind_id(f->j, kind)) : NULL;
+}
+
+static void
+test_summary_words(void **state)
+{
+	char out[STORE_SUMMARY_MAX];
+	/* 2026-11-20 03:12:45 UTC */
+	struct report_event ev = event(REPORT_INFECTION, "100.64.0.10", SEC(1795144365), "andromeda",
+	    "event4_sinkhole_http");
+
+	(void)state;
+	ev.has_port = true;
+	ev.port = 51234;
+	snprintf(ev.detail, sizeof(ev.detail), "contacted a sinkhole");
+	report_summary("shadowserver", &ev, out, sizeof(out));
+	assert_string_equal(out, "Shadowserver report (event4_sinkhole_http): the 'andromeda' bot on this connection "
+	    "was seen (contacted a sinkhole) at 03:12 UTC on 20 November 2026 (source port 51234)");
+	ev = event(REPORT_SPAM, "192.0.2.1", 0, "", "abuse");
+	report_summary("fbl", &ev, out, sizeof(out));
+	assert_string_equal(out, "Fbl report (abuse): mail sent from this connection was reported as spam");
+	/* cut, never overrun */
+	report_summary("fbl", &ev, out, 10);
+	assert_int_equal(strlen(out), 9);
+}
+
+/* One unit times the source's trust; 0 records without moving the level. */
+static void
+test_trust(void **state)
+{
+	struct fx *f = *state;
+	struct report_source_section sources[] = { { .name = "half", .trust = 0.5 }, { .name = "none", .trust = 0 } };
+	struct report_event ev = event(REPORT_INFECTION, "192.0.2.1", f->now - SEC(3600), "mirai", "botnet_drone");
+
+	f->cfg.reports.sources = sources;
+	f->cfg.reports.source_count = 2;
+	assert_int_equal(report_intake_apply(f->ri, "shadowserver", &ev, 0, f->now), REPORT_APPLIED);
+	const struct evidence_item *e = evidence_of(f, "192.0.2.1", "report_infection");
+	assert_non_null(e);
+	assert_true(e->value > 0.99 && e->value <= 1.0);
+	assert_non_null(strstr(e->summary, "the 'mirai' bot on this connection"));
+	/* 3.5 × 1: throttle with the shipped weights */
+	assert_int_equal(judge_lookup(f->j, "192.0.2.1")->level, LEVEL_THROTTLE);
+
+	ev = event(REPORT_INFECTION, "192.0.2.2", f->now - SEC(3600), "mirai", "botnet_drone");
+	assert_int_equal(report_intake_apply(f->ri, "half", &ev, 0, f->now), REPORT_APPLIED);
+	assert_true(evidence_of(f, "192.0.2.2", "report_infection")->value < 0.51);
+	ev = event(REPORT_INFECTION, "192.0.2.3", f->now - SEC(3600), "mirai", "botnet_drone");
+	assert_int_equal(report_intake_apply(f->ri, "none", &ev, 0, f->now), REPORT_APPLIED);
+	e = evidence_of(f, "192.0.2.3", "report_infection");
+	assert_non_null(e);
+	assert_int_equal(e->count, 1);
+	assert_int_equal(judge_lookup(f->j, "192.0.2.3")->level, LEVEL_NORMAL);
+	f->cfg.reports.sources = NULL;
+	f->cfg.reports.source_count = 0;
+}
+
+/* The same report twice counts once: by id, or by source, time, address, port and type. */
+static void
+test_dedup(void **state)
+{
+	struct fx *f = *state;
+	struct report_event ev = event(REPORT_SPAM, "192.0.2.9", f->now - SEC(600), "", "abuse");
+	struct report_intake_stats st;
+
+	snprintf(ev.id, sizeof(ev.id), "<fbl-1@example.com>");
+	assert_int_equal(report_intake_apply(f->ri, "fbl", &ev, 0, f->now), REPORT_APPLIED);
+	/* the same report through another way in is still the same report */
+	assert_int_equal(report_intake_apply(f->ri, "complaints", &ev, 0, f->now), REPORT_DUPLICATE);
+	ev.id[0] = '\0';
+	ev.has_port = true;
+	ev.port = 4444;
+	assert_int_equal(report_intake_apply(f->ri, "fbl", &ev, 0, f->now), REPORT_APPLIED);
+	assert_int_equal(report_intake_apply(f->ri, "fbl", &ev, 0, f->now + SEC(60)), REPORT_DUPLICATE);
+	ev.port = 4445;
+	assert_int_equal(report_intake_apply(f->ri, "fbl", &ev, 0, f->now), REPORT_APPLIED);
+	ev.time += SEC(1);
+	assert_int_equal(report_intake_apply(f->ri, "fbl", &ev, 0, f->now), REPORT_APPLIED);
+	/* another source saying the same thing is another report */
+	assert_int_equal(report_intake_apply(f->ri, "other", &ev, 0, f->now), REPORT_APPLIED);
+	/* after the window it counts again */
+	assert_int_equal(report_intake_apply(f->ri, "fbl", &ev, 0, f->now + f->cfg.reports.dedup_window + SEC(120)),
+	    REPORT_APPLIED);
+	assert_int_equal(evidence_of(f, "192.0.2.9", "report_spam")->count, 6);
+	report_intake_stats_get(f->ri, &st);
+	assert_int_equal(st.duplicates, 2);
+	assert_int_equal(st.applied, 6);
+	assert_int_equal(st.by_kind[REPORT_SPAM], 6);
+}
+
+/* A report about an address that is not ours names nobody of ours. */
+static void
+test_outside(void **state)
+{
+	struct fx *f = *state;
+	struct cidr ours;
+	struct report_event ev = event(REPORT_SCAN, "198.51.100.7", f->now - SEC(60), "", "scan");
+	struct report_intake_stats st;
+
+	assert_int_equal(cidr_parse("100.64.0.0/10", &ours), 0);
+	f->cfg.network.subscribers = &ours;
+	f->cfg.network.subscriber_count = 1;
+	assert_int_equal(report_intake_apply(f->ri, "x", &ev, 0, f->now), REPORT_OUTSIDE);
+	assert_null(judge_lookup(f->j, "198.51.100.7"));
+	ev = event(REPORT_SCAN, "100.64.1.2", f->now - SEC(60), "", "scan");
+	assert_int_equal(report_intake_apply(f->ri, "x", &ev, 0, f->now), REPORT_APPLIED);
+	assert_non_null(evidence_of(f, "100.64.1.2", "report_scan"));
+	f->cfg.network.subscribers = NULL;
+	f->cfg.network.subscriber_count = 0;
+	report_intake_stats_get(f->ri, &st);
+	assert_int_equal(st.outside, 1);
+}
+
+static void
+hold(struct ident *id, bool start, const char *sub, const char *net, usec_t at)
+{
+	struct ident_event e = { .start = start, .subscriber = sub, .subscriber_len = strlen(sub), .origin = "bng1",
+		.source = IDENT_RADIUS, .at = at };
+	assert_int_equal(cidr_parse(net, &e.net), 0);
+	assert_int_equal(ident_apply(id, &e), 0);
+}
+
+/* A report arriving after the address moved on goes to whoever held it at the report's time;
+ * one without a time goes by when it arrived. */
+static void
+test_attribution_by_time(void **state)
+{
+	struct fx *f = *state;
+	struct ident *id = ident_new(NULL);
+	usec_t t = f->now - SEC(7200);
+	struct report_intake_stats st;
+
+	assert_int_equal(ident_load(id, t - SEC(60)), 0);
+	judge_set_ident(f->j, id);
+	hold(id, true, "alice", "100.64.0.10/32", t);
+	hold(id, false, "alice", "100.64.0.10/32", t + SEC(600));
+	hold(id, true, "bob", "100.64.0.10/32", t + SEC(601));
+
+	struct report_event ev = event(REPORT_INFECTION, "100.64.0.10", t + SEC(300), "andromeda", "sinkhole");
+	assert_int_equal(report_intake_apply(f->ri, "shadowserver", &ev, 0, f->now), REPORT_APPLIED);
+	assert_non_null(evidence_of(f, "subscriber:alice", "report_infection"));
+	assert_null(judge_lookup(f->j, "subscriber:bob"));
+	ev.time = t + SEC(900);
+	assert_int_equal(report_intake_apply(f->ri, "shadowserver", &ev, 0, f->now), REPORT_APPLIED);
+	assert_non_null(evidence_of(f, "subscriber:bob", "report_infection"));
+	/* no time: when it arrived (alice's time), and counted as undated */
+	ev.time = 0;
+	ev.has_port = true;
+	ev.port = 1;
+	assert_int_equal(report_intake_apply(f->ri, "shadowserver", &ev, t + SEC(10), f->now), REPORT_APPLIED);
+	assert_int_equal(evidence_of(f, "subscriber:alice", "report_infection")->count, 2);
+	/* a time in the future is no time */
+	ev.time = f->now + SEC(86400);
+	ev.port = 2;
+	assert_int_equal(report_intake_apply(f->ri, "shadowserver", &ev, t + SEC(20), f->now), REPORT_APPLIED);
+	assert_int_equal(evidence_of(f, "subscriber:alice", "report_infection")->count, 3);
+	report_intake_stats_get(f->ri, &st);
+	assert_int_equal(st.undated, 2);
+	judge_set_ident(f->j, NULL);
+	ident_free(id);
+}
+
+struct spooled {
+	int calls, status;
+	char name[256];
+};
+
+static void
+on_spooled(void *arg, int status, const char *name)
+{
+	struct spooled *s = arg;
+
+	s->calls++;
+	s->status = status;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+}
+
+/* A posted report is on disk under its source before the answer; bad sources and sizes are refused. */
+static void
+test_submit_spools(void **state)
+{
+	struct fx *f = *state;
+	struct spooled sp = { 0 };
+	char path[512], buf[64];
+	FILE *fp;
+
+	assert_int_equal(report_intake_submit(f->ri, "fbl.example", "From: x\n\nreport\n", 17, on_spooled, &sp), 0);
+	while (sp.calls == 0)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_int_equal(sp.status, 0);
+	assert_int_equal(strncmp(sp.name, "fbl.example/", 12), 0);
+	snprintf(path, sizeof(path), "%s/spool/%s", f->dir, sp.name);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_int_equal(fread(buf, 1, sizeof(buf), fp), 17);
+	fclose(fp);
+	assert_memory_equal(buf, "From: x\n\nreport\n", 17);
+	/* nothing left in .incoming */
+	snprintf(path, sizeof(path), "%s/spool/.incoming", f->dir);
+	assert_int_equal(rmdir(path), 0);
+
+	assert_int_equal(report_intake_submit(f->ri, "../etc", "x", 1, on_spooled, &sp), -EINVAL);
+	assert_int_equal(report_intake_submit(f->ri, ".hidden", "x", 1, on_spooled, &sp), -EINVAL);
+	assert_int_equal(report_intake_submit(f->ri, "done", "x", 1, on_spooled, &sp), -EINVAL);
+	assert_int_equal(report_intake_submit(f->ri, "a b", "x", 1, on_spooled, &sp), -EINVAL);
+	assert_int_equal(report_intake_submit(f->ri, "fbl", "x", 0, on_spooled, &sp), -EINVAL);
+	char *big = calloc(1, f->cfg.reports.max_size + 1);
+	assert_non_null(big);
+	assert_int_equal(report_intake_submit(f->ri, "fbl", big, f->cfg.reports.max_size + 1, on_spooled, &sp), -EINVAL);
+	free(big);
+	assert_true(report_source_valid("shadowserver"));
+	assert_false(report_source_valid(""));
+	assert_false(report_source_valid(NULL));
+}
+
+int
+main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_summary_words),
+		T(test_trust),
+		T(test_dedup),
+		T(test_outside),
+		T(test_attribution_by_time),
+		T(test_submit_spools),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
