@@ -35,6 +35,8 @@
 #define SUBMIT_MAX_IN_FLIGHT 8
 #define SPOOL_INCOMING ".incoming"
 #define DEDUP_MIN_CAP 1024
+/* the file in flight, its digest and the events handled: a restart goes on from there */
+#define PROGRESS_KEY "reports:progress"
 
 /* --- the memory of reports seen: keys and the minute they were seen ------------------ */
 
@@ -139,6 +141,7 @@ struct report_job {
 	uint64_t refused;
 	/* the whole file, for its log line and FINISH */
 	uint64_t total_events, applied, duplicates, outside, unattributed, total_refused;
+	uint64_t skip;                     /* events handled before a restart: not applied again */
 	bool failed, duplicate_file;
 	char reason[256];
 	int error;                         /* FINISH: the move failed (errno) */
@@ -644,6 +647,44 @@ job_log(struct report_intake *ri, struct report_job *job)
 }
 
 static void
+digest_hex(const uint8_t *d, char *out)
+{
+	for (size_t i = 0; i < SHA256_DIGEST_SIZE; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* Saved after each chunk: kill -9 halfway through a million rows costs no row twice. */
+static void
+progress_save(struct report_intake *ri, const struct report_job *job)
+{
+	char value[PATH_MAX + 2 * SHA256_DIGEST_SIZE + 32], hex[2 * SHA256_DIGEST_SIZE + 1];
+
+	if (ri->store == NULL)
+		return;
+	digest_hex(job->digest, hex);
+	snprintf(value, sizeof(value), "%s %" PRIu64 " %s", hex, job->total_events, job->rel);
+	store_state_put(ri->store, PROGRESS_KEY, value);
+}
+
+/* How many events of this file a run before us handled: 0 unless it was this very file. */
+static uint64_t
+progress_load(struct report_intake *ri, const struct report_job *job)
+{
+	char value[PATH_MAX + 2 * SHA256_DIGEST_SIZE + 32], hex[2 * SHA256_DIGEST_SIZE + 1];
+	unsigned long long n;
+	int off = 0;
+
+	if (ri->store == NULL || store_state_get(ri->store, PROGRESS_KEY, value, sizeof(value)) != 0)
+		return 0;
+	digest_hex(job->digest, hex);
+	if (strncmp(value, hex, 2 * SHA256_DIGEST_SIZE) != 0 ||
+	    sscanf(value + 2 * SHA256_DIGEST_SIZE, " %llu %n", &n, &off) != 1 || off == 0 ||
+	    strcmp(value + 2 * SHA256_DIGEST_SIZE + off, job->rel) != 0)
+		return 0;
+	return n;
+}
+
+static void
 job_after(uv_work_t *w, int status)
 {
 	struct report_job *job = w->data;
@@ -673,6 +714,9 @@ job_after(uv_work_t *w, int status)
 				job_queue(ri, STEP_FINISH);
 				return;
 			}
+			if ((job->skip = progress_load(ri, job)) > 0)
+				log_info("report file=%s: going on after event %" PRIu64 ", where the last run stopped",
+				    job->rel, job->skip);
 			job_queue(ri, STEP_PARSE);
 			return;
 		}
@@ -680,6 +724,10 @@ job_after(uv_work_t *w, int status)
 		return;
 	case STEP_PARSE:
 		for (size_t i = 0; i < job->n; i++) {
+			if (job->skip > 0) {
+				job->skip--;
+				continue;
+			}
 			switch (report_intake_apply(ri, job->source, &job->events[i], job->arrived, now)) {
 			case REPORT_APPLIED:
 				job->applied++;
@@ -701,9 +749,12 @@ job_after(uv_work_t *w, int status)
 		for (size_t i = 0; i < job->tally_count; i++)
 			stats_reason(ri, job->tally[i].name, job->tally[i].count);
 		if (!job->eof) {
+			progress_save(ri, job);
 			job_queue(ri, STEP_PARSE);
 			return;
 		}
+		if (ri->store != NULL && job->total_events > JOB_CHUNK)
+			store_state_put(ri->store, PROGRESS_KEY, "");
 		if (job->failed)
 			stats_reason(ri, report_reader_failure(&job->reader), 1);
 		else

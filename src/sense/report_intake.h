@@ -76,8 +76,9 @@ void report_intake_start(struct report_intake *ri);
 /* A new configuration (SIGHUP): trust, dedup window. Kept by reference until the next. */
 void report_intake_reload(struct report_intake *ri, const struct config *cfg);
 
-/* Stops the timer and waits for the file being read; a file half applied is read again
- * at the next start (its events so far are remembered, so they count once). */
+/* Stops the timer and waits for the step in flight. A file half applied stays in the
+ * spool; the next start reads it again and skips the events applied before (the store
+ * keeps the file's digest and how far it got after each chunk). */
 void report_intake_stop(struct report_intake *ri);
 void report_intake_free(struct report_intake *ri);
 
