@@ -2,6 +2,7 @@
  * page.c — load the portal's templates and fill them in; see page.h.
  */
 #include "portal/page.h"
+#include "sense/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,11 +30,19 @@ static const char *const page_names[] = {
 	"suspended", "error", "evidence", "has_evidence", "kind", "summary", "count", "first_seen", "last_seen",
 	"can_release", "token", "token_expires", "releases_used", "releases_left", "release_limit",
 	"release_window", "grace", "case", "self_release", "by_operator", "release_later", "release_at",
-	"release_wait", "min_quarantine", NULL,
+	"release_wait", "min_quarantine", "advice", "has_advice", NULL,
+};
+
+/* advice.txt: what to do about a malware family, "family: text" a line ("*": any other) */
+struct page_advice {
+	char family[REPORT_FAMILY_MAX];
+	char *text;
 };
 
 struct pages {
 	struct tmpl *t[PAGE_COUNT];
+	struct page_advice *advice;
+	size_t advice_count;
 };
 
 char *
@@ -132,6 +141,9 @@ pages_free(struct pages *p)
 		return;
 	for (int i = 0; i < PAGE_COUNT; i++)
 		tmpl_free(p->t[i]);
+	for (size_t i = 0; i < p->advice_count; i++)
+		free(p->advice[i].text);
+	free(p->advice);
 	free(p);
 }
 
@@ -228,10 +240,86 @@ pages_load(const char *dir, const char *self_url, char *err, size_t errlen)
 		if (p->t[i] == NULL)
 			goto fail;
 	}
+	snprintf(path, sizeof(path), "%s/%s", dir, PAGE_ADVICE_FILE);
+	if (access(path, F_OK) == 0) {
+		size_t len;
+		char *text = pages_read(path, &len, err, errlen);
+		int rc;
+		if (text == NULL)
+			goto fail;
+		rc = pages_parse_advice(p, path, text, len, err, errlen);
+		free(text);
+		if (rc != 0)
+			goto fail;
+	}
 	return p;
 fail:
 	pages_free(p);
 	return NULL;
+}
+
+int
+pages_parse_advice(struct pages *p, const char *name, const char *text, size_t len, char *err, size_t errlen)
+{
+	const char *line = text, *end = text + len;
+	int lineno = 0;
+
+	while (line < end) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line)), *colon, *v;
+		size_t n = nl != NULL ? (size_t)(nl - line) : (size_t)(end - line);
+		struct page_advice *grown, *a;
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+			n--;
+		while (n > 0 && (*line == ' ' || *line == '\t'))
+			line++, n--;
+		if (n == 0 || *line == '#')
+			goto next;
+		if ((colon = memchr(line, ':', n)) == NULL || colon == line ||
+		    (size_t)(colon - line) >= REPORT_FAMILY_MAX) {
+			snprintf(err, errlen, "%s:%d: expected \"family: what to do\"", name, lineno);
+			return -1;
+		}
+		for (v = colon + 1; v < line + n && (*v == ' ' || *v == '\t'); v++)
+			;
+		if (v == line + n) {
+			snprintf(err, errlen, "%s:%d: no advice after the family", name, lineno);
+			return -1;
+		}
+		if ((grown = reallocarray(p->advice, p->advice_count + 1, sizeof(*grown))) == NULL) {
+			snprintf(err, errlen, "%s: out of memory", name);
+			return -1;
+		}
+		p->advice = grown;
+		a = &grown[p->advice_count];
+		report_text_lower(a->family, sizeof(a->family), line, (size_t)(colon - line));
+		if ((a->text = strndup(v, (size_t)(line + n - v))) == NULL) {
+			snprintf(err, errlen, "%s: out of memory", name);
+			return -1;
+		}
+		p->advice_count++;
+	next:
+		if (nl == NULL)
+			break;
+		line = nl + 1;
+	}
+	return 0;
+}
+
+const char *
+pages_advice(const struct pages *p, const char *family)
+{
+	const char *any = NULL;
+
+	if (p == NULL || family == NULL || *family == '\0')
+		return NULL;
+	for (size_t i = 0; i < p->advice_count; i++) {
+		if (strcmp(p->advice[i].family, family) == 0)
+			return p->advice[i].text;
+		if (strcmp(p->advice[i].family, "*") == 0)
+			any = p->advice[i].text;
+	}
+	return any;
 }
 
 #define PAGE_VARS 33
@@ -257,7 +345,7 @@ page_flag(struct page_scope *s, const char *name, bool flag)
 
 /* One evidence item's variables and the text they point to. */
 struct page_item {
-	struct tmpl_var v[5];
+	struct tmpl_var v[7];
 	char count[24], first_seen[32], last_seen[32];
 };
 
@@ -294,7 +382,10 @@ page_render(const struct pages *p, enum page_kind kind, const struct page_info *
 		it->v[2] = (struct tmpl_var){ .name = "count", .kind = TMPL_TEXT, .text = it->count };
 		it->v[3] = (struct tmpl_var){ .name = "first_seen", .kind = TMPL_TEXT, .text = it->first_seen };
 		it->v[4] = (struct tmpl_var){ .name = "last_seen", .kind = TMPL_TEXT, .text = it->last_seen };
-		scopes[i] = (struct tmpl_scope){ .vars = it->v, .count = 5 };
+		it->v[5] = (struct tmpl_var){ .name = "advice", .kind = TMPL_TEXT, .text = e->advice };
+		it->v[6] = (struct tmpl_var){ .name = "has_advice", .kind = TMPL_FLAG,
+		    .flag = e->advice != NULL && e->advice[0] != '\0' };
+		scopes[i] = (struct tmpl_scope){ .vars = it->v, .count = 7 };
 	}
 	unsigned left_n = in->releases_used >= in->release_limit ? 0 : in->release_limit - in->releases_used;
 	snprintf(used, sizeof(used), "%u", in->releases_used);

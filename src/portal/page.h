@@ -38,6 +38,7 @@ struct page_evidence {
 	uint64_t count;
 	usec_t first_seen;
 	usec_t last_seen;
+	const char *advice;               /* what to do about the malware it names; NULL: none */
 };
 
 struct page_info {
@@ -80,6 +81,16 @@ struct pages *pages_load(const char *dir, const char *self_url, char *err, size_
 struct pages *pages_parse(const char *const text[PAGE_COUNT], const char *self_url, char *err, size_t errlen);
 
 void pages_free(struct pages *p);
+
+/*
+ * The optional advice.txt beside the templates: one "family: what to do" a line (the
+ * family as a report names it, any case; "*" for a family without a line of its own; #
+ * comments). pages_load reads it when it is there; pages_parse_advice adds text's lines
+ * (0, or -1 with "name:line: problem"). pages_advice: the text for family, "*"'s, or NULL.
+ */
+#define PAGE_ADVICE_FILE "advice.txt"
+int pages_parse_advice(struct pages *p, const char *name, const char *text, size_t len, char *err, size_t errlen);
+const char *pages_advice(const struct pages *p, const char *family);
 
 /* page_render — append page kind for info to out. 0 or -ENOMEM. */
 int page_render(const struct pages *p, enum page_kind kind, const struct page_info *info, struct tbuf *out);

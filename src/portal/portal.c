@@ -5,6 +5,7 @@
  * file also starts that process, and starts it again when it dies.
  */
 #include "portal/portal.h"
+#include "sense/report.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -247,6 +248,7 @@ portal_page(struct portal_request *r, unsigned code, enum page_kind kind, const 
 			const struct page_evidence *e = &in->evidence[i];
 			text_copy(a->ev[i].kind, sizeof(a->ev[i].kind), e->kind);
 			text_copy(a->ev[i].summary, sizeof(a->ev[i].summary), e->summary);
+			text_copy(a->ev[i].advice, sizeof(a->ev[i].advice), e->advice);
 			a->ev[i].count = e->count;
 			a->ev[i].first_seen = e->first_seen;
 			a->ev[i].last_seen = e->last_seen;
@@ -365,9 +367,12 @@ portal_visit_read(struct portal *p, struct portal_request *r, struct subject *s,
 				v->ev[k] = v->ev[k - 1];
 				k--;
 			}
+			char family[REPORT_FAMILY_MAX];
 			v->ev[k] = (struct page_evidence){ .kind = judge_kind_name(p->ctx.judge, e->kind),
 			    .summary = e->summary, .count = e->count, .first_seen = e->first_seen,
-			    .last_seen = e->last_seen };
+			    .last_seen = e->last_seen,
+			    .advice = report_summary_family(e->summary, family, sizeof(family)) ?
+			    pages_advice(p->pages, family) : NULL };
 		}
 	}
 	usec_t now = time_now();

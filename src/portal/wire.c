@@ -69,7 +69,8 @@ portal_wire_answer_check(const void *msg, size_t len, char *why, size_t whylen)
 	}
 	for (uint32_t i = 0; i < a->evidence_count; i++)
 		if (!terminated(a->ev[i].kind, sizeof(a->ev[i].kind)) ||
-		    !terminated(a->ev[i].summary, sizeof(a->ev[i].summary))) {
+		    !terminated(a->ev[i].summary, sizeof(a->ev[i].summary)) ||
+		    !terminated(a->ev[i].advice, sizeof(a->ev[i].advice))) {
 			snprintf(why, whylen, "evidence %u not terminated", i);
 			return -EINVAL;
 		}
@@ -87,7 +88,7 @@ portal_wire_page_info(const struct portal_answer *a, struct page_info *in, struc
 	in->since = a->since;
 	for (uint32_t i = 0; i < a->evidence_count; i++)
 		ev[i] = (struct page_evidence){ .kind = a->ev[i].kind, .summary = a->ev[i].summary,
-		    .count = a->ev[i].count, .first_seen = a->ev[i].first_seen, .last_seen = a->ev[i].last_seen };
+		    .advice = a->ev[i].advice[0] != '\0' ? a->ev[i].advice : NULL, .count = a->ev[i].count, .first_seen = a->ev[i].first_seen, .last_seen = a->ev[i].last_seen };
 	in->evidence = ev;
 	in->evidence_count = a->evidence_count;
 	in->token = a->has_token ? a->token : NULL;

@@ -45,9 +45,12 @@ struct portal_query {
 	char token[TOKEN_TEXT_MAX];
 };
 
+#define PORTAL_ADVICE_MAX 512
+
 struct portal_wire_evidence {
 	char kind[STORE_KIND_MAX];
 	char summary[STORE_SUMMARY_MAX];
+	char advice[PORTAL_ADVICE_MAX];
 	uint64_t count;
 	usec_t first_seen, last_seen;
 };

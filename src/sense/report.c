@@ -73,3 +73,17 @@ report_text_lower(char *dst, size_t size, const char *src, size_t len)
 {
 	return text_copy(dst, size, src, len, true);
 }
+
+bool
+report_summary_family(const char *summary, char *out, size_t size)
+{
+	const char *start, *end;
+
+	if (summary == NULL || size == 0 || (start = strstr(summary, REPORT_FAMILY_OPEN)) == NULL)
+		return false;
+	start += strlen(REPORT_FAMILY_OPEN);
+	if ((end = strstr(start, REPORT_FAMILY_CLOSE)) == NULL || end == start)
+		return false;
+	report_text_lower(out, size, start, (size_t)(end - start));
+	return true;
+}

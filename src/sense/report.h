@@ -63,6 +63,10 @@ struct report_event {
 	                                   * "shadowserver": a static string */
 };
 
+/* How report_summary names a family, so that report_summary_family finds it again. */
+#define REPORT_FAMILY_OPEN "the '"
+#define REPORT_FAMILY_CLOSE "' bot on this connection"
+
 /* Called once per event; a non-zero return stops the reader, which returns it. */
 typedef int (*report_emit_cb)(void *arg, const struct report_event *ev);
 
@@ -78,5 +82,12 @@ size_t report_text_copy(char *dst, size_t size, const char *src, size_t len);
 
 /* report_text_lower — the same, ASCII letters lowered (malware families, types). */
 size_t report_text_lower(char *dst, size_t size, const char *src, size_t len);
+
+/*
+ * report_summary_family — the malware family a summary of report_intake.h's
+ * report_summary names ("... the 'andromeda' bot on this connection ..."), for the
+ * portal's advice. true with it in out (cut to size), false when it names none.
+ */
+bool report_summary_family(const char *summary, char *out, size_t size);
 
 #endif

@@ -525,7 +525,7 @@ report_summary(const char *source, const struct report_event *ev, char *out, siz
 	if (n >= size)
 		return;
 	if (what == NULL)
-		n += (size_t)snprintf(out + n, size - n, "the '%s' bot on this connection was seen", ev->family);
+		n += (size_t)snprintf(out + n, size - n, REPORT_FAMILY_OPEN "%s" REPORT_FAMILY_CLOSE " was seen", ev->family);
 	else
 		n += (size_t)snprintf(out + n, size - n, "%s", what);
 	if (n >= size)

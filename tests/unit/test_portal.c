@@ -21,6 +21,7 @@
 #include "common/level.h"
 #include "portal/html_check.h"
 #include "portal/page.h"
+#include "sense/report.h"
 #include "portal/template.h"
 #include "portal/token.h"
 
@@ -508,9 +509,9 @@ shipped(void)
 }
 
 static struct page_evidence hostile_evidence[] = {
-	{ "bounce_ratio", hostile, 1234, T0 - 3600 * USEC_PER_SEC, T0 - 60 * USEC_PER_SEC },
+	{ "bounce_ratio", hostile, 1234, T0 - 3600 * USEC_PER_SEC, T0 - 60 * USEC_PER_SEC, NULL },
 	{ "abuse_report", "Reported: \"<iframe src=//evil>\" & 'friends' </ul></li><li>forged", 2, T0 - 7200 * USEC_PER_SEC,
-	  T0 - 7000 * USEC_PER_SEC },
+	  T0 - 7000 * USEC_PER_SEC, "Scan it <script>alert(1)</script> & 'restart' it" },
 };
 
 static struct page_info
@@ -575,6 +576,11 @@ test_page_notice(void **state)
 	assert_non_null(strstr(out, "0800 123 456 or www.example.net/help &lt;script&gt;"));
 	assert_non_null(strstr(out, "windowsupdate.com"));
 	assert_null(strstr(out, "Not done:"));
+	/* the advice for a report's malware family, escaped like all else, only where there is one */
+	assert_non_null(strstr(out, "What to do about it:</strong> Scan it &lt;script&gt;alert(1)&lt;/script&gt; &amp; "
+	    "&#39;restart&#39; it</p>"));
+	const char *first = strstr(out, "What to do about it:");
+	assert_null(strstr(first + 1, "What to do about it:"));
 	/* the newest evidence first, as given */
 	assert_true(strstr(out, "550 5.1.1") < strstr(out, "Reported:"));
 
@@ -592,6 +598,43 @@ test_page_notice(void **state)
 	assert_null(strstr(out, "<ul class=\"seen\">"));
 	assert_null(strstr(out, "restricted since"));
 	pages_free(p);
+}
+
+/* advice.txt: "family: text" lines, "*" for the rest, comments; a family found in a report's summary */
+static void
+test_advice(void **state)
+{
+	struct pages *p = shipped();
+	const char good[] = "# what to tell a subscriber\n\nAndromeda: Scan the Windows computers.\r\n"
+	    "  mirai :  Restart the camera.  \n*: Ask us.\n";
+	char err[256], family[REPORT_FAMILY_MAX];
+
+	(void)state;
+	/* the shipped file has the common families and a catch-all */
+	assert_non_null(pages_advice(p, "andromeda"));
+	assert_non_null(pages_advice(p, "mirai"));
+	assert_non_null(pages_advice(p, "no-such-family"));
+	assert_null(pages_advice(p, ""));
+	pages_free(p);
+
+	assert_non_null(p = pages_parse((const char *const[]){ "<p>a</p>", "<p>b</p>", "<p>c</p>", "<p>d</p>" },
+	    SELF_URL, err, sizeof(err)));
+	assert_null(pages_advice(p, "mirai"));
+	assert_int_equal(pages_parse_advice(p, "advice.txt", good, sizeof(good) - 1, err, sizeof(err)), 0);
+	assert_string_equal(pages_advice(p, "andromeda"), "Scan the Windows computers.");
+	assert_string_equal(pages_advice(p, "mirai"), "Restart the camera.");
+	assert_string_equal(pages_advice(p, "emotet"), "Ask us.");
+	assert_int_equal(pages_parse_advice(p, "advice.txt", "no colon here\n", 14, err, sizeof(err)), -1);
+	assert_string_equal(err, "advice.txt:1: expected \"family: what to do\"");
+	assert_int_equal(pages_parse_advice(p, "advice.txt", "\nx:\n", 4, err, sizeof(err)), -1);
+	assert_string_equal(err, "advice.txt:2: no advice after the family");
+	pages_free(p);
+
+	assert_true(report_summary_family("Shadowserver report (x): the 'Andromeda' bot on this connection was seen",
+	    family, sizeof(family)));
+	assert_string_equal(family, "andromeda");
+	assert_false(report_summary_family("Fbl report (abuse): mail sent from this connection", family, sizeof(family)));
+	assert_false(report_summary_family("the '' bot on this connection", family, sizeof(family)));
 }
 
 static void
@@ -840,6 +883,7 @@ main(void)
 		cmocka_unit_test(test_check_fails),
 		cmocka_unit_test(test_check_template_mode),
 		cmocka_unit_test(test_page_notice),
+		cmocka_unit_test(test_advice),
 		cmocka_unit_test(test_page_limit),
 		cmocka_unit_test(test_release_offer),
 		cmocka_unit_test(test_page_no_button),
