@@ -35,6 +35,7 @@
 #define SUBMIT_MAX_IN_FLIGHT 8
 #define SPOOL_INCOMING ".incoming"
 #define DEDUP_MIN_CAP 1024
+#define SCAN_BATCH 4096                /* files taken from one look at the spool */
 /* the file in flight, its digest and the events handled: a restart goes on from there */
 #define PROGRESS_KEY "reports:progress"
 
@@ -115,6 +116,7 @@ dedup_check(struct dedup *d, uint64_t key, uint32_t now, uint32_t oldest)
 /* --- a file through its steps ----------------------------------------------------------- */
 
 enum job_step { STEP_SCAN, STEP_OPEN, STEP_PARSE, STEP_FINISH };
+struct spool_entry;
 
 struct reason_tally {
 	const char *name;
@@ -125,7 +127,8 @@ struct report_job {
 	uv_work_t work;
 	struct report_intake *ri;
 	enum job_step step;
-	bool found;                        /* SCAN: a file to read */
+	struct spool_entry *list;          /* SCAN: the oldest files, in order */
+	size_t list_len, list_cap, list_pos;
 	char rel[PATH_MAX];                /* the file, relative to the directory */
 	char source[64];
 	usec_t arrived;                    /* its modification time */
@@ -143,6 +146,7 @@ struct report_job {
 	uint64_t total_events, applied, duplicates, outside, unattributed, total_refused;
 	uint64_t skip;                     /* events handled before a restart: not applied again */
 	bool failed, duplicate_file;
+	bool vanished;                     /* OPEN: the file went before we read it (removed by hand) */
 	char reason[256];
 	int error;                         /* FINISH: the move failed (errno) */
 	size_t backlog;                    /* SCAN: files waiting */
@@ -231,9 +235,29 @@ spool_name_ok(const char *name)
 	return n > 0 && name[0] != '.' && !(n > 4 && strcmp(name + n - 4, ".tmp") == 0);
 }
 
-/* The oldest regular file of dir (relative name prefix), by modification time then name. */
+/* One file the scan found: its name relative to the spool, its source, its time. */
+struct spool_entry {
+	char rel[160];
+	char source[64];
+	struct timespec mtime;
+};
+
+static int
+entry_order(const void *a, const void *b)
+{
+	const struct spool_entry *x = a, *y = b;
+
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	return strcmp(x->rel, y->rel);
+}
+
+/* Adds the regular files of path (and, at the top, of each source's subdirectory) to the
+ * job's list; the list is sorted and cut to SCAN_BATCH after. */
 static void
-scan_dir(struct report_job *job, const char *path, const char *source, struct timespec *best)
+scan_dir(struct report_job *job, const char *path, const char *source)
 {
 	DIR *d;
 	struct dirent *e;
@@ -250,25 +274,28 @@ scan_dir(struct report_job *job, const char *path, const char *source, struct ti
 			if (source == NULL && report_source_valid(e->d_name)) {
 				char sub[PATH_MAX];
 				if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) < sizeof(sub))
-					scan_dir(job, sub, e->d_name, best);
+					scan_dir(job, sub, e->d_name);
 			}
 			continue;
 		}
 		if (!S_ISREG(st.st_mode))
 			continue;
 		job->backlog++;
-		if (job->found && (st.st_mtim.tv_sec > best->tv_sec ||
-		    (st.st_mtim.tv_sec == best->tv_sec && st.st_mtim.tv_nsec >= best->tv_nsec)))
-			continue;
-		char rel[PATH_MAX];
-		if ((size_t)snprintf(rel, sizeof(rel), "%s%s%s", source != NULL ? source : "", source != NULL ? "/" : "",
-		    e->d_name) >= sizeof(rel))
-			continue;
-		memcpy(job->rel, rel, sizeof(rel));
-		snprintf(job->source, sizeof(job->source), "%s", source != NULL ? source : "directory");
-		job->arrived = (usec_t)st.st_mtim.tv_sec * USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
-		*best = st.st_mtim;
-		job->found = true;
+		if (job->list_len == job->list_cap) {
+			size_t cap = job->list_cap == 0 ? 256 : job->list_cap * 2;
+			struct spool_entry *grown = reallocarray(job->list, cap, sizeof(*grown));
+			if (grown == NULL)
+				continue;          /* the next scan finds it */
+			job->list = grown;
+			job->list_cap = cap;
+		}
+		struct spool_entry *en = &job->list[job->list_len];
+		if ((size_t)snprintf(en->rel, sizeof(en->rel), "%s%s%s", source != NULL ? source : "",
+		    source != NULL ? "/" : "", e->d_name) >= sizeof(en->rel))
+			continue;              /* a name too long to be one of ours: left alone */
+		snprintf(en->source, sizeof(en->source), "%s", source != NULL ? source : "directory");
+		en->mtime = st.st_mtim;
+		job->list_len++;
 	}
 	closedir(d);
 }
@@ -299,6 +326,7 @@ step_open(struct report_job *job)
 
 	snprintf(path, sizeof(path), "%s/%s", ri->dir, job->rel);
 	if ((job->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		job->vanished = errno == ENOENT;
 		job_fail(job, "cannot open: %s", strerror(errno));
 		return;
 	}
@@ -431,13 +459,15 @@ static void
 job_work(uv_work_t *w)
 {
 	struct report_job *job = w->data;
-	struct timespec best = { 0, 0 };
 
 	switch (job->step) {
 	case STEP_SCAN:
-		job->found = false;
 		job->backlog = 0;
-		scan_dir(job, job->ri->dir, NULL, &best);
+		job->list_len = job->list_pos = 0;
+		scan_dir(job, job->ri->dir, NULL);
+		qsort(job->list, job->list_len, sizeof(*job->list), entry_order);
+		if (job->list_len > SCAN_BATCH)
+			job->list_len = SCAN_BATCH;
 		break;
 	case STEP_OPEN:
 		step_open(job);
@@ -464,15 +494,50 @@ job_queue(struct report_intake *ri, enum job_step step)
 		ri->job_queued = true;
 }
 
+/* Forgets the file just read; keeps the scan's list and where in it we are. */
 static void
 job_reset(struct report_job *job)
 {
+	struct report_intake *ri = job->ri;
+	struct spool_entry *list = job->list;
+	size_t len = job->list_len, cap = job->list_cap, pos = job->list_pos, backlog = job->backlog;
+
 	free(job->events);
 	report_reader_close(&job->reader);
 	if (job->fd >= 0)
 		close(job->fd);
 	memset(job, 0, sizeof(*job));
 	job->fd = -1;
+	job->ri = ri;
+	job->list = list;
+	job->list_len = len;
+	job->list_cap = cap;
+	job->list_pos = pos;
+	job->backlog = backlog;
+}
+
+/* The next file of the scan's list, or a new look at the spool once the list is done
+ * (only when it held something: an empty spool waits for the timer). */
+static void
+job_next(struct report_intake *ri)
+{
+	struct report_job *job = ri->job;
+
+	if (job->list_pos < job->list_len) {
+		const struct spool_entry *en = &job->list[job->list_pos++];
+		snprintf(job->rel, sizeof(job->rel), "%s", en->rel);
+		snprintf(job->source, sizeof(job->source), "%s", en->source);
+		job->arrived = (usec_t)en->mtime.tv_sec * USEC_PER_SEC + en->mtime.tv_nsec / 1000;
+		if (job->backlog > 0)
+			job->backlog--;
+		ri->stats.backlog = job->backlog;
+		job_queue(ri, STEP_OPEN);
+		return;
+	}
+	if (job->list_len > 0) {
+		job->list_len = job->list_pos = 0;
+		job_queue(ri, STEP_SCAN);
+	}
 }
 
 static const char *
@@ -700,11 +765,14 @@ job_after(uv_work_t *w, int status)
 	switch (job->step) {
 	case STEP_SCAN:
 		ri->stats.backlog = job->backlog;
-		if (!job->found)
-			return;            /* the timer looks again */
-		job_queue(ri, STEP_OPEN);
+		job_next(ri);
 		return;
 	case STEP_OPEN:
+		if (job->vanished) {
+			job_reset(job);
+			job_next(ri);
+			return;
+		}
 		if (!job->failed) {
 			usec_t at;
 			if (store_report_seen(ri->store, job->digest, sizeof(job->digest), &at) == 1 &&
@@ -773,13 +841,12 @@ job_after(uv_work_t *w, int status)
 			job_log(ri, job);
 		}
 		job_reset(job);
-		job->ri = ri;
 		if (ri->dedup.n > 0 && now - ri->last_forget > 60 * USEC_PER_SEC) {
 			store_report_forget(ri->store, now - ri->cfg->reports.dedup_window);
 			ri->last_forget = now;
 		}
 		/* the next file at once: a backlog is worked off without waiting for the timer */
-		job_queue(ri, STEP_SCAN);
+		job_next(ri);
 		return;
 	}
 }
@@ -914,6 +981,7 @@ report_intake_free(struct report_intake *ri)
 		return;
 	report_intake_stop(ri);
 	job_reset(ri->job);
+	free(ri->job->list);
 	free(ri->job);
 	free(ri->dedup.slots);
 	config_unref(ri->cfg);
