@@ -127,6 +127,7 @@ void
 report_csv_reader_init(struct report_csv_reader *r, const char *hint)
 {
 	r->header = false;
+	r->seen = false;
 	r->need = 0;
 	r->type = NULL;
 	r->type_rc = 0;
@@ -319,7 +320,10 @@ report_csv_line(struct report_csv_reader *r, const char *line, size_t len, struc
 		len--;
 	if (len == 0)
 		return 0;
-	if ((len >= 9 && memcmp(line, "timestamp", 9) == 0) || (len >= 11 && memcmp(line, "\"timestamp\"", 11) == 0)) {
+	bool first = !r->seen;
+	r->seen = true;
+	if (first || (len >= 9 && memcmp(line, "timestamp", 9) == 0) ||
+	    (len >= 11 && memcmp(line, "\"timestamp\"", 11) == 0)) {
 		char hint[REPORT_TYPE_MAX];
 		n = csv_split_quoted(line, len, f, REPORT_CSV_COLUMNS_MAX, r->scratch, sizeof(r->scratch));
 		if (n < 0)
@@ -327,6 +331,7 @@ report_csv_line(struct report_csv_reader *r, const char *line, size_t len, struc
 		memcpy(hint, r->hint, sizeof(hint));
 		report_csv_reader_init(r, NULL);
 		memcpy(r->hint, hint, sizeof(hint));
+		r->seen = true;
 		if (n > REPORT_CSV_COLUMNS_MAX)
 			return -REPORT_CSV_E_MANY_COLUMNS;
 		int rc = header(r, f, n);
@@ -398,21 +403,32 @@ report_csv_line(struct report_csv_reader *r, const char *line, size_t len, struc
 	return 1;
 }
 
-/* The end of the record at p: a newline outside quotes, or end. */
+/*
+ * The end of the record at p: the first newline outside quotes (RFC 4180 lets a quoted
+ * field hold one). So that a stray quote cannot swallow the rows after it, a record
+ * spans at most RECORD_LINES_MAX lines and REPORT_CSV_LINE_MAX bytes; past that, or at
+ * the end of the buffer still inside quotes, it ends at its first newline (and is then
+ * refused for its quote).
+ */
+#define RECORD_LINES_MAX 8
+
 static const char *
 record_end(const char *p, const char *end)
 {
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	const char *first = memchr(p, '\n', (size_t)(end - p)), *nl, *from = p;
+	size_t quotes = 0;
 
-	if (nl == NULL)
-		nl = end;
-	/* an even number of quotes before the newline: it ends the record (the common case) */
-	for (;;) {
-		size_t quotes = 0;
-		for (const char *q = p; (q = memchr(q, '"', (size_t)(nl - q))) != NULL; q++)
+	if (first == NULL)
+		first = end;
+	nl = first;
+	for (int lines = 1;; lines++) {
+		for (const char *q = from; (q = memchr(q, '"', (size_t)(nl - q))) != NULL; q++)
 			quotes++;
-		if (quotes % 2 == 0 || nl == end || (size_t)(nl - p) > REPORT_CSV_LINE_MAX)
+		if (quotes % 2 == 0)
 			return nl;
+		if (nl == end || lines == RECORD_LINES_MAX || (size_t)(nl - p) > REPORT_CSV_LINE_MAX)
+			return first;
+		from = nl;
 		const char *next = memchr(nl + 1, '\n', (size_t)(end - nl - 1));
 		nl = next != NULL ? next : end;
 	}

@@ -73,6 +73,7 @@ struct report_csv_reader {
 	int col[RCC_COUNT];           /* each column's position; -1: absent */
 	int need;                     /* fields a row must have: the last column read + 1 */
 	bool header;                  /* a header was read */
+	bool seen;                    /* a line other than a blank one was */
 	const struct report_csv_type *type;   /* NULL: unknown (or ignored) */
 	int type_rc;                  /* 0, -REPORT_CSV_E_UNKNOWN_TYPE or _IGNORED_TYPE */
 	char type_name[REPORT_TYPE_MAX];      /* the hint's name, or the one guessed */
@@ -90,7 +91,8 @@ void report_csv_reader_init(struct report_csv_reader *r, const char *hint);
 /*
  * report_csv_line — one line (no newline; a quoted field may hold one). 1: an event in
  * *out; 0: none (the header, a blank line); -REPORT_CSV_E_x: refused for that reason.
- * A line whose first field is "timestamp" is a header (files appended to one another).
+ * The first line that is not blank is the header, and so is any later line whose first
+ * field is "timestamp" (files appended to one another).
  */
 int report_csv_line(struct report_csv_reader *r, const char *line, size_t len, struct report_event *out);
 

@@ -170,6 +170,11 @@ test_type_from_columns(void **state)
 	report_csv_reader_init(&r, NULL);
 	assert_int_equal(line(&r, "\"timestamp\",\"src_ip\",\"src_port\"", &ev), 0);
 	assert_int_equal(line(&r, "\"2024-11-20 03:12:45\",\"192.0.2.1\",1", &ev), -REPORT_CSV_E_UNKNOWN_TYPE);
+	/* a header in another order, not starting with the time, is still the first line */
+	report_csv_reader_init(&r, "botnet_drone");
+	assert_int_equal(line(&r, "", &ev), 0);
+	assert_int_equal(line(&r, "ip,port,timestamp,infection", &ev), 0);
+	assert_int_equal(line(&r, "192.0.2.1,1,2024-11-20 03:12:45,Conficker", &ev), 1);
 	/* the bare type name as the hint */
 	report_csv_reader_init(&r, "botnet_drone");
 	assert_int_equal(line(&r, "timestamp,ip,port,infection", &ev), 0);
@@ -227,7 +232,9 @@ test_hostile(void **state)
 		{ "\"2024-11-20 03:12:45\",\"tcp\",\"192.0.2.30\",1,,,,\"open,,", -REPORT_CSV_E_QUOTE },
 	};
 
+	/* a file without its header: the first row taken for one has no column names */
 	report_csv_reader_init(&r, "2024-11-20-event4_sinkhole_http-as64496.csv");
+	assert_int_equal(line(&r, ROW, &ev), -REPORT_CSV_E_HEADER);
 	assert_int_equal(line(&r, ROW, &ev), -REPORT_CSV_E_NO_HEADER);
 	assert_int_equal(line(&r, "\"timestamp\",\"protocol\",\"dst_ip\"", &ev), -REPORT_CSV_E_HEADER);
 	assert_int_equal(line(&r, ROW, &ev), -REPORT_CSV_E_NO_HEADER);
@@ -300,6 +307,35 @@ test_untrusted_text(void **state)
 	free(got.buf);
 }
 
+/* A stray quote costs its own row, not the rows after it; a quoted newline within
+ * eight lines is one record. */
+static void
+test_stray_quote(void **state)
+{
+	(void)state;
+	struct report_csv_stats st = { 0 };
+	struct text got = { 0 };
+	char csv[4096];
+	int n = snprintf(csv, sizeof(csv), "%s\n\"2024-11-20 03:12:45\",\"tcp\",\"192.0.2.9\",1,,,,\"bad,,,\n", SINKHOLE_HEADER);
+
+	for (int i = 0; i < 12; i++)
+		n += snprintf(csv + n, sizeof(csv) - (size_t)n, "%s\n", ROW);
+	assert_int_equal(report_csv_read(csv, (size_t)n, "event4_sinkhole_http", print_event, &got, &st), 0);
+	assert_int_equal(st.events, 12);
+	assert_int_equal(st.refused[REPORT_CSV_E_QUOTE], 1);
+	free(got.buf);
+
+	memset(&st, 0, sizeof(st));
+	got = (struct text){ 0 };
+	n = snprintf(csv, sizeof(csv), "%s\n\"2024-11-20 03:12:45\",\"tcp\",\"192.0.2.9\",1,,,,\"a\n\n\n\n\n\n\nb\",,,\n%s\n",
+	    SINKHOLE_HEADER, ROW);
+	assert_int_equal(report_csv_read(csv, (size_t)n, "event4_sinkhole_http", print_event, &got, &st), 0);
+	assert_int_equal(st.events, 2);
+	assert_int_equal(st.rows, 2);
+	assert_non_null(strstr(got.buf, "192.0.2.9"));
+	free(got.buf);
+}
+
 static int
 stop(void *arg, const struct report_event *ev)
 {
@@ -331,6 +367,7 @@ main(void)
 		cmocka_unit_test(test_split_quoted),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_untrusted_text),
+		cmocka_unit_test(test_stray_quote),
 		cmocka_unit_test(test_emit_stops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
