@@ -59,6 +59,7 @@ config_free(struct config *cfg)
 	free(cfg->dhcp.lease_files);
 	free(cfg->network.subscribers);
 	free(cfg->network.relays);
+	free(cfg->nat.pools);
 	free(cfg->enforce.resolvers);
 	free(cfg->enforce.remediation);
 	free(cfg->flows.sampling);
@@ -602,6 +603,8 @@ static void print_api_listen(const struct config *cfg, const struct config_key *
 static int parse_remediation_key(struct config_parse *p, const struct config_key *k, const char *v);
 static void print_remediation(const struct config *cfg, const struct config_key *k, FILE *out);
 static int parse_enforce_portal(struct config_parse *p, const struct config_key *k, const char *v);
+static int parse_nat_pool(struct config_parse *p, const struct config_key *k, const char *v);
+static void print_nat_pool(const struct config *cfg, const struct config_key *k, FILE *out);
 static int parse_flow_sampling(struct config_parse *p, const struct config_key *k, const char *v);
 static void print_flow_sampling(const struct config *cfg, const struct config_key *k, FILE *out);
 static int parse_flow_blocklist(struct config_parse *p, const struct config_key *k, const char *v);
@@ -635,6 +638,13 @@ static const struct config_key config_keys[] = {
 	    .doc = "the mail relays: the only TCP/25 destinations subscribers may use" },
 
 	/* [policy] */
+	/* [nat] */
+	{ "nat", "pool", KT_CUSTOM, KF_REPEAT | KF_RELOAD, FIELD(nat.pools), FIELD(nat.pool_count), .max_count = 256,
+	    .expect = "PUBLIC PRIVATE PORTS_PER_SUBSCRIBER [FIRST_PORT]: IPv4 networks or FIRST-LAST ranges, the "
+	    "ports each subscriber gets and the first port handed out (1024)", .too_many = "at most %u pools",
+	    .parse = parse_nat_pool, .print = print_nat_pool,
+	    .doc = "a deterministic CGNAT pool (RFC 7422): a report's public address and port name the subscriber" },
+
 	{ "policy", "listen", KT_LISTENS, KF_REPEAT | KF_REPLACE, FIELD(policy.listen), FIELD(policy.listen_count),
 	    .max_count = CONFIG_MAX_LISTEN, .def = "127.0.0.1:10045",
 	    .expect = "ADDRESS:PORT, [IPV6]:PORT or unix:/PATH", .too_many = "at most %u policy listeners",
@@ -1263,6 +1273,40 @@ print_enforce_portal(const struct config *cfg, const struct config_key *k, FILE 
 	if (cfg->enforce.portal_v6.family != 0)
 		fprintf(out, "%s = [%s]:%u\n", k->name, addr_format(&cfg->enforce.portal_v6, buf, sizeof(buf)),
 		    cfg->enforce.portal_port);
+}
+
+/* "PUBLIC PRIVATE PORTS [FIRST_PORT]" (common/nat.h); no two pools share an address, or
+ * a public address and port would name two subscribers. */
+static int
+parse_nat_pool(struct config_parse *p, const struct config_key *k, const char *v)
+{
+	struct config_nat *n = &p->cfg->nat;
+	struct nat_pool c, *slot;
+	const char *why;
+	char buf[NAT_POOL_TEXT_MAX];
+
+	if (nat_pool_parse(v, &c, &why) != 0) {
+		if (strncmp(why, "PUBLIC ", 7) == 0)
+			return key_fail(p, k, v);
+		return config_fail(p, "%s: expected %s, not \"%s\"", k->name, why, v);
+	}
+	for (size_t i = 0; i < n->pool_count; i++)
+		if (nat_pools_overlap(&c, &n->pools[i]))
+			return config_fail(p, "%s: \"%s\" shares addresses with the pool %s", k->name, v,
+			    nat_pool_format(&n->pools[i], buf, sizeof(buf)));
+	if ((slot = grow_list((void **)&n->pools, &n->pool_count, sizeof(*slot))) == NULL)
+		return config_fail(p, "out of memory");
+	*slot = c;
+	return 1;
+}
+
+static void
+print_nat_pool(const struct config *cfg, const struct config_key *k, FILE *out)
+{
+	char buf[NAT_POOL_TEXT_MAX];
+
+	for (size_t i = 0; i < cfg->nat.pool_count; i++)
+		fprintf(out, "%s = %s\n", k->name, nat_pool_format(&cfg->nat.pools[i], buf, sizeof(buf)));
 }
 
 /* "192.0.2.0/24 1000": the exporters inside the network, sampling 1 in 1000. */

@@ -13,6 +13,7 @@
 
 #include "common/addr.h"
 #include "common/level.h"
+#include "common/nat.h"
 #include "common/timeutil.h"
 
 #define CONFIG_MAX_LISTEN   8
@@ -181,6 +182,13 @@ struct config_network {
 	size_t relay_count;
 };
 
+/* deterministic CGNAT pools (RFC 7422): a report's public address and port name the
+ * private address behind it (common/nat.h) */
+struct config_nat {
+	struct nat_pool *pools;
+	size_t pool_count;
+};
+
 /* the walled garden on the subscriber-facing gateway */
 struct config_enforce {
 	enum enforce_mode mode;
@@ -334,6 +342,7 @@ struct config {
 	char path[PATH_MAX];
 	struct config_daemon daemon;
 	struct config_network network;
+	struct config_nat nat;
 	struct config_policy policy;
 	struct config_limits limits;
 	struct config_judge judge;

@@ -243,6 +243,10 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 	for (size_t i = 0; i < a->network.relay_count; i++)
 		if (memcmp(&a->network.relays[i], &b->network.relays[i], sizeof(struct addr)) != 0)
 			return "enforce_relays[]";
+	SAME(nat.pool_count);
+	for (size_t i = 0; i < a->nat.pool_count; i++)
+		if (memcmp(&a->nat.pools[i], &b->nat.pools[i], sizeof(struct nat_pool)) != 0)
+			return "nat_pools[]";
 	SAME(enforce.resolver_count);
 	for (size_t i = 0; i < a->enforce.resolver_count; i++)
 		if (memcmp(&a->enforce.resolvers[i], &b->enforce.resolvers[i], sizeof(struct addr)) != 0)
@@ -941,6 +945,13 @@ static const struct bad_value bad_values[] = {
 	{ "dhcp", "poll_interval", "poll_interval: expected a duration of at least 100ms, not \"{v}\"",
 	  { "0", "50ms", "99ms", "x", "", "-1s", NULL } },
 
+	{ "nat", "pool", "pool: expected PUBLIC PRIVATE PORTS_PER_SUBSCRIBER [FIRST_PORT]: IPv4 networks or FIRST-LAST "
+	  "ranges, the ports each subscriber gets and the first port handed out (1024), not \"{v}\"",
+	  { "", "192.0.2.1", "192.0.2.1 100.64.0.1", "192.0.2.1 100.64.0.1 0", "192.0.2.1 100.64.0.1 65536",
+	    "192.0.2.1 100.64.0.1 1000 0", "192.0.2.1 100.64.0.1 1000 1024 1", "192.0.2.1 100.64.0.1 x",
+	    "gw.example.net 100.64.0.1 1000", "192.0.2.0/33 100.64.0.1 1000", "192.0.2.1/24 100.64.0.1 1000",
+	    "192.0.2.9-192.0.2.1 100.64.0.1 1000", "192.0.2.1,100.64.0.1,1000", NULL } },
+
 	{ "flows", "listen", "listen: expected ADDRESS:PORT or [IPV6]:PORT, not \"{v}\"",
 	  { "", "2055", "unix:/run/flows.sock", "0.0.0.0:65536", "[::1]", NULL } },
 	{ "flows", "receive_buffer", "receive_buffer: expected a size from 64K to 1G (bytes, or with K, M or G), "
@@ -1610,6 +1621,46 @@ test_network_section(void **state)
 	check_round_trip("network", &cfg);      /* frees cfg */
 }
 
+/* [nat] pool: off by default, repeatable, printed with its first port and read back
+ * alike; a pool that would name two subscribers or cannot hold its own is refused with
+ * file:line, and IPv6 is said to be out of RFC 7422. */
+static void
+test_nat_section(void **state)
+{
+	struct config cfg;
+	char *text;
+
+	(void)state;
+	load_ok("[portal]\nurl = http://x/\n", &cfg);
+	assert_int_equal(cfg.nat.pool_count, 0);
+	config_free(&cfg);
+	load_ok("[nat]\npool = 192.0.2.1 198.51.100.1-198.51.100.14 4032\npool = 203.0.113.0/24 100.64.0.0/19 1000 2048\n",
+	    &cfg);
+	assert_int_equal(cfg.nat.pool_count, 2);
+	assert_int_equal(cfg.nat.pools[0].first_port, 1024);
+	assert_int_equal(cfg.nat.pools[0].per_public, 16);
+	assert_int_equal(cfg.nat.pools[1].first_port, 2048);
+	assert_non_null(text = print_to_string(&cfg));
+	assert_non_null(strstr(text, "[nat]\npool = 192.0.2.1 198.51.100.1-198.51.100.14 4032 1024\n"
+	    "pool = 203.0.113.0/24 100.64.0.0/19 1000 2048\n"));
+	free(text);
+	check_round_trip("nat", &cfg);      /* frees cfg */
+
+	expect_error("nat overlap public", "[nat]\npool = 192.0.2.0/24 100.64.0.0/18 1000\n"
+	    "pool = 192.0.2.128/25 100.65.0.0/24 1000\n", 0, 3,
+	    "pool: \"192.0.2.128/25 100.65.0.0/24 1000\" shares addresses with the pool 192.0.2.0/24 100.64.0.0/18 1000 1024");
+	expect_error("nat overlap private", "[nat]\npool = 192.0.2.0/24 100.64.0.0/18 1000\n\n"
+	    "pool = 198.51.100.0/24 100.64.63.0/24 1000\n", 0, 4, "pool: \"198.51.100.0/24 100.64.63.0/24 1000\" shares");
+	expect_error("nat too small", "[nat]\npool = 192.0.2.0/24 100.64.0.0/16 1000\n", 0, 2,
+	    "pool: expected no more private addresses than the public addresses' ports hold");
+	expect_error("nat ports", "[nat]\npool = 192.0.2.1 100.64.0.1 64000 2048\n", 0, 2,
+	    "pool: expected PORTS_PER_SUBSCRIBER at most 65536 - FIRST_PORT, not");
+	expect_error("nat ipv6", "[nat]\npool = 2001:db8::/120 100.64.0.0/24 1000\n", 0, 2,
+	    "pool: expected IPv4 ranges: RFC 7422's deterministic NAT maps IPv4 only, not \"2001:db8::/120");
+	expect_error("nat ipv6 private", "[nat]\npool = 192.0.2.0/24 2001:db8::/120 1000\n", 0, 2,
+	    "pool: expected IPv4 ranges");
+}
+
 /* [dhcp]: Kea's lease files (off unless named, repeatable), the subscriber id, the poll. */
 static void
 test_dhcp_section(void **state)
@@ -1987,6 +2038,7 @@ main(void)
 		cmocka_unit_test(test_dhcp_section),
 		cmocka_unit_test(test_flows_section),
 		cmocka_unit_test(test_network_section),
+		cmocka_unit_test(test_nat_section),
 		cmocka_unit_test(test_config_references),
 		cmocka_unit_test(test_defaults_round_trip),
 		cmocka_unit_test(test_round_trip_everything),
