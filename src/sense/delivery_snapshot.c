@@ -326,6 +326,7 @@ delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool a
 			if (!snap_get_addr(&in, &nets[k].net))
 				return -EINVAL;
 			nets[k].last = (usec_t)snap_get_u(&in, 8);
+			nets[k].sources = 0;       /* not saved: the summary names none for it */
 			if (!snap_time_ok(nets[k].last))
 				return -EINVAL;
 		}
@@ -341,6 +342,7 @@ delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool a
 				if (!snap_get_addr(&in, &addrs[k].net))
 					return -EINVAL;
 				addrs[k].last = (usec_t)snap_get_u(&in, 8);
+				addrs[k].sources = 0;
 				if (!snap_time_ok(addrs[k].last))
 					return -EINVAL;
 			}

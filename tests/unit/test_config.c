@@ -227,6 +227,7 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 			return "judge_ignore[]";
 	SAME(maillog.account_addresses);
 	SAME(maillog.account_sessions);
+	SAME(logins.dovecot);
 	SAME(dhcp.lease_file_count);
 	for (size_t i = 0; i < a->dhcp.lease_file_count; i++)
 		if (strcmp(a->dhcp.lease_files[i], b->dhcp.lease_files[i]) != 0)
@@ -694,7 +695,9 @@ test_round_trip_everything(void **state)
 	    "min_quarantine = 1h30m\n"
 	    "[maillog]\n"
 	    "account_addresses = 35\n"
-	    "account_sessions = 5\n", token, ok_cert, ok_key);
+	    "account_sessions = 5\n"
+	    "[logins]\n"
+	    "dovecot = on\n", token, ok_cert, ok_key);
 	load_ok(text, &cfg);
 
 	/* what was read */
@@ -741,6 +744,7 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.judge.ignore[1].prefix, 128);
 	assert_int_equal(cfg.maillog.account_addresses, 35);
 	assert_int_equal(cfg.maillog.account_sessions, 5);
+	assert_true(cfg.logins.dovecot);
 
 	/* the helpers on it */
 	struct addr a;
@@ -934,6 +938,8 @@ static const struct bad_value bad_values[] = {
 	  { "0", "5s", "x", NULL } },
 	{ "enforce", "resolve_interval", "resolve_interval: expected a duration from 10s to 30d, not \"{v}\"",
 	  { "1", "60d", NULL } },
+
+	{ "logins", "dovecot", "dovecot: expected yes or no, not \"{v}\"", { "", "dovecot", "2", "yes no", NULL } },
 
 	{ "dhcp", "lease_file", "lease_file: expected the path of a Kea memfile lease file", { "", NULL } },
 	{ "dhcp", "subscriber_id", "subscriber_id: expected client-id, hwaddr, duid, circuit-id or remote-id, "

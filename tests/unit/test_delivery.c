@@ -1166,6 +1166,135 @@ login(struct fx *f, usec_t t, const char *account, const char *addr)
 	client(f, t, "relay", qid, addr, account);
 }
 
+/* ---- logins from outside the relay: Dovecot in the mail log, webmail ---- */
+
+#define L_DOVECOT  "dovecot: %s-login: Login: user=<%s>, method=PLAIN, rip=%s, lip=192.0.2.1, mpid=4711, " \
+	"TLS, session=<lBT0IffqbtDAAAIH>"
+
+static int
+dovecot(struct fx *f, usec_t t, const char *service, const char *user, const char *rip)
+{
+	return feed(f, t, "mail", L_DOVECOT, service, user, rip);
+}
+
+/*
+ * A Dovecot login adds its network to the account's account_networks as an SMTP AUTH
+ * does, one item whatever the source, whose summary names the sources; only with
+ * [logins] dovecot = yes. Logins from the webmail front end ([allowlist] network) and
+ * failed logins are counted, never evidence.
+ */
+static void
+test_dovecot_logins(void **state)
+{
+	struct fx *f = *state;
+	const struct delivery_stats *ds = delivery_stats(f->d);
+	char addr[32];
+
+	/* off by default: counted, not evidence */
+	for (int i = 0; i < 12; i++) {
+		snprintf(addr, sizeof(addr), "198.19.%d.7", i);
+		assert_int_equal(dovecot(f, T0 + MINUTES(i), "imap", "erin@example.net", addr), MAILLOG_LOGIN);
+	}
+	assert_null(evidence(f, "account:erin@example.net", "account_networks"));
+	assert_int_equal(ds->logins_skipped[DELIVERY_LOGIN_SKIP_OFF], 12);
+	assert_int_equal(ds->logins[DELIVERY_LOGIN_IMAP], 0);
+
+	f->cfg.logins.dovecot = true;
+	f->cfg.allowlist.networks = calloc(1, sizeof(struct cidr));
+	assert_non_null(f->cfg.allowlist.networks);
+	assert_int_equal(cidr_parse("192.0.2.0/28", &f->cfg.allowlist.networks[0]), 0);
+	f->cfg.allowlist.network_count = 1;
+	delivery_configure(f->d, &f->cfg);
+	/* the webmail front end's IMAP logins for its users: not the account's networks */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(dovecot(f, T0 + HOURS(1) + SEC(i), "imap", "erin@example.net", "192.0.2.10"),
+		    MAILLOG_LOGIN);
+	assert_int_equal(ds->logins_skipped[DELIVERY_LOGIN_SKIP_FRONT_END], 20);
+	/* failed logins: a password tried, not an account used */
+	for (int i = 0; i < 30; i++) {
+		snprintf(addr, sizeof(addr), "203.0.%d.9", i);
+		assert_int_equal(feed(f, T0 + HOURS(1) + SEC(i), "mail", "dovecot: imap-login: Disconnected (auth "
+		    "failed, 1 attempts in 2 secs): user=<erin@example.net>, method=PLAIN, rip=%s, lip=192.0.2.1, "
+		    "TLS, session=<a>", addr), MAILLOG_LOGIN_FAILED);
+	}
+	assert_int_equal(ds->logins_failed[DELIVERY_LOGIN_IMAP], 30);
+	assert_null(evidence(f, "account:erin@example.net", "account_networks"));
+
+	/* 6 IMAP, 1 POP3, 2 webmail and 2 SMTP AUTH networks: 11, one more than account_networks */
+	for (int i = 0; i < 6; i++) {
+		snprintf(addr, sizeof(addr), "198.19.%d.8", i);
+		assert_int_equal(dovecot(f, T0 + HOURS(2) + MINUTES(i), "imap", "erin@example.net", addr),
+		    MAILLOG_LOGIN);
+	}
+	assert_int_equal(dovecot(f, T0 + HOURS(2) + MINUTES(7), "pop3", "erin@example.net", "2001:db8:7:1::5"),
+	    MAILLOG_LOGIN);
+	assert_true(delivery_login(f->d, DELIVERY_LOGIN_WEBMAIL, "erin@example.net", 16,
+	    (struct strview){ "198.51.100.4", 12 }, T0 + HOURS(2) + MINUTES(8)));
+	assert_true(delivery_login(f->d, DELIVERY_LOGIN_WEBMAIL, "erin@example.net", 16,
+	    (struct strview){ "203.0.113.77", 12 }, T0 + HOURS(2) + MINUTES(9)));
+	login(f, T0 + HOURS(2) + MINUTES(10), "erin@example.net", "100.64.3.3");
+	assert_null(evidence(f, "account:erin@example.net", "account_networks"));
+	login(f, T0 + HOURS(2) + MINUTES(11), "erin@example.net", "100.64.4.4");
+	const struct evidence_item *e = evidence(f, "account:erin@example.net", "account_networks");
+	assert_non_null(e);
+	assert_int_equal(e->count, 11);
+	assert_contains(e->summary, "used from 11 client networks within 1d (logins by IMAP, webmail, POP3, "
+	    "SMTP AUTH): 100.64.4.0/24, 100.64.3.0/24, 203.0.113.0/24, 198.51.100.0/24, 2001:db8:7:1::/64, "
+	    "198.19.5.0/24");
+	if (strstr(e->summary, "192.0.2.") != NULL || strstr(e->summary, "203.0.0.") != NULL)
+		fail_msg("a front end's or a failed login's network in \"%s\"", e->summary);
+	assert_int_equal(ds->logins[DELIVERY_LOGIN_IMAP], 6);
+	assert_int_equal(ds->logins[DELIVERY_LOGIN_POP3], 1);
+	assert_int_equal(ds->logins[DELIVERY_LOGIN_WEBMAIL], 2);
+	assert_int_equal(ds->logins[DELIVERY_LOGIN_SMTP], 2);
+	assert_true(level(f, "account:erin@example.net") >= LEVEL_THROTTLE);
+	/* an IMAP login from a network SMTP AUTH saw: still one network */
+	assert_int_equal(dovecot(f, T0 + HOURS(2) + MINUTES(12), "imap", "erin@example.net", "100.64.4.9"),
+	    MAILLOG_LOGIN);
+	assert_int_equal(evidence(f, "account:erin@example.net", "account_networks")->count, 11);
+
+	/* [judge] ignore (loopback by default), a garbage rip: counted, skipped */
+	assert_int_equal(dovecot(f, T0 + HOURS(3), "imap", "erin@example.net", "127.0.0.1"), MAILLOG_LOGIN);
+	assert_int_equal(ds->logins_skipped[DELIVERY_LOGIN_SKIP_IGNORED], 1);
+	assert_int_equal(dovecot(f, T0 + HOURS(3), "imap", "erin@example.net", "198.19.999.1"), MAILLOG_LOGIN);
+	assert_int_equal(ds->logins_skipped[DELIVERY_LOGIN_SKIP_ADDRESS], 1);
+
+	/* one network, many logins: normal */
+	for (int i = 0; i < 50; i++) {
+		snprintf(addr, sizeof(addr), "198.18.77.%d", 1 + i % 3);
+		assert_int_equal(dovecot(f, T0 + HOURS(4) + MINUTES(i), "imap", "fay@example.net", addr),
+		    MAILLOG_LOGIN);
+	}
+	assert_null(evidence(f, "account:fay@example.net", "account_networks"));
+	assert_int_equal(level(f, "account:fay@example.net"), LEVEL_NORMAL);
+}
+
+/*
+ * A user name a client chose that smuggles in Dovecot's fields ("bob>, rip=...") never
+ * moves a login to another account nor from another network: the lines are refused.
+ */
+static void
+test_dovecot_smuggled_user(void **state)
+{
+	struct fx *f = *state;
+	char user[64];
+
+	f->cfg.logins.dovecot = true;
+	delivery_configure(f->d, &f->cfg);
+	for (int i = 0; i < 15; i++) {
+		snprintf(user, sizeof(user), "bob>, rip=198.19.%d.1", i);
+		assert_int_equal(dovecot(f, T0 + MINUTES(i), "imap", user, "203.0.113.5"), MAILLOG_ERR_DUPLICATE);
+		snprintf(user, sizeof(user), "bob>, lport=%d", i);
+		assert_int_equal(dovecot(f, T0 + MINUTES(i), "imap", user, "198.18.0.5"), MAILLOG_ERR_DUPLICATE);
+	}
+	assert_null(judge_lookup(f->j, "account:bob"));
+	assert_int_equal(delivery_stats(f->d)->errors[-MAILLOG_ERR_DUPLICATE], 30);
+	/* what Dovecot wrote for bob himself, from one network, counts as bob's */
+	assert_int_equal(dovecot(f, T0 + HOURS(1), "imap", "bob", "203.0.113.5"), MAILLOG_LOGIN);
+	assert_non_null(judge_lookup(f->j, "account:bob"));
+	assert_null(evidence(f, "account:bob", "account_networks"));
+}
+
 static void
 test_account_networks(void **state)
 {
@@ -2195,6 +2324,8 @@ main(void)
 		T(test_snapshot_damaged),
 		T(test_spam_rejected),
 		T(test_spam_refusers),
+		T(test_dovecot_logins),
+		T(test_dovecot_smuggled_user),
 		T(test_account_networks),
 		T(test_account_addresses),
 		T(test_account_sessions),
