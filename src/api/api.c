@@ -711,6 +711,13 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 		bad |= json_object_set_new(logins, "evidence", l_ok);
 		bad |= json_object_set_new(logins, "failed", l_failed);
 		bad |= json_object_set_new(logins, "skipped", l_skip);
+		json_t *w_skip = json_object();
+		for (int e = 1; e <= ROUNDCUBE_ERROR_COUNT; e++)
+			if (d->webmail_errors[e])
+				bad |= json_object_set_new(w_skip, roundcube_error_name(-e),
+				    json_integer((json_int_t)d->webmail_errors[e]));
+		bad |= json_object_set_new(logins, "webmail_lines", json_integer((json_int_t)d->webmail_lines));
+		bad |= json_object_set_new(logins, "webmail_lines_skipped", w_skip);
 		maillog = json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o*, s:o*}", "lines", (json_int_t)d->lines,
 		    "kinds", kinds, "skipped", skipped, "outcomes", outcomes,
 		    "unattributed", (json_int_t)d->unattributed, "queue_ids_open", (json_int_t)d->queue_ids_open,

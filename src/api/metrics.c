@@ -439,6 +439,16 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		    "source", DELIVERY_LOGIN_SOURCES, sources, failed);
 		metrics_counter_by(out, "lazaret_logins_skipped_total", "Logins from outside the relay that were not "
 		    "evidence, by reason.", "reason", DELIVERY_LOGIN_SKIPS, skips, skipped);
+		const char *rc_errors[ROUNDCUBE_ERROR_COUNT];
+		unsigned long long rc_counts[ROUNDCUBE_ERROR_COUNT];
+		for (int e = 1; e <= ROUNDCUBE_ERROR_COUNT; e++) {
+			rc_errors[e - 1] = roundcube_error_name(-e);
+			rc_counts[e - 1] = d->webmail_errors[e];
+		}
+		metrics_counter(out, "lazaret_logins_webmail_lines_total", "Lines read from [logins] roundcube_log.",
+		    d->webmail_lines);
+		metrics_counter_by(out, "lazaret_logins_webmail_lines_skipped_total", "Lines of [logins] roundcube_log "
+		    "that were no login, by reason.", "reason", ROUNDCUBE_ERROR_COUNT, rc_errors, rc_counts);
 	}
 	if (src->follower_count > 0) {
 		metrics_by_file(out, "lazaret_maillog_behind_bytes", "gauge", "Bytes of the followed log not read yet "

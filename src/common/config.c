@@ -778,6 +778,9 @@ static const struct config_key config_keys[] = {
 	/* [logins] */
 	{ "logins", "dovecot", KT_BOOL, KF_RELOAD, FIELD(logins.dovecot), .def = "no",
 	    .doc = "Dovecot's IMAP/POP3 logins in the [maillog] files are account_networks evidence" },
+	{ "logins", "roundcube_log", KT_TEXT, KF_NONEMPTY | KF_NO_ECHO | KF_IF_SET, FIELD(logins.roundcube_log),
+	    .size = FSIZE(logins.roundcube_log), .expect = "the path of Roundcube's userlogins log",
+	    .doc = "Roundcube's userlogins log to follow: webmail logins are account_networks evidence" },
 
 	/* [dhcp] */
 	{ "dhcp", "lease_file", KT_STR_LIST, KF_REPEAT | KF_NO_ECHO, FIELD(dhcp.lease_files),

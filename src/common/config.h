@@ -146,6 +146,7 @@ struct config_maillog {
 /* webmail and IMAP logins as account evidence (sense/delivery.h's delivery_login) */
 struct config_logins {
 	bool dovecot;                       /* Dovecot's login lines in the [maillog] files count */
+	char roundcube_log[PATH_MAX];       /* Roundcube's userlogins log to follow; "": off */
 };
 
 /* What names the subscriber of a DHCP lease: [dhcp] subscriber_id (sense/lease_follow.h's order). */

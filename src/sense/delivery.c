@@ -408,6 +408,40 @@ delivery_login(struct delivery *d, enum delivery_login_source src, const char *u
 	return false;
 }
 
+int
+delivery_webmail_line(struct delivery *d, const char *line, size_t len, usec_t now)
+{
+	struct roundcube_login l;
+	int kind = roundcube_parse_line((const uint8_t *)line, len, &l);
+	struct strview from;
+	struct addr a;
+
+	d->stats.webmail_lines++;
+	if (kind < 0) {
+		if (-kind <= ROUNDCUBE_ERROR_COUNT)
+			d->stats.webmail_errors[-kind]++;
+		return kind;
+	}
+	if (kind == ROUNDCUBE_LOGIN_FAILED) {
+		d->stats.logins_failed[DELIVERY_LOGIN_WEBMAIL]++;
+		return kind;
+	}
+	/* Behind our own proxy, the client is what it forwarded: the headers' entries from the
+	 * right, past our proxies; further left is what the client itself claimed. */
+	from = l.remote_addr;
+	if (l.forwarded.len > 0 && addr_parse(from.ptr, from.len, &a) == 0 && config_address_allowed(d->cfg, &a)) {
+		size_t pos = l.forwarded.len;
+		struct strview f;
+		while (roundcube_forwarded_next(l.forwarded, &pos, &f) == 0) {
+			from = f;
+			if (addr_parse(f.ptr, f.len, &a) != 0 || !config_address_allowed(d->cfg, &a))
+				break;
+		}
+	}
+	(void)delivery_login(d, DELIVERY_LOGIN_WEBMAIL, l.user.ptr, l.user.len, from, delivery_time(&l.time, now));
+	return kind;
+}
+
 #define OWN_TEXT_CUT_MIN 24   /* bytes of a cut-short text that still name it */
 
 /*

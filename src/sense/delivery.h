@@ -25,6 +25,7 @@
 #include "common/timeutil.h"
 #include "judge/judge.h"
 #include "sense/maillog.h"
+#include "sense/roundcube.h"
 
 /* An outcome of a queue ID the relay itself opened (a content filter re-injecting) waits
  * this long of log time for the filter's "queued as" that names its submitter; at most
@@ -74,6 +75,8 @@ struct delivery_stats {
 	uint64_t logins[DELIVERY_LOGIN_SOURCES];         /* logins that were evidence, by source */
 	uint64_t logins_failed[DELIVERY_LOGIN_SOURCES];  /* failed logins seen (not evidence) */
 	uint64_t logins_skipped[DELIVERY_LOGIN_SKIPS];   /* logins that were not evidence, by reason */
+	uint64_t webmail_lines;                          /* [logins] roundcube_log lines seen */
+	uint64_t webmail_errors[ROUNDCUBE_ERROR_COUNT + 1];  /* ... skipped, by -error */
 };
 
 struct delivery;
@@ -102,6 +105,15 @@ int delivery_line(struct delivery *d, const char *line, size_t len, usec_t now);
  */
 bool delivery_login(struct delivery *d, enum delivery_login_source src, const char *user, size_t len,
     struct strview addr, usec_t t);
+
+/*
+ * delivery_webmail_line — one line of Roundcube's userlogins log (no newline), read at
+ * now: a successful login is delivery_login's, from the client's address (behind a
+ * proxy in [allowlist] network, the address it forwarded: X-Forwarded-For's entries from
+ * the right, past the allowlisted ones); a failed one is counted. Returns the line's
+ * enum roundcube_kind or a negative roundcube_error (counted, skipped).
+ */
+int delivery_webmail_line(struct delivery *d, const char *line, size_t len, usec_t now);
 
 /* Names for stats and metrics labels: "smtp", "imap", ... / "front_end", ... */
 const char *delivery_login_source_name(enum delivery_login_source src);

@@ -1112,6 +1112,7 @@ maillog_program(const char *tag, const char *tagend, const char *p, const char *
 	    memchr(tag, ']', (size_t)(tagend - tag)) != NULL)
 		return MAILLOG_ERR_HEADER;
 	out->program = maillog_sv(tag, tagend);
+	out->message = maillog_sv(p, end);
 	if (!MAILLOG_HAS(tag, tagend, "postfix"))
 		return maillog_program_dovecot(tag, tagend, p, end, out);
 	if ((slash = memrchr(tag, '/', (size_t)(tagend - tag))) != NULL) {

@@ -117,6 +117,8 @@ struct maillog_line {
 	struct strview syslog_name;    /* program without the last component: "postfix/submission" */
 	struct strview service;        /* the last component: "smtpd", "smtp", "qmgr" ... */
 	uint32_t pid;
+	struct strview message;        /* what follows "program[pid]: ", for every line whose header
+	                                  parses (another program's too: MAILLOG_ERR_NOT_POSTFIX) */
 	struct strview queue_id;       /* empty for NOQUEUE */
 
 	/*

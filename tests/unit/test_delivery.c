@@ -1295,6 +1295,91 @@ test_dovecot_smuggled_user(void **state)
 	assert_null(evidence(f, "account:bob", "account_networks"));
 }
 
+/* A Roundcube userlogins line at t: "[05-Dec-2026 03:12:45 +0000]: <k3vd8s2a> TEXT". */
+static int __attribute__((format(printf, 3, 4)))
+roundcube(struct fx *f, usec_t t, const char *fmt, ...)
+{
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+		"Nov", "Dec" };
+	char line[1024];
+	time_t secs = (time_t)(t / USEC_PER_SEC);
+	struct tm tm;
+	va_list ap;
+	int n;
+
+	gmtime_r(&secs, &tm);
+	n = snprintf(line, sizeof(line), "[%02d-%s-%04d %02d:%02d:%02d +0000]: <k3vd8s2a> ", tm.tm_mday, mon[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < sizeof(line));
+	return delivery_webmail_line(f->d, line, (size_t)n, t);
+}
+
+/*
+ * Roundcube's logins count for account_networks as the others do, from the client's
+ * address: behind our proxy ([allowlist] network) the one it forwarded (X-Forwarded-For
+ * from the right), never what the client itself put in the header; the proxy alone, with
+ * nothing forwarded, is the front end. Failed logins and refused lines are counted.
+ */
+static void
+test_webmail_logins(void **state)
+{
+	struct fx *f = *state;
+	const struct delivery_stats *ds = delivery_stats(f->d);
+
+	f->cfg.allowlist.networks = calloc(1, sizeof(struct cidr));
+	assert_non_null(f->cfg.allowlist.networks);
+	assert_int_equal(cidr_parse("10.0.0.0/24", &f->cfg.allowlist.networks[0]), 0);
+	f->cfg.allowlist.network_count = 1;
+	delivery_configure(f->d, &f->cfg);
+
+	/* direct: REMOTE_ADDR is the client; a header it sent changes nothing */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(roundcube(f, T0 + MINUTES(i), "Successful login for hal@example.net (ID: 4) from "
+		    "198.18.%d.5 (X-Forwarded-For: 203.0.113.%d) in session k3vd8s2a0fj3m2kd", i, i), ROUNDCUBE_LOGIN);
+	/* through the proxy 10.0.0.5: the address it appended, past a second proxy of ours */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(roundcube(f, T0 + MINUTES(10 + i), "Successful login for hal@example.net (ID: 4) "
+		    "from 10.0.0.5 (X-Real-IP: 10.0.0.6,X-Forwarded-For: 192.0.2.%d, 198.19.%d.5, 10.0.0.6) in "
+		    "session k3vd8s2a0fj3m2kd", i, i), ROUNDCUBE_LOGIN);
+	/* the proxy with nothing forwarded: the front end itself */
+	assert_int_equal(roundcube(f, T0 + MINUTES(20), "Successful login for hal@example.net (ID: 4) from 10.0.0.5 "
+	    "in session k3vd8s2a0fj3m2kd"), ROUNDCUBE_LOGIN);
+	assert_int_equal(ds->logins_skipped[DELIVERY_LOGIN_SKIP_FRONT_END], 1);
+	/* failed logins, a smuggled ID, another message: counted */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(roundcube(f, T0 + MINUTES(21), "Failed login for hal@example.net from 198.51.%d.1 in "
+		    "session k3vd8s2a0fj3m2kd (error: 0)", i), ROUNDCUBE_LOGIN_FAILED);
+	assert_int_equal(roundcube(f, T0 + MINUTES(22), "Successful login for ivy (ID: 1) from 198.51.100.1 (ID: 4) "
+	    "from 10.0.0.5 in session k3vd8s2a0fj3m2kd"), ROUNDCUBE_ERR_AMBIGUOUS);
+	assert_int_equal(roundcube(f, T0 + MINUTES(22), "IMAP Error: Login failed for x from 198.51.100.1"),
+	    ROUNDCUBE_ERR_OTHER);
+	assert_null(judge_lookup(f->j, "account:ivy"));
+	assert_int_equal(ds->logins_failed[DELIVERY_LOGIN_WEBMAIL], 4);
+	assert_int_equal(ds->webmail_errors[-ROUNDCUBE_ERR_AMBIGUOUS], 1);
+	assert_int_equal(ds->webmail_errors[-ROUNDCUBE_ERR_OTHER], 1);
+	assert_int_equal(ds->webmail_lines, 17);
+	assert_int_equal(ds->logins[DELIVERY_LOGIN_WEBMAIL], 10);
+	assert_null(evidence(f, "account:hal@example.net", "account_networks"));
+
+	/* the eleventh network */
+	assert_int_equal(roundcube(f, T0 + MINUTES(30), "Successful login for hal@example.net (ID: 4) from "
+	    "2001:db8:9::1 in session k3vd8s2a0fj3m2kd"), ROUNDCUBE_LOGIN);
+	const struct evidence_item *e = evidence(f, "account:hal@example.net", "account_networks");
+	assert_non_null(e);
+	assert_int_equal(e->count, 11);
+	assert_contains(e->summary, "used from 11 client networks within 1d (logins by webmail): 2001:db8:9::/64, "
+	    "198.19.4.0/24, 198.19.3.0/24");
+	assert_contains(e->summary, "198.18.0.0/24");
+	if (strstr(e->summary, "203.0.113.") != NULL || strstr(e->summary, "192.0.2.") != NULL ||
+	    strstr(e->summary, "10.0.0.") != NULL)
+		fail_msg("a header the client sent or a proxy counted: \"%s\"", e->summary);
+	/* the line's own time: a login logged an hour ago is an hour old */
+	assert_int_equal(e->last_seen, T0 + MINUTES(30));
+}
+
 static void
 test_account_networks(void **state)
 {
@@ -2326,6 +2411,7 @@ main(void)
 		T(test_spam_refusers),
 		T(test_dovecot_logins),
 		T(test_dovecot_smuggled_user),
+		T(test_webmail_logins),
 		T(test_account_networks),
 		T(test_account_addresses),
 		T(test_account_sessions),
