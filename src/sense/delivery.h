@@ -11,7 +11,9 @@
  *                      subject that usually mails few;
  *   spam_rejected      the subject's mail refused as spam, by remote servers or by
  *                      this relay's own blocklists, checks and milters;
- *   account_networks   one SASL account used from many client networks in 24 h.
+ *   account_networks   one SASL account used from many client networks in 24 h; its
+ *                      logins at the relay, and with [logins] Dovecot's IMAP/POP3 logins
+ *                      and Roundcube's webmail logins (delivery_login), alike.
  * Time comes from the log lines, so the same code serves the daemon and the offline
  * `lazaretctl analyze`.
  */

@@ -1,6 +1,7 @@
 /*
  * maillog.h — Postfix log lines, as the relay writes them, parsed into the fields
- * the delivery-error sensor uses.
+ * the delivery-error sensor uses; and Dovecot's login lines found in the same log
+ * (MAILLOG_LOGIN).
  *
  * Pure and allocation-free: (bytes, length) in, a struct of views into those bytes
  * out. Handles RFC 3164 ("Nov 27 06:40:01") and RFC 3339
