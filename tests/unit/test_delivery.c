@@ -1380,6 +1380,36 @@ test_webmail_logins(void **state)
 	assert_int_equal(e->last_seen, T0 + MINUTES(30));
 }
 
+/*
+ * Where an account's logins came from survives a restart: the networks restored from the
+ * snapshot still name IMAP and SMTP AUTH when the eleventh, a webmail login, raises it.
+ */
+static void
+test_snapshot_login_sources(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *bytes;
+	size_t len;
+	char addr[32];
+
+	f->cfg.logins.dovecot = true;
+	delivery_configure(f->d, &f->cfg);
+	for (int i = 0; i < 9; i++) {
+		snprintf(addr, sizeof(addr), "198.19.%d.8", i);
+		assert_int_equal(dovecot(f, T0 + MINUTES(i), "imap", "lea@example.net", addr), MAILLOG_LOGIN);
+	}
+	login(f, T0 + MINUTES(10), "lea@example.net", "100.64.3.3");
+	assert_null(evidence(f, "account:lea@example.net", "account_networks"));
+	assert_int_equal(delivery_save(f->d, T0 + MINUTES(11), &bytes, &len), 0);
+	restart(f, bytes, len, 0);
+	assert_true(delivery_login(f->d, DELIVERY_LOGIN_WEBMAIL, "lea@example.net", 15,
+	    (struct strview){ "203.0.113.77", 12 }, T0 + MINUTES(12)));
+	assert_contains(summary(f, "account:lea@example.net", "account_networks"),
+	    "used from 11 client networks within 1d (logins by IMAP, webmail, SMTP AUTH): 203.0.113.0/24, "
+	    "100.64.3.0/24, 198.19.8.0/24");
+	free(bytes);
+}
+
 static void
 test_account_networks(void **state)
 {
@@ -1613,10 +1643,13 @@ test_account_snapshot(void **state)
 	/* the 20 logins' addresses and the 4 sessions', across the restart */
 	assert_int_equal(evidence(f, "account:nia@example.net", "account_addresses")->count, 24);
 
-	/* a snapshot of version 1 (before these rules) is still read */
+	/* snapshots of version 1 (before these rules) and 2 (before the logins' sources) are
+	 * still read */
 	restart(f, NULL, 0, 0);
 	assert_int_equal(delivery_save(f->d, T0, &bytes, &len), 0);
-	assert_int_equal(bytes[4], 2);
+	assert_int_equal(bytes[4], 3);
+	bytes[4] = 2;
+	restart(f, bytes, len, 0);
 	bytes[4] = 1;
 	restart(f, bytes, len, 0);
 	free(bytes);
@@ -2412,6 +2445,7 @@ main(void)
 		T(test_dovecot_logins),
 		T(test_dovecot_smuggled_user),
 		T(test_webmail_logins),
+		T(test_snapshot_login_sources),
 		T(test_account_networks),
 		T(test_account_addresses),
 		T(test_account_sessions),
