@@ -9,7 +9,7 @@ set -eu
 
 profile=${1:-build}
 build_pkgs="make gcc pkg-config meson ninja-build libuv1-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev libinih-dev libnftables-dev nettle-dev zlib1g-dev libcap-ng-dev libseccomp-dev libcurl4-openssl-dev"
-test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates openssl lynx chromium strace pflogsumm softflowd pmacct nmap hping3 freeradius freeradius-utils kea-dhcp4-server kea-dhcp6-server isc-dhcp-client"
+test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates openssl lynx chromium strace pflogsumm softflowd pmacct nmap hping3 freeradius freeradius-utils kea-dhcp4-server kea-dhcp6-server isc-dhcp-client dovecot-imapd"
 bench_pkgs="postfwd time wrk nginx-light nfdump pmacct fastnetmon"
 deb_pkgs="git dpkg-dev debhelper fakeroot lintian debootstrap systemd"
 
@@ -55,6 +55,15 @@ case " $missing " in
 *" freeradius "*)
 	if [ -d /run/systemd/system ]; then
 		systemctl disable --now freeradius >/dev/null 2>&1 || true
+	fi ;;
+esac
+# dovecot-core enables and starts its service: the login tests run a dovecot of their own on
+# a port of loopback, and a system one would answer on 143/993 of every address.
+case " $missing " in
+*" dovecot-imapd "*)
+	if command -v systemctl >/dev/null 2>&1; then
+		systemctl disable dovecot.service dovecot.socket >/dev/null 2>&1 || true
+		systemctl stop dovecot.service dovecot.socket >/dev/null 2>&1 || true
 	fi ;;
 esac
 # Kea's packages enable their services (policy-rc.d above only kept them from starting now):

@@ -169,6 +169,7 @@ fd_budget_of(const struct config *cfg, struct fd_budget *b)
 	/* Each API listener (the Unix socket, TCP) holds as many on its own. */
 	b->api = (API_MAX_CONNECTIONS + 1ULL) * ((cfg->api.socket[0] != '\0') + cfg->api.listen_set);
 	b->reserve = LAZARETD_FD_RESERVE + LAZARETD_FD_PER_MAILLOG * (unsigned long long)cfg->maillog.file_count +
+	    LAZARETD_FD_PER_MAILLOG * (cfg->logins.roundcube_log[0] != '\0') +
 	    LAZARETD_FD_PER_MAILLOG * (unsigned long long)cfg->dhcp.lease_file_count;
 	b->total = b->policy + b->portal + b->api + b->reserve;
 }
@@ -444,6 +445,14 @@ on_maillog_line(void *arg, const char *line, size_t len)
 {
 	struct daemon *d = arg;
 	delivery_line(d->pl.delivery, line, len, time_now());
+}
+
+/* A line of Roundcube's userlogins log ([logins] roundcube_log): a webmail login. */
+static void
+on_roundcube_line(void *arg, const char *line, size_t len)
+{
+	struct daemon *d = arg;
+	delivery_webmail_line(d->pl.delivery, line, len, time_now());
 }
 
 static void on_maillog_idle(uv_idle_t *h);
@@ -899,23 +908,28 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if (d.flows != NULL && (d.flow_detect = flow_detect_new(d.pl.judge, d.cfg)) == NULL)
 		fatalx("out of memory");
-	if (d.cfg->maillog.file_count > 0 &&
-	    (d.followers = calloc(d.cfg->maillog.file_count, sizeof(*d.followers))) == NULL)
+	/* the mail logs, then Roundcube's userlogins log: followed, sliced and kept alike */
+	size_t nlogs = d.cfg->maillog.file_count + (d.cfg->logins.roundcube_log[0] != '\0');
+	if (nlogs > 0 && (d.followers = calloc(nlogs, sizeof(*d.followers))) == NULL)
 		fatalx("out of memory");
-	for (size_t i = 0; i < d.cfg->maillog.file_count; i++) {
-		if ((d.followers[i] = logfollow_new(d.cfg->maillog.files[i], on_maillog_line, &d)) == NULL)
+	for (size_t i = 0; i < nlogs; i++) {
+		bool webmail = i == d.cfg->maillog.file_count;
+		const char *path = webmail ? d.cfg->logins.roundcube_log : d.cfg->maillog.files[i];
+		if ((d.followers[i] = logfollow_new(path, webmail ? on_roundcube_line : on_maillog_line, &d)) == NULL)
 			fatalx("out of memory");
+		if (webmail)
+			logfollow_set_label(d.followers[i], "roundcube_log");
 		d.follower_count++;
 		char key[PATH_MAX + 16], value[64];
 		unsigned long long inode, offset;
-		snprintf(key, sizeof(key), "maillog:%s", d.cfg->maillog.files[i]);
+		snprintf(key, sizeof(key), "maillog:%s", path);
 		int rc = store_state_get(d.store, key, value, sizeof(value));
 		if (rc != 0 && rc != -ENOENT)     /* not "never read": the whole log again would count twice */
-			fatalx("store %s: cannot read where maillog %s was left: %s", d.cfg->daemon.store,
-			    d.cfg->maillog.files[i], strerror(-rc));
+			fatalx("store %s: cannot read where %s %s was left: %s", d.cfg->daemon.store,
+			    webmail ? "roundcube_log" : "maillog", path, strerror(-rc));
 		if (rc == 0 && sscanf(value, "%llu %llu", &inode, &offset) == 2)
 			logfollow_resume(d.followers[i], inode, offset);
-		log_info("maillog %s: following", d.cfg->maillog.files[i]);
+		log_info("%s %s: following", webmail ? "roundcube_log" : "maillog", path);
 	}
 	if (d.cfg->dhcp.lease_file_count > 0 &&
 	    (d.leases = lease_follow_new((enum lease_id_kind)d.cfg->dhcp.subscriber_id, on_lease_binding, &d)) == NULL)

@@ -729,11 +729,30 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 		json_t *filter = json_pack("{s:I, s:I, s:I, s:I, s:I}", "hops", (json_int_t)d->filter_hops,
 		    "links", (json_int_t)d->filter_links, "outcomes_held", (json_int_t)d->outcomes_held,
 		    "held_then_linked", (json_int_t)d->held_linked, "held_then_unlinked", (json_int_t)d->held_unlinked);
-		maillog = json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o*}", "lines", (json_int_t)d->lines,
+		json_t *logins = json_object(), *l_ok = json_object(), *l_failed = json_object(), *l_skip = json_object();
+		for (int i = 0; i < DELIVERY_LOGIN_SOURCES; i++) {
+			const char *name = delivery_login_source_name((enum delivery_login_source)i);
+			bad |= json_object_set_new(l_ok, name, json_integer((json_int_t)d->logins[i]));
+			bad |= json_object_set_new(l_failed, name, json_integer((json_int_t)d->logins_failed[i]));
+		}
+		for (int i = 0; i < DELIVERY_LOGIN_SKIPS; i++)
+			bad |= json_object_set_new(l_skip, delivery_login_skip_name((enum delivery_login_skip)i),
+			    json_integer((json_int_t)d->logins_skipped[i]));
+		bad |= json_object_set_new(logins, "evidence", l_ok);
+		bad |= json_object_set_new(logins, "failed", l_failed);
+		bad |= json_object_set_new(logins, "skipped", l_skip);
+		json_t *w_skip = json_object();
+		for (int e = 1; e <= ROUNDCUBE_ERROR_COUNT; e++)
+			if (d->webmail_errors[e])
+				bad |= json_object_set_new(w_skip, roundcube_error_name(-e),
+				    json_integer((json_int_t)d->webmail_errors[e]));
+		bad |= json_object_set_new(logins, "webmail_lines", json_integer((json_int_t)d->webmail_lines));
+		bad |= json_object_set_new(logins, "webmail_lines_skipped", w_skip);
+		maillog = json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o*, s:o*}", "lines", (json_int_t)d->lines,
 		    "kinds", kinds, "skipped", skipped, "outcomes", outcomes,
 		    "unattributed", (json_int_t)d->unattributed, "queue_ids_open", (json_int_t)d->queue_ids_open,
 		    "queue_ids_dropped", (json_int_t)(d->queue_ids_expired + d->queue_ids_evicted),
-		    "evidence_updates", (json_int_t)d->evidence_updates, "content_filter", filter);
+		    "evidence_updates", (json_int_t)d->evidence_updates, "content_filter", filter, "logins", logins);
 		json_t *files = json_object();
 		for (size_t i = 0; i < a->ctx.follower_count; i++) {
 			const struct logfollow *lf = a->ctx.followers[i];

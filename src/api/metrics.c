@@ -456,6 +456,34 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		    (const unsigned long long[]){ d->queue_ids_expired, d->queue_ids_evicted });
 		metrics_counter(out, "lazaret_maillog_evidence_updates_total", "Evidence the delivery rules produced.",
 		    d->evidence_updates);
+		const char *sources[DELIVERY_LOGIN_SOURCES], *skips[DELIVERY_LOGIN_SKIPS];
+		unsigned long long logins[DELIVERY_LOGIN_SOURCES], failed[DELIVERY_LOGIN_SOURCES];
+		unsigned long long skipped[DELIVERY_LOGIN_SKIPS];
+		for (int i = 0; i < DELIVERY_LOGIN_SOURCES; i++) {
+			sources[i] = delivery_login_source_name((enum delivery_login_source)i);
+			logins[i] = d->logins[i];
+			failed[i] = d->logins_failed[i];
+		}
+		for (int i = 0; i < DELIVERY_LOGIN_SKIPS; i++) {
+			skips[i] = delivery_login_skip_name((enum delivery_login_skip)i);
+			skipped[i] = d->logins_skipped[i];
+		}
+		metrics_counter_by(out, "lazaret_logins_total", "Account logins counted for account_networks, by "
+		    "source.", "source", DELIVERY_LOGIN_SOURCES, sources, logins);
+		metrics_counter_by(out, "lazaret_logins_failed_total", "Failed logins seen (never evidence), by source.",
+		    "source", DELIVERY_LOGIN_SOURCES, sources, failed);
+		metrics_counter_by(out, "lazaret_logins_skipped_total", "Logins from outside the relay that were not "
+		    "evidence, by reason.", "reason", DELIVERY_LOGIN_SKIPS, skips, skipped);
+		const char *rc_errors[ROUNDCUBE_ERROR_COUNT];
+		unsigned long long rc_counts[ROUNDCUBE_ERROR_COUNT];
+		for (int e = 1; e <= ROUNDCUBE_ERROR_COUNT; e++) {
+			rc_errors[e - 1] = roundcube_error_name(-e);
+			rc_counts[e - 1] = d->webmail_errors[e];
+		}
+		metrics_counter(out, "lazaret_logins_webmail_lines_total", "Lines read from [logins] roundcube_log.",
+		    d->webmail_lines);
+		metrics_counter_by(out, "lazaret_logins_webmail_lines_skipped_total", "Lines of [logins] roundcube_log "
+		    "that were no login, by reason.", "reason", ROUNDCUBE_ERROR_COUNT, rc_errors, rc_counts);
 	}
 	if (src->follower_count > 0) {
 		metrics_by_file(out, "lazaret_maillog_behind_bytes", "gauge", "Bytes of the followed log not read yet "

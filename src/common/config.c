@@ -789,6 +789,13 @@ static const struct config_key config_keys[] = {
 	    .size = FSIZE(maillog.ignore_text), .expect = "printable text",
 	    .doc = "refusals containing this text are lazaret's own" },
 
+	/* [logins] */
+	{ "logins", "dovecot", KT_BOOL, KF_RELOAD, FIELD(logins.dovecot), .def = "no",
+	    .doc = "Dovecot's IMAP/POP3 logins in the [maillog] files are account_networks evidence" },
+	{ "logins", "roundcube_log", KT_TEXT, KF_NONEMPTY | KF_NO_ECHO | KF_IF_SET, FIELD(logins.roundcube_log),
+	    .size = FSIZE(logins.roundcube_log), .expect = "the path of Roundcube's userlogins log",
+	    .doc = "Roundcube's userlogins log to follow: webmail logins are account_networks evidence" },
+
 	/* [dhcp] */
 	{ "dhcp", "lease_file", KT_STR_LIST, KF_REPEAT | KF_NO_ECHO, FIELD(dhcp.lease_files),
 	    FIELD(dhcp.lease_file_count), .size = PATH_MAX, .expect = "the path of a Kea memfile lease file",

@@ -144,6 +144,12 @@ struct config_maillog {
 	char ignore_text[CONFIG_TEXT_MAX];   /* refusals containing this are lazaret's own */
 };
 
+/* webmail and IMAP logins as account evidence (sense/delivery.h's delivery_login) */
+struct config_logins {
+	bool dovecot;                       /* Dovecot's login lines in the [maillog] files count */
+	char roundcube_log[PATH_MAX];       /* Roundcube's userlogins log to follow; "": off */
+};
+
 /* What names the subscriber of a DHCP lease: [dhcp] subscriber_id (sense/lease_follow.h's order). */
 enum dhcp_subscriber_id { DHCP_ID_CLIENT_ID, DHCP_ID_HWADDR, DHCP_ID_DUID, DHCP_ID_CIRCUIT_ID, DHCP_ID_REMOTE_ID };
 
@@ -351,6 +357,7 @@ struct config {
 	struct config_allowlist allowlist;
 	struct config_api api;
 	struct config_maillog maillog;
+	struct config_logins logins;
 	struct config_dhcp dhcp;
 	struct config_portal portal;
 	struct config_enforce enforce;

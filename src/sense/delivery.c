@@ -331,6 +331,117 @@ delivery_flush(struct delivery *d)
 		held_release(d, &d->held, false);
 }
 
+/* --- logins from outside the relay (Dovecot, webmail) ------------------------------- */
+
+static const char *const login_source_names[DELIVERY_LOGIN_SOURCES] = {
+	[DELIVERY_LOGIN_SMTP] = "smtp",
+	[DELIVERY_LOGIN_IMAP] = "imap",
+	[DELIVERY_LOGIN_POP3] = "pop3",
+	[DELIVERY_LOGIN_SUBMISSION] = "submission",
+	[DELIVERY_LOGIN_SIEVE] = "managesieve",
+	[DELIVERY_LOGIN_WEBMAIL] = "webmail",
+	[DELIVERY_LOGIN_OTHER] = "other",
+};
+
+static const char *const login_skip_names[DELIVERY_LOGIN_SKIPS] = {
+	[DELIVERY_LOGIN_SKIP_OFF] = "off",
+	[DELIVERY_LOGIN_SKIP_FRONT_END] = "front_end",
+	[DELIVERY_LOGIN_SKIP_IGNORED] = "ignored",
+	[DELIVERY_LOGIN_SKIP_ADDRESS] = "address",
+	[DELIVERY_LOGIN_SKIP_ACCOUNT] = "account",
+};
+
+const char *
+delivery_login_source_name(enum delivery_login_source src)
+{
+	return (unsigned)src < DELIVERY_LOGIN_SOURCES ? login_source_names[src] : "unknown";
+}
+
+const char *
+delivery_login_skip_name(enum delivery_login_skip why)
+{
+	return (unsigned)why < DELIVERY_LOGIN_SKIPS ? login_skip_names[why] : "unknown";
+}
+
+/* The source of a Dovecot login by its service: "imap-login" ... */
+static enum delivery_login_source
+login_source(struct strview service)
+{
+	if (strview_eq(service, "imap-login"))
+		return DELIVERY_LOGIN_IMAP;
+	if (strview_eq(service, "pop3-login"))
+		return DELIVERY_LOGIN_POP3;
+	if (strview_eq(service, "submission-login"))
+		return DELIVERY_LOGIN_SUBMISSION;
+	if (strview_eq(service, "managesieve-login"))
+		return DELIVERY_LOGIN_SIEVE;
+	return DELIVERY_LOGIN_OTHER;
+}
+
+bool
+delivery_login(struct delivery *d, enum delivery_login_source src, const char *user, size_t len,
+    struct strview text, usec_t t)
+{
+	struct subject *acct;
+	struct dstat *st;
+	struct addr a;
+	enum delivery_login_skip why;
+
+	if ((unsigned)src >= DELIVERY_LOGIN_SOURCES)
+		src = DELIVERY_LOGIN_OTHER;
+	if (addr_parse(text.ptr, text.len, &a) != 0)
+		why = DELIVERY_LOGIN_SKIP_ADDRESS;
+	else if (config_address_allowed(d->cfg, &a))
+		why = DELIVERY_LOGIN_SKIP_FRONT_END;       /* the webmail server, for its user */
+	else if (config_address_ignored(d->cfg, &a))
+		why = DELIVERY_LOGIN_SKIP_IGNORED;
+	else if ((acct = judge_account(d->judge, user, len, t)) == NULL || (st = delivery_dstat_get(d, acct)) == NULL)
+		why = DELIVERY_LOGIN_SKIP_ACCOUNT;
+	else {
+		st->last_seen = t;
+		d->stats.logins[src]++;
+		delivery_networks_rule(d, acct, st, &a, t, src);
+		delivery_addresses_rule(d, acct, st, &a, t, src);
+		return true;
+	}
+	d->stats.logins_skipped[why]++;
+	return false;
+}
+
+int
+delivery_webmail_line(struct delivery *d, const char *line, size_t len, usec_t now)
+{
+	struct roundcube_login l;
+	int kind = roundcube_parse_line((const uint8_t *)line, len, &l);
+	struct strview from;
+	struct addr a;
+
+	d->stats.webmail_lines++;
+	if (kind < 0) {
+		if (-kind <= ROUNDCUBE_ERROR_COUNT)
+			d->stats.webmail_errors[-kind]++;
+		return kind;
+	}
+	if (kind == ROUNDCUBE_LOGIN_FAILED) {
+		d->stats.logins_failed[DELIVERY_LOGIN_WEBMAIL]++;
+		return kind;
+	}
+	/* Behind our own proxy, the client is what it forwarded: the headers' entries from the
+	 * right, past our proxies; further left is what the client itself claimed. */
+	from = l.remote_addr;
+	if (l.forwarded.len > 0 && addr_parse(from.ptr, from.len, &a) == 0 && config_address_allowed(d->cfg, &a)) {
+		size_t pos = l.forwarded.len;
+		struct strview f;
+		while (roundcube_forwarded_next(l.forwarded, &pos, &f) == 0) {
+			from = f;
+			if (addr_parse(f.ptr, f.len, &a) != 0 || !config_address_allowed(d->cfg, &a))
+				break;
+		}
+	}
+	(void)delivery_login(d, DELIVERY_LOGIN_WEBMAIL, l.user.ptr, l.user.len, from, delivery_time(&l.time, now));
+	return kind;
+}
+
 #define OWN_TEXT_CUT_MIN 24   /* bytes of a cut-short text that still name it */
 
 /*
@@ -368,8 +479,9 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 		 * line (escaped by the logger, cut short; a budget, since senders can repeat it). */
 		if (kind == MAILLOG_ERR_DUPLICATE)
 			log_limited(&d->refused_log, LOG_LEVEL_WARN,
-			    "maillog: line refused reason=duplicate_field (a field Postfix writes once "
-			    "appears twice; not attributed): %.*s", (int)(len < 400 ? len : 400), text);
+			    "maillog: line refused reason=duplicate_field (a field Postfix or Dovecot writes "
+			    "once appears twice, or a user name holds fields; not attributed): %.*s",
+			    (int)(len < 400 ? len : 400), text);
 		return kind;
 	}
 	d->stats.kinds[kind]++;
@@ -389,6 +501,17 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 		delivery_release_held(d, t);
 
 	switch (kind) {
+	case MAILLOG_LOGIN:
+	case MAILLOG_LOGIN_FAILED: {
+		enum delivery_login_source src = login_source(l.service);
+		if (kind == MAILLOG_LOGIN_FAILED)
+			d->stats.logins_failed[src]++;
+		else if (!d->cfg->logins.dovecot)
+			d->stats.logins_skipped[DELIVERY_LOGIN_SKIP_OFF]++;
+		else
+			(void)delivery_login(d, src, l.login_user.ptr, l.login_user.len, l.client_addr, t);
+		break;
+	}
 	case MAILLOG_CLIENT: {
 		delivery_qid_open(d, &l, t);
 		if (l.sasl_username.len > 0) {
@@ -399,8 +522,9 @@ delivery_line(struct delivery *d, const char *text, size_t len, usec_t now)
 			if (acct != NULL && addr_parse(l.client_addr.ptr, l.client_addr.len, &a) == 0 &&
 			    !config_address_ignored(d->cfg, &a) && (st = delivery_dstat_get(d, acct)) != NULL) {
 				st->last_seen = t;
-				delivery_networks_rule(d, acct, st, &a, t);
-				delivery_addresses_rule(d, acct, st, &a, t);
+				d->stats.logins[DELIVERY_LOGIN_SMTP]++;
+				delivery_networks_rule(d, acct, st, &a, t, DELIVERY_LOGIN_SMTP);
+				delivery_addresses_rule(d, acct, st, &a, t, DELIVERY_LOGIN_SMTP);
 				if (l.pid != 0 && strview_eq(l.service, "smtpd"))
 					delivery_sessions_rule(d, acct, st, delivery_session_id(&l), &a, t);
 			}

@@ -11,25 +11,51 @@
  *                      subject that usually mails few;
  *   spam_rejected      the subject's mail refused as spam, by remote servers or by
  *                      this relay's own blocklists, checks and milters;
- *   account_networks   one SASL account used from many client networks in 24 h.
+ *   account_networks   one SASL account used from many client networks in 24 h; its
+ *                      logins at the relay, and with [logins] Dovecot's IMAP/POP3 logins
+ *                      and Roundcube's webmail logins (delivery_login), alike.
  * Time comes from the log lines, so the same code serves the daemon and the offline
  * `lazaretctl analyze`.
  */
 #ifndef LAZARET_SENSE_DELIVERY_H
 #define LAZARET_SENSE_DELIVERY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/config.h"
 #include "common/timeutil.h"
 #include "judge/judge.h"
 #include "sense/maillog.h"
+#include "sense/roundcube.h"
 
 /* An outcome of a queue ID the relay itself opened (a content filter re-injecting) waits
  * this long of log time for the filter's "queued as" that names its submitter; at most
  * this many wait at once (the oldest is charged first). */
 #define DELIVERY_HOLD         (15 * USEC_PER_SEC)
 #define DELIVERY_HELD_MAX     4096
+
+/* Where an account logged in from a network (account_networks' summary names them). */
+enum delivery_login_source {
+	DELIVERY_LOGIN_SMTP = 0,        /* SMTP AUTH at the relay (its client= lines) */
+	DELIVERY_LOGIN_IMAP,            /* Dovecot's imap-login */
+	DELIVERY_LOGIN_POP3,            /* pop3-login */
+	DELIVERY_LOGIN_SUBMISSION,      /* Dovecot's submission-login */
+	DELIVERY_LOGIN_SIEVE,           /* managesieve-login */
+	DELIVERY_LOGIN_WEBMAIL,         /* Roundcube's userlogins */
+	DELIVERY_LOGIN_OTHER,           /* another of Dovecot's *-login services */
+	DELIVERY_LOGIN_SOURCES
+};
+
+/* Why a login from outside the relay (Dovecot, webmail) was not evidence. */
+enum delivery_login_skip {
+	DELIVERY_LOGIN_SKIP_OFF = 0,    /* [logins] dovecot = no */
+	DELIVERY_LOGIN_SKIP_FRONT_END,  /* from an [allowlist] network: the webmail front end */
+	DELIVERY_LOGIN_SKIP_IGNORED,    /* from a [judge] ignore network */
+	DELIVERY_LOGIN_SKIP_ADDRESS,    /* the remote address does not parse */
+	DELIVERY_LOGIN_SKIP_ACCOUNT,    /* no account subject (memory) */
+	DELIVERY_LOGIN_SKIPS
+};
 
 struct delivery_stats {
 	uint64_t lines;                                  /* lines seen */
@@ -48,6 +74,11 @@ struct delivery_stats {
 	uint64_t queue_ids_expired;                      /* dropped for age */
 	uint64_t queue_ids_evicted;                      /* dropped because the table was full */
 	uint64_t evidence_updates;
+	uint64_t logins[DELIVERY_LOGIN_SOURCES];         /* logins that were evidence, by source */
+	uint64_t logins_failed[DELIVERY_LOGIN_SOURCES];  /* failed logins seen (not evidence) */
+	uint64_t logins_skipped[DELIVERY_LOGIN_SKIPS];   /* logins that were not evidence, by reason */
+	uint64_t webmail_lines;                          /* [logins] roundcube_log lines seen */
+	uint64_t webmail_errors[ROUNDCUBE_ERROR_COUNT + 1];  /* ... skipped, by -error */
 };
 
 struct delivery;
@@ -64,6 +95,31 @@ void delivery_configure(struct delivery *d, const struct config *cfg);
  * line's kind or a negative maillog_error (counted, skipped).
  */
 int delivery_line(struct delivery *d, const char *line, size_t len, usec_t now);
+
+/*
+ * delivery_login — account user[0, len) logged in from the address text addr at t, by
+ * src (not DELIVERY_LOGIN_SMTP: the relay's own logins come with their lines): its
+ * network and address count for the account's account_networks and account_addresses
+ * exactly as an SMTP AUTH at the relay would, one item of evidence whatever the
+ * source. A login from an [allowlist] network is the webmail front end logging in for
+ * its user, from a [judge] ignore network nobody's: neither counts. Returns true when
+ * the login was evidence; else it is counted under its enum delivery_login_skip.
+ */
+bool delivery_login(struct delivery *d, enum delivery_login_source src, const char *user, size_t len,
+    struct strview addr, usec_t t);
+
+/*
+ * delivery_webmail_line — one line of Roundcube's userlogins log (no newline), read at
+ * now: a successful login is delivery_login's, from the client's address (behind a
+ * proxy in [allowlist] network, the address it forwarded: X-Forwarded-For's entries from
+ * the right, past the allowlisted ones); a failed one is counted. Returns the line's
+ * enum roundcube_kind or a negative roundcube_error (counted, skipped).
+ */
+int delivery_webmail_line(struct delivery *d, const char *line, size_t len, usec_t now);
+
+/* Names for stats and metrics labels: "smtp", "imap", ... / "front_end", ... */
+const char *delivery_login_source_name(enum delivery_login_source src);
+const char *delivery_login_skip_name(enum delivery_login_skip why);
 
 /* Drops queue IDs older than the configured age at time `now` (call periodically), and
  * charges the outcomes that waited in vain for a content filter's link. */

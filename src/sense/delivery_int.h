@@ -65,6 +65,8 @@ struct qid_table {
 struct net_seen {
 	struct addr net;
 	usec_t last;
+	uint8_t sources;                   /* 1 << enum delivery_login_source; 0: not known
+	                                      (restored from a snapshot) */
 };
 
 /* One of an account's smtpd sessions open now (account_sessions). */
@@ -143,7 +145,7 @@ struct delivery {
 
 /* Across the parts (delivery_qid.c, delivery_rules.c, delivery_snapshot.c, delivery.c). */
 void delivery_addresses_rule(struct delivery *d, struct subject *s, struct dstat *st, const struct addr *a,
-    usec_t t);
+    usec_t t, enum delivery_login_source src);
 void delivery_bounce_advance(struct delivery *d, struct dstat *st, usec_t t);
 void delivery_bounce_rule(struct delivery *d, struct subject *s, struct dstat *st, usec_t t);
 void delivery_domains_rule(struct delivery *d, struct subject *s, struct dstat *st, struct strview rcpt,
@@ -158,7 +160,7 @@ void delivery_filter_link(struct delivery *d, const struct maillog_line *l, stru
 struct strview delivery_filter_queued_as(struct strview reply);
 bool delivery_filter_relay(const struct delivery *d, struct strview relay);
 void delivery_networks_rule(struct delivery *d, struct subject *s, struct dstat *st, const struct addr *a,
-    usec_t t);
+    usec_t t, enum delivery_login_source src);
 struct qid_entry *delivery_qid_insert(struct delivery *d, const char *key, size_t klen,
     const char *account, size_t alen, const struct addr *a, usec_t t);
 struct qid_entry *delivery_qid_lookup(struct delivery *d, const struct maillog_line *l);

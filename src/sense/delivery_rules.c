@@ -337,7 +337,7 @@ delivery_spam_rule(struct delivery *d, struct subject *s, const struct maillog_l
  */
 static uint16_t
 seen_note(struct net_seen **list, uint16_t *count, uint16_t *cap, uint16_t max, const struct addr *x,
-    usec_t t, usec_t window)
+    usec_t t, usec_t window, enum delivery_login_source src)
 {
 	struct net_seen *l = *list;
 	size_t i, live = 0;
@@ -349,6 +349,7 @@ seen_note(struct net_seen **list, uint16_t *count, uint16_t *cap, uint16_t max, 
 			continue;
 		if (n->net.family == x->family && memcmp(n->net.bytes, x->bytes, 16) == 0) {
 			n->last = t;
+			n->sources |= (uint8_t)(1u << src);
 			found = true;
 		}
 		l[live++] = *n;
@@ -372,7 +373,7 @@ seen_note(struct net_seen **list, uint16_t *count, uint16_t *cap, uint16_t max, 
 		*list = l = grown;
 		*cap = grown_cap;
 	}
-	l[(*count)++] = (struct net_seen){ *x, t };
+	l[(*count)++] = (struct net_seen){ *x, t, (uint8_t)(1u << src) };
 	return *count;
 }
 
@@ -400,14 +401,53 @@ seen_list_format(char *summary, size_t size, int off, const struct net_seen *lis
 		snprintf(summary + off, size - (size_t)off, " and %zu more", count - shown);
 }
 
+/* Names in summaries, by enum delivery_login_source. */
+static const char *const login_source_labels[DELIVERY_LOGIN_SOURCES] = {
+	[DELIVERY_LOGIN_SMTP] = "SMTP AUTH",
+	[DELIVERY_LOGIN_IMAP] = "IMAP",
+	[DELIVERY_LOGIN_POP3] = "POP3",
+	[DELIVERY_LOGIN_SUBMISSION] = "Dovecot submission",
+	[DELIVERY_LOGIN_SIEVE] = "ManageSieve",
+	[DELIVERY_LOGIN_WEBMAIL] = "webmail",
+	[DELIVERY_LOGIN_OTHER] = "other Dovecot logins",
+};
+
+/*
+ * Appends " (logins by IMAP, webmail, SMTP AUTH)" to summary (offset off, size size):
+ * where the logins of list came from, the webmail and IMAP ones first (those the relay
+ * never sees); nothing when none is known (entries restored from a snapshot).
+ */
+static int
+seen_sources_format(char *summary, size_t size, int off, const struct net_seen *list, size_t count)
+{
+	static const enum delivery_login_source order[] = { DELIVERY_LOGIN_IMAP, DELIVERY_LOGIN_WEBMAIL,
+		DELIVERY_LOGIN_POP3, DELIVERY_LOGIN_SIEVE, DELIVERY_LOGIN_OTHER, DELIVERY_LOGIN_SUBMISSION,
+		DELIVERY_LOGIN_SMTP };
+	unsigned seen = 0, n = 0;
+
+	for (size_t i = 0; i < count; i++)
+		seen |= list[i].sources;
+	if (seen == 0 || off < 0 || (size_t)off >= size)
+		return off;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && (size_t)off < size; i++)
+		if (seen & 1u << order[i])
+			off += snprintf(summary + off, size - (size_t)off, "%s%s", n++ ? ", " : " (logins by ",
+			    login_source_labels[order[i]]);
+	if ((size_t)off < size)
+		off += snprintf(summary + off, size - (size_t)off, ")");
+	return off;
+}
+
 void
-delivery_networks_rule(struct delivery *d, struct subject *s, struct dstat *st, const struct addr *a, usec_t t)
+delivery_networks_rule(struct delivery *d, struct subject *s, struct dstat *st, const struct addr *a, usec_t t,
+    enum delivery_login_source src)
 {
 	struct addr net = *a;
 	char summary[STORE_SUMMARY_MAX], win[32];
 
 	addr_mask(&net, a->family == AF_INET ? d->cfg->maillog.account_prefix_v4 : d->cfg->maillog.account_prefix_v6);
-	seen_note(&st->nets, &st->net_count, &st->net_cap, DELIVERY_NETS_CAP, &net, t, d->cfg->maillog.account_window);
+	seen_note(&st->nets, &st->net_count, &st->net_cap, DELIVERY_NETS_CAP, &net, t, d->cfg->maillog.account_window,
+	    src);
 	if (st->net_count <= d->cfg->maillog.account_networks)
 		st->nets_reported = 0;         /* back to normal: a later incident is new */
 	if (st->net_count <= d->cfg->maillog.account_networks || st->net_count == st->nets_reported)
@@ -415,7 +455,10 @@ delivery_networks_rule(struct delivery *d, struct subject *s, struct dstat *st, 
 	st->nets_reported = st->net_count;
 
 	duration_format(d->cfg->maillog.account_window, win, sizeof(win));
-	int off = snprintf(summary, sizeof(summary), "used from %u client networks within %s:", st->net_count, win);
+	int off = snprintf(summary, sizeof(summary), "used from %u client networks within %s", st->net_count, win);
+	off = seen_sources_format(summary, sizeof(summary), off, st->nets, st->net_count);
+	if (off >= 0 && (size_t)off < sizeof(summary))
+		off += snprintf(summary + off, sizeof(summary) - (size_t)off, ":");
 	seen_list_format(summary, sizeof(summary), off, st->nets, st->net_count, d->cfg->maillog.account_prefix_v4,
 	    d->cfg->maillog.account_prefix_v6);
 	d->stats.evidence_updates++;
@@ -439,11 +482,13 @@ account_label(const struct subject *s, char *buf, size_t size)
  * sees a credential used from a dozen addresses of one provider's network.
  */
 void
-delivery_addresses_rule(struct delivery *d, struct subject *s, struct dstat *st, const struct addr *a, usec_t t)
+delivery_addresses_rule(struct delivery *d, struct subject *s, struct dstat *st, const struct addr *a, usec_t t,
+    enum delivery_login_source src)
 {
 	char summary[STORE_SUMMARY_MAX], win[32], name[SUBJECT_TEXT_SIZE(64)];
 
-	seen_note(&st->addrs, &st->addr_count, &st->addr_cap, DELIVERY_ADDRS_CAP, a, t, d->cfg->maillog.account_window);
+	seen_note(&st->addrs, &st->addr_count, &st->addr_cap, DELIVERY_ADDRS_CAP, a, t, d->cfg->maillog.account_window,
+	    src);
 	if (st->addr_count <= d->cfg->maillog.account_addresses)
 		st->addrs_reported = 0;
 	if (st->addr_count <= d->cfg->maillog.account_addresses || st->addr_count == st->addrs_reported)
@@ -643,7 +688,7 @@ delivery_sessions_rule(struct delivery *d, struct subject *s, struct dstat *st, 
 		for (m = 0; m < distinct && !same_addr(&seen[m].net, &st->sess[k].addr); m++)
 			;
 		if (m == distinct)
-			seen[distinct++] = (struct net_seen){ st->sess[k].addr, st->sess[k].since };
+			seen[distinct++] = (struct net_seen){ st->sess[k].addr, st->sess[k].since, 0 };
 	}
 	if (distinct < d->cfg->maillog.account_sessions) {
 		st->sess_reported = 0;

@@ -19,21 +19,24 @@
 
 /*
  * The snapshot, little-endian throughout:
- *   "LZDS" u32 version (2; 1 is read too) u64 saved_at u64 bounce bucket width u64 domains_window
+ *   "LZDS" u32 version (3; 1 and 2 are read too) u64 saved_at u64 bounce bucket width u64 domains_window
  *   u32 subjects, each: u8 is_account u16 key_len key i64 last_seen
  *       i64 bucket_no u16 mask of the buckets with recipients, for each in it
  *       (lowest first) u32 rcpt u32 fail u32 unknown; u8 bounce_flagged
  *       i64 dom_window_no f64 dom_baseline u8 dom_flagged u32 dom_count u32 hash[dom_count]
- *       u32 nets_reported u16 net_count, each: u8 4|6 u8 addr[16] i64 last
+ *       u32 nets_reported u16 net_count, each: u8 4|6 u8 addr[16] i64 last (version 3:) u8 sources
  *       (version 2:) u32 addrs_reported u16 addr_count, each: u8 4|6 u8 addr[16] i64 last
+ *           (version 3:) u8 sources
  *       u32 sess_reported u16 sess_count, each: u64 session id u8 4|6 u8 addr[16] i64 since
  *   u32 queue IDs, oldest first, each: u16 key_len key u16 account_len account
  *       u8 has_addr [u8 4|6 u8 addr[16]] i64 opened
  * and nothing after. Windows saved under another bucket width or domains_window are
  * not restored (their numbers would mean other times); baselines and the rest are.
+ * sources: where the logins of a network or address came from (1 << enum
+ * delivery_login_source), which account_networks' summary names; 0 from versions 1 and 2.
  */
 #define SNAPSHOT_MAGIC   "LZDS"
-#define SNAPSHOT_VERSION 2u
+#define SNAPSHOT_VERSION 3u
 
 struct snap_out {
 	uint8_t *p;
@@ -162,12 +165,14 @@ delivery_save(const struct delivery *d, usec_t now, uint8_t **out, size_t *len)
 		for (uint16_t k = 0; k < st->net_count; k++) {
 			snap_put_addr(&o, &st->nets[k].net);
 			snap_put_u(&o, (uint64_t)st->nets[k].last, 8);
+			snap_put_u(&o, st->nets[k].sources, 1);
 		}
 		snap_put_u(&o, st->addrs_reported, 4);
 		snap_put_u(&o, st->addr_count, 2);
 		for (uint16_t k = 0; k < st->addr_count; k++) {
 			snap_put_addr(&o, &st->addrs[k].net);
 			snap_put_u(&o, (uint64_t)st->addrs[k].last, 8);
+			snap_put_u(&o, st->addrs[k].sources, 1);
 		}
 		snap_put_u(&o, st->sess_reported, 4);
 		snap_put_u(&o, st->sess_count, 2);
@@ -265,6 +270,16 @@ snap_number_ok(int64_t n)
  * Returns 0, -EINVAL at the first thing that is not as delivery_save writes it, or
  * -ENOMEM (apply only).
  */
+/* A network's or address's sources (version 3; none before): false when not such bits. */
+static bool
+snap_sources(struct snap_in *in, uint64_t version, uint8_t *sources)
+{
+	uint64_t v = version >= 3 ? snap_get_u(in, 1) : 0;
+
+	*sources = (uint8_t)v;
+	return !in->bad && v >> DELIVERY_LOGIN_SOURCES == 0;
+}
+
 static int
 delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool apply)
 {
@@ -326,7 +341,7 @@ delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool a
 			if (!snap_get_addr(&in, &nets[k].net))
 				return -EINVAL;
 			nets[k].last = (usec_t)snap_get_u(&in, 8);
-			if (!snap_time_ok(nets[k].last))
+			if (!snap_sources(&in, version, &nets[k].sources) || !snap_time_ok(nets[k].last))
 				return -EINVAL;
 		}
 		uint64_t acount = 0, scount = 0;
@@ -341,6 +356,8 @@ delivery_restore_pass(struct delivery *d, const uint8_t *buf, size_t len, bool a
 				if (!snap_get_addr(&in, &addrs[k].net))
 					return -EINVAL;
 				addrs[k].last = (usec_t)snap_get_u(&in, 8);
+				if (!snap_sources(&in, version, &addrs[k].sources))
+					return -EINVAL;
 				if (!snap_time_ok(addrs[k].last))
 					return -EINVAL;
 			}

@@ -24,6 +24,8 @@ static const char *const maillog_kind_names[MAILLOG_KIND_COUNT] = {
 	[MAILLOG_DELIVERY] = "delivery",
 	[MAILLOG_REJECT] = "reject",
 	[MAILLOG_REMOVED] = "removed",
+	[MAILLOG_LOGIN] = "login",
+	[MAILLOG_LOGIN_FAILED] = "login_failed",
 };
 
 /* Indexed by -error. */
@@ -989,6 +991,112 @@ maillog_parse_message(const char *p, const char *end, struct maillog_line *out)
 }
 
 /*
+ * Dovecot's login line after "Login: ", its login_log_format_elements joined by ", "
+ * (default "user=<%u> method=%m rip=%r lip=%l mpid=%e %c session=<%{session}>"):
+ * "user=<alice@example.net>, method=PLAIN, rip=192.0.2.7, lip=192.0.2.1, mpid=1234, TLS,
+ * session=<...>". Dovecot writes the user name as it is: "bob>, rip=198.51.100.9" (a name
+ * a passdb with an empty auth_username_chars accepts) reads as a user "bob" and a rip of
+ * the client's choosing. The user's value ends at its first '>' followed by ", " or the
+ * end; no other field of Dovecot's but session=<ID> holds '<' or '>', and none appears
+ * twice: a name that smuggles in fields leaves a stray '>' or a second rip= behind, and
+ * refuses the line (MAILLOG_ERR_DUPLICATE) instead of moving the login to another account.
+ */
+static int
+maillog_parse_login(const char *p, const char *end, struct maillog_line *out)
+{
+	int seen_user = 0, seen_method = 0, seen_rip = 0, seen_lip = 0, seen_mpid = 0, seen_session = 0;
+
+	while (p < end) {
+		const char *e, *eq;
+		struct strview name, value;
+
+		if (MAILLOG_HAS(p, end, "user=<")) {
+			const char *q = p + 6, *gt = q;
+
+			if (seen_user++)
+				return MAILLOG_ERR_DUPLICATE;
+			while ((gt = memchr(gt, '>', (size_t)(end - gt))) != NULL &&
+			    !(gt + 1 == end || (end - gt >= 3 && gt[1] == ',' && gt[2] == ' ')))
+				gt++;
+			if (gt == NULL || gt == q)
+				return MAILLOG_ERR_FIELDS;
+			out->login_user = maillog_sv(q, gt);
+			p = gt + 1 == end ? end : gt + 3;
+			continue;
+		}
+		if ((e = maillog_sep_find(p, end, ',')) == NULL)
+			e = end;
+		eq = memchr(p, '=', (size_t)(e - p));
+		name = maillog_sv(p, eq != NULL ? eq : e);
+		value = eq != NULL ? maillog_sv(eq + 1, e) : maillog_sv(e, e);
+		p = e == end ? end : e + 2;
+		if (strview_eq(name, "session")) {
+			if (seen_session++)
+				return MAILLOG_ERR_DUPLICATE;
+			if (value.len < 2 || value.ptr[0] != '<' || value.ptr[value.len - 1] != '>' ||
+			    memchr(value.ptr + 1, '<', value.len - 2) != NULL ||
+			    memchr(value.ptr + 1, '>', value.len - 2) != NULL)
+				return MAILLOG_ERR_DUPLICATE;
+			continue;
+		}
+		if (memchr(name.ptr, '<', (size_t)(e - name.ptr)) != NULL ||
+		    memchr(name.ptr, '>', (size_t)(e - name.ptr)) != NULL)
+			return MAILLOG_ERR_DUPLICATE;
+		if (strview_eq(name, "rip")) {
+			if (seen_rip++)
+				return MAILLOG_ERR_DUPLICATE;
+			out->client_addr = value;
+		} else if (strview_eq(name, "method")) {
+			if (seen_method++)
+				return MAILLOG_ERR_DUPLICATE;
+			out->sasl_method = value;
+		} else if (strview_eq(name, "lip")) {
+			if (seen_lip++)
+				return MAILLOG_ERR_DUPLICATE;
+		} else if (strview_eq(name, "mpid")) {
+			if (seen_mpid++)
+				return MAILLOG_ERR_DUPLICATE;
+		}
+	}
+	if (out->login_user.len == 0 || out->client_addr.len == 0)
+		return MAILLOG_ERR_FIELDS;
+	return MAILLOG_LOGIN;
+}
+
+/*
+ * A program's line that is not Postfix's: Dovecot's logins, by syslog ("dovecot:
+ * imap-login: Login: ...", Debian's mail.log) or in its own log_path file
+ * ("imap-login: Info: Login: ...", no host); its failed logins. Anything else,
+ * Dovecot's other lines included, is MAILLOG_ERR_NOT_POSTFIX. service is
+ * "imap-login", "pop3-login", "submission-login", "managesieve-login".
+ */
+static int
+maillog_program_dovecot(const char *tag, const char *tagend, const char *p, const char *end,
+    struct maillog_line *out)
+{
+	const char *colon;
+
+	if (tagend - tag == 7 && memcmp(tag, "dovecot", 7) == 0) {
+		if ((colon = memchr(p, ':', (size_t)(end - p))) == NULL || colon - p < 7 ||
+		    memcmp(colon - 6, "-login", 6) != 0 || !MAILLOG_HAS(colon, end, ": ") ||
+		    memchr(p, ' ', (size_t)(colon - p)) != NULL)
+			return MAILLOG_ERR_NOT_POSTFIX;
+		out->service = maillog_sv(p, colon);
+		p = colon + 2;
+	} else if (tagend - tag >= 7 && memcmp(tagend - 6, "-login", 6) == 0 && MAILLOG_HAS(p, end, "Info: ")) {
+		out->service = maillog_sv(tag, tagend);
+		p += 6;
+	} else
+		return MAILLOG_ERR_NOT_POSTFIX;
+	if (MAILLOG_HAS(p, end, "Login: "))
+		return maillog_parse_login(p + 7, end, out);
+	if ((MAILLOG_HAS(p, end, "Disconnected") || MAILLOG_HAS(p, end, "Aborted login")) &&
+	    memmem(p, (size_t)(end - p), "(auth failed, ", 14) != NULL)
+		return MAILLOG_LOGIN_FAILED;
+	return MAILLOG_ERR_NOT_POSTFIX;
+}
+
+/*
  * The program of a tag ("postfix/smtpd", "postfix-out/smtp"), [tag, tagend) without
  * its "[pid]", into out; then the message at p. The program must start with
  * "postfix" (MAILLOG_ERR_NOT_POSTFIX) and hold no bracket or empty last component.
@@ -1004,8 +1112,9 @@ maillog_program(const char *tag, const char *tagend, const char *p, const char *
 	    memchr(tag, ']', (size_t)(tagend - tag)) != NULL)
 		return MAILLOG_ERR_HEADER;
 	out->program = maillog_sv(tag, tagend);
+	out->message = maillog_sv(p, end);
 	if (!MAILLOG_HAS(tag, tagend, "postfix"))
-		return MAILLOG_ERR_NOT_POSTFIX;
+		return maillog_program_dovecot(tag, tagend, p, end, out);
 	if ((slash = memrchr(tag, '/', (size_t)(tagend - tag))) != NULL) {
 		out->syslog_name = maillog_sv(tag, slash);
 		out->service = maillog_sv(slash + 1, tagend);

@@ -1,6 +1,7 @@
 /*
  * maillog.h — Postfix log lines, as the relay writes them, parsed into the fields
- * the delivery-error sensor uses.
+ * the delivery-error sensor uses; and Dovecot's login lines found in the same log
+ * (MAILLOG_LOGIN).
  *
  * Pure and allocation-free: (bytes, length) in, a struct of views into those bytes
  * out. Handles RFC 3164 ("Nov 27 06:40:01") and RFC 3339
@@ -45,6 +46,11 @@ enum maillog_kind {
 	                           unless its reply opens with "<R>: ", without to. hold/discard/redirect/filter/warn
 	                           actions are MAILLOG_OTHER. */
 	MAILLOG_REMOVED,        /* QID: removed */
+	MAILLOG_LOGIN,          /* Dovecot's "imap-login: Login: user=<U>, method=M, rip=ADDR, ..." (program
+	                           "dovecot" in syslog; "imap-login: Info: Login: ..." in its own log_path
+	                           file): login_user, client_addr (rip), sasl_method, service ("imap-login") */
+	MAILLOG_LOGIN_FAILED,   /* Dovecot's "Disconnected (auth failed, ...)" and "Aborted login (auth
+	                           failed, ...)": a password tried, not an account used (service set) */
 	MAILLOG_KIND_COUNT
 };
 
@@ -54,11 +60,14 @@ enum maillog_error {
 	MAILLOG_ERR_TOO_LONG = -2,      /* longer than MAILLOG_MAX_LINE */
 	MAILLOG_ERR_TIMESTAMP = -3,     /* no RFC 3164 or RFC 3339 timestamp */
 	MAILLOG_ERR_HEADER = -4,        /* no "host program[pid]: " after the timestamp */
-	MAILLOG_ERR_NOT_POSTFIX = -5,   /* another program's line (not an error for the log, just not ours) */
+	MAILLOG_ERR_NOT_POSTFIX = -5,   /* another program's line (not an error for the log, just not
+	                                   ours); Dovecot's lines other than its logins too */
 	MAILLOG_ERR_FIELDS = -6,        /* a line of a kind we use whose fields do not parse */
 	MAILLOG_ERR_NUL = -7,           /* a NUL byte */
 	MAILLOG_ERR_DUPLICATE = -8,     /* a field Postfix writes once appears twice: text a client
-	                                   wrote posing as Postfix's own (never attributed) */
+	                                   wrote posing as Postfix's own (never attributed); also a
+	                                   Dovecot login whose user name holds what would read as
+	                                   Dovecot's own fields (see maillog_parse_login) */
 	MAILLOG_ERR_QUEUE_ID = -9,      /* "X: " where the queue ID goes, X shaped like one
 	                                   (letters and digits, a digit among them) but not
 	                                   one Postfix writes: never left uncounted as "other" */
@@ -109,6 +118,8 @@ struct maillog_line {
 	struct strview syslog_name;    /* program without the last component: "postfix/submission" */
 	struct strview service;        /* the last component: "smtpd", "smtp", "qmgr" ... */
 	uint32_t pid;
+	struct strview message;        /* what follows "program[pid]: ", for every line whose header
+	                                  parses (another program's too: MAILLOG_ERR_NOT_POSTFIX) */
 	struct strview queue_id;       /* empty for NOQUEUE */
 
 	/*
@@ -121,6 +132,8 @@ struct maillog_line {
 	struct strview client_addr;    /* without brackets; "unknown" names stay as given */
 	struct strview sasl_method;
 	struct strview sasl_username;
+	struct strview login_user;     /* MAILLOG_LOGIN: the user=<...> Dovecot logged, any bytes but
+	                                  ">, " (a client chose it, the passdb accepted it) */
 	struct strview orig_queue_id;  /* MAILLOG_CLIENT: XFORWARD's, from a content filter's
 	                                  re-injection; empty when not a queue ID */
 	/* MAILLOG_OTHER: smtpd's "connect from" / "disconnect from" lines, with client_name

@@ -227,6 +227,8 @@ config_diff(const struct config *a, const struct config *b, bool with_evidence)
 			return "judge_ignore[]";
 	SAME(maillog.account_addresses);
 	SAME(maillog.account_sessions);
+	SAME(logins.dovecot);
+	SAME_STR(logins.roundcube_log);
 	SAME(dhcp.lease_file_count);
 	for (size_t i = 0; i < a->dhcp.lease_file_count; i++)
 		if (strcmp(a->dhcp.lease_files[i], b->dhcp.lease_files[i]) != 0)
@@ -698,7 +700,10 @@ test_round_trip_everything(void **state)
 	    "min_quarantine = 1h30m\n"
 	    "[maillog]\n"
 	    "account_addresses = 35\n"
-	    "account_sessions = 5\n", token, ok_cert, ok_key);
+	    "account_sessions = 5\n"
+	    "[logins]\n"
+	    "dovecot = on\n"
+	    "roundcube_log = /var/log/roundcube/userlogins.log\n", token, ok_cert, ok_key);
 	load_ok(text, &cfg);
 
 	/* what was read */
@@ -745,6 +750,8 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.judge.ignore[1].prefix, 128);
 	assert_int_equal(cfg.maillog.account_addresses, 35);
 	assert_int_equal(cfg.maillog.account_sessions, 5);
+	assert_true(cfg.logins.dovecot);
+	assert_string_equal(cfg.logins.roundcube_log, "/var/log/roundcube/userlogins.log");
 
 	/* the helpers on it */
 	struct addr a;
@@ -938,6 +945,10 @@ static const struct bad_value bad_values[] = {
 	  { "0", "5s", "x", NULL } },
 	{ "enforce", "resolve_interval", "resolve_interval: expected a duration from 10s to 30d, not \"{v}\"",
 	  { "1", "60d", NULL } },
+
+	{ "logins", "dovecot", "dovecot: expected yes or no, not \"{v}\"", { "", "dovecot", "2", "yes no", NULL } },
+	{ "logins", "roundcube_log", "roundcube_log: expected the path of Roundcube's userlogins log",
+	  { "", "/var/log/roundcube/user\tlogins.log", NULL } },
 
 	{ "dhcp", "lease_file", "lease_file: expected the path of a Kea memfile lease file", { "", NULL } },
 	{ "dhcp", "subscriber_id", "subscriber_id: expected client-id, hwaddr, duid, circuit-id or remote-id, "

@@ -1166,6 +1166,250 @@ login(struct fx *f, usec_t t, const char *account, const char *addr)
 	client(f, t, "relay", qid, addr, account);
 }
 
+/* ---- logins from outside the relay: Dovecot in the mail log, webmail ---- */
+
+#define L_DOVECOT  "dovecot: %s-login: Login: user=<%s>, method=PLAIN, rip=%s, lip=192.0.2.1, mpid=4711, " \
+	"TLS, session=<lBT0IffqbtDAAAIH>"
+
+static int
+dovecot(struct fx *f, usec_t t, const char *service, const char *user, const char *rip)
+{
+	return feed(f, t, "mail", L_DOVECOT, service, user, rip);
+}
+
+/*
+ * A Dovecot login adds its network to the account's account_networks as an SMTP AUTH
+ * does, one item whatever the source, whose summary names the sources; only with
+ * [logins] dovecot = yes. Logins from the webmail front end ([allowlist] network) and
+ * failed logins are counted, never evidence.
+ */
+static void
+test_dovecot_logins(void **state)
+{
+	struct fx *f = *state;
+	const struct delivery_stats *ds = delivery_stats(f->d);
+	char addr[32];
+
+	/* off by default: counted, not evidence */
+	for (int i = 0; i < 12; i++) {
+		snprintf(addr, sizeof(addr), "198.19.%d.7", i);
+		assert_int_equal(dovecot(f, T0 + MINUTES(i), "imap", "erin@example.net", addr), MAILLOG_LOGIN);
+	}
+	assert_null(evidence(f, "account:erin@example.net", "account_networks"));
+	assert_int_equal(ds->logins_skipped[DELIVERY_LOGIN_SKIP_OFF], 12);
+	assert_int_equal(ds->logins[DELIVERY_LOGIN_IMAP], 0);
+
+	f->cfg.logins.dovecot = true;
+	f->cfg.allowlist.networks = calloc(1, sizeof(struct cidr));
+	assert_non_null(f->cfg.allowlist.networks);
+	assert_int_equal(cidr_parse("192.0.2.0/28", &f->cfg.allowlist.networks[0]), 0);
+	f->cfg.allowlist.network_count = 1;
+	delivery_configure(f->d, &f->cfg);
+	/* the webmail front end's IMAP logins for its users: not the account's networks */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(dovecot(f, T0 + HOURS(1) + SEC(i), "imap", "erin@example.net", "192.0.2.10"),
+		    MAILLOG_LOGIN);
+	assert_int_equal(ds->logins_skipped[DELIVERY_LOGIN_SKIP_FRONT_END], 20);
+	/* failed logins: a password tried, not an account used */
+	for (int i = 0; i < 30; i++) {
+		snprintf(addr, sizeof(addr), "203.0.%d.9", i);
+		assert_int_equal(feed(f, T0 + HOURS(1) + SEC(i), "mail", "dovecot: imap-login: Disconnected (auth "
+		    "failed, 1 attempts in 2 secs): user=<erin@example.net>, method=PLAIN, rip=%s, lip=192.0.2.1, "
+		    "TLS, session=<a>", addr), MAILLOG_LOGIN_FAILED);
+	}
+	assert_int_equal(ds->logins_failed[DELIVERY_LOGIN_IMAP], 30);
+	assert_null(evidence(f, "account:erin@example.net", "account_networks"));
+
+	/* 6 IMAP, 1 POP3, 2 webmail and 2 SMTP AUTH networks: 11, one more than account_networks */
+	for (int i = 0; i < 6; i++) {
+		snprintf(addr, sizeof(addr), "198.19.%d.8", i);
+		assert_int_equal(dovecot(f, T0 + HOURS(2) + MINUTES(i), "imap", "erin@example.net", addr),
+		    MAILLOG_LOGIN);
+	}
+	assert_int_equal(dovecot(f, T0 + HOURS(2) + MINUTES(7), "pop3", "erin@example.net", "2001:db8:7:1::5"),
+	    MAILLOG_LOGIN);
+	assert_true(delivery_login(f->d, DELIVERY_LOGIN_WEBMAIL, "erin@example.net", 16,
+	    (struct strview){ "198.51.100.4", 12 }, T0 + HOURS(2) + MINUTES(8)));
+	assert_true(delivery_login(f->d, DELIVERY_LOGIN_WEBMAIL, "erin@example.net", 16,
+	    (struct strview){ "203.0.113.77", 12 }, T0 + HOURS(2) + MINUTES(9)));
+	login(f, T0 + HOURS(2) + MINUTES(10), "erin@example.net", "100.64.3.3");
+	assert_null(evidence(f, "account:erin@example.net", "account_networks"));
+	login(f, T0 + HOURS(2) + MINUTES(11), "erin@example.net", "100.64.4.4");
+	const struct evidence_item *e = evidence(f, "account:erin@example.net", "account_networks");
+	assert_non_null(e);
+	assert_int_equal(e->count, 11);
+	assert_contains(e->summary, "used from 11 client networks within 1d (logins by IMAP, webmail, POP3, "
+	    "SMTP AUTH): 100.64.4.0/24, 100.64.3.0/24, 203.0.113.0/24, 198.51.100.0/24, 2001:db8:7:1::/64, "
+	    "198.19.5.0/24");
+	if (strstr(e->summary, "192.0.2.") != NULL || strstr(e->summary, "203.0.0.") != NULL)
+		fail_msg("a front end's or a failed login's network in \"%s\"", e->summary);
+	assert_int_equal(ds->logins[DELIVERY_LOGIN_IMAP], 6);
+	assert_int_equal(ds->logins[DELIVERY_LOGIN_POP3], 1);
+	assert_int_equal(ds->logins[DELIVERY_LOGIN_WEBMAIL], 2);
+	assert_int_equal(ds->logins[DELIVERY_LOGIN_SMTP], 2);
+	assert_true(level(f, "account:erin@example.net") >= LEVEL_THROTTLE);
+	/* an IMAP login from a network SMTP AUTH saw: still one network */
+	assert_int_equal(dovecot(f, T0 + HOURS(2) + MINUTES(12), "imap", "erin@example.net", "100.64.4.9"),
+	    MAILLOG_LOGIN);
+	assert_int_equal(evidence(f, "account:erin@example.net", "account_networks")->count, 11);
+
+	/* [judge] ignore (loopback by default), a garbage rip: counted, skipped */
+	assert_int_equal(dovecot(f, T0 + HOURS(3), "imap", "erin@example.net", "127.0.0.1"), MAILLOG_LOGIN);
+	assert_int_equal(ds->logins_skipped[DELIVERY_LOGIN_SKIP_IGNORED], 1);
+	assert_int_equal(dovecot(f, T0 + HOURS(3), "imap", "erin@example.net", "198.19.999.1"), MAILLOG_LOGIN);
+	assert_int_equal(ds->logins_skipped[DELIVERY_LOGIN_SKIP_ADDRESS], 1);
+
+	/* one network, many logins: normal */
+	for (int i = 0; i < 50; i++) {
+		snprintf(addr, sizeof(addr), "198.18.77.%d", 1 + i % 3);
+		assert_int_equal(dovecot(f, T0 + HOURS(4) + MINUTES(i), "imap", "fay@example.net", addr),
+		    MAILLOG_LOGIN);
+	}
+	assert_null(evidence(f, "account:fay@example.net", "account_networks"));
+	assert_int_equal(level(f, "account:fay@example.net"), LEVEL_NORMAL);
+}
+
+/*
+ * A user name a client chose that smuggles in Dovecot's fields ("bob>, rip=...") never
+ * moves a login to another account nor from another network: the lines are refused.
+ */
+static void
+test_dovecot_smuggled_user(void **state)
+{
+	struct fx *f = *state;
+	char user[64];
+
+	f->cfg.logins.dovecot = true;
+	delivery_configure(f->d, &f->cfg);
+	for (int i = 0; i < 15; i++) {
+		snprintf(user, sizeof(user), "bob>, rip=198.19.%d.1", i);
+		assert_int_equal(dovecot(f, T0 + MINUTES(i), "imap", user, "203.0.113.5"), MAILLOG_ERR_DUPLICATE);
+		snprintf(user, sizeof(user), "bob>, lport=%d", i);
+		assert_int_equal(dovecot(f, T0 + MINUTES(i), "imap", user, "198.18.0.5"), MAILLOG_ERR_DUPLICATE);
+	}
+	assert_null(judge_lookup(f->j, "account:bob"));
+	assert_int_equal(delivery_stats(f->d)->errors[-MAILLOG_ERR_DUPLICATE], 30);
+	/* what Dovecot wrote for bob himself, from one network, counts as bob's */
+	assert_int_equal(dovecot(f, T0 + HOURS(1), "imap", "bob", "203.0.113.5"), MAILLOG_LOGIN);
+	assert_non_null(judge_lookup(f->j, "account:bob"));
+	assert_null(evidence(f, "account:bob", "account_networks"));
+}
+
+/* A Roundcube userlogins line at t: "[05-Dec-2026 03:12:45 +0000]: <k3vd8s2a> TEXT". */
+static int __attribute__((format(printf, 3, 4)))
+roundcube(struct fx *f, usec_t t, const char *fmt, ...)
+{
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+		"Nov", "Dec" };
+	char line[1024];
+	time_t secs = (time_t)(t / USEC_PER_SEC);
+	struct tm tm;
+	va_list ap;
+	int n;
+
+	gmtime_r(&secs, &tm);
+	n = snprintf(line, sizeof(line), "[%02d-%s-%04d %02d:%02d:%02d +0000]: <k3vd8s2a> ", tm.tm_mday, mon[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < sizeof(line));
+	return delivery_webmail_line(f->d, line, (size_t)n, t);
+}
+
+/*
+ * Roundcube's logins count for account_networks as the others do, from the client's
+ * address: behind our proxy ([allowlist] network) the one it forwarded (X-Forwarded-For
+ * from the right), never what the client itself put in the header; the proxy alone, with
+ * nothing forwarded, is the front end. Failed logins and refused lines are counted.
+ */
+static void
+test_webmail_logins(void **state)
+{
+	struct fx *f = *state;
+	const struct delivery_stats *ds = delivery_stats(f->d);
+
+	f->cfg.allowlist.networks = calloc(1, sizeof(struct cidr));
+	assert_non_null(f->cfg.allowlist.networks);
+	assert_int_equal(cidr_parse("10.0.0.0/24", &f->cfg.allowlist.networks[0]), 0);
+	f->cfg.allowlist.network_count = 1;
+	delivery_configure(f->d, &f->cfg);
+
+	/* direct: REMOTE_ADDR is the client; a header it sent changes nothing */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(roundcube(f, T0 + MINUTES(i), "Successful login for hal@example.net (ID: 4) from "
+		    "198.18.%d.5 (X-Forwarded-For: 203.0.113.%d) in session k3vd8s2a0fj3m2kd", i, i), ROUNDCUBE_LOGIN);
+	/* through the proxy 10.0.0.5: the address it appended, past a second proxy of ours */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(roundcube(f, T0 + MINUTES(10 + i), "Successful login for hal@example.net (ID: 4) "
+		    "from 10.0.0.5 (X-Real-IP: 10.0.0.6,X-Forwarded-For: 192.0.2.%d, 198.19.%d.5, 10.0.0.6) in "
+		    "session k3vd8s2a0fj3m2kd", i, i), ROUNDCUBE_LOGIN);
+	/* the proxy with nothing forwarded: the front end itself */
+	assert_int_equal(roundcube(f, T0 + MINUTES(20), "Successful login for hal@example.net (ID: 4) from 10.0.0.5 "
+	    "in session k3vd8s2a0fj3m2kd"), ROUNDCUBE_LOGIN);
+	assert_int_equal(ds->logins_skipped[DELIVERY_LOGIN_SKIP_FRONT_END], 1);
+	/* failed logins, a smuggled ID, another message: counted */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(roundcube(f, T0 + MINUTES(21), "Failed login for hal@example.net from 198.51.%d.1 in "
+		    "session k3vd8s2a0fj3m2kd (error: 0)", i), ROUNDCUBE_LOGIN_FAILED);
+	assert_int_equal(roundcube(f, T0 + MINUTES(22), "Successful login for ivy (ID: 1) from 198.51.100.1 (ID: 4) "
+	    "from 10.0.0.5 in session k3vd8s2a0fj3m2kd"), ROUNDCUBE_ERR_AMBIGUOUS);
+	assert_int_equal(roundcube(f, T0 + MINUTES(22), "IMAP Error: Login failed for x from 198.51.100.1"),
+	    ROUNDCUBE_ERR_OTHER);
+	assert_null(judge_lookup(f->j, "account:ivy"));
+	assert_int_equal(ds->logins_failed[DELIVERY_LOGIN_WEBMAIL], 4);
+	assert_int_equal(ds->webmail_errors[-ROUNDCUBE_ERR_AMBIGUOUS], 1);
+	assert_int_equal(ds->webmail_errors[-ROUNDCUBE_ERR_OTHER], 1);
+	assert_int_equal(ds->webmail_lines, 17);
+	assert_int_equal(ds->logins[DELIVERY_LOGIN_WEBMAIL], 10);
+	assert_null(evidence(f, "account:hal@example.net", "account_networks"));
+
+	/* the eleventh network */
+	assert_int_equal(roundcube(f, T0 + MINUTES(30), "Successful login for hal@example.net (ID: 4) from "
+	    "2001:db8:9::1 in session k3vd8s2a0fj3m2kd"), ROUNDCUBE_LOGIN);
+	const struct evidence_item *e = evidence(f, "account:hal@example.net", "account_networks");
+	assert_non_null(e);
+	assert_int_equal(e->count, 11);
+	assert_contains(e->summary, "used from 11 client networks within 1d (logins by webmail): 2001:db8:9::/64, "
+	    "198.19.4.0/24, 198.19.3.0/24");
+	assert_contains(e->summary, "198.18.0.0/24");
+	if (strstr(e->summary, "203.0.113.") != NULL || strstr(e->summary, "192.0.2.") != NULL ||
+	    strstr(e->summary, "10.0.0.") != NULL)
+		fail_msg("a header the client sent or a proxy counted: \"%s\"", e->summary);
+	/* the line's own time: a login logged an hour ago is an hour old */
+	assert_int_equal(e->last_seen, T0 + MINUTES(30));
+}
+
+/*
+ * Where an account's logins came from survives a restart: the networks restored from the
+ * snapshot still name IMAP and SMTP AUTH when the eleventh, a webmail login, raises it.
+ */
+static void
+test_snapshot_login_sources(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *bytes;
+	size_t len;
+	char addr[32];
+
+	f->cfg.logins.dovecot = true;
+	delivery_configure(f->d, &f->cfg);
+	for (int i = 0; i < 9; i++) {
+		snprintf(addr, sizeof(addr), "198.19.%d.8", i);
+		assert_int_equal(dovecot(f, T0 + MINUTES(i), "imap", "lea@example.net", addr), MAILLOG_LOGIN);
+	}
+	login(f, T0 + MINUTES(10), "lea@example.net", "100.64.3.3");
+	assert_null(evidence(f, "account:lea@example.net", "account_networks"));
+	assert_int_equal(delivery_save(f->d, T0 + MINUTES(11), &bytes, &len), 0);
+	restart(f, bytes, len, 0);
+	assert_true(delivery_login(f->d, DELIVERY_LOGIN_WEBMAIL, "lea@example.net", 15,
+	    (struct strview){ "203.0.113.77", 12 }, T0 + MINUTES(12)));
+	assert_contains(summary(f, "account:lea@example.net", "account_networks"),
+	    "used from 11 client networks within 1d (logins by IMAP, webmail, SMTP AUTH): 203.0.113.0/24, "
+	    "100.64.3.0/24, 198.19.8.0/24");
+	free(bytes);
+}
+
 static void
 test_account_networks(void **state)
 {
@@ -1399,10 +1643,13 @@ test_account_snapshot(void **state)
 	/* the 20 logins' addresses and the 4 sessions', across the restart */
 	assert_int_equal(evidence(f, "account:nia@example.net", "account_addresses")->count, 24);
 
-	/* a snapshot of version 1 (before these rules) is still read */
+	/* snapshots of version 1 (before these rules) and 2 (before the logins' sources) are
+	 * still read */
 	restart(f, NULL, 0, 0);
 	assert_int_equal(delivery_save(f->d, T0, &bytes, &len), 0);
-	assert_int_equal(bytes[4], 2);
+	assert_int_equal(bytes[4], 3);
+	bytes[4] = 2;
+	restart(f, bytes, len, 0);
 	bytes[4] = 1;
 	restart(f, bytes, len, 0);
 	free(bytes);
@@ -2195,6 +2442,10 @@ main(void)
 		T(test_snapshot_damaged),
 		T(test_spam_rejected),
 		T(test_spam_refusers),
+		T(test_dovecot_logins),
+		T(test_dovecot_smuggled_user),
+		T(test_webmail_logins),
+		T(test_snapshot_login_sources),
 		T(test_account_networks),
 		T(test_account_addresses),
 		T(test_account_sessions),

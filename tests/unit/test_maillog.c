@@ -30,6 +30,7 @@ struct want {
 	const char *client_addr;
 	const char *sasl_method;
 	const char *sasl_username;
+	const char *login_user;
 	const char *orig_queue_id;
 	const char *from;
 	uint64_t size;
@@ -845,6 +846,78 @@ static const struct parse_case parse_cases[] = {
 	  "reject: rcpt from unknown[192.0.2.1]: 550 5.1.1 x; proto=ESMTP", 0, MAILLOG_ERR_FIELDS,
 	  NONE, NULL },
 
+	/* ---- Dovecot 2.3.19 (Debian 12) logins: its own log_path file, as the scratch
+	 * dovecot of test_dovecot_logins.sh wrote them, and syslog's mail.log. ---- */
+	{ "dovecot log_path login", "Dec 05 00:15:45 imap-login: Info: Login: user=<alice@example.net>, "
+	  "method=PLAIN, rip=127.3.4.1, lip=127.0.0.1, mpid=18920, session=<3ATb5NdhSrt/AwQB>", 0, MAILLOG_LOGIN,
+	  { .t = T3164(12, 5, 0, 15, 45), .program = "imap-login", .service = "imap-login",
+	    .client_addr = "127.3.4.1", .sasl_method = "PLAIN", .login_user = "alice@example.net" }, NULL },
+	{ "dovecot syslog login", "Dec  5 03:12:45 mail dovecot: imap-login: Login: user=<alice@example.net>, "
+	  "method=PLAIN, rip=192.0.2.7, lip=192.0.2.1, mpid=1234, TLS, session=<lBT0IffqbtDAAAIH>", 0, MAILLOG_LOGIN,
+	  { .t = T3164(12, 5, 3, 12, 45), .host = "mail", .program = "dovecot", .service = "imap-login",
+	    .client_addr = "192.0.2.7", .sasl_method = "PLAIN", .login_user = "alice@example.net" }, NULL },
+	{ "dovecot syslog login, journal's pid", "Dec  5 03:12:45 mail dovecot[812]: pop3-login: Login: "
+	  "user=<bob>, method=PLAIN, rip=2001:db8::7, lip=2001:db8::1, mpid=99, TLS, session=<b2Xs9d1hKgAgDbg>", 0,
+	  MAILLOG_LOGIN, { .host = "mail", .program = "dovecot", .service = "pop3-login", .pid = 812,
+	    .client_addr = "2001:db8::7", .sasl_method = "PLAIN", .login_user = "bob" }, NULL },
+	{ "dovecot rsyslog RFC 3339 submission login", "2026-12-05T03:12:45.123456+00:00 mail dovecot: "
+	  "submission-login: Login: user=<carol@example.net>, method=LOGIN, rip=198.51.100.4, lip=192.0.2.1, "
+	  "mpid=4711, TLS, session=<yTvb5NdhQOt/AAAB>", 0, MAILLOG_LOGIN,
+	  { .t = { 2026, 12, 5, 3, 12, 45, 123456, 0, 1 }, .host = "mail", .program = "dovecot",
+	    .service = "submission-login", .client_addr = "198.51.100.4", .sasl_method = "LOGIN",
+	    .login_user = "carol@example.net" }, NULL },
+	{ "dovecot login, user last (a site's own format)", "Dec  5 03:12:45 mail dovecot: imap-login: Login: "
+	  "rip=192.0.2.7, lip=192.0.2.1, user=<eve>", 0, MAILLOG_LOGIN,
+	  { .host = "mail", .program = "dovecot", .service = "imap-login", .client_addr = "192.0.2.7",
+	    .login_user = "eve" }, NULL },
+	{ "dovecot login, a user with ', ' and '>' in it", "Dec  5 03:12:45 mail dovecot: imap-login: Login: "
+	  "user=<doe, john>x>, method=PLAIN, rip=192.0.2.7, lip=192.0.2.1, mpid=1, session=<s>", 0, MAILLOG_LOGIN,
+	  { .host = "mail", .program = "dovecot", .service = "imap-login", .client_addr = "192.0.2.7",
+	    .sasl_method = "PLAIN", .login_user = "doe, john>x" }, NULL },
+	{ "dovecot failed login (log_path)", "Dec 05 00:15:53 imap-login: Info: Disconnected: Connection closed "
+	  "(auth failed, 1 attempts in 6 secs): user=<dave>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, secured, "
+	  "session=<Xlby5NdhSut/AAAB>", 0, MAILLOG_LOGIN_FAILED,
+	  { .program = "imap-login", .service = "imap-login" }, NULL },
+	{ "dovecot failed login (syslog)", "Dec  5 03:12:45 mail dovecot: imap-login: Disconnected (auth failed, "
+	  "3 attempts in 12 secs): user=<x>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1, TLS, session=<a>", 0,
+	  MAILLOG_LOGIN_FAILED, { .host = "mail", .program = "dovecot", .service = "imap-login" }, NULL },
+	{ "dovecot aborted login", "Dec  5 03:12:45 mail dovecot: pop3-login: Aborted login (auth failed, 1 "
+	  "attempts in 2 secs): user=<x>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1, session=<a>", 0,
+	  MAILLOG_LOGIN_FAILED, { .host = "mail", .program = "dovecot", .service = "pop3-login" }, NULL },
+	{ "dovecot mail process line", "Dec  5 03:12:45 mail dovecot: imap(alice)<18920><3ATb5NdhSrt/AwQB>: "
+	  "Logged out in=27 out=556", 0, MAILLOG_ERR_NOT_POSTFIX, NONE, NULL },
+	{ "dovecot master line", "Dec 05 00:15:44 master: Info: Dovecot v2.3.19.1 (9b53102964) starting up", 0,
+	  MAILLOG_ERR_NOT_POSTFIX, NONE, NULL },
+	{ "dovecot login-process line not a login", "Dec  5 03:12:45 mail dovecot: imap-login: Disconnected "
+	  "(no auth attempts in 0 secs): user=<>, rip=192.0.2.7, lip=192.0.2.1, session=<a>", 0,
+	  MAILLOG_ERR_NOT_POSTFIX, NONE, NULL },
+	/* a name a client chose (a passdb with an empty auth_username_chars takes it) smuggling
+	 * fields: refused, never read as a login of "bob" from the smuggled rip */
+	{ "dovecot user smuggling a rip (real: the scratch dovecot's line)", "Dec 05 00:15:47 imap-login: Info: "
+	  "Login: user=<bob>, rip=198.51.100.9, x=<y>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, secured, "
+	  "session=<yTvb5NdhQOt/AAAB>", 0, MAILLOG_ERR_DUPLICATE, NONE, NULL },
+	{ "dovecot user smuggling a rip, no second <>", "Dec  5 03:12:45 mail dovecot: imap-login: Login: "
+	  "user=<bob>, rip=198.51.100.9>, method=PLAIN, rip=192.0.2.7, lip=192.0.2.1, session=<s>", 0,
+	  MAILLOG_ERR_DUPLICATE, NONE, NULL },
+	{ "dovecot user smuggling a rip at the end", "Dec  5 03:12:45 mail dovecot: imap-login: Login: "
+	  "rip=192.0.2.7, user=<bob>, rip=198.51.100.9>", 0, MAILLOG_ERR_DUPLICATE, NONE, NULL },
+	{ "dovecot user smuggling a field Dovecot does not write", "Dec  5 03:12:45 mail dovecot: imap-login: "
+	  "Login: user=<bob>, lport=1>, method=PLAIN, rip=192.0.2.7, session=<s>", 0, MAILLOG_ERR_DUPLICATE,
+	  NONE, NULL },
+	{ "dovecot user smuggling a second user", "Dec  5 03:12:45 mail dovecot: imap-login: Login: "
+	  "user=<bob>, user=<eve>, method=PLAIN, rip=192.0.2.7", 0, MAILLOG_ERR_DUPLICATE, NONE, NULL },
+	{ "dovecot user smuggling a session", "Dec  5 03:12:45 mail dovecot: imap-login: Login: "
+	  "user=<bob>, session=<x>, method=PLAIN, rip=192.0.2.7, session=<y>", 0, MAILLOG_ERR_DUPLICATE,
+	  NONE, NULL },
+	{ "dovecot login without rip", "Dec  5 03:12:45 mail dovecot: imap-login: Login: user=<bob>, "
+	  "method=PLAIN", 0, MAILLOG_ERR_FIELDS, NONE, NULL },
+	{ "dovecot login, empty user", "Dec  5 03:12:45 mail dovecot: imap-login: Login: user=<>, "
+	  "method=PLAIN, rip=192.0.2.7", 0, MAILLOG_ERR_FIELDS, NONE, NULL },
+	{ "dovecot login cut in the user", "Dec  5 03:12:45 mail dovecot: imap-login: Login: user=<alice@exa",
+	  0, MAILLOG_ERR_FIELDS, NONE, NULL },
+	{ "dovecot login, no login word", "Dec  5 03:12:45 mail dovecot: imap login: Login: user=<bob>, "
+	  "rip=192.0.2.7", 0, MAILLOG_ERR_NOT_POSTFIX, NONE, NULL },
+
 	/* ---- Known misses. ---- */
 	{ "an unmatched '(' in the remote reply",
 	  "Nov 27 06:40:01 relay postfix/smtp[1]: 5F1E2D3C4B: to=<bob@example.org>, relay=none, "
@@ -915,7 +988,7 @@ compare(const struct parse_case *c, int rc, const struct maillog_line *l, int qu
 	}
 #define V(f) check_view(c->name, #f, l->f, w->f, &bad, quiet)
 	V(host); V(program); V(syslog_name); V(service); V(queue_id);
-	V(client_name); V(client_addr); V(sasl_method); V(sasl_username); V(orig_queue_id);
+	V(client_name); V(client_addr); V(sasl_method); V(sasl_username); V(login_user); V(orig_queue_id);
 	V(from); V(to); V(orig_to); V(relay); V(dsn); V(reply); V(reject_code);
 	V(action); V(reject_stage);
 #undef V
