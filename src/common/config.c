@@ -27,7 +27,7 @@
 #include "common/secret.h"
 
 
-#define CONFIG_KEY_MAX 128   /* rows in config_keys at most */
+#define CONFIG_KEY_MAX 192   /* rows in config_keys at most */
 
 struct config_parse {
 	struct config *cfg;
