@@ -673,14 +673,15 @@ api_reports_json(const struct report_intake *ri)
 		json_decref(refused);
 		return NULL;
 	}
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:I, s:I, s:I}",
 	    "files", (json_int_t)st.files, "files_failed", (json_int_t)st.files_failed,
 	    "files_duplicate", (json_int_t)st.files_duplicate, "submitted", (json_int_t)st.submitted,
 	    "submit_failures", (json_int_t)st.submit_failures, "events", (json_int_t)st.events,
 	    "applied", (json_int_t)st.applied, "duplicates", (json_int_t)st.duplicates,
 	    "outside", (json_int_t)st.outside, "unattributed", (json_int_t)st.unattributed,
 	    "undated", (json_int_t)st.undated, "by_kind", kinds, "refused", (json_int_t)st.rows_refused,
-	    "refused_by_reason", refused, "backlog", (json_int_t)st.backlog, "dedup_entries", (json_int_t)st.dedup_entries);
+	    "refused_by_reason", refused, "backlog", (json_int_t)st.backlog, "dedup_entries", (json_int_t)st.dedup_entries,
+	    "nat_mapped", (json_int_t)st.nat_mapped, "nat_unattributed", (json_int_t)st.nat_unattributed);
 }
 
 static enum MHD_Result

@@ -329,6 +329,9 @@ metrics_reports(FILE *out, const struct report_intake_stats *st)
 	metrics_counter_by(out, "lazaret_report_events_total", "What the reports said, by what became of it.", "result", 5,
 	    (const char *const[]){ "applied", "duplicate", "outside", "unattributed", "undated" },
 	    (const unsigned long long[]){ st->applied, st->duplicates, st->outside, st->unattributed, st->undated });
+	metrics_counter_by(out, "lazaret_report_nat_total", "Reports about a CGNAT pool's public address, by outcome: "
+	    "mapped to the private address, or naming nobody.", "result", 2, (const char *const[]){ "mapped", "nobody" },
+	    (const unsigned long long[]){ st->nat_mapped, st->nat_unattributed });
 	for (int k = 0; k < REPORT_KIND_COUNT; k++) {
 		kinds[k] = report_kind_name((enum report_kind)k);
 		by_kind[k] = st->by_kind[k];

@@ -412,8 +412,8 @@ report_csv_line(struct report_csv_reader *r, const char *line, size_t len, struc
  */
 #define RECORD_LINES_MAX 8
 
-static const char *
-record_end(const char *p, const char *end)
+const char *
+report_csv_record_end(const char *p, const char *end)
 {
 	const char *first = memchr(p, '\n', (size_t)(end - p)), *nl, *from = p;
 	size_t quotes = 0;
@@ -447,7 +447,7 @@ report_csv_read(const char *buf, size_t len, const char *hint, report_emit_cb em
 		return -ENOMEM;
 	report_csv_reader_init(r, hint);
 	while (p < end && rc == 0) {
-		const char *e = record_end(p, end);
+		const char *e = report_csv_record_end(p, end);
 		int lrc = report_csv_line(r, p, (size_t)(e - p), &ev);
 		if (lrc != 0)
 			st->rows++;

@@ -109,6 +109,15 @@ struct report_csv_stats {
 int report_csv_read(const char *buf, size_t len, const char *hint, report_emit_cb emit, void *arg,
 	struct report_csv_stats *st);
 
+/*
+ * report_csv_record_end — where the record at p ends in [p, end): the first newline
+ * outside quotes (a quoted field may hold one), at most 8 lines and REPORT_CSV_LINE_MAX
+ * bytes on; a stray quote ends it at its first newline instead. end when there is no
+ * newline. A streaming caller holds REPORT_CSV_LINE_MAX bytes past p (or the file's end)
+ * before it asks.
+ */
+const char *report_csv_record_end(const char *p, const char *end);
+
 /* "no_header", "address", ...; "unknown" otherwise. */
 const char *report_csv_error_name(int rc);
 

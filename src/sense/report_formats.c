@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sense/report_csv.h"
 #include "sense/report_formats.h"
 
 /* Each format's reader behind the sniffing: set up, a whole message, a CSV line, done. */
@@ -114,55 +115,76 @@ read_whole(struct report_reader *r, char *reason, size_t reasonlen)
 	return 0;
 }
 
-/* The next whole line of a streamed file into *line; 1, 0 at the end, -1 on a read error.
- * A line over REPORT_LINE_MAX is refused ("line_too_long") and skipped to its end. */
+/* Reads more of a streamed file after what is left unread; -1 on a read error. */
 static int
-next_line(struct report_reader *r, const char **line, size_t *len, void (*refused)(void *, const char *),
-    void *arg, char *reason, size_t reasonlen)
+refill(struct report_reader *r, char *reason, size_t reasonlen)
 {
+	ssize_t n;
+
+	memmove(r->buf, r->buf + r->off, r->len - r->off);
+	r->len -= r->off;
+	r->off = 0;
 	for (;;) {
-		char *start = r->buf + r->off, *nl = memchr(start, '\n', r->len - r->off);
-		if (nl != NULL) {
-			size_t n = (size_t)(nl - start);
-			r->off += n + 1;
-			if (r->skipping) {
-				r->skipping = false;
-				continue;
-			}
-			if (n > 0 && start[n - 1] == '\r')
-				n--;
-			*line = start;
-			*len = n;
-			return 1;
-		}
-		if (r->len - r->off >= REPORT_LINE_MAX) {
-			if (!r->skipping)
-				refused(arg, "line_too_long");
-			r->skipping = true;
-			r->off = r->len;
-		}
-		if (r->eof) {
-			if (r->off < r->len && !r->skipping) {      /* a last line without its newline */
-				*line = r->buf + r->off;
-				*len = r->len - r->off;
-				r->off = r->len;
-				return 1;
-			}
-			return 0;
-		}
-		memmove(r->buf, r->buf + r->off, r->len - r->off);
-		r->len -= r->off;
-		r->off = 0;
-		ssize_t n = read(r->fd, r->buf + r->len, REPORT_READ_CHUNK + REPORT_LINE_MAX - r->len);
+		n = read(r->fd, r->buf + r->len, REPORT_READ_CHUNK + REPORT_LINE_MAX - r->len);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
 			fail(r, "read_error", reason, reasonlen, "read_error: %s", strerror(errno));
 			return -1;
 		}
-		if (n == 0)
-			r->eof = true;
-		r->len += (size_t)n;
+		break;
+	}
+	if (n == 0)
+		r->eof = true;
+	r->len += (size_t)n;
+	return 0;
+}
+
+/*
+ * The next record of a streamed CSV file into *line (its newline not included; a quoted
+ * field may hold one): 1, 0 at the end, -1 on a read error. At least REPORT_LINE_MAX
+ * bytes (or the rest of the file) are in the buffer before a record is looked for, so
+ * one is never cut where a read stopped. A line longer than that is refused
+ * ("line_too_long") and skipped to its end.
+ */
+static int
+next_record(struct report_reader *r, const char **line, size_t *len, void (*refused)(void *, const char *),
+    void *arg, char *reason, size_t reasonlen)
+{
+	for (;;) {
+		if (!r->eof && r->len - r->off <= REPORT_LINE_MAX) {
+			if (refill(r, reason, reasonlen) != 0)
+				return -1;
+			continue;
+		}
+		char *p = r->buf + r->off, *end = r->buf + r->len;
+		if (r->skipping) {
+			char *nl = memchr(p, '\n', (size_t)(end - p));
+			if (nl == NULL) {
+				r->off = r->len;
+				if (r->eof)
+					return 0;
+				continue;
+			}
+			r->off += (size_t)(nl - p) + 1;
+			r->skipping = false;
+			continue;
+		}
+		if (p == end)
+			return 0;
+		const char *e = report_csv_record_end(p, end);
+		if (e == end && !r->eof) {
+			refused(arg, "line_too_long");
+			r->skipping = true;
+			continue;
+		}
+		size_t n = (size_t)(e - p);
+		r->off += n + (e < end ? 1 : 0);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		*line = p;
+		*len = n;
+		return 1;
 	}
 }
 
@@ -189,10 +211,13 @@ report_reader_step(struct report_reader *r, size_t max, report_emit_cb emit,
 			return -1;
 		}
 		while (emitted < max) {
-			if ((rc = next_line(r, &line, &len, refused, arg, reason, reasonlen)) <= 0)
+			if ((rc = next_record(r, &line, &len, refused, arg, reason, reasonlen)) <= 0)
 				return rc;
 			if ((rc = report_formats_line(r, line, len, emit, refused, arg)) < 0) {
-				fail(r, "emit", reason, reasonlen, "emit: %s", strerror(-rc));
+				if (r->failure == NULL)
+					fail(r, "emit", reason, reasonlen, "emit: %s", strerror(-rc));
+				else
+					snprintf(reason, reasonlen, "%s", r->reason_text);
 				return -1;
 			}
 			emitted += (size_t)rc;
@@ -230,9 +255,15 @@ report_reader_failure(const struct report_reader *r)
 static int
 report_formats_begin(struct report_reader *r, char *reason, size_t reasonlen)
 {
-	fail(r, "unknown_format", reason, reasonlen, "unknown_format: no reader for %s reports in this build",
-	    r->format);
-	return -1;
+	if (r->kind != REPORT_READER_CSV)
+		return 0;
+	if ((r->csv = malloc(sizeof(struct report_csv_reader))) == NULL) {
+		fail(r, "no_memory", reason, reasonlen, "no_memory");
+		return -1;
+	}
+	/* Shadowserver's file name says the report type ("2026-12-04-event4_drone-...csv") */
+	report_csv_reader_init(r->csv, r->name);
+	return 0;
 }
 
 static int
@@ -242,25 +273,42 @@ report_formats_whole(struct report_reader *r, report_emit_cb emit, void (*refuse
 	(void)emit;
 	(void)refused;
 	(void)arg;
-	fail(r, "unknown_format", reason, reasonlen, "unknown_format");
+	fail(r, "unknown_format", reason, reasonlen, "unknown_format: no reader for %s reports in this build",
+	    r->format);
 	return -1;
 }
 
+/* One CSV record: 1 an event emitted, 0 none, or a negative code that fails the file. */
 static int
 report_formats_line(struct report_reader *r, const char *line, size_t len, report_emit_cb emit,
     void (*refused)(void *arg, const char *reason), void *arg)
 {
-	(void)r;
-	(void)line;
-	(void)len;
-	(void)emit;
-	(void)refused;
-	(void)arg;
+	struct report_csv_reader *csv = r->csv;
+	struct report_event ev;
+	int rc = report_csv_line(csv, line, len, &ev), e;
+
+	if (rc == 1) {
+		if ((e = emit(arg, &ev)) != 0)
+			return e < 0 ? e : -EIO;
+		return 1;
+	}
+	if (rc < 0) {
+		/* a report type nobody reads is the file's failure, kept in failed/ for a look,
+		 * not a million refused rows */
+		if (rc == -REPORT_CSV_E_UNKNOWN_TYPE && csv->header) {
+			r->failure = report_csv_error_name(rc);
+			snprintf(r->reason_text, sizeof(r->reason_text), "unknown_type: no reader for Shadowserver's "
+			    "\"%s\" reports (from the file name or the columns)", csv->type_name);
+			return -EPROTO;
+		}
+		refused(arg, report_csv_error_name(rc));
+	}
 	return 0;
 }
 
 static void
 report_formats_end(struct report_reader *r)
 {
-	(void)r;
+	free(r->csv);
+	r->csv = NULL;
 }

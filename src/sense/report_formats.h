@@ -16,6 +16,8 @@
 
 #include "sense/report.h"
 
+struct report_csv_reader;
+
 #define REPORT_LINE_MAX 65536
 #define REPORT_READ_CHUNK (1 << 20)
 
@@ -37,7 +39,8 @@ struct report_reader {
 	char *buf;
 	size_t len, off;
 	bool eof, skipping;                /* skipping: the rest of a line over REPORT_LINE_MAX */
-	void *csv;                         /* the CSV reader's state */
+	struct report_csv_reader *csv;     /* the CSV reader's state */
+	char reason_text[256];             /* a failure found by a reader mid-file */
 };
 
 /*

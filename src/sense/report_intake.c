@@ -27,6 +27,7 @@
 
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/nat.h"
 #include "judge/kinds.h"
 #include "sense/report_formats.h"
 #include "sense/report_intake.h"
@@ -641,19 +642,36 @@ report_intake_apply(struct report_intake *ri, const char *source, const struct r
 	uint32_t minute = minute_of(now);
 	struct subject *s;
 	char summary[STORE_SUMMARY_MAX];
-	struct report_event local;
+	struct report_event local, nat;
 	bool by_id;
 	uint64_t key;
 	usec_t at;
 	int kind;
 
 	ri->stats.events++;
-	if (cfg->network.subscriber_count > 0 &&
+	key = event_key(source, ev, &by_id);
+	if (cfg->nat.pool_count > 0) {
+		/* a CGN's public address and port name one private address, or nobody */
+		struct addr priv;
+		int rc = nat_lookup(cfg->nat.pools, cfg->nat.pool_count, &ev->addr, ev->has_port, ev->port, &priv);
+		if (rc < 0) {
+			ri->stats.nat_unattributed++;
+			ri->stats.unattributed++;
+			stats_reason(ri, nat_error_name(rc), 1);
+			return REPORT_UNATTRIBUTED;
+		}
+		if (rc == 1) {
+			nat = *ev;
+			nat.addr = priv;
+			ev = &nat;
+			ri->stats.nat_mapped++;
+		}
+	}
+	if (ev != &nat && cfg->network.subscriber_count > 0 &&
 	    !cidr_list_contains(cfg->network.subscribers, cfg->network.subscriber_count, &ev->addr)) {
 		ri->stats.outside++;
 		return REPORT_OUTSIDE;
 	}
-	key = event_key(source, ev, &by_id);
 	if (dedup_check(&ri->dedup, key, minute, minute > window ? minute - window : 0)) {
 		ri->stats.duplicates++;
 		return REPORT_DUPLICATE;

@@ -52,6 +52,8 @@ struct report_intake_stats {
 	uint64_t outside;                  /* an address outside [network] subscribers */
 	uint64_t unattributed;             /* nobody to attribute to (ignored, untracked, CGNAT without a port) */
 	uint64_t undated;                  /* no time in the report: the file's arrival time used */
+	uint64_t nat_mapped;               /* a CGNAT public address and port mapped to the private one */
+	uint64_t nat_unattributed;         /* a CGNAT address naming nobody (no port, ...): in unattributed too */
 	uint64_t by_kind[REPORT_KIND_COUNT];
 	uint64_t rows_refused;             /* lines or parts a reader skipped (by reason below) */
 	struct report_reason_count reasons[REPORT_REASONS_MAX];

@@ -163,6 +163,12 @@ assert_match "bob's evidence names the bot" "the 'andromeda' bot on this connect
 assert_match "bob's evidence names the source port" "source port 51234" "$(explain subscriber:bob)"
 assert_no_match "alice has no infection" "report_infection" "$(explain subscriber:alice)"
 assert_match "100.64.0.99 (nobody's) is its own subject" "the 'mirai' bot" "$(explain 100.64.0.99)"
+# the same bytes dropped again under another name are not read twice
+dupfiles=$(report_stat files_duplicate)
+cp "$T/spool/done/shadowserver/"*.csv "$T/drop/again.csv"
+mv "$T/drop/again.csv" "$T/spool/shadowserver/$(date -u +%F)-event4_drone-again.csv"
+file_dup() { [ "$(report_stat files_duplicate)" -gt "$dupfiles" ]; }
+wait_for 20 file_dup || fail "the same CSV dropped again was not recognised"
 case_pass
 
 # -------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "common/log.h"
+#include "common/nat.h"
 #include "ident/ident.h"
 #include "judge/judge.h"
 #include "judge/kinds.h"
@@ -252,6 +253,103 @@ test_attribution_by_time(void **state)
 	ident_free(id);
 }
 
+/* A report on a CGN's public address and port lands on the private address behind it
+ * (RFC 7422's example); without a port it names nobody, never the whole pool. */
+static void
+test_cgnat(void **state)
+{
+	struct fx *f = *state;
+	struct nat_pool pool;
+	const char *why;
+	struct report_event ev = event(REPORT_INFECTION, "192.0.2.1", f->now - SEC(60), "mirai", "botnet_drone");
+	struct report_intake_stats st;
+	struct cidr ours;
+
+	assert_int_equal(nat_pool_parse("192.0.2.1 198.51.100.1-198.51.100.14 4032", &pool, &why), 0);
+	f->cfg.nat.pools = &pool;
+	f->cfg.nat.pool_count = 1;
+	/* the public address need not be in [network] subscribers: the private one is ours */
+	assert_int_equal(cidr_parse("198.51.100.0/24", &ours), 0);
+	f->cfg.network.subscribers = &ours;
+	f->cfg.network.subscriber_count = 1;
+	ev.has_port = true;
+	ev.port = 2001;
+	assert_int_equal(report_intake_apply(f->ri, "shadowserver", &ev, 0, f->now), REPORT_APPLIED);
+	assert_non_null(evidence_of(f, "198.51.100.1", "report_infection"));
+	assert_null(judge_lookup(f->j, "192.0.2.1"));
+	ev.port = 6033;       /* the second subscriber's block: 1024 + 4032 + 977 */
+	assert_int_equal(report_intake_apply(f->ri, "shadowserver", &ev, 0, f->now), REPORT_APPLIED);
+	assert_non_null(evidence_of(f, "198.51.100.2", "report_infection"));
+	ev.has_port = false;
+	ev.time -= SEC(1);
+	assert_int_equal(report_intake_apply(f->ri, "shadowserver", &ev, 0, f->now), REPORT_UNATTRIBUTED);
+	ev.has_port = true;
+	ev.port = 80;         /* below the first port */
+	assert_int_equal(report_intake_apply(f->ri, "shadowserver", &ev, 0, f->now), REPORT_UNATTRIBUTED);
+	report_intake_stats_get(f->ri, &st);
+	assert_int_equal(st.nat_mapped, 2);
+	assert_int_equal(st.nat_unattributed, 2);
+	assert_null(judge_lookup(f->j, "192.0.2.1"));
+	f->cfg.nat.pools = NULL;
+	f->cfg.nat.pool_count = 0;
+	f->cfg.network.subscribers = NULL;
+	f->cfg.network.subscriber_count = 0;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Files dropped in the spool: a Shadowserver CSV (a quoted newline in a row, a garbled
+ * row) read and kept in done/, an unknown report type kept in failed/ with its reason.
+ * (The same bytes again, which needs the store, is test_reports.sh's.) */
+static void
+test_spool_files(void **state)
+{
+	struct fx *f = *state;
+	char path[512], reason[512] = "";
+	struct report_intake_stats st;
+	const char csv[] = "timestamp,src_ip,src_port,family,tag,http_agent\n"
+	    "2026-12-03 10:00:00,100.64.0.1,4444,andromeda,botnet,\"Mozilla\n(two lines)\"\n"
+	    "2026-12-03 10:00:01,not-an-address,4444,andromeda,botnet,x\n"
+	    "2026-12-03 10:00:02,100.64.0.2,4445,Mirai,botnet,y\n";
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/spool/shadowserver", f->dir);
+	assert_int_equal(mkdir(path, 0770), 0);
+	snprintf(path, sizeof(path), "%s/spool/shadowserver/2026-12-03-event4_drone-x.csv", f->dir);
+	write_file(path, csv);
+	snprintf(path, sizeof(path), "%s/spool/2026-12-03-weird_new_report-x.csv", f->dir);
+	write_file(path, "timestamp,ip,port\n2026-12-03 10:00:00,100.64.0.3,1\n");
+	report_intake_start(f->ri);
+	for (int i = 0; i < 2000; i++) {
+		report_intake_stats_get(f->ri, &st);
+		if (st.files + st.files_failed >= 2)
+			break;
+		uv_run(&f->loop, UV_RUN_ONCE);
+	}
+	assert_int_equal(st.files, 1);
+	assert_int_equal(st.files_failed, 1);
+	assert_int_equal(st.applied, 2);
+	assert_int_equal(st.rows_refused, 1);
+	assert_non_null(evidence_of(f, "100.64.0.1", "report_infection"));
+	assert_non_null(strstr(evidence_of(f, "100.64.0.2", "report_infection")->summary, "the 'mirai' bot"));
+	snprintf(path, sizeof(path), "%s/spool/done/shadowserver/2026-12-03-event4_drone-x.csv", f->dir);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/spool/failed/2026-12-03-weird_new_report-x.csv.reason", f->dir);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_non_null(fgets(reason, sizeof(reason), fp));
+	fclose(fp);
+	assert_non_null(strstr(reason, "unknown_type"));
+	assert_null(judge_lookup(f->j, "100.64.0.3"));
+}
+
 struct spooled {
 	int calls, status;
 	char name[256];
@@ -315,6 +413,8 @@ main(void)
 		T(test_outside),
 		T(test_attribution_by_time),
 		T(test_submit_spools),
+		T(test_cgnat),
+		T(test_spool_files),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
