@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gmime/gmime.h>
@@ -62,6 +63,8 @@ struct reader {
 	bool xarf;                    /* an "X-ARF: yes" header */
 	unsigned not_spam;            /* ARF not-spam reports met */
 	bool xarf_done;               /* an X-ARF message holds one report: the first one read */
+	char *buf;                    /* the part being read (part_text), grown to what it needs */
+	size_t cap;
 };
 
 static void
@@ -536,23 +539,36 @@ gmime_start(void)
 }
 
 /*
- * A leaf part's content, decoded from its transfer encoding, at most size bytes into
- * buf (a longer one is cut: a report's own part is small; an attachment never gets here
- * in full). The length read, or -1.
+ * A leaf part's content, decoded from its transfer encoding, into r->buf: at most
+ * REPORT_MAIL_PART_MAX bytes (a longer one is cut: a report's own part is small; an
+ * attachment never gets here in full). The buffer grows to the part's encoded length,
+ * which decoding never exceeds, so a small part costs a small allocation. The length
+ * read, or -1. r->buf stays valid until the next call.
  */
 static ssize_t
-part_text(GMimePart *part, char *buf, size_t size)
+part_text(struct reader *r, GMimePart *part)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(part);
 	GMimeStream *src, *in;
 	GMimeContentEncoding enc;
-	size_t n = 0;
+	size_t n = 0, size = REPORT_MAIL_PART_MAX;
 	ssize_t got;
+	gint64 slen;
 
 	if (w == NULL || (src = g_mime_data_wrapper_get_stream(w)) == NULL)
 		return -1;
 	if (g_mime_stream_reset(src) < 0)
 		return -1;
+	if ((slen = g_mime_stream_length(src)) >= 0 && (uint64_t)slen < size)
+		size = (size_t)slen;
+	if (size + 1 > r->cap) {
+		char *nb = realloc(r->buf, size + 1);
+		if (nb == NULL)
+			return -1;
+		r->buf = nb;
+		r->cap = size + 1;
+	}
+	char *buf = r->buf;
 	enc = g_mime_data_wrapper_get_encoding(w);
 	if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
 	    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
@@ -625,7 +641,7 @@ struct arf_fields {
 /* The reported message's Message-ID and Subject: a message/rfc822 or text/rfc822-headers
  * sibling of the feedback-report part. */
 static void
-arf_original(GMimeObject *parent, char *subject, size_t ssize)
+arf_original(struct reader *r, GMimeObject *parent, char *subject, size_t ssize)
 {
 	GMimeMultipart *mp;
 	int count;
@@ -645,12 +661,11 @@ arf_original(GMimeObject *parent, char *subject, size_t ssize)
 			return;
 		}
 		if (GMIME_IS_PART(o) && type_is(o, "text", "rfc822-headers")) {
-			static __thread char buf[REPORT_MAIL_PART_MAX];
 			char val[HDR_VALUE_MAX];
 			struct strview name;
 			size_t vlen;
-			ssize_t n = part_text(GMIME_PART(o), buf, sizeof(buf));
-			struct hdr_iter it = { buf, buf + (n > 0 ? n : 0) };
+			ssize_t n = part_text(r, GMIME_PART(o));
+			struct hdr_iter it = { r->buf, r->buf + (n > 0 ? n : 0) };
 			while (hdr_next(&it, &name, val, sizeof(val), &vlen) == 1) {
 				if (name_is(name, "Subject")) {
 					char *d = g_mime_utils_header_decode_text(NULL, val);
@@ -667,7 +682,6 @@ arf_original(GMimeObject *parent, char *subject, size_t ssize)
 static int
 arf_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 {
-	static __thread char buf[REPORT_MAIL_PART_MAX];
 	char val[HDR_VALUE_MAX], subject[REPORT_MAIL_SUBJECT_MAX + 1], detail[REPORT_DETAIL_MAX * 2];
 	struct arf_fields f = { 0 };
 	struct report_event ev = { 0 };
@@ -677,11 +691,11 @@ arf_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 
 	if (!GMIME_IS_PART(o) || !type_is(o, "message", "feedback-report"))
 		return 0;
-	if ((n = part_text(GMIME_PART(o), buf, sizeof(buf))) < 0) {
+	if ((n = part_text(r, GMIME_PART(o))) < 0) {
 		refuse(r, REPORT_MAIL_E_MIME);
 		return 0;
 	}
-	struct hdr_iter it = { buf, buf + n };
+	struct hdr_iter it = { r->buf, r->buf + n };
 	while (hdr_next(&it, &name, val, sizeof(val), &vlen) == 1) {
 		if (name_is(name, "Feedback-Type"))
 			report_text_lower(f.feedback_type, sizeof(f.feedback_type), val, vlen);
@@ -712,7 +726,7 @@ arf_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 		REPORT_OTHER;
 	ev.time = f.has_arrival ? any_date(r, f.arrival, strlen(f.arrival)) : 0;
 	snprintf(ev.type, sizeof(ev.type), "%s", f.feedback_type[0] != '\0' ? f.feedback_type : "unknown");
-	arf_original(parent, subject, sizeof(subject));
+	arf_original(r, parent, subject, sizeof(subject));
 	detail[0] = '\0';
 #define ADD(...) (dl += (size_t)snprintf(detail + dl, dl < sizeof(detail) ? sizeof(detail) - dl : 0, __VA_ARGS__), \
 	dl = dl < sizeof(detail) ? dl : sizeof(detail) - 1)
@@ -933,7 +947,6 @@ looks_json(const char *s, size_t n)
 static int
 xarf_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 {
-	static __thread char buf[REPORT_MAIL_PART_MAX];
 	struct xarf_fields f = { 0 };
 	bool json_type, yaml_type;
 	ssize_t n;
@@ -946,8 +959,9 @@ xarf_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 		type_is(o, "text", "x-yaml");
 	if (!json_type && !yaml_type && !(r->xarf && type_is(o, "text", "plain")))
 		return 0;
-	if ((n = part_text(GMIME_PART(o), buf, sizeof(buf))) <= 0)
+	if ((n = part_text(r, GMIME_PART(o))) <= 0)
 		return 0;
+	const char *buf = r->buf;
 	if (json_type || looks_json(buf, (size_t)n)) {
 		if (xarf_json(buf, (size_t)n, &f) < 0) {
 			if (json_type || r->xarf)
@@ -1058,7 +1072,6 @@ static struct complaint *complaint_of(struct reader *r);
 static int
 complaint_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 {
-	static __thread char buf[REPORT_MAIL_PART_MAX];
 	struct complaint *c = complaint_of(r);
 	ssize_t n;
 
@@ -1094,15 +1107,15 @@ complaint_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 	if (!GMIME_IS_PART(o))
 		return 0;
 	if (type_is(o, "text", "rfc822-headers")) {
-		if ((n = part_text(GMIME_PART(o), buf, sizeof(buf))) > 0)
-			complaint_headers_text(r, c, buf, (size_t)n);
+		if ((n = part_text(r, GMIME_PART(o))) > 0)
+			complaint_headers_text(r, c, r->buf, (size_t)n);
 		return c->forwarded ? 1 : 0;
 	}
 	if (type_is(o, "text", "plain")) {
 		const char *start;
-		if ((n = part_text(GMIME_PART(o), buf, sizeof(buf))) > 0 &&
-		    (start = pasted_headers(buf, (size_t)n)) != NULL)
-			complaint_headers_text(r, c, start, (size_t)(buf + n - start));
+		if ((n = part_text(r, GMIME_PART(o))) > 0 &&
+		    (start = pasted_headers(r->buf, (size_t)n)) != NULL)
+			complaint_headers_text(r, c, start, (size_t)(r->buf + n - start));
 		return c->forwarded ? 1 : 0;
 	}
 	return 0;
@@ -1228,6 +1241,7 @@ report_mail_read(const char *msg, size_t len, const struct report_mail_options *
 			goto done;
 		}
 		if (cr.c.client.family == 0) {
+			note(r, REPORT_MAIL_E_SOURCE);
 			refuse(r, REPORT_MAIL_E_SOURCE);
 			goto done;
 		}
@@ -1247,13 +1261,15 @@ done:
 		rc = r->emitted > 0 || (r->not_spam > 0 && r->reason == REPORT_MAIL_E_NOT_A_REPORT) ? r->emitted :
 			-r->reason;
 out:
+	free(r->buf);
 	if (m != NULL)
 		g_object_unref(m);
 	if (parser != NULL)
 		g_object_unref(parser);
 	if (stream != NULL)
 		g_object_unref(stream);
-	if (rc < 0 && rc > -REPORT_MAIL_ERROR_COUNT && stats != NULL && rc != -REPORT_MAIL_E_SOURCE)
+	/* a source refusal was noted where it was met; emit's own value is not ours to count */
+	if (rc < 0 && rc > -REPORT_MAIL_ERROR_COUNT && stats != NULL && rc != -REPORT_MAIL_E_SOURCE && r->stop == 0)
 		stats->reasons[-rc]++;
 	return rc;
 }
