@@ -634,19 +634,19 @@ struct arf_fields {
 	char domain[128];
 	char mail_from[128];
 	char incidents[16];
-	char user_agent[64];
 	bool has_arrival, has_source;
 };
 
-/* The reported message's Message-ID and Subject: a message/rfc822 or text/rfc822-headers
- * sibling of the feedback-report part. */
+/* The reported message's Subject and Message-ID (id, REPORT_ID_MAX bytes): a
+ * message/rfc822 or text/rfc822-headers sibling of the feedback-report part. */
 static void
-arf_original(struct reader *r, GMimeObject *parent, char *subject, size_t ssize)
+arf_original(struct reader *r, GMimeObject *parent, char *subject, size_t ssize, char *id)
 {
 	GMimeMultipart *mp;
 	int count;
 
 	subject[0] = '\0';
+	id[0] = '\0';
 	if (parent == NULL || !GMIME_IS_MULTIPART(parent))
 		return;
 	mp = GMIME_MULTIPART(parent);
@@ -658,6 +658,8 @@ arf_original(struct reader *r, GMimeObject *parent, char *subject, size_t ssize)
 			const char *s = m != NULL ? g_mime_message_get_subject(m) : NULL;
 			if (s != NULL)
 				report_text_copy(subject, ssize, s, strlen(s));
+			if (m != NULL && (s = g_mime_message_get_message_id(m)) != NULL)
+				report_text_copy(id, REPORT_ID_MAX, s, strlen(s));
 			return;
 		}
 		if (GMIME_IS_PART(o) && type_is(o, "text", "rfc822-headers")) {
@@ -667,11 +669,15 @@ arf_original(struct reader *r, GMimeObject *parent, char *subject, size_t ssize)
 			ssize_t n = part_text(r, GMIME_PART(o));
 			struct hdr_iter it = { r->buf, r->buf + (n > 0 ? n : 0) };
 			while (hdr_next(&it, &name, val, sizeof(val), &vlen) == 1) {
-				if (name_is(name, "Subject")) {
+				if (name_is(name, "Subject") && subject[0] == '\0') {
 					char *d = g_mime_utils_header_decode_text(NULL, val);
 					report_text_copy(subject, ssize, d != NULL ? d : val, strlen(d != NULL ? d : val));
 					g_free(d);
-					break;
+				} else if (name_is(name, "Message-ID") && id[0] == '\0') {
+					char *d = g_mime_utils_decode_message_id(val);
+					if (d != NULL)
+						report_text_copy(id, REPORT_ID_MAX, d, strlen(d));
+					g_free(d);
 				}
 			}
 			return;
@@ -683,6 +689,7 @@ static int
 arf_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 {
 	char val[HDR_VALUE_MAX], subject[REPORT_MAIL_SUBJECT_MAX + 1], detail[REPORT_DETAIL_MAX * 2];
+	char orig_id[REPORT_ID_MAX];
 	struct arf_fields f = { 0 };
 	struct report_event ev = { 0 };
 	struct strview name;
@@ -709,8 +716,6 @@ arf_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 			report_text_copy(f.mail_from, sizeof(f.mail_from), val, vlen);
 		else if (name_is(name, "Incidents"))
 			report_text_copy(f.incidents, sizeof(f.incidents), val, vlen);
-		else if (name_is(name, "User-Agent"))
-			report_text_copy(f.user_agent, sizeof(f.user_agent), val, vlen);
 	}
 	if (strcmp(f.feedback_type, "not-spam") == 0) {
 		r->not_spam++;
@@ -726,7 +731,7 @@ arf_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 		REPORT_OTHER;
 	ev.time = f.has_arrival ? any_date(r, f.arrival, strlen(f.arrival)) : 0;
 	snprintf(ev.type, sizeof(ev.type), "%s", f.feedback_type[0] != '\0' ? f.feedback_type : "unknown");
-	arf_original(r, parent, subject, sizeof(subject));
+	arf_original(r, parent, subject, sizeof(subject), orig_id);
 	detail[0] = '\0';
 #define ADD(...) (dl += (size_t)snprintf(detail + dl, dl < sizeof(detail) ? sizeof(detail) - dl : 0, __VA_ARGS__), \
 	dl = dl < sizeof(detail) ? dl : sizeof(detail) - 1)
@@ -740,7 +745,9 @@ arf_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 		ADD("%s%s incidents", dl > 0 ? "; " : "", f.incidents);
 #undef ADD
 	report_text_copy(ev.detail, sizeof(ev.detail), detail, strlen(detail));
-	memcpy(ev.id, r->msgid, sizeof(ev.id));
+	/* a report without a Message-ID of its own (RFC 5965 B.2) is known by the reported
+	 * message's: two reports of one message are one event */
+	memcpy(ev.id, r->msgid[0] != '\0' ? r->msgid : orig_id, sizeof(ev.id));
 	ev.format = "arf";
 	return emit(r, &ev);
 }

@@ -73,7 +73,7 @@ struct report_mail_stats {
  * ARF: every message/feedback-report part gives one event (kind report_spam for abuse
  * and fraud, report_other for virus and other; not-spam gives none and is noted),
  * format "arf", type the Feedback-Type, time the Arrival-Date, id the report's own
- * Message-ID, detail the Reported-Domain, Original-Mail-From, the reported message's
+ * Message-ID (the reported message's when the report has none), detail the Reported-Domain, Original-Mail-From, the reported message's
  * Subject (cut to REPORT_MAIL_SUBJECT_MAX) and Incidents.
  * X-ARF: a message with "X-ARF: yes" whose YAML part is the 0.2 form, or any JSON part
  * holding a v4 report (xarf_version, source_identifier, ...) or a v3 one (Version,
