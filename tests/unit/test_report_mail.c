@@ -252,6 +252,12 @@ test_limits(void **state)
 			l += (size_t)snprintf(deep + l, cap - l, "Content-Type: multipart/mixed; boundary=\"%d\"\r\n\r\n--%d\r\n",
 				i, i);
 		assert_int_equal(run(deep, l, &opt, &o), -REPORT_MAIL_E_PARTS);
+		/* 999 levels: as deep as the raw count lets GMime's parser recurse */
+		l = (size_t)snprintf(deep, cap, "MIME-Version: 1.0\r\n");
+		for (int i = 0; i < 998; i++)
+			l += (size_t)snprintf(deep + l, cap - l, "Content-Type: multipart/mixed; boundary=\"%d\"\r\n\r\n--%d\r\n",
+				i, i);
+		assert_int_equal(run(deep, l, &opt, &o), -REPORT_MAIL_E_DEPTH);
 		/* 33 levels: under the part count, over the depth */
 		l = (size_t)snprintf(deep, cap, "MIME-Version: 1.0\r\n");
 		for (int i = 0; i < 33; i++)
