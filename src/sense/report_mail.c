@@ -459,22 +459,49 @@ bracket_addr(const char *p, const char *end, struct addr *out)
 	return -1;
 }
 
-/*
- * received_ours — a Received value (unfolded) written by one of our relays: its `by`
- * host is in opt->relays. Then the client's address (the first bracketed address in a
- * comment of the from clause, as Postfix writes "from helo (host [addr])"; else the first
- * bracketed one of the clause) in *client and the date after
- * the last ';' in *date (may be empty). 1 ours with a client, 0 not ours, -1 ours without
- * a client address.
- */
+/* The client's address in a comment of a from clause: the first bracketed one (Postfix,
+ * Sendmail, Exim, Gmail), else the first bare word that is one (Microsoft's
+ * "from helo (203.0.113.10)"). */
 static int
-received_ours(const struct report_mail_options *opt, const char *v, size_t len, struct addr *client,
-	struct strview *date)
+comment_addr(const char *p, const char *end, struct addr *out)
+{
+	if (bracket_addr(p, end, out) == 0)
+		return 0;
+	while (p < end) {
+		while (p < end && strchr(" \t()=,;", *p) != NULL)
+			p++;
+		const char *w = p;
+		while (p < end && strchr(" \t()=,;", *p) == NULL)
+			p++;
+		if (p > w && addr_parse(w, (size_t)(p - w), out) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* What one Received header says, as far as a complaint needs it. */
+struct received {
+	bool by_ours;                 /* its `by` host is one of opt->relays */
+	bool has_client;              /* the from clause gave an address: client */
+	struct addr client;
+	struct strview date;          /* after the last ';' (by_ours only) */
+};
+
+/*
+ * received_parse — one Received value (unfolded): is its `by` host one of our relays, and
+ * which address does its from clause name. The address is the one the receiving server
+ * found, in a comment ("from helo (name [addr])" as Postfix writes it), not the HELO,
+ * which the client chose and may be "[192.0.2.1]"; only when no comment holds one (Exim's
+ * "from [addr] (helo=x)") the first bracketed address of the clause.
+ */
+static void
+received_parse(const struct report_mail_options *opt, const char *v, size_t len, struct received *out)
 {
 	const char *p = v, *end = v + len, *semi = NULL, *from_start = NULL, *by_at = NULL;
 	int tokens = 0;
 	bool in_comment = false;
 
+	memset(out, 0, sizeof(*out));
 	for (const char *q = v; q < end; q++)
 		if (*q == ';')
 			semi = q;
@@ -497,9 +524,8 @@ received_ours(const struct report_mail_options *opt, const char *v, size_t len, 
 					depth--;
 				p++;
 			} while (p < end && depth > 0);
-			/* Postfix's "from helo (name [addr])": the comment is the relay's own
-			 * finding; the helo, even "[192.0.2.1]", is what the client said. */
-			if (tokens >= 1 && by_at == NULL && !in_comment && bracket_addr(open, p, client) == 0)
+			if (from_start != NULL && by_at == NULL && !in_comment &&
+			    comment_addr(open, p, &out->client) == 0)
 				in_comment = true;
 			continue;
 		}
@@ -508,24 +534,23 @@ received_ours(const struct report_mail_options *opt, const char *v, size_t len, 
 			p++;
 		tl = (size_t)(p - t);
 		tokens++;
-		if (tokens == 1) {
-			if (tl != 4 || strncasecmp(t, "from", 4) != 0)
-				return 0;
-			from_start = p;
-			continue;
-		}
 		if (by_at != NULL) {
-			if (!relay_ours(opt, t, tl))
-				return 0;
-			date->ptr = semi != NULL ? semi + 1 : v + len;
-			date->len = semi != NULL ? (size_t)(v + len - semi - 1) : 0;
-			/* no comment with an address (Exim's "from [addr] (helo=x)"): the clause's */
-			return in_comment || bracket_addr(from_start, by_at, client) == 0 ? 1 : -1;
+			out->by_ours = relay_ours(opt, t, tl);
+			break;
 		}
-		if (tokens > 2 && tl == 2 && strncasecmp(t, "by", 2) == 0)
-			by_at = t;
+		if (tokens == 1 && tl == 4 && strncasecmp(t, "from", 4) == 0)
+			from_start = p;
+		else if (tl == 2 && strncasecmp(t, "by", 2) == 0 && !(from_start != NULL && tokens == 2))
+			by_at = t;            /* (the HELO may be "by": the token after "from" is the HELO) */
 	}
-	return 0;
+	if (in_comment)
+		out->has_client = true;
+	else if (from_start != NULL && by_at != NULL && bracket_addr(from_start, by_at, &out->client) == 0)
+		out->has_client = true;
+	if (out->by_ours) {
+		out->date.ptr = semi != NULL ? semi + 1 : v + len;
+		out->date.len = semi != NULL ? (size_t)(v + len - semi - 1) : 0;
+	}
 }
 
 /* ---- reading parts -------------------------------------------------------------- */
@@ -996,30 +1021,51 @@ xarf_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 
 /* The forwarded message's subject and our relay's header, once found. */
 struct complaint {
-	bool forwarded, found;
-	struct addr client;
+	bool forwarded, found, forged;
+	bool seen;                    /* a Received header above the one being read */
+	bool above_ours;              /* ... whose client address is one of our relays' */
+	struct addr client;           /* family 0: our relay's header names no client */
 	usec_t time;
 	char subject[REPORT_MAIL_SUBJECT_MAX + 1];
 };
 
-/* One Received value of the forwarded message, top down: the first of ours decides. */
+/*
+ * complaint_received — the forwarded message's Received headers, top down, one at a time
+ * until the client is known. The topmost header by one of our relays names it; what lies
+ * below was in the message when our relay took it, so the sender may have written it, and
+ * is never read. With opt->relay_nets, two more things: the header above ours must name one
+ * of our relays' addresses as its client (the next hop's server found that address on its
+ * socket; a spammer who never passed our relay and wrote a "by our relay" header of his own
+ * is caught there), and a header of ours whose client is one of our relays is a hop
+ * between our relays: the one below it names the client.
+ */
 static void
 complaint_received(struct reader *r, struct complaint *c, const char *v, size_t len)
 {
-	struct strview date = { 0 };
-	int rc;
+	const struct report_mail_options *o = r->opt;
+	struct received h;
 
 	if (c->found)
 		return;
-	rc = received_ours(r->opt, v, len, &c->client, &date);
-	if (rc == 0)
-		return;
-	c->found = true;
-	if (rc < 0) {
-		c->client.family = 0;
-		return;
+	received_parse(o, v, len, &h);
+	bool from_relay = h.has_client && cidr_list_contains(o->relay_nets, o->nrelay_nets, &h.client);
+	if (h.by_ours) {
+		if (o->nrelay_nets > 0 && c->seen && !c->above_ours) {
+			c->found = c->forged = true;
+			return;
+		}
+		if (!from_relay) {
+			c->found = true;
+			c->client = h.client;
+			if (!h.has_client)
+				c->client.family = 0;
+			else
+				c->time = h.date.len > 0 ? any_date(r, h.date.ptr, h.date.len) : 0;
+			return;
+		}
 	}
-	c->time = date.len > 0 ? any_date(r, date.ptr, date.len) : 0;
+	c->seen = true;
+	c->above_ours = from_relay;
 }
 
 static void
@@ -1246,7 +1292,7 @@ report_mail_read(const char *msg, size_t len, const struct report_mail_options *
 	rc = 0;
 	if (cr.c.forwarded) {
 		struct report_event ev = { 0 };
-		if (!cr.c.found) {
+		if (!cr.c.found || cr.c.forged) {
 			refuse(r, REPORT_MAIL_E_NOT_OURS);
 			goto done;
 		}

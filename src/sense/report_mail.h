@@ -48,6 +48,11 @@ enum report_mail_error {
  *   relays     our own relays' host names, as they write themselves in the `by` clause
  *              of their Received headers ("relay1.isp.example"), compared without case;
  *              none: plain complaints are not read (not_a_report)
+ *   relay_nets the addresses our relays send from, as the next hop's Received header
+ *              names them. Given, a header "by" our relay counts only below one naming
+ *              such an address (otherwise the sender forged it: not_our_relay), and a
+ *              hop between two of our relays is followed down to the client. None: the
+ *              topmost header by our relay's name is believed as it stands
  *   max_size   a longer message is refused (too_big) before it is parsed
  *   max_depth  multiparts and attached messages nested deeper are refused (too_deep)
  *   max_parts  a message with more parts is refused (too_many_parts); the count is made
@@ -57,6 +62,8 @@ enum report_mail_error {
 struct report_mail_options {
 	const char *const *relays;
 	size_t nrelays;
+	const struct cidr *relay_nets;
+	size_t nrelay_nets;
 	size_t max_size;
 	unsigned max_depth;
 	unsigned max_parts;
@@ -81,9 +88,10 @@ struct report_mail_stats {
  * type (report_mail_kind).
  * Complaint: a forwarded message (a message/rfc822 or text/rfc822-headers part, or its
  * headers pasted into a text body): the topmost Received header whose `by` host is one of
- * opt->relays names the client in its from clause; the headers below it were there when
- * our relay took the message, so the sender may have written them and they are never
- * read, nor are the complaint's own headers (its way to our abuse mailbox). Format
+ * opt->relays names the client in its from clause (checked against the hop above it with
+ * opt->relay_nets); the headers below it were there when our relay took the message, so
+ * the sender may have written them and they are never read, nor are the complaint's own
+ * headers (its way to our abuse mailbox). Format
  * "complaint", time the date of that Received header, id the complaint's Message-ID,
  * detail the forwarded Subject.
  *

@@ -5,7 +5,9 @@
 # of its own claiming our relay took the mail from 198.51.100.99. The victim's MX adds its
 # Received above ours, naming our relay's address. The complaint that comes back (the message
 # attached, or its headers pasted into the text) must name 127.0.0.7, at the time Postfix wrote,
-# and nothing else; read with another relay name it names nobody.
+# and nothing else; read with another relay name it names nobody. A spammer who sends to the
+# victim directly (HELO with our relay's name, a "by our relay" header of his own naming
+# 127.0.0.7) is believed by name alone, and refused once our relay's sending address is known.
 # The reader runs as tests/report_mail_read (src/sense/report_mail.h); the pipeline that feeds it
 # is not involved.
 # Usage: BUILD_DIR=build tests/integration/test_report_mail.sh   (as root; IT_KEEP=1 keeps $T)
@@ -28,14 +30,29 @@ pf_start
 RELAY=$(postconf -c "$PF_DIR" -h myhostname)
 
 # the message as the victim's MX stored it: smtp-sink's envelope lines (X-Client-Addr: ...)
-# dropped, the MX's own Received on top naming our relay by its address
+# dropped, the MX's own Received on top naming the address its client came from (the
+# X-Client-Addr smtp-sink saw: our relay's, or the spammer's who went around it)
 victim_copy() {
-	local f
+	local f addr
 	f=$(grep -rl -- "X-Lazaret-It: $1" "$T/sink-victim" | head -n1)
 	[ -n "$f" ] || fail "no message $1 at the victim"
-	printf 'Received: from %s (%s [127.0.0.1])\n\tby mx.victim.example (Postfix) with ESMTP id VICTIM1\n\tfor <rcpt-%s@dest.lazaret-it.test>; %s\n' \
-		"$RELAY" "$RELAY" "$1" "$(date -R)"
+	addr=$(sed -n 's/^X-Client-Addr: *//p' "$f" | head -n1 | tr -d '\r')
+	[ -n "$addr" ] || fail "smtp-sink wrote no X-Client-Addr for $1"
+	printf 'Received: from %s (unknown [%s])\n\tby mx.victim.example (Postfix) with ESMTP id VICTIM1\n\tfor <rcpt-%s@dest.lazaret-it.test>; %s\n' \
+		"$RELAY" "$addr" "$1" "$(date -R)"
 	sed -E '/^(X-Client-Addr|X-Client-Proto|X-Helo-Args|X-Mail-Args|X-Rcpt-Args):/d' "$f" | tr -d '\r'
+}
+
+# complaint ID FILE — the victim's copy of message ID attached to a complaint, in FILE
+complaint() {
+	{
+		printf 'From: victim@victim.example\nTo: abuse@isp.example\nSubject: [SpamCop] spam from your network\n'
+		printf 'Message-ID: <complaint-1@victim.example>\nMIME-Version: 1.0\n'
+		printf 'Content-Type: multipart/mixed; boundary="c1"\n\n--c1\nContent-Type: text/plain\n\nSpam attached.\n'
+		printf '%s\n' "--c1" "Content-Type: message/rfc822" ""
+		victim_copy "$1"
+		printf '%s\n' "--c1--"
+	} >"$2"
 }
 
 # check_event OUTPUT START END — one complaint event naming the spammer, within [START, END]
@@ -62,16 +79,13 @@ sink_wait victim "X-Lazaret-It: spam1" 30 || fail "not relayed to the victim: $(
 end=$(date -u +%s)
 copy=$(victim_copy spam1)
 assert_match "Postfix's header names the HELO and the client" "from \[203\.0\.113\.66\] \(unknown \[$SPAMMER\]\)" "$copy"
-{
-	printf 'From: victim@victim.example\nTo: abuse@isp.example\nSubject: [SpamCop] spam from your network\n'
-	printf 'Message-ID: <complaint-1@victim.example>\nMIME-Version: 1.0\n'
-	printf 'Content-Type: multipart/mixed; boundary="c1"\n\n--c1\nContent-Type: text/plain\n\nSpam attached.\n'
-	printf '%s\n' "--c1" "Content-Type: message/rfc822" ""
-	printf '%s\n' "$copy"
-	printf '%s\n' "--c1--"
-} >"$T/attached.eml"
+complaint spam1 "$T/attached.eml"
 out=$("$READ" -r "$RELAY" "$T/attached.eml")
 log "read: $out"
+check_event "$out" "$start" "$end"
+# with our relay's sending address known, the victim's header above ours is checked: it names
+# the address Postfix sent from (127.0.0.1), so ours stands
+out=$("$READ" -r "$RELAY" -n 127.0.0.1/32 "$T/attached.eml")
 check_event "$out" "$start" "$end"
 case_pass
 
@@ -90,6 +104,22 @@ case_pass
 case_begin "read with another relay's name: nobody"
 out=$("$READ" -r relay9.elsewhere.example "$T/attached.eml")
 assert_match "refused" "^error not_our_relay$" "$out"
+case_pass
+
+case_begin "a spammer who went around our relay and wrote its header himself"
+swaks --server "127.0.0.1:$(sink_port victim)" --local-interface 127.0.0.8 --helo "$RELAY" \
+	--from offers@pills.example --to victim@victim.example \
+	--header "Subject: lazaret-it framed1" --add-header "X-Lazaret-It: framed1" \
+	--add-header "Received: from pc7 (host-7.lazaret-it.test [$SPAMMER]) by $RELAY (Postfix) with ESMTP id FORGED2; $(date -R)" \
+	--timeout 30s >"$T/swaks/framed1.txt" 2>&1 || fail "swaks to the victim failed: $(tail -n 5 "$T/swaks/framed1.txt")"
+sink_wait victim "X-Lazaret-It: framed1" 10 || fail "the victim got no framed1"
+complaint framed1 "$T/framed.eml"
+# by the relay's name alone the forged header is believed: the weaker mode, documented
+out=$("$READ" -r "$RELAY" "$T/framed.eml")
+assert_match "believed without relay_nets" "^event report_spam $SPAMMER " "$out"
+out=$("$READ" -r "$RELAY" -n 127.0.0.1/32 "$T/framed.eml")
+log "read: $out"
+assert_match "refused with relay_nets" "^error not_our_relay$" "$out"
 case_pass
 
 log "all cases passed"

@@ -3,7 +3,7 @@
  * (src/sense/report_mail.h), its events printed as tests/data/reports/mail/README.md writes
  * them (event ..., detail ..., count ..., error ...). For the integration tests, which make
  * their messages with a real Postfix.
- *   report_mail_read [-r RELAY]... FILE|-
+ *   report_mail_read [-r RELAY]... [-n RELAY_NET]... FILE|-
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,19 +39,23 @@ int
 main(int argc, char **argv)
 {
 	const char *relays[16];
-	struct report_mail_options opt = { .relays = relays };
+	struct cidr nets[16];
+	struct report_mail_options opt = { .relays = relays, .relay_nets = nets };
 	struct report_mail_stats st = { 0 };
 	size_t len = 0, cap = 1 << 16;
 	char *buf = malloc(cap);
 	FILE *fp;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "r:")) != -1) {
-		if (c != 'r' || opt.nrelays == 16) {
-			fprintf(stderr, "usage: report_mail_read [-r RELAY]... FILE|-\n");
+	while ((c = getopt(argc, argv, "r:n:")) != -1) {
+		if (c == 'r' && opt.nrelays < 16) {
+			relays[opt.nrelays++] = optarg;
+		} else if (c == 'n' && opt.nrelay_nets < 16 && cidr_parse(optarg, &nets[opt.nrelay_nets]) == 0) {
+			opt.nrelay_nets++;
+		} else {
+			fprintf(stderr, "usage: report_mail_read [-r RELAY]... [-n RELAY_NET]... FILE|-\n");
 			return 2;
 		}
-		relays[opt.nrelays++] = optarg;
 	}
 	if (optind != argc - 1 || buf == NULL)
 		return 2;

@@ -136,7 +136,8 @@ test_corpus(void **state)
 	for (size_t i = 0; i < n; i++) {
 		char path[1024], want[OUT_MAX] = "", *msg, *exp, *line, *save = NULL;
 		const char *relays[8];
-		struct report_mail_options opt = { .relays = relays };
+		struct cidr nets[8];
+		struct report_mail_options opt = { .relays = relays, .relay_nets = nets };
 		struct out got;
 		size_t len, elen, wl = 0;
 
@@ -152,6 +153,13 @@ test_corpus(void **state)
 				for (char *r = strtok_r(line + 7, " ", &s2); r != NULL && opt.nrelays < 8;
 				     r = strtok_r(NULL, " ", &s2))
 					relays[opt.nrelays++] = r;
+				continue;
+			}
+			if (strncmp(line, "relay_nets ", 11) == 0) {
+				char *s2 = NULL;
+				for (char *r = strtok_r(line + 11, " ", &s2); r != NULL && opt.nrelay_nets < 8;
+				     r = strtok_r(NULL, " ", &s2))
+					assert_int_equal(cidr_parse(r, &nets[opt.nrelay_nets++]), 0);
 				continue;
 			}
 			wl += (size_t)snprintf(want + wl, sizeof(want) - wl, "%s\n", line);
