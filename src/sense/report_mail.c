@@ -36,7 +36,6 @@ static const char *const error_names[REPORT_MAIL_ERROR_COUNT] = {
 	[REPORT_MAIL_E_JSON] = "json",
 	[REPORT_MAIL_E_NOT_SPAM] = "not_spam",
 	[REPORT_MAIL_E_DATE] = "date",
-	[REPORT_MAIL_E_NOMEM] = "nomem",
 };
 
 const char *

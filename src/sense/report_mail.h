@@ -32,9 +32,8 @@ enum report_mail_error {
 	REPORT_MAIL_E_JSON,           /* X-ARF JSON refused: syntax, not an object, no report */
 	REPORT_MAIL_E_NOT_SPAM,       /* noted: an ARF not-spam report (emits nothing) */
 	REPORT_MAIL_E_DATE,           /* noted: a date in no known form (the event's time is 0) */
-	REPORT_MAIL_E_NOMEM,
 };
-#define REPORT_MAIL_ERROR_COUNT 13    /* one more than the last */
+#define REPORT_MAIL_ERROR_COUNT 12    /* one more than the last */
 
 #define REPORT_MAIL_SIZE_DEFAULT (64u << 20)
 #define REPORT_MAIL_DEPTH_DEFAULT 32
