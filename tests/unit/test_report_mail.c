@@ -309,21 +309,72 @@ test_big_attachment(void **state)
 static int
 stop(void *arg, const struct report_event *ev)
 {
-	(void)arg, (void)ev;
-	return -99;
+	(void)ev;
+	return *(int *)arg;
 }
 
-/* The callback's refusal stops the reader and is what it returns. */
+/* The callback's refusal stops the reader and is what it returns; it is the callback's,
+ * not a reason of ours, even when its value is one. */
 static void
 test_emit_stops(void **state)
 {
 	(void)state;
 	struct report_mail_options opt = { 0 };
+	struct report_mail_stats st = { 0 };
 	size_t len;
 	char *m = arf_with("", 0, &len);
+	int ret = -99;
 
-	assert_int_equal(report_mail_read(m, len, &opt, stop, NULL, NULL), -99);
+	assert_int_equal(report_mail_read(m, len, &opt, stop, &ret, NULL), -99);
+	ret = -REPORT_MAIL_E_MIME;
+	assert_int_equal(report_mail_read(m, len, &opt, stop, &ret, &st), -REPORT_MAIL_E_MIME);
+	for (int i = 0; i < REPORT_MAIL_ERROR_COUNT; i++)
+		assert_int_equal(st.reasons[i], 0);
 	free(m);
+}
+
+/* The default size limit, 64 MB: one byte more is refused before a byte of it is read
+ * (the buffer's pages are never touched). */
+static void
+test_default_size(void **state)
+{
+	(void)state;
+	struct report_mail_options opt = { 0 };
+	struct report_mail_stats st = { 0 };
+	char *m = malloc(REPORT_MAIL_SIZE_DEFAULT + 1);
+
+	assert_non_null(m);
+	assert_int_equal(report_mail_read(m, REPORT_MAIL_SIZE_DEFAULT + 1, &opt, record, NULL, &st),
+		-REPORT_MAIL_E_TOO_BIG);
+	assert_int_equal(st.reasons[REPORT_MAIL_E_TOO_BIG], 1);
+	free(m);
+}
+
+/* A forwarded Subject is cut to REPORT_MAIL_SUBJECT_MAX bytes, on a character. */
+static void
+test_subject_cut(void **state)
+{
+	(void)state;
+	static const char *const relays[] = { "relay1.isp.example" };
+	struct report_mail_options opt = { .relays = relays, .nrelays = 1 };
+	char msg[2048], subj[600] = "";
+	struct out o;
+	int n;
+
+	for (int i = 0; i < 200; i++)
+		strcat(subj, "\xc3\xa9");               /* é: two bytes */
+	n = snprintf(msg, sizeof(msg), "From: v@victim.example\r\nMessage-ID: <c@victim.example>\r\n"
+		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nForwarded:\r\n\r\n"
+		"Received: from pc (dsl [192.0.2.42]) by relay1.isp.example; Fri, 04 Dec 2026 08:01:02 +0100\r\n"
+		"Subject: %s\r\n\r\nbody\r\n", subj);
+	assert_true(n > 0 && (size_t)n < sizeof(msg));
+	assert_int_equal(run(msg, (size_t)n, &opt, &o), 1);
+	const char *d = strstr(o.text, "\ndetail ");
+	assert_non_null(d);
+	d += 8;
+	size_t dl = strcspn(d, "\n");
+	assert_int_equal(dl, REPORT_MAIL_SUBJECT_MAX);   /* 40 whole characters of 2 bytes */
+	assert_memory_equal(d, subj, dl);
 }
 
 static void
@@ -389,6 +440,8 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_big_attachment),
 		cmocka_unit_test(test_emit_stops),
+		cmocka_unit_test(test_default_size),
+		cmocka_unit_test(test_subject_cut),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_kinds),
 	};
