@@ -59,7 +59,7 @@ struct reader {
 	int emitted;
 	int reason;                   /* the last refusal met, returned when nothing was emitted */
 	char msgid[REPORT_ID_MAX];    /* the report's own Message-ID */
-	bool xarf;                    /* an "X-ARF: yes" header */
+	bool xarf;                    /* an "X-ARF: yes" or "X-XARF: PLAIN" header */
 	unsigned not_spam;            /* ARF not-spam reports met */
 	bool xarf_done;               /* an X-ARF message holds one report: the first one read */
 	char *buf;                    /* the part being read (part_text), grown to what it needs */
@@ -1270,8 +1270,11 @@ report_mail_read(const char *msg, size_t len, const struct report_mail_options *
 	}
 	if ((v = g_mime_message_get_message_id(m)) != NULL)
 		report_text_copy(r->msgid, sizeof(r->msgid), v, strlen(v));
+	/* X-ARF 0.1 says "X-ARF: yes", 0.2 "X-XARF: PLAIN" (or SECURE, signed) */
 	v = g_mime_object_get_header(GMIME_OBJECT(m), "X-ARF");
 	r->xarf = v != NULL && strncasecmp(v, "yes", 3) == 0;
+	v = g_mime_object_get_header(GMIME_OBJECT(m), "X-XARF");
+	r->xarf |= v != NULL && (strncasecmp(v, "plain", 5) == 0 || strncasecmp(v, "secure", 6) == 0);
 	body = g_mime_message_get_mime_part(m);
 
 	/* ARF first: a feedback report carries the reported message, which may itself look

@@ -81,7 +81,8 @@ struct report_mail_stats {
  * format "arf", type the Feedback-Type, time the Arrival-Date, id the report's own
  * Message-ID (the reported message's when the report has none), detail the Reported-Domain, Original-Mail-From, the reported message's
  * Subject (cut to REPORT_MAIL_SUBJECT_MAX) and Incidents.
- * X-ARF: a message with "X-ARF: yes" whose YAML part is the 0.2 form, or any JSON part
+ * X-ARF: a message with "X-ARF: yes" (0.1) or "X-XARF: PLAIN" (0.2) whose YAML part is
+ * the report, or any JSON part
  * holding a v4 report (xarf_version, source_identifier, ...) or a v3 one (Version,
  * Report.SourceIp, ...): format "xarf-yaml" / "xarf-json", kind from the category and
  * type (report_mail_kind).
