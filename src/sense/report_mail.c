@@ -985,7 +985,10 @@ xarf_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 	(void)parent;
 	if (!GMIME_IS_PART(o) || r->xarf_done)
 		return 0;
-	json_type = type_is(o, "application", "json");
+	/* a v4 report may come as application/octet-stream named xarf.json */
+	const char *fname = g_mime_part_get_filename(GMIME_PART(o));
+	size_t fl = fname != NULL ? strlen(fname) : 0;
+	json_type = type_is(o, "application", "json") || (fl >= 5 && strcasecmp(fname + fl - 5, ".json") == 0);
 	yaml_type = type_is(o, "application", "x-yaml") || type_is(o, "text", "yaml") ||
 		type_is(o, "text", "x-yaml");
 	if (!json_type && !yaml_type && !(r->xarf && type_is(o, "text", "plain")))
