@@ -1286,7 +1286,10 @@ report_mail_read(const char *msg, size_t len, const struct report_mail_options *
 	    r->not_spam > 0)
 		goto done;
 	r->parts = 0;
-	if ((rc = walk(r, body, NULL, 0, xarf_part)) != 0 || r->emitted > 0 || r->reason != REPORT_MAIL_E_NOT_A_REPORT)
+	/* a JSON or YAML part that is no X-ARF report does not make the message one, unless
+	 * its header says it is: a complaint may attach anything */
+	if ((rc = walk(r, body, NULL, 0, xarf_part)) != 0 || r->emitted > 0 || r->xarf_done ||
+	    (r->xarf && r->reason != REPORT_MAIL_E_NOT_A_REPORT))
 		goto done;
 	if (o.nrelays == 0)
 		goto done;
