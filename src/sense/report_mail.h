@@ -56,7 +56,8 @@ enum report_mail_error {
  *   max_depth  multiparts and attached messages nested deeper are refused (too_deep)
  *   max_parts  a message with more parts is refused (too_many_parts); the count is made
  *              on the raw bytes before GMime builds anything (lines opening with
- *              "Content-Type" or a "--boundary"), so a million parts cost one scan
+ *              "Content-Type" or a "--boundary"; "-- " lines a quarter each), so a
+ *              million parts or nesting levels cost one scan
  */
 struct report_mail_options {
 	const char *const *relays;
@@ -76,29 +77,33 @@ struct report_mail_stats {
 /*
  * report_mail_read — the events one message gives, in the order of its parts.
  *
- * ARF: every message/feedback-report part gives one event (kind report_spam for abuse
- * and fraud, report_other for virus and other; not-spam gives none and is noted),
+ * ARF: every message/feedback-report part gives one event: kind report_spam for abuse
+ * and fraud, report_other for virus and other (not-spam gives none and is noted);
  * format "arf", type the Feedback-Type, time the Arrival-Date, id the report's own
- * Message-ID (the reported message's when the report has none), detail the Reported-Domain, Original-Mail-From, the reported message's
- * Subject (cut to REPORT_MAIL_SUBJECT_MAX) and Incidents.
- * X-ARF: a message with "X-ARF: yes" (0.1) or "X-XARF: PLAIN" (0.2) whose YAML part is
- * the report, or any JSON part
- * holding a v4 report (xarf_version, source_identifier, ...) or a v3 one (Version,
- * Report.SourceIp, ...): format "xarf-yaml" / "xarf-json", kind from the category and
- * type (report_mail_kind).
+ * Message-ID (the reported message's when the report has none), detail the
+ * Reported-Domain, Original-Mail-From, the reported message's Subject (cut to
+ * REPORT_MAIL_SUBJECT_MAX bytes) and Incidents.
+ * X-ARF: one report a message. The YAML part of a message marked "X-ARF: yes" (0.1) or
+ * "X-XARF: PLAIN" (0.2), whose Port is the attacked service's (detail, not the event's
+ * port); or a JSON part (application/json, named *.json, or any text part of a marked
+ * message) holding a v4 report (xarf_version, source_identifier, source_port, timestamp,
+ * category or class, type, malware_family, report_id) or a v3 one (Report.SourceIp,
+ * SourcePort, Date, ReportClass, ReportType). Format "xarf-yaml" / "xarf-json", kind by
+ * report_mail_kind, dates in RFC 5322 or ISO 8601 form with a zone.
  * Complaint: a forwarded message (a message/rfc822 or text/rfc822-headers part, or its
- * headers pasted into a text body): the topmost Received header whose `by` host is one of
- * opt->relays names the client in its from clause (checked against the hop above it with
- * opt->relay_nets); the headers below it were there when our relay took the message, so
- * the sender may have written them and they are never read, nor are the complaint's own
- * headers (its way to our abuse mailbox). Format
- * "complaint", time the date of that Received header, id the complaint's Message-ID,
- * detail the forwarded Subject.
+ * headers pasted into a text body): the topmost Received header whose `by` host is one
+ * of opt->relays names the client in its from clause (checked against the hop above it
+ * with opt->relay_nets); the headers below it were there when our relay took the
+ * message, so the sender may have written them, and they are never read, nor are the
+ * complaint's own headers (its way to our abuse mailbox). Format "complaint", time the
+ * date of that Received header, id the complaint's Message-ID, detail the forwarded
+ * Subject.
  *
  * Returns the number of events emitted (0: a report that asks nothing, e.g. not-spam),
  * -REPORT_MAIL_E_x when the message gave none for that reason, or the first non-zero
  * value emit returned (which stops the reader). stats, when not NULL, counts the
- * returned reason and every note. Thread-safe; g_mime_init is called once inside.
+ * reason returned (not emit's own value) and every note. Thread-safe; g_mime_init is
+ * called once inside.
  */
 int report_mail_read(const char *msg, size_t len, const struct report_mail_options *opt,
 	report_emit_cb emit, void *arg, struct report_mail_stats *stats);
@@ -107,7 +112,8 @@ int report_mail_read(const char *msg, size_t len, const struct report_mail_optio
  * report_mail_kind — an X-ARF category and type (either may be NULL; any case, '-' and
  * '_' alike) as an evidence kind: spam → report_spam; bot, botnet, malware, infected
  * → report_infection; scans, attacks, login attacks, DDoS → report_scan; else
- * report_other. The type decides when it is known, the category otherwise.
+ * report_other. A type decides (phishing under messaging is report_other); the
+ * category only when the type is missing, "other" or "unknown".
  */
 enum report_kind report_mail_kind(const char *category, const char *type);
 
