@@ -563,19 +563,19 @@ gmime_start(void)
 }
 
 /*
- * A leaf part's content, decoded from its transfer encoding, into r->buf: at most
- * REPORT_MAIL_PART_MAX bytes (a longer one is cut: a report's own part is small; an
+ * A leaf part's content, decoded from its transfer encoding, into r->buf: at most size
+ * bytes (REPORT_MAIL_PART_MAX; REPORT_MAIL_JSON_MAX for X-ARF JSON) (a longer one is cut: a report's own part is small; an
  * attachment never gets here in full). The buffer grows to the part's encoded length,
  * which decoding never exceeds, so a small part costs a small allocation. The length
  * read, or -1. r->buf stays valid until the next call.
  */
 static ssize_t
-part_text(struct reader *r, GMimePart *part)
+part_text_max(struct reader *r, GMimePart *part, size_t size)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(part);
 	GMimeStream *src, *in;
 	GMimeContentEncoding enc;
-	size_t n = 0, size = REPORT_MAIL_PART_MAX;
+	size_t n = 0;
 	ssize_t got;
 	gint64 slen;
 
@@ -608,6 +608,12 @@ part_text(struct reader *r, GMimePart *part)
 		n += (size_t)got;
 	g_object_unref(in);
 	return (ssize_t)n;
+}
+
+static ssize_t
+part_text(struct reader *r, GMimePart *part)
+{
+	return part_text_max(r, part, REPORT_MAIL_PART_MAX);
 }
 
 static bool
@@ -993,9 +999,12 @@ xarf_part(struct reader *r, GMimeObject *o, GMimeObject *parent)
 		type_is(o, "text", "x-yaml");
 	if (!json_type && !yaml_type && !(r->xarf && type_is(o, "text", "plain")))
 		return 0;
-	if ((n = part_text(r, GMIME_PART(o))) <= 0)
+	/* v4 JSON may carry its evidence inline, base64 in the report: a larger cut */
+	if ((n = part_text_max(r, GMIME_PART(o), REPORT_MAIL_JSON_MAX)) <= 0)
 		return 0;
 	const char *buf = r->buf;
+	if (!json_type && !looks_json(buf, (size_t)n) && n > (ssize_t)REPORT_MAIL_PART_MAX)
+		n = REPORT_MAIL_PART_MAX;          /* YAML: the smaller cut */
 	if (json_type || looks_json(buf, (size_t)n)) {
 		if (xarf_json(buf, (size_t)n, &f) < 0) {
 			if (json_type || r->xarf)
@@ -1334,6 +1343,30 @@ out:
 		g_object_unref(stream);
 	/* a source refusal was noted where it was met; emit's own value is not ours to count */
 	if (rc < 0 && rc > -REPORT_MAIL_ERROR_COUNT && stats != NULL && rc != -REPORT_MAIL_E_SOURCE && r->stop == 0)
+		stats->reasons[-rc]++;
+	return rc;
+}
+
+int
+report_mail_read_json(const char *json, size_t len, const struct report_mail_options *opt,
+	report_emit_cb emit_cb, void *arg, struct report_mail_stats *stats)
+{
+	struct reader r = { 0 };
+	struct xarf_fields f = { 0 };
+	int rc;
+
+	r.opt = opt;
+	r.emit = emit_cb;
+	r.arg = arg;
+	r.stats = stats;
+	r.reason = REPORT_MAIL_E_NOT_A_REPORT;
+	if (len > REPORT_MAIL_JSON_MAX || (opt->max_size != 0 && len > opt->max_size))
+		rc = -REPORT_MAIL_E_TOO_BIG;
+	else if (xarf_json(json, len, &f) < 0)
+		rc = -REPORT_MAIL_E_JSON;
+	else if ((rc = xarf_emit(&r, &f, "xarf-json")) == 0)
+		rc = r.emitted > 0 ? r.emitted : -r.reason;
+	if (rc < 0 && rc > -REPORT_MAIL_ERROR_COUNT && stats != NULL && rc != -REPORT_MAIL_E_SOURCE && r.stop == 0)
 		stats->reasons[-rc]++;
 	return rc;
 }

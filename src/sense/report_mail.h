@@ -39,6 +39,7 @@ enum report_mail_error {
 #define REPORT_MAIL_DEPTH_DEFAULT 32
 #define REPORT_MAIL_PARTS_DEFAULT 1000
 #define REPORT_MAIL_PART_MAX (256u << 10)  /* decoded bytes read of a report's own part */
+#define REPORT_MAIL_JSON_MAX (4u << 20)    /* ... of an X-ARF JSON part (v4 inlines evidence) */
 #define REPORT_MAIL_SUBJECT_MAX 80         /* bytes of a reported message's Subject kept */
 
 /*
@@ -106,6 +107,16 @@ struct report_mail_stats {
  * called once inside.
  */
 int report_mail_read(const char *msg, size_t len, const struct report_mail_options *opt,
+	report_emit_cb emit, void *arg, struct report_mail_stats *stats);
+
+/*
+ * report_mail_read_json — an X-ARF JSON report on its own, not in a mail message (a file
+ * dropped in the spool, a POST body), read as report_mail_read reads a JSON part: the
+ * number of events (1), -REPORT_MAIL_E_TOO_BIG past REPORT_MAIL_JSON_MAX or
+ * opt->max_size, -REPORT_MAIL_E_JSON when it is no X-ARF JSON, -REPORT_MAIL_E_SOURCE, or
+ * emit's value. The id is the report's report_id ("" when it has none).
+ */
+int report_mail_read_json(const char *json, size_t len, const struct report_mail_options *opt,
 	report_emit_cb emit, void *arg, struct report_mail_stats *stats);
 
 /*

@@ -407,6 +407,50 @@ test_subject_cut(void **state)
 	assert_memory_equal(d, subj, dl);
 }
 
+/* XARF v4 JSON on its own (a spool file, a POST body), and inside a mail with 1 MB of
+ * evidence inline (past the 256 KB cut of other parts, within the JSON one). */
+static void
+test_json(void **state)
+{
+	(void)state;
+	static const char json[] = "{\"xarf_version\": \"4.0.0\", \"report_id\": \"r-1\", "
+		"\"timestamp\": \"2026-12-04T10:15:00Z\", \"source_identifier\": \"192.0.2.61\", "
+		"\"source_port\": 5555, \"category\": \"connection\", \"type\": \"ddos\"";
+	struct report_mail_options opt = { 0 };
+	struct report_mail_stats st = { 0 };
+	struct out o;
+	char buf[512];
+	int n;
+
+	memset(&o, 0, sizeof(o));
+	n = snprintf(buf, sizeof(buf), "%s}", json);
+	assert_int_equal(report_mail_read_json(buf, (size_t)n, &opt, record, &o, &st), 1);
+	assert_string_equal(o.text, "event report_scan 192.0.2.61 5555 2026-12-04T10:15:00Z - ddos r-1\n");
+	assert_int_equal(report_mail_read_json(json, strlen(json), &opt, record, &o, &st), -REPORT_MAIL_E_JSON);
+	assert_int_equal(report_mail_read_json("{\"a\": 1}", 8, &opt, record, &o, &st), -REPORT_MAIL_E_JSON);
+	n = snprintf(buf, sizeof(buf), "%s, \"source_identifier\": \"x\"}", json);
+	assert_int_equal(report_mail_read_json(buf, (size_t)n, &opt, record, &o, &st), -REPORT_MAIL_E_JSON);
+	n = snprintf(buf, sizeof(buf), "{\"xarf_version\": \"4.0.0\", \"source_identifier\": \"bad.example\"}");
+	assert_int_equal(report_mail_read_json(buf, (size_t)n, &opt, record, &o, &st), -REPORT_MAIL_E_SOURCE);
+	assert_int_equal(st.reasons[REPORT_MAIL_E_JSON], 3);
+	assert_int_equal(st.reasons[REPORT_MAIL_E_SOURCE], 1);
+	opt.max_size = 10;
+	assert_int_equal(report_mail_read_json(json, strlen(json), &opt, record, &o, &st), -REPORT_MAIL_E_TOO_BIG);
+	opt.max_size = 0;
+
+	static const char head[] = "From: ids@hoster.example\r\nMessage-ID: <j@hoster.example>\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: application/json\r\n\r\n";
+	size_t ev = 1u << 20, cap = sizeof(head) + sizeof(json) + ev + 256, l;
+	char *m = malloc(cap);
+	assert_non_null(m);
+	l = (size_t)snprintf(m, cap, "%s%s, \"evidence\": [{\"content_type\": \"text/plain\", \"payload\": \"", head, json);
+	memset(m + l, 'Q', ev), l += ev;
+	l += (size_t)snprintf(m + l, cap - l, "\"}]}\r\n");
+	assert_int_equal(run(m, l, &opt, &o), 1);
+	assert_non_null(strstr(o.text, "event report_scan 192.0.2.61 5555"));
+	free(m);
+}
+
 static void
 test_dates(void **state)
 {
@@ -472,6 +516,7 @@ main(void)
 		cmocka_unit_test(test_emit_stops),
 		cmocka_unit_test(test_default_size),
 		cmocka_unit_test(test_subject_cut),
+		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_kinds),
 	};
