@@ -1,8 +1,8 @@
 /*
  * fuzz_report_mail.c — libFuzzer target for the mail report reader: the input as one
  * whole message, read with two relays of ours named; every event's kind is one of the
- * four, its text fields end inside them, and a refusal has a name. Short inputs are also
- * read as an RFC 5322 date.
+ * four, its text fields end inside them, and a refusal has a name. The same input is also
+ * read as a bare X-ARF JSON report, and a short one as an RFC 5322 date.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +33,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	rc = report_mail_read((const char *)data, size, &opt, check, NULL, &st);
+	if (rc < 0 && strcmp(report_mail_error_name(rc), "unknown") == 0)
+		abort();
+	rc = report_mail_read_json((const char *)data, size, &opt, check, NULL, &st);
 	if (rc < 0 && strcmp(report_mail_error_name(rc), "unknown") == 0)
 		abort();
 	if (size < 128)
