@@ -8,7 +8,7 @@
 set -eu
 
 profile=${1:-build}
-build_pkgs="make gcc pkg-config meson ninja-build libuv1-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev libinih-dev libnftables-dev nettle-dev zlib1g-dev libcap-ng-dev libseccomp-dev libcurl4-openssl-dev"
+build_pkgs="make gcc pkg-config meson ninja-build libuv1-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev libinih-dev libnftables-dev nettle-dev zlib1g-dev libcap-ng-dev libseccomp-dev libcurl4-openssl-dev libgmime-3.0-dev libyaml-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates openssl lynx chromium strace pflogsumm softflowd pmacct nmap hping3 freeradius freeradius-utils kea-dhcp4-server kea-dhcp6-server isc-dhcp-client dovecot-imapd"
 bench_pkgs="postfwd time wrk nginx-light nfdump pmacct fastnetmon"
 deb_pkgs="git dpkg-dev debhelper fakeroot lintian debootstrap systemd"

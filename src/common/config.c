@@ -70,6 +70,7 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->reports.relay_name_count; i++)
 		free(cfg->reports.relay_names[i]);
 	free(cfg->reports.relay_names);
+	free(cfg->reports.relay_networks);
 	free(cfg->reports.sources);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -966,6 +967,10 @@ static const struct config_key config_keys[] = {
 	    .size = 256, .max_count = 64, .expect = "a host name as our relay writes it in Received headers",
 	    .doc = "our relay's name in its Received headers: a complaint's forwarded message is traced to the"
 	    " client our relay took it from (none: the host's own name)" },
+	{ "reports", "relay_network", KT_CIDR_LIST, KF_REPEAT, FIELD(reports.relay_networks),
+	    FIELD(reports.relay_network_count), .max_count = 1024, .expect = "ADDRESS or ADDRESS/PREFIX",
+	    .doc = "the addresses our relays send from: our relay's Received header counts only below a next hop's"
+	    " naming one (none: [network] relays)" },
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -340,6 +340,8 @@ struct config_reports {
 	double trust;                       /* a source without a section of its own */
 	char **relay_names;                 /* our relays' names in Received headers (complaints) */
 	size_t relay_name_count;
+	struct cidr *relay_networks;        /* the addresses they send from; none: [network] relays */
+	size_t relay_network_count;
 	struct report_source_section *sources;
 	size_t source_count;
 };

@@ -10,6 +10,7 @@
 
 #include "sense/report_csv.h"
 #include "sense/report_formats.h"
+#include "sense/report_mail.h"
 
 /* Each format's reader behind the sniffing: set up, a whole message, a CSV line, done. */
 static int report_formats_begin(struct report_reader *r, char *reason, size_t reasonlen);
@@ -55,8 +56,7 @@ looks_like_csv(const char *head, size_t len)
 
 int
 report_reader_open(struct report_reader *r, const char *head, size_t headlen, const char *name, int fd,
-    size_t size, size_t max_size, const char *const *relay_names, size_t relay_name_count, char *reason,
-    size_t reasonlen)
+    size_t size, const struct report_reader_options *opt, char *reason, size_t reasonlen)
 {
 	size_t i = 0;
 	const char *base = strrchr(name, '/');
@@ -64,9 +64,11 @@ report_reader_open(struct report_reader *r, const char *head, size_t headlen, co
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
 	r->size = size;
-	r->max_size = max_size;
-	r->relay_names = relay_names;
-	r->relay_name_count = relay_name_count;
+	r->max_size = opt->max_size;
+	r->relay_names = opt->relay_names;
+	r->relay_name_count = opt->relay_name_count;
+	r->relay_nets = opt->relay_nets;
+	r->relay_net_count = opt->relay_net_count;
 	snprintf(r->name, sizeof(r->name), "%s", base != NULL ? base + 1 : name);
 	if (headlen >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0)
 		i = 3;                         /* a byte-order mark before a CSV header */
@@ -82,9 +84,9 @@ report_reader_open(struct report_reader *r, const char *head, size_t headlen, co
 		r->kind = REPORT_READER_MAIL;
 		r->format = "mail";
 	}
-	if (r->kind != REPORT_READER_CSV && size > max_size) {
+	if (r->kind != REPORT_READER_CSV && size > r->max_size) {
 		fail(r, "too_large", reason, reasonlen, "too_large: %zu bytes, more than [reports] max_size (%zu)", size,
-		    max_size);
+		    r->max_size);
 		return -1;
 	}
 	return report_formats_begin(r, reason, reasonlen);
@@ -266,15 +268,61 @@ report_formats_begin(struct report_reader *r, char *reason, size_t reasonlen)
 	return 0;
 }
 
+/* What an operator reads in NAME.reason for a mail that gave nothing. */
+static const char *
+mail_failure_text(int rc)
+{
+	switch (-rc) {
+	case REPORT_MAIL_E_TOO_BIG:
+		return "larger than [reports] max_size";
+	case REPORT_MAIL_E_PARTS:
+		return "more MIME parts than a report has";
+	case REPORT_MAIL_E_DEPTH:
+		return "MIME nested deeper than a report is";
+	case REPORT_MAIL_E_MIME:
+		return "not a mail message that can be parsed";
+	case REPORT_MAIL_E_NOT_A_REPORT:
+		return "no ARF or X-ARF report in it, and no forwarded message received by our relay ([reports] relay_name)";
+	case REPORT_MAIL_E_SOURCE:
+		return "a report without a usable source address";
+	case REPORT_MAIL_E_NOT_OURS:
+		return "a forwarded message that none of our relays ([reports] relay_name) received";
+	case REPORT_MAIL_E_YAML:
+		return "X-ARF YAML that could not be read (syntax, aliases, depth or size)";
+	case REPORT_MAIL_E_JSON:
+		return "X-ARF JSON that could not be read";
+	default:
+		return "no report read";
+	}
+}
+
 static int
 report_formats_whole(struct report_reader *r, report_emit_cb emit, void (*refused)(void *arg, const char *reason),
     void *arg, char *reason, size_t reasonlen)
 {
-	(void)emit;
-	(void)refused;
-	(void)arg;
-	fail(r, "unknown_format", reason, reasonlen, "unknown_format: no reader for %s reports in this build",
-	    r->format);
+	struct report_mail_options opt = { .relays = r->relay_names, .nrelays = r->relay_name_count,
+	    .relay_nets = r->relay_nets, .nrelay_nets = r->relay_net_count, .max_size = r->max_size };
+	struct report_mail_stats st;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	if (r->kind == REPORT_READER_JSON)
+		rc = report_mail_read_json(r->whole, r->size, &opt, emit, arg, &st);
+	else
+		rc = report_mail_read(r->whole, r->size, &opt, emit, arg, &st);
+	/* the notes on the way (a date in no known form, a not-spam report), by name; the
+	 * reason a message gave nothing is the file's failure below */
+	for (int i = 1; i < REPORT_MAIL_ERROR_COUNT; i++)
+		for (uint64_t k = (rc < 0 && i == -rc) ? 1 : 0; k < st.reasons[i]; k++)
+			refused(arg, report_mail_error_name(-i));
+	if (rc >= 0)
+		return rc;
+	if (rc <= -REPORT_MAIL_ERROR_COUNT || rc == -ENOMEM) {
+		fail(r, "emit", reason, reasonlen, "emit: %s", strerror(-rc));
+		return -1;
+	}
+	fail(r, report_mail_error_name(rc), reason, reasonlen, "%s: %s", report_mail_error_name(rc),
+	    mail_failure_text(rc));
 	return -1;
 }
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/addr.h"
 #include "sense/report.h"
 
 struct report_csv_reader;
@@ -31,6 +32,8 @@ struct report_reader {
 	size_t size, max_size;
 	const char *const *relay_names;
 	size_t relay_name_count;
+	const struct cidr *relay_nets;
+	size_t relay_net_count;
 	char name[256];                    /* the file's name: Shadowserver's says the report type */
 	/* a mail message or JSON report, whole */
 	char *whole;
@@ -43,13 +46,21 @@ struct report_reader {
 	char reason_text[256];             /* a failure found by a reader mid-file */
 };
 
+/* What the readers need from [reports] (kept by reference). */
+struct report_reader_options {
+	size_t max_size;                   /* a mail or JSON report larger is refused */
+	const char *const *relay_names;    /* our relays' names in Received headers (complaints) */
+	size_t relay_name_count;
+	const struct cidr *relay_nets;     /* the addresses they send from (complaints); none: names alone */
+	size_t relay_net_count;
+};
+
 /*
  * report_reader_open — set r up for the file open at fd (size bytes; head: its first
  * bytes, name: its name). 0, or -1 with the reason in reason (and r->failure).
  */
 int report_reader_open(struct report_reader *r, const char *head, size_t headlen, const char *name, int fd,
-    size_t size, size_t max_size, const char *const *relay_names, size_t relay_name_count, char *reason,
-    size_t reasonlen);
+    size_t size, const struct report_reader_options *opt, char *reason, size_t reasonlen);
 
 /*
  * report_reader_step — emit events (at most about max for a CSV file); refused(arg, why)

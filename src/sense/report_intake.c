@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -183,6 +184,8 @@ struct report_intake {
 	char **relay_names;                /* [reports] relay_name, or this host's name */
 	size_t relay_name_count;
 	char hostname[256];
+	struct cidr *relay_nets;           /* [reports] relay_network, else [network] relays */
+	size_t relay_net_count;
 	struct report_intake_stats stats;
 	struct log_limit log_budget;
 };
@@ -357,9 +360,11 @@ step_open(struct report_job *job)
 		job_fail(job, "empty");
 		return;
 	}
+	struct report_reader_options opt = { .max_size = ri->cfg->reports.max_size,
+	    .relay_names = (const char *const *)ri->relay_names, .relay_name_count = ri->relay_name_count,
+	    .relay_nets = ri->relay_nets, .relay_net_count = ri->relay_net_count };
 	if (report_reader_open(&job->reader, head, got < sizeof(head) ? got : sizeof(head), job->rel,
-	    job->fd, got, ri->cfg->reports.max_size, (const char *const *)ri->relay_names,
-	    ri->relay_name_count, job->reason, sizeof(job->reason)) != 0)
+	    job->fd, got, &opt, job->reason, sizeof(job->reason)) != 0)
 		job->failed = true;
 }
 
@@ -879,6 +884,30 @@ on_timer(uv_timer_t *t)
 	job_queue(ri, STEP_SCAN);
 }
 
+/* The addresses our relays send from, as the next hop names them: [reports] relay_network,
+ * else each of [network] relays. Written to before any reader runs, or between files. */
+static int
+relay_nets_set(struct report_intake *ri, const struct config *cfg)
+{
+	size_t n = cfg->reports.relay_network_count > 0 ? cfg->reports.relay_network_count : cfg->network.relay_count;
+	struct cidr *nets = n > 0 ? calloc(n, sizeof(*nets)) : NULL;
+
+	if (n > 0 && nets == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (cfg->reports.relay_network_count > 0)
+			nets[i] = cfg->reports.relay_networks[i];
+		else {
+			nets[i].addr = cfg->network.relays[i];
+			nets[i].prefix = nets[i].addr.family == AF_INET ? 32 : 128;
+		}
+	}
+	free(ri->relay_nets);
+	ri->relay_nets = nets;
+	ri->relay_net_count = n;
+	return 0;
+}
+
 struct report_intake *
 report_intake_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, struct store *st, char *err,
     size_t errlen)
@@ -926,6 +955,10 @@ report_intake_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, st
 		one[0] = ri->hostname;
 		ri->relay_names = one;
 		ri->relay_name_count = 1;
+	}
+	if (relay_nets_set(ri, cfg) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
 	}
 	ri->log_budget = (struct log_limit)LOG_LIMIT_INIT(5, 60 * USEC_PER_SEC);
 	uv_timer_init(loop, &ri->timer);
@@ -1002,6 +1035,7 @@ report_intake_free(struct report_intake *ri)
 	free(ri->job->list);
 	free(ri->job);
 	free(ri->dedup.slots);
+	free(ri->relay_nets);
 	config_unref(ri->cfg);
 	free(ri);
 }
