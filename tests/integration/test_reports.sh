@@ -10,6 +10,7 @@
 #   3. a Shadowserver drone CSV dropped in spool/shadowserver/ naming 100.64.0.10 at T-1h →
 #      bob's report_infection, with the family; a row about 100.64.0.99 at the same time →
 #      that address's own subject (nobody held it)
+#   3b. an X-ARF (YAML) report dropped in spool/hoster.example/ → that address's report_scan
 #   4. a forwarded complaint: a "bot" (127.0.0.77) sends spam through the relay to a sink, the
 #      sink's copy (our relay's Received header and a forged one below it naming a victim) is
 #      mailed to complaints@ → the bot's host gets report_spam, the victim nothing
@@ -169,6 +170,16 @@ cp "$T/spool/done/shadowserver/"*.csv "$T/drop/again.csv"
 mv "$T/drop/again.csv" "$T/spool/shadowserver/$(date -u +%F)-event4_drone-again.csv"
 file_dup() { [ "$(report_stat files_duplicate)" -gt "$dupfiles" ]; }
 wait_for 20 file_dup || fail "the same CSV dropped again was not recognised"
+case_pass
+
+# -------------------------------------------------------------------------------------------
+case_begin "3b. an X-ARF report (YAML, a hoster's fail2ban) dropped in the spool → that address's report_scan"
+mkdir -p "$T/spool/hoster.example"
+sed 's/192\.0\.2\.7/100.64.0.30/g' "$REPO_ROOT/tests/data/reports/mail/xarf-yaml-login-attack.eml" >"$T/drop/xarf.eml"
+mv "$T/drop/xarf.eml" "$T/spool/hoster.example/xarf.eml"
+wait_for 20 has_evidence 100.64.0.30 report_scan || fail "no report_scan for 100.64.0.30: $(explain 100.64.0.30); $(tail -3 "$LZ_LOG")"
+assert_match "the source is the subdirectory" "report file=hoster.example/xarf.eml source=hoster.example format=mail" \
+	"$(cat "$LZ_LOG")"
 case_pass
 
 # -------------------------------------------------------------------------------------------
