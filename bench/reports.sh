@@ -86,7 +86,11 @@ until [ -S "$tmp/api.sock" ]; do
 	i=$((i + 1)); [ $i -lt 100 ] || die "lazaretd did not start"; sleep 0.1
 done
 ctl() { "$lazaretctl" --api "unix:$tmp/api.sock" "$@"; }
-stat_reports() { ctl stats --json | tr -d ' \n' | sed -n 's/.*"reports":{\([^}]*\).*/\1/p' | tr ',' '\n' | sed -n "s/^\"$1\":\([0-9]*\)$/\1/p"; }
+# a counter of stats.reports (its nested objects taken out first)
+stat_reports() {
+	ctl stats --json | tr -d ' \n' | sed -e 's/"by_kind":{[^}]*}//' -e 's/"refused_by_reason":{[^}]*}//' |
+	    sed -n 's/.*"reports":{\([^}]*\).*/\1/p' | tr ',' '\n' | sed -n "s/^\"$1\":\([0-9]*\)$/\1/p"
+}
 rss_kb() { awk '$1 == "VmRSS:" { print $2 }' /proc/"$lz_pid"/status; }
 cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$lz_pid"/stat; }
 # wait_files N: until the spool has read N files in all (done, failed or duplicate)

@@ -38,6 +38,7 @@
 #define SPOOL_INCOMING ".incoming"
 #define DEDUP_MIN_CAP 1024
 #define SCAN_BATCH 4096                /* files taken from one look at the spool */
+#define MAIL_BATCH 64                  /* mail messages read in one hop of the worker */
 /* the file in flight, its digest and the events handled: a restart goes on from there */
 #define PROGRESS_KEY "reports:progress"
 
@@ -117,8 +118,23 @@ dedup_check(struct dedup *d, uint64_t key, uint32_t now, uint32_t oldest)
 
 /* --- a file through its steps ----------------------------------------------------------- */
 
-enum job_step { STEP_SCAN, STEP_OPEN, STEP_PARSE, STEP_FINISH };
+enum job_step { STEP_SCAN, STEP_OPEN, STEP_PARSE, STEP_FINISH, STEP_BATCH, STEP_FINISH_BATCH };
 struct spool_entry;
+
+/* One mail or JSON report of a batch: read in one hop with the others, its events a
+ * stretch of the job's, moved out of the spool with the others. */
+struct batch_file {
+	char rel[PATH_MAX];
+	char source[64];
+	usec_t arrived;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	bool failed, duplicate_file, vanished;
+	const char *format, *failure;
+	char reason[256];
+	size_t ev_start, ev_end;
+	uint64_t refused, applied, duplicates, outside, unattributed;
+	int error;
+};
 
 struct reason_tally {
 	const char *name;
@@ -131,6 +147,8 @@ struct report_job {
 	enum job_step step;
 	struct spool_entry *list;          /* SCAN: the oldest files, in order */
 	size_t list_len, list_cap, list_pos;
+	struct batch_file *files;          /* BATCH: the messages read in this hop */
+	size_t nfiles;
 	char rel[PATH_MAX];                /* the file, relative to the directory */
 	char source[64];
 	usec_t arrived;                    /* its modification time */
@@ -149,6 +167,7 @@ struct report_job {
 	uint64_t skip;                     /* events handled before a restart: not applied again */
 	bool failed, duplicate_file;
 	bool vanished;                     /* OPEN: the file went before we read it (removed by hand) */
+	usec_t now, window;                /* OPEN: when it was taken, [reports] dedup_window then */
 	char reason[256];
 	int error;                         /* FINISH: the move failed (errno) */
 	size_t backlog;                    /* SCAN: files waiting */
@@ -395,13 +414,10 @@ count_refused(void *arg, const char *reason)
 }
 
 static void
-step_parse(struct report_job *job)
+step_parse_more(struct report_job *job)
 {
 	int rc;
 
-	job->n = 0;
-	job->tally_count = 0;
-	job->refused = 0;
 	rc = report_reader_step(&job->reader, JOB_CHUNK, collect_event, count_refused, job, job->reason,
 	    sizeof(job->reason));
 	if (rc < 0) {
@@ -409,6 +425,15 @@ step_parse(struct report_job *job)
 		job->eof = true;
 	} else
 		job->eof = rc == 0;
+}
+
+static void
+step_parse(struct report_job *job)
+{
+	job->n = 0;
+	job->tally_count = 0;
+	job->refused = 0;
+	step_parse_more(job);
 }
 
 /* mkdir -p for the one or two levels under the spool. */
@@ -420,43 +445,138 @@ make_dir(const char *path)
 	return 0;
 }
 
+/* Moves rel out of the spool into done/ or failed/ (with rel.reason); 0 or -errno. */
+static int
+move_file(const struct report_intake *ri, const char *rel, bool failed, const char *reason)
+{
+	const char *where = failed ? "failed" : "done";
+	char from[PATH_MAX * 2], to[PATH_MAX * 2 + 16], dir[PATH_MAX * 2];
+	const char *slash = strchr(rel, '/');
+	struct stat st;
+	int fd, rc;
+
+	snprintf(from, sizeof(from), "%s/%s", ri->dir, rel);
+	snprintf(dir, sizeof(dir), "%s/%s", ri->dir, where);
+	if ((rc = make_dir(dir)) != 0)
+		return rc;
+	if (slash != NULL) {
+		snprintf(dir, sizeof(dir), "%s/%s/%.*s", ri->dir, where, (int)(slash - rel), rel);
+		if ((rc = make_dir(dir)) != 0)
+			return rc;
+	}
+	/* never over an earlier file of the same name */
+	snprintf(to, sizeof(to), "%s/%s/%s", ri->dir, where, rel);
+	for (unsigned i = 1; lstat(to, &st) == 0 && i < 1000; i++)
+		snprintf(to, sizeof(to), "%s/%s/%s.%u", ri->dir, where, rel, i);
+	if (rename(from, to) != 0)
+		return -errno;
+	if (failed) {
+		char rpath[sizeof(to) + 8];
+		snprintf(rpath, sizeof(rpath), "%s.reason", to);
+		if ((fd = open(rpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0660)) >= 0) {
+			dprintf(fd, "%s\n", reason);
+			close(fd);
+		}
+	}
+	return 0;
+}
+
 static void
 step_finish(struct report_job *job)
 {
-	struct report_intake *ri = job->ri;
-	const char *where = job->failed ? "failed" : "done";
-	char from[PATH_MAX * 2], to[PATH_MAX * 2 + 16], dir[PATH_MAX * 2];
-	const char *slash = strchr(job->rel, '/');
-	struct stat st;
-	int fd;
-
 	if (job->fd >= 0) {
 		close(job->fd);
 		job->fd = -1;
 	}
-	snprintf(from, sizeof(from), "%s/%s", ri->dir, job->rel);
-	snprintf(dir, sizeof(dir), "%s/%s", ri->dir, where);
-	if ((job->error = make_dir(dir)) != 0)
-		return;
-	if (slash != NULL) {
-		snprintf(dir, sizeof(dir), "%s/%s/%.*s", ri->dir, where, (int)(slash - job->rel), job->rel);
-		if ((job->error = make_dir(dir)) != 0)
+	job->error = move_file(job->ri, job->rel, job->failed, job->reason);
+}
+
+/* The next entry of the scan's list becomes the job's file. */
+static void
+entry_take(struct report_job *job)
+{
+	const struct spool_entry *en = &job->list[job->list_pos++];
+
+	snprintf(job->rel, sizeof(job->rel), "%s", en->rel);
+	snprintf(job->source, sizeof(job->source), "%s", en->source);
+	job->arrived = (usec_t)en->mtime.tv_sec * USEC_PER_SEC + en->mtime.tv_nsec / 1000;
+	if (job->backlog > 0)
+		job->backlog--;
+}
+
+/* The file just read joins the batch; its reader and descriptor are done with. */
+static void
+batch_save(struct report_job *job, size_t ev_start, uint64_t refused_before)
+{
+	struct batch_file *b = &job->files[job->nfiles++];
+
+	memset(b, 0, sizeof(*b));
+	memcpy(b->rel, job->rel, sizeof(b->rel));
+	memcpy(b->source, job->source, sizeof(b->source));
+	b->arrived = job->arrived;
+	memcpy(b->digest, job->digest, sizeof(b->digest));
+	b->failed = job->failed;
+	b->duplicate_file = job->duplicate_file;
+	b->vanished = job->vanished;
+	b->format = report_reader_format(&job->reader);
+	b->failure = job->failed ? report_reader_failure(&job->reader) : NULL;
+	memcpy(b->reason, job->reason, sizeof(b->reason));
+	b->ev_start = ev_start;
+	b->ev_end = job->n;
+	b->refused = job->refused - refused_before;
+	report_reader_close(&job->reader);
+	if (job->fd >= 0)
+		close(job->fd);
+	job->fd = -1;
+}
+
+/* Whether the file just opened is in the spool's dedup window (the store's reader
+ * connection serializes its callers, so the worker may ask). */
+static bool
+seen_before(struct report_job *job)
+{
+	usec_t at;
+
+	return store_report_seen(job->ri->store, job->digest, sizeof(job->digest), &at) == 1 &&
+	    at >= job->now - job->window;
+}
+
+/*
+ * A mail message just opened, and the ones after it in the list while they are mail too:
+ * each read whole in this one hop, up to MAIL_BATCH of them or JOB_CHUNK events. A CSV
+ * file met on the way is left for the next hop, alone.
+ */
+static void
+step_batch(struct report_job *job)
+{
+	job->n = 0;
+	job->tally_count = 0;
+	job->refused = 0;
+	job->nfiles = 0;
+	for (;;) {
+		size_t ev_start = job->n;
+		uint64_t refused_before = job->refused;
+		if (!job->failed && !job->vanished && !job->duplicate_file)
+			step_parse_more(job);
+		batch_save(job, ev_start, refused_before);
+		if (job->nfiles == MAIL_BATCH || job->n >= JOB_CHUNK || job->list_pos >= job->list_len)
 			return;
-	}
-	/* never over an earlier file of the same name */
-	snprintf(to, sizeof(to), "%s/%s/%s", ri->dir, where, job->rel);
-	for (unsigned i = 1; lstat(to, &st) == 0 && i < 1000; i++)
-		snprintf(to, sizeof(to), "%s/%s/%s.%u", ri->dir, where, job->rel, i);
-	if (rename(from, to) != 0) {
-		job->error = -errno;
-		return;
-	}
-	if (job->failed) {
-		char rpath[sizeof(to) + 8];
-		snprintf(rpath, sizeof(rpath), "%s.reason", to);
-		if ((fd = open(rpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0660)) >= 0) {
-			dprintf(fd, "%s\n", job->reason);
-			close(fd);
+		entry_take(job);
+		job->failed = job->duplicate_file = job->vanished = false;
+		job->reason[0] = '\0';
+		memset(&job->reader, 0, sizeof(job->reader));
+		step_open(job);
+		if (!job->failed && !job->vanished) {
+			if (seen_before(job))
+				job->duplicate_file = true;
+			else if (job->reader.kind == REPORT_READER_CSV) {
+				report_reader_close(&job->reader);
+				close(job->fd);
+				job->fd = -1;
+				job->list_pos--;
+				job->backlog++;
+				return;
+			}
 		}
 	}
 }
@@ -477,12 +597,30 @@ job_work(uv_work_t *w)
 		break;
 	case STEP_OPEN:
 		step_open(job);
+		if (job->failed || job->vanished)
+			break;
+		/* the store's reader connection serializes its callers: asked from here, a mail
+		 * message costs the loop one hop less */
+		if (seen_before(job))
+			job->duplicate_file = true;
+		else if (job->reader.kind != REPORT_READER_CSV) {
+			step_batch(job);           /* whole messages: this one and the next ones, in this hop */
+			job->step = STEP_BATCH;
+		}
 		break;
 	case STEP_PARSE:
 		step_parse(job);
 		break;
 	case STEP_FINISH:
 		step_finish(job);
+		break;
+	case STEP_BATCH:
+		break;
+	case STEP_FINISH_BATCH:
+		for (size_t i = 0; i < job->nfiles; i++)
+			if (!job->files[i].vanished)
+				job->files[i].error = move_file(job->ri, job->files[i].rel, job->files[i].failed,
+				    job->files[i].reason);
 		break;
 	}
 }
@@ -506,6 +644,7 @@ job_reset(struct report_job *job)
 {
 	struct report_intake *ri = job->ri;
 	struct spool_entry *list = job->list;
+	struct batch_file *files = job->files;
 	size_t len = job->list_len, cap = job->list_cap, pos = job->list_pos, backlog = job->backlog;
 
 	free(job->events);
@@ -520,6 +659,7 @@ job_reset(struct report_job *job)
 	job->list_cap = cap;
 	job->list_pos = pos;
 	job->backlog = backlog;
+	job->files = files;
 }
 
 /* The next file of the scan's list, or a new look at the spool once the list is done
@@ -530,12 +670,9 @@ job_next(struct report_intake *ri)
 	struct report_job *job = ri->job;
 
 	if (job->list_pos < job->list_len) {
-		const struct spool_entry *en = &job->list[job->list_pos++];
-		snprintf(job->rel, sizeof(job->rel), "%s", en->rel);
-		snprintf(job->source, sizeof(job->source), "%s", en->source);
-		job->arrived = (usec_t)en->mtime.tv_sec * USEC_PER_SEC + en->mtime.tv_nsec / 1000;
-		if (job->backlog > 0)
-			job->backlog--;
+		entry_take(job);
+		job->now = time_now();
+		job->window = ri->cfg->reports.dedup_window;
 		ri->stats.backlog = job->backlog;
 		job_queue(ri, STEP_OPEN);
 		return;
@@ -797,10 +934,7 @@ job_after(uv_work_t *w, int status)
 			return;
 		}
 		if (!job->failed) {
-			usec_t at;
-			if (store_report_seen(ri->store, job->digest, sizeof(job->digest), &at) == 1 &&
-			    at >= now - ri->cfg->reports.dedup_window) {
-				job->duplicate_file = true;
+			if (job->duplicate_file) {
 				ri->stats.files_duplicate++;
 				job_queue(ri, STEP_FINISH);
 				return;
@@ -851,6 +985,66 @@ job_after(uv_work_t *w, int status)
 		else
 			store_report_remember(ri->store, job->digest, sizeof(job->digest), now);
 		job_queue(ri, STEP_FINISH);
+		return;
+	case STEP_BATCH:
+		for (size_t f = 0; f < job->nfiles; f++) {
+			struct batch_file *b = &job->files[f];
+			if (b->vanished)
+				continue;
+			if (b->duplicate_file) {
+				ri->stats.files_duplicate++;
+				continue;
+			}
+			for (size_t i = b->ev_start; i < b->ev_end; i++)
+				switch (report_intake_apply(ri, b->source, &job->events[i], b->arrived, now)) {
+				case REPORT_APPLIED:
+					b->applied++;
+					break;
+				case REPORT_DUPLICATE:
+					b->duplicates++;
+					break;
+				case REPORT_OUTSIDE:
+					b->outside++;
+					break;
+				default:
+					b->unattributed++;
+					break;
+				}
+			if (b->failed)
+				stats_reason(ri, b->failure, 1);
+			else
+				store_report_remember(ri->store, b->digest, sizeof(b->digest), now);
+		}
+		ri->stats.rows_refused += job->refused;
+		for (size_t i = 0; i < job->tally_count; i++)
+			stats_reason(ri, job->tally[i].name, job->tally[i].count);
+		job_queue(ri, STEP_FINISH_BATCH);
+		return;
+	case STEP_FINISH_BATCH:
+		for (size_t f = 0; f < job->nfiles; f++) {
+			const struct batch_file *b = &job->files[f];
+			if (b->vanished)
+				continue;
+			if (b->error != 0) {
+				log_limited(&ri->log_budget, LOG_LEVEL_WARN, "report file=%s: cannot move it out of the spool: %s",
+				    b->rel, strerror(-b->error));
+				continue;
+			}
+			if (b->failed) {
+				ri->stats.files_failed++;
+				log_warnx("report file=%s source=%s format=%s events=%zu applied=%" PRIu64 " refused=%" PRIu64
+				    " result=failed reason=\"%s\"", b->rel, b->source, b->format, b->ev_end - b->ev_start,
+				    b->applied, b->refused, b->reason);
+			} else {
+				ri->stats.files++;
+				log_info("report file=%s source=%s format=%s events=%zu applied=%" PRIu64 " duplicates=%" PRIu64
+				    " outside=%" PRIu64 " unattributed=%" PRIu64 " refused=%" PRIu64 " result=%s", b->rel,
+				    b->source, b->format, b->ev_end - b->ev_start, b->applied, b->duplicates, b->outside,
+				    b->unattributed, b->refused, b->duplicate_file ? "duplicate" : "done");
+			}
+		}
+		job_reset(job);
+		job_next(ri);
 		return;
 	case STEP_FINISH:
 		if (job->error != 0)
@@ -921,6 +1115,7 @@ report_intake_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, st
 		return NULL;
 	}
 	if ((ri = calloc(1, sizeof(*ri))) == NULL || (ri->job = calloc(1, sizeof(*ri->job))) == NULL ||
+	    (ri->job->files = calloc(MAIL_BATCH, sizeof(*ri->job->files))) == NULL ||
 	    (ri->dedup.slots = calloc(DEDUP_MIN_CAP, sizeof(*ri->dedup.slots))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -969,6 +1164,8 @@ fail:
 	if (ri != NULL) {
 		config_unref(ri->cfg);
 		free(ri->dedup.slots);
+		if (ri->job != NULL)
+			free(ri->job->files);
 		free(ri->job);
 		free(ri);
 	}
@@ -1033,6 +1230,7 @@ report_intake_free(struct report_intake *ri)
 	report_intake_stop(ri);
 	job_reset(ri->job);
 	free(ri->job->list);
+	free(ri->job->files);
 	free(ri->job);
 	free(ri->dedup.slots);
 	free(ri->relay_nets);
