@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "judge/judge.h"
 #include "judge/kinds.h"
 #include "sense/report_intake.h"
+#include "repo_path.h"
 #include "rmtree.h"
 
 #define SEC(n) ((usec_t)(n) * USEC_PER_SEC)
@@ -350,6 +352,74 @@ test_spool_files(void **state)
 	assert_null(judge_lookup(f->j, "100.64.0.3"));
 }
 
+static void
+copy_file(const char *from, const char *to, time_t mtime)
+{
+	char buf[65536];
+	size_t n;
+	FILE *in = fopen(from, "r"), *out = fopen(to, "w");
+	struct timespec t[2] = { { mtime, 0 }, { mtime, 0 } };
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(utimensat(AT_FDCWD, to, t, 0), 0);
+}
+
+/* Mail messages are read several to a hop, in the spool's order: a CSV between two of them
+ * is read alone in its turn, a message that is no report fails alone, the rest apply. */
+static void
+test_spool_mail_batch(void **state)
+{
+	struct fx *f = *state;
+	char path[512], src[512];
+	struct report_intake_stats st;
+	const char csv[] = "timestamp,src_ip,src_port,family\n2026-12-03 10:00:00,192.0.2.50,4444,andromeda\n";
+
+	snprintf(path, sizeof(path), "%s/spool/fbl", f->dir);
+	assert_int_equal(mkdir(path, 0770), 0);
+	snprintf(path, sizeof(path), "%s/spool/shadowserver", f->dir);
+	assert_int_equal(mkdir(path, 0770), 0);
+	repo_path("tests/data/reports/mail/arf-rfc5965-b2.eml", src, sizeof(src));
+	snprintf(path, sizeof(path), "%s/spool/fbl/1.eml", f->dir);
+	copy_file(src, path, 1000);
+	snprintf(path, sizeof(path), "%s/spool/shadowserver/2026-12-03-event4_drone-x.csv", f->dir);
+	write_file(path, csv);
+	struct timespec t[2] = { { 2000, 0 }, { 2000, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+	repo_path("tests/data/reports/mail/arf-spamtrap.eml", src, sizeof(src));
+	snprintf(path, sizeof(path), "%s/spool/fbl/3.eml", f->dir);
+	copy_file(src, path, 3000);
+	snprintf(path, sizeof(path), "%s/spool/fbl/4.eml", f->dir);
+	write_file(path, "From: someone@example.org\nSubject: hi\n\nJust saying hi.\n");
+	assert_int_equal(utimensat(AT_FDCWD, path, (struct timespec[2]){ { 4000, 0 }, { 4000, 0 } }, 0), 0);
+
+	report_intake_start(f->ri);
+	for (int i = 0; i < 2000; i++) {
+		report_intake_stats_get(f->ri, &st);
+		if (st.files + st.files_failed >= 4)
+			break;
+		uv_run(&f->loop, UV_RUN_ONCE);
+	}
+	assert_int_equal(st.files, 3);
+	assert_int_equal(st.files_failed, 1);
+	assert_int_equal(st.applied, 3);
+	assert_non_null(evidence_of(f, "192.0.2.1", "report_spam"));
+	assert_non_null(evidence_of(f, "192.0.2.50", "report_infection"));
+	assert_non_null(evidence_of(f, "192.0.2.45", "report_spam"));
+	snprintf(path, sizeof(path), "%s/spool/failed/fbl/4.eml.reason", f->dir);
+	assert_int_equal(access(path, F_OK), 0);
+	for (const char *const *n = (const char *const[]){ "done/fbl/1.eml", "done/fbl/3.eml",
+	    "done/shadowserver/2026-12-03-event4_drone-x.csv", NULL }; *n != NULL; n++) {
+		snprintf(path, sizeof(path), "%s/spool/%s", f->dir, *n);
+		if (access(path, F_OK) != 0)
+			fail_msg("%s is not there", path);
+	}
+}
+
 struct spooled {
 	int calls, status;
 	char name[256];
@@ -415,6 +485,7 @@ main(void)
 		T(test_submit_spools),
 		T(test_cgnat),
 		T(test_spool_files),
+		T(test_spool_mail_batch),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
