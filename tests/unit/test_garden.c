@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "ident_hold.h"
 #include <uv.h>
 
 #include "act/garden.h"
@@ -287,14 +289,8 @@ on_holder(void *arg, const char *sub, size_t len, const struct cidr *net, bool h
 	garden_holder_changed(f->g, sub, len, net, held);
 }
 
-static void
-session(struct ident *id, bool start, const char *sub, const char *net)
-{
-	struct ident_event e = { .start = start, .subscriber = sub, .subscriber_len = strlen(sub), .origin = "bng1",
-		.at = time_now() };
-	assert_int_equal(cidr_parse(net, &e.net), 0);
-	assert_int_equal(ident_apply(id, &e), 0);
-}
+/* a BNG's Start or Stop now */
+#define session(id, start, sub, net) ident_hold((id), (start), (sub), (net), time_now())
 
 /*
  * A quarantined subscriber's addresses are in the sets, and follow them: a reconnect

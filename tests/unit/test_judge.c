@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "ident_hold.h"
+
 #include "repo_path.h"
 
 #include "rmtree.h"
@@ -2603,15 +2605,6 @@ addr_text(const char *text)
 	return a;
 }
 
-static void
-hold(struct ident *id, bool start, const char *sub, const char *net, usec_t at)
-{
-	struct ident_event e = { .start = start, .subscriber = sub, .subscriber_len = strlen(sub), .origin = "bng1",
-		.source = IDENT_RADIUS, .at = at };
-	assert_int_equal(cidr_parse(net, &e.net), 0);
-	assert_int_equal(ident_apply(id, &e), 0);
-}
-
 /*
  * With an identity layer the subscriber is the subject: evidence about an address goes
  * to whoever held it when it was observed (a late log line to the old holder), an
@@ -2628,7 +2621,7 @@ test_subscriber_follows(void **state)
 
 	assert_int_equal(ident_load(id, t - SEC(60)), 0);
 	judge_set_ident(f->j, id);
-	hold(id, true, "alice", "100.64.0.10/32", t);
+	ident_hold(id, true, "alice", "100.64.0.10/32", t);
 	struct addr a10 = addr_text("100.64.0.10"), a20 = addr_text("100.64.0.20");
 
 	struct subject *s = judge_host(f->j, &a10, t + SEC(1));
@@ -2649,9 +2642,9 @@ test_subscriber_follows(void **state)
 	assert_int_equal(decide(f, POLICY_STATE_RCPT, "100.64.0.10", NULL, 1, t + SEC(2)), POLICY_REJECT);
 
 	/* alice reconnects with .20; bob gets .10 */
-	hold(id, false, "alice", "100.64.0.10/32", t + SEC(10));
-	hold(id, true, "alice", "100.64.0.20/32", t + SEC(11));
-	hold(id, true, "bob", "100.64.0.10/32", t + SEC(12));
+	ident_hold(id, false, "alice", "100.64.0.10/32", t + SEC(10));
+	ident_hold(id, true, "alice", "100.64.0.20/32", t + SEC(11));
+	ident_hold(id, true, "bob", "100.64.0.10/32", t + SEC(12));
 	assert_int_equal(decide(f, POLICY_STATE_RCPT, "100.64.0.20", NULL, 1, t + SEC(13)), POLICY_REJECT);
 	assert_int_equal(decide(f, POLICY_STATE_RCPT, "100.64.0.10", NULL, 1, t + SEC(13)), POLICY_DUNNO);
 	assert_ptr_equal(judge_lookup(f->j, "100.64.0.20"), s);

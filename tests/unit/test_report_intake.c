@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "ident_hold.h"
+
 #include "common/log.h"
 #include "common/nat.h"
 #include "ident/ident.h"
@@ -206,15 +208,6 @@ test_outside(void **state)
 	assert_int_equal(st.outside, 1);
 }
 
-static void
-hold(struct ident *id, bool start, const char *sub, const char *net, usec_t at)
-{
-	struct ident_event e = { .start = start, .subscriber = sub, .subscriber_len = strlen(sub), .origin = "bng1",
-		.source = IDENT_RADIUS, .at = at };
-	assert_int_equal(cidr_parse(net, &e.net), 0);
-	assert_int_equal(ident_apply(id, &e), 0);
-}
-
 /* A report arriving after the address moved on goes to whoever held it at the report's time;
  * one without a time goes by when it arrived. */
 static void
@@ -227,9 +220,9 @@ test_attribution_by_time(void **state)
 
 	assert_int_equal(ident_load(id, t - SEC(60)), 0);
 	judge_set_ident(f->j, id);
-	hold(id, true, "alice", "100.64.0.10/32", t);
-	hold(id, false, "alice", "100.64.0.10/32", t + SEC(600));
-	hold(id, true, "bob", "100.64.0.10/32", t + SEC(601));
+	ident_hold(id, true, "alice", "100.64.0.10/32", t);
+	ident_hold(id, false, "alice", "100.64.0.10/32", t + SEC(600));
+	ident_hold(id, true, "bob", "100.64.0.10/32", t + SEC(601));
 
 	struct report_event ev = event(REPORT_INFECTION, "100.64.0.10", t + SEC(300), "andromeda", "sinkhole");
 	assert_int_equal(report_intake_apply(f->ri, "shadowserver", &ev, 0, f->now), REPORT_APPLIED);
