@@ -591,7 +591,8 @@ job_work(uv_work_t *w)
 		job->backlog = 0;
 		job->list_len = job->list_pos = 0;
 		scan_dir(job, job->ri->dir, NULL);
-		qsort(job->list, job->list_len, sizeof(*job->list), entry_order);
+		if (job->list_len > 1)          /* an empty spool has no list at all: qsort(NULL) is undefined */
+			qsort(job->list, job->list_len, sizeof(*job->list), entry_order);
 		if (job->list_len > SCAN_BATCH)
 			job->list_len = SCAN_BATCH;
 		break;
