@@ -71,6 +71,13 @@ assert_eq "POST quarantine without a token" 401 "$(curl -s -o /dev/null -w '%{ht
 	-d '{"reason":"x"}' "$TCP/v1/subjects/192.0.2.8/quarantine")"
 assert_eq "GET /metrics with the token" 200 "$(curl -s -o /dev/null -w '%{http_code}' \
 	-H "Authorization: Bearer $TOKEN" "$TCP/metrics")"
+# a report posted over TCP needs the token too; this daemon has no [reports] directory: 503
+assert_eq "POST /v1/reports without a token" 401 "$(curl -s -o /dev/null -w '%{http_code}' \
+	--data-binary 'From: x' "$TCP/v1/reports")"
+assert_eq "POST /v1/reports with the token, no spool here" 503 "$(curl -s -o /dev/null -w '%{http_code}' \
+	-H "Authorization: Bearer $TOKEN" --data-binary 'From: x' "$TCP/v1/reports")"
+run sh -c "printf 'From: x\n\nhi\n' | '$LAZARETCTL' --api '$TCP' report"
+assert_eq "lazaretctl report without the token: EX_TEMPFAIL, the MTA keeps it" 75 "$rc"
 run "$LAZARETCTL" --api "$TCP" stats
 assert_eq "lazaretctl without --token-file: the daemon's refusal" 1 "$rc"
 assert_match "lazaretctl says what to do" 'HTTP 401.*check --token-file or LAZARET_TOKEN_FILE' "$err"
