@@ -410,6 +410,8 @@ on_sweep(uv_timer_t *t)
 		flow_detect_stats_get(d->flow_detect, &fs);
 		flow_detect_expire(d->flow_detect, time_now(), fs.hosts / 60 + 1000);
 	}
+	if (d->coa != NULL)                 /* a NAS that never answered is asked again */
+		coa_resend(d->coa, time_now());
 	if (d->ident != NULL) {             /* every held network about once a minute, too */
 		struct ident_stats is;
 		ident_stats_get(d->ident, &is);

@@ -34,6 +34,7 @@ struct coa {
 	struct htable statuses;
 	struct coa_stats stats;
 	struct log_limit no_nas_log;
+	usec_t last_resend;                /* when coa_resend last looked */
 };
 
 /* One request on its way: what its outcome is reported against. */
@@ -484,6 +485,45 @@ coa_holder_changed(struct coa *c, const char *subscriber, size_t len, const stru
 			tell(c, subscriber, len, &h[i], nas, false);
 	}
 	free(h);
+}
+
+#define COA_RESEND_BATCH 1024          /* subscribers told again per look, at most */
+
+void
+coa_resend(struct coa *c, usec_t now)
+{
+	usec_t every = c != NULL ? c->cfg->radius.coa_resend : 0;
+	struct { char id[JUDGE_SUBSCRIBER_MAX]; uint16_t len; bool release; } *again;
+	size_t n = 0, cursor = 0;
+	const struct htable_node *node = NULL;
+	char key[STORE_SUBJECT_MAX];
+
+	if (c == NULL || every <= 0 || now - c->last_resend < (every < 60 * USEC_PER_SEC ? every : 60 * USEC_PER_SEC))
+		return;
+	c->last_resend = now;
+	if ((again = calloc(COA_RESEND_BATCH, sizeof(*again))) == NULL)
+		return;
+	/* who, first: telling changes the statuses being walked */
+	while (n < COA_RESEND_BATCH && (node = htable_iter(&c->statuses, &cursor, node)) != NULL) {
+		const struct status_entry *e = (const struct status_entry *)node;
+		if (e->st.state != COA_STATE_FAILED || now - e->st.time < every || e->len > JUDGE_SUBSCRIBER_MAX)
+			continue;
+		memcpy(again[n].id, e->id, e->len);
+		again[n].len = e->len;
+		again[n].release = e->st.release;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), SUBJECT_SUBSCRIBER_PREFIX "%.*s", (int)again[i].len, again[i].id);
+		const struct subject *s = judge_lookup(c->judge, key);
+		bool quarantined = s != NULL && s->level >= LEVEL_QUARANTINE;
+		/* only what the level still asks for: a release since is the release's to tell */
+		if (quarantined == again[i].release)
+			continue;
+		c->stats.resent++;
+		tell_all(c, again[i].id, again[i].len, again[i].release);
+	}
+	free(again);
 }
 
 const struct radius_coa_client *

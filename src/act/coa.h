@@ -49,9 +49,19 @@ struct coa_stats {
 	uint64_t no_nas;               /* sessions of no configured NAS */
 	uint64_t no_session;           /* quarantined subscribers holding nothing: nothing to tell */
 	uint64_t refused;              /* requests the client could not send (-EBUSY, no session attribute) */
+	uint64_t resent;               /* subscribers told again after their NAS never answered */
 };
 
 struct coa;
+
+/*
+ * coa_resend — every subscriber whose last request got no answer at all (timed out, or
+ * could not be sent) at least [radius] coa_resend ago is told again, if their level still
+ * asks for it: a NAS that was down or unreachable is brought in line without waiting for a
+ * restart or a new session. A NAK is the NAS's answer and is not repeated. Cheap to call
+ * every second: it looks at most once a coa_resend (and once a minute at most often).
+ */
+void coa_resend(struct coa *c, usec_t now);
 
 /*
  * coa_check — what coa_new would refuse in cfg, for `lazaretd -n`: the dictionary, each

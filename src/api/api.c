@@ -613,8 +613,9 @@ api_coa_json(const struct coa *c)
 			return NULL;
 		}
 	}
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "sessions_told", (json_int_t)cs.requests,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "sessions_told", (json_int_t)cs.requests,
 	    "no_nas", (json_int_t)cs.no_nas, "no_session", (json_int_t)cs.no_session, "not_sent", (json_int_t)cs.refused,
+	    "resent", (json_int_t)cs.resent,
 	    "unknown_source", (json_int_t)radius_coa_unknown_source(coa_client(c)), "nases", nases);
 }
 
@@ -836,6 +837,11 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 	}
 	src.radius = a->ctx.radius;
 	src.coa = a->ctx.coa != NULL ? coa_client(a->ctx.coa) : NULL;
+	if (a->ctx.coa != NULL) {
+		struct coa_stats cst;
+		coa_stats_get(a->ctx.coa, &cst);
+		src.coa_resent = cst.resent;
+	}
 	struct garden_stats gs;
 	char *text = NULL;
 	size_t len = 0;

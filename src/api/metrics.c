@@ -504,8 +504,11 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		metrics_identity(out, src->identity);
 	if (src->radius != NULL)
 		metrics_radius(out, src->radius);
-	if (src->coa != NULL)
+	if (src->coa != NULL) {
 		metrics_coa(out, src->coa);
+		metrics_counter(out, "lazaret_coa_resent_total", "Subscribers told again because their NAS never "
+		    "answered ([radius] coa_resend).", src->coa_resent);
+	}
 	if (src->leases != NULL)
 		metrics_dhcp(out, src->leases);
 	if (src->reports != NULL)

@@ -36,6 +36,7 @@ struct metrics_sources {
 	const struct ident_stats *identity;      /* the address history's; NULL without an identity source */
 	const struct radius_acct *radius;        /* NULL without [radius] listen */
 	const struct radius_coa_client *coa;     /* NULL without [enforce] mode = radius */
+	uint64_t coa_resent;                     /* subscribers told again after no answer (act/coa.h) */
 	const struct lease_follow *leases;       /* Kea's lease files; NULL without [dhcp] lease_file */
 	const struct report_intake_stats *reports;   /* NULL without [reports] directory */
 	uint64_t log_suppressed;                 /* log_suppressed_total() */

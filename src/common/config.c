@@ -951,6 +951,9 @@ static const struct config_key config_keys[] = {
 	    .def = "1s", .doc = "CoA and Disconnect: the first wait for the NAS's answer, doubled at each retry" },
 	{ "radius", "coa_retries", KT_UINT, 0, FIELD(radius.coa_retries), .min = 0, .max = 10, .def = "3",
 	    .doc = "CoA and Disconnect: sends again after no answer" },
+	{ "radius", "coa_resend", KT_DURATION, 0, FIELD(radius.coa_resend), .min = SEC(1), .max = SEC(86400),
+	    .def = "5m", .doc = "CoA and Disconnect: a session whose NAS never answered (down, unreachable) is told "
+	    "again this often until it answers" },
 
 	{ "reports", "directory", KT_TEXT, KF_IF_SET, FIELD(reports.directory), .size = FSIZE(reports.directory),
 	    .expect = "a directory path",

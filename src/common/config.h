@@ -318,6 +318,7 @@ struct config_radius {
 	char dictionary[PATH_MAX];          /* a FreeRADIUS dictionary for vendor attributes; "": RFC ones only */
 	usec_t coa_timeout;                 /* the first wait for a NAS's answer, doubled at each retry */
 	uint32_t coa_retries;
+	usec_t coa_resend;                  /* a session whose NAS never answered is told again this often */
 	struct radius_client_section *clients;
 	size_t client_count;
 	struct radius_nas_section *nases;

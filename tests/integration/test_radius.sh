@@ -186,6 +186,9 @@ mode = nftables radius
 portal = $NET.1:8080
 [radius]
 listen = 127.0.0.1:$LZ_PORT
+coa_timeout = 500ms
+coa_retries = 1
+coa_resend = 2s
 [radius client freeradius]
 address = 127.0.0.1
 secret_file = $T/radius.secret
@@ -364,6 +367,26 @@ acct Start alice a-5 "$NET.10"     # the BNG gave her the same address again, a 
 wait_for 5 coa_logged 'CoA-Request session=a-5 ' && ok "a new session on the same address is told to the BNG" ||
 	bad "no CoA for a-5 (same address, new session)"
 check "the release is in her history, by the portal" grep -q "portal.*self-release" <<<"$(ctl history subscriber:alice 2>&1)"
+
+section "7. A NAS that does not answer is asked again every coa_resend, until it does"
+# the BNG's CoA port unreachable for a while: nftables in gw drops what goes to it
+gw nft add table inet lzr_test
+gw nft add chain inet lzr_test out '{ type filter hook output priority 0; }'
+gw nft add rule inet lzr_test out udp dport "$COA_PORT" drop
+acct Start erin a-60 "$NET.60"
+wait_for 5 holds "$NET.60" erin || bad "erin does not hold $NET.60"
+ctl quarantine subscriber:erin --reason "test: the NAS is down" >/dev/null 2>&1
+erin_failed() { [ "$(nas_state erin)" = "failed (bng1)" ]; }
+wait_for 10 erin_failed && ok "no answer from the NAS: quarantines shows $(nas_state erin)" ||
+	bad "erin's NAS state is '$(nas_state erin)', not failed (bng1)"
+check "nothing reached the BNG meanwhile" test -z "$(grep 'session=a-60 ' "$COA_LOG" 2>/dev/null)"
+gw nft delete table inet lzr_test
+wait_for 10 coa_logged 'CoA-Request session=a-60 user=erin ip=10.81.1.60 filter=walled-garden' &&
+	ok "the NAS back: erin's quarantine told again, unasked" || bad "no CoA for a-60 after the NAS came back"
+erin_acked() { [ "$(nas_state erin)" = "acked (bng1)" ]; }
+wait_for 5 erin_acked && ok "and acknowledged" || bad "erin's NAS state is '$(nas_state erin)', not acked"
+resent() { curl -s --unix-socket "$API_SOCK" http://lazaret/metrics | grep -Eq '^lazaret_coa_resent_total [1-9]'; }
+wait_for 2 resent && ok "/metrics counts it (lazaret_coa_resent_total)" || bad "lazaret_coa_resent_total is 0"
 
 stop_lazaretd
 check "lazaretd stopped cleanly again (status $LZ_RC)" test "$LZ_RC" = 0
