@@ -121,6 +121,11 @@ dedup_check(struct dedup *d, uint64_t key, uint32_t now, uint32_t oldest)
 enum job_step { STEP_SCAN, STEP_OPEN, STEP_PARSE, STEP_FINISH, STEP_BATCH, STEP_FINISH_BATCH };
 struct spool_entry;
 
+/* What became of one file's events, for its log line. */
+struct file_tally {
+	uint64_t events, applied, duplicates, outside, unattributed, refused;
+};
+
 /* One mail or JSON report of a batch: read in one hop with the others, its events a
  * stretch of the job's, moved out of the spool with the others. */
 struct batch_file {
@@ -132,7 +137,7 @@ struct batch_file {
 	const char *format, *failure;
 	char reason[256];
 	size_t ev_start, ev_end;
-	uint64_t refused, applied, duplicates, outside, unattributed;
+	struct file_tally t;
 	int error;
 };
 
@@ -163,7 +168,7 @@ struct report_job {
 	size_t tally_count;
 	uint64_t refused;
 	/* the whole file, for its log line and FINISH */
-	uint64_t total_events, applied, duplicates, outside, unattributed, total_refused;
+	struct file_tally t;
 	uint64_t skip;                     /* events handled before a restart: not applied again */
 	bool failed, duplicate_file;
 	bool vanished;                     /* OPEN: the file went before we read it (removed by hand) */
@@ -523,7 +528,7 @@ batch_save(struct report_job *job, size_t ev_start, uint64_t refused_before)
 	memcpy(b->reason, job->reason, sizeof(b->reason));
 	b->ev_start = ev_start;
 	b->ev_end = job->n;
-	b->refused = job->refused - refused_before;
+	b->t.refused = job->refused - refused_before;
 	report_reader_close(&job->reader);
 	if (job->fd >= 0)
 		close(job->fd);
@@ -856,20 +861,43 @@ report_intake_apply(struct report_intake *ri, const char *source, const struct r
 	return REPORT_APPLIED;
 }
 
+/* One line per file read, whichever path read it. */
 static void
-job_log(struct report_intake *ri, struct report_job *job)
+file_log(const char *rel, const char *source, const char *format, const struct file_tally *t, bool failed,
+    bool duplicate, const char *reason)
 {
-	const char *fmt = report_reader_format(&job->reader);
-
-	if (job->failed)
+	if (failed)
 		log_warnx("report file=%s source=%s format=%s events=%" PRIu64 " applied=%" PRIu64
-		    " refused=%" PRIu64 " result=failed reason=\"%s\"", job->rel, job->source, fmt, job->total_events,
-		    job->applied, job->total_refused, job->reason);
+		    " refused=%" PRIu64 " result=failed reason=\"%s\"", rel, source, format, t->events, t->applied,
+		    t->refused, reason);
 	else
 		log_info("report file=%s source=%s format=%s events=%" PRIu64 " applied=%" PRIu64 " duplicates=%" PRIu64
-		    " outside=%" PRIu64 " unattributed=%" PRIu64 " refused=%" PRIu64 " result=%s", job->rel, job->source,
-		    fmt, job->total_events, job->applied, job->duplicates, job->outside, job->unattributed,
-		    job->total_refused, job->duplicate_file ? "duplicate" : "done");
+		    " outside=%" PRIu64 " unattributed=%" PRIu64 " refused=%" PRIu64 " result=%s", rel, source, format,
+		    t->events, t->applied, t->duplicates, t->outside, t->unattributed, t->refused,
+		    duplicate ? "duplicate" : "done");
+}
+
+/* Applies n events of one file from source, counting what became of each in t. */
+static void
+apply_events(struct report_intake *ri, const char *source, const struct report_event *ev, size_t n,
+    usec_t arrived, usec_t now, struct file_tally *t)
+{
+	for (size_t i = 0; i < n; i++)
+		switch (report_intake_apply(ri, source, &ev[i], arrived, now)) {
+		case REPORT_APPLIED:
+			t->applied++;
+			break;
+		case REPORT_DUPLICATE:
+			t->duplicates++;
+			break;
+		case REPORT_OUTSIDE:
+			t->outside++;
+			break;
+		default:
+			t->unattributed++;
+			break;
+		}
+	t->events += n;
 }
 
 static void
@@ -888,7 +916,7 @@ progress_save(struct report_intake *ri, const struct report_job *job)
 	if (ri->store == NULL)
 		return;
 	digest_hex(job->digest, hex);
-	snprintf(value, sizeof(value), "%s %" PRIu64 " %s", hex, job->total_events, job->rel);
+	snprintf(value, sizeof(value), "%s %" PRIu64 " %s", hex, job->t.events, job->rel);
 	store_state_put(ri->store, PROGRESS_KEY, value);
 }
 
@@ -948,29 +976,13 @@ job_after(uv_work_t *w, int status)
 		}
 		job_queue(ri, STEP_FINISH);
 		return;
-	case STEP_PARSE:
-		for (size_t i = 0; i < job->n; i++) {
-			if (job->skip > 0) {
-				job->skip--;
-				continue;
-			}
-			switch (report_intake_apply(ri, job->source, &job->events[i], job->arrived, now)) {
-			case REPORT_APPLIED:
-				job->applied++;
-				break;
-			case REPORT_DUPLICATE:
-				job->duplicates++;
-				break;
-			case REPORT_OUTSIDE:
-				job->outside++;
-				break;
-			default:
-				job->unattributed++;
-				break;
-			}
-		}
-		job->total_events += job->n;
-		job->total_refused += job->refused;
+	case STEP_PARSE: {
+		/* the events a run before us applied count as read, not again */
+		size_t skip = job->skip < job->n ? (size_t)job->skip : job->n;
+		job->skip -= skip;
+		job->t.events += skip;
+		apply_events(ri, job->source, job->events + skip, job->n - skip, job->arrived, now, &job->t);
+		job->t.refused += job->refused;
 		ri->stats.rows_refused += job->refused;
 		for (size_t i = 0; i < job->tally_count; i++)
 			stats_reason(ri, job->tally[i].name, job->tally[i].count);
@@ -979,7 +991,7 @@ job_after(uv_work_t *w, int status)
 			job_queue(ri, STEP_PARSE);
 			return;
 		}
-		if (ri->store != NULL && job->total_events > JOB_CHUNK)
+		if (ri->store != NULL && job->t.events > JOB_CHUNK)
 			store_state_put(ri->store, PROGRESS_KEY, "");
 		if (job->failed)
 			stats_reason(ri, report_reader_failure(&job->reader), 1);
@@ -987,6 +999,7 @@ job_after(uv_work_t *w, int status)
 			store_report_remember(ri->store, job->digest, sizeof(job->digest), now);
 		job_queue(ri, STEP_FINISH);
 		return;
+	}
 	case STEP_BATCH:
 		for (size_t f = 0; f < job->nfiles; f++) {
 			struct batch_file *b = &job->files[f];
@@ -996,21 +1009,8 @@ job_after(uv_work_t *w, int status)
 				ri->stats.files_duplicate++;
 				continue;
 			}
-			for (size_t i = b->ev_start; i < b->ev_end; i++)
-				switch (report_intake_apply(ri, b->source, &job->events[i], b->arrived, now)) {
-				case REPORT_APPLIED:
-					b->applied++;
-					break;
-				case REPORT_DUPLICATE:
-					b->duplicates++;
-					break;
-				case REPORT_OUTSIDE:
-					b->outside++;
-					break;
-				default:
-					b->unattributed++;
-					break;
-				}
+			apply_events(ri, b->source, job->events + b->ev_start, b->ev_end - b->ev_start, b->arrived, now,
+			    &b->t);
 			if (b->failed)
 				stats_reason(ri, b->failure, 1);
 			else
@@ -1031,18 +1031,11 @@ job_after(uv_work_t *w, int status)
 				    b->rel, strerror(-b->error));
 				continue;
 			}
-			if (b->failed) {
+			if (b->failed)
 				ri->stats.files_failed++;
-				log_warnx("report file=%s source=%s format=%s events=%zu applied=%" PRIu64 " refused=%" PRIu64
-				    " result=failed reason=\"%s\"", b->rel, b->source, b->format, b->ev_end - b->ev_start,
-				    b->applied, b->refused, b->reason);
-			} else {
+			else
 				ri->stats.files++;
-				log_info("report file=%s source=%s format=%s events=%zu applied=%" PRIu64 " duplicates=%" PRIu64
-				    " outside=%" PRIu64 " unattributed=%" PRIu64 " refused=%" PRIu64 " result=%s", b->rel,
-				    b->source, b->format, b->ev_end - b->ev_start, b->applied, b->duplicates, b->outside,
-				    b->unattributed, b->refused, b->duplicate_file ? "duplicate" : "done");
-			}
+			file_log(b->rel, b->source, b->format, &b->t, b->failed, b->duplicate_file, b->reason);
 		}
 		job_reset(job);
 		job_next(ri);
@@ -1056,7 +1049,8 @@ job_after(uv_work_t *w, int status)
 				ri->stats.files_failed++;
 			else
 				ri->stats.files++;
-			job_log(ri, job);
+			file_log(job->rel, job->source, report_reader_format(&job->reader), &job->t, job->failed,
+			    job->duplicate_file, job->reason);
 		}
 		job_reset(job);
 		if (ri->dedup.n > 0 && now - ri->last_forget > 60 * USEC_PER_SEC) {
