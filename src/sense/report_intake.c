@@ -173,6 +173,7 @@ struct report_job {
 	bool failed, duplicate_file;
 	bool vanished;                     /* OPEN: the file went before we read it (removed by hand) */
 	usec_t now, window;                /* OPEN: when it was taken, [reports] dedup_window then */
+	size_t max_size;                   /* OPEN: [reports] max_size then (the worker reads no config) */
 	char reason[256];
 	int error;                         /* FINISH: the move failed (errno) */
 	size_t backlog;                    /* SCAN: files waiting */
@@ -205,9 +206,10 @@ struct report_intake {
 	int kinds[REPORT_KIND_COUNT];
 	struct dedup dedup;
 	usec_t last_forget;
-	char **relay_names;                /* [reports] relay_name, or this host's name */
+	char **relay_names;                /* [reports] relay_name, or this host's name: our own copies,
+	                                    * read by the worker (a restart changes them) */
 	size_t relay_name_count;
-	char hostname[256];
+	bool relay_nets_stale;             /* a reload changed them: set anew when no file is in flight */
 	struct cidr *relay_nets;           /* [reports] relay_network, else [network] relays */
 	size_t relay_net_count;
 	struct report_intake_stats stats;
@@ -384,7 +386,7 @@ step_open(struct report_job *job)
 		job_fail(job, "empty");
 		return;
 	}
-	struct report_reader_options opt = { .max_size = ri->cfg->reports.max_size,
+	struct report_reader_options opt = { .max_size = job->max_size,
 	    .relay_names = (const char *const *)ri->relay_names, .relay_name_count = ri->relay_name_count,
 	    .relay_nets = ri->relay_nets, .relay_net_count = ri->relay_net_count };
 	if (report_reader_open(&job->reader, head, got < sizeof(head) ? got : sizeof(head), job->rel,
@@ -634,6 +636,7 @@ job_work(uv_work_t *w)
 /* --- the loop's side --------------------------------------------------------------------- */
 
 static void job_after(uv_work_t *w, int status);
+static void relay_nets_refresh(struct report_intake *ri);
 
 static void
 job_queue(struct report_intake *ri, enum job_step step)
@@ -675,10 +678,12 @@ job_next(struct report_intake *ri)
 {
 	struct report_job *job = ri->job;
 
+	relay_nets_refresh(ri);            /* no step is in flight here */
 	if (job->list_pos < job->list_len) {
 		entry_take(job);
 		job->now = time_now();
 		job->window = ri->cfg->reports.dedup_window;
+		job->max_size = ri->cfg->reports.max_size;
 		ri->stats.backlog = job->backlog;
 		job_queue(ri, STEP_OPEN);
 		return;
@@ -1097,6 +1102,39 @@ relay_nets_set(struct report_intake *ri, const struct config *cfg)
 	return 0;
 }
 
+/* Our relays' names, copied: [reports] relay_name, else this host's name. */
+static int
+relay_names_copy(struct report_intake *ri, const struct config *cfg)
+{
+	char host[256] = "";
+	size_t n = cfg->reports.relay_name_count;
+
+	if (n == 0 && gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0')
+		n = 1;
+	if (n == 0)
+		return 0;
+	if ((ri->relay_names = calloc(n, sizeof(*ri->relay_names))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if ((ri->relay_names[i] = strdup(cfg->reports.relay_name_count > 0 ? cfg->reports.relay_names[i] :
+		    host)) == NULL)
+			return -ENOMEM;
+		ri->relay_name_count++;
+	}
+	return 0;
+}
+
+/* The relays' addresses of the configuration now, when a reload changed them. */
+static void
+relay_nets_refresh(struct report_intake *ri)
+{
+	if (!ri->relay_nets_stale)
+		return;
+	if (relay_nets_set(ri, ri->cfg) != 0)
+		log_warnx("reports: out of memory for [network] relay; the old addresses stay");
+	ri->relay_nets_stale = false;
+}
+
 struct report_intake *
 report_intake_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, struct store *st, char *err,
     size_t errlen)
@@ -1137,14 +1175,9 @@ report_intake_new(uv_loop_t *loop, const struct config *cfg, struct judge *j, st
 	}
 	for (int k = 0; k < REPORT_KIND_COUNT; k++)
 		ri->kinds[k] = evidence_kind_register(j, report_kind_name((enum report_kind)k));
-	if (cfg->reports.relay_name_count > 0) {
-		ri->relay_names = cfg->reports.relay_names;
-		ri->relay_name_count = cfg->reports.relay_name_count;
-	} else if (gethostname(ri->hostname, sizeof(ri->hostname) - 1) == 0) {
-		static char *one[1];
-		one[0] = ri->hostname;
-		ri->relay_names = one;
-		ri->relay_name_count = 1;
+	if (relay_names_copy(ri, cfg) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
 	}
 	if (relay_nets_set(ri, cfg) != 0) {
 		snprintf(err, errlen, "out of memory");
@@ -1184,14 +1217,14 @@ report_intake_reload(struct report_intake *ri, const struct config *cfg)
 {
 	const struct config *old = ri->cfg;
 
-	/* the directory, interval, size and relay names wait for a restart; trust and the
-	 * window come from the new configuration */
+	/* the directory, interval, size and relay names wait for a restart; trust, the window
+	 * and the relays' addresses come from the new configuration */
 	ri->cfg = config_ref(cfg);
-	if (cfg->reports.relay_name_count > 0) {
-		ri->relay_names = cfg->reports.relay_names;
-		ri->relay_name_count = cfg->reports.relay_name_count;
-	}
 	config_unref(old);
+	/* [network] relay may have changed: the worker reads the nets, so not under its feet */
+	ri->relay_nets_stale = true;
+	if (!ri->job_queued)
+		relay_nets_refresh(ri);
 }
 
 static void
@@ -1229,6 +1262,9 @@ report_intake_free(struct report_intake *ri)
 	free(ri->job);
 	free(ri->dedup.slots);
 	free(ri->relay_nets);
+	for (size_t i = 0; i < ri->relay_name_count; i++)
+		free(ri->relay_names[i]);
+	free(ri->relay_names);
 	config_unref(ri->cfg);
 	free(ri);
 }

@@ -413,6 +413,58 @@ test_spool_mail_batch(void **state)
 	}
 }
 
+/* A complaint is traced through our relays' names and addresses; a reload (SIGHUP) frees the
+ * configuration the pipeline started with, and the names it reads must not go with it
+ * (ASan would see the read), while the relays' addresses follow the new one. */
+static void
+test_complaint_after_reload(void **state)
+{
+	struct fx *f = *state;
+	struct config *started = calloc(1, sizeof(*started)), *now = calloc(1, sizeof(*now));
+	struct report_intake *ri;
+	struct report_intake_stats st;
+	char err[256], path[512], src[512];
+
+	(void)f;
+	assert_non_null(started);
+	assert_non_null(now);
+	config_defaults(started);
+	config_defaults(now);
+	snprintf(started->reports.directory, sizeof(started->reports.directory), "%s/spool2", f->dir);
+	snprintf(now->reports.directory, sizeof(now->reports.directory), "%s/spool2", f->dir);
+	assert_non_null(started->reports.relay_names = calloc(2, sizeof(char *)));
+	started->reports.relay_names[0] = strdup("relay1.isp.example");
+	started->reports.relay_names[1] = strdup("relay2.isp.example");
+	started->reports.relay_name_count = 2;
+	assert_non_null(ri = report_intake_new(&f->loop, started, f->j, NULL, err, sizeof(err)));
+	/* the relays' sending addresses come with the reload: [network] relay */
+	assert_non_null(now->network.relays = calloc(1, sizeof(struct addr)));
+	assert_int_equal(addr_parse("203.0.113.10", 12, &now->network.relays[0]), 0);
+	now->network.relay_count = 1;
+	report_intake_reload(ri, now);
+	config_free(started);
+	free(started);
+
+	snprintf(path, sizeof(path), "%s/spool2/complaints", f->dir);
+	assert_int_equal(mkdir(path, 0770), 0);
+	repo_path("tests/data/reports/mail/complaint-spamcop.eml", src, sizeof(src));
+	snprintf(path, sizeof(path), "%s/spool2/complaints/1.eml", f->dir);
+	copy_file(src, path, 1000);
+	report_intake_start(ri);
+	for (int i = 0; i < 2000; i++) {
+		report_intake_stats_get(ri, &st);
+		if (st.files + st.files_failed >= 1)
+			break;
+		uv_run(&f->loop, UV_RUN_ONCE);
+	}
+	assert_int_equal(st.files, 1);
+	assert_int_equal(st.applied, 1);
+	assert_non_null(evidence_of(f, "192.0.2.42", "report_spam"));
+	report_intake_free(ri);
+	config_free(now);
+	free(now);
+}
+
 struct spooled {
 	int calls, status;
 	char name[256];
@@ -479,6 +531,7 @@ main(void)
 		T(test_cgnat),
 		T(test_spool_files),
 		T(test_spool_mail_batch),
+		T(test_complaint_after_reload),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
