@@ -798,7 +798,7 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 		return api_json(conn, 200, NULL);
 	}
 	return api_json(conn, 200, json_pack(
-	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:o, "
+	    "{s:I, s:{s:I, s:o, s:I}, s:{s:I, s:I, s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:o, "
 	    "s:o, s:o, s:o, s:{s:I}}",
 	    "uptime", (json_int_t)((time_now() - a->ctx.started) / USEC_PER_SEC),
 	    "subjects", "tracked", (json_int_t)js.tracked, "by_level", by_level,
@@ -808,6 +808,7 @@ api_stats(struct api *a, struct MHD_Connection *conn)
 	    "actions", actions, "states", states,
 	    "store", "writes", (json_int_t)ss.writes, "history", (json_int_t)ss.history_rows,
 	    "failures", (json_int_t)ss.failures, "queued", (json_int_t)ss.queued,
+	    "address_journal", (json_int_t)ss.journal, "address_journal_folded", (json_int_t)ss.journal_folded,
 	    "maillog", maillog, "flows", flows, "identity", identity, "radius", radius, "coa", coa, "dhcp", dhcp,
 	    "reports", reports, "log", "suppressed", (json_int_t)log_suppressed_total()));
 }

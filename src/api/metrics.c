@@ -422,6 +422,10 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 	metrics_counter(out, "lazaret_store_transactions_total", "Store commits.", src->store.transactions);
 	metrics_counter(out, "lazaret_store_failures_total", "Failed store commits.", src->store.failures);
 	metrics_gauge(out, "lazaret_store_queue", "Writes waiting for the store.", (double)src->store.queued);
+	metrics_gauge(out, "lazaret_store_address_journal", "Address history events journaled, not yet folded into"
+	    " the indexed history.", (double)src->store.journal);
+	metrics_counter(out, "lazaret_store_address_journal_folded_total", "Address history events folded into the"
+	    " indexed history.", src->store.journal_folded);
 	metrics_histogram(out, "lazaret_store_commit_seconds", "Store commit latency.", store_latency_bounds_us,
 	    STORE_LATENCY_BUCKETS - 1, src->store.latency_bucket, src->store.latency_count,
 	    src->store.latency_sum_us);

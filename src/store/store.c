@@ -35,6 +35,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,20 @@
 
 #define STORE_SCHEMA_VERSION 1
 #define STORE_TXN_MAX        10000     /* writes in one transaction at most */
+/* The address journal (store_int.h): folded this many rows a transaction once the writer
+ * has had nothing to do for STORE_FOLD_QUIET (a transaction of them takes ~20 ms, the
+ * longest a write queued meanwhile waits; and while writes keep coming, the CPU is the
+ * daemon's answers', not the fold's), and a batch after every commit once it holds
+ * STORE_JOURNAL_FORCE rows, so that it stays bounded under a load that never pauses. */
+#define STORE_FOLD_BATCH     1024
+#define STORE_FOLD_QUIET     (USEC_PER_SEC / 50)   /* 20 ms */
+#define STORE_JOURNAL_FORCE  1000000L
+/* Group commit under a steady stream of writes: a transaction begun within STORE_LINGER of
+ * the last one's beginning waits out the rest of it for more writes, unless it already has
+ * STORE_LINGER_WRITES. A write after a pause is committed at once; under load a commit (its
+ * WAL frames and fdatasync) carries a few hundred writes rather than a dozen. */
+#define STORE_LINGER         (USEC_PER_SEC / 500)   /* 2 ms */
+#define STORE_LINGER_WRITES  512
 #define STORE_BUSY_MS        5000
 /* Checkpoint when the writer goes idle with this many WAL pages, or in any case at the
  * second figure, so a burst is not slowed by copying pages it may write again. */
@@ -147,6 +162,9 @@ struct store {
 	sqlite3_stmt *s_custom[STORE_WRITER_STMTS];   /* store_writer_stmt's */
 
 	int wal_pages;                 /* writer thread only: WAL size after the last commit */
+	long journal_rows;             /* writer thread only: rows in the address journal */
+	long journal_delta;            /* ... gained or lost in the open transaction */
+	_Atomic uint64_t *journal_filter;   /* store_journal_filter */
 	uv_loop_t *loop;
 	uv_async_t *async;             /* own allocation: freed by its uv_close callback */
 
@@ -164,6 +182,8 @@ struct store {
 	bool stopping;
 	unsigned fault_txns;
 	unsigned fault_reads;
+	bool fold_held;                /* store_test_hold_fold */
+	bool lingering;                /* the writer waits for more writes: no need to wake it */
 	struct store_stats stats;
 };
 
@@ -810,6 +830,7 @@ store_open_with(const char *path, uv_loop_t *loop, unsigned flags, char *err, si
 	sigset_t all, old;
 	char msg[768] = "out of memory";
 	bool existed, fresh = false;
+	int64_t journal = 0;
 	int rc, locks = 0;
 
 	if (stat(path, &sb) == 0) {
@@ -840,7 +861,14 @@ store_open_with(const char *path, uv_loop_t *loop, unsigned flags, char *err, si
 	if (pthread_mutex_init(&st->mu, NULL) != 0)
 		goto fail;
 	locks = 1;
-	if (pthread_cond_init(&st->wake, NULL) != 0)
+	/* the writer waits on it with a timeout (store_writer: the fold), on the monotonic clock */
+	pthread_condattr_t attr;
+	if (pthread_condattr_init(&attr) != 0)
+		goto fail;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(&st->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	if (rc != 0)
 		goto fail;
 	locks = 2;
 	if (pthread_cond_init(&st->flushed, NULL) != 0)
@@ -873,6 +901,19 @@ store_open_with(const char *path, uv_loop_t *loop, unsigned flags, char *err, si
 		goto fail;
 	if (fresh)
 		log_info("store: %s: a new, empty store was created", path);
+	/* the address journal left by the last run: every lookup reads it until it is folded */
+	snprintf(msg, sizeof(msg), "out of memory");
+	if ((st->journal_filter = calloc(STORE_JOURNAL_FILTER_BITS / 64, sizeof(*st->journal_filter))) == NULL)
+		goto fail;
+	if (store_query_int(st->wdb, "SELECT count(*) FROM address_journal", &journal, msg, sizeof(msg)) != 0)
+		goto fail;
+	if (journal > 0) {
+		st->journal_rows = (long)journal;
+		st->stats.journal = (uint64_t)journal;
+		for (size_t i = 0; i < STORE_JOURNAL_FILTER_BITS / 64; i++)
+			st->journal_filter[i] = UINT64_MAX;
+		log_info("store: %s: %lld address journal rows to fold", path, (long long)journal);
+	}
 	/* replaces SQLite's autocheckpoint, which runs inside COMMIT: see store_writer */
 	sqlite3_wal_hook(st->wdb, store_wal_hook, st);
 
@@ -921,6 +962,7 @@ fail:
 	store_finalize_all(st);
 	sqlite3_close(st->rdb);
 	sqlite3_close(st->wdb);
+	free(st->journal_filter);
 	if (locks > 2)
 		pthread_cond_destroy(&st->flushed);
 	if (locks > 1)
@@ -965,6 +1007,7 @@ store_close(struct store *st)
 	if (sqlite3_close(st->wdb) != SQLITE_OK)
 		log_warnx("store: close: %s", sqlite3_errmsg(st->wdb));
 	store_list_free(&st->queue);
+	free(st->journal_filter);
 	pthread_cond_destroy(&st->flushed);
 	pthread_cond_destroy(&st->wake);
 	pthread_mutex_destroy(&st->mu);
@@ -1002,7 +1045,8 @@ store_enqueue(struct store *st, struct store_op *op)
 		st->queue.head = op;
 	st->queue.tail = op;
 	st->queue.n++;
-	pthread_cond_signal(&st->wake);
+	if (!st->lingering)
+		pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->mu);
 	return 0;
 }
@@ -1213,6 +1257,15 @@ store_test_fail_reads(struct store *st, unsigned n)
 	pthread_mutex_unlock(&st->mu);
 }
 
+void
+store_test_hold_fold(struct store *st, bool hold)
+{
+	pthread_mutex_lock(&st->mu);
+	st->fold_held = hold;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->mu);
+}
+
 /* True when a read is to fail (store_test_fail_reads): counts it down. */
 bool
 store_read_fault(struct store *st)
@@ -1322,6 +1375,7 @@ store_txn(struct store *st, const struct store_list *batch, bool fault, char *er
 	const struct store_op *op;
 	int rc;
 
+	st->journal_delta = 0;
 	if ((rc = store_step(st->s_begin)) != SQLITE_OK)
 		goto fail;
 	for (op = batch->head; op != NULL; op = op->next) {
@@ -1380,6 +1434,61 @@ store_checkpoint(struct store *st)
 	st->wal_pages = 0;
 }
 
+void
+store_journal_changed(struct store *st, long delta)
+{
+	st->journal_delta += delta;
+}
+
+_Atomic uint64_t *
+store_journal_filter(struct store *st)
+{
+	return st->journal_filter;
+}
+
+/* Writer thread, after a commit: the journal's rows as committed, its filter cleared when
+ * it is empty (no network has a row left; the fence before readers see the clear bits). */
+static void
+store_journal_commit(struct store *st)
+{
+	long delta = st->journal_delta;
+
+	st->journal_delta = 0;
+	if (delta == 0)
+		return;
+	st->journal_rows += delta;
+	if (st->journal_rows <= 0) {
+		st->journal_rows = 0;
+		for (size_t i = 0; i < STORE_JOURNAL_FILTER_BITS / 64; i++)
+			atomic_store_explicit(&st->journal_filter[i], 0, memory_order_relaxed);
+		atomic_thread_fence(memory_order_seq_cst);
+	}
+	pthread_mutex_lock(&st->mu);
+	st->stats.journal = (uint64_t)st->journal_rows;
+	if (delta < 0)
+		st->stats.journal_folded += (uint64_t)-delta;
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* Writer thread: one transaction folding a batch of the address journal. */
+static void
+store_fold_txn(struct store *st)
+{
+	int rc;
+
+	st->journal_delta = 0;
+	if ((rc = store_step(st->s_begin)) == SQLITE_OK &&
+	    store_bindings_fold(st, STORE_FOLD_BATCH, &rc) >= 0 &&
+	    (rc = store_step(st->s_commit)) == SQLITE_OK) {
+		store_journal_commit(st);
+		return;
+	}
+	log_warnx("store: address journal: fold failed: %s", sqlite3_errmsg(st->wdb));
+	if (!sqlite3_get_autocommit(st->wdb))
+		store_step(st->s_rollback);
+	st->journal_delta = 0;
+}
+
 /*
  * The writer thread: takes everything queued, commits it in transactions of at most
  * STORE_TXN_MAX writes, hands the ops to the loop (or runs their callbacks itself when
@@ -1393,17 +1502,42 @@ store_writer(void *arg)
 	struct store_op *op;
 	char err[256];
 	uint64_t last_seq, puts, hist;
-	usec_t t0, t1;
+	usec_t t0 = 0, t1, last_work = 0;
 	bool fault, idle;
 	int status;
 
 	for (;;) {
+		bool fold = false;
+
 		pthread_mutex_lock(&st->mu);
-		while (carry.head == NULL && st->queue.head == NULL && !st->stopping)
-			pthread_cond_wait(&st->wake, &st->mu);
+		while (carry.head == NULL && st->queue.head == NULL && !st->stopping) {
+			if (st->journal_rows == 0 || st->fold_held) {
+				pthread_cond_wait(&st->wake, &st->mu);
+				continue;
+			}
+			usec_t now = time_mono(), quiet = last_work + STORE_FOLD_QUIET;
+			if (now >= quiet) {
+				fold = true;
+				break;
+			}
+			struct timespec until = { (time_t)(quiet / USEC_PER_SEC), (long)(quiet % USEC_PER_SEC) * 1000 };
+			pthread_cond_timedwait(&st->wake, &st->mu, &until);
+		}
 		if (carry.head == NULL && st->queue.head == NULL) {
 			pthread_mutex_unlock(&st->mu);
-			break;
+			if (!fold)
+				break;          /* stopping */
+			store_fold_txn(st);     /* nothing else to do for a while */
+			continue;
+		}
+		/* writes keep coming: a few more in this transaction rather than a commit each */
+		usec_t linger = t0 + STORE_LINGER;
+		if (!st->stopping && carry.n + st->queue.n < STORE_LINGER_WRITES && time_mono() < linger) {
+			struct timespec until = { (time_t)(linger / USEC_PER_SEC), (long)(linger % USEC_PER_SEC) * 1000 };
+			st->lingering = true;
+			while (!st->stopping && pthread_cond_timedwait(&st->wake, &st->mu, &until) == 0)
+				;
+			st->lingering = false;
 		}
 		store_list_append(&carry, &st->queue);
 		fault = st->fault_txns > 0;
@@ -1415,7 +1549,11 @@ store_writer(void *arg)
 
 		t0 = time_mono();
 		status = store_txn(st, &batch, fault, err, sizeof(err));
-		t1 = time_mono();
+		t1 = last_work = time_mono();
+		if (status == 0)
+			store_journal_commit(st);
+		else
+			st->journal_delta = 0;
 
 		puts = hist = 0;
 		for (op = batch.head; op != NULL; op = op->next) {
@@ -1456,6 +1594,8 @@ store_writer(void *arg)
 		if (st->wal_pages >= STORE_WAL_FORCE_PAGES ||
 		    (idle && st->wal_pages >= STORE_WAL_IDLE_PAGES))
 			store_checkpoint(st);
+		if (!idle && st->journal_rows >= STORE_JOURNAL_FORCE)
+			store_fold_txn(st);
 	}
 	return NULL;
 }

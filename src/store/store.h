@@ -65,6 +65,8 @@ extern const double store_latency_bounds_us[STORE_LATENCY_BUCKETS - 1];
 struct store_stats {
 	uint64_t writes;          /* subject rows written */
 	uint64_t history_rows;    /* history entries appended */
+	uint64_t journal;         /* address journal rows not yet folded into the address history */
+	uint64_t journal_folded;  /* ... folded since the start */
 	uint64_t transactions;    /* commits */
 	uint64_t failures;        /* failed commits */
 	uint64_t queued;          /* writes waiting now */

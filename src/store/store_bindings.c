@@ -10,10 +10,12 @@
  * for the start and for closing, and the ended ones by their end for the retention sweep.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "store/store.h"
 #include "store/store_int.h"
@@ -34,14 +36,30 @@ const char store_bindings_schema[] =
 	"CREATE INDEX IF NOT EXISTS address_history_net ON address_history (net, plen, start);"
 	"CREATE INDEX IF NOT EXISTS address_history_open ON address_history (net, plen) WHERE stop IS NULL;"
 	"CREATE INDEX IF NOT EXISTS address_history_stop ON address_history (stop) WHERE stop IS NOT NULL;"
+	"CREATE TABLE IF NOT EXISTS address_journal ("
+	" seq INTEGER PRIMARY KEY,"
+	" open INTEGER NOT NULL,"
+	" family INTEGER NOT NULL,"
+	" net BLOB NOT NULL,"
+	" plen INTEGER NOT NULL,"
+	" subscriber BLOB NOT NULL,"
+	" session TEXT NOT NULL,"
+	" origin TEXT NOT NULL,"
+	" source TEXT NOT NULL,"
+	" at INTEGER NOT NULL"
+	");"
 	"CREATE TABLE IF NOT EXISTS address_lengths ("
 	" family INTEGER NOT NULL,"
 	" plen INTEGER NOT NULL,"
 	" PRIMARY KEY (family, plen)"
 	") WITHOUT ROWID;";
 
-/* the writer's statement slots (store_writer_stmt) */
-enum { SLOT_CLOSE_ANY, SLOT_INSERT, SLOT_LENGTH, SLOT_CLOSE_HOLDER, SLOT_EXPIRE, SLOT_HISTORY };
+/* the writer's statement slots (store_writer_stmt; store_int.h lists each part's) */
+enum {
+	SLOT_CLOSE_ANY, SLOT_INSERT, SLOT_LENGTH, SLOT_CLOSE_HOLDER, SLOT_EXPIRE, SLOT_HISTORY,
+	SLOT_JOURNAL = STORE_SLOT_BINDINGS_JOURNAL, SLOT_FOLD_READ = STORE_SLOT_BINDINGS_FOLD_READ,
+	SLOT_FOLD_DELETE = STORE_SLOT_BINDINGS_FOLD_DELETE
+};
 
 #define FAMILY_CODE(f) ((f) == AF_INET ? 4 : 6)
 
@@ -66,10 +84,68 @@ struct close_ctx {
 	char subscriber[STORE_SUBSCRIBER_MAX];
 };
 
-static int
-write_open(struct store *st, const void *ctx)
+/*
+ * The journal's filter (store_journal_filter): one bit per hash of a network, set before
+ * a journal row of it is committed and all cleared once the journal is empty, so that a
+ * lookup of a network whose bit is clear needs no look at the journal, which has no
+ * index (a lookup of a network whose bit is set scans it: rare outside a storm).
+ */
+static uint64_t
+journal_filter_hash(const struct cidr *net)
 {
-	const struct store_binding *b = ctx;
+	uint8_t key[17] = { 0 };
+
+	memcpy(key, net->addr.bytes, (size_t)net_len(net));
+	key[16] = (uint8_t)(net->prefix | (net->addr.family == AF_INET ? 0x80 : 0));
+	return hash_bytes(key, sizeof(key)) % STORE_JOURNAL_FILTER_BITS;
+}
+
+static void
+journal_filter_set(struct store *st, const struct cidr *net)
+{
+	uint64_t h = journal_filter_hash(net);
+
+	atomic_fetch_or(&store_journal_filter(st)[h / 64], (uint64_t)1 << (h % 64));
+}
+
+static bool
+journal_filter_test(struct store *st, const struct cidr *net)
+{
+	uint64_t h = journal_filter_hash(net);
+
+	return (atomic_load(&store_journal_filter(st)[h / 64]) >> (h % 64)) & 1;
+}
+
+/* Appends one event to the journal: an open (b's fields, at b->start) or a close. */
+static int
+journal_append(struct store *st, bool open, const struct cidr *net, const void *subscriber, size_t len,
+    const char *session, const char *origin, const char *source, usec_t at)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = store_writer_stmt(st, SLOT_JOURNAL, "INSERT INTO address_journal (open, family, net, plen,"
+	    " subscriber, session, origin, source, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")) == NULL)
+		return SQLITE_ERROR;
+	journal_filter_set(st, net);
+	sqlite3_bind_int(s, 1, open);
+	sqlite3_bind_int(s, 2, FAMILY_CODE(net->addr.family));
+	sqlite3_bind_blob(s, 3, net->addr.bytes, net_len(net), SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, (int)net->prefix);
+	sqlite3_bind_blob(s, 5, subscriber, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, session, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, at);
+	if ((rc = store_step(s)) == SQLITE_OK)
+		store_journal_changed(st, 1);
+	return rc;
+}
+
+/* The indexed history's side of an open: the address's open interval ends, b's begins. */
+static int
+history_open(struct store *st, const struct store_binding *b)
+{
 	sqlite3_stmt *s;
 	int rc;
 
@@ -92,7 +168,34 @@ write_open(struct store *st, const void *ctx)
 	sqlite3_bind_text(s, 6, b->origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 7, b->source, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 8, b->start);
-	if ((rc = store_step(s)) != SQLITE_OK)
+	return store_step(s);
+}
+
+/* The indexed history's side of a close: the open interval of net ends, if subscriber's. */
+static int
+history_close(struct store *st, const struct cidr *net, const void *subscriber, size_t len, usec_t stop)
+{
+	sqlite3_stmt *s;
+
+	if ((s = store_writer_stmt(st, SLOT_CLOSE_HOLDER, "UPDATE address_history SET stop = ?1"
+	    " WHERE net = ?2 AND plen = ?3 AND stop IS NULL AND subscriber = ?4")) == NULL)
+		return SQLITE_ERROR;
+	sqlite3_bind_int64(s, 1, stop);
+	sqlite3_bind_blob(s, 2, net->addr.bytes, net_len(net), SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, (int)net->prefix);
+	sqlite3_bind_blob(s, 4, subscriber, (int)len, SQLITE_STATIC);
+	return store_step(s);
+}
+
+static int
+write_open(struct store *st, const void *ctx)
+{
+	const struct store_binding *b = ctx;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = journal_append(st, true, &b->net, b->subscriber, b->subscriber_len, b->session, b->origin,
+	    b->source, b->start)) != SQLITE_OK)
 		return rc;
 	if (!b->new_length)            /* the caller knows the lengths: one statement less per Start */
 		return SQLITE_OK;
@@ -110,7 +213,7 @@ store_binding_open(struct store *st, const struct store_binding *b, store_done_c
 	struct store_binding copy;
 
 	if (st == NULL || b == NULL || !net_valid(&b->net) || b->subscriber_len == 0 ||
-	    b->subscriber_len >= sizeof(b->subscriber))
+	    b->subscriber_len >= sizeof(b->subscriber) || memchr(b->subscriber, '\0', b->subscriber_len) != NULL)
 		return -EINVAL;
 	copy = *b;
 	copy.session[sizeof(copy.session) - 1] = '\0';
@@ -123,16 +226,8 @@ static int
 write_close(struct store *st, const void *ctx)
 {
 	const struct close_ctx *c = ctx;
-	sqlite3_stmt *s;
 
-	if ((s = store_writer_stmt(st, SLOT_CLOSE_HOLDER, "UPDATE address_history SET stop = ?1"
-	    " WHERE net = ?2 AND plen = ?3 AND stop IS NULL AND subscriber = ?4")) == NULL)
-		return SQLITE_ERROR;
-	sqlite3_bind_int64(s, 1, c->stop);
-	sqlite3_bind_blob(s, 2, c->net.addr.bytes, net_len(&c->net), SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, (int)c->net.prefix);
-	sqlite3_bind_blob(s, 4, c->subscriber, (int)c->subscriber_len, SQLITE_STATIC);
-	return store_step(s);
+	return journal_append(st, false, &c->net, c->subscriber, c->subscriber_len, "", "", "", c->stop);
 }
 
 int
@@ -206,32 +301,206 @@ row_binding(sqlite3_stmt *q, struct store_binding *b)
 }
 
 #define ROW_COLUMNS "family, net, plen, subscriber, session, origin, source, start, stop"
+/* A journal row in row_binding's columns (its time as the start), then whether it opens
+ * and its sequence number. */
+#define JOURNAL_COLUMNS "family, net, plen, subscriber, session, origin, source, at, NULL, open, seq"
 
-/* Runs q (bound) over its rows into each(); damaged rows are logged and skipped. */
+/* One journal row being folded. */
+struct fold_row {
+	struct store_binding b;       /* an open's binding, or a close's net and subscriber (b.start: when) */
+	bool open;
+	bool damaged;
+	sqlite3_int64 seq;
+};
+
 static int
-each_row(sqlite3_stmt *q, const char *what, int (*each)(void *arg, const struct store_binding *b), void *arg)
+fold_order(const void *x, const void *y)
 {
-	struct store_binding *b;
-	int rc, ret = 0;
+	const struct fold_row *a = x, *b = y;
+	int c;
 
-	if ((b = malloc(sizeof(*b))) == NULL)
-		return -ENOMEM;
+	if (a->b.net.addr.family != b->b.net.addr.family)
+		return a->b.net.addr.family < b->b.net.addr.family ? -1 : 1;
+	if ((c = memcmp(a->b.net.addr.bytes, b->b.net.addr.bytes, sizeof(a->b.net.addr.bytes))) != 0)
+		return c;
+	if (a->b.net.prefix != b->b.net.prefix)
+		return a->b.net.prefix < b->b.net.prefix ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * store_bindings_fold — writer thread, inside a transaction: the oldest `max` journal rows
+ * are applied to the indexed history and deleted. They are applied sorted by network
+ * (each network's events still in their order, which is all that matters: an event
+ * touches only its own network's intervals), so neighbouring index pages are written
+ * together. Returns the rows folded (>= 0) or -1 with an SQLite code in *rc.
+ */
+long
+store_bindings_fold(struct store *st, size_t max, int *rc)
+{
+	struct fold_row *rows = NULL;
+	sqlite3_stmt *s;
+	sqlite3_int64 last = 0;
+	size_t n = 0, i;
+
+	*rc = SQLITE_OK;
+	if ((rows = malloc(max * sizeof(*rows))) == NULL) {
+		*rc = SQLITE_NOMEM;
+		return -1;
+	}
+	if ((s = store_writer_stmt(st, SLOT_FOLD_READ, "SELECT " JOURNAL_COLUMNS " FROM address_journal"
+	    " ORDER BY seq LIMIT ?1")) == NULL) {
+		*rc = SQLITE_ERROR;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
+	while (n < max && (*rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct fold_row *r = &rows[n++];
+		r->damaged = !row_binding(s, &r->b);
+		r->open = sqlite3_column_int(s, 9) != 0;
+		r->seq = last = sqlite3_column_int64(s, 10);
+	}
+	sqlite3_reset(s);
+	if (*rc != SQLITE_DONE && *rc != SQLITE_ROW)
+		goto out;
+	*rc = SQLITE_OK;
+	qsort(rows, n, sizeof(*rows), fold_order);
+	for (i = 0; i < n && *rc == SQLITE_OK; i++) {
+		if (rows[i].damaged)
+			log_warnx("store: address journal: a damaged row skipped");
+		else if (rows[i].open)
+			*rc = history_open(st, &rows[i].b);
+		else
+			*rc = history_close(st, &rows[i].b.net, rows[i].b.subscriber, rows[i].b.subscriber_len,
+			    rows[i].b.start);
+	}
+	if (*rc != SQLITE_OK || n == 0)
+		goto out;
+	if ((s = store_writer_stmt(st, SLOT_FOLD_DELETE, "DELETE FROM address_journal WHERE seq <= ?1")) == NULL) {
+		*rc = SQLITE_ERROR;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, last);
+	if ((*rc = store_step(s)) == SQLITE_OK)
+		store_journal_changed(st, -(long)n);
+out:
+	free(rows);
+	return *rc == SQLITE_OK ? (long)n : -1;
+}
+
+/* A write that folds the whole journal (store_bindings_load_open: before reading the open
+ * intervals, so that they are the indexed history's alone). */
+static int
+write_fold_all(struct store *st, const void *ctx)
+{
+	long n;
+	int rc;
+
+	(void)ctx;
+	while ((n = store_bindings_fold(st, 4096, &rc)) > 0)
+		;
+	return n < 0 ? rc : SQLITE_OK;
+}
+
+/*
+ * An address's intervals as a lookup sees them: the indexed history's rows the lookup
+ * asked for, then the journal's events for the address applied on top in their order,
+ * the way the fold will apply them. Every interval still open is among the history rows
+ * a lookup reads (it asks for them), so every interval an event can end is here.
+ */
+struct intervals {
+	struct store_binding *v;
+	size_t n, cap;
+	sqlite3_int64 *ids;            /* the history rows' ids (a row asked for twice is kept once) */
+};
+
+static struct store_binding *
+intervals_add(struct intervals *iv)
+{
+	if (iv->n == iv->cap) {
+		size_t cap = iv->cap != 0 ? iv->cap * 2 : 8;
+		struct store_binding *v = realloc(iv->v, cap * sizeof(*v));
+		sqlite3_int64 *ids = realloc(iv->ids, cap * sizeof(*ids));
+		if (v != NULL)
+			iv->v = v;
+		if (ids != NULL)
+			iv->ids = ids;
+		if (v == NULL || ids == NULL)
+			return NULL;
+		iv->cap = cap;
+	}
+	return &iv->v[iv->n++];
+}
+
+/* Applies a journal event to the intervals, as history_open/history_close do to the table. */
+static int
+intervals_apply(struct intervals *iv, const struct store_binding *e, bool open)
+{
+	for (size_t i = 0; i < iv->n; i++) {
+		struct store_binding *b = &iv->v[i];
+		if (b->stop != 0)
+			continue;
+		if (open || (b->subscriber_len == e->subscriber_len &&
+		    memcmp(b->subscriber, e->subscriber, e->subscriber_len) == 0))
+			b->stop = e->start;
+	}
+	if (open) {
+		struct store_binding *b = intervals_add(iv);
+		if (b == NULL)
+			return -ENOMEM;
+		*b = *e;
+		b->stop = 0;
+		iv->ids[iv->n - 1] = -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads q's rows — (ROW_COLUMNS, part, order, open): the history's rows (part 0, order
+ * its id) then the journal's (part 1, order its seq) — into iv, the journal's applied.
+ */
+static int
+intervals_read(sqlite3_stmt *q, const char *what, struct intervals *iv)
+{
+	struct store_binding b;
+	int rc;
+
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (!row_binding(q, b)) {
-			log_warnx("store: %s: a damaged address history row skipped", what);
+		bool journal = sqlite3_column_int(q, 9) != 0;
+		sqlite3_int64 order = sqlite3_column_int64(q, 10);
+		if (!row_binding(q, &b)) {
+			log_warnx("store: %s: a damaged address %s row skipped", what, journal ? "journal" : "history");
 			continue;
 		}
-		if ((ret = each(arg, b)) != 0)
-			break;
+		if (journal) {
+			if (intervals_apply(iv, &b, sqlite3_column_int(q, 11) != 0) != 0)
+				return -ENOMEM;
+			continue;
+		}
+		size_t i;
+		for (i = 0; i < iv->n && iv->ids[i] != order; i++)
+			;
+		if (i < iv->n)
+			continue;
+		struct store_binding *dst = intervals_add(iv);
+		if (dst == NULL)
+			return -ENOMEM;
+		*dst = b;
+		iv->ids[iv->n - 1] = order;
 	}
-	if (ret == 0 && rc != SQLITE_DONE) {
+	if (rc != SQLITE_DONE) {
 		log_warnx("store: %s: %s", what, sqlite3_errmsg(sqlite3_db_handle(q)));
-		ret = store_errno(rc);
-		if (ret == 0)
-			ret = -EIO;
+		rc = store_errno(rc);
+		return rc != 0 ? rc : -EIO;
 	}
-	free(b);
-	return ret;
+	return 0;
+}
+
+static void
+intervals_free(struct intervals *iv)
+{
+	free(iv->v);
+	free(iv->ids);
 }
 
 static int
@@ -251,77 +520,143 @@ prepare_read(struct store *st, const char *sql, sqlite3_stmt **q, const char *wh
 	return 0;
 }
 
-int
-store_bindings_load_open(struct store *st, int (*each)(void *arg, const struct store_binding *b), void *arg)
+/*
+ * Reads net's intervals into iv: the history's rows `rows` selects (a WHERE on net = ?1
+ * AND plen = ?2, with ?3 free for it), its open ones, and the journal's events for net when
+ * its filter bit is set — in one statement, so one snapshot: a fold committed between two
+ * reads could otherwise hide its rows from both.
+ */
+static int
+intervals_of(struct store *st, const struct cidr *net, const char *rows, sqlite3_int64 arg3,
+    struct intervals *iv, const char *what)
 {
+	char sql[1024];
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	if ((rc = prepare_read(st, "SELECT " ROW_COLUMNS " FROM address_history WHERE stop IS NULL", &q,
-	    "open address bindings")) != 0)
+	snprintf(sql, sizeof(sql),
+	    "SELECT * FROM (SELECT " ROW_COLUMNS ", 0, id, 0 FROM address_history WHERE net = ?1 AND plen = ?2 %s)"
+	    " UNION ALL SELECT " ROW_COLUMNS ", 0, id, 0 FROM address_history WHERE net = ?1 AND plen = ?2"
+	    " AND stop IS NULL%s ORDER BY 10, 11", rows,
+	    journal_filter_test(st, net) ? " UNION ALL SELECT family, net, plen, subscriber, session, origin,"
+	    " source, at, NULL, 1, seq, open FROM address_journal WHERE net = ?1 AND plen = ?2" : "");
+	if ((rc = prepare_read(st, sql, &q, what)) != 0)
 		return rc;
-	rc = each_row(q, "open address bindings", each, arg);
+	sqlite3_bind_blob(q, 1, net->addr.bytes, net_len(net), SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, (int)net->prefix);
+	sqlite3_bind_int64(q, 3, arg3);
+	rc = intervals_read(q, what, iv);
 	sqlite3_finalize(q);
 	return rc;
 }
 
-struct first {
-	struct store_binding *out;
-	bool found;
-};
-
-static int
-take_first(void *arg, const struct store_binding *b)
+int
+store_bindings_load_open(struct store *st, int (*each)(void *arg, const struct store_binding *b), void *arg)
 {
-	struct first *f = arg;
+	sqlite3_stmt *q = NULL;
+	struct store_binding *b;
+	int rc, ret = 0;
 
-	*f->out = *b;
-	f->found = true;
-	return 1;
+	/* the journal folded first: the open intervals are then the indexed history's */
+	if ((rc = store_enqueue_write(st, write_fold_all, NULL, 0, NULL, NULL)) != 0)
+		return rc;
+	store_flush(st);
+	if ((rc = prepare_read(st, "SELECT " ROW_COLUMNS " FROM address_history WHERE stop IS NULL", &q,
+	    "open address bindings")) != 0)
+		return rc;
+	if ((b = malloc(sizeof(*b))) == NULL) {
+		sqlite3_finalize(q);
+		return -ENOMEM;
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (!row_binding(q, b)) {
+			log_warnx("store: open address bindings: a damaged address history row skipped");
+			continue;
+		}
+		if ((ret = each(arg, b)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		log_warnx("store: open address bindings: %s", sqlite3_errmsg(store_reader(st)));
+		ret = store_errno(rc);
+		if (ret == 0)
+			ret = -EIO;
+	}
+	free(b);
+	sqlite3_finalize(q);
+	return ret;
+}
+
+/* The newest interval that began at or before `at` (the latest written among equals). */
+static const struct store_binding *
+intervals_at(const struct intervals *iv, usec_t at)
+{
+	const struct store_binding *best = NULL;
+
+	for (size_t i = 0; i < iv->n; i++)
+		if (iv->v[i].start <= at && (best == NULL || iv->v[i].start >= best->start))
+			best = &iv->v[i];
+	return best;
 }
 
 int
 store_binding_at(struct store *st, const struct cidr *net, usec_t at, struct store_binding *out)
 {
-	struct first f = { out, false };
-	sqlite3_stmt *q = NULL;
+	struct intervals iv = { 0 };
+	const struct store_binding *b;
 	int rc;
 
 	if (!net_valid(net))
 		return -EINVAL;
 	/* the newest interval that began at or before `at`: it covers `at` unless it ended before */
-	if ((rc = prepare_read(st, "SELECT " ROW_COLUMNS " FROM address_history WHERE net = ?1 AND plen = ?2"
-	    " AND start <= ?3 ORDER BY start DESC, id DESC LIMIT 1", &q, "address lookup")) != 0)
-		return rc;
-	sqlite3_bind_blob(q, 1, net->addr.bytes, net_len(net), SQLITE_STATIC);
-	sqlite3_bind_int(q, 2, (int)net->prefix);
-	sqlite3_bind_int64(q, 3, at);
-	rc = each_row(q, "address lookup", take_first, &f);
-	sqlite3_finalize(q);
-	if (rc < 0)
-		return rc;
-	if (!f.found || (out->stop != 0 && out->stop <= at))
-		return 0;
-	return 1;
+	rc = intervals_of(st, net, "AND start <= ?3 ORDER BY start DESC, id DESC LIMIT 1", at, &iv, "address lookup");
+	if (rc == 0 && (b = intervals_at(&iv, at)) != NULL && (b->stop == 0 || b->stop > at)) {
+		*out = *b;
+		rc = 1;
+	}
+	intervals_free(&iv);
+	return rc;
+}
+
+/* Sorts v[0..n) newest start first, among equal starts the later in v (written later)
+ * first, as ORDER BY start DESC, id DESC did: a stable insertion sort of v reversed. */
+static void
+sort_newest_first(const struct store_binding **v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		const struct store_binding *x = v[i];
+		size_t j = i;
+		for (; j > 0 && v[j - 1]->start < x->start; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 int
 store_binding_history(struct store *st, const struct cidr *net, size_t limit,
     int (*each)(void *arg, const struct store_binding *b), void *arg)
 {
-	sqlite3_stmt *q = NULL;
+	struct intervals iv = { 0 };
 	int rc;
 
 	if (!net_valid(net))
 		return -EINVAL;
-	if ((rc = prepare_read(st, "SELECT " ROW_COLUMNS " FROM address_history WHERE net = ?1 AND plen = ?2"
-	    " ORDER BY start DESC, id DESC LIMIT ?3", &q, "address history")) != 0)
-		return rc;
-	sqlite3_bind_blob(q, 1, net->addr.bytes, net_len(net), SQLITE_STATIC);
-	sqlite3_bind_int(q, 2, (int)net->prefix);
-	sqlite3_bind_int64(q, 3, limit > INT32_MAX ? INT32_MAX : (sqlite3_int64)limit);
-	rc = each_row(q, "address history", each, arg);
-	sqlite3_finalize(q);
+	rc = intervals_of(st, net, "ORDER BY start DESC, id DESC LIMIT ?3",
+	    limit > INT32_MAX ? INT32_MAX : (sqlite3_int64)limit, &iv, "address history");
+	if (rc == 0 && iv.n > 0) {
+		const struct store_binding **order = malloc(iv.n * sizeof(*order));
+		if (order == NULL)
+			rc = -ENOMEM;
+		for (size_t i = 0; order != NULL && i < iv.n; i++)
+			order[i] = &iv.v[iv.n - 1 - i];
+		if (order != NULL)
+			sort_newest_first(order, iv.n);
+		for (size_t i = 0; order != NULL && i < iv.n && i < limit; i++)
+			if ((rc = each(arg, order[i])) != 0)
+				break;
+		free(order);
+	}
+	intervals_free(&iv);
 	return rc < 0 ? rc : 0;
 }
 

@@ -24,9 +24,12 @@ int store_enqueue_write(struct store *st, store_write_fn fn, const void *ctx, si
     store_done_cb done, void *arg);
 
 #define STORE_WRITER_STMTS 12
-/* The slots of each part: store_bindings.c 0-5, store_reports.c: */
+/* The slots of each part: store_bindings.c 0-5 and these, store_reports.c: */
+#define STORE_SLOT_BINDINGS_JOURNAL 6
+#define STORE_SLOT_BINDINGS_FOLD_READ 7
 #define STORE_SLOT_REPORT_REMEMBER 8
 #define STORE_SLOT_REPORT_FORGET 9
+#define STORE_SLOT_BINDINGS_FOLD_DELETE 10
 
 /* The writer's prepared statement in slot (< STORE_WRITER_STMTS) for sql, prepared on
  * first use and kept until the store closes; NULL on error. Writer thread only. */
@@ -46,6 +49,25 @@ void store_copy(char *dst, size_t size, const void *src, size_t srclen);
 
 /* True when a read is to fail (store_test_fail_reads): counts it down. */
 bool store_read_fault(struct store *st);
+
+/*
+ * The address journal (store_bindings.c): a Start or Stop is appended to an unindexed
+ * journal in the writer's transaction, and folded into the indexed address history in
+ * batches while the writer has nothing else to do (or alongside, once the journal is
+ * long), so that a storm of them costs an append each rather than a random write into
+ * every index. Lookups read the journal's events on top of the history.
+ *
+ * store_journal_changed — writer thread, inside a write: the journal gained (delta > 0) or
+ * lost rows; counted once the transaction commits.
+ * store_journal_filter — the filter of networks with journal rows
+ * (STORE_JOURNAL_FILTER_BITS bits), cleared by the store whenever the journal is empty.
+ * store_bindings_fold — writer thread, inside a transaction: folds the oldest max rows;
+ * the rows folded, or -1 with an SQLite code in *rc.
+ */
+#define STORE_JOURNAL_FILTER_BITS (1u << 24)
+void store_journal_changed(struct store *st, long delta);
+_Atomic uint64_t *store_journal_filter(struct store *st);
+long store_bindings_fold(struct store *st, size_t max, int *rc);
 
 /* The address history's tables (store_bindings.c), created on open when missing. */
 extern const char store_bindings_schema[];

@@ -21,4 +21,10 @@ void store_test_fail_next(struct store *st, unsigned n);
  */
 void store_test_fail_reads(struct store *st, unsigned n);
 
+/*
+ * store_test_hold_fold — while hold, the writer leaves the address journal unfolded when
+ * idle (a lookup must then read it); false lets it fold again.
+ */
+void store_test_hold_fold(struct store *st, bool hold);
+
 #endif

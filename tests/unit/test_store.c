@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <setjmp.h>
@@ -1633,6 +1634,200 @@ test_crash(void **state)
 	free(reported);
 }
 
+/*
+ * The address journal: lookups that read the journal on top of the indexed history must
+ * answer exactly what they answer once it is folded. Random Starts and Stops (times often
+ * equal, Stops by the holder and by others) on IPv4 /32s and IPv6 /56s, in rounds: each
+ * round's events are held in the journal and every address is looked up at every time
+ * (and its history read), then the journal is folded and everything is asked again.
+ */
+#define JOURNAL_NETS 6
+#define JOURNAL_ROUNDS 4
+#define JOURNAL_EVENTS 60
+
+static void
+journal_net(int i, struct cidr *net)
+{
+	memset(net, 0, sizeof(*net));
+	if (i % 2 == 0) {
+		uint8_t v4[4] = { 100, 64, 0, (uint8_t)(10 + i) };
+		net->addr.family = AF_INET;
+		memcpy(net->addr.bytes, v4, 4);
+		net->prefix = 32;
+	} else {
+		uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, (uint8_t)i };
+		net->addr.family = AF_INET6;
+		memcpy(net->addr.bytes, v6, 16);
+		net->prefix = 56;
+	}
+}
+
+static int
+journal_history_line(void *arg, const struct store_binding *b)
+{
+	fprintf(arg, " [%.*s %s %" PRId64 "-%" PRId64 "]", (int)b->subscriber_len, b->subscriber, b->session,
+	    (int64_t)b->start, (int64_t)b->stop);
+	return 0;
+}
+
+/* Every lookup the store answers about the journal's addresses up to time `until`, as text. */
+static char *
+journal_snapshot(struct store *st, usec_t until)
+{
+	struct store_binding b;
+	struct cidr net;
+	size_t len;
+	char *text = NULL;
+	FILE *out = open_memstream(&text, &len);
+
+	assert_non_null(out);
+	for (int i = 0; i < JOURNAL_NETS; i++) {
+		journal_net(i, &net);
+		for (usec_t t = 0; t <= until; t++) {
+			int rc = store_binding_at(st, &net, t, &b);
+			assert_true(rc == 0 || rc == 1);
+			if (rc == 1)
+				fprintf(out, "net %d at %" PRId64 ": %.*s %s %s %" PRId64 "-%" PRId64 "\n", i, (int64_t)t,
+				    (int)b.subscriber_len, b.subscriber, b.session, b.source, (int64_t)b.start,
+				    (int64_t)b.stop);
+			else
+				fprintf(out, "net %d at %" PRId64 ": nobody\n", i, (int64_t)t);
+		}
+		fprintf(out, "net %d newest 3:", i);
+		assert_int_equal(store_binding_history(st, &net, 3, journal_history_line, out), 0);
+		fprintf(out, "\nnet %d all:", i);
+		assert_int_equal(store_binding_history(st, &net, 1000, journal_history_line, out), 0);
+		fprintf(out, "\n");
+	}
+	fclose(out);
+	return text;
+}
+
+static void
+journal_compare(const char *held, const char *folded, int round)
+{
+	if (strcmp(held, folded) == 0)
+		return;
+	const char *a = held, *b = folded;
+	while (*a != '\0' && *a == *b)
+		a++, b++;
+	while (a > held && a[-1] != '\n')
+		a--, b--;
+	fail_msg("round %d: the journal's answer differs from the folded history's:\n  journal: %.*s\n  folded:  %.*s",
+	    round, (int)strcspn(a, "\n"), a, (int)strcspn(b, "\n"), b);
+}
+
+static uint64_t journal_rng = 0x9e3779b97f4a7c15ull;
+
+static unsigned
+journal_random(unsigned n)
+{
+	journal_rng ^= journal_rng << 13;
+	journal_rng ^= journal_rng >> 7;
+	journal_rng ^= journal_rng << 17;
+	return (unsigned)(journal_rng % n);
+}
+
+/* Waits (bounded) for the writer to fold the whole journal. */
+static void
+journal_wait_folded(struct store *st)
+{
+	struct store_stats ss;
+
+	for (int i = 0; i < 500; i++) {
+		store_flush(st);
+		store_stats_get(st, &ss);
+		if (ss.journal == 0)
+			return;
+		usleep(10000);
+	}
+	fail_msg("the journal was not folded in 5 s (%" PRIu64 " rows left)", ss.journal);
+}
+
+static void
+journal_events(struct store *st, usec_t *t)
+{
+	struct store_binding b;
+	struct cidr net;
+
+	for (int e = 0; e < JOURNAL_EVENTS; e++) {
+		char sub[16];
+		*t += journal_random(3);           /* 0: the same time as the event before */
+		journal_net((int)journal_random(JOURNAL_NETS), &net);
+		snprintf(sub, sizeof(sub), "sub%u", journal_random(4));
+		if (journal_random(3) != 0) {
+			memset(&b, 0, sizeof(b));
+			b.net = net;
+			b.subscriber_len = strlen(sub);
+			memcpy(b.subscriber, sub, b.subscriber_len);
+			snprintf(b.session, sizeof(b.session), "s%d", e);
+			snprintf(b.origin, sizeof(b.origin), "nas1");
+			snprintf(b.source, sizeof(b.source), "radius");
+			b.start = *t;
+			b.new_length = e < 2;
+			assert_int_equal(store_binding_open(st, &b, NULL, NULL), 0);
+		} else
+			assert_int_equal(store_binding_close(st, &net, sub, strlen(sub), *t, NULL, NULL), 0);
+	}
+	store_flush(st);
+}
+
+static int
+journal_count_open(void *arg, const struct store_binding *b)
+{
+	(void)b;
+	++*(int *)arg;
+	return 0;
+}
+
+static void
+test_binding_journal(void **state)
+{
+	struct fixture *f = *state;
+	struct store_stats ss;
+	struct store *st = open_store(f->path, NULL);
+	usec_t t = 1;
+	char *held, *folded;
+
+	for (int round = 0; round < JOURNAL_ROUNDS; round++) {
+		store_test_hold_fold(st, true);
+		journal_events(st, &t);
+		store_stats_get(st, &ss);
+		assert_int_equal(ss.journal, JOURNAL_EVENTS);
+		held = journal_snapshot(st, t + 1);
+		store_test_hold_fold(st, false);
+		journal_wait_folded(st);
+		folded = journal_snapshot(st, t + 1);
+		journal_compare(held, folded, round);
+		free(held);
+		free(folded);
+	}
+	store_stats_get(st, &ss);
+	assert_int_equal(ss.journal_folded, JOURNAL_ROUNDS * JOURNAL_EVENTS);
+
+	/* a journal left by a stop: read at the next start, folded when the open intervals are loaded */
+	store_test_hold_fold(st, true);
+	journal_events(st, &t);
+	held = journal_snapshot(st, t + 1);
+	store_close(st);
+	st = open_store(f->path, NULL);
+	store_stats_get(st, &ss);
+	assert_int_equal(ss.journal, JOURNAL_EVENTS);
+	folded = journal_snapshot(st, t + 1);
+	journal_compare(held, folded, JOURNAL_ROUNDS);
+	free(folded);
+	int open = 0;
+	assert_int_equal(store_bindings_load_open(st, journal_count_open, &open), 0);
+	store_stats_get(st, &ss);
+	assert_int_equal(ss.journal, 0);
+	assert_true(open > 0 && open <= JOURNAL_NETS);
+	folded = journal_snapshot(st, t + 1);
+	journal_compare(held, folded, JOURNAL_ROUNDS + 1);
+	free(held);
+	free(folded);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -1663,6 +1858,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_open_refusals, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_open_read_only, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_read_faults, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_binding_journal, fixture_setup, fixture_teardown),
 	};
 
 	/* e.g. LAZARET_TEST_FILTER=test_bench_100k to run one test */
