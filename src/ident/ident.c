@@ -391,23 +391,10 @@ apply_start(struct ident *id, const struct ident_event *e)
 		tell(id, n->cur, &n->net, true);
 	id->stats.starts++;
 	if (id->st != NULL) {
-		struct store_binding *b = malloc(sizeof(*b));
-		if (b == NULL)
-			return -ENOMEM;
-		memset(b, 0, sizeof(*b));
-		b->net = e->net;
-		memcpy(b->subscriber, e->subscriber, e->subscriber_len);
-		b->subscriber_len = e->subscriber_len;
-		if (n->session != NULL)
-			snprintf(b->session, sizeof(b->session), "%s", n->session);
-		snprintf(b->origin, sizeof(b->origin), "%s", id->origins[n->origin]);
-		snprintf(b->source, sizeof(b->source), "%s", ident_source_name(e->source));
-		b->start = e->at;
-		b->new_length = id->length_fresh;
-		rc = store_binding_open(id->st, b, NULL, NULL);
+		rc = store_binding_open_event(id->st, &e->net, e->subscriber, e->subscriber_len, n->session,
+		    id->origins[n->origin], ident_source_name(e->source), e->at, id->length_fresh, NULL, NULL);
 		if (rc == 0)
 			id->length_fresh = false;
-		free(b);
 	}
 	return rc;
 }

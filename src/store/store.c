@@ -64,10 +64,12 @@
 #define STORE_FOLD_QUIET     (USEC_PER_SEC / 50)   /* 20 ms */
 #define STORE_JOURNAL_FORCE  1000000L
 /* Group commit under a steady stream of writes: a transaction begun within STORE_LINGER of
- * the last one's beginning waits out the rest of it for more writes, unless it already has
- * STORE_LINGER_WRITES. A write after a pause is committed at once; under load a commit (its
- * WAL frames and fdatasync) carries a few hundred writes rather than a dozen. */
+ * the last one's beginning, when that one had STORE_LINGER_STREAM writes or more, waits out
+ * the rest of it for more writes, unless it already has STORE_LINGER_WRITES. A write after
+ * a pause, or one at a time, is committed at once; under load a commit (its WAL frames
+ * and fdatasync) carries a few hundred writes rather than a dozen. */
 #define STORE_LINGER         (USEC_PER_SEC / 500)   /* 2 ms */
+#define STORE_LINGER_STREAM  8
 #define STORE_LINGER_WRITES  512
 #define STORE_BUSY_MS        5000
 /* Checkpoint when the writer goes idle with this many WAL pages, or in any case at the
@@ -162,9 +164,7 @@ struct store {
 	sqlite3_stmt *s_custom[STORE_WRITER_STMTS];   /* store_writer_stmt's */
 
 	int wal_pages;                 /* writer thread only: WAL size after the last commit */
-	long journal_rows;             /* writer thread only: rows in the address journal */
-	long journal_delta;            /* ... gained or lost in the open transaction */
-	_Atomic uint64_t *journal_filter;   /* store_journal_filter */
+	struct store_journal journal;  /* the address journal (store_int.h) */
 	uv_loop_t *loop;
 	uv_async_t *async;             /* own allocation: freed by its uv_close callback */
 
@@ -903,16 +903,17 @@ store_open_with(const char *path, uv_loop_t *loop, unsigned flags, char *err, si
 		log_info("store: %s: a new, empty store was created", path);
 	/* the address journal left by the last run: every lookup reads it until it is folded */
 	snprintf(msg, sizeof(msg), "out of memory");
-	if ((st->journal_filter = calloc(STORE_JOURNAL_FILTER_BITS / 64, sizeof(*st->journal_filter))) == NULL)
+	if ((st->journal.filter = calloc(STORE_JOURNAL_FILTER_BITS / 64, sizeof(*st->journal.filter))) == NULL)
 		goto fail;
-	if (store_query_int(st->wdb, "SELECT count(*) FROM address_journal", &journal, msg, sizeof(msg)) != 0)
+	if (store_query_int(st->wdb, "SELECT coalesce(sum(events), 0) FROM address_journal", &journal, msg,
+	    sizeof(msg)) != 0)
 		goto fail;
 	if (journal > 0) {
-		st->journal_rows = (long)journal;
+		st->journal.events = (long)journal;
 		st->stats.journal = (uint64_t)journal;
 		for (size_t i = 0; i < STORE_JOURNAL_FILTER_BITS / 64; i++)
-			st->journal_filter[i] = UINT64_MAX;
-		log_info("store: %s: %lld address journal rows to fold", path, (long long)journal);
+			st->journal.filter[i] = UINT64_MAX;
+		log_info("store: %s: %lld address journal events to fold", path, (long long)journal);
 	}
 	/* replaces SQLite's autocheckpoint, which runs inside COMMIT: see store_writer */
 	sqlite3_wal_hook(st->wdb, store_wal_hook, st);
@@ -962,7 +963,8 @@ fail:
 	store_finalize_all(st);
 	sqlite3_close(st->rdb);
 	sqlite3_close(st->wdb);
-	free(st->journal_filter);
+	free(st->journal.filter);
+	free(st->journal.buf);
 	if (locks > 2)
 		pthread_cond_destroy(&st->flushed);
 	if (locks > 1)
@@ -1007,7 +1009,8 @@ store_close(struct store *st)
 	if (sqlite3_close(st->wdb) != SQLITE_OK)
 		log_warnx("store: close: %s", sqlite3_errmsg(st->wdb));
 	store_list_free(&st->queue);
-	free(st->journal_filter);
+	free(st->journal.filter);
+	free(st->journal.buf);
 	pthread_cond_destroy(&st->flushed);
 	pthread_cond_destroy(&st->wake);
 	pthread_mutex_destroy(&st->mu);
@@ -1375,7 +1378,7 @@ store_txn(struct store *st, const struct store_list *batch, bool fault, char *er
 	const struct store_op *op;
 	int rc;
 
-	st->journal_delta = 0;
+	st->journal.delta = 0;
 	if ((rc = store_step(st->s_begin)) != SQLITE_OK)
 		goto fail;
 	for (op = batch->head; op != NULL; op = op->next) {
@@ -1392,6 +1395,8 @@ store_txn(struct store *st, const struct store_list *batch, bool fault, char *er
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
+	if ((rc = store_bindings_journal_flush(st)) != SQLITE_OK)
+		goto fail;
 	if (fault) {
 		rc = SQLITE_IOERR;
 		snprintf(err, errlen, "injected fault instead of COMMIT");
@@ -1405,6 +1410,8 @@ fail:
 rollback:
 	if (!sqlite3_get_autocommit(st->wdb))
 		store_step(st->s_rollback);
+	st->journal.len = 0;       /* events buffered for a transaction that is not */
+	st->journal.buffered = 0;
 	rc = store_errno(rc);
 	return rc != 0 ? rc : -EIO;
 }
@@ -1437,13 +1444,13 @@ store_checkpoint(struct store *st)
 void
 store_journal_changed(struct store *st, long delta)
 {
-	st->journal_delta += delta;
+	st->journal.delta += delta;
 }
 
-_Atomic uint64_t *
-store_journal_filter(struct store *st)
+struct store_journal *
+store_journal(struct store *st)
 {
-	return st->journal_filter;
+	return &st->journal;
 }
 
 /* Writer thread, after a commit: the journal's rows as committed, its filter cleared when
@@ -1451,20 +1458,20 @@ store_journal_filter(struct store *st)
 static void
 store_journal_commit(struct store *st)
 {
-	long delta = st->journal_delta;
+	long delta = st->journal.delta;
 
-	st->journal_delta = 0;
+	st->journal.delta = 0;
 	if (delta == 0)
 		return;
-	st->journal_rows += delta;
-	if (st->journal_rows <= 0) {
-		st->journal_rows = 0;
+	st->journal.events += delta;
+	if (st->journal.events <= 0) {
+		st->journal.events = 0;
 		for (size_t i = 0; i < STORE_JOURNAL_FILTER_BITS / 64; i++)
-			atomic_store_explicit(&st->journal_filter[i], 0, memory_order_relaxed);
+			atomic_store_explicit(&st->journal.filter[i], 0, memory_order_relaxed);
 		atomic_thread_fence(memory_order_seq_cst);
 	}
 	pthread_mutex_lock(&st->mu);
-	st->stats.journal = (uint64_t)st->journal_rows;
+	st->stats.journal = (uint64_t)st->journal.events;
 	if (delta < 0)
 		st->stats.journal_folded += (uint64_t)-delta;
 	pthread_mutex_unlock(&st->mu);
@@ -1476,7 +1483,7 @@ store_fold_txn(struct store *st)
 {
 	int rc;
 
-	st->journal_delta = 0;
+	st->journal.delta = 0;
 	if ((rc = store_step(st->s_begin)) == SQLITE_OK &&
 	    store_bindings_fold(st, STORE_FOLD_BATCH, &rc) >= 0 &&
 	    (rc = store_step(st->s_commit)) == SQLITE_OK) {
@@ -1486,7 +1493,7 @@ store_fold_txn(struct store *st)
 	log_warnx("store: address journal: fold failed: %s", sqlite3_errmsg(st->wdb));
 	if (!sqlite3_get_autocommit(st->wdb))
 		store_step(st->s_rollback);
-	st->journal_delta = 0;
+	st->journal.delta = 0;
 }
 
 /*
@@ -1503,6 +1510,7 @@ store_writer(void *arg)
 	char err[256];
 	uint64_t last_seq, puts, hist;
 	usec_t t0 = 0, t1, last_work = 0;
+	size_t last_n = 0;
 	bool fault, idle;
 	int status;
 
@@ -1511,7 +1519,7 @@ store_writer(void *arg)
 
 		pthread_mutex_lock(&st->mu);
 		while (carry.head == NULL && st->queue.head == NULL && !st->stopping) {
-			if (st->journal_rows == 0 || st->fold_held) {
+			if (st->journal.events == 0 || st->fold_held) {
 				pthread_cond_wait(&st->wake, &st->mu);
 				continue;
 			}
@@ -1532,7 +1540,8 @@ store_writer(void *arg)
 		}
 		/* writes keep coming: a few more in this transaction rather than a commit each */
 		usec_t linger = t0 + STORE_LINGER;
-		if (!st->stopping && carry.n + st->queue.n < STORE_LINGER_WRITES && time_mono() < linger) {
+		if (!st->stopping && last_n >= STORE_LINGER_STREAM && carry.n + st->queue.n < STORE_LINGER_WRITES &&
+		    time_mono() < linger) {
 			struct timespec until = { (time_t)(linger / USEC_PER_SEC), (long)(linger % USEC_PER_SEC) * 1000 };
 			st->lingering = true;
 			while (!st->stopping && pthread_cond_timedwait(&st->wake, &st->mu, &until) == 0)
@@ -1544,6 +1553,7 @@ store_writer(void *arg)
 		if (fault)
 			st->fault_txns--;
 		store_list_take(&carry, &batch, STORE_TXN_MAX);
+		last_n = batch.n;
 		st->carried = carry.n;
 		pthread_mutex_unlock(&st->mu);
 
@@ -1553,7 +1563,7 @@ store_writer(void *arg)
 		if (status == 0)
 			store_journal_commit(st);
 		else
-			st->journal_delta = 0;
+			st->journal.delta = 0;
 
 		puts = hist = 0;
 		for (op = batch.head; op != NULL; op = op->next) {
@@ -1594,7 +1604,7 @@ store_writer(void *arg)
 		if (st->wal_pages >= STORE_WAL_FORCE_PAGES ||
 		    (idle && st->wal_pages >= STORE_WAL_IDLE_PAGES))
 			store_checkpoint(st);
-		if (!idle && st->journal_rows >= STORE_JOURNAL_FORCE)
+		if (!idle && st->journal.events >= STORE_JOURNAL_FORCE)
 			store_fold_txn(st);
 	}
 	return NULL;

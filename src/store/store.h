@@ -223,6 +223,12 @@ struct store_binding {
  * address's open interval (another holder's) ending then. 0 or a negative code. */
 int store_binding_open(struct store *st, const struct store_binding *b, store_done_cb done, void *arg);
 
+/* store_binding_open_event — store_binding_open from its fields (session, origin and source
+ * NUL-terminated, cut to 255 bytes; NULL for none), without a struct store_binding. */
+int store_binding_open_event(struct store *st, const struct cidr *net, const char *subscriber, size_t len,
+    const char *session, const char *origin, const char *source, usec_t start, bool new_length,
+    store_done_cb done, void *arg);
+
 /* store_binding_close — the open interval of net, when subscriber holds it, ends at stop. */
 int store_binding_close(struct store *st, const struct cidr *net, const char *subscriber, size_t len,
     usec_t stop, store_done_cb done, void *arg);

@@ -38,15 +38,8 @@ const char store_bindings_schema[] =
 	"CREATE INDEX IF NOT EXISTS address_history_stop ON address_history (stop) WHERE stop IS NOT NULL;"
 	"CREATE TABLE IF NOT EXISTS address_journal ("
 	" seq INTEGER PRIMARY KEY,"
-	" open INTEGER NOT NULL,"
-	" family INTEGER NOT NULL,"
-	" net BLOB NOT NULL,"
-	" plen INTEGER NOT NULL,"
-	" subscriber BLOB NOT NULL,"
-	" session TEXT NOT NULL,"
-	" origin TEXT NOT NULL,"
-	" source TEXT NOT NULL,"
-	" at INTEGER NOT NULL"
+	" events INTEGER NOT NULL,"
+	" packed BLOB NOT NULL"
 	");"
 	"CREATE TABLE IF NOT EXISTS address_lengths ("
 	" family INTEGER NOT NULL,"
@@ -76,16 +69,8 @@ net_valid(const struct cidr *net)
 	    (net->addr.family == AF_INET6 && net->prefix <= 128);
 }
 
-/* What a queued close carries. */
-struct close_ctx {
-	struct cidr net;
-	usec_t stop;
-	size_t subscriber_len;
-	char subscriber[STORE_SUBSCRIBER_MAX];
-};
-
 /*
- * The journal's filter (store_journal_filter): one bit per hash of a network, set before
+ * The journal's filter (struct store_journal): one bit per hash of a network, set before
  * a journal row of it is committed and all cleared once the journal is empty, so that a
  * lookup of a network whose bit is clear needs no look at the journal, which has no
  * index (a lookup of a network whose bit is set scans it: rare outside a storm).
@@ -105,7 +90,7 @@ journal_filter_set(struct store *st, const struct cidr *net)
 {
 	uint64_t h = journal_filter_hash(net);
 
-	atomic_fetch_or(&store_journal_filter(st)[h / 64], (uint64_t)1 << (h % 64));
+	atomic_fetch_or(&store_journal(st)->filter[h / 64], (uint64_t)1 << (h % 64));
 }
 
 static bool
@@ -113,33 +98,150 @@ journal_filter_test(struct store *st, const struct cidr *net)
 {
 	uint64_t h = journal_filter_hash(net);
 
-	return (atomic_load(&store_journal_filter(st)[h / 64]) >> (h % 64)) & 1;
+	return (atomic_load(&store_journal(st)->filter[h / 64]) >> (h % 64)) & 1;
 }
 
-/* Appends one event to the journal: an open (b's fields, at b->start) or a close. */
-static int
-journal_append(struct store *st, bool open, const struct cidr *net, const void *subscriber, size_t len,
+/*
+ * A journal row packs the events of one transaction, each:
+ *   u8 open (1) or close (0), u8 family (4, 6), u8 prefix length, the network (4 or 16
+ *   bytes), u8 length + the subscriber, u8 length + the session, u8 length + the origin,
+ *   u8 length + the source, 8 bytes of time (little-endian, microseconds)
+ * A close carries empty session, origin and source.
+ */
+#define EVENT_MAX (3 + 16 + 4 * 256 + 8)
+
+/* Puts text, cut to fit a field of size bytes with its NUL (at most 255 bytes). */
+static size_t
+event_put_text(uint8_t *p, const void *text, size_t len, size_t size)
+{
+	if (len > size - 1)
+		len = size - 1;
+	if (len > 255)
+		len = 255;
+	p[0] = (uint8_t)len;
+	memcpy(p + 1, text, len);
+	return 1 + len;
+}
+
+/* Encodes an event into p (EVENT_MAX bytes); its length. Any thread. */
+static size_t
+event_encode(uint8_t *p, bool open, const struct cidr *net, const void *subscriber, size_t len,
     const char *session, const char *origin, const char *source, usec_t at)
 {
+	size_t n = 0;
+
+	p[n++] = open;
+	p[n++] = (uint8_t)FAMILY_CODE(net->addr.family);
+	p[n++] = (uint8_t)net->prefix;
+	memcpy(p + n, net->addr.bytes, (size_t)net_len(net));
+	n += (size_t)net_len(net);
+	n += event_put_text(p + n, subscriber, len, STORE_SUBSCRIBER_MAX);
+	n += event_put_text(p + n, session, strlen(session), STORE_SESSION_MAX);
+	n += event_put_text(p + n, origin, strlen(origin), STORE_ORIGIN_MAX);
+	n += event_put_text(p + n, source, strlen(source), sizeof(((struct store_binding *)0)->source));
+	uint64_t t = (uint64_t)at;
+	for (int i = 0; i < 8; i++)
+		p[n++] = (uint8_t)(t >> (8 * i));
+	return n;
+}
+
+/* Appends an encoded event to the transaction's buffer (written at COMMIT by
+ * store_bindings_journal_flush), its network marked in the filter first. */
+static int
+journal_append(struct store *st, const uint8_t *ev, size_t len)
+{
+	struct store_journal *j = store_journal(st);
+	struct cidr net = { 0 };
+
+	if (j->cap - j->len < len) {
+		size_t cap = j->cap != 0 ? j->cap * 2 : 65536;
+		uint8_t *p = realloc(j->buf, cap);
+		if (p == NULL)
+			return SQLITE_NOMEM;
+		j->buf = p;
+		j->cap = cap;
+	}
+	net.addr.family = ev[1] == 4 ? AF_INET : AF_INET6;
+	net.prefix = ev[2];
+	memcpy(net.addr.bytes, ev + 3, (size_t)net_len(&net));
+	journal_filter_set(st, &net);
+	memcpy(j->buf + j->len, ev, len);
+	j->len += len;
+	j->buffered++;
+	return SQLITE_OK;
+}
+
+int
+store_bindings_journal_flush(struct store *st)
+{
+	struct store_journal *j = store_journal(st);
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = store_writer_stmt(st, SLOT_JOURNAL, "INSERT INTO address_journal (open, family, net, plen,"
-	    " subscriber, session, origin, source, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")) == NULL)
+	if (j->buffered == 0)
+		return SQLITE_OK;
+	if ((s = store_writer_stmt(st, SLOT_JOURNAL, "INSERT INTO address_journal (events, packed)"
+	    " VALUES (?1, ?2)")) == NULL)
 		return SQLITE_ERROR;
-	journal_filter_set(st, net);
-	sqlite3_bind_int(s, 1, open);
-	sqlite3_bind_int(s, 2, FAMILY_CODE(net->addr.family));
-	sqlite3_bind_blob(s, 3, net->addr.bytes, net_len(net), SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, (int)net->prefix);
-	sqlite3_bind_blob(s, 5, subscriber, (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, session, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 8, source, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 9, at);
+	sqlite3_bind_int64(s, 1, j->buffered);
+	sqlite3_bind_blob(s, 2, j->buf, (int)j->len, SQLITE_STATIC);
 	if ((rc = store_step(s)) == SQLITE_OK)
-		store_journal_changed(st, 1);
+		store_journal_changed(st, j->buffered);
+	j->len = 0;
+	j->buffered = 0;
 	return rc;
+}
+
+static bool
+event_get_text(const uint8_t *p, size_t len, size_t *off, char *dst, size_t size, size_t *out_len)
+{
+	if (*off >= len || p[*off] >= size || len - *off - 1 < p[*off])
+		return false;
+	size_t n = p[(*off)++];
+	memcpy(dst, p + *off, n);
+	dst[n] = '\0';
+	*off += n;
+	if (out_len != NULL)
+		*out_len = n;
+	return true;
+}
+
+/*
+ * The next event of a journal row p[0..len) from *off into b (an open's binding from its
+ * time, or a close's network, subscriber and time in b->start) and *open: 1, 0 at the
+ * row's end, -1 when the row is damaged (the rest of it is then unreadable).
+ */
+static int
+event_next(const uint8_t *p, size_t len, size_t *off, struct store_binding *b, bool *open)
+{
+	size_t o = *off, nlen;
+
+	if (o == len)
+		return 0;
+	memset(b, 0, sizeof(*b));
+	if (len - o < 3 || p[o] > 1 || (p[o + 1] != 4 && p[o + 1] != 6))
+		return -1;
+	*open = p[o] == 1;
+	b->net.addr.family = p[o + 1] == 4 ? AF_INET : AF_INET6;
+	b->net.prefix = p[o + 2];
+	nlen = (size_t)net_len(&b->net);
+	o += 3;
+	if (!net_valid(&b->net) || len - o < nlen)
+		return -1;
+	memcpy(b->net.addr.bytes, p + o, nlen);
+	o += nlen;
+	if (!event_get_text(p, len, &o, b->subscriber, sizeof(b->subscriber), &b->subscriber_len) ||
+	    b->subscriber_len == 0 || memchr(b->subscriber, '\0', b->subscriber_len) != NULL ||
+	    !event_get_text(p, len, &o, b->session, sizeof(b->session), NULL) ||
+	    !event_get_text(p, len, &o, b->origin, sizeof(b->origin), NULL) ||
+	    !event_get_text(p, len, &o, b->source, sizeof(b->source), NULL) || len - o < 8)
+		return -1;
+	uint64_t t = 0;
+	for (int i = 0; i < 8; i++)
+		t |= (uint64_t)p[o + (size_t)i] << (8 * i);
+	b->start = (usec_t)t;
+	*off = o + 8;
+	return 1;
 }
 
 /* The indexed history's side of an open: the address's open interval ends, b's begins. */
@@ -187,64 +289,78 @@ history_close(struct store *st, const struct cidr *net, const void *subscriber, 
 	return store_step(s);
 }
 
+/* A queued open or close: whether the open's prefix length is new, then the event. */
+struct event_ctx {
+	bool new_length;
+	uint16_t len;
+	uint8_t event[EVENT_MAX];
+};
+
 static int
-write_open(struct store *st, const void *ctx)
+write_event(struct store *st, const void *ctx)
 {
-	const struct store_binding *b = ctx;
+	const struct event_ctx *c = ctx;
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = journal_append(st, true, &b->net, b->subscriber, b->subscriber_len, b->session, b->origin,
-	    b->source, b->start)) != SQLITE_OK)
+	if ((rc = journal_append(st, c->event, c->len)) != SQLITE_OK)
 		return rc;
-	if (!b->new_length)            /* the caller knows the lengths: one statement less per Start */
+	if (!c->new_length)            /* the caller knows the lengths: one statement less per Start */
 		return SQLITE_OK;
 	if ((s = store_writer_stmt(st, SLOT_LENGTH, "INSERT OR IGNORE INTO address_lengths (family, plen)"
 	    " VALUES (?1, ?2)")) == NULL)
 		return SQLITE_ERROR;
-	sqlite3_bind_int(s, 1, FAMILY_CODE(b->net.addr.family));
-	sqlite3_bind_int(s, 2, (int)b->net.prefix);
+	sqlite3_bind_int(s, 1, c->event[1]);        /* the family's code and the length, as encoded */
+	sqlite3_bind_int(s, 2, c->event[2]);
 	return store_step(s);
+}
+
+/* Queues an encoded event: only its bytes are copied into the write, not a whole binding. */
+static int
+enqueue_event(struct store *st, bool open, const struct cidr *net, const char *subscriber, size_t len,
+    const char *session, const char *origin, const char *source, usec_t at, bool new_length,
+    store_done_cb done, void *arg)
+{
+	struct event_ctx c;
+	size_t n;
+
+	if (st == NULL || net == NULL || !net_valid(net) || subscriber == NULL || len == 0 ||
+	    len >= STORE_SUBSCRIBER_MAX || memchr(subscriber, '\0', len) != NULL)
+		return -EINVAL;
+	c.new_length = new_length;
+	n = event_encode(c.event, open, net, subscriber, len, session != NULL ? session : "",
+	    origin != NULL ? origin : "", source != NULL ? source : "", at);
+	c.len = (uint16_t)n;
+	return store_enqueue_write(st, write_event, &c, offsetof(struct event_ctx, event) + n, done, arg);
+}
+
+int
+store_binding_open_event(struct store *st, const struct cidr *net, const char *subscriber, size_t len,
+    const char *session, const char *origin, const char *source, usec_t start, bool new_length,
+    store_done_cb done, void *arg)
+{
+	return enqueue_event(st, true, net, subscriber, len, session, origin, source, start, new_length, done, arg);
 }
 
 int
 store_binding_open(struct store *st, const struct store_binding *b, store_done_cb done, void *arg)
 {
-	struct store_binding copy;
+	char session[STORE_SESSION_MAX], origin[STORE_ORIGIN_MAX], source[sizeof(b->source)];
 
-	if (st == NULL || b == NULL || !net_valid(&b->net) || b->subscriber_len == 0 ||
-	    b->subscriber_len >= sizeof(b->subscriber) || memchr(b->subscriber, '\0', b->subscriber_len) != NULL)
+	if (b == NULL || b->subscriber_len >= sizeof(b->subscriber))
 		return -EINVAL;
-	copy = *b;
-	copy.session[sizeof(copy.session) - 1] = '\0';
-	copy.origin[sizeof(copy.origin) - 1] = '\0';
-	copy.source[sizeof(copy.source) - 1] = '\0';
-	return store_enqueue_write(st, write_open, &copy, sizeof(copy), done, arg);
-}
-
-static int
-write_close(struct store *st, const void *ctx)
-{
-	const struct close_ctx *c = ctx;
-
-	return journal_append(st, false, &c->net, c->subscriber, c->subscriber_len, "", "", "", c->stop);
+	store_copy(session, sizeof(session), b->session, strnlen(b->session, sizeof(b->session)));
+	store_copy(origin, sizeof(origin), b->origin, strnlen(b->origin, sizeof(b->origin)));
+	store_copy(source, sizeof(source), b->source, strnlen(b->source, sizeof(b->source)));
+	return enqueue_event(st, true, &b->net, b->subscriber, b->subscriber_len, session, origin, source, b->start,
+	    b->new_length, done, arg);
 }
 
 int
 store_binding_close(struct store *st, const struct cidr *net, const char *subscriber, size_t len, usec_t stop,
     store_done_cb done, void *arg)
 {
-	struct close_ctx c;
-
-	if (st == NULL || net == NULL || !net_valid(net) || subscriber == NULL || len == 0 ||
-	    len >= sizeof(c.subscriber))
-		return -EINVAL;
-	memset(&c, 0, sizeof(c));
-	c.net = *net;
-	c.stop = stop;
-	c.subscriber_len = len;
-	memcpy(c.subscriber, subscriber, len);
-	return store_enqueue_write(st, write_close, &c, sizeof(c), done, arg);
+	return enqueue_event(st, false, net, subscriber, len, "", "", "", stop, false, done, arg);
 }
 
 static int
@@ -301,22 +417,18 @@ row_binding(sqlite3_stmt *q, struct store_binding *b)
 }
 
 #define ROW_COLUMNS "family, net, plen, subscriber, session, origin, source, start, stop"
-/* A journal row in row_binding's columns (its time as the start), then whether it opens
- * and its sequence number. */
-#define JOURNAL_COLUMNS "family, net, plen, subscriber, session, origin, source, at, NULL, open, seq"
 
-/* One journal row being folded. */
-struct fold_row {
+/* One journal event being folded. */
+struct fold_event {
 	struct store_binding b;       /* an open's binding, or a close's net and subscriber (b.start: when) */
 	bool open;
-	bool damaged;
-	sqlite3_int64 seq;
+	size_t order;                 /* its place in the journal */
 };
 
 static int
 fold_order(const void *x, const void *y)
 {
-	const struct fold_row *a = x, *b = y;
+	const struct fold_event *a = x, *b = y;
 	int c;
 
 	if (a->b.net.addr.family != b->b.net.addr.family)
@@ -325,56 +437,72 @@ fold_order(const void *x, const void *y)
 		return c;
 	if (a->b.net.prefix != b->b.net.prefix)
 		return a->b.net.prefix < b->b.net.prefix ? -1 : 1;
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
+	return a->order < b->order ? -1 : a->order > b->order;
 }
 
 /*
- * store_bindings_fold — writer thread, inside a transaction: the oldest `max` journal rows
- * are applied to the indexed history and deleted. They are applied sorted by network
- * (each network's events still in their order, which is all that matters: an event
- * touches only its own network's intervals), so neighbouring index pages are written
- * together. Returns the rows folded (>= 0) or -1 with an SQLite code in *rc.
+ * store_bindings_fold — writer thread, inside a transaction: the oldest journal rows, whole,
+ * until they hold `max` events, are applied to the indexed history and deleted. The events
+ * are applied sorted by network (each network's events still in their order, which is all
+ * that matters: an event touches only its own network's intervals), so neighbouring index
+ * pages are written together. Returns the rows folded (0: the journal is empty) or -1
+ * with an SQLite code in *rc. A damaged row's readable events are folded, the rest logged.
  */
 long
 store_bindings_fold(struct store *st, size_t max, int *rc)
 {
-	struct fold_row *rows = NULL;
-	sqlite3_stmt *s;
+	struct fold_event *ev = NULL, *grown;
+	sqlite3_stmt *q, *s;
 	sqlite3_int64 last = 0;
-	size_t n = 0, i;
+	size_t n = 0, cap = 0, i;
+	long stated = 0, rows = 0;
 
 	*rc = SQLITE_OK;
-	if ((rows = malloc(max * sizeof(*rows))) == NULL) {
-		*rc = SQLITE_NOMEM;
+	if ((q = store_writer_stmt(st, SLOT_FOLD_READ, "SELECT seq, events, packed FROM address_journal"
+	    " ORDER BY seq")) == NULL) {
+		*rc = SQLITE_ERROR;
 		return -1;
 	}
-	if ((s = store_writer_stmt(st, SLOT_FOLD_READ, "SELECT " JOURNAL_COLUMNS " FROM address_journal"
-	    " ORDER BY seq LIMIT ?1")) == NULL) {
-		*rc = SQLITE_ERROR;
-		goto out;
+	while (n < max && (*rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const uint8_t *p = sqlite3_column_blob(q, 2);
+		size_t len = (size_t)sqlite3_column_bytes(q, 2), off = 0;
+		int got;
+
+		last = sqlite3_column_int64(q, 0);
+		stated += (long)sqlite3_column_int64(q, 1);
+		rows++;
+		for (;;) {
+			if (n == cap) {
+				cap = cap != 0 ? cap * 2 : 1024;
+				if ((grown = realloc(ev, cap * sizeof(*ev))) == NULL) {
+					*rc = SQLITE_NOMEM;
+					goto out;
+				}
+				ev = grown;
+			}
+			if ((got = event_next(p, len, &off, &ev[n].b, &ev[n].open)) <= 0)
+				break;
+			ev[n].order = n;
+			n++;
+		}
+		if (got < 0)
+			log_warnx("store: address journal: row %lld is damaged from byte %zu on: its events from"
+			    " there are lost", (long long)last, off);
 	}
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
-	while (n < max && (*rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct fold_row *r = &rows[n++];
-		r->damaged = !row_binding(s, &r->b);
-		r->open = sqlite3_column_int(s, 9) != 0;
-		r->seq = last = sqlite3_column_int64(s, 10);
-	}
-	sqlite3_reset(s);
 	if (*rc != SQLITE_DONE && *rc != SQLITE_ROW)
 		goto out;
+	sqlite3_reset(q);
 	*rc = SQLITE_OK;
-	qsort(rows, n, sizeof(*rows), fold_order);
+	if (last == 0)
+		goto out;
+	qsort(ev, n, sizeof(*ev), fold_order);
 	for (i = 0; i < n && *rc == SQLITE_OK; i++) {
-		if (rows[i].damaged)
-			log_warnx("store: address journal: a damaged row skipped");
-		else if (rows[i].open)
-			*rc = history_open(st, &rows[i].b);
+		if (ev[i].open)
+			*rc = history_open(st, &ev[i].b);
 		else
-			*rc = history_close(st, &rows[i].b.net, rows[i].b.subscriber, rows[i].b.subscriber_len,
-			    rows[i].b.start);
+			*rc = history_close(st, &ev[i].b.net, ev[i].b.subscriber, ev[i].b.subscriber_len, ev[i].b.start);
 	}
-	if (*rc != SQLITE_OK || n == 0)
+	if (*rc != SQLITE_OK)
 		goto out;
 	if ((s = store_writer_stmt(st, SLOT_FOLD_DELETE, "DELETE FROM address_journal WHERE seq <= ?1")) == NULL) {
 		*rc = SQLITE_ERROR;
@@ -382,10 +510,11 @@ store_bindings_fold(struct store *st, size_t max, int *rc)
 	}
 	sqlite3_bind_int64(s, 1, last);
 	if ((*rc = store_step(s)) == SQLITE_OK)
-		store_journal_changed(st, -(long)n);
+		store_journal_changed(st, -stated);
 out:
-	free(rows);
-	return *rc == SQLITE_OK ? (long)n : -1;
+	sqlite3_reset(q);
+	free(ev);
+	return *rc == SQLITE_OK ? rows : -1;
 }
 
 /* A write that folds the whole journal (store_bindings_load_open: before reading the open
@@ -397,6 +526,8 @@ write_fold_all(struct store *st, const void *ctx)
 	int rc;
 
 	(void)ctx;
+	if ((rc = store_bindings_journal_flush(st)) != SQLITE_OK)   /* this transaction's own, first */
+		return rc;
 	while ((n = store_bindings_fold(st, 4096, &rc)) > 0)
 		;
 	return n < 0 ? rc : SQLITE_OK;
@@ -455,26 +586,45 @@ intervals_apply(struct intervals *iv, const struct store_binding *e, bool open)
 	return 0;
 }
 
+/* Applies the events of journal row p[0..len) about net to iv. */
+static int
+intervals_journal(struct intervals *iv, const struct cidr *net, const uint8_t *p, size_t len, const char *what)
+{
+	struct store_binding e;
+	size_t off = 0;
+	bool open;
+	int got;
+
+	while ((got = event_next(p, len, &off, &e, &open)) > 0)
+		if (e.net.addr.family == net->addr.family && e.net.prefix == net->prefix &&
+		    memcmp(e.net.addr.bytes, net->addr.bytes, (size_t)net_len(net)) == 0 &&
+		    intervals_apply(iv, &e, open) != 0)
+			return -ENOMEM;
+	if (got < 0)
+		log_warnx("store: %s: a damaged address journal row: its events from byte %zu on are not read", what, off);
+	return 0;
+}
+
 /*
- * Reads q's rows — (ROW_COLUMNS, part, order, open): the history's rows (part 0, order
- * its id) then the journal's (part 1, order its seq) — into iv, the journal's applied.
+ * Reads q's rows into iv: the history's rows (ROW_COLUMNS, 0, id) then the journal's
+ * (nine NULLs, 1, seq, packed), whose events about net are applied on top.
  */
 static int
-intervals_read(sqlite3_stmt *q, const char *what, struct intervals *iv)
+intervals_read(sqlite3_stmt *q, const struct cidr *net, const char *what, struct intervals *iv)
 {
 	struct store_binding b;
 	int rc;
 
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		bool journal = sqlite3_column_int(q, 9) != 0;
 		sqlite3_int64 order = sqlite3_column_int64(q, 10);
-		if (!row_binding(q, &b)) {
-			log_warnx("store: %s: a damaged address %s row skipped", what, journal ? "journal" : "history");
+		if (sqlite3_column_int(q, 9) != 0) {
+			if (intervals_journal(iv, net, sqlite3_column_blob(q, 11), (size_t)sqlite3_column_bytes(q, 11),
+			    what) != 0)
+				return -ENOMEM;
 			continue;
 		}
-		if (journal) {
-			if (intervals_apply(iv, &b, sqlite3_column_int(q, 11) != 0) != 0)
-				return -ENOMEM;
+		if (!row_binding(q, &b)) {
+			log_warnx("store: %s: a damaged address history row skipped", what);
 			continue;
 		}
 		size_t i;
@@ -535,17 +685,17 @@ intervals_of(struct store *st, const struct cidr *net, const char *rows, sqlite3
 	int rc;
 
 	snprintf(sql, sizeof(sql),
-	    "SELECT * FROM (SELECT " ROW_COLUMNS ", 0, id, 0 FROM address_history WHERE net = ?1 AND plen = ?2 %s)"
-	    " UNION ALL SELECT " ROW_COLUMNS ", 0, id, 0 FROM address_history WHERE net = ?1 AND plen = ?2"
+	    "SELECT * FROM (SELECT " ROW_COLUMNS ", 0, id, NULL FROM address_history WHERE net = ?1 AND plen = ?2 %s)"
+	    " UNION ALL SELECT " ROW_COLUMNS ", 0, id, NULL FROM address_history WHERE net = ?1 AND plen = ?2"
 	    " AND stop IS NULL%s ORDER BY 10, 11", rows,
-	    journal_filter_test(st, net) ? " UNION ALL SELECT family, net, plen, subscriber, session, origin,"
-	    " source, at, NULL, 1, seq, open FROM address_journal WHERE net = ?1 AND plen = ?2" : "");
+	    journal_filter_test(st, net) ? " UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	    " 1, seq, packed FROM address_journal" : "");
 	if ((rc = prepare_read(st, sql, &q, what)) != 0)
 		return rc;
 	sqlite3_bind_blob(q, 1, net->addr.bytes, net_len(net), SQLITE_STATIC);
 	sqlite3_bind_int(q, 2, (int)net->prefix);
 	sqlite3_bind_int64(q, 3, arg3);
-	rc = intervals_read(q, what, iv);
+	rc = intervals_read(q, net, what, iv);
 	sqlite3_finalize(q);
 	return rc;
 }

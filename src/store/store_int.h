@@ -25,7 +25,7 @@ int store_enqueue_write(struct store *st, store_write_fn fn, const void *ctx, si
 
 #define STORE_WRITER_STMTS 12
 /* The slots of each part: store_bindings.c 0-5 and these, store_reports.c: */
-#define STORE_SLOT_BINDINGS_JOURNAL 6
+#define STORE_SLOT_BINDINGS_JOURNAL 6       /* its INSERT */
 #define STORE_SLOT_BINDINGS_FOLD_READ 7
 #define STORE_SLOT_REPORT_REMEMBER 8
 #define STORE_SLOT_REPORT_FORGET 9
@@ -51,22 +51,37 @@ void store_copy(char *dst, size_t size, const void *src, size_t srclen);
 bool store_read_fault(struct store *st);
 
 /*
- * The address journal (store_bindings.c): a Start or Stop is appended to an unindexed
- * journal in the writer's transaction, and folded into the indexed address history in
- * batches while the writer has nothing else to do (or alongside, once the journal is
- * long), so that a storm of them costs an append each rather than a random write into
- * every index. Lookups read the journal's events on top of the history.
- *
- * store_journal_changed — writer thread, inside a write: the journal gained (delta > 0) or
- * lost rows; counted once the transaction commits.
- * store_journal_filter — the filter of networks with journal rows
- * (STORE_JOURNAL_FILTER_BITS bits), cleared by the store whenever the journal is empty.
- * store_bindings_fold — writer thread, inside a transaction: folds the oldest max rows;
- * the rows folded, or -1 with an SQLite code in *rc.
+ * The address journal (store_bindings.c): the Starts and Stops of a transaction are
+ * buffered as they are written and appended at its COMMIT as one row of packed events
+ * (store_bindings_journal_flush), unindexed, and folded into the indexed address history
+ * in batches while the writer has nothing else to do (or alongside, once the journal is
+ * long): a storm of them costs a few bytes each rather than a random write into every
+ * index and a row each. Lookups read the journal's events on top of the history.
  */
 #define STORE_JOURNAL_FILTER_BITS (1u << 24)
+struct store_journal {
+	/* networks with journal events: one bit per hash, set before an event of the network
+	 * is committed, all cleared by the store once the journal is empty (any thread reads) */
+	_Atomic uint64_t *filter;
+	/* writer thread only */
+	uint8_t *buf;                  /* the open transaction's events, packed */
+	size_t len, cap;
+	long buffered;                 /* events in buf */
+	long events;                   /* events in the table */
+	long delta;                    /* ... gained or lost in the open transaction */
+};
+struct store_journal *store_journal(struct store *st);
+
+/* store_journal_changed — writer thread, inside a write: the table gained (delta > 0) or
+ * lost events; counted once the transaction commits. */
 void store_journal_changed(struct store *st, long delta);
-_Atomic uint64_t *store_journal_filter(struct store *st);
+
+/* store_bindings_journal_flush — writer thread, before COMMIT: the buffered events as one
+ * journal row. An SQLite code. */
+int store_bindings_journal_flush(struct store *st);
+
+/* store_bindings_fold — writer thread, inside a transaction: folds the oldest journal rows
+ * (about max events); the events folded, or -1 with an SQLite code in *rc. */
 long store_bindings_fold(struct store *st, size_t max, int *rc);
 
 /* The address history's tables (store_bindings.c), created on open when missing. */

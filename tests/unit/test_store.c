@@ -1825,6 +1825,29 @@ test_binding_journal(void **state)
 	journal_compare(held, folded, JOURNAL_ROUNDS + 1);
 	free(held);
 	free(folded);
+
+	/* texts longer than their fields are cut to fit, in the journal as in the history */
+	char session[400], origin[100];
+	struct cidr net;
+	struct store_binding b;
+	memset(session, 's', sizeof(session) - 1);
+	session[sizeof(session) - 1] = '\0';
+	memset(origin, 'o', sizeof(origin) - 1);
+	origin[sizeof(origin) - 1] = '\0';
+	journal_net(0, &net);
+	for (int fold = 0; fold < 2; fold++) {
+		store_test_hold_fold(st, fold == 0);
+		if (fold == 0)
+			assert_int_equal(store_binding_open_event(st, &net, "long", 4, session, origin, "radius", t + 10,
+			    false, NULL, NULL), 0);
+		else
+			journal_wait_folded(st);
+		store_flush(st);
+		assert_int_equal(store_binding_at(st, &net, t + 10, &b), 1);
+		assert_int_equal(strlen(b.session), STORE_SESSION_MAX - 1);
+		assert_int_equal(strlen(b.origin), STORE_ORIGIN_MAX - 1);
+		assert_string_equal(b.source, "radius");
+	}
 	store_close(st);
 }
 
