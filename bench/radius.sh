@@ -218,6 +218,8 @@ fr_pid=$!
 wait_until 100 udp_bound $FR_PORT || die "FreeRADIUS did not start: $(tail -5 "$tmp/freeradius.out")"
 ctl() { "$lazaretctl" --api "unix:$tmp/api.sock" "$@"; }
 stat_json() { ctl stats --json | tr -d ' \n' | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
+# Starts and Stops waiting in the store's address journal to be folded into the indexed history
+journal() { stat_json address_journal; }
 lz_base=$(rss_mb "$lz_pid")
 gen() {
 	gport=$1
@@ -247,6 +249,7 @@ printf '  memory: %s networks held by %s subscribers; lazaretd RSS %s MB (%s MB 
 printf ' %.0f bytes a subscriber); identity.memory_bytes %s MB (%.0f bytes a subscriber); store %s MB\n' \
     "$(echo "$rss $lz_base $SUBSCRIBERS" | awk '{ print ($1 - $2) * 1048576 / $3 }')" "$((mem / 1048576))" \
     "$(echo "$mem $SUBSCRIBERS" | awk '{ print $1 / $2 }')" "$store_mb"
+echo "  address journal: $(journal) events not yet folded into the indexed history (folded while the writer is idle)"
 
 echo
 every=$((STORM_STARTS / QUARANTINED))
@@ -295,11 +298,13 @@ udp_queue() {
 }
 settled() {
 	[ "$(udp_queue $LZ_PORT)" = 0 ] &&
-	    [ "$(ctl stats --json | tr -d ' \n' | grep -o '"store":{[^}]*}' | grep -o '"queued":[0-9]*' | cut -d: -f2)" = 0 ]
+	    [ "$(ctl stats --json | tr -d ' \n' | grep -o '"store":{[^}]*}' | grep -o '"queued":[0-9]*' | cut -d: -f2)" = 0 ] &&
+	    [ "$(journal)" = 0 ]
 }
 t0=$(date +%s)
-wait_until 600 settled || echo "  (lazaretd still busy after the storms: 60 s waited)"
-echo "  lazaretd settled $(( $(date +%s) - t0 )) s after the storm"
+j0=$(journal)
+wait_until 3000 settled || echo "  (lazaretd still busy after the storms: 300 s waited)"
+echo "  lazaretd settled $(( $(date +%s) - t0 )) s after the storm: its address journal ($j0 events then) folded"
 cp "$tmp/state" "$tmp/state.fr"
 mv "$tmp/state" "$tmp/state.lz"
 
@@ -328,6 +333,11 @@ echo "  (mix sent, of the records: $(awk '{ for (i = 3; i <= NF; i++) { split($i
     END { printf "%d Starts, %d Interims, %d Stops", s["starts"], s["interims"], s["stops"] }' "$tmp/mix");" \
     "detail file $(du -cm "$raddb"/log/radacct | tail -1 | cut -f1) MB)"
 echo "  lazaretd stats: identity $(ctl stats --json | tr -d ' \n' | grep -o '"identity":{[^}]*}' | cut -c12-)"
+# the mix's Starts and Stops were journaled: what folding them into the indexed history took
+t0=$(date +%s)
+j0=$(journal)
+wait_until 3000 test "$(journal)" = 0 || echo "  (the address journal not folded in 300 s)"
+echo "  address journal after the mix: $j0 events, folded in $(( $(date +%s) - t0 )) s"
 # where lazaretd's time goes: the same mix without the delegated /56 (the garden reconsiders
 # each of a /56's 256 /64s at every Start and Stop)
 c0=$(cpu_ticks "$lz_pid")

@@ -37,6 +37,28 @@ int htable_init(struct htable *t, size_t buckets);
 /* htable_fini — the buckets go; the entries are the caller's. */
 void htable_fini(struct htable *t);
 
+/*
+ * Looking ahead for a batch of lookups whose hashes are known (memory, not the CPU, is
+ * what a lookup in a table of millions waits for): htable_prefetch for every hash asks for
+ * the buckets, then htable_prefetch_node for every hash asks for the first node of each
+ * (its bucket is in the cache by then), then the lookups find both there. Hints only:
+ * they change nothing.
+ */
+static inline void
+htable_prefetch(const struct htable *t, uint32_t h)
+{
+	__builtin_prefetch(&t->buckets[h & t->mask]);
+}
+
+static inline void
+htable_prefetch_node(const struct htable *t, uint32_t h)
+{
+	const struct htable_node *n = t->buckets[h & t->mask];
+
+	if (n != NULL)
+		__builtin_prefetch(n);
+}
+
 /* The first node with hash h, then the next one after n: the caller compares the keys. */
 struct htable_node *htable_first(const struct htable *t, uint32_t h);
 struct htable_node *htable_next(const struct htable_node *n, uint32_t h);

@@ -18,6 +18,8 @@ struct udprecv {
 	int fd;
 	udprecv_fn fn;
 	void *arg;
+	udprecv_batch_fn batch_fn;       /* udprecv_set_batch */
+	void *batch_arg;
 	uint32_t drops_seen;             /* the kernel's cumulative count, as last read */
 	struct udprecv_stats stats;
 	struct mmsghdr msgs[UDPRECV_BATCH];
@@ -146,6 +148,17 @@ udprecv_read(struct udprecv *u, size_t budget)
 			break;
 		}
 		usec_t now = time_now();
+		if (u->batch_fn != NULL && n > 0) {
+			const uint8_t *bufs[UDPRECV_BATCH];
+			size_t lens[UDPRECV_BATCH];
+			unsigned k = 0;
+			for (int i = 0; i < n; i++)
+				if (!(u->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) && u->msgs[i].msg_len <= UDPRECV_MAX_SIZE) {
+					bufs[k] = u->iov[i].iov_base;
+					lens[k++] = u->msgs[i].msg_len;
+				}
+			u->batch_fn(u->batch_arg, bufs, lens, k);
+		}
 		for (int i = 0; i < n; i++) {
 			struct msghdr *mh = &u->msgs[i].msg_hdr;
 			size_t len = u->msgs[i].msg_len;
@@ -175,6 +188,13 @@ udprecv_read(struct udprecv *u, size_t budget)
 			break;                       /* the socket is empty for now */
 	}
 	return done;
+}
+
+void
+udprecv_set_batch(struct udprecv *u, udprecv_batch_fn fn, void *arg)
+{
+	u->batch_fn = fn;
+	u->batch_arg = arg;
 }
 
 int

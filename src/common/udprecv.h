@@ -60,6 +60,15 @@ struct udprecv;
  * by udprecv_stop. NULL with err (fd still the caller's). */
 struct udprecv *udprecv_start(uv_loop_t *loop, int fd, udprecv_fn fn, void *arg, char *err, size_t errlen);
 
+/*
+ * udprecv_set_batch — fn(arg, bufs, lens, n) is called with each batch's datagrams before
+ * any of them goes to the receiver's function, for a receiver that looks ahead (the RADIUS
+ * accounting asks the CPU for the identity table's entries of a whole batch at once). It
+ * must not keep the buffers or change anything a datagram's handling depends on.
+ */
+typedef void (*udprecv_batch_fn)(void *arg, const uint8_t *const *bufs, const size_t *lens, unsigned n);
+void udprecv_set_batch(struct udprecv *u, udprecv_batch_fn fn, void *arg);
+
 /* udprecv_read — reads what waits now, at most budget datagrams; how many it read. The
  * loop calls it; tests and benchmarks may too. */
 size_t udprecv_read(struct udprecv *u, size_t budget);

@@ -113,6 +113,23 @@ net_find(const struct ident *id, const struct cidr *net)
 	return NULL;
 }
 
+void
+ident_prefetch(const struct ident *id, const struct cidr *nets, size_t n)
+{
+	uint32_t h[192];
+
+	if (n > sizeof(h) / sizeof(h[0]))
+		n = sizeof(h) / sizeof(h[0]);
+	for (size_t i = 0; i < n; i++) {
+		struct cidr net = nets[i];
+		addr_mask(&net.addr, net.prefix);
+		h[i] = net_hash(&net);
+		htable_prefetch(&id->nets, h[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		htable_prefetch_node(&id->nets, h[i]);
+}
+
 static struct ident_sub *
 sub_find(const struct ident *id, const char *sid, size_t len)
 {

@@ -163,4 +163,13 @@ struct radius_packet;
 int ident_radius(struct ident *id, enum radius_subscriber_id which, const char *client,
     const struct radius_packet *p, usec_t now);
 
+/*
+ * ident_prefetch — asks the CPU for the table entries of nets[0..n) (as ident_apply masks
+ * them) ahead of their lookups; ident_radius_prefetch does it for the addresses of a
+ * batch of datagrams, before they are checked and applied one by one. Hints: nothing
+ * changes, and a datagram that is not a request costs a parse.
+ */
+void ident_prefetch(const struct ident *id, const struct cidr *nets, size_t n);
+void ident_radius_prefetch(const struct ident *id, const uint8_t *const *bufs, const size_t *lens, unsigned n);
+
 #endif

@@ -32,6 +32,39 @@ nas_origin(const char *client, const struct radius_packet *p, char *out, size_t 
 		snprintf(out, size, "%s", client);
 }
 
+/* The networks a request names: Framed-IP-Address (unless "the NAS or the user chooses"),
+ * Framed-IPv6-Prefix, Delegated-IPv6-Prefix. */
+static size_t
+request_nets(const struct radius_packet *p, struct cidr nets[3])
+{
+	size_t n = 0;
+
+	if (p->framed_ip.family == AF_INET) {
+		/* 255.255.255.254 and .255 mean "the NAS or the user chooses" (RFC 2865 §5.8): no address */
+		static const uint8_t choose[3] = { 255, 255, 255 };
+		if (memcmp(p->framed_ip.bytes, choose, 3) != 0 || p->framed_ip.bytes[3] < 254)
+			nets[n++] = (struct cidr){ .addr = p->framed_ip, .prefix = 32 };
+	}
+	if (p->framed_ipv6_prefix.set)
+		nets[n++] = p->framed_ipv6_prefix.net;
+	if (p->delegated_ipv6_prefix.set)
+		nets[n++] = p->delegated_ipv6_prefix.net;
+	return n;
+}
+
+void
+ident_radius_prefetch(const struct ident *id, const uint8_t *const *bufs, const size_t *lens, unsigned n)
+{
+	struct cidr nets[64 * 3];
+	struct radius_packet p;
+	size_t k = 0;
+
+	for (unsigned i = 0; i < n && k + 3 <= sizeof(nets) / sizeof(nets[0]); i++)
+		if (radius_parse(bufs[i], lens[i], &p) == 0 && p.code == RADIUS_ACCOUNTING_REQUEST)
+			k += request_nets(&p, nets + k);
+	ident_prefetch(id, nets, k);
+}
+
 int
 ident_radius(struct ident *id, enum radius_subscriber_id which, const char *client, const struct radius_packet *p,
     usec_t now)
@@ -59,17 +92,7 @@ ident_radius(struct ident *id, enum radius_subscriber_id which, const char *clie
 		.subscriber_len = sid->len, .session = p->acct_session_id.ptr, .session_len = p->acct_session_id.len,
 		.origin = origin, .source = IDENT_RADIUS, .at = at, .nas = p->nas_ip };
 	struct cidr nets[3];
-	size_t n = 0;
-	if (p->framed_ip.family == AF_INET) {
-		/* 255.255.255.254 and .255 mean "the NAS or the user chooses" (RFC 2865 §5.8): no address */
-		static const uint8_t choose[3] = { 255, 255, 255 };
-		if (memcmp(p->framed_ip.bytes, choose, 3) != 0 || p->framed_ip.bytes[3] < 254)
-			nets[n++] = (struct cidr){ .addr = p->framed_ip, .prefix = 32 };
-	}
-	if (p->framed_ipv6_prefix.set)
-		nets[n++] = p->framed_ipv6_prefix.net;
-	if (p->delegated_ipv6_prefix.set)
-		nets[n++] = p->delegated_ipv6_prefix.net;
+	size_t n = request_nets(p, nets);
 	int changed = 0;
 	for (size_t i = 0; i < n; i++) {
 		e.net = nets[i];
