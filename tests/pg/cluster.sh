@@ -32,7 +32,10 @@ die() { echo "cluster.sh: $*" >&2; exit 1; }
 # Debian keeps the server's programs out of PATH, under /usr/lib/postgresql/VERSION/bin: the
 # newest version installed, or PG_BINDIR.
 find_bindir() {
-	if [ -n "${PG_BINDIR:-}" ]; then echo "$PG_BINDIR"; return; fi
+	if [ -n "${PG_BINDIR:-}" ]; then
+		[ -x "$PG_BINDIR/initdb" ] || die "PG_BINDIR=$PG_BINDIR holds no initdb"
+		echo "$PG_BINDIR"; return
+	fi
 	best=""
 	for d in /usr/lib/postgresql/*/bin; do
 		[ -x "$d/initdb" ] || continue
@@ -80,8 +83,10 @@ pg_start() {
 	dir=$1
 	bindir=$(find_bindir)
 	as_owner "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 && return 0
-	as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 -o "-p $(cat "$dir/port")" start >/dev/null ||
-		{ tail -n 20 "$dir/log" >&2; die "$dir: the server did not start"; }
+	# pg_ctl's chatter ("another server might be running" after a kill) only when it failed
+	as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 -o "-p $(cat "$dir/port")" start \
+		>/dev/null 2>"$dir/pg_ctl.err" ||
+		{ cat "$dir/pg_ctl.err" >&2; tail -n 20 "$dir/log" >&2; die "$dir: the server did not start"; }
 }
 
 # psql as the superuser on DIR's socket
@@ -129,6 +134,10 @@ watchdog() {
 		trap '' HUP
 		while kill -0 "$owner" 2>/dev/null; do sleep 1; done
 		sh "$self" destroy "$1" >/dev/null 2>&1
+		# and the base directory tests/unit/pg_cluster.h made, once no cluster is left in it
+		case $(basename "$(dirname "$1")") in
+		lazaret-pg-*) rmdir "$(dirname "$1")" 2>/dev/null ;;
+		esac
 	) </dev/null >/dev/null 2>&1 &
 	echo $! > "$1/watchdog"
 }
