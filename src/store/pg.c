@@ -46,7 +46,8 @@ is_uri(const char *s)
  * The passwords conninfo holds, as raw text: each password= value of a key=value string or
  * a URI query, and a URI's user:password@. Generous on purpose (a malformed URI's whole
  * user part after the first ':' up to its last '@'): masking too much garbles a message,
- * masking too little leaks a secret into a log. Up to max spans (start, length) in conninfo.
+ * masking too little leaks a secret into a log. Fills up to max spans (start, length) in
+ * conninfo and returns how many there are, which may be more than max.
  */
 static size_t
 secret_spans(const char *conninfo, size_t (*span)[2], size_t max)
@@ -66,9 +67,7 @@ secret_spans(const char *conninfo, size_t (*span)[2], size_t max)
 		}
 	}
 	for (p = conninfo; (p = strstr(p, "password")) != NULL; p += 8) {
-		const char *v = p + 8, *end;
-
-		const char *k = p;
+		const char *v = p + 8, *end, *k = p;
 
 		/* password, and sslpassword (a key file's): a secret too */
 		if (k - conninfo >= 3 && strncmp(k - 3, "ssl", 3) == 0)
@@ -93,9 +92,11 @@ secret_spans(const char *conninfo, size_t (*span)[2], size_t max)
 		} else {
 			end = v + strcspn(v, " \t\n&");
 		}
-		if (end > v && n < max) {
-			span[n][0] = (size_t)(v - conninfo);
-			span[n][1] = (size_t)(end - v);
+		if (end > v) {
+			if (n < max) {
+				span[n][0] = (size_t)(v - conninfo);
+				span[n][1] = (size_t)(end - v);
+			}
 			n++;
 		}
 	}
@@ -111,6 +112,11 @@ pg_conninfo_mask(const char *conninfo, const char *text, char *out, size_t size)
 	/* the conninfo itself: its passwords where they stand; any other text: wherever they
 	 * occur (a one-letter password then masks that letter everywhere: ugly, but no leak) */
 	bool self = conninfo && strcmp(text, conninfo) == 0;
+
+	if (nspan > sizeof(span) / sizeof(span[0])) {
+		snprintf(out, size, "(withheld: more passwords than can be masked)");
+		return out;
+	}
 
 	while (*t && o + 1 < size) {
 		size_t skip = 0;

@@ -138,6 +138,16 @@ test_conninfo_mask(void **state)
 	    sizeof(out)), "postgresql://u@db/x");
 	assert_string_equal(pg_conninfo_mask("host=db sslpassword=k", "host=db sslpassword=k", out,
 	    sizeof(out)), "host=db sslpassword=****");
+	/* more passwords than it keeps track of: nothing of the text, rather than one of them */
+	{
+		char many[256] = "host=db";
+
+		for (int i = 0; i < 9; i++)
+			snprintf(many + strlen(many), sizeof(many) - strlen(many), " password=secret%d", i);
+		pg_conninfo_mask(many, many, out, sizeof(out));
+		assert_null(strstr(out, "secret"));
+		assert_int_equal(pg_conninfo_check(many, out, sizeof(out)), 0);
+	}
 	/* truncated, still terminated */
 	assert_string_equal(pg_conninfo_mask("password=abc", "password=abc", out, 12), "password=**");
 }
