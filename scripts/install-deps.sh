@@ -8,8 +8,8 @@
 set -eu
 
 profile=${1:-build}
-build_pkgs="make gcc pkg-config meson ninja-build libuv1-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev libinih-dev libnftables-dev nettle-dev zlib1g-dev libcap-ng-dev libseccomp-dev libcurl4-openssl-dev libgmime-3.0-dev libyaml-dev"
-test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates openssl lynx chromium strace pflogsumm softflowd pmacct nmap hping3 freeradius freeradius-utils kea-dhcp4-server kea-dhcp6-server isc-dhcp-client dovecot-imapd"
+build_pkgs="make gcc pkg-config meson ninja-build libuv1-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev libinih-dev libnftables-dev nettle-dev zlib1g-dev libcap-ng-dev libseccomp-dev libcurl4-openssl-dev libgmime-3.0-dev libyaml-dev libpq-dev"
+test_pkgs="libcmocka-dev clang libclang-rt-14-dev postfix swaks sasl2-bin libsasl2-modules sqlite3 iproute2 nftables procps psmisc curl jq ca-certificates openssl lynx chromium strace pflogsumm softflowd pmacct nmap hping3 freeradius freeradius-utils kea-dhcp4-server kea-dhcp6-server isc-dhcp-client dovecot-imapd postgresql"
 bench_pkgs="postfwd time wrk nginx-light nfdump pmacct fastnetmon"
 deb_pkgs="git dpkg-dev debhelper fakeroot lintian debootstrap systemd"
 
@@ -64,6 +64,16 @@ case " $missing " in
 	if command -v systemctl >/dev/null 2>&1; then
 		systemctl disable dovecot.service dovecot.socket >/dev/null 2>&1 || true
 		systemctl stop dovecot.service dovecot.socket >/dev/null 2>&1 || true
+	fi ;;
+esac
+# postgresql-common creates a cluster (15/main) and enables postgresql.service: the tests
+# start clusters of their own on Unix sockets (tests/pg/cluster.sh), and a server on port 5432
+# at a developer machine's next boot is nobody's wish. Only when we installed it.
+case " $missing " in
+*" postgresql "*)
+	if command -v systemctl >/dev/null 2>&1; then
+		systemctl disable postgresql.service >/dev/null 2>&1 || true
+		systemctl stop postgresql.service >/dev/null 2>&1 || true
 	fi ;;
 esac
 # Kea's packages enable their services (policy-rc.d above only kept them from starting now):
