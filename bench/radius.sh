@@ -220,6 +220,7 @@ ctl() { "$lazaretctl" --api "unix:$tmp/api.sock" "$@"; }
 stat_json() { ctl stats --json | tr -d ' \n' | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
 # Starts and Stops waiting in the store's address journal to be folded into the indexed history
 journal() { stat_json address_journal; }
+journal_empty() { [ "$(journal)" = 0 ]; }
 lz_base=$(rss_mb "$lz_pid")
 gen() {
 	gport=$1
@@ -336,7 +337,7 @@ echo "  lazaretd stats: identity $(ctl stats --json | tr -d ' \n' | grep -o '"id
 # the mix's Starts and Stops were journaled: what folding them into the indexed history took
 t0=$(date +%s)
 j0=$(journal)
-wait_until 3000 test "$(journal)" = 0 || echo "  (the address journal not folded in 300 s)"
+wait_until 3000 journal_empty || echo "  (the address journal not folded in 300 s)"
 echo "  address journal after the mix: $j0 events, folded in $(( $(date +%s) - t0 )) s"
 # where lazaretd's time goes: the same mix without the delegated /56 (the garden reconsiders
 # each of a /56's 256 /64s at every Start and Stop)

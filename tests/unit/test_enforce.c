@@ -671,6 +671,14 @@ none_count(void *be)
 	return n;
 }
 
+static bool
+cidr_equal_test(const struct cidr *c, const char *text)
+{
+	struct cidr w = C(text);
+
+	return c->prefix == w.prefix && memcmp(&c->addr, &w.addr, sizeof(w.addr)) == 0;
+}
+
 static void
 test_none_backend(void **state)
 {
@@ -775,6 +783,65 @@ test_elements_text(void **state)
 	assert_int_equal(strlen(out), 11);
 }
 
+/*
+ * The none backend against a reference over many batches: adds (new and refreshed) and
+ * removals of random elements among 200, each batch merged into what the earlier ones left
+ * (only the new elements are sorted): after every batch, exactly the reference's.
+ */
+static void
+test_none_backend_batches(void **state)
+{
+	struct enforce_config cfg;
+	void *be = enforce_none_new();
+	char err[256] = "", text[64];
+	bool want[200] = { false };
+	uint32_t rng = 12345;
+
+	(void)state;
+	full_config(&cfg);
+	assert_int_equal(enforce_none_ops.setup(be, &cfg, NULL, 0, err, sizeof(err)), 0);
+	for (int round = 0; round < 300; round++) {
+		struct enforce_entry add[8];
+		struct cidr del[8];
+		size_t nadd = 0, ndel = 0;
+		unsigned k = 1 + round % 8;
+		for (unsigned i = 0; i < k; i++) {
+			rng = rng * 1103515245u + 12345u;
+			unsigned e = (rng >> 8) % 200;
+			if (e % 2 == 0)
+				snprintf(text, sizeof(text), "10.77.%u.%u", e / 100, e % 100);
+			else
+				snprintf(text, sizeof(text), "fd77:1:0:%x::/64", e);
+			bool taken = false;     /* an element once per batch, as the garden sends them */
+			for (size_t j = 0; j < nadd; j++)
+				taken |= cidr_equal_test(&add[j].net, text);
+			for (size_t j = 0; j < ndel; j++)
+				taken |= cidr_equal_test(&del[j], text);
+			if (taken)
+				continue;
+			if ((rng >> 20) % 3 != 0) {
+				add[nadd++] = E(text, 0);
+				want[e] = true;
+			} else {
+				del[ndel++] = C(text);
+				want[e] = false;
+			}
+		}
+		assert_int_equal(enforce_none_ops.apply(be, add, nadd, del, ndel, err, sizeof(err)), 0);
+		size_t expect = 0;
+		for (unsigned e = 0; e < 200; e++) {
+			if (e % 2 == 0)
+				snprintf(text, sizeof(text), "10.77.%u.%u", e / 100, e % 100);
+			else
+				snprintf(text, sizeof(text), "fd77:1:0:%x::/64", e);
+			assert_int_equal(none_contains(be, text), want[e] ? 1 : 0);
+			expect += want[e];
+		}
+		assert_int_equal(none_count(be), expect);
+	}
+	enforce_none_ops.free(be);
+}
+
 int
 main(void)
 {
@@ -796,6 +863,7 @@ main(void)
 		cmocka_unit_test(test_parse_elements),
 		cmocka_unit_test(test_parse_elements_refuses),
 		cmocka_unit_test(test_none_backend),
+		cmocka_unit_test(test_none_backend_batches),
 		cmocka_unit_test(test_none_backend_100k),
 	};
 
