@@ -22,7 +22,7 @@
 # /var/tmp: the store is on the machine's disk, not tmpfs), removed at the end (KEEP=1 keeps it).
 #
 # Environment (defaults in brackets):
-#   SUBSCRIBERS [1000000]  RATES ["10000 25000 50000 100000"]  DURATION [5]  SOCKETS [32]
+#   SUBSCRIBERS [1000000]  RATES ["10000 50000 100000 150000 200000"]  DURATION [5]  SOCKETS [32]
 #   STORM_STARTS [500000]  STORM_SECONDS [60]  QUARANTINED [1000]
 #   HISTORY_SUBSCRIBERS [100000]  HISTORY_DAYS [10]  LAZARETD [BUILD_DIR/lazaretd]
 #   V4_RATE [50000]: one more lazaretd run, its records without the delegated /56
@@ -40,7 +40,7 @@ repo=$(dirname "$bench")
 PATH=$PATH:/usr/sbin:/sbin
 
 SUBSCRIBERS=${SUBSCRIBERS:-1000000}
-RATES=${RATES:-10000 25000 50000 100000}
+RATES=${RATES:-10000 50000 100000 150000 200000}
 DURATION=${DURATION:-5}
 SOCKETS=${SOCKETS:-32}
 STORM_STARTS=${STORM_STARTS:-500000}
@@ -316,6 +316,11 @@ for rate in $RATES; do
 	for srv in lazaretd freeradius; do
 		if [ $srv = lazaretd ]; then pid=$lz_pid port=$LZ_PORT st=$tmp/state.lz; else pid=$fr_pid port=$FR_PORT st=$tmp/state.fr; fi
 		kill -0 "$pid" 2>/dev/null || die "$srv died"
+		# lazaretd folds the last turn's journal before the next turn, its own or FreeRADIUS's
+		t0=$(date +%s)
+		j0=$(journal)
+		wait_until 3000 journal_empty || echo "  (the address journal not folded in 300 s)"
+		[ "$j0" = 0 ] || echo "$j0 $(( $(date +%s) - t0 ))" >>"$tmp/folds"
 		c0=$(cpu_ticks "$pid")
 		out=$(gen "$port" -m mix -r "$rate" -d "$DURATION" -s "$st")
 		c1=$(cpu_ticks "$pid")
@@ -338,7 +343,8 @@ echo "  lazaretd stats: identity $(ctl stats --json | tr -d ' \n' | grep -o '"id
 t0=$(date +%s)
 j0=$(journal)
 wait_until 3000 journal_empty || echo "  (the address journal not folded in 300 s)"
-echo "  address journal after the mix: $j0 events, folded in $(( $(date +%s) - t0 )) s"
+echo "  address journal after the mix: $j0 events, folded in $(( $(date +%s) - t0 )) s; between the turns:" \
+    "$(awk '{ e += $1; s += $2 } END { printf "%d events in %d s", e, s }' "$tmp/folds" 2>/dev/null || echo none)"
 # where lazaretd's time goes: the same mix without the delegated /56 (the garden reconsiders
 # each of a /56's 256 /64s at every Start and Stop)
 c0=$(cpu_ticks "$lz_pid")

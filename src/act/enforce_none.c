@@ -13,21 +13,21 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/hash.h"
+#include "common/htable.h"
 #include "common/log.h"
 
-/* Elements named in a log line before "... (+N more)". */
-
+/* One element of the quarantine sets, in a hash table by its network. */
 struct none_elem {
+	struct htable_node node;
 	struct cidr net;
 	usec_t expires;         /* monotonic; 0: never */
-	size_t order;
 };
 
 struct enforce_none {
 	struct enforce_config cfg;
-	struct none_elem *v;    /* sorted by cidr, no duplicates (after none_compact) */
-	size_t n, cap;
-	size_t sorted;          /* v[0..sorted) as the last none_compact left it; appended after */
+	struct htable set;      /* struct none_elem: what the kernel's sets would hold */
+	usec_t next_expiry;     /* the earliest expiry among them (monotonic), 0: none */
 };
 
 void *
@@ -35,8 +35,13 @@ enforce_none_new(void)
 {
 	struct enforce_none *b = calloc(1, sizeof(*b));
 
-	if (b != NULL)
-		snprintf(b->cfg.table, sizeof(b->cfg.table), "lazaret");
+	if (b == NULL)
+		return NULL;
+	if (htable_init(&b->set, 1024) != 0) {
+		free(b);
+		return NULL;
+	}
+	snprintf(b->cfg.table, sizeof(b->cfg.table), "lazaret");
 	return b;
 }
 
@@ -52,117 +57,92 @@ cidr_cmp(const struct cidr *x, const struct cidr *y)
 	return x->prefix < y->prefix ? -1 : x->prefix > y->prefix;
 }
 
-static int
-none_elem_cmp(const void *pa, const void *pb)
+static uint32_t
+none_hash(const struct cidr *c)
 {
-	const struct none_elem *x = pa, *y = pb;
-	int c = cidr_cmp(&x->net, &y->net);
+	uint8_t key[18];
 
-	if (c != 0)
-		return c;
-	return x->order < y->order ? -1 : x->order > y->order;
+	key[0] = (uint8_t)c->addr.family;
+	key[1] = (uint8_t)c->prefix;
+	memcpy(key + 2, c->addr.bytes, 16);
+	return (uint32_t)hash_bytes(key, sizeof(key));
 }
 
-static int
-none_reserve(struct enforce_none *b, size_t more)
-{
-	if (b->n + more <= b->cap)
-		return 0;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->n + more)
-		cap *= 2;
-	struct none_elem *v = realloc(b->v, cap * sizeof(*v));
-	if (v == NULL)
-		return -1;
-	b->v = v;
-	b->cap = cap;
-	return 0;
-}
-
-/*
- * Sorts, keeps the last of identical elements, drops the expired (and the marked: expires < 0).
- * Only what was appended since the last time is sorted, then merged with the rest: a garden
- * of half a million elements (2 000 quarantined /56s) changed by a few is not sorted whole
- * at every batch.
- */
-static void
-none_compact(struct enforce_none *b, usec_t now)
-{
-	size_t out = 0, s = b->sorted <= b->n ? b->sorted : 0;
-
-	if (b->n == 0)
-		return;
-	if (s < b->n)
-		qsort(b->v + s, b->n - s, sizeof(*b->v), none_elem_cmp);
-	if (s > 0 && s < b->n) {
-		struct none_elem *m = malloc(b->n * sizeof(*m));
-		if (m == NULL)
-			qsort(b->v, b->n, sizeof(*b->v), none_elem_cmp);
-		else {
-			/* the older first among equals: the pass below keeps the last */
-			size_t i = 0, j = s, k = 0;
-			while (i < s && j < b->n)
-				m[k++] = cidr_cmp(&b->v[i].net, &b->v[j].net) <= 0 ? b->v[i++] : b->v[j++];
-			while (i < s)
-				m[k++] = b->v[i++];
-			while (j < b->n)
-				m[k++] = b->v[j++];
-			memcpy(b->v, m, b->n * sizeof(*m));
-			free(m);
-		}
-	}
-	for (size_t i = 0; i < b->n; i++) {
-		if (i + 1 < b->n && cidr_cmp(&b->v[i].net, &b->v[i + 1].net) == 0)
-			continue;
-		if (b->v[i].expires < 0 || (b->v[i].expires != 0 && b->v[i].expires <= now))
-			continue;
-		b->v[out] = b->v[i];
-		b->v[out].order = out;
-		out++;
-	}
-	b->n = out;
-	b->sorted = out;
-}
-
+/* The element of c (masked), or NULL. */
 static struct none_elem *
 none_find(struct enforce_none *b, const struct cidr *c)
 {
-	size_t lo = 0, hi = b->n;
+	uint32_t h = none_hash(c);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int r = cidr_cmp(&b->v[mid].net, c);
-		if (r == 0)
-			return &b->v[mid];
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	for (struct htable_node *n = htable_first(&b->set, h); n != NULL; n = htable_next(n, h)) {
+		struct none_elem *x = htable_entry(n, struct none_elem, node);
+		if (cidr_cmp(&x->net, c) == 0)
+			return x;
 	}
 	return NULL;
 }
 
-/* Appends the entries (their timeouts counted from now) after the existing elements. */
+static void
+none_clear(struct enforce_none *b)
+{
+	size_t cursor = 0;
+	struct htable_node *n = NULL;
+
+	while ((n = htable_iter(&b->set, &cursor, n)) != NULL) {
+		struct none_elem *x = htable_entry(n, struct none_elem, node);
+		htable_del(&b->set, n);
+		free(x);
+		n = NULL;
+	}
+	b->next_expiry = 0;
+}
+
+/* Drops the elements whose timeout ran out, as the kernel would; only when one is due. */
+static void
+none_expire(struct enforce_none *b, usec_t now)
+{
+	size_t cursor = 0;
+	struct htable_node *n = NULL;
+	usec_t next = 0;
+
+	if (b->next_expiry == 0 || now < b->next_expiry)
+		return;
+	while ((n = htable_iter(&b->set, &cursor, n)) != NULL) {
+		struct none_elem *x = htable_entry(n, struct none_elem, node);
+		if (x->expires != 0 && x->expires <= now) {
+			htable_del(&b->set, n);
+			free(x);
+			n = NULL;           /* htable_iter goes on from the same bucket */
+		} else if (x->expires != 0 && (next == 0 || x->expires < next))
+			next = x->expires;
+	}
+	b->next_expiry = next;
+}
+
+/* Adds or refreshes the entries (their timeouts counted from now). */
 static int
 none_append(struct enforce_none *b, const struct enforce_entry *e, size_t n, usec_t now)
 {
-	if (none_reserve(b, n) != 0)
-		return -1;
 	for (size_t i = 0; i < n; i++) {
-		struct none_elem *x = &b->v[b->n];
+		struct cidr c = e[i].net;
 		usec_t t = e[i].timeout != 0 ? e[i].timeout : b->cfg.element_timeout;
-		memset(x, 0, sizeof(*x));
-		x->net.addr.family = e[i].net.addr.family;
-		memcpy(x->net.addr.bytes, e[i].net.addr.bytes, 16);
-		x->net.prefix = e[i].net.prefix;
-		addr_mask(&x->net.addr, x->net.prefix);
+		addr_mask(&c.addr, c.prefix);
+		struct none_elem *x = none_find(b, &c);
+		if (x == NULL) {
+			if ((x = calloc(1, sizeof(*x))) == NULL)
+				return -1;
+			x->net = c;
+			x->node.hash = none_hash(&c);
+			htable_add(&b->set, &x->node);
+		}
+		x->expires = 0;
 		if (t > 0) {
 			/* the kernel counts whole seconds: enforce_batch rounds up */
 			usec_t secs = (t + USEC_PER_SEC - 1) / USEC_PER_SEC;
 			x->expires = now + secs * USEC_PER_SEC;
+			if (b->next_expiry == 0 || x->expires < b->next_expiry)
+				b->next_expiry = x->expires;
 		}
-		x->order = b->n;
-		b->n++;
 	}
 	return 0;
 }
@@ -191,7 +171,7 @@ none_setup(void *be, const struct enforce_config *cfg, const struct enforce_entr
 	if (b->cfg.table[0] == '\0')
 		snprintf(b->cfg.table, sizeof(b->cfg.table), "lazaret");
 	/* Like the kernel: the table is replaced, the quarantine sets start empty. */
-	b->n = b->sorted = 0;
+	none_clear(b);
 	log_info("enforce=none setup table=\"inet %s\" subscribers=%zu relays=%zu resolvers=%zu remediation=%zu "
 	         "portal=%s ruleset_bytes=%d (not applied)", b->cfg.table, cfg->subscriber_count,
 	         cfg->relay_count, cfg->resolver_count, cfg->remediation_count,
@@ -220,24 +200,24 @@ none_apply(void *be, const struct enforce_entry *add, size_t nadd, const struct 
 		return -1;
 	}
 	free(script);
-	none_compact(b, now);
+	none_expire(b, now);
 	for (size_t i = 0; i < ndel; i++) {
 		struct cidr c = del[i];
 		addr_mask(&c.addr, c.prefix);
 		struct none_elem *x = none_find(b, &c);
-		if (x != NULL)
-			x->expires = -1;
+		if (x != NULL) {
+			htable_del(&b->set, &x->node);
+			free(x);
+		}
 	}
 	if (none_append(b, add, nadd, now) != 0) {
-		none_compact(b, now);
 		snprintf(err, errlen, "apply: out of memory");
 		return -1;
 	}
-	none_compact(b, now);
 	enforce_elements_text(add, NULL, nadd, sa, sizeof(sa));
 	enforce_elements_text(NULL, del, ndel, sd, sizeof(sd));
 	log_info("enforce=none apply add=%zu del=%zu quarantined=%zu added=%s removed=%s (not applied)",
-	         nadd, ndel, b->n, sa, sd);
+	         nadd, ndel, b->set.count, sa, sd);
 	return 0;
 }
 
@@ -255,34 +235,44 @@ none_reconcile(void *be, const struct enforce_entry *all, size_t n, char *err, s
 		return -1;
 	}
 	free(script);
-	b->n = b->sorted = 0;
+	none_clear(b);
 	if (none_append(b, all, n, now) != 0) {
 		snprintf(err, errlen, "reconcile: out of memory");
 		return -1;
 	}
-	none_compact(b, now);
 	enforce_elements_text(all, NULL, n, sa, sizeof(sa));
-	log_info("enforce=none reconcile entries=%zu quarantined=%zu elements=%s (not applied)", n, b->n, sa);
+	log_info("enforce=none reconcile entries=%zu quarantined=%zu elements=%s (not applied)", n, b->set.count,
+	    sa);
 	return 0;
 }
 
 static int
+cidr_order(const void *x, const void *y)
+{
+	return cidr_cmp(x, y);
+}
+
+/* What the sets hold, sorted (as `nft list` would show them). */
+static int
 none_list(void *be, struct cidr **out, size_t *n, char *err, size_t errlen)
 {
 	struct enforce_none *b = be;
+	size_t cursor = 0, k = 0;
+	struct htable_node *x = NULL;
 
-	none_compact(b, time_mono());
+	none_expire(b, time_mono());
 	*out = NULL;
 	*n = 0;
-	if (b->n == 0)
+	if (b->set.count == 0)
 		return 0;
-	if ((*out = malloc(b->n * sizeof(**out))) == NULL) {
+	if ((*out = malloc(b->set.count * sizeof(**out))) == NULL) {
 		snprintf(err, errlen, "list: out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < b->n; i++)
-		(*out)[i] = b->v[i].net;
-	*n = b->n;
+	while ((x = htable_iter(&b->set, &cursor, x)) != NULL && k < b->set.count)
+		(*out)[k++] = htable_entry(x, struct none_elem, node)->net;
+	qsort(*out, k, sizeof(**out), cidr_order);
+	*n = k;
 	return 0;
 }
 
@@ -293,7 +283,8 @@ none_free(void *be)
 
 	if (b == NULL)
 		return;
-	free(b->v);
+	none_clear(b);
+	htable_fini(&b->set);
 	free(b);
 }
 
