@@ -10,6 +10,7 @@
  * for the start and for closing, and the ended ones by their end for the retention sweep.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -707,10 +708,18 @@ store_bindings_load_open(struct store *st, int (*each)(void *arg, const struct s
 	struct store_binding *b;
 	int rc, ret = 0;
 
-	/* the journal folded first: the open intervals are then the indexed history's */
+	/* the journal folded first: the open intervals are then the indexed history's (a fold
+	 * that failed leaves them half in the journal: an error, not a partial answer) */
 	if ((rc = store_enqueue_write(st, write_fold_all, NULL, 0, NULL, NULL)) != 0)
 		return rc;
 	store_flush(st);
+	struct store_stats ss;
+	store_stats_get(st, &ss);
+	if (ss.journal != 0) {
+		log_warnx("store: open address bindings: the address journal could not be folded (%" PRIu64
+		    " events left)", ss.journal);
+		return -EIO;
+	}
 	if ((rc = prepare_read(st, "SELECT " ROW_COLUMNS " FROM address_history WHERE stop IS NULL", &q,
 	    "open address bindings")) != 0)
 		return rc;

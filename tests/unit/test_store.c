@@ -1811,12 +1811,17 @@ test_binding_journal(void **state)
 	held = journal_snapshot(st, t + 1);
 	store_close(st);
 	st = open_store(f->path, NULL);
+	store_test_hold_fold(st, true);      /* left to store_bindings_load_open */
 	store_stats_get(st, &ss);
 	assert_int_equal(ss.journal, JOURNAL_EVENTS);
 	folded = journal_snapshot(st, t + 1);
 	journal_compare(held, folded, JOURNAL_ROUNDS);
 	free(folded);
 	int open = 0;
+	/* a fold that fails (the disk) is an error, never the history's half of the answer */
+	store_test_fail_next(st, 1);
+	assert_int_equal(store_bindings_load_open(st, journal_count_open, &open), -EIO);
+	assert_int_equal(open, 0);
 	assert_int_equal(store_bindings_load_open(st, journal_count_open, &open), 0);
 	store_stats_get(st, &ss);
 	assert_int_equal(ss.journal, 0);
