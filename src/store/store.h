@@ -236,7 +236,9 @@ int store_binding_close(struct store *st, const struct cidr *net, const char *su
 /* Intervals that ended before `before` go (at most 10 000 per call: the sweep repeats). */
 int store_bindings_expire(struct store *st, usec_t before);
 
-/* Every open interval (at start), in no particular order; each()'s non-zero value stops it. */
+/* Every open interval (at start, before any binding is written: the address journal is
+ * folded first, and one left unfolded is -EIO), in no particular order; each()'s non-zero
+ * value stops it. */
 int store_bindings_load_open(struct store *st, int (*each)(void *arg, const struct store_binding *b), void *arg);
 
 /* The interval of exactly net that covered time at: 1 and *out, 0 when none, or a negative code. */
