@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "store/pg.h"
+#include "store/pg_schema.h"
 
 #include "pg_cluster.h"
 
@@ -670,6 +671,113 @@ test_standby_failover(void **state)
 	pg_conn_free(m);
 }
 
+/* ---- the shared store's schema (pg_schema.c) ---- */
+
+static void
+schema_drop(struct pg_conn *c)
+{
+	/* the tests' own reset: lazaret itself never drops anything */
+	assert_int_equal(pg_exec(c, "DROP TABLE IF EXISTS lz_changes, lz_nodes, lz_schema"), 0);
+}
+
+struct migrator {
+	const char *conninfo;
+	char node[16];
+	int rc, from, to;
+};
+
+static void *
+migrate_thread(void *arg)
+{
+	struct migrator *m = arg;
+	struct pg_conn *c = pg_conn_new(m->conninfo, m->node);
+
+	m->rc = c == NULL ? -ENOMEM : pg_conn_ensure(c);
+	if (m->rc == 0)
+		m->rc = pg_schema_migrate(c, m->node, &m->from, &m->to);
+	pg_conn_free(c);
+	return NULL;
+}
+
+/*
+ * Migrations: a fresh database gets every table and one lz_schema row per version; run
+ * again, nothing changes; four nodes starting at once apply it once between them; a
+ * schema newer than this lazaret knows is refused and left alone; and the change feed's
+ * key makes a change pushed twice (after a failover) land once.
+ */
+static void
+test_schema_migrate(void **state)
+{
+	struct pg_conn *c = connect_ok(primary, "schema-test");
+	char v[64];
+	int from = -1, to = -1, version = -1;
+
+	(void)state;
+	schema_drop(c);
+	assert_int_equal(pg_schema_version(c, &version), 0);
+	assert_int_equal(version, 0);
+	assert_int_equal(pg_schema_migrate(c, "relay1", &from, &to), 0);
+	assert_int_equal(from, 0);
+	assert_int_equal(to, PG_SCHEMA_VERSION);
+	assert_int_equal(query1(c, "SELECT count(*) FROM lz_schema", v, sizeof(v)), 0);
+	assert_int_equal(atoi(v), PG_SCHEMA_VERSION);
+	assert_int_equal(query1(c, "SELECT node FROM lz_schema WHERE version = 1", v, sizeof(v)), 0);
+	assert_string_equal(v, "relay1");
+	assert_int_equal(query1(c, "SELECT count(*) FROM lz_nodes", v, sizeof(v)), 0);
+	assert_int_equal(query1(c, "SELECT count(*) FROM lz_changes", v, sizeof(v)), 0);
+
+	/* again: nothing to do */
+	assert_int_equal(pg_schema_migrate(c, "relay2", &from, &to), 0);
+	assert_int_equal(from, PG_SCHEMA_VERSION);
+	assert_int_equal(query1(c, "SELECT count(*) FROM lz_schema", v, sizeof(v)), 0);
+	assert_int_equal(atoi(v), PG_SCHEMA_VERSION);
+
+	/* four nodes at once on a fresh database: each succeeds, the migration is made once */
+	schema_drop(c);
+	struct migrator m[4];
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) {
+		m[i] = (struct migrator){ .conninfo = primary, .rc = -1 };
+		snprintf(m[i].node, sizeof(m[i].node), "node%d", i);
+		assert_int_equal(pthread_create(&t[i], NULL, migrate_thread, &m[i]), 0);
+	}
+	int fresh = 0;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(m[i].rc, 0);
+		assert_int_equal(m[i].to, PG_SCHEMA_VERSION);
+		fresh += m[i].from == 0;
+	}
+	assert_int_equal(fresh, 1);
+	assert_int_equal(query1(c, "SELECT count(*) FROM lz_schema", v, sizeof(v)), 0);
+	assert_int_equal(atoi(v), PG_SCHEMA_VERSION);
+
+	/* a newer schema (a newer lazaret migrated it): refused, nothing written */
+	char future[64];
+	snprintf(future, sizeof(future), "INSERT INTO lz_schema (version, node) VALUES (%d, 'future')",
+	    PG_SCHEMA_VERSION + 1);
+	assert_int_equal(pg_exec(c, future), 0);
+	assert_int_equal(pg_schema_migrate(c, "old", &from, &to), -EPROTO);
+	assert_int_equal(from, PG_SCHEMA_VERSION + 1);
+	assert_int_equal(query1(c, "SELECT count(*) FROM lz_schema WHERE node = 'old'", v, sizeof(v)), 0);
+	assert_string_equal(v, "0");
+	assert_true(pg_conn_up(c));
+
+	/* the change feed: (node, node_seq) once, whoever pushes it how often; seq orders all */
+	const char *push = "INSERT INTO lz_changes (node, node_seq, at, kind, subject) VALUES ($1, $2, 0, 'level', 'x')"
+	    " ON CONFLICT (node, node_seq) DO NOTHING";
+	const char *a1[2] = { "relay1", "1" }, *a2[2] = { "relay1", "2" }, *b1[2] = { "relay2", "1" };
+	assert_int_equal(pg_exec_params(c, push, 2, a1, NULL, NULL, NULL), 0);
+	assert_int_equal(pg_exec_params(c, push, 2, a2, NULL, NULL, NULL), 0);
+	assert_int_equal(pg_exec_params(c, push, 2, a1, NULL, NULL, NULL), 0);      /* again, after a failover */
+	assert_int_equal(pg_exec_params(c, push, 2, b1, NULL, NULL, NULL), 0);
+	assert_int_equal(query1(c, "SELECT string_agg(node || ':' || node_seq, ',' ORDER BY seq) FROM lz_changes",
+	    v, sizeof(v)), 0);
+	assert_string_equal(v, "relay1:1,relay1:2,relay2:1");
+	schema_drop(c);
+	pg_conn_free(c);
+}
+
 int
 main(void)
 {
@@ -686,6 +794,7 @@ main(void)
 		cmocka_unit_test(test_exec_sqlstate),
 		cmocka_unit_test(test_listen_notify),
 		cmocka_unit_test(test_wake_fd),
+		cmocka_unit_test(test_schema_migrate),
 		cmocka_unit_test(test_kill_reconnect),
 		cmocka_unit_test(test_standby_failover),
 	};

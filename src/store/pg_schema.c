@@ -1,0 +1,116 @@
+/*
+ * pg_schema.c — the shared store's schema and its migrations (pg_schema.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "store/pg_schema.h"
+
+/* The advisory lock every migrating node takes: "lzschema" as a number. */
+#define SCHEMA_LOCK "7813197381726853485"
+
+/*
+ * Migration N is migrations[N - 1]. Additive only: a new table, column or index in a new
+ * migration; never a change to an earlier one once released.
+ */
+static const char *const migrations[PG_SCHEMA_VERSION] = {
+	/* 1: the schema's own record, the nodes, the change feed (doc/SPEC-dev.md) */
+	"CREATE TABLE lz_schema ("
+	" version integer PRIMARY KEY,"
+	" applied_at timestamptz NOT NULL DEFAULT now(),"
+	" node text NOT NULL);"
+	"CREATE TABLE lz_nodes ("
+	" name text PRIMARY KEY,"
+	" role text NOT NULL DEFAULT '',"
+	" version text NOT NULL DEFAULT '',"
+	" started bigint NOT NULL DEFAULT 0,"
+	" last_contact bigint NOT NULL DEFAULT 0,"
+	" applied bigint NOT NULL DEFAULT 0,"
+	" enforcing text NOT NULL DEFAULT '');"
+	/* each node's changes in the order it made them (node_seq), once each whatever how
+	 * often a node pushes them again (after a failover), in one order for all (seq) */
+	"CREATE TABLE lz_changes ("
+	" seq bigserial PRIMARY KEY,"
+	" node text NOT NULL,"
+	" node_seq bigint NOT NULL,"
+	" at bigint NOT NULL,"
+	" kind text NOT NULL,"
+	" subject text NOT NULL,"
+	" body jsonb NOT NULL DEFAULT '{}',"
+	" UNIQUE (node, node_seq));",
+};
+
+/* The version recorded in lz_schema, 0 when the table is missing. */
+static int
+read_version(struct pg_conn *c, int *version)
+{
+	PGresult *res = NULL;
+	int rc;
+
+	*version = 0;
+	if ((rc = pg_exec_params(c, "SELECT to_regclass('lz_schema') IS NOT NULL", 0, NULL, NULL, NULL, &res)) != 0)
+		return rc;
+	bool exists = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!exists)
+		return 0;
+	if ((rc = pg_exec_params(c, "SELECT coalesce(max(version), 0) FROM lz_schema", 0, NULL, NULL, NULL,
+	    &res)) != 0)
+		return rc;
+	if (PQntuples(res) == 1)
+		*version = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+int
+pg_schema_version(struct pg_conn *c, int *version)
+{
+	return read_version(c, version);
+}
+
+int
+pg_schema_migrate(struct pg_conn *c, const char *node, int *from, int *to)
+{
+	int found = 0, rc;
+
+	if (c == NULL || node == NULL)
+		return -EINVAL;
+	if ((rc = pg_begin(c)) != 0)
+		return rc;
+	/* one migrating node at a time; the others then find the work done */
+	if ((rc = pg_exec(c, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ")")) != 0 ||
+	    (rc = read_version(c, &found)) != 0)
+		goto fail;
+	if (from != NULL)
+		*from = found;
+	if (found > PG_SCHEMA_VERSION) {
+		log_warnx("store: %s: schema version %d is newer than this lazaret knows (%d): refused",
+		    pg_conn_target(c), found, PG_SCHEMA_VERSION);
+		rc = -EPROTO;
+		goto fail;
+	}
+	for (int v = found + 1; v <= PG_SCHEMA_VERSION; v++) {
+		char version[16];
+		const char *params[2] = { version, node };
+		snprintf(version, sizeof(version), "%d", v);
+		if ((rc = pg_exec(c, migrations[v - 1])) != 0 ||
+		    (rc = pg_exec_params(c, "INSERT INTO lz_schema (version, node) VALUES ($1, $2)", 2, params,
+		    NULL, NULL, NULL)) != 0)
+			goto fail;
+	}
+	if ((rc = pg_commit(c)) != 0)
+		return rc;
+	if (found < PG_SCHEMA_VERSION)
+		log_info("store: %s: schema migrated from version %d to %d node=%s", pg_conn_target(c), found,
+		    PG_SCHEMA_VERSION, node);
+	if (to != NULL)
+		*to = PG_SCHEMA_VERSION;
+	return 0;
+fail:
+	pg_rollback(c);
+	return rc;
+}
