@@ -60,12 +60,7 @@ cidr_cmp(const struct cidr *x, const struct cidr *y)
 static uint32_t
 none_hash(const struct cidr *c)
 {
-	uint8_t key[18];
-
-	key[0] = (uint8_t)c->addr.family;
-	key[1] = (uint8_t)c->prefix;
-	memcpy(key + 2, c->addr.bytes, 16);
-	return (uint32_t)hash_bytes(key, sizeof(key));
+	return (uint32_t)hash_cidr(c);
 }
 
 /* The element of c (masked), or NULL. */

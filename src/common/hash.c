@@ -96,3 +96,15 @@ hash_bytes(const void *data, size_t len)
 	pthread_once(&hash_once, hash_key_init);
 	return hash_siphash(1, 3, hash_key, data, len);
 }
+
+uint64_t
+hash_cidr(const struct cidr *net)
+{
+	uint8_t key[18];
+	size_t len = net->addr.family == AF_INET ? 4 : 16;
+
+	key[0] = (uint8_t)net->addr.family;
+	key[1] = (uint8_t)net->prefix;
+	memcpy(key + 2, net->addr.bytes, len);
+	return hash_bytes(key, 2 + len);
+}

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/addr.h"
+
 /*
  * hash_bytes — SipHash-1-3 of data[0..len) under the process's key, which is drawn
  * from getrandom(2) on first use.
@@ -24,5 +26,9 @@ uint64_t hash_bytes(const void *data, size_t len);
 /* hash_siphash — SipHash-c-d of data[0..len) under key (hash_bytes is 1-3; the tests
  * check 2-4 against the reference vectors). */
 uint64_t hash_siphash(int c_rounds, int d_rounds, const uint8_t key[16], const void *data, size_t len);
+
+/* hash_cidr — hash_bytes of a network: its family, prefix length and address bytes (4 or
+ * 16; the caller masks them if it means the network rather than the address). */
+uint64_t hash_cidr(const struct cidr *net);
 
 #endif

@@ -85,12 +85,7 @@ net_bytes(const struct cidr *net)
 static uint32_t
 net_hash(const struct cidr *net)
 {
-	uint8_t key[18];
-
-	key[0] = (uint8_t)net->addr.family;
-	key[1] = (uint8_t)net->prefix;
-	memcpy(key + 2, net->addr.bytes, 16);
-	return (uint32_t)hash_bytes(key, 2 + net_bytes(net));
+	return (uint32_t)hash_cidr(net);
 }
 
 static bool

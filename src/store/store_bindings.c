@@ -79,11 +79,7 @@ net_valid(const struct cidr *net)
 static uint64_t
 journal_filter_hash(const struct cidr *net)
 {
-	uint8_t key[17] = { 0 };
-
-	memcpy(key, net->addr.bytes, (size_t)net_len(net));
-	key[16] = (uint8_t)(net->prefix | (net->addr.family == AF_INET ? 0x80 : 0));
-	return hash_bytes(key, sizeof(key)) % STORE_JOURNAL_FILTER_BITS;
+	return hash_cidr(net) % STORE_JOURNAL_FILTER_BITS;
 }
 
 static void
