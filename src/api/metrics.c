@@ -441,6 +441,14 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		    "not be read (skipped, logged).", sh->skipped);
 		metrics_counter(out, "lazaret_store_shared_connects_total", "Connections made to the shared store's "
 		    "primary.", sh->connects);
+		metrics_counter(out, "lazaret_store_shared_evidence_published_total", "Evidence rows this node published "
+		    "to the shared store.", sh->evidence_published);
+		metrics_counter(out, "lazaret_store_shared_evidence_read_total", "Other nodes' evidence rows read.",
+		    sh->evidence_read);
+		metrics_gauge(out, "lazaret_store_shared_evidence_pending", "Evidence publications waiting for the "
+		    "shared store.", (double)sh->evidence_pending);
+		metrics_gauge(out, "lazaret_store_shared_nodes", "Nodes sharing the judging (in contact lately), this one "
+		    "included.", (double)sh->live_nodes);
 	}
 	metrics_gauge(out, "lazaret_store_address_journal", "Address history events journaled, not yet folded into"
 	    " the indexed history.", (double)src->store.journal);

@@ -369,7 +369,7 @@ portal_visit_read(struct portal *p, struct portal_request *r, struct subject *s,
 			}
 			char family[REPORT_FAMILY_MAX];
 			v->ev[k] = (struct page_evidence){ .kind = judge_kind_name(p->ctx.judge, e->kind),
-			    .summary = e->summary, .count = e->count, .first_seen = e->first_seen,
+			    .summary = e->summary, .count = judge_item_count(e), .first_seen = e->first_seen,
 			    .last_seen = e->last_seen,
 			    .advice = report_summary_family(e->summary, family, sizeof(family)) ?
 			    pages_advice(p->pages, family) : NULL };

@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "common/hash.h"
+#include "common/htable.h"
 #include "common/level.h"
 #include "common/log.h"
 #include "store/pg.h"
@@ -34,11 +36,24 @@
  * order of seq, given inside, is the order of the commits: a pull that read up to seq N
  * never finds a smaller seq committed later. */
 #define SHARED_PUSH_LOCK   "7816113209573599077"
+#define SHARED_EV_BATCH    200          /* evidence rows per upsert (9 parameters each) */
+#define SHARED_PUB_MAX     2000000      /* publications waiting at most: beyond, the oldest go */
+/* The owners' hash: the same on every node (hash_bytes is keyed per process) */
+static const uint8_t shared_owner_key[16] = "lazaret-owner-1";
 
+/* Changes or evidence for the loop, n of one kind, in the same allocation. */
 struct shared_batch {
 	struct shared_batch *next;
 	size_t n;
-	struct shared_change changes[];
+	struct shared_change *changes;
+	struct shared_evidence *evidence;
+};
+
+/* A publication waiting for PostgreSQL: the newest per (subject, kind). */
+struct shared_pub {
+	struct htable_node hnode;
+	struct shared_pub *next;
+	struct shared_evidence e;
 };
 
 struct shared_origin {
@@ -89,6 +104,20 @@ struct shared {
 	struct shared_stats stats;
 	struct shared_node *nodes;
 	size_t node_count;
+	struct htable pubs;             /* publications by (subject, kind) */
+	struct shared_pub *pub_head, *pub_tail;
+	size_t pub_count;
+	uint64_t *owners_next;          /* the live nodes' seeds from the last heartbeat */
+	size_t owners_next_count;
+	bool owners_changed;
+
+	/* loop thread only */
+	shared_evidence_fn evidence_fn;
+	uint64_t *owners;               /* the live nodes' seeds, this one's among them */
+	size_t owner_count;
+	uint64_t my_seed;
+	int64_t ev_fetched;             /* sync thread: the newest lz_evidence seq read */
+	bool ev_reread;                 /* sync thread: read every row again (a failover) */
 };
 
 bool
@@ -228,10 +257,25 @@ shared_async_cb(uv_async_t *handle)
 	pthread_mutex_unlock(&sh->mu);
 
 	int64_t applied = atomic_load(&sh->applied);
+	pthread_mutex_lock(&sh->mu);
+	if (sh->owners_changed) {
+		free(sh->owners);
+		sh->owners = sh->owners_next;
+		sh->owner_count = sh->owners_next_count;
+		sh->owners_next = NULL;
+		sh->owners_next_count = 0;
+		sh->owners_changed = false;
+	}
+	pthread_mutex_unlock(&sh->mu);
 	while (list != NULL) {
 		struct shared_batch *b = list;
 		list = b->next;
 		for (size_t i = 0; i < b->n; i++) {
+			if (b->evidence != NULL) {
+				if (sh->evidence_fn != NULL)
+					sh->evidence_fn(sh->arg, &b->evidence[i]);
+				continue;
+			}
 			sh->apply(sh->arg, &b->changes[i]);
 			applied = b->changes[i].seq;
 		}
@@ -333,6 +377,7 @@ shared_on_connect(struct shared *sh)
 		    "changes read again", srv->system_identifier, srv->timeline, sh->sysid, sh->timeline,
 		    SHARED_REREAD);
 		sh->fetched = sh->fetched > SHARED_REREAD ? sh->fetched - SHARED_REREAD : 0;
+		sh->ev_fetched = 0;         /* contributions replace each other: reading all again is harmless */
 	}
 	sh->sysid = srv->system_identifier;
 	sh->timeline = srv->timeline;
@@ -488,6 +533,21 @@ shared_origin_new(struct shared *sh, const char *node, int64_t node_seq)
 	return true;
 }
 
+static struct shared_batch *
+shared_batch_new(size_t n, bool evidence)
+{
+	size_t each = evidence ? sizeof(struct shared_evidence) : sizeof(struct shared_change);
+	struct shared_batch *b = malloc(sizeof(*b) + n * each);
+
+	if (b == NULL)
+		return NULL;
+	b->next = NULL;
+	b->n = 0;
+	b->changes = evidence ? NULL : (struct shared_change *)(void *)(b + 1);
+	b->evidence = evidence ? (struct shared_evidence *)(void *)(b + 1) : NULL;
+	return b;
+}
+
 /* Hands b to the loop, waiting while it is behind by SHARED_QUEUE_MAX batches. */
 static void
 shared_hand_over(struct shared *sh, struct shared_batch *b)
@@ -501,7 +561,10 @@ shared_hand_over(struct shared *sh, struct shared_batch *b)
 		sh->head = b;
 	sh->tail = b;
 	sh->batches++;
-	sh->stats.pulled += b->n;
+	if (b->evidence != NULL)
+		sh->stats.evidence_read += b->n;
+	else
+		sh->stats.pulled += b->n;
 	pthread_mutex_unlock(&sh->mu);
 	uv_async_send(sh->async);
 }
@@ -524,14 +587,10 @@ shared_pull(struct shared *sh)
 		    " FROM lz_changes WHERE seq > $1 ORDER BY seq LIMIT $2", 2, params, NULL, NULL, &res)) != 0)
 			return rc;
 		int rows = PQntuples(res);
-		struct shared_batch *b = rows > 0 ? malloc(sizeof(*b) + (size_t)rows * sizeof(b->changes[0])) : NULL;
+		struct shared_batch *b = rows > 0 ? shared_batch_new((size_t)rows, false) : NULL;
 		if (rows > 0 && b == NULL) {
 			PQclear(res);
 			return -ENOMEM;
-		}
-		if (b != NULL) {
-			b->next = NULL;
-			b->n = 0;
 		}
 		for (int i = 0; i < rows; i++) {
 			int64_t seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
@@ -570,6 +629,276 @@ shared_pull(struct shared *sh)
 		if (rows < SHARED_PULL_BATCH || atomic_load(&sh->stopping))
 			return total;
 	}
+}
+
+/* ---- evidence ------------------------------------------------------------------------- */
+
+static uint32_t
+shared_pub_hash(const struct shared_evidence *e)
+{
+	char key[STORE_SUBJECT_MAX + STORE_KIND_MAX + 1];
+	size_t a = strlen(e->subject), b = strlen(e->kind);
+
+	memcpy(key, e->subject, a);
+	key[a] = '\0';
+	memcpy(key + a + 1, e->kind, b);
+	return (uint32_t)hash_bytes(key, a + 1 + b);
+}
+
+static struct shared_pub *
+shared_pub_find(struct shared *sh, const struct shared_evidence *e, uint32_t h)
+{
+	for (struct htable_node *n = htable_first(&sh->pubs, h); n != NULL; n = htable_next(n, h)) {
+		struct shared_pub *p = htable_entry(n, struct shared_pub, hnode);
+		if (strcmp(p->e.subject, e->subject) == 0 && strcmp(p->e.kind, e->kind) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* Under sh->mu: e as the newest publication of its (subject, kind). */
+static int
+shared_pub_put(struct shared *sh, const struct shared_evidence *e)
+{
+	uint32_t h = shared_pub_hash(e);
+	struct shared_pub *p = shared_pub_find(sh, e, h);
+
+	if (p != NULL) {
+		p->e = *e;
+		return 0;
+	}
+	if (sh->pub_count >= SHARED_PUB_MAX && sh->pub_head != NULL) {
+		/* PostgreSQL away for long under a storm: the oldest go (republished when they change) */
+		p = sh->pub_head;
+		sh->pub_head = p->next;
+		if (sh->pub_head == NULL)
+			sh->pub_tail = NULL;
+		htable_del(&sh->pubs, &p->hnode);
+		sh->pub_count--;
+	} else if ((p = malloc(sizeof(*p))) == NULL)
+		return -ENOMEM;
+	p->e = *e;
+	p->next = NULL;
+	p->hnode.hash = h;
+	htable_add(&sh->pubs, &p->hnode);
+	if (sh->pub_tail != NULL)
+		sh->pub_tail->next = p;
+	else
+		sh->pub_head = p;
+	sh->pub_tail = p;
+	sh->pub_count++;
+	return 0;
+}
+
+void
+shared_set_evidence(struct shared *sh, shared_evidence_fn fn)
+{
+	sh->evidence_fn = fn;
+}
+
+int
+shared_publish(struct shared *sh, const struct shared_evidence *e)
+{
+	struct shared_evidence copy = *e;
+	int rc;
+
+	snprintf(copy.node, sizeof(copy.node), "%s", sh->node);
+	pthread_mutex_lock(&sh->mu);
+	rc = shared_pub_put(sh, &copy);
+	pthread_mutex_unlock(&sh->mu);
+	if (rc == 0)
+		shared_kick(sh);
+	return rc;
+}
+
+/*
+ * shared_push_evidence — up to SHARED_EV_BATCH publications upserted into lz_evidence in one
+ * transaction under the push lock (their seq in commit order). Those that fail go back,
+ * unless a newer one took their place meanwhile. The rows pushed, or an error.
+ */
+static int
+shared_push_evidence(struct shared *sh)
+{
+	struct shared_pub *take[SHARED_EV_BATCH];
+	size_t n = 0;
+	int rc;
+
+	pthread_mutex_lock(&sh->mu);
+	while (n < SHARED_EV_BATCH && sh->pub_head != NULL) {
+		struct shared_pub *p = sh->pub_head;
+		sh->pub_head = p->next;
+		htable_del(&sh->pubs, &p->hnode);
+		sh->pub_count--;
+		take[n++] = p;
+	}
+	if (sh->pub_head == NULL)
+		sh->pub_tail = NULL;
+	pthread_mutex_unlock(&sh->mu);
+	if (n == 0)
+		return 0;
+
+	char (*num)[6][32] = calloc(n, sizeof(*num));
+	const char **params = calloc(1 + n * 8, sizeof(*params));
+	size_t sqlcap = 512 + n * 160;
+	char *sql = malloc(sqlcap);
+	if (num == NULL || params == NULL || sql == NULL) {
+		rc = -ENOMEM;
+		goto done;
+	}
+	params[0] = sh->node;
+	size_t o = (size_t)snprintf(sql, sqlcap, "INSERT INTO lz_evidence (node, subject, kind, value, value_time, "
+	    "count, first_seen, last_seen, summary, seq) VALUES ");
+	for (size_t i = 0; i < n; i++) {
+		const struct shared_evidence *e = &take[i]->e;
+		size_t b = 1 + i * 8;
+		snprintf(num[i][0], sizeof(num[i][0]), "%.17g", e->value);
+		snprintf(num[i][1], sizeof(num[i][1]), "%" PRId64, (int64_t)e->value_time);
+		snprintf(num[i][2], sizeof(num[i][2]), "%" PRIu64, e->count);
+		snprintf(num[i][3], sizeof(num[i][3]), "%" PRId64, (int64_t)e->first_seen);
+		snprintf(num[i][4], sizeof(num[i][4]), "%" PRId64, (int64_t)e->last_seen);
+		params[b] = e->subject;
+		params[b + 1] = e->kind;
+		params[b + 2] = num[i][0];
+		params[b + 3] = num[i][1];
+		params[b + 4] = num[i][2];
+		params[b + 5] = num[i][3];
+		params[b + 6] = num[i][4];
+		params[b + 7] = e->summary;
+		o += (size_t)snprintf(sql + o, sqlcap - o, "%s($1, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, "
+		    "nextval('lz_evidence_seq'))", i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8);
+	}
+	snprintf(sql + o, sqlcap - o, " ON CONFLICT (subject, node, kind) DO UPDATE SET value = excluded.value, "
+	    "value_time = excluded.value_time, count = excluded.count, first_seen = excluded.first_seen, "
+	    "last_seen = excluded.last_seen, summary = excluded.summary, seq = excluded.seq");
+	if ((rc = pg_begin(sh->pg)) == 0 &&
+	    (rc = pg_exec(sh->pg, "SELECT pg_advisory_xact_lock(" SHARED_PUSH_LOCK ")")) == 0 &&
+	    (rc = pg_exec_params(sh->pg, sql, (int)(1 + n * 8), params, NULL, NULL, NULL)) == 0 &&
+	    (rc = pg_notify(sh->pg, "lz_changes", sh->node)) == 0)
+		rc = pg_commit(sh->pg);
+	else
+		pg_rollback(sh->pg);
+done:
+	free(num);
+	free(params);
+	free(sql);
+	pthread_mutex_lock(&sh->mu);
+	if (rc == 0)
+		sh->stats.evidence_published += n;
+	for (size_t i = 0; i < n; i++) {
+		/* back in line when not pushed and nothing newer came meanwhile */
+		if (rc != 0 && shared_pub_find(sh, &take[i]->e, take[i]->hnode.hash) == NULL) {
+			take[i]->next = sh->pub_head;
+			sh->pub_head = take[i];
+			if (sh->pub_tail == NULL)
+				sh->pub_tail = take[i];
+			htable_add(&sh->pubs, &take[i]->hnode);
+			sh->pub_count++;
+		} else
+			free(take[i]);
+	}
+	pthread_mutex_unlock(&sh->mu);
+	return rc == 0 ? (int)n : rc;
+}
+
+/* shared_pull_evidence — the other nodes' evidence rows after the last read, to the loop. */
+static int
+shared_pull_evidence(struct shared *sh)
+{
+	int total = 0;
+
+	if (sh->evidence_fn == NULL)
+		return 0;
+	for (;;) {
+		char after[24], limit[24];
+		const char *params[3] = { after, limit, sh->node };
+		PGresult *res = NULL;
+		int rc;
+
+		snprintf(after, sizeof(after), "%" PRId64, sh->ev_fetched);
+		snprintf(limit, sizeof(limit), "%d", SHARED_PULL_BATCH);
+		if ((rc = pg_exec_params(sh->pg, "SELECT seq, subject, node, kind, value, value_time, count, first_seen, "
+		    "last_seen, summary FROM lz_evidence WHERE seq > $1 AND node <> $3 ORDER BY seq LIMIT $2", 3, params,
+		    NULL, NULL, &res)) != 0)
+			return rc;
+		int rows = PQntuples(res);
+		struct shared_batch *b = rows > 0 ? shared_batch_new((size_t)rows, true) : NULL;
+		if (rows > 0 && b == NULL) {
+			PQclear(res);
+			return -ENOMEM;
+		}
+		for (int i = 0; i < rows; i++) {
+			struct shared_evidence *e = &b->evidence[b->n];
+			char *end;
+
+			sh->ev_fetched = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+			memset(e, 0, sizeof(*e));
+			e->value = strtod(PQgetvalue(res, i, 4), &end);
+			long long vt = strtoll(PQgetvalue(res, i, 5), NULL, 10), fs = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+			long long ls = strtoll(PQgetvalue(res, i, 8), NULL, 10), count = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+			if ((size_t)PQgetlength(res, i, 1) >= sizeof(e->subject) || PQgetlength(res, i, 1) == 0 ||
+			    (size_t)PQgetlength(res, i, 2) >= sizeof(e->node) ||
+			    (size_t)PQgetlength(res, i, 3) >= sizeof(e->kind) ||
+			    (size_t)PQgetlength(res, i, 9) >= sizeof(e->summary) ||
+			    !(e->value >= 0 && e->value < 1e300) || vt < 0 || fs < 0 || ls < 0 || count < 0) {
+				log_limited(&sh->skip_log, LOG_LEVEL_WARN, "shared store: evidence seq=%s node=%.64s cannot "
+				    "be read; skipped", PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
+				pthread_mutex_lock(&sh->mu);
+				sh->stats.skipped++;
+				pthread_mutex_unlock(&sh->mu);
+				continue;
+			}
+			memcpy(e->subject, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1) + 1);
+			memcpy(e->node, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2) + 1);
+			memcpy(e->kind, PQgetvalue(res, i, 3), (size_t)PQgetlength(res, i, 3) + 1);
+			memcpy(e->summary, PQgetvalue(res, i, 9), (size_t)PQgetlength(res, i, 9) + 1);
+			e->value_time = (usec_t)vt;
+			e->first_seen = (usec_t)fs;
+			e->last_seen = (usec_t)ls;
+			e->count = (uint64_t)count;
+			b->n++;
+		}
+		PQclear(res);
+		if (b != NULL && b->n > 0)
+			shared_hand_over(sh, b);
+		else
+			free(b);
+		total += rows;
+		if (rows < SHARED_PULL_BATCH || atomic_load(&sh->stopping))
+			return total;
+	}
+}
+
+/* ---- ownership ------------------------------------------------------------------------ */
+
+static uint64_t
+shared_seed(const char *node)
+{
+	return hash_siphash(1, 3, shared_owner_key, node, strlen(node));
+}
+
+/* splitmix64's finalizer: one subject's score at one node */
+static uint64_t
+shared_mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+bool
+shared_owns(struct shared *sh, const char *key, size_t len)
+{
+	if (sh == NULL || sh->owner_count <= 1)
+		return true;
+	uint64_t h = hash_siphash(1, 3, shared_owner_key, key, len), best = 0, mine = shared_mix(h ^ sh->my_seed);
+	for (size_t i = 0; i < sh->owner_count; i++) {
+		uint64_t score = shared_mix(h ^ sh->owners[i]);
+		if (score > best)
+			best = score;
+	}
+	return mine >= best;
 }
 
 /* The heartbeat: this node's row, then every node's. */
@@ -613,7 +942,26 @@ shared_beat(struct shared *sh)
 	}
 	PQclear(res);
 	store_outbox_count(sh->st, &pending, &last);
+	/* the nodes sharing the judging: in contact lately, this one always */
+	uint64_t *seeds = calloc((size_t)rows + 1, sizeof(*seeds));
+	size_t live = 0;
+	if (seeds != NULL) {
+		seeds[live++] = shared_seed(sh->node);
+		for (int i = 0; nodes != NULL && i < rows; i++)
+			if (nodes[i].age < SHARED_LIVE && strcmp(nodes[i].name, sh->node) != 0)
+				seeds[live++] = shared_seed(nodes[i].name);
+	}
 	pthread_mutex_lock(&sh->mu);
+	if (seeds != NULL) {
+		bool same = live == sh->stats.live_nodes && sh->owners_next == NULL;
+		free(sh->owners_next);
+		sh->owners_next = seeds;
+		sh->owners_next_count = live;
+		sh->owners_changed = true;
+		sh->stats.live_nodes = live;
+		if (!same)
+			log_info("shared store: %zu nodes share the judging node=%s", live, sh->node);
+	}
 	if (nodes != NULL || rows == 0) {
 		free(sh->nodes);
 		sh->nodes = nodes;
@@ -623,6 +971,7 @@ shared_beat(struct shared *sh)
 		sh->stats.newest = newest;
 	sh->stats.outbox = pending;
 	pthread_mutex_unlock(&sh->mu);
+	uv_async_send(sh->async);       /* the loop takes the owners */
 	return 0;
 }
 
@@ -658,8 +1007,9 @@ shared_thread(void *arg)
 			continue;
 		}
 		shared_set_up(sh, true);
-		int pushed = 0, pulled = 0;
-		if ((pushed = shared_push(sh)) < 0 || (pulled = shared_pull(sh)) < 0) {
+		int pushed = 0, pulled = 0, ev_pushed = 0;
+		if ((pushed = shared_push(sh)) < 0 || (pulled = shared_pull(sh)) < 0 ||
+		    (ev_pushed = shared_push_evidence(sh)) < 0 || shared_pull_evidence(sh) < 0) {
 			if (!pg_conn_up(sh->pg))
 				continue;       /* reconnects, then catches up */
 			shared_sleep(sh, 1000);
@@ -672,7 +1022,7 @@ shared_thread(void *arg)
 			sh->next_beat = now + SHARED_BEAT;
 			now = time_mono();
 		}
-		if (pushed == SHARED_PUSH_BATCH)
+		if (pushed == SHARED_PUSH_BATCH || ev_pushed == SHARED_EV_BATCH)
 			continue;           /* more waiting */
 		usec_t until = sh->next_beat > now ? sh->next_beat - now : 0;
 		if (pg_wait(sh->pg, sh->wake_fd, (int)(until / 1000) + 1, shared_notified, sh) < 0)
@@ -716,6 +1066,9 @@ shared_new(const char *conninfo, const char *node, const char *role, const char 
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
+	if (htable_init(&sh->pubs, 1024) != 0)
+		goto nomem;
+	sh->my_seed = shared_seed(sh->node);
 	pthread_mutex_init(&sh->mu, NULL);
 	pthread_cond_init(&sh->room, NULL);
 	if (uv_async_init(loop, sh->async, shared_async_cb) != 0) {
@@ -786,6 +1139,14 @@ shared_free(struct shared *sh)
 	close(sh->wake_fd);
 	pthread_mutex_destroy(&sh->mu);
 	pthread_cond_destroy(&sh->room);
+	while (sh->pub_head != NULL) {
+		struct shared_pub *p = sh->pub_head;
+		sh->pub_head = p->next;
+		free(p);
+	}
+	htable_fini(&sh->pubs);
+	free(sh->owners);
+	free(sh->owners_next);
 	free(sh->nodes);
 	free(sh->conninfo);
 	free(sh);
@@ -808,6 +1169,7 @@ shared_stats_get(struct shared *sh, struct shared_stats *out)
 {
 	pthread_mutex_lock(&sh->mu);
 	*out = sh->stats;
+	out->evidence_pending = sh->pub_count;
 	pthread_mutex_unlock(&sh->mu);
 	out->up = atomic_load(&sh->up);
 	out->applied = atomic_load(&sh->applied);
