@@ -680,6 +680,51 @@ ctl_cmd_quarantines(struct ctl *c, const struct ctl_command *cmd, struct ctl_arg
 	return CTL_EXIT_OK;
 }
 
+/* nodes: GET /v1/nodes — the nodes sharing a PostgreSQL store, their contact and lag. */
+static int
+ctl_cmd_nodes(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
+{
+	json_t *root, *list, *n;
+	size_t i;
+	int rc;
+
+	(void)cmd;
+	if ((rc = ctl_get(c, "/v1/nodes", &root)) != CTL_EXIT_OK)
+		return rc;
+	if (ctl_printed_json(a, root))
+		return CTL_EXIT_OK;
+	json_int_t newest = json_integer_value(json_object_get(root, "newest"));
+	list = json_object_get(root, "nodes");
+	struct ctl_table t = { .ncols = 7 };
+	ctl_table_row(&t, (char *[]){ ctl_strdup("NODE"), ctl_strdup("ROLE"), ctl_strdup("LAST CONTACT"),
+	    ctl_strdup("LAG"), ctl_strdup("ENFORCES"), ctl_strdup("VERSION"), ctl_strdup("STARTED") });
+	json_array_foreach(list, i, n) {
+		char *contact, *lag;
+		double age = json_real_value(json_object_get(n, "last_contact_age"));
+		json_int_t applied = json_integer_value(json_object_get(n, "applied"));
+		char d[32];
+		if (asprintf(&contact, "%s ago%s", duration_format((usec_t)(age * 1e6), d, sizeof(d)),
+		    age >= 10 ? " (gone quiet)" : "") < 0)
+			contact = NULL;
+		if (asprintf(&lag, "%lld", (long long)(newest > applied ? newest - applied : 0)) < 0)
+			lag = NULL;
+		ctl_table_row(&t, (char *[]){ ctl_member(n, "name"), ctl_member(n, "role"),
+		    contact ? contact : ctl_strdup("?"), lag ? lag : ctl_strdup("?"), ctl_member(n, "enforcing"),
+		    ctl_member(n, "version"), ctl_when(n, "started") });
+	}
+	ctl_table_print(&t, "");
+	char *node = ctl_member(root, "node");
+	printf("\nAsked %s: %s the shared store; %lld changes of its own not yet in it; newest change %lld, "
+	    "applied %lld; %lld nodes share the judging.\n", node,
+	    json_is_true(json_object_get(root, "up")) ? "connected to" : "NOT connected to",
+	    (long long)json_integer_value(json_object_get(root, "outbox")), (long long)newest,
+	    (long long)json_integer_value(json_object_get(root, "applied")),
+	    (long long)json_integer_value(json_object_get(root, "live")));
+	free(node);
+	json_decref(root);
+	return CTL_EXIT_OK;
+}
+
 /* hosts / accounts: GET /v1/subjects?kind=KIND[&level=LEVEL] as a table. */
 static int
 ctl_cmd_list(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
@@ -1230,6 +1275,13 @@ static const struct ctl_command ctl_commands[] = {
 	  "release SUBJECT [--reason TEXT] [--json]",
 	  "Release SUBJECT from a manual or automatic level.",
 	  ctl_cmd_action },
+	{ "nodes", CTL_OPT_JSON, 0,
+	  "nodes [--json]",
+	  "With a PostgreSQL store shared by several nodes: each node, its role,\n"
+	  "its last contact, how many changes it has yet to apply and what it\n"
+	  "enforces; whether the node asked is connected and what it has not\n"
+	  "pushed yet.",
+	  ctl_cmd_nodes },
 	{ "quarantines", CTL_OPT_JSON, 0,
 	  "quarantines [--json]",
 	  "List the quarantined (and suspended) hosts and accounts: by whom, why,\n"

@@ -1326,7 +1326,12 @@ judge_apply_shared(struct judge *j, const struct shared_change *ch)
 	char name[SUBJECT_NAME_MAX], reason[STORE_REASON_MAX];
 
 	if (c != NULL) {
-		/* this run's own: in force now, its waiter answered, as a local commit would */
+		/* this run's own: in force now, its waiter answered, as a local commit would; a
+		 * release also clears the other nodes' part here, and the checkpoint publishes
+		 * this node's part at zero */
+		if (v->reset)
+			judge_reset_shared(j, c->s, v->time);
+		judge_touch(j, c->s);
 		judge_committed(c, 0);
 		return;
 	}
