@@ -1198,6 +1198,8 @@ judge_apply_evidence(struct judge *j, const struct shared_evidence *e)
 
 	if (kind < 0 || (origin = judge_origin(j, e->node)) < 0)
 		return;
+	if (j->contribs.buckets == NULL && htable_init(&j->contribs, 1024) != 0)
+		return;
 	if ((s = judge_lookup_key(j, e->subject, now)) == NULL)
 		return;
 	size_t len = s->key_len;
