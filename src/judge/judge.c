@@ -73,6 +73,9 @@ struct judge {
 };
 
 #define JUDGE_CAP_WINDOW (3600 * USEC_PER_SEC)
+/* How long an operator waits for the shared store to bring a verdict back before being told
+ * it is queued (judge_sweep, every second) */
+#define JUDGE_SHARED_WAIT (2 * USEC_PER_SEC)
 
 /* What a level change remembers until the store says it is durable. */
 /* What an operator's or subscriber's action changed in memory, to put back if the
@@ -96,6 +99,7 @@ struct judge_undo {
 struct judge_change {
 	struct htable_node await;      /* shared: in judge.awaiting until the feed brings it back */
 	uint64_t tag;
+	usec_t committed_at;           /* shared: committed here (monotonic) */
 	bool reset;                    /* a release: the decayed evidence goes on every node */
 	struct judge *j;
 	struct subject *s;
@@ -1065,6 +1069,7 @@ judge_local_committed(void *arg, int status)
 		return;
 	}
 	c->await.hash = judge_tag_hash(c->tag);
+	c->committed_at = time_mono();
 	htable_add(&j->awaiting, &c->await);
 	if (!shared_up(j->shared) && c->done != NULL) {
 		store_done_cb done = c->done;
@@ -1286,22 +1291,31 @@ judge_is_shared(const struct judge *j)
 	return j->shared != NULL;
 }
 
-void
-judge_shared_link(struct judge *j, bool up)
+/* Answers, with STORE_QUEUED, whoever waits for a change committed here before `before`
+ * (monotonic; 0: all of them) that the feed has not brought back yet. */
+static void
+judge_answer_queued(struct judge *j, usec_t before)
 {
 	size_t cursor = 0;
 	struct htable_node *n = NULL;
 
-	if (up)
+	if (j->awaiting.buckets == NULL)
 		return;
 	while ((n = htable_iter(&j->awaiting, &cursor, n)) != NULL) {
 		struct judge_change *c = htable_entry(n, struct judge_change, await);
-		if (c->done != NULL) {
+		if (c->done != NULL && (before == 0 || c->committed_at < before)) {
 			store_done_cb done = c->done;
 			c->done = NULL;
 			done(c->arg, STORE_QUEUED);
 		}
 	}
+}
+
+void
+judge_shared_link(struct judge *j, bool up)
+{
+	if (!up)
+		judge_answer_queued(j, 0);
 }
 
 static struct judge_change *
@@ -1827,6 +1841,10 @@ judge_sweep(struct judge *j, usec_t now, size_t budget)
 	struct subject *s, *prev = NULL;
 	char reason[STORE_REASON_MAX], name[SUBJECT_NAME_MAX];
 
+	/* a shared store that takes long (a server hung without a reset): the verdicts are safe
+	 * on this node's disk, and whoever asked for them is not kept waiting for it */
+	if (j->shared != NULL)
+		judge_answer_queued(j, time_mono() - JUDGE_SHARED_WAIT);
 	/* Between operations: nobody holds a subject. Then the excess over max_subjects
 	 * (a lowered max_subjects, or the store's and operators' subjects above it). */
 	j->recent[0] = j->recent[1] = NULL;

@@ -103,7 +103,9 @@ void judge_set_observer(struct judge *j, judge_observer_cb cb, void *arg);
  * The shared store (store/shared.h). With judge_set_shared, a level change is committed
  * locally with its outbox row and is in force only once the change feed brings it back
  * (judge_apply_shared), on this node as on the others; its done callback runs then with 0,
- * or earlier with STORE_QUEUED while the shared store is unreachable (judge_shared_link).
+ * (judge_apply_shared), on this node as on the others; its done callback runs then with 0,
+ * or earlier with STORE_QUEUED while the shared store is unreachable (judge_shared_link) or
+ * when it has not brought the change back within 2 s (judge_sweep).
  * judge_apply_shared applies any node's change in the feed's order: the subject's level,
  * operator's level, grace and (a release) its evidence reset, logged, counted against the
  * hourly cap, recorded in the local history (actor@node) and told to the observer. Only the
