@@ -858,6 +858,7 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 	if (a->ctx.shared != NULL) {
 		shared_stats_get(a->ctx.shared, &shs);
 		src.shared = &shs;
+		src.node = shared_node_name(a->ctx.shared);
 	}
 	src.uptime_seconds = (double)(time_now() - a->ctx.started) / 1e6;
 	src.api_http = &a->http_stats;

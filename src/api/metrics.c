@@ -428,6 +428,8 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 	    "primary).", src->shared == NULL || src->shared->up ? 1 : 0);
 	if (src->shared != NULL) {
 		const struct shared_stats *sh = src->shared;
+		fprintf(out, "# HELP lazaret_node_info This node's name among the nodes sharing the store.\n"
+		    "# TYPE lazaret_node_info gauge\nlazaret_node_info{node=\"%s\"} 1\n", src->node);
 		metrics_gauge(out, "lazaret_store_outbox", "This node's changes not yet in the shared store.",
 		    (double)sh->outbox);
 		metrics_gauge(out, "lazaret_store_shared_seq", "The newest change of the shared store applied here.",

@@ -973,11 +973,11 @@ judge_log_verdict(const struct judge *j, const struct judge_change *c)
 
 	char name[SUBJECT_NAME_MAX], reason[STORE_REASON_MAX];
 
-	log_info("verdict %s=%s level=%s previous=%s score=%.2f by=%s reason=\"%s\"",
+	log_info("verdict %s=%s level=%s previous=%s score=%.2f by=%s%s%s reason=\"%s\"",
 	    subject_field(s), subject_name(s, name, sizeof(name)),
 	    level_name(c->new_level), level_name(c->old_level), c->score, c->actor,
+	    j->shared != NULL ? " node=" : "", j->shared != NULL ? shared_node_name(j->shared) : "",
 	    log_quoted(reason, sizeof(reason), c->reason));
-	(void)j;
 }
 
 static void

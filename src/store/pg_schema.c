@@ -57,7 +57,9 @@ static const char *const migrations[PG_SCHEMA_VERSION] = {
 	" summary text NOT NULL,"
 	" seq bigint NOT NULL,"
 	" PRIMARY KEY (subject, node, kind));"
-	"CREATE INDEX lz_evidence_by_seq ON lz_evidence (seq);",
+	"CREATE INDEX lz_evidence_by_seq ON lz_evidence (seq);"
+	/* the trim keeps each subject's newest change: found by subject */
+	"CREATE INDEX lz_changes_by_subject ON lz_changes (subject, seq);",
 };
 
 /* The version recorded in lz_schema, 0 when the table is missing. */

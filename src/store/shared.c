@@ -36,6 +36,13 @@
  * order of seq, given inside, is the order of the commits: a pull that read up to seq N
  * never finds a smaller seq committed later. */
 #define SHARED_PUSH_LOCK   "7816113209573599077"
+/* The feed's trim, by whichever node gets the lock first, every hour: a change superseded by a
+ * newer one of its subject goes once older than this (a node catching up needs only each
+ * subject's newest: a change carries the whole verdict), and so does evidence not renewed
+ * for as long (decayed to nothing by then); 10 000 rows a statement. */
+#define SHARED_RETENTION   (30LL * 86400 * USEC_PER_SEC)
+#define SHARED_TRIM_EVERY  (3600 * USEC_PER_SEC)
+#define SHARED_TRIM_LOCK   "7816113209573599078"
 #define SHARED_EV_BATCH    200          /* evidence rows per upsert (9 parameters each) */
 #define SHARED_PUB_MAX     2000000      /* publications waiting at most: beyond, the oldest go */
 /* The owners' hash: the same on every node (hash_bytes is keyed per process) */
@@ -91,6 +98,7 @@ struct shared {
 	int64_t pushed;                 /* the highest node_seq PostgreSQL has of ours */
 	int64_t fetched;                /* the highest seq handed to the loop */
 	usec_t next_beat;
+	usec_t next_trim;
 	struct shared_origin origins[SHARED_ORIGINS_MAX];
 	size_t origin_count;
 	struct log_limit skip_log;
@@ -901,6 +909,47 @@ shared_owns(struct shared *sh, const char *key, size_t len)
 	return mine >= best;
 }
 
+/*
+ * shared_trim — a batch of the feed's old rows (SHARED_RETENTION) of each table, by one node
+ * at a time (a lock the others then skip). The rows deleted, or an error.
+ */
+static int
+shared_trim(struct shared *sh)
+{
+	char cutoff[24];
+	const char *params[1] = { cutoff };
+	int64_t locked = 0, total = 0;
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(cutoff, sizeof(cutoff), "%" PRId64, (int64_t)(time_now() - SHARED_RETENTION));
+	if ((rc = pg_begin(sh->pg)) != 0)
+		return rc;
+	if ((rc = shared_query_i64(sh, "SELECT pg_try_advisory_xact_lock(" SHARED_TRIM_LOCK ")::int", 0, NULL,
+	    &locked)) != 0 || !locked)
+		goto done;
+	static const char *const trims[] = {
+		"DELETE FROM lz_changes WHERE seq IN (SELECT c.seq FROM lz_changes c WHERE c.at < $1 AND EXISTS "
+		"(SELECT 1 FROM lz_changes d WHERE d.subject = c.subject AND d.seq > c.seq) ORDER BY c.seq LIMIT 10000)",
+		"DELETE FROM lz_evidence WHERE ctid IN (SELECT ctid FROM lz_evidence WHERE last_seen < $1 AND "
+		"value_time < $1 LIMIT 10000)",
+	};
+	/* one batch each: the pushes of this node wait meanwhile (the caller comes back soon) */
+	for (size_t i = 0; i < sizeof(trims) / sizeof(trims[0]); i++) {
+		if ((rc = pg_exec_params(sh->pg, trims[i], 1, params, NULL, NULL, &res)) != 0)
+			goto done;
+		total += strtol(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+	}
+done:
+	if (rc == 0 && (rc = pg_commit(sh->pg)) == 0 && total > 0)
+		log_info("shared store: %lld rows older than %lld days trimmed node=%s", (long long)total,
+		    (long long)(SHARED_RETENTION / (86400 * USEC_PER_SEC)), sh->node);
+	if (rc != 0)
+		pg_rollback(sh->pg);
+	return rc != 0 ? rc : (int)total;
+}
+
 /* The heartbeat: this node's row, then every node's. */
 static int
 shared_beat(struct shared *sh)
@@ -1020,6 +1069,14 @@ shared_thread(void *arg)
 			if (shared_beat(sh) != 0 && !pg_conn_up(sh->pg))
 				continue;
 			sh->next_beat = now + SHARED_BEAT;
+			now = time_mono();
+		}
+		if (now >= sh->next_trim) {
+			int trimmed = shared_trim(sh);
+			/* a full batch: more to do, a second later */
+			sh->next_trim = now + (trimmed >= 10000 ? USEC_PER_SEC : SHARED_TRIM_EVERY);
+			if (trimmed < 0 && !pg_conn_up(sh->pg))
+				continue;
 			now = time_mono();
 		}
 		if (pushed == SHARED_PUSH_BATCH || ev_pushed == SHARED_EV_BATCH)
