@@ -387,6 +387,12 @@ shared_on_connect(struct shared *sh)
 		sh->fetched = sh->fetched > SHARED_REREAD ? sh->fetched - SHARED_REREAD : 0;
 		sh->ev_fetched = 0;         /* contributions replace each other: reading all again is harmless */
 	}
+	if (sh->sysid != srv->system_identifier || sh->timeline != srv->timeline) {
+		/* remembered across restarts: a node down during a failover re-reads too */
+		char value[48];
+		snprintf(value, sizeof(value), "%" PRIu64 " %u", srv->system_identifier, srv->timeline);
+		store_state_put(sh->st, SHARED_SERVER_KEY, value);
+	}
 	sh->sysid = srv->system_identifier;
 	sh->timeline = srv->timeline;
 	/* where our pushes resume: PostgreSQL's record, not ours (a standby may lack the last) */
@@ -1154,6 +1160,15 @@ shared_start(struct shared *sh, int64_t applied)
 	int rc;
 
 	sh->fetched = applied > 0 ? applied : 0;
+	/* the server this node last applied changes from: another one now is a failover */
+	char value[48];
+	unsigned long long sysid;
+	unsigned timeline;
+	if (store_state_get(sh->st, SHARED_SERVER_KEY, value, sizeof(value)) == 0 &&
+	    sscanf(value, "%llu %u", &sysid, &timeline) == 2) {
+		sh->sysid = sysid;
+		sh->timeline = timeline;
+	}
 	atomic_store(&sh->applied, sh->fetched);
 	sh->stats.applied = sh->fetched;
 	store_set_outbox_hook(sh->st, shared_kick, sh);

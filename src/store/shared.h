@@ -175,8 +175,10 @@ void shared_stats_get(struct shared *sh, struct shared_stats *out);
 /* The nodes as the last heartbeat read them: each(arg, node) per node, by name; the count. */
 size_t shared_nodes(struct shared *sh, void (*each)(void *arg, const struct shared_node *n), void *arg);
 
-/* The store state key of the newest change applied. */
+/* The store state keys of the newest change applied, and of the server it came from
+ * ("SYSTEM_IDENTIFIER TIMELINE"). */
 #define SHARED_APPLIED_KEY "shared:applied"
+#define SHARED_SERVER_KEY "shared:server"
 
 /* Whether name is a valid node name. */
 bool shared_node_name_valid(const char *name);
