@@ -583,56 +583,74 @@ shared_hand_over(struct shared *sh, struct shared_batch *b)
 	uv_async_send(sh->async);
 }
 
-/* shared_pull — every change after sh->fetched to the loop. The changes read, or an error. */
+/* Counts and logs (within the limit) a row of the feed that cannot be read. */
+static void
+shared_unreadable(struct shared *sh, const char *what, const char *seq, const char *node)
+{
+	log_limited(&sh->skip_log, LOG_LEVEL_WARN, "shared store: %s seq=%.24s node=%.64s cannot be read; skipped",
+	    what, seq, node);
+	pthread_mutex_lock(&sh->mu);
+	sh->stats.skipped++;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+/* Row i of a changes query into the batch's next change; false when it is skipped. */
+static bool
+shared_decode_change(struct shared *sh, PGresult *res, int i, struct shared_batch *b)
+{
+	const char *node = PQgetvalue(res, i, 1), *kind = PQgetvalue(res, i, 4);
+	const char *subject = PQgetvalue(res, i, 5), *body = PQgetvalue(res, i, 6);
+	struct shared_change *c = &b->changes[b->n];
+
+	memset(c, 0, sizeof(*c));
+	c->seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	c->node_seq = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+	c->at = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+	if (strcmp(kind, SHARED_KIND_VERDICT) != 0 || (size_t)PQgetlength(res, i, 1) >= sizeof(c->node) ||
+	    (size_t)PQgetlength(res, i, 5) >= sizeof(c->subject) || PQgetlength(res, i, 5) == 0 ||
+	    shared_verdict_decode(body, (size_t)PQgetlength(res, i, 6), &c->verdict) != 0) {
+		shared_unreadable(sh, "change", PQgetvalue(res, i, 0), node);
+		return false;
+	}
+	if (!shared_origin_new(sh, node, c->node_seq))
+		return false;       /* read again after a failover: applied already */
+	memcpy(c->node, node, (size_t)PQgetlength(res, i, 1) + 1);
+	memcpy(c->subject, subject, (size_t)PQgetlength(res, i, 5) + 1);
+	c->own = strcmp(node, sh->node) == 0;
+	return true;
+}
+
+/*
+ * shared_pull_rows — every row of sql after *after to the loop, SHARED_PULL_BATCH a query
+ * ($1 the seq after which, $2 the batch, $3 this node's name when nparams is 3), column 0
+ * each row's seq, decode() filling the batch. The rows read, or an error.
+ */
 static int
-shared_pull(struct shared *sh)
+shared_pull_rows(struct shared *sh, const char *sql, int nparams, bool evidence, int64_t *after,
+    bool (*decode)(struct shared *, PGresult *, int, struct shared_batch *))
 {
 	int total = 0;
 
 	for (;;) {
-		char after[24], limit[24];
-		const char *params[2] = { after, limit };
+		char from[24], limit[24];
+		const char *params[3] = { from, limit, sh->node };
 		PGresult *res = NULL;
 		int rc;
 
-		snprintf(after, sizeof(after), "%" PRId64, sh->fetched);
+		snprintf(from, sizeof(from), "%" PRId64, *after);
 		snprintf(limit, sizeof(limit), "%d", SHARED_PULL_BATCH);
-		if ((rc = pg_exec_params(sh->pg, "SELECT seq, node, node_seq, at, kind, subject, body::text"
-		    " FROM lz_changes WHERE seq > $1 ORDER BY seq LIMIT $2", 2, params, NULL, NULL, &res)) != 0)
+		if ((rc = pg_exec_params(sh->pg, sql, nparams, params, NULL, NULL, &res)) != 0)
 			return rc;
 		int rows = PQntuples(res);
-		struct shared_batch *b = rows > 0 ? shared_batch_new((size_t)rows, false) : NULL;
+		struct shared_batch *b = rows > 0 ? shared_batch_new((size_t)rows, evidence) : NULL;
 		if (rows > 0 && b == NULL) {
 			PQclear(res);
 			return -ENOMEM;
 		}
 		for (int i = 0; i < rows; i++) {
-			int64_t seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-			const char *node = PQgetvalue(res, i, 1), *kind = PQgetvalue(res, i, 4);
-			const char *subject = PQgetvalue(res, i, 5), *body = PQgetvalue(res, i, 6);
-			struct shared_change *c = &b->changes[b->n];
-
-			sh->fetched = seq;
-			memset(c, 0, sizeof(*c));
-			c->seq = seq;
-			c->node_seq = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-			c->at = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-			if (strcmp(kind, SHARED_KIND_VERDICT) != 0 || (size_t)PQgetlength(res, i, 1) >= sizeof(c->node) ||
-			    (size_t)PQgetlength(res, i, 5) >= sizeof(c->subject) || PQgetlength(res, i, 5) == 0 ||
-			    shared_verdict_decode(body, (size_t)PQgetlength(res, i, 6), &c->verdict) != 0) {
-				log_limited(&sh->skip_log, LOG_LEVEL_WARN, "shared store: change seq=%" PRId64 " node=%.64s "
-				    "kind=%.32s cannot be read; skipped", seq, node, kind);
-				pthread_mutex_lock(&sh->mu);
-				sh->stats.skipped++;
-				pthread_mutex_unlock(&sh->mu);
-				continue;
-			}
-			if (!shared_origin_new(sh, node, c->node_seq))
-				continue;       /* read again after a failover: applied already */
-			memcpy(c->node, node, (size_t)PQgetlength(res, i, 1) + 1);
-			memcpy(c->subject, subject, (size_t)PQgetlength(res, i, 5) + 1);
-			c->own = strcmp(node, sh->node) == 0;
-			b->n++;
+			*after = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+			if (decode(sh, res, i, b))
+				b->n++;
 		}
 		PQclear(res);
 		if (b != NULL && b->n > 0)
@@ -643,6 +661,14 @@ shared_pull(struct shared *sh)
 		if (rows < SHARED_PULL_BATCH || atomic_load(&sh->stopping))
 			return total;
 	}
+}
+
+/* shared_pull — every change after sh->fetched to the loop. The changes read, or an error. */
+static int
+shared_pull(struct shared *sh)
+{
+	return shared_pull_rows(sh, "SELECT seq, node, node_seq, at, kind, subject, body::text FROM lz_changes "
+	    "WHERE seq > $1 ORDER BY seq LIMIT $2", 2, false, &sh->fetched, shared_decode_change);
 }
 
 /* ---- evidence ------------------------------------------------------------------------- */
@@ -814,72 +840,43 @@ done:
 	return rc == 0 ? (int)n : rc;
 }
 
+/* Row i of an evidence query into the batch's next publication; false when it is skipped. */
+static bool
+shared_decode_evidence(struct shared *sh, PGresult *res, int i, struct shared_batch *b)
+{
+	struct shared_evidence *e = &b->evidence[b->n];
+	long long vt = strtoll(PQgetvalue(res, i, 5), NULL, 10), fs = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+	long long ls = strtoll(PQgetvalue(res, i, 8), NULL, 10), count = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+
+	memset(e, 0, sizeof(*e));
+	e->value = strtod(PQgetvalue(res, i, 4), NULL);
+	if ((size_t)PQgetlength(res, i, 1) >= sizeof(e->subject) || PQgetlength(res, i, 1) == 0 ||
+	    (size_t)PQgetlength(res, i, 2) >= sizeof(e->node) || (size_t)PQgetlength(res, i, 3) >= sizeof(e->kind) ||
+	    (size_t)PQgetlength(res, i, 9) >= sizeof(e->summary) || !(e->value >= 0 && e->value < 1e300) || vt < 0 ||
+	    fs < 0 || ls < 0 || count < 0) {
+		shared_unreadable(sh, "evidence", PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
+		return false;
+	}
+	memcpy(e->subject, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1) + 1);
+	memcpy(e->node, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2) + 1);
+	memcpy(e->kind, PQgetvalue(res, i, 3), (size_t)PQgetlength(res, i, 3) + 1);
+	memcpy(e->summary, PQgetvalue(res, i, 9), (size_t)PQgetlength(res, i, 9) + 1);
+	e->value_time = (usec_t)vt;
+	e->first_seen = (usec_t)fs;
+	e->last_seen = (usec_t)ls;
+	e->count = (uint64_t)count;
+	return true;
+}
+
 /* shared_pull_evidence — the other nodes' evidence rows after the last read, to the loop. */
 static int
 shared_pull_evidence(struct shared *sh)
 {
-	int total = 0;
-
 	if (sh->evidence_fn == NULL)
 		return 0;
-	for (;;) {
-		char after[24], limit[24];
-		const char *params[3] = { after, limit, sh->node };
-		PGresult *res = NULL;
-		int rc;
-
-		snprintf(after, sizeof(after), "%" PRId64, sh->ev_fetched);
-		snprintf(limit, sizeof(limit), "%d", SHARED_PULL_BATCH);
-		if ((rc = pg_exec_params(sh->pg, "SELECT seq, subject, node, kind, value, value_time, count, first_seen, "
-		    "last_seen, summary FROM lz_evidence WHERE seq > $1 AND node <> $3 ORDER BY seq LIMIT $2", 3, params,
-		    NULL, NULL, &res)) != 0)
-			return rc;
-		int rows = PQntuples(res);
-		struct shared_batch *b = rows > 0 ? shared_batch_new((size_t)rows, true) : NULL;
-		if (rows > 0 && b == NULL) {
-			PQclear(res);
-			return -ENOMEM;
-		}
-		for (int i = 0; i < rows; i++) {
-			struct shared_evidence *e = &b->evidence[b->n];
-			char *end;
-
-			sh->ev_fetched = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-			memset(e, 0, sizeof(*e));
-			e->value = strtod(PQgetvalue(res, i, 4), &end);
-			long long vt = strtoll(PQgetvalue(res, i, 5), NULL, 10), fs = strtoll(PQgetvalue(res, i, 7), NULL, 10);
-			long long ls = strtoll(PQgetvalue(res, i, 8), NULL, 10), count = strtoll(PQgetvalue(res, i, 6), NULL, 10);
-			if ((size_t)PQgetlength(res, i, 1) >= sizeof(e->subject) || PQgetlength(res, i, 1) == 0 ||
-			    (size_t)PQgetlength(res, i, 2) >= sizeof(e->node) ||
-			    (size_t)PQgetlength(res, i, 3) >= sizeof(e->kind) ||
-			    (size_t)PQgetlength(res, i, 9) >= sizeof(e->summary) ||
-			    !(e->value >= 0 && e->value < 1e300) || vt < 0 || fs < 0 || ls < 0 || count < 0) {
-				log_limited(&sh->skip_log, LOG_LEVEL_WARN, "shared store: evidence seq=%s node=%.64s cannot "
-				    "be read; skipped", PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
-				pthread_mutex_lock(&sh->mu);
-				sh->stats.skipped++;
-				pthread_mutex_unlock(&sh->mu);
-				continue;
-			}
-			memcpy(e->subject, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1) + 1);
-			memcpy(e->node, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2) + 1);
-			memcpy(e->kind, PQgetvalue(res, i, 3), (size_t)PQgetlength(res, i, 3) + 1);
-			memcpy(e->summary, PQgetvalue(res, i, 9), (size_t)PQgetlength(res, i, 9) + 1);
-			e->value_time = (usec_t)vt;
-			e->first_seen = (usec_t)fs;
-			e->last_seen = (usec_t)ls;
-			e->count = (uint64_t)count;
-			b->n++;
-		}
-		PQclear(res);
-		if (b != NULL && b->n > 0)
-			shared_hand_over(sh, b);
-		else
-			free(b);
-		total += rows;
-		if (rows < SHARED_PULL_BATCH || atomic_load(&sh->stopping))
-			return total;
-	}
+	return shared_pull_rows(sh, "SELECT seq, subject, node, kind, value, value_time, count, first_seen, "
+	    "last_seen, summary FROM lz_evidence WHERE seq > $1 AND node <> $3 ORDER BY seq LIMIT $2", 3, true,
+	    &sh->ev_fetched, shared_decode_evidence);
 }
 
 /* ---- ownership ------------------------------------------------------------------------ */
