@@ -1374,21 +1374,34 @@ judge_apply_shared(struct judge *j, const struct shared_change *ch)
 	if (strcmp(v->actor, JUDGE_ACTOR_JUDGE) == 0 && v->level >= LEVEL_QUARANTINE && old < LEVEL_QUARANTINE &&
 	    j->cap_size > 0)
 		judge_cap_take(j, v->time);     /* the hour's cap counts every node's */
-	judge_touch(j, s);
-	if (old == v->level)
-		return;
-	j->stats.by_level[old]--;
-	j->stats.by_level[v->level]++;
-	j->stats.level_changes++;
-	s->level = (uint8_t)v->level;
-	judge_notable_update(j, s);
-	log_info("verdict %s=%s level=%s previous=%s by=%s node=%s seq=%lld reason=\"%s\"", subject_field(s),
-	    subject_name(s, name, sizeof(name)), level_name(v->level), level_name(old), v->actor, ch->node,
-	    (long long)ch->seq, log_quoted(reason, sizeof(reason), v->reason));
-	judge_count_change(j, old, v->level, v->actor);
-	if (!ch->own && j->st != NULL) {
-		/* the history of every node tells the whole story, with who made each change where */
+	judge_touch(j, s);               /* the checkpoint publishes this node's part (zero after a reset) */
+	if (old != v->level) {
+		j->stats.by_level[old]--;
+		j->stats.by_level[v->level]++;
+		j->stats.level_changes++;
+		s->level = (uint8_t)v->level;
+		judge_notable_update(j, s);
+		log_info("verdict %s=%s level=%s previous=%s by=%s node=%s seq=%lld reason=\"%s\"", subject_field(s),
+		    subject_name(s, name, sizeof(name)), level_name(v->level), level_name(old), v->actor, ch->node,
+		    (long long)ch->seq, log_quoted(reason, sizeof(reason), v->reason));
+		judge_count_change(j, old, v->level, v->actor);
+	}
+	if (j->st != NULL) {
+		/*
+		 * Written now, not at the next checkpoint: the newest change applied, recorded
+		 * after this callback, is queued behind this row, so a crash never leaves the
+		 * record past a verdict the local store does not hold. The history of every node
+		 * tells the whole story, with who made each change where.
+		 */
+		struct store_subject row;
+		struct store_evidence ev[JUDGE_MAX_EVIDENCE];
 		struct store_history h;
+		bool history = !ch->own && old != v->level;
+		usec_t now = time_now();
+
+		judge_snapshot(s, &row, ev, now);
+		if (row.evidence_count)
+			judge_snapshot_kinds(j, s, ev, row.evidence_count);
 		memset(&h, 0, sizeof(h));
 		h.time = v->time;
 		memcpy(h.subject, s->key, s->key_len);
@@ -1396,9 +1409,11 @@ judge_apply_shared(struct judge *j, const struct shared_change *ch)
 		h.new_level = v->level;
 		snprintf(h.actor, sizeof(h.actor), "%.40s@%.20s", v->actor, ch->node);
 		snprintf(h.reason, sizeof(h.reason), "%s", v->reason);
-		store_history_append(j->st, &h);
+		if (store_put(j->st, &row, history ? &h : NULL, NULL, NULL) != 0)
+			log_warnx("shared store: change seq=%lld for %s=%s not written here (out of memory); the "
+			    "checkpoint tries again", (long long)ch->seq, subject_field(s), subject_name(s, name, sizeof(name)));
 	}
-	if (j->observer != NULL)
+	if (old != v->level && j->observer != NULL)
 		j->observer(j->observer_arg, s, old, v->level, v->actor);
 }
 
