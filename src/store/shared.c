@@ -20,6 +20,7 @@
 #include "common/htable.h"
 #include "common/level.h"
 #include "common/log.h"
+#include "common/subject_text.h"
 #include "store/pg.h"
 #include "store/pg_schema.h"
 
@@ -456,9 +457,14 @@ push_collect(void *arg, const struct store_outbox_row *r)
 	char seq[24], at[24];
 	size_t base = p->n * 5;
 
+	char subject[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)];
+
 	snprintf(seq, sizeof(seq), "%" PRId64, r->node_seq);
 	snprintf(at, sizeof(at), "%" PRId64, (int64_t)r->at);
-	const char *v[5] = { seq, at, r->kind, r->subject, r->body };
+	/* as subject text: an account's or subscriber's name may hold any byte, PostgreSQL's text
+	 * only UTF-8 without NUL; one that it refused would hold up every change after it */
+	subject_text_encode(subject, sizeof(subject), r->subject, strlen(r->subject));
+	const char *v[5] = { seq, at, r->kind, subject, r->body };
 	for (size_t i = 0; i < 5; i++) {
 		p->off[base + i] = p->len;
 		if (push_add_text(p, v[i]) != 0)
@@ -606,8 +612,11 @@ shared_decode_change(struct shared *sh, PGresult *res, int i, struct shared_batc
 	c->seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 	c->node_seq = strtoll(PQgetvalue(res, i, 2), NULL, 10);
 	c->at = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+	size_t subject_len = 0;
+
 	if (strcmp(kind, SHARED_KIND_VERDICT) != 0 || (size_t)PQgetlength(res, i, 1) >= sizeof(c->node) ||
-	    (size_t)PQgetlength(res, i, 5) >= sizeof(c->subject) || PQgetlength(res, i, 5) == 0 ||
+	    PQgetlength(res, i, 5) == 0 || subject_text_decode(c->subject, sizeof(c->subject), &subject_len, subject,
+	    (size_t)PQgetlength(res, i, 5)) != 0 ||
 	    shared_verdict_decode(body, (size_t)PQgetlength(res, i, 6), &c->verdict) != 0) {
 		shared_unreadable(sh, "change", PQgetvalue(res, i, 0), node);
 		return false;
@@ -615,7 +624,6 @@ shared_decode_change(struct shared *sh, PGresult *res, int i, struct shared_batc
 	if (!shared_origin_new(sh, node, c->node_seq))
 		return false;       /* read again after a failover: applied already */
 	memcpy(c->node, node, (size_t)PQgetlength(res, i, 1) + 1);
-	memcpy(c->subject, subject, (size_t)PQgetlength(res, i, 5) + 1);
 	c->own = strcmp(node, sh->node) == 0;
 	return true;
 }
@@ -778,10 +786,11 @@ shared_push_evidence(struct shared *sh)
 		return 0;
 
 	char (*num)[6][32] = calloc(n, sizeof(*num));
+	char (*subject)[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)] = calloc(n, sizeof(*subject));
 	const char **params = calloc(1 + n * 8, sizeof(*params));
 	size_t sqlcap = 512 + n * 160;
 	char *sql = malloc(sqlcap);
-	if (num == NULL || params == NULL || sql == NULL) {
+	if (num == NULL || subject == NULL || params == NULL || sql == NULL) {
 		rc = -ENOMEM;
 		goto done;
 	}
@@ -796,7 +805,8 @@ shared_push_evidence(struct shared *sh)
 		snprintf(num[i][2], sizeof(num[i][2]), "%" PRIu64, e->count);
 		snprintf(num[i][3], sizeof(num[i][3]), "%" PRId64, (int64_t)e->first_seen);
 		snprintf(num[i][4], sizeof(num[i][4]), "%" PRId64, (int64_t)e->last_seen);
-		params[b] = e->subject;
+		subject_text_encode(subject[i], sizeof(subject[i]), e->subject, strlen(e->subject));
+		params[b] = subject[i];
 		params[b + 1] = e->kind;
 		params[b + 2] = num[i][0];
 		params[b + 3] = num[i][1];
@@ -819,6 +829,7 @@ shared_push_evidence(struct shared *sh)
 		pg_rollback(sh->pg);
 done:
 	free(num);
+	free(subject);
 	free(params);
 	free(sql);
 	pthread_mutex_lock(&sh->mu);
@@ -850,14 +861,16 @@ shared_decode_evidence(struct shared *sh, PGresult *res, int i, struct shared_ba
 
 	memset(e, 0, sizeof(*e));
 	e->value = strtod(PQgetvalue(res, i, 4), NULL);
-	if ((size_t)PQgetlength(res, i, 1) >= sizeof(e->subject) || PQgetlength(res, i, 1) == 0 ||
+	size_t subject_len = 0;
+
+	if (PQgetlength(res, i, 1) == 0 || subject_text_decode(e->subject, sizeof(e->subject), &subject_len,
+	    PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1)) != 0 ||
 	    (size_t)PQgetlength(res, i, 2) >= sizeof(e->node) || (size_t)PQgetlength(res, i, 3) >= sizeof(e->kind) ||
 	    (size_t)PQgetlength(res, i, 9) >= sizeof(e->summary) || !(e->value >= 0 && e->value < 1e300) || vt < 0 ||
 	    fs < 0 || ls < 0 || count < 0) {
 		shared_unreadable(sh, "evidence", PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
 		return false;
 	}
-	memcpy(e->subject, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1) + 1);
 	memcpy(e->node, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2) + 1);
 	memcpy(e->kind, PQgetvalue(res, i, 3), (size_t)PQgetlength(res, i, 3) + 1);
 	memcpy(e->summary, PQgetvalue(res, i, 9), (size_t)PQgetlength(res, i, 9) + 1);
