@@ -1341,6 +1341,17 @@ judge_apply_shared(struct judge *j, const struct shared_change *ch)
 	struct subject *s;
 	char name[SUBJECT_NAME_MAX], reason[STORE_REASON_MAX];
 
+	if (ch->refused) {
+		/* set aside by the sync thread: it never takes effect, here or anywhere */
+		if (c != NULL) {
+			if (c->done == NULL)        /* its waiter heard "queued": the log says otherwise now */
+				log_warnx("shared store: a verdict acknowledged as queued was refused by the server: "
+				    "%s=%s stays %s", subject_field(c->s), subject_name(c->s, name, sizeof(name)),
+				    level_name(c->s->level));
+			judge_committed(c, -EIO);
+		}
+		return;
+	}
 	if (c != NULL) {
 		/* this run's own: in force now, its waiter answered, as a local commit would; a
 		 * release also clears the other nodes' part here, and the checkpoint publishes

@@ -94,6 +94,7 @@ struct shared {
 	uint64_t sysid;
 	uint32_t timeline;
 	bool migrated;
+	bool push_single;               /* a batch was refused: rows one by one until one goes */
 	bool was_up;
 	bool link_known;                /* was_up tells something: the first state is told too */
 	int64_t pushed;                 /* the highest node_seq PostgreSQL has of ours */
@@ -286,7 +287,8 @@ shared_async_cb(uv_async_t *handle)
 				continue;
 			}
 			sh->apply(sh->arg, &b->changes[i]);
-			applied = b->changes[i].seq;
+			if (!b->changes[i].refused)
+				applied = b->changes[i].seq;
 		}
 		free(b);
 	}
@@ -422,6 +424,42 @@ shared_on_connect(struct shared *sh)
 	return 0;
 }
 
+static struct shared_batch *
+shared_batch_new(size_t n, bool evidence)
+{
+	size_t each = evidence ? sizeof(struct shared_evidence) : sizeof(struct shared_change);
+	struct shared_batch *b = malloc(sizeof(*b) + n * each);
+
+	if (b == NULL)
+		return NULL;
+	b->next = NULL;
+	b->n = 0;
+	b->changes = evidence ? NULL : (struct shared_change *)(void *)(b + 1);
+	b->evidence = evidence ? (struct shared_evidence *)(void *)(b + 1) : NULL;
+	return b;
+}
+
+/* Hands b to the loop, waiting while it is behind by SHARED_QUEUE_MAX batches. */
+static void
+shared_hand_over(struct shared *sh, struct shared_batch *b)
+{
+	pthread_mutex_lock(&sh->mu);
+	while (sh->batches >= SHARED_QUEUE_MAX && !atomic_load(&sh->stopping))
+		pthread_cond_wait(&sh->room, &sh->mu);
+	if (sh->tail != NULL)
+		sh->tail->next = b;
+	else
+		sh->head = b;
+	sh->tail = b;
+	sh->batches++;
+	if (b->evidence != NULL)
+		sh->stats.evidence_read += b->n;
+	else
+		sh->stats.pulled += b->n;
+	pthread_mutex_unlock(&sh->mu);
+	uv_async_send(sh->async);
+}
+
 struct push_rows {
 	size_t n;
 	int64_t last;
@@ -489,7 +527,7 @@ shared_push(struct shared *sh)
 
 	if (p == NULL)
 		return -ENOMEM;
-	if ((rc = store_outbox_read(sh->st, sh->pushed, SHARED_PUSH_BATCH, push_collect, p)) <= 0)
+	if ((rc = store_outbox_read(sh->st, sh->pushed, sh->push_single ? 1 : SHARED_PUSH_BATCH, push_collect, p)) <= 0)
 		goto done;
 	if (p->n == 0) {
 		rc = 0;
@@ -519,8 +557,41 @@ shared_push(struct shared *sh)
 		rc = pg_commit(sh->pg);
 	else
 		pg_rollback(sh->pg);
-	if (rc != 0)
+	if (rc != 0 && pg_conn_up(sh->pg) && rc != -EAGAIN) {
+		/* the server refused the batch itself (not the connection): one row at a time, and a
+		 * row it refuses alone is set aside, loudly, rather than holding up every change after */
+		if (!sh->push_single) {
+			sh->push_single = true;
+			goto done;
+		}
+		log_warnx("ALARM shared store: change node_seq=%" PRId64 " subject=%.64s refused by the server "
+		    "(sqlstate=%s: %s); set aside, the other nodes will not see it", p->last, p->text + p->off[3],
+		    pg_conn_sqlstate(sh->pg), pg_conn_error(sh->pg));
+		pthread_mutex_lock(&sh->mu);
+		sh->stats.skipped++;
+		pthread_mutex_unlock(&sh->mu);
+		/* whoever waits for it here is told it failed, and this node undoes it too */
+		struct shared_batch *b = shared_batch_new(1, false);
+		if (b != NULL) {
+			struct shared_change *c = &b->changes[0];
+			const char *subject = p->text + p->off[3], *body = p->text + p->off[4];
+			size_t len = 0;
+			memset(c, 0, sizeof(*c));
+			c->own = c->refused = true;
+			c->node_seq = p->last;
+			snprintf(c->node, sizeof(c->node), "%s", sh->node);
+			if (subject_text_decode(c->subject, sizeof(c->subject), &len, subject, strlen(subject)) == 0 &&
+			    shared_verdict_decode(body, strlen(body), &c->verdict) == 0) {
+				b->n = 1;
+				shared_hand_over(sh, b);
+			} else
+				free(b);
+		}
+		rc = 0;
+	} else if (rc != 0)
 		goto done;
+	else
+		sh->push_single = false;
 	sh->pushed = p->last;
 	store_outbox_pushed(sh->st, sh->pushed, time_now());
 	pthread_mutex_lock(&sh->mu);
@@ -551,42 +622,6 @@ shared_origin_new(struct shared *sh, const char *node, int64_t node_seq)
 		sh->origins[sh->origin_count++].node_seq = node_seq;
 	}
 	return true;
-}
-
-static struct shared_batch *
-shared_batch_new(size_t n, bool evidence)
-{
-	size_t each = evidence ? sizeof(struct shared_evidence) : sizeof(struct shared_change);
-	struct shared_batch *b = malloc(sizeof(*b) + n * each);
-
-	if (b == NULL)
-		return NULL;
-	b->next = NULL;
-	b->n = 0;
-	b->changes = evidence ? NULL : (struct shared_change *)(void *)(b + 1);
-	b->evidence = evidence ? (struct shared_evidence *)(void *)(b + 1) : NULL;
-	return b;
-}
-
-/* Hands b to the loop, waiting while it is behind by SHARED_QUEUE_MAX batches. */
-static void
-shared_hand_over(struct shared *sh, struct shared_batch *b)
-{
-	pthread_mutex_lock(&sh->mu);
-	while (sh->batches >= SHARED_QUEUE_MAX && !atomic_load(&sh->stopping))
-		pthread_cond_wait(&sh->room, &sh->mu);
-	if (sh->tail != NULL)
-		sh->tail->next = b;
-	else
-		sh->head = b;
-	sh->tail = b;
-	sh->batches++;
-	if (b->evidence != NULL)
-		sh->stats.evidence_read += b->n;
-	else
-		sh->stats.pulled += b->n;
-	pthread_mutex_unlock(&sh->mu);
-	uv_async_send(sh->async);
 }
 
 /* Counts and logs (within the limit) a row of the feed that cannot be read. */

@@ -71,6 +71,7 @@ struct shared_change {
 	int64_t node_seq;
 	usec_t at;
 	bool own;                           /* made by this node (this run's or an earlier one's) */
+	bool refused;                       /* own, and refused by the server: set aside, never in the feed */
 	char node[SHARED_NODE_MAX];
 	char subject[STORE_SUBJECT_MAX];
 	struct shared_verdict verdict;
