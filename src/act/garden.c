@@ -477,29 +477,50 @@ next_job(struct garden *g)
 		g->queue_len = 0;
 		return job;
 	}
+	/*
+	 * Each network once, as the set wants it now: a host quarantined and released within one
+	 * batch (a burst of verdicts, the shared store's feed) is a deletion, not an addition the
+	 * batch's deletions would come before, leaving it in the kernel until the next rebuild.
+	 */
 	job->kind = JOB_APPLY;
-	size_t nadd = 0, ndel = 0;
-	for (size_t i = 0; i < g->queue_len; i++) {
-		if (g->queue[i].add)
-			nadd++;
-		else
-			ndel++;
-	}
-	if ((nadd && (job->add = calloc(nadd, sizeof(*job->add))) == NULL) ||
-	    (ndel && (job->del = calloc(ndel, sizeof(*job->del))) == NULL)) {
+	struct queued_net {
+		struct htable_node node;
+		size_t i;
+	} *seen = calloc(g->queue_len, sizeof(*seen));
+	struct htable once = { 0 };
+	size_t buckets = 16;
+	while (buckets < g->queue_len)
+		buckets *= 2;
+	if (seen == NULL || htable_init(&once, buckets) != 0 ||
+	    (job->add = calloc(g->queue_len, sizeof(*job->add))) == NULL ||
+	    (job->del = calloc(g->queue_len, sizeof(*job->del))) == NULL) {
+		free(seen);
+		htable_fini(&once);
 		job_free(job);
 		return NULL;
 	}
 	job->oldest = g->queue[0].queued;
 	for (size_t i = 0; i < g->queue_len; i++) {
-		if (g->queue[i].add) {
-			job->add[job->nadd].net = g->queue[i].net;
+		const struct cidr *net = &g->queue[i].net;
+		uint32_t h = (uint32_t)net_hash(net);
+		bool dup = false;
+		for (struct htable_node *n = htable_first(&once, h); n != NULL && !dup; n = htable_next(n, h))
+			dup = net_equal(&g->queue[htable_entry(n, struct queued_net, node)->i].net, net);
+		if (dup)
+			continue;
+		seen[i].i = i;
+		seen[i].node.hash = h;
+		htable_add(&once, &seen[i].node);
+		if (set_find(g, net) != NULL) {
+			job->add[job->nadd].net = *net;
 			/* it entered quarantine now: the set does not hold it (a wrong guess costs only
 			 * a timeout refresh, which the next rebuild does) */
 			job->add[job->nadd++].fresh = true;
 		} else
-			job->del[job->ndel++] = g->queue[i].net;
+			job->del[job->ndel++] = *net;
 	}
+	htable_fini(&once);
+	free(seen);
 	g->queue_len = 0;
 	return job;
 }

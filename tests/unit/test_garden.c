@@ -181,6 +181,38 @@ test_changes_follow_the_judge(void **state)
 	assert_int_equal(gs.elements_removed, 1);
 }
 
+/*
+ * A host quarantined and released again before the garden's next batch (a burst of verdicts,
+ * the shared store's feed) is a deletion in that batch, not an addition it would make after
+ * its deletions, which left it in the kernel until the next rebuild; and one released and
+ * quarantined again is an addition alone.
+ */
+static void
+test_flap_in_one_batch(void **state)
+{
+	struct fx *f = *state;
+	struct garden_stats gs;
+
+	start(f);
+	struct subject *b = quarantine(f, "192.0.2.21");
+	settle(f);
+	garden_stats_get(f->g, &gs);
+	uint64_t added = gs.elements_added, removed = gs.elements_removed;
+
+	quarantine(f, "192.0.2.30");            /* a batch in flight: what follows waits for the next */
+	struct subject *a = quarantine(f, "192.0.2.20");
+	assert_int_equal(judge_release(f->j, a, "a mistake", "operator", NULL, NULL), 0);
+	assert_int_equal(judge_release(f->j, b, "cleaned", "operator", NULL, NULL), 0);
+	quarantine(f, "192.0.2.21");
+	settle(f);
+	assert_false(garden_enforced(f->g, "192.0.2.20"));
+	assert_true(garden_enforced(f->g, "192.0.2.21"));
+	garden_stats_get(f->g, &gs);
+	assert_int_equal(gs.elements, 2);
+	assert_int_equal(gs.elements_added - added, 2);       /* .30, and .21 again, once */
+	assert_int_equal(gs.elements_removed - removed, 1);   /* .20, never added */
+}
+
 /* A thousand verdicts at once become a handful of transactions, not a thousand. */
 static void
 test_burst_is_batched(void **state)
@@ -366,6 +398,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_start_carries_the_store),
 		T(test_changes_follow_the_judge),
+		T(test_flap_in_one_batch),
 		T(test_burst_is_batched),
 		T(test_network_subjects_stay_out),
 		T(test_stop_applies_the_queue),
