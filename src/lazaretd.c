@@ -192,7 +192,12 @@ start_shared(struct daemon *d)
 		fatalx("store %s: cannot read the shared store's last change applied: %s", d->store_path, strerror(-rc));
 	if (rc == 0)
 		applied = strtoll(value, NULL, 10);
-	if ((d->shared = shared_new(d->cfg->daemon.store, d->node, d->cfg->policy.listen_count > 0 ? "relay" : "",
+	/* what the node does, for lazaretctl nodes: "relay+gateway", "collector", ... */
+	char role[64];
+	snprintf(role, sizeof(role), "%s%s%s%s", d->cfg->policy.listen_count > 0 ? "+relay" : "",
+	    d->cfg->enforce.mode != ENFORCE_MODE_NONE ? "+gateway" : "", d->cfg->flows.listen_count > 0 ? "+collector" : "",
+	    d->cfg->radius.listen_count > 0 ? "+accounting" : "");
+	if ((d->shared = shared_new(d->cfg->daemon.store, d->node, role[0] ? role + 1 : "none",
 	    enforcing, d->store, d->loop, on_shared_change, on_shared_link, d, err, sizeof(err))) == NULL)
 		fatalx("shared store: %s", err);
 	judge_set_shared(d->pl.judge, d->shared);
