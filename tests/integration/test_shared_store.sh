@@ -344,6 +344,7 @@ burst() {
 		done
 	) >/dev/null 2>&1 &
 	BURST_PID=$!
+	t_on_exit "kill $BURST_PID 2>/dev/null"
 }
 count_lines() { wc -l <"$1" 2>/dev/null || echo 0; }
 at_least_lines() { [ "$(count_lines "$1")" -ge "$2" ]; }
