@@ -25,12 +25,14 @@
 #      {"queued": true}; PostgreSQL back: within 10 s all 25 enforced everywhere, outbox 0,
 #      lazaret_store_up 1 (the catch-up time printed)
 #   4. kill -9 of relay1 in a burst of 200 quarantines through its API: every one acknowledged
-#      before the kill is enforced on relay2, the gateway and the restarted relay1
-#   5. the primary killed and the standby promoted in a burst of quarantines through relay2:
-#      every acknowledged one is enforced on every node, which follow the new primary
+#      before the kill is enforced on relay2, the gateway and the restarted relay1, which also
+#      catches up with a quarantine made through relay2 while it was down
+#   5. the primary killed and the standby promoted in a burst of quarantines through relay2
+#      (going on for 2 s after the promotion): every acknowledged one is enforced on every
+#      node, and a new verdict reaches them all within 1 s through the new primary
 #   6. lazaretctl nodes lists the three nodes (when lazaretctl has the command)
 #
-# SHARED_PROPAGATION_MS (default 1000) bounds the propagation of cases 1 and 2 and
+# SHARED_PROPAGATION_MS (default 1000) bounds every propagation (cases 1, 2, 3 and 5) and
 # SHARED_CATCHUP_S (default 10) the catch-up of cases 3 to 5. Everything (nodes, clusters, the
 # namespace) is removed on every exit path.
 set -u
@@ -177,11 +179,17 @@ node_kill() {
 	echo "===== lazaretd exit status $N_EXIT (SIG$sig sent) $(date -u +%FT%T.%3NZ)" >>"${N_DIR[$n]}/lazaretd.log"
 }
 
-# fail_node NAME MESSAGE — fail with NAME's log (the last 60 lines) shown first.
+# fail_node NAME MESSAGE — fail with NAME's log (the last 60 lines) shown first, and whether
+# NAME is still running (a daemon that is gone explains most failures).
 fail_node() {
+	local pid=${N_PID[$1]:-} state=""
 	echo "----- $1's lazaretd log (last 60 lines) -----"
 	tail -n 60 "${N_DIR[$1]}/lazaretd.log" 2>/dev/null
-	fail "$2"
+	if [ -n "$pid" ] && pid_gone "$pid"; then
+		wait "$pid" 2>/dev/null
+		state=" [lazaretd $1, pid $pid, is gone: exit status $?]"
+	fi
+	fail "$2$state"
 }
 
 # dump_logs is lib.sh's report on failure: every node's log and PostgreSQL's.
@@ -326,22 +334,27 @@ propagation() {
 	assert_le "$what: the slowest node (ms)" "$PROPAGATION_MS" "$worst"
 }
 
-# burst FILE NAME PREFIX COUNT — in the background: quarantine PREFIX.1 .. PREFIX.COUNT through
-# NAME's API one after another; each acknowledged one (lazaretctl's exit status 0) appended to
-# FILE.acked as soon as the answer came, the others to FILE.failed. The loop's pid in BURST_PID.
+# burst FILE NAME NET COUNT — in the background: quarantine COUNT subscribers one after another
+# through NAME's API, 10.79.NET.1 to 10.79.NET.250, then 10.79.NET+1.1 ...; each acknowledged one
+# (lazaretctl's exit status 0) appended to FILE.acked as soon as the answer came, the others to
+# FILE.failed; stops early once FILE.stop exists. The loop's pid in BURST_PID.
 burst() {
-	local file=$1 n=$2 prefix=$3 count=$4
+	local file=$1 n=$2 net=$3 count=$4
 	: >"$file.acked"
 	: >"$file.failed"
+	rm -f "$file.stop"
 	(
-		for ((i = 1; i <= count; i++)); do
-			if "$LAZARETCTL" --api "$(node_api "$n")" --timeout 5s quarantine "$prefix.$i" \
+		for ((i = 0; i < count; i++)); do
+			[ ! -e "$file.stop" ] || break
+			a=10.79.$((net + i / 250)).$((i % 250 + 1))
+			if "$LAZARETCTL" --api "$(node_api "$n")" --timeout 5s quarantine "$a" \
 				--reason "shared-store burst $i" >/dev/null 2>&1; then
-				echo "$prefix.$i" >>"$file.acked"
+				echo "$a" >>"$file.acked"
 			else
-				echo "$prefix.$i" >>"$file.failed"
+				echo "$a" >>"$file.failed"
 			fi
 		done
+		touch "$file.done"
 	) >/dev/null 2>&1 &
 	BURST_PID=$!
 	t_on_exit "kill $BURST_PID 2>/dev/null"
@@ -466,49 +479,61 @@ case_pass
 
 # ---------------------------------------------------------------------------------------------
 case_begin "4. kill -9 of relay1 in a burst of 200 quarantines: nothing acknowledged is lost"
-burst "$T/b4" relay1 10.79.4 200
+burst "$T/b4" relay1 40 200
 wait_for 30 at_least_lines "$T/b4.acked" 60 ||
 	fail_node relay1 "fewer than 60 of the burst's quarantines acknowledged by relay1 in 30 s ($(count_lines "$T/b4.acked"))"
 node_kill relay1 KILL
 log "relay1 killed (SIGKILL) after $(count_lines "$T/b4.acked") acknowledged quarantines"
+[ ! -e "$T/b4.done" ] || fail "the burst was over before relay1 was killed: the case proves nothing"
 wait "$BURST_PID"
 acked=$(count_lines "$T/b4.acked")
 log "burst over: $acked acknowledged, $(count_lines "$T/b4.failed") refused or unanswered"
 assert_ge "acknowledged before the kill" 60 "$acked"
+# a node that was down catches up at start: a verdict made meanwhile elsewhere reaches it
+out=$(ctl relay2 quarantine 10.79.61.1 --reason "shared-store case 4: while relay1 is down" 2>&1) ||
+	fail_node relay2 "quarantine through relay2 while relay1 is down: $out"
+echo 10.79.61.1 >>"$T/b4.acked"
 node_start relay1
 t0=$(now_ms)
 if ! wait_for "$CATCHUP_S" all_enforced "$T/b4.acked" || ! wait_for 2 all_settled; then
-	fail "$CATCHUP_S s after relay1's restart, not every node enforces the $acked quarantines it acknowledged before kill -9:
+	fail "$CATCHUP_S s after relay1's restart, not every node enforces the $acked quarantines it acknowledged before kill -9 and the one relay2 made while it was down:
 $(report_missing "$T/b4.acked")
 $(metrics_line)"
 fi
-log "all $acked enforced on every node $(( $(now_ms) - t0 )) ms after relay1's restart"
+log "all $acked (and relay2's) enforced on every node $(( $(now_ms) - t0 )) ms after relay1's restart"
 echo "kill -9 of relay1: $acked acknowledged, enforced everywhere $(( $(now_ms) - t0 )) ms after its restart" >>"$T/figures"
 case_pass
 
 # ---------------------------------------------------------------------------------------------
 case_begin "5. the primary killed and the standby promoted in a burst through relay2: nothing acknowledged is lost"
-burst "$T/b5" relay2 10.79.5 150
+burst "$T/b5" relay2 50 1000
 wait_for 30 at_least_lines "$T/b5.acked" 40 ||
 	fail_node relay2 "fewer than 40 of the burst's quarantines acknowledged by relay2 in 30 s ($(count_lines "$T/b5.acked"))"
-"$CLUSTER" kill "$PG_P" || fail "cluster.sh kill (the primary)"
 t_kill=$(now_ms)
-log "primary killed (SIGKILL) after $(count_lines "$T/b5.acked") acknowledged quarantines"
+before=$(count_lines "$T/b5.acked")
+"$CLUSTER" kill "$PG_P" || fail "cluster.sh kill (the primary)"
+log "primary killed (SIGKILL) after $before acknowledged quarantines (cluster.sh kill took $(( $(now_ms) - t_kill )) ms)"
 "$CLUSTER" promote "$PG_S" || fail "cluster.sh promote (the standby)"
-log "standby promoted $(( $(now_ms) - t_kill )) ms after the kill"
+t_promoted=$(now_ms)
+log "standby promoted $(( t_promoted - t_kill )) ms after the kill ($(( $(count_lines "$T/b5.acked") - before )) more acknowledged meanwhile)"
+# the burst goes on across the failover and for 2 s after it
+sleep 2
+[ ! -e "$T/b5.done" ] || fail "the burst was over before the failover was: the case proves too little"
+touch "$T/b5.stop"
 wait "$BURST_PID"
 acked=$(count_lines "$T/b5.acked")
-log "burst over: $acked acknowledged, $(count_lines "$T/b5.failed") refused or unanswered"
+log "burst over: $acked acknowledged ($before before the kill), $(count_lines "$T/b5.failed") refused or unanswered"
+assert_ge "acknowledged after the promotion" $((before + 1)) "$acked"
 if ! wait_for "$CATCHUP_S" all_enforced "$T/b5.acked" || ! wait_for 2 all_settled; then
 	fail "$CATCHUP_S s after the burst, not every node enforces the $acked quarantines relay2 acknowledged across the failover:
 $(report_missing "$T/b5.acked")
 $(metrics_line)"
 fi
-log "all $acked enforced on every node $(( $(now_ms) - t_kill )) ms after the primary was killed; $(metrics_line)"
-echo "failover: $acked acknowledged, enforced everywhere $(( $(now_ms) - t_kill )) ms after the primary's kill" >>"$T/figures"
+log "all $acked enforced on every node $(( $(now_ms) - t_promoted )) ms after the promotion; $(metrics_line)"
+echo "failover: $acked acknowledged ($before before the primary's kill), enforced everywhere $(( $(now_ms) - t_promoted )) ms after the promotion" >>"$T/figures"
 # the nodes listen on the new primary: a new verdict reaches them as fast as before
-CHECK=([relay1]="relay_rejects relay1 10.79.5.250" [relay2]="relay_rejects relay2 10.79.5.250" [gw]="gw_has 10.79.5.250")
-propagation "quarantine via relay1 after the failover" ctl relay1 quarantine 10.79.5.250 --reason "shared-store case 5: the new primary"
+CHECK=([relay1]="relay_rejects relay1 10.79.60.1" [relay2]="relay_rejects relay2 10.79.60.1" [gw]="gw_has 10.79.60.1")
+propagation "quarantine via relay1 after the failover" ctl relay1 quarantine 10.79.60.1 --reason "shared-store case 5: the new primary"
 case_pass
 
 # ---------------------------------------------------------------------------------------------
