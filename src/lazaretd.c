@@ -43,6 +43,8 @@
 #include "ident/ident.h"
 #include "sense/flowdetect.h"
 #include "sense/policy_server.h"
+#include "store/pg.h"
+#include "store/shared.h"
 #include "store/store.h"
 
 #define LAZARETD_DEFAULT_CONFIG "/etc/lazaret/lazaret.conf"
@@ -53,6 +55,9 @@ struct daemon {
 	char config_path[PATH_MAX];
 	struct config *cfg;
 	struct store *store;
+	const char *store_path;        /* the SQLite file: [daemon] store, or local_store beside PostgreSQL */
+	struct shared *shared;         /* the shared store; NULL with SQLite alone */
+	char node[SHARED_NODE_MAX];    /* [daemon] node, or the host name */
 	struct pipeline pl;            /* the judge, the relay's decisions, the delivery log's rules */
 	struct logfollow **followers;
 	size_t follower_count;
@@ -136,6 +141,58 @@ usage(FILE *out)
  * table of kinds (judge/kinds.c; so -n catches those too). Returns a config or NULL
  * after printing "file:line: problem".
  */
+/* A change of the shared store's feed, in its order: the judge applies it (enforcement follows). */
+static void
+on_shared_change(void *arg, const struct shared_change *c)
+{
+	struct daemon *d = arg;
+
+	judge_apply_shared(d->pl.judge, c);
+}
+
+static void
+on_shared_link(void *arg, bool up)
+{
+	struct daemon *d = arg;
+
+	if (up)
+		log_info("shared store reachable node=%s: verdicts are shared again", d->node);
+	judge_shared_link(d->pl.judge, up);
+}
+
+/*
+ * start_shared — [daemon] store names PostgreSQL: the sync thread starts, pushing what the
+ * outbox holds and pulling every change after the last this node applied; verdicts from
+ * now on take effect when the feed brings them back (judge_set_shared).
+ */
+static void
+start_shared(struct daemon *d)
+{
+	char err[512], value[32], enforcing[64];
+	int64_t applied = 0;
+	int rc;
+
+	snprintf(enforcing, sizeof(enforcing), "%s%s%s",
+	    d->cfg->enforce.mode & ENFORCE_MODE_NFTABLES ? "nftables" : "",
+	    (d->cfg->enforce.mode & ENFORCE_MODE_NFTABLES) && (d->cfg->enforce.mode & ENFORCE_MODE_RADIUS) ? "+" : "",
+	    d->cfg->enforce.mode & ENFORCE_MODE_RADIUS ? "radius" : "");
+	if (d->cfg->enforce.mode == ENFORCE_MODE_NONE)
+		snprintf(enforcing, sizeof(enforcing), "none");
+	rc = store_state_get(d->store, SHARED_APPLIED_KEY, value, sizeof(value));
+	if (rc != 0 && rc != -ENOENT)
+		fatalx("store %s: cannot read the shared store's last change applied: %s", d->store_path, strerror(-rc));
+	if (rc == 0)
+		applied = strtoll(value, NULL, 10);
+	if ((d->shared = shared_new(d->cfg->daemon.store, d->node, d->cfg->policy.listen_count > 0 ? "relay" : "",
+	    enforcing, d->store, d->loop, on_shared_change, on_shared_link, d, err, sizeof(err))) == NULL)
+		fatalx("shared store: %s", err);
+	judge_set_shared(d->pl.judge, d->shared);
+	if ((rc = shared_start(d->shared, applied)) != 0)
+		fatalx("shared store: cannot start its thread: %s", strerror(-rc));
+	log_info("shared store: node=%s local_store=%s applied=%lld: connecting", d->node, d->store_path,
+	    (long long)applied);
+}
+
 static struct config *
 load_config(const char *path)
 {
@@ -149,6 +206,12 @@ load_config(const char *path)
 	/* [evidence NAME] sections against the table of kinds (the running judge checks again) */
 	if (evidence_kinds_check(cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
+		config_unref(cfg);
+		return NULL;
+	}
+	/* a PostgreSQL store's connection string, as libpq reads it (nothing is connected) */
+	if (pg_conninfo_is_pg(cfg->daemon.store) && pg_conninfo_check(cfg->daemon.store, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s:%d: [daemon] store: %s\n", path, cfg->daemon.store_line, err);
 		config_unref(cfg);
 		return NULL;
 	}
@@ -283,7 +346,7 @@ restore_delivery(struct daemon *d)
 	if (rc == -ENOENT)
 		return;
 	if (rc != 0)        /* the store cannot read it: not the same as nothing saved */
-		fatalx("store %s: cannot read the delivery rules' saved state: %s", d->cfg->daemon.store,
+		fatalx("store %s: cannot read the delivery rules' saved state: %s", d->store_path,
 		    strerror(-rc));
 	rc = delivery_restore(d->pl.delivery, bytes, len);
 	free(bytes);
@@ -327,7 +390,7 @@ restore_flow_templates(struct daemon *d)
 		return;
 	if (rc != 0) {
 		log_warnx("store %s: cannot read the exporters' saved templates: %s; they are learnt again",
-		    d->cfg->daemon.store, strerror(-rc));
+		    d->store_path, strerror(-rc));
 		return;
 	}
 	rc = flow_collector_restore(d->flows, bytes, len);
@@ -801,6 +864,12 @@ main(int argc, char **argv)
 
 	if ((d.cfg = load_config(d.config_path)) == NULL)
 		return 1;
+	/* with PostgreSQL, the node's own SQLite file beside it; else the store is that file */
+	d.store_path = pg_conninfo_is_pg(d.cfg->daemon.store) ? d.cfg->daemon.local_store : d.cfg->daemon.store;
+	if (d.cfg->daemon.node[0] != '\0')
+		snprintf(d.node, sizeof(d.node), "%s", d.cfg->daemon.node);
+	else if (gethostname(d.node, sizeof(d.node)) != 0 || (d.node[sizeof(d.node) - 1] = '\0', !shared_node_name_valid(d.node)))
+		snprintf(d.node, sizeof(d.node), "lazaretd");
 	if (check) {
 		int rc = 0;
 		config_print(d.cfg, stdout);
@@ -816,11 +885,11 @@ main(int argc, char **argv)
 		 * so that the service's command line never needs --init-store */
 		if (rc == 0 && init_store) {
 			struct store *st;
-			if (ensure_parent_dir(d.cfg->daemon.store) != 0) {
+			if (ensure_parent_dir(d.store_path) != 0) {
 				fprintf(stderr, "lazaretd: cannot create the directory of store %s: %s\n",
-				    d.cfg->daemon.store, strerror(errno));
+				    d.store_path, strerror(errno));
 				rc = 1;
-			} else if ((st = store_open_with(d.cfg->daemon.store, NULL, STORE_OPEN_CHECK | STORE_OPEN_CREATE,
+			} else if ((st = store_open_with(d.store_path, NULL, STORE_OPEN_CHECK | STORE_OPEN_CREATE,
 			    err, sizeof(err))) == NULL) {
 				fprintf(stderr, "lazaretd: store %s\n", err);
 				rc = 1;
@@ -901,9 +970,9 @@ main(int argc, char **argv)
 	d.loop = uv_default_loop();
 
 	/* Only when told: a store that is not there may be one that should be (see store_open_with). */
-	if (init_store && ensure_parent_dir(d.cfg->daemon.store) != 0)
-		fatal("cannot create the directory of store %s", d.cfg->daemon.store);
-	if ((d.store = store_open_with(d.cfg->daemon.store, d.loop, STORE_OPEN_CHECK |
+	if (init_store && ensure_parent_dir(d.store_path) != 0)
+		fatal("cannot create the directory of store %s", d.store_path);
+	if ((d.store = store_open_with(d.store_path, d.loop, STORE_OPEN_CHECK |
 	    (init_store ? STORE_OPEN_CREATE : 0), err, sizeof(err))) == NULL)
 		fatalx("store %s; refusing to start", err);
 	if (pipeline_open(&d.pl, d.cfg, d.store, err, sizeof(err)) != 0)
@@ -927,7 +996,7 @@ main(int argc, char **argv)
 		snprintf(key, sizeof(key), "maillog:%s", path);
 		int rc = store_state_get(d.store, key, value, sizeof(value));
 		if (rc != 0 && rc != -ENOENT)     /* not "never read": the whole log again would count twice */
-			fatalx("store %s: cannot read where %s %s was left: %s", d.cfg->daemon.store,
+			fatalx("store %s: cannot read where %s %s was left: %s", d.store_path,
 			    webmail ? "roundcube_log" : "maillog", path, strerror(-rc));
 		if (rc == 0 && sscanf(value, "%llu %llu", &inode, &offset) == 2)
 			logfollow_resume(d.followers[i], inode, offset);
@@ -942,7 +1011,7 @@ main(int argc, char **argv)
 		snprintf(key, sizeof(key), LAZARETD_LEASE_KEY, d.cfg->dhcp.lease_files[i]);
 		int rc = store_state_get(d.store, key, value, sizeof(value));
 		if (rc != 0 && rc != -ENOENT)     /* not "never read": Kea's files would all be read again */
-			fatalx("store %s: cannot read where lease file %s was left: %s", d.cfg->daemon.store,
+			fatalx("store %s: cannot read where lease file %s was left: %s", d.store_path,
 			    d.cfg->dhcp.lease_files[i], strerror(-rc));
 		bool have = rc == 0 && sscanf(value, "%llu %llu", &inode, &offset) == 2;
 		if (lease_follow_add(d.leases, d.cfg->dhcp.lease_files[i], have, inode, offset) != 0)
@@ -953,11 +1022,11 @@ main(int argc, char **argv)
 	usec_t t0 = time_mono();
 	int lrc = judge_load(d.pl.judge);
 	if (lrc != 0)
-		fatalx("store %s: cannot load the subjects: %s", d.cfg->daemon.store, strerror(-lrc));
+		fatalx("store %s: cannot load the subjects: %s", d.store_path, strerror(-lrc));
 	struct judge_stats js;
 	judge_stats_get(d.pl.judge, &js);
 	log_info("store %s: %zu subjects loaded in %.1f ms (%zu watch, %zu throttle, %zu quarantine, %zu suspend)",
-	    d.cfg->daemon.store, js.tracked, (double)(time_mono() - t0) / 1000.0, js.by_level[LEVEL_WATCH],
+	    d.store_path, js.tracked, (double)(time_mono() - t0) / 1000.0, js.by_level[LEVEL_WATCH],
 	    js.by_level[LEVEL_THROTTLE], js.by_level[LEVEL_QUARANTINE], js.by_level[LEVEL_SUSPEND]);
 	if (d.radius != NULL || d.leases != NULL) {
 		/* the address history: who holds what now, before any evidence is attributed */
@@ -965,7 +1034,7 @@ main(int argc, char **argv)
 		if ((d.ident = ident_new(d.store)) == NULL)
 			fatalx("out of memory");
 		if ((lrc = ident_load(d.ident, time_now())) != 0)
-			fatalx("store %s: cannot load the address history: %s", d.cfg->daemon.store, strerror(-lrc));
+			fatalx("store %s: cannot load the address history: %s", d.store_path, strerror(-lrc));
 		struct ident_stats is;
 		ident_stats_get(d.ident, &is);
 		log_info("identity: %llu networks held by %llu subscribers loaded in %.1f ms", (unsigned long long)is.bound,
@@ -991,6 +1060,8 @@ main(int argc, char **argv)
 	if (d.ident != NULL)          /* a quarantined subscriber's new address joins the garden and the NAS is told */
 		ident_set_observer(d.ident, on_holder_changed, &d);
 	judge_set_observer(d.pl.judge, on_level_changed, &d);
+	if (pg_conninfo_is_pg(d.cfg->daemon.store))
+		start_shared(&d);
 
 	if ((d.policy = policy_server_new(d.loop, decide_relay, d.pl.relay, d.cfg)) == NULL)
 		fatalx("out of memory");
@@ -1009,7 +1080,7 @@ main(int argc, char **argv)
 	struct api_context actx = { .judge = d.pl.judge, .store = d.store, .policy = d.policy,
 	    .delivery = d.pl.delivery, .followers = d.followers, .follower_count = d.follower_count,
 	    .garden = d.garden, .flows = d.flows, .flow_detect = d.flow_detect, .ident = d.ident, .radius = d.radius,
-	    .coa = d.coa, .leases = d.leases, .reports = d.reports,
+	    .coa = d.coa, .leases = d.leases, .reports = d.reports, .shared = d.shared,
 	    .cfg = d.cfg,
 	    .started = time_now(), .socket_fd = api_fd };
 	if ((d.api = api_start(d.loop, &actx, err, sizeof(err))) == NULL)
@@ -1078,6 +1149,11 @@ main(int argc, char **argv)
 	d.coa = NULL;
 	api_stop(d.api);
 	portal_stop(d.portal);
+	/* the sync thread goes before the store it reads; verdicts still on their way stay in the
+	 * outbox and are pushed at the next start */
+	judge_set_shared(d.pl.judge, NULL);
+	shared_free(d.shared);
+	d.shared = NULL;
 	store_close(d.store);
 	uv_walk(d.loop, close_walk, NULL);
 	uv_run(d.loop, UV_RUN_DEFAULT);

@@ -2,6 +2,7 @@
  * api.c — routes, JSON bodies and libmicrohttpd plumbing for the operator API.
  */
 #include "api/api.h"
+#include "store/shared.h"
 #include "sense/report_intake.h"
 #include "ident/ident.h"
 #include "sense/radius_acct.h"
@@ -853,6 +854,11 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 	judge_stats_get(a->ctx.judge, &src.judge);
 	if (a->ctx.store != NULL)
 		store_stats_get(a->ctx.store, &src.store);
+	struct shared_stats shs;
+	if (a->ctx.shared != NULL) {
+		shared_stats_get(a->ctx.shared, &shs);
+		src.shared = &shs;
+	}
 	src.uptime_seconds = (double)(time_now() - a->ctx.started) / 1e6;
 	src.api_http = &a->http_stats;
 	src.log_suppressed = log_suppressed_total();
@@ -888,6 +894,13 @@ api_action_answer(struct api *a, struct api_request *r)
 {
 	struct subject *s = subjects_find(judge_subjects(a->ctx.judge), r->subject, strlen(r->subject));
 
+	if (r->status == STORE_QUEUED && s != NULL)
+		/* durable here; in force on every node, this one too, once the shared store has it */
+		return api_json(r->conn, 202, json_pack("{s:o, s:s, s:s, s:b, s:s}", "subject",
+		    api_subject_json(r->subject, strlen(r->subject)), "level", level_name(s->target_level),
+		    "in_force", level_name(s->level), "queued", 1,
+		    "note", "the shared store is unreachable: the verdict is on this node's disk and takes effect "
+		    "everywhere once the shared store is back"));
 	if (r->status != 0 || s == NULL)
 		return api_error(r->conn, 500, "the store could not commit the verdict; nothing changed");
 	return api_json(r->conn, 200, json_pack("{s:o, s:s, s:o, s:o}", "subject",

@@ -44,12 +44,14 @@ struct api_context {
 	struct coa *coa;            /* CoA to the NASes: NULL without [enforce] mode = radius */
 	struct lease_follow *leases;        /* Kea's lease files: NULL without [dhcp] lease_file */
 	struct report_intake *reports;      /* the report spool: NULL without [reports] directory */
+	struct shared *shared;      /* the shared store: NULL with SQLite alone */
 	const struct config *cfg;
 	usec_t started;
 	int socket_fd;              /* the Unix socket made by api_socket_bind, or -1: api_start makes it */
 };
 
 struct ident;
+struct shared;
 struct radius_acct;
 struct coa;
 struct api;

@@ -3,6 +3,7 @@
  * _total for counters, _seconds for durations, histograms with cumulative buckets.
  */
 #include "api/metrics.h"
+#include "store/shared.h"
 #include "sense/report_intake.h"
 #include "sense/radius_acct.h"
 #include "act/radius_coa.h"
@@ -422,6 +423,25 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 	metrics_counter(out, "lazaret_store_transactions_total", "Store commits.", src->store.transactions);
 	metrics_counter(out, "lazaret_store_failures_total", "Failed store commits.", src->store.failures);
 	metrics_gauge(out, "lazaret_store_queue", "Writes waiting for the store.", (double)src->store.queued);
+	/* the shared store: 0 is the alarm (verdicts wait in the outbox); SQLite alone is always up */
+	metrics_gauge(out, "lazaret_store_up", "1 when the store is reachable (the shared store: connected to its "
+	    "primary).", src->shared == NULL || src->shared->up ? 1 : 0);
+	if (src->shared != NULL) {
+		const struct shared_stats *sh = src->shared;
+		metrics_gauge(out, "lazaret_store_outbox", "This node's changes not yet in the shared store.",
+		    (double)sh->outbox);
+		metrics_gauge(out, "lazaret_store_shared_seq", "The newest change of the shared store applied here.",
+		    (double)sh->applied);
+		metrics_gauge(out, "lazaret_store_shared_lag", "Changes in the shared store not yet applied here.",
+		    (double)(sh->newest > sh->applied ? sh->newest - sh->applied : 0));
+		metrics_counter(out, "lazaret_store_shared_pushed_total", "Changes this node pushed to the shared store.",
+		    sh->pushed);
+		metrics_counter(out, "lazaret_store_shared_pulled_total", "Changes read from the shared store.", sh->pulled);
+		metrics_counter(out, "lazaret_store_shared_unreadable_total", "Changes of the shared store that could "
+		    "not be read (skipped, logged).", sh->skipped);
+		metrics_counter(out, "lazaret_store_shared_connects_total", "Connections made to the shared store's "
+		    "primary.", sh->connects);
+	}
 	metrics_gauge(out, "lazaret_store_address_journal", "Address history events journaled, not yet folded into"
 	    " the indexed history.", (double)src->store.journal);
 	metrics_counter(out, "lazaret_store_address_journal_folded_total", "Address history events folded into the"

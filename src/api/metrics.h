@@ -43,6 +43,7 @@ struct metrics_sources {
 	uint32_t quarantine_cap;
 	struct judge_stats judge;
 	struct store_stats store;
+	const struct shared_stats *shared;       /* NULL with SQLite alone */
 	double uptime_seconds;
 	size_t memory_bytes;
 };

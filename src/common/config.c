@@ -596,6 +596,7 @@ static const char *const radius_id_names[] = { "User-Name", "Calling-Station-Id"
 static const char *const dhcp_id_names[] = { "client-id", "hwaddr", "duid", "circuit-id", "remote-id", NULL };
 
 static bool valid_user(const char *v);
+static bool valid_node(const char *v);
 static bool valid_group(const char *v);
 static bool valid_url(const char *v);
 static bool valid_table(const char *v);
@@ -615,7 +616,14 @@ static void print_enforce_portal(const struct config *cfg, const struct config_k
 static const struct config_key config_keys[] = {
 	/* [daemon] */
 	{ "daemon", "store", KT_TEXT, KF_NONEMPTY | KF_NO_ECHO, FIELD(daemon.store), .size = FSIZE(daemon.store),
-	    .def = "var/lazaret.db", .expect = "a file path", .doc = "the SQLite store: verdicts, evidence, positions" },
+	    .line_offset = FIELD(daemon.store_line), .def = "var/lazaret.db",
+	    .expect = "a file path or a PostgreSQL connection string",
+	    .doc = "the store: an SQLite file, or PostgreSQL shared by several nodes" },
+	{ "daemon", "local_store", KT_TEXT, KF_NONEMPTY, FIELD(daemon.local_store), .size = FSIZE(daemon.local_store),
+	    .def = "var/lazaret.db", .expect = "a file path",
+	    .doc = "with a PostgreSQL store: this node's own SQLite file (its outbox, its sensors' positions)" },
+	{ "daemon", "node", KT_TEXT, 0, FIELD(daemon.node), .size = FSIZE(daemon.node), .valid = valid_node,
+	    .expect = "1 to 63 of A-Z a-z 0-9 . _ -", .doc = "this node's name in logs, history and metrics (default: the host name)" },
 	{ "daemon", "log_level", KT_ENUM, KF_RELOAD, FIELD(daemon.log_level), .names = log_level_names,
 	    .def = "info", .doc = "the least severe messages logged" },
 	{ "daemon", "syslog", KT_BOOL, 0, FIELD(daemon.syslog), .def = "no",
@@ -992,6 +1000,13 @@ valid_user(const char *v)
 		if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
 			return false;
 	return true;
+}
+
+static bool
+valid_node(const char *v)
+{
+	/* "" is the host name (lazaretd), not a name of its own */
+	return strlen(v) < 64 && strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(v);
 }
 
 static bool

@@ -58,7 +58,10 @@ struct evidence_conf {
 /* One struct per section, named as its keys are (the field's comment gives the
  * default only where the key table in config.c does not make it plain). */
 struct config_daemon {
-	char store[PATH_MAX];
+	char store[PATH_MAX];                /* an SQLite file, or PostgreSQL's conninfo */
+	int store_line;
+	char local_store[PATH_MAX];          /* with PostgreSQL: this node's own SQLite file */
+	char node[64];                       /* "" = the host name */
 	int log_level;
 	bool syslog;
 	usec_t checkpoint_interval;

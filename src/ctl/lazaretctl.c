@@ -997,7 +997,10 @@ ctl_cmd_action(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 		return CTL_EXIT_OK;
 	subject = ctl_member(root, "subject");
 	level = ctl_member(root, "level");
-	if (quarantine) {
+	if (json_is_true(json_object_get(root, "queued"))) {
+		printf("%s: %s to level %s is on the node's disk; the shared store is unreachable, so it takes "
+		    "effect on every node once the store is back.\n", subject, quarantine ? "quarantine" : "release", level);
+	} else if (quarantine) {
 		until = ctl_when(root, "until");
 		if (strcmp(until, "-") == 0)
 			printf("%s is now at level %s until released%s.\n", subject, level,

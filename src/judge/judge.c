@@ -16,6 +16,8 @@
 
 #include "common/log.h"
 #include "common/strview.h"
+#include "common/hash.h"
+#include "store/shared.h"
 
 #define JUDGE_MAX_EVIDENCE 32   /* kinds per subject */
 #define JUDGE_DROP_SCAN    8    /* least recently seen subjects looked at to make room for one */
@@ -61,6 +63,9 @@ struct judge {
 	/* max_subjects: the last two subjects handed out are never dropped (see judge.h) */
 	struct subject *recent[2];
 	struct ident *ident;              /* who held an address when; NULL: addresses are the subjects */
+	struct shared *shared;            /* the shared store; NULL: this node's store is the truth */
+	struct htable awaiting;           /* shared: changes committed here, waiting for the feed, by tag */
+	uint64_t tag_next;
 	struct log_limit drop_log, full_log;
 };
 
@@ -86,6 +91,9 @@ struct judge_undo {
  * struct in mem.
  */
 struct judge_change {
+	struct htable_node await;      /* shared: in judge.awaiting until the feed brings it back */
+	uint64_t tag;
+	bool reset;                    /* a release: the decayed evidence goes on every node */
 	struct judge *j;
 	struct subject *s;
 	int old_level;
@@ -225,6 +233,15 @@ judge_free(struct judge *j)
 	if (j == NULL)
 		return;
 	config_unref(j->cfg);
+	if (j->awaiting.buckets != NULL) {
+		size_t cursor = 0;
+		struct htable_node *n;
+		while ((n = htable_iter(&j->awaiting, &cursor, NULL)) != NULL) {
+			htable_del(&j->awaiting, n);
+			free(htable_entry(n, struct judge_change, await));
+		}
+		htable_fini(&j->awaiting);
+	}
 	subjects_free(j->subjects);
 	free(j->dirty);
 	free(j->notable);
@@ -957,13 +974,200 @@ judge_committed(void *arg, int status)
 	free(c);
 }
 
+/* ---- the shared store (store/shared.h) ---- */
+
+static uint32_t
+judge_tag_hash(uint64_t tag)
+{
+	return (uint32_t)hash_bytes(&tag, sizeof(tag));
+}
+
+/*
+ * The store's done callback for a change on its way to the shared store: committed here
+ * (with its outbox row), it waits in j->awaiting until the feed brings it back
+ * (judge_apply_shared), and only then is it in force — on this node as on every other.
+ * Whoever waits for it is answered now with STORE_QUEUED when the shared store is out of
+ * reach: the verdict is safe on this node's disk and takes effect once it is back.
+ */
+static void
+judge_local_committed(void *arg, int status)
+{
+	struct judge_change *c = arg;
+	struct judge *j = c->j;
+
+	if (status != 0) {
+		judge_committed(c, status);
+		return;
+	}
+	c->await.hash = judge_tag_hash(c->tag);
+	htable_add(&j->awaiting, &c->await);
+	if (!shared_up(j->shared) && c->done != NULL) {
+		store_done_cb done = c->done;
+		c->done = NULL;
+		done(c->arg, STORE_QUEUED);
+	}
+}
+
+/* judge_change's way to the store in shared mode: the verdict as the feed's change too. */
+static int
+judge_put_shared(struct judge *j, struct judge_change *c, const struct store_subject *row,
+    const struct store_history *h)
+{
+	struct shared_verdict v;
+	char *body = NULL;
+	int rc;
+
+	memset(&v, 0, sizeof(v));
+	v.level = c->new_level;
+	v.old_level = c->old_level;
+	v.manual_level = row->manual_level;
+	v.manual_until = row->manual_until;
+	v.grace_until = row->grace_until;
+	v.time = c->time;
+	v.self_release = row->manual_self_release;
+	v.reset = c->reset;
+	v.tag = c->tag = ++j->tag_next;
+	snprintf(v.manual_reason, sizeof(v.manual_reason), "%s", row->manual_reason);
+	snprintf(v.actor, sizeof(v.actor), "%s", c->actor);
+	snprintf(v.reason, sizeof(v.reason), "%s", c->reason);
+	if ((rc = shared_verdict_encode(&v, &body)) != 0)
+		return rc;
+	rc = store_put_outbox(j->st, row, h, SHARED_KIND_VERDICT, body, judge_local_committed, c);
+	free(body);
+	return rc;
+}
+
+void
+judge_set_shared(struct judge *j, struct shared *sh)
+{
+	j->shared = sh;
+	if (sh == NULL)                 /* stopping: what still awaits the feed is answered as queued */
+		return;
+	if (sh != NULL && j->awaiting.buckets == NULL && htable_init(&j->awaiting, 64) != 0)
+		j->shared = NULL;
+	/* tags of this run never meet an earlier run's, which the feed may still bring */
+	j->tag_next = ((uint64_t)time_now() << 16) & (UINT64_MAX >> 2);
+}
+
+bool
+judge_is_shared(const struct judge *j)
+{
+	return j->shared != NULL;
+}
+
+void
+judge_shared_link(struct judge *j, bool up)
+{
+	size_t cursor = 0;
+	struct htable_node *n = NULL;
+
+	if (up)
+		return;
+	while ((n = htable_iter(&j->awaiting, &cursor, n)) != NULL) {
+		struct judge_change *c = htable_entry(n, struct judge_change, await);
+		if (c->done != NULL) {
+			store_done_cb done = c->done;
+			c->done = NULL;
+			done(c->arg, STORE_QUEUED);
+		}
+	}
+}
+
+static struct judge_change *
+judge_awaiting_take(struct judge *j, uint64_t tag)
+{
+	uint32_t h = judge_tag_hash(tag);
+
+	for (struct htable_node *n = htable_first(&j->awaiting, h); n != NULL; n = htable_next(n, h)) {
+		struct judge_change *c = htable_entry(n, struct judge_change, await);
+		if (c->tag == tag) {
+			htable_del(&j->awaiting, n);
+			return c;
+		}
+	}
+	return NULL;
+}
+
+void
+judge_apply_shared(struct judge *j, const struct shared_change *ch)
+{
+	const struct shared_verdict *v = &ch->verdict;
+	struct judge_change *c = ch->own ? judge_awaiting_take(j, v->tag) : NULL;
+	struct subject *s;
+	char name[SUBJECT_NAME_MAX], reason[STORE_REASON_MAX];
+
+	if (c != NULL) {
+		/* this run's own: in force now, its waiter answered, as a local commit would */
+		judge_committed(c, 0);
+		return;
+	}
+	if ((s = subjects_find(j->subjects, ch->subject, strlen(ch->subject))) == NULL &&
+	    (s = judge_lookup_or_create(j, ch->subject, time_now())) == NULL) {
+		log_warnx("shared store: change seq=%lld from node=%s names no subject this node can track; skipped",
+		    (long long)ch->seq, ch->node);
+		return;
+	}
+	struct subject_detail *d = subject_detail(s);
+	s->manual_level = (int8_t)v->manual_level;
+	s->manual_until = v->manual_until;
+	if (d != NULL) {
+		snprintf(d->manual_reason, sizeof(d->manual_reason), "%s", v->manual_reason);
+		d->manual_flags = v->self_release ? SUBJECT_MANUAL_SELF_RELEASE : 0;
+		d->grace_until = v->grace_until;
+		if (v->reset)
+			for (size_t i = 0; i < d->evidence_count; i++) {
+				d->evidence[i].value = 0;
+				d->evidence[i].value_time = v->time;
+			}
+	}
+	/* another node's judge raised it: this one's evidence alone does not lower it */
+	if (!ch->own && strcmp(v->actor, JUDGE_ACTOR_JUDGE) == 0 && v->level > LEVEL_NORMAL)
+		s->flags |= SUBJECT_F_REMOTE;
+	else
+		s->flags &= (uint8_t)~SUBJECT_F_REMOTE;
+	if (v->level >= LEVEL_QUARANTINE || s->manual_level >= 0)
+		judge_unhold(j, s);
+	int old = s->level;
+	if (s->pending == 0)
+		s->target_level = (uint8_t)v->level;
+	if (strcmp(v->actor, JUDGE_ACTOR_JUDGE) == 0 && v->level >= LEVEL_QUARANTINE && old < LEVEL_QUARANTINE &&
+	    j->cap_size > 0)
+		judge_cap_take(j, v->time);     /* the hour's cap counts every node's */
+	judge_touch(j, s);
+	if (old == v->level)
+		return;
+	j->stats.by_level[old]--;
+	j->stats.by_level[v->level]++;
+	j->stats.level_changes++;
+	s->level = (uint8_t)v->level;
+	judge_notable_update(j, s);
+	log_info("verdict %s=%s level=%s previous=%s by=%s node=%s seq=%lld reason=\"%s\"", subject_field(s),
+	    subject_name(s, name, sizeof(name)), level_name(v->level), level_name(old), v->actor, ch->node,
+	    (long long)ch->seq, log_quoted(reason, sizeof(reason), v->reason));
+	judge_count_change(j, old, v->level, v->actor);
+	if (!ch->own && j->st != NULL) {
+		/* the history of every node tells the whole story, with who made each change where */
+		struct store_history h;
+		memset(&h, 0, sizeof(h));
+		h.time = v->time;
+		memcpy(h.subject, s->key, s->key_len);
+		h.old_level = old;
+		h.new_level = v->level;
+		snprintf(h.actor, sizeof(h.actor), "%.40s@%.20s", v->actor, ch->node);
+		snprintf(h.reason, sizeof(h.reason), "%s", v->reason);
+		store_history_append(j->st, &h);
+	}
+	if (j->observer != NULL)
+		j->observer(j->observer_arg, s, old, v->level, v->actor);
+}
+
 /*
  * judge_change — ask the store to make new_level durable with a history entry;
  * s->level follows in judge_committed. Returns 0 or -ENOMEM.
  */
 static int
 judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, const char *actor,
-    const char *reason, store_done_cb done, void *arg, const struct judge_undo *undo)
+    const char *reason, store_done_cb done, void *arg, const struct judge_undo *undo, bool reset)
 {
 	struct judge_change *c = judge_change_new(actor, reason, undo);
 	struct store_subject row;
@@ -980,6 +1184,7 @@ judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, cons
 	c->time = now;
 	c->done = done;
 	c->arg = arg;
+	c->reset = reset;
 	/* the judge's own way into quarantine (counted as quarantines_auto once committed) */
 	c->cap_slot = j->cap_size > 0 && strcmp(actor, JUDGE_ACTOR_JUDGE) == 0 && new_level >= LEVEL_QUARANTINE &&
 	    c->old_level < LEVEL_QUARANTINE;
@@ -1003,7 +1208,7 @@ judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, cons
 		judge_committed(c, 0);
 		return 0;
 	}
-	if (store_put(j->st, &row, &h, judge_committed, c) != 0) {
+	if ((j->shared != NULL ? judge_put_shared(j, c, &row, &h) : store_put(j->st, &row, &h, judge_committed, c)) != 0) {
 		s->pending--;
 		if (c->cap_slot)
 			j->cap_inflight--;
@@ -1084,6 +1289,8 @@ judge_evaluate(struct judge *j, struct subject *s, usec_t now)
 	j->now_hint = now;
 	score = judge_score(j, s, now);
 	target = judge_automatic_level(j, s, score, s->target_level);
+	if ((s->flags & SUBJECT_F_REMOTE) && target < s->target_level)
+		target = s->target_level;       /* the node whose judge raised it lowers it */
 	if (target >= LEVEL_QUARANTINE && s->target_level < LEVEL_QUARANTINE) {
 		if (judge_cap_allows(j, now)) {
 			judge_unhold(j, s);
@@ -1107,7 +1314,7 @@ judge_evaluate(struct judge *j, struct subject *s, usec_t now)
 		snprintf(reason, sizeof(reason), "score %.2f fell below %g as evidence aged", score,
 		    j->cfg->judge.release_ratio * j->cfg->judge.threshold[s->target_level]);
 	/* a quarantine holds a cap slot from here, counted once committed (judge_committed) */
-	if (judge_change(j, s, target, now, JUDGE_ACTOR_JUDGE, reason, NULL, NULL, NULL) != 0) {
+	if (judge_change(j, s, target, now, JUDGE_ACTOR_JUDGE, reason, NULL, NULL, NULL, false) != 0) {
 		char name[SUBJECT_NAME_MAX];
 		log_warnx("judge: out of memory changing %s=%s to %s", subject_field(s), subject_name(s, name, sizeof(name)),
 		    level_name(target));
@@ -1254,7 +1461,7 @@ judge_set_manual_flags(struct judge *j, struct subject *s, int level, usec_t unt
 		    duration_format(until - now, d1, sizeof(d1)), reason);
 	else
 		snprintf(why, sizeof(why), "%s: %s", level_name(level), reason);
-	return judge_change(j, s, level, now, actor, why, done, arg, &undo);
+	return judge_change(j, s, level, now, actor, why, done, arg, &undo, false);
 }
 
 int
@@ -1278,7 +1485,7 @@ judge_release(struct judge *j, struct subject *s, const char *reason, const char
 		}
 	}
 	snprintf(why, sizeof(why), "released%s%s", reason && *reason ? ": " : "", reason ? reason : "");
-	return judge_change(j, s, LEVEL_NORMAL, now, actor, why, done, arg, &undo);
+	return judge_change(j, s, LEVEL_NORMAL, now, actor, why, done, arg, &undo, true);
 }
 
 int
@@ -1407,7 +1614,7 @@ judge_sweep(struct judge *j, usec_t now, size_t budget)
 			s->manual_until = 0;
 			if (s->detail != NULL)
 				s->detail->manual_flags = 0;
-			if (judge_change(j, s, target, now, JUDGE_ACTOR_JUDGE, reason, NULL, NULL, NULL) != 0)
+			if (judge_change(j, s, target, now, JUDGE_ACTOR_JUDGE, reason, NULL, NULL, NULL, false) != 0)
 				log_warnx("judge: out of memory lapsing %s=%s", subject_field(s),
 				    subject_name(s, name, sizeof(name)));
 		} else if (s->pending == 0 && (s->detail != NULL || s->target_level != LEVEL_NORMAL)) {

@@ -99,6 +99,23 @@ int judge_configure(struct judge *j, const struct config *cfg, char *err, size_t
 
 void judge_set_observer(struct judge *j, judge_observer_cb cb, void *arg);
 
+/*
+ * The shared store (store/shared.h). With judge_set_shared, a level change is committed
+ * locally with its outbox row and is in force only once the change feed brings it back
+ * (judge_apply_shared), on this node as on the others; its done callback runs then with 0,
+ * or earlier with STORE_QUEUED while the shared store is unreachable (judge_shared_link).
+ * judge_apply_shared applies any node's change in the feed's order: the subject's level,
+ * operator's level, grace and (a release) its evidence reset, logged, counted against the
+ * hourly cap, recorded in the local history (actor@node) and told to the observer. A level
+ * another node's judge raised is not lowered by this node's judge (SUBJECT_F_REMOTE).
+ */
+struct shared;
+struct shared_change;
+void judge_set_shared(struct judge *j, struct shared *sh);
+bool judge_is_shared(const struct judge *j);
+void judge_apply_shared(struct judge *j, const struct shared_change *c);
+void judge_shared_link(struct judge *j, bool up);
+
 /* Restores every subject from the store (at start). Returns 0 or a negative code. */
 int judge_load(struct judge *j);
 

@@ -72,6 +72,7 @@ enum rate_index { RATE_MESSAGES = 0, RATE_RECIPIENTS = 1 };
 #define SUBJECT_F_DIRTY       0x02   /* on the checkpoint list */
 #define SUBJECT_F_HELD        0x04   /* deserves quarantine, held at throttle by the hourly cap */
 #define SUBJECT_F_DIRTY_FULL  0x08   /* more than its counters changed: the checkpoint writes it whole */
+#define SUBJECT_F_REMOTE      0x10   /* shared store: its level is another node's judge's, not lowered here */
 
 /* subject_detail.manual_flags: what the operator said with the manual level */
 #define SUBJECT_MANUAL_SELF_RELEASE 0x01   /* the subscriber may release it at the portal */

@@ -467,6 +467,9 @@ portal_job_done(void *arg, int status)
 	struct subject *s = subjects_find(judge_subjects(j), job->subject, strlen(job->subject));
 	char window[48];
 
+	/* on this node's disk, in force everywhere once the shared store is reachable again */
+	if (status == STORE_QUEUED)
+		status = 0;
 	for (struct portal_job **pp = &p->jobs; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == job) {
 			*pp = job->next;

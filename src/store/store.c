@@ -138,6 +138,10 @@ struct store_op {
 	const uint8_t *evidence;       /* store_evidence_encode() format */
 	size_t evidence_len;
 
+	const char *outbox_kind;       /* store_put_outbox: the change for the shared store */
+	const char *outbox_body;
+	size_t outbox_body_len;
+
 	const struct store_rate_rec *rates;
 	size_t nrates;
 	store_write_fn write;          /* STORE_OP_CUSTOM: its context is data[] */
@@ -184,6 +188,8 @@ struct store {
 	unsigned fault_reads;
 	bool fold_held;                /* store_test_hold_fold */
 	bool lingering;                /* the writer waits for more writes: no need to wake it */
+	void (*outbox_hook)(void *);   /* store_set_outbox_hook: after a commit with outbox rows */
+	void *outbox_hook_arg;
 	struct store_stats stats;
 };
 
@@ -580,7 +586,8 @@ store_schema_init(sqlite3 *db, char *err, size_t errlen)
 	if (version == STORE_SCHEMA_VERSION) {
 		if ((rc = store_exec(db, store_state_schema, err, errlen)) != 0 ||
 		    (rc = store_exec(db, store_bindings_schema, err, errlen)) != 0 ||
-		    (rc = store_exec(db, store_reports_schema, err, errlen)) != 0)
+		    (rc = store_exec(db, store_reports_schema, err, errlen)) != 0 ||
+		    (rc = store_exec(db, store_outbox_schema, err, errlen)) != 0)
 			return rc;
 		/* a store from before grace_until, or before manual_self_release */
 		if ((rc = store_add_column(db, "grace_until", err, errlen)) != 0)
@@ -606,6 +613,7 @@ store_schema_init(sqlite3 *db, char *err, size_t errlen)
 	if ((rc = store_exec(db, store_state_schema, err, errlen)) != 0 ||
 	    (rc = store_exec(db, store_bindings_schema, err, errlen)) != 0 ||
 	    (rc = store_exec(db, store_reports_schema, err, errlen)) != 0 ||
+	    (rc = store_exec(db, store_outbox_schema, err, errlen)) != 0 ||
 	    (rc = store_exec(db, "COMMIT", err, errlen)) != 0)
 		goto fail;
 	return 0;
@@ -1059,17 +1067,21 @@ store_enqueue(struct store *st, struct store_op *op)
  * history->subject, or the subject's own name when that is empty. Strings that fill
  * their field without a NUL are cut one byte short of it.
  */
-int
-store_put(struct store *st, const struct store_subject *s,
-    const struct store_history *h, store_done_cb done, void *arg)
+static int
+store_put_op(struct store *st, const struct store_subject *s, const struct store_history *h,
+    const char *kind, const char *body, store_done_cb done, void *arg)
 {
 	struct store_op *op;
-	size_t subject_len, reason_len, hs_len = 0, ha_len = 0, hr_len = 0;
+	size_t subject_len, reason_len, hs_len = 0, ha_len = 0, hr_len = 0, kind_len = 0, body_len = 0;
 	size_t ev_len, size;
 	char *p;
 
 	if (st == NULL || s == NULL || (s->evidence_count > 0 && s->evidence == NULL))
 		return -EINVAL;
+	if (body != NULL) {
+		kind_len = strlen(kind);
+		body_len = strlen(body);
+	}
 	if (s->evidence_count > STORE_EV_BLOB_MAX / STORE_EV_FIXED)
 		return -E2BIG;
 	if ((ev_len = store_evidence_size(s->evidence, s->evidence_count)) >
@@ -1086,6 +1098,8 @@ store_put(struct store *st, const struct store_subject *s,
 		hr_len = store_strlen(h->reason, sizeof(h->reason));
 		size += hs_len + 1 + ha_len + 1 + hr_len + 1;
 	}
+	if (body != NULL)
+		size += kind_len + 1 + body_len + 1;
 	if ((op = malloc(size)) == NULL)
 		return -ENOMEM;
 	memset(op, 0, sizeof(*op));      /* the fixed part; the data that follows is all written */
@@ -1128,7 +1142,37 @@ store_put(struct store *st, const struct store_subject *s,
 		op->h_reason_len = hr_len;
 		op->h_reason = store_pack(&p, h->reason, hr_len);
 	}
+	if (body != NULL) {
+		op->outbox_kind = store_pack(&p, kind, kind_len);
+		op->outbox_body_len = body_len;
+		op->outbox_body = store_pack(&p, body, body_len);
+	}
 	return store_enqueue(st, op);
+}
+
+int
+store_put(struct store *st, const struct store_subject *s,
+    const struct store_history *h, store_done_cb done, void *arg)
+{
+	return store_put_op(st, s, h, NULL, NULL, done, arg);
+}
+
+int
+store_put_outbox(struct store *st, const struct store_subject *s, const struct store_history *h,
+    const char *kind, const char *body, store_done_cb done, void *arg)
+{
+	if (kind == NULL || *kind == '\0' || body == NULL)
+		return -EINVAL;
+	return store_put_op(st, s, h, kind, body, done, arg);
+}
+
+void
+store_set_outbox_hook(struct store *st, void (*hook)(void *), void *arg)
+{
+	pthread_mutex_lock(&st->mu);
+	st->outbox_hook = hook;
+	st->outbox_hook_arg = arg;
+	pthread_mutex_unlock(&st->mu);
 }
 
 int
@@ -1327,6 +1371,9 @@ store_write_put(struct store *st, const struct store_op *op)
 		if ((rc = store_step(s)) != SQLITE_OK)
 			return rc;
 	}
+	if (op->outbox_body != NULL)
+		return store_outbox_insert(st, op->updated, op->outbox_kind, op->subject, op->subject_len,
+		    op->outbox_body, op->outbox_body_len);
 	return SQLITE_OK;
 }
 
@@ -1566,11 +1613,13 @@ store_writer(void *arg)
 			st->journal.delta = 0;
 
 		puts = hist = 0;
+		size_t outboxed = 0;
 		for (op = batch.head; op != NULL; op = op->next) {
 			op->status = status;
 			if (op->type == STORE_OP_PUT) {
 				puts++;
 				hist += op->has_history;
+				outboxed += op->outbox_body != NULL;
 			} else if (op->type == STORE_OP_RATES)
 				puts += op->nrates;
 		}
@@ -1595,9 +1644,13 @@ store_writer(void *arg)
 		st->seq_done = last_seq;
 		idle = st->queue.head == NULL && carry.head == NULL;
 		pthread_cond_broadcast(&st->flushed);
+		void (*hook)(void *) = status == 0 && outboxed > 0 ? st->outbox_hook : NULL;
+		void *hook_arg = st->outbox_hook_arg;
 		pthread_mutex_unlock(&st->mu);
 		if (st->loop != NULL)
 			uv_async_send(st->async);
+		if (hook != NULL)           /* the shared store's sync thread has changes to push */
+			hook(hook_arg);
 
 		/* After the callbacks are on their way, not inside COMMIT where SQLite's
 		 * autocheckpoint would run and hold them back. */

@@ -77,7 +77,10 @@ struct store_stats {
 
 struct store;
 
-/* status: 0 when committed, a negative errno-style code when the write failed. */
+/* status: 0 when committed, a negative errno-style code when the write failed; for a verdict
+ * with a shared store (judge_set_shared), STORE_QUEUED: durable on this node, in force once the
+ * shared store, out of reach now, has it. */
+#define STORE_QUEUED 1
 typedef void (*store_done_cb)(void *arg, int status);
 
 /*
@@ -141,6 +144,42 @@ struct store_rate {
  * one allocation for all of them. 0, -EINVAL, -ENOMEM or -ESHUTDOWN.
  */
 int store_put_rates(struct store *st, const struct store_rate *v, size_t n);
+
+/*
+ * The outbox (store_outbox.c): with a shared store (store/shared.h), the changes every
+ * node must learn of. store_put_outbox is store_put plus one outbox row (kind, the body the
+ * shared store's format gives it) in the same transaction: the change is durable on this
+ * node's disk before anything else happens to it, whether PostgreSQL answers or not. Rows
+ * are numbered in commit order (node_seq, never reused, even once deleted) and read back by
+ * the sync thread, which pushes them and marks them pushed; pushed rows go after
+ * STORE_OUTBOX_KEEP (pushed again after a failover to a standby that lacks them).
+ * store_set_outbox_hook's hook runs on the writer thread after each commit that added rows.
+ */
+#define STORE_OUTBOX_KEEP (600 * USEC_PER_SEC)
+int store_put_outbox(struct store *st, const struct store_subject *subject, const struct store_history *history,
+    const char *kind, const char *body, store_done_cb done, void *arg);
+void store_set_outbox_hook(struct store *st, void (*hook)(void *), void *arg);
+
+struct store_outbox_row {
+	int64_t node_seq;
+	usec_t at;
+	const char *kind;
+	const char *subject;
+	const char *body;
+};
+/* Rows with node_seq > after, in order, at most max; each()'s non-zero value stops it. The
+ * number handed over, or a negative code. Any thread (the reader connection). */
+int store_outbox_read(struct store *st, int64_t after, size_t max,
+    int (*each)(void *arg, const struct store_outbox_row *r), void *arg);
+/* Queued: rows up to upto are in the shared store (pushed at `now`); pushed rows older than
+ * STORE_OUTBOX_KEEP go. 0 or a negative code. */
+int store_outbox_pushed(struct store *st, int64_t upto, usec_t now);
+/* The rows not yet marked pushed (*pending) and the highest node_seq ever given (*last). */
+int store_outbox_count(struct store *st, int64_t *pending, int64_t *last);
+/* Queued, and waited for (not on the loop): every row up to floor renumbered above it, and
+ * the numbering continued from there (a node whose local store is newer than its changes in
+ * the shared store: its node_seq must not repeat those). 0 or a negative code. */
+int store_outbox_renumber(struct store *st, int64_t floor);
 
 /* store_forget — queue the deletion of a subject row and its evidence (history stays).
  * Returns 0, -EINVAL, -ENOMEM or -ESHUTDOWN. */

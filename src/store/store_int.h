@@ -23,13 +23,19 @@ typedef int (*store_write_fn)(struct store *st, const void *ctx);
 int store_enqueue_write(struct store *st, store_write_fn fn, const void *ctx, size_t ctx_len,
     store_done_cb done, void *arg);
 
-#define STORE_WRITER_STMTS 12
+#define STORE_WRITER_STMTS 18
 /* The slots of each part: store_bindings.c 0-5 and these, store_reports.c: */
 #define STORE_SLOT_BINDINGS_JOURNAL 6       /* its INSERT */
 #define STORE_SLOT_BINDINGS_FOLD_READ 7
 #define STORE_SLOT_REPORT_REMEMBER 8
 #define STORE_SLOT_REPORT_FORGET 9
 #define STORE_SLOT_BINDINGS_FOLD_DELETE 10
+/* store_outbox.c: */
+#define STORE_SLOT_OUTBOX_INSERT 11
+#define STORE_SLOT_OUTBOX_PUSHED 12
+#define STORE_SLOT_OUTBOX_TRIM 13
+#define STORE_SLOT_OUTBOX_SEQ 14          /* renumber: its sequence (two statements: 14, 15) */
+#define STORE_SLOT_OUTBOX_NEG 16          /* renumber: its rows (16, 17) */
 
 /* The writer's prepared statement in slot (< STORE_WRITER_STMTS) for sql, prepared on
  * first use and kept until the store closes; NULL on error. Writer thread only. */
@@ -88,5 +94,12 @@ long store_bindings_fold(struct store *st, size_t max, int *rc);
 extern const char store_bindings_schema[];
 /* The reports' memory (store_reports.c). */
 extern const char store_reports_schema[];
+/* The outbox of changes for the shared store (store_outbox.c). */
+extern const char store_outbox_schema[];
+
+/* store_outbox_insert — writer thread, inside a write: one change into the outbox. An
+ * SQLite code. */
+int store_outbox_insert(struct store *st, usec_t at, const char *kind, const char *subject, size_t subject_len,
+    const char *body, size_t body_len);
 
 #endif

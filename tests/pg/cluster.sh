@@ -66,7 +66,9 @@ prepare_dir() {
 		runuser -u postgres -- test -w "$1" ||
 			die "$1: the postgres user cannot reach it (a parent directory of mode 0700?)"
 	fi
-	chmod 0700 "$1"
+	# searchable, not listable: lazaretd, which keeps no capability (not even root's
+	# CAP_DAC_OVERRIDE) or runs as its own user, reaches the socket in it; data/ stays 0700
+	chmod 0711 "$1"
 }
 
 pick_port() {

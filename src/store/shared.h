@@ -1,0 +1,143 @@
+/*
+ * shared.h — several nodes, one truth: the shared store on PostgreSQL ([daemon] store =
+ * postgresql://...; doc/SPEC-dev.md, "The shared store on PostgreSQL").
+ *
+ * Each node keeps its SQLite store as its durable local truth and outbox: a verdict is
+ * committed there with an outbox row (store_put_outbox) before anything else. A sync
+ * thread per node, with a libpq connection of its own (store/pg.h), pushes the outbox to
+ * PostgreSQL's change feed (lz_changes: one row per (node, node_seq), so a push repeated
+ * after a reconnect or a failover lands once; seq is one order for all nodes, given under
+ * a lock so that it is also the order of the commits), and pulls every change after the
+ * last one it handed on — after a NOTIFY wakes it and, unconditionally, after every
+ * reconnect, so a lost notification never leaves a node behind. Changes reach the loop
+ * in seq order through shared_apply_fn; the node's own come back the same way, so every
+ * node applies every verdict in one order and all end up alike. Nothing on the loop ever
+ * waits for PostgreSQL: when it is unreachable the outbox grows on the local disk and
+ * existing verdicts stay in force; the pushes resume from PostgreSQL's own record of this
+ * node's last change once it is back.
+ *
+ * A heartbeat (every second) records the node in lz_nodes (its last contact and the
+ * newest change it applied) and reads every node's row back for shared_nodes.
+ */
+#ifndef LAZARET_STORE_SHARED_H
+#define LAZARET_STORE_SHARED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/timeutil.h"
+#include "store/store.h"
+
+#define SHARED_NODE_MAX 64          /* a node's name and its NUL */
+#define SHARED_KIND_VERDICT "verdict"
+
+/* A level change, as every node applies it (the body of a "verdict" change). */
+struct shared_verdict {
+	int level;                          /* enum level: the subject's level from now */
+	int old_level;                      /* as the node that made it saw it */
+	int manual_level;                   /* -1: none */
+	usec_t manual_until;
+	usec_t grace_until;
+	usec_t time;                        /* when it was made */
+	bool self_release;                  /* the manual level lets the subscriber release it */
+	bool reset;                         /* a release: the subject's decayed evidence goes */
+	uint64_t tag;                       /* the making node's handle on it (below 2^63) */
+	char manual_reason[STORE_REASON_MAX];
+	char actor[STORE_ACTOR_MAX];
+	char reason[STORE_REASON_MAX];
+};
+
+/*
+ * shared_verdict_encode — v as the JSON body of a change, malloc'd into *out (the caller
+ * frees it). 0, -EINVAL (a level out of range) or -ENOMEM.
+ */
+int shared_verdict_encode(const struct shared_verdict *v, char **out);
+
+/*
+ * shared_verdict_decode — a change's body (len bytes, from PostgreSQL: written by another
+ * node, read as untrusted) into *out. 0, or -EINVAL for anything that is not an object with
+ * every field of the right type and range (texts that do not fit, levels outside enum
+ * level, negative times): such a change is counted and skipped.
+ */
+int shared_verdict_decode(const char *body, size_t len, struct shared_verdict *out);
+
+/* One change of the feed, as the loop gets it. */
+struct shared_change {
+	int64_t seq;                        /* its place in the one order of all changes */
+	int64_t node_seq;
+	usec_t at;
+	bool own;                           /* made by this node (this run's or an earlier one's) */
+	char node[SHARED_NODE_MAX];
+	char subject[STORE_SUBJECT_MAX];
+	struct shared_verdict verdict;
+};
+
+/* On the loop, in seq order. */
+typedef void (*shared_apply_fn)(void *arg, const struct shared_change *c);
+/* On the loop: the link to PostgreSQL came up or went down. */
+typedef void (*shared_link_fn)(void *arg, bool up);
+
+struct shared_stats {
+	bool up;                            /* connected to a read-write primary, schema checked */
+	uint64_t connects;                  /* successful connects (1 after the first) */
+	uint64_t pushed;                    /* changes pushed by this run */
+	uint64_t pulled;                    /* changes handed to the loop */
+	uint64_t skipped;                   /* changes that could not be read (logged) */
+	int64_t applied;                    /* the newest change applied (seq) */
+	int64_t newest;                     /* the newest change in PostgreSQL, at the last heartbeat */
+	int64_t outbox;                     /* this node's changes not yet in PostgreSQL */
+};
+
+struct shared_node {
+	char name[SHARED_NODE_MAX];
+	char role[64];
+	char version[32];
+	usec_t started;
+	usec_t last_contact;
+	usec_t age;                         /* since its last contact, by the server's clock */
+	int64_t applied;
+	char enforcing[64];
+};
+
+struct shared;
+
+/*
+ * shared_new — the shared store at conninfo for node (a name of [A-Za-z0-9._-], 1-63
+ * bytes) with its local store st, applying changes on loop. role and enforcing are what
+ * lz_nodes shows of it ("relay", "nftables+radius"). Nothing is connected until
+ * shared_start. NULL with a message in err.
+ */
+struct shared *shared_new(const char *conninfo, const char *node, const char *role, const char *enforcing,
+    struct store *st, uv_loop_t *loop, shared_apply_fn apply, shared_link_fn link, void *arg,
+    char *err, size_t errlen);
+
+/*
+ * shared_start — starts the sync thread, which pulls every change after `applied` (the seq
+ * the store's state "shared:applied" holds from an earlier run; 0 the first time). 0 or a
+ * negative code.
+ */
+int shared_start(struct shared *sh, int64_t applied);
+
+/* shared_stop_free — stops the sync thread (a push under way finishes), frees everything;
+ * on the loop thread, which must run once more to close the async handle. */
+void shared_free(struct shared *sh);
+
+/* Wakes the sync thread: the outbox has rows (any thread; store_set_outbox_hook's hook). */
+void shared_kick(void *sh);
+
+bool shared_up(const struct shared *sh);
+const char *shared_node_name(const struct shared *sh);
+void shared_stats_get(struct shared *sh, struct shared_stats *out);
+
+/* The nodes as the last heartbeat read them: each(arg, node) per node, by name; the count. */
+size_t shared_nodes(struct shared *sh, void (*each)(void *arg, const struct shared_node *n), void *arg);
+
+/* The store state key of the newest change applied. */
+#define SHARED_APPLIED_KEY "shared:applied"
+
+/* Whether name is a valid node name. */
+bool shared_node_name_valid(const char *name);
+
+#endif
