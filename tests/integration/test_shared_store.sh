@@ -150,8 +150,12 @@ node_start() {
 	[ -e "$d/local.db" ] || init=(--init-store)
 	[ -z "${N_NS[$n]}" ] || pre=(ip netns exec "${N_NS[$n]}")
 	echo "===== lazaretd start $(date -u +%FT%T.%3NZ)" >>"$d/lazaretd.log"
+	# Each node runs as lzs-NAME, a symlink to lazaretd: ps tells the nodes apart, and a
+	# "pkill lazaretd" run by something else on a shared test machine leaves them alone.
+	mkdir -p "$T/bin"
+	ln -sfn "$LAZARETD" "$T/bin/lzs-$n"
 	# "ip netns exec" execs lazaretd: $! is the daemon either way
-	"${pre[@]}" "$LAZARETD" "${init[@]}" -c "$d/lazaret.conf" >>"$d/lazaretd.log" 2>&1 &
+	"${pre[@]}" "$T/bin/lzs-$n" "${init[@]}" -c "$d/lazaret.conf" >>"$d/lazaretd.log" 2>&1 &
 	N_PID[$n]=$!
 	if ! wait_for 15 _node_ready "$n" || pid_gone "${N_PID[$n]}"; then
 		if pid_gone "${N_PID[$n]}"; then
