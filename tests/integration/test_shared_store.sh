@@ -20,11 +20,14 @@
 #   1. a quarantine through relay1's API: REJECT on both relays and in the gateway's set
 #      within 1 s (the time to each printed)
 #   2. its release through relay2: DUNNO on both relays, gone from the set, within 1 s
+#   2b. quarantines and releases of 20 subscribers racing through three nodes: every node
+#      ends up enforcing the same ones
 #   3. PostgreSQL stopped for 30 s: the existing quarantine stays enforced everywhere (the
 #      gateway restarted meanwhile included), lazaret_store_up 0, 20 quarantines through
 #      relay1 and 5 through relay2 answered 202 {"queued": true} (the last through
-#      lazaretctl: exit status 0); PostgreSQL back: within 10 s all 25 enforced everywhere,
-#      outbox 0, lazaret_store_up 1 (the catch-up time printed)
+#      lazaretctl: exit status 0), a release queued too; PostgreSQL back: within 10 s all 25
+#      enforced everywhere and the released one nowhere, outbox 0, lazaret_store_up 1 (the
+#      catch-up time printed)
 #   4. kill -9 of relay1 in a burst of 200 quarantines through its API: every one acknowledged
 #      before the kill is enforced on relay2, the gateway and the restarted relay1, which also
 #      catches up with a quarantine made through relay2 while it was down
@@ -279,6 +282,32 @@ report_missing() {
 	done
 }
 
+# enforced_on NAME ADDRESS... — the ADDRESSes NAME enforces, one a line, sorted.
+enforced_on() {
+	local n=$1
+	shift
+	comm -23 <(printf '%s\n' "$@" | sort) <(missing_on "$n" "$@" | sort)
+}
+
+# nodes_agree FILE — every node enforces the same ones of the addresses in FILE.
+nodes_agree() {
+	local n addrs first=""
+	mapfile -t addrs <"$1"
+	first=$(enforced_on relay1 "${addrs[@]}")
+	for n in relay2 gw; do
+		[ "$(enforced_on "$n" "${addrs[@]}")" = "$first" ] || return 1
+	done
+}
+
+# none_enforced FILE — no node enforces any of the addresses in FILE.
+none_enforced() {
+	local n addrs
+	mapfile -t addrs <"$1"
+	for n in "${NODES[@]}"; do
+		[ -z "$(enforced_on "$n" "${addrs[@]}")" ] || return 1
+	done
+}
+
 level_of() { json_get "$(ctl "$1" explain "$2" --json 2>/dev/null)" '$.level'; }
 level_is() { [ "$(level_of "$1" "$2")" = "$3" ]; }
 
@@ -367,6 +396,17 @@ burst() {
 count_lines() { wc -l <"$1" 2>/dev/null || echo 0; }
 at_least_lines() { [ "$(count_lines "$1")" -ge "$2" ]; }
 
+# timed_ctl FILE NAME ARGS... — ctl NAME ARGS..., its time and exit status appended to FILE
+# ("MS ms rc=N NAME ARGS...").
+timed_ctl() {
+	local file=$1 t0 rc
+	shift
+	t0=$(now_ms)
+	ctl "$@" >/dev/null 2>&1
+	rc=$?
+	echo "$(( $(now_ms) - t0 )) ms rc=$rc $*" >>"$file"
+}
+
 # api_quarantine NAME SUBJECT — POST the quarantine as lazaretctl does; prints "STATUS BODY".
 api_quarantine() {
 	local code
@@ -434,9 +474,47 @@ done
 case_pass
 
 # ---------------------------------------------------------------------------------------------
+case_begin "2b. conflicting verdicts made at once through two nodes: every node ends up alike"
+# For each of 20 subscribers a quarantine through relay1 and a release through relay2 race
+# (half of them with a quarantine through the gateway too). Whichever wins, one order
+# holds everywhere: the relays reject the same ones and the gateway's set holds exactly those.
+: >"$T/race"
+pids=()
+for ((i = 1; i <= 20; i++)); do
+	a=10.79.2.$i
+	echo "$a" >>"$T/race"
+	timed_ctl "$T/race.calls" relay1 quarantine "$a" --reason "shared-store race $i" &
+	pids+=($!)
+	timed_ctl "$T/race.calls" relay2 release "$a" --reason "shared-store race $i" &
+	pids+=($!)
+	if [ $((i % 2)) = 0 ]; then
+		timed_ctl "$T/race.calls" gw quarantine "$a" --reason "shared-store race $i (gw)" &
+		pids+=($!)
+	fi
+done
+for p in "${pids[@]}"; do wait "$p"; done
+log "the 50 calls: $(grep -c ' rc=0 ' "$T/race.calls") acknowledged, the slowest: $(sort -n "$T/race.calls" | tail -n 1)"
+t0=$(now_ms)
+mapfile -t race <"$T/race"
+if ! wait_for 3 nodes_agree "$T/race"; then
+	fail "3 s after 50 racing verdicts on 20 subscribers, the nodes disagree:
+relay1 enforces: $(enforced_on relay1 "${race[@]}" | tr '\n' ' ')
+relay2 enforces: $(enforced_on relay2 "${race[@]}" | tr '\n' ' ')
+gw enforces:     $(enforced_on gw "${race[@]}" | tr '\n' ' ')
+$(metrics_line)"
+fi
+wait_for 2 all_settled || fail "the nodes do not settle after the race: $(metrics_line)"
+log "after the race all three nodes enforce the same $(enforced_on relay1 "${race[@]}" | wc -l) of 20 ($(( $(now_ms) - t0 )) ms after the last answer); $(metrics_line)"
+case_pass
+
+# ---------------------------------------------------------------------------------------------
 case_begin "3. PostgreSQL stopped for 30 s: quarantines kept, new ones queued (202), all applied when it is back"
 CHECK=([relay1]="relay_rejects relay1 10.79.3.100" [relay2]="relay_rejects relay2 10.79.3.100" [gw]="gw_has 10.79.3.100")
 propagation "quarantine via gw" ctl gw quarantine 10.79.3.100 --reason "shared-store case 3: before the outage"
+echo 10.79.3.101 >"$T/outage-released"
+out=$(ctl relay1 quarantine 10.79.3.101 --reason "shared-store case 3: released in the outage" 2>&1) ||
+	fail_node relay1 "quarantine of 10.79.3.101: $out"
+wait_for 2 all_enforced "$T/outage-released" || fail "10.79.3.101 not enforced everywhere within 2 s: $(report_missing "$T/outage-released")"
 t_stop=$(now_ms)
 "$CLUSTER" stop "$PG_P" || fail "cluster.sh stop"
 log "PostgreSQL primary stopped (the standby stays a standby: read-write is nowhere)"
@@ -459,6 +537,8 @@ out=$(ctl relay2 quarantine 10.79.3.25 --reason "shared-store case 3: lazaretctl
 	fail_node relay2 "lazaretctl quarantine while PostgreSQL is down: exit status $?, said: $out"
 assert_match "lazaretctl quarantine while PostgreSQL is down says the store is unreachable" 'unreachable' "$out"
 echo 10.79.3.25 >>"$T/outage"
+rel=$(ctl relay2 release 10.79.3.101 --reason "shared-store case 3: a release in the outage" 2>&1) ||
+	fail_node relay2 "lazaretctl release while PostgreSQL is down: exit status $?, said: $rel"
 log "25 quarantines answered 202 queued ($(metrics_line)); lazaretctl said: $out"
 o1=$(metric relay1 lazaret_store_outbox)
 o2=$(metric relay2 lazaret_store_outbox)
@@ -492,8 +572,10 @@ if ! wait_for "$CATCHUP_S" all_enforced "$T/outage" || ! wait_for 2 all_settled;
 $(report_missing "$T/outage")
 $(metrics_line)"
 fi
+wait_for 2 none_enforced "$T/outage-released" ||
+	fail "the release of 10.79.3.101 queued in the outage is not in force everywhere after PostgreSQL came back: relay1 $(policy_actions relay1 10.79.3.101), relay2 $(policy_actions relay2 10.79.3.101), gw's set [$(gw_set | tr '\n' ' ')]"
 catchup=$(( $(now_ms) - t_back ))
-log "every node enforces all 25 (and the older one) ${catchup} ms after PostgreSQL came back; $(metrics_line)"
+log "every node enforces all 25 (and the older one) and none the released one ${catchup} ms after PostgreSQL came back; $(metrics_line)"
 echo "catch-up after a 30 s outage: ${catchup} ms (25 queued verdicts, 3 nodes)" >>"$T/figures"
 case_pass
 
