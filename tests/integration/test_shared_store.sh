@@ -34,10 +34,12 @@
 #   5. the primary killed and the standby promoted in a burst of quarantines through relay2
 #      (going on for 2 s after the promotion): every acknowledged one is enforced on every
 #      node, and a new verdict reaches them all within 1 s through the new primary
-#   6. lazaretctl nodes lists the three nodes (when lazaretctl has the command)
+#   6. kill -9 of the gateway in a burst of quarantines through relay2: restarted, it
+#      enforces every acknowledged one (those it had applied before the kill included)
+#   7. lazaretctl nodes lists the three nodes (when lazaretctl has the command)
 #
 # SHARED_PROPAGATION_MS (default 1000) bounds every propagation (cases 1, 2, 3 and 5) and
-# SHARED_CATCHUP_S (default 10) the catch-up of cases 3 to 5. Everything (nodes, clusters, the
+# SHARED_CATCHUP_S (default 10) the catch-up of cases 3 to 6. Everything (nodes, clusters, the
 # namespace) is removed on every exit path.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -272,13 +274,16 @@ all_enforced() {
 	done
 }
 
-# report_missing FILE — for a failure: what each node misses of FILE's addresses.
+# report_missing FILE — for a failure: what each node misses of FILE's addresses, and the
+# level its explain gives the first of them (is the verdict unknown there, or not enforced?).
 report_missing() {
-	local n addrs m
+	local n addrs m first
 	mapfile -t addrs <"$1"
 	for n in "${NODES[@]}"; do
 		m=$(missing_on "$n" "${addrs[@]}" | tr '\n' ' ')
 		echo "$n misses $(wc -w <<<"$m") of ${#addrs[@]}: ${m:0:400}"
+		first=${m%% *}
+		[ -z "$first" ] || echo "    $n: lazaretctl explain $first: level '$(level_of "$n" "$first")'"
 	done
 }
 
@@ -639,7 +644,29 @@ propagation "quarantine via relay1 after the failover" ctl relay1 quarantine 10.
 case_pass
 
 # ---------------------------------------------------------------------------------------------
-case_begin "6. lazaretctl nodes"
+case_begin "6. kill -9 of the gateway in a burst of quarantines through relay2: it catches up at its restart"
+burst "$T/b4b" relay2 45 150
+wait_for 30 at_least_lines "$T/b4b.acked" 30 ||
+	fail_node relay2 "fewer than 30 of the burst's quarantines acknowledged by relay2 in 30 s ($(count_lines "$T/b4b.acked"))"
+node_kill gw KILL
+log "gw killed (SIGKILL) after $(count_lines "$T/b4b.acked") acknowledged quarantines"
+[ ! -e "$T/b4b.done" ] || fail "the burst was over before the gateway was killed: the case proves nothing"
+wait "$BURST_PID"
+acked=$(count_lines "$T/b4b.acked")
+assert_eq "relay2 acknowledged the whole burst (the gateway's death is none of its business)" 150 "$acked"
+node_start gw
+t0=$(now_ms)
+if ! wait_for "$CATCHUP_S" all_enforced "$T/b4b.acked" || ! wait_for 2 all_settled; then
+	fail "$CATCHUP_S s after the gateway's restart, not every node enforces the $acked quarantines relay2 acknowledged:
+$(report_missing "$T/b4b.acked")
+$(metrics_line)"
+fi
+log "all $acked enforced on every node $(( $(now_ms) - t0 )) ms after the gateway's restart"
+echo "kill -9 of gw: $acked acknowledged meanwhile through relay2, in its set $(( $(now_ms) - t0 )) ms after its restart" >>"$T/figures"
+case_pass
+
+# ---------------------------------------------------------------------------------------------
+case_begin "7. lazaretctl nodes"
 if "$LAZARETCTL" --help 2>&1 | grep -q '^  nodes'; then
 	out=$(ctl relay2 nodes 2>&1) || fail "lazaretctl nodes: $out"
 	for n in "${NODES[@]}"; do assert_match "lazaretctl nodes names $n" "(^|[^a-z0-9])$n([^a-z0-9]|$)" "$out"; done
