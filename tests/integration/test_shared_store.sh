@@ -183,7 +183,8 @@ node_kill() {
 	[ -n "$pid" ] || return 0
 	N_PID[$n]=""
 	kill -"$sig" "$pid" 2>/dev/null
-	wait_for 10 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null
+	# (quietly: bash reports a job killed by a signal on the stderr of whatever reaps it)
+	wait_for 10 pid_gone "$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	N_EXIT=$?
 	echo "===== lazaretd exit status $N_EXIT (SIG$sig sent) $(date -u +%FT%T.%3NZ)" >>"${N_DIR[$n]}/lazaretd.log"
