@@ -150,6 +150,15 @@ on_shared_change(void *arg, const struct shared_change *c)
 	judge_apply_shared(d->pl.judge, c);
 }
 
+/* Another node's evidence: added to this node's (the owner judges it). */
+static void
+on_shared_evidence(void *arg, const struct shared_evidence *e)
+{
+	struct daemon *d = arg;
+
+	judge_apply_evidence(d->pl.judge, e);
+}
+
 static void
 on_shared_link(void *arg, bool up)
 {
@@ -187,6 +196,7 @@ start_shared(struct daemon *d)
 	    enforcing, d->store, d->loop, on_shared_change, on_shared_link, d, err, sizeof(err))) == NULL)
 		fatalx("shared store: %s", err);
 	judge_set_shared(d->pl.judge, d->shared);
+	shared_set_evidence(d->shared, on_shared_evidence);
 	if ((rc = shared_start(d->shared, applied)) != 0)
 		fatalx("shared store: cannot start its thread: %s", strerror(-rc));
 	log_info("shared store: node=%s local_store=%s applied=%lld: connecting", d->node, d->store_path,

@@ -858,6 +858,7 @@ api_metrics(struct api *a, struct MHD_Connection *conn)
 	if (a->ctx.shared != NULL) {
 		shared_stats_get(a->ctx.shared, &shs);
 		src.shared = &shs;
+		src.node = shared_node_name(a->ctx.shared);
 	}
 	src.uptime_seconds = (double)(time_now() - a->ctx.started) / 1e6;
 	src.api_http = &a->http_stats;
@@ -1148,6 +1149,47 @@ api_who(struct api *a, struct MHD_Connection *conn)
 	return api_json(conn, 200, v);
 }
 
+static json_t *
+api_usec_json(usec_t t)
+{
+	char buf[40];
+
+	return t > 0 ? json_string(time_format(t, buf, sizeof(buf))) : json_null();
+}
+
+static void
+api_node_add(void *arg, const struct shared_node *n)
+{
+	json_t *list = arg;
+
+	json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:o, s:o, s:f, s:I, s:s}", "name", n->name,
+	    "role", n->role, "version", n->version, "started", api_usec_json(n->started),
+	    "last_contact", api_usec_json(n->last_contact), "last_contact_age", (double)n->age / 1e6,
+	    "applied", (json_int_t)n->applied, "enforcing", n->enforcing));
+}
+
+/* GET /v1/nodes: the nodes sharing the store, as this node's last heartbeat read them. */
+static enum MHD_Result
+api_nodes(struct api *a, struct MHD_Connection *conn)
+{
+	struct shared_stats st;
+	json_t *list = json_array();
+
+	if (a->ctx.shared == NULL) {
+		json_decref(list);
+		return api_error(conn, 404, "this node's store is SQLite alone ([daemon] store): it shares it with no "
+		    "other node");
+	}
+	if (list == NULL)
+		return api_error(conn, 500, "out of memory");
+	shared_stats_get(a->ctx.shared, &st);
+	shared_nodes(a->ctx.shared, api_node_add, list);
+	return api_json(conn, 200, json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:o}", "node",
+	    shared_node_name(a->ctx.shared), "up", st.up, "newest", (json_int_t)st.newest,
+	    "applied", (json_int_t)st.applied, "outbox", (json_int_t)st.outbox,
+	    "live", (json_int_t)st.live_nodes, "nodes", list));
+}
+
 static enum MHD_Result
 api_route(struct api *a, struct api_request *r, const char *url, const char *method)
 {
@@ -1165,6 +1207,8 @@ api_route(struct api *a, struct api_request *r, const char *url, const char *met
 		return get ? api_stats(a, conn) : api_error(conn, 405, "use GET");
 	if (strcmp(url, "/v1/who") == 0)
 		return get ? api_who(a, conn) : api_error(conn, 405, "use GET");
+	if (strcmp(url, "/v1/nodes") == 0)
+		return get ? api_nodes(a, conn) : api_error(conn, 405, "use GET");
 	if (strcmp(url, "/v1/reports") == 0)
 		return post ? api_report(a, r) : api_error(conn, 405, "use POST with the report as the body");
 	if (strcmp(url, "/v1/subjects") == 0)

@@ -21,7 +21,7 @@ evidence_json(const struct judge *j, const struct evidence_item *e, usec_t now)
 {
 	return json_pack("{s:s, s:I, s:o, s:o, s:o, s:f}",
 	    "kind", judge_kind_name(j, e->kind),
-	    "count", (json_int_t)e->count,
+	    "count", (json_int_t)judge_item_count(e),
 	    "first_seen", evidence_time(e->first_seen),
 	    "last_seen", evidence_time(e->last_seen),
 	    "summary", json_text(e->summary),

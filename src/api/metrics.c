@@ -428,6 +428,8 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 	    "primary).", src->shared == NULL || src->shared->up ? 1 : 0);
 	if (src->shared != NULL) {
 		const struct shared_stats *sh = src->shared;
+		fprintf(out, "# HELP lazaret_node_info This node's name among the nodes sharing the store.\n"
+		    "# TYPE lazaret_node_info gauge\nlazaret_node_info{node=\"%s\"} 1\n", src->node);
 		metrics_gauge(out, "lazaret_store_outbox", "This node's changes not yet in the shared store.",
 		    (double)sh->outbox);
 		metrics_gauge(out, "lazaret_store_shared_seq", "The newest change of the shared store applied here.",
@@ -441,6 +443,14 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		    "not be read (skipped, logged).", sh->skipped);
 		metrics_counter(out, "lazaret_store_shared_connects_total", "Connections made to the shared store's "
 		    "primary.", sh->connects);
+		metrics_counter(out, "lazaret_store_shared_evidence_published_total", "Evidence rows this node published "
+		    "to the shared store.", sh->evidence_published);
+		metrics_counter(out, "lazaret_store_shared_evidence_read_total", "Other nodes' evidence rows read.",
+		    sh->evidence_read);
+		metrics_gauge(out, "lazaret_store_shared_evidence_pending", "Evidence publications waiting for the "
+		    "shared store.", (double)sh->evidence_pending);
+		metrics_gauge(out, "lazaret_store_shared_nodes", "Nodes sharing the judging (in contact lately), this one "
+		    "included.", (double)sh->live_nodes);
 	}
 	metrics_gauge(out, "lazaret_store_address_journal", "Address history events journaled, not yet folded into"
 	    " the indexed history.", (double)src->store.journal);

@@ -44,6 +44,7 @@ struct metrics_sources {
 	struct judge_stats judge;
 	struct store_stats store;
 	const struct shared_stats *shared;       /* NULL with SQLite alone */
+	const char *node;                        /* with shared: this node's name ([A-Za-z0-9._-]) */
 	double uptime_seconds;
 	size_t memory_bytes;
 };

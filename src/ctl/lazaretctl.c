@@ -17,13 +17,17 @@
 #include <jansson.h>
 
 #include "common/addr.h"
+#include "common/config.h"
 #include "common/level.h"
+#include "common/log.h"
 #include "common/jsondump.h"
 #include "common/strview.h"
 #include "common/subject_text.h"
 #include "common/timeutil.h"
 #include "ctl/analyze.h"
 #include "ctl/http_client.h"
+#include "store/pg.h"
+#include "store/pg_schema.h"
 
 #ifndef LAZARET_VERSION
 #define LAZARET_VERSION		"0.1.0"
@@ -680,6 +684,119 @@ ctl_cmd_quarantines(struct ctl *c, const struct ctl_command *cmd, struct ctl_arg
 	return CTL_EXIT_OK;
 }
 
+/* nodes: GET /v1/nodes — the nodes sharing a PostgreSQL store, their contact and lag. */
+static int
+ctl_cmd_nodes(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
+{
+	json_t *root, *list, *n;
+	size_t i;
+	int rc;
+
+	(void)cmd;
+	if ((rc = ctl_get(c, "/v1/nodes", &root)) != CTL_EXIT_OK)
+		return rc;
+	if (ctl_printed_json(a, root))
+		return CTL_EXIT_OK;
+	json_int_t newest = json_integer_value(json_object_get(root, "newest"));
+	list = json_object_get(root, "nodes");
+	struct ctl_table t = { .ncols = 7 };
+	ctl_table_row(&t, (char *[]){ ctl_strdup("NODE"), ctl_strdup("ROLE"), ctl_strdup("LAST CONTACT"),
+	    ctl_strdup("LAG"), ctl_strdup("ENFORCES"), ctl_strdup("VERSION"), ctl_strdup("STARTED") });
+	json_array_foreach(list, i, n) {
+		char *contact, *lag;
+		double age = json_real_value(json_object_get(n, "last_contact_age"));
+		json_int_t applied = json_integer_value(json_object_get(n, "applied"));
+		char d[32];
+		if (asprintf(&contact, "%s ago%s", duration_format((usec_t)(age * 1e6), d, sizeof(d)),
+		    age >= 10 ? " (gone quiet)" : "") < 0)
+			contact = NULL;
+		if (asprintf(&lag, "%lld", (long long)(newest > applied ? newest - applied : 0)) < 0)
+			lag = NULL;
+		ctl_table_row(&t, (char *[]){ ctl_member(n, "name"), ctl_member(n, "role"),
+		    contact ? contact : ctl_strdup("?"), lag ? lag : ctl_strdup("?"), ctl_member(n, "enforcing"),
+		    ctl_member(n, "version"), ctl_when(n, "started") });
+	}
+	ctl_table_print(&t, "");
+	char *node = ctl_member(root, "node");
+	printf("\nAsked %s: %s the shared store; %lld changes of its own not yet in it; newest change %lld, "
+	    "applied %lld; %lld nodes share the judging.\n", node,
+	    json_is_true(json_object_get(root, "up")) ? "connected to" : "NOT connected to",
+	    (long long)json_integer_value(json_object_get(root, "outbox")), (long long)newest,
+	    (long long)json_integer_value(json_object_get(root, "applied")),
+	    (long long)json_integer_value(json_object_get(root, "live")));
+	free(node);
+	json_decref(root);
+	return CTL_EXIT_OK;
+}
+
+#define CTL_DEFAULT_CONFIG "/etc/lazaret/lazaret.conf"
+
+/*
+ * db migrate | db status: the PostgreSQL store of [daemon] store in --config FILE (or the
+ * default), straight to the database (no daemon needed): its schema version, and for
+ * migrate every missing migration applied (what lazaretd also does at start).
+ */
+static int
+ctl_cmd_db(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
+{
+	const char *path = a->config != NULL ? a->config : CTL_DEFAULT_CONFIG;
+	bool migrate = strcmp(a->args[0], "migrate") == 0;
+	char err[1024];
+	struct config *cfg;
+	struct pg_conn *pg;
+	int rc, from = 0, to = 0;
+
+	(void)c;
+	if (!migrate && strcmp(a->args[0], "status") != 0)
+		return ctl_usage_error(cmd, "unknown db command '%s' (migrate or status)", a->args[0]);
+	if ((cfg = config_load_new(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "lazaretctl: %s\n", err);
+		return CTL_EXIT_USAGE;
+	}
+	if (!pg_conninfo_is_pg(cfg->daemon.store)) {
+		printf("%s: [daemon] store is an SQLite file (%s): lazaretd creates it (--init-store) and keeps its "
+		    "schema itself; nothing to do here.\n", path, cfg->daemon.store);
+		config_unref(cfg);
+		return CTL_EXIT_OK;
+	}
+	if (pg_conninfo_check(cfg->daemon.store, err, sizeof(err)) != 0) {
+		fprintf(stderr, "lazaretctl: %s: [daemon] store: %s\n", path, err);
+		config_unref(cfg);
+		return CTL_EXIT_USAGE;
+	}
+	log_init("lazaretctl", false, LOG_LEVEL_WARN);      /* pg.c's "connected" is for the daemon's log */
+	if ((pg = pg_conn_new(cfg->daemon.store, "lazaretctl")) == NULL)
+		ctl_oom();
+	if ((rc = pg_conn_ensure(pg)) != 0) {
+		fprintf(stderr, "lazaretctl: cannot reach the shared store %s: %s\n", pg_conn_target(pg), pg_conn_error(pg));
+		rc = CTL_EXIT_UNREACHABLE;
+	} else if (migrate) {
+		if ((rc = pg_schema_migrate(pg, cfg->daemon.node[0] ? cfg->daemon.node : "lazaretctl", &from, &to)) == 0) {
+			if (from == to)
+				printf("%s: schema version %d, the newest this lazaret knows: nothing to do.\n",
+				    pg_conn_target(pg), to);
+			else
+				printf("%s: schema migrated from version %d to %d.\n", pg_conn_target(pg), from, to);
+			rc = CTL_EXIT_OK;
+		} else {
+			fprintf(stderr, "lazaretctl: %s: %s\n", pg_conn_target(pg), rc == -EPROTO ?
+			    "its schema is newer than this lazaret knows; upgrade lazaret first" : pg_conn_error(pg));
+			rc = CTL_EXIT_UNREACHABLE;
+		}
+	} else if ((rc = pg_schema_version(pg, &from)) == 0) {
+		printf("%s: schema version %d (this lazaret knows up to %d)%s\n", pg_conn_target(pg), from,
+		    PG_SCHEMA_VERSION, from < PG_SCHEMA_VERSION ? "; `lazaretctl db migrate` or a start of lazaretd brings "
+		    "it up to date" : from > PG_SCHEMA_VERSION ? "; newer than this lazaret: upgrade it" : ".");
+		rc = CTL_EXIT_OK;
+	} else {
+		fprintf(stderr, "lazaretctl: %s: %s\n", pg_conn_target(pg), pg_conn_error(pg));
+		rc = CTL_EXIT_UNREACHABLE;
+	}
+	pg_conn_free(pg);
+	config_unref(cfg);
+	return rc;
+}
+
 /* hosts / accounts: GET /v1/subjects?kind=KIND[&level=LEVEL] as a table. */
 static int
 ctl_cmd_list(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
@@ -1230,6 +1347,21 @@ static const struct ctl_command ctl_commands[] = {
 	  "release SUBJECT [--reason TEXT] [--json]",
 	  "Release SUBJECT from a manual or automatic level.",
 	  ctl_cmd_action },
+	{ "nodes", CTL_OPT_JSON, 0,
+	  "nodes [--json]",
+	  "With a PostgreSQL store shared by several nodes: each node, its role,\n"
+	  "its last contact, how many changes it has yet to apply and what it\n"
+	  "enforces; whether the node asked is connected and what it has not\n"
+	  "pushed yet.",
+	  ctl_cmd_nodes },
+	{ "db", CTL_OPT_CONFIG, 1,
+	  "db migrate|status [--config FILE]",
+	  "With [daemon] store naming PostgreSQL in FILE (default\n"
+	  CTL_DEFAULT_CONFIG "): status prints the shared store's schema\n"
+	  "version; migrate applies the migrations it lacks, additive only, each\n"
+	  "once in one transaction under a lock (lazaretd does the same at start).\n"
+	  "Talks to PostgreSQL directly: no daemon is needed.",
+	  ctl_cmd_db },
 	{ "quarantines", CTL_OPT_JSON, 0,
 	  "quarantines [--json]",
 	  "List the quarantined (and suspended) hosts and accounts: by whom, why,\n"

@@ -66,10 +66,16 @@ struct judge {
 	struct shared *shared;            /* the shared store; NULL: this node's store is the truth */
 	struct htable awaiting;           /* shared: changes committed here, waiting for the feed, by tag */
 	uint64_t tag_next;
+	struct htable contribs;           /* shared: the other nodes' latest evidence, per subject, kind, node */
+	char (*origins)[SHARED_NODE_MAX]; /* shared: the other nodes' names, by the index contribs use */
+	size_t origin_count;
 	struct log_limit drop_log, full_log;
 };
 
 #define JUDGE_CAP_WINDOW (3600 * USEC_PER_SEC)
+/* How long an operator waits for the shared store to bring a verdict back before being told
+ * it is queued (judge_sweep, every second) */
+#define JUDGE_SHARED_WAIT (2 * USEC_PER_SEC)
 
 /* What a level change remembers until the store says it is durable. */
 /* What an operator's or subscriber's action changed in memory, to put back if the
@@ -93,6 +99,7 @@ struct judge_undo {
 struct judge_change {
 	struct htable_node await;      /* shared: in judge.awaiting until the feed brings it back */
 	uint64_t tag;
+	usec_t committed_at;           /* shared: committed here (monotonic) */
 	bool reset;                    /* a release: the decayed evidence goes on every node */
 	struct judge *j;
 	struct subject *s;
@@ -197,6 +204,21 @@ judge_change_new(const char *actor, const char *reason, const struct judge_undo 
 }
 
 static void judge_evaluate(struct judge *j, struct subject *s, usec_t now);
+static struct evidence_item *judge_item(struct subject *s, int kind, usec_t now);
+static void judge_summary_copy(char *dst, size_t size, const char *src);
+
+/* Another node's latest publication about one kind of one subject's evidence. */
+struct judge_contrib {
+	struct htable_node node;
+	uint16_t kind;
+	uint16_t origin;                /* index into j->origins */
+	double value;
+	usec_t value_time;
+	uint64_t count;
+	uint16_t key_len;
+	char key[];
+};
+
 
 struct judge *
 judge_new(const struct config *cfg, struct store *st)
@@ -242,6 +264,16 @@ judge_free(struct judge *j)
 		}
 		htable_fini(&j->awaiting);
 	}
+	if (j->contribs.buckets != NULL) {
+		size_t cursor = 0;
+		struct htable_node *n;
+		while ((n = htable_iter(&j->contribs, &cursor, NULL)) != NULL) {
+			htable_del(&j->contribs, n);
+			free(htable_entry(n, struct judge_contrib, node));
+		}
+		htable_fini(&j->contribs);
+	}
+	free(j->origins);
 	subjects_free(j->subjects);
 	free(j->dirty);
 	free(j->notable);
@@ -747,6 +779,30 @@ judge_lookup_or_create(struct judge *j, const char *text, usec_t now)
 	return judge_get(j, kind, key, strlen(key), now, true);
 }
 
+/*
+ * The subject of exactly this canonical key (created when missing), as another node named
+ * it: never resolved to an address's holder here. NULL for a key that is not canonical
+ * (what judge_normalize would make of it without an identity layer) or cannot be tracked.
+ */
+static struct subject *
+judge_lookup_key(struct judge *j, const char *key, usec_t now)
+{
+	char canon[STORE_SUBJECT_MAX];
+	enum subject_kind kind;
+	struct ident *id = j->ident;
+	size_t len = strlen(key);
+	struct subject *s = subjects_find(j->subjects, key, len);
+
+	if (s != NULL)
+		return s;
+	j->ident = NULL;
+	int rc = judge_normalize(j, key, canon, sizeof(canon), &kind);
+	j->ident = id;
+	if (rc != 0 || strcmp(canon, key) != 0)
+		return NULL;
+	return judge_get(j, kind, key, len, now, true);
+}
+
 const struct rate_limit *
 judge_limit(const struct judge *j, const struct subject *s, enum rate_index idx)
 {
@@ -761,14 +817,27 @@ judge_limit_at(const struct judge *j, const struct subject *s, enum rate_index i
 }
 
 static double
+judge_decay(const struct judge *j, int kind, double value, usec_t at, usec_t now)
+{
+	double age = (double)(now - at);
+
+	if (age <= 0 || value == 0)
+		return value;
+	return value * exp2(-age / (double)j->kinds[kind].half_life);
+}
+
+/* This node's own part of an item, decayed to now: what it adds to and publishes. */
+static double
+judge_own_decayed(const struct judge *j, const struct evidence_item *e, usec_t now)
+{
+	return judge_decay(j, e->kind, e->value, e->value_time, now);
+}
+
+/* The item's whole amount now: this node's part and, with a shared store, the others'. */
+static double
 judge_decayed(const struct judge *j, const struct evidence_item *e, usec_t now)
 {
-	const struct judge_kind *k = &j->kinds[e->kind];
-	double age = (double)(now - e->value_time);
-
-	if (age <= 0)
-		return e->value;
-	return e->value * exp2(-age / (double)k->half_life);
+	return judge_own_decayed(j, e, now) + judge_decay(j, e->kind, e->remote_value, e->remote_time, now);
 }
 
 double
@@ -904,11 +973,11 @@ judge_log_verdict(const struct judge *j, const struct judge_change *c)
 
 	char name[SUBJECT_NAME_MAX], reason[STORE_REASON_MAX];
 
-	log_info("verdict %s=%s level=%s previous=%s score=%.2f by=%s reason=\"%s\"",
+	log_info("verdict %s=%s level=%s previous=%s score=%.2f by=%s%s%s reason=\"%s\"",
 	    subject_field(s), subject_name(s, name, sizeof(name)),
 	    level_name(c->new_level), level_name(c->old_level), c->score, c->actor,
+	    j->shared != NULL ? " node=" : "", j->shared != NULL ? shared_node_name(j->shared) : "",
 	    log_quoted(reason, sizeof(reason), c->reason));
-	(void)j;
 }
 
 static void
@@ -1000,6 +1069,7 @@ judge_local_committed(void *arg, int status)
 		return;
 	}
 	c->await.hash = judge_tag_hash(c->tag);
+	c->committed_at = time_mono();
 	htable_add(&j->awaiting, &c->await);
 	if (!shared_up(j->shared) && c->done != NULL) {
 		store_done_cb done = c->done;
@@ -1037,13 +1107,179 @@ judge_put_shared(struct judge *j, struct judge_change *c, const struct store_sub
 	return rc;
 }
 
+#define JUDGE_ORIGINS_MAX 256
+
+static uint32_t
+judge_contrib_hash(const char *key, size_t len, int kind, int origin)
+{
+	char buf[STORE_SUBJECT_MAX + 4];
+
+	memcpy(buf, key, len);
+	buf[len] = (char)(kind & 0xff);
+	buf[len + 1] = (char)(kind >> 8);
+	buf[len + 2] = (char)(origin & 0xff);
+	buf[len + 3] = (char)(origin >> 8);
+	return (uint32_t)hash_bytes(buf, len + 4);
+}
+
+static struct judge_contrib *
+judge_contrib_find(struct judge *j, const char *key, size_t len, int kind, int origin, uint32_t h)
+{
+	for (struct htable_node *n = htable_first(&j->contribs, h); n != NULL; n = htable_next(n, h)) {
+		struct judge_contrib *c = htable_entry(n, struct judge_contrib, node);
+		if (c->kind == kind && c->origin == origin && c->key_len == len && memcmp(c->key, key, len) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* The index of another node's name, learnt on first sight; -1 when there are too many. */
+static int
+judge_origin(struct judge *j, const char *node)
+{
+	for (size_t i = 0; i < j->origin_count; i++)
+		if (strcmp(j->origins[i], node) == 0)
+			return (int)i;
+	if (j->origin_count == JUDGE_ORIGINS_MAX)
+		return -1;
+	if (j->origins == NULL && (j->origins = calloc(JUDGE_ORIGINS_MAX, sizeof(*j->origins))) == NULL)
+		return -1;
+	snprintf(j->origins[j->origin_count], SHARED_NODE_MAX, "%s", node);
+	return (int)j->origin_count++;
+}
+
+/* Forget every other node's publications about s (it is forgotten here). */
+static void
+judge_contribs_drop(struct judge *j, const struct subject *s)
+{
+	for (int k = 0; k < j->kind_count; k++)
+		for (size_t o = 0; o < j->origin_count; o++) {
+			uint32_t h = judge_contrib_hash(s->key, s->key_len, k, (int)o);
+			struct judge_contrib *c = judge_contrib_find(j, s->key, s->key_len, k, (int)o, h);
+			if (c != NULL) {
+				htable_del(&j->contribs, &c->node);
+				free(c);
+			}
+		}
+}
+
+/*
+ * A release on any node: the subject's decayed evidence goes, this node's part and the
+ * others' (their publications count from zero again: a publication made before the release
+ * that arrives after it adds nothing).
+ */
+static void
+judge_reset_shared(struct judge *j, struct subject *s, usec_t at)
+{
+	struct subject_detail *d = s->detail;
+
+	if (d == NULL)
+		return;
+	d->reset_at = at;
+	for (size_t i = 0; i < d->evidence_count; i++) {
+		d->evidence[i].value = 0;
+		d->evidence[i].value_time = at;
+		d->evidence[i].remote_value = 0;
+		d->evidence[i].remote_time = at;
+	}
+	for (int k = 0; k < j->kind_count; k++)
+		for (size_t o = 0; o < j->origin_count; o++) {
+			uint32_t h = judge_contrib_hash(s->key, s->key_len, k, (int)o);
+			struct judge_contrib *c = judge_contrib_find(j, s->key, s->key_len, k, (int)o, h);
+			if (c != NULL) {
+				c->value = 0;
+				c->value_time = at;
+			}
+		}
+}
+
+void
+judge_apply_evidence(struct judge *j, const struct shared_evidence *e)
+{
+	int kind = judge_kind_id(j, e->kind), origin;
+	usec_t now = time_now();
+	struct subject *s;
+	struct evidence_item *item;
+
+	if (kind < 0 || (origin = judge_origin(j, e->node)) < 0)
+		return;
+	if (j->contribs.buckets == NULL && htable_init(&j->contribs, 1024) != 0)
+		return;
+	if ((s = judge_lookup_key(j, e->subject, now)) == NULL)
+		return;
+	size_t len = s->key_len;
+	uint32_t h = judge_contrib_hash(s->key, len, kind, origin);
+	struct judge_contrib *c = judge_contrib_find(j, s->key, len, kind, origin, h);
+	if (c == NULL) {
+		if ((c = calloc(1, sizeof(*c) + len)) == NULL)
+			return;
+		c->kind = (uint16_t)kind;
+		c->origin = (uint16_t)origin;
+		c->key_len = (uint16_t)len;
+		memcpy(c->key, s->key, len);
+		c->node.hash = h;
+		htable_add(&j->contribs, &c->node);
+	}
+	if ((item = judge_item(s, kind, now)) == NULL)
+		return;
+	/* made before the subject's last release: it counts nothing (its events stay counted) */
+	double value = s->detail->reset_at != 0 && e->value_time <= s->detail->reset_at ? 0 : e->value;
+	double remote = judge_decay(j, kind, item->remote_value, item->remote_time, now) -
+	    judge_decay(j, kind, c->value, c->value_time, now) + judge_decay(j, kind, value, e->value_time, now);
+	item->remote_value = remote > 0 ? remote : 0;
+	item->remote_time = now;
+	item->remote_count = item->remote_count >= c->count ? item->remote_count - c->count + e->count : e->count;
+	if (item->count == 0 && item->value == 0 && (item->first_seen == 0 || e->first_seen < item->first_seen))
+		item->first_seen = e->first_seen;
+	else if (e->first_seen != 0 && e->first_seen < item->first_seen)
+		item->first_seen = e->first_seen;
+	if (e->last_seen >= item->last_seen) {
+		item->last_seen = e->last_seen;
+		if (e->summary[0] != '\0')
+			judge_summary_copy(item->summary, sizeof(item->summary), e->summary);
+	}
+	c->value = value;
+	c->value_time = e->value_time;
+	c->count = e->count;
+	if (e->last_seen > s->last_seen)
+		s->last_seen = e->last_seen;
+	judge_evaluate(j, s, now);      /* only its owner judges */
+}
+
+/* At a checkpoint: this node's own evidence about s, for the other nodes. */
+static void
+judge_publish(struct judge *j, const struct subject *s)
+{
+	struct shared_evidence e;
+
+	if (s->detail == NULL)
+		return;
+	for (size_t i = 0; i < s->detail->evidence_count; i++) {
+		const struct evidence_item *it = &s->detail->evidence[i];
+		if (it->count == 0 && it->value == 0)
+			continue;       /* the others' alone */
+		memset(&e, 0, sizeof(e));
+		memcpy(e.subject, s->key, s->key_len);
+		snprintf(e.kind, sizeof(e.kind), "%s", judge_kind_name(j, it->kind));
+		e.value = it->value;
+		e.value_time = it->value_time;
+		e.count = it->count;
+		e.first_seen = it->first_seen;
+		e.last_seen = it->last_seen;
+		memcpy(e.summary, it->summary, sizeof(e.summary));
+		if (shared_publish(j->shared, &e) != 0)
+			log_warnx("judge: out of memory publishing evidence");
+	}
+}
+
 void
 judge_set_shared(struct judge *j, struct shared *sh)
 {
 	j->shared = sh;
 	if (sh == NULL)                 /* stopping: what still awaits the feed is answered as queued */
 		return;
-	if (sh != NULL && j->awaiting.buckets == NULL && htable_init(&j->awaiting, 64) != 0)
+	if (sh != NULL && ((j->awaiting.buckets == NULL && htable_init(&j->awaiting, 64) != 0) ||
+	    (j->contribs.buckets == NULL && htable_init(&j->contribs, 1024) != 0)))
 		j->shared = NULL;
 	/* tags of this run never meet an earlier run's, which the feed may still bring */
 	j->tag_next = ((uint64_t)time_now() << 16) & (UINT64_MAX >> 2);
@@ -1055,22 +1291,31 @@ judge_is_shared(const struct judge *j)
 	return j->shared != NULL;
 }
 
-void
-judge_shared_link(struct judge *j, bool up)
+/* Answers, with STORE_QUEUED, whoever waits for a change committed here before `before`
+ * (monotonic; 0: all of them) that the feed has not brought back yet. */
+static void
+judge_answer_queued(struct judge *j, usec_t before)
 {
 	size_t cursor = 0;
 	struct htable_node *n = NULL;
 
-	if (up)
+	if (j->awaiting.buckets == NULL)
 		return;
 	while ((n = htable_iter(&j->awaiting, &cursor, n)) != NULL) {
 		struct judge_change *c = htable_entry(n, struct judge_change, await);
-		if (c->done != NULL) {
+		if (c->done != NULL && (before == 0 || c->committed_at < before)) {
 			store_done_cb done = c->done;
 			c->done = NULL;
 			done(c->arg, STORE_QUEUED);
 		}
 	}
+}
+
+void
+judge_shared_link(struct judge *j, bool up)
+{
+	if (!up)
+		judge_answer_queued(j, 0);
 }
 
 static struct judge_change *
@@ -1097,12 +1342,16 @@ judge_apply_shared(struct judge *j, const struct shared_change *ch)
 	char name[SUBJECT_NAME_MAX], reason[STORE_REASON_MAX];
 
 	if (c != NULL) {
-		/* this run's own: in force now, its waiter answered, as a local commit would */
+		/* this run's own: in force now, its waiter answered, as a local commit would; a
+		 * release also clears the other nodes' part here, and the checkpoint publishes
+		 * this node's part at zero */
+		if (v->reset)
+			judge_reset_shared(j, c->s, v->time);
+		judge_touch(j, c->s);
 		judge_committed(c, 0);
 		return;
 	}
-	if ((s = subjects_find(j->subjects, ch->subject, strlen(ch->subject))) == NULL &&
-	    (s = judge_lookup_or_create(j, ch->subject, time_now())) == NULL) {
+	if ((s = judge_lookup_key(j, ch->subject, time_now())) == NULL) {
 		log_warnx("shared store: change seq=%lld from node=%s names no subject this node can track; skipped",
 		    (long long)ch->seq, ch->node);
 		return;
@@ -1115,16 +1364,8 @@ judge_apply_shared(struct judge *j, const struct shared_change *ch)
 		d->manual_flags = v->self_release ? SUBJECT_MANUAL_SELF_RELEASE : 0;
 		d->grace_until = v->grace_until;
 		if (v->reset)
-			for (size_t i = 0; i < d->evidence_count; i++) {
-				d->evidence[i].value = 0;
-				d->evidence[i].value_time = v->time;
-			}
+			judge_reset_shared(j, s, v->time);
 	}
-	/* another node's judge raised it: this one's evidence alone does not lower it */
-	if (!ch->own && strcmp(v->actor, JUDGE_ACTOR_JUDGE) == 0 && v->level > LEVEL_NORMAL)
-		s->flags |= SUBJECT_F_REMOTE;
-	else
-		s->flags &= (uint8_t)~SUBJECT_F_REMOTE;
 	if (v->level >= LEVEL_QUARANTINE || s->manual_level >= 0)
 		judge_unhold(j, s);
 	int old = s->level;
@@ -1133,21 +1374,34 @@ judge_apply_shared(struct judge *j, const struct shared_change *ch)
 	if (strcmp(v->actor, JUDGE_ACTOR_JUDGE) == 0 && v->level >= LEVEL_QUARANTINE && old < LEVEL_QUARANTINE &&
 	    j->cap_size > 0)
 		judge_cap_take(j, v->time);     /* the hour's cap counts every node's */
-	judge_touch(j, s);
-	if (old == v->level)
-		return;
-	j->stats.by_level[old]--;
-	j->stats.by_level[v->level]++;
-	j->stats.level_changes++;
-	s->level = (uint8_t)v->level;
-	judge_notable_update(j, s);
-	log_info("verdict %s=%s level=%s previous=%s by=%s node=%s seq=%lld reason=\"%s\"", subject_field(s),
-	    subject_name(s, name, sizeof(name)), level_name(v->level), level_name(old), v->actor, ch->node,
-	    (long long)ch->seq, log_quoted(reason, sizeof(reason), v->reason));
-	judge_count_change(j, old, v->level, v->actor);
-	if (!ch->own && j->st != NULL) {
-		/* the history of every node tells the whole story, with who made each change where */
+	judge_touch(j, s);               /* the checkpoint publishes this node's part (zero after a reset) */
+	if (old != v->level) {
+		j->stats.by_level[old]--;
+		j->stats.by_level[v->level]++;
+		j->stats.level_changes++;
+		s->level = (uint8_t)v->level;
+		judge_notable_update(j, s);
+		log_info("verdict %s=%s level=%s previous=%s by=%s node=%s seq=%lld reason=\"%s\"", subject_field(s),
+		    subject_name(s, name, sizeof(name)), level_name(v->level), level_name(old), v->actor, ch->node,
+		    (long long)ch->seq, log_quoted(reason, sizeof(reason), v->reason));
+		judge_count_change(j, old, v->level, v->actor);
+	}
+	if (j->st != NULL) {
+		/*
+		 * Written now, not at the next checkpoint: the newest change applied, recorded
+		 * after this callback, is queued behind this row, so a crash never leaves the
+		 * record past a verdict the local store does not hold. The history of every node
+		 * tells the whole story, with who made each change where.
+		 */
+		struct store_subject row;
+		struct store_evidence ev[JUDGE_MAX_EVIDENCE];
 		struct store_history h;
+		bool history = !ch->own && old != v->level;
+		usec_t now = time_now();
+
+		judge_snapshot(s, &row, ev, now);
+		if (row.evidence_count)
+			judge_snapshot_kinds(j, s, ev, row.evidence_count);
 		memset(&h, 0, sizeof(h));
 		h.time = v->time;
 		memcpy(h.subject, s->key, s->key_len);
@@ -1155,9 +1409,11 @@ judge_apply_shared(struct judge *j, const struct shared_change *ch)
 		h.new_level = v->level;
 		snprintf(h.actor, sizeof(h.actor), "%.40s@%.20s", v->actor, ch->node);
 		snprintf(h.reason, sizeof(h.reason), "%s", v->reason);
-		store_history_append(j->st, &h);
+		if (store_put(j->st, &row, history ? &h : NULL, NULL, NULL) != 0)
+			log_warnx("shared store: change seq=%lld for %s=%s not written here (out of memory); the "
+			    "checkpoint tries again", (long long)ch->seq, subject_field(s), subject_name(s, name, sizeof(name)));
 	}
-	if (j->observer != NULL)
+	if (old != v->level && j->observer != NULL)
 		j->observer(j->observer_arg, s, old, v->level, v->actor);
 }
 
@@ -1286,11 +1542,12 @@ judge_evaluate(struct judge *j, struct subject *s, usec_t now)
 
 	if (judge_manual_active(s, now))
 		return;
+	/* with a shared store, one node judges each subject: its owner */
+	if (j->shared != NULL && !shared_owns(j->shared, s->key, s->key_len))
+		return;
 	j->now_hint = now;
 	score = judge_score(j, s, now);
 	target = judge_automatic_level(j, s, score, s->target_level);
-	if ((s->flags & SUBJECT_F_REMOTE) && target < s->target_level)
-		target = s->target_level;       /* the node whose judge raised it lowers it */
 	if (target >= LEVEL_QUARANTINE && s->target_level < LEVEL_QUARANTINE) {
 		if (judge_cap_allows(j, now)) {
 			judge_unhold(j, s);
@@ -1398,7 +1655,7 @@ judge_record(struct judge *j, struct subject *s, int kind, double amount, uint64
 		    subject_field(s), subject_name(s, name, sizeof(name)));
 		return;
 	}
-	e->value = accumulate ? judge_decayed(j, e, now) + amount : amount;
+	e->value = accumulate ? judge_own_decayed(j, e, now) + amount : amount;
 	e->value_time = now;
 	if (accumulate)
 		e->count += events;
@@ -1552,6 +1809,8 @@ judge_checkpoint(struct judge *j)
 		judge_snapshot(s, &row, ev, now);
 		if (row.evidence_count)
 			judge_snapshot_kinds(j, s, ev, row.evidence_count);
+		if (j->shared != NULL)
+			judge_publish(j, s);
 		if (store_put(j->st, &row, NULL, NULL, NULL) != 0) {
 			char name[SUBJECT_NAME_MAX];
 			log_warnx("judge: checkpoint of %s=%s failed (out of memory); tried again next round",
@@ -1597,6 +1856,10 @@ judge_sweep(struct judge *j, usec_t now, size_t budget)
 	struct subject *s, *prev = NULL;
 	char reason[STORE_REASON_MAX], name[SUBJECT_NAME_MAX];
 
+	/* a shared store that takes long (a server hung without a reset): the verdicts are safe
+	 * on this node's disk, and whoever asked for them is not kept waiting for it */
+	if (j->shared != NULL)
+		judge_answer_queued(j, time_mono() - JUDGE_SHARED_WAIT);
 	/* Between operations: nobody holds a subject. Then the excess over max_subjects
 	 * (a lowered max_subjects, or the store's and operators' subjects above it). */
 	j->recent[0] = j->recent[1] = NULL;
@@ -1604,7 +1867,8 @@ judge_sweep(struct judge *j, usec_t now, size_t budget)
 		budget--;
 	s = subjects_next(j->subjects, &j->sweep_cursor, NULL);
 	for (; s != NULL && budget > 0; budget--) {
-		if (s->manual_level >= 0 && s->manual_until != 0 && s->manual_until <= now && s->pending == 0) {
+		if (s->manual_level >= 0 && s->manual_until != 0 && s->manual_until <= now && s->pending == 0 &&
+		    (j->shared == NULL || shared_owns(j->shared, s->key, s->key_len))) {
 			double score = judge_score(j, s, now);
 			j->now_hint = now;
 			int target = judge_automatic_level(j, s, score, LEVEL_NORMAL);
@@ -1625,6 +1889,8 @@ judge_sweep(struct judge *j, usec_t now, size_t budget)
 				store_forget(j->st, s->key);
 			else if (j->st != NULL && (s->tat[0] || s->tat[1]))
 				store_forget(j->st, s->key);
+			if (j->shared != NULL)
+				judge_contribs_drop(j, s);
 			j->stats.by_level[s->level]--;
 			j->stats.evicted++;
 			if (s->notable != 0) {        /* not so by judge_forgettable; never leave a stale pointer */

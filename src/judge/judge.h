@@ -103,11 +103,14 @@ void judge_set_observer(struct judge *j, judge_observer_cb cb, void *arg);
  * The shared store (store/shared.h). With judge_set_shared, a level change is committed
  * locally with its outbox row and is in force only once the change feed brings it back
  * (judge_apply_shared), on this node as on the others; its done callback runs then with 0,
- * or earlier with STORE_QUEUED while the shared store is unreachable (judge_shared_link).
+ * (judge_apply_shared), on this node as on the others; its done callback runs then with 0,
+ * or earlier with STORE_QUEUED while the shared store is unreachable (judge_shared_link) or
+ * when it has not brought the change back within 2 s (judge_sweep).
  * judge_apply_shared applies any node's change in the feed's order: the subject's level,
  * operator's level, grace and (a release) its evidence reset, logged, counted against the
- * hourly cap, recorded in the local history (actor@node) and told to the observer. A level
- * another node's judge raised is not lowered by this node's judge (SUBJECT_F_REMOTE).
+ * hourly cap, recorded in the local history (actor@node) and told to the observer. Only the
+ * subject's owner (shared_owns) makes automatic changes; every node adds every node's
+ * evidence (judge_apply_evidence), and publishes its own at each checkpoint.
  */
 struct shared;
 struct shared_change;
@@ -115,6 +118,11 @@ void judge_set_shared(struct judge *j, struct shared *sh);
 bool judge_is_shared(const struct judge *j);
 void judge_apply_shared(struct judge *j, const struct shared_change *c);
 void judge_shared_link(struct judge *j, bool up);
+/* Another node's latest evidence about a subject (created when missing): added to this
+ * node's in place of that node's previous publication, and judged here when this node owns
+ * the subject (shared_owns). Unknown kinds are skipped. */
+struct shared_evidence;
+void judge_apply_evidence(struct judge *j, const struct shared_evidence *e);
 
 /* Restores every subject from the store (at start). Returns 0 or a negative code. */
 int judge_load(struct judge *j);
@@ -177,6 +185,13 @@ void judge_add_evidence(struct judge *j, struct subject *s, int kind, double amo
  * events (for ratios and bounds: "412 failures in the window", "12 networks"). */
 void judge_set_evidence(struct judge *j, struct subject *s, int kind, double amount, uint64_t events,
                         usec_t now, const char *summary);
+
+/* The events an item counts: this node's and, with a shared store, every other node's. */
+static inline uint64_t
+judge_item_count(const struct evidence_item *e)
+{
+	return e->count + e->remote_count;
+}
 
 /* The evidence item of kind, or NULL. */
 const struct evidence_item *judge_evidence(const struct subject *s, int kind);

@@ -72,7 +72,6 @@ enum rate_index { RATE_MESSAGES = 0, RATE_RECIPIENTS = 1 };
 #define SUBJECT_F_DIRTY       0x02   /* on the checkpoint list */
 #define SUBJECT_F_HELD        0x04   /* deserves quarantine, held at throttle by the hourly cap */
 #define SUBJECT_F_DIRTY_FULL  0x08   /* more than its counters changed: the checkpoint writes it whole */
-#define SUBJECT_F_REMOTE      0x10   /* shared store: its level is another node's judge's, not lowered here */
 
 /* subject_detail.manual_flags: what the operator said with the manual level */
 #define SUBJECT_MANUAL_SELF_RELEASE 0x01   /* the subscriber may release it at the portal */
@@ -87,6 +86,11 @@ struct evidence_item {
 	usec_t value_time;
 	usec_t first_seen;
 	usec_t last_seen;
+	/* the shared store: the other nodes' part, their latest publications added up (the
+	 * own part above is what this node saw and what it saves and publishes) */
+	double remote_value;              /* decayed amount as of remote_time */
+	usec_t remote_time;
+	uint64_t remote_count;
 	char summary[STORE_SUMMARY_MAX];
 };
 
@@ -97,6 +101,7 @@ struct subject_detail {
 	char manual_reason[STORE_REASON_MAX];
 	uint8_t manual_flags;             /* SUBJECT_MANUAL_*, with the manual level */
 	usec_t grace_until;               /* no automatic quarantine before this (after a self-release) */
+	usec_t reset_at;                  /* shared store: released then; older publications count nothing */
 };
 
 struct subject {

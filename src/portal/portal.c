@@ -290,7 +290,10 @@ portal_history_each(void *arg, const struct store_history *e)
 	 * and must not void the release tokens of the page the subscriber has open */
 	if (e->old_level != e->new_level)
 		h->episode = (uint64_t)e->time;
-	if (in_window && e->new_level == LEVEL_NORMAL && strcmp(e->actor, PORTAL_ACTOR) == 0)
+	/* a self-release here ("portal") or, with a shared store, through another node's portal
+	 * ("portal@gw2"): the limit is the subscriber's, wherever they release themselves */
+	if (in_window && e->new_level == LEVEL_NORMAL && (strcmp(e->actor, PORTAL_ACTOR) == 0 ||
+	    strncmp(e->actor, PORTAL_ACTOR "@", sizeof(PORTAL_ACTOR)) == 0))
 		h->releases++;
 	if (e->new_level >= LEVEL_QUARANTINE && e->old_level < LEVEL_QUARANTINE) {
 		h->since = e->time;
@@ -369,7 +372,7 @@ portal_visit_read(struct portal *p, struct portal_request *r, struct subject *s,
 			}
 			char family[REPORT_FAMILY_MAX];
 			v->ev[k] = (struct page_evidence){ .kind = judge_kind_name(p->ctx.judge, e->kind),
-			    .summary = e->summary, .count = e->count, .first_seen = e->first_seen,
+			    .summary = e->summary, .count = judge_item_count(e), .first_seen = e->first_seen,
 			    .last_seen = e->last_seen,
 			    .advice = report_summary_family(e->summary, family, sizeof(family)) ?
 			    pages_advice(p->pages, family) : NULL };

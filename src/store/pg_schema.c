@@ -41,6 +41,25 @@ static const char *const migrations[PG_SCHEMA_VERSION] = {
 	" subject text NOT NULL,"
 	" body jsonb NOT NULL DEFAULT '{}',"
 	" UNIQUE (node, node_seq));",
+	/* 2: each node's own evidence about each subject, its latest state per kind: every node
+	 * adds the others' to its own (shared.h); seq, renewed at every update, is what a node
+	 * reads after */
+	"CREATE SEQUENCE lz_evidence_seq;"
+	"CREATE TABLE lz_evidence ("
+	" subject text NOT NULL,"
+	" node text NOT NULL,"
+	" kind text NOT NULL,"
+	" value double precision NOT NULL,"
+	" value_time bigint NOT NULL,"
+	" count bigint NOT NULL,"
+	" first_seen bigint NOT NULL,"
+	" last_seen bigint NOT NULL,"
+	" summary text NOT NULL,"
+	" seq bigint NOT NULL,"
+	" PRIMARY KEY (subject, node, kind));"
+	"CREATE INDEX lz_evidence_by_seq ON lz_evidence (seq);"
+	/* the trim keeps each subject's newest change: found by subject */
+	"CREATE INDEX lz_changes_by_subject ON lz_changes (subject, seq);",
 };
 
 /* The version recorded in lz_schema, 0 when the table is missing. */

@@ -16,8 +16,11 @@
 
 #include <jansson.h>
 
+#include "common/hash.h"
+#include "common/htable.h"
 #include "common/level.h"
 #include "common/log.h"
+#include "common/subject_text.h"
 #include "store/pg.h"
 #include "store/pg_schema.h"
 
@@ -34,11 +37,31 @@
  * order of seq, given inside, is the order of the commits: a pull that read up to seq N
  * never finds a smaller seq committed later. */
 #define SHARED_PUSH_LOCK   "7816113209573599077"
+/* The feed's trim, by whichever node gets the lock first, every hour: a change superseded by a
+ * newer one of its subject goes once older than this (a node catching up needs only each
+ * subject's newest: a change carries the whole verdict), and so does evidence not renewed
+ * for as long (decayed to nothing by then); 10 000 rows a statement. */
+#define SHARED_RETENTION   (30LL * 86400 * USEC_PER_SEC)
+#define SHARED_TRIM_EVERY  (3600 * USEC_PER_SEC)
+#define SHARED_TRIM_LOCK   "7816113209573599078"
+#define SHARED_EV_BATCH    200          /* evidence rows per upsert (9 parameters each) */
+#define SHARED_PUB_MAX     2000000      /* publications waiting at most: beyond, the oldest go */
+/* The owners' hash: the same on every node (hash_bytes is keyed per process) */
+static const uint8_t shared_owner_key[16] = "lazaret-owner-1";
 
+/* Changes or evidence for the loop, n of one kind, in the same allocation. */
 struct shared_batch {
 	struct shared_batch *next;
 	size_t n;
-	struct shared_change changes[];
+	struct shared_change *changes;
+	struct shared_evidence *evidence;
+};
+
+/* A publication waiting for PostgreSQL: the newest per (subject, kind). */
+struct shared_pub {
+	struct htable_node hnode;
+	struct shared_pub *next;
+	struct shared_evidence e;
 };
 
 struct shared_origin {
@@ -76,6 +99,7 @@ struct shared {
 	int64_t pushed;                 /* the highest node_seq PostgreSQL has of ours */
 	int64_t fetched;                /* the highest seq handed to the loop */
 	usec_t next_beat;
+	usec_t next_trim;
 	struct shared_origin origins[SHARED_ORIGINS_MAX];
 	size_t origin_count;
 	struct log_limit skip_log;
@@ -89,6 +113,20 @@ struct shared {
 	struct shared_stats stats;
 	struct shared_node *nodes;
 	size_t node_count;
+	struct htable pubs;             /* publications by (subject, kind) */
+	struct shared_pub *pub_head, *pub_tail;
+	size_t pub_count;
+	uint64_t *owners_next;          /* the live nodes' seeds from the last heartbeat */
+	size_t owners_next_count;
+	bool owners_changed;
+
+	/* loop thread only */
+	shared_evidence_fn evidence_fn;
+	uint64_t *owners;               /* the live nodes' seeds, this one's among them */
+	size_t owner_count;
+	uint64_t my_seed;
+	int64_t ev_fetched;             /* sync thread: the newest lz_evidence seq read */
+	bool ev_reread;                 /* sync thread: read every row again (a failover) */
 };
 
 bool
@@ -228,10 +266,25 @@ shared_async_cb(uv_async_t *handle)
 	pthread_mutex_unlock(&sh->mu);
 
 	int64_t applied = atomic_load(&sh->applied);
+	pthread_mutex_lock(&sh->mu);
+	if (sh->owners_changed) {
+		free(sh->owners);
+		sh->owners = sh->owners_next;
+		sh->owner_count = sh->owners_next_count;
+		sh->owners_next = NULL;
+		sh->owners_next_count = 0;
+		sh->owners_changed = false;
+	}
+	pthread_mutex_unlock(&sh->mu);
 	while (list != NULL) {
 		struct shared_batch *b = list;
 		list = b->next;
 		for (size_t i = 0; i < b->n; i++) {
+			if (b->evidence != NULL) {
+				if (sh->evidence_fn != NULL)
+					sh->evidence_fn(sh->arg, &b->evidence[i]);
+				continue;
+			}
 			sh->apply(sh->arg, &b->changes[i]);
 			applied = b->changes[i].seq;
 		}
@@ -333,6 +386,13 @@ shared_on_connect(struct shared *sh)
 		    "changes read again", srv->system_identifier, srv->timeline, sh->sysid, sh->timeline,
 		    SHARED_REREAD);
 		sh->fetched = sh->fetched > SHARED_REREAD ? sh->fetched - SHARED_REREAD : 0;
+		sh->ev_fetched = 0;         /* contributions replace each other: reading all again is harmless */
+	}
+	if (sh->sysid != srv->system_identifier || sh->timeline != srv->timeline) {
+		/* remembered across restarts: a node down during a failover re-reads too */
+		char value[48];
+		snprintf(value, sizeof(value), "%" PRIu64 " %u", srv->system_identifier, srv->timeline);
+		store_state_put(sh->st, SHARED_SERVER_KEY, value);
 	}
 	sh->sysid = srv->system_identifier;
 	sh->timeline = srv->timeline;
@@ -397,9 +457,14 @@ push_collect(void *arg, const struct store_outbox_row *r)
 	char seq[24], at[24];
 	size_t base = p->n * 5;
 
+	char subject[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)];
+
 	snprintf(seq, sizeof(seq), "%" PRId64, r->node_seq);
 	snprintf(at, sizeof(at), "%" PRId64, (int64_t)r->at);
-	const char *v[5] = { seq, at, r->kind, r->subject, r->body };
+	/* as subject text: an account's or subscriber's name may hold any byte, PostgreSQL's text
+	 * only UTF-8 without NUL; one that it refused would hold up every change after it */
+	subject_text_encode(subject, sizeof(subject), r->subject, strlen(r->subject));
+	const char *v[5] = { seq, at, r->kind, subject, r->body };
 	for (size_t i = 0; i < 5; i++) {
 		p->off[base + i] = p->len;
 		if (push_add_text(p, v[i]) != 0)
@@ -488,6 +553,21 @@ shared_origin_new(struct shared *sh, const char *node, int64_t node_seq)
 	return true;
 }
 
+static struct shared_batch *
+shared_batch_new(size_t n, bool evidence)
+{
+	size_t each = evidence ? sizeof(struct shared_evidence) : sizeof(struct shared_change);
+	struct shared_batch *b = malloc(sizeof(*b) + n * each);
+
+	if (b == NULL)
+		return NULL;
+	b->next = NULL;
+	b->n = 0;
+	b->changes = evidence ? NULL : (struct shared_change *)(void *)(b + 1);
+	b->evidence = evidence ? (struct shared_evidence *)(void *)(b + 1) : NULL;
+	return b;
+}
+
 /* Hands b to the loop, waiting while it is behind by SHARED_QUEUE_MAX batches. */
 static void
 shared_hand_over(struct shared *sh, struct shared_batch *b)
@@ -501,65 +581,84 @@ shared_hand_over(struct shared *sh, struct shared_batch *b)
 		sh->head = b;
 	sh->tail = b;
 	sh->batches++;
-	sh->stats.pulled += b->n;
+	if (b->evidence != NULL)
+		sh->stats.evidence_read += b->n;
+	else
+		sh->stats.pulled += b->n;
 	pthread_mutex_unlock(&sh->mu);
 	uv_async_send(sh->async);
 }
 
-/* shared_pull — every change after sh->fetched to the loop. The changes read, or an error. */
+/* Counts and logs (within the limit) a row of the feed that cannot be read. */
+static void
+shared_unreadable(struct shared *sh, const char *what, const char *seq, const char *node)
+{
+	log_limited(&sh->skip_log, LOG_LEVEL_WARN, "shared store: %s seq=%.24s node=%.64s cannot be read; skipped",
+	    what, seq, node);
+	pthread_mutex_lock(&sh->mu);
+	sh->stats.skipped++;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+/* Row i of a changes query into the batch's next change; false when it is skipped. */
+static bool
+shared_decode_change(struct shared *sh, PGresult *res, int i, struct shared_batch *b)
+{
+	const char *node = PQgetvalue(res, i, 1), *kind = PQgetvalue(res, i, 4);
+	const char *subject = PQgetvalue(res, i, 5), *body = PQgetvalue(res, i, 6);
+	struct shared_change *c = &b->changes[b->n];
+
+	memset(c, 0, sizeof(*c));
+	c->seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	c->node_seq = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+	c->at = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+	size_t subject_len = 0;
+
+	if (strcmp(kind, SHARED_KIND_VERDICT) != 0 || (size_t)PQgetlength(res, i, 1) >= sizeof(c->node) ||
+	    PQgetlength(res, i, 5) == 0 || subject_text_decode(c->subject, sizeof(c->subject), &subject_len, subject,
+	    (size_t)PQgetlength(res, i, 5)) != 0 ||
+	    shared_verdict_decode(body, (size_t)PQgetlength(res, i, 6), &c->verdict) != 0) {
+		shared_unreadable(sh, "change", PQgetvalue(res, i, 0), node);
+		return false;
+	}
+	if (!shared_origin_new(sh, node, c->node_seq))
+		return false;       /* read again after a failover: applied already */
+	memcpy(c->node, node, (size_t)PQgetlength(res, i, 1) + 1);
+	c->own = strcmp(node, sh->node) == 0;
+	return true;
+}
+
+/*
+ * shared_pull_rows — every row of sql after *after to the loop, SHARED_PULL_BATCH a query
+ * ($1 the seq after which, $2 the batch, $3 this node's name when nparams is 3), column 0
+ * each row's seq, decode() filling the batch. The rows read, or an error.
+ */
 static int
-shared_pull(struct shared *sh)
+shared_pull_rows(struct shared *sh, const char *sql, int nparams, bool evidence, int64_t *after,
+    bool (*decode)(struct shared *, PGresult *, int, struct shared_batch *))
 {
 	int total = 0;
 
 	for (;;) {
-		char after[24], limit[24];
-		const char *params[2] = { after, limit };
+		char from[24], limit[24];
+		const char *params[3] = { from, limit, sh->node };
 		PGresult *res = NULL;
 		int rc;
 
-		snprintf(after, sizeof(after), "%" PRId64, sh->fetched);
+		snprintf(from, sizeof(from), "%" PRId64, *after);
 		snprintf(limit, sizeof(limit), "%d", SHARED_PULL_BATCH);
-		if ((rc = pg_exec_params(sh->pg, "SELECT seq, node, node_seq, at, kind, subject, body::text"
-		    " FROM lz_changes WHERE seq > $1 ORDER BY seq LIMIT $2", 2, params, NULL, NULL, &res)) != 0)
+		if ((rc = pg_exec_params(sh->pg, sql, nparams, params, NULL, NULL, &res)) != 0)
 			return rc;
 		int rows = PQntuples(res);
-		struct shared_batch *b = rows > 0 ? malloc(sizeof(*b) + (size_t)rows * sizeof(b->changes[0])) : NULL;
+		struct shared_batch *b = rows > 0 ? shared_batch_new((size_t)rows, evidence) : NULL;
 		if (rows > 0 && b == NULL) {
 			PQclear(res);
 			return -ENOMEM;
 		}
-		if (b != NULL) {
-			b->next = NULL;
-			b->n = 0;
-		}
 		for (int i = 0; i < rows; i++) {
-			int64_t seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-			const char *node = PQgetvalue(res, i, 1), *kind = PQgetvalue(res, i, 4);
-			const char *subject = PQgetvalue(res, i, 5), *body = PQgetvalue(res, i, 6);
-			struct shared_change *c = &b->changes[b->n];
-
-			sh->fetched = seq;
-			memset(c, 0, sizeof(*c));
-			c->seq = seq;
-			c->node_seq = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-			c->at = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-			if (strcmp(kind, SHARED_KIND_VERDICT) != 0 || (size_t)PQgetlength(res, i, 1) >= sizeof(c->node) ||
-			    (size_t)PQgetlength(res, i, 5) >= sizeof(c->subject) || PQgetlength(res, i, 5) == 0 ||
-			    shared_verdict_decode(body, (size_t)PQgetlength(res, i, 6), &c->verdict) != 0) {
-				log_limited(&sh->skip_log, LOG_LEVEL_WARN, "shared store: change seq=%" PRId64 " node=%.64s "
-				    "kind=%.32s cannot be read; skipped", seq, node, kind);
-				pthread_mutex_lock(&sh->mu);
-				sh->stats.skipped++;
-				pthread_mutex_unlock(&sh->mu);
-				continue;
-			}
-			if (!shared_origin_new(sh, node, c->node_seq))
-				continue;       /* read again after a failover: applied already */
-			memcpy(c->node, node, (size_t)PQgetlength(res, i, 1) + 1);
-			memcpy(c->subject, subject, (size_t)PQgetlength(res, i, 5) + 1);
-			c->own = strcmp(node, sh->node) == 0;
-			b->n++;
+			*after = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+			if (decode(sh, res, i, b))
+				b->n++;
 		}
 		PQclear(res);
 		if (b != NULL && b->n > 0)
@@ -570,6 +669,301 @@ shared_pull(struct shared *sh)
 		if (rows < SHARED_PULL_BATCH || atomic_load(&sh->stopping))
 			return total;
 	}
+}
+
+/* shared_pull — every change after sh->fetched to the loop. The changes read, or an error. */
+static int
+shared_pull(struct shared *sh)
+{
+	return shared_pull_rows(sh, "SELECT seq, node, node_seq, at, kind, subject, body::text FROM lz_changes "
+	    "WHERE seq > $1 ORDER BY seq LIMIT $2", 2, false, &sh->fetched, shared_decode_change);
+}
+
+/* ---- evidence ------------------------------------------------------------------------- */
+
+static uint32_t
+shared_pub_hash(const struct shared_evidence *e)
+{
+	char key[STORE_SUBJECT_MAX + STORE_KIND_MAX + 1];
+	size_t a = strlen(e->subject), b = strlen(e->kind);
+
+	memcpy(key, e->subject, a);
+	key[a] = '\0';
+	memcpy(key + a + 1, e->kind, b);
+	return (uint32_t)hash_bytes(key, a + 1 + b);
+}
+
+static struct shared_pub *
+shared_pub_find(struct shared *sh, const struct shared_evidence *e, uint32_t h)
+{
+	for (struct htable_node *n = htable_first(&sh->pubs, h); n != NULL; n = htable_next(n, h)) {
+		struct shared_pub *p = htable_entry(n, struct shared_pub, hnode);
+		if (strcmp(p->e.subject, e->subject) == 0 && strcmp(p->e.kind, e->kind) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* Under sh->mu: e as the newest publication of its (subject, kind). */
+static int
+shared_pub_put(struct shared *sh, const struct shared_evidence *e)
+{
+	uint32_t h = shared_pub_hash(e);
+	struct shared_pub *p = shared_pub_find(sh, e, h);
+
+	if (p != NULL) {
+		p->e = *e;
+		return 0;
+	}
+	if (sh->pub_count >= SHARED_PUB_MAX && sh->pub_head != NULL) {
+		/* PostgreSQL away for long under a storm: the oldest go (republished when they change) */
+		p = sh->pub_head;
+		sh->pub_head = p->next;
+		if (sh->pub_head == NULL)
+			sh->pub_tail = NULL;
+		htable_del(&sh->pubs, &p->hnode);
+		sh->pub_count--;
+	} else if ((p = malloc(sizeof(*p))) == NULL)
+		return -ENOMEM;
+	p->e = *e;
+	p->next = NULL;
+	p->hnode.hash = h;
+	htable_add(&sh->pubs, &p->hnode);
+	if (sh->pub_tail != NULL)
+		sh->pub_tail->next = p;
+	else
+		sh->pub_head = p;
+	sh->pub_tail = p;
+	sh->pub_count++;
+	return 0;
+}
+
+void
+shared_set_evidence(struct shared *sh, shared_evidence_fn fn)
+{
+	sh->evidence_fn = fn;
+}
+
+int
+shared_publish(struct shared *sh, const struct shared_evidence *e)
+{
+	struct shared_evidence copy = *e;
+	int rc;
+
+	snprintf(copy.node, sizeof(copy.node), "%s", sh->node);
+	pthread_mutex_lock(&sh->mu);
+	rc = shared_pub_put(sh, &copy);
+	pthread_mutex_unlock(&sh->mu);
+	if (rc == 0)
+		shared_kick(sh);
+	return rc;
+}
+
+/*
+ * shared_push_evidence — up to SHARED_EV_BATCH publications upserted into lz_evidence in one
+ * transaction under the push lock (their seq in commit order). Those that fail go back,
+ * unless a newer one took their place meanwhile. The rows pushed, or an error.
+ */
+static int
+shared_push_evidence(struct shared *sh)
+{
+	struct shared_pub *take[SHARED_EV_BATCH];
+	size_t n = 0;
+	int rc;
+
+	pthread_mutex_lock(&sh->mu);
+	while (n < SHARED_EV_BATCH && sh->pub_head != NULL) {
+		struct shared_pub *p = sh->pub_head;
+		sh->pub_head = p->next;
+		htable_del(&sh->pubs, &p->hnode);
+		sh->pub_count--;
+		take[n++] = p;
+	}
+	if (sh->pub_head == NULL)
+		sh->pub_tail = NULL;
+	pthread_mutex_unlock(&sh->mu);
+	if (n == 0)
+		return 0;
+
+	char (*num)[6][32] = calloc(n, sizeof(*num));
+	char (*subject)[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)] = calloc(n, sizeof(*subject));
+	const char **params = calloc(1 + n * 8, sizeof(*params));
+	size_t sqlcap = 512 + n * 160;
+	char *sql = malloc(sqlcap);
+	if (num == NULL || subject == NULL || params == NULL || sql == NULL) {
+		rc = -ENOMEM;
+		goto done;
+	}
+	params[0] = sh->node;
+	size_t o = (size_t)snprintf(sql, sqlcap, "INSERT INTO lz_evidence (node, subject, kind, value, value_time, "
+	    "count, first_seen, last_seen, summary, seq) VALUES ");
+	for (size_t i = 0; i < n; i++) {
+		const struct shared_evidence *e = &take[i]->e;
+		size_t b = 1 + i * 8;
+		snprintf(num[i][0], sizeof(num[i][0]), "%.17g", e->value);
+		snprintf(num[i][1], sizeof(num[i][1]), "%" PRId64, (int64_t)e->value_time);
+		snprintf(num[i][2], sizeof(num[i][2]), "%" PRIu64, e->count);
+		snprintf(num[i][3], sizeof(num[i][3]), "%" PRId64, (int64_t)e->first_seen);
+		snprintf(num[i][4], sizeof(num[i][4]), "%" PRId64, (int64_t)e->last_seen);
+		subject_text_encode(subject[i], sizeof(subject[i]), e->subject, strlen(e->subject));
+		params[b] = subject[i];
+		params[b + 1] = e->kind;
+		params[b + 2] = num[i][0];
+		params[b + 3] = num[i][1];
+		params[b + 4] = num[i][2];
+		params[b + 5] = num[i][3];
+		params[b + 6] = num[i][4];
+		params[b + 7] = e->summary;
+		o += (size_t)snprintf(sql + o, sqlcap - o, "%s($1, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, "
+		    "nextval('lz_evidence_seq'))", i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8);
+	}
+	snprintf(sql + o, sqlcap - o, " ON CONFLICT (subject, node, kind) DO UPDATE SET value = excluded.value, "
+	    "value_time = excluded.value_time, count = excluded.count, first_seen = excluded.first_seen, "
+	    "last_seen = excluded.last_seen, summary = excluded.summary, seq = excluded.seq");
+	if ((rc = pg_begin(sh->pg)) == 0 &&
+	    (rc = pg_exec(sh->pg, "SELECT pg_advisory_xact_lock(" SHARED_PUSH_LOCK ")")) == 0 &&
+	    (rc = pg_exec_params(sh->pg, sql, (int)(1 + n * 8), params, NULL, NULL, NULL)) == 0 &&
+	    (rc = pg_notify(sh->pg, "lz_changes", sh->node)) == 0)
+		rc = pg_commit(sh->pg);
+	else
+		pg_rollback(sh->pg);
+done:
+	free(num);
+	free(subject);
+	free(params);
+	free(sql);
+	pthread_mutex_lock(&sh->mu);
+	if (rc == 0)
+		sh->stats.evidence_published += n;
+	for (size_t i = 0; i < n; i++) {
+		/* back in line when not pushed and nothing newer came meanwhile */
+		if (rc != 0 && shared_pub_find(sh, &take[i]->e, take[i]->hnode.hash) == NULL) {
+			take[i]->next = sh->pub_head;
+			sh->pub_head = take[i];
+			if (sh->pub_tail == NULL)
+				sh->pub_tail = take[i];
+			htable_add(&sh->pubs, &take[i]->hnode);
+			sh->pub_count++;
+		} else
+			free(take[i]);
+	}
+	pthread_mutex_unlock(&sh->mu);
+	return rc == 0 ? (int)n : rc;
+}
+
+/* Row i of an evidence query into the batch's next publication; false when it is skipped. */
+static bool
+shared_decode_evidence(struct shared *sh, PGresult *res, int i, struct shared_batch *b)
+{
+	struct shared_evidence *e = &b->evidence[b->n];
+	long long vt = strtoll(PQgetvalue(res, i, 5), NULL, 10), fs = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+	long long ls = strtoll(PQgetvalue(res, i, 8), NULL, 10), count = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+
+	memset(e, 0, sizeof(*e));
+	e->value = strtod(PQgetvalue(res, i, 4), NULL);
+	size_t subject_len = 0;
+
+	if (PQgetlength(res, i, 1) == 0 || subject_text_decode(e->subject, sizeof(e->subject), &subject_len,
+	    PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1)) != 0 ||
+	    (size_t)PQgetlength(res, i, 2) >= sizeof(e->node) || (size_t)PQgetlength(res, i, 3) >= sizeof(e->kind) ||
+	    (size_t)PQgetlength(res, i, 9) >= sizeof(e->summary) || !(e->value >= 0 && e->value < 1e300) || vt < 0 ||
+	    fs < 0 || ls < 0 || count < 0) {
+		shared_unreadable(sh, "evidence", PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
+		return false;
+	}
+	memcpy(e->node, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2) + 1);
+	memcpy(e->kind, PQgetvalue(res, i, 3), (size_t)PQgetlength(res, i, 3) + 1);
+	memcpy(e->summary, PQgetvalue(res, i, 9), (size_t)PQgetlength(res, i, 9) + 1);
+	e->value_time = (usec_t)vt;
+	e->first_seen = (usec_t)fs;
+	e->last_seen = (usec_t)ls;
+	e->count = (uint64_t)count;
+	return true;
+}
+
+/* shared_pull_evidence — the other nodes' evidence rows after the last read, to the loop. */
+static int
+shared_pull_evidence(struct shared *sh)
+{
+	if (sh->evidence_fn == NULL)
+		return 0;
+	return shared_pull_rows(sh, "SELECT seq, subject, node, kind, value, value_time, count, first_seen, "
+	    "last_seen, summary FROM lz_evidence WHERE seq > $1 AND node <> $3 ORDER BY seq LIMIT $2", 3, true,
+	    &sh->ev_fetched, shared_decode_evidence);
+}
+
+/* ---- ownership ------------------------------------------------------------------------ */
+
+static uint64_t
+shared_seed(const char *node)
+{
+	return hash_siphash(1, 3, shared_owner_key, node, strlen(node));
+}
+
+/* splitmix64's finalizer: one subject's score at one node */
+static uint64_t
+shared_mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+bool
+shared_owns(struct shared *sh, const char *key, size_t len)
+{
+	if (sh == NULL || sh->owner_count <= 1)
+		return true;
+	uint64_t h = hash_siphash(1, 3, shared_owner_key, key, len), best = 0, mine = shared_mix(h ^ sh->my_seed);
+	for (size_t i = 0; i < sh->owner_count; i++) {
+		uint64_t score = shared_mix(h ^ sh->owners[i]);
+		if (score > best)
+			best = score;
+	}
+	return mine >= best;
+}
+
+/*
+ * shared_trim — a batch of the feed's old rows (SHARED_RETENTION) of each table, by one node
+ * at a time (a lock the others then skip). The rows deleted, or an error.
+ */
+static int
+shared_trim(struct shared *sh)
+{
+	char cutoff[24];
+	const char *params[1] = { cutoff };
+	int64_t locked = 0, total = 0;
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(cutoff, sizeof(cutoff), "%" PRId64, (int64_t)(time_now() - SHARED_RETENTION));
+	if ((rc = pg_begin(sh->pg)) != 0)
+		return rc;
+	if ((rc = shared_query_i64(sh, "SELECT pg_try_advisory_xact_lock(" SHARED_TRIM_LOCK ")::int", 0, NULL,
+	    &locked)) != 0 || !locked)
+		goto done;
+	static const char *const trims[] = {
+		"DELETE FROM lz_changes WHERE seq IN (SELECT c.seq FROM lz_changes c WHERE c.at < $1 AND EXISTS "
+		"(SELECT 1 FROM lz_changes d WHERE d.subject = c.subject AND d.seq > c.seq) ORDER BY c.seq LIMIT 10000)",
+		"DELETE FROM lz_evidence WHERE ctid IN (SELECT ctid FROM lz_evidence WHERE last_seen < $1 AND "
+		"value_time < $1 LIMIT 10000)",
+	};
+	/* one batch each: the pushes of this node wait meanwhile (the caller comes back soon) */
+	for (size_t i = 0; i < sizeof(trims) / sizeof(trims[0]); i++) {
+		if ((rc = pg_exec_params(sh->pg, trims[i], 1, params, NULL, NULL, &res)) != 0)
+			goto done;
+		total += strtol(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+	}
+done:
+	if (rc == 0 && (rc = pg_commit(sh->pg)) == 0 && total > 0)
+		log_info("shared store: %lld rows older than %lld days trimmed node=%s", (long long)total,
+		    (long long)(SHARED_RETENTION / (86400 * USEC_PER_SEC)), sh->node);
+	if (rc != 0)
+		pg_rollback(sh->pg);
+	return rc != 0 ? rc : (int)total;
 }
 
 /* The heartbeat: this node's row, then every node's. */
@@ -613,7 +1007,26 @@ shared_beat(struct shared *sh)
 	}
 	PQclear(res);
 	store_outbox_count(sh->st, &pending, &last);
+	/* the nodes sharing the judging: in contact lately, this one always */
+	uint64_t *seeds = calloc((size_t)rows + 1, sizeof(*seeds));
+	size_t live = 0;
+	if (seeds != NULL) {
+		seeds[live++] = shared_seed(sh->node);
+		for (int i = 0; nodes != NULL && i < rows; i++)
+			if (nodes[i].age < SHARED_LIVE && strcmp(nodes[i].name, sh->node) != 0)
+				seeds[live++] = shared_seed(nodes[i].name);
+	}
 	pthread_mutex_lock(&sh->mu);
+	if (seeds != NULL) {
+		bool same = live == sh->stats.live_nodes && sh->owners_next == NULL;
+		free(sh->owners_next);
+		sh->owners_next = seeds;
+		sh->owners_next_count = live;
+		sh->owners_changed = true;
+		sh->stats.live_nodes = live;
+		if (!same)
+			log_info("shared store: %zu nodes share the judging node=%s", live, sh->node);
+	}
 	if (nodes != NULL || rows == 0) {
 		free(sh->nodes);
 		sh->nodes = nodes;
@@ -623,6 +1036,7 @@ shared_beat(struct shared *sh)
 		sh->stats.newest = newest;
 	sh->stats.outbox = pending;
 	pthread_mutex_unlock(&sh->mu);
+	uv_async_send(sh->async);       /* the loop takes the owners */
 	return 0;
 }
 
@@ -658,8 +1072,9 @@ shared_thread(void *arg)
 			continue;
 		}
 		shared_set_up(sh, true);
-		int pushed = 0, pulled = 0;
-		if ((pushed = shared_push(sh)) < 0 || (pulled = shared_pull(sh)) < 0) {
+		int pushed = 0, pulled = 0, ev_pushed = 0;
+		if ((pushed = shared_push(sh)) < 0 || (pulled = shared_pull(sh)) < 0 ||
+		    (ev_pushed = shared_push_evidence(sh)) < 0 || shared_pull_evidence(sh) < 0) {
 			if (!pg_conn_up(sh->pg))
 				continue;       /* reconnects, then catches up */
 			shared_sleep(sh, 1000);
@@ -672,7 +1087,15 @@ shared_thread(void *arg)
 			sh->next_beat = now + SHARED_BEAT;
 			now = time_mono();
 		}
-		if (pushed == SHARED_PUSH_BATCH)
+		if (now >= sh->next_trim) {
+			int trimmed = shared_trim(sh);
+			/* a full batch: more to do, a second later */
+			sh->next_trim = now + (trimmed >= 10000 ? USEC_PER_SEC : SHARED_TRIM_EVERY);
+			if (trimmed < 0 && !pg_conn_up(sh->pg))
+				continue;
+			now = time_mono();
+		}
+		if (pushed == SHARED_PUSH_BATCH || ev_pushed == SHARED_EV_BATCH)
 			continue;           /* more waiting */
 		usec_t until = sh->next_beat > now ? sh->next_beat - now : 0;
 		if (pg_wait(sh->pg, sh->wake_fd, (int)(until / 1000) + 1, shared_notified, sh) < 0)
@@ -716,6 +1139,9 @@ shared_new(const char *conninfo, const char *node, const char *role, const char 
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
+	if (htable_init(&sh->pubs, 1024) != 0)
+		goto nomem;
+	sh->my_seed = shared_seed(sh->node);
 	pthread_mutex_init(&sh->mu, NULL);
 	pthread_cond_init(&sh->room, NULL);
 	if (uv_async_init(loop, sh->async, shared_async_cb) != 0) {
@@ -744,6 +1170,15 @@ shared_start(struct shared *sh, int64_t applied)
 	int rc;
 
 	sh->fetched = applied > 0 ? applied : 0;
+	/* the server this node last applied changes from: another one now is a failover */
+	char value[48];
+	unsigned long long sysid;
+	unsigned timeline;
+	if (store_state_get(sh->st, SHARED_SERVER_KEY, value, sizeof(value)) == 0 &&
+	    sscanf(value, "%llu %u", &sysid, &timeline) == 2) {
+		sh->sysid = sysid;
+		sh->timeline = timeline;
+	}
 	atomic_store(&sh->applied, sh->fetched);
 	sh->stats.applied = sh->fetched;
 	store_set_outbox_hook(sh->st, shared_kick, sh);
@@ -786,6 +1221,14 @@ shared_free(struct shared *sh)
 	close(sh->wake_fd);
 	pthread_mutex_destroy(&sh->mu);
 	pthread_cond_destroy(&sh->room);
+	while (sh->pub_head != NULL) {
+		struct shared_pub *p = sh->pub_head;
+		sh->pub_head = p->next;
+		free(p);
+	}
+	htable_fini(&sh->pubs);
+	free(sh->owners);
+	free(sh->owners_next);
 	free(sh->nodes);
 	free(sh->conninfo);
 	free(sh);
@@ -808,6 +1251,7 @@ shared_stats_get(struct shared *sh, struct shared_stats *out)
 {
 	pthread_mutex_lock(&sh->mu);
 	*out = sh->stats;
+	out->evidence_pending = sh->pub_count;
 	pthread_mutex_unlock(&sh->mu);
 	out->up = atomic_load(&sh->up);
 	out->applied = atomic_load(&sh->applied);

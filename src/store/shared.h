@@ -33,6 +33,8 @@
 #define SHARED_NODE_MAX 64          /* a node's name and its NUL */
 #define SHARED_KIND_VERDICT "verdict"
 
+struct shared;
+
 /* A level change, as every node applies it (the body of a "verdict" change). */
 struct shared_verdict {
 	int level;                          /* enum level: the subject's level from now */
@@ -79,12 +81,53 @@ typedef void (*shared_apply_fn)(void *arg, const struct shared_change *c);
 /* On the loop: the link to PostgreSQL came up or went down. */
 typedef void (*shared_link_fn)(void *arg, bool up);
 
+/*
+ * Evidence. Each node publishes its own evidence about each subject (shared_publish: the
+ * latest state of one kind, not a delta, so a publication repeated or lost and made again
+ * counts once) into lz_evidence, one row per (subject, node, kind); every node reads the
+ * other nodes' rows after the last it read (all of them after a start or a failover) and
+ * adds them to its own: a subject's evidence is the sum over nodes, as if one node had
+ * seen everything. Publications wait in memory, the newest per (subject, kind), while
+ * PostgreSQL is away.
+ */
+struct shared_evidence {
+	char subject[STORE_SUBJECT_MAX];
+	char node[SHARED_NODE_MAX];        /* whose (filled in on the way out) */
+	char kind[STORE_KIND_MAX];
+	double value;                      /* decayed amount as of value_time */
+	usec_t value_time;
+	usec_t first_seen;
+	usec_t last_seen;
+	uint64_t count;
+	char summary[STORE_SUMMARY_MAX];
+};
+/* On the loop: another node's evidence (never this node's own). */
+typedef void (*shared_evidence_fn)(void *arg, const struct shared_evidence *e);
+/* Before shared_start: where other nodes' evidence goes (NULL: it is not read). */
+void shared_set_evidence(struct shared *sh, shared_evidence_fn fn);
+/* Queue this node's evidence e for publication (loop thread; e->node is ignored). 0 or -ENOMEM. */
+int shared_publish(struct shared *sh, const struct shared_evidence *e);
+
+/*
+ * Ownership: one node judges each subject — the owner, by rendezvous hashing of the
+ * subject's key over the nodes in contact within SHARED_LIVE (as of the last heartbeat),
+ * this node always among them. Every node adds every node's evidence; only the owner turns
+ * it into automatic verdicts, so two nodes never judge one subject at once, and when a
+ * node goes quiet its subjects fall to the others. Loop thread; true before any contact.
+ */
+#define SHARED_LIVE (10 * USEC_PER_SEC)
+bool shared_owns(struct shared *sh, const char *key, size_t len);
+
 struct shared_stats {
 	bool up;                            /* connected to a read-write primary, schema checked */
 	uint64_t connects;                  /* successful connects (1 after the first) */
 	uint64_t pushed;                    /* changes pushed by this run */
 	uint64_t pulled;                    /* changes handed to the loop */
 	uint64_t skipped;                   /* changes that could not be read (logged) */
+	uint64_t evidence_published;        /* evidence rows this node upserted */
+	uint64_t evidence_read;             /* other nodes' evidence rows handed to the loop */
+	uint64_t evidence_pending;          /* publications waiting for PostgreSQL */
+	size_t live_nodes;                  /* nodes sharing the judging (ownership), this one included */
 	int64_t applied;                    /* the newest change applied (seq) */
 	int64_t newest;                     /* the newest change in PostgreSQL, at the last heartbeat */
 	int64_t outbox;                     /* this node's changes not yet in PostgreSQL */
@@ -100,8 +143,6 @@ struct shared_node {
 	int64_t applied;
 	char enforcing[64];
 };
-
-struct shared;
 
 /*
  * shared_new — the shared store at conninfo for node (a name of [A-Za-z0-9._-], 1-63
@@ -134,8 +175,10 @@ void shared_stats_get(struct shared *sh, struct shared_stats *out);
 /* The nodes as the last heartbeat read them: each(arg, node) per node, by name; the count. */
 size_t shared_nodes(struct shared *sh, void (*each)(void *arg, const struct shared_node *n), void *arg);
 
-/* The store state key of the newest change applied. */
+/* The store state keys of the newest change applied, and of the server it came from
+ * ("SYSTEM_IDENTIFIER TIMELINE"). */
 #define SHARED_APPLIED_KEY "shared:applied"
+#define SHARED_SERVER_KEY "shared:server"
 
 /* Whether name is a valid node name. */
 bool shared_node_name_valid(const char *name);

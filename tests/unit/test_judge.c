@@ -31,6 +31,7 @@
 #include "common/log.h"
 #include "ident/ident.h"
 #include "judge/judge.h"
+#include "store/shared.h"
 #include "judge/kinds.h"
 #include "judge/subjects.h"
 #include "sense/policy.h"
@@ -492,6 +493,112 @@ static bool
 near(double a, double b)
 {
 	return fabs(a - b) <= 1e-9 * (fabs(b) > 1 ? fabs(b) : 1);
+}
+
+/*
+ * The shared store's evidence (judge_apply_evidence): another node's publication is its
+ * latest state, replacing its previous one, never added twice; every node's add up with
+ * this node's own; a release through the feed clears every part, and a publication made
+ * before it counts nothing while one made after counts; a key that is not canonical names
+ * nothing.
+ */
+/* judge_apply_evidence reads the clock: its values decay by the microseconds the test takes */
+static bool
+roughly(double a, double b)
+{
+	return fabs(a - b) <= 1e-4 * (fabs(b) > 1 ? fabs(b) : 1);
+}
+
+static struct shared_evidence
+published(const char *subject, const char *node, double value, uint64_t count, usec_t at, const char *summary)
+{
+	struct shared_evidence e;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.subject, sizeof(e.subject), "%s", subject);
+	snprintf(e.node, sizeof(e.node), "%s", node);
+	snprintf(e.kind, sizeof(e.kind), "test");
+	e.value = value;
+	e.value_time = at;
+	e.count = count;
+	e.first_seen = at - USEC_PER_SEC;
+	e.last_seen = at;
+	snprintf(e.summary, sizeof(e.summary), "%s", summary);
+	return e;
+}
+
+static void
+test_shared_evidence(void **state)
+{
+	struct fx *f = *state;
+	usec_t now = time_now();
+	struct shared_evidence e = published("192.0.2.60", "b", 2, 2, now, "b saw two");
+	struct subject *s;
+	const struct evidence_item *it;
+
+	judge_apply_evidence(f->j, &e);
+	assert_non_null(s = judge_lookup(f->j, "192.0.2.60"));
+	assert_non_null(it = judge_evidence(s, f->test_kind));
+	assert_true(roughly(judge_score(f->j, s, now), 2));
+	assert_int_equal(judge_item_count(it), 2);
+	assert_int_equal(it->count, 0);              /* none of it this node's own */
+	assert_string_equal(it->summary, "b saw two");
+	assert_int_equal(s->level, LEVEL_WATCH);
+
+	/* b again: its newer state replaces the older one */
+	e = published("192.0.2.60", "b", 3.5, 3, now, "b saw three");
+	judge_apply_evidence(f->j, &e);
+	judge_apply_evidence(f->j, &e);              /* read twice (a failover): counts once */
+	assert_true(roughly(judge_score(f->j, s, now), 3.5));
+	assert_int_equal(judge_item_count(judge_evidence(s, f->test_kind)), 3);
+	assert_int_equal(s->level, LEVEL_THROTTLE);
+	/* c's adds to b's, and this node's own to both */
+	e = published("192.0.2.60", "c", 1, 1, now, "c saw one");
+	judge_apply_evidence(f->j, &e);
+	judge_add_evidence(f->j, s, f->test_kind, 2, 2, now, "own two");
+	it = judge_evidence(s, f->test_kind);
+	assert_true(roughly(judge_score(f->j, s, now), 6.5));
+	assert_int_equal(judge_item_count(it), 6);
+	assert_int_equal(it->count, 2);
+	assert_true(roughly(it->value, 2));             /* what this node saves and publishes: its own */
+	assert_int_equal(s->level, LEVEL_QUARANTINE);
+	/* the others' part decays like the own */
+	assert_true(roughly(judge_score(f->j, s, now + HOURS(1)), 3.25));
+
+	/* released on another node: every part goes */
+	struct shared_change ch;
+	memset(&ch, 0, sizeof(ch));
+	ch.seq = 1;
+	ch.node_seq = 1;
+	snprintf(ch.node, sizeof(ch.node), "b");
+	snprintf(ch.subject, sizeof(ch.subject), "192.0.2.60");
+	ch.verdict.level = LEVEL_NORMAL;
+	ch.verdict.old_level = LEVEL_QUARANTINE;
+	ch.verdict.manual_level = -1;
+	ch.verdict.time = now + 1000;
+	ch.verdict.reset = true;
+	snprintf(ch.verdict.actor, sizeof(ch.verdict.actor), "operator");
+	snprintf(ch.verdict.reason, sizeof(ch.verdict.reason), "released: cleaned");
+	judge_apply_shared(f->j, &ch);
+	assert_int_equal(s->level, LEVEL_NORMAL);
+	assert_true(judge_score(f->j, s, now + 2000) < 0.01);
+	/* a publication b made before the release counts nothing; c's next one, after it, counts */
+	e = published("192.0.2.60", "b", 3, 3, now, "b saw three");
+	judge_apply_evidence(f->j, &e);
+	assert_true(judge_score(f->j, s, now + 2000) < 0.01);
+	e = published("192.0.2.60", "c", 1.5, 2, now + 2000, "c saw two");
+	judge_apply_evidence(f->j, &e);
+	assert_true(roughly(judge_score(f->j, s, now + 2000), 1.5));
+	assert_int_equal(s->level, LEVEL_WATCH);
+
+	/* keys that are not canonical name no subject, nor a kind nobody registered */
+	e = published("192.0.2.061", "b", 9, 9, now, "x");
+	judge_apply_evidence(f->j, &e);
+	assert_null(judge_lookup(f->j, "192.0.2.61"));
+	e = published("192.0.2.62", "b", 9, 9, now, "x");
+	snprintf(e.kind, sizeof(e.kind), "no_such_kind");
+	judge_apply_evidence(f->j, &e);
+	assert_null(judge_lookup(f->j, "192.0.2.62"));
 }
 
 static void
@@ -2681,6 +2788,7 @@ main(void)
 		cmocka_unit_test(test_subjects_iteration_removal),
 		T(test_normalize),
 		T(test_evidence_decay),
+		T(test_shared_evidence),
 		T(test_levels_rise),
 		T(test_levels_shipped_weights),
 		T(test_hysteresis),
