@@ -52,7 +52,7 @@ asan-test: $(ASAN_BUILD)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C $(ASAN_BUILD) --print-errorlogs
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		tests/integration/run-all.sh $(ASAN_BUILD) test_daemon test_garden test_postfix_delivery test_hostile test_store test_policy_port test_subjects test_analyze test_analyze_order test_api_access test_privsep test_analyze_names test_postfix_accounts test_corpus test_flows test_radius test_radius_coa test_dhcp_netns test_reports test_dovecot_logins test_roundcube_logins test_report_mail
+		tests/integration/run-all.sh $(ASAN_BUILD) test_daemon test_garden test_postfix_delivery test_hostile test_store test_policy_port test_subjects test_analyze test_analyze_order test_api_access test_privsep test_analyze_names test_postfix_accounts test_corpus test_flows test_radius test_radius_coa test_dhcp_netns test_reports test_dovecot_logins test_roundcube_logins test_report_mail test_shared_store
 
 integration-test: build
 	tests/integration/run-all.sh $(BUILD)
