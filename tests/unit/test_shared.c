@@ -19,6 +19,10 @@
  *                 instead of being dropped by ON CONFLICT
  *   undecodable   a change no node can read, written into lz_changes by hand, is skipped
  *                 and counted, and the next change still arrives
+ *   failover      nodes restarted on a multi-host conninfo, the primary killed and its
+ *                 standby promoted: the last changes re-read from the new primary are
+ *                 skipped, those this run received before it began included, and a change
+ *                 made during the failover arrives once
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -598,6 +602,71 @@ test_undecodable(void **state)
 	assert_true(sb.applied == node_b.ch[nb].seq);
 }
 
+/* The last change of node n, or fails. */
+static int64_t
+last_tag(const struct node *n)
+{
+	assert_true(n->n > 0 && n->n <= CHANGES_MAX);
+	return (int64_t)n->ch[n->n - 1].verdict.tag;
+}
+
+static void
+test_failover(void **state)
+{
+	char standby[PATH_MAX + 128], pport[16], sport[16], pdir[PATH_MAX], sdir[PATH_MAX];
+	struct pg_conn *c;
+	const char *p;
+
+	(void)state;
+	/* both nodes restarted on a multi-host conninfo, the primary's streaming standby second */
+	node_stop(&node_a);
+	node_stop(&node_b);
+	assert_int_equal(pg_cluster_run(&cluster, "standby", "p", "s", standby, sizeof(standby)), 0);
+	snprintf(pdir, sizeof(pdir), "%s/p", cluster.base);
+	snprintf(sdir, sizeof(sdir), "%s/s", cluster.base);
+	assert_non_null(p = strstr(conninfo, "port="));
+	snprintf(pport, sizeof(pport), "%.*s", (int)strcspn(p + 5, " "), p + 5);
+	assert_non_null(p = strstr(standby, "port="));
+	snprintf(sport, sizeof(sport), "%.*s", (int)strcspn(p + 5, " "), p + 5);
+	snprintf(conninfo, sizeof(conninfo), "host=%s,%s port=%s,%s dbname=lazaret user=lazaret "
+	    "target_session_attrs=read-write", pdir, sdir, pport, sport);
+	node_start(&node_a);
+	node_start(&node_b);
+	assert_true(run_until(is_up, &node_a, 10 * SECOND_MS));
+	assert_true(run_until(is_up, &node_b, 10 * SECOND_MS));
+	/* this run of each has received only b's next change: a's earlier ones it knows from its
+	 * store's applied seq alone */
+	size_t na = node_a.n, nb = node_b.n;
+	int64_t before = put_change(&node_b, "192.0.2.70", "before the failover");
+	assert_true(wait_changes(&node_a, na + 1, 5 * SECOND_MS));
+	assert_true(wait_changes(&node_b, nb + 1, 5 * SECOND_MS));
+	run_for(1000);          /* replayed on the standby by then */
+
+	/* the primary dies, the standby is promoted; a change made meanwhile */
+	assert_int_equal(pg_cluster_cmd(&cluster, "kill", "p", NULL), 0);
+	assert_int_equal(pg_cluster_cmd(&cluster, "promote", "s", NULL), 0);
+	int64_t after = put_change(&node_b, "192.0.2.71", "after the failover");
+	assert_true(run_until(is_up, &node_a, 20 * SECOND_MS));
+	assert_true(run_until(is_up, &node_b, 20 * SECOND_MS));
+	c = admin_conn();
+	assert_int_equal(pg_conn_server(c)->timeline, 2);       /* a failover: the re-read ran */
+	pg_conn_free(c);
+	assert_true(wait_changes(&node_a, na + 2, 10 * SECOND_MS));
+	assert_true(wait_changes(&node_b, nb + 2, 10 * SECOND_MS));
+	run_for(1000);
+	/* the re-read of the last changes applied none of them again, on either node */
+	assert_int_equal(node_a.n, na + 2);
+	assert_int_equal(node_b.n, nb + 2);
+	for (int k = 0; k < 2; k++) {
+		struct node *n = k == 0 ? &node_a : &node_b;
+		for (size_t i = 0; i < n->n; i++)
+			find_tag(n, (int64_t)n->ch[i].verdict.tag);
+		assert_true(last_tag(n) == after);
+		assert_true(n->ch[n->n - 2].verdict.tag == (uint64_t)before);
+	}
+	assert_true(run_until(outbox_empty, &node_b, SECOND_MS));
+}
+
 int
 main(void)
 {
@@ -609,6 +678,7 @@ main(void)
 		cmocka_unit_test(test_namesake),
 		cmocka_unit_test(test_new_local),
 		cmocka_unit_test(test_undecodable),
+		cmocka_unit_test(test_failover),
 	};
 
 	log_init("test_shared", 0, LOG_LEVEL_WARN);
