@@ -353,6 +353,35 @@ shared_query_i64(struct shared *sh, const char *sql, int n, const char *const *p
 	return 0;
 }
 
+static bool shared_origin_new(struct shared *sh, const char *node, int64_t node_seq);
+
+/*
+ * shared_load_origins — each node's newest change among the last SHARED_REREAD up to
+ * sh->fetched, into the origins: what this run received before it began (an earlier run
+ * applied it), which a failover's re-read must skip like what this run applied itself.
+ * Without it a restarted node applied every other node's last changes again after a
+ * failover, its own too. 0 or an error code.
+ */
+static int
+shared_load_origins(struct shared *sh)
+{
+	char from[24], upto[24];
+	const char *params[2] = { from, upto };
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(from, sizeof(from), "%" PRId64, sh->fetched > SHARED_REREAD ? sh->fetched - SHARED_REREAD : 0);
+	snprintf(upto, sizeof(upto), "%" PRId64, sh->fetched);
+	if ((rc = pg_exec_params(sh->pg, "SELECT node, max(node_seq) FROM lz_changes WHERE seq > $1 AND seq <= $2"
+	    " GROUP BY node", 2, params, NULL, NULL, &res)) != 0)
+		return rc;
+	for (int i = 0; i < PQntuples(res); i++)
+		if ((size_t)PQgetlength(res, i, 0) < SHARED_NODE_MAX)
+			shared_origin_new(sh, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10));
+	PQclear(res);
+	return 0;
+}
+
 /* The first contact of a generation: schema, node row and lock, where our pushes resume. */
 static int
 shared_on_connect(struct shared *sh)
@@ -396,6 +425,9 @@ shared_on_connect(struct shared *sh)
 		snprintf(value, sizeof(value), "%" PRIu64 " %u", srv->system_identifier, srv->timeline);
 		store_state_put(sh->st, SHARED_SERVER_KEY, value);
 	}
+	/* this run's first contact: what it received before it began, known as applied */
+	if (sh->sysid == 0 && sh->fetched > 0 && (rc = shared_load_origins(sh)) != 0)
+		return rc;
 	sh->sysid = srv->system_identifier;
 	sh->timeline = srv->timeline;
 	/* where our pushes resume: PostgreSQL's record, not ours (a standby may lack the last) */

@@ -176,9 +176,10 @@ int store_outbox_read(struct store *st, int64_t after, size_t max,
 int store_outbox_pushed(struct store *st, int64_t upto, usec_t now);
 /* The rows not yet marked pushed (*pending) and the highest node_seq ever given (*last). */
 int store_outbox_count(struct store *st, int64_t *pending, int64_t *last);
-/* Queued, and waited for (not on the loop): every row up to floor renumbered above it, and
- * the numbering continued from there (a node whose local store is newer than its changes in
- * the shared store: its node_seq must not repeat those). 0 or a negative code. */
+/* Queued, and waited for (not on the loop): every row up to floor not yet pushed renumbered
+ * above it, in order, and the numbering continued from there (a node whose local store is
+ * newer than its changes in the shared store: its node_seq must not repeat those). Pushed
+ * rows keep their numbers. 0 or a negative code. */
 int store_outbox_renumber(struct store *st, int64_t floor);
 
 /* store_forget — queue the deletion of a subject row and its evidence (history stays).

@@ -150,9 +150,12 @@ write_renumber(struct store *st, const void *ctx)
 	sqlite3_stmt *s;
 	int rc;
 
-	/* in two steps, so that no row's new number meets another's old one */
+	/* in two steps, so that no row's new number meets another's old one. Rows already
+	 * pushed (kept a while for a failover) keep theirs: the shared store has them under
+	 * those numbers, and moved above floor they would be pushed again as new changes,
+	 * every node applying old verdicts a second time, after newer ones. */
 	if ((s = store_writer_stmt(st, STORE_SLOT_OUTBOX_NEG, "UPDATE outbox SET node_seq = -node_seq"
-	    " WHERE node_seq <= ?1")) == NULL)
+	    " WHERE node_seq <= ?1 AND pushed = 0")) == NULL)
 		return SQLITE_ERROR;
 	sqlite3_bind_int64(s, 1, *floor);
 	if ((rc = store_step(s)) != SQLITE_OK)

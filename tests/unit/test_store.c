@@ -1856,6 +1856,398 @@ test_binding_journal(void **state)
 	store_close(st);
 }
 
+/* ---- the outbox (store_outbox.c): the changes this node owes the shared store ---- */
+
+struct outbox_rows {
+	size_t n, stop_at;
+	int64_t seq[64];
+	usec_t at[64];
+	char subject[64][64];
+	char body[64][128];
+	char kind[64][16];
+};
+
+static int
+outbox_collect(void *arg, const struct store_outbox_row *r)
+{
+	struct outbox_rows *o = arg;
+
+	assert_true(o->n < 64);
+	o->seq[o->n] = r->node_seq;
+	o->at[o->n] = r->at;
+	snprintf(o->subject[o->n], sizeof(o->subject[0]), "%s", r->subject);
+	snprintf(o->body[o->n], sizeof(o->body[0]), "%s", r->body);
+	snprintf(o->kind[o->n], sizeof(o->kind[0]), "%s", r->kind);
+	o->n++;
+	return o->n == o->stop_at;
+}
+
+static int
+outbox_read(struct store *st, int64_t after, size_t max, size_t stop_at, struct outbox_rows *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->stop_at = stop_at;
+	return store_outbox_read(st, after, max, outbox_collect, o);
+}
+
+/* One verdict with its outbox row: subject name, body "change-i". */
+static int
+outbox_put(struct store *st, const char *name, int i, store_done_cb done, void *arg)
+{
+	struct store_subject s;
+	struct store_history h;
+	char body[32];
+
+	subject_init(&s, name, 3);
+	s.updated = 1000 + i;
+	history_init(&h, 1000 + i, 0, 3, "judge", "outbox");
+	snprintf(body, sizeof(body), "{\"change\":%d}", i);
+	return store_put_outbox(st, &s, &h, "verdict", body, done, arg);
+}
+
+static void
+outbox_counts(struct store *st, int64_t want_pending, int64_t want_last)
+{
+	int64_t pending = -1, last = -1;
+
+	assert_int_equal(store_outbox_count(st, &pending, &last), 0);
+	if (pending != want_pending || last != want_last)
+		fail_msg("outbox: pending %" PRId64 " last %" PRId64 ", want %" PRId64 " and %" PRId64, pending, last,
+		    want_pending, want_last);
+}
+
+/* The subject row, its history and the outbox row commit together, or none of them does. */
+static void
+test_outbox_put(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_rows o;
+	struct fail_ctx a, b;
+	struct loaded *l;
+	struct store *st;
+	int n = 0;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.main_thread = b.main_thread = pthread_self();
+	st = open_store(f->path, NULL);
+	outbox_counts(st, 0, 0);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 0);
+
+	/* no kind, an empty one, no body: refused before anything is queued */
+	struct store_subject s;
+	subject_init(&s, "192.0.2.1", 3);
+	assert_int_equal(store_put_outbox(st, &s, NULL, NULL, "{}", NULL, NULL), -EINVAL);
+	assert_int_equal(store_put_outbox(st, &s, NULL, "", "{}", NULL, NULL), -EINVAL);
+	assert_int_equal(store_put_outbox(st, &s, NULL, "verdict", NULL, NULL, NULL), -EINVAL);
+
+	assert_int_equal(outbox_put(st, "192.0.2.1", 1, fail_done, &a), 0);
+	store_flush(st);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.status, 0);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 1);
+	assert_int_equal(o.seq[0], 1);
+	assert_true(o.at[0] == 1001);
+	assert_string_equal(o.kind[0], "verdict");
+	assert_string_equal(o.subject[0], "192.0.2.1");
+	assert_string_equal(o.body[0], "{\"change\":1}");
+	assert_int_equal(store_history_count(st), 1);
+	outbox_counts(st, 1, 1);
+
+	/* a commit that fails leaves none of the three, and its number is not spent */
+	store_test_fail_next(st, 1);
+	assert_int_equal(outbox_put(st, "192.0.2.2", 2, fail_done, &b), 0);
+	store_flush(st);
+	assert_int_equal(b.calls, 1);
+	assert_int_equal(b.status, -EIO);
+	assert_non_null(l = calloc(1, sizeof(*l)));
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_int_equal(l->n, 1);
+	assert_null(loaded_find(l, "192.0.2.2"));
+	assert_int_equal(store_history_count(st), 1);
+	assert_int_equal(store_history_read(st, "192.0.2.2", 10, count_history, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 1);
+	outbox_counts(st, 1, 1);
+
+	assert_int_equal(outbox_put(st, "192.0.2.3", 3, NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 2);
+	assert_int_equal(o.seq[1], 2);
+	assert_string_equal(o.subject[1], "192.0.2.3");
+	assert_int_equal(store_history_count(st), 2);
+	outbox_counts(st, 2, 2);
+	/* a plain store_put adds no outbox row */
+	subject_init(&s, "192.0.2.4", 1);
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	store_flush(st);
+	outbox_counts(st, 2, 2);
+	free(l);
+	store_close(st);
+}
+
+/* Rows after a given node_seq, in order, at most max; each()'s non-zero value stops it. */
+static void
+test_outbox_read(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_rows o;
+	struct store *st;
+
+	st = open_store(f->path, NULL);
+	/* from several subjects, in one group commit and in several */
+	for (int i = 1; i <= 20; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "192.0.2.%d", 21 - i);
+		assert_int_equal(outbox_put(st, name, i, NULL, NULL), 0);
+		if (i % 7 == 0)
+			store_flush(st);
+	}
+	store_flush(st);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 20);
+	for (size_t i = 0; i < 20; i++) {
+		char body[32];
+		assert_int_equal(o.seq[i], (int64_t)i + 1);
+		snprintf(body, sizeof(body), "{\"change\":%zu}", i + 1);
+		assert_string_equal(o.body[i], body);
+	}
+	assert_int_equal(outbox_read(st, 13, 100, 0, &o), 7);
+	assert_int_equal(o.seq[0], 14);
+	assert_int_equal(o.seq[6], 20);
+	assert_int_equal(outbox_read(st, 5, 3, 0, &o), 3);
+	assert_int_equal(o.seq[0], 6);
+	assert_int_equal(o.seq[2], 8);
+	assert_int_equal(outbox_read(st, 20, 100, 0, &o), 0);
+	assert_int_equal(outbox_read(st, 0, 0, 0, &o), 0);
+	/* stopped at the fourth: four handed over, no fifth */
+	assert_int_equal(outbox_read(st, 2, 100, 4, &o), 4);
+	assert_int_equal(o.n, 4);
+	assert_int_equal(o.seq[3], 6);
+	/* a read that fails is an error, not an empty outbox */
+	store_test_fail_reads(st, 1);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), -EIO);
+	assert_int_equal(o.n, 0);
+	store_close(st);
+}
+
+/* Marked pushed, kept STORE_OUTBOX_KEEP, then deleted; numbers never given twice. */
+static void
+test_outbox_pushed(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_rows o;
+	struct store *st;
+	const usec_t now = 1764900000000000;
+
+	st = open_store(f->path, NULL);
+	for (int i = 1; i <= 5; i++)
+		assert_int_equal(outbox_put(st, "192.0.2.9", i, NULL, NULL), 0);
+	store_flush(st);
+	outbox_counts(st, 5, 5);
+	assert_int_equal(store_outbox_pushed(st, 3, now), 0);
+	store_flush(st);
+	outbox_counts(st, 2, 5);
+	/* pushed rows stay readable: a standby promoted without them gets them again */
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 5);
+	/* marked again later: the first mark's time counts */
+	assert_int_equal(store_outbox_pushed(st, 3, now + STORE_OUTBOX_KEEP / 2), 0);
+	/* at exactly STORE_OUTBOX_KEEP they are kept */
+	assert_int_equal(store_outbox_pushed(st, 4, now + STORE_OUTBOX_KEEP), 0);
+	store_flush(st);
+	outbox_counts(st, 1, 5);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 5);
+	/* past it they go; the row pushed since stays */
+	assert_int_equal(store_outbox_pushed(st, 4, now + STORE_OUTBOX_KEEP + 1), 0);
+	store_flush(st);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 2);
+	assert_int_equal(o.seq[0], 4);
+	assert_int_equal(o.seq[1], 5);
+	outbox_counts(st, 1, 5);
+	assert_int_equal(store_outbox_pushed(st, 5, now + 3 * STORE_OUTBOX_KEEP), 0);
+	store_flush(st);
+	outbox_counts(st, 0, 5);
+	/* the row just marked stays its while, the older one went */
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 1);
+	assert_int_equal(o.seq[0], 5);
+	assert_int_equal(store_outbox_pushed(st, 5, now + 5 * STORE_OUTBOX_KEEP), 0);
+	store_flush(st);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 0);
+
+	/* every row deleted: the next is 6, not 1 (AUTOINCREMENT), and so after a reopen */
+	assert_int_equal(outbox_put(st, "192.0.2.9", 6, NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 1);
+	assert_int_equal(o.seq[0], 6);
+	assert_int_equal(store_outbox_pushed(st, 6, now + 4 * STORE_OUTBOX_KEEP), 0);
+	assert_int_equal(store_outbox_pushed(st, 6, now + 6 * STORE_OUTBOX_KEEP), 0);
+	store_close(st);
+	st = open_store(f->path, NULL);
+	outbox_counts(st, 0, 6);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 0);
+	assert_int_equal(outbox_put(st, "192.0.2.9", 7, NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 1);
+	assert_int_equal(o.seq[0], 7);
+	outbox_counts(st, 1, 7);
+	store_close(st);
+}
+
+/* A local store newer than the shared store's record: its rows moved above floor, in order. */
+static void
+test_outbox_renumber(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_rows o;
+	struct store *st;
+
+	st = open_store(f->path, NULL);
+	assert_int_equal(store_outbox_renumber(st, -1), -EINVAL);
+	/* an outbox that never had a row: numbering starts above floor */
+	assert_int_equal(store_outbox_renumber(st, 50), 0);
+	outbox_counts(st, 0, 50);
+	assert_int_equal(outbox_put(st, "192.0.2.1", 1, NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 1);
+	assert_int_equal(o.seq[0], 51);
+
+	/* rows 51..55, 51 and 52 pushed and gone: the rest moved above 1000 */
+	for (int i = 2; i <= 5; i++)
+		assert_int_equal(outbox_put(st, "192.0.2.1", i, NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(store_outbox_pushed(st, 52, 1), 0);
+	assert_int_equal(store_outbox_pushed(st, 52, 2 + STORE_OUTBOX_KEEP), 0);
+	store_flush(st);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 3);
+	/* and 53 pushed, still kept: the shared store has it as 53, it stays 53 */
+	assert_int_equal(store_outbox_pushed(st, 53, 3 + STORE_OUTBOX_KEEP), 0);
+	assert_int_equal(store_outbox_renumber(st, 1000), 0);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 3);
+	assert_int_equal(o.seq[0], 53);
+	assert_string_equal(o.body[0], "{\"change\":3}");
+	for (size_t i = 1; i < 3; i++) {
+		char body[32];
+		assert_true(o.seq[i] > 1000);
+		if (i > 1)
+			assert_true(o.seq[i] > o.seq[i - 1]);
+		snprintf(body, sizeof(body), "{\"change\":%zu}", i + 3);
+		assert_string_equal(o.body[i], body);
+	}
+	/* what the sync thread pushes next: the two moved, not the pushed one again */
+	assert_int_equal(outbox_read(st, 1000, 100, 0, &o), 2);
+	int64_t top = o.seq[1];
+	outbox_counts(st, 2, top);
+	/* the next insert continues above, across a reopen too */
+	assert_int_equal(outbox_put(st, "192.0.2.1", 6, NULL, NULL), 0);
+	store_flush(st);
+	store_close(st);
+	st = open_store(f->path, NULL);
+	assert_int_equal(outbox_read(st, top, 100, 0, &o), 1);
+	assert_int_equal(o.seq[0], top + 1);
+	assert_string_equal(o.body[0], "{\"change\":6}");
+	outbox_counts(st, 3, top + 1);
+	/* a floor below what was given changes nothing */
+	assert_int_equal(store_outbox_renumber(st, 0), 0);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 4);
+	assert_int_equal(o.seq[0], 53);
+	assert_int_equal(o.seq[1], top - 1);
+	outbox_counts(st, 3, top + 1);
+	store_close(st);
+}
+
+/* What the hook saw: the highest node_seq in the file, read by a connection of its own. */
+struct hook_ctx {
+	const char *path;
+	pthread_mutex_t mu;
+	size_t n;
+	int64_t seen[16];
+};
+
+static void
+outbox_hook(void *arg)
+{
+	struct hook_ctx *h = arg;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t seen = -1;
+
+	/* another connection sees the row only once it is committed */
+	if (sqlite3_open_v2(h->path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT coalesce(max(node_seq), 0) FROM outbox", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		seen = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	pthread_mutex_lock(&h->mu);
+	if (h->n < 16)
+		h->seen[h->n] = seen;
+	h->n++;
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* The hook runs on the writer thread after store_flush has returned: wait for its n-th call. */
+static size_t
+hook_wait(struct hook_ctx *h, size_t n)
+{
+	size_t got = 0;
+
+	for (int i = 0; i < 2000; i++) {
+		pthread_mutex_lock(&h->mu);
+		got = h->n;
+		pthread_mutex_unlock(&h->mu);
+		if (got >= n)
+			break;
+		usleep(1000);
+	}
+	return got;
+}
+
+static void
+test_outbox_hook(void **state)
+{
+	struct fixture *f = *state;
+	struct hook_ctx h = { .path = f->path, .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct store_subject s;
+	struct store *st;
+
+	st = open_store(f->path, NULL);
+	store_set_outbox_hook(st, outbox_hook, &h);
+	/* a commit without outbox rows: no call */
+	subject_init(&s, "192.0.2.1", 1);
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	store_flush(st);
+	/* with one: a call, the row committed by then */
+	assert_int_equal(outbox_put(st, "192.0.2.1", 1, NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(hook_wait(&h, 1), 1);
+	/* a plain put, state and rates between, then a failed commit with an outbox row: no call */
+	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(store_state_put(st, "k", "v"), 0);
+	store_flush(st);
+	store_test_fail_next(st, 1);
+	assert_int_equal(outbox_put(st, "192.0.2.2", 2, NULL, NULL), 0);
+	store_flush(st);
+	/* the next committed one: the calls come in order, so had any of these called, this is the third */
+	assert_int_equal(outbox_put(st, "192.0.2.3", 3, NULL, NULL), 0);
+	store_flush(st);
+	assert_int_equal(hook_wait(&h, 2), 2);
+	/* several rows in one group commit: at least one call, after all of them */
+	for (int i = 4; i <= 8; i++)
+		assert_int_equal(outbox_put(st, "192.0.2.4", i, NULL, NULL), 0);
+	store_flush(st);
+	/* and none once the hook is taken away */
+	store_set_outbox_hook(st, NULL, NULL);
+	assert_int_equal(outbox_put(st, "192.0.2.5", 9, NULL, NULL), 0);
+	store_flush(st);
+	store_close(st);
+	pthread_mutex_lock(&h.mu);
+	assert_true(h.n >= 3 && h.n <= 2 + 5);
+	assert_int_equal(h.seen[0], 1);
+	assert_int_equal(h.seen[1], 2);
+	assert_int_equal(h.seen[h.n - 1], 7);
+	pthread_mutex_unlock(&h.mu);
+}
+
 int
 main(void)
 {
@@ -1887,6 +2279,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_open_read_only, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_read_faults, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_binding_journal, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_put, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_read, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_pushed, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_renumber, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_hook, fixture_setup, fixture_teardown),
 	};
 
 	/* e.g. LAZARET_TEST_FILTER=test_bench_100k to run one test */

@@ -1,0 +1,686 @@
+/*
+ * test_shared.c — the shared store's sync (src/store/shared.c) against a real PostgreSQL
+ * cluster started once for the program (tests/pg/cluster.sh): two nodes, "a" and "b", each
+ * with its own SQLite store and sync thread, on one libuv loop. The tests run in order on
+ * the same cluster and nodes, each building on what the previous one left:
+ *
+ *   propagation   a change put into a's outbox reaches b's apply, and a's own, in seq
+ *                 order and within a second; every node sees one order; the outbox is
+ *                 marked pushed
+ *   outage        the cluster stopped: both links go down (and say so), a change put
+ *                 meanwhile stays pending; started again: it arrives, once
+ *   restart       a node's shared store freed and started again with the seq it had
+ *                 applied re-delivers nothing old
+ *   namesake      a second instance named "a" is refused while "a" is connected (the
+ *                 advisory lock) and pushes nothing; once "a" is gone it comes up and
+ *                 its change is numbered after a's
+ *   new_local     a's local store lost after its changes were pushed: the new store's
+ *                 change, numbered 1 again, is renumbered above PostgreSQL's record
+ *                 instead of being dropped by ON CONFLICT
+ *   undecodable   a change no node can read, written into lz_changes by hand, is skipped
+ *                 and counted, and the next change still arrives
+ *   failover      nodes restarted on a multi-host conninfo, the primary killed and its
+ *                 standby promoted: the last changes re-read from the new primary are
+ *                 skipped, those this run received before it began included, and a change
+ *                 made during the failover arrives once
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <uv.h>
+
+#include "common/level.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "store/pg.h"
+#include "store/shared.h"
+#include "store/store.h"
+
+#include "pg_cluster.h"
+
+#define CHANGES_MAX 64
+#define SECOND_MS   1000
+
+struct node {
+	char name[SHARED_NODE_MAX];
+	char dir[64];
+	char path[128];
+	struct store *st;
+	struct shared *sh;
+	size_t n;                       /* changes applied, in the order they came */
+	struct shared_change ch[CHANGES_MAX];
+	int ups, downs;                 /* link callbacks */
+	bool link;                      /* as the last one said */
+};
+
+static struct pg_cluster cluster;
+static char conninfo[PATH_MAX + 128];
+static uv_loop_t loop;
+static struct node node_a, node_b, twin;     /* twin: a second "a" */
+static int64_t next_tag = 1;
+
+static void
+apply_cb(void *arg, const struct shared_change *c)
+{
+	struct node *n = arg;
+
+	if (n->n < CHANGES_MAX)
+		n->ch[n->n] = *c;
+	n->n++;
+}
+
+static void
+link_cb(void *arg, bool up)
+{
+	struct node *n = arg;
+
+	if (up)
+		n->ups++;
+	else
+		n->downs++;
+	n->link = up;
+}
+
+/* Runs the loop until cond(arg) or ms have passed; whether cond came true. */
+static bool
+run_until(bool (*cond)(void *), void *arg, int ms)
+{
+	usec_t end = time_mono() + (usec_t)ms * 1000;
+
+	for (;;) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		if (cond(arg))
+			return true;
+		if (time_mono() >= end)
+			return false;
+		usleep(1000);
+	}
+}
+
+/* Runs the loop for ms, whatever happens. */
+static void
+run_for(int ms)
+{
+	usec_t end = time_mono() + (usec_t)ms * 1000;
+
+	while (time_mono() < end) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+}
+
+struct count_wait {
+	struct node *n;
+	size_t want;
+};
+
+static bool
+has_changes(void *arg)
+{
+	struct count_wait *w = arg;
+	return w->n->n >= w->want;
+}
+
+static bool
+wait_changes(struct node *n, size_t want, int ms)
+{
+	struct count_wait w = { n, want };
+	return run_until(has_changes, &w, ms);
+}
+
+static bool
+is_up(void *arg)
+{
+	struct node *n = arg;
+	return shared_up(n->sh) && n->link;
+}
+
+static bool
+is_down(void *arg)
+{
+	struct node *n = arg;
+	return !shared_up(n->sh) && !n->link && n->downs > 0;
+}
+
+static bool
+outbox_empty(void *arg)
+{
+	struct node *n = arg;
+	int64_t pending = -1, last;
+
+	return store_outbox_count(n->st, &pending, &last) == 0 && pending == 0;
+}
+
+static int64_t
+applied_of(struct node *n)
+{
+	char value[32];
+
+	if (store_state_get(n->st, SHARED_APPLIED_KEY, value, sizeof(value)) != 0)
+		return 0;
+	return strtoll(value, NULL, 10);
+}
+
+/* Starts n's shared store on its local store, from the seq its store says it applied. */
+static void
+node_start(struct node *n)
+{
+	char err[256] = "";
+
+	n->ups = n->downs = 0;
+	n->link = false;
+	n->sh = shared_new(conninfo, n->name, "relay", "none", n->st, &loop, apply_cb, link_cb, n, err, sizeof(err));
+	if (n->sh == NULL)
+		fail_msg("shared_new %s: %s", n->name, err);
+	store_flush(n->st);
+	assert_int_equal(shared_start(n->sh, applied_of(n)), 0);
+}
+
+/* A node with a new local store in a directory of its own. */
+static void
+node_open(struct node *n, const char *name)
+{
+	char err[256] = "";
+
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	snprintf(n->dir, sizeof(n->dir), "/tmp/lazaret-shared-XXXXXX");
+	assert_non_null(mkdtemp(n->dir));
+	snprintf(n->path, sizeof(n->path), "%s/local.db", n->dir);
+	if ((n->st = store_open(n->path, &loop, err, sizeof(err))) == NULL)
+		fail_msg("store_open %s: %s", n->path, err);
+}
+
+/* Stops n's shared store (on the loop, which then closes its handle). */
+static void
+node_stop(struct node *n)
+{
+	if (n->sh == NULL)
+		return;
+	shared_free(n->sh);
+	n->sh = NULL;
+	uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+/* Stops everything of n and removes its directory. */
+static void
+node_close(struct node *n)
+{
+	node_stop(n);
+	if (n->st != NULL) {
+		store_close(n->st);
+		n->st = NULL;
+		uv_run(&loop, UV_RUN_NOWAIT);
+	}
+	if (n->dir[0] != '\0') {
+		rmtree(n->dir);
+		n->dir[0] = '\0';
+	}
+}
+
+static void
+verdict_of(struct shared_verdict *v, int64_t tag, const char *reason)
+{
+	memset(v, 0, sizeof(*v));
+	v->level = LEVEL_QUARANTINE;
+	v->old_level = LEVEL_NORMAL;
+	v->manual_level = -1;
+	v->time = time_now();
+	v->tag = (uint64_t)tag;
+	snprintf(v->actor, sizeof(v->actor), "judge");
+	snprintf(v->reason, sizeof(v->reason), "%s", reason);
+}
+
+/* A verdict on subject into n's store and outbox, as the judge puts it; its tag. */
+static int64_t
+put_change(struct node *n, const char *subject, const char *reason)
+{
+	struct shared_verdict v;
+	struct store_subject s;
+	struct store_history h;
+	char *body = NULL;
+	int64_t tag = next_tag++;
+
+	verdict_of(&v, tag, reason);
+	memset(&s, 0, sizeof(s));
+	snprintf(s.subject, sizeof(s.subject), "%s", subject);
+	s.level = v.level;
+	s.manual_level = -1;
+	s.updated = v.time;
+	memset(&h, 0, sizeof(h));
+	h.time = v.time;
+	h.old_level = v.old_level;
+	h.new_level = v.level;
+	snprintf(h.actor, sizeof(h.actor), "judge");
+	snprintf(h.reason, sizeof(h.reason), "%s", reason);
+	assert_int_equal(shared_verdict_encode(&v, &body), 0);
+	assert_int_equal(store_put_outbox(n->st, &s, &h, SHARED_KIND_VERDICT, body, NULL, NULL), 0);
+	free(body);
+	return tag;
+}
+
+/* The index of the change with tag in n's, or -1; fails if it came more than once. */
+static long
+find_tag(const struct node *n, int64_t tag)
+{
+	long at = -1;
+
+	for (size_t i = 0; i < n->n && i < CHANGES_MAX; i++)
+		if (n->ch[i].verdict.tag == (uint64_t)tag) {
+			if (at >= 0)
+				fail_msg("node %s: the change with tag %" PRId64 " applied twice (seq %" PRId64 " and %"
+				    PRId64 ")", n->name, tag, n->ch[at].seq, n->ch[i].seq);
+			at = (long)i;
+		}
+	return at;
+}
+
+/* A connection of the test's own, for what no node would do. */
+static struct pg_conn *
+admin_conn(void)
+{
+	struct pg_conn *c = pg_conn_new(conninfo, "test_shared");
+
+	assert_non_null(c);
+	assert_int_equal(pg_conn_ensure(c), 0);
+	return c;
+}
+
+static int
+cluster_setup(void **state)
+{
+	(void)state;
+	if (pg_cluster_init(&cluster) < 0)
+		return -1;
+	if (pg_cluster_start(&cluster, "p", conninfo, sizeof(conninfo)) < 0) {
+		pg_cluster_cleanup(&cluster);
+		return -1;
+	}
+	if (uv_loop_init(&loop) != 0) {
+		pg_cluster_cleanup(&cluster);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cluster_teardown(void **state)
+{
+	(void)state;
+	/* a test that failed half-way leaves its nodes: closed here, the loop bounded */
+	node_close(&twin);
+	node_close(&node_a);
+	node_close(&node_b);
+	usec_t end = time_mono() + 2 * USEC_PER_SEC;
+	while (uv_loop_alive(&loop) && time_mono() < end)
+		uv_run(&loop, UV_RUN_NOWAIT);
+	uv_loop_close(&loop);
+	pg_cluster_cleanup(&cluster);
+	return 0;
+}
+
+static void
+test_propagation(void **state)
+{
+	struct shared_stats sa, sb;
+
+	(void)state;
+	node_open(&node_a, "a");
+	node_open(&node_b, "b");
+	node_start(&node_a);
+	node_start(&node_b);
+	/* the first connect migrates the schema: give it time, then time the changes */
+	assert_true(run_until(is_up, &node_a, 15 * SECOND_MS));
+	assert_true(run_until(is_up, &node_b, 15 * SECOND_MS));
+	assert_int_equal(node_a.ups, 1);
+	assert_int_equal(node_b.ups, 1);
+	assert_int_equal(node_a.downs, 0);
+
+	usec_t t0 = time_mono();
+	int64_t t1 = put_change(&node_a, "192.0.2.1", "first");
+	int64_t t2 = put_change(&node_a, "192.0.2.2", "second");
+	int64_t t3 = put_change(&node_a, "account:alice@example.net", "third");
+	assert_true(wait_changes(&node_b, 3, SECOND_MS));
+	usec_t tb = time_mono() - t0;
+	assert_true(wait_changes(&node_a, 3, SECOND_MS));
+	usec_t ta = time_mono() - t0;
+	print_message("a's three changes reached b in %.1f ms, a's own feed in %.1f ms\n", tb / 1000.0, ta / 1000.0);
+	assert_true(tb < USEC_PER_SEC && ta < USEC_PER_SEC);
+
+	const int64_t tags[3] = { t1, t2, t3 };
+	const char *subjects[3] = { "192.0.2.1", "192.0.2.2", "account:alice@example.net" };
+	const char *reasons[3] = { "first", "second", "third" };
+	for (size_t i = 0; i < 3; i++) {
+		for (int k = 0; k < 2; k++) {
+			const struct node *n = k == 0 ? &node_b : &node_a;
+			const struct shared_change *c = &n->ch[i];
+			/* in the order a made them, each once */
+			assert_int_equal(find_tag(n, tags[i]), (long)i);
+			assert_string_equal(c->node, "a");
+			assert_int_equal(c->own, k == 1);
+			assert_int_equal(c->node_seq, (int64_t)i + 1);
+			assert_string_equal(c->subject, subjects[i]);
+			assert_string_equal(c->verdict.reason, reasons[i]);
+			assert_int_equal(c->verdict.level, LEVEL_QUARANTINE);
+			assert_int_equal(c->verdict.manual_level, -1);
+			if (i > 0)
+				assert_true(c->seq > n->ch[i - 1].seq);
+		}
+		assert_true(node_a.ch[i].seq == node_b.ch[i].seq);
+	}
+
+	/* changes from both sides: every node applies them all in one order */
+	int64_t tb1 = put_change(&node_b, "192.0.2.10", "from b");
+	int64_t ta4 = put_change(&node_a, "192.0.2.11", "from a");
+	int64_t tb2 = put_change(&node_b, "192.0.2.12", "from b again");
+	assert_true(wait_changes(&node_a, 6, SECOND_MS));
+	assert_true(wait_changes(&node_b, 6, SECOND_MS));
+	assert_int_equal(node_a.n, 6);
+	assert_int_equal(node_b.n, 6);
+	for (size_t i = 0; i < 6; i++) {
+		assert_true(node_a.ch[i].seq == node_b.ch[i].seq);
+		assert_string_equal(node_a.ch[i].node, node_b.ch[i].node);
+		assert_true(node_a.ch[i].verdict.tag == node_b.ch[i].verdict.tag);
+		assert_int_equal(node_a.ch[i].own, strcmp(node_a.ch[i].node, "a") == 0);
+		assert_int_equal(node_b.ch[i].own, strcmp(node_b.ch[i].node, "b") == 0);
+	}
+	assert_true(find_tag(&node_a, tb1) >= 3 && find_tag(&node_a, ta4) >= 3 && find_tag(&node_a, tb2) >= 3);
+	assert_true(find_tag(&node_b, tb1) < find_tag(&node_b, tb2));
+	assert_int_equal(node_b.ch[find_tag(&node_b, tb2)].node_seq, 2);
+	assert_int_equal(node_a.ch[find_tag(&node_a, ta4)].node_seq, 4);
+
+	/* PostgreSQL has them: the outboxes are marked pushed, the applied seq is stored */
+	assert_true(run_until(outbox_empty, &node_a, SECOND_MS));
+	assert_true(run_until(outbox_empty, &node_b, SECOND_MS));
+	shared_stats_get(node_a.sh, &sa);
+	shared_stats_get(node_b.sh, &sb);
+	assert_true(sa.up && sb.up);
+	assert_int_equal(sa.pushed, 4);
+	assert_int_equal(sb.pushed, 2);
+	assert_int_equal(sa.pulled, 6);
+	assert_int_equal(sb.pulled, 6);
+	assert_int_equal(sa.skipped, 0);
+	assert_int_equal(sa.outbox, 0);
+	assert_true(sa.applied == node_a.ch[5].seq);
+	store_flush(node_a.st);
+	assert_true(applied_of(&node_a) == node_a.ch[5].seq);
+}
+
+static void
+test_outage(void **state)
+{
+	struct shared_stats sa;
+	int64_t pending, last;
+
+	(void)state;
+	size_t na = node_a.n, nb = node_b.n;
+	assert_int_equal(pg_cluster_cmd(&cluster, "stop", "p", NULL), 0);
+	assert_true(run_until(is_down, &node_a, 10 * SECOND_MS));
+	assert_true(run_until(is_down, &node_b, 10 * SECOND_MS));
+	assert_int_equal(node_a.downs, 1);
+	assert_int_equal(node_b.downs, 1);
+
+	/* made while PostgreSQL is away: durable locally, pending, nowhere yet */
+	int64_t tag = put_change(&node_a, "192.0.2.20", "during the outage");
+	store_flush(node_a.st);
+	run_for(300);
+	assert_int_equal(store_outbox_count(node_a.st, &pending, &last), 0);
+	assert_int_equal(pending, 1);
+	shared_stats_get(node_a.sh, &sa);
+	assert_false(sa.up);
+	assert_int_equal(sa.outbox, 1);
+	assert_int_equal(node_b.n, nb);
+	assert_int_equal(node_a.n, na);
+
+	assert_int_equal(pg_cluster_cmd(&cluster, "start", "p", NULL), 0);
+	assert_true(run_until(is_up, &node_a, 15 * SECOND_MS));
+	assert_true(run_until(is_up, &node_b, 15 * SECOND_MS));
+	assert_int_equal(node_a.ups, 2);
+	assert_int_equal(node_b.ups, 2);
+	assert_true(wait_changes(&node_b, nb + 1, 5 * SECOND_MS));
+	assert_true(wait_changes(&node_a, na + 1, 5 * SECOND_MS));
+	/* once: nothing more comes, old or new */
+	run_for(500);
+	assert_int_equal(node_b.n, nb + 1);
+	assert_int_equal(node_a.n, na + 1);
+	assert_int_equal(find_tag(&node_b, tag), (long)nb);
+	assert_int_equal(find_tag(&node_a, tag), (long)na);
+	assert_true(node_a.ch[na].own);
+	assert_false(node_b.ch[nb].own);
+	assert_int_equal(node_b.ch[nb].node_seq, 5);
+	assert_true(node_b.ch[nb].seq > node_b.ch[nb - 1].seq);
+	assert_true(run_until(outbox_empty, &node_a, SECOND_MS));
+}
+
+static void
+test_restart(void **state)
+{
+	(void)state;
+	size_t na = node_a.n;
+	int64_t applied = node_a.ch[na - 1].seq;
+
+	store_flush(node_a.st);
+	node_stop(&node_a);
+	assert_true(applied_of(&node_a) == applied);
+	node_start(&node_a);
+	assert_true(run_until(is_up, &node_a, 10 * SECOND_MS));
+	/* a change after the restart comes; none of those before it come again */
+	int64_t tag = put_change(&node_b, "192.0.2.30", "after a's restart");
+	assert_true(wait_changes(&node_a, na + 1, 5 * SECOND_MS));
+	run_for(300);
+	assert_int_equal(node_a.n, na + 1);
+	assert_int_equal(find_tag(&node_a, tag), (long)na);
+	assert_true(node_a.ch[na].seq > applied);
+}
+
+/* The highest node_seq of node's changes that n applied. */
+static int64_t
+max_node_seq(const struct node *n, const char *node)
+{
+	int64_t max = 0;
+
+	for (size_t i = 0; i < n->n && i < CHANGES_MAX; i++)
+		if (strcmp(n->ch[i].node, node) == 0 && n->ch[i].node_seq > max)
+			max = n->ch[i].node_seq;
+	return max;
+}
+
+static void
+test_namesake(void **state)
+{
+	(void)state;
+	node_open(&twin, "a");
+	node_start(&twin);
+	/* while "a" is connected, the second "a" never comes up, and says so */
+	run_for(1500);
+	assert_false(shared_up(twin.sh));
+	assert_int_equal(twin.ups, 0);
+	assert_int_equal(twin.downs, 1);
+	assert_true(shared_up(node_a.sh));
+	/* nor pushes: its change stays in its outbox, numbered a:1 like the real a's first */
+	size_t nb = node_b.n;
+	int64_t tag = put_change(&twin, "192.0.2.40", "from the twin");
+	run_for(500);
+	assert_int_equal(node_b.n, nb);
+
+	/* once "a" is gone the name is free: the twin comes up (its retry waits 5 s), its
+	 * change renumbered after the real a's a:1..5 */
+	node_stop(&node_a);
+	assert_true(run_until(is_up, &twin, 8 * SECOND_MS));
+	assert_true(wait_changes(&node_b, nb + 1, 5 * SECOND_MS));
+	assert_int_equal(find_tag(&node_b, tag), (long)nb);
+	assert_int_equal(node_b.ch[nb].node_seq, 6);
+	assert_true(wait_changes(&twin, 1, 5 * SECOND_MS));
+	node_close(&twin);
+
+	/* the real a back: it takes the change made under its name as its own */
+	size_t na = node_a.n;
+	node_start(&node_a);
+	assert_true(run_until(is_up, &node_a, 10 * SECOND_MS));
+	assert_true(wait_changes(&node_a, na + 1, 5 * SECOND_MS));
+	assert_int_equal(find_tag(&node_a, tag), (long)na);
+	assert_true(node_a.ch[na].own);
+	/* its own outbox, still holding a:1..5 (pushed, kept STORE_OUTBOX_KEEP), was numbered
+	 * on after a:6 without being pushed again: no node gets those verdicts a second time */
+	run_for(500);
+	assert_int_equal(node_b.n, nb + 1);
+	for (size_t i = 0; i < node_b.n; i++)
+		find_tag(&node_b, (int64_t)node_b.ch[i].verdict.tag);
+	assert_int_equal(max_node_seq(&node_b, "a"), 6);
+}
+
+static void
+test_new_local(void **state)
+{
+	int64_t pending, last;
+
+	(void)state;
+	/* a's local store lost after its changes reached PostgreSQL (a:1 to a:6) */
+	int64_t pgmax = max_node_seq(&node_b, "a");
+	assert_int_equal(pgmax, 6);
+	assert_true(run_until(outbox_empty, &node_a, SECOND_MS));
+	node_close(&node_a);
+	node_open(&node_a, "a");
+	/* its first change, made before the link is up, is numbered 1 again */
+	int64_t tag = put_change(&node_a, "192.0.2.50", "from a new local store");
+	store_flush(node_a.st);
+	assert_int_equal(store_outbox_count(node_a.st, &pending, &last), 0);
+	assert_int_equal(last, 1);
+	size_t nb = node_b.n;
+	node_start(&node_a);
+	assert_true(run_until(is_up, &node_a, 10 * SECOND_MS));
+	assert_true(wait_changes(&node_b, nb + 1, 5 * SECOND_MS));
+	assert_int_equal(find_tag(&node_b, tag), (long)nb);
+	assert_int_equal(node_b.ch[nb].node_seq, pgmax + 1);
+	assert_string_equal(node_b.ch[nb].node, "a");
+	/* the new store caught up from the start, its own change last */
+	assert_true(wait_changes(&node_a, nb + 1, 5 * SECOND_MS));
+	assert_true(node_a.ch[node_a.n - 1].verdict.tag == (uint64_t)tag);
+	assert_true(node_a.ch[node_a.n - 1].own);
+	assert_true(run_until(outbox_empty, &node_a, SECOND_MS));
+}
+
+static void
+test_undecodable(void **state)
+{
+	struct shared_stats sb;
+	struct pg_conn *c;
+
+	(void)state;
+	size_t nb = node_b.n;
+	shared_stats_get(node_b.sh, &sb);
+	assert_int_equal(sb.skipped, 0);
+	/* what another node, of another version or broken, could write */
+	c = admin_conn();
+	assert_int_equal(pg_exec(c, "INSERT INTO lz_changes (node, node_seq, at, kind, subject, body) VALUES "
+	    "('x', 1, 0, 'verdict', '192.0.2.60', '{\"level\":\"quarantined\"}'), "
+	    "('x', 2, 0, 'verdict', '192.0.2.61', '[1, 2]'), "
+	    "('x', 3, 0, 'evidence', '192.0.2.62', '{}'), "
+	    "('x', 4, 0, 'verdict', '', '{}')"), 0);
+	assert_int_equal(pg_exec(c, "NOTIFY lz_changes"), 0);
+	pg_conn_free(c);
+	int64_t tag = put_change(&node_a, "192.0.2.63", "after the unreadable ones");
+	assert_true(wait_changes(&node_b, nb + 1, 5 * SECOND_MS));
+	run_for(200);
+	assert_int_equal(node_b.n, nb + 1);
+	assert_int_equal(find_tag(&node_b, tag), (long)nb);
+	shared_stats_get(node_b.sh, &sb);
+	assert_int_equal(sb.skipped, 4);
+	assert_true(sb.up);
+	/* and the applied seq is past them: a restart does not read them again */
+	assert_true(sb.applied == node_b.ch[nb].seq);
+}
+
+/* The last change of node n, or fails. */
+static int64_t
+last_tag(const struct node *n)
+{
+	assert_true(n->n > 0 && n->n <= CHANGES_MAX);
+	return (int64_t)n->ch[n->n - 1].verdict.tag;
+}
+
+static void
+test_failover(void **state)
+{
+	char standby[PATH_MAX + 128], pport[16], sport[16], pdir[PATH_MAX], sdir[PATH_MAX];
+	struct pg_conn *c;
+	const char *p;
+
+	(void)state;
+	/* both nodes restarted on a multi-host conninfo, the primary's streaming standby second */
+	node_stop(&node_a);
+	node_stop(&node_b);
+	assert_int_equal(pg_cluster_run(&cluster, "standby", "p", "s", standby, sizeof(standby)), 0);
+	snprintf(pdir, sizeof(pdir), "%s/p", cluster.base);
+	snprintf(sdir, sizeof(sdir), "%s/s", cluster.base);
+	assert_non_null(p = strstr(conninfo, "port="));
+	snprintf(pport, sizeof(pport), "%.*s", (int)strcspn(p + 5, " "), p + 5);
+	assert_non_null(p = strstr(standby, "port="));
+	snprintf(sport, sizeof(sport), "%.*s", (int)strcspn(p + 5, " "), p + 5);
+	snprintf(conninfo, sizeof(conninfo), "host=%s,%s port=%s,%s dbname=lazaret user=lazaret "
+	    "target_session_attrs=read-write", pdir, sdir, pport, sport);
+	node_start(&node_a);
+	node_start(&node_b);
+	assert_true(run_until(is_up, &node_a, 10 * SECOND_MS));
+	assert_true(run_until(is_up, &node_b, 10 * SECOND_MS));
+	/* this run of each has received only b's next change: a's earlier ones it knows from its
+	 * store's applied seq alone */
+	size_t na = node_a.n, nb = node_b.n;
+	int64_t before = put_change(&node_b, "192.0.2.70", "before the failover");
+	assert_true(wait_changes(&node_a, na + 1, 5 * SECOND_MS));
+	assert_true(wait_changes(&node_b, nb + 1, 5 * SECOND_MS));
+	run_for(1000);          /* replayed on the standby by then */
+
+	/* the primary dies, the standby is promoted; a change made meanwhile */
+	assert_int_equal(pg_cluster_cmd(&cluster, "kill", "p", NULL), 0);
+	assert_int_equal(pg_cluster_cmd(&cluster, "promote", "s", NULL), 0);
+	int64_t after = put_change(&node_b, "192.0.2.71", "after the failover");
+	assert_true(run_until(is_up, &node_a, 20 * SECOND_MS));
+	assert_true(run_until(is_up, &node_b, 20 * SECOND_MS));
+	c = admin_conn();
+	assert_int_equal(pg_conn_server(c)->timeline, 2);       /* a failover: the re-read ran */
+	pg_conn_free(c);
+	assert_true(wait_changes(&node_a, na + 2, 10 * SECOND_MS));
+	assert_true(wait_changes(&node_b, nb + 2, 10 * SECOND_MS));
+	run_for(1000);
+	/* the re-read of the last changes applied none of them again, on either node */
+	assert_int_equal(node_a.n, na + 2);
+	assert_int_equal(node_b.n, nb + 2);
+	for (int k = 0; k < 2; k++) {
+		struct node *n = k == 0 ? &node_a : &node_b;
+		for (size_t i = 0; i < n->n; i++)
+			find_tag(n, (int64_t)n->ch[i].verdict.tag);
+		assert_true(last_tag(n) == after);
+		assert_true(n->ch[n->n - 2].verdict.tag == (uint64_t)before);
+	}
+	assert_true(run_until(outbox_empty, &node_b, SECOND_MS));
+}
+
+int
+main(void)
+{
+	/* in this order, on one cluster: each test builds on the state the previous left */
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_propagation),
+		cmocka_unit_test(test_outage),
+		cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_namesake),
+		cmocka_unit_test(test_new_local),
+		cmocka_unit_test(test_undecodable),
+		cmocka_unit_test(test_failover),
+	};
+
+	log_init("test_shared", 0, LOG_LEVEL_WARN);
+	return cmocka_run_group_tests_name("shared", tests, cluster_setup, cluster_teardown) ? 1 : 0;
+}

@@ -1,0 +1,533 @@
+/*
+ * test_shared_format.c — the shared store's change format (store/shared.c) without
+ * PostgreSQL: every field of a verdict through shared_verdict_encode and back, boundary
+ * values on purpose; the bodies shared_verdict_decode must refuse, since they come from
+ * other nodes through PostgreSQL (a field missing, of the wrong type or out of range, a
+ * text one byte too long or holding a NUL, duplicate keys, a tag outside [0, INT64_MAX]),
+ * with *out left zeroed; and the node names shared_node_name_valid lets through.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "common/level.h"
+#include "store/shared.h"
+
+/* A text of exactly len bytes of UTF-8: "€" (3 bytes) repeated, then ASCII to fill. */
+static void
+fill_utf8(char *dst, size_t len)
+{
+	size_t i = 0;
+
+	while (i + 3 <= len) {
+		memcpy(dst + i, "\xe2\x82\xac", 3);
+		i += 3;
+	}
+	while (i < len)
+		dst[i++] = 'x';
+	dst[len] = '\0';
+}
+
+static void
+fill_ascii(char *dst, size_t len, char c)
+{
+	memset(dst, c, len);
+	dst[len] = '\0';
+}
+
+static void
+assert_verdict_equal(const struct shared_verdict *a, const struct shared_verdict *b)
+{
+	assert_int_equal(a->level, b->level);
+	assert_int_equal(a->old_level, b->old_level);
+	assert_int_equal(a->manual_level, b->manual_level);
+	assert_true(a->manual_until == b->manual_until);
+	assert_true(a->grace_until == b->grace_until);
+	assert_true(a->time == b->time);
+	assert_int_equal(a->self_release, b->self_release);
+	assert_int_equal(a->reset, b->reset);
+	assert_true(a->tag == b->tag);
+	assert_string_equal(a->manual_reason, b->manual_reason);
+	assert_string_equal(a->actor, b->actor);
+	assert_string_equal(a->reason, b->reason);
+}
+
+/* Decodes body (exactly len bytes, no NUL after it: ASan sees a read past the end). */
+static int
+decode_exact(const char *body, size_t len, struct shared_verdict *out)
+{
+	char *copy = malloc(len ? len : 1);
+	int rc;
+
+	assert_non_null(copy);
+	memcpy(copy, body, len);
+	rc = shared_verdict_decode(copy, len, out);
+	free(copy);
+	return rc;
+}
+
+static void
+round_trip(const struct shared_verdict *v)
+{
+	struct shared_verdict got;
+	char *body = NULL;
+
+	assert_int_equal(shared_verdict_encode(v, &body), 0);
+	assert_non_null(body);
+	memset(&got, 0xa5, sizeof(got));
+	if (decode_exact(body, strlen(body), &got) != 0)
+		fail_msg("decode refused what encode made: %s", body);
+	assert_verdict_equal(&got, v);
+	free(body);
+}
+
+static void
+verdict_base(struct shared_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->level = LEVEL_QUARANTINE;
+	v->old_level = LEVEL_WATCH;
+	v->manual_level = -1;
+	v->time = 1764900000000000;
+	v->tag = 42;
+	snprintf(v->actor, sizeof(v->actor), "judge");
+	snprintf(v->reason, sizeof(v->reason), "score 7.5 over 5");
+}
+
+static void
+test_round_trip(void **state)
+{
+	struct shared_verdict v;
+
+	(void)state;
+	/* every level as level and as old, every manual level, -1 (none) included */
+	for (int l = 0; l < LEVEL_COUNT; l++)
+		for (int m = -1; m < LEVEL_COUNT; m++) {
+			verdict_base(&v);
+			v.level = l;
+			v.old_level = LEVEL_COUNT - 1 - l;
+			v.manual_level = m;
+			v.self_release = (l + m) % 2 == 0;
+			v.reset = l % 2 == 1;
+			round_trip(&v);
+		}
+
+	/* the times and the tag at their bounds */
+	static const usec_t times[] = { 0, 1, 1764900000000000, INT64_MAX - 1, INT64_MAX };
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		verdict_base(&v);
+		v.manual_level = LEVEL_SUSPEND;
+		v.manual_until = times[i];
+		v.grace_until = times[(i + 1) % 5];
+		v.time = times[(i + 2) % 5];
+		v.tag = (uint64_t)times[(i + 3) % 5];
+		round_trip(&v);
+	}
+	verdict_base(&v);
+	v.tag = (uint64_t)INT64_MAX;
+	round_trip(&v);
+	v.tag = 0;
+	round_trip(&v);
+
+	/* texts at their maximum length, ASCII and UTF-8, with the characters JSON escapes */
+	verdict_base(&v);
+	v.manual_level = LEVEL_QUARANTINE;
+	v.self_release = true;
+	v.reset = true;
+	fill_ascii(v.manual_reason, sizeof(v.manual_reason) - 1, 'm');
+	fill_ascii(v.actor, sizeof(v.actor) - 1, 'a');
+	fill_ascii(v.reason, sizeof(v.reason) - 1, 'r');
+	round_trip(&v);
+	fill_utf8(v.manual_reason, sizeof(v.manual_reason) - 1);
+	fill_utf8(v.actor, sizeof(v.actor) - 1);
+	fill_utf8(v.reason, sizeof(v.reason) - 1);
+	round_trip(&v);
+	snprintf(v.manual_reason, sizeof(v.manual_reason), "\"quoted\" \\ back\tslash\nnew line \x01 \x7f");
+	snprintf(v.actor, sizeof(v.actor), "operator:\xc3\xa9milie");
+	snprintf(v.reason, sizeof(v.reason), "\xf0\x9f\x92\xa3 bot \xe2\x80\xa8 U+2028");
+	round_trip(&v);
+	/* an empty reason and manual reason are texts too (the actor is not: below) */
+	v.manual_reason[0] = v.reason[0] = '\0';
+	round_trip(&v);
+}
+
+static void
+test_encode_refusals(void **state)
+{
+	struct shared_verdict v;
+	char *body;
+
+	(void)state;
+	struct { const char *what; int level, old, manual; uint64_t tag; } bad[] = {
+		{ "level -1", -1, 0, -1, 1 },
+		{ "level LEVEL_COUNT", LEVEL_COUNT, 0, -1, 1 },
+		{ "old -1", 0, -1, -1, 1 },
+		{ "old LEVEL_COUNT", 0, LEVEL_COUNT, -1, 1 },
+		{ "manual -2", 0, 0, -2, 1 },
+		{ "manual LEVEL_COUNT", 0, 0, LEVEL_COUNT, 1 },
+		{ "tag 2^63", 0, 0, -1, (uint64_t)INT64_MAX + 1 },
+		{ "tag UINT64_MAX", 0, 0, -1, UINT64_MAX },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		verdict_base(&v);
+		v.level = bad[i].level;
+		v.old_level = bad[i].old;
+		v.manual_level = bad[i].manual;
+		v.tag = bad[i].tag;
+		body = (char *)"untouched";
+		if (shared_verdict_encode(&v, &body) != -EINVAL)
+			fail_msg("%s: encoded", bad[i].what);
+		assert_null(body);
+	}
+	/* a text that is not UTF-8 cannot be JSON */
+	verdict_base(&v);
+	snprintf(v.reason, sizeof(v.reason), "bad \xff byte");
+	assert_int_equal(shared_verdict_encode(&v, &body), -EINVAL);
+	assert_null(body);
+}
+
+/* ---- refusals ---- */
+
+static const struct shared_verdict zero;
+
+/* A valid body as a jansson object, every field set (the encoder's own output). */
+static json_t *
+valid_object(void)
+{
+	struct shared_verdict v;
+	json_error_t jerr;
+	char *body;
+	json_t *o;
+
+	verdict_base(&v);
+	v.manual_level = LEVEL_SUSPEND;
+	v.manual_until = 1764903600000000;
+	v.grace_until = 1764900060000000;
+	snprintf(v.manual_reason, sizeof(v.manual_reason), "abuse desk ticket 4711");
+	assert_int_equal(shared_verdict_encode(&v, &body), 0);
+	assert_non_null(o = json_loads(body, 0, &jerr));
+	free(body);
+	return o;
+}
+
+/* o (consumed) must be refused, with *out zeroed. */
+static void
+expect_refused_object(json_t *o, const char *what)
+{
+	char *body = json_dumps(o, JSON_COMPACT);
+	struct shared_verdict got;
+
+	assert_non_null(body);
+	json_decref(o);
+	memset(&got, 0xa5, sizeof(got));
+	if (decode_exact(body, strlen(body), &got) != -EINVAL)
+		fail_msg("%s: accepted %s", what, body);
+	if (memcmp(&got, &zero, sizeof(got)) != 0)
+		fail_msg("%s: *out not zeroed after refusing %s", what, body);
+	free(body);
+}
+
+static void
+expect_refused(const char *body, size_t len, const char *what)
+{
+	struct shared_verdict got;
+
+	memset(&got, 0xa5, sizeof(got));
+	if (decode_exact(body, len, &got) != -EINVAL)
+		fail_msg("%s: accepted '%.*s'", what, (int)len, body);
+	if (memcmp(&got, &zero, sizeof(got)) != 0)
+		fail_msg("%s: *out not zeroed", what);
+}
+
+#define REFUSED(lit) expect_refused(lit, sizeof(lit) - 1, lit)
+
+static const char *const fields[] = {
+	"level", "old", "manual_level", "manual_until", "manual_reason", "self_release",
+	"grace_until", "time", "actor", "reason", "reset", "tag",
+};
+
+static void
+test_valid_object_accepted(void **state)
+{
+	struct shared_verdict got;
+	json_t *o = valid_object();
+	char *body;
+
+	(void)state;
+	/* the bodies the refusals start from are good ones: each refusal is the change's doing */
+	assert_non_null(body = json_dumps(o, JSON_COMPACT));
+	assert_int_equal(decode_exact(body, strlen(body), &got), 0);
+	assert_int_equal(got.manual_level, LEVEL_SUSPEND);
+	free(body);
+	/* members in another order, spaces, and a member this version does not know: read */
+	json_object_set_new(o, "evidence_delta", json_integer(3));
+	assert_non_null(body = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS));
+	assert_int_equal(decode_exact(body, strlen(body), &got), 0);
+	assert_string_equal(got.manual_reason, "abuse desk ticket 4711");
+	free(body);
+	json_decref(o);
+}
+
+static void
+test_not_json(void **state)
+{
+	(void)state;
+	expect_refused("", 0, "empty");
+	REFUSED("not json");
+	REFUSED("{");
+	REFUSED("{\"level\":\"quarantine\"");
+	REFUSED("[]");
+	REFUSED("[{\"level\":\"quarantine\"}]");
+	REFUSED("\"quarantine\"");
+	REFUSED("42");
+	REFUSED("null");
+	REFUSED("true");
+	REFUSED("{}");
+
+	/* a valid body with something after it, or cut short */
+	json_t *o = valid_object();
+	char *body = json_dumps(o, JSON_COMPACT);
+	size_t len = strlen(body);
+	char *more = malloc(len + 3);
+	assert_non_null(more);
+	memcpy(more, body, len);
+	memcpy(more + len, "{}", 2);
+	expect_refused(more, len + 2, "trailing object");
+	memcpy(more + len, "x", 1);
+	expect_refused(more, len + 1, "trailing byte");
+	expect_refused(body, len - 1, "cut short by one byte");
+	expect_refused(body, len / 2, "cut in half");
+	/* a NUL inside the length: what follows it is not ignored */
+	memcpy(more, body, len);
+	more[len] = '\0';
+	more[len + 1] = ' ';
+	expect_refused(more, len + 2, "NUL after the object");
+	free(more);
+	free(body);
+	json_decref(o);
+}
+
+static void
+test_missing_field(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		json_t *o = valid_object();
+		assert_int_equal(json_object_del(o, fields[i]), 0);
+		expect_refused_object(o, fields[i]);
+	}
+}
+
+static void
+test_wrong_type(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		json_t *wrong[] = { json_null(), json_true(), json_integer(1), json_real(1.0), json_string("1"),
+		    json_array(), json_object() };
+		for (size_t k = 0; k < sizeof(wrong) / sizeof(wrong[0]); k++) {
+			json_t *o = valid_object(), *cur = json_object_get(o, fields[i]);
+			/* the same type as the field's is not a wrong one (true for false, 1 for 0) */
+			if (json_typeof(cur) == json_typeof(wrong[k]) || (json_is_boolean(cur) && json_is_boolean(wrong[k]))) {
+				json_decref(wrong[k]);
+				json_decref(o);
+				continue;
+			}
+			char what[64];
+			snprintf(what, sizeof(what), "%s as JSON type %d", fields[i], (int)json_typeof(wrong[k]));
+			json_object_set_new(o, fields[i], wrong[k]);
+			expect_refused_object(o, what);
+		}
+	}
+}
+
+static void
+set_refused(const char *field, json_t *value, const char *what)
+{
+	json_t *o = valid_object();
+
+	json_object_set_new(o, field, value);
+	expect_refused_object(o, what);
+}
+
+static void
+test_out_of_range(void **state)
+{
+	static const char *const not_levels[] = {
+		"", "quarantined", "QUARANTINE", "Quarantine", " quarantine", "quarantine ", "invalid", "none",
+		"0", "3", "normal\nwatch",
+		"a level name far longer than any level's name, longer than the decoder's buffer too",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(not_levels) / sizeof(not_levels[0]); i++) {
+		set_refused("level", json_string(not_levels[i]), not_levels[i]);
+		set_refused("old", json_string(not_levels[i]), not_levels[i]);
+	}
+	static const json_int_t bad_manual[] = { -2, LEVEL_COUNT, LEVEL_COUNT + 1, INT32_MAX, (json_int_t)INT32_MAX + 1 + LEVEL_SUSPEND,
+	    INT64_MIN, INT64_MAX };
+	for (size_t i = 0; i < sizeof(bad_manual) / sizeof(bad_manual[0]); i++)
+		set_refused("manual_level", json_integer(bad_manual[i]), "manual_level out of range");
+	/* a negative time: none of them is a moment lazaret keeps */
+	static const char *const times[] = { "manual_until", "grace_until", "time" };
+	for (size_t i = 0; i < 3; i++) {
+		set_refused(times[i], json_integer(-1), times[i]);
+		set_refused(times[i], json_integer(INT64_MIN), times[i]);
+	}
+	/* a tag: 0 to INT64_MAX, negative or above refused */
+	set_refused("tag", json_integer(-1), "tag -1");
+	set_refused("tag", json_integer(INT64_MIN), "tag INT64_MIN");
+	set_refused("tag", json_real(9223372036854775808.0), "tag 2^63 as a real");
+	/* above INT64_MAX jansson cannot hold it: the body itself, as another node could write it */
+	json_t *o = valid_object();
+	char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	char *tag = strstr(body, "\"tag\":42");
+	assert_non_null(tag);
+	char *big = malloc(strlen(body) + 64);
+	assert_non_null(big);
+	static const char *const bigs[] = { "9223372036854775808", "18446744073709551615",
+	    "18446744073709551616", "99999999999999999999999", "-9223372036854775809", "1e3", "42.0" };
+	for (size_t i = 0; i < sizeof(bigs) / sizeof(bigs[0]); i++) {
+		int n = sprintf(big, "%.*s\"tag\":%s%s", (int)(tag - body), body, bigs[i], tag + strlen("\"tag\":42"));
+		expect_refused(big, (size_t)n, bigs[i]);
+	}
+	/* and INT64_MAX itself is read */
+	int n = sprintf(big, "%.*s\"tag\":9223372036854775807%s", (int)(tag - body), body, tag + strlen("\"tag\":42"));
+	struct shared_verdict got;
+	assert_int_equal(decode_exact(big, (size_t)n, &got), 0);
+	assert_true(got.tag == (uint64_t)INT64_MAX);
+	free(big);
+	free(body);
+	json_decref(o);
+	/* an empty actor: every change has a maker */
+	set_refused("actor", json_string(""), "empty actor");
+}
+
+static void
+test_texts(void **state)
+{
+	static const struct { const char *field; size_t size; } texts[] = {
+		{ "manual_reason", STORE_REASON_MAX }, { "actor", STORE_ACTOR_MAX }, { "reason", STORE_REASON_MAX },
+	};
+	char buf[STORE_REASON_MAX + 8];
+	struct shared_verdict got;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		/* the longest that fits, then one byte more, ASCII and UTF-8 */
+		json_t *o = valid_object();
+		fill_ascii(buf, texts[i].size - 1, 'x');
+		json_object_set_new(o, texts[i].field, json_string(buf));
+		char *body = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		assert_int_equal(decode_exact(body, strlen(body), &got), 0);
+		free(body);
+		fill_ascii(buf, texts[i].size, 'x');
+		set_refused(texts[i].field, json_string(buf), "one byte too long");
+		fill_utf8(buf, texts[i].size);
+		set_refused(texts[i].field, json_string(buf), "one byte too long in UTF-8");
+		set_refused(texts[i].field, json_stringn("a\0b", 3), "embedded NUL");
+		set_refused(texts[i].field, json_stringn("\0", 1), "a NUL alone");
+	}
+	/* written by hand: escaped NULs, an escape that is no UTF-8 (a lone surrogate), raw bad bytes */
+	json_t *o = valid_object();
+	char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	char *reason = strstr(body, "\"reason\":\"score 7.5 over 5\"");
+	assert_non_null(reason);
+	size_t head = (size_t)(reason - body), old = strlen("\"reason\":\"score 7.5 over 5\"");
+	static const char *const bad[] = { "\"reason\":\"a\\u0000b\"", "\"reason\":\"\\u0000\"",
+	    "\"reason\":\"\\ud800\"", "\"reason\":\"\xff\"", "\"reason\":\"\xc3\"", "\"reason\":\"\xed\xa0\x80\"",
+	    "\"reason\":\"a\nb\"", "\"reason\":'x'" };
+	char *edited = malloc(strlen(body) + 64);
+	assert_non_null(edited);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int n = sprintf(edited, "%.*s%s%s", (int)head, body, bad[i], reason + old);
+		expect_refused(edited, (size_t)n, bad[i]);
+	}
+	free(edited);
+	free(body);
+	json_decref(o);
+}
+
+static void
+test_duplicate_keys(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		json_t *o = valid_object();
+		char *body = json_dumps(o, JSON_COMPACT), *dup;
+		json_t *v = json_object_get(o, fields[i]);
+		char *one = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		size_t len = strlen(body);
+
+		/* {"field":<its own value>, ...the object...}: the same value twice is refused too */
+		assert_non_null(dup = malloc(len + strlen(fields[i]) + strlen(one) + 8));
+		int n = sprintf(dup, "{\"%s\":%s,%s", fields[i], one, body + 1);
+		expect_refused(dup, (size_t)n, fields[i]);
+		free(dup);
+		free(one);
+		free(body);
+		json_decref(o);
+	}
+	REFUSED("{\"level\":\"normal\",\"level\":\"quarantine\"}");
+}
+
+static void
+test_node_names(void **state)
+{
+	static const char *const good[] = { "a", "Z", "0", "relay-1", "gw_2.example.net", "...", "-", "_" };
+	static const char *const bad[] = { "", "relay 1", "relay/1", "relay:1", "relay\n", "\xc3\xa9", "a;b", "a'b",
+	    "a\"b", "a\\b", "a\tb", "relay@1", "*" };
+	char name[SHARED_NODE_MAX + 2];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!shared_node_name_valid(good[i]))
+			fail_msg("refused '%s'", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (shared_node_name_valid(bad[i]))
+			fail_msg("accepted '%s'", bad[i]);
+	/* 63 bytes, the most a name has (SHARED_NODE_MAX with its NUL); 64 refused */
+	fill_ascii(name, SHARED_NODE_MAX - 1, 'n');
+	assert_true(shared_node_name_valid(name));
+	fill_ascii(name, SHARED_NODE_MAX, 'n');
+	assert_false(shared_node_name_valid(name));
+	/* every byte outside the set, alone and after a good one */
+	for (int c = 1; c < 256; c++) {
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		    c == '_' || c == '-';
+		name[0] = 'n';
+		name[1] = (char)c;
+		name[2] = '\0';
+		if (shared_node_name_valid(name) != ok)
+			fail_msg("byte 0x%02x: %s", c, ok ? "refused" : "accepted");
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_encode_refusals),
+		cmocka_unit_test(test_valid_object_accepted),
+		cmocka_unit_test(test_not_json),
+		cmocka_unit_test(test_missing_field),
+		cmocka_unit_test(test_wrong_type),
+		cmocka_unit_test(test_out_of_range),
+		cmocka_unit_test(test_texts),
+		cmocka_unit_test(test_duplicate_keys),
+		cmocka_unit_test(test_node_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
