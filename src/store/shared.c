@@ -97,6 +97,7 @@ struct shared {
 	bool push_single;               /* a batch was refused: rows one by one until one goes */
 	bool was_up;
 	bool link_known;                /* was_up tells something: the first state is told too */
+	bool origins_loaded;            /* shared_load_origins ran at this run's first contact */
 	int64_t pushed;                 /* the highest node_seq PostgreSQL has of ours */
 	int64_t fetched;                /* the highest seq handed to the loop */
 	usec_t next_beat;
@@ -155,8 +156,9 @@ shared_verdict_encode(const struct shared_verdict *v, char **out)
 
 	*out = NULL;
 	if (v->level < 0 || v->level >= LEVEL_COUNT || v->old_level < 0 || v->old_level >= LEVEL_COUNT ||
-	    v->manual_level < -1 || v->manual_level >= LEVEL_COUNT || v->tag > INT64_MAX)
-		return -EINVAL;
+	    v->manual_level < -1 || v->manual_level >= LEVEL_COUNT || v->tag > INT64_MAX || v->actor[0] == '\0' ||
+	    v->manual_until < 0 || v->grace_until < 0 || v->time < 0)
+		return -EINVAL;         /* what every node's decoder would refuse, the making one's too */
 	o = json_pack("{s:s, s:s, s:i, s:I, s:s, s:b, s:I, s:I, s:s, s:s, s:s, s:b, s:I}",
 	    "level", level_name(v->level), "old", level_name(v->old_level),
 	    "manual_level", v->manual_level, "manual_until", (json_int_t)v->manual_until,
@@ -411,7 +413,20 @@ shared_on_connect(struct shared *sh)
 		    pg_conn_target(sh->pg));
 		return -EEXIST;
 	}
-	if (sh->sysid != 0 && (srv->system_identifier != sh->sysid || srv->timeline != sh->timeline)) {
+	bool failover = sh->sysid != 0 && (srv->system_identifier != sh->sysid || srv->timeline != sh->timeline);
+	/*
+	 * This run's first contact with the server it applied changes from before (the same
+	 * system and timeline as its stored record): what it received then is known as applied,
+	 * for a failover's re-read to skip. After a failover while it was down they cannot be
+	 * known (the promoted standby may have given their numbers to other changes): it applies
+	 * the re-read window again, each change's verdict over the last, ending as the feed does.
+	 */
+	if (!sh->origins_loaded) {
+		if (!failover && sh->fetched > 0 && (rc = shared_load_origins(sh)) != 0)
+			return rc;
+		sh->origins_loaded = true;
+	}
+	if (failover) {
 		log_warnx("shared store: the primary changed (system %" PRIu64 " timeline %u, was %" PRIu64
 		    " timeline %u): this node's changes since the server's last are pushed again and the last %d "
 		    "changes read again", srv->system_identifier, srv->timeline, sh->sysid, sh->timeline,
@@ -425,9 +440,6 @@ shared_on_connect(struct shared *sh)
 		snprintf(value, sizeof(value), "%" PRIu64 " %u", srv->system_identifier, srv->timeline);
 		store_state_put(sh->st, SHARED_SERVER_KEY, value);
 	}
-	/* this run's first contact: what it received before it began, known as applied */
-	if (sh->sysid == 0 && sh->fetched > 0 && (rc = shared_load_origins(sh)) != 0)
-		return rc;
 	sh->sysid = srv->system_identifier;
 	sh->timeline = srv->timeline;
 	/* where our pushes resume: PostgreSQL's record, not ours (a standby may lack the last) */
