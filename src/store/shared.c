@@ -24,7 +24,8 @@
 #include "store/pg.h"
 #include "store/pg_schema.h"
 
-#define SHARED_PUSH_BATCH  256          /* outbox rows per INSERT (6 parameters each) */
+#define SHARED_PUSH_BATCH  2048         /* outbox rows per INSERT (5 parameters each, and the node) */
+#define SHARED_PUSH_TURN   4            /* batches pushed before the next pull */
 #define SHARED_PULL_BATCH  1000         /* changes per SELECT, and per hand-over to the loop */
 #define SHARED_QUEUE_MAX   8            /* batches waiting for the loop before the pull waits */
 #define SHARED_BEAT        USEC_PER_SEC
@@ -110,6 +111,7 @@ struct shared {
 	pthread_cond_t room;            /* the loop took batches */
 	struct shared_batch *head, *tail;
 	size_t batches;
+	size_t batches_taken;           /* by the loop's last turn (it kicks when they were many) */
 	bool link_changed;
 	bool link_up;
 	struct shared_stats stats;
@@ -261,12 +263,17 @@ shared_async_cb(uv_async_t *handle)
 	pthread_mutex_lock(&sh->mu);
 	list = sh->head;
 	sh->head = sh->tail = NULL;
+	sh->batches_taken = sh->batches;
 	sh->batches = 0;
 	link_changed = sh->link_changed;
 	link_up = sh->link_up;
 	sh->link_changed = false;
+	bool was_full = sh->batches_taken >= SHARED_QUEUE_MAX;
+	sh->batches_taken = 0;
 	pthread_cond_broadcast(&sh->room);
 	pthread_mutex_unlock(&sh->mu);
+	if (was_full)
+		shared_kick(sh);            /* it stopped reading for us: room again */
 
 	int64_t applied = atomic_load(&sh->applied);
 	pthread_mutex_lock(&sh->mu);
@@ -721,6 +728,14 @@ shared_pull_rows(struct shared *sh, const char *sql, int nparams, bool evidence,
 	for (;;) {
 		char from[24], limit[24];
 		const char *params[3] = { from, limit, sh->node };
+
+		/* the loop behind: read on once it took what waits (it wakes this thread), and push
+		 * meanwhile rather than wait for it (the node's own verdicts are in that feed) */
+		pthread_mutex_lock(&sh->mu);
+		bool full = sh->batches >= SHARED_QUEUE_MAX;
+		pthread_mutex_unlock(&sh->mu);
+		if (full)
+			return total;
 		PGresult *res = NULL;
 		int rc;
 
@@ -1152,7 +1167,10 @@ shared_thread(void *arg)
 		}
 		shared_set_up(sh, true);
 		int pushed = 0, pulled = 0, ev_pushed = 0;
-		if ((pushed = shared_push(sh)) < 0 || (pulled = shared_pull(sh)) < 0 ||
+		/* a few batches first: a burst of verdicts goes out before the feed is read back */
+		for (int turn = 0; turn < SHARED_PUSH_TURN && (pushed = shared_push(sh)) == SHARED_PUSH_BATCH; turn++)
+			;
+		if (pushed < 0 || (pulled = shared_pull(sh)) < 0 ||
 		    (ev_pushed = shared_push_evidence(sh)) < 0 || shared_pull_evidence(sh) < 0) {
 			if (!pg_conn_up(sh->pg))
 				continue;       /* reconnects, then catches up */

@@ -22,7 +22,11 @@ const char store_outbox_schema[] =
 	" subject TEXT NOT NULL,"
 	" body TEXT NOT NULL,"
 	" pushed INTEGER NOT NULL DEFAULT 0"
-	");";
+	");"
+	/* each push marks its rows and trims the old: without these, each was a scan of the rows
+	 * kept (10 minutes of them: 100 000 after a mass quarantine), hundreds of times over */
+	"CREATE INDEX IF NOT EXISTS outbox_unpushed ON outbox (node_seq) WHERE pushed = 0;"
+	"CREATE INDEX IF NOT EXISTS outbox_pushed ON outbox (pushed) WHERE pushed != 0;";
 
 int
 store_outbox_insert(struct store *st, usec_t at, const char *kind, const char *subject, size_t subject_len,
