@@ -14,7 +14,9 @@
 #      MASS rows (one row an address; [judge] quarantine = 3, a report_infection event weighs
 #      3.5, quarantine_cap = 0) dropped into A's spool at once: how long making them took (the
 #      drop to the last commit on A), and from the first commit on A to G's sets holding all of
-#      them (target < 5 s); when B had applied all of them too.
+#      them (target < 5 s); when B had applied all of them too. Then (MASS_BASELINE=1, the
+#      default) the same report on one node alone with store = SQLite and its own enforcement:
+#      the same path without the shared store, for comparison.
 #   3. The policy hot path: one relay, store = SQLite and store = PostgreSQL (its own cluster,
 #      empty), otherwise the same config (bench/policy.sh's), alternating, RUNS rounds each;
 #      BUILD_DIR/bench/policy_load, closed loop, as bench/policy.sh runs it. Best run of each
@@ -190,6 +192,29 @@ pct() {
 		printf "%.1f %.1f %.1f %d\n", v[i50 < 1 ? 1 : i50], v[i99 < 1 ? 1 : i99], v[NR], NR }'
 }
 
+# drone_report DIR: a Shadowserver drone report (event4_drone columns) of MASS rows, one an
+# address from 100.96.0.0 on, dated now, written into DIR (not yet in a spool); sets report
+drone_report() {
+	report=$1/$(date -u +%Y-%m-%d)-event4_drone-bench-asn.csv
+	awk -v n="$MASS" -v stamp="$(date -u '+%Y-%m-%d %H:%M:%S')" 'BEGIN {
+	print "timestamp,ip,port,asn,geo,region,city,hostname,type,infection,family,tag,application,version,dst_ip,dst_port,dst_asn,dst_geo,naics,sic,sector"
+	for (i = 0; i < n; i++)
+		printf "%s,100.%d.%d.%d,%d,64496,XX,Region,City,,tcp,mirai,mirai,bot,,,198.51.100.%d,80,64511,YY,0,0,\n",
+		    stamp, 96 + int(i / 65536), int(i / 256) % 256, i % 256, 1024 + i % 60000, 1 + i % 200
+	}' >"$report"
+}
+# wait_enforced LOG N: until LOG's last enforcement batch says quarantined=N or more (120 s);
+# only the log's end is read: grepping a growing log of 100 000 lines would take a CPU from
+# the nodes
+wait_enforced() {
+	i=0
+	while ! tail -c 65536 "$1" | grep 'enforce: batch applied' | tail -n 1 | awk -v w="$2" '
+	    { for (i = 1; i <= NF; i++) if ($i ~ /^quarantined=/) q = substr($i, 13) + 0 } END { exit !(q >= w) }'; do
+		i=$((i + 1))
+		[ $i -lt 1200 ] || { echo "shared.sh: $1: not $2 quarantines enforced in 120 s" >&2; failed=1; return 1; }
+		sleep 0.1
+	done
+}
 ncpu=$(nproc)
 echo "shared.sh: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), $ncpu CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1);" \
     "load $(cut -d' ' -f1-3 /proc/loadavg); $(psql --version | head -1); lazaretd $lazaretd"
@@ -326,23 +351,11 @@ base=$(metric gateway lazaret_store_shared_seq)
 gw_before=$(grep 'enforce: batch applied' "$gwlog" | tail -n 1 | sed -n 's/.* quarantined=\([0-9]*\).*/\1/p')
 gw_before=${gw_before:-0}
 mkdir -p "$tmp/in" "$tmp/relay-a/spool/shadowserver"
-stamp=$(date -u '+%Y-%m-%d %H:%M:%S')
-awk -v n="$MASS" -v stamp="$stamp" 'BEGIN {
-	print "timestamp,ip,port,asn,geo,region,city,hostname,type,infection,family,tag,application,version,dst_ip,dst_port,dst_asn,dst_geo,naics,sic,sector"
-	for (i = 0; i < n; i++)
-		printf "%s,100.%d.%d.%d,%d,64496,XX,Region,City,,tcp,mirai,mirai,bot,,,198.51.100.%d,80,64511,YY,0,0,\n",
-		    stamp, 96 + int(i / 65536), int(i / 256) % 256, i % 256, 1024 + i % 60000, 1 + i % 200
-}' >"$tmp/in/$(date -u +%Y-%m-%d)-event4_drone-bench-asn.csv"
+drone_report "$tmp/in"
 t_drop=$(date +%s%N)
-mv "$tmp/in/"*.csv "$tmp/relay-a/spool/shadowserver/"
+mv "$report" "$tmp/relay-a/spool/shadowserver/"
 want=$((gw_before + MASS))
-i=0
-# the log's end only: grepping a growing log of 100 000 lines would take a CPU from the nodes
-while ! tail -c 65536 "$gwlog" | grep 'enforce: batch applied' | tail -n 1 | awk -v w="$want" '{ for (i = 1; i <= NF; i++) if ($i ~ /^quarantined=/) q = substr($i, 13) + 0 } END { exit !(q >= w) }'; do
-	i=$((i + 1))
-	[ $i -lt 1200 ] || { echo "shared.sh: the gateway did not reach $want quarantines in 120 s" >&2; failed=1; break; }
-	sleep 0.1
-done
+wait_enforced "$gwlog" "$want" || true
 wait_metric relay-b lazaret_store_shared_seq $((base + MASS)) 60 || { echo "shared.sh: relay-b did not apply them all" >&2; failed=1; }
 sleep 0.2
 set -- $(sql "$tmp/pg" "SELECT count(*), min(at), max(at) FROM lz_changes WHERE node = 'relay-a' AND subject LIKE '100.9_.%'" | tr '|' ' ')
@@ -373,6 +386,57 @@ row "mass quarantine: $made verdicts by relay-a's judge from one $MASS-row drone
 case " $SECTIONS " in *" 1 "*|*" 2 "*)
 for p in $pids; do node_stop "$p"; done
 pg_destroy "$tmp/pg"
+;; esac
+
+# The same report on one node alone (store = SQLite, its own enforcement, no PostgreSQL): what
+# the judge, the store and the enforcement take without the shared store, for comparison
+case " $SECTIONS " in *" 2 "*)
+if [ "${MASS_BASELINE:-1}" = 1 ]; then
+	echo
+	echo "== 2b. The same report on one node alone: store = SQLite, its own $gw_how"
+	if [ -n "$gw_ns" ]; then
+		enf="[enforce]
+mode = nftables
+table = lazaret_single
+subscribers = 100.64.0.0/10
+relay = 192.0.2.25
+resolver = 192.0.2.53
+portal = 127.0.0.1:8080
+element_timeout = 1h"
+	else
+		enf="[enforce]
+mode = none"
+	fi
+	node_conf single "$tmp/single/lazaret.db" "[judge]
+watch = 1
+throttle = 2
+quarantine = 3
+quarantine_cap = 0
+[reports]
+directory = $tmp/single/spool
+poll_interval = 100ms
+$enf"
+	node_start single "$gw_ns"; pid_s=$node_pid
+	i=0    # its sets set up first
+	while ! grep -q "enforce: setup applied" "$tmp/single/lazaretd.log" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	mkdir -p "$tmp/single/spool/shadowserver"
+	drone_report "$tmp/in"
+	t_drop=$(date +%s%N)
+	mv "$report" "$tmp/single/spool/shadowserver/"
+	if wait_enforced "$tmp/single/lazaretd.log" "$MASS"; then
+		set -- $(awk "$AWK_MS"'
+		    /verdict host=100\.9[67]\./ { t = ms($1); if (!f) f = t; l = t; n++ }
+		    /enforce: batch applied/ { for (i = 1; i <= NF; i++) if ($i ~ /^quarantined=/ && substr($i, 13) + 0 >= w && !g) g = ms($1) }
+		    END { printf "%.0f %.0f %.0f %d\n", f, l, g, n }' w="$MASS" "$tmp/single/lazaretd.log")
+		s_first=$1 s_last=$2 s_gw=$3 s_n=$4
+		awk -v d="$t_drop" -v f="$s_first" -v l="$s_last" -v g="$s_gw" -v n="$s_n" 'BEGIN { d /= 1e6
+			printf "  %d verdicts: the report dropped -> first commit %.0f ms, last commit %.0f ms (made in %.0f ms); first commit -> its sets hold all: %.0f ms (%.0f ms after the last commit)\n",
+			    n, f - d, l - d, l - f, g - f, g - l }'
+		row "the same $MASS verdicts on one node alone, store = SQLite (drop -> first commit $(awk -v d="$t_drop" -v f="$s_first" 'BEGIN { printf "%.0f", f - d / 1e6 }') ms; first -> last commit $(awk -v f="$s_first" -v l="$s_last" 'BEGIN { printf "%.0f", l - f }') ms)" \
+		    "first commit -> its own sets hold all: $(awk -v f="$s_first" -v g="$s_gw" 'BEGIN { printf "%.0f", g - f }') ms" "(for comparison)"
+	fi
+	node_stop "$pid_s"
+fi
 ;; esac
 
 case " $SECTIONS " in *" 3 "*)
