@@ -25,7 +25,7 @@
 # millisecond stamps, the probe's CLOCK_REALTIME). Everything is removed at the end (KEEP=1
 # keeps the temp dir: configs, logs). Needs root (PostgreSQL runs as the postgres user).
 #
-# Environment: PROPAGATION [200] RATE [20] MASS [100000] RUNS [3] CONNS [64] HOSTS [10000]
+# Environment: PROPAGATION [200] RATE [20] MASS [100000] RUNS [5] CONNS [64] HOSTS [10000]
 #   WARMUP [2] DURATION [10] NFT [1] SECTIONS ["1 2 3"] LAZARETD [BUILD_DIR/lazaretd]
 #   PG_LOG=1: every statement with its duration in the cluster's log (kept as pg.log with KEEP=1)
 # Exit status: 1 when a step failed; a missed target is reported, not failed.
@@ -38,7 +38,7 @@ repo=$(cd "$bench/.." && pwd)
 PROPAGATION=${PROPAGATION:-200}
 RATE=${RATE:-20}
 MASS=${MASS:-100000}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 CONNS=${CONNS:-64}
 HOSTS=${HOSTS:-10000}
 WARMUP=${WARMUP:-2}
@@ -133,10 +133,15 @@ EOF
 # node_start NAME [NETNS]: starts the node (in NETNS), waits for its API; sets node_pid
 node_start() {
 	d=$tmp/$1
+	# each node runs as lzb-NAME, a symlink to lazaretd: ps tells the nodes apart, and a
+	# "pkill lazaretd" run by something else on a shared machine (seen here: a node stopped
+	# in the middle of a run) leaves them alone
+	mkdir -p "$tmp/bin"
+	ln -sfn "$lazaretd" "$tmp/bin/lzb-$1"
 	if [ -n "${2:-}" ]; then
-		ip netns exec "$2" "$lazaretd" --init-store -c "$d/lazaret.conf" 2>"$d/lazaretd.log" &
+		ip netns exec "$2" "$tmp/bin/lzb-$1" --init-store -c "$d/lazaret.conf" 2>"$d/lazaretd.log" &
 	else
-		"$lazaretd" --init-store -c "$d/lazaret.conf" 2>"$d/lazaretd.log" &
+		"$tmp/bin/lzb-$1" --init-store -c "$d/lazaret.conf" 2>"$d/lazaretd.log" &
 	fi
 	node_pid=$!
 	pids="$pids $node_pid"
@@ -352,11 +357,22 @@ gw_before=$(grep 'enforce: batch applied' "$gwlog" | tail -n 1 | sed -n 's/.* qu
 gw_before=${gw_before:-0}
 mkdir -p "$tmp/in" "$tmp/relay-a/spool/shadowserver"
 drone_report "$tmp/in"
+# CPU of each node and of PostgreSQL (the postmaster and its backends) over the mass quarantine
+pg_pid=$(head -n 1 "$tmp/pg/data/postmaster.pid")
+cpu_all() { echo "$(cpu_ticks "$pid_a") $(cpu_ticks "$pid_b") $(cpu_ticks "$pid_g") $(cpu_ticks "$pg_pid") $(machine_ticks)"; }
+cpu0=$(cpu_all)
 t_drop=$(date +%s%N)
 mv "$report" "$tmp/relay-a/spool/shadowserver/"
 want=$((gw_before + MASS))
 wait_enforced "$gwlog" "$want" || true
 wait_metric relay-b lazaret_store_shared_seq $((base + MASS)) 60 || { echo "shared.sh: relay-b did not apply them all" >&2; failed=1; }
+cpu1=$(cpu_all)
+t_end=$(date +%s%N)
+cpu_line=$(echo "$cpu0 $cpu1" | awk -v hz="$hz" -v s="$(awk -v a="$t_drop" -v b="$t_end" 'BEGIN { print (b - a) / 1e9 }')" -v n="$ncpu" '{
+	a = ($6 - $1) / hz; b = ($7 - $2) / hz; g = ($8 - $3) / hz; p = ($9 - $4) / hz; m = ($10 - $5) / hz
+	printf "CPU seconds over the %.1f s (%d CPUs): relay-a %.1f, relay-b %.1f, gateway %.1f, PostgreSQL %.1f, everything else %.1f (idle %.1f)",
+	    s, n, a, b, g, p, m - a - b - g - p, n * s - m }')
+echo "  $cpu_line"
 sleep 0.2
 set -- $(sql "$tmp/pg" "SELECT count(*), min(at), max(at) FROM lz_changes WHERE node = 'relay-a' AND subject LIKE '100.9_.%'" | tr '|' ' ')
 made=$1 first_us=$2 last_us=$3
@@ -422,8 +438,11 @@ $enf"
 	mkdir -p "$tmp/single/spool/shadowserver"
 	drone_report "$tmp/in"
 	t_drop=$(date +%s%N)
+	s_c0=$(cpu_ticks "$pid_s")
 	mv "$report" "$tmp/single/spool/shadowserver/"
 	if wait_enforced "$tmp/single/lazaretd.log" "$MASS"; then
+		s_cpu=$(awk -v a="$s_c0" -v b="$(cpu_ticks "$pid_s")" -v hz="$hz" 'BEGIN { printf "%.1f", (b - a) / hz }')
+		echo "  CPU seconds of the node (its privileged helper included) from the drop to the last batch: $s_cpu"
 		set -- $(awk "$AWK_MS"'
 		    /verdict host=100\.9[67]\./ { t = ms($1); if (!f) f = t; l = t; n++ }
 		    /enforce: batch applied/ { for (i = 1; i <= NF; i++) if ($i ~ /^quarantined=/ && substr($i, 13) + 0 >= w && !g) g = ms($1) }
