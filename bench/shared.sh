@@ -462,6 +462,7 @@ case " $SECTIONS " in *" 3 "*)
 echo
 echo "== 3. Policy hot path: one relay, store = SQLite and store = PostgreSQL, $RUNS rounds"
 pg_start pg3
+pg3_pid=$(head -n 1 "$tmp/pg3/data/postmaster.pid")
 limits="[limits]
 host_messages = 3600/1h
 host_messages_burst = 100
@@ -485,12 +486,13 @@ mode = none"
 		port=$(sed -n 's/^listen = 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/$name/lazaret.conf" | head -n 1)
 		wait_listen "$port" "$node_pid" 10 || die "$name: not listening"
 		[ $kind = sqlite ] || wait_metric "$name" lazaret_store_up 1 30 || die "$name: not connected"
-		c0=$(cpu_ticks "$node_pid"); m0=$(machine_ticks)
+		c0=$(cpu_ticks "$node_pid"); m0=$(machine_ticks); p0=$(cpu_ticks "$pg3_pid")
 		"$load" -m -l "$kind" -c "$CONNS" -H "$HOSTS" -w "$WARMUP" -d "$DURATION" "127.0.0.1:$port" \
 		    >"$tmp/$name.out" 2>"$tmp/$name.err" || { cat "$tmp/$name.err" >&2; failed=1; echo "label=$kind rps=0 failed=1" >"$tmp/$name.out"; }
-		c1=$(cpu_ticks "$node_pid"); m1=$(machine_ticks)
-		extra=""
-		[ $kind = sqlite ] || extra=" outbox=$(metric "$name" lazaret_store_outbox) pushed=$(metric "$name" lazaret_store_shared_pushed_total)"
+		c1=$(cpu_ticks "$node_pid"); m1=$(machine_ticks); p1=$(cpu_ticks "$pg3_pid")
+		# PostgreSQL's own CPU meanwhile (its postmaster and backends: part of other=)
+		extra=" pg_cpu=$(awk -v a="$p0" -v b="$p1" -v hz="$hz" -v s=$((WARMUP + DURATION)) 'BEGIN { printf "%.0f", (b - a) / hz / s * 100 }')"
+		[ $kind = sqlite ] || extra="$extra outbox=$(metric "$name" lazaret_store_outbox) pushed=$(metric "$name" lazaret_store_shared_pushed_total)"
 		alive "$node_pid" || { tail -n 20 "$tmp/$name/lazaretd.log" >&2; echo "shared.sh: $name died under load" >&2; failed=1; }
 		node_stop "$node_pid"
 		lc=$(sed -n 's/.* load_cpu=\([0-9]*\) .*/\1/p' "$tmp/$name.out")
