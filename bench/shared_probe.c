@@ -342,5 +342,8 @@ main(int argc, char **argv)
 	printf("probe_done n=%lu acked=%lu rejected=%lu seconds=%.1f probes=%lu\n", n, acked, rejected,
 	    (double)(now_us() - start) / 1e6, probes);
 	close(pol);
+	free(who);
+	free(pfd);
+	free(ps);
 	return acked == n && rejected == n ? 0 : 1;
 }
