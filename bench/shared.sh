@@ -137,8 +137,8 @@ EOF
 node_start() {
 	d=$tmp/$1
 	# each node runs as lzb-NAME, a symlink to lazaretd: ps tells the nodes apart, and a
-	# "pkill lazaretd" run by something else on a shared machine (seen here: a node stopped
-	# in the middle of a run) leaves them alone
+	# "pkill lazaretd" run by something else on a shared machine (seen here: a SIGTERM we never
+	# sent, in the middle of a run) leaves them alone
 	mkdir -p "$tmp/bin"
 	ln -sfn "$lazaretd" "$tmp/bin/lzb-$1"
 	if [ -n "${2:-}" ]; then
