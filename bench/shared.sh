@@ -32,11 +32,14 @@
 #   WARMUP [2] DURATION [10] NFT [1] SECTIONS ["1 2 3"] LAZARETD [BUILD_DIR/lazaretd]
 #   PG_LOG=1: every statement with its duration in the cluster's log (kept as pg.log with KEEP=1)
 # Exit status: 1 when a step failed; a missed target is reported, not failed.
+# shellcheck disable=SC2046  # set -- $(...): the words of one line, split on purpose
+# shellcheck disable=SC2154  # hz from lib.sh; pport, port_NAME set by free_port's and node_conf's eval
 set -eu
 
 build=$(cd "${1:?usage: shared.sh BUILD_DIR}" && pwd)
 bench=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$bench/.." && pwd)
+# shellcheck source=bench/lib.sh
 . "$bench/lib.sh"
 PROPAGATION=${PROPAGATION:-200}
 RATE=${RATE:-20}
