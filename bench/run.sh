@@ -21,6 +21,8 @@
 #            and FastNetMon (and lazaretd once it has a collector), ~4 minutes
 #   combined combined.sh: one lazaretd under flows, policy requests and a mail log at
 #            once (100 000 records/s, 2 000 requests/s, 10 000 lines/s), ~2.5 minutes
+#   shared   shared.sh: three nodes on one PostgreSQL: verdict propagation, 100 000
+#            quarantines to the gateway, the policy hot path on SQLite and PostgreSQL (~3 min)
 # BENCHES="maillog" runs only the named steps.
 set -u
 
