@@ -1177,6 +1177,8 @@ judge_reset_shared(struct judge *j, struct subject *s, usec_t at)
 		return;
 	d->reset_at = at;
 	for (size_t i = 0; i < d->evidence_count; i++) {
+		if (d->evidence[i].value != 0)
+			d->evidence[i].unpublished = 1;   /* the others learn its part is zero now */
 		d->evidence[i].value = 0;
 		d->evidence[i].value_time = at;
 		d->evidence[i].remote_value = 0;
@@ -1246,30 +1248,40 @@ judge_apply_evidence(struct judge *j, const struct shared_evidence *e)
 	judge_evaluate(j, s, now);      /* only its owner judges */
 }
 
-/* At a checkpoint: this node's own evidence about s, for the other nodes. */
+/* This node's own part of one item of s, for the other nodes (the newest per subject and
+ * kind waits for the sync thread, which sends it within milliseconds). */
 static void
-judge_publish(struct judge *j, const struct subject *s)
+judge_publish_item(struct judge *j, const struct subject *s, struct evidence_item *it)
 {
 	struct shared_evidence e;
 
+	memset(&e, 0, sizeof(e));
+	memcpy(e.subject, s->key, s->key_len);
+	snprintf(e.kind, sizeof(e.kind), "%s", judge_kind_name(j, it->kind));
+	e.value = it->value;
+	e.value_time = it->value_time;
+	e.count = it->count;
+	e.first_seen = it->first_seen;
+	e.last_seen = it->last_seen;
+	memcpy(e.summary, it->summary, sizeof(e.summary));
+	if (shared_publish(j->shared, &e) != 0)
+		log_warnx("judge: out of memory publishing evidence (published at the next checkpoint)");
+	else
+		it->unpublished = 0;
+}
+
+/* At a checkpoint: what is left unpublished of s's own evidence (a release's zeros, an item
+ * whose publication ran out of memory). Only what changed: a subject is written whole for
+ * many reasons (a verdict applied from the feed among them), and a mass quarantine's
+ * subjects published again for nothing kept PostgreSQL busy. */
+static void
+judge_publish(struct judge *j, struct subject *s)
+{
 	if (s->detail == NULL)
 		return;
-	for (size_t i = 0; i < s->detail->evidence_count; i++) {
-		const struct evidence_item *it = &s->detail->evidence[i];
-		if (it->count == 0 && it->value == 0)
-			continue;       /* the others' alone */
-		memset(&e, 0, sizeof(e));
-		memcpy(e.subject, s->key, s->key_len);
-		snprintf(e.kind, sizeof(e.kind), "%s", judge_kind_name(j, it->kind));
-		e.value = it->value;
-		e.value_time = it->value_time;
-		e.count = it->count;
-		e.first_seen = it->first_seen;
-		e.last_seen = it->last_seen;
-		memcpy(e.summary, it->summary, sizeof(e.summary));
-		if (shared_publish(j->shared, &e) != 0)
-			log_warnx("judge: out of memory publishing evidence");
-	}
+	for (size_t i = 0; i < s->detail->evidence_count; i++)
+		if (s->detail->evidence[i].unpublished)
+			judge_publish_item(j, s, &s->detail->evidence[i]);
 }
 
 void
@@ -1673,10 +1685,14 @@ judge_record(struct judge *j, struct subject *s, int kind, double amount, uint64
 	else
 		e->count = events;
 	e->last_seen = now;
+	e->unpublished = 1;
 	if (summary != NULL)
 		judge_summary_copy(e->summary, sizeof(e->summary), summary);
 	j->stats.evidence_events += events;
 	judge_touch(j, s);
+	/* at once, not at the checkpoint: the subject's owner may be another node */
+	if (j->shared != NULL)
+		judge_publish_item(j, s, e);
 	judge_evaluate(j, s, now);
 }
 
@@ -1748,6 +1764,8 @@ judge_release(struct judge *j, struct subject *s, const char *reason, const char
 		s->detail->manual_reason[0] = '\0';
 		s->detail->manual_flags = 0;
 		for (size_t i = 0; i < s->detail->evidence_count; i++) {
+			if (s->detail->evidence[i].value != 0)
+				s->detail->evidence[i].unpublished = 1;
 			s->detail->evidence[i].value = 0;
 			s->detail->evidence[i].value_time = now;
 		}

@@ -81,6 +81,7 @@ enum rate_index { RATE_MESSAGES = 0, RATE_RECIPIENTS = 1 };
 
 struct evidence_item {
 	uint16_t kind;                    /* judge kind id */
+	uint8_t unpublished;              /* shared store: the own part changed since it was published */
 	uint64_t count;                   /* events, never decayed */
 	double value;                     /* decayed amount as of value_time */
 	usec_t value_time;

@@ -45,7 +45,7 @@
 #define SHARED_RETENTION   (30LL * 86400 * USEC_PER_SEC)
 #define SHARED_TRIM_EVERY  (3600 * USEC_PER_SEC)
 #define SHARED_TRIM_LOCK   "7816113209573599078"
-#define SHARED_EV_BATCH    200          /* evidence rows per upsert (9 parameters each) */
+#define SHARED_EV_BATCH    2000         /* evidence rows per upsert (8 parameters each, and the node) */
 #define SHARED_PUB_MAX     2000000      /* publications waiting at most: beyond, the oldest go */
 /* The owners' hash: the same on every node (hash_bytes is keyed per process) */
 static const uint8_t shared_owner_key[16] = "lazaret-owner-1";
@@ -861,10 +861,12 @@ shared_publish(struct shared *sh, const struct shared_evidence *e)
 static int
 shared_push_evidence(struct shared *sh)
 {
-	struct shared_pub *take[SHARED_EV_BATCH];
+	struct shared_pub **take = malloc(SHARED_EV_BATCH * sizeof(*take));
 	size_t n = 0;
 	int rc;
 
+	if (take == NULL)
+		return -ENOMEM;
 	pthread_mutex_lock(&sh->mu);
 	while (n < SHARED_EV_BATCH && sh->pub_head != NULL) {
 		struct shared_pub *p = sh->pub_head;
@@ -876,8 +878,10 @@ shared_push_evidence(struct shared *sh)
 	if (sh->pub_head == NULL)
 		sh->pub_tail = NULL;
 	pthread_mutex_unlock(&sh->mu);
-	if (n == 0)
+	if (n == 0) {
+		free(take);
 		return 0;
+	}
 
 	char (*num)[6][32] = calloc(n, sizeof(*num));
 	char (*subject)[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)] = calloc(n, sizeof(*subject));
@@ -942,6 +946,7 @@ done:
 			free(take[i]);
 	}
 	pthread_mutex_unlock(&sh->mu);
+	free(take);
 	return rc == 0 ? (int)n : rc;
 }
 
@@ -1170,8 +1175,10 @@ shared_thread(void *arg)
 		/* a few batches first: a burst of verdicts goes out before the feed is read back */
 		for (int turn = 0; turn < SHARED_PUSH_TURN && (pushed = shared_push(sh)) == SHARED_PUSH_BATCH; turn++)
 			;
-		if (pushed < 0 || (pulled = shared_pull(sh)) < 0 ||
-		    (ev_pushed = shared_push_evidence(sh)) < 0 || shared_pull_evidence(sh) < 0) {
+		for (int turn = 0; pushed >= 0 && turn < SHARED_PUSH_TURN &&
+		    (ev_pushed = shared_push_evidence(sh)) == SHARED_EV_BATCH; turn++)
+			;
+		if (pushed < 0 || ev_pushed < 0 || (pulled = shared_pull(sh)) < 0 || shared_pull_evidence(sh) < 0) {
 			if (!pg_conn_up(sh->pg))
 				continue;       /* reconnects, then catches up */
 			shared_sleep(sh, 1000);
