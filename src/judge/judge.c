@@ -76,6 +76,8 @@ struct judge {
 /* How long an operator waits for the shared store to bring a verdict back before being told
  * it is queued (judge_sweep, every second) */
 #define JUDGE_SHARED_WAIT (2 * USEC_PER_SEC)
+/* How often one evidence item is published at most, outside the checkpoint */
+#define JUDGE_PUBLISH_EVERY (10 * USEC_PER_SEC)
 
 /* What a level change remembers until the store says it is durable. */
 /* What an operator's or subscriber's action changed in memory, to put back if the
@@ -1266,8 +1268,10 @@ judge_publish_item(struct judge *j, const struct subject *s, struct evidence_ite
 	memcpy(e.summary, it->summary, sizeof(e.summary));
 	if (shared_publish(j->shared, &e) != 0)
 		log_warnx("judge: out of memory publishing evidence (published at the next checkpoint)");
-	else
+	else {
 		it->unpublished = 0;
+		it->published_at = time_now();
+	}
 }
 
 /* At a checkpoint: what is left unpublished of s's own evidence (a release's zeros, an item
@@ -1397,7 +1401,8 @@ judge_apply_shared(struct judge *j, const struct shared_change *ch)
 	if (strcmp(v->actor, JUDGE_ACTOR_JUDGE) == 0 && v->level >= LEVEL_QUARANTINE && old < LEVEL_QUARANTINE &&
 	    j->cap_size > 0)
 		judge_cap_take(j, v->time);     /* the hour's cap counts every node's */
-	judge_touch(j, s);               /* the checkpoint publishes this node's part (zero after a reset) */
+	if (v->reset || j->st == NULL)
+		judge_touch(j, s);           /* the checkpoint publishes this node's part, zero now */
 	if (old != v->level) {
 		j->stats.by_level[old]--;
 		j->stats.by_level[v->level]++;
@@ -1690,8 +1695,11 @@ judge_record(struct judge *j, struct subject *s, int kind, double amount, uint64
 		judge_summary_copy(e->summary, sizeof(e->summary), summary);
 	j->stats.evidence_events += events;
 	judge_touch(j, s);
-	/* at once, not at the checkpoint: the subject's owner may be another node */
-	if (j->shared != NULL)
+	/* at once, not at the checkpoint: the subject's owner may be another node; but once a
+	 * ten seconds at most (the checkpoint sends the rest), or a host deferred a thousand times a
+	 * second would be published as often, and PostgreSQL kept busy for nothing */
+	if (j->shared != NULL && (e->published_at == 0 || now - e->published_at >= JUDGE_PUBLISH_EVERY ||
+	    now < e->published_at))
 		judge_publish_item(j, s, e);
 	judge_evaluate(j, s, now);
 }

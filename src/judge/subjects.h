@@ -89,6 +89,7 @@ struct evidence_item {
 	usec_t last_seen;
 	/* the shared store: the other nodes' part, their latest publications added up (the
 	 * own part above is what this node saw and what it saves and publishes) */
+	usec_t published_at;              /* when the own part was last published (wall clock) */
 	double remote_value;              /* decayed amount as of remote_time */
 	usec_t remote_time;
 	uint64_t remote_count;
