@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "policy_request.h"
+#include "tool_args.h"
 
 #define REQ_BUF_SIZE	POLICY_REQUEST_BUF
 #define REPLY_BUF_SIZE	4096
@@ -108,9 +109,7 @@ static uint64_t		 n_due_answered;	/* -r: answers to requests due in the measurem
 static uint64_t		 run_start;
 
 static void	usage(void) __attribute__((noreturn));
-static void	fatal(const char *, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static uint64_t	now_ns(void);
-static void	parse_target(const char *);
 static int	open_conn(struct conn *);
 static void	reconnect(struct conn *);
 static void	send_request(struct conn *);
@@ -135,18 +134,6 @@ usage(void)
 	exit(2);
 }
 
-static void
-fatal(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	fprintf(stderr, "policy_load: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 static uint64_t
 now_ns(void)
@@ -157,63 +144,7 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
 }
 
-static unsigned long
-number(const char *s, unsigned long min, unsigned long max, const char *what)
-{
-	char		*ep;
-	unsigned long	 v;
 
-	errno = 0;
-	v = strtoul(s, &ep, 10);
-	if (*s == '\0' || *ep != '\0' || errno != 0 || v < min || v > max)
-		fatal("%s: %s must be %lu..%lu", s, what, min, max);
-	return v;
-}
-
-static void
-parse_target(const char *spec)
-{
-	struct addrinfo	 hints, *res;
-	struct sockaddr_un *sun;
-	char		 host[256];
-	const char	*colon, *h;
-	size_t		 hlen;
-	int		 r;
-
-	if (strncmp(spec, "unix:", 5) == 0 || spec[0] == '/') {
-		if (spec[0] != '/')
-			spec += 5;
-		sun = (struct sockaddr_un *)&target_ss;
-		if (strlen(spec) >= sizeof(sun->sun_path))
-			fatal("%s: socket path too long", spec);
-		sun->sun_family = AF_UNIX;
-		strcpy(sun->sun_path, spec);
-		target_len = sizeof(*sun);
-		return;
-	}
-	if ((colon = strrchr(spec, ':')) == NULL)
-		fatal("%s: want HOST:PORT, [V6]:PORT or unix:PATH", spec);
-	h = spec;
-	hlen = colon - spec;
-	if (h[0] == '[') {
-		if (hlen < 2 || h[hlen - 1] != ']')
-			fatal("%s: bad [address]", spec);
-		h++;
-		hlen -= 2;
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		fatal("%s: bad host", spec);
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((r = getaddrinfo(host, colon + 1, &hints, &res)) != 0)
-		fatal("%s: %s", spec, gai_strerror(r));
-	memcpy(&target_ss, res->ai_addr, res->ai_addrlen);
-	target_len = res->ai_addrlen;
-	freeaddrinfo(res);
-}
 
 /*
  * Connect (blocking: loopback, and it happens outside the measurement
@@ -563,6 +494,7 @@ main(int argc, char *argv[])
 	uint64_t	 now, start, deadline;
 	int		 ch, i, n, timeout_ms;
 
+	tool_name = "policy_load";
 	while ((ch = getopt(argc, argv, "a:c:d:H:l:mr:s:w:")) != -1) {
 		switch (ch) {
 		case 'a':
@@ -603,7 +535,7 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		usage();
 	target = argv[0];
-	parse_target(target);
+	parse_target(target, &target_ss, &target_len);
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

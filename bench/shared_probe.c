@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool_args.h"
+
 #define PROBE_ANSWER_MAX 1024           /* a policy answer: "action=..." and the empty line */
 #define PROBE_HTTP_MAX   4096           /* the API's answer: status line, headers, a short JSON */
 
@@ -54,18 +56,6 @@ struct probe {
 static struct sockaddr_storage policy_ss;
 static socklen_t policy_len;
 
-static void
-fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "shared_probe: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(1);
-}
 
 static uint64_t
 now_us(void)
@@ -76,50 +66,7 @@ now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static unsigned long
-number(const char *s, unsigned long min, unsigned long max, const char *what)
-{
-	char *ep;
-	unsigned long v;
 
-	errno = 0;
-	v = strtoul(s, &ep, 10);
-	if (*s == '\0' || *ep != '\0' || errno != 0 || v < min || v > max)
-		fatal("%s: %s must be %lu..%lu", s, what, min, max);
-	return v;
-}
-
-static void
-parse_target(const char *spec)
-{
-	struct addrinfo hints, *res;
-	char host[256];
-	const char *colon;
-	size_t hlen;
-	int r;
-
-	if (strncmp(spec, "unix:", 5) == 0) {
-		struct sockaddr_un *sun = (struct sockaddr_un *)&policy_ss;
-		if (strlen(spec + 5) >= sizeof(sun->sun_path))
-			fatal("%s: socket path too long", spec);
-		sun->sun_family = AF_UNIX;
-		strcpy(sun->sun_path, spec + 5);
-		policy_len = sizeof(*sun);
-		return;
-	}
-	if ((colon = strrchr(spec, ':')) == NULL || (hlen = (size_t)(colon - spec)) == 0 || hlen >= sizeof(host))
-		fatal("%s: want HOST:PORT or unix:/PATH", spec);
-	memcpy(host, spec, hlen);
-	host[hlen] = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((r = getaddrinfo(host, colon + 1, &hints, &res)) != 0)
-		fatal("%s: %s", spec, gai_strerror(r));
-	memcpy(&policy_ss, res->ai_addr, res->ai_addrlen);
-	policy_len = res->ai_addrlen;
-	freeaddrinfo(res);
-}
 
 static int
 policy_connect(void)
@@ -252,6 +199,7 @@ main(int argc, char **argv)
 	size_t *who;
 	int c, pol;
 
+	tool_name = "shared_probe";
 	while ((c = getopt(argc, argv, "n:r:b:t:i:")) != -1) {
 		switch (c) {
 		case 'n': n = number(optarg, 1, 60000, "-n"); break;
@@ -271,7 +219,7 @@ main(int argc, char **argv)
 	if (argc - optind != 2)
 		fatal("want API_SOCKET POLICY_TARGET");
 	api_path = argv[optind];
-	parse_target(argv[optind + 1]);
+	parse_target(argv[optind + 1], &policy_ss, &policy_len);
 	if ((ps = calloc(n, sizeof(*ps))) == NULL || (pfd = calloc(n, sizeof(*pfd))) == NULL ||
 	    (who = calloc(n, sizeof(*who))) == NULL)
 		fatal("out of memory");
