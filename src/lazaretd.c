@@ -883,8 +883,14 @@ main(int argc, char **argv)
 	d.store_path = pg_conninfo_is_pg(d.cfg->daemon.store) ? d.cfg->daemon.local_store : d.cfg->daemon.store;
 	if (d.cfg->daemon.node[0] != '\0')
 		snprintf(d.node, sizeof(d.node), "%s", d.cfg->daemon.node);
-	else if (gethostname(d.node, sizeof(d.node)) != 0 || (d.node[sizeof(d.node) - 1] = '\0', !shared_node_name_valid(d.node)))
-		snprintf(d.node, sizeof(d.node), "lazaretd");
+	else {
+		/* the host name, cut to a node name's size; one that is not a node name: "lazaretd" */
+		if (gethostname(d.node, sizeof(d.node)) != 0)
+			d.node[0] = '\0';
+		d.node[sizeof(d.node) - 1] = '\0';
+		if (!shared_node_name_valid(d.node))
+			snprintf(d.node, sizeof(d.node), "lazaretd");
+	}
 	if (check) {
 		int rc = 0;
 		config_print(d.cfg, stdout);

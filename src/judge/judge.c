@@ -712,8 +712,10 @@ judge_account(struct judge *j, const char *name, size_t len, usec_t now)
 	return judge_get(j, SUBJECT_ACCOUNT, key, len + SUBJECT_ACCOUNT_PREFIX_LEN, now, false);
 }
 
-int
-judge_normalize(const struct judge *j, const char *text, char *out, size_t size, enum subject_kind *kind)
+/* judge_normalize, and with holder an address held by a subscriber names the subscriber. */
+static int
+judge_normalize_key(const struct judge *j, const char *text, char *out, size_t size, enum subject_kind *kind,
+    bool holder)
 {
 	struct cidr net;
 
@@ -743,7 +745,7 @@ judge_normalize(const struct judge *j, const char *text, char *out, size_t size,
 	if (size < ADDR_TEXT_MAX)
 		return -1;
 	/* an address held by a subscriber now names the subscriber: its verdicts are theirs */
-	if (j->ident != NULL) {
+	if (holder && j->ident != NULL) {
 		size_t len;
 		const char *id = ident_holder_id(j->ident, &net.addr, time_now(), &len);
 		if (id != NULL && len <= JUDGE_SUBSCRIBER_MAX && len + SUBJECT_SUBSCRIBER_PREFIX_LEN + 1 <= size) {
@@ -757,6 +759,12 @@ judge_normalize(const struct judge *j, const char *text, char *out, size_t size,
 	host_key(&net.addr, j->cfg->limits.host_prefix_v4, j->cfg->limits.host_prefix_v6, out, size);
 	*kind = SUBJECT_HOST;
 	return 0;
+}
+
+int
+judge_normalize(const struct judge *j, const char *text, char *out, size_t size, enum subject_kind *kind)
+{
+	return judge_normalize_key(j, text, out, size, kind, true);
 }
 
 struct subject *
@@ -791,16 +799,12 @@ judge_lookup_key(struct judge *j, const char *key, usec_t now)
 {
 	char canon[STORE_SUBJECT_MAX];
 	enum subject_kind kind;
-	struct ident *id = j->ident;
 	size_t len = strlen(key);
 	struct subject *s = subjects_find(j->subjects, key, len);
 
 	if (s != NULL)
 		return s;
-	j->ident = NULL;
-	int rc = judge_normalize(j, key, canon, sizeof(canon), &kind);
-	j->ident = id;
-	if (rc != 0 || strcmp(canon, key) != 0)
+	if (judge_normalize_key(j, key, canon, sizeof(canon), &kind, false) != 0 || strcmp(canon, key) != 0)
 		return NULL;
 	return judge_get(j, kind, key, len, now, true);
 }
@@ -1233,10 +1237,8 @@ judge_apply_evidence(struct judge *j, const struct shared_evidence *e)
 	item->remote_value = remote > 0 ? remote : 0;
 	item->remote_time = now;
 	item->remote_count = item->remote_count >= c->count ? item->remote_count - c->count + e->count : e->count;
-	if (item->count == 0 && item->value == 0 && (item->first_seen == 0 || e->first_seen < item->first_seen))
-		item->first_seen = e->first_seen;
-	else if (e->first_seen != 0 && e->first_seen < item->first_seen)
-		item->first_seen = e->first_seen;
+	if (e->first_seen != 0 && e->first_seen < item->first_seen)
+		item->first_seen = e->first_seen;       /* an item is made with first_seen now */
 	if (e->last_seen >= item->last_seen) {
 		item->last_seen = e->last_seen;
 		if (e->summary[0] != '\0')

@@ -1072,7 +1072,6 @@ shared_beat(struct shared *sh)
 	char started[24], applied[24];
 	const char *params[6] = { sh->node, sh->role, LAZARET_VERSION, started, applied, sh->enforcing };
 	PGresult *res = NULL;
-	int64_t pending = 0, last = 0;
 	int rc;
 
 	snprintf(started, sizeof(started), "%" PRId64, (int64_t)sh->started_at);
@@ -1105,7 +1104,6 @@ shared_beat(struct shared *sh)
 		newest = strtoll(PQgetvalue(res, i, 8), NULL, 10);
 	}
 	PQclear(res);
-	store_outbox_count(sh->st, &pending, &last);
 	/* the nodes sharing the judging: in contact lately, this one always */
 	uint64_t *seeds = calloc((size_t)rows + 1, sizeof(*seeds));
 	size_t live = 0;
@@ -1117,7 +1115,7 @@ shared_beat(struct shared *sh)
 	}
 	pthread_mutex_lock(&sh->mu);
 	if (seeds != NULL) {
-		bool same = live == sh->stats.live_nodes && sh->owners_next == NULL;
+		bool same = live == sh->stats.live_nodes;
 		free(sh->owners_next);
 		sh->owners_next = seeds;
 		sh->owners_next_count = live;
@@ -1133,7 +1131,6 @@ shared_beat(struct shared *sh)
 	}
 	if (newest > 0)
 		sh->stats.newest = newest;
-	sh->stats.outbox = pending;
 	pthread_mutex_unlock(&sh->mu);
 	uv_async_send(sh->async);       /* the loop takes the owners */
 	return 0;
