@@ -19,6 +19,8 @@
  *                 instead of being dropped by ON CONFLICT
  *   undecodable   a change no node can read, written into lz_changes by hand, is skipped
  *                 and counted, and the next change still arrives
+ *   hostile_names keys of any byte but NUL reach the other node intact; a change the server
+ *                 refuses is set aside, told to its node, and the next one goes through
  *   failover      nodes restarted on a multi-host conninfo, the primary killed and its
  *                 standby promoted: the last changes re-read from the new primary are
  *                 skipped, those this run received before it began included, and a change
@@ -602,6 +604,61 @@ test_undecodable(void **state)
 	assert_true(sb.applied == node_b.ch[nb].seq);
 }
 
+/*
+ * Names a subscriber controls: an account's or subscriber's key may hold any byte but NUL,
+ * which PostgreSQL's text refuses (not UTF-8) — each arrives on the other node byte for byte,
+ * and nothing after it is held up. Then a change the server refuses for its own reasons (a
+ * constraint here) is set aside, its refusal handed back to its node, and the next arrives.
+ */
+static void
+test_hostile_names(void **state)
+{
+	static const char *const keys[] = {
+		"account:b\xffo\xfe b",                   /* not UTF-8, and a space */
+		"subscriber:%41\x01\x7f\xc3",             /* a '%' escape's look-alike, controls, a cut character */
+		"account:\xe2\x80\xae" "evil",             /* U+202E, right-to-left override */
+	};
+	struct pg_conn *c;
+	int64_t tags[3];
+
+	(void)state;
+	size_t na = node_a.n, nb = node_b.n;
+	for (size_t i = 0; i < 3; i++)
+		tags[i] = put_change(&node_a, keys[i], "odd bytes");
+	int64_t after = put_change(&node_a, "192.0.2.70", "after the odd ones");
+	assert_true(wait_changes(&node_b, nb + 4, 5 * SECOND_MS));
+	for (size_t i = 0; i < 3; i++) {
+		long at = find_tag(&node_b, tags[i]);
+		assert_true(at >= 0);
+		assert_string_equal(node_b.ch[at].subject, keys[i]);
+		assert_false(node_b.ch[at].refused);
+	}
+	assert_true(find_tag(&node_b, after) >= 0);
+
+	/* refused by the server: set aside, the node told, the next one through */
+	c = admin_conn();
+	assert_int_equal(pg_exec(c, "ALTER TABLE lz_changes ADD CONSTRAINT no_71 CHECK (subject <> '192.0.2.71')"), 0);
+	assert_true(wait_changes(&node_a, na + 4, 5 * SECOND_MS));
+	na = node_a.n;
+	nb = node_b.n;
+	int64_t refused = put_change(&node_a, "192.0.2.71", "refused");
+	int64_t next = put_change(&node_a, "192.0.2.72", "after the refused one");
+	assert_true(wait_changes(&node_b, nb + 1, 5 * SECOND_MS));
+	assert_true(wait_changes(&node_a, na + 2, 5 * SECOND_MS));
+	run_for(200);
+	assert_int_equal(node_b.n, nb + 1);
+	assert_true(find_tag(&node_b, next) >= 0);
+	assert_int_equal(find_tag(&node_b, refused), -1);
+	long at = find_tag(&node_a, refused);
+	assert_true(at >= 0);
+	assert_true(node_a.ch[at].refused);
+	assert_true(node_a.ch[at].own);
+	assert_false(node_a.ch[find_tag(&node_a, next)].refused);
+	assert_int_equal(pg_exec(c, "ALTER TABLE lz_changes DROP CONSTRAINT no_71"), 0);
+	pg_conn_free(c);
+	assert_true(run_until(outbox_empty, &node_a, 5 * SECOND_MS));
+}
+
 /* The last change of node n, or fails. */
 static int64_t
 last_tag(const struct node *n)
@@ -678,6 +735,7 @@ main(void)
 		cmocka_unit_test(test_namesake),
 		cmocka_unit_test(test_new_local),
 		cmocka_unit_test(test_undecodable),
+		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_failover),
 	};
 
