@@ -1173,14 +1173,12 @@ static enum MHD_Result
 api_nodes(struct api *a, struct MHD_Connection *conn)
 {
 	struct shared_stats st;
-	json_t *list = json_array();
+	json_t *list;
 
-	if (a->ctx.shared == NULL) {
-		json_decref(list);
+	if (a->ctx.shared == NULL)
 		return api_error(conn, 404, "this node's store is SQLite alone ([daemon] store): it shares it with no "
 		    "other node");
-	}
-	if (list == NULL)
+	if ((list = json_array()) == NULL)
 		return api_error(conn, 500, "out of memory");
 	shared_stats_get(a->ctx.shared, &st);
 	shared_nodes(a->ctx.shared, api_node_add, list);
