@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -49,6 +50,8 @@
 #define MAX_SOCKETS 256
 #define IDS 256
 #define POLL_EVERY_NS 2000000LL        /* a watched subscriber's new address asked this often */
+#define BURST 512                      /* requests built before they are sent */
+#define RECV_BATCH 64                  /* answers one recvmmsg reads at most */
 
 enum mode { MODE_STARTS, MODE_MIX, MODE_STORM };
 
@@ -213,35 +216,71 @@ build(uint8_t *buf, uint8_t id, uint32_t status, uint32_t sub)
 	return len;
 }
 
-static unsigned next_sock;
+/*
+ * Requests are built into `pending` and sent by flush(), a sendmmsg per run of requests
+ * on one socket: a socket is used until its Identifiers run out, so the runs are long and
+ * the generator spends on system calls as little as it can of the CPUs it shares with the
+ * server it measures.
+ */
+struct pending {
+	unsigned sock;
+	size_t len;
+	uint8_t buf[RADIUS_MAX_LEN];
+};
+static struct pending pending[BURST];
+static unsigned npending, next_sock;
 
-/* Sends one request on the next socket with a free Identifier; false when none has. */
+/* Takes a free Identifier (on the socket in use, or the next that has one) and builds the
+ * request into pending; false when no socket has a free Identifier. */
 static bool
 send_one(uint32_t status, uint32_t sub, int64_t now)
 {
-	uint8_t buf[RADIUS_MAX_LEN];
-
-	for (unsigned tries = 0; tries < opt.nsockets; tries++) {
+	for (unsigned tries = 0; tries < opt.nsockets && npending < BURST; tries++) {
 		struct sock *s = &socks[next_sock];
-		next_sock = (next_sock + 1) % opt.nsockets;
-		if (s->nfree == 0)
+		if (s->nfree == 0) {
+			next_sock = (next_sock + 1) % opt.nsockets;
 			continue;
-		uint8_t id = s->free_ids[--s->nfree];
-		size_t len = build(buf, id, status, sub);
-		if (sendto(s->fd, buf, len, 0, (struct sockaddr *)&opt.server, opt.server_len) != (ssize_t)len) {
-			s->free_ids[s->nfree++] = id;
-			n_skipped++;
-			return false;
 		}
+		uint8_t id = s->free_ids[--s->nfree];
+		struct pending *pd = &pending[npending++];
+		pd->sock = next_sock;
+		pd->len = build(pd->buf, id, status, sub);
 		s->slots[id].busy = true;
 		s->slots[id].sent_ns = now;
-		memcpy(s->slots[id].auth, buf + 4, 16);
+		memcpy(s->slots[id].auth, pd->buf + 4, 16);
 		n_sent++;
 		n_by_type[status == RADIUS_STATUS_START ? 1 : status == RADIUS_STATUS_STOP ? 2 : 3]++;
 		return true;
 	}
 	n_skipped++;
 	return false;
+}
+
+/* Sends what send_one built: one sendmmsg per run of one socket's requests (the sockets
+ * block, so a call sends all of its run unless it fails). */
+static void
+flush(void)
+{
+	struct mmsghdr msgs[BURST];
+	struct iovec iov[BURST];
+
+	for (unsigned i = 0; i < npending;) {
+		unsigned k = 0, sock = pending[i].sock;
+		while (i + k < npending && pending[i + k].sock == sock) {
+			iov[k] = (struct iovec){ .iov_base = pending[i + k].buf, .iov_len = pending[i + k].len };
+			msgs[k] = (struct mmsghdr){ .msg_hdr = { .msg_name = &opt.server, .msg_namelen = opt.server_len,
+			    .msg_iov = &iov[k], .msg_iovlen = 1 } };
+			k++;
+		}
+		for (unsigned done = 0; done < k;) {
+			int n = sendmmsg(socks[sock].fd, msgs + done, k - done, 0);
+			if (n < 0 && errno != EINTR)
+				die("sendmmsg");
+			done += n > 0 ? (unsigned)n : 0;
+		}
+		i += k;
+	}
+	npending = 0;
 }
 
 static void
@@ -255,35 +294,50 @@ record_latency(int64_t ns)
 	lat_us[lat_n++] = (uint32_t)(ns / 1000);
 }
 
+static int epoll_fd = -1;
+
+/* Reads the answers waiting on the sockets epoll says are readable, RECV_BATCH a call. */
 static void
 receive(int64_t now)
 {
-	uint8_t buf[RADIUS_MAX_LEN];
+	static uint8_t bufs[RECV_BATCH][RADIUS_MAX_LEN];
+	struct mmsghdr msgs[RECV_BATCH];
+	struct iovec iov[RECV_BATCH];
+	struct epoll_event ev[MAX_SOCKETS];
+	int nev = epoll_wait(epoll_fd, ev, MAX_SOCKETS, 0);
 
-	for (unsigned i = 0; i < opt.nsockets; i++) {
-		struct sock *s = &socks[i];
-		ssize_t n;
-		while ((n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
-			struct slot *sl = &s->slots[buf[1]];
-			struct radius_packet req = { .identifier = buf[1] };
-			uint8_t want[RADIUS_HEADER_LEN];
+	for (int e = 0; e < nev; e++) {
+		struct sock *s = &socks[ev[e].data.u32];
+		int n;
+		do {
+			for (int k = 0; k < RECV_BATCH; k++) {
+				iov[k] = (struct iovec){ .iov_base = bufs[k], .iov_len = sizeof(bufs[k]) };
+				msgs[k] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[k], .msg_iovlen = 1 } };
+			}
+			n = recvmmsg(s->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+			for (int k = 0; k < n; k++) {
+				const uint8_t *buf = bufs[k];
+				struct slot *sl = &s->slots[buf[1]];
+				struct radius_packet req = { .identifier = buf[1] };
+				uint8_t want[RADIUS_HEADER_LEN];
 
-			if (n != RADIUS_HEADER_LEN || !sl->busy) {
-				n_bad++;
-				continue;
+				if (msgs[k].msg_len != RADIUS_HEADER_LEN || !sl->busy) {
+					n_bad++;
+					continue;
+				}
+				memcpy(req.authenticator, sl->auth, 16);
+				radius_acct_response(&req, opt.secret, opt.secret_len, want);
+				if (memcmp(want, buf, RADIUS_HEADER_LEN) != 0) {
+					n_bad++;
+					continue;
+				}
+				sl->busy = false;
+				s->free_ids[s->nfree++] = buf[1];
+				n_answered++;
+				last_answer_ns = now;
+				record_latency(now - sl->sent_ns);
 			}
-			memcpy(req.authenticator, sl->auth, 16);
-			radius_acct_response(&req, opt.secret, opt.secret_len, want);
-			if (memcmp(want, buf, RADIUS_HEADER_LEN) != 0) {
-				n_bad++;
-				continue;
-			}
-			sl->busy = false;
-			s->free_ids[s->nfree++] = buf[1];
-			n_answered++;
-			last_answer_ns = now;
-			record_latency(now - sl->sent_ns);
-		}
+		} while (n == RECV_BATCH);
 	}
 }
 
@@ -563,6 +617,13 @@ main(int argc, char **argv)
 			socks[i].free_ids[id] = (uint8_t)(IDS - 1 - id);
 		socks[i].nfree = IDS;
 	}
+	if ((epoll_fd = epoll_create1(0)) < 0)
+		die("epoll_create1");
+	for (unsigned i = 0; i < opt.nsockets; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+		if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, socks[i].fd, &ev) != 0)
+			die("epoll_ctl");
+	}
 
 	/* storm: which subscribers reconnect, which of them are watched */
 	uint64_t total = opt.mode == MODE_STARTS ? opt.subscribers :
@@ -604,7 +665,7 @@ main(int argc, char **argv)
 		if (due > total)
 			due = total;
 		bool blocked = false;
-		for (unsigned burst = 0; seq < due && burst < 512; burst++, seq++) {
+		for (unsigned burst = 0; seq < due && burst < BURST; burst++, seq++) {
 			uint32_t sub, status;
 			if (opt.mode == MODE_STARTS) {
 				sub = (uint32_t)seq;
@@ -642,6 +703,7 @@ main(int argc, char **argv)
 				next_watch++;
 			}
 		}
+		flush();
 		receive(now);
 		if (now - last_expire > 10000000) {
 			expire(now);
