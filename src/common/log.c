@@ -67,6 +67,19 @@ log_escape(char *dst, size_t size, const char *src, size_t len)
 	size_t o = 0, i = 0;
 
 	while (i < len) {
+		/* a run of printable ASCII but '\\' goes as it is: most of every line */
+		size_t run = i;
+		while (run < len && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '\\')
+			run++;
+		if (run > i) {
+			size_t n = run - i < size - 1 - o ? run - i : size - 1 - o;
+			memcpy(dst + o, s + i, n);
+			o += n;
+			i += n;
+			if (i < run)
+				break;          /* dst is full */
+			continue;
+		}
 		unsigned char c = s[i];
 		size_t n = 1;
 		uint32_t cp;

@@ -103,6 +103,9 @@ struct portal {
 	usec_t restart_window;        /* monotonic start of that minute */
 	uv_timer_t restart_timer;
 	bool timer_open;
+	uv_check_t flush_check;       /* sends the front one flush at the end of a turn with level changes */
+	bool check_open;
+	bool flush_due;               /* a level changed since the last flush went to the front */
 	unsigned waiting;             /* requests waiting for a release's verdict */
 	struct portal_job *jobs;
 	unsigned jobs_pending;
@@ -113,6 +116,8 @@ struct portal {
 	struct portal_cached cache[PORTAL_CACHE_SLOTS];
 	struct log_limit refusal_log;   /* refused releases: any visitor can make one */
 };
+
+static void portal_flush_front(struct portal *p);
 
 /* A query from the front, until it is answered. */
 struct portal_request {
@@ -255,6 +260,7 @@ portal_page(struct portal_request *r, unsigned code, enum page_kind kind, const 
 			a->evidence_count++;
 		}
 	}
+	portal_flush_front(p);          /* the front forgets older answers before it keeps this one */
 	if (p->chan.open && portal_chan_send(&p->chan, a, PORTAL_ANSWER_LEN(a->evidence_count)) != 0)
 		log_limited(&p->refusal_log, LOG_LEVEL_WARN, "portal: cannot answer the front (%s)", r->address);
 	free(a);
@@ -424,10 +430,31 @@ portal_notice(struct portal *p, struct portal_request *r, const struct portal_vi
 	return portal_page(r, code, PAGE_NOTICE, &in);
 }
 
+/* The flush due (portal_level_changed) to the front now, if any. */
+static void
+portal_flush_front(struct portal *p)
+{
+	struct portal_wire_flush m = { .magic = PORTAL_WIRE_MAGIC, .type = PORTAL_WIRE_FLUSH };
+
+	if (!p->flush_due)
+		return;
+	p->flush_due = false;
+	uv_check_stop(&p->flush_check);
+	if (p->chan.open)
+		(void)portal_chan_send(&p->chan, &m, sizeof(m));
+}
+
+static void
+portal_flush_check(uv_check_t *h)
+{
+	portal_flush_front(h->data);
+}
+
 static void
 portal_maybe_free(struct portal *p)
 {
-	if (p->stopping && !p->chan.closing && !p->timer_open && p->front == NULL && p->jobs_pending == 0) {
+	if (p->stopping && !p->chan.closing && !p->timer_open && !p->check_open && p->front == NULL &&
+	    p->jobs_pending == 0) {
 		pages_free(p->pages);
 		memset(&p->key, 0, sizeof(p->key));
 		config_unref(p->ctx.cfg);
@@ -964,6 +991,15 @@ portal_child_exited(struct portal *p, pid_t pid, int status)
 }
 
 static void
+portal_check_closed(uv_handle_t *h)
+{
+	struct portal *p = h->data;
+
+	p->check_open = false;
+	portal_maybe_free(p);
+}
+
+static void
 portal_timer_closed(uv_handle_t *h)
 {
 	struct portal *p = h->data;
@@ -1009,11 +1045,15 @@ portal_start_with(uv_loop_t *loop, const struct portal_context *ctx, const struc
 	uv_timer_init(loop, &p->restart_timer);
 	p->restart_timer.data = p;
 	p->timer_open = true;
+	uv_check_init(loop, &p->flush_check);
+	p->flush_check.data = p;
+	p->check_open = true;
 	p->restart_window = time_mono();
 	if (portal_front_spawn(p, err, errlen) != 0) {
 		close(p->listen_fd);
 		pages_free(p->pages);
 		p->stopping = true;
+		uv_close((uv_handle_t *)&p->flush_check, portal_check_closed);
 		uv_close((uv_handle_t *)&p->restart_timer, portal_timer_closed);   /* frees p */
 		return NULL;
 	}
@@ -1137,14 +1177,21 @@ portal_stop(struct portal *p)
 		close(p->listen_fd);
 	p->listen_fd = -1;
 	uv_timer_stop(&p->restart_timer);
+	uv_close((uv_handle_t *)&p->flush_check, portal_check_closed);
 	uv_close((uv_handle_t *)&p->restart_timer, portal_timer_closed);
 }
 
+/*
+ * portal_level_changed — the front is told to forget its answers once per turn of the loop
+ * however many levels changed in it (a feed of thousands of verdicts is one message, not
+ * thousands), at the end of the turn or before any answer goes to it, whichever is first:
+ * no answer the front keeps is older than the newest change.
+ */
 void
 portal_level_changed(struct portal *p)
 {
-	struct portal_wire_flush m = { .magic = PORTAL_WIRE_MAGIC, .type = PORTAL_WIRE_FLUSH };
-
-	if (p != NULL && p->chan.open)
-		(void)portal_chan_send(&p->chan, &m, sizeof(m));
+	if (p == NULL || p->stopping || p->flush_due)
+		return;
+	p->flush_due = true;
+	uv_check_start(&p->flush_check, portal_flush_check);
 }

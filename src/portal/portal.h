@@ -61,7 +61,8 @@ bool portal_child_exited(struct portal *p, pid_t pid, int status);
 
 /*
  * portal_level_changed — a subject's level changed (the judge's observer): the front
- * forgets the answers it keeps for a second, so no visitor sees a page from before.
+ * forgets the answers it keeps for a second, so no visitor sees a page from before. One
+ * message tells it, at the end of the loop's turn or before the next answer it gets.
  */
 void portal_level_changed(struct portal *p);
 

@@ -72,6 +72,7 @@ struct shared_origin {
 
 struct shared {
 	char *conninfo;
+	char pull_sql[768];             /* the feed's query: a verdict's members, not its body */
 	char node[SHARED_NODE_MAX];
 	char role[64];
 	char enforcing[64];
@@ -174,76 +175,166 @@ shared_verdict_encode(const struct shared_verdict *v, char **out)
 	return *out != NULL ? 0 : -ENOMEM;
 }
 
-/* Copies a JSON string member into dst (size bytes); false when absent, not a string, holding
- * a NUL, or too long. */
-static bool
-decode_text(json_t *o, const char *key, char *dst, size_t size)
-{
-	json_t *v = json_object_get(o, key);
+const char *const shared_verdict_fields[SHARED_F_COUNT] = {
+	[SHARED_F_LEVEL] = "level", [SHARED_F_OLD] = "old", [SHARED_F_MANUAL_LEVEL] = "manual_level",
+	[SHARED_F_MANUAL_UNTIL] = "manual_until", [SHARED_F_MANUAL_REASON] = "manual_reason",
+	[SHARED_F_SELF_RELEASE] = "self_release", [SHARED_F_GRACE_UNTIL] = "grace_until", [SHARED_F_TIME] = "time",
+	[SHARED_F_ACTOR] = "actor", [SHARED_F_REASON] = "reason", [SHARED_F_RESET] = "reset", [SHARED_F_TAG] = "tag",
+	[SHARED_F_VERSION] = "v",
+};
 
-	if (!json_is_string(v))
+/* The JSON type each member has in a body this version writes. */
+static const json_type shared_field_type[SHARED_F_COUNT] = {
+	[SHARED_F_LEVEL] = JSON_STRING, [SHARED_F_OLD] = JSON_STRING, [SHARED_F_MANUAL_LEVEL] = JSON_INTEGER,
+	[SHARED_F_MANUAL_UNTIL] = JSON_INTEGER, [SHARED_F_MANUAL_REASON] = JSON_STRING,
+	[SHARED_F_SELF_RELEASE] = JSON_TRUE, [SHARED_F_GRACE_UNTIL] = JSON_INTEGER, [SHARED_F_TIME] = JSON_INTEGER,
+	[SHARED_F_ACTOR] = JSON_STRING, [SHARED_F_REASON] = JSON_STRING, [SHARED_F_RESET] = JSON_TRUE,
+	[SHARED_F_TAG] = JSON_INTEGER, [SHARED_F_VERSION] = JSON_STRING,
+};
+
+/* Copies a text member into dst (size bytes); false when absent, holding a NUL, or too long. */
+static bool
+field_text(const char *v, size_t len, char *dst, size_t size)
+{
+	if (v == NULL || len >= size || memchr(v, '\0', len) != NULL)
 		return false;
-	size_t len = json_string_length(v);
-	const char *s = json_string_value(v);
-	if (len >= size || memchr(s, '\0', len) != NULL)
-		return false;
-	memcpy(dst, s, len);
+	memcpy(dst, v, len);
 	dst[len] = '\0';
 	return true;
 }
 
+/* A member in plain decimal (digits after an optional "-": no "+", space, leading zero or "-0")
+ * within [min, max]. */
 static bool
-decode_time(json_t *o, const char *key, usec_t *out)
+field_int(const char *v, size_t len, int64_t min, int64_t max, int64_t *out)
 {
-	json_t *v = json_object_get(o, key);
+	size_t i = 0;
+	bool neg = false;
+	uint64_t n = 0, limit;
 
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
+	if (v == NULL)
 		return false;
-	*out = (usec_t)json_integer_value(v);
+	if (i < len && v[i] == '-') {
+		neg = true;
+		i++;
+	}
+	if (i == len || (v[i] == '0' && len - i > 1))
+		return false;
+	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9' || n > (limit - (uint64_t)(v[i] - '0')) / 10)
+			return false;
+		n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (neg && n == 0)
+		return false;           /* "-0": no writer makes it */
+	int64_t x = neg ? (n == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)n) : (int64_t)n;
+	if (x < min || x > max)
+		return false;
+	*out = x;
 	return true;
 }
 
 static bool
-decode_level(json_t *o, const char *key, int *out)
+field_bool(const char *v, size_t len, bool *out)
+{
+	if (v != NULL && len == 4 && memcmp(v, "true", 4) == 0)
+		*out = true;
+	else if (v != NULL && len == 5 && memcmp(v, "false", 5) == 0)
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+static bool
+field_level(const char *v, size_t len, int *out)
 {
 	char name[32];
 
-	if (!decode_text(o, key, name, sizeof(name)))
+	if (!field_text(v, len, name, sizeof(name)))
 		return false;
 	*out = level_parse(name);
 	return *out >= 0 && *out < LEVEL_COUNT;
 }
 
 int
+shared_verdict_from_fields(const char *const value[SHARED_F_COUNT], const size_t len[SHARED_F_COUNT],
+    struct shared_verdict *out)
+{
+	int64_t manual_level, manual_until, grace_until, time, tag;
+
+	memset(out, 0, sizeof(*out));
+#define F(i) value[SHARED_F_##i], len[SHARED_F_##i]
+	if (!field_level(F(LEVEL), &out->level) || !field_level(F(OLD), &out->old_level) ||
+	    !field_int(F(MANUAL_LEVEL), -1, LEVEL_COUNT - 1, &manual_level) ||
+	    !field_int(F(MANUAL_UNTIL), 0, INT64_MAX, &manual_until) ||
+	    !field_int(F(GRACE_UNTIL), 0, INT64_MAX, &grace_until) || !field_int(F(TIME), 0, INT64_MAX, &time) ||
+	    !field_int(F(TAG), 0, INT64_MAX, &tag) || !field_bool(F(SELF_RELEASE), &out->self_release) ||
+	    !field_bool(F(RESET), &out->reset) ||
+	    !field_text(F(MANUAL_REASON), out->manual_reason, sizeof(out->manual_reason)) ||
+	    !field_text(F(ACTOR), out->actor, sizeof(out->actor)) || out->actor[0] == '\0' ||
+	    !field_text(F(REASON), out->reason, sizeof(out->reason)) ||
+	    value[SHARED_F_VERSION] == NULL || len[SHARED_F_VERSION] != 1 || value[SHARED_F_VERSION][0] != '1') {
+		memset(out, 0, sizeof(*out));
+		return -EINVAL;
+	}
+#undef F
+	out->manual_level = (int)manual_level;
+	out->manual_until = manual_until;
+	out->grace_until = grace_until;
+	out->time = time;
+	out->tag = (uint64_t)tag;
+	return 0;
+}
+
+/*
+ * The JSON body: each member must have the type this version writes; it is then put as
+ * the text PostgreSQL's ->> would give, and read by shared_verdict_from_fields.
+ */
+int
 shared_verdict_decode(const char *body, size_t len, struct shared_verdict *out)
 {
+	const char *value[SHARED_F_COUNT];
+	size_t vlen[SHARED_F_COUNT];
+	char num[SHARED_F_COUNT][24];
 	json_error_t jerr;
-	json_t *o, *v;
-	usec_t tag;
+	json_t *o;
 	int rc = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
 	if ((o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
 		return -EINVAL;
-	if (!json_is_object(o) || !decode_level(o, "level", &out->level) || !decode_level(o, "old", &out->old_level) ||
-	    !decode_time(o, "manual_until", &out->manual_until) || !decode_time(o, "grace_until", &out->grace_until) ||
-	    !decode_time(o, "time", &out->time) || !decode_time(o, "tag", &tag) ||
-	    !decode_text(o, "manual_reason", out->manual_reason, sizeof(out->manual_reason)) ||
-	    !decode_text(o, "actor", out->actor, sizeof(out->actor)) || out->actor[0] == '\0' ||
-	    !decode_text(o, "reason", out->reason, sizeof(out->reason)))
+	if (!json_is_object(o))
 		goto done;
-	out->tag = (uint64_t)tag;
-	v = json_object_get(o, "manual_level");
-	if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) >= LEVEL_COUNT)
-		goto done;
-	out->manual_level = (int)json_integer_value(v);
-	if (!json_is_boolean(v = json_object_get(o, "self_release")))
-		goto done;
-	out->self_release = json_is_true(v);
-	if (!json_is_boolean(v = json_object_get(o, "reset")))
-		goto done;
-	out->reset = json_is_true(v);
-	rc = 0;
+	for (int i = 0; i < SHARED_F_COUNT; i++) {
+		json_t *m = json_object_get(o, shared_verdict_fields[i]);
+		value[i] = NULL;
+		vlen[i] = 0;
+		if (m == NULL)
+			continue;
+		switch (shared_field_type[i]) {
+		case JSON_STRING:
+			if (!json_is_string(m))
+				goto done;
+			value[i] = json_string_value(m);
+			vlen[i] = json_string_length(m);
+			break;
+		case JSON_INTEGER:
+			if (!json_is_integer(m))
+				goto done;
+			vlen[i] = (size_t)snprintf(num[i], sizeof(num[i]), "%" JSON_INTEGER_FORMAT, json_integer_value(m));
+			value[i] = num[i];
+			break;
+		default:              /* a boolean */
+			if (!json_is_boolean(m))
+				goto done;
+			value[i] = json_is_true(m) ? "true" : "false";
+			vlen[i] = strlen(value[i]);
+			break;
+		}
+	}
+	rc = shared_verdict_from_fields(value, vlen, out);
 done:
 	json_decref(o);
 	if (rc != 0)
@@ -686,24 +777,44 @@ shared_unreadable(struct shared *sh, const char *what, const char *seq, const ch
 	pthread_mutex_unlock(&sh->mu);
 }
 
+/* The feed's query: each change's columns, then its body's members as texts (column 6 on,
+ * in shared_verdict_fields' order): PostgreSQL takes them out of its jsonb, so a node
+ * parses no JSON and the server makes no JSON text. */
+static void
+shared_pull_sql(char *sql, size_t size)
+{
+	size_t o = (size_t)snprintf(sql, size, "SELECT seq, node, node_seq, at, kind, subject");
+
+	for (int i = 0; i < SHARED_F_COUNT; i++)
+		o += (size_t)snprintf(sql + o, size - o, ", body->>'%s'", shared_verdict_fields[i]);
+	snprintf(sql + o, size - o, " FROM lz_changes WHERE seq > $1 ORDER BY seq LIMIT $2");
+}
+
 /* Row i of a changes query into the batch's next change; false when it is skipped. */
 static bool
 shared_decode_change(struct shared *sh, PGresult *res, int i, struct shared_batch *b)
 {
 	const char *node = PQgetvalue(res, i, 1), *kind = PQgetvalue(res, i, 4);
-	const char *subject = PQgetvalue(res, i, 5), *body = PQgetvalue(res, i, 6);
+	const char *subject = PQgetvalue(res, i, 5);
 	struct shared_change *c = &b->changes[b->n];
+	const char *value[SHARED_F_COUNT];
+	size_t len[SHARED_F_COUNT];
 
 	memset(c, 0, sizeof(*c));
 	c->seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 	c->node_seq = strtoll(PQgetvalue(res, i, 2), NULL, 10);
 	c->at = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+	for (int f = 0; f < SHARED_F_COUNT; f++) {
+		bool null = PQgetisnull(res, i, 6 + f);
+		value[f] = null ? NULL : PQgetvalue(res, i, 6 + f);
+		len[f] = null ? 0 : (size_t)PQgetlength(res, i, 6 + f);
+	}
 	size_t subject_len = 0;
 
-	if (strcmp(kind, SHARED_KIND_VERDICT) != 0 || (size_t)PQgetlength(res, i, 1) >= sizeof(c->node) ||
-	    PQgetlength(res, i, 5) == 0 || subject_text_decode(c->subject, sizeof(c->subject), &subject_len, subject,
-	    (size_t)PQgetlength(res, i, 5)) != 0 ||
-	    shared_verdict_decode(body, (size_t)PQgetlength(res, i, 6), &c->verdict) != 0) {
+	if (PQnfields(res) != 6 + SHARED_F_COUNT || strcmp(kind, SHARED_KIND_VERDICT) != 0 ||
+	    (size_t)PQgetlength(res, i, 1) >= sizeof(c->node) || PQgetlength(res, i, 5) == 0 ||
+	    subject_text_decode(c->subject, sizeof(c->subject), &subject_len, subject,
+	    (size_t)PQgetlength(res, i, 5)) != 0 || shared_verdict_from_fields(value, len, &c->verdict) != 0) {
 		shared_unreadable(sh, "change", PQgetvalue(res, i, 0), node);
 		return false;
 	}
@@ -769,8 +880,7 @@ shared_pull_rows(struct shared *sh, const char *sql, int nparams, bool evidence,
 static int
 shared_pull(struct shared *sh)
 {
-	return shared_pull_rows(sh, "SELECT seq, node, node_seq, at, kind, subject, body::text FROM lz_changes "
-	    "WHERE seq > $1 ORDER BY seq LIMIT $2", 2, false, &sh->fetched, shared_decode_change);
+	return shared_pull_rows(sh, sh->pull_sql, 2, false, &sh->fetched, shared_decode_change);
 }
 
 /* ---- evidence ------------------------------------------------------------------------- */
@@ -1234,6 +1344,7 @@ shared_new(const char *conninfo, const char *node, const char *role, const char 
 	sh->link = link;
 	sh->arg = arg;
 	sh->skip_log = (struct log_limit)LOG_LIMIT_INIT(10, 60 * USEC_PER_SEC);
+	shared_pull_sql(sh->pull_sql, sizeof(sh->pull_sql));
 	if ((sh->pg = pg_conn_new(conninfo, node)) == NULL)
 		goto nomem;
 	if ((sh->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {

@@ -61,9 +61,28 @@ int shared_verdict_encode(const struct shared_verdict *v, char **out);
  * shared_verdict_decode — a change's body (len bytes, from PostgreSQL: written by another
  * node, read as untrusted) into *out. 0, or -EINVAL for anything that is not an object with
  * every field of the right type and range (texts that do not fit, levels outside enum
- * level, negative times): such a change is counted and skipped.
+ * level, negative times, a "v" other than "1"): such a change is counted and skipped.
  */
 int shared_verdict_decode(const char *body, size_t len, struct shared_verdict *out);
+
+/* The body's members, in the order shared_verdict_fields names them. */
+enum shared_verdict_field {
+	SHARED_F_LEVEL, SHARED_F_OLD, SHARED_F_MANUAL_LEVEL, SHARED_F_MANUAL_UNTIL, SHARED_F_MANUAL_REASON,
+	SHARED_F_SELF_RELEASE, SHARED_F_GRACE_UNTIL, SHARED_F_TIME, SHARED_F_ACTOR, SHARED_F_REASON,
+	SHARED_F_RESET, SHARED_F_TAG, SHARED_F_VERSION, SHARED_F_COUNT
+};
+extern const char *const shared_verdict_fields[SHARED_F_COUNT];
+
+/*
+ * shared_verdict_from_fields — a verdict from its body's members as texts, as PostgreSQL's
+ * body->>'name' gives them (the feed asks for the members, not the body: no JSON is
+ * parsed on the node): value[i] NULL when member i is absent, len[i] its bytes (a text
+ * may hold a NUL, which is refused). Strings as they are, numbers in decimal, booleans
+ * "true" or "false". The same checks as shared_verdict_decode, which ends here too: 0, or
+ * -EINVAL with *out zeroed.
+ */
+int shared_verdict_from_fields(const char *const value[SHARED_F_COUNT], const size_t len[SHARED_F_COUNT],
+    struct shared_verdict *out);
 
 /* One change of the feed, as the loop gets it. */
 struct shared_change {

@@ -4,7 +4,8 @@
  * values on purpose; the bodies shared_verdict_decode must refuse, since they come from
  * other nodes through PostgreSQL (a field missing, of the wrong type or out of range, a
  * text one byte too long or holding a NUL, duplicate keys, a tag outside [0, INT64_MAX]),
- * with *out left zeroed; and the node names shared_node_name_valid lets through.
+ * with *out left zeroed; the same checks on the members as the feed reads them
+ * (shared_verdict_from_fields); and the node names shared_node_name_valid lets through.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -75,6 +76,50 @@ decode_exact(const char *body, size_t len, struct shared_verdict *out)
 	return rc;
 }
 
+/*
+ * The members of body as PostgreSQL's body->>'name' gives them (strings as they are, numbers
+ * in decimal, booleans "true"/"false", absent NULL), each in a buffer of its own exact
+ * length, then shared_verdict_from_fields: the feed's way.
+ */
+static int
+decode_fields(const json_t *o, struct shared_verdict *out)
+{
+	const char *value[SHARED_F_COUNT];
+	size_t len[SHARED_F_COUNT];
+	char *own[SHARED_F_COUNT];
+	int rc;
+
+	for (int i = 0; i < SHARED_F_COUNT; i++) {
+		json_t *m = json_object_get(o, shared_verdict_fields[i]);
+		char num[32];
+		const char *text = num;
+		size_t n = 0;
+
+		own[i] = NULL;
+		value[i] = NULL;
+		len[i] = 0;
+		if (m == NULL)
+			continue;
+		if (json_is_string(m)) {
+			text = json_string_value(m);
+			n = json_string_length(m);
+		} else if (json_is_integer(m))
+			n = (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(m));
+		else if (json_is_boolean(m))
+			n = strlen(text = json_is_true(m) ? "true" : "false");
+		else
+			fail_msg("member %s of an unexpected type", shared_verdict_fields[i]);
+		assert_non_null(own[i] = malloc(n ? n : 1));
+		memcpy(own[i], text, n);
+		value[i] = own[i];
+		len[i] = n;
+	}
+	rc = shared_verdict_from_fields(value, len, out);
+	for (int i = 0; i < SHARED_F_COUNT; i++)
+		free(own[i]);
+	return rc;
+}
+
 static void
 round_trip(const struct shared_verdict *v)
 {
@@ -87,6 +132,15 @@ round_trip(const struct shared_verdict *v)
 	if (decode_exact(body, strlen(body), &got) != 0)
 		fail_msg("decode refused what encode made: %s", body);
 	assert_verdict_equal(&got, v);
+	/* and as the feed reads it: the members PostgreSQL takes out of the body */
+	json_error_t jerr;
+	json_t *o = json_loads(body, 0, &jerr);
+	assert_non_null(o);
+	memset(&got, 0xa5, sizeof(got));
+	if (decode_fields(o, &got) != 0)
+		fail_msg("the members of %s refused", body);
+	assert_verdict_equal(&got, v);
+	json_decref(o);
 	free(body);
 }
 
@@ -252,7 +306,7 @@ expect_refused(const char *body, size_t len, const char *what)
 
 static const char *const fields[] = {
 	"level", "old", "manual_level", "manual_until", "manual_reason", "self_release",
-	"grace_until", "time", "actor", "reason", "reset", "tag",
+	"grace_until", "time", "actor", "reason", "reset", "tag", "v",
 };
 
 static void
@@ -481,6 +535,111 @@ test_duplicate_keys(void **state)
 	REFUSED("{\"level\":\"normal\",\"level\":\"quarantine\"}");
 }
 
+/* member's text replaced by value (len bytes; NULL: absent) in a valid body's members must be
+ * refused by shared_verdict_from_fields, *out zeroed */
+static void
+fields_refused(int member, const char *value, size_t len, const char *what)
+{
+	json_t *o = valid_object();
+	const char *v[SHARED_F_COUNT];
+	size_t l[SHARED_F_COUNT];
+	char num[SHARED_F_COUNT][32];
+	struct shared_verdict got;
+
+	for (int i = 0; i < SHARED_F_COUNT; i++) {
+		json_t *m = json_object_get(o, shared_verdict_fields[i]);
+		assert_non_null(m);
+		if (json_is_string(m)) {
+			v[i] = json_string_value(m);
+			l[i] = json_string_length(m);
+		} else if (json_is_integer(m)) {
+			l[i] = (size_t)snprintf(num[i], sizeof(num[i]), "%" JSON_INTEGER_FORMAT, json_integer_value(m));
+			v[i] = num[i];
+		} else {
+			v[i] = json_is_true(m) ? "true" : "false";
+			l[i] = strlen(v[i]);
+		}
+	}
+	/* unchanged, they are read */
+	assert_int_equal(shared_verdict_from_fields(v, l, &got), 0);
+	char *exact = value != NULL ? malloc(len ? len : 1) : NULL;   /* no NUL after it: ASan sees */
+	if (value != NULL) {
+		assert_non_null(exact);
+		memcpy(exact, value, len);
+	}
+	v[member] = exact;
+	l[member] = len;
+	memset(&got, 0xa5, sizeof(got));
+	if (shared_verdict_from_fields(v, l, &got) != -EINVAL)
+		fail_msg("%s = '%.*s': accepted", shared_verdict_fields[member], (int)len, value ? value : "(absent)");
+	if (memcmp(&got, &zero, sizeof(got)) != 0)
+		fail_msg("%s: *out not zeroed", what);
+	free(exact);
+	json_decref(o);
+}
+
+#define FIELD_REFUSED(member, lit) fields_refused(member, lit, sizeof(lit) - 1, lit)
+
+static void
+test_fields(void **state)
+{
+	(void)state;
+	/* every member absent (SQL NULL) */
+	for (int i = 0; i < SHARED_F_COUNT; i++)
+		fields_refused(i, NULL, 0, "absent");
+	/* numbers: plain decimal in range, nothing else (PostgreSQL writes a jsonb number so) */
+	static const int numbers[] = { SHARED_F_MANUAL_LEVEL, SHARED_F_MANUAL_UNTIL, SHARED_F_GRACE_UNTIL,
+	    SHARED_F_TIME, SHARED_F_TAG };
+	for (size_t k = 0; k < sizeof(numbers) / sizeof(numbers[0]); k++) {
+		int f = numbers[k];
+		FIELD_REFUSED(f, "");
+		FIELD_REFUSED(f, "-");
+		FIELD_REFUSED(f, "+1");
+		FIELD_REFUSED(f, " 1");
+		FIELD_REFUSED(f, "1 ");
+		FIELD_REFUSED(f, "01");
+		FIELD_REFUSED(f, "-0");
+		FIELD_REFUSED(f, "1e3");
+		FIELD_REFUSED(f, "1.0");
+		FIELD_REFUSED(f, "0x10");
+		FIELD_REFUSED(f, "9223372036854775808");
+		FIELD_REFUSED(f, "99999999999999999999999");
+		FIELD_REFUSED(f, "-9223372036854775809");
+		FIELD_REFUSED(f, "-2");
+		fields_refused(f, "1\0", 2, "a NUL after a digit");
+	}
+	FIELD_REFUSED(SHARED_F_MANUAL_LEVEL, "5");
+	FIELD_REFUSED(SHARED_F_TIME, "-1");
+	FIELD_REFUSED(SHARED_F_TAG, "-9223372036854775808");
+	/* booleans: the two words only */
+	static const int bools[] = { SHARED_F_SELF_RELEASE, SHARED_F_RESET };
+	for (size_t k = 0; k < 2; k++) {
+		FIELD_REFUSED(bools[k], "");
+		FIELD_REFUSED(bools[k], "1");
+		FIELD_REFUSED(bools[k], "True");
+		FIELD_REFUSED(bools[k], "truee");
+		FIELD_REFUSED(bools[k], "fals");
+		fields_refused(bools[k], "true\0", 5, "true and a NUL");
+	}
+	/* texts: a NUL anywhere, one byte too long; levels by their names only */
+	char buf[STORE_REASON_MAX + 1];
+	fill_ascii(buf, STORE_REASON_MAX, 'x');
+	fields_refused(SHARED_F_REASON, buf, STORE_REASON_MAX, "reason one byte too long");
+	fields_refused(SHARED_F_MANUAL_REASON, buf, STORE_REASON_MAX, "manual reason one byte too long");
+	fields_refused(SHARED_F_ACTOR, buf, STORE_ACTOR_MAX, "actor one byte too long");
+	fields_refused(SHARED_F_REASON, "a\0b", 3, "NUL in the reason");
+	fields_refused(SHARED_F_ACTOR, "judge\0", 6, "NUL after the actor");
+	FIELD_REFUSED(SHARED_F_ACTOR, "");
+	FIELD_REFUSED(SHARED_F_LEVEL, "quarantined");
+	fields_refused(SHARED_F_LEVEL, "quarantine\0", 11, "a level and a NUL");
+	FIELD_REFUSED(SHARED_F_OLD, "");
+	/* the format's version: "1", this one, only */
+	FIELD_REFUSED(SHARED_F_VERSION, "2");
+	FIELD_REFUSED(SHARED_F_VERSION, "");
+	FIELD_REFUSED(SHARED_F_VERSION, "10");
+	FIELD_REFUSED(SHARED_F_VERSION, "1.0");
+}
+
 static void
 test_node_names(void **state)
 {
@@ -518,6 +677,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_encode_refusals),
 		cmocka_unit_test(test_valid_object_accepted),
 		cmocka_unit_test(test_not_json),
