@@ -711,3 +711,61 @@ pg_wait(struct pg_conn *c, int wake_fd, int timeout_ms, pg_notify_fn each, void 
 	}
 	return flags;
 }
+
+/* ---- array literals ------------------------------------------------------------------- */
+
+static bool
+pg_array_room(struct pg_array *a, size_t more)
+{
+	if (a->failed)
+		return false;
+	if (a->len + more + 1 <= a->cap)
+		return true;
+	size_t cap = a->cap ? a->cap : 4096;
+	while (cap < a->len + more + 1)
+		cap *= 2;
+	char *grown = realloc(a->text, cap);
+	if (grown == NULL) {
+		a->failed = true;
+		return false;
+	}
+	a->text = grown;
+	a->cap = cap;
+	return true;
+}
+
+void
+pg_array_add(struct pg_array *a, const char *s, size_t len)
+{
+	/* worst case every byte escaped, the separator and the quotes */
+	if (!pg_array_room(a, 2 * len + 3))
+		return;
+	a->text[a->len++] = a->n++ == 0 ? '{' : ',';
+	a->text[a->len++] = '"';
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			a->text[a->len++] = '\\';
+		a->text[a->len++] = s[i];
+	}
+	a->text[a->len++] = '"';
+	a->text[a->len] = '\0';
+}
+
+const char *
+pg_array_text(struct pg_array *a)
+{
+	if (!pg_array_room(a, 2))
+		return NULL;
+	if (a->n == 0)
+		a->text[a->len++] = '{';
+	a->text[a->len++] = '}';
+	a->text[a->len] = '\0';
+	return a->text;
+}
+
+void
+pg_array_free(struct pg_array *a)
+{
+	free(a->text);
+	memset(a, 0, sizeof(*a));
+}

@@ -125,6 +125,24 @@ int pg_exec(struct pg_conn *c, const char *sql);
 int pg_exec_params(struct pg_conn *c, const char *sql, int nparams, const char *const *values,
     const int *lengths, const int *formats, PGresult **out);
 
+/*
+ * A text array literal built element by element ('{"a","b\\"c"}'), so that a batch of rows
+ * goes as one parameter a column (INSERT ... SELECT FROM unnest($2::text[], ...)): one
+ * short statement the server parses and plans once, whatever the batch's size. Every
+ * element is quoted, '"' and '\\' escaped; a text holds no NUL. Out of memory is sticky:
+ * pg_array_text then returns NULL.
+ */
+struct pg_array {
+	char *text;
+	size_t len, cap;
+	size_t n;                       /* elements added */
+	bool failed;
+};
+void pg_array_add(struct pg_array *a, const char *s, size_t len);
+/* The literal, closed (call once, after the last element); NULL when memory ran out. */
+const char *pg_array_text(struct pg_array *a);
+void pg_array_free(struct pg_array *a);
+
 /* Transactions. A failed pg_commit with -ENOTCONN leaves the outcome unknown: writes that
  * are retried must be idempotent. A COMMIT the server turned into a ROLLBACK (the
  * transaction had failed) returns -ECANCELED. pg_rollback on a dead connection is 0: the

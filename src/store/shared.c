@@ -662,9 +662,14 @@ push_collect(void *arg, const struct store_outbox_row *r)
 static int
 shared_push(struct shared *sh)
 {
+	static const char sql[] = "INSERT INTO lz_changes (node, node_seq, at, kind, subject, body) "
+	    "SELECT $1, u.node_seq, u.at, u.kind, u.subject, u.body "
+	    "FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::jsonb[]) "
+	    "WITH ORDINALITY AS u (node_seq, at, kind, subject, body, i) ORDER BY u.i "
+	    "ON CONFLICT (node, node_seq) DO NOTHING";   /* in node_seq order: seq follows it */
 	struct push_rows *p = calloc(1, sizeof(*p));
-	char *sql = NULL;
-	const char **params = NULL;
+	struct pg_array col[5] = { 0 };
+	const char *params[6] = { sh->node };
 	int rc;
 
 	if (p == NULL)
@@ -675,26 +680,20 @@ shared_push(struct shared *sh)
 		rc = 0;
 		goto done;
 	}
-	/* one statement for the batch: $1 the node, then five parameters a row */
-	size_t sqlcap = 160 + p->n * 64;
-	if ((sql = malloc(sqlcap)) == NULL || (params = calloc(1 + p->n * 5, sizeof(*params))) == NULL) {
-		rc = -ENOMEM;
+	/* one statement for the batch, whatever its size: $1 the node, then a column an array */
+	for (size_t i = 0; i < p->n; i++)
+		for (size_t k = 0; k < 5; k++) {
+			const char *t = p->text + p->off[i * 5 + k];
+			pg_array_add(&col[k], t, strlen(t));
+		}
+	for (size_t k = 0; k < 5; k++)
+		if ((params[1 + k] = pg_array_text(&col[k])) == NULL)
+			rc = -ENOMEM;
+	if (rc == -ENOMEM)
 		goto done;
-	}
-	params[0] = sh->node;
-	size_t o = (size_t)snprintf(sql, sqlcap, "INSERT INTO lz_changes (node, node_seq, at, kind, subject, body) VALUES ");
-	for (size_t i = 0; i < p->n; i++) {
-		size_t b = 1 + i * 5;
-		o += (size_t)snprintf(sql + o, sqlcap - o, "%s($1, $%zu, $%zu, $%zu, $%zu, $%zu::jsonb)", i ? ", " : "",
-		    b + 1, b + 2, b + 3, b + 4, b + 5);
-		for (size_t k = 0; k < 5; k++)
-			params[b + k] = p->text + p->off[i * 5 + k];
-	}
-	snprintf(sql + o, sqlcap - o, " ON CONFLICT (node, node_seq) DO NOTHING");
-
 	if ((rc = pg_begin(sh->pg)) == 0 &&
 	    (rc = pg_exec(sh->pg, "SELECT pg_advisory_xact_lock(" SHARED_PUSH_LOCK ")")) == 0 &&
-	    (rc = pg_exec_params(sh->pg, sql, (int)(1 + p->n * 5), params, NULL, NULL, NULL)) == 0 &&
+	    (rc = pg_exec_params(sh->pg, sql, 6, params, NULL, NULL, NULL)) == 0 &&
 	    (rc = pg_notify(sh->pg, "lz_changes", sh->node)) == 0)
 		rc = pg_commit(sh->pg);
 	else
@@ -741,8 +740,8 @@ shared_push(struct shared *sh)
 	pthread_mutex_unlock(&sh->mu);
 	rc = (int)p->n;
 done:
-	free(params);
-	free(sql);
+	for (size_t k = 0; k < 5; k++)
+		pg_array_free(&col[k]);
 	free(p->text);
 	free(p);
 	return rc;
@@ -993,53 +992,48 @@ shared_push_evidence(struct shared *sh)
 		return 0;
 	}
 
-	char (*num)[6][32] = calloc(n, sizeof(*num));
-	char (*subject)[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)] = calloc(n, sizeof(*subject));
-	const char **params = calloc(1 + n * 8, sizeof(*params));
-	size_t sqlcap = 512 + n * 160;
-	char *sql = malloc(sqlcap);
-	if (num == NULL || subject == NULL || params == NULL || sql == NULL) {
-		rc = -ENOMEM;
-		goto done;
-	}
-	params[0] = sh->node;
-	size_t o = (size_t)snprintf(sql, sqlcap, "INSERT INTO lz_evidence (node, subject, kind, value, value_time, "
-	    "count, first_seen, last_seen, summary, seq) VALUES ");
+	/* one statement for the batch: $1 the node, then a column an array */
+	static const char sql[] = "INSERT INTO lz_evidence (node, subject, kind, value, value_time, count, "
+	    "first_seen, last_seen, summary, seq) SELECT $1, u.subject, u.kind, u.value, u.value_time, u.count, "
+	    "u.first_seen, u.last_seen, u.summary, nextval('lz_evidence_seq') "
+	    "FROM unnest($2::text[], $3::text[], $4::float8[], $5::bigint[], $6::bigint[], $7::bigint[], "
+	    "$8::bigint[], $9::text[]) AS u (subject, kind, value, value_time, count, first_seen, last_seen, summary) "
+	    "ON CONFLICT (subject, node, kind) DO UPDATE SET value = excluded.value, "
+	    "value_time = excluded.value_time, count = excluded.count, first_seen = excluded.first_seen, "
+	    "last_seen = excluded.last_seen, summary = excluded.summary, seq = excluded.seq";
+	struct pg_array col[8] = { 0 };
+	const char *params[9] = { sh->node };
+	char subject[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)], num[5][32];
+	rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct shared_evidence *e = &take[i]->e;
-		size_t b = 1 + i * 8;
-		snprintf(num[i][0], sizeof(num[i][0]), "%.17g", e->value);
-		snprintf(num[i][1], sizeof(num[i][1]), "%" PRId64, (int64_t)e->value_time);
-		snprintf(num[i][2], sizeof(num[i][2]), "%" PRIu64, e->count);
-		snprintf(num[i][3], sizeof(num[i][3]), "%" PRId64, (int64_t)e->first_seen);
-		snprintf(num[i][4], sizeof(num[i][4]), "%" PRId64, (int64_t)e->last_seen);
-		subject_text_encode(subject[i], sizeof(subject[i]), e->subject, strlen(e->subject));
-		params[b] = subject[i];
-		params[b + 1] = e->kind;
-		params[b + 2] = num[i][0];
-		params[b + 3] = num[i][1];
-		params[b + 4] = num[i][2];
-		params[b + 5] = num[i][3];
-		params[b + 6] = num[i][4];
-		params[b + 7] = e->summary;
-		o += (size_t)snprintf(sql + o, sqlcap - o, "%s($1, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, "
-		    "nextval('lz_evidence_seq'))", i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8);
+		size_t len = subject_text_encode(subject, sizeof(subject), e->subject, strlen(e->subject));
+		int nl[5];
+		nl[0] = snprintf(num[0], sizeof(num[0]), "%.17g", e->value);
+		nl[1] = snprintf(num[1], sizeof(num[1]), "%" PRId64, (int64_t)e->value_time);
+		nl[2] = snprintf(num[2], sizeof(num[2]), "%" PRIu64, e->count);
+		nl[3] = snprintf(num[3], sizeof(num[3]), "%" PRId64, (int64_t)e->first_seen);
+		nl[4] = snprintf(num[4], sizeof(num[4]), "%" PRId64, (int64_t)e->last_seen);
+		pg_array_add(&col[0], subject, len);
+		pg_array_add(&col[1], e->kind, strlen(e->kind));
+		for (int k = 0; k < 5; k++)
+			pg_array_add(&col[2 + k], num[k], (size_t)nl[k]);
+		pg_array_add(&col[7], e->summary, strlen(e->summary));
 	}
-	snprintf(sql + o, sqlcap - o, " ON CONFLICT (subject, node, kind) DO UPDATE SET value = excluded.value, "
-	    "value_time = excluded.value_time, count = excluded.count, first_seen = excluded.first_seen, "
-	    "last_seen = excluded.last_seen, summary = excluded.summary, seq = excluded.seq");
-	if ((rc = pg_begin(sh->pg)) == 0 &&
+	for (size_t k = 0; k < 8; k++)
+		if ((params[1 + k] = pg_array_text(&col[k])) == NULL)
+			rc = -ENOMEM;
+	if (rc != 0)
+		;                       /* out of memory: the rows go back in line */
+	else if ((rc = pg_begin(sh->pg)) == 0 &&
 	    (rc = pg_exec(sh->pg, "SELECT pg_advisory_xact_lock(" SHARED_PUSH_LOCK ")")) == 0 &&
-	    (rc = pg_exec_params(sh->pg, sql, (int)(1 + n * 8), params, NULL, NULL, NULL)) == 0 &&
+	    (rc = pg_exec_params(sh->pg, sql, 9, params, NULL, NULL, NULL)) == 0 &&
 	    (rc = pg_notify(sh->pg, "lz_changes", sh->node)) == 0)
 		rc = pg_commit(sh->pg);
 	else
 		pg_rollback(sh->pg);
-done:
-	free(num);
-	free(subject);
-	free(params);
-	free(sql);
+	for (size_t k = 0; k < 8; k++)
+		pg_array_free(&col[k]);
 	pthread_mutex_lock(&sh->mu);
 	if (rc == 0)
 		sh->stats.evidence_published += n;

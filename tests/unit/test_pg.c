@@ -779,6 +779,55 @@ test_schema_migrate(void **state)
 	pg_conn_free(c);
 }
 
+/*
+ * pg_array: texts of every awkward kind through a literal and unnest() come back as they
+ * went, in order, one row each (quotes, backslashes, braces, commas, spaces, "NULL", the
+ * empty text, non-ASCII), and the empty array is no row.
+ */
+static void
+test_array_literal(void **state)
+{
+	static const char *const texts[] = {
+		"plain", "", "NULL", "null", " lead and trail ", "a,b", "{x}", "}", "{", "\"", "\\", "\\\"",
+		"say \"hi\"\\", "tab\there", "new\nline", "caf\xc3\xa9 \xe2\x80\xae", "'; DROP TABLE t;--",
+		"ARRAY[1]", "\\N", "a\"b,c}d{e\\f",
+	};
+	size_t n = sizeof(texts) / sizeof(texts[0]);
+	struct pg_conn *c = connect_ok(primary, "node-a");
+	struct pg_array a = { 0 }, none = { 0 };
+	PGresult *res = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		pg_array_add(&a, texts[i], strlen(texts[i]));
+	const char *lit = pg_array_text(&a);
+	assert_non_null(lit);
+	assert_int_equal(pg_exec_params(c, "SELECT t, i FROM unnest($1::text[]) WITH ORDINALITY AS u (t, i) ORDER BY i",
+	    1, &lit, NULL, NULL, &res), 0);
+	assert_int_equal(PQntuples(res), (int)n);
+	for (size_t i = 0; i < n; i++) {
+		assert_false(PQgetisnull(res, (int)i, 0));
+		if (strcmp(PQgetvalue(res, (int)i, 0), texts[i]) != 0)
+			fail_msg("element %zu: sent '%s', got '%s'", i, texts[i], PQgetvalue(res, (int)i, 0));
+	}
+	PQclear(res);
+	/* an array of numbers as the shared store sends them, and the empty one */
+	struct pg_array nums = { 0 };
+	pg_array_add(&nums, "9223372036854775807", 19);
+	pg_array_add(&nums, "-1", 2);
+	const char *params[2] = { pg_array_text(&nums), pg_array_text(&none) };
+	assert_string_equal(params[1], "{}");
+	assert_int_equal(pg_exec_params(c, "SELECT (SELECT sum(x::numeric)::text FROM unnest($1::bigint[]) x), "
+	    "cardinality($2::text[])", 2, params, NULL, NULL, &res), 0);
+	assert_string_equal(PQgetvalue(res, 0, 0), "9223372036854775806");
+	assert_string_equal(PQgetvalue(res, 0, 1), "0");
+	PQclear(res);
+	pg_array_free(&a);
+	pg_array_free(&nums);
+	pg_array_free(&none);
+	pg_conn_free(c);
+}
+
 int
 main(void)
 {
@@ -793,6 +842,7 @@ main(void)
 	const struct CMUnitTest live[] = {
 		cmocka_unit_test(test_connect_identity),
 		cmocka_unit_test(test_exec_sqlstate),
+		cmocka_unit_test(test_array_literal),
 		cmocka_unit_test(test_listen_notify),
 		cmocka_unit_test(test_wake_fd),
 		cmocka_unit_test(test_schema_migrate),
