@@ -78,6 +78,13 @@ struct judge {
 #define JUDGE_SHARED_WAIT (2 * USEC_PER_SEC)
 /* How often one evidence item is published at most, outside the checkpoint */
 #define JUDGE_PUBLISH_EVERY (10 * USEC_PER_SEC)
+/* A level another node's judge raised is not lowered by this node's own score for this long:
+ * the evidence it was raised on is published at once, but reaches this node on its own feed,
+ * after the verdict or before it; within a publication period it has arrived (and if it has
+ * not, the other node is gone and its evidence with it). Without it, a node that had just
+ * become the subject's owner (a node joining, the owners' views not yet the same) released
+ * at once a quarantine it had no evidence for. */
+#define JUDGE_SHARED_SETTLE JUDGE_PUBLISH_EVERY
 
 /* What a level change remembers until the store says it is durable. */
 /* What an operator's or subscriber's action changed in memory, to put back if the
@@ -1398,6 +1405,9 @@ judge_apply_shared(struct judge *j, const struct shared_change *ch)
 	if (v->level >= LEVEL_QUARANTINE || s->manual_level >= 0)
 		judge_unhold(j, s);
 	int old = s->level;
+	if (d != NULL)
+		d->settle_until = strcmp(v->actor, JUDGE_ACTOR_JUDGE) == 0 && v->level > old ?
+		    time_now() + JUDGE_SHARED_SETTLE : 0;
 	if (s->pending == 0)
 		s->target_level = (uint8_t)v->level;
 	if (strcmp(v->actor, JUDGE_ACTOR_JUDGE) == 0 && v->level >= LEVEL_QUARANTINE && old < LEVEL_QUARANTINE &&
@@ -1578,6 +1588,8 @@ judge_evaluate(struct judge *j, struct subject *s, usec_t now)
 	j->now_hint = now;
 	score = judge_score(j, s, now);
 	target = judge_automatic_level(j, s, score, s->target_level);
+	if (target < s->target_level && s->detail != NULL && now < s->detail->settle_until)
+		return;                   /* raised by another node: its evidence has not come yet */
 	if (target >= LEVEL_QUARANTINE && s->target_level < LEVEL_QUARANTINE) {
 		if (judge_cap_allows(j, now)) {
 			judge_unhold(j, s);

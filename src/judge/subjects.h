@@ -104,6 +104,8 @@ struct subject_detail {
 	uint8_t manual_flags;             /* SUBJECT_MANUAL_*, with the manual level */
 	usec_t grace_until;               /* no automatic quarantine before this (after a self-release) */
 	usec_t reset_at;                  /* shared store: released then; older publications count nothing */
+	usec_t settle_until;              /* shared store: another node's judge raised the level; its
+	                                   * evidence is on its way: not lowered by this node before then */
 };
 
 struct subject {
