@@ -31,6 +31,9 @@
 # Environment: PROPAGATION [200] RATE [20] MASS [100000] RUNS [5] CONNS [64] HOSTS [10000]
 #   WARMUP [2] DURATION [10] NFT [1] SECTIONS ["1 2 3"] LAZARETD [BUILD_DIR/lazaretd]
 #   PG_LOG=1: every statement with its duration in the cluster's log (kept as pg.log with KEEP=1)
+#   PG_SETTINGS ["shared_buffers = 1GB; max_wal_size = 4GB"]: the server sized as a deployment on
+#     this 24 GB machine would be (tests/pg/cluster.sh keeps the tests' clusters at 16 MB of
+#     buffers, where 100 000 changes spill to the disk and back); PG_SETTINGS= for that
 # Exit status: 1 when a step failed; a missed target is reported, not failed.
 # shellcheck disable=SC2046  # set -- $(...): the words of one line, split on purpose
 # shellcheck disable=SC2154  # hz from lib.sh; pport, port_NAME set by free_port's and node_conf's eval
@@ -51,6 +54,7 @@ WARMUP=${WARMUP:-2}
 DURATION=${DURATION:-10}
 NFT=${NFT:-1}
 SECTIONS=${SECTIONS:-1 2 3}
+PG_SETTINGS=${PG_SETTINGS-shared_buffers = 1GB; max_wal_size = 4GB}
 lazaretd=${LAZARETD:-$build/lazaretd}
 probe=$build/bench/shared_probe
 load=$build/bench/policy_load
@@ -94,7 +98,8 @@ die() { echo "shared.sh: $*" >&2; exit 1; }
 # pg_start NAME: a fresh cluster in $tmp/NAME; sets conninfo
 pg_start() {
 	clusters="$clusters $tmp/$1"
-	conninfo=$(PG_CLUSTER_OWNER=$$ sh "$cluster" start "$tmp/$1") || die "PostgreSQL did not start"
+	conninfo=$(PG_CLUSTER_OWNER=$$ PG_SETTINGS=$PG_SETTINGS sh "$cluster" start "$tmp/$1") ||
+	    die "PostgreSQL did not start"
 	# PG_LOG=1: every statement and its duration in the cluster's log (with KEEP=1, to read)
 	if [ "${PG_LOG:-0}" = 1 ]; then
 		psql -X -q -h "$tmp/$1" -p "$(cat "$tmp/$1/port")" -U postgres -d postgres \
@@ -236,7 +241,7 @@ row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3" >>"$tmp/table"; }
 # ---- sections 1 and 2: three nodes on one PostgreSQL -------------------------------------
 case " $SECTIONS " in *" 1 "*|*" 2 "*)
 pg_start pg
-echo "shared.sh: PostgreSQL $(sql "$tmp/pg" 'SHOW server_version'): $conninfo"
+echo "shared.sh: PostgreSQL $(sql "$tmp/pg" 'SHOW server_version'), shared_buffers $(sql "$tmp/pg" 'SHOW shared_buffers'), max_wal_size $(sql "$tmp/pg" 'SHOW max_wal_size'): $conninfo"
 # A: the relay the verdicts are made on (an operator's through its API; its judge's from a
 # report: one drone report row quarantines, no hourly cap); B: another relay; G: the gateway
 # one [judge] for all: each subject is judged by its owner, whichever node that is

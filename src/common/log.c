@@ -130,12 +130,17 @@ log_write(enum log_level level, const char *raw)
 		return;
 	}
 
-	char stamp[40];
+	/* the second's stamp made once a second per thread, not once a line */
+	static _Thread_local char stamp[40];
+	static _Thread_local time_t stamp_sec = -1;
 	struct timeval tv;
-	struct tm tm;
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (tv.tv_sec != stamp_sec) {
+		struct tm tm;
+		gmtime_r(&tv.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		stamp_sec = tv.tv_sec;
+	}
 	fprintf(stderr, "%s.%03ldZ %s[%s]: %s\n", stamp, (long)(tv.tv_usec / 1000),
 	    log_ident, log_names[level], msg);
 }

@@ -1054,33 +1054,67 @@ shared_push_evidence(struct shared *sh)
 	return rc == 0 ? (int)n : rc;
 }
 
-/* Row i of an evidence query into the batch's next publication; false when it is skipped. */
+/* A column in decimal notation ("3.5", "1e-05", as PostgreSQL writes a float8) that is a finite
+ * number in [0, 1e300); NaN, infinities, hexadecimal and spaces are not. */
+static bool
+field_double(const char *v, size_t len, double *out)
+{
+	char buf[64];
+	char *end;
+
+	if (v == NULL || len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, v, len);               /* v need not end in a NUL */
+	buf[len] = '\0';
+	if (strspn(buf, "0123456789.eE+-") < len)
+		return false;
+	*out = strtod(buf, &end);
+	return end == buf + len && *out >= 0 && *out < 1e300;
+}
+
+int
+shared_evidence_from_columns(const char *const value[SHARED_E_COLUMNS], const size_t len[SHARED_E_COLUMNS],
+    struct shared_evidence *out)
+{
+	int64_t value_time, count, first_seen, last_seen;
+	size_t subject_len = 0;
+
+	memset(out, 0, sizeof(*out));
+#define C(i) value[SHARED_E_##i], len[SHARED_E_##i]
+	if (value[SHARED_E_SUBJECT] == NULL || len[SHARED_E_SUBJECT] == 0 ||
+	    subject_text_decode(out->subject, sizeof(out->subject), &subject_len, C(SUBJECT)) != 0 ||
+	    !field_text(C(NODE), out->node, sizeof(out->node)) || !field_text(C(KIND), out->kind, sizeof(out->kind)) ||
+	    !field_text(C(SUMMARY), out->summary, sizeof(out->summary)) || !field_double(C(VALUE), &out->value) ||
+	    !field_int(C(VALUE_TIME), 0, INT64_MAX, &value_time) || !field_int(C(COUNT), 0, INT64_MAX, &count) ||
+	    !field_int(C(FIRST_SEEN), 0, INT64_MAX, &first_seen) || !field_int(C(LAST_SEEN), 0, INT64_MAX, &last_seen)) {
+		memset(out, 0, sizeof(*out));
+		return -EINVAL;
+	}
+#undef C
+	out->value_time = value_time;
+	out->count = (uint64_t)count;
+	out->first_seen = first_seen;
+	out->last_seen = last_seen;
+	return 0;
+}
+
+/* Row i of an evidence query (seq, then the columns in enum shared_evidence_column's order)
+ * into the batch's next publication; false when it is skipped. */
 static bool
 shared_decode_evidence(struct shared *sh, PGresult *res, int i, struct shared_batch *b)
 {
-	struct shared_evidence *e = &b->evidence[b->n];
-	long long vt = strtoll(PQgetvalue(res, i, 5), NULL, 10), fs = strtoll(PQgetvalue(res, i, 7), NULL, 10);
-	long long ls = strtoll(PQgetvalue(res, i, 8), NULL, 10), count = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+	const char *value[SHARED_E_COLUMNS];
+	size_t len[SHARED_E_COLUMNS];
 
-	memset(e, 0, sizeof(*e));
-	e->value = strtod(PQgetvalue(res, i, 4), NULL);
-	size_t subject_len = 0;
-
-	if (PQgetlength(res, i, 1) == 0 || subject_text_decode(e->subject, sizeof(e->subject), &subject_len,
-	    PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1)) != 0 ||
-	    (size_t)PQgetlength(res, i, 2) >= sizeof(e->node) || (size_t)PQgetlength(res, i, 3) >= sizeof(e->kind) ||
-	    (size_t)PQgetlength(res, i, 9) >= sizeof(e->summary) || !(e->value >= 0 && e->value < 1e300) || vt < 0 ||
-	    fs < 0 || ls < 0 || count < 0) {
+	for (int c = 0; c < SHARED_E_COLUMNS; c++) {
+		bool null = PQgetisnull(res, i, 1 + c);
+		value[c] = null ? NULL : PQgetvalue(res, i, 1 + c);
+		len[c] = null ? 0 : (size_t)PQgetlength(res, i, 1 + c);
+	}
+	if (PQnfields(res) != 1 + SHARED_E_COLUMNS || shared_evidence_from_columns(value, len, &b->evidence[b->n]) != 0) {
 		shared_unreadable(sh, "evidence", PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
 		return false;
 	}
-	memcpy(e->node, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2) + 1);
-	memcpy(e->kind, PQgetvalue(res, i, 3), (size_t)PQgetlength(res, i, 3) + 1);
-	memcpy(e->summary, PQgetvalue(res, i, 9), (size_t)PQgetlength(res, i, 9) + 1);
-	e->value_time = (usec_t)vt;
-	e->first_seen = (usec_t)fs;
-	e->last_seen = (usec_t)ls;
-	e->count = (uint64_t)count;
 	return true;
 }
 

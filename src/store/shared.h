@@ -121,6 +121,22 @@ struct shared_evidence {
 	uint64_t count;
 	char summary[STORE_SUMMARY_MAX];
 };
+/* The columns of an lz_evidence row as the feed reads them. */
+enum shared_evidence_column {
+	SHARED_E_SUBJECT, SHARED_E_NODE, SHARED_E_KIND, SHARED_E_VALUE, SHARED_E_VALUE_TIME, SHARED_E_COUNT,
+	SHARED_E_FIRST_SEEN, SHARED_E_LAST_SEEN, SHARED_E_SUMMARY, SHARED_E_COLUMNS
+};
+
+/*
+ * shared_evidence_from_columns — another node's evidence row (written by it, read as
+ * untrusted) from its columns' texts: value[i] NULL when column i is NULL, len[i] its bytes.
+ * The subject as subject text (decoded), node, kind and summary texts that fit their fields
+ * without a NUL, the value a finite number in [0, 1e300), times and count plain decimals,
+ * none negative. 0, or -EINVAL with *out zeroed: the row is counted and skipped.
+ */
+int shared_evidence_from_columns(const char *const value[SHARED_E_COLUMNS], const size_t len[SHARED_E_COLUMNS],
+    struct shared_evidence *out);
+
 /* On the loop: another node's evidence (never this node's own). */
 typedef void (*shared_evidence_fn)(void *arg, const struct shared_evidence *e);
 /* Before shared_start: where other nodes' evidence goes (NULL: it is not read). */

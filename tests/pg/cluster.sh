@@ -25,6 +25,8 @@
 #
 # With PG_CLUSTER_OWNER=PID in the environment, start also leaves a watchdog behind that kills
 # the cluster and removes DIR once process PID is gone: a test that crashes leaves no postgres.
+# PG_SETTINGS="name = value; name = value" adds settings to postgresql.conf after ours when the
+# cluster is made (the benchmarks size the server as a deployment would; the tests keep it small).
 set -eu
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
@@ -117,6 +119,8 @@ cmd_start() {
 		wal_level = replica
 		log_line_prefix = '%m [%p] %a '
 		CONF
+		[ -z "${PG_SETTINGS:-}" ] || printf '%s\n' "$PG_SETTINGS" | tr ';' '\n' | sed 's/^ *//' \
+			>> "$dir/data/postgresql.conf"
 		pg_start "$dir"
 		su_psql "$dir" -c "CREATE ROLE lazaret LOGIN" \
 			-c "CREATE DATABASE lazaret OWNER lazaret" >/dev/null

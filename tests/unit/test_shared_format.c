@@ -5,7 +5,8 @@
  * other nodes through PostgreSQL (a field missing, of the wrong type or out of range, a
  * text one byte too long or holding a NUL, duplicate keys, a tag outside [0, INT64_MAX]),
  * with *out left zeroed; the same checks on the members as the feed reads them
- * (shared_verdict_from_fields); and the node names shared_node_name_valid lets through.
+ * (shared_verdict_from_fields) and on an evidence row's columns (shared_evidence_from_columns);
+ * and the node names shared_node_name_valid lets through.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -640,6 +641,113 @@ test_fields(void **state)
 	FIELD_REFUSED(SHARED_F_VERSION, "1.0");
 }
 
+/* An lz_evidence row's columns as PostgreSQL gives them, each in a buffer of its own length. */
+static const char *const evidence_row[SHARED_E_COLUMNS] = {
+	"100.96.0.1", "relay-a", "report", "3.5", "1764900000000000", "2", "1764899999000000", "1764900000000000",
+	"Shadowserver report (event4_drone): the 'mirai' bot",
+};
+
+/* The row with column col replaced by value (len bytes; NULL: SQL NULL), decoded. */
+static int
+evidence_with(int col, const char *value, size_t len, struct shared_evidence *out)
+{
+	const char *v[SHARED_E_COLUMNS];
+	size_t l[SHARED_E_COLUMNS];
+	char *own[SHARED_E_COLUMNS];
+
+	for (int i = 0; i < SHARED_E_COLUMNS; i++) {
+		const char *src = i == col ? value : evidence_row[i];
+		size_t n = i == col ? len : strlen(evidence_row[i]);
+		own[i] = NULL;
+		if (src != NULL) {
+			assert_non_null(own[i] = malloc(n ? n : 1));
+			memcpy(own[i], src, n);
+		}
+		v[i] = own[i];
+		l[i] = src != NULL ? n : 0;
+	}
+	int rc = shared_evidence_from_columns(v, l, out);
+	for (int i = 0; i < SHARED_E_COLUMNS; i++)
+		free(own[i]);
+	return rc;
+}
+
+static void
+evidence_refused(int col, const char *value, size_t len, const char *what)
+{
+	static const struct shared_evidence none;
+	struct shared_evidence e;
+
+	memset(&e, 0xa5, sizeof(e));
+	if (evidence_with(col, value, len, &e) != -EINVAL)
+		fail_msg("evidence with %s: accepted", what);
+	if (memcmp(&e, &none, sizeof(e)) != 0)
+		fail_msg("evidence with %s: *out not zeroed", what);
+}
+
+#define EV_REFUSED(col, lit) evidence_refused(col, lit, sizeof(lit) - 1, #col " = " lit)
+
+static void
+test_evidence_columns(void **state)
+{
+	struct shared_evidence e;
+
+	(void)state;
+	/* a row as written, every column read */
+	assert_int_equal(evidence_with(-1, NULL, 0, &e), 0);
+	assert_string_equal(e.subject, "100.96.0.1");
+	assert_string_equal(e.node, "relay-a");
+	assert_string_equal(e.kind, "report");
+	assert_true(e.value == 3.5);
+	assert_true(e.value_time == 1764900000000000 && e.first_seen == 1764899999000000 &&
+	    e.last_seen == 1764900000000000 && e.count == 2);
+	assert_string_equal(e.summary, evidence_row[SHARED_E_SUMMARY]);
+	/* a subject as subject text, decoded; values as PostgreSQL writes a float8 */
+	assert_int_equal(evidence_with(SHARED_E_SUBJECT, "account:bob%40example.net%0A", 28, &e), 0);
+	assert_string_equal(e.subject, "account:bob@example.net\n");
+	assert_int_equal(evidence_with(SHARED_E_VALUE, "1.5e-05", 7, &e), 0);
+	assert_true(e.value == 1.5e-05);
+	assert_int_equal(evidence_with(SHARED_E_VALUE, "0", 1, &e), 0);
+	assert_int_equal(evidence_with(SHARED_E_SUMMARY, "", 0, &e), 0);
+	/* every column NULL */
+	for (int i = 0; i < SHARED_E_COLUMNS; i++)
+		evidence_refused(i, NULL, 0, "a NULL column");
+	/* the subject: none, one that stands for a NUL, or longer than a subject is */
+	EV_REFUSED(SHARED_E_SUBJECT, "");
+	EV_REFUSED(SHARED_E_SUBJECT, "100.96.0.1%00");
+	evidence_refused(SHARED_E_SUBJECT, "a\0b", 3, "a NUL in the subject");
+	char longest[STORE_SUBJECT_MAX + 1];
+	memset(longest, 'a', sizeof(longest));
+	evidence_refused(SHARED_E_SUBJECT, longest, STORE_SUBJECT_MAX, "a subject one byte too long");
+	assert_int_equal(evidence_with(SHARED_E_SUBJECT, longest, STORE_SUBJECT_MAX - 1, &e), 0);
+	/* the value: finite, in [0, 1e300), decimal */
+	EV_REFUSED(SHARED_E_VALUE, "NaN");
+	EV_REFUSED(SHARED_E_VALUE, "Infinity");
+	EV_REFUSED(SHARED_E_VALUE, "-1");
+	EV_REFUSED(SHARED_E_VALUE, "1e300");
+	EV_REFUSED(SHARED_E_VALUE, "0x1p3");
+	EV_REFUSED(SHARED_E_VALUE, " 3.5");
+	EV_REFUSED(SHARED_E_VALUE, "3.5x");
+	EV_REFUSED(SHARED_E_VALUE, "");
+	evidence_refused(SHARED_E_VALUE, "3.5\0", 4, "a NUL after the value");
+	/* times and the count: plain decimal, none negative */
+	static const int numbers[] = { SHARED_E_VALUE_TIME, SHARED_E_COUNT, SHARED_E_FIRST_SEEN, SHARED_E_LAST_SEEN };
+	for (size_t k = 0; k < 4; k++) {
+		EV_REFUSED(numbers[k], "-1");
+		EV_REFUSED(numbers[k], "+1");
+		EV_REFUSED(numbers[k], "1.0");
+		EV_REFUSED(numbers[k], "9223372036854775808");
+		EV_REFUSED(numbers[k], "");
+	}
+	/* texts: a NUL inside, one byte too long */
+	char buf[STORE_SUMMARY_MAX + 1];
+	memset(buf, 's', sizeof(buf));
+	evidence_refused(SHARED_E_SUMMARY, buf, STORE_SUMMARY_MAX, "a summary one byte too long");
+	assert_int_equal(evidence_with(SHARED_E_SUMMARY, buf, STORE_SUMMARY_MAX - 1, &e), 0);
+	evidence_refused(SHARED_E_NODE, "relay\0a", 7, "a NUL in the node");
+	evidence_refused(SHARED_E_KIND, buf, STORE_KIND_MAX, "a kind one byte too long");
+}
+
 static void
 test_node_names(void **state)
 {
@@ -678,6 +786,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_evidence_columns),
 		cmocka_unit_test(test_encode_refusals),
 		cmocka_unit_test(test_valid_object_accepted),
 		cmocka_unit_test(test_not_json),
