@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,27 +38,104 @@ struct udprecv {
 	struct iovec out_iov[UDPRECV_BATCH];
 	struct sockaddr_storage out_to[UDPRECV_BATCH];
 	uint8_t out_data[UDPRECV_BATCH][UDPRECV_REPLY_MAX];
+	/* the queue as sent: a run of replies of one size to one peer as one message the kernel
+	 * cuts into datagrams (UDP_SEGMENT), each other reply as it is */
+	bool gso_off;                    /* the kernel or the route refused it once: not tried again */
+	struct mmsghdr gso_msgs[UDPRECV_BATCH];
+	unsigned gso_count[UDPRECV_BATCH];       /* replies in each */
+	bool gso_refused[UDPRECV_BATCH];         /* a segmented one the kernel refused */
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} gso_control[UDPRECV_BATCH];
 	uint8_t data[];                  /* UDPRECV_BATCH datagrams of UDPRECV_MAX_SIZE + 1 */
 };
 
-/* Sends the queued replies, as few sendmmsg calls as the kernel takes them in. */
-static void
-replies_flush(struct udprecv *u)
+/* Sends msgs[0..n) with as few sendmmsg calls as the kernel takes them in; a message it
+ * refuses is lost, as a sendto would lose it, and the rest are tried after it. With counts
+ * (counts[i] replies in msgs[i]), a refused message of several is marked in
+ * u->gso_refused[i] instead of counted lost; returns whether any was. */
+static bool
+replies_send(struct udprecv *u, struct mmsghdr *msgs, const unsigned *counts, unsigned n)
 {
 	unsigned sent = 0;
+	bool refused = false;
 
-	while (sent < u->nout) {
-		int n = sendmmsg(u->fd, u->out_msgs + sent, u->nout - sent, MSG_DONTWAIT);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
+	while (sent < n) {
+		int k = sendmmsg(u->fd, msgs + sent, n - sent, MSG_DONTWAIT);
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR)
 				continue;
-			/* the first one failed (a full buffer, an unreachable peer): it is lost, as a
-			 * sendto would lose it; the rest are tried after it */
-			u->stats.send_errors++;
+			if (counts != NULL && counts[sent] > 1)
+				refused = u->gso_refused[sent] = true;
+			else
+				u->stats.send_errors++;
 			sent++;
 			continue;
 		}
-		sent += (unsigned)n;
+		sent += (unsigned)k;
+	}
+	return refused;
+}
+
+static bool
+same_peer(const struct mmsghdr *a, const struct mmsghdr *b)
+{
+	return a->msg_hdr.msg_namelen == b->msg_hdr.msg_namelen && a->msg_hdr.msg_iov->iov_len == b->msg_hdr.msg_iov->iov_len &&
+	    memcmp(a->msg_hdr.msg_name, b->msg_hdr.msg_name, a->msg_hdr.msg_namelen) == 0;
+}
+
+/*
+ * Sends the queued replies. Consecutive replies of one size to one peer (a NAS's burst from
+ * one port: every RADIUS Accounting-Response is 20 bytes) go as one message with UDP_SEGMENT,
+ * which the kernel routes and builds once and cuts into datagrams (GSO): a NAS still gets
+ * one datagram an answer, for a fraction of the sending's cost. A kernel, route or device
+ * that refuses it (an error for a segmented message) turns it off for good; those replies
+ * are then sent one by one.
+ */
+static void
+replies_flush(struct udprecv *u)
+{
+	unsigned m = 0;
+
+	if (u->gso_off || u->nout < 2) {
+		replies_send(u, u->out_msgs, NULL, u->nout);
+		u->nout = 0;
+		return;
+	}
+	for (unsigned i = 0; i < u->nout;) {
+		unsigned k = 1;
+		while (i + k < u->nout && k < UDPRECV_GSO_MAX && same_peer(&u->out_msgs[i], &u->out_msgs[i + k]))
+			k++;
+		struct msghdr *h = &u->gso_msgs[m].msg_hdr;
+		*h = u->out_msgs[i].msg_hdr;
+		h->msg_iov = &u->out_iov[i];             /* the run's iovecs are consecutive */
+		h->msg_iovlen = k;
+		if (k > 1) {
+			h->msg_control = u->gso_control[m].buf;
+			h->msg_controllen = sizeof(u->gso_control[m].buf);
+			struct cmsghdr *c = CMSG_FIRSTHDR(h);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			uint16_t size = (uint16_t)u->out_iov[i].iov_len;
+			memcpy(CMSG_DATA(c), &size, sizeof(size));
+			u->stats.segmented += k;
+		}
+		u->gso_refused[m] = false;
+		u->gso_count[m++] = k;
+		i += k;
+	}
+	if (replies_send(u, u->gso_msgs, u->gso_count, m)) {
+		/* refused as segments: those replies alone, and no more segmenting */
+		u->gso_off = true;
+		unsigned at = 0;
+		for (unsigned g = 0; g < m; at += u->gso_count[g++]) {
+			if (!u->gso_refused[g])
+				continue;
+			u->stats.segmented -= u->gso_count[g];
+			replies_send(u, &u->out_msgs[at], NULL, u->gso_count[g]);
+		}
 	}
 	u->nout = 0;
 }

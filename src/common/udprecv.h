@@ -33,6 +33,7 @@ struct udprecv_stats {
 	uint64_t kernel_drops;           /* dropped by the kernel, its buffer full (SO_RXQ_OVFL) */
 	uint64_t errors;                 /* failed reads other than "nothing to read" */
 	uint64_t send_errors;            /* answers the socket refused (udprecv_send) */
+	uint64_t segmented;              /* answers sent in runs of one size to one peer (UDP_SEGMENT) */
 	int rcvbuf;                      /* the receive buffer the kernel granted for data, bytes */
 };
 
@@ -78,12 +79,14 @@ size_t udprecv_read(struct udprecv *u, size_t budget);
 int udprecv_send(struct udprecv *u, const struct udprecv_peer *to, const void *buf, size_t len);
 
 #define UDPRECV_REPLY_MAX 64         /* bytes of a reply udprecv_reply queues */
+#define UDPRECV_GSO_MAX   64         /* replies in one segmented message at most (the kernel's UDP_MAX_SEGMENTS) */
 
 /*
  * udprecv_reply — udprecv_send for the answer to a datagram, from inside the fn called for
  * it: buf (up to UDPRECV_REPLY_MAX bytes) is copied and sent with the batch's other replies
  * in one sendmmsg once every datagram of the batch has been handed on (a RADIUS server
- * answering a burst makes one system call, not one per answer). A longer reply, or one
+ * answering a burst makes one system call, not one per answer); consecutive replies of one
+ * size to one peer go as one segmented message (UDP_SEGMENT), still a datagram each. A longer reply, or one
  * outside a batch, goes at once. 0 when queued or sent; a reply the kernel refuses at the
  * flush is counted in send_errors.
  */

@@ -223,6 +223,63 @@ test_replies_batched(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/*
+ * Runs of replies of one size to one peer go as segmented messages (UDP_SEGMENT): the peer
+ * still gets one datagram an answer, each whole, in order; a run ends at another peer, at
+ * another size and at UDPRECV_GSO_MAX, and the stats count what went segmented.
+ */
+static void
+test_replies_segmented(void **state)
+{
+	(void)state;
+	uv_loop_t loop;
+	struct seen s = { 0 };
+	struct listen_addr la = { .kind = LISTEN_TCP, .port = 0 };
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char err[256], got[UDPRECV_REPLY_MAX + 16], ask[16], want[32];
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	snprintf(la.host, sizeof(la.host), "127.0.0.1");
+	int lfd = udprecv_open(&la, 0, err, sizeof(err));
+	assert_true(lfd >= 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&ss, &sl), 0);
+	assert_non_null(reply_u = udprecv_start(&loop, lfd, on_ask, &s, err, sizeof(err)));
+	int a = socket(AF_INET, SOCK_DGRAM, 0), b = socket(AF_INET, SOCK_DGRAM, 0);
+	/* a: 70 asks answered in 5 bytes ("re:10".."re:79"): a batch of 64, one run of 64, then 6;
+	 * b: 3; a again: 5 answered in 6 bytes ("re:100"..): runs of 6, 3 and 5 in the second batch */
+	for (int i = 10; i < 80; i++) {
+		int n = snprintf(ask, sizeof(ask), "%d", i);
+		assert_int_equal(sendto(a, ask, (size_t)n, 0, (struct sockaddr *)&ss, sl), n);
+	}
+	for (int i = 80; i < 83; i++) {
+		int n = snprintf(ask, sizeof(ask), "%d", i);
+		assert_int_equal(sendto(b, ask, (size_t)n, 0, (struct sockaddr *)&ss, sl), n);
+	}
+	for (int i = 100; i < 105; i++) {
+		int n = snprintf(ask, sizeof(ask), "%d", i);
+		assert_int_equal(sendto(a, ask, (size_t)n, 0, (struct sockaddr *)&ss, sl), n);
+	}
+	assert_int_equal(udprecv_read(reply_u, 1000), 78);
+	for (int i = 10; i < 105; i++) {
+		if (i >= 83 && i < 100)
+			continue;
+		ssize_t n = recv(i >= 80 && i < 83 ? b : a, got, sizeof(got), MSG_DONTWAIT);
+		snprintf(want, sizeof(want), "re:%d", i);
+		if (n != (ssize_t)strlen(want) || memcmp(got, want, strlen(want)) != 0)
+			fail_msg("answer %d: got %zd bytes '%.*s'", i, n, n > 0 ? (int)n : 0, got);
+	}
+	assert_int_equal(recv(a, got, sizeof(got), MSG_DONTWAIT), -1);    /* nothing more */
+	assert_int_equal(recv(b, got, sizeof(got), MSG_DONTWAIT), -1);
+	assert_int_equal(udprecv_stats(reply_u)->send_errors, 0);
+	/* Linux >= 4.18 on loopback (Debian 12's 6.1): every one of them went in a run */
+	assert_int_equal(udprecv_stats(reply_u)->segmented, 78);
+	close(a);
+	close(b);
+	stop(&loop, reply_u);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void
 test_ipv6_and_dual_stack(void **state)
 {
@@ -290,6 +347,7 @@ main(void)
 		cmocka_unit_test(test_ipv6_and_dual_stack),
 		cmocka_unit_test(test_send_answer),
 		cmocka_unit_test(test_replies_batched),
+		cmocka_unit_test(test_replies_segmented),
 		cmocka_unit_test(test_kernel_drops_counted),
 		cmocka_unit_test(test_bad_address),
 	};
