@@ -40,7 +40,7 @@ struct udprecv {
 	uint8_t out_data[UDPRECV_BATCH][UDPRECV_REPLY_MAX];
 	/* the queue as sent: a run of replies of one size to one peer as one message the kernel
 	 * cuts into datagrams (UDP_SEGMENT), each other reply as it is */
-	bool gso_off;                    /* the kernel or the route refused it once: not tried again */
+	bool gso_off;                    /* the kernel or the route cannot segment: not tried again */
 	struct mmsghdr gso_msgs[UDPRECV_BATCH];
 	unsigned gso_count[UDPRECV_BATCH];       /* replies in each */
 	bool gso_refused[UDPRECV_BATCH];         /* a segmented one the kernel refused */
@@ -53,8 +53,10 @@ struct udprecv {
 
 /* Sends msgs[0..n) with as few sendmmsg calls as the kernel takes them in; a message it
  * refuses is lost, as a sendto would lose it, and the rest are tried after it. With counts
- * (counts[i] replies in msgs[i]), a refused message of several is marked in
- * u->gso_refused[i] instead of counted lost; returns whether any was. */
+ * (counts[i] replies in msgs[i]), a message of several refused as a segmented one (EIO,
+ * EINVAL, EOPNOTSUPP: no GSO on this kernel, route or device) is marked in
+ * u->gso_refused[i] instead of counted lost; returns whether any was. Any other error (a
+ * full buffer) loses its replies like a sendto's, and leaves segmenting on. */
 static bool
 replies_send(struct udprecv *u, struct mmsghdr *msgs, const unsigned *counts, unsigned n)
 {
@@ -66,9 +68,12 @@ replies_send(struct udprecv *u, struct mmsghdr *msgs, const unsigned *counts, un
 		if (k <= 0) {
 			if (k < 0 && errno == EINTR)
 				continue;
-			if (counts != NULL && counts[sent] > 1)
+			if (counts != NULL && counts[sent] > 1 && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP))
 				refused = u->gso_refused[sent] = true;
-			else
+			else if (counts != NULL && counts[sent] > 1) {
+				u->stats.send_errors += counts[sent];
+				u->stats.segmented -= counts[sent];     /* lost, not sent */
+			} else
 				u->stats.send_errors++;
 			sent++;
 			continue;

@@ -182,23 +182,32 @@ on_ask(void *arg, const struct udprecv_peer *from, const uint8_t *buf, size_t le
 	assert_int_equal(udprecv_reply(reply_u, from, answer, (size_t)n), 0);
 }
 
+/* reply_u on loopback, answering with on_ask into s; its address into *ss, *sl. */
+static void
+reply_start(uv_loop_t *loop, struct seen *s, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	struct listen_addr la = { .kind = LISTEN_TCP, .port = 0 };
+	char err[256];
+
+	snprintf(la.host, sizeof(la.host), "127.0.0.1");
+	int lfd = udprecv_open(&la, 0, err, sizeof(err));
+	assert_true(lfd >= 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)ss, sl), 0);
+	assert_non_null(reply_u = udprecv_start(loop, lfd, on_ask, s, err, sizeof(err)));
+}
+
 static void
 test_replies_batched(void **state)
 {
 	(void)state;
 	uv_loop_t loop;
 	struct seen s = { 0 };
-	struct listen_addr la = { .kind = LISTEN_TCP, .port = 0 };
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char err[256], got[UDPRECV_REPLY_MAX + 16], ask[16];
+	char got[UDPRECV_REPLY_MAX + 16], ask[16];
 
 	assert_int_equal(uv_loop_init(&loop), 0);
-	snprintf(la.host, sizeof(la.host), "127.0.0.1");
-	int lfd = udprecv_open(&la, 0, err, sizeof(err));
-	assert_true(lfd >= 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&ss, &sl), 0);
-	assert_non_null(reply_u = udprecv_start(&loop, lfd, on_ask, &s, err, sizeof(err)));
+	reply_start(&loop, &s, &ss, &sl);
 	int a = socket(AF_INET, SOCK_DGRAM, 0), b = socket(AF_INET, SOCK_DGRAM, 0);
 	for (int i = 0; i < 100; i++) {
 		int n = snprintf(ask, sizeof(ask), "%d", i);
@@ -234,17 +243,12 @@ test_replies_segmented(void **state)
 	(void)state;
 	uv_loop_t loop;
 	struct seen s = { 0 };
-	struct listen_addr la = { .kind = LISTEN_TCP, .port = 0 };
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char err[256], got[UDPRECV_REPLY_MAX + 16], ask[16], want[32];
+	char got[UDPRECV_REPLY_MAX + 16], ask[16], want[32];
 
 	assert_int_equal(uv_loop_init(&loop), 0);
-	snprintf(la.host, sizeof(la.host), "127.0.0.1");
-	int lfd = udprecv_open(&la, 0, err, sizeof(err));
-	assert_true(lfd >= 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&ss, &sl), 0);
-	assert_non_null(reply_u = udprecv_start(&loop, lfd, on_ask, &s, err, sizeof(err)));
+	reply_start(&loop, &s, &ss, &sl);
 	int a = socket(AF_INET, SOCK_DGRAM, 0), b = socket(AF_INET, SOCK_DGRAM, 0);
 	/* a: 70 asks answered in 5 bytes ("re:10".."re:79"): a batch of 64, one run of 64, then 6;
 	 * b: 3; a again: 5 answered in 6 bytes ("re:100"..): runs of 6, 3 and 5 in the second batch */
