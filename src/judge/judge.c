@@ -1378,12 +1378,14 @@ judge_apply_shared(struct judge *j, const struct shared_change *ch)
 		return;
 	}
 	if (c != NULL) {
-		/* this run's own: in force now, its waiter answered, as a local commit would; a
-		 * release also clears the other nodes' part here, and the checkpoint publishes
+		/* this run's own: in force now, its waiter answered, as a local commit would (the
+		 * local store has its row already, written with the outbox's); a release also
+		 * clears the other nodes' part here, and the checkpoint writes that and publishes
 		 * this node's part at zero */
-		if (v->reset)
+		if (v->reset) {
 			judge_reset_shared(j, c->s, v->time);
-		judge_touch(j, c->s);
+			judge_touch(j, c->s);
+		}
 		judge_committed(c, 0);
 		return;
 	}
