@@ -220,15 +220,16 @@ drone_report() {
 	}' >"$report"
 }
 # wait_enforced LOG N: until LOG's last enforcement batch says quarantined=N or more (120 s);
-# only the log's end is read: grepping a growing log of 100 000 lines would take a CPU from
-# the nodes
+# only the log's end is read, twice a second: grepping a growing log of 100 000 lines, or
+# four programs started ten times a second, would take CPU from the nodes measured (the
+# figures come from the log's stamps, not from when this wait ends)
 wait_enforced() {
 	i=0
 	while ! tail -c 65536 "$1" | grep 'enforce: batch applied' | tail -n 1 | awk -v w="$2" '
 	    { for (i = 1; i <= NF; i++) if ($i ~ /^quarantined=/) q = substr($i, 13) + 0 } END { exit !(q >= w) }'; do
 		i=$((i + 1))
-		[ $i -lt 1200 ] || { echo "shared.sh: $1: not $2 quarantines enforced in 120 s" >&2; failed=1; return 1; }
-		sleep 0.1
+		[ $i -lt 240 ] || { echo "shared.sh: $1: not $2 quarantines enforced in 120 s" >&2; failed=1; return 1; }
+		sleep 0.5
 	done
 }
 ncpu=$(nproc)
@@ -285,6 +286,11 @@ node_start relay-b; pid_b=$node_pid
 node_start gateway "$gw_ns"; pid_g=$node_pid
 for n in relay-a relay-b gateway; do
 	wait_metric "$n" lazaret_store_up 1 30 || die "$n: not connected to PostgreSQL: $(tail -n 5 "$tmp/$n/lazaretd.log")"
+done
+# each node sees the three share the judging before anything is judged: a node that still
+# thinks itself alone judges every subject it has evidence about, not only its own
+for n in relay-a relay-b gateway; do
+	wait_metric "$n" lazaret_store_shared_nodes 3 30 || die "$n: does not see the three nodes: $(tail -n 5 "$tmp/$n/lazaretd.log")"
 done
 echo "shared.sh: nodes relay-a (pid $pid_a), relay-b (pid $pid_b), gateway (pid $pid_g, $gw_how) up"
 ;; esac
