@@ -210,6 +210,13 @@ test_round_trip(void **state)
 	snprintf(v.actor, sizeof(v.actor), "operator:\xc3\xa9milie");
 	snprintf(v.reason, sizeof(v.reason), "\xf0\x9f\x92\xa3 bot \xe2\x80\xa8 U+2028");
 	round_trip(&v);
+	/* every control character, escaped as \u00XX or as JSON's short forms by any writer */
+	for (int c = 1; c < 0x20; c++)
+		v.reason[c - 1] = (char)c;
+	v.reason[0x1f] = '\0';
+	snprintf(v.manual_reason, sizeof(v.manual_reason), "\xc2\x80 \xdf\xbf \xe0\xa0\x80 \xef\xbf\xbf \xf0\x90\x80\x80 "
+	    "\xf4\x8f\xbf\xbf: the first and last of each length");
+	round_trip(&v);
 	/* an empty reason and manual reason are texts too (the actor is not: below) */
 	v.manual_reason[0] = v.reason[0] = '\0';
 	round_trip(&v);
@@ -243,9 +250,25 @@ test_encode_refusals(void **state)
 			fail_msg("%s: encoded", bad[i].what);
 		assert_null(body);
 	}
-	/* a text that is not UTF-8 cannot be JSON */
+	/* a text that is not UTF-8 cannot be JSON, whichever of the three holds it */
+	static const char *const not_utf8[] = {
+		"bad \xff byte", "\xc0\x80 overlong NUL", "\xe0\x80\xaf overlong slash", "\xed\xa0\x80 surrogate",
+		"\xf4\x90\x80\x80 past U+10FFFF", "\xf5\x80\x80\x80 no such lead", "cut \xe2\x82", "cut at the end \xc3",
+		"\x80 lone continuation", "\xc3\x28 not a continuation",
+	};
+	for (size_t i = 0; i < sizeof(not_utf8) / sizeof(not_utf8[0]); i++)
+		for (int field = 0; field < 3; field++) {
+			verdict_base(&v);
+			char *dst = field == 0 ? v.reason : field == 1 ? v.manual_reason : v.actor;
+			snprintf(dst, field == 2 ? sizeof(v.actor) : sizeof(v.reason), "%s", not_utf8[i]);
+			body = (char *)"untouched";
+			if (shared_verdict_encode(&v, &body) != -EINVAL)
+				fail_msg("field %d \"%s\": encoded", field, not_utf8[i]);
+			assert_null(body);
+		}
+	/* a text not ended within its field is refused, not read past */
 	verdict_base(&v);
-	snprintf(v.reason, sizeof(v.reason), "bad \xff byte");
+	memset(v.reason, 'r', sizeof(v.reason));
 	assert_int_equal(shared_verdict_encode(&v, &body), -EINVAL);
 	assert_null(body);
 }
