@@ -72,10 +72,13 @@
 #define STORE_LINGER_STREAM  8
 #define STORE_LINGER_WRITES  512
 #define STORE_BUSY_MS        5000
-/* Checkpoint when the writer goes idle with this many WAL pages, or in any case at the
- * second figure, so a burst is not slowed by copying pages it may write again. */
+/* Checkpoint once the writer has had nothing to write for STORE_WAL_QUIET with this many WAL
+ * pages, or in any case at the second figure: a burst is not slowed by copying pages it may
+ * write again (a mass quarantine's writer goes idle between most of its commits, and
+ * checkpointing at each of those copied every page of the subjects table many times over). */
 #define STORE_WAL_IDLE_PAGES  1000
 #define STORE_WAL_FORCE_PAGES 16384
+#define STORE_WAL_QUIET       (USEC_PER_SEC / 5)    /* 200 ms */
 
 const double store_latency_bounds_us[STORE_LATENCY_BUCKETS - 1] = {
 	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 250000, 1000000,
@@ -1562,24 +1565,37 @@ store_writer(void *arg)
 	int status;
 
 	for (;;) {
-		bool fold = false;
+		bool fold = false, checkpoint = false;
 
 		pthread_mutex_lock(&st->mu);
 		while (carry.head == NULL && st->queue.head == NULL && !st->stopping) {
-			if (st->journal.events == 0 || st->fold_held) {
+			bool want_fold = st->journal.events != 0 && !st->fold_held;
+			bool want_checkpoint = st->wal_pages >= STORE_WAL_IDLE_PAGES;
+			if (!want_fold && !want_checkpoint) {
 				pthread_cond_wait(&st->wake, &st->mu);
 				continue;
 			}
-			usec_t now = time_mono(), quiet = last_work + STORE_FOLD_QUIET;
-			if (now >= quiet) {
+			/* the fold first (it writes too), the checkpoint after a longer quiet */
+			usec_t now = time_mono(), fold_at = last_work + STORE_FOLD_QUIET;
+			usec_t checkpoint_at = last_work + STORE_WAL_QUIET, until_us;
+			if (want_fold && now >= fold_at) {
 				fold = true;
 				break;
 			}
-			struct timespec until = { (time_t)(quiet / USEC_PER_SEC), (long)(quiet % USEC_PER_SEC) * 1000 };
+			if (!want_fold && now >= checkpoint_at) {
+				checkpoint = true;
+				break;
+			}
+			until_us = want_fold ? fold_at : checkpoint_at;
+			struct timespec until = { (time_t)(until_us / USEC_PER_SEC), (long)(until_us % USEC_PER_SEC) * 1000 };
 			pthread_cond_timedwait(&st->wake, &st->mu, &until);
 		}
 		if (carry.head == NULL && st->queue.head == NULL) {
 			pthread_mutex_unlock(&st->mu);
+			if (checkpoint) {
+				store_checkpoint(st);   /* quiet for a while: copy the WAL into the database */
+				continue;
+			}
 			if (!fold)
 				break;          /* stopping */
 			store_fold_txn(st);     /* nothing else to do for a while */
@@ -1653,9 +1669,9 @@ store_writer(void *arg)
 			hook(hook_arg);
 
 		/* After the callbacks are on their way, not inside COMMIT where SQLite's
-		 * autocheckpoint would run and hold them back. */
-		if (st->wal_pages >= STORE_WAL_FORCE_PAGES ||
-		    (idle && st->wal_pages >= STORE_WAL_IDLE_PAGES))
+		 * autocheckpoint would run and hold them back; below STORE_WAL_FORCE_PAGES, once
+		 * the writer has been quiet a while (the wait above). */
+		if (st->wal_pages >= STORE_WAL_FORCE_PAGES)
 			store_checkpoint(st);
 		if (!idle && st->journal.events >= STORE_JOURNAL_FORCE)
 			store_fold_txn(st);

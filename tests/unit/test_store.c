@@ -747,6 +747,55 @@ test_group_commit(void **state)
 	store_close(st);
 }
 
+/*
+ * The WAL is copied into the database once the writer has been quiet a while, not after
+ * each commit of a burst: a burst of some thousand pages, then the database file itself
+ * holds them within seconds (a reader would find them either way; this is about the file).
+ */
+static void
+test_wal_checkpoint_when_quiet(void **state)
+{
+	struct fixture *f = *state;
+	struct store_evidence ev[2];
+	struct store_subject s;
+	struct store_history h;
+	struct store *st;
+	struct stat sb;
+	int n = 20000;
+
+	memset(ev, 0, sizeof(ev));
+	snprintf(ev[0].kind, sizeof(ev[0].kind), "report_infection");
+	snprintf(ev[0].summary, sizeof(ev[0].summary), "Shadowserver report (event4_drone): the 'mirai' bot");
+	snprintf(ev[1].kind, sizeof(ev[1].kind), "bounce_ratio");
+	snprintf(ev[1].summary, sizeof(ev[1].summary), "61 of 80 recipients bounced (5.1.1)");
+	st = open_store(f->path, NULL);
+	assert_int_equal(stat(f->path, &sb), 0);
+	off_t empty = sb.st_size;
+	for (int i = 0; i < n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "10.1.%d.%d", i / 256, i % 256);
+		subject_init(&s, name, 3);
+		s.evidence = ev;
+		s.evidence_count = 2;
+		history_init(&h, i, 0, 3, "judge", "score 3.50 reached quarantine (3)");
+		assert_int_equal(store_put(st, &s, &h, NULL, NULL), 0);
+	}
+	store_flush(st);
+	/* some thousand pages of 4 KiB were written: the file holds them once checkpointed */
+	for (int waited = 0; waited < 5000; waited += 20) {
+		assert_int_equal(stat(f->path, &sb), 0);
+		if (sb.st_size > empty + 4 * 1024 * 1024)
+			break;
+		usleep(20 * 1000);
+	}
+	print_message("database file %lld bytes after %d puts and a quiet while (empty: %lld)\n",
+	    (long long)sb.st_size, n, (long long)empty);
+	assert_true(sb.st_size > empty + 4 * 1024 * 1024);
+	assert_int_equal(store_history_count(st), n);
+	store_close(st);
+}
+
 /* 100 000 puts of distinct subjects with two evidence items each, no history. */
 static void
 test_bench_100k(void **state)
@@ -2265,6 +2314,7 @@ main(void)
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, fixture_setup,
 		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_wal_checkpoint_when_quiet, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_bench_100k, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_state_values, fixture_setup, fixture_teardown),
