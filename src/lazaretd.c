@@ -76,6 +76,7 @@ struct daemon {
 	pid_t helper_pid;              /* the privileged nftables helper, -1: none */
 	int exit_status;
 	uv_timer_t checkpoint_timer, sweep_timer, maillog_timer;
+	uv_prepare_t log_prepare;         /* writes the turn's log lines before the loop waits */
 	uv_idle_t maillog_idle;        /* active while a log is behind: one more slice each loop turn */
 	uv_timer_t lease_timer;
 	uv_idle_t lease_idle;          /* active while a lease file is behind, as maillog_idle */
@@ -456,6 +457,13 @@ save_lease_positions(struct daemon *d)
 		if (store_state_put(d->store, key, value) != 0)
 			log_warnx("dhcp %s: cannot save the position", lease_follow_path(d->leases, i));
 	}
+}
+
+static void
+on_log_prepare(uv_prepare_t *h)
+{
+	(void)h;
+	log_flush();
 }
 
 static void
@@ -1148,10 +1156,15 @@ main(int argc, char **argv)
 	if (d.leases != NULL)
 		uv_timer_start(&d.lease_timer, on_lease_poll, 0, (uint64_t)(d.cfg->dhcp.poll_interval / 1000));
 
+	/* the loop's lines of a turn go out in one write, before it waits again (log.h) */
+	uv_prepare_init(d.loop, &d.log_prepare);
+	uv_prepare_start(&d.log_prepare, on_log_prepare);
+	log_buffer(true);
 	log_info("lazaretd %s started (config %s)", LAZARET_VERSION, d.config_path);
 	/* listeners open, store checked, kernel sets rebuilt: systemd may start what needs us */
 	notify(sdnotify_send("READY=1"), "READY=1");
 	uv_run(d.loop, UV_RUN_DEFAULT);
+	log_buffer(false);
 
 	/* the report being read stops between two chunks: the rest is read at the next start */
 	report_intake_stop(d.reports);

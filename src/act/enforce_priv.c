@@ -323,6 +323,7 @@ enforce_priv_spawn(const struct sandbox_user *u, int *fd, pid_t *pid, char *err,
 		snprintf(err, errlen, "enforce helper: socketpair: %s", strerror(errno));
 		return -1;
 	}
+	log_flush();
 	fflush(NULL);
 	if ((*pid = fork()) < 0) {
 		snprintf(err, errlen, "enforce helper: fork: %s", strerror(errno));
@@ -331,6 +332,7 @@ enforce_priv_spawn(const struct sandbox_user *u, int *fd, pid_t *pid, char *err,
 		return -1;
 	}
 	if (*pid == 0) {
+		log_buffer(false);       /* the parent's lines are its own */
 		close(sv[0]);
 		helper_main(sv[1], u);
 	}

@@ -10,6 +10,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "common/strview.h"
 
@@ -114,9 +115,54 @@ log_escape(char *dst, size_t size, const char *src, size_t len)
 	return dst;
 }
 
+/* A thread's lines held for one write (log_buffer); LOG_BUFFER_SIZE bytes, flushed before
+ * a line that would not fit. */
+#define LOG_BUFFER_SIZE (64 * 1024)
+static _Thread_local char *log_held;
+static _Thread_local size_t log_held_len;
+
+/* Writes all of buf to stderr, whatever how many writes it takes; lost on an error as a
+ * line written by stdio would be. */
+static void
+log_write_all(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDERR_FILENO, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+void
+log_flush(void)
+{
+	if (log_held == NULL || log_held_len == 0)
+		return;
+	log_write_all(log_held, log_held_len);
+	log_held_len = 0;
+}
+
+void
+log_buffer(bool on)
+{
+	log_flush();
+	if (on && log_held == NULL && !log_to_syslog)
+		log_held = malloc(LOG_BUFFER_SIZE);     /* none: every line is written at once */
+	else if (!on) {
+		free(log_held);
+		log_held = NULL;
+	}
+}
+
 /*
- * Writes one formatted line with a single write so lines from threads never interleave.
- * The text is escaped (log_escape) first: values in it may come from the network.
+ * Writes one formatted line with a single write so lines from threads never interleave,
+ * or adds it to the thread's held lines (info and debug only: a warning is written at
+ * once, after the lines held before it). The text is escaped (log_escape) first: values
+ * in it may come from the network.
  */
 static void
 log_write(enum log_level level, const char *raw)
@@ -141,6 +187,19 @@ log_write(enum log_level level, const char *raw)
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 		stamp_sec = tv.tv_sec;
 	}
+	if (log_held != NULL && level >= LOG_LEVEL_INFO) {
+		for (int tries = 0; tries < 2; tries++) {
+			size_t room = LOG_BUFFER_SIZE - log_held_len;
+			int n = snprintf(log_held + log_held_len, room, "%s.%03ldZ %s[%s]: %s\n", stamp,
+			    (long)(tv.tv_usec / 1000), log_ident, log_names[level], msg);
+			if (n >= 0 && (size_t)n < room) {
+				log_held_len += (size_t)n;
+				return;
+			}
+			log_flush();            /* full: what is held goes first, then this line */
+		}
+	}
+	log_flush();
 	fprintf(stderr, "%s.%03ldZ %s[%s]: %s\n", stamp, (long)(tv.tv_usec / 1000),
 	    log_ident, log_names[level], msg);
 }
@@ -254,6 +313,7 @@ fatal(const char *fmt, ...)
 {
 	const char *e = strerror(errno);
 	LOG_BODY(LOG_LEVEL_ERROR, e);
+	log_flush();
 	exit(1);
 }
 
@@ -261,5 +321,6 @@ void
 fatalx(const char *fmt, ...)
 {
 	LOG_BODY(LOG_LEVEL_ERROR, NULL);
+	log_flush();
 	exit(1);
 }

@@ -30,6 +30,18 @@ enum log_level log_get_level(void);
 int log_level_parse(const char *name);
 const char *log_level_name(enum log_level level);
 
+/*
+ * log_buffer — on: the calling thread's info and debug lines are held and written together
+ * by log_flush (or when 64 KiB are held, or before the thread's next warning or error),
+ * one write for many lines: the daemon's loop thread holds a turn's lines (a mass
+ * quarantine logs 100 000 verdicts) and flushes them before it waits again. Lines held
+ * when the process dies by a signal are lost: they are decisions' lines, and the
+ * decisions themselves are in the store. off: flushed, and every line written at once
+ * again. No effect with syslog. Flush before a fork, so a child does not write them too.
+ */
+void log_buffer(bool on);
+void log_flush(void);
+
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -897,6 +897,7 @@ portal_front_spawn(struct portal *p, char *err, size_t errlen)
 		return -1;
 	}
 	if (p->ctx.own_process) {
+		log_flush();
 		fflush(NULL);
 		pid_t pid = fork();
 		if (pid < 0) {
@@ -906,6 +907,7 @@ portal_front_spawn(struct portal *p, char *err, size_t errlen)
 			return -1;
 		}
 		if (pid == 0) {
+			log_buffer(false);       /* the parent's lines are its own */
 			close(sv[0]);
 			portal_front_main(p, sv[1]);
 		}

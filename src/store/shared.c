@@ -20,6 +20,7 @@
 #include "common/htable.h"
 #include "common/level.h"
 #include "common/log.h"
+#include "common/strview.h"
 #include "common/subject_text.h"
 #include "store/pg.h"
 #include "store/pg_schema.h"
@@ -151,40 +152,6 @@ shared_node_name_valid(const char *name)
 
 /* ---- the change format ---------------------------------------------------------------- */
 
-/*
- * The length of the well-formed UTF-8 sequence at s[0..len) (RFC 3629: no overlong form, no
- * surrogate, nothing past U+10FFFF), 0 when it is not one: what jansson, PostgreSQL's jsonb
- * and every other node's decoder accept as a JSON string's content.
- */
-static size_t
-utf8_sequence(const unsigned char *s, size_t len)
-{
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* Appends a JSON string of src (NUL-terminated) at *o: quoted, `"`, `\` and control
  * characters escaped. The room it needs is at most 6 bytes a byte and 2; false when src is
  * not UTF-8. */
@@ -199,7 +166,8 @@ json_put_string(char *dst, size_t *o, const char *src)
 	for (size_t i = 0; i < len;) {
 		unsigned char c = s[i];
 		if (c >= 0x80) {
-			size_t n = utf8_sequence(s + i, len - i);
+			uint32_t cp;
+			size_t n = utf8_decode(s + i, len - i, &cp);   /* as strictly as jansson */
 			if (n == 0)
 				return false;
 			memcpy(dst + k, s + i, n);

@@ -171,6 +171,73 @@ test_limited_lines(void **state)
 	assert_non_null(strstr(buf, "peer=last suppressed=48\n"));
 }
 
+/* What fd holds now, NUL-terminated in buf (size bytes); its length. */
+static size_t
+file_text(int fd, char *buf, size_t size)
+{
+	ssize_t len = pread(fd, buf, size - 1, 0);
+	assert_true(len >= 0);
+	buf[len] = '\0';
+	return (size_t)len;
+}
+
+/* Lines held by log_buffer: written together by log_flush, before a warning, when the
+ * buffer is full (whole lines only), and at once again after log_buffer(false). */
+static void
+test_buffered_lines(void **state)
+{
+	static char buf[512 * 1024];
+	char path[] = "/tmp/test_log.XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	(void)state;
+
+	assert_true(fd >= 0 && saved >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	log_init("test_log", 0, LOG_LEVEL_INFO);
+	log_buffer(true);
+	log_info("held 1 host=192.0.2.1");
+	log_info("held 2 host=192.0.2.2 \x1b[2J");
+	log_debug("below the level");
+	assert_int_equal(file_text(fd, buf, sizeof(buf)), 0);     /* nothing written yet */
+	log_flush();
+	size_t len = file_text(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "held 1 host=192.0.2.1\n"));
+	assert_non_null(strstr(buf, "held 2 host=192.0.2.2 \\x1b[2J\n"));   /* escaped as ever */
+	assert_null(strstr(buf, "below the level"));
+	/* a warning goes at once, after what was held before it */
+	log_info("held 3");
+	log_warnx("a warning");
+	file_text(fd, buf, sizeof(buf));
+	char *held = strstr(buf, "held 3\n"), *warn = strstr(buf, "a warning\n");
+	assert_non_null(held);
+	assert_non_null(warn);
+	assert_true(held < warn);
+	/* more than the buffer holds: what overflows is written, whole lines only */
+	len = file_text(fd, buf, sizeof(buf));
+	for (int i = 0; i < 2000; i++)
+		log_info("line %04d %s", i, "................................................................");
+	size_t part = file_text(fd, buf, sizeof(buf));
+	assert_true(part > len);                                   /* some written already */
+	assert_int_equal(buf[part - 1], '\n');
+	log_flush();
+	file_text(fd, buf, sizeof(buf));
+	int lines = 0;
+	for (char *p = buf; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 2 + 2 + 2000);
+	assert_non_null(strstr(buf, "line 0000 "));
+	assert_non_null(strstr(buf, "line 1999 "));
+	/* off: a line is written at once */
+	log_buffer(false);
+	log_info("unheld");
+	file_text(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "unheld\n"));
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -182,6 +249,7 @@ main(void)
 		cmocka_unit_test(test_limit_burst_then_count),
 		cmocka_unit_test(test_limit_clock_back),
 		cmocka_unit_test(test_limited_lines),
+		cmocka_unit_test(test_buffered_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
