@@ -192,6 +192,33 @@ json_put_string(char *dst, size_t *o, const char *src)
 	return true;
 }
 
+/* Appends text (a literal or a level's name: nothing to escape) at *o. */
+static void
+json_put_raw(char *dst, size_t *o, const char *text)
+{
+	size_t n = strlen(text);
+
+	memcpy(dst + *o, text, n);
+	*o += n;
+}
+
+/* Appends x in decimal at *o (at most 20 bytes). */
+static void
+json_put_int(char *dst, size_t *o, int64_t x)
+{
+	char digits[24];
+	size_t n = 0;
+	uint64_t u = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+
+	do
+		digits[n++] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (x < 0)
+		dst[(*o)++] = '-';
+	while (n > 0)
+		dst[(*o)++] = digits[--n];
+}
+
 /*
  * The body written by hand rather than through jansson's json_pack: a node encodes one for
  * every verdict it makes, a third of a mass quarantine's 100 000 each, and building and
@@ -216,20 +243,32 @@ shared_verdict_encode(const struct shared_verdict *v, char **out)
 	if (memchr(v->manual_reason, '\0', sizeof(v->manual_reason)) == NULL ||
 	    memchr(v->actor, '\0', sizeof(v->actor)) == NULL || memchr(v->reason, '\0', sizeof(v->reason)) == NULL)
 		goto refused;
-	o += (size_t)snprintf(b + o, size - o, "{\"level\":\"%s\",\"old\":\"%s\",\"manual_level\":%d,"
-	    "\"manual_until\":%" PRId64 ",\"manual_reason\":", level_name(v->level), level_name(v->old_level),
-	    v->manual_level, (int64_t)v->manual_until);
+	json_put_raw(b, &o, "{\"level\":\"");
+	json_put_raw(b, &o, level_name(v->level));
+	json_put_raw(b, &o, "\",\"old\":\"");
+	json_put_raw(b, &o, level_name(v->old_level));
+	json_put_raw(b, &o, "\",\"manual_level\":");
+	json_put_int(b, &o, v->manual_level);
+	json_put_raw(b, &o, ",\"manual_until\":");
+	json_put_int(b, &o, v->manual_until);
+	json_put_raw(b, &o, ",\"manual_reason\":");
 	if (!json_put_string(b, &o, v->manual_reason))
 		goto refused;
-	o += (size_t)snprintf(b + o, size - o, ",\"self_release\":%s,\"grace_until\":%" PRId64 ",\"time\":%" PRId64
-	    ",\"actor\":", v->self_release ? "true" : "false", (int64_t)v->grace_until, (int64_t)v->time);
+	json_put_raw(b, &o, v->self_release ? ",\"self_release\":true" : ",\"self_release\":false");
+	json_put_raw(b, &o, ",\"grace_until\":");
+	json_put_int(b, &o, v->grace_until);
+	json_put_raw(b, &o, ",\"time\":");
+	json_put_int(b, &o, v->time);
+	json_put_raw(b, &o, ",\"actor\":");
 	if (!json_put_string(b, &o, v->actor))
 		goto refused;
-	memcpy(b + o, ",\"reason\":", 10);
-	o += 10;
+	json_put_raw(b, &o, ",\"reason\":");
 	if (!json_put_string(b, &o, v->reason))
 		goto refused;
-	snprintf(b + o, size - o, ",\"v\":\"1\",\"reset\":%s,\"tag\":%" PRIu64 "}", v->reset ? "true" : "false", v->tag);
+	json_put_raw(b, &o, v->reset ? ",\"v\":\"1\",\"reset\":true,\"tag\":" : ",\"v\":\"1\",\"reset\":false,\"tag\":");
+	json_put_int(b, &o, (int64_t)v->tag);
+	json_put_raw(b, &o, "}");
+	b[o] = '\0';
 	*out = b;
 	return 0;
 refused:
