@@ -555,11 +555,20 @@ api_radius_json(const struct radius_acct *ra)
 	const struct radius_server *rs = radius_acct_server(ra);
 	const struct radius_server_stats *ss = radius_server_stats(rs);
 	const struct radius_acct_stats *as = radius_acct_stats(ra);
-	json_t *clients = json_object();
+	json_t *clients = json_object(), *listeners = json_array();
 	const struct radius_client_stats *cs;
 	const char *name;
-	int bad = clients == NULL;
+	int bad = clients == NULL || listeners == NULL;
+	struct listen_addr la;
+	struct udprecv_stats st;
+	char lname[128];
 
+	for (size_t i = 0; !bad && radius_acct_listener(ra, i, &la, &st); i++)
+		bad |= json_array_append_new(listeners, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:i}", "listen",
+		    listen_addr_format(&la, lname, sizeof(lname)), "datagrams", (json_int_t)st.datagrams,
+		    "kernel_drops", (json_int_t)st.kernel_drops, "answers_segmented", (json_int_t)st.segmented,
+		    "send_errors", (json_int_t)st.send_errors, "errors", (json_int_t)st.errors,
+		    "receive_buffer", st.rcvbuf));
 	for (size_t i = 0; !bad && radius_server_client(rs, i, &name, &cs); i++) {
 		json_t *by = json_object(), *dropped = json_object();
 		for (int k = 0; k < 9; k++)
@@ -574,13 +583,14 @@ api_radius_json(const struct radius_acct *ra)
 	}
 	if (bad) {
 		json_decref(clients);
+		json_decref(listeners);
 		return NULL;
 	}
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "datagrams", (json_int_t)ss->datagrams,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "datagrams", (json_int_t)ss->datagrams,
 	    "unknown_client", (json_int_t)ss->unknown_client, "answered", (json_int_t)ss->answered,
 	    "answer_errors", (json_int_t)ss->answer_errors, "applied", (json_int_t)as->applied,
 	    "no_subscriber", (json_int_t)as->no_subscriber, "no_address", (json_int_t)as->no_address,
-	    "clients", clients);
+	    "clients", clients, "listeners", listeners);
 }
 
 /* CoA and Disconnect's counts, per NAS, null without [enforce] mode = radius. */

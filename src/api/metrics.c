@@ -207,6 +207,23 @@ metrics_radius(FILE *out, const struct radius_acct *ra)
 	metrics_counter(out, "lazaret_radius_unknown_client_total", "Datagrams from no [radius client] network, "
 	    "dropped.", ss->unknown_client);
 	metrics_counter(out, "lazaret_radius_answers_total", "Accounting-Responses sent.", ss->answered);
+	/* each listener's socket: what a reconnect storm does to it shows here first */
+	static const char *const names[] = { "lazaret_radius_datagrams_total", "lazaret_radius_kernel_drops_total",
+	    "lazaret_radius_answers_segmented_total", "lazaret_radius_send_errors_total" };
+	static const char *const helps[] = { "Datagrams read from each RADIUS listener.",
+	    "Datagrams the kernel dropped on a RADIUS listener, its receive buffer full (the NAS retransmits).",
+	    "Accounting-Responses sent in runs of one size to one peer as one segmented message (UDP_SEGMENT).",
+	    "Accounting-Responses the socket refused (the NAS retransmits; the answer to that is sent again)." };
+	struct listen_addr la;
+	struct udprecv_stats st;
+	char lname[128];
+	for (int k = 0; k < 4; k++) {
+		fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", names[k], helps[k], names[k]);
+		for (size_t i = 0; radius_acct_listener(ra, i, &la, &st); i++)
+			fprintf(out, "%s{listen=\"%s\"} %llu\n", names[k], listen_addr_format(&la, lname, sizeof(lname)),
+			    (unsigned long long)(k == 0 ? st.datagrams : k == 1 ? st.kernel_drops : k == 2 ? st.segmented :
+			    st.send_errors));
+	}
 	metrics_counter(out, "lazaret_radius_not_applied_total", "Valid requests without the subscriber_id "
 	    "attribute or without an address.", radius_acct_stats(ra)->no_subscriber + radius_acct_stats(ra)->no_address);
 }

@@ -951,6 +951,8 @@ static const struct config_key config_keys[] = {
 	    .max_count = CONFIG_MAX_RADIUS_LISTEN, .expect = "ADDRESS:PORT or [IPV6]:PORT",
 	    .too_many = "at most %u RADIUS listeners",
 	    .doc = "a UDP port for RADIUS accounting (1813; none: off), with [radius client NAME] sections" },
+	{ "radius", "receive_buffer", KT_SIZE, 0, FIELD(radius.receive_buffer), .min = 65536, .max = 1 << 30,
+	    .def = "4M", .doc = "the kernel's buffer per RADIUS socket, against a reconnect storm" },
 	{ "radius", "subscriber_id", KT_ENUM, KF_RELOAD, FIELD(radius.subscriber_id), .names = radius_id_names,
 	    .def = "User-Name", .doc = "the attribute naming the subscriber: User-Name, Calling-Station-Id or NAS-Port-Id" },
 	{ "radius", "dictionary", KT_TEXT, KF_IF_SET, FIELD(radius.dictionary), .size = FSIZE(radius.dictionary),

@@ -317,6 +317,7 @@ struct radius_nas_section {
 struct config_radius {
 	struct listen_addr listen[CONFIG_MAX_RADIUS_LISTEN];   /* UDP; none: off */
 	size_t listen_count;
+	uint32_t receive_buffer;            /* bytes asked of the kernel per socket */
 	enum radius_subscriber_id subscriber_id;
 	char dictionary[PATH_MAX];          /* a FreeRADIUS dictionary for vendor attributes; "": RFC ones only */
 	usec_t coa_timeout;                 /* the first wait for a NAS's answer, doubled at each retry */

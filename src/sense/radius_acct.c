@@ -11,7 +11,6 @@
 #include "common/udprecv.h"
 #include "sense/radius_acct.h"
 
-#define RADIUS_ACCT_RCVBUF (4 << 20)     /* a reconnect storm: thousands of Starts a second */
 
 struct radius_acct {
 	const struct config *cfg;
@@ -108,7 +107,8 @@ radius_acct_bind(struct radius_acct *ra, char *err, size_t errlen)
 
 	for (size_t i = 0; i < ra->count; i++)
 		if (ra->fds[i] < 0 &&
-		    (ra->fds[i] = udprecv_open(&ra->cfg->radius.listen[i], RADIUS_ACCT_RCVBUF, why, sizeof(why))) < 0) {
+		    (ra->fds[i] = udprecv_open(&ra->cfg->radius.listen[i], (int)ra->cfg->radius.receive_buffer, why,
+		    sizeof(why))) < 0) {
 			snprintf(err, errlen, "radius: %s", why);
 			return -1;
 		}
@@ -199,4 +199,17 @@ const struct radius_acct_stats *
 radius_acct_stats(const struct radius_acct *ra)
 {
 	return &ra->stats;
+}
+
+bool
+radius_acct_listener(const struct radius_acct *ra, size_t i, struct listen_addr *la, struct udprecv_stats *st)
+{
+	if (i >= ra->count)
+		return false;
+	*la = ra->cfg->radius.listen[i];
+	if (ra->listeners[i].u != NULL)
+		*st = *udprecv_stats(ra->listeners[i].u);
+	else
+		memset(st, 0, sizeof(*st));
+	return true;
 }

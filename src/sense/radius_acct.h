@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "common/config.h"
+#include "common/udprecv.h"
 #include "ident/ident.h"
 #include "sense/radius_server.h"
 
@@ -38,5 +39,8 @@ void radius_acct_free(struct radius_acct *ra);
 
 const struct radius_server *radius_acct_server(const struct radius_acct *ra);
 const struct radius_acct_stats *radius_acct_stats(const struct radius_acct *ra);
+/* Listener i's address and socket counts (datagrams, kernel drops, answers segmented or
+ * refused); false past the last. Zeros for a listener not started. */
+bool radius_acct_listener(const struct radius_acct *ra, size_t i, struct listen_addr *la, struct udprecv_stats *st);
 
 #endif

@@ -320,6 +320,13 @@ metrics=$(curl -s --unix-socket "$API_SOCK" http://lazaret/metrics)
 check "/metrics: the wrong secret, by client and reason" \
 	grep -q '^lazaret_radius_dropped_total{client="freeradius",reason="authenticator"} 1$' <<<"$metrics"
 check "/metrics: the networks held" grep -q '^lazaret_identity_networks_held [0-9]' <<<"$metrics"
+check "/metrics: datagrams read by the listener" \
+	grep -Eq "^lazaret_radius_datagrams_total\{listen=\"127\.0\.0\.1:$LZ_PORT\"\} [1-9][0-9]*$" <<<"$metrics"
+check "/metrics: no datagram dropped by the kernel" \
+	grep -q "^lazaret_radius_kernel_drops_total{listen=\"127.0.0.1:$LZ_PORT\"} 0$" <<<"$metrics"
+check "/metrics: the answers segmented and refused, counted" grep -q '^lazaret_radius_answers_segmented_total{' <<<"$metrics" &&
+	grep -q "^lazaret_radius_send_errors_total{listen=\"127.0.0.1:$LZ_PORT\"} 0$" <<<"$metrics"
+check "stats: the listener's socket counts" grep -Eq '"listeners":\[\{"listen":"127\.0\.0\.1:[0-9]+","datagrams":[1-9]' <<<"$stats"
 check "carol holds $NET.30" holds "$NET.30" carol
 check "mallory holds nothing" test -z "$(holder "$NET.40")"
 printf 'Acct-Status-Type = Accounting-On\nNAS-Identifier = "bng1"\nNAS-IP-Address = 127.0.0.1\nAcct-Session-Id = "on"\n' |

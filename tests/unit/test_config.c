@@ -1119,6 +1119,7 @@ test_radius_clients(void **state)
 	assert_int_equal(cfg.radius.clients[0].secret_len, strlen("s3cr3t with spaces"));
 	assert_memory_equal(cfg.radius.clients[0].secret, "s3cr3t with spaces", cfg.radius.clients[0].secret_len);
 	assert_int_equal(cfg.radius.clients[1].line, 8);
+	assert_int_equal(cfg.radius.receive_buffer, 4 << 20);         /* the default */
 	/* -n prints the sections, not the secret, and what it prints reads back the same */
 	char *printed = NULL;
 	size_t plen = 0;
@@ -1138,6 +1139,15 @@ test_radius_clients(void **state)
 	    "release = Filter-Id = \"default\"\n", secret, secret);
 	load_ok(text, &cfg);
 	assert_int_equal(cfg.enforce.mode, ENFORCE_MODE_NFTABLES | ENFORCE_MODE_RADIUS);
+	/* the socket's buffer: a size, within bounds */
+	snprintf(text, sizeof(text), "[radius]\nlisten = 127.0.0.1:1813\nreceive_buffer = 64M\n"
+	    "[radius client bng]\naddress = 192.0.2.1\nsecret_file = %s\n", secret);
+	struct config sized;
+	load_ok(text, &sized);
+	assert_int_equal(sized.radius.receive_buffer, 64u << 20);
+	check_round_trip("radius receive_buffer", &sized);
+	config_free(&sized);
+	expect_error("radius receive_buffer", "[radius]\nreceive_buffer = 1K\n", 0, 2, "receive_buffer: expected a size");
 	assert_int_equal(cfg.radius.nas_count, 1);
 	assert_int_equal(cfg.radius.nases[0].port, 1700);
 	assert_true(cfg.radius.nases[0].disconnect);
