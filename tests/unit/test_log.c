@@ -134,25 +134,42 @@ test_limit_clock_back(void **state)
 }
 
 /* log_limited writes at most burst lines and appends suppressed=N to the next one. */
+/* stderr into a new temporary file (its path in path, its descriptor returned); the old
+ * stderr kept in *saved for stderr_restore. */
+static int
+stderr_capture(char *path, int *saved)
+{
+	int fd = mkstemp(path);
+
+	*saved = dup(2);
+	assert_true(fd >= 0 && *saved >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	log_init("test_log", 0, LOG_LEVEL_INFO);
+	return fd;
+}
+
+static void
+stderr_restore(int saved)
+{
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+}
+
 static void
 test_limited_lines(void **state)
 {
 	struct log_limit l = LOG_LIMIT_INIT(2, SEC(3600));
 	char path[] = "/tmp/test_log.XXXXXX";
-	int fd = mkstemp(path), saved = dup(2);
+	int saved, fd = stderr_capture(path, &saved);
 	(void)state;
 
-	assert_true(fd >= 0 && saved >= 0);
-	assert_int_equal(dup2(fd, 2), 2);
-	log_init("test_log", 0, LOG_LEVEL_INFO);
 	for (int i = 0; i < 50; i++)
 		log_limited(&l, LOG_LEVEL_WARN, "peer=%d bad request\n\x1b[2J", i);
 	log_limited(&l, LOG_LEVEL_DEBUG, "below the level: not written, not counted");
 	l.window_start -= SEC(3600);
 	log_limited(&l, LOG_LEVEL_WARN, "peer=last");
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
+	stderr_restore(saved);
 
 	char buf[4096];
 	ssize_t len = pread(fd, buf, sizeof(buf) - 1, 0);
@@ -188,12 +205,9 @@ test_buffered_lines(void **state)
 {
 	static char buf[512 * 1024];
 	char path[] = "/tmp/test_log.XXXXXX";
-	int fd = mkstemp(path), saved = dup(2);
+	int saved, fd = stderr_capture(path, &saved);
 	(void)state;
 
-	assert_true(fd >= 0 && saved >= 0);
-	assert_int_equal(dup2(fd, 2), 2);
-	log_init("test_log", 0, LOG_LEVEL_INFO);
 	log_buffer(true);
 	log_info("held 1 host=192.0.2.1");
 	log_info("held 2 host=192.0.2.2 \x1b[2J");
@@ -232,8 +246,7 @@ test_buffered_lines(void **state)
 	log_info("unheld");
 	file_text(fd, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "unheld\n"));
-	dup2(saved, 2);
-	close(saved);
+	stderr_restore(saved);
 	close(fd);
 	unlink(path);
 }
