@@ -958,6 +958,7 @@ judge_snapshot(const struct subject *s, struct store_subject *row, struct store_
 	snprintf(row->manual_reason, sizeof(row->manual_reason), "%s", s->detail->manual_reason);
 	row->manual_self_release = (s->detail->manual_flags & SUBJECT_MANUAL_SELF_RELEASE) != 0;
 	row->grace_until = s->detail->grace_until;
+	row->reset_at = s->detail->reset_at;
 	for (size_t i = 0; i < s->detail->evidence_count && i < JUDGE_MAX_EVIDENCE; i++) {
 		const struct evidence_item *e = &s->detail->evidence[i];
 		struct store_evidence *o = &ev[row->evidence_count++];
@@ -1981,13 +1982,14 @@ judge_load_one(void *arg, const struct store_subject *row)
 	s->tat[0] = row->rate_tat[0];
 	s->tat[1] = row->rate_tat[1];
 	if (row->manual_reason[0] != '\0' || row->evidence_count > 0 || row->grace_until != 0 ||
-	    row->manual_self_release) {
+	    row->manual_self_release || row->reset_at != 0) {
 		struct subject_detail *d = subject_detail(s);
 		if (d == NULL)
 			return -ENOMEM;
 		snprintf(d->manual_reason, sizeof(d->manual_reason), "%s", row->manual_reason);
 		d->manual_flags = row->manual_self_release && s->manual_level >= 0 ? SUBJECT_MANUAL_SELF_RELEASE : 0;
 		d->grace_until = row->grace_until;
+		d->reset_at = row->reset_at;    /* the other nodes' older publications count nothing still */
 	}
 	for (size_t i = 0; i < row->evidence_count; i++) {
 		const struct store_evidence *e = &row->evidence[i];

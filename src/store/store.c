@@ -288,9 +288,14 @@ store_copy(char *dst, size_t size, const void *src, size_t srclen)
  * put. Format, integers little-endian: a version byte (1), then per item the kind
  * length (1 byte) and kind, count (8), value (8, IEEE 754 bits), value_time,
  * first_seen, last_seen (8 each), the summary length (2) and summary. No evidence is
- * an empty blob. Items keep the order the caller gave.
+ * an empty blob. Items keep the order the caller gave. A subject released on a node of
+ * a shared store has version 2: the version byte, the release's time (8), then the
+ * items as in version 1 (none or more); a node restarted after a release must still
+ * know the other nodes' older publications count nothing.
  */
 #define STORE_EV_VERSION  1
+#define STORE_EV_VERSION_RESET 2
+#define STORE_EV_RESET_LEN (1 + 8)
 #define STORE_EV_FIXED    (1 + 5 * 8 + 2)
 #define STORE_EV_BLOB_MAX (1024 * 1024)
 
@@ -320,15 +325,15 @@ store_strlen(const char *s, size_t max)
 	return s != NULL ? strnlen(s, max - 1) : 0;
 }
 
-/* Bytes store_evidence_encode needs for ev[0..n), or 0 when n is 0. */
+/* Bytes store_evidence_encode needs for ev[0..n) and reset_at, or 0 when both are none. */
 static size_t
-store_evidence_size(const struct store_evidence *ev, size_t n)
+store_evidence_size(const struct store_evidence *ev, size_t n, usec_t reset_at)
 {
 	size_t i, size;
 
-	if (n == 0)
+	if (n == 0 && reset_at == 0)
 		return 0;
-	size = 1;
+	size = reset_at != 0 ? STORE_EV_RESET_LEN : 1;
 	for (i = 0; i < n; i++)
 		size += STORE_EV_FIXED + store_strlen(ev[i].kind, sizeof(ev[i].kind)) +
 		    store_strlen(ev[i].summary, sizeof(ev[i].summary));
@@ -336,14 +341,19 @@ store_evidence_size(const struct store_evidence *ev, size_t n)
 }
 
 static void
-store_evidence_encode(uint8_t *p, const struct store_evidence *ev, size_t n)
+store_evidence_encode(uint8_t *p, const struct store_evidence *ev, size_t n, usec_t reset_at)
 {
 	uint64_t bits;
 	size_t i, klen, slen;
 
-	if (n == 0)
+	if (n == 0 && reset_at == 0)
 		return;
-	*p++ = STORE_EV_VERSION;
+	if (reset_at != 0) {
+		*p++ = STORE_EV_VERSION_RESET;
+		store_put_le64(p, (uint64_t)reset_at);
+		p += 8;
+	} else
+		*p++ = STORE_EV_VERSION;
 	for (i = 0; i < n; i++) {
 		klen = store_strlen(ev[i].kind, sizeof(ev[i].kind));
 		slen = store_strlen(ev[i].summary, sizeof(ev[i].summary));
@@ -366,23 +376,33 @@ store_evidence_encode(uint8_t *p, const struct store_evidence *ev, size_t n)
 
 /*
  * store_evidence_decode — parses a blob of store_evidence_encode's format. Fills
- * out[0..cap) when out is not NULL (pass NULL to count). Returns the number of items,
- * or -EBADMSG when the blob is not well formed; never reads outside buf[0..len).
+ * out[0..cap) when out is not NULL (pass NULL to count), and *reset_at (0 in a version
+ * 1 blob). Returns the number of items, or -EBADMSG when the blob is not well formed;
+ * never reads outside buf[0..len).
  */
 static int
 store_evidence_decode(const uint8_t *buf, size_t len, struct store_evidence *out,
-    size_t cap)
+    size_t cap, usec_t *reset_at)
 {
 	struct store_evidence *e;
 	size_t off, klen, slen;
 	uint64_t bits;
 	int n = 0;
 
+	*reset_at = 0;
 	if (len == 0)
 		return 0;
-	if (buf == NULL || buf[0] != STORE_EV_VERSION || len > STORE_EV_BLOB_MAX)
+	if (buf == NULL || len > STORE_EV_BLOB_MAX)
 		return -EBADMSG;
-	for (off = 1; off < len; n++) {
+	if (buf[0] == STORE_EV_VERSION)
+		off = 1;
+	else if (buf[0] == STORE_EV_VERSION_RESET && len >= STORE_EV_RESET_LEN &&
+	    store_get_le64(buf + 1) <= (uint64_t)INT64_MAX) {
+		*reset_at = (usec_t)store_get_le64(buf + 1);
+		off = STORE_EV_RESET_LEN;
+	} else
+		return -EBADMSG;
+	for (; off < len; n++) {
 		klen = buf[off];
 		if (klen >= STORE_KIND_MAX || len - off < STORE_EV_FIXED + klen)
 			return -EBADMSG;
@@ -1087,7 +1107,7 @@ store_put_op(struct store *st, const struct store_subject *s, const struct store
 	}
 	if (s->evidence_count > STORE_EV_BLOB_MAX / STORE_EV_FIXED)
 		return -E2BIG;
-	if ((ev_len = store_evidence_size(s->evidence, s->evidence_count)) >
+	if ((ev_len = store_evidence_size(s->evidence, s->evidence_count, s->reset_at)) >
 	    STORE_EV_BLOB_MAX)
 		return -E2BIG;
 
@@ -1110,7 +1130,7 @@ store_put_op(struct store *st, const struct store_subject *s, const struct store
 	op->status = 0;
 	op->done = done;
 	op->arg = arg;
-	store_evidence_encode(op->data, s->evidence, s->evidence_count);
+	store_evidence_encode(op->data, s->evidence, s->evidence_count, s->reset_at);
 	op->evidence = op->data;
 	op->evidence_len = ev_len;
 	p = (char *)op->data + ev_len;
@@ -1724,7 +1744,7 @@ store_load(struct store *st, int (*each)(void *arg, const struct store_subject *
 
 		blob = sqlite3_column_blob(q, 8);
 		len = (size_t)sqlite3_column_bytes(q, 8);
-		if ((n = store_evidence_decode(blob, len, NULL, 0)) < 0) {
+		if ((n = store_evidence_decode(blob, len, NULL, 0, &s->reset_at)) < 0) {
 			char name[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)];
 			subject_text_encode(name, sizeof(name), s->subject, strlen(s->subject));
 			log_warnx("store: load subject=%s: evidence unreadable, loaded without it", name);
@@ -1739,7 +1759,7 @@ store_load(struct store *st, int (*each)(void *arg, const struct store_subject *
 			cap = (size_t)n;
 		}
 		if (n > 0)
-			store_evidence_decode(blob, len, ev, cap);
+			store_evidence_decode(blob, len, ev, cap, &s->reset_at);
 		s->evidence_count = (size_t)n;
 		s->evidence = n > 0 ? ev : NULL;
 		if ((ret = each(arg, s)) != 0)

@@ -44,6 +44,8 @@ struct store_subject {
 	bool manual_self_release;          /* the manual level lets the subscriber release it at the portal */
 	usec_t rate_tat[2];                /* rate-limit state: messages, recipients */
 	usec_t grace_until;                /* no automatic quarantine before (after a self-release) */
+	usec_t reset_at;                   /* shared store: its last release on any node; another node's
+	                                    * evidence made before it counts nothing (0: none) */
 	usec_t updated;
 	size_t evidence_count;
 	const struct store_evidence *evidence;   /* store_put copies it */

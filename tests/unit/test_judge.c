@@ -622,6 +622,67 @@ judged_elsewhere(const char *subject, const char *node, int level, int old, usec
 }
 
 /*
+ * A release through the feed is remembered in the local store: a node restarted after it
+ * still counts nothing of another node's publication made before it (that node may have
+ * been down when the release was made, and publishes its part at zero only once it is back),
+ * and counts one made after it.
+ */
+static void
+test_shared_reset_stored(void **state)
+{
+	char dir[] = "/tmp/lazaret-test-judge-XXXXXX", path[PATH_MAX], err[256];
+	static struct config cfg;
+	usec_t now = time_now();
+	struct store *st;
+	struct judge *j;
+	struct subject *s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	config_defaults(&cfg);
+	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
+	assert_non_null(j = judge_new(&cfg, st));
+	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
+	int kind = judge_register_kind(j, "test", 1.0, HOURS(1), "a kind for tests");
+	assert_true(kind >= 0);
+	struct shared_evidence e = published("192.0.2.64", "b", 3.5, 3, now, "b saw three");
+	judge_apply_evidence(j, &e);
+	assert_non_null(s = judge_lookup(j, "192.0.2.64"));
+	assert_true(roughly(judge_score(j, s, now), 3.5));
+	store_flush(st);                /* the level it raised is committed */
+	/* released on node c while b is down */
+	struct shared_change ch = judged_elsewhere("192.0.2.64", "c", LEVEL_NORMAL, LEVEL_QUARANTINE, now + 1000, 7);
+	ch.verdict.reset = true;
+	snprintf(ch.verdict.actor, sizeof(ch.verdict.actor), "operator");
+	judge_apply_shared(j, &ch);
+	assert_true(judge_score(j, s, now + 2000) < 0.01);
+	judge_checkpoint(j);
+	store_flush(st);
+	judge_free(j);
+
+	/* restarted: b's publication of before the release, read again from the shared store */
+	assert_non_null(j = judge_new(&cfg, st));
+	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(judge_register_kind(j, "test", 1.0, HOURS(1), "a kind for tests"), kind);
+	assert_int_equal(judge_load(j), 0);
+	assert_non_null(s = judge_lookup(j, "192.0.2.64"));
+	assert_non_null(s->detail);
+	assert_int_equal(s->detail->reset_at, now + 1000);
+	judge_apply_evidence(j, &e);
+	assert_true(judge_score(j, s, now + 2000) < 0.01);
+	assert_int_equal(s->level, LEVEL_NORMAL);
+	/* b's next one, made after the release, counts */
+	e = published("192.0.2.64", "b", 1.5, 1, now + 3000, "b saw one more");
+	judge_apply_evidence(j, &e);
+	assert_true(roughly(judge_score(j, s, now + 3000), 1.5));
+	store_flush(st);                /* the watch it raised, committed before the judge goes */
+	judge_free(j);
+	store_close(st);
+	assert_int_equal(rmtree(dir), 0);
+}
+
+/*
  * Another node's judge quarantines a subject this node judges (its owner now, say because it
  * has just joined) before that node's evidence has reached it: the owner does not release it
  * on its own empty score for a publication period; the evidence comes and holds it there; a
@@ -2855,6 +2916,7 @@ main(void)
 		T(test_evidence_decay),
 		T(test_shared_evidence),
 		T(test_shared_settle),
+		T(test_shared_reset_stored),
 		T(test_levels_rise),
 		T(test_levels_shipped_weights),
 		T(test_hysteresis),

@@ -221,12 +221,14 @@ test_round_trip(void **state)
 	s.rate_tat[0] = INT64_C(1790000000000007);
 	s.rate_tat[1] = INT64_C(1790000000000008);
 	s.updated = INT64_C(1790000000000009);
+	s.reset_at = INT64_C(1790000000000010);       /* released once, on some node */
 	s.evidence = ev;
 	s.evidence_count = 3;
 
 	subject_init(&t, "", 0);
 	memset(t.subject, 'a', sizeof(t.subject) - 1);
 	memset(t.manual_reason, 'r', sizeof(t.manual_reason) - 1);
+	t.reset_at = INT64_MAX;                         /* a release without evidence left */
 
 	st = open_store(f->path, NULL);
 	assert_int_equal(store_put(st, &s, NULL, NULL, NULL), 0);
@@ -253,6 +255,7 @@ test_round_trip(void **state)
 	assert_true(got->rate_tat[0] == s.rate_tat[0]);
 	assert_true(got->rate_tat[1] == s.rate_tat[1]);
 	assert_true(got->updated == s.updated);
+	assert_true(got->reset_at == s.reset_at);
 	assert_int_equal(got->evidence_count, 3);
 	for (i = 0; i < 3; i++) {
 		const struct store_evidence *e = evidence_find(got, ev[i].kind);
@@ -270,6 +273,7 @@ test_round_trip(void **state)
 	assert_string_equal(got->manual_reason, t.manual_reason);
 	assert_int_equal(got->evidence_count, 0);
 	assert_null(got->evidence);
+	assert_true(got->reset_at == INT64_MAX);
 
 	free(l);
 	store_close(st);
@@ -1204,6 +1208,7 @@ struct damaged_ctx {
 	int rows;
 	int good_ok;
 	size_t damaged_evidence;
+	usec_t reset_at;
 };
 
 static int
@@ -1214,8 +1219,10 @@ damaged_each(void *arg, const struct store_subject *s)
 	c->rows++;
 	if (strcmp(s->subject, "good") == 0)
 		c->good_ok = s->evidence_count == 2 && s->evidence[1].count == 99;
-	else
+	else {
 		c->damaged_evidence = s->evidence_count;
+		c->reset_at = s->reset_at;
+	}
 	return 0;
 }
 
@@ -1270,7 +1277,10 @@ test_evidence_damaged(void **state)
 	}
 	{
 		static const char *const blobs[] = {
-			"x'02'",                          /* unknown version */
+			"x'03'",                          /* unknown version */
+			"x'02'",                          /* version 2 without its release time */
+			"x'0201000000000000'",            /* ... cut short */
+			"x'020000000000000080'",          /* a release time past INT64_MAX */
 			"x'01'",                          /* version, no item */
 			"x'01ff'",                        /* kind length over the field */
 			"randomblob(200)",
@@ -1288,6 +1298,18 @@ test_evidence_damaged(void **state)
 			assert_true(c.good_ok);
 		}
 	}
+	/* version 2: the release time and no item, or the items after it */
+	raw_exec(f->path, "UPDATE subjects SET evidence = x'020100000000000000' WHERE subject = 'bad'");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_load(st, damaged_each, &c), 0);
+	assert_int_equal(c.damaged_evidence, 0);
+	assert_int_equal(c.reset_at, 1);
+	raw_exec(f->path, "UPDATE subjects SET evidence = x'02ffffffffffffff7f00' || zeroblob(40) || x'0000'"
+	    " WHERE subject = 'bad'");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_load(st, damaged_each, &c), 0);
+	assert_int_equal(c.damaged_evidence, 1);
+	assert_int_equal(c.reset_at, INT64_MAX);
 	/* version byte and one item with empty kind and summary: well formed */
 	raw_exec(f->path, "UPDATE subjects SET evidence = x'0100' || zeroblob(40) || x'0000'"
 	    " WHERE subject = 'bad'");
