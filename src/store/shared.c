@@ -47,6 +47,10 @@
 #define SHARED_TRIM_EVERY  (3600 * USEC_PER_SEC)
 #define SHARED_TRIM_LOCK   "7816113209573599078"
 #define SHARED_EV_BATCH    2000         /* evidence rows per upsert (8 parameters each, and the node) */
+/* A publication waits this long for others to go with it (a busy relay republishes the same
+ * hosts' rate evidence many times a second: each upsert replaces the last), unless a whole
+ * batch is waiting. Evidence adds up across nodes "within a few seconds" (issue 12). */
+#define SHARED_EV_LINGER   (USEC_PER_SEC / 20)
 #define SHARED_PUB_MAX     2000000      /* publications waiting at most: beyond, the oldest go */
 /* The owners' hash: the same on every node (hash_bytes is keyed per process) */
 static const uint8_t shared_owner_key[16] = "lazaret-owner-1";
@@ -121,6 +125,7 @@ struct shared {
 	struct htable pubs;             /* publications by (subject, kind) */
 	struct shared_pub *pub_head, *pub_tail;
 	size_t pub_count;
+	usec_t pub_since;               /* monotonic: when the oldest waiting publication came (0: none) */
 	uint64_t *owners_next;          /* the live nodes' seeds from the last heartbeat */
 	size_t owners_next_count;
 	bool owners_changed;
@@ -1047,7 +1052,8 @@ shared_pub_put(struct shared *sh, const struct shared_evidence *e)
 	else
 		sh->pub_head = p;
 	sh->pub_tail = p;
-	sh->pub_count++;
+	if (sh->pub_count++ == 0)
+		sh->pub_since = time_mono();
 	return 0;
 }
 
@@ -1066,10 +1072,24 @@ shared_publish(struct shared *sh, const struct shared_evidence *e)
 	snprintf(copy.node, sizeof(copy.node), "%s", sh->node);
 	pthread_mutex_lock(&sh->mu);
 	rc = shared_pub_put(sh, &copy);
+	/* the sync thread is told of the first one (it then waits SHARED_EV_LINGER for more) and
+	 * of a whole batch, not of every one */
+	bool kick = rc == 0 && (sh->pub_count == 1 || sh->pub_count == SHARED_EV_BATCH);
 	pthread_mutex_unlock(&sh->mu);
-	if (rc == 0)
+	if (kick)
 		shared_kick(sh);
 	return rc;
+}
+
+/* Whether the publications waiting are to go now: a whole batch, or the oldest has waited
+ * SHARED_EV_LINGER, or the thread is stopping. */
+static bool
+shared_evidence_due(struct shared *sh, usec_t now)
+{
+	pthread_mutex_lock(&sh->mu);
+	bool due = sh->pub_count >= SHARED_EV_BATCH || (sh->pub_since != 0 && now >= sh->pub_since + SHARED_EV_LINGER);
+	pthread_mutex_unlock(&sh->mu);
+	return due || atomic_load(&sh->stopping);
 }
 
 /*
@@ -1096,6 +1116,7 @@ shared_push_evidence(struct shared *sh)
 	}
 	if (sh->pub_head == NULL)
 		sh->pub_tail = NULL;
+	sh->pub_since = sh->pub_count > 0 ? time_mono() : 0;
 	pthread_mutex_unlock(&sh->mu);
 	if (n == 0) {
 		free(take);
@@ -1155,7 +1176,8 @@ shared_push_evidence(struct shared *sh)
 			if (sh->pub_tail == NULL)
 				sh->pub_tail = take[i];
 			htable_add(&sh->pubs, &take[i]->hnode);
-			sh->pub_count++;
+			if (sh->pub_count++ == 0)
+				sh->pub_since = time_mono();
 		} else
 			free(take[i]);
 	}
@@ -1420,7 +1442,7 @@ shared_thread(void *arg)
 		/* a few batches first: a burst of verdicts goes out before the feed is read back */
 		for (int turn = 0; turn < SHARED_PUSH_TURN && (pushed = shared_push(sh)) == SHARED_PUSH_BATCH; turn++)
 			;
-		for (int turn = 0; pushed >= 0 && turn < SHARED_PUSH_TURN &&
+		for (int turn = 0; pushed >= 0 && turn < SHARED_PUSH_TURN && shared_evidence_due(sh, time_mono()) &&
 		    (ev_pushed = shared_push_evidence(sh)) == SHARED_EV_BATCH; turn++)
 			;
 		if (pushed < 0 || ev_pushed < 0 || (pulled = shared_pull(sh)) < 0 || shared_pull_evidence(sh) < 0) {
@@ -1447,6 +1469,12 @@ shared_thread(void *arg)
 		if (pushed == SHARED_PUSH_BATCH || ev_pushed == SHARED_EV_BATCH)
 			continue;           /* more waiting */
 		usec_t until = sh->next_beat > now ? sh->next_beat - now : 0;
+		pthread_mutex_lock(&sh->mu);
+		usec_t since = sh->pub_since;
+		pthread_mutex_unlock(&sh->mu);
+		if (since != 0)         /* the evidence waiting goes when its linger is over */
+			until = since + SHARED_EV_LINGER > now ? (since + SHARED_EV_LINGER - now < until ?
+			    since + SHARED_EV_LINGER - now : until) : 0;
 		if (pg_wait(sh->pg, sh->wake_fd, (int)(until / 1000) + 1, shared_notified, sh) < 0)
 			continue;
 	}
