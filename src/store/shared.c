@@ -669,6 +669,12 @@ shared_on_connect(struct shared *sh)
 			return rc;
 	}
 	sh->pushed = pgmax;
+	/* what the shared store holds is pushed, whatever this node recorded: a kill between a
+	 * push's commit and the local record of it left rows counted as waiting (and "changes
+	 * not yet in it" said) until this node's next verdict (a renumbering queued above comes
+	 * first: the rows it moves past pgmax stay to be pushed) */
+	if (pending > 0 && pgmax > 0 && (rc = store_outbox_pushed(sh->st, pgmax, time_now())) != 0)
+		return rc;
 	if ((rc = pg_listen(sh->pg, "lz_changes")) != 0)
 		return rc;
 	sh->generation = pg_conn_generation(sh->pg);
