@@ -621,6 +621,30 @@ judged_elsewhere(const char *subject, const char *node, int level, int old, usec
 	return ch;
 }
 
+/* A judge on st, with a "test" kind of weight (its id in *kind). */
+static struct judge *
+judge_on(struct store *st, struct config *cfg, double weight, int *kind)
+{
+	char err[256];
+	struct judge *j;
+
+	assert_non_null(j = judge_new(cfg, st));
+	*kind = judge_register_kind(j, "test", weight, HOURS(1), "test");
+	assert_true(*kind >= 0);
+	assert_int_equal(judge_configure(j, cfg, err, sizeof(err)), 0);
+	return j;
+}
+
+/* A judge on the store at path (opened for it in *st), with a "test" kind of weight. */
+static struct judge *
+judge_on_store(const char *path, struct config *cfg, double weight, struct store **st, int *kind)
+{
+	char err[256];
+
+	assert_non_null(*st = store_open(path, NULL, err, sizeof(err)));
+	return judge_on(*st, cfg, weight, kind);
+}
+
 /*
  * A release through the feed is remembered in the local store: a node restarted after it
  * still counts nothing of another node's publication made before it (that node may have
@@ -630,22 +654,19 @@ judged_elsewhere(const char *subject, const char *node, int level, int old, usec
 static void
 test_shared_reset_stored(void **state)
 {
-	char dir[] = "/tmp/lazaret-test-judge-XXXXXX", path[PATH_MAX], err[256];
+	char dir[] = "/tmp/lazaret-test-judge-XXXXXX", path[PATH_MAX];
 	static struct config cfg;
 	usec_t now = time_now();
 	struct store *st;
 	struct judge *j;
 	struct subject *s;
+	int kind, again;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 	config_defaults(&cfg);
-	assert_non_null(st = store_open(path, NULL, err, sizeof(err)));
-	assert_non_null(j = judge_new(&cfg, st));
-	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
-	int kind = judge_register_kind(j, "test", 1.0, HOURS(1), "a kind for tests");
-	assert_true(kind >= 0);
+	j = judge_on_store(path, &cfg, 1.0, &st, &kind);
 	struct shared_evidence e = published("192.0.2.64", "b", 3.5, 3, now, "b saw three");
 	judge_apply_evidence(j, &e);
 	assert_non_null(s = judge_lookup(j, "192.0.2.64"));
@@ -662,9 +683,8 @@ test_shared_reset_stored(void **state)
 	judge_free(j);
 
 	/* restarted: b's publication of before the release, read again from the shared store */
-	assert_non_null(j = judge_new(&cfg, st));
-	assert_int_equal(judge_configure(j, &cfg, err, sizeof(err)), 0);
-	assert_int_equal(judge_register_kind(j, "test", 1.0, HOURS(1), "a kind for tests"), kind);
+	j = judge_on(st, &cfg, 1.0, &again);
+	assert_int_equal(again, kind);
 	assert_int_equal(judge_load(j), 0);
 	assert_non_null(s = judge_lookup(j, "192.0.2.64"));
 	assert_non_null(s->detail);
@@ -2719,20 +2739,6 @@ test_subject_cap_churn(void **state)
 	for (int l = 0; l < LEVEL_COUNT; l++)
 		sum += st.by_level[l];
 	assert_int_equal(sum, st.tracked);
-}
-
-/* A judge on the store at path (opened for it in *st), with a "test" kind of weight. */
-static struct judge *
-judge_on_store(const char *path, struct config *cfg, double weight, struct store **st, int *kind)
-{
-	char err[256];
-	struct judge *j;
-
-	assert_non_null(*st = store_open(path, NULL, err, sizeof(err)));
-	assert_non_null(j = judge_new(cfg, *st));
-	*kind = judge_register_kind(j, "test", weight, HOURS(1), "test");
-	assert_int_equal(judge_configure(j, cfg, err, sizeof(err)), 0);
-	return j;
 }
 
 /* The grace after a self-release is saved with the subject and restored at start. */
