@@ -415,6 +415,70 @@ pg_exec_params(struct pg_conn *c, const char *sql, int nparams, const char *cons
 }
 
 int
+pg_exec_serialized(struct pg_conn *c, const char *lock_sql, const char *sql, int nparams,
+    const char *const *values, const char *channel, const char *payload)
+{
+	const char *notify[2] = { channel, payload };
+	int rc = 0, separators = 0;
+
+	if (c->conn == NULL)
+		return not_connected(c);
+	if (PQenterPipelineMode(c->conn) != 1) {
+		set_error(c, NULL, PQerrorMessage(c->conn));
+		return PQstatus(c->conn) == CONNECTION_BAD ? (mark_down(c), -ENOTCONN) : -EIO;
+	}
+	if (PQsendQueryParams(c->conn, lock_sql, 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+	    PQsendQueryParams(c->conn, sql, nparams, NULL, values, NULL, NULL, 0) != 1 ||
+	    PQsendQueryParams(c->conn, "SELECT pg_notify($1, $2)", 2, NULL, notify, NULL, NULL, 0) != 1 ||
+	    PQpipelineSync(c->conn) != 1) {
+		/* only a broken connection refuses to queue: the sync point was never sent */
+		set_error(c, NULL, PQerrorMessage(c->conn));
+		mark_down(c);
+		return -ENOTCONN;
+	}
+	/* each statement's result and a NULL after it, then the sync point's: a failed statement
+	 * is the first error, those after it come back PGRES_PIPELINE_ABORTED */
+	for (;;) {
+		PGresult *res = PQgetResult(c->conn);
+		if (res == NULL) {
+			if (PQstatus(c->conn) == CONNECTION_BAD || ++separators > 3) {
+				if (rc == 0) {
+					set_error(c, NULL, PQerrorMessage(c->conn));
+					rc = -ENOTCONN;
+				}
+				mark_down(c);
+				return rc;
+			}
+			continue;
+		}
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (st == PGRES_PIPELINE_ABORTED) {
+			if (rc == 0) {
+				set_error(c, NULL, "statement skipped: the pipeline was aborted");
+				rc = -ECANCELED;
+			}
+		} else {
+			int r = result_check(c, res);
+			if (rc == 0)
+				rc = r;
+		}
+		PQclear(res);
+		if (c->conn == NULL)           /* result_check marked it down */
+			return rc != 0 ? rc : -ENOTCONN;
+	}
+	if (PQexitPipelineMode(c->conn) != 1) {
+		set_error(c, NULL, PQerrorMessage(c->conn));
+		mark_down(c);
+		return -ENOTCONN;
+	}
+	return rc;
+}
+
+int
 pg_exec(struct pg_conn *c, const char *sql)
 {
 	PGresult *res;

@@ -143,6 +143,20 @@ void pg_array_add(struct pg_array *a, const char *s, size_t len);
 const char *pg_array_text(struct pg_array *a);
 void pg_array_free(struct pg_array *a);
 
+/*
+ * pg_exec_serialized — one write transaction in one round trip: lock_sql (a statement taking
+ * an advisory transaction lock), then sql with its parameters (as pg_exec_params, result
+ * discarded), then pg_notify(channel, payload), committed together: libpq's pipeline sends
+ * the three and a sync point, and the server runs what comes before a sync point as one
+ * implicit transaction. So the lock is held for the server's own work and its commit, never
+ * across a round trip to a client that may be waiting for a CPU. 0, or an error code as
+ * pg_exec_params (the first statement's that failed): then nothing was committed, except
+ * with -ENOTCONN, where the outcome is unknown (the write must be idempotent). Not inside a
+ * pg_begin transaction.
+ */
+int pg_exec_serialized(struct pg_conn *c, const char *lock_sql, const char *sql, int nparams,
+    const char *const *values, const char *channel, const char *payload);
+
 /* Transactions. A failed pg_commit with -ENOTCONN leaves the outcome unknown: writes that
  * are retried must be idempotent. A COMMIT the server turned into a ROLLBACK (the
  * transaction had failed) returns -ECANCELED. pg_rollback on a dead connection is 0: the

@@ -39,6 +39,7 @@
  * order of seq, given inside, is the order of the commits: a pull that read up to seq N
  * never finds a smaller seq committed later. */
 #define SHARED_PUSH_LOCK   "7816113209573599077"
+#define SHARED_PUSH_LOCK_SQL "SELECT pg_advisory_xact_lock(" SHARED_PUSH_LOCK ")"
 /* The feed's trim, by whichever node gets the lock first, every hour: a change superseded by a
  * newer one of its subject goes once older than this (a node catching up needs only each
  * subject's newest: a change carries the whole verdict), and so does evidence not renewed
@@ -778,7 +779,8 @@ push_collect(void *arg, const struct store_outbox_row *r)
 
 /*
  * shared_push — the outbox after sh->pushed into lz_changes, a batch per transaction under
- * the push lock, NOTIFY with it. Returns the rows pushed (0: none waiting) or an error.
+ * the push lock, NOTIFY with it, in one round trip (pg_exec_serialized: the lock is never
+ * held while this thread waits for a CPU). Returns the rows pushed (0: none waiting) or an error.
  */
 static int
 shared_push(struct shared *sh)
@@ -812,13 +814,7 @@ shared_push(struct shared *sh)
 			rc = -ENOMEM;
 	if (rc == -ENOMEM)
 		goto done;
-	if ((rc = pg_begin(sh->pg)) == 0 &&
-	    (rc = pg_exec(sh->pg, "SELECT pg_advisory_xact_lock(" SHARED_PUSH_LOCK ")")) == 0 &&
-	    (rc = pg_exec_params(sh->pg, sql, 6, params, NULL, NULL, NULL)) == 0 &&
-	    (rc = pg_notify(sh->pg, "lz_changes", sh->node)) == 0)
-		rc = pg_commit(sh->pg);
-	else
-		pg_rollback(sh->pg);
+	rc = pg_exec_serialized(sh->pg, SHARED_PUSH_LOCK_SQL, sql, 6, params, "lz_changes", sh->node);
 	if (rc != 0 && pg_conn_up(sh->pg) && rc != -EAGAIN) {
 		/* the server refused the batch itself (not the connection): one row at a time, and a
 		 * row it refuses alone is set aside, loudly, rather than holding up every change after */
@@ -1162,13 +1158,8 @@ shared_push_evidence(struct shared *sh)
 			rc = -ENOMEM;
 	if (rc != 0)
 		;                       /* out of memory: the rows go back in line */
-	else if ((rc = pg_begin(sh->pg)) == 0 &&
-	    (rc = pg_exec(sh->pg, "SELECT pg_advisory_xact_lock(" SHARED_PUSH_LOCK ")")) == 0 &&
-	    (rc = pg_exec_params(sh->pg, sql, 9, params, NULL, NULL, NULL)) == 0 &&
-	    (rc = pg_notify(sh->pg, "lz_changes", sh->node)) == 0)
-		rc = pg_commit(sh->pg);
 	else
-		pg_rollback(sh->pg);
+		rc = pg_exec_serialized(sh->pg, SHARED_PUSH_LOCK_SQL, sql, 9, params, "lz_changes", sh->node);
 	for (size_t k = 0; k < 8; k++)
 		pg_array_free(&col[k]);
 	pthread_mutex_lock(&sh->mu);
