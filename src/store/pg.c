@@ -427,7 +427,7 @@ pg_exec_serialized(struct pg_conn *c, const char *lock_sql, const char *sql, int
 		set_error(c, NULL, PQerrorMessage(c->conn));
 		return PQstatus(c->conn) == CONNECTION_BAD ? (mark_down(c), -ENOTCONN) : -EIO;
 	}
-	if (PQsendQueryParams(c->conn, lock_sql, 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+	if ((lock_sql != NULL && PQsendQueryParams(c->conn, lock_sql, 0, NULL, NULL, NULL, NULL, 0) != 1) ||
 	    PQsendQueryParams(c->conn, sql, nparams, NULL, values, NULL, NULL, 0) != 1 ||
 	    PQsendQueryParams(c->conn, "SELECT pg_notify($1, $2)", 2, NULL, notify, NULL, NULL, 0) != 1 ||
 	    PQpipelineSync(c->conn) != 1) {

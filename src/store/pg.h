@@ -145,11 +145,12 @@ void pg_array_free(struct pg_array *a);
 
 /*
  * pg_exec_serialized — one write transaction in one round trip: lock_sql (a statement taking
- * an advisory transaction lock), then sql with its parameters (as pg_exec_params, result
- * discarded), then pg_notify(channel, payload), committed together: libpq's pipeline sends
- * the three and a sync point, and the server runs what comes before a sync point as one
- * implicit transaction. So the lock is held for the server's own work and its commit, never
- * across a round trip to a client that may be waiting for a CPU. 0, or an error code as
+ * an advisory transaction lock; NULL: sql takes it itself), then sql with its parameters (as
+ * pg_exec_params, result discarded), then pg_notify(channel, payload), committed together:
+ * libpq's pipeline sends them and a sync point, and the server runs what comes before a sync
+ * point as one implicit transaction. So the lock is held for the server's own work and its
+ * commit, never across a round trip to a client that may be waiting for a CPU. (A lock
+ * taken inside sql is taken after the server has bound, that is parsed, its parameters.) 0, or an error code as
  * pg_exec_params (the first statement's that failed): then nothing was committed, except
  * with -ENOTCONN, where the outcome is unknown (the write must be idempotent). Not inside a
  * pg_begin transaction.

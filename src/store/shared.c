@@ -35,11 +35,14 @@
  * changes already applied are known by (node, node_seq) and skipped). */
 #define SHARED_REREAD      100000
 #define SHARED_ORIGINS_MAX 256          /* nodes whose last applied node_seq is remembered */
-/* The lock every push takes: "lzchange" as a number. Pushes are serialized by it, so the
- * order of seq, given inside, is the order of the commits: a pull that read up to seq N
- * never finds a smaller seq committed later. */
+/* The lock every push of changes takes: "lzchange" as a number. Pushes are serialized by
+ * it, so the order of seq, given inside, is the order of the commits: a pull that read up to
+ * seq N never finds a smaller seq committed later. Evidence has a lock of its own for the
+ * same reason (its seq is another sequence, read by another pull): a burst of evidence
+ * from one node never waits behind another node's verdicts, nor they behind it. */
 #define SHARED_PUSH_LOCK   "7816113209573599077"
 #define SHARED_PUSH_LOCK_SQL "SELECT pg_advisory_xact_lock(" SHARED_PUSH_LOCK ")"
+#define SHARED_EV_LOCK_SQL "SELECT pg_advisory_xact_lock(7816113209573599079)"
 /* The feed's trim, by whichever node gets the lock first, every hour: a change superseded by a
  * newer one of its subject goes once older than this (a node catching up needs only each
  * subject's newest: a change carries the whole verdict), and so does evidence not renewed
@@ -785,9 +788,12 @@ push_collect(void *arg, const struct store_outbox_row *r)
 static int
 shared_push(struct shared *sh)
 {
-	static const char sql[] = "INSERT INTO lz_changes (node, node_seq, at, kind, subject, body) "
+	/* the lock inside the statement: the server parses the arrays (and each body's JSON) when
+	 * it binds the parameters, before it runs the statement, so not under the lock */
+	static const char sql[] = "WITH l AS MATERIALIZED (" SHARED_PUSH_LOCK_SQL ") "
+	    "INSERT INTO lz_changes (node, node_seq, at, kind, subject, body) "
 	    "SELECT $1, u.node_seq, u.at, u.kind, u.subject, u.body "
-	    "FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::jsonb[]) "
+	    "FROM l, unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::jsonb[]) "
 	    "WITH ORDINALITY AS u (node_seq, at, kind, subject, body, i) ORDER BY u.i "
 	    "ON CONFLICT (node, node_seq) DO NOTHING";   /* in node_seq order: seq follows it */
 	struct push_rows *p = calloc(1, sizeof(*p));
@@ -814,7 +820,7 @@ shared_push(struct shared *sh)
 			rc = -ENOMEM;
 	if (rc == -ENOMEM)
 		goto done;
-	rc = pg_exec_serialized(sh->pg, SHARED_PUSH_LOCK_SQL, sql, 6, params, "lz_changes", sh->node);
+	rc = pg_exec_serialized(sh->pg, NULL, sql, 6, params, "lz_changes", sh->node);
 	if (rc != 0 && pg_conn_up(sh->pg) && rc != -EAGAIN) {
 		/* the server refused the batch itself (not the connection): one row at a time, and a
 		 * row it refuses alone is set aside, loudly, rather than holding up every change after */
@@ -1096,7 +1102,7 @@ shared_evidence_due(struct shared *sh, usec_t now)
 
 /*
  * shared_push_evidence — up to SHARED_EV_BATCH publications upserted into lz_evidence in one
- * transaction under the push lock (their seq in commit order). Those that fail go back,
+ * transaction under the evidence lock (their seq in commit order). Those that fail go back,
  * unless a newer one took their place meanwhile. The rows pushed, or an error.
  */
 static int
@@ -1126,10 +1132,11 @@ shared_push_evidence(struct shared *sh)
 	}
 
 	/* one statement for the batch: $1 the node, then a column an array */
-	static const char sql[] = "INSERT INTO lz_evidence (node, subject, kind, value, value_time, count, "
+	static const char sql[] = "WITH l AS MATERIALIZED (" SHARED_EV_LOCK_SQL ") "
+	    "INSERT INTO lz_evidence (node, subject, kind, value, value_time, count, "
 	    "first_seen, last_seen, summary, seq) SELECT $1, u.subject, u.kind, u.value, u.value_time, u.count, "
 	    "u.first_seen, u.last_seen, u.summary, nextval('lz_evidence_seq') "
-	    "FROM unnest($2::text[], $3::text[], $4::float8[], $5::bigint[], $6::bigint[], $7::bigint[], "
+	    "FROM l, unnest($2::text[], $3::text[], $4::float8[], $5::bigint[], $6::bigint[], $7::bigint[], "
 	    "$8::bigint[], $9::text[]) AS u (subject, kind, value, value_time, count, first_seen, last_seen, summary) "
 	    "ON CONFLICT (subject, node, kind) DO UPDATE SET value = excluded.value, "
 	    "value_time = excluded.value_time, count = excluded.count, first_seen = excluded.first_seen, "
@@ -1159,7 +1166,7 @@ shared_push_evidence(struct shared *sh)
 	if (rc != 0)
 		;                       /* out of memory: the rows go back in line */
 	else
-		rc = pg_exec_serialized(sh->pg, SHARED_PUSH_LOCK_SQL, sql, 9, params, "lz_changes", sh->node);
+		rc = pg_exec_serialized(sh->pg, NULL, sql, 9, params, "lz_changes", sh->node);
 	for (size_t k = 0; k < 8; k++)
 		pg_array_free(&col[k]);
 	pthread_mutex_lock(&sh->mu);

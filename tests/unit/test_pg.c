@@ -524,6 +524,14 @@ test_exec_serialized(void **state)
 	assert_int_equal(pg_wait(l, -1, 200, hear, &h), 0);
 	assert_int_equal(h.n, 1);
 
+	/* the lock taken by the statement itself */
+	assert_int_equal(pg_exec_serialized(c, NULL, "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(4242)) "
+	    "INSERT INTO s SELECT v FROM l, unnest($1::int[]) AS v", 1, (const char *[]){ "{8,9}" }, "lazaret_changes",
+	    "inside"), 0);
+	assert_int_equal(wait_notify(l, &h), PG_WAIT_NOTIFY);
+	assert_string_equal(h.payload, "inside");
+	assert_int_equal(pg_exec(c, "DELETE FROM s WHERE id >= 8"), 0);
+
 	/* back to one statement at a time, and to explicit transactions */
 	assert_int_equal(pg_begin(c), 0);
 	assert_int_equal(pg_exec(c, "INSERT INTO s VALUES (5)"), 0);
