@@ -24,8 +24,12 @@
  * and how many of those were never answered is reported too (due=,
  * unanswered=).
  *
+ * With -n COUNT the closed loop ends once COUNT requests were answered after the
+ * warm-up (or at -d, whichever comes first): a test that needs that many distinct
+ * clients gets them however slow the machine.
+ *
  * usage: policy_load [-m] [-a accounts] [-c conns] [-d seconds] [-H hosts]
- *	[-l label] [-r rate] [-s percent] [-w seconds] TARGET
+ *	[-l label] [-n count] [-r rate] [-s percent] [-w seconds] TARGET
  *	TARGET is HOST:PORT, [V6ADDR]:PORT or unix:/PATH.
  */
 #include <sys/types.h>
@@ -81,6 +85,7 @@ static int		 nconns = 64;
 static struct policy_mix mix = { .hosts = 10000, .sasl_percent = 30 };
 static unsigned		 warmup_s = 2;
 static unsigned		 duration_s = 10;
+static uint64_t		 max_answers;	/* -n: 0, no limit */
 static int		 machine;
 static const char	*label = "server";
 static const char	*target;
@@ -129,7 +134,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: policy_load [-m] [-a accounts] [-c conns] "
 	    "[-d seconds] [-H hosts] [-l label]\n"
-	    "\t[-r rate] [-s sasl-percent] [-w warmup-seconds] "
+	    "\t[-n count] [-r rate] [-s sasl-percent] [-w warmup-seconds] "
 	    "HOST:PORT|[V6]:PORT|unix:PATH\n");
 	exit(2);
 }
@@ -288,6 +293,8 @@ record(uint64_t sent, uint64_t done, const char *reply, size_t len)
 			fatal("out of memory");
 	}
 	lat[nlat++] = done - sent;
+	if (max_answers != 0 && rate == 0 && nlat >= max_answers)
+		stop_now = 1;
 
 	/* "action=WORD rest\n\n": count WORD, upper-cased */
 	if (len < 8 || strncmp(reply, "action=", 7) != 0) {
@@ -495,7 +502,7 @@ main(int argc, char *argv[])
 	int		 ch, i, n, timeout_ms;
 
 	tool_name = "policy_load";
-	while ((ch = getopt(argc, argv, "a:c:d:H:l:mr:s:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:d:H:l:mn:r:s:w:")) != -1) {
 		switch (ch) {
 		case 'a':
 			mix.accounts = number(optarg, 0, 100000000, "accounts");
@@ -515,6 +522,9 @@ main(int argc, char *argv[])
 			break;
 		case 'm':
 			machine = 1;
+			break;
+		case 'n':
+			max_answers = number(optarg, 1, 1000000000, "count");
 			break;
 		case 'r':
 			rate = number(optarg, 0, 10000000, "rate");
