@@ -29,6 +29,7 @@ struct pg_conn {
 	size_t nchannels;
 	char sqlstate[6];
 	char error[512];
+	bool fatal_noticed;       /* error holds the FATAL the server sent before it hung up */
 	struct log_limit limit;   /* a dead server must not flood the log: one line per attempt */
 };
 
@@ -255,7 +256,13 @@ notice_receiver(void *arg, const PGresult *res)
 	char q[256];
 
 	log_quoted(q, sizeof(q), msg ? msg : "");
-	/* WARNING, and a FATAL that ends an idle session ("terminating connection ...") */
+	/* WARNING, and a FATAL that ends an idle session ("terminating connection ..."): libpq
+	 * hands the latter here, not to PQerrorMessage, so it is also the reason the connection
+	 * is reported lost for */
+	if (sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0)) {
+		set_error(c, PQresultErrorField(res, PG_DIAG_SQLSTATE), msg ? msg : sev);
+		c->fatal_noticed = true;
+	}
 	if (sev && (strcmp(sev, "WARNING") == 0 || strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
 		log_warnx("pg: server %s target=\"%s\" reason=\"%s\"", sev, c->target, q);
 	else
@@ -302,6 +309,7 @@ pg_conn_free(struct pg_conn *c)
 static void
 mark_down(struct pg_conn *c)
 {
+	c->fatal_noticed = false;
 	if (c->conn) {
 		PQfinish(c->conn);
 		c->conn = NULL;
@@ -759,7 +767,10 @@ pg_wait(struct pg_conn *c, int wake_fd, int timeout_ms, pg_notify_fn each, void 
 		if (PQconsumeInput(c->conn) == 0 || (PQisBusy(c->conn), PQstatus(c->conn)) == CONNECTION_BAD) {
 			char q[512];
 
-			set_error(c, NULL, PQerrorMessage(c->conn));
+			/* the FATAL the server sent says why; libpq's own text only that it hung up */
+			const char *why = PQerrorMessage(c->conn);
+			if (!c->fatal_noticed)
+				set_error(c, NULL, why != NULL && why[0] != '\0' ? why : "the server closed the connection");
 			log_limited(&c->limit, LOG_LEVEL_WARN,
 			    "pg: connection lost target=\"%s\" connection=down reason=\"%s\"", c->target,
 			    log_quoted(q, sizeof(q), c->error));

@@ -555,6 +555,17 @@ test_exec_serialized(void **state)
 		assert_false(pg_conn_up(c));
 		assert_int_equal(pg_conn_ensure(c), 0);
 		assert_int_equal(pg_exec(c, "DROP TABLE s"), 0);
+
+		/* an idle session ended by the server: the FATAL it sent is the reason given */
+		struct pg_conn *w = connect_ok(primary, "waiter");
+		snprintf(pid, sizeof(pid), "%d", pg_conn_server(w)->backend_pid);
+		assert_int_equal(pg_exec_params(admin, "SELECT pg_terminate_backend($1::int, 5000)", 1, vals, NULL, NULL,
+		    NULL), 0);
+		assert_int_equal(pg_wait(w, -1, 5000, NULL, NULL), -ENOTCONN);
+		assert_false(pg_conn_up(w));
+		assert_non_null(strstr(pg_conn_error(w), "terminating connection"));
+		assert_string_equal(pg_conn_sqlstate(w), "57P01");
+		pg_conn_free(w);
 		pg_conn_free(admin);
 	}
 	pg_conn_free(l);
