@@ -423,8 +423,8 @@ pg_exec_params(struct pg_conn *c, const char *sql, int nparams, const char *cons
 }
 
 int
-pg_exec_serialized(struct pg_conn *c, const char *lock_sql, const char *sql, int nparams,
-    const char *const *values, const char *channel, const char *payload)
+pg_exec_notify(struct pg_conn *c, const char *sql, int nparams, const char *const *values,
+    const char *channel, const char *payload)
 {
 	const char *notify[2] = { channel, payload };
 	int rc = 0, separators = 0;
@@ -435,8 +435,7 @@ pg_exec_serialized(struct pg_conn *c, const char *lock_sql, const char *sql, int
 		set_error(c, NULL, PQerrorMessage(c->conn));
 		return PQstatus(c->conn) == CONNECTION_BAD ? (mark_down(c), -ENOTCONN) : -EIO;
 	}
-	if ((lock_sql != NULL && PQsendQueryParams(c->conn, lock_sql, 0, NULL, NULL, NULL, NULL, 0) != 1) ||
-	    PQsendQueryParams(c->conn, sql, nparams, NULL, values, NULL, NULL, 0) != 1 ||
+	if (PQsendQueryParams(c->conn, sql, nparams, NULL, values, NULL, NULL, 0) != 1 ||
 	    PQsendQueryParams(c->conn, "SELECT pg_notify($1, $2)", 2, NULL, notify, NULL, NULL, 0) != 1 ||
 	    PQpipelineSync(c->conn) != 1) {
 		/* only a broken connection refuses to queue: the sync point was never sent */
@@ -449,7 +448,7 @@ pg_exec_serialized(struct pg_conn *c, const char *lock_sql, const char *sql, int
 	for (;;) {
 		PGresult *res = PQgetResult(c->conn);
 		if (res == NULL) {
-			if (PQstatus(c->conn) == CONNECTION_BAD || ++separators > 3) {
+			if (PQstatus(c->conn) == CONNECTION_BAD || ++separators > 2) {
 				if (rc == 0) {
 					set_error(c, NULL, PQerrorMessage(c->conn));
 					rc = -ENOTCONN;

@@ -144,19 +144,19 @@ const char *pg_array_text(struct pg_array *a);
 void pg_array_free(struct pg_array *a);
 
 /*
- * pg_exec_serialized — one write transaction in one round trip: lock_sql (a statement taking
- * an advisory transaction lock; NULL: sql takes it itself), then sql with its parameters (as
+ * pg_exec_notify — one write transaction in one round trip: sql with its parameters (as
  * pg_exec_params, result discarded), then pg_notify(channel, payload), committed together:
- * libpq's pipeline sends them and a sync point, and the server runs what comes before a sync
- * point as one implicit transaction. So the lock is held for the server's own work and its
- * commit, never across a round trip to a client that may be waiting for a CPU. (A lock
- * taken inside sql is taken after the server has bound, that is parsed, its parameters.) 0, or an error code as
+ * libpq's pipeline sends both and a sync point, and the server runs what comes before a sync
+ * point as one implicit transaction. An advisory lock sql takes (in a MATERIALIZED CTE its
+ * rows are joined with) is held for the server's own work and its commit, never across a
+ * round trip to a client that may be waiting for a CPU, and is taken after the server has
+ * bound, that is parsed, the parameters. 0, or an error code as
  * pg_exec_params (the first statement's that failed): then nothing was committed, except
  * with -ENOTCONN, where the outcome is unknown (the write must be idempotent). Not inside a
  * pg_begin transaction.
  */
-int pg_exec_serialized(struct pg_conn *c, const char *lock_sql, const char *sql, int nparams,
-    const char *const *values, const char *channel, const char *payload);
+int pg_exec_notify(struct pg_conn *c, const char *sql, int nparams, const char *const *values,
+    const char *channel, const char *payload);
 
 /* Transactions. A failed pg_commit with -ENOTCONN leaves the outcome unknown: writes that
  * are retried must be idempotent. A COMMIT the server turned into a ROLLBACK (the

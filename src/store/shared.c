@@ -41,8 +41,7 @@
  * same reason (its seq is another sequence, read by another pull): a burst of evidence
  * from one node never waits behind another node's verdicts, nor they behind it. */
 #define SHARED_PUSH_LOCK   "7816113209573599077"
-#define SHARED_PUSH_LOCK_SQL "SELECT pg_advisory_xact_lock(" SHARED_PUSH_LOCK ")"
-#define SHARED_EV_LOCK_SQL "SELECT pg_advisory_xact_lock(7816113209573599079)"
+#define SHARED_EV_LOCK     "7816113209573599079"
 /* The feed's trim, by whichever node gets the lock first, every hour: a change superseded by a
  * newer one of its subject goes once older than this (a node catching up needs only each
  * subject's newest: a change carries the whole verdict), and so does evidence not renewed
@@ -782,7 +781,7 @@ push_collect(void *arg, const struct store_outbox_row *r)
 
 /*
  * shared_push — the outbox after sh->pushed into lz_changes, a batch per transaction under
- * the push lock, NOTIFY with it, in one round trip (pg_exec_serialized: the lock is never
+ * the push lock, NOTIFY with it, in one round trip (pg_exec_notify: the lock is never
  * held while this thread waits for a CPU). Returns the rows pushed (0: none waiting) or an error.
  */
 static int
@@ -790,7 +789,7 @@ shared_push(struct shared *sh)
 {
 	/* the lock inside the statement: the server parses the arrays (and each body's JSON) when
 	 * it binds the parameters, before it runs the statement, so not under the lock */
-	static const char sql[] = "WITH l AS MATERIALIZED (" SHARED_PUSH_LOCK_SQL ") "
+	static const char sql[] = "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(" SHARED_PUSH_LOCK ")) "
 	    "INSERT INTO lz_changes (node, node_seq, at, kind, subject, body) "
 	    "SELECT $1, u.node_seq, u.at, u.kind, u.subject, u.body "
 	    "FROM l, unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::jsonb[]) "
@@ -820,7 +819,7 @@ shared_push(struct shared *sh)
 			rc = -ENOMEM;
 	if (rc == -ENOMEM)
 		goto done;
-	rc = pg_exec_serialized(sh->pg, NULL, sql, 6, params, "lz_changes", sh->node);
+	rc = pg_exec_notify(sh->pg, sql, 6, params, "lz_changes", sh->node);
 	if (rc != 0 && pg_conn_up(sh->pg) && rc != -EAGAIN) {
 		/* the server refused the batch itself (not the connection): one row at a time, and a
 		 * row it refuses alone is set aside, loudly, rather than holding up every change after */
@@ -1132,7 +1131,7 @@ shared_push_evidence(struct shared *sh)
 	}
 
 	/* one statement for the batch: $1 the node, then a column an array */
-	static const char sql[] = "WITH l AS MATERIALIZED (" SHARED_EV_LOCK_SQL ") "
+	static const char sql[] = "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(" SHARED_EV_LOCK ")) "
 	    "INSERT INTO lz_evidence (node, subject, kind, value, value_time, count, "
 	    "first_seen, last_seen, summary, seq) SELECT $1, u.subject, u.kind, u.value, u.value_time, u.count, "
 	    "u.first_seen, u.last_seen, u.summary, nextval('lz_evidence_seq') "
@@ -1166,7 +1165,7 @@ shared_push_evidence(struct shared *sh)
 	if (rc != 0)
 		;                       /* out of memory: the rows go back in line */
 	else
-		rc = pg_exec_serialized(sh->pg, NULL, sql, 9, params, "lz_changes", sh->node);
+		rc = pg_exec_notify(sh->pg, sql, 9, params, "lz_changes", sh->node);
 	for (size_t k = 0; k < 8; k++)
 		pg_array_free(&col[k]);
 	pthread_mutex_lock(&sh->mu);

@@ -481,13 +481,15 @@ test_listen_notify(void **state)
 	pg_conn_free(b);
 }
 
-/* pg_exec_serialized: lock, statement and notification committed in one round trip, or
- * nothing at all, and the connection as usable after as before. */
+/* pg_exec_notify: a statement (taking a lock, as the shared store's pushes do) and its
+ * notification committed in one round trip, or nothing at all, and the connection as usable
+ * after as before. */
 static void
-test_exec_serialized(void **state)
+test_exec_notify(void **state)
 {
 	struct pg_conn *c = connect_ok(primary, "node-a"), *l = connect_ok(primary, "listener");
-	const char *lock = "SELECT pg_advisory_xact_lock(4242)";
+	const char *locked = "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(4242)) "
+	    "INSERT INTO s SELECT v FROM l, unnest($1::int[]) AS v";
 	const char *ok[1] = { "{1,2}" }, *dup[1] = { "{3,1}" };
 	struct heard h = { 0 };
 	PGresult *res = NULL;
@@ -495,8 +497,7 @@ test_exec_serialized(void **state)
 	(void)state;
 	assert_int_equal(pg_exec(c, "DROP TABLE IF EXISTS s; CREATE TABLE s (id int PRIMARY KEY)"), 0);
 	assert_int_equal(pg_listen(l, "lazaret_changes"), 0);
-	assert_int_equal(pg_exec_serialized(c, lock, "INSERT INTO s SELECT unnest($1::int[])", 1, ok,
-	    "lazaret_changes", "pushed"), 0);
+	assert_int_equal(pg_exec_notify(c, locked, 1, ok, "lazaret_changes", "pushed"), 0);
 	assert_int_equal(wait_notify(l, &h), PG_WAIT_NOTIFY);
 	assert_string_equal(h.payload, "pushed");
 	assert_int_equal(pg_exec_params(l, "SELECT count(*) FROM s", 0, NULL, NULL, NULL, &res), 0);
@@ -508,15 +509,12 @@ test_exec_serialized(void **state)
 	PQclear(res);
 
 	/* the statement fails: its error, nothing of it kept, no notification, still up */
-	assert_int_equal(pg_exec_serialized(c, lock, "INSERT INTO s SELECT unnest($1::int[])", 1, dup,
-	    "lazaret_changes", "refused"), -EEXIST);
+	assert_int_equal(pg_exec_notify(c, locked, 1, dup, "lazaret_changes", "refused"), -EEXIST);
 	assert_string_equal(pg_conn_sqlstate(c), "23505");
 	assert_true(pg_conn_up(c));
 	assert_int_equal(pg_wait(l, -1, 200, hear, &h), 0);
 	assert_int_equal(h.n, 1);
-	/* the lock statement fails: the rest skipped */
-	assert_int_equal(pg_exec_serialized(c, "SELEC 1", "INSERT INTO s VALUES (4)", 0, NULL,
-	    "lazaret_changes", "skipped"), -EIO);
+	assert_int_equal(pg_exec_notify(c, "INSERT INTO s SELEC 4", 0, NULL, "lazaret_changes", "skipped"), -EIO);
 	assert_string_equal(pg_conn_sqlstate(c), "42601");
 	assert_int_equal(pg_exec_params(c, "SELECT count(*) FROM s", 0, NULL, NULL, NULL, &res), 0);
 	assert_string_equal(PQgetvalue(res, 0, 0), "2");
@@ -524,19 +522,11 @@ test_exec_serialized(void **state)
 	assert_int_equal(pg_wait(l, -1, 200, hear, &h), 0);
 	assert_int_equal(h.n, 1);
 
-	/* the lock taken by the statement itself */
-	assert_int_equal(pg_exec_serialized(c, NULL, "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(4242)) "
-	    "INSERT INTO s SELECT v FROM l, unnest($1::int[]) AS v", 1, (const char *[]){ "{8,9}" }, "lazaret_changes",
-	    "inside"), 0);
-	assert_int_equal(wait_notify(l, &h), PG_WAIT_NOTIFY);
-	assert_string_equal(h.payload, "inside");
-	assert_int_equal(pg_exec(c, "DELETE FROM s WHERE id >= 8"), 0);
-
 	/* back to one statement at a time, and to explicit transactions */
 	assert_int_equal(pg_begin(c), 0);
 	assert_int_equal(pg_exec(c, "INSERT INTO s VALUES (5)"), 0);
 	assert_int_equal(pg_commit(c), 0);
-	assert_int_equal(pg_exec_serialized(c, lock, "INSERT INTO s VALUES (6)", 0, NULL, "lazaret_changes", "x"), 0);
+	assert_int_equal(pg_exec_notify(c, locked, 1, (const char *[]){ "{6}" }, "lazaret_changes", "x"), 0);
 	assert_int_equal(pg_exec_params(c, "SELECT count(*) FROM s", 0, NULL, NULL, NULL, &res), 0);
 	assert_string_equal(PQgetvalue(res, 0, 0), "4");
 	PQclear(res);
@@ -550,8 +540,7 @@ test_exec_serialized(void **state)
 		snprintf(pid, sizeof(pid), "%d", pg_conn_server(c)->backend_pid);
 		assert_int_equal(pg_exec_params(admin, "SELECT pg_terminate_backend($1::int, 5000)", 1, vals, NULL, NULL,
 		    NULL), 0);
-		assert_int_equal(pg_exec_serialized(c, lock, "INSERT INTO s VALUES (7)", 0, NULL, "lazaret_changes", "x"),
-		    -ENOTCONN);
+		assert_int_equal(pg_exec_notify(c, "INSERT INTO s VALUES (7)", 0, NULL, "lazaret_changes", "x"), -ENOTCONN);
 		assert_false(pg_conn_up(c));
 		assert_int_equal(pg_conn_ensure(c), 0);
 		assert_int_equal(pg_exec(c, "DROP TABLE s"), 0);
@@ -935,7 +924,7 @@ main(void)
 		cmocka_unit_test(test_exec_sqlstate),
 		cmocka_unit_test(test_array_literal),
 		cmocka_unit_test(test_listen_notify),
-		cmocka_unit_test(test_exec_serialized),
+		cmocka_unit_test(test_exec_notify),
 		cmocka_unit_test(test_wake_fd),
 		cmocka_unit_test(test_schema_migrate),
 		cmocka_unit_test(test_kill_reconnect),
