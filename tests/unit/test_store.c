@@ -95,6 +95,17 @@ subject_init(struct store_subject *s, const char *name, int level)
 	s->manual_level = -1;
 }
 
+/* Two evidence items, the first of kind and summary as given, the second a bounce ratio. */
+static void
+evidence_pair(struct store_evidence ev[2], const char *kind, const char *summary)
+{
+	memset(ev, 0, 2 * sizeof(*ev));
+	snprintf(ev[0].kind, sizeof(ev[0].kind), "%s", kind);
+	snprintf(ev[0].summary, sizeof(ev[0].summary), "%s", summary);
+	snprintf(ev[1].kind, sizeof(ev[1].kind), "bounce_ratio");
+	snprintf(ev[1].summary, sizeof(ev[1].summary), "61 of 80 recipients bounced (5.1.1)");
+}
+
 static void
 history_init(struct store_history *h, usec_t t, int old_level, int new_level,
     const char *actor, const char *reason)
@@ -767,11 +778,7 @@ test_wal_checkpoint_when_quiet(void **state)
 	struct stat sb;
 	int n = 20000;
 
-	memset(ev, 0, sizeof(ev));
-	snprintf(ev[0].kind, sizeof(ev[0].kind), "report_infection");
-	snprintf(ev[0].summary, sizeof(ev[0].summary), "Shadowserver report (event4_drone): the 'mirai' bot");
-	snprintf(ev[1].kind, sizeof(ev[1].kind), "bounce_ratio");
-	snprintf(ev[1].summary, sizeof(ev[1].summary), "61 of 80 recipients bounced (5.1.1)");
+	evidence_pair(ev, "report_infection", "Shadowserver report (event4_drone): the 'mirai' bot");
 	st = open_store(f->path, NULL);
 	assert_int_equal(stat(f->path, &sb), 0);
 	off_t empty = sb.st_size;
@@ -812,11 +819,7 @@ test_bench_100k(void **state)
 	usec_t t0, t1, t2;
 	int i, n = 100000;
 
-	memset(ev, 0, sizeof(ev));
-	snprintf(ev[0].kind, sizeof(ev[0].kind), "ratelimit_messages");
-	snprintf(ev[0].summary, sizeof(ev[0].summary), "412 messages in 15 min, limit 100");
-	snprintf(ev[1].kind, sizeof(ev[1].kind), "bounce_ratio");
-	snprintf(ev[1].summary, sizeof(ev[1].summary), "61 of 80 recipients bounced (5.1.1)");
+	evidence_pair(ev, "ratelimit_messages", "412 messages in 15 min, limit 100");
 
 	st = open_store(f->path, NULL);
 	t0 = time_mono();
