@@ -55,6 +55,18 @@ static inline size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *c
 	return n;
 }
 
+/* Whether s (len bytes) is UTF-8 throughout, as utf8_decode reads it (NUL bytes included). */
+static inline bool utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t cp;
+
+	for (size_t i = 0, n; i < len; i += n)
+		if ((n = u[i] < 0x80 ? 1 : utf8_decode(u + i, len - i, &cp)) == 0)
+			return false;
+	return true;
+}
+
 static inline bool strview_eq(struct strview v, const char *s)
 {
 	size_t n = strlen(s);

@@ -1098,7 +1098,7 @@ judge_put_shared(struct judge *j, struct judge_change *c, const struct store_sub
     const struct store_history *h)
 {
 	struct shared_verdict v;
-	char *body = NULL;
+	char line[SHARED_LINE_MAX];
 	int rc;
 
 	memset(&v, 0, sizeof(v));
@@ -1114,11 +1114,9 @@ judge_put_shared(struct judge *j, struct judge_change *c, const struct store_sub
 	snprintf(v.manual_reason, sizeof(v.manual_reason), "%s", row->manual_reason);
 	snprintf(v.actor, sizeof(v.actor), "%s", c->actor);
 	snprintf(v.reason, sizeof(v.reason), "%s", c->reason);
-	if ((rc = shared_verdict_encode(&v, &body)) != 0)
+	if ((rc = shared_verdict_line(&v, line, sizeof(line))) < 0)
 		return rc;
-	rc = store_put_outbox(j->st, row, h, SHARED_KIND_VERDICT, body, judge_local_committed, c);
-	free(body);
-	return rc;
+	return store_put_outbox(j->st, row, h, SHARED_KIND_VERDICT, line, judge_local_committed, c);
 }
 
 #define JUDGE_ORIGINS_MAX 256

@@ -60,6 +60,10 @@ static const char *const migrations[PG_SCHEMA_VERSION] = {
 	"CREATE INDEX lz_evidence_by_seq ON lz_evidence (seq);"
 	/* the trim keeps each subject's newest change: found by subject */
 	"CREATE INDEX lz_changes_by_subject ON lz_changes (subject, seq);",
+	/* 3: a change's verdict as a line of text (shared.h, "the verdict line") rather than a
+	 * jsonb body: half the server's work to insert one, a third to read one back; the rows
+	 * written before keep their body, which the nodes still read */
+	"ALTER TABLE lz_changes ADD COLUMN verdict text;",
 };
 
 /* The version recorded in lz_schema, 0 when the table is missing. */

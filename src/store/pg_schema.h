@@ -14,7 +14,7 @@
 
 #include "store/pg.h"
 
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 
 /*
  * pg_schema_version — the schema version of c's database into *version (0: none yet).

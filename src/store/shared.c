@@ -80,7 +80,6 @@ struct shared_origin {
 
 struct shared {
 	char *conninfo;
-	char pull_sql[768];             /* the feed's query: a verdict's members, not its body */
 	char node[SHARED_NODE_MAX];
 	char role[64];
 	char enforcing[64];
@@ -451,6 +450,123 @@ done:
 	return rc;
 }
 
+/* Appends src (NUL-terminated, UTF-8) as a line's text at *o, within size: a backslash, tab
+ * or newline escaped. False when src is not UTF-8 or does not fit. */
+static bool
+line_put_text(char *dst, size_t size, size_t *o, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t len = strlen(src), k = *o;
+
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		size_t n = 1;
+		if (c >= 0x80) {
+			uint32_t cp;
+			if ((n = utf8_decode(s + i, len - i, &cp)) == 0)   /* as PostgreSQL's text wants */
+				return false;
+		}
+		if (k + 2 * n >= size)
+			return false;
+		if (c == '\\' || c == '\t' || c == '\n') {
+			dst[k++] = '\\';
+			dst[k++] = c == '\t' ? 't' : c == '\n' ? 'n' : '\\';
+		} else {
+			memcpy(dst + k, s + i, n);
+			k += n;
+		}
+		i += n;
+	}
+	*o = k;
+	return true;
+}
+
+int
+shared_verdict_line(const struct shared_verdict *v, char *buf, size_t size)
+{
+	char num[SHARED_F_COUNT][24];
+	const char *text[SHARED_F_COUNT];
+	size_t o = 0, n;
+
+	if (v->level < 0 || v->level >= LEVEL_COUNT || v->old_level < 0 || v->old_level >= LEVEL_COUNT ||
+	    v->manual_level < -1 || v->manual_level >= LEVEL_COUNT || v->tag > INT64_MAX || v->actor[0] == '\0' ||
+	    v->manual_until < 0 || v->grace_until < 0 || v->time < 0 ||
+	    memchr(v->manual_reason, '\0', sizeof(v->manual_reason)) == NULL ||
+	    memchr(v->actor, '\0', sizeof(v->actor)) == NULL || memchr(v->reason, '\0', sizeof(v->reason)) == NULL)
+		return -EINVAL;         /* what every node's decoder would refuse, the making one's too */
+#define NUM(f, x) (n = 0, json_put_int(num[f], &n, (x)), num[f][n] = '\0', text[f] = num[f])
+	text[SHARED_F_LEVEL] = level_name(v->level);
+	text[SHARED_F_OLD] = level_name(v->old_level);
+	NUM(SHARED_F_MANUAL_LEVEL, v->manual_level);
+	NUM(SHARED_F_MANUAL_UNTIL, v->manual_until);
+	text[SHARED_F_MANUAL_REASON] = v->manual_reason;
+	text[SHARED_F_SELF_RELEASE] = v->self_release ? "true" : "false";
+	NUM(SHARED_F_GRACE_UNTIL, v->grace_until);
+	NUM(SHARED_F_TIME, v->time);
+	text[SHARED_F_ACTOR] = v->actor;
+	text[SHARED_F_REASON] = v->reason;
+	text[SHARED_F_RESET] = v->reset ? "true" : "false";
+	NUM(SHARED_F_TAG, (int64_t)v->tag);
+	text[SHARED_F_VERSION] = "1";
+#undef NUM
+	for (int f = 0; f < SHARED_F_COUNT; f++) {
+		if (f > 0) {
+			if (o + 1 >= size)
+				return -EINVAL;
+			buf[o++] = '\t';
+		}
+		if (!line_put_text(buf, size, &o, text[f]))
+			return -EINVAL;
+	}
+	buf[o] = '\0';
+	return (int)o;
+}
+
+int
+shared_verdict_line_decode(const char *line, size_t len, struct shared_verdict *out)
+{
+	/* the members unescaped, one after the other: never longer than the line, which is
+	 * never longer than the longest line written */
+	char plain[SHARED_LINE_MAX];
+	const char *value[SHARED_F_COUNT];
+	size_t vlen[SHARED_F_COUNT], o = 0;
+	int f = 0, rc = -EINVAL;
+
+	memset(out, 0, sizeof(*out));
+	if (len >= sizeof(plain))
+		return -EINVAL;
+	value[0] = plain;
+	for (size_t i = 0; i < len; i++) {
+		char c = line[i];
+		if (c == '\t') {
+			vlen[f] = (size_t)(plain + o - value[f]);
+			if (++f == SHARED_F_COUNT)
+				goto done;              /* a member too many */
+			value[f] = plain + o;
+			continue;
+		}
+		if (c == '\n')
+			goto done;
+		if (c == '\\') {
+			if (++i == len)
+				goto done;
+			c = line[i] == 't' ? '\t' : line[i] == 'n' ? '\n' : line[i] == '\\' ? '\\' : '\0';
+			if (c == '\0')
+				goto done;              /* no other escape is written */
+		}
+		plain[o++] = c;
+	}
+	vlen[f] = (size_t)(plain + o - value[f]);
+	/* the texts UTF-8, as shared_verdict_line writes them: what a node reads, it can pass on */
+	if (f == SHARED_F_COUNT - 1 && utf8_valid(value[SHARED_F_MANUAL_REASON], vlen[SHARED_F_MANUAL_REASON]) &&
+	    utf8_valid(value[SHARED_F_ACTOR], vlen[SHARED_F_ACTOR]) && utf8_valid(value[SHARED_F_REASON], vlen[SHARED_F_REASON]))
+		rc = shared_verdict_from_fields(value, vlen, out);
+done:
+	if (rc != 0)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
 /* ---- the loop's side ------------------------------------------------------------------ */
 
 static void
@@ -768,7 +884,19 @@ push_collect(void *arg, const struct store_outbox_row *r)
 	/* as subject text: an account's or subscriber's name may hold any byte, PostgreSQL's text
 	 * only UTF-8 without NUL; one that it refused would hold up every change after it */
 	subject_text_encode(subject, sizeof(subject), r->subject, strlen(r->subject));
-	const char *v[5] = { seq, at, r->kind, subject, r->body };
+	/* the verdict line; an outbox row written before schema 3 holds the JSON body instead */
+	char line[SHARED_LINE_MAX];
+	const char *verdict = r->body;
+	struct shared_verdict old;
+	if (r->body[0] == '{') {
+		if (shared_verdict_decode(r->body, strlen(r->body), &old) == 0 &&
+		    shared_verdict_line(&old, line, sizeof(line)) >= 0)
+			verdict = line;
+		else
+			log_warnx("shared store: outbox row node_seq=%" PRId64 " cannot be read; pushed as it is, "
+			    "every node will skip it", r->node_seq);
+	}
+	const char *v[5] = { seq, at, r->kind, subject, verdict };
 	for (size_t i = 0; i < 5; i++) {
 		p->off[base + i] = p->len;
 		if (push_add_text(p, v[i]) != 0)
@@ -787,13 +915,13 @@ push_collect(void *arg, const struct store_outbox_row *r)
 static int
 shared_push(struct shared *sh)
 {
-	/* the lock inside the statement: the server parses the arrays (and each body's JSON) when
-	 * it binds the parameters, before it runs the statement, so not under the lock */
+	/* the lock inside the statement: the server parses the arrays when it binds the
+	 * parameters, before it runs the statement, so not under the lock */
 	static const char sql[] = "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(" SHARED_PUSH_LOCK ")) "
-	    "INSERT INTO lz_changes (node, node_seq, at, kind, subject, body) "
-	    "SELECT $1, u.node_seq, u.at, u.kind, u.subject, u.body "
-	    "FROM l, unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::jsonb[]) "
-	    "WITH ORDINALITY AS u (node_seq, at, kind, subject, body, i) ORDER BY u.i "
+	    "INSERT INTO lz_changes (node, node_seq, at, kind, subject, verdict) "
+	    "SELECT $1, u.node_seq, u.at, u.kind, u.subject, u.verdict "
+	    "FROM l, unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[]) "
+	    "WITH ORDINALITY AS u (node_seq, at, kind, subject, verdict, i) ORDER BY u.i "
 	    "ON CONFLICT (node, node_seq) DO NOTHING";   /* in node_seq order: seq follows it */
 	struct push_rows *p = calloc(1, sizeof(*p));
 	struct pg_array col[5] = { 0 };
@@ -844,7 +972,7 @@ shared_push(struct shared *sh)
 			c->node_seq = p->last;
 			snprintf(c->node, sizeof(c->node), "%s", sh->node);
 			if (subject_text_decode(c->subject, sizeof(c->subject), &len, subject, strlen(subject)) == 0 &&
-			    shared_verdict_decode(body, strlen(body), &c->verdict) == 0) {
+			    shared_verdict_line_decode(body, strlen(body), &c->verdict) == 0) {
 				b->n = 1;
 				shared_hand_over(sh, b);
 			} else
@@ -898,18 +1026,10 @@ shared_unreadable(struct shared *sh, const char *what, const char *seq, const ch
 	pthread_mutex_unlock(&sh->mu);
 }
 
-/* The feed's query: each change's columns, then its body's members as texts (column 6 on,
- * in shared_verdict_fields' order): PostgreSQL takes them out of its jsonb, so a node
- * parses no JSON and the server makes no JSON text. */
-static void
-shared_pull_sql(char *sql, size_t size)
-{
-	size_t o = (size_t)snprintf(sql, size, "SELECT seq, node, node_seq, at, kind, subject");
-
-	for (int i = 0; i < SHARED_F_COUNT; i++)
-		o += (size_t)snprintf(sql + o, size - o, ", body->>'%s'", shared_verdict_fields[i]);
-	snprintf(sql + o, size - o, " FROM lz_changes WHERE seq > $1 ORDER BY seq LIMIT $2");
-}
+/* The feed's query: each change's columns, then its verdict line; a change written before
+ * schema 3 has none, and its JSON body instead. */
+static const char shared_pull_sql[] = "SELECT seq, node, node_seq, at, kind, subject, verdict, "
+    "CASE WHEN verdict IS NULL THEN body::text END FROM lz_changes WHERE seq > $1 ORDER BY seq LIMIT $2";
 
 /* Row i of a changes query into the batch's next change; false when it is skipped. */
 static bool
@@ -918,24 +1038,19 @@ shared_decode_change(struct shared *sh, PGresult *res, int i, struct shared_batc
 	const char *node = PQgetvalue(res, i, 1), *kind = PQgetvalue(res, i, 4);
 	const char *subject = PQgetvalue(res, i, 5);
 	struct shared_change *c = &b->changes[b->n];
-	const char *value[SHARED_F_COUNT];
-	size_t len[SHARED_F_COUNT];
+	bool line = PQnfields(res) == 8 && !PQgetisnull(res, i, 6);
+	size_t subject_len = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 	c->node_seq = strtoll(PQgetvalue(res, i, 2), NULL, 10);
 	c->at = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-	for (int f = 0; f < SHARED_F_COUNT; f++) {
-		bool null = PQgetisnull(res, i, 6 + f);
-		value[f] = null ? NULL : PQgetvalue(res, i, 6 + f);
-		len[f] = null ? 0 : (size_t)PQgetlength(res, i, 6 + f);
-	}
-	size_t subject_len = 0;
-
-	if (PQnfields(res) != 6 + SHARED_F_COUNT || strcmp(kind, SHARED_KIND_VERDICT) != 0 ||
+	if (PQnfields(res) != 8 || strcmp(kind, SHARED_KIND_VERDICT) != 0 ||
 	    (size_t)PQgetlength(res, i, 1) >= sizeof(c->node) || PQgetlength(res, i, 5) == 0 ||
 	    subject_text_decode(c->subject, sizeof(c->subject), &subject_len, subject,
-	    (size_t)PQgetlength(res, i, 5)) != 0 || shared_verdict_from_fields(value, len, &c->verdict) != 0) {
+	    (size_t)PQgetlength(res, i, 5)) != 0 ||
+	    (line ? shared_verdict_line_decode(PQgetvalue(res, i, 6), (size_t)PQgetlength(res, i, 6), &c->verdict) :
+	    shared_verdict_decode(PQgetvalue(res, i, 7), (size_t)PQgetlength(res, i, 7), &c->verdict)) != 0) {
 		shared_unreadable(sh, "change", PQgetvalue(res, i, 0), node);
 		return false;
 	}
@@ -1001,7 +1116,7 @@ shared_pull_rows(struct shared *sh, const char *sql, int nparams, bool evidence,
 static int
 shared_pull(struct shared *sh)
 {
-	return shared_pull_rows(sh, sh->pull_sql, 2, false, &sh->fetched, shared_decode_change);
+	return shared_pull_rows(sh, shared_pull_sql, 2, false, &sh->fetched, shared_decode_change);
 }
 
 /* ---- evidence ------------------------------------------------------------------------- */
@@ -1513,7 +1628,6 @@ shared_new(const char *conninfo, const char *node, const char *role, const char 
 	sh->link = link;
 	sh->arg = arg;
 	sh->skip_log = (struct log_limit)LOG_LIMIT_INIT(10, 60 * USEC_PER_SEC);
-	shared_pull_sql(sh->pull_sql, sizeof(sh->pull_sql));
 	if ((sh->pg = pg_conn_new(conninfo, node)) == NULL)
 		goto nomem;
 	if ((sh->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {

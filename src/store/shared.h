@@ -53,7 +53,8 @@ struct shared_verdict {
 
 /*
  * shared_verdict_encode — v as the JSON body of a change, malloc'd into *out (the caller
- * frees it). 0, -EINVAL (a level out of range) or -ENOMEM.
+ * frees it). 0, -EINVAL (a level out of range) or -ENOMEM. Nodes before schema 3 wrote
+ * this body (lz_changes.body), and their outbox rows hold it; today's write the line below.
  */
 int shared_verdict_encode(const struct shared_verdict *v, char **out);
 
@@ -83,6 +84,30 @@ extern const char *const shared_verdict_fields[SHARED_F_COUNT];
  */
 int shared_verdict_from_fields(const char *const value[SHARED_F_COUNT], const size_t len[SHARED_F_COUNT],
     struct shared_verdict *out);
+
+/*
+ * The verdict line: a change's verdict as nodes of schema 3 on write it (lz_changes.verdict;
+ * the local outbox holds the same line). Its members as shared_verdict_from_fields reads them,
+ * in shared_verdict_fields' order, separated by one tab each; a backslash, tab or newline in a
+ * text written as \\, \t, \n, so a line holds neither a tab of its own nor a newline.
+ * SHARED_LINE_MAX: the longest line (every text at twice its bytes), with its NUL.
+ */
+#define SHARED_LINE_MAX (2 * (2 * STORE_REASON_MAX + STORE_ACTOR_MAX) + 256)
+
+/*
+ * shared_verdict_line — v's line into buf (size bytes, SHARED_LINE_MAX always does), ended by
+ * a NUL. Its length, or -EINVAL for what shared_verdict_encode refuses too (a level out of
+ * range, a text not UTF-8 or not ended within its array, an empty actor) or a buf too small.
+ */
+int shared_verdict_line(const struct shared_verdict *v, char *buf, size_t size);
+
+/*
+ * shared_verdict_line_decode — a verdict line (len bytes, from PostgreSQL or this node's
+ * outbox: read as untrusted; need not end in a NUL) into *out. 0, or -EINVAL with *out
+ * zeroed: not exactly SHARED_F_COUNT members, an escape other than the three, a raw newline,
+ * a text that is not UTF-8, or a member shared_verdict_from_fields refuses.
+ */
+int shared_verdict_line_decode(const char *line, size_t len, struct shared_verdict *out);
 
 /* One change of the feed, as the loop gets it. */
 struct shared_change {

@@ -246,14 +246,15 @@ verdict_of(struct shared_verdict *v, int64_t tag, const char *reason)
 	snprintf(v->reason, sizeof(v->reason), "%s", reason);
 }
 
-/* A verdict on subject into n's store and outbox, as the judge puts it; its tag. */
+/* A verdict on subject into n's store and outbox, as the judge puts it (its verdict line;
+ * with json, the JSON body a node before schema 3 put there); its tag. */
 static int64_t
-put_change(struct node *n, const char *subject, const char *reason)
+put_change_as(struct node *n, const char *subject, const char *reason, bool json)
 {
 	struct shared_verdict v;
 	struct store_subject s;
 	struct store_history h;
-	char *body = NULL;
+	char *body = NULL, line[SHARED_LINE_MAX];
 	int64_t tag = next_tag++;
 
 	verdict_of(&v, tag, reason);
@@ -268,10 +269,19 @@ put_change(struct node *n, const char *subject, const char *reason)
 	h.new_level = v.level;
 	snprintf(h.actor, sizeof(h.actor), "judge");
 	snprintf(h.reason, sizeof(h.reason), "%s", reason);
-	assert_int_equal(shared_verdict_encode(&v, &body), 0);
-	assert_int_equal(store_put_outbox(n->st, &s, &h, SHARED_KIND_VERDICT, body, NULL, NULL), 0);
+	if (json)
+		assert_int_equal(shared_verdict_encode(&v, &body), 0);
+	else
+		assert_true(shared_verdict_line(&v, line, sizeof(line)) > 0);
+	assert_int_equal(store_put_outbox(n->st, &s, &h, SHARED_KIND_VERDICT, json ? body : line, NULL, NULL), 0);
 	free(body);
 	return tag;
+}
+
+static int64_t
+put_change(struct node *n, const char *subject, const char *reason)
+{
+	return put_change_as(n, subject, reason, false);
 }
 
 /* The index of the change with tag in n's, or -1; fails if it came more than once. */
@@ -606,6 +616,11 @@ test_undecodable(void **state)
 	    "('x', 2, 0, 'verdict', '192.0.2.61', '[1, 2]'), "
 	    "('x', 3, 0, 'evidence', '192.0.2.62', '{}'), "
 	    "('x', 4, 0, 'verdict', '', '{}')"), 0);
+	/* and verdict lines (schema 3) that are not */
+	assert_int_equal(pg_exec(c, "INSERT INTO lz_changes (node, node_seq, at, kind, subject, verdict) VALUES "
+	    "('x', 5, 0, 'verdict', '192.0.2.64', 'quarantine'), "
+	    "('x', 6, 0, 'verdict', '192.0.2.65', E'quarantine\\tnormal\\t-1\\t0\\t\\tfalse\\t0\\t1\\tjudge\\tr\\tfalse\\t1\\t2')"),
+	    0);
 	assert_int_equal(pg_exec(c, "NOTIFY lz_changes"), 0);
 	pg_conn_free(c);
 	int64_t tag = put_change(&node_a, "192.0.2.63", "after the unreadable ones");
@@ -614,10 +629,64 @@ test_undecodable(void **state)
 	assert_int_equal(node_b.n, nb + 1);
 	assert_int_equal(find_tag(&node_b, tag), (long)nb);
 	shared_stats_get(node_b.sh, &sb);
-	assert_int_equal(sb.skipped, 4);
+	assert_int_equal(sb.skipped, 6);
 	assert_true(sb.up);
 	/* and the applied seq is past them: a restart does not read them again */
 	assert_true(sb.applied == node_b.ch[nb].seq);
+}
+
+/*
+ * What nodes before schema 3 left: a change in the feed with its JSON body and no verdict
+ * line, read by every node as any other; an outbox row holding the JSON body, pushed as a
+ * verdict line. And this version's own changes are lines, the body left empty.
+ */
+static void
+test_schema2_rows(void **state)
+{
+	struct pg_conn *c;
+	PGresult *res = NULL;
+	struct shared_verdict v;
+	char *body = NULL, tag_text[24];
+	const char *params[1] = { tag_text };
+
+	(void)state;
+	size_t na = node_a.n, nb = node_b.n;
+	int64_t old_tag = next_tag++;
+	verdict_of(&v, old_tag, "written by schema 2");
+	assert_int_equal(shared_verdict_encode(&v, &body), 0);
+	const char *row[2] = { "192.0.2.80", body };
+	c = admin_conn();
+	assert_int_equal(pg_exec_params(c, "INSERT INTO lz_changes (node, node_seq, at, kind, subject, body) "
+	    "VALUES ('old', 1, 0, 'verdict', $1, $2::jsonb)", 2, row, NULL, NULL, NULL), 0);
+	assert_int_equal(pg_exec(c, "NOTIFY lz_changes"), 0);
+	free(body);
+	int64_t outbox_tag = put_change_as(&node_a, "192.0.2.81", "an outbox row of schema 2", true);
+	int64_t line_tag = put_change(&node_a, "192.0.2.82", "a line");
+	assert_true(wait_changes(&node_b, nb + 3, 5 * SECOND_MS));
+	assert_true(wait_changes(&node_a, na + 3, 5 * SECOND_MS));
+	for (int k = 0; k < 2; k++) {
+		const struct node *n = k == 0 ? &node_a : &node_b;
+		long i = find_tag(n, old_tag), j = find_tag(n, outbox_tag), l = find_tag(n, line_tag);
+		assert_true(i >= 0 && j >= 0 && l >= 0);
+		assert_string_equal(n->ch[i].node, "old");
+		assert_string_equal(n->ch[i].subject, "192.0.2.80");
+		assert_string_equal(n->ch[i].verdict.reason, "written by schema 2");
+		assert_string_equal(n->ch[j].verdict.reason, "an outbox row of schema 2");
+		assert_string_equal(n->ch[l].verdict.reason, "a line");
+		assert_int_equal(n->ch[j].verdict.level, LEVEL_QUARANTINE);
+	}
+	/* both of a's went into PostgreSQL as lines */
+	for (int k = 0; k < 2; k++) {
+		snprintf(tag_text, sizeof(tag_text), "%" PRId64, k == 0 ? outbox_tag : line_tag);
+		assert_int_equal(pg_exec_params(c, "SELECT verdict, body::text FROM lz_changes WHERE node = 'a' AND "
+		    "split_part(verdict, E'\\t', 12) = $1", 1, params, NULL, NULL, &res), 0);
+		assert_int_equal(PQntuples(res), 1);
+		assert_string_equal(PQgetvalue(res, 0, 1), "{}");
+		assert_int_equal(shared_verdict_line_decode(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), &v), 0);
+		assert_true(v.tag == (uint64_t)(k == 0 ? outbox_tag : line_tag));
+		PQclear(res);
+	}
+	pg_conn_free(c);
 }
 
 /*
@@ -751,6 +820,7 @@ main(void)
 		cmocka_unit_test(test_namesake),
 		cmocka_unit_test(test_new_local),
 		cmocka_unit_test(test_undecodable),
+		cmocka_unit_test(test_schema2_rows),
 		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_failover),
 	};

@@ -121,12 +121,54 @@ decode_fields(const json_t *o, struct shared_verdict *out)
 	return rc;
 }
 
+static const struct shared_verdict zero;
+
+/* Decodes a verdict line (exactly len bytes, no NUL after it). */
+static int
+line_decode_exact(const char *line, size_t len, struct shared_verdict *out)
+{
+	char *copy = malloc(len ? len : 1);
+	int rc;
+
+	assert_non_null(copy);
+	memcpy(copy, line, len);
+	rc = shared_verdict_line_decode(copy, len, out);
+	free(copy);
+	return rc;
+}
+
+/* v through the verdict line and back: no newline in it, a tab between members only. */
+static void
+line_round_trip(const struct shared_verdict *v)
+{
+	char line[SHARED_LINE_MAX];
+	struct shared_verdict got;
+	int n = shared_verdict_line(v, line, sizeof(line)), tabs = 0;
+
+	assert_true(n > 0);
+	assert_int_equal(strlen(line), (size_t)n);
+	assert_null(strchr(line, '\n'));
+	for (int i = 0; i < n; i++)
+		tabs += line[i] == '\t';
+	assert_int_equal(tabs, SHARED_F_COUNT - 1);
+	memset(&got, 0xa5, sizeof(got));
+	if (line_decode_exact(line, (size_t)n, &got) != 0)
+		fail_msg("the line decoder refused what shared_verdict_line made: %s", line);
+	assert_verdict_equal(&got, v);
+	/* a buffer one byte short is refused, not overrun */
+	char *tight = malloc((size_t)n);
+	assert_non_null(tight);
+	assert_int_equal(shared_verdict_line(v, tight, (size_t)n), -EINVAL);
+	free(tight);
+}
+
 static void
 round_trip(const struct shared_verdict *v)
 {
 	struct shared_verdict got;
 	char *body = NULL;
 
+	line_round_trip(v);
 	assert_int_equal(shared_verdict_encode(v, &body), 0);
 	assert_non_null(body);
 	memset(&got, 0xa5, sizeof(got));
@@ -249,6 +291,9 @@ test_encode_refusals(void **state)
 		if (shared_verdict_encode(&v, &body) != -EINVAL)
 			fail_msg("%s: encoded", bad[i].what);
 		assert_null(body);
+		char line[SHARED_LINE_MAX];
+		if (shared_verdict_line(&v, line, sizeof(line)) != -EINVAL)
+			fail_msg("%s: made a line", bad[i].what);
 	}
 	/* a text that is not UTF-8 cannot be JSON, whichever of the three holds it */
 	static const char *const not_utf8[] = {
@@ -265,17 +310,97 @@ test_encode_refusals(void **state)
 			if (shared_verdict_encode(&v, &body) != -EINVAL)
 				fail_msg("field %d \"%s\": encoded", field, not_utf8[i]);
 			assert_null(body);
+			char line[SHARED_LINE_MAX];
+			if (shared_verdict_line(&v, line, sizeof(line)) != -EINVAL)
+				fail_msg("field %d \"%s\": made a line", field, not_utf8[i]);
 		}
 	/* a text not ended within its field is refused, not read past */
 	verdict_base(&v);
 	memset(v.reason, 'r', sizeof(v.reason));
 	assert_int_equal(shared_verdict_encode(&v, &body), -EINVAL);
 	assert_null(body);
+	char line[SHARED_LINE_MAX];
+	assert_int_equal(shared_verdict_line(&v, line, sizeof(line)), -EINVAL);
+	verdict_base(&v);
+	v.actor[0] = '\0';             /* no verdict without its maker */
+	assert_int_equal(shared_verdict_line(&v, line, sizeof(line)), -EINVAL);
+}
+
+/* The verdict lines the decoder must refuse (from other nodes through PostgreSQL), *out
+ * zeroed each time; and the one it reads, as written by hand. */
+static void
+test_line_refusals(void **state)
+{
+	struct shared_verdict got;
+	char line[SHARED_LINE_MAX];
+
+	(void)state;
+	static const char good[] = "quarantine\twatch\t-1\t0\t\tfalse\t0\t1764900000000000\tjudge\t"
+	    "score 7.5 over 5\tfalse\t42\t1";
+	assert_int_equal(line_decode_exact(good, strlen(good), &got), 0);
+	assert_int_equal(got.level, LEVEL_QUARANTINE);
+	assert_int_equal(got.old_level, LEVEL_WATCH);
+	assert_string_equal(got.reason, "score 7.5 over 5");
+	assert_true(got.tag == 42);
+	/* the three escapes, in a text */
+	static const char escaped[] = "quarantine\twatch\t-1\t0\ta\\\\b\\tc\\nd\tfalse\t0\t1\tjudge\tr\tfalse\t42\t1";
+	assert_int_equal(line_decode_exact(escaped, strlen(escaped), &got), 0);
+	assert_string_equal(got.manual_reason, "a\\b\tc\nd");
+
+	static const char *const bad[] = {
+		"",
+		"quarantine",
+		/* a member short, a member too many, an empty one where a number goes */
+		"quarantine\twatch\t-1\t0\t\tfalse\t0\t1764900000000000\tjudge\tr\tfalse\t42",
+		"quarantine\twatch\t-1\t0\t\tfalse\t0\t1764900000000000\tjudge\tr\tfalse\t42\t1\t",
+		"quarantine\twatch\t-1\t0\t\tfalse\t0\t1764900000000000\tjudge\tr\tfalse\t42\t1\tx",
+		"quarantine\twatch\t\t0\t\tfalse\t0\t1764900000000000\tjudge\tr\tfalse\t42\t1",
+		/* escapes never written, a lone backslash at the end, a raw newline */
+		"quarantine\twatch\t-1\t0\ta\\rb\tfalse\t0\t1\tjudge\tr\tfalse\t42\t1",
+		"quarantine\twatch\t-1\t0\ta\\x41\tfalse\t0\t1\tjudge\tr\tfalse\t42\t1",
+		"quarantine\twatch\t-1\t0\t\tfalse\t0\t1\tjudge\tr\tfalse\t42\t1\\",
+		"quarantine\twatch\t-1\t0\ta\nb\tfalse\t0\t1\tjudge\tr\tfalse\t42\t1",
+		"quarantine\twatch\t-1\t0\t\tfalse\t0\t1\tjudge\tr\tfalse\t42\t1\n",
+		/* members out of range or in forms no writer makes */
+		"jail\twatch\t-1\t0\t\tfalse\t0\t1\tjudge\tr\tfalse\t42\t1",
+		"quarantine\twatch\t-2\t0\t\tfalse\t0\t1\tjudge\tr\tfalse\t42\t1",
+		"quarantine\twatch\t-1\t-5\t\tfalse\t0\t1\tjudge\tr\tfalse\t42\t1",
+		"quarantine\twatch\t-1\t0\t\t1\t0\t1\tjudge\tr\tfalse\t42\t1",
+		"quarantine\twatch\t-1\t0\t\tfalse\t0\t01\tjudge\tr\tfalse\t42\t1",
+		"quarantine\twatch\t-1\t0\t\tfalse\t0\t1\t\tr\tfalse\t42\t1",
+		"quarantine\twatch\t-1\t0\t\tfalse\t0\t1\tjudge\tr\tfalse\t9223372036854775808\t1",
+		"quarantine\twatch\t-1\t0\t\tfalse\t0\t1\tjudge\tr\tfalse\t42\t2",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&got, 0xa5, sizeof(got));
+		if (line_decode_exact(bad[i], strlen(bad[i]), &got) != -EINVAL)
+			fail_msg("line %zu accepted: %s", i, bad[i]);
+		assert_memory_equal(&got, &zero, sizeof(got));
+	}
+	/* a text that is not UTF-8, whichever of the three holds it */
+	static const char *const not_utf8[] = {
+		"quarantine\twatch\t-1\t0\tbad \xff\tfalse\t0\t1\tjudge\tr\tfalse\t42\t1",
+		"quarantine\twatch\t-1\t0\t\tfalse\t0\t1\t\xc0\x80\tr\tfalse\t42\t1",
+		"quarantine\twatch\t-1\t0\t\tfalse\t0\t1\tjudge\tcut \xe2\x82\tfalse\t42\t1",
+	};
+	for (size_t i = 0; i < sizeof(not_utf8) / sizeof(not_utf8[0]); i++)
+		assert_int_equal(line_decode_exact(not_utf8[i], strlen(not_utf8[i]), &got), -EINVAL);
+	/* a NUL inside a text; a text one byte too long (an actor of STORE_ACTOR_MAX bytes) */
+	static const char nul[] = "quarantine\twatch\t-1\t0\ta\0b\tfalse\t0\t1\tjudge\tr\tfalse\t42\t1";
+	assert_int_equal(line_decode_exact(nul, sizeof(nul) - 1, &got), -EINVAL);
+	int n = snprintf(line, sizeof(line), "quarantine\twatch\t-1\t0\t\tfalse\t0\t1\t%0*d\tr\tfalse\t42\t1",
+	    STORE_ACTOR_MAX, 7);
+	assert_int_equal(line_decode_exact(line, (size_t)n, &got), -EINVAL);
+	/* a line as long as the buffer the decoder has, or longer: refused, not overrun */
+	char *huge = malloc(SHARED_LINE_MAX + 16);
+	assert_non_null(huge);
+	memset(huge, 'x', SHARED_LINE_MAX + 16);
+	assert_int_equal(line_decode_exact(huge, SHARED_LINE_MAX, &got), -EINVAL);
+	assert_int_equal(line_decode_exact(huge, SHARED_LINE_MAX + 16, &got), -EINVAL);
+	free(huge);
 }
 
 /* ---- refusals ---- */
-
-static const struct shared_verdict zero;
 
 /* A valid body as a jansson object, every field set (the encoder's own output). */
 static json_t *
@@ -811,6 +936,7 @@ main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_evidence_columns),
 		cmocka_unit_test(test_encode_refusals),
+		cmocka_unit_test(test_line_refusals),
 		cmocka_unit_test(test_valid_object_accepted),
 		cmocka_unit_test(test_not_json),
 		cmocka_unit_test(test_missing_field),
