@@ -32,6 +32,9 @@
 #
 # Environment: PROPAGATION [200] RATE [20] MASS [100000] RUNS [5] CONNS [64] HOSTS [10000]
 #   WARMUP [2] DURATION [10] NFT [1] SECTIONS ["1 2 3"] LAZARETD [BUILD_DIR/lazaretd]
+#   COUNT: each hot-path round answers COUNT requests, no warm-up, instead of WARMUP + DURATION
+#     seconds (the same requests in every round: how many are deferred does not follow the
+#     machine's speed, which with a fixed time it does: a fast round exceeds more limits)
 #   PG_LOG=1: every statement with its duration in the cluster's log (kept as pg.log with KEEP=1)
 #   PG_SETTINGS ["shared_buffers = 1GB; max_wal_size = 4GB"]: the server sized as a deployment on
 #     this 24 GB machine would be (tests/pg/cluster.sh keeps the tests' clusters at 16 MB of
@@ -497,6 +500,9 @@ account_messages = 3600/1h
 account_messages_burst = 100
 account_recipients = 10800/1h
 account_recipients_burst = 300"
+# COUNT: every round answers COUNT requests from the start (no warm-up) rather than running
+# WARMUP + DURATION seconds: the same requests, so the same mix of answers, in every round
+if [ -n "${COUNT:-}" ]; then span="-w 0 -n $COUNT -d 600"; else span="-w $WARMUP -d $DURATION"; fi
 : >"$tmp/hot.sqlite" ; : >"$tmp/hot.pg"
 r=1
 while [ $r -le "$RUNS" ]; do
@@ -514,19 +520,21 @@ mode = none"
 		port=$(sed -n 's/^listen = 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/$name/lazaret.conf" | head -n 1)
 		wait_listen "$port" "$node_pid" 10 || die "$name: not listening"
 		[ $kind = sqlite ] || wait_metric "$name" lazaret_store_up 1 30 || die "$name: not connected"
-		c0=$(cpu_ticks "$node_pid"); m0=$(machine_ticks); p0=$(cpu_ticks "$pg3_pid")
-		"$load" -m -l "$kind" -c "$CONNS" -H "$HOSTS" -w "$WARMUP" -d "$DURATION" "127.0.0.1:$port" \
+		c0=$(cpu_ticks "$node_pid"); m0=$(machine_ticks); p0=$(cpu_ticks "$pg3_pid"); t0=$(date +%s%N)
+		# shellcheck disable=SC2086  # $span: its words on purpose
+		"$load" -m -l "$kind" -c "$CONNS" -H "$HOSTS" $span "127.0.0.1:$port" \
 		    >"$tmp/$name.out" 2>"$tmp/$name.err" || { cat "$tmp/$name.err" >&2; failed=1; echo "label=$kind rps=0 failed=1" >"$tmp/$name.out"; }
 		c1=$(cpu_ticks "$node_pid"); m1=$(machine_ticks); p1=$(cpu_ticks "$pg3_pid")
+		secs=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 		# PostgreSQL's own CPU meanwhile (its postmaster and backends: part of other=)
-		extra=" pg_cpu=$(awk -v a="$p0" -v b="$p1" -v hz="$hz" -v s=$((WARMUP + DURATION)) 'BEGIN { printf "%.0f", (b - a) / hz / s * 100 }')"
-		[ $kind = sqlite ] || extra="$extra outbox=$(metric "$name" lazaret_store_outbox) pushed=$(metric "$name" lazaret_store_shared_pushed_total)"
+		extra=" pg_cpu=$(awk -v a="$p0" -v b="$p1" -v hz="$hz" -v s="$secs" 'BEGIN { printf "%.0f", (b - a) / hz / s * 100 }')"
+		[ $kind = sqlite ] || extra="$extra outbox=$(metric "$name" lazaret_store_outbox) pushed=$(metric "$name" lazaret_store_shared_pushed_total) evidence_published=$(metric "$name" lazaret_store_shared_evidence_published_total)"
 		alive "$node_pid" || { tail -n 20 "$tmp/$name/lazaretd.log" >&2; echo "shared.sh: $name died under load" >&2; failed=1; }
 		node_stop "$node_pid"
 		lc=$(sed -n 's/.* load_cpu=\([0-9]*\) .*/\1/p' "$tmp/$name.out")
 		all=$(sed -n 's/.* all=\([0-9]*\) .*/\1/p' "$tmp/$name.out")
 		# us/req: lazaretd's CPU time per answered request, the figure the neighbours move least
-		echo "$(cat "$tmp/$name.out") $(awk -v a="$c0" -v b="$c1" -v ma="$m0" -v mb="$m1" -v hz="$hz" -v s=$((WARMUP + DURATION)) \
+		echo "$(cat "$tmp/$name.out") $(awk -v a="$c0" -v b="$c1" -v ma="$m0" -v mb="$m1" -v hz="$hz" -v s="$secs" \
 		    -v l="${lc:-0}" -v n="${all:-0}" 'BEGIN {
 			c = (b - a) / hz / s * 100; o = (mb - ma) / hz / s * 100 - c - l
 			printf "cpu=%.0f cpu_us=%.2f other=%.0f", c, (n > 0 ? (b - a) / hz * 1e6 / n : 0), (o < 0 ? 0 : o) }')$extra" >>"$tmp/hot.$kind"
