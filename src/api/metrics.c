@@ -458,6 +458,9 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		metrics_counter(out, "lazaret_store_shared_pulled_total", "Changes read from the shared store.", sh->pulled);
 		metrics_counter(out, "lazaret_store_shared_unreadable_total", "Changes of the shared store that could "
 		    "not be read (skipped, logged).", sh->skipped);
+		metrics_counter(out, "lazaret_store_shared_outdated_total", "Changes of the shared store made after its "
+		    "migration to schema 3 by a node still writing schema 2, which misses this version's (upgrade it).",
+		    sh->outdated);
 		metrics_counter(out, "lazaret_store_shared_connects_total", "Connections made to the shared store's "
 		    "primary.", sh->connects);
 		metrics_counter(out, "lazaret_store_shared_evidence_published_total", "Evidence rows this node published "

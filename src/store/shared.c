@@ -54,6 +54,9 @@
  * hosts' rate evidence many times a second: each upsert replaces the last), unless a whole
  * batch is waiting. Evidence adds up across nodes "within a few seconds" (issue 12). */
 #define SHARED_EV_LINGER   (USEC_PER_SEC / 20)
+/* a change in JSON made this long after migration 3 (the nodes' clocks against the server's)
+ * comes from a node of an older version */
+#define SHARED_OUTDATED_SLACK (60 * USEC_PER_SEC)
 #define SHARED_PUB_MAX     2000000      /* publications waiting at most: beyond, the oldest go */
 /* The owners' hash: the same on every node (hash_bytes is keyed per process) */
 static const uint8_t shared_owner_key[16] = "lazaret-owner-1";
@@ -114,6 +117,8 @@ struct shared {
 	struct shared_origin origins[SHARED_ORIGINS_MAX];
 	size_t origin_count;
 	struct log_limit skip_log;
+	struct log_limit outdated_log;
+	int64_t lines_since;            /* when migration 3 was applied (µs, the server's clock), or 0 */
 
 	pthread_mutex_t mu;             /* guards what follows */
 	pthread_cond_t room;            /* the loop took batches */
@@ -735,6 +740,11 @@ shared_on_connect(struct shared *sh)
 		}
 		sh->migrated = true;
 	}
+	/* since when every node writes verdict lines: a change in JSON made later is a node of an
+	 * older version still running (shared_decode_change) */
+	if ((rc = shared_query_i64(sh, "SELECT coalesce((SELECT (extract(epoch FROM applied_at) * 1000000)::bigint "
+	    "FROM lz_schema WHERE version = 3), 0)", 0, NULL, &sh->lines_since)) != 0)
+		return rc;
 	/* one process per node name: two would number their changes alike, and one's would be lost */
 	if ((rc = shared_query_i64(sh, "SELECT pg_try_advisory_lock(hashtextextended('lazaret node ' || $1, 0))::int",
 	    1, params, &locked)) != 0)
@@ -1056,6 +1066,16 @@ shared_decode_change(struct shared *sh, PGresult *res, int i, struct shared_batc
 	}
 	if (!shared_origin_new(sh, node, c->node_seq))
 		return false;       /* read again after a failover: applied already */
+	if (!line && sh->lines_since > 0 && c->at > sh->lines_since + SHARED_OUTDATED_SLACK) {
+		/* made after the migration, yet in JSON: its node reads this version's lines as
+		 * unreadable, and misses every verdict the upgraded nodes make */
+		log_limited(&sh->outdated_log, LOG_LEVEL_WARN, "ALARM shared store: node=%.64s still writes changes "
+		    "of schema 2 (seq=%.24s): it cannot read what this version writes; upgrade it", node,
+		    PQgetvalue(res, i, 0));
+		pthread_mutex_lock(&sh->mu);
+		sh->stats.outdated++;
+		pthread_mutex_unlock(&sh->mu);
+	}
 	memcpy(c->node, node, (size_t)PQgetlength(res, i, 1) + 1);
 	c->own = strcmp(node, sh->node) == 0;
 	return true;
@@ -1628,6 +1648,7 @@ shared_new(const char *conninfo, const char *node, const char *role, const char 
 	sh->link = link;
 	sh->arg = arg;
 	sh->skip_log = (struct log_limit)LOG_LIMIT_INIT(10, 60 * USEC_PER_SEC);
+	sh->outdated_log = (struct log_limit)LOG_LIMIT_INIT(1, 60 * USEC_PER_SEC);
 	if ((sh->pg = pg_conn_new(conninfo, node)) == NULL)
 		goto nomem;
 	if ((sh->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {

@@ -185,6 +185,7 @@ struct shared_stats {
 	uint64_t pushed;                    /* changes pushed by this run */
 	uint64_t pulled;                    /* changes handed to the loop */
 	uint64_t skipped;                   /* changes that could not be read (logged) */
+	uint64_t outdated;                  /* changes in JSON made after migration 3: an older node runs */
 	uint64_t evidence_published;        /* evidence rows this node upserted */
 	uint64_t evidence_read;             /* other nodes' evidence rows handed to the loop */
 	uint64_t evidence_pending;          /* publications waiting for PostgreSQL */

@@ -656,6 +656,7 @@ test_schema2_rows(void **state)
 	assert_int_equal(shared_verdict_encode(&v, &body), 0);
 	const char *row[2] = { "192.0.2.80", body };
 	c = admin_conn();
+	/* made before the migration (at 0): a change of the past, read as any other */
 	assert_int_equal(pg_exec_params(c, "INSERT INTO lz_changes (node, node_seq, at, kind, subject, body) "
 	    "VALUES ('old', 1, 0, 'verdict', $1, $2::jsonb)", 2, row, NULL, NULL, NULL), 0);
 	assert_int_equal(pg_exec(c, "NOTIFY lz_changes"), 0);
@@ -675,6 +676,9 @@ test_schema2_rows(void **state)
 		assert_string_equal(n->ch[l].verdict.reason, "a line");
 		assert_int_equal(n->ch[j].verdict.level, LEVEL_QUARANTINE);
 	}
+	struct shared_stats st;
+	shared_stats_get(node_b.sh, &st);
+	assert_int_equal(st.outdated, 0);
 	/* both of a's went into PostgreSQL as lines */
 	for (int k = 0; k < 2; k++) {
 		snprintf(tag_text, sizeof(tag_text), "%" PRId64, k == 0 ? outbox_tag : line_tag);
@@ -685,6 +689,28 @@ test_schema2_rows(void **state)
 		assert_int_equal(shared_verdict_line_decode(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), &v), 0);
 		assert_true(v.tag == (uint64_t)(k == 0 ? outbox_tag : line_tag));
 		PQclear(res);
+	}
+
+	/* one in JSON made well after the migration (which this test's first node made seconds
+	 * ago: two minutes on, past the allowance for the nodes' clocks): a node of the older
+	 * version still runs, and every node says so */
+	int64_t late_tag = next_tag++;
+	verdict_of(&v, late_tag, "schema 2, made after the migration");
+	assert_int_equal(shared_verdict_encode(&v, &body), 0);
+	char at[24];
+	snprintf(at, sizeof(at), "%" PRId64, (int64_t)(time_now() + 120 * USEC_PER_SEC));
+	const char *late[3] = { "192.0.2.83", body, at };
+	assert_int_equal(pg_exec_params(c, "INSERT INTO lz_changes (node, node_seq, at, kind, subject, body) "
+	    "VALUES ('old', 2, $3, 'verdict', $1, $2::jsonb)", 3, late, NULL, NULL, NULL), 0);
+	assert_int_equal(pg_exec(c, "NOTIFY lz_changes"), 0);
+	free(body);
+	assert_true(wait_changes(&node_b, nb + 4, 5 * SECOND_MS));
+	assert_true(wait_changes(&node_a, na + 4, 5 * SECOND_MS));
+	for (int k = 0; k < 2; k++) {
+		const struct node *n = k == 0 ? &node_a : &node_b;
+		assert_true(find_tag(n, late_tag) >= 0);       /* applied all the same */
+		shared_stats_get(n->sh, &st);
+		assert_int_equal(st.outdated, 1);
 	}
 	pg_conn_free(c);
 }
