@@ -18,41 +18,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/level.h"
-#include "store/shared.h"
+#include "fuzz_shared.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static bool
-text_ok(const char *s, size_t size)
-{
-	return strnlen(s, size) < size;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct shared_verdict zero;
 	struct shared_verdict v;
 	char line[SHARED_LINE_MAX];
-	int rc, n;
+	int n;
 
-	memset(&v, 0xa5, sizeof(v));
-	rc = shared_verdict_line_decode((const char *)data, size, &v);
-	if (rc == -EINVAL) {
-		if (memcmp(&v, &zero, sizeof(v)) != 0)
-			abort();
+	if (!fuzz_verdict_decoded(shared_verdict_line_decode, data, size, &v))
 		return 0;
-	}
-	if (rc != 0)
-		abort();
-	if (v.level < 0 || v.level >= LEVEL_COUNT || v.old_level < 0 || v.old_level >= LEVEL_COUNT ||
-	    v.manual_level < -1 || v.manual_level >= LEVEL_COUNT || v.manual_until < 0 || v.grace_until < 0 ||
-	    v.time < 0 || v.tag > (uint64_t)INT64_MAX)
-		abort();
-	if (!text_ok(v.manual_reason, sizeof(v.manual_reason)) || !text_ok(v.actor, sizeof(v.actor)) ||
-	    !text_ok(v.reason, sizeof(v.reason)) || v.actor[0] == '\0')
-		abort();
 	/* what a node accepted, it can pass on: the writer makes the very line again (the
 	 * decoder lets through one spelling of each member, the writer's) */
 	if ((n = shared_verdict_line(&v, line, sizeof(line))) < 0 || (size_t)n != size || memcmp(line, data, size) != 0)

@@ -25,19 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/level.h"
-#include "store/shared.h"
+#include "fuzz_shared.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FIELDS_MAX 16
 _Static_assert((int)SHARED_F_COUNT <= FIELDS_MAX && (int)SHARED_E_COLUMNS <= FIELDS_MAX, "FIELDS_MAX");
-
-static bool
-text_ok(const char *s, size_t size)
-{
-	return strnlen(s, size) < size;
-}
 
 static void
 verdict_check(const char *const value[], const size_t len[])
@@ -53,21 +46,13 @@ verdict_check(const char *const value[], const size_t len[])
 			abort();
 		return;
 	}
-	if (rc != 0 || v.level < 0 || v.level >= LEVEL_COUNT || v.old_level < 0 || v.old_level >= LEVEL_COUNT ||
-	    v.manual_level < -1 || v.manual_level >= LEVEL_COUNT || v.manual_until < 0 || v.grace_until < 0 ||
-	    v.time < 0 || v.tag > (uint64_t)INT64_MAX || !text_ok(v.manual_reason, sizeof(v.manual_reason)) ||
-	    !text_ok(v.actor, sizeof(v.actor)) || !text_ok(v.reason, sizeof(v.reason)) || v.actor[0] == '\0')
+	if (rc != 0 || !fuzz_verdict_holdable(&v))
 		abort();
 	/* texts that are not UTF-8 cannot be JSON: the encoder refuses them, nothing more */
 	if (shared_verdict_encode(&v, &body) != 0)
 		return;
 	memset(&again, 0xa5, sizeof(again));
-	if (shared_verdict_decode(body, strlen(body), &again) != 0 || again.level != v.level ||
-	    again.old_level != v.old_level || again.manual_level != v.manual_level ||
-	    again.manual_until != v.manual_until || again.grace_until != v.grace_until || again.time != v.time ||
-	    again.self_release != v.self_release || again.reset != v.reset || again.tag != v.tag ||
-	    strcmp(again.manual_reason, v.manual_reason) != 0 || strcmp(again.actor, v.actor) != 0 ||
-	    strcmp(again.reason, v.reason) != 0)
+	if (shared_verdict_decode(body, strlen(body), &again) != 0 || !fuzz_verdict_same(&v, &again))
 		abort();
 	free(body);
 }
@@ -85,9 +70,9 @@ evidence_check(const char *const value[], const size_t len[])
 			abort();
 		return;
 	}
-	if (rc != 0 || e.subject[0] == '\0' || !text_ok(e.subject, sizeof(e.subject)) ||
-	    !text_ok(e.node, sizeof(e.node)) || !text_ok(e.kind, sizeof(e.kind)) ||
-	    !text_ok(e.summary, sizeof(e.summary)) || !isfinite(e.value) || e.value < 0 || e.value >= 1e300 ||
+	if (rc != 0 || e.subject[0] == '\0' || !fuzz_text_ended(e.subject, sizeof(e.subject)) ||
+	    !fuzz_text_ended(e.node, sizeof(e.node)) || !fuzz_text_ended(e.kind, sizeof(e.kind)) ||
+	    !fuzz_text_ended(e.summary, sizeof(e.summary)) || !isfinite(e.value) || e.value < 0 || e.value >= 1e300 ||
 	    e.value_time < 0 || e.first_seen < 0 || e.last_seen < 0 || e.count > (uint64_t)INT64_MAX)
 		abort();
 }

@@ -18,59 +18,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/level.h"
-#include "store/shared.h"
+#include "fuzz_shared.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static bool
-text_ok(const char *s, size_t size)
-{
-	return strnlen(s, size) < size;
-}
-
-static void
-check_same(const struct shared_verdict *a, const struct shared_verdict *b)
-{
-	if (a->level != b->level || a->old_level != b->old_level || a->manual_level != b->manual_level ||
-	    a->manual_until != b->manual_until || a->grace_until != b->grace_until || a->time != b->time ||
-	    a->self_release != b->self_release || a->reset != b->reset || a->tag != b->tag ||
-	    strcmp(a->manual_reason, b->manual_reason) != 0 || strcmp(a->actor, b->actor) != 0 ||
-	    strcmp(a->reason, b->reason) != 0)
-		abort();
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct shared_verdict zero;
 	struct shared_verdict v, again;
 	char *body;
-	int rc;
 
-	memset(&v, 0xa5, sizeof(v));
-	rc = shared_verdict_decode((const char *)data, size, &v);
-	if (rc == -EINVAL) {
-		if (memcmp(&v, &zero, sizeof(v)) != 0)
-			abort();
+	if (!fuzz_verdict_decoded(shared_verdict_decode, data, size, &v))
 		return 0;
-	}
-	if (rc != 0)
-		abort();
-	if (v.level < 0 || v.level >= LEVEL_COUNT || v.old_level < 0 || v.old_level >= LEVEL_COUNT ||
-	    v.manual_level < -1 || v.manual_level >= LEVEL_COUNT || v.manual_until < 0 || v.grace_until < 0 ||
-	    v.time < 0 || v.tag > (uint64_t)INT64_MAX)
-		abort();
-	if (!text_ok(v.manual_reason, sizeof(v.manual_reason)) || !text_ok(v.actor, sizeof(v.actor)) ||
-	    !text_ok(v.reason, sizeof(v.reason)) || v.actor[0] == '\0')
-		abort();
 	/* what a node accepted, it can pass on: encoded again and read back the same */
 	if (shared_verdict_encode(&v, &body) != 0)
 		abort();
 	memset(&again, 0xa5, sizeof(again));
 	if (shared_verdict_decode(body, strlen(body), &again) != 0)
 		abort();
-	check_same(&v, &again);
+	if (!fuzz_verdict_same(&v, &again))
+		abort();
 	free(body);
 	return 0;
 }

@@ -63,18 +63,26 @@ assert_verdict_equal(const struct shared_verdict *a, const struct shared_verdict
 	assert_string_equal(a->reason, b->reason);
 }
 
-/* Decodes body (exactly len bytes, no NUL after it: ASan sees a read past the end). */
+/* decode() of text (exactly len bytes, no NUL after it: ASan sees a read past the end). */
 static int
-decode_exact(const char *body, size_t len, struct shared_verdict *out)
+decode_copy(int (*decode)(const char *, size_t, struct shared_verdict *), const char *text, size_t len,
+    struct shared_verdict *out)
 {
 	char *copy = malloc(len ? len : 1);
 	int rc;
 
 	assert_non_null(copy);
-	memcpy(copy, body, len);
-	rc = shared_verdict_decode(copy, len, out);
+	memcpy(copy, text, len);
+	rc = decode(copy, len, out);
 	free(copy);
 	return rc;
+}
+
+/* A JSON body through shared_verdict_decode, exactly len bytes. */
+static int
+decode_exact(const char *body, size_t len, struct shared_verdict *out)
+{
+	return decode_copy(shared_verdict_decode, body, len, out);
 }
 
 /*
@@ -123,18 +131,11 @@ decode_fields(const json_t *o, struct shared_verdict *out)
 
 static const struct shared_verdict zero;
 
-/* Decodes a verdict line (exactly len bytes, no NUL after it). */
+/* A verdict line through shared_verdict_line_decode, exactly len bytes. */
 static int
 line_decode_exact(const char *line, size_t len, struct shared_verdict *out)
 {
-	char *copy = malloc(len ? len : 1);
-	int rc;
-
-	assert_non_null(copy);
-	memcpy(copy, line, len);
-	rc = shared_verdict_line_decode(copy, len, out);
-	free(copy);
-	return rc;
+	return decode_copy(shared_verdict_line_decode, line, len, out);
 }
 
 /* v through the verdict line and back: no newline in it, a tab between members only. */
