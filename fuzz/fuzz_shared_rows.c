@@ -1,7 +1,8 @@
 /*
- * fuzz_shared_rows.c — libFuzzer target for the shared store's rows as the feed reads them
- * from PostgreSQL (store/shared.c): a change's verdict from its body's members as texts
- * (shared_verdict_from_fields, what body->>'name' gives) and an lz_evidence row from its
+ * fuzz_shared_rows.c — libFuzzer target for the shared store's rows as the nodes read them
+ * from PostgreSQL (store/shared.c): a change's verdict from its members as texts
+ * (shared_verdict_from_fields, where the verdict line's and the JSON body's decoders end) and
+ * an lz_evidence row from its
  * columns (shared_evidence_from_columns). Another node wrote them; this node reads them as
  * untrusted, byte for byte (a column may hold any byte, a NUL too, and need not end in one).
  *

@@ -231,6 +231,18 @@ json_put_int(char *dst, size_t *o, int64_t x)
 		dst[(*o)++] = digits[--n];
 }
 
+/* Whether v is a verdict every node's decoder would take (the making one's too): levels in
+ * range, times not negative, a tag below 2^63, an actor, each text ended within its field. */
+static bool
+shared_verdict_writable(const struct shared_verdict *v)
+{
+	return v->level >= 0 && v->level < LEVEL_COUNT && v->old_level >= 0 && v->old_level < LEVEL_COUNT &&
+	    v->manual_level >= -1 && v->manual_level < LEVEL_COUNT && v->tag <= INT64_MAX && v->actor[0] != '\0' &&
+	    v->manual_until >= 0 && v->grace_until >= 0 && v->time >= 0 &&
+	    memchr(v->manual_reason, '\0', sizeof(v->manual_reason)) != NULL &&
+	    memchr(v->actor, '\0', sizeof(v->actor)) != NULL && memchr(v->reason, '\0', sizeof(v->reason)) != NULL;
+}
+
 /*
  * The body written by hand rather than through jansson's json_pack: a node encodes one for
  * every verdict it makes, a third of a mass quarantine's 100 000 each, and building and
@@ -241,10 +253,8 @@ int
 shared_verdict_encode(const struct shared_verdict *v, char **out)
 {
 	*out = NULL;
-	if (v->level < 0 || v->level >= LEVEL_COUNT || v->old_level < 0 || v->old_level >= LEVEL_COUNT ||
-	    v->manual_level < -1 || v->manual_level >= LEVEL_COUNT || v->tag > INT64_MAX || v->actor[0] == '\0' ||
-	    v->manual_until < 0 || v->grace_until < 0 || v->time < 0)
-		return -EINVAL;         /* what every node's decoder would refuse, the making one's too */
+	if (!shared_verdict_writable(v))
+		return -EINVAL;
 	/* the texts at 6 bytes a byte at most (\u00XX), their quotes, the rest well under 512 */
 	size_t size = 6 * (strnlen(v->manual_reason, sizeof(v->manual_reason)) + strnlen(v->actor, sizeof(v->actor)) +
 	    strnlen(v->reason, sizeof(v->reason))) + 512, o = 0;
@@ -252,9 +262,6 @@ shared_verdict_encode(const struct shared_verdict *v, char **out)
 
 	if (b == NULL)
 		return -ENOMEM;
-	if (memchr(v->manual_reason, '\0', sizeof(v->manual_reason)) == NULL ||
-	    memchr(v->actor, '\0', sizeof(v->actor)) == NULL || memchr(v->reason, '\0', sizeof(v->reason)) == NULL)
-		goto refused;
 	json_put_raw(b, &o, "{\"level\":\"");
 	json_put_raw(b, &o, level_name(v->level));
 	json_put_raw(b, &o, "\",\"old\":\"");
@@ -493,12 +500,8 @@ shared_verdict_line(const struct shared_verdict *v, char *buf, size_t size)
 	const char *text[SHARED_F_COUNT];
 	size_t o = 0, n;
 
-	if (v->level < 0 || v->level >= LEVEL_COUNT || v->old_level < 0 || v->old_level >= LEVEL_COUNT ||
-	    v->manual_level < -1 || v->manual_level >= LEVEL_COUNT || v->tag > INT64_MAX || v->actor[0] == '\0' ||
-	    v->manual_until < 0 || v->grace_until < 0 || v->time < 0 ||
-	    memchr(v->manual_reason, '\0', sizeof(v->manual_reason)) == NULL ||
-	    memchr(v->actor, '\0', sizeof(v->actor)) == NULL || memchr(v->reason, '\0', sizeof(v->reason)) == NULL)
-		return -EINVAL;         /* what every node's decoder would refuse, the making one's too */
+	if (!shared_verdict_writable(v))
+		return -EINVAL;
 #define NUM(f, x) (n = 0, json_put_int(num[f], &n, (x)), num[f][n] = '\0', text[f] = num[f])
 	text[SHARED_F_LEVEL] = level_name(v->level);
 	text[SHARED_F_OLD] = level_name(v->old_level);

@@ -75,12 +75,11 @@ enum shared_verdict_field {
 extern const char *const shared_verdict_fields[SHARED_F_COUNT];
 
 /*
- * shared_verdict_from_fields — a verdict from its body's members as texts, as PostgreSQL's
- * body->>'name' gives them (the feed asks for the members, not the body: no JSON is
- * parsed on the node): value[i] NULL when member i is absent, len[i] its bytes (a text
- * may hold a NUL, which is refused). Strings as they are, numbers in decimal, booleans
- * "true" or "false". The same checks as shared_verdict_decode, which ends here too: 0, or
- * -EINVAL with *out zeroed.
+ * shared_verdict_from_fields — a verdict from its members as texts: value[i] NULL when
+ * member i is absent, len[i] its bytes (a text may hold a NUL, which is refused). Strings
+ * as they are, numbers in decimal, booleans "true" or "false". Both decoders end here (the
+ * verdict line's, once it is split and unescaped; the JSON body's, each member put as this
+ * text): 0, or -EINVAL with *out zeroed.
  */
 int shared_verdict_from_fields(const char *const value[SHARED_F_COUNT], const size_t len[SHARED_F_COUNT],
     struct shared_verdict *out);

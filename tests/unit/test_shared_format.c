@@ -4,7 +4,8 @@
  * values on purpose; the bodies shared_verdict_decode must refuse, since they come from
  * other nodes through PostgreSQL (a field missing, of the wrong type or out of range, a
  * text one byte too long or holding a NUL, duplicate keys, a tag outside [0, INT64_MAX]),
- * with *out left zeroed; the same checks on the members as the feed reads them
+ * with *out left zeroed; the verdict line (schema 3) through shared_verdict_line and back,
+ * and the lines its decoder must refuse; the same checks on the members as texts
  * (shared_verdict_from_fields) and on an evidence row's columns (shared_evidence_from_columns);
  * and the node names shared_node_name_valid lets through.
  */
@@ -86,9 +87,9 @@ decode_exact(const char *body, size_t len, struct shared_verdict *out)
 }
 
 /*
- * The members of body as PostgreSQL's body->>'name' gives them (strings as they are, numbers
- * in decimal, booleans "true"/"false", absent NULL), each in a buffer of its own exact
- * length, then shared_verdict_from_fields: the feed's way.
+ * The members of body as texts (strings as they are, numbers in decimal, booleans
+ * "true"/"false", absent NULL), each in a buffer of its own exact length, then
+ * shared_verdict_from_fields, where both decoders end.
  */
 static int
 decode_fields(const json_t *o, struct shared_verdict *out)
