@@ -463,9 +463,12 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		    sh->outdated);
 		metrics_counter(out, "lazaret_store_shared_connects_total", "Connections made to the shared store's "
 		    "primary.", sh->connects);
-		metrics_counter(out, "lazaret_store_shared_evidence_published_total", "Evidence rows this node published "
-		    "to the shared store.", sh->evidence_published);
-		metrics_counter(out, "lazaret_store_shared_evidence_read_total", "Other nodes' evidence rows read.",
+		metrics_counter(out, "lazaret_store_shared_evidence_published_total", "Evidence publications this node "
+		    "pushed to the shared store's log.", sh->evidence_published);
+		metrics_counter(out, "lazaret_store_shared_evidence_folded_total", "This node's publications folded into "
+		    "the shared store's evidence table (the newest per subject and kind, once a minute).",
+		    sh->evidence_folded);
+		metrics_counter(out, "lazaret_store_shared_evidence_read_total", "Other nodes' evidence publications read.",
 		    sh->evidence_read);
 		metrics_gauge(out, "lazaret_store_shared_evidence_pending", "Evidence publications waiting for the "
 		    "shared store.", (double)sh->evidence_pending);

@@ -64,6 +64,21 @@ static const char *const migrations[PG_SCHEMA_VERSION] = {
 	 * jsonb body: half the server's work to insert one, a third to read one back; the rows
 	 * written before keep their body, which the nodes still read */
 	"ALTER TABLE lz_changes ADD COLUMN verdict text;",
+	/* 4: evidence as a log, a push of a node a row, its publications a line each (shared.h,
+	 * "the evidence line"): one insert for a batch rather than an upsert a publication, read
+	 * back without parsing; lz_evidence becomes each node's fold of its log, once a minute,
+	 * up to evidence_folded (what a node starting from nothing reads first). The lines are
+	 * not compressed: they are read back soon, and compressing them cost more than storing
+	 * them. at: the server's clock, for the trim. */
+	"CREATE TABLE lz_evidence_log ("
+	" seq bigserial PRIMARY KEY,"
+	" node text NOT NULL,"
+	" at bigint NOT NULL DEFAULT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,"
+	" count integer NOT NULL,"
+	" lines text NOT NULL);"
+	"ALTER TABLE lz_evidence_log ALTER COLUMN lines SET STORAGE EXTERNAL;"
+	"CREATE INDEX lz_evidence_log_by_node ON lz_evidence_log (node, seq);"
+	"ALTER TABLE lz_nodes ADD COLUMN evidence_folded bigint NOT NULL DEFAULT 0;",
 };
 
 /* The version recorded in lz_schema, 0 when the table is missing. */

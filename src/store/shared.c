@@ -58,6 +58,16 @@
  * comes from a node of an older version */
 #define SHARED_OUTDATED_SLACK (60 * USEC_PER_SEC)
 #define SHARED_PUB_MAX     2000000      /* publications waiting at most: beyond, the oldest go */
+/* The evidence log: each node folds its publications into lz_evidence this often, unless a
+ * burst is going on (then as soon as it has been quiet for SHARED_FOLD_QUIET, or after
+ * SHARED_FOLD_LATE in any case); log rows go once folded and older than SHARED_LOG_KEEP.
+ * A node away for longer than half of that reads the evidence from the start again. The
+ * pull reads SHARED_LOG_ROWS rows a query (each up to SHARED_EV_BATCH lines). */
+#define SHARED_FOLD_EVERY  (60 * USEC_PER_SEC)
+#define SHARED_FOLD_QUIET  (2 * USEC_PER_SEC)
+#define SHARED_FOLD_LATE   (300 * USEC_PER_SEC)
+#define SHARED_LOG_KEEP    (3600LL * USEC_PER_SEC)
+#define SHARED_LOG_ROWS    4
 /* The owners' hash: the same on every node (hash_bytes is keyed per process) */
 static const uint8_t shared_owner_key[16] = "lazaret-owner-1";
 
@@ -67,6 +77,14 @@ struct shared_batch {
 	size_t n;
 	struct shared_change *changes;
 	struct shared_evidence *evidence;
+};
+
+/* One of this node's evidence lines, pushed and not yet folded: the newest per (subject, kind),
+ * the key being the line up to its second tab. */
+struct shared_line {
+	struct htable_node hnode;
+	size_t key_len, len;
+	char line[];
 };
 
 /* A publication waiting for PostgreSQL: the newest per (subject, kind). */
@@ -97,6 +115,7 @@ struct shared {
 	bool started;
 	usec_t started_at;              /* when this run began: lz_nodes.started */
 	atomic_bool stopping;
+	atomic_bool fold_asked;         /* shared_fold_soon */
 	atomic_bool up;
 	atomic_int_fast64_t applied;    /* the newest seq the loop applied */
 
@@ -142,8 +161,24 @@ struct shared {
 	uint64_t *owners;               /* the live nodes' seeds, this one's among them */
 	size_t owner_count;
 	uint64_t my_seed;
-	int64_t ev_fetched;             /* sync thread: the newest lz_evidence seq read */
-	bool ev_reread;                 /* sync thread: read every row again (a failover) */
+
+	/* sync thread: the other nodes' evidence */
+	enum { SHARED_EV_START, SHARED_EV_STATE, SHARED_EV_LOG } ev_phase;
+	int64_t ev_state_after;         /* the newest lz_evidence seq read (SHARED_EV_STATE) */
+	int64_t ev_fetched;             /* the newest lz_evidence_log seq read */
+	struct shared_origin ev_floors[SHARED_ORIGINS_MAX];     /* each node's fold as read at the start */
+	size_t ev_floor_count;
+	usec_t last_turn;               /* monotonic: the last turn that reached PostgreSQL */
+	/* sync thread: this node's own publications pushed and not folded yet, the newest line
+	 * per (subject, kind); a fold round's lines taken out of it */
+	struct htable unfolded;
+	size_t unfolded_count;
+	bool unfolded_loaded;           /* what an earlier run left unfolded is in it */
+	struct shared_line **fold;
+	size_t fold_n, fold_i;
+	int64_t fold_upto;              /* the log seq the round's fold covers */
+	usec_t next_fold;               /* monotonic */
+	usec_t busy_until;              /* monotonic: a burst went on lately; folds wait */
 };
 
 bool
@@ -530,6 +565,45 @@ shared_verdict_line(const struct shared_verdict *v, char *buf, size_t size)
 	return (int)o;
 }
 
+/*
+ * line_split — a line's members (tab-separated, `\\` `\t` `\n` escaped as line_put_text
+ * writes them) unescaped into plain (size bytes, never less than len + 1), value[i] and
+ * vlen[i] each member's. 0 when the line holds exactly n members and no raw newline nor an
+ * escape line_put_text never writes; -EINVAL otherwise.
+ */
+static int
+line_split(const char *line, size_t len, char *plain, size_t size, const char **value, size_t *vlen, int n)
+{
+	size_t o = 0;
+	int f = 0;
+
+	if (len >= size)
+		return -EINVAL;
+	value[0] = plain;
+	for (size_t i = 0; i < len; i++) {
+		char c = line[i];
+		if (c == '\t') {
+			vlen[f] = (size_t)(plain + o - value[f]);
+			if (++f == n)
+				return -EINVAL;         /* a member too many */
+			value[f] = plain + o;
+			continue;
+		}
+		if (c == '\n')
+			return -EINVAL;
+		if (c == '\\') {
+			if (++i == len)
+				return -EINVAL;
+			c = line[i] == 't' ? '\t' : line[i] == 'n' ? '\n' : line[i] == '\\' ? '\\' : '\0';
+			if (c == '\0')
+				return -EINVAL;         /* no other escape is written */
+		}
+		plain[o++] = c;
+	}
+	vlen[f] = (size_t)(plain + o - value[f]);
+	return f == n - 1 ? 0 : -EINVAL;
+}
+
 int
 shared_verdict_line_decode(const char *line, size_t len, struct shared_verdict *out)
 {
@@ -537,42 +611,86 @@ shared_verdict_line_decode(const char *line, size_t len, struct shared_verdict *
 	 * never longer than the longest line written */
 	char plain[SHARED_LINE_MAX];
 	const char *value[SHARED_F_COUNT];
-	size_t vlen[SHARED_F_COUNT], o = 0;
-	int f = 0, rc = -EINVAL;
+	size_t vlen[SHARED_F_COUNT];
+	int rc = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
-	if (len >= sizeof(plain))
-		return -EINVAL;
-	value[0] = plain;
-	for (size_t i = 0; i < len; i++) {
-		char c = line[i];
-		if (c == '\t') {
-			vlen[f] = (size_t)(plain + o - value[f]);
-			if (++f == SHARED_F_COUNT)
-				goto done;              /* a member too many */
-			value[f] = plain + o;
-			continue;
-		}
-		if (c == '\n')
-			goto done;
-		if (c == '\\') {
-			if (++i == len)
-				goto done;
-			c = line[i] == 't' ? '\t' : line[i] == 'n' ? '\n' : line[i] == '\\' ? '\\' : '\0';
-			if (c == '\0')
-				goto done;              /* no other escape is written */
-		}
-		plain[o++] = c;
-	}
-	vlen[f] = (size_t)(plain + o - value[f]);
 	/* the texts UTF-8, as shared_verdict_line writes them: what a node reads, it can pass on */
-	if (f == SHARED_F_COUNT - 1 && utf8_valid(value[SHARED_F_MANUAL_REASON], vlen[SHARED_F_MANUAL_REASON]) &&
+	if (line_split(line, len, plain, sizeof(plain), value, vlen, SHARED_F_COUNT) == 0 &&
+	    utf8_valid(value[SHARED_F_MANUAL_REASON], vlen[SHARED_F_MANUAL_REASON]) &&
 	    utf8_valid(value[SHARED_F_ACTOR], vlen[SHARED_F_ACTOR]) && utf8_valid(value[SHARED_F_REASON], vlen[SHARED_F_REASON]))
 		rc = shared_verdict_from_fields(value, vlen, out);
-done:
 	if (rc != 0)
 		memset(out, 0, sizeof(*out));
 	return rc;
+}
+
+/* The members of an evidence line, in their order; the node is the log row's. */
+static const enum shared_evidence_column shared_ev_line_order[SHARED_EV_LINE_FIELDS] = {
+	SHARED_E_SUBJECT, SHARED_E_KIND, SHARED_E_VALUE, SHARED_E_VALUE_TIME, SHARED_E_COUNT,
+	SHARED_E_FIRST_SEEN, SHARED_E_LAST_SEEN, SHARED_E_SUMMARY,
+};
+
+int
+shared_evidence_line(const struct shared_evidence *e, char *buf, size_t size)
+{
+	char subject[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)], num[SHARED_E_COLUMNS][32];
+	const char *text[SHARED_E_COLUMNS];
+	size_t o = 0, subject_len = strnlen(e->subject, sizeof(e->subject));
+
+	/* what shared_evidence_from_columns accepts, and nothing else */
+	if (subject_len == 0 || subject_len == sizeof(e->subject) || !(e->value >= 0 && e->value < 1e300) ||
+	    e->value_time < 0 || e->first_seen < 0 || e->last_seen < 0 || e->count > INT64_MAX ||
+	    memchr(e->kind, '\0', sizeof(e->kind)) == NULL || memchr(e->summary, '\0', sizeof(e->summary)) == NULL)
+		return -EINVAL;
+	subject_text_encode(subject, sizeof(subject), e->subject, subject_len);
+	text[SHARED_E_SUBJECT] = subject;
+	text[SHARED_E_KIND] = e->kind;
+	text[SHARED_E_SUMMARY] = e->summary;
+	snprintf(num[SHARED_E_VALUE], sizeof(num[0]), "%.17g", e->value);
+	snprintf(num[SHARED_E_VALUE_TIME], sizeof(num[0]), "%" PRId64, (int64_t)e->value_time);
+	snprintf(num[SHARED_E_COUNT], sizeof(num[0]), "%" PRIu64, e->count);
+	snprintf(num[SHARED_E_FIRST_SEEN], sizeof(num[0]), "%" PRId64, (int64_t)e->first_seen);
+	snprintf(num[SHARED_E_LAST_SEEN], sizeof(num[0]), "%" PRId64, (int64_t)e->last_seen);
+	for (int c = SHARED_E_VALUE; c <= SHARED_E_LAST_SEEN; c++)
+		text[c] = num[c];
+	for (int f = 0; f < SHARED_EV_LINE_FIELDS; f++) {
+		if (f > 0) {
+			if (o + 1 >= size)
+				return -EINVAL;
+			buf[o++] = '\t';
+		}
+		if (!line_put_text(buf, size, &o, text[shared_ev_line_order[f]]))
+			return -EINVAL;
+	}
+	buf[o] = '\0';
+	return (int)o;
+}
+
+int
+shared_evidence_line_decode(const char *line, size_t len, const char *node, struct shared_evidence *out)
+{
+	char plain[SHARED_EV_LINE_MAX], again[SHARED_EV_LINE_MAX];
+	const char *field[SHARED_EV_LINE_FIELDS], *value[SHARED_E_COLUMNS];
+	size_t flen[SHARED_EV_LINE_FIELDS], vlen[SHARED_E_COLUMNS];
+
+	memset(out, 0, sizeof(*out));
+	if (line_split(line, len, plain, sizeof(plain), field, flen, SHARED_EV_LINE_FIELDS) != 0)
+		return -EINVAL;
+	for (int f = 0; f < SHARED_EV_LINE_FIELDS; f++) {
+		value[shared_ev_line_order[f]] = field[f];
+		vlen[shared_ev_line_order[f]] = flen[f];
+	}
+	value[SHARED_E_NODE] = node;
+	vlen[SHARED_E_NODE] = strlen(node);
+	/* one spelling of each line: what is accepted is what this version writes, byte for byte
+	 * (a number's other spellings, a subject's, a text not UTF-8 are not) */
+	if (shared_evidence_from_columns(value, vlen, out) != 0 ||
+	    shared_evidence_line(out, again, sizeof(again)) != (int)len || memcmp(again, line, len) != 0) {
+		memset(out, 0, sizeof(*out));
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* ---- the loop's side ------------------------------------------------------------------ */
@@ -696,6 +814,9 @@ shared_query_i64(struct shared *sh, const char *sql, int n, const char *const *p
 }
 
 static bool shared_origin_new(struct shared *sh, const char *node, int64_t node_seq);
+static void shared_fold_abort(struct shared *sh);
+static int shared_load_unfolded(struct shared *sh);
+static int shared_beat(struct shared *sh);
 
 /*
  * shared_load_origins — each node's newest change among the last SHARED_REREAD up to
@@ -777,7 +898,7 @@ shared_on_connect(struct shared *sh)
 		    "changes read again", srv->system_identifier, srv->timeline, sh->sysid, sh->timeline,
 		    SHARED_REREAD);
 		sh->fetched = sh->fetched > SHARED_REREAD ? sh->fetched - SHARED_REREAD : 0;
-		sh->ev_fetched = 0;         /* contributions replace each other: reading all again is harmless */
+		sh->ev_phase = SHARED_EV_START;     /* publications replace each other: reading all again is harmless */
 	}
 	if (sh->sysid != srv->system_identifier || sh->timeline != srv->timeline) {
 		/* remembered across restarts: a node down during a failover re-reads too */
@@ -809,8 +930,20 @@ shared_on_connect(struct shared *sh)
 		return rc;
 	if ((rc = pg_listen(sh->pg, "lz_changes")) != 0)
 		return rc;
+	/* the evidence: away longer than the log is kept, rows this node had still to read may be
+	 * gone (their lines folded): all of it from the start; a fold round cut short waits again */
+	if (sh->last_turn != 0 && time_mono() - sh->last_turn > SHARED_LOG_KEEP / 2)
+		sh->ev_phase = SHARED_EV_START;
+	if (sh->fold != NULL)
+		shared_fold_abort(sh);
+	if (!sh->unfolded_loaded && (rc = shared_load_unfolded(sh)) != 0)
+		return rc;
+	/* this node in lz_nodes before anything it pushes: a node starting to read the evidence
+	 * reads the log from the least of the listed nodes' folds */
+	if ((rc = shared_beat(sh)) != 0)
+		return rc;
 	sh->generation = pg_conn_generation(sh->pg);
-	sh->next_beat = 0;
+	sh->next_beat = time_mono() + SHARED_BEAT;
 	pthread_mutex_lock(&sh->mu);
 	sh->stats.connects++;
 	pthread_mutex_unlock(&sh->mu);
@@ -1087,11 +1220,12 @@ shared_decode_change(struct shared *sh, PGresult *res, int i, struct shared_batc
 /*
  * shared_pull_rows — every row of sql after *after to the loop, SHARED_PULL_BATCH a query
  * ($1 the seq after which, $2 the batch, $3 this node's name when nparams is 3), column 0
- * each row's seq, decode() filling the batch. The rows read, or an error.
+ * each row's seq, decode() filling the batch; *done (when not NULL) set once the last row
+ * is read. The rows read, or an error.
  */
 static int
 shared_pull_rows(struct shared *sh, const char *sql, int nparams, bool evidence, int64_t *after,
-    bool (*decode)(struct shared *, PGresult *, int, struct shared_batch *))
+    bool (*decode)(struct shared *, PGresult *, int, struct shared_batch *), bool *done)
 {
 	int total = 0;
 
@@ -1130,6 +1264,8 @@ shared_pull_rows(struct shared *sh, const char *sql, int nparams, bool evidence,
 		else
 			free(b);
 		total += rows;
+		if (rows < SHARED_PULL_BATCH && done != NULL)
+			*done = true;
 		if (rows < SHARED_PULL_BATCH || atomic_load(&sh->stopping))
 			return total;
 	}
@@ -1139,7 +1275,7 @@ shared_pull_rows(struct shared *sh, const char *sql, int nparams, bool evidence,
 static int
 shared_pull(struct shared *sh)
 {
-	return shared_pull_rows(sh, shared_pull_sql, 2, false, &sh->fetched, shared_decode_change);
+	return shared_pull_rows(sh, shared_pull_sql, 2, false, &sh->fetched, shared_decode_change, NULL);
 }
 
 /* ---- evidence ------------------------------------------------------------------------- */
@@ -1226,6 +1362,13 @@ shared_publish(struct shared *sh, const struct shared_evidence *e)
 	return rc;
 }
 
+void
+shared_fold_soon(struct shared *sh)
+{
+	atomic_store(&sh->fold_asked, true);
+	shared_kick(sh);
+}
+
 /* Whether the publications waiting are to go now: a whole batch, or the oldest has waited
  * SHARED_EV_LINGER, or the thread is stopping. */
 static bool
@@ -1237,17 +1380,177 @@ shared_evidence_due(struct shared *sh, usec_t now)
 	return due || atomic_load(&sh->stopping);
 }
 
+/* ---- this node's lines not yet folded ---- */
+
+/* The key of an evidence line: up to its second tab (subject and kind); 0 when it has none. */
+static size_t
+line_key_len(const char *line, size_t len)
+{
+	const char *tab = memchr(line, '\t', len);
+
+	if (tab == NULL || (tab = memchr(tab + 1, '\t', len - (size_t)(tab + 1 - line))) == NULL)
+		return 0;
+	return (size_t)(tab - line);
+}
+
+static struct shared_line *
+unfolded_find(struct shared *sh, const char *key, size_t key_len, uint32_t h)
+{
+	for (struct htable_node *n = htable_first(&sh->unfolded, h); n != NULL; n = htable_next(n, h)) {
+		struct shared_line *l = htable_entry(n, struct shared_line, hnode);
+		if (l->key_len == key_len && memcmp(l->line, key, key_len) == 0)
+			return l;
+	}
+	return NULL;
+}
+
+/* l (taken) as the newest unfolded line of its key, unless newer says a newer one may be
+ * there already (a fold round's line going back): then it goes only where none is. */
+static void
+unfolded_put(struct shared *sh, struct shared_line *l, bool newer)
+{
+	struct shared_line *old = unfolded_find(sh, l->line, l->key_len, l->hnode.hash);
+
+	if (old != NULL && newer) {
+		free(l);
+		return;
+	}
+	if (old != NULL) {
+		htable_del(&sh->unfolded, &old->hnode);
+		free(old);
+		sh->unfolded_count--;
+	}
+	htable_add(&sh->unfolded, &l->hnode);
+	sh->unfolded_count++;
+}
+
+/* A copy of line (len bytes, no newline) for unfolded_put; NULL when it has no key or
+ * memory ran out (it is then left to the next publication of its key). */
+static struct shared_line *
+shared_line_new(const char *line, size_t len)
+{
+	size_t key_len = line_key_len(line, len);
+	struct shared_line *l;
+
+	if (key_len == 0 || (l = malloc(sizeof(*l) + len + 1)) == NULL)
+		return NULL;
+	l->key_len = key_len;
+	l->len = len;
+	memcpy(l->line, line, len);
+	l->line[len] = '\0';
+	l->hnode.hash = (uint32_t)hash_bytes(line, key_len);
+	return l;
+}
+
+/* Each line of a log row's lines (text, len bytes, each line ended by a newline) as
+ * unfolded: what an earlier run of this node pushed and did not fold. */
+static void
+unfolded_put_text(struct shared *sh, const char *text, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t n = nl != NULL ? (size_t)(nl - (text + i)) : len - i;
+		struct shared_line *l = shared_line_new(text + i, n);
+		if (l != NULL)
+			unfolded_put(sh, l, false);
+		i += n + 1;
+	}
+}
+
+/* A fold round ended short (an error, a reconnect): its lines not folded go back, where no
+ * newer line of their key came meanwhile. */
+static void
+shared_fold_abort(struct shared *sh)
+{
+	for (size_t i = sh->fold_i; i < sh->fold_n; i++)
+		unfolded_put(sh, sh->fold[i], true);
+	free(sh->fold);
+	sh->fold = NULL;
+	sh->fold_n = sh->fold_i = 0;
+}
+
 /*
- * shared_push_evidence — up to SHARED_EV_BATCH publications upserted into lz_evidence in one
- * transaction under the evidence lock (their seq in commit order). Those that fail go back,
- * unless a newer one took their place meanwhile. The rows pushed, or an error.
+ * shared_load_unfolded — at this run's first contact: this node's log rows after its last
+ * fold (an earlier run's pushes it did not fold before it stopped) as unfolded, for the next
+ * fold, which otherwise would record them folded without their lines in lz_evidence.
+ */
+static int
+shared_load_unfolded(struct shared *sh)
+{
+	const char *params[1] = { sh->node };
+	PGresult *res = NULL;
+	int rc;
+
+	if ((rc = pg_exec_params(sh->pg, "SELECT lines FROM lz_evidence_log WHERE node = $1 AND seq > "
+	    "coalesce((SELECT evidence_folded FROM lz_nodes WHERE name = $1), 0) ORDER BY seq", 1, params, NULL, NULL,
+	    &res)) != 0)
+		return rc;
+	for (int i = 0; i < PQntuples(res); i++)
+		unfolded_put_text(sh, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+	PQclear(res);
+	sh->unfolded_loaded = true;
+	return 0;
+}
+
+/* ---- pushing: the log ---- */
+
+/* Any byte of s that is not UTF-8 as '?' (a summary built from what the network sent). */
+static void
+text_make_utf8(char *s)
+{
+	size_t len = strlen(s);
+	unsigned char *u = (unsigned char *)s;
+
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = u[i] < 0x80 ? 1 : utf8_decode(u + i, len - i, &cp);
+		if (n == 0) {
+			u[i] = '?';
+			n = 1;
+		}
+		i += n;
+	}
+}
+
+/* A text that grows (the lines of one push). */
+struct text_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static bool
+text_buf_add(struct text_buf *t, const char *s, size_t n)
+{
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 65536;
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		char *grown = realloc(t->p, cap);
+		if (grown == NULL)
+			return false;
+		t->p = grown;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+	return true;
+}
+
+/*
+ * shared_push_evidence — up to SHARED_EV_BATCH publications as one row of lz_evidence_log (a
+ * line each), inserted under the evidence lock (seq in commit order) with a NOTIFY, in one
+ * round trip. Pushed, they wait in unfolded for the next fold; when the push fails they go
+ * back in line, unless a newer one took their place meanwhile. The publications pushed, or
+ * an error.
  */
 static int
 shared_push_evidence(struct shared *sh)
 {
 	struct shared_pub **take = malloc(SHARED_EV_BATCH * sizeof(*take));
-	size_t n = 0;
-	int rc;
+	size_t n = 0, lines = 0;
+	struct text_buf text = { 0 };
+	int rc = 0;
 
 	if (take == NULL)
 		return -ENOMEM;
@@ -1268,50 +1571,48 @@ shared_push_evidence(struct shared *sh)
 		return 0;
 	}
 
-	/* one statement for the batch: $1 the node, then a column an array */
-	static const char sql[] = "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(" SHARED_EV_LOCK ")) "
-	    "INSERT INTO lz_evidence (node, subject, kind, value, value_time, count, "
-	    "first_seen, last_seen, summary, seq) SELECT $1, u.subject, u.kind, u.value, u.value_time, u.count, "
-	    "u.first_seen, u.last_seen, u.summary, nextval('lz_evidence_seq') "
-	    "FROM l, unnest($2::text[], $3::text[], $4::float8[], $5::bigint[], $6::bigint[], $7::bigint[], "
-	    "$8::bigint[], $9::text[]) AS u (subject, kind, value, value_time, count, first_seen, last_seen, summary) "
-	    "ON CONFLICT (subject, node, kind) DO UPDATE SET value = excluded.value, "
-	    "value_time = excluded.value_time, count = excluded.count, first_seen = excluded.first_seen, "
-	    "last_seen = excluded.last_seen, summary = excluded.summary, seq = excluded.seq";
-	struct pg_array col[8] = { 0 };
-	const char *params[9] = { sh->node };
-	char subject[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)], num[5][32];
-	rc = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct shared_evidence *e = &take[i]->e;
-		size_t len = subject_text_encode(subject, sizeof(subject), e->subject, strlen(e->subject));
-		int nl[5];
-		nl[0] = snprintf(num[0], sizeof(num[0]), "%.17g", e->value);
-		nl[1] = snprintf(num[1], sizeof(num[1]), "%" PRId64, (int64_t)e->value_time);
-		nl[2] = snprintf(num[2], sizeof(num[2]), "%" PRIu64, e->count);
-		nl[3] = snprintf(num[3], sizeof(num[3]), "%" PRId64, (int64_t)e->first_seen);
-		nl[4] = snprintf(num[4], sizeof(num[4]), "%" PRId64, (int64_t)e->last_seen);
-		pg_array_add(&col[0], subject, len);
-		pg_array_add(&col[1], e->kind, strlen(e->kind));
-		for (int k = 0; k < 5; k++)
-			pg_array_add(&col[2 + k], num[k], (size_t)nl[k]);
-		pg_array_add(&col[7], e->summary, strlen(e->summary));
-	}
-	for (size_t k = 0; k < 8; k++)
-		if ((params[1 + k] = pg_array_text(&col[k])) == NULL)
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char line[SHARED_EV_LINE_MAX];
+		int len = shared_evidence_line(&take[i]->e, line, sizeof(line));
+		if (len < 0) {
+			text_make_utf8(take[i]->e.summary);
+			len = shared_evidence_line(&take[i]->e, line, sizeof(line));
+		}
+		if (len < 0) {
+			/* nothing the judge makes: a subject too long, a number out of range */
+			log_limited(&sh->skip_log, LOG_LEVEL_WARN, "shared store: evidence kind=%.48s about a subject "
+			    "cannot be written; not published", take[i]->e.kind);
+			take[i]->e.subject[0] = '\0';      /* not pushed, not put back */
+			continue;
+		}
+		if (!text_buf_add(&text, line, (size_t)len) || !text_buf_add(&text, "\n", 1))
 			rc = -ENOMEM;
-	if (rc != 0)
-		;                       /* out of memory: the rows go back in line */
-	else
-		rc = pg_exec_notify(sh->pg, sql, 9, params, "lz_changes", sh->node);
-	for (size_t k = 0; k < 8; k++)
-		pg_array_free(&col[k]);
+		lines++;
+	}
+	char count[24];
+	snprintf(count, sizeof(count), "%zu", lines);
+	const char *params[3] = { sh->node, count, text.p };
+	if (rc == 0 && lines > 0)
+		rc = pg_exec_notify(sh->pg, "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(" SHARED_EV_LOCK ")) "
+		    "INSERT INTO lz_evidence_log (node, count, lines) SELECT $1, $2::integer, $3 FROM l", 3, params,
+		    "lz_changes", sh->node);
+	if (rc == 0) {
+		/* this thread's own: the lines wait for the fold */
+		for (size_t i = 0, o = 0; i < lines; i++) {
+			const char *nl = memchr(text.p + o, '\n', text.len - o);
+			struct shared_line *l = shared_line_new(text.p + o, (size_t)(nl - (text.p + o)));
+			if (l != NULL)
+				unfolded_put(sh, l, false);
+			o = (size_t)(nl - text.p) + 1;
+		}
+	}
+	free(text.p);
 	pthread_mutex_lock(&sh->mu);
 	if (rc == 0)
-		sh->stats.evidence_published += n;
+		sh->stats.evidence_published += lines;
 	for (size_t i = 0; i < n; i++) {
 		/* back in line when not pushed and nothing newer came meanwhile */
-		if (rc != 0 && shared_pub_find(sh, &take[i]->e, take[i]->hnode.hash) == NULL) {
+		if (rc != 0 && take[i]->e.subject[0] != '\0' && shared_pub_find(sh, &take[i]->e, take[i]->hnode.hash) == NULL) {
 			take[i]->next = sh->pub_head;
 			sh->pub_head = take[i];
 			if (sh->pub_tail == NULL)
@@ -1325,6 +1626,136 @@ shared_push_evidence(struct shared *sh)
 	pthread_mutex_unlock(&sh->mu);
 	free(take);
 	return rc == 0 ? (int)n : rc;
+}
+
+/* ---- folding: lz_evidence ---- */
+
+/*
+ * shared_fold_upsert — evidence e[0..n) of this node upserted into lz_evidence, one
+ * statement under the evidence lock (a node of schema 3 still reads lz_evidence by its seq).
+ * 0 or an error.
+ */
+static int
+shared_fold_upsert(struct shared *sh, const struct shared_evidence *e, size_t n)
+{
+	static const char sql[] = "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(" SHARED_EV_LOCK ")) "
+	    "INSERT INTO lz_evidence (node, subject, kind, value, value_time, count, "
+	    "first_seen, last_seen, summary, seq) SELECT $1, u.subject, u.kind, u.value, u.value_time, u.count, "
+	    "u.first_seen, u.last_seen, u.summary, nextval('lz_evidence_seq') "
+	    "FROM l, unnest($2::text[], $3::text[], $4::float8[], $5::bigint[], $6::bigint[], $7::bigint[], "
+	    "$8::bigint[], $9::text[]) AS u (subject, kind, value, value_time, count, first_seen, last_seen, summary) "
+	    "ON CONFLICT (subject, node, kind) DO UPDATE SET value = excluded.value, "
+	    "value_time = excluded.value_time, count = excluded.count, first_seen = excluded.first_seen, "
+	    "last_seen = excluded.last_seen, summary = excluded.summary, seq = excluded.seq";
+	struct pg_array col[8] = { 0 };
+	const char *params[9] = { sh->node };
+	char subject[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)], num[5][32];
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = subject_text_encode(subject, sizeof(subject), e[i].subject, strlen(e[i].subject));
+		int nl[5];
+		nl[0] = snprintf(num[0], sizeof(num[0]), "%.17g", e[i].value);
+		nl[1] = snprintf(num[1], sizeof(num[1]), "%" PRId64, (int64_t)e[i].value_time);
+		nl[2] = snprintf(num[2], sizeof(num[2]), "%" PRIu64, e[i].count);
+		nl[3] = snprintf(num[3], sizeof(num[3]), "%" PRId64, (int64_t)e[i].first_seen);
+		nl[4] = snprintf(num[4], sizeof(num[4]), "%" PRId64, (int64_t)e[i].last_seen);
+		pg_array_add(&col[0], subject, len);
+		pg_array_add(&col[1], e[i].kind, strlen(e[i].kind));
+		for (int k = 0; k < 5; k++)
+			pg_array_add(&col[2 + k], num[k], (size_t)nl[k]);
+		pg_array_add(&col[7], e[i].summary, strlen(e[i].summary));
+	}
+	for (size_t k = 0; k < 8; k++)
+		if ((params[1 + k] = pg_array_text(&col[k])) == NULL)
+			rc = -ENOMEM;
+	if (rc == 0)
+		rc = pg_exec_params(sh->pg, sql, 9, params, NULL, NULL, NULL);
+	for (size_t k = 0; k < 8; k++)
+		pg_array_free(&col[k]);
+	return rc;
+}
+
+/*
+ * shared_fold_step — one step of folding this node's publications into lz_evidence. A
+ * round begins every SHARED_FOLD_EVERY when lines wait and no burst is going on: the log
+ * seq it will cover is this node's newest row (every line up to it is among those waiting,
+ * or folded before), and the waiting lines are taken out. Each step upserts SHARED_EV_BATCH
+ * of them; the last records the round's seq in lz_nodes.evidence_folded and deletes this
+ * node's log rows it covers that are older than SHARED_LOG_KEEP. Lines pushed meanwhile
+ * wait for the next round (their rows come after the seq recorded). The lines folded (0:
+ * nothing to do), or an error (the round's lines then wait again).
+ */
+static int
+shared_fold_step(struct shared *sh, usec_t now)
+{
+	const char *params[3] = { sh->node };
+	char upto[24], keep[24];
+	int rc = 0;
+
+	if (sh->fold == NULL) {
+		if (now < sh->next_fold || (now < sh->busy_until && now < sh->next_fold + SHARED_FOLD_LATE))
+			return 0;
+		if (sh->unfolded_count == 0 || !sh->unfolded_loaded) {
+			sh->next_fold = now + SHARED_FOLD_EVERY;
+			return 0;
+		}
+		if ((rc = shared_query_i64(sh, "SELECT coalesce(max(seq), 0) FROM lz_evidence_log WHERE node = $1", 1,
+		    params, &sh->fold_upto)) != 0)
+			return rc;
+		if ((sh->fold = malloc(sh->unfolded_count * sizeof(*sh->fold))) == NULL)
+			return -ENOMEM;
+		size_t cursor = 0;
+		sh->fold_n = sh->fold_i = 0;
+		for (struct htable_node *n = htable_iter(&sh->unfolded, &cursor, NULL); n != NULL;
+		    n = htable_iter(&sh->unfolded, &cursor, n))
+			sh->fold[sh->fold_n++] = htable_entry(n, struct shared_line, hnode);
+		htable_clear(&sh->unfolded);
+		sh->unfolded_count = 0;
+	}
+
+	size_t n = sh->fold_n - sh->fold_i < SHARED_EV_BATCH ? sh->fold_n - sh->fold_i : SHARED_EV_BATCH, good = 0;
+	struct shared_evidence *e = n > 0 ? malloc(n * sizeof(*e)) : NULL;
+	if (n > 0 && e == NULL)
+		rc = -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const struct shared_line *l = sh->fold[sh->fold_i + i];
+		if (shared_evidence_line_decode(l->line, l->len, sh->node, &e[good]) == 0)
+			good++;             /* (a line loaded from an earlier run's rows that is not: dropped) */
+	}
+	if (rc == 0 && good > 0)
+		rc = shared_fold_upsert(sh, e, good);
+	free(e);
+	if (rc != 0) {
+		shared_fold_abort(sh);
+		sh->next_fold = now + SHARED_FOLD_QUIET;
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(sh->fold[sh->fold_i + i]);
+	sh->fold_i += n;
+	pthread_mutex_lock(&sh->mu);
+	sh->stats.evidence_folded += good;
+	pthread_mutex_unlock(&sh->mu);
+	if (sh->fold_i < sh->fold_n)
+		return (int)n;
+
+	/* the round's end: recorded, and the log rows it covers go once old */
+	snprintf(upto, sizeof(upto), "%" PRId64, sh->fold_upto);
+	snprintf(keep, sizeof(keep), "%lld", (long long)SHARED_LOG_KEEP);
+	params[1] = upto;
+	params[2] = keep;
+	free(sh->fold);
+	sh->fold = NULL;
+	sh->fold_n = sh->fold_i = 0;
+	sh->next_fold = now + SHARED_FOLD_EVERY;
+	if ((rc = pg_exec_params(sh->pg, "UPDATE lz_nodes SET evidence_folded = greatest(evidence_folded, $2::bigint) "
+	    "WHERE name = $1", 2, params, NULL, NULL, NULL)) != 0 ||
+	    (rc = pg_exec_params(sh->pg, "DELETE FROM lz_evidence_log WHERE node = $1 AND seq <= $2::bigint AND "
+	    "at < (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - $3::bigint", 3, params, NULL, NULL,
+	    NULL)) != 0)
+		return rc;                  /* the next round records it */
+	return (int)n;
 }
 
 /* A column in decimal notation ("3.5", "1e-05", as PostgreSQL writes a float8) that is a finite
@@ -1391,15 +1822,160 @@ shared_decode_evidence(struct shared *sh, PGresult *res, int i, struct shared_ba
 	return true;
 }
 
-/* shared_pull_evidence — the other nodes' evidence rows after the last read, to the loop. */
+/* The fold of node as read at the start of the evidence (0: none, or not read). */
+static int64_t
+shared_ev_floor(const struct shared *sh, const char *node)
+{
+	for (size_t i = 0; i < sh->ev_floor_count; i++)
+		if (strcmp(sh->ev_floors[i].node, node) == 0)
+			return sh->ev_floors[i].node_seq;
+	return 0;
+}
+
+/*
+ * shared_ev_start — the start of reading the other nodes' evidence from nothing: each
+ * node's fold (lz_nodes.evidence_folded), read before lz_evidence, so that lz_evidence holds
+ * at least what each fold covers (a fold committed meanwhile only brings it nearer the log);
+ * the log is then read from the smallest of them, each node's rows after its own fold.
+ */
+static int
+shared_ev_start(struct shared *sh)
+{
+	const char *params[1] = { sh->node };
+	PGresult *res = NULL;
+	int64_t least = -1;
+	bool overflow = false;
+	int rc;
+
+	if ((rc = pg_exec_params(sh->pg, "SELECT name, evidence_folded FROM lz_nodes WHERE name <> $1 ORDER BY "
+	    "evidence_folded DESC", 1, params, NULL, NULL, &res)) != 0)
+		return rc;
+	sh->ev_floor_count = 0;
+	for (int i = 0; i < PQntuples(res); i++) {
+		int64_t folded = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		if (least < 0 || folded < least)
+			least = folded;
+		if (sh->ev_floor_count < SHARED_ORIGINS_MAX && (size_t)PQgetlength(res, i, 0) < SHARED_NODE_MAX) {
+			struct shared_origin *f = &sh->ev_floors[sh->ev_floor_count++];
+			memcpy(f->node, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0) + 1);
+			f->node_seq = folded;
+		} else
+			overflow = true;
+	}
+	PQclear(res);
+	/* more nodes than the table holds (more than any network has): the whole log, no row
+	 * skipped. Harmless: the newest of a key's rows at or below its node's fold is the line
+	 * the fold put in lz_evidence, and a newer row comes after it. */
+	if (overflow) {
+		sh->ev_floor_count = 0;
+		least = 0;
+	}
+	sh->ev_fetched = least > 0 ? least : 0;
+	sh->ev_state_after = 0;
+	sh->ev_phase = SHARED_EV_STATE;
+	return 0;
+}
+
+/*
+ * shared_pull_log — the other nodes' log rows after the last read, SHARED_LOG_ROWS a query,
+ * their lines to the loop as publications (a row at or below its node's fold as read at the
+ * start is in lz_evidence, read before: skipped). A row or line that cannot be read is
+ * counted and skipped. The rows read, or an error.
+ */
+static int
+shared_pull_log(struct shared *sh)
+{
+	int total = 0;
+
+	for (;;) {
+		char from[24], limit[24];
+		const char *params[3] = { from, limit, sh->node };
+
+		pthread_mutex_lock(&sh->mu);
+		bool full = sh->batches >= SHARED_QUEUE_MAX;
+		pthread_mutex_unlock(&sh->mu);
+		if (full)
+			return total;
+		PGresult *res = NULL;
+		int rc;
+
+		snprintf(from, sizeof(from), "%" PRId64, sh->ev_fetched);
+		snprintf(limit, sizeof(limit), "%d", SHARED_LOG_ROWS);
+		if ((rc = pg_exec_params(sh->pg, "SELECT seq, node, count, lines FROM lz_evidence_log WHERE seq > $1 "
+		    "AND node <> $3 ORDER BY seq LIMIT $2", 3, params, NULL, NULL, &res)) != 0)
+			return rc;
+		int rows = PQntuples(res);
+		size_t room = 0;
+		for (int i = 0; i < rows; i++) {
+			long count = strtol(PQgetvalue(res, i, 2), NULL, 10);
+			room += count > 0 && count <= SHARED_EV_BATCH ? (size_t)count : 0;
+		}
+		struct shared_batch *b = room > 0 ? shared_batch_new(room, true) : NULL;
+		if (room > 0 && b == NULL) {
+			PQclear(res);
+			return -ENOMEM;
+		}
+		for (int i = 0; i < rows; i++) {
+			const char *seq = PQgetvalue(res, i, 0), *node = PQgetvalue(res, i, 1), *text = PQgetvalue(res, i, 3);
+			size_t len = (size_t)PQgetlength(res, i, 3), got = 0, bad = 0;
+			long count = strtol(PQgetvalue(res, i, 2), NULL, 10);
+			sh->ev_fetched = strtoll(seq, NULL, 10);
+			if (sh->ev_fetched <= shared_ev_floor(sh, node))
+				continue;
+			if (count <= 0 || count > SHARED_EV_BATCH || (size_t)PQgetlength(res, i, 1) >= SHARED_NODE_MAX) {
+				shared_unreadable(sh, "evidence", seq, node);
+				continue;
+			}
+			for (size_t o = 0; o < len;) {
+				const char *nl = memchr(text + o, '\n', len - o);
+				size_t n = nl != NULL ? (size_t)(nl - (text + o)) : len - o;
+				if (got + bad == (size_t)count || nl == NULL ||
+				    shared_evidence_line_decode(text + o, n, node, &b->evidence[b->n]) != 0)
+					bad++;
+				else {
+					b->n++;
+					got++;
+				}
+				o += n + 1;
+			}
+			if (bad > 0 || got != (size_t)count)
+				shared_unreadable(sh, "evidence", seq, node);
+		}
+		PQclear(res);
+		if (b != NULL && b->n > 0)
+			shared_hand_over(sh, b);
+		else
+			free(b);
+		total += rows;
+		if (rows < SHARED_LOG_ROWS || atomic_load(&sh->stopping))
+			return total;
+	}
+}
+
+/*
+ * shared_pull_evidence — the other nodes' evidence to the loop: from nothing (a start, a
+ * failover, a long absence) their folds in lz_evidence first, then their log; otherwise the
+ * log after the last row read. The rows read, or an error.
+ */
 static int
 shared_pull_evidence(struct shared *sh)
 {
+	int rc;
+
 	if (sh->evidence_fn == NULL)
 		return 0;
-	return shared_pull_rows(sh, "SELECT seq, subject, node, kind, value, value_time, count, first_seen, "
-	    "last_seen, summary FROM lz_evidence WHERE seq > $1 AND node <> $3 ORDER BY seq LIMIT $2", 3, true,
-	    &sh->ev_fetched, shared_decode_evidence);
+	if (sh->ev_phase == SHARED_EV_START && (rc = shared_ev_start(sh)) != 0)
+		return rc;
+	if (sh->ev_phase == SHARED_EV_STATE) {
+		bool done = false;
+		rc = shared_pull_rows(sh, "SELECT seq, subject, node, kind, value, value_time, count, first_seen, "
+		    "last_seen, summary FROM lz_evidence WHERE seq > $1 AND node <> $3 ORDER BY seq LIMIT $2", 3, true,
+		    &sh->ev_state_after, shared_decode_evidence, &done);
+		if (rc < 0 || !done)
+			return rc;
+		sh->ev_phase = SHARED_EV_LOG;
+	}
+	return shared_pull_log(sh);
 }
 
 /* ---- ownership ------------------------------------------------------------------------ */
@@ -1442,27 +2018,36 @@ shared_owns(struct shared *sh, const char *key, size_t len)
 static int
 shared_trim(struct shared *sh)
 {
-	char cutoff[24];
-	const char *params[1] = { cutoff };
+	char cutoff[24], log_cutoff[24];
+	const char *params[2] = { cutoff, log_cutoff };
 	int64_t locked = 0, total = 0;
 	PGresult *res = NULL;
 	int rc;
 
 	snprintf(cutoff, sizeof(cutoff), "%" PRId64, (int64_t)(time_now() - SHARED_RETENTION));
+	snprintf(log_cutoff, sizeof(log_cutoff), "%" PRId64, (int64_t)(time_now() - SHARED_LOG_KEEP));
 	if ((rc = pg_begin(sh->pg)) != 0)
 		return rc;
 	if ((rc = shared_query_i64(sh, "SELECT pg_try_advisory_xact_lock(" SHARED_TRIM_LOCK ")::int", 0, NULL,
 	    &locked)) != 0 || !locked)
 		goto done;
-	static const char *const trims[] = {
-		"DELETE FROM lz_changes WHERE seq IN (SELECT c.seq FROM lz_changes c WHERE c.at < $1 AND EXISTS "
-		"(SELECT 1 FROM lz_changes d WHERE d.subject = c.subject AND d.seq > c.seq) ORDER BY c.seq LIMIT 10000)",
-		"DELETE FROM lz_evidence WHERE ctid IN (SELECT ctid FROM lz_evidence WHERE last_seen < $1 AND "
-		"value_time < $1 LIMIT 10000)",
+	static const struct {
+		int nparams;
+		const char *sql;
+	} trims[] = {
+		{ 1, "DELETE FROM lz_changes WHERE seq IN (SELECT c.seq FROM lz_changes c WHERE c.at < $1 AND EXISTS "
+		"(SELECT 1 FROM lz_changes d WHERE d.subject = c.subject AND d.seq > c.seq) ORDER BY c.seq LIMIT 10000)" },
+		{ 1, "DELETE FROM lz_evidence WHERE ctid IN (SELECT ctid FROM lz_evidence WHERE last_seen < $1 AND "
+		"value_time < $1 LIMIT 10000)" },
+		/* the log's rows an hour old that their node folded (each node deletes its own after
+		 * its folds: these are the nodes gone), and any past the retention */
+		{ 2, "DELETE FROM lz_evidence_log WHERE seq IN (SELECT l.seq FROM lz_evidence_log l LEFT JOIN lz_nodes n "
+		"ON n.name = l.node WHERE l.at < $2::bigint AND (l.seq <= n.evidence_folded OR l.at < $1::bigint) "
+		"ORDER BY l.seq LIMIT 10000)" },
 	};
 	/* one batch each: the pushes of this node wait meanwhile (the caller comes back soon) */
 	for (size_t i = 0; i < sizeof(trims) / sizeof(trims[0]); i++) {
-		if ((rc = pg_exec_params(sh->pg, trims[i], 1, params, NULL, NULL, &res)) != 0)
+		if ((rc = pg_exec_params(sh->pg, trims[i].sql, trims[i].nparams, params, NULL, NULL, &res)) != 0)
 			goto done;
 		total += strtol(PQcmdTuples(res), NULL, 10);
 		PQclear(res);
@@ -1579,7 +2164,7 @@ shared_thread(void *arg)
 			continue;
 		}
 		shared_set_up(sh, true);
-		int pushed = 0, pulled = 0, ev_pushed = 0;
+		int pushed = 0, pulled = 0, ev_pushed = 0, folded = 0;
 		/* a few batches first: a burst of verdicts goes out before the feed is read back */
 		for (int turn = 0; turn < SHARED_PUSH_TURN && (pushed = shared_push(sh)) == SHARED_PUSH_BATCH; turn++)
 			;
@@ -1593,6 +2178,13 @@ shared_thread(void *arg)
 			continue;
 		}
 		usec_t now = time_mono();
+		sh->last_turn = now;
+		if (atomic_exchange(&sh->fold_asked, false))
+			sh->next_fold = sh->busy_until = 0;
+		if (pushed == SHARED_PUSH_BATCH || ev_pushed == SHARED_EV_BATCH)
+			sh->busy_until = now + SHARED_FOLD_QUIET;
+		if ((folded = shared_fold_step(sh, now)) < 0 && !pg_conn_up(sh->pg))
+			continue;
 		if (now >= sh->next_beat) {
 			if (shared_beat(sh) != 0 && !pg_conn_up(sh->pg))
 				continue;
@@ -1607,7 +2199,7 @@ shared_thread(void *arg)
 				continue;
 			now = time_mono();
 		}
-		if (pushed == SHARED_PUSH_BATCH || ev_pushed == SHARED_EV_BATCH)
+		if (pushed == SHARED_PUSH_BATCH || ev_pushed == SHARED_EV_BATCH || (folded > 0 && sh->fold != NULL))
 			continue;           /* more waiting */
 		usec_t until = sh->next_beat > now ? sh->next_beat - now : 0;
 		pthread_mutex_lock(&sh->mu);
@@ -1658,7 +2250,7 @@ shared_new(const char *conninfo, const char *node, const char *role, const char 
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (htable_init(&sh->pubs, 1024) != 0)
+	if (htable_init(&sh->pubs, 1024) != 0 || htable_init(&sh->unfolded, 1024) != 0)
 		goto nomem;
 	sh->my_seed = shared_seed(sh->node);
 	pthread_mutex_init(&sh->mu, NULL);
@@ -1746,6 +2338,16 @@ shared_free(struct shared *sh)
 		free(p);
 	}
 	htable_fini(&sh->pubs);
+	if (sh->fold != NULL)
+		shared_fold_abort(sh);
+	size_t cursor = 0;
+	struct htable_node *n = htable_iter(&sh->unfolded, &cursor, NULL);
+	while (n != NULL) {
+		struct htable_node *next = htable_iter(&sh->unfolded, &cursor, n);
+		free(htable_entry(n, struct shared_line, hnode));
+		n = next;
+	}
+	htable_fini(&sh->unfolded);
 	free(sh->owners);
 	free(sh->owners_next);
 	free(sh->nodes);

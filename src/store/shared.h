@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/subject_text.h"
 #include "common/timeutil.h"
 #include "store/store.h"
 
@@ -128,11 +129,15 @@ typedef void (*shared_link_fn)(void *arg, bool up);
 /*
  * Evidence. Each node publishes its own evidence about each subject (shared_publish: the
  * latest state of one kind, not a delta, so a publication repeated or lost and made again
- * counts once) into lz_evidence, one row per (subject, node, kind); every node reads the
- * other nodes' rows after the last it read (all of them after a start or a failover) and
- * adds them to its own: a subject's evidence is the sum over nodes, as if one node had
- * seen everything. Publications wait in memory, the newest per (subject, kind), while
- * PostgreSQL is away.
+ * counts once). Since schema 4 a push of publications is one row of lz_evidence_log, a line
+ * each (the evidence line, below); every node reads the other nodes' rows after the last it
+ * read and adds their publications to its own: a subject's evidence is the sum over nodes,
+ * as if one node had seen everything. Once a minute, outside a burst, each node folds the
+ * newest of its publications since its last fold into lz_evidence (one row per subject,
+ * node and kind) and records the log seq the fold covers (lz_nodes.evidence_folded): a node
+ * starting from nothing, or after a failover or a long absence, reads lz_evidence, then
+ * each node's log rows after its fold. Log rows go once folded and an hour old.
+ * Publications wait in memory, the newest per (subject, kind), while PostgreSQL is away.
  */
 struct shared_evidence {
 	char subject[STORE_SUBJECT_MAX];
@@ -161,12 +166,37 @@ enum shared_evidence_column {
 int shared_evidence_from_columns(const char *const value[SHARED_E_COLUMNS], const size_t len[SHARED_E_COLUMNS],
     struct shared_evidence *out);
 
+/*
+ * The evidence line (schema 4): a publication as one line of lz_evidence_log.lines, where
+ * each push of a node is one row of many lines, each ended by a newline. Its members, tab-separated,
+ * each escaped as the verdict line's texts (`\\`, `\t`, `\n`): the subject as subject
+ * text, kind, value ("%.17g"), value_time, count, first_seen, last_seen, summary; the node is
+ * the row's. SHARED_EV_LINE_MAX: the longest line, with its NUL.
+ */
+#define SHARED_EV_LINE_FIELDS 8
+#define SHARED_EV_LINE_MAX (2 * (SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX) + STORE_KIND_MAX + STORE_SUMMARY_MAX) + 8 * 32)
+/*
+ * shared_evidence_line — e's line (its node aside) into buf (size bytes; SHARED_EV_LINE_MAX
+ * always does), NUL-terminated, without the newline. Its length, or -EINVAL for what
+ * shared_evidence_line_decode would refuse (an empty subject, a value not in [0, 1e300),
+ * a negative time, a count beyond INT64_MAX, a kind or summary not UTF-8) or a short buf.
+ */
+int shared_evidence_line(const struct shared_evidence *e, char *buf, size_t size);
+/*
+ * shared_evidence_line_decode — an evidence line (len bytes, no newline; read as untrusted)
+ * of node's into *out. Exactly the lines shared_evidence_line writes are accepted, byte for
+ * byte. 0, or -EINVAL with *out zeroed.
+ */
+int shared_evidence_line_decode(const char *line, size_t len, const char *node, struct shared_evidence *out);
+
 /* On the loop: another node's evidence (never this node's own). */
 typedef void (*shared_evidence_fn)(void *arg, const struct shared_evidence *e);
 /* Before shared_start: where other nodes' evidence goes (NULL: it is not read). */
 void shared_set_evidence(struct shared *sh, shared_evidence_fn fn);
 /* Queue this node's evidence e for publication (loop thread; e->node is ignored). 0 or -ENOMEM. */
 int shared_publish(struct shared *sh, const struct shared_evidence *e);
+/* The sync thread folds what it has not folded at once, burst or not (any thread; tests). */
+void shared_fold_soon(struct shared *sh);
 
 /*
  * Ownership: one node judges each subject — the owner, by rendezvous hashing of the
@@ -185,8 +215,9 @@ struct shared_stats {
 	uint64_t pulled;                    /* changes handed to the loop */
 	uint64_t skipped;                   /* changes that could not be read (logged) */
 	uint64_t outdated;                  /* changes in JSON made after migration 3: an older node runs */
-	uint64_t evidence_published;        /* evidence rows this node upserted */
-	uint64_t evidence_read;             /* other nodes' evidence rows handed to the loop */
+	uint64_t evidence_published;        /* publications this node pushed (lines of the log) */
+	uint64_t evidence_folded;           /* its publications folded into lz_evidence */
+	uint64_t evidence_read;             /* other nodes' publications handed to the loop */
 	uint64_t evidence_pending;          /* publications waiting for PostgreSQL */
 	size_t live_nodes;                  /* nodes sharing the judging (ownership), this one included */
 	int64_t applied;                    /* the newest change applied (seq) */

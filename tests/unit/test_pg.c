@@ -757,7 +757,7 @@ static void
 schema_drop(struct pg_conn *c)
 {
 	/* the tests' own reset: lazaret itself never drops anything */
-	assert_int_equal(pg_exec(c, "DROP TABLE IF EXISTS lz_evidence, lz_changes, lz_nodes, lz_schema; "
+	assert_int_equal(pg_exec(c, "DROP TABLE IF EXISTS lz_evidence_log, lz_evidence, lz_changes, lz_nodes, lz_schema; "
 	    "DROP SEQUENCE IF EXISTS lz_evidence_seq"), 0);
 }
 

@@ -21,6 +21,12 @@
  *                 and counted, and the next change still arrives
  *   hostile_names keys of any byte but NUL reach the other node intact; a change the server
  *                 refuses is set aside, told to its node, and the next one goes through
+ *   evidence      a's publications reach b through the log (a row a push, a line each),
+ *                 the newest per subject and kind; a's fold puts them in lz_evidence and
+ *                 records the log seq it covers; c, starting from nothing, reads the fold,
+ *                 then only the log rows after it (a row the fold covers, made stale by
+ *                 hand, is not read); a restarted before its fold folds what its earlier
+ *                 run pushed; a row with a bad line is counted, its good line still read
  *   failover      nodes restarted on a multi-host conninfo, the primary killed and its
  *                 standby promoted: the last changes re-read from the new primary are
  *                 skipped, those this run received before it began included, and a change
@@ -54,6 +60,7 @@
 #include "pg_cluster.h"
 
 #define CHANGES_MAX 64
+#define EVIDENCE_MAX 32
 #define SECOND_MS   1000
 
 struct node {
@@ -66,12 +73,16 @@ struct node {
 	struct shared_change ch[CHANGES_MAX];
 	int ups, downs;                 /* link callbacks */
 	bool link;                      /* as the last one said */
+	bool evidence;                  /* reads the other nodes' evidence (test_evidence) */
+	size_t ev_n;                    /* their publications received, in order */
+	struct shared_evidence ev[EVIDENCE_MAX];
 };
 
 static struct pg_cluster cluster;
 static char conninfo[PATH_MAX + 128];
 static uv_loop_t loop;
 static struct node node_a, node_b, twin;     /* twin: a second "a" */
+static struct node node_c;                   /* test_evidence: a node starting from nothing */
 static int64_t next_tag = 1;
 
 static void
@@ -82,6 +93,16 @@ apply_cb(void *arg, const struct shared_change *c)
 	if (n->n < CHANGES_MAX)
 		n->ch[n->n] = *c;
 	n->n++;
+}
+
+static void
+evidence_cb(void *arg, const struct shared_evidence *e)
+{
+	struct node *n = arg;
+
+	if (n->ev_n < EVIDENCE_MAX)
+		n->ev[n->ev_n] = *e;
+	n->ev_n++;
 }
 
 static void
@@ -187,6 +208,8 @@ node_start(struct node *n)
 	n->sh = shared_new(conninfo, n->name, "relay", "none", n->st, &loop, apply_cb, link_cb, n, err, sizeof(err));
 	if (n->sh == NULL)
 		fail_msg("shared_new %s: %s", n->name, err);
+	if (n->evidence)
+		shared_set_evidence(n->sh, evidence_cb);
 	store_flush(n->st);
 	assert_int_equal(shared_start(n->sh, applied_of(n)), 0);
 }
@@ -334,6 +357,7 @@ cluster_teardown(void **state)
 	(void)state;
 	/* a test that failed half-way leaves its nodes: closed here, the loop bounded */
 	node_close(&twin);
+	node_close(&node_c);
 	node_close(&node_a);
 	node_close(&node_b);
 	usec_t end = time_mono() + 2 * USEC_PER_SEC;
@@ -715,6 +739,223 @@ test_schema2_rows(void **state)
 	pg_conn_free(c);
 }
 
+/* ---- evidence ---- */
+
+static struct shared_evidence
+publication(const char *subject, const char *kind, double value, const char *summary)
+{
+	struct shared_evidence e;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.subject, sizeof(e.subject), "%s", subject);
+	snprintf(e.kind, sizeof(e.kind), "%s", kind);
+	e.value = value;
+	e.value_time = e.last_seen = time_now();
+	e.first_seen = e.value_time - 1000;
+	e.count = (uint64_t)value;
+	snprintf(e.summary, sizeof(e.summary), "%s", summary);
+	return e;
+}
+
+struct ev_wait {
+	struct node *n;
+	size_t want;
+};
+
+static bool
+has_evidence(void *arg)
+{
+	struct ev_wait *w = arg;
+	return w->n->ev_n >= w->want;
+}
+
+static bool
+wait_evidence(struct node *n, size_t want, int ms)
+{
+	struct ev_wait w = { n, want };
+	return run_until(has_evidence, &w, ms);
+}
+
+/* The last publication n received about subject and kind, or NULL. */
+static const struct shared_evidence *
+last_of(const struct node *n, const char *subject, const char *kind)
+{
+	const struct shared_evidence *found = NULL;
+
+	for (size_t i = 0; i < n->ev_n && i < EVIDENCE_MAX; i++)
+		if (strcmp(n->ev[i].subject, subject) == 0 && strcmp(n->ev[i].kind, kind) == 0)
+			found = &n->ev[i];
+	return found;
+}
+
+/* The integer sql's first row and column give (a test's own query, no parameters). */
+static int64_t
+query_int(const char *sql)
+{
+	struct pg_conn *c = admin_conn();
+	PGresult *res = NULL;
+	int64_t v;
+
+	assert_int_equal(pg_exec_params(c, sql, 0, NULL, NULL, NULL, &res), 0);
+	assert_int_equal(PQntuples(res), 1);
+	v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	pg_conn_free(c);
+	return v;
+}
+
+struct fold_wait {
+	int64_t upto;
+};
+
+static bool
+folded(void *arg)
+{
+	struct fold_wait *w = arg;
+	return query_int("SELECT evidence_folded FROM lz_nodes WHERE name = 'a'") >= w->upto;
+}
+
+/* a folds, and lz_nodes says so: the log seq its fold covers, which is a's newest row. */
+static int64_t
+fold_a(void)
+{
+	struct fold_wait w = { query_int("SELECT max(seq) FROM lz_evidence_log WHERE node = 'a'") };
+
+	shared_fold_soon(node_a.sh);
+	assert_true(run_until(folded, &w, 5 * SECOND_MS));
+	return w.upto;
+}
+
+static void
+test_evidence(void **state)
+{
+	struct shared_stats sa, sb, sc;
+	struct shared_evidence e;
+	char stale[SHARED_EV_LINE_MAX];
+
+	(void)state;
+	/* b reads evidence from now on: restarted with its evidence callback */
+	node_stop(&node_b);
+	node_b.evidence = true;
+	node_start(&node_b);
+	assert_true(run_until(is_up, &node_b, 10 * SECOND_MS));
+
+	/* 1. three publications of a, one of them twice before it went: b gets the newest */
+	size_t nb = node_b.ev_n;
+	e = publication("192.0.2.90", "rate_limit", 2, "two deferred");
+	assert_int_equal(shared_publish(node_a.sh, &e), 0);
+	e = publication("192.0.2.90", "rate_limit", 3, "three deferred");
+	assert_int_equal(shared_publish(node_a.sh, &e), 0);
+	e = publication("192.0.2.90", "bounce_ratio", 0.5, "half bounced");
+	assert_int_equal(shared_publish(node_a.sh, &e), 0);
+	e = publication("account:b\tob\n\\", "spam_rejected", 1, "a name with a tab, a newline, a backslash");
+	assert_int_equal(shared_publish(node_a.sh, &e), 0);
+	assert_true(wait_evidence(&node_b, nb + 3, 5 * SECOND_MS));
+	run_for(200);
+	assert_int_equal(node_b.ev_n, nb + 3);
+	const struct shared_evidence *got = last_of(&node_b, "192.0.2.90", "rate_limit");
+	assert_non_null(got);
+	assert_true(got->value == 3);
+	assert_string_equal(got->summary, "three deferred");
+	assert_string_equal(got->node, "a");
+	assert_non_null(got = last_of(&node_b, "account:b\tob\n\\", "spam_rejected"));
+	assert_string_equal(got->summary, "a name with a tab, a newline, a backslash");
+	/* one row for the push, none in lz_evidence before a fold */
+	assert_int_equal(query_int("SELECT count(*) FROM lz_evidence_log WHERE node = 'a'"), 1);
+	assert_int_equal(query_int("SELECT sum(count) FROM lz_evidence_log WHERE node = 'a'"), 3);
+	assert_int_equal(query_int("SELECT count(*) FROM lz_evidence WHERE node = 'a'"), 0);
+
+	/* 2. a newer one, then the fold: lz_evidence holds each key's newest, the fold its seq */
+	e = publication("192.0.2.90", "rate_limit", 5, "five deferred");
+	assert_int_equal(shared_publish(node_a.sh, &e), 0);
+	assert_true(wait_evidence(&node_b, nb + 4, 5 * SECOND_MS));
+	int64_t upto = fold_a();
+	assert_int_equal(query_int("SELECT count(*) FROM lz_evidence WHERE node = 'a'"), 3);
+	assert_int_equal(query_int("SELECT count FROM lz_evidence WHERE node = 'a' AND kind = 'rate_limit'"), 5);
+	shared_stats_get(node_a.sh, &sa);
+	assert_int_equal(sa.evidence_published, 4);
+	assert_int_equal(sa.evidence_folded, 3);
+	assert_int_equal(sa.evidence_pending, 0);
+
+	/* the fold covers a's first row: made stale by hand, a node starting from nothing must
+	 * not read it (it would take the value 1 for the newest, 5) */
+	e = publication("192.0.2.90", "rate_limit", 1, "stale: the fold covers this row");
+	int len = shared_evidence_line(&e, stale, sizeof(stale));
+	assert_true(len > 0);
+	struct pg_conn *c = admin_conn();
+	char seq[24];
+	snprintf(seq, sizeof(seq), "%" PRId64, upto);
+	const char *params[2] = { stale, seq };
+	assert_int_equal(pg_exec_params(c, "UPDATE lz_evidence_log SET lines = $1 || E'\\n', count = 1 WHERE seq = "
+	    "(SELECT min(seq) FROM lz_evidence_log WHERE node = 'a') AND seq <= $2::bigint", 2, params, NULL, NULL, NULL),
+	    0);
+	pg_conn_free(c);
+
+	/* 3. after the fold: a's next publication is in the log only */
+	e = publication("192.0.2.91", "rate_limit", 7, "after the fold");
+	assert_int_equal(shared_publish(node_a.sh, &e), 0);
+	assert_true(wait_evidence(&node_b, nb + 5, 5 * SECOND_MS));
+
+	/* 4. c starts from nothing: the fold's three, then the log after it */
+	node_open(&node_c, "c");
+	node_c.evidence = true;
+	node_start(&node_c);
+	assert_true(run_until(is_up, &node_c, 10 * SECOND_MS));
+	assert_true(wait_evidence(&node_c, 4, 5 * SECOND_MS));
+	run_for(300);
+	assert_int_equal(node_c.ev_n, 4);
+	assert_non_null(got = last_of(&node_c, "192.0.2.90", "rate_limit"));
+	assert_true(got->value == 5);
+	assert_string_equal(got->summary, "five deferred");
+	assert_non_null(got = last_of(&node_c, "account:b\tob\n\\", "spam_rejected"));
+	assert_non_null(got = last_of(&node_c, "192.0.2.91", "rate_limit"));
+	assert_true(got->value == 7);
+	assert_true(node_c.ev[3].value == 7);           /* the log after the fold's rows */
+
+	/* 5. a stopped before its next fold, restarted: what its earlier run pushed is folded */
+	e = publication("192.0.2.92", "rate_limit", 9, "pushed, then a stopped");
+	assert_int_equal(shared_publish(node_a.sh, &e), 0);
+	assert_true(wait_evidence(&node_b, nb + 6, 5 * SECOND_MS));
+	node_stop(&node_a);
+	node_start(&node_a);
+	assert_true(run_until(is_up, &node_a, 10 * SECOND_MS));
+	fold_a();
+	assert_int_equal(query_int("SELECT count FROM lz_evidence WHERE node = 'a' AND subject = '192.0.2.92'"), 9);
+	assert_int_equal(query_int("SELECT count FROM lz_evidence WHERE node = 'a' AND subject = '192.0.2.91'"), 7);
+	shared_stats_get(node_a.sh, &sa);
+	assert_int_equal(sa.evidence_folded, 2);
+
+	/* 6. a row of another node with one good line and one bad: the good one read, the row
+	 * counted as unreadable; so is a row whose count is not its lines' */
+	shared_stats_get(node_b.sh, &sb);
+	shared_stats_get(node_c.sh, &sc);
+	nb = node_b.ev_n;
+	size_t nc = node_c.ev_n;
+	char good[SHARED_EV_LINE_MAX];
+	e = publication("192.0.2.93", "scanning", 1, "from x");
+	assert_true(shared_evidence_line(&e, good, sizeof(good)) > 0);
+	const char *rows[2] = { good };
+	c = admin_conn();
+	assert_int_equal(pg_exec_params(c, "INSERT INTO lz_evidence_log (node, count, lines) VALUES "
+	    "('x', 2, $1 || E'\\n' || E'192.0.2.94\\tscanning\\t1.0\\t1\\t1\\t1\\t1\\tone\\n'), "
+	    "('x', 3, $1 || E'\\n')", 1, rows, NULL, NULL, NULL), 0);
+	assert_int_equal(pg_exec(c, "NOTIFY lz_changes"), 0);
+	pg_conn_free(c);
+	assert_true(wait_evidence(&node_b, nb + 2, 5 * SECOND_MS));
+	assert_true(wait_evidence(&node_c, nc + 2, 5 * SECOND_MS));
+	run_for(200);
+	assert_int_equal(node_b.ev_n, nb + 2);
+	assert_string_equal(node_b.ev[nb].node, "x");
+	assert_string_equal(node_b.ev[nb].summary, "from x");
+	struct shared_stats sb2, sc2;
+	shared_stats_get(node_b.sh, &sb2);
+	shared_stats_get(node_c.sh, &sc2);
+	assert_int_equal(sb2.skipped, sb.skipped + 2);
+	assert_int_equal(sc2.skipped, sc.skipped + 2);
+
+	node_close(&node_c);
+}
+
 /*
  * Names a subscriber controls: an account's or subscriber's key may hold any byte but NUL,
  * which PostgreSQL's text refuses (not UTF-8) — each arrives on the other node byte for byte,
@@ -848,6 +1089,7 @@ main(void)
 		cmocka_unit_test(test_undecodable),
 		cmocka_unit_test(test_schema2_rows),
 		cmocka_unit_test(test_hostile_names),
+		cmocka_unit_test(test_evidence),
 		cmocka_unit_test(test_failover),
 	};
 
