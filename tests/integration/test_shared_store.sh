@@ -20,6 +20,9 @@
 #   1. a quarantine through relay1's API: REJECT on both relays and in the gateway's set
 #      within 1 s (the time to each printed)
 #   2. its release through relay2: DUNNO on both relays, gone from the set, within 1 s
+#   2a. a bot's mail split over both relays (4 deferrals on each, weight 1; 6 make quarantine):
+#      throttle after relay1's share, then quarantined and enforced on every node (the
+#      evidence of both relays adds up through the shared store's evidence log)
 #   2b. quarantines and releases of 20 subscribers racing through three nodes: every node
 #      ends up enforcing the same ones
 #   3. PostgreSQL stopped for 30 s: the existing quarantine stays enforced everywhere (the
@@ -112,6 +115,16 @@ node_config() {
 	[policy]
 	listen = 127.0.0.1:${N_PORT[$n]}
 	count_at = data
+
+	; case 2a: two messages pass, every further one is deferred, and each deferral weighs
+	; 1 (watch 1, throttle 3, quarantine 6): four deferrals on one relay make throttle,
+	; four on each of two relays quarantine, as eight on one would
+	[limits]
+	host_messages = 2/1h
+	host_messages_burst = 2
+
+	[evidence rate_limit]
+	weight = 1
 
 	[judge]
 	ignore = none
@@ -243,6 +256,22 @@ policy_rcpt() {
 		printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=%s\nclient_name=unknown\nreverse_client_name=unknown\nhelo_name=pc\nsender=bot@example.net\nrecipient=victim%d@example.org\nrecipient_count=0\nqueue_id=\ninstance=lzs.%d\nsize=0\n\n' \
 			"$a" "$i" "$i"
 	done
+}
+
+# policy_data COUNT ADDRESS — COUNT DATA-stage requests from ADDRESS (each one message to
+# one recipient, as smtpd asks at DATA: with count_at = data, each counts against the limit).
+policy_data() {
+	local i
+	for ((i = 1; i <= $1; i++)); do
+		printf 'request=smtpd_access_policy\nprotocol_state=DATA\nprotocol_name=ESMTP\nclient_address=%s\nclient_name=unknown\nreverse_client_name=unknown\nhelo_name=pc\nsender=bot@example.net\nrecipient=victim%d@example.org\nrecipient_count=1\nqueue_id=\ninstance=lzd.%d\nsize=1000\n\n' \
+			"$2" "$i" "$i"
+	done
+}
+
+# send_mail NAME COUNT ADDRESS — COUNT messages from ADDRESS through relay NAME's policy service;
+# prints the action words, one a line.
+send_mail() {
+	policy_data "$2" "$3" | "$SEND" "127.0.0.1:${N_PORT[$1]}" 5000 | sed -n 's/^action=\([A-Z_0-9]*\).*/\1/p'
 }
 
 # policy_actions NAME ADDRESS... — the action word (REJECT, DUNNO ...) of NAME's answer for each
@@ -490,6 +519,40 @@ for n in "${NODES[@]}"; do
 	assert_eq "$n: explain's level" normal "$(level_of "$n" 10.79.1.2)"
 done
 case_pass
+
+# ---------------------------------------------------------------------------------------------
+case_begin "2a. a bot's mail split over both relays: their evidence adds up, quarantined everywhere"
+# Six messages through relay1: two pass, four deferred (throttle, 4 < 6). Six more through
+# relay2, where the throttle holds too (a tenth of the limit): four or more deferred there, and
+# the subject's owner (whichever node it is) adds both
+# relays' evidence (4 + 4 >= 6): quarantine, enforced by every node. Each relay alone saw
+# only what makes throttle.
+BOT=10.79.5.5
+out=$(send_mail relay1 6 "$BOT" | sort | uniq -c | tr -s ' \n' ' ')
+assert_eq "relay1's answers to 6 messages" " 4 DEFER_IF_PERMIT 2 DUNNO " "$out"
+if ! wait_for 5 level_is relay2 "$BOT" throttle; then
+	lost "relay1's four deferrals did not reach relay2 within 5 s: its level is '$(level_of relay2 "$BOT")'"
+fi
+for n in "${NODES[@]}"; do
+	assert_eq "$n: the level after relay1's share alone" throttle "$(level_of "$n" "$BOT")"
+done
+t0=$(now_ms)
+out=$(send_mail relay2 6 "$BOT" | sort | uniq -c | tr -s ' \n' ' ')
+# throttle, which relay1's share made, holds on relay2 too: a tenth of the limit (at most one passes)
+deferred=$(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "DEFER_IF_PERMIT") print $i }' <<<"$out")
+
+assert_ge "relay2's deferrals (answers:$out)" 4 "${deferred:-0}"
+echo "$BOT" >"$T/bot"
+if ! wait_for 5 all_enforced "$T/bot"; then
+	lost "a bot with 4 deferrals on each relay is not quarantined everywhere 5 s after relay2's share:
+$(report_missing "$T/bot")"
+else
+	log "the bot's second half sent through relay2: quarantined on every node $(( $(now_ms) - t0 )) ms after"
+	for n in "${NODES[@]}"; do
+		assert_eq "$n: explain's level" quarantine "$(level_of "$n" "$BOT")"
+	done
+	case_pass
+fi
 
 # ---------------------------------------------------------------------------------------------
 case_begin "2b. conflicting verdicts made at once through two nodes: every node ends up alike"
