@@ -1,11 +1,13 @@
 /*
  * fuzz_shared.h — for the shared store's targets (a change's JSON body, its verdict line, the
- * feed's members): what must hold of a verdict a decoder accepted, and whether two are the same.
+ * feed's members, the evidence line): what must hold of a verdict a decoder accepted, and
+ * whether two are the same; what must hold of accepted evidence.
  */
 #ifndef LAZARET_FUZZ_SHARED_H
 #define LAZARET_FUZZ_SHARED_H
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -65,6 +67,18 @@ fuzz_verdict_decoded(int (*decode)(const char *, size_t, struct shared_verdict *
 	if (rc != 0 || !fuzz_verdict_holdable(v))
 		abort();
 	return true;
+}
+
+/* Evidence this node can hold, from node: a subject, each text ended within its field, a
+ * finite value in [0, 1e300) (never -0), no negative time, a count below 2^63. */
+static inline bool
+fuzz_evidence_holdable(const struct shared_evidence *e, const char *node)
+{
+	return e->subject[0] != '\0' && fuzz_text_ended(e->subject, sizeof(e->subject)) &&
+	    fuzz_text_ended(e->node, sizeof(e->node)) && strcmp(e->node, node) == 0 &&
+	    fuzz_text_ended(e->kind, sizeof(e->kind)) && fuzz_text_ended(e->summary, sizeof(e->summary)) &&
+	    isfinite(e->value) && !signbit(e->value) && e->value < 1e300 && e->value_time >= 0 && e->first_seen >= 0 &&
+	    e->last_seen >= 0 && e->count <= (uint64_t)INT64_MAX;
 }
 
 #endif

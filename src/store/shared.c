@@ -647,7 +647,8 @@ shared_evidence_line(const struct shared_evidence *e, char *buf, size_t size)
 	text[SHARED_E_SUBJECT] = subject;
 	text[SHARED_E_KIND] = e->kind;
 	text[SHARED_E_SUMMARY] = e->summary;
-	snprintf(num[SHARED_E_VALUE], sizeof(num[0]), "%.17g", e->value);
+	/* -0 written "0": one spelling of zero (the decoder then refuses "-0") */
+	snprintf(num[SHARED_E_VALUE], sizeof(num[0]), "%.17g", e->value == 0 ? 0.0 : e->value);
 	snprintf(num[SHARED_E_VALUE_TIME], sizeof(num[0]), "%" PRId64, (int64_t)e->value_time);
 	snprintf(num[SHARED_E_COUNT], sizeof(num[0]), "%" PRIu64, e->count);
 	snprintf(num[SHARED_E_FIRST_SEEN], sizeof(num[0]), "%" PRId64, (int64_t)e->first_seen);
@@ -1727,6 +1728,10 @@ shared_fold_step(struct shared *sh, usec_t now)
 		rc = shared_fold_upsert(sh, e, good);
 	free(e);
 	if (rc != 0) {
+		if (pg_conn_up(sh->pg))     /* (a lost link says so itself) */
+			log_limited(&sh->skip_log, LOG_LEVEL_WARN, "shared store: folding %zu publications into lz_evidence "
+			    "failed (%s); tried again in %d s node=%s", n, strerror(-rc),
+			    (int)(SHARED_FOLD_QUIET / USEC_PER_SEC), sh->node);
 		shared_fold_abort(sh);
 		sh->next_fold = now + SHARED_FOLD_QUIET;
 		return rc;

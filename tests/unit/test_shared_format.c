@@ -7,9 +7,13 @@
  * with *out left zeroed; the verdict line (schema 3) through shared_verdict_line and back,
  * and the lines its decoder must refuse; the same checks on the members as texts
  * (shared_verdict_from_fields) and on an evidence row's columns (shared_evidence_from_columns);
- * and the node names shared_node_name_valid lets through.
+ * the evidence line (schema 4) through shared_evidence_line and back (hostile subjects, UTF-8
+ * texts, numbers at their bounds), the lines its decoder must refuse and the evidence its
+ * writer must; and the node names shared_node_name_valid lets through.
  */
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -898,6 +902,347 @@ test_evidence_columns(void **state)
 	evidence_refused(SHARED_E_KIND, buf, STORE_KIND_MAX, "a kind one byte too long");
 }
 
+/* ---- the evidence line (schema 4) ---- */
+
+static void
+assert_evidence_equal(const struct shared_evidence *a, const struct shared_evidence *b)
+{
+	assert_string_equal(a->subject, b->subject);
+	assert_string_equal(a->kind, b->kind);
+	assert_true(a->value == b->value);
+	assert_true(a->value_time == b->value_time);
+	assert_true(a->count == b->count);
+	assert_true(a->first_seen == b->first_seen);
+	assert_true(a->last_seen == b->last_seen);
+	assert_string_equal(a->summary, b->summary);
+}
+
+/* An evidence line of node's through shared_evidence_line_decode, exactly len bytes (no NUL
+ * after it: ASan sees a read past the end). */
+static int
+ev_line_decode_exact(const char *line, size_t len, const char *node, struct shared_evidence *out)
+{
+	char *copy = malloc(len ? len : 1);
+	int rc;
+
+	assert_non_null(copy);
+	memcpy(copy, line, len);
+	rc = shared_evidence_line_decode(copy, len, node, out);
+	free(copy);
+	return rc;
+}
+
+/* e through the evidence line and back as relay-b's: no newline in it, a tab between members
+ * only, the node the caller's; the decoded evidence writes the same line again. */
+static void
+ev_line_round_trip(const struct shared_evidence *e)
+{
+	char line[SHARED_EV_LINE_MAX], again[SHARED_EV_LINE_MAX];
+	struct shared_evidence got;
+	int n = shared_evidence_line(e, line, sizeof(line)), tabs = 0;
+
+	if (n <= 0)
+		fail_msg("shared_evidence_line refused %s (%s): %d", e->subject, e->kind, n);
+	assert_int_equal(strlen(line), (size_t)n);
+	assert_null(strchr(line, '\n'));
+	for (int i = 0; i < n; i++)
+		tabs += line[i] == '\t';
+	assert_int_equal(tabs, SHARED_EV_LINE_FIELDS - 1);
+	memset(&got, 0xa5, sizeof(got));
+	if (ev_line_decode_exact(line, (size_t)n, "relay-b", &got) != 0)
+		fail_msg("the evidence line decoder refused what shared_evidence_line made: %s", line);
+	assert_evidence_equal(&got, e);
+	assert_string_equal(got.node, "relay-b");
+	assert_int_equal(shared_evidence_line(&got, again, sizeof(again)), n);
+	assert_memory_equal(again, line, (size_t)n);
+	/* a buffer one byte short is refused, not overrun */
+	char *tight = malloc((size_t)n);
+	assert_non_null(tight);
+	assert_int_equal(shared_evidence_line(e, tight, (size_t)n), -EINVAL);
+	free(tight);
+}
+
+static void
+evidence_base(struct shared_evidence *e)
+{
+	memset(e, 0, sizeof(*e));
+	snprintf(e->subject, sizeof(e->subject), "192.0.2.7");
+	snprintf(e->node, sizeof(e->node), "relay-a");          /* not written: the row's */
+	snprintf(e->kind, sizeof(e->kind), "rate_limit");
+	e->value = 3.5;
+	e->value_time = 1764900000000000;
+	e->first_seen = 1764899990000000;
+	e->last_seen = 1764900000000000;
+	e->count = 12;
+	snprintf(e->summary, sizeof(e->summary), "12 messages in 60 s over 10");
+}
+
+static void
+test_evidence_line_round_trip(void **state)
+{
+	struct shared_evidence e;
+	char line[SHARED_EV_LINE_MAX];
+
+	(void)state;
+	evidence_base(&e);
+	ev_line_round_trip(&e);
+	/* as written by hand: the node is not in the line */
+	int n = shared_evidence_line(&e, line, sizeof(line));
+	assert_int_equal(n, (int)strlen(line));
+	assert_string_equal(line, "192.0.2.7\trate_limit\t3.5\t1764900000000000\t12\t1764899990000000\t"
+	    "1764900000000000\t12 messages in 60 s over 10");
+
+	/* hostile subjects: any byte but NUL, alone and among others, written as subject text
+	 * (a tab, a newline or a backslash as %XX, never as a line's escape) */
+	evidence_base(&e);
+	snprintf(e.subject, sizeof(e.subject), "account:ev\til\nname\\x@example.net");
+	assert_true(shared_evidence_line(&e, line, sizeof(line)) > 0);
+	assert_memory_equal(line, "account:ev%09il%0Aname%5Cx@example.net\t", 38);
+	ev_line_round_trip(&e);
+	for (int c = 1; c < 256; c++) {
+		evidence_base(&e);
+		snprintf(e.subject, sizeof(e.subject), "account:a%cb", c);
+		ev_line_round_trip(&e);
+		e.subject[0] = (char)c;
+		e.subject[1] = '\0';
+		ev_line_round_trip(&e);
+	}
+	evidence_base(&e);
+	for (int c = 1; c < 256; c++)
+		e.subject[c - 1] = (char)c;
+	e.subject[255] = '\0';
+	ev_line_round_trip(&e);
+	/* subjects that look like subject text already, and the longest, every byte an escape */
+	snprintf(e.subject, sizeof(e.subject), "account:%%41%%zz%%");
+	ev_line_round_trip(&e);
+	fill_ascii(e.subject, sizeof(e.subject) - 1, '\xff');
+	ev_line_round_trip(&e);
+	fill_ascii(e.subject, sizeof(e.subject) - 1, '\t');
+	ev_line_round_trip(&e);
+	fill_utf8(e.subject, sizeof(e.subject) - 1);
+	ev_line_round_trip(&e);
+
+	/* kinds and summaries: UTF-8, the three escapes, control bytes, at their longest */
+	evidence_base(&e);
+	snprintf(e.summary, sizeof(e.summary), "Anmeldung f\xc3\xbcr \xe2\x80\x9c" "ev\\il\xe2\x80\x9d:\tTab\n"
+	    "zweite Zeile \xf0\x9f\x92\xa3 \xe2\x80\xa8 \\\\ \\t \\n");
+	ev_line_round_trip(&e);
+	for (int c = 1; c < 0x20; c++)
+		e.summary[c - 1] = (char)c;
+	e.summary[0x1f] = '\0';
+	snprintf(e.kind, sizeof(e.kind), "k\\i\tn\nd \x7f");
+	ev_line_round_trip(&e);
+	snprintf(e.summary, sizeof(e.summary), "\xc2\x80 \xdf\xbf \xe0\xa0\x80 \xef\xbf\xbf \xf0\x90\x80\x80 "
+	    "\xf4\x8f\xbf\xbf: the first and last of each length");
+	ev_line_round_trip(&e);
+	fill_utf8(e.kind, sizeof(e.kind) - 1);
+	fill_utf8(e.summary, sizeof(e.summary) - 1);
+	ev_line_round_trip(&e);
+	fill_ascii(e.kind, sizeof(e.kind) - 1, '\\');
+	fill_ascii(e.summary, sizeof(e.summary) - 1, '\\');
+	fill_ascii(e.subject, sizeof(e.subject) - 1, '"');
+	ev_line_round_trip(&e);            /* the longest line there is */
+	e.kind[0] = e.summary[0] = '\0';   /* empty texts are texts too (the subject is not: below) */
+	ev_line_round_trip(&e);
+
+	/* numbers at their bounds: every double "%.17g" writes reads back the same */
+	static const double values[] = { 0, 5e-324, DBL_MIN, 1e-05, 0.1, 1.0 / 3, 0.5, 1, 3.5, 1e15, 9007199254740993.0,
+	    1e299, 9.999999999999999e+299 };
+	static const usec_t times[] = { 0, 1, 1764900000000000, INT64_MAX - 1, INT64_MAX };
+	static const uint64_t counts[] = { 0, 1, 4294967296, (uint64_t)INT64_MAX - 1, (uint64_t)INT64_MAX };
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		evidence_base(&e);
+		e.value = values[i];
+		e.value_time = times[i % 5];
+		e.first_seen = times[(i + 1) % 5];
+		e.last_seen = times[(i + 2) % 5];
+		e.count = counts[(i + 3) % 5];
+		ev_line_round_trip(&e);
+	}
+	evidence_base(&e);
+	e.value = nextafter(1e300, 0);
+	e.value_time = e.first_seen = e.last_seen = INT64_MAX;
+	e.count = (uint64_t)INT64_MAX;
+	ev_line_round_trip(&e);
+	/* 0.1 as "%.17g" writes it */
+	e.value = 0.1;
+	assert_true(shared_evidence_line(&e, line, sizeof(line)) > 0);
+	assert_non_null(strstr(line, "\t0.10000000000000001\t"));
+}
+
+/* The evidence lines the decoder must refuse (other nodes' pushes through PostgreSQL), *out
+ * zeroed each time; and those it reads, as written by hand. */
+static void
+test_evidence_line_refusals(void **state)
+{
+	static const struct shared_evidence none;
+	struct shared_evidence got;
+	char line[SHARED_EV_LINE_MAX];
+
+	(void)state;
+	static const char good[] = "account:ev%09il%0Aname%5Cx@example.net\tsasl_failures\t0.10000000000000001\t"
+	    "1764900000000000\t9223372036854775807\t0\t1764900000000000\ta\\\\b\\tc\\nd \xe2\x82\xac";
+	assert_int_equal(ev_line_decode_exact(good, strlen(good), "relay-a", &got), 0);
+	assert_string_equal(got.subject, "account:ev\til\nname\\x@example.net");
+	assert_string_equal(got.node, "relay-a");
+	assert_string_equal(got.kind, "sasl_failures");
+	assert_true(got.value == 0.1);
+	assert_true(got.value_time == 1764900000000000 && got.first_seen == 0 && got.last_seen == 1764900000000000);
+	assert_true(got.count == (uint64_t)INT64_MAX);
+	assert_string_equal(got.summary, "a\\b\tc\nd \xe2\x82\xac");
+
+#define EV "\trate_limit\t3.5\t1764900000000000\t12\t1764899990000000\t1764900000000000\t"
+	static const char *const bad[] = {
+		"",
+		"192.0.2.7",
+		/* a member short, a member too many */
+		"192.0.2.7\trate_limit\t3.5\t1764900000000000\t12\t1764899990000000\t1764900000000000",
+		"192.0.2.7" EV "s\t",
+		"192.0.2.7" EV "s\tx",
+		/* escapes never written, a lone backslash at the end, a raw newline */
+		"192.0.2.7" EV "a\\rb",
+		"192.0.2.7" EV "a\\x41",
+		"192.0.2.7" EV "s\\",
+		"192.0.2.7" EV "a\nb",
+		"192.0.2.7" EV "s\n",
+		/* numbers in forms no writer makes, or out of range */
+		"192.0.2.7\trate_limit\t1e-05\t1\t12\t1\t1\ts",
+		"192.0.2.7\trate_limit\t3.50\t1\t12\t1\t1\ts",
+		"192.0.2.7\trate_limit\t+3.5\t1\t12\t1\t1\ts",
+		"192.0.2.7\trate_limit\t3.5\t1\t+12\t1\t1\ts",
+		"192.0.2.7\trate_limit\t3.5\t1\t012\t1\t1\ts",
+		"192.0.2.7\trate_limit\t3.5\t-1\t12\t1\t1\ts",
+		"192.0.2.7\trate_limit\t3.5\t1\t12\t-0\t1\ts",
+		"192.0.2.7\trate_limit\t3.5\t1\t12\t1\t1.0\ts",
+		"192.0.2.7\trate_limit\tnan\t1\t12\t1\t1\ts",
+		"192.0.2.7\trate_limit\tinf\t1\t12\t1\t1\ts",
+		"192.0.2.7\trate_limit\t0x1.cp+1\t1\t12\t1\t1\ts",
+		"192.0.2.7\trate_limit\t1e+300\t1\t12\t1\t1\ts",
+		"192.0.2.7\trate_limit\t-3.5\t1\t12\t1\t1\ts",
+		"192.0.2.7\trate_limit\t-0\t1\t12\t1\t1\ts",          /* zero is written "0" */
+		"192.0.2.7\trate_limit\t\t1\t12\t1\t1\ts",
+		"192.0.2.7\trate_limit\t3.5\t1\t9223372036854775808\t1\t1\ts",
+		"192.0.2.7\trate_limit\t3.5\t1\t12\t1\t\ts",
+		/* a summary and a kind that are not UTF-8 */
+		"192.0.2.7" EV "bad \xff",
+		"192.0.2.7" EV "\xc0\x80",
+		"192.0.2.7\t\xe2\x82\t3.5\t1\t12\t1\t1\ts",
+		/* subjects: none, a NUL, spelled otherwise than the writer spells them */
+		EV "s",
+		"100.96.0.1%00" EV "s",
+		"account:ev%09il%0aname%5cx@example.net" EV "s",
+		"192%2E0.2.7" EV "s",
+		"account:a b" EV "s",
+		"account:a\\tb" EV "s",
+	};
+#undef EV
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&got, 0xa5, sizeof(got));
+		if (ev_line_decode_exact(bad[i], strlen(bad[i]), "relay-a", &got) != -EINVAL)
+			fail_msg("evidence line %zu accepted: %s", i, bad[i]);
+		assert_memory_equal(&got, &none, sizeof(got));
+	}
+	/* a NUL inside a text; a summary one byte too long (STORE_SUMMARY_MAX bytes) */
+	static const char nul[] = "192.0.2.7\trate_limit\t3.5\t1\t12\t1\t1\ta\0b";
+	memset(&got, 0xa5, sizeof(got));
+	assert_int_equal(ev_line_decode_exact(nul, sizeof(nul) - 1, "relay-a", &got), -EINVAL);
+	assert_memory_equal(&got, &none, sizeof(got));
+	int n = snprintf(line, sizeof(line), "192.0.2.7\trate_limit\t3.5\t1\t12\t1\t1\t%0*d", STORE_SUMMARY_MAX, 7);
+	memset(&got, 0xa5, sizeof(got));
+	assert_int_equal(ev_line_decode_exact(line, (size_t)n, "relay-a", &got), -EINVAL);
+	assert_memory_equal(&got, &none, sizeof(got));
+	n = snprintf(line, sizeof(line), "192.0.2.7\trate_limit\t3.5\t1\t12\t1\t1\t%0*d", STORE_SUMMARY_MAX - 1, 7);
+	assert_int_equal(ev_line_decode_exact(line, (size_t)n, "relay-a", &got), 0);
+	/* a node's name that does not fit (the row's, from the caller) */
+	char node[SHARED_NODE_MAX + 1];
+	fill_ascii(node, SHARED_NODE_MAX, 'n');
+	memset(&got, 0xa5, sizeof(got));
+	assert_int_equal(ev_line_decode_exact(good, strlen(good), node, &got), -EINVAL);
+	assert_memory_equal(&got, &none, sizeof(got));
+	/* a line as long as the buffer the decoder has, or longer: refused, not overrun */
+	char *huge = malloc(SHARED_EV_LINE_MAX + 16);
+	assert_non_null(huge);
+	memset(huge, 'x', SHARED_EV_LINE_MAX + 16);
+	assert_int_equal(ev_line_decode_exact(huge, SHARED_EV_LINE_MAX, "relay-a", &got), -EINVAL);
+	assert_int_equal(ev_line_decode_exact(huge, SHARED_EV_LINE_MAX + 16, "relay-a", &got), -EINVAL);
+	free(huge);
+}
+
+/* What shared_evidence_line refuses to write: what its decoder would refuse to read. */
+static void
+test_evidence_line_encode_refusals(void **state)
+{
+	struct shared_evidence e;
+	char line[SHARED_EV_LINE_MAX];
+
+	(void)state;
+#define EV_NOT_WRITTEN(what) do { \
+		if (shared_evidence_line(&e, line, sizeof(line)) != -EINVAL) \
+			fail_msg("%s: made a line: %s", what, line); \
+	} while (0)
+	evidence_base(&e);
+	e.subject[0] = '\0';
+	EV_NOT_WRITTEN("an empty subject");
+	memset(e.subject, 'a', sizeof(e.subject));
+	EV_NOT_WRITTEN("a subject not ended within its field");
+	static const double values[] = { -1, -5e-324, -DBL_MAX, 1e300, DBL_MAX, NAN, -NAN, INFINITY, -INFINITY };
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		evidence_base(&e);
+		e.value = values[i];
+		if (shared_evidence_line(&e, line, sizeof(line)) != -EINVAL)
+			fail_msg("value %g: made a line: %s", values[i], line);
+	}
+	/* -0 is written as 0 is: one spelling of zero */
+	evidence_base(&e);
+	e.value = -0.0;
+	assert_true(shared_evidence_line(&e, line, sizeof(line)) > 0);
+	assert_non_null(strstr(line, "\t0\t"));
+	assert_null(strstr(line, "-0"));
+	for (int t = 0; t < 3; t++) {
+		static const usec_t negative[] = { -1, INT64_MIN };
+		for (size_t i = 0; i < 2; i++) {
+			evidence_base(&e);
+			*(t == 0 ? &e.value_time : t == 1 ? &e.first_seen : &e.last_seen) = negative[i];
+			EV_NOT_WRITTEN("a negative time");
+		}
+	}
+	evidence_base(&e);
+	e.count = (uint64_t)INT64_MAX + 1;
+	EV_NOT_WRITTEN("a count of 2^63");
+	e.count = UINT64_MAX;
+	EV_NOT_WRITTEN("a count of UINT64_MAX");
+	/* a kind or summary that is not UTF-8, or not ended within its field */
+	static const char *const not_utf8[] = {
+		"bad \xff byte", "\xc0\x80 overlong NUL", "\xed\xa0\x80 surrogate", "\xf4\x90\x80\x80 past U+10FFFF",
+		"cut at the end \xc3", "\x80 lone continuation",
+	};
+	for (size_t i = 0; i < sizeof(not_utf8) / sizeof(not_utf8[0]); i++) {
+		evidence_base(&e);
+		snprintf(e.summary, sizeof(e.summary), "%s", not_utf8[i]);
+		EV_NOT_WRITTEN(not_utf8[i]);
+		evidence_base(&e);
+		snprintf(e.kind, sizeof(e.kind), "%s", not_utf8[i]);
+		EV_NOT_WRITTEN(not_utf8[i]);
+	}
+	evidence_base(&e);
+	memset(e.summary, 's', sizeof(e.summary));
+	EV_NOT_WRITTEN("a summary not ended within its field");
+	evidence_base(&e);
+	memset(e.kind, 'k', sizeof(e.kind));
+	EV_NOT_WRITTEN("a kind not ended within its field");
+#undef EV_NOT_WRITTEN
+	/* buffers too small, one byte short the smallest of them: refused, not overrun */
+	evidence_base(&e);
+	int n = shared_evidence_line(&e, line, sizeof(line));
+	assert_true(n > 0);
+	for (size_t size = 0; size < (size_t)n; size++) {
+		char *tight = malloc(size ? size : 1);
+		assert_non_null(tight);
+		assert_int_equal(shared_evidence_line(&e, tight, size), -EINVAL);
+		free(tight);
+	}
+}
+
 static void
 test_node_names(void **state)
 {
@@ -937,6 +1282,9 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_evidence_columns),
+		cmocka_unit_test(test_evidence_line_round_trip),
+		cmocka_unit_test(test_evidence_line_refusals),
+		cmocka_unit_test(test_evidence_line_encode_refusals),
 		cmocka_unit_test(test_encode_refusals),
 		cmocka_unit_test(test_line_refusals),
 		cmocka_unit_test(test_valid_object_accepted),
