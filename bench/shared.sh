@@ -513,7 +513,7 @@ while [ $r -le "$RUNS" ]; do
 		if [ $kind = sqlite ]; then store=$tmp/$name/lazaret.db; else store=$conninfo; fi
 		# each round from nothing, like the SQLite rounds' new files: without it the PostgreSQL
 		# rounds began with the verdicts the earlier rounds had made, and answered another mix
-		[ $kind = sqlite ] || sql "$tmp/pg3" "TRUNCATE lz_changes, lz_evidence, lz_nodes" >/dev/null 2>&1 || true
+		[ $kind = sqlite ] || sql "$tmp/pg3" "TRUNCATE lz_changes, lz_evidence, lz_evidence_log, lz_nodes" >/dev/null 2>&1 || true
 		node_conf "$name" "$store" "$limits
 [enforce]
 mode = none"
