@@ -968,6 +968,16 @@ shared_batch_new(size_t n, bool evidence)
 	return b;
 }
 
+/* Whether the loop is SHARED_QUEUE_MAX batches behind (a pull then stops for this turn). */
+static bool
+shared_loop_behind(struct shared *sh)
+{
+	pthread_mutex_lock(&sh->mu);
+	bool full = sh->batches >= SHARED_QUEUE_MAX;
+	pthread_mutex_unlock(&sh->mu);
+	return full;
+}
+
 /* Hands b to the loop, waiting while it is behind by SHARED_QUEUE_MAX batches. */
 static void
 shared_hand_over(struct shared *sh, struct shared_batch *b)
@@ -989,32 +999,42 @@ shared_hand_over(struct shared *sh, struct shared_batch *b)
 	uv_async_send(sh->async);
 }
 
+/* A text that grows (a push's parameters, the lines of one push), kept NUL-terminated. */
+struct text_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static bool
+text_buf_add(struct text_buf *t, const char *s, size_t n)
+{
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 65536;
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		char *grown = realloc(t->p, cap);
+		if (grown == NULL)
+			return false;
+		t->p = grown;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+	return true;
+}
+
 struct push_rows {
 	size_t n;
 	int64_t last;
-	char *text;                     /* the parameters' texts, NUL-separated */
-	size_t len, cap;
+	struct text_buf text;           /* the parameters' texts, NUL-separated */
 	size_t off[SHARED_PUSH_BATCH * 5];      /* where each row's five texts begin */
 };
 
 static int
 push_add_text(struct push_rows *p, const char *s)
 {
-	size_t n = strlen(s) + 1;
-
-	if (p->len + n > p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 65536;
-		while (cap < p->len + n)
-			cap *= 2;
-		char *grown = realloc(p->text, cap);
-		if (grown == NULL)
-			return -ENOMEM;
-		p->text = grown;
-		p->cap = cap;
-	}
-	memcpy(p->text + p->len, s, n);
-	p->len += n;
-	return 0;
+	return text_buf_add(&p->text, s, strlen(s) + 1) ? 0 : -ENOMEM;
 }
 
 static int
@@ -1045,7 +1065,7 @@ push_collect(void *arg, const struct store_outbox_row *r)
 	}
 	const char *v[5] = { seq, at, r->kind, subject, verdict };
 	for (size_t i = 0; i < 5; i++) {
-		p->off[base + i] = p->len;
+		p->off[base + i] = p->text.len;
 		if (push_add_text(p, v[i]) != 0)
 			return -1;
 	}
@@ -1086,7 +1106,7 @@ shared_push(struct shared *sh)
 	/* one statement for the batch, whatever its size: $1 the node, then a column an array */
 	for (size_t i = 0; i < p->n; i++)
 		for (size_t k = 0; k < 5; k++) {
-			const char *t = p->text + p->off[i * 5 + k];
+			const char *t = p->text.p + p->off[i * 5 + k];
 			pg_array_add(&col[k], t, strlen(t));
 		}
 	for (size_t k = 0; k < 5; k++)
@@ -1103,7 +1123,7 @@ shared_push(struct shared *sh)
 			goto done;
 		}
 		log_warnx("ALARM shared store: change node_seq=%" PRId64 " subject=%.64s refused by the server "
-		    "(sqlstate=%s: %s); set aside, the other nodes will not see it", p->last, p->text + p->off[3],
+		    "(sqlstate=%s: %s); set aside, the other nodes will not see it", p->last, p->text.p + p->off[3],
 		    pg_conn_sqlstate(sh->pg), pg_conn_error(sh->pg));
 		pthread_mutex_lock(&sh->mu);
 		sh->stats.skipped++;
@@ -1112,7 +1132,7 @@ shared_push(struct shared *sh)
 		struct shared_batch *b = shared_batch_new(1, false);
 		if (b != NULL) {
 			struct shared_change *c = &b->changes[0];
-			const char *subject = p->text + p->off[3], *body = p->text + p->off[4];
+			const char *subject = p->text.p + p->off[3], *body = p->text.p + p->off[4];
 			size_t len = 0;
 			memset(c, 0, sizeof(*c));
 			c->own = c->refused = true;
@@ -1139,7 +1159,7 @@ shared_push(struct shared *sh)
 done:
 	for (size_t k = 0; k < 5; k++)
 		pg_array_free(&col[k]);
-	free(p->text);
+	free(p->text.p);
 	free(p);
 	return rc;
 }
@@ -1236,10 +1256,7 @@ shared_pull_rows(struct shared *sh, const char *sql, int nparams, bool evidence,
 
 		/* the loop behind: read on once it took what waits (it wakes this thread), and push
 		 * meanwhile rather than wait for it (the node's own verdicts are in that feed) */
-		pthread_mutex_lock(&sh->mu);
-		bool full = sh->batches >= SHARED_QUEUE_MAX;
-		pthread_mutex_unlock(&sh->mu);
-		if (full)
+		if (shared_loop_behind(sh))
 			return total;
 		PGresult *res = NULL;
 		int rc;
@@ -1511,31 +1528,6 @@ text_make_utf8(char *s)
 		}
 		i += n;
 	}
-}
-
-/* A text that grows (the lines of one push). */
-struct text_buf {
-	char *p;
-	size_t len, cap;
-};
-
-static bool
-text_buf_add(struct text_buf *t, const char *s, size_t n)
-{
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 65536;
-		while (cap < t->len + n + 1)
-			cap *= 2;
-		char *grown = realloc(t->p, cap);
-		if (grown == NULL)
-			return false;
-		t->p = grown;
-		t->cap = cap;
-	}
-	memcpy(t->p + t->len, s, n);
-	t->len += n;
-	t->p[t->len] = '\0';
-	return true;
 }
 
 /*
@@ -1896,10 +1888,7 @@ shared_pull_log(struct shared *sh)
 		char from[24], limit[24];
 		const char *params[3] = { from, limit, sh->node };
 
-		pthread_mutex_lock(&sh->mu);
-		bool full = sh->batches >= SHARED_QUEUE_MAX;
-		pthread_mutex_unlock(&sh->mu);
-		if (full)
+		if (shared_loop_behind(sh))
 			return total;
 		PGresult *res = NULL;
 		int rc;
