@@ -1947,6 +1947,35 @@ shared_pull_log(struct shared *sh)
 }
 
 /*
+ * shared_pull_unlogged — the lz_evidence rows after the last read of nodes that never wrote
+ * to the log: nodes of schema 3 still running during an upgrade, which upsert every
+ * publication there. The rows of nodes that write the log (their folds) are passed over, not
+ * read again: their log was. Up to the newest row as of the call, so that each row is passed
+ * over once. Once a second, with the heartbeat. The rows read, or an error.
+ */
+static int
+shared_pull_unlogged(struct shared *sh)
+{
+	char sql[512];
+	int64_t newest = 0;
+	bool done = false;
+	int rc;
+
+	if (sh->evidence_fn == NULL || sh->ev_phase != SHARED_EV_LOG)
+		return 0;
+	if ((rc = shared_query_i64(sh, "SELECT coalesce(max(seq), 0) FROM lz_evidence", 0, NULL, &newest)) != 0)
+		return rc;
+	if (newest <= sh->ev_state_after)
+		return 0;
+	snprintf(sql, sizeof(sql), "SELECT seq, subject, node, kind, value, value_time, count, first_seen, last_seen, "
+	    "summary FROM lz_evidence e WHERE seq > $1 AND seq <= %" PRId64 " AND node <> $3 AND NOT EXISTS "
+	    "(SELECT 1 FROM lz_evidence_log l WHERE l.node = e.node) ORDER BY seq LIMIT $2", newest);
+	if ((rc = shared_pull_rows(sh, sql, 3, true, &sh->ev_state_after, shared_decode_evidence, &done)) >= 0 && done)
+		sh->ev_state_after = newest;
+	return rc;
+}
+
+/*
  * shared_pull_evidence — the other nodes' evidence to the loop: from nothing (a start, a
  * failover, a long absence) their folds in lz_evidence first, then their log; otherwise the
  * log after the last row read. The rows read, or an error.
@@ -2180,7 +2209,7 @@ shared_thread(void *arg)
 		if ((folded = shared_fold_step(sh, now)) < 0 && !pg_conn_up(sh->pg))
 			continue;
 		if (now >= sh->next_beat) {
-			if (shared_beat(sh) != 0 && !pg_conn_up(sh->pg))
+			if ((shared_beat(sh) != 0 || shared_pull_unlogged(sh) < 0) && !pg_conn_up(sh->pg))
 				continue;
 			sh->next_beat = now + SHARED_BEAT;
 			now = time_mono();

@@ -26,7 +26,9 @@
  *                 records the log seq it covers; c, starting from nothing, reads the fold,
  *                 then only the log rows after it (a row the fold covers, made stale by
  *                 hand, is not read); a restarted before its fold folds what its earlier
- *                 run pushed; a row with a bad line is counted, its good line still read
+ *                 run pushed, and c does not read the fold's rows again; a node of schema
+ *                 3 (lz_evidence only, no log) is read within a heartbeat or two; a row
+ *                 with a bad line is counted, its good line still read
  *   failover      nodes restarted on a multi-host conninfo, the primary killed and its
  *                 standby promoted: the last changes re-read from the new primary are
  *                 skipped, those this run received before it began included, and a change
@@ -913,6 +915,7 @@ test_evidence(void **state)
 	assert_true(node_c.ev[3].value == 7);           /* the log after the fold's rows */
 
 	/* 5. a stopped before its next fold, restarted: what its earlier run pushed is folded */
+	size_t nc = node_c.ev_n;
 	e = publication("192.0.2.92", "rate_limit", 9, "pushed, then a stopped");
 	assert_int_equal(shared_publish(node_a.sh, &e), 0);
 	assert_true(wait_evidence(&node_b, nb + 6, 5 * SECOND_MS));
@@ -924,13 +927,32 @@ test_evidence(void **state)
 	assert_int_equal(query_int("SELECT count FROM lz_evidence WHERE node = 'a' AND subject = '192.0.2.91'"), 7);
 	shared_stats_get(node_a.sh, &sa);
 	assert_int_equal(sa.evidence_folded, 2);
+	/* the fold's rows are not read again by c (it read a's log), nor is anything else */
+	run_for(1500);
+	assert_int_equal(node_c.ev_n, nc + 1);
+
+	/* 5b. a node of schema 3 still running (an upgrade under way) upserts into lz_evidence
+	 * and never writes the log: b and c read its rows within a heartbeat or two */
+	c = admin_conn();
+	assert_int_equal(pg_exec(c, "INSERT INTO lz_evidence (subject, node, kind, value, value_time, count, first_seen, "
+	    "last_seen, summary, seq) VALUES ('192.0.2.95', 'old', 'rate_limit', 4, 1, 4, 1, 1, 'from a node of schema 3', "
+	    "nextval('lz_evidence_seq'))"), 0);
+	pg_conn_free(c);
+	nb = node_b.ev_n;
+	assert_true(wait_evidence(&node_b, nb + 1, 5 * SECOND_MS));
+	assert_true(wait_evidence(&node_c, nc + 2, 5 * SECOND_MS));
+	assert_non_null(got = last_of(&node_c, "192.0.2.95", "rate_limit"));
+	assert_string_equal(got->node, "old");
+	assert_string_equal(got->summary, "from a node of schema 3");
+	run_for(1500);
+	assert_int_equal(node_c.ev_n, nc + 2);
 
 	/* 6. a row of another node with one good line and one bad: the good one read, the row
 	 * counted as unreadable; so is a row whose count is not its lines' */
 	shared_stats_get(node_b.sh, &sb);
 	shared_stats_get(node_c.sh, &sc);
 	nb = node_b.ev_n;
-	size_t nc = node_c.ev_n;
+	nc = node_c.ev_n;
 	char good[SHARED_EV_LINE_MAX];
 	e = publication("192.0.2.93", "scanning", 1, "from x");
 	assert_true(shared_evidence_line(&e, good, sizeof(good)) > 0);
