@@ -28,7 +28,9 @@
  *                 hand, is not read); a restarted before its fold folds what its earlier
  *                 run pushed, and c does not read the fold's rows again; a node of schema
  *                 3 (lz_evidence only, no log) is read within a heartbeat or two; a row
- *                 with a bad line is counted, its good line still read
+ *                 with a bad line is counted, its good line still read; the log's rows go
+ *                 once folded and an hour old (a node's own after its fold, a gone node's
+ *                 in the hourly trim), a node's never folded stay
  *   failover      nodes restarted on a multi-host conninfo, the primary killed and its
  *                 standby promoted: the last changes re-read from the new primary are
  *                 skipped, those this run received before it began included, and a change
@@ -974,6 +976,38 @@ test_evidence(void **state)
 	shared_stats_get(node_c.sh, &sc2);
 	assert_int_equal(sb2.skipped, sb.skipped + 2);
 	assert_int_equal(sc2.skipped, sc.skipped + 2);
+
+	/* 7. the log's trims. a's rows made two hours old: its next fold deletes those the fold
+	 * covers, and keeps the rows pushed since (one before the fold, one after). A node gone ("gone"), its rows two hours old
+	 * and folded: the hourly trim (which a node runs at its start) deletes them; x's rows, of a
+	 * node never listed in lz_nodes (nothing of them is folded), stay. */
+	assert_int_equal(query_int("SELECT count(*) FROM lz_evidence_log WHERE node = 'x'"), 2);
+	c = admin_conn();
+	assert_int_equal(pg_exec(c, "UPDATE lz_evidence_log SET at = at - 7200000000"), 0);
+	assert_int_equal(pg_exec(c, "INSERT INTO lz_nodes (name, evidence_folded) VALUES ('gone', 1000000)"), 0);
+	assert_int_equal(pg_exec(c, "INSERT INTO lz_evidence_log (node, at, count, lines) VALUES "
+	    "('gone', 0, 1, 'x'), ('gone', 0, 1, 'y')"), 0);
+	pg_conn_free(c);
+	e = publication("192.0.2.96", "rate_limit", 3, "before the fold");
+	assert_int_equal(shared_publish(node_a.sh, &e), 0);
+	nb = node_b.ev_n;
+	assert_true(wait_evidence(&node_b, nb + 1, 5 * SECOND_MS));
+	upto = fold_a();
+	e = publication("192.0.2.97", "rate_limit", 3, "after the fold");
+	assert_int_equal(shared_publish(node_a.sh, &e), 0);
+	assert_true(wait_evidence(&node_b, nb + 2, 5 * SECOND_MS));
+	char keep_sql[160];
+	/* (the row pushed just before the fold is covered by it, but not an hour old) */
+	snprintf(keep_sql, sizeof(keep_sql), "SELECT count(*) FROM lz_evidence_log WHERE node = 'a' AND seq <= %" PRId64,
+	    upto);
+	assert_int_equal(query_int(keep_sql), 1);
+	assert_int_equal(query_int("SELECT count(*) FROM lz_evidence_log WHERE node = 'a'"), 2);
+	node_stop(&node_b);
+	node_start(&node_b);
+	assert_true(run_until(is_up, &node_b, 10 * SECOND_MS));
+	run_for(500);
+	assert_int_equal(query_int("SELECT count(*) FROM lz_evidence_log WHERE node = 'gone'"), 0);
+	assert_int_equal(query_int("SELECT count(*) FROM lz_evidence_log WHERE node = 'x'"), 2);
 
 	node_close(&node_c);
 }
