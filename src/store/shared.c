@@ -49,10 +49,10 @@
 #define SHARED_RETENTION   (30LL * 86400 * USEC_PER_SEC)
 #define SHARED_TRIM_EVERY  (3600 * USEC_PER_SEC)
 #define SHARED_TRIM_LOCK   "7816113209573599078"
-#define SHARED_EV_BATCH    2000         /* evidence rows per upsert (8 parameters each, and the node) */
+#define SHARED_EV_BATCH    2000         /* publications per log row, and per fold's upsert */
 /* A publication waits this long for others to go with it (a busy relay republishes the same
- * hosts' rate evidence many times a second: each upsert replaces the last), unless a whole
- * batch is waiting. Evidence adds up across nodes "within a few seconds" (issue 12). */
+ * hosts' rate evidence many times a second: the newest of a key replaces the one waiting),
+ * unless a whole batch is waiting. Evidence adds up across nodes "within a few seconds" (issue 12). */
 #define SHARED_EV_LINGER   (USEC_PER_SEC / 20)
 /* a change in JSON made this long after migration 3 (the nodes' clocks against the server's)
  * comes from a node of an older version */
