@@ -497,8 +497,8 @@ done:
 	return rc;
 }
 
-/* Appends src (NUL-terminated, UTF-8) as a line's text at *o, within size: a backslash, tab
- * or newline escaped. False when src is not UTF-8 or does not fit. */
+/* Appends src (NUL-terminated, UTF-8) as a line's text at *o, within size with room left
+ * for a NUL: a backslash, tab or newline escaped. False when src is not UTF-8 or does not fit. */
 static bool
 line_put_text(char *dst, size_t size, size_t *o, const char *src)
 {
@@ -513,9 +513,10 @@ line_put_text(char *dst, size_t size, size_t *o, const char *src)
 			if ((n = utf8_decode(s + i, len - i, &cp)) == 0)   /* as PostgreSQL's text wants */
 				return false;
 		}
-		if (k + 2 * n >= size)
+		bool escaped = c == '\\' || c == '\t' || c == '\n';
+		if (k + (escaped ? 2 : n) >= size)      /* (and the NUL after it) */
 			return false;
-		if (c == '\\' || c == '\t' || c == '\n') {
+		if (escaped) {
 			dst[k++] = '\\';
 			dst[k++] = c == '\t' ? 't' : c == '\n' ? 'n' : '\\';
 		} else {

@@ -162,9 +162,12 @@ line_round_trip(const struct shared_verdict *v)
 		fail_msg("the line decoder refused what shared_verdict_line made: %s", line);
 	assert_verdict_equal(&got, v);
 	/* a buffer one byte short is refused, not overrun */
-	char *tight = malloc((size_t)n);
+	char *tight = malloc((size_t)n + 1);
 	assert_non_null(tight);
 	assert_int_equal(shared_verdict_line(v, tight, (size_t)n), -EINVAL);
+	/* and one of exactly its length and the NUL is enough */
+	assert_int_equal(shared_verdict_line(v, tight, (size_t)n + 1), n);
+	assert_memory_equal(tight, line, (size_t)n + 1);
 	free(tight);
 }
 
@@ -956,9 +959,12 @@ ev_line_round_trip(const struct shared_evidence *e)
 	assert_int_equal(shared_evidence_line(&got, again, sizeof(again)), n);
 	assert_memory_equal(again, line, (size_t)n);
 	/* a buffer one byte short is refused, not overrun */
-	char *tight = malloc((size_t)n);
+	char *tight = malloc((size_t)n + 1);
 	assert_non_null(tight);
 	assert_int_equal(shared_evidence_line(e, tight, (size_t)n), -EINVAL);
+	/* and one of exactly its length and the NUL is enough */
+	assert_int_equal(shared_evidence_line(e, tight, (size_t)n + 1), n);
+	assert_memory_equal(tight, line, (size_t)n + 1);
 	free(tight);
 }
 
