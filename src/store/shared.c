@@ -177,6 +177,7 @@ struct shared {
 	struct shared_line **fold;
 	size_t fold_n, fold_i;
 	int64_t fold_upto;              /* the log seq the round's fold covers */
+	int64_t fold_unrecorded;        /* a round's seq whose record failed (0: none) */
 	usec_t next_fold;               /* monotonic */
 	usec_t busy_until;              /* monotonic: a burst went on lately; folds wait */
 };
@@ -1675,16 +1676,41 @@ shared_fold_upsert(struct shared *sh, const struct shared_evidence *e, size_t n)
  * round begins every SHARED_FOLD_EVERY when lines wait and no burst is going on: the log
  * seq it will cover is this node's newest row (every line up to it is among those waiting,
  * or folded before), and the waiting lines are taken out. Each step upserts SHARED_EV_BATCH
- * of them; the last records the round's seq in lz_nodes.evidence_folded and deletes this
- * node's log rows it covers that are older than SHARED_LOG_KEEP. Lines pushed meanwhile
+ * of them; the last records the round (shared_fold_record). Lines pushed meanwhile
  * wait for the next round (their rows come after the seq recorded). The lines folded (0:
  * nothing to do), or an error (the round's lines then wait again).
  */
+/*
+ * shared_fold_record — a fold round's end: the log seq it covers recorded in lz_nodes, and
+ * this node's log rows it covers that are older than SHARED_LOG_KEEP deleted. When that
+ * fails, the next round records it (or, with nothing to fold, the next attempt on its own:
+ * until then the log keeps rows the fold covers, and nodes starting read them again).
+ */
+static int
+shared_fold_record(struct shared *sh, int64_t upto)
+{
+	char seq[24], keep[24];
+	const char *params[3] = { sh->node, seq, keep };
+	int rc;
+
+	snprintf(seq, sizeof(seq), "%" PRId64, upto);
+	snprintf(keep, sizeof(keep), "%lld", (long long)SHARED_LOG_KEEP);
+	if ((rc = pg_exec_params(sh->pg, "UPDATE lz_nodes SET evidence_folded = greatest(evidence_folded, $2::bigint) "
+	    "WHERE name = $1", 2, params, NULL, NULL, NULL)) != 0 ||
+	    (rc = pg_exec_params(sh->pg, "DELETE FROM lz_evidence_log WHERE node = $1 AND seq <= $2::bigint AND "
+	    "at < (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - $3::bigint", 3, params, NULL, NULL,
+	    NULL)) != 0) {
+		sh->fold_unrecorded = upto;
+		return rc;
+	}
+	sh->fold_unrecorded = 0;
+	return 0;
+}
+
 static int
 shared_fold_step(struct shared *sh, usec_t now)
 {
-	const char *params[3] = { sh->node };
-	char upto[24], keep[24];
+	const char *params[1] = { sh->node };
 	int rc = 0;
 
 	if (sh->fold == NULL) {
@@ -1692,7 +1718,7 @@ shared_fold_step(struct shared *sh, usec_t now)
 			return 0;
 		if (sh->unfolded_count == 0 || !sh->unfolded_loaded) {
 			sh->next_fold = now + SHARED_FOLD_EVERY;
-			return 0;
+			return sh->fold_unrecorded > 0 ? shared_fold_record(sh, sh->fold_unrecorded) : 0;
 		}
 		if ((rc = shared_query_i64(sh, "SELECT coalesce(max(seq), 0) FROM lz_evidence_log WHERE node = $1", 1,
 		    params, &sh->fold_upto)) != 0)
@@ -1738,21 +1764,12 @@ shared_fold_step(struct shared *sh, usec_t now)
 	if (sh->fold_i < sh->fold_n)
 		return (int)n;
 
-	/* the round's end: recorded, and the log rows it covers go once old */
-	snprintf(upto, sizeof(upto), "%" PRId64, sh->fold_upto);
-	snprintf(keep, sizeof(keep), "%lld", (long long)SHARED_LOG_KEEP);
-	params[1] = upto;
-	params[2] = keep;
 	free(sh->fold);
 	sh->fold = NULL;
 	sh->fold_n = sh->fold_i = 0;
 	sh->next_fold = now + SHARED_FOLD_EVERY;
-	if ((rc = pg_exec_params(sh->pg, "UPDATE lz_nodes SET evidence_folded = greatest(evidence_folded, $2::bigint) "
-	    "WHERE name = $1", 2, params, NULL, NULL, NULL)) != 0 ||
-	    (rc = pg_exec_params(sh->pg, "DELETE FROM lz_evidence_log WHERE node = $1 AND seq <= $2::bigint AND "
-	    "at < (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - $3::bigint", 3, params, NULL, NULL,
-	    NULL)) != 0)
-		return rc;                  /* the next round records it */
+	if ((rc = shared_fold_record(sh, sh->fold_upto)) != 0)
+		return rc;
 	return (int)n;
 }
 
@@ -1952,7 +1969,10 @@ shared_pull_log(struct shared *sh)
  * to the log: nodes of schema 3 still running during an upgrade, which upsert every
  * publication there. The rows of nodes that write the log (their folds) are passed over, not
  * read again: their log was. Up to the newest row as of the call, so that each row is passed
- * over once. Once a second, with the heartbeat. The rows read, or an error.
+ * over once. Once a second, with the heartbeat. (A node of this version quiet for an hour,
+ * its log rows folded and trimmed, counts as one that never wrote: a fold it makes then is
+ * read here too, the same lines its log brought before, harmless.) The rows read, or an
+ * error.
  */
 static int
 shared_pull_unlogged(struct shared *sh)
