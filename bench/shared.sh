@@ -390,6 +390,9 @@ drone_report "$tmp/in"
 pg_pid=$(head -n 1 "$tmp/pg/data/postmaster.pid")
 cpu_all() { echo "$(cpu_ticks "$pid_a") $(cpu_ticks "$pid_b") $(cpu_ticks "$pid_g") $(cpu_ticks "$pg_pid") $(machine_ticks)"; }
 cpu0=$(cpu_all)
+# each node's local store: commits and rows written over the burst (group commit's reach)
+store_commits() { for n in relay-a relay-b gateway; do echo "$(metric $n lazaret_store_transactions_total) $(metric $n lazaret_store_writes_total)"; done; }
+commits0=$(store_commits)
 t_drop=$(date +%s%N)
 mv "$report" "$tmp/relay-a/spool/shadowserver/"
 want=$((gw_before + MASS))
@@ -402,6 +405,9 @@ cpu_line=$(echo "$cpu0 $cpu1" | awk -v hz="$hz" -v s="$(awk -v a="$t_drop" -v b=
 	printf "CPU seconds over the %.1f s (%d CPUs): relay-a %.1f, relay-b %.1f, gateway %.1f, PostgreSQL %.1f, everything else %.1f (idle %.1f)",
 	    s, n, a, b, g, p, m - a - b - g - p, n * s - m }')
 echo "  $cpu_line"
+echo "$commits0 $(store_commits)" | tr '\n' ' ' | awk '{
+	printf "  local stores: commits (rows written) relay-a %d (%d), relay-b %d (%d), gateway %d (%d)\n",
+	    $7 - $1, $8 - $2, $9 - $3, $10 - $4, $11 - $5, $12 - $6 }'
 sleep 0.2
 # made by each subject's owner: relay-a, relay-b or the gateway (the evidence is relay-a's)
 set -- $(sql "$tmp/pg" "SELECT count(DISTINCT subject), min(at), max(at) FROM lz_changes WHERE subject LIKE '100.9_.%'" | tr '|' ' ')

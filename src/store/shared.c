@@ -2190,6 +2190,7 @@ shared_thread(void *arg)
 {
 	struct shared *sh = arg;
 
+	pthread_setname_np(pthread_self(), "lazaretd-shared");   /* top -H, perf: which thread */
 	while (!atomic_load(&sh->stopping)) {
 		int rc = pg_conn_ensure(sh->pg);
 

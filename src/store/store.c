@@ -1584,6 +1584,8 @@ store_writer(void *arg)
 	bool fault, idle;
 	int status;
 
+	pthread_setname_np(pthread_self(), "lazaretd-store");   /* top -H, perf: which thread */
+
 	for (;;) {
 		bool fold = false, checkpoint = false;
 
