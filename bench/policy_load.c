@@ -29,7 +29,7 @@
  * clients gets them however slow the machine.
  *
  * usage: policy_load [-m] [-a accounts] [-c conns] [-d seconds] [-H hosts]
- *	[-l label] [-n count] [-r rate] [-s percent] [-w seconds] TARGET
+ *	[-l label] [-n count] [-r rate] [-s percent] [-T file] [-w seconds] TARGET
  *	TARGET is HOST:PORT, [V6ADDR]:PORT or unix:/PATH.
  */
 #include <sys/types.h>
@@ -106,7 +106,9 @@ static uint64_t		 measure_start, measure_end;
 static uint64_t		 due_end;	/* -r: no request falls due from then on */
 #define DRAIN_NS	(30 * NSEC)	/* -r: how long the answers to requests due before due_end are awaited */
 static uint64_t		*lat;		/* every measured latency, ns */
+static uint64_t		*lat_done;	/* -T: when each was answered, ns after measure_start */
 static size_t		 nlat, lat_cap;
+static const char	*timeline_path;	/* -T FILE */
 static struct action_count actions[MAX_ACTIONS];
 static int		 nactions;
 static uint64_t		 n_errors, n_reconnects, n_all;
@@ -134,7 +136,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: policy_load [-m] [-a accounts] [-c conns] "
 	    "[-d seconds] [-H hosts] [-l label]\n"
-	    "\t[-n count] [-r rate] [-s sasl-percent] [-w warmup-seconds] "
+	    "\t[-n count] [-r rate] [-s sasl-percent] [-T timeline-file]\n\t[-w warmup-seconds] "
 	    "HOST:PORT|[V6]:PORT|unix:PATH\n");
 	exit(2);
 }
@@ -289,9 +291,12 @@ record(uint64_t sent, uint64_t done, const char *reply, size_t len)
 		return;
 	if (nlat == lat_cap) {
 		lat_cap = lat_cap ? lat_cap * 2 : 1 << 20;
-		if ((lat = realloc(lat, lat_cap * sizeof(*lat))) == NULL)
+		if ((lat = realloc(lat, lat_cap * sizeof(*lat))) == NULL ||
+		    (timeline_path != NULL && (lat_done = realloc(lat_done, lat_cap * sizeof(*lat_done))) == NULL))
 			fatal("out of memory");
 	}
+	if (timeline_path != NULL)
+		lat_done[nlat] = done - measure_start;
 	lat[nlat++] = done - sent;
 	if (max_answers != 0 && rate == 0 && nlat >= max_answers)
 		stop_now = 1;
@@ -441,6 +446,29 @@ pct(double p)
 	return (double)lat[i] / 1e6;
 }
 
+/*
+ * -T FILE: a first line "# start UNIX_SECONDS", then "MS LATENCY_US" a line, every measured request in the order answered (MS: when,
+ * after the measurement began): whether the slow ones come together (the server stalled)
+ * or spread (it shared the CPU), which the percentiles alone do not tell.
+ */
+static void
+write_timeline(void)
+{
+	FILE		*f = fopen(timeline_path, "w");
+	struct timespec	 wall;
+
+	if (f == NULL)
+		fatal("%s: %s", timeline_path, strerror(errno));
+	/* the measurement's start on the wall clock, to set beside the server's log */
+	clock_gettime(CLOCK_REALTIME, &wall);
+	fprintf(f, "# start %.3f (Unix time, s)\n", ((double)wall.tv_sec * 1e9 + (double)wall.tv_nsec -
+	    (double)(now_ns() - measure_start)) / 1e9);
+	for (size_t i = 0; i < nlat; i++)
+		fprintf(f, "%.3f %llu\n", (double)lat_done[i] / 1e6, (unsigned long long)(lat[i] / 1000));
+	if (fclose(f) != 0)
+		fatal("%s: %s", timeline_path, strerror(errno));
+}
+
 static void
 report(void)
 {
@@ -449,6 +477,8 @@ report(void)
 	double	 rps = (double)nlat / secs;
 	int	 k;
 
+	if (timeline_path != NULL)
+		write_timeline();
 	qsort(lat, nlat, sizeof(*lat), cmp_u64);
 	if (machine) {
 		printf("label=%s rps=%.1f requests=%zu p50_ms=%.3f p90_ms=%.3f "
@@ -502,7 +532,7 @@ main(int argc, char *argv[])
 	int		 ch, i, n, timeout_ms;
 
 	tool_name = "policy_load";
-	while ((ch = getopt(argc, argv, "a:c:d:H:l:mn:r:s:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:d:H:l:mn:r:s:T:w:")) != -1) {
 		switch (ch) {
 		case 'a':
 			mix.accounts = number(optarg, 0, 100000000, "accounts");
@@ -532,6 +562,9 @@ main(int argc, char *argv[])
 		case 's':
 			mix.sasl_percent = (unsigned)number(optarg, 0, 100,
 			    "SASL percentage");
+			break;
+		case 'T':
+			timeline_path = optarg;
 			break;
 		case 'w':
 			warmup_s = (unsigned)number(optarg, 0, 3600, "warm-up");

@@ -37,6 +37,9 @@
 #     does not follow the machine's speed, which with a fixed time it does (a fast round
 #     exceeds more limits, and 0 to 165 000 deferrals a round were seen in one run)
 #   PG_LOG=1: every statement with its duration in the cluster's log (kept as pg.log with KEEP=1)
+#   TIMELINE=1: each hot-path round's requests, when answered and how long each took
+#     (policy_load -T; hot-KIND-N.timeline, kept with KEEP=1), and the relay logging at info
+#     (its verdicts and first deferrals, to set beside it) rather than warn
 #   PG_SETTINGS ["shared_buffers = 1GB; max_wal_size = 4GB"]: the server sized as a deployment on
 #     this 24 GB machine would be (tests/pg/cluster.sh keeps the tests' clusters at 16 MB of
 #     buffers, where 100 000 changes spill to the disk and back); PG_SETTINGS= for that
@@ -523,14 +526,14 @@ while [ $r -le "$RUNS" ]; do
 		node_conf "$name" "$store" "$limits
 [enforce]
 mode = none"
-		sed -i 's/^log_level = info/log_level = warn/' "$tmp/$name/lazaret.conf"
+		[ -n "${TIMELINE:-}" ] || sed -i "s/^log_level = info/log_level = warn/" "$tmp/$name/lazaret.conf"
 		node_start "$name"
 		port=$(sed -n 's/^listen = 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/$name/lazaret.conf" | head -n 1)
 		wait_listen "$port" "$node_pid" 10 || die "$name: not listening"
 		[ $kind = sqlite ] || wait_metric "$name" lazaret_store_up 1 30 || die "$name: not connected"
 		c0=$(cpu_ticks "$node_pid"); m0=$(machine_ticks); p0=$(cpu_ticks "$pg3_pid"); t0=$(date +%s%N)
 		# shellcheck disable=SC2086  # $span: its words on purpose
-		"$load" -m -l "$kind" -c "$CONNS" -H "$HOSTS" $span "127.0.0.1:$port" \
+		"$load" -m -l "$kind" -c "$CONNS" -H "$HOSTS" $span ${TIMELINE:+-T "$tmp/$name.timeline"} "127.0.0.1:$port" \
 		    >"$tmp/$name.out" 2>"$tmp/$name.err" || { cat "$tmp/$name.err" >&2; failed=1; echo "label=$kind rps=0 failed=1" >"$tmp/$name.out"; }
 		c1=$(cpu_ticks "$node_pid"); m1=$(machine_ticks); p1=$(cpu_ticks "$pg3_pid")
 		secs=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
