@@ -68,6 +68,7 @@
 #define SHARED_FOLD_LATE   (300 * USEC_PER_SEC)
 #define SHARED_LOG_KEEP    (3600LL * USEC_PER_SEC)
 #define SHARED_LOG_ROWS    4
+#define SHARED_UNFOLDED_PAGE 16         /* own log rows a query when a run loads what it left unfolded */
 /* The owners' hash: the same on every node (hash_bytes is keyed per process) */
 static const uint8_t shared_owner_key[16] = "lazaret-owner-1";
 
@@ -1492,23 +1493,37 @@ shared_fold_abort(struct shared *sh)
 /*
  * shared_load_unfolded — at this run's first contact: this node's log rows after its last
  * fold (an earlier run's pushes it did not fold before it stopped) as unfolded, for the next
- * fold, which otherwise would record them folded without their lines in lz_evidence.
+ * fold, which otherwise would record them folded without their lines in lz_evidence. Read
+ * SHARED_UNFOLDED_PAGE rows a query: after folds that failed for days there may be
+ * gigabytes of them, which one result would hold in memory at once (the table keeps only
+ * the newest line per subject and kind).
  */
 static int
 shared_load_unfolded(struct shared *sh)
 {
-	const char *params[1] = { sh->node };
+	char after[24], limit[24];
+	const char *params[3] = { sh->node, after, limit };
+	int64_t from = 0;
 	PGresult *res = NULL;
-	int rc;
+	int rc, rows;
 
-	if ((rc = pg_exec_params(sh->pg, "SELECT lines FROM lz_evidence_log WHERE node = $1 AND seq > "
-	    "coalesce((SELECT evidence_folded FROM lz_nodes WHERE name = $1), 0) ORDER BY seq", 1, params, NULL, NULL,
-	    &res)) != 0)
+	if ((rc = shared_query_i64(sh, "SELECT coalesce((SELECT evidence_folded FROM lz_nodes WHERE name = $1), 0)",
+	    1, params, &from)) != 0)
 		return rc;
-	for (int i = 0; i < PQntuples(res); i++)
-		unfolded_put_text(sh, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
-	PQclear(res);
-	sh->unfolded_loaded = true;
+	snprintf(limit, sizeof(limit), "%d", SHARED_UNFOLDED_PAGE);
+	do {
+		snprintf(after, sizeof(after), "%" PRId64, from);
+		if ((rc = pg_exec_params(sh->pg, "SELECT seq, lines FROM lz_evidence_log WHERE node = $1 AND seq > $2 "
+		    "ORDER BY seq LIMIT $3", 3, params, NULL, NULL, &res)) != 0)
+			return rc;
+		rows = PQntuples(res);
+		for (int i = 0; i < rows; i++) {
+			from = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+			unfolded_put_text(sh, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
+		}
+		PQclear(res);
+	} while (rows == SHARED_UNFOLDED_PAGE && !atomic_load(&sh->stopping));
+	sh->unfolded_loaded = rows < SHARED_UNFOLDED_PAGE;
 	return 0;
 }
 

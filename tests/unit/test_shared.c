@@ -26,7 +26,8 @@
  *                 records the log seq it covers; c, starting from nothing, reads the fold,
  *                 then only the log rows after it (a row the fold covers, made stale by
  *                 hand, is not read); a restarted before its fold folds what its earlier
- *                 run pushed, and c does not read the fold's rows again; a node of schema
+ *                 run pushed (more rows than one page of its query), and c does not
+ *                 read the fold's rows again; a node of schema
  *                 3 (lz_evidence only, no log) is read within a heartbeat or two; a row
  *                 with a bad line is counted, its good line still read; the log's rows go
  *                 once folded and an hour old (a node's own after its fold, a gone node's
@@ -64,7 +65,7 @@
 #include "pg_cluster.h"
 
 #define CHANGES_MAX 64
-#define EVIDENCE_MAX 32
+#define EVIDENCE_MAX 256
 #define SECOND_MS   1000
 
 struct node {
@@ -921,17 +922,36 @@ test_evidence(void **state)
 	e = publication("192.0.2.92", "rate_limit", 9, "pushed, then a stopped");
 	assert_int_equal(shared_publish(node_a.sh, &e), 0);
 	assert_true(wait_evidence(&node_b, nb + 6, 5 * SECOND_MS));
+	/* and 40 rows more of a's, a line each, as if its folds had failed for a long time: more
+	 * than one query's page of them when a loads them back (SHARED_UNFOLDED_PAGE, 16) */
+	c = admin_conn();
+	for (int i = 0; i < 40; i++) {
+		char subject[32], line[SHARED_EV_LINE_MAX];
+		snprintf(subject, sizeof(subject), "198.51.100.%d", i);
+		e = publication(subject, "rate_limit", i + 1, "left unfolded");
+		assert_true(shared_evidence_line(&e, line, sizeof(line)) > 0);
+		const char *one[1] = { line };
+		assert_int_equal(pg_exec_params(c, "INSERT INTO lz_evidence_log (node, count, lines) VALUES "
+		    "('a', 1, $1 || E'\\n')", 1, one, NULL, NULL, NULL), 0);
+	}
+	assert_int_equal(pg_exec(c, "NOTIFY lz_changes"), 0);
+	pg_conn_free(c);
+	assert_true(wait_evidence(&node_c, nc + 41, 5 * SECOND_MS));
 	node_stop(&node_a);
 	node_start(&node_a);
 	assert_true(run_until(is_up, &node_a, 10 * SECOND_MS));
 	fold_a();
 	assert_int_equal(query_int("SELECT count FROM lz_evidence WHERE node = 'a' AND subject = '192.0.2.92'"), 9);
 	assert_int_equal(query_int("SELECT count FROM lz_evidence WHERE node = 'a' AND subject = '192.0.2.91'"), 7);
+	assert_int_equal(query_int("SELECT count(*) FROM lz_evidence WHERE node = 'a' AND subject LIKE '198.51.100.%'"),
+	    40);
+	assert_int_equal(query_int("SELECT count FROM lz_evidence WHERE node = 'a' AND subject = '198.51.100.39'"), 40);
 	shared_stats_get(node_a.sh, &sa);
-	assert_int_equal(sa.evidence_folded, 2);
+	assert_int_equal(sa.evidence_folded, 42);
 	/* the fold's rows are not read again by c (it read a's log), nor is anything else */
 	run_for(1500);
-	assert_int_equal(node_c.ev_n, nc + 1);
+	assert_int_equal(node_c.ev_n, nc + 41);
+	nc += 40;       /* the rows made by hand */
 
 	/* 5b. a node of schema 3 still running (an upgrade under way) upserts into lz_evidence
 	 * and never writes the log: b and c read its rows within a heartbeat or two */
