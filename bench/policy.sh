@@ -12,6 +12,10 @@
 #   CONNS [64]  HOSTS [10000]  ACCOUNTS [0]  SASL_PERCENT [30]
 #   WARMUP [2]  DURATION [10]  RUNS [3] (the best run by requests/s is kept:
 #   on a shared machine the neighbours only ever take away)
+#   COUNT [0]: each round answers COUNT requests, no warm-up, instead of WARMUP + DURATION
+#     seconds: the same requests for every round and server, so how many hosts exceed their
+#     limits (and are deferred, which costs lazaretd more than DUNNO) does not follow the
+#     machine's speed, as it does over a fixed time
 #   SERVERS ["dunno lazaretd postfwd"]
 #   POSTFWD_SERVERS [70]  POSTFWD_MAX_SERVERS [100]
 #   POSTFWD_ARGS: more postfwd2 options (they win over the defaults above)
@@ -37,6 +41,7 @@ SASL_PERCENT=${SASL_PERCENT:-30}
 WARMUP=${WARMUP:-2}
 DURATION=${DURATION:-10}
 RUNS=${RUNS:-3}
+COUNT=${COUNT:-0}
 SERVERS=${SERVERS:-dunno lazaretd postfwd}
 POSTFWD_SERVERS=${POSTFWD_SERVERS:-70}
 POSTFWD_MAX_SERVERS=${POSTFWD_MAX_SERVERS:-100}
@@ -154,15 +159,19 @@ machine_ticks() {
 measure() {
 	c0=$(cpu_ticks "$3")
 	m0=$(machine_ticks)
+	t0=$(date +%s%N)
+	if [ "$COUNT" != 0 ]; then span="-w 0 -n $COUNT -d 600"; else span="-w $WARMUP -d $DURATION"; fi
+	# shellcheck disable=SC2086  # span: options, split on purpose
 	if ! "$load" -m -l "$1" -c "$CONNS" -H "$HOSTS" -a "$ACCOUNTS" \
-	    -s "$SASL_PERCENT" -w "$WARMUP" -d "$DURATION" "$2" \
+	    -s "$SASL_PERCENT" $span "$2" \
 	    >"$tmp/$1.out" 2>"$tmp/$1.err"; then
 		cat "$tmp/$1.err" >&2
 		return 1
 	fi
 	m1=$(machine_ticks)
 	c1=$(cpu_ticks "$3")
-	cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v s=$((WARMUP + DURATION)) \
+	secs=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+	cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v s="$secs" \
 	    'BEGIN { printf "%.0f", (b - a) / hz / s * 100 }')
 	all=$(sed -n "s/.* all=\([0-9]*\) .*/\1/p" "$tmp/$1.out")
 	# CPU time per request: what the neighbours change least
@@ -170,7 +179,7 @@ measure() {
 	    'BEGIN { printf "%.1f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')
 	# what everything else on the machine used meanwhile (100 = one CPU)
 	lc=$(sed -n "s/.* load_cpu=\([0-9]*\) .*/\1/p" "$tmp/$1.out")
-	other=$(awk -v a="$m0" -v b="$m1" -v hz="$hz" -v s=$((WARMUP + DURATION)) \
+	other=$(awk -v a="$m0" -v b="$m1" -v hz="$hz" -v s="$secs" \
 	    -v c="$cpu" -v l="${lc:-0}" 'BEGIN {
 		o = (b - a) / hz / s * 100 - c - l
 		printf "%.0f", (o < 0 ? 0 : o) }')
@@ -344,8 +353,9 @@ best() {
 
 echo "policy bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), $(nproc) CPUs," \
     "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+if [ "$COUNT" != 0 ]; then span_text="$COUNT requests a round"; else span_text="${WARMUP}s warm-up + ${DURATION}s"; fi
 echo "load: $CONNS connections, $HOSTS hosts, $ACCOUNTS accounts," \
-    "${WARMUP}s warm-up + ${DURATION}s, $RUNS run(s) per server"
+    "$span_text, $RUNS run(s) per server"
 # How busy the machine is, over one second (the load average lags).
 busy() {
 	read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
