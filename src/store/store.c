@@ -229,6 +229,7 @@ static const char store_state_schema[] =
 	") WITHOUT ROWID;";
 
 static void *store_writer(void *);
+static atomic_bool store_test_hold_at_open;     /* store_test_hold_fold_at_open */
 
 /* Maps an SQLite result code to a negative errno-style code. */
 int
@@ -973,6 +974,7 @@ store_open_with(const char *path, uv_loop_t *loop, unsigned flags, char *err, si
 		st->async->data = st;
 	}
 
+	st->fold_held = atomic_load(&store_test_hold_at_open);
 	/* The writer takes no signals: the daemon's handlers belong to the main thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -1325,6 +1327,12 @@ store_test_fail_reads(struct store *st, unsigned n)
 	pthread_mutex_lock(&st->mu);
 	st->fault_reads = n;
 	pthread_mutex_unlock(&st->mu);
+}
+
+void
+store_test_hold_fold_at_open(bool hold)
+{
+	atomic_store(&store_test_hold_at_open, hold);
 }
 
 void

@@ -1884,8 +1884,11 @@ test_binding_journal(void **state)
 	journal_events(st, &t);
 	held = journal_snapshot(st, t + 1);
 	store_close(st);
+	/* left to store_bindings_load_open: held from the writer's start, which would fold it
+	 * at once (a fresh Debian run's writer did, before a hold after the open) */
+	store_test_hold_fold_at_open(true);
 	st = open_store(f->path, NULL);
-	store_test_hold_fold(st, true);      /* left to store_bindings_load_open */
+	store_test_hold_fold_at_open(false);
 	store_stats_get(st, &ss);
 	assert_int_equal(ss.journal, JOURNAL_EVENTS);
 	folded = journal_snapshot(st, t + 1);
