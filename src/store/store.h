@@ -153,8 +153,9 @@ int store_put_rates(struct store *st, const struct store_rate *v, size_t n);
  * shared store's format gives it) in the same transaction: the change is durable on this
  * node's disk before anything else happens to it, whether PostgreSQL answers or not. Rows
  * are numbered in commit order (node_seq, never reused, even once deleted) and read back by
- * the sync thread, which pushes them and marks them pushed; pushed rows go after
- * STORE_OUTBOX_KEEP (pushed again after a failover to a standby that lacks them).
+ * the sync thread, which pushes them and records each push (the highest node_seq it
+ * covered); pushed rows go STORE_OUTBOX_KEEP after the first push that covered them
+ * (pushed again after a failover to a standby that lacks them).
  * store_set_outbox_hook's hook runs on the writer thread after each commit that added rows.
  */
 #define STORE_OUTBOX_KEEP (600 * USEC_PER_SEC)
@@ -176,7 +177,7 @@ int store_outbox_read(struct store *st, int64_t after, size_t max,
 /* Queued: rows up to upto are in the shared store (pushed at `now`); pushed rows older than
  * STORE_OUTBOX_KEEP go. 0 or a negative code. */
 int store_outbox_pushed(struct store *st, int64_t upto, usec_t now);
-/* The rows not yet marked pushed (*pending) and the highest node_seq ever given (*last). */
+/* The rows no push covered yet (*pending) and the highest node_seq ever given (*last). */
 int store_outbox_count(struct store *st, int64_t *pending, int64_t *last);
 /* Queued, and waited for (not on the loop): every row up to floor not yet pushed renumbered
  * above it, in order, and the numbering continued from there (a node whose local store is

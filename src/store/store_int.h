@@ -23,7 +23,7 @@ typedef int (*store_write_fn)(struct store *st, const void *ctx);
 int store_enqueue_write(struct store *st, store_write_fn fn, const void *ctx, size_t ctx_len,
     store_done_cb done, void *arg);
 
-#define STORE_WRITER_STMTS 18
+#define STORE_WRITER_STMTS 19
 /* The slots of each part: store_bindings.c 0-5 and these, store_reports.c: */
 #define STORE_SLOT_BINDINGS_JOURNAL 6       /* its INSERT */
 #define STORE_SLOT_BINDINGS_FOLD_READ 7
@@ -36,6 +36,7 @@ int store_enqueue_write(struct store *st, store_write_fn fn, const void *ctx, si
 #define STORE_SLOT_OUTBOX_TRIM 13
 #define STORE_SLOT_OUTBOX_SEQ 14          /* renumber: its sequence (two statements: 14, 15) */
 #define STORE_SLOT_OUTBOX_NEG 16          /* renumber: its rows (16, 17) */
+#define STORE_SLOT_OUTBOX_PUSHES_TRIM 18
 
 /* The writer's prepared statement in slot (< STORE_WRITER_STMTS) for sql, prepared on
  * first use and kept until the store closes; NULL on error. Writer thread only. */

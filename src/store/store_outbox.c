@@ -14,6 +14,17 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
+/*
+ * Which rows are pushed: outbox_pushes, a row per push (upto: the highest node_seq it
+ * covered; at: when), not a mark on each row. A row is pushed once a push covers it
+ * (node_seq <= max(upto)), at the time of the first push that did; it goes STORE_OUTBOX_KEEP
+ * after that. Marking every row cost an UPDATE of each and the upkeep of two indexes on
+ * them, which doubled the writer's work for a verdict; the pushes' rows are a few per
+ * second at most. A store of an earlier version (its rows marked in `pushed`, which stays,
+ * always 0 now) is converted at open, a push row per marked row; an earlier version opening
+ * this store again takes its rows as not pushed and pushes them again, which the shared
+ * store keeps once.
+ */
 const char store_outbox_schema[] =
 	"CREATE TABLE IF NOT EXISTS outbox ("
 	" node_seq INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -23,10 +34,15 @@ const char store_outbox_schema[] =
 	" body TEXT NOT NULL,"
 	" pushed INTEGER NOT NULL DEFAULT 0"
 	");"
-	/* each push marks its rows and trims the old: without these, each was a scan of the rows
-	 * kept (10 minutes of them: 100 000 after a mass quarantine), hundreds of times over */
-	"CREATE INDEX IF NOT EXISTS outbox_unpushed ON outbox (node_seq) WHERE pushed = 0;"
-	"CREATE INDEX IF NOT EXISTS outbox_pushed ON outbox (pushed) WHERE pushed != 0;";
+	"CREATE TABLE IF NOT EXISTS outbox_pushes ("
+	" upto INTEGER PRIMARY KEY,"
+	" at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX IF NOT EXISTS outbox_pushes_at ON outbox_pushes (at);"
+	"INSERT OR IGNORE INTO outbox_pushes (upto, at) SELECT node_seq, pushed FROM outbox WHERE pushed != 0;"
+	"UPDATE outbox SET pushed = 0 WHERE pushed != 0;"
+	"DROP INDEX IF EXISTS outbox_unpushed;"
+	"DROP INDEX IF EXISTS outbox_pushed;";
 
 int
 store_outbox_insert(struct store *st, usec_t at, const char *kind, const char *subject, size_t subject_len,
@@ -96,16 +112,24 @@ write_pushed(struct store *st, const void *ctx)
 	sqlite3_stmt *s;
 	int rc;
 
+	/* a push of rows pushed before (after a failover) does not make them younger */
 	if ((s = store_writer_stmt(st, STORE_SLOT_OUTBOX_PUSHED,
-	    "UPDATE outbox SET pushed = ?2 WHERE node_seq <= ?1 AND pushed = 0")) == NULL)
+	    "INSERT OR IGNORE INTO outbox_pushes (upto, at) VALUES (?1, ?2)")) == NULL)
 		return SQLITE_ERROR;
 	sqlite3_bind_int64(s, 1, c->upto);
 	sqlite3_bind_int64(s, 2, c->now);
 	if ((rc = store_step(s)) != SQLITE_OK)
 		return rc;
 	/* kept a while: a standby promoted without the last commits gets them again */
-	if ((s = store_writer_stmt(st, STORE_SLOT_OUTBOX_TRIM,
-	    "DELETE FROM outbox WHERE pushed != 0 AND pushed < ?1")) == NULL)
+	if ((s = store_writer_stmt(st, STORE_SLOT_OUTBOX_TRIM, "DELETE FROM outbox WHERE node_seq <= "
+	    "(SELECT coalesce(max(upto), 0) FROM outbox_pushes WHERE at < ?1)")) == NULL)
+		return SQLITE_ERROR;
+	sqlite3_bind_int64(s, 1, c->now - STORE_OUTBOX_KEEP);
+	if ((rc = store_step(s)) != SQLITE_OK)
+		return rc;
+	/* the pushes whose rows went, but the newest (the rows pushed so far) */
+	if ((s = store_writer_stmt(st, STORE_SLOT_OUTBOX_PUSHES_TRIM, "DELETE FROM outbox_pushes WHERE at < ?1 "
+	    "AND upto < (SELECT max(upto) FROM outbox_pushes)")) == NULL)
 		return SQLITE_ERROR;
 	sqlite3_bind_int64(s, 1, c->now - STORE_OUTBOX_KEEP);
 	return store_step(s);
@@ -131,7 +155,8 @@ store_outbox_count(struct store *st, int64_t *pending, int64_t *last)
 	*pending = *last = 0;
 	if (store_read_fault(st))
 		return -EIO;
-	if ((rc = sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM outbox WHERE pushed = 0),"
+	if ((rc = sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM outbox WHERE node_seq >"
+	    " (SELECT coalesce(max(upto), 0) FROM outbox_pushes)),"
 	    " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)", -1, &s, NULL)) != SQLITE_OK)
 		goto fail;
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW)
@@ -159,7 +184,7 @@ write_renumber(struct store *st, const void *ctx)
 	 * those numbers, and moved above floor they would be pushed again as new changes,
 	 * every node applying old verdicts a second time, after newer ones. */
 	if ((s = store_writer_stmt(st, STORE_SLOT_OUTBOX_NEG, "UPDATE outbox SET node_seq = -node_seq"
-	    " WHERE node_seq <= ?1 AND pushed = 0")) == NULL)
+	    " WHERE node_seq <= ?1 AND node_seq > (SELECT coalesce(max(upto), 0) FROM outbox_pushes)")) == NULL)
 		return SQLITE_ERROR;
 	sqlite3_bind_int64(s, 1, *floor);
 	if ((rc = store_step(s)) != SQLITE_OK)

@@ -521,7 +521,7 @@ test_restart(void **state)
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(node_a.path, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_exec(db, "UPDATE outbox SET pushed = 0 WHERE node_seq = (SELECT max(node_seq) FROM outbox)",
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM outbox_pushes WHERE upto = (SELECT max(upto) FROM outbox_pushes)",
 	    NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_changes(db), 1);
 	sqlite3_close(db);

@@ -2169,6 +2169,61 @@ test_outbox_pushed(void **state)
 	store_close(st);
 }
 
+/*
+ * A store of an earlier version marked each pushed row (outbox.pushed, with two indexes):
+ * converted at open into a push row per marked row, the marks and the indexes gone; each row
+ * still goes STORE_OUTBOX_KEEP after its own push, and the unmarked ones are pending.
+ */
+static void
+test_outbox_marked_rows(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_rows o;
+	struct store *st;
+	const usec_t now = 1764900000000000;
+	char sql[512];
+
+	st = open_store(f->path, NULL);
+	for (int i = 1; i <= 5; i++)
+		assert_int_equal(outbox_put(st, "192.0.2.9", i, NULL, NULL), 0);
+	store_flush(st);
+	store_close(st);
+	/* as the earlier version left them: 1 and 2 pushed at now, 3 at now + KEEP, 4 and 5 not */
+	snprintf(sql, sizeof(sql), "DROP TABLE outbox_pushes;"
+	    "CREATE INDEX outbox_unpushed ON outbox (node_seq) WHERE pushed = 0;"
+	    "CREATE INDEX outbox_pushed ON outbox (pushed) WHERE pushed != 0;"
+	    "UPDATE outbox SET pushed = %lld WHERE node_seq <= 2;"
+	    "UPDATE outbox SET pushed = %lld WHERE node_seq = 3;", (long long)now, (long long)(now + STORE_OUTBOX_KEEP));
+	raw_exec(f->path, sql);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE pushed != 0"), 3);
+
+	st = open_store(f->path, NULL);
+	outbox_counts(st, 2, 5);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE pushed != 0"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+	    "('outbox_unpushed', 'outbox_pushed')"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox_pushes"), 3);
+	/* a push of 4 just after KEEP: 1 and 2 go, 3 (pushed later) stays */
+	assert_int_equal(store_outbox_pushed(st, 4, now + STORE_OUTBOX_KEEP + 1), 0);
+	store_flush(st);
+	outbox_counts(st, 1, 5);
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 3);
+	assert_int_equal(o.seq[0], 3);
+	/* opened again: nothing converted twice, the pushes of the rows gone are gone too */
+	store_close(st);
+	st = open_store(f->path, NULL);
+	outbox_counts(st, 1, 5);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox_pushes"), 2);
+	assert_int_equal(store_outbox_pushed(st, 5, now + 2 * STORE_OUTBOX_KEEP + 1), 0);
+	store_flush(st);
+	outbox_counts(st, 0, 5);
+	/* 3 went; 4 (pushed at exactly KEEP before) and 5 stay their while */
+	assert_int_equal(outbox_read(st, 0, 100, 0, &o), 2);
+	assert_int_equal(o.seq[0], 4);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox_pushes"), 2);
+	store_close(st);
+}
+
 /* A local store newer than the shared store's record: its rows moved above floor, in order. */
 static void
 test_outbox_renumber(void **state)
@@ -2361,6 +2416,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_read, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_pushed, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_renumber, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_marked_rows, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_hook, fixture_setup, fixture_teardown),
 	};
 
