@@ -86,6 +86,16 @@ cpu_user_sys() {
 }
 cpu_ticks() { cpu_user_sys "$1" | awk '{ print $1 + $2 }'; }
 
+# named_thread_ticks PID NAME: user + system ticks of PID's thread named NAME (lazaretd's
+# lazaretd-store, lazaretd-shared), 0 when it has none.
+named_thread_ticks() {
+	for t in /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] || continue
+		awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null && return 0
+	done
+	echo 0
+}
+
 # thread_ticks PID: user + system ticks of PID's first thread alone (lazaretd's event loop).
 thread_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/task/$1/stat" 2>/dev/null || echo 0; }
 

@@ -539,6 +539,9 @@ mode = none"
 		secs=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 		# PostgreSQL's own CPU meanwhile (its postmaster and backends: part of other=)
 		extra=" pg_cpu=$(awk -v a="$p0" -v b="$p1" -v hz="$hz" -v s="$secs" 'BEGIN { printf "%.0f", (b - a) / hz / s * 100 }')"
+		# the relay's store writer and sync thread, CPU seconds over the round (they start at 0)
+		extra="$extra store_s=$(awk -v t="$(named_thread_ticks "$node_pid" lazaretd-store)" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')"
+		[ $kind = sqlite ] || extra="$extra sync_s=$(awk -v t="$(named_thread_ticks "$node_pid" lazaretd-shared)" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')"
 		[ $kind = sqlite ] || extra="$extra outbox=$(metric "$name" lazaret_store_outbox) pushed=$(metric "$name" lazaret_store_shared_pushed_total) evidence_published=$(metric "$name" lazaret_store_shared_evidence_published_total)"
 		alive "$node_pid" || { tail -n 20 "$tmp/$name/lazaretd.log" >&2; echo "shared.sh: $name died under load" >&2; failed=1; }
 		node_stop "$node_pid"
