@@ -31,6 +31,10 @@ struct pg_conn {
 	char error[512];
 	bool fatal_noticed;       /* error holds the FATAL the server sent before it hung up */
 	struct log_limit limit;   /* a dead server must not flood the log: one line per attempt */
+	/* pg_exec_cached's statements prepared on this connection: "lz<i>" is prepared[i]'s
+	 * (copies: a statement is known by its text) */
+	char *prepared[PG_PREPARED_MAX];
+	size_t nprepared;
 };
 
 static const char uri_pg[] = "postgresql://";
@@ -292,13 +296,14 @@ fail:
 	return NULL;
 }
 
+static void mark_down(struct pg_conn *c);
+
 void
 pg_conn_free(struct pg_conn *c)
 {
 	if (c == NULL)
 		return;
-	if (c->conn)
-		PQfinish(c->conn);
+	mark_down(c);
 	for (size_t i = 0; i < c->nchannels; i++)
 		free(c->channels[i]);
 	free(c->conninfo);
@@ -310,6 +315,9 @@ static void
 mark_down(struct pg_conn *c)
 {
 	c->fatal_noticed = false;
+	for (size_t i = 0; i < c->nprepared; i++)      /* a session's statements go with it */
+		free(c->prepared[i]);
+	c->nprepared = 0;
 	if (c->conn) {
 		PQfinish(c->conn);
 		c->conn = NULL;
@@ -422,6 +430,58 @@ pg_exec_params(struct pg_conn *c, const char *sql, int nparams, const char *cons
 	return rc;
 }
 
+/*
+ * The name sql is prepared under on this connection ("lz<i>" in name), preparing it on its
+ * first use: 1; 0 when it cannot be (PG_PREPARED_MAX statements prepared already, or no
+ * memory: the caller runs it unprepared); or an error code (the PREPARE failed: the
+ * statement itself is wrong, or the connection).
+ */
+static int
+prepared_name(struct pg_conn *c, const char *sql, int nparams, char name[16])
+{
+	size_t i;
+
+	for (i = 0; i < c->nprepared && strcmp(c->prepared[i], sql) != 0; i++)
+		;
+	snprintf(name, 16, "lz%zu", i);
+	if (i < c->nprepared)
+		return 1;
+	char *copy;
+	if (c->nprepared == PG_PREPARED_MAX || (copy = strdup(sql)) == NULL)
+		return 0;
+	PGresult *res = PQprepare(c->conn, name, sql, nparams, NULL);
+	int rc = result_check(c, res);
+	PQclear(res);
+	if (rc < 0) {
+		free(copy);
+		return rc;
+	}
+	c->prepared[c->nprepared++] = copy;
+	return 1;
+}
+
+int
+pg_exec_cached(struct pg_conn *c, const char *sql, int nparams, const char *const *values, PGresult **out)
+{
+	PGresult *res;
+	char name[16];
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (c->conn == NULL)
+		return not_connected(c);
+	if ((rc = prepared_name(c, sql, nparams, name)) < 0)
+		return rc;
+	res = rc == 1 ? PQexecPrepared(c->conn, name, nparams, values, NULL, NULL, 0) :
+	    PQexecParams(c->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+	if ((rc = result_check(c, res)) < 0 || out == NULL)
+		PQclear(res);
+	else
+		*out = res;
+	return rc;
+}
+
 int
 pg_exec_notify(struct pg_conn *c, const char *sql, int nparams, const char *const *values,
     const char *channel, const char *payload)
@@ -429,14 +489,25 @@ pg_exec_notify(struct pg_conn *c, const char *sql, int nparams, const char *cons
 	const char *notify[2] = { channel, payload };
 	int rc = 0, separators = 0;
 
+	static const char notify_sql[] = "SELECT pg_notify($1, $2)";
+	char name[16], notify_name[16];
+	int prepared, notify_prepared;
+
 	if (c->conn == NULL)
 		return not_connected(c);
+	/* both prepared before the pipeline, once a connection */
+	if ((prepared = prepared_name(c, sql, nparams, name)) < 0)
+		return prepared;
+	if ((notify_prepared = prepared_name(c, notify_sql, 2, notify_name)) < 0)
+		return notify_prepared;
 	if (PQenterPipelineMode(c->conn) != 1) {
 		set_error(c, NULL, PQerrorMessage(c->conn));
 		return PQstatus(c->conn) == CONNECTION_BAD ? (mark_down(c), -ENOTCONN) : -EIO;
 	}
-	if (PQsendQueryParams(c->conn, sql, nparams, NULL, values, NULL, NULL, 0) != 1 ||
-	    PQsendQueryParams(c->conn, "SELECT pg_notify($1, $2)", 2, NULL, notify, NULL, NULL, 0) != 1 ||
+	if ((prepared ? PQsendQueryPrepared(c->conn, name, nparams, values, NULL, NULL, 0) :
+	    PQsendQueryParams(c->conn, sql, nparams, NULL, values, NULL, NULL, 0)) != 1 ||
+	    (notify_prepared ? PQsendQueryPrepared(c->conn, notify_name, 2, notify, NULL, NULL, 0) :
+	    PQsendQueryParams(c->conn, notify_sql, 2, NULL, notify, NULL, NULL, 0)) != 1 ||
 	    PQpipelineSync(c->conn) != 1) {
 		/* only a broken connection refuses to queue: the sync point was never sent */
 		set_error(c, NULL, PQerrorMessage(c->conn));

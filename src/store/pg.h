@@ -126,6 +126,18 @@ int pg_exec_params(struct pg_conn *c, const char *sql, int nparams, const char *
     const int *lengths, const int *formats, PGresult **out);
 
 /*
+ * pg_exec_cached — pg_exec_params (text parameters and result) for a statement a thread runs
+ * again and again: prepared on its first use on each connection, then only executed, so the
+ * server neither parses nor plans it anew each time (nor copies a batch's arrays into a plan
+ * made for their values). A statement is known by its text: one whose text changes (a
+ * value written into it) is a new statement each time; give it its values as parameters.
+ * Past PG_PREPARED_MAX statements a connection runs the others unprepared. pg_exec_notify
+ * prepares its statement the same way.
+ */
+#define PG_PREPARED_MAX 32
+int pg_exec_cached(struct pg_conn *c, const char *sql, int nparams, const char *const *values, PGresult **out);
+
+/*
  * A text array literal built element by element ('{"a","b\\"c"}'), so that a batch of rows
  * goes as one parameter a column (INSERT ... SELECT FROM unnest($2::text[], ...)): one
  * short statement the server parses and plans once, whatever the batch's size. Every
@@ -150,7 +162,7 @@ void pg_array_free(struct pg_array *a);
  * point as one implicit transaction. An advisory lock sql takes (in a MATERIALIZED CTE its
  * rows are joined with) is held for the server's own work and its commit, never across a
  * round trip to a client that may be waiting for a CPU, and is taken after the server has
- * bound, that is parsed, the parameters. 0, or an error code as
+ * bound, that is parsed, the parameters. sql is prepared as pg_exec_cached's. 0, or an error code as
  * pg_exec_params (the first statement's that failed): then nothing was committed, except
  * with -ENOTCONN, where the outcome is unknown (the write must be idempotent). Not inside a
  * pg_begin transaction.

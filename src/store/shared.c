@@ -1243,19 +1243,20 @@ shared_decode_change(struct shared *sh, PGresult *res, int i, struct shared_batc
 
 /*
  * shared_pull_rows — every row of sql after *after to the loop, SHARED_PULL_BATCH a query
- * ($1 the seq after which, $2 the batch, $3 this node's name when nparams is 3), column 0
+ * ($1 the seq after which, $2 the batch, $3 this node's name when nparams is 3 or more, $4
+ * extra when nparams is 4; prepared once a connection, pg_exec_cached), column 0
  * each row's seq, decode() filling the batch; *done (when not NULL) set once the last row
  * is read. The rows read, or an error.
  */
 static int
-shared_pull_rows(struct shared *sh, const char *sql, int nparams, bool evidence, int64_t *after,
-    bool (*decode)(struct shared *, PGresult *, int, struct shared_batch *), bool *done)
+shared_pull_rows(struct shared *sh, const char *sql, int nparams, const char *extra, bool evidence,
+    int64_t *after, bool (*decode)(struct shared *, PGresult *, int, struct shared_batch *), bool *done)
 {
 	int total = 0;
 
 	for (;;) {
 		char from[24], limit[24];
-		const char *params[3] = { from, limit, sh->node };
+		const char *params[4] = { from, limit, sh->node, extra };
 
 		/* the loop behind: read on once it took what waits (it wakes this thread), and push
 		 * meanwhile rather than wait for it (the node's own verdicts are in that feed) */
@@ -1266,7 +1267,7 @@ shared_pull_rows(struct shared *sh, const char *sql, int nparams, bool evidence,
 
 		snprintf(from, sizeof(from), "%" PRId64, *after);
 		snprintf(limit, sizeof(limit), "%d", SHARED_PULL_BATCH);
-		if ((rc = pg_exec_params(sh->pg, sql, nparams, params, NULL, NULL, &res)) != 0)
+		if ((rc = pg_exec_cached(sh->pg, sql, nparams, params, &res)) != 0)
 			return rc;
 		int rows = PQntuples(res);
 		struct shared_batch *b = rows > 0 ? shared_batch_new((size_t)rows, evidence) : NULL;
@@ -1296,7 +1297,7 @@ shared_pull_rows(struct shared *sh, const char *sql, int nparams, bool evidence,
 static int
 shared_pull(struct shared *sh)
 {
-	return shared_pull_rows(sh, shared_pull_sql, 2, false, &sh->fetched, shared_decode_change, NULL);
+	return shared_pull_rows(sh, shared_pull_sql, 2, NULL, false, &sh->fetched, shared_decode_change, NULL);
 }
 
 /* ---- evidence ------------------------------------------------------------------------- */
@@ -1680,7 +1681,7 @@ shared_fold_upsert(struct shared *sh, const struct shared_evidence *e, size_t n)
 		if ((params[1 + k] = pg_array_text(&col[k])) == NULL)
 			rc = -ENOMEM;
 	if (rc == 0)
-		rc = pg_exec_params(sh->pg, sql, 9, params, NULL, NULL, NULL);
+		rc = pg_exec_cached(sh->pg, sql, 9, params, NULL);
 	for (size_t k = 0; k < 8; k++)
 		pg_array_free(&col[k]);
 	return rc;
@@ -1710,10 +1711,10 @@ shared_fold_record(struct shared *sh, int64_t upto)
 
 	snprintf(seq, sizeof(seq), "%" PRId64, upto);
 	snprintf(keep, sizeof(keep), "%lld", (long long)SHARED_LOG_KEEP);
-	if ((rc = pg_exec_params(sh->pg, "UPDATE lz_nodes SET evidence_folded = greatest(evidence_folded, $2::bigint) "
-	    "WHERE name = $1", 2, params, NULL, NULL, NULL)) != 0 ||
-	    (rc = pg_exec_params(sh->pg, "DELETE FROM lz_evidence_log WHERE node = $1 AND seq <= $2::bigint AND "
-	    "at < (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - $3::bigint", 3, params, NULL, NULL,
+	if ((rc = pg_exec_cached(sh->pg, "UPDATE lz_nodes SET evidence_folded = greatest(evidence_folded, $2::bigint) "
+	    "WHERE name = $1", 2, params, NULL)) != 0 ||
+	    (rc = pg_exec_cached(sh->pg, "DELETE FROM lz_evidence_log WHERE node = $1 AND seq <= $2::bigint AND "
+	    "at < (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - $3::bigint", 3, params,
 	    NULL)) != 0) {
 		sh->fold_unrecorded = upto;
 		return rc;
@@ -1928,8 +1929,8 @@ shared_pull_log(struct shared *sh)
 
 		snprintf(from, sizeof(from), "%" PRId64, sh->ev_fetched);
 		snprintf(limit, sizeof(limit), "%d", SHARED_LOG_ROWS);
-		if ((rc = pg_exec_params(sh->pg, "SELECT seq, node, count, lines FROM lz_evidence_log WHERE seq > $1 "
-		    "AND node <> $3 ORDER BY seq LIMIT $2", 3, params, NULL, NULL, &res)) != 0)
+		if ((rc = pg_exec_cached(sh->pg, "SELECT seq, node, count, lines FROM lz_evidence_log WHERE seq > $1 "
+		    "AND node <> $3 ORDER BY seq LIMIT $2", 3, params, &res)) != 0)
 			return rc;
 		int rows = PQntuples(res);
 		size_t room = 0;
@@ -1992,7 +1993,7 @@ shared_pull_log(struct shared *sh)
 static int
 shared_pull_unlogged(struct shared *sh)
 {
-	char sql[512];
+	char upto[24];
 	int64_t newest = 0;
 	bool done = false;
 	int rc;
@@ -2003,10 +2004,11 @@ shared_pull_unlogged(struct shared *sh)
 		return rc;
 	if (newest <= sh->ev_state_after)
 		return 0;
-	snprintf(sql, sizeof(sql), "SELECT seq, subject, node, kind, value, value_time, count, first_seen, last_seen, "
-	    "summary FROM lz_evidence e WHERE seq > $1 AND seq <= %" PRId64 " AND node <> $3 AND NOT EXISTS "
-	    "(SELECT 1 FROM lz_evidence_log l WHERE l.node = e.node) ORDER BY seq LIMIT $2", newest);
-	if ((rc = shared_pull_rows(sh, sql, 3, true, &sh->ev_state_after, shared_decode_evidence, &done)) >= 0 && done)
+	snprintf(upto, sizeof(upto), "%" PRId64, newest);
+	if ((rc = shared_pull_rows(sh, "SELECT seq, subject, node, kind, value, value_time, count, first_seen, last_seen, "
+	    "summary FROM lz_evidence e WHERE seq > $1 AND seq <= $4::bigint AND node <> $3 AND NOT EXISTS "
+	    "(SELECT 1 FROM lz_evidence_log l WHERE l.node = e.node) ORDER BY seq LIMIT $2", 4, upto, true,
+	    &sh->ev_state_after, shared_decode_evidence, &done)) >= 0 && done)
 		sh->ev_state_after = newest;
 	return rc;
 }
@@ -2028,8 +2030,8 @@ shared_pull_evidence(struct shared *sh)
 	if (sh->ev_phase == SHARED_EV_STATE) {
 		bool done = false;
 		rc = shared_pull_rows(sh, "SELECT seq, subject, node, kind, value, value_time, count, first_seen, "
-		    "last_seen, summary FROM lz_evidence WHERE seq > $1 AND node <> $3 ORDER BY seq LIMIT $2", 3, true,
-		    &sh->ev_state_after, shared_decode_evidence, &done);
+		    "last_seen, summary FROM lz_evidence WHERE seq > $1 AND node <> $3 ORDER BY seq LIMIT $2", 3, NULL,
+		    true, &sh->ev_state_after, shared_decode_evidence, &done);
 		if (rc < 0 || !done)
 			return rc;
 		sh->ev_phase = SHARED_EV_LOG;
@@ -2131,15 +2133,15 @@ shared_beat(struct shared *sh)
 
 	snprintf(started, sizeof(started), "%" PRId64, (int64_t)sh->started_at);
 	snprintf(applied, sizeof(applied), "%" PRId64, (int64_t)atomic_load(&sh->applied));
-	if ((rc = pg_exec_params(sh->pg, "INSERT INTO lz_nodes (name, role, version, started, last_contact, applied, "
+	if ((rc = pg_exec_cached(sh->pg, "INSERT INTO lz_nodes (name, role, version, started, last_contact, applied, "
 	    "enforcing) VALUES ($1, $2, $3, $4, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, $5, $6) "
 	    "ON CONFLICT (name) DO UPDATE SET role = excluded.role, version = excluded.version, "
 	    "started = excluded.started, last_contact = excluded.last_contact, applied = excluded.applied, "
-	    "enforcing = excluded.enforcing", 6, params, NULL, NULL, NULL)) != 0)
+	    "enforcing = excluded.enforcing", 6, params, NULL)) != 0)
 		return rc;
-	if ((rc = pg_exec_params(sh->pg, "SELECT name, role, version, started, last_contact, applied, enforcing, "
+	if ((rc = pg_exec_cached(sh->pg, "SELECT name, role, version, started, last_contact, applied, enforcing, "
 	    "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint - last_contact, "
-	    "(SELECT coalesce(max(seq), 0) FROM lz_changes) FROM lz_nodes ORDER BY name", 0, NULL, NULL, NULL,
+	    "(SELECT coalesce(max(seq), 0) FROM lz_changes) FROM lz_nodes ORDER BY name", 0, NULL,
 	    &res)) != 0)
 		return rc;
 	int rows = PQntuples(res);

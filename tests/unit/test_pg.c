@@ -481,6 +481,86 @@ test_listen_notify(void **state)
 	pg_conn_free(b);
 }
 
+/* The session's prepared statements (pg_prepared_statements), asked on c itself. */
+static int
+prepared_count(struct pg_conn *c)
+{
+	PGresult *res = NULL;
+	int n;
+
+	assert_int_equal(pg_exec_params(c, "SELECT count(*) FROM pg_prepared_statements", 0, NULL, NULL, NULL, &res), 0);
+	n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
+/*
+ * pg_exec_cached: a statement prepared on its first use on a connection and only executed
+ * after (one prepared statement however often it runs, each run with its own values); a
+ * text that differs is another statement, even at the same address; a statement the server
+ * refuses is its error and prepares nothing; after a reconnect the statements are prepared
+ * again on the new session; past PG_PREPARED_MAX the others still run, unprepared.
+ */
+static void
+test_exec_cached(void **state)
+{
+	struct pg_conn *c = connect_ok(primary, "cached");
+	PGresult *res = NULL;
+	char sql[128], v[16];
+	const char *vals[1] = { v };
+
+	(void)state;
+	assert_int_equal(prepared_count(c), 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(v, sizeof(v), "%d", 40 + i);
+		assert_int_equal(pg_exec_cached(c, "SELECT $1::int + 1", 1, vals, &res), 0);
+		assert_int_equal(atoi(PQgetvalue(res, 0, 0)), 41 + i);
+		PQclear(res);
+	}
+	assert_int_equal(prepared_count(c), 1);
+	/* the same buffer, another text: another statement, not the first one's plan */
+	snprintf(sql, sizeof(sql), "SELECT $1::int * 2");
+	assert_int_equal(pg_exec_cached(c, sql, 1, vals, &res), 0);
+	assert_int_equal(atoi(PQgetvalue(res, 0, 0)), 84);
+	PQclear(res);
+	snprintf(sql, sizeof(sql), "SELECT $1::int * 3");
+	assert_int_equal(pg_exec_cached(c, sql, 1, vals, &res), 0);
+	assert_int_equal(atoi(PQgetvalue(res, 0, 0)), 126);
+	PQclear(res);
+	assert_int_equal(prepared_count(c), 3);
+	/* refused by the server: its error, nothing prepared, the connection up */
+	assert_int_equal(pg_exec_cached(c, "SELEC 1", 0, NULL, NULL), -EIO);
+	assert_string_equal(pg_conn_sqlstate(c), "42601");
+	assert_true(pg_conn_up(c));
+	assert_int_equal(prepared_count(c), 3);
+
+	/* the session killed: down; once back, the statements are prepared on the new one */
+	struct pg_conn *admin = connect_ok(primary, "admin");
+	char pid[16];
+	const char *pids[1] = { pid };
+	snprintf(pid, sizeof(pid), "%d", pg_conn_server(c)->backend_pid);
+	assert_int_equal(pg_exec_params(admin, "SELECT pg_terminate_backend($1::int, 5000)", 1, pids, NULL, NULL, NULL),
+	    0);
+	pg_conn_free(admin);
+	assert_int_equal(pg_exec_cached(c, "SELECT $1::int + 1", 1, vals, NULL), -ENOTCONN);
+	assert_int_equal(pg_conn_ensure(c), 0);
+	assert_int_equal(prepared_count(c), 0);
+	assert_int_equal(pg_exec_cached(c, "SELECT $1::int + 1", 1, vals, &res), 0);
+	assert_int_equal(atoi(PQgetvalue(res, 0, 0)), 43);
+	PQclear(res);
+	assert_int_equal(prepared_count(c), 1);
+
+	/* more statements than the cache holds: every one runs, PG_PREPARED_MAX are prepared */
+	for (int i = 0; i < PG_PREPARED_MAX + 8; i++) {
+		snprintf(sql, sizeof(sql), "SELECT $1::int + %d", i);
+		assert_int_equal(pg_exec_cached(c, sql, 1, vals, &res), 0);
+		assert_int_equal(atoi(PQgetvalue(res, 0, 0)), 42 + i);
+		PQclear(res);
+	}
+	assert_int_equal(prepared_count(c), PG_PREPARED_MAX);
+	pg_conn_free(c);
+}
+
 /* pg_exec_notify: a statement (taking a lock, as the shared store's pushes do) and its
  * notification committed in one round trip, or nothing at all, and the connection as usable
  * after as before. */
@@ -925,6 +1005,7 @@ main(void)
 		cmocka_unit_test(test_array_literal),
 		cmocka_unit_test(test_listen_notify),
 		cmocka_unit_test(test_exec_notify),
+		cmocka_unit_test(test_exec_cached),
 		cmocka_unit_test(test_wake_fd),
 		cmocka_unit_test(test_schema_migrate),
 		cmocka_unit_test(test_kill_reconnect),
