@@ -72,13 +72,17 @@
 /* The owners' hash: the same on every node (hash_bytes is keyed per process) */
 static const uint8_t shared_owner_key[16] = "lazaret-owner-1";
 
-/* Changes or evidence for the loop, n of one kind, in the same allocation. */
+/* Changes or evidence for the loop, n of one kind (room for cap), in the same allocation. */
 struct shared_batch {
 	struct shared_batch *next;
-	size_t n;
+	size_t n, cap;
 	struct shared_change *changes;
 	struct shared_evidence *evidence;
 };
+/* Batches the loop is done with, kept for the next pulls (a batch is megabytes: fresh memory
+ * each time cost the sync thread a page fault every 4 KiB, a sixth of its time in a burst);
+ * as many as may wait for the loop, and freed after a second with nothing pulled */
+#define SHARED_SPARE_MAX SHARED_QUEUE_MAX
 
 /* One of this node's evidence lines, pushed and not yet folded: the newest per (subject, kind),
  * the key being the line up to its second tab. */
@@ -144,6 +148,8 @@ struct shared {
 	pthread_cond_t room;            /* the loop took batches */
 	struct shared_batch *head, *tail;
 	size_t batches;
+	struct shared_batch *spare;     /* SHARED_SPARE_MAX at most, each freed by shared_free */
+	size_t spare_count;
 	bool link_changed;
 	bool link_up;
 	struct shared_stats stats;
@@ -170,6 +176,7 @@ struct shared {
 	struct shared_origin ev_floors[SHARED_ORIGINS_MAX];     /* each node's fold as read at the start */
 	size_t ev_floor_count;
 	usec_t last_turn;               /* monotonic: the last turn that reached PostgreSQL */
+	usec_t last_pulled;             /* monotonic: the last turn that pulled changes or evidence */
 	/* sync thread: this node's own publications pushed and not folded yet, the newest line
 	 * per (subject, kind); a fold round's lines taken out of it */
 	struct htable unfolded;
@@ -699,6 +706,8 @@ shared_evidence_line_decode(const char *line, size_t len, const char *node, stru
 
 /* ---- the loop's side ------------------------------------------------------------------ */
 
+static void shared_batch_done(struct shared *sh, struct shared_batch *b);
+
 static void
 shared_async_cb(uv_async_t *handle)
 {
@@ -754,7 +763,7 @@ shared_async_cb(uv_async_t *handle)
 			if (!b->changes[i].refused)
 				applied = b->changes[i].seq;
 		}
-		free(b);
+		shared_batch_done(sh, b);
 	}
 	if (applied != atomic_load(&sh->applied)) {
 		char value[32];
@@ -956,19 +965,68 @@ shared_on_connect(struct shared *sh)
 	return 0;
 }
 
+/* A batch with room for n changes or evidence: a spare one large enough, or a new one. */
 static struct shared_batch *
-shared_batch_new(size_t n, bool evidence)
+shared_batch_new(struct shared *sh, size_t n, bool evidence)
 {
 	size_t each = evidence ? sizeof(struct shared_evidence) : sizeof(struct shared_change);
-	struct shared_batch *b = malloc(sizeof(*b) + n * each);
+	struct shared_batch *b = NULL, **pp;
 
-	if (b == NULL)
-		return NULL;
+	pthread_mutex_lock(&sh->mu);
+	for (pp = &sh->spare; *pp != NULL; pp = &(*pp)->next)
+		if (((*pp)->evidence != NULL) == evidence && (*pp)->cap >= n) {
+			b = *pp;
+			*pp = b->next;
+			sh->spare_count--;
+			break;
+		}
+	pthread_mutex_unlock(&sh->mu);
+	if (b == NULL) {
+		/* a full pull's size at least, so that it serves the next ones too */
+		size_t cap = n > (evidence ? SHARED_LOG_ROWS * SHARED_EV_BATCH : SHARED_PULL_BATCH) ? n :
+		    (evidence ? SHARED_LOG_ROWS * SHARED_EV_BATCH : SHARED_PULL_BATCH);
+		if ((b = malloc(sizeof(*b) + cap * each)) == NULL)
+			return NULL;
+		b->cap = cap;
+		b->changes = evidence ? NULL : (struct shared_change *)(void *)(b + 1);
+		b->evidence = evidence ? (struct shared_evidence *)(void *)(b + 1) : NULL;
+	}
 	b->next = NULL;
 	b->n = 0;
-	b->changes = evidence ? NULL : (struct shared_change *)(void *)(b + 1);
-	b->evidence = evidence ? (struct shared_evidence *)(void *)(b + 1) : NULL;
 	return b;
+}
+
+/* The spare batches freed (the sync thread, when quiet; shared_free). */
+static void
+shared_spares_free(struct shared *sh)
+{
+	pthread_mutex_lock(&sh->mu);
+	struct shared_batch *list = sh->spare;
+	sh->spare = NULL;
+	sh->spare_count = 0;
+	pthread_mutex_unlock(&sh->mu);
+	while (list != NULL) {
+		struct shared_batch *b = list;
+		list = b->next;
+		free(b);
+	}
+}
+
+/* b done with (any thread): kept as a spare, or freed when SHARED_SPARE_MAX are kept. */
+static void
+shared_batch_done(struct shared *sh, struct shared_batch *b)
+{
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&sh->mu);
+	if (sh->spare_count < SHARED_SPARE_MAX) {
+		b->next = sh->spare;
+		sh->spare = b;
+		sh->spare_count++;
+		b = NULL;
+	}
+	pthread_mutex_unlock(&sh->mu);
+	free(b);
 }
 
 /* Whether the loop is SHARED_QUEUE_MAX batches behind (a pull then stops for this turn). */
@@ -1132,7 +1190,7 @@ shared_push(struct shared *sh)
 		sh->stats.skipped++;
 		pthread_mutex_unlock(&sh->mu);
 		/* whoever waits for it here is told it failed, and this node undoes it too */
-		struct shared_batch *b = shared_batch_new(1, false);
+		struct shared_batch *b = shared_batch_new(sh, 1, false);
 		if (b != NULL) {
 			struct shared_change *c = &b->changes[0];
 			const char *subject = p->text.p + p->off[3], *body = p->text.p + p->off[4];
@@ -1146,7 +1204,7 @@ shared_push(struct shared *sh)
 				b->n = 1;
 				shared_hand_over(sh, b);
 			} else
-				free(b);
+				shared_batch_done(sh, b);
 		}
 		rc = 0;
 	} else if (rc != 0)
@@ -1270,7 +1328,7 @@ shared_pull_rows(struct shared *sh, const char *sql, int nparams, const char *ex
 		if ((rc = pg_exec_cached(sh->pg, sql, nparams, params, &res)) != 0)
 			return rc;
 		int rows = PQntuples(res);
-		struct shared_batch *b = rows > 0 ? shared_batch_new((size_t)rows, evidence) : NULL;
+		struct shared_batch *b = rows > 0 ? shared_batch_new(sh, (size_t)rows, evidence) : NULL;
 		if (rows > 0 && b == NULL) {
 			PQclear(res);
 			return -ENOMEM;
@@ -1284,7 +1342,7 @@ shared_pull_rows(struct shared *sh, const char *sql, int nparams, const char *ex
 		if (b != NULL && b->n > 0)
 			shared_hand_over(sh, b);
 		else
-			free(b);
+			shared_batch_done(sh, b);
 		total += rows;
 		if (rows < SHARED_PULL_BATCH && done != NULL)
 			*done = true;
@@ -1938,7 +1996,7 @@ shared_pull_log(struct shared *sh)
 			long count = strtol(PQgetvalue(res, i, 2), NULL, 10);
 			room += count > 0 && count <= SHARED_EV_BATCH ? (size_t)count : 0;
 		}
-		struct shared_batch *b = room > 0 ? shared_batch_new(room, true) : NULL;
+		struct shared_batch *b = room > 0 ? shared_batch_new(sh, room, true) : NULL;
 		if (room > 0 && b == NULL) {
 			PQclear(res);
 			return -ENOMEM;
@@ -1973,7 +2031,7 @@ shared_pull_log(struct shared *sh)
 		if (b != NULL && b->n > 0)
 			shared_hand_over(sh, b);
 		else
-			free(b);
+			shared_batch_done(sh, b);
 		total += rows;
 		if (rows < SHARED_LOG_ROWS || atomic_load(&sh->stopping))
 			return total;
@@ -2233,7 +2291,8 @@ shared_thread(void *arg)
 		for (int turn = 0; pushed >= 0 && turn < SHARED_PUSH_TURN && shared_evidence_due(sh, time_mono()) &&
 		    (ev_pushed = shared_push_evidence(sh)) == SHARED_EV_BATCH; turn++)
 			;
-		if (pushed < 0 || ev_pushed < 0 || (pulled = shared_pull(sh)) < 0 || shared_pull_evidence(sh) < 0) {
+		int ev_pulled = 0;
+		if (pushed < 0 || ev_pushed < 0 || (pulled = shared_pull(sh)) < 0 || (ev_pulled = shared_pull_evidence(sh)) < 0) {
 			if (!pg_conn_up(sh->pg))
 				continue;       /* reconnects, then catches up */
 			shared_sleep(sh, 1000);
@@ -2241,6 +2300,8 @@ shared_thread(void *arg)
 		}
 		usec_t now = time_mono();
 		sh->last_turn = now;
+		if (pulled > 0 || ev_pulled > 0)
+			sh->last_pulled = now;
 		if (atomic_exchange(&sh->fold_asked, false))
 			sh->next_fold = sh->busy_until = 0;
 		if (pushed == SHARED_PUSH_BATCH || ev_pushed == SHARED_EV_BATCH)
@@ -2248,6 +2309,8 @@ shared_thread(void *arg)
 		if ((folded = shared_fold_step(sh, now)) < 0 && !pg_conn_up(sh->pg))
 			continue;
 		if (now >= sh->next_beat) {
+			if (now >= sh->last_pulled + SHARED_BEAT)
+				shared_spares_free(sh);     /* quiet: the burst's memory goes back */
 			if ((shared_beat(sh) != 0 || shared_pull_unlogged(sh) < 0) && !pg_conn_up(sh->pg))
 				continue;
 			sh->next_beat = now + SHARED_BEAT;
@@ -2389,6 +2452,7 @@ shared_free(struct shared *sh)
 		sh->head = b->next;
 		free(b);
 	}
+	shared_spares_free(sh);
 	uv_close((uv_handle_t *)sh->async, shared_async_free);
 	pg_conn_free(sh->pg);
 	close(sh->wake_fd);
