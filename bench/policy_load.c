@@ -447,9 +447,10 @@ pct(double p)
 }
 
 /*
- * -T FILE: a first line "# start UNIX_SECONDS", then "MS LATENCY_US" a line, every measured request in the order answered (MS: when,
- * after the measurement began): whether the slow ones come together (the server stalled)
- * or spread (it shared the CPU), which the percentiles alone do not tell.
+ * -T FILE: a first line "# start UNIX_SECONDS", then "MS LATENCY_US" a line, every
+ * measured request in the order answered (MS: when, after the measurement began): whether
+ * the slow ones come together (the server stalled) or spread (it shared the CPU), which the
+ * percentiles alone do not tell.
  */
 static void
 write_timeline(void)

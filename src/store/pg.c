@@ -486,12 +486,10 @@ int
 pg_exec_notify(struct pg_conn *c, const char *sql, int nparams, const char *const *values,
     const char *channel, const char *payload)
 {
-	const char *notify[2] = { channel, payload };
-	int rc = 0, separators = 0;
-
 	static const char notify_sql[] = "SELECT pg_notify($1, $2)";
+	const char *notify[2] = { channel, payload };
 	char name[16], notify_name[16];
-	int prepared, notify_prepared;
+	int rc = 0, separators = 0, prepared, notify_prepared;
 
 	if (c->conn == NULL)
 		return not_connected(c);

@@ -983,8 +983,8 @@ shared_batch_new(struct shared *sh, size_t n, bool evidence)
 	pthread_mutex_unlock(&sh->mu);
 	if (b == NULL) {
 		/* a full pull's size at least, so that it serves the next ones too */
-		size_t cap = n > (evidence ? SHARED_LOG_ROWS * SHARED_EV_BATCH : SHARED_PULL_BATCH) ? n :
-		    (evidence ? SHARED_LOG_ROWS * SHARED_EV_BATCH : SHARED_PULL_BATCH);
+		size_t full = evidence ? SHARED_LOG_ROWS * SHARED_EV_BATCH : SHARED_PULL_BATCH;
+		size_t cap = n > full ? n : full;
 		if ((b = malloc(sizeof(*b) + cap * each)) == NULL)
 			return NULL;
 		b->cap = cap;
@@ -1746,15 +1746,6 @@ shared_fold_upsert(struct shared *sh, const struct shared_evidence *e, size_t n)
 }
 
 /*
- * shared_fold_step — one step of folding this node's publications into lz_evidence. A
- * round begins every SHARED_FOLD_EVERY when lines wait and no burst is going on: the log
- * seq it will cover is this node's newest row (every line up to it is among those waiting,
- * or folded before), and the waiting lines are taken out. Each step upserts SHARED_EV_BATCH
- * of them; the last records the round (shared_fold_record). Lines pushed meanwhile
- * wait for the next round (their rows come after the seq recorded). The lines folded (0:
- * nothing to do), or an error (the round's lines then wait again).
- */
-/*
  * shared_fold_record — a fold round's end: the log seq it covers recorded in lz_nodes, and
  * this node's log rows it covers that are older than SHARED_LOG_KEEP deleted. When that
  * fails, the next round records it (or, with nothing to fold, the next attempt on its own:
@@ -1781,6 +1772,15 @@ shared_fold_record(struct shared *sh, int64_t upto)
 	return 0;
 }
 
+/*
+ * shared_fold_step — one step of folding this node's publications into lz_evidence. A
+ * round begins every SHARED_FOLD_EVERY when lines wait and no burst is going on: the log
+ * seq it will cover is this node's newest row (every line up to it is among those waiting,
+ * or folded before), and the waiting lines are taken out. Each step upserts SHARED_EV_BATCH
+ * of them; the last records the round (shared_fold_record). Lines pushed meanwhile
+ * wait for the next round (their rows come after the seq recorded). The lines folded (0:
+ * nothing to do), or an error (the round's lines then wait again).
+ */
 static int
 shared_fold_step(struct shared *sh, usec_t now)
 {
@@ -2292,7 +2292,8 @@ shared_thread(void *arg)
 		    (ev_pushed = shared_push_evidence(sh)) == SHARED_EV_BATCH; turn++)
 			;
 		int ev_pulled = 0;
-		if (pushed < 0 || ev_pushed < 0 || (pulled = shared_pull(sh)) < 0 || (ev_pulled = shared_pull_evidence(sh)) < 0) {
+		if (pushed < 0 || ev_pushed < 0 || (pulled = shared_pull(sh)) < 0 ||
+		    (ev_pulled = shared_pull_evidence(sh)) < 0) {
 			if (!pg_conn_up(sh->pg))
 				continue;       /* reconnects, then catches up */
 			shared_sleep(sh, 1000);
