@@ -26,9 +26,11 @@
  *
  * With -n COUNT the closed loop ends once COUNT requests were answered after the
  * warm-up (or at -d, whichever comes first): a test that needs that many distinct
- * clients gets them however slow the machine.
+ * clients gets them however slow the machine. With -f FIRST the requests are
+ * numbered from FIRST, not 0: a second run with -f past the first run's count
+ * sends clients the first never sent (each of H hosts once per H requests).
  *
- * usage: policy_load [-m] [-a accounts] [-c conns] [-d seconds] [-H hosts]
+ * usage: policy_load [-m] [-a accounts] [-c conns] [-d seconds] [-f first] [-H hosts]
  *	[-l label] [-n count] [-r rate] [-s percent] [-T file] [-w seconds] TARGET
  *	TARGET is HOST:PORT, [V6ADDR]:PORT or unix:/PATH.
  */
@@ -135,7 +137,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: policy_load [-m] [-a accounts] [-c conns] "
-	    "[-d seconds] [-H hosts] [-l label]\n"
+	    "[-d seconds] [-f first] [-H hosts] [-l label]\n"
 	    "\t[-n count] [-r rate] [-s sasl-percent] [-T timeline-file]\n\t[-w warmup-seconds] "
 	    "HOST:PORT|[V6]:PORT|unix:PATH\n");
 	exit(2);
@@ -533,7 +535,7 @@ main(int argc, char *argv[])
 	int		 ch, i, n, timeout_ms;
 
 	tool_name = "policy_load";
-	while ((ch = getopt(argc, argv, "a:c:d:H:l:mn:r:s:T:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:d:f:H:l:mn:r:s:T:w:")) != -1) {
 		switch (ch) {
 		case 'a':
 			mix.accounts = number(optarg, 0, 100000000, "accounts");
@@ -544,6 +546,9 @@ main(int argc, char *argv[])
 		case 'd':
 			duration_s = (unsigned)number(optarg, 1, 86400,
 			    "duration");
+			break;
+		case 'f':
+			seq = number(optarg, 0, 1000000000, "first request");
 			break;
 		case 'H':
 			mix.hosts = number(optarg, 1, (1UL << 24) - 2, "hosts");
