@@ -25,6 +25,7 @@
 #include "api/api.h"
 #include "common/config.h"
 #include "common/httpd.h"
+#include "common/hugepages.h"
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "common/sdnotify.h"
@@ -853,6 +854,7 @@ main(int argc, char **argv)
 	struct rlimit rl;
 	int ch;
 
+	hugepages_restore_name(argv[0]);    /* run again by hugepages_exec, below */
 	memset(&d, 0, sizeof(d));
 	snprintf(d.config_path, sizeof(d.config_path), "%s", LAZARETD_DEFAULT_CONFIG);
 	while ((ch = getopt_long(argc, argv, "c:ndhV", longopts, NULL)) != -1) {
@@ -929,7 +931,15 @@ main(int argc, char **argv)
 		return rc;
 	}
 
+	/* before any thread, listener or helper: a run with huge pages starts over from here */
+	char hp_err[512] = "";
+	if (d.cfg->daemon.huge_pages && hugepages_exec(argv, hp_err, sizeof(hp_err)) == 0)
+		hp_err[0] = '\0';
 	log_init("lazaretd", d.cfg->daemon.syslog, debug ? LOG_LEVEL_DEBUG : (enum log_level)d.cfg->daemon.log_level);
+	if (hp_err[0] != '\0')
+		log_warnx("memory: no transparent huge pages for malloc: %s", hp_err);
+	else
+		log_info("memory: transparent huge pages for malloc: %s", hugepages_state(d.cfg->daemon.huge_pages));
 	fd_limit_raise(&rl);
 	if (fd_budget_check(d.cfg, (unsigned long long)rl.rlim_cur, "RLIMIT_NOFILE", err, sizeof(err)) != 0)
 		fatalx("%s", err);

@@ -636,6 +636,8 @@ static const struct config_key config_keys[] = {
 	    .expect = "a user name", .doc = "the user lazaretd runs as once its sockets are bound" },
 	{ "daemon", "seccomp", KT_ENUM, 0, FIELD(daemon.seccomp), .names = seccomp_names, .def = "yes",
 	    .doc = "system call filters: kill a process on a call outside its list, log it, or none" },
+	{ "daemon", "huge_pages", KT_BOOL, 0, FIELD(daemon.huge_pages), .def = "yes",
+	    .doc = "malloc's memory in transparent huge pages (glibc.malloc.hugetlb=1; lazaretd runs itself again to set it)" },
 
 	/* [network] */
 	{ "network", "subscribers", KT_CIDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(network.subscribers),

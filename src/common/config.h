@@ -68,6 +68,7 @@ struct config_daemon {
 	usec_t idle_expiry;
 	char user[64];                       /* "" = stay who we are (drop capabilities only) */
 	enum seccomp_mode seccomp;
+	bool huge_pages;                     /* malloc's memory in transparent huge pages (common/hugepages.h) */
 };
 
 struct config_policy {

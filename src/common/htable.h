@@ -30,6 +30,9 @@ struct htable {
 
 /* The entry of type that holds node in its member. */
 #define htable_entry(node, type, member) ((type *)(void *)((char *)(node) - offsetof(type, member)))
+/* The same for a node the caller may only read. */
+#define htable_entry_const(node, type, member) \
+	((const type *)(const void *)((const char *)(node) - offsetof(type, member)))
 
 /* htable_init — an empty table of buckets (a power of two). 0 or -ENOMEM. */
 int htable_init(struct htable *t, size_t buckets);

@@ -130,7 +130,7 @@ ident_prefetch(const struct ident *id, const struct cidr *nets, size_t n)
 		const struct htable_node *node = htable_first(&id->nets, h[i]);
 		if (node == NULL)
 			continue;
-		const struct ident_net *e = htable_entry(node, struct ident_net, node);
+		const struct ident_net *e = htable_entry_const(node, struct ident_net, node);
 		if (e->cur != NULL)
 			__builtin_prefetch(e->cur);
 		if (e->session != NULL)

@@ -84,6 +84,21 @@ check "--help prints usage" bash -c "'$LAZARETD' --help | grep -q 'usage: lazare
 write_conf "$T/lazaret.conf" 5
 start
 
+# Huge pages (common/hugepages.h): lazaretd ran itself again with glibc's tunable set, the
+# same process under the same name.
+THP=/sys/kernel/mm/transparent_hugepage/enabled
+if [ ! -r $THP ] || grep -q '\[never\]' $THP; then
+	check "without THP in the kernel, the start line says so" \
+	    grep -q 'memory: transparent huge pages for malloc: off (the kernel' "$T/daemon.log"
+else
+	check "lazaretd runs with glibc.malloc.hugetlb=1 in GLIBC_TUNABLES" \
+	    bash -c "tr '\\0' '\\n' < /proc/$PID/environ | grep -q '^GLIBC_TUNABLES=\(.*:\)\?glibc.malloc.hugetlb=1\(:.*\)\?$'"
+	check "run again as the same process, still named lazaretd ($(cat /proc/$PID/comm))" \
+	    test "$(cat /proc/$PID/comm)" = lazaretd
+	check "the start line says huge pages are on" \
+	    grep -q 'memory: transparent huge pages for malloc: on$' "$T/daemon.log"
+fi
+
 out=$(req DATA 192.0.2.10 | "$SEND" 127.0.0.1:$PPORT)
 check "IPv4 listener answers DUNNO" test "$out" = $'action=DUNNO'
 out=$(req DATA 2001:db8:1:2::55 | "$SEND" "[::1]:$PPORT6")
@@ -195,7 +210,14 @@ check "history keeps quarantine and release" bash -c "'$CTL' history 10.9.0.3 --
 for i in $(seq 1 3); do req DATA 203.0.113.99; done | "$SEND" 127.0.0.1:$PPORT >/dev/null
 kill -TERM $PID; wait $PID; rc=$?; PID=
 check "SIGTERM stops cleanly with exit 0" test "$rc" = 0
+# this time without huge pages: started once, as it was
+sed -i 's/^log_level = info$/log_level = info\nhuge_pages = no/' "$T/lazaret.conf"
+: > "$T/daemon.log"
 start
+check "huge_pages = no: no tunable set" \
+    bash -c "! tr '\\0' '\\n' < /proc/$PID/environ | grep -q 'glibc.malloc.hugetlb'"
+check "huge_pages = no: the start line says so" \
+    grep -q 'memory: transparent huge pages for malloc: off (\[daemon\] huge_pages = no)$' "$T/daemon.log"
 out=$(for i in $(seq 1 3); do req DATA 203.0.113.99; done | "$SEND" 127.0.0.1:$PPORT | grep -c DEFER)
 check "rate counters survive a restart (burst 2 already used)" test "$out" = 3
 
