@@ -260,7 +260,7 @@ api_subject_full(struct api *a, struct subject *s, usec_t now, bool *unreadable)
 	if (s->manual_level >= 0)
 		manual = json_pack("{s:s, s:o, s:o, s:b}", "level", level_name(s->manual_level),
 		    "until", json_time(s->manual_until),
-		    "reason", json_text(s->detail ? s->detail->manual_reason : ""),
+		    "reason", json_text(subject_manual_reason(s)),
 		    "self_release", s->detail != NULL && (s->detail->manual_flags & SUBJECT_MANUAL_SELF_RELEASE));
 	usec_t grace = s->detail != NULL && s->detail->grace_until > now ? s->detail->grace_until : 0;
 	usec_t since = 0;
@@ -393,7 +393,7 @@ api_quarantine_entry(struct api *a, const struct subject *s, usec_t now)
 	}
 
 	if (json_object_set_new(e, "by", json_string(manual ? "operator" : "judge")) != 0 ||
-	    json_object_set_new(e, "reason", json_text(manual && s->detail ? s->detail->manual_reason :
+	    json_object_set_new(e, "reason", json_text(manual ? subject_manual_reason(s) :
 	    judge_top_summary(a->ctx.judge, s, now))) != 0 ||
 	    json_object_set_new(e, "self_release", api_self_release(a, s, now)) != 0 ||
 	    json_object_set_new(e, "until", json_time(manual ? s->manual_until : 0)) != 0 ||

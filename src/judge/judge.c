@@ -142,7 +142,7 @@ judge_undo_save(const struct subject *s, struct judge_undo *u)
 	u->values = 0;
 	if (s->detail == NULL)
 		return;
-	memcpy(u->manual_reason, s->detail->manual_reason, sizeof(u->manual_reason));
+	snprintf(u->manual_reason, sizeof(u->manual_reason), "%s", subject_manual_reason(s));
 	u->manual_flags = s->detail->manual_flags;
 	for (size_t i = 0; i < s->detail->evidence_count && i < JUDGE_MAX_EVIDENCE; i++) {
 		u->value[i] = s->detail->evidence[i].value;
@@ -159,7 +159,8 @@ judge_undo_apply(struct subject *s, const struct judge_change *c)
 	s->manual_until = c->undo_manual_until;
 	if (s->detail == NULL)
 		return;
-	snprintf(s->detail->manual_reason, sizeof(s->detail->manual_reason), "%s", c->undo_manual_reason);
+	if (subject_set_manual_reason(s, c->undo_manual_reason) != 0)
+		log_warnx("judge: out of memory putting back an operator's note; the undone action's stays");
 	s->detail->manual_flags = c->undo_manual_flags;
 	for (size_t i = 0; i < c->undo_values && i < s->detail->evidence_count; i++) {
 		s->detail->evidence[i].value = c->undo_value[i];
@@ -955,7 +956,7 @@ judge_snapshot(const struct subject *s, struct store_subject *row, struct store_
 	row->evidence = ev;
 	if (s->detail == NULL)
 		return;
-	snprintf(row->manual_reason, sizeof(row->manual_reason), "%s", s->detail->manual_reason);
+	snprintf(row->manual_reason, sizeof(row->manual_reason), "%s", subject_manual_reason(s));
 	row->manual_self_release = (s->detail->manual_flags & SUBJECT_MANUAL_SELF_RELEASE) != 0;
 	row->grace_until = s->detail->grace_until;
 	row->reset_at = s->detail->reset_at;
@@ -1397,7 +1398,9 @@ judge_apply_shared(struct judge *j, const struct shared_change *ch)
 	s->manual_level = (int8_t)v->manual_level;
 	s->manual_until = v->manual_until;
 	if (d != NULL) {
-		snprintf(d->manual_reason, sizeof(d->manual_reason), "%s", v->manual_reason);
+		if (subject_set_manual_reason(s, v->manual_reason) != 0)
+			log_warnx("shared store: change seq=%lld: out of memory for the operator's note; it is "
+			    "not shown here", (long long)ch->seq);
 		d->manual_flags = v->self_release ? SUBJECT_MANUAL_SELF_RELEASE : 0;
 		d->grace_until = v->grace_until;
 		if (v->reset)
@@ -1634,7 +1637,8 @@ judge_item(struct subject *s, int kind, usec_t now)
 	if (d->evidence_count == JUDGE_MAX_EVIDENCE)
 		return NULL;
 	if (d->evidence_count == d->evidence_cap) {
-		uint16_t cap = d->evidence_cap ? (uint16_t)(d->evidence_cap * 2) : 2;
+		/* one first: most subjects have evidence of one kind (a burst's 100 000 each) */
+		uint16_t cap = d->evidence_cap ? (uint16_t)(d->evidence_cap * 2) : 1;
 		struct evidence_item *grown = realloc(d->evidence, cap * sizeof(*grown));
 		if (grown == NULL)
 			return NULL;
@@ -1758,10 +1762,11 @@ judge_set_manual_flags(struct judge *j, struct subject *s, int level, usec_t unt
 	if ((d = subject_detail(s)) == NULL)
 		return -ENOMEM;
 	judge_undo_save(s, &undo);
+	if (subject_set_manual_reason(s, reason) != 0)
+		return -ENOMEM;             /* before anything else changes */
 	judge_unhold(j, s);
 	s->manual_level = (int8_t)level;
 	s->manual_until = until;
-	snprintf(d->manual_reason, sizeof(d->manual_reason), "%s", reason);
 	d->manual_flags = (uint8_t)flags;
 	if (until != 0)
 		snprintf(why, sizeof(why), "%s for %s: %s", level_name(level),
@@ -1784,7 +1789,7 @@ judge_release(struct judge *j, struct subject *s, const char *reason, const char
 	s->manual_level = -1;
 	s->manual_until = 0;
 	if (s->detail != NULL) {
-		s->detail->manual_reason[0] = '\0';
+		(void)subject_set_manual_reason(s, NULL);       /* a removal: no allocation */
 		s->detail->manual_flags = 0;
 		for (size_t i = 0; i < s->detail->evidence_count; i++) {
 			if (s->detail->evidence[i].value != 0)
@@ -1925,7 +1930,7 @@ judge_sweep(struct judge *j, usec_t now, size_t budget)
 			j->now_hint = now;
 			int target = judge_automatic_level(j, s, score, LEVEL_NORMAL);
 			snprintf(reason, sizeof(reason), "operator's %s expired (%s)", level_name(s->manual_level),
-			    s->detail ? s->detail->manual_reason : "");
+			    subject_manual_reason(s));
 			s->manual_level = -1;
 			s->manual_until = 0;
 			if (s->detail != NULL)
@@ -1984,7 +1989,8 @@ judge_load_one(void *arg, const struct store_subject *row)
 		struct subject_detail *d = subject_detail(s);
 		if (d == NULL)
 			return -ENOMEM;
-		snprintf(d->manual_reason, sizeof(d->manual_reason), "%s", row->manual_reason);
+		if (subject_set_manual_reason(s, row->manual_reason) != 0)
+			return -ENOMEM;
 		d->manual_flags = row->manual_self_release && s->manual_level >= 0 ? SUBJECT_MANUAL_SELF_RELEASE : 0;
 		d->grace_until = row->grace_until;
 		d->reset_at = row->reset_at;    /* the other nodes' older publications count nothing still */

@@ -4,6 +4,7 @@
  */
 #include "judge/subjects.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,7 @@ subject_free(struct subject *s)
 {
 	if (s->detail != NULL) {
 		free(s->detail->evidence);
+		free(s->detail->manual_reason);
 		free(s->detail);
 	}
 	free(s);
@@ -171,6 +173,34 @@ subject_detail(struct subject *s)
 	if (s->detail == NULL)
 		s->detail = calloc(1, sizeof(*s->detail));
 	return s->detail;
+}
+
+const char *
+subject_manual_reason(const struct subject *s)
+{
+	return s->detail != NULL && s->detail->manual_reason != NULL ? s->detail->manual_reason : "";
+}
+
+int
+subject_set_manual_reason(struct subject *s, const char *reason)
+{
+	size_t n = reason != NULL ? strnlen(reason, STORE_REASON_MAX - 1) : 0;
+	char *copy = NULL;
+
+	if (n == 0) {
+		if (s->detail != NULL) {
+			free(s->detail->manual_reason);
+			s->detail->manual_reason = NULL;
+		}
+		return 0;
+	}
+	if (subject_detail(s) == NULL || (copy = malloc(n + 1)) == NULL)
+		return -ENOMEM;
+	memcpy(copy, reason, n);
+	copy[n] = '\0';
+	free(s->detail->manual_reason);
+	s->detail->manual_reason = copy;
+	return 0;
 }
 
 size_t

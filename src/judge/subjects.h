@@ -100,7 +100,9 @@ struct subject_detail {
 	uint16_t evidence_count;
 	uint16_t evidence_cap;
 	struct evidence_item *evidence;
-	char manual_reason[STORE_REASON_MAX];
+	char *manual_reason;              /* the operator's note, malloc'd; NULL: none (most
+	                                   * subjects: 512 bytes inline were a third of a burst's
+	                                   * memory); read it with subject_manual_reason */
 	uint8_t manual_flags;             /* SUBJECT_MANUAL_*, with the manual level */
 	usec_t grace_until;               /* no automatic quarantine before this (after a self-release) */
 	usec_t reset_at;                  /* shared store: released then; older publications count nothing */
@@ -164,6 +166,16 @@ struct subject *subjects_next(const struct subjects *t, size_t *cursor, struct s
 
 /* The detail block, allocated on first use; NULL on ENOMEM. */
 struct subject_detail *subject_detail(struct subject *s);
+
+/* The operator's note on s ("" when none). */
+const char *subject_manual_reason(const struct subject *s);
+
+/*
+ * subject_set_manual_reason — the operator's note on s, a copy of reason cut to
+ * STORE_REASON_MAX - 1 bytes (as the store keeps it); NULL or "" removes it (and never
+ * fails). 0, or -ENOMEM with the note unchanged.
+ */
+int subject_set_manual_reason(struct subject *s, const char *reason);
 
 /* "host", "account" or "subscriber": the key of s's field in log lines (host=, ...), its kind in JSON. */
 const char *subject_field(const struct subject *s);

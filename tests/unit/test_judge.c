@@ -222,6 +222,37 @@ index_of(const struct subject *s)
 	return 0;
 }
 
+/* The operator's note is allocated only when there is one, kept whole up to the store's
+ * size, and removed by NULL or "". */
+static void
+test_subject_manual_reason(void **state)
+{
+	struct subjects *t = subjects_new();
+	char long_reason[STORE_REASON_MAX + 100];
+	struct subject *s;
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(s = subjects_get(t, SUBJECT_HOST, "192.0.2.8", 9));
+	assert_string_equal(subject_manual_reason(s), "");
+	assert_int_equal(subject_set_manual_reason(s, NULL), 0);
+	assert_null(s->detail);                               /* nothing to remove: nothing made */
+	assert_int_equal(subject_set_manual_reason(s, "ticket 1"), 0);
+	assert_non_null(s->detail);
+	assert_string_equal(subject_manual_reason(s), "ticket 1");
+	assert_int_equal(subject_set_manual_reason(s, "ticket 2, a longer one"), 0);
+	assert_string_equal(subject_manual_reason(s), "ticket 2, a longer one");
+	memset(long_reason, 'r', sizeof(long_reason) - 1);
+	long_reason[sizeof(long_reason) - 1] = '\0';
+	assert_int_equal(subject_set_manual_reason(s, long_reason), 0);
+	assert_int_equal(strlen(subject_manual_reason(s)), STORE_REASON_MAX - 1);
+	assert_int_equal(subject_set_manual_reason(s, ""), 0);
+	assert_null(s->detail->manual_reason);
+	assert_string_equal(subject_manual_reason(s), "");
+	assert_int_equal(subject_set_manual_reason(s, "ticket 3"), 0);
+	subjects_free(t);                                     /* the note with it (ASan: no leak) */
+}
+
 static void
 test_subjects_growth(void **state)
 {
@@ -1076,7 +1107,7 @@ test_manual(void **state)
 	assert_int_equal(s->level, LEVEL_QUARANTINE);
 	assert_int_equal(s->manual_level, LEVEL_QUARANTINE);
 	assert_int_equal(s->manual_until, 0);
-	assert_string_equal(s->detail->manual_reason, "abuse report 1234");
+	assert_string_equal(subject_manual_reason(s), "abuse report 1234");
 	judge_add_evidence(f->j, s, f->test_kind, 100, 1, now, "lots");
 	assert_int_equal(s->level, LEVEL_QUARANTINE);
 	judge_sweep(f->j, now + HOURS(24 * 365), SIZE_MAX);
@@ -1310,7 +1341,7 @@ test_release(void **state)
 	assert_int_equal(s->level, LEVEL_NORMAL);
 	assert_int_equal(s->manual_level, -1);
 	assert_int_equal(s->manual_until, 0);
-	assert_string_equal(s->detail->manual_reason, "");
+	assert_string_equal(subject_manual_reason(s), "");
 	const struct evidence_item *e = judge_evidence(s, f->test_kind);
 	assert_true(e->value == 0);
 	assert_int_equal(e->count, 4);
@@ -2169,7 +2200,7 @@ test_failed_commit_is_undone(void **state)
 	assert_int_equal(s->level, LEVEL_QUARANTINE);
 	assert_int_equal(s->target_level, LEVEL_QUARANTINE);
 	assert_int_equal(s->manual_level, LEVEL_QUARANTINE);
-	assert_string_equal(s->detail->manual_reason, "ticket 1");
+	assert_string_equal(subject_manual_reason(s), "ticket 1");
 	assert_true(judge_evidence(s, kind)->value > 1.9);
 
 	store_test_fail_next(st, 1);
@@ -2177,7 +2208,7 @@ test_failed_commit_is_undone(void **state)
 	store_flush(st);
 	assert_int_equal(s->level, LEVEL_QUARANTINE);
 	assert_int_equal(s->manual_level, LEVEL_QUARANTINE);
-	assert_string_equal(s->detail->manual_reason, "ticket 1");
+	assert_string_equal(subject_manual_reason(s), "ticket 1");
 
 	/* and once the store works again, the release goes through */
 	assert_int_equal(judge_release(j, s, "cleaned", "portal", NULL, NULL), 0);
@@ -2915,6 +2946,7 @@ main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_subjects_basic),
+		cmocka_unit_test(test_subject_manual_reason),
 		cmocka_unit_test(test_subjects_growth),
 		cmocka_unit_test(test_subjects_iteration),
 		cmocka_unit_test(test_subjects_iteration_removal),
