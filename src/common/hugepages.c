@@ -62,10 +62,16 @@ int
 hugepages_exec(char **argv, char *err, size_t errlen)
 {
 	const char *old = getenv("GLIBC_TUNABLES");
-	char *saved = old != NULL ? strdup(old) : NULL, tunables[1024];
+	char *saved, tunables[1024];
 	int rc;
 
-	if (old != NULL && saved == NULL) {
+	/* run again already: never a second time, even if this glibc dropped the variable
+	 * (a secure-mode start, with file capabilities, may) */
+	if (getenv(HUGEPAGES_RUN_MARK) != NULL) {
+		unsetenv(HUGEPAGES_RUN_MARK);
+		return 0;
+	}
+	if ((saved = old != NULL ? strdup(old) : NULL) == NULL && old != NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -77,20 +83,21 @@ hugepages_exec(char **argv, char *err, size_t errlen)
 		}
 		return 0;
 	}
-	if (setenv("GLIBC_TUNABLES", tunables, 1) != 0) {
+	if (setenv("GLIBC_TUNABLES", tunables, 1) != 0 || setenv(HUGEPAGES_RUN_MARK, "1", 1) != 0) {
 		rc = -errno;
-		snprintf(err, errlen, "setenv GLIBC_TUNABLES: %s", strerror(errno));
-		free(saved);
-		return rc;
+		snprintf(err, errlen, "setenv: %s", strerror(errno));
+	} else {
+		fflush(NULL);
+		execv("/proc/self/exe", argv);
+		rc = -errno;
+		snprintf(err, errlen, "cannot run /proc/self/exe again with %s: %s", tunables, strerror(errno));
 	}
-	fflush(NULL);
-	execv("/proc/self/exe", argv);
-	rc = -errno;
-	snprintf(err, errlen, "cannot run /proc/self/exe again with %s: %s", tunables, strerror(errno));
+	/* the environment as it was */
 	if (saved != NULL)
 		setenv("GLIBC_TUNABLES", saved, 1);
 	else
 		unsetenv("GLIBC_TUNABLES");
+	unsetenv(HUGEPAGES_RUN_MARK);
 	free(saved);
 	return rc;
 }

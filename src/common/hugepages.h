@@ -16,6 +16,8 @@
 #include <stddef.h>
 
 #define HUGEPAGES_TUNABLE "glibc.malloc.hugetlb"
+/* In the environment of the run started by hugepages_exec only (it takes it out). */
+#define HUGEPAGES_RUN_MARK "LAZARETD_HUGEPAGES_RUN"
 
 /*
  * hugepages_tunables — old (the GLIBC_TUNABLES value, NULL when unset) with
@@ -33,8 +35,9 @@ int hugepages_tunables(const char *old, char *out, size_t outlen);
 bool hugepages_kernel_never(const char *path);
 
 /*
- * hugepages_exec — unless GLIBC_TUNABLES names the tunable already or the kernel has no
- * THP to give, sets it and runs this program again (execv of /proc/self/exe with argv:
+ * hugepages_exec — unless GLIBC_TUNABLES names the tunable already, the kernel has no THP
+ * to give, or this is the run it started (HUGEPAGES_RUN_MARK: never twice, whatever glibc
+ * made of the variable), sets it and runs this program again (execv of /proc/self/exe with argv:
  * the same process, its descriptors and arguments). Returns only when it did not: 0 when
  * there was nothing to do, else -errno with GLIBC_TUNABLES as it was and what failed in err.
  * Call it before any thread or listener exists.

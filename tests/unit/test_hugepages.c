@@ -117,6 +117,27 @@ test_restore_name(void **state)
 	assert_string_equal(name, "lazaretd-with-a");     /* 15 bytes, as exec cuts it */
 }
 
+/* The run started by hugepages_exec does not start another, whatever its GLIBC_TUNABLES
+ * (a glibc in secure mode may drop it): it takes the mark out and goes on. */
+static void
+test_run_once(void **state)
+{
+	char err[128] = "", *argv[] = { "test_hugepages", NULL };
+
+	(void)state;
+	assert_int_equal(unsetenv("GLIBC_TUNABLES"), 0);
+	assert_int_equal(setenv(HUGEPAGES_RUN_MARK, "1", 1), 0);
+	assert_int_equal(hugepages_exec(argv, err, sizeof(err)), 0);     /* returned: no exec */
+	assert_null(getenv(HUGEPAGES_RUN_MARK));
+	assert_null(getenv("GLIBC_TUNABLES"));
+	assert_string_equal(err, "");
+	/* the tunable named already: nothing to do either */
+	assert_int_equal(setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0", 1), 0);
+	assert_int_equal(hugepages_exec(argv, err, sizeof(err)), 0);
+	assert_string_equal(getenv("GLIBC_TUNABLES"), "glibc.malloc.hugetlb=0");
+	assert_int_equal(unsetenv("GLIBC_TUNABLES"), 0);
+}
+
 int
 main(void)
 {
@@ -125,6 +146,7 @@ main(void)
 		cmocka_unit_test(test_kernel_setting),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_restore_name),
+		cmocka_unit_test(test_run_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
