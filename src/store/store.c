@@ -9,9 +9,17 @@
  *    other thread uses it while the thread runs). It takes everything queued and
  *    commits it in one transaction of at most STORE_TXN_MAX writes, with
  *    synchronous=FULL, so the WAL is on disk before any done callback runs.
+ *  - A write that carries an outbox row (store_put_outbox: a verdict for the shared
+ *    store, pushed only once committed here) waits in a queue of its own, which the
+ *    writer takes first, in a transaction of its own: a verdict never waits behind a
+ *    burst of other writes. The writes queued before it for the same subject come after
+ *    it then, and leave the subject's row alone (the verdict's row is newer: every put is
+ *    the subject whole, as the loop held it); their history entries are still written,
+ *    after the verdict's (the history is in the order written, each entry with its time).
+ *    Everything else keeps its order.
  *  - Completed writes go to a list; uv_async_send wakes the loop, which runs the done
- *    callbacks in queue order. Without a loop they run on the writer thread, before
- *    store_flush returns.
+ *    callbacks in the order of their transactions. Without a loop they run on the
+ *    writer thread, before store_flush returns.
  *  - The reader connection (serialized mode, query_only) serves store_load and the
  *    history reads on whatever thread calls them; WAL lets it read while the writer
  *    commits.
@@ -46,6 +54,8 @@
 #include <sqlite3.h>
 #include <uv.h>
 
+#include "common/hash.h"
+#include "common/htable.h"
 #include "common/log.h"
 #include "common/subject_text.h"
 #include "common/timeutil.h"
@@ -157,6 +167,15 @@ struct store_list {
 	size_t n;
 };
 
+/* A subject whose outbox write went ahead of writes queued before it: those, seq below
+ * this one's, leave the subject's row alone (store_ahead_covers). */
+struct store_ahead {
+	struct htable_node node;
+	uint64_t seq;
+	size_t len;
+	char subject[];
+};
+
 struct store {
 	sqlite3 *wdb;                  /* writer thread only, once started */
 	sqlite3 *rdb;                  /* readers, any thread (serialized mode) */
@@ -171,6 +190,8 @@ struct store {
 	sqlite3_stmt *s_custom[STORE_WRITER_STMTS];   /* store_writer_stmt's */
 
 	int wal_pages;                 /* writer thread only: WAL size after the last commit */
+	struct htable ahead;           /* writer thread only: struct store_ahead by subject */
+	uint64_t ahead_max;            /* ... the highest seq in it */
 	struct store_journal journal;  /* the address journal (store_int.h) */
 	uv_loop_t *loop;
 	uv_async_t *async;             /* own allocation: freed by its uv_close callback */
@@ -182,6 +203,7 @@ struct store {
 	pthread_cond_t wake;           /* writer: work queued or stopping */
 	pthread_cond_t flushed;        /* store_flush: seq_done advanced */
 	struct store_list queue;       /* waiting for the writer */
+	struct store_list urgent;      /* ... writes with an outbox row: taken first */
 	size_t carried;                /* taken by the writer, not yet in a transaction */
 	struct store_list completed;   /* committed or failed, callbacks not yet run */
 	uint64_t seq_queued;
@@ -190,6 +212,7 @@ struct store {
 	unsigned fault_txns;
 	unsigned fault_reads;
 	bool fold_held;                /* store_test_hold_fold */
+	bool writes_held;              /* store_test_hold_writes */
 	bool lingering;                /* the writer waits for more writes: no need to wake it */
 	void (*outbox_hook)(void *);   /* store_set_outbox_hook: after a commit with outbox rows */
 	void *outbox_hook_arg;
@@ -501,6 +524,72 @@ store_list_finish(struct store_list *l)
 	}
 	l->head = l->tail = NULL;
 	l->n = 0;
+}
+
+/* ---- writes that went ahead (writer thread only) ---- */
+
+static struct store_ahead *
+store_ahead_find(const struct store *st, const char *subject, size_t len, uint32_t h)
+{
+	for (struct htable_node *n = htable_first(&st->ahead, h); n != NULL; n = htable_next(n, h)) {
+		struct store_ahead *a = htable_entry(n, struct store_ahead, node);
+		if (a->len == len && memcmp(a->subject, subject, len) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+/*
+ * store_ahead_note — the outbox write op, committed while writes queued before it were
+ * still waiting: they must not write its subject's row after it. False when out of
+ * memory: the caller then has those writes go as they are (an older row, until the next
+ * write of the subject).
+ */
+static bool
+store_ahead_note(struct store *st, const struct store_op *op)
+{
+	uint32_t h = (uint32_t)hash_bytes(op->subject, op->subject_len);
+	struct store_ahead *a;
+
+	if (st->ahead.buckets == NULL && htable_init(&st->ahead, 256) != 0)
+		return false;
+	if ((a = store_ahead_find(st, op->subject, op->subject_len, h)) == NULL) {
+		if ((a = malloc(sizeof(*a) + op->subject_len)) == NULL)
+			return false;
+		a->len = op->subject_len;
+		memcpy(a->subject, op->subject, op->subject_len);
+		a->node.hash = h;
+		htable_add(&st->ahead, &a->node);
+	}
+	a->seq = op->seq;
+	if (op->seq > st->ahead_max)
+		st->ahead_max = op->seq;
+	return true;
+}
+
+/* Whether a write of seq for subject was overtaken by an outbox write of it: its row is older. */
+static bool
+store_ahead_covers(const struct store *st, const char *subject, size_t len, uint64_t seq)
+{
+	if (st->ahead.count == 0)
+		return false;
+	const struct store_ahead *a = store_ahead_find(st, subject, len, (uint32_t)hash_bytes(subject, len));
+	return a != NULL && a->seq > seq;
+}
+
+static void
+store_ahead_clear(struct store *st)
+{
+	struct htable_node *n;
+	size_t cursor = 0;
+
+	if (st->ahead.buckets == NULL || st->ahead.count == 0)
+		return;
+	while ((n = htable_iter(&st->ahead, &cursor, NULL)) != NULL) {
+		htable_del(&st->ahead, n);
+		free(htable_entry(n, struct store_ahead, node));
+	}
+	st->ahead_max = 0;
 }
 
 static int
@@ -1042,6 +1131,9 @@ store_close(struct store *st)
 	if (sqlite3_close(st->wdb) != SQLITE_OK)
 		log_warnx("store: close: %s", sqlite3_errmsg(st->wdb));
 	store_list_free(&st->queue);
+	store_list_free(&st->urgent);
+	store_ahead_clear(st);
+	htable_fini(&st->ahead);
 	free(st->journal.filter);
 	free(st->journal.buf);
 	pthread_cond_destroy(&st->flushed);
@@ -1073,14 +1165,15 @@ store_enqueue(struct store *st, struct store_op *op)
 		store_op_free(op);
 		return -ESHUTDOWN;
 	}
+	struct store_list *q = op->outbox_body != NULL ? &st->urgent : &st->queue;
 	op->next = NULL;
 	op->seq = ++st->seq_queued;
-	if (st->queue.tail != NULL)
-		st->queue.tail->next = op;
+	if (q->tail != NULL)
+		q->tail->next = op;
 	else
-		st->queue.head = op;
-	st->queue.tail = op;
-	st->queue.n++;
+		q->head = op;
+	q->tail = op;
+	q->n++;
 	if (!st->lingering)
 		pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->mu);
@@ -1330,6 +1423,15 @@ store_test_fail_reads(struct store *st, unsigned n)
 }
 
 void
+store_test_hold_writes(struct store *st, bool hold)
+{
+	pthread_mutex_lock(&st->mu);
+	st->writes_held = hold;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->mu);
+}
+
+void
 store_test_hold_fold_at_open(bool hold)
 {
 	atomic_store(&store_test_hold_at_open, hold);
@@ -1369,12 +1471,16 @@ store_step(sqlite3_stmt *stmt)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+/* The put op: its subject's row (unless an outbox write of the subject went ahead of it),
+ * its history entry, its outbox row. */
 static int
 store_write_put(struct store *st, const struct store_op *op)
 {
 	sqlite3_stmt *s;
 	int rc;
 
+	if (store_ahead_covers(st, op->subject, op->subject_len, op->seq))
+		goto history;
 	s = st->s_subject;
 	sqlite3_bind_text(s, 1, op->subject, (int)op->subject_len, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, op->level);
@@ -1390,7 +1496,7 @@ store_write_put(struct store *st, const struct store_op *op)
 	sqlite3_bind_int(s, 11, op->manual_self_release);
 	if ((rc = store_step(s)) != SQLITE_OK)
 		return rc;
-
+history:
 	if (op->has_history) {
 		s = st->s_history;
 		sqlite3_bind_int64(s, 1, op->h_time);
@@ -1427,6 +1533,8 @@ store_write_rates(struct store *st, const struct store_op *op)
 
 	for (size_t i = 0; i < op->nrates; i++) {
 		const struct store_rate_rec *r = &op->rates[i];
+		if (store_ahead_covers(st, r->subject, r->subject_len, op->seq))
+			continue;
 		sqlite3_bind_text(s, 1, r->subject, (int)r->subject_len, SQLITE_STATIC);
 		sqlite3_bind_int(s, 2, r->level);
 		sqlite3_bind_int64(s, 3, r->rate_tat[0]);
@@ -1441,6 +1549,8 @@ store_write_rates(struct store *st, const struct store_op *op)
 static int
 store_write_forget(struct store *st, const struct store_op *op)
 {
+	if (store_ahead_covers(st, op->subject, op->subject_len, op->seq))
+		return SQLITE_OK;
 	sqlite3_bind_text(st->s_forget, 1, op->subject, (int)op->subject_len, SQLITE_STATIC);
 	return store_step(st->s_forget);
 }
@@ -1574,19 +1684,33 @@ store_fold_txn(struct store *st)
 	st->journal.delta = 0;
 }
 
+/* Under st->mu: the lowest seq not yet written, less one (store_flush's mark). */
+static uint64_t
+store_seq_done(const struct store *st, const struct store_list *carry, const struct store_list *ucarry)
+{
+	const struct store_op *heads[] = { carry->head, ucarry->head, st->queue.head, st->urgent.head };
+	uint64_t lo = UINT64_MAX;
+
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
+		if (heads[i] != NULL && heads[i]->seq < lo)
+			lo = heads[i]->seq;
+	return lo == UINT64_MAX ? st->seq_queued : lo - 1;
+}
+
 /*
  * The writer thread: takes everything queued, commits it in transactions of at most
- * STORE_TXN_MAX writes, hands the ops to the loop (or runs their callbacks itself when
- * there is no loop), and exits once store_close asked and the queue is empty.
+ * STORE_TXN_MAX writes, the outbox writes first and on their own, hands the ops to the
+ * loop (or runs their callbacks itself when there is no loop), and exits once store_close
+ * asked and the queues are empty.
  */
 static void *
 store_writer(void *arg)
 {
 	struct store *st = arg;
-	struct store_list carry = { NULL, NULL, 0 }, batch;
+	struct store_list carry = { NULL, NULL, 0 }, ucarry = { NULL, NULL, 0 }, batch;
 	struct store_op *op;
 	char err[256];
-	uint64_t last_seq, puts, hist;
+	uint64_t puts, hist;
 	usec_t t0 = 0, t1, last_work = 0;
 	size_t last_n = 0;
 	bool fault, idle;
@@ -1598,7 +1722,11 @@ store_writer(void *arg)
 		bool fold = false, checkpoint = false;
 
 		pthread_mutex_lock(&st->mu);
-		while (carry.head == NULL && st->queue.head == NULL && !st->stopping) {
+		while (st->writes_held && !st->stopping)
+			pthread_cond_wait(&st->wake, &st->mu);
+#define STORE_NOTHING_QUEUED (carry.head == NULL && ucarry.head == NULL && st->queue.head == NULL && \
+	st->urgent.head == NULL)
+		while (STORE_NOTHING_QUEUED && !st->stopping) {
 			bool want_fold = st->journal.events != 0 && !st->fold_held;
 			bool want_checkpoint = st->wal_pages >= STORE_WAL_IDLE_PAGES;
 			if (!want_fold && !want_checkpoint) {
@@ -1620,7 +1748,7 @@ store_writer(void *arg)
 			struct timespec until = { (time_t)(until_us / USEC_PER_SEC), (long)(until_us % USEC_PER_SEC) * 1000 };
 			pthread_cond_timedwait(&st->wake, &st->mu, &until);
 		}
-		if (carry.head == NULL && st->queue.head == NULL) {
+		if (STORE_NOTHING_QUEUED) {
 			pthread_mutex_unlock(&st->mu);
 			if (checkpoint) {
 				store_checkpoint(st);   /* quiet for a while: copy the WAL into the database */
@@ -1633,21 +1761,24 @@ store_writer(void *arg)
 		}
 		/* writes keep coming: a few more in this transaction rather than a commit each */
 		usec_t linger = t0 + STORE_LINGER;
-		if (!st->stopping && last_n >= STORE_LINGER_STREAM && carry.n + st->queue.n < STORE_LINGER_WRITES &&
-		    time_mono() < linger) {
+		if (!st->stopping && last_n >= STORE_LINGER_STREAM &&
+		    carry.n + ucarry.n + st->queue.n + st->urgent.n < STORE_LINGER_WRITES && time_mono() < linger) {
 			struct timespec until = { (time_t)(linger / USEC_PER_SEC), (long)(linger % USEC_PER_SEC) * 1000 };
 			st->lingering = true;
 			while (!st->stopping && pthread_cond_timedwait(&st->wake, &st->mu, &until) == 0)
 				;
 			st->lingering = false;
 		}
+		/* every write queued before the outbox writes taken now is in carry then */
 		store_list_append(&carry, &st->queue);
+		store_list_append(&ucarry, &st->urgent);
 		fault = st->fault_txns > 0;
 		if (fault)
 			st->fault_txns--;
-		store_list_take(&carry, &batch, STORE_TXN_MAX);
+		bool urgent = ucarry.head != NULL;
+		store_list_take(urgent ? &ucarry : &carry, &batch, STORE_TXN_MAX);
 		last_n = batch.n;
-		st->carried = carry.n;
+		st->carried = carry.n + ucarry.n;
 		pthread_mutex_unlock(&st->mu);
 
 		t0 = time_mono();
@@ -1657,6 +1788,14 @@ store_writer(void *arg)
 			store_journal_commit(st);
 		else
 			st->journal.delta = 0;
+		if (urgent && status == 0 && carry.head != NULL) {
+			/* went ahead of carry's writes: those of the same subjects keep off their rows */
+			for (op = batch.head; op != NULL; op = op->next)
+				if (op->seq > carry.head->seq && !store_ahead_note(st, op))
+					log_warnx("store: out of memory: a subject's row may be older than its verdict "
+					    "until its next write");
+		} else if (!urgent && (carry.head == NULL || carry.head->seq > st->ahead_max))
+			store_ahead_clear(st);  /* every write that was overtaken is written */
 
 		puts = hist = 0;
 		size_t outboxed = 0;
@@ -1669,7 +1808,6 @@ store_writer(void *arg)
 			} else if (op->type == STORE_OP_RATES)
 				puts += op->nrates;
 		}
-		last_seq = batch.tail->seq;
 		if (status != 0)
 			log_warnx("store: commit failed writes=%zu error=\"%s\" (%s)", batch.n,
 			    err, strerror(-status));
@@ -1687,8 +1825,8 @@ store_writer(void *arg)
 			st->stats.failures++;
 		if (st->loop != NULL)
 			store_list_append(&st->completed, &batch);
-		st->seq_done = last_seq;
-		idle = st->queue.head == NULL && carry.head == NULL;
+		st->seq_done = store_seq_done(st, &carry, &ucarry);
+		idle = STORE_NOTHING_QUEUED;
 		pthread_cond_broadcast(&st->flushed);
 		void (*hook)(void *) = status == 0 && outboxed > 0 ? st->outbox_hook : NULL;
 		void *hook_arg = st->outbox_hook_arg;
@@ -1707,6 +1845,7 @@ store_writer(void *arg)
 			store_fold_txn(st);
 	}
 	return NULL;
+#undef STORE_NOTHING_QUEUED
 }
 
 /*
@@ -1864,7 +2003,7 @@ store_stats_get(struct store *st, struct store_stats *out)
 {
 	pthread_mutex_lock(&st->mu);
 	*out = st->stats;
-	out->queued = st->queue.n + st->carried;
+	out->queued = st->queue.n + st->urgent.n + st->carried;
 	pthread_mutex_unlock(&st->mu);
 }
 

@@ -28,6 +28,12 @@ void store_test_fail_reads(struct store *st, unsigned n);
 void store_test_hold_fold(struct store *st, bool hold);
 
 /*
+ * store_test_hold_writes — while hold, the writer takes nothing queued (a test then queues
+ * writes in the order it wants them to meet); false lets it go on. store_close lets it go.
+ */
+void store_test_hold_writes(struct store *st, bool hold);
+
+/*
  * store_test_hold_fold_at_open — while hold, every store opened starts with its fold held
  * (store_test_hold_fold): a journal left by a stop stays for the test to read, where a
  * writer started at open may fold it before the test could hold it.

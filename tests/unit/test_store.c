@@ -1993,6 +1993,128 @@ outbox_counts(struct store *st, int64_t want_pending, int64_t want_last)
 		    want_pending, want_last);
 }
 
+/* Each done callback's turn among all of them, and its status. */
+struct turn {
+	int *clock;
+	int at;
+	int status;
+};
+
+static void
+turn_done(void *arg, int status)
+{
+	struct turn *t = arg;
+
+	t->at = ++*t->clock;
+	t->status = status;
+}
+
+static void
+plain_put(struct store *st, const char *name, int level, bool history, struct turn *t)
+{
+	struct store_subject s;
+	struct store_history h;
+
+	subject_init(&s, name, level);
+	history_init(&h, 500, 0, level, "judge@other", "applied");
+	assert_int_equal(store_put(st, &s, history ? &h : NULL, t != NULL ? turn_done : NULL, t), 0);
+}
+
+/*
+ * A verdict with its outbox row is not written behind the writes queued before it: it
+ * commits first, on its own; the writes of the same subject queued before it then leave
+ * the subject's row alone (a put, a rate update, a forget), their history still written;
+ * everything queued after it comes after it; store_flush still waits for all of it.
+ */
+static void
+test_outbox_goes_first(void **state)
+{
+	struct fixture *f = *state;
+	struct turn ta = { 0 }, tz = { 0 }, tx = { 0 }, ty = { 0 }, tw = { 0 }, tv = { 0 }, tv_out = { 0 };
+	const struct store_subject *got;
+	struct store_stats stats;
+	struct histories *hs;
+	struct loaded *l;
+	struct store *st;
+	int clock = 0;
+
+	ta.clock = tz.clock = tx.clock = ty.clock = tw.clock = tv.clock = tv_out.clock = &clock;
+	st = open_store(f->path, NULL);
+	store_test_hold_writes(st, true);
+	plain_put(st, "192.0.2.10", 1, true, &ta);         /* X: another node's verdict, applied */
+	struct store_rate r = { .subject = "192.0.2.10", .subject_len = 10, .level = 1, .rate_tat = { 7, 7 } };
+	assert_int_equal(store_put_rates(st, &r, 1), 0);
+	plain_put(st, "192.0.2.11", 2, false, NULL);       /* Y: a checkpoint, then forgotten */
+	assert_int_equal(store_forget(st, "192.0.2.11"), 0);
+	plain_put(st, "192.0.2.12", 2, false, &tz);        /* Z: nothing to do with the verdicts */
+	assert_int_equal(outbox_put(st, "192.0.2.10", 1, turn_done, &tx), 0);
+	assert_int_equal(outbox_put(st, "192.0.2.11", 2, turn_done, &ty), 0);
+	assert_int_equal(outbox_put(st, "192.0.2.13", 3, turn_done, &tw), 0);
+	plain_put(st, "192.0.2.13", 0, false, NULL);       /* W: a write after its verdict */
+	store_stats_get(st, &stats);
+	assert_int_equal(stats.queued, 9);
+	store_test_hold_writes(st, false);
+	store_flush(st);
+
+	/* the verdicts first, in their order; then the rest, in theirs */
+	assert_int_equal(tx.at, 1);
+	assert_int_equal(ty.at, 2);
+	assert_int_equal(tw.at, 3);
+	assert_int_equal(ta.at, 4);
+	assert_int_equal(tz.at, 5);
+	assert_true(tx.status == 0 && ta.status == 0 && tz.status == 0);
+	store_stats_get(st, &stats);
+	assert_int_equal(stats.queued, 0);
+
+	assert_non_null(l = calloc(1, sizeof(*l)));
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_non_null(got = loaded_find(l, "192.0.2.10"));
+	assert_int_equal(got->level, 3);                   /* not the older put's 1 */
+	assert_true(got->rate_tat[0] == 0);                /* nor the older rates */
+	assert_non_null(got = loaded_find(l, "192.0.2.11"));
+	assert_int_equal(got->level, 3);                   /* not forgotten after its verdict */
+	assert_non_null(got = loaded_find(l, "192.0.2.12"));
+	assert_int_equal(got->level, 2);
+	assert_non_null(got = loaded_find(l, "192.0.2.13"));
+	assert_int_equal(got->level, 0);                   /* the later write is the newer */
+	/* the overtaken put's history entry is there too, written after the verdict's (the
+	 * history is in the order written; each entry has its own time) */
+	assert_non_null(hs = calloc(1, sizeof(*hs)));
+	assert_int_equal(store_history_read(st, "192.0.2.10", 10, collect_history, hs), 0);
+	assert_int_equal(hs->n, 2);
+	assert_string_equal(hs->h[0].actor, "judge");
+	assert_string_equal(hs->h[1].actor, "judge@other");
+	assert_true(hs->h[1].time < hs->h[0].time);
+	outbox_counts(st, 3, 3);
+
+	/* a verdict whose commit fails went nowhere: the write queued before it is the row */
+	store_test_hold_writes(st, true);
+	plain_put(st, "192.0.2.14", 1, false, &tv);
+	assert_int_equal(outbox_put(st, "192.0.2.14", 4, turn_done, &tv_out), 0);
+	store_test_fail_next(st, 1);
+	store_test_hold_writes(st, false);
+	store_flush(st);
+	assert_int_equal(tv_out.status, -EIO);
+	assert_int_equal(tv.status, 0);
+	assert_true(tv_out.at < tv.at);
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_non_null(got = loaded_find(l, "192.0.2.14"));
+	assert_int_equal(got->level, 1);
+	outbox_counts(st, 3, 3);
+
+	/* once everything overtaken is written, a subject's writes go as they come again */
+	plain_put(st, "192.0.2.10", 2, false, NULL);
+	store_flush(st);
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(store_load(st, collect_subject, l), 0);
+	assert_non_null(got = loaded_find(l, "192.0.2.10"));
+	assert_int_equal(got->level, 2);
+	free(hs);
+	free(l);
+	store_close(st);
+}
+
 /* The subject row, its history and the outbox row commit together, or none of them does. */
 static void
 test_outbox_put(void **state)
@@ -2413,6 +2535,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_read_faults, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_binding_journal, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_put, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_goes_first, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_read, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_pushed, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_renumber, fixture_setup, fixture_teardown),
