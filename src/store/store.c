@@ -1769,6 +1769,10 @@ store_writer(void *arg)
 				;
 			st->lingering = false;
 		}
+		if (st->writes_held && !st->stopping) {
+			pthread_mutex_unlock(&st->mu);
+			continue;       /* held meanwhile (store_test_hold_writes): wait at the top */
+		}
 		/* every write queued before the outbox writes taken now is in carry then */
 		store_list_append(&carry, &st->queue);
 		store_list_append(&ucarry, &st->urgent);
