@@ -162,6 +162,14 @@ on_shared_evidence(void *arg, const struct shared_evidence *e)
 }
 
 static void
+on_shared_prefetch(void *arg, const struct shared_change *c, const struct shared_evidence *e, size_t n)
+{
+	struct daemon *d = arg;
+
+	judge_prefetch_shared(d->pl.judge, c, e, n);
+}
+
+static void
 on_shared_link(void *arg, bool up)
 {
 	struct daemon *d = arg;
@@ -204,6 +212,7 @@ start_shared(struct daemon *d)
 		fatalx("shared store: %s", err);
 	judge_set_shared(d->pl.judge, d->shared);
 	shared_set_evidence(d->shared, on_shared_evidence);
+	shared_set_prefetch(d->shared, on_shared_prefetch);
 	if ((rc = shared_start(d->shared, applied)) != 0)
 		fatalx("shared store: cannot start its thread: %s", strerror(-rc));
 	log_info("shared store: node=%s local_store=%s applied=%lld: connecting", d->node, d->store_path,

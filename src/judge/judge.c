@@ -1147,18 +1147,55 @@ judge_contrib_find(struct judge *j, const char *key, size_t len, int kind, int o
 }
 
 /* The index of another node's name, learnt on first sight; -1 when there are too many. */
+/* The index of node among the publications' origins; -1 when none came from it yet. */
 static int
-judge_origin(struct judge *j, const char *node)
+judge_origin_find(const struct judge *j, const char *node)
 {
 	for (size_t i = 0; i < j->origin_count; i++)
 		if (strcmp(j->origins[i], node) == 0)
 			return (int)i;
+	return -1;
+}
+
+static int
+judge_origin(struct judge *j, const char *node)
+{
+	int found = judge_origin_find(j, node);
+
+	if (found >= 0)
+		return found;
 	if (j->origin_count == JUDGE_ORIGINS_MAX)
 		return -1;
 	if (j->origins == NULL && (j->origins = calloc(JUDGE_ORIGINS_MAX, sizeof(*j->origins))) == NULL)
 		return -1;
 	snprintf(j->origins[j->origin_count], SHARED_NODE_MAX, "%s", node);
 	return (int)j->origin_count++;
+}
+
+void
+judge_prefetch_shared(struct judge *j, const struct shared_change *c, const struct shared_evidence *e, size_t n)
+{
+	const char *keys[SUBJECTS_PREFETCH_MAX];
+
+	if (n > SUBJECTS_PREFETCH_MAX)
+		n = SUBJECTS_PREFETCH_MAX;
+	for (size_t i = 0; i < n; i++)
+		keys[i] = c != NULL ? c[i].subject : e[i].subject;
+	subjects_prefetch(j->subjects, keys, n);
+	if (e == NULL || j->contribs.count == 0)
+		return;
+	/* and each publication's previous one, which it replaces */
+	uint32_t h[SUBJECTS_PREFETCH_MAX];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		int kind = judge_kind_id(j, e[i].kind), origin = judge_origin_find(j, e[i].node);
+		if (kind >= 0 && origin >= 0) {
+			h[k] = judge_contrib_hash(e[i].subject, strlen(e[i].subject), kind, origin);
+			htable_prefetch(&j->contribs, h[k++]);
+		}
+	}
+	for (size_t i = 0; i < k; i++)
+		htable_prefetch_node(&j->contribs, h[i]);
 }
 
 /* Forget every other node's publications about s (it is forgotten here). */

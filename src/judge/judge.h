@@ -103,7 +103,6 @@ void judge_set_observer(struct judge *j, judge_observer_cb cb, void *arg);
  * The shared store (store/shared.h). With judge_set_shared, a level change is committed
  * locally with its outbox row and is in force only once the change feed brings it back
  * (judge_apply_shared), on this node as on the others; its done callback runs then with 0,
- * (judge_apply_shared), on this node as on the others; its done callback runs then with 0,
  * or earlier with STORE_QUEUED while the shared store is unreachable (judge_shared_link) or
  * when it has not brought the change back within 2 s (judge_sweep).
  * judge_apply_shared applies any node's change in the feed's order: the subject's level,
@@ -123,6 +122,10 @@ void judge_shared_link(struct judge *j, bool up);
  * the subject (shared_owns). Unknown kinds are skipped. */
 struct shared_evidence;
 void judge_apply_evidence(struct judge *j, const struct shared_evidence *e);
+/* Before applying changes c[0..n) or evidence e[0..n) (one of them NULL): asks the CPU for
+ * the subjects (and the publications) they will look up (subjects_prefetch). Hints only. */
+void judge_prefetch_shared(struct judge *j, const struct shared_change *c, const struct shared_evidence *e,
+    size_t n);
 
 /* Restores every subject from the store (at start). Returns 0 or a negative code. */
 int judge_load(struct judge *j);

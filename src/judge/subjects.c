@@ -73,6 +73,21 @@ subjects_find(const struct subjects *t, const char *key, size_t len)
 	return NULL;
 }
 
+void
+subjects_prefetch(const struct subjects *t, const char *const *keys, size_t n)
+{
+	uint32_t h[SUBJECTS_PREFETCH_MAX];
+
+	if (n > SUBJECTS_PREFETCH_MAX)
+		n = SUBJECTS_PREFETCH_MAX;
+	for (size_t i = 0; i < n; i++) {
+		h[i] = subjects_hash(keys[i], strlen(keys[i]));
+		htable_prefetch(&t->table, h[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		htable_prefetch_node(&t->table, h[i]);
+}
+
 static void
 subjects_unlink(struct subjects *t, struct subject *s)
 {

@@ -140,6 +140,14 @@ uint32_t subjects_hash(const char *key, size_t len);
 /* The subject with this key, or NULL. */
 struct subject *subjects_find(const struct subjects *t, const char *key, size_t len);
 
+/*
+ * subjects_prefetch — asks the CPU for what finding keys[0..n) (NUL-terminated) will read:
+ * a batch of lookups in a table of millions then waits for memory once, not once a key
+ * (htable_prefetch). Hints only; at most SUBJECTS_PREFETCH_MAX keys are looked at.
+ */
+#define SUBJECTS_PREFETCH_MAX 64
+void subjects_prefetch(const struct subjects *t, const char *const *keys, size_t n);
+
 /* The subject with this key, created (level normal) when missing; NULL on ENOMEM. */
 struct subject *subjects_get(struct subjects *t, enum subject_kind kind, const char *key, size_t len);
 

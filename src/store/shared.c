@@ -165,6 +165,7 @@ struct shared {
 
 	/* loop thread only */
 	shared_evidence_fn evidence_fn;
+	shared_prefetch_fn prefetch_fn;
 	uint64_t *owners;               /* the live nodes' seeds, this one's among them */
 	size_t owner_count;
 	uint64_t my_seed;
@@ -754,6 +755,11 @@ shared_async_cb(uv_async_t *handle)
 		struct shared_batch *b = list;
 		list = b->next;
 		for (size_t i = 0; i < b->n; i++) {
+			if (i % SHARED_PREFETCH == 0 && sh->prefetch_fn != NULL) {
+				size_t run = b->n - i < SHARED_PREFETCH ? b->n - i : SHARED_PREFETCH;
+				sh->prefetch_fn(sh->arg, b->evidence == NULL ? b->changes + i : NULL,
+				    b->evidence != NULL ? b->evidence + i : NULL, run);
+			}
 			if (b->evidence != NULL) {
 				if (sh->evidence_fn != NULL)
 					sh->evidence_fn(sh->arg, &b->evidence[i]);
@@ -1422,6 +1428,12 @@ void
 shared_set_evidence(struct shared *sh, shared_evidence_fn fn)
 {
 	sh->evidence_fn = fn;
+}
+
+void
+shared_set_prefetch(struct shared *sh, shared_prefetch_fn fn)
+{
+	sh->prefetch_fn = fn;
 }
 
 int

@@ -193,6 +193,13 @@ int shared_evidence_line_decode(const char *line, size_t len, const char *node, 
 typedef void (*shared_evidence_fn)(void *arg, const struct shared_evidence *e);
 /* Before shared_start: where other nodes' evidence goes (NULL: it is not read). */
 void shared_set_evidence(struct shared *sh, shared_evidence_fn fn);
+/* On the loop, before a run of at most SHARED_PREFETCH changes c[0..n) or publications
+ * e[0..n) (the other NULL) is applied: a chance to ask for the memory they will touch. */
+#define SHARED_PREFETCH 32
+typedef void (*shared_prefetch_fn)(void *arg, const struct shared_change *c, const struct shared_evidence *e,
+    size_t n);
+/* Before shared_start (NULL: none). */
+void shared_set_prefetch(struct shared *sh, shared_prefetch_fn fn);
 /* Queue this node's evidence e for publication (loop thread; e->node is ignored). 0 or -ENOMEM. */
 int shared_publish(struct shared *sh, const struct shared_evidence *e);
 /* The sync thread folds what it has not folded at once, burst or not (any thread; tests). */

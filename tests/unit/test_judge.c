@@ -558,6 +558,49 @@ published(const char *subject, const char *node, double value, uint64_t count, u
 	return e;
 }
 
+/*
+ * Asking ahead for a batch's memory (judge_prefetch_shared, before shared_async_cb applies
+ * a run of the feed) changes nothing: no subject made for a key looked at, whether there,
+ * missing, not canonical or of an unknown kind or node, and a run longer than
+ * SUBJECTS_PREFETCH_MAX looked at up to it only (ASan: nothing read past the batch).
+ */
+static void
+test_shared_prefetch(void **state)
+{
+	struct fx *f = *state;
+	usec_t now = time_now();
+	struct shared_evidence e = published("192.0.2.70", "b", 2, 2, now, "b saw two");
+	enum { N = SUBJECTS_PREFETCH_MAX + 6 };
+	struct shared_evidence *batch = calloc(N, sizeof(*batch));
+	struct shared_change *changes = calloc(N, sizeof(*changes));
+	struct judge_stats before, after;
+
+	assert_non_null(batch);
+	assert_non_null(changes);
+	judge_apply_evidence(f->j, &e);                  /* one there, and a publication of b's */
+	for (int i = 0; i < N; i++) {
+		char subject[32];
+		snprintf(subject, sizeof(subject), i == 1 ? "192.0.2.070" : "192.0.2.%d", 70 + i);
+		batch[i] = published(subject, i % 3 == 0 ? "b" : "nobody", 1, 1, now, "x");
+		if (i == 2)
+			snprintf(batch[i].kind, sizeof(batch[i].kind), "no-such-kind");
+		snprintf(changes[i].subject, sizeof(changes[i].subject), "%s", subject);
+	}
+	judge_stats_get(f->j, &before);
+	judge_prefetch_shared(f->j, NULL, batch, N);
+	judge_prefetch_shared(f->j, changes, NULL, N);
+	judge_prefetch_shared(f->j, changes, NULL, 0);
+	judge_stats_get(f->j, &after);
+	assert_int_equal(after.tracked, before.tracked);
+	assert_null(judge_lookup(f->j, "192.0.2.71"));
+	assert_non_null(judge_lookup(f->j, "192.0.2.70"));
+	/* and what is applied after it goes as it would have */
+	judge_apply_evidence(f->j, &batch[3]);
+	assert_non_null(judge_lookup(f->j, "192.0.2.73"));
+	free(batch);
+	free(changes);
+}
+
 static void
 test_shared_evidence(void **state)
 {
@@ -2953,6 +2996,7 @@ main(void)
 		T(test_normalize),
 		T(test_evidence_decay),
 		T(test_shared_evidence),
+		T(test_shared_prefetch),
 		T(test_shared_settle),
 		T(test_shared_reset_stored),
 		T(test_levels_rise),
