@@ -92,11 +92,22 @@ struct shared_line {
 	char line[];
 };
 
-/* A publication waiting for PostgreSQL: the newest per (subject, kind). */
+/*
+ * A publication waiting for PostgreSQL: the newest per (subject, kind), its strings in text
+ * at their length (a struct shared_evidence is 800 bytes of fixed fields, and a mass
+ * quarantine's report read here queues 100 000 of them, each new memory the loop faults in).
+ */
 struct shared_pub {
-	struct htable_node hnode;
+	struct htable_node hnode;          /* not in sh->pubs once dead */
 	struct shared_pub *next;
-	struct shared_evidence e;
+	bool dead;                         /* replaced by a newer one that did not fit: skipped */
+	double value;
+	usec_t value_time;
+	usec_t first_seen;
+	usec_t last_seen;
+	uint64_t count;
+	uint16_t kind_at, summary_at, room;
+	char text[];                       /* subject NUL kind NUL summary NUL, room bytes */
 };
 
 struct shared_origin {
@@ -1379,14 +1390,60 @@ shared_pub_hash(const struct shared_evidence *e)
 }
 
 static struct shared_pub *
-shared_pub_find(struct shared *sh, const struct shared_evidence *e, uint32_t h)
+shared_pub_find(struct shared *sh, const char *subject, const char *kind, uint32_t h)
 {
 	for (struct htable_node *n = htable_first(&sh->pubs, h); n != NULL; n = htable_next(n, h)) {
 		struct shared_pub *p = htable_entry(n, struct shared_pub, hnode);
-		if (strcmp(p->e.subject, e->subject) == 0 && strcmp(p->e.kind, e->kind) == 0)
+		if (strcmp(p->text, subject) == 0 && strcmp(p->text + p->kind_at, kind) == 0)
 			return p;
 	}
 	return NULL;
+}
+
+/* The bytes of text e's strings take in a publication (each with its NUL). */
+static size_t
+shared_pub_room(const struct shared_evidence *e)
+{
+	return strnlen(e->subject, sizeof(e->subject) - 1) + 1 + strnlen(e->kind, sizeof(e->kind) - 1) + 1 +
+	    strnlen(e->summary, sizeof(e->summary) - 1) + 1;
+}
+
+/* e into p, whose text has room for it (shared_pub_room). */
+static void
+shared_pub_fill(struct shared_pub *p, const struct shared_evidence *e)
+{
+	size_t a = strnlen(e->subject, sizeof(e->subject) - 1), b = strnlen(e->kind, sizeof(e->kind) - 1);
+	size_t c = strnlen(e->summary, sizeof(e->summary) - 1);
+
+	p->value = e->value;
+	p->value_time = e->value_time;
+	p->first_seen = e->first_seen;
+	p->last_seen = e->last_seen;
+	p->count = e->count;
+	memcpy(p->text, e->subject, a);
+	p->text[a] = '\0';
+	p->kind_at = (uint16_t)(a + 1);
+	memcpy(p->text + p->kind_at, e->kind, b);
+	p->text[p->kind_at + b] = '\0';
+	p->summary_at = (uint16_t)(p->kind_at + b + 1);
+	memcpy(p->text + p->summary_at, e->summary, c);
+	p->text[p->summary_at + c] = '\0';
+}
+
+/* The publication p as the line encoder takes it, node's. */
+static void
+shared_pub_evidence(const struct shared_pub *p, const char *node, struct shared_evidence *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->subject, sizeof(out->subject), "%s", p->text);
+	snprintf(out->node, sizeof(out->node), "%s", node);
+	snprintf(out->kind, sizeof(out->kind), "%s", p->text + p->kind_at);
+	snprintf(out->summary, sizeof(out->summary), "%s", p->text + p->summary_at);
+	out->value = p->value;
+	out->value_time = p->value_time;
+	out->first_seen = p->first_seen;
+	out->last_seen = p->last_seen;
+	out->count = p->count;
 }
 
 /* Under sh->mu: e as the newest publication of its (subject, kind). */
@@ -1394,23 +1451,33 @@ static int
 shared_pub_put(struct shared *sh, const struct shared_evidence *e)
 {
 	uint32_t h = shared_pub_hash(e);
-	struct shared_pub *p = shared_pub_find(sh, e, h);
+	struct shared_pub *p = shared_pub_find(sh, e->subject, e->kind, h);
+	size_t room = shared_pub_room(e);
 
-	if (p != NULL) {
-		p->e = *e;
+	if (p != NULL && room <= p->room) {
+		shared_pub_fill(p, e);          /* in its place in line */
 		return 0;
 	}
-	if (sh->pub_count >= SHARED_PUB_MAX && sh->pub_head != NULL) {
+	if (p != NULL) {
+		/* longer than the one it replaces: that one is skipped, this one goes in line */
+		htable_del(&sh->pubs, &p->hnode);
+		p->dead = true;
+	} else if (sh->pub_count >= SHARED_PUB_MAX && sh->pub_head != NULL) {
 		/* PostgreSQL away for long under a storm: the oldest go (republished when they change) */
-		p = sh->pub_head;
-		sh->pub_head = p->next;
+		struct shared_pub *old = sh->pub_head;
+		sh->pub_head = old->next;
 		if (sh->pub_head == NULL)
 			sh->pub_tail = NULL;
-		htable_del(&sh->pubs, &p->hnode);
+		if (!old->dead)
+			htable_del(&sh->pubs, &old->hnode);
 		sh->pub_count--;
-	} else if ((p = malloc(sizeof(*p))) == NULL)
+		free(old);
+	}
+	if ((p = malloc(sizeof(*p) + room)) == NULL)
 		return -ENOMEM;
-	p->e = *e;
+	p->room = (uint16_t)room;
+	p->dead = false;
+	shared_pub_fill(p, e);
 	p->next = NULL;
 	p->hnode.hash = h;
 	htable_add(&sh->pubs, &p->hnode);
@@ -1439,12 +1506,10 @@ shared_set_prefetch(struct shared *sh, shared_prefetch_fn fn)
 int
 shared_publish(struct shared *sh, const struct shared_evidence *e)
 {
-	struct shared_evidence copy = *e;
 	int rc;
 
-	snprintf(copy.node, sizeof(copy.node), "%s", sh->node);
 	pthread_mutex_lock(&sh->mu);
-	rc = shared_pub_put(sh, &copy);
+	rc = shared_pub_put(sh, e);     /* its node, this one's, is written at the push */
 	/* the sync thread is told of the first one (it then waits SHARED_EV_LINGER for more) and
 	 * of a whole batch, not of every one */
 	bool kick = rc == 0 && (sh->pub_count == 1 || sh->pub_count == SHARED_EV_BATCH);
@@ -1639,8 +1704,12 @@ shared_push_evidence(struct shared *sh)
 	while (n < SHARED_EV_BATCH && sh->pub_head != NULL) {
 		struct shared_pub *p = sh->pub_head;
 		sh->pub_head = p->next;
-		htable_del(&sh->pubs, &p->hnode);
 		sh->pub_count--;
+		if (p->dead) {
+			free(p);
+			continue;
+		}
+		htable_del(&sh->pubs, &p->hnode);
 		take[n++] = p;
 	}
 	if (sh->pub_head == NULL)
@@ -1654,16 +1723,18 @@ shared_push_evidence(struct shared *sh)
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char line[SHARED_EV_LINE_MAX];
-		int len = shared_evidence_line(&take[i]->e, line, sizeof(line));
+		struct shared_evidence e;
+		shared_pub_evidence(take[i], sh->node, &e);
+		int len = shared_evidence_line(&e, line, sizeof(line));
 		if (len < 0) {
-			text_make_utf8(take[i]->e.summary);
-			len = shared_evidence_line(&take[i]->e, line, sizeof(line));
+			text_make_utf8(e.summary);
+			len = shared_evidence_line(&e, line, sizeof(line));
 		}
 		if (len < 0) {
 			/* nothing the judge makes: a subject too long, a number out of range */
 			log_limited(&sh->skip_log, LOG_LEVEL_WARN, "shared store: evidence kind=%.48s about a subject "
-			    "cannot be written; not published", take[i]->e.kind);
-			take[i]->e.subject[0] = '\0';      /* not pushed, not put back */
+			    "cannot be written; not published", e.kind);
+			take[i]->dead = true;      /* not pushed, not put back */
 			continue;
 		}
 		if (!text_buf_add(&text, line, (size_t)len) || !text_buf_add(&text, "\n", 1))
@@ -1693,7 +1764,8 @@ shared_push_evidence(struct shared *sh)
 		sh->stats.evidence_published += lines;
 	for (size_t i = 0; i < n; i++) {
 		/* back in line when not pushed and nothing newer came meanwhile */
-		if (rc != 0 && take[i]->e.subject[0] != '\0' && shared_pub_find(sh, &take[i]->e, take[i]->hnode.hash) == NULL) {
+		if (rc != 0 && !take[i]->dead && shared_pub_find(sh, take[i]->text, take[i]->text + take[i]->kind_at,
+		    take[i]->hnode.hash) == NULL) {
 			take[i]->next = sh->pub_head;
 			sh->pub_head = take[i];
 			if (sh->pub_tail == NULL)

@@ -845,13 +845,16 @@ test_evidence(void **state)
 	node_start(&node_b);
 	assert_true(run_until(is_up, &node_b, 10 * SECOND_MS));
 
-	/* 1. three publications of a, one of them twice before it went: b gets the newest */
+	/* 1. three publications of a, two of them twice before they went (the newer one's text
+	 * longer, then as long): b gets the newest */
 	size_t nb = node_b.ev_n;
 	e = publication("192.0.2.90", "rate_limit", 2, "two deferred");
 	assert_int_equal(shared_publish(node_a.sh, &e), 0);
 	e = publication("192.0.2.90", "rate_limit", 3, "three deferred");
 	assert_int_equal(shared_publish(node_a.sh, &e), 0);
 	e = publication("192.0.2.90", "bounce_ratio", 0.5, "half bounced");
+	assert_int_equal(shared_publish(node_a.sh, &e), 0);
+	e = publication("192.0.2.90", "bounce_ratio", 0.75, "most bounced");
 	assert_int_equal(shared_publish(node_a.sh, &e), 0);
 	e = publication("account:b\tob\n\\", "spam_rejected", 1, "a name with a tab, a newline, a backslash");
 	assert_int_equal(shared_publish(node_a.sh, &e), 0);
@@ -863,6 +866,9 @@ test_evidence(void **state)
 	assert_true(got->value == 3);
 	assert_string_equal(got->summary, "three deferred");
 	assert_string_equal(got->node, "a");
+	assert_non_null(got = last_of(&node_b, "192.0.2.90", "bounce_ratio"));
+	assert_true(got->value == 0.75);
+	assert_string_equal(got->summary, "most bounced");
 	assert_non_null(got = last_of(&node_b, "account:b\tob\n\\", "spam_rejected"));
 	assert_string_equal(got->summary, "a name with a tab, a newline, a backslash");
 	/* one row for the push, none in lz_evidence before a fold */
