@@ -908,6 +908,7 @@ judge_evidence(const struct subject *s, int kind)
 static void
 judge_mark_dirty(struct judge *j, struct subject *s)
 {
+	s->flags &= (uint8_t)~SUBJECT_F_WRITTEN;     /* changed after the row last queued */
 	if (s->flags & SUBJECT_F_DIRTY)
 		return;
 	if (j->dirty_count == j->dirty_cap) {
@@ -1555,6 +1556,10 @@ judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, cons
 		free(c);
 		return -ENOMEM;
 	}
+	/* the row queued is all the checkpoint would write; if its commit fails, judge_committed
+	 * touches the subject again */
+	if (s->flags & SUBJECT_F_DIRTY)
+		s->flags |= SUBJECT_F_WRITTEN;
 	return 0;
 }
 
@@ -1898,6 +1903,14 @@ judge_checkpoint(struct judge *j)
 		if (!(s->flags & SUBJECT_F_DIRTY_FULL) && rates != NULL) {
 			rates[nrates++] = (struct store_rate){ .subject = s->key, .subject_len = s->key_len,
 			    .level = s->level, .rate_tat = { s->tat[0], s->tat[1] }, .updated = now };
+			continue;
+		}
+		if (s->flags & SUBJECT_F_WRITTEN) {
+			/* a verdict's row, queued after it went on the list, holds all of it (a failed
+			 * commit of that row touches it again) */
+			if (j->shared != NULL)
+				judge_publish(j, s);
+			s->flags &= (uint8_t)~(SUBJECT_F_DIRTY | SUBJECT_F_DIRTY_FULL | SUBJECT_F_WRITTEN);
 			continue;
 		}
 		judge_snapshot(s, &row, ev, now);

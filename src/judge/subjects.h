@@ -72,6 +72,8 @@ enum rate_index { RATE_MESSAGES = 0, RATE_RECIPIENTS = 1 };
 #define SUBJECT_F_DIRTY       0x02   /* on the checkpoint list */
 #define SUBJECT_F_HELD        0x04   /* deserves quarantine, held at throttle by the hourly cap */
 #define SUBJECT_F_DIRTY_FULL  0x08   /* more than its counters changed: the checkpoint writes it whole */
+#define SUBJECT_F_WRITTEN     0x10   /* on the checkpoint list, but queued whole since (a verdict's row)
+                                      * and not touched after: the checkpoint has nothing to write */
 
 /* subject_detail.manual_flags: what the operator said with the manual level */
 #define SUBJECT_MANUAL_SELF_RELEASE 0x01   /* the subscriber may release it at the portal */

@@ -719,6 +719,63 @@ judge_on_store(const char *path, struct config *cfg, double weight, struct store
 	return judge_on(*st, cfg, weight, kind);
 }
 
+static uint64_t
+rows_written(struct store *st)
+{
+	struct store_stats ss;
+
+	store_flush(st);
+	store_stats_get(st, &ss);
+	return ss.writes;
+}
+
+/*
+ * A verdict's row is the subject whole: a subject on the checkpoint list whose verdict was
+ * queued after it got there is not written again by the checkpoint (a mass quarantine wrote
+ * every subject twice), unless touched after the verdict, or the verdict's commit failed.
+ */
+static void
+test_checkpoint_after_verdict(void **state)
+{
+	char dir[] = "/tmp/lazaret-test-judge-XXXXXX", path[PATH_MAX];
+	static struct config cfg;
+	usec_t now = time_now();
+	struct store *st;
+	struct judge *j;
+	struct subject *s, *t;
+	uint64_t w;
+	int kind;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	config_defaults(&cfg);
+	j = judge_on_store(path, &cfg, 1.0, &st, &kind);
+	assert_non_null(s = judge_lookup_or_create(j, "192.0.2.80", now));
+	judge_add_evidence(j, s, kind, 10, 1, now, "bad");    /* on the list, then its verdict */
+	w = rows_written(st);
+	assert_int_equal(s->level, LEVEL_QUARANTINE);
+	judge_checkpoint(j);
+	assert_true(rows_written(st) == w);                    /* the verdict's row was all of it */
+	assert_false(s->flags & (SUBJECT_F_DIRTY | SUBJECT_F_WRITTEN));
+	/* touched after its verdict: written */
+	judge_add_evidence(j, s, kind, 1, 1, now + 1, "worse");
+	judge_checkpoint(j);
+	assert_true(rows_written(st) == w + 1);
+
+	/* a verdict whose commit fails: the checkpoint writes the subject all the same */
+	assert_non_null(t = judge_lookup_or_create(j, "192.0.2.81", now));
+	store_test_fail_next(st, 1);
+	judge_add_evidence(j, t, kind, 10, 1, now, "bad too");
+	w = rows_written(st);
+	assert_int_equal(t->level, LEVEL_NORMAL);
+	judge_checkpoint(j);
+	assert_true(rows_written(st) == w + 1);
+	judge_free(j);
+	store_close(st);
+	assert_int_equal(rmtree(dir), 0);
+}
+
 /*
  * A release through the feed is remembered in the local store: a node restarted after it
  * still counts nothing of another node's publication made before it (that node may have
@@ -2999,6 +3056,7 @@ main(void)
 		T(test_shared_prefetch),
 		T(test_shared_settle),
 		T(test_shared_reset_stored),
+		T(test_checkpoint_after_verdict),
 		T(test_levels_rise),
 		T(test_levels_shipped_weights),
 		T(test_hysteresis),
