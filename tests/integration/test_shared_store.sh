@@ -42,7 +42,10 @@
 #   7. lazaretctl nodes, asked of each node, lists the three, each in contact and caught up,
 #      the gateway enforcing with nftables
 #
-# SHARED_PROPAGATION_MS (default 1000) bounds every propagation (cases 1, 2, 3 and 5) and
+# SHARED_PROPAGATION_MS (default 1000; 2000 for a sanitizer build, which runs every node two
+# to three times slower: one saw 1 008 ms after the failover) bounds every propagation (cases
+# 1, 2, 3 and 5; the figure the issue sets, under 1 s, is bench/shared.sh's, on a release
+# build) and
 # SHARED_CATCHUP_S (default 10) the catch-up of cases 3 to 6. Everything (nodes, clusters, the
 # namespace) is removed on every exit path.
 set -u
@@ -57,7 +60,11 @@ CLUSTER=$REPO_ROOT/tests/pg/cluster.sh
 # as test_pg: a missing PostgreSQL is a failure, never a skip (make test installs it)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 ||
 	fail "PostgreSQL's server is not installed (scripts/install-deps.sh test installs postgresql)"
-PROPAGATION_MS=${SHARED_PROPAGATION_MS:-1000}
+if ldd "$LAZARETD" 2>/dev/null | grep -q libasan; then
+	PROPAGATION_MS=${SHARED_PROPAGATION_MS:-2000}
+else
+	PROPAGATION_MS=${SHARED_PROPAGATION_MS:-1000}
+fi
 CATCHUP_S=${SHARED_CATCHUP_S:-10}
 
 # lost MESSAGE — a verdict lost or nodes that disagree: reported with its evidence, and the
