@@ -14,7 +14,7 @@
 
 #include "store/pg.h"
 
-#define PG_SCHEMA_VERSION 4
+#define PG_SCHEMA_VERSION 5
 
 /*
  * pg_schema_version — the schema version of c's database into *version (0: none yet).

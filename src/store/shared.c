@@ -49,6 +49,10 @@
 #define SHARED_RETENTION   (30LL * 86400 * USEC_PER_SEC)
 #define SHARED_TRIM_EVERY  (3600 * USEC_PER_SEC)
 #define SHARED_TRIM_LOCK   "7816113209573599078"
+/* A batch row has no subject to find a newer change by: once a day, under the same lock, the
+ * batch rows older than the retention are rewritten to keep only the lines that are their
+ * subject's newest change, or deleted when none is (shared_compact). */
+#define SHARED_COMPACT_EVERY (86400 * USEC_PER_SEC)
 #define SHARED_EV_BATCH    2000         /* publications per log row, and per fold's upsert */
 /* A publication waits this long for others to go with it (a busy relay republishes the same
  * hosts' rate evidence many times a second: the newest of a key replaces the one waiting),
@@ -132,6 +136,7 @@ struct shared {
 	usec_t started_at;              /* when this run began: lz_nodes.started */
 	atomic_bool stopping;
 	atomic_bool fold_asked;         /* shared_fold_soon */
+	atomic_bool compact_asked;      /* shared_compact_soon */
 	atomic_bool up;
 	atomic_int_fast64_t applied;    /* the newest seq the loop applied */
 
@@ -149,6 +154,7 @@ struct shared {
 	int64_t fetched;                /* the highest seq handed to the loop */
 	usec_t next_beat;
 	usec_t next_trim;
+	usec_t next_compact;
 	struct shared_origin origins[SHARED_ORIGINS_MAX];
 	size_t origin_count;
 	struct log_limit skip_log;
@@ -716,6 +722,48 @@ shared_evidence_line_decode(const char *line, size_t len, const char *node, stru
 	return 0;
 }
 
+/* ---- batch rows (schema 5) ---- */
+
+int
+shared_batch_line(int64_t node_seq, int64_t at, const char *subject, const char *verdict, char *buf, size_t size)
+{
+	if (node_seq < 1 || at < 0 || strpbrk(subject, "\t\n") != NULL || strpbrk(verdict, "\n") != NULL)
+		return -EINVAL;
+	int n = snprintf(buf, size, "%" PRId64 "\t%" PRId64 "\t%s\t%s\n", node_seq, at, subject, verdict);
+	return n < 0 || (size_t)n >= size ? -EINVAL : n;
+}
+
+int
+shared_batch_line_decode(const char *line, size_t len, struct shared_change *out)
+{
+	const char *end = line + len, *member[3];
+	size_t mlen[3];
+	const char *p = line;
+	char again[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)];
+	size_t subject_len = 0;
+
+	/* three members up to a tab each, the verdict line after the third */
+	for (int f = 0; f < 3; f++) {
+		const char *tab = memchr(p, '\t', (size_t)(end - p));
+		if (tab == NULL)
+			return -EINVAL;
+		member[f] = p;
+		mlen[f] = (size_t)(tab - p);
+		p = tab + 1;
+	}
+	if (memchr(line, '\n', len) != NULL || memchr(line, '\0', len) != NULL)
+		return -EINVAL;
+	if (!field_int(member[0], mlen[0], 1, INT64_MAX, &out->node_seq) ||
+	    !field_int(member[1], mlen[1], 0, INT64_MAX, &out->at) || mlen[2] == 0 ||
+	    mlen[2] >= sizeof(again) ||
+	    subject_text_decode(out->subject, sizeof(out->subject), &subject_len, member[2], mlen[2]) != 0 ||
+	    subject_text_encode(again, sizeof(again), out->subject, subject_len) != mlen[2] ||
+	    memcmp(again, member[2], mlen[2]) != 0 ||
+	    shared_verdict_line_decode(p, (size_t)(end - p), &out->verdict) != 0)
+		return -EINVAL;
+	return 0;
+}
+
 /* ---- the loop's side ------------------------------------------------------------------ */
 
 static void shared_batch_done(struct shared *sh, struct shared_batch *b);
@@ -778,7 +826,7 @@ shared_async_cb(uv_async_t *handle)
 			}
 			sh->apply(sh->arg, &b->changes[i]);
 			if (!b->changes[i].refused)
-				applied = b->changes[i].seq;
+				applied = b->changes[i].upto;
 		}
 		shared_batch_done(sh, b);
 	}
@@ -1103,96 +1151,77 @@ text_buf_add(struct text_buf *t, const char *s, size_t n)
 }
 
 struct push_rows {
-	size_t n;
-	int64_t last;
-	struct text_buf text;           /* the parameters' texts, NUL-separated */
-	size_t off[SHARED_PUSH_BATCH * 5];      /* where each row's five texts begin */
+	size_t n;                       /* lines in text */
+	size_t rows;                    /* outbox rows read (a row that cannot be written is not a line) */
+	int64_t last, last_at;          /* the last row's node_seq and at: the batch row's */
+	struct text_buf text;           /* the batch row's lines (shared_batch_line) */
 };
-
-static int
-push_add_text(struct push_rows *p, const char *s)
-{
-	return text_buf_add(&p->text, s, strlen(s) + 1) ? 0 : -ENOMEM;
-}
 
 static int
 push_collect(void *arg, const struct store_outbox_row *r)
 {
 	struct push_rows *p = arg;
-	char seq[24], at[24];
-	size_t base = p->n * 5;
+	char subject[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)], line[SHARED_LINE_MAX], out[SHARED_BATCH_LINE_MAX];
+	const char *verdict = r->body;
+	struct shared_verdict old;
+	int len;
 
-	char subject[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)];
-
-	snprintf(seq, sizeof(seq), "%" PRId64, r->node_seq);
-	snprintf(at, sizeof(at), "%" PRId64, (int64_t)r->at);
+	p->rows++;
+	p->last = r->node_seq;
 	/* as subject text: an account's or subscriber's name may hold any byte, PostgreSQL's text
 	 * only UTF-8 without NUL; one that it refused would hold up every change after it */
 	subject_text_encode(subject, sizeof(subject), r->subject, strlen(r->subject));
 	/* the verdict line; an outbox row written before schema 3 holds the JSON body instead */
-	char line[SHARED_LINE_MAX];
-	const char *verdict = r->body;
-	struct shared_verdict old;
-	if (r->body[0] == '{') {
-		if (shared_verdict_decode(r->body, strlen(r->body), &old) == 0 &&
-		    shared_verdict_line(&old, line, sizeof(line)) >= 0)
-			verdict = line;
-		else
-			log_warnx("shared store: outbox row node_seq=%" PRId64 " cannot be read; pushed as it is, "
-			    "every node will skip it", r->node_seq);
+	if (r->body[0] == '{')
+		verdict = shared_verdict_decode(r->body, strlen(r->body), &old) == 0 &&
+		    shared_verdict_line(&old, line, sizeof(line)) >= 0 ? line : NULL;
+	if (verdict == NULL || strcmp(r->kind, SHARED_KIND_VERDICT) != 0 ||
+	    (len = shared_batch_line(r->node_seq, (int64_t)r->at, subject, verdict, out, sizeof(out))) < 0) {
+		log_warnx("shared store: outbox row node_seq=%" PRId64 " cannot be read; not pushed, no other "
+		    "node will see it", r->node_seq);
+		return p->rows == SHARED_PUSH_BATCH;
 	}
-	const char *v[5] = { seq, at, r->kind, subject, verdict };
-	for (size_t i = 0; i < 5; i++) {
-		p->off[base + i] = p->text.len;
-		if (push_add_text(p, v[i]) != 0)
-			return -1;
-	}
+	if (!text_buf_add(&p->text, out, (size_t)len))
+		return -1;
 	p->n++;
-	p->last = r->node_seq;
-	return p->n == SHARED_PUSH_BATCH;
+	p->last_at = (int64_t)r->at;
+	return p->rows == SHARED_PUSH_BATCH;
 }
 
 /*
- * shared_push — the outbox after sh->pushed into lz_changes, a batch per transaction under
- * the push lock, NOTIFY with it, in one round trip (pg_exec_notify: the lock is never
- * held while this thread waits for a CPU). Returns the rows pushed (0: none waiting) or an error.
+ * shared_push — the outbox after sh->pushed into lz_changes as one batch row (schema 5), under
+ * the push lock, NOTIFY with it, in one round trip (pg_exec_notify: the lock is never held
+ * while this thread waits for a CPU). A batch the server refuses goes again a row a line
+ * (push_single), and a line it refuses alone is set aside. Returns the outbox rows pushed (0:
+ * none waiting) or an error.
  */
 static int
 shared_push(struct shared *sh)
 {
-	/* the lock inside the statement: the server parses the arrays when it binds the
-	 * parameters, before it runs the statement, so not under the lock */
+	/* the lock inside the statement: the server takes the text when it binds the parameters,
+	 * before it runs the statement, so not under the lock */
 	static const char sql[] = "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(" SHARED_PUSH_LOCK ")) "
-	    "INSERT INTO lz_changes (node, node_seq, at, kind, subject, verdict) "
-	    "SELECT $1, u.node_seq, u.at, u.kind, u.subject, u.verdict "
-	    "FROM l, unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[]) "
-	    "WITH ORDINALITY AS u (node_seq, at, kind, subject, verdict, i) ORDER BY u.i "
-	    "ON CONFLICT (node, node_seq) DO NOTHING";   /* in node_seq order: seq follows it */
+	    "INSERT INTO lz_changes (node, node_seq, count, at, kind, subject, verdict) "
+	    "SELECT $1, $2::bigint, $3::integer, $4::bigint, '" SHARED_KIND_BATCH "', '', $5 FROM l "
+	    "ON CONFLICT (node, node_seq) DO NOTHING";
 	struct push_rows *p = calloc(1, sizeof(*p));
-	struct pg_array col[5] = { 0 };
-	const char *params[6] = { sh->node };
+	char last[24], count[24], at[24];
 	int rc;
 
 	if (p == NULL)
 		return -ENOMEM;
 	if ((rc = store_outbox_read(sh->st, sh->pushed, sh->push_single ? 1 : SHARED_PUSH_BATCH, push_collect, p)) <= 0)
 		goto done;
-	if (p->n == 0) {
-		rc = 0;
+	rc = 0;
+	if (p->rows == 0)
 		goto done;
+	if (p->n > 0) {
+		snprintf(last, sizeof(last), "%" PRId64, p->last);
+		snprintf(count, sizeof(count), "%zu", p->n);
+		snprintf(at, sizeof(at), "%" PRId64, p->last_at);
+		const char *params[5] = { sh->node, last, count, at, p->text.p };
+		rc = pg_exec_notify(sh->pg, sql, 5, params, "lz_changes", sh->node);
 	}
-	/* one statement for the batch, whatever its size: $1 the node, then a column an array */
-	for (size_t i = 0; i < p->n; i++)
-		for (size_t k = 0; k < 5; k++) {
-			const char *t = p->text.p + p->off[i * 5 + k];
-			pg_array_add(&col[k], t, strlen(t));
-		}
-	for (size_t k = 0; k < 5; k++)
-		if ((params[1 + k] = pg_array_text(&col[k])) == NULL)
-			rc = -ENOMEM;
-	if (rc == -ENOMEM)
-		goto done;
-	rc = pg_exec_notify(sh->pg, sql, 6, params, "lz_changes", sh->node);
 	if (rc != 0 && pg_conn_up(sh->pg) && rc != -EAGAIN) {
 		/* the server refused the batch itself (not the connection): one row at a time, and a
 		 * row it refuses alone is set aside, loudly, rather than holding up every change after */
@@ -1200,28 +1229,24 @@ shared_push(struct shared *sh)
 			sh->push_single = true;
 			goto done;
 		}
+		struct shared_change refused;
+		memset(&refused, 0, sizeof(refused));
+		bool readable = p->n == 1 && shared_batch_line_decode(p->text.p, p->text.len - 1, &refused) == 0;
 		log_warnx("ALARM shared store: change node_seq=%" PRId64 " subject=%.64s refused by the server "
-		    "(sqlstate=%s: %s); set aside, the other nodes will not see it", p->last, p->text.p + p->off[3],
-		    pg_conn_sqlstate(sh->pg), pg_conn_error(sh->pg));
+		    "(sqlstate=%s: %s); set aside, the other nodes will not see it", p->last,
+		    readable ? refused.subject : "?", pg_conn_sqlstate(sh->pg), pg_conn_error(sh->pg));
 		pthread_mutex_lock(&sh->mu);
 		sh->stats.skipped++;
 		pthread_mutex_unlock(&sh->mu);
 		/* whoever waits for it here is told it failed, and this node undoes it too */
-		struct shared_batch *b = shared_batch_new(sh, 1, false);
+		struct shared_batch *b = readable ? shared_batch_new(sh, 1, false) : NULL;
 		if (b != NULL) {
 			struct shared_change *c = &b->changes[0];
-			const char *subject = p->text.p + p->off[3], *body = p->text.p + p->off[4];
-			size_t len = 0;
-			memset(c, 0, sizeof(*c));
+			*c = refused;
 			c->own = c->refused = true;
-			c->node_seq = p->last;
 			snprintf(c->node, sizeof(c->node), "%s", sh->node);
-			if (subject_text_decode(c->subject, sizeof(c->subject), &len, subject, strlen(subject)) == 0 &&
-			    shared_verdict_line_decode(body, strlen(body), &c->verdict) == 0) {
-				b->n = 1;
-				shared_hand_over(sh, b);
-			} else
-				shared_batch_done(sh, b);
+			b->n = 1;
+			shared_hand_over(sh, b);
 		}
 		rc = 0;
 	} else if (rc != 0)
@@ -1233,10 +1258,8 @@ shared_push(struct shared *sh)
 	pthread_mutex_lock(&sh->mu);
 	sh->stats.pushed += p->n;
 	pthread_mutex_unlock(&sh->mu);
-	rc = (int)p->n;
+	rc = (int)p->rows;
 done:
-	for (size_t k = 0; k < 5; k++)
-		pg_array_free(&col[k]);
 	free(p->text.p);
 	free(p);
 	return rc;
@@ -1273,8 +1296,12 @@ shared_unreadable(struct shared *sh, const char *what, const char *seq, const ch
 
 /* The feed's query: each change's columns, then its verdict line; a change written before
  * schema 3 has none, and its JSON body instead. */
-static const char shared_pull_sql[] = "SELECT seq, node, node_seq, at, kind, subject, verdict, "
-    "CASE WHEN verdict IS NULL THEN body::text END FROM lz_changes WHERE seq > $1 ORDER BY seq LIMIT $2";
+/* The rows after $1, at most $2 of them, and no more than make $2 changes (the first always):
+ * a batch row holds up to SHARED_PUSH_BATCH. */
+static const char shared_pull_sql[] = "SELECT seq, node, node_seq, at, kind, subject, verdict, body, count FROM "
+    "(SELECT seq, node, node_seq, at, kind, subject, verdict, CASE WHEN verdict IS NULL THEN body::text END AS body, "
+    "count, sum(count) OVER (ORDER BY seq) AS upto FROM (SELECT * FROM lz_changes WHERE seq > $1 ORDER BY seq "
+    "LIMIT $2) r) w WHERE upto - count < $2 ORDER BY seq";
 
 /* Row i of a changes query into the batch's next change; false when it is skipped. */
 static bool
@@ -1283,14 +1310,14 @@ shared_decode_change(struct shared *sh, PGresult *res, int i, struct shared_batc
 	const char *node = PQgetvalue(res, i, 1), *kind = PQgetvalue(res, i, 4);
 	const char *subject = PQgetvalue(res, i, 5);
 	struct shared_change *c = &b->changes[b->n];
-	bool line = PQnfields(res) == 8 && !PQgetisnull(res, i, 6);
+	bool line = PQnfields(res) == 9 && !PQgetisnull(res, i, 6);
 	size_t subject_len = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 	c->node_seq = strtoll(PQgetvalue(res, i, 2), NULL, 10);
 	c->at = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-	if (PQnfields(res) != 8 || strcmp(kind, SHARED_KIND_VERDICT) != 0 ||
+	if (PQnfields(res) != 9 || strcmp(kind, SHARED_KIND_VERDICT) != 0 ||
 	    (size_t)PQgetlength(res, i, 1) >= sizeof(c->node) || PQgetlength(res, i, 5) == 0 ||
 	    subject_text_decode(c->subject, sizeof(c->subject), &subject_len, subject,
 	    (size_t)PQgetlength(res, i, 5)) != 0 ||
@@ -1313,7 +1340,54 @@ shared_decode_change(struct shared *sh, PGresult *res, int i, struct shared_batc
 	}
 	memcpy(c->node, node, (size_t)PQgetlength(res, i, 1) + 1);
 	c->own = strcmp(node, sh->node) == 0;
+	c->upto = c->seq;
 	return true;
+}
+
+/*
+ * Row i of a changes query (shared_pull_sql) into b: a change, or a batch row's changes in
+ * their order (b has room for its count). A row or line that cannot be read is counted and
+ * skipped, so is a change read again after a failover. before: the seq read before the row.
+ */
+static void
+shared_decode_row(struct shared *sh, PGresult *res, int i, int64_t before, struct shared_batch *b)
+{
+	const char *seq = PQgetvalue(res, i, 0), *node = PQgetvalue(res, i, 1), *text = PQgetvalue(res, i, 6);
+	long count = strtol(PQgetvalue(res, i, 8), NULL, 10);
+	size_t len = (size_t)PQgetlength(res, i, 6), got = 0, bad = 0, first = b->n;
+
+	if (strcmp(PQgetvalue(res, i, 4), SHARED_KIND_BATCH) != 0) {
+		if (shared_decode_change(sh, res, i, b))
+			b->n++;
+		return;
+	}
+	if (count <= 0 || count > SHARED_PUSH_BATCH || (size_t)PQgetlength(res, i, 1) >= SHARED_NODE_MAX ||
+	    PQgetisnull(res, i, 6)) {
+		shared_unreadable(sh, "change", seq, node);
+		return;
+	}
+	for (size_t o = 0; o < len;) {
+		const char *nl = memchr(text + o, '\n', len - o);
+		size_t n = nl != NULL ? (size_t)(nl - (text + o)) : len - o;
+		struct shared_change *c = &b->changes[b->n];
+		memset(c, 0, sizeof(*c));
+		if (got + bad == (size_t)count || nl == NULL || shared_batch_line_decode(text + o, n, c) != 0)
+			bad++;
+		else {
+			got++;
+			c->seq = strtoll(seq, NULL, 10);
+			c->upto = before;
+			memcpy(c->node, node, (size_t)PQgetlength(res, i, 1) + 1);
+			c->own = strcmp(node, sh->node) == 0;
+			if (shared_origin_new(sh, node, c->node_seq))
+				b->n++;
+		}
+		o += n + 1;
+	}
+	if (b->n > first)
+		b->changes[b->n - 1].upto = b->changes[b->n - 1].seq;   /* the row read in full with it */
+	if (bad > 0 || got != (size_t)count)
+		shared_unreadable(sh, "change", seq, node);
 }
 
 /*
@@ -1368,11 +1442,56 @@ shared_pull_rows(struct shared *sh, const char *sql, int nparams, const char *ex
 	}
 }
 
-/* shared_pull — every change after sh->fetched to the loop. The changes read, or an error. */
+/* shared_pull — every change after sh->fetched to the loop, a query's at a time (shared_pull_sql).
+ * The rows read, or an error. */
 static int
 shared_pull(struct shared *sh)
 {
-	return shared_pull_rows(sh, shared_pull_sql, 2, NULL, false, &sh->fetched, shared_decode_change, NULL);
+	int total = 0;
+
+	for (;;) {
+		char from[24], limit[24];
+		const char *params[2] = { from, limit };
+
+		/* the loop behind: read on once it took what waits (it wakes this thread), and push
+		 * meanwhile rather than wait for it (the node's own verdicts are in that feed) */
+		if (shared_loop_behind(sh))
+			return total;
+		PGresult *res = NULL;
+		int rc;
+
+		snprintf(from, sizeof(from), "%" PRId64, sh->fetched);
+		snprintf(limit, sizeof(limit), "%d", SHARED_PULL_BATCH);
+		if ((rc = pg_exec_cached(sh->pg, shared_pull_sql, 2, params, &res)) != 0)
+			return rc;
+		int rows = PQntuples(res);
+		size_t room = 0;
+		for (int i = 0; i < rows; i++) {
+			long count = strtol(PQgetvalue(res, i, 8), NULL, 10);
+			room += strcmp(PQgetvalue(res, i, 4), SHARED_KIND_BATCH) != 0 ? 1 :
+			    count > 0 && count <= SHARED_PUSH_BATCH ? (size_t)count : 0;
+		}
+		struct shared_batch *b = rows > 0 ? shared_batch_new(sh, room > 0 ? room : 1, false) : NULL;
+		if (rows > 0 && b == NULL) {
+			PQclear(res);
+			return -ENOMEM;
+		}
+		for (int i = 0; i < rows; i++) {
+			int64_t before = sh->fetched;
+			sh->fetched = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+			if (b != NULL && PQnfields(res) == 9)
+				shared_decode_row(sh, res, i, before, b);
+		}
+		PQclear(res);
+		if (b != NULL && b->n > 0)
+			shared_hand_over(sh, b);
+		else
+			shared_batch_done(sh, b);
+		total += rows;
+		/* fewer rows than asked, and fewer changes: nothing more after them */
+		if ((rows < SHARED_PULL_BATCH && room < SHARED_PULL_BATCH) || atomic_load(&sh->stopping))
+			return total;
+	}
 }
 
 /* ---- evidence ------------------------------------------------------------------------- */
@@ -1517,6 +1636,13 @@ shared_publish(struct shared *sh, const struct shared_evidence *e)
 	if (kick)
 		shared_kick(sh);
 	return rc;
+}
+
+void
+shared_compact_soon(struct shared *sh)
+{
+	atomic_store(&sh->compact_asked, true);
+	shared_kick(sh);
 }
 
 void
@@ -2238,8 +2364,9 @@ shared_trim(struct shared *sh)
 		int nparams;
 		const char *sql;
 	} trims[] = {
-		{ 1, "DELETE FROM lz_changes WHERE seq IN (SELECT c.seq FROM lz_changes c WHERE c.at < $1 AND EXISTS "
-		"(SELECT 1 FROM lz_changes d WHERE d.subject = c.subject AND d.seq > c.seq) ORDER BY c.seq LIMIT 10000)" },
+		{ 1, "DELETE FROM lz_changes WHERE seq IN (SELECT c.seq FROM lz_changes c WHERE c.at < $1 AND c.kind <> '"
+		SHARED_KIND_BATCH "' AND EXISTS (SELECT 1 FROM lz_changes d WHERE d.subject = c.subject AND d.seq > c.seq) "
+		"ORDER BY c.seq LIMIT 10000)" },
 		{ 1, "DELETE FROM lz_evidence WHERE ctid IN (SELECT ctid FROM lz_evidence WHERE last_seen < $1 AND "
 		"value_time < $1 LIMIT 10000)" },
 		/* the log's rows an hour old that their node folded (each node deletes its own after
@@ -2259,6 +2386,68 @@ done:
 	if (rc == 0 && (rc = pg_commit(sh->pg)) == 0 && total > 0)
 		log_info("shared store: %lld rows older than %lld days trimmed node=%s", (long long)total,
 		    (long long)(SHARED_RETENTION / (86400 * USEC_PER_SEC)), sh->node);
+	if (rc != 0)
+		pg_rollback(sh->pg);
+	return rc != 0 ? rc : (int)total;
+}
+
+/*
+ * shared_compact — the batch rows older than the retention, by one node at a time (the trim's
+ * lock): each kept with only the lines that are their subject's newest change in the whole feed
+ * (batch lines and single rows alike; a subject's several lines in one row, its last), or
+ * deleted when none is; single rows older than the retention that a batch line supersedes go
+ * too. A row keeps its seq, so the feed keeps its one order and a node catching up from
+ * anywhere still ends with each subject's newest change. The rows changed, or an error.
+ */
+static int
+shared_compact(struct shared *sh)
+{
+	char cutoff[24];
+	const char *params[1] = { cutoff };
+	int64_t locked = 0, old = 0, total = 0;
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(cutoff, sizeof(cutoff), "%" PRId64, (int64_t)(time_now() - SHARED_RETENTION));
+	if ((rc = pg_begin(sh->pg)) != 0)
+		return rc;
+	if ((rc = shared_query_i64(sh, "SELECT pg_try_advisory_xact_lock(" SHARED_TRIM_LOCK ")::int", 0, NULL,
+	    &locked)) != 0 || !locked)
+		goto done;
+	if ((rc = shared_query_i64(sh, "SELECT count(*) FROM lz_changes WHERE kind = '" SHARED_KIND_BATCH
+	    "' AND at < $1::bigint", 1, params, &old)) != 0 || old == 0)
+		goto done;
+	static const char *const steps[] = {
+		/* every subject's newest change: its subject text is a batch line's third member */
+		"CREATE TEMP TABLE lz_newest ON COMMIT DROP AS SELECT subject, max(seq) AS seq FROM ("
+		"SELECT split_part(l, E'\t', 3) AS subject, c.seq FROM lz_changes c, "
+		"regexp_split_to_table(rtrim(c.verdict, E'\n'), E'\n') AS l WHERE c.kind = '" SHARED_KIND_BATCH "' "
+		"UNION ALL SELECT subject, seq FROM lz_changes WHERE kind <> '" SHARED_KIND_BATCH "') a GROUP BY subject",
+		"WITH lines AS (SELECT c.seq, l.line, l.n, split_part(l.line, E'\t', 3) AS subject FROM lz_changes c, "
+		"regexp_split_to_table(rtrim(c.verdict, E'\n'), E'\n') WITH ORDINALITY AS l (line, n) "
+		"WHERE c.kind = '" SHARED_KIND_BATCH "' AND c.at < $1::bigint), "
+		"keep AS (SELECT DISTINCT ON (l.seq, l.subject) l.seq, l.n, l.line FROM lines l "
+		"JOIN lz_newest w ON w.subject = l.subject AND w.seq = l.seq ORDER BY l.seq, l.subject, l.n DESC), "
+		"kept AS (SELECT seq, string_agg(line || E'\n', '' ORDER BY n) AS verdict, count(*)::integer AS n "
+		"FROM keep GROUP BY seq), "
+		"rewritten AS (UPDATE lz_changes c SET verdict = k.verdict, count = k.n FROM kept k "
+		"WHERE c.seq = k.seq AND c.count <> k.n RETURNING c.seq) "
+		"DELETE FROM lz_changes c WHERE c.kind = '" SHARED_KIND_BATCH "' AND c.at < $1::bigint "
+		"AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.seq = c.seq)",
+		"DELETE FROM lz_changes c USING lz_newest w WHERE c.kind <> '" SHARED_KIND_BATCH "' "
+		"AND c.at < $1::bigint AND w.subject = c.subject AND w.seq > c.seq",
+	};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if ((rc = pg_exec_params(sh->pg, steps[i], i == 0 ? 0 : 1, params, NULL, NULL, &res)) != 0)
+			goto done;
+		if (i > 0)
+			total += strtol(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+	}
+done:
+	if (rc == 0 && (rc = pg_commit(sh->pg)) == 0 && old > 0)
+		log_info("shared store: %lld batch rows older than %lld days compacted (%lld deleted) node=%s",
+		    (long long)old, (long long)(SHARED_RETENTION / (86400 * USEC_PER_SEC)), (long long)total, sh->node);
 	if (rc != 0)
 		pg_rollback(sh->pg);
 	return rc != 0 ? rc : (int)total;
@@ -2389,6 +2578,8 @@ shared_thread(void *arg)
 			sh->last_pulled = now;
 		if (atomic_exchange(&sh->fold_asked, false))
 			sh->next_fold = sh->busy_until = 0;
+		if (atomic_exchange(&sh->compact_asked, false))
+			sh->next_compact = 0;
 		if (pushed == SHARED_PUSH_BATCH || ev_pushed == SHARED_EV_BATCH)
 			sh->busy_until = now + SHARED_FOLD_QUIET;
 		if ((folded = shared_fold_step(sh, now)) < 0 && !pg_conn_up(sh->pg))
@@ -2399,6 +2590,12 @@ shared_thread(void *arg)
 			if ((shared_beat(sh) != 0 || shared_pull_unlogged(sh) < 0) && !pg_conn_up(sh->pg))
 				continue;
 			sh->next_beat = now + SHARED_BEAT;
+			now = time_mono();
+		}
+		if (now >= sh->next_compact) {
+			if (shared_compact(sh) < 0 && !pg_conn_up(sh->pg))
+				continue;
+			sh->next_compact = now + SHARED_COMPACT_EVERY;
 			now = time_mono();
 		}
 		if (now >= sh->next_trim) {

@@ -111,7 +111,10 @@ int shared_verdict_line_decode(const char *line, size_t len, struct shared_verdi
 
 /* One change of the feed, as the loop gets it. */
 struct shared_change {
-	int64_t seq;                        /* its place in the one order of all changes */
+	int64_t seq;                        /* its place in the one order of all changes: its row's */
+	int64_t upto;                       /* the feed's seq applied in full once this change is: seq,
+	                                     * or for all but the last line of a batch row, the seq
+	                                     * before its row (a crash in a row reads it again) */
 	int64_t node_seq;
 	usec_t at;
 	bool own;                           /* made by this node (this run's or an earlier one's) */
@@ -120,6 +123,35 @@ struct shared_change {
 	char subject[STORE_SUBJECT_MAX];
 	struct shared_verdict verdict;
 };
+
+/*
+ * A batch row (schema 5): a push of several of one node's changes as one row of lz_changes,
+ * kind SHARED_KIND_BATCH, its subject empty, its node_seq and at its last change's, its
+ * verdict column a line a change, each ended by a newline: the change's node_seq and at in
+ * decimal, its subject as subject_text_encode writes it, its verdict line, separated by one
+ * tab each (the subject text and the verdict line hold no tab nor newline of their own).
+ * SHARED_BATCH_LINE_MAX: the longest line, its newline and a NUL.
+ */
+#define SHARED_KIND_BATCH "verdicts"
+#define SHARED_BATCH_LINE_MAX (2 * 21 + SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX) + SHARED_LINE_MAX + 4)
+
+/*
+ * shared_batch_line — a batch row's line for a change (subject: its subject text, verdict: its
+ * verdict line, both as this node wrote them) into buf, its newline and a NUL after it. Its
+ * length with the newline, or -EINVAL: a number below 0 (node_seq below 1), a member with a
+ * tab or a newline, or buf too small.
+ */
+int shared_batch_line(int64_t node_seq, int64_t at, const char *subject, const char *verdict, char *buf,
+    size_t size);
+
+/*
+ * shared_batch_line_decode — one line of a batch row (len bytes without its newline; read as
+ * untrusted) into out's node_seq, at, subject and verdict (the rest of out untouched). Only
+ * what shared_batch_line writes is accepted: numbers in decimal without a sign or a leading
+ * zero, the subject text as subject_text_encode writes it, the verdict line as
+ * shared_verdict_line_decode takes it. 0, or -EINVAL.
+ */
+int shared_batch_line_decode(const char *line, size_t len, struct shared_change *out);
 
 /* On the loop, in seq order. */
 typedef void (*shared_apply_fn)(void *arg, const struct shared_change *c);
@@ -204,6 +236,9 @@ void shared_set_prefetch(struct shared *sh, shared_prefetch_fn fn);
 int shared_publish(struct shared *sh, const struct shared_evidence *e);
 /* The sync thread folds what it has not folded at once, burst or not (any thread; tests). */
 void shared_fold_soon(struct shared *sh);
+/* The sync thread compacts the batch rows older than the retention now (shared_compact, once a
+ * day otherwise), if it gets the trim's lock (any thread; tests). */
+void shared_compact_soon(struct shared *sh);
 
 /*
  * Ownership: one node judges each subject — the owner, by rendezvous hashing of the

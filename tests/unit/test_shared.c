@@ -32,6 +32,9 @@
  *                 with a bad line is counted, its good line still read; the log's rows go
  *                 once folded and an hour old (a node's own after its fold, a gone node's
  *                 in the hourly trim), a node's never folded stay
+ *   batches       a push of many changes is a few batch rows (schema 5), read back in order;
+ *                 rows written by hand read as far as they can be; the daily compaction
+ *                 keeps of the old batch rows each subject's newest change only
  *   failover      nodes restarted on a multi-host conninfo, the primary killed and its
  *                 standby promoted: the last changes re-read from the new primary are
  *                 skipped, those this run received before it began included, and a change
@@ -312,6 +315,14 @@ put_change(struct node *n, const char *subject, const char *reason)
 	return put_change_as(n, subject, reason, false);
 }
 
+/* Whether change a comes after b in the feed: a later row, or a later line of the same batch
+ * row (schema 5: one push of a node's, one row). */
+static bool
+feed_after(const struct shared_change *a, const struct shared_change *b)
+{
+	return a->seq > b->seq || (a->seq == b->seq && strcmp(a->node, b->node) == 0 && a->node_seq > b->node_seq);
+}
+
 /* The index of the change with tag in n's, or -1; fails if it came more than once. */
 static long
 find_tag(const struct node *n, int64_t tag)
@@ -418,7 +429,7 @@ test_propagation(void **state)
 			assert_int_equal(c->verdict.level, LEVEL_QUARANTINE);
 			assert_int_equal(c->verdict.manual_level, -1);
 			if (i > 0)
-				assert_true(c->seq > n->ch[i - 1].seq);
+				assert_true(feed_after(c, &n->ch[i - 1]));
 		}
 		assert_true(node_a.ch[i].seq == node_b.ch[i].seq);
 	}
@@ -502,7 +513,7 @@ test_outage(void **state)
 	assert_true(node_a.ch[na].own);
 	assert_false(node_b.ch[nb].own);
 	assert_int_equal(node_b.ch[nb].node_seq, 5);
-	assert_true(node_b.ch[nb].seq > node_b.ch[nb - 1].seq);
+	assert_true(feed_after(&node_b.ch[nb], &node_b.ch[nb - 1]));
 	assert_true(run_until(outbox_empty, &node_a, SECOND_MS));
 }
 
@@ -708,15 +719,20 @@ test_schema2_rows(void **state)
 	struct shared_stats st;
 	shared_stats_get(node_b.sh, &st);
 	assert_int_equal(st.outdated, 0);
-	/* both of a's went into PostgreSQL as lines */
+	/* both of a's went into PostgreSQL as lines of batch rows (the tag: the verdict line's
+	 * twelfth member, the batch line's fifteenth) */
 	for (int k = 0; k < 2; k++) {
+		struct shared_change ch;
 		snprintf(tag_text, sizeof(tag_text), "%" PRId64, k == 0 ? outbox_tag : line_tag);
-		assert_int_equal(pg_exec_params(c, "SELECT verdict, body::text FROM lz_changes WHERE node = 'a' AND "
-		    "split_part(verdict, E'\\t', 12) = $1", 1, params, NULL, NULL, &res), 0);
+		assert_int_equal(pg_exec_params(c, "SELECT l, body::text FROM lz_changes, regexp_split_to_table(rtrim("
+		    "verdict, E'\\n'), E'\\n') AS l WHERE node = 'a' AND kind = '" SHARED_KIND_BATCH "' AND "
+		    "split_part(l, E'\\t', 15) = $1", 1, params, NULL, NULL, &res), 0);
 		assert_int_equal(PQntuples(res), 1);
 		assert_string_equal(PQgetvalue(res, 0, 1), "{}");
-		assert_int_equal(shared_verdict_line_decode(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), &v), 0);
-		assert_true(v.tag == (uint64_t)(k == 0 ? outbox_tag : line_tag));
+		memset(&ch, 0, sizeof(ch));
+		assert_int_equal(shared_batch_line_decode(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), &ch), 0);
+		assert_true(ch.verdict.tag == (uint64_t)(k == 0 ? outbox_tag : line_tag));
+		assert_string_equal(ch.subject, k == 0 ? "192.0.2.81" : "192.0.2.82");
 		PQclear(res);
 	}
 
@@ -1071,7 +1087,8 @@ test_hostile_names(void **state)
 
 	/* refused by the server: set aside, the node told, the next one through */
 	c = admin_conn();
-	assert_int_equal(pg_exec(c, "ALTER TABLE lz_changes ADD CONSTRAINT no_71 CHECK (subject <> '192.0.2.71')"), 0);
+	assert_int_equal(pg_exec(c, "ALTER TABLE lz_changes ADD CONSTRAINT no_71 CHECK (verdict NOT LIKE "
+	    "E'%\\t192.0.2.71\\t%')"), 0);
 	assert_true(wait_changes(&node_a, na + 4, 5 * SECOND_MS));
 	na = node_a.n;
 	nb = node_b.n;
@@ -1091,6 +1108,179 @@ test_hostile_names(void **state)
 	assert_int_equal(pg_exec(c, "ALTER TABLE lz_changes DROP CONSTRAINT no_71"), 0);
 	pg_conn_free(c);
 	assert_true(run_until(outbox_empty, &node_a, 5 * SECOND_MS));
+}
+
+/* A batch row's line: node's change node_seq for subject, reason its verdict's reason. */
+static void
+batch_line_of(char *out, size_t size, int64_t node_seq, const char *subject, const char *reason)
+{
+	struct shared_verdict v;
+	char verdict[SHARED_LINE_MAX], text[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)];
+
+	verdict_of(&v, next_tag++, reason);
+	assert_true(shared_verdict_line(&v, verdict, sizeof(verdict)) > 0);
+	subject_text_encode(text, sizeof(text), subject, strlen(subject));
+	assert_true(shared_batch_line(node_seq, 1000 + node_seq, text, verdict, out, size) > 0);
+}
+
+/* A row of node's written by hand: a batch row (lines, count) or, with kind "verdict", a
+ * single row of schema 3 (lines: its verdict line, subject its subject). */
+static void
+insert_row(struct pg_conn *c, const char *node, int64_t node_seq, int count, usec_t at, const char *kind,
+    const char *subject, const char *lines)
+{
+	char seq[24], cnt[24], when[24];
+	const char *params[7] = { node, seq, cnt, when, kind, subject, lines };
+
+	snprintf(seq, sizeof(seq), "%" PRId64, node_seq);
+	snprintf(cnt, sizeof(cnt), "%d", count);
+	snprintf(when, sizeof(when), "%" PRId64, (int64_t)at);
+	assert_int_equal(pg_exec_params(c, "INSERT INTO lz_changes (node, node_seq, count, at, kind, subject, verdict) "
+	    "VALUES ($1, $2::bigint, $3::integer, $4::bigint, $5, $6, $7)", 7, params, NULL, NULL, NULL), 0);
+}
+
+struct rows_wait {
+	const char *sql;
+	int64_t want;
+};
+
+static bool
+rows_are(void *arg)
+{
+	const struct rows_wait *w = arg;
+	return query_int(w->sql) == w->want;
+}
+
+/*
+ * Schema 5's batch rows: a node's push of many changes is a few rows, each read back as its
+ * changes in order, each once; rows another node could write are read as far as they can be
+ * (a line past the row's count, a line that cannot be read, a count of 0, a change read
+ * before: skipped, the row counted unreadable, the rest applied); the daily compaction keeps
+ * of the batch rows past the retention only each subject's newest change (a row rewritten to
+ * its lines that are, or deleted), and the single rows a batch line supersedes go too.
+ */
+static void
+test_batches(void **state)
+{
+	struct shared_stats sb0, sb;
+	char l1[SHARED_BATCH_LINE_MAX], l2[SHARED_BATCH_LINE_MAX], l3[SHARED_BATCH_LINE_MAX];
+	char text[4 * SHARED_BATCH_LINE_MAX];
+	struct pg_conn *c;
+
+	(void)state;
+	/* 1. three thousand of a's: more than one row, and fewer rows than changes */
+	size_t nb = node_b.n;
+	int64_t before = query_int("SELECT coalesce(max(node_seq), 0) FROM lz_changes WHERE node = 'a'");
+	for (int i = 0; i < 3000; i++) {
+		char subject[32];
+		snprintf(subject, sizeof(subject), "10.1.%d.%d", i / 256, i % 256);
+		put_change(&node_a, subject, "one of many");
+	}
+	assert_true(wait_changes(&node_b, nb + 3000, 20 * SECOND_MS));
+	run_for(300);
+	assert_int_equal(node_b.n, nb + 3000);
+	char sql[256];
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM lz_changes WHERE node = 'a' AND node_seq > %" PRId64, before);
+	int64_t rows = query_int(sql);
+	print_message("a's 3000 changes went as %lld rows\n", (long long)rows);
+	assert_true(rows >= 2 && rows < 3000);
+	snprintf(sql, sizeof(sql), "SELECT sum(count) FROM lz_changes WHERE node = 'a' AND node_seq > %" PRId64, before);
+	assert_int_equal(query_int(sql), 3000);
+	assert_true(query_int("SELECT max(count) FROM lz_changes") <= 2048);
+	assert_true(run_until(outbox_empty, &node_a, 5 * SECOND_MS));
+
+	/* 2. rows of node y's, written by hand as another node could (the nodes' records start
+	 * again: they hold CHANGES_MAX) */
+	node_a.n = node_b.n = 0;
+	shared_stats_get(node_b.sh, &sb0);
+	nb = node_b.n;
+	c = admin_conn();
+	batch_line_of(l1, sizeof(l1), 1, "192.0.2.101", "y1");
+	batch_line_of(l2, sizeof(l2), 2, "192.0.2.102", "y2");
+	batch_line_of(l3, sizeof(l3), 3, "192.0.2.103", "y3");
+	snprintf(text, sizeof(text), "%s%s%s", l1, l2, l3);
+	insert_row(c, "y", 3, 3, 0, SHARED_KIND_BATCH, "", text);                  /* three */
+	batch_line_of(l1, sizeof(l1), 4, "192.0.2.104", "y4");
+	batch_line_of(l2, sizeof(l2), 5, "192.0.2.105", "past the count");
+	snprintf(text, sizeof(text), "%s%s", l1, l2);
+	insert_row(c, "y", 5, 1, 0, SHARED_KIND_BATCH, "", text);                  /* one of two */
+	batch_line_of(l1, sizeof(l1), 6, "192.0.2.106", "y6");
+	batch_line_of(l3, sizeof(l3), 8, "192.0.2.108", "y8");
+	snprintf(text, sizeof(text), "%s7\tnot\ta line\n%s", l1, l3);
+	insert_row(c, "y", 8, 3, 0, SHARED_KIND_BATCH, "", text);                  /* two of three */
+	insert_row(c, "y", 9, 0, 0, SHARED_KIND_BATCH, "", l1);                    /* none */
+	batch_line_of(l1, sizeof(l1), 2, "192.0.2.102", "read before");
+	batch_line_of(l2, sizeof(l2), 11, "192.0.2.111", "y11");
+	snprintf(text, sizeof(text), "%s%s", l1, l2);
+	insert_row(c, "y", 11, 2, 0, SHARED_KIND_BATCH, "", text);                 /* one: the other again */
+	assert_int_equal(pg_exec(c, "NOTIFY lz_changes"), 0);
+	int64_t tag = put_change(&node_a, "192.0.2.112", "after y's");
+	assert_true(wait_changes(&node_b, nb + 8, 5 * SECOND_MS));
+	run_for(300);
+	assert_int_equal(node_b.n, nb + 8);
+	static const char *const got[] = { "192.0.2.101", "192.0.2.102", "192.0.2.103", "192.0.2.104", "192.0.2.106",
+		"192.0.2.108", "192.0.2.111", "192.0.2.112" };
+	for (size_t i = 0; i < 8 && nb + i < CHANGES_MAX; i++)
+		assert_string_equal(node_b.ch[nb + i].subject, got[i]);
+	assert_true(find_tag(&node_b, tag) >= 0);
+	shared_stats_get(node_b.sh, &sb);
+	assert_int_equal(sb.skipped - sb0.skipped, 3);
+
+	/* 3. node z's rows, all but two past the retention: the compaction's */
+	usec_t old = time_now() - 40LL * 86400 * USEC_PER_SEC, now = time_now();
+	char verdict[SHARED_LINE_MAX];
+	struct shared_verdict v;
+	verdict_of(&v, next_tag++, "z single");
+	assert_true(shared_verdict_line(&v, verdict, sizeof(verdict)) > 0);
+	insert_row(c, "z", 1, 1, old, SHARED_KIND_VERDICT, "192.0.2.121", verdict);     /* R0: Q, single */
+	batch_line_of(l1, sizeof(l1), 2, "192.0.2.120", "P");
+	batch_line_of(l2, sizeof(l2), 3, "192.0.2.121", "Q");
+	batch_line_of(l3, sizeof(l3), 4, "192.0.2.120", "P again");
+	snprintf(text, sizeof(text), "%s%s%s", l1, l2, l3);
+	insert_row(c, "z", 4, 3, old, SHARED_KIND_BATCH, "", text);                    /* R1: P Q P */
+	batch_line_of(l1, sizeof(l1), 5, "192.0.2.121", "Q newest");
+	insert_row(c, "z", 5, 1, old, SHARED_KIND_BATCH, "", l1);                      /* R2: Q */
+	batch_line_of(l1, sizeof(l1), 6, "192.0.2.122", "S newest");
+	insert_row(c, "z", 6, 1, old, SHARED_KIND_BATCH, "", l1);                      /* R3: S */
+	insert_row(c, "z", 7, 1, old, SHARED_KIND_VERDICT, "192.0.2.120", verdict);     /* R4: P, single */
+	batch_line_of(l1, sizeof(l1), 8, "192.0.2.123", "T newest");
+	batch_line_of(l2, sizeof(l2), 9, "192.0.2.120", "P newest");
+	snprintf(text, sizeof(text), "%s%s", l1, l2);
+	insert_row(c, "z", 9, 2, now, SHARED_KIND_BATCH, "", text);                    /* R5: T P, young */
+	batch_line_of(l1, sizeof(l1), 10, "192.0.2.124", "U newest");
+	batch_line_of(l2, sizeof(l2), 11, "192.0.2.125", "V");
+	batch_line_of(l3, sizeof(l3), 12, "192.0.2.126", "W newest");
+	snprintf(text, sizeof(text), "%s%s%s", l1, l2, l3);
+	insert_row(c, "z", 12, 3, old, SHARED_KIND_BATCH, "", text);                   /* R6: U V W */
+	batch_line_of(l1, sizeof(l1), 13, "192.0.2.125", "V newest");
+	insert_row(c, "z", 13, 1, now, SHARED_KIND_BATCH, "", l1);                     /* R7: V, young */
+	/* the nodes read them all before the compaction (13 changes) */
+	assert_int_equal(pg_exec(c, "NOTIFY lz_changes"), 0);
+	nb = node_b.n;
+	size_t na = node_a.n;
+	assert_true(wait_changes(&node_b, nb + 13, 5 * SECOND_MS));
+	assert_true(wait_changes(&node_a, na + 13, 5 * SECOND_MS));
+	shared_compact_soon(node_a.sh);
+	struct rows_wait w = { "SELECT count(*) FROM lz_changes WHERE node = 'z'", 5 };
+	assert_true(run_until(rows_are, &w, 5 * SECOND_MS));
+	/* R2, R3, R5 and R7 as they were; R6 with its two lines that are their subject's newest */
+	assert_int_equal(query_int("SELECT (string_agg(node_seq::text || ':' || count, ',' ORDER BY seq) = "
+	    "'5:1,6:1,9:2,12:2,13:1')::int FROM lz_changes WHERE node = 'z'"), 1);
+	PGresult *res = NULL;
+	assert_int_equal(pg_exec_params(c, "SELECT verdict FROM lz_changes WHERE node = 'z' AND node_seq = 12", 0, NULL,
+	    NULL, NULL, &res), 0);
+	const char *kept = PQgetvalue(res, 0, 0);
+	assert_true(strncmp(kept, "10\t", 3) == 0);
+	assert_non_null(strstr(kept, "\n12\t"));
+	assert_null(strstr(kept, "192.0.2.125"));
+	PQclear(res);
+	/* every subject's newest is there once: P, Q, S, T, U, V, W */
+	assert_int_equal(query_int("SELECT count(DISTINCT split_part(l, E'\\t', 3)) FROM lz_changes, "
+	    "regexp_split_to_table(rtrim(verdict, E'\\n'), E'\\n') AS l WHERE node = 'z' AND kind = 'verdicts'"), 7);
+	pg_conn_free(c);
+	/* z's came to the nodes too, before the compaction: the next test starts from here */
+	run_for(300);
+	node_a.n = node_b.n = 0;
 }
 
 /* The last change of node n, or fails. */
@@ -1172,6 +1362,7 @@ main(void)
 		cmocka_unit_test(test_schema2_rows),
 		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_evidence),
+		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_failover),
 	};
 

@@ -273,6 +273,73 @@ test_round_trip(void **state)
 	round_trip(&v);
 }
 
+/*
+ * A batch row's line (schema 5): node_seq, at, the subject text, the verdict line; what is
+ * written is read back to the same change, and only what the writer writes is accepted.
+ */
+static void
+test_batch_line(void **state)
+{
+	struct shared_verdict v;
+	struct shared_change c;
+	char verdict[SHARED_LINE_MAX], subject[SUBJECT_TEXT_SIZE(STORE_SUBJECT_MAX)], line[SHARED_BATCH_LINE_MAX];
+	static const char *const names[] = { "192.0.2.1", "2001:db8::1", "account:alice@example.net",
+		"account:b\tob\n\\ %25", "subscriber:\xe2\x80\xae" "evil\x01" };
+	int len;
+
+	(void)state;
+	verdict_base(&v);
+	assert_true(shared_verdict_line(&v, verdict, sizeof(verdict)) > 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		subject_text_encode(subject, sizeof(subject), names[i], strlen(names[i]));
+		len = shared_batch_line((int64_t)i + 1, 1764900000000000 + (int64_t)i, subject, verdict, line, sizeof(line));
+		assert_true(len > 0 && line[len - 1] == '\n' && line[len] == '\0');
+		memset(&c, 0, sizeof(c));
+		assert_int_equal(shared_batch_line_decode(line, (size_t)len - 1, &c), 0);
+		assert_true(c.node_seq == (int64_t)i + 1);
+		assert_true(c.at == 1764900000000000 + (int64_t)i);
+		assert_string_equal(c.subject, names[i]);
+		assert_true(c.verdict.tag == v.tag);
+		assert_string_equal(c.verdict.reason, v.reason);
+	}
+	/* at its bounds */
+	len = shared_batch_line(INT64_MAX, 0, "192.0.2.1", verdict, line, sizeof(line));
+	assert_true(len > 0);
+	assert_int_equal(shared_batch_line_decode(line, (size_t)len - 1, &c), 0);
+	assert_true(c.node_seq == INT64_MAX && c.at == 0);
+
+	/* what the writer refuses */
+	assert_int_equal(shared_batch_line(0, 1, "192.0.2.1", verdict, line, sizeof(line)), -EINVAL);
+	assert_int_equal(shared_batch_line(1, -1, "192.0.2.1", verdict, line, sizeof(line)), -EINVAL);
+	assert_int_equal(shared_batch_line(1, 1, "192.0.2.1\t", verdict, line, sizeof(line)), -EINVAL);
+	assert_int_equal(shared_batch_line(1, 1, "192.0.2.1", "a\nb", line, sizeof(line)), -EINVAL);
+	assert_int_equal(shared_batch_line(1, 1, "192.0.2.1", verdict, line, 10), -EINVAL);
+
+	/* what the reader refuses: another spelling of a number, a member missing or empty, a
+	 * subject not as the encoder writes it, a verdict it refuses, a newline or NUL inside */
+	char bad[SHARED_BATCH_LINE_MAX + 64];
+	static const char *const forms[] = {
+		"01\t5\t192.0.2.1\t%s", "+1\t5\t192.0.2.1\t%s", "-1\t5\t192.0.2.1\t%s", "0\t5\t192.0.2.1\t%s",
+		"1\t-5\t192.0.2.1\t%s", "1\t05\t192.0.2.1\t%s", "1\t\t192.0.2.1\t%s", "\t5\t192.0.2.1\t%s",
+		"1\t5\t\t%s", "1\t5\t%%31%%39%%32.0.2.1\t%s", "1\t5\t192.0.2.1%s", "1\t5\t192.0.2.1\t\t%s",
+		"1 \t5\t192.0.2.1\t%s", "99999999999999999999\t5\t192.0.2.1\t%s",
+	};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		snprintf(bad, sizeof(bad), forms[i], verdict);
+		memset(&c, 0, sizeof(c));
+		if (shared_batch_line_decode(bad, strlen(bad), &c) != -EINVAL)
+			fail_msg("accepted: %s", forms[i]);
+	}
+	assert_int_equal(shared_batch_line_decode("1\t5\t192.0.2.1\tnot a verdict", 30, &c), -EINVAL);
+	len = snprintf(bad, sizeof(bad), "1\t5\t192.0.2.1\t%s", verdict);
+	assert_int_equal(shared_batch_line_decode(bad, (size_t)len, &c), 0);
+	bad[3] = '\n';
+	assert_int_equal(shared_batch_line_decode(bad, (size_t)len, &c), -EINVAL);
+	bad[3] = '\0';
+	assert_int_equal(shared_batch_line_decode(bad, (size_t)len, &c), -EINVAL);
+	assert_int_equal(shared_batch_line_decode("", 0, &c), -EINVAL);
+}
+
 static void
 test_encode_refusals(void **state)
 {
@@ -1286,6 +1353,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_batch_line),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_evidence_columns),
 		cmocka_unit_test(test_evidence_line_round_trip),
