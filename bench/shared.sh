@@ -116,6 +116,12 @@ pg_start() {
 		    -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "SELECT pg_reload_conf()" >/dev/null
 	fi
 }
+# Every change of the feed, a row each: the single rows (schema 4 and before) as they are, a
+# batch row's lines (schema 5: node_seq, at, subject text, the verdict line) split
+CHANGES_SQL="WITH changes AS (SELECT seq, node, node_seq, at, subject FROM lz_changes WHERE kind <> 'verdicts'
+    UNION ALL SELECT c.seq, c.node, split_part(l, E'\\t', 1)::bigint, split_part(l, E'\\t', 2)::bigint,
+    split_part(l, E'\\t', 3) FROM lz_changes c, regexp_split_to_table(rtrim(c.verdict, E'\\n'), E'\\n') AS l
+    WHERE c.kind = 'verdicts')"
 # sql DIR QUERY: one query as the lazaret role, unaligned, no headers
 sql() {
 	psql -X -q -A -t -v ON_ERROR_STOP=1 -h "$1" -p "$(cat "$1/port")" -U lazaret -d lazaret -c "$2"
@@ -321,7 +327,7 @@ while [ "$(grep -c 'verdict host=100\.80\.' "$gwlog" || true)" -lt "$PROPAGATION
 	sleep 0.1; i=$((i + 1))
 done
 sleep 0.5
-sql "$tmp/pg" "SELECT subject, at FROM lz_changes WHERE node = 'relay-a' AND subject LIKE '100.80.%' ORDER BY seq" |
+sql "$tmp/pg" "$CHANGES_SQL SELECT subject, at FROM changes WHERE node = 'relay-a' AND subject LIKE '100.80.%' ORDER BY seq, node_seq" |
     tr '|' ' ' >"$tmp/commits"
 awk "$AWK_MS"'
 	FILENAME == ARGV[1] { at[$1] = $2; next }                  # subject at_us
@@ -384,7 +390,7 @@ case " $SECTIONS " in *" 2 "*)
 echo
 echo "== 2. Mass quarantine: $MASS verdicts from one drone report read by relay-a, each made by its subject's owner"
 gwlog=$tmp/gateway/lazaretd.log
-base=$(metric gateway lazaret_store_shared_seq)
+base=$(metric relay-b lazaret_store_shared_pulled_total)
 gw_before=$(grep 'enforce: batch applied' "$gwlog" | tail -n 1 | sed -n 's/.* quarantined=\([0-9]*\).*/\1/p')
 gw_before=${gw_before:-0}
 mkdir -p "$tmp/in" "$tmp/relay-a/spool/shadowserver"
@@ -400,7 +406,7 @@ t_drop=$(date +%s%N)
 mv "$report" "$tmp/relay-a/spool/shadowserver/"
 want=$((gw_before + MASS))
 wait_enforced "$gwlog" "$want" || true
-wait_metric relay-b lazaret_store_shared_seq $((base + MASS)) 60 || { echo "shared.sh: relay-b did not apply them all" >&2; failed=1; }
+wait_metric relay-b lazaret_store_shared_pulled_total $((base + MASS)) 60 || { echo "shared.sh: relay-b did not apply them all" >&2; failed=1; }
 cpu1=$(cpu_all)
 t_end=$(date +%s%N)
 cpu_line=$(echo "$cpu0 $cpu1" | awk -v hz="$hz" -v s="$(awk -v a="$t_drop" -v b="$t_end" 'BEGIN { print (b - a) / 1e9 }')" -v n="$ncpu" '{
@@ -413,7 +419,7 @@ echo "$commits0 $(store_commits)" | tr '\n' ' ' | awk '{
 	    $7 - $1, $8 - $2, $9 - $3, $10 - $4, $11 - $5, $12 - $6 }'
 sleep 0.2
 # made by each subject's owner: relay-a, relay-b or the gateway (the evidence is relay-a's)
-set -- $(sql "$tmp/pg" "SELECT count(DISTINCT subject), min(at), max(at) FROM lz_changes WHERE subject LIKE '100.9_.%'" | tr '|' ' ')
+set -- $(sql "$tmp/pg" "$CHANGES_SQL SELECT count(DISTINCT subject), min(at), max(at) FROM changes WHERE subject LIKE '100.9_.%'" | tr '|' ' ')
 made=$1 first_us=$2 last_us=$3
 gw_all=$(awk "$AWK_MS"' /enforce: batch applied/ { for (i = 1; i <= NF; i++) if ($i ~ /^quarantined=/ && substr($i, 13) + 0 >= w) { printf "%.0f\n", ms($1); exit } }' w="$want" "$gwlog")
 b_all=$(awk "$AWK_MS"' /verdict host=100\.9[67]\./ { t = ms($1) } END { printf "%.0f\n", t }' "$tmp/relay-b/lazaretd.log")

@@ -449,9 +449,10 @@ metrics_render(FILE *out, const struct metrics_sources *src)
 		    "# TYPE lazaret_node_info gauge\nlazaret_node_info{node=\"%s\"} 1\n", src->node);
 		metrics_gauge(out, "lazaret_store_outbox", "This node's changes not yet in the shared store.",
 		    (double)sh->outbox);
-		metrics_gauge(out, "lazaret_store_shared_seq", "The newest change of the shared store applied here.",
+		metrics_gauge(out, "lazaret_store_shared_seq", "The newest row of the shared store's feed applied here "
+		    "(a row: a change, or a push of several).",
 		    (double)sh->applied);
-		metrics_gauge(out, "lazaret_store_shared_lag", "Changes in the shared store not yet applied here.",
+		metrics_gauge(out, "lazaret_store_shared_lag", "Rows of the shared store's feed not yet applied here.",
 		    (double)(sh->newest > sh->applied ? sh->newest - sh->applied : 0));
 		metrics_counter(out, "lazaret_store_shared_pushed_total", "Changes this node pushed to the shared store.",
 		    sh->pushed);

@@ -5,9 +5,10 @@
  * Each node keeps its SQLite store as its durable local truth and outbox: a verdict is
  * committed there with an outbox row (store_put_outbox) before anything else. A sync
  * thread per node, with a libpq connection of its own (store/pg.h), pushes the outbox to
- * PostgreSQL's change feed (lz_changes: one row per (node, node_seq), so a push repeated
- * after a reconnect or a failover lands once; seq is one order for all nodes, given under
- * a lock so that it is also the order of the commits), and pulls every change after the
+ * PostgreSQL's change feed (lz_changes: since schema 5 a push of up to SHARED_PUSH_BATCH
+ * changes is one row, a line each, numbered by (node, its last node_seq), so a push
+ * repeated after a reconnect or a failover lands once; seq is one order for all rows, given
+ * under a lock so that it is also the order of the commits), and pulls every change after the
  * last one it handed on — after a NOTIFY wakes it and, unconditionally, after every
  * reconnect, so a lost notification never leaves a node behind. Changes reach the loop
  * in seq order through shared_apply_fn; the node's own come back the same way, so every

@@ -330,7 +330,8 @@ test_batch_line(void **state)
 		if (shared_batch_line_decode(bad, strlen(bad), &c) != -EINVAL)
 			fail_msg("accepted: %s", forms[i]);
 	}
-	assert_int_equal(shared_batch_line_decode("1\t5\t192.0.2.1\tnot a verdict", 30, &c), -EINVAL);
+	static const char not_verdict[] = "1\t5\t192.0.2.1\tnot a verdict";
+	assert_int_equal(shared_batch_line_decode(not_verdict, sizeof(not_verdict) - 1, &c), -EINVAL);
 	len = snprintf(bad, sizeof(bad), "1\t5\t192.0.2.1\t%s", verdict);
 	assert_int_equal(shared_batch_line_decode(bad, (size_t)len, &c), 0);
 	bad[3] = '\n';
