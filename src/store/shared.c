@@ -1370,8 +1370,13 @@ shared_decode_row(struct shared *sh, PGresult *res, int i, int64_t before, struc
 		const char *nl = memchr(text + o, '\n', len - o);
 		size_t n = nl != NULL ? (size_t)(nl - (text + o)) : len - o;
 		struct shared_change *c = &b->changes[b->n];
+		o += n + 1;
+		if (got + bad == (size_t)count || nl == NULL) {
+			bad++;          /* past the row's count (b has room for count of them), or unended */
+			continue;
+		}
 		memset(c, 0, sizeof(*c));
-		if (got + bad == (size_t)count || nl == NULL || shared_batch_line_decode(text + o, n, c) != 0)
+		if (shared_batch_line_decode(text + o - n - 1, n, c) != 0)
 			bad++;
 		else {
 			got++;
@@ -1382,7 +1387,6 @@ shared_decode_row(struct shared *sh, PGresult *res, int i, int64_t before, struc
 			if (shared_origin_new(sh, node, c->node_seq))
 				b->n++;
 		}
-		o += n + 1;
 	}
 	if (b->n > first)
 		b->changes[b->n - 1].upto = b->changes[b->n - 1].seq;   /* the row read in full with it */
@@ -2418,14 +2422,17 @@ shared_compact(struct shared *sh)
 	    "' AND at < $1::bigint", 1, params, &old)) != 0 || old == 0)
 		goto done;
 	static const char *const steps[] = {
-		/* every subject's newest change: its subject text is a batch line's third member */
+		/* every subject's newest change: its subject text is a batch line's third member; a
+		 * line past its row's count is none (no node reads it: the compaction must not make
+		 * it one by counting it) */
 		"CREATE TEMP TABLE lz_newest ON COMMIT DROP AS SELECT subject, max(seq) AS seq FROM ("
-		"SELECT split_part(l, E'\t', 3) AS subject, c.seq FROM lz_changes c, "
-		"regexp_split_to_table(rtrim(c.verdict, E'\n'), E'\n') AS l WHERE c.kind = '" SHARED_KIND_BATCH "' "
+		"SELECT split_part(l.line, E'\t', 3) AS subject, c.seq FROM lz_changes c, "
+		"regexp_split_to_table(rtrim(c.verdict, E'\n'), E'\n') WITH ORDINALITY AS l (line, n) "
+		"WHERE c.kind = '" SHARED_KIND_BATCH "' AND l.n <= c.count "
 		"UNION ALL SELECT subject, seq FROM lz_changes WHERE kind <> '" SHARED_KIND_BATCH "') a GROUP BY subject",
 		"WITH lines AS (SELECT c.seq, l.line, l.n, split_part(l.line, E'\t', 3) AS subject FROM lz_changes c, "
 		"regexp_split_to_table(rtrim(c.verdict, E'\n'), E'\n') WITH ORDINALITY AS l (line, n) "
-		"WHERE c.kind = '" SHARED_KIND_BATCH "' AND c.at < $1::bigint), "
+		"WHERE c.kind = '" SHARED_KIND_BATCH "' AND c.at < $1::bigint AND l.n <= c.count), "
 		"keep AS (SELECT DISTINCT ON (l.seq, l.subject) l.seq, l.n, l.line FROM lines l "
 		"JOIN lz_newest w ON w.subject = l.subject AND w.seq = l.seq ORDER BY l.seq, l.subject, l.n DESC), "
 		"kept AS (SELECT seq, string_agg(line || E'\n', '' ORDER BY n) AS verdict, count(*)::integer AS n "

@@ -1226,6 +1226,28 @@ test_batches(void **state)
 	shared_stats_get(node_b.sh, &sb);
 	assert_int_equal(sb.skipped - sb0.skipped, 3);
 
+	/* a row alone in its query that says 1 000 and holds a line more: the thousand, no more
+	 * (the batch has room for what the count says; ASan: nothing written past it) */
+	size_t big = 1001 * SHARED_BATCH_LINE_MAX;
+	char *many = malloc(big);
+	assert_non_null(many);
+	size_t used = 0;
+	for (int i = 0; i < 1001; i++) {
+		char subject[32];
+		snprintf(subject, sizeof(subject), "10.2.%d.%d", i / 256, i % 256);
+		batch_line_of(l1, sizeof(l1), 12 + i, subject, "one of a thousand");
+		used += (size_t)snprintf(many + used, big - used, "%s", l1);
+	}
+	insert_row(c, "y", 1011, 1000, 0, SHARED_KIND_BATCH, "", many);
+	free(many);
+	assert_int_equal(pg_exec(c, "NOTIFY lz_changes"), 0);
+	node_a.n = node_b.n = 0;
+	assert_true(wait_changes(&node_b, 1000, 5 * SECOND_MS));
+	run_for(300);
+	assert_int_equal(node_b.n, 1000);
+	shared_stats_get(node_b.sh, &sb);
+	assert_int_equal(sb.skipped - sb0.skipped, 4);
+
 	/* 3. node z's rows, all but two past the retention: the compaction's */
 	usec_t old = time_now() - 40LL * 86400 * USEC_PER_SEC, now = time_now();
 	char verdict[SHARED_LINE_MAX];
@@ -1274,6 +1296,9 @@ test_batches(void **state)
 	assert_non_null(strstr(kept, "\n12\t"));
 	assert_null(strstr(kept, "192.0.2.125"));
 	PQclear(res);
+	/* y's rows were old too: the one that held a line past its count keeps its count, the
+	 * line no node read is not made one */
+	assert_int_equal(query_int("SELECT count FROM lz_changes WHERE node = 'y' AND node_seq = 1011"), 1000);
 	/* every subject's newest is there once: P, Q, S, T, U, V, W */
 	assert_int_equal(query_int("SELECT count(DISTINCT split_part(l, E'\\t', 3)) FROM lz_changes, "
 	    "regexp_split_to_table(rtrim(verdict, E'\\n'), E'\\n') AS l WHERE node = 'z' AND kind = 'verdicts'"), 7);
