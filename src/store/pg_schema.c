@@ -87,6 +87,58 @@ static const char *const migrations[PG_SCHEMA_VERSION] = {
 	"ALTER TABLE lz_changes ALTER COLUMN verdict SET STORAGE EXTERNAL;",
 };
 
+/*
+ * Storage, not schema: the long texts a node writes and every other node reads back at once,
+ * a batch of verdicts (lz_changes.verdict, up to 2 048 lines) and a push of evidence
+ * (lz_evidence_log.lines, up to 2 000), compressed with lz4 when the server has it
+ * (PostgreSQL 14 and later, built with it, as Debian's is). Their repeated words shrink them
+ * several times over: fewer TOAST chunks to write, log and fetch back, a third of the
+ * server's CPU in a mass quarantine (bench/README, "lz4"). pglz, the default, cost more than
+ * it saved (migrations 4 and 5 store them uncompressed); a server without lz4 keeps them so.
+ * Not a migration: a row reads the same to every version either way, and the rows kept
+ * before stay as they are. Set once, by the first node that finds it otherwise.
+ */
+static const char storage_wanted[] = "SELECT EXISTS (SELECT 1 FROM pg_settings WHERE "
+    "name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) AND EXISTS (SELECT 1 FROM pg_attribute "
+    "WHERE ((attrelid = 'lz_changes'::regclass AND attname = 'verdict') OR (attrelid = 'lz_evidence_log'::regclass "
+    "AND attname = 'lines')) AND (attcompression <> 'l' OR attstorage <> 'x'))";
+static const char storage_set[] = "ALTER TABLE lz_changes ALTER COLUMN verdict SET STORAGE EXTENDED, "
+    "ALTER COLUMN verdict SET COMPRESSION lz4;"
+    "ALTER TABLE lz_evidence_log ALTER COLUMN lines SET STORAGE EXTENDED, ALTER COLUMN lines SET COMPRESSION lz4;";
+
+/*
+ * The storage above, when the server can and it is not so yet; *changed tells. Inside the
+ * migration's transaction: a refusal (a role that does not own the tables) is logged and
+ * rolled back to before it, and changes nothing else; a lost connection is returned.
+ */
+static int
+storage_tune(struct pg_conn *c, bool *changed)
+{
+	PGresult *res = NULL;
+	int rc;
+
+	*changed = false;
+	if (pg_conn_server(c)->version < 140000)
+		return 0;               /* no compression methods before 14 */
+	if ((rc = pg_exec_params(c, storage_wanted, 0, NULL, NULL, NULL, &res)) != 0)
+		return rc;
+	bool wanted = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!wanted)
+		return 0;
+	if ((rc = pg_exec(c, "SAVEPOINT lz_storage")) != 0)
+		return rc;
+	if ((rc = pg_exec(c, storage_set)) != 0) {
+		if (!pg_conn_up(c))
+			return rc;
+		log_warnx("store: %s: cannot compress the batches with lz4 (%s): they stay uncompressed",
+		    pg_conn_target(c), pg_conn_error(c));
+		return pg_exec(c, "ROLLBACK TO SAVEPOINT lz_storage");
+	}
+	*changed = true;
+	return 0;
+}
+
 /* The version recorded in lz_schema, 0 when the table is missing. */
 static int
 read_version(struct pg_conn *c, int *version)
@@ -146,11 +198,17 @@ pg_schema_migrate(struct pg_conn *c, const char *node, int *from, int *to)
 		    NULL, NULL, NULL)) != 0)
 			goto fail;
 	}
+	bool compressed;
+	if ((rc = storage_tune(c, &compressed)) != 0)
+		goto fail;
 	if ((rc = pg_commit(c)) != 0)
 		return rc;
 	if (found < PG_SCHEMA_VERSION)
 		log_info("store: %s: schema migrated from version %d to %d node=%s", pg_conn_target(c), found,
 		    PG_SCHEMA_VERSION, node);
+	if (compressed)
+		log_info("store: %s: batches of verdicts and of evidence compressed with lz4 from now on node=%s",
+		    pg_conn_target(c), node);
 	if (to != NULL)
 		*to = PG_SCHEMA_VERSION;
 	return 0;

@@ -939,6 +939,88 @@ test_schema_migrate(void **state)
 	pg_conn_free(c);
 }
 
+/* conninfo with its user replaced by `user` (the tests' conninfo ends in user=lazaret) */
+static void
+conninfo_as(char *out, size_t size, const char *user)
+{
+	const char *at = strstr(primary, "user=");
+
+	assert_non_null(at);
+	snprintf(out, size, "%.*suser=%s", (int)(at - primary), primary, user);
+}
+
+/*
+ * Storage (pg_schema.c, storage_tune): after a migration the batch columns are compressed
+ * with lz4; a long batch row is stored several times smaller and reads back the same; an
+ * older lazaret's setting (uncompressed) is changed by the next node that migrates; a role
+ * that does not own the tables migrates all the same, leaving the setting as it was.
+ */
+static void
+test_schema_storage(void **state)
+{
+	struct pg_conn *c = connect_ok(primary, "storage-test");
+	const char *storage = "SELECT string_agg(attname || ':' || attcompression::text || attstorage::text, ',' ORDER BY attname) "
+	    "FROM pg_attribute WHERE (attrelid = 'lz_changes'::regclass AND attname = 'verdict') OR "
+	    "(attrelid = 'lz_evidence_log'::regclass AND attname = 'lines')";
+	const char *uncompress = "ALTER TABLE lz_changes ALTER COLUMN verdict SET STORAGE EXTERNAL, ALTER COLUMN verdict "
+	    "SET COMPRESSION pglz; ALTER TABLE lz_evidence_log ALTER COLUMN lines SET STORAGE EXTERNAL";
+	char v[256], other[PATH_MAX + 128];
+	int from, to;
+
+	(void)state;
+	schema_drop(c);
+	assert_int_equal(pg_schema_migrate(c, "relay1", &from, &to), 0);
+	assert_int_equal(query1(c, storage, v, sizeof(v)), 0);
+	assert_string_equal(v, "lines:lx,verdict:lx");
+
+	/* 2 000 lines of a batch, 200-odd bytes each, alike as a mass quarantine's are */
+	size_t cap = 2000 * 256, len = 0;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	for (int i = 0; i < 2000; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%d\t1765000000%06d\thost:100.96.%d.%d\tquarantine\t"
+		    "normal\tjudge\tscore 3.50 reached quarantine (3): Shadowserver report (event4_drone): the "
+		    "'mirai' bot on this connection was seen (tcp, to 198.51.100.200:80)\n", i + 1, i, i / 256, i % 256);
+	const char *params[2] = { text, "2000" };
+	assert_int_equal(pg_exec_params(c, "INSERT INTO lz_changes (node, node_seq, at, kind, subject, verdict, count) "
+	    "VALUES ('relay1', 2000, 0, 'verdicts', '', $1, $2::integer)", 2, params, NULL, NULL, NULL), 0);
+	assert_int_equal(query1(c, "SELECT pg_column_compression(verdict) || ' ' || (pg_column_size(verdict) * 4 < "
+	    "octet_length(verdict)) FROM lz_changes", v, sizeof(v)), 0);
+	assert_string_equal(v, "lz4 true");
+	PGresult *res = NULL;
+	assert_int_equal(pg_exec_params(c, "SELECT verdict FROM lz_changes", 0, NULL, NULL, NULL, &res), 0);
+	assert_int_equal((size_t)PQgetlength(res, 0, 0), len);
+	assert_memory_equal(PQgetvalue(res, 0, 0), text, len);
+	PQclear(res);
+	free(text);
+
+	/* as an older lazaret left it: the next migration compresses */
+	assert_int_equal(pg_exec(c, uncompress), 0);
+	assert_int_equal(pg_schema_migrate(c, "relay2", &from, &to), 0);
+	assert_int_equal(from, PG_SCHEMA_VERSION);
+	assert_int_equal(query1(c, storage, v, sizeof(v)), 0);
+	assert_string_equal(v, "lines:lx,verdict:lx");
+
+	/* a role that may use the tables but does not own them: migrated, storage left alone */
+	assert_int_equal(pg_exec(c, uncompress), 0);
+	conninfo_as(other, sizeof(other), "postgres");
+	struct pg_conn *su = connect_ok(other, "storage-su");
+	assert_int_equal(pg_exec(su, "DROP ROLE IF EXISTS lz_user; CREATE ROLE lz_user LOGIN; "
+	    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO lz_user"), 0);
+	conninfo_as(other, sizeof(other), "lz_user");
+	struct pg_conn *u = connect_ok(other, "storage-user");
+	assert_int_equal(pg_schema_migrate(u, "relay3", &from, &to), 0);
+	assert_int_equal(to, PG_SCHEMA_VERSION);
+	assert_true(pg_conn_up(u));
+	assert_int_equal(query1(c, storage, v, sizeof(v)), 0);
+	assert_string_equal(v, "lines:le,verdict:pe");
+	pg_conn_free(u);
+	assert_int_equal(pg_exec(su, "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM lz_user; DROP ROLE lz_user"), 0);
+	pg_conn_free(su);
+	schema_drop(c);
+	pg_conn_free(c);
+}
+
 /*
  * pg_array: texts of every awkward kind through a literal and unnest() come back as they
  * went, in order, one row each (quotes, backslashes, braces, commas, spaces, "NULL", the
@@ -1008,6 +1090,7 @@ main(void)
 		cmocka_unit_test(test_exec_cached),
 		cmocka_unit_test(test_wake_fd),
 		cmocka_unit_test(test_schema_migrate),
+		cmocka_unit_test(test_schema_storage),
 		cmocka_unit_test(test_kill_reconnect),
 		cmocka_unit_test(test_standby_failover),
 	};
