@@ -27,8 +27,15 @@
 
 #define SHARED_PUSH_BATCH  2048         /* outbox rows per INSERT (5 parameters each, and the node) */
 #define SHARED_PUSH_TURN   4            /* batches pushed before the next pull */
-#define SHARED_PULL_BATCH  1000         /* changes per SELECT, and per hand-over to the loop */
-#define SHARED_QUEUE_MAX   8            /* batches waiting for the loop before the pull waits */
+/* Changes per SELECT and per hand-over to the loop: four full batch rows. Fewer a query made
+ * PostgreSQL and the sync thread of every node take a round trip a row in a burst (bench/README,
+ * "Several batch rows a query"). */
+#define SHARED_PULL_BATCH  8192
+#define SHARED_APPLY_TURN  1000         /* changes or publications the loop applies a turn */
+#define SHARED_STATE_ROWS  1000         /* lz_evidence rows a query (shared_pull_rows) */
+/* Batches waiting for the loop before the pull waits: with the one it applies, up to 24 576
+ * changes (a change is 1.5 KiB in memory: 12 MiB a full batch) */
+#define SHARED_QUEUE_MAX   2
 #define SHARED_BEAT        USEC_PER_SEC
 /* After a failover, the changes re-read: a promoted standby may have given the numbers of
  * the old primary's last changes, lost with it, to others (each node pushes its own again;
@@ -86,7 +93,7 @@ struct shared_batch {
 /* Batches the loop is done with, kept for the next pulls (a batch is megabytes: fresh memory
  * each time cost the sync thread a page fault every 4 KiB, a sixth of its time in a burst);
  * as many as may wait for the loop, and freed after a second with nothing pulled */
-#define SHARED_SPARE_MAX SHARED_QUEUE_MAX
+#define SHARED_SPARE_MAX (SHARED_QUEUE_MAX + 1)
 
 /* One of this node's evidence lines, pushed and not yet folded: the newest per (subject, kind),
  * the key being the line up to its second tab. */
@@ -181,6 +188,8 @@ struct shared {
 	bool owners_changed;
 
 	/* loop thread only */
+	struct shared_batch *current;   /* taken from the queue, applied up to current_at so far */
+	size_t current_at;
 	shared_evidence_fn evidence_fn;
 	shared_prefetch_fn prefetch_fn;
 	uint64_t *owners;               /* the live nodes' seeds, this one's among them */
@@ -772,35 +781,27 @@ static void
 shared_async_cb(uv_async_t *handle)
 {
 	struct shared *sh = handle->data;
-	struct shared_batch *list;
-	bool link_changed, link_up;
+	bool link_changed, link_up, was_full = false, more;
 
-	/* One batch a turn of the loop (SHARED_PULL_BATCH rows at most): the policy service and
-	 * the API are served between batches. Taking all that waited (8 000 changes) held their
-	 * answers up by tens of milliseconds whenever the feed ran full. */
+	/* SHARED_APPLY_TURN changes or publications a turn of the loop, out of the batch taken
+	 * from the queue (a pull hands over up to SHARED_PULL_BATCH at once): the policy service
+	 * and the API are served between slices. Applying all that waited (8 000 changes) held
+	 * their answers up by tens of milliseconds whenever the feed ran full. */
 	pthread_mutex_lock(&sh->mu);
-	list = sh->head;
-	bool was_full = sh->batches >= SHARED_QUEUE_MAX, more = false;
-	if (list != NULL) {
-		sh->head = list->next;
+	if (sh->current == NULL && sh->head != NULL) {
+		was_full = sh->batches >= SHARED_QUEUE_MAX;
+		sh->current = sh->head;
+		sh->current_at = 0;
+		sh->head = sh->current->next;
 		if (sh->head == NULL)
 			sh->tail = NULL;
-		list->next = NULL;
+		sh->current->next = NULL;
 		sh->batches--;
-		more = sh->head != NULL;
+		pthread_cond_broadcast(&sh->room);
 	}
 	link_changed = sh->link_changed;
 	link_up = sh->link_up;
 	sh->link_changed = false;
-	pthread_cond_broadcast(&sh->room);
-	pthread_mutex_unlock(&sh->mu);
-	if (was_full)
-		shared_kick(sh);            /* it stopped reading for us: room again */
-	if (more)
-		uv_async_send(sh->async);   /* the next batch on the next turn */
-
-	int64_t applied = atomic_load(&sh->applied);
-	pthread_mutex_lock(&sh->mu);
 	if (sh->owners_changed) {
 		free(sh->owners);
 		sh->owners = sh->owners_next;
@@ -810,12 +811,16 @@ shared_async_cb(uv_async_t *handle)
 		sh->owners_changed = false;
 	}
 	pthread_mutex_unlock(&sh->mu);
-	while (list != NULL) {
-		struct shared_batch *b = list;
-		list = b->next;
-		for (size_t i = 0; i < b->n; i++) {
-			if (i % SHARED_PREFETCH == 0 && sh->prefetch_fn != NULL) {
-				size_t run = b->n - i < SHARED_PREFETCH ? b->n - i : SHARED_PREFETCH;
+	if (was_full)
+		shared_kick(sh);            /* it stopped reading for us: room again */
+
+	int64_t applied = atomic_load(&sh->applied);
+	struct shared_batch *b = sh->current;
+	if (b != NULL) {
+		size_t end = b->n - sh->current_at > SHARED_APPLY_TURN ? sh->current_at + SHARED_APPLY_TURN : b->n;
+		for (size_t i = sh->current_at; i < end; i++) {
+			if ((i - sh->current_at) % SHARED_PREFETCH == 0 && sh->prefetch_fn != NULL) {
+				size_t run = end - i < SHARED_PREFETCH ? end - i : SHARED_PREFETCH;
 				sh->prefetch_fn(sh->arg, b->evidence == NULL ? b->changes + i : NULL,
 				    b->evidence != NULL ? b->evidence + i : NULL, run);
 			}
@@ -828,8 +833,17 @@ shared_async_cb(uv_async_t *handle)
 			if (!b->changes[i].refused)
 				applied = b->changes[i].upto;
 		}
-		shared_batch_done(sh, b);
+		sh->current_at = end;
+		if (end == b->n) {
+			sh->current = NULL;
+			shared_batch_done(sh, b);
+		}
 	}
+	pthread_mutex_lock(&sh->mu);
+	more = sh->current != NULL || sh->head != NULL;
+	pthread_mutex_unlock(&sh->mu);
+	if (more)
+		uv_async_send(sh->async);   /* the next slice on the next turn */
 	if (applied != atomic_load(&sh->applied)) {
 		char value[32];
 		atomic_store(&sh->applied, applied);
@@ -1395,7 +1409,7 @@ shared_decode_row(struct shared *sh, PGresult *res, int i, int64_t before, struc
 }
 
 /*
- * shared_pull_rows — every row of sql after *after to the loop, SHARED_PULL_BATCH a query
+ * shared_pull_rows — every row of sql after *after to the loop, SHARED_STATE_ROWS a query
  * ($1 the seq after which, $2 the batch, $3 this node's name when nparams is 3 or more, $4
  * extra when nparams is 4; prepared once a connection, pg_exec_cached), column 0
  * each row's seq, decode() filling the batch; *done (when not NULL) set once the last row
@@ -1419,7 +1433,7 @@ shared_pull_rows(struct shared *sh, const char *sql, int nparams, const char *ex
 		int rc;
 
 		snprintf(from, sizeof(from), "%" PRId64, *after);
-		snprintf(limit, sizeof(limit), "%d", SHARED_PULL_BATCH);
+		snprintf(limit, sizeof(limit), "%d", SHARED_STATE_ROWS);
 		if ((rc = pg_exec_cached(sh->pg, sql, nparams, params, &res)) != 0)
 			return rc;
 		int rows = PQntuples(res);
@@ -1439,9 +1453,9 @@ shared_pull_rows(struct shared *sh, const char *sql, int nparams, const char *ex
 		else
 			shared_batch_done(sh, b);
 		total += rows;
-		if (rows < SHARED_PULL_BATCH && done != NULL)
+		if (rows < SHARED_STATE_ROWS && done != NULL)
 			*done = true;
-		if (rows < SHARED_PULL_BATCH || atomic_load(&sh->stopping))
+		if (rows < SHARED_STATE_ROWS || atomic_load(&sh->stopping))
 			return total;
 	}
 }
@@ -2741,6 +2755,7 @@ shared_free(struct shared *sh)
 		sh->head = b->next;
 		free(b);
 	}
+	free(sh->current);
 	shared_spares_free(sh);
 	uv_close((uv_handle_t *)sh->async, shared_async_free);
 	pg_conn_free(sh->pg);

@@ -79,6 +79,8 @@ struct node {
 	struct shared *sh;
 	size_t n;                       /* changes applied, in the order they came */
 	struct shared_change ch[CHANGES_MAX];
+	uint64_t turn;                  /* the loop's turn of the last change applied */
+	size_t turn_n, turn_most;       /* changes applied in that turn; the most in one turn */
 	int ups, downs;                 /* link callbacks */
 	bool link;                      /* as the last one said */
 	bool evidence;                  /* reads the other nodes' evidence (test_evidence) */
@@ -92,6 +94,15 @@ static uv_loop_t loop;
 static struct node node_a, node_b, twin;     /* twin: a second "a" */
 static struct node node_c;                   /* test_evidence: a node starting from nothing */
 static int64_t next_tag = 1;
+static uv_prepare_t turns;                   /* counts the loop's turns */
+static uint64_t turn_count;
+
+static void
+turn_cb(uv_prepare_t *h)
+{
+	(void)h;
+	turn_count++;
+}
 
 static void
 apply_cb(void *arg, const struct shared_change *c)
@@ -101,6 +112,12 @@ apply_cb(void *arg, const struct shared_change *c)
 	if (n->n < CHANGES_MAX)
 		n->ch[n->n] = *c;
 	n->n++;
+	if (n->turn != turn_count) {
+		n->turn = turn_count;
+		n->turn_n = 0;
+	}
+	if (++n->turn_n > n->turn_most)
+		n->turn_most = n->turn_n;
 }
 
 static void
@@ -364,6 +381,9 @@ cluster_setup(void **state)
 		pg_cluster_cleanup(&cluster);
 		return -1;
 	}
+	uv_prepare_init(&loop, &turns);
+	uv_prepare_start(&turns, turn_cb);
+	uv_unref((uv_handle_t *)&turns);
 	return 0;
 }
 
@@ -376,6 +396,7 @@ cluster_teardown(void **state)
 	node_close(&node_c);
 	node_close(&node_a);
 	node_close(&node_b);
+	uv_close((uv_handle_t *)&turns, NULL);
 	usec_t end = time_mono() + 2 * USEC_PER_SEC;
 	while (uv_loop_alive(&loop) && time_mono() < end)
 		uv_run(&loop, UV_RUN_NOWAIT);
@@ -1168,8 +1189,10 @@ test_batches(void **state)
 	struct pg_conn *c;
 
 	(void)state;
-	/* 1. three thousand of a's: more than one row, and fewer rows than changes */
+	/* 1. three thousand of a's: more than one row, and fewer rows than changes; read in
+	 * one query or two, applied 1 000 at most a turn of the loop */
 	size_t nb = node_b.n;
+	node_b.turn_most = 0;
 	int64_t before = query_int("SELECT coalesce(max(node_seq), 0) FROM lz_changes WHERE node = 'a'");
 	for (int i = 0; i < 3000; i++) {
 		char subject[32];
@@ -1188,6 +1211,8 @@ test_batches(void **state)
 	assert_int_equal(query_int(sql), 3000);
 	assert_true(query_int("SELECT max(count) FROM lz_changes") <= 2048);
 	assert_true(run_until(outbox_empty, &node_a, 5 * SECOND_MS));
+	print_message("b applied %zu at most in a turn of the loop\n", node_b.turn_most);
+	assert_true(node_b.turn_most >= 2 && node_b.turn_most <= 1000);
 
 	/* 2. rows of node y's, written by hand as another node could (the nodes' records start
 	 * again: they hold CHANGES_MAX) */
