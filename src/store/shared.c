@@ -92,8 +92,13 @@ struct shared_batch {
 };
 /* Batches the loop is done with, kept for the next pulls (a batch is megabytes: fresh memory
  * each time cost the sync thread a page fault every 4 KiB, a sixth of its time in a burst);
- * as many as may wait for the loop, and freed after a second with nothing pulled */
+ * of each kind as many as may be in use at once, and freed after a second with nothing
+ * pulled. Every batch of a kind has the room of the largest pull, so any spare serves any
+ * pull (spares of the size of the pull that made them served few of the next ones: a mass
+ * quarantine's nodes faulted in most of their 150 MB of changes afresh). */
 #define SHARED_SPARE_MAX (SHARED_QUEUE_MAX + 1)
+#define SHARED_BATCH_CHANGES  (SHARED_PULL_BATCH + SHARED_PUSH_BATCH - 1)  /* the window's most */
+#define SHARED_BATCH_EVIDENCE (SHARED_LOG_ROWS * SHARED_EV_BATCH)
 
 /* One of this node's evidence lines, pushed and not yet folded: the newest per (subject, kind),
  * the key being the line up to its second tab. */
@@ -172,8 +177,8 @@ struct shared {
 	pthread_cond_t room;            /* the loop took batches */
 	struct shared_batch *head, *tail;
 	size_t batches;
-	struct shared_batch *spare;     /* SHARED_SPARE_MAX at most, each freed by shared_free */
-	size_t spare_count;
+	struct shared_batch *spare;     /* SHARED_SPARE_MAX at most of each kind, freed by shared_free */
+	size_t spare_count[2];          /* [evidence] */
 	bool link_changed;
 	bool link_up;
 	struct shared_stats stats;
@@ -1056,13 +1061,13 @@ shared_batch_new(struct shared *sh, size_t n, bool evidence)
 		if (((*pp)->evidence != NULL) == evidence && (*pp)->cap >= n) {
 			b = *pp;
 			*pp = b->next;
-			sh->spare_count--;
+			sh->spare_count[evidence]--;
 			break;
 		}
 	pthread_mutex_unlock(&sh->mu);
 	if (b == NULL) {
-		/* a full pull's size at least, so that it serves the next ones too */
-		size_t full = evidence ? SHARED_LOG_ROWS * SHARED_EV_BATCH : SHARED_PULL_BATCH;
+		/* the largest pull's size, so that it serves any other */
+		size_t full = evidence ? SHARED_BATCH_EVIDENCE : SHARED_BATCH_CHANGES;
 		size_t cap = n > full ? n : full;
 		if ((b = malloc(sizeof(*b) + cap * each)) == NULL)
 			return NULL;
@@ -1082,7 +1087,7 @@ shared_spares_free(struct shared *sh)
 	pthread_mutex_lock(&sh->mu);
 	struct shared_batch *list = sh->spare;
 	sh->spare = NULL;
-	sh->spare_count = 0;
+	sh->spare_count[0] = sh->spare_count[1] = 0;
 	pthread_mutex_unlock(&sh->mu);
 	while (list != NULL) {
 		struct shared_batch *b = list;
@@ -1097,11 +1102,12 @@ shared_batch_done(struct shared *sh, struct shared_batch *b)
 {
 	if (b == NULL)
 		return;
+	bool evidence = b->evidence != NULL;
 	pthread_mutex_lock(&sh->mu);
-	if (sh->spare_count < SHARED_SPARE_MAX) {
+	if (sh->spare_count[evidence] < SHARED_SPARE_MAX) {
 		b->next = sh->spare;
 		sh->spare = b;
-		sh->spare_count++;
+		sh->spare_count[evidence]++;
 		b = NULL;
 	}
 	pthread_mutex_unlock(&sh->mu);
