@@ -733,8 +733,9 @@ ctl_cmd_nodes(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 
 /*
  * db migrate | db status: the PostgreSQL store of [daemon] store in --config FILE (or the
- * default), straight to the database (no daemon needed): its schema version, and for
- * migrate every missing migration applied (what lazaretd also does at start).
+ * default), straight to the database (no daemon needed): its schema version and how the
+ * batches are stored, and for migrate every missing migration applied (what lazaretd also
+ * does at start).
  */
 static int
 ctl_cmd_db(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
@@ -744,6 +745,7 @@ ctl_cmd_db(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 	char err[1024];
 	struct config *cfg;
 	struct pg_conn *pg;
+	const char *storage = NULL;
 	int rc, from = 0, to = 0;
 
 	(void)c;
@@ -783,10 +785,13 @@ ctl_cmd_db(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 			    "its schema is newer than this lazaret knows; upgrade lazaret first" : pg_conn_error(pg));
 			rc = CTL_EXIT_UNREACHABLE;
 		}
-	} else if ((rc = pg_schema_version(pg, &from)) == 0) {
+	} else if ((rc = pg_schema_version(pg, &from)) == 0 && (rc = pg_schema_storage(pg, &storage)) == 0) {
 		printf("%s: schema version %d (this lazaret knows up to %d)%s\n", pg_conn_target(pg), from,
 		    PG_SCHEMA_VERSION, from < PG_SCHEMA_VERSION ? "; `lazaretctl db migrate` or a start of lazaretd brings "
 		    "it up to date" : from > PG_SCHEMA_VERSION ? "; newer than this lazaret: upgrade it" : ".");
+		printf("%s: batches of verdicts and evidence stored %s%s\n", pg_conn_target(pg), storage,
+		    strcmp(storage, "uncompressed") == 0 ? " (`lazaretctl db migrate` or a start of lazaretd compresses "
+		    "the next ones with lz4)" : ".");
 		rc = CTL_EXIT_OK;
 	} else {
 		fprintf(stderr, "lazaretctl: %s: %s\n", pg_conn_target(pg), pg_conn_error(pg));

@@ -9,6 +9,8 @@
 #include "common/log.h"
 #include "store/pg_schema.h"
 
+static int read_version(struct pg_conn *c, int *version);
+
 /* The advisory lock every migrating node takes: "lzschema" as a number. */
 #define SCHEMA_LOCK "7813197381726853485"
 
@@ -105,6 +107,38 @@ static const char storage_wanted[] = "SELECT EXISTS (SELECT 1 FROM pg_settings W
 static const char storage_set[] = "ALTER TABLE lz_changes ALTER COLUMN verdict SET STORAGE EXTENDED, "
     "ALTER COLUMN verdict SET COMPRESSION lz4;"
     "ALTER TABLE lz_evidence_log ALTER COLUMN lines SET STORAGE EXTENDED, ALTER COLUMN lines SET COMPRESSION lz4;";
+
+static const char storage_lz4[] = "SELECT EXISTS (SELECT 1 FROM pg_settings WHERE "
+    "name = 'default_toast_compression' AND 'lz4' = ANY (enumvals))";
+
+int
+pg_schema_storage(struct pg_conn *c, const char **out)
+{
+	PGresult *res = NULL;
+	int rc, version;
+
+	*out = "no tables yet";
+	if ((rc = read_version(c, &version)) != 0 || version < 5)
+		return rc;
+	if (pg_conn_server(c)->version < 140000) {
+		*out = "uncompressed, no lz4 in this server";
+		return 0;
+	}
+	if ((rc = pg_exec_params(c, storage_lz4, 0, NULL, NULL, NULL, &res)) != 0)
+		return rc;
+	bool lz4 = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!lz4) {
+		*out = "uncompressed, no lz4 in this server";
+		return 0;
+	}
+	if ((rc = pg_exec_params(c, storage_wanted, 0, NULL, NULL, NULL, &res)) != 0)
+		return rc;
+	bool wanted = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	*out = wanted ? "uncompressed" : "lz4";
+	return 0;
+}
 
 /*
  * The storage above, when the server can and it is not so yet; *changed tells. Inside the

@@ -23,6 +23,14 @@
 int pg_schema_version(struct pg_conn *c, int *version);
 
 /*
+ * pg_schema_storage — how the batch columns are stored (pg_schema.c, "Storage, not schema"):
+ * into *out "lz4", "uncompressed" (the server has lz4: the next migration, or a start of
+ * lazaretd, compresses what comes after), "uncompressed, no lz4 in this server", or
+ * "no tables yet". 0 or a pg.h error code.
+ */
+int pg_schema_storage(struct pg_conn *c, const char **out);
+
+/*
  * pg_schema_migrate — brings c's database up to PG_SCHEMA_VERSION, each migration recorded
  * with `node` (the [daemon] node name). *from and *to (may be NULL): the version found
  * and the version left. 0; -EPROTO when the database's schema is newer than

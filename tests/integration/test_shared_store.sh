@@ -41,6 +41,8 @@
 #      enforces every acknowledged one (those it had applied before the kill included)
 #   7. lazaretctl nodes, asked of each node, lists the three, each in contact and caught up,
 #      the gateway enforcing with nftables
+#   8. lazaretctl db status (the schema version, the batches stored with lz4) and db migrate
+#      (nothing to do), straight to PostgreSQL with a node's configuration
 #
 # SHARED_PROPAGATION_MS (default 1000; 2000 for a sanitizer build, which runs every node two
 # to three times slower: one saw 1 008 ms after the failover) bounds every propagation (cases
@@ -774,6 +776,18 @@ done
 out=$(ctl relay1 nodes 2>&1) || fail_node relay1 "lazaretctl nodes: exit status $?: $out"
 for n in "${NODES[@]}"; do assert_match "lazaretctl nodes names $n" "(^|[^a-z0-9])$n([^a-z0-9]|$)" "$out"; done
 log "lazaretctl nodes (asked of relay1):
+$out"
+case_pass
+
+case_begin "8. lazaretctl db status and migrate, straight to the database"
+out=$("$LAZARETCTL" db status --config "$T/relay1/lazaret.conf" 2>&1) ||
+	fail_node relay1 "lazaretctl db status: exit status $?: $out"
+assert_match "lazaretctl db status gives the schema version" 'schema version [0-9]+ \(this lazaret knows up to [0-9]+\)\.' "$out"
+assert_match "lazaretctl db status: the batches compressed with lz4 (Debian's PostgreSQL has it)" 'batches of verdicts and evidence stored lz4\.' "$out"
+mig=$("$LAZARETCTL" db migrate --config "$T/relay1/lazaret.conf" 2>&1) ||
+	fail_node relay1 "lazaretctl db migrate: exit status $?: $mig"
+assert_match "lazaretctl db migrate on an up-to-date schema does nothing" 'the newest this lazaret knows: nothing to do' "$mig"
+log "lazaretctl db status:
 $out"
 case_pass
 

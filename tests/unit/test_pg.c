@@ -967,11 +967,17 @@ test_schema_storage(void **state)
 	char v[256], other[PATH_MAX + 128];
 	int from, to;
 
+	const char *said = NULL;
+
 	(void)state;
 	schema_drop(c);
+	assert_int_equal(pg_schema_storage(c, &said), 0);
+	assert_string_equal(said, "no tables yet");
 	assert_int_equal(pg_schema_migrate(c, "relay1", &from, &to), 0);
 	assert_int_equal(query1(c, storage, v, sizeof(v)), 0);
 	assert_string_equal(v, "lines:lx,verdict:lx");
+	assert_int_equal(pg_schema_storage(c, &said), 0);
+	assert_string_equal(said, "lz4");
 
 	/* 2 000 lines of a batch, 200-odd bytes each, alike as a mass quarantine's are */
 	size_t cap = 2000 * 256, len = 0;
@@ -996,6 +1002,8 @@ test_schema_storage(void **state)
 
 	/* as an older lazaret left it: the next migration compresses */
 	assert_int_equal(pg_exec(c, uncompress), 0);
+	assert_int_equal(pg_schema_storage(c, &said), 0);
+	assert_string_equal(said, "uncompressed");
 	assert_int_equal(pg_schema_migrate(c, "relay2", &from, &to), 0);
 	assert_int_equal(from, PG_SCHEMA_VERSION);
 	assert_int_equal(query1(c, storage, v, sizeof(v)), 0);
