@@ -752,7 +752,12 @@ test_checkpoint_after_verdict(void **state)
 	config_defaults(&cfg);
 	j = judge_on_store(path, &cfg, 1.0, &st, &kind);
 	assert_non_null(s = judge_lookup_or_create(j, "192.0.2.80", now));
+	/* Without a loop the store runs its done callbacks on the writer thread: the writes are
+	 * held while the judge queues them, so that a callback never runs before the judge is
+	 * done with the subject (with a loop it runs after, on the loop) */
+	store_test_hold_writes(st, true);
 	judge_add_evidence(j, s, kind, 10, 1, now, "bad");    /* on the list, then its verdict */
+	store_test_hold_writes(st, false);
 	w = rows_written(st);
 	assert_int_equal(s->level, LEVEL_QUARANTINE);
 	judge_checkpoint(j);
@@ -766,7 +771,9 @@ test_checkpoint_after_verdict(void **state)
 	/* a verdict whose commit fails: the checkpoint writes the subject all the same */
 	assert_non_null(t = judge_lookup_or_create(j, "192.0.2.81", now));
 	store_test_fail_next(st, 1);
+	store_test_hold_writes(st, true);
 	judge_add_evidence(j, t, kind, 10, 1, now, "bad too");
+	store_test_hold_writes(st, false);
 	w = rows_written(st);
 	assert_int_equal(t->level, LEVEL_NORMAL);
 	judge_checkpoint(j);
