@@ -789,7 +789,8 @@ ctl_cmd_db(struct ctl *c, const struct ctl_command *cmd, struct ctl_args *a)
 		printf("%s: schema version %d (this lazaret knows up to %d)%s\n", pg_conn_target(pg), from,
 		    PG_SCHEMA_VERSION, from < PG_SCHEMA_VERSION ? "; `lazaretctl db migrate` or a start of lazaretd brings "
 		    "it up to date" : from > PG_SCHEMA_VERSION ? "; newer than this lazaret: upgrade it" : ".");
-		printf("%s: batches of verdicts and evidence stored %s%s\n", pg_conn_target(pg), storage,
+		printf("%s: batches of verdicts and evidence stored %s%s\n", pg_conn_target(pg),
+		    strcmp(storage, "lz4") == 0 ? "compressed with lz4" : storage,
 		    strcmp(storage, "uncompressed") == 0 ? " (`lazaretctl db migrate` or a start of lazaretd compresses "
 		    "the next ones with lz4)" : ".");
 		rc = CTL_EXIT_OK;

@@ -783,7 +783,7 @@ case_begin "8. lazaretctl db status and migrate, straight to the database"
 out=$("$LAZARETCTL" db status --config "$T/relay1/lazaret.conf" 2>&1) ||
 	fail_node relay1 "lazaretctl db status: exit status $?: $out"
 assert_match "lazaretctl db status gives the schema version" 'schema version [0-9]+ \(this lazaret knows up to [0-9]+\)\.' "$out"
-assert_match "lazaretctl db status: the batches compressed with lz4 (Debian's PostgreSQL has it)" 'batches of verdicts and evidence stored lz4\.' "$out"
+assert_match "lazaretctl db status: the batches compressed with lz4 (Debian's PostgreSQL has it)" 'batches of verdicts and evidence stored compressed with lz4\.' "$out"
 mig=$("$LAZARETCTL" db migrate --config "$T/relay1/lazaret.conf" 2>&1) ||
 	fail_node relay1 "lazaretctl db migrate: exit status $?: $mig"
 assert_match "lazaretctl db migrate on an up-to-date schema does nothing" 'the newest this lazaret knows: nothing to do' "$mig"
