@@ -21,16 +21,16 @@
 #      committed, as its log tells): the same path without the shared store, for comparison.
 #   3. The policy hot path: one relay, store = SQLite and store = PostgreSQL (its own cluster,
 #      empty), otherwise the same config (bench/policy.sh's), alternating, RUNS rounds each;
-#      BUILD_DIR/bench/policy_load, closed loop, as bench/policy.sh runs it. Judged on the best
-#      run's requests/s, and p99 and CPU time per request (the figure the neighbours move
-#      least) pair by pair (each PostgreSQL round against the SQLite round run just before it;
-#      the median of the pairs; each side's lowest p99 shown too); target: PostgreSQL within
-#      10 % of SQLite.
+#      BUILD_DIR/bench/policy_load, closed loop, as bench/policy.sh runs it. Judged on
+#      requests/s, p99 and CPU time per request (the figure the neighbours move least) pair
+#      by pair (each PostgreSQL round against the SQLite round run just before it; the median
+#      of the pairs; best against best and each side's lowest p99 shown too); target:
+#      PostgreSQL within 10 % of SQLite.
 # Times come from one clock (the wall clock: lz_changes.at, lazaretd's log lines with their
 # millisecond stamps, the probe's CLOCK_REALTIME). Everything is removed at the end (KEEP=1
 # keeps the temp dir: configs, logs). Needs root (PostgreSQL runs as the postgres user).
 #
-# Environment: PROPAGATION [200] RATE [20] MASS [100000] RUNS [5] CONNS [64] HOSTS [10000]
+# Environment: PROPAGATION [200] RATE [20] MASS [100000] RUNS [7] CONNS [64] HOSTS [10000]
 #   WARMUP [2] DURATION [10] NFT [1] SECTIONS ["1 2 3"] LAZARETD [BUILD_DIR/lazaretd]
 #   COUNT [1500000]: each hot-path round answers COUNT requests, no warm-up (COUNT=0: WARMUP +
 #     DURATION seconds instead): the same requests in every round, so how many are deferred
@@ -56,7 +56,7 @@ repo=$(cd "$bench/.." && pwd)
 PROPAGATION=${PROPAGATION:-200}
 RATE=${RATE:-20}
 MASS=${MASS:-100000}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-7}
 CONNS=${CONNS:-64}
 HOSTS=${HOSTS:-10000}
 WARMUP=${WARMUP:-2}
@@ -601,15 +601,20 @@ p99_median=$(echo "$p99_pairs" | median)
 # the CPU a request likewise: each side's median mixes the machine's phases as the p99 did
 us_pairs=$(pairs cpu_us)
 us_median=$(echo "$us_pairs" | median)
-# Best against best (on a shared machine the neighbours only ever take away, as in
-# bench/policy.sh), p99 and the CPU a request by the median of the pairs (the lowest p99 of
-# each side shown too)
+# the requests/s likewise (since 2026-12-06 07:20: best against best, which assumed that the
+# neighbours only ever take away, as in bench/policy.sh, put one run at -21 % while its pairs
+# were 127, 98, 100, 79 and 106 %: the best SQLite round and the best PostgreSQL round came
+# from different phases of the machine)
+rps_pairs=$(pairs rps)
+rps_median=$(echo "$rps_pairs" | median)
+# each figure by the median of the pairs (best against best and the lowest p99 of each side
+# shown too)
 verdict=$(awk -v s="$(field rps "$ls_")" -v p="$(field rps "$lp")" -v sq="$(stat p99_ms sqlite min)" \
-    -v pq="$(stat p99_ms pg min)" -v um="$us_median" -v pm="$p99_median" 'BEGIN {
+    -v pq="$(stat p99_ms pg min)" -v um="$us_median" -v pm="$p99_median" -v rm="$rps_median" 'BEGIN {
 	b = (s > 0) ? 100 * p / s : 0; q = (sq > 0) ? 100 * (pq - sq) / sq : 0
-	ok = pm != "-" && pm + 0 <= 10; uok = um != "-" && um + 0 <= 10
-	printf "requests/s %+.1f %%, p99 %+d %% (median of the pairs; lowest of each side %+.0f %%), CPU a request %+d %% (median of the pairs); within 10 %%: %s",
-	    b - 100, pm, q, um, (b >= 90 && ok && uok) ? "met" : (b >= 90 && uok ? "requests/s and CPU met, p99 MISSED" : "MISSED") }')
+	ok = pm != "-" && pm + 0 <= 10; uok = um != "-" && um + 0 <= 10; rok = rm != "-" && rm + 0 >= -10
+	printf "requests/s %+d %% (median of the pairs; best against best %+.1f %%), p99 %+d %% (median of the pairs; lowest of each side %+.0f %%), CPU a request %+d %% (median of the pairs); within 10 %%: %s",
+	    rm, b - 100, pm, q, um, (rok && ok && uok) ? "met" : (rok && uok ? "requests/s and CPU met, p99 MISSED" : "MISSED") }')
 echo "  PostgreSQL against SQLite: $verdict"
 echo "  round by round, PostgreSQL's requests/s as % of SQLite's: $ratios"
 echo "  round by round, PostgreSQL's p99 against SQLite's: $(echo "$p99_pairs" | awk 'NF { printf "%s%+.0f %%", (n++ ? ", " : ""), $1 }')"
