@@ -29,12 +29,12 @@
 #define SHARED_PUSH_TURN   4            /* batches pushed before the next pull */
 /* Changes per SELECT and per hand-over to the loop: four full batch rows. Fewer a query made
  * PostgreSQL and the sync thread of every node take a round trip a row in a burst (bench/README,
- * "Several batch rows a query"). */
+ * "Batches compressed with lz4, four rows a query"). */
 #define SHARED_PULL_BATCH  8192
 #define SHARED_APPLY_TURN  1000         /* changes or publications the loop applies a turn */
 #define SHARED_STATE_ROWS  1000         /* lz_evidence rows a query (shared_pull_rows) */
-/* Batches waiting for the loop before the pull waits: with the one it applies, up to 24 576
- * changes (a change is 1.5 KiB in memory: 12 MiB a full batch) */
+/* Batches waiting for the loop before the pull waits: with the one it applies, three (a
+ * change is 1.5 KiB in memory, a batch has room for SHARED_BATCH_CHANGES: 16 MiB) */
 #define SHARED_QUEUE_MAX   2
 #define SHARED_BEAT        USEC_PER_SEC
 /* After a failover, the changes re-read: a promoted standby may have given the numbers of
