@@ -95,8 +95,9 @@ static const char *const migrations[PG_SCHEMA_VERSION] = {
  * (lz_evidence_log.lines, up to 2 000), compressed with lz4 when the server has it
  * (PostgreSQL 14 and later, built with it, as Debian's is). Their repeated words shrink them
  * several times over: fewer TOAST chunks to write, log and fetch back, a third of the
- * server's CPU in a mass quarantine (bench/README, "lz4"). pglz, the default, cost more than
- * it saved (migrations 4 and 5 store them uncompressed); a server without lz4 keeps them so.
+ * server's CPU in a mass quarantine (bench/README, "Batches compressed with lz4"). pglz, the
+ * default, cost more than it saved (migrations 4 and 5 store them uncompressed); a server
+ * without lz4 keeps them so.
  * Not a migration: a row reads the same to every version either way, and the rows kept
  * before stay as they are. Set once, by the first node that finds it otherwise.
  */
