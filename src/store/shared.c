@@ -1317,11 +1317,13 @@ shared_unreadable(struct shared *sh, const char *what, const char *seq, const ch
 /* The feed's query: each change's columns, then its verdict line; a change written before
  * schema 3 has none, and its JSON body instead. */
 /* The rows after $1, at most $2 of them, and no more than make $2 changes (the first always):
- * a batch row holds up to SHARED_PUSH_BATCH. */
+ * a batch row holds up to SHARED_PUSH_BATCH (2 048). Each row's count is taken within 1..2 048
+ * for the window: a count out of range (a row no node writes: it is read as unreadable) must not
+ * let more rows in, so that a pull never holds more than SHARED_BATCH_CHANGES. */
 static const char shared_pull_sql[] = "SELECT seq, node, node_seq, at, kind, subject, verdict, body, count FROM "
     "(SELECT seq, node, node_seq, at, kind, subject, verdict, CASE WHEN verdict IS NULL THEN body::text END AS body, "
-    "count, sum(count) OVER (ORDER BY seq) AS upto FROM (SELECT * FROM lz_changes WHERE seq > $1 ORDER BY seq "
-    "LIMIT $2) r) w WHERE upto - count < $2 ORDER BY seq";
+    "count, n, sum(n) OVER (ORDER BY seq) AS upto FROM (SELECT *, least(greatest(count, 1), 2048) AS n "
+    "FROM lz_changes WHERE seq > $1 ORDER BY seq LIMIT $2) r) w WHERE upto - n < $2 ORDER BY seq";
 
 /* Row i of a changes query into the batch's next change; false when it is skipped. */
 static bool

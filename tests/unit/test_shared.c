@@ -1273,6 +1273,21 @@ test_batches(void **state)
 	shared_stats_get(node_b.sh, &sb);
 	assert_int_equal(sb.skipped - sb0.skipped, 4);
 
+	/* a row whose count is far below zero: unreadable, and no more rows in its query for it
+	 * (the window takes each count within 1..2 048); the row after it still comes */
+	batch_line_of(l1, sizeof(l1), 1100, "192.0.2.110", "negative count");
+	insert_row(c, "y", 1100, -1000000, 0, SHARED_KIND_BATCH, "", l1);
+	batch_line_of(l1, sizeof(l1), 1101, "192.0.2.111", "after it");
+	insert_row(c, "y", 1101, 1, 0, SHARED_KIND_BATCH, "", l1);
+	assert_int_equal(pg_exec(c, "NOTIFY lz_changes"), 0);
+	node_a.n = node_b.n = 0;
+	assert_true(wait_changes(&node_b, 1, 5 * SECOND_MS));
+	run_for(300);
+	assert_int_equal(node_b.n, 1);
+	assert_string_equal(node_b.ch[0].subject, "192.0.2.111");
+	shared_stats_get(node_b.sh, &sb);
+	assert_int_equal(sb.skipped - sb0.skipped, 5);
+
 	/* 3. node z's rows, all but two past the retention: the compaction's */
 	usec_t old = time_now() - 40LL * 86400 * USEC_PER_SEC, now = time_now();
 	char verdict[SHARED_LINE_MAX];
