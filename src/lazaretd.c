@@ -23,6 +23,7 @@
 #include "act/garden.h"
 #include "act/relay_policy.h"
 #include "api/api.h"
+#include "common/background.h"
 #include "common/config.h"
 #include "common/httpd.h"
 #include "common/hugepages.h"
@@ -1016,6 +1017,14 @@ main(int argc, char **argv)
 	if (refuse_low_ports(d.cfg, err, sizeof(err)) != 0 || sandbox_drop(&user, NULL, 0, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	d.loop = uv_default_loop();
+	/* the store's writer and the sync thread below the loop from their first step */
+	background_set_nice(d.cfg->daemon.background_nice);
+	if (d.cfg->daemon.background_nice > 0)
+		log_info("threads: the store's writer and the shared store's sync thread run %u nice steps below "
+		    "the event loop (background_nice)", d.cfg->daemon.background_nice);
+	else
+		log_info("threads: the store's writer and the shared store's sync thread run at the event loop's "
+		    "priority (background_nice = 0)");
 
 	/* Only when told: a store that is not there may be one that should be (see store_open_with). */
 	if (init_store && ensure_parent_dir(d.store_path) != 0)

@@ -638,6 +638,8 @@ static const struct config_key config_keys[] = {
 	    .doc = "system call filters: kill a process on a call outside its list, log it, or none" },
 	{ "daemon", "huge_pages", KT_BOOL, 0, FIELD(daemon.huge_pages), .def = "yes",
 	    .doc = "malloc's memory in transparent huge pages (glibc.malloc.hugetlb=1; lazaretd runs itself again to set it)" },
+	{ "daemon", "background_nice", KT_UINT, 0, FIELD(daemon.background_nice), .min = 0, .max = 19, .def = "10",
+	    .doc = "how many nice steps the store's writer and the shared store's sync thread run below the event loop" },
 
 	/* [network] */
 	{ "network", "subscribers", KT_CIDR_LIST, KF_REPEAT | KF_RELOAD, FIELD(network.subscribers),

@@ -69,6 +69,7 @@ struct config_daemon {
 	char user[64];                       /* "" = stay who we are (drop capabilities only) */
 	enum seccomp_mode seccomp;
 	bool huge_pages;                     /* malloc's memory in transparent huge pages (common/hugepages.h) */
+	unsigned background_nice;            /* the background threads' nice steps below the loop (common/background.h) */
 };
 
 struct config_policy {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -210,6 +211,11 @@ sandbox_seccomp(enum sandbox_profile profile, enum seccomp_mode mode, char *err,
 	    CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP, 0);
 	if (rc == 0)
 		rc = seccomp_allow(ctx, "clone", 1, &no_ns);
+	/* a background thread's own nice value (common/background.h: lowering needs no privilege,
+	 * and without CAP_SYS_NICE, dropped by now, no thread can go above the others) */
+	struct scmp_arg_cmp prio_process = SCMP_A0(SCMP_CMP_EQ, PRIO_PROCESS);
+	if (rc == 0)
+		rc = seccomp_allow(ctx, "setpriority", 1, &prio_process);
 	/* clone3's flags are in memory a filter cannot read: ENOSYS, and glibc falls back to clone */
 	if (rc == 0 && seccomp_syscall_resolve_name("clone3") != __NR_SCMP_ERROR)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), seccomp_syscall_resolve_name("clone3"), 0);

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "common/background.h"
 #include "common/hash.h"
 #include "common/htable.h"
 #include "common/level.h"
@@ -2568,6 +2569,9 @@ shared_thread(void *arg)
 	struct shared *sh = arg;
 
 	pthread_setname_np(pthread_self(), "lazaretd-shared");   /* top -H, perf: which thread */
+	int prio = background_enter();  /* below the loop: common/background.h */
+	if (prio != 0)
+		log_warnx("shared store: the sync thread stays at the daemon's CPU priority: %s", strerror(-prio));
 	while (!atomic_load(&sh->stopping)) {
 		int rc = pg_conn_ensure(sh->pg);
 

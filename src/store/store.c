@@ -54,6 +54,7 @@
 #include <sqlite3.h>
 #include <uv.h>
 
+#include "common/background.h"
 #include "common/hash.h"
 #include "common/htable.h"
 #include "common/log.h"
@@ -1717,6 +1718,8 @@ store_writer(void *arg)
 	int status;
 
 	pthread_setname_np(pthread_self(), "lazaretd-store");   /* top -H, perf: which thread */
+	if ((status = background_enter()) != 0)          /* below the loop: common/background.h */
+		log_warnx("store: the writer thread stays at the daemon's CPU priority: %s", strerror(-status));
 
 	for (;;) {
 		bool fold = false, checkpoint = false;

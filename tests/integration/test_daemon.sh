@@ -84,6 +84,23 @@ check "--help prints usage" bash -c "'$LAZARETD' --help | grep -q 'usage: lazare
 write_conf "$T/lazaret.conf" 5
 start
 
+# thread_nice PID NAME: the nice value of PID's thread named NAME (field 19 of its stat,
+# the 17th after the name's closing parenthesis); the main thread's for NAME = main
+thread_nice() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		if [ "$2" = main ] && [ "${t##*/}" = "$1" ] || [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ]; then
+			sed 's/.*) //' "$t/stat" | cut -d' ' -f17
+			return
+		fi
+	done
+}
+# Background threads (common/background.h): the store's writer 10 nice steps below the loop
+check "the store's writer runs 10 nice steps below the event loop (background_nice default)" \
+    test "$(thread_nice $PID lazaretd-store)" = "$(( $(thread_nice $PID main) + 10 ))"
+check "the start line says so" \
+    grep -q 'threads: .* run 10 nice steps below the event loop (background_nice)$' "$T/daemon.log"
+
 # Huge pages (common/hugepages.h): lazaretd ran itself again with glibc's tunable set, the
 # same process under the same name.
 THP=/sys/kernel/mm/transparent_hugepage/enabled
@@ -210,10 +227,12 @@ check "history keeps quarantine and release" bash -c "'$CTL' history 10.9.0.3 --
 for i in $(seq 1 3); do req DATA 203.0.113.99; done | "$SEND" 127.0.0.1:$PPORT >/dev/null
 kill -TERM $PID; wait $PID; rc=$?; PID=
 check "SIGTERM stops cleanly with exit 0" test "$rc" = 0
-# this time without huge pages: started once, as it was
-sed -i 's/^log_level = info$/log_level = info\nhuge_pages = no/' "$T/lazaret.conf"
+# this time without huge pages: started once, as it was; and every thread at one priority
+sed -i 's/^log_level = info$/log_level = info\nhuge_pages = no\nbackground_nice = 0/' "$T/lazaret.conf"
 : > "$T/daemon.log"
 start
+check "background_nice = 0: the store's writer at the event loop's priority" \
+    test "$(thread_nice $PID lazaretd-store)" = "$(thread_nice $PID main)"
 check "huge_pages = no: no tunable set" \
     bash -c "! tr '\\0' '\\n' < /proc/$PID/environ | grep -q 'glibc.malloc.hugetlb'"
 check "huge_pages = no: the start line says so" \

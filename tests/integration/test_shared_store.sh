@@ -505,6 +505,19 @@ for n in "${NODES[@]}"; do
 	[ "$(policy_actions "$n" 10.79.1.2)" = DUNNO ] || fail_node "$n" "$n does not answer DUNNO for 10.79.1.2 before any verdict"
 done
 [ -z "$(gw_set)" ] || fail "the gateway's set is not empty at start: $(gw_set | tr '\n' ' ')"
+# the sync thread below the loop (common/background.h, [daemon] background_nice = 10 by default),
+# as the store's writer: field 19 of a thread's stat, the 17th after its name
+for n in "${NODES[@]}"; do
+	main_nice=$(sed 's/.*) //' "/proc/${N_PID[$n]}/stat" | cut -d' ' -f17) seen=0
+	for t in /proc/"${N_PID[$n]}"/task/*; do
+		case $(cat "$t/comm") in
+		lazaretd-shared|lazaretd-store)
+			seen=$((seen + 1))
+			assert_eq "$n: $(cat "$t/comm")'s nice value" "$((main_nice + 10))" "$(sed 's/.*) //' "$t/stat" | cut -d' ' -f17)" ;;
+		esac
+	done
+	assert_eq "$n: its writer and sync threads" 2 "$seen"
+done
 case_pass
 
 # ---------------------------------------------------------------------------------------------

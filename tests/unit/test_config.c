@@ -635,6 +635,7 @@ test_round_trip_everything(void **state)
 	    "idle_expiry = 1d12h\n"
 	    "user = lazaret\n"
 	    "seccomp = log\n"
+	    "background_nice = 4\n"
 	    "[policy]\n"
 	    "listen = 127.0.0.1:10045\n"
 	    "listen = [::1]:10046\n"
@@ -712,6 +713,7 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.daemon.idle_expiry, 36 * 3600 * USEC_PER_SEC);
 	assert_string_equal(cfg.daemon.user, "lazaret");
 	assert_int_equal(cfg.daemon.seccomp, SECCOMP_MODE_LOG);
+	assert_int_equal(cfg.daemon.background_nice, 4);
 	assert_int_equal(cfg.policy.listen_count, 4);
 	assert_int_equal(cfg.policy.listen[2].kind, LISTEN_UNIX);
 	assert_string_equal(cfg.policy.listen[2].path, "/run/lazaret/policy.sock");
@@ -736,8 +738,8 @@ test_round_trip_everything(void **state)
 	assert_int_equal(cfg.portal.max_connections, 200);
 	assert_int_equal(cfg.portal.max_connections_per_address, 3);
 	assert_int_equal(cfg.portal.request_timeout, 2500 * 1000);
-	assert_int_equal(cfg.policy.max_connections_line, 15);     /* where the key is, for the descriptor check */
-	assert_int_equal(cfg.portal.max_connections_line, 68);
+	assert_int_equal(cfg.policy.max_connections_line, 16);     /* where the key is, for the descriptor check */
+	assert_int_equal(cfg.portal.max_connections_line, 69);
 	assert_int_equal(cfg.portal.min_quarantine, 90 * 60 * USEC_PER_SEC);
 	assert_int_equal(cfg.policy.allow_count, 3);        /* the loopback default replaced */
 	assert_int_equal(cfg.policy.allow[1].prefix, 128);
@@ -1148,6 +1150,9 @@ test_radius_clients(void **state)
 	check_round_trip("radius receive_buffer", &sized);
 	config_free(&sized);
 	expect_error("radius receive_buffer", "[radius]\nreceive_buffer = 1K\n", 0, 2, "receive_buffer: expected a size");
+	/* nice values go to 19: a step more is a mistake, not a wish for the lowest */
+	expect_error("background_nice", "[daemon]\nbackground_nice = 20\n", 0, 2, "background_nice:");
+	expect_error("background_nice negative", "[daemon]\nbackground_nice = -1\n", 0, 2, "background_nice:");
 	assert_int_equal(cfg.radius.nas_count, 1);
 	assert_int_equal(cfg.radius.nases[0].port, 1700);
 	assert_true(cfg.radius.nases[0].disconnect);
