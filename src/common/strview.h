@@ -83,4 +83,19 @@ static inline bool strview_copy(struct strview v, char *dst, size_t size)
 	return n == v.len;
 }
 
+/*
+ * str_copy — src (NUL-terminated) into dst of size > 0 bytes, cut at size - 1 bytes and
+ * NUL-terminated: what snprintf(dst, size, "%s", src) does, without printf's machinery
+ * (some 600 instructions a call, a sixth of what the event loop spent on a verdict with a
+ * shared store). Returns the bytes copied.
+ */
+static inline size_t str_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n;
+}
+
 #endif

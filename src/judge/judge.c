@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 
 #include "common/log.h"
-#include "common/strview.h"
 #include "common/hash.h"
+#include "common/strview.h"
 #include "store/shared.h"
 
 #define JUDGE_MAX_EVIDENCE 32   /* kinds per subject */
@@ -957,7 +957,7 @@ judge_snapshot(const struct subject *s, struct store_subject *row, struct store_
 	row->evidence = ev;
 	if (s->detail == NULL)
 		return;
-	snprintf(row->manual_reason, sizeof(row->manual_reason), "%s", subject_manual_reason(s));
+	str_copy(row->manual_reason, sizeof(row->manual_reason), subject_manual_reason(s));
 	row->manual_self_release = (s->detail->manual_flags & SUBJECT_MANUAL_SELF_RELEASE) != 0;
 	row->grace_until = s->detail->grace_until;
 	row->reset_at = s->detail->reset_at;
@@ -979,7 +979,7 @@ static void
 judge_snapshot_kinds(const struct judge *j, const struct subject *s, struct store_evidence *ev, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		snprintf(ev[i].kind, sizeof(ev[i].kind), "%s", judge_kind_name(j, s->detail->evidence[i].kind));
+		str_copy(ev[i].kind, sizeof(ev[i].kind), judge_kind_name(j, s->detail->evidence[i].kind));
 }
 
 static void
@@ -1113,9 +1113,9 @@ judge_put_shared(struct judge *j, struct judge_change *c, const struct store_sub
 	v.self_release = row->manual_self_release;
 	v.reset = c->reset;
 	v.tag = c->tag = ++j->tag_next;
-	snprintf(v.manual_reason, sizeof(v.manual_reason), "%s", row->manual_reason);
-	snprintf(v.actor, sizeof(v.actor), "%s", c->actor);
-	snprintf(v.reason, sizeof(v.reason), "%s", c->reason);
+	str_copy(v.manual_reason, sizeof(v.manual_reason), row->manual_reason);
+	str_copy(v.actor, sizeof(v.actor), c->actor);
+	str_copy(v.reason, sizeof(v.reason), c->reason);
 	if ((rc = shared_verdict_line(&v, line, sizeof(line))) < 0)
 		return rc;
 	return store_put_outbox(j->st, row, h, SHARED_KIND_VERDICT, line, judge_local_committed, c);
@@ -1306,7 +1306,7 @@ judge_publish_item(struct judge *j, const struct subject *s, struct evidence_ite
 
 	memset(&e, 0, sizeof(e));
 	memcpy(e.subject, s->key, s->key_len);
-	snprintf(e.kind, sizeof(e.kind), "%s", judge_kind_name(j, it->kind));
+	str_copy(e.kind, sizeof(e.kind), judge_kind_name(j, it->kind));
 	e.value = it->value;
 	e.value_time = it->value_time;
 	e.count = it->count;
@@ -1490,7 +1490,7 @@ judge_apply_shared(struct judge *j, const struct shared_change *ch)
 		h.old_level = old;
 		h.new_level = v->level;
 		snprintf(h.actor, sizeof(h.actor), "%.40s@%.20s", v->actor, ch->node);
-		snprintf(h.reason, sizeof(h.reason), "%s", v->reason);
+		str_copy(h.reason, sizeof(h.reason), v->reason);
 		if (store_put(j->st, &row, history ? &h : NULL, NULL, NULL) != 0)
 			log_warnx("shared store: change seq=%lld for %s=%s not written here (out of memory); the "
 			    "checkpoint tries again", (long long)ch->seq, subject_field(s), subject_name(s, name, sizeof(name)));
@@ -1539,8 +1539,8 @@ judge_change(struct judge *j, struct subject *s, int new_level, usec_t now, cons
 	memcpy(h.subject, row.subject, sizeof(h.subject));
 	h.old_level = c->old_level;
 	h.new_level = new_level;
-	snprintf(h.actor, sizeof(h.actor), "%s", c->actor);
-	snprintf(h.reason, sizeof(h.reason), "%s", c->reason);
+	str_copy(h.actor, sizeof(h.actor), c->actor);
+	str_copy(h.reason, sizeof(h.reason), c->reason);
 
 	if (j->st == NULL) {
 		judge_committed(c, 0);

@@ -539,24 +539,51 @@ done:
 	return rc;
 }
 
+/* The bytes a line's text holds as they are: ASCII but NUL, tab, newline and backslash
+ * (the 128 bytes from 0x80 on are 0: UTF-8, checked one sequence at a time). */
+static const uint8_t line_plain[256] = {
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1,       /* 0x00: NUL, tab, newline */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,       /* 0x50: backslash */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 /* Appends src (NUL-terminated, UTF-8) as a line's text at *o, within size with room left
- * for a NUL: a backslash, tab or newline escaped. False when src is not UTF-8 or does not fit. */
+ * for a NUL: a backslash, tab or newline escaped. False when src is not UTF-8 or does not fit.
+ * Runs of plain ASCII go at once: the event loop encodes every verdict it makes, and a byte
+ * at a time this took it 7 000 instructions a verdict. */
 static bool
 line_put_text(char *dst, size_t size, size_t *o, const char *src)
 {
 	const unsigned char *s = (const unsigned char *)src;
-	size_t len = strlen(src), k = *o;
+	size_t k = *o;
 
-	for (size_t i = 0; i < len;) {
+	for (size_t i = 0; s[i] != '\0';) {
+		size_t run = 0;
+		while (line_plain[s[i + run]])
+			run++;
+		if (run > 0) {
+			if (k + run >= size)    /* (and the NUL after it) */
+				return false;
+			memcpy(dst + k, s + i, run);
+			k += run;
+			i += run;
+			continue;
+		}
 		unsigned char c = s[i];
 		size_t n = 1;
 		if (c >= 0x80) {
 			uint32_t cp;
-			if ((n = utf8_decode(s + i, len - i, &cp)) == 0)   /* as PostgreSQL's text wants */
+			/* never past the NUL: a sequence cut by it fails at the NUL, no continuation byte */
+			if ((n = utf8_decode(s + i, 4, &cp)) == 0)   /* as PostgreSQL's text wants */
 				return false;
 		}
 		bool escaped = c == '\\' || c == '\t' || c == '\n';
-		if (k + (escaped ? 2 : n) >= size)      /* (and the NUL after it) */
+		if (k + (escaped ? 2 : n) >= size)
 			return false;
 		if (escaped) {
 			dst[k++] = '\\';
