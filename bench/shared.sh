@@ -20,10 +20,11 @@
 #      node alone with store = SQLite and its own enforcement (there from its first verdict
 #      committed, as its log tells): the same path without the shared store, for comparison.
 #   3. The policy hot path: one relay, store = SQLite and store = PostgreSQL (its own cluster,
-#      empty), otherwise the same config (bench/policy.sh's), alternating, RUNS rounds each;
+#      empty), otherwise the same config (bench/policy.sh's), alternating (which goes first
+#      turned each round), RUNS rounds each;
 #      BUILD_DIR/bench/policy_load, closed loop, as bench/policy.sh runs it. Judged on
 #      requests/s, p99 and CPU time per request (the figure the neighbours move least) pair
-#      by pair (each PostgreSQL round against the SQLite round run just before it; the median
+#      by pair (each PostgreSQL round against the SQLite round of its pair, run right before or after it; the median
 #      of the pairs; best against best and each side's lowest p99 shown too); target:
 #      PostgreSQL within 10 % of SQLite.
 # Times come from one clock (the wall clock: lz_changes.at, lazaretd's log lines with their
@@ -36,6 +37,8 @@
 #     DURATION seconds instead): the same requests in every round, so how many are deferred
 #     does not follow the machine's speed, which with a fixed time it does (a fast round
 #     exceeds more limits, and 0 to 165 000 deferrals a round were seen in one run)
+#   BACKGROUND_NICE: [daemon] background_nice of the hot path's relays (unset: the default, 10;
+#     0: the writer and sync thread at the loop's priority, as before 2026-12-06)
 #   PG_LOG=1: every statement with its duration in the cluster's log (kept as pg.log with KEEP=1)
 #   TIMELINE=1: each hot-path round's requests, when answered and how long each took
 #     (policy_load -T; hot-KIND-N.timeline, kept with KEEP=1), and the relay logging at info
@@ -523,7 +526,10 @@ if [ "$COUNT" != 0 ]; then span="-w 0 -n $COUNT -d 600"; else span="-w $WARMUP -
 : >"$tmp/hot.sqlite" ; : >"$tmp/hot.pg"
 r=1
 while [ $r -le "$RUNS" ]; do
-	for kind in sqlite pg; do
+	# the order turned each round (SQLite first in odd rounds, PostgreSQL in even ones): the
+	# first pair of a run often came out far apart (+33, +35, +18 %), and with the same side
+	# always second a machine that slows or speeds up through the run counted against it
+	for kind in $(if [ $((r % 2)) = 1 ]; then echo sqlite pg; else echo pg sqlite; fi); do
 		name=hot-$kind-$r
 		if [ $kind = sqlite ]; then store=$tmp/$name/lazaret.db; else store=$conninfo; fi
 		# each round from nothing, like the SQLite rounds' new files: without it the PostgreSQL
@@ -533,6 +539,8 @@ while [ $r -le "$RUNS" ]; do
 [enforce]
 mode = none"
 		[ -n "${TIMELINE:-}" ] || sed -i "s/^log_level = info/log_level = warn/" "$tmp/$name/lazaret.conf"
+		# BACKGROUND_NICE: [daemon] background_nice for both sides (unset: lazaretd's default)
+		[ -z "${BACKGROUND_NICE:-}" ] || sed -i "s/^\[daemon\]\$/[daemon]\nbackground_nice = $BACKGROUND_NICE/" "$tmp/$name/lazaret.conf"
 		node_start "$name"
 		port=$(sed -n 's/^listen = 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/$name/lazaret.conf" | head -n 1)
 		wait_listen "$port" "$node_pid" 10 || die "$name: not listening"
@@ -585,7 +593,7 @@ ratios=$(paste "$tmp/hot.sqlite" "$tmp/hot.pg" | awk '{ s = p = 0; os = op = ""
 		if ($i ~ /^other=/) { if (os == "") os = substr($i, 7); else op = substr($i, 7) }
 	}
 	printf "%s%s", (NR > 1 ? ", " : ""), (s > 0 && p > 0) ? sprintf("%.0f %% (other %s/%s %%)", 100 * p / s, os, op) : "failed" }')
-# p99 pair by pair: each PostgreSQL round against the SQLite round just before it, which ran
+# p99 pair by pair: each PostgreSQL round against the SQLite round of its pair (run right before or after it), which ran
 # on the machine as it was then (this VM's speed drifts by a third within one run: each
 # side's lowest p99 may come from different phases), and the median of those pairs
 # pairs FIELD: PostgreSQL's FIELD against SQLite's, in %, a line a pair of rounds
