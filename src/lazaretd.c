@@ -1019,12 +1019,13 @@ main(int argc, char **argv)
 	d.loop = uv_default_loop();
 	/* the store's writer and the sync thread below the loop from their first step */
 	background_set_nice(d.cfg->daemon.background_nice);
+	const char *background = pg_conninfo_is_pg(d.cfg->daemon.store) ?
+	    "the store's writer and the shared store's sync thread run" : "the store's writer runs";
 	if (d.cfg->daemon.background_nice > 0)
-		log_info("threads: the store's writer and the shared store's sync thread run %u nice steps below "
-		    "the event loop (background_nice)", d.cfg->daemon.background_nice);
+		log_info("threads: %s %u nice steps below the event loop (background_nice)", background,
+		    d.cfg->daemon.background_nice);
 	else
-		log_info("threads: the store's writer and the shared store's sync thread run at the event loop's "
-		    "priority (background_nice = 0)");
+		log_info("threads: %s at the event loop's priority (background_nice = 0)", background);
 
 	/* Only when told: a store that is not there may be one that should be (see store_open_with). */
 	if (init_store && ensure_parent_dir(d.store_path) != 0)

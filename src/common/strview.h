@@ -91,11 +91,10 @@ static inline bool strview_copy(struct strview v, char *dst, size_t size)
  */
 static inline size_t str_copy(char *dst, size_t size, const char *src)
 {
-	size_t n = strnlen(src, size - 1);
+	struct strview v = { src, strnlen(src, size - 1) };
 
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-	return n;
+	strview_copy(v, dst, size);
+	return v.len;
 }
 
 #endif

@@ -98,8 +98,8 @@ thread_nice() {
 # Background threads (common/background.h): the store's writer 10 nice steps below the loop
 check "the store's writer runs 10 nice steps below the event loop (background_nice default)" \
     test "$(thread_nice $PID lazaretd-store)" = "$(( $(thread_nice $PID main) + 10 ))"
-check "the start line says so" \
-    grep -q 'threads: .* run 10 nice steps below the event loop (background_nice)$' "$T/daemon.log"
+check "the start line says so (SQLite: the writer alone)" \
+    grep -q "threads: the store's writer runs 10 nice steps below the event loop (background_nice)$" "$T/daemon.log"
 
 # Huge pages (common/hugepages.h): lazaretd ran itself again with glibc's tunable set, the
 # same process under the same name.

@@ -517,6 +517,8 @@ for n in "${NODES[@]}"; do
 		esac
 	done
 	assert_eq "$n: its writer and sync threads" 2 "$seen"
+	grep -q "threads: the store's writer and the shared store's sync thread run 10 nice steps below the event loop" \
+	    "${N_DIR[$n]}/lazaretd.log" || fail_node "$n" "$n: no start line for its background threads"
 done
 case_pass
 
